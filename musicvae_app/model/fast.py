@@ -1,0 +1,118 @@
+"""All five lane VAEs as batched matrix multiplies, for generation.
+
+Every conv in a ConvVAE has kernel == stride, so each layer is a reshape plus one matrix multiply,
+and the five lanes go through one batched multiply (torch.bmm over a lane axis).
+
+The trick that removes every permute from the generation loop is the *blocked* layout of a chunk:
+time = T2*16 + T1*4 + T0 and pitch = P2*16 + P1*4 + P0, stored in the order (T2, P2, T1, P1, T0, P0).
+Then the decoder's last layer writes exactly the 4x4 patches the encoder's first layer reads, the
+patches of one second-layer window are contiguous rows, and so on up. A chunk is converted to and
+from the plain (time, pitch) layout only when it enters or leaves the loop.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from ..song import LANES
+from .nets import Band
+
+
+def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
+    return torch.stack(tensors).contiguous()
+
+
+def _affine(x: torch.Tensor, w: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """x @ w + b per lane. bmm then an in-place add: baddbmm takes a slow path for narrow outputs here."""
+    return torch.bmm(x, w).add_(b)
+
+
+class FastBand:
+    """Stacked, pre-arranged weights of the five lane VAEs plus the latent predictors."""
+
+    def __init__(self, band: Band, device: torch.device | str = "cpu"):
+        cfg = band.cfg
+        self.cfg = cfg
+        self.t = cfg.time_kernel
+        k = cfg.latent
+        vaes = [band.vae[lane] for lane in LANES]
+        with torch.no_grad():
+            e1 = [v.encoder[0] for v in vaes]
+            e2 = [v.encoder[2] for v in vaes]
+            e3 = [v.encoder[4] for v in vaes]
+            d1 = [v.decoder[2] for v in vaes]
+            d2 = [v.decoder[4] for v in vaes]
+            d3 = [v.decoder[6] for v in vaes]
+            # Encoder: conv weight (out, in, kh, kw) -> rows ordered (kh, kw, in), one column per out channel.
+            self.w1 = _stack([c.weight.permute(2, 3, 1, 0).reshape(-1, c.out_channels) for c in e1])
+            self.b1 = _stack([c.bias[None] for c in e1])
+            self.w2 = _stack([c.weight.permute(2, 3, 1, 0).reshape(-1, c.out_channels) for c in e2])
+            self.b2 = _stack([c.bias[None] for c in e2])
+            self.w3 = _stack([c.weight.permute(2, 3, 1, 0).reshape(-1, c.out_channels) for c in e3])
+            self.b3 = _stack([c.bias[None] for c in e3])
+            self.wmu = _stack([v.to_posterior.weight[:k].T for v in vaes])
+            self.bmu = _stack([v.to_posterior.bias[None, :k] for v in vaes])
+            # Decoder: transposed conv weight (in, out, kh, kw) -> one row per in channel, columns (kh, kw, out).
+            self.wz = _stack([v.from_latent.weight.T for v in vaes])
+            self.bz = _stack([v.from_latent.bias[None] for v in vaes])
+            self.wd1 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d1])
+            self.bd1 = _stack([c.bias.repeat(self.t * 8)[None] for c in d1])
+            self.wd2 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d2])
+            self.bd2 = _stack([c.bias.repeat(16)[None] for c in d2])
+            self.wd3 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d3])
+            self.bd3 = _stack([c.bias.repeat(16)[None] for c in d3])
+            mel = band.melody.net
+            self.melody = [(mel[i].weight.T.contiguous(), mel[i].bias.clone()) for i in (0, 3, 5)]
+            conds = [band.cond[lane].net for lane in LANES[1:]]
+            self.cw1 = _stack([c[0].weight.T for c in conds])
+            self.cb1 = _stack([c[0].bias[None] for c in conds])
+            self.cw2 = _stack([c[2].weight.T for c in conds])
+            self.cb2 = _stack([c[2].bias[None] for c in conds])
+        for name, value in list(vars(self).items()):
+            if isinstance(value, torch.Tensor):
+                setattr(self, name, value.to(device))
+        self.melody = [(w.to(device), b.to(device)) for w, b in self.melody]
+
+    # --- layout -------------------------------------------------------------------------------
+    def to_blocked(self, roll: torch.Tensor) -> torch.Tensor:
+        """(L, B, steps, 128) plain -> (L, B * steps * 8, 16) blocked rows of 4x4 patches."""
+        lanes, batch = roll.shape[:2]
+        x = roll.reshape(lanes, batch, self.t, 4, 4, 8, 4, 4).permute(0, 1, 2, 5, 3, 6, 4, 7)
+        return x.reshape(lanes, -1, 16)
+
+    def from_blocked(self, x: torch.Tensor, batch: int) -> torch.Tensor:
+        """Inverse of to_blocked: -> (L, B, steps, 128)."""
+        lanes = x.shape[0]
+        x = x.reshape(lanes, batch, self.t, 8, 4, 4, 4, 4).permute(0, 1, 2, 4, 6, 3, 5, 7)
+        return x.reshape(lanes, batch, self.cfg.chunk_steps, 128)
+
+    # --- the VAEs -----------------------------------------------------------------------------
+    def encode(self, x: torch.Tensor, batch: int) -> torch.Tensor:
+        """Blocked binary chunk (L, B*.., 16) -> latent means (L, B, K)."""
+        lanes = x.shape[0]
+        h = _affine(x, self.w1, self.b1).relu_()
+        h = _affine(h.reshape(lanes, -1, self.w2.shape[1]), self.w2, self.b2).relu_()
+        h = _affine(h.reshape(lanes, batch, -1), self.w3, self.b3).relu_()
+        return _affine(h, self.wmu, self.bmu)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latents (L, B, K) -> blocked note probabilities (L, B*.., 16)."""
+        lanes = z.shape[0]
+        h = _affine(z, self.wz, self.bz).relu_()
+        h = _affine(h, self.wd1, self.bd1).relu_()
+        h = _affine(h.reshape(lanes, -1, self.wd2.shape[1]), self.wd2, self.bd2).relu_()
+        return _affine(h.reshape(lanes, -1, self.wd3.shape[1]), self.wd3, self.bd3).sigmoid_()
+
+    # --- the latent predictors ----------------------------------------------------------------
+    def predict_lead(self, z_lead: torch.Tensor) -> torch.Tensor:
+        """MelodyNN in eval mode: (B, K) -> (B, K)."""
+        (w1, b1), (w2, b2), (w3, b3) = self.melody
+        h = torch.relu(torch.addmm(b1, z_lead, w1))
+        h = torch.relu(torch.addmm(b2, h, w2))
+        return torch.addmm(b3, h, w3)
+
+    def predict_others(self, z_others: torch.Tensor, z_lead_next: torch.Tensor) -> torch.Tensor:
+        """The four ConditionalNNs: (4, B, K) lane latents + (B, K) lead -> (4, B, K)."""
+        x = torch.cat([z_others, z_lead_next.expand(z_others.shape[0], -1, -1)], dim=-1)
+        return _affine(_affine(x, self.cw1, self.cb1).relu_(), self.cw2, self.cb2)
+

@@ -1,0 +1,1 @@
+"""Training: data reading, the three stages, data-parallel runs under torchrun."""

@@ -1,0 +1,186 @@
+"""MIDI folders / LPD-5 .npz -> cached five-lane rolls -> chunk datasets for the three training stages."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from ..midi import MidiImportError, Notes, notes_to_roll, read_notes
+from ..song import LANES, PITCHES
+
+MIDI_SUFFIXES = (".mid", ".midi")
+LPD_TRACKS = {"drums": 4, "piano": 0, "guitar": 1, "bass": 2, "strings": 3}  # LPD-5 track names -> lane
+
+
+@dataclass
+class SongRolls:
+    """One song's five lanes on the pack's grid, with where it came from."""
+
+    key: str  # sha1 of the file's bytes
+    path: str
+    roll: np.ndarray  # bool (5, steps, 128)
+
+
+@dataclass
+class Corpus:
+    songs: list[SongRolls]
+    skipped: dict[str, str] = field(default_factory=dict)  # path -> reason
+
+    def split(self, validation_percent: int = 10) -> tuple[list[SongRolls], list[SongRolls]]:
+        """Deterministic train / validation split by file hash."""
+        val = [s for s in self.songs if int(s.key[:8], 16) % 100 < validation_percent]
+        train = [s for s in self.songs if int(s.key[:8], 16) % 100 >= validation_percent]
+        return train, val
+
+
+def find_files(root: str | Path, genres: Iterable[str] | None = None, ids: Iterable[str] | None = None) -> list[Path]:
+    """MIDI and .npz files under root; genres filter by first sub-folder, ids by file stem."""
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data folder '{root}' does not exist")
+    genres = {g.lower() for g in genres} if genres else None
+    ids = set(ids) if ids else None
+    found = []
+    for path in sorted(root.rglob("*")):
+        if path.suffix.lower() not in MIDI_SUFFIXES + (".npz",) or not path.is_file():
+            continue
+        rel = path.relative_to(root).parts
+        if genres is not None and (len(rel) < 2 or rel[0].lower() not in genres):
+            continue
+        if ids is not None and path.stem not in ids:
+            continue
+        found.append(path)
+    return found
+
+
+def _npz_notes(path: Path) -> Notes:
+    """Notes of an LPD-5 .npz (pypianoroll), lanes by track name."""
+    import pypianoroll
+
+    try:
+        multitrack = pypianoroll.load(path)
+    except Exception as exc:
+        raise MidiImportError(f"'{path.name}' is not a readable pypianoroll .npz ({exc})") from None
+    res = float(multitrack.resolution)
+    lanes, pitches, starts, ends = [], [], [], []
+    for track in multitrack.tracks:
+        lane = LPD_TRACKS.get(track.name.lower())
+        if lane is None:
+            lane = 4 if track.is_drum else None
+        if lane is None:
+            continue
+        roll = np.asarray(track.pianoroll) > 0
+        padded = np.zeros((roll.shape[0] + 2, roll.shape[1]), dtype=np.int8)
+        padded[1:-1] = roll
+        edges = np.diff(padded, axis=0)
+        on_t, on_p = np.nonzero(edges == 1)
+        off_t, off_p = np.nonzero(edges == -1)
+        on_order, off_order = np.lexsort((on_t, on_p)), np.lexsort((off_t, off_p))
+        lanes.append(np.full(len(on_t), lane))
+        pitches.append(on_p[on_order])
+        starts.append(on_t[on_order] / res)
+        ends.append(off_t[off_order] / res)
+    if not lanes:
+        return Notes(np.zeros(0, int), np.zeros(0, int), np.zeros(0), np.zeros(0), 120.0)
+    tempo = float(np.asarray(multitrack.tempo)[0]) if multitrack.tempo is not None else 120.0
+    return Notes(np.concatenate(lanes), np.concatenate(pitches), np.concatenate(starts), np.concatenate(ends), tempo)
+
+
+def load_song(path: str | Path, steps_per_beat: int, cache_dir: str | Path | None = None) -> SongRolls:
+    """Read one file into five lanes, through the cache keyed by the file's hash and the grid."""
+    path = Path(path)
+    data = path.read_bytes()
+    key = hashlib.sha1(data).hexdigest()
+    cached = Path(cache_dir) / f"{key}-{steps_per_beat}.npz" if cache_dir else None
+    if cached is not None and cached.exists():
+        with np.load(cached) as z:
+            steps = int(z["steps"])
+            roll = np.unpackbits(z["bits"], count=len(LANES) * steps * PITCHES).astype(bool)
+        return SongRolls(key, str(path), roll.reshape(len(LANES), steps, PITCHES))
+    notes = _npz_notes(path) if path.suffix.lower() == ".npz" else read_notes(path)
+    roll = notes_to_roll(notes, steps_per_beat)
+    if cached is not None:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
+        np.savez_compressed(tmp, bits=np.packbits(roll.ravel()), steps=roll.shape[1])
+        os.replace(tmp, cached)
+    return SongRolls(key, str(path), roll)
+
+
+def _load_or_reason(args) -> SongRolls | str:
+    path, spb, cache_dir, min_steps = args
+    try:
+        song = load_song(path, spb, cache_dir)
+    except (MidiImportError, OSError, ValueError) as exc:
+        return str(exc)
+    if song.roll.shape[1] < min_steps or not song.roll.any():
+        return "too short or no usable notes"
+    return song
+
+
+def load_corpus(
+    files: list[Path], steps_per_beat: int, cache_dir: str | Path | None, min_steps: int = 0, workers: int | None = None,
+    progress: bool = False,
+) -> Corpus:
+    """Read many files in parallel; unreadable or unusable files are skipped and counted, never fatal."""
+    workers = workers or min(4, os.cpu_count() or 1)
+    jobs = [(p, steps_per_beat, cache_dir, min_steps) for p in files]
+    songs, skipped = [], {}
+    if workers > 1 and len(files) > 8:
+        with ProcessPoolExecutor(workers) as pool:
+            results = pool.map(_load_or_reason, jobs, chunksize=8)
+            results = _progress(results, len(jobs), progress)
+            pairs = list(zip(files, results))
+    else:
+        pairs = [(p, _load_or_reason(j)) for p, j in zip(files, _progress(jobs, len(jobs), progress))]
+    for path, result in pairs:
+        if isinstance(result, str):
+            skipped[str(path)] = result
+        else:
+            songs.append(result)
+    return Corpus(songs, skipped)
+
+
+def _progress(iterable, total: int, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm import tqdm
+
+    return tqdm(iterable, total=total, desc="reading MIDI", unit="song")
+
+
+def song_chunks(roll: np.ndarray, chunk_steps: int, hop: int | None = None) -> np.ndarray:
+    """Chunks (N, 5, chunk_steps, 128) of a song, every `hop` steps (default: back to back)."""
+    hop = hop or chunk_steps
+    n = (roll.shape[1] - chunk_steps) // hop + 1
+    if n <= 0:
+        return np.zeros((0, len(LANES), chunk_steps, PITCHES), dtype=bool)
+    return np.stack([roll[:, i * hop : i * hop + chunk_steps] for i in range(n)])
+
+
+def sample_chunks(songs: list[SongRolls], chunk_steps: int, n_songs: int, rng: np.random.Generator) -> np.ndarray:
+    """The thesis's per-epoch sampling: n_songs random songs, all their chunks (N, 5, cs, 128)."""
+    pick = rng.choice(len(songs), size=min(n_songs, len(songs)), replace=False)
+    parts = [song_chunks(songs[i].roll, chunk_steps) for i in pick]
+    parts = [p for p in parts if len(p)]
+    return np.concatenate(parts) if parts else np.zeros((0, len(LANES), chunk_steps, PITCHES), dtype=bool)
+
+
+def chunk_pairs(songs: list[SongRolls], chunk_steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Consecutive chunks (t, t+1) of every song: two arrays (N, 5, cs, 128)."""
+    firsts, seconds = [], []
+    for song in songs:
+        chunks = song_chunks(song.roll, chunk_steps)
+        if len(chunks) >= 2:
+            firsts.append(chunks[:-1])
+            seconds.append(chunks[1:])
+    if not firsts:
+        empty = np.zeros((0, len(LANES), chunk_steps, PITCHES), dtype=bool)
+        return empty, empty
+    return np.concatenate(firsts), np.concatenate(seconds)

@@ -1,0 +1,354 @@
+"""The thesis's three training stages: lane VAEs, then MelodyNN, then the ConditionalNNs on frozen VAEs.
+
+Knobs live in TrainConfig, each with a comment. Checkpoints after every epoch; --resume continues
+from the last one. Under torchrun the same code runs data-parallel (DistributedDataParallel).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from ..model.nets import Band, PackConfig
+from ..model.pack import save_pack
+from ..song import LANES
+from .data import SongRolls, chunk_pairs, find_files, load_corpus, sample_chunks, song_chunks
+
+STAGES = ("vae", "melody", "cond")
+
+
+@dataclass
+class TrainConfig:
+    data: str  # folder of .mid/.midi/.npz files (sub-folders are genres)
+    out: str  # the pack folder to write
+    genres: list[str] = field(default_factory=list)  # keep only these first-level sub-folders (empty: all)
+    steps_per_beat: int = 2  # grid: 2 = eighth notes (the thesis's grid)
+    chunk_steps: int = 32  # steps per chunk: 32 at 2 steps/beat = 4 bars of 4/4
+    latent: int = 16  # K, the latent size
+    vae_epochs: int = 25  # the thesis trained 25 epochs
+    pred_epochs: int = 25  # epochs for MelodyNN and the ConditionalNNs
+    songs_per_epoch: int = 1000  # the thesis drew about 1,000 random songs per epoch
+    batch: int = 32  # the thesis's batch size
+    lr: float = 1e-3  # Adam learning rate
+    lr_decay: float = 0.95  # exponential decay per epoch
+    kl_weight: float = 1.0  # beta of the ELBO's KL term
+    recon: str = "bce"  # reconstruction loss: bce (Bernoulli likelihood) or mse (the thesis's RMSE-like term)
+    seed: int = 0
+    device: str = "auto"
+    validation_percent: int = 10  # share of songs held out, chosen by file hash
+    max_val_chunks: int = 4000  # validation chunks scored per epoch
+    cache_dir: str | None = None  # where parsed songs are cached (default: <out>/../.cache)
+    workers: int = 2  # processes reading MIDI
+    resume: bool = False
+    progress: bool = True
+
+
+class VAELoss(nn.Module):
+    """All five lane VAEs; forward returns the summed per-chunk ELBO loss and per-lane terms."""
+
+    def __init__(self, band: Band, kl_weight: float, recon: str):
+        super().__init__()
+        self.vae = band.vae
+        self.kl_weight = kl_weight
+        self.recon = recon
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        per_lane = []
+        for i, lane in enumerate(LANES):
+            logits, mu, logvar = self.vae[lane](x[:, i])
+            per_lane.append(vae_loss(logits, x[:, i], mu, logvar, self.kl_weight, self.recon))
+        losses = torch.stack(per_lane)
+        return losses.sum(), losses.detach()
+
+
+def vae_loss(logits, target, mu, logvar, kl_weight: float, recon: str) -> torch.Tensor:
+    """Negative ELBO per chunk: reconstruction summed over cells + beta * KL(q || N(0, I))."""
+    if recon == "bce":
+        rec = F.binary_cross_entropy_with_logits(logits, target, reduction="sum")
+    else:
+        rec = F.mse_loss(torch.sigmoid(logits), target, reduction="sum")
+    k = mu.shape[1]
+    kl = 0.5 * (mu.pow(2).sum() + (k * (logvar.exp() - logvar - 1)).sum())
+    return (rec + kl_weight * kl) / target.shape[0]
+
+
+class PredictorLoss(nn.Module):
+    """MelodyNN or the four ConditionalNNs on latent pairs; forward returns MSE and per-net terms."""
+
+    def __init__(self, band: Band, stage: str):
+        super().__init__()
+        self.stage = stage
+        self.melody = band.melody
+        self.cond = band.cond
+
+    def forward(self, z_now: torch.Tensor, z_next: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.stage == "melody":
+            loss = F.mse_loss(self.melody(z_now[:, 0]), z_next[:, 0])
+            return loss, loss.detach()[None]
+        with torch.no_grad():
+            lead_next = self.melody(z_now[:, 0])  # the *predicted* lead latent, as at generation time
+        losses = torch.stack(
+            [F.mse_loss(self.cond[lane](z_now[:, i], lead_next), z_next[:, i]) for i, lane in enumerate(LANES) if i]
+        )
+        return losses.sum(), losses.detach()
+
+
+# --- the run ------------------------------------------------------------------------------------
+class Run:
+    """One training run: data, nets, checkpoint, history."""
+
+    def __init__(self, cfg: TrainConfig):
+        self.cfg = cfg
+        self.world = int(os.environ.get("WORLD_SIZE", "1"))
+        self.rank = int(os.environ.get("RANK", "0"))
+        if cfg.device == "auto":
+            self.device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        else:
+            self.device = torch.device(cfg.device)
+        if self.world > 1 and not dist.is_initialized():
+            dist.init_process_group("nccl" if self.device.type == "cuda" else "gloo")
+            if self.device.type == "cuda":
+                self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
+        self.out = Path(cfg.out)
+        self.ckpt_path = self.out / "checkpoint.pt"
+        self.pack_cfg = PackConfig(latent=cfg.latent, steps_per_beat=cfg.steps_per_beat, chunk_steps=cfg.chunk_steps)
+        torch.manual_seed(cfg.seed)
+        self.band = Band(self.pack_cfg).to(self.device)
+        self.history: dict[str, list] = {s: [] for s in STAGES}
+        self.done_epochs = {s: 0 for s in STAGES}
+        self.opt_state: dict | None = None
+        self.seconds = 0.0
+        self.log_lines: list[str] = []
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def log(self, text: str) -> None:
+        if self.main:
+            print(text, flush=True)
+            self.log_lines.append(text)
+
+    def load_data(self) -> None:
+        cfg = self.cfg
+        cache = cfg.cache_dir or str(self.out.parent / ".cache" / "songs")
+        files = find_files(cfg.data, cfg.genres or None)
+        if not files:
+            raise FileNotFoundError(f"no .mid, .midi or .npz files under '{cfg.data}'")
+        corpus = load_corpus(files, cfg.steps_per_beat, cache, cfg.chunk_steps, cfg.workers, cfg.progress and self.main)
+        self.train, self.val = corpus.split(cfg.validation_percent)
+        if not self.train:
+            raise ValueError(f"no usable songs in '{cfg.data}' ({len(corpus.skipped)} skipped)")
+        self.counts = dict(
+            files=len(files), usable=len(corpus.songs), skipped=len(corpus.skipped),
+            train_songs=len(self.train), validation_songs=len(self.val),
+        )
+        self.log(f"data: {self.counts}")
+        val_chunks = [song_chunks(s.roll, cfg.chunk_steps) for s in (self.val or self.train[:1])]
+        val = np.concatenate(val_chunks)
+        rng = np.random.default_rng(cfg.seed)
+        self.val_chunks = val[rng.permutation(len(val))[: cfg.max_val_chunks]]
+
+    # --- checkpoints ----------------------------------------------------------------------------
+    def save_checkpoint(self, stage: str, optimizer: torch.optim.Optimizer) -> None:
+        if not self.main:
+            return
+        state = dict(
+            config=json.dumps(asdict(self.cfg)), band=self.band.state_dict(), optimizer=optimizer.state_dict(),
+            stage=stage, done_epochs=json.dumps(self.done_epochs), history=json.dumps(self.history),
+            seconds=self.seconds,
+        )
+        tmp = self.ckpt_path.with_suffix(".tmp")
+        torch.save(state, tmp)
+        os.replace(tmp, self.ckpt_path)
+
+    def load_checkpoint(self) -> None:
+        if not self.ckpt_path.exists():
+            self.log(f"no checkpoint at {self.ckpt_path}: starting fresh")
+            return
+        state = torch.load(self.ckpt_path, map_location=self.device, weights_only=True)
+        self.band.load_state_dict(state["band"])
+        self.done_epochs = json.loads(state["done_epochs"])
+        self.history = json.loads(state["history"])
+        self.opt_state = {"stage": state["stage"], "state": state["optimizer"]}
+        self.seconds = float(state["seconds"])
+        self.log(f"resumed from {self.ckpt_path}: epochs done {self.done_epochs}")
+
+    # --- stages ---------------------------------------------------------------------------------
+    def fit(self, stage: str, model: nn.Module, params, epochs: int, batches, validate) -> None:
+        """Epoch loop shared by the three stages: shard batches, step, validate, checkpoint."""
+        if self.done_epochs[stage] >= epochs:
+            return
+        wrapped = model
+        if self.world > 1:
+            wrapped = nn.parallel.DistributedDataParallel(model, find_unused_parameters=stage == "cond")
+        optimizer = torch.optim.Adam(params, lr=self.cfg.lr)
+        if self.opt_state and self.opt_state["stage"] == stage:
+            optimizer.load_state_dict(self.opt_state["state"])
+        scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, self.cfg.lr_decay)
+        for _ in range(self.done_epochs[stage]):
+            scheduler.step()
+        for epoch in range(self.done_epochs[stage], epochs):
+            started = time.time()
+            rng = np.random.default_rng([self.cfg.seed, STAGES.index(stage), epoch])
+            torch.manual_seed(self.cfg.seed * 1000 + epoch)
+            model.train()
+            all_batches = batches(rng)
+            usable = len(all_batches) - len(all_batches) % self.world
+            mine = all_batches[self.rank : usable : self.world]
+            total, parts, n = 0.0, None, 0
+            bar = self._bar(mine, f"{stage} {epoch + 1}/{epochs}")
+            for batch in bar:
+                loss, terms = wrapped(*[t.to(self.device) for t in batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                total += float(loss)
+                parts = terms.cpu() if parts is None else parts + terms.cpu()
+                n += 1
+                if self.main and hasattr(bar, "set_postfix") and n % 20 == 0:
+                    bar.set_postfix(loss=f"{total / n:.3f}")
+            scheduler.step()
+            model.eval()
+            val = validate()
+            self.seconds += time.time() - started
+            record = dict(epoch=epoch + 1, train=total / max(n, 1), val=val, seconds=round(time.time() - started, 1))
+            if parts is not None:
+                record["train_terms"] = [round(float(p) / n, 4) for p in parts]
+            self.history[stage].append(record)
+            self.done_epochs[stage] = epoch + 1
+            self.log(f"{stage} epoch {epoch + 1}/{epochs}: train {record['train']:.4f} val {json.dumps(val)}")
+            self.save_checkpoint(stage, optimizer)
+
+    def _bar(self, items, desc: str):
+        if not (self.cfg.progress and self.main):
+            return items
+        from tqdm import tqdm
+
+        return tqdm(items, desc=desc, unit="batch", leave=False)
+
+    def train_vaes(self) -> None:
+        cfg = self.cfg
+        model = VAELoss(self.band, cfg.kl_weight, cfg.recon).to(self.device)
+
+        def batches(rng):
+            chunks = sample_chunks(self.train, cfg.chunk_steps, cfg.songs_per_epoch, rng)
+            order = rng.permutation(len(chunks))
+            return [(torch.from_numpy(chunks[order[i : i + cfg.batch]]).float(),) for i in range(0, len(order), cfg.batch)]
+
+        self.fit("vae", model, model.parameters(), cfg.vae_epochs, batches, self.validate_vaes)
+
+    @torch.no_grad()
+    def validate_vaes(self) -> dict:
+        """Per-lane validation ELBO and note F1 of mean reconstructions at threshold 0.3."""
+        losses = np.zeros(len(LANES))
+        tp, fp, fn = np.zeros(len(LANES)), np.zeros(len(LANES)), np.zeros(len(LANES))
+        for i in range(0, len(self.val_chunks), 256):
+            x = torch.from_numpy(self.val_chunks[i : i + 256]).float().to(self.device)
+            for li, lane in enumerate(LANES):
+                vae = self.band.vae[lane]
+                mu, logvar = vae.encode(x[:, li])
+                logits = vae.decode_logits(mu)
+                losses[li] += float(vae_loss(logits, x[:, li], mu, logvar, self.cfg.kl_weight, self.cfg.recon)) * len(x)
+                pred, true = logits >= float(np.log(0.3 / 0.7)), x[:, li] > 0
+                tp[li] += float((pred & true).sum())
+                fp[li] += float((pred & ~true).sum())
+                fn[li] += float((~pred & true).sum())
+        f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
+        n = max(len(self.val_chunks), 1)
+        return {lane: {"loss": round(losses[i] / n, 3), "f1": round(float(f1[i]), 4)} for i, lane in enumerate(LANES)}
+
+    @torch.no_grad()
+    def latent_pairs(self, songs: list[SongRolls]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Latent means (N, 5, K) of consecutive chunk pairs under the frozen VAEs."""
+        now, nxt = chunk_pairs(songs, self.cfg.chunk_steps)
+        return self._encode(now), self._encode(nxt)
+
+    def _encode(self, chunks: np.ndarray) -> torch.Tensor:
+        out = []
+        for i in range(0, len(chunks), 512):
+            x = torch.from_numpy(chunks[i : i + 512]).float().to(self.device)
+            out.append(torch.stack([self.band.vae[lane].encode(x[:, li])[0] for li, lane in enumerate(LANES)], 1))
+        return torch.cat(out).cpu() if out else torch.zeros(0, len(LANES), self.cfg.latent)
+
+    def train_predictors(self) -> None:
+        cfg = self.cfg
+        self.band.vae.eval()
+        z_now, z_next = self.latent_pairs(self.train)
+        v_now, v_next = self.latent_pairs(self.val or self.train[:1])
+        self.log(f"latent pairs: {len(z_now)} train, {len(v_now)} validation")
+        for stage in ("melody", "cond"):
+            model = PredictorLoss(self.band, stage).to(self.device)
+            params = self.band.melody.parameters() if stage == "melody" else self.band.cond.parameters()
+            batch = max(cfg.batch, 256)
+
+            def batches(rng, n=len(z_now), batch=batch):
+                order = torch.from_numpy(rng.permutation(n))
+                return [(z_now[order[i : i + batch]], z_next[order[i : i + batch]]) for i in range(0, n, batch)]
+
+            def validate(model=model):
+                with torch.no_grad():
+                    _, terms = model(v_now.to(self.device), v_next.to(self.device))
+                names = ["piano"] if model.stage == "melody" else list(LANES[1:])
+                return {name: round(float(t), 4) for name, t in zip(names, terms)}
+
+            self.fit(stage, model, params, cfg.pred_epochs, batches, validate)
+
+    def finish(self) -> Path | None:
+        if not self.main:
+            return None
+        vae_last = self.history["vae"][-1]["val"] if self.history["vae"] else {}
+        card = dict(
+            name=self.out.name,
+            description="Per-lane convolutional VAEs glued by latent predictors (docs/model.md).",
+            data=dict(
+                description=f"multi-track MIDI under '{Path(self.cfg.data).name}'"
+                + (f", genres {', '.join(self.cfg.genres)}" if self.cfg.genres else ""),
+                **self.counts,
+                split=f"{self.cfg.validation_percent}% of songs held out for validation, chosen by file SHA-1",
+            ),
+            training=dict(
+                config=asdict(self.cfg) | {"data": Path(self.cfg.data).name, "out": self.out.name},
+                seconds=round(self.seconds),
+                hardware=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
+                + (f", {torch.cuda.get_device_name(self.device)}" if self.device.type == "cuda" else ""),
+                world_size=self.world,
+                final=dict(
+                    vae=self.history["vae"][-1] if self.history["vae"] else None,
+                    melody=self.history["melody"][-1] if self.history["melody"] else None,
+                    cond=self.history["cond"][-1] if self.history["cond"] else None,
+                ),
+                history=self.history,
+            ),
+            metrics=dict(reconstruction_f1={lane: v["f1"] for lane, v in vae_last.items()}),
+            generation=dict(noise=1.0, threshold=0.3),
+        )
+        path = save_pack(self.band.cpu(), self.out, card)
+        self.log(f"pack written to {path}")
+        return path
+
+
+def train(cfg: TrainConfig) -> Path | None:
+    """Run (or resume) all three stages and write the pack; returns its folder on the main process."""
+    run = Run(cfg)
+    run.out.mkdir(parents=True, exist_ok=True)
+    if cfg.resume:
+        run.load_checkpoint()
+    run.load_data()
+    run.train_vaes()
+    run.train_predictors()
+    path = run.finish()
+    if run.world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return path
