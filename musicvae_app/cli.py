@@ -37,8 +37,19 @@ def _add_train(sub) -> None:
     p.add_argument("--out", required=True, help="pack folder to write (checkpoints go there too)")
     p.add_argument("--genres", nargs="*", default=[], help="keep only these sub-folders, e.g. rock")
     defaults = TrainConfig(data="", out="")
-    for name in ("steps_per_beat", "chunk_steps", "latent", "vae_epochs", "pred_epochs", "songs_per_epoch",
-                 "batch", "seed", "validation_percent", "max_val_chunks", "workers"):
+    for name in (
+        "steps_per_beat",
+        "chunk_steps",
+        "latent",
+        "vae_epochs",
+        "pred_epochs",
+        "songs_per_epoch",
+        "batch",
+        "seed",
+        "validation_percent",
+        "max_val_chunks",
+        "workers",
+    ):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
     for name in ("lr", "lr_decay", "kl_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
@@ -91,8 +102,13 @@ def cmd_generate(args) -> int:
     threshold = gen.get("threshold", 0.3) if args.threshold is None else args.threshold
     t1 = time.perf_counter()
     songs = engine.generate(
-        steps=args.steps, noise=noise, threshold=threshold, seed=args.seed, primer=args.primer,
-        variations=args.variations, tempo=args.tempo,
+        steps=args.steps,
+        noise=noise,
+        threshold=threshold,
+        seed=args.seed,
+        primer=args.primer,
+        variations=args.variations,
+        tempo=args.tempo,
     )
     ms = (time.perf_counter() - t1) * 1000
     songs = songs if isinstance(songs, list) else [songs]
@@ -107,8 +123,10 @@ def cmd_generate(args) -> int:
         counts = song.note_counts()
         print(f"{path}: {song.n_bars} bars, {song.seconds:.0f} s at {song.tempo:g} BPM, seed {song.settings['seed']}")
         print("  notes: " + ", ".join(f"{lane} {counts[lane]}" for lane in LANES))
-    print(f"device {engine.device_name}, pack '{engine.pack.name}', generated in {ms:.1f} ms "
-          f"(load {1000 * (t1 - t0):.0f} ms)")
+    print(
+        f"device {engine.device_name}, pack '{engine.pack.name}', generated in {ms:.1f} ms "
+        f"(load {1000 * (t1 - t0):.0f} ms)"
+    )
     return 0
 
 

@@ -89,8 +89,9 @@ class Engine:
         keep/keep_lanes lock lanes: their chunks come from `keep`, and a locked lead lane is what
         the other lanes are conditioned on.
         """
-        steps, variations = _check_count("steps", steps, 0, MAX_STEPS), _check_count(
-            "variations", variations, 1, MAX_VARIATIONS
+        steps, variations = (
+            _check_count("steps", steps, 0, MAX_STEPS),
+            _check_count("variations", variations, 1, MAX_VARIATIONS),
         )
         noise, threshold = _check_noise(noise), _check_threshold(threshold)
         seed = new_seed() if seed is None else int(seed)
@@ -118,8 +119,14 @@ class Engine:
                     for lane in np.flatnonzero(row):
                         chunks[c][lane] = keep.chunks[c][lane] if c < len(keep.chunks) else chunks[c][lane]
             settings = dict(
-                pack=self.pack.name, seed=seed, noise=noise, threshold=threshold, steps=steps,
-                variation=b, variations=variations, device=self.device,
+                pack=self.pack.name,
+                seed=seed,
+                noise=noise,
+                threshold=threshold,
+                steps=steps,
+                variation=b,
+                variations=variations,
+                device=self.device,
             )
             songs.append(self._song(probs[:, b], latents[:, :, b], threshold, tempo, chunks, settings, keep))
         return songs[0] if variations == 1 else songs
@@ -254,7 +261,12 @@ class Engine:
 
             return read_primer(primer, self.cfg.steps_per_beat, self.cfg.chunk_steps)
         roll = np.asarray(primer)
-        if roll.ndim != 3 or roll.shape[0] != len(LANES) or roll.shape[2] != 128 or roll.shape[1] < self.cfg.chunk_steps:
+        if (
+            roll.ndim != 3
+            or roll.shape[0] != len(LANES)
+            or roll.shape[2] != 128
+            or roll.shape[1] < self.cfg.chunk_steps
+        ):
             raise ValueError(f"a primer must be (5, >= {self.cfg.chunk_steps}, 128), got {roll.shape}")
         return roll[:, : self.cfg.chunk_steps] > 0
 
@@ -262,7 +274,8 @@ class Engine:
         if (song.steps_per_beat, song.chunk_steps) != (self.cfg.steps_per_beat, self.cfg.chunk_steps):
             raise ValueError(
                 f"this song is on a {song.steps_per_beat}-steps-per-beat, {song.chunk_steps}-step grid but pack "
-                f"'{self.pack.name}' works on {self.cfg.steps_per_beat} / {self.cfg.chunk_steps}: load the pack that made it"
+                f"'{self.pack.name}' works on {self.cfg.steps_per_beat} / {self.cfg.chunk_steps}: "
+                "load the pack that made it"
             )
 
     def _song(self, probs, latents, threshold, tempo, chunks, settings, keep) -> Song:

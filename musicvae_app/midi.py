@@ -144,7 +144,9 @@ def read_primer(path: str | Path, steps_per_beat: int, chunk_steps: int, bar: in
     piece = roll[:, start : start + chunk_steps]
     chunk[:, : piece.shape[1]] = piece
     if not chunk.any():
-        raise MidiImportError(f"'{name}' has no notes in the {chunk_steps // bar_steps} bars from bar {start // bar_steps + 1}")
+        raise MidiImportError(
+            f"'{name}' has no notes in the {chunk_steps // bar_steps} bars from bar {start // bar_steps + 1}"
+        )
     return chunk
 
 

@@ -14,7 +14,9 @@ from musicvae_app.model.nets import Band, PackConfig  # noqa: E402
 from musicvae_app.model.pack import load_pack, save_pack  # noqa: E402
 
 
-def make_pack(folder, chunk_steps: int = 32, steps_per_beat: int = 2, seed: int = 0, bias: float = -1.6, spread: float = 30):
+def make_pack(
+    folder, chunk_steps: int = 32, steps_per_beat: int = 2, seed: int = 0, bias: float = -1.6, spread: float = 30
+):
     """A random pack on disk; a wide, negatively biased output layer makes sparse, varied rolls like music."""
     torch.manual_seed(seed)
     band = Band(PackConfig(chunk_steps=chunk_steps, steps_per_beat=steps_per_beat))

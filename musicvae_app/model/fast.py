@@ -115,4 +115,3 @@ class FastBand:
         """The four ConditionalNNs: (4, B, K) lane latents + (B, K) lead -> (4, B, K)."""
         x = torch.cat([z_others, z_lead_next.expand(z_others.shape[0], -1, -1)], dim=-1)
         return _affine(_affine(x, self.cw1, self.cb1).relu_(), self.cw2, self.cb2)
-

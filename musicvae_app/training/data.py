@@ -125,7 +125,11 @@ def _load_or_reason(args) -> SongRolls | str:
 
 
 def load_corpus(
-    files: list[Path], steps_per_beat: int, cache_dir: str | Path | None, min_steps: int = 0, workers: int | None = None,
+    files: list[Path],
+    steps_per_beat: int,
+    cache_dir: str | Path | None,
+    min_steps: int = 0,
+    workers: int | None = None,
     progress: bool = False,
 ) -> Corpus:
     """Read many files in parallel; unreadable or unusable files are skipped and counted, never fatal."""

@@ -150,8 +150,11 @@ class Run:
         if not self.train:
             raise ValueError(f"no usable songs in '{cfg.data}' ({len(corpus.skipped)} skipped)")
         self.counts = dict(
-            files=len(files), usable=len(corpus.songs), skipped=len(corpus.skipped),
-            train_songs=len(self.train), validation_songs=len(self.val),
+            files=len(files),
+            usable=len(corpus.songs),
+            skipped=len(corpus.skipped),
+            train_songs=len(self.train),
+            validation_songs=len(self.val),
         )
         self.log(f"data: {self.counts}")
         val_chunks = [song_chunks(s.roll, cfg.chunk_steps) for s in (self.val or self.train[:1])]
@@ -164,8 +167,12 @@ class Run:
         if not self.main:
             return
         state = dict(
-            config=json.dumps(asdict(self.cfg)), band=self.band.state_dict(), optimizer=optimizer.state_dict(),
-            stage=stage, done_epochs=json.dumps(self.done_epochs), history=json.dumps(self.history),
+            config=json.dumps(asdict(self.cfg)),
+            band=self.band.state_dict(),
+            optimizer=optimizer.state_dict(),
+            stage=stage,
+            done_epochs=json.dumps(self.done_epochs),
+            history=json.dumps(self.history),
             seconds=self.seconds,
         )
         tmp = self.ckpt_path.with_suffix(".tmp")
@@ -244,7 +251,9 @@ class Run:
         def batches(rng):
             chunks = sample_chunks(self.train, cfg.chunk_steps, cfg.songs_per_epoch, rng)
             order = rng.permutation(len(chunks))
-            return [(torch.from_numpy(chunks[order[i : i + cfg.batch]]).float(),) for i in range(0, len(order), cfg.batch)]
+            return [
+                (torch.from_numpy(chunks[order[i : i + cfg.batch]]).float(),) for i in range(0, len(order), cfg.batch)
+            ]
 
         self.fit("vae", model, model.parameters(), cfg.vae_epochs, batches, self.validate_vaes)
 
