@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 
 from ..song import LANES
-from .nets import Band
+from .nets import Band, ConvVAE
 
 
 def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -115,3 +115,32 @@ class FastBand:
         """The four ConditionalNNs: (4, B, K) lane latents + (B, K) lead -> (4, B, K)."""
         x = torch.cat([z_others, z_lead_next.expand(z_others.shape[0], -1, -1)], dim=-1)
         return _affine(_affine(x, self.cw1, self.cb1).relu_(), self.cw2, self.cb2)
+
+
+def encode_blocked(vae: ConvVAE, roll: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """ConvVAE.encode as matrix multiplies on the module's own parameters (differentiable, for training).
+
+    roll (B, chunk_steps, 128) -> (mean (B, K), log-variance (B, 1)); equal to vae.encode up to rounding.
+    """
+    c1, c2, c3 = vae.encoder[0], vae.encoder[2], vae.encoder[4]
+    batch, t = roll.shape[0], roll.shape[1] // 16
+    x = roll.reshape(batch, t, 4, 4, 8, 4, 4).permute(0, 1, 4, 2, 5, 3, 6).reshape(-1, 16)
+    h = torch.relu(x @ c1.weight.permute(2, 3, 1, 0).reshape(16, -1) + c1.bias)
+    h = torch.relu(
+        h.reshape(-1, 16 * c1.out_channels) @ c2.weight.permute(2, 3, 1, 0).reshape(-1, c2.out_channels) + c2.bias
+    )
+    h = torch.relu(h.reshape(batch, -1) @ c3.weight.permute(2, 3, 1, 0).reshape(-1, c3.out_channels) + c3.bias)
+    out = vae.to_posterior(h)
+    return out[:, : vae.latent], out[:, vae.latent :]
+
+
+def decode_logits_blocked(vae: ConvVAE, z: torch.Tensor) -> torch.Tensor:
+    """ConvVAE.decode_logits as matrix multiplies (differentiable): z (B, K) -> logits (B, chunk_steps, 128)."""
+    d1, d2, d3 = vae.decoder[2], vae.decoder[4], vae.decoder[6]
+    batch, t = z.shape[0], d1.kernel_size[0]
+    h = torch.relu(vae.from_latent(z))
+    h = torch.relu(h @ d1.weight.permute(0, 2, 3, 1).reshape(d1.in_channels, -1) + d1.bias.repeat(t * 8))
+    h = h.reshape(-1, d2.in_channels) @ d2.weight.permute(0, 2, 3, 1).reshape(d2.in_channels, -1)
+    h = torch.relu(h + d2.bias.repeat(16))
+    h = h.reshape(-1, d3.in_channels) @ d3.weight.permute(0, 2, 3, 1).reshape(d3.in_channels, -1) + d3.bias
+    return h.reshape(batch, t, 8, 4, 4, 4, 4).permute(0, 1, 3, 5, 2, 4, 6).reshape(batch, t * 16, 128)

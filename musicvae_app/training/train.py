@@ -19,6 +19,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+from ..model.fast import decode_logits_blocked, encode_blocked
 from ..model.nets import Band, PackConfig
 from ..model.pack import save_pack
 from ..song import LANES
@@ -38,7 +39,7 @@ class TrainConfig:
     vae_epochs: int = 25  # the thesis trained 25 epochs
     pred_epochs: int = 25  # epochs for MelodyNN and the ConditionalNNs
     songs_per_epoch: int = 1000  # the thesis drew about 1,000 random songs per epoch
-    batch: int = 32  # the thesis's batch size
+    batch: int = 64  # the thesis used 32; 64 trains ~1.3x faster per chunk on a CPU
     lr: float = 1e-3  # Adam learning rate
     lr_decay: float = 0.95  # exponential decay per epoch
     kl_weight: float = 1.0  # beta of the ELBO's KL term
@@ -65,7 +66,9 @@ class VAELoss(nn.Module):
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         per_lane = []
         for i, lane in enumerate(LANES):
-            logits, mu, logvar = self.vae[lane](x[:, i])
+            vae = self.vae[lane]
+            mu, logvar = encode_blocked(vae, x[:, i])
+            logits = decode_logits_blocked(vae, mu + torch.randn_like(mu) * torch.exp(0.5 * logvar))
             per_lane.append(vae_loss(logits, x[:, i], mu, logvar, self.kl_weight, self.recon))
         losses = torch.stack(per_lane)
         return losses.sum(), losses.detach()
@@ -220,7 +223,7 @@ class Run:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total += float(loss)
+                total += float(loss.detach())
                 parts = terms.cpu() if parts is None else parts + terms.cpu()
                 n += 1
                 if self.main and hasattr(bar, "set_postfix") and n % 20 == 0:
