@@ -1,0 +1,351 @@
+"""A sequencer clock: a thread that sends a Song's scheduled messages to a mido output port in time.
+
+The thread sleeps until shortly before each event, then spins on `time.perf_counter` so messages
+leave within a fraction of a millisecond of their time. All sends happen under one lock, so a stop
+from the UI thread can never race a note-on into a port after its panic: no stuck notes, ever.
+Any open mido output works: an rtmidi port, our virtual port, the built-in synth, an in-memory port.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+import time
+from collections.abc import Callable
+
+import mido
+
+from ..song import Song
+from .schedule import Lanes, loop_steps, schedule, seconds_per_beat
+
+SPIN_SECONDS = 0.002  # wake this early, then spin: OS sleeps overshoot by ~0.1-1 ms under load
+EPSILON = 1e-6
+
+
+def panic_messages() -> list[mido.Message]:
+    """All Notes Off (CC123) and Reset All Controllers (CC121) on every channel."""
+    return [mido.Message("control_change", channel=ch, control=cc, value=0) for ch in range(16) for cc in (123, 121)]
+
+
+class Player:
+    """Plays a Song to `output`; play / pause / stop / seek / loop, with mutes and song changes on the fly.
+
+    `loop`: None plays once and stops at the end; True loops the whole sketch; (start, end) loops
+    that region, in beats. `on_error(message)` is called from the clock thread when the port fails.
+    """
+
+    def __init__(
+        self,
+        output,
+        on_error: Callable[[str], None] | None = None,
+        spin_seconds: float = SPIN_SECONDS,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.output = output
+        self.on_error = on_error
+        self.error: str | None = None
+        self.clock = clock
+        self._spin = spin_seconds
+        self._cond = threading.Condition()  # guards all state below and every send to the port
+        self._song: Song | None = None
+        self._mutes: Lanes = None
+        self._solos: Lanes = None
+        self._loop: bool | tuple[float, float] | None = None
+        self._programs: list[mido.Message] = []
+        self._events: list[tuple[float, mido.Message]] = []
+        self._times: list[float] = []
+        self._start_beat = 0.0  # the region: where region time 0 falls, and one pass's length
+        self._period = 0.0
+        self._beat_seconds = 0.5
+        self._playing = False
+        self._pos_beats = 0.0  # the playhead while not playing
+        self._origin = 0.0  # clock time of region time 0 of the current pass
+        self._cursor = 0
+        self._last_sent: float | None = None  # region time of the last batch sent in this pass
+        self._need_programs = False
+        self._sounding: set[tuple[int, int]] = set()
+        self._generation = 0  # bumped by every jump, so a spinning thread drops a stale batch
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    # --- what the window reads ---------------------------------------------------------------
+    @property
+    def is_playing(self) -> bool:
+        return self._playing
+
+    @property
+    def song(self) -> Song | None:
+        return self._song
+
+    @property
+    def loop(self) -> bool | tuple[float, float] | None:
+        return self._loop
+
+    @property
+    def pass_origin(self) -> float:
+        """Clock time at which the current pass's first event is due (for timing measurements)."""
+        return self._origin
+
+    @property
+    def position_beats(self) -> float:
+        """The playhead, in beats from the start of the sketch."""
+        with self._cond:
+            return self._now_beats()
+
+    # --- transport -----------------------------------------------------------------------------
+    def play(self, song: Song | None = None, loop: bool | tuple[float, float] | None = None) -> None:
+        """Start (or restart) from the playhead; with no song, the last one given."""
+        with self._cond:
+            if song is None and self._song is None:
+                raise ValueError("nothing to play: generate or open a sketch first")
+            if self._playing:
+                self._silence()
+            here = self._now_beats()
+            self.error = None
+            self._song = song if song is not None else self._song
+            self._loop = loop
+            self._reschedule()
+            self._start_at(self._clamp(here))
+            self._playing = True
+            self._ensure_thread()
+            self._cond.notify_all()
+
+    def stop(self) -> None:
+        """Stop, silence everything and return the playhead to the start (of the loop region)."""
+        with self._cond:
+            self._halt(self._start_beat)
+
+    def pause(self) -> None:
+        """Stop and silence, keeping the playhead where it is."""
+        with self._cond:
+            self._halt(self._now_beats())
+
+    def seek(self, beats: float) -> None:
+        """Move the playhead (clamped to the region); while playing, silence and go on from there."""
+        with self._cond:
+            beats = self._clamp(float(beats))
+            if self._playing:
+                self._silence()
+                self._start_at(beats)
+                self._cond.notify_all()
+            else:
+                self._pos_beats = beats
+
+    def set_loop(self, loop: bool | tuple[float, float] | None) -> None:
+        """Change looping on the fly; a playhead outside the new region jumps to its start."""
+        with self._cond:
+            self._loop = loop
+            self._swap(keep=True)
+
+    def set_mutes(self, mutes: Lanes = None, solos: Lanes = None) -> None:
+        """Mute/solo lanes on the fly (five booleans or lane names); newly silent lanes release their notes."""
+        with self._cond:
+            self._mutes, self._solos = mutes, solos
+            self._swap(keep=True)
+
+    def set_song(self, song: Song) -> None:
+        """Swap the sketch on the fly. A song that only grew (Jam) plays on seamlessly; any other change
+        silences everything and goes on from the same beat."""
+        with self._cond:
+            old, here = self._song, self._now_beats()
+            self._song = song
+            self._swap(keep=self._playing and old is not None and _extends(old, song, here))
+
+    def close(self) -> None:
+        """Stop and end the clock thread; the port stays open (its owner closes it)."""
+        with self._cond:
+            self._halt(self._start_beat)
+            self._closed = True
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=1.0)
+
+    # --- internals (called with the lock held) ------------------------------------------------
+    def _reschedule(self) -> None:
+        song = self._song
+        if song is None:
+            return
+        if isinstance(self._loop, tuple):
+            region = (float(self._loop[0]), float(self._loop[1]))
+        else:
+            region = None
+        events = schedule(song, self._mutes, self._solos, region)
+        first, last = loop_steps(song, region)
+        self._programs = [m for t, m in events if m.type == "program_change"]
+        self._events = [(t, m) for t, m in events if m.type != "program_change"]
+        self._times = [t for t, _ in self._events]
+        self._beat_seconds = seconds_per_beat(song)
+        self._start_beat = first / song.steps_per_beat
+        self._period = (last - first) / song.steps_per_beat * self._beat_seconds
+
+    def _region_end(self) -> float:
+        return self._start_beat + self._period / self._beat_seconds
+
+    def _clamp(self, beats: float) -> float:
+        if not self._start_beat <= beats < self._region_end():
+            return self._start_beat
+        return beats
+
+    def _now_beats(self) -> float:
+        if not self._playing:
+            return self._pos_beats
+        elapsed = min(max(self.clock() - self._origin, 0.0), self._period)
+        return self._start_beat + elapsed / self._beat_seconds
+
+    def _start_at(self, beats: float) -> None:
+        offset = (beats - self._start_beat) * self._beat_seconds
+        self._origin = self.clock() - offset
+        self._cursor = bisect.bisect_left(self._times, offset - EPSILON)
+        self._last_sent = None
+        self._need_programs = True
+        self._generation += 1
+
+    def _swap(self, keep: bool) -> None:
+        """Reschedule after a change; keep=True goes on without a gap where the playhead allows it."""
+        here = self._now_beats()
+        last_beat = None if self._last_sent is None else self._start_beat + self._last_sent / self._beat_seconds
+        self._reschedule()
+        if not self._playing:
+            self._pos_beats = self._clamp(here)
+            return
+        inside = self._start_beat <= here < self._region_end()
+        if not (keep and inside):
+            self._silence()
+            self._start_at(self._clamp(here))
+        else:
+            self._origin = self.clock() - (here - self._start_beat) * self._beat_seconds
+            if last_beat is None or last_beat < self._start_beat:
+                self._cursor = bisect.bisect_left(self._times, (here - self._start_beat) * self._beat_seconds - EPSILON)
+            else:
+                self._last_sent = (last_beat - self._start_beat) * self._beat_seconds
+                self._cursor = bisect.bisect_right(self._times, self._last_sent + EPSILON)
+            if not self._release_orphans():
+                return
+            self._generation += 1
+        self._cond.notify_all()
+
+    def _release_orphans(self) -> bool:
+        """Release sounding notes whose next event in the new schedule is not their note-off (muted, cut)."""
+        pending = set(self._sounding)
+        orphans = []
+        for _, msg in self._events[self._cursor :]:
+            if not pending:
+                break
+            key = (msg.channel, msg.note)
+            if key in pending:
+                pending.discard(key)
+                if msg.type != "note_off":
+                    orphans.append(key)
+        for ch, note in sorted(orphans + list(pending)):
+            if not self._send(mido.Message("note_off", channel=ch, note=note, velocity=0)):
+                return False
+        return True
+
+    def _halt(self, beats: float) -> None:
+        self._playing = False
+        self._pos_beats = beats
+        self._generation += 1
+        self._cond.notify_all()
+        self._silence()
+
+    def _silence(self) -> None:
+        """Release every sounding note, then All Notes Off and Reset All Controllers everywhere."""
+        for ch, note in sorted(self._sounding):
+            if not self._send(mido.Message("note_off", channel=ch, note=note, velocity=0)):
+                return
+        for msg in panic_messages():
+            if not self._send(msg):
+                return
+
+    def _send(self, msg: mido.Message) -> bool:
+        """Send one message; on a failing port, stop and record why. False once the port has failed."""
+        try:
+            self.output.send(msg)
+        except Exception as exc:  # rtmidi, JACK and closed ports raise many kinds; all mean the same here
+            self._sounding.clear()
+            if self.error is None:
+                name = getattr(self.output, "name", None) or type(self.output).__name__
+                self.error = (
+                    f"MIDI output '{name}' stopped working ({type(exc).__name__}: {exc}); "
+                    "playback stopped: press Refresh and choose an output"
+                )
+            self._playing = False
+            self._generation += 1
+            return False
+        if msg.type == "note_on":
+            self._sounding.add((msg.channel, msg.note))
+        elif msg.type == "note_off":
+            self._sounding.discard((msg.channel, msg.note))
+        return True
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None or not self._thread.is_alive():
+            self._closed = False
+            self._thread = threading.Thread(target=self._run, name="musicvae-player", daemon=True)
+            self._thread.start()
+
+    # --- the clock thread ----------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._closed:
+            if not self._tick() and self.on_error is not None:
+                self.on_error(self.error or "the MIDI output failed")
+
+    def _tick(self) -> bool:
+        """Wait for the next due batch and send it; False when the port failed (the lock is released)."""
+        with self._cond:
+            while not self._playing and not self._closed:
+                self._cond.wait()
+            if self._closed:
+                return True
+            if self._need_programs:
+                self._need_programs = False
+                return self._send_batch(self._programs)
+            generation = self._generation
+            offset = self._times[self._cursor] if self._cursor < len(self._times) else self._period
+            due = self._origin + offset
+            rest = due - self.clock() - self._spin
+            if rest > 0:
+                self._cond.wait(rest)
+                return True
+        while self.clock() < due:  # spin without the lock: stop() can still get in
+            pass
+        with self._cond:
+            if generation != self._generation or not self._playing:
+                return True
+            if self._cursor >= len(self._times):
+                self._end_of_pass()
+                return True
+            now = self.clock() - self._origin + EPSILON
+            end = bisect.bisect_right(self._times, max(now, offset + EPSILON), lo=self._cursor)
+            batch = [m for _, m in self._events[self._cursor : end]]
+            self._cursor = end
+            self._last_sent = self._times[end - 1]
+            return self._send_batch(batch)
+
+    def _send_batch(self, batch: list[mido.Message]) -> bool:
+        """Send a batch (lock held); a note-off whose note never sounded (after a jump) is dropped."""
+        for msg in batch:
+            if msg.type == "note_off" and (msg.channel, msg.note) not in self._sounding:
+                continue
+            if not self._send(msg):
+                return False
+        return True
+
+    def _end_of_pass(self) -> None:
+        if self._loop is None or self._loop is False:
+            self._halt(self._start_beat)
+            return
+        self._origin += self._period
+        self._cursor = 0
+        self._last_sent = None
+        self._need_programs = True
+
+
+def _extends(old: Song, new: Song, beats: float) -> bool:
+    """Whether `new` keeps everything of `old` up to and including the step at `beats` (a Jam extension)."""
+    if (old.tempo, old.steps_per_beat, list(old.programs)) != (new.tempo, new.steps_per_beat, list(new.programs)):
+        return False
+    step = int(beats * old.steps_per_beat) + 1
+    if step > new.n_steps or step > old.n_steps:
+        return False
+    return bool((old.notes()[:, :step] == new.notes()[:, :step]).all())

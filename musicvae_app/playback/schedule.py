@@ -1,0 +1,94 @@
+"""Song -> timed MIDI messages: what the player sends and the offline render plays. Pure, no I/O.
+
+Notes come from `midi.lane_notes`, so what you hear is what the exported .mid holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import mido
+import numpy as np
+
+from ..midi import LANE_CHANNELS, lane_notes
+from ..song import DRUMS, LANES, Song, lane_index
+
+Lanes = Iterable[str | int] | Sequence[bool] | None
+Loop = tuple[float, float] | None
+
+
+def lane_flags(lanes: Lanes) -> list[bool]:
+    """Five per-lane flags from either five booleans or a collection of lane names/indices."""
+    if lanes is None:
+        return [False] * len(LANES)
+    items = list(lanes)
+    if len(items) == len(LANES) and all(isinstance(x, (bool, np.bool_)) for x in items):
+        return [bool(x) for x in items]
+    flags = [False] * len(LANES)
+    for lane in items:
+        flags[lane_index(lane)] = True
+    return flags
+
+
+def audible_lanes(mutes: Lanes = None, solos: Lanes = None) -> list[bool]:
+    """Which lanes sound: the soloed ones if any lane is soloed, else all; a muted lane never sounds."""
+    muted, soloed = lane_flags(mutes), lane_flags(solos)
+    return [not m and (s or not any(soloed)) for m, s in zip(muted, soloed)]
+
+
+def song_beats(song: Song) -> float:
+    return song.n_steps / song.steps_per_beat
+
+
+def seconds_per_beat(song: Song) -> float:
+    return 60.0 / song.tempo
+
+
+def loop_steps(song: Song, loop: Loop) -> tuple[int, int]:
+    """The region (start step, end step) of a loop given in beats; the whole song for None."""
+    if loop is None:
+        return 0, song.n_steps
+    start, end = (int(round(float(b) * song.steps_per_beat)) for b in loop)
+    if not 0 <= start < end <= song.n_steps:
+        raise ValueError(
+            f"loop {loop[0]:g}-{loop[1]:g} beats is outside the sketch (0-{song_beats(song):g} beats): "
+            "choose a start before the end, both inside the sketch"
+        )
+    return start, end
+
+
+def region_seconds(song: Song, loop: Loop = None) -> float:
+    """Length of one pass through the loop region (the whole song for None), in seconds."""
+    start, end = loop_steps(song, loop)
+    return (end - start) / song.steps_per_beat * seconds_per_beat(song)
+
+
+def schedule(
+    song: Song, mutes: Lanes = None, solos: Lanes = None, loop: Loop = None
+) -> list[tuple[float, mido.Message]]:
+    """(seconds, message) pairs for one pass through the song, or through `loop` = (start, end) in beats.
+
+    Times count from the region's start. Every lane gets its program change at 0 (so unmuting later
+    plays the right sound); notes of audible lanes follow, clipped to the region: a note that starts
+    inside it and outlasts it is released at its end. Drums play on channel index 9.
+    """
+    first, last = loop_steps(song, loop)
+    step_seconds = seconds_per_beat(song) / song.steps_per_beat
+    keyed: list[tuple[float, int, int, int, mido.Message]] = []
+    for lane, audible in enumerate(audible_lanes(mutes, solos)):
+        channel = LANE_CHANNELS[lane]
+        program = 0 if lane == DRUMS else int(song.programs[lane])
+        keyed.append((0.0, 0, channel, 0, mido.Message("program_change", channel=channel, program=program)))
+        if not audible:
+            continue
+        for pitch, start, end, velocity in lane_notes(song, lane):
+            if not first <= start < last:
+                continue
+            on = (start - first) * step_seconds
+            off = (min(end, last) - first) * step_seconds
+            keyed.append(
+                (on, 2, channel, pitch, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity))
+            )
+            keyed.append((off, 1, channel, pitch, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+    keyed.sort(key=lambda k: k[:4])  # at one instant: programs, then releases, then strikes
+    return [(k[0], k[4]) for k in keyed]
