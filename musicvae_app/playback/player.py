@@ -260,6 +260,8 @@ class Player:
     def _send(self, msg: mido.Message) -> bool:
         """Send one message; on a failing port, stop and record why. False once the port has failed."""
         try:
+            if getattr(self.output, "closed", False):  # rtmidi ports crash, not raise, when sent to after close
+                raise OSError("the port was closed")
             self.output.send(msg)
         except Exception as exc:  # rtmidi, JACK and closed ports raise many kinds; all mean the same here
             self._sounding.clear()
