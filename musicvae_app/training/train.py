@@ -201,13 +201,12 @@ class Run:
             return
         wrapped = model
         if self.world > 1:
-            wrapped = nn.parallel.DistributedDataParallel(model, find_unused_parameters=stage == "cond")
+            wrapped = nn.parallel.DistributedDataParallel(model, find_unused_parameters=stage != "vae")
         optimizer = torch.optim.Adam(params, lr=self.cfg.lr)
         if self.opt_state and self.opt_state["stage"] == stage:
             optimizer.load_state_dict(self.opt_state["state"])
+        # A resumed optimizer carries its decayed learning rate; the schedule continues from it.
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, self.cfg.lr_decay)
-        for _ in range(self.done_epochs[stage]):
-            scheduler.step()
         for epoch in range(self.done_epochs[stage], epochs):
             started = time.time()
             rng = np.random.default_rng([self.cfg.seed, STAGES.index(stage), epoch])

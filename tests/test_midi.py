@@ -1,0 +1,212 @@
+"""Every line of docs/midi-export.md, checked on real files read back by mido and pretty_midi."""
+
+import mido
+import numpy as np
+import pretty_midi
+import pytest
+
+from musicvae_app.midi import MidiImportError, read_primer, read_roll, read_settings, write_midi, write_stems
+from musicvae_app.song import Song
+
+
+def hand_song() -> Song:
+    """Two chunks at 2 steps per beat: a piano re-strike, a bass line, kick and snare, an out-of-map drum."""
+    probs = np.zeros((5, 64, 128), dtype=np.float32)
+    probs[0, 0:4, 60] = 0.9  # C4 held 2 beats
+    probs[0, 5:7, 60] = 0.5  # re-struck after a gap: a second note
+    probs[2, 0:8, 40] = 0.7
+    probs[4, 0::4, 36] = 1.0  # kick on beats 1 and 3
+    probs[4, 2::4, 38] = 0.8  # snare on 2 and 4
+    probs[4, 10, 20] = 1.0  # not a GM drum: never exported
+    return Song(probs, steps_per_beat=2, chunk_steps=32, tempo=93.0, settings={"seed": 7, "pack": "hand", "noise": 1.0})
+
+
+@pytest.fixture
+def exported(tmp_path):
+    path = write_midi(hand_song(), tmp_path / "take.mid")
+    return path, mido.MidiFile(str(path)), pretty_midi.PrettyMIDI(str(path))
+
+
+def test_type_1_with_conductor_track_and_tempo(exported):
+    _, mid, pm = exported
+    assert mid.type == 1
+    conductor = mid.tracks[0]
+    assert not [m for m in conductor if m.type in ("note_on", "note_off")]
+    at_zero = []
+    tick = 0
+    for msg in conductor:
+        tick += msg.time
+        if tick == 0:
+            at_zero.append(msg.type)
+    assert "set_tempo" in at_zero and "time_signature" in at_zero
+    ts = next(m for m in conductor if m.type == "time_signature")
+    assert (ts.numerator, ts.denominator) == (4, 4)
+    assert pm.get_tempo_changes()[1][0] == pytest.approx(93.0, abs=0.01)
+
+
+def test_one_named_track_per_nonempty_lane_with_program_first(exported):
+    _, mid, pm = exported
+    names = [next(m.name for m in t if m.type == "track_name") for t in mid.tracks[1:]]
+    assert names == ["Piano", "Bass", "Drums"]  # guitar and strings are empty
+    for track in mid.tracks[1:]:
+        kinds = [m.type for m in track if not m.is_meta]
+        assert kinds[0] == "program_change" and track[1].time == 0
+    assert [i.program for i in pm.instruments if not i.is_drum] == [0, 32]
+
+
+def test_channels_drums_on_ten_pitched_never(exported):
+    _, mid, pm = exported
+    channels = [{m.channel for m in t if not m.is_meta} for t in mid.tracks[1:]]
+    assert channels == [{0}, {2}, {9}]
+    drums = [i for i in pm.instruments if i.is_drum]
+    assert len(drums) == 1 and drums[0].name == "Drums"
+
+
+def test_drum_notes_stay_in_the_gm_percussion_map(exported):
+    _, _, pm = exported
+    drums = next(i for i in pm.instruments if i.is_drum)
+    assert {n.pitch for n in drums.notes} == {36, 38}
+    assert all(35 <= n.pitch <= 81 for n in drums.notes)
+
+
+def test_notes_have_velocity_and_real_note_offs_in_order(exported):
+    _, mid, _ = exported
+    for track in mid.tracks[1:]:
+        tick, sounding, last_tick = 0, set(), -1
+        events = []
+        for msg in track:
+            assert msg.time >= 0
+            tick += msg.time
+            if msg.type == "note_on":
+                assert msg.velocity > 0
+                sounding.add(msg.note)
+            if msg.type == "note_off":
+                assert msg.note in sounding
+                sounding.discard(msg.note)
+            events.append((tick, msg.type))
+            assert tick >= last_tick
+            last_tick = tick
+        assert not sounding
+        for (t1, k1), (t2, k2) in zip(events, events[1:]):
+            if t1 == t2 and k1 == "note_on":
+                assert k2 != "note_off"  # at one tick, offs come before ons
+
+
+def test_480_ppq_grid_and_bar_line_ends(exported):
+    _, mid, _ = exported
+    assert mid.ticks_per_beat == 480
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type in ("note_on", "note_off"):
+                assert tick % 240 == 0  # on the 8th-note grid of a 2-steps-per-beat song
+        assert track[-1].type == "end_of_track"
+        assert tick == 64 * 240  # 8 bars of 4/4 at 480 ticks per beat
+
+
+def test_restruck_note_is_two_notes(exported):
+    _, _, pm = exported
+    piano = next(i for i in pm.instruments if i.program == 0 and not i.is_drum)
+    starts = sorted(n.start for n in piano.notes if n.pitch == 60)
+    assert len(starts) == 2
+
+
+def test_settings_ride_along(exported):
+    path, _, _ = exported
+    assert read_settings(path) == {"seed": 7, "pack": "hand", "noise": 1.0}
+
+
+def test_velocity_follows_confidence(exported):
+    _, _, pm = exported
+    piano = next(i for i in pm.instruments if i.program == 0 and not i.is_drum)
+    sure, unsure = sorted(piano.notes, key=lambda n: n.start)
+    assert sure.velocity > unsure.velocity > 0
+
+
+def test_stems_follow_the_same_rules(tmp_path):
+    paths = write_stems(hand_song(), tmp_path, "take")
+    assert [p.name for p in paths] == ["take-piano.mid", "take-bass.mid", "take-drums.mid"]
+    for p in paths:
+        mid = mido.MidiFile(str(p))
+        assert mid.type == 1 and len(mid.tracks) == 2
+        assert any(m.type == "set_tempo" for m in mid.tracks[0])
+
+
+def test_write_is_atomic_and_leaves_no_temp_files(tmp_path):
+    write_midi(hand_song(), tmp_path / "a.mid")
+    write_midi(hand_song(), tmp_path / "a.mid")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mid"]
+    with pytest.raises(OSError):
+        write_midi(hand_song(), tmp_path / "missing" / "a.mid")
+
+
+def test_export_reads_back_as_the_same_notes(tmp_path):
+    song = hand_song()
+    roll, tempo = read_roll(write_midi(song, tmp_path / "r.mid"), 2)
+    expected = song.notes().copy()
+    expected[4, :, :35] = False
+    assert tempo == pytest.approx(93.0, abs=0.01)
+    assert np.array_equal(roll[:, :64], expected[:, : roll.shape[1]])
+
+
+# --- import ----------------------------------------------------------------------------------
+def type0_file(path):
+    mid = mido.MidiFile(type=0, ticks_per_beat=96)
+    track = mido.MidiTrack()
+    track.append(mido.Message("program_change", channel=3, program=33, time=0))  # bass on channel 4
+    track.append(mido.Message("program_change", channel=5, program=26, time=0))  # guitar
+    for beat in range(8):
+        track.append(mido.Message("note_on", channel=3, note=40, velocity=90, time=0 if beat == 0 else 48))
+        track.append(mido.Message("note_on", channel=9, note=42, velocity=70, time=0))
+        track.append(mido.Message("note_on", channel=5, note=64, velocity=70, time=0))
+        track.append(mido.Message("note_off", channel=3, note=40, velocity=0, time=48))
+        track.append(mido.Message("note_on", channel=9, note=42, velocity=0, time=0))  # note_on vel 0 = off
+        track.append(mido.Message("note_off", channel=5, note=64, velocity=0, time=0))
+    mid.tracks.append(track)
+    mid.save(str(path))
+    return path
+
+
+def test_type0_file_merges_into_lanes_by_program(tmp_path):
+    chunk = read_primer(type0_file(tmp_path / "t0.mid"), 2, 32)
+    assert chunk.shape == (5, 32, 128)
+    assert chunk[2, 0, 40] and chunk[1, 0, 64] and chunk[4, 0, 42]
+    assert not chunk[0].any() and not chunk[3].any()
+    assert chunk[2, :, 40].sum() == 8  # one step per beat: half-beat notes on an 8th grid
+
+
+def test_primer_from_a_chosen_bar(tmp_path):
+    path = type0_file(tmp_path / "t0.mid")
+    assert read_primer(path, 2, 32, bar=2)[2, 0, 40]
+    with pytest.raises(MidiImportError, match="bars"):
+        read_primer(path, 2, 32, bar=40)
+
+
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        (bytes(range(256)) * 4, "not a readable MIDI file"),
+        (b"", "not a readable MIDI file"),
+        (b"Hello, this is a text file\n" * 10, "not a readable MIDI file"),
+    ],
+)
+def test_malformed_primers_raise_midi_import_error(tmp_path, content, message):
+    path = tmp_path / "bad.mid"
+    path.write_bytes(content)
+    with pytest.raises(MidiImportError, match=message):
+        read_primer(path, 2, 32)
+
+
+def test_truncated_and_empty_of_notes_files(tmp_path):
+    good = write_midi(hand_song(), tmp_path / "good.mid").read_bytes()
+    (tmp_path / "cut.mid").write_bytes(good[: len(good) // 2])
+    with pytest.raises(MidiImportError, match="cut.mid"):
+        read_primer(tmp_path / "cut.mid", 2, 32)
+    silent = mido.MidiFile()
+    silent.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=500000)]))
+    silent.save(str(tmp_path / "silent.mid"))
+    with pytest.raises(MidiImportError, match="no notes"):
+        read_primer(tmp_path / "silent.mid", 2, 32)
+    with pytest.raises(MidiImportError, match="does not exist"):
+        read_primer(tmp_path / "nope.mid", 2, 32)
