@@ -1,0 +1,138 @@
+"""`musicvae evaluate` end to end on band MIDI files written here, with the tiny random pack."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import mido
+import numpy as np
+import pytest
+
+from musicvae_app.cli import main
+from musicvae_app.evaluate import evaluate_pack, primer_chunk, windows
+from musicvae_app.model.pack import CARD, load_pack
+from musicvae_app.song import LANES
+
+TPB = 480
+BEATS_PER_CHUNK = 16  # the tiny pack: 2 steps per beat, 32-step chunks
+METRICS = {
+    "piano": {"EB", "UPC", "QN", "polyphony", "lane_dropout", "primer_similarity"},
+    "drums": {"EB", "DP", "polyphony", "lane_dropout", "primer_similarity"},
+}
+PAIRS = {"piano-guitar", "piano-bass", "piano-strings", "guitar-bass", "guitar-strings", "bass-strings"}
+
+
+def write_band_song(path, chunks: int, transpose: int = 0) -> None:
+    """A four-to-the-bar band loop: piano chords, 8th-note guitar, half-note bass, held strings, kick and snare."""
+    notes = []  # (channel, pitch, start beat, end beat)
+    beats = chunks * BEATS_PER_CHUNK
+    for bar in range(beats // 4):
+        b = 4 * bar
+        notes += [(0, 60 + transpose + i, b, b + 4) for i in (0, 4, 7)]
+        notes += [(1, 64 + transpose + 3 * (e % 2), b + e / 2, b + (e + 1) / 2) for e in range(8)]
+        notes += [(2, 36 + transpose, b + h, b + h + 2) for h in (0, 2)]
+        notes += [(9, 36 if beat % 2 == 0 else 38, b + beat, b + beat + 0.25) for beat in range(4)]
+    notes.append((3, 72 + transpose, 0, beats))
+    mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
+    for channel, program in ((0, 0), (1, 24), (2, 32), (3, 48), (9, 0)):
+        events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
+        for ch, pitch, start, end in notes:
+            if ch == channel:
+                events.append((round(start * TPB), 2, mido.Message("note_on", channel=ch, note=pitch, velocity=90)))
+                events.append((round(end * TPB), 1, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
+        track, last = mido.MidiTrack(), 0
+        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+            track.append(msg.copy(time=tick - last))
+            last = tick
+        mid.tracks.append(track)
+    mid.save(str(path))
+
+
+@pytest.fixture
+def band_data(tmp_path):
+    """Three 6-chunk songs, one too short for a mid-song primer, and one broken file."""
+    root = tmp_path / "data" / "rock"
+    root.mkdir(parents=True)
+    for i in range(3):
+        write_band_song(root / f"song{i}.mid", chunks=6, transpose=i)
+    write_band_song(root / "short.mid", chunks=2)
+    (root / "broken.mid").write_bytes(b"MThd this is not MIDI")
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def pack(tiny_pack, tmp_path):
+    """A copy of the tiny pack whose card holds every song out for validation."""
+    folder = shutil.copytree(tiny_pack, tmp_path / "pack")
+    card = json.loads((folder / CARD).read_text())
+    card["training"] = {"config": {"validation_percent": 100, "genres": []}}
+    (folder / CARD).write_text(json.dumps(card))
+    return folder
+
+
+def test_evaluate_prints_and_stores_every_lane_and_metric(band_data, pack, tmp_path, capsys):
+    out = tmp_path / "eval.json"
+    sha = json.loads((pack / CARD).read_text())["weights_sha256"]
+    argv = ["evaluate", "--pack", str(pack), "--data", str(band_data), "--songs", "5", "--steps", "2"]
+    argv += ["--seed", "3", "--json", str(out), "--update-card", "--device", "cpu", "--cache-dir", str(tmp_path / "c")]
+    assert main(argv) == 0
+    text = capsys.readouterr().out
+    for word in (*LANES, *PAIRS, "EB %", "UPC", "QN %", "DP %", "polyphony", "lane dropout %", "primer similarity"):
+        assert word in text
+    assert "on 3 of 4 validation songs" in text  # the short song has no mid-song primer; the broken one is skipped
+
+    result = json.loads(out.read_text())
+    assert (result["songs"], result["steps"], result["seed"], result["validation_songs"]) == (3, 2, 3, 4)
+    assert (result["noise"], result["threshold"]) == (1.0, 0.3)  # the pack's generation defaults
+    for lane in LANES:
+        assert set(result["lanes"][lane]) == METRICS.get(lane, METRICS["piano"])
+        for row in result["lanes"][lane].values():
+            assert {"real", "generated", "gap"} <= set(row)
+    assert set(result["TD"]) == PAIRS
+    assert set(result["all"]) == {"lane_dropout", "primer_similarity"}
+    assert "--steps 2" in result["command"]
+
+    # the real side is the songs' own continuation: a loop whose values are known
+    real = {lane: {k: v["real"] for k, v in rows.items()} for lane, rows in result["lanes"].items()}
+    assert real["piano"] == {
+        "EB": 0.0,
+        "UPC": 3.0,
+        "QN": 100.0,
+        "polyphony": 3.0,
+        "lane_dropout": 0.0,
+        "primer_similarity": 1.0,
+    }
+    assert real["bass"]["UPC"] == 1.0 and real["bass"]["QN"] == 100.0
+    assert real["guitar"]["UPC"] == 2.0 and real["guitar"]["QN"] == 0.0  # 8th notes are one step long
+    assert real["strings"]["primer_similarity"] == 1.0  # one held note starts each chunk afresh
+    assert real["drums"]["DP"] == 100.0 and real["drums"]["EB"] == 0.0
+    assert result["TD"]["piano-bass"]["real"] > 0
+
+    card = json.loads((pack / CARD).read_text())
+    assert card["metrics"]["evaluate"]["lanes"] == result["lanes"]
+    assert card["weights_sha256"] == sha
+    load_pack(pack)  # still a valid pack
+
+
+def test_evaluate_says_when_no_song_is_long_enough(band_data, pack, capsys):
+    argv = ["evaluate", "--pack", str(pack), "--data", str(band_data), "--steps", "6", "--device", "cpu"]
+    assert main(argv) == 2
+    assert "no song is long enough" in capsys.readouterr().err
+
+
+def test_primer_comes_from_the_middle_never_the_first_chunk():
+    assert primer_chunk(60, 23) == 30
+    assert primer_chunk(26, 23) == 2
+    assert primer_chunk(25, 23) == 1
+    assert primer_chunk(24, 23) is None
+
+
+def test_evaluate_pack_is_reproducible_and_skips_silent_primers(engine):
+    rng = np.random.default_rng(0)
+    songs = [rng.random((len(LANES), 6 * 32, 128)) > 0.97 for _ in range(3)]
+    songs[1][:, 3 * 32 : 4 * 32] = False  # its primer chunk (3) is silent
+    first, again = (evaluate_pack(engine, songs, steps=2, seed=5) for _ in range(2))
+    assert first["songs"] == 2
+    assert first["lanes"] == again["lanes"] and first["TD"] == again["TD"]
+    assert len(windows(songs, 32, 2, count=1)) == 1
