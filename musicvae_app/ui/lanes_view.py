@@ -1,0 +1,259 @@
+"""The five-lane piano roll: one pyqtgraph plot per lane, sharing a time axis in beats labelled in bars.
+
+Each lane draws all its notes as one ImageItem, one pixel per (step, pitch) cell, coloured through a
+per-lane lookup table whose shade follows the note's probability. Two batched line items keep notes
+apart: background-coloured lines between pitch rows, and short strokes before each note start
+(shown only when zoomed in far enough to have room for them). A three-minute song redraws in a few ms.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor, QFont
+from PySide6.QtWidgets import QGridLayout, QWidget
+
+from ..midi import GM_DRUM_RANGE
+from ..song import BEATS_PER_BAR, DRUMS, LANES, Song
+from . import gm
+
+LANE_COLOURS = ("#5b9cf6", "#f2a243", "#4cc47f", "#b57be6", "#ef5f67")
+BACKGROUND = "#1c1e24"
+AXIS_WIDTH = 92
+AXIS_HEIGHT = 28
+MIN_PX_PER_STEP_FOR_ONSETS = 4.0
+MIN_MELODIC_ROWS = 13
+
+pg.setConfigOptions(antialias=False, imageAxisOrder="col-major", background=BACKGROUND, foreground="#c8ccd4")
+
+
+def lane_lut(colour: str) -> np.ndarray:
+    """256 RGBA entries: 0 is empty, 1..255 go from a dim to a bright shade of the lane colour."""
+    base = np.array(QColor(colour).getRgb()[:3], dtype=np.float32)
+    dim = base * 0.38 + np.array(QColor(BACKGROUND).getRgb()[:3], dtype=np.float32) * 0.62
+    bright = base + (255 - base) * 0.35
+    t = np.linspace(0.0, 1.0, 255, dtype=np.float32)[:, None]
+    shades = np.where(t < 0.6, dim + (base - dim) * (t / 0.6), base + (bright - base) * ((t - 0.6) / 0.4))
+    lut = np.zeros((256, 4), dtype=np.uint8)
+    lut[1:, :3] = np.clip(shades, 0, 255).astype(np.uint8)
+    lut[1:, 3] = 255
+    return lut
+
+
+def lane_rows(probs: np.ndarray, threshold: float, drums: bool) -> np.ndarray:
+    """The pitches a lane shows, bottom to top: the range it uses (melodic) or the drums it hits."""
+    used = np.flatnonzero((probs >= threshold).any(axis=0))
+    if drums:  # the GM kit only, as the export plays it
+        used = used[(used >= GM_DRUM_RANGE[0]) & (used <= GM_DRUM_RANGE[1])]
+        return used if len(used) else np.array([36, 38, 42], dtype=np.int64)
+    if not len(used):
+        return np.arange(48, 48 + MIN_MELODIC_ROWS)
+    lo, hi = int(used[0]) - 1, int(used[-1]) + 1
+    if hi - lo + 1 < MIN_MELODIC_ROWS:
+        lo = max(0, (lo + hi) // 2 - MIN_MELODIC_ROWS // 2)
+        hi = lo + MIN_MELODIC_ROWS - 1
+    return np.arange(max(lo, 0), min(hi, 127) + 1)
+
+
+def lane_image(probs: np.ndarray, rows: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+    """LUT indices (steps, len(rows)) uint8 for one lane's (steps, 128) probabilities, and the note starts."""
+    sub = probs[:, rows]
+    on = sub >= threshold
+    shade = np.clip((sub - threshold) * (254.0 / max(1.0 - threshold, 1e-6)), 0, 254).astype(np.uint8) + 1
+    onset = on.copy()
+    onset[1:] &= ~on[:-1]
+    return np.where(on, shade, np.uint8(0)), onset
+
+
+class BarAxis(pg.AxisItem):
+    """Beats on the axis, bar numbers (1-based) on the labels, spaced to stay readable."""
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph's name)
+        span = max(maxVal - minVal, 1e-6)
+        px_per_bar = size / span * BEATS_PER_BAR
+        every = next((b for b in (1, 2, 4, 8, 16, 32, 64) if b * px_per_bar >= 36), 128)
+        step = every * BEATS_PER_BAR
+        first = np.ceil(max(minVal, 0) / step) * step
+        major = list(np.arange(first, maxVal + 1e-9, step))
+        return [(step, major)]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        return [str(int(round(v / BEATS_PER_BAR)) + 1) for v in values]
+
+
+class RowAxis(pg.AxisItem):
+    """Pitch names at the Cs (melodic lanes) or every drum's GM name (drum lane)."""
+
+    def __init__(self, drums: bool):
+        super().__init__("left")
+        self.drums = drums
+        self.rows = np.arange(0)
+
+    def tickValues(self, minVal, maxVal, size):  # noqa: N802
+        if self.drums:
+            px_per_row = size / max(len(self.rows), 1)
+            every = max(1, int(np.ceil(13 / max(px_per_row, 1e-6))))
+            return [(1, [i + 0.4 for i in range(0, len(self.rows), every)])]
+        return [(12, [i + 0.4 for i, p in enumerate(self.rows) if p % 12 == 0])]
+
+    def tickStrings(self, values, scale, spacing):  # noqa: N802
+        out = []
+        for v in values:
+            i = int(v)
+            if not 0 <= i < len(self.rows):
+                out.append("")
+            else:
+                out.append(gm.drum_name(int(self.rows[i])) if self.drums else gm.note_name(int(self.rows[i])))
+        return out
+
+
+class LaneView(pg.PlotWidget):
+    """One lane's roll; objectName lane_<name>."""
+
+    def __init__(self, lane: int, show_bars: bool, parent: QWidget | None = None):
+        self.lane = lane
+        self.row_axis = RowAxis(drums=lane == DRUMS)
+        super().__init__(parent, axisItems={"left": self.row_axis, "bottom": BarAxis("bottom")})
+        self.setObjectName(f"lane_{LANES[lane]}")
+        plot = self.getPlotItem()
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMouseEnabled(x=True, y=False)
+        plot.layout.setContentsMargins(0, 0, 6, 0)
+        font = QFont()
+        font.setPointSizeF(8.5)
+        self.row_axis.setWidth(AXIS_WIDTH)
+        self.row_axis.setStyle(tickFont=font, tickLength=-4, tickTextOffset=6)
+        bottom = plot.getAxis("bottom")
+        if show_bars:
+            bottom.setHeight(AXIS_HEIGHT)
+            bottom.setStyle(tickFont=font)
+            bottom.setLabel("bar")
+        else:
+            plot.hideAxis("bottom")
+        self.vb = plot.getViewBox()
+        self.vb.setDefaultPadding(0)
+        self.vb.setBackgroundColor(QColor(BACKGROUND).lighter(118))
+        self.bars = pg.PlotCurveItem(pen=pg.mkPen("#3a3e48", width=1), connect="pairs")
+        self.chunks = pg.PlotCurveItem(pen=pg.mkPen("#8a90a0", width=1.5, style=Qt.PenStyle.DashLine), connect="pairs")
+        self.image = pg.ImageItem(axisOrder="col-major")
+        self.image.setLookupTable(lane_lut(LANE_COLOURS[lane]))
+        self.image.setLevels([0, 255])
+        gap = pg.mkPen(QColor(BACKGROUND).lighter(118), width=1)
+        self.row_gaps = pg.PlotCurveItem(pen=gap, connect="pairs")
+        self.onset_gaps = pg.PlotCurveItem(pen=gap, connect="pairs")
+        self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#ffd84a", width=2))
+        self.playhead.setVisible(False)
+        for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead):
+            plot.addItem(item)
+        self.vb.sigXRangeChanged.connect(self._level_of_detail)
+        self.rows = np.arange(0)
+        self.steps_per_beat = 4
+        self.setMinimumHeight(70)
+
+    def show_song(self, song: Song, threshold: float, new_rows: bool) -> None:
+        """Draw the lane; new_rows picks the pitch range afresh (else it only grows)."""
+        probs = song.probs[self.lane]
+        rows = lane_rows(probs, threshold, self.lane == DRUMS)
+        if not new_rows and len(self.rows):
+            rows = (
+                np.union1d(rows, self.rows)
+                if self.lane == DRUMS
+                else np.arange(min(rows[0], self.rows[0]), max(rows[-1], self.rows[-1]) + 1)
+            )
+        rows_changed = not np.array_equal(rows, self.rows)
+        self.rows = rows
+        self.row_axis.rows = rows
+        self.steps_per_beat = song.steps_per_beat
+        beats = song.n_steps / song.steps_per_beat
+        image, onset = lane_image(probs, rows, threshold)
+        self.image.setImage(image, autoLevels=False)
+        self.image.setRect(0, 0, beats, len(rows))
+        step, row = np.nonzero(onset)
+        x = np.repeat(step / song.steps_per_beat, 2)
+        y = np.empty(len(x))
+        y[0::2], y[1::2] = row, row + 1
+        self.onset_gaps.setData(x, y)
+        self._level_of_detail()
+        n = len(rows)
+        if n > 1:
+            self.row_gaps.setData(np.tile([0.0, beats], n - 1), np.repeat(np.arange(1.0, n), 2))
+        if new_rows or rows_changed:
+            self.vb.setLimits(xMin=0, xMax=beats, minXRange=BEATS_PER_BAR, yMin=0, yMax=len(rows))
+            self.vb.setYRange(0, len(rows), padding=0)
+            self.row_axis.picture = None
+            self.row_axis.update()
+
+    def _level_of_detail(self, *_) -> None:
+        lo, hi = self.vb.viewRange()[0]
+        px_per_step = self.vb.width() / max((hi - lo) * self.steps_per_beat, 1e-6)
+        self.onset_gaps.setVisible(px_per_step >= MIN_PX_PER_STEP_FOR_ONSETS)
+
+    def show_grid(self, song: Song) -> None:
+        """Bar lines (faint) and chunk boundaries (dashed) for this song's length."""
+        beats = song.n_steps / song.steps_per_beat
+        top = 10_000.0
+        bar_x = np.arange(0, beats + 1e-9, BEATS_PER_BAR, dtype=np.float64)
+        chunk_beats = song.chunk_steps / song.steps_per_beat
+        chunk_x = np.arange(chunk_beats, beats - 1e-9, chunk_beats, dtype=np.float64)
+        for item, xs in ((self.bars, bar_x), (self.chunks, chunk_x)):
+            item.setData(np.repeat(xs, 2), np.tile([-1.0, top], len(xs)))
+
+
+class LanesView(QWidget):
+    """Five LaneViews stacked with their headers; x linked; a playhead across all of them."""
+
+    viewChanged = Signal()
+
+    def __init__(self, headers: list[QWidget], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.lanes = [LaneView(i, show_bars=i == len(LANES) - 1) for i in range(len(LANES))]
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setHorizontalSpacing(0)
+        grid.setVerticalSpacing(3)
+        for i, (header, lane) in enumerate(zip(headers, self.lanes)):
+            grid.addWidget(header, i, 0)
+            grid.addWidget(lane, i, 1)
+            grid.setRowStretch(i, 1)
+            if i:
+                lane.setXLink(self.lanes[0])
+        grid.setColumnStretch(1, 1)
+        self.song: Song | None = None
+        self.threshold = 0.3
+
+    def set_song(self, song: Song | None, threshold: float | None = None) -> None:
+        """Show a song (None clears); a different length or a new song re-fits the view."""
+        old = self.song
+        self.song = song
+        if song is None:
+            for lane in self.lanes:
+                lane.image.clear()
+            return
+        self.threshold = song.threshold if threshold is None else threshold
+        same_shape = old is not None and old.probs.shape == song.probs.shape
+        same_probs = same_shape and (old.probs is song.probs or np.array_equal(old.probs, song.probs))
+        for lane in self.lanes:
+            lane.show_song(song, self.threshold, new_rows=not same_probs)
+        if not same_shape:
+            for lane in self.lanes:
+                lane.show_grid(song)
+            self.lanes[0].setXRange(0, song.n_steps / song.steps_per_beat, padding=0)
+
+    def set_playhead(self, beats: float | None) -> None:
+        """Move the playhead to `beats` from the song start; None hides it."""
+        for lane in self.lanes:
+            lane.playhead.setVisible(beats is not None)
+            if beats is not None:
+                lane.playhead.setPos(float(beats))
+
+    def zoom(self, factor: float) -> None:
+        """Scale the visible time span by factor (<1 zooms in) about its centre."""
+        lo, hi = self.lanes[0].vb.viewRange()[0]
+        centre, half = (lo + hi) / 2, (hi - lo) / 2 * factor
+        self.lanes[0].setXRange(centre - half, centre + half, padding=0)
+
+    def fit(self) -> None:
+        if self.song is not None:
+            self.lanes[0].setXRange(0, self.song.n_steps / self.song.steps_per_beat, padding=0)

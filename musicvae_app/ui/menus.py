@@ -1,0 +1,57 @@
+"""The window's menus and shortcuts."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QAction, QKeySequence
+
+from ..song import LANES
+
+
+def _action(window, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
+    action = QAction(text, window)
+    if shortcut is not None:
+        keys = shortcut if isinstance(shortcut, list) else [shortcut]
+        action.setShortcuts([QKeySequence(k) for k in keys])
+    action.triggered.connect(lambda _=False: slot())
+    if name:
+        action.setObjectName(name)
+    menu.addAction(action)
+    return action
+
+
+def build_menus(window) -> None:
+    bar = window.menuBar()
+    file = bar.addMenu("&File")
+    _action(window, file, "Open primer MIDI…", window.primer_dialog, "Ctrl+P")
+    _action(window, file, "Clear primer", window.clear_primer)
+    file.addSeparator()
+    _action(window, file, "Open sketch…", window.open_sketch_dialog, QKeySequence.StandardKey.Open)
+    _action(window, file, "Save sketch", window.save_sketch_dialog, QKeySequence.StandardKey.Save)
+    _action(window, file, "Save sketch as…", lambda: window.save_sketch_dialog(True), "Ctrl+Shift+S")
+    file.addSeparator()
+    _action(window, file, "Export MIDI…", window.export_dialog, "Ctrl+E", "exportAction")
+    _action(window, file, "Export stems…", window.stems_dialog, "Ctrl+Shift+E")
+    file.addSeparator()
+    _action(window, file, "Quit", window.close, QKeySequence.StandardKey.Quit)
+
+    edit = bar.addMenu("&Edit")
+    undo = window.undo_stack.createUndoAction(window, "Undo")
+    undo.setShortcut(QKeySequence("Ctrl+Z"))
+    redo = window.undo_stack.createRedoAction(window, "Redo")
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    edit.addAction(undo)
+    edit.addAction(redo)
+
+    sketch = bar.addMenu("&Sketch")
+    _action(window, sketch, "Generate", window.generate, "Ctrl+G", "generateAction")
+    for i, lane in enumerate(LANES):
+        _action(window, sketch, f"Regenerate {lane}", lambda i=i: window.regenerate_lane(i), f"Ctrl+{i + 1}")
+    sketch.addSeparator()
+    _action(window, sketch, "Previous take", lambda: window.pick_take(window.state.index - 1), "Alt+Left")
+    _action(window, sketch, "Next take", lambda: window.pick_take(window.state.index + 1), "Alt+Right")
+    _action(window, sketch, "Keep this take", window.keep_take, "Ctrl+K")
+
+    view = bar.addMenu("&View")
+    _action(window, view, "Zoom in", lambda: window.lanes.zoom(0.5), ["Ctrl+=", "Ctrl++"])
+    _action(window, view, "Zoom out", lambda: window.lanes.zoom(2.0), "Ctrl+-")
+    _action(window, view, "Whole song", window.lanes.fit, "Ctrl+0")

@@ -1,0 +1,75 @@
+"""Run slow calls (Engine, sketch saves) on a thread pool and hand results back on the UI thread."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+
+class _Signals(QObject):
+    done = Signal(object, float)  # result, seconds
+    failed = Signal(object)  # the exception
+
+
+class _Job(QRunnable):
+    def __init__(self, fn: Callable[[], object], signals: _Signals):
+        super().__init__()
+        self.fn, self.signals = fn, signals
+
+    def run(self) -> None:
+        start = time.perf_counter()
+        try:
+            result = self.fn()
+        except Exception as exc:  # any failure goes to the window as a message, never a crash
+            exc.__traceback_text__ = traceback.format_exc()
+            self.signals.failed.emit(exc)
+            return
+        self.signals.done.emit(result, time.perf_counter() - start)
+
+
+class Worker(QObject):
+    """One job at a time: `submit` returns False (and changes nothing) while a job is running."""
+
+    busyChanged = Signal(bool)
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.pool = QThreadPool(self)
+        self.pool.setMaxThreadCount(1)
+        self._busy = False
+        self._signals: _Signals | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def submit(
+        self,
+        fn: Callable[[], object],
+        on_done: Callable[[object, float], None],
+        on_error: Callable[[Exception], None],
+    ) -> bool:
+        if self._busy:
+            return False
+        signals = _Signals()  # lives on the UI thread, so its slots run there
+        signals.done.connect(lambda result, secs: self._finish(on_done, result, secs))
+        signals.failed.connect(lambda exc: self._finish(on_error, exc))
+        self._signals = signals
+        self._set_busy(True)
+        self.pool.start(_Job(fn, signals))
+        return True
+
+    def _finish(self, callback, *args) -> None:
+        self._signals = None
+        self._set_busy(False)
+        callback(*args)
+
+    def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.busyChanged.emit(busy)
+
+    def wait(self, msecs: int = -1) -> bool:
+        return self.pool.waitForDone(msecs)
