@@ -1,0 +1,71 @@
+"""Generation speed: the fast engine against a faithful plain port of the thesis's loop, same run, same pack.
+
+    .venv/bin/python benchmarks/bench_generate.py [--pack DIR] [--runs 30]
+
+A three-minute song is 23 chunks of 4 bars at 120 BPM (the first chunk plus 22 generated).
+Prints a Markdown table; results are recorded in benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.plain_port import generate_plain  # noqa: E402
+from musicvae_app.engine import Engine  # noqa: E402
+
+
+def median_ms(fn, runs: int, warmup: int = 3) -> tuple[float, float]:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(runs):
+        t = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t) * 1000)
+    return statistics.median(times), float(np.percentile(times, 90))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--pack", default=None)
+    parser.add_argument("--runs", type=int, default=30)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+    engine = Engine.load(args.pack, args.device)
+    band = engine.pack.band
+    steps = 22
+    seeds = iter(range(10**6))
+    same = all(
+        np.array_equal(engine.generate(steps=steps, seed=s).notes(), generate_plain(band, steps, 1.0, 0.3, s) >= 0.3)
+        for s in range(5)
+    )
+    fast = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds)), args.runs)
+    plain = median_ms(lambda: generate_plain(band, steps, 1.0, 0.3, next(seeds)), args.runs)
+    var16 = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds), variations=16), args.runs)
+    song = engine.generate(steps=steps, seed=1)
+    cfg = engine.cfg
+    print(f"pack '{engine.pack.name}' ({cfg.steps_per_beat} steps/beat, {cfg.chunk_steps}-step chunks), "
+          f"device {engine.device_name}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+          f"{platform.processor() or platform.machine()}")
+    print(f"song: {song.n_chunks} chunks = {song.n_bars} bars = {song.seconds:.0f} s at 120 BPM; "
+          f"fast and plain give identical notes for seeds 0-4: {same}\n")
+    print("| what | median ms | p90 ms | runs |")
+    print("|---|---:|---:|---:|")
+    print(f"| plain port of the thesis loop, 1 song | {plain[0]:.1f} | {plain[1]:.1f} | {args.runs} |")
+    print(f"| fast engine, 1 song | {fast[0]:.1f} | {fast[1]:.1f} | {args.runs} |")
+    print(f"| fast engine, 16 variations | {var16[0]:.1f} | {var16[1]:.1f} | {args.runs} |")
+    print(f"\nspeed-up over the plain port: {plain[0] / fast[0]:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
