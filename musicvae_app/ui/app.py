@@ -11,6 +11,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
+from .worker import slot
+
 STYLE = """
 QWidget { font-size: 10pt; }
 QLabel[role="field"] { color: #aab0bc; }
@@ -75,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     ready = os.environ.get("MUSICVAE_EXIT_WHEN_READY")  # startup benchmark: 'window' or 'engine'
     if ready == "window":
-        QTimer.singleShot(0, lambda: (print(f"ready {time.perf_counter() - start:.3f}", flush=True), app.quit()))
+        QTimer.singleShot(0, slot(lambda: (print(f"ready {time.perf_counter() - start:.3f}", flush=True), app.quit())))
     elif ready == "engine" or args.self_test:
         _exit_when_engine_ready(app, window, start, generate=args.self_test)
     code = app.exec()
@@ -87,7 +89,9 @@ def _exit_when_engine_ready(app, window, start: float, generate: bool) -> None:
     def ready():
         print(f"engine {time.perf_counter() - start:.3f} {window.engine.device_name}", flush=True)
         if generate:
-            window.songChanged.connect(lambda song: (print(f"song {song.note_counts()}", flush=True), app.quit()))
+            window.songChanged.connect(
+                slot(lambda song: (print(f"song {song.note_counts()}", flush=True), app.quit()), 1)
+            )
             window.generate()
         else:
             app.quit()
@@ -96,4 +100,4 @@ def _exit_when_engine_ready(app, window, start: float, generate: bool) -> None:
         QTimer.singleShot(0, ready)
     else:
         window.engineReady.connect(ready)
-    window.worker.busyChanged.connect(lambda busy: window.engine_error and app.exit(1))
+    window.worker.busyChanged.connect(slot(lambda: window.engine_error and app.exit(1)))

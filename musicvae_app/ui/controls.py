@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from ..song import BEATS_PER_BAR, DRUMS, LANES
 from . import gm
 from .lanes_view import LANE_COLOURS
+from .worker import slot
 
 MAX_SEED = 2**31 - 1
 
@@ -298,7 +299,7 @@ class LaneHeader(QFrame):
             self.program.setEnabled(False)
         else:
             self.program.addItems([f"{i + 1} {n}" for i, n in enumerate(gm.PROGRAMS)])
-            self.program.currentIndexChanged.connect(lambda p: self.programChanged.emit(self.lane, p))
+            self.program.currentIndexChanged.connect(slot(lambda p: self.programChanged.emit(self.lane, p), 1))
         self.program.setToolTip("General MIDI instrument for this lane's track")
         self.mute = self._toggle("M", f"mute_{name}", "Mute this lane in playback")
         self.solo = self._toggle("S", f"solo_{name}", "Solo: play only soloed lanes")
@@ -307,7 +308,7 @@ class LaneHeader(QFrame):
         self.regenerate.setText("Regenerate")
         self.regenerate.setObjectName(f"regenerate_{name}")
         self.regenerate.setToolTip(f"A new {name} part; the other lanes stay as they are")
-        self.regenerate.clicked.connect(lambda: self.regenerateRequested.emit(self.lane))
+        self.regenerate.clicked.connect(slot(lambda: self.regenerateRequested.emit(self.lane)))
 
         top = QHBoxLayout()
         top.addWidget(title)
@@ -333,7 +334,7 @@ class LaneHeader(QFrame):
         button.setObjectName(name)
         button.setCheckable(True)
         button.setToolTip(tip)
-        button.toggled.connect(lambda _: self.stateChanged.emit())
+        button.toggled.connect(slot(self.stateChanged.emit))
         return button
 
     def set_program(self, program: int) -> None:

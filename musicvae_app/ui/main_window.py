@@ -20,7 +20,7 @@ from .autosave import Autosave
 from .controls import MAX_SEED, GenerateBar, LaneHeader
 from .lanes_view import LanesView
 from .undo import Change, State
-from .worker import Worker
+from .worker import Worker, slot
 
 RESTORE_ENV = "MUSICVAE_RESTORE"  # ask (default), yes or no: what to do with a crashed session's sketch
 MERGE_THRESHOLD, MERGE_TEMPO, MERGE_PROGRAM = 1, 2, 3
@@ -163,7 +163,7 @@ class MainWindow(QMainWindow):
         if not busy and self._pending is not None:
             what, fn, on_done = self._pending
             self._pending = None
-            QTimer.singleShot(0, lambda: self._submit(what, fn, on_done))
+            QTimer.singleShot(0, slot(lambda: self._submit(what, fn, on_done)))
 
     def _generated(self, result, secs: float) -> None:
         songs = result if isinstance(result, list) else [result]
@@ -418,7 +418,7 @@ class MainWindow(QMainWindow):
 
     def _connect(self) -> None:
         bar = self.bar
-        bar.generate.clicked.connect(self.generate)
+        bar.generate.clicked.connect(slot(self.generate))
         bar.threshold.valueChanged.connect(self.set_threshold)
         bar.tempo.valueChanged.connect(lambda v: self.set_tempo(float(v)))
         bar.dice.clicked.connect(lambda: bar.seed.setText(str(secrets.randbelow(MAX_SEED))))
@@ -428,9 +428,9 @@ class MainWindow(QMainWindow):
         bar.takes.keep.clicked.connect(self.keep_take)
         self.worker.busyChanged.connect(self._busy)
         for header in self.headers:
-            header.regenerateRequested.connect(self.regenerate_lane)
+            header.regenerateRequested.connect(slot(self.regenerate_lane, 1))
             header.programChanged.connect(self.set_program)
-            header.stateChanged.connect(lambda: self.mutesChanged.emit(self.lane_mutes()))
+            header.stateChanged.connect(slot(lambda: self.mutesChanged.emit(self.lane_mutes())))
             header.stateChanged.connect(self.autosave.schedule)
 
     def _load_settings(self) -> None:

@@ -5,14 +5,15 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 
 from ..song import LANES
+from .worker import slot
 
 
-def _action(window, menu, text: str, slot, shortcut=None, name: str | None = None) -> QAction:
+def _action(window, menu, text: str, fn, shortcut=None, name: str | None = None) -> QAction:
     action = QAction(text, window)
     if shortcut is not None:
         keys = shortcut if isinstance(shortcut, list) else [shortcut]
         action.setShortcuts([QKeySequence(k) for k in keys])
-    action.triggered.connect(lambda _=False: slot())
+    action.triggered.connect(slot(fn))
     if name:
         action.setObjectName(name)
     menu.addAction(action)

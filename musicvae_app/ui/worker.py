@@ -9,6 +9,15 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
 
 
+def slot(fn: Callable, nargs: int = 0) -> Callable:
+    """A slot that calls fn with the first `nargs` signal arguments and returns None (slots have no result)."""
+
+    def call(*args) -> None:
+        fn(*args[:nargs])
+
+    return call
+
+
 class _Signals(QObject):
     done = Signal(object, float)  # result, seconds
     failed = Signal(object)  # the exception
