@@ -156,12 +156,14 @@ class LaneView(pg.PlotWidget):
         """Draw the lane; new_rows picks the pitch range afresh (else it only grows)."""
         probs = song.probs[self.lane]
         rows = lane_rows(probs, threshold, self.lane == DRUMS)
-        if not new_rows and len(self.rows):
-            rows = (
-                np.union1d(rows, self.rows)
-                if self.lane == DRUMS
-                else np.arange(min(rows[0], self.rows[0]), max(rows[-1], self.rows[-1]) + 1)
-            )
+        if not new_rows and len(self.rows):  # a threshold move: keep the rows, grow them only for new notes
+            used = np.flatnonzero((probs >= threshold).any(axis=0))
+            used = used[np.isin(used, rows)]
+            if self.lane == DRUMS:
+                rows = np.union1d(self.rows, used)
+            else:
+                lo, hi = min([self.rows[0], *used[:1]]), max([self.rows[-1], *used[-1:]])
+                rows = np.arange(lo, hi + 1)
         rows_changed = not np.array_equal(rows, self.rows)
         self.rows = rows
         self.row_axis.rows = rows
