@@ -180,6 +180,7 @@ def test_export_follows_instrument_and_mutes(qtbot, window, tmp_path):
     assert window.song.programs[0] == 5
     window.findChild(QToolButton, "mute_strings").setChecked(True)
     assert window.lane_mutes() == [False, False, False, True, False]
+    assert window.lanes.lanes[3].image.opacity() < 1 and window.lanes.lanes[2].image.opacity() == 1
     pm = pretty_midi.PrettyMIDI(str(window.export_midi(tmp_path / "m.mid")))
     names = {i.name: i.program for i in pm.instruments}
     assert "Strings" not in names and names["Piano"] == 5

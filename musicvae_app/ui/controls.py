@@ -48,6 +48,7 @@ class ValueSlider(QWidget):
         self.slider.setObjectName(name)
         self.slider.setRange(low, high)
         self.slider.setMinimumWidth(120)
+        self.setMaximumWidth(360)
         self.label = QLabel()
         self.label.setMinimumWidth(value_width)
         self.label.setObjectName(f"{name}Value")
@@ -173,6 +174,7 @@ class GenerateBar(QWidget):
         steps_row = QHBoxLayout()
         steps_row.addWidget(self.steps, 1)
         steps_row.addWidget(self.length)
+        steps_row.addStretch(0)
         grid.addLayout(steps_row, 0, 3)
         grid.addWidget(label("Tempo"), 1, 2)
         tempo_row = QHBoxLayout()
@@ -190,6 +192,7 @@ class GenerateBar(QWidget):
         grid.addWidget(self.primer, 1, 4, 1, 2)
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(3, 3)
+        grid.setColumnStretch(6, 2)  # spare width on a big screen goes here, not into gaps between controls
 
         out = QVBoxLayout()
         out.setSpacing(4)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGridLayout, QWidget
 
@@ -22,7 +21,7 @@ LANE_COLOURS = ("#5b9cf6", "#f2a243", "#4cc47f", "#b57be6", "#ef5f67")
 BACKGROUND = "#1c1e24"
 AXIS_WIDTH = 92
 AXIS_HEIGHT = 28
-MIN_PX_PER_STEP_FOR_ONSETS = 4.0
+MIN_PX_PER_STEP_FOR_ONSETS = 3.0
 MIN_MELODIC_ROWS = 13
 
 pg.setConfigOptions(antialias=False, imageAxisOrder="col-major", background=BACKGROUND, foreground="#c8ccd4")
@@ -136,7 +135,7 @@ class LaneView(pg.PlotWidget):
         self.vb.setDefaultPadding(0)
         self.vb.setBackgroundColor(QColor(BACKGROUND).lighter(118))
         self.bars = pg.PlotCurveItem(pen=pg.mkPen("#3a3e48", width=1), connect="pairs")
-        self.chunks = pg.PlotCurveItem(pen=pg.mkPen("#8a90a0", width=1.5, style=Qt.PenStyle.DashLine), connect="pairs")
+        self.chunks = pg.PlotCurveItem(pen=pg.mkPen("#7d8494", width=1), connect="pairs")  # solid: dashes paint slowly
         self.image = pg.ImageItem(axisOrder="col-major")
         self.image.setLookupTable(lane_lut(LANE_COLOURS[lane]))
         self.image.setLevels([0, 255])
@@ -145,11 +144,15 @@ class LaneView(pg.PlotWidget):
         self.onset_gaps = pg.PlotCurveItem(pen=gap, connect="pairs")
         self.playhead = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#ffd84a", width=2))
         self.playhead.setVisible(False)
-        for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead):
+        self.empty = pg.TextItem("no notes at this threshold", color="#6c717c", anchor=(0.5, 0.5))
+        self.empty.setVisible(False)
+        for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead, self.empty):
             plot.addItem(item)
         self.vb.sigXRangeChanged.connect(self._level_of_detail)
         self.rows = np.arange(0)
         self.steps_per_beat = 4
+        self._onsets = np.zeros((0, 0), dtype=bool)
+        self._onsets_drawn = True
         self.setMinimumHeight(70)
 
     def show_song(self, song: Song, threshold: float, new_rows: bool) -> None:
@@ -172,11 +175,10 @@ class LaneView(pg.PlotWidget):
         image, onset = lane_image(probs, rows, threshold)
         self.image.setImage(image, autoLevels=False)
         self.image.setRect(0, 0, beats, len(rows))
-        step, row = np.nonzero(onset)
-        x = np.repeat(step / song.steps_per_beat, 2)
-        y = np.empty(len(x))
-        y[0::2], y[1::2] = row, row + 1
-        self.onset_gaps.setData(x, y)
+        self.empty.setVisible(not onset.any())
+        self.empty.setPos(beats / 2, len(rows) / 2)
+        self._onsets = onset  # turned into strokes only when zoomed in enough to show them
+        self._onsets_drawn = False
         self._level_of_detail()
         n = len(rows)
         if n > 1:
@@ -190,7 +192,15 @@ class LaneView(pg.PlotWidget):
     def _level_of_detail(self, *_) -> None:
         lo, hi = self.vb.viewRange()[0]
         px_per_step = self.vb.width() / max((hi - lo) * self.steps_per_beat, 1e-6)
-        self.onset_gaps.setVisible(px_per_step >= MIN_PX_PER_STEP_FOR_ONSETS)
+        show = px_per_step >= MIN_PX_PER_STEP_FOR_ONSETS
+        if show and not self._onsets_drawn:
+            step, row = np.nonzero(self._onsets)
+            x = np.repeat(step / self.steps_per_beat, 2)
+            y = np.empty(len(x))
+            y[0::2], y[1::2] = row, row + 1
+            self.onset_gaps.setData(x, y)
+            self._onsets_drawn = True
+        self.onset_gaps.setVisible(show)
 
     def show_grid(self, song: Song) -> None:
         """Bar lines (faint) and chunk boundaries (dashed) for this song's length."""
@@ -205,8 +215,6 @@ class LaneView(pg.PlotWidget):
 
 class LanesView(QWidget):
     """Five LaneViews stacked with their headers; x linked; a playhead across all of them."""
-
-    viewChanged = Signal()
 
     def __init__(self, headers: list[QWidget], parent: QWidget | None = None):
         super().__init__(parent)
@@ -249,6 +257,11 @@ class LanesView(QWidget):
             lane.playhead.setVisible(beats is not None)
             if beats is not None:
                 lane.playhead.setPos(float(beats))
+
+    def set_dimmed(self, dimmed: list[bool]) -> None:
+        """Fade the notes of lanes that playback leaves silent (muted, or not soloed)."""
+        for lane, dim in zip(self.lanes, dimmed):
+            lane.image.setOpacity(0.3 if dim else 1.0)
 
     def zoom(self, factor: float) -> None:
         """Scale the visible time span by factor (<1 zooms in) about its centre."""

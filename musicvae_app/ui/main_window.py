@@ -431,6 +431,7 @@ class MainWindow(QMainWindow):
             header.regenerateRequested.connect(slot(self.regenerate_lane, 1))
             header.programChanged.connect(self.set_program)
             header.stateChanged.connect(slot(lambda: self.mutesChanged.emit(self.lane_mutes())))
+            header.stateChanged.connect(lambda: self.lanes.set_dimmed(self.lane_mutes()))
             header.stateChanged.connect(self.autosave.schedule)
 
     def _load_settings(self) -> None:

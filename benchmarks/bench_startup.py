@@ -1,0 +1,131 @@
+"""Window benchmarks: cold start to a usable window, to a loaded pack, peak memory, and lanes redraw.
+
+Run: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/bench_startup.py [--runs 5] [--pack DIR]
+Cold start is measured from process launch (outside the process) to the first turn of the event loop
+with the window shown ("usable": it takes clicks, shows the last sketch; the pack loads in the background)
+and to the pack being loaded. Redraw is a three-minute song (92 bars) re-shown at a new threshold.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+GOAL_START_S, GOAL_REDRAW_MS, GOAL_RSS_MB = 2.5, 16.0, 600
+
+
+def pack_dir(requested: str | None, tmp: Path) -> tuple[Path, str]:
+    from musicvae_app.model.pack import PackError, default_pack_dir, load_pack
+
+    if requested:
+        return Path(requested), "given"
+    try:
+        load_pack()
+        return default_pack_dir(), "default"
+    except PackError:
+        import torch
+
+        from musicvae_app.model.nets import Band, PackConfig
+        from musicvae_app.model.pack import save_pack
+
+        torch.manual_seed(0)
+        return save_pack(Band(PackConfig()), tmp / "pack", {"name": "random-default-size"}), "random (no default yet)"
+
+
+def launch(mode: str, pack: Path, data: Path, extra: list[str] = ()) -> tuple[float, float, str]:
+    """(seconds from launch to the ready line, peak RSS MB, the line)."""
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        "MUSICVAE_EXIT_WHEN_READY": mode,
+        "MUSICVAE_PACK": str(pack),
+        "MUSICVAE_DATA_DIR": str(data),
+        "MUSICVAE_RESTORE": "no",
+    }
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "musicvae_app", *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+    line = ""
+    seconds = float("nan")
+    for out in proc.stdout:
+        if out.startswith(("ready", "engine")) and not line:
+            seconds, line = time.perf_counter() - start, out.strip()
+    _, status, usage = os.wait4(proc.pid, 0)
+    if status != 0:
+        raise SystemExit(f"the window exited with status {status} ({mode})")
+    return seconds, usage.ru_maxrss / 1024, line
+
+
+def redraw_ms(pack: Path, repeats: int = 30) -> dict[str, float]:
+    from musicvae_app.engine import Engine
+    from musicvae_app.ui.app import make_app
+    from musicvae_app.ui.controls import LaneHeader
+    from musicvae_app.ui.lanes_view import LanesView
+
+    app = make_app()
+    engine = Engine.load(pack, device="cpu")
+    cfg = engine.pack.config
+    chunks = int(np.ceil(180 / (cfg.chunk_steps / cfg.steps_per_beat * 0.5)))  # 3 minutes at 120 BPM
+    song = engine.generate(steps=chunks - 1, seed=1)
+    view = LanesView([LaneHeader(i) for i in range(5)])
+    view.resize(1280, 680)
+    view.show()
+    app.processEvents()
+    data, full = [], []
+    for i in range(repeats):
+        t = 0.25 + 0.01 * (i % 10)
+        start = time.perf_counter()
+        view.set_song(song, threshold=t)
+        data.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        view.set_song(song, threshold=t + 0.05)
+        view.grab()  # paints all five lanes into an image: the whole redraw as the screen would get it
+        full.append(time.perf_counter() - start)
+    return {
+        "bars": song.n_bars,
+        "data_ms": statistics.median(data) * 1000,
+        "paint_ms": statistics.median(full) * 1000,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--pack")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        pack, kind = pack_dir(args.pack, tmp)
+        launch("window", pack, tmp / "warmup")  # warm the OS file cache once; each run then starts a new process
+        window = [launch("window", pack, tmp / f"w{i}") for i in range(args.runs)]
+        engine = [launch("engine", pack, tmp / f"e{i}") for i in range(args.runs)]
+        generated = launch("engine", pack, tmp / "g", ["--self-test"])
+        redraw = redraw_ms(pack)
+    rows = [
+        ("cold start to usable window", f"{statistics.median(w[0] for w in window):.2f} s", f"<= {GOAL_START_S} s"),
+        ("cold start to pack loaded", f"{statistics.median(e[0] for e in engine):.2f} s", "-"),
+        ("peak RSS, pack loaded + one Generate", f"{generated[1]:.0f} MB", f"< {GOAL_RSS_MB} MB"),
+        (f"redraw {redraw['bars']} bars (data)", f"{redraw['data_ms']:.1f} ms", f"< {GOAL_REDRAW_MS:.0f} ms"),
+        (f"redraw {redraw['bars']} bars (data + paint)", f"{redraw['paint_ms']:.1f} ms", f"< {GOAL_REDRAW_MS:.0f} ms"),
+    ]
+    print(f"pack: {pack} ({kind}); {args.runs} runs each, medians; Python {sys.version.split()[0]}")
+    print(f"| {'measure':<40} | {'result':>9} | {'goal':>9} |")
+    print(f"|{'-' * 42}|{'-' * 11}|{'-' * 11}|")
+    for name, value, goal in rows:
+        print(f"| {name:<40} | {value:>9} | {goal:>9} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
