@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pretty_midi
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox, QPushButton, QSlider, QSpinBox, QToolButton, QWidget
 
 from musicvae_app.midi import lane_notes, read_primer, write_midi
@@ -272,3 +273,22 @@ def test_settings_persist_between_runs(qtbot, engine, tmp_path):
         4,
     )
     assert w2.bar.length.text().endswith("bars · " + w2.bar.length.text().split("· ")[1])
+
+
+def test_ctrl_g_generates(qtbot, window):
+    window.activateWindow()
+    with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+        qtbot.keyClick(window, Qt.Key.Key_G, Qt.KeyboardModifier.ControlModifier)
+    assert window.song is not None
+
+
+def test_dropping_a_mid_sets_the_primer(qtbot, window, tmp_path):
+    song = generate(qtbot, window)
+    path = write_midi(song, tmp_path / "dropped.mid")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    event = QDropEvent(
+        QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
+    window.dropEvent(event)
+    assert window.primer == path and "dropped.mid" in window.bar.primer.text()
