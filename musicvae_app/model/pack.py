@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +13,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..resources import resources_dir
 from .nets import Band, PackConfig
 
 CARD = "card.json"
@@ -24,14 +24,6 @@ FORMAT_VERSION = 1
 
 class PackError(Exception):
     """A pack that cannot be used; the message names the pack, the problem and what to do."""
-
-
-def resources_dir() -> Path:
-    """The shipped resources folder, from a source checkout or from a PyInstaller bundle."""
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle:
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[2] / "resources"
 
 
 def default_pack_dir() -> Path:

@@ -5,13 +5,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
+from ..resources import icons_dir
 from .worker import slot
+
+SELF_TEST_TIMEOUT_MS = 600_000  # a self-test that hangs (a failed generation shows a dialog) fails instead
 
 STYLE = """
 QWidget { font-size: 10pt; }
@@ -59,15 +64,29 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app = QApplication.instance() or QApplication(argv if argv is not None else sys.argv[:1])
     app.setApplicationName("musicvae-app")
     app.setOrganizationName("musicvae-app")
+    app.setDesktopFileName("musicvae-app")  # Wayland compositors match the window to musicvae-app.desktop
+    app.setWindowIcon(app_icon())
     apply_style(app)
     return app
+
+
+def app_icon() -> QIcon:
+    """The icon from resources/icons in every shipped size; Qt picks the closest for each use."""
+    icon = QIcon()
+    for png in sorted(icons_dir().glob("musicvae-app-*.png")):
+        icon.addFile(str(png))
+    return icon
 
 
 def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     parser = argparse.ArgumentParser(prog="musicvae-app", description="The musicvae band sketchpad window")
     parser.add_argument("--pack", help="model pack folder (default: the bundled default pack or $MUSICVAE_PACK)")
-    parser.add_argument("--self-test", action="store_true", help="open, load the pack, generate once, exit")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="load the pack, generate, export a .mid to a temp folder, read it back; exit 0 if it holds the notes",
+    )
     args = parser.parse_args(argv)
     app = make_app()
     from .main_window import MainWindow
@@ -89,9 +108,7 @@ def _exit_when_engine_ready(app, window, start: float, generate: bool) -> None:
     def ready():
         print(f"engine {time.perf_counter() - start:.3f} {window.engine.device_name}", flush=True)
         if generate:
-            window.songChanged.connect(
-                slot(lambda song: (print(f"song {song.note_counts()}", flush=True), app.quit()), 1)
-            )
+            window.songChanged.connect(slot(lambda song: app.exit(_check_export(window, song)), 1))
             window.generate()
         else:
             app.quit()
@@ -101,3 +118,32 @@ def _exit_when_engine_ready(app, window, start: float, generate: bool) -> None:
     else:
         window.engineReady.connect(ready)
     window.worker.busyChanged.connect(slot(lambda: window.engine_error and app.exit(1)))
+    if generate:
+        QTimer.singleShot(
+            SELF_TEST_TIMEOUT_MS, slot(lambda: (print(f"self-test timed out: {window.last_error}"), app.exit(1)))
+        )
+
+
+def _check_export(window, song) -> int:
+    """Export the sketch to a temp folder and read it back with mido: 0 when it is a type-1 file with every note."""
+    import mido
+
+    from ..midi import lane_notes
+    from ..song import LANES
+
+    print(f"song {song.note_counts()}", flush=True)
+    expected = [len(lane_notes(song, lane)) for lane in range(len(LANES))]
+    with tempfile.TemporaryDirectory(prefix="musicvae-self-test-") as tmp:
+        path = window.export_midi(Path(tmp) / "self-test.mid")
+        if path is None:
+            print(f"self-test export failed: {window.last_error}", flush=True)
+            return 1
+        mid = mido.MidiFile(str(path))
+        notes = sum(msg.type == "note_on" and msg.velocity > 0 for track in mid.tracks for msg in track)
+    tracks = 1 + sum(n > 0 for n in expected)  # the conductor, then one per non-empty lane
+    ok = mid.type == 1 and len(mid.tracks) == tracks and notes == sum(expected) > 0
+    verdict = "ok" if ok else "FAILED"
+    print(
+        f"midi type {mid.type} tracks {len(mid.tracks)}/{tracks} notes {notes}/{sum(expected)}: {verdict}", flush=True
+    )
+    return 0 if ok else 1
