@@ -167,6 +167,8 @@ def render_events(
 ) -> Path:
     """Play (seconds, message) pairs through FluidSynth offline into a 16-bit stereo WAV."""
     path = Path(path)
+    if not path.parent.is_dir():
+        raise FileNotFoundError(f"folder '{path.parent}' does not exist: create it or choose another file")
     synth = _new_synth(soundfont, sample_rate)
     blocks, done = [], 0
     try:
@@ -192,8 +194,6 @@ def _samples(synth, frames: int, block: int = 1 << 16) -> list[np.ndarray]:
 
 
 def _write_wav(path: Path, interleaved: np.ndarray, sample_rate: int) -> None:
-    if not path.parent.is_dir():
-        raise FileNotFoundError(f"folder '{path.parent}' does not exist: create it or choose another file")
     with wave.open(str(path), "wb") as wav:
         wav.setnchannels(2)
         wav.setsampwidth(2)
