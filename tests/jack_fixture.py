@@ -18,7 +18,8 @@ import mido
 import pytest
 
 JACK_API = "mido.backends.rtmidi/UNIX_JACK"
-JACKD = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "256"]
+# A long period leaves slack on a loaded machine: a non-realtime client that misses a cycle drops its events.
+JACKD = ["jackd", "--no-realtime", "-d", "dummy", "-r", "48000", "-p", "1024"]
 
 
 class JackUnavailable(Exception):
