@@ -9,17 +9,20 @@ Any open mido output works: an rtmidi port, our virtual port, the built-in synth
 from __future__ import annotations
 
 import bisect
+import os
 import threading
 import time
 from collections.abc import Callable
 
 import mido
+import numpy as np
 
 from ..song import Song
-from .schedule import Lanes, loop_steps, schedule, seconds_per_beat
+from .schedule import Lanes, audible_lanes, loop_steps, schedule, seconds_per_beat
 
 SPIN_SECONDS = 0.002  # wake this early, then spin: OS sleeps overshoot by ~0.1-1 ms under load
 EPSILON = 1e-6
+REALTIME_PRIORITY = 10  # SCHED_RR where the user may (root, an rtprio limit as for audio groups); JACK uses ~70
 
 
 def panic_messages() -> list[mido.Message]:
@@ -67,6 +70,7 @@ class Player:
         self._generation = 0  # bumped by every jump, so a spinning thread drops a stale batch
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._cache = _ScheduleCache()
 
     # --- what the window reads ---------------------------------------------------------------
     @property
@@ -151,6 +155,13 @@ class Player:
             self._song = song
             self._swap(keep=self._playing and old is not None and _extends(old, song, here))
 
+    def prepare(self, song: Song | None = None) -> None:
+        """Schedule `song` (default: the current one) now, so the next Play of it starts at once."""
+        with self._cond:
+            song = song if song is not None else self._song
+            if song is not None:
+                self._cache.get(song, self._mutes, self._solos, self._region())
+
     def close(self) -> None:
         """Stop and end the clock thread; the port stays open (its owner closes it)."""
         with self._cond:
@@ -161,22 +172,27 @@ class Player:
             self._thread.join(timeout=1.0)
 
     # --- internals (called with the lock held) ------------------------------------------------
-    def _reschedule(self) -> None:
+    def _region(self) -> tuple[float, float] | None:
+        return (float(self._loop[0]), float(self._loop[1])) if isinstance(self._loop, tuple) else None
+
+    def _set_region(self) -> None:
+        """Where region time 0 falls and how long a pass is: cheap, no scheduling."""
         song = self._song
         if song is None:
             return
-        if isinstance(self._loop, tuple):
-            region = (float(self._loop[0]), float(self._loop[1]))
-        else:
-            region = None
-        events = schedule(song, self._mutes, self._solos, region)
-        first, last = loop_steps(song, region)
-        self._programs = [m for t, m in events if m.type == "program_change"]
-        self._events = [(t, m) for t, m in events if m.type != "program_change"]
-        self._times = [t for t, _ in self._events]
+        first, last = loop_steps(song, self._region())
         self._beat_seconds = seconds_per_beat(song)
         self._start_beat = first / song.steps_per_beat
         self._period = (last - first) / song.steps_per_beat * self._beat_seconds
+
+    def _reschedule(self) -> None:
+        if self._song is None:
+            return
+        self._set_region()
+        events = self._cache.get(self._song, self._mutes, self._solos, self._region())
+        self._programs = [m for t, m in events if m.type == "program_change"]
+        self._events = [(t, m) for t, m in events if m.type != "program_change"]
+        self._times = [t for t, _ in self._events]
 
     def _region_end(self) -> float:
         return self._start_beat + self._period / self._beat_seconds
@@ -204,10 +220,11 @@ class Player:
         """Reschedule after a change; keep=True goes on without a gap where the playhead allows it."""
         here = self._now_beats()
         last_beat = None if self._last_sent is None else self._start_beat + self._last_sent / self._beat_seconds
-        self._reschedule()
-        if not self._playing:
+        if not self._playing:  # play() schedules; until then only the region matters
+            self._set_region()
             self._pos_beats = self._clamp(here)
             return
+        self._reschedule()
         inside = self._start_beat <= here < self._region_end()
         if not (keep and inside):
             self._silence()
@@ -288,6 +305,7 @@ class Player:
 
     # --- the clock thread ----------------------------------------------------------------------
     def _run(self) -> None:
+        _ask_realtime()
         while not self._closed:
             if not self._tick() and self.on_error is not None:
                 self.on_error(self.error or "the MIDI output failed")
@@ -341,6 +359,40 @@ class Player:
         self._cursor = 0
         self._last_sent = None
         self._need_programs = True
+
+
+class _ScheduleCache:
+    """The last schedule made, reused while the song's notes and the settings are the same.
+
+    A three-minute sketch takes ~15 ms to schedule; comparing against a copy of its probabilities ~1 ms.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple | None = None
+        self._probs = None
+        self._events: list[tuple[float, mido.Message]] = []
+
+    def get(self, song: Song, mutes: Lanes, solos: Lanes, region) -> list[tuple[float, mido.Message]]:
+        key = (
+            song.tempo,
+            song.steps_per_beat,
+            song.threshold,
+            tuple(song.programs),
+            tuple(audible_lanes(mutes, solos)),
+            region,
+        )
+        if key != self._key or self._probs is None or not np.array_equal(self._probs, song.probs):
+            self._events = schedule(song, mutes, solos, region)
+            self._key, self._probs = key, song.probs.copy()
+        return self._events
+
+
+def _ask_realtime() -> None:
+    """Round-robin realtime scheduling for the calling thread where allowed, so a busy CPU cannot delay it."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(REALTIME_PRIORITY))  # 0: this thread, on Linux
+    except (AttributeError, OSError):  # not Linux, or not permitted: plain scheduling still keeps time well
+        pass
 
 
 def _extends(old: Song, new: Song, beats: float) -> bool:

@@ -6,6 +6,7 @@ Notes come from `midi.lane_notes`, so what you hear is what the exported .mid ho
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import cache
 
 import mido
 import numpy as np
@@ -63,6 +64,14 @@ def region_seconds(song: Song, loop: Loop = None) -> float:
     return (end - start) / song.steps_per_beat * seconds_per_beat(song)
 
 
+@cache
+def _message(kind: str, channel: int, value: int, velocity: int = 0) -> mido.Message:
+    """One shared, never-changed Message per distinct event: building mido Messages dominates scheduling."""
+    if kind == "program_change":
+        return mido.Message(kind, channel=channel, program=value)
+    return mido.Message(kind, channel=channel, note=value, velocity=velocity)
+
+
 def schedule(
     song: Song, mutes: Lanes = None, solos: Lanes = None, loop: Loop = None
 ) -> list[tuple[float, mido.Message]]:
@@ -71,6 +80,7 @@ def schedule(
     Times count from the region's start. Every lane gets its program change at 0 (so unmuting later
     plays the right sound); notes of audible lanes follow, clipped to the region: a note that starts
     inside it and outlasts it is released at its end. Drums play on channel index 9.
+    Equal messages are one shared object: copy one (`msg.copy(...)`) before changing it.
     """
     first, last = loop_steps(song, loop)
     step_seconds = seconds_per_beat(song) / song.steps_per_beat
@@ -78,7 +88,7 @@ def schedule(
     for lane, audible in enumerate(audible_lanes(mutes, solos)):
         channel = LANE_CHANNELS[lane]
         program = 0 if lane == DRUMS else int(song.programs[lane])
-        keyed.append((0.0, 0, channel, 0, mido.Message("program_change", channel=channel, program=program)))
+        keyed.append((0.0, 0, channel, 0, _message("program_change", channel, program)))
         if not audible:
             continue
         for pitch, start, end, velocity in lane_notes(song, lane):
@@ -86,9 +96,7 @@ def schedule(
                 continue
             on = (start - first) * step_seconds
             off = (min(end, last) - first) * step_seconds
-            keyed.append(
-                (on, 2, channel, pitch, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity))
-            )
-            keyed.append((off, 1, channel, pitch, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+            keyed.append((on, 2, channel, pitch, _message("note_on", channel, pitch, velocity)))
+            keyed.append((off, 1, channel, pitch, _message("note_off", channel, pitch)))
     keyed.sort(key=lambda k: k[:4])  # at one instant: programs, then releases, then strikes
     return [(k[0], k[4]) for k in keyed]

@@ -169,8 +169,12 @@ class PlaybackPanel(QWidget):
         """The sketch changed (edited, regenerated, grown by Jam): play on with it."""
         self._jam_asked = False
         song = self._get_song()
-        if self._player is not None and song is not None and self._player.song is not None:
+        if self._player is None or song is None:
+            return
+        if self._player.is_playing:
             self._player.set_song(song)
+        else:
+            self._player.prepare(song)  # schedule now, so pressing Play sounds at once
 
     @Slot()
     def mutes_changed(self) -> None:
