@@ -37,6 +37,8 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/bench_generate.py
+	QT_QPA_PLATFORM=offscreen $(PY) benchmarks/bench_startup.py
+	$(PY) benchmarks/bench_playback.py
 
 screenshot: setup
 	QT_QPA_PLATFORM=offscreen $(PY) packaging/screenshot.py
