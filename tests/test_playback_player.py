@@ -238,3 +238,14 @@ def test_a_port_closed_under_the_player_is_a_handled_loss(port, player):
 def test_nothing_to_play_is_a_clear_error(player):
     with pytest.raises(ValueError, match="nothing to play"):
         player.play()
+
+
+def test_a_bad_loop_region_is_refused_and_playback_goes_on(player):
+    player.play(band_song(tempo=240.0))
+    with pytest.raises(ValueError, match="outside the sketch"):
+        player.set_loop((10, 40))
+    assert player.is_playing and player.loop is None
+    player.set_loop((0, 4))
+    wait_until(lambda: player.position_beats < 4.0)
+    player.stop()
+    assert player.position_beats == 0.0

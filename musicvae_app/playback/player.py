@@ -99,9 +99,12 @@ class Player:
     # --- transport -----------------------------------------------------------------------------
     def play(self, song: Song | None = None, loop: bool | tuple[float, float] | None = None) -> None:
         """Start (or restart) from the playhead; with no song, the last one given."""
+        self._warm(song or self._song, self._mutes, self._solos, loop)
         with self._cond:
             if song is None and self._song is None:
                 raise ValueError("nothing to play: generate or open a sketch first")
+            if isinstance(loop, tuple):
+                loop_steps(song or self._song, loop)  # a bad region raises before anything changes
             if self._playing:
                 self._silence()
             here = self._now_beats()
@@ -125,7 +128,7 @@ class Player:
             self._halt(self._now_beats())
 
     def seek(self, beats: float) -> None:
-        """Move the playhead (clamped to the region); while playing, silence and go on from there."""
+        """Move the playhead (outside the region: to its start); while playing, silence and go on from there."""
         with self._cond:
             beats = self._clamp(float(beats))
             if self._playing:
@@ -137,12 +140,16 @@ class Player:
 
     def set_loop(self, loop: bool | tuple[float, float] | None) -> None:
         """Change looping on the fly; a playhead outside the new region jumps to its start."""
+        self._warm(self._song, self._mutes, self._solos, loop)
         with self._cond:
+            if isinstance(loop, tuple) and self._song is not None:
+                loop_steps(self._song, loop)  # a bad region raises before anything changes
             self._loop = loop
             self._swap(keep=True)
 
     def set_mutes(self, mutes: Lanes = None, solos: Lanes = None) -> None:
         """Mute/solo lanes on the fly (five booleans or lane names); newly silent lanes release their notes."""
+        self._warm(self._song, mutes, solos, self._loop)
         with self._cond:
             self._mutes, self._solos = mutes, solos
             self._swap(keep=True)
@@ -150,17 +157,28 @@ class Player:
     def set_song(self, song: Song) -> None:
         """Swap the sketch on the fly. A song that only grew (Jam) plays on seamlessly; any other change
         silences everything and goes on from the same beat."""
+        self._warm(song, self._mutes, self._solos, self._loop)
         with self._cond:
             old, here = self._song, self._now_beats()
             self._song = song
+            if isinstance(self._loop, tuple):
+                try:
+                    loop_steps(song, self._loop)
+                except ValueError:  # the region no longer fits the sketch: loop all of it
+                    self._loop = True
             self._swap(keep=self._playing and old is not None and _extends(old, song, here))
 
     def prepare(self, song: Song | None = None) -> None:
         """Schedule `song` (default: the current one) now, so the next Play of it starts at once."""
-        with self._cond:
-            song = song if song is not None else self._song
-            if song is not None:
-                self._cache.get(song, self._mutes, self._solos, self._region())
+        self._warm(song or self._song, self._mutes, self._solos, self._loop)
+
+    def _warm(self, song: Song | None, mutes: Lanes, solos: Lanes, loop) -> None:
+        """Schedule outside the clock's lock, so a long sketch's scheduling never delays a due message."""
+        if song is not None:
+            try:
+                self._cache.get(song, mutes, solos, _region_of(loop))
+            except ValueError:
+                pass  # a region that does not fit: the locked call that follows raises it
 
     def close(self) -> None:
         """Stop and end the clock thread; the port stays open (its owner closes it)."""
@@ -173,7 +191,7 @@ class Player:
 
     # --- internals (called with the lock held) ------------------------------------------------
     def _region(self) -> tuple[float, float] | None:
-        return (float(self._loop[0]), float(self._loop[1])) if isinstance(self._loop, tuple) else None
+        return _region_of(self._loop)
 
     def _set_region(self) -> None:
         """Where region time 0 falls and how long a pass is: cheap, no scheduling."""
@@ -365,9 +383,11 @@ class _ScheduleCache:
     """The last schedule made, reused while the song's notes and the settings are the same.
 
     A three-minute sketch takes ~15 ms to schedule; comparing against a copy of its probabilities ~1 ms.
+    Callers warm it outside the Player's lock, so the locked call inside finds the work done.
     """
 
     def __init__(self) -> None:
+        self._lock = threading.Lock()
         self._key: tuple | None = None
         self._probs = None
         self._events: list[tuple[float, mido.Message]] = []
@@ -381,10 +401,16 @@ class _ScheduleCache:
             tuple(audible_lanes(mutes, solos)),
             region,
         )
-        if key != self._key or self._probs is None or not np.array_equal(self._probs, song.probs):
-            self._events = schedule(song, mutes, solos, region)
-            self._key, self._probs = key, song.probs.copy()
-        return self._events
+        with self._lock:
+            if key != self._key or self._probs is None or not np.array_equal(self._probs, song.probs):
+                self._events = schedule(song, mutes, solos, region)
+                self._key, self._probs = key, song.probs.copy()
+            return self._events
+
+
+def _region_of(loop) -> tuple[float, float] | None:
+    """The loop region in beats, None when the whole sketch is the region."""
+    return (float(loop[0]), float(loop[1])) if isinstance(loop, tuple) else None
 
 
 def _ask_realtime() -> None:
