@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -92,7 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     from .main_window import MainWindow
 
     restore = "no" if args.self_test else None
-    window = MainWindow(pack=args.pack, restore=restore)
+    # The self-test keeps its settings and autosave in a scratch folder: the user's last sketch stays as it was.
+    scratch = tempfile.TemporaryDirectory(prefix="musicvae-self-test-") if args.self_test else None
+    window = MainWindow(pack=args.pack, restore=restore, data_dir=scratch.name if scratch else None)
     window.show()
     ready = os.environ.get("MUSICVAE_EXIT_WHEN_READY")  # startup benchmark: 'window' or 'engine'
     if ready == "window":
@@ -101,6 +103,8 @@ def main(argv: list[str] | None = None) -> int:
         _exit_when_engine_ready(app, window, start, generate=args.self_test)
     code = app.exec()
     window.close()  # however the loop ended, close cleanly: settings saved, autosave kept as the last sketch
+    if scratch:
+        scratch.cleanup()
     return code
 
 
@@ -117,11 +121,20 @@ def _exit_when_engine_ready(app, window, start: float, generate: bool) -> None:
         QTimer.singleShot(0, ready)
     else:
         window.engineReady.connect(ready)
-    window.worker.busyChanged.connect(slot(lambda: window.engine_error and app.exit(1)))
+    # Queued: the worker drops `busy` before it runs the job's callback, which is what sets the error.
+    window.worker.busyChanged.connect(slot(lambda: _exit_on_error(app, window)), Qt.ConnectionType.QueuedConnection)
     if generate:
         QTimer.singleShot(
             SELF_TEST_TIMEOUT_MS, slot(lambda: (print(f"self-test timed out: {window.last_error}"), app.exit(1)))
         )
+
+
+def _exit_on_error(app, window) -> None:
+    """A pack that does not load, or a generation that fails, ends the run with its message and exit code 1."""
+    error = window.engine_error or window.last_error
+    if error and not window.worker.busy:
+        print(f"error: {error}", file=sys.stderr, flush=True)
+        app.exit(1)
 
 
 def _check_export(window, song) -> int:
