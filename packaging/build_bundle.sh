@@ -15,7 +15,7 @@ python3 -m venv "$venv"
 "$venv/bin/python" -m pip install -q torch==2.13.0  # the CPU build; an unpinned torch pulls the CUDA one
 "$venv/bin/python" -m pip install -q '.[bundle]'   # the app (not editable) and PyInstaller
 
-echo "== pyinstaller"
+echo "== venv ready in $((SECONDS - start)) s; pyinstaller"
 "$venv/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath dist --workpath build/pyinstaller packaging/musicvae-app.spec
 
@@ -31,4 +31,6 @@ done
 echo "== built dist/musicvae-app in $((SECONDS - start)) s"
 du -sh dist/musicvae-app
 echo "biggest items inside:"
-du -ah dist/musicvae-app/_internal | sort -rh | sed -n '2,11p'
+du -sh dist/musicvae-app/_internal/* | sort -rh | sed -n '1,10p'  # sed reads to the end: no SIGPIPE under pipefail
+echo "biggest files:"
+find dist/musicvae-app -type f -printf '%s\t%p\n' | sort -rn | sed -n '1,10p' | numfmt --field=1 --to=iec

@@ -87,7 +87,7 @@ def test_spec_bundles_resources_and_leaves_out_tests_and_training():
     text = SPEC.read_text()
     assert 'RESOURCES = ROOT / "resources"' in text
     assert '"resources/models/default"' in text and '"resources/icons"' in text
-    excludes = spec_list("excludes") + (spec_list("RUNTIME_ONLY") if "*RUNTIME_ONLY" in text else [])
+    excludes = spec_list("excludes") + (spec_list("NOT_RUNTIME") if "*NOT_RUNTIME" in text else [])
     for left_out in ("tests", "pytest", "pypianoroll", "matplotlib", "musicvae_app.training"):
         assert left_out in excludes
     assert "checkpoint.pt" not in spec_list("PACK_FILES")
