@@ -83,17 +83,22 @@ class Engine:
         tempo: float = 120.0,
         keep: Song | None = None,
         keep_lanes: tuple[str, ...] | list[str] = (),
+        revive: int | None = None,
+        pull: float | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a random chunk) and `steps` chunks after it.
 
         keep/keep_lanes lock lanes: their chunks come from `keep`, and a locked lead lane is what
-        the other lanes are conditioned on.
+        the other lanes are conditioned on. revive: chunks of silence after which a lane is
+        re-anchored; pull: how far each prediction is drawn back toward the first chunk (None: the
+        pack's defaults; 0 and 0: the thesis's loop).
         """
         steps, variations = (
             _check_count("steps", steps, 0, MAX_STEPS),
             _check_count("variations", variations, 1, MAX_VARIATIONS),
         )
         noise, threshold = _check_noise(noise), _check_threshold(threshold)
+        revive, pull = self._revive(revive), self._pull(pull)
         seed = new_seed() if seed is None else int(seed)
         gen = torch.Generator().manual_seed(seed)
         cs, n_lanes = self.cfg.chunk_steps, len(LANES)
@@ -108,7 +113,7 @@ class Engine:
             source = "random"
         if forced is not None:
             first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
-        probs, latents = self._run(first, first_z, steps, noise, threshold, gen, forced)
+        probs, latents = self._run(first, first_z, steps, noise, threshold, gen, forced, revive, pull)
         songs = []
         for b in range(variations):
             chunks = [[ChunkInfo(source, seed, None, self.pack.name)] * n_lanes] + [
@@ -126,13 +131,22 @@ class Engine:
                 steps=steps,
                 variation=b,
                 variations=variations,
+                revive=revive,
+                pull=pull,
                 device=self.device,
             )
             songs.append(self._song(probs[:, b], latents[:, :, b], threshold, tempo, chunks, settings, keep))
         return songs[0] if variations == 1 else songs
 
     @torch.inference_mode()
-    def regenerate_lane(self, song: Song, lane: str | int, seed: int | None = None, noise: float | None = None) -> Song:
+    def regenerate_lane(
+        self,
+        song: Song,
+        lane: str | int,
+        seed: int | None = None,
+        noise: float | None = None,
+        revive: int | None = None,
+    ) -> Song:
         """A new take of one lane for the whole song; the other four lanes stay bit-identical."""
         li = lane_index(lane)
         self._check_song(song)
@@ -146,7 +160,9 @@ class Engine:
         if song.chunks and song.chunks[0][li].source != "primer":
             z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen)
             first[li] = self._unblock(self.fast.decode(z.to(self.torch_device)), 1)[li]
-        probs, latents = self._run(first, first_z, song.n_chunks - 1, noise, song.threshold, gen, forced)
+        revive = self._revive(song.settings.get("revive") if revive is None else revive)
+        pull = self._pull(song.settings.get("pull"))
+        probs, latents = self._run(first, first_z, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull)
         out = song.copy()
         out.probs[li] = probs[li, 0]
         out.latents[:, li] = latents[:, li, 0]
@@ -157,7 +173,9 @@ class Engine:
         return out
 
     @torch.inference_mode()
-    def continue_song(self, song: Song, steps: int, seed: int | None = None, noise: float | None = None) -> Song:
+    def continue_song(
+        self, song: Song, steps: int, seed: int | None = None, noise: float | None = None, revive: int | None = None
+    ) -> Song:
         """`steps` more chunks after the end of the song."""
         self._check_song(song)
         steps = _check_count("steps", steps, 1, MAX_STEPS)
@@ -165,7 +183,9 @@ class Engine:
         seed = new_seed() if seed is None else int(seed)
         gen = torch.Generator().manual_seed(seed)
         last = (song.chunk(song.n_chunks - 1) >= song.threshold).astype(np.float32)[:, None]
-        probs, latents = self._run(last, None, steps, noise, song.threshold, gen, None)
+        revive = self._revive(song.settings.get("revive") if revive is None else revive)
+        pull = self._pull(song.settings.get("pull"))
+        probs, latents = self._run(last, None, steps, noise, song.threshold, gen, None, revive, pull)
         out = song.copy()
         cs = self.cfg.chunk_steps
         out.probs = np.concatenate([song.probs, probs[:, 0, cs:]], axis=1)
@@ -194,28 +214,51 @@ class Engine:
         return self.fast.encode(self.fast.to_blocked(x), x.shape[1])
 
     # --- the loop -----------------------------------------------------------------------------
-    def _run(self, first, first_z, steps, noise, threshold, gen, forced):
-        """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents."""
+    def _run(self, first, first_z, steps, noise, threshold, gen, forced, revive=0, pull=0.0):
+        """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents.
+
+        revive > 0 re-anchors a lane that has been silent for `revive` chunks: its next prediction
+        starts again from the latent of its last chunk with notes, instead of from the silence it
+        fell into (the thesis's abandoned-guitar weakness). pull in [0, 1) draws every predicted
+        latent that far back toward the first chunk's, so a take keeps the primer's key and feel
+        instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly.
+        """
         fast, dev = self.fast, self.torch_device
         n_lanes, batch = first.shape[:2]
         eps = (torch.randn((steps, n_lanes, batch, self.cfg.latent), generator=gen) * noise).to(dev)
         x = fast.to_blocked(torch.as_tensor(first, device=dev))
         z = fast.encode((x >= threshold).float(), batch)
         chunk_latents = [z if first_z is None else first_z.to(dev)]
+        home = z
         blocks = [x]
         if forced is not None:
             fz, fmask = self._forced_latents(forced)
+        if revive:
+            anchor, silent = z.clone(), torch.zeros((n_lanes, batch, 1), device=dev)
+            heard = (x >= threshold).reshape(n_lanes, batch, -1).amax(dim=2, keepdim=True) > 0
         for s in range(steps):
             lead = fast.predict_lead(z[0]) + eps[s, 0]
             if forced is not None:
                 lead = torch.where(fmask[s + 1, 0], fz[s + 1, 0], lead)
-            z_next = torch.cat([lead[None], fast.predict_others(z[1:], lead) + eps[s, 1:]])
+            if pull:
+                lead = torch.lerp(lead, home[0], pull)
+            others = fast.predict_others(z[1:], lead) + eps[s, 1:]
+            if pull:
+                others = torch.lerp(others, home[1:], pull)
+            z_next = torch.cat([lead[None], others])
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = fast.decode(z_next)
             blocks.append(p)
             chunk_latents.append(z_next)
-            z = fast.encode((p >= threshold).float(), batch)
+            x = (p >= threshold).float()
+            z = fast.encode(x, batch)
+            if revive:
+                sounding = x.reshape(n_lanes, batch, -1).amax(dim=2, keepdim=True) > 0
+                heard |= sounding
+                anchor = torch.where(sounding, z, anchor)
+                silent = torch.where(sounding, 0.0, silent + 1)
+                z = torch.where((silent >= revive) & heard, anchor, z)
             if forced is not None:
                 z = torch.where(fmask[s + 1], fz[s + 1], z)
         probs = self._unblock(torch.stack(blocks, dim=1).reshape(n_lanes, -1, 16), (steps + 1) * batch)
@@ -249,6 +292,19 @@ class Engine:
         return _Forced(mask, probs, song.threshold)
 
     # --- helpers ------------------------------------------------------------------------------
+    def _revive(self, revive) -> int:
+        if revive is None:
+            revive = self.pack.card.get("generation", {}).get("revive", 0)
+        return _check_count("revive", revive, 0, MAX_STEPS)
+
+    def _pull(self, pull) -> float:
+        if pull is None:
+            pull = self.pack.card.get("generation", {}).get("pull", 0.0)
+        pull = float(pull)
+        if not 0.0 <= pull < 1.0:
+            raise ValueError(f"pull must be at least 0 and below 1, got {pull}")
+        return pull
+
     def _unblock(self, blocked: torch.Tensor, batch: int) -> np.ndarray:
         return self.fast.from_blocked(blocked, batch).cpu().numpy()
 

@@ -64,6 +64,7 @@ def save_pack(band: Band, folder: str | Path, card: dict | None = None) -> Path:
     fd, tmp_weights = tempfile.mkstemp(dir=folder, suffix=".safetensors.tmp")
     os.close(fd)
     save_file(tensors, tmp_weights, metadata={"format": FORMAT})
+    os.chmod(tmp_weights, 0o644)  # mkstemp makes 0600; a pack is meant to be shared
     full = dict(card or {})
     full.update(
         format=FORMAT,
@@ -80,6 +81,7 @@ def save_pack(band: Band, folder: str | Path, card: dict | None = None) -> Path:
 
 def write_json_atomic(path: Path, data: dict) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
+    os.fchmod(fd, 0o644)
     with os.fdopen(fd, "w") as f:
         json.dump(data, f, indent=2, sort_keys=False)
         f.write("\n")
