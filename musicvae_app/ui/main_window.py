@@ -16,6 +16,7 @@ from .. import sketchfile, userdata
 from ..midi import MidiImportError, read_primer, write_midi, write_stems
 from ..sketchfile import Sketch, SketchError
 from ..song import DEFAULT_PROGRAMS, LANES, Song
+from .audition import attach_playback
 from .autosave import Autosave
 from .controls import MAX_SEED, GenerateBar, LaneHeader
 from .lanes_view import LanesView
@@ -70,6 +71,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.cleanChanged.connect(self._update_title)
         self._update_title()
         self._show_state()
+        self.playback = attach_playback(self)
         self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         if self.engine is None:
             self._load_engine(pack)
@@ -143,12 +145,16 @@ class MainWindow(QMainWindow):
         engine, noise = self.engine, self.bar.noise.value()
 
         def done(new: Song, secs: float) -> None:
-            takes = list(self.state.takes)
-            takes[self.state.index] = new
-            self._change(State(tuple(takes), self.state.index), f"Regenerate {LANES[lane]}")
+            self.replace_take(new, f"Regenerate {LANES[lane]}")
             self._generation_time(secs)
 
         return self._submit(f"Regenerate {LANES[lane]}", lambda: engine.regenerate_lane(song, lane, noise=noise), done)
+
+    def replace_take(self, song: Song, text: str, merge: int = -1) -> None:
+        """Swap the current take for a changed one (a regenerated lane, a Jam continuation), undoably."""
+        takes = list(self.state.takes)
+        takes[self.state.index] = song
+        self._change(State(tuple(takes), self.state.index), text, merge)
 
     def _submit(self, what: str, fn, on_done) -> bool:
         if self.worker.busy:
@@ -467,6 +473,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{name}{'' if self.undo_stack.isClean() else ' •'} — musicvae-app")
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        self.playback.shutdown()
         self._save_settings()
         self.worker.wait(10000)
         self.autosave.close_clean()

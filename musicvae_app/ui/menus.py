@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 
 from ..song import LANES
+from .audition import export_audio_dialog
 from .worker import slot
 
 
@@ -32,6 +33,7 @@ def build_menus(window) -> None:
     file.addSeparator()
     _action(window, file, "Export MIDI…", window.export_dialog, "Ctrl+E", "exportAction")
     _action(window, file, "Export stems…", window.stems_dialog, "Ctrl+Shift+E")
+    _action(window, file, "Export audio (WAV)…", lambda: export_audio_dialog(window), "Ctrl+Alt+E", "exportAudioAction")
     file.addSeparator()
     _action(window, file, "Quit", window.close, QKeySequence.StandardKey.Quit)
 

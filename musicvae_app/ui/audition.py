@@ -1,0 +1,68 @@
+"""Audition in the window: the playback panel wired to the sketch, Jam, and File > Export audio."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QFileDialog
+
+from ..playback.synth import render_wav, unavailable_reason
+from .playback_panel import PlaybackPanel
+from .worker import slot
+
+JAM_CHUNKS = 1  # chunks added each time Jam runs low
+JAM_MERGE = 7  # undo id: a Jam session's continuations undo as one step
+
+
+def attach_playback(window) -> PlaybackPanel:
+    """Build the transport, put it in the window's generate bar and keep it in step with the sketch."""
+    panel = PlaybackPanel(lambda: window.song, window.lane_mutes)
+    panel.setObjectName("playbackPanel")
+    window.add_playback_panel(panel)
+    panel.playhead_moved.connect(slot(window.set_playhead, 1))
+    panel.error_raised.connect(slot(lambda text: window.show_error("Playback", text), 1))
+    panel.jam_wanted.connect(slot(lambda: jam_more(window)))
+    window.songChanged.connect(slot(panel.song_changed))
+    window.mutesChanged.connect(slot(panel.mutes_changed))
+    return panel
+
+
+def jam_more(window) -> bool:
+    """Jam: continue the current take by a chunk in the background; playback picks it up without a gap."""
+    song, engine = window.song, window.engine
+    if song is None or engine is None or window.worker.busy:
+        return False
+
+    def done(longer, secs: float) -> None:
+        if window.song is song:  # the user has not changed the sketch meanwhile
+            window.replace_take(longer, "Jam: continue", merge=JAM_MERGE)
+            window._generation_time(secs)
+
+    return window.worker.submit(
+        lambda: engine.continue_song(song, JAM_CHUNKS),
+        done,
+        lambda exc: window.show_error("Jam stopped", str(exc)),
+    )
+
+
+def export_audio(window, path: str | Path) -> Path | None:
+    """Render the current take through FluidSynth (muted lanes left out) to a WAV file."""
+    song = window.song
+    if song is None:
+        window.show_error("Export audio", "Generate a sketch first")
+        return None
+    reason = unavailable_reason()
+    if reason:
+        window.show_error("Export audio needs FluidSynth", reason)
+        return None
+    try:
+        return render_wav(song, path, mutes=window.lane_mutes())
+    except Exception as exc:  # a synth or disk error is a message, never a crash
+        window.show_error("Export audio failed", f"Could not write '{path}': {exc}")
+        return None
+
+
+def export_audio_dialog(window) -> None:
+    path, _ = QFileDialog.getSaveFileName(window, "Export audio", window._folder(), "WAV audio (*.wav)")
+    if path:
+        export_audio(window, path if path.lower().endswith(".wav") else path + ".wav")

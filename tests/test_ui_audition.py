@@ -1,0 +1,62 @@
+"""Playback in the window: the transport is there, Jam extends the take, Export audio makes sound."""
+
+from __future__ import annotations
+
+import wave
+
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QWidget
+
+from musicvae_app.playback.synth import unavailable_reason
+from musicvae_app.ui.audition import export_audio, jam_more
+from musicvae_app.ui.main_window import MainWindow
+from test_ui_window import TIMEOUT, generate
+
+
+@pytest.fixture
+def window(qtbot, engine, tmp_path):
+    w = MainWindow(engine, data_dir=tmp_path / "data", restore="no")
+    qtbot.addWidget(w)
+    w.bar.steps.set_value(1)
+    w.bar.variations.setValue(1)
+    w.show()
+    yield w
+    w.playback.shutdown()
+
+
+def test_transport_sits_in_the_window_and_follows_the_sketch(qtbot, window):
+    panel = window.findChild(QWidget, "playbackPanel")
+    assert panel is window.playback and panel.isVisible()
+    generate(qtbot, window)
+    window.playback.playhead_moved.emit(6.5)
+    assert all(lane.playhead.isVisible() and lane.playhead.value() == 6.5 for lane in window.lanes.lanes)
+
+
+def test_jam_continues_the_take_and_undo_takes_it_back(qtbot, window):
+    song = generate(qtbot, window)
+    with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+        assert jam_more(window)
+    longer = window.song
+    assert longer.n_chunks == song.n_chunks + 1
+    assert np.array_equal(longer.probs[:, : song.n_steps], song.probs)
+    window.undo_stack.undo()
+    assert window.song.n_chunks == song.n_chunks
+
+
+@pytest.mark.skipif(unavailable_reason() is not None, reason=f"FluidSynth: {unavailable_reason()}")
+def test_export_audio_renders_the_audible_lanes(qtbot, window, tmp_path):
+    generate(qtbot, window)
+    path = export_audio(window, tmp_path / "take.wav")
+    assert path is not None
+    with wave.open(str(path)) as w:
+        frames = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
+    assert frames.size > 0 and np.sqrt(np.mean(frames.astype(float) ** 2)) > 50
+
+
+def test_export_audio_errors_keep_the_sketch(qtbot, window, tmp_path):
+    assert export_audio(window, tmp_path / "x.wav") is None  # nothing generated yet
+    assert "Generate" in window.last_error
+    song = generate(qtbot, window)
+    assert export_audio(window, tmp_path / "missing" / "x.wav") is None
+    assert window.last_error and window.song is song
