@@ -231,7 +231,8 @@ class GenerateBar(QWidget):
         self.length.setText(f"{beats / BEATS_PER_BAR:.0f} bars · {minutes(beats * 60 / self.tempo.value())}")
 
     def set_primer(self, name: str | None) -> None:
-        self.primer.setText(f"Primer: {name}" if name else "Primer: none (File › Open primer, or drop a .mid)")
+        self.primer.setText(f"Primer: {name}" if name else "Primer: none")
+        self.primer.setToolTip("The next Generate starts from this MIDI file: File › Open primer, or drop a .mid")
 
     def seed_value(self) -> int | None:
         text = self.seed.text().strip()

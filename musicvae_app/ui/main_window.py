@@ -90,8 +90,8 @@ class MainWindow(QMainWindow):
         return [h.mute.isChecked() or (any(solo) and not s) for h, s in zip(self.headers, solo)]
 
     def add_playback_panel(self, widget: QWidget) -> None:
-        """The playback issue's transport goes here: in the generation bar, left of Export / Drag MIDI."""
-        self.bar.extra.addWidget(widget)
+        """The transport gets its own thin row between the generate bar and the lanes."""
+        self.centralWidget().layout().insertWidget(1, widget)
 
     def set_playhead(self, beats: float | None) -> None:
         self.lanes.set_playhead(beats)

@@ -60,7 +60,8 @@ class PlaybackPanel(QWidget):
         self._settings = QSettings("musicvae-app", "musicvae-app")
 
         self.output_box = QComboBox()
-        self.output_box.setMinimumContentsLength(24)
+        self.output_box.setMinimumContentsLength(12)
+        self.output_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.output_box.setToolTip("Where the sketch plays: a MIDI port, our virtual port, or the built-in synth")
         self.refresh_button = QToolButton()
         self.refresh_button.setText("Refresh")
@@ -72,18 +73,20 @@ class PlaybackPanel(QWidget):
         self.jam_box = QCheckBox("Jam")
         self.jam_box.setToolTip("Keep generating ahead of the playhead while it plays")
         self.status = QLabel()
-        self.status.setWordWrap(True)
+        self.status.setWordWrap(False)
+        self.status.setMaximumWidth(420)
 
         row = QHBoxLayout()
-        row.addWidget(self.output_box, 1)
+        row.addWidget(self.output_box)
         row.addWidget(self.refresh_button)
         row.addWidget(self.play_button)
         row.addWidget(self.loop_box)
         row.addWidget(self.jam_box)
+        row.addWidget(self.status)
+        row.addStretch(1)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(8, 3, 8, 3)
         layout.addLayout(row)
-        layout.addWidget(self.status)
 
         self.play_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.play_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
@@ -125,7 +128,7 @@ class PlaybackPanel(QWidget):
         if choice is not None:
             self.output_box.setCurrentText(choice.label)
         self.output_box.blockSignals(False)
-        self.status.setText(self._outputs.message or "")
+        self._show_status(self._outputs.message or "")
         if choice is None or choice.label != self._port_label:
             self._close_port()
 
@@ -260,8 +263,13 @@ class PlaybackPanel(QWidget):
     def _lanes(source: Callable[[], Sequence] | None):
         return None if source is None else source()
 
+    def _show_status(self, text: str) -> None:
+        """One short line under the transport (the details, such as backend errors, in its tooltip)."""
+        self.status.setText(text.split(" (", 1)[0])
+        self.status.setToolTip(text)
+
     def _fail(self, message: str) -> None:
-        self.status.setText(message)
+        self._show_status(message)
         self.error_raised.emit(message)
         self._sync_playing()
 
