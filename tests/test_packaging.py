@@ -50,6 +50,12 @@ def test_desktop_entry_starts_the_app_with_a_shipped_icon():
         assert png_size(ROOT / "resources" / "icons" / f"{icon}-{size}.png") == (size, size)
 
 
+@pytest.mark.skipif(shutil.which("desktop-file-validate") is None, reason="desktop-file-utils is not installed")
+def test_desktop_entry_passes_validation():
+    result = subprocess.run(["desktop-file-validate", str(DESKTOP)], capture_output=True, text=True)
+    assert result.returncode == 0 and not result.stdout.strip(), result.stdout + result.stderr
+
+
 def test_desktop_command_is_the_installed_script_and_the_bundle_executable():
     tomllib = pytest.importorskip("tomllib")
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
