@@ -55,7 +55,8 @@ def test_a_lost_port_stops_with_a_message(qtbot, panel):
         panel.play()
     assert "recorder" in raised.args[0] and "device unplugged" in raised.args[0]
     qtbot.waitUntil(lambda: not panel.play_button.isChecked(), timeout=2000)
-    assert panel.status.text() == raised.args[0]
+    assert panel.status.toolTip() == raised.args[0]  # the details, such as the OS error, in the tooltip
+    assert panel.status.text() == raised.args[0].replace(" (OSError: device unplugged)", "")
 
 
 def test_nothing_to_play_says_so(qtbot):

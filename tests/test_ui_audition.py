@@ -7,11 +7,11 @@ import wave
 import numpy as np
 import pytest
 from PySide6.QtWidgets import QWidget
+from test_ui_window import TIMEOUT, generate
 
 from musicvae_app.playback.synth import unavailable_reason
 from musicvae_app.ui.audition import export_audio, jam_more
 from musicvae_app.ui.main_window import MainWindow
-from test_ui_window import TIMEOUT, generate
 
 
 @pytest.fixture

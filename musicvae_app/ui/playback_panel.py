@@ -19,6 +19,8 @@ Slots
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
@@ -265,7 +267,7 @@ class PlaybackPanel(QWidget):
 
     def _show_status(self, text: str) -> None:
         """One short line under the transport (the details, such as backend errors, in its tooltip)."""
-        self.status.setText(text.split(" (", 1)[0])
+        self.status.setText(re.sub(r" \([^)]*\)", "", text))
         self.status.setToolTip(text)
 
     def _fail(self, message: str) -> None:
