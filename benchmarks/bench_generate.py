@@ -54,11 +54,15 @@ def main() -> None:
     var16 = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds), variations=16), args.runs)
     song = engine.generate(steps=steps, seed=1)
     cfg = engine.cfg
-    print(f"pack '{engine.pack.name}' ({cfg.steps_per_beat} steps/beat, {cfg.chunk_steps}-step chunks), "
-          f"device {engine.device_name}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}")
-    print(f"song: {song.n_chunks} chunks = {song.n_bars} bars = {song.seconds:.0f} s at 120 BPM; "
-          f"fast and plain give identical notes for seeds 0-4: {same}\n")
+    print(
+        f"pack '{engine.pack.name}' ({cfg.steps_per_beat} steps/beat, {cfg.chunk_steps}-step chunks), "
+        f"device {engine.device_name}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}"
+    )
+    print(
+        f"song: {song.n_chunks} chunks = {song.n_bars} bars = {song.seconds:.0f} s at 120 BPM; "
+        f"fast and plain give identical notes for seeds 0-4: {same}\n"
+    )
     print("| what | median ms | p90 ms | runs |")
     print("|---|---:|---:|---:|")
     print(f"| plain port of the thesis loop, 1 song | {plain[0]:.1f} | {plain[1]:.1f} | {args.runs} |")

@@ -20,7 +20,6 @@ Slots
 from __future__ import annotations
 
 import re
-
 from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
