@@ -45,13 +45,17 @@ def main() -> None:
     band = engine.pack.band
     steps = 22
     seeds = iter(range(10**6))
+    thesis = dict(noise=1.0, threshold=0.3, revive=0, pull=0.0)  # the loop the plain port implements
     same = all(
-        np.array_equal(engine.generate(steps=steps, seed=s).notes(), generate_plain(band, steps, 1.0, 0.3, s) >= 0.3)
+        np.array_equal(
+            engine.generate(steps=steps, seed=s, **thesis).notes(), generate_plain(band, steps, 1.0, 0.3, s) >= 0.3
+        )
         for s in range(5)
     )
-    fast = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds)), args.runs)
+    fast = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds), **thesis), args.runs)
     plain = median_ms(lambda: generate_plain(band, steps, 1.0, 0.3, next(seeds)), args.runs)
-    var16 = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds), variations=16), args.runs)
+    var16 = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds), variations=16, **thesis), args.runs)
+    own = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds)), args.runs)
     song = engine.generate(steps=steps, seed=1)
     cfg = engine.cfg
     print(
@@ -68,6 +72,7 @@ def main() -> None:
     print(f"| plain port of the thesis loop, 1 song | {plain[0]:.1f} | {plain[1]:.1f} | {args.runs} |")
     print(f"| fast engine, 1 song | {fast[0]:.1f} | {fast[1]:.1f} | {args.runs} |")
     print(f"| fast engine, 16 variations | {var16[0]:.1f} | {var16[1]:.1f} | {args.runs} |")
+    print(f"| fast engine, 1 song, the pack's revive and pull | {own[0]:.1f} | {own[1]:.1f} | {args.runs} |")
     print(f"\nspeed-up over the plain port: {plain[0] / fast[0]:.1f}x")
 
 

@@ -68,19 +68,10 @@ class FastBand:
             self.cb1 = _stack([c[0].bias[None] for c in conds])
             self.cw2 = _stack([c[2].weight.T for c in conds])
             self.cb2 = _stack([c[2].bias[None] for c in conds])
-            self._precompute_silence()
         for name, value in list(vars(self).items()):
             if isinstance(value, torch.Tensor):
                 setattr(self, name, value.to(device))
         self.melody = [(w.to(device), b.to(device)) for w, b in self.melody]
-
-    def _precompute_silence(self) -> None:
-        """What the encoder computes for an empty 16x16 window, and the third layer's input for all-empty chunks."""
-        lanes, windows = self.w1.shape[0], self.t * 8
-        h = _affine(torch.zeros(lanes, 16, 16), self.w1, self.b1).relu_()
-        self.h2_silent = _affine(h.reshape(lanes, 1, -1), self.w2, self.b2).relu_()  # (L, 1, 128)
-        self.h3_silent = _affine(self.h2_silent.repeat(1, 1, windows), self.w3, self.b3)  # before its ReLU
-        self.window_offsets = torch.arange(lanes)[:, None] * windows
 
     # --- layout -------------------------------------------------------------------------------
     def to_blocked(self, roll: torch.Tensor) -> torch.Tensor:
@@ -98,36 +89,11 @@ class FastBand:
     # --- the VAEs -----------------------------------------------------------------------------
     def encode(self, x: torch.Tensor, batch: int) -> torch.Tensor:
         """Blocked binary chunk (L, B*.., 16) -> latent means (L, B, K)."""
-        if batch == 1:
-            return self._encode_sparse(x)
         lanes = x.shape[0]
         h = _affine(x, self.w1, self.b1).relu_()
         h = _affine(h.reshape(lanes, -1, self.w2.shape[1]), self.w2, self.b2).relu_()
         h = _affine(h.reshape(lanes, batch, -1), self.w3, self.b3).relu_()
         return _affine(h, self.wmu, self.bmu)
-
-    def _encode_sparse(self, x: torch.Tensor) -> torch.Tensor:
-        """encode for one chunk, computing only the 16x16 windows that hold notes.
-
-        A chunk of music leaves most windows empty, and an empty window's second-layer output is a
-        constant (h2_silent). So the third layer is its all-silent value plus, for each window with
-        notes, (h2 - h2_silent) times that window's slice of the weights: less arithmetic, and above
-        all fewer weight bytes read, which is what bounds a single chunk on a CPU.
-        """
-        lanes, windows = x.shape[0], self.t * 8
-        cells = x.reshape(lanes, windows, 256)
-        active = cells.amax(dim=2) > 0
-        k = int(active.sum(dim=1).max())
-        if k == 0:
-            return _affine(self.h3_silent.relu(), self.wmu, self.bmu)
-        idx = torch.argsort(active.to(torch.uint8), dim=1, descending=True, stable=True)[:, :k]
-        picked = torch.gather(cells, 1, idx[:, :, None].expand(lanes, k, 256))
-        h = _affine(picked.reshape(lanes, k * 16, 16), self.w1, self.b1).relu_()
-        h = _affine(h.reshape(lanes, k, -1), self.w2, self.b2).relu_().sub_(self.h2_silent)
-        rows = (idx + self.window_offsets).reshape(-1)
-        w3 = self.w3.view(lanes * windows, -1).index_select(0, rows).view(lanes, -1, self.w3.shape[2])
-        h3 = torch.baddbmm(self.h3_silent, h.reshape(lanes, 1, -1), w3).relu_()
-        return _affine(h3, self.wmu, self.bmu)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents (L, B, K) -> blocked note probabilities (L, B*.., 16)."""
