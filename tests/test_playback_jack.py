@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import mido
 import numpy as np
@@ -29,16 +32,19 @@ def sketch(tempo: float = 480.0) -> Song:
 
 
 class Receiver:
-    """A second JACK client connected to our virtual output, collecting what arrives."""
+    """A second JACK client, in its own process, connected to our virtual output, collecting what arrives."""
 
     def __init__(self, source: str):
         self.messages: list[mido.Message] = []
-        self.arrived = threading.Event()
-        self.port = mido.Backend(JACK_API, load=True).open_input(source, callback=self._got)
+        script = Path(__file__).with_name("jack_receiver.py")
+        self.proc = subprocess.Popen([sys.executable, str(script), source], stdout=subprocess.PIPE, text=True)
+        assert self.proc.stdout.readline().strip() == "ready"
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
 
-    def _got(self, msg):
-        self.messages.append(msg)
-        self.arrived.set()
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.messages.append(mido.Message.from_hex(line.strip()))
 
     def wait_quiet(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
         """Until nothing has arrived for `quiet` seconds (JACK delivers once a period)."""
@@ -47,6 +53,10 @@ class Receiver:
         while count != len(self.messages) and time.monotonic() < deadline:
             count = len(self.messages)
             time.sleep(quiet)
+
+    def close(self) -> None:
+        self.proc.kill()
+        self.proc.wait(timeout=10)
 
 
 @pytest.fixture
@@ -74,7 +84,7 @@ def test_a_second_client_receives_every_message_in_order(virtual_output):
         receiver.wait_quiet()
     finally:
         player.close()
-        receiver.port.close()
+        receiver.close()
     expected = [m for _, m in schedule(song)]
     got = [m for m in receiver.messages if m.type != "control_change"]
     assert got == expected
@@ -91,7 +101,7 @@ def test_stop_mid_note_reaches_the_other_client_as_silence(virtual_output):
         receiver.wait_quiet()
     finally:
         player.close()
-        receiver.port.close()
+        receiver.close()
     held: set = set()
     for m in receiver.messages:
         if m.type == "note_on":

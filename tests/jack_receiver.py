@@ -1,0 +1,24 @@
+"""A second JACK client in its own process: connects to a MIDI source and prints what arrives as hex.
+
+    python tests/jack_receiver.py SOURCE_PORT_NAME
+
+Prints "ready" once connected, then one line per message. It runs until killed: closing an rtmidi
+JACK input while its callback waits for the GIL can deadlock, so the test kills this process instead.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import mido
+
+JACK_API = "mido.backends.rtmidi/UNIX_JACK"
+
+if __name__ == "__main__":
+    port = mido.Backend(JACK_API, load=True).open_input(sys.argv[1])
+    print("ready", flush=True)
+    while True:
+        for msg in port.iter_pending():
+            print(msg.hex(), flush=True)
+        time.sleep(0.001)
