@@ -190,7 +190,9 @@ class Engine:
         cs = self.cfg.chunk_steps
         out.probs = np.concatenate([song.probs, probs[:, 0, cs:]], axis=1)
         out.latents = np.concatenate([song.latents, latents[1:, :, 0]], axis=0)
-        out.chunks = song.chunks + [[ChunkInfo("generated", seed, noise, self.pack.name)] * len(LANES)] * steps
+        out.chunks = song.chunks + [
+            [ChunkInfo("generated", seed, noise, self.pack.name)] * len(LANES) for _ in range(steps)
+        ]
         out.settings = {**song.settings, "steps": song.n_chunks - 1 + steps}
         return out
 
