@@ -7,6 +7,8 @@ exact. Where FluidSynth or a soundfont is missing, `unavailable_reason()` says s
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import shutil
 import subprocess
@@ -76,7 +78,8 @@ def find_soundfont(choice: str | os.PathLike | None = None) -> Path | None:
 def _fluidsynth():
     """The pyfluidsynth module, or SynthUnavailable when it or libfluidsynth is missing."""
     try:
-        import fluidsynth
+        with contextlib.redirect_stdout(io.StringIO()):  # pyfluidsynth prints where it found the library
+            import fluidsynth
     except ImportError as exc:
         hint = "pip install pyfluidsynth" if "No module" in str(exc) else _LIB_HINT
         raise SynthUnavailable(f"FluidSynth is not available ({exc}): {hint}") from None
