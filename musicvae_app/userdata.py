@@ -20,9 +20,3 @@ def data_dir() -> Path:
         folder = Path(user_data_dir(APP_NAME, appauthor=False))
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def subdir(name: str) -> Path:
-    folder = data_dir() / name
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder

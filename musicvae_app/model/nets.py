@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from ..song import LANES, PITCHES
+from ..song import LANES
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,3 @@ class Band(nn.Module):
         self.vae = nn.ModuleDict({lane: ConvVAE(cfg) for lane in LANES})
         self.melody = MelodyNN(cfg)
         self.cond = nn.ModuleDict({lane: ConditionalNN(cfg) for lane in LANES[1:]})
-
-
-def check_roll_shape(roll: torch.Tensor, cfg: PackConfig) -> None:
-    if roll.shape[-2:] != (cfg.chunk_steps, PITCHES):
-        raise ValueError(f"a chunk must be {cfg.chunk_steps} x {PITCHES}, got {tuple(roll.shape[-2:])}")
