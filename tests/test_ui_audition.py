@@ -60,3 +60,18 @@ def test_export_audio_errors_keep_the_sketch(qtbot, window, tmp_path):
     song = generate(qtbot, window)
     assert export_audio(window, tmp_path / "missing" / "x.wav") is None
     assert window.last_error and window.song is song
+
+
+@pytest.mark.skipif(unavailable_reason() is not None, reason=f"FluidSynth: {unavailable_reason()}")
+def test_a_chosen_soundfont_is_used_and_a_bad_one_is_refused(qtbot, window, tmp_path):
+    from musicvae_app.playback.synth import find_soundfont
+    from musicvae_app.ui.audition import choose_soundfont
+
+    system = find_soundfont()
+    assert not choose_soundfont(window, tmp_path / "missing.sf2")
+    assert "missing.sf2" in window.last_error and "does not exist" in window.last_error
+    assert choose_soundfont(window, system)
+    assert window.playback.soundfont == str(system)
+    assert window.settings.value("playback/soundfont") == str(system)  # remembered in the window's settings
+    generate(qtbot, window)
+    assert export_audio(window, tmp_path / "take.wav") is not None

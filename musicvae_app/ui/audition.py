@@ -6,7 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog
 
-from ..playback.synth import render_wav, unavailable_reason
+from ..playback.synth import SynthUnavailable, render_wav, unavailable_reason
 from .playback_panel import PlaybackPanel
 from .worker import slot
 
@@ -16,7 +16,7 @@ JAM_MERGE = 7  # undo id: a Jam session's continuations undo as one step
 
 def attach_playback(window) -> PlaybackPanel:
     """Build the transport, put it in the window's generate bar and keep it in step with the sketch."""
-    panel = PlaybackPanel(lambda: window.song, window.lane_mutes)
+    panel = PlaybackPanel(lambda: window.song, window.lane_mutes, settings=window.settings)
     panel.setObjectName("playbackPanel")
     window.add_playback_panel(panel)
     panel.playhead_moved.connect(slot(window.set_playhead, 1))
@@ -51,12 +51,12 @@ def export_audio(window, path: str | Path) -> Path | None:
     if song is None:
         window.show_error("Export audio", "Generate a sketch first")
         return None
-    reason = unavailable_reason()
+    reason = unavailable_reason(window.playback.soundfont)
     if reason:
         window.show_error("Export audio needs FluidSynth", reason)
         return None
     try:
-        return render_wav(song, path, mutes=window.lane_mutes())
+        return render_wav(song, path, soundfont=window.playback.soundfont, mutes=window.lane_mutes())
     except Exception as exc:  # a synth or disk error is a message, never a crash
         window.show_error("Export audio failed", f"Could not write '{path}': {exc}")
         return None
@@ -66,3 +66,20 @@ def export_audio_dialog(window) -> None:
     path, _ = QFileDialog.getSaveFileName(window, "Export audio", window._folder(), "WAV audio (*.wav)")
     if path:
         export_audio(window, path if path.lower().endswith(".wav") else path + ".wav")
+
+
+def choose_soundfont(window, path: str | Path) -> bool:
+    """Use a General MIDI .sf2/.sf3 for the built-in synth and audio export; a bad file is a message."""
+    try:
+        window.playback.set_soundfont(str(path))
+    except SynthUnavailable as exc:
+        window.show_error("Soundfont", str(exc))
+        return False
+    window.statusBar().showMessage(f"Built-in synth soundfont: {Path(path).name}", 5000)
+    return True
+
+
+def choose_soundfont_dialog(window) -> None:
+    path, _ = QFileDialog.getOpenFileName(window, "Choose a soundfont", window._folder(), "SoundFont (*.sf2 *.sf3)")
+    if path:
+        choose_soundfont(window, path)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QAction, QKeySequence
 
 from ..song import LANES
-from .audition import export_audio_dialog
+from .audition import choose_soundfont_dialog, export_audio_dialog
 from .worker import slot
 
 
@@ -34,6 +34,7 @@ def build_menus(window) -> None:
     _action(window, file, "Export MIDI…", window.export_dialog, "Ctrl+E", "exportAction")
     _action(window, file, "Export stems…", window.stems_dialog, "Ctrl+Shift+E")
     _action(window, file, "Export audio (WAV)…", lambda: export_audio_dialog(window), "Ctrl+Alt+E", "exportAudioAction")
+    _action(window, file, "Choose soundfont…", lambda: choose_soundfont_dialog(window), None, "soundfontAction")
     file.addSeparator()
     _action(window, file, "Quit", window.close, QKeySequence.StandardKey.Quit)
 

@@ -1,6 +1,6 @@
 """The transport: output picker with Refresh, Play/Stop (Space), Loop and Jam; a thin Qt face on Player.
 
-PlaybackPanel(get_song, get_mutes=None, get_solos=None, parent=None)
+PlaybackPanel(get_song, get_mutes=None, get_solos=None, parent=None, settings=None)
     get_song() -> Song | None is read on Play; get_mutes()/get_solos() -> five booleans (or lane
     names) are read on Play and on mutes_changed().
 
@@ -14,7 +14,8 @@ Signals
 
 Slots
     toggle_play(), play(), stop(), refresh_outputs(), song_changed(), mutes_changed(),
-    seek(beats), set_loop_region(start, end) (None, None: the whole sketch), shutdown()
+    seek(beats), set_loop_region(start, end) (None, None: the whole sketch), shutdown(),
+    set_soundfont(path) (the built-in synth's soundfont, remembered; `soundfont` holds it)
 """
 
 from __future__ import annotations
@@ -28,11 +29,13 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushBu
 
 from ..playback.player import Player
 from ..playback.ports import Output, OutputList, PortError, list_outputs, open_output
+from ..playback.synth import find_soundfont
 from ..song import Song
 
 PLAYHEAD_MS = 33
 JAM_AHEAD_BEATS = 8.0
 SETTINGS_KEY = "playback/output"
+SOUNDFONT_KEY = "playback/soundfont"
 
 
 class PlaybackPanel(QWidget):
@@ -48,6 +51,7 @@ class PlaybackPanel(QWidget):
         get_mutes: Callable[[], Sequence] | None = None,
         get_solos: Callable[[], Sequence] | None = None,
         parent: QWidget | None = None,
+        settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
         self._get_song, self._get_mutes, self._get_solos = get_song, get_mutes, get_solos
@@ -58,7 +62,8 @@ class PlaybackPanel(QWidget):
         self._was_playing = False
         self._jam_asked = False
         self._loop_region: tuple[float, float] | None = None
-        self._settings = QSettings("musicvae-app", "musicvae-app")
+        self._settings = settings if settings is not None else QSettings("musicvae-app", "musicvae-app")
+        self.soundfont: str | None = self._settings.value(SOUNDFONT_KEY, "", str) or None
 
         self.output_box = QComboBox()
         self.output_box.setMinimumContentsLength(12)
@@ -216,12 +221,18 @@ class PlaybackPanel(QWidget):
             self._fail(self._outputs.message or "No output: press Refresh and choose one")
             return False
         try:
-            port = open_output(chosen)
+            port = open_output(chosen, self.soundfont)
         except PortError as exc:
             self._fail(str(exc))
             return False
         self.use_output(port, chosen.label)
         return True
+
+    def set_soundfont(self, path: str) -> None:
+        """Play the built-in synth (and render audio) with this .sf2/.sf3; SynthUnavailable names a bad file."""
+        self.soundfont = str(find_soundfont(path))
+        self._settings.setValue(SOUNDFONT_KEY, self.soundfont)
+        self._close_port()  # the next Play opens the synth with the new soundfont
 
     def _close_port(self) -> None:
         if self._player is not None:
