@@ -75,3 +75,20 @@ def test_a_chosen_soundfont_is_used_and_a_bad_one_is_refused(qtbot, window, tmp_
     assert window.settings.value("playback/soundfont") == str(system)  # remembered in the window's settings
     generate(qtbot, window)
     assert export_audio(window, tmp_path / "take.wav") is not None
+
+
+def test_click_seeks_and_the_loop_region_snaps_to_bars(qtbot, window):
+    from musicvae_app.ui.playback_panel import PlaybackPanel
+
+    generate(qtbot, window)
+    panel: PlaybackPanel = window.playback
+    with qtbot.waitSignal(panel.playhead_moved, timeout=5000) as moved:
+        window.lanes.seekRequested.emit(6.0)
+    assert moved.args == [6.0]
+    assert all(lane.playhead.value() == 6.0 for lane in window.lanes.lanes)
+    panel.loop_box.setChecked(True)
+    assert window.lanes.loop.isVisible()
+    with qtbot.waitSignal(window.lanes.loopChanged, timeout=5000) as changed:
+        window.lanes.loop.setRegion((3.2, 14.5))
+    assert changed.args == [4.0, 16.0]  # the nearest bar lines
+    assert panel._loop_setting() == (4.0, 16.0)

@@ -23,6 +23,9 @@ def attach_playback(window) -> PlaybackPanel:
     panel.error_raised.connect(slot(lambda text: window.show_error("Playback", text), 1))
     panel.jam_wanted.connect(slot(lambda: jam_more(window)))
     window.songChanged.connect(slot(panel.song_changed))
+    window.lanes.seekRequested.connect(slot(panel.seek, 1))
+    window.lanes.loopChanged.connect(slot(panel.set_loop_region, 2))
+    panel.loop_box.toggled.connect(slot(window.lanes.show_loop, 1))
     window.mutesChanged.connect(slot(panel.mutes_changed))
     return panel
 

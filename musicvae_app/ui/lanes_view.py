@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QGridLayout, QWidget
 
@@ -214,7 +215,14 @@ class LaneView(pg.PlotWidget):
 
 
 class LanesView(QWidget):
-    """Five LaneViews stacked with their headers; x linked; a playhead across all of them."""
+    """Five LaneViews stacked with their headers; x linked; a playhead across all of them.
+
+    A click on a lane asks to move the playhead there (seekRequested, in beats, on a beat); the loop
+    region, shown on the bar lane while Loop is on, reports its bar-snapped span (loopChanged, beats).
+    """
+
+    seekRequested = Signal(float)
+    loopChanged = Signal(float, float)
 
     def __init__(self, headers: list[QWidget], parent: QWidget | None = None):
         super().__init__(parent)
@@ -232,6 +240,41 @@ class LanesView(QWidget):
         grid.setColumnStretch(1, 1)
         self.song: Song | None = None
         self.threshold = 0.3
+        self.loop = pg.LinearRegionItem(values=(0, 4 * BEATS_PER_BAR), brush=pg.mkBrush(255, 216, 74, 40))
+        self.loop.setZValue(-5)
+        self.loop.setVisible(False)
+        self.lanes[-1].getPlotItem().addItem(self.loop)
+        self.loop.sigRegionChangeFinished.connect(self._loop_moved)
+        for lane in self.lanes:
+            lane.scene().sigMouseClicked.connect(lambda event, lane=lane: self._clicked(lane, event))
+
+    def show_loop(self, on: bool) -> None:
+        """Show the loop region (Loop is on) or hide it."""
+        self.loop.setVisible(on)
+        if on:
+            self._loop_moved()
+
+    def loop_beats(self) -> tuple[float, float]:
+        return tuple(float(v) for v in self.loop.getRegion())
+
+    def _loop_moved(self, *_) -> None:
+        bar = float(BEATS_PER_BAR)
+        start, end = (round(v / bar) * bar for v in self.loop.getRegion())
+        if self.song is not None:
+            total = self.song.n_steps / self.song.steps_per_beat
+            start, end = min(max(start, 0.0), total - bar), min(max(end, 0.0), total)
+        end = max(end, start + bar)
+        if (start, end) != self.loop_beats():
+            self.loop.setRegion((start, end))  # finishes again with the snapped values
+            return
+        self.loopChanged.emit(start, end)
+
+    def _clicked(self, lane: LaneView, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton or self.song is None:
+            return
+        beats = lane.vb.mapSceneToView(event.scenePos()).x()
+        total = self.song.n_steps / self.song.steps_per_beat
+        self.seekRequested.emit(float(min(max(round(beats), 0), total)))
 
     def set_song(self, song: Song | None, threshold: float | None = None) -> None:
         """Show a song (None clears); a different length or a new song re-fits the view."""

@@ -62,6 +62,7 @@ class PlaybackPanel(QWidget):
         self._was_playing = False
         self._jam_asked = False
         self._loop_region: tuple[float, float] | None = None
+        self._start_beats = 0.0  # where Play starts before an output is open
         self._settings = settings if settings is not None else QSettings("musicvae-app", "musicvae-app")
         self.soundfont: str | None = self._settings.value(SOUNDFONT_KEY, "", str) or None
 
@@ -148,8 +149,11 @@ class PlaybackPanel(QWidget):
         if song is None:
             self._fail("Nothing to play yet: generate a sketch first")
             return
-        if self._player is None and not self._open_chosen():
-            return
+        if self._player is None:
+            if not self._open_chosen():
+                return
+            self._player.set_song(song)  # the song first: a seek is clamped to the song's length
+            self._player.seek(self._start_beats)
         self._player.set_mutes(self._lanes(self._get_mutes), self._lanes(self._get_solos))
         try:
             self._player.play(song, loop=self._loop_setting())
@@ -169,9 +173,13 @@ class PlaybackPanel(QWidget):
 
     @Slot(float)
     def seek(self, beats: float) -> None:
+        """Move the playhead; before an output is open, the next Play starts there."""
         if self._player is not None:
             self._player.seek(beats)
             self.playhead_moved.emit(self._player.position_beats)
+        else:
+            self._start_beats = float(beats)
+            self.playhead_moved.emit(self._start_beats)
 
     @Slot()
     def song_changed(self) -> None:
