@@ -35,3 +35,17 @@ def tiny_pack(tmp_path_factory):
 @pytest.fixture(scope="session")
 def engine(tiny_pack):
     return Engine.load(load_pack(tiny_pack), device="cpu")
+
+
+@pytest.fixture
+def window(qtbot, engine, tmp_path):
+    """The real sketchpad window, offscreen, on the tiny pack, with its data in a temp folder."""
+    from musicvae_app.ui.main_window import MainWindow
+
+    w = MainWindow(engine, data_dir=tmp_path / "data", restore="no")
+    qtbot.addWidget(w)
+    w.bar.steps.set_value(3)
+    w.bar.variations.setValue(1)
+    w.bar.seed_lock.setChecked(False)
+    w.show()
+    return w

@@ -11,18 +11,6 @@ from test_ui_window import TIMEOUT, generate
 
 from musicvae_app.playback.synth import unavailable_reason
 from musicvae_app.ui.audition import export_audio, jam_more
-from musicvae_app.ui.main_window import MainWindow
-
-
-@pytest.fixture
-def window(qtbot, engine, tmp_path):
-    w = MainWindow(engine, data_dir=tmp_path / "data", restore="no")
-    qtbot.addWidget(w)
-    w.bar.steps.set_value(1)
-    w.bar.variations.setValue(1)
-    w.show()
-    yield w
-    w.playback.shutdown()
 
 
 def test_transport_sits_in_the_window_and_follows_the_sketch(qtbot, window):

@@ -16,17 +16,6 @@ from musicvae_app.ui.main_window import MainWindow
 TIMEOUT = 60000
 
 
-@pytest.fixture
-def window(qtbot, engine, tmp_path):
-    w = MainWindow(engine, data_dir=tmp_path / "data", restore="no")
-    qtbot.addWidget(w)
-    w.bar.steps.set_value(3)
-    w.bar.variations.setValue(1)
-    w.bar.seed_lock.setChecked(False)
-    w.show()
-    return w
-
-
 def generate(qtbot, w: MainWindow):
     with qtbot.waitSignal(w.songChanged, timeout=TIMEOUT):
         qtbot.mouseClick(w.findChild(QPushButton, "generateButton"), Qt.MouseButton.LeftButton)
