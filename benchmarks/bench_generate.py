@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -74,6 +75,19 @@ def main() -> None:
     print(f"| fast engine, 16 variations | {var16[0]:.1f} | {var16[1]:.1f} | {args.runs} |")
     print(f"| fast engine, 1 song, the pack's revive and pull | {own[0]:.1f} | {own[1]:.1f} | {args.runs} |")
     print(f"\nspeed-up over the plain port: {plain[0] / fast[0]:.1f}x")
+    print("\nbeside one busy process (a CPU-bound loop, as a DAW might be):\n")
+    print("| what | median ms | p90 ms | runs |")
+    print("|---|---:|---:|---:|")
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.5)
+        for threads in (None, 1):
+            engine.one_song_threads = threads
+            ms = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds), **thesis), args.runs)
+            label = f"{threads} thread" if threads else f"torch default ({torch.get_num_threads()} threads)"
+            print(f"| fast engine, 1 song, {label} | {ms[0]:.1f} | {ms[1]:.1f} | {args.runs} |")
+    finally:
+        busy.kill()
 
 
 if __name__ == "__main__":

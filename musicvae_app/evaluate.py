@@ -12,7 +12,6 @@ import math
 import shlex
 import time
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,33 +75,18 @@ def windows(songs: Iterable, chunk_steps: int, steps: int, count: int | None = N
 
 def generate_continuations(engine, primers: list[Window], steps: int, noise: float, threshold: float, seed: int):
     """The pack's continuation of every window's primer: bool (songs, 5, (steps + 1) * chunk_steps, 128)."""
+    from .engine import torch_threads
+
     cs = engine.cfg.chunk_steps
     out = np.zeros((len(primers), len(LANES), (steps + 1) * cs, 128), dtype=bool)
-    with _one_cpu_thread(engine.device == "cpu"):
+    # One thread: song-by-song generation on a busy 2-core machine took 1.7 s a song with 2 threads, 0.06 s with 1.
+    with torch_threads(1 if engine.device == "cpu" else None):
         for i, window in enumerate(primers):
             song = engine.generate(
                 steps=steps, noise=noise, threshold=threshold, seed=seed + i, primer=window.roll[:, :cs]
             )
             out[i] = song.notes()
     return out
-
-
-@contextmanager
-def _one_cpu_thread(enabled: bool):
-    """One torch thread while generating song by song on the CPU.
-
-    A one-song loop is too small to share between threads: on a 2-core machine busy with training,
-    two threads took 1.7 s a song (23 chunks) and one thread 0.06 s.
-    """
-    import torch
-
-    before = torch.get_num_threads()
-    if enabled:
-        torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _number(value: float) -> float | None:

@@ -166,3 +166,17 @@ def test_shipped_pack_keeps_lanes_alive_better_than_the_thesis_loop(tmp_path):
         return lane_dropout(rolls, engine.cfg.chunk_steps)["all"]
 
     assert dropout(defaults) < dropout(thesis)
+
+
+def test_one_song_threads_apply_to_single_songs_only(tiny_pack):
+    import torch
+
+    engine = Engine.load(tiny_pack, "cpu", one_song_threads=1)
+    before = torch.get_num_threads()
+    seen = []
+    loop = engine._loop
+    engine._loop = lambda *args: (seen.append(torch.get_num_threads()), loop(*args))[1]
+    engine.generate(steps=1, seed=1)
+    engine.generate(steps=1, seed=1, variations=2)
+    assert seen == [1, before]
+    assert torch.get_num_threads() == before

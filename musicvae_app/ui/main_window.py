@@ -196,7 +196,7 @@ class MainWindow(QMainWindow):
         def load():
             from ..engine import Engine  # torch loads here, on the worker thread, after the window is up
 
-            return Engine.load(pack)
+            return Engine.load(pack, one_song_threads=1)  # steady beside a busy DAW (see Engine)
 
         self.device_label.setText("Loading model…")
         self.worker.submit(load, self._engine_loaded, self._engine_failed)
