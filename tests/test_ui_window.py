@@ -281,3 +281,13 @@ def test_dropping_a_mid_sets_the_primer(qtbot, window, tmp_path):
     )
     window.dropEvent(event)
     assert window.primer == path and "dropped.mid" in window.bar.primer.text()
+
+
+def test_generate_clicked_while_the_pack_loads_runs_when_it_is_ready(qtbot, tiny_pack, tmp_path):
+    w = MainWindow(data_dir=tmp_path / "data", restore="no", pack=str(tiny_pack))
+    qtbot.addWidget(w)
+    w.bar.steps.set_value(1)
+    assert w.engine is None  # still loading on the worker thread
+    with qtbot.waitSignal(w.songChanged, timeout=TIMEOUT, check_params_cb=lambda song: song is not None):
+        qtbot.mouseClick(w.findChild(QPushButton, "generateButton"), Qt.MouseButton.LeftButton)
+    assert w.song is not None and w.song.n_chunks == 2

@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.worker = Worker(self)
         self._pending = None
+        self._generate_when_ready = False
         self.autosave = Autosave(self.data_dir, self._snapshot, self)
 
         self.bar = GenerateBar(self._drag_mime)
@@ -188,6 +189,9 @@ class MainWindow(QMainWindow):
             return True
         if self.engine_error:
             self.show_error("No model pack", self.engine_error)
+        elif what == "Generate":
+            self._generate_when_ready = True
+            self.statusBar().showMessage("The model is still loading; Generate runs as soon as it is ready", 5000)
         else:
             self.statusBar().showMessage(f"The model is still loading; {what} again in a moment", 5000)
         return False
@@ -212,6 +216,9 @@ class MainWindow(QMainWindow):
             self.bar.noise.set_value(float(gen.get("noise", 1.0)))
             self.bar.threshold.set_value(float(gen.get("threshold", 0.3)))
         self.engineReady.emit()
+        if self._generate_when_ready:  # Generate was clicked while the pack loaded
+            self._generate_when_ready = False
+            self.generate()
 
     def _engine_failed(self, exc: Exception) -> None:
         self.engine_error = (
