@@ -11,7 +11,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from .song import BEATS_PER_BAR, DRUMS, LANES, PITCHES, Song
+from .song import BEATS_PER_BAR, DRUMS, LANES, PITCHES, Song, note_runs
 
 TICKS_PER_BEAT = 480
 LANE_CHANNELS = (0, 1, 2, 3, 9)
@@ -153,21 +153,14 @@ def read_primer(path: str | Path, steps_per_beat: int, chunk_steps: int, bar: in
 # --- writing ------------------------------------------------------------------------------------
 def lane_notes(song: Song, lane: int) -> list[tuple[int, int, int, int]]:
     """(pitch, start step, end step, velocity) of one lane; velocity follows the model's confidence."""
-    roll = song.notes()[lane]
     probs = song.probs[lane]
-    padded = np.zeros((roll.shape[0] + 2, PITCHES), dtype=np.int8)
-    padded[1:-1] = roll
-    edges = np.diff(padded, axis=0)
     out = []
-    for pitch in np.flatnonzero(roll.any(axis=0)):
+    for pitch, s, e in zip(*note_runs(song.notes()[lane])):
         if lane == DRUMS and not GM_DRUM_RANGE[0] <= pitch <= GM_DRUM_RANGE[1]:
             continue
-        starts = np.flatnonzero(edges[:, pitch] == 1)
-        ends = np.flatnonzero(edges[:, pitch] == -1)
-        for s, e in zip(starts, ends):
-            confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
-            velocity = int(round(56 + 64 * min(max(confidence, 0.0), 1.0)))
-            out.append((int(pitch), int(s), int(e), velocity))
+        confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
+        velocity = int(round(56 + 64 * min(max(confidence, 0.0), 1.0)))
+        out.append((int(pitch), int(s), int(e), velocity))
     return out
 
 

@@ -27,6 +27,16 @@ def lane_index(lane: str | int) -> int:
     raise ValueError(f"unknown lane {lane!r}: choose one of {', '.join(LANES)}")
 
 
+def note_runs(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Notes of a (steps, pitches) bool roll as runs of on-cells: pitch, start, end (exclusive), by pitch, start."""
+    padded = np.zeros((roll.shape[1], roll.shape[0] + 2), dtype=np.int8)
+    padded[:, 1:-1] = roll.T
+    edges = np.diff(padded, axis=1)
+    pitch, start = np.nonzero(edges == 1)  # row-major: each pitch's runs in time order, so starts and ends pair up
+    end = np.nonzero(edges == -1)[1]
+    return pitch, start, end
+
+
 @dataclass
 class ChunkInfo:
     """How one chunk was made: enough to reproduce it."""

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..midi import MidiImportError, Notes, notes_to_roll, read_notes
-from ..song import LANES, PITCHES
+from ..song import LANES, PITCHES, note_runs
 
 MIDI_SUFFIXES = (".mid", ".midi")
 LPD_TRACKS = {"drums": 4, "piano": 0, "guitar": 1, "bass": 2, "strings": 3}  # LPD-5 track names -> lane
@@ -75,17 +75,11 @@ def _npz_notes(path: Path) -> Notes:
             lane = 4 if track.is_drum else None
         if lane is None:
             continue
-        roll = np.asarray(track.pianoroll) > 0
-        padded = np.zeros((roll.shape[0] + 2, roll.shape[1]), dtype=np.int8)
-        padded[1:-1] = roll
-        edges = np.diff(padded, axis=0)
-        on_t, on_p = np.nonzero(edges == 1)
-        off_t, off_p = np.nonzero(edges == -1)
-        on_order, off_order = np.lexsort((on_t, on_p)), np.lexsort((off_t, off_p))
-        lanes.append(np.full(len(on_t), lane))
-        pitches.append(on_p[on_order])
-        starts.append(on_t[on_order] / res)
-        ends.append(off_t[off_order] / res)
+        pitch, start, end = note_runs(np.asarray(track.pianoroll) > 0)
+        lanes.append(np.full(len(pitch), lane))
+        pitches.append(pitch)
+        starts.append(start / res)
+        ends.append(end / res)
     if not lanes:
         return Notes(np.zeros(0, int), np.zeros(0, int), np.zeros(0), np.zeros(0), 120.0)
     tempo = float(np.asarray(multitrack.tempo)[0]) if multitrack.tempo is not None else 120.0
