@@ -147,7 +147,7 @@ class Engine:
             if forced is not None:
                 for c, row in enumerate(forced.mask):
                     for lane in np.flatnonzero(row):
-                        chunks[c][lane] = keep.chunks[c][lane] if c < len(keep.chunks) else chunks[c][lane]
+                        chunks[c][lane] = keep.chunks[c][lane]  # the mask only covers chunks `keep` has
             settings = dict(
                 pack=self.pack.name,
                 seed=seed,
