@@ -182,3 +182,37 @@ def test_shipped_pack_same_seed_same_notes(shipped):
     a = shipped.generate(steps=4, seed=9)
     b = shipped.generate(steps=4, seed=9)
     assert np.array_equal(a.probs, b.probs)
+
+
+def test_a_pack_from_before_the_16th_grid_still_loads(tiny_pack, tmp_path):
+    """Format 1 cards (no pitch windows, lead, bank or start) load and generate as the thesis did."""
+    import json
+    import shutil
+
+    from musicvae_app.model.pack import CARD
+
+    old = shutil.copytree(tiny_pack, tmp_path / "old")
+    card = json.loads((old / CARD).read_text())
+    card["format_version"] = 1
+    for key in ("pitches", "pitch_low", "lead", "bank"):
+        card["config"].pop(key, None)
+    (old / CARD).write_text(json.dumps(card))
+    engine = Engine.load(old, device="cpu")
+    assert engine.cfg.lead == "piano" and engine.cfg.pitches == 128
+    song = engine.generate(steps=2, seed=1)
+    assert song.settings["start"] == "random" and song.probs.shape == (5, 96, 128)
+
+
+def test_cli_lanes_and_key(tmp_path, capsys):
+    from musicvae_app.cli import main
+
+    primer = _write(tmp_path / "em.mid", e_minor_band(4))
+    out = tmp_path / "band.mid"
+    argv = ["generate", "--out", str(out), "--steps", "2", "--seed", "4", "--device", "cpu"]
+    assert main([*argv, "--primer", str(primer), "--lanes", "bass,drums,piano", "--key", "A minor"]) == 0
+    text = capsys.readouterr().out
+    assert "key A minor" in text and "lineup piano,bass,drums" in text
+    names = {t.name for t in mido.MidiFile(str(out)).tracks}
+    assert {"Piano", "Bass", "Drums"} <= names and not {"Guitar", "Strings"} & names
+    assert main([*argv, "--lanes", "kazoo"]) == 2
+    assert "kazoo" in capsys.readouterr().err

@@ -392,7 +392,12 @@ class Run:
                 split=f"{self.cfg.validation_percent}% of songs held out for validation, chosen by file SHA-1",
             ),
             training=dict(
-                config=asdict(self.cfg) | {"data": Path(self.cfg.data).name, "out": self.out.name},
+                config=asdict(self.cfg)
+                | {
+                    "data": Path(self.cfg.data).name,
+                    "out": self.out.name,
+                    "cache_dir": None,  # machine-local; the card keeps no paths of the training machine
+                },
                 seconds=round(self.seconds),
                 hardware=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
                 + (f", {torch.cuda.get_device_name(self.device)}" if self.device.type == "cuda" else ""),
