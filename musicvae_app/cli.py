@@ -28,6 +28,7 @@ def _add_generate(sub) -> None:
         "--key", default=None, help="key of the sketch, e.g. 'E minor' (default: the primer's, else C major/A minor)"
     )
     p.add_argument("--scale-lock", action="store_true", help="keep every pitched note in the key's scale")
+    p.add_argument("--density", default=None, help="per-lane density, e.g. bass=1.3,strings=0.7 (1: as generated)")
     p.add_argument("--variations", type=int, default=1, help="takes to make; files get -1, -2, ... suffixes")
     p.add_argument("--stems", action="store_true", help="also write one .mid per lane beside --out")
     _add_pack_device(p)
@@ -164,6 +165,8 @@ def cmd_generate(args) -> int:
         scale_lock=args.scale_lock,
     )
     ms = (time.perf_counter() - t1) * 1000
+    if args.density:
+        songs = [song.with_density(args.density) for song in songs]
     for i, song in enumerate(songs):
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
         write_midi(song, path)

@@ -288,3 +288,22 @@ def test_cli_infill_and_morph(tmp_path, capsys, tiny_pack):
     assert main(["morph", "--from", str(src), "--to", str(out), "--steps", "4", "--out", str(morph), *common]) == 0
     assert mido.MidiFile(str(morph)).length > 0
     assert main(["infill", str(src), "--bars", "nine", "--out", str(out), *common]) == 2
+
+
+def test_density_changes_note_counts_monotonically_without_resampling(engine, tmp_path):
+    song = engine.generate(steps=3, seed=4, revive=1)
+    steps = (0.5, 0.7, 0.85, 1.0, 1.15, 1.3)
+    cells = [int(song.with_density({"bass": d}).notes()[2].sum()) for d in steps]
+    assert cells == sorted(cells) and cells[0] < cells[-1]
+    counts = [song.with_density({"bass": d}).note_counts()["bass"] for d in steps]
+    assert counts == sorted(counts) and counts[0] < counts[-1]
+    busy = song.with_density("bass=1.5,strings=0.7")
+    assert np.array_equal(busy.probs, song.probs)  # no new sample
+    assert busy.note_counts()["piano"] == song.note_counts()["piano"]
+    assert busy.note_counts()["strings"] <= song.note_counts()["strings"]
+    path = busy.to_midi(tmp_path / "d.mid")
+    assert '"density": "bass=1.5,strings=0.7"' in str(mido.MidiFile(str(path)).tracks[0])
+    with pytest.raises(ValueError, match="density of bass"):
+        song.with_density("bass=9")
+    with pytest.raises(ValueError, match="unknown lane"):
+        song.with_density("kazoo=1.2")
