@@ -67,6 +67,7 @@ def export_audio(window, path: str | Path) -> Path | None:
 
 def export_audio_dialog(window) -> None:
     path, _ = QFileDialog.getSaveFileName(window, "Export audio", window._folder(), "WAV audio (*.wav)")
+    window.refocus()
     if path:
         export_audio(window, path if path.lower().endswith(".wav") else path + ".wav")
 
@@ -84,5 +85,6 @@ def choose_soundfont(window, path: str | Path) -> bool:
 
 def choose_soundfont_dialog(window) -> None:
     path, _ = QFileDialog.getOpenFileName(window, "Choose a soundfont", window._folder(), "SoundFont (*.sf2 *.sf3)")
+    window.refocus()
     if path:
         choose_soundfont(window, path)

@@ -29,6 +29,9 @@ from .lanes_view import LANE_COLOURS
 from .worker import slot
 
 MAX_SEED = 2**31 - 1
+MAX_BARS = 64  # the README's promise: four to sixty-four bars per Generate
+DEFAULT_STEPS = 7  # 32 bars with the packs' 4-bar chunks: the README's first sketch
+PRIMER_NAME_PX = 180  # a long primer file name is elided to this, never widening the window
 
 
 def minutes(seconds: float) -> str:
@@ -127,11 +130,12 @@ class GenerateBar(QWidget):
         self.noise.setToolTip("How far each chunk may wander from what the model expects (0 = its best guess)")
         self.threshold = ValueSlider("thresholdSlider", 5, 95, 0.01, "{:.2f}")
         self.threshold.setToolTip("Notes below this probability are hidden: lower for busier parts (no new sketch)")
-        self.steps = ValueSlider("stepsSlider", 1, 64, 1, "{:.0f}", value_width=24)
-        self.steps.setToolTip("How many chunks follow the first one")
+        self.steps = ValueSlider("stepsSlider", 0, 15, 1, "{:.0f}", value_width=24)
+        self.steps.setToolTip("How many chunks follow the first one (the next Generate makes 4 to 64 bars)")
         self.length = QLabel()
         self.length.setObjectName("lengthLabel")
-        self.length.setMinimumWidth(96)
+        self.length.setToolTip("Length of the next Generate (the sketch on screen: its length in the status bar)")
+        self.length.setMinimumWidth(self.length.fontMetrics().horizontalAdvance("next: 64 bars · 10:40") + 4)
         self.tempo = QSpinBox()
         self.tempo.setObjectName("tempoSpin")
         self.tempo.setRange(40, 240)
@@ -161,6 +165,7 @@ class GenerateBar(QWidget):
         self.takes = TakeStrip()
         self.primer = QLabel()
         self.primer.setObjectName("primerLabel")
+        self.primer.setFixedWidth(PRIMER_NAME_PX + 60)
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(8)
@@ -221,18 +226,34 @@ class GenerateBar(QWidget):
         return label
 
     def set_grid(self, chunk_steps: int, steps_per_beat: int) -> None:
-        """The pack's grid, so the steps label can say bars and minutes."""
+        """The pack's grid: the steps slider then spans one chunk to MAX_BARS, and its label says bars and minutes."""
         self.chunk_steps, self.steps_per_beat = chunk_steps, steps_per_beat
+        chunk_bars = max(chunk_steps / steps_per_beat / BEATS_PER_BAR, 1e-9)
+        top = max(int(MAX_BARS // chunk_bars) - 1, 0)
+        value = min(int(self.steps.value()), top)
+        self.steps.slider.setMaximum(top)
+        self.steps.set_value(value, quiet=True)
         self.update_length()
 
-    def update_length(self) -> None:
-        chunks = int(self.steps.value()) + 1  # the first chunk (primer or random) comes before the steps
-        beats = chunks * self.chunk_steps / self.steps_per_beat
-        self.length.setText(f"{beats / BEATS_PER_BAR:.0f} bars · {minutes(beats * 60 / self.tempo.value())}")
+    def bars_of(self, steps: int) -> float:
+        """Bars a Generate with `steps` makes: the first chunk (primer or random) comes before the steps."""
+        return (int(steps) + 1) * self.chunk_steps / self.steps_per_beat / BEATS_PER_BAR
 
-    def set_primer(self, name: str | None) -> None:
-        self.primer.setText(f"Primer: {name}" if name else "Primer: none")
-        self.primer.setToolTip("The next Generate starts from this MIDI file: File › Open primer, or drop a .mid")
+    def update_length(self) -> None:
+        bars = self.bars_of(int(self.steps.value()))
+        self.length.setText(f"next: {bars:.0f} bars · {minutes(bars * BEATS_PER_BAR * 60 / self.tempo.value())}")
+
+    def set_primer(self, name: str | None, bpm: float | None = None) -> None:
+        """Show the primer's name (elided to fit; the whole name in the tooltip) and its tempo."""
+        tip = "The next Generate starts from this MIDI file: File › Open primer, or drop a .mid"
+        if not name:
+            self.primer.setText("Primer: none")
+            self.primer.setToolTip(tip)
+            return
+        tempo = f" · {bpm:.0f} BPM" if bpm else ""
+        short = self.primer.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, PRIMER_NAME_PX)
+        self.primer.setText(f"Primer: {short}{tempo}")
+        self.primer.setToolTip(f"{name}{tempo}\n{tip}")
 
     def seed_value(self) -> int | None:
         text = self.seed.text().strip()

@@ -108,13 +108,38 @@ class RowAxis(pg.AxisItem):
         return out
 
 
+class LoopViewBox(pg.ViewBox):
+    """While Loop is on, a left-drag draws the loop region (reported to `on_drag`) instead of scrolling."""
+
+    def __init__(self):
+        super().__init__()
+        self.on_drag = None  # (start beats, end beats, finished) -> bool: True when the drag drew a region
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (pyqtgraph's name)
+        if self.on_drag is not None and ev.button() == Qt.MouseButton.LeftButton and axis is None:
+            start = self.mapSceneToView(ev.buttonDownScenePos()).x()
+            end = self.mapSceneToView(ev.scenePos()).x()
+            if self.on_drag(start, end, ev.isFinish()):
+                ev.accept()
+                return
+        super().mouseDragEvent(ev, axis)
+
+    def mouseDoubleClickEvent(self, ev):  # noqa: N802
+        if self.on_drag is not None and self.on_drag(None, None, True):
+            ev.accept()
+            return
+        super().mouseDoubleClickEvent(ev)
+
+
 class LaneView(pg.PlotWidget):
     """One lane's roll; objectName lane_<name>."""
 
     def __init__(self, lane: int, show_bars: bool, parent: QWidget | None = None):
         self.lane = lane
         self.row_axis = RowAxis(drums=lane == DRUMS)
-        super().__init__(parent, axisItems={"left": self.row_axis, "bottom": BarAxis("bottom")})
+        super().__init__(
+            parent, viewBox=LoopViewBox(), axisItems={"left": self.row_axis, "bottom": BarAxis("bottom")}
+        )
         self.setObjectName(f"lane_{LANES[lane]}")
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
@@ -129,6 +154,7 @@ class LaneView(pg.PlotWidget):
         if show_bars:
             bottom.setHeight(AXIS_HEIGHT)
             bottom.setStyle(tickFont=font)
+            bottom.enableAutoSIPrefix(False)  # an empty lane would otherwise say "bar (x0.001)"
             bottom.setLabel("bar")
         else:
             plot.hideAxis("bottom")
@@ -147,7 +173,12 @@ class LaneView(pg.PlotWidget):
         self.playhead.setVisible(False)
         self.empty = pg.TextItem("no notes at this threshold", color="#6c717c", anchor=(0.5, 0.5))
         self.empty.setVisible(False)
-        for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead, self.empty):
+        self.loop = pg.LinearRegionItem(values=(0, BEATS_PER_BAR), brush=pg.mkBrush(255, 216, 74, 40))
+        self.loop.setZValue(-5)
+        self.loop.setVisible(False)
+        for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead):
+            plot.addItem(item)
+        for item in (self.empty, self.loop):
             plot.addItem(item)
         self.vb.sigXRangeChanged.connect(self._level_of_detail)
         self.rows = np.arange(0)
@@ -177,6 +208,7 @@ class LaneView(pg.PlotWidget):
         self.image.setImage(image, autoLevels=False)
         self.image.setRect(0, 0, beats, len(rows))
         self.empty.setVisible(not onset.any())
+        self.empty.setText(silent_text(probs, threshold, self.lane == DRUMS))
         self.empty.setPos(beats / 2, len(rows) / 2)
         self._onsets = onset  # turned into strokes only when zoomed in enough to show them
         self._onsets_drawn = False
@@ -214,6 +246,22 @@ class LaneView(pg.PlotWidget):
             item.setData(np.repeat(xs, 2), np.tile([-1.0, top], len(xs)))
 
 
+LOWEST_THRESHOLD = 0.05  # the Threshold slider's lowest setting
+
+
+def silent_text(probs: np.ndarray, threshold: float, drums: bool) -> str:
+    """What is true of a lane without notes: hidden by the threshold, or given nothing by the model."""
+    lane = probs[:, GM_DRUM_RANGE[0] : GM_DRUM_RANGE[1] + 1] if drums else probs
+    best = float(lane.max()) if lane.size else 0.0
+    if best >= LOWEST_THRESHOLD:
+        reveal = max(np.floor(best * 100) / 100, LOWEST_THRESHOLD)
+        return f"no notes at threshold {threshold:.2f}: lower it to {reveal:.2f} to see some"
+    return "silent: the model gave this lane no notes (Regenerate it for a new part)"
+
+
+HINT = "Press Generate (Ctrl+G) for a band sketch"
+
+
 class LanesView(QWidget):
     """Five LaneViews stacked with their headers; x linked; a playhead across all of them.
 
@@ -222,7 +270,7 @@ class LanesView(QWidget):
     """
 
     seekRequested = Signal(float)
-    loopChanged = Signal(float, float)
+    loopChanged = Signal(object, object)  # bar-snapped (start, end) in beats, or (None, None): the whole sketch
 
     def __init__(self, headers: list[QWidget], parent: QWidget | None = None):
         super().__init__(parent)
@@ -240,34 +288,72 @@ class LanesView(QWidget):
         grid.setColumnStretch(1, 1)
         self.song: Song | None = None
         self.threshold = 0.3
-        self.loop = pg.LinearRegionItem(values=(0, 4 * BEATS_PER_BAR), brush=pg.mkBrush(255, 216, 74, 40))
-        self.loop.setZValue(-5)
-        self.loop.setVisible(False)
-        self.lanes[-1].getPlotItem().addItem(self.loop)
-        self.loop.sigRegionChangeFinished.connect(self._loop_moved)
+        self.looping = False
+        self.loop_region: tuple[float, float] | None = None  # None: Loop repeats the whole sketch
         for lane in self.lanes:
+            lane.loop.sigRegionChangeFinished.connect(lambda item, lane=lane: self._edge_moved(lane))
             lane.scene().sigMouseClicked.connect(lambda event, lane=lane: self._clicked(lane, event))
+        middle = self.lanes[len(self.lanes) // 2]
+        self.hint = pg.TextItem(HINT, color="#aab0bc", anchor=(0.5, 0.5))
+        self.hint.setFont(QFont(QFont().family(), 13))
+        middle.getPlotItem().addItem(self.hint)
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        lane = self.lanes[len(self.lanes) // 2]
+        lo, hi = lane.vb.viewRange()[0]
+        bottom, top = lane.vb.viewRange()[1]
+        self.hint.setPos((lo + hi) / 2, (bottom + top) / 2)
+        self.hint.setVisible(self.song is None)
 
     def show_loop(self, on: bool) -> None:
-        """Show the loop region (Loop is on) or hide it."""
-        self.loop.setVisible(on)
+        """Loop is on (a drag on any lane then draws the region; a double-click clears it) or off."""
+        self.looping = on
+        for lane in self.lanes:
+            lane.vb.on_drag = self._drag_loop if on else None
+        self._show_region()
         if on:
-            self._loop_moved()
+            self.loopChanged.emit(*(self.loop_region or (None, None)))
 
-    def loop_beats(self) -> tuple[float, float]:
-        return tuple(float(v) for v in self.loop.getRegion())
+    def loop_beats(self) -> tuple[float, float] | None:
+        return self.loop_region
 
-    def _loop_moved(self, *_) -> None:
+    def _snap(self, start: float, end: float) -> tuple[float, float]:
         bar = float(BEATS_PER_BAR)
-        start, end = (round(v / bar) * bar for v in self.loop.getRegion())
+        start, end = sorted((start, end))
+        start, end = np.floor(start / bar) * bar, np.ceil(end / bar) * bar
         if self.song is not None:
             total = self.song.n_steps / self.song.steps_per_beat
             start, end = min(max(start, 0.0), total - bar), min(max(end, 0.0), total)
-        end = max(end, start + bar)
-        if (start, end) != self.loop_beats():
-            self.loop.setRegion((start, end))  # finishes again with the snapped values
+        return float(start), float(max(end, start + bar))
+
+    def _drag_loop(self, start: float | None, end: float | None, finished: bool) -> bool:
+        """A drag on a lane while Loop is on: the bar-snapped region it covers; None, None clears it."""
+        if self.song is None:
+            return False
+        self.loop_region = None if start is None else self._snap(start, end)
+        self._show_region()
+        if finished:
+            self.loopChanged.emit(*(self.loop_region or (None, None)))
+        return True
+
+    def _edge_moved(self, lane: LaneView) -> None:
+        if not self.looping or self.loop_region is None:
             return
-        self.loopChanged.emit(start, end)
+        bar = float(BEATS_PER_BAR)
+        region = self._snap(*(round(v / bar) * bar for v in lane.loop.getRegion()))  # an edge: the nearest bar
+        if region != self.loop_region:
+            self.loop_region = region
+            self._show_region()
+            self.loopChanged.emit(*region)
+
+    def _show_region(self) -> None:
+        for lane in self.lanes:
+            lane.loop.blockSignals(True)
+            if self.loop_region is not None:
+                lane.loop.setRegion(self.loop_region)
+            lane.loop.setVisible(self.looping and self.loop_region is not None)
+            lane.loop.blockSignals(False)
 
     def _clicked(self, lane: LaneView, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.song is None:
@@ -280,10 +366,18 @@ class LanesView(QWidget):
         """Show a song (None clears); a different length or a new song re-fits the view."""
         old = self.song
         self.song = song
+        self._place_hint()
         if song is None:
             for lane in self.lanes:
                 lane.image.clear()
             return
+        if self.loop_region is not None:  # a shorter sketch: the region stays inside it
+            total = song.n_steps / song.steps_per_beat
+            if self.loop_region[0] >= total:
+                self.loop_region = None
+            else:
+                self.loop_region = (self.loop_region[0], min(self.loop_region[1], total))
+            self._show_region()
         self.threshold = song.threshold if threshold is None else threshold
         same_shape = old is not None and old.probs.shape == song.probs.shape
         same_probs = same_shape and (old.probs is song.probs or np.array_equal(old.probs, song.probs))
