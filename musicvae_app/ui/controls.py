@@ -31,7 +31,7 @@ from .worker import slot
 MAX_SEED = 2**31 - 1
 MAX_BARS = 64  # the README's promise: four to sixty-four bars per Generate
 DEFAULT_STEPS = 7  # 32 bars with the packs' 4-bar chunks: the README's first sketch
-PRIMER_NAME_PX = 180  # a long primer file name is elided to this, never widening the window
+PRIMER_NAME_PX = 130  # a long primer file name is elided to this, never widening the window
 
 
 def minutes(seconds: float) -> str:
@@ -44,13 +44,13 @@ class ValueSlider(QWidget):
 
     valueChanged = Signal(float)
 
-    def __init__(self, name: str, low: int, high: int, scale: float, fmt: str, value_width: int = 40):
+    def __init__(self, name: str, low: int, high: int, scale: float, fmt: str, value_width: int = 32):
         super().__init__()
         self.scale, self.fmt = scale, fmt
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName(name)
         self.slider.setRange(low, high)
-        self.slider.setMinimumWidth(120)
+        self.slider.setMinimumWidth(56)  # the window fits 1024 px wide
         self.setMaximumWidth(360)
         self.label = QLabel()
         self.label.setMinimumWidth(value_width)
@@ -124,7 +124,7 @@ class GenerateBar(QWidget):
         self.generate = QPushButton("Generate")
         self.generate.setObjectName("generateButton")
         self.generate.setToolTip("Make a new sketch with these settings (Ctrl+G)")
-        self.generate.setMinimumSize(120, 58)
+        self.generate.setMinimumSize(100, 58)
         self.generate.setDefault(True)
         self.noise = ValueSlider("noiseSlider", 0, 300, 0.01, "{:.2f}")
         self.noise.setToolTip("How far each chunk may wander from what the model expects (0 = its best guess)")
@@ -135,7 +135,7 @@ class GenerateBar(QWidget):
         self.length = QLabel()
         self.length.setObjectName("lengthLabel")
         self.length.setToolTip("Length of the next Generate (the sketch on screen: its length in the status bar)")
-        self.length.setMinimumWidth(self.length.fontMetrics().horizontalAdvance("next: 64 bars · 10:40") + 4)
+        self.length.setMinimumWidth(self.length.fontMetrics().horizontalAdvance("next: 64 bars · 2:08") + 4)
         self.tempo = QSpinBox()
         self.tempo.setObjectName("tempoSpin")
         self.tempo.setRange(40, 240)
@@ -168,7 +168,7 @@ class GenerateBar(QWidget):
         self.primer.setFixedWidth(PRIMER_NAME_PX + 60)
 
         grid = QGridLayout()
-        grid.setHorizontalSpacing(8)
+        grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(4)
         label = self._label
         grid.addWidget(label("Noise"), 0, 0)
@@ -207,8 +207,8 @@ class GenerateBar(QWidget):
         self.extra.setContentsMargins(0, 0, 0, 0)
 
         row = QHBoxLayout(self)
-        row.setContentsMargins(10, 8, 10, 8)
-        row.setSpacing(14)
+        row.setContentsMargins(8, 8, 8, 8)
+        row.setSpacing(8)
         row.addWidget(self.generate)
         row.addLayout(grid, 1)
         row.addWidget(self.takes)
@@ -277,7 +277,7 @@ class TakeStrip(QWidget):
         self.label = QLabel()
         self.label.setObjectName("takeLabel")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.label.setMinimumWidth(70)
+        self.label.setMinimumWidth(60)
         self.keep = QPushButton("Keep take")
         self.keep.setObjectName("keepTake")
         self.keep.setToolTip("Keep this take and drop the others")

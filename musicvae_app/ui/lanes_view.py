@@ -12,7 +12,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ..midi import GM_DRUM_RANGE
 from ..song import BEATS_PER_BAR, DRUMS, LANES, Song
@@ -293,18 +293,25 @@ class LanesView(QWidget):
         for lane in self.lanes:
             lane.loop.sigRegionChangeFinished.connect(lambda item, lane=lane: self._edge_moved(lane))
             lane.scene().sigMouseClicked.connect(lambda event, lane=lane: self._clicked(lane, event))
-        middle = self.lanes[len(self.lanes) // 2]
-        self.hint = pg.TextItem(HINT, color="#aab0bc", anchor=(0.5, 0.5))
-        self.hint.setFont(QFont(QFont().family(), 13))
-        middle.getPlotItem().addItem(self.hint)
+        self.hint = QLabel(HINT, self)  # over the empty lanes until the first sketch
+        self.hint.setObjectName("generateHint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hint.setStyleSheet("color: #c8ccd4; font-size: 14pt; background: rgba(28, 30, 36, 200); padding: 10px;")
         self._place_hint()
 
     def _place_hint(self) -> None:
-        lane = self.lanes[len(self.lanes) // 2]
-        lo, hi = lane.vb.viewRange()[0]
-        bottom, top = lane.vb.viewRange()[1]
-        self.hint.setPos((lo + hi) / 2, (bottom + top) / 2)
         self.hint.setVisible(self.song is None)
+        if self.song is None:
+            self.hint.adjustSize()
+            header = self.layout().itemAtPosition(0, 0).widget().width()
+            area_w, area_h = self.width() - header, self.height()
+            self.hint.move(header + (area_w - self.hint.width()) // 2, (area_h - self.hint.height()) // 2)
+            self.hint.raise_()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._place_hint()
 
     def show_loop(self, on: bool) -> None:
         """Loop is on (a drag on any lane then draws the region; a double-click clears it) or off."""
