@@ -21,8 +21,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.plain_port import generate_plain  # noqa: E402
 from musicvae_app.engine import Engine  # noqa: E402
+from musicvae_app.model.reference import generate_plain  # noqa: E402
 
 
 def median_ms(fn, runs: int, warmup: int = 3) -> tuple[float, float]:
@@ -41,12 +41,13 @@ def main() -> None:
     parser.add_argument("--pack", default=None)
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--baseline", default=None, help="another pack to time with its own defaults in the same run")
     args = parser.parse_args()
     engine = Engine.load(args.pack, args.device)
     band = engine.pack.band
     steps = 22
     seeds = iter(range(10**6))
-    thesis = dict(noise=1.0, threshold=0.3, revive=0, pull=0.0)  # the loop the plain port implements
+    thesis = dict(noise=1.0, threshold=0.3, revive=0, pull=0.0, start="prior")  # the loop the plain port implements
     same = all(
         np.array_equal(
             engine.generate(steps=steps, seed=s, **thesis).notes(), generate_plain(band, steps, 1.0, 0.3, s) >= 0.3
@@ -57,6 +58,10 @@ def main() -> None:
     plain = median_ms(lambda: generate_plain(band, steps, 1.0, 0.3, next(seeds)), args.runs)
     var16 = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds), variations=16, **thesis), args.runs)
     own = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds)), args.runs)
+    if args.baseline:
+        base_engine = Engine.load(args.baseline, args.device)
+        base = median_ms(lambda: base_engine.generate(steps=steps, seed=next(seeds)), args.runs)
+        own_again = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds)), args.runs)
     song = engine.generate(steps=steps, seed=1)
     cfg = engine.cfg
     print(
@@ -74,6 +79,12 @@ def main() -> None:
     print(f"| fast engine, 1 song | {fast[0]:.1f} | {fast[1]:.1f} | {args.runs} |")
     print(f"| fast engine, 16 variations | {var16[0]:.1f} | {var16[1]:.1f} | {args.runs} |")
     print(f"| fast engine, 1 song, the pack's revive and pull | {own[0]:.1f} | {own[1]:.1f} | {args.runs} |")
+    if args.baseline:
+        name = base_engine.pack.name
+        print(f"| baseline pack '{name}', 1 song, its own defaults | {base[0]:.1f} | {base[1]:.1f} | {args.runs} |")
+        print(
+            f"| this pack, 1 song, its own defaults (again) | {own_again[0]:.1f} | {own_again[1]:.1f} | {args.runs} |"
+        )
     print(f"\nspeed-up over the plain port: {plain[0] / fast[0]:.1f}x")
     print("\nbeside one busy process (a CPU-bound loop, as a DAW might be):\n")
     print("| what | median ms | p90 ms | runs |")

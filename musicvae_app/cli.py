@@ -17,8 +17,16 @@ def _add_generate(sub) -> None:
     p.add_argument("--noise", type=float, default=None, help="latent noise, 0-3 (default: the pack's)")
     p.add_argument("--threshold", type=float, default=None, help="note threshold, 0.05-0.95 (default: the pack's)")
     p.add_argument("--seed", type=int, default=None, help="random seed: same seed + settings + pack = same song")
-    p.add_argument("--tempo", type=float, default=120.0, help="beats per minute (default 120)")
+    p.add_argument("--tempo", type=float, default=None, help="beats per minute (default: the primer's, else 120)")
     p.add_argument("--primer", default=None, help="a MIDI file whose first 4 bars start the sketch")
+    p.add_argument(
+        "--lanes",
+        default=None,
+        help="the lineup: lanes that play, e.g. piano,bass,drums (default: all five); the rest stay silent",
+    )
+    p.add_argument(
+        "--key", default=None, help="key of the sketch, e.g. 'E minor' (default: the primer's, else C major/A minor)"
+    )
     p.add_argument("--variations", type=int, default=1, help="takes to make; files get -1, -2, ... suffixes")
     p.add_argument("--stems", action="store_true", help="also write one .mid per lane beside --out")
     _add_pack_device(p)
@@ -27,6 +35,15 @@ def _add_generate(sub) -> None:
 def _add_pack_device(p) -> None:
     p.add_argument("--pack", default=None, help="model pack folder (default: the shipped default pack)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+
+def _add_calibrate(sub) -> None:
+    p = sub.add_parser("calibrate", help="set a trained pack's generation defaults by measurement on training songs")
+    p.add_argument("--pack", required=True, help="the pack folder to calibrate (its card.json is rewritten)")
+    p.add_argument("--data", required=True, help="the folder the pack was trained on (training songs are used)")
+    p.add_argument("--songs", type=int, default=60, help="training songs to measure on")
+    p.add_argument("--steps", type=int, default=8, help="chunks generated after each primer")
+    p.add_argument("--cache-dir", default=None)
 
 
 def _add_train(sub) -> None:
@@ -40,6 +57,8 @@ def _add_train(sub) -> None:
     for name in (
         "steps_per_beat",
         "chunk_steps",
+        "pitches",
+        "bank",
         "latent",
         "vae_epochs",
         "pred_epochs",
@@ -54,6 +73,10 @@ def _add_train(sub) -> None:
     for name in ("lr", "lr_decay", "kl_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
     p.add_argument("--recon", choices=("bce", "mse"), default=defaults.recon)
+    p.add_argument("--lead", choices=LANES, default=defaults.lead, help="the lane the others follow")
+    p.add_argument(
+        "--no-key-normalise", dest="key_normalise", action="store_false", help="train on songs in their own keys"
+    )
     p.add_argument("--cache-dir", default=None, help="where parsed songs are cached")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
@@ -68,6 +91,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--noise", type=float, default=None)
     p.add_argument("--threshold", type=float, default=None)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--random", type=int, default=30, help="random-start sketches for the lineup figures (0: none)")
     p.add_argument("--json", default=None, help="also write the table as JSON here")
     p.add_argument("--update-card", action="store_true", help="store the table in the pack's card.json")
     p.add_argument("--cache-dir", default=None)
@@ -87,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(sub)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_calibrate(sub)
     _add_render(sub)
     return parser
 
@@ -96,32 +121,33 @@ def cmd_generate(args) -> int:
     from .midi import write_midi, write_stems
 
     t0 = time.perf_counter()
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise ValueError(f"folder '{out.parent}' does not exist: create it or choose another --out")
     engine = Engine.load(args.pack, args.device)
-    gen = engine.pack.card.get("generation", {})
-    noise = gen.get("noise", 1.0) if args.noise is None else args.noise
-    threshold = gen.get("threshold", 0.3) if args.threshold is None else args.threshold
     t1 = time.perf_counter()
-    songs = engine.generate(
+    songs = engine.generate_takes(
         steps=args.steps,
-        noise=noise,
-        threshold=threshold,
+        noise=args.noise,
+        threshold=args.threshold,
         seed=args.seed,
         primer=args.primer,
         variations=args.variations,
         tempo=args.tempo,
+        lineup=args.lanes,
+        key=args.key,
     )
     ms = (time.perf_counter() - t1) * 1000
-    songs = songs if isinstance(songs, list) else [songs]
-    out = Path(args.out)
-    if not out.parent.is_dir():
-        raise ValueError(f"folder '{out.parent}' does not exist: create it or choose another --out")
     for i, song in enumerate(songs):
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
         write_midi(song, path)
         if args.stems:
             write_stems(song, path.parent, path.stem)
         counts = song.note_counts()
-        print(f"{path}: {song.n_bars} bars, {song.seconds:.0f} s at {song.tempo:g} BPM, seed {song.settings['seed']}")
+        print(
+            f"{path}: {song.n_bars} bars, {song.seconds:.0f} s at {song.tempo:g} BPM, seed {song.settings['seed']}, "
+            f"key {song.settings.get('key') or '?'}, lineup {song.settings.get('lineup')}"
+        )
         print("  notes: " + ", ".join(f"{lane} {counts[lane]}" for lane in LANES))
     print(
         f"device {engine.device_name}, pack '{engine.pack.name}', generated in {ms:.1f} ms "
@@ -155,7 +181,19 @@ def cmd_render(args) -> int:
     return 0
 
 
-COMMANDS = {"generate": cmd_generate, "train": cmd_train, "evaluate": cmd_evaluate, "render": cmd_render}
+def cmd_calibrate(args) -> int:
+    from .training.calibrate import run_calibrate
+
+    return run_calibrate(args)
+
+
+COMMANDS = {
+    "generate": cmd_generate,
+    "train": cmd_train,
+    "evaluate": cmd_evaluate,
+    "calibrate": cmd_calibrate,
+    "render": cmd_render,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .keys import estimate_key, key_name, normalising_shift, parse_key, relative_major, transpose_roll
 from .model.fast import FastBand
 from .model.pack import Pack, load_pack
 from .song import DEFAULT_PROGRAMS, LANES, ChunkInfo, Song, lane_index
@@ -78,6 +79,9 @@ class Engine:
         self.cfg = pack.config
         self.torch_device = pick_device(device)
         self.fast = FastBand(pack.band, self.torch_device)
+        bias = self.defaults.get("lane_bias")
+        if bias is not None:
+            self.fast.set_lane_bias(bias)
 
     @classmethod
     def load(
@@ -100,50 +104,76 @@ class Engine:
     def generate(
         self,
         steps: int = 8,
-        noise: float = 1.0,
-        threshold: float = 0.3,
+        noise: float | None = None,
+        threshold: float | None = None,
         seed: int | None = None,
         primer: np.ndarray | Song | str | Path | None = None,
         variations: int = 1,
-        tempo: float = 120.0,
+        tempo: float | None = None,
         keep: Song | None = None,
         keep_lanes: tuple[str, ...] | list[str] = (),
         revive: int | None = None,
         pull: float | None = None,
+        lineup: tuple[str, ...] | list[str] | str | None = None,
+        key: str | None = None,
+        start: str | None = None,
     ) -> Song | list[Song]:
-        """A new sketch: the primer (or a random chunk) and `steps` chunks after it.
+        """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
 
+        Every setting left as None comes from the pack's card (its "generation" defaults).
         keep/keep_lanes lock lanes: their chunks come from `keep`, and a locked lead lane is what
         the other lanes are conditioned on. revive: chunks of silence after which a lane is
-        re-anchored; pull: how far each prediction is drawn back toward the first chunk (None: the
-        pack's defaults; 0 and 0: the thesis's loop).
+        re-anchored; pull: how far each prediction is drawn back toward the first chunk.
+        lineup: the lanes that play (the rest stay silent); every lineup lane the primer lacks is
+        brought in from the pack's bank of real chunks and then follows the lead. key: 'E minor'
+        etc. (None: the primer's key, or C major / A minor from a random start) on key-normalised
+        packs. start: 'bank' (a real chunk from the pack) or 'prior' (z ~ N(0, I), the thesis).
+        revive 0, pull 0, start 'prior' on a piano-lead pack is the thesis's loop exactly.
         """
+        g = self.defaults
         steps, variations = (
             _check_count("steps", steps, 0, MAX_STEPS),
             _check_count("variations", variations, 1, MAX_VARIATIONS),
         )
-        noise, threshold = _check_noise(noise), _check_threshold(threshold)
+        noise = _check_noise(g["noise"] if noise is None else noise)
+        threshold = _check_threshold(g["threshold"] if threshold is None else threshold)
         revive, pull = self._revive(revive), self._pull(pull)
+        lineup = self._lineup(lineup)
+        start = self._start(start)
         seed = new_seed() if seed is None else int(seed)
         gen = torch.Generator().manual_seed(seed)
         cs, n_lanes = self.cfg.chunk_steps, len(LANES)
-        forced = self._forced_from(keep, keep_lanes, steps + 1)
-        if primer is not None:
-            first = np.repeat(self._primer_roll(primer)[:, None].astype(np.float32), variations, axis=1)
+        primer_roll = None if primer is None else self._primer_roll(primer)
+        primer_tempo = _primer_tempo(primer)
+        shift_in, shift_out, key_used = self._key_shifts(primer_roll, keep, key)
+        forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
+        bank_pick = None
+        if primer_roll is not None:
+            first = transpose_roll(primer_roll, shift_in).astype(np.float32)
+            first = np.repeat(first[:, None], variations, axis=1)
             first_z = None
             source = "primer"
+        elif start == "bank":
+            bank_pick = self._bank_rows(gen, variations, lineup)
+            first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
+            first = self._unblock(self.fast.decode(first_z), variations)
+            source = "bank"
         else:
             first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen)
             first = self._unblock(self.fast.decode(first_z.to(self.torch_device)), variations)
             source = "random"
+        brought_in = self._bring_in(first, threshold, lineup, forced, gen) if revive else []
         if forced is not None:
             first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
-        probs, latents = self._run(first, first_z, steps, noise, threshold, gen, forced, revive, pull)
+        probs, latents = self._run(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
+        probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
         songs = []
         for b in range(variations):
             chunks = [[ChunkInfo(source, seed, None, self.pack.name)] * n_lanes] + [
                 [ChunkInfo("generated", seed, noise, self.pack.name)] * n_lanes for _ in range(steps)
             ]
+            for lane in brought_in:
+                chunks[0][lane] = ChunkInfo("generated", seed, noise, self.pack.name)
             if forced is not None:
                 for c, row in enumerate(forced.mask):
                     for lane in np.flatnonzero(row):
@@ -158,10 +188,20 @@ class Engine:
                 variations=variations,
                 revive=revive,
                 pull=pull,
+                lineup=",".join(LANES[i] for i in lineup),
+                start=source,
+                key=key_used,
+                transpose=shift_out,
                 device=self.device,
             )
-            songs.append(self._song(probs[:, b], latents[:, :, b], threshold, tempo, chunks, settings, keep))
+            song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
+            songs.append(self._song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep))
         return songs[0] if variations == 1 else songs
+
+    def generate_takes(self, **settings) -> list[Song]:
+        """Like generate, always a list of takes (one per variation)."""
+        out = self.generate(**settings)
+        return out if isinstance(out, list) else [out]
 
     @torch.inference_mode()
     def regenerate_lane(
@@ -172,29 +212,42 @@ class Engine:
         noise: float | None = None,
         revive: int | None = None,
     ) -> Song:
-        """A new take of one lane for the whole song; the other four lanes stay bit-identical."""
+        """A new take of one lane for the whole song; the other four lanes stay bit-identical.
+
+        The lane always comes back with notes: it starts from a real chunk of the pack's bank (or a
+        prior draw that sounds) unless it is the primer's, and joins the lineup if it was out.
+        """
         li = lane_index(lane)
         self._check_song(song)
-        noise = _check_noise(song.settings.get("noise", 1.0) if noise is None else noise)
+        noise = _check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
         seed = new_seed() if seed is None else int(seed)
         gen = torch.Generator().manual_seed(seed)
+        shift_out = int(song.settings.get("transpose", 0))
+        lineup = sorted(set(self._lineup(song.settings.get("lineup"))) | {li})
         others = [name for i, name in enumerate(LANES) if i != li]
-        forced = self._forced_from(song, others, song.n_chunks)
-        first = (song.chunk(0) >= song.threshold).astype(np.float32)[:, None]
-        first_z = None
-        if song.chunks and song.chunks[0][li].source != "primer":
-            z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen)
-            first[li] = self._unblock(self.fast.decode(z.to(self.torch_device)), 1)[li]
+        forced = self._forced_from(song, others, song.n_chunks, -shift_out)
+        first = transpose_roll(song.chunk(0) >= song.threshold, -shift_out).astype(np.float32)[:, None]
+        from_primer = bool(song.chunks) and song.chunks[0][li].source == "primer"
         revive = self._revive(song.settings.get("revive") if revive is None else revive)
+        if not from_primer:
+            first[li] = 0.0
+            if revive:
+                self._bring_in(first, song.threshold, [li], None, gen)
+            else:  # the thesis's loop: a fresh draw from the prior, which may be silent
+                z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen)
+                first[li] = self._unblock(self.fast.decode(z.to(self.torch_device)), 1)[li]
         pull = self._pull(song.settings.get("pull"))
-        probs, latents = self._run(first, first_z, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull)
+        probs, latents = self._run(
+            first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, lineup
+        )
+        probs = self._finish_probs(probs, shift_out, lineup, None, None)
         out = song.copy()
         out.probs[li] = probs[li, 0]
         out.latents[:, li] = latents[:, li, 0]
         for c in range(song.n_chunks):
-            if c > 0 or song.chunks[0][li].source != "primer":
+            if c > 0 or not from_primer:
                 out.chunks[c][li] = ChunkInfo("regenerated", seed, noise, self.pack.name)
-        out.settings = {**song.settings, f"{LANES[li]}_seed": seed}
+        out.settings = {**song.settings, f"{LANES[li]}_seed": seed, "lineup": ",".join(LANES[i] for i in lineup)}
         return out
 
     @torch.inference_mode()
@@ -204,13 +257,17 @@ class Engine:
         """`steps` more chunks after the end of the song."""
         self._check_song(song)
         steps = _check_count("steps", steps, 1, MAX_STEPS)
-        noise = _check_noise(song.settings.get("noise", 1.0) if noise is None else noise)
+        noise = _check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
         seed = new_seed() if seed is None else int(seed)
         gen = torch.Generator().manual_seed(seed)
-        last = (song.chunk(song.n_chunks - 1) >= song.threshold).astype(np.float32)[:, None]
+        shift_out = int(song.settings.get("transpose", 0))
+        lineup = self._lineup(song.settings.get("lineup"))
+        last = song.chunk(song.n_chunks - 1) >= song.threshold
+        last = transpose_roll(last, -shift_out).astype(np.float32)[:, None]
         revive = self._revive(song.settings.get("revive") if revive is None else revive)
         pull = self._pull(song.settings.get("pull"))
-        probs, latents = self._run(last, None, steps, noise, song.threshold, gen, None, revive, pull)
+        probs, latents = self._run(last, None, steps, noise, song.threshold, gen, None, revive, pull, lineup)
+        probs = self._finish_probs(probs, shift_out, lineup, None, None)
         out = song.copy()
         cs = self.cfg.chunk_steps
         out.probs = np.concatenate([song.probs, probs[:, 0, cs:]], axis=1)
@@ -226,11 +283,13 @@ class Engine:
         """Encode and decode every chunk with no noise: a tidy of a primer, and how we measure the VAEs."""
         self._check_song(song)
         n = song.n_chunks
-        rolls = song.notes().reshape(len(LANES), n, self.cfg.chunk_steps, 128).astype(np.float32)
+        shift_out = int(song.settings.get("transpose", 0))
+        notes = transpose_roll(song.notes(), -shift_out)
+        rolls = notes.reshape(len(LANES), n, self.cfg.chunk_steps, 128).astype(np.float32)
         z = self.encode(rolls)
-        probs = self._unblock(self.fast.decode(z), n)
+        probs = self._unblock(self.fast.decode(z), n).reshape(len(LANES), -1, 128)
         out = song.copy()
-        out.probs = probs.reshape(len(LANES), -1, 128)
+        out.probs = transpose_roll(probs, shift_out) if shift_out else probs
         out.latents = z.permute(1, 0, 2).cpu().numpy()
         out.chunks = [[ChunkInfo("reconstructed", None, 0.0, self.pack.name)] * len(LANES) for _ in range(n)]
         return out
@@ -241,7 +300,7 @@ class Engine:
         return self.fast.encode(self.fast.to_blocked(x), x.shape[1])
 
     # --- the loop -----------------------------------------------------------------------------
-    def _run(self, first, first_z, steps, noise, threshold, gen, forced, revive=0, pull=0.0):
+    def _run(self, first, first_z, steps, noise, threshold, gen, forced, revive=0, pull=0.0, lineup=None):
         """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents.
 
         revive > 0 re-anchors a lane that has been silent for `revive` chunks: its next prediction
@@ -252,10 +311,11 @@ class Engine:
         """
         one_song = self.torch_device.type == "cpu" and first.shape[1] == 1
         with torch_threads(self.one_song_threads if one_song else None):
-            return self._loop(first, first_z, steps, noise, threshold, gen, forced, revive, pull)
+            return self._loop(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
 
-    def _loop(self, first, first_z, steps, noise, threshold, gen, forced, revive, pull):
+    def _loop(self, first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup=None):
         fast, dev = self.fast, self.torch_device
+        lead_i, followers = fast.lead, fast.followers
         n_lanes, batch = first.shape[:2]
         eps = (torch.randn((steps, n_lanes, batch, self.cfg.latent), generator=gen) * noise).to(dev)
         x = fast.to_blocked(torch.as_tensor(first, device=dev))
@@ -269,15 +329,17 @@ class Engine:
             anchor, silent = z.clone(), torch.zeros((n_lanes, batch, 1), device=dev)
             heard = (x >= threshold).reshape(n_lanes, batch, -1).amax(dim=2, keepdim=True) > 0
         for s in range(steps):
-            lead = fast.predict_lead(z[0]) + eps[s, 0]
+            lead = fast.predict_lead(z[lead_i]) + eps[s, lead_i]
             if forced is not None:
-                lead = torch.where(fmask[s + 1, 0], fz[s + 1, 0], lead)
+                lead = torch.where(fmask[s + 1, lead_i], fz[s + 1, lead_i], lead)
             if pull:
-                lead = torch.lerp(lead, home[0], pull)
-            others = fast.predict_others(z[1:], lead) + eps[s, 1:]
+                lead = torch.lerp(lead, home[lead_i], pull)
+            others = fast.predict_others(z[followers], lead) + eps[s, followers]
             if pull:
-                others = torch.lerp(others, home[1:], pull)
-            z_next = torch.cat([lead[None], others])
+                others = torch.lerp(others, home[followers], pull)
+            z_next = torch.empty_like(z)
+            z_next[lead_i] = lead
+            z_next[followers] = others
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = fast.decode(z_next)
@@ -311,7 +373,8 @@ class Engine:
         mask = torch.as_tensor(forced.mask, device=self.torch_device)[:, :, None, None]
         return z, mask
 
-    def _forced_from(self, song: Song | None, lanes, n_chunks: int) -> _Forced | None:
+    def _forced_from(self, song: Song | None, lanes, n_chunks: int, shift: int = 0) -> _Forced | None:
+        """Chunks of `lanes` taken from `song`, moved `shift` semitones into the pack's key space."""
         if song is None or not lanes:
             return None
         self._check_song(song)
@@ -321,17 +384,144 @@ class Engine:
         probs = np.zeros((len(LANES), n_chunks * self.cfg.chunk_steps, 128), dtype=np.float32)
         common = min(probs.shape[1], song.n_steps)
         probs[:, :common] = song.probs[:, :common]
-        return _Forced(mask, probs, song.threshold)
+        return _Forced(mask, transpose_roll(probs, shift), song.threshold)
 
     # --- helpers ------------------------------------------------------------------------------
+    @property
+    def defaults(self) -> dict:
+        """The pack's generation defaults (card "generation"), with the thesis's values where it has none."""
+        g = self.pack.card.get("generation")
+        g = g if isinstance(g, dict) else {}
+        return {
+            "noise": g.get("noise", 1.0),
+            "threshold": g.get("threshold", 0.3),
+            "revive": g.get("revive", 0),
+            "pull": g.get("pull", 0.0),
+            "lineup": g.get("lineup", list(LANES)),
+            "start": g.get("start", "bank" if self.fast.bank_z is not None else "prior"),
+            "lane_bias": g.get("lane_bias"),
+        }
+
+    @property
+    def key_normalised(self) -> bool:
+        rep = self.pack.card.get("representation")
+        return bool(isinstance(rep, dict) and rep.get("key_normalised"))
+
+    def _lineup(self, lineup) -> list[int]:
+        """Lane indices that play, from names (list or 'piano,bass' text); None: the pack's default."""
+        if lineup is None:
+            lineup = self.defaults["lineup"]
+        if isinstance(lineup, str):
+            lineup = [part for part in lineup.replace(" ", "").split(",") if part]
+        idx = sorted({lane_index(lane) for lane in lineup})
+        if not idx:
+            raise ValueError("the lineup is empty: choose at least one of " + ", ".join(LANES))
+        return idx
+
+    def _start(self, start) -> str:
+        start = self.defaults["start"] if start is None else start
+        if start not in ("bank", "prior"):
+            raise ValueError(f"start must be 'bank' or 'prior', got {start!r}")
+        if start == "bank" and self.fast.bank_z is None:
+            start = "prior"  # packs from before the bank start as the thesis did
+        return start
+
+    def _key_shifts(self, primer_roll, keep: Song | None, key: str | None) -> tuple[int, int, str]:
+        """(shift into the pack's key space, shift back out, the output key's name)."""
+        target = parse_key(key) if key else None
+        source = None
+        if primer_roll is not None:
+            source = estimate_key(primer_roll)
+        elif keep is not None:
+            out = int(keep.settings.get("transpose", 0))
+            if target is None:
+                return -out, out, str(keep.settings.get("key", ""))
+        if self.key_normalised:
+            shift_in = normalising_shift(source)
+            if target is not None:
+                return shift_in, -normalising_shift(target), key_name(target)
+            if source is not None:
+                return shift_in, -shift_in, key_name(source)
+            return 0, 0, "C major / A minor"
+        if target is not None and source is not None:
+            d = (relative_major(target) - relative_major(source)) % 12
+            return 0, d - 12 if d > 6 else d, key_name(target)
+        return 0, 0, key_name(source) if source is not None else ""
+
+    def _bank_rows(self, gen: torch.Generator, count: int, lanes) -> torch.Tensor:
+        """`count` bank rows drawn with `gen`, from the rows in which all of `lanes` sound (if any)."""
+        sounding = self.fast.bank_sounding.cpu()
+        ok = sounding[:, list(lanes)].all(dim=1)
+        rows = torch.nonzero(ok).flatten() if ok.any() else torch.arange(sounding.shape[0])
+        pick = torch.randint(len(rows), (count,), generator=gen)
+        return rows[pick].to(self.fast.bank_z.device)
+
+    def _bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen) -> list[int]:
+        """Give every lineup lane that is silent in `first` (5, B, cs, 128) a real chunk; returns those lanes.
+
+        The chunk comes from the bank row closest (in the sounding lanes' latents) to what is there,
+        one of the 8 closest at random, so a piano-only primer gets a bass that fits a piano like it.
+        """
+        cs = self.cfg.chunk_steps
+        sounding = (first >= threshold).any(axis=(2, 3))  # (5, B)
+        missing = [
+            lane for lane in lineup if not sounding[lane].all() and not (forced is not None and forced.mask[0, lane])
+        ]
+        if not missing:
+            return []
+        batch = first.shape[1]
+        if self.fast.bank_z is None:
+            for lane in missing:
+                for _ in range(16):  # a prior draw that sounds
+                    z = torch.randn((len(LANES), batch, self.cfg.latent), generator=gen)
+                    probs = self._unblock(self.fast.decode(z.to(self.torch_device)), batch)
+                    if (probs[lane] >= threshold).any():
+                        break
+                quiet = ~sounding[lane]
+                first[lane, quiet] = probs[lane, quiet]
+            return missing
+        x = torch.as_tensor((first >= threshold).astype(np.float32), device=self.torch_device)
+        z_now = self.encode_batch(x)  # (5, B, K)
+        bank, bank_on = self.fast.bank_z, self.fast.bank_sounding
+        for lane in missing:
+            for b in np.flatnonzero(~sounding[lane]):
+                present = [i for i in range(len(LANES)) if sounding[i, b]]
+                cand = torch.nonzero(bank_on[:, lane]).flatten()
+                if not len(cand):
+                    cand = torch.arange(bank.shape[0], device=bank.device)
+                if present:
+                    d = (bank[cand][:, present] - z_now[present, b].unsqueeze(0)).pow(2).sum(dim=(1, 2))
+                    cand = cand[torch.argsort(d)[:8]]
+                row = cand[torch.randint(len(cand), (1,), generator=gen).item()]
+                z = bank[row][:, None, :]  # (5, 1, K)
+                first[lane, b] = self._unblock(self.fast.decode(z), 1)[lane, 0, :cs]
+        return missing
+
+    def encode_batch(self, rolls: torch.Tensor) -> torch.Tensor:
+        """Binary chunks (5, B, cs, 128) tensor -> latent means (5, B, K)."""
+        return self.fast.encode(self.fast.to_blocked(rolls), rolls.shape[1])
+
+    def _finish_probs(self, probs: np.ndarray, shift_out: int, lineup, forced, keep) -> np.ndarray:
+        """Back to the song's key, silent lanes outside the lineup, locked lanes exactly as they were."""
+        probs = transpose_roll(probs, shift_out) if shift_out else probs
+        for lane in range(len(LANES)):
+            if lane not in lineup:
+                probs[lane] = 0.0
+        if forced is not None and keep is not None:
+            cs = self.cfg.chunk_steps
+            for lane in np.flatnonzero(forced.mask.any(axis=0)):
+                n = int(forced.mask[:, lane].sum()) * cs
+                probs[lane, :, :n] = keep.probs[lane, :n]
+        return probs
+
     def _revive(self, revive) -> int:
         if revive is None:
-            revive = self.pack.card.get("generation", {}).get("revive", 0)
+            revive = self.defaults["revive"]
         return _check_count("revive", revive, 0, MAX_STEPS)
 
     def _pull(self, pull) -> float:
         if pull is None:
-            pull = self.pack.card.get("generation", {}).get("pull", 0.0)
+            pull = self.defaults["pull"]
         pull = float(pull)
         if not 0.0 <= pull < 1.0:
             raise ValueError(f"pull must be at least 0 and below 1, got {pull}")
@@ -378,6 +568,17 @@ class Engine:
             chunks=chunks,
             settings=settings,
         )
+
+
+def _primer_tempo(primer) -> float | None:
+    """The tempo of a primer: a Song's, or a MIDI file's first set_tempo (None if it has none)."""
+    if isinstance(primer, Song):
+        return float(primer.tempo)
+    if isinstance(primer, (str, Path)):
+        from .midi import read_tempo
+
+        return read_tempo(primer)
+    return None
 
 
 def _check_count(name: str, value, low: int, high: int) -> int:

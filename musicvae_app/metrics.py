@@ -206,14 +206,24 @@ def primer_similarity(rolls: np.ndarray, chunk_steps: int) -> dict[str, float]:
     return out
 
 
+def notes_per_bar(roll: np.ndarray, steps_per_beat: int) -> float:
+    """Mean note onsets per non-empty bar: what tells a part from note soup (or from a lone note)."""
+    per_bar = onsets(bars(roll, steps_per_beat)).sum(axis=(-2, -1))
+    return _mean(per_bar[per_bar > 0].astype(float))
+
+
 def lane_metrics(roll: np.ndarray, lane: int, steps_per_beat: int) -> dict[str, float]:
-    """The MuseGAN metrics that apply to a lane: EB, UPC, QN, polyphony; for drums EB, DP, polyphony."""
+    """The MuseGAN metrics that apply to a lane (EB, UPC, QN; for drums EB, DP), notes per bar and polyphony.
+
+    QN counts notes lasting at least an 8th note, whatever the grid.
+    """
     out = {"EB": empty_bars(roll, steps_per_beat)}
     if lane == DRUMS:
         out["DP"] = drum_pattern(roll, steps_per_beat)
     else:
         out["UPC"] = pitch_classes_per_bar(roll, steps_per_beat)
-        out["QN"] = qualified_notes(roll)
+        out["QN"] = qualified_notes(roll, max(1, steps_per_beat // 2))
+    out["notes_per_bar"] = notes_per_bar(roll, steps_per_beat)
     out["polyphony"] = polyphony(roll)
     return out
 

@@ -99,17 +99,20 @@ def notes_to_roll(notes: Notes, steps_per_beat: int) -> np.ndarray:
     """Five-lane binary roll (5, steps, 128) on the grid.
 
     A note re-struck right after itself keeps a one-step gap, so the roll keeps the onset and an
-    export plays two notes, not one long one. Drums keep only the GM percussion map (35-81).
+    export plays two notes, not one long one. Drums are hits: every drum note is one step (its
+    onset), so eight hi-hat 8ths stay eight cells with gaps, and 16ths stay one cell each (the
+    export plays every drum cell as its own hit). Drums keep only the GM percussion map (35-81).
     """
     start = np.round(notes.start * steps_per_beat).astype(int)
     end = np.maximum(np.round(notes.end * steps_per_beat).astype(int), start + 1)
+    end = np.where(notes.lane == DRUMS, start + 1, end)
     keep = ~((notes.lane == DRUMS) & ((notes.pitch < GM_DRUM_RANGE[0]) | (notes.pitch > GM_DRUM_RANGE[1])))
     lane, pitch, start, end = notes.lane[keep], notes.pitch[keep], start[keep], end[keep]
     total = int(end.max()) if len(end) else 0
     roll = np.zeros((len(LANES), total, PITCHES), dtype=bool)
     order = np.lexsort((start, pitch, lane))
     lane, pitch, start, end = lane[order], pitch[order], start[order], end[order]
-    same = (lane[1:] == lane[:-1]) & (pitch[1:] == pitch[:-1])
+    same = (lane[1:] == lane[:-1]) & (pitch[1:] == pitch[:-1]) & (lane[:-1] != DRUMS)
     nxt = np.where(same, start[1:], np.iinfo(int).max)
     end[:-1] = np.where(end[:-1] >= nxt, np.maximum(nxt - 1, start[:-1] + 1), end[:-1])
     for lane_i, p, s, e in zip(lane, pitch, start, end):
@@ -204,7 +207,8 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
         (0, 2, mido.MetaMessage("text", text=SETTINGS_PREFIX + settings)),
     ]
     mid.tracks.append(_track(conductor, "musicvae-app sketch", end_tick))
-    for lane in sorted(lanes) if lanes is not None else range(len(LANES)):
+    lineup = [LANES.index(name) for name in song.lineup]  # lanes switched out of the band are left out
+    for lane in [i for i in (sorted(lanes) if lanes is not None else range(len(LANES))) if i in lineup]:
         notes = lane_notes(song, lane)
         channel = LANE_CHANNELS[lane]
         program = 0 if lane == DRUMS else int(song.programs[lane])
@@ -263,3 +267,17 @@ def read_settings(path: str | Path) -> dict:
             if msg.type == "text" and msg.text.startswith(SETTINGS_PREFIX):
                 return json.loads(msg.text[len(SETTINGS_PREFIX) :])
     return {}
+
+
+def read_tempo(path: str | Path) -> float | None:
+    """The first tempo of a MIDI file in BPM (None when it has none or cannot be read)."""
+    try:
+        mid = mido.MidiFile(str(path), clip=True)
+        for track in mid.tracks:
+            for msg in track:
+                if msg.type == "set_tempo" and msg.tempo > 0:
+                    bpm = float(mido.tempo2bpm(msg.tempo))
+                    return bpm if 20.0 <= bpm <= 400.0 else None
+    except Exception:  # an unreadable file has no tempo to offer; read_notes says why it is unreadable
+        return None
+    return None

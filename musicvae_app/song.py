@@ -114,5 +114,19 @@ class Song:
     def copy(self) -> Song:
         return copy.deepcopy(self)
 
+    @property
+    def lineup(self) -> list[str]:
+        """The lanes that play in this sketch (all five unless the settings say otherwise)."""
+        text = self.settings.get("lineup")
+        if not isinstance(text, str) or not text:
+            return list(LANES)
+        return [lane for lane in LANES if lane in text.split(",")]
+
+    def to_midi(self, path, lanes=None):
+        """Write this sketch as a DAW-ready .mid (see docs/midi-export.md); returns the path."""
+        from .midi import write_midi
+
+        return write_midi(self, path, lanes)
+
     def equal_notes(self, other: Song) -> bool:
         return self.probs.shape == other.probs.shape and bool(np.array_equal(self.notes(), other.notes()))

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from benchmarks.plain_port import generate_plain
 from musicvae_app.engine import Engine
+from musicvae_app.model.reference import generate_plain
 from musicvae_app.song import LANES, Song
 
 

@@ -17,8 +17,8 @@ from musicvae_app.song import LANES
 TPB = 480
 BEATS_PER_CHUNK = 16  # the tiny pack: 2 steps per beat, 32-step chunks
 METRICS = {
-    "piano": {"EB", "UPC", "QN", "polyphony", "lane_dropout", "primer_similarity"},
-    "drums": {"EB", "DP", "polyphony", "lane_dropout", "primer_similarity"},
+    "piano": {"EB", "UPC", "QN", "notes_per_bar", "polyphony", "lane_dropout", "primer_similarity"},
+    "drums": {"EB", "DP", "notes_per_bar", "polyphony", "lane_dropout", "primer_similarity"},
 }
 PAIRS = {"piano-guitar", "piano-bass", "piano-strings", "guitar-bass", "guitar-strings", "bass-strings"}
 
@@ -76,6 +76,7 @@ def test_evaluate_prints_and_stores_every_lane_and_metric(band_data, pack, tmp_p
     sha = json.loads((pack / CARD).read_text())["weights_sha256"]
     argv = ["evaluate", "--pack", str(pack), "--data", str(band_data), "--songs", "5", "--steps", "2"]
     argv += ["--seed", "3", "--json", str(out), "--update-card", "--device", "cpu", "--cache-dir", str(tmp_path / "c")]
+    argv += ["--random", "4"]
     assert main(argv) == 0
     text = capsys.readouterr().out
     for word in (*LANES, *PAIRS, "EB %", "UPC", "QN %", "DP %", "polyphony", "lane dropout %", "primer similarity"):
@@ -99,15 +100,22 @@ def test_evaluate_prints_and_stores_every_lane_and_metric(band_data, pack, tmp_p
         "EB": 0.0,
         "UPC": 3.0,
         "QN": 100.0,
+        "notes_per_bar": 3.0,
         "polyphony": 3.0,
         "lane_dropout": 0.0,
         "primer_similarity": 1.0,
     }
     assert real["bass"]["UPC"] == 1.0 and real["bass"]["QN"] == 100.0
-    assert real["guitar"]["UPC"] == 2.0 and real["guitar"]["QN"] == 0.0  # 8th notes are one step long
+    assert real["guitar"]["UPC"] == 2.0 and real["guitar"]["QN"] == 100.0  # 8th notes: two 16th steps, scored at 16ths
+    assert real["guitar"]["notes_per_bar"] == 8.0 and real["drums"]["notes_per_bar"] == 4.0
     assert real["strings"]["primer_similarity"] == 1.0  # one held note starts each chunk afresh
     assert real["drums"]["DP"] == 100.0 and real["drums"]["EB"] == 0.0
     assert result["TD"]["piano-bass"]["real"] > 0
+    assert result["scored_at"].startswith("4 steps per beat")  # the tiny pack works on 8ths; scoring is at 16ths
+    gen_qn = [result["lanes"][lane]["QN"]["generated"] for lane in ("piano", "guitar", "bass", "strings")]
+    assert all(q is None or q == 100.0 for q in gen_qn)  # an 8th-grid pack cannot play a 16th note
+    assert set(result["random_start"]["lanes"]) == set(LANES)
+    assert set(result["reconstruction_f1"]) == set(LANES)
 
     card = json.loads((pack / CARD).read_text())
     assert card["metrics"]["evaluate"]["lanes"] == result["lanes"]
@@ -130,9 +138,47 @@ def test_primer_comes_from_the_middle_never_the_first_chunk():
 
 def test_evaluate_pack_is_reproducible_and_skips_silent_primers(engine):
     rng = np.random.default_rng(0)
-    songs = [rng.random((len(LANES), 6 * 32, 128)) > 0.97 for _ in range(3)]
-    songs[1][:, 3 * 32 : 4 * 32] = False  # its primer chunk (3) is silent
-    first, again = (evaluate_pack(engine, songs, steps=2, seed=5) for _ in range(2))
+    songs = [rng.random((len(LANES), 6 * 64, 128)) > 0.97 for _ in range(3)]  # 16ths: 64-step chunks
+    songs[1][:, 3 * 64 : 4 * 64] = False  # its primer chunk (3) is silent
+    first, again = (evaluate_pack(engine, songs, steps=2, seed=5, reconstruction=False) for _ in range(2))
     assert first["songs"] == 2
     assert first["lanes"] == again["lanes"] and first["TD"] == again["TD"]
-    assert len(windows(songs, 32, 2, count=1)) == 1
+    assert len(windows(songs, 64, 2, count=1)) == 1
+
+
+def test_note_soup_is_not_rated_as_music():
+    """The real songs against themselves meet every goal; a dense random roll fails the sanity guards."""
+    from musicvae_app.evaluate import compare
+
+    rng = np.random.default_rng(1)
+    real = np.zeros((4, len(LANES), 3 * 64, 128), dtype=bool)
+    for song in real:  # a plausible band: chords on beats, a bass note per beat, a beat on the drums
+        for beat in range(0, 3 * 64, 4):
+            root = 48 + int(rng.integers(0, 5))
+            song[0, beat : beat + 3, [root + 12, root + 16, root + 19]] = True
+            song[1, beat : beat + 2, [root + 24, root + 28]] = True
+            song[2, beat : beat + 3, root - 12] = True
+            song[3, beat : beat + 4, root + 24] = True
+            song[4, beat, 36 if beat % 8 == 0 else 38] = True
+    soup = rng.random(real.shape) > 0.6
+    same = compare(real, real, 4, 64)
+    rows = [row for lane in same["lanes"].values() for row in lane.values()] + list(same["TD"].values())
+    assert all(row["met"] in (True, None) for row in rows)
+    bad = compare(real, soup, 4, 64)
+    assert not any(bad["lanes"][lane]["notes_per_bar"]["met"] for lane in LANES)
+    assert not any(bad["lanes"][lane]["polyphony"]["met"] for lane in LANES)
+
+
+def test_a_deliberately_bad_pack_fails(tmp_path):
+    """An untrained pack that plays note soup scores as 'not music' on real band songs, whatever it meets."""
+    from conftest import make_pack
+    from musicvae_app.engine import Engine
+    from musicvae_app.midi import read_roll
+
+    for i in range(3):
+        write_band_song(tmp_path / f"song{i}.mid", chunks=6, transpose=i)
+    songs = [read_roll(tmp_path / f"song{i}.mid", 4)[0] for i in range(3)]
+    soup = Engine.load(make_pack(tmp_path / "soup", bias=1.5, spread=2), device="cpu")
+    result = evaluate_pack(soup, songs, steps=2, seed=0, reconstruction=False)
+    assert result["sane"] is False
+    assert not all(result["lanes"][lane]["notes_per_bar"]["met"] for lane in LANES)

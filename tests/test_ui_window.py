@@ -291,3 +291,15 @@ def test_generate_clicked_while_the_pack_loads_runs_when_it_is_ready(qtbot, tiny
     with qtbot.waitSignal(w.songChanged, timeout=TIMEOUT, check_params_cb=lambda song: song is not None):
         qtbot.mouseClick(w.findChild(QPushButton, "generateButton"), Qt.MouseButton.LeftButton)
     assert w.song is not None and w.song.n_chunks == 2
+
+
+def test_a_lane_switched_out_of_the_band_stays_silent_and_is_saved(qtbot, window, tmp_path):
+    guitar = window.findChild(QToolButton, "lineup_guitar")
+    assert guitar.isChecked()  # all five lanes play by default
+    guitar.setChecked(False)
+    song = generate(qtbot, window)
+    assert song.note_counts()["guitar"] == 0 and "guitar" not in song.lineup
+    assert all(song.note_counts()[lane] > 0 for lane in song.lineup)
+    assert window._snapshot().settings["lineup"] == [True, False, True, True, True]
+    path = window.export_midi(tmp_path / "band.mid")
+    assert "Guitar" not in {inst.name for inst in pretty_midi.PrettyMIDI(str(path)).instruments}

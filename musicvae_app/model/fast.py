@@ -4,7 +4,8 @@ Every conv in a ConvVAE has kernel == stride, so each layer is a reshape plus on
 and the five lanes go through one batched multiply (torch.bmm over a lane axis).
 
 The trick that removes every permute from the generation loop is the *blocked* layout of a chunk:
-time = T2*16 + T1*4 + T0 and pitch = P2*16 + P1*4 + P0, stored in the order (T2, P2, T1, P1, T0, P0).
+time = T2*16 + T1*4 + T0 and pitch = P2*16 + P1*4 + P0 (pitch counted inside the lane's pitch
+window), stored in the order (T2, P2, T1, P1, T0, P0).
 Then the decoder's last layer writes exactly the 4x4 patches the encoder's first layer reads, the
 patches of one second-layer window are contiguous rows, and so on up. A chunk is converted to and
 from the plain (time, pitch) layout only when it enters or leaves the loop.
@@ -34,6 +35,9 @@ class FastBand:
         cfg = band.cfg
         self.cfg = cfg
         self.t = cfg.time_kernel
+        self.w = cfg.pitch_kernel
+        self.lead = cfg.lead_index
+        self.followers = [LANES.index(lane) for lane in cfg.followers]
         k = cfg.latent
         vaes = [band.vae[lane] for lane in LANES]
         with torch.no_grad():
@@ -56,35 +60,63 @@ class FastBand:
             self.wz = _stack([v.from_latent.weight.T for v in vaes])
             self.bz = _stack([v.from_latent.bias[None] for v in vaes])
             self.wd1 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d1])
-            self.bd1 = _stack([c.bias.repeat(self.t * 8)[None] for c in d1])
+            self.bd1 = _stack([c.bias.repeat(self.t * self.w)[None] for c in d1])
             self.wd2 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d2])
             self.bd2 = _stack([c.bias.repeat(16)[None] for c in d2])
             self.wd3 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d3])
             self.bd3 = _stack([c.bias.repeat(16)[None] for c in d3])
             mel = band.melody.net
             self.melody = [(mel[i].weight.T.contiguous(), mel[i].bias.clone()) for i in (0, 3, 5)]
-            conds = [band.cond[lane].net for lane in LANES[1:]]
+            conds = [band.cond[lane].net for lane in cfg.followers]
             self.cw1 = _stack([c[0].weight.T for c in conds])
             self.cb1 = _stack([c[0].bias[None] for c in conds])
             self.cw2 = _stack([c[2].weight.T for c in conds])
             self.cb2 = _stack([c[2].bias[None] for c in conds])
+            # Each lane's pitch window as gather/scatter indices: folded (128,) -> window position.
+            self.window = [_fold_index(lo, cfg.pitches) for lo in cfg.pitch_low]
+            self.bank_z = band.bank_z.clone() if cfg.bank else None
+            self.bank_sounding = band.bank_sounding.clone() > 0 if cfg.bank else None
         for name, value in list(vars(self).items()):
             if isinstance(value, torch.Tensor):
                 setattr(self, name, value.to(device))
         self.melody = [(w.to(device), b.to(device)) for w, b in self.melody]
 
+    def set_lane_bias(self, bias) -> None:
+        """Add a per-lane logit offset to every decoded cell: each lane's density, without a new sample.
+
+        bias: five floats (0: as trained; > 0 busier, < 0 sparser). Replaces any earlier bias.
+        """
+        bias = torch.as_tensor([float(b) for b in bias], dtype=self.bd3.dtype, device=self.bd3.device)
+        if bias.shape != (len(LANES),) or not torch.isfinite(bias).all():
+            raise ValueError(f"lane bias needs five finite numbers, got {bias.tolist()}")
+        if not hasattr(self, "_bd3_trained"):
+            self._bd3_trained = self.bd3.clone()
+        self.bd3 = self._bd3_trained + bias[:, None, None]
+        self.lane_bias = bias
+
     # --- layout -------------------------------------------------------------------------------
     def to_blocked(self, roll: torch.Tensor) -> torch.Tensor:
-        """(L, B, steps, 128) plain -> (L, B * steps * 8, 16) blocked rows of 4x4 patches."""
+        """(L, B, steps, 128) plain -> (L, B * steps * w/2, 16) blocked rows of 4x4 patches.
+
+        Each lane keeps its pitch window; notes outside it fold in by octaves.
+        """
         lanes, batch = roll.shape[:2]
-        x = roll.reshape(lanes, batch, self.t, 4, 4, 8, 4, 4).permute(0, 1, 2, 5, 3, 6, 4, 7)
+        if self.cfg.pitches < 128:
+            roll = torch.stack([fold(roll[i], self.window[i], self.cfg.pitches) for i in range(lanes)])
+        x = roll.reshape(lanes, batch, self.t, 4, 4, self.w, 4, 4).permute(0, 1, 2, 5, 3, 6, 4, 7)
         return x.reshape(lanes, -1, 16)
 
     def from_blocked(self, x: torch.Tensor, batch: int) -> torch.Tensor:
-        """Inverse of to_blocked: -> (L, B, steps, 128)."""
+        """Inverse of to_blocked: -> (L, B, steps, 128), zero outside each lane's window."""
         lanes = x.shape[0]
-        x = x.reshape(lanes, batch, self.t, 8, 4, 4, 4, 4).permute(0, 1, 2, 4, 6, 3, 5, 7)
-        return x.reshape(lanes, batch, self.cfg.chunk_steps, 128)
+        x = x.reshape(lanes, batch, self.t, self.w, 4, 4, 4, 4).permute(0, 1, 2, 4, 6, 3, 5, 7)
+        x = x.reshape(lanes, batch, self.cfg.chunk_steps, self.cfg.pitches)
+        if self.cfg.pitches == 128:
+            return x
+        out = x.new_zeros((lanes, batch, self.cfg.chunk_steps, 128))
+        for i, lo in enumerate(self.cfg.pitch_low):
+            out[i, ..., lo : lo + self.cfg.pitches] = x[i]
+        return out
 
     # --- the VAEs -----------------------------------------------------------------------------
     def encode(self, x: torch.Tensor, batch: int) -> torch.Tensor:
@@ -112,19 +144,35 @@ class FastBand:
         return torch.addmm(b3, h, w3)
 
     def predict_others(self, z_others: torch.Tensor, z_lead_next: torch.Tensor) -> torch.Tensor:
-        """The four ConditionalNNs: (4, B, K) lane latents + (B, K) lead -> (4, B, K)."""
+        """The four ConditionalNNs: (4, B, K) follower latents (in `followers` order) + (B, K) lead -> (4, B, K)."""
         x = torch.cat([z_others, z_lead_next.expand(z_others.shape[0], -1, -1)], dim=-1)
         return _affine(_affine(x, self.cw1, self.cb1).relu_(), self.cw2, self.cb2)
+
+
+def _fold_index(low: int, width: int) -> torch.Tensor:
+    """For each of the 128 MIDI pitches, its position in the window [low, low + width), folded by octaves."""
+    target = torch.arange(128)
+    while ((target < low) | (target >= low + width)).any():
+        target = torch.where(target < low, target + 12, target)
+        target = torch.where(target >= low + width, target - 12, target)
+    return target - low
+
+
+def fold(roll: torch.Tensor, index: torch.Tensor, width: int) -> torch.Tensor:
+    """(..., 128) roll -> (..., width) window: each pitch goes to index[pitch]; collisions keep the max."""
+    out = roll.new_zeros((*roll.shape[:-1], width))
+    index = index.to(roll.device).expand(roll.shape)
+    return out.scatter_reduce_(-1, index, roll, "amax", include_self=True)
 
 
 def encode_blocked(vae: ConvVAE, roll: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """ConvVAE.encode as matrix multiplies on the module's own parameters (differentiable, for training).
 
-    roll (B, chunk_steps, 128) -> (mean (B, K), log-variance (B, 1)); equal to vae.encode up to rounding.
+    roll (B, chunk_steps, pitches) -> (mean (B, K), log-variance (B, 1)); equal to vae.encode up to rounding.
     """
     c1, c2, c3 = vae.encoder[0], vae.encoder[2], vae.encoder[4]
-    batch, t = roll.shape[0], roll.shape[1] // 16
-    x = roll.reshape(batch, t, 4, 4, 8, 4, 4).permute(0, 1, 4, 2, 5, 3, 6).reshape(-1, 16)
+    batch, t, w = roll.shape[0], roll.shape[1] // 16, roll.shape[2] // 16
+    x = roll.reshape(batch, t, 4, 4, w, 4, 4).permute(0, 1, 4, 2, 5, 3, 6).reshape(-1, 16)
     h = torch.relu(x @ c1.weight.permute(2, 3, 1, 0).reshape(16, -1) + c1.bias)
     h = torch.relu(
         h.reshape(-1, 16 * c1.out_channels) @ c2.weight.permute(2, 3, 1, 0).reshape(-1, c2.out_channels) + c2.bias
@@ -135,12 +183,12 @@ def encode_blocked(vae: ConvVAE, roll: torch.Tensor) -> tuple[torch.Tensor, torc
 
 
 def decode_logits_blocked(vae: ConvVAE, z: torch.Tensor) -> torch.Tensor:
-    """ConvVAE.decode_logits as matrix multiplies (differentiable): z (B, K) -> logits (B, chunk_steps, 128)."""
+    """ConvVAE.decode_logits as matrix multiplies (differentiable): z (B, K) -> logits (B, chunk_steps, pitches)."""
     d1, d2, d3 = vae.decoder[2], vae.decoder[4], vae.decoder[6]
-    batch, t = z.shape[0], d1.kernel_size[0]
+    batch, (t, w) = z.shape[0], d1.kernel_size
     h = torch.relu(vae.from_latent(z))
-    h = torch.relu(h @ d1.weight.permute(0, 2, 3, 1).reshape(d1.in_channels, -1) + d1.bias.repeat(t * 8))
+    h = torch.relu(h @ d1.weight.permute(0, 2, 3, 1).reshape(d1.in_channels, -1) + d1.bias.repeat(t * w))
     h = h.reshape(-1, d2.in_channels) @ d2.weight.permute(0, 2, 3, 1).reshape(d2.in_channels, -1)
     h = torch.relu(h + d2.bias.repeat(16))
     h = h.reshape(-1, d3.in_channels) @ d3.weight.permute(0, 2, 3, 1).reshape(d3.in_channels, -1) + d3.bias
-    return h.reshape(batch, t, 8, 4, 4, 4, 4).permute(0, 1, 3, 5, 2, 4, 6).reshape(batch, t * 16, 128)
+    return h.reshape(batch, t, w, 4, 4, 4, 4).permute(0, 1, 3, 5, 2, 4, 6).reshape(batch, t * 16, w * 16)

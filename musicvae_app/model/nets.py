@@ -16,13 +16,23 @@ from ..song import LANES
 
 @dataclass(frozen=True)
 class PackConfig:
-    """Sizes of a model pack: the grid it works on and the width of its nets."""
+    """Sizes of a model pack: the grid it works on, each lane's pitch window, and the width of its nets.
+
+    pitches / pitch_low: each lane's VAE sees a window of `pitches` MIDI pitches starting at its
+    pitch_low (notes outside fold in by octaves); 128 and 0 is the whole range. lead: the lane
+    whose latent is predicted forward and that the other lanes follow (the thesis: piano). bank:
+    how many real first-chunk latents the pack stores to start sketches from (0: start from N(0, I)).
+    """
 
     latent: int = 16
     steps_per_beat: int = 4
     chunk_steps: int = 64
     hidden: int = 128
     lanes: tuple[str, ...] = field(default=LANES)
+    pitches: int = 128
+    pitch_low: tuple[int, ...] = (0, 0, 0, 0, 0)
+    lead: str = "piano"
+    bank: int = 0
 
     def __post_init__(self) -> None:
         if self.chunk_steps % 16 or self.chunk_steps < 16:
@@ -31,38 +41,63 @@ class PackConfig:
             raise ValueError(f"a pack's lanes must be {LANES}, got {tuple(self.lanes)}")
         if self.latent < 1 or self.hidden < 1 or self.steps_per_beat < 1:
             raise ValueError("latent, hidden and steps_per_beat must be positive")
+        if self.pitches % 16 or not 16 <= self.pitches <= 128:
+            raise ValueError(f"pitches must be a multiple of 16 from 16 to 128, got {self.pitches}")
+        if len(self.pitch_low) != len(LANES) or any(not 0 <= lo <= 128 - self.pitches for lo in self.pitch_low):
+            raise ValueError(f"pitch_low needs one start per lane within 0..{128 - self.pitches}, got {self.pitch_low}")
+        if self.lead not in LANES:
+            raise ValueError(f"lead must be one of {', '.join(LANES)}, got {self.lead!r}")
+        if self.bank < 0:
+            raise ValueError(f"bank must be 0 or more, got {self.bank}")
 
     @property
     def time_kernel(self) -> int:
         """Kernel height of the third conv: what is left of the time axis after two 4x poolings."""
         return self.chunk_steps // 16
 
+    @property
+    def pitch_kernel(self) -> int:
+        """Kernel width of the third conv: what is left of the pitch window after two 4x poolings."""
+        return self.pitches // 16
+
+    @property
+    def lead_index(self) -> int:
+        return LANES.index(self.lead)
+
+    @property
+    def followers(self) -> tuple[str, ...]:
+        """The lanes conditioned on the lead, in lane order."""
+        return tuple(lane for lane in LANES if lane != self.lead)
+
     def to_dict(self) -> dict:
         d = asdict(self)
         d["lanes"] = list(self.lanes)
+        d["pitch_low"] = list(self.pitch_low)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> PackConfig:
-        known = {k: d[k] for k in ("latent", "steps_per_beat", "chunk_steps", "hidden", "lanes") if k in d}
-        if "lanes" in known:
-            known["lanes"] = tuple(known["lanes"])
+        names = ("latent", "steps_per_beat", "chunk_steps", "hidden", "lanes", "pitches", "pitch_low", "lead", "bank")
+        known = {k: d[k] for k in names if k in d}
+        for key in ("lanes", "pitch_low"):
+            if key in known:
+                known[key] = tuple(known[key])
         return cls(**known)
 
 
 class ConvVAE(nn.Module):
-    """One lane's VAE: 1 x chunk_steps x 128 roll <-> K-dim latent, isotropic Gaussian posterior."""
+    """One lane's VAE: 1 x chunk_steps x pitches roll <-> K-dim latent, isotropic Gaussian posterior."""
 
     def __init__(self, cfg: PackConfig):
         super().__init__()
-        t = cfg.time_kernel
+        t, w = cfg.time_kernel, cfg.pitch_kernel
         self.latent = cfg.latent
         self.encoder = nn.Sequential(
             nn.Conv2d(1, 64, kernel_size=4, stride=4),
             nn.ReLU(),
             nn.Conv2d(64, 128, kernel_size=4, stride=4),
             nn.ReLU(),
-            nn.Conv2d(128, 256, kernel_size=(t, 8), stride=(t, 8)),
+            nn.Conv2d(128, 256, kernel_size=(t, w), stride=(t, w)),
             nn.ReLU(),
             nn.Flatten(),
         )
@@ -71,7 +106,7 @@ class ConvVAE(nn.Module):
         self.decoder = nn.Sequential(
             nn.ReLU(),
             nn.Unflatten(1, (256, 1, 1)),
-            nn.ConvTranspose2d(256, 128, kernel_size=(t, 8), stride=(t, 8)),
+            nn.ConvTranspose2d(256, 128, kernel_size=(t, w), stride=(t, w)),
             nn.ReLU(),
             nn.ConvTranspose2d(128, 64, kernel_size=4, stride=4),
             nn.ReLU(),
@@ -79,26 +114,20 @@ class ConvVAE(nn.Module):
         )
 
     def encode(self, roll: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """roll (B, chunk_steps, 128) -> (mean (B, K), log-variance (B, 1))."""
+        """roll (B, chunk_steps, pitches) -> (mean (B, K), log-variance (B, 1))."""
         h = self.to_posterior(self.encoder(roll.unsqueeze(1)))
         return h[:, : self.latent], h[:, self.latent :]
 
     def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, K) -> per-cell logits (B, chunk_steps, 128)."""
+        """z (B, K) -> per-cell logits (B, chunk_steps, pitches)."""
         return self.decoder(self.from_latent(z)).squeeze(1)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.decode_logits(z))
 
-    def forward(self, roll: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Reparameterised pass for training: (logits, mean, log-variance)."""
-        mu, logvar = self.encode(roll)
-        z = mu + torch.randn_like(mu) * torch.exp(0.5 * logvar)
-        return self.decode_logits(z), mu, logvar
-
 
 class MelodyNN(nn.Module):
-    """Lead (piano) latent of chunk t -> piano latent of chunk t+1."""
+    """Lead-lane latent of chunk t -> lead latent of chunk t+1 (the thesis's lead is the piano)."""
 
     def __init__(self, cfg: PackConfig):
         super().__init__()
@@ -112,7 +141,7 @@ class MelodyNN(nn.Module):
 
 
 class ConditionalNN(nn.Module):
-    """(lane latent at t, predicted piano latent at t+1) -> lane latent at t+1."""
+    """(lane latent at t, predicted lead latent at t+1) -> lane latent at t+1."""
 
     def __init__(self, cfg: PackConfig):
         super().__init__()
@@ -124,11 +153,19 @@ class ConditionalNN(nn.Module):
 
 
 class Band(nn.Module):
-    """All nets of a pack under one roof, named as they are stored: vae.<lane>, melody, cond.<lane>."""
+    """All nets of a pack under one roof, named as they are stored: vae.<lane>, melody, cond.<lane>.
+
+    With cfg.bank > 0 the pack also stores `bank_z` (bank, lanes, K), latent means of real chunks
+    from the training data, and `bank_sounding` (bank, lanes), 1 where that lane had notes: the
+    starting points of sketches and of lanes that must come in.
+    """
 
     def __init__(self, cfg: PackConfig):
         super().__init__()
         self.cfg = cfg
         self.vae = nn.ModuleDict({lane: ConvVAE(cfg) for lane in LANES})
         self.melody = MelodyNN(cfg)
-        self.cond = nn.ModuleDict({lane: ConditionalNN(cfg) for lane in LANES[1:]})
+        self.cond = nn.ModuleDict({lane: ConditionalNN(cfg) for lane in cfg.followers})
+        if cfg.bank:
+            self.register_buffer("bank_z", torch.zeros(cfg.bank, len(LANES), cfg.latent))
+            self.register_buffer("bank_sounding", torch.zeros(cfg.bank, len(LANES)))

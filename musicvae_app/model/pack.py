@@ -19,7 +19,7 @@ from .nets import Band, PackConfig
 CARD = "card.json"
 WEIGHTS = "weights.safetensors"
 FORMAT = "musicvae-pack"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: pitch windows, lead lane and start bank in the config (1 still loads)
 
 
 class PackError(Exception):

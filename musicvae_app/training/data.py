@@ -158,7 +158,7 @@ def song_chunks(roll: np.ndarray, chunk_steps: int, hop: int | None = None) -> n
     hop = hop or chunk_steps
     n = (roll.shape[1] - chunk_steps) // hop + 1
     if n <= 0:
-        return np.zeros((0, len(LANES), chunk_steps, PITCHES), dtype=bool)
+        return np.zeros((0, len(LANES), chunk_steps, roll.shape[2]), dtype=bool)
     return np.stack([roll[:, i * hop : i * hop + chunk_steps] for i in range(n)])
 
 
@@ -182,3 +182,66 @@ def chunk_pairs(songs: list[SongRolls], chunk_steps: int) -> tuple[np.ndarray, n
         empty = np.zeros((0, len(LANES), chunk_steps, PITCHES), dtype=bool)
         return empty, empty
     return np.concatenate(firsts), np.concatenate(seconds)
+
+
+# --- key normalisation and pitch windows ----------------------------------------------------------
+def normalise_keys(songs: list[SongRolls]) -> dict[str, int]:
+    """Move every song's pitched lanes to C major / A minor (in place); returns the shift used per song."""
+    from ..keys import estimate_key, normalising_shift, transpose_roll
+
+    shifts = {}
+    for song in songs:
+        shift = normalising_shift(estimate_key(song.roll))
+        if shift:
+            song.roll = transpose_roll(song.roll, shift)
+        shifts[song.key] = shift
+    return shifts
+
+
+def _onset_histogram(songs: list[SongRolls]) -> np.ndarray:
+    """Note onsets per lane and MIDI pitch, (5, 128)."""
+    hist = np.zeros((len(LANES), PITCHES))
+    for song in songs:
+        roll = song.roll
+        onsets = roll & ~np.concatenate([np.zeros_like(roll[:, :1]), roll[:, :-1]], axis=1)
+        hist += onsets.sum(axis=1)
+    return hist
+
+
+def choose_windows(songs: list[SongRolls], width: int) -> tuple[int, ...]:
+    """Per lane, the lowest pitch of the `width`-pitch window that holds the most note onsets."""
+    hist = _onset_histogram(songs)
+    sums = np.stack([np.convolve(h, np.ones(width), mode="valid") for h in hist])  # (5, 129 - width)
+    return tuple(int(np.argmax(s)) for s in sums)
+
+
+def window_coverage(songs: list[SongRolls], lows, width: int) -> dict[str, float]:
+    """Share of note onsets inside each lane's window (the rest fold in by octaves)."""
+    hist = _onset_histogram(songs)
+    total = np.maximum(hist.sum(axis=1), 1)
+    return {
+        lane: round(float(hist[i, lo : lo + width].sum() / total[i]), 4)
+        for i, (lane, lo) in enumerate(zip(LANES, lows))
+    }
+
+
+def fold_roll(roll: np.ndarray, lows, width: int) -> np.ndarray:
+    """(5, steps, 128) -> (5, steps, width): each lane's window, notes outside folded in by octaves."""
+    if width == PITCHES:
+        return roll
+    out = np.zeros((roll.shape[0], roll.shape[1], width), dtype=roll.dtype)
+    for lane, lo in enumerate(lows):
+        for p in np.flatnonzero(roll[lane].any(axis=0)):
+            q = int(p)
+            while q < lo:
+                q += 12
+            while q >= lo + width:
+                q -= 12
+            out[lane, :, q - lo] |= roll[lane, :, p]
+    return out
+
+
+def fold_songs(songs: list[SongRolls], lows, width: int) -> None:
+    """Replace every song's roll by its windowed roll (in place)."""
+    for song in songs:
+        song.roll = fold_roll(song.roll, lows, width)

@@ -23,7 +23,18 @@ from ..model.fast import decode_logits_blocked, encode_blocked
 from ..model.nets import Band, PackConfig
 from ..model.pack import save_pack
 from ..song import LANES
-from .data import SongRolls, chunk_pairs, find_files, load_corpus, sample_chunks, song_chunks
+from .data import (
+    SongRolls,
+    choose_windows,
+    chunk_pairs,
+    find_files,
+    fold_songs,
+    load_corpus,
+    normalise_keys,
+    sample_chunks,
+    song_chunks,
+    window_coverage,
+)
 
 STAGES = ("vae", "melody", "cond")
 
@@ -33,8 +44,12 @@ class TrainConfig:
     data: str  # folder of .mid/.midi/.npz files (sub-folders are genres)
     out: str  # the pack folder to write
     genres: list[str] = field(default_factory=list)  # keep only these first-level sub-folders (empty: all)
-    steps_per_beat: int = 2  # grid: 2 = eighth notes (the thesis's grid)
-    chunk_steps: int = 32  # steps per chunk: 32 at 2 steps/beat = 4 bars of 4/4
+    steps_per_beat: int = 4  # grid: 4 = 16th notes (the thesis used 2, 8ths)
+    chunk_steps: int = 64  # steps per chunk: 64 at 4 steps/beat = 4 bars of 4/4
+    pitches: int = 64  # each lane's pitch window, chosen from the data (128: the whole range, as the thesis)
+    lead: str = "bass"  # the lane predicted forward that the others follow (the thesis: piano)
+    key_normalise: bool = True  # move every song to C major / A minor before training (generation moves back)
+    bank: int = 512  # real chunk latents stored in the pack to start sketches from (0: none)
     latent: int = 16  # K, the latent size
     vae_epochs: int = 25  # the thesis trained 25 epochs
     pred_epochs: int = 25  # epochs for MelodyNN and the ConditionalNNs
@@ -93,15 +108,18 @@ class PredictorLoss(nn.Module):
         self.stage = stage
         self.melody = band.melody
         self.cond = band.cond
+        self.lead = band.cfg.lead_index
+        self.followers = [LANES.index(lane) for lane in band.cfg.followers]
 
     def forward(self, z_now: torch.Tensor, z_next: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        lead = self.lead
         if self.stage == "melody":
-            loss = F.mse_loss(self.melody(z_now[:, 0]), z_next[:, 0])
+            loss = F.mse_loss(self.melody(z_now[:, lead]), z_next[:, lead])
             return loss, loss.detach()[None]
         with torch.no_grad():
-            lead_next = self.melody(z_now[:, 0])  # the *predicted* lead latent, as at generation time
+            lead_next = self.melody(z_now[:, lead])  # the *predicted* lead latent, as at generation time
         losses = torch.stack(
-            [F.mse_loss(self.cond[lane](z_now[:, i], lead_next), z_next[:, i]) for i, lane in enumerate(LANES) if i]
+            [F.mse_loss(self.cond[LANES[i]](z_now[:, i], lead_next), z_next[:, i]) for i in self.followers]
         )
         return losses.sum(), losses.detach()
 
@@ -124,9 +142,8 @@ class Run:
                 self.device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", "0")))
         self.out = Path(cfg.out)
         self.ckpt_path = self.out / "checkpoint.pt"
-        self.pack_cfg = PackConfig(latent=cfg.latent, steps_per_beat=cfg.steps_per_beat, chunk_steps=cfg.chunk_steps)
-        torch.manual_seed(cfg.seed)
-        self.band = Band(self.pack_cfg).to(self.device)
+        self.pack_cfg: PackConfig | None = None  # set by load_data: the pitch windows come from the data
+        self.band: Band | None = None
         self.history: dict[str, list] = {s: [] for s in STAGES}
         self.done_epochs = {s: 0 for s in STAGES}
         self.opt_state: dict | None = None
@@ -149,6 +166,23 @@ class Run:
         if not files:
             raise FileNotFoundError(f"no .mid, .midi or .npz files under '{cfg.data}'")
         corpus = load_corpus(files, cfg.steps_per_beat, cache, cfg.chunk_steps, cfg.workers, cfg.progress and self.main)
+        self.key_shifts = normalise_keys(corpus.songs) if cfg.key_normalise else {}
+        train, _ = corpus.split(cfg.validation_percent)
+        lows = choose_windows(train, cfg.pitches) if cfg.pitches < 128 else (0,) * len(LANES)
+        self.windows_kept = window_coverage(train, lows, cfg.pitches)
+        fold_songs(corpus.songs, lows, cfg.pitches)
+        self.pack_cfg = PackConfig(
+            latent=cfg.latent,
+            steps_per_beat=cfg.steps_per_beat,
+            chunk_steps=cfg.chunk_steps,
+            pitches=cfg.pitches,
+            pitch_low=lows,
+            lead=cfg.lead,
+            bank=cfg.bank,
+        )
+        torch.manual_seed(cfg.seed)
+        self.band = Band(self.pack_cfg).to(self.device)
+        self.log(f"pitch windows {dict(zip(LANES, lows))}, onsets kept {self.windows_kept}")
         self.train, self.val = corpus.split(cfg.validation_percent)
         if not self.train:
             raise ValueError(f"no usable songs in '{cfg.data}' ({len(corpus.skipped)} skipped)")
@@ -310,14 +344,43 @@ class Run:
             def validate(model=model):
                 with torch.no_grad():
                     _, terms = model(v_now.to(self.device), v_next.to(self.device))
-                names = ["piano"] if model.stage == "melody" else list(LANES[1:])
+                names = [self.pack_cfg.lead] if model.stage == "melody" else list(self.pack_cfg.followers)
                 return {name: round(float(t), 4) for name, t in zip(names, terms)}
 
             self.fit(stage, model, params, cfg.pred_epochs, batches, validate)
 
+    @torch.no_grad()
+    def fill_bank(self) -> None:
+        """Store latent means of real training chunks (and which lanes sound in them) as start points."""
+        if not self.pack_cfg.bank:
+            return
+        rng = np.random.default_rng(self.cfg.seed + 7)
+        picks, sounding = [], []
+        order = rng.permutation(len(self.train))
+        for i in order:
+            chunks = song_chunks(self.train[i].roll, self.cfg.chunk_steps)
+            if not len(chunks):
+                continue
+            lanes_on = chunks.any(axis=(2, 3))  # (N, 5)
+            full = np.flatnonzero(lanes_on.sum(1) >= 4)  # prefer a band that is playing
+            pool = full if len(full) else np.arange(len(chunks))
+            c = int(rng.choice(pool))
+            picks.append(chunks[c])
+            sounding.append(lanes_on[c])
+            if len(picks) == self.pack_cfg.bank:
+                break
+        while len(picks) < self.pack_cfg.bank:  # tiny corpora: repeat
+            picks.append(picks[len(picks) % max(len(sounding), 1)])
+            sounding.append(sounding[len(sounding) % max(len(sounding), 1)])
+        z = self._encode(np.stack(picks))
+        self.band.bank_z.copy_(z.to(self.band.bank_z.device))
+        self.band.bank_sounding.copy_(torch.from_numpy(np.stack(sounding).astype(np.float32)))
+        self.log(f"bank: {len(picks)} chunks, lanes sounding {np.stack(sounding).mean(0).round(2).tolist()}")
+
     def finish(self) -> Path | None:
         if not self.main:
             return None
+        self.fill_bank()
         vae_last = self.history["vae"][-1]["val"] if self.history["vae"] else {}
         card = dict(
             name=self.out.name,
@@ -329,7 +392,12 @@ class Run:
                 split=f"{self.cfg.validation_percent}% of songs held out for validation, chosen by file SHA-1",
             ),
             training=dict(
-                config=asdict(self.cfg) | {"data": Path(self.cfg.data).name, "out": self.out.name},
+                config=asdict(self.cfg)
+                | {
+                    "data": Path(self.cfg.data).name,
+                    "out": self.out.name,
+                    "cache_dir": None,  # machine-local; the card keeps no paths of the training machine
+                },
                 seconds=round(self.seconds),
                 hardware=f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores"
                 + (f", {torch.cuda.get_device_name(self.device)}" if self.device.type == "cuda" else ""),
@@ -342,6 +410,17 @@ class Run:
                 history=self.history,
             ),
             metrics=dict(reconstruction_f1={lane: v["f1"] for lane, v in vae_last.items()}),
+            representation=dict(
+                grid=f"{self.cfg.steps_per_beat} steps per beat, {self.cfg.chunk_steps}-step chunks",
+                pitch_windows={
+                    lane: [lo, lo + self.cfg.pitches - 1] for lane, lo in zip(LANES, self.pack_cfg.pitch_low)
+                },
+                onsets_in_window=self.windows_kept,
+                drums="hits: every drum note is one step at its onset",
+                repeated_notes="a note re-struck right after itself keeps a one-step gap",
+                key_normalised=self.cfg.key_normalise,
+                lead=self.cfg.lead,
+            ),
             generation=dict(noise=1.0, threshold=0.3),
         )
         path = save_pack(self.band.cpu(), self.out, card)
@@ -353,9 +432,9 @@ def train(cfg: TrainConfig) -> Path | None:
     """Run (or resume) all three stages and write the pack; returns its folder on the main process."""
     run = Run(cfg)
     run.out.mkdir(parents=True, exist_ok=True)
+    run.load_data()
     if cfg.resume:
         run.load_checkpoint()
-    run.load_data()
     run.train_vaes()
     run.train_predictors()
     path = run.finish()

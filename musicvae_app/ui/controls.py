@@ -302,7 +302,7 @@ class LaneHeader(QFrame):
 
     programChanged = Signal(int, int)  # lane, program
     regenerateRequested = Signal(int)
-    stateChanged = Signal()  # mute, solo or lock toggled
+    stateChanged = Signal()  # in-the-band, mute, solo or lock toggled
 
     def __init__(self, lane: int):
         super().__init__()
@@ -329,6 +329,8 @@ class LaneHeader(QFrame):
         self.mute = self._toggle("M", f"mute_{name}", "Mute this lane in playback")
         self.solo = self._toggle("S", f"solo_{name}", "Solo: play only soloed lanes")
         self.lock = self._toggle("Lock", f"lock_{name}", "Keep this lane when Generate runs; the rest follows it")
+        self.play = self._toggle("In", f"lineup_{name}", "In the band: Generate gives this lane a part (off: silent)")
+        self.play.setChecked(True)
         self.regenerate = QToolButton()
         self.regenerate.setText("Regenerate")
         self.regenerate.setObjectName(f"regenerate_{name}")
@@ -341,7 +343,7 @@ class LaneHeader(QFrame):
         top.addWidget(self.count)
         buttons = QHBoxLayout()
         buttons.setSpacing(3)
-        for w in (self.mute, self.solo, self.lock):
+        for w in (self.play, self.mute, self.solo, self.lock):
             buttons.addWidget(w)
         buttons.addStretch(1)
         buttons.addWidget(self.regenerate)

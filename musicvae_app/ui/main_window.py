@@ -145,6 +145,7 @@ class MainWindow(QMainWindow):
             tempo=float(self.primer_bpm or bar.tempo.value()),
             keep=keep,
             keep_lanes=locked if keep is not None else (),
+            lineup=[LANES[i] for i, h in enumerate(self.headers) if h.play.isChecked()] or None,
         )
         bar.seed.setText(str(seed))
         engine = self.engine
@@ -423,6 +424,7 @@ class MainWindow(QMainWindow):
         settings = dict(
             primer=str(self.primer) if self.primer else None,
             locks=[h.lock.isChecked() for h in self.headers],
+            lineup=[h.play.isChecked() for h in self.headers],
             mutes=[h.mute.isChecked() for h in self.headers],
             solos=[h.solo.isChecked() for h in self.headers],
             path=str(self.sketch_path) if self.sketch_path else None,
@@ -431,7 +433,7 @@ class MainWindow(QMainWindow):
         return Sketch(list(self.state.takes), self.state.index, settings)
 
     def _apply_sketch_settings(self, settings: dict) -> None:
-        for key, attr in (("locks", "lock"), ("mutes", "mute"), ("solos", "solo")):
+        for key, attr in (("locks", "lock"), ("mutes", "mute"), ("solos", "solo"), ("lineup", "play")):
             for header, on in zip(self.headers, settings.get(key) or []):
                 getattr(header, attr).setChecked(bool(on))
 

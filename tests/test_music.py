@@ -1,0 +1,218 @@
+"""The band plays: lineup, 16th-note round trip, keys, drums as hits, pack defaults."""
+
+from __future__ import annotations
+
+import mido
+import numpy as np
+import pytest
+
+from musicvae_app.engine import Engine
+from musicvae_app.keys import estimate_key, key_name, normalising_shift, parse_key, transpose_roll
+from musicvae_app.midi import read_roll, write_midi
+from musicvae_app.song import DRUMS, LANES, Song
+
+TPB = 480
+
+
+def _write(path, notes, tempo=120.0):
+    """notes: (channel, program, pitch, start beat, end beat) -> a type-1 file, one track per channel."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
+    mid.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo))]))
+    for channel in sorted({n[0] for n in notes}):
+        program = next(n[1] for n in notes if n[0] == channel)
+        events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
+        for ch, _, pitch, start, end in notes:
+            if ch == channel:
+                events.append((round(start * TPB), 2, mido.Message("note_on", channel=ch, note=pitch, velocity=90)))
+                events.append((round(end * TPB), 1, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
+        track, last = mido.MidiTrack(), 0
+        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+            track.append(msg.copy(time=tick - last))
+            last = tick
+        mid.tracks.append(track)
+    mid.save(str(path))
+    return path
+
+
+def _onsets(path) -> dict[tuple[int, int], list[int]]:
+    """Independent read-back with mido alone: (channel, pitch) -> onset ticks."""
+    mid = mido.MidiFile(str(path))
+    out: dict[tuple[int, int], list[int]] = {}
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                out.setdefault((msg.channel, msg.note), []).append(tick * TPB // mid.ticks_per_beat)
+    return out
+
+
+def e_minor_band(bars: int = 8) -> list:
+    """E minor: i-iv-V-i (Em Am B Em) with a bass on roots, a 16th-note guitar and 16th hi-hats."""
+    chords = [(40, (64, 67, 71)), (45, (69, 72, 76)), (47, (71, 75, 78)), (40, (64, 67, 71))]
+    notes = []
+    for bar in range(bars):
+        root, chord = chords[bar % 4]
+        b = 4 * bar
+        notes += [(0, 0, p, b, b + 4) for p in chord]
+        notes += [(2, 33, root, b + e / 2, b + e / 2 + 0.45) for e in range(8)]
+        notes += [(1, 25, chord[e % 3] + 12, b + e / 4, b + e / 4 + 0.2) for e in range(16)]
+        notes += [(9, 0, 42, b + e / 4, b + e / 4 + 0.1) for e in range(16)]
+        notes += [(9, 0, 36 if beat % 2 == 0 else 38, b + beat, b + beat + 0.1) for beat in range(4)]
+    return notes
+
+
+# --- keys -----------------------------------------------------------------------------------------
+def test_key_estimate_names_and_normalising_shift(tmp_path):
+    roll, _ = read_roll(_write(tmp_path / "em.mid", e_minor_band()), 4)
+    assert key_name(estimate_key(roll)) == "E minor"
+    assert (
+        parse_key("E minor") == (4, "minor") and parse_key("Bb") == (10, "major") and parse_key("f#m") == (6, "minor")
+    )
+    with pytest.raises(ValueError, match="not a key"):
+        parse_key("H dorian")
+    shift = normalising_shift((4, "minor"))  # E minor -> A minor
+    assert shift in (5, -7) and (4 + shift) % 12 == 9
+    moved = transpose_roll(roll, shift)
+    assert key_name(estimate_key(moved)) == "A minor"
+    assert np.array_equal(moved[DRUMS], roll[DRUMS])  # drums are never transposed
+    assert np.array_equal(transpose_roll(moved, -shift)[:DRUMS], roll[:DRUMS])
+
+
+# --- 16th notes and drums as hits -----------------------------------------------------------------
+def test_16th_notes_and_restruck_notes_survive_read_and_export(tmp_path):
+    """A real .mid with 16th notes, re-struck notes and 16th hats: every onset survives the round trip.
+
+    Known limit of the one-plane roll: back-to-back 16ths on *one* pitch of a pitched lane merge (a
+    re-struck note keeps a one-step gap, which a 1-step note cannot give); 8th-note pedals keep every onset.
+    """
+    notes = [(1, 25, 64, i / 2, i / 2 + 0.5) for i in range(8)]  # an 8th-note pedal, each note held to the next
+    notes += [(1, 25, 67 + i % 2, 4 + i / 4, 4 + i / 4 + 0.25) for i in range(8)]  # 16ths alternating two pitches
+    notes += [(0, 0, 60, 0, 1), (0, 0, 60, 1, 2), (0, 0, 67, 2, 2.25)]  # two re-struck quarters and a 16th
+    notes += [(9, 0, 42, i / 4, i / 4 + 0.25) for i in range(16)]  # 16th hats, each held to the next
+    notes += [(9, 0, 36, 0, 4)]  # a kick held for a bar is still one hit
+    src = _write(tmp_path / "in.mid", notes)
+    roll, _ = read_roll(src, 4)
+    probs = np.zeros((5, 64, 128), dtype=np.float32)
+    probs[:, : roll.shape[1]] = roll
+    out = write_midi(Song(probs, 4, 64, threshold=0.5), tmp_path / "out.mid")
+    got = _onsets(out)
+    assert got[(1, 64)] == [i * TPB // 2 for i in range(8)]
+    assert got[(1, 67)] == [4 * TPB + i * TPB // 2 for i in range(4)]
+    assert got[(1, 68)] == [4 * TPB + TPB // 4 + i * TPB // 2 for i in range(4)]
+    assert got[(0, 60)] == [0, TPB] and got[(0, 67)] == [2 * TPB]
+    assert got[(9, 42)] == [i * TPB // 4 for i in range(16)]
+    assert got[(9, 36)] == [0]
+
+
+# --- the lineup -----------------------------------------------------------------------------------
+def test_lanes_out_of_the_lineup_stay_silent_and_out_of_the_export(engine, tmp_path):
+    for seed in range(6):
+        song = engine.generate(steps=3, seed=seed, lineup=["piano", "bass", "drums"], revive=1)
+        assert song.lineup == ["piano", "bass", "drums"]
+        assert not song.probs[1].any() and not song.probs[3].any()
+        path = song.to_midi(tmp_path / f"s{seed}.mid")
+        names = {t.name for t in mido.MidiFile(str(path)).tracks}
+        assert "Guitar" not in names and "Strings" not in names
+        assert '"lineup": "piano,bass,drums"' in str(mido.MidiFile(str(path)).tracks[0])
+
+
+def test_every_lineup_lane_plays_from_a_random_start(engine):
+    for seed in range(20):
+        song = engine.generate(steps=2, seed=seed, revive=1)
+        counts = song.note_counts()
+        assert all(counts[lane] > 0 for lane in LANES), (seed, counts)
+
+
+def test_an_empty_lineup_is_refused(engine):
+    with pytest.raises(ValueError, match="lineup"):
+        engine.generate(steps=1, lineup=[])
+    with pytest.raises(ValueError, match="unknown lane"):
+        engine.generate(steps=1, lineup=["kazoo"])
+
+
+def test_regenerate_brings_a_lane_back(engine):
+    song = engine.generate(steps=3, seed=2, lineup=["piano", "drums"], revive=1)
+    assert not song.probs[2].any()
+    new = engine.regenerate_lane(song, "bass", seed=5)
+    assert new.note_counts()["bass"] > 0 and "bass" in new.lineup
+    assert np.array_equal(new.probs[0], song.probs[0]) and np.array_equal(new.probs[4], song.probs[4])
+
+
+def test_primer_tempo_is_used_unless_a_tempo_is_given(engine, tmp_path):
+    primer = _write(tmp_path / "p.mid", e_minor_band(4), tempo=144)
+    assert engine.generate(steps=1, seed=1, primer=primer).tempo == pytest.approx(144)
+    assert engine.generate(steps=1, seed=1, primer=primer, tempo=90).tempo == 90
+
+
+# --- the shipped pack -----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def shipped():
+    return Engine.load(device="cpu")
+
+
+def test_shipped_pack_is_a_16th_note_pack_with_its_defaults(shipped):
+    cfg = shipped.cfg
+    assert (cfg.steps_per_beat, cfg.chunk_steps) == (4, 64)
+    song = shipped.generate(steps=1, seed=3)
+    g = shipped.pack.card["generation"]
+    assert song.threshold == g["threshold"] and song.settings["noise"] == g["noise"]
+    assert song.settings["revive"] == g["revive"] and song.settings["pull"] == g["pull"]
+
+
+def test_shipped_pack_every_lane_plays_from_a_random_start(shipped):
+    for seed in range(12):
+        counts = shipped.generate(steps=8, seed=seed).note_counts()
+        assert all(counts[lane] > 0 for lane in LANES), (seed, counts)
+
+
+def test_shipped_pack_piano_primer_gets_a_band_in_its_key(shipped, tmp_path):
+    """A piano-only E minor primer: the other four lanes come in, and the sketch stays in E minor."""
+    piano = [n for n in e_minor_band(4) if n[0] == 0]
+    primer = _write(tmp_path / "piano.mid", piano)
+    for seed in range(4):
+        song = shipped.generate(steps=4, seed=seed, primer=str(primer))
+        counts = song.note_counts()
+        assert all(counts[lane] > 0 for lane in LANES), (seed, counts)
+        assert song.settings["key"] == "E minor"
+        assert key_name(estimate_key(song.notes())) in ("E minor", "G major"), seed  # same scale
+
+
+def test_shipped_pack_same_seed_same_notes(shipped):
+    a = shipped.generate(steps=4, seed=9)
+    b = shipped.generate(steps=4, seed=9)
+    assert np.array_equal(a.probs, b.probs)
+
+
+def test_a_pack_from_before_the_16th_grid_still_loads(tiny_pack, tmp_path):
+    """Format 1 cards (no pitch windows, lead, bank or start) load and generate as the thesis did."""
+    import json
+    import shutil
+
+    from musicvae_app.model.pack import CARD
+
+    old = shutil.copytree(tiny_pack, tmp_path / "old")
+    card = json.loads((old / CARD).read_text())
+    card["format_version"] = 1
+    for key in ("pitches", "pitch_low", "lead", "bank"):
+        card["config"].pop(key, None)
+    (old / CARD).write_text(json.dumps(card))
+    engine = Engine.load(old, device="cpu")
+    assert engine.cfg.lead == "piano" and engine.cfg.pitches == 128
+    song = engine.generate(steps=2, seed=1)
+    assert song.settings["start"] == "random" and song.probs.shape == (5, 96, 128)
+
+
+def test_cli_lanes_and_key(tmp_path, capsys):
+    from musicvae_app.cli import main
+
+    primer = _write(tmp_path / "em.mid", e_minor_band(4))
+    out = tmp_path / "band.mid"
+    argv = ["generate", "--out", str(out), "--steps", "2", "--seed", "4", "--device", "cpu"]
+    assert main([*argv, "--primer", str(primer), "--lanes", "bass,drums,piano", "--key", "A minor"]) == 0
+    text = capsys.readouterr().out
+    assert "key A minor" in text and "lineup piano,bass,drums" in text
+    names = {t.name for t in mido.MidiFile(str(out)).tracks}
+    assert {"Piano", "Bass", "Drums"} <= names and not {"Guitar", "Strings"} & names
+    assert main([*argv, "--lanes", "kazoo"]) == 2
+    assert "kazoo" in capsys.readouterr().err
