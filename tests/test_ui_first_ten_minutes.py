@@ -268,3 +268,93 @@ def test_drum_hits_in_the_window_export_match_the_drum_lane(qtbot, window, tmp_p
     tracks = mido.MidiFile(str(path)).tracks
     hits = sum(m.type == "note_on" and m.velocity > 0 and m.channel == 9 for t in tracks for m in t)
     assert hits == int((window.lanes.lanes[4].image.image > 0).sum()) == int(song.notes()[4, :, 35:82].sum())
+
+
+# --- item 3: WAV export renders in the background, says where it saved, can be cancelled ---------
+needs_synth = pytest.mark.skipif(
+    __import__("musicvae_app.playback.synth", fromlist=["x"]).unavailable_reason() is not None,
+    reason="FluidSynth or a GM soundfont is missing",
+)
+
+
+@needs_synth
+def test_wav_export_runs_in_the_background_and_says_where_it_saved(qtbot, window, tmp_path):
+    import time
+    import wave
+
+    from musicvae_app.ui.audition import export_audio_in_background
+
+    window.bar.steps.set_value(window.bar.steps.slider.maximum())  # 64 bars: seconds of rendering
+    generate(qtbot, window)
+    started = time.perf_counter()
+    job = export_audio_in_background(window, tmp_path / "long.wav")
+    assert job is not None and time.perf_counter() - started < 0.5  # the window is not frozen
+    assert job.dialog.isVisible() and not job.dialog.isModal()
+    values = []
+    job.progressed.connect(values.append)
+    with qtbot.waitSignal(job.done, timeout=120000) as done:
+        pass
+    assert done.args == [tmp_path / "long.wav"]
+    assert values and max(values) > 500  # the progress bar moved
+    assert window.statusBar().currentMessage() == f"Saved audio to {tmp_path / 'long.wav'}"
+    with wave.open(str(tmp_path / "long.wav")) as w:
+        assert w.getnframes() / w.getframerate() > 60
+    assert not job.dialog.isVisible()
+
+
+@needs_synth
+def test_wav_export_can_be_cancelled(qtbot, window, tmp_path):
+    from musicvae_app.ui.audition import export_audio_in_background
+
+    window.bar.steps.set_value(window.bar.steps.slider.maximum())
+    generate(qtbot, window)
+    job = export_audio_in_background(window, tmp_path / "never.wav")
+    with qtbot.waitSignal(job.done, timeout=120000) as done:
+        qtbot.mouseClick(job.dialog.findChild(QPushButton), Qt.MouseButton.LeftButton)  # Cancel
+    assert done.args == [None] and not (tmp_path / "never.wav").exists()
+    assert "cancelled" in window.statusBar().currentMessage()
+    assert window.audio_export is None  # a new export may start
+
+
+# --- item 13: the built-in synth is the default output; long messages are elided, not cut ---------
+def fake_outputs():
+    from musicvae_app.playback.ports import BUILT_IN, Output, OutputList
+
+    return OutputList(
+        [Output("musicvae-app (virtual JACK port)", "virtual", "UNIX_JACK", "musicvae-app"), Output(BUILT_IN, "synth")]
+    )
+
+
+def test_the_built_in_synth_is_the_default_output_and_a_choice_is_remembered(qtbot, tmp_path, monkeypatch):
+    from PySide6.QtCore import QSettings
+
+    from musicvae_app.ui import playback_panel
+
+    monkeypatch.setattr(playback_panel, "list_outputs", fake_outputs)
+    settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
+    panel = playback_panel.PlaybackPanel(lambda: None, settings=settings)
+    qtbot.addWidget(panel)
+    assert panel.output_box.currentText() == "Built-in synth"  # JACK present: still the synth that sounds
+    panel.output_box.setCurrentText("musicvae-app (virtual JACK port)")  # the user's choice
+    again = playback_panel.PlaybackPanel(lambda: None, settings=settings)
+    qtbot.addWidget(again)
+    assert again.output_box.currentText() == "musicvae-app (virtual JACK port)"
+
+
+def test_a_long_playback_message_is_elided_with_the_whole_text_a_click_away(qtbot, window):
+    from PySide6.QtWidgets import QMessageBox
+
+    panel = window.playback
+    text = "could not open 'Built-in synth': " + "no audio device answered, try another output; " * 8 + "END"
+    panel._fail(text)
+    status = panel.status
+    assert status.text().endswith("…") and "END" not in status.text()
+    assert status.fontMetrics().horizontalAdvance(status.text()) <= status.width()
+    assert status.toolTip() == text
+    assert window.minimumSizeHint().width() <= 1024
+    qtbot.mouseClick(status, Qt.MouseButton.LeftButton)
+    box = window.findChild(QMessageBox, "playbackMessage")
+    assert box is not None and box.text() == text
+    bar = window.statusBar()
+    assert "END" not in bar.currentMessage() and bar.currentMessage().endswith("…")
+    assert text in bar.toolTip()

@@ -8,7 +8,7 @@ import secrets
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
@@ -104,11 +104,32 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, text: str) -> None:
         """Every user-facing error goes through here: a non-blocking message box; the sketch is untouched."""
         self.last_error = text
-        self.statusBar().showMessage(f"{title}: {text}", 10000)
+        self.show_status(f"{title}: {text}", 10000)
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         box.finished.connect(slot(self.refocus))
         box.open()
+
+    def show_status(self, text: str, ms: int = 0) -> None:
+        """A status-bar message elided to the room left by the permanent labels; the whole text in its tooltip
+        (and, for an error, in a dialog when the status bar is clicked)."""
+        bar = self.statusBar()
+        room = bar.width() - sum(w.width() for w in (self.sketch_length, self.device_label, self.pack_label,
+                                                     self.time_label) if w.isVisible()) - 40
+        line = " ".join(text.split())
+        bar.showMessage(bar.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, max(room, 80)), ms)
+        bar.setToolTip(text)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.statusBar() and event.type() == QEvent.Type.MouseButtonPress and self.last_error:
+            box = QMessageBox(QMessageBox.Icon.Information, "Last message", self.last_error,
+                              QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("lastErrorBox")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.finished.connect(slot(self.refocus))
+            box.open()
+            return True
+        return super().eventFilter(watched, event)
 
     def ask(self, title: str, text: str) -> bool:
         """A yes/no question (only asked where the user's answer matters, e.g. restoring after a crash)."""
@@ -466,6 +487,7 @@ class MainWindow(QMainWindow):
         for label in (self.sketch_length, self.device_label, self.pack_label, self.time_label):
             label.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(label)
+        self.statusBar().installEventFilter(self)
 
     def _build_menus(self) -> None:
         from .menus import build_menus
