@@ -358,3 +358,32 @@ def test_a_long_playback_message_is_elided_with_the_whole_text_a_click_away(qtbo
     bar = window.statusBar()
     assert "END" not in bar.currentMessage() and bar.currentMessage().endswith("…")
     assert text in bar.toolTip()
+
+
+# --- item 11: every drum row in use is named; no label is cut ------------------------------------
+def test_every_drum_row_is_labelled_and_no_label_is_cut(qtbot, window):
+    from musicvae_app.ui import gm
+
+    probs = np.zeros((5, 128, 128), dtype=np.float32)
+    kit = [36, 38, 42, 46, 49, 51, 45, 48]  # kick, snare, hats, crash, ride, two toms
+    for i, pitch in enumerate(kit):
+        probs[4, i::8, pitch] = 0.9
+    probs[0, 0:4, 24] = probs[0, 8:12, 96] = 0.9  # a piano part spanning C1..C7
+    window.lanes.set_song(Song(probs, steps_per_beat=2, chunk_steps=32, threshold=0.3))
+    window.resize(1280, 800)
+    qtbot.wait(50)
+    for lane in window.lanes.lanes[:1] + window.lanes.lanes[4:]:
+        axis = lane.row_axis
+        low, high = lane.vb.viewRange()[1]
+        height = lane.vb.height()
+        values = axis.tickValues(low, high, height)[0][1]
+        names = axis.tickStrings(values, 1, 1)
+        px = height / (high - low)
+        for v in values:  # the whole label inside the lane
+            assert (v - low) * px >= axis.label_height / 2 and (high - v) * px >= axis.label_height / 2, v
+        for a, b in zip(sorted(values), sorted(values)[1:]):  # and apart from its neighbour
+            assert (b - a) * px >= axis.label_height - 2
+        if axis.drums:
+            assert sorted(names) == sorted(gm.drum_name(p) for p in kit)
+        else:
+            assert len(names) >= 3 and all(n.startswith("C") for n in names)

@@ -309,7 +309,6 @@ class LaneHeader(QFrame):
         self.lane = lane
         name = LANES[lane]
         self.setObjectName(f"header_{name}")
-        self.setFixedWidth(210)
         self.setStyleSheet(f"#header_{name} {{ border-left: 5px solid {LANE_COLOURS[lane]}; }}")
         title = QLabel(name.capitalize())
         title.setProperty("role", "lane")
@@ -354,6 +353,9 @@ class LaneHeader(QFrame):
         box.addWidget(self.program)
         box.addLayout(buttons)
         box.addStretch(1)
+        for button in (self.play, self.mute, self.solo, self.lock, self.regenerate):
+            button.setMinimumWidth(button.sizeHint().width())  # whole words, never "Re…te"
+        self.setFixedWidth(max(210, box.minimumSize().width()))
 
     def _toggle(self, text: str, name: str, tip: str) -> QToolButton:
         button = QToolButton()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont
+from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ..midi import GM_DRUM_RANGE
@@ -24,6 +24,8 @@ AXIS_WIDTH = 92
 AXIS_HEIGHT = 28
 MIN_PX_PER_STEP_FOR_ONSETS = 3.0
 MIN_MELODIC_ROWS = 13
+MIN_LANE_HEIGHT = 70
+DRUM_ROWS_PER_STRETCH = 5  # the drum lane gets a bigger share of the height for each 5 drums it plays
 
 pg.setConfigOptions(antialias=False, imageAxisOrder="col-major", background=BACKGROUND, foreground="#c8ccd4")
 
@@ -89,13 +91,34 @@ class RowAxis(pg.AxisItem):
         super().__init__("left")
         self.drums = drums
         self.rows = np.arange(0)
+        self.label_height = 12  # set from the tick font (set_font)
+
+    def set_font(self, font: QFont) -> None:
+        self.setStyle(tickFont=font, tickLength=-4, tickTextOffset=6)
+        self.label_height = QFontMetrics(font).height()
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802
+        """Labels at row centres, only where the whole label fits inside the lane (none is cut).
+
+        Drums: every row in use when rows are at least a label high (the lane's stretch grows with its
+        drums); the bottom and top labels are nudged inward so they are not cut at the lane's edge.
+        """
+        n = len(self.rows)
+        px = size / max(maxVal - minVal, 1e-6)
+        edge = (self.label_height / 2 + 1) / px  # the room, in rows, a label needs from an edge
+
+        def inside(y: float) -> bool:
+            return minVal + edge - 1e-9 <= y <= maxVal - edge + 1e-9
+
         if self.drums:
-            px_per_row = size / max(len(self.rows), 1)
-            every = max(1, int(np.ceil(13 / max(px_per_row, 1e-6))))
-            return [(1, [i + 0.4 for i in range(0, len(self.rows), every)])]
-        return [(12, [i + 0.4 for i, p in enumerate(self.rows) if p % 12 == 0])]
+            every = 1 if px >= self.label_height - 1 else int(np.ceil(self.label_height / max(px, 1e-6)))
+            ys = [i + 0.5 for i in range(0, n, every)]
+            if every == 1 and edge < 1:
+                ys = [min(max(y, minVal + edge), maxVal - edge) for y in ys]
+            return [(1, [y for y in ys if inside(y)])]
+        octaves = max(1, int(np.ceil((self.label_height + 1) / max(12 * px, 1e-6))))  # Cs apart enough to read
+        cs = [(i, p) for i, p in enumerate(self.rows) if p % 12 == 0 and (p // 12) % octaves == 0]
+        return [(12, [i + 0.5 for i, _ in cs if inside(i + 0.5)])]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802
         out = []
@@ -149,7 +172,7 @@ class LaneView(pg.PlotWidget):
         font = QFont()
         font.setPointSizeF(8.5)
         self.row_axis.setWidth(AXIS_WIDTH)
-        self.row_axis.setStyle(tickFont=font, tickLength=-4, tickTextOffset=6)
+        self.row_axis.set_font(font)
         bottom = plot.getAxis("bottom")
         if show_bars:
             bottom.setHeight(AXIS_HEIGHT)
@@ -185,7 +208,7 @@ class LaneView(pg.PlotWidget):
         self.steps_per_beat = 4
         self._onsets = np.zeros((0, 0), dtype=bool)
         self._onsets_drawn = True
-        self.setMinimumHeight(70)
+        self.setMinimumHeight(MIN_LANE_HEIGHT)
 
     def show_song(self, song: Song, threshold: float, new_rows: bool) -> None:
         """Draw the lane; new_rows picks the pitch range afresh (else it only grows)."""
@@ -390,6 +413,9 @@ class LanesView(QWidget):
         same_probs = same_shape and (old.probs is song.probs or np.array_equal(old.probs, song.probs))
         for lane in self.lanes:
             lane.show_song(song, self.threshold, new_rows=not same_probs)
+        # The drum lane grows with the drums it plays, so each gets its own label (melodic lanes label Cs).
+        drum_rows = len(self.lanes[DRUMS].rows)
+        self.layout().setRowStretch(DRUMS, int(min(max(np.ceil(drum_rows / DRUM_ROWS_PER_STRETCH), 1), 3)))
         if not same_shape:
             for lane in self.lanes:
                 lane.show_grid(song)
