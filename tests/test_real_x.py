@@ -28,6 +28,7 @@ def test_display_check_finds_the_x_server_and_libraries(x_display):
     assert displaycheck.missing_libraries() == []
 
 
+@pytest.mark.timeout(900)
 def test_self_test_runs_on_the_real_x_server(x_display, tiny_pack, tmp_path):
     proc = run_window(["-m", "musicvae_app", "--self-test", "--pack", str(tiny_pack)], x_env(x_display, tmp_path))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
@@ -35,6 +36,7 @@ def test_self_test_runs_on_the_real_x_server(x_display, tiny_pack, tmp_path):
     assert "Could not load the Qt platform plugin" not in proc.stderr
 
 
+@pytest.mark.timeout(900)
 def test_real_x_window_shows_the_same_widgets_as_offscreen(x_display, tiny_pack, tmp_path):
     shots = {}
     for platform, display in (("xcb", x_display), ("offscreen", None)):
@@ -58,6 +60,7 @@ def test_real_x_window_shows_the_same_widgets_as_offscreen(x_display, tiny_pack,
     assert len(colours) > 20
 
 
+@pytest.mark.timeout(900)
 def test_readme_first_sketch_story_on_the_real_x_server(x_display, tiny_pack, tmp_path):
     args = ["tests/x_window.py", "story", "--pack", str(tiny_pack), "--out", str(tmp_path)]
     result = result_of(run_window(args, x_env(x_display, tmp_path)))
@@ -89,3 +92,22 @@ def test_display_check_says_what_is_missing(env, missing, expected):
 def test_missing_libraries_come_from_ldd():
     ldd = "\tlibxcb-icccm.so.4 => not found\n\tlibc.so.6 => /lib/libc.so.6\n\tlibxcb-icccm.so.4 => not found\n"
     assert displaycheck.missing_from_ldd(ldd) == ["libxcb-icccm.so.4"]
+
+
+def test_make_run_checks_the_display_first_and_says_what_is_missing(tmp_path):
+    import subprocess
+    import sys
+
+    makefile = (xserver.ROOT / "Makefile").read_text()
+    run_recipe = makefile.split("\nrun: setup\n", 1)[1].split("\n\n", 1)[0]
+    assert "musicvae_app.displaycheck" in run_recipe.splitlines()[0]  # before the app starts
+    for package in ("libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "xvfb"):
+        assert package in makefile
+    env = x_env(None, tmp_path, platform="")
+    env.pop("QT_QPA_PLATFORM")
+    for display, words in ((None, "DISPLAY is not set"), (":187", "No X server answers on DISPLAY=:187")):
+        if display:
+            env["DISPLAY"] = display
+        proc = subprocess.run([sys.executable, "-m", "musicvae_app.displaycheck"], env=env, capture_output=True,
+                              text=True, cwd=xserver.ROOT, timeout=60)
+        assert proc.returncode == 1 and words in proc.stderr, proc.stderr
