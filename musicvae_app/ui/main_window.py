@@ -48,6 +48,7 @@ class MainWindow(QMainWindow):
         self.primer: Path | None = None
         self.primer_bpm: float | None = None  # the primer's tempo: the next Generate plays at it
         self._seed_typed = False  # a seed typed (or rolled) since the last Generate is used even unlocked
+        self._opened_settings: dict = {}  # the settings of the sketch file opened last
         self.sketch_path: Path | None = None
         self.last_error: str | None = None  # the text of the last error shown, for tests and logs
         self.undo_stack = QUndoStack(self)
@@ -339,7 +340,9 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot use this primer", str(exc))
             return False
         self.primer = path
-        self.primer_bpm = midi_tempo(path)
+        bpm = midi_tempo(path)
+        spin = self.bar.tempo
+        self.primer_bpm = min(max(bpm, spin.minimum()), spin.maximum()) if bpm else None
         if self.primer_bpm:  # shown on the tempo box too; changing it there overrides the file's tempo
             self.bar.tempo.blockSignals(True)
             self.bar.tempo.setValue(int(round(self.primer_bpm)))
