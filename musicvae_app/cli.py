@@ -27,6 +27,8 @@ def _add_generate(sub) -> None:
     p.add_argument(
         "--key", default=None, help="key of the sketch, e.g. 'E minor' (default: the primer's, else C major/A minor)"
     )
+    p.add_argument("--scale-lock", action="store_true", help="keep every pitched note in the key's scale")
+    p.add_argument("--density", default=None, help="per-lane density, e.g. bass=1.3,strings=0.7 (1: as generated)")
     p.add_argument("--variations", type=int, default=1, help="takes to make; files get -1, -2, ... suffixes")
     p.add_argument("--stems", action="store_true", help="also write one .mid per lane beside --out")
     _add_pack_device(p)
@@ -35,6 +37,28 @@ def _add_generate(sub) -> None:
 def _add_pack_device(p) -> None:
     p.add_argument("--pack", default=None, help="model pack folder (default: the shipped default pack)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+
+
+def _add_infill(sub) -> None:
+    p = sub.add_parser("infill", help="regenerate a bar range of some lanes of a .mid; everything else stays")
+    p.add_argument("midi", help="the sketch (.mid) to change")
+    p.add_argument(
+        "--bars", required=True, help="bar range, 1-based and inclusive, e.g. 9-16 (snapped to 4-bar chunks)"
+    )
+    p.add_argument("--lanes", default=None, help="lanes to regenerate, e.g. guitar,bass (default: every lane)")
+    p.add_argument("--seed", type=int, default=None)
+    p.add_argument("--variations", type=int, default=1, help="takes to write (-1, -2, ... suffixes)")
+    p.add_argument("--out", required=True, help="the .mid file to write")
+    _add_pack_device(p)
+
+
+def _add_morph(sub) -> None:
+    p = sub.add_parser("morph", help="a passage that moves from one sketch's opening chunk to another's")
+    p.add_argument("--from", dest="source", required=True, help="the .mid to start from")
+    p.add_argument("--to", dest="target", required=True, help="the .mid to arrive at")
+    p.add_argument("--steps", type=int, default=8, help="chunks (4 bars each) in the passage, at least 2")
+    p.add_argument("--out", required=True, help="the .mid file to write")
+    _add_pack_device(p)
 
 
 def _add_calibrate(sub) -> None:
@@ -111,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_generate(sub)
     _add_train(sub)
     _add_evaluate(sub)
+    _add_infill(sub)
+    _add_morph(sub)
     _add_calibrate(sub)
     _add_render(sub)
     return parser
@@ -136,8 +162,11 @@ def cmd_generate(args) -> int:
         tempo=args.tempo,
         lineup=args.lanes,
         key=args.key,
+        scale_lock=args.scale_lock,
     )
     ms = (time.perf_counter() - t1) * 1000
+    if args.density:
+        songs = [song.with_density(args.density) for song in songs]
     for i, song in enumerate(songs):
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
         write_midi(song, path)
@@ -181,6 +210,42 @@ def cmd_render(args) -> int:
     return 0
 
 
+def _out_folder(out: Path) -> Path:
+    if not out.parent.is_dir():
+        raise ValueError(f"folder '{out.parent}' does not exist: create it or choose another --out")
+    return out
+
+
+def cmd_infill(args) -> int:
+    from .engine import Engine
+
+    out = _out_folder(Path(args.out))
+    try:
+        start, end = (int(x) for x in str(args.bars).split("-"))
+    except ValueError:
+        raise ValueError(f"--bars {args.bars!r} is not a range like 9-16") from None
+    engine = Engine.load(args.pack, args.device)
+    song = engine.song_from_midi(args.midi)
+    takes = engine.infill(song, start, end, args.lanes, seed=args.seed, variations=args.variations)
+    takes = takes if isinstance(takes, list) else [takes]
+    for i, take in enumerate(takes):
+        path = out if len(takes) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
+        take.to_midi(path)
+        print(f"{path}: {take.settings['infill']} of {args.lanes or 'every lane'} new, the rest as in {args.midi}")
+    return 0
+
+
+def cmd_morph(args) -> int:
+    from .engine import Engine
+
+    out = _out_folder(Path(args.out))
+    engine = Engine.load(args.pack, args.device)
+    song = engine.morph(engine.song_from_midi(args.source), engine.song_from_midi(args.target), args.steps)
+    song.to_midi(out)
+    print(f"{out}: {song.n_bars} bars from '{args.source}' to '{args.target}'")
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from .training.calibrate import run_calibrate
 
@@ -192,6 +257,8 @@ COMMANDS = {
     "train": cmd_train,
     "evaluate": cmd_evaluate,
     "calibrate": cmd_calibrate,
+    "infill": cmd_infill,
+    "morph": cmd_morph,
     "render": cmd_render,
 }
 

@@ -16,10 +16,18 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .keys import estimate_key, key_name, normalising_shift, parse_key, relative_major, transpose_roll
+from .keys import (
+    estimate_key,
+    key_name,
+    normalising_shift,
+    parse_key,
+    relative_major,
+    scale_pitch_classes,
+    transpose_roll,
+)
 from .model.fast import FastBand
 from .model.pack import Pack, load_pack
-from .song import DEFAULT_PROGRAMS, LANES, ChunkInfo, Song, lane_index
+from .song import DEFAULT_PROGRAMS, DRUMS, LANES, ChunkInfo, Song, lane_index
 
 MAX_STEPS = 1024
 MAX_VARIATIONS = 64
@@ -75,6 +83,7 @@ class Engine:
         window, which shares the machine with a DAW, asks for 1.
         """
         self.one_song_threads = one_song_threads
+        self._snap: torch.Tensor | None = None  # scale lock's pitch map for the generate call in progress
         self.pack = pack
         self.cfg = pack.config
         self.torch_device = pick_device(device)
@@ -117,6 +126,7 @@ class Engine:
         lineup: tuple[str, ...] | list[str] | str | None = None,
         key: str | None = None,
         start: str | None = None,
+        scale_lock: bool = False,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
 
@@ -128,6 +138,10 @@ class Engine:
         brought in from the pack's bank of real chunks and then follows the lead. key: 'E minor'
         etc. (None: the primer's key, or C major / A minor from a random start) on key-normalised
         packs. start: 'bank' (a real chunk from the pack) or 'prior' (z ~ N(0, I), the thesis).
+        scale_lock: every generated pitched note stays in the key's scale (major or natural minor):
+        each decoded chunk's probability on an out-of-scale pitch moves to its in-scale neighbour
+        before the threshold, inside the loop, so the next chunk follows the steered notes. Drums
+        and the primer's own notes are untouched.
         revive 0, pull 0, start 'prior' on a piano-lead pack is the thesis's loop exactly.
         """
         g = self.defaults
@@ -146,6 +160,7 @@ class Engine:
         primer_roll = None if primer is None else self._primer_roll(primer)
         primer_tempo = _primer_tempo(primer)
         shift_in, shift_out, key_used = self._key_shifts(primer_roll, keep, key)
+        self._snap = self._scale_map(key_used, shift_out) if scale_lock else None
         forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
         bank_pick = None
         if primer_roll is not None:
@@ -156,16 +171,19 @@ class Engine:
         elif start == "bank":
             bank_pick = self._bank_rows(gen, variations, lineup)
             first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
-            first = self._unblock(self.fast.decode(first_z), variations)
+            first = self._unblock(self._decode(first_z, variations), variations)
             source = "bank"
         else:
             first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen)
-            first = self._unblock(self.fast.decode(first_z.to(self.torch_device)), variations)
+            first = self._unblock(self._decode(first_z.to(self.torch_device), variations), variations)
             source = "random"
         brought_in = self._bring_in(first, threshold, lineup, forced, gen) if revive else []
         if forced is not None:
             first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
-        probs, latents = self._run(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
+        try:
+            probs, latents = self._run(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
+        finally:
+            self._snap = None
         probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
         songs = []
         for b in range(variations):
@@ -192,6 +210,7 @@ class Engine:
                 start=source,
                 key=key_used,
                 transpose=shift_out,
+                scale_lock=bool(scale_lock),
                 device=self.device,
             )
             song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
@@ -229,17 +248,21 @@ class Engine:
         first = transpose_roll(song.chunk(0) >= song.threshold, -shift_out).astype(np.float32)[:, None]
         from_primer = bool(song.chunks) and song.chunks[0][li].source == "primer"
         revive = self._revive(song.settings.get("revive") if revive is None else revive)
+        self._snap = self._song_scale(song)
         if not from_primer:
             first[li] = 0.0
             if revive:
                 self._bring_in(first, song.threshold, [li], None, gen)
             else:  # the thesis's loop: a fresh draw from the prior, which may be silent
                 z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen)
-                first[li] = self._unblock(self.fast.decode(z.to(self.torch_device)), 1)[li]
+                first[li] = self._unblock(self._decode(z.to(self.torch_device), 1), 1)[li]
         pull = self._pull(song.settings.get("pull"))
-        probs, latents = self._run(
-            first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, lineup
-        )
+        try:
+            probs, latents = self._run(
+                first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, lineup
+            )
+        finally:
+            self._snap = None
         probs = self._finish_probs(probs, shift_out, lineup, None, None)
         out = song.copy()
         out.probs[li] = probs[li, 0]
@@ -266,7 +289,11 @@ class Engine:
         last = transpose_roll(last, -shift_out).astype(np.float32)[:, None]
         revive = self._revive(song.settings.get("revive") if revive is None else revive)
         pull = self._pull(song.settings.get("pull"))
-        probs, latents = self._run(last, None, steps, noise, song.threshold, gen, None, revive, pull, lineup)
+        self._snap = self._song_scale(song)
+        try:
+            probs, latents = self._run(last, None, steps, noise, song.threshold, gen, None, revive, pull, lineup)
+        finally:
+            self._snap = None
         probs = self._finish_probs(probs, shift_out, lineup, None, None)
         out = song.copy()
         cs = self.cfg.chunk_steps
@@ -277,6 +304,151 @@ class Engine:
         ]
         out.settings = {**song.settings, "steps": song.n_chunks - 1 + steps}
         return out
+
+    @torch.inference_mode()
+    def infill(
+        self,
+        song: Song,
+        start_bar: int,
+        end_bar: int,
+        lanes: list[str] | tuple[str, ...] | str | None = None,
+        seed: int | None = None,
+        variations: int = 1,
+        candidates: int = 4,
+    ) -> Song | list[Song]:
+        """New material for bars start_bar..end_bar (1-based, inclusive, snapped out to whole chunks) of `lanes`.
+
+        Every note outside the range, and of every other lane, stays bit-identical. The new chunks
+        follow the chunk before the range, and of `candidates` draws per variation the ones whose last
+        latent best predicts the chunk after the range are kept, so the new bars lead into what follows.
+        """
+        self._check_song(song)
+        n = song.n_chunks
+        bars_per_chunk = song.chunk_steps // song.steps_per_bar
+        if (
+            not (isinstance(start_bar, int) and isinstance(end_bar, int))
+            or not 1 <= start_bar <= end_bar <= song.n_bars
+        ):
+            raise ValueError(f"bars must run from 1 to {song.n_bars} with start <= end, got {start_bar}-{end_bar}")
+        variations = _check_count("variations", variations, 1, MAX_VARIATIONS)
+        candidates = _check_count("candidates", candidates, 1, 16)
+        c0, c1 = (start_bar - 1) // bars_per_chunk, -(-end_bar // bars_per_chunk)  # chunks [c0, c1)
+        chosen = self._lineup(lanes if lanes is not None else song.settings.get("lineup"))
+        seed = new_seed() if seed is None else int(seed)
+        gen = torch.Generator().manual_seed(seed)
+        noise = _check_noise(song.settings.get("noise", self.defaults["noise"]))
+        revive = self._revive(song.settings.get("revive"))
+        pull = self._pull(song.settings.get("pull"))
+        shift_out = int(song.settings.get("transpose", 0))
+        cs, batch = self.cfg.chunk_steps, variations * candidates
+        base = max(c0 - 1, 0)  # the sub-run starts at the chunk before the range (or the range itself)
+        steps = c1 - 1 - base
+        sub = song.copy()
+        sub.probs = song.probs[:, base * cs : c1 * cs]
+        sub.chunks = song.chunks[base:c1]
+        forced = self._forced_from(sub, [name for name in LANES], steps + 1, -shift_out)
+        for lane in chosen:
+            forced.mask[c0 - base :, lane] = False
+        first = transpose_roll(sub.chunk(0) >= song.threshold, -shift_out).astype(np.float32)
+        first = np.repeat(first[:, None], batch, axis=1)
+        if c0 == 0:  # the range starts the song: its first chunk is new too
+            first[chosen] = 0.0
+            forced.mask[0, chosen] = False
+            self._bring_in(first, song.threshold, chosen, forced, gen)
+        self._snap = self._song_scale(song)
+        try:
+            probs, latents = self._run(first, None, steps, noise, song.threshold, gen, forced, revive, pull)
+        finally:
+            self._snap = None
+        probs = transpose_roll(probs, shift_out) if shift_out else probs
+        order = np.arange(batch)
+        if c1 < n and candidates > 1:  # keep the candidates that lead best into the chunk after the range
+            after = transpose_roll(song.chunk(c1) >= song.threshold, -shift_out).astype(np.float32)[:, None]
+            z_after = self.encode(after)[:, 0]  # (L, K)
+            z_last = torch.as_tensor(latents[-1], device=self.torch_device)  # (L, B, K)
+            lead = self.fast.predict_lead(z_last[self.fast.lead])
+            pred = torch.empty_like(z_last)
+            pred[self.fast.lead] = lead
+            pred[self.fast.followers] = self.fast.predict_others(z_last[self.fast.followers], lead)
+            err = (pred[chosen] - z_after[chosen][:, None]).pow(2).sum(dim=(0, 2)).cpu().numpy()
+            order = np.concatenate([np.argsort(err[v::variations]) * variations + v for v in range(variations)])
+        takes = []
+        for v in range(variations):
+            b = int(order[v * candidates]) if c1 < n and candidates > 1 else v
+            out = song.copy()
+            lo, hi = c0 * cs, c1 * cs
+            for lane in chosen:
+                out.probs[lane, lo:hi] = probs[lane, b, (c0 - base) * cs :]
+                out.latents[c0:c1, lane] = latents[c0 - base :, lane, b]
+                for c in range(c0, c1):
+                    out.chunks[c][lane] = ChunkInfo("infilled", seed, noise, self.pack.name)
+            out.settings = {
+                **song.settings,
+                "infill": f"bars {c0 * bars_per_chunk + 1}-{c1 * bars_per_chunk}",
+                "infill_seed": seed,
+                "variation": v,
+            }
+            takes.append(out)
+        return takes[0] if variations == 1 else takes
+
+    @torch.inference_mode()
+    def morph(self, a: Song, b: Song, steps: int = 8, keep_lanes: tuple[str, ...] | list[str] = ()) -> Song:
+        """A passage of `steps` chunks that moves from take A's first chunk to take B's, lane by lane.
+
+        Each chunk decodes the straight line between the two takes' latents (in the pack's key space,
+        so both takes are first moved to its key), ending in A's key. Lanes in keep_lanes play A's
+        first chunk throughout.
+        """
+        self._check_song(a)
+        self._check_song(b)
+        steps = _check_count("steps", steps, 2, MAX_STEPS)
+        keep = [lane_index(x) for x in keep_lanes]
+        za = self.encode(transpose_roll(a.chunk(0) >= a.threshold, -int(a.settings.get("transpose", 0)))[:, None])
+        zb = self.encode(transpose_roll(b.chunk(0) >= b.threshold, -int(b.settings.get("transpose", 0)))[:, None])
+        t = torch.linspace(0, 1, steps, device=za.device)[None, :, None]
+        z = torch.lerp(za.expand(-1, steps, -1), zb.expand(-1, steps, -1), t)  # (L, steps, K)
+        if keep:
+            z[keep] = za[keep].expand(-1, steps, -1)
+        probs = self._unblock(self.fast.decode(z.contiguous()), steps).reshape(len(LANES), -1, 128)
+        shift_out = int(a.settings.get("transpose", 0))
+        probs = transpose_roll(probs, shift_out) if shift_out else probs
+        lineup = sorted(set(self._lineup(a.settings.get("lineup"))) | set(self._lineup(b.settings.get("lineup"))))
+        probs = self._finish_probs(probs[:, None], 0, lineup, None, None)[:, 0]
+        chunks = [[ChunkInfo("morphed", None, 0.0, self.pack.name)] * len(LANES) for _ in range(steps)]
+        settings = {
+            **a.settings,
+            "morph_steps": steps,
+            "morph_to": str(b.settings.get("seed", "")),
+            "steps": steps - 1,
+            "lineup": ",".join(LANES[i] for i in lineup),
+        }
+        return self._song(probs, z.permute(1, 0, 2).cpu().numpy(), a.threshold, a.tempo, chunks, settings, a)
+
+    def song_from_midi(self, path: str | Path) -> Song:
+        """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""
+        from .midi import read_roll
+
+        roll, tempo = read_roll(path, self.cfg.steps_per_beat)
+        cs = self.cfg.chunk_steps
+        n = max(1, min(-(-roll.shape[1] // cs), MAX_STEPS + 1))
+        probs = np.zeros((len(LANES), n * cs, 128), dtype=np.float32)
+        probs[:, : min(roll.shape[1], n * cs)] = roll[:, : n * cs]
+        key = estimate_key(roll)
+        shift = -normalising_shift(key) if self.key_normalised else 0
+        lineup = [LANES[i] for i in range(len(LANES)) if roll[i].any()] or list(LANES)
+        settings = dict(
+            pack=self.pack.name,
+            source=str(Path(path).name),
+            key=key_name(key) if key else "",
+            transpose=shift,
+            lineup=",".join(lineup),
+            threshold=0.5,
+            steps=n - 1,
+        )
+        chunks = [[ChunkInfo("primer", None, None, self.pack.name)] * len(LANES) for _ in range(n)]
+        return self._song(
+            probs, np.zeros((n, len(LANES), self.cfg.latent), np.float32), 0.5, float(tempo), chunks, settings, None
+        )
 
     @torch.inference_mode()
     def reconstruct(self, song: Song) -> Song:
@@ -342,7 +514,7 @@ class Engine:
             z_next[followers] = others
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
-            p = fast.decode(z_next)
+            p = self._decode(z_next, batch)
             blocks.append(p)
             chunk_latents.append(z_next)
             x = (p >= threshold).float()
@@ -363,6 +535,42 @@ class Engine:
             for lane in range(n_lanes):
                 probs[lane][:, step_mask[lane]] = forced.probs[lane][step_mask[lane]]
         return probs, torch.stack(chunk_latents).cpu().numpy()
+
+    def _decode(self, z: torch.Tensor, batch: int) -> torch.Tensor:
+        """fast.decode, then (with scale lock on) each pitched lane's out-of-scale probabilities moved in scale."""
+        p = self.fast.decode(z)
+        snap = getattr(self, "_snap", None)
+        if snap is None:
+            return p
+        plain = self.fast.from_blocked(p, batch)  # (L, B, cs, 128)
+        pitched = [i for i in range(len(LANES)) if i != DRUMS]
+        moved = torch.zeros_like(plain[pitched]).scatter_reduce_(
+            -1, snap.expand_as(plain[pitched]), plain[pitched], "amax", include_self=True
+        )
+        plain[pitched] = moved
+        return self.fast.to_blocked(plain)
+
+    def _song_scale(self, song: Song) -> torch.Tensor | None:
+        if not song.settings.get("scale_lock"):
+            return None
+        return self._scale_map(str(song.settings.get("key") or ""), int(song.settings.get("transpose", 0)))
+
+    def _scale_map(self, key_text: str, shift_out: int) -> torch.Tensor:
+        """For each of the 128 pitches in the pack's key space, the in-scale pitch its probability goes to."""
+        try:
+            tonic, mode = parse_key(key_text.split(" / ")[0]) if key_text else (0, "major")
+        except ValueError:
+            tonic, mode = 0, "major"
+        scale = {(pc - shift_out) % 12 for pc in scale_pitch_classes((tonic, mode))}
+        target = []
+        for p in range(128):
+            if p % 12 in scale:
+                target.append(p)
+            elif (p + 1) % 12 in scale and p + 1 < 128:
+                target.append(p + 1)
+            else:
+                target.append(p - 1)
+        return torch.tensor(target, device=self.torch_device)
 
     def _forced_latents(self, forced: _Forced):
         """Latent means of every forced chunk (chunks, L, 1, K) and the mask as a device tensor."""
@@ -443,8 +651,8 @@ class Engine:
             if source is not None:
                 return shift_in, -shift_in, key_name(source)
             return 0, 0, "C major / A minor"
-        if target is not None and source is not None:
-            d = (relative_major(target) - relative_major(source)) % 12
+        if target is not None:  # a pack that knows no keys: move the primer's key to the target, if any
+            d = (relative_major(target) - relative_major(source)) % 12 if source is not None else 0
             return 0, d - 12 if d > 6 else d, key_name(target)
         return 0, 0, key_name(source) if source is not None else ""
 
@@ -474,7 +682,7 @@ class Engine:
             for lane in missing:
                 for _ in range(16):  # a prior draw that sounds
                     z = torch.randn((len(LANES), batch, self.cfg.latent), generator=gen)
-                    probs = self._unblock(self.fast.decode(z.to(self.torch_device)), batch)
+                    probs = self._unblock(self._decode(z.to(self.torch_device), batch), batch)
                     if (probs[lane] >= threshold).any():
                         break
                 quiet = ~sounding[lane]
@@ -494,7 +702,7 @@ class Engine:
                     cand = cand[torch.argsort(d)[:8]]
                 row = cand[torch.randint(len(cand), (1,), generator=gen).item()]
                 z = bank[row][:, None, :]  # (5, 1, K)
-                first[lane, b] = self._unblock(self.fast.decode(z), 1)[lane, 0, :cs]
+                first[lane, b] = self._unblock(self._decode(z, 1), 1)[lane, 0, :cs]
         return missing
 
     def encode_batch(self, rolls: torch.Tensor) -> torch.Tensor:

@@ -51,8 +51,16 @@ def estimate_key(roll: np.ndarray) -> tuple[int, str] | None:
     return best
 
 
+# How musicians spell each tonic: flats for the flat keys (Bb major, not A# major).
+MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+
+
 def key_name(key: tuple[int, str] | None) -> str:
-    return "unknown" if key is None else f"{NOTE_NAMES[key[0]]} {key[1]}"
+    if key is None:
+        return "unknown"
+    names = MAJOR_NAMES if key[1] == "major" else MINOR_NAMES
+    return f"{names[key[0] % 12]} {key[1]}"
 
 
 def parse_key(text: str) -> tuple[int, str]:

@@ -6,6 +6,7 @@ numpy only: no torch, no Qt, no I/O. Everything that shows, plays or exports a s
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -35,6 +36,34 @@ def note_runs(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pitch, start = np.nonzero(edges == 1)  # row-major: each pitch's runs in time order, so starts and ends pair up
     end = np.nonzero(edges == -1)[1]
     return pitch, start, end
+
+
+DENSITY_RANGE = (0.25, 4.0)
+
+
+def parse_density(value) -> dict[str, float]:
+    """'bass=1.3,strings=0.7' (or a dict) -> {lane: density}; raises ValueError naming a bad lane or value."""
+    if not value:
+        return {}
+    items = value.items() if isinstance(value, dict) else (part.split("=", 1) for part in str(value).split(","))
+    out = {}
+    for item in items:
+        if len(item) != 2:
+            raise ValueError(f"density {value!r}: write lane=value pairs, e.g. bass=1.3,strings=0.7")
+        lane, number = item
+        lane = LANES[lane_index(str(lane).strip())]
+        try:
+            d = float(number)
+        except (TypeError, ValueError):
+            raise ValueError(f"density of {lane} must be a number, got {number!r}") from None
+        if not (math.isfinite(d) and DENSITY_RANGE[0] <= d <= DENSITY_RANGE[1]):
+            raise ValueError(f"density of {lane} must be from {DENSITY_RANGE[0]} to {DENSITY_RANGE[1]}, got {number}")
+        out[lane] = d
+    return out
+
+
+def format_density(density: dict[str, float]) -> str:
+    return ",".join(f"{lane}={density[lane]:g}" for lane in LANES if lane in density and density[lane] != 1.0)
 
 
 @dataclass
@@ -90,9 +119,37 @@ class Song:
     def seconds(self) -> float:
         return self.n_steps / self.steps_per_beat * 60.0 / self.tempo
 
+    @property
+    def density(self) -> dict[str, float]:
+        """Per-lane density (1.0: as generated; 1.3 busier, 0.7 sparser), from settings "bass=1.3,strings=0.7"."""
+        return parse_density(self.settings.get("density"))
+
+    def lane_thresholds(self, threshold: float | None = None) -> np.ndarray:
+        """Each lane's threshold: the song's, moved by the lane's density (a logit shift of -2 ln density)."""
+        base = self.threshold if threshold is None else threshold
+        dens = self.density
+        out = np.full(len(LANES), float(base))
+        for i, lane in enumerate(LANES):
+            d = dens.get(lane, 1.0)
+            if d != 1.0:
+                logit = math.log(base / (1.0 - base)) - 2.0 * math.log(d)
+                out[i] = 1.0 / (1.0 + math.exp(-logit))
+        return out
+
     def notes(self, threshold: float | None = None) -> np.ndarray:
-        """The binary roll (5, steps, 128); re-thresholding needs no model."""
-        return self.probs >= (self.threshold if threshold is None else threshold)
+        """The binary roll (5, steps, 128); re-thresholding (and density) needs no model."""
+        if "density" not in self.settings:
+            return self.probs >= (self.threshold if threshold is None else threshold)
+        return self.probs >= self.lane_thresholds(threshold)[:, None, None].astype(np.float32)
+
+    def with_density(self, density: dict[str, float] | str) -> Song:
+        """A copy with new per-lane densities (no new sample: the same probabilities, other thresholds)."""
+        out = self.copy()
+        text = format_density(parse_density(density))
+        out.settings = {k: v for k, v in out.settings.items() if k != "density"}
+        if text:
+            out.settings["density"] = text
+        return out
 
     def note_counts(self, threshold: float | None = None) -> dict[str, int]:
         """Notes per lane (runs of held cells; drums count every struck cell's run)."""

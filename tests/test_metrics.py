@@ -151,8 +151,10 @@ def test_band_metrics_apply_each_metric_to_its_lanes():
     rolls = band(2 * BAR, piano=[(60, 0, 2)], bass=[(36, 0, 8)], drums=[(36, 0, 1), (38, 4, 5)])
     out = metrics.band_metrics(rolls, SPB)
     assert set(out["lanes"]) == set(LANES)
-    assert set(out["lanes"]["drums"]) == {"EB", "DP", "polyphony"}
-    assert set(out["lanes"]["piano"]) == {"EB", "UPC", "QN", "polyphony"}
+    assert set(out["lanes"]["drums"]) == {"EB", "DP", "notes_per_bar", "polyphony"}
+    assert set(out["lanes"]["piano"]) == {"EB", "UPC", "QN", "notes_per_bar", "polyphony"}
+    assert out["lanes"]["drums"]["notes_per_bar"] == 2.0  # two hits in the one bar that has any
+    assert out["lanes"]["piano"]["notes_per_bar"] == 1.0
     assert out["lanes"]["bass"]["EB"] == 50.0 and out["lanes"]["drums"]["DP"] == 100.0
     assert sorted(out["TD"]) == sorted(
         ["piano-guitar", "piano-bass", "piano-strings", "guitar-bass", "guitar-strings", "bass-strings"]

@@ -216,3 +216,94 @@ def test_cli_lanes_and_key(tmp_path, capsys):
     assert {"Piano", "Bass", "Drums"} <= names and not {"Guitar", "Strings"} & names
     assert main([*argv, "--lanes", "kazoo"]) == 2
     assert "kazoo" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("key", ["E minor", "Bb major", "C major", "F# minor"])
+def test_scale_lock_keeps_every_pitched_note_in_the_scale(engine, key):
+    from musicvae_app.keys import scale_pitch_classes
+
+    scale = set(scale_pitch_classes(parse_key(key)))
+    for seed in range(6):
+        song = engine.generate(steps=3, seed=seed, key=key, scale_lock=True, revive=1)
+        notes = song.notes()
+        pitched = np.delete(notes, DRUMS, axis=0)
+        classes = {int(p) % 12 for p in np.nonzero(pitched.any(axis=(0, 1)))[0]}
+        assert classes and classes <= scale, (key, seed, sorted(classes - scale))
+        assert song.settings["scale_lock"] is True and song.settings["key"] == key
+    longer = engine.continue_song(song, 2, seed=1)
+    classes = {int(p) % 12 for p in np.nonzero(np.delete(longer.notes(), DRUMS, axis=0).any(axis=(0, 1)))[0]}
+    assert classes <= scale
+
+
+# --- composing: infill and morph ------------------------------------------------------------------
+def test_infill_changes_only_the_range_and_lanes(engine):
+    song = engine.generate(steps=5, seed=3, revive=1)  # 6 chunks of 4 bars (8th-grid tiny pack)
+    new = engine.infill(song, 9, 14, lanes=["guitar", "bass"], seed=7)  # snapped out to bars 9-16 = chunks 2-3
+    cs = song.chunk_steps
+    for lane in range(5):
+        if LANES[lane] in ("guitar", "bass"):
+            assert np.array_equal(new.probs[lane, : 2 * cs], song.probs[lane, : 2 * cs])
+            assert np.array_equal(new.probs[lane, 4 * cs :], song.probs[lane, 4 * cs :])
+            assert not np.array_equal(new.probs[lane, 2 * cs : 4 * cs], song.probs[lane, 2 * cs : 4 * cs])
+        else:
+            assert np.array_equal(new.probs[lane], song.probs[lane])  # bit-identical
+    assert new.settings["infill"] == "bars 9-16"
+    assert all(new.chunks[c][1].source == "infilled" for c in (2, 3))
+    takes = engine.infill(song, 1, 4, seed=7, variations=3)
+    assert len(takes) == 3 and len({t.probs.tobytes() for t in takes}) == 3
+    assert all(np.array_equal(t.probs[:, 4 * 8 * 2 :], song.probs[:, 4 * 8 * 2 :]) for t in takes)
+    with pytest.raises(ValueError, match="bars"):
+        engine.infill(song, 5, 99)
+
+
+def test_morph_moves_from_take_a_to_take_b(engine):
+    a = engine.generate(steps=1, seed=1, revive=1)
+    b = engine.generate(steps=1, seed=2, revive=1)
+    m = engine.morph(a, b, steps=6)
+    assert m.n_chunks == 6
+    za, zb = m.latents[0], m.latents[-1]
+    ea = engine.encode((a.chunk(0) >= a.threshold).astype(np.float32)[:, None])[:, 0].numpy()
+    eb = engine.encode((b.chunk(0) >= b.threshold).astype(np.float32)[:, None])[:, 0].numpy()
+    dist = [np.linalg.norm(m.latents[i] - ea) for i in range(6)]
+    assert dist == sorted(dist)  # every chunk further from A than the one before
+    assert np.allclose(za, ea, atol=1e-5) and np.allclose(zb, eb, atol=1e-5)
+    kept = engine.morph(a, b, steps=3, keep_lanes=["drums"])
+    assert np.allclose(kept.latents[:, 4], ea[4], atol=1e-5)
+
+
+def test_cli_infill_and_morph(tmp_path, capsys, tiny_pack):
+    from musicvae_app.cli import main
+
+    src = tmp_path / "a.mid"
+    common = ["--pack", str(tiny_pack), "--device", "cpu"]
+    assert main(["generate", "--out", str(src), "--steps", "3", "--seed", "1", *common]) == 0
+    out = tmp_path / "b.mid"
+    assert (
+        main(["infill", str(src), "--bars", "5-8", "--lanes", "guitar", "--out", str(out), "--seed", "2", *common]) == 0
+    )
+    assert "bars 5-8" in capsys.readouterr().out
+    before, after = _onsets(src), _onsets(out)
+    assert {k: v for k, v in before.items() if k[0] != 1} == {k: v for k, v in after.items() if k[0] != 1}
+    morph = tmp_path / "m.mid"
+    assert main(["morph", "--from", str(src), "--to", str(out), "--steps", "4", "--out", str(morph), *common]) == 0
+    assert mido.MidiFile(str(morph)).length > 0
+    assert main(["infill", str(src), "--bars", "nine", "--out", str(out), *common]) == 2
+
+
+def test_density_changes_note_counts_monotonically_without_resampling(engine, tmp_path):
+    song = engine.generate(steps=3, seed=4, revive=1)
+    steps = (0.5, 0.7, 0.85, 1.0, 1.15, 1.3)
+    cells = [int(song.with_density({"bass": d}).notes()[2].sum()) for d in steps]
+    assert cells == sorted(cells) and cells[0] < cells[-1]
+    counts = [song.with_density({"bass": d}).note_counts()["bass"] for d in steps]
+    assert counts == sorted(counts) and counts[0] < counts[-1]
+    busy = song.with_density("bass=1.5,strings=0.7")
+    assert np.array_equal(busy.probs, song.probs)  # no new sample
+    assert busy.note_counts()["piano"] == song.note_counts()["piano"]
+    assert busy.note_counts()["strings"] <= song.note_counts()["strings"]
+    path = busy.to_midi(tmp_path / "d.mid")
+    assert '"density": "bass=1.5,strings=0.7"' in str(mido.MidiFile(str(path)).tracks[0])
+    with pytest.raises(ValueError, match="density of bass"):
+        song.with_density("bass=9")
+    with pytest.raises(ValueError, match="unknown lane"):
+        song.with_density("kazoo=1.2")
