@@ -228,7 +228,7 @@ def write_midi(song: Song, path: str | Path, lanes: list[int] | None = None) -> 
     try:
         with os.fdopen(fd, "wb") as f:
             mid.save(file=f)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; a file for a DAW or a bandmate follows the umask
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; a file for a DAW or a bandmate follows the umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -236,7 +236,7 @@ def write_midi(song: Song, path: str | Path, lanes: list[int] | None = None) -> 
     return path
 
 
-def _umask() -> int:
+def umask() -> int:
     """The process umask, read without changing it where Linux tells (os.umask would race other threads)."""
     try:
         for line in Path("/proc/self/status").read_text().splitlines():

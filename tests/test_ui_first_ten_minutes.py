@@ -164,9 +164,11 @@ def test_exports_and_drag_files_get_the_users_permissions(qtbot, window, tmp_pat
         mid = window.export_midi(tmp_path / "x.mid")
         stems = window.export_stems(tmp_path / "stems")
         dragged = window.findChild(QWidget, "dragHandle").make_mime().urls()[0].toLocalFile()
+        assert window.save_sketch(tmp_path / "for-a-bandmate.mvsketch")
     finally:
         os.umask(old)
-    modes = {p.stat().st_mode & 0o777 for p in [mid, *stems]} | {os.stat(dragged).st_mode & 0o777}
+    modes = {p.stat().st_mode & 0o777 for p in [mid, *stems, tmp_path / "for-a-bandmate.mvsketch"]}
+    modes |= {os.stat(dragged).st_mode & 0o777}
     assert modes == {0o644}
 
 

@@ -13,7 +13,7 @@ from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from .. import sketchfile, userdata
-from ..midi import MidiImportError, read_primer, write_midi, write_stems
+from ..midi import MidiImportError, read_primer, umask, write_midi, write_stems
 from ..sketchfile import Sketch, SketchError
 from ..song import DEFAULT_PROGRAMS, LANES, Song
 from .audition import attach_playback
@@ -387,6 +387,7 @@ class MainWindow(QMainWindow):
             return self._have_song("save")
         try:
             self.sketch_path = sketchfile.save(sketch, path)
+            os.chmod(self.sketch_path, 0o666 & ~umask())  # a sketch for a bandmate: the user's usual permissions
         except OSError as exc:
             self.show_error("Save failed", f"Could not save '{path}': {exc.strerror or exc}. Pick another folder.")
             return False
