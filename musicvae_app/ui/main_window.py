@@ -468,7 +468,7 @@ class MainWindow(QMainWindow):
             question = "musicvae-app did not close properly last time. Restore the sketch it was working on?"
             if mode == "yes" or self.ask("Restore sketch", question):
                 if self.open_sketch(crashed[0], "Restore crashed sketch"):
-                    self.undo_stack.clear()
+                    self._reopened()
                     self.statusBar().showMessage("Restored the sketch from the session that did not close", 8000)
                     crashed[0].unlink()
                     crashed = crashed[1:]
@@ -477,10 +477,14 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Unrestored sketches are kept in {folder}", 8000)
         elif self.song is None and mode != "no" and self.autosave.last_path.exists():
             if self.open_sketch(self.autosave.last_path, "Reopen last sketch"):
-                self.undo_stack.clear()  # a clear stack is clean: unsaved changes are marked again below
-                if self.sketch_path is not None and not self._opened_settings.get("clean", False):
-                    self.undo_stack.resetClean()
-                self._update_title()
+                self._reopened()
+
+    def _reopened(self) -> None:
+        """A sketch back from the last session: no undo history; modified unless it was saved as it is."""
+        self.undo_stack.clear()  # a clear stack is clean
+        if self.sketch_path is not None and not self._opened_settings.get("clean", False):
+            self.undo_stack.resetClean()
+        self._update_title()
 
     # --- window plumbing ------------------------------------------------------------------------
     def _build_status(self) -> None:
