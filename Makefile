@@ -3,12 +3,19 @@ SHELL := /bin/bash
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-APT_PACKAGES := fluidsynth fluid-soundfont-gm jackd2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0
+# Qt's xcb platform plugin (the window on an X desktop) needs the libxcb-* and xkbcommon-x11 libraries;
+# xvfb and xauth give the tests a real X server (tests/xserver.py).
+QT_X11_PACKAGES := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-xinerama0 \
+  libxcb-xkb1 libxkbcommon-x11-0 libxcb-randr0 libxcb-shape0 libxcb-xfixes0 libxcb-sync1 libxcb-shm0 libx11-xcb1
+APT_PACKAGES := fluidsynth fluid-soundfont-gm jackd2 libegl1 libgl1 libxkbcommon0 libfontconfig1 libdbus-1-3 libglib2.0-0 \
+  $(QT_X11_PACKAGES) xvfb xauth
 export DEBIAN_FRONTEND := noninteractive
 
 .PHONY: run test setup sysdeps lint bench screenshot bundle bundle-smoke clean
 
+# The display check says in words what is missing (no DISPLAY, an X library, no X server) before Qt aborts.
 run: setup
+	@$(PY) -m musicvae_app.displaycheck
 	$(VENV)/bin/musicvae-app
 
 test: setup

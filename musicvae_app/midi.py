@@ -154,19 +154,27 @@ def read_primer(path: str | Path, steps_per_beat: int, chunk_steps: int, bar: in
 
 
 # --- writing ------------------------------------------------------------------------------------
+DRUM_HIT_STEPS = 1  # every active drum step is its own hit, this many steps long (drums ring out anyway)
+
+
 def lane_notes(song: Song, lane: int) -> list[tuple[int, int, int, int]]:
-    """(pitch, start step, end step, velocity) of one lane; velocity follows the model's confidence."""
+    """(pitch, start step, end step, velocity) of one lane; velocity follows the model's confidence.
+
+    Pitched lanes join consecutive active steps into one held note. Drums never do: each active step
+    is a separate hit of DRUM_HIT_STEPS, so a hi-hat row on every 8th plays every 8th.
+    """
     probs = song.probs[lane]
-    out = []
     roll = song.notes()[lane]
-    if lane == DRUMS:  # drums are hits: every active step is its own short note
+    out = []
+    if lane == DRUMS:
         steps, pitches = np.nonzero(roll)
-        runs = (pitches, steps, steps + 1)
+        keep = (pitches >= GM_DRUM_RANGE[0]) & (pitches <= GM_DRUM_RANGE[1])
+        order = np.lexsort((steps[keep], pitches[keep]))  # by pitch, then time, like note_runs
+        runs = (pitches[keep][order], steps[keep][order], steps[keep][order] + DRUM_HIT_STEPS)
     else:
         runs = note_runs(roll)
     for pitch, s, e in zip(*runs):
-        if lane == DRUMS and not GM_DRUM_RANGE[0] <= pitch <= GM_DRUM_RANGE[1]:
-            continue
+        e = min(int(e), song.n_steps)
         confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
         velocity = int(round(56 + 64 * min(max(confidence, 0.0), 1.0)))
         out.append((int(pitch), int(s), int(e), velocity))
@@ -185,7 +193,10 @@ def _track(events: list[tuple[int, int, mido.Message]], name: str, end_tick: int
 
 
 def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFile:
-    """A type-1 file: conductor track, then one named track per non-empty lane on its own channel."""
+    """A type-1 file: conductor track, then one named track per lane (all five, or `lanes`), in lane order.
+
+    An empty lane keeps its (note-less) track, so track n is the same instrument in every export.
+    """
     ticks = TICKS_PER_BEAT // song.steps_per_beat
     end_tick = song.n_steps * ticks
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
@@ -197,10 +208,8 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
     ]
     mid.tracks.append(_track(conductor, "musicvae-app sketch", end_tick))
     lineup = [LANES.index(name) for name in song.lineup]  # lanes switched out of the band are left out
-    for lane in [i for i in (lanes if lanes is not None else range(len(LANES))) if i in lineup]:
+    for lane in [i for i in (sorted(lanes) if lanes is not None else range(len(LANES))) if i in lineup]:
         notes = lane_notes(song, lane)
-        if not notes:
-            continue
         channel = LANE_CHANNELS[lane]
         program = 0 if lane == DRUMS else int(song.programs[lane])
         events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
@@ -219,11 +228,25 @@ def write_midi(song: Song, path: str | Path, lanes: list[int] | None = None) -> 
     try:
         with os.fdopen(fd, "wb") as f:
             mid.save(file=f)
+        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; a file for a DAW or a bandmate follows the umask
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def umask() -> int:
+    """The process umask, read without changing it where Linux tells (os.umask would race other threads)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_stems(song: Song, folder: str | Path, stem: str = "sketch") -> list[Path]:

@@ -1,4 +1,4 @@
-"""Screenshot of the real window with a generated sketch: docs/screenshot.png (1280x800) and a 1920x1080 check.
+"""Screenshot of the real window with a generated sketch: docs/screenshot.png (1280x800), 1920x1080 and 1024x600 checks.
 
 Run offscreen: QT_QPA_PLATFORM=offscreen .venv/bin/python packaging/screenshot.py [--seed N]
 Uses the default pack; without one it says so and uses an untrained random pack (the picture then
@@ -67,7 +67,8 @@ def main() -> int:
         window.headers[3].solo.setChecked(False)
         window.headers[1].mute.setChecked(True)
         window.time_label.setText(window.time_label.text())
-        for size, out in (((1280, 800), args.out), ((1920, 1080), args.big)):
+        small = str(Path(args.big).with_name("musicvae-screenshot-1024x600.png"))
+        for size, out in (((1280, 800), args.out), ((1920, 1080), args.big), ((1024, 600), small)):
             window.resize(*size)
             for _ in range(5):
                 app.processEvents()

@@ -1,5 +1,7 @@
 """Every line of docs/midi-export.md, checked on real files read back by mido and pretty_midi."""
 
+import os
+
 import mido
 import numpy as np
 import pretty_midi
@@ -44,10 +46,10 @@ def test_type_1_with_conductor_track_and_tempo(exported):
     assert pm.get_tempo_changes()[1][0] == pytest.approx(93.0, abs=0.01)
 
 
-def test_one_named_track_per_nonempty_lane_with_program_first(exported):
+def test_one_named_track_per_lane_with_program_first(exported):
     _, mid, pm = exported
     names = [next(m.name for m in t if m.type == "track_name") for t in mid.tracks[1:]]
-    assert names == ["Piano", "Bass", "Drums"]  # guitar and strings are empty
+    assert names == ["Piano", "Guitar", "Bass", "Strings", "Drums"]  # guitar and strings are empty: kept
     for track in mid.tracks[1:]:
         kinds = [m.type for m in track if not m.is_meta]
         assert kinds[0] == "program_change" and track[1].time == 0
@@ -57,7 +59,7 @@ def test_one_named_track_per_nonempty_lane_with_program_first(exported):
 def test_channels_drums_on_ten_pitched_never(exported):
     _, mid, pm = exported
     channels = [{m.channel for m in t if not m.is_meta} for t in mid.tracks[1:]]
-    assert channels == [{0}, {2}, {9}]
+    assert channels == [{0}, {1}, {2}, {3}, {9}]
     drums = [i for i in pm.instruments if i.is_drum]
     assert len(drums) == 1 and drums[0].name == "Drums"
 
@@ -210,3 +212,81 @@ def test_truncated_and_empty_of_notes_files(tmp_path):
         read_primer(tmp_path / "silent.mid", 2, 32)
     with pytest.raises(MidiImportError, match="does not exist"):
         read_primer(tmp_path / "nope.mid", 2, 32)
+
+
+# --- drums are hits; tracks keep their places; files follow the umask (issue 12) -----------------
+def hats_song(steps_per_beat: int = 4) -> Song:
+    """Hats on every 8th for two bars, one extra 16th hat, a kick held over four steps, a held piano note."""
+    spb = steps_per_beat
+    probs = np.zeros((5, 16 * spb, 128), dtype=np.float32)
+    probs[4, 0 : 8 * spb : spb // 2, 42] = 0.9  # closed hat on every 8th of bars 1-2
+    if spb >= 4:
+        probs[4, spb // 4, 42] = 0.9  # and one 16th (where the grid has 16ths)
+    probs[4, 8 * spb : 8 * spb + 4, 36] = 0.8  # four kicks in a row on consecutive steps
+    probs[0, 0 : 2 * spb, 60] = 0.9  # a piano note held two beats stays one note
+    return Song(probs, steps_per_beat=spb, chunk_steps=16 * spb, threshold=0.5, tempo=120.0)
+
+
+def note_ons(path) -> dict[tuple[int, int], list[int]]:
+    """(channel, note) -> ticks of every sounding note_on, counted by mido straight from the file."""
+    out: dict[tuple[int, int], list[int]] = {}
+    for track in mido.MidiFile(str(path)).tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                out.setdefault((msg.channel, msg.note), []).append(tick)
+    return out
+
+
+@pytest.mark.parametrize("spb", [2, 4])
+def test_every_active_drum_step_is_its_own_hit(tmp_path, spb):
+    song = hats_song(spb)
+    ons = note_ons(write_midi(song, tmp_path / "hats.mid"))
+    ticks = 480 // spb
+    drum_steps = np.nonzero(song.notes()[4])
+    assert len(ons[(9, 42)]) == int(song.notes()[4, :, 42].sum()) == (17 if spb >= 4 else 16)
+    assert ons[(9, 42)] == sorted(int(s) * ticks for s in np.flatnonzero(song.notes()[4, :, 42]))
+    assert len(ons[(9, 36)]) == 4  # consecutive steps are four kicks, not one long note
+    assert sum(len(v) for k, v in ons.items() if k[0] == 9) == len(drum_steps[0])
+    assert len(ons[(0, 60)]) == 1  # pitched lanes still hold
+    pm = pretty_midi.PrettyMIDI(str(tmp_path / "hats.mid"))
+    drums = next(i for i in pm.instruments if i.is_drum)
+    lengths = {round(n.end - n.start, 6) for n in drums.notes}
+    assert len(lengths) == 1 and lengths.pop() <= 0.25  # one short, fixed length
+
+
+def test_playback_and_audio_schedule_hit_every_drum_step():
+    from musicvae_app.playback.schedule import schedule
+
+    song = hats_song(4)
+    ons = [m for _, m in schedule(song) if m.type == "note_on" and m.channel == 9]
+    assert len(ons) == int(song.notes()[4].sum())
+
+
+def test_track_order_is_the_same_whatever_lanes_are_empty(tmp_path):
+    song = hats_song(4)
+    full = song.copy()
+    full.probs[1:4, 0:4, 50] = 0.9
+    names = []
+    for s in (song, full):
+        mid = mido.MidiFile(str(write_midi(s, tmp_path / "t.mid")))
+        names.append([next(m.name for m in t if m.type == "track_name") for t in mid.tracks[1:]])
+        channels = [{m.channel for m in t if not m.is_meta} for t in mid.tracks[1:]]
+        assert channels == [{0}, {1}, {2}, {3}, {9}]
+    assert names[0] == names[1] == ["Piano", "Guitar", "Bass", "Strings", "Drums"]
+    muted = mido.MidiFile(str(write_midi(full, tmp_path / "m.mid", [4, 0, 2])))
+    assert [next(m.name for m in t if m.type == "track_name") for t in muted.tracks[1:]] == ["Piano", "Bass", "Drums"]
+
+
+def test_exports_follow_the_umask(tmp_path):
+    old = os.umask(0o022)
+    try:
+        mode = write_midi(hand_song(), tmp_path / "a.mid").stat().st_mode & 0o777
+        stems = write_stems(hand_song(), tmp_path / "stems")
+        os.umask(0o027)
+        group = write_midi(hand_song(), tmp_path / "b.mid").stat().st_mode & 0o777
+    finally:
+        os.umask(old)
+    assert mode == 0o644 and {p.stat().st_mode & 0o777 for p in stems} == {0o644}
+    assert group == 0o640

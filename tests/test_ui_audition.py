@@ -75,8 +75,12 @@ def test_click_seeks_and_the_loop_region_snaps_to_bars(qtbot, window):
     assert moved.args == [6.0]
     assert all(lane.playhead.value() == 6.0 for lane in window.lanes.lanes)
     panel.loop_box.setChecked(True)
-    assert window.lanes.loop.isVisible()
+    assert panel._loop_setting() is True  # Loop alone repeats the whole sketch
+    drums = window.lanes.lanes[-1]
     with qtbot.waitSignal(window.lanes.loopChanged, timeout=5000) as changed:
-        window.lanes.loop.setRegion((3.2, 14.5))
-    assert changed.args == [4.0, 16.0]  # the nearest bar lines
+        window.lanes._drag_loop(3.2, 14.5, True)  # a drag over bars 1-4
+    assert changed.args == [0.0, 16.0] and drums.loop.isVisible()
+    with qtbot.waitSignal(window.lanes.loopChanged, timeout=5000) as changed:
+        drums.loop.setRegion((3.2, 14.5))  # moving its edges snaps them to the nearest bar lines
+    assert changed.args == [4.0, 16.0]
     assert panel._loop_setting() == (4.0, 16.0)

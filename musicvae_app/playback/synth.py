@@ -15,7 +15,7 @@ import subprocess
 import sys
 import tempfile
 import wave
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import mido
@@ -31,6 +31,10 @@ TAIL_SECONDS = 2.0  # let releases and reverb ring out after the last note
 SOUNDFONT_ENV = "MUSICVAE_SOUNDFONT"
 PREFERRED = ("default-GM.sf2", "default-GM.sf3", "FluidR3_GM.sf2", "FluidR3_GM.sf3", "GeneralUser GS v1.471.sf2")
 AUDIO_DRIVERS = (None, "pulseaudio", "pipewire", "alsa", "jack", "coreaudio", "wasapi", "dsound", "sdl2")
+
+
+class RenderCancelled(Exception):
+    """The progress callback asked the render to stop; nothing was written."""
 
 
 class SynthUnavailable(RuntimeError):
@@ -167,19 +171,31 @@ def render_events(
     soundfont: str | os.PathLike | None = None,
     sample_rate: int = SAMPLE_RATE,
     tail: float = TAIL_SECONDS,
+    progress: Callable[[float], bool] | None = None,
 ) -> Path:
-    """Play (seconds, message) pairs through FluidSynth offline into a 16-bit stereo WAV."""
+    """Play (seconds, message) pairs through FluidSynth offline into a 16-bit stereo WAV.
+
+    `progress(fraction)` is called as the render goes (0..1); returning False stops it with
+    RenderCancelled before anything is written.
+    """
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"folder '{path.parent}' does not exist: create it or choose another file")
     synth = _new_synth(soundfont, sample_rate)
     blocks, done = [], 0
+    events = sorted(events, key=lambda e: e[0])
+    total = max(int(round(events[-1][0] * sample_rate)) if events else 1, 1)
+    next_report = 0
     try:
-        for seconds, msg in sorted(events, key=lambda e: e[0]):
+        for seconds, msg in events:
             frame = int(round(seconds * sample_rate))
             blocks += _samples(synth, frame - done)
             done = max(done, frame)
             _apply(synth, msg)
+            if progress is not None and done >= next_report:
+                next_report = done + sample_rate // 2  # about twice per second of music
+                if progress(min(done / total, 1.0)) is False:
+                    raise RenderCancelled("cancelled")
         blocks += _samples(synth, int(tail * sample_rate))
     finally:
         synth.delete()
@@ -210,10 +226,11 @@ def render_wav(
     soundfont: str | os.PathLike | None = None,
     mutes: Lanes = None,
     solos: Lanes = None,
+    progress: Callable[[float], bool] | None = None,
 ) -> Path:
-    """Render the sketch (muted lanes left out) to a WAV file: File > Export audio."""
+    """Render the sketch (muted lanes left out) to a WAV file: File > Export audio (see render_events)."""
     try:
-        return render_events(schedule(song, mutes, solos), path, soundfont)
+        return render_events(schedule(song, mutes, solos), path, soundfont, progress=progress)
     except SynthUnavailable:
         if not shutil.which("fluidsynth"):
             raise

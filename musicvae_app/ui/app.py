@@ -153,7 +153,7 @@ def _check_export(window, song) -> int:
             return 1
         mid = mido.MidiFile(str(path))
         notes = sum(msg.type == "note_on" and msg.velocity > 0 for track in mid.tracks for msg in track)
-    tracks = 1 + sum(n > 0 for n in expected)  # the conductor, then one per non-empty lane
+    tracks = 1 + len(song.lineup)  # the conductor, then one per lane of the band in lane order (empty ones too)
     ok = mid.type == 1 and len(mid.tracks) == tracks and notes == sum(expected) > 0
     verdict = "ok" if ok else "FAILED"
     print(

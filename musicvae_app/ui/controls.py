@@ -29,6 +29,9 @@ from .lanes_view import LANE_COLOURS
 from .worker import slot
 
 MAX_SEED = 2**31 - 1
+MAX_BARS = 64  # the README's promise: four to sixty-four bars per Generate
+DEFAULT_STEPS = 7  # 32 bars with the packs' 4-bar chunks: the README's first sketch
+PRIMER_NAME_PX = 130  # a long primer file name is elided to this, never widening the window
 
 
 def minutes(seconds: float) -> str:
@@ -41,13 +44,13 @@ class ValueSlider(QWidget):
 
     valueChanged = Signal(float)
 
-    def __init__(self, name: str, low: int, high: int, scale: float, fmt: str, value_width: int = 40):
+    def __init__(self, name: str, low: int, high: int, scale: float, fmt: str, value_width: int = 32):
         super().__init__()
         self.scale, self.fmt = scale, fmt
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName(name)
         self.slider.setRange(low, high)
-        self.slider.setMinimumWidth(120)
+        self.slider.setMinimumWidth(56)  # the window fits 1024 px wide
         self.setMaximumWidth(360)
         self.label = QLabel()
         self.label.setMinimumWidth(value_width)
@@ -121,17 +124,18 @@ class GenerateBar(QWidget):
         self.generate = QPushButton("Generate")
         self.generate.setObjectName("generateButton")
         self.generate.setToolTip("Make a new sketch with these settings (Ctrl+G)")
-        self.generate.setMinimumSize(120, 58)
+        self.generate.setMinimumSize(100, 58)
         self.generate.setDefault(True)
         self.noise = ValueSlider("noiseSlider", 0, 300, 0.01, "{:.2f}")
         self.noise.setToolTip("How far each chunk may wander from what the model expects (0 = its best guess)")
         self.threshold = ValueSlider("thresholdSlider", 5, 95, 0.01, "{:.2f}")
         self.threshold.setToolTip("Notes below this probability are hidden: lower for busier parts (no new sketch)")
-        self.steps = ValueSlider("stepsSlider", 1, 64, 1, "{:.0f}", value_width=24)
-        self.steps.setToolTip("How many chunks follow the first one")
+        self.steps = ValueSlider("stepsSlider", 0, 15, 1, "{:.0f}", value_width=24)
+        self.steps.setToolTip("How many chunks follow the first one (the next Generate makes 4 to 64 bars)")
         self.length = QLabel()
         self.length.setObjectName("lengthLabel")
-        self.length.setMinimumWidth(96)
+        self.length.setToolTip("Length of the next Generate (the sketch on screen: its length in the status bar)")
+        self.length.setMinimumWidth(self.length.fontMetrics().horizontalAdvance("next: 64 bars · 2:08") + 4)
         self.tempo = QSpinBox()
         self.tempo.setObjectName("tempoSpin")
         self.tempo.setRange(40, 240)
@@ -161,9 +165,10 @@ class GenerateBar(QWidget):
         self.takes = TakeStrip()
         self.primer = QLabel()
         self.primer.setObjectName("primerLabel")
+        self.primer.setFixedWidth(PRIMER_NAME_PX + 60)
 
         grid = QGridLayout()
-        grid.setHorizontalSpacing(8)
+        grid.setHorizontalSpacing(6)
         grid.setVerticalSpacing(4)
         label = self._label
         grid.addWidget(label("Noise"), 0, 0)
@@ -202,8 +207,8 @@ class GenerateBar(QWidget):
         self.extra.setContentsMargins(0, 0, 0, 0)
 
         row = QHBoxLayout(self)
-        row.setContentsMargins(10, 8, 10, 8)
-        row.setSpacing(14)
+        row.setContentsMargins(8, 8, 8, 8)
+        row.setSpacing(8)
         row.addWidget(self.generate)
         row.addLayout(grid, 1)
         row.addWidget(self.takes)
@@ -221,18 +226,34 @@ class GenerateBar(QWidget):
         return label
 
     def set_grid(self, chunk_steps: int, steps_per_beat: int) -> None:
-        """The pack's grid, so the steps label can say bars and minutes."""
+        """The pack's grid: the steps slider then spans one chunk to MAX_BARS, and its label says bars and minutes."""
         self.chunk_steps, self.steps_per_beat = chunk_steps, steps_per_beat
+        chunk_bars = max(chunk_steps / steps_per_beat / BEATS_PER_BAR, 1e-9)
+        top = max(int(MAX_BARS // chunk_bars) - 1, 0)
+        value = min(int(self.steps.value()), top)
+        self.steps.slider.setMaximum(top)
+        self.steps.set_value(value, quiet=True)
         self.update_length()
 
-    def update_length(self) -> None:
-        chunks = int(self.steps.value()) + 1  # the first chunk (primer or random) comes before the steps
-        beats = chunks * self.chunk_steps / self.steps_per_beat
-        self.length.setText(f"{beats / BEATS_PER_BAR:.0f} bars · {minutes(beats * 60 / self.tempo.value())}")
+    def bars_of(self, steps: int) -> float:
+        """Bars a Generate with `steps` makes: the first chunk (primer or random) comes before the steps."""
+        return (int(steps) + 1) * self.chunk_steps / self.steps_per_beat / BEATS_PER_BAR
 
-    def set_primer(self, name: str | None) -> None:
-        self.primer.setText(f"Primer: {name}" if name else "Primer: none")
-        self.primer.setToolTip("The next Generate starts from this MIDI file: File › Open primer, or drop a .mid")
+    def update_length(self) -> None:
+        bars = self.bars_of(int(self.steps.value()))
+        self.length.setText(f"next: {bars:.0f} bars · {minutes(bars * BEATS_PER_BAR * 60 / self.tempo.value())}")
+
+    def set_primer(self, name: str | None, bpm: float | None = None) -> None:
+        """Show the primer's name (elided to fit; the whole name in the tooltip) and its tempo."""
+        tip = "The next Generate starts from this MIDI file: File › Open primer, or drop a .mid"
+        if not name:
+            self.primer.setText("Primer: none")
+            self.primer.setToolTip(tip)
+            return
+        tempo = f" · {bpm:.0f} BPM" if bpm else ""
+        short = self.primer.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, PRIMER_NAME_PX)
+        self.primer.setText(f"Primer: {short}{tempo}")
+        self.primer.setToolTip(f"{name}{tempo}\n{tip}")
 
     def seed_value(self) -> int | None:
         text = self.seed.text().strip()
@@ -256,7 +277,7 @@ class TakeStrip(QWidget):
         self.label = QLabel()
         self.label.setObjectName("takeLabel")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.label.setMinimumWidth(70)
+        self.label.setMinimumWidth(60)
         self.keep = QPushButton("Keep take")
         self.keep.setObjectName("keepTake")
         self.keep.setToolTip("Keep this take and drop the others")
@@ -288,7 +309,6 @@ class LaneHeader(QFrame):
         self.lane = lane
         name = LANES[lane]
         self.setObjectName(f"header_{name}")
-        self.setFixedWidth(210)
         self.setStyleSheet(f"#header_{name} {{ border-left: 5px solid {LANE_COLOURS[lane]}; }}")
         title = QLabel(name.capitalize())
         title.setProperty("role", "lane")
@@ -333,6 +353,9 @@ class LaneHeader(QFrame):
         box.addWidget(self.program)
         box.addLayout(buttons)
         box.addStretch(1)
+        for button in (self.play, self.mute, self.solo, self.lock, self.regenerate):
+            button.setMinimumWidth(button.sizeHint().width())  # whole words, never "Re…te"
+        self.setFixedWidth(max(210, box.minimumSize().width()))
 
     def _toggle(self, text: str, name: str, tip: str) -> QToolButton:
         button = QToolButton()

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont
-from PySide6.QtWidgets import QGridLayout, QWidget
+from PySide6.QtGui import QColor, QFont, QFontMetrics
+from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
 from ..midi import GM_DRUM_RANGE
 from ..song import BEATS_PER_BAR, DRUMS, LANES, Song
@@ -24,6 +24,8 @@ AXIS_WIDTH = 92
 AXIS_HEIGHT = 28
 MIN_PX_PER_STEP_FOR_ONSETS = 3.0
 MIN_MELODIC_ROWS = 13
+MIN_LANE_HEIGHT = 70
+DRUM_ROWS_PER_STRETCH = 5  # the drum lane gets a bigger share of the height for each 5 drums it plays
 
 pg.setConfigOptions(antialias=False, imageAxisOrder="col-major", background=BACKGROUND, foreground="#c8ccd4")
 
@@ -89,13 +91,34 @@ class RowAxis(pg.AxisItem):
         super().__init__("left")
         self.drums = drums
         self.rows = np.arange(0)
+        self.label_height = 12  # set from the tick font (set_font)
+
+    def set_font(self, font: QFont) -> None:
+        self.setStyle(tickFont=font, tickLength=-4, tickTextOffset=6)
+        self.label_height = QFontMetrics(font).height()
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802
+        """Labels at row centres, only where the whole label fits inside the lane (none is cut).
+
+        Drums: every row in use when rows are at least a label high (the lane's stretch grows with its
+        drums); the bottom and top labels are nudged inward so they are not cut at the lane's edge.
+        """
+        n = len(self.rows)
+        px = size / max(maxVal - minVal, 1e-6)
+        edge = (self.label_height / 2 + 1) / px  # the room, in rows, a label needs from an edge
+
+        def inside(y: float) -> bool:
+            return minVal + edge - 1e-9 <= y <= maxVal - edge + 1e-9
+
         if self.drums:
-            px_per_row = size / max(len(self.rows), 1)
-            every = max(1, int(np.ceil(13 / max(px_per_row, 1e-6))))
-            return [(1, [i + 0.4 for i in range(0, len(self.rows), every)])]
-        return [(12, [i + 0.4 for i, p in enumerate(self.rows) if p % 12 == 0])]
+            every = 1 if px >= self.label_height - 1 else int(np.ceil(self.label_height / max(px, 1e-6)))
+            ys = [i + 0.5 for i in range(0, n, every)]
+            if every == 1 and edge < 1:
+                ys = [min(max(y, minVal + edge), maxVal - edge) for y in ys]
+            return [(1, [y for y in ys if inside(y)])]
+        octaves = max(1, int(np.ceil((self.label_height + 1) / max(12 * px, 1e-6))))  # Cs apart enough to read
+        cs = [(i, p) for i, p in enumerate(self.rows) if p % 12 == 0 and (p // 12) % octaves == 0]
+        return [(12, [i + 0.5 for i, _ in cs if inside(i + 0.5)])]
 
     def tickStrings(self, values, scale, spacing):  # noqa: N802
         out = []
@@ -108,13 +131,38 @@ class RowAxis(pg.AxisItem):
         return out
 
 
+class LoopViewBox(pg.ViewBox):
+    """While Loop is on, a left-drag draws the loop region (reported to `on_drag`) instead of scrolling."""
+
+    def __init__(self):
+        super().__init__()
+        self.on_drag = None  # (start beats, end beats, finished) -> bool: True when the drag drew a region
+
+    def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (pyqtgraph's name)
+        if self.on_drag is not None and ev.button() == Qt.MouseButton.LeftButton and axis is None:
+            start = self.mapSceneToView(ev.buttonDownScenePos()).x()
+            end = self.mapSceneToView(ev.scenePos()).x()
+            if self.on_drag(start, end, ev.isFinish()):
+                ev.accept()
+                return
+        super().mouseDragEvent(ev, axis)
+
+    def mouseDoubleClickEvent(self, ev):  # noqa: N802
+        if self.on_drag is not None and self.on_drag(None, None, True):
+            ev.accept()
+            return
+        super().mouseDoubleClickEvent(ev)
+
+
 class LaneView(pg.PlotWidget):
     """One lane's roll; objectName lane_<name>."""
 
     def __init__(self, lane: int, show_bars: bool, parent: QWidget | None = None):
         self.lane = lane
         self.row_axis = RowAxis(drums=lane == DRUMS)
-        super().__init__(parent, axisItems={"left": self.row_axis, "bottom": BarAxis("bottom")})
+        super().__init__(
+            parent, viewBox=LoopViewBox(), axisItems={"left": self.row_axis, "bottom": BarAxis("bottom")}
+        )
         self.setObjectName(f"lane_{LANES[lane]}")
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
@@ -124,11 +172,12 @@ class LaneView(pg.PlotWidget):
         font = QFont()
         font.setPointSizeF(8.5)
         self.row_axis.setWidth(AXIS_WIDTH)
-        self.row_axis.setStyle(tickFont=font, tickLength=-4, tickTextOffset=6)
+        self.row_axis.set_font(font)
         bottom = plot.getAxis("bottom")
         if show_bars:
             bottom.setHeight(AXIS_HEIGHT)
             bottom.setStyle(tickFont=font)
+            bottom.enableAutoSIPrefix(False)  # an empty lane would otherwise say "bar (x0.001)"
             bottom.setLabel("bar")
         else:
             plot.hideAxis("bottom")
@@ -147,14 +196,19 @@ class LaneView(pg.PlotWidget):
         self.playhead.setVisible(False)
         self.empty = pg.TextItem("no notes at this threshold", color="#6c717c", anchor=(0.5, 0.5))
         self.empty.setVisible(False)
-        for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead, self.empty):
+        self.loop = pg.LinearRegionItem(values=(0, BEATS_PER_BAR), brush=pg.mkBrush(255, 216, 74, 40))
+        self.loop.setZValue(-5)
+        self.loop.setVisible(False)
+        for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead):
+            plot.addItem(item)
+        for item in (self.empty, self.loop):
             plot.addItem(item)
         self.vb.sigXRangeChanged.connect(self._level_of_detail)
         self.rows = np.arange(0)
         self.steps_per_beat = 4
         self._onsets = np.zeros((0, 0), dtype=bool)
         self._onsets_drawn = True
-        self.setMinimumHeight(70)
+        self.setMinimumHeight(MIN_LANE_HEIGHT)
 
     def show_song(self, song: Song, threshold: float, new_rows: bool) -> None:
         """Draw the lane; new_rows picks the pitch range afresh (else it only grows)."""
@@ -177,6 +231,7 @@ class LaneView(pg.PlotWidget):
         self.image.setImage(image, autoLevels=False)
         self.image.setRect(0, 0, beats, len(rows))
         self.empty.setVisible(not onset.any())
+        self.empty.setText(silent_text(probs, threshold, self.lane == DRUMS))
         self.empty.setPos(beats / 2, len(rows) / 2)
         self._onsets = onset  # turned into strokes only when zoomed in enough to show them
         self._onsets_drawn = False
@@ -214,6 +269,22 @@ class LaneView(pg.PlotWidget):
             item.setData(np.repeat(xs, 2), np.tile([-1.0, top], len(xs)))
 
 
+LOWEST_THRESHOLD = 0.05  # the Threshold slider's lowest setting
+
+
+def silent_text(probs: np.ndarray, threshold: float, drums: bool) -> str:
+    """What is true of a lane without notes: hidden by the threshold, or given nothing by the model."""
+    lane = probs[:, GM_DRUM_RANGE[0] : GM_DRUM_RANGE[1] + 1] if drums else probs
+    best = float(lane.max()) if lane.size else 0.0
+    if best >= LOWEST_THRESHOLD:
+        reveal = max(np.floor(best * 100) / 100, LOWEST_THRESHOLD)
+        return f"no notes at threshold {threshold:.2f}: lower it to {reveal:.2f} to see some"
+    return "silent: the model gave this lane no notes (Regenerate it for a new part)"
+
+
+HINT = "Press Generate (Ctrl+G) for a band sketch"
+
+
 class LanesView(QWidget):
     """Five LaneViews stacked with their headers; x linked; a playhead across all of them.
 
@@ -222,7 +293,7 @@ class LanesView(QWidget):
     """
 
     seekRequested = Signal(float)
-    loopChanged = Signal(float, float)
+    loopChanged = Signal(object, object)  # bar-snapped (start, end) in beats, or (None, None): the whole sketch
 
     def __init__(self, headers: list[QWidget], parent: QWidget | None = None):
         super().__init__(parent)
@@ -240,34 +311,79 @@ class LanesView(QWidget):
         grid.setColumnStretch(1, 1)
         self.song: Song | None = None
         self.threshold = 0.3
-        self.loop = pg.LinearRegionItem(values=(0, 4 * BEATS_PER_BAR), brush=pg.mkBrush(255, 216, 74, 40))
-        self.loop.setZValue(-5)
-        self.loop.setVisible(False)
-        self.lanes[-1].getPlotItem().addItem(self.loop)
-        self.loop.sigRegionChangeFinished.connect(self._loop_moved)
+        self.looping = False
+        self.loop_region: tuple[float, float] | None = None  # None: Loop repeats the whole sketch
         for lane in self.lanes:
+            lane.loop.sigRegionChangeFinished.connect(lambda item, lane=lane: self._edge_moved(lane))
             lane.scene().sigMouseClicked.connect(lambda event, lane=lane: self._clicked(lane, event))
+        self.hint = QLabel(HINT, self)  # over the empty lanes until the first sketch
+        self.hint.setObjectName("generateHint")
+        self.hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hint.setStyleSheet("color: #c8ccd4; font-size: 14pt; background: rgba(28, 30, 36, 200); padding: 10px;")
+        self._place_hint()
+
+    def _place_hint(self) -> None:
+        self.hint.setVisible(self.song is None)
+        if self.song is None:
+            self.hint.adjustSize()
+            header = self.layout().itemAtPosition(0, 0).widget().width()
+            area_w, area_h = self.width() - header, self.height()
+            self.hint.move(header + (area_w - self.hint.width()) // 2, (area_h - self.hint.height()) // 2)
+            self.hint.raise_()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._place_hint()
 
     def show_loop(self, on: bool) -> None:
-        """Show the loop region (Loop is on) or hide it."""
-        self.loop.setVisible(on)
+        """Loop is on (a drag on any lane then draws the region; a double-click clears it) or off."""
+        self.looping = on
+        for lane in self.lanes:
+            lane.vb.on_drag = self._drag_loop if on else None
+        self._show_region()
         if on:
-            self._loop_moved()
+            self.loopChanged.emit(*(self.loop_region or (None, None)))
 
-    def loop_beats(self) -> tuple[float, float]:
-        return tuple(float(v) for v in self.loop.getRegion())
+    def loop_beats(self) -> tuple[float, float] | None:
+        return self.loop_region
 
-    def _loop_moved(self, *_) -> None:
+    def _snap(self, start: float, end: float) -> tuple[float, float]:
         bar = float(BEATS_PER_BAR)
-        start, end = (round(v / bar) * bar for v in self.loop.getRegion())
+        start, end = sorted((start, end))
+        start, end = np.floor(start / bar) * bar, np.ceil(end / bar) * bar
         if self.song is not None:
             total = self.song.n_steps / self.song.steps_per_beat
             start, end = min(max(start, 0.0), total - bar), min(max(end, 0.0), total)
-        end = max(end, start + bar)
-        if (start, end) != self.loop_beats():
-            self.loop.setRegion((start, end))  # finishes again with the snapped values
+        return float(start), float(max(end, start + bar))
+
+    def _drag_loop(self, start: float | None, end: float | None, finished: bool) -> bool:
+        """A drag on a lane while Loop is on: the bar-snapped region it covers; None, None clears it."""
+        if self.song is None:
+            return False
+        self.loop_region = None if start is None else self._snap(start, end)
+        self._show_region()
+        if finished:
+            self.loopChanged.emit(*(self.loop_region or (None, None)))
+        return True
+
+    def _edge_moved(self, lane: LaneView) -> None:
+        if not self.looping or self.loop_region is None:
             return
-        self.loopChanged.emit(start, end)
+        bar = float(BEATS_PER_BAR)
+        region = self._snap(*(round(v / bar) * bar for v in lane.loop.getRegion()))  # an edge: the nearest bar
+        if region != self.loop_region:
+            self.loop_region = region
+            self._show_region()
+            self.loopChanged.emit(*region)
+
+    def _show_region(self) -> None:
+        for lane in self.lanes:
+            lane.loop.blockSignals(True)
+            if self.loop_region is not None:
+                lane.loop.setRegion(self.loop_region)
+            lane.loop.setVisible(self.looping and self.loop_region is not None)
+            lane.loop.blockSignals(False)
 
     def _clicked(self, lane: LaneView, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton or self.song is None:
@@ -280,15 +396,26 @@ class LanesView(QWidget):
         """Show a song (None clears); a different length or a new song re-fits the view."""
         old = self.song
         self.song = song
+        self._place_hint()
         if song is None:
             for lane in self.lanes:
                 lane.image.clear()
             return
+        if self.loop_region is not None:  # a shorter sketch: the region stays inside it
+            total = song.n_steps / song.steps_per_beat
+            if self.loop_region[0] >= total:
+                self.loop_region = None
+            else:
+                self.loop_region = (self.loop_region[0], min(self.loop_region[1], total))
+            self._show_region()
         self.threshold = song.threshold if threshold is None else threshold
         same_shape = old is not None and old.probs.shape == song.probs.shape
         same_probs = same_shape and (old.probs is song.probs or np.array_equal(old.probs, song.probs))
         for lane in self.lanes:
             lane.show_song(song, self.threshold, new_rows=not same_probs)
+        # The drum lane grows with the drums it plays, so each gets its own label (melodic lanes label Cs).
+        drum_rows = len(self.lanes[DRUMS].rows)
+        self.layout().setRowStretch(DRUMS, int(min(max(np.ceil(drum_rows / DRUM_ROWS_PER_STRETCH), 1), 3)))
         if not same_shape:
             for lane in self.lanes:
                 lane.show_grid(song)

@@ -8,17 +8,18 @@ import secrets
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QMimeData, QSettings, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QUndoStack
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
 from .. import sketchfile, userdata
-from ..midi import MidiImportError, read_primer, write_midi, write_stems
+from ..midi import MidiImportError, read_primer, umask, write_midi, write_stems
 from ..sketchfile import Sketch, SketchError
 from ..song import DEFAULT_PROGRAMS, LANES, Song
 from .audition import attach_playback
 from .autosave import Autosave
-from .controls import MAX_SEED, GenerateBar, LaneHeader
+from .controls import DEFAULT_STEPS, MAX_SEED, GenerateBar, LaneHeader, minutes
+from .firstrun import generation_defaults, midi_tempo
 from .lanes_view import LanesView
 from .undo import Change, State
 from .worker import Worker, slot
@@ -45,6 +46,9 @@ class MainWindow(QMainWindow):
         self.engine_error: str | None = None
         self.state = State()
         self.primer: Path | None = None
+        self.primer_bpm: float | None = None  # the primer's tempo: the next Generate plays at it
+        self._seed_typed = False  # a seed typed (or rolled) since the last Generate is used even unlocked
+        self._opened_settings: dict = {}  # the settings of the sketch file opened last
         self.sketch_path: Path | None = None
         self.last_error: str | None = None  # the text of the last error shown, for tests and logs
         self.undo_stack = QUndoStack(self)
@@ -68,6 +72,7 @@ class MainWindow(QMainWindow):
         self._build_status()
         self._build_menus()
         self._connect()
+        self._pack_defaults = generation_defaults(pack if engine is None else engine.pack)
         self._load_settings()
         self.undo_stack.cleanChanged.connect(self._update_title)
         self._update_title()
@@ -100,15 +105,45 @@ class MainWindow(QMainWindow):
     def show_error(self, title: str, text: str) -> None:
         """Every user-facing error goes through here: a non-blocking message box; the sketch is untouched."""
         self.last_error = text
-        self.statusBar().showMessage(f"{title}: {text}", 10000)
+        self.show_status(f"{title}: {text}", 10000)
         box = QMessageBox(QMessageBox.Icon.Warning, title, text, QMessageBox.StandardButton.Ok, self)
         box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.finished.connect(slot(self.refocus))
         box.open()
+
+    def show_status(self, text: str, ms: int = 0) -> None:
+        """A status-bar message elided to the room left by the permanent labels; the whole text in its tooltip
+        (and, for an error, in a dialog when the status bar is clicked)."""
+        bar = self.statusBar()
+        room = bar.width() - sum(w.width() for w in (self.sketch_length, self.device_label, self.pack_label,
+                                                     self.time_label) if w.isVisible()) - 40
+        line = " ".join(text.split())
+        bar.showMessage(bar.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, max(room, 80)), ms)
+        bar.setToolTip(text)
+
+    def eventFilter(self, watched, event) -> bool:  # noqa: N802
+        if watched is self.statusBar() and event.type() == QEvent.Type.MouseButtonPress and self.last_error:
+            box = QMessageBox(QMessageBox.Icon.Information, "Last message", self.last_error,
+                              QMessageBox.StandardButton.Ok, self)
+            box.setObjectName("lastErrorBox")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.finished.connect(slot(self.refocus))
+            box.open()
+            return True
+        return super().eventFilter(watched, event)
 
     def ask(self, title: str, text: str) -> bool:
         """A yes/no question (only asked where the user's answer matters, e.g. restoring after a crash)."""
         answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        self.refocus()
         return answer == QMessageBox.StandardButton.Yes
+
+    def refocus(self) -> None:
+        """Give the keyboard back to the window after a dialog: without a window manager (a bare X server)
+        nobody else does, and every shortcut (Ctrl+G, Space...) would stay dead."""
+        if self.isVisible():
+            self.raise_()
+            self.activateWindow()
 
     # --- engine calls --------------------------------------------------------------------------
     def generate(self) -> bool:
@@ -116,8 +151,10 @@ class MainWindow(QMainWindow):
         if not self._engine_usable("Generate"):
             return False
         bar = self.bar
-        seed = bar.seed_value() if bar.seed_lock.isChecked() and bar.seed_value() is not None else None
+        use_typed = bar.seed_lock.isChecked() or self._seed_typed  # typing a seed means "use this seed"
+        seed = bar.seed_value() if use_typed else None
         seed = secrets.randbelow(MAX_SEED) if seed is None else seed
+        self._seed_typed = False
         locked = [LANES[i] for i, h in enumerate(self.headers) if h.lock.isChecked()]
         keep = self.song if locked and self.song is not None else None
         args = dict(
@@ -127,7 +164,7 @@ class MainWindow(QMainWindow):
             seed=seed,
             primer=str(self.primer) if self.primer else None,
             variations=int(bar.variations.value()),
-            tempo=float(bar.tempo.value()),
+            tempo=float(self.primer_bpm or bar.tempo.value()),
             keep=keep,
             keep_lanes=locked if keep is not None else (),
             lineup=[LANES[i] for i, h in enumerate(self.headers) if h.play.isChecked()] or None,
@@ -212,10 +249,10 @@ class MainWindow(QMainWindow):
         self.bar.set_grid(cfg.chunk_steps, cfg.steps_per_beat)
         self.device_label.setText(f"Device: {engine.device_name}")
         self.pack_label.setText(f"Pack: {engine.pack.name}")
-        if not self.settings.contains("noise"):
+        if not self.settings.contains("noise"):  # normally read from the card already, before torch loaded
             gen = engine.pack.card.get("generation") or {}
-            self.bar.noise.set_value(float(gen.get("noise", 1.0)))
-            self.bar.threshold.set_value(float(gen.get("threshold", 0.3)))
+            self.bar.noise.set_value(float(gen.get("noise", self.bar.noise.value())))
+            self.bar.threshold.set_value(float(gen.get("threshold", self.bar.threshold.value())))
         self.engineReady.emit()
         if self._generate_when_ready:  # Generate was clicked while the pack loaded
             self._generate_when_ready = False
@@ -274,6 +311,10 @@ class MainWindow(QMainWindow):
         self.lanes.set_song(song)
         self.bar.takes.show_takes(self.state.index, len(self.state.takes))
         counts = song.note_counts() if song is not None else {}
+        if song is None:
+            self.sketch_length.setText("Sketch: none yet")
+        else:
+            self.sketch_length.setText(f"Sketch: {song.n_bars} bars · {minutes(song.seconds)}")
         for i, header in enumerate(self.headers):
             header.count.setText(f"{counts[LANES[i]]} notes" if song is not None else "")
             header.set_program(song.programs[i] if song is not None else DEFAULT_PROGRAMS[i])
@@ -299,12 +340,22 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot use this primer", str(exc))
             return False
         self.primer = path
-        self.bar.set_primer(path.name)
-        self.statusBar().showMessage(f"The next Generate starts from {path.name}", 5000)
+        bpm = midi_tempo(path)
+        spin = self.bar.tempo
+        self.primer_bpm = min(max(bpm, spin.minimum()), spin.maximum()) if bpm else None
+        if self.primer_bpm:  # shown on the tempo box too; changing it there overrides the file's tempo
+            self.bar.tempo.blockSignals(True)
+            self.bar.tempo.setValue(int(round(self.primer_bpm)))
+            self.bar.tempo.blockSignals(False)
+            self.bar.update_length()
+        self.bar.set_primer(path.name, self.primer_bpm)
+        at = f" at {self.primer_bpm:.0f} BPM" if self.primer_bpm else ""
+        self.statusBar().showMessage(f"The next Generate starts from {path.name}{at}", 5000)
         return True
 
     def clear_primer(self) -> None:
         self.primer = None
+        self.primer_bpm = None
         self.bar.set_primer(None)
 
     def export_midi(self, path: str | Path) -> Path | None:
@@ -336,6 +387,7 @@ class MainWindow(QMainWindow):
             return self._have_song("save")
         try:
             self.sketch_path = sketchfile.save(sketch, path)
+            os.chmod(self.sketch_path, 0o666 & ~umask())  # a sketch for a bandmate: the user's usual permissions
         except OSError as exc:
             self.show_error("Save failed", f"Could not save '{path}': {exc.strerror or exc}. Pick another folder.")
             return False
@@ -351,8 +403,14 @@ class MainWindow(QMainWindow):
             self.show_error("Cannot open sketch", str(exc))
             return False
         self._apply_sketch_settings(sketch.settings)
+        self._opened_settings = dict(sketch.settings or {})
         self._change(State(tuple(sketch.takes), sketch.current), text)
-        self.sketch_path = Path(path) if text == "Open sketch" else self.sketch_path
+        if text == "Open sketch":  # a file just opened is what is on disk: not modified
+            self.sketch_path = Path(path)
+            self.undo_stack.setClean()
+        else:  # the last sketch (or a crashed one) comes back under the file name it had, if any
+            saved_as = (sketch.settings or {}).get("path")
+            self.sketch_path = Path(saved_as) if saved_as else self.sketch_path
         self._update_title()
         return True
 
@@ -394,6 +452,8 @@ class MainWindow(QMainWindow):
             lineup=[h.play.isChecked() for h in self.headers],
             mutes=[h.mute.isChecked() for h in self.headers],
             solos=[h.solo.isChecked() for h in self.headers],
+            path=str(self.sketch_path) if self.sketch_path else None,
+            clean=self.undo_stack.isClean(),
         )
         return Sketch(list(self.state.takes), self.state.index, settings)
 
@@ -408,7 +468,7 @@ class MainWindow(QMainWindow):
             question = "musicvae-app did not close properly last time. Restore the sketch it was working on?"
             if mode == "yes" or self.ask("Restore sketch", question):
                 if self.open_sketch(crashed[0], "Restore crashed sketch"):
-                    self.undo_stack.clear()
+                    self._reopened()
                     self.statusBar().showMessage("Restored the sketch from the session that did not close", 8000)
                     crashed[0].unlink()
                     crashed = crashed[1:]
@@ -417,14 +477,25 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Unrestored sketches are kept in {folder}", 8000)
         elif self.song is None and mode != "no" and self.autosave.last_path.exists():
             if self.open_sketch(self.autosave.last_path, "Reopen last sketch"):
-                self.undo_stack.clear()
+                self._reopened()
+
+    def _reopened(self) -> None:
+        """A sketch back from the last session: no undo history; modified unless it was saved as it is."""
+        self.undo_stack.clear()  # a clear stack is clean
+        if self.sketch_path is not None and not self._opened_settings.get("clean", False):
+            self.undo_stack.resetClean()
+        self._update_title()
 
     # --- window plumbing ------------------------------------------------------------------------
     def _build_status(self) -> None:
         self.device_label, self.pack_label, self.time_label = QLabel(), QLabel(), QLabel("Last generation: –")
-        for label in (self.device_label, self.pack_label, self.time_label):
+        self.sketch_length = QLabel("Sketch: none yet")
+        self.sketch_length.setObjectName("sketchLengthLabel")
+        self.sketch_length.setToolTip("Length of the sketch on screen (Steps sets the length of the next Generate)")
+        for label in (self.sketch_length, self.device_label, self.pack_label, self.time_label):
             label.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(label)
+        self.statusBar().installEventFilter(self)
 
     def _build_menus(self) -> None:
         from .menus import build_menus
@@ -435,8 +506,9 @@ class MainWindow(QMainWindow):
         bar = self.bar
         bar.generate.clicked.connect(slot(self.generate))
         bar.threshold.valueChanged.connect(self.set_threshold)
-        bar.tempo.valueChanged.connect(lambda v: self.set_tempo(float(v)))
-        bar.dice.clicked.connect(lambda: bar.seed.setText(str(secrets.randbelow(MAX_SEED))))
+        bar.tempo.valueChanged.connect(self._tempo_typed)
+        bar.seed.textEdited.connect(self._seed_edited)
+        bar.dice.clicked.connect(lambda: (bar.seed.setText(str(secrets.randbelow(MAX_SEED))), self._seed_edited()))
         bar.export.clicked.connect(self.export_dialog)
         bar.takes.prev.clicked.connect(lambda: self.pick_take(self.state.index - 1))
         bar.takes.next.clicked.connect(lambda: self.pick_take(self.state.index + 1))
@@ -449,11 +521,18 @@ class MainWindow(QMainWindow):
             header.stateChanged.connect(lambda: self.lanes.set_dimmed(self.lane_mutes()))
             header.stateChanged.connect(self.autosave.schedule)
 
+    def _seed_edited(self, *_) -> None:
+        self._seed_typed = self.bar.seed_value() is not None
+
+    def _tempo_typed(self, bpm: int) -> None:
+        self.primer_bpm = None  # the user's tempo wins over the primer's from now on
+        self.set_tempo(float(bpm))
+
     def _load_settings(self) -> None:
-        s, bar = self.settings, self.bar
-        bar.noise.set_value(float(s.value("noise", 1.0)))
-        bar.threshold.set_value(float(s.value("threshold", 0.3)))
-        bar.steps.set_value(int(s.value("steps", 8)))
+        s, bar, gen = self.settings, self.bar, self._pack_defaults
+        bar.noise.set_value(float(s.value("noise", gen.get("noise", 1.0))))
+        bar.threshold.set_value(float(s.value("threshold", gen.get("threshold", 0.3))))
+        bar.steps.set_value(int(s.value("steps", DEFAULT_STEPS)))
         bar.tempo.setValue(int(s.value("tempo", 120)))
         bar.variations.setValue(int(s.value("variations", 1)))
         bar.seed.setText(str(s.value("seed", "")))
@@ -488,11 +567,21 @@ class MainWindow(QMainWindow):
         self.autosave.close_clean()
         super().closeEvent(event)
 
+    def _own_drop(self, event) -> bool:
+        """A drag that started in this app (Drag MIDI dropped back on the window): not a primer."""
+        if event.source() is not None:
+            return True
+        drag_dir = (self.data_dir / "drag").resolve()
+        return any(Path(u.toLocalFile()).resolve().parent == drag_dir for u in event.mimeData().urls())
+
     def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if any(_dropped_kind(u) for u in event.mimeData().urls()):
+        if not self._own_drop(event) and any(_dropped_kind(u) for u in event.mimeData().urls()):
             event.acceptProposedAction()
 
     def dropEvent(self, event) -> None:  # noqa: N802
+        if self._own_drop(event):
+            event.ignore()
+            return
         for url in event.mimeData().urls():
             kind = _dropped_kind(url)
             if kind == "primer":
@@ -516,23 +605,27 @@ class MainWindow(QMainWindow):
         path, _ = QFileDialog.getSaveFileName(
             self, "Export MIDI", str(Path(self._folder()) / f"{self._file_stem()}.mid"), "MIDI (*.mid)"
         )
+        self.refocus()
         if self._remember(path):
             self.export_midi(path)
 
     def stems_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export stems into folder", self._folder())
+        self.refocus()
         if folder:
             self.settings.setValue("last_dir", folder)
             self.export_stems(folder)
 
     def primer_dialog(self) -> None:
         path, _ = QFileDialog.getOpenFileName(self, "Open primer", self._folder(), "MIDI (*.mid *.midi)")
+        self.refocus()
         if self._remember(path):
             self.open_primer(path)
 
     def open_sketch_dialog(self) -> None:
         pattern = f"Sketches (*{sketchfile.SUFFIX})"
         path, _ = QFileDialog.getOpenFileName(self, "Open sketch", self._folder(), pattern)
+        self.refocus()
         if self._remember(path):
             self.open_sketch(path)
 
@@ -542,6 +635,7 @@ class MainWindow(QMainWindow):
             return
         start = str(Path(self._folder()) / f"{self._file_stem()}{sketchfile.SUFFIX}")
         path, _ = QFileDialog.getSaveFileName(self, "Save sketch", start, f"Sketches (*{sketchfile.SUFFIX})")
+        self.refocus()
         if self._remember(path):
             self.save_sketch(path if path.endswith(sketchfile.SUFFIX) else path + sketchfile.SUFFIX)
 

@@ -25,7 +25,17 @@ from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QCheckBox, QComboBox, QHBoxLayout, QLabel, QPushButton, QToolButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..playback.player import Player
 from ..playback.ports import Output, OutputList, PortError, list_outputs, open_output
@@ -36,6 +46,42 @@ PLAYHEAD_MS = 33
 JAM_AHEAD_BEATS = 8.0
 SETTINGS_KEY = "playback/output"
 SOUNDFONT_KEY = "playback/soundfont"
+
+
+class MessageLabel(QLabel):
+    """One line of status, elided to its width; the whole text is in the tooltip and in a dialog on click."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.full_text = ""
+        self.setWordWrap(False)
+        self.setCursor(Qt.CursorShape.PointingHandCursor)
+
+    def set_message(self, short: str, full: str) -> None:
+        self.full_text, self._short = full, short
+        self.setToolTip(full)
+        self._elide()
+
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        short = getattr(self, "_short", "")
+        self.setText(self.fontMetrics().elidedText(short, Qt.TextElideMode.ElideRight, max(self.width(), 40)))
+
+    def minimumSizeHint(self):  # noqa: N802 (a long message must not widen the window)
+        hint = super().minimumSizeHint()
+        hint.setWidth(40)
+        return hint
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802
+        if self.full_text:
+            ok = QMessageBox.StandardButton.Ok
+            box = QMessageBox(QMessageBox.Icon.Information, "Playback", self.full_text, ok, self)
+            box.setObjectName("playbackMessage")
+            box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            box.open()
 
 
 class PlaybackPanel(QWidget):
@@ -79,9 +125,8 @@ class PlaybackPanel(QWidget):
         self.loop_box = QCheckBox("Loop")
         self.jam_box = QCheckBox("Jam")
         self.jam_box.setToolTip("Keep generating ahead of the playhead while it plays")
-        self.status = QLabel()
-        self.status.setWordWrap(False)
-        self.status.setMaximumWidth(420)
+        self.status = MessageLabel()
+        self.status.setObjectName("playbackStatus")
 
         row = QHBoxLayout()
         row.addWidget(self.output_box)
@@ -89,8 +134,7 @@ class PlaybackPanel(QWidget):
         row.addWidget(self.play_button)
         row.addWidget(self.loop_box)
         row.addWidget(self.jam_box)
-        row.addWidget(self.status)
-        row.addStretch(1)
+        row.addWidget(self.status, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 3, 8, 3)
         layout.addLayout(row)
@@ -131,7 +175,10 @@ class PlaybackPanel(QWidget):
                 model.item(i).setEnabled(False)
                 self.output_box.setItemData(i, out.reason, Qt.ItemDataRole.ToolTipRole)
         usable = [o for o in self._outputs.outputs if o.available]
-        choice = self._outputs.find(wanted) if self._outputs.find(wanted) in usable else (usable or [None])[0]
+        # Unless the user chose otherwise, the built-in synth: it sounds at once, where our virtual port
+        # (listed first when JACK runs) is silent until something is connected to it.
+        synth = next((o for o in usable if o.kind == "synth"), None)
+        choice = self._outputs.find(wanted) if self._outputs.find(wanted) in usable else synth or (usable or [None])[0]
         if choice is not None:
             self.output_box.setCurrentText(choice.label)
         self.output_box.blockSignals(False)
@@ -285,8 +332,7 @@ class PlaybackPanel(QWidget):
 
     def _show_status(self, text: str) -> None:
         """One short line under the transport (the details, such as backend errors, in its tooltip)."""
-        self.status.setText(re.sub(r" \([^)]*\)", "", text))
-        self.status.setToolTip(text)
+        self.status.set_message(re.sub(r" \([^)]*\)", "", text), text)
 
     def _fail(self, message: str) -> None:
         self._show_status(message)
