@@ -7,6 +7,20 @@ import sys
 import time
 from pathlib import Path
 
+from .errors import InvalidValue, MusicVAEError
+from .limits import (
+    MAX_STEPS,
+    MAX_VARIATIONS,
+    check_chunk_steps,
+    check_int,
+    check_latent,
+    check_noise,
+    check_seed,
+    check_steps_per_beat,
+    check_steps_variations,
+    check_tempo,
+    check_threshold,
+)
 from .song import LANES
 
 
@@ -91,12 +105,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def check_generate_args(args) -> None:
+    """Every flag checked before any work: bounds from musicvae_app.limits, and the output folder exists."""
+    args.tempo = check_tempo(args.tempo)
+    args.seed = None if args.seed is None else check_seed(args.seed)
+    args.noise = None if args.noise is None else check_noise(args.noise)
+    args.threshold = None if args.threshold is None else check_threshold(args.threshold)
+    args.steps = check_int("steps", args.steps, 0, MAX_STEPS)
+    args.variations = check_int("variations", args.variations, 1, MAX_VARIATIONS)
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise InvalidValue(f"folder '{out.parent}' does not exist: create it or choose another --out")
+    if out.is_dir():
+        raise InvalidValue(f"--out '{out}' is a folder: give a .mid file name")
+    if args.primer is not None and not Path(args.primer).is_file():
+        raise InvalidValue(f"--primer '{args.primer}' does not exist or is not a file")
+
+
 def cmd_generate(args) -> int:
     from .engine import Engine
     from .midi import write_midi, write_stems
 
+    check_generate_args(args)
     t0 = time.perf_counter()
     engine = Engine.load(args.pack, args.device)
+    check_steps_variations(args.steps, args.variations, engine.pack.config.chunk_steps)
     gen = engine.pack.card.get("generation", {})
     noise = gen.get("noise", 1.0) if args.noise is None else args.noise
     threshold = gen.get("threshold", 0.3) if args.threshold is None else args.threshold
@@ -113,8 +146,6 @@ def cmd_generate(args) -> int:
     ms = (time.perf_counter() - t1) * 1000
     songs = songs if isinstance(songs, list) else [songs]
     out = Path(args.out)
-    if not out.parent.is_dir():
-        raise ValueError(f"folder '{out.parent}' does not exist: create it or choose another --out")
     for i, song in enumerate(songs):
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
         write_midi(song, path)
@@ -133,6 +164,11 @@ def cmd_generate(args) -> int:
 def cmd_train(args) -> int:
     from .training.train import TrainConfig, train
 
+    check_steps_per_beat(args.steps_per_beat)
+    check_chunk_steps(args.chunk_steps)
+    check_latent(args.latent)
+    check_seed(args.seed)
+
     fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
     cfg = TrainConfig(**fields, progress=not args.no_progress)
     train(cfg)
@@ -141,6 +177,12 @@ def cmd_train(args) -> int:
 
 def cmd_evaluate(args) -> int:
     from .evaluate import run_evaluate
+
+    check_seed(args.seed)
+    check_int("songs", args.songs, 1, 100_000)
+    check_int("steps", args.steps, 1, MAX_STEPS)
+    args.noise = None if args.noise is None else check_noise(args.noise)
+    args.threshold = None if args.threshold is None else check_threshold(args.threshold)
 
     return run_evaluate(args)
 
@@ -160,14 +202,15 @@ COMMANDS = {"generate": cmd_generate, "train": cmd_train, "evaluate": cmd_evalua
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .midi import MidiImportError
-    from .model.pack import PackError
-
     try:
         return COMMANDS[args.command](args)
-    except (PackError, MidiImportError, ValueError, FileNotFoundError, OSError) as exc:
+    except (MusicVAEError, ValueError, OSError, MemoryError) as exc:
+        if isinstance(exc, MemoryError):
+            exc = MusicVAEError("not enough memory for this: choose fewer steps or variations")
+        elif isinstance(exc, OSError) and exc.filename is not None:
+            exc = MusicVAEError(f"{exc.strerror or exc}: '{exc.filename}'")
         hint = ""
-        if isinstance(exc, PackError) and "does not exist" in str(exc):
+        if type(exc).__name__ == "PackError" and "does not exist" in str(exc):
             hint = " (the default pack ships in resources/models/default; `musicvae train` makes your own)"
         print(f"musicvae {args.command}: error: {exc}{hint}", file=sys.stderr)
         return 2
