@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     restore = "no" if args.self_test else None
     # The self-test keeps its settings and autosave in a scratch folder: the user's last sketch stays as it was.
     scratch = tempfile.TemporaryDirectory(prefix="musicvae-self-test-") if args.self_test else None
-    window = MainWindow(pack=args.pack, restore=restore, data_dir=scratch.name if scratch else None)
+    window = start_window(MainWindow, pack=args.pack, restore=restore, data_dir=scratch.name if scratch else None)
     window.show()
     ready = os.environ.get("MUSICVAE_EXIT_WHEN_READY")  # startup benchmark: 'window' or 'engine'
     if ready == "window":
@@ -106,6 +106,44 @@ def main(argv: list[str] | None = None) -> int:
     if scratch:
         scratch.cleanup()
     return code
+
+
+def start_window(window_class, pack=None, restore: str | None = None, data_dir: str | Path | None = None):
+    """The main window, whatever the data folder holds.
+
+    The window itself sets damaged sketches aside and runs without autosave on a folder it cannot
+    write. Should opening the last or a crashed sketch still fail in a way nobody foresaw, every
+    sketch in the data folder is moved to recovered/ and the window starts clean, saying so.
+    """
+    try:
+        return window_class(pack=pack, restore=restore, data_dir=data_dir)
+    except Exception as exc:  # a start that fails must never lock the user out: start again, clean
+        from .. import userdata
+
+        folder = Path(data_dir) if data_dir is not None else userdata.data_dir()
+        moved = set_aside_all(folder)
+        print(f"musicvae-app: start-up failed ({type(exc).__name__}: {exc}); starting clean", file=sys.stderr)
+        window = window_class(pack=pack, restore="no", data_dir=data_dir)
+        where = f"; {moved} sketch(es) were moved to {folder / 'recovered'}" if moved else ""
+        window.statusBar().showMessage(f"Started clean after an error ({type(exc).__name__}){where}", 30000)
+        return window
+
+
+def set_aside_all(folder: Path) -> int:
+    """Move last.mvsketch and every session autosave in `folder` to recovered/; returns how many moved."""
+    from .. import sketchfile
+
+    moved = 0
+    paths = [folder / ("last" + sketchfile.SUFFIX), *sorted((folder / "sessions").glob("*" + sketchfile.SUFFIX))]
+    for path in paths:
+        try:
+            if path.exists():
+                (folder / "recovered").mkdir(exist_ok=True)
+                os.replace(path, folder / "recovered" / f"{path.stem}-{int(time.time() * 1000)}{path.suffix}")
+                moved += 1
+        except OSError:
+            continue
+    return moved
 
 
 def _exit_when_engine_ready(app, window, start: float, generate: bool) -> None:
