@@ -181,7 +181,10 @@ class Autosave(QObject):
                     f"musicvae-app: the data folder could not be written; the sketch was saved to {path}",
                     file=sys.stderr,
                 )
-            self.path.unlink(missing_ok=True)
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError:
+                pass
             return path
         print("musicvae-app: the sketch could not be saved anywhere at close", file=sys.stderr)
         return None
