@@ -384,7 +384,11 @@ def test_grids_that_cannot_be_exported_are_refused(tmp_path):
 
 
 midi_mutations = st.lists(
-    st.tuples(st.sampled_from(["flip", "insert", "delete", "cut", "vlq"]), st.integers(0, 10**6), st.binary(min_size=1, max_size=6)),
+    st.tuples(
+        st.sampled_from(["flip", "insert", "delete", "cut", "vlq"]),
+        st.integers(0, 10**6),
+        st.binary(min_size=1, max_size=6),
+    ),
     min_size=1,
     max_size=6,
 )
@@ -462,7 +466,13 @@ def test_a_forged_seed_never_reaches_a_file_name(tmp_path):
 
 @FUZZ
 @given(
-    st.lists(st.tuples(st.sampled_from(["flip", "insert", "delete", "cut"]), st.integers(0, 10**6), st.binary(min_size=1, max_size=4)))
+    st.lists(
+        st.tuples(
+            st.sampled_from(["flip", "insert", "delete", "cut"]),
+            st.integers(0, 10**6),
+            st.binary(min_size=1, max_size=4),
+        )
+    )
 )
 def test_fuzzed_sketch_bytes_end_as_a_sketch_or_our_error(tmp_path_factory, steps):
     folder = tmp_path_factory.mktemp("fuzz")
