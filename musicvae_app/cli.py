@@ -188,10 +188,12 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from .midi import read_roll
+    from .midi import MidiImportError, read_notes
     from .playback.synth import render_midi_file
 
-    read_roll(args.midi, 4)  # a clear MidiImportError before FluidSynth sees a bad file
+    notes = read_notes(args.midi)  # a clear MidiImportError before FluidSynth sees a bad file
+    if notes.warnings:  # an hours-long or absurd-tempo file would render hours of audio: refuse it
+        raise MidiImportError(f"'{Path(args.midi).name}' cannot be rendered: " + "; ".join(notes.warnings))
     path = render_midi_file(args.midi, args.out, args.soundfont)
     print(f"wrote {path}")
     return 0

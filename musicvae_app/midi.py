@@ -451,9 +451,18 @@ def write_stems(song: Song, folder: str | Path, stem: str = "sketch") -> list[Pa
 
 
 def read_settings(path: str | Path) -> dict:
-    """The settings that made an exported sketch, from its text meta event ({} if none)."""
-    for track in mido.MidiFile(str(path)).tracks[:1]:
-        for msg in track:
-            if msg.type == "text" and msg.text.startswith(SETTINGS_PREFIX):
-                return json.loads(msg.text[len(SETTINGS_PREFIX) :])
+    """The settings that made an exported sketch, from its text meta event ({} if none or unreadable).
+
+    Raises MidiImportError for a file that is missing, too big or not MIDI at all.
+    """
+    path = Path(path)
+    read_notes(path)  # the bounded reader vouches for the file before mido parses it
+    try:
+        for track in mido.MidiFile(str(path), clip=True).tracks[:1]:
+            for msg in track:
+                if msg.type == "text" and msg.text.startswith(SETTINGS_PREFIX):
+                    settings = json.loads(msg.text[len(SETTINGS_PREFIX) :])
+                    return settings if isinstance(settings, dict) else {}
+    except (ValueError, RecursionError, KeyError, EOFError, OSError) as exc:
+        raise MidiImportError(f"'{path.name}' is not a readable MIDI file ({type(exc).__name__})") from None
     return {}

@@ -11,6 +11,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -118,6 +119,20 @@ _NPY_HEADER_BYTES = 4096
 _FLOATS = ("<f4", "<f2", "<f8")
 
 
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+    EOFError,
+    OSError,
+    ValueError,
+    KeyError,
+    TypeError,
+    OverflowError,
+)
+
+
 def _damaged(name: str, why: str) -> SketchError:
     return SketchError(f"{name} is damaged: {why}")
 
@@ -219,10 +234,15 @@ def load(path: str | Path) -> Sketch:
             _zip_directory(f, name)
             f.seek(0)
             z = zipfile.ZipFile(f)
-        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
             raise SketchError(f"{name} is not a musicvae-app sketch (not a sketch archive: {exc})") from None
         with z:
-            return _load(z, name)
+            try:
+                return _load(z, name)
+            except SketchError:
+                raise
+            except _UNREADABLE as exc:  # an encrypted, oddly compressed or corrupt member
+                raise SketchError(f"{name} is damaged ({type(exc).__name__}: {exc})") from None
 
 
 def _load(z: zipfile.ZipFile, name: str) -> Sketch:

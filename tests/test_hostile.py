@@ -161,6 +161,29 @@ def declared_size(data: bytes, member: str, size: int) -> bytes:
     return bytes(raw)
 
 
+def central_field(data: bytes, member: str, offset: int, value: int) -> bytes:
+    """The archive with a 2-byte field of `member`'s central-directory entry set (flags at 8, method at 10)."""
+    raw = bytearray(data)
+    at = 0
+    while (at := raw.find(b"PK\x01\x02", at)) >= 0:
+        name_len = int.from_bytes(raw[at + 28 : at + 30], "little")
+        if raw[at + 46 : at + 46 + name_len].decode() == member:
+            raw[at + offset : at + offset + 2] = value.to_bytes(2, "little")
+        at += 4
+    return bytes(raw)
+
+
+def corrupt_member(data: bytes, member: str) -> bytes:
+    """The archive with the middle of `member`'s compressed bytes scrambled."""
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        info = z.getinfo(member)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw = bytearray(data)
+    for i in range(start + 2, start + min(info.compress_size, 40)):
+        raw[i] ^= 0x5A
+    return bytes(raw)
+
+
 def deep_json(depth: int) -> str:
     return "[" * depth + "]" * depth
 
@@ -182,6 +205,9 @@ HOSTILE_SKETCHES = {
     "deeply-nested-header": lambda ok: rezip(ok, {"sketch.json": deep_json(100_000).encode()}),
     "deep-settings": lambda ok: with_header(ok, lambda h: {**h, "settings": json.loads(deep_json(60))}),
     "nan-probabilities": lambda ok: rezip(ok, {"take0/probs.npy": _npy(np.full((5, 64, 128), np.nan, np.float32))}),
+    "encrypted-member": lambda ok: central_field(ok, "take0/probs.npy", 8, 1),
+    "unknown-compression": lambda ok: central_field(ok, "take0/probs.npy", 10, 99),
+    "corrupt-deflate": lambda ok: corrupt_member(ok, "take0/probs.npy"),
     "not-a-zip": lambda ok: b"PK\x03\x04" + b"\x00" * 200,
     "truncated": lambda ok: ok[: len(ok) // 2],
 }
@@ -363,6 +389,27 @@ def test_a_million_notes_read_in_seconds(tmp_path):
     chunk = read_primer(path, 4, 64)
     assert time.perf_counter() - start < 20  # was 78 s (and ~4 s here on a busy 2-core machine)
     assert chunk[0, :, 60].sum() > 0
+
+
+def test_render_refuses_a_file_that_would_render_for_hours(tmp_path, capsys):
+    path = tmp_path / "long.mid"
+    path.write_bytes(hours_long_notes())
+    code = cli_main(["render", str(path), "--out", str(tmp_path / "long.wav")])
+    assert code == 2 and "cannot be rendered" in capsys.readouterr().err
+    assert not (tmp_path / "long.wav").exists()
+
+
+def test_read_settings_of_hostile_files_is_our_error(tmp_path):
+    from musicvae_app.midi import read_settings
+
+    for name in ("overlong-vlq", "track-length-lies"):
+        path = tmp_path / f"{name}.mid"
+        path.write_bytes(HOSTILE_MIDI[name]())
+        with pytest.raises(MidiImportError):
+            read_settings(path)
+    path = tmp_path / "plain.mid"
+    path.write_bytes(tempo_zero())
+    assert read_settings(path) == {}
 
 
 def test_files_over_the_size_cap_are_refused_before_reading(tmp_path):

@@ -114,12 +114,23 @@ def test_user_data_dir_that_cannot_be_created_is_no_traceback(tmp_path, monkeypa
     assert userdata.data_dir() == blocker / "data"
 
 
-@pytest.mark.parametrize("layout", ["damaged-last", "not-creatable", "sessions-is-a-file"])
+def test_settings_the_window_cannot_use_are_dropped_before_it_starts(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "settings.ini").write_text("[General]\nnoise=loud\ntempo=nan\nsteps=1e400\nvariations=4\ngeometry=abc\n")
+    assert sorted(app_module.repair_settings(data)) == ["geometry", "noise", "steps", "tempo"]
+    assert "variations=4" in (data / "settings.ini").read_text()
+
+
+@pytest.mark.parametrize("layout", ["damaged-last", "not-creatable", "sessions-is-a-file", "garbage-settings"])
 def test_the_app_reaches_its_window_with_any_data_folder(tmp_path, tiny_pack, layout):
     data = tmp_path / "data"
     if layout == "damaged-last":
         data.mkdir()
         (data / "last.mvsketch").write_bytes(HOSTILE_SKETCHES["huge-array-shape"](sketch_bytes(tmp_path)))
+    elif layout == "garbage-settings":
+        data.mkdir()
+        (data / "settings.ini").write_text("[General]\nnoise=loud\ntempo=nan\nsteps=[1,2]\ngeometry=abc\n")
     elif layout == "not-creatable":
         (tmp_path / "file").write_text("x")
         data = tmp_path / "file" / "data"
