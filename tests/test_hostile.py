@@ -602,6 +602,21 @@ def test_cli_seeds_outside_the_one_to_one_range_are_refused(tmp_path, capsys, se
     assert code == 2 and "seed must be a whole number from 0 to 4294967295" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--steps", "-1"], "steps must be a whole number from 0 to 1024, got -1"),
+        (["--steps", "5000"], "steps must be a whole number from 0 to 1024"),
+        (["--variations", "0"], "variations must be a whole number from 1 to 64, got 0"),
+        (["--noise", "nan"], "noise must be a number from 0 to 10"),
+        (["--threshold", "1"], "threshold must be a number above 0 and below 1"),
+    ],
+)
+def test_cli_counts_and_levels_outside_their_range_are_refused(tmp_path, capsys, flags, message):
+    code = cli_main(["generate", "--out", str(tmp_path / "x.mid"), "--pack", str(tmp_path), *flags])
+    assert code == 2 and message in capsys.readouterr().err
+
+
 def test_seed_range_is_documented_and_one_to_one():
     assert limits.check_seed(0) == 0 and limits.check_seed(2**32 - 1) == 2**32 - 1
     for bad in (2**32, -1, 1.5, "12a", None, True):

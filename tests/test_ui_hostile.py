@@ -105,6 +105,18 @@ def test_a_data_folder_that_cannot_be_created_gives_a_warning_and_a_window(qtbot
     assert len(saved) == 1 and sketchfile.load(saved[0]).song.equal_notes(w.song)
 
 
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_data_folder_gives_a_warning_and_a_window(qtbot, engine, tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    data.chmod(0o500)
+    try:
+        w = open_window(qtbot, engine, data, None)
+        assert not w.autosave.enabled and "Autosave is off" in w.statusBar().currentMessage()
+    finally:
+        data.chmod(0o700)
+
+
 def test_user_data_dir_that_cannot_be_created_is_no_traceback(tmp_path, monkeypatch):
     from musicvae_app import userdata
 
