@@ -48,6 +48,7 @@ def lane_of_program(program: int) -> int | None:
 MAX_MIDI_BYTES = 16 * 1024 * 1024  # ~2 million notes; real band files are well under 1 MB
 MAX_MIDI_EVENTS = 4_000_000
 MAX_VLQ_BYTES = 4  # the standard's longest variable-length number (0x0FFFFFFF)
+_SYSTEM_DATA_BYTES = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}
 _LANE_OF_PROGRAM = [-1 if lane_of_program(p) is None else lane_of_program(p) for p in range(128)]
 
 
@@ -129,8 +130,7 @@ def _parse_track(data: bytes, pos: int, end: int, ticks: array, codes: array) ->
             status = running
         else:
             raise ValueError("a data byte where an event should start")
-        if status == 0xFF:
-            running = 0
+        if status == 0xFF:  # meta and sysex keep running status, as mido (and real files) do
             if pos >= end:
                 raise ValueError("a track ends inside an event")
             meta = data[pos]
@@ -144,21 +144,23 @@ def _parse_track(data: bytes, pos: int, end: int, ticks: array, codes: array) ->
             if meta == 0x2F:
                 return tick
         elif status in (0xF0, 0xF7):
-            running = 0
             length, pos = _vlq(data, pos, end)
             if pos + length > end:
                 raise ValueError("a sysex event runs past the end of its track")
             pos += length
         elif status >= 0xF0:
-            raise ValueError(f"system message 0x{status:02X} inside a track")
+            width = _SYSTEM_DATA_BYTES.get(status)
+            if width is None:
+                raise ValueError(f"undefined system message 0x{status:02X} inside a track")
+            pos += width
         else:
             running = status
             high, channel = status & 0xF0, status & 0x0F
             width = 1 if high in (0xC0, 0xD0) else 2
             if pos + width > end:
                 raise ValueError("a track ends inside an event")
-            a = data[pos] & 0x7F  # clip stray high bits, as mido's clip=True does
-            b = data[pos + 1] & 0x7F if width == 2 else 0
+            a = min(data[pos], 127)  # clip stray high bits, as mido's clip=True does
+            b = min(data[pos + 1], 127) if width == 2 else 0
             pos += width
             if high == 0x90 and b > 0:
                 ticks.append(tick)

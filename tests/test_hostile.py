@@ -484,6 +484,82 @@ def test_fuzzed_midi_ends_as_a_chunk_or_our_error(tmp_path_factory, steps):
     assert peak < 64 << 20  # a small file never costs more than a small result
 
 
+deltas = st.one_of(st.integers(0, 96), st.integers(0, 0x0FFFFFFF), st.sampled_from([0x0FFFFFFF, 0x1FFFFF]))
+events = st.one_of(
+    st.tuples(st.integers(0x80, 0x9F), st.integers(0, 255), st.integers(0, 255)).map(bytes),  # notes, stray bits
+    st.tuples(st.integers(0xC0, 0xCF), st.integers(0, 127)).map(bytes),  # program changes
+    st.integers(0, 0xFFFFFF).map(tempo_event),  # any tempo, 0 included
+    st.binary(max_size=6).map(lambda b: b"\xf0" + vlq(len(b)) + b),  # sysex
+    st.binary(min_size=1, max_size=5),  # anything at all (running status, system bytes...)
+)
+midi_files = st.tuples(
+    st.lists(st.lists(st.tuples(deltas, events), max_size=40), min_size=1, max_size=4),
+    st.sampled_from([1, 24, 96, 480, 0x7FFF]),
+    st.booleans(),
+)
+
+
+@FUZZ
+@given(midi_files)
+def test_generated_midi_ends_as_a_chunk_or_our_error(tmp_path_factory, spec):
+    tracks, tpb, end = spec
+    path = tmp_path_factory.mktemp("fuzz") / "g.mid"
+    path.write_bytes(smf(*(track(t, end) for t in tracks), tpb=tpb))
+    start = time.perf_counter()
+    try:
+        chunk = read_primer(path, 4, 64)
+        assert chunk.shape == (5, 64, 128) and chunk.any()
+        notes = read_notes(path)
+        assert limits.MIN_TEMPO <= notes.tempo <= limits.MAX_TEMPO
+        assert (notes.end - notes.start).max() <= limits.MAX_NOTE_BEATS
+    except MidiImportError as exc:
+        assert "g.mid" in str(exc)
+    assert time.perf_counter() - start < 5
+
+
+def mido_reference(path: Path) -> list[tuple[int, int, float, float]]:
+    """The notes as the mido-based reader before issue 13 found them (first on, first off; lanes by program)."""
+    import mido
+
+    from musicvae_app.midi import DRUM_CHANNEL, lane_of_program
+
+    mid = mido.MidiFile(str(path), clip=True)
+    programs, open_notes, out, tick = [0] * 16, {}, [], 0
+    for msg in mido.merge_tracks(mid.tracks):
+        tick += msg.time
+        if msg.type == "program_change":
+            programs[msg.channel] = msg.program
+        elif msg.type == "note_on" and msg.velocity > 0:
+            lane = 4 if msg.channel == DRUM_CHANNEL else lane_of_program(programs[msg.channel])
+            open_notes.setdefault((msg.channel, msg.note), []).append((tick, -1 if lane is None else lane))
+        elif msg.type in ("note_off", "note_on") and open_notes.get((msg.channel, msg.note)):
+            start, lane = open_notes[(msg.channel, msg.note)].pop(0)
+            if lane >= 0:
+                out.append((lane, msg.note, start / mid.ticks_per_beat, tick / mid.ticks_per_beat))
+    for (_, pitch), starts in open_notes.items():
+        out.extend((lane, pitch, s / mid.ticks_per_beat, tick / mid.ticks_per_beat) for s, lane in starts if lane >= 0)
+    return sorted(out)
+
+
+valid_events = st.one_of(
+    st.tuples(st.sampled_from([0x90, 0x91, 0x99, 0x80, 0x81, 0x89]), st.integers(30, 50), st.integers(0, 127)).map(
+        bytes
+    ),
+    st.tuples(st.sampled_from([0xC0, 0xC1]), st.integers(0, 127)).map(bytes),
+    st.integers(300_000, 900_000).map(tempo_event),
+)
+
+
+@FUZZ
+@given(st.lists(st.lists(st.tuples(st.integers(0, 200), valid_events), max_size=60), min_size=1, max_size=3))
+def test_valid_files_read_the_same_notes_as_mido(tmp_path_factory, tracks):
+    path = tmp_path_factory.mktemp("parity") / "p.mid"
+    path.write_bytes(smf(*(track(t) for t in tracks)))
+    notes = read_notes(path)
+    ours = sorted(zip(notes.lane.tolist(), notes.pitch.tolist(), notes.start.tolist(), notes.end.tolist()))
+    assert ours == mido_reference(path)
+
+
 # --- sketches -----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("name", sorted(HOSTILE_SKETCHES))
 def test_hostile_sketches_are_refused_by_name(tmp_path, name):
