@@ -91,8 +91,9 @@ def atomic_write_set(items: Iterable[tuple[str | Path, bytes | Callable[[BinaryI
     return [target for _, target in done]
 
 
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
+def pid_alive(pid: int) -> bool:
+    """Whether process `pid` may still run (True when unsure, e.g. on Windows, where os.kill would end it)."""
+    if pid == os.getpid() or os.name == "nt" or pid <= 0:
         return True
     try:
         os.kill(pid, 0)
@@ -117,7 +118,7 @@ def clean_stale_temps(folder: str | Path, older_than_s: float = 3600.0) -> list[
         try:
             if TEMP_MARK in path.name:
                 pid_part = path.name.rsplit(TEMP_MARK, 1)[1].split("-", 1)[0]
-                stale = not (pid_part.isdigit() and _pid_alive(int(pid_part)))
+                stale = not (pid_part.isdigit() and pid_alive(int(pid_part)))
             else:
                 stale = now - path.stat().st_mtime > older_than_s
             if stale and path.is_file():

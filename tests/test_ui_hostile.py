@@ -69,6 +69,30 @@ def test_a_folder_named_like_the_last_sketch_does_not_stop_the_start(qtbot, engi
     assert w.song is None and (data / "recovered" / "last.mvsketch").is_dir()
 
 
+def test_a_recovered_folder_that_cannot_be_made_still_gives_a_window(qtbot, engine, tmp_path):
+    data = tmp_path / "data"
+    (data / "sessions").mkdir(parents=True)
+    (data / "recovered").write_text("a file where the recovered folder goes")
+    bad = HOSTILE_SKETCHES["chunk-steps-0"](sketch_bytes(tmp_path))
+    (data / "last.mvsketch").write_bytes(bad)
+    for i in range(3):  # crash autosaves that can be neither restored (restore=no) nor moved
+        sketchfile.save(Sketch([a_song()]), data / "sessions" / f"{i}-1.mvsketch")
+    w = open_window(qtbot, engine, data, "no")
+    assert w.song is None and "could not be set aside" in w.statusBar().currentMessage()
+
+
+def test_thousands_of_crash_autosaves_do_not_stall_the_start(qtbot, engine, tmp_path):
+    data = tmp_path / "data"
+    (data / "sessions").mkdir(parents=True)
+    bad = HOSTILE_SKETCHES["tempo-nan"](sketch_bytes(tmp_path))
+    for i in range(2000):
+        (data / "sessions" / f"{i}-1.mvsketch").write_bytes(bad)
+    start = time.perf_counter()
+    w = open_window(qtbot, engine, data, "no")
+    assert time.perf_counter() - start < 20
+    assert w.song is None and len(list((data / "recovered").iterdir())) == 2000  # every one kept, none opened
+
+
 def test_start_window_starts_clean_when_restoring_fails_unforeseen(qtbot, tmp_path):
     data = tmp_path / "data"
     (data / "sessions").mkdir(parents=True)

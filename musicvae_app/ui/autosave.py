@@ -24,13 +24,14 @@ from pathlib import Path
 from PySide6.QtCore import QLockFile, QObject, QThreadPool, QTimer, Signal
 
 from .. import sketchfile
-from ..atomic import atomic_write, clean_stale_temps
+from ..atomic import atomic_write, clean_stale_temps, pid_alive
 from ..sketchfile import Sketch, SketchError
 from .worker import _Job, _Signals
 
 DEBOUNCE_MS = 800
 MAX_WAIT_MS = 3000  # a change waits at most this long for the user to pause
 RETRY_MS = (2000, 5000, 15000, 30000)  # after a failed save: 2 s, 5 s, 15 s, then every 30 s
+CHECK_AT_START = 16  # crash autosaves opened at start to check them, newest first
 LAST = "last" + sketchfile.SUFFIX
 RECOVERED = "recovered"
 
@@ -191,15 +192,9 @@ class Autosave(QObject):
 
     def crashed(self) -> list[Path]:
         """Autosaves of windows that died without closing, newest first; damaged ones are set aside first."""
-        self.set_aside_damaged()
-        found = []
-        for path in self._sessions():
-            lock = QLockFile(str(path.with_suffix(".lock")))
-            lock.setStaleLockTime(0)
-            if lock.tryLock(0):  # nobody holds it: its window is gone (a stale lock is taken over)
-                lock.unlock()
-                found.append(path)
-        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+        dead = self._dead_sessions()
+        moved = self.set_aside_damaged(dead)
+        return [p for p in dead if p not in moved]
 
     def _sessions(self) -> list[Path]:
         try:
@@ -207,37 +202,72 @@ class Autosave(QObject):
         except OSError:
             return []
 
-    def set_aside_damaged(self) -> list[Path]:
-        """Move a damaged last.mvsketch or dead window's autosave to recovered/, with a notice; returns the moves."""
-        moved = []
-        candidates = [self.last_path] if self.last_path.exists() else []
+    def _dead_sessions(self) -> list[Path]:
+        """Session autosaves whose window is gone: its process has ended, or nobody holds its lock."""
+        found = []
         for path in self._sessions():
-            lock = QLockFile(str(path.with_suffix(".lock")))
+            pid = path.stem.split("-", 1)[0]
+            lock_path = path.with_suffix(".lock")
+            if pid.isdigit() and not pid_alive(int(pid)):
+                try:
+                    lock_path.unlink(missing_ok=True)  # its owner is gone: the lock is litter
+                except OSError:
+                    pass
+                found.append(path)
+                continue
+            lock = QLockFile(str(lock_path))
             lock.setStaleLockTime(0)
-            if lock.tryLock(0):
+            if lock.tryLock(0):  # nobody holds it: its window is gone (a stale lock is taken over)
                 lock.unlock()
-                candidates.append(path)
+                found.append(path)
+        return sorted(found, key=_mtime, reverse=True)
+
+    def set_aside_damaged(self, dead: list[Path] | None = None) -> list[Path]:
+        """Move a damaged last.mvsketch or dead window's autosave to recovered/, with a notice; returns the paths moved.
+
+        Only the newest CHECK_AT_START crash autosaves are opened to check them (a folder of thousands
+        would take minutes); the window sets the others aside unopened as unrestored.
+        """
+        dead = self._dead_sessions() if dead is None else dead
+        candidates = ([self.last_path] if self.last_path.exists() else []) + dead[:CHECK_AT_START]
+        moved = []
         for path in candidates:
             try:
                 sketchfile.load(path)
                 continue
             except SketchError as exc:
                 why = str(exc)
-            try:
-                moved.append(self.set_aside([path]) / path.name)
-            except OSError as exc:
-                self.notices.append(f"A damaged sketch could not be set aside ({exc.strerror or exc}): {why}")
+            folder = self.set_aside([path])
+            if path.exists():
+                self.notices.append(f"A damaged sketch could not be set aside ({folder} cannot be written): {why}")
                 continue
-            self.notices.append(f"A damaged sketch was set aside in {moved[-1].parent} and not opened: {why}")
+            moved.append(path)
+            self.notices.append(f"A damaged sketch was set aside in {folder} and not opened: {why}")
         return moved
 
     def set_aside(self, paths: list[Path]) -> Path:
-        """Move sketches the user did not restore (or that are damaged) to recovered/, kept rather than deleted."""
+        """Move sketches the user did not restore (or that are damaged) to recovered/, kept rather than deleted.
+
+        A file that cannot be moved (recovered/ cannot be made) stays where it is; this never raises.
+        """
         folder = self.folder / RECOVERED
-        folder.mkdir(exist_ok=True)
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError:
+            return folder
         for path in paths:
             target = folder / path.name
             if target.exists():
                 target = folder / f"{path.stem}-{int(time.time() * 1000)}{path.suffix}"
-            os.replace(path, target)
+            try:
+                os.replace(path, target)
+            except OSError:
+                continue
         return folder
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
