@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QUndoStack
+from PySide6.QtGui import QAction, QUndoStack
 from test_hostile import HOSTILE_SKETCHES, a_song, sketch_bytes
 
 from musicvae_app import atomic, sketchfile
@@ -291,6 +291,8 @@ def test_window_undo_history_is_bounded(qtbot, engine, tmp_path, monkeypatch):
         with qtbot.waitSignal(w.songChanged, timeout=60000):
             w.generate()
     assert w.undo_stack.count() == 3
+    note = w.findChild(QAction, "undoHistoryNote")
+    assert "2 older steps dropped" in note.text() and not note.isEnabled()  # said in the Edit menu
     song = w.song
     w.undo_stack.undo()
     assert w.song is not song

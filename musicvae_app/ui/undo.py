@@ -11,6 +11,7 @@ from ..song import Song
 
 HISTORY_BYTES = 384 << 20  # undo keeps at most this much sketch data (oldest steps go first)
 HISTORY_STEPS = 500
+DROPPED_PROPERTY = "droppedSteps"  # on the stack: how many old steps trim_history has dropped so far
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,7 @@ def trim_history(stack: QUndoStack, budget: int = HISTORY_BYTES, steps: int = HI
     if first == 0:
         return 0
     clean = stack.cleanIndex()
+    stack.setProperty(DROPPED_PROPERTY, int(stack.property(DROPPED_PROPERTY) or 0) + first)
     kept = [Change(c.apply, c.before, c.after, c.text()) for c in commands[first:]]  # no merging while replayed
     stack.clear()
     for command in kept:
