@@ -123,8 +123,9 @@ def check_generate_args(args) -> None:
 
 
 def cmd_generate(args) -> int:
+    from .atomic import atomic_write
     from .engine import Engine
-    from .midi import write_midi, write_stems
+    from .midi import song_to_midifile
 
     check_generate_args(args)
     t0 = time.perf_counter()
@@ -148,9 +149,9 @@ def cmd_generate(args) -> int:
     out = Path(args.out)
     for i, song in enumerate(songs):
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
-        write_midi(song, path)
+        atomic_write(path, lambda f, song=song: song_to_midifile(song).save(file=f))  # the user's file mode
         if args.stems:
-            write_stems(song, path.parent, path.stem)
+            write_stem_set(song, path.parent, path.stem)
         counts = song.note_counts()
         print(f"{path}: {song.n_bars} bars, {song.seconds:.0f} s at {song.tempo:g} BPM, seed {song.settings['seed']}")
         print("  notes: " + ", ".join(f"{lane} {counts[lane]}" for lane in LANES))
@@ -159,6 +160,19 @@ def cmd_generate(args) -> int:
         f"(load {1000 * (t1 - t0):.0f} ms)"
     )
     return 0
+
+
+def write_stem_set(song, folder: Path, stem: str) -> list[Path]:
+    """One .mid per non-empty lane (folder/stem-piano.mid ...), written as a set: all of them or, on failure, none."""
+    from .atomic import atomic_write_set
+    from .midi import lane_notes, song_to_midifile
+
+    items = [
+        (folder / f"{stem}-{LANES[lane]}.mid", lambda f, lane=lane: song_to_midifile(song, [lane]).save(file=f))
+        for lane in range(len(LANES))
+        if lane_notes(song, lane)
+    ]
+    return atomic_write_set(items)
 
 
 def cmd_train(args) -> int:

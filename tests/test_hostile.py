@@ -738,6 +738,28 @@ def test_sketches_get_the_users_normal_file_mode(tmp_path, umask):
     assert written.stat().st_mode & 0o777 == 0o666 & ~umask
 
 
+def test_cli_exports_get_the_users_file_mode_and_stems_come_as_a_set(tiny_pack, tmp_path, monkeypatch):
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "s.mid"
+        args = ["generate", "--out", str(out), "--pack", str(tiny_pack), "--steps", "1", "--seed", "3", "--stems"]
+        assert cli_main(args) == 0
+    finally:
+        os.umask(old)
+    written = sorted(tmp_path.glob("s*.mid"))
+    assert len(written) >= 2 and all(p.stat().st_mode & 0o777 == 0o644 for p in written)
+
+    def fail_on_bass(data, *rest):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    folder = tmp_path / "set"
+    folder.mkdir()
+    real = atomic.atomic_write
+    monkeypatch.setattr(atomic, "atomic_write", lambda p, d, *r: fail_on_bass(d) if "bass" in str(p) else real(p, d))
+    assert cli_main([*args[:2], str(folder / "s.mid"), *args[3:]]) == 2
+    assert [p.name for p in folder.iterdir()] == ["s.mid"]  # the main file, and no partial set of stems
+
+
 def test_failed_write_keeps_the_old_file_and_leaves_no_temp(tmp_path):
     path = atomic.atomic_write(tmp_path / "f.bin", b"old")
 
