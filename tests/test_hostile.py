@@ -272,6 +272,7 @@ HOSTILE_CARDS = {
     "latent-16.5": set_config("latent", 16.5),
     "steps-per-beat-1000": set_config("steps_per_beat", 1000),
     "chunk-steps-0": set_config("chunk_steps", 0),
+    "chunk-steps-1024": set_config("chunk_steps", 1024),  # valid sizes, but nets of 645 MB: refused before building
     "config-a-list": lambda card: {**card, "config": [1, 2]},
     "format-version-null": lambda card: {**card, "format_version": None},
     "generation-a-list": lambda card: {**card, "generation": []},
@@ -335,6 +336,7 @@ def test_every_named_hostile_file_ends_as_our_error_under_a_3gb_cap(tmp_path, ti
     assert outcomes["tempo-zero.mid"][0] == "ok"
     assert "longer than 4 bytes" in outcomes["overlong-vlq.mid"][0]
     assert "hidden must be a whole number from 1 to 4096, got 40000" in outcomes["card-hidden-40000"][0]
+    assert "MB of weights" in outcomes["card-chunk-steps-1024"][0]
     for name in HOSTILE_SKETCHES:
         assert outcomes[f"{name}.mvsketch"][0].startswith("ours"), name
 

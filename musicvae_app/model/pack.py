@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -98,7 +99,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 
 MAX_CARD_BYTES = 4 << 20
-MAX_WEIGHTS_BYTES = 2 << 30
+MAX_WEIGHTS_BYTES = 512 << 20  # ~20x the default pack; loading holds it twice (file and nets)
 MAX_WEIGHTS_HEADER_BYTES = 16 << 20
 _DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
 
@@ -244,6 +245,12 @@ def load_pack(folder: str | Path | None = None) -> Pack:
             expected = {k: tuple(v.shape) for k, v in Band(cfg).state_dict().items()}
     except (RuntimeError, ValueError) as exc:
         raise PackError(f"{where}: card config is unusable: {exc}") from None
+    need = 4 * sum(math.prod(shape) for shape in expected.values())
+    if need > MAX_WEIGHTS_BYTES:
+        raise PackError(
+            f"{where}: the card's config needs {need >> 20} MB of weights, more than a pack may hold "
+            f"({MAX_WEIGHTS_BYTES >> 20} MB)"
+        )
     for name, shape in expected.items():
         if name not in declared:
             raise PackError(f"{where}: tensor '{name}' is missing from {WEIGHTS}")
