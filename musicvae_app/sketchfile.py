@@ -304,15 +304,22 @@ def _window_settings(raw) -> dict:
     return out
 
 
+def _scalar(value) -> bool:
+    return value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and np.isfinite(value))
+
+
 def _take_settings(raw) -> dict:
-    """What made a take: plain JSON scalars only, and a seed only if it is one the app could have used."""
+    """What made a take: JSON scalars (and short lists of them), and a seed only if the app could have used it."""
     raw = raw if isinstance(raw, dict) else {}
-    out = {
-        str(k)[:64]: v
-        for k, v in list(raw.items())[:64]
-        if v is None or isinstance(v, (bool, int, str)) or (isinstance(v, float) and np.isfinite(v))
-    }
-    out = {k: (v[:256] if isinstance(v, str) else v) for k, v in out.items()}
+    out = {}
+    for key, value in list(raw.items())[:64]:
+        if isinstance(value, str):
+            value = value[:256]
+        elif isinstance(value, list) and len(value) <= 16 and all(_scalar(v) and len(str(v)) <= 64 for v in value):
+            value = list(value)
+        elif not _scalar(value):
+            continue
+        out[str(key)[:64]] = value
     for key in [k for k in out if k == "seed" or k.endswith("_seed")]:
         try:
             out[key] = check_seed(out[key])
