@@ -224,6 +224,16 @@ def test_full_disk_is_reported_retried_and_never_replaces_the_last_good_save(qtb
     saver.close_clean()
 
 
+def test_a_disk_full_at_start_keeps_autosave_trying(qtbot, tmp_path, monkeypatch):
+    monkeypatch.setattr(autosave_module, "atomic_write", full_disk)
+    saver = Autosave(tmp_path / "data", song_sketch)
+    assert saver.enabled and "is full" in saver.notice
+    monkeypatch.undo()
+    saver.save_now()
+    qtbot.waitUntil(lambda: saver.saves == 1, timeout=5000)  # room again: saved
+    saver.close_clean()
+
+
 def test_window_shows_autosave_failures_in_the_status_bar(qtbot, engine, tmp_path, monkeypatch):
     w = open_window(qtbot, engine, tmp_path / "data", "no")
     w.bar.steps.set_value(1)

@@ -14,6 +14,7 @@ said in `notice`, and the window still runs.
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import tempfile
@@ -41,14 +42,14 @@ def rescue_dir() -> Path:
     return Path(tempfile.gettempdir()) / "musicvae-app-rescue"
 
 
-def writable_folder(folder: Path) -> str | None:
-    """None when `folder` exists (created if missing) and takes a small file; else why not, in a user's words."""
+def writable_folder(folder: Path) -> OSError | None:
+    """None when `folder` exists (created if missing) and takes a small file; else the error that says why not."""
     try:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write(folder / ".write-test", b"ok")
         (folder / ".write-test").unlink()
     except OSError as exc:
-        return f"{exc.strerror or exc}"
+        return exc
     return None
 
 
@@ -63,9 +64,13 @@ class Autosave(QObject):
         stem = f"{os.getpid()}-{int(time.time() * 1000)}"
         self.path = self.sessions / (stem + sketchfile.SUFFIX)
         self.notices: list[str] = []  # what start-up changed or found, for the window to show
-        why = writable_folder(self.sessions)
-        self.enabled = why is None
-        if not self.enabled:
+        error = writable_folder(self.sessions)
+        full = error is not None and error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+        self.enabled = error is None or full  # a full disk may have room again later: keep trying
+        if full:
+            self.notices.append(f"The disk holding '{self.folder}' is full: autosave will keep trying")
+        elif error is not None:
+            why = error.strerror or str(error)
             self.notices.append(f"Autosave is off: the data folder '{self.folder}' cannot be written ({why})")
         for place in (self.folder, self.sessions):
             clean_stale_temps(place)
