@@ -29,12 +29,17 @@ def _history_note(window) -> QAction:
     note.setEnabled(False)
     limit = f"Undo keeps the last {HISTORY_STEPS} steps, up to {HISTORY_BYTES >> 20} MB"
 
+    stack = window.undo_stack
+
     def update(*_) -> None:
-        dropped = int(window.undo_stack.property(DROPPED_PROPERTY) or 0)
-        note.setText(f"{limit}: {dropped} older steps dropped" if dropped else limit)
+        try:
+            dropped = int(stack.property(DROPPED_PROPERTY) or 0)
+            note.setText(f"{limit}: {dropped} older steps dropped" if dropped else limit)
+        except RuntimeError:  # the window is being destroyed: its stack clears after the menu has gone
+            pass
 
     update()
-    window.undo_stack.indexChanged.connect(update)
+    stack.indexChanged.connect(update)
     return note
 
 
