@@ -4,10 +4,12 @@ full disks, a user who never pauses, and an undo history that would grow without
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import numpy as np
@@ -274,15 +276,18 @@ def big_song(i: int) -> Song:
 
 def test_undo_history_drops_the_oldest_steps_beyond_its_memory_budget(qtbot):
     stack = QUndoStack()
-    shown = []
+    shown, freed = [], None
     state = State()
     for i in range(1, 30):
         after = State((big_song(i),), 0)
+        freed = freed or weakref.ref(after.song)
         stack.push(Change(shown.append, state, after, f"Generate {i}"))
         trim_history(stack, budget=8 * big_song(0).probs.nbytes)
         state = after
     assert 2 <= stack.count() <= 8  # about 8 songs' worth of history, never all 29
     assert stack.text(stack.count() - 1) == "Generate 29"
+    gc.collect()
+    assert freed() is None  # the dropped steps' memory is returned
     assert shown[-1] is state  # the replayed steps did not re-apply anything
     stack.undo()
     assert shown[-1].song.probs[0, 0, 0] == pytest.approx(0.28)  # undo still walks back step by step
