@@ -277,11 +277,15 @@ def big_song(i: int) -> Song:
 def test_undo_history_drops_the_oldest_steps_beyond_its_memory_budget(qtbot):
     stack = QUndoStack()
     shown, freed = [], None
+
+    def show(state: State) -> None:  # like the window: only the state on screen is held
+        shown[:] = [state]
+
     state = State()
     for i in range(1, 30):
         after = State((big_song(i),), 0)
         freed = freed or weakref.ref(after.song)
-        stack.push(Change(shown.append, state, after, f"Generate {i}"))
+        stack.push(Change(show, state, after, f"Generate {i}"))
         trim_history(stack, budget=8 * big_song(0).probs.nbytes)
         state = after
     assert 2 <= stack.count() <= 8  # about 8 songs' worth of history, never all 29
