@@ -155,8 +155,10 @@ def test_user_data_dir_that_cannot_be_created_is_no_traceback(tmp_path, monkeypa
 def test_settings_the_window_cannot_use_are_dropped_before_it_starts(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    (data / "settings.ini").write_text("[General]\nnoise=loud\ntempo=nan\nsteps=1e400\nvariations=4\ngeometry=abc\n")
-    assert sorted(app_module.repair_settings(data)) == ["geometry", "noise", "steps", "tempo"]
+    (data / "settings.ini").write_text(
+        "[General]\nnoise=loud\ntempo=nan\nsteps=1e400\nvariations=4\ngeometry=abc\nseed=99999999999999999999\n"
+    )
+    assert sorted(app_module.repair_settings(data)) == ["geometry", "noise", "seed", "steps", "tempo"]
     assert "variations=4" in (data / "settings.ini").read_text()
 
 

@@ -139,7 +139,7 @@ def _settings_checks() -> dict:
         "steps": lambda v: limits.check_int("steps", v, 0, limits.MAX_STEPS),
         "tempo": lambda v: limits.check_int("tempo", v, 1, 1000),
         "variations": lambda v: limits.check_int("variations", v, 1, limits.MAX_VARIATIONS),
-        "seed": lambda v: v if isinstance(v, str) and len(v) < 32 else limits.check_seed(v),
+        "seed": lambda v: v if v == "" else limits.check_seed(v),
         "seed_lock": lambda v: v if isinstance(v, (str, bool)) else limits.check_int("seed_lock", v, 0, 1),
         "geometry": lambda v: v if isinstance(v, QByteArray) else limits.check_int("geometry", None, 0, 0),
     }
