@@ -210,6 +210,8 @@ def read_notes(path: str | Path) -> Notes:
         size = path.stat().st_size
         if path.is_dir():
             raise IsADirectoryError
+        if not path.is_file():  # a pipe or device would never end (or block forever)
+            raise MidiImportError(f"'{path.name}' is not a regular file")
         if size > MAX_MIDI_BYTES:
             raise MidiImportError(
                 f"'{path.name}' is {size / 2**20:.0f} MB; MIDI files up to {MAX_MIDI_BYTES // 2**20} MB can be used"

@@ -219,6 +219,8 @@ def load(path: str | Path) -> Sketch:
     path = Path(path)
     name = f"'{path.name}'"
     try:
+        if path.exists() and not path.is_dir() and not path.is_file():  # a pipe or device: open() could block
+            raise SketchError(f"{name} is not a regular file")
         f = open(path, "rb")  # noqa: SIM115 (zipfile takes it over)
     except FileNotFoundError:
         raise SketchError(f"sketch '{path}' does not exist") from None

@@ -829,3 +829,18 @@ def test_limit_messages_name_the_value_and_the_range():
     with pytest.raises(InvalidValue, match="nested more than 32"):
         limits.check_json_depth("card", json.loads(deep_json(40)))
     assert limits.json_depth(json.loads(deep_json(5))) == 5
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes here")
+def test_pipes_under_a_files_name_never_block(tmp_path, tiny_pack):
+    for name in ("p.mid", "p.mvsketch"):
+        os.mkfifo(tmp_path / name)
+    with pytest.raises(MidiImportError, match="not a regular file"):
+        read_primer(tmp_path / "p.mid", 4, 64)
+    with pytest.raises(SketchError, match="not a regular file"):
+        sketchfile.load(tmp_path / "p.mvsketch")
+    pack = make_card(Path(tiny_pack), tmp_path / "pack", lambda card: card)
+    (pack / "card.json").unlink()
+    os.mkfifo(pack / "card.json")
+    with pytest.raises(PackError, match="not a regular file"):
+        load_pack(pack)

@@ -129,6 +129,8 @@ def read_card(folder: str | Path) -> dict:
         raise PackError(f"{where} does not exist: train one with `musicvae train` or pass --pack DIR")
     try:
         size = (folder / CARD).stat().st_size
+        if not (folder / CARD).is_file():  # a folder, pipe or device under the card's name
+            raise PackError(f"{where}: {CARD} is not a regular file")
         if size > MAX_CARD_BYTES:
             raise PackError(f"{where}: {CARD} is {size} bytes; a card is at most {MAX_CARD_BYTES} (a foreign file?)")
         card = json.loads((folder / CARD).read_bytes())
