@@ -265,8 +265,12 @@ def test_temp_files_of_killed_saves_are_cleaned_at_start(tmp_path):
     sessions.mkdir(parents=True)
     dead = sessions / f".1-2.mvsketch{atomic.TEMP_MARK}999999999-beef{atomic.TEMP_SUFFIX}"
     dead.write_bytes(b"\0" * 4096)
+    (tmp_path / "data" / "drag").mkdir()
+    old_export = tmp_path / "data" / "drag" / ".sketch-7-abc123.mid.tmp"  # a drag-out export killed mid-write
+    old_export.write_bytes(b"\0" * 4096)
+    os.utime(old_export, (time.time() - 7200, time.time() - 7200))
     saver = Autosave(tmp_path / "data", song_sketch)
-    assert not dead.exists()
+    assert not dead.exists() and not old_export.exists()
     saver.close_clean()
 
 

@@ -72,7 +72,7 @@ class Autosave(QObject):
         elif error is not None:
             why = error.strerror or str(error)
             self.notices.append(f"Autosave is off: the data folder '{self.folder}' cannot be written ({why})")
-        for place in (self.folder, self.sessions):
+        for place in (self.folder, self.sessions, self.folder / "drag"):  # temps of killed saves and exports
             clean_stale_temps(place)
         self.lock = QLockFile(str(self.sessions / f"{stem}.lock"))
         self.lock.setStaleLockTime(0)  # only a dead owner makes a lock stale, never its age
