@@ -36,6 +36,13 @@ def open_window(qtbot, engine, data, restore=None) -> MainWindow:
     return w
 
 
+def cap_memory() -> None:
+    """In the child: 3 GB of address space, as the issue's outside check runs the app."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (3 << 30, 3 << 30))
+
+
 def full_disk(*_args, **_kwargs):
     raise OSError(errno.ENOSPC, "No space left on device")
 
@@ -187,7 +194,12 @@ def test_the_app_reaches_its_window_with_any_data_folder(tmp_path, tiny_pack, la
         "MUSICVAE_RESTORE": "yes",
     }
     result = subprocess.run(
-        [sys.executable, "-m", "musicvae_app"], capture_output=True, text=True, env=env, timeout=120
+        [sys.executable, "-m", "musicvae_app"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        preexec_fn=cap_memory if sys.platform.startswith("linux") else None,
     )
     assert result.returncode == 0 and "ready" in result.stdout, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
