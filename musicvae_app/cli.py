@@ -125,9 +125,12 @@ def check_generate_args(args) -> None:
 def cmd_generate(args) -> int:
     from .atomic import atomic_write
     from .engine import Engine
-    from .midi import song_to_midifile
+    from .midi import read_notes, song_to_midifile
 
     check_generate_args(args)
+    if args.primer is not None:  # a bad primer is said before the pack loads; what the reader changed is said too
+        for warning in read_notes(args.primer).warnings:
+            print(f"musicvae generate: note: primer '{Path(args.primer).name}': {warning}", file=sys.stderr)
     t0 = time.perf_counter()
     engine = Engine.load(args.pack, args.device)
     check_steps_variations(args.steps, args.variations, engine.pack.config.chunk_steps)

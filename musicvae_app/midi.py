@@ -347,13 +347,18 @@ def read_roll(path: str | Path, steps_per_beat: int) -> tuple[np.ndarray, float]
     return notes_to_roll(notes, steps_per_beat), notes.tempo
 
 
-def read_primer(path: str | Path, steps_per_beat: int, chunk_steps: int, bar: int | None = None) -> np.ndarray:
+def read_primer(
+    path: str | Path, steps_per_beat: int, chunk_steps: int, bar: int | None = None, warnings: list | None = None
+) -> np.ndarray:
     """One chunk (5, chunk_steps, 128) of a MIDI file: from `bar` (1-based), else from the first bar with notes.
 
-    Only the chunk's bars are rolled out, whatever the length of the file.
+    Only the chunk's bars are rolled out, whatever the length of the file. What the reader had to
+    change (a file cut at 60 minutes, a tempo clamped) is appended to `warnings` when given.
     """
     steps_per_beat, chunk_steps = check_steps_per_beat(steps_per_beat), check_chunk_steps(chunk_steps)
     notes = read_notes(path)
+    if warnings is not None:
+        warnings.extend(notes.warnings)
     name = Path(path).name
     lane, pitch, start, end = _grid(notes, steps_per_beat)
     if not len(start):

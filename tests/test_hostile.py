@@ -372,8 +372,10 @@ def test_hours_long_notes_read_only_the_primer_bars(tmp_path):
     chunk = read_primer(path, 4, 64)
     assert chunk.shape == (5, 64, 128)
     assert chunk[0, :, 60:65].all()  # five piano notes held through the whole chunk
+    said = []
+    read_primer(path, 4, 64, warnings=said)
+    assert said == read_notes(path).warnings and any("60 minutes" in w for w in said)
     notes = read_notes(path)
-    assert any("60 minutes" in w for w in notes.warnings)
     assert notes.end.max() - notes.start.min() <= limits.MAX_NOTE_BEATS
     assert notes.end.max() <= 60 * limits.MAX_TEMPO  # never past 60 minutes at the fastest tempo
 
@@ -414,6 +416,14 @@ def test_a_million_notes_read_in_seconds(tmp_path):
     chunk = read_primer(path, 4, 64)
     assert time.perf_counter() - start < 20  # was 78 s (and ~4 s here on a busy 2-core machine)
     assert chunk[0, :, 60].sum() > 0
+
+
+def test_cli_says_what_it_changed_in_a_primer(tiny_pack, tmp_path, capsys):
+    primer = tmp_path / "long.mid"
+    primer.write_bytes(hours_long_notes())
+    args = ["generate", "--out", str(tmp_path / "x.mid"), "--pack", str(tiny_pack), "--steps", "1", "--primer"]
+    assert cli_main([*args, str(primer)]) == 0
+    assert "primer 'long.mid': it is longer than 60 minutes: cut there" in capsys.readouterr().err
 
 
 def test_render_refuses_a_file_that_would_render_for_hours(tmp_path, capsys):
