@@ -7,6 +7,20 @@ import sys
 import time
 from pathlib import Path
 
+from .errors import InvalidValue, MusicVAEError
+from .limits import (
+    MAX_STEPS,
+    MAX_VARIATIONS,
+    check_chunk_steps,
+    check_int,
+    check_latent,
+    check_noise,
+    check_seed,
+    check_steps_per_beat,
+    check_steps_variations,
+    check_tempo,
+    check_threshold,
+)
 from .song import LANES
 
 
@@ -142,15 +156,36 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def cmd_generate(args) -> int:
-    from .engine import Engine
-    from .midi import write_midi, write_stems
-
-    t0 = time.perf_counter()
+def check_generate_args(args) -> None:
+    """Every flag checked before any work: bounds from musicvae_app.limits, and the output folder exists."""
+    args.tempo = None if args.tempo is None else check_tempo(args.tempo)  # None: the primer's tempo, else 120
+    args.seed = None if args.seed is None else check_seed(args.seed)
+    args.noise = None if args.noise is None else check_noise(args.noise)
+    args.threshold = None if args.threshold is None else check_threshold(args.threshold)
+    args.steps = check_int("steps", args.steps, 0, MAX_STEPS)
+    args.variations = check_int("variations", args.variations, 1, MAX_VARIATIONS)
     out = Path(args.out)
     if not out.parent.is_dir():
-        raise ValueError(f"folder '{out.parent}' does not exist: create it or choose another --out")
+        raise InvalidValue(f"folder '{out.parent}' does not exist: create it or choose another --out")
+    if out.is_dir():
+        raise InvalidValue(f"--out '{out}' is a folder: give a .mid file name")
+    if args.primer is not None and not Path(args.primer).is_file():
+        raise InvalidValue(f"--primer '{args.primer}' does not exist or is not a file")
+
+
+def cmd_generate(args) -> int:
+    from .atomic import atomic_write
+    from .engine import Engine
+    from .midi import read_notes, song_to_midifile
+
+    check_generate_args(args)
+    if args.primer is not None:  # a bad primer is said before the pack loads; what the reader changed is said too
+        for warning in read_notes(args.primer).warnings:
+            print(f"musicvae generate: note: primer '{Path(args.primer).name}': {warning}", file=sys.stderr)
+    t0 = time.perf_counter()
+    out = Path(args.out)
     engine = Engine.load(args.pack, args.device)
+    check_steps_variations(args.steps, args.variations, engine.pack.config.chunk_steps)
     t1 = time.perf_counter()
     songs = engine.generate_takes(
         steps=args.steps,
@@ -169,9 +204,9 @@ def cmd_generate(args) -> int:
         songs = [song.with_density(args.density) for song in songs]
     for i, song in enumerate(songs):
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
-        write_midi(song, path)
+        atomic_write(path, lambda f, song=song: song_to_midifile(song).save(file=f))  # the user's file mode
         if args.stems:
-            write_stems(song, path.parent, path.stem)
+            write_stem_set(song, path.parent, path.stem)
         counts = song.note_counts()
         print(
             f"{path}: {song.n_bars} bars, {song.seconds:.0f} s at {song.tempo:g} BPM, seed {song.settings['seed']}, "
@@ -185,8 +220,26 @@ def cmd_generate(args) -> int:
     return 0
 
 
+def write_stem_set(song, folder: Path, stem: str) -> list[Path]:
+    """One .mid per non-empty lane (folder/stem-piano.mid ...), written as a set: all of them or, on failure, none."""
+    from .atomic import atomic_write_set
+    from .midi import lane_notes, song_to_midifile
+
+    items = [
+        (folder / f"{stem}-{LANES[lane]}.mid", lambda f, lane=lane: song_to_midifile(song, [lane]).save(file=f))
+        for lane in range(len(LANES))
+        if lane_notes(song, lane)
+    ]
+    return atomic_write_set(items)
+
+
 def cmd_train(args) -> int:
     from .training.train import TrainConfig, train
+
+    check_steps_per_beat(args.steps_per_beat)
+    check_chunk_steps(args.chunk_steps)
+    check_latent(args.latent)
+    check_seed(args.seed)
 
     fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
     cfg = TrainConfig(**fields, progress=not args.no_progress)
@@ -197,14 +250,22 @@ def cmd_train(args) -> int:
 def cmd_evaluate(args) -> int:
     from .evaluate import run_evaluate
 
+    check_seed(args.seed)
+    check_int("songs", args.songs, 1, 100_000)
+    check_int("steps", args.steps, 1, MAX_STEPS)
+    args.noise = None if args.noise is None else check_noise(args.noise)
+    args.threshold = None if args.threshold is None else check_threshold(args.threshold)
+
     return run_evaluate(args)
 
 
 def cmd_render(args) -> int:
-    from .midi import read_roll
+    from .midi import MidiImportError, read_notes
     from .playback.synth import render_midi_file
 
-    read_roll(args.midi, 4)  # a clear MidiImportError before FluidSynth sees a bad file
+    notes = read_notes(args.midi)  # a clear MidiImportError before FluidSynth sees a bad file
+    if notes.warnings:  # an hours-long or absurd-tempo file would render hours of audio: refuse it
+        raise MidiImportError(f"'{Path(args.midi).name}' cannot be rendered: " + "; ".join(notes.warnings))
     path = render_midi_file(args.midi, args.out, args.soundfont)
     print(f"wrote {path}")
     return 0
@@ -265,14 +326,15 @@ COMMANDS = {
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from .midi import MidiImportError
-    from .model.pack import PackError
-
     try:
         return COMMANDS[args.command](args)
-    except (PackError, MidiImportError, ValueError, FileNotFoundError, OSError) as exc:
+    except (MusicVAEError, ValueError, OSError, MemoryError) as exc:
+        if isinstance(exc, MemoryError):
+            exc = MusicVAEError("not enough memory for this: choose fewer steps or variations")
+        elif isinstance(exc, OSError) and exc.filename is not None:
+            exc = MusicVAEError(f"{exc.strerror or exc}: '{exc.filename}'")
         hint = ""
-        if isinstance(exc, PackError) and "does not exist" in str(exc):
+        if type(exc).__name__ == "PackError" and "does not exist" in str(exc):
             hint = " (the default pack ships in resources/models/default; `musicvae train` makes your own)"
         print(f"musicvae {args.command}: error: {exc}{hint}", file=sys.stderr)
         return 2

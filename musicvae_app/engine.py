@@ -25,6 +25,7 @@ from .keys import (
     scale_pitch_classes,
     transpose_roll,
 )
+from .limits import check_seed, check_steps_variations, check_tempo
 from .model.fast import FastBand
 from .model.pack import Pack, load_pack
 from .song import DEFAULT_PROGRAMS, DRUMS, LANES, ChunkInfo, Song, lane_index
@@ -145,16 +146,14 @@ class Engine:
         revive 0, pull 0, start 'prior' on a piano-lead pack is the thesis's loop exactly.
         """
         g = self.defaults
-        steps, variations = (
-            _check_count("steps", steps, 0, MAX_STEPS),
-            _check_count("variations", variations, 1, MAX_VARIATIONS),
-        )
+        steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
+        tempo = None if tempo is None else check_tempo(tempo)
         noise = _check_noise(g["noise"] if noise is None else noise)
         threshold = _check_threshold(g["threshold"] if threshold is None else threshold)
         revive, pull = self._revive(revive), self._pull(pull)
         lineup = self._lineup(lineup)
         start = self._start(start)
-        seed = new_seed() if seed is None else int(seed)
+        seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         cs, n_lanes = self.cfg.chunk_steps, len(LANES)
         primer_roll = None if primer is None else self._primer_roll(primer)
@@ -239,7 +238,7 @@ class Engine:
         li = lane_index(lane)
         self._check_song(song)
         noise = _check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
-        seed = new_seed() if seed is None else int(seed)
+        seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         shift_out = int(song.settings.get("transpose", 0))
         lineup = sorted(set(self._lineup(song.settings.get("lineup"))) | {li})
@@ -281,7 +280,7 @@ class Engine:
         self._check_song(song)
         steps = _check_count("steps", steps, 1, MAX_STEPS)
         noise = _check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
-        seed = new_seed() if seed is None else int(seed)
+        seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         shift_out = int(song.settings.get("transpose", 0))
         lineup = self._lineup(song.settings.get("lineup"))
@@ -334,7 +333,7 @@ class Engine:
         candidates = _check_count("candidates", candidates, 1, 16)
         c0, c1 = (start_bar - 1) // bars_per_chunk, -(-end_bar // bars_per_chunk)  # chunks [c0, c1)
         chosen = self._lineup(lanes if lanes is not None else song.settings.get("lineup"))
-        seed = new_seed() if seed is None else int(seed)
+        seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         noise = _check_noise(song.settings.get("noise", self.defaults["noise"]))
         revive = self._revive(song.settings.get("revive"))

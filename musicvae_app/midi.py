@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import dataclass
+from array import array
+from collections import deque
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import mido
 import numpy as np
 
+from .errors import MusicVAEError
+from .limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
 from .song import BEATS_PER_BAR, DRUMS, LANES, PITCHES, Song, note_runs
 
 TICKS_PER_BEAT = 480
@@ -21,7 +25,7 @@ TRACK_NAMES = tuple(lane.capitalize() for lane in LANES)
 SETTINGS_PREFIX = "musicvae-app settings: "
 
 
-class MidiImportError(Exception):
+class MidiImportError(MusicVAEError):
     """A MIDI file we cannot use; the message says which file and why, in a musician's words."""
 
 
@@ -39,116 +43,344 @@ def lane_of_program(program: int) -> int | None:
 
 
 # --- reading ------------------------------------------------------------------------------------
+# A reader costs what its result costs: the file is parsed once, in bounded memory (packed arrays, no
+# message objects), and a primer rolls out only the bars it returns.
+MAX_MIDI_BYTES = 16 * 1024 * 1024  # ~2 million notes; real band files are well under 1 MB
+MAX_MIDI_EVENTS = 4_000_000
+MAX_VLQ_BYTES = 4  # the standard's longest variable-length number (0x0FFFFFFF)
+_SYSTEM_DATA_BYTES = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}
+_LANE_OF_PROGRAM = [-1 if lane_of_program(p) is None else lane_of_program(p) for p in range(128)]
+
+
 @dataclass
 class Notes:
-    """Notes of a file in beats, merged into lanes: arrays lane, pitch, start, end (beats)."""
+    """Notes of a file in beats, merged into lanes: arrays lane, pitch, start, end (beats).
+
+    `warnings` says what the reader changed to make the file usable (cut at 60 minutes, an absurd tempo clamped).
+    """
 
     lane: np.ndarray
     pitch: np.ndarray
     start: np.ndarray
     end: np.ndarray
     tempo: float
+    warnings: list[str] = field(default_factory=list)
+
+
+def _vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
+    """(value, next position) of a variable-length number; ValueError when overlong or cut off."""
+    value = 0
+    for i in range(MAX_VLQ_BYTES):
+        if pos + i >= end:
+            raise ValueError("a track ends inside a number")
+        byte = data[pos + i]
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            return value, pos + i + 1
+    raise ValueError(f"a variable-length number is longer than {MAX_VLQ_BYTES} bytes")
+
+
+def _parse_smf(data: bytes) -> tuple[int, array, array, int]:
+    """(ticks per beat, ticks, codes, last tick) of every note, program and tempo event, in track order.
+
+    code = kind << 40 | channel << 16 | data1 << 8 | data2, kind 0 note-off, 1 note-on, 2 program change,
+    3 tempo (microseconds per beat in the low 24 bits). ValueError for damaged bytes.
+    """
+    if data[:4] != b"MThd" or len(data) < 14:
+        raise ValueError("no MThd header")
+    hlen = int.from_bytes(data[4:8], "big")
+    if hlen < 6 or 8 + hlen > len(data):
+        raise ValueError("damaged header")
+    ntracks = int.from_bytes(data[10:12], "big")
+    division = int.from_bytes(data[12:14], "big")
+    if division & 0x8000:
+        raise _Smpte()
+    ticks, codes = array("q"), array("q")
+    pos, found, last = 8 + hlen, 0, 0
+    while pos + 8 <= len(data) and found < ntracks:
+        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "big")
+        pos += 8
+        if pos + size > len(data):
+            raise ValueError(f"track {found + 1} is cut short ({size} bytes declared, {len(data) - pos} there)")
+        if kind == b"MTrk":
+            last = max(last, _parse_track(data, pos, pos + size, ticks, codes))
+            found += 1
+        pos += size
+    if found < min(ntracks, 1):
+        raise ValueError("no tracks")
+    return division, ticks, codes, last
+
+
+class _Smpte(Exception):
+    pass
+
+
+def _parse_track(data: bytes, pos: int, end: int, ticks: array, codes: array) -> int:
+    """Append one track's events; returns the tick where the track ends."""
+    tick, running = 0, 0
+    while pos < end:
+        delta, pos = _vlq(data, pos, end)
+        tick += delta
+        if pos >= end:
+            raise ValueError("a track ends inside an event")
+        status = data[pos]
+        if status & 0x80:
+            pos += 1
+        elif running:
+            status = running
+        else:
+            raise ValueError("a data byte where an event should start")
+        if status == 0xFF:  # meta and sysex keep running status, as mido (and real files) do
+            if pos >= end:
+                raise ValueError("a track ends inside an event")
+            meta = data[pos]
+            length, pos = _vlq(data, pos + 1, end)
+            if pos + length > end:
+                raise ValueError("a meta event runs past the end of its track")
+            if meta == 0x51 and length == 3:
+                ticks.append(tick)
+                codes.append((3 << 40) | int.from_bytes(data[pos : pos + 3], "big"))
+            pos += length
+            if meta == 0x2F:
+                return tick
+        elif status in (0xF0, 0xF7):
+            length, pos = _vlq(data, pos, end)
+            if pos + length > end:
+                raise ValueError("a sysex event runs past the end of its track")
+            pos += length
+        elif status >= 0xF0:
+            width = _SYSTEM_DATA_BYTES.get(status)
+            if width is None:
+                raise ValueError(f"undefined system message 0x{status:02X} inside a track")
+            pos += width
+        else:
+            running = status
+            high, channel = status & 0xF0, status & 0x0F
+            width = 1 if high in (0xC0, 0xD0) else 2
+            if pos + width > end:
+                raise ValueError("a track ends inside an event")
+            a = min(data[pos], 127)  # clip stray high bits, as mido's clip=True does
+            b = min(data[pos + 1], 127) if width == 2 else 0
+            pos += width
+            if high == 0x90 and b > 0:
+                ticks.append(tick)
+                codes.append((1 << 40) | (channel << 16) | (a << 8) | b)
+            elif high == 0x80 or high == 0x90:
+                ticks.append(tick)
+                codes.append((channel << 16) | (a << 8))
+            elif high == 0xC0:
+                ticks.append(tick)
+                codes.append((2 << 40) | (channel << 16) | (a << 8))
+        if len(ticks) > MAX_MIDI_EVENTS:
+            raise _TooBig(f"more than {MAX_MIDI_EVENTS:,} notes and events")
+    return tick
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _clamped_bpm(us_per_beat: int) -> float:
+    bpm = 60e6 / us_per_beat if us_per_beat > 0 else float("inf")
+    return min(max(bpm, MIN_TEMPO), MAX_TEMPO)
+
+
+def _tick_limit(tempo_ticks: np.ndarray, tempo_us: np.ndarray, tpb: int) -> int:
+    """The tick at which the file has played MAX_SONG_MINUTES (tempos clamped to 20-400 BPM)."""
+    left = MAX_SONG_MINUTES  # minutes still to play
+    at, bpm = 0, 120.0
+    for t, us in zip(tempo_ticks.tolist(), tempo_us.tolist()):
+        minutes = (t - at) / tpb / bpm
+        if minutes >= left:
+            break
+        left -= minutes
+        at, bpm = t, _clamped_bpm(us)
+    return at + int(left * bpm * tpb)
 
 
 def read_notes(path: str | Path) -> Notes:
-    """Every note of a type 0/1 file with its lane; raises MidiImportError for anything unusable."""
+    """Every note of a type 0/1 file with its lane; raises MidiImportError for anything unusable.
+
+    Bounded whatever the bytes say: files over 16 MB are refused, a song longer than 60 minutes is cut
+    there, a note held longer than 64 bars is cut, and a tempo of 0 or outside 20-400 BPM is clamped;
+    each change is listed in the result's `warnings`.
+    """
     path = Path(path)
     try:
-        mid = mido.MidiFile(str(path), clip=True)
+        size = path.stat().st_size
+        if path.is_dir():
+            raise IsADirectoryError
+        if not path.is_file():  # a pipe or device would never end (or block forever)
+            raise MidiImportError(f"'{path.name}' is not a regular file")
+        if size > MAX_MIDI_BYTES:
+            raise MidiImportError(
+                f"'{path.name}' is {size / 2**20:.0f} MB; MIDI files up to {MAX_MIDI_BYTES // 2**20} MB can be used"
+            )
+        data = path.read_bytes()
     except FileNotFoundError:
         raise MidiImportError(f"'{path}' does not exist") from None
     except IsADirectoryError:
         raise MidiImportError(f"'{path}' is a folder, not a MIDI file") from None
-    except Exception as exc:  # mido raises OSError, EOFError, ValueError, KeyError... on bad bytes
-        raise MidiImportError(f"'{path.name}' is not a readable MIDI file ({type(exc).__name__}: {exc})") from None
-    if mid.ticks_per_beat <= 0:
-        raise MidiImportError(f"'{path.name}' uses SMPTE timing, which is not supported; re-export it in beats")
-    tpb = float(mid.ticks_per_beat)
-    programs = [0] * 16
-    open_notes: dict[tuple[int, int], list[tuple[float, int]]] = {}
-    out: list[tuple[int, int, float, float]] = []
-    tempo = None
-    tick = 0
+    except OSError as exc:
+        raise MidiImportError(f"'{path.name}' cannot be read ({exc.strerror or exc})") from None
     try:
-        stream = mido.merge_tracks(mid.tracks)
-    except Exception as exc:
-        raise MidiImportError(f"'{path.name}' has damaged tracks ({exc})") from None
-    for msg in stream:
-        tick += msg.time
-        kind = msg.type
-        if kind == "set_tempo" and tempo is None:
-            tempo = mido.tempo2bpm(msg.tempo)
-        elif kind == "program_change":
-            programs[msg.channel] = msg.program
-        elif kind == "note_on" and msg.velocity > 0:
-            lane = DRUMS if msg.channel == DRUM_CHANNEL else lane_of_program(programs[msg.channel])
-            open_notes.setdefault((msg.channel, msg.note), []).append((tick / tpb, -1 if lane is None else lane))
-        elif kind in ("note_off", "note_on"):
-            starts = open_notes.get((msg.channel, msg.note))
-            if starts:
-                start, lane = starts.pop(0)
+        tpb, ticks, codes, last = _parse_smf(data)
+    except _Smpte:
+        raise MidiImportError(
+            f"'{path.name}' uses SMPTE timing, which is not supported; re-export it in beats"
+        ) from None
+    except _TooBig as exc:
+        raise MidiImportError(f"'{path.name}' is too big to import ({exc})") from None
+    except ValueError as exc:
+        raise MidiImportError(f"'{path.name}' is not a readable MIDI file (damaged: {exc})") from None
+    if tpb <= 0:
+        raise MidiImportError(f"'{path.name}' is not a readable MIDI file (0 ticks per beat)")
+    return _pair_notes(np.frombuffer(ticks, np.int64), np.frombuffer(codes, np.int64), last, tpb)
+
+
+def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int) -> Notes:
+    """Match note-ons to note-offs (first on, first off) on the merged stream, within the song-length cap."""
+    warnings: list[str] = []
+    order = np.argsort(ticks, kind="stable")  # tracks merged by time; ties keep track order, as mido does
+    ticks, codes = ticks[order], codes[order]
+    kinds = codes >> 40
+    is_tempo = kinds == 3
+    tempo_ticks, tempo_us = ticks[is_tempo], codes[is_tempo] & 0xFFFFFF
+    tempo = 120.0
+    if len(tempo_us):
+        tempo = _clamped_bpm(int(tempo_us[0]))
+        raw = 60e6 / tempo_us[0] if tempo_us[0] > 0 else float("inf")
+        if raw != tempo:
+            shown = "0 microseconds per beat" if not tempo_us[0] else f"{raw:.4g} BPM"
+            warnings.append(f"its tempo ({shown}) is outside {MIN_TEMPO:g}-{MAX_TEMPO:g} BPM: read as {tempo:g}")
+    limit = _tick_limit(tempo_ticks, tempo_us, tpb)
+    if last > limit:
+        warnings.append(f"it is longer than {MAX_SONG_MINUTES:g} minutes: cut there")
+        last = limit
+    keep = ~is_tempo & (ticks <= limit)
+    programs = [0] * 16
+    open_notes: dict[int, deque] = {}
+    lanes, pitches, starts, ends = array("q"), array("q"), array("q"), array("q")
+    for tick, code in zip(ticks[keep].tolist(), codes[keep].tolist()):
+        kind, key = code >> 40, (code >> 8) & 0xFFF  # key: channel and pitch
+        if kind == 2:
+            programs[key >> 8] = key & 0x7F
+        elif kind == 1:
+            channel = key >> 8
+            lane = DRUMS if channel == DRUM_CHANNEL else _LANE_OF_PROGRAM[programs[channel]]
+            held = open_notes.get(key)
+            if held is None:
+                held = open_notes[key] = deque()
+            held.append((tick, lane))
+        else:
+            held = open_notes.get(key)
+            if held:
+                start, lane = held.popleft()
                 if lane >= 0:
-                    out.append((lane, msg.note, start, tick / tpb))
-    for (_, pitch), starts in open_notes.items():  # notes never released end at the last event
-        out.extend((lane, pitch, start, max(tick / tpb, start)) for start, lane in starts if lane >= 0)
-    arr = np.array(out, dtype=np.float64).reshape(-1, 4)
-    return Notes(arr[:, 0].astype(int), arr[:, 1].astype(int), arr[:, 2], arr[:, 3], tempo or 120.0)
+                    lanes.append(lane)
+                    pitches.append(key & 0x7F)
+                    starts.append(start)
+                    ends.append(tick)
+    for key, held in open_notes.items():  # notes never released end with the file
+        for start, lane in held:
+            if lane >= 0:
+                lanes.append(lane)
+                pitches.append(key & 0x7F)
+                starts.append(start)
+                ends.append(max(last, start))
+    start = np.frombuffer(starts, np.int64) / tpb
+    end = np.frombuffer(ends, np.int64) / tpb
+    if len(end) and (end - start).max() > MAX_NOTE_BEATS:
+        warnings.append(f"notes held longer than {MAX_NOTE_BEATS / BEATS_PER_BAR:.0f} bars were cut")
+        end = np.minimum(end, start + MAX_NOTE_BEATS)
+    return Notes(
+        np.frombuffer(lanes, np.int64).astype(int),
+        np.frombuffer(pitches, np.int64).astype(int),
+        start,
+        end,
+        tempo,
+        warnings,
+    )
 
 
-def notes_to_roll(notes: Notes, steps_per_beat: int) -> np.ndarray:
-    """Five-lane binary roll (5, steps, 128) on the grid.
+def _grid(notes: Notes, steps_per_beat: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """lane, pitch, start, end in grid steps, sorted, drums outside the GM map dropped, re-strikes kept apart.
 
     A note re-struck right after itself keeps a one-step gap, so the roll keeps the onset and an
     export plays two notes, not one long one. Drums are hits: every drum note is one step (its
     onset), so eight hi-hat 8ths stay eight cells with gaps, and 16ths stay one cell each (the
-    export plays every drum cell as its own hit). Drums keep only the GM percussion map (35-81).
+    export plays every drum cell as its own hit).
     """
-    start = np.round(notes.start * steps_per_beat).astype(int)
-    end = np.maximum(np.round(notes.end * steps_per_beat).astype(int), start + 1)
+    start = np.round(notes.start * steps_per_beat).astype(np.int64)
+    end = np.maximum(np.round(notes.end * steps_per_beat).astype(np.int64), start + 1)
     end = np.where(notes.lane == DRUMS, start + 1, end)
     keep = ~((notes.lane == DRUMS) & ((notes.pitch < GM_DRUM_RANGE[0]) | (notes.pitch > GM_DRUM_RANGE[1])))
     lane, pitch, start, end = notes.lane[keep], notes.pitch[keep], start[keep], end[keep]
-    total = int(end.max()) if len(end) else 0
-    roll = np.zeros((len(LANES), total, PITCHES), dtype=bool)
     order = np.lexsort((start, pitch, lane))
     lane, pitch, start, end = lane[order], pitch[order], start[order], end[order]
     same = (lane[1:] == lane[:-1]) & (pitch[1:] == pitch[:-1]) & (lane[:-1] != DRUMS)
-    nxt = np.where(same, start[1:], np.iinfo(int).max)
+    nxt = np.where(same, start[1:], np.iinfo(np.int64).max)
     end[:-1] = np.where(end[:-1] >= nxt, np.maximum(nxt - 1, start[:-1] + 1), end[:-1])
-    for lane_i, p, s, e in zip(lane, pitch, start, end):
-        roll[lane_i, s:e, p] = True
+    return lane, pitch, start, end
+
+
+def notes_to_roll(notes: Notes, steps_per_beat: int, first: int = 0, steps: int | None = None) -> np.ndarray:
+    """Five-lane binary roll (5, steps, 128) on the grid, from step `first` (default: all of the song).
+
+    Only the asked-for window is allocated, so reading a few bars of a long file costs a few bars.
+    Drums keep only the GM percussion map (35-81).
+    """
+    steps_per_beat = check_steps_per_beat(steps_per_beat)
+    lane, pitch, start, end = _grid(notes, steps_per_beat)
+    if steps is None:
+        steps = max(int(end.max()) - first, 0) if len(end) else 0
+    stop = first + steps
+    inside = (end > first) & (start < stop)
+    roll = np.zeros((len(LANES), steps, PITCHES), dtype=bool)
+    for lane_i, p, s, e in zip(
+        lane[inside].tolist(), pitch[inside].tolist(), start[inside].tolist(), end[inside].tolist()
+    ):
+        roll[lane_i, max(s - first, 0) : min(e, stop) - first, p] = True
     return roll
 
 
 def read_roll(path: str | Path, steps_per_beat: int) -> tuple[np.ndarray, float]:
-    """(roll (5, steps, 128), tempo in BPM) of a MIDI file."""
+    """(roll (5, steps, 128), tempo in BPM) of a whole MIDI file (at most 60 minutes of it)."""
     notes = read_notes(path)
     return notes_to_roll(notes, steps_per_beat), notes.tempo
 
 
-def read_primer(path: str | Path, steps_per_beat: int, chunk_steps: int, bar: int | None = None) -> np.ndarray:
-    """One chunk (5, chunk_steps, 128) of a MIDI file: from `bar` (1-based), else from the first bar with notes."""
-    roll, _ = read_roll(path, steps_per_beat)
+def read_primer(
+    path: str | Path, steps_per_beat: int, chunk_steps: int, bar: int | None = None, warnings: list | None = None
+) -> np.ndarray:
+    """One chunk (5, chunk_steps, 128) of a MIDI file: from `bar` (1-based), else from the first bar with notes.
+
+    Only the chunk's bars are rolled out, whatever the length of the file. What the reader had to
+    change (a file cut at 60 minutes, a tempo clamped) is appended to `warnings` when given.
+    """
+    steps_per_beat, chunk_steps = check_steps_per_beat(steps_per_beat), check_chunk_steps(chunk_steps)
+    notes = read_notes(path)
+    if warnings is not None:
+        warnings.extend(notes.warnings)
     name = Path(path).name
-    if not roll.any():
+    lane, pitch, start, end = _grid(notes, steps_per_beat)
+    if not len(start):
         raise MidiImportError(
             f"'{name}' has no notes the band can use (piano, guitar, bass, strings or drums): pick another file"
         )
     bar_steps = steps_per_beat * BEATS_PER_BAR
-    n_bars = -(-roll.shape[1] // bar_steps)
+    n_bars = -(-int(end.max()) // bar_steps)
     if bar is None:
-        first = int(np.flatnonzero(roll.any(axis=(0, 2)))[0])
-        start = first // bar_steps * bar_steps
+        first = int(start.min()) // bar_steps * bar_steps
     else:
-        if not 1 <= bar <= n_bars:
-            raise MidiImportError(f"'{name}' has {n_bars} bars; choose a start bar from 1 to {n_bars}")
-        start = (bar - 1) * bar_steps
-    chunk = np.zeros((len(LANES), chunk_steps, PITCHES), dtype=bool)
-    piece = roll[:, start : start + chunk_steps]
-    chunk[:, : piece.shape[1]] = piece
+        if isinstance(bar, bool) or not isinstance(bar, (int, np.integer)) or not 1 <= bar <= n_bars:
+            cut = " (the file was cut at 60 minutes)" if any("minutes" in w for w in notes.warnings) else ""
+            raise MidiImportError(f"'{name}' has {n_bars} bars{cut}; choose a start bar from 1 to {n_bars}")
+        first = (int(bar) - 1) * bar_steps
+    chunk = notes_to_roll(notes, steps_per_beat, first, chunk_steps)
     if not chunk.any():
         raise MidiImportError(
-            f"'{name}' has no notes in the {chunk_steps // bar_steps} bars from bar {start // bar_steps + 1}"
+            f"'{name}' has no notes in the {chunk_steps // bar_steps} bars from bar {first // bar_steps + 1}"
         )
     return chunk
 
@@ -261,23 +493,26 @@ def write_stems(song: Song, folder: str | Path, stem: str = "sketch") -> list[Pa
 
 
 def read_settings(path: str | Path) -> dict:
-    """The settings that made an exported sketch, from its text meta event ({} if none)."""
-    for track in mido.MidiFile(str(path)).tracks[:1]:
-        for msg in track:
-            if msg.type == "text" and msg.text.startswith(SETTINGS_PREFIX):
-                return json.loads(msg.text[len(SETTINGS_PREFIX) :])
+    """The settings that made an exported sketch, from its text meta event ({} if none or unreadable).
+
+    Raises MidiImportError for a file that is missing, too big or not MIDI at all.
+    """
+    path = Path(path)
+    read_notes(path)  # the bounded reader vouches for the file before mido parses it
+    try:
+        for track in mido.MidiFile(str(path), clip=True).tracks[:1]:
+            for msg in track:
+                if msg.type == "text" and msg.text.startswith(SETTINGS_PREFIX):
+                    settings = json.loads(msg.text[len(SETTINGS_PREFIX) :])
+                    return settings if isinstance(settings, dict) else {}
+    except (ValueError, RecursionError, KeyError, EOFError, OSError) as exc:
+        raise MidiImportError(f"'{path.name}' is not a readable MIDI file ({type(exc).__name__})") from None
     return {}
 
 
 def read_tempo(path: str | Path) -> float | None:
-    """The first tempo of a MIDI file in BPM (None when it has none or cannot be read)."""
+    """The first tempo of a MIDI file in BPM through the bounded reader (None when it cannot be read)."""
     try:
-        mid = mido.MidiFile(str(path), clip=True)
-        for track in mid.tracks:
-            for msg in track:
-                if msg.type == "set_tempo" and msg.tempo > 0:
-                    bpm = float(mido.tempo2bpm(msg.tempo))
-                    return bpm if 20.0 <= bpm <= 400.0 else None
-    except Exception:  # an unreadable file has no tempo to offer; read_notes says why it is unreadable
+        return float(read_notes(path).tempo)
+    except MidiImportError:  # an unreadable file has no tempo to offer; reading the primer says why
         return None
-    return None

@@ -10,14 +10,29 @@ from __future__ import annotations
 import io
 import json
 import os
-import tempfile
 import zipfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .song import ChunkInfo, Song
+from .atomic import atomic_write
+from .errors import InvalidValue, MusicVAEError
+from .limits import (
+    MAX_LATENT,
+    MAX_SONG_STEPS,
+    MAX_TAKES,
+    check_chunk_steps,
+    check_json_depth,
+    check_noise,
+    check_program,
+    check_seed,
+    check_steps_per_beat,
+    check_tempo,
+    check_threshold,
+)
+from .song import LANES, PITCHES, ChunkInfo, Song
 
 FORMAT = "musicvae-sketch"
 FORMAT_VERSION = 1
@@ -25,7 +40,7 @@ SUFFIX = ".mvsketch"
 _HEADER = "sketch.json"
 
 
-class SketchError(Exception):
+class SketchError(MusicVAEError):
     """A sketch file we cannot open; the message names the file and what to do."""
 
 
@@ -89,76 +104,294 @@ def _json_default(value):
 
 
 def save(sketch: Sketch, path: str | Path) -> Path:
-    """Write atomically; the folder is created if missing."""
+    """Write atomically with the user's file mode; the folder is created if missing."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    data = dumps(sketch)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
+    return atomic_write(path, dumps(sketch))
+
+
+# --- reading: every size is checked before it is allocated -------------------------------------------
+MAX_SKETCH_BYTES = 1 << 30  # the file on disk
+MAX_HEADER_BYTES = 4 << 20  # sketch.json
+MAX_MEMBERS = 4 * MAX_TAKES + 8
+MAX_UNPACKED_BYTES = 512 << 20  # all arrays together, as declared and as read
+_NPY_HEADER_BYTES = 4096
+_FLOATS = ("<f4", "<f2", "<f8")
+
+
+_UNREADABLE = (
+    zipfile.BadZipFile,
+    zlib.error,
+    RuntimeError,
+    NotImplementedError,
+    EOFError,
+    OSError,
+    ValueError,
+    KeyError,
+    TypeError,
+    OverflowError,
+)
+
+
+def _damaged(name: str, why: str) -> SketchError:
+    return SketchError(f"{name} is damaged: {why}")
+
+
+def _zip_directory(f, name: str) -> None:
+    """Refuse an archive whose central directory promises more members than a sketch has, before zipfile reads it."""
+    f.seek(0, os.SEEK_END)
+    size = f.tell()
+    tail_len = min(size, 22 + 65535)
+    f.seek(size - tail_len)
+    tail = f.read(tail_len)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + 22 > len(tail):
+        return  # not a zip at all: zipfile says so
+    entries = int.from_bytes(tail[at + 10 : at + 12], "little")
+    directory = int.from_bytes(tail[at + 12 : at + 16], "little")
+    if entries > MAX_MEMBERS or directory > MAX_MEMBERS * 1024:
+        raise _damaged(
+            name, f"it lists {entries} members ({directory} bytes of index); a sketch has at most {MAX_MEMBERS}"
+        )
+
+
+def _member(z: zipfile.ZipFile, member: str, limit: int, name: str) -> bytearray:
+    """A member's bytes, refused when its declared or actual size is over `limit`."""
     try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        info = z.getinfo(member)
+    except KeyError:
+        raise _damaged(name, f"{member} is missing") from None
+    if info.file_size > limit:
+        raise _damaged(name, f"{member} says it holds {info.file_size} bytes, more than the {limit} allowed")
+    buf = bytearray(info.file_size + 1)
+    with z.open(info) as f:
+        got = f.readinto(buf)
+        if got > info.file_size or f.read(1):
+            raise _damaged(name, f"{member} holds more than the {info.file_size} bytes it declares")
+    if got != info.file_size:
+        raise _damaged(name, f"{member} holds {got} bytes, not the {info.file_size} it declares")
+    del buf[got:]
+    return buf
+
+
+def _array(z: zipfile.ZipFile, member: str, name: str, budget: list[int], check_shape) -> np.ndarray:
+    """A float32 .npy member: header parsed and the shape checked (check_shape) before the data is read."""
+    try:
+        info = z.getinfo(member)
+    except KeyError:
+        raise _damaged(name, f"{member} is missing") from None
+    with z.open(info) as f:
+        head = f.read(_NPY_HEADER_BYTES)
+    stream = io.BytesIO(head)
+    try:
+        version = np.lib.format.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"npy version {version}")
+    except (ValueError, OSError, SyntaxError, EOFError) as exc:
+        raise _damaged(name, f"{member} is not a readable array ({exc})") from None
+    if dtype.str not in _FLOATS or fortran or not all(isinstance(n, int) and n >= 0 for n in shape):
+        raise _damaged(name, f"{member} is a {dtype} array; sketches hold float32")
+    check_shape(shape)
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > budget[0]:
+        raise _damaged(name, f"{member} would take {nbytes} bytes, more than a sketch may hold ({MAX_UNPACKED_BYTES})")
+    budget[0] -= nbytes
+    data = _member(z, member, stream.tell() + nbytes, name)
+    if len(data) != stream.tell() + nbytes:
+        raise _damaged(name, f"{member} holds {len(data) - stream.tell()} bytes of data, not {nbytes}")
+    array = np.frombuffer(data, dtype=dtype, offset=stream.tell()).reshape(shape)
+    array = array.astype(np.float32, copy=False)
+    if not np.isfinite(array).all():
+        raise _damaged(name, f"{member} holds NaN or infinite values")
+    return array
 
 
 def load(path: str | Path) -> Sketch:
-    """Read a sketch; raise SketchError for a missing, damaged, foreign or newer file."""
+    """Read a sketch; raise SketchError for a missing, damaged, foreign, oversized or newer file.
+
+    Every value is checked against the bounds in musicvae_app.limits, and every size before it is
+    allocated, so a hostile file costs at most what a real sketch of its size would.
+    """
     path = Path(path)
     name = f"'{path.name}'"
     try:
-        z = zipfile.ZipFile(path)
+        if path.exists() and not path.is_dir() and not path.is_file():  # a pipe or device: open() could block
+            raise SketchError(f"{name} is not a regular file")
+        f = open(path, "rb")  # noqa: SIM115 (zipfile takes it over)
     except FileNotFoundError:
         raise SketchError(f"sketch '{path}' does not exist") from None
     except IsADirectoryError:
         raise SketchError(f"'{path}' is a folder, not a sketch file") from None
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise SketchError(f"{name} is not a musicvae-app sketch (not a sketch archive: {exc})") from None
-    with z:
+    except OSError as exc:
+        raise SketchError(f"{name} cannot be read ({exc.strerror or exc})") from None
+    with f:
         try:
-            header = json.loads(z.read(_HEADER))
-        except KeyError:
-            raise SketchError(f"{name} is not a musicvae-app sketch (no {_HEADER} inside)") from None
-        except (ValueError, zipfile.BadZipFile, OSError) as exc:
-            raise SketchError(f"{name} is damaged: {_HEADER} is unreadable ({exc})") from None
-        if not isinstance(header, dict) or header.get("format") != FORMAT:
-            raise SketchError(f"{name} is not a musicvae-app sketch (format {header.get('format')!r})")
-        version = header.get("format_version")
-        if not isinstance(version, int) or version < 1:
-            raise SketchError(f"{name} has no valid format version; it may be damaged")
-        if version > FORMAT_VERSION:
-            raise SketchError(
-                f"{name} was saved by a newer musicvae-app (sketch format {version}, this app reads up to "
-                f"{FORMAT_VERSION}): update the app to open it"
-            )
-        try:
-            takes = [_read_take(z, i, meta) for i, meta in enumerate(header["takes"])]
-            current = int(header.get("current", 0))
-            settings = dict(header.get("settings") or {})
-        except (KeyError, TypeError, ValueError, zipfile.BadZipFile, OSError) as exc:
-            raise SketchError(f"{name} is damaged ({type(exc).__name__}: {exc})") from None
+            size = os.fstat(f.fileno()).st_size
+            if size > MAX_SKETCH_BYTES:
+                raise SketchError(f"{name} is {size >> 20} MB, more than a sketch can be ({MAX_SKETCH_BYTES >> 20} MB)")
+            _zip_directory(f, name)
+            f.seek(0)
+            z = zipfile.ZipFile(f)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError, RuntimeError, NotImplementedError) as exc:
+            raise SketchError(f"{name} is not a musicvae-app sketch (not a sketch archive: {exc})") from None
+        with z:
+            try:
+                return _load(z, name)
+            except SketchError:
+                raise
+            except _UNREADABLE as exc:  # an encrypted, oddly compressed or corrupt member
+                raise SketchError(f"{name} is damaged ({type(exc).__name__}: {exc})") from None
+
+
+def _load(z: zipfile.ZipFile, name: str) -> Sketch:
+    if len(z.infolist()) > MAX_MEMBERS:
+        raise _damaged(name, f"it holds {len(z.infolist())} members; a sketch has at most {MAX_MEMBERS}")
+    declared = sum(i.file_size for i in z.infolist())
+    if declared > MAX_UNPACKED_BYTES + MAX_HEADER_BYTES:
+        raise _damaged(name, f"it would unpack to {declared} bytes, more than a sketch may hold")
+    if _HEADER not in z.namelist():
+        raise SketchError(f"{name} is not a musicvae-app sketch (no {_HEADER} inside)")
+    try:
+        header = json.loads(bytes(_member(z, _HEADER, MAX_HEADER_BYTES, name)))
+    except SketchError:
+        raise
+    except (ValueError, RecursionError, zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise SketchError(f"{name} is damaged: {_HEADER} is unreadable ({type(exc).__name__})") from None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        found = header.get("format") if isinstance(header, dict) else type(header).__name__
+        raise SketchError(f"{name} is not a musicvae-app sketch (format {found!r})")
+    version = header.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise SketchError(f"{name} has no valid format version; it may be damaged")
+    if version > FORMAT_VERSION:
+        raise SketchError(
+            f"{name} was saved by a newer musicvae-app (sketch format {version}, this app reads up to "
+            f"{FORMAT_VERSION}): update the app to open it"
+        )
+    try:
+        check_json_depth(_HEADER, header)
+        metas = header["takes"]
+        if not isinstance(metas, list):
+            raise InvalidValue("takes must be a list")
+        if len(metas) > MAX_TAKES:
+            raise InvalidValue(f"it holds {len(metas)} takes; a sketch holds at most {MAX_TAKES}")
+        budget = [MAX_UNPACKED_BYTES]
+        takes = [_read_take(z, i, meta, name, budget) for i, meta in enumerate(metas)]
+        current = header.get("current", 0)
+        current = current if isinstance(current, int) and not isinstance(current, bool) else 0
+        settings = _window_settings(header.get("settings"))
+    except SketchError:
+        raise
+    except (InvalidValue, KeyError, TypeError, ValueError, AttributeError, zipfile.BadZipFile, OSError) as exc:
+        raise SketchError(f"{name} is damaged ({type(exc).__name__}: {exc})") from None
     if not takes:
         raise SketchError(f"{name} holds no takes")
     return Sketch(takes=takes, current=min(max(current, 0), len(takes) - 1), settings=settings)
 
 
-def _read_take(z: zipfile.ZipFile, i: int, meta: dict) -> Song:
-    probs = np.load(io.BytesIO(z.read(f"take{i}/probs.npy")), allow_pickle=False)
+def _window_settings(raw) -> dict:
+    """The window's settings around the takes, keeping only well-formed entries (they are conveniences)."""
+    raw = raw if isinstance(raw, dict) else {}
+    out: dict = {}
+    if isinstance(raw.get("primer"), str) and len(raw["primer"]) < 4096:
+        out["primer"] = raw["primer"]
+    for key in ("locks", "mutes", "solos"):
+        value = raw.get(key)
+        if isinstance(value, list) and len(value) == len(LANES) and all(isinstance(v, bool) for v in value):
+            out[key] = value
+    return out
+
+
+def _scalar(value) -> bool:
+    return value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and np.isfinite(value))
+
+
+def _take_settings(raw) -> dict:
+    """What made a take: JSON scalars (and short lists of them), and a seed only if the app could have used it."""
+    raw = raw if isinstance(raw, dict) else {}
+    out = {}
+    for key, value in list(raw.items())[:64]:
+        if isinstance(value, str):
+            value = value[:256]
+        elif isinstance(value, list) and len(value) <= 16 and all(_scalar(v) and len(str(v)) <= 64 for v in value):
+            value = list(value)
+        elif not _scalar(value):
+            continue
+        out[str(key)[:64]] = value
+    for key in [k for k in out if k == "seed" or k.endswith("_seed")]:
+        try:
+            out[key] = check_seed(out[key])
+        except InvalidValue:
+            del out[key]
+    return out
+
+
+def _chunk_info(raw) -> ChunkInfo:
+    if not isinstance(raw, dict) or not isinstance(raw.get("source"), str):
+        raise InvalidValue("a chunk's provenance is not a record")
+    seed, noise, pack = raw.get("seed"), raw.get("noise"), raw.get("pack")
+    return ChunkInfo(
+        source=raw["source"][:64],
+        seed=None if seed is None else check_seed(seed),
+        noise=None if noise is None else check_noise(noise),
+        pack=None if pack is None else str(pack)[:256],
+    )
+
+
+def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -> Song:
+    if not isinstance(meta, dict):
+        raise InvalidValue(f"take {i + 1} is not a record")
+    steps_per_beat = check_steps_per_beat(meta["steps_per_beat"])
+    chunk_steps = check_chunk_steps(meta["chunk_steps"])
+    threshold = check_threshold(meta["threshold"])
+    tempo = check_tempo(meta["tempo"])
+    programs = meta["programs"]
+    if not isinstance(programs, list) or len(programs) != len(LANES):
+        raise InvalidValue(f"programs must list one instrument per lane ({len(LANES)})")
+    programs = [check_program(p) for p in programs]
+
+    def probs_shape(shape) -> None:
+        if len(shape) != 3 or shape[0] != len(LANES) or shape[2] != PITCHES:
+            raise _damaged(name, f"take {i + 1} has probabilities of shape {shape}, not (5, steps, 128)")
+        if not 0 < shape[1] <= MAX_SONG_STEPS or shape[1] % chunk_steps:
+            raise _damaged(
+                name,
+                f"take {i + 1} is {shape[1]} steps long: a sketch take is 1 to {MAX_SONG_STEPS // chunk_steps} "
+                f"whole chunks of {chunk_steps} steps",
+            )
+
+    probs = _array(z, f"take{i}/probs.npy", name, budget, probs_shape)
+    if probs.min() < 0.0 or probs.max() > 1.0:
+        raise _damaged(name, f"take {i + 1} holds probabilities outside 0-1")
+    n_chunks = probs.shape[1] // chunk_steps
     latents = None
     if meta.get("has_latents"):
-        latents = np.load(io.BytesIO(z.read(f"take{i}/latents.npy")), allow_pickle=False)
+
+        def latent_shape(shape) -> None:
+            if len(shape) != 3 or shape[0] != n_chunks or shape[1] != len(LANES) or not 0 < shape[2] <= MAX_LATENT:
+                raise _damaged(name, f"take {i + 1} has latents of shape {shape}, not ({n_chunks}, 5, K)")
+
+        latents = _array(z, f"take{i}/latents.npy", name, budget, latent_shape)
+    chunks = meta.get("chunks", [])
+    if not isinstance(chunks, list) or len(chunks) > n_chunks:
+        raise InvalidValue(f"take {i + 1} describes more chunks than it holds")
+    rows = []
+    for row in chunks:
+        if not isinstance(row, list) or len(row) > len(LANES):
+            raise InvalidValue(f"take {i + 1} has a malformed chunk record")
+        rows.append([_chunk_info(c) for c in row])
     return Song(
         probs=probs,
-        steps_per_beat=int(meta["steps_per_beat"]),
-        chunk_steps=int(meta["chunk_steps"]),
-        threshold=float(meta["threshold"]),
-        tempo=float(meta["tempo"]),
-        programs=[int(p) for p in meta["programs"]],
+        steps_per_beat=steps_per_beat,
+        chunk_steps=chunk_steps,
+        threshold=threshold,
+        tempo=tempo,
+        programs=programs,
         latents=latents,
-        chunks=[[ChunkInfo(**c) for c in row] for row in meta.get("chunks", [])],
-        settings=dict(meta.get("settings") or {}),
+        chunks=rows,
+        settings=_take_settings(meta.get("settings")),
     )

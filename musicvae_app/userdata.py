@@ -10,7 +10,11 @@ DATA_DIR_ENV = "MUSICVAE_DATA_DIR"
 
 
 def data_dir() -> Path:
-    """$MUSICVAE_DATA_DIR, else the platform's user data folder (e.g. ~/.local/share/musicvae-app); created."""
+    """$MUSICVAE_DATA_DIR, else the platform's user data folder (e.g. ~/.local/share/musicvae-app).
+
+    Created when possible; a folder that cannot be created is still returned (the window then runs
+    with autosave off and says why), never an exception at start.
+    """
     override = os.environ.get(DATA_DIR_ENV)
     if override:
         folder = Path(override)
@@ -18,5 +22,8 @@ def data_dir() -> Path:
         from platformdirs import user_data_dir
 
         folder = Path(user_data_dir(APP_NAME, appauthor=False))
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        pass
     return folder

@@ -108,6 +108,12 @@ def test_make_run_checks_the_display_first_and_says_what_is_missing(tmp_path):
     for display, words in ((None, "DISPLAY is not set"), (":187", "No X server answers on DISPLAY=:187")):
         if display:
             env["DISPLAY"] = display
-        proc = subprocess.run([sys.executable, "-m", "musicvae_app.displaycheck"], env=env, capture_output=True,
-                              text=True, cwd=xserver.ROOT, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "musicvae_app.displaycheck"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=xserver.ROOT,
+            timeout=60,
+        )
         assert proc.returncode == 1 and words in proc.stderr, proc.stderr

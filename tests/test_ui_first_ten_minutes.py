@@ -210,8 +210,20 @@ def test_the_window_fits_1024x600_without_overlaps(qtbot, window):
     assert (window.width(), window.height()) == (1024, 600)
     bar = window.bar
     parts = [
-        bar.generate, bar.noise, bar.threshold, bar.steps, bar.length, bar.tempo, bar.variations, bar.seed,
-        bar.dice, bar.seed_lock, bar.primer, bar.takes, bar.export, bar.drag,
+        bar.generate,
+        bar.noise,
+        bar.threshold,
+        bar.steps,
+        bar.length,
+        bar.tempo,
+        bar.variations,
+        bar.seed,
+        bar.dice,
+        bar.seed_lock,
+        bar.primer,
+        bar.takes,
+        bar.export,
+        bar.drag,
     ]
     boxes = {}
     for w in parts:

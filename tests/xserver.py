@@ -68,6 +68,4 @@ def x_env(display: str | None, tmp: Path, platform: str = "xcb") -> dict:
 
 
 def run_window(args: list[str], env: dict, timeout: float = 420) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
-    )
+    return subprocess.run([sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)

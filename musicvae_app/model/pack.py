@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -13,6 +14,20 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from ..atomic import atomic_write
+from ..errors import InvalidValue, MusicVAEError
+from ..limits import (
+    MAX_STEPS,
+    check_chunk_steps,
+    check_float,
+    check_hidden,
+    check_int,
+    check_json_depth,
+    check_latent,
+    check_noise,
+    check_steps_per_beat,
+    check_threshold,
+)
 from ..resources import resources_dir
 from .nets import Band, PackConfig
 
@@ -22,7 +37,7 @@ FORMAT = "musicvae-pack"
 FORMAT_VERSION = 2  # 2: pitch windows, lead lane and start bank in the config (1 still loads)
 
 
-class PackError(Exception):
+class PackError(MusicVAEError):
     """A pack that cannot be used; the message names the pack, the problem and what to do."""
 
 
@@ -80,65 +95,184 @@ def save_pack(band: Band, folder: str | Path, card: dict | None = None) -> Path:
 
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".json.tmp")
-    os.fchmod(fd, 0o644)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, sort_keys=False)
-        f.write("\n")
-    os.replace(tmp, path)
+    atomic_write(path, (json.dumps(data, indent=2, sort_keys=False) + "\n").encode(), mode=0o644)
+
+
+MAX_CARD_BYTES = 4 << 20
+MAX_WEIGHTS_BYTES = 512 << 20  # ~20x the default pack; loading holds it twice (file and nets)
+MAX_WEIGHTS_HEADER_BYTES = 16 << 20
+_DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
+
+
+def _check_generation(gen, where: str) -> None:
+    """The card's generation defaults, each within what the engine accepts."""
+    if not isinstance(gen, dict):
+        raise PackError(f"{where}: {CARD} 'generation' must be a record of defaults, got {type(gen).__name__}")
+    try:
+        if "noise" in gen:
+            check_noise(gen["noise"])
+        if "threshold" in gen:
+            check_threshold(gen["threshold"])
+        if "revive" in gen:
+            check_int("revive", gen["revive"], 0, MAX_STEPS)
+        if "pull" in gen:
+            check_float("pull", gen["pull"], 0.0, 1.0, high_open=True)
+    except InvalidValue as exc:
+        raise PackError(f"{where}: {CARD} generation default {exc}") from None
 
 
 def read_card(folder: str | Path) -> dict:
+    """The pack's card, checked: bounded in size and depth, a known format and version, usable values."""
     folder = Path(folder)
     where = f"model pack '{folder}'"
     if not folder.is_dir():
         raise PackError(f"{where} does not exist: train one with `musicvae train` or pass --pack DIR")
     try:
-        card = json.loads((folder / CARD).read_text())
+        size = (folder / CARD).stat().st_size
+        if not (folder / CARD).is_file():  # a folder, pipe or device under the card's name
+            raise PackError(f"{where}: {CARD} is not a regular file")
+        if size > MAX_CARD_BYTES:
+            raise PackError(f"{where}: {CARD} is {size} bytes; a card is at most {MAX_CARD_BYTES} (a foreign file?)")
+        card = json.loads((folder / CARD).read_bytes())
     except FileNotFoundError:
         raise PackError(f"{where} has no {CARD}: it is not a musicvae pack") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PackError(f"{where}: {CARD} is not valid JSON ({exc}); re-export or re-train the pack") from None
+    except RecursionError:
+        raise PackError(f"{where}: {CARD} is nested too deeply to be a card") from None
+    except OSError as exc:
+        raise PackError(f"{where}: {CARD} cannot be read ({exc.strerror or exc})") from None
     if not isinstance(card, dict) or card.get("format") != FORMAT:
         raise PackError(f"{where}: {CARD} is not a {FORMAT} card (a foreign model?)")
-    if int(card.get("format_version", 0)) > FORMAT_VERSION:
-        raise PackError(f"{where} was made by a newer musicvae-app (format {card['format_version']}); update the app")
+    try:
+        check_json_depth(CARD, card)
+    except InvalidValue as exc:
+        raise PackError(f"{where}: {exc}") from None
+    version = card.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise PackError(f"{where}: {CARD} format_version must be a whole number, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise PackError(f"{where} was made by a newer musicvae-app (format {version}); update the app")
+    _check_generation(card.get("generation", {}), where)
+    for key in ("training", "metrics"):
+        if key in card and not isinstance(card[key], dict):
+            raise PackError(f"{where}: {CARD} '{key}' must be a record, got {type(card[key]).__name__}")
+    if not isinstance(card.get("training", {}).get("config", {}), dict):
+        raise PackError(f"{where}: {CARD} 'training.config' must be a record")
+    if "name" in card and not isinstance(card["name"], str):
+        raise PackError(f"{where}: {CARD} 'name' must be text")
     return card
 
 
+def card_config(card: dict, where: str = "model pack") -> PackConfig:
+    """The card's network sizes, each checked against musicvae_app.limits before anything is built."""
+    raw = card.get("config") or {}
+    if not isinstance(raw, dict):
+        raise PackError(f"{where}: card config must be a record, got {type(raw).__name__}")
+    try:
+        sizes = dict(
+            latent=check_latent(raw.get("latent", 16)),
+            steps_per_beat=check_steps_per_beat(raw.get("steps_per_beat", 4)),
+            chunk_steps=check_chunk_steps(raw.get("chunk_steps", 64)),
+            hidden=check_hidden(raw.get("hidden", 128)),
+        )
+        if "lanes" in raw:
+            if not isinstance(raw["lanes"], list) or not all(isinstance(x, str) for x in raw["lanes"]):
+                raise InvalidValue("lanes must be a list of lane names")
+            sizes["lanes"] = raw["lanes"]
+        return PackConfig.from_dict(sizes)
+    except (InvalidValue, TypeError, ValueError) as exc:
+        raise PackError(f"{where}: card config is unusable: {exc}") from None
+
+
+def weights_header(path: Path, where: str = "model pack") -> dict[str, tuple[str, tuple[int, ...]]]:
+    """{tensor name: (dtype, shape)} from a safetensors file's header, read without loading any tensor."""
+    try:
+        size = path.stat().st_size
+        if size > MAX_WEIGHTS_BYTES:
+            raise PackError(
+                f"{where}: {WEIGHTS} is {size >> 20} MB, more than a pack may be ({MAX_WEIGHTS_BYTES >> 20})"
+            )
+        with open(path, "rb") as f:
+            length = int.from_bytes(f.read(8), "little")
+            if not 2 <= length <= min(MAX_WEIGHTS_HEADER_BYTES, size - 8):
+                raise ValueError(f"header length {length}")
+            header = json.loads(f.read(length))
+    except PackError:
+        raise
+    except (OSError, ValueError, UnicodeDecodeError, RecursionError) as exc:
+        raise PackError(f"{where}: {WEIGHTS} is not a readable safetensors file ({exc})") from None
+    if not isinstance(header, dict):
+        raise PackError(f"{where}: {WEIGHTS} is not a readable safetensors file (header is not a table)")
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        ok = isinstance(info, dict) and isinstance(info.get("shape"), list) and isinstance(info.get("dtype"), str)
+        ok = ok and all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in info["shape"])
+        offsets = info.get("data_offsets") if ok else None
+        ok = ok and isinstance(offsets, list) and len(offsets) == 2 and all(isinstance(o, int) for o in offsets)
+        if not ok:
+            raise PackError(f"{where}: {WEIGHTS} describes tensor '{name}' unreadably")
+        shape = tuple(info["shape"])
+        width = _DTYPE_BYTES.get(info["dtype"])
+        count = 1
+        for n in shape:
+            count *= n
+        if width is None or offsets[1] - offsets[0] != count * width or not 0 <= offsets[0] <= offsets[1] <= size:
+            raise PackError(f"{where}: tensor '{name}' in {WEIGHTS} has a size or type that does not match its shape")
+        out[name] = (info["dtype"], shape)
+    return out
+
+
 def load_pack(folder: str | Path | None = None) -> Pack:
-    """Load and check a pack; raise PackError naming the tensor or file that does not fit."""
+    """Load and check a pack; raise PackError naming the tensor or file that does not fit.
+
+    Every size is checked before anything is allocated: the card's network sizes against the limits,
+    then the shapes the weights file declares against the nets (built on torch's meta device, which
+    holds no memory); only then are the nets built and the tensors read.
+    """
     folder = Path(folder) if folder is not None else default_pack_dir()
     where = f"model pack '{folder}'"
     card = read_card(folder)
-    try:
-        cfg = PackConfig.from_dict(card.get("config") or {})
-    except (TypeError, ValueError) as exc:
-        raise PackError(f"{where}: card config is unusable: {exc}") from None
+    cfg = card_config(card, where)
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise PackError(f"{where} has no {WEIGHTS}")
+    declared = weights_header(weights, where)
     if card.get("weights_sha256") and card["weights_sha256"] != _sha256(weights):
         raise PackError(f"{where}: {WEIGHTS} does not match the checksum in {CARD} (changed or corrupt)")
+    try:
+        with torch.device("meta"):
+            expected = {k: tuple(v.shape) for k, v in Band(cfg).state_dict().items()}
+    except (RuntimeError, ValueError) as exc:
+        raise PackError(f"{where}: card config is unusable: {exc}") from None
+    need = 4 * sum(math.prod(shape) for shape in expected.values())
+    if need > MAX_WEIGHTS_BYTES:
+        raise PackError(
+            f"{where}: the card's config needs {need >> 20} MB of weights, more than a pack may hold "
+            f"({MAX_WEIGHTS_BYTES >> 20} MB)"
+        )
+    for name, shape in expected.items():
+        if name not in declared:
+            raise PackError(f"{where}: tensor '{name}' is missing from {WEIGHTS}")
+        if declared[name][1] != shape:
+            raise PackError(
+                f"{where}: tensor '{name}' has shape {declared[name][1]} but the card's config needs {shape}"
+            )
+    unexpected = sorted(set(declared) - set(expected))
+    if unexpected:
+        raise PackError(f"{where}: tensor '{unexpected[0]}' is not part of a {FORMAT} (foreign weights?)")
     try:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
         raise PackError(f"{where}: {WEIGHTS} is not a readable safetensors file ({exc})") from None
     band = Band(cfg)
-    expected = band.state_dict()
-    for name, tensor in expected.items():
-        if name not in tensors:
-            raise PackError(f"{where}: tensor '{name}' is missing from {WEIGHTS}")
-        if tuple(tensors[name].shape) != tuple(tensor.shape):
-            raise PackError(
-                f"{where}: tensor '{name}' has shape {tuple(tensors[name].shape)} "
-                f"but the card's config needs {tuple(tensor.shape)}"
-            )
+    for name, tensor in band.state_dict().items():
+        if name not in tensors or tuple(tensors[name].shape) != tuple(tensor.shape):
+            raise PackError(f"{where}: tensor '{name}' does not match its declared shape in {WEIGHTS}")
         if not torch.isfinite(tensors[name]).all():
             raise PackError(f"{where}: tensor '{name}' holds NaN or infinite values")
-    unexpected = sorted(set(tensors) - set(expected))
-    if unexpected:
-        raise PackError(f"{where}: tensor '{unexpected[0]}' is not part of a {FORMAT} (foreign weights?)")
     band.load_state_dict({k: v.float() for k, v in tensors.items()})
     band.eval()
     return Pack(band=band, card=card, path=folder)

@@ -9,7 +9,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
@@ -94,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     restore = "no" if args.self_test else None
     # The self-test keeps its settings and autosave in a scratch folder: the user's last sketch stays as it was.
     scratch = tempfile.TemporaryDirectory(prefix="musicvae-self-test-") if args.self_test else None
-    window = MainWindow(pack=args.pack, restore=restore, data_dir=scratch.name if scratch else None)
+    window = start_window(MainWindow, pack=args.pack, restore=restore, data_dir=scratch.name if scratch else None)
     window.show()
     ready = os.environ.get("MUSICVAE_EXIT_WHEN_READY")  # startup benchmark: 'window' or 'engine'
     if ready == "window":
@@ -106,6 +106,85 @@ def main(argv: list[str] | None = None) -> int:
     if scratch:
         scratch.cleanup()
     return code
+
+
+def start_window(window_class, pack=None, restore: str | None = None, data_dir: str | Path | None = None):
+    """The main window, whatever the data folder holds.
+
+    The window itself sets damaged sketches aside and runs without autosave on a folder it cannot
+    write. Should opening the last or a crashed sketch still fail in a way nobody foresaw, every
+    sketch in the data folder is moved to recovered/ and the window starts clean, saying so.
+    """
+    from .. import userdata
+
+    folder = Path(data_dir) if data_dir is not None else userdata.data_dir()
+    repair_settings(folder)
+    try:
+        return window_class(pack=pack, restore=restore, data_dir=data_dir)
+    except Exception as exc:  # a start that fails must never lock the user out: start again, clean
+        moved = set_aside_all(folder)
+        print(f"musicvae-app: start-up failed ({type(exc).__name__}: {exc}); starting clean", file=sys.stderr)
+        window = window_class(pack=pack, restore="no", data_dir=data_dir)
+        where = f"; {moved} file(s) were moved to {folder / 'recovered'}" if moved else ""
+        window.statusBar().showMessage(f"Started clean after an error ({type(exc).__name__}){where}", 30000)
+        return window
+
+
+def _settings_checks() -> dict:
+    from .. import limits
+
+    return {
+        "noise": limits.check_noise,
+        "threshold": limits.check_threshold,
+        "steps": lambda v: limits.check_int("steps", v, 0, limits.MAX_STEPS),
+        "tempo": lambda v: limits.check_int("tempo", v, 1, 1000),
+        "variations": lambda v: limits.check_int("variations", v, 1, limits.MAX_VARIATIONS),
+        "seed": lambda v: v if v == "" else limits.check_seed(v),
+        "seed_lock": lambda v: v if isinstance(v, (str, bool)) else limits.check_int("seed_lock", v, 0, 1),
+        "geometry": lambda v: v if isinstance(v, QByteArray) else limits.check_int("geometry", None, 0, 0),
+    }
+
+
+def repair_settings(folder: Path) -> list[str]:
+    """Drop the window settings in folder/settings.ini that the window could not use (hand-edited or damaged).
+
+    The window then starts with its defaults for those; returns the keys dropped.
+    """
+    from ..errors import MusicVAEError
+
+    path = folder / "settings.ini"
+    if not path.is_file():
+        return []
+    settings = QSettings(str(path), QSettings.Format.IniFormat)
+    dropped = []
+    for key, check in _settings_checks().items():
+        if not settings.contains(key):
+            continue
+        try:
+            check(settings.value(key))
+        except (MusicVAEError, TypeError, ValueError):
+            settings.remove(key)
+            dropped.append(key)
+    settings.sync()
+    return dropped
+
+
+def set_aside_all(folder: Path) -> int:
+    """Move last.mvsketch, every session autosave and settings.ini in `folder` to recovered/; returns how many moved."""
+    from .. import sketchfile
+
+    moved = 0
+    sessions = sorted((folder / "sessions").glob("*" + sketchfile.SUFFIX)) if (folder / "sessions").is_dir() else []
+    paths = [folder / ("last" + sketchfile.SUFFIX), *sessions, folder / "settings.ini"]
+    for path in paths:
+        try:
+            if path.exists():
+                (folder / "recovered").mkdir(exist_ok=True)
+                os.replace(path, folder / "recovered" / f"{path.stem}-{int(time.time() * 1000)}{path.suffix}")
+                moved += 1
+        except OSError:
+            continue
+    return moved
 
 
 def _exit_when_engine_ready(app, window, start: float, generate: bool) -> None:

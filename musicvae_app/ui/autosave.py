@@ -1,58 +1,125 @@
-"""Never lose a sketch: debounced atomic autosaves per running window, and crash detection at start.
+"""Never lose a sketch: atomic autosaves per running window with a maximum wait, and crash detection at start.
 
 Each window holds a QLockFile beside its autosave (sessions/<id>.lock + <id>.mvsketch). A clean
 close turns its autosave into last.mvsketch. An autosave whose lock nobody holds any more belongs
 to a window that crashed or was killed: the next start offers to restore it.
+
+A change is on disk within MAX_WAIT_MS however busy the user is (the quiet-time delay restarts on
+every change, but never past the maximum). A failed save (a full or read-only disk) is reported
+through `problem` and retried with a growing delay; writes are atomic, so the last good file is
+never replaced by a broken one. A damaged autosave or last sketch is moved to recovered/ at start,
+with a notice, so it can never lock the user out. A data folder we cannot write turns autosave off,
+said in `notice`, and the window still runs.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QLockFile, QObject, QThreadPool, QTimer
+from PySide6.QtCore import QLockFile, QObject, QThreadPool, QTimer, Signal
 
 from .. import sketchfile
-from ..sketchfile import Sketch
+from ..atomic import atomic_write, clean_stale_temps, pid_alive
+from ..sketchfile import Sketch, SketchError
 from .worker import _Job, _Signals
 
 DEBOUNCE_MS = 800
+MAX_WAIT_MS = 3000  # a change waits at most this long for the user to pause
+RETRY_MS = (2000, 5000, 15000, 30000)  # after a failed save: 2 s, 5 s, 15 s, then every 30 s
+CHECK_AT_START = 16  # crash autosaves opened at start to check them, newest first
 LAST = "last" + sketchfile.SUFFIX
+RECOVERED = "recovered"
+
+
+def rescue_dir() -> Path:
+    """Where a sketch goes when the data folder cannot take it at close: the system's temp folder."""
+    return Path(tempfile.gettempdir()) / "musicvae-app-rescue"
+
+
+def writable_folder(folder: Path) -> OSError | None:
+    """None when `folder` exists (created if missing) and takes a small file; else the error that says why not."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write(folder / ".write-test", b"ok")
+        (folder / ".write-test").unlink()
+    except OSError as exc:
+        return exc
+    return None
 
 
 class Autosave(QObject):
+    problem = Signal(str)  # a failed save, a retry that worked, a file set aside: for the status bar
+
     def __init__(self, folder: Path, snapshot: Callable[[], Sketch | None], parent: QObject | None = None):
         super().__init__(parent)
-        self.folder = folder
-        self.sessions = folder / "sessions"
-        self.sessions.mkdir(parents=True, exist_ok=True)
+        self.folder = Path(folder)
+        self.sessions = self.folder / "sessions"
         self.snapshot = snapshot
         stem = f"{os.getpid()}-{int(time.time() * 1000)}"
         self.path = self.sessions / (stem + sketchfile.SUFFIX)
+        self.notices: list[str] = []  # what start-up changed or found, for the window to show
+        error = writable_folder(self.sessions)
+        full = error is not None and error.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+        self.enabled = error is None or full  # a full disk may have room again later: keep trying
+        if full:
+            self.notices.append(f"The disk holding '{self.folder}' is full: autosave will keep trying")
+        elif error is not None:
+            why = error.strerror or str(error)
+            self.notices.append(f"Autosave is off: the data folder '{self.folder}' cannot be written ({why})")
+        for place in (self.folder, self.sessions, self.folder / "drag"):  # temps of killed saves and exports
+            clean_stale_temps(place)
         self.lock = QLockFile(str(self.sessions / f"{stem}.lock"))
         self.lock.setStaleLockTime(0)  # only a dead owner makes a lock stale, never its age
-        self.lock.tryLock(0)
+        if self.enabled:
+            self.lock.tryLock(0)
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)  # saves run one after another, in order
         self.timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self.timer.timeout.connect(self.save_now)
         self.saves = 0
+        self.failures = 0  # consecutive failed saves
         self.last_error: Exception | None = None
+        self._pending_since: float | None = None  # monotonic time of the oldest unsaved change
         self._signals: list[_Signals] = []
 
     @property
     def last_path(self) -> Path:
         return self.folder / LAST
 
+    @property
+    def notice(self) -> str | None:
+        """Everything start-up has to say, in one line (None when all is well)."""
+        return "; ".join(self.notices) or None
+
     def schedule(self) -> None:
-        """Save a moment after the last change (debounced)."""
-        self.timer.start()
+        """Save a moment after the last change, but never later than MAX_WAIT_MS after the first unsaved one."""
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if self._pending_since is None:
+            self._pending_since = now
+        if self.failures:
+            if not self.timer.isActive():
+                self.timer.start(self._retry_ms())
+            return
+        left = MAX_WAIT_MS - (now - self._pending_since) * 1000
+        self.timer.start(int(max(0, min(DEBOUNCE_MS, left))))
+
+    def _retry_ms(self) -> int:
+        return RETRY_MS[min(self.failures, len(RETRY_MS)) - 1]
 
     def save_now(self) -> None:
         """Save the current sketch on the save thread."""
         self.timer.stop()
+        self._pending_since = None
+        if not self.enabled:
+            return
         sketch = self.snapshot()
         if sketch is None:
             return
@@ -64,8 +131,20 @@ class Autosave(QObject):
 
     def _saved(self, signals: _Signals, error: Exception | None) -> None:
         self._signals.remove(signals)
-        self.saves += error is None
         self.last_error = error
+        if error is None:
+            self.saves += 1
+            if self.failures:
+                self.problem.emit("Autosave works again: the sketch is saved")
+            self.failures = 0
+            return
+        self.failures += 1
+        why = error.strerror if isinstance(error, OSError) and error.strerror else str(error) or type(error).__name__
+        retry = self._retry_ms()
+        self.problem.emit(f"Autosave failed ({why}); retrying in {retry // 1000} s. Use File > Save As to keep a copy")
+        if self._pending_since is None:
+            self._pending_since = time.monotonic()
+        self.timer.start(retry)
 
     def flush(self) -> None:
         """Write anything pending now and wait for it."""
@@ -73,30 +152,127 @@ class Autosave(QObject):
             self.save_now()
         self.pool.waitForDone()
 
-    def close_clean(self) -> None:
-        """On a normal close: the autosave becomes last.mvsketch and the lock goes."""
+    def close_clean(self) -> Path | None:
+        """On a normal close: the sketch becomes last.mvsketch and the lock goes. Returns where it went.
+
+        When the autosave could not be written, the sketch is saved straight to last.mvsketch, and when
+        that fails too, to rescue_dir() (said on stderr): a close never drops a sketch the window holds.
+        """
         self.flush()
-        if self.path.exists():
-            os.replace(self.path, self.last_path)
-        self.lock.unlock()
+        where = None
+        if self.enabled and self.last_error is None and self.path.exists():
+            try:
+                os.replace(self.path, self.last_path)
+                where = self.last_path
+            except OSError:
+                where = None
+        if where is None:
+            where = self._save_somewhere()
+        if self.enabled:
+            self.lock.unlock()
+        return where
+
+    def _save_somewhere(self) -> Path | None:
+        sketch = self.snapshot()
+        if sketch is None:
+            return None
+        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}{sketchfile.SUFFIX}"
+        for target in (self.last_path, rescue_dir() / name):
+            try:
+                path = sketchfile.save(sketch, target)
+            except OSError:
+                continue
+            if target != self.last_path:
+                print(
+                    f"musicvae-app: the data folder could not be written; the sketch was saved to {path}",
+                    file=sys.stderr,
+                )
+            try:
+                self.path.unlink(missing_ok=True)
+            except OSError:
+                pass
+            return path
+        print("musicvae-app: the sketch could not be saved anywhere at close", file=sys.stderr)
+        return None
 
     def crashed(self) -> list[Path]:
-        """Autosaves of windows that died without closing, newest first."""
+        """Autosaves of windows that died without closing, newest first; damaged ones are set aside first."""
+        dead = self._dead_sessions()
+        moved = self.set_aside_damaged(dead)
+        return [p for p in dead if p not in moved]
+
+    def _sessions(self) -> list[Path]:
+        try:
+            return [p for p in self.sessions.glob("*" + sketchfile.SUFFIX) if p != self.path]
+        except OSError:
+            return []
+
+    def _dead_sessions(self) -> list[Path]:
+        """Session autosaves whose window is gone: its process has ended, or nobody holds its lock."""
         found = []
-        for path in self.sessions.glob("*" + sketchfile.SUFFIX):
-            if path == self.path:
+        for path in self._sessions():
+            pid = path.stem.split("-", 1)[0]
+            lock_path = path.with_suffix(".lock")
+            if pid.isdigit() and not pid_alive(int(pid)):
+                try:
+                    lock_path.unlink(missing_ok=True)  # its owner is gone: the lock is litter
+                except OSError:
+                    pass
+                found.append(path)
                 continue
-            lock = QLockFile(str(path.with_suffix(".lock")))
+            lock = QLockFile(str(lock_path))
             lock.setStaleLockTime(0)
             if lock.tryLock(0):  # nobody holds it: its window is gone (a stale lock is taken over)
                 lock.unlock()
                 found.append(path)
-        return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+        return sorted(found, key=_mtime, reverse=True)
+
+    def set_aside_damaged(self, dead: list[Path] | None = None) -> list[Path]:
+        """Move a damaged last.mvsketch or dead window's autosave to recovered/, with a notice; returns the paths moved.
+
+        Only the newest CHECK_AT_START crash autosaves are opened to check them (a folder of thousands
+        would take minutes); the window sets the others aside unopened as unrestored.
+        """
+        dead = self._dead_sessions() if dead is None else dead
+        candidates = ([self.last_path] if self.last_path.exists() else []) + dead[:CHECK_AT_START]
+        moved = []
+        for path in candidates:
+            try:
+                sketchfile.load(path)
+                continue
+            except SketchError as exc:
+                why = str(exc)
+            folder = self.set_aside([path])
+            if path.exists():
+                self.notices.append(f"A damaged sketch could not be set aside ({folder} cannot be written): {why}")
+                continue
+            moved.append(path)
+            self.notices.append(f"A damaged sketch was set aside in {folder} and not opened: {why}")
+        return moved
 
     def set_aside(self, paths: list[Path]) -> Path:
-        """Move crash autosaves the user did not restore to recovered/, kept rather than deleted."""
-        folder = self.folder / "recovered"
-        folder.mkdir(exist_ok=True)
+        """Move sketches the user did not restore (or that are damaged) to recovered/, kept rather than deleted.
+
+        A file that cannot be moved (recovered/ cannot be made) stays where it is; this never raises.
+        """
+        folder = self.folder / RECOVERED
+        try:
+            folder.mkdir(exist_ok=True)
+        except OSError:
+            return folder
         for path in paths:
-            os.replace(path, folder / path.name)
+            target = folder / path.name
+            if target.exists():
+                target = folder / f"{path.stem}-{int(time.time() * 1000)}{path.suffix}"
+            try:
+                os.replace(path, target)
+            except OSError:
+                continue
         return folder
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -160,9 +160,7 @@ class LaneView(pg.PlotWidget):
     def __init__(self, lane: int, show_bars: bool, parent: QWidget | None = None):
         self.lane = lane
         self.row_axis = RowAxis(drums=lane == DRUMS)
-        super().__init__(
-            parent, viewBox=LoopViewBox(), axisItems={"left": self.row_axis, "bottom": BarAxis("bottom")}
-        )
+        super().__init__(parent, viewBox=LoopViewBox(), axisItems={"left": self.row_axis, "bottom": BarAxis("bottom")})
         self.setObjectName(f"lane_{LANES[lane]}")
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)

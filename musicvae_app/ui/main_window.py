@@ -21,7 +21,7 @@ from .autosave import Autosave
 from .controls import DEFAULT_STEPS, MAX_SEED, GenerateBar, LaneHeader, minutes
 from .firstrun import generation_defaults, midi_tempo
 from .lanes_view import LanesView
-from .undo import Change, State
+from .undo import Change, State, trim_history
 from .worker import Worker, slot
 
 RESTORE_ENV = "MUSICVAE_RESTORE"  # ask (default), yes or no: what to do with a crashed session's sketch
@@ -40,7 +40,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self.setObjectName("mainWindow")
         self.data_dir = Path(data_dir) if data_dir is not None else userdata.data_dir()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
         self.settings = QSettings(str(self.data_dir / "settings.ini"), QSettings.Format.IniFormat)
         self.engine = engine
         self.engine_error: str | None = None
@@ -55,7 +54,8 @@ class MainWindow(QMainWindow):
         self.worker = Worker(self)
         self._pending = None
         self._generate_when_ready = False
-        self.autosave = Autosave(self.data_dir, self._snapshot, self)
+        self.autosave = Autosave(self.data_dir, self._snapshot, self)  # creates the data folder when it can
+        self.autosave.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
 
         self.bar = GenerateBar(self._drag_mime)
         self.headers = [LaneHeader(i) for i in range(len(LANES))]
@@ -79,6 +79,8 @@ class MainWindow(QMainWindow):
         self._show_state()
         self.playback = attach_playback(self)
         self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
+        if self.autosave.notice:  # a damaged sketch set aside, or autosave off: said, never a crash
+            self.statusBar().showMessage(self.autosave.notice, 30000)
         if self.engine is None:
             self._load_engine(pack)
         else:
@@ -115,16 +117,24 @@ class MainWindow(QMainWindow):
         """A status-bar message elided to the room left by the permanent labels; the whole text in its tooltip
         (and, for an error, in a dialog when the status bar is clicked)."""
         bar = self.statusBar()
-        room = bar.width() - sum(w.width() for w in (self.sketch_length, self.device_label, self.pack_label,
-                                                     self.time_label) if w.isVisible()) - 40
+        room = (
+            bar.width()
+            - sum(
+                w.width()
+                for w in (self.sketch_length, self.device_label, self.pack_label, self.time_label)
+                if w.isVisible()
+            )
+            - 40
+        )
         line = " ".join(text.split())
         bar.showMessage(bar.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, max(room, 80)), ms)
         bar.setToolTip(text)
 
     def eventFilter(self, watched, event) -> bool:  # noqa: N802
         if watched is self.statusBar() and event.type() == QEvent.Type.MouseButtonPress and self.last_error:
-            box = QMessageBox(QMessageBox.Icon.Information, "Last message", self.last_error,
-                              QMessageBox.StandardButton.Ok, self)
+            box = QMessageBox(
+                QMessageBox.Icon.Information, "Last message", self.last_error, QMessageBox.StandardButton.Ok, self
+            )
             box.setObjectName("lastErrorBox")
             box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
             box.finished.connect(slot(self.refocus))
@@ -270,6 +280,7 @@ class MainWindow(QMainWindow):
     # --- changes (all undoable) -----------------------------------------------------------------
     def _change(self, after: State, text: str, merge: int = -1) -> None:
         self.undo_stack.push(Change(self._apply, self.state, after, text, merge))
+        trim_history(self.undo_stack)
 
     def _apply(self, state: State) -> None:
         self.state = state

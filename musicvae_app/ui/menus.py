@@ -6,6 +6,7 @@ from PySide6.QtGui import QAction, QKeySequence
 
 from ..song import LANES
 from .audition import choose_soundfont_dialog, export_audio_dialog
+from .undo import DROPPED_PROPERTY, HISTORY_BYTES, HISTORY_STEPS
 from .worker import slot
 
 
@@ -19,6 +20,27 @@ def _action(window, menu, text: str, fn, shortcut=None, name: str | None = None)
         action.setObjectName(name)
     menu.addAction(action)
     return action
+
+
+def _history_note(window) -> QAction:
+    """A greyed-out line under Undo/Redo: how much history is kept, and when the oldest steps were dropped."""
+    note = QAction(window)
+    note.setObjectName("undoHistoryNote")
+    note.setEnabled(False)
+    limit = f"Undo keeps the last {HISTORY_STEPS} steps, up to {HISTORY_BYTES >> 20} MB"
+
+    stack = window.undo_stack
+
+    def update(*_) -> None:
+        try:
+            dropped = int(stack.property(DROPPED_PROPERTY) or 0)
+            note.setText(f"{limit}: {dropped} older steps dropped" if dropped else limit)
+        except RuntimeError:  # the window is being destroyed: its stack clears after the menu has gone
+            pass
+
+    update()
+    stack.indexChanged.connect(update)
+    return note
 
 
 def build_menus(window) -> None:
@@ -45,6 +67,8 @@ def build_menus(window) -> None:
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     edit.addAction(undo)
     edit.addAction(redo)
+    edit.addSeparator()
+    edit.addAction(_history_note(window))
 
     sketch = bar.addMenu("&Sketch")
     _action(window, sketch, "Generate", window.generate, "Ctrl+G", "generateAction")
