@@ -29,6 +29,7 @@ from ..limits import (
     check_threshold,
 )
 from ..resources import resources_dir
+from ..song import lane_index
 from .nets import Band, PackConfig
 
 CARD = "card.json"
@@ -117,7 +118,21 @@ def _check_generation(gen, where: str) -> None:
             check_int("revive", gen["revive"], 0, MAX_STEPS)
         if "pull" in gen:
             check_float("pull", gen["pull"], 0.0, 1.0, high_open=True)
-    except InvalidValue as exc:
+        if "lane_bias" in gen:
+            bias = gen["lane_bias"]
+            if not isinstance(bias, list) or len(bias) != 5:
+                raise InvalidValue("lane_bias must be five numbers, one per lane")
+            for value in bias:
+                check_float("lane_bias", value, -8.0, 8.0)
+        if "lineup" in gen:
+            lineup = gen["lineup"]
+            if not isinstance(lineup, list) or not lineup or not all(isinstance(x, str) for x in lineup):
+                raise InvalidValue("lineup must be a list of lane names")
+            for lane in lineup:
+                lane_index(lane)
+        if "start" in gen and gen["start"] not in ("bank", "prior"):
+            raise InvalidValue(f"start must be 'bank' or 'prior', got {gen['start']!r}")
+    except (InvalidValue, ValueError) as exc:
         raise PackError(f"{where}: {CARD} generation default {exc}") from None
 
 
@@ -164,6 +179,9 @@ def read_card(folder: str | Path) -> dict:
     return card
 
 
+MAX_BANK = 4096  # start latents a pack may store
+
+
 def card_config(card: dict, where: str = "model pack") -> PackConfig:
     """The card's network sizes, each checked against musicvae_app.limits before anything is built."""
     raw = card.get("config") or {}
@@ -180,6 +198,19 @@ def card_config(card: dict, where: str = "model pack") -> PackConfig:
             if not isinstance(raw["lanes"], list) or not all(isinstance(x, str) for x in raw["lanes"]):
                 raise InvalidValue("lanes must be a list of lane names")
             sizes["lanes"] = raw["lanes"]
+        if "pitches" in raw:
+            sizes["pitches"] = check_int("pitches", raw["pitches"], 16, 128)
+        if "pitch_low" in raw:
+            low = raw["pitch_low"]
+            if not isinstance(low, list) or len(low) != 5:
+                raise InvalidValue("pitch_low must be a list of five pitches, one per lane")
+            sizes["pitch_low"] = [check_int("pitch_low", x, 0, 127) for x in low]
+        if "lead" in raw:
+            if not isinstance(raw["lead"], str):
+                raise InvalidValue("lead must be a lane name")
+            sizes["lead"] = raw["lead"]
+        if "bank" in raw:
+            sizes["bank"] = check_int("bank", raw["bank"], 0, MAX_BANK)
         return PackConfig.from_dict(sizes)
     except (InvalidValue, TypeError, ValueError) as exc:
         raise PackError(f"{where}: card config is unusable: {exc}") from None

@@ -50,14 +50,14 @@ class TrainConfig:
     lead: str = "bass"  # the lane predicted forward that the others follow (the thesis: piano)
     key_normalise: bool = True  # move every song to C major / A minor before training (generation moves back)
     bank: int = 512  # real chunk latents stored in the pack to start sketches from (0: none)
-    latent: int = 16  # K, the latent size
+    latent: int = 32  # K, the latent size (the thesis: 16; 16th-note chunks carry more)
     vae_epochs: int = 25  # the thesis trained 25 epochs
     pred_epochs: int = 25  # epochs for MelodyNN and the ConditionalNNs
     songs_per_epoch: int = 1000  # the thesis drew about 1,000 random songs per epoch
     batch: int = 64  # the thesis used 32; 64 trains ~1.3x faster per chunk on a CPU
     lr: float = 1e-3  # Adam learning rate
     lr_decay: float = 0.95  # exponential decay per epoch
-    kl_weight: float = 1.0  # beta of the ELBO's KL term
+    kl_weight: float = 0.5  # beta of the ELBO's KL term (0.5 reconstructs better than 1.0: see the card)
     recon: str = "bce"  # reconstruction loss: bce (Bernoulli likelihood) or mse (the thesis's RMSE-like term)
     seed: int = 0
     device: str = "auto"
