@@ -1,6 +1,7 @@
 """Song -> timed MIDI messages: what the player sends and the offline render plays. Pure, no I/O.
 
-Notes come from `midi.lane_notes`, so what you hear is what the exported .mid holds.
+Notes come from `midi.lane_notes`, timed with the take's feel (swing, humanize) by `midi.timed_lane_notes`,
+so what you hear is what the exported .mid holds.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from functools import cache
 import mido
 import numpy as np
 
-from ..midi import LANE_CHANNELS, lane_notes
+from ..feel import feel_of
+from ..midi import LANE_CHANNELS, TICKS_PER_BEAT, lane_notes, timed_lane_notes
 from ..song import DRUMS, LANES, Song, lane_index
 
 Lanes = Iterable[str | int] | Sequence[bool] | None
@@ -83,6 +85,7 @@ def schedule(
     Equal messages are one shared object: copy one (`msg.copy(...)`) before changing it.
     """
     first, last = loop_steps(song, loop)
+    feel = feel_of(song.settings)
     step_seconds = seconds_per_beat(song) / song.steps_per_beat
     keyed: list[tuple[float, int, int, int, mido.Message]] = []
     for lane, audible in enumerate(audible_lanes(mutes, solos)):
@@ -91,7 +94,11 @@ def schedule(
         keyed.append((0.0, 0, channel, 0, _message("program_change", channel, program)))
         if not audible:
             continue
-        for pitch, start, end, velocity in lane_notes(song, lane):
+        notes = lane_notes(song, lane)
+        if not feel.off:
+            keyed.extend(_felt(song, lane, channel, notes, first, last))
+            continue
+        for pitch, start, end, velocity in notes:
             if not first <= start < last:
                 continue
             on = (start - first) * step_seconds
@@ -100,3 +107,21 @@ def schedule(
             keyed.append((off, 1, channel, pitch, _message("note_off", channel, pitch)))
     keyed.sort(key=lambda k: k[:4])  # at one instant: programs, then releases, then strikes
     return [(k[0], k[4]) for k in keyed]
+
+
+def _felt(song: Song, lane: int, channel: int, notes, first: int, last: int):
+    """Keyed note events of one lane with the take's feel, timed as the export's ticks are.
+
+    A note belongs to the region its grid step is in; a humanized start is kept inside the region
+    (never before its start, at least a tick before its end), and its release at the region's end.
+    """
+    tick_seconds = seconds_per_beat(song) / TICKS_PER_BEAT
+    region_first = round(first / song.steps_per_beat * TICKS_PER_BEAT)
+    region_last = round(last / song.steps_per_beat * TICKS_PER_BEAT)
+    for (pitch, on, off, velocity), (_, start, _, _) in zip(timed_lane_notes(song, lane, notes), notes):
+        if not first <= start < last:
+            continue
+        t_on = min(max(round(on * TICKS_PER_BEAT), region_first), region_last - 1)
+        t_off = min(max(round(off * TICKS_PER_BEAT), t_on + 1), region_last)
+        yield ((t_on - region_first) * tick_seconds, 2, channel, pitch, _message("note_on", channel, pitch, velocity))
+        yield ((t_off - region_first) * tick_seconds, 1, channel, pitch, _message("note_off", channel, pitch))
