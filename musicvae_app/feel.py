@@ -132,11 +132,21 @@ def swing_beats(steps: np.ndarray, steps_per_beat: int, swing: float, grid: str 
     return (whole + warped) * unit
 
 
-def _spread(seed_parts: tuple[int, ...], rows: int) -> np.ndarray:
-    """(rows, 128) standard normal draws, clipped to +-2 (one per grid cell); a longer song extends, never
-    reshuffles, the draws of a shorter one."""
+SPREAD_BLOCK = 2048  # grid steps drawn at a time: ~2 MB, whatever the length of the sketch
+
+
+def _spread(seed_parts: tuple[int, ...], steps: np.ndarray, pitches: np.ndarray) -> np.ndarray:
+    """One draw in [-1, 1] per note, from the note's cell in a (step, 128) table of clipped normal draws
+    (standard deviation 1/2). The table is drawn block by block from one stream, so a longer song extends,
+    never reshuffles, the draws of a shorter one."""
     rng = np.random.default_rng(seed_parts)
-    return np.clip(rng.standard_normal((rows, 128)), -2.0, 2.0) / 2.0
+    out = np.zeros(len(steps))
+    rows = int(steps.max()) + 1 if len(steps) else 0
+    for first in range(0, rows, SPREAD_BLOCK):
+        block = rng.standard_normal((min(SPREAD_BLOCK, rows - first), 128))
+        here = (steps >= first) & (steps < first + SPREAD_BLOCK)
+        out[here] = block[steps[here] - first, pitches[here]]
+    return np.clip(out, -2.0, 2.0) / 2.0
 
 
 def timed_notes(
@@ -164,40 +174,50 @@ def timed_notes(
     on = swing_beats(start, steps_per_beat, feel.swing, feel.swing_grid)
     off = swing_beats(end, steps_per_beat, feel.swing, feel.swing_grid)
     vel = velocity.astype(np.float64)
-    rows = int(start.max()) + 1
     cells = (np.clip(start, 0, None), np.clip(pitch, 0, 127))
     parts = (int(seed) & 0xFFFFFFFF, int(variation) & 0xFFFFFFFF, int(lane))
     if feel.humanize_ms:
-        shift = _spread((*parts, 0), rows)[cells] * feel.humanize_ms / 1000.0 * tempo / 60.0
+        shift = _spread((*parts, 0), *cells) * feel.humanize_ms / 1000.0 * tempo / 60.0
         on, off = on + shift, off + shift
     if feel.humanize_velocity:
-        vel = vel + _spread((*parts, 1), rows)[cells] * feel.humanize_velocity
+        vel = vel + _spread((*parts, 1), *cells) * feel.humanize_velocity
     t_on = np.rint(on * TICKS_PER_BEAT).astype(np.int64)
     t_off = np.rint(off * TICKS_PER_BEAT).astype(np.int64)
     last = None if song_steps is None else int(round(song_steps / steps_per_beat * TICKS_PER_BEAT))
-    t_on = np.maximum(t_on, 0)
-    # one pitch at a time, in grid order: strictly rising starts, each end before the next start of its pitch
-    order = np.lexsort((start, pitch))
-    p_o, on_o, off_o = pitch[order], t_on[order], t_off[order]
-    new_group = np.r_[True, p_o[1:] != p_o[:-1]]
-    group = np.cumsum(new_group) - 1
-    rank = np.arange(len(order)) - np.flatnonzero(new_group)[group]
-    if last is not None:  # room before the end for every later note of the pitch, a tick each
-        size = np.bincount(group)[group]
-        on_o = np.minimum(on_o, last - size + rank)
-    big = int(on_o.max()) + len(order) + 2
-    on_o = np.maximum.accumulate(on_o - rank + group * big) - group * big + rank
-    next_on = np.r_[np.where(new_group[1:], np.iinfo(np.int64).max, on_o[1:]), np.iinfo(np.int64).max]
-    off_o = np.minimum(off_o, next_on)
-    if last is not None:
-        off_o = np.minimum(off_o, last)
-    off_o = np.maximum(off_o, on_o + 1)
-    t_on[order], t_off[order] = on_o, off_o
+    t_on, t_off = fit_ticks(pitch, start, t_on, t_off, 0, last)
     vel = np.clip(np.rint(vel), 1, 127).astype(np.int64)
     return [
         (int(p), s / TICKS_PER_BEAT, e / TICKS_PER_BEAT, int(v))
         for p, s, e, v in zip(pitch.tolist(), t_on.tolist(), t_off.tolist(), vel.tolist())
     ]
+
+
+def fit_ticks(pitch, start, on, off, low: int = 0, high: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Note ticks made playable: starts from `low`, ends by `high` (when given), each note at least a tick,
+    and, one pitch at a time in grid order (`start`), strictly rising starts with every end at or before the
+    next start of its pitch. Notes already so are left alone. Returns new (on, off) arrays, same order.
+    """
+    pitch, start = np.asarray(pitch, np.int64), np.asarray(start, np.int64)
+    on, off = np.maximum(np.asarray(on, np.int64), low), np.asarray(off, np.int64).copy()
+    if not len(on):
+        return on, off
+    order = np.lexsort((start, pitch))
+    p_o, on_o, off_o = pitch[order], on[order], off[order]
+    new_group = np.r_[True, p_o[1:] != p_o[:-1]]
+    group = np.cumsum(new_group) - 1
+    rank = np.arange(len(order)) - np.flatnonzero(new_group)[group]
+    if high is not None:  # room before the end for every later note of the pitch, a tick each
+        size = np.bincount(group)[group]
+        on_o = np.maximum(np.minimum(on_o, high - size + rank), low)
+    big = int(on_o.max()) + len(order) + 2
+    on_o = np.maximum.accumulate(on_o - rank + group * big) - group * big + rank
+    next_on = np.r_[np.where(new_group[1:], np.iinfo(np.int64).max, on_o[1:]), np.iinfo(np.int64).max]
+    off_o = np.minimum(off_o, next_on)
+    if high is not None:
+        off_o = np.minimum(off_o, high)
+    off_o = np.maximum(off_o, on_o + 1)
+    on[order], off[order] = on_o, off_o
+    return on, off
 
 
 def song_seed(settings: dict | None) -> tuple[int, int]:

@@ -295,3 +295,39 @@ def test_cli_refuses_bad_feel_before_loading_a_pack(tmp_path, capsys, flags, fla
     assert main(args) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and f"error: {flag}:" in err and "pack" not in err.split(flag)[0], err
+
+
+def test_the_feel_travels_with_the_take_through_a_sketch_file(tmp_path):
+    from musicvae_app import sketchfile
+
+    song = random_song().with_feel(swing=64, swing_grid="16th", humanize_ms=9, humanize_velocity=7)
+    path = sketchfile.save(sketchfile.Sketch(takes=[song]), tmp_path / "s.musicvae")
+    back = sketchfile.load(path).takes[0]
+    assert back.feel == song.feel and exported(back) == exported(song)
+
+
+def test_a_loop_over_a_felt_sketch_leaves_no_note_hanging():
+    song = random_song(seed=5, steps_per_beat=12, steps=96, tempo=400.0, density=0.3)
+    song = song.with_feel(swing=70, humanize_ms=30, humanize_velocity=30)
+    for loop in ((1.0, 3.0), (0.0, 8.0), (2.5, 2.75)):
+        sounding = defaultdict(int)
+        events = schedule(song, loop=loop)
+        assert [t for t, _ in events] == sorted(t for t, _ in events)
+        for _, msg in events:
+            if msg.type in ("note_on", "note_off"):
+                sounding[(msg.channel, msg.note)] += 1 if msg.type == "note_on" else -1
+                assert sounding[(msg.channel, msg.note)] in (0, 1)
+        assert not any(sounding.values())
+
+
+def test_continuing_a_sketch_keeps_the_feel_of_what_was_there():
+    short = random_song(seed=11, steps=64).with_feel(humanize_ms=20, humanize_velocity=15)
+    rng = np.random.default_rng(0)
+    probs = np.zeros((len(LANES), 4160, 128), np.float32)
+    probs[:, :64] = short.probs
+    probs[:, 64:] = (rng.random((len(LANES), 4096, 128)) < 0.01) * 0.9  # past a block of draws, too
+    long = Song(probs, 4, 16, threshold=0.4, tempo=short.tempo, settings=dict(short.settings))
+    a, b = exported(short), exported(long)
+    for ch, notes in a.items():
+        early = [n for n in notes if n[2] < 60 * 120]  # ended well before the short sketch's end
+        assert early and early == [n for n in b[ch] if n[:2] in {e[:2] for e in early}]

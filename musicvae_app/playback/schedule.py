@@ -12,7 +12,7 @@ from functools import cache
 import mido
 import numpy as np
 
-from ..feel import feel_of
+from ..feel import feel_of, fit_ticks
 from ..midi import LANE_CHANNELS, TICKS_PER_BEAT, lane_notes, timed_lane_notes
 from ..song import DRUMS, LANES, Song, lane_index
 
@@ -112,16 +112,21 @@ def schedule(
 def _felt(song: Song, lane: int, channel: int, notes, first: int, last: int):
     """Keyed note events of one lane with the take's feel, timed as the export's ticks are.
 
-    A note belongs to the region its grid step is in; a humanized start is kept inside the region
-    (never before its start, at least a tick before its end), and its release at the region's end.
+    A note belongs to the region its grid step is in. Inside the region it keeps its felt ticks; at the
+    edges it is kept inside (a downbeat nudged early plays at the region's start, a release at its end),
+    and notes of one pitch still never overlap.
     """
     tick_seconds = seconds_per_beat(song) / TICKS_PER_BEAT
-    region_first = round(first / song.steps_per_beat * TICKS_PER_BEAT)
-    region_last = round(last / song.steps_per_beat * TICKS_PER_BEAT)
-    for (pitch, on, off, velocity), (_, start, _, _) in zip(timed_lane_notes(song, lane, notes), notes):
-        if not first <= start < last:
-            continue
-        t_on = min(max(round(on * TICKS_PER_BEAT), region_first), region_last - 1)
-        t_off = min(max(round(off * TICKS_PER_BEAT), t_on + 1), region_last)
-        yield ((t_on - region_first) * tick_seconds, 2, channel, pitch, _message("note_on", channel, pitch, velocity))
-        yield ((t_off - region_first) * tick_seconds, 1, channel, pitch, _message("note_off", channel, pitch))
+    low = round(first / song.steps_per_beat * TICKS_PER_BEAT)
+    high = round(last / song.steps_per_beat * TICKS_PER_BEAT)
+    inside = [(t, n) for t, n in zip(timed_lane_notes(song, lane, notes), notes) if first <= n[1] < last]
+    if not inside:
+        return
+    pitch = np.array([t[0] for t, _ in inside])
+    start = np.array([n[1] for _, n in inside])
+    on = np.array([round(t[1] * TICKS_PER_BEAT) for t, _ in inside])
+    off = np.array([round(t[2] * TICKS_PER_BEAT) for t, _ in inside])
+    on, off = fit_ticks(pitch, start, on, off, low, high)
+    for (p, _, _, velocity), t_on, t_off in zip((t for t, _ in inside), on.tolist(), off.tolist()):
+        yield ((t_on - low) * tick_seconds, 2, channel, p, _message("note_on", channel, p, velocity))
+        yield ((t_off - low) * tick_seconds, 1, channel, p, _message("note_off", channel, p))
