@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from .errors import InvalidValue, MusicVAEError
+from .feel import check_feel
 from .limits import (
     MAX_STEPS,
     MAX_VARIATIONS,
@@ -43,6 +44,10 @@ def _add_generate(sub) -> None:
     )
     p.add_argument("--scale-lock", action="store_true", help="keep every pitched note in the key's scale")
     p.add_argument("--density", default=None, help="per-lane density, e.g. bass=1.3,strings=0.7 (1: as generated)")
+    p.add_argument("--swing", default=None, help="swing, 50-75 percent (50: straight, the default), e.g. 60")
+    p.add_argument("--swing-grid", default=None, help="what swings: 8th (the default) or 16th")
+    p.add_argument("--humanize", default=None, help="timing spread in milliseconds, 0-30 (default 0: on the grid)")
+    p.add_argument("--humanize-velocity", default=None, help="velocity spread, 0-30 (default 0)")
     p.add_argument("--variations", type=int, default=1, help="takes to make; files get -1, -2, ... suffixes")
     p.add_argument("--stems", action="store_true", help="also write one .mid per lane beside --out")
     _add_pack_device(p)
@@ -164,6 +169,12 @@ def check_generate_args(args) -> None:
     args.threshold = None if args.threshold is None else check_threshold(args.threshold)
     args.steps = check_int("steps", args.steps, 0, MAX_STEPS)
     args.variations = check_int("variations", args.variations, 1, MAX_VARIATIONS)
+    flags = {"swing": "--swing", "swing_grid": "--swing-grid", "humanize_ms": "--humanize"}
+    try:
+        args.feel = check_feel(args.swing, args.swing_grid, args.humanize, args.humanize_velocity)
+    except InvalidValue as exc:
+        flag = next((f for name, f in flags.items() if str(exc).startswith(name + " ")), "--humanize-velocity")
+        raise InvalidValue(f"{flag}: {exc}") from None
     out = Path(args.out)
     if not out.parent.is_dir():
         raise InvalidValue(f"folder '{out.parent}' does not exist: create it or choose another --out")
@@ -202,6 +213,8 @@ def cmd_generate(args) -> int:
     ms = (time.perf_counter() - t1) * 1000
     if args.density:
         songs = [song.with_density(args.density) for song in songs]
+    if args.feel:
+        songs = [song.with_feel(**args.feel) for song in songs]
     for i, song in enumerate(songs):
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
         atomic_write(path, lambda f, song=song: song_to_midifile(song).save(file=f))  # the user's file mode
@@ -213,6 +226,12 @@ def cmd_generate(args) -> int:
             f"key {song.settings.get('key') or '?'}, lineup {song.settings.get('lineup')}"
         )
         print("  notes: " + ", ".join(f"{lane} {counts[lane]}" for lane in LANES))
+        if not song.feel.off:
+            feel = song.feel
+            print(
+                f"  feel: swing {feel.swing:g}% on {feel.swing_grid}s, humanize {feel.humanize_ms:g} ms, "
+                f"velocity spread {feel.humanize_velocity:g}"
+            )
     print(
         f"device {engine.device_name}, pack '{engine.pack.name}', generated in {ms:.1f} ms "
         f"(load {1000 * (t1 - t0):.0f} ms)"

@@ -14,6 +14,7 @@ import mido
 import numpy as np
 
 from .errors import MusicVAEError
+from .feel import feel_of, song_seed, timed_notes
 from .limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
 from .song import BEATS_PER_BAR, DRUMS, LANES, PITCHES, Song, note_runs
 
@@ -413,6 +414,24 @@ def lane_notes(song: Song, lane: int) -> list[tuple[int, int, int, int]]:
     return out
 
 
+def timed_lane_notes(song: Song, lane: int, notes=None) -> list[tuple[int, float, float, int]]:
+    """(pitch, start beats, end beats, velocity) of one lane with the take's feel (swing, humanize) applied.
+
+    `notes` are the lane's `lane_notes` when the caller has them. Feel off: beats are steps / steps_per_beat.
+    """
+    seed, variation = song_seed(song.settings)
+    return timed_notes(
+        lane_notes(song, lane) if notes is None else notes,
+        song.steps_per_beat,
+        song.tempo,
+        feel_of(song.settings),
+        seed=seed,
+        lane=lane,
+        variation=variation,
+        song_steps=song.n_steps,
+    )
+
+
 def _track(events: list[tuple[int, int, mido.Message]], name: str, end_tick: int) -> mido.MidiTrack:
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name=name, time=0))
@@ -427,6 +446,8 @@ def _track(events: list[tuple[int, int, mido.Message]], name: str, end_tick: int
 def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFile:
     """A type-1 file: conductor track, then one named track per lane (all five, or `lanes`), in lane order.
 
+    Notes are timed with the take's feel (swing, humanize; see feel.py): ticks = round(beats * 480).
+
     An empty lane keeps its (note-less) track, so track n is the same instrument in every export.
     """
     ticks = TICKS_PER_BEAT // song.steps_per_beat
@@ -440,14 +461,20 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
     ]
     mid.tracks.append(_track(conductor, "musicvae-app sketch", end_tick))
     lineup = [LANES.index(name) for name in song.lineup]  # lanes switched out of the band are left out
+    feel = feel_of(song.settings)
     for lane in [i for i in (sorted(lanes) if lanes is not None else range(len(LANES))) if i in lineup]:
         notes = lane_notes(song, lane)
+        if not feel.off:  # swing and humanize: times in beats on the 480-tick grid
+            timed = timed_lane_notes(song, lane, notes)
+            notes = [(p, round(s * TICKS_PER_BEAT), round(e * TICKS_PER_BEAT), v) for p, s, e, v in timed]
+        else:
+            notes = [(p, s * ticks, e * ticks, v) for p, s, e, v in notes]
         channel = LANE_CHANNELS[lane]
         program = 0 if lane == DRUMS else int(song.programs[lane])
         events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
         for pitch, s, e, vel in notes:
-            events.append((s * ticks, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
-            events.append((e * ticks, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+            events.append((s, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
+            events.append((e, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
         mid.tracks.append(_track(events, TRACK_NAMES[lane], end_tick))
     return mid
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .feel import Feel, feel_of, feel_settings
+
 LANES: tuple[str, ...] = ("piano", "guitar", "bass", "strings", "drums")
 DRUMS = LANES.index("drums")
 DEFAULT_PROGRAMS: tuple[int, ...] = (0, 24, 32, 48, 0)  # drums: program is ignored, channel 10 plays
@@ -149,6 +151,26 @@ class Song:
         out.settings = {k: v for k, v in out.settings.items() if k != "density"}
         if text:
             out.settings["density"] = text
+        return out
+
+    @property
+    def feel(self) -> Feel:
+        """The take's feel (swing, humanize; feel.Feel) from its settings; `feel.off` when none is set."""
+        return feel_of(self.settings)
+
+    def with_feel(self, swing=None, swing_grid=None, humanize_ms=None, humanize_velocity=None) -> Song:
+        """A copy with a new feel (None keeps a value): swing 50-75 (%, 50 straight) on "8th" or "16th",
+        humanize_ms 0-30 (timing spread), humanize_velocity 0-30. Same notes; only their timing and
+        velocities move, in playback and export alike. ValueError (InvalidValue) names a bad value and its range.
+        """
+        out = self.copy()
+        out.settings = feel_settings(
+            out.settings,
+            swing=swing,
+            swing_grid=swing_grid,
+            humanize_ms=humanize_ms,
+            humanize_velocity=humanize_velocity,
+        )
         return out
 
     def note_counts(self, threshold: float | None = None) -> dict[str, int]:

@@ -1,6 +1,7 @@
 """Song -> timed MIDI messages: what the player sends and the offline render plays. Pure, no I/O.
 
-Notes come from `midi.lane_notes`, so what you hear is what the exported .mid holds.
+Notes come from `midi.lane_notes`, timed with the take's feel (swing, humanize) by `midi.timed_lane_notes`,
+so what you hear is what the exported .mid holds.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ from functools import cache
 import mido
 import numpy as np
 
-from ..midi import LANE_CHANNELS, lane_notes
+from ..feel import feel_of, fit_ticks
+from ..midi import LANE_CHANNELS, TICKS_PER_BEAT, lane_notes, timed_lane_notes
 from ..song import DRUMS, LANES, Song, lane_index
 
 Lanes = Iterable[str | int] | Sequence[bool] | None
@@ -83,6 +85,7 @@ def schedule(
     Equal messages are one shared object: copy one (`msg.copy(...)`) before changing it.
     """
     first, last = loop_steps(song, loop)
+    feel = feel_of(song.settings)
     step_seconds = seconds_per_beat(song) / song.steps_per_beat
     keyed: list[tuple[float, int, int, int, mido.Message]] = []
     for lane, audible in enumerate(audible_lanes(mutes, solos)):
@@ -91,7 +94,11 @@ def schedule(
         keyed.append((0.0, 0, channel, 0, _message("program_change", channel, program)))
         if not audible:
             continue
-        for pitch, start, end, velocity in lane_notes(song, lane):
+        notes = lane_notes(song, lane)
+        if not feel.off:
+            keyed.extend(_felt(song, lane, channel, notes, first, last))
+            continue
+        for pitch, start, end, velocity in notes:
             if not first <= start < last:
                 continue
             on = (start - first) * step_seconds
@@ -100,3 +107,26 @@ def schedule(
             keyed.append((off, 1, channel, pitch, _message("note_off", channel, pitch)))
     keyed.sort(key=lambda k: k[:4])  # at one instant: programs, then releases, then strikes
     return [(k[0], k[4]) for k in keyed]
+
+
+def _felt(song: Song, lane: int, channel: int, notes, first: int, last: int):
+    """Keyed note events of one lane with the take's feel, timed as the export's ticks are.
+
+    A note belongs to the region its grid step is in. Inside the region it keeps its felt ticks; at the
+    edges it is kept inside (a downbeat nudged early plays at the region's start, a release at its end),
+    and notes of one pitch still never overlap.
+    """
+    tick_seconds = seconds_per_beat(song) / TICKS_PER_BEAT
+    low = round(first / song.steps_per_beat * TICKS_PER_BEAT)
+    high = round(last / song.steps_per_beat * TICKS_PER_BEAT)
+    inside = [(t, n) for t, n in zip(timed_lane_notes(song, lane, notes), notes) if first <= n[1] < last]
+    if not inside:
+        return
+    pitch = np.array([t[0] for t, _ in inside])
+    start = np.array([n[1] for _, n in inside])
+    on = np.array([round(t[1] * TICKS_PER_BEAT) for t, _ in inside])
+    off = np.array([round(t[2] * TICKS_PER_BEAT) for t, _ in inside])
+    on, off = fit_ticks(pitch, start, on, off, low, high)
+    for (p, _, _, velocity), t_on, t_off in zip((t for t, _ in inside), on.tolist(), off.tolist()):
+        yield ((t_on - low) * tick_seconds, 2, channel, p, _message("note_on", channel, p, velocity))
+        yield ((t_off - low) * tick_seconds, 1, channel, p, _message("note_off", channel, p))
