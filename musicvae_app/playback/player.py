@@ -400,6 +400,9 @@ class _ScheduleCache:
             tuple(song.programs),
             tuple(audible_lanes(mutes, solos)),
             region,
+            song.feel,  # swing and humanize change the times, not the notes
+            song.settings.get("density"),  # per-lane density changes the notes, not the probabilities
+            song.settings.get("lineup"),
         )
         with self._lock:
             if key != self._key or self._probs is None or not np.array_equal(self._probs, song.probs):
