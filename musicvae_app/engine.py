@@ -127,7 +127,7 @@ class Engine:
         lineup: tuple[str, ...] | list[str] | str | None = None,
         key: str | None = None,
         start: str | None = None,
-        scale_lock: bool = False,
+        scale_lock: bool | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
 
@@ -159,6 +159,7 @@ class Engine:
         primer_roll = None if primer is None else self._primer_roll(primer)
         primer_tempo = _primer_tempo(primer)
         shift_in, shift_out, key_used = self._key_shifts(primer_roll, keep, key)
+        scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
         self._snap = self._scale_map(key_used, shift_out) if scale_lock else None
         forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
         bank_pick = None
@@ -607,6 +608,7 @@ class Engine:
             "lineup": g.get("lineup", list(LANES)),
             "start": g.get("start", "bank" if self.fast.bank_z is not None else "prior"),
             "lane_bias": g.get("lane_bias"),
+            "scale_lock": bool(g.get("scale_lock", False)),
         }
 
     @property
