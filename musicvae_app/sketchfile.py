@@ -299,7 +299,7 @@ def _window_settings(raw) -> dict:
     out: dict = {}
     if isinstance(raw.get("primer"), str) and len(raw["primer"]) < 4096:
         out["primer"] = raw["primer"]
-    for key in ("locks", "mutes", "solos"):
+    for key in ("locks", "mutes", "solos", "lineup"):
         value = raw.get(key)
         if isinstance(value, list) and len(value) == len(LANES) and all(isinstance(v, bool) for v in value):
             out[key] = value

@@ -203,8 +203,6 @@ class GenerateBar(QWidget):
         out.setSpacing(4)
         out.addWidget(self.export)
         out.addWidget(self.drag)
-        self.extra = QHBoxLayout()  # the playback panel goes here (MainWindow.add_playback_panel)
-        self.extra.setContentsMargins(0, 0, 0, 0)
 
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 8, 8, 8)
@@ -212,7 +210,6 @@ class GenerateBar(QWidget):
         row.addWidget(self.generate)
         row.addLayout(grid, 1)
         row.addWidget(self.takes)
-        row.addLayout(self.extra)
         row.addLayout(out)
 
         self.steps.valueChanged.connect(lambda _: self.update_length())
