@@ -50,7 +50,7 @@ class MainWindow(QMainWindow):
         defaults = generation_defaults(pack if engine is None else engine.pack)
         self.session = Session(engine, self.worker, GenerationSettings.from_card({"generation": defaults}))
         self.autosave = Autosave(self.data_dir, self.session.snapshot, self)  # creates the data folder when it can
-        self.autosave.problem.connect(lambda text: self.show_status(text, 15000))
+        self.autosave.problem.connect(lambda text: self.statusBar().showMessage(text, 15000))
 
         self.bar = GenerateBar(self._drag_mime)
         self.session.tempo_range = (self.bar.tempo.minimum(), self.bar.tempo.maximum())
