@@ -1,4 +1,4 @@
-"""The window's file dialogs: thin, each asks for a place and hands it to the session's action.
+"""The window's file dialogs and drag and drop: thin, each asks for a place and hands it to the session's action.
 
 Every function takes the window; MainWindow also offers them as methods (window.export_dialog()...).
 The folder last used is remembered in the window's settings.
@@ -6,13 +6,16 @@ The folder last used is remembered in the window's settings.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+from PySide6.QtCore import QMimeData, QUrl
 from PySide6.QtWidgets import QFileDialog
 
 from .. import sketchfile
 
 SKETCHES = f"Sketches (*{sketchfile.SUFFIX})"
+MIDI_SUFFIXES = (".mid", ".midi")
 
 
 def last_folder(window) -> str:
@@ -66,3 +69,57 @@ def save_sketch_dialog(window, save_as: bool = False) -> None:
     window.refocus()
     if remember(window, path):
         window.save_sketch(path if path.endswith(sketchfile.SUFFIX) else path + sketchfile.SUFFIX)
+
+
+# --- drag and drop -------------------------------------------------------------------------------------
+def drag_mime(window) -> QMimeData | None:
+    """A fresh .mid of the current sketch in the user's drag folder, as a file URL (Drag MIDI into a DAW)."""
+    if not window.session.have_song("drag out"):
+        return None
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = (window.data_dir / "drag").resolve() / f"{window.session.file_stem()}-{stamp}.mid"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path = window.export_midi(path)
+    if path is None:
+        return None
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    return mime
+
+
+def dropped_kind(url: QUrl) -> str | None:
+    name = url.toLocalFile().lower()
+    if name.endswith(MIDI_SUFFIXES):
+        return "primer"
+    if name.endswith(sketchfile.SUFFIX):
+        return "sketch"
+    return None
+
+
+def own_drop(window, event) -> bool:
+    """A drag that started in this app (Drag MIDI dropped back on the window): not a primer."""
+    if event.source() is not None:
+        return True
+    drag_dir = (window.data_dir / "drag").resolve()
+    return any(Path(u.toLocalFile()).resolve().parent == drag_dir for u in event.mimeData().urls())
+
+
+def drag_enter(window, event) -> None:
+    if not own_drop(window, event) and any(dropped_kind(u) for u in event.mimeData().urls()):
+        event.acceptProposedAction()
+
+
+def drop(window, event) -> None:
+    """A .mid dropped on the window becomes the primer; a sketch file opens."""
+    if own_drop(window, event):
+        event.ignore()
+        return
+    for url in event.mimeData().urls():
+        kind = dropped_kind(url)
+        if kind == "primer":
+            window.open_primer(url.toLocalFile())
+        elif kind == "sketch":
+            window.open_sketch(url.toLocalFile())
+        if kind:
+            event.acceptProposedAction()
+            return

@@ -8,16 +8,15 @@ autosave. Every user action here is one call on the session; every change the se
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QMimeData, QSettings, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
 
-from .. import sketchfile, userdata
+from .. import userdata
 from ..session import Session, message
 from ..settings import GenerationSettings
-from ..song import DEFAULT_PROGRAMS, LANES, Song
+from ..song import DEFAULT_PROGRAMS, LANES
 from . import files
 from .audition import attach_playback
 from .autosave import Autosave
@@ -30,6 +29,16 @@ RESTORE_ENV = "MUSICVAE_RESTORE"  # ask (default), yes or no: what to do with a 
 MIDI_SUFFIXES = (".mid", ".midi")
 
 
+def _forward(name: str):
+    """A window method that is the session's action `name`."""
+
+    def call(self, *args, **kwargs):
+        return getattr(self.session, name)(*args, **kwargs)
+
+    call.__name__, call.__doc__ = name, f"The session's {name} (see Session.{name})."
+    return call
+
+
 class MainWindow(QMainWindow):
     """Five lanes, the generation bar, takes, undo, autosave. Build it with an Engine, or let it load one."""
 
@@ -39,6 +48,7 @@ class MainWindow(QMainWindow):
 
     export_dialog, stems_dialog, primer_dialog = files.export_dialog, files.stems_dialog, files.primer_dialog
     open_sketch_dialog, save_sketch_dialog = files.open_sketch_dialog, files.save_sketch_dialog
+    dragEnterEvent, dropEvent, _drag_mime = files.drag_enter, files.drop, files.drag_mime  # noqa: N815
 
     def __init__(self, engine=None, data_dir: str | Path | None = None, restore: str | None = None, pack=None):
         super().__init__()
@@ -97,51 +107,17 @@ class MainWindow(QMainWindow):
         """Per lane: True when playback should leave it silent (muted, or another lane is soloed)."""
         return self.session.lane_mutes()
 
-    # --- user actions: forwarded to the session ----------------------------------------------------
-    def generate(self) -> bool:
-        return self.session.generate()
-
-    def regenerate_lane(self, lane: int) -> bool:
-        return self.session.regenerate_lane(lane)
-
-    def replace_take(self, song: Song, text: str, merge: int = -1) -> None:
-        self.session.replace_take(song, text, merge)
-
-    def set_threshold(self, value: float) -> None:
-        self.session.set_threshold(value)
-
-    def set_tempo(self, bpm: float) -> None:
-        self.session.set_tempo(bpm)
-
-    def set_program(self, lane: int, program: int) -> None:
-        self.session.set_program(lane, program)
-
-    def pick_take(self, index: int) -> None:
-        self.session.pick_take(index)
-
-    def keep_take(self) -> None:
-        self.session.keep_take()
-
-    def open_primer(self, path: str | Path) -> bool:
-        return self.session.open_primer(path)
-
-    def clear_primer(self) -> None:
-        self.session.clear_primer()
-
-    def export_midi(self, path: str | Path) -> Path | None:
-        return self.session.export_midi(path)
-
-    def export_stems(self, folder: str | Path) -> list[Path]:
-        return self.session.export_stems(folder)
-
-    def save_sketch(self, path: str | Path) -> bool:
-        return self.session.save(path)
-
-    def open_sketch(self, path: str | Path, text: str = "Open sketch") -> bool:
-        return self.session.open_sketch(path, text)
-
-    def _snapshot(self):
-        return self.session.snapshot()
+    # --- user actions: each one is the session's action of that name (musicvae_app/session.py) --------
+    generate, regenerate_lane, replace_take = (
+        _forward("generate"),
+        _forward("regenerate_lane"),
+        _forward("replace_take"),
+    )
+    set_threshold, set_tempo, set_program = _forward("set_threshold"), _forward("set_tempo"), _forward("set_program")
+    pick_take, keep_take = _forward("pick_take"), _forward("keep_take")
+    open_primer, clear_primer = _forward("open_primer"), _forward("clear_primer")
+    export_midi, export_stems = _forward("export_midi"), _forward("export_stems")
+    save_sketch, open_sketch, _snapshot = _forward("save"), _forward("open_sketch"), _forward("snapshot")
 
     def folder(self) -> str:
         """The folder the user picked last: where file dialogs open."""
@@ -318,20 +294,6 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(0, slot(self.session.run_pending))
 
     # --- files -------------------------------------------------------------------------------------
-    def _drag_mime(self) -> QMimeData | None:
-        """A fresh .mid of the current sketch in the user's drag folder, as a file URL."""
-        if not self.session.have_song("drag out"):
-            return None
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        path = (self.data_dir / "drag").resolve() / f"{self.session.file_stem()}-{stamp}.mid"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path = self.export_midi(path)
-        if path is None:
-            return None
-        mime = QMimeData()
-        mime.setUrls([QUrl.fromLocalFile(str(path))])
-        return mime
-
     def _restore(self, mode: str) -> None:
         crashed = self.autosave.crashed()
         if crashed and mode != "no":
@@ -366,7 +328,7 @@ class MainWindow(QMainWindow):
         bar.noise.valueChanged.connect(lambda v: s.update_settings(noise=float(v)))
         bar.steps.valueChanged.connect(lambda v: s.update_settings(steps=int(v)))
         bar.variations.valueChanged.connect(lambda v: s.update_settings(variations=int(v)))
-        bar.threshold.valueChanged.connect(self.set_threshold)
+        bar.threshold.valueChanged.connect(slot(self.set_threshold, 1))
         bar.tempo.valueChanged.connect(slot(self.set_tempo, 1))
         bar.seed.textEdited.connect(lambda *_: s.set_seed(bar.seed_value()))
         bar.seed_lock.toggled.connect(s.lock_seed)
@@ -374,11 +336,11 @@ class MainWindow(QMainWindow):
         bar.export.clicked.connect(slot(self.export_dialog))
         bar.takes.prev.clicked.connect(lambda: self.pick_take(self.state.index - 1))
         bar.takes.next.clicked.connect(lambda: self.pick_take(self.state.index + 1))
-        bar.takes.keep.clicked.connect(self.keep_take)
+        bar.takes.keep.clicked.connect(slot(self.keep_take))
         self.worker.busyChanged.connect(self._busy)
         for header in self.headers:
             header.regenerateRequested.connect(slot(self.regenerate_lane, 1))
-            header.programChanged.connect(self.set_program)
+            header.programChanged.connect(slot(self.set_program, 2))
             header.stateChanged.connect(lambda header=header: self._header_changed(header))
 
     def _load_settings(self, gen: dict) -> None:
@@ -424,37 +386,3 @@ class MainWindow(QMainWindow):
         self.worker.wait(10000)
         self.autosave.close_clean()
         super().closeEvent(event)
-
-    def _own_drop(self, event) -> bool:
-        """A drag that started in this app (Drag MIDI dropped back on the window): not a primer."""
-        if event.source() is not None:
-            return True
-        drag_dir = (self.data_dir / "drag").resolve()
-        return any(Path(u.toLocalFile()).resolve().parent == drag_dir for u in event.mimeData().urls())
-
-    def dragEnterEvent(self, event) -> None:  # noqa: N802
-        if not self._own_drop(event) and any(_dropped_kind(u) for u in event.mimeData().urls()):
-            event.acceptProposedAction()
-
-    def dropEvent(self, event) -> None:  # noqa: N802
-        if self._own_drop(event):
-            event.ignore()
-            return
-        for url in event.mimeData().urls():
-            kind = _dropped_kind(url)
-            if kind == "primer":
-                self.open_primer(url.toLocalFile())
-            elif kind == "sketch":
-                self.open_sketch(url.toLocalFile())
-            if kind:
-                event.acceptProposedAction()
-                return
-
-
-def _dropped_kind(url: QUrl) -> str | None:
-    name = url.toLocalFile().lower()
-    if name.endswith(MIDI_SUFFIXES):
-        return "primer"
-    if name.endswith(sketchfile.SUFFIX):
-        return "sketch"
-    return None
