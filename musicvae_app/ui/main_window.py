@@ -17,10 +17,10 @@ from .. import userdata
 from ..session import Session, message
 from ..settings import GenerationSettings
 from ..song import DEFAULT_PROGRAMS, LANES
-from . import files
+from . import files, prefs
 from .audition import attach_playback
 from .autosave import Autosave
-from .controls import DEFAULT_STEPS, GenerateBar, LaneHeader, minutes
+from .controls import GenerateBar, LaneHeader, minutes
 from .firstrun import generation_defaults
 from .lanes_view import LanesView
 from .worker import Worker, slot
@@ -80,7 +80,7 @@ class MainWindow(QMainWindow):
 
         build_menus(self)
         self._connect()
-        self._load_settings(defaults)
+        prefs.load(self, defaults)
         self.session.listen(self._session_changed)
         self._update_title()
         self._show_state()
@@ -141,7 +141,7 @@ class MainWindow(QMainWindow):
         elif event == "timing":
             self.time_label.setText(f"Last generation: {args[0] * 1000:.0f} ms")
             self.statusBar().clearMessage()
-            self._save_settings()
+            prefs.save(self)
         elif event == "status":
             self.statusBar().showMessage(*args)
         elif event == "error":
@@ -343,46 +343,9 @@ class MainWindow(QMainWindow):
             header.programChanged.connect(slot(self.set_program, 2))
             header.stateChanged.connect(lambda header=header: self._header_changed(header))
 
-    def _load_settings(self, gen: dict) -> None:
-        s, bar = self.settings, self.bar
-        bar.noise.set_value(float(s.value("noise", gen.get("noise", 1.0))))
-        bar.threshold.set_value(float(s.value("threshold", gen.get("threshold", 0.3))))
-        bar.steps.set_value(int(s.value("steps", DEFAULT_STEPS)))
-        bar.tempo.setValue(int(s.value("tempo", 120)))
-        bar.variations.setValue(int(s.value("variations", 1)))
-        bar.seed.setText(str(s.value("seed", "")))
-        bar.seed_lock.setChecked(str(s.value("seed_lock", "false")).lower() == "true")
-        self.session.update_settings(
-            noise=bar.noise.value(),
-            threshold=bar.threshold.value(),
-            steps=int(bar.steps.value()),
-            tempo=float(bar.tempo.value()),
-            variations=int(bar.variations.value()),
-        )
-        self.session.set_seed(bar.seed_value(), typed=False)
-        self.session.lock_seed(bar.seed_lock.isChecked())
-        geometry = s.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-
-    def _save_settings(self) -> None:
-        s, bar = self.settings, self.bar
-        for key, value in (
-            ("noise", bar.noise.value()),
-            ("threshold", bar.threshold.value()),
-            ("steps", int(bar.steps.value())),
-            ("tempo", bar.tempo.value()),
-            ("variations", bar.variations.value()),
-            ("seed", bar.seed.text()),
-            ("seed_lock", bar.seed_lock.isChecked()),
-            ("geometry", self.saveGeometry()),
-        ):
-            s.setValue(key, value)
-        s.sync()
-
     def closeEvent(self, event) -> None:  # noqa: N802
         self.playback.shutdown()
-        self._save_settings()
+        prefs.save(self)
         self.worker.wait(10000)
         self.autosave.close_clean()
         super().closeEvent(event)
