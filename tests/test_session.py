@@ -361,3 +361,10 @@ def test_history_merges_and_tracks_clean():
     h.reset_clean()
     h.undo()
     assert not h.is_clean
+
+
+def test_with_threshold_records_the_new_threshold(session):
+    session.generate()
+    song = session.song.with_threshold(0.6)
+    assert song.threshold == 0.6 and song.settings["threshold"] == 0.6
+    assert session.song.settings["threshold"] == pytest.approx(0.3)  # the original is untouched
