@@ -368,3 +368,9 @@ def test_with_threshold_records_the_new_threshold(session):
     song = session.song.with_threshold(0.6)
     assert song.threshold == 0.6 and song.settings["threshold"] == 0.6
     assert session.song.settings["threshold"] == pytest.approx(0.3)  # the original is untouched
+
+
+def test_importing_the_session_loads_neither_torch_nor_qt():
+    code = "import sys, musicvae_app.session; print([m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
