@@ -270,6 +270,7 @@ class MainWindow(QMainWindow):
         cfg = engine.pack.config
         self.session.engine = engine
         self.bar.set_grid(cfg.chunk_steps, cfg.steps_per_beat)
+        self.session.update_settings(steps=int(self.bar.steps.value()))  # the grid may have lowered it
         self.device_label.setText(f"Device: {engine.device_name}")
         self.pack_label.setText(f"Pack: {engine.pack.name}")
         if not self.settings.contains("noise"):  # normally read from the card already, before torch loaded
