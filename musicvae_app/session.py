@@ -32,7 +32,7 @@ from pathlib import Path
 from . import sketchfile
 from .atomic import atomic_write, atomic_write_set
 from .errors import MusicVAEError
-from .limits import MAX_TEMPO, MIN_TEMPO
+from .limits import MAX_TEMPO, MIN_TEMPO, check_program, check_tempo, check_threshold
 from .midi import MidiImportError, lane_notes, read_primer, song_to_midifile
 from .settings import GenerationSettings
 from .sketchfile import Sketch, SketchError
@@ -364,8 +364,8 @@ class Session:
         """Re-threshold every take's stored probabilities: no engine call, no new randomness.
 
         The next Generate uses it too, and each take's settings record it (an export says the threshold
-        its notes were cut at)."""
-        value = float(value)
+        its notes were cut at). A value outside (0, 1) raises InvalidValue and changes nothing."""
+        value = check_threshold(value)
         if abs(self.settings.threshold - value) > 1e-12:
             self.settings = self.settings.replace(threshold=value)
         if self.song is not None and abs(self.song.threshold - value) > 1e-9:
@@ -377,7 +377,7 @@ class Session:
 
     def set_tempo(self, bpm: float) -> None:
         """The tempo of every take (and of the next Generate); a primer's own tempo no longer applies."""
-        bpm = float(bpm)
+        bpm = check_tempo(bpm)
         self.primer_bpm = None  # the user's tempo wins over the primer's from now on
         self.settings = self.settings.replace(tempo=bpm)
         if self.song is not None and abs(self.song.tempo - bpm) > 1e-9:
@@ -386,7 +386,7 @@ class Session:
     def set_program(self, lane: int | str, program: int) -> None:
         li = lane_index(lane)
         programs = self.programs()
-        programs[li] = int(program)
+        programs[li] = check_program(program)
         self._map_takes(
             f"{LANES[li].capitalize()} instrument",
             MERGE_PROGRAM,

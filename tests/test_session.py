@@ -374,3 +374,13 @@ def test_importing_the_session_loads_neither_torch_nor_qt():
     code = "import sys, musicvae_app.session; print([m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_values_out_of_range_raise_and_change_nothing(session):
+    session.generate()
+    song, steps = session.song, session.history.count()
+    for call in (lambda: session.set_threshold(1.5), lambda: session.set_tempo(0), lambda: session.set_program(0, 200)):
+        with pytest.raises(InvalidValue):
+            call()
+    assert session.song is song and session.history.count() == steps
+    assert session.settings.threshold == pytest.approx(0.3)
