@@ -31,7 +31,7 @@ from pathlib import Path
 
 from . import sketchfile
 from .atomic import atomic_write, atomic_write_set
-from .errors import MusicVAEError
+from .errors import InvalidValue, MusicVAEError
 from .limits import MAX_TEMPO, MIN_TEMPO, check_program, check_tempo, check_threshold
 from .midi import MidiImportError, lane_notes, read_primer, song_to_midifile
 from .settings import GenerationSettings
@@ -181,9 +181,12 @@ class Session:
 
     # --- settings of the next Generate ------------------------------------------------------------
     def update_settings(self, **changes) -> None:
-        """Change the next Generate's settings (noise, steps, variations...); the takes stay as they are."""
+        """Change the next Generate's settings (noise, steps, variations...); the takes stay as they are.
+
+        Checked through limits.py (GenerationSettings.validated): a bad value raises InvalidValue and
+        changes nothing."""
         if changes:
-            self.settings = self.settings.replace(**changes)
+            self.settings = self.settings.replace(**changes).validated()
             self._emit("settings")
 
     def set_seed(self, seed: int | None, typed: bool = True) -> None:
@@ -288,6 +291,11 @@ class Session:
         With the default SyncExecutor the new takes are in place when this returns.
         """
         if not self._engine_usable("Generate"):
+            return False
+        try:
+            self.settings.validated(self.engine.pack.config.chunk_steps)  # steps x variations fit in memory
+        except InvalidValue as exc:
+            self._error("Generate failed", str(exc))
             return False
         args = self.generation_args()
         self.seed, self.seed_typed = args["seed"], False

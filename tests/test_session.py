@@ -384,3 +384,14 @@ def test_values_out_of_range_raise_and_change_nothing(session):
             call()
     assert session.song is song and session.history.count() == steps
     assert session.settings.threshold == pytest.approx(0.3)
+
+
+def test_settings_are_checked_when_set_and_against_the_pack_on_generate(session):
+    with pytest.raises(InvalidValue):
+        session.update_settings(noise=-1.0)
+    assert session.settings.noise == 1.0
+    session.update_settings(steps=1000, variations=64)  # each within its count...
+    seen = events_of(session)
+    assert not session.generate()  # ...but together more than one generation may hold
+    assert any(e[0] == "error" and e[1] == "Generate failed" and "variations" in e[2] for e in seen)
+    assert session.song is None
