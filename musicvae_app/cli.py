@@ -353,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         elif isinstance(exc, OSError) and exc.filename is not None:
             exc = MusicVAEError(f"{exc.strerror or exc}: '{exc.filename}'")
         hint = ""
-        if type(exc).__name__ == "PackError" and "does not exist" in str(exc):
+        packs = sys.modules.get("musicvae_app.model.pack")  # loaded whenever a PackError can have been raised
+        if packs is not None and isinstance(exc, packs.PackError) and "does not exist" in str(exc):
             hint = " (the default pack ships in resources/models/default; `musicvae train` makes your own)"
         print(f"musicvae {args.command}: error: {exc}{hint}", file=sys.stderr)
         return 2

@@ -297,9 +297,12 @@ def _window_settings(raw) -> dict:
     """The window's settings around the takes, keeping only well-formed entries (they are conveniences)."""
     raw = raw if isinstance(raw, dict) else {}
     out: dict = {}
-    if isinstance(raw.get("primer"), str) and len(raw["primer"]) < 4096:
-        out["primer"] = raw["primer"]
-    for key in ("locks", "mutes", "solos"):
+    for key in ("primer", "path"):  # "path": the file an autosaved sketch was saved as, for the title and Save
+        if isinstance(raw.get(key), str) and len(raw[key]) < 4096:
+            out[key] = raw[key]
+    if isinstance(raw.get("clean"), bool):  # whether it was saved as it is
+        out["clean"] = raw["clean"]
+    for key in ("locks", "mutes", "solos", "lineup"):
         value = raw.get(key)
         if isinstance(value, list) and len(value) == len(LANES) and all(isinstance(v, bool) for v in value):
             out[key] = value

@@ -180,9 +180,12 @@ class Song:
         return {name: int(onsets[i].sum()) for i, name in enumerate(LANES)}
 
     def with_threshold(self, threshold: float) -> Song:
+        """A copy cut at another threshold; its settings record it (an export says what its notes were cut at)."""
         out = self.copy()
         out.threshold = float(threshold)
         out.__post_init__()
+        if "threshold" in out.settings:
+            out.settings["threshold"] = out.threshold
         return out
 
     def chunk(self, index: int) -> np.ndarray:

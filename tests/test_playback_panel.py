@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from test_playback_player import RecordingPort, band_song, sounding_after
+from test_playback_player import band_song, sounding_after
 
-from musicvae_app.playback.ports import BUILT_IN
+from musicvae_app.playback.ports import BUILT_IN, RecordingPort
 from musicvae_app.ui.playback_panel import PlaybackPanel
 
 

@@ -11,30 +11,13 @@ import time
 
 import numpy as np
 import pytest
-from mido.ports import BaseOutput
 
 from musicvae_app.playback.player import Player
+from musicvae_app.playback.ports import RecordingPort
 from musicvae_app.playback.schedule import schedule
 from musicvae_app.song import Song
 
 PIANO, GUITAR, BASS, STRINGS, DRUMS = range(5)
-
-
-class RecordingPort(BaseOutput):
-    """An in-memory output that keeps (perf_counter at arrival, message); `fail_after` makes it die."""
-
-    def __init__(self, fail_after: int | None = None):
-        self.received: list = []
-        self.fail_after = fail_after
-        super().__init__("recorder")
-
-    def _send(self, msg):
-        if self.fail_after is not None and len(self.received) >= self.fail_after:
-            raise OSError("device unplugged")
-        self.received.append((time.perf_counter(), msg))
-
-    def messages(self, since: int = 0):
-        return [m for _, m in self.received[since:]]
 
 
 def band_song(tempo: float = 480.0, steps: int = 32) -> Song:

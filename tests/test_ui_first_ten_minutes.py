@@ -342,9 +342,10 @@ def fake_outputs():
 def test_the_built_in_synth_is_the_default_output_and_a_choice_is_remembered(qtbot, tmp_path, monkeypatch):
     from PySide6.QtCore import QSettings
 
+    from musicvae_app.playback import transport
     from musicvae_app.ui import playback_panel
 
-    monkeypatch.setattr(playback_panel, "list_outputs", fake_outputs)
+    monkeypatch.setattr(transport, "list_outputs", fake_outputs)  # the panel's Transport lists the outputs
     settings = QSettings(str(tmp_path / "s.ini"), QSettings.Format.IniFormat)
     panel = playback_panel.PlaybackPanel(lambda: None, settings=settings)
     qtbot.addWidget(panel)

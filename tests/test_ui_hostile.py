@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtGui import QAction, QUndoStack
+from PySide6.QtGui import QAction
 from test_hostile import HOSTILE_SKETCHES, a_song, sketch_bytes
 
 from musicvae_app import atomic, sketchfile
@@ -24,7 +24,7 @@ from musicvae_app.ui import app as app_module
 from musicvae_app.ui import autosave as autosave_module
 from musicvae_app.ui.autosave import MAX_WAIT_MS, Autosave
 from musicvae_app.ui.main_window import MainWindow
-from musicvae_app.ui.undo import Change, State, trim_history
+from musicvae_app.undo import History, State
 
 ROOT = Path(__file__).resolve().parents[1]
 DAMAGED = ["header-is-a-list", "chunk-steps-0", "tempo-nan", "huge-array-shape"]
@@ -292,19 +292,18 @@ def big_song(i: int) -> Song:
     return Song(probs, steps_per_beat=4, chunk_steps=64, tempo=120.0)
 
 
-def test_undo_history_drops_the_oldest_steps_beyond_its_memory_budget(qtbot):
-    stack = QUndoStack()
+def test_undo_history_drops_the_oldest_steps_beyond_its_memory_budget():
     shown, freed = [], None
 
     def show(state: State) -> None:  # like the window: only the state on screen is held
         shown[:] = [state]
 
+    stack = History(show, budget=8 * big_song(0).probs.nbytes)
     state = State()
     for i in range(1, 30):
         after = State((big_song(i),), 0)
         freed = freed or weakref.ref(after.song)
-        stack.push(Change(show, state, after, f"Generate {i}"))
-        trim_history(stack, budget=8 * big_song(0).probs.nbytes)
+        stack.push(state, after, f"Generate {i}")
         state = after
     assert 2 <= stack.count() <= 8  # about 8 songs' worth of history, never all 29
     assert stack.text(stack.count() - 1) == "Generate 29"
@@ -318,10 +317,9 @@ def test_undo_history_drops_the_oldest_steps_beyond_its_memory_budget(qtbot):
 
 
 def test_window_undo_history_is_bounded(qtbot, engine, tmp_path, monkeypatch):
-    import musicvae_app.ui.undo as undo_module
+    import musicvae_app.undo as undo_module
 
     monkeypatch.setattr(undo_module, "HISTORY_STEPS", 3)
-    monkeypatch.setattr(undo_module.trim_history, "__defaults__", (undo_module.HISTORY_BYTES, 3))
     w = open_window(qtbot, engine, tmp_path / "data", "no")
     w.bar.steps.set_value(1)
     for _ in range(5):

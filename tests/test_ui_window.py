@@ -303,3 +303,29 @@ def test_a_lane_switched_out_of_the_band_stays_silent_and_is_saved(qtbot, window
     assert window._snapshot().settings["lineup"] == [True, False, True, True, True]
     path = window.export_midi(tmp_path / "band.mid")
     assert "Guitar" not in {inst.name for inst in pretty_midi.PrettyMIDI(str(path)).instruments}
+
+
+def test_export_after_a_threshold_change_records_the_new_threshold(qtbot, window, tmp_path):
+    from musicvae_app.midi import read_settings
+
+    generate(qtbot, window)
+    window.bar.threshold.set_value(0.5)  # the slider forwards to the session
+    assert window.song.threshold == pytest.approx(0.5) and window.session.settings.threshold == pytest.approx(0.5)
+    out = window.export_midi(tmp_path / "t.mid")
+    assert read_settings(out)["threshold"] == pytest.approx(0.5)
+
+
+def test_lane_buttons_and_the_seed_forward_to_the_session(qtbot, window):
+    session = window.session
+    qtbot.mouseClick(window.findChild(QToolButton, "lock_bass"), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.findChild(QToolButton, "solo_piano"), Qt.MouseButton.LeftButton)
+    assert session.locks == [False, False, True, False, False]
+    assert window.lane_mutes() == [False, True, True, True, True]
+    window.bar.seed_lock.setChecked(True)
+    window.bar.seed.setText("4321")
+    window.bar.seed.textEdited.emit("4321")
+    assert session.seed_locked and session.seed == 4321
+    song = generate(qtbot, window)
+    assert song.settings["seed"] == 4321 and window.bar.seed.text() == "4321"
+    session.set_lane("bass", lock=False)  # the session's change is drawn on the button
+    assert not window.findChild(QToolButton, "lock_bass").isChecked()

@@ -7,9 +7,14 @@ says so plainly. Opening returns an open mido output port, or raises PortError n
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass, field
 
 import mido
+from mido.ports import BaseOutput
+
+from ..errors import MusicVAEError
 
 VIRTUAL_NAME = "musicvae-app"
 BUILT_IN = "Built-in synth"
@@ -19,8 +24,37 @@ API_LABELS = {"LINUX_ALSA": "ALSA", "UNIX_JACK": "JACK", "MACOSX_CORE": "CoreMID
 VIRTUAL_APIS = ("LINUX_ALSA", "UNIX_JACK", "MACOSX_CORE")  # Windows MM has no virtual ports
 
 
-class PortError(Exception):
+class PortError(MusicVAEError):
     """An output that cannot be opened; the message names it and says what to do."""
+
+
+class RecordingPort(BaseOutput):
+    """An in-memory output that keeps each message with its arrival time (like mido's MessageBuffer, for output).
+
+    For tests and for checking what a Player sends without any MIDI system: `received` holds
+    (time.perf_counter() at arrival, message); `messages()` the messages alone. `fail_after` makes the
+    port fail (OSError, like an unplugged device) once it holds that many messages.
+    """
+
+    def __init__(self, name: str = "recorder", fail_after: int | None = None):
+        self.received: list[tuple[float, mido.Message]] = []
+        self.fail_after = fail_after
+        self._guard = threading.Lock()
+        super().__init__(name)
+
+    def _send(self, msg: mido.Message) -> None:
+        with self._guard:
+            if self.fail_after is not None and len(self.received) >= self.fail_after:
+                raise OSError("device unplugged")
+            self.received.append((time.perf_counter(), msg))
+
+    def messages(self, since: int = 0) -> list[mido.Message]:
+        with self._guard:
+            return [m for _, m in self.received[since:]]
+
+    def clear(self) -> None:
+        with self._guard:
+            self.received.clear()
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import mido
 import numpy as np
 from mido.ports import BaseOutput
 
+from ..atomic import atomic_write
 from ..song import Song
 from .schedule import Lanes, audible_lanes, schedule
 
@@ -213,11 +214,16 @@ def _samples(synth, frames: int, block: int = 1 << 16) -> list[np.ndarray]:
 
 
 def _write_wav(path: Path, interleaved: np.ndarray, sample_rate: int) -> None:
-    with wave.open(str(path), "wb") as wav:
-        wav.setnchannels(2)
-        wav.setsampwidth(2)
-        wav.setframerate(sample_rate)
-        wav.writeframes(interleaved.astype("<i2").tobytes())
+    """Atomically (atomic.atomic_write): a failed or full disk leaves the previous file, never half a WAV."""
+
+    def write(f) -> None:
+        with wave.open(f, "wb") as wav:
+            wav.setnchannels(2)
+            wav.setsampwidth(2)
+            wav.setframerate(sample_rate)
+            wav.writeframes(interleaved.astype("<i2").tobytes())
+
+    atomic_write(path, write)
 
 
 def render_wav(

@@ -9,11 +9,9 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from ..playback.synth import RenderCancelled, SynthUnavailable, render_wav, unavailable_reason
+from ..session import JAM_CHUNKS, JAM_MERGE
 from .playback_panel import PlaybackPanel
 from .worker import slot
-
-JAM_CHUNKS = 1  # chunks added each time Jam runs low
-JAM_MERGE = 7  # undo id: a Jam session's continuations undo as one step
 
 
 def attach_playback(window) -> PlaybackPanel:
@@ -34,20 +32,7 @@ def attach_playback(window) -> PlaybackPanel:
 
 def jam_more(window) -> bool:
     """Jam: continue the current take by a chunk in the background; playback picks it up without a gap."""
-    song, engine = window.song, window.engine
-    if song is None or engine is None or window.worker.busy:
-        return False
-
-    def done(longer, secs: float) -> None:
-        if window.song is song:  # the user has not changed the sketch meanwhile
-            window.replace_take(longer, "Jam: continue", merge=JAM_MERGE)
-            window._generation_time(secs)
-
-    return window.worker.submit(
-        lambda: engine.continue_song(song, JAM_CHUNKS),
-        done,
-        lambda exc: window.show_error("Jam stopped", str(exc)),
-    )
+    return window.session.continue_song(JAM_CHUNKS, JAM_MERGE)
 
 
 def export_audio(window, path: str | Path) -> Path | None:
@@ -163,7 +148,7 @@ def export_audio_in_background(window, path: str | Path) -> AudioExport | None:
 
 
 def export_audio_dialog(window) -> None:
-    path, _ = QFileDialog.getSaveFileName(window, "Export audio", window._folder(), "WAV audio (*.wav)")
+    path, _ = QFileDialog.getSaveFileName(window, "Export audio", window.folder(), "WAV audio (*.wav)")
     window.refocus()
     if path:
         export_audio_in_background(window, path if path.lower().endswith(".wav") else path + ".wav")
@@ -181,7 +166,7 @@ def choose_soundfont(window, path: str | Path) -> bool:
 
 
 def choose_soundfont_dialog(window) -> None:
-    path, _ = QFileDialog.getOpenFileName(window, "Choose a soundfont", window._folder(), "SoundFont (*.sf2 *.sf3)")
+    path, _ = QFileDialog.getOpenFileName(window, "Choose a soundfont", window.folder(), "SoundFont (*.sf2 *.sf3)")
     window.refocus()
     if path:
         choose_soundfont(window, path)

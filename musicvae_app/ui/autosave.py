@@ -27,7 +27,7 @@ from PySide6.QtCore import QLockFile, QObject, QThreadPool, QTimer, Signal
 from .. import sketchfile
 from ..atomic import atomic_write, clean_stale_temps, pid_alive
 from ..sketchfile import Sketch, SketchError
-from .worker import _Job, _Signals
+from .worker import Job, JobSignals
 
 DEBOUNCE_MS = 800
 MAX_WAIT_MS = 3000  # a change waits at most this long for the user to pause
@@ -86,7 +86,7 @@ class Autosave(QObject):
         self.failures = 0  # consecutive failed saves
         self.last_error: Exception | None = None
         self._pending_since: float | None = None  # monotonic time of the oldest unsaved change
-        self._signals: list[_Signals] = []
+        self._signals: list[JobSignals] = []
 
     @property
     def last_path(self) -> Path:
@@ -123,13 +123,13 @@ class Autosave(QObject):
         sketch = self.snapshot()
         if sketch is None:
             return
-        signals = _Signals()
+        signals = JobSignals()
         signals.done.connect(lambda *_: self._saved(signals, None))
         signals.failed.connect(lambda exc: self._saved(signals, exc))
         self._signals.append(signals)
-        self.pool.start(_Job(lambda: sketchfile.save(sketch, self.path), signals))
+        self.pool.start(Job(lambda: sketchfile.save(sketch, self.path), signals))
 
-    def _saved(self, signals: _Signals, error: Exception | None) -> None:
+    def _saved(self, signals: JobSignals, error: Exception | None) -> None:
         self._signals.remove(signals)
         self.last_error = error
         if error is None:

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..settings import DEFAULT_STEPS  # noqa: F401 (the bar's default; importable from here as before)
 from ..song import BEATS_PER_BAR, DRUMS, LANES
 from . import gm
 from .lanes_view import LANE_COLOURS
@@ -30,7 +31,6 @@ from .worker import slot
 
 MAX_SEED = 2**31 - 1
 MAX_BARS = 64  # the README's promise: four to sixty-four bars per Generate
-DEFAULT_STEPS = 7  # 32 bars with the packs' 4-bar chunks: the README's first sketch
 PRIMER_NAME_PX = 130  # a long primer file name is elided to this, never widening the window
 
 
@@ -203,8 +203,6 @@ class GenerateBar(QWidget):
         out.setSpacing(4)
         out.addWidget(self.export)
         out.addWidget(self.drag)
-        self.extra = QHBoxLayout()  # the playback panel goes here (MainWindow.add_playback_panel)
-        self.extra.setContentsMargins(0, 0, 0, 0)
 
         row = QHBoxLayout(self)
         row.setContentsMargins(8, 8, 8, 8)
@@ -212,7 +210,6 @@ class GenerateBar(QWidget):
         row.addWidget(self.generate)
         row.addLayout(grid, 1)
         row.addWidget(self.takes)
-        row.addLayout(self.extra)
         row.addLayout(out)
 
         self.steps.valueChanged.connect(lambda _: self.update_length())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
+from .. import undo as history
 from ..song import LANES
 from .audition import choose_soundfont_dialog, export_audio_dialog
-from .undo import DROPPED_PROPERTY, HISTORY_BYTES, HISTORY_STEPS
 from .worker import slot
 
 
@@ -27,20 +27,43 @@ def _history_note(window) -> QAction:
     note = QAction(window)
     note.setObjectName("undoHistoryNote")
     note.setEnabled(False)
-    limit = f"Undo keeps the last {HISTORY_STEPS} steps, up to {HISTORY_BYTES >> 20} MB"
-
-    stack = window.undo_stack
+    limit = f"Undo keeps the last {history.HISTORY_STEPS} steps, up to {history.HISTORY_BYTES >> 20} MB"
+    steps = window.session.history
 
     def update(*_) -> None:
         try:
-            dropped = int(stack.property(DROPPED_PROPERTY) or 0)
-            note.setText(f"{limit}: {dropped} older steps dropped" if dropped else limit)
-        except RuntimeError:  # the window is being destroyed: its stack clears after the menu has gone
+            note.setText(f"{limit}: {steps.dropped} older steps dropped" if steps.dropped else limit)
+        except RuntimeError:  # the window is being destroyed: its menu has gone
             pass
 
     update()
-    stack.indexChanged.connect(update)
+    steps.listeners.append(update)
     return note
+
+
+def _undo_actions(window) -> tuple[QAction, QAction]:
+    """Edit > Undo / Redo over the session's history, named after the step they undo or redo."""
+    session = window.session
+    undo = QAction("Undo", window)
+    undo.setShortcut(QKeySequence("Ctrl+Z"))
+    undo.triggered.connect(slot(session.undo))
+    redo = QAction("Redo", window)
+    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    redo.triggered.connect(slot(session.redo))
+
+    def update() -> None:
+        try:
+            steps = session.history
+            undo.setEnabled(steps.can_undo)
+            undo.setText(f"Undo {steps.undo_text}".strip())
+            redo.setEnabled(steps.can_redo)
+            redo.setText(f"Redo {steps.redo_text}".strip())
+        except RuntimeError:  # the window is being destroyed
+            pass
+
+    update()
+    session.history.listeners.append(update)
+    return undo, redo
 
 
 def build_menus(window) -> None:
@@ -61,10 +84,7 @@ def build_menus(window) -> None:
     _action(window, file, "Quit", window.close, QKeySequence.StandardKey.Quit)
 
     edit = bar.addMenu("&Edit")
-    undo = window.undo_stack.createUndoAction(window, "Undo")
-    undo.setShortcut(QKeySequence("Ctrl+Z"))
-    redo = window.undo_stack.createRedoAction(window, "Redo")
-    redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+    undo, redo = _undo_actions(window)
     edit.addAction(undo)
     edit.addAction(redo)
     edit.addSeparator()

@@ -1,4 +1,4 @@
-"""The transport: output picker with Refresh, Play/Stop (Space), Loop and Jam; a thin Qt face on Player.
+"""The transport: output picker with Refresh, Play/Stop (Space), Loop and Jam; a view of playback.transport.Transport.
 
 PlaybackPanel(get_song, get_mutes=None, get_solos=None, parent=None, settings=None)
     get_song() -> Song | None is read on Play; get_mutes()/get_solos() -> five booleans (or lane
@@ -38,12 +38,11 @@ from PySide6.QtWidgets import (
 )
 
 from ..playback.player import Player
-from ..playback.ports import Output, OutputList, PortError, list_outputs, open_output
-from ..playback.synth import find_soundfont
+from ..playback.transport import JAM_AHEAD_BEATS, Transport
 from ..song import Song
 
 PLAYHEAD_MS = 33
-JAM_AHEAD_BEATS = 8.0
+__all__ = ["JAM_AHEAD_BEATS", "PlaybackPanel"]
 SETTINGS_KEY = "playback/output"
 SOUNDFONT_KEY = "playback/soundfont"
 
@@ -100,17 +99,10 @@ class PlaybackPanel(QWidget):
         settings: QSettings | None = None,
     ) -> None:
         super().__init__(parent)
-        self._get_song, self._get_mutes, self._get_solos = get_song, get_mutes, get_solos
-        self._outputs = OutputList()
-        self._port = None
-        self._port_label: str | None = None
-        self._player: Player | None = None
         self._was_playing = False
-        self._jam_asked = False
-        self._loop_region: tuple[float, float] | None = None
-        self._start_beats = 0.0  # where Play starts before an output is open
         self._settings = settings if settings is not None else QSettings("musicvae-app", "musicvae-app")
-        self.soundfont: str | None = self._settings.value(SOUNDFONT_KEY, "", str) or None
+        soundfont = self._settings.value(SOUNDFONT_KEY, "", str) or None
+        self.transport = Transport(get_song, get_mutes, get_solos, on_error=self._fail, soundfont=soundfont)
 
         self.output_box = QComboBox()
         self.output_box.setMinimumContentsLength(12)
@@ -145,6 +137,7 @@ class PlaybackPanel(QWidget):
         self.refresh_button.clicked.connect(self.refresh_outputs)
         self.play_button.clicked.connect(self._play_clicked)
         self.loop_box.toggled.connect(self._apply_loop)
+        self.jam_box.toggled.connect(self._apply_jam)
         self.output_box.currentIndexChanged.connect(self._output_picked)
         self._timer = QTimer(self)
         self._timer.setInterval(PLAYHEAD_MS)
@@ -154,37 +147,40 @@ class PlaybackPanel(QWidget):
     # --- state the window may read ---------------------------------------------------------------
     @property
     def player(self) -> Player | None:
-        return self._player
+        return self.transport.player
 
     @property
     def is_playing(self) -> bool:
-        return self._player is not None and self._player.is_playing
+        return self.transport.is_playing
+
+    @property
+    def soundfont(self) -> str | None:
+        return self.transport.soundfont
+
+    @soundfont.setter
+    def soundfont(self, path: str | None) -> None:
+        self.transport.soundfont = path
 
     # --- slots -------------------------------------------------------------------------------------
     @Slot()
     def refresh_outputs(self) -> None:
         """List the outputs again, keeping the current (or remembered) choice where it is still offered."""
         wanted = self.output_box.currentText() or self._settings.value(SETTINGS_KEY, "", str)
-        self._outputs = list_outputs()
+        choice = self.transport.refresh(wanted)
+        outputs = self.transport.outputs
         self.output_box.blockSignals(True)
         self.output_box.clear()
         model = self.output_box.model()
-        for i, out in enumerate(self._outputs.outputs):
+        for i, out in enumerate(outputs.outputs):
             self.output_box.addItem(out.label)
             if not out.available:
                 model.item(i).setEnabled(False)
                 self.output_box.setItemData(i, out.reason, Qt.ItemDataRole.ToolTipRole)
-        usable = [o for o in self._outputs.outputs if o.available]
-        # Unless the user chose otherwise, the built-in synth: it sounds at once, where our virtual port
-        # (listed first when JACK runs) is silent until something is connected to it.
-        synth = next((o for o in usable if o.kind == "synth"), None)
-        choice = self._outputs.find(wanted) if self._outputs.find(wanted) in usable else synth or (usable or [None])[0]
         if choice is not None:
             self.output_box.setCurrentText(choice.label)
         self.output_box.blockSignals(False)
-        self._show_status(self._outputs.message or "")
-        if choice is None or choice.label != self._port_label:
-            self._close_port()
+        self._show_status(outputs.message or "")
+        self._sync_playing()
 
     @Slot()
     def toggle_play(self) -> None:
@@ -192,69 +188,39 @@ class PlaybackPanel(QWidget):
 
     @Slot()
     def play(self) -> None:
-        song = self._get_song()
-        if song is None:
-            self._fail("Nothing to play yet: generate a sketch first")
-            return
-        if self._player is None:
-            if not self._open_chosen():
-                return
-            self._player.set_song(song)  # the song first: a seek is clamped to the song's length
-            self._player.seek(self._start_beats)
-        self._player.set_mutes(self._lanes(self._get_mutes), self._lanes(self._get_solos))
-        try:
-            self._player.play(song, loop=self._loop_setting())
-        except ValueError as exc:
-            self._fail(str(exc))
-            return
-        self._jam_asked = False
-        self._timer.start()
+        if self.transport.play(self.output_box.currentText()):
+            self._timer.start()
         self._sync_playing()
 
     @Slot()
     def stop(self) -> None:
-        if self._player is not None:
-            self._player.stop()
-            self.playhead_moved.emit(self._player.position_beats)
+        beats = self.transport.stop()
+        if beats is not None:
+            self.playhead_moved.emit(beats)
         self._sync_playing()
 
     @Slot(float)
     def seek(self, beats: float) -> None:
         """Move the playhead; before an output is open, the next Play starts there."""
-        if self._player is not None:
-            self._player.seek(beats)
-            self.playhead_moved.emit(self._player.position_beats)
-        else:
-            self._start_beats = float(beats)
-            self.playhead_moved.emit(self._start_beats)
+        self.playhead_moved.emit(self.transport.seek(beats))
 
     @Slot()
     def song_changed(self) -> None:
         """The sketch changed (edited, regenerated, grown by Jam): play on with it."""
-        self._jam_asked = False
-        song = self._get_song()
-        if self._player is None or song is None:
-            return
-        if self._player.is_playing:
-            self._player.set_song(song)
-        else:
-            self._player.prepare(song)  # schedule now, so pressing Play sounds at once
+        self.transport.song_changed()
 
     @Slot()
     def mutes_changed(self) -> None:
-        if self._player is not None:
-            self._player.set_mutes(self._lanes(self._get_mutes), self._lanes(self._get_solos))
+        self.transport.mutes_changed()
 
     def set_loop_region(self, start: float | None, end: float | None) -> None:
         """The region Loop repeats, in beats; None, None loops the whole sketch."""
-        self._loop_region = None if start is None or end is None else (float(start), float(end))
-        self._apply_loop()
+        self.transport.set_loop(region=None if start is None or end is None else (start, end))
 
     def use_output(self, port, label: str) -> None:
         """Play to an already open mido output port (a DAW bridge, a test's in-memory port)."""
-        self._close_port()
-        self._port, self._port_label = port, label
-        self._player = Player(port)
+        self.transport.use_output(port, label)
+        self._sync_playing()
 
     @Slot()
     def shutdown(self) -> None:
@@ -266,41 +232,23 @@ class PlaybackPanel(QWidget):
         self.shutdown()
         super().closeEvent(event)
 
-    # --- internals -------------------------------------------------------------------------------
-    def _chosen(self) -> Output | None:
-        return self._outputs.find(self.output_box.currentText())
-
-    def _open_chosen(self) -> bool:
-        chosen = self._chosen()
-        if chosen is None:
-            self._fail(self._outputs.message or "No output: press Refresh and choose one")
-            return False
-        try:
-            port = open_output(chosen, self.soundfont)
-        except PortError as exc:
-            self._fail(str(exc))
-            return False
-        self.use_output(port, chosen.label)
-        return True
-
     def set_soundfont(self, path: str) -> None:
         """Play the built-in synth (and render audio) with this .sf2/.sf3; SynthUnavailable names a bad file."""
-        self.soundfont = str(find_soundfont(path))
-        self._settings.setValue(SOUNDFONT_KEY, self.soundfont)
-        self._close_port()  # the next Play opens the synth with the new soundfont
+        self._settings.setValue(SOUNDFONT_KEY, self.transport.set_soundfont(path))
+        self._sync_playing()  # the next Play opens the synth with the new soundfont
+
+    # --- internals -------------------------------------------------------------------------------
+    def _loop_setting(self) -> bool | tuple[float, float] | None:
+        return self.transport.loop_setting()
 
     def _close_port(self) -> None:
-        if self._player is not None:
-            self._player.close()
-        if self._port is not None:
-            self._port.close()
-        self._player = self._port = self._port_label = None
+        self.transport.close()
         self._sync_playing()
 
     @Slot(int)
     def _output_picked(self, _index: int) -> None:
         label = self.output_box.currentText()
-        if label == self._port_label:
+        if label == self.transport.port_label:
             return
         was_playing = self.is_playing
         self._close_port()
@@ -313,22 +261,13 @@ class PlaybackPanel(QWidget):
     def _play_clicked(self, checked: bool) -> None:
         self.play() if checked else self.stop()
 
-    def _loop_setting(self) -> bool | tuple[float, float] | None:
-        if not self.loop_box.isChecked():
-            return None
-        return self._loop_region if self._loop_region is not None else True
-
     @Slot()
     def _apply_loop(self) -> None:
-        if self._player is not None and self._player.song is not None:
-            try:
-                self._player.set_loop(self._loop_setting())
-            except ValueError as exc:
-                self._fail(str(exc))
+        self.transport.set_loop(self.loop_box.isChecked())
 
-    @staticmethod
-    def _lanes(source: Callable[[], Sequence] | None):
-        return None if source is None else source()
+    @Slot(bool)
+    def _apply_jam(self, on: bool) -> None:
+        self.transport.jam = bool(on)
 
     def _show_status(self, text: str) -> None:
         """One short line under the transport (the details, such as backend errors, in its tooltip)."""
@@ -351,22 +290,11 @@ class PlaybackPanel(QWidget):
 
     @Slot()
     def _tick(self) -> None:
-        player = self._player
-        if player is None:
+        if self.transport.player is None:
             self._sync_playing()
             return
-        beats = player.position_beats
+        beats, ahead = self.transport.tick()
         self.playhead_moved.emit(beats)
-        if player.error and not player.is_playing:
-            message = player.error
-            player.error = None
-            self._close_port()
-            self._fail(message)
-            return
-        song = player.song
-        if self.jam_box.isChecked() and player.is_playing and song is not None and not self._jam_asked:
-            ahead = song.n_steps / song.steps_per_beat - beats
-            if ahead < JAM_AHEAD_BEATS:
-                self._jam_asked = True
-                self.jam_wanted.emit(ahead)
+        if ahead is not None:
+            self.jam_wanted.emit(ahead)
         self._sync_playing()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
@@ -18,13 +17,17 @@ def slot(fn: Callable, nargs: int = 0) -> Callable:
     return call
 
 
-class _Signals(QObject):
+class JobSignals(QObject):
+    """What a Job reports, delivered on the thread the signals object lives on (the UI thread)."""
+
     done = Signal(object, float)  # result, seconds
     failed = Signal(object)  # the exception
 
 
-class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], object], signals: _Signals):
+class Job(QRunnable):
+    """fn() on a pool thread; its result (and seconds) or its exception through `signals`."""
+
+    def __init__(self, fn: Callable[[], object], signals: JobSignals):
         super().__init__()
         self.fn, self.signals = fn, signals
 
@@ -33,7 +36,6 @@ class _Job(QRunnable):
         try:
             result = self.fn()
         except Exception as exc:  # any failure goes to the window as a message, never a crash
-            exc.__traceback_text__ = traceback.format_exc()
             self.signals.failed.emit(exc)
             return
         self.signals.done.emit(result, time.perf_counter() - start)
@@ -49,7 +51,7 @@ class Worker(QObject):
         self.pool = QThreadPool(self)
         self.pool.setMaxThreadCount(1)
         self._busy = False
-        self._signals: _Signals | None = None
+        self._signals: JobSignals | None = None
 
     @property
     def busy(self) -> bool:
@@ -63,12 +65,12 @@ class Worker(QObject):
     ) -> bool:
         if self._busy:
             return False
-        signals = _Signals()  # lives on the UI thread, so its slots run there
+        signals = JobSignals()  # lives on the UI thread, so its slots run there
         signals.done.connect(lambda result, secs: self._finish(on_done, result, secs))
         signals.failed.connect(lambda exc: self._finish(on_error, exc))
         self._signals = signals
         self._set_busy(True)
-        self.pool.start(_Job(fn, signals))
+        self.pool.start(Job(fn, signals))
         return True
 
     def _finish(self, callback, *args) -> None:

@@ -1,0 +1,563 @@
+"""The sketch being worked on, in plain Python: what the window shows and every action a user can take on it.
+
+A Session owns the takes and the current take, undo/redo (merge keys join a slider drag into one step),
+the lineup/lock/mute/solo of each lane, the primer, the seed and its lock, the settings of the next
+Generate (a GenerationSettings), the sketch's file and whether it is modified. It imports neither Qt nor
+torch: the window reads it and forwards user actions to it, and tests drive it directly.
+
+Long work (the engine) runs through the executor it is handed: anything with
+`submit(fn, on_done(result, seconds), on_error(exc)) -> bool` and a `busy` attribute. The window passes
+its worker thread; `SyncExecutor` (the default) runs the job at once, so `session.generate()` returns with
+the new take in place.
+
+Listeners are plain callables `listener(event, *args)`; events:
+- "song": the current take or the takes changed (undo, redo, generate, open...)
+- "lanes": a lane's lock, mute, solo or lineup changed
+- "history": the undo history or the modified state changed
+- "settings": the next Generate's settings or the seed changed
+- "primer": the primer (or its tempo) changed
+- "timing", seconds: a generation finished in this long
+- "status", text, ms: a short message for the status bar
+- "error", title, text: something the user must read; the sketch is untouched
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import sketchfile
+from .atomic import atomic_write, atomic_write_set
+from .errors import InvalidValue, MusicVAEError
+from .limits import MAX_TEMPO, MIN_TEMPO, check_program, check_tempo, check_threshold
+from .midi import MidiImportError, lane_notes, read_primer, song_to_midifile
+from .settings import GenerationSettings
+from .sketchfile import Sketch, SketchError
+from .song import DEFAULT_PROGRAMS, LANES, Song, lane_index
+from .undo import History, State
+
+MERGE_THRESHOLD, MERGE_TEMPO, MERGE_PROGRAM = 1, 2, 3
+JAM_MERGE = 7  # a Jam session's continuations undo as one step
+JAM_CHUNKS = 1  # chunks added each time Jam runs low
+SEED_RANGE = 2**31 - 1  # seeds the window rolls and types (the engine takes up to 2**32 - 1)
+OPEN_TEXT = "Open sketch"
+
+Listener = Callable[..., None]
+
+
+class SyncExecutor:
+    """Runs each job at once on the calling thread: for tests, scripts and the command line."""
+
+    busy = False
+
+    def submit(self, fn: Callable[[], object], on_done, on_error) -> bool:
+        start = time.perf_counter()
+        self.busy = True
+        try:
+            result = fn()
+        except Exception as exc:  # reported like the window's worker does: a message, never a crash
+            self.busy = False
+            on_error(exc)
+            return True
+        self.busy = False
+        on_done(result, time.perf_counter() - start)
+        return True
+
+
+def message(exc: BaseException) -> str:
+    """Our own errors already speak to the user; anything else says what kind of failure it was."""
+    text = str(exc) or type(exc).__name__
+    ours = isinstance(exc, (MusicVAEError, ValueError, OSError))
+    return text if ours else f"{type(exc).__name__}: {text}"
+
+
+def midi_file_tempo(path: str | Path) -> float | None:
+    """The first tempo of a MIDI file in BPM; None when it has none or cannot be read."""
+    import mido
+
+    try:
+        mid = mido.MidiFile(str(path), clip=True)
+        for track in mid.tracks:
+            for msg in track:
+                if msg.type == "set_tempo":
+                    return round(float(mido.tempo2bpm(msg.tempo)), 2)
+    except Exception:  # mido raises many kinds on bad bytes; the primer check reports those
+        return None
+    return None
+
+
+class Session:
+    """One sketch and everything done to it. `Session(engine)`; `engine` may be None until it has loaded."""
+
+    tempo_range: tuple[float, float] = (MIN_TEMPO, MAX_TEMPO)  # a primer's tempo is clamped to this
+
+    def __init__(self, engine=None, executor=None, settings: GenerationSettings | None = None):
+        self.engine = engine
+        self.engine_error: str | None = None  # why no engine could be loaded, said when Generate is asked for
+        self.executor = executor if executor is not None else SyncExecutor()
+        card = engine.pack.card if engine is not None else None
+        self.settings = settings if settings is not None else GenerationSettings.from_card(card)
+        self.state = State()
+        self.history = History(self._apply)
+        self.history.listeners.append(lambda: self._emit("history"))
+        self.locks = [False] * len(LANES)
+        self.mutes = [False] * len(LANES)
+        self.solos = [False] * len(LANES)
+        self.lineup = [True] * len(LANES)  # "In": Generate gives the lane a part
+        self.primer: Path | None = None
+        self.primer_bpm: float | None = None  # the primer's tempo: the next Generate plays at it
+        self.seed: int | None = None  # the seed shown: the last one used, or one typed or rolled
+        self.seed_locked = False
+        self.seed_typed = False  # a seed typed (or rolled) since the last Generate is used even unlocked
+        self.path: Path | None = None  # the sketch's file
+        self.opened_settings: dict = {}  # the settings of the sketch file opened last
+        self.last_seconds: float | None = None
+        self.last_error: str | None = None
+        self.generate_when_ready = False  # Generate was asked for while the engine loaded
+        self.pending: tuple | None = None  # a job asked for while the executor was busy
+        self.listeners: list[Listener] = []
+
+    # --- listeners -----------------------------------------------------------------------------
+    def listen(self, listener: Listener) -> Listener:
+        self.listeners.append(listener)
+        return listener
+
+    def _emit(self, event: str, *args) -> None:
+        for listener in list(self.listeners):
+            listener(event, *args)
+
+    def _status(self, text: str, ms: int = 0) -> None:
+        self._emit("status", text, ms)
+
+    def _error(self, title: str, text: str) -> None:
+        self.last_error = text
+        self._emit("error", title, text)
+
+    # --- reading -------------------------------------------------------------------------------
+    @property
+    def song(self) -> Song | None:
+        """The current take."""
+        return self.state.song
+
+    @property
+    def takes(self) -> tuple[Song, ...]:
+        return self.state.takes
+
+    @property
+    def index(self) -> int:
+        return self.state.index
+
+    @property
+    def dirty(self) -> bool:
+        """Modified since it was opened or saved."""
+        return not self.history.is_clean
+
+    @property
+    def busy(self) -> bool:
+        return bool(getattr(self.executor, "busy", False))
+
+    def _lane_lists(self) -> tuple[tuple[str, list[bool]], ...]:
+        return (("locks", self.locks), ("mutes", self.mutes), ("solos", self.solos), ("lineup", self.lineup))
+
+    def lane_mutes(self) -> list[bool]:
+        """Per lane: True when playback should leave it silent (muted, or another lane is soloed)."""
+        return [m or (any(self.solos) and not s) for m, s in zip(self.mutes, self.solos)]
+
+    def audible_lanes(self) -> list[int] | None:
+        mutes = self.lane_mutes()
+        return None if not any(mutes) else [i for i, m in enumerate(mutes) if not m]
+
+    def programs(self) -> list[int]:
+        return list(self.song.programs) if self.song is not None else list(DEFAULT_PROGRAMS)
+
+    def file_stem(self) -> str:
+        if self.path is not None:
+            return self.path.stem
+        seed = (self.song.settings or {}).get("seed") if self.song is not None else None
+        return f"sketch-{seed}" if seed is not None else "sketch"
+
+    # --- settings of the next Generate ------------------------------------------------------------
+    def update_settings(self, **changes) -> None:
+        """Change the next Generate's settings (noise, steps, variations...); the takes stay as they are.
+
+        Checked through limits.py (GenerationSettings.validated): a bad value raises InvalidValue and
+        changes nothing."""
+        if changes:
+            self.settings = self.settings.replace(**changes).validated()
+            self._emit("settings")
+
+    def set_seed(self, seed: int | None, typed: bool = True) -> None:
+        """A seed typed or rolled: the next Generate uses it even when the seed is not locked."""
+        self.seed = None if seed is None else int(seed)
+        self.seed_typed = typed and self.seed is not None
+        self._emit("settings")
+
+    def roll_seed(self) -> int:
+        self.set_seed(secrets.randbelow(SEED_RANGE))
+        return self.seed
+
+    def lock_seed(self, locked: bool) -> None:
+        self.seed_locked = bool(locked)
+        self._emit("settings")
+
+    def set_lane(
+        self,
+        lane: int | str,
+        *,
+        lock: bool | None = None,
+        mute: bool | None = None,
+        solo: bool | None = None,
+        lineup: bool | None = None,
+    ) -> None:
+        """Lock, mute, solo or take a lane in or out of the band (None: unchanged)."""
+        i = lane_index(lane)
+        changed = False
+        for values, on in ((self.locks, lock), (self.mutes, mute), (self.solos, solo), (self.lineup, lineup)):
+            if on is not None and values[i] != bool(on):
+                values[i] = bool(on)
+                changed = True
+        if changed:
+            self._emit("lanes")
+
+    # --- long work --------------------------------------------------------------------------------
+    def set_engine(self, engine) -> None:
+        """The engine has loaded: a Generate asked for meanwhile runs now."""
+        self.engine = engine
+        self.engine_error = None
+        if self.generate_when_ready:
+            self.generate_when_ready = False
+            self.generate()
+
+    def engine_failed(self, text: str) -> None:
+        self.engine_error = text
+
+    def _engine_usable(self, what: str) -> bool:
+        if self.engine is not None:
+            return True
+        if self.engine_error:
+            self._error("No model pack", self.engine_error)
+        elif what == "Generate":
+            self.generate_when_ready = True
+            self._status("The model is still loading; Generate runs as soon as it is ready", 5000)
+        else:
+            self._status(f"The model is still loading; {what} again in a moment", 5000)
+        return False
+
+    def _submit(self, what: str, fn, on_done) -> bool:
+        if self.busy:
+            self.pending = (what, fn, on_done)
+            self._status(f"Busy: {what} is queued and runs when the current job finishes", 5000)
+            return False
+        self._status(f"{what}…")
+        return self.executor.submit(fn, on_done, lambda exc: self._error(f"{what} failed", message(exc)))
+
+    def run_pending(self) -> bool:
+        """Start the job queued while the executor was busy (the window calls this when its worker is free)."""
+        if self.pending is None or self.busy:
+            return False
+        what, fn, on_done = self.pending
+        self.pending = None
+        return self._submit(what, fn, on_done)
+
+    def _timing(self, secs: float) -> None:
+        self.last_seconds = secs
+        self._emit("timing", secs)
+
+    def generation_args(self) -> dict:
+        """What the next Generate passes to the engine (and picks the seed it uses)."""
+        s = self.settings
+        use_typed = self.seed_locked or self.seed_typed  # typing a seed means "use this seed"
+        seed = self.seed if use_typed else None
+        seed = secrets.randbelow(SEED_RANGE) if seed is None else seed
+        locked = [LANES[i] for i, on in enumerate(self.locks) if on]
+        keep = self.song if locked and self.song is not None else None
+        args = s.engine_args()
+        args.update(
+            seed=seed,
+            primer=str(self.primer) if self.primer else None,
+            tempo=float(self.primer_bpm or s.tempo),
+            keep=keep,
+            keep_lanes=locked if keep is not None else (),
+            lineup=[LANES[i] for i, on in enumerate(self.lineup) if on] or None,
+        )
+        return args
+
+    def generate(self) -> bool:
+        """Generate with the session's settings (locked lanes kept); False if it could not start now.
+
+        With the default SyncExecutor the new takes are in place when this returns.
+        """
+        if not self._engine_usable("Generate"):
+            return False
+        try:
+            self.settings.validated(self.engine.pack.config.chunk_steps)  # steps x variations fit in memory
+        except InvalidValue as exc:
+            self._error("Generate failed", str(exc))
+            return False
+        args = self.generation_args()
+        self.seed, self.seed_typed = args["seed"], False
+        self._emit("settings")
+        engine = self.engine
+        return self._submit("Generate", lambda: engine.generate_takes(**args), self._generated)
+
+    def _generated(self, songs: list[Song], secs: float) -> None:
+        programs = self.programs()
+        takes = tuple(dataclasses.replace(s, programs=list(programs)) for s in songs)
+        self._change(State(takes, 0), "Generate" if len(takes) == 1 else f"Generate {len(takes)} takes")
+        self._timing(secs)
+
+    def regenerate_lane(self, lane: int | str) -> bool:
+        """A new part for one lane of the current take; the other lanes stay."""
+        li = lane_index(lane)
+        if not self._engine_usable(f"Regenerate {LANES[li]}"):
+            return False
+        song = self.song
+        if song is None:
+            self._status("Generate a sketch first, then regenerate its lanes", 5000)
+            return False
+        engine, noise = self.engine, self.settings.noise
+
+        def done(new: Song, secs: float) -> None:
+            self.replace_take(new, f"Regenerate {LANES[li]}")
+            self._timing(secs)
+
+        return self._submit(f"Regenerate {LANES[li]}", lambda: engine.regenerate_lane(song, li, noise=noise), done)
+
+    def continue_song(self, chunks: int = JAM_CHUNKS, merge: int = JAM_MERGE, text: str = "Jam: continue") -> bool:
+        """Jam: continue the current take by `chunks` chunks; False when it cannot start now.
+
+        Consecutive continuations undo as one step; a result that arrives after the user changed the
+        sketch is dropped."""
+        song, engine = self.song, self.engine
+        if song is None or engine is None or self.busy:
+            return False
+
+        def done(longer: Song, secs: float) -> None:
+            if self.song is song:  # the user has not changed the sketch meanwhile
+                self.replace_take(longer, text, merge=merge)
+                self._timing(secs)
+
+        return self.executor.submit(
+            lambda: engine.continue_song(song, chunks), done, lambda exc: self._error("Jam stopped", str(exc))
+        )
+
+    jam = continue_song
+
+    # --- changes (all undoable) -------------------------------------------------------------------
+    def _change(self, after: State, text: str, merge: int = -1) -> None:
+        self.history.push(self.state, after, text, merge)
+
+    def _apply(self, state: State) -> None:
+        self.state = state
+        song = state.song
+        if song is not None:  # the next Generate starts from what is on screen, as the sliders show it
+            self.settings = self.settings.replace(threshold=float(song.threshold), tempo=float(song.tempo))
+        self._emit("song")
+
+    def replace_take(self, song: Song, text: str, merge: int = -1) -> None:
+        """Swap the current take for a changed one (a regenerated lane, a Jam continuation), undoably."""
+        takes = list(self.state.takes)
+        takes[self.state.index] = song
+        self._change(State(tuple(takes), self.state.index), text, merge)
+
+    def _map_takes(self, text: str, merge: int, change: Callable[[Song], Song]) -> None:
+        if self.state.takes:
+            takes = tuple(change(s) for s in self.state.takes)
+            self._change(State(takes, self.state.index), text, merge)
+
+    def set_threshold(self, value: float) -> None:
+        """Re-threshold every take's stored probabilities: no engine call, no new randomness.
+
+        The next Generate uses it too, and each take's settings record it (an export says the threshold
+        its notes were cut at). A value outside (0, 1) raises InvalidValue and changes nothing."""
+        value = check_threshold(value)
+        if abs(self.settings.threshold - value) > 1e-12:
+            self.settings = self.settings.replace(threshold=value)
+        if self.song is not None and abs(self.song.threshold - value) > 1e-9:
+            self._map_takes(
+                f"Threshold {value:.2f}",
+                MERGE_THRESHOLD,
+                lambda s: dataclasses.replace(s, threshold=value, settings={**s.settings, "threshold": value}),
+            )
+
+    def set_tempo(self, bpm: float) -> None:
+        """The tempo of every take (and of the next Generate); a primer's own tempo no longer applies."""
+        bpm = check_tempo(bpm)
+        self.primer_bpm = None  # the user's tempo wins over the primer's from now on
+        self.settings = self.settings.replace(tempo=bpm)
+        if self.song is not None and abs(self.song.tempo - bpm) > 1e-9:
+            self._map_takes(f"Tempo {bpm:.0f}", MERGE_TEMPO, lambda s: dataclasses.replace(s, tempo=bpm))
+
+    def set_program(self, lane: int | str, program: int) -> None:
+        li = lane_index(lane)
+        programs = self.programs()
+        programs[li] = check_program(program)
+        self._map_takes(
+            f"{LANES[li].capitalize()} instrument",
+            MERGE_PROGRAM,
+            lambda s: dataclasses.replace(s, programs=list(programs)),
+        )
+
+    def pick_take(self, index: int) -> None:
+        if 0 <= index < len(self.state.takes) and index != self.state.index:
+            self._change(State(self.state.takes, index), f"Take {index + 1}")
+
+    def keep_take(self) -> None:
+        """Keep only the current take."""
+        if len(self.state.takes) > 1:
+            self._change(State((self.song,), 0), f"Keep take {self.state.index + 1}")
+
+    def undo(self) -> bool:
+        return self.history.undo()
+
+    def redo(self) -> bool:
+        return self.history.redo()
+
+    # --- files ------------------------------------------------------------------------------------
+    def open_primer(self, path: str | Path) -> bool:
+        """Seed the next Generate from a .mid; a file we cannot use says why and changes nothing."""
+        path = Path(path)
+        try:
+            if self.engine is not None:
+                cfg = self.engine.pack.config
+                read_primer(path, cfg.steps_per_beat, cfg.chunk_steps)
+            elif not path.is_file():
+                raise MidiImportError(f"'{path}' does not exist")
+        except MidiImportError as exc:
+            self._error("Cannot use this primer", str(exc))
+            return False
+        self.primer = path
+        bpm = midi_file_tempo(path)
+        self.primer_bpm = min(max(bpm, self.tempo_range[0]), self.tempo_range[1]) if bpm else None
+        self._emit("primer")
+        at = f" at {self.primer_bpm:.0f} BPM" if self.primer_bpm else ""
+        self._status(f"The next Generate starts from {path.name}{at}", 5000)
+        return True
+
+    def clear_primer(self) -> None:
+        self.primer = None
+        self.primer_bpm = None
+        self._emit("primer")
+
+    def have_song(self, what: str) -> bool:
+        """True when there is a take; else says (an "error" event) that there is nothing to `what` yet."""
+        if self.song is None:
+            self._error("Nothing to " + what.split()[0], f"There is no sketch to {what} yet: Generate one first.")
+        return self.song is not None
+
+    def export_midi(self, path: str | Path) -> Path | None:
+        """The DAW-ready file of the current take (muted lanes left out), written atomically.
+
+        Returns the path, or None (said through an "error" event) when there is no sketch or the place
+        cannot be written; the sketch stays as it is."""
+        if not self.have_song("export"):
+            return None
+        song, lanes, path = self.song, self.audible_lanes(), Path(path)
+        try:
+            out = atomic_write(path, lambda f: song_to_midifile(song, lanes).save(file=f))
+        except OSError as exc:
+            self._error("Export failed", f"Could not write '{path}': {exc.strerror or exc}. Pick another folder.")
+            return None
+        self._status(f"Exported {out}", 5000)
+        return out
+
+    def export_stems(self, folder: str | Path) -> list[Path]:
+        """One .mid per lane with notes (folder/<stem>-piano.mid ...), written as a set: all or none."""
+        if not self.have_song("export stems"):
+            return []
+        song, stem, folder = self.song, self.file_stem(), Path(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            items = [
+                (folder / f"{stem}-{LANES[lane]}.mid", lambda f, lane=lane: song_to_midifile(song, [lane]).save(file=f))
+                for lane in range(len(LANES))
+                if lane_notes(song, lane)
+            ]
+            paths = atomic_write_set(items)
+        except OSError as exc:
+            self._error("Export failed", f"Could not write stems to '{folder}': {exc.strerror or exc}.")
+            return []
+        self._status(f"Wrote {len(paths)} stems to {folder}", 5000)
+        return paths
+
+    def snapshot(self) -> Sketch | None:
+        """The sketch as a file holds it (None when there are no takes yet)."""
+        if not self.state.takes:
+            return None
+        settings = dict(
+            primer=str(self.primer) if self.primer else None,
+            locks=list(self.locks),
+            lineup=list(self.lineup),
+            mutes=list(self.mutes),
+            solos=list(self.solos),
+            path=str(self.path) if self.path else None,
+            clean=self.history.is_clean,
+            generation=self.settings.to_dict(),
+        )
+        return Sketch(list(self.state.takes), self.state.index, settings)
+
+    def save(self, path: str | Path) -> bool:
+        """Save the sketch file (atomically, with the user's file mode); it is then not modified."""
+        sketch = self.snapshot()
+        if sketch is None:
+            return self.have_song("save")
+        try:
+            self.path = sketchfile.save(sketch, path)
+        except OSError as exc:
+            self._error("Save failed", f"Could not save '{path}': {exc.strerror or exc}. Pick another folder.")
+            return False
+        self.history.set_clean()
+        return True
+
+    save_sketch = save
+
+    def restore(self, sketch: Sketch, text: str = "Restore sketch") -> None:
+        """Put a sketch's takes and lane settings back, as one undoable change."""
+        settings = dict(sketch.settings or {})
+        for key, values in (
+            ("locks", self.locks),
+            ("mutes", self.mutes),
+            ("solos", self.solos),
+            ("lineup", self.lineup),
+        ):
+            for i, on in enumerate((settings.get(key) or [])[: len(LANES)]):
+                values[i] = bool(on)
+        self.opened_settings = settings
+        self._emit("lanes")
+        self._change(State(tuple(sketch.takes), sketch.current), text)
+
+    def open_sketch(self, path: str | Path, text: str = OPEN_TEXT) -> bool:
+        """Open a sketch file as an undoable change; a bad, foreign or newer file says why and changes nothing."""
+        try:
+            sketch = sketchfile.load(path)
+        except SketchError as exc:
+            self._error("Cannot open sketch", str(exc))
+            return False
+        self.restore(sketch, text)
+        if text == OPEN_TEXT:  # a file just opened is what is on disk: not modified
+            self.path = Path(path)
+            self.history.set_clean()
+        else:  # the last sketch (or a crashed one) comes back under the file name it had, if any
+            saved_as = (sketch.settings or {}).get("path")
+            self.path = Path(saved_as) if saved_as else self.path
+            self._emit("history")
+        return True
+
+    @classmethod
+    def open(cls, path: str | Path, engine=None, executor=None) -> Session:
+        """A new session holding the sketch file at `path`; raises SketchError when it cannot be opened."""
+        session = cls(engine, executor)
+        sketch = sketchfile.load(path)
+        session.restore(sketch, OPEN_TEXT)
+        session.path = Path(path)
+        session.history.clear()
+        return session
+
+    def reopened(self) -> None:
+        """A sketch back from the last session: no undo history; modified unless it was saved as it is."""
+        self.history.clear()  # a clear history is clean
+        if self.path is not None and not self.opened_settings.get("clean", False):
+            self.history.reset_clean()

@@ -1,0 +1,397 @@
+"""The sketch session without a window: every action a user takes, driven in plain Python (no Qt)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from musicvae_app.errors import InvalidValue, MusicVAEError
+from musicvae_app.midi import read_settings
+from musicvae_app.session import Session, SyncExecutor
+from musicvae_app.settings import GenerationSettings
+from musicvae_app.sketchfile import SketchError
+from musicvae_app.song import LANES
+from musicvae_app.undo import History, State
+
+GUITAR = LANES.index("guitar")
+
+
+@pytest.fixture
+def session(engine):
+    s = Session(engine)
+    s.update_settings(steps=3)
+    return s
+
+
+def events_of(session: Session) -> list[tuple]:
+    seen: list[tuple] = []
+    session.listen(lambda event, *args: seen.append((event, *args)))
+    return seen
+
+
+def test_importing_and_generating_loads_no_qt(tiny_pack, tmp_path):
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from musicvae_app.engine import Engine
+        from musicvae_app.session import Session
+        session = Session(Engine.load({str(tiny_pack)!r}, device="cpu"))
+        session.update_settings(steps=1)
+        assert session.generate() and session.song is not None
+        assert session.export_midi({str(tmp_path / "out.mid")!r}) is not None
+        bad = [m for m in ("PySide6", "pyqtgraph") if m in sys.modules]
+        print("QT" if bad else "NO-QT", bad)
+        """
+    )
+    env_root = Path(__file__).resolve().parent.parent
+    out = subprocess.run(
+        [sys.executable, "-c", script], cwd=env_root, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert out.returncode == 0, out.stderr
+    assert "NO-QT" in out.stdout, out.stdout
+
+
+def test_generate_makes_a_take_and_one_undo_step(session):
+    seen = events_of(session)
+    assert session.song is None and not session.dirty
+    assert session.generate()
+    song = session.song
+    assert song is not None and song.n_chunks == 4
+    assert session.seed == song.settings["seed"]
+    assert session.history.count() == 1 and session.dirty
+    assert ("song",) in seen and any(e[0] == "timing" for e in seen)
+    assert session.undo() and session.song is None
+    assert session.redo() and session.song is song
+
+
+def test_a_locked_seed_gives_the_same_sketch(session):
+    session.set_seed(1234)
+    session.lock_seed(True)
+    session.generate()
+    first = session.song
+    session.generate()
+    assert session.song.settings["seed"] == 1234
+    assert np.array_equal(session.song.probs, first.probs)
+    session.lock_seed(False)
+    session.generate()  # unlocked and not typed since: a new seed
+    assert session.song.settings["seed"] != 1234 or not np.array_equal(session.song.probs, first.probs)
+
+
+def test_a_typed_seed_is_used_once_even_unlocked(session):
+    session.set_seed(77)
+    session.generate()
+    assert session.song.settings["seed"] == 77 and not session.seed_typed
+
+
+def test_regenerate_changes_one_lane_and_undoes(session):
+    session.generate()
+    before = session.song
+    assert session.regenerate_lane("guitar")
+    after = session.song
+    assert not np.array_equal(after.probs[GUITAR], before.probs[GUITAR])
+    for i in range(len(LANES)):
+        if i != GUITAR:
+            assert np.array_equal(after.probs[i], before.probs[i]), LANES[i]
+    session.undo()
+    assert session.song is before
+    session.redo()
+    assert session.song is after
+
+
+def test_regenerate_without_a_sketch_says_so(session):
+    seen = events_of(session)
+    assert not session.regenerate_lane(GUITAR)
+    assert any(e[0] == "status" and "Generate a sketch first" in e[1] for e in seen)
+
+
+def test_a_locked_lane_survives_generate(session):
+    session.generate()
+    kept = session.song.probs[GUITAR].copy()
+    session.set_lane("guitar", lock=True)
+    session.generate()
+    assert np.array_equal(session.song.probs[GUITAR], kept)
+
+
+def test_a_lane_out_of_the_lineup_stays_silent(session):
+    session.set_lane("guitar", lineup=False)
+    session.generate()
+    assert "guitar" not in session.song.lineup
+    assert session.song.note_counts()["guitar"] == 0
+
+
+def test_takes_pick_keep_and_undo(session):
+    session.update_settings(variations=3)
+    session.generate()
+    assert len(session.takes) == 3 and session.index == 0
+    second = session.takes[1]
+    session.pick_take(1)
+    assert session.song is second
+    session.keep_take()
+    assert session.takes == (second,)
+    session.undo()
+    assert len(session.takes) == 3 and session.song is second
+    session.undo()
+    assert session.index == 0
+
+
+def test_threshold_drags_merge_and_the_export_records_the_new_threshold(session, tmp_path):
+    session.generate()
+    steps = session.history.count()
+    for value in (0.35, 0.4, 0.45):
+        session.set_threshold(value)
+    assert session.history.count() == steps + 1  # one drag, one undo step
+    assert all(t.threshold == 0.45 and t.settings["threshold"] == 0.45 for t in session.takes)
+    out = session.export_midi(tmp_path / "sketch.mid")
+    assert read_settings(out)["threshold"] == pytest.approx(0.45)
+    session.undo()
+    assert session.song.threshold == pytest.approx(0.3) and session.song.settings["threshold"] == pytest.approx(0.3)
+    assert session.settings.threshold == pytest.approx(0.3)  # the next Generate uses what is shown
+
+
+def test_tempo_and_program_are_undoable(session):
+    session.generate()
+    session.set_tempo(96)
+    session.set_program("piano", 5)
+    assert session.song.tempo == 96 and session.song.programs[0] == 5
+    session.undo()
+    assert session.song.programs[0] == 0 and session.song.tempo == 96
+    session.undo()
+    assert session.song.tempo == 120
+
+
+def test_jam_continues_and_merges_into_one_step(session):
+    session.generate()
+    before, steps = session.song, session.history.count()
+    assert session.continue_song(1)
+    assert session.continue_song(1)
+    assert session.song.n_chunks == before.n_chunks + 2
+    assert session.history.count() == steps + 1
+    session.undo()
+    assert session.song is before
+
+
+def test_mutes_and_solos_pick_the_exported_lanes(session, tmp_path):
+    session.generate()
+    session.set_lane("bass", solo=True)
+    assert session.lane_mutes() == [True, True, False, True, True]
+    assert session.audible_lanes() == [LANES.index("bass")]
+    session.set_lane("bass", solo=False)
+    session.set_lane("drums", mute=True)
+    assert session.audible_lanes() == [0, 1, 2, 3]
+    stems = session.export_stems(tmp_path / "stems")
+    assert stems and all(p.exists() for p in stems)
+
+
+def test_save_and_open_round_trip(session, engine, tmp_path):
+    session.update_settings(variations=2)
+    session.generate()
+    session.pick_take(1)
+    session.set_lane("piano", lock=True)
+    session.set_lane("drums", mute=True)
+    session.set_lane("strings", lineup=False)
+    path = tmp_path / "song.mvsketch"
+    assert session.save(path)
+    assert not session.dirty and session.path == path
+    opened = Session.open(path, engine)
+    assert not opened.dirty and opened.path == path and not opened.history.can_undo
+    assert opened.index == 1 and len(opened.takes) == 2
+    assert np.array_equal(opened.song.probs, session.song.probs)
+    assert opened.locks[0] and opened.mutes[LANES.index("drums")]
+    assert not opened.lineup[LANES.index("strings")]
+    session.set_threshold(0.5)
+    assert session.dirty
+    session.undo()
+    assert not session.dirty  # back where the file is
+
+
+def test_open_a_bad_file(session, engine, tmp_path):
+    bad = tmp_path / "bad.mvsketch"
+    bad.write_bytes(b"not a sketch")
+    seen = events_of(session)
+    assert not session.open_sketch(bad)
+    assert any(e[0] == "error" and e[1] == "Cannot open sketch" for e in seen)
+    with pytest.raises(SketchError):
+        Session.open(bad, engine)
+    assert issubclass(SketchError, MusicVAEError)
+
+
+def test_snapshot_restore_and_reopen(session, engine):
+    session.generate()
+    session.set_lane("bass", solo=True)
+    sketch = session.snapshot()
+    other = Session(engine)
+    other.restore(sketch, "Restore crashed sketch")
+    assert other.song is sketch.takes[0] and other.solos[LANES.index("bass")]
+    other.reopened()
+    assert not other.history.can_undo and not other.dirty  # never saved: nothing on disk to differ from
+
+
+def test_nothing_to_export_or_save(session, tmp_path):
+    seen = events_of(session)
+    assert session.export_midi(tmp_path / "x.mid") is None
+    assert session.export_stems(tmp_path) == []
+    assert not session.save(tmp_path / "x.mvsketch")
+    assert [e[1] for e in seen if e[0] == "error"] == ["Nothing to export", "Nothing to export", "Nothing to save"]
+
+
+def test_an_unwritable_export_is_a_message_and_the_sketch_stays(session, tmp_path):
+    session.generate()
+    song = session.song
+    seen = events_of(session)
+    assert session.export_midi(tmp_path / "missing" / "x.mid") is None
+    assert session.song is song
+    assert any(e[0] == "error" and e[1] == "Export failed" for e in seen)
+
+
+def test_a_primer_seeds_the_next_generate(session, engine, tmp_path):
+    session.generate()
+    session.set_tempo(100)
+    primer = session.export_midi(tmp_path / "primer.mid")
+    fresh = Session(engine)
+    fresh.update_settings(steps=1)
+    assert fresh.open_primer(primer)
+    assert fresh.primer == primer and fresh.primer_bpm == pytest.approx(100)
+    fresh.generate()
+    assert fresh.song.tempo == pytest.approx(100)
+    assert fresh.song.chunks[0][0].source == "primer"
+    assert not fresh.open_primer(tmp_path / "nope.mid")
+    fresh.clear_primer()
+    assert fresh.primer is None
+
+
+class Deferred:
+    """An executor that holds its job until told: like the window's worker thread."""
+
+    def __init__(self):
+        self.jobs = []
+
+    @property
+    def busy(self) -> bool:
+        return bool(self.jobs)
+
+    def submit(self, fn, on_done, on_error) -> bool:
+        if self.jobs:
+            return False
+        self.jobs.append((fn, on_done, on_error))
+        return True
+
+    def finish(self) -> None:
+        fn, on_done, on_error = self.jobs.pop()
+        try:
+            result = fn()
+        except Exception as exc:
+            on_error(exc)
+        else:
+            on_done(result, 0.01)
+
+
+def test_work_runs_through_the_executor_and_a_busy_one_queues(engine):
+    executor = Deferred()
+    session = Session(engine, executor)
+    session.update_settings(steps=1)
+    assert session.generate() and session.song is None and session.busy
+    assert not session.generate() and session.pending is not None  # queued, said in the status bar
+    executor.finish()
+    assert session.song is not None
+    assert session.run_pending() and session.pending is None
+    executor.finish()
+    assert session.history.count() == 2
+
+
+def test_generate_waits_for_the_engine(engine):
+    session = Session(None)
+    seen = events_of(session)
+    assert not session.generate() and session.generate_when_ready
+    session.update_settings(steps=1)
+    session.set_engine(engine)
+    assert session.song is not None and any(e[0] == "status" for e in seen)
+    broken = Session(None)
+    seen = events_of(broken)
+    broken.engine_failed("no pack here")
+    assert not broken.generate()
+    assert ("error", "No model pack", "no pack here") in seen
+
+
+def test_an_engine_failure_is_an_error_event(session, monkeypatch):
+    def fail(**_):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(session.engine, "generate_takes", fail)
+    seen = events_of(session)
+    session.generate()
+    assert ("error", "Generate failed", "RuntimeError: boom") in seen and session.song is None
+
+
+def test_sync_executor_reports_failures():
+    done, failed = [], []
+    SyncExecutor().submit(lambda: 1 / 0, lambda *a: done.append(a), failed.append)
+    assert not done and isinstance(failed[0], ZeroDivisionError)
+
+
+# --- the settings value and the history, on their own ----------------------------------------------
+def test_generation_settings_from_the_card_and_validated():
+    s = GenerationSettings.from_card({"generation": {"noise": 0.8, "threshold": 2.0}})
+    assert s.noise == 0.8 and s.threshold == 0.3  # a bad card value keeps the default
+    assert GenerationSettings.from_card(None) == GenerationSettings()
+    ok = s.replace(lineup="bass, piano", steps=3).validated(chunk_steps=32)
+    assert ok.lineup == ("piano", "bass") and ok.engine_args()["lineup"] == ["piano", "bass"]
+    assert ok.to_dict()["lineup"] == "piano,bass"
+    for bad in (dict(noise=-1), dict(threshold=1.0), dict(tempo=1000), dict(lineup=()), dict(pull=1.0)):
+        with pytest.raises(InvalidValue):
+            s.replace(**bad).validated()
+
+
+def test_history_merges_and_tracks_clean():
+    shown = []
+    h = History(shown.append)
+    a, b, c = State(), State((), 1), State((), 2)
+    h.push(a, b, "one")
+    h.set_clean()
+    h.push(b, c, "drag", merge=1)
+    h.push(c, a, "drag", merge=1)
+    assert h.count() == 2 and not h.is_clean
+    assert h.undo() and h.is_clean and shown[-1] is b
+    h.push(b, c, "new")  # the redo step is gone
+    assert h.count() == 2 and not h.can_redo
+    h.reset_clean()
+    h.undo()
+    assert not h.is_clean
+
+
+def test_with_threshold_records_the_new_threshold(session):
+    session.generate()
+    song = session.song.with_threshold(0.6)
+    assert song.threshold == 0.6 and song.settings["threshold"] == 0.6
+    assert session.song.settings["threshold"] == pytest.approx(0.3)  # the original is untouched
+
+
+def test_importing_the_session_loads_neither_torch_nor_qt():
+    code = "import sys, musicvae_app.session; print([m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_values_out_of_range_raise_and_change_nothing(session):
+    session.generate()
+    song, steps = session.song, session.history.count()
+    for call in (lambda: session.set_threshold(1.5), lambda: session.set_tempo(0), lambda: session.set_program(0, 200)):
+        with pytest.raises(InvalidValue):
+            call()
+    assert session.song is song and session.history.count() == steps
+    assert session.settings.threshold == pytest.approx(0.3)
+
+
+def test_settings_are_checked_when_set_and_against_the_pack_on_generate(session):
+    with pytest.raises(InvalidValue):
+        session.update_settings(noise=-1.0)
+    assert session.settings.noise == 1.0
+    session.update_settings(steps=1000, variations=64)  # each within its count...
+    seen = events_of(session)
+    assert not session.generate()  # ...but together more than one generation may hold
+    assert any(e[0] == "error" and e[1] == "Generate failed" and "variations" in e[2] for e in seen)
+    assert session.song is None
