@@ -31,6 +31,7 @@ from .model.pack import Pack, load_pack
 from .song import DEFAULT_PROGRAMS, DRUMS, LANES, ChunkInfo, Song, lane_index
 
 MAX_STEPS = 1024
+REVIVE_NOISE = 0.25  # share of the step's noise on a revived lane: much more decodes the piano to silence
 MAX_VARIATIONS = 64
 
 
@@ -211,6 +212,7 @@ class Engine:
                 key=key_used,
                 transpose=shift_out,
                 scale_lock=bool(scale_lock),
+                sustain=float(g["sustain"]),
                 device=self.device,
             )
             song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
@@ -475,9 +477,10 @@ class Engine:
     def _run(self, first, first_z, steps, noise, threshold, gen, forced, revive=0, pull=0.0, lineup=None):
         """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents.
 
-        revive > 0 re-anchors a lane that has been silent for `revive` chunks: its next prediction
-        starts again from the latent of its last chunk with notes, instead of from the silence it
-        fell into (the thesis's abandoned-guitar weakness). pull in [0, 1) draws every predicted
+        revive > 0 brings back a lane that has been silent for `revive` chunks: its next chunk is
+        decoded from the latent of its last chunk with notes plus the step's noise (a variation of
+        what it last played), instead of a prediction from the silence it fell into (the thesis's
+        abandoned-guitar weakness); the predictors then carry on from there. pull in [0, 1) draws every predicted
         latent that far back toward the first chunk's, so a take keeps the primer's key and feel
         instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly.
         """
@@ -512,6 +515,8 @@ class Engine:
             z_next = torch.empty_like(z)
             z_next[lead_i] = lead
             z_next[followers] = others
+            if revive:  # a lane silent for `revive` chunks plays a variation of its last sounding chunk
+                z_next = torch.where((silent >= revive) & heard, anchor + REVIVE_NOISE * eps[s], z_next)
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = self._decode(z_next, batch)
@@ -524,7 +529,6 @@ class Engine:
                 heard |= sounding
                 anchor = torch.where(sounding, z, anchor)
                 silent = torch.where(sounding, 0.0, silent + 1)
-                z = torch.where((silent >= revive) & heard, anchor, z)
             if forced is not None:
                 z = torch.where(fmask[s + 1], fz[s + 1], z)
         probs = self._unblock(torch.stack(blocks, dim=1).reshape(n_lanes, -1, 16), (steps + 1) * batch)
@@ -609,6 +613,7 @@ class Engine:
             "start": g.get("start", "bank" if self.fast.bank_z is not None else "prior"),
             "lane_bias": g.get("lane_bias"),
             "scale_lock": bool(g.get("scale_lock", False)),
+            "sustain": float(g.get("sustain", 1.0)),
         }
 
     @property

@@ -43,6 +43,21 @@ def note_runs(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 DENSITY_RANGE = (0.25, 4.0)
 
 
+def hysteresis(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """(..., steps, pitches) rolls -> the runs (along steps) of `low` that hold at least one `high` cell."""
+    low = low | high
+    rows = np.ascontiguousarray(np.swapaxes(low, -1, -2)).reshape(-1, low.shape[-2])  # (rows, steps)
+    starts = rows.copy()
+    starts[:, 1:] &= ~rows[:, :-1]
+    run = np.cumsum(starts.ravel()).reshape(rows.shape) * rows  # 0 off, else a run id unique over all rows
+    hit = np.zeros(int(run.max()) + 1, dtype=bool)
+    hi_rows = np.ascontiguousarray(np.swapaxes(high, -1, -2)).reshape(rows.shape)
+    hit[run[hi_rows]] = True
+    hit[0] = False
+    keep = hit[run].reshape(*low.shape[:-2], low.shape[-1], low.shape[-2])
+    return np.swapaxes(keep, -1, -2)
+
+
 def parse_density(value) -> dict[str, float]:
     """'bass=1.3,strings=0.7' (or a dict) -> {lane: density}; raises ValueError naming a bad lane or value."""
     if not value:
@@ -138,11 +153,34 @@ class Song:
                 out[i] = 1.0 / (1.0 + math.exp(-logit))
         return out
 
+    @property
+    def sustain(self) -> float:
+        """How far below the threshold a started note may dip and still sound (1.0: not at all).
+
+        Notes of pitched lanes are decoded with hysteresis: a run of cells at or above
+        sustain x threshold is a note if one of its cells reaches the threshold. The model's
+        probabilities dip inside held notes; without this, one held note breaks into several.
+        """
+        value = self.settings.get("sustain", 1.0)
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            return 1.0
+        return value if 0.1 <= value <= 1.0 else 1.0
+
     def notes(self, threshold: float | None = None) -> np.ndarray:
-        """The binary roll (5, steps, 128); re-thresholding (and density) needs no model."""
+        """The binary roll (5, steps, 128); re-thresholding (density, sustain) needs no model."""
         if "density" not in self.settings:
-            return self.probs >= (self.threshold if threshold is None else threshold)
-        return self.probs >= self.lane_thresholds(threshold)[:, None, None].astype(np.float32)
+            high = np.float32(self.threshold if threshold is None else threshold)
+        else:
+            high = self.lane_thresholds(threshold)[:, None, None].astype(np.float32)
+        on = self.probs >= high
+        sustain = self.sustain
+        if sustain < 1.0:
+            low = self.probs >= np.float32(sustain) * high
+            pitched = [i for i in range(len(LANES)) if i != DRUMS]  # drums stay hits
+            on[pitched] = hysteresis(on[pitched], low[pitched])
+        return on
 
     def with_density(self, density: dict[str, float] | str) -> Song:
         """A copy with new per-lane densities (no new sample: the same probabilities, other thresholds)."""

@@ -307,3 +307,29 @@ def test_density_changes_note_counts_monotonically_without_resampling(engine, tm
         song.with_density("bass=9")
     with pytest.raises(ValueError, match="unknown lane"):
         song.with_density("kazoo=1.2")
+
+
+def test_sustain_keeps_a_held_note_whole_through_a_dip(tmp_path):
+    probs = np.zeros((5, 64, 128), dtype=np.float32)
+    probs[0, 0:8, 60] = [0.9, 0.8, 0.25, 0.7, 0.8, 0.6, 0.1, 0.05]  # a held note whose probability dips at step 2
+    probs[0, 20, 62] = 0.25  # a lone weak cell is not a note either way
+    probs[4, 0:3, 42] = [0.9, 0.25, 0.9]  # drums stay hits: the weak cell between two hits is no hit
+    straight = Song(probs, 4, 64, threshold=0.3)
+    held = Song(probs, 4, 64, threshold=0.3, settings={"sustain": 0.6})
+    assert straight.note_counts()["piano"] == 2 and held.note_counts()["piano"] == 1
+    assert held.notes()[0, :, 60].sum() == 6 and not held.notes()[0, :, 62].any()
+    assert held.notes()[4, :, 42].tolist()[:3] == [True, False, True]
+    got = _onsets(held.to_midi(tmp_path / "held.mid"))
+    assert got[(0, 60)] == [0]
+
+
+def test_revive_brings_a_silent_lane_back(engine):
+    """With revive on, no lane of the lineup stays silent for long after it has played."""
+    from musicvae_app.metrics import lane_dropout
+
+    songs = engine.generate(steps=10, seed=3, variations=8, revive=1)
+    rolls = np.stack([s.notes() for s in songs])
+    thesis = engine.generate(steps=10, seed=3, variations=8, revive=0, start="prior")
+    assert lane_dropout(rolls, engine.cfg.chunk_steps)["all"] <= lane_dropout(
+        np.stack([s.notes() for s in thesis]), engine.cfg.chunk_steps
+    )["all"]

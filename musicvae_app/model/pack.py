@@ -130,6 +130,8 @@ def _check_generation(gen, where: str) -> None:
                 raise InvalidValue("lineup must be a list of lane names")
             for lane in lineup:
                 lane_index(lane)
+        if "sustain" in gen:
+            check_float("sustain", gen["sustain"], 0.1, 1.0)
         if "scale_lock" in gen and not isinstance(gen["scale_lock"], bool):
             raise InvalidValue(f"scale_lock must be true or false, got {gen['scale_lock']!r}")
         if "start" in gen and gen["start"] not in ("bank", "prior"):

@@ -4,9 +4,9 @@
 
 1. Per-lane density: a logit offset per lane (card generation.lane_bias) so that each lane's
    note cells per bar in continuations of training-song primers match those songs' own.
-2. Noise, pull and scale lock (revive 1): a small grid, each scored by `evaluate_pack` on the same
-   training-song windows; the setting that meets the most music goals (sanity guards passing) wins,
-   ties broken by the smaller mean |EB gap|.
+2. Noise, pull, sustain and scale lock (revive 1): a small grid, each scored by `evaluate_pack` on
+   the same training-song windows; the setting that meets the most music goals (sanity guards
+   passing first) wins, ties broken by all goals met, then by the smaller mean |EB gap|.
 The validation songs that `musicvae evaluate` reports are not touched here.
 """
 
@@ -22,8 +22,8 @@ import numpy as np
 from ..evaluate import SCORE_CHUNK, evaluate_pack, generate_continuations, windows
 from ..song import LANES
 
-GRID = {"noise": (0.5, 0.8), "pull": (0.0, 0.3), "scale_lock": (False, True)}
-REVIVE = 1  # re-anchor a lane after one silent chunk
+GRID = {"noise": (0.5, 0.8), "pull": (0.0, 0.5), "sustain": (1.0, 0.8), "scale_lock": (False, True)}
+REVIVE = 1  # a lane silent for one chunk comes back with a variation of its last part
 
 
 def training_songs(engine, data: str | Path, count: int, cache_dir=None) -> list:
@@ -77,7 +77,7 @@ def calibrate_density(engine, chosen, steps: int = 8, rounds: int = 6, seed: int
 
 def _score(result: dict) -> tuple:
     eb = [abs(r["EB"]["gap"]) for r in result["lanes"].values() if r["EB"]["gap"] is not None]
-    return (result["sane"], result["music_goals_met"], -float(np.mean(eb)))
+    return (result["sane"], result["music_goals_met"], result["goals_met"], -float(np.mean(eb)))
 
 
 def calibrate(engine, data, songs: int = 60, steps: int = 8, cache_dir=None) -> dict:
@@ -91,23 +91,27 @@ def calibrate(engine, data, songs: int = 60, steps: int = 8, cache_dir=None) -> 
     engine.pack.card["generation"] = dict(generation)
     generation["lane_bias"] = calibrate_density(engine, chosen, steps)
     tried = []
-    for noise, pull, scale_lock in itertools.product(*GRID.values()):
-        generation.update(noise=noise, pull=pull, scale_lock=scale_lock)
+    for noise, pull, sustain, scale_lock in itertools.product(*GRID.values()):
+        generation.update(noise=noise, pull=pull, sustain=sustain, scale_lock=scale_lock)
         engine.pack.card["generation"] = dict(generation)
         result = evaluate_pack(engine, pool, steps=steps, seed=2000, count=songs, reconstruction=False)
-        tried.append(((noise, pull, scale_lock), _score(result)))
+        tried.append(((noise, pull, sustain, scale_lock), _score(result)))
         print(
-            f"noise {noise} pull {pull} scale lock {scale_lock}: {result['music_goals_met']} of "
-            f"{result['music_goals']} music goals, sane {result['sane']}",
+            f"noise {noise} pull {pull} sustain {sustain} scale lock {scale_lock}: {result['music_goals_met']} of "
+            f"{result['music_goals']} music goals, {result['goals_met']} of {result['goals']} goals in all, "
+            f"sane {result['sane']}",
             flush=True,
         )
-    (noise, pull, scale_lock), _ = max(tried, key=lambda t: t[1])
-    generation.update(noise=noise, pull=pull, scale_lock=scale_lock)
+    (noise, pull, sustain, scale_lock), _ = max(tried, key=lambda t: t[1])
+    generation.update(noise=noise, pull=pull, sustain=sustain, scale_lock=scale_lock)
     generation["calibration"] = dict(
         songs=len(chosen),
         split="training songs (the validation songs that evaluate reports were not used)",
         grid={k: list(v) for k, v in GRID.items()},
-        tried=[dict(noise=s[0], pull=s[1], scale_lock=s[2], music_goals=sc[1], sane=sc[0]) for s, sc in tried],
+        tried=[
+            dict(noise=s[0], pull=s[1], sustain=s[2], scale_lock=s[3], sane=sc[0], music_goals=sc[1], goals=sc[2])
+            for s, sc in tried
+        ],
     )
     engine.pack.card["generation"] = generation
     return generation

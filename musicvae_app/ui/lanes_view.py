@@ -58,10 +58,15 @@ def lane_rows(probs: np.ndarray, threshold: float, drums: bool) -> np.ndarray:
     return np.arange(max(lo, 0), min(hi, 127) + 1)
 
 
-def lane_image(probs: np.ndarray, rows: np.ndarray, threshold: float) -> tuple[np.ndarray, np.ndarray]:
-    """LUT indices (steps, len(rows)) uint8 for one lane's (steps, 128) probabilities, and the note starts."""
+def lane_image(
+    probs: np.ndarray, rows: np.ndarray, threshold: float, notes: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """LUT indices (steps, len(rows)) uint8 for one lane's (steps, 128) probabilities, and the note starts.
+
+    notes: the lane's note cells as the song decodes them (density, sustain); default probs >= threshold.
+    """
     sub = probs[:, rows]
-    on = sub >= threshold
+    on = sub >= threshold if notes is None else notes[:, rows]
     shade = np.clip((sub - threshold) * (254.0 / max(1.0 - threshold, 1e-6)), 0, 254).astype(np.uint8) + 1
     onset = on.copy()
     onset[1:] &= ~on[:-1]
@@ -211,9 +216,10 @@ class LaneView(pg.PlotWidget):
     def show_song(self, song: Song, threshold: float, new_rows: bool) -> None:
         """Draw the lane; new_rows picks the pitch range afresh (else it only grows)."""
         probs = song.probs[self.lane]
-        rows = lane_rows(probs, threshold, self.lane == DRUMS)
+        notes = song.notes(threshold)[self.lane]  # what plays and exports: density and sustain included
+        rows = lane_rows(notes.astype(np.float32), 0.5, self.lane == DRUMS)
         if not new_rows and len(self.rows):  # a threshold move: keep the rows, grow them only for new notes
-            used = np.flatnonzero((probs >= threshold).any(axis=0))
+            used = np.flatnonzero(notes.any(axis=0))
             used = used[np.isin(used, rows)]
             if self.lane == DRUMS:
                 rows = np.union1d(self.rows, used)
@@ -225,7 +231,7 @@ class LaneView(pg.PlotWidget):
         self.row_axis.rows = rows
         self.steps_per_beat = song.steps_per_beat
         beats = song.n_steps / song.steps_per_beat
-        image, onset = lane_image(probs, rows, threshold)
+        image, onset = lane_image(probs, rows, threshold, notes)
         self.image.setImage(image, autoLevels=False)
         self.image.setRect(0, 0, beats, len(rows))
         self.empty.setVisible(not onset.any())
