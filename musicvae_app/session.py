@@ -75,18 +75,11 @@ def message(exc: BaseException) -> str:
 
 
 def midi_file_tempo(path: str | Path) -> float | None:
-    """The first tempo of a MIDI file in BPM; None when it has none or cannot be read."""
-    import mido
+    """The first tempo of a MIDI file in BPM, through the bounded reader; None when it has none or cannot be read."""
+    from .midi import read_tempo
 
-    try:
-        mid = mido.MidiFile(str(path), clip=True)
-        for track in mid.tracks:
-            for msg in track:
-                if msg.type == "set_tempo":
-                    return round(float(mido.tempo2bpm(msg.tempo)), 2)
-    except Exception:  # mido raises many kinds on bad bytes; the primer check reports those
-        return None
-    return None
+    bpm = read_tempo(path)
+    return None if bpm is None else round(bpm, 2)
 
 
 class Session:
@@ -98,6 +91,8 @@ class Session:
         self.engine = engine
         self.engine_error: str | None = None  # why no engine could be loaded, said when Generate is asked for
         self.executor = executor if executor is not None else SyncExecutor()
+        self.primer_reading: Path | None = None  # a primer file being read in the background
+        self._primer_job = 0  # bumped by each open_primer / cancel_primer: stale results are dropped
         card = engine.pack.card if engine is not None else None
         self.settings = settings if settings is not None else GenerationSettings.from_card(card)
         self.state = State()
@@ -418,23 +413,60 @@ class Session:
 
     # --- files ------------------------------------------------------------------------------------
     def open_primer(self, path: str | Path) -> bool:
-        """Seed the next Generate from a .mid; a file we cannot use says why and changes nothing."""
+        """Seed the next Generate from a .mid; a file we cannot use says why and changes nothing.
+
+        The file is read through the executor (off the window's thread: a large file takes seconds);
+        `cancel_primer()` while it reads drops the result. Returns False if it could not start.
+        """
         path = Path(path)
-        try:
-            if self.engine is not None:
-                cfg = self.engine.pack.config
+        self._primer_job += 1
+        job = self._primer_job
+        engine = self.engine
+
+        def read():
+            if engine is not None:
+                cfg = engine.pack.config
                 read_primer(path, cfg.steps_per_beat, cfg.chunk_steps)
             elif not path.is_file():
                 raise MidiImportError(f"'{path}' does not exist")
-        except MidiImportError as exc:
-            self._error("Cannot use this primer", str(exc))
+            return midi_file_tempo(path)
+
+        def done(bpm, _secs) -> None:
+            if job != self._primer_job:  # cancelled, or another primer asked for since
+                return
+            self.primer = path
+            self.primer_bpm = min(max(bpm, self.tempo_range[0]), self.tempo_range[1]) if bpm else None
+            self.primer_reading = None
+            self._emit("primer")
+            at = f" at {self.primer_bpm:.0f} BPM" if self.primer_bpm else ""
+            self._status(f"The next Generate starts from {path.name}{at}", 5000)
+
+        def failed(exc) -> None:
+            if job != self._primer_job:
+                return
+            self.primer_reading = None
+            self._emit("primer")
+            self._error("Cannot use this primer", message(exc))
+
+        if self.busy:
+            self._status("Busy: open the primer again when the current job finishes", 5000)
             return False
-        self.primer = path
-        bpm = midi_file_tempo(path)
-        self.primer_bpm = min(max(bpm, self.tempo_range[0]), self.tempo_range[1]) if bpm else None
+        self.primer_reading = path
+        self._status(f"Reading {path.name}… (Esc cancels)")
+        self.executor.submit(read, done, failed)
+        if self.primer_reading is None:  # the executor ran it at once (tests, scripts): say how it went
+            return self.primer == path
+        return True
+
+    def cancel_primer(self) -> bool:
+        """Stop waiting for a primer being read: its result is dropped and the current primer stays."""
+        if self.primer_reading is None:
+            return False
+        self._primer_job += 1
+        name = self.primer_reading.name
+        self.primer_reading = None
         self._emit("primer")
-        at = f" at {self.primer_bpm:.0f} BPM" if self.primer_bpm else ""
-        self._status(f"The next Generate starts from {path.name}{at}", 5000)
+        self._status(f"Stopped reading {name}; the primer is unchanged", 5000)
         return True
 
     def clear_primer(self) -> None:

@@ -348,6 +348,7 @@ def test_revive_brings_a_silent_lane_back(engine):
     songs = engine.generate(steps=10, seed=3, variations=8, revive=1)
     rolls = np.stack([s.notes() for s in songs])
     thesis = engine.generate(steps=10, seed=3, variations=8, revive=0, start="prior")
-    assert lane_dropout(rolls, engine.cfg.chunk_steps)["all"] <= lane_dropout(
-        np.stack([s.notes() for s in thesis]), engine.cfg.chunk_steps
-    )["all"]
+    assert (
+        lane_dropout(rolls, engine.cfg.chunk_steps)["all"]
+        <= lane_dropout(np.stack([s.notes() for s in thesis]), engine.cfg.chunk_steps)["all"]
+    )

@@ -395,3 +395,73 @@ def test_settings_are_checked_when_set_and_against_the_pack_on_generate(session)
     assert not session.generate()  # ...but together more than one generation may hold
     assert any(e[0] == "error" and e[1] == "Generate failed" and "variations" in e[2] for e in seen)
     assert session.song is None
+
+
+class ThreadExecutor:
+    """A real background executor: each job on its own thread (as the window's worker runs them)."""
+
+    def __init__(self):
+        import threading
+
+        self.threads: list = []
+        self._threading = threading
+        self.busy = False
+
+    def submit(self, fn, on_done, on_error) -> bool:
+        def run():
+            try:
+                result = fn()
+            except Exception as exc:
+                on_error(exc)
+            else:
+                on_done(result, 0.0)
+
+        thread = self._threading.Thread(target=run)
+        self.threads.append(thread)
+        thread.start()
+        return True
+
+    def join(self) -> None:
+        for thread in self.threads:
+            thread.join(30)
+
+
+def _band_file(path: Path, bars: int) -> Path:
+    import sys as _sys
+
+    _sys.path.insert(0, str(Path(__file__).parent))
+    from band_files import write_band_midi
+
+    return write_band_midi(path, bars=bars, tempo=132)
+
+
+def test_a_primer_is_read_through_the_executor_and_a_read_can_be_cancelled(engine, tmp_path):
+    executor = ThreadExecutor()
+    session = Session(engine, executor=executor)
+    primer = _band_file(tmp_path / "long.mid", bars=400)
+    assert session.open_primer(primer)  # started, not finished: the caller's thread is free
+    executor.join()
+    assert session.primer == primer and session.primer_bpm == pytest.approx(132)
+    other = _band_file(tmp_path / "other.mid", bars=400)
+    events = []
+    session.listen(lambda event, *args: events.append(event))
+    session.open_primer(other)
+    assert session.primer_reading == other or session.primer == other
+    if session.cancel_primer():  # the read was still running: its result is dropped when it lands
+        executor.join()
+        assert session.primer == primer and session.primer_reading is None
+    assert "primer" in events
+    assert not session.cancel_primer()  # nothing being read
+
+
+def test_a_bad_primer_read_in_the_background_says_why_and_keeps_the_old_one(engine, tmp_path):
+    executor = ThreadExecutor()
+    session = Session(engine, executor=executor)
+    errors = []
+    session.listen(lambda event, *args: errors.append(args) if event == "error" else None)
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd garbage")
+    session.open_primer(bad)
+    executor.join()
+    assert session.primer is None and session.primer_reading is None
+    assert errors and "bad.mid" in " ".join(map(str, errors[-1]))

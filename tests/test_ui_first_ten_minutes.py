@@ -92,7 +92,8 @@ def test_the_primer_tempo_is_used_and_shown(qtbot, window, tmp_path):
     path = write_midi(fast, tmp_path / "fast.mid")
     window.bar.tempo.setValue(95)
     assert window.open_primer(path)
-    assert "144 BPM" in window.bar.primer.text() and window.bar.tempo.value() == 144
+    qtbot.waitUntil(lambda: "144 BPM" in window.bar.primer.text(), timeout=60000)
+    assert window.bar.tempo.value() == 144
     assert window.song.tempo == 95  # the sketch on screen keeps its tempo until the next Generate
     song = generate(qtbot, window)
     assert song.tempo == pytest.approx(144.0)
@@ -121,7 +122,7 @@ def test_a_long_primer_name_is_elided_and_the_window_keeps_its_width(qtbot, wind
     name = "a-very-long-primer-file-name-from-a-daw-export-" * 4 + "end.mid"
     path = write_midi(song, tmp_path / name)
     drop(window, path)
-    assert window.primer == path
+    qtbot.waitUntil(lambda: window.primer == path, timeout=60000)  # the file is read off the UI thread
     assert "…" in window.bar.primer.text() and name in window.bar.primer.toolTip()
     assert window.minimumSizeHint().width() <= before
 

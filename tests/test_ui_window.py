@@ -134,8 +134,8 @@ def test_bad_primer_shows_an_error_and_keeps_the_sketch(qtbot, window, tmp_path)
     song = generate(qtbot, window)
     bad = tmp_path / "broken.mid"
     bad.write_bytes(b"this is not midi")
-    assert not window.open_primer(bad)
-    assert "broken.mid" in window.last_error
+    window.open_primer(bad)  # read off the UI thread; the error comes back when the read ends
+    qtbot.waitUntil(lambda: "broken.mid" in (window.last_error or ""), timeout=TIMEOUT)
     assert error_boxes(window) and window.song is song and window.primer is None
 
 
@@ -143,7 +143,7 @@ def test_primer_seeds_the_next_generate(qtbot, window, tmp_path):
     source = generate(qtbot, window)
     path = write_midi(source, tmp_path / "primer.mid")
     assert window.open_primer(path)
-    assert "primer.mid" in window.bar.primer.text()
+    qtbot.waitUntil(lambda: "primer.mid" in window.bar.primer.text(), timeout=TIMEOUT)
     song = generate(qtbot, window)
     primer = read_primer(path, song.steps_per_beat, song.chunk_steps)
     assert primer.any() and np.array_equal(song.notes()[:, : song.chunk_steps], primer)
@@ -280,7 +280,7 @@ def test_dropping_a_mid_sets_the_primer(qtbot, window, tmp_path):
         QPointF(50, 50), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
     )
     window.dropEvent(event)
-    assert window.primer == path and "dropped.mid" in window.bar.primer.text()
+    qtbot.waitUntil(lambda: window.primer == path and "dropped.mid" in window.bar.primer.text(), timeout=TIMEOUT)
 
 
 def test_generate_clicked_while_the_pack_loads_runs_when_it_is_ready(qtbot, tiny_pack, tmp_path):
@@ -329,3 +329,19 @@ def test_lane_buttons_and_the_seed_forward_to_the_session(qtbot, window):
     assert song.settings["seed"] == 4321 and window.bar.seed.text() == "4321"
     session.set_lane("bass", lock=False)  # the session's change is drawn on the button
     assert not window.findChild(QToolButton, "lock_bass").isChecked()
+
+
+def test_a_primer_is_read_off_the_ui_thread_and_esc_stops_it(qtbot, window, tmp_path):
+    from band_files import write_band_midi
+
+    first = write_band_midi(tmp_path / "first.mid", bars=300, tempo=128)
+    assert window.open_primer(first)
+    assert window.session.primer_reading == first and window.session.primer is None  # the read is running
+    qtbot.waitUntil(lambda: window.session.primer == first, timeout=TIMEOUT)
+    second = write_band_midi(tmp_path / "second.mid", bars=300, tempo=90)
+    window.open_primer(second)
+    assert window.session.primer_reading == second
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not window.worker.busy, timeout=TIMEOUT)
+    assert window.session.primer == first and window.session.primer_reading is None
+    assert "Stopped reading second.mid" in window.statusBar().currentMessage()

@@ -116,6 +116,7 @@ class MainWindow(QMainWindow):
     set_threshold, set_tempo, set_program = _forward("set_threshold"), _forward("set_tempo"), _forward("set_program")
     pick_take, keep_take = _forward("pick_take"), _forward("keep_take")
     open_primer, clear_primer = _forward("open_primer"), _forward("clear_primer")
+    cancel_primer = _forward("cancel_primer")
     export_midi, export_stems = _forward("export_midi"), _forward("export_stems")
     save_sketch, open_sketch, _snapshot = _forward("save"), _forward("open_sketch"), _forward("snapshot")
 

@@ -71,6 +71,7 @@ def build_menus(window) -> None:
     file = bar.addMenu("&File")
     _action(window, file, "Open primer MIDI…", window.primer_dialog, "Ctrl+P")
     _action(window, file, "Clear primer", window.clear_primer)
+    _action(window, file, "Stop reading primer", window.cancel_primer, "Esc")
     file.addSeparator()
     _action(window, file, "Open sketch…", window.open_sketch_dialog, QKeySequence.StandardKey.Open)
     _action(window, file, "Save sketch", window.save_sketch_dialog, QKeySequence.StandardKey.Save)
