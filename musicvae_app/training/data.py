@@ -226,18 +226,19 @@ def window_coverage(songs: list[SongRolls], lows, width: int) -> dict[str, float
 
 
 def fold_roll(roll: np.ndarray, lows, width: int) -> np.ndarray:
-    """(5, steps, 128) -> (5, steps, width): each lane's window, notes outside folded in by octaves."""
+    """(5, steps, 128) -> (5, steps, width): each lane's window, notes outside folded in by octaves.
+
+    The same pitch mapping the engine uses (model.fast._fold_index), so training sees what generation encodes.
+    """
     if width == PITCHES:
         return roll
+    from ..model.fast import _fold_index
+
     out = np.zeros((roll.shape[0], roll.shape[1], width), dtype=roll.dtype)
     for lane, lo in enumerate(lows):
+        target = _fold_index(lo, width).numpy()
         for p in np.flatnonzero(roll[lane].any(axis=0)):
-            q = int(p)
-            while q < lo:
-                q += 12
-            while q >= lo + width:
-                q -= 12
-            out[lane, :, q - lo] |= roll[lane, :, p]
+            out[lane, :, target[p]] |= roll[lane, :, p]
     return out
 
 
