@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from array import array
 from collections import deque
 from dataclasses import dataclass, field
@@ -13,6 +11,7 @@ from pathlib import Path
 import mido
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import MusicVAEError
 from .feel import feel_of, song_seed, timed_notes
 from .limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
@@ -480,32 +479,9 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
 
 
 def write_midi(song: Song, path: str | Path, lanes: list[int] | None = None) -> Path:
-    """Write the sketch (or only `lanes`) atomically: a temp file beside the target, then a rename."""
-    path = Path(path)
+    """Write the sketch (or only `lanes`) atomically (atomic.atomic_write: temp beside it, fsync, rename)."""
     mid = song_to_midifile(song, lanes)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".mid.tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            mid.save(file=f)
-        os.chmod(tmp, 0o666 & ~umask())  # mkstemp makes 0600; a file for a DAW or a bandmate follows the umask
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def umask() -> int:
-    """The process umask, read without changing it where Linux tells (os.umask would race other threads)."""
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("Umask:"):
-                return int(line.split()[1], 8)
-    except OSError:
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
+    return atomic_write(path, lambda f: mid.save(file=f))  # the user's file mode, like any file they save
 
 
 def write_stems(song: Song, folder: str | Path, stem: str = "sketch") -> list[Path]:

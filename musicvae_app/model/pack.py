@@ -6,13 +6,13 @@ import hashlib
 import json
 import math
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as save_safetensors
 
 from ..atomic import atomic_write
 from ..errors import InvalidValue, MusicVAEError
@@ -77,20 +77,17 @@ def save_pack(band: Band, folder: str | Path, card: dict | None = None) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().to("cpu", torch.float32).contiguous() for k, v in band.state_dict().items()}
-    fd, tmp_weights = tempfile.mkstemp(dir=folder, suffix=".safetensors.tmp")
-    os.close(fd)
-    save_file(tensors, tmp_weights, metadata={"format": FORMAT})
-    os.chmod(tmp_weights, 0o644)  # mkstemp makes 0600; a pack is meant to be shared
+    weights = save_safetensors(tensors, metadata={"format": FORMAT})
     full = dict(card or {})
     full.update(
         format=FORMAT,
         format_version=FORMAT_VERSION,
         config=band.cfg.to_dict(),
         lanes=list(band.cfg.lanes),
-        weights_sha256=_sha256(Path(tmp_weights)),
+        weights_sha256=hashlib.sha256(weights).hexdigest(),
     )
     full.setdefault("name", folder.name)
-    os.replace(tmp_weights, folder / WEIGHTS)
+    atomic_write(folder / WEIGHTS, weights, mode=0o644)  # a pack is meant to be shared
     write_json_atomic(folder / CARD, full)
     return folder
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write
 from ..midi import MidiImportError, Notes, notes_to_roll, read_notes
 from ..song import LANES, PITCHES, note_runs
 
@@ -101,9 +102,8 @@ def load_song(path: str | Path, steps_per_beat: int, cache_dir: str | Path | Non
     roll = notes_to_roll(notes, steps_per_beat)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        tmp = cached.with_suffix(f".{os.getpid()}.tmp.npz")
-        np.savez_compressed(tmp, bits=np.packbits(roll.ravel()), steps=roll.shape[1])
-        os.replace(tmp, cached)
+        bits = np.packbits(roll.ravel())
+        atomic_write(cached, lambda f: np.savez_compressed(f, bits=bits, steps=roll.shape[1]))
     return SongRolls(key, str(path), roll)
 
 

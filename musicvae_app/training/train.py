@@ -19,6 +19,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
+from ..atomic import atomic_write
 from ..model.fast import decode_logits_blocked, encode_blocked
 from ..model.nets import Band, PackConfig
 from ..model.pack import save_pack
@@ -212,9 +213,7 @@ class Run:
             history=json.dumps(self.history),
             seconds=self.seconds,
         )
-        tmp = self.ckpt_path.with_suffix(".tmp")
-        torch.save(state, tmp)
-        os.replace(tmp, self.ckpt_path)
+        atomic_write(self.ckpt_path, lambda f: torch.save(state, f))
 
     def load_checkpoint(self) -> None:
         if not self.ckpt_path.exists():
