@@ -531,7 +531,7 @@ class Engine:
                 silent = torch.where(sounding, 0.0, silent + 1)
             if forced is not None:
                 z = torch.where(fmask[s + 1], fz[s + 1], z)
-        probs = self._unblock(torch.stack(blocks, dim=1).reshape(n_lanes, -1, 16), (steps + 1) * batch)
+        probs = self._unblock(fast.stack_blocks(blocks), (steps + 1) * batch)
         probs = probs.reshape(n_lanes, steps + 1, batch, self.cfg.chunk_steps, 128).transpose(0, 2, 1, 3, 4)
         probs = np.ascontiguousarray(probs.reshape(n_lanes, batch, -1, 128))
         if forced is not None:

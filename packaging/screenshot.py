@@ -32,8 +32,8 @@ def random_pack(folder: Path):
     band = Band(PackConfig())
     with torch.no_grad():
         for vae in band.vae.values():
-            vae.decoder[6].weight.mul_(30)
-            vae.decoder[6].bias.fill_(-2.2)
+            vae.decoder.deconv3.weight.mul_(30)
+            vae.decoder.deconv3.bias.fill_(-2.2)
     return load_pack(save_pack(band, folder, {"name": "untrained (no default pack yet)"}))
 
 

@@ -22,8 +22,8 @@ def make_pack(
     band = Band(PackConfig(chunk_steps=chunk_steps, steps_per_beat=steps_per_beat))
     with torch.no_grad():
         for vae in band.vae.values():
-            vae.decoder[6].weight.mul_(spread)
-            vae.decoder[6].bias.fill_(bias)
+            vae.decoder.deconv3.weight.mul_(spread)
+            vae.decoder.deconv3.bias.fill_(bias)
     return save_pack(band, folder, {"name": f"tiny-{chunk_steps}", "generation": {"noise": 1.0, "threshold": 0.3}})
 
 

@@ -37,8 +37,8 @@ def test_tensor_with_wrong_shape_is_named(tmp_path):
 
 def test_missing_and_foreign_tensors_are_named(tmp_path):
     folder = make_pack(tmp_path / "p")
-    _tamper(folder, lambda t: t.pop("melody.net.0.bias"))
-    with pytest.raises(PackError, match=r"melody\.net\.0\.bias.*missing"):
+    _tamper(folder, lambda t: t.pop("melody.net.fc1.bias"))
+    with pytest.raises(PackError, match=r"melody\.net\.fc1\.bias.*missing"):
         load_pack(folder)
     folder = make_pack(tmp_path / "q")
     _tamper(folder, lambda t: t.__setitem__("lm_head.weight", torch.zeros(2)))
@@ -85,3 +85,35 @@ def test_missing_pack_and_pickle_files_are_refused(tmp_path):
 def test_engine_loads_from_a_folder(tiny_pack):
     engine = Engine.load(tiny_pack, device="cpu")
     assert engine.device == "cpu" and engine.device_name == "CPU"
+
+
+def test_a_pack_with_numbered_layers_loads_under_named_layers(tiny_pack, tmp_path):
+    """Packs of format 1-2 named their layers by index (vae.piano.encoder.0.weight): they load and play the same."""
+    import shutil
+
+    import numpy as np
+
+    from musicvae_app.model.nets import _FORMAT2_NAMES
+    from musicvae_app.model.pack import CARD, WEIGHTS, _sha256
+
+    old = shutil.copytree(tiny_pack, tmp_path / "old")
+    tensors = load_file(str(old / WEIGHTS))
+    renamed = {}
+    for name, tensor in tensors.items():
+        for numbered, named in _FORMAT2_NAMES.items():
+            if named in name:
+                name = name.replace(named, numbered, 1)
+                break
+        renamed[name] = tensor
+    assert (
+        "vae.piano.encoder.0.weight" in renamed
+        and "melody.net.5.bias" in renamed
+        and "cond.drums.net.2.bias" in renamed
+    )
+    save_file(renamed, str(old / WEIGHTS))
+    card = json.loads((old / CARD).read_text())
+    card.update(format_version=2, weights_sha256=_sha256(old / WEIGHTS))
+    (old / CARD).write_text(json.dumps(card))
+    a = Engine.load(old, device="cpu").generate(steps=3, seed=4)
+    b = Engine.load(tiny_pack, device="cpu").generate(steps=3, seed=4)
+    assert np.array_equal(a.probs, b.probs)

@@ -18,6 +18,8 @@ import torch
 from ..song import LANES
 from .nets import Band, ConvVAE
 
+BLOCK = 16  # cells in a 4x4 patch: a row of the blocked layout (the first conv's kernel, the last deconv's)
+
 
 def _stack(tensors: list[torch.Tensor]) -> torch.Tensor:
     return torch.stack(tensors).contiguous()
@@ -41,12 +43,12 @@ class FastBand:
         k = cfg.latent
         vaes = [band.vae[lane] for lane in LANES]
         with torch.no_grad():
-            e1 = [v.encoder[0] for v in vaes]
-            e2 = [v.encoder[2] for v in vaes]
-            e3 = [v.encoder[4] for v in vaes]
-            d1 = [v.decoder[2] for v in vaes]
-            d2 = [v.decoder[4] for v in vaes]
-            d3 = [v.decoder[6] for v in vaes]
+            e1 = [v.encoder.conv1 for v in vaes]
+            e2 = [v.encoder.conv2 for v in vaes]
+            e3 = [v.encoder.conv3 for v in vaes]
+            d1 = [v.decoder.deconv1 for v in vaes]
+            d2 = [v.decoder.deconv2 for v in vaes]
+            d3 = [v.decoder.deconv3 for v in vaes]
             # Encoder: conv weight (out, in, kh, kw) -> rows ordered (kh, kw, in), one column per out channel.
             self.w1 = _stack([c.weight.permute(2, 3, 1, 0).reshape(-1, c.out_channels) for c in e1])
             self.b1 = _stack([c.bias[None] for c in e1])
@@ -62,16 +64,16 @@ class FastBand:
             self.wd1 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d1])
             self.bd1 = _stack([c.bias.repeat(self.t * self.w)[None] for c in d1])
             self.wd2 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d2])
-            self.bd2 = _stack([c.bias.repeat(16)[None] for c in d2])
+            self.bd2 = _stack([c.bias.repeat(BLOCK)[None] for c in d2])
             self.wd3 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d3])
-            self.bd3 = _stack([c.bias.repeat(16)[None] for c in d3])
+            self.bd3 = _stack([c.bias.repeat(BLOCK)[None] for c in d3])
             mel = band.melody.net
-            self.melody = [(mel[i].weight.T.contiguous(), mel[i].bias.clone()) for i in (0, 3, 5)]
+            self.melody = [(fc.weight.T.contiguous(), fc.bias.clone()) for fc in (mel.fc1, mel.fc2, mel.fc3)]
             conds = [band.cond[lane].net for lane in cfg.followers]
-            self.cw1 = _stack([c[0].weight.T for c in conds])
-            self.cb1 = _stack([c[0].bias[None] for c in conds])
-            self.cw2 = _stack([c[2].weight.T for c in conds])
-            self.cb2 = _stack([c[2].bias[None] for c in conds])
+            self.cw1 = _stack([c.fc1.weight.T for c in conds])
+            self.cb1 = _stack([c.fc1.bias[None] for c in conds])
+            self.cw2 = _stack([c.fc2.weight.T for c in conds])
+            self.cb2 = _stack([c.fc2.bias[None] for c in conds])
             # Each lane's pitch window as gather/scatter indices: folded (128,) -> window position.
             self.window = [_fold_index(lo, cfg.pitches) for lo in cfg.pitch_low]
             self.bank_z = band.bank_z.clone() if cfg.bank else None
@@ -104,7 +106,11 @@ class FastBand:
         if self.cfg.pitches < 128:
             roll = torch.stack([fold(roll[i], self.window[i], self.cfg.pitches) for i in range(lanes)])
         x = roll.reshape(lanes, batch, self.t, 4, 4, self.w, 4, 4).permute(0, 1, 2, 5, 3, 6, 4, 7)
-        return x.reshape(lanes, -1, 16)
+        return x.reshape(lanes, -1, BLOCK)
+
+    def stack_blocks(self, blocks: list[torch.Tensor]) -> torch.Tensor:
+        """Blocked chunks (L, B*rows, BLOCK) of successive steps -> one blocked tensor (L, steps*B*rows, BLOCK)."""
+        return torch.stack(blocks, dim=1).reshape(blocks[0].shape[0], -1, BLOCK)
 
     def from_blocked(self, x: torch.Tensor, batch: int) -> torch.Tensor:
         """Inverse of to_blocked: -> (L, B, steps, 128), zero outside each lane's window."""
@@ -170,7 +176,7 @@ def encode_blocked(vae: ConvVAE, roll: torch.Tensor) -> tuple[torch.Tensor, torc
 
     roll (B, chunk_steps, pitches) -> (mean (B, K), log-variance (B, 1)); equal to vae.encode up to rounding.
     """
-    c1, c2, c3 = vae.encoder[0], vae.encoder[2], vae.encoder[4]
+    c1, c2, c3 = vae.encoder.conv1, vae.encoder.conv2, vae.encoder.conv3
     batch, t, w = roll.shape[0], roll.shape[1] // 16, roll.shape[2] // 16
     x = roll.reshape(batch, t, 4, 4, w, 4, 4).permute(0, 1, 4, 2, 5, 3, 6).reshape(-1, 16)
     h = torch.relu(x @ c1.weight.permute(2, 3, 1, 0).reshape(16, -1) + c1.bias)
@@ -184,7 +190,7 @@ def encode_blocked(vae: ConvVAE, roll: torch.Tensor) -> tuple[torch.Tensor, torc
 
 def decode_logits_blocked(vae: ConvVAE, z: torch.Tensor) -> torch.Tensor:
     """ConvVAE.decode_logits as matrix multiplies (differentiable): z (B, K) -> logits (B, chunk_steps, pitches)."""
-    d1, d2, d3 = vae.decoder[2], vae.decoder[4], vae.decoder[6]
+    d1, d2, d3 = vae.decoder.deconv1, vae.decoder.deconv2, vae.decoder.deconv3
     batch, (t, w) = z.shape[0], d1.kernel_size
     h = torch.relu(vae.from_latent(z))
     h = torch.relu(h @ d1.weight.permute(0, 2, 3, 1).reshape(d1.in_channels, -1) + d1.bias.repeat(t * w))

@@ -6,6 +6,7 @@ with the weights in the pack's card.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -93,24 +94,28 @@ class ConvVAE(nn.Module):
         t, w = cfg.time_kernel, cfg.pitch_kernel
         self.latent = cfg.latent
         self.encoder = nn.Sequential(
-            nn.Conv2d(1, 64, kernel_size=4, stride=4),
-            nn.ReLU(),
-            nn.Conv2d(64, 128, kernel_size=4, stride=4),
-            nn.ReLU(),
-            nn.Conv2d(128, 256, kernel_size=(t, w), stride=(t, w)),
-            nn.ReLU(),
-            nn.Flatten(),
+            OrderedDict(
+                conv1=nn.Conv2d(1, 64, kernel_size=4, stride=4),
+                relu1=nn.ReLU(),
+                conv2=nn.Conv2d(64, 128, kernel_size=4, stride=4),
+                relu2=nn.ReLU(),
+                conv3=nn.Conv2d(128, 256, kernel_size=(t, w), stride=(t, w)),
+                relu3=nn.ReLU(),
+                flatten=nn.Flatten(),
+            )
         )
         self.to_posterior = nn.Linear(256, cfg.latent + 1)  # K means + one shared log-variance
         self.from_latent = nn.Linear(cfg.latent, 256)
         self.decoder = nn.Sequential(
-            nn.ReLU(),
-            nn.Unflatten(1, (256, 1, 1)),
-            nn.ConvTranspose2d(256, 128, kernel_size=(t, w), stride=(t, w)),
-            nn.ReLU(),
-            nn.ConvTranspose2d(128, 64, kernel_size=4, stride=4),
-            nn.ReLU(),
-            nn.ConvTranspose2d(64, 1, kernel_size=4, stride=4),
+            OrderedDict(
+                relu0=nn.ReLU(),
+                unflatten=nn.Unflatten(1, (256, 1, 1)),
+                deconv1=nn.ConvTranspose2d(256, 128, kernel_size=(t, w), stride=(t, w)),
+                relu1=nn.ReLU(),
+                deconv2=nn.ConvTranspose2d(128, 64, kernel_size=4, stride=4),
+                relu2=nn.ReLU(),
+                deconv3=nn.ConvTranspose2d(64, 1, kernel_size=4, stride=4),
+            )
         )
 
     def encode(self, roll: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -133,7 +138,14 @@ class MelodyNN(nn.Module):
         super().__init__()
         k, h = cfg.latent, cfg.hidden
         self.net = nn.Sequential(
-            nn.Linear(k, h), nn.ReLU(), nn.Dropout(0.2), nn.Linear(h, h), nn.ReLU(), nn.Linear(h, k)
+            OrderedDict(
+                fc1=nn.Linear(k, h),
+                relu1=nn.ReLU(),
+                dropout=nn.Dropout(0.2),
+                fc2=nn.Linear(h, h),
+                relu2=nn.ReLU(),
+                fc3=nn.Linear(h, k),
+            )
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -146,7 +158,7 @@ class ConditionalNN(nn.Module):
     def __init__(self, cfg: PackConfig):
         super().__init__()
         k, h = cfg.latent, cfg.hidden
-        self.net = nn.Sequential(nn.Linear(2 * k, h), nn.ReLU(), nn.Linear(h, k))
+        self.net = nn.Sequential(OrderedDict(fc1=nn.Linear(2 * k, h), relu=nn.ReLU(), fc2=nn.Linear(h, k)))
 
     def forward(self, z_lane: torch.Tensor, z_piano_next: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([z_lane, z_piano_next], dim=-1))
@@ -169,3 +181,27 @@ class Band(nn.Module):
         if cfg.bank:
             self.register_buffer("bank_z", torch.zeros(cfg.bank, len(LANES), cfg.latent))
             self.register_buffer("bank_sounding", torch.zeros(cfg.bank, len(LANES)))
+
+
+# Layer names before pack format 3, when the layers were numbered (encoder.0 ...): old key -> new key part.
+_FORMAT2_NAMES = {
+    "encoder.0.": "encoder.conv1.",
+    "encoder.2.": "encoder.conv2.",
+    "encoder.4.": "encoder.conv3.",
+    "decoder.2.": "decoder.deconv1.",
+    "decoder.4.": "decoder.deconv2.",
+    "decoder.6.": "decoder.deconv3.",
+    "melody.net.0.": "melody.net.fc1.",
+    "melody.net.3.": "melody.net.fc2.",
+    "melody.net.5.": "melody.net.fc3.",
+    "net.0.": "net.fc1.",
+    "net.2.": "net.fc2.",
+}
+
+
+def upgrade_name(name: str) -> str:
+    """A tensor name from a pack of format 1 or 2 (numbered layers) as format 3 names it (named layers)."""
+    for old, new in _FORMAT2_NAMES.items():
+        if old in name and not (old == "net.0." and "melody.net" in name):
+            return name.replace(old, new, 1)
+    return name

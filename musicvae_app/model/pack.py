@@ -6,7 +6,7 @@ import hashlib
 import json
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -30,12 +30,12 @@ from ..limits import (
 )
 from ..resources import resources_dir
 from ..song import lane_index
-from .nets import Band, PackConfig
+from .nets import Band, PackConfig, upgrade_name
 
 CARD = "card.json"
 WEIGHTS = "weights.safetensors"
 FORMAT = "musicvae-pack"
-FORMAT_VERSION = 2  # 2: pitch windows, lead lane and start bank in the config (1 still loads)
+FORMAT_VERSION = 3  # 2: pitch windows, lead lane, start bank; 3: named layers (1 and 2 load through a key map)
 
 
 class PackError(MusicVAEError):
@@ -53,7 +53,6 @@ class Pack:
     band: Band
     card: dict
     path: Path | None = None
-    extra: dict = field(default_factory=dict)
 
     @property
     def config(self) -> PackConfig:
@@ -272,6 +271,9 @@ def load_pack(folder: str | Path | None = None) -> Pack:
     if not weights.is_file():
         raise PackError(f"{where} has no {WEIGHTS}")
     declared = weights_header(weights, where)
+    old_names = int(card.get("format_version") or 1) < 3  # numbered layers: read them under today's names
+    if old_names:
+        declared = {upgrade_name(k): v for k, v in declared.items()}
     if card.get("weights_sha256") and card["weights_sha256"] != _sha256(weights):
         raise PackError(f"{where}: {WEIGHTS} does not match the checksum in {CARD} (changed or corrupt)")
     try:
@@ -299,6 +301,8 @@ def load_pack(folder: str | Path | None = None) -> Pack:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as exc:
         raise PackError(f"{where}: {WEIGHTS} is not a readable safetensors file ({exc})") from None
+    if old_names:
+        tensors = {upgrade_name(k): v for k, v in tensors.items()}
     band = Band(cfg)
     for name, tensor in band.state_dict().items():
         if name not in tensors or tuple(tensors[name].shape) != tuple(tensor.shape):
