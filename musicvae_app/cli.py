@@ -18,10 +18,10 @@ from .limits import (
     check_noise,
     check_seed,
     check_steps_per_beat,
-    check_steps_variations,
     check_tempo,
     check_threshold,
 )
+from .settings import GenerationSettings
 from .song import LANES
 
 
@@ -184,6 +184,22 @@ def check_generate_args(args) -> None:
         raise InvalidValue(f"--primer '{args.primer}' does not exist or is not a file")
 
 
+def generate_settings(args, engine) -> GenerationSettings:
+    """The flags over the pack's defaults as one GenerationSettings, validated once (steps x variations by memory)."""
+    flags = dict(
+        noise=args.noise,
+        threshold=args.threshold,
+        steps=args.steps,
+        variations=args.variations,
+        lineup=args.lanes,
+        key=args.key,
+    )
+    settings = GenerationSettings.from_card(engine.pack.card).replace(
+        **{name: value for name, value in flags.items() if value is not None}
+    )
+    return settings.validated(engine.pack.config.chunk_steps)
+
+
 def cmd_generate(args) -> int:
     from .atomic import atomic_write
     from .engine import Engine
@@ -196,20 +212,12 @@ def cmd_generate(args) -> int:
     t0 = time.perf_counter()
     out = Path(args.out)
     engine = Engine.load(args.pack, args.device)
-    check_steps_variations(args.steps, args.variations, engine.pack.config.chunk_steps)
+    settings = generate_settings(args, engine)
+    call = settings.engine_args()
+    call["tempo"] = args.tempo  # None: the primer's tempo, else 120
+    call["scale_lock"] = True if args.scale_lock else None  # off the flag: the pack's default
     t1 = time.perf_counter()
-    songs = engine.generate_takes(
-        steps=args.steps,
-        noise=args.noise,
-        threshold=args.threshold,
-        seed=args.seed,
-        primer=args.primer,
-        variations=args.variations,
-        tempo=args.tempo,
-        lineup=args.lanes,
-        key=args.key,
-        scale_lock=args.scale_lock,
-    )
+    songs = engine.generate_takes(seed=args.seed, primer=args.primer, **call)
     ms = (time.perf_counter() - t1) * 1000
     if args.density:
         songs = [song.with_density(args.density) for song in songs]
