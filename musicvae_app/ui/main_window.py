@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QEvent, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QMainWindow, QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from .. import userdata
 from ..session import Session, message
@@ -23,6 +23,7 @@ from .autosave import Autosave
 from .controls import GenerateBar, LaneHeader, minutes
 from .firstrun import generation_defaults
 from .lanes_view import LanesView
+from .messages import MessagesMixin
 from .worker import Worker, slot
 
 RESTORE_ENV = "MUSICVAE_RESTORE"  # ask (default), yes or no: what to do with a crashed session's sketch
@@ -39,7 +40,7 @@ def _forward(name: str):
     return call
 
 
-class MainWindow(QMainWindow):
+class MainWindow(MessagesMixin, QMainWindow):
     """Five lanes, the generation bar, takes, undo, autosave. Build it with an Engine, or let it load one."""
 
     songChanged = Signal(object)  # the current Song, or None
@@ -214,48 +215,6 @@ class MainWindow(QMainWindow):
 
     def set_playhead(self, beats: float | None) -> None:
         self.lanes.set_playhead(beats)
-
-    def show_error(self, title: str, text: str) -> None:
-        """Every user-facing error goes through here: a non-blocking message box; the sketch is untouched."""
-        self.last_error = text
-        self.show_status(f"{title}: {text}", 10000)
-        self._message_box(QMessageBox.Icon.Warning, title, text)
-
-    def _message_box(self, icon, title: str, text: str, name: str = "") -> None:
-        box = QMessageBox(icon, title, text, QMessageBox.StandardButton.Ok, self)
-        box.setObjectName(name)
-        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        box.finished.connect(slot(self.refocus))
-        box.open()
-
-    def show_status(self, text: str, ms: int = 0) -> None:
-        """A status-bar message elided to the room left by the permanent labels; the whole text in its tooltip
-        (and, for an error, in a dialog when the status bar is clicked)."""
-        bar = self.statusBar()
-        labels = (self.sketch_length, self.device_label, self.pack_label, self.time_label)
-        room = bar.width() - sum(w.width() for w in labels if w.isVisible()) - 40
-        line = " ".join(text.split())
-        bar.showMessage(bar.fontMetrics().elidedText(line, Qt.TextElideMode.ElideRight, max(room, 80)), ms)
-        bar.setToolTip(text)
-
-    def eventFilter(self, watched, event) -> bool:  # noqa: N802
-        if watched is self.statusBar() and event.type() == QEvent.Type.MouseButtonPress and self.last_error:
-            self._message_box(QMessageBox.Icon.Information, "Last message", self.last_error, "lastErrorBox")
-            return True
-        return super().eventFilter(watched, event)
-
-    def ask(self, title: str, text: str) -> bool:
-        """A yes/no question (only asked where the user's answer matters, e.g. restoring after a crash)."""
-        answer = QMessageBox.question(self, title, text, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        self.refocus()
-        return answer == QMessageBox.StandardButton.Yes
-
-    def refocus(self) -> None:
-        """Give the keyboard back to the window after a dialog: without a window manager (a bare X server)
-        nobody else does, and every shortcut (Ctrl+G, Space...) would stay dead."""
-        if self.isVisible():
-            self.raise_()
-            self.activateWindow()
 
     # --- the engine and the worker -----------------------------------------------------------------
     def _load_engine(self, pack) -> None:
