@@ -442,6 +442,19 @@ def _track(events: list[tuple[int, int, mido.Message]], name: str, end_tick: int
     return track
 
 
+def _key_signature(song: Song) -> list:
+    """A key_signature event at tick 0 when the take knows its key ('E minor' -> 'Em'), else nothing."""
+    from .keys import MAJOR_NAMES, MINOR_NAMES, parse_key
+
+    text = str(song.settings.get("key") or "").split(" / ")[0]
+    try:
+        tonic, mode = parse_key(text)
+    except ValueError:
+        return []
+    name = MAJOR_NAMES[tonic] if mode == "major" else MINOR_NAMES[tonic] + "m"
+    return [(0, 1, mido.MetaMessage("key_signature", key=name))]
+
+
 def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFile:
     """A type-1 file: conductor track, then one named track per lane (all five, or `lanes`), in lane order.
 
@@ -456,6 +469,7 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
     conductor = [
         (0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(song.tempo))),
         (0, 1, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
+        *_key_signature(song),
         (0, 2, mido.MetaMessage("text", text=SETTINGS_PREFIX + settings)),
     ]
     mid.tracks.append(_track(conductor, "musicvae-app sketch", end_tick))

@@ -32,7 +32,7 @@ from pathlib import Path
 from . import sketchfile
 from .atomic import atomic_write, atomic_write_set
 from .errors import InvalidValue, MusicVAEError
-from .limits import MAX_TEMPO, MIN_TEMPO, check_program, check_tempo, check_threshold
+from .limits import MAX_TEMPO, MIN_TEMPO, check_int, check_program, check_tempo, check_threshold
 from .midi import MidiImportError, lane_notes, read_primer, song_to_midifile
 from .settings import GenerationSettings
 from .sketchfile import Sketch, SketchError
@@ -40,6 +40,7 @@ from .song import DEFAULT_PROGRAMS, LANES, Song, lane_index
 from .undo import History, State
 
 MERGE_THRESHOLD, MERGE_TEMPO, MERGE_PROGRAM = 1, 2, 3
+NO_MERGE = -1
 JAM_MERGE = 7  # a Jam session's continuations undo as one step
 JAM_CHUNKS = 1  # chunks added each time Jam runs low
 SEED_RANGE = 2**31 - 1  # seeds the window rolls and types (the engine takes up to 2**32 - 1)
@@ -377,6 +378,30 @@ class Session:
                 MERGE_THRESHOLD,
                 lambda s: dataclasses.replace(s, threshold=value, settings={**s.settings, "threshold": value}),
             )
+
+    def transpose(self, semitones: int) -> None:
+        """Move every take's pitched lanes by `semitones` (-12..12): one action, one undo step; drums stay.
+
+        Each take's key and its transposition from the pack's key space move with it, so a later
+        regenerate, Jam or infill continues in the new key.
+        """
+        from .keys import key_name, parse_key, transpose_roll
+
+        semitones = check_int("semitones", semitones, -12, 12)
+        if not semitones or self.song is None:
+            return
+
+        def move(song: Song) -> Song:
+            settings = dict(song.settings)
+            settings["transpose"] = int(settings.get("transpose", 0)) + semitones
+            try:
+                tonic, mode = parse_key(str(settings.get("key") or "").split(" / ")[0])
+                settings["key"] = key_name(((tonic + semitones) % 12, mode))
+            except ValueError:
+                pass
+            return dataclasses.replace(song, probs=transpose_roll(song.probs, semitones), settings=settings)
+
+        self._map_takes(f"Transpose {semitones:+d}", NO_MERGE, move)
 
     def set_tempo(self, bpm: float) -> None:
         """The tempo of every take (and of the next Generate); a primer's own tempo no longer applies."""

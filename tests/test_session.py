@@ -465,3 +465,25 @@ def test_a_bad_primer_read_in_the_background_says_why_and_keeps_the_old_one(engi
     executor.join()
     assert session.primer is None and session.primer_reading is None
     assert errors and "bad.mid" in " ".join(map(str, errors[-1]))
+
+
+def test_transpose_is_one_action_and_one_undo_step_and_exports_carry_the_key(session, tmp_path):
+    import mido
+
+    song = session.generate() and session.song
+    key_before = song.settings.get("key")
+    session.transpose(2)
+    moved = session.song
+    pitched = [i for i, lane in enumerate(LANES) if lane != "drums"]
+    assert np.array_equal(moved.probs[pitched, :, 2:110], song.probs[pitched, :, :108])  # the top folds down an octave
+    assert np.array_equal(moved.probs[LANES.index("drums")], song.probs[LANES.index("drums")])
+    assert moved.settings["transpose"] == int(song.settings.get("transpose", 0)) + 2
+    session.undo()
+    assert np.array_equal(session.song.probs, song.probs) and session.song.settings.get("key") == key_before
+    session.redo()
+    path = session.export_midi(tmp_path / "up.mid")
+    signatures = [m for m in mido.MidiFile(str(path)).tracks[0] if m.type == "key_signature"]
+    if moved.settings.get("key"):
+        assert len(signatures) == 1
+    with pytest.raises(InvalidValue, match="semitones"):
+        session.transpose(40)

@@ -345,3 +345,13 @@ def test_a_primer_is_read_off_the_ui_thread_and_esc_stops_it(qtbot, window, tmp_
     qtbot.waitUntil(lambda: not window.worker.busy, timeout=TIMEOUT)
     assert window.session.primer == first and window.session.primer_reading is None
     assert "Stopped reading second.mid" in window.statusBar().currentMessage()
+
+
+def test_transpose_from_the_sketch_menu_is_one_undo_step(qtbot, window):
+    song = generate(qtbot, window)
+    qtbot.keyClick(window, Qt.Key.Key_Up, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    moved = window.song
+    assert moved is not song and moved.settings["transpose"] == int(song.settings.get("transpose", 0)) + 1
+    assert np.array_equal(moved.probs[0, :, 1:100], song.probs[0, :, :99])
+    window.undo_stack.undo()
+    assert np.array_equal(window.song.probs, song.probs)

@@ -96,6 +96,9 @@ def build_menus(window) -> None:
     for i, lane in enumerate(LANES):
         _action(window, sketch, f"Regenerate {lane}", lambda i=i: window.regenerate_lane(i), f"Ctrl+{i + 1}")
     sketch.addSeparator()
+    _action(window, sketch, "Transpose up a semitone", lambda: window.session.transpose(1), "Ctrl+Shift+Up")
+    _action(window, sketch, "Transpose down a semitone", lambda: window.session.transpose(-1), "Ctrl+Shift+Down")
+    sketch.addSeparator()
     _action(window, sketch, "Previous take", lambda: window.pick_take(window.state.index - 1), "Alt+Left")
     _action(window, sketch, "Next take", lambda: window.pick_take(window.state.index + 1), "Alt+Right")
     _action(window, sketch, "Keep this take", window.keep_take, "Ctrl+K")
