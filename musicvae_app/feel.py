@@ -22,13 +22,12 @@ pitch never overlaps itself. All times come out on the export's 480-tick grid.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
 from .errors import InvalidValue
-from .limits import TICKS_PER_BEAT  # the export's resolution; feel times land on it
+from .limits import TICKS_PER_BEAT, check_float  # TICKS_PER_BEAT: the export's resolution; feel times land on it
 
 SWING_RANGE = (50.0, 75.0)
 SWING_GRIDS = ("8th", "16th")
@@ -58,18 +57,12 @@ _RANGES = {
 
 
 def _number(name: str, value) -> float:
+    """limits.check_float over the feel's ranges; the message also says what the value means."""
     (low, high), what = _RANGES[name]
-    number = None
-    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, (bool, np.bool_)):
-        number = float(value)
-    elif isinstance(value, str):
-        try:
-            number = float(value.strip())
-        except ValueError:
-            number = None
-    if number is None or not math.isfinite(number) or not low <= number <= high:
-        raise InvalidValue(f"{name} must be a number from {low:g} to {high:g} ({what}), got {value!r}")
-    return number
+    try:
+        return check_float(name, value, low, high)
+    except InvalidValue:
+        raise InvalidValue(f"{name} must be a number from {low:g} to {high:g} ({what}), got {value!r}") from None
 
 
 def check_feel(swing=None, swing_grid=None, humanize_ms=None, humanize_velocity=None) -> dict:

@@ -52,3 +52,26 @@ def write_band_folder(root: str | Path, songs: int = 6, bars: int = 24) -> Path:
         write_band_midi(root / ("rock" if i % 2 == 0 else "pop") / f"song{i}.mid", bars=bars, seed=i)
     (root / "rock" / "broken.mid").write_bytes(b"MThd\x00\x00\x00\x06garbage")
     return root
+
+
+def write_notes(path: str | Path, notes, tempo: float | None = None, tpb: int = 480) -> Path:
+    """notes: (channel, program, pitch, start beat, end beat) -> a type-1 file, one track per channel in order
+    (after a conductor track with the tempo, when one is given)."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=tpb)
+    if tempo is not None:
+        mid.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo))]))
+    for channel in sorted({n[0] for n in notes}):
+        program = next(n[1] for n in notes if n[0] == channel)
+        events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
+        for ch, _, pitch, start, end in notes:
+            if ch == channel:
+                events.append((round(start * tpb), 2, mido.Message("note_on", channel=ch, note=pitch, velocity=90)))
+                events.append((round(end * tpb), 1, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
+        track, last = mido.MidiTrack(), 0
+        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+            track.append(msg.copy(time=tick - last))
+            last = tick
+        mid.tracks.append(track)
+    path = Path(path)
+    mid.save(str(path))
+    return path

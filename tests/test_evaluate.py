@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import shutil
 
-import mido
 import numpy as np
 import pytest
 
+from band_files import write_notes
 from musicvae_app.cli import main
 from musicvae_app.evaluate import evaluate_pack, primer_chunk, windows
 from musicvae_app.model.pack import CARD, load_pack
@@ -34,19 +34,8 @@ def write_band_song(path, chunks: int, transpose: int = 0) -> None:
         notes += [(2, 36 + transpose, b + h, b + h + 2) for h in (0, 2)]
         notes += [(9, 36 if beat % 2 == 0 else 38, b + beat, b + beat + 0.25) for beat in range(4)]
     notes.append((3, 72 + transpose, 0, beats))
-    mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
-    for channel, program in ((0, 0), (1, 24), (2, 32), (3, 48), (9, 0)):
-        events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
-        for ch, pitch, start, end in notes:
-            if ch == channel:
-                events.append((round(start * TPB), 2, mido.Message("note_on", channel=ch, note=pitch, velocity=90)))
-                events.append((round(end * TPB), 1, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
-        track, last = mido.MidiTrack(), 0
-        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            track.append(msg.copy(time=tick - last))
-            last = tick
-        mid.tracks.append(track)
-    mid.save(str(path))
+    programs = {0: 0, 1: 24, 2: 32, 3: 48, 9: 0}
+    write_notes(path, [(ch, programs[ch], pitch, start, end) for ch, pitch, start, end in notes], tpb=TPB)
 
 
 @pytest.fixture

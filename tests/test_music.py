@@ -6,6 +6,7 @@ import mido
 import numpy as np
 import pytest
 
+from band_files import write_notes
 from musicvae_app.engine import Engine
 from musicvae_app.keys import estimate_key, key_name, normalising_shift, parse_key, transpose_roll
 from musicvae_app.midi import read_roll, write_midi
@@ -15,23 +16,8 @@ TPB = 480
 
 
 def _write(path, notes, tempo=120.0):
-    """notes: (channel, program, pitch, start beat, end beat) -> a type-1 file, one track per channel."""
-    mid = mido.MidiFile(type=1, ticks_per_beat=TPB)
-    mid.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo))]))
-    for channel in sorted({n[0] for n in notes}):
-        program = next(n[1] for n in notes if n[0] == channel)
-        events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
-        for ch, _, pitch, start, end in notes:
-            if ch == channel:
-                events.append((round(start * TPB), 2, mido.Message("note_on", channel=ch, note=pitch, velocity=90)))
-                events.append((round(end * TPB), 1, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
-        track, last = mido.MidiTrack(), 0
-        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            track.append(msg.copy(time=tick - last))
-            last = tick
-        mid.tracks.append(track)
-    mid.save(str(path))
-    return path
+    """notes: (channel, program, pitch, start beat, end beat) -> a type-1 file with a conductor track."""
+    return write_notes(path, notes, tempo=tempo, tpb=TPB)
 
 
 def _onsets(path) -> dict[tuple[int, int], list[int]]:
