@@ -157,8 +157,7 @@ class Engine:
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         cs, n_lanes = self.cfg.chunk_steps, len(LANES)
-        primer_roll = None if primer is None else self._primer_roll(primer)
-        primer_tempo = _primer_tempo(primer)
+        primer_roll, primer_tempo = (None, None) if primer is None else self._primer(primer)
         shift_in, shift_out, key_used = self._key_shifts(primer_roll, keep, key)
         scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
         self._snap = self._scale_map(key_used, shift_out) if scale_lock else None
@@ -744,14 +743,17 @@ class Engine:
     def _unblock(self, blocked: torch.Tensor, batch: int) -> np.ndarray:
         return self.fast.from_blocked(blocked, batch).cpu().numpy()
 
-    def _primer_roll(self, primer) -> np.ndarray:
+    def _primer(self, primer) -> tuple[np.ndarray, float | None]:
+        """The primer's first chunk (5, chunk_steps, 128) and its tempo (None for a bare roll); a file is read once."""
         if isinstance(primer, Song):
             self._check_song(primer)
-            return primer.notes()[:, : self.cfg.chunk_steps]
+            return primer.notes()[:, : self.cfg.chunk_steps], float(primer.tempo)
         if isinstance(primer, (str, Path)):
-            from .midi import read_primer
+            from .midi import primer_from_notes, read_notes
 
-            return read_primer(primer, self.cfg.steps_per_beat, self.cfg.chunk_steps)
+            notes = read_notes(primer)
+            roll = primer_from_notes(notes, Path(primer).name, self.cfg.steps_per_beat, self.cfg.chunk_steps)
+            return roll, float(notes.tempo) if notes.tempo_given else None
         roll = np.asarray(primer)
         if (
             roll.ndim != 3
@@ -760,7 +762,7 @@ class Engine:
             or roll.shape[1] < self.cfg.chunk_steps
         ):
             raise ValueError(f"a primer must be (5, >= {self.cfg.chunk_steps}, 128), got {roll.shape}")
-        return roll[:, : self.cfg.chunk_steps] > 0
+        return roll[:, : self.cfg.chunk_steps] > 0, None
 
     def _check_song(self, song: Song) -> None:
         if (song.steps_per_beat, song.chunk_steps) != (self.cfg.steps_per_beat, self.cfg.chunk_steps):
@@ -782,17 +784,6 @@ class Engine:
             chunks=chunks,
             settings=settings,
         )
-
-
-def _primer_tempo(primer) -> float | None:
-    """The tempo of a primer: a Song's, or a MIDI file's first set_tempo (None if it has none)."""
-    if isinstance(primer, Song):
-        return float(primer.tempo)
-    if isinstance(primer, (str, Path)):
-        from .midi import read_tempo
-
-        return read_tempo(primer)
-    return None
 
 
 def _check_count(name: str, value, low: int, high: int) -> int:

@@ -65,6 +65,7 @@ class Notes:
     end: np.ndarray
     tempo: float
     warnings: list[str] = field(default_factory=list)
+    tempo_given: bool = False  # the file has a set_tempo (else `tempo` is MIDI's implied 120)
 
 
 def _vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -300,6 +301,7 @@ def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int) -> No
         end,
         tempo,
         warnings,
+        bool(len(tempo_us)),
     )
 
 
@@ -358,11 +360,17 @@ def read_primer(
     Only the chunk's bars are rolled out, whatever the length of the file. What the reader had to
     change (a file cut at 60 minutes, a tempo clamped) is appended to `warnings` when given.
     """
-    steps_per_beat, chunk_steps = check_steps_per_beat(steps_per_beat), check_chunk_steps(chunk_steps)
     notes = read_notes(path)
     if warnings is not None:
         warnings.extend(notes.warnings)
-    name = Path(path).name
+    return primer_from_notes(notes, Path(path).name, steps_per_beat, chunk_steps, bar)
+
+
+def primer_from_notes(
+    notes: Notes, name: str, steps_per_beat: int, chunk_steps: int, bar: int | None = None
+) -> np.ndarray:
+    """read_primer's chunk from notes already read (so a caller that also wants the tempo reads the file once)."""
+    steps_per_beat, chunk_steps = check_steps_per_beat(steps_per_beat), check_chunk_steps(chunk_steps)
     lane, pitch, start, end = _grid(notes, steps_per_beat)
     if not len(start):
         raise MidiImportError(
@@ -525,11 +533,3 @@ def read_settings(path: str | Path) -> dict:
     except (ValueError, RecursionError, KeyError, EOFError, OSError) as exc:
         raise MidiImportError(f"'{path.name}' is not a readable MIDI file ({type(exc).__name__})") from None
     return {}
-
-
-def read_tempo(path: str | Path) -> float | None:
-    """The first tempo of a MIDI file in BPM through the bounded reader (None when it cannot be read)."""
-    try:
-        return float(read_notes(path).tempo)
-    except MidiImportError:  # an unreadable file has no tempo to offer; reading the primer says why
-        return None

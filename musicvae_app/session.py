@@ -33,7 +33,7 @@ from . import sketchfile
 from .atomic import atomic_write, atomic_write_set
 from .errors import InvalidValue, MusicVAEError
 from .limits import MAX_TEMPO, MIN_TEMPO, check_int, check_program, check_tempo, check_threshold
-from .midi import MidiImportError, lane_notes, read_primer, song_to_midifile
+from .midi import lane_notes, primer_from_notes, read_notes, song_to_midifile
 from .settings import GenerationSettings
 from .sketchfile import Sketch, SketchError
 from .song import DEFAULT_PROGRAMS, LANES, Song, lane_index
@@ -73,14 +73,6 @@ def message(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     ours = isinstance(exc, (MusicVAEError, ValueError, OSError))
     return text if ours else f"{type(exc).__name__}: {text}"
-
-
-def midi_file_tempo(path: str | Path) -> float | None:
-    """The first tempo of a MIDI file in BPM, through the bounded reader; None when it has none or cannot be read."""
-    from .midi import read_tempo
-
-    bpm = read_tempo(path)
-    return None if bpm is None else round(bpm, 2)
 
 
 class Session:
@@ -448,13 +440,12 @@ class Session:
         job = self._primer_job
         engine = self.engine
 
-        def read():
+        def read():  # the file is read once: its first chunk is checked, its tempo kept
+            notes = read_notes(path)
             if engine is not None:
                 cfg = engine.pack.config
-                read_primer(path, cfg.steps_per_beat, cfg.chunk_steps)
-            elif not path.is_file():
-                raise MidiImportError(f"'{path}' does not exist")
-            return midi_file_tempo(path)
+                primer_from_notes(notes, path.name, cfg.steps_per_beat, cfg.chunk_steps)
+            return round(notes.tempo, 2) if notes.tempo_given else None
 
         def done(bpm, _secs) -> None:
             if job != self._primer_job:  # cancelled, or another primer asked for since

@@ -10,6 +10,15 @@ import numpy as np
 TPB = 96
 
 
+def _track(events) -> mido.MidiTrack:
+    """(tick, order, message) events -> a track in time order (note-offs before note-ons at one tick)."""
+    track, last = mido.MidiTrack(), 0
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - last))
+        last = tick
+    return track
+
+
 def write_band_midi(path: str | Path, bars: int = 24, seed: int = 0, tempo: float = 110.0) -> Path:
     """A type-1 file: piano chords, a guitar riff, a bass line, string pads and a rock beat, each on its own track."""
     rng = np.random.default_rng(seed)
@@ -34,11 +43,7 @@ def write_band_midi(path: str | Path, bars: int = 24, seed: int = 0, tempo: floa
             on, off = int(beat * TPB), int((beat + length) * TPB) - 1
             events.append((on, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=90)))
             events.append((off, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
-        track, last = mido.MidiTrack(), 0
-        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            track.append(msg.copy(time=tick - last))
-            last = tick
-        mid.tracks.append(track)
+        mid.tracks.append(_track(events))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mid.save(str(path))
@@ -67,11 +72,7 @@ def write_notes(path: str | Path, notes, tempo: float | None = None, tpb: int = 
             if ch == channel:
                 events.append((round(start * tpb), 2, mido.Message("note_on", channel=ch, note=pitch, velocity=90)))
                 events.append((round(end * tpb), 1, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
-        track, last = mido.MidiTrack(), 0
-        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            track.append(msg.copy(time=tick - last))
-            last = tick
-        mid.tracks.append(track)
+        mid.tracks.append(_track(events))
     path = Path(path)
     mid.save(str(path))
     return path

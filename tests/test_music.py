@@ -338,3 +338,13 @@ def test_revive_brings_a_silent_lane_back(engine):
         lane_dropout(rolls, engine.cfg.chunk_steps)["all"]
         <= lane_dropout(np.stack([s.notes() for s in thesis]), engine.cfg.chunk_steps)["all"]
     )
+
+
+def test_a_primer_without_a_tempo_event_leaves_the_tempo_alone(engine, tmp_path):
+    from musicvae_app.session import Session
+
+    primer = write_notes(tmp_path / "no-tempo.mid", e_minor_band(4))  # no conductor track: no set_tempo
+    assert engine.generate(steps=1, seed=1, primer=primer).tempo == 120.0  # MIDI's implied tempo
+    session = Session(engine)
+    assert session.open_primer(primer)
+    assert session.primer == primer and session.primer_bpm is None  # the tempo the musician set stays

@@ -35,16 +35,23 @@ def jam_more(window) -> bool:
     return window.session.continue_song(JAM_CHUNKS, JAM_MERGE)
 
 
-def export_audio(window, path: str | Path) -> Path | None:
-    """Render the current take through FluidSynth (muted lanes left out) to a WAV file."""
-    song = window.song
-    if song is None:
+def audio_export_possible(window) -> bool:
+    """A take to render and a synth to render it with; otherwise say which is missing and return False."""
+    if window.song is None:
         window.show_error("Export audio", "Generate a sketch first")
-        return None
+        return False
     reason = unavailable_reason(window.playback.soundfont)
     if reason:
         window.show_error("Export audio needs FluidSynth", reason)
+        return False
+    return True
+
+
+def export_audio(window, path: str | Path) -> Path | None:
+    """Render the current take through FluidSynth (muted lanes left out) to a WAV file."""
+    if not audio_export_possible(window):
         return None
+    song = window.song
     try:
         return render_wav(song, path, soundfont=window.playback.soundfont, mutes=window.lane_mutes())
     except Exception as exc:  # a synth or disk error is a message, never a crash
@@ -80,12 +87,7 @@ class AudioExport(QObject):
 
     def start(self) -> bool:
         window, song = self.window, self.window.song
-        if song is None:
-            window.show_error("Export audio", "Generate a sketch first")
-            return False
-        reason = unavailable_reason(window.playback.soundfont)
-        if reason:
-            window.show_error("Export audio needs FluidSynth", reason)
+        if not audio_export_possible(window):
             return False
         song, soundfont, mutes = song.copy(), window.playback.soundfont, window.lane_mutes()
         self.dialog.setValue(0)
