@@ -162,7 +162,6 @@ class Engine:
         scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
         self._snap = self._scale_map(key_used, shift_out) if scale_lock else None
         forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
-        bank_pick = None
         if primer_roll is not None:
             first = transpose_roll(primer_roll, shift_in).astype(np.float32)
             first = np.repeat(first[:, None], variations, axis=1)
@@ -694,7 +693,7 @@ class Engine:
                 first[lane, quiet] = probs[lane, quiet]
             return missing
         x = torch.as_tensor((first >= threshold).astype(np.float32), device=self.torch_device)
-        z_now = self.encode_batch(x)  # (5, B, K)
+        z_now = self.encode(x)  # (5, B, K)
         bank, bank_on = self.fast.bank_z, self.fast.bank_sounding
         for lane in missing:
             for b in np.flatnonzero(~sounding[lane]):
@@ -709,10 +708,6 @@ class Engine:
                 z = bank[row][:, None, :]  # (5, 1, K)
                 first[lane, b] = self._unblock(self._decode(z, 1), 1)[lane, 0, :cs]
         return missing
-
-    def encode_batch(self, rolls: torch.Tensor) -> torch.Tensor:
-        """Binary chunks (5, B, cs, 128) tensor -> latent means (5, B, K)."""
-        return self.fast.encode(self.fast.to_blocked(rolls), rolls.shape[1])
 
     def _finish_probs(self, probs: np.ndarray, shift_out: int, lineup, forced, keep) -> np.ndarray:
         """Back to the song's key, silent lanes outside the lineup, locked lanes exactly as they were."""

@@ -24,10 +24,6 @@ MAJOR_SCALE = (0, 2, 4, 5, 7, 9, 11)
 MINOR_SCALE = (0, 2, 3, 5, 7, 8, 10)  # natural minor
 
 
-class KeyError_(ValueError):
-    """A key name we cannot read."""
-
-
 def pitch_class_histogram(roll: np.ndarray) -> np.ndarray:
     """Active cells per pitch class over the pitched lanes of a (5, steps, 128) roll."""
     pitched = np.delete(np.asarray(roll), DRUMS, axis=0) if roll.shape[0] > DRUMS else roll
@@ -89,26 +85,33 @@ def normalising_shift(key: tuple[int, str] | None) -> int:
 
 
 def transpose_roll(roll: np.ndarray, semitones: int, lanes=None) -> np.ndarray:
-    """Shift the pitched lanes (or `lanes`) of a (5, steps, 128) array; notes pushed off the ends fold by octaves."""
-    out = np.array(roll, copy=True)
+    """Shift the pitched lanes (or `lanes`) of a (5, steps, 128) array; notes pushed off the ends fold by octaves.
+
+    Returns a new array; the other lanes are copied as they are.
+    """
+    roll = np.asarray(roll)
     if not semitones:
-        return out
-    lanes = [i for i in range(out.shape[0]) if i != DRUMS] if lanes is None else lanes
-    pitches = out.shape[-1]
+        return roll.copy()
+    lanes = [i for i in range(roll.shape[0]) if i != DRUMS] if lanes is None else lanes
+    pitches = roll.shape[-1]
     target = np.arange(pitches) + semitones
     target = np.where(target < 0, target + 12 * (-(target // 12)), target)
     while (target >= pitches).any():
         target = np.where(target >= pitches, target - 12, target)
-    for lane in lanes:
-        moved = np.zeros_like(out[lane])
-        src = out[lane]
-        if moved.dtype == bool:
-            for p in range(pitches):  # fold collisions with OR
-                moved[..., target[p]] |= src[..., p]
-        else:
-            for p in range(pitches):
-                moved[..., target[p]] = np.maximum(moved[..., target[p]], src[..., p])
-        out[lane] = moved
+    inside = np.flatnonzero(target == np.arange(pitches) + semitones)  # pitches that move without folding
+    lo, hi = int(inside[0]), int(inside[-1]) + 1  # a contiguous run: one slice copy
+    edges = [p for p in range(pitches) if not lo <= p < hi]  # at most 12 pitches fold by octaves
+    out = np.empty_like(roll)
+    for lane in range(roll.shape[0]):
+        src, dst = roll[lane], out[lane]
+        if lane not in lanes:
+            dst[...] = src
+            continue
+        dst[..., : lo + semitones] = 0
+        dst[..., hi + semitones :] = 0
+        dst[..., lo + semitones : hi + semitones] = src[..., lo:hi]
+        for p in edges:  # OR for bool rolls, max for probabilities
+            np.maximum(dst[..., target[p]], src[..., p], out=dst[..., target[p]])
     return out
 
 
