@@ -7,7 +7,6 @@ is what the other lanes are conditioned on.
 
 from __future__ import annotations
 
-import math
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from .keys import (
     scale_pitch_classes,
     transpose_roll,
 )
-from .limits import check_seed, check_steps_variations, check_tempo
+from .limits import check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from .model.fast import FastBand
 from .model.pack import Pack, load_pack
 from .song import DEFAULT_PROGRAMS, DRUMS, LANES, ChunkInfo, Song, lane_index
@@ -149,8 +148,8 @@ class Engine:
         g = self.defaults
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
         tempo = None if tempo is None else check_tempo(tempo)
-        noise = _check_noise(g["noise"] if noise is None else noise)
-        threshold = _check_threshold(g["threshold"] if threshold is None else threshold)
+        noise = check_noise(g["noise"] if noise is None else noise)
+        threshold = check_threshold(g["threshold"] if threshold is None else threshold)
         revive, pull = self._revive(revive), self._pull(pull)
         lineup = self._lineup(lineup)
         start = self._start(start)
@@ -238,7 +237,7 @@ class Engine:
         """
         li = lane_index(lane)
         self._check_song(song)
-        noise = _check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
+        noise = check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         shift_out = int(song.settings.get("transpose", 0))
@@ -280,7 +279,7 @@ class Engine:
         """`steps` more chunks after the end of the song."""
         self._check_song(song)
         steps = _check_count("steps", steps, 1, MAX_STEPS)
-        noise = _check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
+        noise = check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         shift_out = int(song.settings.get("transpose", 0))
@@ -336,7 +335,7 @@ class Engine:
         chosen = self._lineup(lanes if lanes is not None else song.settings.get("lineup"))
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        noise = _check_noise(song.settings.get("noise", self.defaults["noise"]))
+        noise = check_noise(song.settings.get("noise", self.defaults["noise"]))
         revive = self._revive(song.settings.get("revive"))
         pull = self._pull(song.settings.get("pull"))
         shift_out = int(song.settings.get("transpose", 0))
@@ -785,17 +784,3 @@ def _check_count(name: str, value, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
         raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
     return int(value)
-
-
-def _check_noise(noise) -> float:
-    noise = float(noise)
-    if not math.isfinite(noise) or not 0.0 <= noise <= 10.0:
-        raise ValueError(f"noise must be between 0 and 10, got {noise}")
-    return noise
-
-
-def _check_threshold(threshold) -> float:
-    threshold = float(threshold)
-    if not math.isfinite(threshold) or not 0.0 < threshold < 1.0:
-        raise ValueError(f"threshold must be between 0 and 1 (exclusive), got {threshold}")
-    return threshold
