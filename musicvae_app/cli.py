@@ -84,8 +84,8 @@ def _add_calibrate(sub) -> None:
     p = sub.add_parser("calibrate", help="set a trained pack's generation defaults by measurement on training songs")
     p.add_argument("--pack", required=True, help="the pack folder to calibrate (its card.json is rewritten)")
     p.add_argument("--data", required=True, help="the folder the pack was trained on (training songs are used)")
-    p.add_argument("--songs", type=int, default=60, help="training songs to measure on")
-    p.add_argument("--steps", type=int, default=8, help="chunks generated after each primer")
+    p.add_argument("--songs", type=int, default=100, help="training songs to measure on")
+    p.add_argument("--steps", type=int, default=23, help="chunks generated after each primer")
     p.add_argument("--cache-dir", default=None)
 
 

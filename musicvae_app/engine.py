@@ -24,10 +24,10 @@ from .keys import (
     scale_pitch_classes,
     transpose_roll,
 )
-from .limits import check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
+from .limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from .model.fast import FastBand
 from .model.pack import Pack, load_pack
-from .song import DEFAULT_PROGRAMS, DRUMS, LANES, ChunkInfo, Song, lane_index
+from .song import DEFAULT_PROGRAMS, DRUMS, LANES, ChunkInfo, Song, lane_index, sustain_value
 
 MAX_STEPS = 1024
 REVIVE_NOISE = 0.25  # share of the step's noise on a revived lane: much more decodes the piano to silence
@@ -92,6 +92,7 @@ class Engine:
         bias = self.defaults.get("lane_bias")
         if bias is not None:
             self.fast.set_lane_bias(bias)
+        self.fast.set_harmony(self.defaults["harmony"])
 
     @classmethod
     def load(
@@ -128,6 +129,7 @@ class Engine:
         key: str | None = None,
         start: str | None = None,
         scale_lock: bool | None = None,
+        harmony: float | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
 
@@ -143,7 +145,9 @@ class Engine:
         each decoded chunk's probability on an out-of-scale pitch moves to its in-scale neighbour
         before the threshold, inside the loop, so the next chunk follows the steered notes. Drums
         and the primer's own notes are untouched.
-        revive 0, pull 0, start 'prior' on a piano-lead pack is the thesis's loop exactly.
+        harmony: how strongly the pitched lanes are drawn to the pitch classes the band plays in each
+        bar (FastBand.harmonise; 0 off), inside the loop like scale lock.
+        revive 0, pull 0, harmony 0, start 'prior' on a piano-lead pack is the thesis's loop exactly.
         """
         g = self.defaults
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
@@ -155,11 +159,69 @@ class Engine:
         start = self._start(start)
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        cs, n_lanes = self.cfg.chunk_steps, len(LANES)
         primer_roll, primer_tempo = (None, None) if primer is None else self._primer(primer)
         shift_in, shift_out, key_used = self._key_shifts(primer_roll, keep, key)
         scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
-        self._snap = self._scale_map(key_used, shift_out) if scale_lock else None
+        harmony = check_float("harmony", g["harmony"] if harmony is None else harmony, 0.0, 8.0)
+        with self._steering(self._scale_map(key_used, shift_out) if scale_lock else None, harmony):
+            return self._generate(
+                steps,
+                noise,
+                threshold,
+                seed,
+                gen,
+                primer_roll,
+                primer_tempo,
+                variations,
+                tempo,
+                keep,
+                keep_lanes,
+                revive,
+                pull,
+                lineup,
+                start,
+                shift_in,
+                shift_out,
+                key_used,
+                scale_lock,
+                g,
+            )
+
+    @contextmanager
+    def _steering(self, snap: torch.Tensor | None, harmony: float):
+        """Scale lock's pitch map and the harmony strength for one call; the pack's defaults after it."""
+        self._snap = snap
+        self.fast.set_harmony(harmony)
+        try:
+            yield
+        finally:
+            self._snap = None
+            self.fast.set_harmony(self.defaults["harmony"])
+
+    def _generate(
+        self,
+        steps,
+        noise,
+        threshold,
+        seed,
+        gen,
+        primer_roll,
+        primer_tempo,
+        variations,
+        tempo,
+        keep,
+        keep_lanes,
+        revive,
+        pull,
+        lineup,
+        start,
+        shift_in,
+        shift_out,
+        key_used,
+        scale_lock,
+        g,
+    ) -> Song | list[Song]:
+        cs, n_lanes = self.cfg.chunk_steps, len(LANES)
         forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
         if primer_roll is not None:
             first = transpose_roll(primer_roll, shift_in).astype(np.float32)
@@ -178,10 +240,7 @@ class Engine:
         brought_in = self._bring_in(first, threshold, lineup, forced, gen) if revive else []
         if forced is not None:
             first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
-        try:
-            probs, latents = self._run(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
-        finally:
-            self._snap = None
+        probs, latents = self._run(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
         probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
         songs = []
         for b in range(variations):
@@ -209,7 +268,9 @@ class Engine:
                 key=key_used,
                 transpose=shift_out,
                 scale_lock=bool(scale_lock),
-                sustain=float(g["sustain"]),
+                sustain=g["sustain"],
+                fill=g["fill"],
+                harmony=float(self.fast.harmony),
                 device=self.device,
             )
             song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
@@ -539,7 +600,7 @@ class Engine:
 
     def _decode(self, z: torch.Tensor, batch: int) -> torch.Tensor:
         """fast.decode, then (with scale lock on) each pitched lane's out-of-scale probabilities moved in scale."""
-        p = self.fast.decode(z)
+        p = self.fast.harmonise(self.fast.decode(z), batch)
         snap = getattr(self, "_snap", None)
         if snap is None:
             return p
@@ -610,7 +671,9 @@ class Engine:
             "start": g.get("start", "bank" if self.fast.bank_z is not None else "prior"),
             "lane_bias": g.get("lane_bias"),
             "scale_lock": bool(g.get("scale_lock", False)),
-            "sustain": float(g.get("sustain", 1.0)),
+            "sustain": sustain_value(g.get("sustain", 1.0)),
+            "fill": sustain_value(g.get("fill", 1.0)),
+            "harmony": float(g.get("harmony", 0.0)),
         }
 
     @property

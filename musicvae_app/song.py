@@ -41,6 +41,32 @@ def note_runs(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 DENSITY_RANGE = (0.25, 4.0)
+SUSTAIN_RANGE = (0.1, 1.0)
+
+
+def sustain_value(value, strict: bool = True) -> float | list[float]:
+    """A sustain setting: one number for every lane or a list of five (1.0: no hysteresis).
+
+    strict: raise ValueError on a bad value; otherwise a bad value reads as 1.0 (off), as an old or
+    damaged sketch should.
+    """
+    try:
+        if isinstance(value, (list, tuple)):
+            if len(value) != len(LANES):
+                raise ValueError(f"sustain needs one number or {len(LANES)}, got {len(value)}")
+            out = [float(v) for v in value]
+        else:
+            if isinstance(value, bool):
+                raise ValueError("sustain must be a number")
+            out = float(value)
+        for v in out if isinstance(out, list) else [out]:
+            if not SUSTAIN_RANGE[0] <= v <= SUSTAIN_RANGE[1]:
+                raise ValueError(f"sustain must be from {SUSTAIN_RANGE[0]} to {SUSTAIN_RANGE[1]}, got {v}")
+        return out
+    except (TypeError, ValueError):
+        if strict:
+            raise
+        return 1.0
 
 
 def hysteresis(high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -154,32 +180,49 @@ class Song:
         return out
 
     @property
-    def sustain(self) -> float:
-        """How far below the threshold a started note may dip and still sound (1.0: not at all).
+    def sustain(self) -> np.ndarray:
+        """Each lane's sustain (five floats): how far below the threshold a started note may dip and still sound.
 
         Notes of pitched lanes are decoded with hysteresis: a run of cells at or above
-        sustain x threshold is a note if one of its cells reaches the threshold. The model's
-        probabilities dip inside held notes; without this, one held note breaks into several.
+        sustain x threshold is a note if one of its cells reaches the threshold (1.0: no hysteresis).
+        The model's probabilities dip inside held notes; without this, one held note breaks into
+        several. Settings "sustain" is one number for every lane or five, one per lane.
         """
-        value = self.settings.get("sustain", 1.0)
-        try:
-            value = float(value)
-        except (TypeError, ValueError):
-            return 1.0
-        return value if 0.1 <= value <= 1.0 else 1.0
+        value = sustain_value(self.settings.get("sustain", 1.0), strict=False)
+        return np.broadcast_to(np.asarray(value, dtype=np.float32), (len(LANES),)).copy()
+
+    @property
+    def fill(self) -> np.ndarray:
+        """Each lane's bar fill (five floats; 1.0: off): inside a bar where the lane already plays, a cell at or
+        above fill x threshold sounds too.
+
+        A VAE's probabilities are blurred: where a part plays, its chord tones and passing notes sit
+        under the threshold beside the few that pass it. Fill lets a playing bar sound as full as real
+        parts do without waking the bars the lane rests in. Settings "fill": one number or five.
+        """
+        value = sustain_value(self.settings.get("fill", 1.0), strict=False)
+        return np.broadcast_to(np.asarray(value, dtype=np.float32), (len(LANES),)).copy()
 
     def notes(self, threshold: float | None = None) -> np.ndarray:
-        """The binary roll (5, steps, 128); re-thresholding (density, sustain) needs no model."""
+        """The binary roll (5, steps, 128); re-thresholding (density, fill, sustain) needs no model."""
         if "density" not in self.settings:
-            high = np.float32(self.threshold if threshold is None else threshold)
+            high = np.full((len(LANES), 1, 1), self.threshold if threshold is None else threshold, dtype=np.float32)
         else:
             high = self.lane_thresholds(threshold)[:, None, None].astype(np.float32)
         on = self.probs >= high
+        fill = self.fill
+        filled = [i for i in range(len(LANES)) if fill[i] < 1.0]
+        bar = self.steps_per_bar
+        if filled and self.n_steps % bar == 0:
+            bars = self.n_steps // bar
+            playing = on[filled].reshape(len(filled), bars, bar, 128).any(axis=(2, 3))  # (lanes, bars)
+            near = self.probs[filled] >= fill[filled, None, None] * high[filled]
+            on[filled] |= near & np.repeat(playing, bar, axis=1)[:, :, None]
         sustain = self.sustain
-        if sustain < 1.0:
-            low = self.probs >= np.float32(sustain) * high
-            pitched = [i for i in range(len(LANES)) if i != DRUMS]  # drums stay hits
-            on[pitched] = hysteresis(on[pitched], low[pitched])
+        pitched = [i for i in range(len(LANES)) if i != DRUMS and sustain[i] < 1.0]  # drums stay hits
+        if pitched:
+            low = self.probs[pitched] >= sustain[pitched, None, None] * high[pitched]
+            on[pitched] = hysteresis(on[pitched], low)
         return on
 
     def with_density(self, density: dict[str, float] | str) -> Song:

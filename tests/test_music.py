@@ -348,3 +348,119 @@ def test_a_primer_without_a_tempo_event_leaves_the_tempo_alone(engine, tmp_path)
     session = Session(engine)
     assert session.open_primer(primer)
     assert session.primer == primer and session.primer_bpm is None  # the tempo the musician set stays
+
+
+def _two_lane_probs(steps: int = 64) -> np.ndarray:
+    """Piano on C and E, guitar on C and a clashing F#, drums hits: probabilities (5, steps, 128)."""
+    probs = np.zeros((5, steps, 128), dtype=np.float32)
+    probs[0, :, 60] = probs[0, :, 64] = 0.6
+    probs[1, :, 48] = 0.6
+    probs[1, :, 54] = 0.5
+    probs[4, ::2, 42] = 0.7
+    return probs
+
+
+def test_harmonise_draws_the_lanes_to_the_bars_chord_and_leaves_drums(shipped):
+    """FastBand.harmonise: the band's most-played classes keep their probability, a lone clash fades; 0 is off."""
+    import torch
+
+    fast = shipped.fast
+    probs = _two_lane_probs()
+    blocked = fast.to_blocked(torch.as_tensor(probs[:, None]))
+    fast.set_harmony(0.0)
+    assert torch.equal(fast.harmonise(blocked.clone(), 1), blocked)  # the thesis's decoding
+    try:
+        fast.set_harmony(1.0)
+        out = fast.from_blocked(fast.harmonise(blocked.clone(), 1), 1)[:, 0].numpy()
+    finally:
+        fast.set_harmony(shipped.defaults["harmony"])
+    assert np.allclose(out[0, :, 60], 0.6) and np.allclose(out[1, :, 48], 0.6)  # C: the bar's top class
+    assert 0.2 < out[0, 0, 64] < 0.6  # E, played by one lane, is kept but weaker
+    assert out[1, 0, 54] < 0.3 < probs[1, 0, 54]  # F#: a lone clash falls under the threshold
+    assert np.array_equal(out[4], probs[4])  # drums untouched
+    with pytest.raises(ValueError, match="harmony"):
+        fast.set_harmony(9.0)
+
+
+def test_harmony_brings_the_lanes_closer_in_tonal_distance(shipped):
+    from musicvae_app.metrics import PITCHED, tonal_distance
+
+    def mean_td(harmony):
+        songs = shipped.generate(steps=6, seed=4, variations=6, harmony=harmony, lineup="piano,guitar,bass,strings")
+        rolls = np.stack([s.notes() for s in songs])
+        pairs = [(a, b) for n, a in enumerate(PITCHED) for b in PITCHED[n + 1 :]]
+        return np.nanmean([tonal_distance(rolls[:, a], rolls[:, b], 4) for a, b in pairs])
+
+    assert mean_td(1.5) < mean_td(0.0) - 0.1
+    song = shipped.generate(steps=1, seed=4, harmony=0.0)
+    assert song.settings["harmony"] == 0.0 and shipped.fast.harmony == shipped.defaults["harmony"]
+    with pytest.raises(ValueError, match="harmony"):
+        shipped.generate(steps=1, harmony=-1)
+
+
+def test_fill_sounds_near_notes_only_in_bars_the_lane_plays(tmp_path):
+    probs = np.zeros((5, 64, 128), dtype=np.float32)
+    probs[0, 0, 60] = 0.9  # bar 1 plays
+    probs[0, 4, 64] = 0.2  # a near note in a playing bar
+    probs[0, 20, 67] = 0.2  # a near note in a resting bar (bar 2)
+    plain = Song(probs, 4, 64, threshold=0.3)
+    full = Song(probs, 4, 64, threshold=0.3, settings={"fill": [0.5, 1.0, 1.0, 1.0, 1.0]})
+    assert plain.note_counts()["piano"] == 1
+    assert full.note_counts()["piano"] == 2
+    assert full.notes()[0, 4, 64] and not full.notes()[0, 20, 67]
+    assert Song(probs, 4, 64, threshold=0.3, settings={"fill": "nonsense"}).note_counts() == plain.note_counts()
+    got = _onsets(full.to_midi(tmp_path / "fill.mid"))
+    assert got[(0, 64)] == [TPB]  # step 4 at 16ths: beat 2
+
+
+def test_sustain_per_lane(tmp_path):
+    probs = np.zeros((5, 64, 128), dtype=np.float32)
+    for lane in (0, 1):
+        probs[lane, 0:5, 60] = [0.9, 0.2, 0.9, 0.2, 0.9]  # a held note that dips twice
+    song = Song(probs, 4, 64, threshold=0.3, settings={"sustain": [0.5, 1.0, 1.0, 1.0, 1.0]})
+    assert song.note_counts()["piano"] == 1 and song.note_counts()["guitar"] == 3
+    assert np.array_equal(song.sustain, np.array([0.5, 1, 1, 1, 1], dtype=np.float32))
+    for bad in ([0.5, 0.5], [0.05] * 5, True, "x"):
+        assert np.array_equal(Song(probs, 4, 64, threshold=0.3, settings={"sustain": bad}).sustain, np.ones(5))
+
+
+@pytest.mark.parametrize(
+    "generation, words",
+    [
+        ({"harmony": 9}, "harmony"),
+        ({"harmony": "lots"}, "harmony"),
+        ({"fill": [0.5, 0.5]}, "fill must be one number or five"),
+        ({"sustain": [0.5, 0.5, 0.5, 0.5, 2.0]}, "sustain"),
+    ],
+)
+def test_pack_cards_with_bad_decoding_defaults_are_refused(tiny_pack, tmp_path, generation, words):
+    import json
+    import shutil
+
+    from musicvae_app.model.pack import PackError, load_pack
+
+    folder = tmp_path / "pack"
+    shutil.copytree(tiny_pack, folder)
+    card = json.loads((folder / "card.json").read_text())
+    card["generation"].update(generation)
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(PackError, match=words):
+        load_pack(folder)
+
+
+def test_calibration_tally_ranks_music_goals_first():
+    from musicvae_app.training.calibrate import tally
+
+    def table(eb_gap, td_gap, poly_ok):
+        lanes = {
+            "piano": {
+                "EB": {"gap": eb_gap, "met": abs(eb_gap) <= 5},
+                "polyphony": {"gap": 0.1, "met": poly_ok},
+            }
+        }
+        return {"lanes": lanes, "TD": {"piano-bass": {"gap": td_gap, "met": td_gap <= 0.05}}, "all": {}}
+
+    assert tally(table(1.0, 0.3, False)) > tally(table(9.0, 0.3, True))  # a music goal beats a sanity guard
+    assert tally(table(1.0, 0.3, True)) > tally(table(1.0, 0.3, False))
+    assert tally(table(6.0, 0.3, True)) > tally(table(9.0, 0.3, True))  # then the smaller gap
+    assert tally(table(1.0, -0.4, True)) == tally(table(1.0, 0.0, True))  # TD under real is no gap

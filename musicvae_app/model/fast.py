@@ -78,6 +78,14 @@ class FastBand:
             self.window = [_fold_index(lo, cfg.pitches) for lo in cfg.pitch_low]
             self.bank_z = band.bank_z.clone() if cfg.bank else None
             self.bank_sounding = band.bank_sounding.clone() > 0 if cfg.bank else None
+            # Each lane's window position -> pitch class (in the pack's key space); drums map to no class.
+            self.pitch_class = torch.zeros((len(LANES), cfg.pitches, 12))
+            for i, lo in enumerate(cfg.pitch_low):
+                if LANES[i] != "drums":
+                    self.pitch_class[i, torch.arange(cfg.pitches), (lo + torch.arange(cfg.pitches)) % 12] = 1.0
+            self.class_pitch = self.pitch_class.transpose(1, 2).contiguous()
+            self.not_pitched = torch.tensor([float(lane == "drums") for lane in LANES])[:, None, None]
+        self.harmony = 0.0
         for name, value in list(vars(self).items()):
             if isinstance(value, torch.Tensor):
                 setattr(self, name, value.to(device))
@@ -95,6 +103,37 @@ class FastBand:
             self._bd3_trained = self.bd3.clone()
         self.bd3 = self._bd3_trained + bias[:, None, None]
         self.lane_bias = bias
+
+    def set_harmony(self, strength: float) -> None:
+        """How strongly each pitched lane is drawn to the pitch classes the band plays in the same bar (0: off).
+
+        See `harmonise`. Replaces any earlier strength.
+        """
+        strength = float(strength)
+        if not 0.0 <= strength <= 8.0:
+            raise ValueError(f"harmony must be from 0 to 8, got {strength}")
+        self.harmony = strength
+
+    def harmonise(self, p: torch.Tensor, batch: int) -> torch.Tensor:
+        """Blocked probabilities (L, B*rows, 16) of one step, with the pitched lanes agreeing on a harmony.
+
+        Per bar-long block of time (16 steps: T2 of the blocked layout) the pitched lanes' probabilities are
+        summed per pitch class into the band's chroma; each pitched cell is then scaled by
+        (its class's share / the bar's largest share) ** harmony. The bar's most-played classes keep their
+        probability and the rest fade, so the lanes lean toward one chord instead of each its own.
+        In place; a no-op at harmony 0 (the thesis's decoding).
+        """
+        if not self.harmony:
+            return p
+        lanes = p.shape[0]
+        x = p.view(lanes, batch, self.t, self.w, 4, 4, 4, 4)  # (L, B, T2, P2, T1, P1, T0, P0)
+        per_pitch = x.sum(dim=(4, 6)).view(lanes, batch * self.t, -1)  # (L, B*T2, pitch in window)
+        chroma = torch.bmm(per_pitch, self.pitch_class).sum(dim=0)  # (B*T2, 12): drums add nothing
+        share = chroma / chroma.amax(dim=-1, keepdim=True).clamp_min(1e-6)
+        weight = share.clamp_min_(1e-3).pow_(self.harmony)
+        scale = torch.matmul(weight, self.class_pitch).add_(self.not_pitched)  # (L, B*T2, pitch); drums 1
+        x.mul_(scale.view(lanes, batch, self.t, self.w, 1, 4, 1, 4))
+        return p
 
     # --- layout -------------------------------------------------------------------------------
     def to_blocked(self, roll: torch.Tensor) -> torch.Tensor:

@@ -126,8 +126,15 @@ def _check_generation(gen, where: str) -> None:
                 raise InvalidValue("lineup must be a list of lane names")
             for lane in lineup:
                 lane_index(lane)
-        if "sustain" in gen:
-            check_float("sustain", gen["sustain"], 0.1, 1.0)
+        for name in ("sustain", "fill"):  # one number for every lane, or five
+            if name in gen:
+                values = gen[name] if isinstance(gen[name], list) else [gen[name]]
+                if len(values) not in (1, 5):
+                    raise InvalidValue(f"{name} must be one number or five, one per lane")
+                for value in values:
+                    check_float(name, value, 0.1, 1.0)
+        if "harmony" in gen:
+            check_float("harmony", gen["harmony"], 0.0, 8.0)
         if "scale_lock" in gen and not isinstance(gen["scale_lock"], bool):
             raise InvalidValue(f"scale_lock must be true or false, got {gen['scale_lock']!r}")
         if "start" in gen and gen["start"] not in ("bank", "prior"):
