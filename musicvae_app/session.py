@@ -494,8 +494,8 @@ class Session:
         def done(result, secs: float) -> None:
             new = result if isinstance(result, list) else [result]
             takes = list(self.state.takes)
-            i = self.state.index if self.state.song is song else takes.index(song) if song in takes else None
-            if i is None:  # the take was undone meanwhile: the result becomes a take of its own
+            i = next((j for j, take in enumerate(takes) if take is song), None)  # where the take is now
+            if i is None:  # the take was undone or dropped meanwhile: the result becomes a take of its own
                 takes.extend(new)
                 i = len(takes) - len(new)
             else:

@@ -668,3 +668,19 @@ def test_feel_moves_the_exported_off_beats_is_undoable_and_saved(session, engine
     session.undo()
     session.undo()
     assert session.song is song and session.song.feel.off
+
+
+def test_infill_lands_on_its_own_take_when_the_user_flips_takes_meanwhile(engine):
+    executor = Deferred()
+    session = Session(engine, executor)
+    session.update_settings(steps=3, variations=2)
+    session.generate()
+    executor.finish()
+    first, second = session.takes
+    session.update_settings(variations=1)
+    assert session.infill(1, 4, ["piano"], seed=5)
+    session.pick_take(1)  # while the worker runs
+    executor.finish()
+    assert session.index == 0 and session.takes[1] is second  # the infilled take is current, the other untouched
+    assert np.array_equal(session.song.probs[1:], first.probs[1:])
+    assert not np.array_equal(session.song.probs[0, : first.chunk_steps], first.probs[0, : first.chunk_steps])
