@@ -32,17 +32,21 @@ from pathlib import Path
 from . import sketchfile
 from .atomic import atomic_write, atomic_write_set
 from .errors import InvalidValue, MusicVAEError
+from .feel import FEEL_KEYS, check_feel
 from .limits import MAX_TEMPO, MIN_TEMPO, check_int, check_program, check_tempo, check_threshold
 from .midi import lane_notes, primer_from_notes, read_notes, song_to_midifile
 from .settings import GenerationSettings
 from .sketchfile import Sketch, SketchError
-from .song import DEFAULT_PROGRAMS, LANES, Song, lane_index
+from .song import DEFAULT_PROGRAMS, LANES, Song, format_density, lane_index, parse_density
 from .undo import History, State
 
 MERGE_THRESHOLD, MERGE_TEMPO, MERGE_PROGRAM = 1, 2, 3
+MERGE_DENSITY = 20  # + lane: a drag of one lane's density is one step
+MERGE_FEEL = 30  # + the feel value's index in FEEL_KEYS: a drag of one feel control is one step
 NO_MERGE = -1
 JAM_MERGE = 7  # a Jam session's continuations undo as one step
 JAM_CHUNKS = 1  # chunks added each time Jam runs low
+MAX_MORPH_STEPS = 64  # chunks in a morph
 SEED_RANGE = 2**31 - 1  # seeds the window rolls and types (the engine takes up to 2**32 - 1)
 OPEN_TEXT = "Open sketch"
 
@@ -97,6 +101,9 @@ class Session:
         self.lineup = [True] * len(LANES)  # "In": Generate gives the lane a part
         self.primer: Path | None = None
         self.primer_bpm: float | None = None  # the primer's tempo: the next Generate plays at it
+        self.primer_key: str | None = None  # the primer's estimated key ("E minor"): "From primer" uses it
+        self.density: dict[str, float] = {}  # per-lane density of the takes and of the next Generate
+        self.feel: dict = {}  # swing / humanize of the takes and of the next Generate (feel.check_feel values)
         self.seed: int | None = None  # the seed shown: the last one used, or one typed or rolled
         self.seed_locked = False
         self.seed_typed = False  # a seed typed (or rolled) since the last Generate is used even unlocked
@@ -293,7 +300,7 @@ class Session:
 
     def _generated(self, songs: list[Song], secs: float) -> None:
         programs = self.programs()
-        takes = tuple(dataclasses.replace(s, programs=list(programs)) for s in songs)
+        takes = tuple(self._dressed(dataclasses.replace(s, programs=list(programs))) for s in songs)
         self._change(State(takes, 0), "Generate" if len(takes) == 1 else f"Generate {len(takes)} takes")
         self._timing(secs)
 
@@ -343,7 +350,18 @@ class Session:
         song = state.song
         if song is not None:  # the next Generate starts from what is on screen, as the sliders show it
             self.settings = self.settings.replace(threshold=float(song.threshold), tempo=float(song.tempo))
+            self.density = song.density
+            feel = song.feel
+            self.feel = {key: getattr(feel, key) for key in FEEL_KEYS}
         self._emit("song")
+
+    def _dressed(self, song: Song) -> Song:
+        """A new take with the density and feel the controls show (a Generate keeps them, like the threshold)."""
+        if self.density:
+            song = song.with_density(self.density)
+        if self.feel:
+            song = song.with_feel(**self.feel)
+        return song
 
     def replace_take(self, song: Song, text: str, merge: int = -1) -> None:
         """Swap the current take for a changed one (a regenerated lane, a Jam continuation), undoably."""
@@ -395,6 +413,125 @@ class Session:
 
         self._map_takes(f"Transpose {semitones:+d}", NO_MERGE, move)
 
+    def set_key(self, key: str | None, scale_lock: bool | None = None) -> None:
+        """The key of the next Generate ("E minor", "Bb major"; None or "": the primer's key, else C major /
+        A minor) and whether scale lock keeps its pitched notes in the scale. Saved with the sketch; a bad
+        key raises InvalidValue and changes nothing. The takes stay as they are (Transpose moves them)."""
+        changes: dict = {"key": key or None}
+        if scale_lock is not None:
+            changes["scale_lock"] = bool(scale_lock)
+        self.update_settings(**changes)
+
+    def take_key(self) -> str | None:
+        """The current take's key as the engine recorded it ("E minor"), or None."""
+        if self.song is None:
+            return None
+        return str(self.song.settings.get("key") or "").split(" / ")[0] or None
+
+    def set_density(self, lane: int | str, value: float) -> None:
+        """One lane busier (>1) or sparser (<1), 0.25-4: every take re-cut, no new sample (like the threshold).
+
+        Consecutive changes of one lane's density undo as one step; the next Generate keeps it; a value out
+        of range raises InvalidValue and changes nothing."""
+        li = lane_index(lane)
+        try:
+            value = parse_density({LANES[li]: value})[LANES[li]]
+        except ValueError as exc:
+            raise InvalidValue(str(exc)) from None
+        density = {**self.density, LANES[li]: value}
+        density = {k: v for k, v in density.items() if v != 1.0}
+        if density == self.density and (self.song is None or self.song.density == density):
+            return
+        self.density = density
+        if self.song is not None:
+            text = format_density({LANES[li]: value}) or f"{LANES[li]}=1"
+            self._map_takes(f"Density {text}", MERGE_DENSITY + li, lambda s: s.with_density(density))
+
+    def set_feel(self, swing=None, swing_grid=None, humanize_ms=None, humanize_velocity=None) -> None:
+        """Swing (50-75 %, on "8th" or "16th") and humanize (timing spread in ms, velocity spread), None keeps a
+        value: every take's notes move in playback, MIDI/WAV export and drag-out alike; no new sample.
+
+        Consecutive changes of one control undo as one step; the next Generate keeps the feel; a bad value
+        raises InvalidValue and changes nothing."""
+        values = dict(swing=swing, swing_grid=swing_grid, humanize_ms=humanize_ms, humanize_velocity=humanize_velocity)
+        checked = check_feel(**values)
+        if not checked:
+            return
+        feel = {**self.feel, **checked}
+        current = None if self.song is None else {key: getattr(self.song.feel, key) for key in FEEL_KEYS}
+        if feel == self.feel and (current is None or all(current[k] == v for k, v in feel.items())):
+            return
+        self.feel = feel
+        if self.song is not None:
+            first = next(k for k in FEEL_KEYS if k in checked)
+            text = "Swing" if first.startswith("swing") else "Humanize"
+            self._map_takes(text, MERGE_FEEL + FEEL_KEYS.index(first), lambda s: s.with_feel(**checked))
+
+    def infill(self, start_bar: int, end_bar: int, lanes=None, seed: int | None = None) -> bool:
+        """New material for bars start_bar..end_bar (1-based, inclusive; snapped out to whole chunks) of `lanes`
+        (None: every lane in the band) of the current take: one undo step. Every note outside the range and of
+        the other lanes stays bit-identical. With Variations above 1 the take is replaced by that many
+        candidates, side by side in the take strip. False when it could not start now."""
+        if not self._engine_usable("Regenerate bars"):
+            return False
+        song = self.song
+        if song is None:
+            self._status("Generate a sketch first, then regenerate its bars", 5000)
+            return False
+        start_bar = check_int("start bar", start_bar, 1, song.n_bars)
+        end_bar = check_int("end bar", end_bar, start_bar, song.n_bars)
+        names = None if lanes is None else [LANES[i] for i in sorted({lane_index(x) for x in lanes})]
+        if names is not None and not names:
+            raise InvalidValue("choose at least one lane to regenerate")
+        per_chunk = max(song.chunk_steps // song.steps_per_bar, 1)
+        first, last = (start_bar - 1) // per_chunk * per_chunk + 1, -(-end_bar // per_chunk) * per_chunk
+        which = "all lanes" if names is None or len(names) == len(LANES) else ", ".join(names)
+        text = f"Regenerate bars {first}-{last} ({which})"
+        engine, variations = self.engine, int(self.settings.variations)
+        if seed is None and (self.seed_locked or self.seed_typed):
+            seed = self.seed
+
+        def done(result, secs: float) -> None:
+            new = result if isinstance(result, list) else [result]
+            takes = list(self.state.takes)
+            i = next((j for j, take in enumerate(takes) if take is song), None)  # where the take is now
+            if i is None:  # the take was undone or dropped meanwhile: the result becomes a take of its own
+                takes.extend(new)
+                i = len(takes) - len(new)
+            else:
+                takes[i : i + 1] = new
+            self._change(State(tuple(takes), i), text)
+            self._timing(secs)
+
+        return self._submit(
+            text, lambda: engine.infill(song, start_bar, end_bar, names, seed=seed, variations=variations), done
+        )
+
+    def morph_to_take(self, index: int, steps: int = 8) -> bool:
+        """A new take whose `steps` chunks move through the VAEs' latent space from the current take's opening
+        to take `index`'s (0-based), lane by lane; locked lanes keep the current take's. One undo step; the
+        morph becomes the current take. False when it could not start now."""
+        if not self._engine_usable("Morph"):
+            return False
+        if len(self.state.takes) < 2:
+            self._status("Morph needs two takes: Generate with Variations above 1", 5000)
+            return False
+        index = check_int("take", index, 0, len(self.state.takes) - 1)
+        steps = check_int("morph steps", steps, 2, MAX_MORPH_STEPS)
+        if index == self.state.index:
+            raise InvalidValue(f"take {index + 1} is the current take: morph to another one")
+        a, b, engine = self.song, self.state.takes[index], self.engine
+        keep = [LANES[i] for i, on in enumerate(self.locks) if on]
+        text = f"Morph take {self.state.index + 1} to take {index + 1}"
+
+        def done(result: Song, secs: float) -> None:
+            new = dataclasses.replace(result, programs=list(a.programs))
+            takes = self.state.takes + (new,)
+            self._change(State(takes, len(takes) - 1), text)
+            self._timing(secs)
+
+        return self._submit(text, lambda: engine.morph(a, b, steps, keep_lanes=keep), done)
+
     def set_tempo(self, bpm: float) -> None:
         """The tempo of every take (and of the next Generate); a primer's own tempo no longer applies."""
         bpm = check_tempo(bpm)
@@ -440,16 +577,22 @@ class Session:
         job = self._primer_job
         engine = self.engine
 
-        def read():  # the file is read once: its first chunk is checked, its tempo kept
+        def read():  # the file is read once: its first chunk is checked (and its key estimated), its tempo kept
+            from .keys import estimate_key, key_name
+
             notes = read_notes(path)
+            key = None
             if engine is not None:
                 cfg = engine.pack.config
-                primer_from_notes(notes, path.name, cfg.steps_per_beat, cfg.chunk_steps)
-            return round(notes.tempo, 2) if notes.tempo_given else None
+                chunk = primer_from_notes(notes, path.name, cfg.steps_per_beat, cfg.chunk_steps)
+                found = estimate_key(chunk)
+                key = key_name(found) if found is not None else None
+            return (round(notes.tempo, 2) if notes.tempo_given else None), key
 
-        def done(bpm, _secs) -> None:
+        def done(result, _secs) -> None:
             if job != self._primer_job:  # cancelled, or another primer asked for since
                 return
+            bpm, self.primer_key = result
             self.primer = path
             self.primer_bpm = min(max(bpm, self.tempo_range[0]), self.tempo_range[1]) if bpm else None
             self.primer_reading = None
@@ -488,6 +631,7 @@ class Session:
     def clear_primer(self) -> None:
         self.primer = None
         self.primer_bpm = None
+        self.primer_key = None
         self._emit("primer")
 
     def have_song(self, what: str) -> bool:
@@ -574,6 +718,12 @@ class Session:
             for i, on in enumerate((settings.get(key) or [])[: len(LANES)]):
                 values[i] = bool(on)
         self.opened_settings = settings
+        generation = settings.get("generation") if isinstance(settings.get("generation"), dict) else {}
+        if "key" in generation or "scale_lock" in generation:  # the next Generate's key comes back with the sketch
+            try:
+                self.set_key(generation.get("key", self.settings.key), generation.get("scale_lock"))
+            except InvalidValue:
+                pass
         self._emit("lanes")
         self._change(State(tuple(sketch.takes), sketch.current), text)
 

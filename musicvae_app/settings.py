@@ -72,8 +72,17 @@ class GenerationSettings:
             if not picked:
                 raise limits.InvalidValue("the lineup is empty: choose at least one of " + ", ".join(LANES))
             lineup = tuple(LANES[i] for i in sorted(picked))
+        key = self.key
+        if key is not None:
+            from .keys import key_name, parse_key
+
+            try:
+                key = key_name(parse_key(key)) if str(key).strip() else None
+            except ValueError as exc:
+                raise limits.InvalidValue(str(exc)) from None
         return dataclasses.replace(
             self,
+            key=key,
             noise=limits.check_noise(self.noise),
             threshold=limits.check_threshold(self.threshold),
             steps=steps,

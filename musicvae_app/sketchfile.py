@@ -306,6 +306,15 @@ def _window_settings(raw) -> dict:
         value = raw.get(key)
         if isinstance(value, list) and len(value) == len(LANES) and all(isinstance(v, bool) for v in value):
             out[key] = value
+    generation = raw.get("generation") if isinstance(raw.get("generation"), dict) else {}
+    kept: dict = {}  # the key and scale lock of the next Generate (the rest are the window's own preferences)
+    if generation.get("key") is None or (isinstance(generation.get("key"), str) and len(generation["key"]) < 64):
+        if "key" in generation:
+            kept["key"] = generation["key"]
+    if isinstance(generation.get("scale_lock"), bool):
+        kept["scale_lock"] = generation["scale_lock"]
+    if kept:
+        out["generation"] = kept
     return out
 
 

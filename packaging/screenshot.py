@@ -59,11 +59,16 @@ def main() -> int:
         bar.seed.setText(str(args.seed))
         bar.seed_lock.setChecked(True)
         window.headers[4].lock.setChecked(False)
+        bar.key.setCurrentIndex(bar.key.findText("E minor"))  # the composing controls, in use
+        bar.scale_lock.setChecked(True)
         window.show()
         window.generate()
         window.worker.wait()
         app.processEvents()
         window.pick_take(1)
+        window.headers[2].density.setValue(1.3)
+        window.feel.swing.setValue(58)
+        window.lanes.select_bars(9, 12, [1])  # guitar, bars 9-12: Ctrl+R would regenerate them
         window.headers[3].solo.setChecked(False)
         window.headers[1].mute.setChecked(True)
         window.time_label.setText(window.time_label.text())

@@ -487,3 +487,200 @@ def test_transpose_is_one_action_and_one_undo_step_and_exports_carry_the_key(ses
         assert len(signatures) == 1
     with pytest.raises(InvalidValue, match="semitones"):
         session.transpose(40)
+
+
+# --- issue 11: composing controls through the session ---------------------------------------------
+def e_minor_primer(path):
+    """Two bars of E minor: an Em arpeggio on piano and E-B on bass (E and B weigh most, G makes it minor)."""
+    from band_files import write_notes
+
+    notes = []
+    for beat in range(8):
+        for pitch in (64, 67, 71):
+            notes.append((0, 0, pitch + (12 if beat % 4 == 3 else 0), beat, beat + 1))
+        notes.append((1, 32, 40 if beat % 2 == 0 else 47, beat, beat + 1))
+    notes += [(0, 0, 66, 2.5, 3), (0, 0, 62, 6.5, 7)]  # F# and D: in E minor, not in G major's tonic triad
+    return write_notes(path, notes, tempo=100)
+
+
+def test_key_and_scale_lock_go_into_the_next_generate_and_come_back_with_the_sketch(session, engine, tmp_path):
+    seen = events_of(session)
+    session.set_key("f#m", scale_lock=True)
+    assert session.settings.key == "F# minor" and session.settings.scale_lock
+    assert ("settings",) in seen
+    assert session.generation_args()["key"] == "F# minor" and session.generation_args()["scale_lock"] is True
+    session.generate()
+    assert session.song.settings["key"].startswith("F# minor") and session.song.settings["scale_lock"] is True
+    assert session.take_key() == "F# minor"
+    assert read_settings(session.export_midi(tmp_path / "k.mid"))["key"].startswith("F# minor")
+    session.save(tmp_path / "k.mvsketch")
+    again = Session.open(tmp_path / "k.mvsketch", engine)
+    assert again.settings.key == "F# minor" and again.settings.scale_lock is True
+    with pytest.raises(InvalidValue, match="not a key"):
+        session.set_key("H major")
+    assert session.settings.key == "F# minor"
+    session.set_key(None, scale_lock=False)
+    assert session.settings.key is None and session.settings.scale_lock is False
+
+
+def test_a_primer_in_e_minor_shows_its_key(session, tmp_path):
+    assert session.open_primer(e_minor_primer(tmp_path / "em.mid"))
+    assert session.primer_key == "E minor"
+    session.clear_primer()
+    assert session.primer_key is None
+
+
+def test_infill_regenerates_only_the_range_and_lanes_as_one_undo_step(session):
+    song = session.generate() and session.song  # 4 chunks of 4 bars
+    steps_before = len(session.history.steps)
+    assert session.infill(5, 8, ["guitar", "bass"], seed=3)
+    new = session.song
+    assert len(session.history.steps) == steps_before + 1
+    assert session.history.undo_text == "Regenerate bars 5-8 (guitar, bass)"
+    lo, hi = 1 * song.chunk_steps, 2 * song.chunk_steps
+    chosen = [LANES.index("guitar"), LANES.index("bass")]
+    others = [i for i in range(len(LANES)) if i not in chosen]
+    assert np.array_equal(new.probs[others], song.probs[others])  # bit-identical: probabilities, hence notes
+    assert np.array_equal(new.probs[chosen, :lo], song.probs[chosen, :lo])
+    assert np.array_equal(new.probs[chosen, hi:], song.probs[chosen, hi:])
+    assert not np.array_equal(new.probs[chosen, lo:hi], song.probs[chosen, lo:hi])
+    session.undo()
+    assert session.song is song
+    with pytest.raises(InvalidValue, match="end bar"):
+        session.infill(9, 3)
+
+
+def test_infill_snaps_to_chunks_and_variations_sit_side_by_side(session):
+    session.update_settings(variations=2)
+    session.generate()
+    session.pick_take(1)
+    song = session.song
+    session.update_settings(variations=3)
+    assert session.infill(6, 6)  # inside the second chunk: bars 5-8, every lane
+    assert len(session.takes) == 2 - 1 + 3 and session.index == 1
+    assert session.history.undo_text == "Regenerate bars 5-8 (all lanes)"
+    cs = song.chunk_steps
+    for take in session.takes[1:4]:
+        assert np.array_equal(take.probs[:, :cs], song.probs[:, :cs])
+        assert np.array_equal(take.probs[:, 2 * cs :], song.probs[:, 2 * cs :])
+    assert not np.array_equal(session.takes[1].probs, session.takes[2].probs)
+    session.undo()
+    assert len(session.takes) == 2 and session.song is song
+
+
+def test_morph_to_take_adds_a_take_in_one_undo_step_and_keeps_locked_lanes(session):
+    session.update_settings(variations=2)
+    session.generate()
+    a, b = session.takes
+    session.set_lane("drums", lock=True)
+    session.set_density("bass", 1.5)
+    assert session.morph_to_take(1, steps=5)
+    assert len(session.takes) == 3 and session.index == 2
+    morph = session.song
+    assert morph.n_chunks == 5 and session.history.undo_text == "Morph take 1 to take 2"
+    assert morph.density == {"bass": 1.5} and morph.programs == session.takes[0].programs
+    drums = LANES.index("drums")
+    first = morph.chunk(0)[drums]
+    assert all(np.array_equal(morph.chunk(c)[drums], first) for c in range(5))  # the locked lane stays A's
+    assert not np.array_equal(morph.chunk(0)[0], morph.chunk(4)[0])  # the piano moves toward take 2
+    session.undo()
+    assert len(session.takes) == 2
+    with pytest.raises(InvalidValue, match="current take"):
+        session.morph_to_take(0)
+    with pytest.raises(InvalidValue, match="morph steps"):
+        session.morph_to_take(1, steps=1)
+
+
+def test_density_is_live_monotonic_one_step_per_drag_and_saved(session, engine, tmp_path, monkeypatch):
+    session.generate()
+    song = session.song
+    for name in ("generate", "regenerate_lane", "continue_song", "infill", "morph"):
+        monkeypatch.setattr(engine, name, lambda *a, **k: pytest.fail("the engine was called"))
+    steps_before = len(session.history.steps)
+    counts = []
+    for value in (0.5, 0.8, 1.0, 1.5, 2.5):
+        session.set_density("bass", value)
+        counts.append(int(session.song.notes()[LANES.index("bass")].sum()))  # sounding cells (runs may merge)
+        assert session.song.note_counts()["piano"] == song.note_counts()["piano"]
+        assert np.array_equal(session.song.probs, song.probs)  # no new sample
+    assert counts == sorted(counts) and counts[0] < counts[-1]
+    assert len(session.history.steps) == steps_before + 1  # a drag is one undo step
+    session.set_density("piano", 0.7)
+    assert len(session.history.steps) == steps_before + 2
+    assert session.song.density == {"bass": 2.5, "piano": 0.7}
+    session.save(tmp_path / "d.mvsketch")
+    assert Session.open(tmp_path / "d.mvsketch", engine).song.density == {"bass": 2.5, "piano": 0.7}
+    assert read_settings(session.export_midi(tmp_path / "d.mid"))["density"] == "piano=0.7,bass=2.5"
+    with pytest.raises(InvalidValue, match="density of bass"):
+        session.set_density("bass", 9)
+    session.undo()
+    assert session.song.density == {"bass": 2.5}
+    session.undo()
+    assert session.song is song and session.density == {}
+
+
+def test_feel_moves_the_exported_off_beats_is_undoable_and_saved(session, engine, tmp_path):
+    import mido
+
+    from musicvae_app.feel import TICKS_PER_BEAT
+
+    session.generate()
+    song = session.song
+    straight = mido.MidiFile(str(session.export_midi(tmp_path / "straight.mid")))
+    steps_before = len(session.history.steps)
+    for value in (55, 60, 66):
+        session.set_feel(swing=value)
+    assert len(session.history.steps) == steps_before + 1 and session.song.feel.swing == 66
+    session.set_feel(humanize_ms=8, humanize_velocity=10)
+    assert len(session.history.steps) == steps_before + 2
+    assert np.array_equal(session.song.probs, song.probs)
+    session.set_feel(humanize_ms=0, humanize_velocity=0)
+    swung = mido.MidiFile(str(session.export_midi(tmp_path / "swung.mid")))
+    assert read_settings(tmp_path / "swung.mid")["swing"] == 66
+
+    def onsets(mid):
+        out = []
+        for track in mid.tracks[1:]:
+            tick = 0
+            for msg in track:
+                tick += msg.time
+                if msg.type == "note_on" and msg.velocity:
+                    out.append(tick)
+        return sorted(out)
+
+    before, after = onsets(straight), onsets(swung)
+    assert len(before) == len(after)
+    half = TICKS_PER_BEAT // 2
+    moved = {
+        t: t // TICKS_PER_BEAT * TICKS_PER_BEAT + round(0.66 * TICKS_PER_BEAT)
+        for t in before
+        if t % TICKS_PER_BEAT == half
+    }
+    assert moved and all(m in after for m in moved.values())
+    assert sum(1 for t in after if t % TICKS_PER_BEAT == half) == 0  # no off-beat 8th left straight
+    session.save(tmp_path / "f.mvsketch")
+    assert Session.open(tmp_path / "f.mvsketch", engine).song.feel.swing == 66
+    session.generate()  # the next Generate keeps the feel the controls show
+    assert session.song.feel.swing == 66
+    with pytest.raises(InvalidValue, match="swing"):
+        session.set_feel(swing=90)
+    session.undo()
+    session.undo()
+    session.undo()
+    assert session.song is song and session.song.feel.off
+
+
+def test_infill_lands_on_its_own_take_when_the_user_flips_takes_meanwhile(engine):
+    executor = Deferred()
+    session = Session(engine, executor)
+    session.update_settings(steps=3, variations=2)
+    session.generate()
+    executor.finish()
+    first, second = session.takes
+    session.update_settings(variations=1)
+    assert session.infill(1, 4, ["piano"], seed=5)
+    session.pick_take(1)  # while the worker runs
+    executor.finish()
+    assert session.index == 0 and session.takes[1] is second  # the infilled take is current, the other untouched
+    assert np.array_equal(session.song.probs[1:], first.probs[1:])
+    assert not np.array_equal(session.song.probs[0, : first.chunk_steps], first.probs[0, : first.chunk_steps])

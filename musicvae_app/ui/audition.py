@@ -19,6 +19,7 @@ def attach_playback(window) -> PlaybackPanel:
     panel = PlaybackPanel(lambda: window.song, window.lane_mutes, settings=window.settings)
     panel.setObjectName("playbackPanel")
     window.add_playback_panel(panel)
+    panel.add_controls(window.feel)
     panel.playhead_moved.connect(slot(window.set_playhead, 1))
     panel.error_raised.connect(slot(lambda text: window.show_error("Playback", text), 1))
     panel.jam_wanted.connect(slot(lambda: jam_more(window)))

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
     QComboBox,
+    QDoubleSpinBox,
     QFrame,
     QGridLayout,
     QHBoxLayout,
@@ -23,8 +24,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..feel import HUMANIZE_MS_RANGE, HUMANIZE_VELOCITY_RANGE, SWING_GRIDS, SWING_RANGE
+from ..keys import MAJOR_NAMES, MINOR_NAMES
 from ..settings import DEFAULT_STEPS  # noqa: F401 (the bar's default; importable from here as before)
-from ..song import BEATS_PER_BAR, DRUMS, LANES
+from ..song import BEATS_PER_BAR, DENSITY_RANGE, DRUMS, LANES
 from . import gm
 from .lanes_view import LANE_COLOURS
 from .worker import slot
@@ -32,6 +35,11 @@ from .worker import slot
 MAX_SEED = 2**31 - 1
 MAX_BARS = 64  # the README's promise: four to sixty-four bars per Generate
 PRIMER_NAME_PX = 130  # a long primer file name is elided to this, never widening the window
+
+
+KEYS = tuple(
+    f"{names[t]} {mode}" for t in range(12) for names, mode in ((MAJOR_NAMES, "major"), (MINOR_NAMES, "minor"))
+)
 
 
 def minutes(seconds: float) -> str:
@@ -135,6 +143,7 @@ class GenerateBar(QWidget):
         self.length = QLabel()
         self.length.setObjectName("lengthLabel")
         self.length.setToolTip("Length of the next Generate (the sketch on screen: its length in the status bar)")
+        self.length.ensurePolished()  # the app's style sheet sets the font: measure with it
         self.length.setMinimumWidth(self.length.fontMetrics().horizontalAdvance("next: 64 bars · 2:08") + 4)
         self.tempo = QSpinBox()
         self.tempo.setObjectName("tempoSpin")
@@ -166,6 +175,22 @@ class GenerateBar(QWidget):
         self.primer = QLabel()
         self.primer.setObjectName("primerLabel")
         self.primer.setFixedWidth(PRIMER_NAME_PX + 60)
+        self.key = QComboBox()
+        self.key.setObjectName("keyCombo")
+        self.key.addItem("Auto", None)  # renamed "From primer: E minor" while a primer is loaded
+        for name in KEYS:
+            self.key.addItem(name, name)
+        self.key.setMaxVisibleItems(25)
+        self.key.setMinimumContentsLength(len("From primer: E minor"))
+        self.key.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.scale_lock = QCheckBox("Scale lock")
+        self.scale_lock.setObjectName("scaleLock")
+        self.scale_lock.setToolTip("Keep every pitched note of the next Generate in the key's scale (drums untouched)")
+        self.key_info = QLabel()  # the estimated keys: of the take on screen and of the primer
+        self.key_info.setObjectName("keyInfo")
+        self.key_info.setProperty("role", "dim")
+        self.key_info.setMinimumWidth(40)
+        self.set_key_info(None, None)
 
         grid = QGridLayout()
         grid.setHorizontalSpacing(6)
@@ -198,6 +223,19 @@ class GenerateBar(QWidget):
         grid.setColumnStretch(1, 2)
         grid.setColumnStretch(3, 3)
         grid.setColumnStretch(6, 2)  # spare width on a big screen goes here, not into gaps between controls
+        key_label = label("Key")
+        key_label.setFixedWidth(key_label.fontMetrics().horizontalAdvance("Threshold"))  # the combo lines up
+        key_row = QHBoxLayout()  # where the next Generate's key comes from: a key, or the primer's
+        key_row.setSpacing(6)
+        key_row.addWidget(key_label)
+        key_row.addWidget(self.key)
+        key_row.addWidget(self.scale_lock)
+        key_row.addSpacing(12)
+        key_row.addWidget(self.key_info, 1)
+        settings = QVBoxLayout()
+        settings.setSpacing(4)
+        settings.addLayout(grid)
+        settings.addLayout(key_row)
 
         out = QVBoxLayout()
         out.setSpacing(4)
@@ -208,7 +246,7 @@ class GenerateBar(QWidget):
         row.setContentsMargins(8, 8, 8, 8)
         row.setSpacing(8)
         row.addWidget(self.generate)
-        row.addLayout(grid, 1)
+        row.addLayout(settings, 1)
         row.addWidget(self.takes)
         row.addLayout(out)
 
@@ -252,6 +290,32 @@ class GenerateBar(QWidget):
         self.primer.setText(f"Primer: {short}{tempo}")
         self.primer.setToolTip(f"{name}{tempo}\n{tip}")
 
+    def set_key_info(self, primer_key: str | None, take_key: str | None) -> None:
+        """The first entry names the primer's estimated key ("From primer: E minor"), else "Auto"; the tooltip
+        also says the key of the take on screen."""
+        self.key.setItemText(0, f"From primer: {primer_key}" if primer_key else "Auto")
+        info = [f"sketch in {take_key}"] if take_key else []
+        info += [f"primer in {primer_key}"] if primer_key else []
+        self.key_info.setText(" · ".join(info))
+        auto = (
+            f"the primer's key ({primer_key})" if primer_key else "the primer's key, or C major / A minor without one"
+        )
+        take = f"\nThe take on screen is in {take_key}." if take_key else ""
+        self.key.setToolTip(f"The key of the next Generate; the first entry uses {auto}.{take}")
+
+    def key_value(self) -> str | None:
+        return self.key.currentData()
+
+    def show_key(self, key: str | None, scale_lock: bool) -> None:
+        """Show the session's key and scale lock without sending them back."""
+        self.key.blockSignals(True)
+        index = self.key.findData(key) if key else 0
+        self.key.setCurrentIndex(max(index, 0))
+        self.key.blockSignals(False)
+        self.scale_lock.blockSignals(True)
+        self.scale_lock.setChecked(bool(scale_lock))
+        self.scale_lock.blockSignals(False)
+
     def seed_value(self) -> int | None:
         text = self.seed.text().strip()
         return int(text) if text else None
@@ -275,16 +339,26 @@ class TakeStrip(QWidget):
         self.label.setObjectName("takeLabel")
         self.label.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.label.setMinimumWidth(60)
-        self.keep = QPushButton("Keep take")
+        self.keep = QPushButton("Keep")
         self.keep.setObjectName("keepTake")
-        self.keep.setToolTip("Keep this take and drop the others")
+        self.keep.setToolTip("Keep this take and drop the others (Ctrl+K)")
+        self.morph = QToolButton()
+        self.morph.setText("Morph…")
+        self.morph.setObjectName("morphTake")
+        self.morph.setToolTip("Morph to take…: a new take that moves from this take to another one (Ctrl+M)")
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setVerticalSpacing(4)
+        grid.setHorizontalSpacing(2)
         grid.addWidget(self.prev, 0, 0)
         grid.addWidget(self.label, 0, 1)
         grid.addWidget(self.next, 0, 2)
-        grid.addWidget(self.keep, 1, 0, 1, 3)
+        bottom = QHBoxLayout()
+        bottom.setSpacing(2)
+        self.keep.setMinimumWidth(self.keep.fontMetrics().horizontalAdvance("Keep") + 24)  # not the style's 80 px
+        bottom.addWidget(self.keep, 1)
+        bottom.addWidget(self.morph)
+        grid.addLayout(bottom, 1, 0, 1, 3)
         self.show_takes(0, 0)
 
     def show_takes(self, index: int, count: int) -> None:
@@ -292,12 +366,81 @@ class TakeStrip(QWidget):
         self.prev.setEnabled(index > 0)
         self.next.setEnabled(index < count - 1)
         self.keep.setEnabled(count > 1)
+        self.morph.setEnabled(count > 1)
+
+
+class FeelControls(QWidget):
+    """Swing (50-75 %, on 8ths or 16ths) and humanize (timing spread in ms, velocity spread): the take's feel."""
+
+    feelChanged = Signal(dict)  # the one value changed: {"swing": 60} ...
+
+    def __init__(self):
+        super().__init__()
+        self.setObjectName("feelControls")
+        self.swing = QSlider(Qt.Orientation.Horizontal)
+        self.swing.setObjectName("swingSlider")
+        self.swing.setRange(int(SWING_RANGE[0]), int(SWING_RANGE[1]))
+        self.swing.setMinimumWidth(60)
+        self.swing.setMaximumWidth(110)
+        self.swing.setToolTip("Swing: the off-beat 8ths (or 16ths) move to this share of the beat; 50 % is straight")
+        self.swing_label = QLabel()
+        self.swing_label.setObjectName("swingValue")
+        self.swing_label.setMinimumWidth(self.swing_label.fontMetrics().horizontalAdvance("75 %") + 2)
+        self.grid = QComboBox()
+        self.grid.setObjectName("swingGrid")
+        self.grid.addItems(list(SWING_GRIDS))
+        self.grid.setToolTip("Swing the 8ths or the 16ths")
+        self.humanize_ms = QSpinBox()
+        self.humanize_ms.setObjectName("humanizeMs")
+        self.humanize_ms.setRange(int(HUMANIZE_MS_RANGE[0]), int(HUMANIZE_MS_RANGE[1]))
+        self.humanize_ms.setSuffix(" ms")
+        self.humanize_ms.setToolTip("Humanize: each note moves up to this many milliseconds (the same every time)")
+        self.humanize_velocity = QSpinBox()
+        self.humanize_velocity.setObjectName("humanizeVelocity")
+        self.humanize_velocity.setRange(int(HUMANIZE_VELOCITY_RANGE[0]), int(HUMANIZE_VELOCITY_RANGE[1]))
+        self.humanize_velocity.setPrefix("vel ±")
+        self.humanize_velocity.setToolTip("Humanize: each note's velocity moves up to this much")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(4)
+        row.addWidget(GenerateBar._label("Swing"))
+        for w in (self.swing, self.swing_label, self.grid):
+            row.addWidget(w)
+        row.addSpacing(6)
+        row.addWidget(GenerateBar._label("Humanize"))
+        row.addWidget(self.humanize_ms)
+        row.addWidget(self.humanize_velocity)
+        self.swing.valueChanged.connect(slot(lambda v: self._send(swing=int(v)), 1))
+        self.grid.currentTextChanged.connect(slot(lambda text: self._send(swing_grid=text), 1))
+        self.humanize_ms.valueChanged.connect(slot(lambda v: self._send(humanize_ms=int(v)), 1))
+        self.humanize_velocity.valueChanged.connect(slot(lambda v: self._send(humanize_velocity=int(v)), 1))
+        self.show_feel(50, "8th", 0, 0)
+
+    def _send(self, **value) -> None:
+        self.swing_label.setText(f"{self.swing.value()} %")
+        self.feelChanged.emit(value)
+
+    def show_feel(self, swing: float, grid: str, humanize_ms: float, humanize_velocity: float) -> None:
+        """Show a take's feel without sending it back."""
+        for w, value in (
+            (self.swing, int(round(swing))),
+            (self.humanize_ms, int(round(humanize_ms))),
+            (self.humanize_velocity, int(round(humanize_velocity))),
+        ):
+            w.blockSignals(True)
+            w.setValue(value)
+            w.blockSignals(False)
+        self.grid.blockSignals(True)
+        self.grid.setCurrentText(grid)
+        self.grid.blockSignals(False)
+        self.swing_label.setText(f"{self.swing.value()} %")
 
 
 class LaneHeader(QFrame):
     """A lane's name, GM instrument, Mute / Solo / Lock and Regenerate."""
 
     programChanged = Signal(int, int)  # lane, program
+    densityChanged = Signal(int, float)  # lane, density
     regenerateRequested = Signal(int)
     stateChanged = Signal()  # in-the-band, mute, solo or lock toggled
 
@@ -322,6 +465,19 @@ class LaneHeader(QFrame):
             self.program.addItems([f"{i + 1} {n}" for i, n in enumerate(gm.PROGRAMS)])
             self.program.currentIndexChanged.connect(slot(lambda p: self.programChanged.emit(self.lane, p), 1))
         self.program.setToolTip("General MIDI instrument for this lane's track")
+        self.density = QDoubleSpinBox()
+        self.density.setObjectName(f"density_{name}")
+        self.density.setRange(*DENSITY_RANGE)
+        self.density.setSingleStep(0.1)
+        self.density.setDecimals(2)
+        self.density.setPrefix("×")
+        self.density.setValue(1.0)
+        self.density.setKeyboardTracking(False)
+        self.density.setToolTip(
+            f"Density of the {name}: above 1 busier, below 1 sparser ({DENSITY_RANGE[0]:g}-{DENSITY_RANGE[1]:g}); "
+            "like Threshold, no new part is made"
+        )
+        self.density.valueChanged.connect(slot(lambda v: self.densityChanged.emit(self.lane, float(v)), 1))
         self.mute = self._toggle("M", f"mute_{name}", "Mute this lane in playback")
         self.solo = self._toggle("S", f"solo_{name}", "Solo: play only soloed lanes")
         self.lock = self._toggle("Lock", f"lock_{name}", "Keep this lane when Generate runs; the rest follows it")
@@ -337,6 +493,7 @@ class LaneHeader(QFrame):
         top.addWidget(title)
         top.addStretch(1)
         top.addWidget(self.count)
+        top.addWidget(self.density)
         buttons = QHBoxLayout()
         buttons.setSpacing(3)
         for w in (self.play, self.mute, self.solo, self.lock):
@@ -362,6 +519,11 @@ class LaneHeader(QFrame):
         button.setToolTip(tip)
         button.toggled.connect(slot(self.stateChanged.emit))
         return button
+
+    def set_density(self, value: float) -> None:
+        self.density.blockSignals(True)
+        self.density.setValue(float(value))
+        self.density.blockSignals(False)
 
     def set_program(self, program: int) -> None:
         if self.lane != DRUMS:

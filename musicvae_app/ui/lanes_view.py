@@ -20,6 +20,7 @@ from . import gm
 
 LANE_COLOURS = ("#5b9cf6", "#f2a243", "#4cc47f", "#b57be6", "#ef5f67")
 BACKGROUND = "#1c1e24"
+SELECTION_COLOUR = "#78c8ff"
 AXIS_WIDTH = 92
 AXIS_HEIGHT = 28
 MIN_PX_PER_STEP_FOR_ONSETS = 3.0
@@ -137,23 +138,32 @@ class RowAxis(pg.AxisItem):
 
 
 class LoopViewBox(pg.ViewBox):
-    """While Loop is on, a left-drag draws the loop region (reported to `on_drag`) instead of scrolling."""
+    """A Shift+left-drag selects bars to regenerate (reported to `on_select`; with Ctrl too, the lane is added
+    to the selection); otherwise, while Loop is on, a left-drag draws the loop region (reported to `on_drag`)
+    instead of scrolling. A double-click clears both."""
 
     def __init__(self):
         super().__init__()
         self.on_drag = None  # (start beats, end beats, finished) -> bool: True when the drag drew a region
+        self.on_select = None  # (start beats, end beats, finished, add) -> bool: True when it selected bars
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (pyqtgraph's name)
-        if self.on_drag is not None and ev.button() == Qt.MouseButton.LeftButton and axis is None:
+        if ev.button() == Qt.MouseButton.LeftButton and axis is None:
             start = self.mapSceneToView(ev.buttonDownScenePos()).x()
             end = self.mapSceneToView(ev.scenePos()).x()
-            if self.on_drag(start, end, ev.isFinish()):
+            mods = ev.modifiers()
+            if self.on_select is not None and mods & Qt.KeyboardModifier.ShiftModifier:
+                if self.on_select(start, end, ev.isFinish(), bool(mods & Qt.KeyboardModifier.ControlModifier)):
+                    ev.accept()
+                    return
+            if self.on_drag is not None and self.on_drag(start, end, ev.isFinish()):
                 ev.accept()
                 return
         super().mouseDragEvent(ev, axis)
 
     def mouseDoubleClickEvent(self, ev):  # noqa: N802
-        if self.on_drag is not None and self.on_drag(None, None, True):
+        cleared = self.on_select is not None and self.on_select(None, None, True, False)
+        if self.on_drag is not None and self.on_drag(None, None, True) or cleared:
             ev.accept()
             return
         super().mouseDoubleClickEvent(ev)
@@ -202,9 +212,15 @@ class LaneView(pg.PlotWidget):
         self.loop = pg.LinearRegionItem(values=(0, BEATS_PER_BAR), brush=pg.mkBrush(255, 216, 74, 40))
         self.loop.setZValue(-5)
         self.loop.setVisible(False)
+        pick_pen = pg.mkPen(SELECTION_COLOUR, width=2)
+        self.pick = pg.LinearRegionItem(  # bars selected to regenerate (Shift+drag)
+            values=(0, BEATS_PER_BAR), movable=False, brush=pg.mkBrush(120, 200, 255, 45), pen=pick_pen
+        )
+        self.pick.setZValue(-4)
+        self.pick.setVisible(False)
         for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead):
             plot.addItem(item)
-        for item in (self.empty, self.loop):
+        for item in (self.empty, self.loop, self.pick):
             plot.addItem(item)
         self.vb.sigXRangeChanged.connect(self._level_of_detail)
         self.rows = np.arange(0)
@@ -298,6 +314,8 @@ class LanesView(QWidget):
 
     seekRequested = Signal(float)
     loopChanged = Signal(object, object)  # bar-snapped (start, end) in beats, or (None, None): the whole sketch
+    selectionChanged = Signal(object)  # (first bar, last bar, [lanes]) selected to regenerate, or None
+    contextRequested = Signal(int, float, object)  # right-click: lane, beats, global position (QPoint)
 
     def __init__(self, headers: list[QWidget], parent: QWidget | None = None):
         super().__init__(parent)
@@ -317,7 +335,10 @@ class LanesView(QWidget):
         self.threshold = 0.3
         self.looping = False
         self.loop_region: tuple[float, float] | None = None  # None: Loop repeats the whole sketch
+        self.selection: tuple[float, float] | None = None  # chunk-snapped beats selected to regenerate
+        self.selected_lanes: set[int] = set()
         for lane in self.lanes:
+            lane.vb.on_select = lambda a, b, done, add, lane=lane.lane: self._drag_select(lane, a, b, done, add)
             lane.loop.sigRegionChangeFinished.connect(lambda item, lane=lane: self._edge_moved(lane))
             lane.scene().sigMouseClicked.connect(lambda event, lane=lane: self._clicked(lane, event))
         self.hint = QLabel(HINT, self)  # over the empty lanes until the first sketch
@@ -389,7 +410,68 @@ class LanesView(QWidget):
             lane.loop.setVisible(self.looping and self.loop_region is not None)
             lane.loop.blockSignals(False)
 
+    # --- bars selected to regenerate (Shift+drag; Ctrl+Shift+drag adds a lane) -------------------------
+    def _chunk_beats(self) -> float:
+        song = self.song
+        return song.chunk_steps / song.steps_per_beat if song is not None else float(BEATS_PER_BAR)
+
+    def _snap_chunks(self, start: float, end: float) -> tuple[float, float]:
+        unit = self._chunk_beats()
+        start, end = sorted((start, end))
+        start, end = np.floor(start / unit + 1e-9) * unit, np.ceil(end / unit - 1e-9) * unit
+        if self.song is not None:
+            total = self.song.n_steps / self.song.steps_per_beat
+            start, end = min(max(start, 0.0), total - unit), min(max(end, 0.0), total)
+        return float(start), float(max(end, start + unit))
+
+    def _drag_select(self, lane: int, start: float | None, end: float | None, finished: bool, add: bool) -> bool:
+        if self.song is None:
+            return False
+        if start is None:  # a double-click
+            if self.selection is None:
+                return False
+            self.clear_selection()
+            return True
+        self.selection = self._snap_chunks(start, end)
+        self.selected_lanes = (self.selected_lanes | {lane}) if add else {lane}
+        self._show_selection()
+        if finished:
+            self.selectionChanged.emit(self.selected_bars())
+        return True
+
+    def select_bars(self, first_bar: int, last_bar: int, lanes=None) -> None:
+        """Select bars first_bar..last_bar (1-based, snapped out to chunks) of `lanes` (indices; None: all)."""
+        bar = float(BEATS_PER_BAR)
+        self.selection = self._snap_chunks((first_bar - 1) * bar, last_bar * bar)
+        self.selected_lanes = set(range(len(LANES))) if lanes is None else {int(i) for i in lanes}
+        self._show_selection()
+        self.selectionChanged.emit(self.selected_bars())
+
+    def clear_selection(self) -> None:
+        self.selection, self.selected_lanes = None, set()
+        self._show_selection()
+        self.selectionChanged.emit(None)
+
+    def selected_bars(self) -> tuple[int, int, list[int]] | None:
+        """(first bar, last bar, lanes) selected to regenerate, bars 1-based and inclusive; None when none."""
+        if self.selection is None or not self.selected_lanes:
+            return None
+        start, end = self.selection
+        return int(round(start / BEATS_PER_BAR)) + 1, int(round(end / BEATS_PER_BAR)), sorted(self.selected_lanes)
+
+    def _show_selection(self) -> None:
+        for lane in self.lanes:
+            on = self.selection is not None and lane.lane in self.selected_lanes
+            if on:
+                lane.pick.setRegion(self.selection)
+            lane.pick.setVisible(on)
+
     def _clicked(self, lane: LaneView, event) -> None:
+        if event.button() == Qt.MouseButton.RightButton and self.song is not None:
+            beats = lane.vb.mapSceneToView(event.scenePos()).x()
+            self.contextRequested.emit(lane.lane, float(beats), event.screenPos().toPoint())
+            event.accept()
+            return
         if event.button() != Qt.MouseButton.LeftButton or self.song is None:
             return
         beats = lane.vb.mapSceneToView(event.scenePos()).x()
@@ -412,6 +494,13 @@ class LanesView(QWidget):
             else:
                 self.loop_region = (self.loop_region[0], min(self.loop_region[1], total))
             self._show_region()
+        if self.selection is not None:  # a shorter sketch: the selection stays inside it, or goes
+            total = song.n_steps / song.steps_per_beat
+            if self.selection[0] >= total:
+                self.clear_selection()
+            else:
+                self.selection = (self.selection[0], min(self.selection[1], total))
+                self._show_selection()
         self.threshold = song.threshold if threshold is None else threshold
         same_shape = old is not None and old.probs.shape == song.probs.shape
         same_probs = same_shape and (old.probs is song.probs or np.array_equal(old.probs, song.probs))

@@ -17,10 +17,10 @@ from .. import userdata
 from ..session import Session, message
 from ..settings import GenerationSettings
 from ..song import DEFAULT_PROGRAMS, LANES
-from . import files, prefs
+from . import compose, files, prefs
 from .audition import attach_playback
 from .autosave import Autosave
-from .controls import GenerateBar, LaneHeader, minutes
+from .controls import FeelControls, GenerateBar, LaneHeader, minutes
 from .firstrun import generation_defaults
 from .lanes_view import LanesView
 from .messages import MessagesMixin
@@ -67,6 +67,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.session.tempo_range = (self.bar.tempo.minimum(), self.bar.tempo.maximum())
         self.headers = [LaneHeader(i) for i in range(len(LANES))]
         self.lanes = LanesView(self.headers)
+        self.feel = FeelControls()  # placed on the transport row by attach_playback
         central = QWidget()
         box = QVBoxLayout(central)
         box.setContentsMargins(0, 0, 0, 0)
@@ -121,6 +122,19 @@ class MainWindow(MessagesMixin, QMainWindow):
     export_midi, export_stems = _forward("export_midi"), _forward("export_stems")
     save_sketch, open_sketch, _snapshot = _forward("save"), _forward("open_sketch"), _forward("snapshot")
 
+    set_density, set_feel, set_key = _forward("set_density"), _forward("set_feel"), _forward("set_key")
+
+    def regenerate_bars(self, all_lanes: bool = False) -> bool:
+        """Regenerate the bars selected on the lanes (Shift+drag): one undo step (see ui/compose.py)."""
+        return compose.regenerate_bars(self, all_lanes)
+
+    def lane_menu(self, lane: int, beats: float, pos):
+        return compose.lane_menu(self, lane, beats, pos)
+
+    def morph_dialog(self):
+        """Morph to take…: a non-blocking dialog (None, with a status message, when there is one take)."""
+        return compose.morph_dialog(self)
+
     def folder(self) -> str:
         """The folder the user picked last: where file dialogs open."""
         return files.last_folder(self)
@@ -138,8 +152,10 @@ class MainWindow(MessagesMixin, QMainWindow):
             seed = self.session.seed
             if self.bar.seed_value() != seed:
                 self.bar.seed.setText("" if seed is None else str(seed))
+            self.bar.show_key(self.session.settings.key, self.session.settings.scale_lock)
         elif event == "primer":
             self._show_primer()
+            self._show_key_info()
         elif event == "timing":
             self.time_label.setText(f"Last generation: {args[0] * 1000:.0f} ms")
             self.statusBar().clearMessage()
@@ -157,14 +173,24 @@ class MainWindow(MessagesMixin, QMainWindow):
         if song is None:
             self.sketch_length.setText("Sketch: none yet")
         else:
-            self.sketch_length.setText(f"Sketch: {song.n_bars} bars · {minutes(song.seconds)}")
+            key = self.session.take_key()
+            in_key = f" · {key}" if key else ""
+            self.sketch_length.setText(f"Sketch: {song.n_bars} bars · {minutes(song.seconds)}{in_key}")
+        density = song.density if song is not None else {}
         for i, header in enumerate(self.headers):
             header.count.setText(f"{counts[LANES[i]]} notes" if song is not None else "")
             header.set_program(song.programs[i] if song is not None else DEFAULT_PROGRAMS[i])
+            header.set_density(density.get(LANES[i], 1.0))
         if song is not None:
             self.bar.threshold.set_value(song.threshold, quiet=True)
             self._quiet_tempo(song.tempo)
+            feel = song.feel
+            self.feel.show_feel(feel.swing, feel.swing_grid, feel.humanize_ms, feel.humanize_velocity)
+        self._show_key_info()
         self.songChanged.emit(song)
+
+    def _show_key_info(self) -> None:
+        self.bar.set_key_info(self.session.primer_key, self.session.take_key())
 
     def _quiet_tempo(self, bpm: float) -> None:
         self.bar.tempo.blockSignals(True)
@@ -298,9 +324,18 @@ class MainWindow(MessagesMixin, QMainWindow):
         bar.takes.prev.clicked.connect(lambda: self.pick_take(self.state.index - 1))
         bar.takes.next.clicked.connect(lambda: self.pick_take(self.state.index + 1))
         bar.takes.keep.clicked.connect(slot(self.keep_take))
+        bar.key.currentIndexChanged.connect(slot(lambda: s.set_key(bar.key_value(), bar.scale_lock.isChecked())))
+        bar.scale_lock.toggled.connect(slot(lambda: s.set_key(bar.key_value(), bar.scale_lock.isChecked())))
+        bar.takes.morph.clicked.connect(slot(self.morph_dialog))
+        self.feel.feelChanged.connect(slot(lambda values: s.set_feel(**values), 1))
+        self.lanes.selectionChanged.connect(
+            slot(lambda picked: self.statusBar().showMessage(compose.selection_text(picked), 8000), 1)
+        )
+        self.lanes.contextRequested.connect(slot(self.lane_menu, 3))
         self.worker.busyChanged.connect(self._busy)
         for header in self.headers:
             header.regenerateRequested.connect(slot(self.regenerate_lane, 1))
+            header.densityChanged.connect(slot(s.set_density, 2))
             header.programChanged.connect(slot(self.set_program, 2))
             header.stateChanged.connect(lambda header=header: self._header_changed(header))
 

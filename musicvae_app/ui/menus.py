@@ -96,6 +96,17 @@ def build_menus(window) -> None:
     for i, lane in enumerate(LANES):
         _action(window, sketch, f"Regenerate {lane}", lambda i=i: window.regenerate_lane(i), f"Ctrl+{i + 1}")
     sketch.addSeparator()
+    _action(window, sketch, "Regenerate selected bars", window.regenerate_bars, "Ctrl+R", "regenerateBarsMenu")
+    _action(
+        window,
+        sketch,
+        "Regenerate selected bars on all lanes",
+        lambda: window.regenerate_bars(True),
+        "Ctrl+Shift+R",
+        "regenerateBarsAllMenu",
+    )
+    _action(window, sketch, "Morph to take…", window.morph_dialog, "Ctrl+M", "morphAction")
+    sketch.addSeparator()
     _action(window, sketch, "Transpose up a semitone", lambda: window.session.transpose(1), "Ctrl+Shift+Up")
     _action(window, sketch, "Transpose down a semitone", lambda: window.session.transpose(-1), "Ctrl+Shift+Down")
     sketch.addSeparator()

@@ -120,7 +120,7 @@ class PlaybackPanel(QWidget):
         self.status = MessageLabel()
         self.status.setObjectName("playbackStatus")
 
-        row = QHBoxLayout()
+        self.row = row = QHBoxLayout()
         row.addWidget(self.output_box)
         row.addWidget(self.refresh_button)
         row.addWidget(self.play_button)
@@ -216,6 +216,11 @@ class PlaybackPanel(QWidget):
     def set_loop_region(self, start: float | None, end: float | None) -> None:
         """The region Loop repeats, in beats; None, None loops the whole sketch."""
         self.transport.set_loop(region=None if start is None or end is None else (start, end))
+
+    def add_controls(self, widget: QWidget) -> None:
+        """Put another control group (the window's feel row) on the transport row, before the message."""
+        self.row.insertSpacing(self.row.indexOf(self.status), 10)
+        self.row.insertWidget(self.row.indexOf(self.status), widget)
 
     def use_output(self, port, label: str) -> None:
         """Play to an already open mido output port (a DAW bridge, a test's in-memory port)."""
