@@ -47,7 +47,7 @@ def main() -> None:
     band = engine.pack.band
     steps = 22
     seeds = iter(range(10**6))
-    thesis = dict(noise=1.0, threshold=0.3, revive=0, pull=0.0, start="prior")  # the loop the plain port implements
+    thesis = dict(noise=1.0, threshold=0.3, revive=0, pull=0.0, harmony=0.0, start="prior")  # the plain port's loop
     # The plain port knows no per-lane density offsets; compare the loops with them off, on the raw threshold.
     bias = engine.fast.lane_bias.tolist() if hasattr(engine.fast, "lane_bias") else None
     engine.fast.set_lane_bias([0.0] * 5)

@@ -578,6 +578,8 @@ class Engine:
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = self._decode(z_next, batch)
+            if revive:
+                p = self._wake(p, (silent >= revive) & heard, threshold)
             blocks.append(p)
             chunk_latents.append(z_next)
             x = (p >= threshold).float()
@@ -597,6 +599,21 @@ class Engine:
             for lane in range(n_lanes):
                 probs[lane][:, step_mask[lane]] = forced.probs[lane][step_mask[lane]]
         return probs, torch.stack(chunk_latents).cpu().numpy()
+
+    @staticmethod
+    def _wake(p: torch.Tensor, revived: torch.Tensor, threshold: float) -> torch.Tensor:
+        """A revived lane's chunk that still decodes to silence is scaled until its likeliest cells sound.
+
+        p: blocked probabilities (L, B*rows, 16); revived: (L, B, 1). The variation of the lane's last
+        sounding part can decode under the threshold (a sparse part, a harmony that moved on); then
+        its strongest cells are lifted to the threshold, so a revived lane always comes back.
+        """
+        lanes, batch = revived.shape[:2]
+        cells = p.view(lanes, batch, -1)
+        peak = cells.amax(dim=-1, keepdim=True)
+        quiet = revived & (peak < threshold) & (peak > 0)
+        cells.mul_(torch.where(quiet, threshold * 1.0001 / peak.clamp_min(1e-12), 1.0))
+        return p
 
     def _decode(self, z: torch.Tensor, batch: int) -> torch.Tensor:
         """fast.decode, then (with scale lock on) each pitched lane's out-of-scale probabilities moved in scale."""

@@ -166,16 +166,20 @@ def lineup_figures(generated: np.ndarray, real: np.ndarray, lineup: list[str]) -
 
 
 def reconstruction_f1(engine, primers: list[Window]) -> dict[str, float]:
-    """Note-cell F1 at 16ths of each primer against the pack's reconstruction of it (exported, read back)."""
+    """Note-cell F1 at 16ths of each primer against the pack's reconstruction of it (exported, read back).
+
+    This measures the VAEs: harmony, fill and sustain (the decoding defaults) are off here.
+    """
     import tempfile
 
     tp, fp, fn = np.zeros(len(LANES)), np.zeros(len(LANES)), np.zeros(len(LANES))
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, engine._steering(None, 0.0):  # the VAEs alone: no harmony
         for window in primers:
             real = window.roll[:, :SCORE_CHUNK]
             path = roll_to_midi(real, Path(tmp) / "primer.mid")
-            primer = engine.generate(steps=0, primer=path, seed=0, revive=0)
+            primer = engine.generate(steps=0, primer=path, seed=0, revive=0, harmony=0.0)
             rebuilt = engine.reconstruct(primer)
+            rebuilt.settings = {k: v for k, v in rebuilt.settings.items() if k not in ("fill", "sustain")}
             got = read_back(rebuilt.to_midi(Path(tmp) / "rebuilt.mid"), SCORE_CHUNK)
             tp += (got & real).sum(axis=(1, 2))
             fp += (got & ~real).sum(axis=(1, 2))

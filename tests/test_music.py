@@ -448,7 +448,7 @@ def test_pack_cards_with_bad_decoding_defaults_are_refused(tiny_pack, tmp_path, 
         load_pack(folder)
 
 
-def test_calibration_tally_ranks_music_goals_first():
+def test_calibration_tally_counts_every_goal_then_music_goals_then_gaps():
     from musicvae_app.training.calibrate import tally
 
     def table(eb_gap, td_gap, poly_ok):
@@ -460,7 +460,31 @@ def test_calibration_tally_ranks_music_goals_first():
         }
         return {"lanes": lanes, "TD": {"piano-bass": {"gap": td_gap, "met": td_gap <= 0.05}}, "all": {}}
 
-    assert tally(table(1.0, 0.3, False)) > tally(table(9.0, 0.3, True))  # a music goal beats a sanity guard
-    assert tally(table(1.0, 0.3, True)) > tally(table(1.0, 0.3, False))
+    assert tally(table(1.0, 0.3, False)) > tally(table(9.0, 0.3, True))  # same goals met: the music goal wins
+    assert tally(table(1.0, 0.3, True)) > tally(table(1.0, 0.3, False))  # a sanity guard counts
     assert tally(table(6.0, 0.3, True)) > tally(table(9.0, 0.3, True))  # then the smaller gap
     assert tally(table(1.0, -0.4, True)) == tally(table(1.0, 0.0, True))  # TD under real is no gap
+
+
+def _longest_silence_after_playing(songs) -> int:
+    """The longest run of silent chunks of any lane after it first played, over the songs."""
+    longest = 0
+    for song in songs:
+        for row in song.notes().reshape(5, song.n_chunks, -1).any(axis=2):  # (chunks,) per lane
+            heard = np.flatnonzero(row)
+            if heard.size:
+                runs = np.diff(np.flatnonzero(np.r_[True, row[heard[0] :], True])) - 1
+                longest = max(longest, int(runs.max()))
+    return longest
+
+
+def test_a_revived_lane_always_comes_back(tmp_path):
+    """With revive 1 no lane that has played stays silent for more than one chunk (Engine._wake),
+    on a sparse pack whose thesis loop does leave lanes silent for longer."""
+    from conftest import make_pack
+
+    sparse = Engine.load(make_pack(tmp_path / "sparse", bias=-2.4), device="cpu")
+    thesis = sparse.generate(steps=12, seed=8, variations=12, revive=0, start="prior")
+    assert _longest_silence_after_playing(thesis) > 1
+    revived = sparse.generate(steps=12, seed=8, variations=12, revive=1, start="prior")
+    assert _longest_silence_after_playing(revived) <= 1
