@@ -573,13 +573,16 @@ class Engine:
             z_next = torch.empty_like(z)
             z_next[lead_i] = lead
             z_next[followers] = others
-            if revive:  # a lane silent for `revive` chunks plays a variation of its last sounding chunk
-                z_next = torch.where((silent >= revive) & heard, anchor + REVIVE_NOISE * eps[s], z_next)
+            revived = (silent >= revive) & heard if revive else None
+            if revived is not None and not revived.any():
+                revived = None
+            if revived is not None:  # a lane silent for `revive` chunks plays a variation of its last part
+                z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = self._decode(z_next, batch)
-            if revive:
-                p = self._wake(p, (silent >= revive) & heard, threshold)
+            if revived is not None:
+                p = self._wake(p, revived, threshold)
             blocks.append(p)
             chunk_latents.append(z_next)
             x = (p >= threshold).float()
