@@ -237,10 +237,14 @@ class Engine:
             first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen)
             first = self._unblock(self._decode(first_z.to(self.torch_device), variations), variations)
             source = "random"
+        silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
         brought_in = self._bring_in(first, threshold, lineup, forced, gen) if revive else []
+        light = self._light(brought_in, silent, g["bring_in"])
         if forced is not None:
             first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
-        probs, latents = self._run(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
+        probs, latents = self._run(
+            first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light
+        )
         probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
         songs = []
         for b in range(variations):
@@ -270,6 +274,7 @@ class Engine:
                 scale_lock=bool(scale_lock),
                 sustain=g["sustain"],
                 fill=g["fill"],
+                bring_in=g["bring_in"],
                 harmony=float(self.fast.harmony),
                 device=self.device,
             )
@@ -532,7 +537,7 @@ class Engine:
         return self.fast.encode(self.fast.to_blocked(x), x.shape[1])
 
     # --- the loop -----------------------------------------------------------------------------
-    def _run(self, first, first_z, steps, noise, threshold, gen, forced, revive=0, pull=0.0, lineup=None):
+    def _run(self, first, first_z, steps, noise, threshold, gen, forced, revive=0, pull=0.0, lineup=None, light=None):
         """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents.
 
         revive > 0 brings back a lane that has been silent for `revive` chunks: its next chunk is
@@ -540,13 +545,14 @@ class Engine:
         what it last played), instead of a prediction from the silence it fell into (the thesis's
         abandoned-guitar weakness); the predictors then carry on from there. pull in [0, 1) draws every predicted
         latent that far back toward the first chunk's, so a take keeps the primer's key and feel
-        instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly.
+        instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly. light: (5, B, 1)
+        gains on each generated chunk's probabilities (`_light`), or None.
         """
         one_song = self.torch_device.type == "cpu" and first.shape[1] == 1
         with torch_threads(self.one_song_threads if one_song else None):
-            return self._loop(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
+            return self._loop(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light)
 
-    def _loop(self, first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup=None):
+    def _loop(self, first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup=None, light=None):
         fast, dev = self.fast, self.torch_device
         lead_i, followers = fast.lead, fast.followers
         n_lanes, batch = first.shape[:2]
@@ -581,6 +587,8 @@ class Engine:
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = self._decode(z_next, batch)
+            if light is not None:
+                p.view(n_lanes, batch, -1).mul_(light)
             if revived is not None:
                 p = self._wake(p, revived, threshold)
             blocks.append(p)
@@ -693,6 +701,7 @@ class Engine:
             "scale_lock": bool(g.get("scale_lock", False)),
             "sustain": sustain_value(g.get("sustain", 1.0)),
             "fill": sustain_value(g.get("fill", 1.0)),
+            "bring_in": sustain_value(g.get("bring_in", 1.0)),
             "harmony": float(g.get("harmony", 0.0)),
         }
 
@@ -749,6 +758,21 @@ class Engine:
         rows = torch.nonzero(ok).flatten() if ok.any() else torch.arange(sounding.shape[0])
         pick = torch.randint(len(rows), (count,), generator=gen)
         return rows[pick].to(self.fast.bank_z.device)
+
+    def _light(self, brought_in: list[int], silent: np.ndarray, gain) -> torch.Tensor | None:
+        """Gains (5, B, 1) for the lanes brought in where the first chunk lacked them, or None.
+
+        A lane the primer does not play comes in lighter when the pack says so (card
+        generation.bring_in, per lane): in real songs such a lane is often simply absent, so a part
+        added to them is closer to them when it comments rather than leads. 1 keeps it as full as the rest.
+        """
+        gain = np.broadcast_to(np.asarray(gain, dtype=np.float32), (len(LANES),))
+        if not brought_in or (gain[brought_in] == 1.0).all():
+            return None
+        out = np.ones((len(LANES), silent.shape[1], 1), dtype=np.float32)
+        for lane in brought_in:
+            out[lane, silent[lane], 0] = gain[lane]
+        return torch.as_tensor(out, device=self.torch_device)
 
     def _bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen) -> list[int]:
         """Give every lineup lane that is silent in `first` (5, B, cs, 128) a real chunk; returns those lanes.

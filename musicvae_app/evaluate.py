@@ -168,22 +168,28 @@ def lineup_figures(generated: np.ndarray, real: np.ndarray, lineup: list[str]) -
 def reconstruction_f1(engine, primers: list[Window]) -> dict[str, float]:
     """Note-cell F1 at 16ths of each primer against the pack's reconstruction of it (exported, read back).
 
-    This measures the VAEs: harmony, fill and sustain (the decoding defaults) are off here.
+    This measures the VAEs: density offsets, harmony, fill and sustain (the decoding defaults) are off here.
     """
     import tempfile
 
     tp, fp, fn = np.zeros(len(LANES)), np.zeros(len(LANES)), np.zeros(len(LANES))
-    with tempfile.TemporaryDirectory() as tmp, engine._steering(None, 0.0):  # the VAEs alone: no harmony
-        for window in primers:
-            real = window.roll[:, :SCORE_CHUNK]
-            path = roll_to_midi(real, Path(tmp) / "primer.mid")
-            primer = engine.generate(steps=0, primer=path, seed=0, revive=0, harmony=0.0)
-            rebuilt = engine.reconstruct(primer)
-            rebuilt.settings = {k: v for k, v in rebuilt.settings.items() if k not in ("fill", "sustain")}
-            got = read_back(rebuilt.to_midi(Path(tmp) / "rebuilt.mid"), SCORE_CHUNK)
-            tp += (got & real).sum(axis=(1, 2))
-            fp += (got & ~real).sum(axis=(1, 2))
-            fn += (~got & real).sum(axis=(1, 2))
+    bias = getattr(engine.fast, "lane_bias", None)
+    engine.fast.set_lane_bias([0.0] * len(LANES))  # the VAEs alone: no density offsets, no harmony
+    try:
+        with tempfile.TemporaryDirectory() as tmp, engine._steering(None, 0.0):
+            for window in primers:
+                real = window.roll[:, :SCORE_CHUNK]
+                path = roll_to_midi(real, Path(tmp) / "primer.mid")
+                primer = engine.generate(steps=0, primer=path, seed=0, revive=0, harmony=0.0)
+                rebuilt = engine.reconstruct(primer)
+                rebuilt.settings = {k: v for k, v in rebuilt.settings.items() if k not in ("fill", "sustain")}
+                got = read_back(rebuilt.to_midi(Path(tmp) / "rebuilt.mid"), SCORE_CHUNK)
+                tp += (got & real).sum(axis=(1, 2))
+                fp += (got & ~real).sum(axis=(1, 2))
+                fn += (~got & real).sum(axis=(1, 2))
+    finally:
+        if bias is not None:
+            engine.fast.set_lane_bias(bias)
     f1 = 2 * tp / np.maximum(2 * tp + fp + fn, 1)
     return {lane: round(float(f1[i]), 4) for i, lane in enumerate(LANES)}
 

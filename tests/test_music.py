@@ -488,3 +488,23 @@ def test_a_revived_lane_always_comes_back(tmp_path):
     assert _longest_silence_after_playing(thesis) > 1
     revived = sparse.generate(steps=12, seed=8, variations=12, revive=1, start="prior")
     assert _longest_silence_after_playing(revived) <= 1
+
+
+def test_a_lane_the_primer_lacks_comes_in_as_light_as_the_pack_says(engine, tmp_path):
+    """card generation.bring_in: a brought-in lane's generated chunks are scaled; lanes the primer has are not."""
+    piano = [n for n in e_minor_band(4) if n[0] == 0]
+    primer = _write(tmp_path / "piano.mid", piano)
+    generation = engine.pack.card["generation"]
+    full = engine.generate(steps=2, seed=5, primer=str(primer), revive=1)
+    generation["bring_in"] = [1.0, 0.5, 1.0, 1.0, 1.0]
+    try:
+        light = engine.generate(steps=2, seed=5, primer=str(primer), revive=1)
+    finally:
+        del generation["bring_in"]
+    cs, g = engine.cfg.chunk_steps, LANES.index("guitar")
+    assert light.settings["bring_in"] == [1.0, 0.5, 1.0, 1.0, 1.0]
+    assert np.array_equal(light.probs[g, :cs], full.probs[g, :cs])  # its first chunk (from the bank) is whole
+    assert full.probs[g, cs : 2 * cs].max() > 0.3
+    assert np.allclose(light.probs[g, cs : 2 * cs], 0.5 * full.probs[g, cs : 2 * cs], atol=1e-6)
+    assert np.array_equal(light.probs[0, : 2 * cs], full.probs[0, : 2 * cs])  # the primer's piano: untouched
+    assert light.note_counts()["guitar"] > 0

@@ -126,7 +126,7 @@ def _check_generation(gen, where: str) -> None:
                 raise InvalidValue("lineup must be a list of lane names")
             for lane in lineup:
                 lane_index(lane)
-        for name in ("sustain", "fill"):  # one number for every lane, or five
+        for name in ("sustain", "fill", "bring_in"):  # one number for every lane, or five
             if name in gen:
                 values = gen[name] if isinstance(gen[name], list) else [gen[name]]
                 if len(values) not in (1, 5):

@@ -9,8 +9,10 @@ then the mean gap in units of each goal's tolerance).
    per-lane density offsets (generation.lane_bias) by bisection, so that each lane's note cells
    per bar match the songs' own; one set of continuations; then each pitched lane's bar fill and
    sustain (generation.fill, generation.sustain: decoding only, no new sample) swept in turn.
-2. The best strength is kept, and each pitched lane's offset nudged a step either way where that
-   scores better. Noise and pull stay as the card has them; revive is 1.
+2. The best strength is kept; then, per pitched lane, how full it comes in where a primer lacks it
+   (generation.bring_in, new continuations each), and its offset nudged a step either way, each
+   kept where it scores better; then fill and sustain are swept once more. Noise and pull stay as
+   the card has them; revive is 1.
 The validation songs that `musicvae evaluate` reports are not touched here.
 """
 
@@ -78,9 +80,10 @@ def calibrate_density(engine, chosen, steps: int = 8, rounds: int = 6, seed: int
     return [round(float(b), 3) for b in bias]
 
 
-HARMONY = (1.0, 1.5, 2.0)  # tried strengths of the band's harmony agreement (FastBand.harmonise)
+HARMONY = (2.0, 2.5)  # tried strengths of the band's harmony agreement (FastBand.harmonise)
 FILL = (1.0, 0.6, 0.4, 0.25)  # tried bar fills per pitched lane (Song.fill)
 SUSTAIN = (1.0, 0.7, 0.4)  # tried sustains per pitched lane (Song.sustain)
+BRING_IN = (0.7, 0.5, 0.35)  # tried gains of a pitched lane brought in where the primer lacks it (1: full)
 BIAS_STEPS = (-0.25, 0.25)  # tried nudges of a pitched lane's density offset, after the sweep
 PITCHED = [i for i, lane in enumerate(LANES) if lane != "drums"]
 
@@ -163,11 +166,9 @@ def _use(engine, generation: dict) -> None:
 
 
 def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, nudge: bool = True) -> dict:
-    """Harmony, density offsets, fill and sustain on training songs; returns the new generation defaults.
+    """Harmony, density offsets, fill, sustain and bring-in on training songs; returns the new defaults.
 
-    For each harmony strength: density offsets by bisection, one set of continuations, then a sweep of
-    each pitched lane's fill and sustain (decoding only). The best strength is kept; with `nudge`, each
-    pitched lane's density offset is then moved a step either way where that scores better.
+    See the module's docstring for the order; `nudge` False skips the offsets' nudges.
     """
     from ..evaluate import SCORE_STEPS_PER_BEAT, compare
 
@@ -183,7 +184,7 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
     tried = []
     best = None
     for harmony in HARMONY:
-        generation.update(harmony=harmony, fill=1.0, sustain=1.0, lane_bias=[0.0] * len(LANES))
+        generation.update(harmony=harmony, fill=1.0, sustain=1.0, bring_in=1.0, lane_bias=[0.0] * len(LANES))
         _use(engine, generation)
         bias = calibrate_density(engine, density_windows, 8)
         generation["lane_bias"] = bias
@@ -195,21 +196,38 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
         if best is None or score > best[0]:
             best = (score, dict(generation, fill=fill, sustain=sustain))
     score, generation = best
+
+    def trial(settings: dict, what: str) -> tuple:
+        _use(engine, settings)
+        made = continuation_songs(engine, chosen, steps, seed=2000)
+        got = tally(
+            compare(real, decoded(made, settings["fill"], settings["sustain"]), SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
+        )
+        print(f"{what}: {got}", flush=True)
+        tried.append(dict(what=what, score=list(got)))
+        return got, made
+
+    generation["bring_in"] = [1.0] * len(LANES)
+    for lane in PITCHED:  # a lane the primer lacks: how full it comes in
+        for gain in BRING_IN:
+            settings = dict(generation, bring_in=list(generation["bring_in"]))
+            settings["bring_in"][lane] = gain
+            got, _ = trial(settings, f"{LANES[lane]} brought in at {gain}")
+            if got > score:
+                score, generation = got, settings
     if nudge:
         for lane in PITCHED:
             for step in BIAS_STEPS:
-                trial = dict(generation, lane_bias=list(generation["lane_bias"]))
-                trial["lane_bias"][lane] = round(trial["lane_bias"][lane] + step, 3)
-                _use(engine, trial)
-                made = continuation_songs(engine, chosen, steps, seed=2000)
-                got = tally(
-                    compare(real, decoded(made, trial["fill"], trial["sustain"]), SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
-                )
-                print(f"{LANES[lane]} offset {trial['lane_bias'][lane]}: {got}", flush=True)
-                tried.append(dict(lane_bias=trial["lane_bias"], score=list(got)))
+                settings = dict(generation, lane_bias=list(generation["lane_bias"]))
+                settings["lane_bias"][lane] = round(settings["lane_bias"][lane] + step, 3)
+                got, _ = trial(settings, f"{LANES[lane]} offset {settings['lane_bias'][lane]}")
                 if got > score:
-                    score, generation = got, trial
+                    score, generation = got, settings
                     break
+    _use(engine, generation)  # fill and sustain again, on the continuations of the settings kept
+    made = continuation_songs(engine, chosen, steps, seed=2000)
+    score, fill, sustain = sweep_decoding(made, real, generation["fill"], generation["sustain"])
+    generation.update(fill=fill, sustain=sustain)
     _use(engine, generation)
     generation["calibration"] = dict(
         songs=len(chosen),
