@@ -508,3 +508,20 @@ def test_a_lane_the_primer_lacks_comes_in_as_light_as_the_pack_says(engine, tmp_
     assert np.allclose(light.probs[g, cs : 2 * cs], 0.5 * full.probs[g, cs : 2 * cs], atol=1e-6)
     assert np.array_equal(light.probs[0, : 2 * cs], full.probs[0, : 2 * cs])  # the primer's piano: untouched
     assert light.note_counts()["guitar"] > 0
+
+
+def test_calibration_decodes_as_the_exported_midi_reads_back(tmp_path):
+    """calibrate.decoded (fill and sustain without a new sample) gives exactly what the .mid reads back as."""
+    from conftest import make_pack
+    from musicvae_app.evaluate import read_back
+    from musicvae_app.training.calibrate import decoded
+
+    sixteenths = Engine.load(make_pack(tmp_path / "p16", chunk_steps=64, steps_per_beat=4), device="cpu")
+    fill, sustain = [0.5, 0.7, 0.5, 0.35, 1.0], [0.8, 0.6, 1.0, 0.4, 1.0]
+    songs = sixteenths.generate(steps=2, seed=3, variations=3)
+    got = decoded(songs, fill, sustain)
+    for i, song in enumerate(songs):
+        song.settings = {**song.settings, "fill": fill, "sustain": sustain}
+        back = read_back(song.to_midi(tmp_path / f"{i}.mid"), song.n_steps)
+        assert np.array_equal(got[i], back)
+        assert back[:DRUMS].sum() > 0 and back[DRUMS].sum() > 0

@@ -130,15 +130,20 @@ def continuation_songs(engine, chosen, steps: int, seed: int) -> list:
 def decoded(songs: list, fill: list[float], sustain: list[float]) -> np.ndarray:
     """The songs' notes with other fill and sustain (no new sample): bool (songs, 5, steps, 128) at 16ths.
 
-    Pitched notes read back from the song's .mid exactly as they decode here; the drum lane (fill and
-    sustain 1, every cell a hit) is taken as the song decodes it, which is also what its MIDI gives.
+    The song's .mid reads back as exactly this (tested): drums keep the GM percussion map, as the export does.
     """
+    from ..midi import GM_DRUM_RANGE
+
     out = []
     for song in songs:
         song = song.copy()
         song.settings = {**song.settings, "fill": list(fill), "sustain": list(sustain)}
         out.append(song.notes())
-    return np.stack(out)
+    out = np.stack(out)
+    drums = LANES.index("drums")
+    out[:, drums, :, : GM_DRUM_RANGE[0]] = False
+    out[:, drums, :, GM_DRUM_RANGE[1] + 1 :] = False
+    return out
 
 
 def sweep_decoding(songs: list, real: np.ndarray, fill: list[float], sustain: list[float]) -> tuple:
