@@ -78,12 +78,15 @@ class FastBand:
             self.window = [_fold_index(lo, cfg.pitches) for lo in cfg.pitch_low]
             self.bank_z = band.bank_z.clone() if cfg.bank else None
             self.bank_sounding = band.bank_sounding.clone() > 0 if cfg.bank else None
-            # Each lane's window position -> pitch class (in the pack's key space); drums map to no class.
-            self.pitch_class = torch.zeros((len(LANES), cfg.pitches, 12))
+            # Each cell of a blocked bar-long block (P2, T1, P1, T0, P0) -> its pitch class in the pack's key
+            # space, one-hot per lane (drums: none), so a bar's chroma is one batched multiply.
+            cell = torch.arange(self.w * 256)
+            pitch = (cell // 256) * 16 + ((cell // 16) % 4) * 4 + cell % 4
+            self.cell_class = torch.zeros((len(LANES), self.w * 256, 12))
             for i, lo in enumerate(cfg.pitch_low):
                 if LANES[i] != "drums":
-                    self.pitch_class[i, torch.arange(cfg.pitches), (lo + torch.arange(cfg.pitches)) % 12] = 1.0
-            self.class_pitch = self.pitch_class.transpose(1, 2).contiguous()
+                    self.cell_class[i, cell, (lo + pitch) % 12] = 1.0
+            self.class_cell = self.cell_class.transpose(1, 2).contiguous()
             self.not_pitched = torch.tensor([float(lane == "drums") for lane in LANES])[:, None, None]
         self.harmony = 0.0
         for name, value in list(vars(self).items()):
@@ -126,13 +129,11 @@ class FastBand:
         if not self.harmony:
             return p
         lanes = p.shape[0]
-        x = p.view(lanes, batch, self.t, self.w, 4, 4, 4, 4)  # (L, B, T2, P2, T1, P1, T0, P0)
-        per_pitch = x.sum(dim=(4, 6)).view(lanes, batch * self.t, -1)  # (L, B*T2, pitch in window)
-        chroma = torch.bmm(per_pitch, self.pitch_class).sum(dim=0)  # (B*T2, 12): drums add nothing
-        share = chroma / chroma.amax(dim=-1, keepdim=True).clamp_min(1e-6)
-        weight = share.clamp_min_(1e-3).pow_(self.harmony)
-        scale = torch.matmul(weight, self.class_pitch).add_(self.not_pitched)  # (L, B*T2, pitch); drums 1
-        x.mul_(scale.view(lanes, batch, self.t, self.w, 1, 4, 1, 4))
+        cells = p.view(lanes, batch * self.t, -1)  # (L, B*T2, one bar-long block's cells)
+        chroma = torch.bmm(cells, self.cell_class).sum(dim=0)  # (B*T2, 12): drums add nothing
+        weight = chroma.clamp_min_(1e-6).pow_(self.harmony)
+        weight = weight.div_(weight.amax(dim=-1, keepdim=True))  # (share / largest share) ** harmony
+        cells.mul_(torch.matmul(weight, self.class_cell).add_(self.not_pitched))  # drums x 1
         return p
 
     # --- layout -------------------------------------------------------------------------------
