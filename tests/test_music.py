@@ -448,7 +448,7 @@ def test_pack_cards_with_bad_decoding_defaults_are_refused(tiny_pack, tmp_path, 
         load_pack(folder)
 
 
-def test_calibration_tally_counts_every_goal_then_music_goals_then_gaps():
+def test_calibration_tally_puts_sanity_first_then_every_goal_then_music_goals_then_gaps():
     from musicvae_app.training.calibrate import tally
 
     def table(eb_gap, td_gap, poly_ok):
@@ -460,10 +460,11 @@ def test_calibration_tally_counts_every_goal_then_music_goals_then_gaps():
         }
         return {"lanes": lanes, "TD": {"piano-bass": {"gap": td_gap, "met": td_gap <= 0.05}}, "all": {}}
 
-    assert tally(table(1.0, 0.3, False)) > tally(table(9.0, 0.3, True))  # same goals met: the music goal wins
-    assert tally(table(1.0, 0.3, True)) > tally(table(1.0, 0.3, False))  # a sanity guard counts
+    assert tally(table(9.0, 0.3, True)) > tally(table(1.0, 0.0, False))  # note soup loses to any sane setting
+    assert tally(table(1.0, 0.3, True)) > tally(table(9.0, 0.3, True))  # then goals met
     assert tally(table(6.0, 0.3, True)) > tally(table(9.0, 0.3, True))  # then the smaller gap
     assert tally(table(1.0, -0.4, True)) == tally(table(1.0, 0.0, True))  # TD under real is no gap
+    assert tally(table(1.0, 0.3, True), random_goals=2)[1] == tally(table(1.0, 0.3, True))[1] + 2
 
 
 def _longest_silence_after_playing(songs) -> int:

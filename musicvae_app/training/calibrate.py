@@ -88,28 +88,41 @@ BIAS_STEPS = (-0.25, 0.25)  # tried nudges of a pitched lane's density offset, a
 PITCHED = [i for i, lane in enumerate(LANES) if lane != "drums"]
 
 
-def tally(table: dict) -> tuple:
-    """A comparison table's standing, best last: (goals met, music goals met, -mean music gap).
+def tally(table: dict, random_goals: int = 0) -> tuple:
+    """A comparison table's standing, best last: (sanity guards all met, goals met, music goals met, -mean gap).
 
-    Every goal `musicvae evaluate` reports counts alike (music goals, the sanity guards, lane dropout,
-    primer similarity), so no music goal is bought with note soup or a lane that drops out; then the
-    music goals; then the mean music gap, |gap| / the goal's tolerance, so EB points and UPC classes
-    weigh alike.
+    Note soup or a near-silent lane (a sanity guard missed) loses to any setting without it. Then
+    every goal `musicvae evaluate` reports counts alike (music goals, lane dropout, primer similarity,
+    plus `random_goals`: lanes whose empty bars from a random start are within 10 points of real), so
+    no goal is bought with another; then the music goals; then the mean music gap, |gap| / the goal's
+    tolerance, so EB points and UPC classes weigh alike.
     """
-    from ..evaluate import MUSIC_GOALS, _all_rows
+    from ..evaluate import MUSIC_GOALS, SANITY_GOALS, _all_rows
 
     tolerance = {"EB": 5.0, "UPC": 0.3, "QN": 5.0, "DP": 5.0, "TD": 0.05}
     music = met = 0
+    sane = True
     gaps = []
     for _, metric, row in _all_rows(table):
         if row.get("met") is None:
             continue
         met += row["met"]
+        if metric in SANITY_GOALS:
+            sane &= row["met"]
         if metric in MUSIC_GOALS:
             music += row["met"]
             gap = row["gap"] if metric != "TD" else max(row["gap"], 0.0)
             gaps.append(abs(gap) / tolerance[metric])
-    return (met, music, -round(float(np.mean(gaps)), 4))
+    return (bool(sane), met + random_goals, music, -round(float(np.mean(gaps)), 4))
+
+
+def random_start_goals(engine, real: np.ndarray, songs: int = 30, steps: int = 8) -> int:
+    """Lineup lanes that play in every random-start sketch with empty bars within 10 points of real."""
+    from ..evaluate import lineup_figures, random_starts
+
+    rand = random_starts(engine, songs, steps, seed=3000)
+    lanes = lineup_figures(rand, real[:, :, : rand.shape[2]], [LANES[i] for i in engine._lineup(None)])
+    return sum(bool(row["plays_met"] and row["empty_bars"]["met"]) for row in lanes.values() if row["in_lineup"])
 
 
 def continuation_songs(engine, chosen, steps: int, seed: int) -> list:
@@ -195,7 +208,12 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
         generation["lane_bias"] = bias
         _use(engine, generation)
         made = continuation_songs(engine, chosen, steps, seed=2000)
-        score, fill, sustain = sweep_decoding(made, real, [1.0] * 5, [1.0] * 5)
+        _, fill, sustain = sweep_decoding(made, real, [1.0] * 5, [1.0] * 5)
+        _use(engine, dict(generation, fill=fill, sustain=sustain))
+        score = tally(
+            compare(real, decoded(made, fill, sustain), SCORE_STEPS_PER_BEAT, SCORE_CHUNK),
+            random_start_goals(engine, real),
+        )
         print(f"harmony {harmony}: offsets {bias} fill {fill} sustain {sustain} -> {score}", flush=True)
         tried.append(dict(harmony=harmony, lane_bias=bias, fill=fill, sustain=sustain, score=list(score)))
         if best is None or score > best[0]:
@@ -206,7 +224,8 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
         _use(engine, settings)
         made = continuation_songs(engine, chosen, steps, seed=2000)
         got = tally(
-            compare(real, decoded(made, settings["fill"], settings["sustain"]), SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
+            compare(real, decoded(made, settings["fill"], settings["sustain"]), SCORE_STEPS_PER_BEAT, SCORE_CHUNK),
+            random_start_goals(engine, real),
         )
         print(f"{what}: {got}", flush=True)
         tried.append(dict(what=what, score=list(got)))
@@ -231,14 +250,18 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
                     break
     _use(engine, generation)  # fill and sustain again, on the continuations of the settings kept
     made = continuation_songs(engine, chosen, steps, seed=2000)
-    score, fill, sustain = sweep_decoding(made, real, generation["fill"], generation["sustain"])
+    _, fill, sustain = sweep_decoding(made, real, generation["fill"], generation["sustain"])
     generation.update(fill=fill, sustain=sustain)
+    _use(engine, generation)
+    score = tally(
+        compare(real, decoded(made, fill, sustain), SCORE_STEPS_PER_BEAT, SCORE_CHUNK), random_start_goals(engine, real)
+    )
     _use(engine, generation)
     generation["calibration"] = dict(
         songs=len(chosen),
         steps=steps,
         split="training songs (the validation songs that evaluate reports were not used)",
-        score="goals met, music goals met, -mean music |gap| / tolerance",
+        score="sanity guards all met, goals met (with random-start empty bars), music goals met, -mean music gap",
         best=list(score),
         tried=tried,
     )
