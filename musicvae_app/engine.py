@@ -27,7 +27,7 @@ from .keys import (
 from .limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from .model.fast import FastBand
 from .model.pack import Pack, load_pack
-from .song import DEFAULT_PROGRAMS, DRUMS, LANES, ChunkInfo, Song, lane_index, sustain_value
+from .song import DEFAULT_PROGRAMS, DRUMS, LANES, ChunkInfo, Song, lane_index, restrike_value, sustain_value
 
 MAX_STEPS = 1024
 REVIVE_NOISE = 0.25  # share of the step's noise on a revived lane: much more decodes the piano to silence
@@ -274,6 +274,7 @@ class Engine:
                 scale_lock=bool(scale_lock),
                 sustain=g["sustain"],
                 fill=g["fill"],
+                restrike=g["restrike"],
                 bring_in=g["bring_in"],
                 harmony=float(self.fast.harmony),
                 device=self.device,
@@ -701,6 +702,7 @@ class Engine:
             "scale_lock": bool(g.get("scale_lock", False)),
             "sustain": sustain_value(g.get("sustain", 1.0)),
             "fill": sustain_value(g.get("fill", 1.0)),
+            "restrike": restrike_value(g.get("restrike", 0.0)),
             "bring_in": sustain_value(g.get("bring_in", 1.0)),
             "harmony": float(g.get("harmony", 0.0)),
         }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -44,29 +45,38 @@ DENSITY_RANGE = (0.25, 4.0)
 SUSTAIN_RANGE = (0.1, 1.0)
 
 
-def sustain_value(value, strict: bool = True) -> float | list[float]:
-    """A sustain setting: one number for every lane or a list of five (1.0: no hysteresis).
+def lane_setting(value, name: str, low: float, high: float, default: float, strict: bool = True):
+    """A per-lane decoding setting: one number for every lane or a list of five, each within [low, high].
 
-    strict: raise ValueError on a bad value; otherwise a bad value reads as 1.0 (off), as an old or
-    damaged sketch should.
+    strict: raise ValueError naming the setting on a bad value; otherwise a bad value reads as `default`
+    (off), as an old or damaged sketch should.
     """
     try:
         if isinstance(value, (list, tuple)):
             if len(value) != len(LANES):
-                raise ValueError(f"sustain needs one number or {len(LANES)}, got {len(value)}")
-            out = [float(v) for v in value]
+                raise ValueError(f"{name} needs one number or {len(LANES)}, got {len(value)}")
+            values = list(value)
         else:
-            if isinstance(value, bool):
-                raise ValueError("sustain must be a number")
-            out = float(value)
-        for v in out if isinstance(out, list) else [out]:
-            if not SUSTAIN_RANGE[0] <= v <= SUSTAIN_RANGE[1]:
-                raise ValueError(f"sustain must be from {SUSTAIN_RANGE[0]} to {SUSTAIN_RANGE[1]}, got {v}")
-        return out
+            values = [value]
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, numbers.Real) or not low <= float(v) <= high:
+                raise ValueError(f"{name} must be from {low} to {high}, got {v!r}")
+        out = [float(v) for v in values]
+        return out if isinstance(value, (list, tuple)) else out[0]
     except (TypeError, ValueError):
         if strict:
             raise
-        return 1.0
+        return default
+
+
+def sustain_value(value, strict: bool = True) -> float | list[float]:
+    """A sustain or fill setting: one number for every lane or a list of five, 0.1-1 (1.0: off)."""
+    return lane_setting(value, "sustain", SUSTAIN_RANGE[0], SUSTAIN_RANGE[1], 1.0, strict)
+
+
+def restrike_value(value, strict: bool = True) -> float | list[float]:
+    """A restrike setting: one number for every lane or a list of five, 0-0.95 (0: off)."""
+    return lane_setting(value, "restrike", 0.0, 0.95, 0.0, strict)
 
 
 def hysteresis(high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -203,8 +213,20 @@ class Song:
         value = sustain_value(self.settings.get("fill", 1.0), strict=False)
         return np.broadcast_to(np.asarray(value, dtype=np.float32), (len(LANES),)).copy()
 
+    @property
+    def restrike(self) -> np.ndarray:
+        """Each lane's restrike depth (five floats; 0: off): a sounding cell whose probability is at most
+        restrike x the lower of its two neighbours' is a one-step gap, so the note is struck again after it.
+
+        The VAEs learnt strummed 8ths and repeated notes as a probability that dips between strikes
+        (0.98, 0.3, 0.98, ...); at the threshold those dips sound and the strikes merge into one held
+        note. Settings "restrike": one number or five; drums are hits already.
+        """
+        value = restrike_value(self.settings.get("restrike", 0.0), strict=False)
+        return np.broadcast_to(np.asarray(value, dtype=np.float32), (len(LANES),)).copy()
+
     def notes(self, threshold: float | None = None) -> np.ndarray:
-        """The binary roll (5, steps, 128); re-thresholding (density, fill, sustain) needs no model."""
+        """The binary roll (5, steps, 128); re-thresholding (density, fill, sustain, restrike) needs no model."""
         if "density" not in self.settings:
             high = np.full((len(LANES), 1, 1), self.threshold if threshold is None else threshold, dtype=np.float32)
         else:
@@ -223,6 +245,12 @@ class Song:
         if pitched:
             low = self.probs[pitched] >= sustain[pitched, None, None] * high[pitched]
             on[pitched] = hysteresis(on[pitched], low)
+        depth = self.restrike
+        for i in [i for i in range(len(LANES)) if i != DRUMS and depth[i] > 0.0]:
+            p, held = self.probs[i], on[i]
+            inside = held[1:-1] & held[:-2] & held[2:]  # a cell with sounding cells on both sides
+            dip = p[1:-1] <= depth[i] * np.minimum(p[:-2], p[2:])
+            held[1:-1] &= ~(inside & dip)
         return on
 
     def with_density(self, density: dict[str, float] | str) -> Song:

@@ -431,6 +431,8 @@ def test_sustain_per_lane(tmp_path):
         ({"harmony": "lots"}, "harmony"),
         ({"fill": [0.5, 0.5]}, "fill must be one number or five"),
         ({"sustain": [0.5, 0.5, 0.5, 0.5, 2.0]}, "sustain"),
+        ({"restrike": 1.2}, "restrike"),
+        ({"bring_in": [0.0] * 5}, "bring_in"),
     ],
 )
 def test_pack_cards_with_bad_decoding_defaults_are_refused(tiny_pack, tmp_path, generation, words):
@@ -460,11 +462,27 @@ def test_calibration_tally_puts_sanity_first_then_every_goal_then_music_goals_th
         }
         return {"lanes": lanes, "TD": {"piano-bass": {"gap": td_gap, "met": td_gap <= 0.05}}, "all": {}}
 
-    assert tally(table(9.0, 0.3, True)) > tally(table(1.0, 0.0, False))  # note soup loses to any sane setting
+    assert tally(table(9.0, 0.3, True)) > tally(table(1.0, 0.0, False))  # a missed sanity guard loses first
     assert tally(table(1.0, 0.3, True)) > tally(table(9.0, 0.3, True))  # then goals met
     assert tally(table(6.0, 0.3, True)) > tally(table(9.0, 0.3, True))  # then the smaller gap
     assert tally(table(1.0, -0.4, True)) == tally(table(1.0, 0.0, True))  # TD under real is no gap
     assert tally(table(1.0, 0.3, True), random_goals=2)[1] == tally(table(1.0, 0.3, True))[1] + 2
+
+
+def test_restrike_turns_a_strum_the_model_blurred_into_strikes(tmp_path):
+    """Strummed 8ths decode as a probability that dips between strikes; restrike makes each a note."""
+    probs = np.zeros((5, 64, 128), dtype=np.float32)
+    probs[1, 0:7, 52] = [0.98, 0.4, 0.97, 0.35, 0.98, 0.5, 0.9]  # guitar: four strikes, dips above the threshold
+    probs[0, 0:7, 60] = [0.8, 0.78, 0.8, 0.79, 0.8, 0.77, 0.8]  # piano: a held note (no real dip)
+    probs[4, 0:3, 42] = [0.9, 0.5, 0.9]  # drums are hits already: untouched
+    plain = Song(probs, 4, 64, threshold=0.3)
+    struck = Song(probs, 4, 64, threshold=0.3, settings={"restrike": [0.6, 0.6, 0.0, 0.0, 0.6]})
+    assert plain.note_counts()["guitar"] == 1 and struck.note_counts()["guitar"] == 4
+    assert struck.note_counts()["piano"] == 1  # no dip, no restrike
+    assert np.array_equal(struck.notes()[4], plain.notes()[4])
+    assert _onsets(struck.to_midi(tmp_path / "strum.mid"))[(1, 52)] == [0, 240, 480, 720]  # every 8th
+    for bad in (1.5, [0.6] * 4, "deep", True):
+        assert Song(probs, 4, 64, threshold=0.3, settings={"restrike": bad}).note_counts()["guitar"] == 1
 
 
 def _longest_silence_after_playing(songs) -> int:
