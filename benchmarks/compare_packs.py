@@ -1,6 +1,8 @@
-"""Two `musicvae evaluate --json` results side by side as a Markdown table (for benchmarks/RESULTS.md).
+"""`musicvae evaluate --json` results side by side as a Markdown table (for benchmarks/RESULTS.md).
 
-.venv/bin/python benchmarks/compare_packs.py OLD.json NEW.json [--names "8th-note pack" "16th-note pack"]
+.venv/bin/python benchmarks/compare_packs.py A.json B.json [C.json ...] [--names "8th-note pack" "16th-note pack" ...]
+
+The last file's rows (lanes, metrics, goals) set the table; each file is one column, in the order given.
 """
 
 from __future__ import annotations
@@ -24,42 +26,66 @@ def fmt(row: dict | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("old")
-    parser.add_argument("new")
-    parser.add_argument("--names", nargs=2, default=("old pack", "new pack"))
+    parser.add_argument("results", nargs="+", help="evaluate --json files, one column each")
+    parser.add_argument("--names", nargs="+", default=None, help="a column name per file")
     args = parser.parse_args()
-    old, new = (json.load(open(p)) for p in (args.old, args.new))
-    print(f"| lane | metric | goal | real | {args.names[0]} | {args.names[1]} |")
-    print("|---|---|---|---:|---:|---:|")
-    for lane, rows in new["lanes"].items():
+    packs = [json.load(open(p)) for p in args.results]
+    names = args.names or [f"pack {i + 1}" for i in range(len(packs))]
+    if len(names) != len(packs):
+        parser.error("give one name per results file")
+    last = packs[-1]
+
+    def row(cells: list[str]) -> None:
+        print("| " + " | ".join(cells) + " |")
+
+    row(["lane", "metric", "goal", "real", *names])
+    row(["---", "---", "---", "---:", *["---:"] * len(packs)])
+    for lane, rows in last["lanes"].items():
         for metric in ORDER:
-            if metric not in rows:
-                continue
-            row = rows[metric]
-            real = "-" if row["real"] is None else f"{row['real']:.2f}"
-            goal = esc(row.get("goal", ""))
-            print(f"| {lane} | {metric} | {goal} | {real} | {fmt(old['lanes'][lane].get(metric))} | {fmt(row)} |")
-    for pair, row in new["TD"].items():
-        print(f"| {pair} | TD | {esc(row['goal'])} | {row['real']:.2f} | {fmt(old['TD'][pair])} | {fmt(row)} |")
-    for metric, row in new["all"].items():
-        print(f"| all | {metric} | {esc(row['goal'])} | {row['real']:.2f} | {fmt(old['all'][metric])} | {fmt(row)} |")
-    print(
-        f"| | **music goals (EB, UPC, QN, DP, TD)** | | | {old['music_goals_met']} of {old['music_goals']} "
-        f"| {new['music_goals_met']} of {new['music_goals']} |"
+            if metric in rows:
+                r = rows[metric]
+                real = "-" if r["real"] is None else f"{r['real']:.2f}"
+                row([lane, metric, esc(r.get("goal", "")), real, *[fmt(p["lanes"][lane].get(metric)) for p in packs]])
+    for pair, r in last["TD"].items():
+        row([pair, "TD", esc(r["goal"]), f"{r['real']:.2f}", *[fmt(p["TD"][pair]) for p in packs]])
+    for metric, r in last["all"].items():
+        row(["all", metric, esc(r["goal"]), f"{r['real']:.2f}", *[fmt(p["all"][metric]) for p in packs]])
+    row(
+        [
+            "",
+            "**music goals (EB, UPC, QN, DP, TD)**",
+            "",
+            "",
+            *[f"{p['music_goals_met']} of {p['music_goals']}" for p in packs],
+        ]
     )
-    print(f"| | all goals | | | {old['goals_met']} of {old['goals']} | {new['goals_met']} of {new['goals']} |")
-    print(f"| | sanity guards pass | | | {old['sane']} | {new['sane']} |")
-    f_old, f_new = old.get("reconstruction_f1") or {}, new.get("reconstruction_f1") or {}
-    for lane in f_new:
-        print(f"| {lane} | reconstruction F1 at 16ths | | | {f_old.get(lane, '-')} | {f_new[lane]} |")
-    r_old, r_new = old.get("random_start"), new.get("random_start")
-    if r_old and r_new:
-        for lane, row in r_new["lanes"].items():
-            o = r_old["lanes"][lane]
-            print(
-                f"| {lane} | random start: plays in % / empty bars % | real empty {row['empty_bars']['real']:.1f} | "
-                f"| {o['plays_in_pct']:.0f} / {o['empty_bars']['generated']:.1f} "
-                f"| {row['plays_in_pct']:.0f} / {row['empty_bars']['generated']:.1f} |"
+    row(["", "all goals", "", "", *[f"{p['goals_met']} of {p['goals']}" for p in packs]])
+    row(["", "sanity guards pass", "", "", *[str(p["sane"]) for p in packs]])
+    for lane in last.get("reconstruction_f1") or {}:
+        row(
+            [
+                lane,
+                "reconstruction F1 at 16ths",
+                "",
+                "",
+                *[str((p.get("reconstruction_f1") or {}).get(lane, "-")) for p in packs],
+            ]
+        )
+    if all(p.get("random_start") for p in packs):
+        for lane, r in last["random_start"]["lanes"].items():
+            cells = []
+            for p in packs:
+                o = p["random_start"]["lanes"][lane]
+                mark = " ok" if o["empty_bars"]["met"] and o["plays_met"] else ""
+                cells.append(f"{o['plays_in_pct']:.0f} / {o['empty_bars']['generated']:.1f}{mark}")
+            row(
+                [
+                    lane,
+                    "random start: plays in % / empty bars %",
+                    f"real empty {r['empty_bars']['real']:.1f}",
+                    "",
+                    *cells,
+                ]
             )
 
 
