@@ -168,7 +168,10 @@ def sweep_decoding(songs: list, real: np.ndarray, generation: dict) -> tuple:
     from ..evaluate import SCORE_STEPS_PER_BEAT, compare
 
     start = {name: generation.get(name, off) for name, off in (("fill", 1.0), ("sustain", 1.0), ("restrike", 0.0))}
-    values = {name: list(np.broadcast_to(np.asarray(v, dtype=float), (len(LANES),))) for name, v in start.items()}
+    values = {
+        name: [float(x) for x in np.broadcast_to(np.asarray(v, dtype=float), (len(LANES),))]
+        for name, v in start.items()
+    }
 
     def score(v):
         rolls = decoded(songs, v["fill"], v["sustain"], v["restrike"])
