@@ -565,9 +565,9 @@ class Engine:
         blocks = [x]
         if forced is not None:
             fz, fmask = self._forced_latents(forced)
-        if revive:
-            anchor, silent = z.clone(), torch.zeros((n_lanes, batch, 1), device=dev)
-            heard = (x >= threshold).reshape(n_lanes, batch, -1).amax(dim=2, keepdim=True) > 0
+        if revive:  # which lanes sound is kept host-side: a few tiny numpy ops instead of device ops a step
+            anchor, silent = z.clone(), np.zeros((n_lanes, batch), dtype=np.int64)
+            heard = ((x >= threshold).reshape(n_lanes, batch, -1).amax(dim=2) > 0).cpu().numpy()
         for s in range(steps):
             lead = fast.predict_lead(z[lead_i]) + eps[s, lead_i]
             if forced is not None:
@@ -580,11 +580,10 @@ class Engine:
             z_next = torch.empty_like(z)
             z_next[lead_i] = lead
             z_next[followers] = others
-            revived = (silent >= revive) & heard if revive else None
-            if revived is not None and not revived.any():
-                revived = None
-            if revived is not None:  # a lane silent for `revive` chunks plays a variation of its last part
-                z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)
+            revived = None
+            if revive and ((silent >= revive) & heard).any():  # a lane silent for `revive` chunks plays a
+                revived = torch.as_tensor(((silent >= revive) & heard)[..., None], device=dev)  # variation of its
+                z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = self._decode(z_next, batch)
@@ -597,10 +596,12 @@ class Engine:
             x = (p >= threshold).float()
             z = fast.encode(x, batch)
             if revive:
-                sounding = x.reshape(n_lanes, batch, -1).amax(dim=2, keepdim=True) > 0
+                sounding = (x.reshape(n_lanes, batch, -1).amax(dim=2) > 0).cpu().numpy()
                 heard |= sounding
-                anchor = torch.where(sounding, z, anchor)
-                silent = torch.where(sounding, 0.0, silent + 1)
+                anchor = (
+                    z if sounding.all() else torch.where(torch.as_tensor(sounding[..., None], device=dev), z, anchor)
+                )
+                silent = np.where(sounding, 0, silent + 1)
             if forced is not None:
                 z = torch.where(fmask[s + 1], fz[s + 1], z)
         probs = self._unblock(fast.stack_blocks(blocks), (steps + 1) * batch)
@@ -622,9 +623,8 @@ class Engine:
         """
         lanes, batch = revived.shape[:2]
         cells = p.view(lanes, batch, -1)
-        peak = cells.amax(dim=-1, keepdim=True)
-        quiet = revived & (peak < threshold) & (peak > 0)
-        cells.mul_(torch.where(quiet, threshold * 1.0001 / peak.clamp_min(1e-12), 1.0))
+        lift = torch.div(threshold * 1.0001, cells.amax(dim=-1, keepdim=True).clamp_min_(1e-12)).clamp_min_(1.0)
+        cells.mul_(lift.masked_fill_(~revived, 1.0))  # only revived lanes under the threshold rise
         return p
 
     def _decode(self, z: torch.Tensor, batch: int) -> torch.Tensor:

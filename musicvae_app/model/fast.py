@@ -79,15 +79,16 @@ class FastBand:
             self.bank_z = band.bank_z.clone() if cfg.bank else None
             self.bank_sounding = band.bank_sounding.clone() > 0 if cfg.bank else None
             # Each cell of a blocked bar-long block (P2, T1, P1, T0, P0) -> its pitch class in the pack's key
-            # space, one-hot per lane (drums: none), so a bar's chroma is one batched multiply.
+            # space, one-hot per pitched lane (drums, the last lane, have none), so a bar's chroma is one
+            # batched multiply.
+            if LANES.index("drums") != len(LANES) - 1:
+                raise AssertionError("harmonise expects the drums last")
             cell = torch.arange(self.w * 256)
             pitch = (cell // 256) * 16 + ((cell // 16) % 4) * 4 + cell % 4
-            self.cell_class = torch.zeros((len(LANES), self.w * 256, 12))
-            for i, lo in enumerate(cfg.pitch_low):
-                if LANES[i] != "drums":
-                    self.cell_class[i, cell, (lo + pitch) % 12] = 1.0
+            self.cell_class = torch.zeros((len(LANES) - 1, self.w * 256, 12))
+            for i, lo in enumerate(cfg.pitch_low[:-1]):
+                self.cell_class[i, cell, (lo + pitch) % 12] = 1.0
             self.class_cell = self.cell_class.transpose(1, 2).contiguous()
-            self.not_pitched = torch.tensor([float(lane == "drums") for lane in LANES])[:, None, None]
         self.harmony = 0.0
         for name, value in list(vars(self).items()):
             if isinstance(value, torch.Tensor):
@@ -128,12 +129,12 @@ class FastBand:
         """
         if not self.harmony:
             return p
-        lanes = p.shape[0]
-        cells = p.view(lanes, batch * self.t, -1)  # (L, B*T2, one bar-long block's cells)
-        chroma = torch.bmm(cells, self.cell_class).sum(dim=0)  # (B*T2, 12): drums add nothing
+        pitched = self.cell_class.shape[0]  # the pitched lanes come first, drums last: a view, left untouched
+        cells = p[:pitched].view(pitched, batch * self.t, -1)  # (lanes, B*T2, one bar-long block's cells)
+        chroma = torch.bmm(cells, self.cell_class).sum(dim=0)  # (B*T2, 12)
         weight = chroma.clamp_min_(1e-6).pow_(self.harmony)
         weight = weight.div_(weight.amax(dim=-1, keepdim=True))  # (share / largest share) ** harmony
-        cells.mul_(torch.matmul(weight, self.class_cell).add_(self.not_pitched))  # drums x 1
+        cells.mul_(torch.bmm(weight.expand(pitched, -1, -1), self.class_cell))
         return p
 
     # --- layout -------------------------------------------------------------------------------
