@@ -36,6 +36,20 @@ def median_ms(fn, runs: int, warmup: int = 3) -> tuple[float, float]:
     return statistics.median(times), float(np.percentile(times, 90))
 
 
+def interleaved_ms(fns, runs: int, warmup: int = 3) -> list[tuple[float, float]]:
+    """Median and p90 ms of each fn, timed in turn (a, b, a, b, ...) `runs` times each."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, out in zip(fns, times):
+            t = time.perf_counter()
+            fn()
+            out.append((time.perf_counter() - t) * 1000)
+    return [(statistics.median(t), float(np.percentile(t, 90))) for t in times]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--pack", default=None)
@@ -63,10 +77,16 @@ def main() -> None:
     plain = median_ms(lambda: generate_plain(band, steps, 1.0, 0.3, next(seeds)), args.runs)
     var16 = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds), variations=16, **thesis), args.runs)
     own = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds)), args.runs)
-    if args.baseline:
+    no_harmony = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds), harmony=0.0), args.runs)
+    if args.baseline:  # the two packs alternate song by song, so drift in the machine's speed hits both alike
         base_engine = Engine.load(args.baseline, args.device)
-        base = median_ms(lambda: base_engine.generate(steps=steps, seed=next(seeds)), args.runs)
-        own_again = median_ms(lambda: engine.generate(steps=steps, seed=next(seeds)), args.runs)
+        base, own_again = interleaved_ms(
+            [
+                lambda: base_engine.generate(steps=steps, seed=next(seeds)),
+                lambda: engine.generate(steps=steps, seed=next(seeds)),
+            ],
+            2 * args.runs,
+        )
     song = engine.generate(steps=steps, seed=1)
     cfg = engine.cfg
     print(
@@ -83,13 +103,22 @@ def main() -> None:
     print(f"| plain port of the thesis loop, 1 song | {plain[0]:.1f} | {plain[1]:.1f} | {args.runs} |")
     print(f"| fast engine, 1 song | {fast[0]:.1f} | {fast[1]:.1f} | {args.runs} |")
     print(f"| fast engine, 16 variations | {var16[0]:.1f} | {var16[1]:.1f} | {args.runs} |")
-    print(f"| fast engine, 1 song, the pack's revive and pull | {own[0]:.1f} | {own[1]:.1f} | {args.runs} |")
+    print(f"| fast engine, 1 song, the pack's defaults | {own[0]:.1f} | {own[1]:.1f} | {args.runs} |")
+    print(
+        f"| fast engine, 1 song, the pack's defaults but harmony 0 | {no_harmony[0]:.1f} | {no_harmony[1]:.1f} "
+        f"| {args.runs} |"
+    )
     if args.baseline:
         name = base_engine.pack.name
-        print(f"| baseline pack '{name}', 1 song, its own defaults | {base[0]:.1f} | {base[1]:.1f} | {args.runs} |")
+        runs = 2 * args.runs
         print(
-            f"| this pack, 1 song, its own defaults (again) | {own_again[0]:.1f} | {own_again[1]:.1f} | {args.runs} |"
+            f"| baseline pack '{name}', 1 song, its own defaults (alternating) "
+            f"| {base[0]:.1f} | {base[1]:.1f} | {runs} |"
         )
+        print(
+            f"| this pack, 1 song, its own defaults (alternating) | {own_again[0]:.1f} | {own_again[1]:.1f} | {runs} |"
+        )
+        print(f"\nthis pack / baseline, alternating runs: {own_again[0] / base[0]:.2f}")
     print(f"\nspeed-up over the plain port: {plain[0] / fast[0]:.1f}x")
     print("\nbeside one busy process (a CPU-bound loop, as a DAW might be):\n")
     print("| what | median ms | p90 ms | runs |")
