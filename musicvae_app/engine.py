@@ -239,7 +239,7 @@ class Engine:
             source = "random"
         silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
         brought_in = self._bring_in(first, threshold, lineup, forced, gen) if revive else []
-        light = self._light(brought_in, silent, g["bring_in"])
+        light = self._light(brought_in, silent, g["bring_in"]) if source == "primer" else None
         if forced is not None:
             first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
         probs, latents = self._run(
@@ -799,6 +799,7 @@ class Engine:
                         break
                 quiet = ~sounding[lane]
                 first[lane, quiet] = probs[lane, quiet]
+            self._audible(first, missing, threshold)
             return missing
         x = torch.as_tensor((first >= threshold).astype(np.float32), device=self.torch_device)
         z_now = self.encode(x)  # (5, B, K)
@@ -815,7 +816,19 @@ class Engine:
                 row = cand[torch.randint(len(cand), (1,), generator=gen).item()]
                 z = bank[row][:, None, :]  # (5, 1, K)
                 first[lane, b] = self._unblock(self._decode(z, 1), 1)[lane, 0, :cs]
+        self._audible(first, missing, threshold)
         return missing
+
+    @staticmethod
+    def _audible(first: np.ndarray, lanes: list[int], threshold: float) -> None:
+        """A brought-in chunk that decodes under the threshold (the density offsets and the harmony of the
+        pack can do that) is scaled until its likeliest cells sound, in place: every lineup lane is heard
+        in the first chunk, so revive keeps it playing from there on."""
+        for lane in lanes:
+            peak = first[lane].max(axis=(1, 2))  # (B,)
+            quiet = (peak < threshold) & (peak > 0)
+            if quiet.any():
+                first[lane, quiet] *= (np.float32(threshold * 1.0001) / peak[quiet])[:, None, None]
 
     def _finish_probs(self, probs: np.ndarray, shift_out: int, lineup, forced, keep) -> np.ndarray:
         """Back to the song's key, silent lanes outside the lineup, locked lanes exactly as they were."""
