@@ -57,6 +57,7 @@ def main() -> int:
         bar.steps.set_value(args.steps)
         bar.variations.setValue(3)
         bar.seed.setText(str(args.seed))
+        bar.seed.textEdited.emit(bar.seed.text())  # as if typed: the session takes the seed
         bar.seed_lock.setChecked(True)
         window.headers[4].lock.setChecked(False)
         bar.key.setCurrentIndex(bar.key.findText("E minor"))  # the composing controls, in use
