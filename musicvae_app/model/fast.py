@@ -13,7 +13,6 @@ from the plain (time, pitch) layout only when it enters or leaves the loop.
 
 from __future__ import annotations
 
-import numpy as np
 import torch
 
 from ..song import LANES
@@ -95,8 +94,6 @@ class FastBand:
             if isinstance(value, torch.Tensor):
                 setattr(self, name, value.to(device))
         self.melody = [(w.to(device), b.to(device)) for w, b in self.melody]
-        self._cell_class_np = self.cell_class.cpu().numpy()
-        self._class_cell_np = self.class_cell.cpu().numpy()
 
     def set_lane_bias(self, bias) -> None:
         """Add a per-lane logit offset to every decoded cell: each lane's density, without a new sample.
@@ -121,28 +118,18 @@ class FastBand:
             raise ValueError(f"harmony must be from 0 to 8, got {strength}")
         self.harmony = strength
 
-    def harmonise(self, p: torch.Tensor, batch: int, torch_path: bool = False) -> torch.Tensor:
+    def harmonise(self, p: torch.Tensor, batch: int) -> torch.Tensor:
         """Blocked probabilities (L, B*rows, 16) of one step, with the pitched lanes agreeing on a harmony.
 
         Per bar-long block of time (16 steps: T2 of the blocked layout) the pitched lanes' probabilities are
         summed per pitch class into the band's chroma; each pitched cell is then scaled by
         (its class's share / the bar's largest share) ** harmony. The bar's most-played classes keep their
         probability and the rest fade, so the lanes lean toward one chord instead of each its own.
-        In place; a no-op at harmony 0 (the thesis's decoding). On the CPU it runs in numpy (a dozen
-        tiny ops cost a fraction of torch's, most of all beside a busy process); torch_path forces the
-        torch version, which devices use.
+        In place; a no-op at harmony 0 (the thesis's decoding).
         """
         if not self.harmony:
             return p
         pitched = self.cell_class.shape[0]  # the pitched lanes come first, drums last: a view, left untouched
-        if p.device.type == "cpu" and not torch_path:  # a dozen tiny ops: numpy's cost less than torch's here
-            cells = p[:pitched].numpy().reshape(pitched, batch * self.t, -1)
-            chroma = np.matmul(cells, self._cell_class_np).sum(axis=0)  # (B*T2, 12)
-            np.maximum(chroma, 1e-6, out=chroma)
-            chroma /= chroma.max(axis=-1, keepdims=True)
-            chroma **= self.harmony  # (share / largest share) ** harmony
-            cells *= np.matmul(chroma, self._class_cell_np)
-            return p
         cells = p[:pitched].view(pitched, batch * self.t, -1)  # (lanes, B*T2, one bar-long block's cells)
         chroma = torch.bmm(cells, self.cell_class).sum(dim=0)  # (B*T2, 12)
         weight = chroma.clamp_min_(1e-6).pow_(self.harmony)
