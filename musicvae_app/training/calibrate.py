@@ -10,8 +10,8 @@ then the mean gap in units of each goal's tolerance).
    per bar match the songs' own; one set of continuations; then each pitched lane's bar fill,
    sustain and restrike (generation.fill/sustain/restrike: decoding only, no new sample) in turn.
 2. The best strength is kept; then, per pitched lane, how full it comes in where a primer lacks it
-   (generation.bring_in, new continuations each), and its offset nudged a step either way, each
-   kept where it scores better; then fill, sustain and restrike are swept once more. Noise and pull stay as
+   (generation.bring_in, new continuations each), and its offset nudged either way, step by step
+   while it scores better (at most NUDGES steps); then fill, sustain and restrike are swept once more. Noise and pull stay as
    the card has them; revive is 1.
 The validation songs that `musicvae evaluate` reports are not touched here.
 """
@@ -86,7 +86,10 @@ SUSTAIN = (1.0, 0.7, 0.4)  # tried sustains per pitched lane (Song.sustain)
 RESTRIKE = (0.0, 0.6, 0.8)  # tried restrike depths per pitched lane (Song.restrike)
 BRING_IN = (0.7, 0.5, 0.35)  # tried gains of a lane brought in where the primer lacks it (1: full)
 BRING_IN_LANES = ("piano", "guitar", "strings")  # the lanes primers lack most (bass: 2 % of songs)
-BIAS_STEPS = (-0.25, 0.25)  # tried nudges of a pitched lane's density offset, after the sweep
+BIAS_STEPS = (-0.25, 0.25)
+NUDGES = (
+    3  # at most this many steps in one direction  # tried nudges of a pitched lane's density offset, after the sweep
+)
 PITCHED = [i for i, lane in enumerate(LANES) if lane != "drums"]
 
 
@@ -271,11 +274,15 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
     if nudge:
         for lane in PITCHED:
             for step in BIAS_STEPS:
-                settings = dict(generation, lane_bias=list(generation["lane_bias"]))
-                settings["lane_bias"][lane] = round(settings["lane_bias"][lane] + step, 3)
-                got, _ = trial(settings, f"{LANES[lane]} offset {settings['lane_bias'][lane]}")
-                if got > score:
-                    score, generation = got, settings
+                moved = False
+                for _ in range(NUDGES):  # keep going in a direction while it scores better
+                    settings = dict(generation, lane_bias=list(generation["lane_bias"]))
+                    settings["lane_bias"][lane] = round(settings["lane_bias"][lane] + step, 3)
+                    got, _ = trial(settings, f"{LANES[lane]} offset {settings['lane_bias'][lane]}")
+                    if got <= score:
+                        break
+                    score, generation, moved = got, settings, True
+                if moved:
                     break
     _use(engine, generation)  # fill and sustain again, on the continuations of the settings kept
     made = continuation_songs(engine, chosen, steps, seed=2000)
