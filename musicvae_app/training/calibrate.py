@@ -11,8 +11,8 @@ then the mean gap in units of each goal's tolerance).
    sustain and restrike (generation.fill/sustain/restrike: decoding only, no new sample) in turn.
 2. The best strength is kept; then, per pitched lane, how full it comes in where a primer lacks it
    (generation.bring_in, new continuations each), and its offset nudged either way, step by step
-   while it scores better (at most NUDGES steps); then fill, sustain and restrike are swept once more. Noise and pull stay as
-   the card has them; revive is 1.
+   while it scores better (at most NUDGES steps); then fill, sustain and restrike are swept once
+   more. Noise and pull stay as the card has them; revive is 1.
 The validation songs that `musicvae evaluate` reports are not touched here.
 """
 
