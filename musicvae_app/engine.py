@@ -27,7 +27,7 @@ from .keys import (
 from .limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from .model.fast import FastBand
 from .model.pack import Pack, load_pack
-from .song import DEFAULT_PROGRAMS, DRUMS, LANES, ChunkInfo, Song, lane_index, restrike_value, sustain_value
+from .song import DEFAULT_PROGRAMS, DRUMS, LANE_SETTINGS, LANES, ChunkInfo, Song, lane_index, lane_value
 
 MAX_STEPS = 1024
 REVIVE_NOISE = 0.25  # share of the step's noise on a revived lane: much more decodes the piano to silence
@@ -272,10 +272,7 @@ class Engine:
                 key=key_used,
                 transpose=shift_out,
                 scale_lock=bool(scale_lock),
-                sustain=g["sustain"],
-                fill=g["fill"],
-                restrike=g["restrike"],
-                bring_in=g["bring_in"],
+                **{name: g[name] for name in LANE_SETTINGS},
                 harmony=float(self.fast.harmony),
                 device=self.device,
             )
@@ -700,10 +697,7 @@ class Engine:
             "start": g.get("start", "bank" if self.fast.bank_z is not None else "prior"),
             "lane_bias": g.get("lane_bias"),
             "scale_lock": bool(g.get("scale_lock", False)),
-            "sustain": sustain_value(g.get("sustain", 1.0)),
-            "fill": sustain_value(g.get("fill", 1.0)),
-            "restrike": restrike_value(g.get("restrike", 0.0)),
-            "bring_in": sustain_value(g.get("bring_in", 1.0)),
+            **{name: lane_value(name, g.get(name, off)) for name, (_, _, off) in LANE_SETTINGS.items()},
             "harmony": float(g.get("harmony", 0.0)),
         }
 

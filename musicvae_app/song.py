@@ -54,7 +54,7 @@ def lane_setting(value, name: str, low: float, high: float, default: float, stri
     try:
         if isinstance(value, (list, tuple)):
             if len(value) != len(LANES):
-                raise ValueError(f"{name} needs one number or {len(LANES)}, got {len(value)}")
+                raise ValueError(f"{name} must be one number or five, one per lane; got {len(value)}")
             values = list(value)
         else:
             values = [value]
@@ -69,14 +69,19 @@ def lane_setting(value, name: str, low: float, high: float, default: float, stri
         return default
 
 
-def sustain_value(value, strict: bool = True) -> float | list[float]:
-    """A sustain or fill setting: one number for every lane or a list of five, 0.1-1 (1.0: off)."""
-    return lane_setting(value, "sustain", SUSTAIN_RANGE[0], SUSTAIN_RANGE[1], 1.0, strict)
+# Per-lane decoding settings (Song.fill, .sustain, .restrike) and the bring-in gain: (low, high, off).
+LANE_SETTINGS = {
+    "sustain": (SUSTAIN_RANGE[0], SUSTAIN_RANGE[1], 1.0),
+    "fill": (0.1, 1.0, 1.0),
+    "bring_in": (0.1, 1.0, 1.0),
+    "restrike": (0.0, 0.95, 0.0),
+}
 
 
-def restrike_value(value, strict: bool = True) -> float | list[float]:
-    """A restrike setting: one number for every lane or a list of five, 0-0.95 (0: off)."""
-    return lane_setting(value, "restrike", 0.0, 0.95, 0.0, strict)
+def lane_value(name: str, value, strict: bool = True) -> float | list[float]:
+    """One of LANE_SETTINGS, checked: one number for every lane or a list of five."""
+    low, high, off = LANE_SETTINGS[name]
+    return lane_setting(value, name, low, high, off, strict)
 
 
 def hysteresis(high: np.ndarray, low: np.ndarray) -> np.ndarray:
@@ -189,6 +194,11 @@ class Song:
                 out[i] = 1.0 / (1.0 + math.exp(-logit))
         return out
 
+    def _per_lane(self, name: str) -> np.ndarray:
+        """A LANE_SETTINGS value of this take's settings as five floats; missing or bad reads as off."""
+        value = lane_value(name, self.settings.get(name, LANE_SETTINGS[name][2]), strict=False)
+        return np.broadcast_to(np.asarray(value, dtype=np.float32), (len(LANES),)).copy()
+
     @property
     def sustain(self) -> np.ndarray:
         """Each lane's sustain (five floats): how far below the threshold a started note may dip and still sound.
@@ -198,8 +208,7 @@ class Song:
         The model's probabilities dip inside held notes; without this, one held note breaks into
         several. Settings "sustain" is one number for every lane or five, one per lane.
         """
-        value = sustain_value(self.settings.get("sustain", 1.0), strict=False)
-        return np.broadcast_to(np.asarray(value, dtype=np.float32), (len(LANES),)).copy()
+        return self._per_lane("sustain")
 
     @property
     def fill(self) -> np.ndarray:
@@ -210,8 +219,7 @@ class Song:
         under the threshold beside the few that pass it. Fill lets a playing bar sound as full as real
         parts do without waking the bars the lane rests in. Settings "fill": one number or five.
         """
-        value = sustain_value(self.settings.get("fill", 1.0), strict=False)
-        return np.broadcast_to(np.asarray(value, dtype=np.float32), (len(LANES),)).copy()
+        return self._per_lane("fill")
 
     @property
     def restrike(self) -> np.ndarray:
@@ -222,8 +230,7 @@ class Song:
         (0.98, 0.3, 0.98, ...); at the threshold those dips sound and the strikes merge into one held
         note. Settings "restrike": one number or five; drums are hits already.
         """
-        value = restrike_value(self.settings.get("restrike", 0.0), strict=False)
-        return np.broadcast_to(np.asarray(value, dtype=np.float32), (len(LANES),)).copy()
+        return self._per_lane("restrike")
 
     def notes(self, threshold: float | None = None) -> np.ndarray:
         """The binary roll (5, steps, 128); re-thresholding (density, fill, sustain, restrike) needs no model."""

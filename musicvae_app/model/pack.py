@@ -29,7 +29,7 @@ from ..limits import (
     check_threshold,
 )
 from ..resources import resources_dir
-from ..song import lane_index
+from ..song import LANE_SETTINGS, lane_index, lane_value
 from .nets import Band, PackConfig, upgrade_name
 
 CARD = "card.json"
@@ -126,18 +126,9 @@ def _check_generation(gen, where: str) -> None:
                 raise InvalidValue("lineup must be a list of lane names")
             for lane in lineup:
                 lane_index(lane)
-        for name, low, high in (
-            ("sustain", 0.1, 1.0),
-            ("fill", 0.1, 1.0),
-            ("bring_in", 0.1, 1.0),
-            ("restrike", 0.0, 0.95),
-        ):
-            if name in gen:  # one number for every lane, or five
-                values = gen[name] if isinstance(gen[name], list) else [gen[name]]
-                if len(values) not in (1, 5):
-                    raise InvalidValue(f"{name} must be one number or five, one per lane")
-                for value in values:
-                    check_float(name, value, low, high)
+        for name in LANE_SETTINGS:  # one number for every lane, or five
+            if name in gen:
+                lane_value(name, gen[name])
         if "harmony" in gen:
             check_float("harmony", gen["harmony"], 0.0, 8.0)
         if "scale_lock" in gen and not isinstance(gen["scale_lock"], bool):
