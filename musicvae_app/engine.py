@@ -164,28 +164,64 @@ class Engine:
         scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
         harmony = check_float("harmony", g["harmony"] if harmony is None else harmony, 0.0, 8.0)
         with self._steering(self._scale_map(key_used, shift_out) if scale_lock else None, harmony):
-            return self._generate(
-                steps,
-                noise,
-                threshold,
-                seed,
-                gen,
-                primer_roll,
-                primer_tempo,
-                variations,
-                tempo,
-                keep,
-                keep_lanes,
-                revive,
-                pull,
-                lineup,
-                start,
-                shift_in,
-                shift_out,
-                key_used,
-                scale_lock,
-                g,
+            cs, n_lanes = self.cfg.chunk_steps, len(LANES)
+            forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
+            if primer_roll is not None:
+                first = transpose_roll(primer_roll, shift_in).astype(np.float32)
+                first = np.repeat(first[:, None], variations, axis=1)
+                first_z = None
+                source = "primer"
+            elif start == "bank":
+                bank_pick = self._bank_rows(gen, variations, lineup)
+                first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
+                first = self._unblock(self._decode(first_z, variations), variations)
+                source = "bank"
+            else:
+                first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen)
+                first = self._unblock(self._decode(first_z.to(self.torch_device), variations), variations)
+                source = "random"
+            silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
+            brought_in = self._bring_in(first, threshold, lineup, forced, gen) if revive else []
+            light = self._light(brought_in, silent, g["bring_in"]) if source == "primer" else None
+            if forced is not None:
+                first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
+            probs, latents = self._run(
+                first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light
             )
+            probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
+            songs = []
+            for b in range(variations):
+                chunks = [[ChunkInfo(source, seed, None, self.pack.name)] * n_lanes] + [
+                    [ChunkInfo("generated", seed, noise, self.pack.name)] * n_lanes for _ in range(steps)
+                ]
+                for lane in brought_in:
+                    chunks[0][lane] = ChunkInfo("generated", seed, noise, self.pack.name)
+                if forced is not None:
+                    for c, row in enumerate(forced.mask):
+                        for lane in np.flatnonzero(row):
+                            chunks[c][lane] = keep.chunks[c][lane]  # the mask only covers chunks `keep` has
+                settings = dict(
+                    pack=self.pack.name,
+                    seed=seed,
+                    noise=noise,
+                    threshold=threshold,
+                    steps=steps,
+                    variation=b,
+                    variations=variations,
+                    revive=revive,
+                    pull=pull,
+                    lineup=",".join(LANES[i] for i in lineup),
+                    start=source,
+                    key=key_used,
+                    transpose=shift_out,
+                    scale_lock=bool(scale_lock),
+                    **{name: g[name] for name in LANE_SETTINGS},
+                    harmony=float(self.fast.harmony),
+                    device=self.device,
+                )
+                song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
+                songs.append(self._song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep))
+            return songs[0] if variations == 1 else songs
 
     @contextmanager
     def _steering(self, snap: torch.Tensor | None, harmony: float):
@@ -197,88 +233,6 @@ class Engine:
         finally:
             self._snap = None
             self.fast.set_harmony(self.defaults["harmony"])
-
-    def _generate(
-        self,
-        steps,
-        noise,
-        threshold,
-        seed,
-        gen,
-        primer_roll,
-        primer_tempo,
-        variations,
-        tempo,
-        keep,
-        keep_lanes,
-        revive,
-        pull,
-        lineup,
-        start,
-        shift_in,
-        shift_out,
-        key_used,
-        scale_lock,
-        g,
-    ) -> Song | list[Song]:
-        cs, n_lanes = self.cfg.chunk_steps, len(LANES)
-        forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
-        if primer_roll is not None:
-            first = transpose_roll(primer_roll, shift_in).astype(np.float32)
-            first = np.repeat(first[:, None], variations, axis=1)
-            first_z = None
-            source = "primer"
-        elif start == "bank":
-            bank_pick = self._bank_rows(gen, variations, lineup)
-            first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
-            first = self._unblock(self._decode(first_z, variations), variations)
-            source = "bank"
-        else:
-            first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen)
-            first = self._unblock(self._decode(first_z.to(self.torch_device), variations), variations)
-            source = "random"
-        silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
-        brought_in = self._bring_in(first, threshold, lineup, forced, gen) if revive else []
-        light = self._light(brought_in, silent, g["bring_in"]) if source == "primer" else None
-        if forced is not None:
-            first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
-        probs, latents = self._run(
-            first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light
-        )
-        probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
-        songs = []
-        for b in range(variations):
-            chunks = [[ChunkInfo(source, seed, None, self.pack.name)] * n_lanes] + [
-                [ChunkInfo("generated", seed, noise, self.pack.name)] * n_lanes for _ in range(steps)
-            ]
-            for lane in brought_in:
-                chunks[0][lane] = ChunkInfo("generated", seed, noise, self.pack.name)
-            if forced is not None:
-                for c, row in enumerate(forced.mask):
-                    for lane in np.flatnonzero(row):
-                        chunks[c][lane] = keep.chunks[c][lane]  # the mask only covers chunks `keep` has
-            settings = dict(
-                pack=self.pack.name,
-                seed=seed,
-                noise=noise,
-                threshold=threshold,
-                steps=steps,
-                variation=b,
-                variations=variations,
-                revive=revive,
-                pull=pull,
-                lineup=",".join(LANES[i] for i in lineup),
-                start=source,
-                key=key_used,
-                transpose=shift_out,
-                scale_lock=bool(scale_lock),
-                **{name: g[name] for name in LANE_SETTINGS},
-                harmony=float(self.fast.harmony),
-                device=self.device,
-            )
-            song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
-            songs.append(self._song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep))
-        return songs[0] if variations == 1 else songs
 
     def generate_takes(self, **settings) -> list[Song]:
         """Like generate, always a list of takes (one per variation)."""
