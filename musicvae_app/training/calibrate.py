@@ -131,17 +131,9 @@ def random_start_goals(engine, real: np.ndarray, songs: int = 30, steps: int = 8
 
 def continuation_songs(engine, chosen, steps: int, seed: int) -> list:
     """The pack's continuations (Songs, pack defaults) of every window's primer, primer passed as a .mid."""
-    import tempfile
+    from ..evaluate import continuations
 
-    from ..engine import torch_threads
-    from ..evaluate import roll_to_midi
-
-    out = []
-    with tempfile.TemporaryDirectory() as tmp, torch_threads(1 if engine.device == "cpu" else None):
-        for i, window in enumerate(chosen):
-            primer = roll_to_midi(window.roll[:, :SCORE_CHUNK], Path(tmp) / "primer.mid")
-            out.append(engine.generate(steps=steps, seed=seed + i, primer=primer))
-    return out
+    return list(continuations(engine, chosen, steps, seed))
 
 
 def decoded(songs: list, fill: list[float], sustain: list[float], restrike=0.0) -> np.ndarray:
@@ -196,6 +188,14 @@ def sweep_decoding(songs: list, real: np.ndarray, generation: dict) -> tuple:
     return best, values["fill"], values["sustain"], values["restrike"]
 
 
+def standing(engine, real: np.ndarray, made: list, settings: dict) -> tuple:
+    """`tally` of continuations decoded with the settings' fill, sustain and restrike, plus the random starts."""
+    from ..evaluate import SCORE_STEPS_PER_BEAT, compare
+
+    rolls = decoded(made, settings["fill"], settings["sustain"], settings["restrike"])
+    return tally(compare(real, rolls, SCORE_STEPS_PER_BEAT, SCORE_CHUNK), random_start_goals(engine, real))
+
+
 def _use(engine, generation: dict) -> None:
     engine.pack.card["generation"] = dict(generation)
     engine.fast.set_harmony(generation.get("harmony", 0.0))
@@ -208,7 +208,6 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
 
     See the module's docstring for the order; `nudge` False skips the offsets' nudges.
     """
-    from ..evaluate import SCORE_STEPS_PER_BEAT, compare
 
     pool = training_songs(engine, data, songs, cache_dir)
     chosen = windows(pool, SCORE_CHUNK, steps, songs)
@@ -231,11 +230,9 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
         _use(engine, generation)
         made = continuation_songs(engine, chosen, steps, seed=2000)
         _, fill, sustain, restrike = sweep_decoding(made, real, generation)
-        _use(engine, dict(generation, fill=fill, sustain=sustain, restrike=restrike))
-        score = tally(
-            compare(real, decoded(made, fill, sustain, restrike), SCORE_STEPS_PER_BEAT, SCORE_CHUNK),
-            random_start_goals(engine, real),
-        )
+        swept = dict(generation, fill=fill, sustain=sustain, restrike=restrike)
+        _use(engine, swept)
+        score = standing(engine, real, made, swept)
         print(
             f"harmony {harmony}: offsets {bias} fill {fill} sustain {sustain} restrike {restrike} -> {score}",
             flush=True,
@@ -244,31 +241,22 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
             dict(harmony=harmony, lane_bias=bias, fill=fill, sustain=sustain, restrike=restrike, score=list(score))
         )
         if best is None or score > best[0]:
-            best = (score, dict(generation, fill=fill, sustain=sustain, restrike=restrike))
+            best = (score, swept)
     score, generation = best
 
     def trial(settings: dict, what: str) -> tuple:
         _use(engine, settings)
-        made = continuation_songs(engine, chosen, steps, seed=2000)
-        got = tally(
-            compare(
-                real,
-                decoded(made, settings["fill"], settings["sustain"], settings["restrike"]),
-                SCORE_STEPS_PER_BEAT,
-                SCORE_CHUNK,
-            ),
-            random_start_goals(engine, real),
-        )
+        got = standing(engine, real, continuation_songs(engine, chosen, steps, seed=2000), settings)
         print(f"{what}: {got}", flush=True)
         tried.append(dict(what=what, score=list(got)))
-        return got, made
+        return got
 
     generation["bring_in"] = [1.0] * len(LANES)
     for lane in [LANES.index(name) for name in BRING_IN_LANES]:  # a lane the primer lacks: how full it comes in
         for gain in BRING_IN:
             settings = dict(generation, bring_in=list(generation["bring_in"]))
             settings["bring_in"][lane] = gain
-            got, _ = trial(settings, f"{LANES[lane]} brought in at {gain}")
+            got = trial(settings, f"{LANES[lane]} brought in at {gain}")
             if got > score:
                 score, generation = got, settings
     if nudge:
@@ -278,7 +266,7 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
                 for _ in range(NUDGES):  # keep going in a direction while it scores better
                     settings = dict(generation, lane_bias=list(generation["lane_bias"]))
                     settings["lane_bias"][lane] = round(settings["lane_bias"][lane] + step, 3)
-                    got, _ = trial(settings, f"{LANES[lane]} offset {settings['lane_bias'][lane]}")
+                    got = trial(settings, f"{LANES[lane]} offset {settings['lane_bias'][lane]}")
                     if got <= score:
                         break
                     score, generation, moved = got, settings, True
@@ -289,11 +277,7 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
     _, fill, sustain, restrike = sweep_decoding(made, real, generation)
     generation.update(fill=fill, sustain=sustain, restrike=restrike)
     _use(engine, generation)
-    score = tally(
-        compare(real, decoded(made, fill, sustain, restrike), SCORE_STEPS_PER_BEAT, SCORE_CHUNK),
-        random_start_goals(engine, real),
-    )
-    _use(engine, generation)
+    score = standing(engine, real, made, generation)
     generation["calibration"] = dict(
         songs=len(chosen),
         steps=steps,
