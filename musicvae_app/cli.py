@@ -87,6 +87,17 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--songs", type=int, default=100, help="training songs to measure on")
     p.add_argument("--steps", type=int, default=23, help="chunks generated after each primer")
     p.add_argument("--cache-dir", default=None)
+    when = p.add_mutually_exclusive_group()
+    when.add_argument(
+        "--harmony-after",
+        dest="harmony_after",
+        action="store_true",
+        default=None,
+        help="harmonise each take once, after the loop (faster; the shipped pack's way)",
+    )
+    when.add_argument(
+        "--harmony-in-loop", dest="harmony_after", action="store_false", help="harmonise chunk by chunk in the loop"
+    )
 
 
 def _add_train(sub) -> None:

@@ -163,7 +163,8 @@ class Engine:
         shift_in, shift_out, key_used = self._key_shifts(primer_roll, keep, key)
         scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
         harmony = check_float("harmony", g["harmony"] if harmony is None else harmony, 0.0, 8.0)
-        with self._steering(self._scale_map(key_used, shift_out) if scale_lock else None, harmony):
+        start_bias = self._start_bias(g["start_bias"]) if primer_roll is None else None
+        with self._steering(self._scale_map(key_used, shift_out) if scale_lock else None, harmony, start_bias):
             cs, n_lanes = self.cfg.chunk_steps, len(LANES)
             forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
             if primer_roll is not None:
@@ -217,6 +218,7 @@ class Engine:
                     scale_lock=bool(scale_lock),
                     **{name: g[name] for name in LANE_SETTINGS},
                     harmony=float(self.fast.harmony),
+                    start_bias=list(start_bias) if start_bias is not None else [0.0] * n_lanes,
                     device=self.device,
                 )
                 song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
@@ -224,15 +226,34 @@ class Engine:
             return songs[0] if variations == 1 else songs
 
     @contextmanager
-    def _steering(self, snap: torch.Tensor | None, harmony: float):
-        """Scale lock's pitch map and the harmony strength for one call; the pack's defaults after it."""
+    def _steering(self, snap: torch.Tensor | None, harmony: float, start_bias=None):
+        """Scale lock's pitch map, the harmony strength and a start's extra density offsets for one call.
+
+        start_bias (five floats or None) is added to the density offsets in force (card lane_bias) while
+        the call runs; everything is as before after it.
+        """
         self._snap = snap
         self.fast.set_harmony(harmony)
+        bias = getattr(self.fast, "lane_bias", None)
+        if start_bias is not None and any(start_bias):
+            base = bias.tolist() if bias is not None else [0.0] * len(LANES)
+            self.fast.set_lane_bias([b + x for b, x in zip(base, start_bias)])
         try:
             yield
         finally:
             self._snap = None
             self.fast.set_harmony(self.defaults["harmony"])
+            if start_bias is not None and any(start_bias):
+                self.fast.set_lane_bias(bias.tolist() if bias is not None else [0.0] * len(LANES))
+
+    def _steering_of(self, song: Song):
+        """`_steering` as the song was made: its scale lock, harmony and start offsets."""
+        harmony = song.settings.get("harmony", self.defaults["harmony"])
+        try:
+            harmony = check_float("harmony", harmony, 0.0, 8.0)
+        except ValueError:
+            harmony = self.defaults["harmony"]
+        return self._steering(self._song_scale(song), harmony, self._start_bias(song.settings.get("start_bias")))
 
     def generate_takes(self, **settings) -> list[Song]:
         """Like generate, always a list of takes (one per variation)."""
@@ -265,21 +286,18 @@ class Engine:
         first = transpose_roll(song.chunk(0) >= song.threshold, -shift_out).astype(np.float32)[:, None]
         from_primer = bool(song.chunks) and song.chunks[0][li].source == "primer"
         revive = self._revive(song.settings.get("revive") if revive is None else revive)
-        self._snap = self._song_scale(song)
-        if not from_primer:
-            first[li] = 0.0
-            if revive:
-                self._bring_in(first, song.threshold, [li], None, gen)
-            else:  # the thesis's loop: a fresh draw from the prior, which may be silent
-                z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen)
-                first[li] = self._unblock(self._decode(z.to(self.torch_device), 1), 1)[li]
         pull = self._pull(song.settings.get("pull"))
-        try:
+        with self._steering_of(song):
+            if not from_primer:
+                first[li] = 0.0
+                if revive:
+                    self._bring_in(first, song.threshold, [li], None, gen)
+                else:  # the thesis's loop: a fresh draw from the prior, which may be silent
+                    z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen)
+                    first[li] = self._unblock(self._decode(z.to(self.torch_device), 1), 1)[li]
             probs, latents = self._run(
                 first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, lineup
             )
-        finally:
-            self._snap = None
         probs = self._finish_probs(probs, shift_out, lineup, None, None)
         out = song.copy()
         out.probs[li] = probs[li, 0]
@@ -306,11 +324,8 @@ class Engine:
         last = transpose_roll(last, -shift_out).astype(np.float32)[:, None]
         revive = self._revive(song.settings.get("revive") if revive is None else revive)
         pull = self._pull(song.settings.get("pull"))
-        self._snap = self._song_scale(song)
-        try:
+        with self._steering_of(song):
             probs, latents = self._run(last, None, steps, noise, song.threshold, gen, None, revive, pull, lineup)
-        finally:
-            self._snap = None
         probs = self._finish_probs(probs, shift_out, lineup, None, None)
         out = song.copy()
         cs = self.cfg.chunk_steps
@@ -368,15 +383,12 @@ class Engine:
             forced.mask[c0 - base :, lane] = False
         first = transpose_roll(sub.chunk(0) >= song.threshold, -shift_out).astype(np.float32)
         first = np.repeat(first[:, None], batch, axis=1)
-        if c0 == 0:  # the range starts the song: its first chunk is new too
-            first[chosen] = 0.0
-            forced.mask[0, chosen] = False
-            self._bring_in(first, song.threshold, chosen, forced, gen)
-        self._snap = self._song_scale(song)
-        try:
+        with self._steering_of(song):
+            if c0 == 0:  # the range starts the song: its first chunk is new too
+                first[chosen] = 0.0
+                forced.mask[0, chosen] = False
+                self._bring_in(first, song.threshold, chosen, forced, gen)
             probs, latents = self._run(first, None, steps, noise, song.threshold, gen, forced, revive, pull)
-        finally:
-            self._snap = None
         probs = transpose_roll(probs, shift_out) if shift_out else probs
         order = np.arange(batch)
         if c1 < n and candidates > 1:  # keep the candidates that lead best into the chunk after the range
@@ -508,6 +520,7 @@ class Engine:
         fast, dev = self.fast, self.torch_device
         lead_i, followers = fast.lead, fast.followers
         n_lanes, batch = first.shape[:2]
+        after = self.defaults["harmony_after"]  # harmony on the whole take at the end, else chunk by chunk
         eps = (torch.randn((steps, n_lanes, batch, self.cfg.latent), generator=gen) * noise).to(dev)
         x = fast.to_blocked(torch.as_tensor(first, device=dev))
         z = fast.encode((x >= threshold).float(), batch)
@@ -537,7 +550,7 @@ class Engine:
                 z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
-            p = self._decode(z_next, batch)
+            p = self._decode(z_next, batch, harmonise=not after)
             if light is not None:
                 p.view(n_lanes, batch, -1).mul_(light)
             if revived is not None:
@@ -555,7 +568,10 @@ class Engine:
                 silent = np.where(sounding, 0, silent + 1)
             if forced is not None:
                 z = torch.where(fmask[s + 1], fz[s + 1], z)
-        probs = self._unblock(fast.stack_blocks(blocks), (steps + 1) * batch)
+        stacked = fast.stack_blocks(blocks)
+        if after and steps and fast.harmony:
+            self._harmonise_kept(stacked[:, blocks[0].shape[1] :], steps * batch, threshold)
+        probs = self._unblock(stacked, (steps + 1) * batch)
         probs = probs.reshape(n_lanes, steps + 1, batch, self.cfg.chunk_steps, 128).transpose(0, 2, 1, 3, 4)
         probs = np.ascontiguousarray(probs.reshape(n_lanes, batch, -1, 128))
         if forced is not None:
@@ -563,6 +579,18 @@ class Engine:
             for lane in range(n_lanes):
                 probs[lane][:, step_mask[lane]] = forced.probs[lane][step_mask[lane]]
         return probs, torch.stack(chunk_latents).cpu().numpy()
+
+    def _harmonise_kept(self, p: torch.Tensor, chunks: int, threshold: float) -> None:
+        """FastBand.harmonise over every generated chunk at once, in place; a lane's chunk that sounded
+        before it still sounds after (its likeliest cells are lifted to the threshold), so the harmony
+        fades clashes without silencing a part the loop went on from."""
+        lanes = p.shape[0]
+        before = p.view(lanes, chunks, -1).amax(dim=-1, keepdim=True)
+        self.fast.harmonise(p, chunks)
+        cells = p.view(lanes, chunks, -1)
+        after = cells.amax(dim=-1, keepdim=True).clamp_min_(1e-12)
+        lift = torch.div(threshold * 1.0001, after).clamp_min_(1.0)
+        cells.mul_(lift.masked_fill_(before < threshold, 1.0))
 
     @staticmethod
     def _wake(p: torch.Tensor, revived: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -578,9 +606,11 @@ class Engine:
         cells.mul_(lift.masked_fill_(~revived, 1.0))  # only revived lanes under the threshold rise
         return p
 
-    def _decode(self, z: torch.Tensor, batch: int) -> torch.Tensor:
+    def _decode(self, z: torch.Tensor, batch: int, harmonise: bool = True) -> torch.Tensor:
         """fast.decode, then (with scale lock on) each pitched lane's out-of-scale probabilities moved in scale."""
-        p = self.fast.harmonise(self.fast.decode(z), batch)
+        p = self.fast.decode(z)
+        if harmonise:
+            p = self.fast.harmonise(p, batch)
         snap = getattr(self, "_snap", None)
         if snap is None:
             return p
@@ -653,7 +683,18 @@ class Engine:
             "scale_lock": bool(g.get("scale_lock", False)),
             **{name: lane_value(name, g.get(name, off)) for name, (_, _, off) in LANE_SETTINGS.items()},
             "harmony": float(g.get("harmony", 0.0)),
+            "start_bias": g.get("start_bias"),
+            "harmony_after": bool(g.get("harmony_after", False)),
         }
+
+    @staticmethod
+    def _start_bias(value) -> list[float] | None:
+        """Five finite density offsets for a sketch with no primer (card generation.start_bias), else None."""
+        try:
+            out = [check_float("start_bias", v, -8.0, 8.0) for v in value]
+        except (TypeError, ValueError):
+            return None
+        return out if len(out) == len(LANES) else None
 
     @property
     def key_normalised(self) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import mido
 import numpy as np
 import pytest
+import torch
 
 from band_files import write_notes
 from musicvae_app.engine import Engine
@@ -365,7 +366,6 @@ def _two_lane_probs(steps: int = 64) -> np.ndarray:
 
 def test_harmonise_draws_the_lanes_to_the_bars_chord_and_leaves_drums(shipped):
     """FastBand.harmonise: the band's most-played classes keep their probability, a lone clash fades; 0 is off."""
-    import torch
 
     fast = shipped.fast
     probs = _two_lane_probs()
@@ -436,6 +436,9 @@ def test_sustain_per_lane(tmp_path):
         ({"sustain": [0.5, 0.5, 0.5, 0.5, 2.0]}, "sustain"),
         ({"restrike": 1.2}, "restrike"),
         ({"bring_in": [0.0] * 5}, "bring_in"),
+        ({"start_bias": [0.5, 0.5]}, "start_bias must be five numbers"),
+        ({"start_bias": [0.0, 0.0, 0.0, 0.0, "x"]}, "start_bias"),
+        ({"harmony_after": "yes"}, "harmony_after must be true or false"),
     ],
 )
 def test_pack_cards_with_bad_decoding_defaults_are_refused(tiny_pack, tmp_path, generation, words):
@@ -547,3 +550,62 @@ def test_calibration_decodes_as_the_exported_midi_reads_back(tmp_path):
         back = read_back(song.to_midi(tmp_path / f"{i}.mid"), song.n_steps)
         assert np.array_equal(got[i], back)
         assert back[:DRUMS].sum() > 0 and back[DRUMS].sum() > 0
+
+
+def test_start_offsets_apply_to_sketches_with_no_primer_only_and_follow_the_song(shipped, tmp_path):
+    """Card generation.start_bias: a random start's extra density per lane; a primer's take keeps lane_bias alone.
+
+    The offsets are recorded in the take, so Regenerate on it uses them again; the engine's own
+    offsets are as before after every call.
+    """
+    generation = shipped.pack.card["generation"]
+    saved = generation.get("start_bias")
+    before = shipped.fast.lane_bias.clone()
+    try:
+        generation["start_bias"] = [3.0, 0.0, 0.0, 0.0, 0.0]
+        busy = shipped.generate(steps=3, seed=21)
+        assert busy.settings["start_bias"] == [3.0, 0.0, 0.0, 0.0, 0.0]
+        assert torch.equal(shipped.fast.lane_bias, before)
+        generation["start_bias"] = [0.0] * 5
+        plain = shipped.generate(steps=3, seed=21)
+        assert busy.note_counts()["piano"] > 2 * plain.note_counts()["piano"]
+        regen = shipped.regenerate_lane(busy, "piano", seed=5)  # the card says 0 now; the take says 3
+        quiet = busy.copy()
+        quiet.settings = {**busy.settings, "start_bias": [0.0] * 5}
+        assert regen.note_counts()["piano"] > 2 * shipped.regenerate_lane(quiet, "piano", seed=5).note_counts()["piano"]
+        generation["start_bias"] = [3.0, 0.0, 0.0, 0.0, 0.0]
+        _write(tmp_path / "p.mid", [(0, 0, 60 + i % 3, i, i + 1) for i in range(16)])
+        primed = shipped.generate(steps=1, seed=21, primer=str(tmp_path / "p.mid"))
+        assert primed.settings["start_bias"] == [0.0] * 5
+        assert torch.equal(shipped.fast.lane_bias, before)
+    finally:
+        if saved is None:
+            generation.pop("start_bias", None)
+        else:
+            generation["start_bias"] = saved
+
+
+def test_harmony_after_the_loop_harmonises_the_take_and_keeps_every_sounding_chunk(shipped, tmp_path):
+    """Card generation.harmony_after: the loop runs on unharmonised chunks (the same latents as harmony 0),
+    the whole take is harmonised once at the end, drums are untouched, and no lane's chunk that sounded
+    goes silent."""
+    generation = shipped.pack.card["generation"]
+    saved = generation.get("harmony_after")
+    primer = _write(tmp_path / "band.mid", e_minor_band(4))
+    try:
+        generation["harmony_after"] = True
+        kw = dict(steps=6, seed=3, primer=str(primer), lineup="piano,guitar,bass,drums", variations=2)
+        for plain, agreed in zip(shipped.generate(harmony=0.0, **kw), shipped.generate(harmony=3.0, **kw)):
+            assert np.array_equal(plain.latents, agreed.latents)  # the loop went on from the same notes
+            cs = plain.chunk_steps
+            a = plain.probs[:, cs:].reshape(5, -1, cs, 128)
+            b = agreed.probs[:, cs:].reshape(5, -1, cs, 128)
+            assert np.array_equal(a[DRUMS], b[DRUMS]) and not np.array_equal(a, b)
+            assert np.array_equal(plain.probs[:, :cs], agreed.probs[:, :cs])  # the primer's chunk as it was
+            sounded = (a >= plain.threshold).any(axis=(2, 3))
+            assert ((b >= agreed.threshold).any(axis=(2, 3)) | ~sounded).all()
+    finally:
+        if saved is None:
+            generation.pop("harmony_after", None)
+        else:
+            generation["harmony_after"] = saved

@@ -114,12 +114,13 @@ def _check_generation(gen, where: str) -> None:
             check_int("revive", gen["revive"], 0, MAX_STEPS)
         if "pull" in gen:
             check_float("pull", gen["pull"], 0.0, 1.0, high_open=True)
-        if "lane_bias" in gen:
-            bias = gen["lane_bias"]
-            if not isinstance(bias, list) or len(bias) != 5:
-                raise InvalidValue("lane_bias must be five numbers, one per lane")
-            for value in bias:
-                check_float("lane_bias", value, -8.0, 8.0)
+        for name in ("lane_bias", "start_bias"):
+            if name in gen:
+                bias = gen[name]
+                if not isinstance(bias, list) or len(bias) != 5:
+                    raise InvalidValue(f"{name} must be five numbers, one per lane")
+                for value in bias:
+                    check_float(name, value, -8.0, 8.0)
         if "lineup" in gen:
             lineup = gen["lineup"]
             if not isinstance(lineup, list) or not lineup or not all(isinstance(x, str) for x in lineup):
@@ -131,6 +132,8 @@ def _check_generation(gen, where: str) -> None:
                 lane_value(name, gen[name])
         if "harmony" in gen:
             check_float("harmony", gen["harmony"], 0.0, 8.0)
+        if "harmony_after" in gen and not isinstance(gen["harmony_after"], bool):
+            raise InvalidValue(f"harmony_after must be true or false, got {gen['harmony_after']!r}")
         if "scale_lock" in gen and not isinstance(gen["scale_lock"], bool):
             raise InvalidValue(f"scale_lock must be true or false, got {gen['scale_lock']!r}")
         if "start" in gen and gen["start"] not in ("bank", "prior"):

@@ -120,6 +120,32 @@ def tally(table: dict, random_goals: int = 0) -> tuple:
     return (sane, met + random_goals, music, -round(float(np.mean(gaps)), 4))
 
 
+def calibrate_start_bias(engine, real: np.ndarray, songs: int = 30, steps: int = 8, rounds: int = 6) -> list[float]:
+    """Per-lane density offsets for sketches with no primer (card generation.start_bias), by bisection.
+
+    From a random start every lineup lane plays, so its share of empty bars should match the real songs'
+    where that instrument plays (`lineup_figures`); continuations of a primer keep lane_bias alone,
+    because there the real lane is often simply absent. The card's generation must be in use.
+    """
+    from ..evaluate import lineup_figures, random_starts
+
+    generation = engine.pack.card["generation"]
+    low, high = np.full(len(LANES), -2.0), np.full(len(LANES), 2.0)
+    for r in range(rounds):
+        bias = (low + high) / 2
+        generation["start_bias"] = [float(b) for b in bias]
+        rand = random_starts(engine, songs, steps, seed=4000)
+        lanes = lineup_figures(rand, real[:, :, : rand.shape[2]], list(LANES))
+        gap = np.array([lanes[lane]["empty_bars"]["gap"] or 0.0 for lane in LANES])
+        print(f"start offsets round {r + 1}: {np.round(bias, 2).tolist()} empty-bar gaps {np.round(gap, 1).tolist()}")
+        too_sparse = gap > 0  # more empty bars than real: a higher offset
+        low = np.where(too_sparse, bias, low)
+        high = np.where(too_sparse, high, bias)
+    out = [round(float(b), 3) for b in (low + high) / 2]
+    generation["start_bias"] = out
+    return out
+
+
 def random_start_goals(engine, real: np.ndarray, songs: int = 30, steps: int = 8) -> int:
     """Lineup lanes that play in every random-start sketch with empty bars within 10 points of real."""
     from ..evaluate import lineup_figures, random_starts
@@ -203,10 +229,13 @@ def _use(engine, generation: dict) -> None:
         engine.fast.set_lane_bias(generation["lane_bias"])
 
 
-def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, nudge: bool = True) -> dict:
+def calibrate(
+    engine, data, songs: int = 100, steps: int = 23, cache_dir=None, nudge: bool = True, harmony_after=None
+) -> dict:
     """Harmony, density offsets, fill, sustain and bring-in on training songs; returns the new defaults.
 
-    See the module's docstring for the order; `nudge` False skips the offsets' nudges.
+    See the module's docstring for the order; `nudge` False skips the offsets' nudges. harmony_after:
+    harmonise each take once at the end (True) or chunk by chunk in the loop (False); None keeps the card's.
     """
 
     pool = training_songs(engine, data, songs, cache_dir)
@@ -217,17 +246,26 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
     print(f"calibrating on {len(chosen)} training songs ({steps} chunks after a mid-song primer)")
     generation = dict(engine.pack.card.get("generation") or {})
     generation["revive"] = REVIVE
+    if harmony_after is not None:
+        generation["harmony_after"] = bool(harmony_after)
     generation.pop("scale_lock", None)  # scale lock is the musician's choice, off by default
     tried = []
     best = None
     for harmony in HARMONY:
         generation.update(
-            harmony=harmony, fill=1.0, sustain=1.0, restrike=0.0, bring_in=1.0, lane_bias=[0.0] * len(LANES)
+            harmony=harmony,
+            fill=1.0,
+            sustain=1.0,
+            restrike=0.0,
+            bring_in=1.0,
+            lane_bias=[0.0] * len(LANES),
+            start_bias=[0.0] * len(LANES),
         )
         _use(engine, generation)
         bias = calibrate_density(engine, density_windows, 8)
         generation["lane_bias"] = bias
         _use(engine, generation)
+        generation["start_bias"] = calibrate_start_bias(engine, real)
         made = continuation_songs(engine, chosen, steps, seed=2000)
         _, fill, sustain, restrike = sweep_decoding(made, real, generation)
         swept = dict(generation, fill=fill, sustain=sustain, restrike=restrike)
@@ -238,7 +276,15 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
             flush=True,
         )
         tried.append(
-            dict(harmony=harmony, lane_bias=bias, fill=fill, sustain=sustain, restrike=restrike, score=list(score))
+            dict(
+                harmony=harmony,
+                lane_bias=bias,
+                start_bias=generation["start_bias"],
+                fill=fill,
+                sustain=sustain,
+                restrike=restrike,
+                score=list(score),
+            )
         )
         if best is None or score > best[0]:
             best = (score, swept)
@@ -272,7 +318,8 @@ def calibrate(engine, data, songs: int = 100, steps: int = 23, cache_dir=None, n
                     score, generation, moved = got, settings, True
                 if moved:
                     break
-    _use(engine, generation)  # fill and sustain again, on the continuations of the settings kept
+    _use(engine, generation)  # start offsets, fill and sustain again, on the settings kept
+    generation["start_bias"] = calibrate_start_bias(engine, real)
     made = continuation_songs(engine, chosen, steps, seed=2000)
     _, fill, sustain, restrike = sweep_decoding(made, real, generation)
     generation.update(fill=fill, sustain=sustain, restrike=restrike)
@@ -294,7 +341,9 @@ def run_calibrate(args) -> int:
     from ..model.pack import CARD, read_card, write_json_atomic
 
     engine = Engine.load(args.pack, "cpu")
-    generation = calibrate(engine, args.data, args.songs, args.steps, args.cache_dir)
+    generation = calibrate(
+        engine, args.data, args.songs, args.steps, args.cache_dir, harmony_after=getattr(args, "harmony_after", None)
+    )
     card = read_card(engine.pack.path)
     card["generation"] = generation
     write_json_atomic(Path(engine.pack.path) / CARD, card)
