@@ -75,8 +75,13 @@ class _Forced:
 class Engine:
     """Generate, continue, regenerate and reconstruct Songs with one pack on one device."""
 
-    def __init__(self, pack: Pack, device: str = "auto", one_song_threads: int | None = None):
+    def __init__(
+        self, pack: Pack, device: str = "auto", one_song_threads: int | None = None, precision: str | None = None
+    ):
         """one_song_threads: torch threads for a single song on the CPU (None: torch's default).
+
+        precision: 'fp32' or 'fp16' weights for the two largest layers (FastBand.set_precision; None:
+        the pack's card, generation.precision, else fp32). fp32 is the path tested equal to the thesis loop.
 
         A single song is a chain of small multiplies. Split over every core it is fastest on an idle
         machine (25 ms a song here with 2 threads, 37 ms with 1) but stalls whenever another process
@@ -93,12 +98,17 @@ class Engine:
         if bias is not None:
             self.fast.set_lane_bias(bias)
         self.fast.set_harmony(self.defaults["harmony"])
+        self.fast.set_precision(self.defaults["precision"] if precision is None else precision)
 
     @classmethod
     def load(
-        cls, pack: str | Path | Pack | None = None, device: str = "auto", one_song_threads: int | None = None
+        cls,
+        pack: str | Path | Pack | None = None,
+        device: str = "auto",
+        one_song_threads: int | None = None,
+        precision: str | None = None,
     ) -> Engine:
-        return cls(pack if isinstance(pack, Pack) else load_pack(pack), device, one_song_threads)
+        return cls(pack if isinstance(pack, Pack) else load_pack(pack), device, one_song_threads, precision)
 
     @property
     def device(self) -> str:
@@ -163,7 +173,7 @@ class Engine:
         shift_in, shift_out, key_used = self._key_shifts(primer_roll, keep, key)
         scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
         harmony = check_float("harmony", g["harmony"] if harmony is None else harmony, 0.0, 8.0)
-        start_bias = self._start_bias(g["start_bias"]) if primer_roll is None else None
+        start_bias = self._start_bias(g["start_bias"]) if primer_roll is None and start == "bank" else None
         with self._steering(self._scale_map(key_used, shift_out) if scale_lock else None, harmony, start_bias):
             cs, n_lanes = self.cfg.chunk_steps, len(LANES)
             forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
@@ -685,6 +695,7 @@ class Engine:
             "harmony": float(g.get("harmony", 0.0)),
             "start_bias": g.get("start_bias"),
             "harmony_after": bool(g.get("harmony_after", False)),
+            "precision": g.get("precision", "fp32"),
         }
 
     @staticmethod
