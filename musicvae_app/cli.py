@@ -87,6 +87,11 @@ def _add_calibrate(sub) -> None:
     p.add_argument("--songs", type=int, default=100, help="training songs to measure on")
     p.add_argument("--steps", type=int, default=23, help="chunks generated after each primer")
     p.add_argument("--cache-dir", default=None)
+    p.add_argument(
+        "--start-only",
+        action="store_true",
+        help="refit only the start offsets (sketches with no primer) against --songs training songs' empty bars",
+    )
     when = p.add_mutually_exclusive_group()
     when.add_argument(
         "--harmony-after",

@@ -72,16 +72,15 @@ class _Forced:
     threshold: float
 
 
+BANK_BARS = 3  # a sketch with no primer starts from a bank chunk in which every lineup lane plays this many bars
+
+
 class Engine:
     """Generate, continue, regenerate and reconstruct Songs with one pack on one device."""
 
-    def __init__(
-        self, pack: Pack, device: str = "auto", one_song_threads: int | None = None, precision: str | None = None
-    ):
+    def __init__(self, pack: Pack, device: str = "auto", one_song_threads: int | None = None):
         """one_song_threads: torch threads for a single song on the CPU (None: torch's default).
 
-        precision: 'fp32' or 'fp16' weights for the two largest layers (FastBand.set_precision; None:
-        the pack's card, generation.precision, else fp32). fp32 is the path tested equal to the thesis loop.
 
         A single song is a chain of small multiplies. Split over every core it is fastest on an idle
         machine (25 ms a song here with 2 threads, 37 ms with 1) but stalls whenever another process
@@ -98,17 +97,12 @@ class Engine:
         if bias is not None:
             self.fast.set_lane_bias(bias)
         self.fast.set_harmony(self.defaults["harmony"])
-        self.fast.set_precision(self.defaults["precision"] if precision is None else precision)
 
     @classmethod
     def load(
-        cls,
-        pack: str | Path | Pack | None = None,
-        device: str = "auto",
-        one_song_threads: int | None = None,
-        precision: str | None = None,
+        cls, pack: str | Path | Pack | None = None, device: str = "auto", one_song_threads: int | None = None
     ) -> Engine:
-        return cls(pack if isinstance(pack, Pack) else load_pack(pack), device, one_song_threads, precision)
+        return cls(pack if isinstance(pack, Pack) else load_pack(pack), device, one_song_threads)
 
     @property
     def device(self) -> str:
@@ -183,7 +177,7 @@ class Engine:
                 first_z = None
                 source = "primer"
             elif start == "bank":
-                bank_pick = self._bank_rows(gen, variations, lineup)
+                bank_pick = self._bank_rows(gen, variations, lineup, threshold)
                 first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
                 first = self._unblock(self._decode(first_z, variations), variations)
                 source = "bank"
@@ -567,6 +561,8 @@ class Engine:
                 p = self._wake(p, revived, threshold)
             blocks.append(p)
             chunk_latents.append(z_next)
+            if s == steps - 1:
+                break  # nothing follows the last chunk: its notes need no encoding
             x = (p >= threshold).float()
             z = fast.encode(x, batch)
             if revive:
@@ -695,7 +691,6 @@ class Engine:
             "harmony": float(g.get("harmony", 0.0)),
             "start_bias": g.get("start_bias"),
             "harmony_after": bool(g.get("harmony_after", False)),
-            "precision": g.get("precision", "fp32"),
         }
 
     @staticmethod
@@ -753,13 +748,44 @@ class Engine:
             return 0, d - 12 if d > 6 else d, key_name(target)
         return 0, 0, key_name(source) if source is not None else ""
 
-    def _bank_rows(self, gen: torch.Generator, count: int, lanes) -> torch.Tensor:
-        """`count` bank rows drawn with `gen`, from the rows in which all of `lanes` sound (if any)."""
+    def _bank_rows(self, gen: torch.Generator, count: int, lanes, threshold: float | None = None) -> torch.Tensor:
+        """`count` bank rows drawn with `gen` to start a sketch from.
+
+        From the rows in which every lane of `lanes` plays in at least BANK_BARS of the chunk's bars as
+        the pack decodes it now (given a threshold), else in which they all sound, else any. pull keeps a
+        sketch near its first chunk, so a start whose strings play one bar in four gave sketches with
+        strings empty in 80 % of bars.
+        """
+        lanes = list(lanes)
         sounding = self.fast.bank_sounding.cpu()
-        ok = sounding[:, list(lanes)].all(dim=1)
-        rows = torch.nonzero(ok).flatten() if ok.any() else torch.arange(sounding.shape[0])
+        choices = [sounding[:, lanes].all(dim=1)]
+        if threshold is not None:
+            choices.insert(0, torch.as_tensor(self._bank_bars(threshold)[:, lanes] >= BANK_BARS).all(dim=1))
+        ok = next((c for c in choices if c.any()), torch.ones(sounding.shape[0], dtype=torch.bool))
+        rows = torch.nonzero(ok).flatten()
         pick = torch.randint(len(rows), (count,), generator=gen)
         return rows[pick].to(self.fast.bank_z.device)
+
+    def _bank_bars(self, threshold: float) -> np.ndarray:
+        """(bank rows, 5) bars of each row's chunk in which the lane has notes, as decoded now (cached)."""
+        bias = getattr(self.fast, "lane_bias", None)
+        key = (float(threshold), None if bias is None else tuple(bias.tolist()), float(self.fast.harmony))
+        cache = self.__dict__.setdefault("_bank_bars_cache", {})
+        if key not in cache:
+            snap, self._snap = self._snap, None  # the same rows whether or not scale lock is on
+            bank = self.fast.bank_z
+            steps_per_bar = self.cfg.steps_per_beat * 4
+            counts = []
+            for lo in range(0, bank.shape[0], 64):
+                z = bank[lo : lo + 64].permute(1, 0, 2).contiguous()  # (5, rows, K)
+                plain = self.fast.from_blocked(self._decode(z, z.shape[1]), z.shape[1])  # (5, rows, cs, 128)
+                bars = (plain >= threshold).unflatten(2, (-1, steps_per_bar)).any(dim=(3, 4)).sum(dim=2)
+                counts.append(bars.T.cpu().numpy())
+            self._snap = snap
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = np.concatenate(counts)
+        return cache[key]
 
     def _light(self, brought_in: list[int], silent: np.ndarray, gain) -> torch.Tensor | None:
         """Gains (5, B, 1) for the lanes brought in where the first chunk lacked them, or None.

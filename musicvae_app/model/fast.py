@@ -90,33 +90,10 @@ class FastBand:
                 self.cell_class[i, cell, (lo + pitch) % 12] = 1.0
             self.class_cell = self.cell_class.transpose(1, 2).contiguous()
         self.harmony = 0.0
-        self.precision = "fp32"
-        self._e3_half = self._d1_half = None  # fbgemm-packed fp16 copies of the two largest layers, if in use
         for name, value in list(vars(self).items()):
             if isinstance(value, torch.Tensor):
                 setattr(self, name, value.to(device))
         self.melody = [(w.to(device), b.to(device)) for w, b in self.melody]
-
-    def set_precision(self, precision: str) -> str:
-        """'fp16': the encoder's last conv and the decoder's first deconv (2048 x 256 per lane, most of the
-        weights a step reads) run as fp16 weights with fp32 arithmetic (fbgemm), half the memory traffic
-        of a memory-bound product; 'fp32': every layer as trained. Returns the precision in force: fp16 needs
-        the CPU and a torch with fbgemm, and falls back to fp32 elsewhere (CUDA is fast in fp32).
-        """
-        if precision not in ("fp32", "fp16"):
-            raise ValueError(f"precision must be 'fp32' or 'fp16', got {precision!r}")
-        self._e3_half = self._d1_half = None
-        self.precision = "fp32"
-        if precision == "fp16" and self.w3.device.type == "cpu" and _fbgemm():
-            try:
-                pack = torch.ops.quantized.linear_prepack_fp16
-                lanes = range(self.w3.shape[0])
-                self._e3_half = [pack(self.w3[i].T.contiguous(), self.b3[i, 0].contiguous()) for i in lanes]
-                self._d1_half = [pack(self.wd1[i].T.contiguous(), self.bd1[i, 0].contiguous()) for i in lanes]
-                self.precision = "fp16"
-            except (RuntimeError, AttributeError):  # a torch built without the op
-                self._e3_half = self._d1_half = None
-        return self.precision
 
     def set_lane_bias(self, bias) -> None:
         """Add a per-lane logit offset to every decoded cell: each lane's density, without a new sample.
@@ -194,21 +171,14 @@ class FastBand:
         lanes = x.shape[0]
         h = _affine(x, self.w1, self.b1).relu_()
         h = _affine(h.reshape(lanes, -1, self.w2.shape[1]), self.w2, self.b2).relu_()
-        h = h.reshape(lanes, batch, -1)
-        if self._e3_half is not None and lanes == len(self._e3_half):
-            h = torch.stack([_half_linear(h[i], w) for i, w in enumerate(self._e3_half)]).relu_()
-        else:
-            h = _affine(h, self.w3, self.b3).relu_()
+        h = _affine(h.reshape(lanes, batch, -1), self.w3, self.b3).relu_()
         return _affine(h, self.wmu, self.bmu)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latents (L, B, K) -> blocked note probabilities (L, B*.., 16)."""
         lanes = z.shape[0]
         h = _affine(z, self.wz, self.bz).relu_()
-        if self._d1_half is not None and lanes == len(self._d1_half):
-            h = torch.stack([_half_linear(h[i], w) for i, w in enumerate(self._d1_half)]).relu_()
-        else:
-            h = _affine(h, self.wd1, self.bd1).relu_()
+        h = _affine(h, self.wd1, self.bd1).relu_()
         h = _affine(h.reshape(lanes, -1, self.wd2.shape[1]), self.wd2, self.bd2).relu_()
         return _affine(h.reshape(lanes, -1, self.wd3.shape[1]), self.wd3, self.bd3).sigmoid_()
 
@@ -224,15 +194,6 @@ class FastBand:
         """The four ConditionalNNs: (4, B, K) follower latents (in `followers` order) + (B, K) lead -> (4, B, K)."""
         x = torch.cat([z_others, z_lead_next.expand(z_others.shape[0], -1, -1)], dim=-1)
         return _affine(_affine(x, self.cw1, self.cb1).relu_(), self.cw2, self.cb2)
-
-
-def _fbgemm() -> bool:
-    return bool({"fbgemm", "x86"} & set(torch.backends.quantized.supported_engines))
-
-
-def _half_linear(x: torch.Tensor, packed) -> torch.Tensor:
-    """x (B, in) @ fp16 weights + bias, accumulated in fp32 (fbgemm)."""
-    return torch.ops.quantized.linear_dynamic_fp16(x, packed)
 
 
 def _fold_index(low: int, width: int) -> torch.Tensor:

@@ -134,8 +134,6 @@ def _check_generation(gen, where: str) -> None:
             check_float("harmony", gen["harmony"], 0.0, 8.0)
         if "harmony_after" in gen and not isinstance(gen["harmony_after"], bool):
             raise InvalidValue(f"harmony_after must be true or false, got {gen['harmony_after']!r}")
-        if "precision" in gen and gen["precision"] not in ("fp32", "fp16"):
-            raise InvalidValue(f"precision must be 'fp32' or 'fp16', got {gen['precision']!r}")
         if "scale_lock" in gen and not isinstance(gen["scale_lock"], bool):
             raise InvalidValue(f"scale_lock must be true or false, got {gen['scale_lock']!r}")
         if "start" in gen and gen["start"] not in ("bank", "prior"):
