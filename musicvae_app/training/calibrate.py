@@ -1,18 +1,21 @@
 """Set a trained pack's generation defaults by measurement on *training* songs (never the reported ones).
 
-    musicvae calibrate --pack DIR --data DIR [--songs 100 --steps 23]
+    musicvae calibrate --pack DIR --data DIR [--songs 100 --steps 23] [--harmony-after]
+    musicvae calibrate --pack DIR --data DIR --start-only [--songs 400]
 
 Continuations of mid-song primers of training songs are scored against those songs' own with the
 metrics `musicvae evaluate` reports (`tally`: music goals met, then sanity guards, then all goals,
 then the mean gap in units of each goal's tolerance).
 1. For each harmony strength in HARMONY (card generation.harmony, FastBand.harmonise):
    per-lane density offsets (generation.lane_bias) by bisection, so that each lane's note cells
-   per bar match the songs' own; one set of continuations; then each pitched lane's bar fill,
+   per bar match the songs' own; start offsets for sketches with no primer (generation.start_bias,
+   `calibrate_start_bias`) on 600 random starts; one set of continuations; then each pitched lane's bar fill,
    sustain and restrike (generation.fill/sustain/restrike: decoding only, no new sample) in turn.
 2. The best strength is kept; then, per pitched lane, how full it comes in where a primer lacks it
    (generation.bring_in, new continuations each), and its offset nudged either way, step by step
    while it scores better (at most NUDGES steps); then fill, sustain and restrike are swept once
-   more. Noise and pull stay as the card has them; revive is 1.
+   more, after the start offsets. Noise and pull stay as the card has them; revive is 1.
+--start-only refits the start offsets alone against --songs training songs' empty bars.
 The validation songs that `musicvae evaluate` reports are not touched here.
 """
 
