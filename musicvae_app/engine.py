@@ -590,13 +590,10 @@ class Engine:
         """FastBand.harmonise over every generated chunk at once, in place; a lane's chunk that sounded
         before it still sounds after (its likeliest cells are lifted to the threshold), so the harmony
         fades clashes without silencing a part the loop went on from."""
-        lanes = p.shape[0]
-        before = p.view(lanes, chunks, -1).amax(dim=-1, keepdim=True)
+        cells = p.view(p.shape[0], chunks, -1)
+        sounded = cells.amax(dim=-1, keepdim=True) >= threshold
         self.fast.harmonise(p, chunks)
-        cells = p.view(lanes, chunks, -1)
-        after = cells.amax(dim=-1, keepdim=True).clamp_min_(1e-12)
-        lift = torch.div(threshold * 1.0001, after).clamp_min_(1.0)
-        cells.mul_(lift.masked_fill_(before < threshold, 1.0))
+        self._lift(cells, sounded, threshold)
 
     @staticmethod
     def _wake(p: torch.Tensor, revived: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -607,10 +604,16 @@ class Engine:
         its strongest cells are lifted to the threshold, so a revived lane always comes back.
         """
         lanes, batch = revived.shape[:2]
-        cells = p.view(lanes, batch, -1)
-        lift = torch.div(threshold * 1.0001, cells.amax(dim=-1, keepdim=True).clamp_min_(1e-12)).clamp_min_(1.0)
-        cells.mul_(lift.masked_fill_(~revived, 1.0))  # only revived lanes under the threshold rise
+        Engine._lift(p.view(lanes, batch, -1), revived, threshold)
         return p
+
+    @staticmethod
+    def _lift(cells: torch.Tensor, chosen: torch.Tensor, threshold: float) -> None:
+        """cells (L, N, C) in place: each chosen (L, N, 1) chunk whose likeliest cell is under the threshold
+        is scaled until that cell reaches it; the rest are untouched."""
+        peak = cells.amax(dim=-1, keepdim=True).clamp_min_(1e-12)
+        lift = torch.div(threshold * 1.0001, peak).clamp_min_(1.0)
+        cells.mul_(lift.masked_fill_(~chosen, 1.0))
 
     def _decode(self, z: torch.Tensor, batch: int, harmonise: bool = True) -> torch.Tensor:
         """fast.decode, then (with scale lock on) each pitched lane's out-of-scale probabilities moved in scale."""
