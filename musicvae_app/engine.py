@@ -853,11 +853,10 @@ class Engine:
         """A brought-in chunk that decodes under the threshold (the density offsets and the harmony of the
         pack can do that) is scaled until its likeliest cells sound, in place: every lineup lane is heard
         in the first chunk, so revive keeps it playing from there on."""
+        plain = torch.from_numpy(first)  # shares first's memory: the lift lands in it
+        every = torch.ones((1, first.shape[1], 1), dtype=torch.bool)
         for lane in lanes:
-            peak = first[lane].max(axis=(1, 2))  # (B,)
-            quiet = (peak < threshold) & (peak > 0)
-            if quiet.any():
-                first[lane, quiet] *= (np.float32(threshold * 1.0001) / peak[quiet])[:, None, None]
+            Engine._lift(plain[lane].view(1, first.shape[1], -1), every, threshold)
 
     def _finish_probs(self, probs: np.ndarray, shift_out: int, lineup, forced, keep) -> np.ndarray:
         """Back to the song's key, silent lanes outside the lineup, locked lanes exactly as they were."""
