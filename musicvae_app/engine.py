@@ -89,6 +89,7 @@ class Engine:
         """
         self.one_song_threads = one_song_threads
         self._snap: torch.Tensor | None = None  # scale lock's pitch map for the generate call in progress
+        self._bank_bars_cache: dict = {}  # Engine._bank_bars, per threshold, density offsets and harmony
         self.pack = pack
         self.cfg = pack.config
         self.torch_device = pick_device(device)
@@ -238,8 +239,9 @@ class Engine:
         """
         self._snap = snap
         self.fast.set_harmony(harmony)
-        bias = getattr(self.fast, "lane_bias", None)
-        if start_bias is not None and any(start_bias):
+        shifted = start_bias is not None and any(start_bias)
+        if shifted:
+            bias = getattr(self.fast, "lane_bias", None)
             base = bias.tolist() if bias is not None else [0.0] * len(LANES)
             self.fast.set_lane_bias([b + x for b, x in zip(base, start_bias)])
         try:
@@ -247,8 +249,8 @@ class Engine:
         finally:
             self._snap = None
             self.fast.set_harmony(self.defaults["harmony"])
-            if start_bias is not None and any(start_bias):
-                self.fast.set_lane_bias(bias.tolist() if bias is not None else [0.0] * len(LANES))
+            if shifted:
+                self.fast.set_lane_bias(base)
 
     def _steering_of(self, song: Song):
         """`_steering` as the song was made: its scale lock, harmony and start offsets."""
@@ -773,18 +775,19 @@ class Engine:
         """(bank rows, 5) bars of each row's chunk in which the lane has notes, as decoded now (cached)."""
         bias = getattr(self.fast, "lane_bias", None)
         key = (float(threshold), None if bias is None else tuple(bias.tolist()), float(self.fast.harmony))
-        cache = self.__dict__.setdefault("_bank_bars_cache", {})
+        cache = self._bank_bars_cache
         if key not in cache:
             snap, self._snap = self._snap, None  # the same rows whether or not scale lock is on
-            bank = self.fast.bank_z
             steps_per_bar = self.cfg.steps_per_beat * 4
             counts = []
-            for lo in range(0, bank.shape[0], 64):
-                z = bank[lo : lo + 64].permute(1, 0, 2).contiguous()  # (5, rows, K)
-                plain = self.fast.from_blocked(self._decode(z, z.shape[1]), z.shape[1])  # (5, rows, cs, 128)
-                bars = (plain >= threshold).unflatten(2, (-1, steps_per_bar)).any(dim=(3, 4)).sum(dim=2)
-                counts.append(bars.T.cpu().numpy())
-            self._snap = snap
+            try:
+                for lo in range(0, self.fast.bank_z.shape[0], 64):
+                    z = self.fast.bank_z[lo : lo + 64].permute(1, 0, 2).contiguous()  # (5, rows, K)
+                    plain = self.fast.from_blocked(self._decode(z, z.shape[1]), z.shape[1])  # (5, rows, cs, 128)
+                    bars = (plain >= threshold).unflatten(2, (-1, steps_per_bar)).any(dim=(3, 4)).sum(dim=2)
+                    counts.append(bars.T.cpu().numpy())
+            finally:
+                self._snap = snap
             if len(cache) > 8:
                 cache.clear()
             cache[key] = np.concatenate(counts)
