@@ -105,6 +105,16 @@ def _add_calibrate(sub) -> None:
     )
 
 
+def _channels(text: str) -> tuple[int, ...]:
+    try:
+        widths = tuple(int(part) for part in text.split(","))
+    except ValueError:
+        widths = ()
+    if len(widths) != 3 or not all(1 <= w <= 1024 for w in widths):
+        raise argparse.ArgumentTypeError(f"--channels needs three widths from 1 to 1024, e.g. 32,64,256; got {text!r}")
+    return widths
+
+
 def _add_train(sub) -> None:
     from .training.train import TrainConfig
 
@@ -132,6 +142,12 @@ def _add_train(sub) -> None:
     for name in ("lr", "lr_decay", "kl_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
     p.add_argument("--recon", choices=("bce", "mse"), default=defaults.recon)
+    p.add_argument(
+        "--channels",
+        type=_channels,
+        default=defaults.channels,
+        help="the VAEs' three conv widths, e.g. 32,64,256 (default: the thesis's 64,128,256)",
+    )
     p.add_argument("--lead", choices=LANES, default=defaults.lead, help="the lane the others follow")
     p.add_argument(
         "--no-key-normalise", dest="key_normalise", action="store_false", help="train on songs in their own keys"

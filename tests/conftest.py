@@ -15,11 +15,17 @@ from musicvae_app.model.pack import load_pack, save_pack  # noqa: E402
 
 
 def make_pack(
-    folder, chunk_steps: int = 32, steps_per_beat: int = 2, seed: int = 0, bias: float = -1.6, spread: float = 30
+    folder,
+    chunk_steps: int = 32,
+    steps_per_beat: int = 2,
+    seed: int = 0,
+    bias: float = -1.6,
+    spread: float = 30,
+    channels: tuple[int, int, int] = (64, 128, 256),
 ):
     """A random pack on disk; a wide, negatively biased output layer makes sparse, varied rolls like music."""
     torch.manual_seed(seed)
-    band = Band(PackConfig(chunk_steps=chunk_steps, steps_per_beat=steps_per_beat))
+    band = Band(PackConfig(chunk_steps=chunk_steps, steps_per_beat=steps_per_beat, channels=channels))
     with torch.no_grad():
         for vae in band.vae.values():
             vae.decoder.deconv3.weight.mul_(spread)

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from musicvae_app.engine import Engine
+from musicvae_app.model.pack import load_pack
 from musicvae_app.model.reference import generate_plain
 from musicvae_app.song import LANES, Song
 
@@ -28,6 +29,20 @@ def test_fast_engine_matches_the_plain_port(engine):
     for seed in (1, 2, 3):
         song = engine.generate(steps=6, seed=seed, noise=1.0, threshold=0.3)
         plain = generate_plain(engine.pack.band, 6, 1.0, 0.3, seed)
+        assert np.abs(song.probs - plain).max() < 1e-4
+        assert np.array_equal(song.notes(), plain >= 0.3)
+
+
+def test_a_narrow_pack_loads_and_its_fast_engine_matches_the_plain_port(tmp_path):
+    from conftest import make_pack
+
+    pack = load_pack(make_pack(tmp_path / "narrow", chunk_steps=64, steps_per_beat=4, channels=(32, 64, 256)))
+    assert pack.band.cfg.channels == (32, 64, 256)
+    assert pack.card["config"]["channels"] == [32, 64, 256]
+    narrow = Engine.load(pack, device="cpu")
+    for seed in (1, 2):
+        song = narrow.generate(steps=4, seed=seed, noise=1.0, threshold=0.3)
+        plain = generate_plain(pack.band, 4, 1.0, 0.3, seed)
         assert np.abs(song.probs - plain).max() < 1e-4
         assert np.array_equal(song.notes(), plain >= 0.3)
 

@@ -46,3 +46,30 @@ def test_blocked_training_path_equals_the_conv_modules(steps):
     mu2, logvar2 = encode_blocked(vae, x)
     assert torch.allclose(mu, mu2, atol=1e-5) and torch.allclose(logvar, logvar2, atol=1e-5)
     assert torch.allclose(vae.decode_logits(mu), decode_logits_blocked(vae, mu), atol=1e-5)
+
+
+def test_narrow_widths_follow_the_config_and_keep_both_paths_equal():
+    cfg = PackConfig(chunk_steps=64, pitches=64, pitch_low=(31, 28, 16, 33, 18), channels=(32, 64, 256))
+    torch.manual_seed(2)
+    vae = ConvVAE(cfg)
+    x = (torch.rand(3, 64, 64) < 0.1).float()
+    assert vae.encoder[:2](x.unsqueeze(1)).shape == (3, 32, 16, 16)
+    assert vae.encoder[:4](x.unsqueeze(1)).shape == (3, 64, 4, 4)
+    mu, logvar = vae.encode(x)
+    mu2, logvar2 = encode_blocked(vae, x)
+    assert torch.allclose(mu, mu2, atol=1e-5) and torch.allclose(logvar, logvar2, atol=1e-5)
+    assert torch.allclose(vae.decode_logits(mu), decode_logits_blocked(vae, mu), atol=1e-5)
+    narrow = sum(p.numel() for p in vae.parameters())
+    wide = sum(p.numel() for p in ConvVAE(PackConfig(chunk_steps=64, pitches=64, pitch_low=cfg.pitch_low)).parameters())
+    assert narrow < wide / 2
+
+
+def test_channels_round_trip_and_old_cards_get_the_thesis_widths():
+    cfg = PackConfig(channels=(32, 64, 128))
+    assert PackConfig.from_dict(cfg.to_dict()) == cfg
+    old = cfg.to_dict()
+    del old["channels"]  # a card written before the option existed
+    assert PackConfig.from_dict(old).channels == (64, 128, 256)
+    for bad in ((32, 64), (0, 64, 128), (32.5, 64, 128)):
+        with pytest.raises(ValueError, match="channels"):
+            PackConfig(channels=bad)

@@ -117,3 +117,30 @@ def test_a_pack_with_numbered_layers_loads_under_named_layers(tiny_pack, tmp_pat
     a = Engine.load(old, device="cpu").generate(steps=3, seed=4)
     b = Engine.load(tiny_pack, device="cpu").generate(steps=3, seed=4)
     assert np.array_equal(a.probs, b.probs)
+
+
+@pytest.mark.parametrize(
+    "channels,message",
+    [
+        ([0, 64, 256], "channels must be a whole number from 1 to 1024"),
+        ("wide", "three conv widths"),
+        ([32, 64], "three"),
+    ],
+)
+def test_impossible_conv_widths_in_a_card_are_refused(tmp_path, channels, message):
+    folder = make_pack(tmp_path / "p")
+    card = json.loads((folder / "card.json").read_text())
+    card["config"]["channels"] = channels
+    card.pop("weights_sha256", None)
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(PackError, match=message):
+        load_pack(folder)
+
+
+def test_a_card_whose_widths_disagree_with_its_weights_names_the_tensor(tmp_path):
+    folder = make_pack(tmp_path / "p")
+    card = json.loads((folder / "card.json").read_text())
+    card["config"]["channels"] = [32, 64, 256]
+    (folder / "card.json").write_text(json.dumps(card))
+    with pytest.raises(PackError, match="conv1.weight' has shape"):
+        load_pack(folder)

@@ -82,3 +82,16 @@ def test_two_process_gloo_run(data, tmp_path):
     assert c["training"]["world_size"] == 2
     assert len(c["training"]["history"]["cond"]) == 1
     Engine.load(out, device="cpu").generate(steps=1, seed=1)
+
+
+def test_channels_option_trains_narrower_nets_the_engine_loads(data, tmp_path, capsys):
+    out = tmp_path / "narrow"
+    assert main(["train", "--data", str(data), "--out", str(out), "--channels", "16,32,64", *TINY]) == 0
+    assert card(out)["config"]["channels"] == [16, 32, 64]
+    engine = Engine.load(out, device="cpu")
+    assert engine.pack.band.vae["bass"].encoder.conv2.weight.shape == (32, 16, 4, 4)
+    assert engine.generate(steps=2, seed=1).n_chunks == 3
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "--data", str(data), "--out", str(out), "--channels", "32,64"])
+    assert exc.value.code == 2
+    assert "--channels needs three widths" in capsys.readouterr().err

@@ -34,6 +34,7 @@ class PackConfig:
     pitch_low: tuple[int, ...] = (0, 0, 0, 0, 0)
     lead: str = "piano"
     bank: int = 0
+    channels: tuple[int, ...] = (64, 128, 256)
 
     def __post_init__(self) -> None:
         if self.chunk_steps % 16 or self.chunk_steps < 16:
@@ -50,6 +51,8 @@ class PackConfig:
             raise ValueError(f"lead must be one of {', '.join(LANES)}, got {self.lead!r}")
         if self.bank < 0:
             raise ValueError(f"bank must be 0 or more, got {self.bank}")
+        if len(self.channels) != 3 or any(not isinstance(c, int) or c < 1 for c in self.channels):
+            raise ValueError(f"channels needs three positive widths (conv1, conv2, conv3), got {self.channels}")
 
     @property
     def time_kernel(self) -> int:
@@ -74,13 +77,25 @@ class PackConfig:
         d = asdict(self)
         d["lanes"] = list(self.lanes)
         d["pitch_low"] = list(self.pitch_low)
+        d["channels"] = list(self.channels)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> PackConfig:
-        names = ("latent", "steps_per_beat", "chunk_steps", "hidden", "lanes", "pitches", "pitch_low", "lead", "bank")
-        known = {k: d[k] for k in names if k in d}
-        for key in ("lanes", "pitch_low"):
+        names = (
+            "latent",
+            "steps_per_beat",
+            "chunk_steps",
+            "hidden",
+            "lanes",
+            "pitches",
+            "pitch_low",
+            "lead",
+            "bank",
+            "channels",
+        )
+        known = {k: d[k] for k in names if k in d}  # a card from before `channels` gets the thesis's widths
+        for key in ("lanes", "pitch_low", "channels"):
             if key in known:
                 known[key] = tuple(known[key])
         return cls(**known)
@@ -92,29 +107,30 @@ class ConvVAE(nn.Module):
     def __init__(self, cfg: PackConfig):
         super().__init__()
         t, w = cfg.time_kernel, cfg.pitch_kernel
+        c1, c2, c3 = cfg.channels
         self.latent = cfg.latent
         self.encoder = nn.Sequential(
             OrderedDict(
-                conv1=nn.Conv2d(1, 64, kernel_size=4, stride=4),
+                conv1=nn.Conv2d(1, c1, kernel_size=4, stride=4),
                 relu1=nn.ReLU(),
-                conv2=nn.Conv2d(64, 128, kernel_size=4, stride=4),
+                conv2=nn.Conv2d(c1, c2, kernel_size=4, stride=4),
                 relu2=nn.ReLU(),
-                conv3=nn.Conv2d(128, 256, kernel_size=(t, w), stride=(t, w)),
+                conv3=nn.Conv2d(c2, c3, kernel_size=(t, w), stride=(t, w)),
                 relu3=nn.ReLU(),
                 flatten=nn.Flatten(),
             )
         )
-        self.to_posterior = nn.Linear(256, cfg.latent + 1)  # K means + one shared log-variance
-        self.from_latent = nn.Linear(cfg.latent, 256)
+        self.to_posterior = nn.Linear(c3, cfg.latent + 1)  # K means + one shared log-variance
+        self.from_latent = nn.Linear(cfg.latent, c3)
         self.decoder = nn.Sequential(
             OrderedDict(
                 relu0=nn.ReLU(),
-                unflatten=nn.Unflatten(1, (256, 1, 1)),
-                deconv1=nn.ConvTranspose2d(256, 128, kernel_size=(t, w), stride=(t, w)),
+                unflatten=nn.Unflatten(1, (c3, 1, 1)),
+                deconv1=nn.ConvTranspose2d(c3, c2, kernel_size=(t, w), stride=(t, w)),
                 relu1=nn.ReLU(),
-                deconv2=nn.ConvTranspose2d(128, 64, kernel_size=4, stride=4),
+                deconv2=nn.ConvTranspose2d(c2, c1, kernel_size=4, stride=4),
                 relu2=nn.ReLU(),
-                deconv3=nn.ConvTranspose2d(64, 1, kernel_size=4, stride=4),
+                deconv3=nn.ConvTranspose2d(c1, 1, kernel_size=4, stride=4),
             )
         )
 

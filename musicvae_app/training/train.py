@@ -52,6 +52,7 @@ class TrainConfig:
     key_normalise: bool = True  # move every song to C major / A minor before training (generation moves back)
     bank: int = 512  # real chunk latents stored in the pack to start sketches from (0: none)
     latent: int = 32  # K, the latent size (the thesis: 16; 16th-note chunks carry more)
+    channels: tuple[int, ...] = (64, 128, 256)  # conv widths (the thesis's); narrower generates faster
     vae_epochs: int = 25  # the thesis trained 25 epochs
     pred_epochs: int = 25  # epochs for MelodyNN and the ConditionalNNs
     songs_per_epoch: int = 1000  # the thesis drew about 1,000 random songs per epoch
@@ -180,6 +181,7 @@ class Run:
             pitch_low=lows,
             lead=cfg.lead,
             bank=cfg.bank,
+            channels=tuple(cfg.channels),
         )
         torch.manual_seed(cfg.seed)
         self.band = Band(self.pack_cfg).to(self.device)
