@@ -90,7 +90,8 @@ def main() -> None:
     song = engine.generate(steps=steps, seed=1)
     cfg = engine.cfg
     print(
-        f"pack '{engine.pack.name}' ({cfg.steps_per_beat} steps/beat, {cfg.chunk_steps}-step chunks), "
+        f"pack '{engine.pack.name}' ({cfg.steps_per_beat} steps/beat, {cfg.chunk_steps}-step chunks, "
+        f"conv widths {','.join(map(str, cfg.channels))}), "
         f"device {engine.device_name}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
         f"{platform.processor() or platform.machine()}"
     )
@@ -109,11 +110,11 @@ def main() -> None:
         f"| {args.runs} |"
     )
     if args.baseline:
-        name = base_engine.pack.name
+        b = base_engine.cfg
+        name = f"'{base_engine.pack.name}' ({b.steps_per_beat} steps/beat, widths {','.join(map(str, b.channels))})"
         runs = 2 * args.runs
         print(
-            f"| baseline pack '{name}', 1 song, its own defaults (alternating) "
-            f"| {base[0]:.1f} | {base[1]:.1f} | {runs} |"
+            f"| baseline pack {name}, 1 song, its own defaults (alternating) | {base[0]:.1f} | {base[1]:.1f} | {runs} |"
         )
         print(
             f"| this pack, 1 song, its own defaults (alternating) | {own_again[0]:.1f} | {own_again[1]:.1f} | {runs} |"
