@@ -12,6 +12,7 @@ from .feel import check_feel
 from .limits import (
     MAX_STEPS,
     MAX_VARIATIONS,
+    check_channels,
     check_chunk_steps,
     check_int,
     check_latent,
@@ -107,12 +108,9 @@ def _add_calibrate(sub) -> None:
 
 def _channels(text: str) -> tuple[int, ...]:
     try:
-        widths = tuple(int(part) for part in text.split(","))
-    except ValueError:
-        widths = ()
-    if len(widths) != 3 or not all(1 <= w <= 1024 for w in widths):
-        raise argparse.ArgumentTypeError(f"--channels needs three widths from 1 to 1024, e.g. 32,64,256; got {text!r}")
-    return widths
+        return check_channels(text.split(","))
+    except InvalidValue as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _add_train(sub) -> None:

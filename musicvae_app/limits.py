@@ -28,6 +28,7 @@ MAX_STEPS_PER_BEAT = 48
 MIN_CHUNK_STEPS, MAX_CHUNK_STEPS = 16, 1024
 MAX_LATENT = 1024
 MAX_HIDDEN = 4096
+MAX_CHANNELS = 1024  # a VAE conv width
 MAX_NOISE = 10.0
 MAX_PROGRAM = 127
 MAX_TAKES = MAX_VARIATIONS
@@ -134,6 +135,13 @@ def check_latent(value) -> int:
 
 def check_hidden(value) -> int:
     return check_int("hidden", value, 1, MAX_HIDDEN)
+
+
+def check_channels(value) -> tuple[int, int, int]:
+    """The VAEs' three conv widths (conv1, conv2, conv3), each 1..MAX_CHANNELS."""
+    if not isinstance(value, (list, tuple)) or len(value) != 3:
+        raise InvalidValue(f"channels must be three conv widths, e.g. 32,64,256; got {value!r}")
+    return tuple(check_int("channels", w, 1, MAX_CHANNELS) for w in value)
 
 
 def json_depth(value, limit: int = MAX_JSON_DEPTH) -> int:

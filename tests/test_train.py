@@ -94,4 +94,4 @@ def test_channels_option_trains_narrower_nets_the_engine_loads(data, tmp_path, c
     with pytest.raises(SystemExit) as exc:
         main(["train", "--data", str(data), "--out", str(out), "--channels", "32,64"])
     assert exc.value.code == 2
-    assert "--channels needs three widths" in capsys.readouterr().err
+    assert "channels must be three conv widths" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from ..atomic import atomic_write
 from ..errors import InvalidValue, MusicVAEError
 from ..limits import (
     MAX_STEPS,
+    check_channels,
     check_chunk_steps,
     check_float,
     check_hidden,
@@ -218,10 +219,7 @@ def card_config(card: dict, where: str = "model pack") -> PackConfig:
         if "bank" in raw:
             sizes["bank"] = check_int("bank", raw["bank"], 0, MAX_BANK)
         if "channels" in raw:  # cards from before the option have none: the thesis's 64, 128, 256
-            widths = raw["channels"]
-            if not isinstance(widths, list) or len(widths) != 3:
-                raise InvalidValue("channels must be a list of three conv widths")
-            sizes["channels"] = [check_int("channels", x, 1, 1024) for x in widths]
+            sizes["channels"] = check_channels(raw["channels"])
         return PackConfig.from_dict(sizes)
     except (InvalidValue, TypeError, ValueError) as exc:
         raise PackError(f"{where}: card config is unusable: {exc}") from None
