@@ -81,7 +81,6 @@ class Engine:
     def __init__(self, pack: Pack, device: str = "auto", one_song_threads: int | None = None):
         """one_song_threads: torch threads for a single song on the CPU (None: torch's default).
 
-
         A single song is a chain of small multiplies. Split over every core it is fastest on an idle
         machine (25 ms a song here with 2 threads, 37 ms with 1) but stalls whenever another process
         holds a core (one busy process beside it: median 164 ms with 2 threads, 37 ms with 1). The

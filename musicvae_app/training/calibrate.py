@@ -91,9 +91,7 @@ BRING_IN = (0.7, 0.5, 0.35)  # tried gains of a lane brought in where the primer
 BRING_IN_LANES = ("piano", "guitar", "strings")  # the lanes primers lack most (bass: 2 % of songs)
 BIAS_STEPS = (-0.25, 0.25)
 DEADBAND = 2.5  # empty-bar points from real within which a lane's start offset stays 0
-NUDGES = (
-    3  # at most this many steps in one direction  # tried nudges of a pitched lane's density offset, after the sweep
-)
+NUDGES = 3  # at most this many nudges of a pitched lane's density offset in one direction, after the sweep
 PITCHED = [i for i, lane in enumerate(LANES) if lane != "drums"]
 
 
