@@ -1,0 +1,311 @@
+"""Chords: the symbols a musician types ("Am7", "C/E", "F#m7b5"), and the chord each bar of a roll plays.
+
+numpy only: no song, no midi, no torch. A chord is a root pitch class, a quality (the intervals above
+the root) and, for slash chords, a bass pitch class. `parse_chart` reads a chord chart ("Am F C G",
+bar lines allowed), `recognize` names the chord of each bar (or half bar) of a five-lane roll by
+matching its duration-weighted chroma, with the lowest note's weight, against every chord template.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InvalidValue
+
+ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+_LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
+
+# Canonical quality -> semitones above the root. The first tone set of each is what the chord *is*;
+# recognition only considers the qualities in RECOGNIZED.
+QUALITIES: dict[str, tuple[int, ...]] = {
+    "": (0, 4, 7),
+    "m": (0, 3, 7),
+    "7": (0, 4, 7, 10),
+    "maj7": (0, 4, 7, 11),
+    "m7": (0, 3, 7, 10),
+    "mMaj7": (0, 3, 7, 11),
+    "dim": (0, 3, 6),
+    "dim7": (0, 3, 6, 9),
+    "m7b5": (0, 3, 6, 10),
+    "aug": (0, 4, 8),
+    "sus2": (0, 2, 7),
+    "sus4": (0, 5, 7),
+    "7sus4": (0, 5, 7, 10),
+    "6": (0, 4, 7, 9),
+    "m6": (0, 3, 7, 9),
+    "9": (0, 4, 7, 10, 2),
+    "maj9": (0, 4, 7, 11, 2),
+    "m9": (0, 3, 7, 10, 2),
+    "add9": (0, 4, 7, 2),
+    "5": (0, 7),
+}
+
+# Other spellings musicians type -> canonical quality.
+_ALIASES = {
+    "M": "",
+    "maj": "",
+    "major": "",
+    "min": "m",
+    "minor": "m",
+    "-": "m",
+    "dom7": "7",
+    "M7": "maj7",
+    "Maj7": "maj7",
+    "ma7": "maj7",
+    "Δ": "maj7",
+    "Δ7": "maj7",
+    "min7": "m7",
+    "-7": "m7",
+    "mM7": "mMaj7",
+    "minmaj7": "mMaj7",
+    "°": "dim",
+    "o": "dim",
+    "°7": "dim7",
+    "o7": "dim7",
+    "ø": "m7b5",
+    "ø7": "m7b5",
+    "min7b5": "m7b5",
+    "-7b5": "m7b5",
+    "+": "aug",
+    "sus": "sus4",
+    "7sus": "7sus4",
+    "min6": "m6",
+    "-6": "m6",
+    "M9": "maj9",
+    "min9": "m9",
+    "-9": "m9",
+    "2": "sus2",
+    "add2": "add9",
+}
+
+ACCEPTED_FORMS = (
+    "a root A-G with an optional # or b, then one of: (major), m, 7, maj7, m7, mMaj7, dim, dim7, m7b5, aug, "
+    "sus2, sus4, 7sus4, 6, m6, 9, maj9, m9, add9, 5, and an optional /bass (C/E); N.C. for no chord, % to repeat"
+)
+NO_CHORD = ("N.C.", "NC", "N.C", "n.c.", "nc", "x")
+REPEAT = ("%", "/")
+
+_SYMBOL = re.compile(r"^([A-Ga-g])([#♯b♭]?)(.*?)(?:/([A-Ga-g])([#♯b♭]?))?$")
+
+
+class ChordError(InvalidValue):
+    """A chord symbol or chart the app cannot read; the message names the symbol, its bar and the forms."""
+
+
+@dataclass(frozen=True)
+class Chord:
+    """A chord: root pitch class 0-11, canonical quality (a QUALITIES key), bass pitch class or None."""
+
+    root: int
+    quality: str = ""
+    bass: int | None = None
+
+    @property
+    def tones(self) -> tuple[int, ...]:
+        """The chord's pitch classes, root first."""
+        return tuple((self.root + i) % 12 for i in QUALITIES[self.quality])
+
+    @property
+    def lowest(self) -> int:
+        """The pitch class the bass should play: the slash bass, else the root."""
+        return self.root if self.bass is None else self.bass
+
+    @property
+    def symbol(self) -> str:
+        text = ROOT_NAMES[self.root] + self.quality
+        return text if self.bass is None or self.bass == self.root else f"{text}/{ROOT_NAMES[self.bass]}"
+
+    def transposed(self, semitones: int) -> Chord:
+        bass = None if self.bass is None else (self.bass + semitones) % 12
+        return Chord((self.root + semitones) % 12, self.quality, bass)
+
+    def __str__(self) -> str:
+        return self.symbol
+
+
+def _pitch_class(letter: str, accidental: str) -> int:
+    pc = _LETTERS[letter.upper()]
+    if accidental in ("#", "♯"):
+        pc += 1
+    elif accidental in ("b", "♭"):
+        pc -= 1
+    return pc % 12
+
+
+def parse_chord(text: str, bar: int | None = None) -> Chord:
+    """One chord symbol -> Chord; ChordError naming the symbol (and its bar, 1-based, if given) otherwise."""
+    where = f" in bar {bar}" if bar is not None else ""
+    if not isinstance(text, str):
+        raise ChordError(f"chord {text!r}{where} is not text: use {ACCEPTED_FORMS}")
+    raw = text.strip()
+    m = _SYMBOL.match(raw)
+    quality = None
+    if m:
+        suffix = m.group(3).replace("(", "").replace(")", "")
+        quality = suffix if suffix in QUALITIES else _ALIASES.get(suffix)
+    if not m or quality is None:
+        raise ChordError(f"unknown chord symbol {raw!r}{where}: use {ACCEPTED_FORMS}")
+    root = _pitch_class(m.group(1), m.group(2))
+    bass = _pitch_class(m.group(4), m.group(5)) if m.group(4) else None
+    return Chord(root, quality, None if bass == root else bass)
+
+
+def parse_chart(text: str, bars: int | None = None) -> list[Chord | None]:
+    """A chord chart -> one Chord (or None for N.C.) a bar, repeated or cut to `bars` when given.
+
+    Symbols are separated by spaces; `|` bar lines are optional ("| Am | F | C | G |" reads as "Am F C G").
+    `%` (or `/`) repeats the bar before. Between bar lines there is one chord a bar.
+    """
+    if not isinstance(text, str) or not text.strip():
+        raise ChordError("the chord chart is empty: type one chord a bar, e.g. 'Am F C G'")
+    if "|" in text:
+        groups = [g.split() for g in text.split("|")]
+        groups = [g for g in groups if g]
+        for i, g in enumerate(groups):
+            if len(g) > 1:
+                raise ChordError(f"bar {i + 1} of the chart has {len(g)} chords ({' '.join(g)}): give one chord a bar")
+        tokens = [g[0] for g in groups]
+    else:
+        tokens = text.split()
+    out: list[Chord | None] = []
+    for i, token in enumerate(tokens):
+        if token in REPEAT:
+            if not out:
+                raise ChordError(f"bar 1 of the chart is {token!r}, which repeats the bar before: start with a chord")
+            out.append(out[-1])
+        elif token in NO_CHORD:
+            out.append(None)
+        else:
+            out.append(parse_chord(token, bar=i + 1))
+    if bars is not None:
+        out = fit_chart(out, bars)
+    return out
+
+
+def fit_chart(chords: list, bars: int) -> list:
+    """The chart repeated (or cut) to exactly `bars` bars."""
+    if not chords:
+        return [None] * bars
+    return [chords[i % len(chords)] for i in range(bars)]
+
+
+def chart_text(chords: list[Chord | None]) -> str:
+    """Chords per bar as a chart with bar lines: '| Am | F | C | G |'."""
+    return "| " + " | ".join("N.C." if c is None else c.symbol for c in chords) + " |"
+
+
+# --- recognition --------------------------------------------------------------------------------
+RECOGNIZED = ("", "m", "7", "maj7", "m7", "dim", "m7b5", "aug", "sus2", "sus4", "6", "m6", "5")
+# A larger chord must earn each tone beyond a triad: the share of the bar's weight it has to explain more.
+_EXTRA_TONE = 0.05
+_PRIOR = {"": 0.03, "m": 0.03, "5": -0.02, "aug": -0.03, "dim": -0.02, "sus2": -0.02, "6": -0.02, "m6": -0.02}
+_BASS_WEIGHT = 0.3  # how much the bar's lowest sounding pitch class counts toward a chord rooted on it
+_MISSING_TONE = 0.25  # a template tone the bar barely plays (under 8 % of its weight) counts against that chord
+_SCARCE = 0.08
+
+
+def _templates() -> tuple[list[Chord], np.ndarray, np.ndarray]:
+    chords, masks, bonus = [], [], []
+    for quality in RECOGNIZED:
+        for root in range(12):
+            chord = Chord(root, quality)
+            mask = np.zeros(12)
+            mask[list(chord.tones)] = 1.0
+            chords.append(chord)
+            masks.append(mask)
+            bonus.append(_PRIOR.get(quality, 0.0) - _EXTRA_TONE * max(0, len(chord.tones) - 3))
+    return chords, np.array(masks), np.array(bonus)
+
+
+_CHORDS, _MASKS, _BONUS = _templates()
+_ROOTS = np.array([ch.root for ch in _CHORDS])
+
+
+def bar_chroma(roll: np.ndarray, drums: int | None = 4) -> tuple[np.ndarray, np.ndarray]:
+    """(chroma (12,), lowest-note chroma (12,)) of a (lanes, steps, 128) or (steps, 128) roll's pitched cells.
+
+    chroma: sounding cells per pitch class, onsets counted double (a struck note says more than a held
+    one); lowest: at each step, the lowest sounding pitch's class.
+    """
+    roll = np.asarray(roll) > 0
+    if roll.ndim == 3:
+        lanes = [i for i in range(roll.shape[0]) if i != drums]
+        roll = roll[lanes].any(axis=0)
+    chroma = np.zeros(12)
+    lowest = np.zeros(12)
+    if not roll.any():
+        return chroma, lowest
+    onsets = roll & ~np.vstack([np.zeros((1, roll.shape[1]), bool), roll[:-1]])
+    per_pitch = roll.sum(axis=0) + onsets.sum(axis=0)
+    np.add.at(chroma, np.arange(roll.shape[1]) % 12, per_pitch)
+    steps = np.flatnonzero(roll.any(axis=1))
+    low = roll[steps].argmax(axis=1)
+    np.add.at(lowest, low % 12, 1.0)
+    return chroma, lowest
+
+
+def best_chord(chroma: np.ndarray, lowest: np.ndarray, min_weight: float = 2.0) -> Chord | None:
+    """The template that best explains a bar's chroma (None when the bar has almost no pitched notes)."""
+    total = float(chroma.sum())
+    if total < min_weight:
+        return None
+    c = chroma / total
+    bass = lowest / max(float(lowest.sum()), 1.0)
+    inside = _MASKS @ c
+    missing = _MASKS @ (c < _SCARCE).astype(float)
+    root_bass = bass[_ROOTS]
+    score = 2.0 * inside - 1.0 + _BONUS + _BASS_WEIGHT * root_bass - _MISSING_TONE * missing
+    chord = _CHORDS[int(np.argmax(score))]
+    low = int(np.argmax(lowest))
+    if lowest[low] > 0.5 * lowest.sum() and low != chord.root and low in chord.tones:
+        chord = Chord(chord.root, chord.quality, low)  # an inversion: the bass holds another chord tone
+    return chord
+
+
+def recognize(roll: np.ndarray, steps_per_bar: int, per_bar: int = 1, drums: int | None = 4) -> list[Chord | None]:
+    """The chord of each bar (per_bar=2: each half bar) of a (lanes, steps, 128) roll; None where it is silent."""
+    if per_bar not in (1, 2):
+        raise ValueError(f"per_bar must be 1 or 2, got {per_bar}")
+    roll = np.asarray(roll)
+    span = steps_per_bar // per_bar
+    n = -(-roll.shape[-2] // span)
+    out = []
+    for i in range(n):
+        part = roll[..., i * span : (i + 1) * span, :]
+        out.append(best_chord(*bar_chroma(part, drums)))
+    return out
+
+
+# --- features for the model ---------------------------------------------------------------------
+CHORD_FEATURES = 24  # 12 chord tones + 12 for the pitch class the bass should play
+
+
+def chord_features(chords: list[Chord | None], shift: int = 0) -> np.ndarray:
+    """(len(chords), 24) float32: each chord's tones and its lowest pitch class, moved `shift` semitones.
+
+    A bar with no chord is all zeros. Key-normalised packs pass the shift that took the song to C / Am.
+    """
+    out = np.zeros((len(chords), CHORD_FEATURES), dtype=np.float32)
+    for i, chord in enumerate(chords):
+        if chord is None:
+            continue
+        moved = chord.transposed(shift) if shift else chord
+        out[i, list(moved.tones)] = 1.0
+        out[i, 12 + moved.lowest] = 1.0
+    return out
+
+
+def chord_of_features(row: np.ndarray) -> Chord | None:
+    """Inverse of chord_features for one row (the recognized quality of those tones); None for zeros."""
+    if not np.any(row):
+        return None
+    tones = set(np.flatnonzero(row[:12] > 0.5).tolist())
+    low = int(np.argmax(row[12:]))
+    for quality, steps in QUALITIES.items():
+        for root in range(12):
+            if {(root + s) % 12 for s in steps} == tones:
+                return Chord(root, quality, None if low == root else low)
+    return None
