@@ -19,7 +19,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicvae_app.engine import Engine  # noqa: E402
-from musicvae_app.midi import read_roll  # noqa: E402
+from musicvae_app.midi import read_roll, write_midi  # noqa: E402
 from musicvae_app.song import LANES  # noqa: E402
 
 COLOURS = ("#4f8fdc", "#e0a33a", "#5bb56a", "#c76bd1", "#d65a5a")
@@ -76,7 +76,7 @@ def main() -> None:
         runs = [("random", None)] + ([("primer", args.primer)] if args.primer else [])
         for kind, primer in runs:
             song = engine.generate(steps=8, seed=args.seed, primer=primer)
-            mid = song.to_midi(out / f"{tag}-{kind}.mid")
+            mid = write_midi(song, out / f"{tag}-{kind}.mid")
             render_midi_file(mid, out / f"{tag}-{kind}.wav")
             for bar in (1, 9):
                 draw(mid, out / f"{tag}-{kind}-bars{bar}.png", bar, f"{engine.pack.name}: {kind}, seed {args.seed}")

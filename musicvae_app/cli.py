@@ -150,6 +150,10 @@ def _add_train(sub) -> None:
     p.add_argument(
         "--no-key-normalise", dest="key_normalise", action="store_false", help="train on songs in their own keys"
     )
+    p.add_argument(
+        "--chords", action="store_true", help="the chord-conditioned family: decoders and a band predictor read chords"
+    )
+    p.add_argument("--init-from", default=None, help="a pack to start from (tensors of the same name and shape)")
     p.add_argument("--cache-dir", default=None, help="where parsed songs are cached")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--resume", action="store_true", help="continue from <out>/checkpoint.pt")
@@ -336,6 +340,7 @@ def _out_folder(out: Path) -> Path:
 
 def cmd_infill(args) -> int:
     from .engine import Engine
+    from .midi import write_midi
 
     out = _out_folder(Path(args.out))
     try:
@@ -348,18 +353,19 @@ def cmd_infill(args) -> int:
     takes = takes if isinstance(takes, list) else [takes]
     for i, take in enumerate(takes):
         path = out if len(takes) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
-        take.to_midi(path)
+        write_midi(take, path)
         print(f"{path}: {take.settings['infill']} of {args.lanes or 'every lane'} new, the rest as in {args.midi}")
     return 0
 
 
 def cmd_morph(args) -> int:
     from .engine import Engine
+    from .midi import write_midi
 
     out = _out_folder(Path(args.out))
     engine = Engine.load(args.pack, args.device)
     song = engine.morph(engine.song_from_midi(args.source), engine.song_from_midi(args.target), args.steps)
-    song.to_midi(out)
+    write_midi(song, out)
     print(f"{out}: {song.n_bars} bars from '{args.source}' to '{args.target}'")
     return 0
 

@@ -13,12 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .feel import Feel, feel_of, feel_settings
-
-LANES: tuple[str, ...] = ("piano", "guitar", "bass", "strings", "drums")
-DRUMS = LANES.index("drums")
-DEFAULT_PROGRAMS: tuple[int, ...] = (0, 24, 32, 48, 0)  # drums: program is ignored, channel 10 plays
-PITCHES = 128
-BEATS_PER_BAR = 4
+from .lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES  # also read as `from .song import LANES`
 
 
 def lane_index(lane: str | int) -> int:
@@ -124,6 +119,28 @@ def format_density(density: dict[str, float]) -> str:
     return ",".join(f"{lane}={density[lane]:g}" for lane in LANES if lane in density and density[lane] != 1.0)
 
 
+MAX_CHORD_CHARS = 32  # a chord symbol's text ("Cmaj7#11/G" is 10)
+
+
+def check_chords(chords, n_bars: int) -> list[str | None]:
+    """A chord chart as Song keeps it: a list of at most `n_bars` symbols (non-empty text) or None.
+
+    Only the shape is checked here (Song is plain data); whether a symbol names a chord is chords.py's
+    business. Raises ValueError naming the chords and what is wrong.
+    """
+    if not isinstance(chords, (list, tuple)):
+        raise ValueError(f"chords must be a list of chord symbols, one per bar; got {type(chords).__name__}")
+    if len(chords) > n_bars:
+        raise ValueError(f"chords name {len(chords)} bars but the song has {n_bars}")
+    for bar, chord in enumerate(chords):
+        if chord is not None and not (isinstance(chord, str) and 0 < len(chord) <= MAX_CHORD_CHARS):
+            raise ValueError(
+                f"chords: bar {bar + 1} holds {chord!r}; a chord is a symbol like 'Am7' "
+                f"(1-{MAX_CHORD_CHARS} characters) or None"
+            )
+    return list(chords)
+
+
 @dataclass
 class ChunkInfo:
     """How one chunk was made: enough to reproduce it."""
@@ -147,6 +164,7 @@ class Song:
     latents: np.ndarray | None = None  # float32, (chunks, 5, K): the latent each chunk was decoded from
     chunks: list[list[ChunkInfo]] = field(default_factory=list)  # [chunk][lane]
     settings: dict = field(default_factory=dict)  # what made the take: pack, seed, noise, threshold, steps
+    chords: list[str | None] = field(default_factory=list)  # [bar]: "Am7", or None (no chord); [] none known
 
     def __post_init__(self) -> None:
         self.probs = np.asarray(self.probs, dtype=np.float32)
@@ -156,6 +174,7 @@ class Song:
             raise ValueError("Song length must be a whole number of chunks")
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold {self.threshold} is outside (0, 1)")
+        self.chords = check_chords(self.chords, self.n_bars)
 
     @property
     def n_steps(self) -> int:
@@ -320,11 +339,17 @@ class Song:
             return list(LANES)
         return [lane for lane in LANES if lane in text.split(",")]
 
-    def to_midi(self, path, lanes=None):
-        """Write this sketch as a DAW-ready .mid (see docs/midi-export.md); returns the path."""
-        from .midi import write_midi
+    def chord_at(self, bar: int) -> str | None:
+        """The chord symbol of `bar` (0-based: the first bar is 0); None where no chord is known."""
+        if isinstance(bar, bool) or not isinstance(bar, (int, np.integer)) or not 0 <= bar < self.n_bars:
+            raise IndexError(f"bar {bar!r} is outside the song (bars 0 to {self.n_bars - 1}, 0-based)")
+        return self.chords[bar] if bar < len(self.chords) else None
 
-        return write_midi(self, path, lanes)
+    def with_chords(self, chords) -> Song:
+        """A copy with another chord chart (same notes); ValueError (check_chords) for a malformed one."""
+        out = self.copy()
+        out.chords = check_chords(chords, self.n_bars)
+        return out
 
     def equal_notes(self, other: Song) -> bool:
         return self.probs.shape == other.probs.shape and bool(np.array_equal(self.notes(), other.notes()))

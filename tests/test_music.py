@@ -100,7 +100,7 @@ def test_lanes_out_of_the_lineup_stay_silent_and_out_of_the_export(engine, tmp_p
         song = engine.generate(steps=3, seed=seed, lineup=["piano", "bass", "drums"], revive=1)
         assert song.lineup == ["piano", "bass", "drums"]
         assert not song.probs[1].any() and not song.probs[3].any()
-        path = song.to_midi(tmp_path / f"s{seed}.mid")
+        path = write_midi(song, tmp_path / f"s{seed}.mid")
         names = {t.name for t in mido.MidiFile(str(path)).tracks}
         assert "Guitar" not in names and "Strings" not in names
         assert '"lineup": "piano,bass,drums"' in str(mido.MidiFile(str(path)).tracks[0])
@@ -314,7 +314,7 @@ def test_density_changes_note_counts_monotonically_without_resampling(engine, tm
     assert np.array_equal(busy.probs, song.probs)  # no new sample
     assert busy.note_counts()["piano"] == song.note_counts()["piano"]
     assert busy.note_counts()["strings"] <= song.note_counts()["strings"]
-    path = busy.to_midi(tmp_path / "d.mid")
+    path = write_midi(busy, tmp_path / "d.mid")
     assert '"density": "bass=1.5,strings=0.7"' in str(mido.MidiFile(str(path)).tracks[0])
     with pytest.raises(ValueError, match="density of bass"):
         song.with_density("bass=9")
@@ -332,7 +332,7 @@ def test_sustain_keeps_a_held_note_whole_through_a_dip(tmp_path):
     assert straight.note_counts()["piano"] == 2 and held.note_counts()["piano"] == 1
     assert held.notes()[0, :, 60].sum() == 6 and not held.notes()[0, :, 62].any()
     assert held.notes()[4, :, 42].tolist()[:3] == [True, False, True]
-    got = _onsets(held.to_midi(tmp_path / "held.mid"))
+    got = _onsets(write_midi(held, tmp_path / "held.mid"))
     assert got[(0, 60)] == [0]
 
 
@@ -417,7 +417,7 @@ def test_fill_sounds_near_notes_only_in_bars_the_lane_plays(tmp_path):
     assert full.note_counts()["piano"] == 2
     assert full.notes()[0, 4, 64] and not full.notes()[0, 20, 67]
     assert Song(probs, 4, 64, threshold=0.3, settings={"fill": "nonsense"}).note_counts() == plain.note_counts()
-    got = _onsets(full.to_midi(tmp_path / "fill.mid"))
+    got = _onsets(write_midi(full, tmp_path / "fill.mid"))
     assert got[(0, 64)] == [TPB]  # step 4 at 16ths: beat 2
 
 
@@ -491,7 +491,7 @@ def test_restrike_turns_a_strum_the_model_blurred_into_strikes(tmp_path):
     assert plain.note_counts()["guitar"] == 1 and struck.note_counts()["guitar"] == 4
     assert struck.note_counts()["piano"] == 1  # no dip, no restrike
     assert np.array_equal(struck.notes()[4], plain.notes()[4])
-    assert _onsets(struck.to_midi(tmp_path / "strum.mid"))[(1, 52)] == [0, 240, 480, 720]  # every 8th
+    assert _onsets(write_midi(struck, tmp_path / "strum.mid"))[(1, 52)] == [0, 240, 480, 720]  # every 8th
     for bad in (1.5, [0.6] * 4, "deep", True):
         assert Song(probs, 4, 64, threshold=0.3, settings={"restrike": bad}).note_counts()["guitar"] == 1
 
@@ -552,7 +552,7 @@ def test_calibration_decodes_as_the_exported_midi_reads_back(tmp_path):
     got = decoded(songs, fill, sustain)
     for i, song in enumerate(songs):
         song.settings = {**song.settings, "fill": fill, "sustain": sustain}
-        back = read_back(song.to_midi(tmp_path / f"{i}.mid"), song.n_steps)
+        back = read_back(write_midi(song, tmp_path / f"{i}.mid"), song.n_steps)
         assert np.array_equal(got[i], back)
         assert back[:DRUMS].sum() > 0 and back[DRUMS].sum() > 0
 
