@@ -67,6 +67,10 @@ class FastBand:
             self.bd2 = _stack([c.bias.repeat(BLOCK)[None] for c in d2])
             self.wd3 = _stack([c.weight.permute(0, 2, 3, 1).reshape(c.in_channels, -1) for c in d3])
             self.bd3 = _stack([c.bias.repeat(BLOCK)[None] for c in d3])
+            # Chord packs: each lane's chord weights (L, bars * 24, C3), added to the decoder's first layer.
+            self.wc = _stack([v.from_chords.weight.T for v in vaes]) if cfg.chords else None
+            layers = (band.band.net.fc1, band.band.net.fc2, band.band.net.fc3) if cfg.chords else ()
+            self.band_net = [(fc.weight.T.contiguous(), fc.bias.clone()) for fc in layers] or None
             mel = band.melody.net
             self.melody = [(fc.weight.T.contiguous(), fc.bias.clone()) for fc in (mel.fc1, mel.fc2, mel.fc3)]
             conds = [band.cond[lane].net for lane in cfg.followers]
@@ -94,6 +98,8 @@ class FastBand:
             if isinstance(value, torch.Tensor):
                 setattr(self, name, value.to(device))
         self.melody = [(w.to(device), b.to(device)) for w, b in self.melody]
+        if self.band_net is not None:
+            self.band_net = [(w.to(device), b.to(device)) for w, b in self.band_net]
 
     def set_lane_bias(self, bias) -> None:
         """Add a per-lane logit offset to every decoded cell: each lane's density, without a new sample.
@@ -174,10 +180,13 @@ class FastBand:
         h = _affine(h.reshape(lanes, batch, -1), self.w3, self.b3).relu_()
         return _affine(h, self.wmu, self.bmu)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """Latents (L, B, K) -> blocked note probabilities (L, B*.., 16)."""
+    def decode(self, z: torch.Tensor, chords: torch.Tensor | None = None) -> torch.Tensor:
+        """Latents (L, B, K) [+ chords (B, bars * 24) on chord packs] -> blocked note probabilities (L, B*.., 16)."""
         lanes = z.shape[0]
-        h = _affine(z, self.wz, self.bz).relu_()
+        h = _affine(z, self.wz, self.bz)
+        if self.wc is not None and chords is not None:
+            h.add_(torch.matmul(chords, self.wc))
+        h = h.relu_()
         h = _affine(h, self.wd1, self.bd1).relu_()
         h = _affine(h.reshape(lanes, -1, self.wd2.shape[1]), self.wd2, self.bd2).relu_()
         return _affine(h.reshape(lanes, -1, self.wd3.shape[1]), self.wd3, self.bd3).sigmoid_()
@@ -189,6 +198,17 @@ class FastBand:
         h = torch.relu(torch.addmm(b1, z_lead, w1))
         h = torch.relu(torch.addmm(b2, h, w2))
         return torch.addmm(b3, h, w3)
+
+    def predict_band(self, z: torch.Tensor, known: torch.Tensor, mask: torch.Tensor, chords: torch.Tensor):
+        """BandNN in eval mode: latents and known latents (L, B, K), mask (L, B), chords (B, C) -> (L, B, K)."""
+        lanes, batch, k = z.shape
+        m = mask.to(z.dtype)
+        flat = [t.permute(1, 0, 2).reshape(batch, -1) for t in (z, known * m[..., None])]
+        x = torch.cat([*flat, m.T, chords], dim=-1)
+        (w1, b1), (w2, b2), (w3, b3) = self.band_net
+        h = torch.relu(torch.addmm(b1, x, w1))
+        h = torch.relu(torch.addmm(b2, h, w2))
+        return torch.addmm(b3, h, w3).view(batch, lanes, k).permute(1, 0, 2).contiguous()
 
     def predict_others(self, z_others: torch.Tensor, z_lead_next: torch.Tensor) -> torch.Tensor:
         """The four ConditionalNNs: (4, B, K) follower latents (in `followers` order) + (B, K) lead -> (4, B, K)."""
@@ -229,11 +249,11 @@ def encode_blocked(vae: ConvVAE, roll: torch.Tensor) -> tuple[torch.Tensor, torc
     return out[:, : vae.latent], out[:, vae.latent :]
 
 
-def decode_logits_blocked(vae: ConvVAE, z: torch.Tensor) -> torch.Tensor:
+def decode_logits_blocked(vae: ConvVAE, z: torch.Tensor, chords: torch.Tensor | None = None) -> torch.Tensor:
     """ConvVAE.decode_logits as matrix multiplies (differentiable): z (B, K) -> logits (B, chunk_steps, pitches)."""
     d1, d2, d3 = vae.decoder.deconv1, vae.decoder.deconv2, vae.decoder.deconv3
     batch, (t, w) = z.shape[0], d1.kernel_size
-    h = torch.relu(vae.from_latent(z))
+    h = torch.relu(vae.latent_in(z, chords))
     h = torch.relu(h @ d1.weight.permute(0, 2, 3, 1).reshape(d1.in_channels, -1) + d1.bias.repeat(t * w))
     h = h.reshape(-1, d2.in_channels) @ d2.weight.permute(0, 2, 3, 1).reshape(d2.in_channels, -1)
     h = torch.relu(h + d2.bias.repeat(16))

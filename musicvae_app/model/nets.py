@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from ..chords import CHORD_FEATURES
 from ..song import LANES
 
 
@@ -23,6 +24,10 @@ class PackConfig:
     pitch_low (notes outside fold in by octaves); 128 and 0 is the whole range. lead: the lane
     whose latent is predicted forward and that the other lanes follow (the thesis: piano). bank:
     how many real first-chunk latents the pack stores to start sketches from (0: start from N(0, I)).
+    chords: the chord-conditioned family (like Multitrack MusicVAE): each lane decoder also reads the
+    chunk's chords (per bar, key-normalised, `chords.chord_features`), and a band predictor (BandNN)
+    predicts every lane's next latent from all five lanes, the lanes already known for the next chunk
+    (a followed part) and the next chunk's chords.
     """
 
     latent: int = 16
@@ -35,6 +40,7 @@ class PackConfig:
     lead: str = "piano"
     bank: int = 0
     channels: tuple[int, ...] = (64, 128, 256)
+    chords: bool = False
 
     def __post_init__(self) -> None:
         if self.chunk_steps % 16 or self.chunk_steps < 16:
@@ -65,6 +71,16 @@ class PackConfig:
         return self.pitches // 16
 
     @property
+    def bars(self) -> int:
+        """Bars of 4/4 in a chunk."""
+        return self.chunk_steps // (4 * self.steps_per_beat)
+
+    @property
+    def chord_inputs(self) -> int:
+        """Width of a chunk's chord input: 24 features a bar (chords.CHORD_FEATURES)."""
+        return self.bars * CHORD_FEATURES
+
+    @property
     def lead_index(self) -> int:
         return LANES.index(self.lead)
 
@@ -93,6 +109,7 @@ class PackConfig:
             "lead",
             "bank",
             "channels",
+            "chords",
         )
         known = {k: d[k] for k in names if k in d}  # a card from before `channels` gets the thesis's widths
         for key in ("lanes", "pitch_low", "channels"):
@@ -122,6 +139,8 @@ class ConvVAE(nn.Module):
         )
         self.to_posterior = nn.Linear(c3, cfg.latent + 1)  # K means + one shared log-variance
         self.from_latent = nn.Linear(cfg.latent, c3)
+        # Chord packs: the chunk's chords enter beside the latent, so one latent (a groove) plays any chords.
+        self.from_chords = nn.Linear(cfg.chord_inputs, c3, bias=False) if cfg.chords else None
         self.decoder = nn.Sequential(
             OrderedDict(
                 relu0=nn.ReLU(),
@@ -139,12 +158,19 @@ class ConvVAE(nn.Module):
         h = self.to_posterior(self.encoder(roll.unsqueeze(1)))
         return h[:, : self.latent], h[:, self.latent :]
 
-    def decode_logits(self, z: torch.Tensor) -> torch.Tensor:
-        """z (B, K) -> per-cell logits (B, chunk_steps, pitches)."""
-        return self.decoder(self.from_latent(z)).squeeze(1)
+    def decode_logits(self, z: torch.Tensor, chords: torch.Tensor | None = None) -> torch.Tensor:
+        """z (B, K) [+ chords (B, bars * 24) on chord packs] -> per-cell logits (B, chunk_steps, pitches)."""
+        return self.decoder(self.latent_in(z, chords)).squeeze(1)
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.decode_logits(z))
+    def latent_in(self, z: torch.Tensor, chords: torch.Tensor | None = None) -> torch.Tensor:
+        """The decoder's first layer: the latent, plus the chords where the pack reads them (no chords: N.C.)."""
+        h = self.from_latent(z)
+        if self.from_chords is not None and chords is not None:
+            h = h + self.from_chords(chords)
+        return h
+
+    def decode(self, z: torch.Tensor, chords: torch.Tensor | None = None) -> torch.Tensor:
+        return torch.sigmoid(self.decode_logits(z, chords))
 
 
 class MelodyNN(nn.Module):
@@ -180,12 +206,42 @@ class ConditionalNN(nn.Module):
         return self.net(torch.cat([z_lane, z_piano_next], dim=-1))
 
 
+class BandNN(nn.Module):
+    """Every lane's next latent from the whole band: the chord family's predictor (docs/model.md).
+
+    Input: the five lanes' latents at chunk t, the latents of the lanes already known at t+1 (a part the
+    musician gave, a locked lane; zeros elsewhere), which lanes those are, and chunk t+1's chords. Trained
+    with a random subset of lanes known, as MMM and MIDI-GPT mask tracks, so any lane can be the given one.
+    """
+
+    def __init__(self, cfg: PackConfig):
+        super().__init__()
+        k, lanes, h = cfg.latent, len(LANES), 2 * cfg.hidden
+        self.lanes, self.latent = lanes, k
+        self.net = nn.Sequential(
+            OrderedDict(
+                fc1=nn.Linear(2 * lanes * k + lanes + cfg.chord_inputs, h),
+                relu1=nn.ReLU(),
+                dropout=nn.Dropout(0.1),
+                fc2=nn.Linear(h, h),
+                relu2=nn.ReLU(),
+                fc3=nn.Linear(h, lanes * k),
+            )
+        )
+
+    def forward(self, z_now: torch.Tensor, known: torch.Tensor, mask: torch.Tensor, chords: torch.Tensor):
+        """z_now, known (B, L, K); mask (B, L) 1 where known; chords (B, bars * 24) -> next latents (B, L, K)."""
+        x = torch.cat([z_now.flatten(1), (known * mask[..., None]).flatten(1), mask, chords], dim=-1)
+        return self.net(x).view(-1, self.lanes, self.latent)
+
+
 class Band(nn.Module):
-    """All nets of a pack under one roof, named as they are stored: vae.<lane>, melody, cond.<lane>.
+    """All nets of a pack under one roof, named as they are stored: vae.<lane>, melody, cond.<lane>, band.
 
     With cfg.bank > 0 the pack also stores `bank_z` (bank, lanes, K), latent means of real chunks
     from the training data, and `bank_sounding` (bank, lanes), 1 where that lane had notes: the
-    starting points of sketches and of lanes that must come in.
+    starting points of sketches and of lanes that must come in. Chord packs also store `bank_chords`
+    (bank, bars * 24): the chords each of those chunks played, a real progression to start from.
     """
 
     def __init__(self, cfg: PackConfig):
@@ -194,9 +250,12 @@ class Band(nn.Module):
         self.vae = nn.ModuleDict({lane: ConvVAE(cfg) for lane in LANES})
         self.melody = MelodyNN(cfg)
         self.cond = nn.ModuleDict({lane: ConditionalNN(cfg) for lane in cfg.followers})
+        self.band = BandNN(cfg) if cfg.chords else None
         if cfg.bank:
             self.register_buffer("bank_z", torch.zeros(cfg.bank, len(LANES), cfg.latent))
             self.register_buffer("bank_sounding", torch.zeros(cfg.bank, len(LANES)))
+            if cfg.chords:
+                self.register_buffer("bank_chords", torch.zeros(cfg.bank, cfg.chord_inputs))
 
 
 # Layer names before pack format 3, when the layers were numbered (encoder.0 ...): old key -> new key part.

@@ -220,6 +220,10 @@ def card_config(card: dict, where: str = "model pack") -> PackConfig:
             sizes["bank"] = check_int("bank", raw["bank"], 0, MAX_BANK)
         if "channels" in raw:  # cards from before the option have none: the thesis's 64, 128, 256
             sizes["channels"] = check_channels(raw["channels"])
+        if "chords" in raw:  # the chord-conditioned family; cards from before it have none
+            if not isinstance(raw["chords"], bool):
+                raise InvalidValue(f"chords must be true or false, got {raw['chords']!r}")
+            sizes["chords"] = raw["chords"]
         return PackConfig.from_dict(sizes)
     except (InvalidValue, TypeError, ValueError) as exc:
         raise PackError(f"{where}: card config is unusable: {exc}") from None

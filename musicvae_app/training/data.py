@@ -26,6 +26,7 @@ class SongRolls:
     key: str  # sha1 of the file's bytes
     path: str
     roll: np.ndarray  # bool (5, steps, 128)
+    chords: np.ndarray | None = None  # (bars, 24) chord features per bar (chords.chord_features), chord packs only
 
 
 @dataclass
@@ -164,10 +165,41 @@ def song_chunks(roll: np.ndarray, chunk_steps: int, hop: int | None = None) -> n
 
 def sample_chunks(songs: list[SongRolls], chunk_steps: int, n_songs: int, rng: np.random.Generator) -> np.ndarray:
     """The thesis's per-epoch sampling: n_songs random songs, all their chunks (N, 5, cs, 128)."""
+    return sample_chunks_chords(songs, chunk_steps, n_songs, rng)[0]
+
+
+def sample_chunks_chords(
+    songs: list[SongRolls], chunk_steps: int, n_songs: int, rng: np.random.Generator, bars: int = 0
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """sample_chunks, and with bars > 0 the chunks' chord features (N, bars * 24) beside them."""
     pick = rng.choice(len(songs), size=min(n_songs, len(songs)), replace=False)
     parts = [song_chunks(songs[i].roll, chunk_steps) for i in pick]
-    parts = [p for p in parts if len(p)]
-    return np.concatenate(parts) if parts else np.zeros((0, len(LANES), chunk_steps, PITCHES), dtype=bool)
+    chords = [song_chunk_chords(songs[i], chunk_steps, bars) for i in pick] if bars else None
+    keep = [i for i, p in enumerate(parts) if len(p)]
+    if not keep:
+        empty = np.zeros((0, len(LANES), chunk_steps, PITCHES), dtype=bool)
+        return empty, (np.zeros((0, bars * 24), np.float32) if bars else None)
+    out = np.concatenate([parts[i] for i in keep])
+    return out, (np.concatenate([chords[i] for i in keep]) if bars else None)
+
+
+def song_chunk_chords(song: SongRolls, chunk_steps: int, bars: int) -> np.ndarray:
+    """Chord features (N, bars * 24) of the song's back-to-back chunks, aligned with song_chunks."""
+    n = max(song.roll.shape[1] // chunk_steps, 0)
+    if song.chords is None:
+        raise ValueError(f"song '{song.path}' has no chords: call recognize_chords first")
+    rows = song.chords[: n * bars]
+    if len(rows) < n * bars:
+        rows = np.concatenate([rows, np.zeros((n * bars - len(rows), rows.shape[1]), np.float32)])
+    return rows.reshape(n, -1)
+
+
+def recognize_chords(songs: list[SongRolls], steps_per_bar: int) -> None:
+    """Every song's chord per bar (chords.recognize on its pitched lanes), as model features, in place."""
+    from ..chords import chord_features, recognize
+
+    for song in songs:
+        song.chords = chord_features(recognize(song.roll, steps_per_bar))
 
 
 def chunk_pairs(songs: list[SongRolls], chunk_steps: int) -> tuple[np.ndarray, np.ndarray]:

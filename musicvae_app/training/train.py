@@ -22,7 +22,7 @@ from torch import nn
 from ..atomic import atomic_write
 from ..model.fast import decode_logits_blocked, encode_blocked
 from ..model.nets import Band, PackConfig
-from ..model.pack import save_pack
+from ..model.pack import load_pack, save_pack
 from ..song import LANES
 from .data import (
     SongRolls,
@@ -32,12 +32,14 @@ from .data import (
     fold_songs,
     load_corpus,
     normalise_keys,
-    sample_chunks,
+    recognize_chords,
+    sample_chunks_chords,
+    song_chunk_chords,
     song_chunks,
     window_coverage,
 )
 
-STAGES = ("vae", "melody", "cond")
+STAGES = ("vae", "melody", "cond", "band")
 
 
 @dataclass
@@ -69,6 +71,10 @@ class TrainConfig:
     workers: int = 2  # processes reading MIDI
     resume: bool = False
     progress: bool = True
+    chords: bool = False  # the chord-conditioned family: decoders read each bar's chord, plus a band predictor
+    chord_dropout: float = 0.15  # share of training chunks decoded with no chords (N.C.), so a pack plays without
+    known_p: float = 0.35  # band predictor: chance each lane's next latent is given (a followed part) in training
+    init_from: str | None = None  # a pack to start from: every tensor whose name and shape match is copied
 
 
 class VAELoss(nn.Module):
@@ -80,12 +86,12 @@ class VAELoss(nn.Module):
         self.kl_weight = kl_weight
         self.recon = recon
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, x: torch.Tensor, chords: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         per_lane = []
         for i, lane in enumerate(LANES):
             vae = self.vae[lane]
             mu, logvar = encode_blocked(vae, x[:, i])
-            logits = decode_logits_blocked(vae, mu + torch.randn_like(mu) * torch.exp(0.5 * logvar))
+            logits = decode_logits_blocked(vae, mu + torch.randn_like(mu) * torch.exp(0.5 * logvar), chords)
             per_lane.append(vae_loss(logits, x[:, i], mu, logvar, self.kl_weight, self.recon))
         losses = torch.stack(per_lane)
         return losses.sum(), losses.detach()
@@ -124,6 +130,25 @@ class PredictorLoss(nn.Module):
             [F.mse_loss(self.cond[LANES[i]](z_now[:, i], lead_next), z_next[:, i]) for i in self.followers]
         )
         return losses.sum(), losses.detach()
+
+
+class BandLoss(nn.Module):
+    """BandNN on latent pairs with a random subset of lanes known at t+1; MSE on the lanes it must predict."""
+
+    def __init__(self, band: Band, known_p: float):
+        super().__init__()
+        self.band = band.band
+        self.known_p = known_p
+
+    def forward(self, z_now, z_next, chords_next) -> tuple[torch.Tensor, torch.Tensor]:
+        batch, lanes = z_now.shape[:2]
+        # Half the rows know no lane (a sketch from chords alone); the rest know each lane with known_p.
+        mask = (torch.rand(batch, lanes) < self.known_p) & (torch.rand(batch, 1) < 0.5)
+        mask = mask.to(z_now.device).float()
+        pred = self.band(z_now, z_next, mask, chords_next)
+        err = (pred - z_next).pow(2).mean(dim=2) * (1 - mask)  # (B, L)
+        per_lane = err.sum(dim=0) / (1 - mask).sum(dim=0).clamp_min(1)
+        return per_lane.sum(), per_lane.detach()
 
 
 # --- the run ------------------------------------------------------------------------------------
@@ -169,8 +194,16 @@ class Run:
             raise FileNotFoundError(f"no .mid, .midi or .npz files under '{cfg.data}'")
         corpus = load_corpus(files, cfg.steps_per_beat, cache, cfg.chunk_steps, cfg.workers, cfg.progress and self.main)
         self.key_shifts = normalise_keys(corpus.songs) if cfg.key_normalise else {}
+        if cfg.chords:  # on the key-normalised 128-pitch rolls, before the pitch windows fold them
+            recognize_chords(corpus.songs, 4 * cfg.steps_per_beat)
         train, _ = corpus.split(cfg.validation_percent)
-        lows = choose_windows(train, cfg.pitches) if cfg.pitches < 128 else (0,) * len(LANES)
+        init = load_pack(cfg.init_from) if cfg.init_from else None
+        if init is not None:  # the pack we start from fixes the pitch windows its VAEs were trained on
+            lows = tuple(init.config.pitch_low)
+        elif cfg.pitches < 128:
+            lows = choose_windows(train, cfg.pitches)
+        else:
+            lows = (0,) * len(LANES)
         self.windows_kept = window_coverage(train, lows, cfg.pitches)
         fold_songs(corpus.songs, lows, cfg.pitches)
         self.pack_cfg = PackConfig(
@@ -182,9 +215,13 @@ class Run:
             lead=cfg.lead,
             bank=cfg.bank,
             channels=tuple(cfg.channels),
+            chords=cfg.chords,
         )
         torch.manual_seed(cfg.seed)
-        self.band = Band(self.pack_cfg).to(self.device)
+        self.band = Band(self.pack_cfg)
+        if init is not None:
+            self.log(f"starting from pack '{cfg.init_from}': {self._copy_from(init.band)} tensors copied")
+        self.band = self.band.to(self.device)
         self.log(f"pitch windows {dict(zip(LANES, lows))}, onsets kept {self.windows_kept}")
         self.train, self.val = corpus.split(cfg.validation_percent)
         if not self.train:
@@ -197,10 +234,22 @@ class Run:
             validation_songs=len(self.val),
         )
         self.log(f"data: {self.counts}")
-        val_chunks = [song_chunks(s.roll, cfg.chunk_steps) for s in (self.val or self.train[:1])]
-        val = np.concatenate(val_chunks)
+        val_songs = self.val or self.train[:1]
+        val = np.concatenate([song_chunks(s.roll, cfg.chunk_steps) for s in val_songs])
         rng = np.random.default_rng(cfg.seed)
-        self.val_chunks = val[rng.permutation(len(val))[: cfg.max_val_chunks]]
+        order = rng.permutation(len(val))[: cfg.max_val_chunks]
+        self.val_chunks = val[order]
+        self.val_chords = None
+        if cfg.chords:
+            bars = self.pack_cfg.bars
+            self.val_chords = np.concatenate([song_chunk_chords(s, cfg.chunk_steps, bars) for s in val_songs])[order]
+
+    def _copy_from(self, other: Band) -> int:
+        """Copy every tensor of `other` whose name and shape match this run's nets; returns how many."""
+        mine = self.band.state_dict()
+        same = {k: v for k, v in other.state_dict().items() if k in mine and mine[k].shape == v.shape}
+        self.band.load_state_dict(same, strict=False)
+        return len(same)
 
     # --- checkpoints ----------------------------------------------------------------------------
     def save_checkpoint(self, stage: str, optimizer: torch.optim.Optimizer) -> None:
@@ -223,8 +272,8 @@ class Run:
             return
         state = torch.load(self.ckpt_path, map_location=self.device, weights_only=True)
         self.band.load_state_dict(state["band"])
-        self.done_epochs = json.loads(state["done_epochs"])
-        self.history = json.loads(state["history"])
+        self.done_epochs = {s: 0 for s in STAGES} | json.loads(state["done_epochs"])
+        self.history = {s: [] for s in STAGES} | json.loads(state["history"])
         self.opt_state = {"stage": state["stage"], "state": state["optimizer"]}
         self.seconds = float(state["seconds"])
         self.log(f"resumed from {self.ckpt_path}: epochs done {self.done_epochs}")
@@ -285,11 +334,20 @@ class Run:
         cfg = self.cfg
         model = VAELoss(self.band, cfg.kl_weight, cfg.recon).to(self.device)
 
+        bars = self.pack_cfg.bars if cfg.chords else 0
+
         def batches(rng):
-            chunks = sample_chunks(self.train, cfg.chunk_steps, cfg.songs_per_epoch, rng)
+            chunks, chords = sample_chunks_chords(self.train, cfg.chunk_steps, cfg.songs_per_epoch, rng, bars)
             order = rng.permutation(len(chunks))
+            if chords is None:
+                return [
+                    (torch.from_numpy(chunks[order[i : i + cfg.batch]]).float(),)
+                    for i in range(0, len(order), cfg.batch)
+                ]
+            chords = chords * (rng.random((len(chords), 1)) >= cfg.chord_dropout)  # some chunks with no chords
             return [
-                (torch.from_numpy(chunks[order[i : i + cfg.batch]]).float(),) for i in range(0, len(order), cfg.batch)
+                (torch.from_numpy(chunks[idx]).float(), torch.from_numpy(chords[idx]).float())
+                for idx in (order[i : i + cfg.batch] for i in range(0, len(order), cfg.batch))
             ]
 
         self.fit("vae", model, model.parameters(), cfg.vae_epochs, batches, self.validate_vaes)
@@ -301,10 +359,11 @@ class Run:
         tp, fp, fn = np.zeros(len(LANES)), np.zeros(len(LANES)), np.zeros(len(LANES))
         for i in range(0, len(self.val_chunks), 256):
             x = torch.from_numpy(self.val_chunks[i : i + 256]).float().to(self.device)
+            c = None if self.val_chords is None else torch.from_numpy(self.val_chords[i : i + 256]).to(self.device)
             for li, lane in enumerate(LANES):
                 vae = self.band.vae[lane]
                 mu, logvar = vae.encode(x[:, li])
-                logits = vae.decode_logits(mu)
+                logits = vae.decode_logits(mu, c)
                 losses[li] += float(vae_loss(logits, x[:, li], mu, logvar, self.cfg.kl_weight, self.cfg.recon)) * len(x)
                 pred, true = logits >= float(np.log(0.3 / 0.7)), x[:, li] > 0
                 tp[li] += float((pred & true).sum())
@@ -349,6 +408,39 @@ class Run:
                 return {name: round(float(t), 4) for name, t in zip(names, terms)}
 
             self.fit(stage, model, params, cfg.pred_epochs, batches, validate)
+        if cfg.chords:
+            self.train_band(z_now, z_next, v_now, v_next)
+
+    def _next_chords(self, songs: list[SongRolls]) -> torch.Tensor:
+        """Chord features of the second chunk of every pair chunk_pairs makes, (N, bars * 24), in its order."""
+        rows = []
+        for song in songs:
+            chords = song_chunk_chords(song, self.cfg.chunk_steps, self.pack_cfg.bars)
+            if len(chords) >= 2:
+                rows.append(chords[1:])
+        return torch.from_numpy(np.concatenate(rows)) if rows else torch.zeros(0, self.pack_cfg.chord_inputs)
+
+    def train_band(self, z_now, z_next, v_now, v_next) -> None:
+        """The chord family's band predictor, with random lanes known (so any lane can be the given part)."""
+        cfg = self.cfg
+        c_next = self._next_chords(self.train)
+        v_chords = self._next_chords(self.val or self.train[:1])
+        model = BandLoss(self.band, cfg.known_p).to(self.device)
+        batch = max(cfg.batch, 256)
+
+        def batches(rng, n=len(z_now)):
+            order = torch.from_numpy(rng.permutation(n))
+            return [
+                (z_now[idx], z_next[idx], c_next[idx]) for idx in (order[i : i + batch] for i in range(0, n, batch))
+            ]
+
+        def validate():
+            with torch.no_grad():
+                torch.manual_seed(cfg.seed + 11)  # the same masks every epoch
+                _, terms = model(v_now.to(self.device), v_next.to(self.device), v_chords.to(self.device))
+            return {lane: round(float(t), 4) for lane, t in zip(LANES, terms)}
+
+        self.fit("band", model, self.band.band.parameters(), cfg.pred_epochs, batches, validate)
 
     @torch.no_grad()
     def fill_bank(self) -> None:
@@ -356,7 +448,7 @@ class Run:
         if not self.pack_cfg.bank:
             return
         rng = np.random.default_rng(self.cfg.seed + 7)
-        picks, sounding = [], []
+        picks, sounding, bank_chords = [], [], []
         order = rng.permutation(len(self.train))
         for i in order:
             chunks = song_chunks(self.train[i].roll, self.cfg.chunk_steps)
@@ -368,14 +460,20 @@ class Run:
             c = int(rng.choice(pool))
             picks.append(chunks[c])
             sounding.append(lanes_on[c])
+            if self.pack_cfg.chords:
+                bank_chords.append(song_chunk_chords(self.train[i], self.cfg.chunk_steps, self.pack_cfg.bars)[c])
             if len(picks) == self.pack_cfg.bank:
                 break
         while len(picks) < self.pack_cfg.bank:  # tiny corpora: repeat
             picks.append(picks[len(picks) % max(len(sounding), 1)])
             sounding.append(sounding[len(sounding) % max(len(sounding), 1)])
+            if bank_chords:
+                bank_chords.append(bank_chords[len(bank_chords) % len(bank_chords)])
         z = self._encode(np.stack(picks))
         self.band.bank_z.copy_(z.to(self.band.bank_z.device))
         self.band.bank_sounding.copy_(torch.from_numpy(np.stack(sounding).astype(np.float32)))
+        if bank_chords:  # the chords each bank chunk played: a real progression to start a sketch from
+            self.band.bank_chords.copy_(torch.from_numpy(np.stack(bank_chords)))
         self.log(f"bank: {len(picks)} chunks, lanes sounding {np.stack(sounding).mean(0).round(2).tolist()}")
 
     def finish(self) -> Path | None:
@@ -407,6 +505,7 @@ class Run:
                     vae=self.history["vae"][-1] if self.history["vae"] else None,
                     melody=self.history["melody"][-1] if self.history["melody"] else None,
                     cond=self.history["cond"][-1] if self.history["cond"] else None,
+                    band=self.history["band"][-1] if self.history["band"] else None,
                 ),
                 history=self.history,
             ),
