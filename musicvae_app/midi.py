@@ -12,8 +12,10 @@ import mido
 import numpy as np
 
 from .atomic import atomic_write
+from .chords import NO_CHORD, ChordError, parse_chord
 from .errors import MusicVAEError
 from .feel import feel_of, song_seed, timed_notes
+from .keys import MAJOR_NAMES, MINOR_NAMES, parse_key
 from .limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
 from .song import BEATS_PER_BAR, DRUMS, LANES, PITCHES, Song, note_runs
 
@@ -23,6 +25,7 @@ DRUM_CHANNEL = 9
 GM_DRUM_RANGE = (35, 81)
 TRACK_NAMES = tuple(lane.capitalize() for lane in LANES)
 SETTINGS_PREFIX = "musicvae-app settings: "
+NO_CHORD_MARKER = "N.C."  # the marker where a bar with a chord is followed by one without
 
 
 class MidiImportError(MusicVAEError):
@@ -48,6 +51,8 @@ def lane_of_program(program: int) -> int | None:
 MAX_MIDI_BYTES = 16 * 1024 * 1024  # ~2 million notes; real band files are well under 1 MB
 MAX_MIDI_EVENTS = 4_000_000
 MAX_VLQ_BYTES = 4  # the standard's longest variable-length number (0x0FFFFFFF)
+MAX_MARKERS = 100_000  # markers kept per file (a chord a beat for 60 minutes at 400 BPM is 24,000)
+MAX_MARKER_BYTES = 64  # a marker's text is kept up to this; longer ones are not chord symbols
 _SYSTEM_DATA_BYTES = {0xF1: 1, 0xF2: 2, 0xF3: 1, 0xF6: 0, 0xF8: 0, 0xFA: 0, 0xFB: 0, 0xFC: 0, 0xFE: 0}
 _LANE_OF_PROGRAM = [-1 if lane_of_program(p) is None else lane_of_program(p) for p in range(128)]
 
@@ -66,6 +71,8 @@ class Notes:
     tempo: float
     warnings: list[str] = field(default_factory=list)
     tempo_given: bool = False  # the file has a set_tempo (else `tempo` is MIDI's implied 120)
+    markers: list[tuple[float, str]] = field(default_factory=list)  # (beats, text) of marker events, in time order
+    length: float = 0.0  # beats to where the longest track ends (after any cut)
 
 
 def _vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -81,11 +88,12 @@ def _vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
     raise ValueError(f"a variable-length number is longer than {MAX_VLQ_BYTES} bytes")
 
 
-def _parse_smf(data: bytes) -> tuple[int, array, array, int]:
+def _parse_smf(data: bytes, markers: list | None = None) -> tuple[int, array, array, int]:
     """(ticks per beat, ticks, codes, last tick) of every note, program and tempo event, in track order.
 
     code = kind << 40 | channel << 16 | data1 << 8 | data2, kind 0 note-off, 1 note-on, 2 program change,
-    3 tempo (microseconds per beat in the low 24 bits). ValueError for damaged bytes.
+    3 tempo (microseconds per beat in the low 24 bits). Marker events are appended to `markers` as
+    (tick, text bytes) when it is given. ValueError for damaged bytes.
     """
     if data[:4] != b"MThd" or len(data) < 14:
         raise ValueError("no MThd header")
@@ -104,7 +112,7 @@ def _parse_smf(data: bytes) -> tuple[int, array, array, int]:
         if pos + size > len(data):
             raise ValueError(f"track {found + 1} is cut short ({size} bytes declared, {len(data) - pos} there)")
         if kind == b"MTrk":
-            last = max(last, _parse_track(data, pos, pos + size, ticks, codes))
+            last = max(last, _parse_track(data, pos, pos + size, ticks, codes, markers))
             found += 1
         pos += size
     if found < min(ntracks, 1):
@@ -116,7 +124,7 @@ class _Smpte(Exception):
     pass
 
 
-def _parse_track(data: bytes, pos: int, end: int, ticks: array, codes: array) -> int:
+def _parse_track(data: bytes, pos: int, end: int, ticks: array, codes: array, markers: list | None = None) -> int:
     """Append one track's events; returns the tick where the track ends."""
     tick, running = 0, 0
     while pos < end:
@@ -141,6 +149,8 @@ def _parse_track(data: bytes, pos: int, end: int, ticks: array, codes: array) ->
             if meta == 0x51 and length == 3:
                 ticks.append(tick)
                 codes.append((3 << 40) | int.from_bytes(data[pos : pos + 3], "big"))
+            elif meta == 0x06 and markers is not None and len(markers) < MAX_MARKERS:
+                markers.append((tick, bytes(data[pos : pos + min(length, MAX_MARKER_BYTES + 1)])))
             pos += length
             if meta == 0x2F:
                 return tick
@@ -224,8 +234,9 @@ def read_notes(path: str | Path) -> Notes:
         raise MidiImportError(f"'{path}' is a folder, not a MIDI file") from None
     except OSError as exc:
         raise MidiImportError(f"'{path.name}' cannot be read ({exc.strerror or exc})") from None
+    markers: list[tuple[int, bytes]] = []
     try:
-        tpb, ticks, codes, last = _parse_smf(data)
+        tpb, ticks, codes, last = _parse_smf(data, markers)
     except _Smpte:
         raise MidiImportError(
             f"'{path.name}' uses SMPTE timing, which is not supported; re-export it in beats"
@@ -236,11 +247,14 @@ def read_notes(path: str | Path) -> Notes:
         raise MidiImportError(f"'{path.name}' is not a readable MIDI file (damaged: {exc})") from None
     if tpb <= 0:
         raise MidiImportError(f"'{path.name}' is not a readable MIDI file (0 ticks per beat)")
-    return _pair_notes(np.frombuffer(ticks, np.int64), np.frombuffer(codes, np.int64), last, tpb)
+    return _pair_notes(np.frombuffer(ticks, np.int64), np.frombuffer(codes, np.int64), last, tpb, markers)
 
 
-def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int) -> Notes:
-    """Match note-ons to note-offs (first on, first off) on the merged stream, within the song-length cap."""
+def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int, markers=()) -> Notes:
+    """Match note-ons to note-offs (first on, first off) on the merged stream, within the song-length cap.
+
+    `markers`: (tick, text bytes) of the file's marker events, kept (in time order) up to the same cap.
+    """
     warnings: list[str] = []
     order = np.argsort(ticks, kind="stable")  # tracks merged by time; ties keep track order, as mido does
     ticks, codes = ticks[order], codes[order]
@@ -294,6 +308,7 @@ def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int) -> No
     if len(end) and (end - start).max() > MAX_NOTE_BEATS:
         warnings.append(f"notes held longer than {MAX_NOTE_BEATS / BEATS_PER_BAR:.0f} bars were cut")
         end = np.minimum(end, start + MAX_NOTE_BEATS)
+    kept = sorted((m for m in markers if m[0] <= limit), key=lambda m: m[0])  # tracks merged by time, ties in order
     return Notes(
         np.frombuffer(lanes, np.int64).astype(int),
         np.frombuffer(pitches, np.int64).astype(int),
@@ -302,6 +317,8 @@ def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int) -> No
         tempo,
         warnings,
         bool(len(tempo_us)),
+        [(t / tpb, text.decode("latin-1").strip(" \t\r\n\x00")) for t, text in kept],  # mido's charset
+        last / tpb,
     )
 
 
@@ -350,6 +367,45 @@ def read_roll(path: str | Path, steps_per_beat: int) -> tuple[np.ndarray, float]
     """(roll (5, steps, 128), tempo in BPM) of a whole MIDI file (at most 60 minutes of it)."""
     notes = read_notes(path)
     return notes_to_roll(notes, steps_per_beat), notes.tempo
+
+
+def chords_from_notes(notes: Notes, steps_per_beat: int) -> list[str | None]:
+    """The chord symbol of each bar of the file, from its marker events ([] when none names a chord).
+
+    A marker names a chord when chords.py reads its text ("Am7", "C/E"; "N.C." for none); other markers
+    (Verse, Chorus) are ignored. A marker counts in the bar its grid step falls in; a bar takes the first
+    chord named in it, else the last one before it (a chord holds until the next). The list covers every
+    bar of the file in canonical symbols, as Song.chords keeps them; a marker on the closing bar line names no bar.
+    """
+    steps_per_beat = check_steps_per_beat(steps_per_beat)
+    bar_steps = steps_per_beat * BEATS_PER_BAR
+    n_bars = -(-round(notes.length * steps_per_beat) // bar_steps)
+    named: dict[int, list[str | None]] = {}
+    for beats, text in notes.markers:
+        bar = round(beats * steps_per_beat) // bar_steps
+        if bar >= n_bars or not text or len(text) > MAX_MARKER_BYTES:
+            continue
+        try:
+            chord = None if text in NO_CHORD else parse_chord(text).symbol
+        except ChordError:
+            continue
+        named.setdefault(bar, []).append(chord)
+    if not any(c is not None for chords in named.values() for c in chords):
+        return []
+    out: list[str | None] = []
+    held = None
+    for bar in range(n_bars):
+        if bar in named:
+            out.append(named[bar][0])
+            held = named[bar][-1]
+        else:
+            out.append(held)
+    return out
+
+
+def read_chords(path: str | Path, steps_per_beat: int) -> list[str | None]:
+    """The chord of each bar of a MIDI file, from its markers (see chords_from_notes); MidiImportError as read_notes."""
+    return chords_from_notes(read_notes(path), steps_per_beat)
 
 
 def read_primer(
@@ -452,8 +508,6 @@ def _track(events: list[tuple[int, int, mido.Message]], name: str, end_tick: int
 
 def _key_signature(song: Song) -> list:
     """A key_signature event at tick 0 when the take knows its key ('E minor' -> 'Em'), else nothing."""
-    from .keys import MAJOR_NAMES, MINOR_NAMES, parse_key
-
     text = str(song.settings.get("key") or "").split(" / ")[0]
     try:
         tonic, mode = parse_key(text)
@@ -461,6 +515,24 @@ def _key_signature(song: Song) -> list:
         return []
     name = MAJOR_NAMES[tonic] if mode == "major" else MINOR_NAMES[tonic] + "m"
     return [(0, 1, mido.MetaMessage("key_signature", key=name))]
+
+
+def _chord_markers(song: Song, ticks_per_step: int) -> list:
+    """A marker (the chord's symbol; N.C. for none) on each bar line where the chord changes.
+
+    Symbols chords.py cannot read are left out: a DAW would show them, but no reader could use them.
+    """
+    out, held = [], None
+    for bar, text in enumerate(song.chords[: song.n_bars]):
+        try:
+            chord = None if text is None or text in NO_CHORD else parse_chord(text).symbol
+        except ChordError:
+            continue
+        if chord != held:
+            tick = bar * song.steps_per_bar * ticks_per_step
+            out.append((tick, 3, mido.MetaMessage("marker", text=NO_CHORD_MARKER if chord is None else chord)))
+            held = chord
+    return out
 
 
 def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFile:
@@ -479,6 +551,7 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
         (0, 1, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
         *_key_signature(song),
         (0, 2, mido.MetaMessage("text", text=SETTINGS_PREFIX + settings)),
+        *_chord_markers(song, ticks),
     ]
     mid.tracks.append(_track(conductor, "musicvae-app sketch", end_tick))
     lineup = [LANES.index(name) for name in song.lineup]  # lanes switched out of the band are left out

@@ -7,7 +7,15 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from musicvae_app.midi import MidiImportError, read_primer, read_roll, read_settings, write_midi, write_stems
+from musicvae_app.midi import (
+    MidiImportError,
+    read_chords,
+    read_primer,
+    read_roll,
+    read_settings,
+    write_midi,
+    write_stems,
+)
 from musicvae_app.song import Song
 
 
@@ -290,3 +298,112 @@ def test_exports_follow_the_umask(tmp_path):
         os.umask(old)
     assert mode == 0o644 and {p.stat().st_mode & 0o777 for p in stems} == {0o644}
     assert group == 0o640
+
+
+# --- chords ride as markers on the conductor track (issue 20) -------------------------------------
+def charted_song() -> Song:
+    """Eight bars at 4 steps per beat with a chord chart: a held chord, a bar without one, a slash chord."""
+    probs = np.zeros((5, 128, 128), dtype=np.float32)
+    probs[2, ::8, 45] = 0.9
+    chords = ["Am", "Am", "F", None, "C/E", "Amin7", "G"]  # "Amin7" is Am7 spelled another way; bar 8 unknown
+    return Song(probs, steps_per_beat=4, chunk_steps=64, threshold=0.5, chords=chords)
+
+
+def markers_of(track) -> list[tuple[int, str]]:
+    """(absolute tick, text) of each marker in a mido track."""
+    out, tick = [], 0
+    for msg in track:
+        tick += msg.time
+        if msg.type == "marker":
+            out.append((tick, msg.text))
+    return out
+
+
+def test_chord_changes_are_markers_on_bar_lines_of_the_conductor_track(tmp_path):
+    mid = mido.MidiFile(str(write_midi(charted_song(), tmp_path / "chart.mid")))
+    bar = 4 * 480
+    assert markers_of(mid.tracks[0]) == [
+        (0, "Am"),  # bar 2 holds Am: no second marker
+        (2 * bar, "F"),
+        (3 * bar, "N.C."),
+        (4 * bar, "C/E"),
+        (5 * bar, "Am7"),
+        (6 * bar, "G"),
+    ]
+    assert not any(markers_of(track) for track in mid.tracks[1:])
+
+
+def test_chords_read_back_from_the_markers(tmp_path):
+    path = write_midi(charted_song(), tmp_path / "chart.mid")
+    assert read_chords(path, 4) == ["Am", "Am", "F", None, "C/E", "Am7", "G", "G"]  # G holds to the end
+    assert read_chords(path, 2) == read_chords(path, 4)
+    assert read_roll(path, 4)[0][2, ::8, 45].all()  # the notes read as they did
+
+
+def test_a_take_without_chords_writes_no_markers_and_reads_none(tmp_path):
+    path = write_midi(hand_song(), tmp_path / "plain.mid")
+    assert not markers_of(mido.MidiFile(str(path)).tracks[0])
+    assert read_chords(path, 2) == []
+
+
+def test_a_symbol_no_reader_knows_is_left_out_of_the_export(tmp_path):
+    song = charted_song().with_chords(["Am", "Hm7", "Am", "Cmaj7"])
+    path = write_midi(song, tmp_path / "odd.mid")
+    assert [text for _, text in markers_of(mido.MidiFile(str(path)).tracks[0])] == ["Am", "Cmaj7"]
+
+
+def test_stems_carry_the_chords_too(tmp_path):
+    for path in write_stems(charted_song(), tmp_path, "take"):
+        assert read_chords(path, 4)[:3] == ["Am", "Am", "F"]
+
+
+def daw_file(path, events, bars: int = 4):
+    """A type-1 file as a DAW writes it: meta events (tick, type, text) on the first track, a bass note a bar."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=96)
+    meta, last = mido.MidiTrack(), 0
+    for tick, kind, text in sorted(events, key=lambda e: e[0]):
+        meta.append(mido.MetaMessage(kind, text=text, time=tick - last))
+        last = tick
+    meta.append(mido.MetaMessage("end_of_track", time=bars * 384 - last))
+    notes = mido.MidiTrack([mido.Message("program_change", channel=2, program=33, time=0)])
+    for _ in range(bars):
+        notes.append(mido.Message("note_on", channel=2, note=40, velocity=90, time=0))
+        notes.append(mido.Message("note_off", channel=2, note=40, velocity=0, time=384))
+    mid.tracks.extend([meta, notes])
+    mid.save(str(path))
+    return path
+
+
+def test_only_markers_that_name_chords_count(tmp_path):
+    path = daw_file(
+        tmp_path / "daw.mid",
+        [
+            (0, "marker", "Verse"),  # a section name, not a chord
+            (0, "marker", "Dm7"),
+            (384, "text", "G7"),  # text and lyrics are not chord markers
+            (384, "lyrics", "C"),
+            (768, "marker", " Bbmaj7 "),
+            (1152, "marker", "Chorus"),
+        ],
+    )
+    assert read_chords(path, 4) == ["Dm7", "Dm7", "Bbmaj7", "Bbmaj7"]
+
+
+def test_a_bar_takes_the_first_chord_named_in_it(tmp_path):
+    path = daw_file(
+        tmp_path / "changes.mid",
+        [
+            (0, "marker", "C"),
+            (192, "marker", "G"),  # beat 3 of bar 1: sounds on into bar 2
+            (767, "marker", "F"),  # a tick before bar 3's line: snaps onto it on the grid
+            (1536, "marker", "E7"),  # the file's last bar line: no bar left to name
+        ],
+    )
+    assert read_chords(path, 4) == ["C", "G", "F", "F"]
+
+
+def test_a_file_of_section_markers_only_has_no_chords(tmp_path):
+    path = daw_file(tmp_path / "sections.mid", [(0, "marker", "Intro"), (768, "marker", "Bridge")])
+    assert read_chords(path, 4) == []
+    with pytest.raises(MidiImportError, match="does not exist"):
+        read_chords(tmp_path / "nope.mid", 4)
