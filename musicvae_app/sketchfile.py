@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write
+from .chords import NO_CHORD, ChordError, parse_chord
 from .errors import InvalidValue, MusicVAEError
 from .limits import (
     MAX_LATENT,
@@ -32,7 +33,7 @@ from .limits import (
     check_tempo,
     check_threshold,
 )
-from .song import LANES, PITCHES, ChunkInfo, Song
+from .song import BEATS_PER_BAR, LANES, PITCHES, ChunkInfo, Song, check_chords
 
 FORMAT = "musicvae-sketch"
 FORMAT_VERSION = 1
@@ -73,6 +74,7 @@ def _song_meta(song: Song) -> dict:
         chunks=[[asdict(c) for c in row] for row in song.chunks],
         settings=song.settings,
         has_latents=song.latents is not None,
+        chords=list(song.chords),
     )
 
 
@@ -354,6 +356,21 @@ def _chunk_info(raw) -> ChunkInfo:
     )
 
 
+def _take_chords(raw, i: int, n_bars: int) -> list[str | None]:
+    """A take's chord chart: at most one symbol (or null) a bar, each one chords.py reads, kept canonical."""
+    try:
+        chords = check_chords(raw, n_bars)
+    except ValueError as exc:
+        raise InvalidValue(f"take {i + 1} {exc}") from None
+    out: list[str | None] = []
+    for bar, text in enumerate(chords):
+        try:
+            out.append(None if text is None or text in NO_CHORD else parse_chord(text).symbol)
+        except ChordError:
+            raise InvalidValue(f"take {i + 1} chords: bar {bar + 1} holds {text!r}, not a chord symbol") from None
+    return out
+
+
 def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -> Song:
     if not isinstance(meta, dict):
         raise InvalidValue(f"take {i + 1} is not a record")
@@ -396,6 +413,7 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         if not isinstance(row, list) or len(row) > len(LANES):
             raise InvalidValue(f"take {i + 1} has a malformed chunk record")
         rows.append([_chunk_info(c) for c in row])
+    chords = _take_chords(meta.get("chords", []), i, probs.shape[1] // (steps_per_beat * BEATS_PER_BAR))
     return Song(
         probs=probs,
         steps_per_beat=steps_per_beat,
@@ -406,4 +424,5 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         latents=latents,
         chunks=rows,
         settings=_take_settings(meta.get("settings")),
+        chords=chords,
     )

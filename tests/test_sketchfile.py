@@ -126,3 +126,61 @@ def test_damaged_file_is_refused(tmp_path):
         sketchfile.load(broken)
     with pytest.raises(SketchError, match="does not exist"):
         sketchfile.load(tmp_path / "missing.mvsketch")
+
+
+# --- chord charts ride with each take (issue 20) ------------------------------------------------------
+def _with_header_change(src, dst, change) -> None:
+    """Copy the sketch at `src` to `dst` with its sketch.json edited by `change(header)`; the arrays stay."""
+    with zipfile.ZipFile(src) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    header = json.loads(members["sketch.json"])
+    change(header)
+    members["sketch.json"] = json.dumps(header).encode()
+    with zipfile.ZipFile(dst, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+
+
+def test_each_take_keeps_its_chords(tmp_path):
+    charted = make_song(1).with_chords(["Am", "Am", None, "C/E", "G7"])  # 12 bars at 2 steps a beat: 5 charted
+    path = sketchfile.save(Sketch([charted, make_song(2)]), tmp_path / "c.mvsketch")
+    back = sketchfile.load(path)
+    assert back.takes[0].chords == ["Am", "Am", None, "C/E", "G7"]
+    assert back.takes[0].chord_at(3) == "C/E" and back.takes[0].chord_at(11) is None
+    assert back.takes[1].chords == []
+
+
+def test_an_old_sketch_without_chords_opens_with_none(tmp_path):
+    path = sketchfile.save(Sketch([make_song()]), tmp_path / "new.mvsketch")
+    old = tmp_path / "old.mvsketch"
+    _with_header_change(path, old, lambda h: [take.pop("chords") for take in h["takes"]])
+    back = sketchfile.load(old)
+    assert back.song.chords == [] and np.array_equal(back.song.probs, make_song().probs)
+
+
+def test_chords_are_kept_in_their_canonical_spelling(tmp_path):
+    path = sketchfile.save(Sketch([make_song()]), tmp_path / "s.mvsketch")
+    typed = tmp_path / "typed.mvsketch"
+    _with_header_change(path, typed, lambda h: h["takes"][0].update(chords=["Amin7", " C/E", "N.C.", "Bbmaj7"]))
+    assert sketchfile.load(typed).song.chords == ["Am7", "C/E", None, "Bbmaj7"]
+
+
+@pytest.mark.parametrize(
+    "chords, message",
+    [
+        ("Am F C G", r"take 1 chords must be a list"),
+        ({"1": "Am"}, r"take 1 chords must be a list"),
+        (["Am"] * 13, r"take 1 chords name 13 bars but the song has 12"),
+        (["Am", 5], r"take 1 chords: bar 2 holds 5"),
+        (["Am", ["F"]], r"take 1 chords: bar 2 holds \['F'\]"),
+        (["Am", "F", "Hm7"], r"take 1 chords: bar 3 holds 'Hm7', not a chord symbol"),
+        (["x" * 500], r"take 1 chords: bar 1 holds"),
+    ],
+)
+def test_a_bad_chord_chart_is_refused_naming_the_take_and_the_chords(tmp_path, chords, message):
+    path = sketchfile.save(Sketch([make_song()]), tmp_path / "s.mvsketch")
+    bad = tmp_path / "bad.mvsketch"
+    _with_header_change(path, bad, lambda h: h["takes"][0].update(chords=chords))
+    with pytest.raises(SketchError, match=message) as err:
+        sketchfile.load(bad)
+    assert "'bad.mvsketch' is damaged" in str(err.value)
