@@ -392,14 +392,21 @@ class Session:
     def transpose(self, semitones: int) -> None:
         """Move every take's pitched lanes by `semitones` (-12..12): one action, one undo step; drums stay.
 
-        Each take's key and its transposition from the pack's key space move with it, so a later
+        Each take's key, chords and its transposition from the pack's key space move with it, so a later
         regenerate, Jam or infill continues in the new key.
         """
+        from .chords import ChordError, parse_chord
         from .keys import key_name, parse_key, transpose_roll
 
         semitones = check_int("semitones", semitones, -12, 12)
         if not semitones or self.song is None:
             return
+
+        def moved(symbol: str | None) -> str | None:
+            try:
+                return None if symbol is None else parse_chord(symbol).transposed(semitones).symbol
+            except ChordError:
+                return symbol  # not a chord this app reads: it stays as the user wrote it
 
         def move(song: Song) -> Song:
             settings = dict(song.settings)
@@ -409,7 +416,12 @@ class Session:
                 settings["key"] = key_name(((tonic + semitones) % 12, mode))
             except ValueError:
                 pass
-            return dataclasses.replace(song, probs=transpose_roll(song.probs, semitones), settings=settings)
+            return dataclasses.replace(
+                song,
+                probs=transpose_roll(song.probs, semitones),
+                settings=settings,
+                chords=[moved(c) for c in song.chords],
+            )
 
         self._map_takes(f"Transpose {semitones:+d}", NO_MERGE, move)
 

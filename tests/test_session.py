@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from musicvae_app.errors import InvalidValue, MusicVAEError
-from musicvae_app.midi import read_settings
+from musicvae_app.midi import read_chords, read_settings
 from musicvae_app.session import Session, SyncExecutor
 from musicvae_app.settings import GenerationSettings
 from musicvae_app.sketchfile import SketchError
@@ -487,6 +487,23 @@ def test_transpose_is_one_action_and_one_undo_step_and_exports_carry_the_key(ses
         assert len(signatures) == 1
     with pytest.raises(InvalidValue, match="semitones"):
         session.transpose(40)
+
+
+def test_a_take_s_chords_move_with_transpose_and_stay_through_jam_and_save(session, tmp_path):
+    session.generate()
+    session.replace_take(session.song.with_chords(["Am", "F", None, "C/E"]), "Chords")
+    session.transpose(2)
+    assert session.song.chords == ["Bm", "G", None, "D/F#"]
+    exported = read_chords(session.export_midi(tmp_path / "up.mid"), session.song.steps_per_beat)
+    assert exported[:4] == ["Bm", "G", None, "D/F#"]
+    session.undo()
+    assert session.song.chords == ["Am", "F", None, "C/E"]
+    session.redo()
+    bars = session.song.n_bars
+    assert session.continue_song(1) and session.song.n_bars > bars
+    assert session.song.chords == ["Bm", "G", None, "D/F#"]  # the new bars have no chords yet
+    assert session.save(tmp_path / "charted.mvsketch")
+    assert Session.open(tmp_path / "charted.mvsketch").song.chords == ["Bm", "G", None, "D/F#"]
 
 
 # --- issue 11: composing controls through the session ---------------------------------------------
