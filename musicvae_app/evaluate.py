@@ -6,7 +6,7 @@ chunks, and every metric in `metrics.py` is measured on both continuations, pool
 
 Everything is scored at 16th notes (SCORE_STEPS_PER_BEAT) whatever the pack's own grid: the real
 songs are read at 16ths, the primer goes to the engine as a .mid file, and each generated song is
-written with Song.to_midi and read back at 16ths, as an outside user would hear it. Besides the
+written with midi.write_midi and read back at 16ths, as an outside user would hear it. Besides the
 MuseGAN set, notes per bar and polyphony are held against the real songs' so that note soup
 (a dense, untrained pack) cannot pass for music, and random-start sketches are checked for
 lanes that never play (the lineup figures).
@@ -103,6 +103,13 @@ def roll_to_midi(roll: np.ndarray, path: Path, tempo: float = 120.0) -> Path:
     return write_midi(song, path)
 
 
+def export_back(song, path: Path, steps: int) -> np.ndarray:
+    """A take written as a .mid (midi.write_midi, as the user exports it) and read back at 16ths."""
+    from .midi import write_midi
+
+    return read_back(write_midi(song, path), steps)
+
+
 def read_back(path: Path, steps: int) -> np.ndarray:
     """A .mid read at 16ths, cut or padded to `steps`: bool (5, steps, 128)."""
     from .midi import read_roll
@@ -139,7 +146,7 @@ def generate_continuations(engine, primers: list[Window], steps: int, noise: flo
     out = np.zeros((len(primers), len(LANES), total, 128), dtype=bool)
     with tempfile.TemporaryDirectory() as tmp:
         for i, song in enumerate(continuations(engine, primers, steps, seed, noise, threshold)):
-            out[i] = read_back(song.to_midi(Path(tmp) / "take.mid"), total)
+            out[i] = export_back(song, Path(tmp) / "take.mid", total)
     return out
 
 
@@ -154,7 +161,7 @@ def random_starts(engine, songs: int, steps: int, seed: int, noise=None, thresho
     with tempfile.TemporaryDirectory() as tmp, torch_threads(1 if engine.device == "cpu" else None):
         for i in range(songs):
             song = engine.generate(steps=steps, seed=seed + i, noise=noise, threshold=threshold)
-            out[i] = read_back(song.to_midi(Path(tmp) / "take.mid"), total)
+            out[i] = export_back(song, Path(tmp) / "take.mid", total)
     return out
 
 
@@ -194,7 +201,7 @@ def reconstruction_f1(engine, primers: list[Window]) -> dict[str, float]:
                 primer = engine.generate(steps=0, primer=path, seed=0, revive=0, harmony=0.0)
                 rebuilt = engine.reconstruct(primer)
                 rebuilt.settings = {k: v for k, v in rebuilt.settings.items() if k not in ("fill", "sustain")}
-                got = read_back(rebuilt.to_midi(Path(tmp) / "rebuilt.mid"), SCORE_CHUNK)
+                got = export_back(rebuilt, Path(tmp) / "rebuilt.mid", SCORE_CHUNK)
                 tp += (got & real).sum(axis=(1, 2))
                 fp += (got & ~real).sum(axis=(1, 2))
                 fn += (~got & real).sum(axis=(1, 2))
