@@ -279,6 +279,24 @@ def recognize(roll: np.ndarray, steps_per_bar: int, per_bar: int = 1, drums: int
     return out
 
 
+def chords_key(chords: list[Chord | None]) -> tuple[int, str] | None:
+    """The key a chord chart is in (tonic, mode), from its chord tones with roots counted double.
+
+    The first and last chords' roots count extra: a chart most often starts or ends on its tonic.
+    """
+    from .keys import key_of_histogram
+
+    hist = np.zeros(12)
+    given = [c for c in chords if c is not None]
+    for chord in given:
+        hist[list(chord.tones)] += 1.0
+        hist[chord.root] += 1.0
+    if given:
+        hist[given[0].root] += 0.25 * len(given)
+        hist[given[-1].root] += 0.1 * len(given)
+    return key_of_histogram(hist)
+
+
 # --- features for the model ---------------------------------------------------------------------
 CHORD_FEATURES = 24  # 12 chord tones + 12 for the pitch class the bass should play
 

@@ -35,7 +35,12 @@ def pitch_class_histogram(roll: np.ndarray) -> np.ndarray:
 
 def estimate_key(roll: np.ndarray) -> tuple[int, str] | None:
     """(tonic 0-11, 'major' | 'minor') of a five-lane roll; None when it has no pitched notes."""
-    hist = pitch_class_histogram(roll)
+    return key_of_histogram(pitch_class_histogram(roll))
+
+
+def key_of_histogram(hist: np.ndarray) -> tuple[int, str] | None:
+    """(tonic, mode) whose Krumhansl-Kessler profile best matches a 12-bin pitch-class histogram; None if empty."""
+    hist = np.asarray(hist, dtype=np.float64)
     if hist.sum() <= 0:
         return None
     best, best_r = None, -np.inf
