@@ -269,13 +269,18 @@ def evaluate_pack(
     count: int | None = None,
     random_songs: int = 0,
     reconstruction: bool = True,
+    chords: str | None = None,
+    follow: str | None = None,
 ) -> dict:
     """Continue a mid-song primer of up to `count` songs and compare the metrics with the songs' own continuations.
 
     songs: SongRolls or bool (5, steps, 128) rolls at 16ths (validation_songs reads them so); noise and
     threshold default to the pack's. random_songs > 0 adds the lineup figures of that many random-start
-    sketches of 8 chunks.
+    sketches of 8 chunks. chords ('real') and follow (lanes, 'bass,drums') add the asked-chord and
+    kept-part rows of the playing table (evaluate_playing), where the engine takes them.
     """
+    from .evaluate_playing import playing_section
+
     defaults = engine.defaults
     noise = float(defaults["noise"] if noise is None else noise)
     threshold = float(defaults["threshold"] if threshold is None else threshold)
@@ -309,6 +314,7 @@ def evaluate_pack(
             "max": int(max(w.primer_chunk for w in chosen)),
         },
         **table,
+        "playing": playing_section(engine, chosen, real, generated, steps, seed, noise, threshold, chords, follow),
         "music_goals_met": int(sum(music)),
         "music_goals": len(music),
         "sane": bool(all(sanity)),
@@ -364,6 +370,10 @@ def format_table(result: dict) -> str:
     if result.get("reconstruction_f1"):
         f1 = result["reconstruction_f1"]
         lines.append("reconstruction F1 at 16ths: " + ", ".join(f"{k} {v:.2f}" for k, v in f1.items()))
+    if result.get("playing"):
+        from .evaluate_playing import format_playing
+
+        lines.append(format_playing(result["playing"]))
     rand = result.get("random_start")
     if rand:
         lines.append(
@@ -400,6 +410,9 @@ def _command(args, result: dict) -> str:
     parts += ["--noise", f"{result['noise']:g}", "--threshold", f"{result['threshold']:g}"]
     if getattr(args, "random", 0):
         parts += ["--random", str(args.random)]
+    for flag in ("chords", "follow"):
+        if getattr(args, flag, None):
+            parts += [f"--{flag}", str(getattr(args, flag))]
     return shlex.join(parts)
 
 
@@ -414,7 +427,16 @@ def run_evaluate(args) -> int:
     engine = Engine.load(args.pack, args.device)
     songs = validation_songs(engine, args.data, args.cache_dir)
     result = evaluate_pack(
-        engine, songs, args.steps, args.noise, args.threshold, args.seed, args.songs, getattr(args, "random", 0)
+        engine,
+        songs,
+        args.steps,
+        args.noise,
+        args.threshold,
+        args.seed,
+        args.songs,
+        getattr(args, "random", 0),
+        chords=getattr(args, "chords", None),
+        follow=getattr(args, "follow", None),
     )
     result["data"] = Path(args.data).name
     result["validation_songs"] = len(songs)

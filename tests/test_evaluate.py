@@ -106,8 +106,27 @@ def test_evaluate_prints_and_stores_every_lane_and_metric(band_data, pack, tmp_p
     assert set(result["random_start"]["lanes"]) == set(LANES)
     assert set(result["reconstruction_f1"]) == set(LANES)
 
+    # how it plays: the real loop repeats every chunk, holds only the strings' note a bar or longer,
+    # keeps the bass on the chord's root, and never fills
+    playing = result["playing"]
+    for word in ("repeated chunks %", "bar-long notes %", "bass root beat 1 %", "fill, 4-bar end %"):
+        assert word in text
+    assert "chord accuracy %" in text
+    repeats = {lane: rows["repetition"]["real"] for lane, rows in playing["lanes"].items()}
+    assert repeats == dict.fromkeys(LANES, 100.0)
+    assert playing["lanes"]["strings"]["long_notes"]["real"] == 100.0
+    assert playing["lanes"]["bass"]["long_notes"]["real"] == 0.0
+    assert playing["lanes"]["bass"]["onsets_per_bar"]["real"] == 2.0
+    assert playing["lanes"]["drums"]["onsets_per_playing_bar"]["real"] == 4.0
+    band = playing["band"]
+    assert (band["repetition"]["real"], band["bass_on_root"]["real"], band["chord_tones"]["real"]) == (100, 100, 100)
+    assert (band["fill_4"]["real"], band["fill_8"]["real"], band["crash_after"]["real"]) == (0, 0, 0)
+    assert band["chord_accuracy"]["real"] is None and 0 <= band["chord_accuracy"]["generated"] <= 100
+    assert all({"real", "generated", "gap"} <= set(row) for row in band.values())
+
     card = json.loads((pack / CARD).read_text())
     assert card["metrics"]["evaluate"]["lanes"] == result["lanes"]
+    assert card["metrics"]["evaluate"]["playing"] == result["playing"]
     assert card["weights_sha256"] == sha
     load_pack(pack)  # still a valid pack
 
@@ -171,3 +190,47 @@ def test_a_deliberately_bad_pack_fails(tmp_path):
     result = evaluate_pack(soup, songs, steps=2, seed=0, reconstruction=False)
     assert result["sane"] is False
     assert not all(result["lanes"][lane]["notes_per_bar"]["met"] for lane in LANES)
+
+
+def test_asked_chords_and_followed_parts_are_scored_where_the_engine_takes_them(band_data, engine, tmp_path):
+    """An engine without chords=/follow= gets a note; engines that take them get the asked rows."""
+    from musicvae_app.engine import Engine
+    from musicvae_app.midi import read_roll
+
+    class ChordEngine(Engine):
+        asked: list = []
+
+        def generate(self, chords=None, **settings):
+            self.asked.append(chords)
+            return super().generate(**settings)
+
+    class FollowEngine(Engine):
+        def generate(self, follow=None, **settings):  # follow by locking the given lanes
+            if follow is None:
+                return super().generate(**settings)
+            part = self.song_from_midi(follow)
+            lanes = [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
+            return super().generate(keep=part, keep_lanes=lanes, **settings)
+
+    songs = [read_roll(band_data / "rock" / f"song{i}.mid", 4)[0] for i in range(3)]
+    plain = evaluate_pack(engine, songs, steps=2, seed=1, reconstruction=False, chords="real", follow="bass")
+    assert "asked_chord_accuracy" not in plain["playing"]["band"] and "kept" not in plain["playing"]["band"]
+    assert any("no chords=" in note for note in plain["playing"]["notes"])
+    assert any("no follow=" in note for note in plain["playing"]["notes"])
+
+    chordy = ChordEngine(engine.pack, device="cpu")
+    result = evaluate_pack(chordy, songs, steps=2, seed=1, reconstruction=False, chords="real")
+    asked = [bars for bars in chordy.asked if bars is not None]  # the plain continuations ask for none
+    assert len(asked) == 3 and all(len(bars) == 12 for bars in asked)  # primer + 2 chunks of 4 bars
+    assert {c.symbol for bars in asked for c in bars} == {"C", "C#", "D"}  # each song's own C chord, moved up
+    band = result["playing"]["band"]
+    assert band["asked_chord_tones"]["real"] == 100.0 and band["asked_bass_on_root"]["real"] == 100.0
+    assert 0 <= band["asked_chord_accuracy"]["generated"] <= 100
+
+    follower = FollowEngine(engine.pack, device="cpu")
+    # drums: the tiny pack's 8th grid holds every hit (a held 16th-grid bass note would come back a 16th short)
+    result = evaluate_pack(follower, songs, steps=2, seed=1, reconstruction=False, follow="drums")
+    assert result["playing"]["band"]["kept"]["generated"] == 100.0  # locked lanes come back note for note
+    assert result["playing"]["band"]["kept"]["lanes"] == ["drums"]
+    with pytest.raises(ValueError, match="--follow 'banjo'"):
+        evaluate_pack(follower, songs, steps=2, seed=1, reconstruction=False, follow="banjo")
