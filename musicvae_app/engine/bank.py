@@ -1,0 +1,109 @@
+"""The start bank: real chunks of the pack that start a sketch and bring in the lanes a primer lacks."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..song import LANES
+from .loop import Loop
+
+BANK_BARS = 3  # a sketch with no primer starts from a bank chunk in which every lineup lane plays this many bars
+
+
+class StartBank:
+    """Drawing from the pack's bank of chunks; a part of Engine (it reads the engine's fast band, cfg, torch_device
+    and `_snap`, keeps `_bank_bars_cache`, and decodes and encodes with the engine's Loop and encode)."""
+
+    def _bank_rows(self, gen: torch.Generator, count: int, lanes, threshold: float | None = None) -> torch.Tensor:
+        """`count` bank rows drawn with `gen` to start a sketch from.
+
+        From the rows in which every lane of `lanes` plays in at least BANK_BARS of the chunk's bars as
+        the pack decodes it now (given a threshold), else in which they all sound, else any. pull keeps a
+        sketch near its first chunk, so a start whose strings play one bar in four gave sketches with
+        strings empty in 80 % of bars.
+        """
+        lanes = list(lanes)
+        sounding = self.fast.bank_sounding.cpu()
+        choices = [sounding[:, lanes].all(dim=1)]
+        if threshold is not None:
+            choices.insert(0, torch.as_tensor(self._bank_bars(threshold)[:, lanes] >= BANK_BARS).all(dim=1))
+        ok = next((c for c in choices if c.any()), torch.ones(sounding.shape[0], dtype=torch.bool))
+        rows = torch.nonzero(ok).flatten()
+        pick = torch.randint(len(rows), (count,), generator=gen)
+        return rows[pick].to(self.fast.bank_z.device)
+
+    def _bank_bars(self, threshold: float) -> np.ndarray:
+        """(bank rows, 5) bars of each row's chunk in which the lane has notes, as decoded now (cached)."""
+        bias = getattr(self.fast, "lane_bias", None)
+        key = (float(threshold), None if bias is None else tuple(bias.tolist()), float(self.fast.harmony))
+        cache = self._bank_bars_cache
+        if key not in cache:
+            snap, self._snap = self._snap, None  # the same rows whether or not scale lock is on
+            steps_per_bar = self.cfg.steps_per_beat * 4
+            counts = []
+            try:
+                for lo in range(0, self.fast.bank_z.shape[0], 64):
+                    z = self.fast.bank_z[lo : lo + 64].permute(1, 0, 2).contiguous()  # (5, rows, K)
+                    plain = self.fast.from_blocked(self._decode(z, z.shape[1]), z.shape[1])  # (5, rows, cs, 128)
+                    bars = (plain >= threshold).unflatten(2, (-1, steps_per_bar)).any(dim=(3, 4)).sum(dim=2)
+                    counts.append(bars.T.cpu().numpy())
+            finally:
+                self._snap = snap
+            if len(cache) > 8:
+                cache.clear()
+            cache[key] = np.concatenate(counts)
+        return cache[key]
+
+    def _bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen) -> list[int]:
+        """Give every lineup lane that is silent in `first` (5, B, cs, 128) a real chunk; returns those lanes.
+
+        The chunk comes from the bank row closest (in the sounding lanes' latents) to what is there,
+        one of the 8 closest at random, so a piano-only primer gets a bass that fits a piano like it.
+        """
+        cs = self.cfg.chunk_steps
+        sounding = (first >= threshold).any(axis=(2, 3))  # (5, B)
+        missing = [
+            lane for lane in lineup if not sounding[lane].all() and not (forced is not None and forced.mask[0, lane])
+        ]
+        if not missing:
+            return []
+        batch = first.shape[1]
+        if self.fast.bank_z is None:
+            for lane in missing:
+                for _ in range(16):  # a prior draw that sounds
+                    z = torch.randn((len(LANES), batch, self.cfg.latent), generator=gen)
+                    probs = self._unblock(self._decode(z.to(self.torch_device), batch), batch)
+                    if (probs[lane] >= threshold).any():
+                        break
+                quiet = ~sounding[lane]
+                first[lane, quiet] = probs[lane, quiet]
+            self._audible(first, missing, threshold)
+            return missing
+        x = torch.as_tensor((first >= threshold).astype(np.float32), device=self.torch_device)
+        z_now = self.encode(x)  # (5, B, K)
+        bank, bank_on = self.fast.bank_z, self.fast.bank_sounding
+        for lane in missing:
+            for b in np.flatnonzero(~sounding[lane]):
+                present = [i for i in range(len(LANES)) if sounding[i, b]]
+                cand = torch.nonzero(bank_on[:, lane]).flatten()
+                if not len(cand):
+                    cand = torch.arange(bank.shape[0], device=bank.device)
+                if present:
+                    d = (bank[cand][:, present] - z_now[present, b].unsqueeze(0)).pow(2).sum(dim=(1, 2))
+                    cand = cand[torch.argsort(d)[:8]]
+                row = cand[torch.randint(len(cand), (1,), generator=gen).item()]
+                z = bank[row][:, None, :]  # (5, 1, K)
+                first[lane, b] = self._unblock(self._decode(z, 1), 1)[lane, 0, :cs]
+        self._audible(first, missing, threshold)
+        return missing
+
+    @staticmethod
+    def _audible(first: np.ndarray, lanes: list[int], threshold: float) -> None:
+        """A brought-in chunk that decodes under the threshold (the density offsets and the harmony of the
+        pack can do that) is scaled until its likeliest cells sound, in place: every lineup lane is heard
+        in the first chunk, so revive keeps it playing from there on."""
+        plain = torch.from_numpy(first)  # shares first's memory: the lift lands in it
+        every = torch.ones((1, first.shape[1], 1), dtype=torch.bool)
+        for lane in lanes:
+            Loop._lift(plain[lane].view(1, first.shape[1], -1), every, threshold)

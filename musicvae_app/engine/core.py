@@ -1,0 +1,347 @@
+"""Engine: the thesis's generation loop on a loaded pack, fast, reproducible, Qt-free.
+
+The Engine is made of parts, each in its own module: Loop (loop.py, the loop and its decoding),
+Steering (steering.py, scale lock, harmony, start offsets), StartBank (bank.py, real chunks to start
+from) and Edits (edits.py, regenerate a lane, continue, infill, morph). This module holds what every
+part shares (the pack, the device, the card's defaults, the checks on a request) and the calls that
+make a new song: generate, song_from_midi, reconstruct.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..keys import estimate_key, key_name, normalising_shift, transpose_roll
+from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
+from ..model.fast import FastBand
+from ..model.pack import Pack, load_pack
+from ..song import DEFAULT_PROGRAMS, LANE_SETTINGS, LANES, ChunkInfo, Song, lane_index, lane_value
+from .bank import StartBank
+from .edits import Edits
+from .key_space import key_shifts
+from .loop import Loop
+from .runtime import MAX_STEPS, _check_count, new_seed, pick_device
+from .steering import Steering
+
+
+class Engine(Edits, Loop, StartBank, Steering):
+    """Generate, continue, regenerate and reconstruct Songs with one pack on one device."""
+
+    def __init__(self, pack: Pack, device: str = "auto", one_song_threads: int | None = None):
+        """one_song_threads: torch threads for a single song on the CPU (None: torch's default).
+
+        A single song is a chain of small multiplies. Split over every core it is fastest on an idle
+        machine (25 ms a song here with 2 threads, 37 ms with 1) but stalls whenever another process
+        holds a core (one busy process beside it: median 164 ms with 2 threads, 37 ms with 1). The
+        window, which shares the machine with a DAW, asks for 1.
+        """
+        self.one_song_threads = one_song_threads
+        self._snap: torch.Tensor | None = None  # scale lock's pitch map for the generate call in progress
+        self._bank_bars_cache: dict = {}  # Engine._bank_bars, per threshold, density offsets and harmony
+        self.pack = pack
+        self.cfg = pack.config
+        self.torch_device = pick_device(device)
+        self.fast = FastBand(pack.band, self.torch_device)
+        bias = self.defaults.get("lane_bias")
+        if bias is not None:
+            self.fast.set_lane_bias(bias)
+        self.fast.set_harmony(self.defaults["harmony"])
+
+    @classmethod
+    def load(
+        cls, pack: str | Path | Pack | None = None, device: str = "auto", one_song_threads: int | None = None
+    ) -> Engine:
+        return cls(pack if isinstance(pack, Pack) else load_pack(pack), device, one_song_threads)
+
+    @property
+    def device(self) -> str:
+        return self.torch_device.type
+
+    @property
+    def device_name(self) -> str:
+        if self.torch_device.type == "cuda":
+            return f"CUDA ({torch.cuda.get_device_name(self.torch_device)})"
+        return "CPU"
+
+    # --- public API ---------------------------------------------------------------------------
+    @torch.inference_mode()
+    def generate(
+        self,
+        steps: int = 8,
+        noise: float | None = None,
+        threshold: float | None = None,
+        seed: int | None = None,
+        primer: np.ndarray | Song | str | Path | None = None,
+        variations: int = 1,
+        tempo: float | None = None,
+        keep: Song | None = None,
+        keep_lanes: tuple[str, ...] | list[str] = (),
+        revive: int | None = None,
+        pull: float | None = None,
+        lineup: tuple[str, ...] | list[str] | str | None = None,
+        key: str | None = None,
+        start: str | None = None,
+        scale_lock: bool | None = None,
+        harmony: float | None = None,
+    ) -> Song | list[Song]:
+        """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
+
+        Every setting left as None comes from the pack's card (its "generation" defaults).
+        keep/keep_lanes lock lanes: their chunks come from `keep`, and a locked lead lane is what
+        the other lanes are conditioned on. revive: chunks of silence after which a lane is
+        re-anchored; pull: how far each prediction is drawn back toward the first chunk.
+        lineup: the lanes that play (the rest stay silent); every lineup lane the primer lacks is
+        brought in from the pack's bank of real chunks and then follows the lead. key: 'E minor'
+        etc. (None: the primer's key, or C major / A minor from a random start) on key-normalised
+        packs. start: 'bank' (a real chunk from the pack) or 'prior' (z ~ N(0, I), the thesis).
+        scale_lock: every generated pitched note stays in the key's scale (major or natural minor):
+        each decoded chunk's probability on an out-of-scale pitch moves to its in-scale neighbour
+        before the threshold, inside the loop, so the next chunk follows the steered notes. Drums
+        and the primer's own notes are untouched.
+        harmony: how strongly the pitched lanes are drawn to the pitch classes the band plays in each
+        bar (FastBand.harmonise; 0 off), inside the loop like scale lock.
+        revive 0, pull 0, harmony 0, start 'prior' on a piano-lead pack is the thesis's loop exactly.
+        """
+        g = self.defaults
+        steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
+        tempo = None if tempo is None else check_tempo(tempo)
+        noise = check_noise(g["noise"] if noise is None else noise)
+        threshold = check_threshold(g["threshold"] if threshold is None else threshold)
+        revive, pull = self._revive(revive), self._pull(pull)
+        lineup = self._lineup(lineup)
+        start = self._start(start)
+        seed = new_seed() if seed is None else check_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        primer_roll, primer_tempo = (None, None) if primer is None else self._primer(primer)
+        shift_in, shift_out, key_used = key_shifts(primer_roll, keep, key, self.key_normalised)
+        scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
+        harmony = check_float("harmony", g["harmony"] if harmony is None else harmony, 0.0, 8.0)
+        start_bias = self._start_bias(g["start_bias"]) if primer_roll is None and start == "bank" else None
+        with self._steering(self._scale_map(key_used, shift_out) if scale_lock else None, harmony, start_bias):
+            cs, n_lanes = self.cfg.chunk_steps, len(LANES)
+            forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
+            if primer_roll is not None:
+                first = transpose_roll(primer_roll, shift_in).astype(np.float32)
+                first = np.repeat(first[:, None], variations, axis=1)
+                first_z = None
+                source = "primer"
+            elif start == "bank":
+                bank_pick = self._bank_rows(gen, variations, lineup, threshold)
+                first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
+                first = self._unblock(self._decode(first_z, variations), variations)
+                source = "bank"
+            else:
+                first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen)
+                first = self._unblock(self._decode(first_z.to(self.torch_device), variations), variations)
+                source = "random"
+            silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
+            brought_in = self._bring_in(first, threshold, lineup, forced, gen) if revive else []
+            light = self._light(brought_in, silent, g["bring_in"]) if source == "primer" else None
+            if forced is not None:
+                first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
+            probs, latents = self._run(
+                first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light
+            )
+            probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
+            songs = []
+            for b in range(variations):
+                chunks = [[ChunkInfo(source, seed, None, self.pack.name)] * n_lanes] + [
+                    [ChunkInfo("generated", seed, noise, self.pack.name)] * n_lanes for _ in range(steps)
+                ]
+                for lane in brought_in:
+                    chunks[0][lane] = ChunkInfo("generated", seed, noise, self.pack.name)
+                if forced is not None:
+                    for c, row in enumerate(forced.mask):
+                        for lane in np.flatnonzero(row):
+                            chunks[c][lane] = keep.chunks[c][lane]  # the mask only covers chunks `keep` has
+                settings = dict(
+                    pack=self.pack.name,
+                    seed=seed,
+                    noise=noise,
+                    threshold=threshold,
+                    steps=steps,
+                    variation=b,
+                    variations=variations,
+                    revive=revive,
+                    pull=pull,
+                    lineup=",".join(LANES[i] for i in lineup),
+                    start=source,
+                    key=key_used,
+                    transpose=shift_out,
+                    scale_lock=bool(scale_lock),
+                    **{name: g[name] for name in LANE_SETTINGS},
+                    harmony=float(self.fast.harmony),
+                    start_bias=list(start_bias) if start_bias is not None else [0.0] * n_lanes,
+                    device=self.device,
+                )
+                song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
+                songs.append(self._song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep))
+            return songs[0] if variations == 1 else songs
+
+    def generate_takes(self, **settings) -> list[Song]:
+        """Like generate, always a list of takes (one per variation)."""
+        out = self.generate(**settings)
+        return out if isinstance(out, list) else [out]
+
+    def song_from_midi(self, path: str | Path) -> Song:
+        """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""
+        from ..midi import read_roll
+
+        roll, tempo = read_roll(path, self.cfg.steps_per_beat)
+        cs = self.cfg.chunk_steps
+        n = max(1, min(-(-roll.shape[1] // cs), MAX_STEPS + 1))
+        probs = np.zeros((len(LANES), n * cs, 128), dtype=np.float32)
+        probs[:, : min(roll.shape[1], n * cs)] = roll[:, : n * cs]
+        key = estimate_key(roll)
+        shift = -normalising_shift(key) if self.key_normalised else 0
+        lineup = [LANES[i] for i in range(len(LANES)) if roll[i].any()] or list(LANES)
+        settings = dict(
+            pack=self.pack.name,
+            source=str(Path(path).name),
+            key=key_name(key) if key else "",
+            transpose=shift,
+            lineup=",".join(lineup),
+            threshold=0.5,
+            steps=n - 1,
+        )
+        chunks = [[ChunkInfo("primer", None, None, self.pack.name)] * len(LANES) for _ in range(n)]
+        return self._song(
+            probs, np.zeros((n, len(LANES), self.cfg.latent), np.float32), 0.5, float(tempo), chunks, settings, None
+        )
+
+    @torch.inference_mode()
+    def reconstruct(self, song: Song) -> Song:
+        """Encode and decode every chunk with no noise: a tidy of a primer, and how we measure the VAEs."""
+        self._check_song(song)
+        n = song.n_chunks
+        shift_out = int(song.settings.get("transpose", 0))
+        notes = transpose_roll(song.notes(), -shift_out)
+        rolls = notes.reshape(len(LANES), n, self.cfg.chunk_steps, 128).astype(np.float32)
+        z = self.encode(rolls)
+        probs = self._unblock(self.fast.decode(z), n).reshape(len(LANES), -1, 128)
+        out = song.copy()
+        out.probs = transpose_roll(probs, shift_out) if shift_out else probs
+        out.latents = z.permute(1, 0, 2).cpu().numpy()
+        out.chunks = [[ChunkInfo("reconstructed", None, 0.0, self.pack.name)] * len(LANES) for _ in range(n)]
+        return out
+
+    def encode(self, rolls: np.ndarray) -> torch.Tensor:
+        """Binary chunks (5, N, chunk_steps, 128) -> latent means (5, N, K) on the engine's device."""
+        x = torch.as_tensor(rolls, dtype=torch.float32, device=self.torch_device)
+        return self.fast.encode(self.fast.to_blocked(x), x.shape[1])
+
+    # --- helpers ------------------------------------------------------------------------------
+    @property
+    def defaults(self) -> dict:
+        """The pack's generation defaults (card "generation"), with the thesis's values where it has none."""
+        g = self.pack.card.get("generation")
+        g = g if isinstance(g, dict) else {}
+        return {
+            "noise": g.get("noise", 1.0),
+            "threshold": g.get("threshold", 0.3),
+            "revive": g.get("revive", 0),
+            "pull": g.get("pull", 0.0),
+            "lineup": g.get("lineup", list(LANES)),
+            "start": g.get("start", "bank" if self.fast.bank_z is not None else "prior"),
+            "lane_bias": g.get("lane_bias"),
+            "scale_lock": bool(g.get("scale_lock", False)),
+            **{name: lane_value(name, g.get(name, off)) for name, (_, _, off) in LANE_SETTINGS.items()},
+            "harmony": float(g.get("harmony", 0.0)),
+            "start_bias": g.get("start_bias"),
+            "harmony_after": bool(g.get("harmony_after", False)),
+        }
+
+    @property
+    def key_normalised(self) -> bool:
+        rep = self.pack.card.get("representation")
+        return bool(isinstance(rep, dict) and rep.get("key_normalised"))
+
+    def _lineup(self, lineup) -> list[int]:
+        """Lane indices that play, from names (list or 'piano,bass' text); None: the pack's default."""
+        if lineup is None:
+            lineup = self.defaults["lineup"]
+        if isinstance(lineup, str):
+            lineup = [part for part in lineup.replace(" ", "").split(",") if part]
+        idx = sorted({lane_index(lane) for lane in lineup})
+        if not idx:
+            raise ValueError("the lineup is empty: choose at least one of " + ", ".join(LANES))
+        return idx
+
+    def _start(self, start) -> str:
+        start = self.defaults["start"] if start is None else start
+        if start not in ("bank", "prior"):
+            raise ValueError(f"start must be 'bank' or 'prior', got {start!r}")
+        if start == "bank" and self.fast.bank_z is None:
+            start = "prior"  # packs from before the bank start as the thesis did
+        return start
+
+    def _finish_probs(self, probs: np.ndarray, shift_out: int, lineup, forced, keep) -> np.ndarray:
+        """Back to the song's key, silent lanes outside the lineup, locked lanes exactly as they were."""
+        probs = transpose_roll(probs, shift_out) if shift_out else probs
+        for lane in range(len(LANES)):
+            if lane not in lineup:
+                probs[lane] = 0.0
+        if forced is not None and keep is not None:
+            cs = self.cfg.chunk_steps
+            for lane in np.flatnonzero(forced.mask.any(axis=0)):
+                n = int(forced.mask[:, lane].sum()) * cs
+                probs[lane, :, :n] = keep.probs[lane, :n]
+        return probs
+
+    def _revive(self, revive) -> int:
+        if revive is None:
+            revive = self.defaults["revive"]
+        return _check_count("revive", revive, 0, MAX_STEPS)
+
+    def _pull(self, pull) -> float:
+        if pull is None:
+            pull = self.defaults["pull"]
+        pull = float(pull)
+        if not 0.0 <= pull < 1.0:
+            raise ValueError(f"pull must be at least 0 and below 1, got {pull}")
+        return pull
+
+    def _primer(self, primer) -> tuple[np.ndarray, float | None]:
+        """The primer's first chunk (5, chunk_steps, 128) and its tempo (None for a bare roll); a file is read once."""
+        if isinstance(primer, Song):
+            self._check_song(primer)
+            return primer.notes()[:, : self.cfg.chunk_steps], float(primer.tempo)
+        if isinstance(primer, (str, Path)):
+            from ..midi import primer_from_notes, read_notes
+
+            notes = read_notes(primer)
+            roll = primer_from_notes(notes, Path(primer).name, self.cfg.steps_per_beat, self.cfg.chunk_steps)
+            return roll, float(notes.tempo) if notes.tempo_given else None
+        roll = np.asarray(primer)
+        if (
+            roll.ndim != 3
+            or roll.shape[0] != len(LANES)
+            or roll.shape[2] != 128
+            or roll.shape[1] < self.cfg.chunk_steps
+        ):
+            raise ValueError(f"a primer must be (5, >= {self.cfg.chunk_steps}, 128), got {roll.shape}")
+        return roll[:, : self.cfg.chunk_steps] > 0, None
+
+    def _check_song(self, song: Song) -> None:
+        if (song.steps_per_beat, song.chunk_steps) != (self.cfg.steps_per_beat, self.cfg.chunk_steps):
+            raise ValueError(
+                f"this song is on a {song.steps_per_beat}-steps-per-beat, {song.chunk_steps}-step grid but pack "
+                f"'{self.pack.name}' works on {self.cfg.steps_per_beat} / {self.cfg.chunk_steps}: "
+                "load the pack that made it"
+            )
+
+    def _song(self, probs, latents, threshold, tempo, chunks, settings, keep) -> Song:
+        return Song(
+            probs=probs,
+            steps_per_beat=self.cfg.steps_per_beat,
+            chunk_steps=self.cfg.chunk_steps,
+            threshold=threshold,
+            tempo=float(tempo),
+            programs=list(keep.programs if keep is not None else DEFAULT_PROGRAMS),
+            latents=latents,
+            chunks=chunks,
+            settings=settings,
+        )

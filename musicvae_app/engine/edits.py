@@ -1,0 +1,208 @@
+"""Edits of a song that exists: a new take of one lane, more chunks after it, new bars inside it, a morph."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..keys import transpose_roll
+from ..limits import check_noise, check_seed
+from ..song import LANES, ChunkInfo, Song, lane_index
+from .runtime import MAX_STEPS, MAX_VARIATIONS, _check_count, new_seed
+
+
+class Edits:
+    """Engine's public edits of a song; a part of Engine (they run its Loop with its Steering and StartBank)."""
+
+    @torch.inference_mode()
+    def regenerate_lane(
+        self,
+        song: Song,
+        lane: str | int,
+        seed: int | None = None,
+        noise: float | None = None,
+        revive: int | None = None,
+    ) -> Song:
+        """A new take of one lane for the whole song; the other four lanes stay bit-identical.
+
+        The lane always comes back with notes: it starts from a real chunk of the pack's bank (or a
+        prior draw that sounds) unless it is the primer's, and joins the lineup if it was out.
+        """
+        li = lane_index(lane)
+        self._check_song(song)
+        noise = check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
+        seed = new_seed() if seed is None else check_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        shift_out = int(song.settings.get("transpose", 0))
+        lineup = sorted(set(self._lineup(song.settings.get("lineup"))) | {li})
+        others = [name for i, name in enumerate(LANES) if i != li]
+        forced = self._forced_from(song, others, song.n_chunks, -shift_out)
+        first = transpose_roll(song.chunk(0) >= song.threshold, -shift_out).astype(np.float32)[:, None]
+        from_primer = bool(song.chunks) and song.chunks[0][li].source == "primer"
+        revive = self._revive(song.settings.get("revive") if revive is None else revive)
+        pull = self._pull(song.settings.get("pull"))
+        with self._steering_of(song):
+            if not from_primer:
+                first[li] = 0.0
+                if revive:
+                    self._bring_in(first, song.threshold, [li], None, gen)
+                else:  # the thesis's loop: a fresh draw from the prior, which may be silent
+                    z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen)
+                    first[li] = self._unblock(self._decode(z.to(self.torch_device), 1), 1)[li]
+            probs, latents = self._run(
+                first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, lineup
+            )
+        probs = self._finish_probs(probs, shift_out, lineup, None, None)
+        out = song.copy()
+        out.probs[li] = probs[li, 0]
+        out.latents[:, li] = latents[:, li, 0]
+        for c in range(song.n_chunks):
+            if c > 0 or not from_primer:
+                out.chunks[c][li] = ChunkInfo("regenerated", seed, noise, self.pack.name)
+        out.settings = {**song.settings, f"{LANES[li]}_seed": seed, "lineup": ",".join(LANES[i] for i in lineup)}
+        return out
+
+    @torch.inference_mode()
+    def continue_song(
+        self, song: Song, steps: int, seed: int | None = None, noise: float | None = None, revive: int | None = None
+    ) -> Song:
+        """`steps` more chunks after the end of the song."""
+        self._check_song(song)
+        steps = _check_count("steps", steps, 1, MAX_STEPS)
+        noise = check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
+        seed = new_seed() if seed is None else check_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        shift_out = int(song.settings.get("transpose", 0))
+        lineup = self._lineup(song.settings.get("lineup"))
+        last = song.chunk(song.n_chunks - 1) >= song.threshold
+        last = transpose_roll(last, -shift_out).astype(np.float32)[:, None]
+        revive = self._revive(song.settings.get("revive") if revive is None else revive)
+        pull = self._pull(song.settings.get("pull"))
+        with self._steering_of(song):
+            probs, latents = self._run(last, None, steps, noise, song.threshold, gen, None, revive, pull, lineup)
+        probs = self._finish_probs(probs, shift_out, lineup, None, None)
+        out = song.copy()
+        cs = self.cfg.chunk_steps
+        out.probs = np.concatenate([song.probs, probs[:, 0, cs:]], axis=1)
+        out.latents = np.concatenate([song.latents, latents[1:, :, 0]], axis=0)
+        out.chunks = song.chunks + [
+            [ChunkInfo("generated", seed, noise, self.pack.name)] * len(LANES) for _ in range(steps)
+        ]
+        out.settings = {**song.settings, "steps": song.n_chunks - 1 + steps}
+        return out
+
+    @torch.inference_mode()
+    def infill(
+        self,
+        song: Song,
+        start_bar: int,
+        end_bar: int,
+        lanes: list[str] | tuple[str, ...] | str | None = None,
+        seed: int | None = None,
+        variations: int = 1,
+        candidates: int = 4,
+    ) -> Song | list[Song]:
+        """New material for bars start_bar..end_bar (1-based, inclusive, snapped out to whole chunks) of `lanes`.
+
+        Every note outside the range, and of every other lane, stays bit-identical. The new chunks
+        follow the chunk before the range, and of `candidates` draws per variation the ones whose last
+        latent best predicts the chunk after the range are kept, so the new bars lead into what follows.
+        """
+        self._check_song(song)
+        n = song.n_chunks
+        bars_per_chunk = song.chunk_steps // song.steps_per_bar
+        if (
+            not (isinstance(start_bar, int) and isinstance(end_bar, int))
+            or not 1 <= start_bar <= end_bar <= song.n_bars
+        ):
+            raise ValueError(f"bars must run from 1 to {song.n_bars} with start <= end, got {start_bar}-{end_bar}")
+        variations = _check_count("variations", variations, 1, MAX_VARIATIONS)
+        candidates = _check_count("candidates", candidates, 1, 16)
+        c0, c1 = (start_bar - 1) // bars_per_chunk, -(-end_bar // bars_per_chunk)  # chunks [c0, c1)
+        chosen = self._lineup(lanes if lanes is not None else song.settings.get("lineup"))
+        seed = new_seed() if seed is None else check_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        noise = check_noise(song.settings.get("noise", self.defaults["noise"]))
+        revive = self._revive(song.settings.get("revive"))
+        pull = self._pull(song.settings.get("pull"))
+        shift_out = int(song.settings.get("transpose", 0))
+        cs, batch = self.cfg.chunk_steps, variations * candidates
+        base = max(c0 - 1, 0)  # the sub-run starts at the chunk before the range (or the range itself)
+        steps = c1 - 1 - base
+        sub = song.copy()
+        sub.probs = song.probs[:, base * cs : c1 * cs]
+        sub.chunks = song.chunks[base:c1]
+        forced = self._forced_from(sub, [name for name in LANES], steps + 1, -shift_out)
+        for lane in chosen:
+            forced.mask[c0 - base :, lane] = False
+        first = transpose_roll(sub.chunk(0) >= song.threshold, -shift_out).astype(np.float32)
+        first = np.repeat(first[:, None], batch, axis=1)
+        with self._steering_of(song):
+            if c0 == 0:  # the range starts the song: its first chunk is new too
+                first[chosen] = 0.0
+                forced.mask[0, chosen] = False
+                self._bring_in(first, song.threshold, chosen, forced, gen)
+            probs, latents = self._run(first, None, steps, noise, song.threshold, gen, forced, revive, pull)
+        probs = transpose_roll(probs, shift_out) if shift_out else probs
+        order = np.arange(batch)
+        if c1 < n and candidates > 1:  # keep the candidates that lead best into the chunk after the range
+            after = transpose_roll(song.chunk(c1) >= song.threshold, -shift_out).astype(np.float32)[:, None]
+            z_after = self.encode(after)[:, 0]  # (L, K)
+            z_last = torch.as_tensor(latents[-1], device=self.torch_device)  # (L, B, K)
+            lead = self.fast.predict_lead(z_last[self.fast.lead])
+            pred = torch.empty_like(z_last)
+            pred[self.fast.lead] = lead
+            pred[self.fast.followers] = self.fast.predict_others(z_last[self.fast.followers], lead)
+            err = (pred[chosen] - z_after[chosen][:, None]).pow(2).sum(dim=(0, 2)).cpu().numpy()
+            order = np.concatenate([np.argsort(err[v::variations]) * variations + v for v in range(variations)])
+        takes = []
+        for v in range(variations):
+            b = int(order[v * candidates]) if c1 < n and candidates > 1 else v
+            out = song.copy()
+            lo, hi = c0 * cs, c1 * cs
+            for lane in chosen:
+                out.probs[lane, lo:hi] = probs[lane, b, (c0 - base) * cs :]
+                out.latents[c0:c1, lane] = latents[c0 - base :, lane, b]
+                for c in range(c0, c1):
+                    out.chunks[c][lane] = ChunkInfo("infilled", seed, noise, self.pack.name)
+            out.settings = {
+                **song.settings,
+                "infill": f"bars {c0 * bars_per_chunk + 1}-{c1 * bars_per_chunk}",
+                "infill_seed": seed,
+                "variation": v,
+            }
+            takes.append(out)
+        return takes[0] if variations == 1 else takes
+
+    @torch.inference_mode()
+    def morph(self, a: Song, b: Song, steps: int = 8, keep_lanes: tuple[str, ...] | list[str] = ()) -> Song:
+        """A passage of `steps` chunks that moves from take A's first chunk to take B's, lane by lane.
+
+        Each chunk decodes the straight line between the two takes' latents (in the pack's key space,
+        so both takes are first moved to its key), ending in A's key. Lanes in keep_lanes play A's
+        first chunk throughout.
+        """
+        self._check_song(a)
+        self._check_song(b)
+        steps = _check_count("steps", steps, 2, MAX_STEPS)
+        keep = [lane_index(x) for x in keep_lanes]
+        za = self.encode(transpose_roll(a.chunk(0) >= a.threshold, -int(a.settings.get("transpose", 0)))[:, None])
+        zb = self.encode(transpose_roll(b.chunk(0) >= b.threshold, -int(b.settings.get("transpose", 0)))[:, None])
+        t = torch.linspace(0, 1, steps, device=za.device)[None, :, None]
+        z = torch.lerp(za.expand(-1, steps, -1), zb.expand(-1, steps, -1), t)  # (L, steps, K)
+        if keep:
+            z[keep] = za[keep].expand(-1, steps, -1)
+        probs = self._unblock(self.fast.decode(z.contiguous()), steps).reshape(len(LANES), -1, 128)
+        shift_out = int(a.settings.get("transpose", 0))
+        probs = transpose_roll(probs, shift_out) if shift_out else probs
+        lineup = sorted(set(self._lineup(a.settings.get("lineup"))) | set(self._lineup(b.settings.get("lineup"))))
+        probs = self._finish_probs(probs[:, None], 0, lineup, None, None)[:, 0]
+        chunks = [[ChunkInfo("morphed", None, 0.0, self.pack.name)] * len(LANES) for _ in range(steps)]
+        settings = {
+            **a.settings,
+            "morph_steps": steps,
+            "morph_to": str(b.settings.get("seed", "")),
+            "steps": steps - 1,
+            "lineup": ",".join(LANES[i] for i in lineup),
+        }
+        return self._song(probs, z.permute(1, 0, 2).cpu().numpy(), a.threshold, a.tempo, chunks, settings, a)

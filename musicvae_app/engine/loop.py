@@ -1,0 +1,184 @@
+"""The generation loop: from a first chunk, predict, add noise, decode and re-encode chunk after chunk.
+
+One loop (`Loop._run`) serves generate, continue, lock and regenerate: lanes whose chunks are given
+("forced") are taken from an existing song instead of predicted, and the lead lane's forced latent is
+what the other lanes are conditioned on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..keys import transpose_roll
+from ..song import DRUMS, LANES, Song, lane_index
+from .runtime import torch_threads
+
+REVIVE_NOISE = 0.25  # share of the step's noise on a revived lane: much more decodes the piano to silence
+
+
+@dataclass
+class _Forced:
+    """Chunks taken as given: mask (chunks, L) and their probabilities (L, steps, 128)."""
+
+    mask: np.ndarray
+    probs: np.ndarray
+    threshold: float
+
+
+class Loop:
+    """The Engine's loop and its decoding; a part of Engine (it reads the engine's fast, cfg, torch_device,
+    defaults, one_song_threads and scale lock's map `_snap`, and calls its encode and _check_song)."""
+
+    def _run(self, first, first_z, steps, noise, threshold, gen, forced, revive=0, pull=0.0, lineup=None, light=None):
+        """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents.
+
+        revive > 0 brings back a lane that has been silent for `revive` chunks: its next chunk is
+        decoded from the latent of its last chunk with notes plus the step's noise (a variation of
+        what it last played), instead of a prediction from the silence it fell into (the thesis's
+        abandoned-guitar weakness); the predictors then carry on from there. pull in [0, 1) draws every predicted
+        latent that far back toward the first chunk's, so a take keeps the primer's key and feel
+        instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly. light: (5, B, 1)
+        gains on each generated chunk's probabilities (`_light`), or None.
+        """
+        one_song = self.torch_device.type == "cpu" and first.shape[1] == 1
+        with torch_threads(self.one_song_threads if one_song else None):
+            return self._loop(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light)
+
+    def _loop(self, first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup=None, light=None):
+        fast, dev = self.fast, self.torch_device
+        lead_i, followers = fast.lead, fast.followers
+        n_lanes, batch = first.shape[:2]
+        after = self.defaults["harmony_after"]  # harmony on the whole take at the end, else chunk by chunk
+        eps = (torch.randn((steps, n_lanes, batch, self.cfg.latent), generator=gen) * noise).to(dev)
+        x = fast.to_blocked(torch.as_tensor(first, device=dev))
+        z = fast.encode((x >= threshold).float(), batch)
+        chunk_latents = [z if first_z is None else first_z.to(dev)]
+        home = z
+        blocks = [x]
+        if forced is not None:
+            fz, fmask = self._forced_latents(forced)
+        if revive:  # which lanes sound is kept host-side: a few tiny numpy ops instead of device ops a step
+            anchor, silent = z.clone(), np.zeros((n_lanes, batch), dtype=np.int64)
+            heard = ((x >= threshold).reshape(n_lanes, batch, -1).amax(dim=2) > 0).cpu().numpy()
+        for s in range(steps):
+            lead = fast.predict_lead(z[lead_i]) + eps[s, lead_i]
+            if forced is not None:
+                lead = torch.where(fmask[s + 1, lead_i], fz[s + 1, lead_i], lead)
+            if pull:
+                lead = torch.lerp(lead, home[lead_i], pull)
+            others = fast.predict_others(z[followers], lead) + eps[s, followers]
+            if pull:
+                others = torch.lerp(others, home[followers], pull)
+            z_next = torch.empty_like(z)
+            z_next[lead_i] = lead
+            z_next[followers] = others
+            revived = None
+            if revive and ((silent >= revive) & heard).any():  # a lane silent for `revive` chunks plays a
+                revived = torch.as_tensor(((silent >= revive) & heard)[..., None], device=dev)  # variation of its
+                z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
+            if forced is not None:
+                z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
+            p = self._decode(z_next, batch, harmonise=not after)
+            if light is not None:
+                p.view(n_lanes, batch, -1).mul_(light)
+            if revived is not None:
+                p = self._wake(p, revived, threshold)
+            blocks.append(p)
+            chunk_latents.append(z_next)
+            if s == steps - 1:
+                break  # nothing follows the last chunk: its notes need no encoding
+            x = (p >= threshold).float()
+            z = fast.encode(x, batch)
+            if revive:
+                sounding = (x.reshape(n_lanes, batch, -1).amax(dim=2) > 0).cpu().numpy()
+                heard |= sounding
+                anchor = (
+                    z if sounding.all() else torch.where(torch.as_tensor(sounding[..., None], device=dev), z, anchor)
+                )
+                silent = np.where(sounding, 0, silent + 1)
+            if forced is not None:
+                z = torch.where(fmask[s + 1], fz[s + 1], z)
+        stacked = fast.stack_blocks(blocks)
+        if after and steps and fast.harmony:
+            self._harmonise_kept(stacked[:, blocks[0].shape[1] :], steps * batch, threshold)
+        probs = self._unblock(stacked, (steps + 1) * batch)
+        probs = probs.reshape(n_lanes, steps + 1, batch, self.cfg.chunk_steps, 128).transpose(0, 2, 1, 3, 4)
+        probs = np.ascontiguousarray(probs.reshape(n_lanes, batch, -1, 128))
+        if forced is not None:
+            step_mask = np.repeat(forced.mask, self.cfg.chunk_steps, axis=0).T  # (L, steps)
+            for lane in range(n_lanes):
+                probs[lane][:, step_mask[lane]] = forced.probs[lane][step_mask[lane]]
+        return probs, torch.stack(chunk_latents).cpu().numpy()
+
+    def _harmonise_kept(self, p: torch.Tensor, chunks: int, threshold: float) -> None:
+        """FastBand.harmonise over every generated chunk at once, in place; a lane's chunk that sounded
+        before it still sounds after (its likeliest cells are lifted to the threshold), so the harmony
+        fades clashes without silencing a part the loop went on from."""
+        cells = p.view(p.shape[0], chunks, -1)
+        sounded = cells.amax(dim=-1, keepdim=True) >= threshold
+        self.fast.harmonise(p, chunks)
+        self._lift(cells, sounded, threshold)
+
+    @staticmethod
+    def _wake(p: torch.Tensor, revived: torch.Tensor, threshold: float) -> torch.Tensor:
+        """A revived lane's chunk that still decodes to silence is scaled until its likeliest cells sound.
+
+        p: blocked probabilities (L, B*rows, 16); revived: (L, B, 1). The variation of the lane's last
+        sounding part can decode under the threshold (a sparse part, a harmony that moved on); then
+        its strongest cells are lifted to the threshold, so a revived lane always comes back.
+        """
+        lanes, batch = revived.shape[:2]
+        Loop._lift(p.view(lanes, batch, -1), revived, threshold)
+        return p
+
+    @staticmethod
+    def _lift(cells: torch.Tensor, chosen: torch.Tensor, threshold: float) -> None:
+        """cells (L, N, C) in place: each chosen (L, N, 1) chunk whose likeliest cell is under the threshold
+        is scaled until that cell reaches it; the rest are untouched."""
+        peak = cells.amax(dim=-1, keepdim=True).clamp_min_(1e-12)
+        lift = torch.div(threshold * 1.0001, peak).clamp_min_(1.0)
+        cells.mul_(lift.masked_fill_(~chosen, 1.0))
+
+    def _decode(self, z: torch.Tensor, batch: int, harmonise: bool = True) -> torch.Tensor:
+        """fast.decode, then (with scale lock on) each pitched lane's out-of-scale probabilities moved in scale."""
+        p = self.fast.decode(z)
+        if harmonise:
+            p = self.fast.harmonise(p, batch)
+        snap = getattr(self, "_snap", None)
+        if snap is None:
+            return p
+        plain = self.fast.from_blocked(p, batch)  # (L, B, cs, 128)
+        pitched = [i for i in range(len(LANES)) if i != DRUMS]
+        moved = torch.zeros_like(plain[pitched]).scatter_reduce_(
+            -1, snap.expand_as(plain[pitched]), plain[pitched], "amax", include_self=True
+        )
+        plain[pitched] = moved
+        return self.fast.to_blocked(plain)
+
+    def _forced_latents(self, forced: _Forced):
+        """Latent means of every forced chunk (chunks, L, 1, K) and the mask as a device tensor."""
+        cs = self.cfg.chunk_steps
+        n = forced.mask.shape[0]
+        rolls = (forced.probs >= forced.threshold).reshape(len(LANES), n, cs, 128)
+        z = self.encode(rolls.astype(np.float32)).permute(1, 0, 2)[:, :, None, :]
+        mask = torch.as_tensor(forced.mask, device=self.torch_device)[:, :, None, None]
+        return z, mask
+
+    def _forced_from(self, song: Song | None, lanes, n_chunks: int, shift: int = 0) -> _Forced | None:
+        """Chunks of `lanes` taken from `song`, moved `shift` semitones into the pack's key space."""
+        if song is None or not lanes:
+            return None
+        self._check_song(song)
+        idx = [lane_index(lane) for lane in lanes]
+        mask = np.zeros((n_chunks, len(LANES)), dtype=bool)
+        mask[: min(n_chunks, song.n_chunks), idx] = True
+        probs = np.zeros((len(LANES), n_chunks * self.cfg.chunk_steps, 128), dtype=np.float32)
+        common = min(probs.shape[1], song.n_steps)
+        probs[:, :common] = song.probs[:, :common]
+        return _Forced(mask, transpose_roll(probs, shift), song.threshold)
+
+    def _unblock(self, blocked: torch.Tensor, batch: int) -> np.ndarray:
+        return self.fast.from_blocked(blocked, batch).cpu().numpy()

@@ -1,0 +1,94 @@
+"""Steering: what bends the decoded notes for one call (scale lock, harmony, a start's density offsets)."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+
+from ..keys import parse_key, scale_pitch_classes
+from ..limits import check_float
+from ..song import LANES, Song
+
+
+class Steering:
+    """Scale lock, harmony and density offsets for the call in progress; a part of Engine (it sets the
+    engine's `_snap`, which Loop._decode reads, and the harmony and lane offsets of its fast band)."""
+
+    @contextmanager
+    def _steering(self, snap: torch.Tensor | None, harmony: float, start_bias=None):
+        """Scale lock's pitch map, the harmony strength and a start's extra density offsets for one call.
+
+        start_bias (five floats or None) is added to the density offsets in force (card lane_bias) while
+        the call runs; everything is as before after it.
+        """
+        self._snap = snap
+        self.fast.set_harmony(harmony)
+        shifted = start_bias is not None and any(start_bias)
+        if shifted:
+            bias = getattr(self.fast, "lane_bias", None)
+            base = bias.tolist() if bias is not None else [0.0] * len(LANES)
+            self.fast.set_lane_bias([b + x for b, x in zip(base, start_bias)])
+        try:
+            yield
+        finally:
+            self._snap = None
+            self.fast.set_harmony(self.defaults["harmony"])
+            if shifted:
+                self.fast.set_lane_bias(base)
+
+    def _steering_of(self, song: Song):
+        """`_steering` as the song was made: its scale lock, harmony and start offsets."""
+        harmony = song.settings.get("harmony", self.defaults["harmony"])
+        try:
+            harmony = check_float("harmony", harmony, 0.0, 8.0)
+        except ValueError:
+            harmony = self.defaults["harmony"]
+        return self._steering(self._song_scale(song), harmony, self._start_bias(song.settings.get("start_bias")))
+
+    def _song_scale(self, song: Song) -> torch.Tensor | None:
+        if not song.settings.get("scale_lock"):
+            return None
+        return self._scale_map(str(song.settings.get("key") or ""), int(song.settings.get("transpose", 0)))
+
+    def _scale_map(self, key_text: str, shift_out: int) -> torch.Tensor:
+        """For each of the 128 pitches in the pack's key space, the in-scale pitch its probability goes to."""
+        try:
+            tonic, mode = parse_key(key_text.split(" / ")[0]) if key_text else (0, "major")
+        except ValueError:
+            tonic, mode = 0, "major"
+        scale = {(pc - shift_out) % 12 for pc in scale_pitch_classes((tonic, mode))}
+        target = []
+        for p in range(128):
+            if p % 12 in scale:
+                target.append(p)
+            elif (p + 1) % 12 in scale and p + 1 < 128:
+                target.append(p + 1)
+            else:
+                target.append(p - 1)
+        return torch.tensor(target, device=self.torch_device)
+
+    @staticmethod
+    def _start_bias(value) -> list[float] | None:
+        """Five finite density offsets for a sketch with no primer (card generation.start_bias), else None."""
+        try:
+            out = [check_float("start_bias", v, -8.0, 8.0) for v in value]
+        except (TypeError, ValueError):
+            return None
+        return out if len(out) == len(LANES) else None
+
+    def _light(self, brought_in: list[int], silent: np.ndarray, gain) -> torch.Tensor | None:
+        """Gains (5, B, 1) for the lanes brought in where the first chunk lacked them, or None.
+
+        A lane the primer does not play comes in lighter when the pack says so (card
+        generation.bring_in, per lane): in real songs such a lane is often simply absent, so a part
+        added to them is closer to them when it comments rather than leads. 1 keeps it as full as the rest.
+        """
+        gain = np.broadcast_to(np.asarray(gain, dtype=np.float32), (len(LANES),))
+        if not brought_in or (gain[brought_in] == 1.0).all():
+            return None
+        out = np.ones((len(LANES), silent.shape[1], 1), dtype=np.float32)
+        for lane in brought_in:
+            out[lane, silent[lane], 0] = gain[lane]
+        return torch.as_tensor(out, device=self.torch_device)
