@@ -279,7 +279,7 @@ def evaluate_pack(
     sketches of 8 chunks. chords ('real') and follow (lanes, 'bass,drums') add the asked-chord and
     kept-part rows of the playing table (evaluate_playing), where the engine takes them.
     """
-    from .evaluate_playing import playing_section
+    from .evaluate_playing import playing_section, playing_table
 
     defaults = engine.defaults
     noise = float(defaults["noise"] if noise is None else noise)
@@ -334,6 +334,7 @@ def evaluate_pack(
             "steps": rand_steps,
             "lineup": [LANES[i] for i in lineup],
             "lanes": lineup_figures(rand, real_long, [LANES[i] for i in lineup]),
+            "playing": playing_table(real_long, rand),
         }
     return result
 
@@ -346,6 +347,8 @@ def _fmt(value: float | None, width: int, sign: bool = False) -> str:
 
 def format_table(result: dict) -> str:
     """The result as a plain-text table: one line per lane and metric, then tonal distances, then all lanes."""
+    from .evaluate_playing import format_playing
+
     head = f"{'lane':<16}{'metric':<19}{'real':>9}{'generated':>11}{'gap':>9}  goal"
     lines = [head, "-" * (len(head) + 20)]
     last = None
@@ -371,8 +374,6 @@ def format_table(result: dict) -> str:
         f1 = result["reconstruction_f1"]
         lines.append("reconstruction F1 at 16ths: " + ", ".join(f"{k} {v:.2f}" for k, v in f1.items()))
     if result.get("playing"):
-        from .evaluate_playing import format_playing
-
         lines.append(format_playing(result["playing"]))
     rand = result.get("random_start")
     if rand:
@@ -386,6 +387,8 @@ def format_table(result: dict) -> str:
                 f"  {lane:<8} plays in {row['plays_in_pct']:5.1f}% of sketches; empty bars {_fmt(eb['generated'], 6)}%"
                 f" (real {_fmt(eb['real'], 6)}%)  {'ok' if eb['met'] and row['plays_met'] else 'MISS'}"
             )
+        if rand.get("playing"):
+            lines.append(format_playing(rand["playing"], "random starts"))
     return "\n".join(lines)
 
 

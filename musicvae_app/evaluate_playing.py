@@ -95,10 +95,11 @@ def _after_primer(chords: list[list]) -> list[list]:
     return [c[bars:] for c in chords]
 
 
-def playing_table(real: np.ndarray, generated: np.ndarray, chords: list[list]) -> dict:
+def playing_table(real: np.ndarray, generated: np.ndarray, chords: list[list] | None = None) -> dict:
     """Playing rows of real and generated windows (songs, 5, steps, 128), chunk 0 the primer (left out).
 
-    chords: the real windows' chords, primer included (continuation_chords).
+    chords: the real windows' chords, primer included (continuation_chords), for the chord-accuracy row
+    of continuations; None (random starts, which follow no real song) leaves that row out.
     """
     cont_real, cont_gen = real[..., SCORE_CHUNK:, :], generated[..., SCORE_CHUNK:, :]
     p_real = pm.band_playing(cont_real, SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
@@ -158,9 +159,9 @@ def _rows(table: dict):
         yield "band", metric, row
 
 
-def format_playing(table: dict) -> str:
+def format_playing(table: dict, title: str = "how it plays") -> str:
     """The playing rows as the evaluate table prints them: real beside ours, then any notes."""
-    head = f"{'how it plays':<16}{'metric':<21}{'real':>9}{'generated':>11}{'gap':>9}"
+    head = f"{title:<16}{'metric':<21}{'real':>9}{'generated':>11}{'gap':>9}"
     lines = [head, "-" * len(head)]
     last = None
     for where, metric, row in _rows(table):

@@ -157,11 +157,26 @@ def crash_bars(drums: np.ndarray, steps_per_beat: int) -> np.ndarray:
     return bars(_lane(drums), steps_per_beat)[:, 0, list(CRASHES)].any(axis=-1)
 
 
-def phrase_fills(drums: np.ndarray, steps_per_beat: int, phrases: Sequence[int] = PHRASES) -> dict[str, float]:
+def phrase_offset(crashes: np.ndarray, bars_per_phrase: int) -> int:
+    """Where a part's phrases start (bar index mod bars_per_phrase): the position its crashes fall on most.
+
+    Real files do not always start a phrase on bar 1 (a pickup, an intro of odd length), but a drummer
+    marks a new phrase with a crash. A part without crashes keeps the file's own bars (0).
+    """
+    per_position = np.bincount(np.arange(len(crashes))[crashes] % bars_per_phrase, minlength=bars_per_phrase)
+    return int(np.argmax(per_position))
+
+
+def phrase_fills(
+    drums: np.ndarray, steps_per_beat: int, phrases: Sequence[int] = PHRASES, align: bool = True
+) -> dict[str, float]:
     """Fills at phrase ends: % of the last bars of each phrase length (where the drums play) that end in a fill,
     % of the other bars that do, and % of 4-bar phrase ends whose next bar opens with a crash.
 
-    Bars count from the piece's first bar, so a piece should start on a phrase's first bar.
+    align: find each part's phrase starts from its crashes (phrase_offset), else count phrases from the
+    piece's first bar. Aligning picks the position with the most crashes, so it lifts the crash share of a
+    part without phrases too (from its share of crashed bars toward the busiest position's); the fill
+    shares at ends and elsewhere are what tells phrasing apart.
     """
     flat = _lane(drums).reshape(-1, *np.shape(drums)[-2:])
     counts = {f"fill_{n}": [0, 0] for n in phrases} | {"fill_elsewhere": [0, 0], "crash_after": [0, 0]}
@@ -170,14 +185,16 @@ def phrase_fills(drums: np.ndarray, steps_per_beat: int, phrases: Sequence[int] 
         fills, crashes = fill_bars(part, steps_per_beat), crash_bars(part, steps_per_beat)
         playing = bars(part, steps_per_beat).any(axis=(-2, -1))
         index = np.arange(len(fills))
+        last = {}
         for n in phrases:
-            ends = playing & (index % n == n - 1)
-            counts[f"fill_{n}"][0] += int(fills[ends].sum())
-            counts[f"fill_{n}"][1] += int(ends.sum())
-        other = playing & (index % shortest != shortest - 1)
+            offset = phrase_offset(crashes, n) if align else 0
+            last[n] = (index - offset) % n == n - 1
+            counts[f"fill_{n}"][0] += int(fills[playing & last[n]].sum())
+            counts[f"fill_{n}"][1] += int((playing & last[n]).sum())
+        other = playing & ~last[shortest]
         counts["fill_elsewhere"][0] += int(fills[other].sum())
         counts["fill_elsewhere"][1] += int(other.sum())
-        ends = np.flatnonzero(playing[:-1] & (index[:-1] % shortest == shortest - 1))
+        ends = np.flatnonzero(playing[:-1] & last[shortest][:-1])
         counts["crash_after"][0] += int(crashes[ends + 1].sum())
         counts["crash_after"][1] += ends.size
     return {name: _pct(*pair) for name, pair in counts.items()}

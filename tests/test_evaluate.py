@@ -104,6 +104,8 @@ def test_evaluate_prints_and_stores_every_lane_and_metric(band_data, pack, tmp_p
     gen_qn = [result["lanes"][lane]["QN"]["generated"] for lane in ("piano", "guitar", "bass", "strings")]
     assert all(q is None or q == 100.0 for q in gen_qn)  # an 8th-grid pack cannot play a 16th note
     assert set(result["random_start"]["lanes"]) == set(LANES)
+    assert set(result["random_start"]["playing"]["lanes"]) == set(LANES) and "random starts" in text
+    assert "chord_accuracy" not in result["random_start"]["playing"]["band"]  # a random start follows no song
     assert set(result["reconstruction_f1"]) == set(LANES)
 
     # how it plays: the real loop repeats every chunk, holds only the strings' note a bar or longer,

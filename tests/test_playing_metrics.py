@@ -103,6 +103,20 @@ def test_a_tom_fill_into_a_crash_at_every_phrase_end():
     assert out == {"fill_4": 100.0, "fill_8": 100.0, "fill_elsewhere": 0.0, "crash_after": 100.0}
 
 
+def test_phrases_are_found_from_the_crashes_after_a_pickup_bar():
+    rolls = band(10)
+    groove(rolls, range(1, 10))  # the drums come in after a pickup bar: phrases start on bars 1, 5, 9
+    for end in (4, 8):
+        s = end * BAR
+        rolls[DRUMS, s + 8 : s + 16, TOM_LOW] = True
+        rolls[DRUMS, s + BAR, CRASH] = True
+    assert pm.phrase_offset(pm.crash_bars(rolls[DRUMS], SPB), 4) == 1
+    aligned = pm.phrase_fills(rolls[DRUMS], SPB)
+    assert (aligned["fill_4"], aligned["fill_elsewhere"], aligned["crash_after"]) == (100.0, 0.0, 100.0)
+    on_the_grid = pm.phrase_fills(rolls[DRUMS], SPB, align=False)
+    assert (on_the_grid["fill_4"], on_the_grid["crash_after"]) == (0.0, 0.0)
+
+
 def test_a_busy_groove_is_not_a_fill_but_a_burst_above_it_is():
     drums = np.zeros((8 * BAR, 128), dtype=bool)
     for b in range(8):  # toms on every 8th of beats 3-4 in every bar: the groove itself, no fill
