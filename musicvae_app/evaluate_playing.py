@@ -46,8 +46,9 @@ LABELS = {
 
 
 def engine_takes(engine, parameter: str) -> bool:
-    """Whether this engine's generate accepts `parameter` (chords=, follow=)."""
-    return parameter in inspect.signature(type(engine).generate).parameters
+    """Whether this engine's (or Engine class's) generate accepts `parameter` (chords=, follow=)."""
+    kind = engine if isinstance(engine, type) else type(engine)
+    return parameter in inspect.signature(kind.generate).parameters
 
 
 def continuation_chords(windows) -> list[list]:
@@ -56,7 +57,8 @@ def continuation_chords(windows) -> list[list]:
 
 
 def _asked_takes(engine, windows, steps: int, seed: int, noise, threshold, per_window) -> np.ndarray:
-    """Continuations of each window's primer with extra generate arguments per_window(window, folder) -> dict."""
+    """Takes with extra generate arguments per_window(window, folder) -> dict, from each window's primer
+    (unless they follow a part, which the engine takes whole), exported and read back at 16ths."""
     import tempfile
 
     from .engine import torch_threads
@@ -66,9 +68,10 @@ def _asked_takes(engine, windows, steps: int, seed: int, noise, threshold, per_w
     with tempfile.TemporaryDirectory() as tmp, torch_threads(1 if engine.device == "cpu" else None):
         folder = Path(tmp)
         for i, window in enumerate(windows):
-            primer = roll_to_midi(window.roll[:, :SCORE_CHUNK], folder / "primer.mid")
             extra = per_window(window, folder)
-            song = engine.generate(steps=steps, noise=noise, threshold=threshold, seed=seed + i, primer=primer, **extra)
+            if "follow" not in extra:  # a followed part is its own start and length
+                extra["primer"] = roll_to_midi(window.roll[:, :SCORE_CHUNK], folder / "primer.mid")
+            song = engine.generate(steps=steps, noise=noise, threshold=threshold, seed=seed + i, **extra)
             out[i] = export_back(song, folder / "take.mid", total)
     return out
 
@@ -80,7 +83,7 @@ def chord_takes(engine, windows, chords: list[list], steps: int, seed: int, nois
 
 
 def follow_takes(engine, windows, lanes: list[int], steps: int, seed: int, noise=None, threshold=None):
-    """Continuations that follow each real song's own part on `lanes` (given as a .mid of those lanes)."""
+    """Takes that follow each real song's own part on `lanes` (a .mid of those lanes, primer chunk included)."""
 
     def follow(window, folder: Path) -> dict:
         part = np.zeros_like(window.roll)
@@ -109,11 +112,9 @@ def playing_table(real: np.ndarray, generated: np.ndarray, chords: list[list] | 
         for lane, rows in p_real["lanes"].items()
     }
     band = {k: _row(k, v, p_gen["band"][k]) for k, v in p_real["band"].items()}
-    real_chords = _after_primer(
-        chords if chords is not None else [pm.band_chords(w, SCORE_STEPS_PER_BEAT) for w in real]
-    )
-    heard = [pm.band_chords(w, SCORE_STEPS_PER_BEAT) for w in cont_gen]
-    band["chord_accuracy"] = _row("chord_accuracy", math.nan, pm.chord_accuracy(real_chords, heard))
+    if chords is not None:
+        heard = [pm.band_chords(w, SCORE_STEPS_PER_BEAT) for w in cont_gen]
+        band["chord_accuracy"] = _row("chord_accuracy", math.nan, pm.chord_accuracy(_after_primer(chords), heard))
     return {"lanes": lanes, "band": band, "notes": []}
 
 
@@ -136,8 +137,8 @@ def add_asked_chords(table: dict, real: np.ndarray, asked_takes: np.ndarray, cho
 
 
 def add_kept(table: dict, real: np.ndarray, followed: np.ndarray, lanes: list[int]) -> None:
-    """The kept-part row: % of the real part's cells (after the primer) that the followed take still has."""
-    kept, out = real[:, lanes, SCORE_CHUNK:], followed[:, lanes, SCORE_CHUNK:]
+    """The kept-part row: % of the real part's note cells (the whole window) that the followed take still has."""
+    kept, out = real[:, lanes], followed[:, lanes]
     table["band"]["kept"] = _row("kept", math.nan, pm.kept_share(kept, out))
     table["band"]["kept"]["lanes"] = [LANES[i] for i in lanes]
 
@@ -177,7 +178,7 @@ def format_playing(table: dict, title: str = "how it plays") -> str:
 
 def playing_section(
     engine, windows, real, generated, steps: int, seed: int, noise, threshold, chords=None, follow=None
-):
+) -> dict:
     """The playing table of evaluate: plain continuations, plus asked chords ('real') and a followed part when asked.
 
     A row the engine cannot make (no chords= or follow= in its generate) is left out with a note saying so.

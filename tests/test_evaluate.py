@@ -10,7 +10,9 @@ import pytest
 
 from band_files import write_notes
 from musicvae_app.cli import main
+from musicvae_app.engine import Engine
 from musicvae_app.evaluate import evaluate_pack, primer_chunk, windows
+from musicvae_app.evaluate_playing import engine_takes
 from musicvae_app.model.pack import CARD, load_pack
 from musicvae_app.song import LANES
 
@@ -194,45 +196,54 @@ def test_a_deliberately_bad_pack_fails(tmp_path):
     assert not all(result["lanes"][lane]["notes_per_bar"]["met"] for lane in LANES)
 
 
-def test_asked_chords_and_followed_parts_are_scored_where_the_engine_takes_them(band_data, engine, tmp_path):
-    """An engine without chords=/follow= gets a note; engines that take them get the asked rows."""
+def test_rows_the_engine_cannot_make_are_left_out_with_a_note(band_data, engine):
+    """An engine whose generate() takes no chords= or follow= gets a note instead of those rows."""
     from musicvae_app.engine import Engine
     from musicvae_app.midi import read_roll
 
-    class ChordEngine(Engine):
-        asked: list = []
-
-        def generate(self, chords=None, **settings):
-            self.asked.append(chords)
-            return super().generate(**settings)
-
-    class FollowEngine(Engine):
-        def generate(self, follow=None, **settings):  # follow by locking the given lanes
-            if follow is None:
-                return super().generate(**settings)
-            part = self.song_from_midi(follow)
-            lanes = [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
-            return super().generate(keep=part, keep_lanes=lanes, **settings)
+    class OlderEngine(Engine):
+        def generate(self, steps=8, noise=None, threshold=None, seed=None, primer=None):
+            return super().generate(steps=steps, noise=noise, threshold=threshold, seed=seed, primer=primer)
 
     songs = [read_roll(band_data / "rock" / f"song{i}.mid", 4)[0] for i in range(3)]
-    plain = evaluate_pack(engine, songs, steps=2, seed=1, reconstruction=False, chords="real", follow="bass")
+    older = OlderEngine(engine.pack, device="cpu")
+    plain = evaluate_pack(older, songs, steps=2, seed=1, reconstruction=False, chords="real", follow="bass")
     assert "asked_chord_accuracy" not in plain["playing"]["band"] and "kept" not in plain["playing"]["band"]
     assert any("no chords=" in note for note in plain["playing"]["notes"])
     assert any("no follow=" in note for note in plain["playing"]["notes"])
+    assert "chord_accuracy" in plain["playing"]["band"]  # the unasked baseline is always there
+    with pytest.raises(ValueError, match="--follow 'banjo'"):
+        evaluate_pack(engine, songs, steps=2, seed=1, reconstruction=False, follow="banjo")
 
-    chordy = ChordEngine(engine.pack, device="cpu")
-    result = evaluate_pack(chordy, songs, steps=2, seed=1, reconstruction=False, chords="real")
-    asked = [bars for bars in chordy.asked if bars is not None]  # the plain continuations ask for none
+
+@pytest.mark.skipif(not engine_takes(Engine, "chords"), reason="Engine.generate takes no chords= yet")
+def test_asked_chords_are_the_real_songs_and_scored_against_them(band_data, engine):
+    from musicvae_app.midi import read_roll
+
+    asked = []
+
+    class Recording(Engine):
+        def generate(self, chords=None, **settings):
+            asked.append(chords)
+            return super().generate(chords=chords, **settings)
+
+    songs = [read_roll(band_data / "rock" / f"song{i}.mid", 4)[0] for i in range(3)]
+    recording = Recording(engine.pack, device="cpu")
+    result = evaluate_pack(recording, songs, steps=2, seed=1, reconstruction=False, chords="real")
+    asked = [bars for bars in asked if bars is not None]  # the plain continuations ask for none
     assert len(asked) == 3 and all(len(bars) == 12 for bars in asked)  # primer + 2 chunks of 4 bars
     assert {c.symbol for bars in asked for c in bars} == {"C", "C#", "D"}  # each song's own C chord, moved up
     band = result["playing"]["band"]
     assert band["asked_chord_tones"]["real"] == 100.0 and band["asked_bass_on_root"]["real"] == 100.0
     assert 0 <= band["asked_chord_accuracy"]["generated"] <= 100
 
-    follower = FollowEngine(engine.pack, device="cpu")
+
+@pytest.mark.skipif(not engine_takes(Engine, "follow"), reason="Engine.generate takes no follow= yet")
+def test_a_followed_part_is_scored_by_how_much_of_it_is_kept(band_data, engine):
+    from musicvae_app.midi import read_roll
+
+    songs = [read_roll(band_data / "rock" / f"song{i}.mid", 4)[0] for i in range(3)]
     # drums: the tiny pack's 8th grid holds every hit (a held 16th-grid bass note would come back a 16th short)
-    result = evaluate_pack(follower, songs, steps=2, seed=1, reconstruction=False, follow="drums")
-    assert result["playing"]["band"]["kept"]["generated"] == 100.0  # locked lanes come back note for note
+    result = evaluate_pack(engine, songs, steps=2, seed=1, reconstruction=False, follow="drums")
+    assert result["playing"]["band"]["kept"]["generated"] == 100.0  # a followed lane comes back note for note
     assert result["playing"]["band"]["kept"]["lanes"] == ["drums"]
-    with pytest.raises(ValueError, match="--follow 'banjo'"):
-        evaluate_pack(follower, songs, steps=2, seed=1, reconstruction=False, follow="banjo")
