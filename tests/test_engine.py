@@ -190,7 +190,7 @@ def test_one_song_threads_apply_to_single_songs_only(tiny_pack):
     before = torch.get_num_threads()
     seen = []
     loop = engine._loop
-    engine._loop = lambda *args: (seen.append(torch.get_num_threads()), loop(*args))[1]
+    engine._loop = lambda *args, **kw: (seen.append(torch.get_num_threads()), loop(*args, **kw))[1]
     engine.generate(steps=1, seed=1)
     engine.generate(steps=1, seed=1, variations=2)
     assert seen == [1, before]

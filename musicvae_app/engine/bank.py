@@ -55,7 +55,7 @@ class StartBank:
             cache[key] = np.concatenate(counts)
         return cache[key]
 
-    def _bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen) -> list[int]:
+    def _bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen, plan=None) -> list[int]:
         """Give every lineup lane that is silent in `first` (5, B, cs, 128) a real chunk; returns those lanes.
 
         The chunk comes from the bank row closest (in the sounding lanes' latents) to what is there,
@@ -73,7 +73,9 @@ class StartBank:
             for lane in missing:
                 for _ in range(16):  # a prior draw that sounds
                     z = torch.randn((len(LANES), batch, self.cfg.latent), generator=gen)
-                    probs = self._unblock(self._decode(z.to(self.torch_device), batch), batch)
+                    probs = self._unblock(
+                        self._decode(z.to(self.torch_device), batch, **self._plan_args(plan, 0)), batch
+                    )
                     if (probs[lane] >= threshold).any():
                         break
                 quiet = ~sounding[lane]
@@ -94,7 +96,7 @@ class StartBank:
                     cand = cand[torch.argsort(d)[:8]]
                 row = cand[torch.randint(len(cand), (1,), generator=gen).item()]
                 z = bank[row][:, None, :]  # (5, 1, K)
-                first[lane, b] = self._unblock(self._decode(z, 1), 1)[lane, 0, :cs]
+                first[lane, b] = self._unblock(self._decode(z, 1, **self._plan_args(plan, 0, b)), 1)[lane, 0, :cs]
         self._audible(first, missing, threshold)
         return missing
 

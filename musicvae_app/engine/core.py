@@ -14,12 +14,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..chords import chords_key, fit_chart, recognize
+from ..errors import InvalidValue
 from ..keys import estimate_key, key_name, normalising_shift, transpose_roll
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
 from ..song import DEFAULT_PROGRAMS, LANE_SETTINGS, LANES, ChunkInfo, Song, lane_index, lane_value
 from .bank import StartBank
+from .chording import Chording, read_chords
 from .edits import Edits
 from .key_space import key_shifts
 from .loop import Loop
@@ -27,7 +30,7 @@ from .runtime import MAX_STEPS, _check_count, new_seed, pick_device
 from .steering import Steering
 
 
-class Engine(Edits, Loop, StartBank, Steering):
+class Engine(Edits, Loop, StartBank, Steering, Chording):
     """Generate, continue, regenerate and reconstruct Songs with one pack on one device."""
 
     def __init__(self, pack: Pack, device: str = "auto", one_song_threads: int | None = None):
@@ -86,6 +89,8 @@ class Engine(Edits, Loop, StartBank, Steering):
         start: str | None = None,
         scale_lock: bool | None = None,
         harmony: float | None = None,
+        chords: str | list | None = None,
+        follow: str | Path | Song | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
 
@@ -103,10 +108,27 @@ class Engine(Edits, Loop, StartBank, Steering):
         and the primer's own notes are untouched.
         harmony: how strongly the pitched lanes are drawn to the pitch classes the band plays in each
         bar (FastBand.harmonise; 0 off), inside the loop like scale lock.
+        chords: the chord of each bar, a chart ('Am F C G', '| Am | F |', one chord a bar) or a list
+        of symbols (None: no chord), repeated to the song's length: every pitched lane plays them and
+        the bass their roots. With no primer and no key, the key is the chart's.
+        follow: a part (a MIDI file or a Song): every lane it plays is kept note for note for its whole
+        length, its chords are recognized (unless `chords` is given) and the other lineup lanes are
+        generated around it for the same length (steps is the part's length).
         revive 0, pull 0, harmony 0, start 'prior' on a piano-lead pack is the thesis's loop exactly.
         """
         g = self.defaults
+        part = None
+        if follow is not None:
+            if keep is not None or primer is not None:
+                raise InvalidValue("follow a part, or give a primer or locked lanes, not both")
+            if key is not None:
+                raise InvalidValue(f"a followed part plays in its own key: leave the key unset (asked {key!r})")
+            part = self._follow_part(follow)
+            keep, keep_lanes = part, [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
+            steps = part.n_chunks - 1
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
+        n_bars = (steps + 1) * self.cfg.bars
+        asked = read_chords(chords, n_bars) if chords is not None else None
         tempo = None if tempo is None else check_tempo(tempo)
         noise = check_noise(g["noise"] if noise is None else noise)
         threshold = check_threshold(g["threshold"] if threshold is None else threshold)
@@ -116,34 +138,51 @@ class Engine(Edits, Loop, StartBank, Steering):
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         primer_roll, primer_tempo = (None, None) if primer is None else self._primer(primer)
-        shift_in, shift_out, key_used = key_shifts(primer_roll, keep, key, self.key_normalised)
+        if part is not None:
+            primer_roll, primer_tempo = part.notes()[:, : self.cfg.chunk_steps], float(part.tempo)
+            if asked is None:
+                asked = fit_chart(recognize(part.notes(), 4 * self.cfg.steps_per_beat), n_bars)
+        if asked is not None and key is None and primer_roll is None and keep is None:
+            key = key_name(chords_key(asked))  # a chart alone: its own key
+        key_roll = part.notes() if part is not None else primer_roll  # a followed part's key is the whole part's
+        shift_in, shift_out, key_used = key_shifts(key_roll, keep, key, self.key_normalised)
         scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
         harmony = check_float("harmony", g["harmony"] if harmony is None else harmony, 0.0, 8.0)
         start_bias = self._start_bias(g["start_bias"]) if primer_roll is None and start == "bank" else None
         with self._steering(self._scale_map(key_used, shift_out) if scale_lock else None, harmony, start_bias):
             cs, n_lanes = self.cfg.chunk_steps, len(LANES)
             forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
+            chord_source = "asked" if chords is not None else ("part" if part is not None else None)
+            plan = self._chord_plan(asked, -shift_out, variations, steps + 1)
             if primer_roll is not None:
                 first = transpose_roll(primer_roll, shift_in).astype(np.float32)
+                if asked is None and self.cfg.chords:  # chord packs decode with the primer's chords, unsteered
+                    heard = fit_chart(recognize(first, 4 * self.cfg.steps_per_beat), n_bars)
+                    plan = self._chord_plan(heard, 0, variations, steps + 1, steer=False)
                 first = np.repeat(first[:, None], variations, axis=1)
                 first_z = None
                 source = "primer"
             elif start == "bank":
                 bank_pick = self._bank_rows(gen, variations, lineup, threshold)
                 first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
-                first = self._unblock(self._decode(first_z, variations), variations)
+                if asked is None:  # chord packs: the progression the bank chunk played, round and round
+                    asked = self._bank_chords(bank_pick, shift_out)
+                    chord_source = "bank" if asked is not None else None
+                    asked = fit_chart(asked, n_bars) if asked is not None else None
+                plan = self._chord_plan(asked, -shift_out, variations, steps + 1)
+                first = self._unblock(self._decode(first_z, variations, **self._plan_args(plan, 0)), variations)
                 source = "bank"
             else:
-                first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen)
-                first = self._unblock(self._decode(first_z.to(self.torch_device), variations), variations)
+                first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen).to(self.torch_device)
+                first = self._unblock(self._decode(first_z, variations, **self._plan_args(plan, 0)), variations)
                 source = "random"
             silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
-            brought_in = self._bring_in(first, threshold, lineup, forced, gen) if revive else []
-            light = self._light(brought_in, silent, g["bring_in"]) if source == "primer" else None
+            brought_in = self._bring_in(first, threshold, lineup, forced, gen, plan) if revive else []
+            light = self._light(brought_in, silent, g["bring_in"]) if source == "primer" and part is None else None
             if forced is not None:
                 first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
             probs, latents = self._run(
-                first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light
+                first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light, plan=plan
             )
             probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
             songs = []
@@ -177,14 +216,50 @@ class Engine(Edits, Loop, StartBank, Steering):
                     start_bias=list(start_bias) if start_bias is not None else [0.0] * n_lanes,
                     device=self.device,
                 )
+                if chord_source is not None:
+                    settings["chords"] = chord_source
+                if part is not None:
+                    settings["follow"] = str(part.settings.get("source", ""))
+                    settings["part_lanes"] = ",".join(keep_lanes)
                 song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
-                songs.append(self._song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep))
+                song = self._song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
+                if chord_source is not None:
+                    song.chords = [None if c is None else c.symbol for c in asked]
+                songs.append(song)
             return songs[0] if variations == 1 else songs
 
     def generate_takes(self, **settings) -> list[Song]:
         """Like generate, always a list of takes (one per variation)."""
         out = self.generate(**settings)
         return out if isinstance(out, list) else [out]
+
+    def _follow_part(self, follow: str | Path | Song) -> Song:
+        """The part to follow as a Song on the pack's grid, its chunks marked as the musician's ("part").
+
+        InvalidValue for a part with no notes or longer than a sketch may be; a bad file is a MidiImportError.
+        """
+        if isinstance(follow, Song):
+            self._check_song(follow)
+            part, name = follow.copy(), str(follow.settings.get("source") or "the part")
+            part.probs = follow.notes().astype(np.float32)
+            part.threshold = 0.5
+        else:
+            from ..midi import read_roll
+
+            name = Path(follow).name
+            roll, _ = read_roll(follow, self.cfg.steps_per_beat)
+            most = (MAX_STEPS + 1) * self.cfg.chunk_steps
+            if roll.shape[1] > most:
+                bars = most // (4 * self.cfg.steps_per_beat)
+                raise InvalidValue(
+                    f"'{name}' is {roll.shape[1] // (4 * self.cfg.steps_per_beat)} bars long, more than the "
+                    f"{bars} bars a sketch may hold: cut it in your DAW and follow a part of it"
+                )
+            part = self.song_from_midi(follow)
+        if not part.notes().any():
+            raise InvalidValue(f"'{name}' has no notes to follow: give a MIDI file with a part in it")
+        part.chunks = [[ChunkInfo("part", None, None, self.pack.name)] * len(LANES) for _ in range(part.n_chunks)]
+        return part
 
     def song_from_midi(self, path: str | Path) -> Song:
         """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..chords import fit_chart
 from ..keys import transpose_roll
 from ..limits import check_noise, check_seed
 from ..song import LANES, ChunkInfo, Song, lane_index
@@ -41,16 +42,17 @@ class Edits:
         from_primer = bool(song.chunks) and song.chunks[0][li].source == "primer"
         revive = self._revive(song.settings.get("revive") if revive is None else revive)
         pull = self._pull(song.settings.get("pull"))
+        plan = self._song_plan(song, 0, song.n_chunks, 1)
         with self._steering_of(song):
             if not from_primer:
                 first[li] = 0.0
                 if revive:
-                    self._bring_in(first, song.threshold, [li], None, gen)
+                    self._bring_in(first, song.threshold, [li], None, gen, plan)
                 else:  # the thesis's loop: a fresh draw from the prior, which may be silent
-                    z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen)
-                    first[li] = self._unblock(self._decode(z.to(self.torch_device), 1), 1)[li]
+                    z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen).to(self.torch_device)
+                    first[li] = self._unblock(self._decode(z, 1, **self._plan_args(plan, 0)), 1)[li]
             probs, latents = self._run(
-                first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, lineup
+                first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, lineup, plan=plan
             )
         probs = self._finish_probs(probs, shift_out, lineup, None, None)
         out = song.copy()
@@ -78,8 +80,11 @@ class Edits:
         last = transpose_roll(last, -shift_out).astype(np.float32)[:, None]
         revive = self._revive(song.settings.get("revive") if revive is None else revive)
         pull = self._pull(song.settings.get("pull"))
+        plan = self._song_plan(song, song.n_chunks - 1, steps + 1, 1)
         with self._steering_of(song):
-            probs, latents = self._run(last, None, steps, noise, song.threshold, gen, None, revive, pull, lineup)
+            probs, latents = self._run(
+                last, None, steps, noise, song.threshold, gen, None, revive, pull, lineup, plan=plan
+            )
         probs = self._finish_probs(probs, shift_out, lineup, None, None)
         out = song.copy()
         cs = self.cfg.chunk_steps
@@ -89,6 +94,8 @@ class Edits:
             [ChunkInfo("generated", seed, noise, self.pack.name)] * len(LANES) for _ in range(steps)
         ]
         out.settings = {**song.settings, "steps": song.n_chunks - 1 + steps}
+        if song.chords:  # the chart goes on as it went, round and round
+            out.chords = fit_chart(song.chords, out.n_bars)
         return out
 
     @torch.inference_mode()
@@ -137,12 +144,13 @@ class Edits:
             forced.mask[c0 - base :, lane] = False
         first = transpose_roll(sub.chunk(0) >= song.threshold, -shift_out).astype(np.float32)
         first = np.repeat(first[:, None], batch, axis=1)
+        plan = self._song_plan(song, base, steps + 1, batch)
         with self._steering_of(song):
             if c0 == 0:  # the range starts the song: its first chunk is new too
                 first[chosen] = 0.0
                 forced.mask[0, chosen] = False
-                self._bring_in(first, song.threshold, chosen, forced, gen)
-            probs, latents = self._run(first, None, steps, noise, song.threshold, gen, forced, revive, pull)
+                self._bring_in(first, song.threshold, chosen, forced, gen, plan)
+            probs, latents = self._run(first, None, steps, noise, song.threshold, gen, forced, revive, pull, plan=plan)
         probs = transpose_roll(probs, shift_out) if shift_out else probs
         order = np.arange(batch)
         if c1 < n and candidates > 1:  # keep the candidates that lead best into the chunk after the range

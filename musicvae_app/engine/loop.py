@@ -28,11 +28,31 @@ class _Forced:
     threshold: float
 
 
+def _moved(probs: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """Each cell's probability moved to the pitch `index` names (last axis); where two land, the larger stays."""
+    return torch.zeros_like(probs).scatter_reduce_(-1, index, probs, "amax", include_self=True)
+
+
 class Loop:
     """The Engine's loop and its decoding; a part of Engine (it reads the engine's fast, cfg, torch_device,
     defaults, one_song_threads and scale lock's map `_snap`, and calls its encode and _check_song)."""
 
-    def _run(self, first, first_z, steps, noise, threshold, gen, forced, revive=0, pull=0.0, lineup=None, light=None):
+    def _run(
+        self,
+        first,
+        first_z,
+        steps,
+        noise,
+        threshold,
+        gen,
+        forced,
+        revive=0,
+        pull=0.0,
+        lineup=None,
+        *,
+        light=None,
+        plan=None,
+    ):
         """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents.
 
         revive > 0 brings back a lane that has been silent for `revive` chunks: its next chunk is
@@ -41,14 +61,19 @@ class Loop:
         abandoned-guitar weakness); the predictors then carry on from there. pull in [0, 1) draws every predicted
         latent that far back toward the first chunk's, so a take keeps the primer's key and feel
         instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly. light: (5, B, 1)
-        gains on each generated chunk's probabilities (`_light`), or None.
+        gains on each generated chunk's probabilities (`_light`), or None. plan: the call's chords
+        (chording.ChordPlan, chunk 0 is `first`), or None.
         """
         one_song = self.torch_device.type == "cpu" and first.shape[1] == 1
         with torch_threads(self.one_song_threads if one_song else None):
-            return self._loop(first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light)
+            args = (first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
+            return self._loop(*args, light=light, plan=plan)
 
-    def _loop(self, first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup=None, light=None):
+    def _loop(
+        self, first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup=None, light=None, plan=None
+    ):
         fast, dev = self.fast, self.torch_device
+        by_band = fast.band_net is not None and plan is not None  # the chord family: one predictor for the band
         lead_i, followers = fast.lead, fast.followers
         n_lanes, batch = first.shape[:2]
         after = self.defaults["harmony_after"]  # harmony on the whole take at the end, else chunk by chunk
@@ -64,24 +89,31 @@ class Loop:
             anchor, silent = z.clone(), np.zeros((n_lanes, batch), dtype=np.int64)
             heard = ((x >= threshold).reshape(n_lanes, batch, -1).amax(dim=2) > 0).cpu().numpy()
         for s in range(steps):
-            lead = fast.predict_lead(z[lead_i]) + eps[s, lead_i]
-            if forced is not None:
-                lead = torch.where(fmask[s + 1, lead_i], fz[s + 1, lead_i], lead)
-            if pull:
-                lead = torch.lerp(lead, home[lead_i], pull)
-            others = fast.predict_others(z[followers], lead) + eps[s, followers]
-            if pull:
-                others = torch.lerp(others, home[followers], pull)
-            z_next = torch.empty_like(z)
-            z_next[lead_i] = lead
-            z_next[followers] = others
+            chords, steer = plan.chunk(s + 1) if plan is not None else (None, None)
+            if by_band:
+                given = (fz[s + 1], fmask[s + 1]) if forced is not None else None
+                z_next = self._predict_band(z, given, chords) + eps[s]
+                if pull:
+                    z_next = torch.lerp(z_next, home, pull)
+            else:
+                lead = fast.predict_lead(z[lead_i]) + eps[s, lead_i]
+                if forced is not None:
+                    lead = torch.where(fmask[s + 1, lead_i], fz[s + 1, lead_i], lead)
+                if pull:
+                    lead = torch.lerp(lead, home[lead_i], pull)
+                others = fast.predict_others(z[followers], lead) + eps[s, followers]
+                if pull:
+                    others = torch.lerp(others, home[followers], pull)
+                z_next = torch.empty_like(z)
+                z_next[lead_i] = lead
+                z_next[followers] = others
             revived = None
             if revive and ((silent >= revive) & heard).any():  # a lane silent for `revive` chunks plays a
                 revived = torch.as_tensor(((silent >= revive) & heard)[..., None], device=dev)  # variation of its
                 z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
-            p = self._decode(z_next, batch, harmonise=not after)
+            p = self._decode(z_next, batch, harmonise=not after, chords=chords, steer=steer)
             if light is not None:
                 p.view(n_lanes, batch, -1).mul_(light)
             if revived is not None:
@@ -102,7 +134,7 @@ class Loop:
             if forced is not None:
                 z = torch.where(fmask[s + 1], fz[s + 1], z)
         stacked = fast.stack_blocks(blocks)
-        if after and steps and fast.harmony:
+        if after and steps and fast.harmony and (plan is None or plan.maps is None):  # given chords do its work
             self._harmonise_kept(stacked[:, blocks[0].shape[1] :], steps * batch, threshold)
         probs = self._unblock(stacked, (steps + 1) * batch)
         probs = probs.reshape(n_lanes, steps + 1, batch, self.cfg.chunk_steps, 128).transpose(0, 2, 1, 3, 4)
@@ -142,20 +174,34 @@ class Loop:
         lift = torch.div(threshold * 1.0001, peak).clamp_min_(1.0)
         cells.mul_(lift.masked_fill_(~chosen, 1.0))
 
-    def _decode(self, z: torch.Tensor, batch: int, harmonise: bool = True) -> torch.Tensor:
-        """fast.decode, then (with scale lock on) each pitched lane's out-of-scale probabilities moved in scale."""
-        p = self.fast.decode(z)
+    def _predict_band(self, z: torch.Tensor, forced, chords: torch.Tensor) -> torch.Tensor:
+        """BandNN's next latents (L, B, K) from the band's latents, the forced lanes' next latents
+        (forced: (latents (L, 1, K), mask (L, 1, 1)) or None) and the next chunk's chords (B, C)."""
+        lanes, batch = z.shape[:2]
+        if not forced:
+            return self.fast.predict_band(z, torch.zeros_like(z), torch.zeros((lanes, batch), device=z.device), chords)
+        known, mask = forced
+        return self.fast.predict_band(z, known.expand_as(z), mask[..., 0].expand(lanes, batch), chords)
+
+    def _decode(self, z: torch.Tensor, batch: int, harmonise: bool = True, chords=None, steer=None) -> torch.Tensor:
+        """fast.decode (with the chunk's chords on chord packs), steered toward the chords when given, then
+        harmonised, then (with scale lock on) each pitched lane's out-of-scale probabilities moved in scale."""
+        p = self.fast.decode(z, chords)
         if harmonise:
             p = self.fast.harmonise(p, batch)
         snap = getattr(self, "_snap", None)
-        if snap is None:
+        if snap is None and steer is None:
             return p
         plain = self.fast.from_blocked(p, batch)  # (L, B, cs, 128)
         pitched = [i for i in range(len(LANES)) if i != DRUMS]
-        moved = torch.zeros_like(plain[pitched]).scatter_reduce_(
-            -1, snap.expand_as(plain[pitched]), plain[pitched], "amax", include_self=True
-        )
-        plain[pitched] = moved
+        if snap is not None:
+            plain[pitched] = _moved(plain[pitched], snap.expand_as(plain[pitched]))
+        if steer is not None:  # (B, bars, 128): each bar's notes move to its chord's tones
+            lanes, _, steps = plain[pitched].shape[:3]
+            bars = steer.shape[1]
+            per_bar = plain[pitched].view(lanes, batch, bars, steps // bars, 128)
+            index = steer[None, :, :, None, :].expand_as(per_bar)
+            plain[pitched] = _moved(per_bar, index).view(lanes, batch, steps, 128)
         return self.fast.to_blocked(plain)
 
     def _forced_latents(self, forced: _Forced):

@@ -143,17 +143,6 @@ class FastBand:
         cells.mul_(torch.bmm(weight.expand(pitched, -1, -1), self.class_cell))
         return p
 
-    def steer_chords(self, p: torch.Tensor, batch: int, weights: torch.Tensor) -> torch.Tensor:
-        """Blocked probabilities (L, B*rows, 16) of one step, each pitched cell scaled by its bar's chord weight.
-
-        weights: (pitched lanes, B * bars, 12), a factor per lane, bar and pitch class (`chord_weights`).
-        In place; drums are untouched.
-        """
-        pitched = self.cell_class.shape[0]
-        cells = p[:pitched].view(pitched, batch * self.t, -1)
-        cells.mul_(torch.bmm(weights, self.class_cell))
-        return p
-
     # --- layout -------------------------------------------------------------------------------
     def to_blocked(self, roll: torch.Tensor) -> torch.Tensor:
         """(L, B, steps, 128) plain -> (L, B * steps * w/2, 16) blocked rows of 4x4 patches.
@@ -225,30 +214,6 @@ class FastBand:
         """The four ConditionalNNs: (4, B, K) follower latents (in `followers` order) + (B, K) lead -> (4, B, K)."""
         x = torch.cat([z_others, z_lead_next.expand(z_others.shape[0], -1, -1)], dim=-1)
         return _affine(_affine(x, self.cw1, self.cb1).relu_(), self.cw2, self.cb2)
-
-
-# How far the chords a musician gave steer each pitched lane (factor on a cell's probability by pitch class).
-CHORD_OUT = 0.2  # piano, guitar, strings: a pitch class outside the bar's chord (passing notes stay possible)
-BASS_TONE = 0.45  # bass: a chord tone other than the root (or slash bass)
-BASS_OUT = 0.08  # bass: a pitch class outside the chord
-
-
-def chord_weights(features: torch.Tensor, bass: int) -> torch.Tensor:
-    """Chord features (B, bars, 24) -> steering factors (pitched lanes, B * bars, 12) for FastBand.steer_chords.
-
-    A bar with no chord (all zeros) is left as decoded (factor 1). `bass`: the bass lane's index among
-    the pitched lanes.
-    """
-    batch, bars = features.shape[:2]
-    tones, lowest = features[..., :12].reshape(-1, 12), features[..., 12:].reshape(-1, 12)
-    given = tones.amax(dim=-1, keepdim=True) > 0
-    upper = torch.where(tones > 0, 1.0, CHORD_OUT)
-    low = torch.where(lowest > 0, 1.0, torch.where(tones > 0, BASS_TONE, BASS_OUT))
-    upper = torch.where(given, upper, 1.0)
-    low = torch.where(given, low, 1.0)
-    out = upper.expand(len(LANES) - 1, -1, -1).clone()  # the pitched lanes: every lane but the drums
-    out[bass] = low
-    return out.contiguous()
 
 
 def _fold_index(low: int, width: int) -> torch.Tensor:
