@@ -9,6 +9,7 @@ import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from musicvae_app.chords import chord_features, parse_chart  # noqa: E402
 from musicvae_app.engine import Engine  # noqa: E402
 from musicvae_app.model.nets import Band, PackConfig  # noqa: E402
 from musicvae_app.model.pack import load_pack, save_pack  # noqa: E402
@@ -22,15 +23,32 @@ def make_pack(
     bias: float = -1.6,
     spread: float = 30,
     channels: tuple[int, int, int] = (64, 128, 256),
+    chords: bool = False,
+    bank: int = 0,
 ):
-    """A random pack on disk; a wide, negatively biased output layer makes sparse, varied rolls like music."""
+    """A random pack on disk; a wide, negatively biased output layer makes sparse, varied rolls like music.
+
+    chords: the chord-conditioned family; its bank (when `bank` > 0) starts from random latents, every lane
+    sounding, each row playing Am F C G, as a trained chord pack's bank plays real progressions.
+    """
     torch.manual_seed(seed)
-    band = Band(PackConfig(chunk_steps=chunk_steps, steps_per_beat=steps_per_beat, channels=channels))
+    cfg = PackConfig(
+        chunk_steps=chunk_steps, steps_per_beat=steps_per_beat, channels=channels, chords=chords, bank=bank
+    )
+    band = Band(cfg)
     with torch.no_grad():
         for vae in band.vae.values():
             vae.decoder.deconv3.weight.mul_(spread)
             vae.decoder.deconv3.bias.fill_(bias)
-    return save_pack(band, folder, {"name": f"tiny-{chunk_steps}", "generation": {"noise": 1.0, "threshold": 0.3}})
+        if bank:
+            band.bank_z.copy_(torch.randn_like(band.bank_z))
+            band.bank_sounding.fill_(1.0)
+        if bank and chords:
+            progression = parse_chart("Am F C G", bars=cfg.bars)
+            row = torch.as_tensor(chord_features(progression)).reshape(-1)
+            band.bank_chords.copy_(row.expand_as(band.bank_chords))
+    name = f"tiny-{chunk_steps}" + ("-chords" if chords else "")
+    return save_pack(band, folder, {"name": name, "generation": {"noise": 1.0, "threshold": 0.3}})
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +59,17 @@ def tiny_pack(tmp_path_factory):
 @pytest.fixture(scope="session")
 def engine(tiny_pack):
     return Engine.load(load_pack(tiny_pack), device="cpu")
+
+
+@pytest.fixture(scope="session")
+def tiny_chord_pack(tmp_path_factory):
+    """A tiny chord-conditioned pack with a 16-chunk start bank (decoders and band predictor read chords)."""
+    return make_pack(tmp_path_factory.mktemp("packs") / "tiny-chords", chords=True, bank=16)
+
+
+@pytest.fixture(scope="session")
+def chord_engine(tiny_chord_pack):
+    return Engine.load(load_pack(tiny_chord_pack), device="cpu")
 
 
 @pytest.fixture
