@@ -29,12 +29,35 @@ from .song import LANES
 def _add_generate(sub) -> None:
     p = sub.add_parser("generate", help="write a five-lane band sketch to a DAW-ready .mid file")
     p.add_argument("--out", required=True, help="the .mid file to write")
-    p.add_argument("--steps", type=int, default=8, help="chunks (4 bars each) after the first (default 8)")
+    p.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="chunks (4 bars each) after the first (default 8); not with --follow, whose part sets the length",
+    )
     p.add_argument("--noise", type=float, default=None, help="latent noise, 0-3 (default: the pack's)")
     p.add_argument("--threshold", type=float, default=None, help="note threshold, 0.05-0.95 (default: the pack's)")
     p.add_argument("--seed", type=int, default=None, help="random seed: same seed + settings + pack = same song")
     p.add_argument("--tempo", type=float, default=None, help="beats per minute (default: the primer's, else 120)")
-    p.add_argument("--primer", default=None, help="a MIDI file whose first 4 bars start the sketch")
+    start = p.add_mutually_exclusive_group()
+    start.add_argument("--primer", default=None, help="a MIDI file whose first 4 bars start the sketch")
+    start.add_argument(
+        "--follow",
+        default=None,
+        metavar="PART.mid",
+        help="a MIDI part to play along with: every lane it plays is kept note for note for its whole length, "
+        "its chords are recognized (unless --chords is given) and the other lanes are generated around it; "
+        "the sketch is as long as the part (no --steps) and in its key (no --key)",
+    )
+    chart = p.add_mutually_exclusive_group()
+    chart.add_argument(
+        "--chords",
+        default=None,
+        metavar="CHART",
+        help="the chord of each bar, e.g. 'Am F C G' or '| Am | F | C | G |' (one chord a bar, %% repeats, N.C. "
+        "none), repeated to the sketch's length; without --key or a primer the sketch is in the chart's key",
+    )
+    chart.add_argument("--chords-file", default=None, metavar="PATH", help="a text file holding a chord chart")
     p.add_argument(
         "--lanes",
         default=None,
@@ -172,6 +195,9 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--json", default=None, help="also write the table as JSON here")
     p.add_argument("--update-card", action="store_true", help="store the table in the pack's card.json")
     p.add_argument("--cache-dir", default=None)
+    from .evaluate_playing import add_playing_options
+
+    add_playing_options(p)
     _add_pack_device(p)
 
 
@@ -201,7 +227,14 @@ def check_generate_args(args) -> None:
     args.seed = None if args.seed is None else check_seed(args.seed)
     args.noise = None if args.noise is None else check_noise(args.noise)
     args.threshold = None if args.threshold is None else check_threshold(args.threshold)
-    args.steps = check_int("steps", args.steps, 0, MAX_STEPS)
+    if args.follow is not None:  # the part is the sketch's length and key
+        for flag, value in (("--steps", args.steps), ("--key", args.key)):
+            if value is not None:
+                what = "length" if flag == "--steps" else "key"
+                raise InvalidValue(f"{flag} cannot be used with --follow: the followed part sets the sketch's {what}")
+        if not Path(args.follow).is_file():
+            raise InvalidValue(f"--follow '{args.follow}' does not exist or is not a file")
+    args.steps = check_int("steps", 8 if args.steps is None else args.steps, 0, MAX_STEPS)
     args.variations = check_int("variations", args.variations, 1, MAX_VARIATIONS)
     flags = {"swing": "--swing", "swing_grid": "--swing-grid", "humanize_ms": "--humanize"}
     try:
@@ -216,6 +249,32 @@ def check_generate_args(args) -> None:
         raise InvalidValue(f"--out '{out}' is a folder: give a .mid file name")
     if args.primer is not None and not Path(args.primer).is_file():
         raise InvalidValue(f"--primer '{args.primer}' does not exist or is not a file")
+    args.chart = read_chart_flag(args.chords, args.chords_file)
+
+
+MAX_CHART_BYTES = 256 * 1024  # a chord a bar for the longest sketch (4,100 bars) is about 25 KB
+
+
+def read_chart_flag(chords: str | None, chords_file: str | None) -> str | None:
+    """The chart text of --chords or --chords-file, checked (ChordError names a bad symbol and its bar)."""
+    from .chords import parse_chart
+
+    if chords_file is not None:
+        path = Path(chords_file)
+        try:
+            size = path.stat().st_size
+            if size > MAX_CHART_BYTES:
+                raise InvalidValue(f"--chords-file '{path}' is {size} bytes: a chord chart is a few lines of text")
+            chords = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not UTF-8 text"
+            raise InvalidValue(
+                f"--chords-file '{path}' cannot be read ({why}): give a text file with a chord chart"
+            ) from None
+    if chords is None:
+        return None
+    parse_chart(chords)
+    return chords
 
 
 def generate_settings(args, engine) -> GenerationSettings:
@@ -240,9 +299,10 @@ def cmd_generate(args) -> int:
     from .midi import read_notes, song_to_midifile
 
     check_generate_args(args)
-    if args.primer is not None:  # a bad primer is said before the pack loads; what the reader changed is said too
-        for warning in read_notes(args.primer).warnings:
-            print(f"musicvae generate: note: primer '{Path(args.primer).name}': {warning}", file=sys.stderr)
+    for what, given in (("primer", args.primer), ("part", args.follow)):
+        if given is not None:  # a bad file is said before the pack loads; what the reader changed is said too
+            for warning in read_notes(given).warnings:
+                print(f"musicvae generate: note: {what} '{Path(given).name}': {warning}", file=sys.stderr)
     t0 = time.perf_counter()
     out = Path(args.out)
     engine = Engine.load(args.pack, args.device)
@@ -251,7 +311,7 @@ def cmd_generate(args) -> int:
     call["tempo"] = args.tempo  # None: the primer's tempo, else 120
     call["scale_lock"] = True if args.scale_lock else None  # off the flag: the pack's default
     t1 = time.perf_counter()
-    songs = engine.generate_takes(seed=args.seed, primer=args.primer, **call)
+    songs = engine.generate_takes(seed=args.seed, primer=args.primer, follow=args.follow, chords=args.chart, **call)
     ms = (time.perf_counter() - t1) * 1000
     if args.density:
         songs = [song.with_density(args.density) for song in songs]
@@ -268,6 +328,13 @@ def cmd_generate(args) -> int:
             f"key {song.settings.get('key') or '?'}, lineup {song.settings.get('lineup')}"
         )
         print("  notes: " + ", ".join(f"{lane} {counts[lane]}" for lane in LANES))
+        if song.settings.get("part_lanes"):
+            print(f"  following '{Path(args.follow).name}': {song.settings['part_lanes']} kept as played")
+        if song.chords:
+            shown = " | ".join("N.C." if c is None else c for c in song.chords[:8])
+            more = f" ... ({song.n_bars} bars)" if song.n_bars > 8 else ""
+            label = {"part": "chords heard in the part", "bank": "chords of the start"}.get(song.settings.get("chords"))
+            print(f"  {label or 'chords'}: | {shown} |{more}")
         if not song.feel.off:
             feel = song.feel
             print(

@@ -98,3 +98,123 @@ def test_without_any_pack_it_says_how_to_get_one(tmp_path):
     result = run_cli("generate", "--out", str(tmp_path / "x.mid"), env=env)
     assert result.returncode == 2
     assert "musicvae train" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- chords and a followed part (issue 20) -------------------------------------------------------
+def markers(path) -> list[tuple[float, str]]:
+    """(bar, text) of every marker in the file, read with mido."""
+    mid = mido.MidiFile(str(path))
+    out = []
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "marker":
+                out.append((tick / mid.ticks_per_beat / 4, msg.text))
+    return sorted(out)
+
+
+def lane_notes_of(path) -> dict[str, list[tuple[int, float, float]]]:
+    """Each named track's notes as (pitch, start beat, end beat), read with pretty_midi."""
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(str(path))
+    beat = 60.0 / pm.get_tempo_changes()[1][0]
+    return {
+        inst.name.lower(): sorted((n.pitch, round(n.start / beat, 3), round(n.end / beat, 3)) for n in inst.notes)
+        for inst in pm.instruments
+    }
+
+
+def test_chords_flag_plays_a_chart_round_and_round(tiny_pack, tmp_path, capsys):
+    out = tmp_path / "chart.mid"
+    args = ["generate", "--out", str(out), "--pack", str(tiny_pack), "--steps", "3", "--seed", "2"]
+    assert main([*args, "--chords", "| Am | F | C | G |"]) == 0
+    printed = capsys.readouterr().out
+    assert "chords: | Am | F | C | G | Am | F | C | G | ... (16 bars)" in printed
+    assert markers(out) == [(bar, "Am F C G".split()[bar % 4]) for bar in range(16)]
+    notes = lane_notes_of(out)
+    assert all(notes.get(lane) for lane in ("piano", "guitar", "bass", "strings", "drums")), notes.keys()
+    assert read_settings(out)["chords"] == "asked"
+
+
+def test_chords_file_holds_the_chart(tiny_pack, tmp_path, capsys):
+    chart = tmp_path / "song.txt"
+    chart.write_text("| Dm7 | G7 |\n| Cmaj7 | % |\n", encoding="utf-8")
+    out = tmp_path / "f.mid"
+    assert (
+        main(["generate", "--out", str(out), "--pack", str(tiny_pack), "--steps", "1", "--chords-file", str(chart)])
+        == 0
+    )
+    assert "chords: | Dm7 | G7 | Cmaj7 | Cmaj7 | Dm7 | G7 | Cmaj7 | Cmaj7 |" in capsys.readouterr().out
+    assert [text for _, text in markers(out)] == ["Dm7", "G7", "Cmaj7", "Dm7", "G7", "Cmaj7"]  # % holds: no marker
+
+
+def test_a_bad_chart_or_chart_file_is_one_line_naming_it(tiny_pack, tmp_path, capsys):
+    base = ["generate", "--out", str(tmp_path / "x.mid"), "--pack", str(tiny_pack), "--steps", "1"]
+    binary = tmp_path / "chart.bin"
+    binary.write_bytes(b"\xff\xfe\x00Am")
+    cases = [
+        (["--chords", "Am Hb7 C"], "'Hb7' in bar 2"),
+        (["--chords", "| Am F | C |"], "bar 1 of the chart has 2 chords"),
+        (["--chords", "  "], "the chord chart is empty"),
+        (["--chords-file", str(tmp_path / "missing.txt")], "'" + str(tmp_path / "missing.txt") + "' cannot be read"),
+        (["--chords-file", str(tmp_path)], "cannot be read"),
+        (["--chords-file", str(binary)], "chart.bin' cannot be read (it is not UTF-8 text)"),
+    ]
+    for extra, said in cases:
+        assert main([*base, *extra]) == 2, extra
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and said in err and err.startswith("musicvae generate: error: "), err
+    assert not (tmp_path / "x.mid").exists()
+    result = run_cli(*base, "--chords", "Am", "--chords-file", str(binary))
+    assert result.returncode == 2 and "not allowed with" in result.stderr
+
+
+def test_follow_keeps_the_part_and_plays_around_it(tiny_pack, tmp_path, capsys):
+    from band_files import write_notes
+
+    part_notes = [(0, 0, p, 4 * bar + b, 4 * bar + b + 1.5) for bar in range(8) for b in (0, 2) for p in (57, 60, 64)]
+    part = write_notes(tmp_path / "part.mid", part_notes, tempo=96)
+    out = tmp_path / "along.mid"
+    assert main(["generate", "--out", str(out), "--pack", str(tiny_pack), "--follow", str(part), "--seed", "3"]) == 0
+    printed = capsys.readouterr().out
+    assert "8 bars" in printed and "96 BPM" in printed and "following 'part.mid': piano kept as played" in printed
+    assert "chords heard in the part: | Am | Am | Am | Am | Am | Am | Am | Am |" in printed
+    notes = lane_notes_of(out)
+    assert notes["piano"] == sorted((p, float(s), float(e)) for _, _, p, s, e in part_notes)
+    assert all(notes.get(lane) for lane in ("guitar", "bass", "strings", "drums"))
+    assert markers(out) == [(0, "Am")]
+    settings = read_settings(out)
+    assert settings["chords"] == "part" and settings["part_lanes"] == "piano"
+
+
+def test_follow_refuses_what_it_cannot_do(tiny_pack, tmp_path, capsys):
+    from band_files import write_notes
+
+    part = write_notes(tmp_path / "part.mid", [(0, 0, 60, 0, 4)], tempo=100)
+    empty = write_notes(tmp_path / "empty.mid", [], tempo=100)
+    bad = tmp_path / "bad.mid"
+    bad.write_text("not midi")
+    base = ["generate", "--out", str(tmp_path / "x.mid"), "--pack", str(tiny_pack)]
+    cases = [
+        (["--follow", str(part), "--steps", "3"], "--steps cannot be used with --follow"),
+        (["--follow", str(part), "--key", "E minor"], "--key cannot be used with --follow"),
+        (["--follow", str(tmp_path / "gone.mid")], "gone.mid' does not exist"),
+        (["--follow", str(empty)], "'empty.mid' has no notes to follow"),
+        (["--follow", str(bad)], "not a readable MIDI file"),
+    ]
+    for extra, said in cases:
+        assert main([*base, *extra]) == 2, extra
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and said in err, err
+    result = run_cli(*base, "--follow", str(part), "--primer", str(part))
+    assert result.returncode == 2 and "not allowed with argument --follow" in result.stderr
+
+
+def test_help_says_the_new_flags():
+    generate = run_cli("generate", "--help").stdout
+    for flag in ("--chords CHART", "--chords-file PATH", "--follow PART.mid", "no --steps"):
+        assert flag in generate
+    evaluate = run_cli("evaluate", "--help").stdout
+    assert "--chords" in evaluate and "--follow" in evaluate
