@@ -28,25 +28,30 @@ from ..lanes import DRUMS, LANES
 from ..song import Song
 
 
-def chord_map(chord: Chord | None) -> np.ndarray:
+def chord_map(chord: Chord | None, root: bool = False) -> np.ndarray:
     """For each of the 128 pitches, the chord tone it plays under `chord`: itself or the nearest (down on a tie).
 
     This is how arranger keyboards fit a pattern to a chord: the rhythm stays, pitches move to chord tones.
-    No chord: every pitch stays.
+    root: only the chord's bass note (root or slash bass) counts, as for the bass on beat 1. No chord:
+    every pitch stays.
     """
     pitches = np.arange(128)
     if chord is None:
         return pitches
     tones = np.zeros(12, dtype=bool)
-    tones[list(chord.tones)] = True
+    tones[[chord.lowest] if root else list(chord.tones)] = True
     out = pitches.copy()
     for p in pitches:
-        for d in (0, -1, 1, -2, 2, -3, 3):
+        for d in (0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6):
             q = p + d
             if 0 <= q < 128 and tones[q % 12]:
                 out[p] = q
                 break
     return out
+
+
+def _maps(chord: Chord | None) -> np.ndarray:
+    return np.stack([chord_map(chord), chord_map(chord, root=True)])
 
 
 STEERED = ("asked", "part", "bank")  # where a take's chords came from, when the band is held to them
@@ -57,10 +62,12 @@ class ChordPlan:
     """The chords of one call in the pack's key space: per chunk, decoder input and steering factors."""
 
     features: torch.Tensor  # (chunks, B, bars * 24); zeros for a bar with no chord
-    maps: torch.Tensor | None  # (chunks, B, bars, 128): the chord tone each pitch plays (chord_map); None: unsteered
+    # (chunks, B, bars, 2, 128): per bar, the chord tone each pitch plays (chord_map) and, for the bass on
+    # beat 1, the chord's bass note it plays; None: unsteered
+    maps: torch.Tensor | None
 
     def chunk(self, c: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(features (B, bars * 24), pitch maps (B, bars, 128) or None) of chunk c."""
+        """(features (B, bars * 24), pitch maps (B, bars, 2, 128) or None) of chunk c."""
         return self.features[c], (self.maps[c] if self.maps is not None else None)
 
 
@@ -109,9 +116,9 @@ class Chording:
         maps = None
         if steer and chords:
             cache: dict = {}
-            rows = [cache.setdefault(c, chord_map(c.transposed(shift) if c else None)) for c in given]
-            maps = torch.as_tensor(np.stack(rows), device=self.torch_device).view(chunks, 1, bars, 128)
-            maps = maps.expand(chunks, batch, bars, 128).contiguous()
+            rows = [cache.setdefault(c, _maps(c.transposed(shift) if c else None)) for c in given]
+            maps = torch.as_tensor(np.stack(rows), device=self.torch_device).view(chunks, 1, bars, 2, 128)
+            maps = maps.expand(chunks, batch, bars, 2, 128).contiguous()
         return ChordPlan(feats, maps)
 
     @staticmethod
@@ -170,6 +177,12 @@ class Chording:
         chart = fit_chart(chords_of_song(song), song.n_bars) if song.chords else [None] * song.n_bars
         chart[bar - 1] = chord if chord is None or isinstance(chord, Chord) else parse_chord(chord, bar=bar)
         return self.set_chords(song, chart)
+
+    def _song_chords(self, song: Song, bars: int | None = None) -> list[Chord | None] | None:
+        """The take's chords (repeated to `bars` bars when given), or None when it has none."""
+        if not song.chords:
+            return None
+        return fit_chart(chords_of_song(song), song.n_bars if bars is None else bars)
 
     def _song_plan(self, song: Song, start_chunk: int, chunks: int, batch: int) -> ChordPlan | None:
         """The plan for `chunks` chunks of a take from chunk `start_chunk` on, from the take's own chords

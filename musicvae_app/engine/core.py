@@ -24,13 +24,14 @@ from ..song import DEFAULT_PROGRAMS, LANE_SETTINGS, LANES, ChunkInfo, Song, lane
 from .bank import StartBank
 from .chording import Chording, read_chords
 from .edits import Edits
+from .groove import Groove
 from .key_space import key_shifts
 from .loop import Loop
 from .runtime import MAX_STEPS, _check_count, new_seed, pick_device
 from .steering import Steering
 
 
-class Engine(Edits, Loop, StartBank, Steering, Chording):
+class Engine(Edits, Loop, StartBank, Steering, Chording, Groove):
     """Generate, continue, regenerate and reconstruct Songs with one pack on one device."""
 
     def __init__(self, pack: Pack, device: str = "auto", one_song_threads: int | None = None):
@@ -91,6 +92,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording):
         harmony: float | None = None,
         chords: str | list | None = None,
         follow: str | Path | Song | None = None,
+        groove: bool | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
 
@@ -114,9 +116,12 @@ class Engine(Edits, Loop, StartBank, Steering, Chording):
         follow: a part (a MIDI file or a Song): every lane it plays is kept note for note for its whole
         length, its chords are recognized (unless `chords` is given) and the other lineup lanes are
         generated around it for the same length (steps is the part's length).
-        revive 0, pull 0, harmony 0, start 'prior' on a piano-lead pack is the thesis's loop exactly.
+        groove: fills at phrase ends, a bass that keeps playing, held notes struck again on the drums'
+        beat (engine/groove.py); the card's default, off on packs whose card does not ask for it.
+        revive 0, pull 0, harmony 0, start 'prior', groove off on a piano-lead pack is the thesis's loop exactly.
         """
         g = self.defaults
+        groove = bool(g["groove"] if groove is None else groove)
         part = None
         if follow is not None:
             if keep is not None or primer is not None:
@@ -185,6 +190,11 @@ class Engine(Edits, Loop, StartBank, Steering, Chording):
                 first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light, plan=plan
             )
             probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
+            protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
+            if source == "primer" and part is None:
+                protect[0] = primer_roll.any(axis=(1, 2))  # the primer's own lanes; brought-in ones are new
+            if groove:
+                self._groove(probs, threshold, lineup, seed, protect, asked)
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack.name)] * n_lanes] + [
@@ -216,6 +226,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording):
                     start_bias=list(start_bias) if start_bias is not None else [0.0] * n_lanes,
                     device=self.device,
                 )
+                settings["groove"] = groove
                 if chord_source is not None:
                     settings["chords"] = chord_source
                 if part is not None:
@@ -327,6 +338,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording):
             "harmony": float(g.get("harmony", 0.0)),
             "start_bias": g.get("start_bias"),
             "harmony_after": bool(g.get("harmony_after", False)),
+            "groove": bool(g.get("groove", False)),
         }
 
     @property

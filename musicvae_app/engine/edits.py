@@ -55,6 +55,12 @@ class Edits:
                 first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, lineup, plan=plan
             )
         probs = self._finish_probs(probs, shift_out, lineup, None, None)
+        protect = np.ones((song.n_chunks, len(LANES)), dtype=bool)
+        protect[:, li] = False
+        if from_primer:
+            protect[0, li] = True
+        if song.settings.get("groove") is True:
+            self._groove(probs, song.threshold, [li], seed, protect, self._song_chords(song))
         out = song.copy()
         out.probs[li] = probs[li, 0]
         out.latents[:, li] = latents[:, li, 0]
@@ -86,6 +92,12 @@ class Edits:
                 last, None, steps, noise, song.threshold, gen, None, revive, pull, lineup, plan=plan
             )
         probs = self._finish_probs(probs, shift_out, lineup, None, None)
+        protect = np.zeros((steps + 1, len(LANES)), dtype=bool)
+        protect[0] = True  # the song's last chunk, which the new ones follow
+        chords = self._song_chords(song, song.n_bars + steps * self.cfg.bars)
+        start = (song.n_chunks - 1) * self.cfg.bars
+        if song.settings.get("groove") is True:
+            self._groove(probs, song.threshold, lineup, seed, protect, chords and chords[start:], first_bar=start)
         out = song.copy()
         cs = self.cfg.chunk_steps
         out.probs = np.concatenate([song.probs, probs[:, 0, cs:]], axis=1)

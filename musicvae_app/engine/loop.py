@@ -16,6 +16,8 @@ from ..keys import transpose_roll
 from ..song import DRUMS, LANES, Song, lane_index
 from .runtime import torch_threads
 
+BASS = LANES.index("bass")
+
 REVIVE_NOISE = 0.25  # share of the step's noise on a revived lane: much more decodes the piano to silence
 
 
@@ -196,12 +198,17 @@ class Loop:
         pitched = [i for i in range(len(LANES)) if i != DRUMS]
         if snap is not None:
             plain[pitched] = _moved(plain[pitched], snap.expand_as(plain[pitched]))
-        if steer is not None:  # (B, bars, 128): each bar's notes move to its chord's tones
+        if steer is not None:  # (B, bars, 2, 128): each bar's notes move to its chord's tones
             lanes, _, steps = plain[pitched].shape[:3]
             bars = steer.shape[1]
             per_bar = plain[pitched].view(lanes, batch, bars, steps // bars, 128)
-            index = steer[None, :, :, None, :].expand_as(per_bar)
-            plain[pitched] = _moved(per_bar, index).view(lanes, batch, steps, 128)
+            index = steer[None, :, :, None, 0].expand_as(per_bar)
+            per_bar = _moved(per_bar, index)
+            beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1
+            bass = pitched.index(BASS)
+            first = per_bar[bass, :, :, :beat]
+            per_bar[bass, :, :, :beat] = _moved(first, steer[:, :, None, 1].expand_as(first))
+            plain[pitched] = per_bar.view(lanes, batch, steps, 128)
         return self.fast.to_blocked(plain)
 
     def _forced_latents(self, forced: _Forced):

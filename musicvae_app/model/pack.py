@@ -135,12 +135,44 @@ def _check_generation(gen, where: str) -> None:
             check_float("harmony", gen["harmony"], 0.0, 8.0)
         if "harmony_after" in gen and not isinstance(gen["harmony_after"], bool):
             raise InvalidValue(f"harmony_after must be true or false, got {gen['harmony_after']!r}")
+        if "groove" in gen and not isinstance(gen["groove"], bool):
+            raise InvalidValue(f"groove must be true or false, got {gen['groove']!r}")
         if "scale_lock" in gen and not isinstance(gen["scale_lock"], bool):
             raise InvalidValue(f"scale_lock must be true or false, got {gen['scale_lock']!r}")
+        if "fills" in gen:
+            _check_fills(gen["fills"])
+        if "fill_rate" in gen:
+            rate = gen["fill_rate"]
+            if not isinstance(rate, list) or len(rate) != 2:
+                raise InvalidValue("fill_rate must be two shares: at 8-bar and at 4-bar phrase ends")
+            for value in rate:
+                check_float("fill_rate", value, 0.0, 1.0)
+        if "crash_rate" in gen:
+            check_float("crash_rate", gen["crash_rate"], 0.0, 1.0)
         if "start" in gen and gen["start"] not in ("bank", "prior"):
             raise InvalidValue(f"start must be 'bank' or 'prior', got {gen['start']!r}")
     except (InvalidValue, ValueError) as exc:
         raise PackError(f"{where}: {CARD} generation default {exc}") from None
+
+
+MAX_FILLS = 1024
+
+
+def _check_fills(fills) -> None:
+    """A card's drum fills: a list of fills, each a list of [step, pitch] hits on the grid."""
+    if not isinstance(fills, list) or len(fills) > MAX_FILLS:
+        raise InvalidValue(f"fills must be a list of at most {MAX_FILLS} fills")
+    for fill in fills:
+        if not isinstance(fill, list) or len(fill) > 256:
+            raise InvalidValue("each fill must be a list of at most 256 [step, pitch] hits")
+        for hit in fill:
+            if (
+                not isinstance(hit, list)
+                or len(hit) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in hit)
+                or not (0 <= hit[0] < 256 and 0 <= hit[1] < 128)
+            ):
+                raise InvalidValue(f"a fill hit must be [step 0-255, pitch 0-127], got {hit!r}")
 
 
 def read_card(folder: str | Path) -> dict:

@@ -1,0 +1,136 @@
+"""Groove: what a band does that a 4-bar lane VAE does not learn, played on top of the decoded take.
+
+- Fills: at the end of a phrase (every 4th bar) the drums may play one of the pack's real fills
+  (training/fills.py) in the bar's last two beats, at the rate real drummers do at 8-bar and 4-bar phrase
+  ends, and the next bar opens with a crash (a crash also comes without a fill, at the real rate).
+- A bass that keeps playing: a bar in which the band plays but the bass rests takes the bass's own
+  nearest bar (moved to the bar's chord when the take has chords), so the bass does not drop out.
+- Locked to the drums: a bass note held over a kick is struck again on it; a piano or guitar chord
+  held over a kick or a snare is struck again there; and nothing pitched is held over a bar line
+  unbroken. The VAEs' blur holds notes for bars where real players restrike (bar-long notes were a
+  third of ours against a twentieth of real songs').
+
+Only generated chunks change: a primer's, a followed part's and locked lanes' notes stay as they are.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..lanes import DRUMS, LANES
+
+KICKS = (35, 36)
+SNARES = (38, 40)
+CRASH = 49
+BASS, PIANO, GUITAR = LANES.index("bass"), LANES.index("piano"), LANES.index("guitar")
+PHRASE = 4  # bars; phrase ends are the last bar of every chunk of a 4-bar pack
+MIN_HELD = 2  # a held note is struck again only after it has sounded this many steps
+BAND_PLAYS = 2  # other lanes sounding in a bar for a resting bass to come in
+
+
+class Groove:
+    """Fills, a bass that plays and restrikes on the beat; a part of Engine (it reads cfg and defaults)."""
+
+    def _groove(self, probs, threshold: float, lineup, seed: int, protect=None, chords=None, first_bar: int = 0):
+        """In place on probs (5, B, steps, 128) in the song's key.
+
+        protect: (chunks, 5) bool, chunks not to touch (a primer's, a part's, locked lanes'); chords: the
+        take's chords per bar (Chord or None, in the song's key) or None; first_bar: the bar probs starts at
+        in the song (phrases count from the song's bar 1).
+        """
+        spb = 4 * self.cfg.steps_per_beat
+        cs = self.cfg.chunk_steps
+        lanes, batch, steps = probs.shape[:3]
+        n_bars = steps // spb
+        free = np.ones((n_bars, lanes), dtype=bool)
+        if protect is not None:
+            free = np.repeat(protect, cs // spb, axis=0)[:n_bars] == 0
+        rng = np.random.default_rng([int(seed), 20])
+        for b in range(batch):
+            take = probs[:, b]
+            if DRUMS in lineup:
+                self._fills(take, free, rng, first_bar, spb)
+            if BASS in lineup:
+                self._keep_bass(take, free, threshold, chords, spb)
+            self._restrike(take, free, threshold, spb, lineup)
+
+    def _fills(self, take, free, rng, first_bar: int, spb: int) -> None:
+        g = self.pack.card.get("generation") or {}
+        fills, rate, crash_rate = g.get("fills"), g.get("fill_rate"), g.get("crash_rate", 0.0)
+        if not fills or not rate:
+            return
+        window = 2 * self.cfg.steps_per_beat
+        n_bars = free.shape[0]
+        for bar in range(n_bars - 1):
+            song_bar = first_bar + bar
+            if song_bar % PHRASE != PHRASE - 1 or not free[bar, DRUMS]:
+                continue
+            p = rate[0] if song_bar % (2 * PHRASE) == 2 * PHRASE - 1 else rate[1]
+            filled = rng.random() < p
+            if filled:
+                fill = fills[int(rng.integers(len(fills)))]
+                lo = bar * spb + spb - window
+                take[DRUMS, lo : lo + window] = 0.0
+                for step, pitch in fill:
+                    if 0 <= step < window and 0 <= pitch < 128:
+                        take[DRUMS, lo + step, pitch] = 1.0
+            if (filled or rng.random() < crash_rate) and free[bar + 1, DRUMS]:
+                down = (bar + 1) * spb
+                take[DRUMS, down, CRASH] = 1.0
+                take[DRUMS, down, KICKS[1]] = max(take[DRUMS, down, KICKS[1]], 1.0 if filled else 0.0)
+
+    @staticmethod
+    def _keep_bass(take, free, threshold: float, chords, spb: int) -> None:
+        """Every bar where the band plays and the bass rests takes the bass's nearest sounding bar."""
+        bars = take.reshape(take.shape[0], -1, spb, 128)[:, : free.shape[0]]
+        sounds = (bars >= threshold).any(axis=(2, 3))  # (lanes, bars)
+        bass_bars = np.flatnonzero(sounds[BASS])
+        if not len(bass_bars):
+            return
+        others = sounds[[i for i in range(take.shape[0]) if i != BASS]].sum(axis=0)
+        for bar in np.flatnonzero(~sounds[BASS] & (others >= BAND_PLAYS) & free[:, BASS]):
+            before = bass_bars[bass_bars < bar]
+            source = int(before[-1]) if len(before) else int(bass_bars[0])
+            pattern = bars[BASS, source]
+            shift = 0
+            if chords is not None and bar < len(chords) and source < len(chords):
+                new, old = chords[bar], chords[source]
+                if new is not None and old is not None:
+                    shift = (new.lowest - old.lowest + 6) % 12 - 6  # to the nearer octave
+            moved = np.zeros_like(pattern)
+            if shift >= 0:
+                moved[:, shift:] = pattern[:, : 128 - shift]
+            else:
+                moved[:, :shift] = pattern[:, -shift:]
+            bars[BASS, bar] = moved
+
+    def _restrike(self, take, free, threshold: float, spb: int, lineup) -> None:
+        """A held note struck again on the drums' beat (bass: kicks; piano, guitar: kicks and snares) and at
+        every bar line, by a one-step gap before it. A cell counts as sounding from the lowest level the
+        take's decoding lets sound (threshold x the lane's fill or sustain, whichever is lower)."""
+        g = self.defaults
+        floor = [threshold * min(f, s) for f, s in zip(_five(g["fill"]), _five(g["sustain"]))]
+        steps = free.shape[0] * spb
+        drums = take[DRUMS, :steps] >= threshold
+        kick = drums[:, list(KICKS)].any(axis=1)
+        snare = drums[:, list(SNARES)].any(axis=1)
+        onset = lambda hit: hit & ~np.concatenate([[False], hit[:-1]])  # noqa: E731
+        bar_lines = np.zeros(steps, dtype=bool)
+        bar_lines[::spb] = True
+        on_beat = {BASS: onset(kick), PIANO: onset(kick) | onset(snare), GUITAR: onset(kick) | onset(snare)}
+        for lane in (i for i in range(len(LANES)) if i != DRUMS and i in lineup):
+            strikes = on_beat.get(lane, np.zeros(steps, dtype=bool)) | bar_lines
+            lane_free = np.repeat(free[:, lane], spb)
+            on = take[lane, :steps] >= floor[lane]
+            held = on.copy()
+            for k in range(1, MIN_HELD):  # sounding for at least MIN_HELD steps up to t - 1
+                held[k:] &= on[:-k]
+                held[:k] = False
+            where = np.flatnonzero(strikes[1:] & lane_free[1:] & lane_free[:-1]) + 1  # steps t with a strike
+            for t in where:
+                pitches = held[t - 1] & on[t]
+                take[lane, t - 1, pitches] = 0.0
+
+
+def _five(value) -> list[float]:
+    return list(value) if isinstance(value, (list, tuple)) else [float(value)] * len(LANES)
