@@ -164,6 +164,8 @@ def parse_chart(text: str, bars: int | None = None) -> list[Chord | None]:
     if "|" in text:
         groups = [g.split() for g in text.split("|")]
         groups = [g for g in groups if g]
+        if not groups:
+            raise ChordError("the chord chart has bar lines but no chords: type one chord a bar, e.g. '| Am | F |'")
         for i, g in enumerate(groups):
             if len(g) > 1:
                 raise ChordError(f"bar {i + 1} of the chart has {len(g)} chords ({' '.join(g)}): give one chord a bar")
@@ -192,6 +194,21 @@ def fit_chart(chords: list, bars: int) -> list:
     return [chords[i % len(chords)] for i in range(bars)]
 
 
+def chart_period(chords: list) -> int:
+    """The length of the shortest chart that, repeated, gives `chords` (the whole list if none does)."""
+    n = len(chords)
+    for p in range(1, n + 1):
+        if all(chords[i] == chords[i % p] for i in range(n)):
+            return p
+    return n
+
+
+def third_of(chord: Chord) -> int:
+    """Semitones from the chord's root to its third (4 major, 3 minor), 0 for chords without one (sus, 5)."""
+    steps = QUALITIES[chord.quality]
+    return 4 if 4 in steps else 3 if 3 in steps else 0
+
+
 def chart_text(chords: list[Chord | None]) -> str:
     """Chords per bar as a chart with bar lines: '| Am | F | C | G |'."""
     return "| " + " | ".join("N.C." if c is None else c.symbol for c in chords) + " |"
@@ -203,8 +220,8 @@ RECOGNIZED = ("", "m", "7", "maj7", "m7", "dim", "m7b5", "aug", "sus2", "sus4", 
 _EXTRA_TONE = 0.05
 _PRIOR = {"": 0.03, "m": 0.03, "5": -0.02, "aug": -0.03, "dim": -0.02, "sus2": -0.02, "6": -0.02, "m6": -0.02}
 _BASS_WEIGHT = 0.3  # how much the bar's lowest sounding pitch class counts toward a chord rooted on it
-_MISSING_TONE = 0.25  # a template tone the bar barely plays (under 8 % of its weight) counts against that chord
-_SCARCE = 0.08
+_MISSING_TONE = 0.25  # a template tone the bar barely plays (under 7 % of its weight) counts against that chord
+_SCARCE = 0.07
 
 
 def _templates() -> tuple[list[Chord], np.ndarray, np.ndarray]:

@@ -17,11 +17,13 @@ from ..chords import (
     CHORD_FEATURES,
     Chord,
     ChordError,
+    chart_period,
     chord_features,
     chord_of_features,
     fit_chart,
     parse_chart,
     parse_chord,
+    third_of,
 )
 from ..keys import transpose_roll
 from ..lanes import DRUMS, LANES
@@ -65,10 +67,11 @@ class ChordPlan:
     # (chunks, B, bars, 2, 128): per bar, the chord tone each pitch plays (chord_map) and, for the bass on
     # beat 1, the chord's bass note it plays; None: unsteered
     maps: torch.Tensor | None
+    thirds: torch.Tensor | None = None  # (chunks, B, bars, 2): each bar's root pitch class and third (0: none)
 
-    def chunk(self, c: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(features (B, bars * 24), pitch maps (B, bars, 2, 128) or None) of chunk c."""
-        return self.features[c], (self.maps[c] if self.maps is not None else None)
+    def chunk(self, c: int) -> tuple[torch.Tensor, tuple | None]:
+        """(features (B, bars * 24), (pitch maps (B, bars, 2, 128), thirds (B, bars, 2)) or None) of chunk c."""
+        return self.features[c], ((self.maps[c], self.thirds[c]) if self.maps is not None else None)
 
 
 def read_chords(chords, n_bars: int) -> list[Chord | None]:
@@ -119,6 +122,9 @@ class Chording:
             rows = [cache.setdefault(c, _maps(c.transposed(shift) if c else None)) for c in given]
             maps = torch.as_tensor(np.stack(rows), device=self.torch_device).view(chunks, 1, bars, 2, 128)
             maps = maps.expand(chunks, batch, bars, 2, 128).contiguous()
+            roots = [(c.transposed(shift).root, third_of(c)) if c is not None else (0, 0) for c in given]
+            thirds = torch.as_tensor(roots, device=self.torch_device).view(chunks, 1, bars, 2)
+            return ChordPlan(feats, maps, thirds.expand(chunks, batch, bars, 2).contiguous())
         return ChordPlan(feats, maps)
 
     @staticmethod
@@ -128,7 +134,7 @@ class Chording:
             return {}
         chords, steer = plan.chunk(c)
         if b is not None:
-            chords, steer = chords[b : b + 1], (steer[b : b + 1] if steer is not None else None)
+            chords, steer = chords[b : b + 1], (tuple(t[b : b + 1] for t in steer) if steer is not None else None)
         return {"chords": chords, "steer": steer}
 
     @torch.inference_mode()
@@ -152,7 +158,7 @@ class Chording:
         z = torch.as_tensor(song.latents[chunks], dtype=torch.float32, device=self.torch_device)  # (C, L, K)
         z = z.permute(1, 0, 2).contiguous()  # (L, C, K)
         feats = plan.features[chunks, 0]
-        maps = plan.maps[chunks, 0]
+        maps = (plan.maps[chunks, 0], plan.thirds[chunks, 0])
         with self._steering_of(song):
             probs = self._unblock(self._decode(z, len(chunks), harmonise=False, chords=feats, steer=maps), len(chunks))
         probs = transpose_roll(probs, shift_out) if shift_out else probs  # (L, C, cs, 128)
@@ -182,7 +188,8 @@ class Chording:
         """The take's chords (repeated to `bars` bars when given), or None when it has none."""
         if not song.chords:
             return None
-        return fit_chart(chords_of_song(song), song.n_bars if bars is None else bars)
+        chords = chords_of_song(song)
+        return fit_chart(chords[: chart_period(chords)], song.n_bars if bars is None else bars)
 
     def _song_plan(self, song: Song, start_chunk: int, chunks: int, batch: int) -> ChordPlan | None:
         """The plan for `chunks` chunks of a take from chunk `start_chunk` on, from the take's own chords
@@ -190,7 +197,8 @@ class Chording:
         chords = chords_of_song(song) if song.chords else None
         if chords:
             bars = self.cfg.bars
-            chords = fit_chart(chords, (start_chunk + chunks) * bars)[start_chunk * bars :]
+            chart = chords[: chart_period(chords)]  # the chart goes on as it went, round and round
+            chords = fit_chart(chart, (start_chunk + chunks) * bars)[start_chunk * bars :]
         steer = song.settings.get("chords") in STEERED
         return self._chord_plan(chords, -int(song.settings.get("transpose", 0)), batch, chunks, steer=steer)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..chords import chords_key, fit_chart, recognize
+from ..chords import chart_period, chords_key, fit_chart, recognize
 from ..errors import InvalidValue
 from ..keys import estimate_key, key_name, normalising_shift, transpose_roll
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
@@ -148,7 +148,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove):
             if asked is None:
                 asked = fit_chart(recognize(part.notes(), 4 * self.cfg.steps_per_beat), n_bars)
         if asked is not None and key is None and primer_roll is None and keep is None:
-            key = key_name(chords_key(asked))  # a chart alone: its own key
+            key = key_name(chords_key(asked[: chart_period(asked)]))  # a chart alone: its own key
         key_roll = part.notes() if part is not None else primer_roll  # a followed part's key is the whole part's
         shift_in, shift_out, key_used = key_shifts(key_roll, keep, key, self.key_normalised)
         scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)

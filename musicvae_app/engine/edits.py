@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..chords import fit_chart
+from ..chords import chart_period, fit_chart
 from ..keys import transpose_roll
 from ..limits import check_noise, check_seed
 from ..song import LANES, ChunkInfo, Song, lane_index
@@ -107,7 +107,7 @@ class Edits:
         ]
         out.settings = {**song.settings, "steps": song.n_chunks - 1 + steps}
         if song.chords:  # the chart goes on as it went, round and round
-            out.chords = fit_chart(song.chords, out.n_bars)
+            out.chords = fit_chart(song.chords[: chart_period(song.chords)], out.n_bars)
         return out
 
     @torch.inference_mode()

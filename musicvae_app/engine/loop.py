@@ -32,7 +32,36 @@ class _Forced:
 
 def _moved(probs: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     """Each cell's probability moved to the pitch `index` names (last axis); where two land, the larger stays."""
+    index = index.expand_as(probs)
     return torch.zeros_like(probs).scatter_reduce_(-1, index, probs, "amax", include_self=True)
+
+
+THIRD_MISSING = 0.5  # a bar's third is missing when the upper lanes' likeliest third is under this x their root
+
+
+def _complete_thirds(per_bar: torch.Tensor, upper: list[int], thirds: torch.Tensor) -> None:
+    """In place on (lanes, B, bars, steps, 128): a bar whose upper lanes play the chord's root and fifth but
+    not its third (a bare fifth reads as no chord at all) gets the third in the lane that plays the root
+    most strongly, in that lane's own rhythm: its root cells, a third higher. thirds: (B, bars, 2) root
+    pitch class and third (3, 4; 0 for chords without one)."""
+    cells = per_bar[upper]  # (U, B, bars, steps, 128), a copy
+    peak = torch.nn.functional.pad(cells.amax(dim=3), (0, 4)).view(*cells.shape[:3], 11, 12).amax(dim=3)
+    root, third = thirds[..., 0], thirds[..., 1]
+    root_peak = peak.gather(-1, root[None, ..., None].expand(len(upper), -1, -1, 1))[..., 0]  # (U, B, bars)
+    third_pc = ((root + third) % 12)[None, ..., None].expand(len(upper), -1, -1, 1)
+    third_peak = peak.gather(-1, third_pc)[..., 0].amax(dim=0)  # (B, bars)
+    need = (third > 0) & (third_peak < THIRD_MISSING * root_peak.amax(dim=0))
+    if not need.any():
+        return
+    lane = torch.nn.functional.one_hot(root_peak.argmax(dim=0), len(upper)).permute(2, 0, 1).bool() & need
+    pitch_class = torch.arange(128, device=per_bar.device) % 12
+    on_root = (pitch_class == root[..., None]).to(cells.dtype)  # (B, bars, 128)
+    roots = cells * on_root[None, :, :, None, :]
+    for k in (3, 4):
+        shifted = torch.nn.functional.pad(roots[..., :-k], (k, 0))
+        chosen = (lane & (third == k)).to(cells.dtype)[..., None, None]
+        cells = torch.maximum(cells, shifted * chosen)
+    per_bar[upper] = cells
 
 
 class Loop:
@@ -198,16 +227,16 @@ class Loop:
         pitched = [i for i in range(len(LANES)) if i != DRUMS]
         if snap is not None:
             plain[pitched] = _moved(plain[pitched], snap.expand_as(plain[pitched]))
-        if steer is not None:  # (B, bars, 2, 128): each bar's notes move to its chord's tones
+        if steer is not None:  # ((B, bars, 2, 128), (B, bars, 2)): each bar's notes move to its chord's tones
+            maps, thirds = steer
             lanes, _, steps = plain[pitched].shape[:3]
-            bars = steer.shape[1]
-            per_bar = plain[pitched].view(lanes, batch, bars, steps // bars, 128)
-            index = steer[None, :, :, None, 0].expand_as(per_bar)
-            per_bar = _moved(per_bar, index)
+            bars = maps.shape[1]
+            per_bar = _moved(plain[pitched].view(lanes, batch, bars, steps // bars, 128), maps[None, :, :, None, 0])
             beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1
             bass = pitched.index(BASS)
             first = per_bar[bass, :, :, :beat]
-            per_bar[bass, :, :, :beat] = _moved(first, steer[:, :, None, 1].expand_as(first))
+            per_bar[bass, :, :, :beat] = _moved(first, maps[:, :, None, 1].expand_as(first))
+            _complete_thirds(per_bar, [i for i in range(lanes) if i != bass], thirds)
             plain[pitched] = per_bar.view(lanes, batch, steps, 128)
         return self.fast.to_blocked(plain)
 
