@@ -171,7 +171,7 @@ def test_shipped_pack_keeps_lanes_alive_better_than_the_thesis_loop(tmp_path):
 
     engine = Engine.load(device="cpu")  # the default pack in resources/models/default
     primer = write_band_midi(tmp_path / "primer.mid", bars=8, seed=3)
-    thesis = dict(noise=1.0, threshold=0.3, revive=0, pull=0.0, harmony=0.0, start="prior")
+    thesis = dict(noise=1.0, threshold=0.3, revive=0, pull=0.0, harmony=0.0, start="prior", groove=False)
     defaults = {}  # every setting from the pack's card
     assert engine.pack.card["generation"]["revive"] >= 1
 
