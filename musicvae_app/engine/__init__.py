@@ -6,6 +6,9 @@ loop.py       the generation loop and its decoding
 steering.py   scale lock, harmony and a start's density offsets for one call
 bank.py       the pack's bank of real chunks: where a sketch starts, the lanes brought in
 key_space.py  the shifts into and out of the pack's key space
+chording.py   chords for one call: decoder input, steering to each bar's chord, re-voicing a bar
+groove.py     fills at phrase ends, a bass that keeps playing, restrikes on the beat
+parts.py      a MIDI file as a Song, a part to follow
 runtime.py    device choice, torch threads, seeds, the limits on a request
 """
 

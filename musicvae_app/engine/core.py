@@ -16,7 +16,7 @@ import torch
 
 from ..chords import chart_period, chords_key, fit_chart, recognize
 from ..errors import InvalidValue
-from ..keys import estimate_key, key_name, normalising_shift, transpose_roll
+from ..keys import key_name, transpose_roll
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
@@ -27,11 +27,12 @@ from .edits import Edits
 from .groove import Groove
 from .key_space import key_shifts
 from .loop import Loop
+from .parts import Parts
 from .runtime import MAX_STEPS, _check_count, new_seed, pick_device
 from .steering import Steering
 
 
-class Engine(Edits, Loop, StartBank, Steering, Chording, Groove):
+class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts):
     """Generate, continue, regenerate and reconstruct Songs with one pack on one device."""
 
     def __init__(self, pack: Pack, device: str = "auto", one_song_threads: int | None = None):
@@ -243,60 +244,6 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove):
         """Like generate, always a list of takes (one per variation)."""
         out = self.generate(**settings)
         return out if isinstance(out, list) else [out]
-
-    def _follow_part(self, follow: str | Path | Song) -> Song:
-        """The part to follow as a Song on the pack's grid, its chunks marked as the musician's ("part").
-
-        InvalidValue for a part with no notes or longer than a sketch may be; a bad file is a MidiImportError.
-        """
-        if isinstance(follow, Song):
-            self._check_song(follow)
-            part, name = follow.copy(), str(follow.settings.get("source") or "the part")
-            part.probs = follow.notes().astype(np.float32)
-            part.threshold = 0.5
-        else:
-            from ..midi import read_roll
-
-            name = Path(follow).name
-            roll, _ = read_roll(follow, self.cfg.steps_per_beat)
-            most = (MAX_STEPS + 1) * self.cfg.chunk_steps
-            if roll.shape[1] > most:
-                bars = most // (4 * self.cfg.steps_per_beat)
-                raise InvalidValue(
-                    f"'{name}' is {roll.shape[1] // (4 * self.cfg.steps_per_beat)} bars long, more than the "
-                    f"{bars} bars a sketch may hold: cut it in your DAW and follow a part of it"
-                )
-            part = self.song_from_midi(follow)
-        if not part.notes().any():
-            raise InvalidValue(f"'{name}' has no notes to follow: give a MIDI file with a part in it")
-        part.chunks = [[ChunkInfo("part", None, None, self.pack.name)] * len(LANES) for _ in range(part.n_chunks)]
-        return part
-
-    def song_from_midi(self, path: str | Path) -> Song:
-        """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""
-        from ..midi import read_roll
-
-        roll, tempo = read_roll(path, self.cfg.steps_per_beat)
-        cs = self.cfg.chunk_steps
-        n = max(1, min(-(-roll.shape[1] // cs), MAX_STEPS + 1))
-        probs = np.zeros((len(LANES), n * cs, 128), dtype=np.float32)
-        probs[:, : min(roll.shape[1], n * cs)] = roll[:, : n * cs]
-        key = estimate_key(roll)
-        shift = -normalising_shift(key) if self.key_normalised else 0
-        lineup = [LANES[i] for i in range(len(LANES)) if roll[i].any()] or list(LANES)
-        settings = dict(
-            pack=self.pack.name,
-            source=str(Path(path).name),
-            key=key_name(key) if key else "",
-            transpose=shift,
-            lineup=",".join(lineup),
-            threshold=0.5,
-            steps=n - 1,
-        )
-        chunks = [[ChunkInfo("primer", None, None, self.pack.name)] * len(LANES) for _ in range(n)]
-        return self._song(
-            probs, np.zeros((n, len(LANES), self.cfg.latent), np.float32), 0.5, float(tempo), chunks, settings, None
-        )
 
     @torch.inference_mode()
     def reconstruct(self, song: Song) -> Song:
