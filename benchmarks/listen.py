@@ -64,6 +64,8 @@ def main() -> None:
     parser.add_argument("--baseline", default=None)
     parser.add_argument("--primer", default=None)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--chords", default=None, help="also a sketch on this chart, e.g. 'Am F C G'")
+    parser.add_argument("--follow", default=None, help="also a sketch around this part (.mid)")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -73,9 +75,11 @@ def main() -> None:
         if tag == "baseline" and not pack:
             continue
         engine = Engine.load(pack, "cpu")
-        runs = [("random", None)] + ([("primer", args.primer)] if args.primer else [])
-        for kind, primer in runs:
-            song = engine.generate(steps=8, seed=args.seed, primer=primer)
+        runs = [("random", {})] + ([("primer", {"primer": args.primer})] if args.primer else [])
+        runs += [("chords", {"chords": args.chords})] if args.chords else []
+        runs += [("follow", {"follow": args.follow})] if args.follow else []
+        for kind, given in runs:
+            song = engine.generate(**({"steps": 8} if kind != "follow" else {}), seed=args.seed, **given)
             mid = write_midi(song, out / f"{tag}-{kind}.mid")
             render_midi_file(mid, out / f"{tag}-{kind}.wav")
             for bar in (1, 9):

@@ -1,6 +1,6 @@
 """The engine: generate, continue, regenerate and reconstruct Songs with one pack on one device.
 
-core.py       Engine: the pack, the device, the card's defaults, generate, song_from_midi, reconstruct
+core.py       Engine: the pack, the device, the card's defaults, generate, reconstruct
 edits.py      regenerate_lane, continue_song, infill, morph
 loop.py       the generation loop and its decoding
 steering.py   scale lock, harmony and a start's density offsets for one call

@@ -5,6 +5,7 @@
   ends, and the next bar opens with a crash (a crash also comes without a fill, at the real rate).
 - A bass that keeps playing: a bar in which the band plays but the bass rests takes the bass's own
   nearest bar (moved to the bar's chord when the take has chords), so the bass does not drop out.
+- Voices: a lane plays at most VOICES notes at once (the bass one).
 - Locked to the drums: a bass note held over a kick is struck again on it; a piano or guitar chord
   held over a kick or a snare is struck again there; and nothing pitched is held over a bar line
   unbroken. The VAEs' blur holds notes for bars where real players restrike (bar-long notes were a
@@ -24,6 +25,7 @@ SNARES = (38, 40)
 CRASH = 49
 BASS, PIANO, GUITAR = LANES.index("bass"), LANES.index("piano"), LANES.index("guitar")
 PHRASE = 4  # bars; phrase ends are the last bar of every chunk of a 4-bar pack
+VOICES = {PIANO: 4, GUITAR: 4, BASS: 1, LANES.index("strings"): 4}  # at most this many notes at once
 MIN_HELD = 2  # a held note is struck again only after it has sounded this many steps
 BAND_PLAYS = 2  # other lanes sounding in a bar for a resting bass to come in
 
@@ -53,6 +55,7 @@ class Groove:
             if BASS in lineup:
                 self._keep_bass(take, free, threshold, chords, spb)
             self._restrike(take, free, threshold, spb, lineup)
+            self._voices(take, free, threshold, spb)
 
     def _fills(self, take, free, rng, first_bar: int, spb: int) -> None:
         g = self.pack.card.get("generation") or {}
@@ -103,6 +106,24 @@ class Groove:
             else:
                 moved[:, :shift] = pattern[:, -shift:]
             bars[BASS, bar] = moved
+
+    def _voices(self, take, free, threshold: float, spb: int) -> None:
+        """At most VOICES[lane] notes at once: at each step a lane keeps its likeliest sounding cells (the bass
+        one, a keyboard or a guitar four: real parts average three). A chord mapped onto every octave of its
+        tones, or a pad the fill setting opens up, was a wall of ten notes."""
+        g = self.defaults
+        floor = [threshold * min(f, s) for f, s in zip(_five(g["fill"]), _five(g["sustain"]))]
+        steps = free.shape[0] * spb
+        for lane, most in VOICES.items():
+            cells = take[lane, :steps]
+            lane_free = np.repeat(free[:, lane], spb)
+            crowded = ((cells >= floor[lane]).sum(axis=1) > most) & lane_free
+            if not crowded.any():
+                continue
+            rows = cells[crowded]
+            kth = np.partition(rows, -most, axis=1)[:, -most][:, None]
+            rows[rows < kth] = 0.0
+            cells[crowded] = rows
 
     def _restrike(self, take, free, threshold: float, spb: int, lineup) -> None:
         """A held note struck again on the drums' beat (bass: kicks; piano, guitar: kicks and snares) and at
