@@ -162,18 +162,21 @@ def test_shipped_pack_piano_primer_gets_a_band_in_its_key(shipped, tmp_path):
     """A piano-only E minor primer: the other four lanes come in, and the sketch stays in E minor.
 
     The key of a sketch is estimated from its notes, so a take may read as a neighbouring key (seed 0
-    reads as D major); 7 of 8 read as E minor here, and we ask for at least 6.
+    reads as D major); without groove 7 of 8 read as E minor here, and we ask for at least 6. Groove
+    (restrikes, four voices at most) only removes cells, but that tips the estimate of some takes to E
+    major: 5 of these 8 with it (11 of 16 seeds against 13 of 16 without), and we ask for at least 5.
     """
     piano = [n for n in e_minor_band(4) if n[0] == 0]
     primer = _write(tmp_path / "piano.mid", piano)
-    in_key = 0
-    for seed in range(8):
-        song = shipped.generate(steps=4, seed=seed, primer=str(primer))
-        counts = song.note_counts()
-        assert all(counts[lane] > 0 for lane in LANES), (seed, counts)
-        assert song.settings["key"] == "E minor"
-        in_key += key_name(estimate_key(song.notes())) in ("E minor", "G major")  # G major: the same scale
-    assert in_key >= 6
+    in_key = {False: 0, True: 0}
+    for groove in (False, True):
+        for seed in range(8):
+            song = shipped.generate(steps=4, seed=seed, primer=str(primer), groove=groove)
+            counts = song.note_counts()
+            assert all(counts[lane] > 0 for lane in LANES), (seed, counts)
+            assert song.settings["key"] == "E minor"
+            in_key[groove] += key_name(estimate_key(song.notes())) in ("E minor", "G major")  # G major: same scale
+    assert in_key[False] >= 6 and in_key[True] >= 5, in_key
 
 
 def test_shipped_pack_band_primer_in_e_minor_stays_in_e_minor_with_scale_lock(shipped, tmp_path):
@@ -568,11 +571,12 @@ def test_start_offsets_apply_to_sketches_with_no_primer_only_and_follow_the_song
     before = shipped.fast.lane_bias.clone()
     try:
         generation["start_bias"] = [3.0, 0.0, 0.0, 0.0, 0.0]
-        busy = shipped.generate(steps=3, seed=21)
+        # groove off: its four-voice cap would hold a denser piano to the same cells
+        busy = shipped.generate(steps=3, seed=21, groove=False)
         assert busy.settings["start_bias"] == [3.0, 0.0, 0.0, 0.0, 0.0]
         assert torch.equal(shipped.fast.lane_bias, before)
         generation["start_bias"] = [0.0] * 5
-        plain = shipped.generate(steps=3, seed=21)
+        plain = shipped.generate(steps=3, seed=21, groove=False)
         # Sounding cells, not note counts: a denser piano also holds more notes through, merging strikes.
         assert busy.notes()[PIANO].sum() > 2 * plain.notes()[PIANO].sum()
         regen = shipped.regenerate_lane(busy, "piano", seed=5)  # the card says 0 now; the take says 3
