@@ -9,6 +9,7 @@ chunk with its chords and predict with them (BandNN).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
@@ -30,30 +31,27 @@ from ..lanes import DRUMS, LANES
 from ..song import Song
 
 
+@lru_cache(maxsize=512)
 def chord_map(chord: Chord | None, root: bool = False) -> np.ndarray:
     """For each of the 128 pitches, the chord tone it plays under `chord`: itself or the nearest (down on a tie).
 
     This is how arranger keyboards fit a pattern to a chord: the rhythm stays, pitches move to chord tones.
     root: only the chord's bass note (root or slash bass) counts, as for the bass on beat 1. No chord:
-    every pitch stays.
+    every pitch stays. Cached: a chart has few chords.
     """
     pitches = np.arange(128)
     if chord is None:
         return pitches
     tones = np.zeros(12, dtype=bool)
     tones[[chord.lowest] if root else list(chord.tones)] = True
-    out = pitches.copy()
-    for p in pitches:
-        for d in (0, -1, 1, -2, 2, -3, 3, -4, 4, -5, 5, -6, 6):
-            q = p + d
-            if 0 <= q < 128 and tones[q % 12]:
-                out[p] = q
-                break
-    return out
+    targets = np.flatnonzero(tones[np.arange(128) % 12])  # every pitch that is a chord tone
+    distance = pitches[:, None] - targets[None, :]  # > 0: the tone is below
+    rank = np.abs(distance) * 2 - (distance > 0)  # nearest first; on a tie, the one below
+    return targets[np.argmin(rank, axis=1)]
 
 
 def _maps(chord: Chord | None) -> np.ndarray:
-    return np.stack([chord_map(chord), chord_map(chord, root=True)])
+    return np.stack([chord_map(chord), chord_map(chord, root=True)])  # (2, 128)
 
 
 STEERED = ("asked", "part", "bank")  # where a take's chords came from, when the band is held to them
@@ -118,8 +116,7 @@ class Chording:
         feats = feats.expand(chunks, batch, -1).contiguous()
         maps = None
         if steer and chords:
-            cache: dict = {}
-            rows = [cache.setdefault(c, _maps(c.transposed(shift) if c else None)) for c in given]
+            rows = [_maps(c.transposed(shift) if c else None) for c in given]
             maps = torch.as_tensor(np.stack(rows), device=self.torch_device).view(chunks, 1, bars, 2, 128)
             maps = maps.expand(chunks, batch, bars, 2, 128).contiguous()
             roots = [(c.transposed(shift).root, third_of(c)) if c is not None else (0, 0) for c in given]

@@ -120,7 +120,7 @@ class Loop:
             anchor, silent = z.clone(), np.zeros((n_lanes, batch), dtype=np.int64)
             heard = ((x >= threshold).reshape(n_lanes, batch, -1).amax(dim=2) > 0).cpu().numpy()
         for s in range(steps):
-            chords, steer = plan.chunk(s + 1) if plan is not None else (None, None)
+            chords = plan.features[s + 1] if plan is not None else None
             if by_band:
                 given = (fz[s + 1], fmask[s + 1]) if forced is not None else None
                 z_next = self._predict_band(z, given, chords) + eps[s]
@@ -144,7 +144,7 @@ class Loop:
                 z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
-            p = self._decode(z_next, batch, harmonise=not after, chords=chords, steer=steer)
+            p = self._decode(z_next, batch, harmonise=not after, chords=chords)
             if light is not None:
                 p.view(n_lanes, batch, -1).mul_(light)
             if revived is not None:
@@ -165,6 +165,10 @@ class Loop:
             if forced is not None:
                 z = torch.where(fmask[s + 1], fz[s + 1], z)
         stacked = fast.stack_blocks(blocks)
+        if plan is not None and plan.maps is not None and steps:  # every generated chunk to its chords, at once
+            n, rows = steps * batch, blocks[0].shape[1]
+            steer = (plan.maps[1 : steps + 1].flatten(0, 1), plan.thirds[1 : steps + 1].flatten(0, 1))
+            stacked[:, rows:] = self._steered(stacked[:, rows:], n, steer=steer)
         if after and steps and fast.harmony and (plan is None or plan.maps is None):  # given chords do its work
             self._harmonise_kept(stacked[:, blocks[0].shape[1] :], steps * batch, threshold)
         probs = self._unblock(stacked, (steps + 1) * batch)
@@ -215,14 +219,18 @@ class Loop:
         return self.fast.predict_band(z, known.expand_as(z), mask[..., 0].expand(lanes, batch), chords)
 
     def _decode(self, z: torch.Tensor, batch: int, harmonise: bool = True, chords=None, steer=None) -> torch.Tensor:
-        """fast.decode (with the chunk's chords on chord packs), steered toward the chords when given, then
-        harmonised, then (with scale lock on) each pitched lane's out-of-scale probabilities moved in scale."""
+        """fast.decode (with the chunk's chords on chord packs), harmonised, then (with scale lock on) each
+        pitched lane's out-of-scale probabilities moved in scale, then steered to the chords when given."""
         p = self.fast.decode(z, chords)
         if harmonise:
             p = self.fast.harmonise(p, batch)
         snap = getattr(self, "_snap", None)
         if snap is None and steer is None:
             return p
+        return self._steered(p, batch, snap, steer)
+
+    def _steered(self, p: torch.Tensor, batch: int, snap=None, steer=None) -> torch.Tensor:
+        """Blocked probabilities of `batch` chunks with scale lock's map and the chords' maps applied."""
         plain = self.fast.from_blocked(p, batch)  # (L, B, cs, 128)
         pitched = [i for i in range(len(LANES)) if i != DRUMS]
         if snap is not None:
