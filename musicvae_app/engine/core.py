@@ -175,7 +175,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts):
                     asked = self._bank_chords(bank_pick, shift_out)
                     chord_source = "bank" if asked is not None else None
                     asked = fit_chart(asked, n_bars) if asked is not None else None
-                plan = self._chord_plan(asked, -shift_out, variations, steps + 1)
+                    plan = self._chord_plan(asked, -shift_out, variations, steps + 1)
                 first = self._unblock(self._decode(first_z, variations, **self._plan_args(plan, 0)), variations)
                 source = "bank"
             else:

@@ -48,14 +48,24 @@ class Groove:
         if protect is not None:
             free = np.repeat(protect, cs // spb, axis=0)[:n_bars] == 0
         rng = np.random.default_rng([int(seed), 20])
+        floor = self._sounding_floor(threshold)
         for b in range(batch):
             take = probs[:, b]
             if DRUMS in lineup:
                 self._fills(take, free, rng, first_bar, spb)
             if BASS in lineup:
                 self._keep_bass(take, free, threshold, chords, spb)
-            self._restrike(take, free, threshold, spb, lineup)
-            self._voices(take, free, threshold, spb)
+            self._restrike(take, free, floor, spb, lineup)
+            self._voices(take, free, floor, spb)
+
+    def _sounding_floor(self, threshold: float) -> np.ndarray:
+        """Per lane, the lowest probability the take's decoding lets sound: threshold x the lower of the
+        lane's fill and sustain (Song.notes)."""
+        g = self.defaults
+        per_lane = [
+            np.broadcast_to(np.asarray(g[name], dtype=np.float64), (len(LANES),)) for name in ("fill", "sustain")
+        ]
+        return threshold * np.minimum(*per_lane)
 
     def _fills(self, take, free, rng, first_bar: int, spb: int) -> None:
         g = self.pack.card.get("generation") or {}
@@ -80,7 +90,8 @@ class Groove:
             if (filled or rng.random() < crash_rate) and free[bar + 1, DRUMS]:
                 down = (bar + 1) * spb
                 take[DRUMS, down, CRASH] = 1.0
-                take[DRUMS, down, KICKS[1]] = max(take[DRUMS, down, KICKS[1]], 1.0 if filled else 0.0)
+                if filled:  # a fill lands on a kick with the crash
+                    take[DRUMS, down, KICKS[1]] = 1.0
 
     @staticmethod
     def _keep_bass(take, free, threshold: float, chords, spb: int) -> None:
@@ -107,12 +118,11 @@ class Groove:
                 moved[:, :shift] = pattern[:, -shift:]
             bars[BASS, bar] = moved
 
-    def _voices(self, take, free, threshold: float, spb: int) -> None:
+    @staticmethod
+    def _voices(take, free, floor: np.ndarray, spb: int) -> None:
         """At most VOICES[lane] notes at once: at each step a lane keeps its likeliest sounding cells (the bass
         one, a keyboard or a guitar four: real parts average three). A chord mapped onto every octave of its
         tones, or a pad the fill setting opens up, was a wall of ten notes."""
-        g = self.defaults
-        floor = [threshold * min(f, s) for f, s in zip(_five(g["fill"]), _five(g["sustain"]))]
         steps = free.shape[0] * spb
         for lane, most in VOICES.items():
             cells = take[lane, :steps]
@@ -125,20 +135,18 @@ class Groove:
             rows[rows < kth] = 0.0
             cells[crowded] = rows
 
-    def _restrike(self, take, free, threshold: float, spb: int, lineup) -> None:
+    @staticmethod
+    def _restrike(take, free, floor: np.ndarray, spb: int, lineup) -> None:
         """A held note struck again on the drums' beat (bass: kicks; piano, guitar: kicks and snares) and at
-        every bar line, by a one-step gap before it. A cell counts as sounding from the lowest level the
-        take's decoding lets sound (threshold x the lane's fill or sustain, whichever is lower)."""
-        g = self.defaults
-        floor = [threshold * min(f, s) for f, s in zip(_five(g["fill"]), _five(g["sustain"]))]
+        every bar line, by a one-step gap before it. A cell counts as sounding from the lane's floor
+        (`_sounding_floor`)."""
         steps = free.shape[0] * spb
-        drums = take[DRUMS, :steps] >= threshold
+        drums = take[DRUMS, :steps] >= floor[DRUMS]
         kick = drums[:, list(KICKS)].any(axis=1)
         snare = drums[:, list(SNARES)].any(axis=1)
-        onset = lambda hit: hit & ~np.concatenate([[False], hit[:-1]])  # noqa: E731
         bar_lines = np.zeros(steps, dtype=bool)
         bar_lines[::spb] = True
-        on_beat = {BASS: onset(kick), PIANO: onset(kick) | onset(snare), GUITAR: onset(kick) | onset(snare)}
+        on_beat = {BASS: _onsets(kick), PIANO: _onsets(kick) | _onsets(snare), GUITAR: _onsets(kick) | _onsets(snare)}
         for lane in (i for i in range(len(LANES)) if i != DRUMS and i in lineup):
             strikes = on_beat.get(lane, np.zeros(steps, dtype=bool)) | bar_lines
             lane_free = np.repeat(free[:, lane], spb)
@@ -153,5 +161,6 @@ class Groove:
                 take[lane, t - 1, pitches] = 0.0
 
 
-def _five(value) -> list[float]:
-    return list(value) if isinstance(value, (list, tuple)) else [float(value)] * len(LANES)
+def _onsets(hit: np.ndarray) -> np.ndarray:
+    """Steps where a hit starts (it did not sound the step before)."""
+    return hit & ~np.concatenate([[False], hit[:-1]])
