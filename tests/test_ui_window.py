@@ -149,6 +149,16 @@ def test_primer_seeds_the_next_generate(qtbot, window, tmp_path):
     assert primer.any() and np.array_equal(song.notes()[:, : song.chunk_steps], primer)
 
 
+def test_the_tempo_box_holds_every_tempo_a_primer_may_have(qtbot, window, tmp_path):
+    """Issue 21 bug 4: the box went from 40 to 240 BPM, so a 300 BPM primer was clamped; limits say 20-400."""
+    from band_files import write_band_midi
+
+    assert (window.bar.tempo.minimum(), window.bar.tempo.maximum()) == (20, 400)
+    assert window.open_primer(write_band_midi(tmp_path / "fast.mid", bars=4, tempo=300))
+    qtbot.waitUntil(lambda: "fast.mid" in window.bar.primer.text(), timeout=TIMEOUT)
+    assert window.bar.tempo.value() == 300
+
+
 def test_export_and_stems_read_back(qtbot, window, tmp_path):
     song = generate(qtbot, window)
     path = window.export_midi(tmp_path / "out.mid")

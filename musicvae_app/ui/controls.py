@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..feel import HUMANIZE_MS_RANGE, HUMANIZE_VELOCITY_RANGE, SWING_GRIDS, SWING_RANGE
 from ..keys import MAJOR_NAMES, MINOR_NAMES
+from ..limits import MAX_TEMPO, MIN_TEMPO
 from ..settings import DEFAULT_STEPS  # noqa: F401 (the bar's default; importable from here as before)
 from ..song import BEATS_PER_BAR, DENSITY_RANGE, DRUMS, LANES
 from . import gm
@@ -147,7 +148,7 @@ class GenerateBar(QWidget):
         self.length.setMinimumWidth(self.length.fontMetrics().horizontalAdvance("next: 64 bars · 2:08") + 4)
         self.tempo = QSpinBox()
         self.tempo.setObjectName("tempoSpin")
-        self.tempo.setRange(40, 240)
+        self.tempo.setRange(int(MIN_TEMPO), int(MAX_TEMPO))  # what a primer or a sketch may hold (limits)
         self.tempo.setSuffix(" BPM")
         self.tempo.setValue(120)
         self.seed = QLineEdit()
