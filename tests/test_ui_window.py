@@ -159,6 +159,15 @@ def test_the_tempo_box_holds_every_tempo_a_primer_may_have(qtbot, window, tmp_pa
     assert window.bar.tempo.value() == 300
 
 
+def test_the_primer_label_keeps_its_tempo_whole(window):
+    """Issue 21 bug 2: a long primer name pushed its tempo out of the label ("Primer: primer_1...iano.mid ·")."""
+    label = window.bar.primer
+    window.bar.set_primer("primer_1_a_very_long_name_for_a_band_with_piano.mid", 128.0)
+    assert label.text().endswith(" · 128 BPM") and "…" in label.text()
+    assert label.fontMetrics().horizontalAdvance(label.text()) <= label.width()
+    assert "primer_1_a_very_long_name_for_a_band_with_piano.mid" in label.toolTip()
+
+
 def test_export_and_stems_read_back(qtbot, window, tmp_path):
     song = generate(qtbot, window)
     path = window.export_midi(tmp_path / "out.mid")

@@ -287,7 +287,9 @@ class GenerateBar(QWidget):
             self.primer.setToolTip(tip)
             return
         tempo = f" · {bpm:.0f} BPM" if bpm else ""
-        short = self.primer.fontMetrics().elidedText(name, Qt.TextElideMode.ElideMiddle, PRIMER_NAME_PX)
+        metrics = self.primer.fontMetrics()
+        room = self.primer.width() - metrics.horizontalAdvance(f"Primer: {tempo}") - 8  # the tempo is never cut
+        short = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, max(room, metrics.averageCharWidth() * 4))
         self.primer.setText(f"Primer: {short}{tempo}")
         self.primer.setToolTip(f"{name}{tempo}\n{tip}")
 
