@@ -39,6 +39,21 @@ def test_play_stop_and_seek_on_an_in_memory_port():
     assert t.player is None and t.port_label is None
 
 
+def test_a_seek_after_a_longer_sketch_and_on_a_fresh_port_stays_where_it_was_asked():
+    """Issue 21 bug 1: stopped, a longer Generate left the player clamping seeks to the old sketch's length
+    (a click on bar 20 went to bar 1), and a seek on a freshly attached port before the first Play was dropped."""
+    t, state, errors = make(band_song(tempo=480.0, steps=32))  # 16 beats
+    t.use_output(RecordingPort(), "recorder")
+    assert t.seek(8.0) == 8.0  # a fresh port: the player takes the sketch first
+    state["song"] = band_song(tempo=480.0, steps=128)  # a longer Generate, while stopped: 64 beats
+    t.song_changed()
+    assert t.seek(40.0) == 40.0 and t.position_beats == 40.0
+    assert t.play() and not errors
+    assert t.position_beats >= 40.0
+    t.stop()
+    t.close()
+
+
 def test_nothing_to_play_and_no_output_are_said_once_each():
     t, state, errors = make()
     state["song"] = None

@@ -121,6 +121,9 @@ class Transport:
     def seek(self, beats: float) -> float:
         """Move the playhead (before an output is open, the next Play starts there); where it went."""
         if self.player is not None:
+            song = self.get_song()
+            if self.player.song is None and song is not None:  # a fresh port's player knows no sketch yet,
+                self.player.set_song(song)  # and its seek would be clamped to nothing
             self.player.seek(beats)
             return self.player.position_beats
         self.start_beats = float(beats)
@@ -132,10 +135,9 @@ class Transport:
         song = self.get_song()
         if self.player is None or song is None:
             return
-        if self.player.is_playing:
-            self.player.set_song(song)
-        else:
-            self.player.prepare(song)  # schedule now, so pressing Play sounds at once
+        # Stopped too, the player takes the new sketch now (and schedules it, so Play sounds at once): a seek
+        # after a longer Generate is then clamped to the new sketch's length, not the old one's.
+        self.player.set_song(song)
 
     def mutes_changed(self) -> None:
         if self.player is not None:
