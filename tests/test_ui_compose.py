@@ -174,6 +174,19 @@ def test_morph_to_take_from_the_take_strip_is_a_new_take_and_one_undo_step(qtbot
     assert len(window.session.takes) == 2
 
 
+def test_closing_morph_gives_the_keys_back_to_the_window(qtbot, window):
+    """Issue 21 bug 3: after the Morph dialog closed, Ctrl and Space shortcuts were dead until a click."""
+    window.bar.variations.setValue(2)
+    generate(qtbot, window)
+    window.show()
+    for close in ("reject", "accept"):
+        dialog = window.morph_dialog()
+        qtbot.waitUntil(dialog.isVisible, timeout=TIMEOUT)
+        getattr(dialog, close)()
+        qtbot.waitUntil(lambda: window.focusWidget() is window.lanes, timeout=TIMEOUT)
+        assert not dialog.isVisible()
+
+
 def test_a_lane_density_spin_is_live_one_undo_step_and_saved(qtbot, window, engine, tmp_path, monkeypatch):
     song = generate(qtbot, window)
     for name in ("generate", "regenerate_lane", "continue_song", "infill", "morph"):

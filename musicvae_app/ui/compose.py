@@ -6,7 +6,7 @@ thread and records one undo step; this module only asks what to do and says what
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QMenu, QSpinBox
 
 from ..errors import InvalidValue
@@ -126,5 +126,13 @@ def morph_dialog(window) -> MorphDialog | None:
         window.statusBar().showMessage("Morph needs two takes: set Variations above 1 and Generate", 8000)
         return None
     dialog = MorphDialog(window)
+    dialog.finished.connect(lambda _result: _focus_back(window))
     dialog.open()
     return dialog
+
+
+def _focus_back(window) -> None:
+    """The window, not the closed dialog or the Morph button, takes the keys again (Ctrl and Space shortcuts)."""
+    window.activateWindow()
+    window.raise_()
+    window.lanes.setFocus(Qt.FocusReason.OtherFocusReason)
