@@ -175,7 +175,9 @@ class GenerateBar(QWidget):
         self.takes = TakeStrip()
         self.primer = QLabel()
         self.primer.setObjectName("primerLabel")
-        self.primer.setFixedWidth(PRIMER_NAME_PX + 60)
+        # "Primer: ", the name and " · 120 BPM"; set_primer elides the name to what the tempo leaves, and the
+        # label stays narrow enough for the window to fit 1024 pixels
+        self.primer.setFixedWidth(PRIMER_NAME_PX + 90)
         self.key = QComboBox()
         self.key.setObjectName("keyCombo")
         self.key.addItem("Auto", None)  # renamed "From primer: E minor" while a primer is loaded
@@ -289,7 +291,7 @@ class GenerateBar(QWidget):
         tempo = f" · {bpm:.0f} BPM" if bpm else ""
         metrics = self.primer.fontMetrics()
         room = self.primer.width() - metrics.horizontalAdvance(f"Primer: {tempo}") - 8  # the tempo is never cut
-        short = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, max(room, metrics.averageCharWidth() * 4))
+        short = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, min(room, PRIMER_NAME_PX))
         self.primer.setText(f"Primer: {short}{tempo}")
         self.primer.setToolTip(f"{name}{tempo}\n{tip}")
 
