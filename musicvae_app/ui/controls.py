@@ -175,9 +175,7 @@ class GenerateBar(QWidget):
         self.takes = TakeStrip()
         self.primer = QLabel()
         self.primer.setObjectName("primerLabel")
-        # "Primer: ", the name and " · 120 BPM"; set_primer elides the name to what the tempo leaves, and the
-        # label stays narrow enough for the window to fit 1024 pixels
-        self.primer.setFixedWidth(PRIMER_NAME_PX + 90)
+        self.primer.setFixedWidth(PRIMER_NAME_PX + 60)  # no wider: the window fits 1024 pixels
         self.key = QComboBox()
         self.key.setObjectName("keyCombo")
         self.key.addItem("Auto", None)  # renamed "From primer: E minor" while a primer is loaded
@@ -288,12 +286,15 @@ class GenerateBar(QWidget):
             self.primer.setText("Primer: none")
             self.primer.setToolTip(tip)
             return
-        tempo = f" · {bpm:.0f} BPM" if bpm else ""
         metrics = self.primer.fontMetrics()
-        room = self.primer.width() - metrics.horizontalAdvance(f"Primer: {tempo}") - 8  # the tempo is never cut
-        short = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, min(room, PRIMER_NAME_PX))
+        # The tempo is never cut: the name is elided to the room it leaves. A name that would fit whole
+        # without the word BPM drops the word instead (the Tempo box beside it says BPM).
+        forms = [f" · {bpm:.0f} BPM", f" · {bpm:.0f}"] if bpm else [""]
+        room = {t: self.primer.width() - metrics.horizontalAdvance(f"Primer: {t}") - 8 for t in forms}
+        tempo = next((t for t in forms if metrics.horizontalAdvance(name) <= room[t]), forms[0])
+        short = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, min(room[tempo], PRIMER_NAME_PX))
         self.primer.setText(f"Primer: {short}{tempo}")
-        self.primer.setToolTip(f"{name}{tempo}\n{tip}")
+        self.primer.setToolTip(f"{name}{forms[0]}\n{tip}")
 
     def set_key_info(self, primer_key: str | None, take_key: str | None) -> None:
         """The first entry names the primer's estimated key ("From primer: E minor"), else "Auto"; the tooltip
