@@ -191,11 +191,10 @@ class Chording:
     def _song_plan(self, song: Song, start_chunk: int, chunks: int, batch: int) -> ChordPlan | None:
         """The plan for `chunks` chunks of a take from chunk `start_chunk` on, from the take's own chords
         (repeated past its end, for Continue); steered when they were asked for, a followed part's or the bank's."""
-        chords = chords_of_song(song) if song.chords else None
+        bars = self.cfg.bars
+        chords = self._song_chords(song, (start_chunk + chunks) * bars)  # round and round past the end
         if chords:
-            bars = self.cfg.bars
-            chart = chords[: chart_period(chords)]  # the chart goes on as it went, round and round
-            chords = fit_chart(chart, (start_chunk + chunks) * bars)[start_chunk * bars :]
+            chords = chords[start_chunk * bars :]
         steer = song.settings.get("chords") in STEERED
         return self._chord_plan(chords, -int(song.settings.get("transpose", 0)), batch, chunks, steer=steer)
 
