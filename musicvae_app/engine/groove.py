@@ -18,16 +18,20 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..chords import recognize
 from ..lanes import DRUMS, LANES
 
 KICKS = (35, 36)
 SNARES = (38, 40)
 CRASH = 49
 BASS, PIANO, GUITAR = LANES.index("bass"), LANES.index("piano"), LANES.index("guitar")
+STRINGS = LANES.index("strings")
 PHRASE = 4  # bars; phrase ends are the last bar of every chunk of a 4-bar pack
-VOICES = {PIANO: 4, GUITAR: 4, BASS: 1, LANES.index("strings"): 4}  # at most this many notes at once
+VOICES = {PIANO: 4, GUITAR: 4, BASS: 1, STRINGS: 4}  # at most this many notes at once
 MIN_HELD = 2  # a held note is struck again only after it has sounded this many steps
 BAND_PLAYS = 2  # other lanes sounding in a bar for a resting bass to come in
+APPROACH_STEPS = 1  # the bass's approach note: the bar's last 16th
+TACET_BARS = 2  # a bass rest this long or shorter is a dropout to fill; a longer one is the bass laying out
 
 
 class Groove:
@@ -57,6 +61,10 @@ class Groove:
                 self._keep_bass(take, free, threshold, chords, spb)
             self._restrike(take, free, floor, spb, lineup)
             self._voices(take, free, floor, spb)
+            self._voicing(take, free, floor, spb, lineup, chords)
+            self._passing(take, free, floor, threshold, rng, spb, lineup)
+            if BASS in lineup:
+                self._approach(take, free, floor, threshold, rng, spb)
 
     def _sounding_floor(self, threshold: float) -> np.ndarray:
         """Per lane, the lowest probability the take's decoding lets sound: threshold x the lower of the
@@ -102,7 +110,13 @@ class Groove:
         if not len(bass_bars):
             return
         others = sounds[[i for i in range(take.shape[0]) if i != BASS]].sum(axis=0)
-        for bar in np.flatnonzero(~sounds[BASS] & (others >= BAND_PLAYS) & free[:, BASS]):
+        rests = ~sounds[BASS]
+        run = np.zeros(len(rests), dtype=int)  # the length of the rest each bar is part of
+        starts = np.flatnonzero(np.diff(np.concatenate([[0], rests.astype(int)])) == 1)
+        for start in starts:
+            end = start + int(np.argmin(rests[start:])) if not rests[start:].all() else len(rests)
+            run[start:end] = end - start
+        for bar in np.flatnonzero(rests & (run <= TACET_BARS) & (others >= BAND_PLAYS) & free[:, BASS]):
             before = bass_bars[bass_bars < bar]
             source = int(before[-1]) if len(before) else int(bass_bars[0])
             pattern = bars[BASS, source]
@@ -146,7 +160,7 @@ class Groove:
         snare = drums[:, list(SNARES)].any(axis=1)
         bar_lines = np.zeros(steps, dtype=bool)
         bar_lines[::spb] = True
-        on_beat = {BASS: _onsets(kick), PIANO: _onsets(kick) | _onsets(snare), GUITAR: _onsets(kick) | _onsets(snare)}
+        on_beat = {BASS: _onsets(kick), PIANO: _onsets(kick), GUITAR: _onsets(kick)}
         for lane in (i for i in range(len(LANES)) if i != DRUMS and i in lineup):
             strikes = on_beat.get(lane, np.zeros(steps, dtype=bool)) | bar_lines
             lane_free = np.repeat(free[:, lane], spb)
@@ -159,6 +173,162 @@ class Groove:
             for t in where:
                 pitches = held[t - 1] & on[t]
                 take[lane, t - 1, pitches] = 0.0
+
+
+    def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords) -> None:
+        """Full chords: in a bar where piano, guitar or strings double a pitch class (root and fifth in every
+        octave: the VAEs' blur) and leave out a tone of the bar's chord (the take's chords, else the chord the
+        band's bar is heard as), a doubled note above the lane's lowest moves to the nearest missing tone,
+        third first, in its own rhythm (`generation.voicing`: on or off per lane)."""
+        lanes = (self.pack.card.get("generation") or {}).get("voicing")
+        if not lanes:
+            return
+        n_bars = free.shape[0]
+        if chords is None:
+            sounding = take[:, : n_bars * spb] >= floor[:, None, None]
+            chords = recognize(sounding, spb)
+        for bar, chord in enumerate(chords[:n_bars]):
+            if chord is None:
+                continue
+            wanted = _tone_order(chord)
+            for lane in (PIANO, GUITAR, STRINGS):
+                if not lanes[lane] or lane not in lineup or not free[bar, lane]:
+                    continue
+                cells = take[lane, bar * spb : (bar + 1) * spb]
+                _complete(cells, cells >= floor[lane], wanted)
+
+    def _passing(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lineup) -> None:
+        """Passing and neighbour notes in the top voice of piano, guitar and strings: where the top line
+        leaps a third or a fourth from a note held at least a beat, the held note's last 8th becomes the
+        scale tone between (a neighbour note above where it repeats); only on a weak 8th or 16th, at the
+        card's rate per lane (`generation.passing`). The VAEs decode chord tones held through the bar, where
+        players walk between them: real parts use 3.6-4 pitch classes a bar, ours 2.4-2.6."""
+        rates = (self.pack.card.get("generation") or {}).get("passing")
+        if not rates:
+            return
+        steps = free.shape[0] * spb
+        beat = self.cfg.steps_per_beat
+        scale = _take_scale(take[:, :steps], floor)
+        for lane in (PIANO, GUITAR, STRINGS):
+            rate = rates[lane]
+            if lane not in lineup or rate <= 0:
+                continue
+            on = take[lane, :steps] >= floor[lane]
+            lane_free = np.repeat(free[:, lane], spb)
+            top = np.where(on.any(axis=1), 127 - np.argmax(on[:, ::-1], axis=1), -1)
+            starts, pitches = _runs(top)
+            ends = np.append(starts[1:], steps)
+            for i in range(len(starts) - 1):
+                a, b, s, e = int(pitches[i]), int(pitches[i + 1]), int(starts[i]), int(ends[i])
+                pos = e - 2
+                if a < 0 or b < 0 or e - s < beat or pos % beat == 0 or not lane_free[pos:e].all():
+                    continue
+                step = _between(a, b, scale)
+                if step is None or rng.random() >= rate:
+                    continue
+                value = max(0.85 * float(take[lane, s, a]), threshold + 1e-3)
+                take[lane, pos:e, a] = 0.0
+                take[lane, pos:e, step] = value
+
+    def _approach(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int) -> None:
+        """The bass walks into a new root: where the next bar opens on another note, the last 8th of this
+        bar becomes the scale tone next to it (or the half step below), at the card's rate
+        (`generation.approach`). Only bars the groove may change."""
+        rate = (self.pack.card.get("generation") or {}).get("approach", 0.0)
+        if not rate:
+            return
+        n_bars = free.shape[0]
+        scale = _take_scale(take[:, : n_bars * spb], floor)
+        on = take[BASS, : n_bars * spb] >= floor[BASS]
+        for bar in range(n_bars - 1):
+            end = (bar + 1) * spb
+            if not free[bar, BASS] or not on[end].any() or not on[end - 2 : end].any(axis=1).all():
+                continue
+            target = int(np.flatnonzero(on[end])[-1])
+            held = np.flatnonzero(on[end - 2 : end].any(axis=0))
+            if len(held) != 1 or int(held[0]) == target or rng.random() >= rate:
+                continue
+            held = int(held[0])
+            up = held < target
+            tone = target - 1 if up and rng.random() < 0.5 else _scale_step(target, -1 if up else 1, scale)
+            value = max(0.85 * float(take[BASS, end - 2, held]), threshold + 1e-3)
+            take[BASS, end - APPROACH_STEPS : end, held] = 0.0
+            take[BASS, end - APPROACH_STEPS : end, tone] = value
+
+
+def _tone_order(chord) -> list[int]:
+    """A chord's pitch classes in the order a voicing needs them: third, seventh (or sixth), fifth, the rest."""
+    tones = list(chord.tones)
+    root = chord.root
+    rank = {3: 0, 4: 0, 10: 1, 11: 1, 9: 1, 7: 2}
+    return sorted(tones, key=lambda t: rank.get((t - root) % 12, 3))
+
+
+def _complete(cells: np.ndarray, on: np.ndarray, wanted: list[int]) -> None:
+    """In place on one lane's bar (steps, 128): doubled pitch classes above the lowest note move to the missing
+    chord tones (nearest pitch, at most 4 semitones away, onto a pitch the bar does not sound)."""
+    pitches = np.flatnonzero(on.any(axis=0))
+    if len(pitches) < 2:
+        return
+    lowest = int(pitches[0])
+    present = {int(p) for p in pitches}
+    for tone in wanted:
+        if any(p % 12 == tone for p in present):
+            continue
+        best = None
+        for q in sorted(present - {lowest}):
+            if sum(p % 12 == q % 12 for p in present) < 2:
+                continue
+            for shift in (d for d in range(-4, 5) if d and (q + d) % 12 == tone):
+                target = q + shift
+                if 0 <= target < 128 and target not in present and (best is None or abs(shift) < abs(best[1] - best[0])):
+                    best = (q, target)
+        if best is None:
+            continue
+        q, target = best
+        cells[:, target] = cells[:, q]
+        cells[:, q] = 0.0
+        present = (present - {q}) | {target}
+
+
+def _take_scale(take: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """The take's own scale: the seven pitch classes its pitched lanes sound longest (bool, 12)."""
+    weight = np.zeros(12)
+    for lane in range(take.shape[0]):
+        if lane == DRUMS:
+            continue
+        per_pitch = (take[lane] >= floor[lane]).sum(axis=0)
+        weight += np.bincount(np.arange(128) % 12, weights=per_pitch, minlength=12)
+    scale = np.zeros(12, dtype=bool)
+    scale[np.argsort(-weight, kind="stable")[:7]] = True
+    return scale & (weight > 0)
+
+
+def _runs(top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where each run of one value in top starts, and its value."""
+    starts = np.flatnonzero(np.concatenate([[True], top[1:] != top[:-1]]))
+    return starts, top[starts]
+
+
+def _scale_step(pitch: int, direction: int, scale: np.ndarray) -> int:
+    """The nearest scale tone above (direction 1) or below (-1) pitch; a half step where none is in 3."""
+    for k in range(1, 3):
+        if scale[(pitch + direction * k) % 12]:
+            return pitch + direction * k
+    return pitch + direction
+
+
+def _between(a: int, b: int, scale: np.ndarray) -> int | None:
+    """The scale tone between a and b that lie a third or a fourth apart (the middle one of two), or the
+    upper neighbour of a repeated a; None for other intervals or where no scale tone lies between."""
+    if a == b:
+        up = _scale_step(a, 1, scale)
+        return up if up <= 127 and scale[up % 12] else None
+    if not 3 <= abs(b - a) <= 5:
+        return None
+    lo, hi = sorted((a, b))
+    inside = [p for p in range(lo + 1, hi) if scale[p % 12]]
+    return inside[len(inside) // 2] if inside else None
 
 
 def _onsets(hit: np.ndarray) -> np.ndarray:

@@ -1,0 +1,73 @@
+"""Music goals of a pack's continuations on *training* songs, for trying generation settings.
+
+    .venv/bin/python benchmarks/tune_music.py [--pack DIR] --data DIR [--windows 40] [--set KEY=JSON ...]
+
+Windows come from training songs 201-600 by file hash (as adjudicate_packs.py), so nothing tuned here
+is chosen on the validation songs that `musicvae evaluate` reports. `--set groove=false` (any card
+`generation` key, value as JSON) overrides the pack's card for this run only. Prints each music goal's
+real and generated value and the count met, plus the playing rows (fills, bass, repetition).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from musicvae_app.engine import Engine  # noqa: E402
+from musicvae_app.evaluate import (  # noqa: E402
+    MUSIC_GOALS,
+    SCORE_CHUNK,
+    SCORE_STEPS_PER_BEAT,
+    _all_rows,
+    compare,
+    generate_continuations,
+    windows,
+)
+from musicvae_app.training.calibrate import training_songs  # noqa: E402
+
+STEPS = 23
+SEED = 2000
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pack", default=None)
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--windows", type=int, default=40)
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
+    args = parser.parse_args()
+    engine = Engine.load(args.pack, device="cpu")
+    g = engine.pack.card.setdefault("generation", {})
+    for item in args.set:
+        key, _, value = item.partition("=")
+        g[key] = json.loads(value)
+    engine = type(engine)(engine.pack, device="cpu") if args.set else engine
+    pool = training_songs(engine, args.data, 300, args.cache_dir)
+    chosen = windows(pool[200:], SCORE_CHUNK, STEPS, args.windows)
+    real = np.stack([w.roll for w in chosen])
+    t0 = time.perf_counter()
+    made = generate_continuations(engine, chosen, STEPS, None, None, SEED)
+    secs = time.perf_counter() - t0
+    table = compare(real, made, SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
+    met = 0
+    for lane, metric, row in _all_rows(table):
+        if metric in MUSIC_GOALS and row.get("met") is not None:
+            met += row["met"]
+            mark = "ok" if row["met"] else "--"
+            print(f"{lane:14s} {metric:4s} real {row['real']:7.2f} ours {row['generated']:7.2f} {mark}")
+    print(f"music goals {met} of 20 on {len(chosen)} training windows ({secs:.0f} s)")
+    from musicvae_app.evaluate_playing import format_playing, playing_table
+
+    print(format_playing(playing_table(real, made)))
+
+
+if __name__ == "__main__":
+    main()
