@@ -29,6 +29,7 @@ TICKS_PER_BEAT = 480  # the export's resolution: a grid finer than this writes n
 MAX_STEPS_PER_BEAT = 48
 MIN_CHUNK_STEPS, MAX_CHUNK_STEPS = 16, 1024
 MAX_LATENT = 1024
+MAX_LATENT_VALUE = 1e4  # |z| in a sketch's latents: the prior is N(0, 1); 3e38 decodes to NaN
 MAX_HIDDEN = 4096
 MAX_CHANNELS = 1024  # a VAE conv width
 MAX_NOISE = 10.0

@@ -24,6 +24,7 @@ from .feel import FEEL_KEYS, check_feel
 from .keys import parse_key
 from .limits import (
     MAX_LATENT,
+    MAX_LATENT_VALUE,
     MAX_SONG_STEPS,
     MAX_STEPS,
     MAX_TAKES,
@@ -558,6 +559,9 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
                 )
 
         latents = _array(z, f"take{i}/latents.npy", name, budget, latent_shape)
+        largest = float(np.abs(latents).max()) if latents.size else 0.0
+        if largest > MAX_LATENT_VALUE:
+            raise _damaged(name, f"take {i + 1} has a latent of {largest:.3g}; the most is {MAX_LATENT_VALUE:g}")
     rows = _chunk_rows(meta.get("chunks", []), i, n_chunks)
     chords = _take_chords(meta.get("chords", []), i, probs.shape[1] // (steps_per_beat * BEATS_PER_BAR))
     return Song(

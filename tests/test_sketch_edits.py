@@ -319,3 +319,23 @@ def test_a_refused_sketch_leaves_the_open_one_as_it_was(engine, tmp_path):
     assert session.song is song and session.path == path and not session.dirty
     with pytest.raises(SketchError):
         Session.open(bad, engine)
+
+
+@pytest.mark.parametrize("value", [3e38, -3e38, 1e5])
+def test_latents_too_large_to_decode_are_refused_at_load(engine, tmp_path, value):
+    """Finite but huge latents (a flipped exponent bit) used to open, then set_chord decoded them to NaN: a take
+    the reader would refuse after saving."""
+    import io
+
+    path = two_takes(engine, tmp_path)
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    buf = io.BytesIO()
+    np.save(buf, np.full((3, 5, 16), value, np.float32))
+    members["take1/latents.npy"] = buf.getvalue()
+    bad = tmp_path / "huge.mvsketch"
+    with zipfile.ZipFile(bad, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(SketchError, match=r"'huge.mvsketch' is damaged: take 2 has a latent of .*; the most is 10000"):
+        sketchfile.load(bad)
