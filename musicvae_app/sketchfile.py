@@ -308,7 +308,8 @@ def _load(z: zipfile.ZipFile, name: str) -> Sketch:
     except SketchError:
         raise
     except InvalidValue as exc:  # a field outside what the app allows: the message names the take and the field
-        raise SketchError(f"{name} is damaged: {exc}") from None
+        text = str(exc)  # a value quoted in it may be megabytes long
+        raise SketchError(f"{name} is damaged: {text if len(text) <= 400 else text[:399] + '…'}") from None
     except (KeyError, TypeError, ValueError, AttributeError, zipfile.BadZipFile, OSError) as exc:
         raise SketchError(f"{name} is damaged ({type(exc).__name__}: {exc})") from None
     if not takes:

@@ -320,3 +320,10 @@ def test_a_sketch_the_engine_made_with_every_setting_opens_as_it_was_saved(tmp_p
     for a, b in zip(takes, back.takes):
         assert_same(a, b)
         assert a.chords == b.chords
+
+
+def test_a_huge_bad_value_is_quoted_short(tmp_path):
+    bad = _bad_take_file(tmp_path, _set_setting("lineup", "kazoo," * 200_000))
+    with pytest.raises(SketchError, match=r"take 2 settings: lineup must name lanes from") as err:
+        sketchfile.load(bad)
+    assert len(str(err.value)) <= 430
