@@ -10,6 +10,7 @@ generation shifts back by its negative.
 
 from __future__ import annotations
 
+import operator
 import re
 
 import numpy as np
@@ -92,29 +93,37 @@ def normalising_shift(key: tuple[int, str] | None) -> int:
 def transpose_roll(roll: np.ndarray, semitones: int, lanes=None) -> np.ndarray:
     """Shift the pitched lanes (or `lanes`) of a (5, steps, 128) array; notes pushed off the ends fold by octaves.
 
-    Returns a new array; the other lanes are copied as they are.
+    Returns a new array; the other lanes are copied as they are. The work never grows with the shift: a shift
+    past the whole keyboard folds every note, and where it lands depends only on the shift's pitch class.
     """
     roll = np.asarray(roll)
+    semitones = operator.index(semitones)  # a whole number (TypeError for 1.5 or "up")
     if not semitones:
         return roll.copy()
     lanes = [i for i in range(roll.shape[0]) if i != DRUMS] if lanes is None else lanes
     pitches = roll.shape[-1]
+    if semitones > pitches:  # every note folds down into the top octave: only the pitch class matters
+        semitones = pitches + (semitones - pitches) % 12
+    elif semitones < -pitches:  # every note folds up into the bottom octave
+        semitones = -pitches - (-pitches - semitones) % 12
     target = np.arange(pitches) + semitones
-    target = np.where(target < 0, target + 12 * (-(target // 12)), target)
-    while (target >= pitches).any():
-        target = np.where(target >= pitches, target - 12, target)
+    target = np.where(target < 0, target % 12, target)  # up by whole octaves into 0..11
+    target = np.where(target >= pitches, target - 12 * ((target - pitches) // 12 + 1), target)  # down into range
     inside = np.flatnonzero(target == np.arange(pitches) + semitones)  # pitches that move without folding
-    lo, hi = int(inside[0]), int(inside[-1]) + 1  # a contiguous run: one slice copy
-    edges = [p for p in range(pitches) if not lo <= p < hi]  # at most 12 pitches fold by octaves
+    lo, hi = (int(inside[0]), int(inside[-1]) + 1) if inside.size else (0, 0)  # a contiguous run: one slice copy
+    edges = [p for p in range(pitches) if not lo <= p < hi]  # the pitches that fold by octaves
     out = np.empty_like(roll)
     for lane in range(roll.shape[0]):
         src, dst = roll[lane], out[lane]
         if lane not in lanes:
             dst[...] = src
             continue
-        dst[..., : lo + semitones] = 0
-        dst[..., hi + semitones :] = 0
-        dst[..., lo + semitones : hi + semitones] = src[..., lo:hi]
+        if hi > lo:
+            dst[..., : lo + semitones] = 0
+            dst[..., hi + semitones :] = 0
+            dst[..., lo + semitones : hi + semitones] = src[..., lo:hi]
+        else:
+            dst[...] = 0
         for p in edges:  # OR for bool rolls, max for probabilities
             np.maximum(dst[..., target[p]], src[..., p], out=dst[..., target[p]])
     return out

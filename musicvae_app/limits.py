@@ -8,6 +8,8 @@ from what music needs, and sizes from the memory they cost:
 - seed: 0..MAX_SEED (2**32 - 1): every seed in the range makes its own song, and what is recorded is what ran.
 - steps and variations: each bounded by a count, and together by MAX_GENERATED_STEPS grid steps
   ((steps + 1) x variations x chunk_steps), about 4 KB each while generating, so at most ~0.5 GB.
+- transpose: a take's shift from its pack's key space, -MAX_TRANSPOSE..MAX_TRANSPOSE (-127..127) semitones:
+  past that every note has left the 128 MIDI pitches.
 - grid: steps_per_beat divides the export's 480 ticks per beat (at most 48); chunk_steps a multiple of 16 up to 1024.
 """
 
@@ -27,6 +29,7 @@ TICKS_PER_BEAT = 480  # the export's resolution: a grid finer than this writes n
 MAX_STEPS_PER_BEAT = 48
 MIN_CHUNK_STEPS, MAX_CHUNK_STEPS = 16, 1024
 MAX_LATENT = 1024
+MAX_LATENT_VALUE = 1e4  # |z| in a sketch's latents: the prior is N(0, 1); 3e38 decodes to NaN
 MAX_HIDDEN = 4096
 MAX_CHANNELS = 1024  # a VAE conv width
 MAX_NOISE = 10.0
@@ -36,6 +39,7 @@ MAX_SONG_STEPS = MAX_GENERATED_STEPS  # one take in a sketch file
 MAX_SONG_MINUTES = 60.0  # longer MIDI files are cut here, and the reader says so
 MAX_NOTE_BEATS = 256.0  # 64 bars: a longer held note is cut
 MAX_JSON_DEPTH = 32
+MAX_TRANSPOSE = 127  # semitones: a shift past the 128 MIDI pitches moves every note off the keyboard
 
 
 def _is_number(value) -> bool:
@@ -83,6 +87,11 @@ def check_tempo(value) -> float:
 def check_seed(value) -> int:
     """A seed 0..MAX_SEED (2**32 - 1); each one makes a different song."""
     return check_int("seed", value, 0, MAX_SEED)
+
+
+def check_transpose(value) -> int:
+    """A take's transposition from its pack's key space: a whole number of semitones, -127..127."""
+    return check_int("transpose (semitones)", value, -MAX_TRANSPOSE, MAX_TRANSPOSE)
 
 
 def check_noise(value) -> float:

@@ -33,7 +33,7 @@ from . import sketchfile
 from .atomic import atomic_write, atomic_write_set
 from .errors import InvalidValue, MusicVAEError
 from .feel import FEEL_KEYS, check_feel
-from .limits import MAX_TEMPO, MIN_TEMPO, check_int, check_program, check_tempo, check_threshold
+from .limits import MAX_TEMPO, MAX_TRANSPOSE, MIN_TEMPO, check_int, check_program, check_tempo, check_threshold
 from .midi import lane_notes, primer_from_notes, read_notes, song_to_midifile
 from .settings import GenerationSettings
 from .sketchfile import Sketch, SketchError
@@ -401,6 +401,15 @@ class Session:
         semitones = check_int("semitones", semitones, -12, 12)
         if not semitones or self.song is None:
             return
+        for n, take in enumerate(self.state.takes):  # a sketch file holds each take's shift within limits
+            now = int(take.settings.get("transpose", 0))
+            if not -MAX_TRANSPOSE <= now + semitones <= MAX_TRANSPOSE:
+                self._error(
+                    "Cannot transpose",
+                    f"Take {n + 1} is already {now:+d} semitones from its pack's key; {semitones:+d} more would pass "
+                    f"{MAX_TRANSPOSE} either way, where no note is left on the keyboard. Transpose the other way.",
+                )
+                return
 
         def moved(symbol: str | None) -> str | None:
             try:

@@ -20,11 +20,18 @@ import numpy as np
 from .atomic import atomic_write
 from .chords import NO_CHORD, ChordError, parse_chord
 from .errors import InvalidValue, MusicVAEError
+from .feel import FEEL_KEYS, check_feel
+from .keys import parse_key
 from .limits import (
     MAX_LATENT,
+    MAX_LATENT_VALUE,
     MAX_SONG_STEPS,
+    MAX_STEPS,
     MAX_TAKES,
+    MAX_VARIATIONS,
     check_chunk_steps,
+    check_float,
+    check_int,
     check_json_depth,
     check_noise,
     check_program,
@@ -32,8 +39,20 @@ from .limits import (
     check_steps_per_beat,
     check_tempo,
     check_threshold,
+    check_transpose,
 )
-from .song import BEATS_PER_BAR, LANES, PITCHES, ChunkInfo, Song, check_chords
+from .song import (
+    BEATS_PER_BAR,
+    LANE_SETTINGS,
+    LANES,
+    PITCHES,
+    ChunkInfo,
+    Song,
+    check_chords,
+    format_density,
+    lane_value,
+    parse_density,
+)
 
 FORMAT = "musicvae-sketch"
 FORMAT_VERSION = 1
@@ -288,7 +307,10 @@ def _load(z: zipfile.ZipFile, name: str) -> Sketch:
         settings = _window_settings(header.get("settings"))
     except SketchError:
         raise
-    except (InvalidValue, KeyError, TypeError, ValueError, AttributeError, zipfile.BadZipFile, OSError) as exc:
+    except InvalidValue as exc:  # a field outside what the app allows: the message names the take and the field
+        text = str(exc)  # a value quoted in it may be megabytes long
+        raise SketchError(f"{name} is damaged: {text if len(text) <= 400 else text[:399] + '…'}") from None
+    except (KeyError, TypeError, ValueError, AttributeError, zipfile.BadZipFile, OSError) as exc:
         raise SketchError(f"{name} is damaged ({type(exc).__name__}: {exc})") from None
     if not takes:
         raise SketchError(f"{name} holds no takes")
@@ -324,18 +346,126 @@ def _scalar(value) -> bool:
     return value is None or isinstance(value, (bool, int, str)) or (isinstance(value, float) and np.isfinite(value))
 
 
-def _take_settings(raw) -> dict:
-    """What made a take: JSON scalars (and short lists of them), and a seed only if the app could have used it."""
-    raw = raw if isinstance(raw, dict) else {}
+CHORD_SOURCES = ("asked", "part", "bank")  # where a take's chords came from (engine.chording.STEERED)
+
+
+def _check_lineup(value) -> str:
+    """The lanes that play, as the engine writes them: 'piano,bass' (at least one lane, each named once)."""
+    names = [part.strip().lower() for part in value.split(",")] if isinstance(value, str) else None
+    if not names or not all(name in LANES for name in names):
+        raise InvalidValue(f"lineup must name lanes from {', '.join(LANES)}, comma-separated; got {value!r}")
+    return ",".join(lane for lane in LANES if lane in names)
+
+
+def _check_key(value) -> str:
+    """A key as the engine records it: '' (none known), 'E minor', or 'C major / A minor' (a key-free pack's)."""
+    if not isinstance(value, str) or len(value) > 64:
+        raise InvalidValue(f"key must be a key's name such as 'E minor' or 'Bb major', got {value!r}")
+    first = value.split(" / ")[0].strip()
+    if first:
+        try:
+            parse_key(first)
+        except ValueError:
+            raise InvalidValue(f"key must be a key's name such as 'E minor' or 'Bb major', got {value!r}") from None
+    return value
+
+
+def _check_density(value) -> str:
+    if not isinstance(value, str):
+        raise InvalidValue(f"density must be lane=value pairs such as 'bass=1.3,strings=0.7', got {value!r}")
+    try:
+        return format_density(parse_density(value))
+    except ValueError as exc:
+        raise InvalidValue(str(exc)) from None
+
+
+def _check_start_bias(value) -> list[float]:
+    if not isinstance(value, list) or len(value) != len(LANES):
+        raise InvalidValue(f"start_bias must be five numbers from -8 to 8, one per lane; got {value!r}")
+    return [check_float("start_bias", v, -8.0, 8.0) for v in value]
+
+
+def _check_bool(name: str):
+    def check(value) -> bool:
+        if not isinstance(value, bool):
+            raise InvalidValue(f"{name} must be true or false, got {value!r}")
+        return value
+
+    return check
+
+
+def _check_choice(name: str, choices: tuple[str, ...]):
+    def check(value) -> str:
+        if value not in choices:
+            raise InvalidValue(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    return check
+
+
+def _check_lane_value(name: str):
+    def check(value):
+        try:
+            return lane_value(name, value)
+        except ValueError as exc:
+            raise InvalidValue(str(exc)) from None
+
+    return check
+
+
+def _check_feel_value(name: str):
+    return lambda value: check_feel(**{name: value})[name]
+
+
+# Every take setting the app reads back (engine edits, the window, playback and export): its check.
+TAKE_SETTINGS = {
+    "transpose": check_transpose,
+    "key": _check_key,
+    "density": _check_density,
+    "lineup": _check_lineup,
+    "noise": check_noise,
+    "threshold": check_threshold,
+    "revive": lambda v: check_int("revive", v, 0, MAX_STEPS),
+    "pull": lambda v: check_float("pull", v, 0.0, 1.0, high_open=True),
+    "harmony": lambda v: check_float("harmony", v, 0.0, 8.0),
+    "start_bias": _check_start_bias,
+    "scale_lock": _check_bool("scale_lock"),
+    "groove": _check_bool("groove"),
+    "chords": _check_choice("chords", CHORD_SOURCES),
+    "steps": lambda v: check_int("steps", v, 0, MAX_SONG_STEPS),
+    "morph_steps": lambda v: check_int("morph_steps", v, 0, MAX_SONG_STEPS),
+    "variation": lambda v: check_int("variation", v, 0, MAX_VARIATIONS - 1),
+    "variations": lambda v: check_int("variations", v, 1, MAX_VARIATIONS),
+    **{name: _check_lane_value(name) for name in LANE_SETTINGS},
+    **{name: _check_feel_value(name) for name in FEEL_KEYS},
+}
+
+
+def _take_settings(raw, i: int) -> dict:
+    """What made a take. Every setting the app reads back is checked (TAKE_SETTINGS: InvalidValue naming the
+    take, the setting and what it may be); the rest are JSON scalars (and short lists of them) kept as
+    provenance; a seed only if the app could have used it (a forged one is dropped)."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidValue(f"take {i + 1} settings must be a record of named settings, got {type(raw).__name__}")
     out = {}
     for key, value in list(raw.items())[:64]:
+        key = str(key)[:64]
+        if key in TAKE_SETTINGS:
+            if value is not None:  # null: not set, as in a sketch from before the setting existed
+                try:
+                    out[key] = TAKE_SETTINGS[key](value)
+                except InvalidValue as exc:
+                    raise InvalidValue(f"take {i + 1} settings: {exc}") from None
+            continue
         if isinstance(value, str):
             value = value[:256]
         elif isinstance(value, list) and len(value) <= 16 and all(_scalar(v) and len(str(v)) <= 64 for v in value):
             value = list(value)
         elif not _scalar(value):
             continue
-        out[str(key)[:64]] = value
+        out[key] = value
     for key in [k for k in out if k == "seed" or k.endswith("_seed")]:
         try:
             out[key] = check_seed(out[key])
@@ -346,7 +476,7 @@ def _take_settings(raw) -> dict:
 
 def _chunk_info(raw) -> ChunkInfo:
     if not isinstance(raw, dict) or not isinstance(raw.get("source"), str):
-        raise InvalidValue("a chunk's provenance is not a record")
+        raise InvalidValue(f"a chunk's provenance must be a record with its source, got {raw!r:.80}")
     seed, noise, pack = raw.get("seed"), raw.get("noise"), raw.get("pack")
     return ChunkInfo(
         source=raw["source"][:64],
@@ -371,17 +501,35 @@ def _take_chords(raw, i: int, n_bars: int) -> list[str | None]:
     return out
 
 
+UNKNOWN = "unknown"  # the provenance of a chunk whose take recorded none (a sketch from an older writer)
+
+
 def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -> Song:
     if not isinstance(meta, dict):
         raise InvalidValue(f"take {i + 1} is not a record")
-    steps_per_beat = check_steps_per_beat(meta["steps_per_beat"])
-    chunk_steps = check_chunk_steps(meta["chunk_steps"])
-    threshold = check_threshold(meta["threshold"])
-    tempo = check_tempo(meta["tempo"])
-    programs = meta["programs"]
+
+    def field(key: str, check):
+        """meta[key] through its check; InvalidValue names the take and the field."""
+        if key not in meta:
+            raise InvalidValue(f"take {i + 1} has no {key}")
+        try:
+            return check(meta[key])
+        except InvalidValue as exc:
+            raise InvalidValue(f"take {i + 1} {exc}") from None
+
+    steps_per_beat = field("steps_per_beat", check_steps_per_beat)
+    chunk_steps = field("chunk_steps", check_chunk_steps)
+    threshold = field("threshold", check_threshold)
+    tempo = field("tempo", check_tempo)
+    programs = meta.get("programs")
     if not isinstance(programs, list) or len(programs) != len(LANES):
-        raise InvalidValue(f"programs must list one instrument per lane ({len(LANES)})")
-    programs = [check_program(p) for p in programs]
+        raise InvalidValue(
+            f"take {i + 1} programs must list one instrument (0-127) per lane ({len(LANES)}), got {programs!r}"
+        )
+    try:
+        programs = [check_program(p) for p in programs]
+    except InvalidValue as exc:
+        raise InvalidValue(f"take {i + 1} {exc}") from None
 
     def probs_shape(shape) -> None:
         if len(shape) != 3 or shape[0] != len(LANES) or shape[2] != PITCHES:
@@ -397,22 +545,25 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
     if probs.min() < 0.0 or probs.max() > 1.0:
         raise _damaged(name, f"take {i + 1} holds probabilities outside 0-1")
     n_chunks = probs.shape[1] // chunk_steps
+    has_latents = meta.get("has_latents", False)
+    if not isinstance(has_latents, bool):
+        raise InvalidValue(f"take {i + 1} has_latents must be true or false, got {has_latents!r}")
     latents = None
-    if meta.get("has_latents"):
+    if has_latents:
 
         def latent_shape(shape) -> None:
             if len(shape) != 3 or shape[0] != n_chunks or shape[1] != len(LANES) or not 0 < shape[2] <= MAX_LATENT:
-                raise _damaged(name, f"take {i + 1} has latents of shape {shape}, not ({n_chunks}, 5, K)")
+                raise _damaged(
+                    name,
+                    f"take {i + 1} has latents of shape {shape}, not one row of 5 lanes per chunk "
+                    f"({n_chunks}, 5, 1 to {MAX_LATENT})",
+                )
 
         latents = _array(z, f"take{i}/latents.npy", name, budget, latent_shape)
-    chunks = meta.get("chunks", [])
-    if not isinstance(chunks, list) or len(chunks) > n_chunks:
-        raise InvalidValue(f"take {i + 1} describes more chunks than it holds")
-    rows = []
-    for row in chunks:
-        if not isinstance(row, list) or len(row) > len(LANES):
-            raise InvalidValue(f"take {i + 1} has a malformed chunk record")
-        rows.append([_chunk_info(c) for c in row])
+        largest = float(np.abs(latents).max()) if latents.size else 0.0
+        if largest > MAX_LATENT_VALUE:
+            raise _damaged(name, f"take {i + 1} has a latent of {largest:.3g}; the most is {MAX_LATENT_VALUE:g}")
+    rows = _chunk_rows(meta.get("chunks", []), i, n_chunks)
     chords = _take_chords(meta.get("chords", []), i, probs.shape[1] // (steps_per_beat * BEATS_PER_BAR))
     return Song(
         probs=probs,
@@ -423,6 +574,27 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         programs=programs,
         latents=latents,
         chunks=rows,
-        settings=_take_settings(meta.get("settings")),
+        settings=_take_settings(meta.get("settings"), i),
         chords=chords,
     )
+
+
+def _chunk_rows(chunks, i: int, n_chunks: int) -> list[list[ChunkInfo]]:
+    """How each chunk of each lane was made: one row of five records per chunk. A take that recorded none
+    (an empty list) gets rows of 'unknown' provenance, so every edit finds a record for every chunk."""
+    if not isinstance(chunks, list) or len(chunks) not in (0, n_chunks):
+        count = len(chunks) if isinstance(chunks, list) else type(chunks).__name__
+        raise InvalidValue(
+            f"take {i + 1} chunks must list one row per chunk ({n_chunks}) of one record per lane, got {count}"
+        )
+    if not chunks:
+        return [[ChunkInfo(UNKNOWN)] * len(LANES) for _ in range(n_chunks)]
+    rows = []
+    for c, row in enumerate(chunks):
+        if not isinstance(row, list) or len(row) != len(LANES):
+            raise InvalidValue(f"take {i + 1} chunks: chunk {c + 1} must hold one record per lane ({len(LANES)})")
+        try:
+            rows.append([_chunk_info(record) for record in row])
+        except InvalidValue as exc:
+            raise InvalidValue(f"take {i + 1} chunks: chunk {c + 1}: {exc}") from None
+    return rows

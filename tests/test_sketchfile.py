@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import zipfile
@@ -184,3 +185,145 @@ def test_a_bad_chord_chart_is_refused_naming_the_take_and_the_chords(tmp_path, c
     with pytest.raises(SketchError, match=message) as err:
         sketchfile.load(bad)
     assert "'bad.mvsketch' is damaged" in str(err.value)
+
+
+# --- every take field is checked at load (issue 22) ------------------------------------------------------
+def _bad_take_file(tmp_path, change):
+    """A real two-take sketch on disk with take 2's header record edited by change(take record)."""
+    path = sketchfile.save(Sketch([make_song(1), make_song(2, chunks=2)]), tmp_path / "s.mvsketch")
+    bad = tmp_path / "bad.mvsketch"
+    _with_header_change(path, bad, lambda h: change(h["takes"][1]))
+    return bad
+
+
+def _set_setting(key, value):
+    return lambda take: take["settings"].__setitem__(key, value)
+
+
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("transpose", -1e9, r"transpose \(semitones\) must be a whole number from -127 to 127, got -1000000000.0"),
+        ("transpose", 1e9, r"transpose \(semitones\) must be a whole number from -127 to 127, got 1000000000.0"),
+        ("transpose", 1e300, r"transpose \(semitones\) must be a whole number from -127 to 127, got 1e\+300"),
+        ("transpose", "up", r"transpose \(semitones\) must be a whole number from -127 to 127, got 'up'"),
+        ("transpose", 2.5, r"transpose \(semitones\) must be a whole number"),
+        ("transpose", 128, r"transpose \(semitones\) must be a whole number from -127 to 127, got 128"),
+        ("lineup", "piano,kazoo", r"lineup must name lanes from piano, guitar, bass, strings, drums"),
+        ("lineup", "", r"lineup must name lanes from"),
+        ("lineup", ["piano"], r"lineup must name lanes from"),
+        ("density", "bass=9", r"density of bass must be from 0.25 to 4.0, got 9"),
+        ("density", "kazoo=1.2", r"unknown lane 'kazoo': choose one of piano, guitar, bass, strings, drums"),
+        ("density", {"bass": 1.2}, r"density must be lane=value pairs"),
+        ("key", "H major", r"key must be a key's name such as 'E minor'"),
+        ("key", 5, r"key must be a key's name"),
+        ("noise", 99, r"noise must be a number from 0 to 10, got 99"),
+        ("threshold", 1.5, r"threshold must be a number above 0 and below 1"),
+        ("revive", -1, r"revive must be a whole number from 0 to 1024, got -1"),
+        ("pull", 1.0, r"pull must be a number from 0 and below 1, got 1.0"),
+        ("harmony", "x", r"harmony must be a number from 0 to 8, got 'x'"),
+        ("start_bias", [0.0] * 4, r"start_bias must be five numbers from -8 to 8"),
+        ("start_bias", [1e300] * 5, r"start_bias must be a number from -8 to 8, got 1e\+300"),
+        ("scale_lock", "yes", r"scale_lock must be true or false, got 'yes'"),
+        ("groove", 1, r"groove must be true or false, got 1"),
+        ("chords", "mine", r"chords must be one of asked, part, bank, got 'mine'"),
+        ("sustain", 5, r"sustain must be from 0.1 to 1.0, got 5"),
+        ("fill", [1.0] * 4, r"fill must be one number or five, one per lane; got 4"),
+        ("restrike", 0.99, r"restrike must be from 0.0 to 0.95"),
+        ("bring_in", "full", r"bring_in must be from 0.1 to 1.0"),
+        ("swing", 90, r"swing must be a number from 50 to 75 \(percent"),
+        ("swing_grid", "32nd", r"swing_grid must be one of 8th, 16th, got '32nd'"),
+        ("humanize_ms", float("nan"), r"humanize_ms must be a number from 0 to 30"),
+        ("humanize_velocity", -1, r"humanize_velocity must be a number from 0 to 30"),
+        ("steps", -3, r"steps must be a whole number from 0 to"),
+        ("variation", 64, r"variation must be a whole number from 0 to 63, got 64"),
+        ("variations", 0, r"variations must be a whole number from 1 to 64, got 0"),
+    ],
+)
+def test_every_take_setting_is_checked_at_load_naming_the_take_and_the_setting(tmp_path, key, value, message):
+    bad = _bad_take_file(tmp_path, _set_setting(key, value))
+    with pytest.raises(SketchError, match=message) as err:
+        sketchfile.load(bad)
+    assert str(err.value).startswith("'bad.mvsketch' is damaged: take 2 settings: ")
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda t: t.update(tempo=1e9), r"take 2 tempo \(BPM\) must be a number from 20 to 400, got 1000000000.0"),
+        (lambda t: t.update(threshold=0), r"take 2 threshold must be a number above 0 and below 1, got 0"),
+        (lambda t: t.update(steps_per_beat=7), r"take 2 steps_per_beat must divide 480"),
+        (lambda t: t.update(chunk_steps=17), r"take 2 chunk_steps must be a multiple of 16"),
+        (lambda t: t.pop("tempo"), r"take 2 has no tempo"),
+        (lambda t: t.update(programs=[0, 0, 0, 0, 200]), r"take 2 program must be a whole number from 0 to 127"),
+        (lambda t: t.update(programs=[0, 0]), r"take 2 programs must list one instrument \(0-127\) per lane \(5\)"),
+        (lambda t: t.update(has_latents="yes"), r"take 2 has_latents must be true or false, got 'yes'"),
+        (lambda t: t.update(chunks=t["chunks"][:1]), r"take 2 chunks must list one row per chunk \(2\).*got 1"),
+        (lambda t: t.update(chunks={"a": 1}), r"take 2 chunks must list one row per chunk \(2\).*got dict"),
+        (lambda t: t["chunks"][1].pop(), r"take 2 chunks: chunk 2 must hold one record per lane \(5\)"),
+        (lambda t: t["chunks"][0].__setitem__(0, 7), r"take 2 chunks: chunk 1: a chunk's provenance must be a rec"),
+        (lambda t: t["chunks"][0][0].update(noise=1e9), r"take 2 chunks: chunk 1: noise must be a number from 0"),
+        (lambda t: t.update(settings=[1, 2]), r"take 2 settings must be a record of named settings, got list"),
+    ],
+)
+def test_every_take_field_is_checked_at_load_naming_the_take_and_the_field(tmp_path, change, message):
+    with pytest.raises(SketchError, match=message) as err:
+        sketchfile.load(_bad_take_file(tmp_path, change))
+    assert str(err.value).startswith("'bad.mvsketch' is damaged: take 2 ")
+
+
+def test_latents_of_the_wrong_shape_are_refused_naming_the_take(tmp_path):
+    path = sketchfile.save(Sketch([make_song(1), make_song(2, chunks=2)]), tmp_path / "s.mvsketch")
+    with zipfile.ZipFile(path) as z:
+        members = {name: z.read(name) for name in z.namelist()}
+    buf = io.BytesIO()
+    np.save(buf, np.zeros((3, 5, 16), np.float32))  # take 2 has two chunks
+    members["take1/latents.npy"] = buf.getvalue()
+    bad = tmp_path / "bad.mvsketch"
+    with zipfile.ZipFile(bad, "w") as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    with pytest.raises(SketchError, match=r"take 2 has latents of shape \(3, 5, 16\), not one row of 5 lanes"):
+        sketchfile.load(bad)
+
+
+def test_unset_settings_open_as_unset_and_a_take_without_chunk_records_gets_unknown_ones(tmp_path):
+    def change(take):
+        take["settings"].update(transpose=None, density=None, key=None, lineup=None)
+        take["chunks"] = []
+
+    back = sketchfile.load(_bad_take_file(tmp_path, change)).takes[1]
+    assert not {"transpose", "density", "key", "lineup"} & set(back.settings)
+    assert back.chunks == [[ChunkInfo("unknown")] * len(LANES)] * 2
+    assert np.array_equal(back.probs, make_song(2, chunks=2).probs)
+
+
+def test_a_sketch_the_engine_made_with_every_setting_opens_as_it_was_saved(tmp_path, engine):
+    """The checks refuse nothing the app writes: chords, groove, scale lock, density, feel, transpose, infill, morph."""
+    from musicvae_app.session import Session
+
+    session = Session(engine)
+    session.update_settings(steps=2, variations=2, key="E minor", scale_lock=True)
+    session.set_seed(5)
+    assert session.generate()
+    session.set_density("bass", 1.3)
+    session.set_feel(swing=60, swing_grid="16th", humanize_ms=8, humanize_velocity=5)
+    session.transpose(-3)
+    assert session.infill(2, 3) and session.regenerate_lane("guitar") and session.morph_to_take(1, steps=2)
+    charted = engine.generate(seed=3, steps=1, chords="Am F C G", groove=True, revive=1, pull=0.2, harmony=1.0)
+    takes = list(session.takes) + [charted, engine.set_chord(charted, 2, "Dm7"), engine.reconstruct(charted)]
+    written = set().union(*(take.settings for take in takes))
+    assert set(sketchfile.TAKE_SETTINGS) <= written  # every checked setting is in the file, as the app wrote it
+    path = sketchfile.save(Sketch(takes, current=1), tmp_path / "all.mvsketch")
+    back = sketchfile.load(path)
+    assert len(back.takes) == len(takes) and back.current == 1
+    for a, b in zip(takes, back.takes):
+        assert_same(a, b)
+        assert a.chords == b.chords
+
+
+def test_a_huge_bad_value_is_quoted_short(tmp_path):
+    bad = _bad_take_file(tmp_path, _set_setting("lineup", "kazoo," * 200_000))
+    with pytest.raises(SketchError, match=r"take 2 settings: lineup must name lanes from") as err:
+        sketchfile.load(bad)
+    assert len(str(err.value)) <= 430

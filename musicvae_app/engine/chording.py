@@ -148,6 +148,9 @@ class Chording:
         out.settings = {**song.settings, "chords": "asked"}
         if not changed:
             return out
+        self._need_latents(song, "changing its chords")  # the bars are re-decoded from the take's own latents
+        if len(out.chunks) != song.n_chunks:  # a take that recorded no chunks: none of its parts is kept as played
+            out.chunks = self._editable(song).chunks
         bars, spb, cs = self.cfg.bars, 4 * self.cfg.steps_per_beat, self.cfg.chunk_steps
         chunks = sorted({i // bars for i in changed})
         shift_out = int(song.settings.get("transpose", 0))

@@ -17,7 +17,15 @@ import torch
 from ..chords import chart_period, chords_key, fit_chart, recognize
 from ..errors import InvalidValue
 from ..keys import key_name, transpose_roll
-from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
+from ..limits import (
+    check_float,
+    check_noise,
+    check_seed,
+    check_steps_variations,
+    check_tempo,
+    check_threshold,
+    check_transpose,
+)
 from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
 from ..song import DEFAULT_PROGRAMS, LANE_SETTINGS, LANES, ChunkInfo, Song, lane_index, lane_value
@@ -361,10 +369,61 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts):
 
     def _check_song(self, song: Song) -> None:
         if (song.steps_per_beat, song.chunk_steps) != (self.cfg.steps_per_beat, self.cfg.chunk_steps):
-            raise ValueError(
+            raise InvalidValue(
                 f"this song is on a {song.steps_per_beat}-steps-per-beat, {song.chunk_steps}-step grid but pack "
                 f"'{self.pack.name}' works on {self.cfg.steps_per_beat} / {self.cfg.chunk_steps}: "
                 "load the pack that made it"
+            )
+        check_transpose(song.settings.get("transpose", 0))  # every edit moves the notes by it
+
+    def _fits_latents(self, song: Song) -> bool:
+        """True when the take carries one latent per chunk and lane of this pack's size."""
+        return song.latents is not None and song.latents.shape == (song.n_chunks, len(LANES), self.cfg.latent)
+
+    def _latents_problem(self, song: Song) -> str:
+        """Why the take's latents are not this pack's (for a message): none kept, or another pack's size."""
+        if song.latents is None:
+            return "this take keeps no latents (it was saved without them)"
+        made = song.settings.get("pack") or next((c.pack for row in song.chunks for c in row if c.pack), None)
+        by = f"model pack '{made}'" if made and made != self.pack.name else "another model pack"
+        return (
+            f"this take was made with {by}: its latents hold {song.latents.shape[-1]} numbers a lane, "
+            f"pack '{self.pack.name}' uses {self.cfg.latent}"
+        )
+
+    def _editable(self, song: Song) -> Song:
+        """The take an edit goes on from: as it is when it records every chunk and carries this pack's latents.
+
+        A take that records no chunks gets rows of 'unknown' provenance (as the sketch reader gives one);
+        one whose latents are missing or another pack's gets its notes encoded by this pack (each chunk in
+        the pack's key space), as a locked lane's are: the notes are what an edit goes on from, and the
+        latents kept beside them must be this pack's. A chunk record per chunk that does not add up is
+        InvalidValue."""
+        if song.chunks and (len(song.chunks) != song.n_chunks or any(len(row) != len(LANES) for row in song.chunks)):
+            raise InvalidValue(
+                f"this take records how {len(song.chunks)} chunks were made but holds {song.n_chunks} "
+                f"(each of {len(LANES)} lanes): the take is damaged and cannot be edited"
+            )
+        if song.chunks and self._fits_latents(song):
+            return song
+        out = song.copy()
+        if not song.chunks:
+            out.chunks = [[ChunkInfo("unknown")] * len(LANES) for _ in range(song.n_chunks)]
+        if not self._fits_latents(song):
+            shift_out = int(song.settings.get("transpose", 0))
+            notes = transpose_roll(song.notes(), -shift_out)
+            rolls = notes.reshape(len(LANES), song.n_chunks, self.cfg.chunk_steps, 128).astype(np.float32)
+            out.latents = self.encode(rolls).permute(1, 0, 2).cpu().numpy()
+        return out
+
+    def _need_latents(self, song: Song, what: str) -> None:
+        """InvalidValue, saying what the user can do, when `what` must decode the take's own latents and they
+        are missing or another pack's."""
+        if not self._fits_latents(song):
+            raise InvalidValue(
+                f"{self._latents_problem(song)}, so {what} cannot decode them. Load the pack that made the "
+                "sketch to do this, or Regenerate a lane (or bars) first: this pack then reads the notes and "
+                "keeps its own latents."
             )
 
     def _song(self, probs, latents, threshold, tempo, chunks, settings, keep) -> Song:

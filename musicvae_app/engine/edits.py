@@ -31,6 +31,7 @@ class Edits:
         """
         li = lane_index(lane)
         self._check_song(song)
+        song = self._editable(song)  # chunk records and latents this pack can carry on
         noise = check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
@@ -76,6 +77,7 @@ class Edits:
     ) -> Song:
         """`steps` more chunks after the end of the song."""
         self._check_song(song)
+        song = self._editable(song)  # chunk records and latents this pack can carry on
         steps = _check_count("steps", steps, 1, MAX_STEPS)
         noise = check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
         seed = new_seed() if seed is None else check_seed(seed)
@@ -128,6 +130,7 @@ class Edits:
         latent best predicts the chunk after the range are kept, so the new bars lead into what follows.
         """
         self._check_song(song)
+        song = self._editable(song)  # chunk records and latents this pack can carry on
         n = song.n_chunks
         bars_per_chunk = song.chunk_steps // song.steps_per_bar
         if (

@@ -8,6 +8,7 @@ musicvae_app/keys.py; this module decides which shifts one generate call uses.
 from __future__ import annotations
 
 from ..keys import estimate_key, key_name, normalising_shift, parse_key, relative_major
+from ..limits import check_transpose
 from ..song import Song
 
 
@@ -18,7 +19,7 @@ def key_shifts(primer_roll, keep: Song | None, key: str | None, key_normalised: 
     if primer_roll is not None:
         source = estimate_key(primer_roll)
     elif keep is not None:
-        out = int(keep.settings.get("transpose", 0))
+        out = check_transpose(keep.settings.get("transpose", 0))
         if target is None:
             return -out, out, str(keep.settings.get("key", ""))
     if key_normalised:
