@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -394,9 +397,27 @@ def cmd_render(args) -> int:
     notes = read_notes(args.midi)  # a clear MidiImportError before FluidSynth sees a bad file
     if notes.warnings:  # an hours-long or absurd-tempo file would render hours of audio: refuse it
         raise MidiImportError(f"'{Path(args.midi).name}' cannot be rendered: " + "; ".join(notes.warnings))
-    path = render_midi_file(args.midi, args.out, args.soundfont)
+    with _terminate_as_interrupt():  # a terminated render removes its temp; the old WAV at --out stays
+        path = render_midi_file(args.midi, args.out, args.soundfont)
     print(f"wrote {path}")
     return 0
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt():
+    """SIGTERM (kill, a closing terminal's session manager) unwinds like Ctrl+C, so cleanups run."""
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL if old is None else old)
 
 
 def _out_folder(out: Path) -> Path:

@@ -122,3 +122,92 @@ def test_clean_close_reopens_the_last_sketch(qtbot, engine, tmp_path, monkeypatc
 def test_data_folder_follows_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv(userdata.DATA_DIR_ENV, str(tmp_path / "elsewhere"))
     assert userdata.data_dir() == tmp_path / "elsewhere" and (tmp_path / "elsewhere").is_dir()
+
+
+# --- two windows on one data folder (issue 22): every closed window's sketch is kept -----------------------
+def a_sketch(seed: int) -> sketchfile.Sketch:
+    import numpy as np
+
+    from musicvae_app.song import Song
+
+    probs = (np.random.default_rng(seed).random((5, 32, 128)) > 0.97).astype(np.float32)
+    return sketchfile.Sketch([Song(probs=probs, steps_per_beat=2, chunk_steps=32)])
+
+
+def kept_digests(data: Path) -> set[str]:
+    files = [data / "last.mvsketch", *(data / "recovered").glob("*.mvsketch")]
+    return {digest(sketchfile.load(p).song) for p in files if p.exists()}
+
+
+def test_two_windows_on_one_folder_both_sketches_are_kept(qtbot, tmp_path):
+    from musicvae_app.ui.autosave import Autosave
+
+    data = tmp_path / "data"
+    first, second = a_sketch(1), a_sketch(2)
+    one, two = Autosave(data, lambda: first), Autosave(data, lambda: second)
+    for a in (one, two):
+        a.save_now()
+        a.flush()
+    assert one.close_clean() == data / "last.mvsketch"
+    assert two.close_clean() == data / "last.mvsketch"
+    assert digest(sketchfile.load(data / "last.mvsketch").song) == digest(second.song)  # the last close
+    kept = list((data / "recovered").glob("closed-*.mvsketch"))
+    assert len(kept) == 1 and digest(sketchfile.load(kept[0]).song) == digest(first.song)
+    # a single window that reopens its own last sketch just replaces it: recovered/ does not grow
+    third = Autosave(data, lambda: second)
+    third.save_now()
+    third.flush()
+    third.close_clean()
+    assert len(list((data / "recovered").glob("*.mvsketch"))) == 1
+
+
+TWO_PROCESSES = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np
+    from PySide6.QtCore import QCoreApplication
+    from musicvae_app import sketchfile
+    from musicvae_app.song import Song
+    from musicvae_app.ui.autosave import Autosave
+
+    app = QCoreApplication([])
+    probs = (np.random.default_rng(int(sys.argv[2])).random((5, 32, 128)) > 0.97).astype(np.float32)
+    sketch = sketchfile.Sketch([Song(probs=probs, steps_per_beat=2, chunk_steps=32)])
+    a = Autosave(sys.argv[1], lambda: sketch)
+    a.save_now()
+    a.flush()
+    print("ready", flush=True)
+    sys.stdin.readline()  # both windows are open; close when told
+    print(a.close_clean(), flush=True)
+    """
+)
+
+
+def test_two_processes_on_one_folder_closing_at_once_keep_both_sketches(tmp_path):
+    import numpy as np
+
+    data = tmp_path / "data"
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "PYTHONPATH": str(ROOT)}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", TWO_PROCESSES, str(data), str(seed)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for seed in (11, 12)
+    ]
+    for p in procs:
+        assert p.stdout.readline().strip() == "ready"
+    for p in procs:  # both close at the same moment
+        p.stdin.write("\n")
+        p.stdin.flush()
+    for p in procs:
+        said = p.communicate(timeout=60)
+        assert p.returncode == 0, said
+    expected = set()
+    for seed in (11, 12):
+        probs = (np.random.default_rng(seed).random((5, 32, 128)) > 0.97).astype(np.float32)
+        expected.add(hashlib.sha256(probs.tobytes()).hexdigest())
+    assert kept_digests(data) == expected

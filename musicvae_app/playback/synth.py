@@ -3,6 +3,11 @@
 `LiveSynth` is a mido output port that sounds through FluidSynth's own audio driver, so the Player
 drives it like any MIDI port. `render_wav` plays the same schedule offline into a WAV file, sample
 exact. Where FluidSynth or a soundfont is missing, `unavailable_reason()` says so in one line.
+
+Every render, through pyfluidsynth or the fluidsynth program, goes into a temp file beside the target
+(atomic.py) that is renamed into place only when it is complete: a failed, cancelled or killed render
+leaves the old WAV whole. Audio is streamed to disk in blocks of BLOCK_FRAMES, so memory does not grow
+with the song's length.
 """
 
 from __future__ import annotations
@@ -14,31 +19,34 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import wave
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import mido
-import numpy as np
 from mido.ports import BaseOutput
 
-from ..atomic import atomic_write
+from ..atomic import atomic_target, atomic_write, sweep_beside
+from ..errors import MusicVAEError
 from ..song import Song
 from .schedule import Lanes, audible_lanes, schedule
 
 SAMPLE_RATE = 44100
 GAIN = 0.5
 TAIL_SECONDS = 2.0  # let releases and reverb ring out after the last note
+BLOCK_FRAMES = 1 << 14  # frames synthesised and written at a time (64 KiB of 16-bit stereo)
+POLL_SECONDS = 0.1  # how often a render by the fluidsynth program reports progress and checks for a cancel
 SOUNDFONT_ENV = "MUSICVAE_SOUNDFONT"
 PREFERRED = ("default-GM.sf2", "default-GM.sf3", "FluidR3_GM.sf2", "FluidR3_GM.sf3", "GeneralUser GS v1.471.sf2")
 AUDIO_DRIVERS = (None, "pulseaudio", "pipewire", "alsa", "jack", "coreaudio", "wasapi", "dsound", "sdl2")
 
 
 class RenderCancelled(Exception):
-    """The progress callback asked the render to stop; nothing was written."""
+    """The progress callback asked the render to stop; nothing was written (an old file at the target stays)."""
 
 
-class SynthUnavailable(RuntimeError):
+class SynthUnavailable(MusicVAEError, RuntimeError):
     """FluidSynth, a soundfont or an audio device is missing; the message says which and what to do."""
 
 
@@ -176,54 +184,49 @@ def render_events(
 ) -> Path:
     """Play (seconds, message) pairs through FluidSynth offline into a 16-bit stereo WAV.
 
-    `progress(fraction)` is called as the render goes (0..1); returning False stops it with
-    RenderCancelled before anything is written.
+    The audio is streamed, BLOCK_FRAMES at a time, into a temp file beside `path` that replaces
+    `path` only when the render is complete (atomic.atomic_write): a full disk, an error or a cancel
+    leaves the previous file and no temp. `progress(fraction)` is called as the render goes (0..1);
+    returning False stops it with RenderCancelled.
     """
     path = Path(path)
     if not path.parent.is_dir():
         raise FileNotFoundError(f"folder '{path.parent}' does not exist: create it or choose another file")
-    synth = _new_synth(soundfont, sample_rate)
-    blocks, done = [], 0
+    sweep_beside(path, force=True)  # a WAV of a render that was killed: gone before this one starts
     events = sorted(events, key=lambda e: e[0])
     total = max(int(round(events[-1][0] * sample_rate)) if events else 1, 1)
-    next_report = 0
-    try:
-        for seconds, msg in events:
-            frame = int(round(seconds * sample_rate))
-            blocks += _samples(synth, frame - done)
-            done = max(done, frame)
-            _apply(synth, msg)
-            if progress is not None and done >= next_report:
-                next_report = done + sample_rate // 2  # about twice per second of music
-                if progress(min(done / total, 1.0)) is False:
-                    raise RenderCancelled("cancelled")
-        blocks += _samples(synth, int(tail * sample_rate))
-    finally:
-        synth.delete()
-    _write_wav(path, np.concatenate(blocks) if blocks else np.zeros(0, np.int16), sample_rate)
-    return path
-
-
-def _samples(synth, frames: int, block: int = 1 << 16) -> list[np.ndarray]:
-    out = []
-    while frames > 0:
-        n = min(frames, block)
-        out.append(synth.get_samples(n).copy())
-        frames -= n
-    return out
-
-
-def _write_wav(path: Path, interleaved: np.ndarray, sample_rate: int) -> None:
-    """Atomically (atomic.atomic_write): a failed or full disk leaves the previous file, never half a WAV."""
+    synth = _new_synth(soundfont, sample_rate)
 
     def write(f) -> None:
         with wave.open(f, "wb") as wav:
             wav.setnchannels(2)
             wav.setsampwidth(2)
             wav.setframerate(sample_rate)
-            wav.writeframes(interleaved.astype("<i2").tobytes())
+            done, next_report = 0, 0
+            for seconds, msg in events:
+                frame = int(round(seconds * sample_rate))
+                _stream(synth, wav, frame - done)
+                done = max(done, frame)
+                _apply(synth, msg)
+                if progress is not None and done >= next_report:
+                    next_report = done + sample_rate // 2  # about twice per second of music
+                    if progress(min(done / total, 1.0)) is False:
+                        raise RenderCancelled("cancelled")
+            _stream(synth, wav, int(tail * sample_rate))
 
-    atomic_write(path, write)
+    try:
+        atomic_write(path, write)
+    finally:
+        synth.delete()
+    return path
+
+
+def _stream(synth, wav: wave.Wave_write, frames: int) -> None:
+    """Synthesise `frames` frames and write them as they come, BLOCK_FRAMES at a time."""
+    while frames > 0:
+        n = min(frames, BLOCK_FRAMES)
+        wav.writeframesraw(synth.get_samples(n).astype("<i2", copy=False).tobytes())
+        frames -= n
 
 
 def render_wav(
@@ -244,13 +247,14 @@ def render_wav(
 
     lanes = [i for i, on in enumerate(audible_lanes(mutes, solos)) if on]
     with tempfile.TemporaryDirectory() as tmp:
-        return _render_cli(write_midi(song, Path(tmp) / "sketch.mid", lanes), path, soundfont)
+        midi = write_midi(song, Path(tmp) / "sketch.mid", lanes)
+        return _render_cli(midi, path, soundfont, song.seconds, progress)
 
 
 def render_midi_file(
     midi_path: str | os.PathLike, wav_path: str | os.PathLike, soundfont: str | os.PathLike | None = None
 ) -> Path:
-    """Render a .mid file to WAV (the `musicvae render` command)."""
+    """Render a .mid file to WAV (the `musicvae render` command), atomically and streamed (see render_events)."""
     try:
         events, now = [], 0.0
         for msg in mido.MidiFile(str(midi_path)):  # iterating a file yields tempo-aware seconds
@@ -261,17 +265,56 @@ def render_midi_file(
     except SynthUnavailable:
         if not shutil.which("fluidsynth"):
             raise
-    return _render_cli(Path(midi_path), wav_path, soundfont)
+    try:
+        seconds = mido.MidiFile(str(midi_path)).length
+    except (OSError, ValueError, EOFError, KeyError, IndexError):
+        seconds = None  # the program says what is wrong with the file
+    return _render_cli(Path(midi_path), wav_path, soundfont, seconds)
 
 
-def _render_cli(midi_path: Path, wav_path, soundfont) -> Path:
-    """Render with the fluidsynth program: `fluidsynth -ni -F out.wav sf2 file.mid`."""
+def _render_cli(
+    midi_path: Path,
+    wav_path,
+    soundfont,
+    seconds: float | None = None,
+    progress: Callable[[float], bool] | None = None,
+) -> Path:
+    """Render with the fluidsynth program: `fluidsynth -ni -T wav -F <temp beside out.wav> sf2 file.mid`.
+
+    The program streams to disk itself; its file is renamed over `wav_path` only when it succeeded
+    (atomic.atomic_target). The program exits 0 even when a write failed (a full disk), so its file must
+    also hold the song's `seconds` of audio when given. With `seconds`, `progress` gets the share written
+    so far and returning False stops the program (RenderCancelled). An interrupt ends the program too.
+    """
     font = find_soundfont(soundfont)
     if font is None:
         raise SynthUnavailable(f"no General MIDI soundfont found: {_SF_HINT}")
     wav_path = Path(wav_path)
-    cmd = ["fluidsynth", "-ni", "-g", str(GAIN), "-r", str(SAMPLE_RATE), "-F", str(wav_path), str(font), str(midi_path)]
-    done = subprocess.run(cmd, capture_output=True, text=True)
-    if done.returncode != 0 or not wav_path.is_file():
-        raise SynthUnavailable(f"fluidsynth could not render '{midi_path}': {done.stderr.strip()[-300:]}")
+    if not wav_path.parent.is_dir():
+        raise FileNotFoundError(f"folder '{wav_path.parent}' does not exist: create it or choose another file")
+    sweep_beside(wav_path, force=True)
+    expected = (seconds + TAIL_SECONDS) * SAMPLE_RATE * 4 if seconds else None  # bytes of 16-bit stereo
+    with atomic_target(wav_path) as tmp, tempfile.TemporaryFile("w+") as errors:
+        cmd = ["fluidsynth", "-ni", "-g", str(GAIN), "-r", str(SAMPLE_RATE), "-T", "wav", "-O", "s16"]
+        cmd += ["-F", str(tmp), str(font), str(midi_path)]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            while proc.poll() is None:
+                time.sleep(POLL_SECONDS)
+                if progress is not None and expected:
+                    written = tmp.stat().st_size if tmp.exists() else 0
+                    if progress(min(written / expected, 1.0)) is False:
+                        raise RenderCancelled("cancelled")
+        finally:
+            if proc.poll() is None:  # cancelled, interrupted or terminated: the program stops with us
+                proc.kill()
+                proc.wait()
+        errors.seek(0)
+        said = errors.read().strip().replace(str(tmp), str(wav_path))
+        written = tmp.stat().st_size if tmp.is_file() else 0
+        short = expected is not None and written < seconds * SAMPLE_RATE * 4 * 0.99
+        if proc.returncode != 0 or not written or short or "write error" in said:
+            raise SynthUnavailable(
+                f"fluidsynth could not render '{midi_path}' to '{wav_path}' (it is unchanged): {said[-300:]}"
+            )
     return wav_path

@@ -1,7 +1,10 @@
 """Never lose a sketch: atomic autosaves per running window with a maximum wait, and crash detection at start.
 
 Each window holds a QLockFile beside its autosave (sessions/<id>.lock + <id>.mvsketch). A clean
-close turns its autosave into last.mvsketch. An autosave whose lock nobody holds any more belongs
+close turns its autosave into last.mvsketch. With several windows on one data folder, a close that
+finds a last.mvsketch another window wrote since this one started first moves that one to
+recovered/closed-<time>.mvsketch (under last.lock, so two closes at once cannot cross): every closed
+window's sketch is kept. An autosave whose lock nobody holds any more belongs
 to a window that crashed or was killed: the next start offers to restore it.
 
 A change is on disk within MAX_WAIT_MS however busy the user is (the quiet-time delay restarts on
@@ -14,6 +17,7 @@ said in `notice`, and the window still runs.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import sys
@@ -74,6 +78,7 @@ class Autosave(QObject):
             self.notices.append(f"Autosave is off: the data folder '{self.folder}' cannot be written ({why})")
         for place in (self.folder, self.sessions, self.folder / "drag"):  # temps of killed saves and exports
             clean_stale_temps(place)
+        self._last_seen = _identity(self.last_path)  # last.mvsketch as this window found it
         self.lock = QLockFile(str(self.sessions / f"{stem}.lock"))
         self.lock.setStaleLockTime(0)  # only a dead owner makes a lock stale, never its age
         if self.enabled:
@@ -159,6 +164,11 @@ class Autosave(QObject):
         that fails too, to rescue_dir() (said on stderr): a close never drops a sketch the window holds.
         """
         self.flush()
+        with _folder_lock(self.folder / "last.lock", self.enabled):
+            return self._close_locked()
+
+    def _close_locked(self) -> Path | None:
+        self._keep_other_windows_last()
         where = None
         if self.enabled and self.last_error is None and self.path.exists():
             try:
@@ -171,6 +181,26 @@ class Autosave(QObject):
         if self.enabled:
             self.lock.unlock()
         return where
+
+    def _keep_other_windows_last(self) -> Path | None:
+        """A last.mvsketch written by another window since this one started goes to recovered/ first."""
+        found = _identity(self.last_path)
+        if found is None or found == self._last_seen:
+            return None
+        stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(found[1] / 1e9))
+        folder = self.folder / RECOVERED
+        try:
+            folder.mkdir(exist_ok=True)
+            target = folder / f"closed-{stamp}{sketchfile.SUFFIX}"
+            n = 1
+            while target.exists():
+                n += 1
+                target = folder / f"closed-{stamp}-{n}{sketchfile.SUFFIX}"
+            os.replace(self.last_path, target)
+        except OSError:
+            return None
+        print(f"musicvae-app: another window's last sketch was kept as {target}", file=sys.stderr)
+        return target
 
     def _save_somewhere(self) -> Path | None:
         sketch = self.snapshot()
@@ -269,6 +299,54 @@ class Autosave(QObject):
             except OSError:
                 continue
         return folder
+
+
+@contextlib.contextmanager
+def _folder_lock(path: Path, wanted: bool = True):
+    """One close at a time per data folder: an OS lock on `path` (flock; QLockFile where there is none),
+    waited for up to 10 s; a lock that cannot be had (a read-only folder) is gone without."""
+    if not wanted:
+        yield
+        return
+    try:
+        import fcntl
+    except ImportError:
+        lock = QLockFile(str(path))
+        lock.setStaleLockTime(0)
+        locked = lock.tryLock(10000)
+        try:
+            yield
+        finally:
+            if locked:
+                lock.unlock()
+        return
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _identity(path: Path) -> tuple[int, int, int] | None:
+    """(inode, mtime in ns, size) of a file, None when there is none: a file replaced since is another."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_ino, st.st_mtime_ns, st.st_size)
 
 
 def _mtime(path: Path) -> float:
