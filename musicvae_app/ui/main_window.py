@@ -153,7 +153,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             if self.bar.seed_value() != seed:
                 self.bar.seed.setText("" if seed is None else str(seed))
             self.bar.show_key(self.session.settings.key, self.session.settings.scale_lock)
-        elif event == "primer":
+        elif event in ("primer", "part"):
             self._show_primer()
             self._show_key_info()
         elif event == "timing":
@@ -177,6 +177,9 @@ class MainWindow(MessagesMixin, QMainWindow):
             in_key = f" · {key}" if key else ""
             self.sketch_length.setText(f"Sketch: {song.n_bars} bars · {minutes(song.seconds)}{in_key}")
         density = song.density if song is not None else {}
+        mine = self.session.part_lanes()
+        for i, header in enumerate(self.headers):
+            header.set_part(i in mine)
         for i, header in enumerate(self.headers):
             header.count.setText(f"{counts[LANES[i]]} notes" if song is not None else "")
             header.set_program(song.programs[i] if song is not None else DEFAULT_PROGRAMS[i])
@@ -217,9 +220,13 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     def _show_primer(self) -> None:
         s = self.session
-        if s.primer_bpm:  # shown on the tempo box too; changing it there overrides the file's tempo
-            self._quiet_tempo(s.primer_bpm)
-        self.bar.set_primer(s.primer.name if s.primer else None, s.primer_bpm)
+        bpm = s.part_bpm if s.part is not None else s.primer_bpm
+        # shown on the tempo box too (changing it there overrides the file's tempo); none: the sketch's own
+        self._quiet_tempo(bpm or s.settings.tempo)
+        if s.part is not None:
+            self.bar.set_primer(s.part.name, s.part_bpm, "Part")
+        else:
+            self.bar.set_primer(s.primer.name if s.primer else None, s.primer_bpm)
 
     def _header_changed(self, header: LaneHeader) -> None:
         self.session.set_lane(
