@@ -532,9 +532,10 @@ class LaneHeader(QFrame):
 
     def set_part(self, mine: bool) -> None:
         """The lane is the user's own part (followed or recorded): said in its title; kept as played."""
-        name = LANES[self.lane].capitalize()
-        self.title.setText(f"{name} · your part" if mine else name)
-        self.title.setToolTip("Your part: kept as you played it; the band follows it" if mine else "")
+        self.is_part = bool(mine)
+        tip = "Your part: kept as you played it; the band follows it" if mine else ""
+        self.title.setToolTip(tip)
+        self.count.setToolTip(tip)
 
     def set_density(self, value: float) -> None:
         self.density.blockSignals(True)

@@ -170,6 +170,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.lanes.set_song(song)
         self.bar.takes.show_takes(state.index, len(state.takes))
         counts = song.note_counts() if song is not None else {}
+        mine = self.session.part_lanes()
         if song is None:
             self.sketch_length.setText("Sketch: none yet")
         else:
@@ -177,11 +178,12 @@ class MainWindow(MessagesMixin, QMainWindow):
             in_key = f" · {key}" if key else ""
             self.sketch_length.setText(f"Sketch: {song.n_bars} bars · {minutes(song.seconds)}{in_key}")
         density = song.density if song is not None else {}
-        mine = self.session.part_lanes()
         for i, header in enumerate(self.headers):
+            notes = f"{counts[LANES[i]]} notes" if song is not None else ""
             header.set_part(i in mine)
-        for i, header in enumerate(self.headers):
-            header.count.setText(f"{counts[LANES[i]]} notes" if song is not None else "")
+            header.count.setText("your part" if i in mine else notes)
+            if i in mine:
+                header.count.setToolTip(f"Your part ({notes}): kept as you played it; the band follows it")
             header.set_program(song.programs[i] if song is not None else DEFAULT_PROGRAMS[i])
             header.set_density(density.get(LANES[i], 1.0))
         if song is not None:
