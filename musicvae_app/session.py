@@ -16,6 +16,7 @@ Listeners are plain callables `listener(event, *args)`; events:
 - "history": the undo history or the modified state changed
 - "settings": the next Generate's settings or the seed changed
 - "primer": the primer (or its tempo) changed
+- "part": the part followed (File > Follow a part, a recorded part) changed
 - "timing", seconds: a generation finished in this long
 - "status", text, ms: a short message for the status bar
 - "error", title, text: something the user must read; the sketch is untouched
@@ -35,7 +36,7 @@ from .errors import InvalidValue, MusicVAEError
 from .feel import FEEL_KEYS, check_feel
 from .limits import MAX_TEMPO, MAX_TRANSPOSE, MIN_TEMPO, check_int, check_program, check_tempo, check_threshold
 from .midi import lane_notes, primer_from_notes, read_notes, song_to_midifile
-from .settings import GenerationSettings
+from .settings import DEFAULT_TEMPO, GenerationSettings
 from .sketchfile import Sketch, SketchError
 from .song import DEFAULT_PROGRAMS, LANES, Song, format_density, lane_index, parse_density
 from .undo import History, State
@@ -102,6 +103,12 @@ class Session:
         self.primer: Path | None = None
         self.primer_bpm: float | None = None  # the primer's tempo: the next Generate plays at it
         self.primer_key: str | None = None  # the primer's estimated key ("E minor"): "From primer" uses it
+        self._tempo_before_primer: float | None = None  # the tempo a primer's own replaced: Clear primer restores it
+        self.part: Path | None = None  # the part followed: the next Generate makes a band around it, kept whole
+        self.part_song: Song | None = None  # that part on the pack's grid (None when read before the engine loaded)
+        self.part_bpm: float | None = None  # the part's tempo: the next Generate plays at it
+        self.part_reading: Path | None = None  # a part file being read in the background
+        self._part_job = 0
         self.density: dict[str, float] = {}  # per-lane density of the takes and of the next Generate
         self.feel: dict = {}  # swing / humanize of the takes and of the next Generate (feel.check_feel values)
         self.seed: int | None = None  # the seed shown: the last one used, or one typed or rolled
@@ -278,10 +285,28 @@ class Session:
             keep_lanes=locked if keep is not None else (),
             lineup=[LANES[i] for i, on in enumerate(self.lineup) if on] or None,
         )
+        if self.part is not None:  # the part is kept whole: it sets the length and the key; no primer, no locks
+            args.update(
+                follow=self.part_song if self.part_song is not None else str(self.part),
+                primer=None,
+                keep=None,
+                keep_lanes=(),
+                key=None,
+                tempo=float(self.part_bpm or s.tempo),
+            )
         return args
 
-    def generate(self) -> bool:
-        """Generate with the session's settings (locked lanes kept); False if it could not start now.
+    def part_lanes(self, song: Song | None = None) -> list[int]:
+        """The lanes of a take (default: the current one) that are the user's own part, kept as played."""
+        song = self.song if song is None else song
+        if song is None:
+            return []
+        names = [n for n in str(song.settings.get("part_lanes") or "").split(",") if n in LANES]
+        return [LANES.index(n) for n in names]
+
+    def generate(self, text: str | None = None) -> bool:
+        """Generate with the session's settings (locked lanes kept; a followed part kept whole, the band
+        around it); False if it could not start now. `text` names the undo step (default "Generate").
 
         With the default SyncExecutor the new takes are in place when this returns.
         """
@@ -296,12 +321,15 @@ class Session:
         self.seed, self.seed_typed = args["seed"], False
         self._emit("settings")
         engine = self.engine
-        return self._submit("Generate", lambda: engine.generate_takes(**args), self._generated)
+        return self._submit(
+            "Generate", lambda: engine.generate_takes(**args), lambda songs, secs: self._generated(songs, secs, text)
+        )
 
-    def _generated(self, songs: list[Song], secs: float) -> None:
+    def _generated(self, songs: list[Song], secs: float, text: str | None = None) -> None:
         programs = self.programs()
         takes = tuple(self._dressed(dataclasses.replace(s, programs=list(programs))) for s in songs)
-        self._change(State(takes, 0), "Generate" if len(takes) == 1 else f"Generate {len(takes)} takes")
+        text = text or ("Generate" if len(takes) == 1 else f"Generate {len(takes)} takes")
+        self._change(State(takes, 0), text)
         self._timing(secs)
 
     def regenerate_lane(self, lane: int | str) -> bool:
@@ -312,6 +340,9 @@ class Session:
         song = self.song
         if song is None:
             self._status("Generate a sketch first, then regenerate its lanes", 5000)
+            return False
+        if li in self.part_lanes(song):
+            self._status(f"{LANES[li].capitalize()} is your part: it stays as you played it", 8000)
             return False
         engine, noise = self.engine, self.settings.noise
 
@@ -504,6 +535,12 @@ class Session:
         names = None if lanes is None else [LANES[i] for i in sorted({lane_index(x) for x in lanes})]
         if names is not None and not names:
             raise InvalidValue("choose at least one lane to regenerate")
+        mine = self.part_lanes(song)
+        if mine:  # the user's own part stays as played: only the band's lanes get new bars
+            band = [LANES[i] for i in range(len(LANES)) if self.lineup[i]] if names is None else names
+            names = [n for n in band if LANES.index(n) not in mine]
+            if not names:
+                raise InvalidValue("those lanes are your part and stay as you played them: pick a band lane")
         per_chunk = max(song.chunk_steps // song.steps_per_bar, 1)
         first, last = (start_bar - 1) // per_chunk * per_chunk + 1, -(-end_bar // per_chunk) * per_chunk
         which = "all lanes" if names is None or len(names) == len(LANES) else ", ".join(names)
@@ -556,7 +593,7 @@ class Session:
     def set_tempo(self, bpm: float) -> None:
         """The tempo of every take (and of the next Generate); a primer's own tempo no longer applies."""
         bpm = check_tempo(bpm)
-        self.primer_bpm = None  # the user's tempo wins over the primer's from now on
+        self.primer_bpm = self.part_bpm = None  # the user's tempo wins over the primer's (and the part's) from now on
         self.settings = self.settings.replace(tempo=bpm)
         if self.song is not None and abs(self.song.tempo - bpm) > 1e-9:
             self._map_takes(f"Tempo {bpm:.0f}", MERGE_TEMPO, lambda s: dataclasses.replace(s, tempo=bpm))
@@ -614,6 +651,8 @@ class Session:
             if job != self._primer_job:  # cancelled, or another primer asked for since
                 return
             bpm, self.primer_key = result
+            if self.primer is None or self.primer_bpm is None:  # the tempo before any primer set one
+                self._tempo_before_primer = float(self.settings.tempo)
             self.primer = path
             self.primer_bpm = min(max(bpm, self.tempo_range[0]), self.tempo_range[1]) if bpm else None
             self.primer_reading = None
@@ -639,7 +678,14 @@ class Session:
         return True
 
     def cancel_primer(self) -> bool:
-        """Stop waiting for a primer being read: its result is dropped and the current primer stays."""
+        """Stop waiting for a primer (or a part) being read: its result is dropped and the current one stays."""
+        if self.part_reading is not None:
+            self._part_job += 1
+            name = self.part_reading.name
+            self.part_reading = None
+            self._emit("part")
+            self._status(f"Stopped reading {name}; the part followed is unchanged", 5000)
+            return True
         if self.primer_reading is None:
             return False
         self._primer_job += 1
@@ -650,10 +696,94 @@ class Session:
         return True
 
     def clear_primer(self) -> None:
-        self.primer = None
-        self.primer_bpm = None
-        self.primer_key = None
+        """No primer for the next Generate. Where the primer's tempo is still in force (not overridden in the
+        Tempo box), the tempo the sketch had before it comes back (else the default); takes made at the
+        primer's tempo move back with it, as one undo step."""
+        applied, before = self.primer_bpm, self._tempo_before_primer
+        self.primer = self.primer_bpm = self.primer_key = self._tempo_before_primer = None
+        if applied is not None:
+            bpm = check_tempo(before if before is not None else DEFAULT_TEMPO)
+            self.settings = self.settings.replace(tempo=bpm)
+            if self.song is not None and abs(self.song.tempo - applied) < 0.01 and abs(bpm - applied) > 1e-9:
+                self._map_takes(f"Tempo {bpm:.0f}", NO_MERGE, lambda s: dataclasses.replace(s, tempo=bpm))
         self._emit("primer")
+
+    # --- a part to follow -------------------------------------------------------------------------
+    def follow_part(self, path: str | Path, then_generate: bool = False, text: str | None = None) -> bool:
+        """Follow the musician's part in a .mid: every lane it plays is kept whole and the next Generate
+        makes the band around it (at its length, key and tempo). Read through the executor like a primer;
+        a file with no notes, too long or unreadable says why and changes nothing. `then_generate` runs
+        Generate once it is read (the undo step named `text`). Returns False if it could not start
+        (with the SyncExecutor: whether the part is followed now)."""
+        path = Path(path)
+        self._part_job += 1
+        job = self._part_job
+        engine = self.engine
+
+        def read():
+            notes = read_notes(path)  # a missing, damaged or foreign file: MidiImportError, naming it
+            if not len(notes.pitch):
+                raise InvalidValue(f"'{path.name}' has no notes to follow: give a MIDI file with a part in it")
+            song = engine.read_part(path) if engine is not None else None  # too long: InvalidValue, naming it
+            return song, (round(notes.tempo, 2) if notes.tempo_given else None)
+
+        def done(result, _secs) -> None:
+            if job != self._part_job:  # cancelled, or another part asked for since
+                return
+            self.part_song, bpm = result
+            self.part, self.part_reading = path, None
+            self.part_bpm = min(max(bpm, self.tempo_range[0]), self.tempo_range[1]) if bpm else None
+            self._emit("part")
+            at = f" at {self.part_bpm:.0f} BPM" if self.part_bpm else ""
+            self._status(f"Following {path.name}{at}: the next Generate plays a band around it", 8000)
+            if then_generate:
+                self.generate(text)
+
+        def failed(exc) -> None:
+            if job != self._part_job:
+                return
+            self.part_reading = None
+            self._emit("part")
+            self._error("Cannot follow this part", message(exc))
+
+        if self.busy:
+            self._status("Busy: follow the part again when the current job finishes", 5000)
+            return False
+        self.part_reading = path
+        self._status(f"Reading {path.name}… (Esc cancels)")
+        self.executor.submit(read, done, failed)
+        if self.part_reading is None:  # the executor ran it at once (tests, scripts): say how it went
+            return self.part == path
+        return True
+
+    def stop_following(self) -> None:
+        """Generate makes a whole band again; the takes keep the part they were made around."""
+        self._part_job += 1
+        if self.part is None and self.part_reading is None:
+            return
+        name = (self.part or self.part_reading).name
+        self.part = self.part_song = self.part_bpm = self.part_reading = None
+        self._emit("part")
+        self._status(f"No longer following {name}: Generate makes a whole band again", 5000)
+
+    def follow_recording(self, recording, folder: str | Path, text: str | None = None) -> Path | None:
+        """A part recorded from a MIDI input (playback.recorder.Recording) is written to a .mid in `folder`
+        (atomically), followed, and the band generated around it: one undo step named `text` (default
+        "Record <lane>"). The file's path, or None (said) when there is nothing to keep or it cannot be
+        written; the sketch stays as it is."""
+        from .playback.recorder import write_recording
+
+        if not recording.notes:
+            self._error("Nothing recorded", "No notes arrived from the MIDI input: check the input and record again.")
+            return None
+        programs = self.programs()
+        try:
+            path = write_recording(recording, folder, program=programs[recording.lane])
+        except OSError as exc:
+            self._error("Recording not kept", f"Could not write the recording into '{folder}': {exc.strerror or exc}.")
+            return None
+        self.follow_part(path, then_generate=True, text=text or f"Record {LANES[recording.lane]}")
+        return path
 
     def have_song(self, what: str) -> bool:
         """True when there is a take; else says (an "error" event) that there is nothing to `what` yet."""
@@ -702,6 +832,7 @@ class Session:
             return None
         settings = dict(
             primer=str(self.primer) if self.primer else None,
+            follow=str(self.part) if self.part else None,
             locks=list(self.locks),
             lineup=list(self.lineup),
             mutes=list(self.mutes),

@@ -321,7 +321,7 @@ def _window_settings(raw) -> dict:
     """The window's settings around the takes, keeping only well-formed entries (they are conveniences)."""
     raw = raw if isinstance(raw, dict) else {}
     out: dict = {}
-    for key in ("primer", "path"):  # "path": the file an autosaved sketch was saved as, for the title and Save
+    for key in ("primer", "follow", "path"):  # "path": the file an autosaved sketch was saved as (title, Save)
         if isinstance(raw.get(key), str) and len(raw[key]) < 4096:
             out[key] = raw[key]
     if isinstance(raw.get("clean"), bool):  # whether it was saved as it is

@@ -30,7 +30,7 @@ def test_play_moves_the_playhead_and_stop_silences(qtbot, panel):
     panel.playhead_moved.connect(positions.append)
     with qtbot.waitSignal(panel.playing_changed, timeout=2000) as started:
         panel.play_button.click()
-    assert started.args == [True] and panel.play_button.text() == "Stop"
+    assert started.args == [True] and panel.play_button.text() == "Pause"
     qtbot.waitUntil(lambda: len(positions) >= 5, timeout=5000)
     assert positions == sorted(positions) and positions[-1] > 0.0
     with qtbot.waitSignal(panel.playing_changed, timeout=2000) as stopped:
@@ -67,3 +67,21 @@ def test_nothing_to_play_says_so(qtbot):
     assert "Nothing to play" in raised.args[0]
     assert not empty.is_playing
     empty.shutdown()
+
+
+def test_space_pauses_and_goes_on_from_there_and_stop_returns_to_the_start(qtbot, panel):
+    port = RecordingPort()
+    panel.use_output(port, "recorder")
+    panel.toggle_play()  # Space
+    qtbot.waitUntil(lambda: panel.transport.position_beats > 2.0, timeout=5000)
+    panel.toggle_play()  # Space again: paused where it was
+    assert not panel.is_playing and panel.play_button.text() == "Play"
+    paused = panel.transport.position_beats
+    assert paused > 2.0 and sounding_after(port.messages()) == set()
+    panel.toggle_play()  # and on from there, not from the start
+    assert panel.is_playing and panel.transport.position_beats >= paused
+    panel.stop_button.click()  # Stop: silent, back to the start
+    assert not panel.is_playing and panel.transport.position_beats == 0.0
+    assert sounding_after(port.messages()) == set()
+    panel.stop_shortcut.activated.emit()  # Home (the Stop shortcut) when stopped stays at the start
+    assert panel.transport.position_beats == 0.0

@@ -9,13 +9,23 @@ import sys
 
 import pytest
 
-from musicvae_app.playback.ports import BUILT_IN, NO_MIDI, Output, OutputList, PortError, list_outputs, open_output
+from musicvae_app.playback.ports import (
+    BUILT_IN,
+    NO_MIDI,
+    SYNTH_ONLY,
+    Output,
+    OutputList,
+    PortError,
+    list_outputs,
+    open_output,
+)
 
 LIST_WITHOUT_JACK = """
 import json
 from musicvae_app.playback.ports import list_outputs
 found = list_outputs(include_synth=True)
-print(json.dumps({"message": found.message, "labels": [o.label for o in found.outputs]}))
+print(json.dumps({"message": found.message, "labels": [o.label for o in found.outputs],
+                  "synth": found.outputs[-1].available}))
 """
 
 
@@ -25,7 +35,7 @@ def test_without_any_midi_system_the_list_says_so_and_still_offers_the_synth():
     done = subprocess.run([sys.executable, "-c", LIST_WITHOUT_JACK], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    assert found["message"].startswith(NO_MIDI)
+    assert found["message"].startswith(SYNTH_ONLY if found["synth"] else NO_MIDI)
     assert "JACK" in found["message"]
     assert found["labels"] == [BUILT_IN]
 
@@ -53,3 +63,5 @@ def test_find_returns_the_remembered_choice_only_while_offered():
     assert listed.find("B (JACK)") is None
     assert listed.message is None
     assert OutputList().message == NO_MIDI
+    synth_only = OutputList([Output(BUILT_IN, "synth")], ["JACK: JACK server not running?"]).message
+    assert synth_only.startswith(SYNTH_ONLY) and NO_MIDI not in synth_only  # never "no MIDI" beside a working synth

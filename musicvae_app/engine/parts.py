@@ -68,3 +68,7 @@ class Parts:
         return self._song(
             probs, np.zeros((n, len(LANES), self.cfg.latent), np.float32), 0.5, float(tempo), chunks, settings, None
         )
+
+    def read_part(self, path: str | Path) -> Song:
+        """A part to follow from a .mid, checked (InvalidValue: no notes, too long) as generate(follow=) checks it."""
+        return self._follow_part(path)

@@ -19,6 +19,7 @@ from ..errors import MusicVAEError
 VIRTUAL_NAME = "musicvae-app"
 BUILT_IN = "Built-in synth"
 NO_MIDI = "no MIDI system available"
+SYNTH_ONLY = "Built-in synth only: no MIDI ports on this system"  # said instead where the synth works
 # rtmidi's APIs, in the order we offer them, with the words a user knows them by.
 API_LABELS = {"LINUX_ALSA": "ALSA", "UNIX_JACK": "JACK", "MACOSX_CORE": "CoreMIDI", "WINDOWS_MM": "Windows MIDI"}
 VIRTUAL_APIS = ("LINUX_ALSA", "UNIX_JACK", "MACOSX_CORE")  # Windows MM has no virtual ports
@@ -83,7 +84,9 @@ class OutputList:
         if any(o.kind in ("port", "virtual") for o in self.outputs):
             return None
         detail = "; ".join(self.problems)
-        return f"{NO_MIDI} ({detail})" if detail else NO_MIDI
+        synth = any(o.kind == "synth" and o.available for o in self.outputs)
+        what = SYNTH_ONLY if synth else NO_MIDI  # a working synth is what plays: say that, not "no MIDI"
+        return f"{what} ({detail})" if detail else what
 
     def find(self, label: str | None) -> Output | None:
         """The entry with this label (e.g. the user's last choice), if it is still offered."""

@@ -112,10 +112,18 @@ class Transport:
         return True
 
     def stop(self) -> float | None:
-        """Stop; the playhead's position, or None when nothing was open."""
+        """Stop and go back to the start (of the loop region); the playhead's position."""
+        if self.player is None:
+            self.start_beats = self.loop_region[0] if self.loop and self.loop_region else 0.0
+            return self.start_beats
+        self.player.stop()
+        return self.player.position_beats
+
+    def pause(self) -> float | None:
+        """Stop where it is: the next Play goes on from here. The playhead, or None when nothing was open."""
         if self.player is None:
             return None
-        self.player.stop()
+        self.player.pause()
         return self.player.position_beats
 
     def seek(self, beats: float) -> float:

@@ -279,9 +279,12 @@ class GenerateBar(QWidget):
         bars = self.bars_of(int(self.steps.value()))
         self.length.setText(f"next: {bars:.0f} bars · {minutes(bars * BEATS_PER_BAR * 60 / self.tempo.value())}")
 
-    def set_primer(self, name: str | None, bpm: float | None = None) -> None:
-        """Show the primer's name (elided to fit; the whole name in the tooltip) and its tempo."""
-        tip = "The next Generate starts from this MIDI file: File › Open primer, or drop a .mid"
+    def set_primer(self, name: str | None, bpm: float | None = None, what: str = "Primer") -> None:
+        """Show the primer's (or, `what` "Part", the followed part's) name, elided to fit, and its tempo."""
+        tip = (
+            "The next Generate starts from this MIDI file: File › Open primer, or drop a .mid\n"
+            "Shift+drop a .mid (or File › Follow a part) to keep it whole as your part, the band around it"
+        )
         if not name:
             self.primer.setText("Primer: none")
             self.primer.setToolTip(tip)
@@ -290,10 +293,10 @@ class GenerateBar(QWidget):
         # The tempo is never cut: the name is elided to the room it leaves. A name that would fit whole
         # without the word BPM drops the word instead (the Tempo box beside it says BPM).
         forms = [f" · {bpm:.0f} BPM", f" · {bpm:.0f}"] if bpm else [""]
-        room = {t: self.primer.width() - metrics.horizontalAdvance(f"Primer: {t}") - 8 for t in forms}
+        room = {t: self.primer.width() - metrics.horizontalAdvance(f"{what}: {t}") - 8 for t in forms}
         tempo = next((t for t in forms if metrics.horizontalAdvance(name) <= room[t]), forms[0])
         short = metrics.elidedText(name, Qt.TextElideMode.ElideMiddle, min(room[tempo], PRIMER_NAME_PX))
-        self.primer.setText(f"Primer: {short}{tempo}")
+        self.primer.setText(f"{what}: {short}{tempo}")
         self.primer.setToolTip(f"{name}{forms[0]}\n{tip}")
 
     def set_key_info(self, primer_key: str | None, take_key: str | None) -> None:
@@ -456,7 +459,8 @@ class LaneHeader(QFrame):
         name = LANES[lane]
         self.setObjectName(f"header_{name}")
         self.setStyleSheet(f"#header_{name} {{ border-left: 5px solid {LANE_COLOURS[lane]}; }}")
-        title = QLabel(name.capitalize())
+        self.title = title = QLabel(name.capitalize())
+        title.setObjectName(f"title_{name}")
         title.setProperty("role", "lane")
         title.setStyleSheet(f"color: {LANE_COLOURS[lane]}; font-weight: bold; font-size: 11pt;")
         self.count = QLabel()
@@ -525,6 +529,13 @@ class LaneHeader(QFrame):
         button.setToolTip(tip)
         button.toggled.connect(slot(self.stateChanged.emit))
         return button
+
+    def set_part(self, mine: bool) -> None:
+        """The lane is the user's own part (followed or recorded): said in its title; kept as played."""
+        self.is_part = bool(mine)
+        tip = "Your part: kept as you played it; the band follows it" if mine else ""
+        self.title.setToolTip(tip)
+        self.count.setToolTip(tip)
 
     def set_density(self, value: float) -> None:
         self.density.blockSignals(True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QMimeData, QUrl
+from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtWidgets import QFileDialog
 
 from .. import sketchfile
@@ -50,6 +50,14 @@ def primer_dialog(window) -> None:
     window.refocus()
     if remember(window, path):
         window.open_primer(path)
+
+
+def follow_dialog(window) -> None:
+    """File > Follow a part…: a .mid whose lanes are kept whole while Generate makes the band around them."""
+    path, _ = QFileDialog.getOpenFileName(window, "Follow a part", last_folder(window), "MIDI (*.mid *.midi)")
+    window.refocus()
+    if remember(window, path):
+        window.session.follow_part(path)
 
 
 def open_sketch_dialog(window) -> None:
@@ -110,12 +118,17 @@ def drag_enter(window, event) -> None:
 
 
 def drop(window, event) -> None:
-    """A .mid dropped on the window becomes the primer; a sketch file opens."""
+    """A .mid dropped on the window becomes the primer (with Shift held: the part to follow); a sketch file opens."""
     if own_drop(window, event):
         event.ignore()
         return
     for url in event.mimeData().urls():
         kind = dropped_kind(url)
+        if kind == "primer" and event.modifiers() & Qt.KeyboardModifier.ShiftModifier:  # Shift+drop: follow it
+            window.session.follow_part(url.toLocalFile())
+            event.setDropAction(Qt.DropAction.CopyAction)  # never a move: the user's file stays where it is
+            event.accept()
+            return
         if kind == "primer":
             window.open_primer(url.toLocalFile())
         elif kind == "sketch":

@@ -153,7 +153,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             if self.bar.seed_value() != seed:
                 self.bar.seed.setText("" if seed is None else str(seed))
             self.bar.show_key(self.session.settings.key, self.session.settings.scale_lock)
-        elif event == "primer":
+        elif event in ("primer", "part"):
             self._show_primer()
             self._show_key_info()
         elif event == "timing":
@@ -170,6 +170,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.lanes.set_song(song)
         self.bar.takes.show_takes(state.index, len(state.takes))
         counts = song.note_counts() if song is not None else {}
+        mine = self.session.part_lanes()
         if song is None:
             self.sketch_length.setText("Sketch: none yet")
         else:
@@ -178,7 +179,11 @@ class MainWindow(MessagesMixin, QMainWindow):
             self.sketch_length.setText(f"Sketch: {song.n_bars} bars · {minutes(song.seconds)}{in_key}")
         density = song.density if song is not None else {}
         for i, header in enumerate(self.headers):
-            header.count.setText(f"{counts[LANES[i]]} notes" if song is not None else "")
+            notes = f"{counts[LANES[i]]} notes" if song is not None else ""
+            header.set_part(i in mine)
+            header.count.setText("your part" if i in mine else notes)
+            if i in mine:
+                header.count.setToolTip(f"Your part ({notes}): kept as you played it; the band follows it")
             header.set_program(song.programs[i] if song is not None else DEFAULT_PROGRAMS[i])
             header.set_density(density.get(LANES[i], 1.0))
         if song is not None:
@@ -217,9 +222,13 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     def _show_primer(self) -> None:
         s = self.session
-        if s.primer_bpm:  # shown on the tempo box too; changing it there overrides the file's tempo
-            self._quiet_tempo(s.primer_bpm)
-        self.bar.set_primer(s.primer.name if s.primer else None, s.primer_bpm)
+        bpm = s.part_bpm if s.part is not None else s.primer_bpm
+        # shown on the tempo box too (changing it there overrides the file's tempo); none: the sketch's own
+        self._quiet_tempo(bpm or s.settings.tempo)
+        if s.part is not None:
+            self.bar.set_primer(s.part.name, s.part_bpm, "Part")
+        else:
+            self.bar.set_primer(s.primer.name if s.primer else None, s.primer_bpm)
 
     def _header_changed(self, header: LaneHeader) -> None:
         self.session.set_lane(

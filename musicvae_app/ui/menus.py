@@ -7,6 +7,8 @@ from PySide6.QtGui import QAction, QKeySequence
 from .. import undo as history
 from ..song import LANES
 from .audition import choose_soundfont_dialog, export_audio_dialog
+from .files import follow_dialog
+from .record_panel import record_dialog
 from .worker import slot
 
 
@@ -72,6 +74,9 @@ def build_menus(window) -> None:
     _action(window, file, "Open primer MIDI…", window.primer_dialog, "Ctrl+P")
     _action(window, file, "Clear primer", window.clear_primer)
     _action(window, file, "Stop reading primer", window.cancel_primer, "Esc")
+    _action(window, file, "Follow a part…", lambda: follow_dialog(window), "Ctrl+Shift+F", "followAction")
+    _action(window, file, "Stop following the part", window.session.stop_following, None, "stopFollowingAction")
+    _action(window, file, "Record a part…", lambda: record_dialog(window), "Ctrl+Alt+R", "recordAction")
     file.addSeparator()
     _action(window, file, "Open sketch…", window.open_sketch_dialog, QKeySequence.StandardKey.Open)
     _action(window, file, "Save sketch", window.save_sketch_dialog, QKeySequence.StandardKey.Save)

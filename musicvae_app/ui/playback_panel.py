@@ -1,4 +1,6 @@
-"""The transport: output picker with Refresh, Play/Stop (Space), Loop and Jam; a view of playback.transport.Transport.
+"""The transport: output picker with Refresh, Play/Pause (Space), Stop (back to the start; Home), Loop and Jam.
+
+A view of playback.transport.Transport.
 
 PlaybackPanel(get_song, get_mutes=None, get_solos=None, parent=None, settings=None)
     get_song() -> Song | None is read on Play; get_mutes()/get_solos() -> five booleans (or lane
@@ -13,7 +15,8 @@ Signals
     output_changed(str)     the label of the chosen output
 
 Slots
-    toggle_play(), play(), stop(), refresh_outputs(), song_changed(), mutes_changed(),
+    toggle_play() (Space: pause / go on), play(), pause(), stop() (back to the start), refresh_outputs(),
+    song_changed(), mutes_changed(),
     seek(beats), set_loop_region(start, end) (None, None: the whole sketch), shutdown(),
     set_soundfont(path) (the built-in synth's soundfont, remembered; `soundfont` holds it)
 """
@@ -113,7 +116,11 @@ class PlaybackPanel(QWidget):
         self.refresh_button.setToolTip("List the MIDI outputs again")
         self.play_button = QPushButton("Play")
         self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Play / Stop (Space)")
+        self.play_button.setToolTip("Play / Pause (Space): Play goes on from where it paused")
+        self.stop_button = QToolButton()
+        self.stop_button.setText("■")
+        self.stop_button.setObjectName("stopButton")
+        self.stop_button.setToolTip("Stop and go back to the start (Home)")
         self.loop_box = QCheckBox("Loop")
         self.jam_box = QCheckBox("Jam")
         self.jam_box.setToolTip("Keep generating ahead of the playhead while it plays")
@@ -124,6 +131,7 @@ class PlaybackPanel(QWidget):
         row.addWidget(self.output_box)
         row.addWidget(self.refresh_button)
         row.addWidget(self.play_button)
+        row.addWidget(self.stop_button)
         row.addWidget(self.loop_box)
         row.addWidget(self.jam_box)
         row.addWidget(self.status, 1)
@@ -134,6 +142,10 @@ class PlaybackPanel(QWidget):
         self.play_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Space), self)
         self.play_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.play_shortcut.activated.connect(self.toggle_play)
+        self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Home), self)
+        self.stop_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
+        self.stop_shortcut.activated.connect(self.stop)
+        self.stop_button.clicked.connect(self.stop)
         self.refresh_button.clicked.connect(self.refresh_outputs)
         self.play_button.clicked.connect(self._play_clicked)
         self.loop_box.toggled.connect(self._apply_loop)
@@ -184,7 +196,15 @@ class PlaybackPanel(QWidget):
 
     @Slot()
     def toggle_play(self) -> None:
-        self.stop() if self.is_playing else self.play()
+        """Space: pause where it is, or go on from there."""
+        self.pause() if self.is_playing else self.play()
+
+    @Slot()
+    def pause(self) -> None:
+        beats = self.transport.pause()
+        if beats is not None:
+            self.playhead_moved.emit(beats)
+        self._sync_playing()
 
     @Slot()
     def play(self) -> None:
@@ -264,7 +284,7 @@ class PlaybackPanel(QWidget):
 
     @Slot(bool)
     def _play_clicked(self, checked: bool) -> None:
-        self.play() if checked else self.stop()
+        self.play() if checked else self.pause()
 
     @Slot()
     def _apply_loop(self) -> None:
@@ -286,7 +306,7 @@ class PlaybackPanel(QWidget):
     def _sync_playing(self) -> None:
         playing = self.is_playing
         self.play_button.setChecked(playing)
-        self.play_button.setText("Stop" if playing else "Play")
+        self.play_button.setText("Pause" if playing else "Play")
         if playing != self._was_playing:
             self._was_playing = playing
             self.playing_changed.emit(playing)

@@ -1,0 +1,161 @@
+"""File > Record a part…: a small non-modal dialog over playback.recorder (input picker, lane, metronome, Record).
+
+Record counts in one bar of clicks (through the transport's output, the built-in synth by default), records
+what the chosen input plays, quantized to 16ths; Stop writes it to recordings/ in the user's data folder,
+follows it and generates the band around it (one undo step, "Record <lane>").
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QToolButton,
+)
+
+from ..playback.ports import PortError
+from ..playback.recorder import Recorder, list_inputs, open_input
+from ..song import LANES
+
+INPUT_KEY = "record/input"
+
+
+class RecordDialog(QDialog):
+    def __init__(self, window):
+        super().__init__(window)
+        self.setObjectName("recordDialog")
+        self.setWindowTitle("Record a part")
+        self.window_ = window
+        self.recorder: Recorder | None = None
+        self.source = None
+        self.inputs = None
+        self.input_box = QComboBox()
+        self.input_box.setMinimumContentsLength(18)
+        self.refresh_button = QToolButton()
+        self.refresh_button.setText("Refresh")
+        self.lane_box = QComboBox()
+        self.lane_box.addItems([lane.capitalize() for lane in LANES])
+        self.metronome = QCheckBox("Metronome while recording")
+        self.metronome.setChecked(True)
+        self.record_button = QPushButton("● Record")
+        self.record_button.setObjectName("recordButton")
+        self.record_button.setCheckable(True)
+        self.record_button.setToolTip("One bar of count-in, then play; press again to stop and hear the band follow")
+        self.status = QLabel()
+        self.status.setObjectName("recordStatus")
+        self.status.setWordWrap(True)
+        grid = QGridLayout(self)
+        grid.addWidget(QLabel("MIDI input"), 0, 0)
+        grid.addWidget(self.input_box, 0, 1)
+        grid.addWidget(self.refresh_button, 0, 2)
+        grid.addWidget(QLabel("Into lane"), 1, 0)
+        grid.addWidget(self.lane_box, 1, 1)
+        grid.addWidget(self.metronome, 2, 1)
+        grid.addWidget(self.record_button, 3, 1)
+        grid.addWidget(self.status, 4, 0, 1, 3)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.record_button.clicked.connect(lambda on: self.record() if on else self.stop())
+        self.timer = QTimer(self)
+        self.timer.setInterval(50)
+        self.timer.timeout.connect(self._tick)
+        self.refresh()
+
+    def refresh(self) -> None:
+        wanted = self.input_box.currentText() or self.window_.settings.value(INPUT_KEY, "", str)
+        self.inputs = list_inputs()
+        self.input_box.clear()
+        self.input_box.addItems([i.label for i in self.inputs.inputs])
+        if self.inputs.find(wanted):
+            self.input_box.setCurrentText(wanted)
+        self.record_button.setEnabled(bool(self.inputs.inputs))
+        self.status.setText(self.inputs.message or "Pick your keyboard's input and a lane, then press Record")
+        self.status.setToolTip(self.inputs.message or "")
+
+    def record(self) -> bool:
+        entry = self.inputs.find(self.input_box.currentText()) if self.inputs else None
+        if entry is None:
+            return self._fail(self.inputs.message if self.inputs else "No MIDI input: press Refresh")
+        try:
+            self.source = open_input(entry)
+        except PortError as exc:
+            return self._fail(str(exc))
+        self.window_.settings.setValue(INPUT_KEY, entry.label)
+        panel = self.window_.playback
+        panel.stop()  # the band is made again after the take: the old one stays quiet meanwhile
+        transport = panel.transport
+        if transport.port is None:
+            transport._open(panel.output_box.currentText())  # a failure is said on the transport row
+        session, lane = self.window_.session, self.lane_box.currentIndex()
+        self.recorder = Recorder(
+            self.source,
+            lane,
+            session.settings.tempo,
+            transport.port,
+            metronome=self.metronome.isChecked(),
+            program=session.programs()[lane],
+        )
+        self.recorder.start()
+        self.record_button.setChecked(True)
+        self.record_button.setText("■ Stop")
+        self.timer.start()
+        return True
+
+    def stop(self):
+        """End the take; it becomes the part followed and the band is generated around it."""
+        self.timer.stop()
+        self.record_button.setChecked(False)
+        self.record_button.setText("● Record")
+        if self.recorder is None:
+            return None
+        take = self.recorder.stop()
+        self.recorder = None
+        if self.source is not None:
+            self.source.close()
+            self.source = None
+        dropped = f" ({take.dropped} played in the count-in left out)" if take.dropped else ""
+        self.status.setText(f"{len(take.notes)} notes on {LANES[take.lane]}{dropped}: the band follows them")
+        self.window_.session.follow_recording(take, self.window_.data_dir / "recordings")
+        return take
+
+    def _tick(self) -> None:
+        rec = self.recorder
+        if rec is None:
+            return
+        if rec.full:
+            self.stop()
+            return
+        beats = rec.position_beats
+        if beats < 0:
+            self.status.setText(f"Count-in: {int(-beats) + 1}")
+        else:
+            self.status.setText(f"Recording · bar {int(beats // 4) + 1} · {rec.note_count} notes")
+        if rec.error:
+            self.status.setToolTip(rec.error)
+
+    def _fail(self, text: str) -> bool:
+        self.record_button.setChecked(False)
+        self.status.setText(text)
+        self.status.setToolTip(text)
+        return False
+
+    def closeEvent(self, event) -> None:  # noqa: N802
+        if self.recorder is not None:
+            self.stop()
+        super().closeEvent(event)
+
+
+def record_dialog(window) -> RecordDialog:
+    """Show the (one) Record a part dialog of the window."""
+    dialog = getattr(window, "record_panel", None)
+    if dialog is None:
+        dialog = window.record_panel = RecordDialog(window)
+    if dialog.recorder is None:
+        dialog.refresh()
+    dialog.show()
+    dialog.raise_()
+    return dialog

@@ -1,0 +1,85 @@
+"""Following a part in the real window (offscreen): the menu item, Shift+drop, the lane header and the label."""
+
+from __future__ import annotations
+
+from jack_fixture import jack_server  # noqa: F401
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDropEvent
+
+from band_files import write_notes
+from musicvae_app.song import LANES
+
+BASS = LANES.index("bass")
+TIMEOUT = 60000
+
+
+def test_shift_drop_follows_a_part_and_the_header_says_it_is_yours(qtbot, window, tmp_path):
+    notes = [(2, 33, 36 + bar % 3, 4 * bar + b, 4 * bar + b + 0.5) for bar in range(4) for b in range(4)]
+    path = write_notes(tmp_path / "my-bass.mid", notes, tempo=90)
+    assert window.findChild(type(window.menuBar().actions()[0]), "followAction") is not None
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path))])
+    drop = QDropEvent(
+        QPointF(200, 200),
+        Qt.DropAction.CopyAction | Qt.DropAction.MoveAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.ShiftModifier,
+    )
+    window.dropEvent(drop)
+    assert drop.dropAction() == Qt.DropAction.CopyAction  # never a move of the user's file
+    qtbot.waitUntil(lambda: window.session.part == path, timeout=TIMEOUT)
+    assert window.primer is None  # followed, not a primer
+    assert window.bar.primer.text().startswith("Part: my-bass.mid") and window.bar.tempo.value() == 90
+    with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+        window.generate()
+    assert window.headers[BASS].count.text() == "your part" and "notes" in window.headers[BASS].count.toolTip()
+    assert all(h.count.text().endswith(" notes") for i, h in enumerate(window.headers) if i != BASS)
+    window.session.stop_following()
+    assert window.bar.primer.text() == "Primer: none"
+
+
+def test_record_a_part_from_a_jack_keyboard_and_the_band_follows(qtbot, window, jack_server):  # noqa: F811
+    import time
+
+    import mido
+    import rtmidi
+
+    from musicvae_app.playback.ports import RecordingPort
+    from musicvae_app.ui.record_panel import record_dialog
+
+    keys = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="test-keys")
+    keys.open_virtual_port("keys")
+    try:
+        window.playback.use_output(RecordingPort("clicks"), "clicks")  # the metronome's clicks land here
+        window.set_tempo(200)
+        dialog = record_dialog(window)
+        dialog.refresh()
+        assert dialog.input_box.findText("test-keys:keys (JACK)") >= 0
+        dialog.input_box.setCurrentText("test-keys:keys (JACK)")
+        dialog.lane_box.setCurrentIndex(BASS)
+        dialog.record_button.click()
+        rec = dialog.recorder
+        qtbot.waitUntil(lambda: rec.position_beats >= 0, timeout=10000)
+        for beat in range(4):  # quarter notes on the downbeats, an 8th long
+            due = rec.downbeat + beat * rec.beat_seconds
+            while time.perf_counter() < due:
+                qtbot.wait(1)
+            keys.send_message(mido.Message("note_on", note=40 + beat, velocity=100).bytes())
+            while time.perf_counter() < due + rec.beat_seconds / 2:
+                qtbot.wait(1)
+            keys.send_message(mido.Message("note_off", note=40 + beat).bytes())
+        qtbot.wait(200)
+        with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+            dialog.record_button.click()
+        clicks = [m for m in window.playback.transport.port.messages() if m.channel == 9 and m.type == "note_on"]
+        assert len(clicks) >= 4
+        song = window.song
+        spb = song.steps_per_beat
+        got = sorted((p, int(s)) for s, p in zip(*song.notes()[BASS].nonzero()) if s % spb == 0)
+        assert got == [(40 + b, b * spb) for b in range(4)]
+        assert window.headers[BASS].count.text() == "your part"
+        assert window.session.history.undo_text == "Record bass"
+    finally:
+        keys.close_port()
+        keys.delete()
