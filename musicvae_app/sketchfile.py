@@ -33,6 +33,7 @@ from .limits import (
     check_tempo,
     check_threshold,
 )
+from .sections import SectionError, sections_from_json
 from .song import BEATS_PER_BAR, LANES, PITCHES, ChunkInfo, Song, check_chords
 
 FORMAT = "musicvae-sketch"
@@ -75,6 +76,7 @@ def _song_meta(song: Song) -> dict:
         settings=song.settings,
         has_latents=song.latents is not None,
         chords=list(song.chords),
+        sections=[section.to_dict() for section in song.sections],
     )
 
 
@@ -315,6 +317,14 @@ def _window_settings(raw) -> dict:
             kept["key"] = generation["key"]
     if isinstance(generation.get("scale_lock"), bool):
         kept["scale_lock"] = generation["scale_lock"]
+    if isinstance(generation.get("chart"), str) and len(generation["chart"]) < 4096:  # the next Generate's chords
+        kept["chart"] = generation["chart"]
+    try:  # and its sections
+        sections = [s.to_dict() for s in sections_from_json(generation.get("sections"))]
+    except SectionError:
+        sections = []
+    if sections:
+        kept["sections"] = sections
     if kept:
         out["generation"] = kept
     return out
@@ -413,7 +423,12 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         if not isinstance(row, list) or len(row) > len(LANES):
             raise InvalidValue(f"take {i + 1} has a malformed chunk record")
         rows.append([_chunk_info(c) for c in row])
-    chords = _take_chords(meta.get("chords", []), i, probs.shape[1] // (steps_per_beat * BEATS_PER_BAR))
+    n_bars = probs.shape[1] // (steps_per_beat * BEATS_PER_BAR)
+    chords = _take_chords(meta.get("chords", []), i, n_bars)
+    try:
+        sections = sections_from_json(meta.get("sections"), n_bars)
+    except SectionError as exc:
+        raise InvalidValue(f"take {i + 1} sections: {exc}") from None
     return Song(
         probs=probs,
         steps_per_beat=steps_per_beat,
@@ -425,4 +440,5 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         chunks=rows,
         settings=_take_settings(meta.get("settings")),
         chords=chords,
+        sections=sections,
     )
