@@ -53,6 +53,17 @@ def bars_of_text(text) -> set[int]:
     return out
 
 
+def chart_of_lines(text: str) -> str:
+    """A chart as musicians write it in lines, "Am F C G | Dm G C C": where every group between bar lines holds
+    more than one chord, the bar lines only end lines (one chord a bar throughout). Otherwise the text stays
+    as it is for chords.parse_chart ("| Am | F |": one chord between bar lines)."""
+    groups = [g.split() for g in text.split("|")]
+    groups = [g for g in groups if g]
+    if "|" in text and groups and all(len(g) > 1 for g in groups):
+        return " ".join(token for g in groups for token in g)
+    return text
+
+
 class ChordsAndSections:
     """Session's chord lane and sections; it uses Session's song, engine, _submit, _status, _emit, state."""
 
@@ -145,7 +156,8 @@ class ChordsAndSections:
             self._status("The next Generate chooses its own chords", 5000)
             return True
         song = self.song
-        parse_chart(text, bars=song.n_bars if song is not None else None)  # ChordError before anything changes
+        played = chart_of_lines(text)
+        parse_chart(played, bars=song.n_bars if song is not None else None)  # ChordError before anything changes
         self.chart = text
         self._emit("settings")
         if song is None:
@@ -160,7 +172,7 @@ class ChordsAndSections:
             new.settings = {k: v for k, v in new.settings.items() if k != TYPED_KEY}  # every bar typed
             self._replace_if_current(song, new, label)
 
-        return self._submit(label, lambda: engine.set_chords(base, text), done)
+        return self._submit(label, lambda: engine.set_chords(base, played), done)
 
     def chart_text(self) -> str:
         """The chart to offer for editing: the next Generate's, else the current take's lane as a chart."""
@@ -235,7 +247,7 @@ class ChordsAndSections:
         """What Generate adds for the chart and the sections (a longer take where the sections need one)."""
         out: dict = {}
         if self.chart:
-            out["chords"] = self.chart
+            out["chords"] = chart_of_lines(self.chart)
         sections = self.sections()
         if sections:
             out["sections"] = sections
@@ -261,7 +273,7 @@ class ChordsAndSections:
         try:
             self.chart = " ".join(chart.split()) if isinstance(chart, str) and chart.strip() else None
             if self.chart:
-                parse_chart(self.chart)
+                parse_chart(chart_of_lines(self.chart))
         except ChordError:
             self.chart = None
         try:

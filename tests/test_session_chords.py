@@ -101,6 +101,15 @@ def test_a_chart_typed_before_generate_is_played_and_then_retyped(session):
     assert session.chart is None and session.song is song
 
 
+def test_a_chart_in_lines_is_one_chord_a_bar(session):
+    session.generate()
+    session.set_chords("Am F C G | Dm G C C")  # bar lines that end lines of four, as musicians write them
+    assert session.song.chords == ["Am", "F", "C", "G", "Dm", "G", "C", "C"] * 2
+    assert session.generation_args()["chords"] == "Am F C G Dm G C C"
+    with pytest.raises(ChordError, match="bar 2 of the chart has 2 chords"):
+        session.set_chords("| Am | F C |")  # one chord between bar lines, else it says which bar
+
+
 def test_chords_and_sections_are_saved_and_exported(session, tmp_path):
     session.set_chords("Am F C G")
     session.generate()

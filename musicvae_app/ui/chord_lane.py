@@ -116,6 +116,12 @@ class ChordEditor(QLineEdit):
             self.hide()
             self.applied.emit(bar, text)
 
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Escape:
+            event.accept()  # Esc cancels the edit here, before the window's Esc shortcut (stop reading a primer)
+            return True
+        return super().event(event)
+
     def keyPressEvent(self, event) -> None:  # noqa: N802
         if event.key() == Qt.Key.Key_Escape:
             self.hide()
