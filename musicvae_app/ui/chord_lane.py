@@ -302,14 +302,18 @@ class ArrangementView(QWidget):
         self.dialog: TextDialog | None = None
 
     def refresh(self) -> None:
+        """Redraw what changed (a slider's "settings" events redraw nothing)."""
         session = self.window_.session
-        self.chord_lane.show_chords(session.chord_lane())
+        chords = session.chord_lane()
+        if chords != self.chord_lane.chords:
+            self.chord_lane.show_chords(chords)
         song = session.song
         sections = session.sections()
         n_bars = song.n_bars if song is not None else 0
         if sections and sections[-1].end > n_bars:  # kept for the next Generate: shown as far as it goes
             n_bars = max(n_bars, sections[-1].end)
-        self.sections.show_sections(sections, n_bars)
+        if (sections, n_bars) != (self.sections.sections, self.sections.n_bars):
+            self.sections.show_sections(sections, n_bars)
         tip = f"Chart of the next Generate: {session.chart}" if session.chart else "Type a whole chord chart"
         self.chart_button.setToolTip(tip + " (Ctrl+Shift+C)")
 
