@@ -112,8 +112,8 @@ def test_a_chart_is_played_in_the_repeats(engine):
 def test_the_shipped_pack_repeats_a_chorus_with_variation_and_fills_into_every_section(shipped):
     """A 40-bar form, seeds 0-3: the second chorus's cells against its first time's, the verse's against the
     chorus's (two different sections), and the drums' fill before every section. Measured when written:
-    chorus-chorus F1 0.93, verse-chorus 0.83 in the mean (8 seeds; a take without sections: 0.86 for the
-    same bars)."""
+    chorus-chorus F1 0.93, verse-chorus 0.83 in the mean (8 seeds, benchmarks/bench_sections.py; takes without
+    sections: 0.82 and 0.85 for the same bars)."""
     fills = {tuple(map(tuple, fill)) for fill in shipped.pack.card["generation"]["fills"]}
     same, different = [], []
     for seed in range(4):

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from ..sections import Section, check_sections, repeats
+from .runtime import torch_threads
 
 # sd of the noise on a repeated section's latents (the loop's own is about 1): on the shipped pack a repeated
 # chorus's cells against its first time's F1 0.93, a verse's against a chorus's 0.83 (8 seeds)
@@ -85,10 +86,12 @@ class Sections:
                 thirds = plan.thirds[chunk_of, :, bar_of]  # (n, bars, B, 2)
                 args["steer"] = (maps.permute(0, 2, 1, 3, 4).flatten(0, 1), thirds.permute(0, 2, 1, 3).flatten(0, 1))
         after = self.defaults["harmony_after"]
-        p = self._decode(z, n * batch, harmonise=not after, **args)
-        if after and self.fast.harmony and (plan is None or plan.maps is None):  # as the loop does (chords do its work)
-            self._harmonise_kept(p, n * batch, threshold)
-        decoded = self._unblock(p, n * batch).reshape(lanes, n, batch, -1, 128)
+        one_song = self.torch_device.type == "cpu" and batch == 1
+        with torch_threads(self.one_song_threads if one_song else None):  # as the loop runs (Engine's threads)
+            p = self._decode(z, n * batch, harmonise=not after, **args)
+            if after and self.fast.harmony and (plan is None or plan.maps is None):  # as the loop (chords do its work)
+                self._harmonise_kept(p, n * batch, threshold)
+            decoded = self._unblock(p, n * batch).reshape(lanes, n, batch, -1, 128)
         z = z.reshape(lanes, n, batch, -1).permute(1, 0, 2, 3).cpu().numpy()  # (n, L, B, K)
         free = np.ones((latents.shape[0], lanes), dtype=bool) if keep is None else ~keep
         for row, key in enumerate(keys):
