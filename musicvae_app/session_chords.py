@@ -141,6 +141,7 @@ class ChordsAndSections:
         def done(new: Song, _secs: float) -> None:
             new.settings = {**new.settings, TYPED_KEY: bars_text(typed)}
             self._replace_if_current(song, new, label)
+            self._status(f"{label}: re-voiced from the take's own latents (Ctrl+Z undoes it)", 5000)
 
         return self._submit(label, lambda: engine.set_chord(base, bar, chord), done)
 
@@ -171,6 +172,7 @@ class ChordsAndSections:
         def done(new: Song, _secs: float) -> None:
             new.settings = {k: v for k, v in new.settings.items() if k != TYPED_KEY}  # every bar typed
             self._replace_if_current(song, new, label)
+            self._status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
 
         return self._submit(label, lambda: engine.set_chords(base, played), done)
 

@@ -162,3 +162,16 @@ def test_a_form_longer_than_the_take_makes_the_next_generate_longer(session):
     spb = session.song.steps_per_bar
     first, again = session.song.notes()[:, 12 * spb : 20 * spb], session.song.notes()[:, 28 * spb : 36 * spb]
     assert not np.array_equal(first, again)
+
+
+def test_a_form_kept_for_the_next_generate_is_saved_with_the_sketch(session, tmp_path):
+    session.generate()
+    session.set_form("intro 4, verse 8, chorus 8, verse 8, chorus 8")  # 36 bars: longer than the 16-bar take
+    assert not session.song.sections and session.sections()[-1].end == 36
+    assert session.save(tmp_path / "s.mvsketch")
+    back = Session.open(tmp_path / "s.mvsketch", session.engine)
+    assert back.sections() == session.sections() and not back.song.sections
+    back.generate()
+    assert back.song.n_bars == 36 and back.song.sections == session.sections()
+    back.undo()  # the form stays with the take it was typed on
+    assert back.sections() == session.sections()
