@@ -12,7 +12,7 @@ import mido
 import numpy as np
 
 from .atomic import atomic_write
-from .chords import NO_CHORD, ChordError, parse_chord
+from .chords import NO_CHORD, REPEAT, ChordError, parse_chord
 from .errors import MusicVAEError
 from .feel import feel_of, song_seed, timed_notes
 from .keys import MAJOR_NAMES, MINOR_NAMES, parse_key
@@ -535,6 +535,28 @@ def _chord_markers(song: Song, ticks_per_step: int) -> list:
     return out
 
 
+def section_marker(name: str) -> str:
+    """A section's marker text: its name ("Chorus 2"), or "Section A" where the name alone would read as a
+    chord symbol (or N.C., %), so read_chords never takes a section for a chord."""
+    text = name[:1].upper() + name[1:]
+    if text in NO_CHORD or text in REPEAT:
+        return f"Section {text}"
+    try:
+        parse_chord(text)
+    except ChordError:
+        return text
+    return f"Section {text}"
+
+
+def _section_markers(song: Song, ticks_per_step: int) -> list:
+    """A marker with the section's name on the bar line where each section starts (before the bar's chord)."""
+    out = []
+    for section in song.sections:
+        tick = (section.start - 1) * song.steps_per_bar * ticks_per_step
+        out.append((tick, 3, mido.MetaMessage("marker", text=section_marker(section.name))))
+    return out
+
+
 def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFile:
     """A type-1 file: conductor track, then one named track per lane (all five, or `lanes`), in lane order.
 
@@ -551,6 +573,7 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
         (0, 1, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
         *_key_signature(song),
         (0, 2, mido.MetaMessage("text", text=SETTINGS_PREFIX + settings)),
+        *_section_markers(song, ticks),
         *_chord_markers(song, ticks),
     ]
     mid.tracks.append(_track(conductor, "musicvae-app sketch", end_tick))

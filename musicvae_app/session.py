@@ -36,6 +36,7 @@ from .errors import InvalidValue, MusicVAEError
 from .feel import FEEL_KEYS, check_feel
 from .limits import MAX_TEMPO, MAX_TRANSPOSE, MIN_TEMPO, check_int, check_program, check_tempo, check_threshold
 from .midi import lane_notes, primer_from_notes, read_notes, song_to_midifile
+from .session_chords import ChordsAndSections
 from .settings import DEFAULT_TEMPO, GenerationSettings
 from .sketchfile import Sketch, SketchError
 from .song import DEFAULT_PROGRAMS, LANES, Song, format_density, lane_index, parse_density
@@ -80,7 +81,7 @@ def message(exc: BaseException) -> str:
     return text if ours else f"{type(exc).__name__}: {text}"
 
 
-class Session:
+class Session(ChordsAndSections):
     """One sketch and everything done to it. `Session(engine)`; `engine` may be None until it has loaded."""
 
     tempo_range: tuple[float, float] = (MIN_TEMPO, MAX_TEMPO)  # a primer's tempo is clamped to this
@@ -294,6 +295,7 @@ class Session:
                 key=None,
                 tempo=float(self.part_bpm or s.tempo),
             )
+        args.update(self.arrangement_args(args["steps"]))  # the chord chart and sections (session_chords.py)
         return args
 
     def part_lanes(self, song: Song | None = None) -> list[int]:
@@ -839,7 +841,7 @@ class Session:
             solos=list(self.solos),
             path=str(self.path) if self.path else None,
             clean=self.history.is_clean,
-            generation=self.settings.to_dict(),
+            generation={**self.settings.to_dict(), **self.arrangement_settings()},
         )
         return Sketch(list(self.state.takes), self.state.index, settings)
 
@@ -878,6 +880,7 @@ class Session:
                 pass
         self._emit("lanes")
         self._change(State(tuple(sketch.takes), sketch.current), text)
+        self.restore_arrangement(generation)
 
     def open_sketch(self, path: str | Path, text: str = OPEN_TEXT) -> bool:
         """Open a sketch file as an undoable change; a bad, foreign or newer file says why and changes nothing."""

@@ -41,6 +41,7 @@ from .limits import (
     check_threshold,
     check_transpose,
 )
+from .sections import SectionError, sections_from_json
 from .song import (
     BEATS_PER_BAR,
     LANE_SETTINGS,
@@ -94,6 +95,7 @@ def _song_meta(song: Song) -> dict:
         settings=song.settings,
         has_latents=song.latents is not None,
         chords=list(song.chords),
+        sections=[section.to_dict() for section in song.sections],
     )
 
 
@@ -337,6 +339,14 @@ def _window_settings(raw) -> dict:
             kept["key"] = generation["key"]
     if isinstance(generation.get("scale_lock"), bool):
         kept["scale_lock"] = generation["scale_lock"]
+    if isinstance(generation.get("chart"), str) and len(generation["chart"]) < 4096:  # the next Generate's chords
+        kept["chart"] = generation["chart"]
+    try:  # and its sections
+        sections = [s.to_dict() for s in sections_from_json(generation.get("sections"))]
+    except SectionError:
+        sections = []
+    if sections:
+        kept["sections"] = sections
     if kept:
         out["generation"] = kept
     return out
@@ -564,7 +574,12 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         if largest > MAX_LATENT_VALUE:
             raise _damaged(name, f"take {i + 1} has a latent of {largest:.3g}; the most is {MAX_LATENT_VALUE:g}")
     rows = _chunk_rows(meta.get("chunks", []), i, n_chunks)
-    chords = _take_chords(meta.get("chords", []), i, probs.shape[1] // (steps_per_beat * BEATS_PER_BAR))
+    n_bars = probs.shape[1] // (steps_per_beat * BEATS_PER_BAR)
+    chords = _take_chords(meta.get("chords", []), i, n_bars)
+    try:
+        sections = sections_from_json(meta.get("sections"), n_bars)
+    except SectionError as exc:
+        raise InvalidValue(f"take {i + 1} sections: {exc}") from None
     return Song(
         probs=probs,
         steps_per_beat=steps_per_beat,
@@ -576,6 +591,7 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         chunks=rows,
         settings=_take_settings(meta.get("settings"), i),
         chords=chords,
+        sections=sections,
     )
 
 

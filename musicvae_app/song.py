@@ -14,6 +14,7 @@ import numpy as np
 
 from .feel import Feel, feel_of, feel_settings
 from .lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES  # also read as `from .song import LANES`
+from .sections import Section, check_sections
 
 
 def lane_index(lane: str | int) -> int:
@@ -165,6 +166,7 @@ class Song:
     chunks: list[list[ChunkInfo]] = field(default_factory=list)  # [chunk][lane]
     settings: dict = field(default_factory=dict)  # what made the take: pack, seed, noise, threshold, steps
     chords: list[str | None] = field(default_factory=list)  # [bar]: "Am7", or None (no chord); [] none known
+    sections: list[Section] = field(default_factory=list)  # intro, verse, chorus... over bars (sections.py)
 
     def __post_init__(self) -> None:
         self.probs = np.asarray(self.probs, dtype=np.float32)
@@ -175,6 +177,7 @@ class Song:
         if not 0.0 < self.threshold < 1.0:
             raise ValueError(f"threshold {self.threshold} is outside (0, 1)")
         self.chords = check_chords(self.chords, self.n_bars)
+        self.sections = check_sections(self.sections, self.n_bars)
 
     @property
     def n_steps(self) -> int:

@@ -62,11 +62,15 @@ def main() -> int:
         window.headers[4].lock.setChecked(False)
         bar.key.setCurrentIndex(bar.key.findText("E minor"))  # the composing controls, in use
         bar.scale_lock.setChecked(True)
+        window.session.set_form("intro 4, verse 8, chorus 8, verse 8, chorus 4")  # the sections strip, in use
         window.show()
         window.generate()
         window.worker.wait()
         app.processEvents()
         window.pick_take(1)
+        window.session.set_chord(13, "Am")  # a typed chord (bright) among the recognized ones (dim)
+        window.worker.wait()
+        app.processEvents()
         window.headers[2].density.setValue(1.3)
         window.feel.swing.setValue(58)
         window.lanes.select_bars(9, 12, [1])  # guitar, bars 9-12: Ctrl+R would regenerate them

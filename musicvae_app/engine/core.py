@@ -37,10 +37,11 @@ from .key_space import key_shifts
 from .loop import Loop
 from .parts import Parts
 from .runtime import MAX_STEPS, _check_count, new_seed, pick_device
+from .sections import Sections, fill_bars
 from .steering import Steering
 
 
-class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts):
+class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections):
     """Generate, continue, regenerate and reconstruct Songs with one pack on one device."""
 
     def __init__(self, pack: Pack, device: str = "auto", one_song_threads: int | None = None):
@@ -102,6 +103,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts):
         chords: str | list | None = None,
         follow: str | Path | Song | None = None,
         groove: bool | None = None,
+        sections: list | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
 
@@ -127,6 +129,9 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts):
         generated around it for the same length (steps is the part's length).
         groove: fills at phrase ends, a bass that keeps playing, held notes struck again on the drums'
         beat (engine/groove.py); the card's default, off on packs whose card does not ask for it.
+        sections: (name, start bar, bars) or sections.Section, inside the song: a section whose name came
+        before ("chorus" again, "verse 2") plays its first time's music with a variation (engine/sections.py),
+        and with groove the drums fill the bar before every section; the takes carry them (Song.sections).
         revive 0, pull 0, harmony 0, start 'prior', groove off on a piano-lead pack is the thesis's loop exactly.
         """
         g = self.defaults
@@ -143,6 +148,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts):
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
         n_bars = (steps + 1) * self.cfg.bars
         asked = read_chords(chords, n_bars) if chords is not None else None
+        sections = self._sections(sections, n_bars)
         tempo = None if tempo is None else check_tempo(tempo)
         noise = check_noise(g["noise"] if noise is None else noise)
         threshold = check_threshold(g["threshold"] if threshold is None else threshold)
@@ -198,12 +204,14 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts):
             probs, latents = self._run(
                 first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light, plan=plan
             )
-            probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
             protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
             if source == "primer" and part is None:
                 protect[0] = primer_roll.any(axis=(1, 2))  # the primer's own lanes; brought-in ones are new
+            if sections:
+                self._repeat_sections(probs, latents, sections, plan, threshold, seed, protect)
+            probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
             if groove:
-                self._groove(probs, threshold, lineup, seed, protect, asked)
+                self._groove(probs, threshold, lineup, seed, protect, asked, fill_bars=fill_bars(sections))
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack.name)] * n_lanes] + [
@@ -245,6 +253,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts):
                 song = self._song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
                 if chord_source is not None:
                     song.chords = [None if c is None else c.symbol for c in asked]
+                song.sections = list(sections)
                 songs.append(song)
             return songs[0] if variations == 1 else songs
 

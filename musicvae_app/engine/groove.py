@@ -37,12 +37,15 @@ TACET_BARS = 2  # a bass rest this long or shorter is a dropout to fill; a longe
 class Groove:
     """Fills, a bass that plays and restrikes on the beat; a part of Engine (it reads cfg and defaults)."""
 
-    def _groove(self, probs, threshold: float, lineup, seed: int, protect=None, chords=None, first_bar: int = 0):
+    def _groove(
+        self, probs, threshold: float, lineup, seed: int, protect=None, chords=None, first_bar: int = 0, fill_bars=()
+    ):
         """In place on probs (5, B, steps, 128) in the song's key.
 
         protect: (chunks, 5) bool, chunks not to touch (a primer's, a part's, locked lanes'); chords: the
         take's chords per bar (Chord or None, in the song's key) or None; first_bar: the bar probs starts at
-        in the song (phrases count from the song's bar 1).
+        in the song (phrases count from the song's bar 1); fill_bars: bars of probs that always fill (the bar
+        before a new section).
         """
         spb = 4 * self.cfg.steps_per_beat
         cs = self.cfg.chunk_steps
@@ -56,7 +59,7 @@ class Groove:
         for b in range(batch):
             take = probs[:, b]
             if DRUMS in lineup:
-                self._fills(take, free, rng, first_bar, spb)
+                self._fills(take, free, rng, first_bar, spb, set(fill_bars))
             if BASS in lineup:
                 self._keep_bass(take, free, threshold, chords, spb)
             self._restrike(take, free, floor, spb, lineup)
@@ -75,7 +78,7 @@ class Groove:
         ]
         return threshold * np.minimum(*per_lane)
 
-    def _fills(self, take, free, rng, first_bar: int, spb: int) -> None:
+    def _fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset()) -> None:
         g = self.pack.card.get("generation") or {}
         fills, rate, crash_rate = g.get("fills"), g.get("fill_rate"), g.get("crash_rate", 0.0)
         if not fills or not rate:
@@ -84,10 +87,10 @@ class Groove:
         n_bars = free.shape[0]
         for bar in range(n_bars - 1):
             song_bar = first_bar + bar
-            if song_bar % PHRASE != PHRASE - 1 or not free[bar, DRUMS]:
+            if (song_bar % PHRASE != PHRASE - 1 and bar not in always) or not free[bar, DRUMS]:
                 continue
             p = rate[0] if song_bar % (2 * PHRASE) == 2 * PHRASE - 1 else rate[1]
-            filled = rng.random() < p
+            filled = bar in always or rng.random() < p
             if filled:
                 fill = fills[int(rng.integers(len(fills)))]
                 lo = bar * spb + spb - window

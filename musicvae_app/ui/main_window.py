@@ -20,6 +20,7 @@ from ..song import DEFAULT_PROGRAMS, LANES
 from . import compose, files, prefs
 from .audition import attach_playback
 from .autosave import Autosave
+from .chord_lane import attach_arrangement
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
 from .firstrun import generation_defaults
 from .lanes_view import LanesView
@@ -87,6 +88,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self._update_title()
         self._show_state()
         self.playback = attach_playback(self)
+        self.arrangement = attach_arrangement(self)  # the chord lane and the sections strip (ui/chord_lane.py)
         self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         if self.autosave.notice:  # a damaged sketch set aside, or autosave off: said, never a crash
             self.statusBar().showMessage(self.autosave.notice, 30000)

@@ -1,0 +1,149 @@
+"""Sections of a sketch: intro, verse, chorus, bridge, outro (or a name of the musician's own) over bars.
+
+Plain Python: no numpy, no torch, no Qt. A Section is a name, the bar it starts on (1-based, as a
+musician counts) and its length in bars. `check_sections` is the one place a list of them is checked
+(names, bars inside the song, no overlaps), `parse_form` reads a typed form ("intro 4 verse 8 chorus 8"),
+and `repeats` says which earlier section each repeated one comes back from: the first with its name,
+where "verse 2" (or "Verse") is the same section as "verse".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+from .errors import InvalidValue
+
+NAMES = ("intro", "verse", "pre-chorus", "chorus", "bridge", "solo", "break", "outro")
+MAX_NAME_CHARS = 24
+MAX_SECTIONS = 256
+MAX_SECTION_BARS = 4096  # 1024 chunks of 4 bars: the longest sketch the engine makes
+
+
+class SectionError(InvalidValue):
+    """A section or a form the app cannot use; the message names it and what to do."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """`bars` bars from bar `start` (1-based) named `name` ("chorus", "verse 2", or the musician's own)."""
+
+    name: str
+    start: int
+    bars: int
+
+    @property
+    def end(self) -> int:
+        """The last bar (1-based, inclusive)."""
+        return self.start + self.bars - 1
+
+    @property
+    def kind(self) -> str:
+        """The section's name without a trailing number and case: "Chorus 2" -> "chorus" (what repeats)."""
+        return re.sub(r"\s*\d+$", "", self.name.strip()).lower() or self.name.strip().lower()
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _name(value, where: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise SectionError(f"{where} has no name: call it one of {', '.join(NAMES)} or a word of your own")
+    name = " ".join(value.split())
+    if len(name) > MAX_NAME_CHARS:
+        raise SectionError(f"{where}: the name {name[:40]!r} is longer than {MAX_NAME_CHARS} characters; shorten it")
+    return name
+
+
+def _whole(value, what: str, where: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise SectionError(f"{where}: {what} must be a whole number from {low} to {high}, got {value!r}")
+    return value
+
+
+def section_of(item, where: str = "a section", n_bars: int | None = None) -> Section:
+    """A Section from a Section, a dict {name, start, bars} or a tuple (name, start, bars); checked."""
+    if isinstance(item, Section):
+        name, start, bars = item.name, item.start, item.bars
+    elif isinstance(item, dict):
+        name, start, bars = item.get("name"), item.get("start"), item.get("bars")
+    elif isinstance(item, (tuple, list)) and len(item) == 3:
+        name, start, bars = item
+    else:
+        raise SectionError(f"{where} is not a section: give (name, start bar, bars), e.g. ('chorus', 9, 8)")
+    name = _name(name, where)
+    where = f"section {name!r}"
+    last = MAX_SECTION_BARS if n_bars is None else n_bars
+    start = _whole(start, "its start bar", where, 1, last)
+    bars = _whole(bars, "its length in bars", where, 1, last - start + 1)
+    return Section(name, start, bars)
+
+
+def check_sections(sections, n_bars: int | None = None) -> list[Section]:
+    """Sections in bar order, each inside the song's `n_bars` bars (None: the longest sketch), none overlapping.
+
+    Raises SectionError (an InvalidValue) naming the section and what to change.
+    """
+    if sections is None:
+        return []
+    if not isinstance(sections, (list, tuple)):
+        raise SectionError(f"sections must be a list of (name, start bar, bars); got {type(sections).__name__}")
+    if len(sections) > MAX_SECTIONS:
+        raise SectionError(f"{len(sections)} sections is more than a sketch holds ({MAX_SECTIONS})")
+    out = sorted(
+        (section_of(item, f"section {i + 1}", n_bars) for i, item in enumerate(sections)), key=lambda s: s.start
+    )
+    for before, after in zip(out, out[1:]):
+        if after.start <= before.end:
+            raise SectionError(
+                f"section {after.name!r} starts at bar {after.start}, inside {before.name!r} (bars {before.start}-"
+                f"{before.end}): move it to bar {before.end + 1} or shorten {before.name!r}"
+            )
+    return out
+
+
+def parse_form(text: str, start: int = 1) -> list[Section]:
+    """A typed form, e.g. "intro 4 verse 8 chorus 8 verse 8 chorus 8 outro 4" (name then bars, commas allowed),
+    -> sections one after the other from bar `start`; in "verse 2 8" the last number is the length."""
+    if not isinstance(text, str) or not text.strip():
+        raise SectionError("the form is empty: type names and bars, e.g. 'intro 4 verse 8 chorus 8 outro 4'")
+    tokens = text.replace(",", " ").replace("|", " ").split()
+    out: list[Section] = []
+    words: list[str] = []
+    bar = start
+    for i, token in enumerate(tokens):
+        after = tokens[i + 1] if i + 1 < len(tokens) else ""
+        if token.isdigit() and words and not after.isdigit():  # "verse 2 8": the last number is the length
+            section = section_of((" ".join(words), bar, int(token)), f"section {len(out) + 1}")
+            out.append(section)
+            bar += section.bars
+            words = []
+        else:
+            words.append(token)
+    if words:
+        raise SectionError(
+            f"{' '.join(words)!r} in the form has no length: give each section its bars, e.g. 'chorus 8'"
+        )
+    return check_sections(out)
+
+
+def form_text(sections: list[Section]) -> str:
+    """Sections as a typed form: 'intro 4, verse 8, chorus 8' (gaps are not shown)."""
+    return ", ".join(f"{s.name} {s.bars}" for s in sections)
+
+
+def repeats(sections: list[Section]) -> list[tuple[Section, Section]]:
+    """(repeat, first): every section whose kind (name without its number) came before, with its first one."""
+    first: dict[str, Section] = {}
+    out = []
+    for section in sorted(sections, key=lambda s: s.start):
+        if section.kind in first:
+            out.append((section, first[section.kind]))
+        else:
+            first[section.kind] = section
+    return out
+
+
+def sections_from_json(raw, n_bars: int | None = None) -> list[Section]:
+    """Sections as a sketch file keeps them (a list of {name, start, bars}); SectionError for bad ones."""
+    return check_sections(raw if raw is not None else [], n_bars)

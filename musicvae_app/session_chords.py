@@ -1,0 +1,286 @@
+"""The Session's chord lane and sections (a part of Session, in plain Python: no Qt, no torch).
+
+- The chord lane shows each bar's chord of the current take: the chords the take was made with, or, for
+  a take without any, the chords recognized in its notes (chords.recognize), so it always shows
+  something. Each bar is marked typed or recognized.
+- `set_chord(bar, "Dm7")` re-voices that bar at once from the take's own latents (Engine.set_chord: no
+  new sample, every other bar bit-identical); `set_chords("Am F C G | Dm G C C")` re-voices every bar whose
+  chord changed and is also the chart of the next Generate (typed before any take, it is what the first
+  Generate plays). Each is one undo step; a bad symbol raises ChordError naming the symbol and its bar,
+  and the sketch stays as it is.
+- `set_sections([...])` marks intro / verse / chorus... on the takes (one undo step; the notes stay) and the
+  next Generate plays them: a section whose name came before returns as its first time's music with a
+  variation, and the drums fill into every section (engine/sections.py). A form longer than the take on
+  screen (or typed before any take) is kept for the next Generate, which grows to hold it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from .chords import NO_CHORD, ChordError, parse_chart, parse_chord, recognize
+from .limits import check_int
+from .sections import MAX_SECTION_BARS, Section, SectionError, check_sections, form_text, parse_form
+from .song import Song
+from .undo import State
+
+TYPED_KEY = "chords_typed"  # a take's settings: the bars (1-based ranges, "1-4,9") whose chords were typed
+
+
+def bars_text(bars) -> str:
+    """{1, 2, 3, 4, 9} -> "1-4,9"."""
+    out, run = [], []
+    for bar in sorted(bars):
+        if run and bar == run[-1] + 1:
+            run.append(bar)
+            continue
+        if run:
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+        run = [bar]
+    if run:
+        out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else str(run[0]))
+    return ",".join(out)
+
+
+def bars_of_text(text) -> set[int]:
+    """ "1-4,9" -> {1, 2, 3, 4, 9}; anything unreadable reads as no bars."""
+    out: set[int] = set()
+    for part in str(text or "")[:4096].split(","):
+        lo, dash, hi = part.strip().partition("-")
+        if lo.isdigit() and (hi.isdigit() if dash else True):
+            first = int(lo)
+            out.update(range(first, min(int(hi or lo), first + MAX_SECTION_BARS) + 1))
+    return out
+
+
+def chart_of_lines(text: str) -> str:
+    """A chart as musicians write it in lines, "Am F C G | Dm G C C": where every group between bar lines holds
+    more than one chord, the bar lines only end lines (one chord a bar throughout). Otherwise the text stays
+    as it is for chords.parse_chart ("| Am | F |": one chord between bar lines)."""
+    groups = [g.split() for g in text.split("|")]
+    groups = [g for g in groups if g]
+    if "|" in text and groups and all(len(g) > 1 for g in groups):
+        return " ".join(token for g in groups for token in g)
+    return text
+
+
+class ChordsAndSections:
+    """Session's chord lane and sections; it uses Session's song, engine, _submit, _status, _emit, state."""
+
+    chart: str | None = None  # the chord chart of the next Generate ("Am F C G"), None: the pack's own
+    next_sections: tuple[Section, ...] = ()  # sections kept for the next Generate (see sections())
+    _pending_for: Song | None = None  # the take on screen when next_sections were set
+    _recognized: tuple[Song | None, list] = (None, [])  # the last take's recognized chords
+
+    # --- the chord lane ------------------------------------------------------------------------------
+    def recognized_chords(self, song: Song | None = None) -> list[str | None]:
+        """The chord recognized in each bar of a take's notes (None: too few notes to name one)."""
+        song = self.song if song is None else song
+        if song is None:
+            return []
+        if self._recognized[0] is not song:
+            found = recognize(song.notes(), song.steps_per_bar)[: song.n_bars]
+            self._recognized = (song, [None if c is None else c.symbol for c in found])
+        return list(self._recognized[1])
+
+    def typed_bars(self, song: Song | None = None) -> set[int]:
+        """Bars (1-based) whose chord the musician typed (or asked for with the chart it was generated with)."""
+        song = self.song if song is None else song
+        if song is None or not song.chords:
+            return set()
+        if TYPED_KEY in song.settings:
+            return {b for b in bars_of_text(song.settings[TYPED_KEY]) if 1 <= b <= song.n_bars}
+        return set(range(1, song.n_bars + 1)) if song.settings.get("chords") == "asked" else set()
+
+    def chord_lane(self) -> list[tuple[str | None, bool]]:
+        """Per bar of the current take: (chord symbol or None, typed). A take with no chords shows the
+        recognized ones, none typed."""
+        song = self.song
+        if song is None:
+            return []
+        if not song.chords:
+            return [(symbol, False) for symbol in self.recognized_chords(song)]
+        typed = self.typed_bars(song)
+        chords = list(song.chords) + [None] * (song.n_bars - len(song.chords))
+        return [(symbol, bar + 1 in typed) for bar, symbol in enumerate(chords)]
+
+    def _with_lane_chords(self, song: Song) -> Song:
+        """The take with the chords its lane shows: its own, or the recognized ones where it has none (so a
+        typed bar re-voices that bar only)."""
+        if song.chords:
+            return song
+        return dataclasses.replace(song, chords=self.recognized_chords(song))
+
+    def _replace_if_current(self, old: Song, new: Song, text: str) -> None:
+        takes = list(self.state.takes)
+        i = next((j for j, take in enumerate(takes) if take is old), None)
+        if i is None:  # the take was undone or dropped while the chord was voiced: nothing to change
+            self._status("The take changed meanwhile; type the chord again", 5000)
+            return
+        takes[i] = new
+        self._change(State(tuple(takes), self.state.index), text)
+
+    def set_chord(self, bar: int, symbol: str | None) -> bool:
+        """Bar `bar` (1-based) of the current take plays `symbol` ("Dm7"; "" or N.C.: no chord), re-voiced at once
+        from the take's own latents: one undo step, every other bar bit-identical. ChordError (an InvalidValue)
+        names a bad symbol and its bar, and nothing changes. False when it could not start now."""
+        song = self.song
+        if song is None:
+            self._status("Generate a sketch first, or type a whole chart (Chords…) for the next Generate", 5000)
+            return False
+        bar = check_int("bar", bar, 1, song.n_bars)
+        text = (symbol or "").strip()
+        chord = None if not text or text in NO_CHORD else parse_chord(text, bar=bar)
+        if not self._engine_usable(f"Chord in bar {bar}"):
+            return False
+        base, engine = self._with_lane_chords(song), self.engine
+        typed = self.typed_bars(song) | {bar}
+        name = "N.C." if chord is None else chord.symbol
+        label = f"Chord {name} in bar {bar}"
+
+        def done(new: Song, _secs: float) -> None:
+            new.settings = {**new.settings, TYPED_KEY: bars_text(typed)}
+            self._replace_if_current(song, new, label)
+            self._status(f"{label}: re-voiced from the take's own latents (Ctrl+Z undoes it)", 5000)
+
+        return self._submit(label, lambda: engine.set_chord(base, bar, chord), done)
+
+    def set_chords(self, chart: str | None) -> bool:
+        """A whole chart ("Am F C G | Dm G C C", one chord a bar, repeated to the take's length): the current
+        take re-voiced in every bar whose chord changes (one undo step), and the chart of the next Generate.
+        Typed before any take, the next Generate plays it. "" or None: the next Generate chooses its own
+        chords again (the take stays). ChordError names a bad symbol and its bar; nothing changes."""
+        text = " ".join((chart or "").split())
+        if not text:
+            self.chart = None
+            self._emit("settings")
+            self._status("The next Generate chooses its own chords", 5000)
+            return True
+        song = self.song
+        played = chart_of_lines(text)
+        parse_chart(played, bars=song.n_bars if song is not None else None)  # ChordError before anything changes
+        self.chart = text
+        self._emit("settings")
+        if song is None:
+            self._status(f"The next Generate plays {text}", 5000)
+            return True
+        if not self._engine_usable("Chords"):
+            return False
+        base, engine = self._with_lane_chords(song), self.engine
+        label = f"Chords {text}" if len(text) <= 40 else f"Chords {text[:39]}…"
+
+        def done(new: Song, _secs: float) -> None:
+            new.settings = {k: v for k, v in new.settings.items() if k != TYPED_KEY}  # every bar typed
+            self._replace_if_current(song, new, label)
+            self._status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
+
+        return self._submit(label, lambda: engine.set_chords(base, played), done)
+
+    def chart_text(self) -> str:
+        """The chart to offer for editing: the next Generate's, else the current take's lane as a chart."""
+        if self.chart:
+            return self.chart
+        lane = self.chord_lane()
+        if not lane:
+            return ""
+        bars = ["N.C." if symbol is None else symbol for symbol, _ in lane]
+        return " | ".join(" ".join(bars[i : i + 4]) for i in range(0, len(bars), 4))
+
+    # --- sections --------------------------------------------------------------------------------------
+    def sections(self) -> list[Section]:
+        """The sections on screen and of the next Generate: ones kept for it (a form longer than the take, or
+        typed before any take), else the current take's."""
+        if self.next_sections and self._pending_for is self.song:
+            return list(self.next_sections)
+        return list(self.song.sections) if self.song is not None else []
+
+    def set_sections(self, sections) -> None:
+        """Mark the sketch's sections: a list of (name, start bar, bars), dicts or Sections; [] clears them.
+
+        Where they fit the takes, every take carries them (one undo step; no note changes) and the next
+        Generate plays them; a form longer than the take on screen is kept for the next Generate, which is
+        made long enough for it. SectionError (an InvalidValue) names a bad section; nothing changes."""
+        checked = check_sections(sections)
+        song = self.song
+        if song is not None and (not checked or checked[-1].end <= song.n_bars):
+            self.next_sections, self._pending_for = (), None
+            if checked == list(song.sections):
+                self._emit("settings")
+                return
+            text = f"Sections: {form_text(checked)}" if checked else "Clear sections"
+            text = text if len(text) <= 48 else text[:47] + "…"
+            self._map_takes(text, -1, lambda s: self._sectioned(s, checked))
+            self._emit("settings")
+            return
+        self.next_sections, self._pending_for = tuple(checked), song
+        self._emit("settings")
+        if checked:
+            bars = checked[-1].end
+            self._status(f"The next Generate makes at least {bars} bars for these sections", 8000)
+
+    @staticmethod
+    def _sectioned(song: Song, sections: list[Section]) -> Song:
+        fits = [s for s in sections if s.end <= song.n_bars]  # a shorter take (a morph) keeps the ones it holds
+        return dataclasses.replace(song, sections=fits)
+
+    def set_form(self, text: str) -> None:
+        """Sections from a typed form, "intro 4 verse 8 chorus 8 verse 8 chorus 8 outro 4", from bar 1."""
+        self.set_sections(parse_form(text) if (text or "").strip() else [])
+
+    def mark_section(self, name: str, first_bar: int, last_bar: int) -> None:
+        """Mark bars first_bar..last_bar (1-based, inclusive) as section `name` (None or "": unmark them);
+        the sections it overlaps are cut back to make room."""
+        first, last = sorted((int(first_bar), int(last_bar)))
+        kept: list[Section] = []
+        for s in self.sections():
+            if s.end < first or s.start > last:
+                kept.append(s)
+                continue
+            if s.start < first:
+                kept.append(Section(s.name, s.start, first - s.start))
+            if s.end > last:
+                kept.append(Section(s.name, last + 1, s.end - last))
+        if name and name.strip():
+            kept.append(Section(name.strip(), first, last - first + 1))
+        self.set_sections(kept)
+
+    # --- hooks for Generate and the sketch file ---------------------------------------------------------
+    def arrangement_args(self, steps: int) -> dict:
+        """What Generate adds for the chart and the sections (a longer take where the sections need one)."""
+        out: dict = {}
+        if self.chart:
+            out["chords"] = chart_of_lines(self.chart)
+        sections = self.sections()
+        if sections:
+            out["sections"] = sections
+            per_chunk = self.engine.cfg.bars if self.engine is not None else 4
+            need = -(-sections[-1].end // per_chunk) - 1
+            if need > steps:
+                out["steps"] = need
+        return out
+
+    def arrangement_settings(self) -> dict:
+        """What a sketch file keeps of them beside the takes (the next Generate's chart and kept sections)."""
+        out: dict = {}
+        if self.chart:
+            out["chart"] = self.chart
+        if self.next_sections and self._pending_for is self.song:
+            out["sections"] = [s.to_dict() for s in self.next_sections]
+        return out
+
+    def restore_arrangement(self, generation: dict) -> None:
+        """The chart and kept sections back from a sketch file's settings (bad ones are dropped, said nowhere:
+        sketchfile has checked them)."""
+        chart = generation.get("chart")
+        try:
+            self.chart = " ".join(chart.split()) if isinstance(chart, str) and chart.strip() else None
+            if self.chart:
+                parse_chart(chart_of_lines(self.chart))
+        except ChordError:
+            self.chart = None
+        try:
+            kept = tuple(check_sections(generation.get("sections") or []))
+        except SectionError:
+            kept = ()
+        self.next_sections, self._pending_for = kept, (self.song if kept else None)
+        self._emit("settings")

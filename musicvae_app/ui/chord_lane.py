@@ -1,0 +1,422 @@
+"""The chord lane above the five lanes: each bar's chord, typed (bright) or recognized (dim, italic).
+
+It shares the lanes' time axis (x-linked: it scrolls and zooms with the roll). Click a bar to type its
+chord in place (Enter applies: the bar is re-voiced at once, one undo step; Esc cancels); "Chart…" (or
+Sketch > Chord chart…, Ctrl+Shift+C) types a whole chart, "Am F C G | Dm G C C", for the take on screen
+and the next Generate. Under it, the sections strip (ui/sections_strip.py). Everything goes through the
+Session (session_chords.py); this module only draws and forwards.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
+from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..chords import ACCEPTED_FORMS
+from ..errors import InvalidValue
+from ..lanes import BEATS_PER_BAR
+from .lanes_view import AXIS_WIDTH, BACKGROUND
+from .worker import slot
+
+CHORD_LANE_HEIGHT = 22
+TYPED_COLOUR = "#eef1f6"
+RECOGNIZED_COLOUR = "#8d93a0"
+TYPED_BAND = (120, 200, 255, 38)  # the faint band behind a typed bar
+MIN_PX_PER_BAR_ALL = 36  # narrower bars show a chord only where it changes
+MIN_PX_PER_BAR_ANY = 14  # narrower still: no chord names
+
+
+class BarStrip(pg.PlotWidget):
+    """A thin plot that shares the lanes' time axis: a left margin as wide as theirs, bar lines, y 0-1."""
+
+    def __init__(self, height: int, view_box: pg.ViewBox | None = None):
+        super().__init__(viewBox=view_box or pg.ViewBox())
+        plot = self.getPlotItem()
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.setMouseEnabled(x=True, y=False)
+        plot.layout.setContentsMargins(0, 0, 6, 0)
+        plot.hideAxis("bottom")
+        left = plot.getAxis("left")
+        left.setWidth(AXIS_WIDTH)
+        left.setStyle(showValues=False, tickLength=0)
+        left.setTicks([[]])
+        self.vb = plot.getViewBox()
+        self.vb.setDefaultPadding(0)
+        self.vb.setBackgroundColor(QColor(BACKGROUND).lighter(112))
+        self.vb.setYRange(0, 1, padding=0)
+        self.vb.setLimits(yMin=0, yMax=1)
+        self.bar_lines = pg.PlotCurveItem(pen=pg.mkPen("#3a3e48", width=1), connect="pairs")
+        plot.addItem(self.bar_lines)
+        self.setFixedHeight(height)
+        self.n_bars = 0
+
+    def set_length(self, n_bars: int) -> None:
+        if n_bars == self.n_bars:
+            return
+        self.n_bars = n_bars
+        beats = n_bars * BEATS_PER_BAR
+        xs = np.arange(0, beats + 1e-9, BEATS_PER_BAR, dtype=np.float64)
+        self.bar_lines.setData(np.repeat(xs, 2), np.tile([0.0, 1.0], len(xs)))
+        self.vb.setLimits(xMin=0, xMax=max(beats, BEATS_PER_BAR), minXRange=BEATS_PER_BAR)
+
+    def bar_at(self, scene_pos) -> int | None:
+        """The bar (1-based) under a scene position, or None outside the song."""
+        beats = self.vb.mapSceneToView(scene_pos).x()
+        bar = int(np.floor(beats / BEATS_PER_BAR)) + 1
+        return bar if 1 <= bar <= self.n_bars else None
+
+    def bar_rect(self, first: int, last: int | None = None) -> tuple[int, int]:
+        """(x, width) in viewport pixels of bars first..last (1-based, inclusive)."""
+        last = first if last is None else last
+        left = self.mapFromScene(self.vb.mapViewToScene(QPointF((first - 1) * BEATS_PER_BAR, 0.5)))
+        right = self.mapFromScene(self.vb.mapViewToScene(QPointF(last * BEATS_PER_BAR, 0.5)))
+        return int(left.x()), max(int(right.x() - left.x()), 1)
+
+    def px_per_bar(self) -> float:
+        lo, hi = self.vb.viewRange()[0]
+        return self.vb.width() / max(hi - lo, 1e-6) * BEATS_PER_BAR
+
+
+class ChordEditor(QLineEdit):
+    """The in-place editor of one bar's chord: Enter applies, Esc (or a click elsewhere) cancels."""
+
+    applied = Signal(int, str)  # bar, text
+
+    def __init__(self, parent: QWidget):
+        super().__init__(parent)
+        self.setObjectName("chordEditor")
+        self.bar = 0
+        self.setPlaceholderText("Am7")
+        self.setToolTip(f"Type a chord: {ACCEPTED_FORMS}. Enter applies, Esc cancels")
+        self.setStyleSheet(
+            "QLineEdit { background: #fafbfd; color: #15171c; border: 1px solid #78c8ff; padding: 0 3px; }"
+        )
+        self.returnPressed.connect(self._apply)
+        self.hide()
+
+    def _apply(self) -> None:
+        if self.isVisible():
+            bar, text = self.bar, self.text()
+            self.hide()
+            self.applied.emit(bar, text)
+
+    def event(self, event) -> bool:
+        if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Escape:
+            event.accept()  # Esc cancels the edit here, before the window's Esc shortcut (stop reading a primer)
+            return True
+        return super().event(event)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802
+        if event.key() == Qt.Key.Key_Escape:
+            self.hide()
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def focusOutEvent(self, event) -> None:  # noqa: N802
+        super().focusOutEvent(event)
+        self.hide()
+
+
+class ChordLane(BarStrip):
+    """Each bar's chord; a click on a bar opens the editor there (chordTyped when Enter is pressed)."""
+
+    chordTyped = Signal(int, str)  # bar (1-based), text
+
+    def __init__(self):
+        super().__init__(CHORD_LANE_HEIGHT)
+        self.setObjectName("chordLane")
+        self.setToolTip("Chords: click a bar to type its chord (Enter applies, Esc cancels); dim ones are recognized")
+        self.band = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[], brush=pg.mkBrush(*TYPED_BAND), pen=pg.mkPen(None))
+        self.band.setZValue(-2)
+        self.getPlotItem().addItem(self.band)
+        self.labels: list[pg.TextItem] = []
+        self.chords: list[tuple[str | None, bool]] = []
+        self.editor = ChordEditor(self.viewport())
+        self.editor.applied.connect(self.chordTyped)
+        self.scene().sigMouseClicked.connect(self._clicked)
+        self.vb.sigXRangeChanged.connect(self._level_of_detail)
+
+    def show_chords(self, chords: list[tuple[str | None, bool]]) -> None:
+        """Draw (symbol, typed) per bar; [] clears."""
+        self.chords = list(chords)
+        self.set_length(len(chords) if chords else 0)
+        plot = self.getPlotItem()
+        for item in self.labels:
+            plot.removeItem(item)
+        self.labels = []
+        typed = [i for i, (_, t) in enumerate(chords) if t]
+        x0 = np.array(typed, dtype=float) * BEATS_PER_BAR
+        self.band.setOpts(x0=x0, x1=x0 + BEATS_PER_BAR, y0=np.zeros(len(typed)), y1=np.ones(len(typed)))
+        for bar, (symbol, is_typed) in enumerate(chords):
+            text = html.escape(symbol or "N.C.")
+            style = f"color: {TYPED_COLOUR}; font-weight: bold;" if is_typed else f"color: {RECOGNIZED_COLOUR};"
+            if not is_typed:
+                style += " font-style: italic;"
+            item = pg.TextItem(html=f'<span style="{style} font-size: 9pt;">{text}</span>', anchor=(0, 0.5))
+            item.setPos(bar * BEATS_PER_BAR + 0.12, 0.5)
+            item.setToolTip(f"Bar {bar + 1}: {symbol or 'no chord'} ({'typed' if is_typed else 'recognized'})")
+            plot.addItem(item)
+            self.labels.append(item)
+        self._level_of_detail()
+
+    def _level_of_detail(self, *_) -> None:
+        px = self.px_per_bar()
+        previous = object()
+        for item, (symbol, _) in zip(self.labels, self.chords):
+            changes = symbol != previous
+            previous = symbol
+            item.setVisible(px >= MIN_PX_PER_BAR_ALL or (px >= MIN_PX_PER_BAR_ANY and changes))
+
+    def _clicked(self, event) -> None:
+        if event.button() != Qt.MouseButton.LeftButton:
+            return
+        bar = self.bar_at(event.scenePos())
+        if bar is not None:
+            event.accept()
+            self.edit_bar(bar)
+
+    def edit_bar(self, bar: int) -> ChordEditor:
+        """Open the editor over bar `bar` (1-based) with its chord selected."""
+        x, width = self.bar_rect(bar)
+        width = max(width, 72)
+        self.editor.bar = bar
+        self.editor.setGeometry(x, 1, width, self.viewport().height() - 2)
+        symbol = self.chords[bar - 1][0] if 0 < bar <= len(self.chords) else None
+        self.editor.setText(symbol or "")
+        self.editor.selectAll()
+        self.editor.show()
+        self.editor.raise_()
+        self.editor.setFocus(Qt.FocusReason.MouseFocusReason)
+        return self.editor
+
+
+class TextDialog(QDialog):
+    """A small non-blocking dialog with one line of text (the chart, the form); `accepted_text` on OK."""
+
+    accepted_text = Signal(str)
+
+    def __init__(self, parent: QWidget, title: str, intro: str, text: str, placeholder: str, name: str):
+        super().__init__(parent)
+        self.setObjectName(name)
+        self.setWindowTitle(title)
+        self.field = QLineEdit(text)
+        self.field.setObjectName(f"{name}Field")
+        self.field.setPlaceholderText(placeholder)
+        self.field.setMinimumWidth(420)
+        box = QVBoxLayout(self)
+        intro_label = QLabel(intro)
+        intro_label.setWordWrap(True)
+        box.addWidget(intro_label)
+        box.addWidget(self.field)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        box.addWidget(buttons)
+        self.accepted.connect(lambda: self.accepted_text.emit(self.field.text()))
+
+
+class _HeaderWidth(QObject):
+    """Keeps the strips' header column as wide as the lanes' headers (so bars line up with the roll)."""
+
+    def __init__(self, source: QWidget, targets: list[QWidget]):
+        super().__init__(source)
+        self.source, self.targets = source, targets
+        source.installEventFilter(self)
+        self.sync()
+
+    def sync(self) -> None:
+        for target in self.targets:
+            target.setFixedWidth(self.source.width())
+
+    def eventFilter(self, obj, event) -> bool:  # noqa: N802
+        if event.type() == QEvent.Type.Resize:
+            self.sync()
+        return False
+
+
+def _header(title: str, button_text: str, tip: str, name: str) -> tuple[QWidget, QToolButton]:
+    widget = QWidget()
+    row = QHBoxLayout(widget)
+    row.setContentsMargins(10, 0, 6, 0)
+    label = QLabel(title)
+    label.setProperty("role", "dim")
+    button = QToolButton()
+    button.setText(button_text)
+    button.setObjectName(name)
+    button.setToolTip(tip)
+    row.addWidget(label)
+    row.addStretch(1)
+    row.addWidget(button)
+    return widget, button
+
+
+class ArrangementView(QWidget):
+    """The chord lane and the sections strip, with their headers, above the lanes."""
+
+    def __init__(self, window):
+        super().__init__()
+        from .sections_strip import SECTIONS_HEIGHT, SectionsStrip
+
+        self.setObjectName("arrangementView")
+        self.window_ = window
+        self.chord_lane = ChordLane()
+        self.sections = SectionsStrip()
+        chord_head, self.chart_button = _header(
+            "Chords", "Chart…", "Type a whole chord chart (Ctrl+Shift+C)", "chartButton"
+        )
+        section_head, self.form_button = _header(
+            "Sections", "Form…", "Type the song's form, e.g. intro 4 verse 8 chorus 8 (Ctrl+Shift+F)", "formButton"
+        )
+        chord_head.setFixedHeight(CHORD_LANE_HEIGHT)
+        section_head.setFixedHeight(SECTIONS_HEIGHT)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 1, 0, 2)
+        grid.setHorizontalSpacing(0)
+        grid.setVerticalSpacing(1)
+        grid.addWidget(chord_head, 0, 0)
+        grid.addWidget(self.chord_lane, 0, 1)
+        grid.addWidget(section_head, 1, 0)
+        grid.addWidget(self.sections, 1, 1)
+        grid.setColumnStretch(1, 1)
+        lanes = window.lanes
+        self.chord_lane.setXLink(lanes.lanes[0])
+        self.sections.setXLink(lanes.lanes[0])
+        self._width = _HeaderWidth(window.headers[0], [chord_head, section_head])
+        self.dialog: TextDialog | None = None
+
+    def refresh(self) -> None:
+        """Redraw what changed (a slider's "settings" events redraw nothing)."""
+        session = self.window_.session
+        chords = session.chord_lane()
+        if chords != self.chord_lane.chords:
+            self.chord_lane.show_chords(chords)
+        song = session.song
+        sections = session.sections()
+        n_bars = song.n_bars if song is not None else 0
+        if sections and sections[-1].end > n_bars:  # kept for the next Generate: shown as far as it goes
+            n_bars = max(n_bars, sections[-1].end)
+        if (sections, n_bars) != (self.sections.sections, self.sections.n_bars):
+            self.sections.show_sections(sections, n_bars)
+        tip = f"Chart of the next Generate: {session.chart}" if session.chart else "Type a whole chord chart"
+        self.chart_button.setToolTip(tip + " (Ctrl+Shift+C)")
+
+    # --- actions ---------------------------------------------------------------------------------------
+    def type_chord(self, bar: int, text: str) -> bool:
+        try:
+            return bool(self.window_.session.set_chord(bar, text))
+        except InvalidValue as exc:
+            self.window_.show_error("Chord", str(exc))
+            return False
+
+    def chart_dialog(self) -> TextDialog:
+        """Chord chart…: a non-blocking dialog; OK re-voices the take and sets the next Generate's chords."""
+        session = self.window_.session
+        self.dialog = TextDialog(
+            self.window_,
+            "Chord chart",
+            "One chord a bar, repeated to the sketch's length; bar lines | are optional, % repeats the bar "
+            "before, N.C. is no chord. The take on screen is re-voiced at once (one undo step) and the next "
+            "Generate plays the chart; leave it empty to let Generate choose.",
+            session.chart_text(),
+            "Am F C G | Dm G C C",
+            "chartDialog",
+        )
+        self.dialog.accepted_text.connect(slot(self.apply_chart, 1))
+        self.dialog.open()
+        return self.dialog
+
+    def apply_chart(self, text: str) -> bool:
+        try:
+            return bool(self.window_.session.set_chords(text))
+        except InvalidValue as exc:
+            self.window_.show_error("Chord chart", str(exc))
+            return False
+
+    def form_dialog(self) -> TextDialog:
+        """Sections (form)…: the song's form typed as names and bars, from bar 1."""
+        from ..sections import form_text
+
+        session = self.window_.session
+        self.dialog = TextDialog(
+            self.window_,
+            "Song form",
+            "Sections one after another from bar 1: a name and its bars. A name that comes back (chorus, "
+            "verse 2) plays its first time's music again with a variation, and the drums fill into every "
+            "section, at the next Generate. Empty clears the sections.",
+            form_text(session.sections()),
+            "intro 4, verse 8, chorus 8, verse 8, chorus 8, outro 4",
+            "formDialog",
+        )
+        self.dialog.accepted_text.connect(slot(self.apply_form, 1))
+        self.dialog.open()
+        return self.dialog
+
+    def apply_form(self, text: str) -> bool:
+        try:
+            self.window_.session.set_form(text)
+            return True
+        except InvalidValue as exc:
+            self.window_.show_error("Song form", str(exc))
+            return False
+
+    def mark(self, name: str | None, first: int, last: int) -> bool:
+        try:
+            self.window_.session.mark_section(name or "", first, last)
+            return True
+        except InvalidValue as exc:
+            self.window_.show_error("Sections", str(exc))
+            return False
+
+
+def _sketch_menu(window):
+    for action in window.menuBar().actions():
+        if action.text().replace("&", "") == "Sketch":
+            return action.menu()
+    return None
+
+
+def attach_arrangement(window) -> ArrangementView:
+    """Build the chord lane and the sections strip above the lanes and keep them in step with the session."""
+    view = ArrangementView(window)
+    box = window.centralWidget().layout()
+    box.insertWidget(box.indexOf(window.lanes), view)
+    view.chord_lane.chordTyped.connect(slot(view.type_chord, 2))
+    view.sections.markRequested.connect(slot(view.mark, 3))
+    view.chart_button.clicked.connect(slot(view.chart_dialog))
+    view.form_button.clicked.connect(slot(view.form_dialog))
+    menu = _sketch_menu(window)
+    if menu is not None:
+        menu.addSeparator()
+        for text, fn, keys, name in (
+            ("Chord chart…", view.chart_dialog, "Ctrl+Shift+C", "chartAction"),
+            ("Song form (sections)…", view.form_dialog, "Ctrl+Shift+F", "formAction"),
+        ):
+            action = menu.addAction(text)
+            action.setObjectName(name)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot(fn))
+
+    def changed(event: str, *_args) -> None:
+        if event in ("song", "settings"):
+            view.refresh()
+
+    window.session.listen(changed)
+    view.refresh()
+    return view
