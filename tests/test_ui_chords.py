@@ -191,3 +191,17 @@ def test_a_form_typed_before_generate_makes_the_take_long_enough(qtbot, window):
     window.arrangement.form_dialog().field.setText("verse eight")
     window.arrangement.dialog.accept()
     assert "has no length" in (window.last_error or "") and window.song is song
+
+
+def test_every_shortcut_in_the_window_is_its_own(window):
+    """Two actions on one key sequence make Qt fire neither ("Ambiguous shortcut"): the chord lane's Form…
+    and File › Follow a part… once both sat on Ctrl+Shift+F."""
+    seen: dict[str, str] = {}
+    for action in window.findChildren(QAction):
+        for seq in action.shortcuts():
+            key = seq.toString()
+            if not key:
+                continue
+            assert key not in seen, f"{key} is on both {seen[key]!r} and {action.text()!r}"
+            seen[key] = action.text()
+    assert {"Ctrl+Shift+F", "Ctrl+Alt+F", "Ctrl+Shift+C", "Ctrl+Alt+R"} <= set(seen)

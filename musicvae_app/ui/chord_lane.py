@@ -282,7 +282,7 @@ class ArrangementView(QWidget):
             "Chords", "Chart…", "Type a whole chord chart (Ctrl+Shift+C)", "chartButton"
         )
         section_head, self.form_button = _header(
-            "Sections", "Form…", "Type the song's form, e.g. intro 4 verse 8 chorus 8 (Ctrl+Shift+F)", "formButton"
+            "Sections", "Form…", "Type the song's form, e.g. intro 4 verse 8 chorus 8 (Ctrl+Alt+F)", "formButton"
         )
         chord_head.setFixedHeight(CHORD_LANE_HEIGHT)
         section_head.setFixedHeight(SECTIONS_HEIGHT)
@@ -406,7 +406,7 @@ def attach_arrangement(window) -> ArrangementView:
         menu.addSeparator()
         for text, fn, keys, name in (
             ("Chord chart…", view.chart_dialog, "Ctrl+Shift+C", "chartAction"),
-            ("Song form (sections)…", view.form_dialog, "Ctrl+Shift+F", "formAction"),
+            ("Song form (sections)…", view.form_dialog, "Ctrl+Alt+F", "formAction"),
         ):
             action = menu.addAction(text)
             action.setObjectName(name)
