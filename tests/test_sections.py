@@ -129,7 +129,9 @@ def test_the_shipped_pack_repeats_a_chorus_with_variation_and_fills_into_every_s
             played = tuple(sorted((int(s), int(p)) for s, p in zip(*np.nonzero(window))))
             assert played in {tuple(sorted(f)) for f in fills}, f"seed {seed}: no fill before {section.name}"
             assert song.notes()[DRUMS, down, CRASH], f"seed {seed}: no crash opening {section.name}"
-    assert min(same) > max(different) - 0.02 and np.mean(same) > np.mean(different) + 0.05, (same, different)
+    # each seed's chorus comes back closer to itself than its verse is to its chorus (across seeds the groove's
+    # passing notes and full chords move both figures: one seed's repeat can sit below another's verse)
+    assert all(s > d for s, d in zip(same, different)) and np.mean(same) > np.mean(different) + 0.05, (same, different)
     assert max(same) < 1.0
 
 

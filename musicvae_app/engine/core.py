@@ -211,7 +211,10 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
                 self._repeat_sections(probs, latents, sections, plan, threshold, seed, protect)
             probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
             if groove:
-                self._groove(probs, threshold, lineup, seed, protect, asked, fill_bars=fill_bars(sections))
+                self._groove(
+                    probs, threshold, lineup, seed, protect, asked, fill_bars=fill_bars(sections),
+                    scale=self._key_scale(key_used) if scale_lock else None,
+                )
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack.name)] * n_lanes] + [

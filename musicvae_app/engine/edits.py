@@ -61,7 +61,7 @@ class Edits:
         if from_primer:
             protect[0, li] = True
         if song.settings.get("groove") is True:
-            self._groove(probs, song.threshold, [li], seed, protect, self._song_chords(song))
+            self._groove(probs, song.threshold, [li], seed, protect, self._song_chords(song), scale=self._lock_of(song))
         out = song.copy()
         out.probs[li] = probs[li, 0]
         out.latents[:, li] = latents[:, li, 0]
@@ -99,7 +99,10 @@ class Edits:
         chords = self._song_chords(song, song.n_bars + steps * self.cfg.bars)
         start = (song.n_chunks - 1) * self.cfg.bars
         if song.settings.get("groove") is True:
-            self._groove(probs, song.threshold, lineup, seed, protect, chords and chords[start:], first_bar=start)
+            self._groove(
+                probs, song.threshold, lineup, seed, protect, chords and chords[start:], first_bar=start,
+                scale=self._lock_of(song),
+            )
         out = song.copy()
         cs = self.cfg.chunk_steps
         out.probs = np.concatenate([song.probs, probs[:, 0, cs:]], axis=1)

@@ -6,8 +6,11 @@
 - A bass that keeps playing: a bar in which the band plays but the bass rests takes the bass's own
   nearest bar (moved to the bar's chord when the take has chords), so the bass does not drop out.
 - Voices: a lane plays at most VOICES notes at once (the bass one).
-- Locked to the drums: a bass note held over a kick is struck again on it; a piano or guitar chord
-  held over a kick or a snare is struck again there; and nothing pitched is held over a bar line
+- Full chords, passing notes, a bass approach (card `voicing`, `passing`, `approach`): a doubled note moves
+  to the chord's missing tone, the top voice walks a leap through the scale tone between, the bass steps
+  into the next bar's note on the bar's last 16th.
+- Locked to the drums: a bass note or a piano chord held over a kick is struck again on it; a guitar
+  chord held over a kick or a snare is struck again there; and nothing pitched is held over a bar line
   unbroken. The VAEs' blur holds notes for bars where real players restrike (bar-long notes were a
   third of ours against a twentieth of real songs').
 
@@ -38,14 +41,24 @@ class Groove:
     """Fills, a bass that plays and restrikes on the beat; a part of Engine (it reads cfg and defaults)."""
 
     def _groove(
-        self, probs, threshold: float, lineup, seed: int, protect=None, chords=None, first_bar: int = 0, fill_bars=()
+        self,
+        probs,
+        threshold: float,
+        lineup,
+        seed: int,
+        protect=None,
+        chords=None,
+        first_bar: int = 0,
+        fill_bars=(),
+        scale=None,
     ):
         """In place on probs (5, B, steps, 128) in the song's key.
 
         protect: (chunks, 5) bool, chunks not to touch (a primer's, a part's, locked lanes'); chords: the
         take's chords per bar (Chord or None, in the song's key) or None; first_bar: the bar probs starts at
         in the song (phrases count from the song's bar 1); fill_bars: bars of probs that always fill (the bar
-        before a new section).
+        before a new section); scale: under scale lock, the key's scale (bool, 12, the song's pitches): the
+        notes the groove adds (a chord's missing tone, passing notes, the bass's approach) stay in it.
         """
         spb = 4 * self.cfg.steps_per_beat
         cs = self.cfg.chunk_steps
@@ -54,7 +67,8 @@ class Groove:
         free = np.ones((n_bars, lanes), dtype=bool)
         if protect is not None:
             free = np.repeat(protect, cs // spb, axis=0)[:n_bars] == 0
-        rng = np.random.default_rng([int(seed), 20])
+        rng = np.random.default_rng([int(seed), 20])  # the drums' fills: the same whatever the pitched lanes do
+        notes = np.random.default_rng([int(seed), 21])  # passing notes and the bass's approach
         floor = self._sounding_floor(threshold)
         for b in range(batch):
             take = probs[:, b]
@@ -64,10 +78,10 @@ class Groove:
                 self._keep_bass(take, free, threshold, chords, spb)
             self._restrike(take, free, floor, spb, lineup)
             self._voices(take, free, floor, spb)
-            self._voicing(take, free, floor, spb, lineup, chords)
-            self._passing(take, free, floor, threshold, rng, spb, lineup)
+            self._voicing(take, free, floor, spb, lineup, chords, scale)
+            self._passing(take, free, floor, threshold, notes, spb, lineup, scale)
             if BASS in lineup:
-                self._approach(take, free, floor, threshold, rng, spb)
+                self._approach(take, free, floor, threshold, notes, spb, scale)
 
     def _sounding_floor(self, threshold: float) -> np.ndarray:
         """Per lane, the lowest probability the take's decoding lets sound: threshold x the lower of the
@@ -154,7 +168,7 @@ class Groove:
 
     @staticmethod
     def _restrike(take, free, floor: np.ndarray, spb: int, lineup) -> None:
-        """A held note struck again on the drums' beat (bass: kicks; piano, guitar: kicks and snares) and at
+        """A held note struck again on the drums' beat (bass, piano: kicks; guitar: kicks and snares) and at
         every bar line, by a one-step gap before it. A cell counts as sounding from the lane's floor
         (`_sounding_floor`)."""
         steps = free.shape[0] * spb
@@ -163,7 +177,7 @@ class Groove:
         snare = drums[:, list(SNARES)].any(axis=1)
         bar_lines = np.zeros(steps, dtype=bool)
         bar_lines[::spb] = True
-        on_beat = {BASS: _onsets(kick), PIANO: _onsets(kick), GUITAR: _onsets(kick)}
+        on_beat = {BASS: _onsets(kick), PIANO: _onsets(kick), GUITAR: _onsets(kick | snare)}
         for lane in (i for i in range(len(LANES)) if i != DRUMS and i in lineup):
             strikes = on_beat.get(lane, np.zeros(steps, dtype=bool)) | bar_lines
             lane_free = np.repeat(free[:, lane], spb)
@@ -178,7 +192,7 @@ class Groove:
                 take[lane, t - 1, pitches] = 0.0
 
 
-    def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords) -> None:
+    def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock=None) -> None:
         """Full chords: in a bar where piano, guitar or strings double a pitch class (root and fifth in every
         octave: the VAEs' blur) and leave out a tone of the bar's chord (the take's chords, else the chord the
         band's bar is heard as), a doubled note above the lane's lowest moves to the nearest missing tone,
@@ -193,14 +207,14 @@ class Groove:
         for bar, chord in enumerate(chords[:n_bars]):
             if chord is None:
                 continue
-            wanted = _tone_order(chord)
+            wanted = [t for t in _tone_order(chord) if lock is None or lock[t]]
             for lane in (PIANO, GUITAR, STRINGS):
                 if not lanes[lane] or lane not in lineup or not free[bar, lane]:
                     continue
                 cells = take[lane, bar * spb : (bar + 1) * spb]
                 _complete(cells, cells >= floor[lane], wanted)
 
-    def _passing(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lineup) -> None:
+    def _passing(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lineup, lock=None) -> None:
         """Passing and neighbour notes in the top voice of piano, guitar and strings: where the top line
         leaps a third or a fourth from a note held at least a beat, the held note's last 8th becomes the
         scale tone between (a neighbour note above where it repeats); only on a weak 8th or 16th, at the
@@ -211,7 +225,8 @@ class Groove:
             return
         steps = free.shape[0] * spb
         beat = self.cfg.steps_per_beat
-        scale = _take_scale(take[:, :steps], floor)
+        eighth = max(1, beat // 2)
+        scale = _take_scale(take[:, :steps], floor) if lock is None else lock
         for lane in (PIANO, GUITAR, STRINGS):
             rate = rates[lane]
             if lane not in lineup or rate <= 0:
@@ -223,7 +238,7 @@ class Groove:
             ends = np.append(starts[1:], steps)
             for i in range(len(starts) - 1):
                 a, b, s, e = int(pitches[i]), int(pitches[i + 1]), int(starts[i]), int(ends[i])
-                pos = e - 2
+                pos = e - eighth
                 if a < 0 or b < 0 or e - s < beat or pos % beat == 0 or not lane_free[pos:e].all():
                     continue
                 step = _between(a, b, scale)
@@ -233,15 +248,15 @@ class Groove:
                 take[lane, pos:e, a] = 0.0
                 take[lane, pos:e, step] = value
 
-    def _approach(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int) -> None:
-        """The bass walks into a new root: where the next bar opens on another note, the last 8th of this
-        bar becomes the scale tone next to it (or the half step below), at the card's rate
+    def _approach(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lock=None) -> None:
+        """The bass walks into a new root: where the next bar opens on another note, the end of this
+        bar becomes the scale tone next to it (or the half step below) for its last 16th, at the card's rate
         (`generation.approach`). Only bars the groove may change."""
         rate = (self.pack.card.get("generation") or {}).get("approach", 0.0)
         if not rate:
             return
         n_bars = free.shape[0]
-        scale = _take_scale(take[:, : n_bars * spb], floor)
+        scale = _take_scale(take[:, : n_bars * spb], floor) if lock is None else lock
         on = take[BASS, : n_bars * spb] >= floor[BASS]
         for bar in range(n_bars - 1):
             end = (bar + 1) * spb
@@ -253,7 +268,8 @@ class Groove:
                 continue
             held = int(held[0])
             up = held < target
-            tone = target - 1 if up and rng.random() < 0.5 else _scale_step(target, -1 if up else 1, scale)
+            chromatic = up and rng.random() < 0.5 and (lock is None or lock[(target - 1) % 12])
+            tone = target - 1 if chromatic else _scale_step(target, -1 if up else 1, scale)
             value = max(0.85 * float(take[BASS, end - 2, held]), threshold + 1e-3)
             take[BASS, end - APPROACH_STEPS : end, held] = 0.0
             take[BASS, end - APPROACH_STEPS : end, tone] = value
@@ -284,7 +300,8 @@ def _complete(cells: np.ndarray, on: np.ndarray, wanted: list[int]) -> None:
                 continue
             for shift in (d for d in range(-4, 5) if d and (q + d) % 12 == tone):
                 target = q + shift
-                if 0 <= target < 128 and target not in present and (best is None or abs(shift) < abs(best[1] - best[0])):
+                nearer = best is None or abs(shift) < abs(best[1] - best[0])
+                if 0 <= target < 128 and target not in present and nearer:
                     best = (q, target)
         if best is None:
             continue

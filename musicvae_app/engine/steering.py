@@ -52,6 +52,10 @@ class Steering:
             return None
         return self._scale_map(str(song.settings.get("key") or ""), int(song.settings.get("transpose", 0)))
 
+    def _lock_of(self, song: Song) -> np.ndarray | None:
+        """`_key_scale` of a song made with scale lock, else None."""
+        return self._key_scale(song.settings.get("key")) if song.settings.get("scale_lock") else None
+
     def _scale_map(self, key_text: str, shift_out: int) -> torch.Tensor:
         """For each of the 128 pitches in the pack's key space, the in-scale pitch its probability goes to."""
         try:
@@ -68,6 +72,17 @@ class Steering:
             else:
                 target.append(p - 1)
         return torch.tensor(target, device=self.torch_device)
+
+    @staticmethod
+    def _key_scale(key_text) -> np.ndarray:
+        """The key's scale in the song's own pitches (bool, 12), for the groove's notes under scale lock."""
+        try:
+            tonic, mode = parse_key(str(key_text).split(" / ")[0]) if key_text else (0, "major")
+        except ValueError:
+            tonic, mode = 0, "major"
+        scale = np.zeros(12, dtype=bool)
+        scale[list(scale_pitch_classes((tonic, mode)))] = True
+        return scale
 
     @staticmethod
     def _start_bias(value) -> list[float] | None:

@@ -30,7 +30,7 @@ from ..limits import (
     check_threshold,
 )
 from ..resources import resources_dir
-from ..song import LANE_SETTINGS, lane_index, lane_value
+from ..song import LANE_SETTINGS, lane_index, lane_setting, lane_value
 from .nets import Band, PackConfig, upgrade_name
 
 CARD = "card.json"
@@ -149,6 +149,14 @@ def _check_generation(gen, where: str) -> None:
                 check_float("fill_rate", value, 0.0, 1.0)
         if "crash_rate" in gen:
             check_float("crash_rate", gen["crash_rate"], 0.0, 1.0)
+        if "voicing" in gen:  # per lane: doubled notes move to the chord's missing tones
+            voicing = gen["voicing"]
+            if not isinstance(voicing, list) or len(voicing) != 5 or not all(v in (True, False) for v in voicing):
+                raise InvalidValue("voicing must be five true/false flags, one per lane")
+        if "passing" in gen:  # per lane: the share of bars whose top voice gets passing notes
+            lane_setting(gen["passing"], "passing", 0.0, 1.0, 0.0)
+        if "approach" in gen:  # the share of chord changes the bass approaches from a step away
+            check_float("approach", gen["approach"], 0.0, 1.0)
         if "start" in gen and gen["start"] not in ("bank", "prior"):
             raise InvalidValue(f"start must be 'bank' or 'prior', got {gen['start']!r}")
     except (InvalidValue, ValueError) as exc:

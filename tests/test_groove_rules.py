@@ -1,0 +1,163 @@
+"""The groove's note rules on rolls written by hand (engine/groove.py): voicing fills in a missing chord tone,
+passing notes walk the top voice, the bass approaches a new root, a short bass rest is filled and a long one
+left, held chords restrike on the kick. Each rule runs on the real engine (tiny pack) with the card keys the
+shipped pack sets, and each is checked off as well: a card without the key leaves the take as it was."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from musicvae_app.chords import parse_chord
+from musicvae_app.engine.groove import APPROACH_STEPS, TACET_BARS
+from musicvae_app.lanes import DRUMS, LANES
+from musicvae_app.model.pack import PackError, load_pack
+
+PIANO, BASS = LANES.index("piano"), LANES.index("bass")
+ALL = list(range(len(LANES)))
+
+
+@pytest.fixture
+def card(engine, monkeypatch):
+    """The tiny engine's card generation defaults, restored after the test."""
+    gen = engine.pack.card.setdefault("generation", {})
+    for key in ("voicing", "passing", "approach"):
+        monkeypatch.delitem(gen, key, raising=False)
+    return lambda **kw: [monkeypatch.setitem(gen, k, v) for k, v in kw.items()]
+
+
+def empty(engine, bars: int) -> tuple[np.ndarray, np.ndarray, int]:
+    spb = 4 * engine.cfg.steps_per_beat
+    return np.zeros((len(LANES), bars * spb, 128), np.float32), np.ones((bars, len(LANES)), bool), spb
+
+
+def pitch_classes(cells: np.ndarray) -> set[int]:
+    return {int(p) % 12 for p in np.flatnonzero((cells >= 0.3).any(axis=0))}
+
+
+def test_voicing_moves_a_doubled_root_to_the_missing_third(engine, card):
+    take, free, spb = empty(engine, 1)
+    take[PIANO, :, [48, 60, 67, 72]] = 0.9  # C, C, G, C: C major without its third
+    floor = np.full(len(LANES), 0.3)
+    before = take.copy()
+    engine._voicing(take, free, floor, spb, ALL, [parse_chord("C")])
+    assert np.array_equal(take, before), "voicing off on the card: untouched"
+    card(voicing=[True, True, False, True, False])
+    engine._voicing(take, free, floor, spb, ALL, [parse_chord("C")])
+    assert pitch_classes(take[PIANO]) == {0, 4, 7}
+    assert (take[PIANO, :, 48] >= 0.3).all(), "the lowest note stays"
+    assert int((take[PIANO] >= 0.3).any(axis=0).sum()) == 4, "a note moved, none added"
+    frozen = before.copy()
+    engine._voicing(frozen, ~free, floor, spb, ALL, [parse_chord("C")])
+    assert np.array_equal(frozen, before), "a kept bar (a primer's, a part's) is not re-voiced"
+
+
+def test_voicing_hears_the_chord_when_the_take_has_none(engine, card):
+    card(voicing=[True, True, False, True, False])
+    take, free, spb = empty(engine, 1)
+    take[PIANO, :, [45, 57, 64, 69]] = 0.9  # A, A, E, A: heard as A minor (or A5)
+    take[BASS, :, 33] = 0.9
+    engine._voicing(take, free, np.full(len(LANES), 0.3), spb, ALL, None)
+    heard = pitch_classes(take[PIANO])
+    assert {9, 4} <= heard and len(heard) >= 2
+
+
+def test_passing_note_fills_a_leap_in_the_top_voice_off_the_beat(engine, card):
+    take, free, spb = empty(engine, 1)
+    beat = engine.cfg.steps_per_beat
+    take[PIANO, : 2 * beat, 72] = 0.9  # C5 for two beats, then E5: a third apart
+    take[PIANO, 2 * beat :, 76] = 0.9
+    take[PIANO, :, 60] = 0.9
+    take[PIANO, :, [64, 67]] = 0.9
+    take[BASS, :, [38, 41, 45, 47]] = 0.9  # the rest of C major, so the take's scale holds D
+    floor = np.full(len(LANES), 0.3)
+    before = take.copy()
+    engine._passing(take, free, floor, 0.3, np.random.default_rng(0), spb, ALL)
+    assert np.array_equal(take, before), "no passing rate on the card: untouched"
+    card(passing=[1.0, 1.0, 0.0, 1.0, 0.0])
+    engine._passing(take, free, floor, 0.3, np.random.default_rng(0), spb, ALL)
+    changed = np.flatnonzero((take[PIANO] != before[PIANO]).any(axis=1))
+    assert len(changed) and changed.min() % beat != 0, "only off the beat"
+    assert changed.min() >= 2 * beat - max(1, beat // 2) and changed.max() < 2 * beat, "the held note's last 8th"
+    assert (take[PIANO, changed, 74] >= 0.3).all(), "D5, the scale tone between C5 and E5"
+    assert (take[PIANO, changed, 72] == 0).all()
+
+
+def test_bass_approaches_the_next_bars_root_on_its_last_16th(engine, card):
+    take, free, spb = empty(engine, 2)
+    take[BASS, :spb, 36] = 0.9  # C2 a bar, then G2
+    take[BASS, spb:, 43] = 0.9
+    take[PIANO, :, [60, 64, 67]] = 0.9
+    floor = np.full(len(LANES), 0.3)
+    before = take.copy()
+    engine._approach(take, free, floor, 0.3, np.random.default_rng(1), spb)
+    assert np.array_equal(take, before)
+    card(approach=1.0)
+    engine._approach(take, free, floor, 0.3, np.random.default_rng(1), spb)
+    last = take[BASS, spb - APPROACH_STEPS : spb]
+    (note,) = np.flatnonzero((last >= 0.3).any(axis=0))
+    assert 1 <= abs(int(note) - 43) <= 2, "a step from G2"
+    assert (take[BASS, : spb - APPROACH_STEPS, 36] >= 0.3).all(), "the bar before keeps its root"
+    assert (take[BASS, spb:, 43] == before[BASS, spb:, 43]).all()
+
+
+@pytest.mark.parametrize("rest", [1, TACET_BARS, TACET_BARS + 1])
+def test_a_short_bass_rest_is_filled_and_a_long_one_is_the_bass_laying_out(engine, rest):
+    bars = rest + 2
+    take, free, spb = empty(engine, bars)
+    take[BASS, :spb, 36] = 0.9
+    take[BASS, (bars - 1) * spb :, 41] = 0.9
+    take[PIANO, :, 60] = 0.9
+    take[DRUMS, ::2, 42] = 0.9
+    engine._keep_bass(take, free, 0.3, None, spb)
+    sounding = (take[BASS].reshape(bars, spb, 128) >= 0.3).any(axis=(1, 2))
+    assert sounding.all() == (rest <= TACET_BARS)
+    if rest <= TACET_BARS:
+        assert (take[BASS, spb : 2 * spb, 36] >= 0.3).all(), "the bass's nearest bar before"
+
+
+def test_a_held_piano_chord_is_struck_again_on_the_kick(engine):
+    take, free, spb = empty(engine, 1)
+    take[PIANO, :, [60, 64, 67]] = 0.9
+    half = spb // 2
+    take[DRUMS, [0, half], 36] = 0.9  # kicks on 1 and 3
+    take[DRUMS, spb // 4, 38] = 0.9  # a snare on 2: the piano lets it pass
+    engine._restrike(take, free, np.full(len(LANES), 0.3), spb, ALL)
+    gaps = np.flatnonzero(take[PIANO, :, 60] < 0.3)
+    assert list(gaps) == [half - 1], "one step's gap before the kick on 3, none before the snare"
+
+
+def test_the_card_refuses_bad_groove_keys(tiny_pack, tmp_path):
+    import json
+    import shutil
+
+    for key, value, words in (
+        ("voicing", [1, 0], "voicing must be five"),
+        ("passing", 2.0, "passing must be from 0.0 to 1.0"),
+        ("approach", -1, "approach"),
+    ):
+        copy = tmp_path / key
+        shutil.copytree(tiny_pack, copy)
+        path = copy / "card.json"
+        data = json.loads(path.read_text())
+        data.setdefault("generation", {})[key] = value
+        path.write_text(json.dumps(data))
+        with pytest.raises(PackError, match=words):
+            load_pack(copy)
+
+
+def test_under_scale_lock_the_groove_adds_no_note_outside_the_key(engine, card):
+    """The approach's half step below, a heard chord's missing third, a passing tone: each from the key's scale
+    when the take is scale-locked (`scale`), from the take's own notes otherwise."""
+    card(voicing=[True, True, False, True, False], passing=[1.0] * 5, approach=1.0)
+    c_major = engine._key_scale("C major")
+    assert sorted(np.flatnonzero(c_major)) == [0, 2, 4, 5, 7, 9, 11]
+    take, free, spb = empty(engine, 2)
+    take[BASS, :spb, 36] = 0.9  # C2, then A2: the chromatic approach would be G#2
+    take[BASS, spb:, 45] = 0.9
+    take[PIANO, :, [45, 57, 64, 69]] = 0.9  # A, A, E, A
+    for seed in range(8):
+        locked = take.copy()
+        engine._groove(locked[:, None], 0.3, ALL, seed, scale=c_major)
+        pitched = np.delete(locked, DRUMS, axis=0)
+        assert {int(p) % 12 for p in np.flatnonzero((pitched >= 0.3).any(axis=(0, 1)))} <= {0, 2, 4, 5, 7, 9, 11}
