@@ -9,6 +9,8 @@ from what music needs, and sizes from the memory they cost:
 - steps and variations: each bounded by a count, and together by MAX_GENERATED_STEPS grid steps
   ((steps + 1) x variations x chunk_steps), about 4 KB each while generating, so at most ~0.5 GB.
 - grid: steps_per_beat divides the export's 480 ticks per beat (at most 48); chunk_steps a multiple of 16 up to 1024.
+- training: epochs, songs per epoch, batch, workers bounded by counts; learning rate, its decay and the KL weight
+  finite and positive (training/train.py's check_config names the flag).
 """
 
 from __future__ import annotations
@@ -36,6 +38,14 @@ MAX_SONG_STEPS = MAX_GENERATED_STEPS  # one take in a sketch file
 MAX_SONG_MINUTES = 60.0  # longer MIDI files are cut here, and the reader says so
 MAX_NOTE_BEATS = 256.0  # 64 bars: a longer held note is cut
 MAX_JSON_DEPTH = 32
+# `musicvae train`: what a run may ask for (each flag is checked against these before any work starts)
+MAX_EPOCHS = 10_000
+MAX_SONGS_PER_EPOCH = 10_000_000
+MAX_BATCH = 4096  # chunks a step: 4096 16th-note chunks are ~0.5 GB of rolls and activations per lane
+MAX_VAL_CHUNKS = 1_000_000
+MAX_WORKERS = 256
+MAX_LEARNING_RATE = 1.0
+MAX_KL_WEIGHT = 100.0
 
 
 def _is_number(value) -> bool:
