@@ -854,3 +854,58 @@ def test_pipes_under_a_files_name_never_block(tmp_path, tiny_pack):
     os.mkfifo(pack / "card.json")
     with pytest.raises(PackError, match="not a regular file"):
         load_pack(pack)
+
+
+# --- issue 22: meta events that pass the reader, then broke mido ------------------------------------------------
+_NOTES = [(0, b"\x90\x3c\x50"), (96, b"\x80\x3c\x00"), (0, b"\x99\x24\x64"), (96, b"\x89\x24\x00")]
+BAD_META = {
+    "key-100-sharps": smf(track([(0, b"\xff\x59\x02\x64\x00"), *_NOTES])),
+    "time-signature-1-byte": smf(track([(0, b"\xff\x58\x01\x04"), *_NOTES])),
+    "tempo-2-bytes": smf(track([(0, b"\xff\x51\x02\x07\xa1"), *_NOTES])),
+    "smpte-offset-1-byte": smf(track([(0, b"\xff\x54\x01\x00"), *_NOTES])),
+    "format-2": smf(track([(0, tempo_event(500_000)), *_NOTES]), track(_NOTES), fmt=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_META))
+def test_bad_meta_events_are_ignored_and_the_notes_kept_everywhere(name, tmp_path, capsys, engine):
+    import mido
+
+    from musicvae_app.midi import open_midifile, read_settings
+
+    path = tmp_path / f"{name}.mid"
+    path.write_bytes(BAD_META[name])
+    if name != "format-2":
+        with pytest.raises(Exception):  # noqa: B017 - what the issue found: mido itself breaks on these
+            mido.MidiFile(str(path))
+    notes = read_notes(path)
+    assert sorted(notes.pitch.tolist()) == ([36, 36, 60, 60] if name == "format-2" else [36, 60])
+    assert read_settings(path) == {}
+    mid = open_midifile(path)
+    assert sum(m.type == "note_on" and m.velocity > 0 for m in mid) == len(notes.pitch)
+    song = engine.generate(steps=1, seed=1, primer=str(path))  # the window's primer and follow read this way
+    assert song.notes()[:, :2].any()
+    wav = tmp_path / "out.wav"
+    code = cli_main(["render", str(path), "--out", str(wav)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code == 0:
+        assert wav.stat().st_size > 44
+    else:  # no synth on this machine: a one-line reason, never a traceback
+        assert code == 2 and err.strip().count("\n") == 0
+
+
+def test_read_settings_keeps_its_contract_on_a_sketch_with_a_bad_meta_event(tmp_path):
+    from musicvae_app.midi import read_settings, write_midi
+
+    good = write_midi(a_song(), tmp_path / "sketch.mid")
+    settings = read_settings(good)
+    data = bytearray(good.read_bytes())
+    at = data.index(b"\xff\x58\x04")  # the conductor's time signature cut to one byte, then a program change
+    data[at : at + 7] = b"\xff\x58\x01\x04\x00\xc0\x00"
+    (tmp_path / "bad.mid").write_bytes(bytes(data))
+    import mido
+
+    with pytest.raises(IndexError):  # mido alone breaks on it
+        mido.MidiFile(str(tmp_path / "bad.mid"))
+    assert settings and read_settings(tmp_path / "bad.mid") == settings
