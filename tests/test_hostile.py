@@ -895,6 +895,46 @@ def test_bad_meta_events_are_ignored_and_the_notes_kept_everywhere(name, tmp_pat
         assert code == 2 and err.strip().count("\n") == 0
 
 
+@pytest.mark.parametrize("flag", ["--follow", "--primer"])
+@pytest.mark.parametrize("name", sorted(BAD_META))
+def test_generate_follows_or_starts_from_a_file_with_bad_meta_events(name, flag, tiny_pack, tmp_path, capsys):
+    """`musicvae generate --follow/--primer` on each file: a valid sketch (exit 0) that mido reads back, the notes
+    kept (a followed part's piano C4 and kick note for note), the undecodable tempo read as MIDI's implied 120."""
+    import mido
+
+    path = tmp_path / f"{name}.mid"
+    path.write_bytes(BAD_META[name])
+    out = tmp_path / "out.mid"
+    args = ["generate", flag, str(path), "--out", str(out), "--pack", str(tiny_pack), "--seed", "1"]
+    assert cli_main([*args, *([] if flag == "--follow" else ["--steps", "1"])]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "error" not in captured.err
+    assert "120 BPM" in captured.out
+    mid = mido.MidiFile(str(out))  # an independent parser reads what we wrote
+    played = {(t.name, m.note) for t in mid.tracks for m in t if m.type == "note_on" and m.velocity > 0}
+    assert played
+    if flag == "--follow":
+        assert f"following '{name}.mid': piano,drums kept as played" in captured.out
+        assert {("Piano", 60), ("Drums", 36)} <= played
+
+
+def test_a_file_of_only_bad_meta_events_is_one_line_for_follow_and_primer(tiny_pack, tmp_path, capsys):
+    bad = [
+        (0, b"\xff\x59\x02\x64\x00"),
+        (0, b"\xff\x58\x01\x04"),
+        (0, b"\xff\x51\x02\x07\xa1"),
+        (0, b"\xff\x54\x01\x00"),
+    ]
+    path = tmp_path / "meta.mid"
+    path.write_bytes(smf(track(bad), track(bad), fmt=2))
+    out = tmp_path / "out.mid"
+    for flag, why in (("--follow", "has no notes to follow"), ("--primer", "has no notes the band can use")):
+        assert cli_main(["generate", flag, str(path), "--out", str(out), "--pack", str(tiny_pack)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith("musicvae generate: error: 'meta.mid' " + why), err
+        assert not out.exists()
+
+
 def test_read_settings_keeps_its_contract_on_a_sketch_with_a_bad_meta_event(tmp_path):
     from musicvae_app.midi import read_settings, write_midi
 

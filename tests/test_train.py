@@ -199,3 +199,54 @@ def test_init_from_something_that_is_no_pack_is_one_line(data, tmp_path, capsys)
     assert main([*args, str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "not valid JSON" in err
+
+
+# --- issue 22: a run whose loss or weights go non-finite never writes a pack -----------------------------------------
+def test_a_diverging_run_stops_in_one_line_and_keeps_the_last_good_checkpoint(data, tmp_path, capsys):
+    """The largest --lr and --kl-weight the flags allow, one batch an epoch: epoch 1 ends with finite weights (its
+    checkpoint is written), epoch 2's loss is NaN: the run stops there, says so in one line, writes no pack."""
+    import torch
+
+    out = tmp_path / "pack"
+    flags = ["--vae-epochs", "3", "--pred-epochs", "1", "--songs-per-epoch", "1", "--batch", "64", "--no-progress"]
+    assert main(["train", "--data", str(data), "--out", str(out), *flags, "--lr", "1", "--kl-weight", "100"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err, err
+    assert err.startswith("musicvae train: error: training diverged in vae epoch 2 (loss "), err
+    assert err.split("(loss ")[1].split(")")[0] in ("nan", "inf", "-inf"), err
+    assert "lower --lr (now 1) or --kl-weight (now 100)" in err
+    assert "vae epoch 1/3" in captured.out and "vae epoch 2/3" not in captured.out
+    assert not (out / "card.json").exists() and not (out / "weights.safetensors").exists()
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)  # epoch 1's, as it was saved
+    assert json.loads(state["done_epochs"])["vae"] == 1
+    assert all(torch.isfinite(t).all() for t in state["band"].values() if t.is_floating_point())
+
+
+def test_a_pack_that_would_give_nan_is_refused_before_it_is_saved(data, tmp_path, capsys):
+    """A finished run resumed from a checkpoint whose guitar decoder overflows (finite weights x 1e30, as a last
+    optimizer step that blew up would leave them): every epoch is done, so the run goes straight to writing the
+    pack; the probe refuses it in one line and the good pack already in --out is left as it was."""
+    import torch
+
+    from musicvae_app.model.pack import load_pack
+
+    out = tmp_path / "pack"
+    assert main(["train", "--data", str(data), "--out", str(out), *TINY]) == 0
+    before = {name: (out / name).read_bytes() for name in ("card.json", "weights.safetensors")}
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    for name, tensor in state["band"].items():
+        if name.startswith("vae.guitar.decoder.") and tensor.is_floating_point():
+            tensor.mul_(1e30)
+    assert all(torch.isfinite(t).all() for t in state["band"].values() if t.is_floating_point())
+    torch.save(state, out / "checkpoint.pt")
+    checkpoint = (out / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "--data", str(data), "--out", str(out), "--resume", *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err, err
+    assert f"the trained pack for '{out}': the guitar lane's VAE gives NaN" in err
+    assert "nothing was written" in err and "piano" not in err
+    assert {name: (out / name).read_bytes() for name in before} == before  # the earlier pack is untouched
+    assert (out / "checkpoint.pt").read_bytes() == checkpoint
+    assert load_pack(out).card["name"] == "pack"
