@@ -16,12 +16,9 @@ from .limits import (
     MAX_STEPS,
     MAX_VARIATIONS,
     check_channels,
-    check_chunk_steps,
     check_int,
-    check_latent,
     check_noise,
     check_seed,
-    check_steps_per_beat,
     check_tempo,
     check_threshold,
 )
@@ -365,15 +362,10 @@ def write_stem_set(song, folder: Path, stem: str) -> list[Path]:
 
 
 def cmd_train(args) -> int:
-    from .training.train import TrainConfig, train
-
-    check_steps_per_beat(args.steps_per_beat)
-    check_chunk_steps(args.chunk_steps)
-    check_latent(args.latent)
-    check_seed(args.seed)
+    from .training.train import TrainConfig, check_config, train
 
     fields = {k: v for k, v in vars(args).items() if k in TrainConfig.__dataclass_fields__}
-    cfg = TrainConfig(**fields, progress=not args.no_progress)
+    cfg = check_config(TrainConfig(**fields, progress=not args.no_progress))  # every flag, before any work
     train(cfg)
     return 0
 

@@ -11,6 +11,8 @@ from what music needs, and sizes from the memory they cost:
 - transpose: a take's shift from its pack's key space, -MAX_TRANSPOSE..MAX_TRANSPOSE (-127..127) semitones:
   past that every note has left the 128 MIDI pitches.
 - grid: steps_per_beat divides the export's 480 ticks per beat (at most 48); chunk_steps a multiple of 16 up to 1024.
+- training: epochs, songs per epoch, batch, workers bounded by counts; learning rate, its decay and the KL weight
+  finite and positive (training/train.py's check_config names the flag).
 """
 
 from __future__ import annotations
@@ -40,6 +42,14 @@ MAX_SONG_MINUTES = 60.0  # longer MIDI files are cut here, and the reader says s
 MAX_NOTE_BEATS = 256.0  # 64 bars: a longer held note is cut
 MAX_JSON_DEPTH = 32
 MAX_TRANSPOSE = 127  # semitones: a shift past the 128 MIDI pitches moves every note off the keyboard
+# `musicvae train`: what a run may ask for (each flag is checked against these before any work starts)
+MAX_EPOCHS = 10_000
+MAX_SONGS_PER_EPOCH = 10_000_000
+MAX_BATCH = 4096  # chunks a step: 4096 16th-note chunks are ~0.5 GB of rolls and activations per lane
+MAX_VAL_CHUNKS = 1_000_000
+MAX_WORKERS = 256
+MAX_LEARNING_RATE = 1.0
+MAX_KL_WEIGHT = 100.0
 
 
 def _is_number(value) -> bool:

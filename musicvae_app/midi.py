@@ -613,19 +613,106 @@ def write_stems(song: Song, folder: str | Path, stem: str = "sketch") -> list[Pa
     ]
 
 
+def _meta_mido_reads(meta: int, body: bytes) -> bool:
+    from mido.midifiles.meta import build_meta_message
+
+    try:
+        build_meta_message(meta, list(body))
+    except Exception:  # mido's decoders raise IndexError, KeyError, KeySignatureError... on bad meta bytes
+        return False
+    return True
+
+
+def _without_bad_meta(data: bytes) -> bytes:
+    """The file's bytes with every meta event mido cannot decode left out (its delta goes to the next event).
+
+    Only for files read_notes has vouched for, so the track structure is sound.
+    """
+    hlen = int.from_bytes(data[4:8], "big")
+    out = bytearray(data[: 8 + hlen])
+    pos = 8 + hlen
+    while pos + 8 <= len(data):
+        kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "big")
+        start, end = pos + 8, min(pos + 8 + size, len(data))
+        if kind != b"MTrk":
+            out += data[pos:end]
+            pos = end
+            continue
+        body, at, carry, running = bytearray(), start, 0, 0
+        while at < end:
+            delta, at = _vlq(data, at, end)
+            event_start, status = at, data[at]
+            keep = True
+            if status == 0xFF:
+                meta = data[at + 1]
+                length, at = _vlq(data, at + 2, end)
+                keep = _meta_mido_reads(meta, data[at : at + length])
+                at += length
+            elif status in (0xF0, 0xF7):
+                length, at = _vlq(data, at + 1, end)
+                at += length
+            elif status >= 0xF0:
+                at += 1 + _SYSTEM_DATA_BYTES.get(status, 0)
+            else:
+                if status & 0x80:
+                    running, at = status, at + 1
+                at += 1 if running & 0xF0 in (0xC0, 0xD0) else 2
+            if keep:
+                body += _vlq_bytes(carry + delta) + data[event_start:at]
+                carry = 0
+            else:
+                carry += delta
+        out += b"MTrk" + len(body).to_bytes(4, "big") + body
+        pos = end
+    return bytes(out)
+
+
+def _vlq_bytes(value: int) -> bytes:
+    parts = [value & 0x7F]
+    value >>= 7
+    while value:
+        parts.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(parts))
+
+
+def open_midifile(path: str | Path) -> mido.MidiFile:
+    """A mido.MidiFile of a file read_notes accepts, with the meta events mido cannot decode left out.
+
+    A key signature of 100 sharps, a 1-byte time signature, a 2-byte tempo or a 1-byte SMPTE offset would
+    make mido raise; they are dropped, the notes stay. A format-2 file is read as format 1 (its tracks
+    together), as read_notes reads it. MidiImportError names the file when it is unusable.
+    """
+    import io
+
+    path = Path(path)
+    read_notes(path)  # the bounded reader vouches for the file before mido parses it
+    data = path.read_bytes()
+    try:
+        try:
+            mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
+        except Exception:  # mido raises many kinds on meta events it cannot decode
+            mid = mido.MidiFile(file=io.BytesIO(_without_bad_meta(data)), clip=True)
+    except Exception as exc:
+        raise MidiImportError(f"'{path.name}' is not a readable MIDI file ({type(exc).__name__})") from None
+    if mid.type == 2:
+        mid.type = 1
+    return mid
+
+
 def read_settings(path: str | Path) -> dict:
     """The settings that made an exported sketch, from its text meta event ({} if none or unreadable).
 
     Raises MidiImportError for a file that is missing, too big or not MIDI at all.
     """
     path = Path(path)
-    read_notes(path)  # the bounded reader vouches for the file before mido parses it
+    read_notes(path)  # missing, too big or not MIDI: MidiImportError
     try:
-        for track in mido.MidiFile(str(path), clip=True).tracks[:1]:
+        for track in open_midifile(path).tracks[:1]:
             for msg in track:
                 if msg.type == "text" and msg.text.startswith(SETTINGS_PREFIX):
                     settings = json.loads(msg.text[len(SETTINGS_PREFIX) :])
                     return settings if isinstance(settings, dict) else {}
-    except (ValueError, RecursionError, KeyError, EOFError, OSError) as exc:
-        raise MidiImportError(f"'{path.name}' is not a readable MIDI file ({type(exc).__name__})") from None
+    except (MidiImportError, ValueError, RecursionError, OSError):
+        return {}  # readable notes but settings nobody can read: none
     return {}

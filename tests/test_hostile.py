@@ -854,3 +854,98 @@ def test_pipes_under_a_files_name_never_block(tmp_path, tiny_pack):
     os.mkfifo(pack / "card.json")
     with pytest.raises(PackError, match="not a regular file"):
         load_pack(pack)
+
+
+# --- issue 22: meta events that pass the reader, then broke mido ------------------------------------------------
+_NOTES = [(0, b"\x90\x3c\x50"), (96, b"\x80\x3c\x00"), (0, b"\x99\x24\x64"), (96, b"\x89\x24\x00")]
+BAD_META = {
+    "key-100-sharps": smf(track([(0, b"\xff\x59\x02\x64\x00"), *_NOTES])),
+    "time-signature-1-byte": smf(track([(0, b"\xff\x58\x01\x04"), *_NOTES])),
+    "tempo-2-bytes": smf(track([(0, b"\xff\x51\x02\x07\xa1"), *_NOTES])),
+    "smpte-offset-1-byte": smf(track([(0, b"\xff\x54\x01\x00"), *_NOTES])),
+    "format-2": smf(track([(0, tempo_event(500_000)), *_NOTES]), track(_NOTES), fmt=2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_META))
+def test_bad_meta_events_are_ignored_and_the_notes_kept_everywhere(name, tmp_path, capsys, engine):
+    import mido
+
+    from musicvae_app.midi import open_midifile, read_settings
+
+    path = tmp_path / f"{name}.mid"
+    path.write_bytes(BAD_META[name])
+    if name != "format-2":
+        with pytest.raises(Exception):  # noqa: B017 - what the issue found: mido itself breaks on these
+            mido.MidiFile(str(path))
+    notes = read_notes(path)
+    assert sorted(notes.pitch.tolist()) == ([36, 36, 60, 60] if name == "format-2" else [36, 60])
+    assert read_settings(path) == {}
+    mid = open_midifile(path)
+    assert sum(m.type == "note_on" and m.velocity > 0 for m in mid) == len(notes.pitch)
+    song = engine.generate(steps=1, seed=1, primer=str(path))  # the window's primer and follow read this way
+    assert song.notes()[:, :2].any()
+    wav = tmp_path / "out.wav"
+    code = cli_main(["render", str(path), "--out", str(wav)])
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    if code == 0:
+        assert wav.stat().st_size > 44
+    else:  # no synth on this machine: a one-line reason, never a traceback
+        assert code == 2 and err.strip().count("\n") == 0
+
+
+@pytest.mark.parametrize("flag", ["--follow", "--primer"])
+@pytest.mark.parametrize("name", sorted(BAD_META))
+def test_generate_follows_or_starts_from_a_file_with_bad_meta_events(name, flag, tiny_pack, tmp_path, capsys):
+    """`musicvae generate --follow/--primer` on each file: a valid sketch (exit 0) that mido reads back, the notes
+    kept (a followed part's piano C4 and kick note for note), the undecodable tempo read as MIDI's implied 120."""
+    import mido
+
+    path = tmp_path / f"{name}.mid"
+    path.write_bytes(BAD_META[name])
+    out = tmp_path / "out.mid"
+    args = ["generate", flag, str(path), "--out", str(out), "--pack", str(tiny_pack), "--seed", "1"]
+    assert cli_main([*args, *([] if flag == "--follow" else ["--steps", "1"])]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err and "error" not in captured.err
+    assert "120 BPM" in captured.out
+    mid = mido.MidiFile(str(out))  # an independent parser reads what we wrote
+    played = {(t.name, m.note) for t in mid.tracks for m in t if m.type == "note_on" and m.velocity > 0}
+    assert played
+    if flag == "--follow":
+        assert f"following '{name}.mid': piano,drums kept as played" in captured.out
+        assert {("Piano", 60), ("Drums", 36)} <= played
+
+
+def test_a_file_of_only_bad_meta_events_is_one_line_for_follow_and_primer(tiny_pack, tmp_path, capsys):
+    bad = [
+        (0, b"\xff\x59\x02\x64\x00"),
+        (0, b"\xff\x58\x01\x04"),
+        (0, b"\xff\x51\x02\x07\xa1"),
+        (0, b"\xff\x54\x01\x00"),
+    ]
+    path = tmp_path / "meta.mid"
+    path.write_bytes(smf(track(bad), track(bad), fmt=2))
+    out = tmp_path / "out.mid"
+    for flag, why in (("--follow", "has no notes to follow"), ("--primer", "has no notes the band can use")):
+        assert cli_main(["generate", flag, str(path), "--out", str(out), "--pack", str(tiny_pack)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and err.startswith("musicvae generate: error: 'meta.mid' " + why), err
+        assert not out.exists()
+
+
+def test_read_settings_keeps_its_contract_on_a_sketch_with_a_bad_meta_event(tmp_path):
+    from musicvae_app.midi import read_settings, write_midi
+
+    good = write_midi(a_song(), tmp_path / "sketch.mid")
+    settings = read_settings(good)
+    data = bytearray(good.read_bytes())
+    at = data.index(b"\xff\x58\x04")  # the conductor's time signature cut to one byte, then a program change
+    data[at : at + 7] = b"\xff\x58\x01\x04\x00\xc0\x00"
+    (tmp_path / "bad.mid").write_bytes(bytes(data))
+    import mido
+
+    with pytest.raises(IndexError):  # mido alone breaks on it
+        mido.MidiFile(str(tmp_path / "bad.mid"))
+    assert settings and read_settings(tmp_path / "bad.mid") == settings

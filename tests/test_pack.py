@@ -144,3 +144,92 @@ def test_a_card_whose_widths_disagree_with_its_weights_names_the_tensor(tmp_path
     (folder / "card.json").write_text(json.dumps(card))
     with pytest.raises(PackError, match="conv1.weight' has shape"):
         load_pack(folder)
+
+
+# --- weights that overflow (issue 22: "weights x 1e30 load, generate NaN and 0 notes, exit 0") ------------------
+def _scaled_pack(folder, source, names: str | tuple[str, ...] = "", factor: float = 1e30):
+    """A copy of `source` saved through the real pack writer, every parameter whose name has one of `names` scaled."""
+    from musicvae_app.model.pack import save_pack
+
+    pack = load_pack(source)
+    with torch.no_grad():
+        for name, tensor in pack.band.named_parameters():
+            if any(part in name for part in ((names,) if isinstance(names, str) else names)):
+                tensor.mul_(factor)
+    return save_pack(pack.band, folder, dict(pack.card))
+
+
+def test_weights_that_overflow_are_refused_at_load_naming_the_nets(tiny_pack, tmp_path):
+    big = _scaled_pack(tmp_path / "big", tiny_pack)
+    with pytest.raises(PackError) as exc:
+        load_pack(big)
+    message = str(exc.value)
+    assert str(big) in message and "re-train" in message
+    for net in ("piano lane's VAE", "drums lane's VAE", "lead (piano) predictor", "bass lane's predictor"):
+        assert net in message
+
+
+def test_only_the_net_that_overflows_is_named(tiny_pack, tmp_path):
+    big = _scaled_pack(tmp_path / "melody", tiny_pack, "melody.")
+    with pytest.raises(PackError, match=r"the lead \(piano\) predictor gives NaN") as exc:
+        load_pack(big)
+    assert "VAE" not in str(exc.value)
+    strings = _scaled_pack(tmp_path / "strings", tiny_pack, "vae.strings.decoder.")
+    with pytest.raises(PackError, match="the strings lane's VAE gives NaN") as exc:
+        load_pack(strings)
+    assert "piano" not in str(exc.value)
+
+
+def test_chord_weights_that_overflow_are_refused(tiny_chord_pack, tmp_path):
+    # Finite with no chords (the deconv alone stays under float32's range); chords on, it overflows.
+    big = _scaled_pack(tmp_path / "chords", tiny_chord_pack, ("vae.bass.from_chords.", "vae.bass.decoder.deconv1.w"))
+    with pytest.raises(PackError, match="the bass lane's VAE gives NaN"):
+        load_pack(big)
+    band = _scaled_pack(tmp_path / "band", tiny_chord_pack, "band.net.")
+    with pytest.raises(PackError, match="the band predictor gives NaN"):
+        load_pack(band)
+
+
+def test_a_sound_pack_passes_the_probe_and_plays(tiny_pack, tiny_chord_pack):
+    for folder in (tiny_pack, tiny_chord_pack):
+        song = Engine.load(folder, device="cpu").generate(steps=1, seed=3)
+        assert song.notes().any()
+
+
+def test_the_engine_refuses_non_finite_output_naming_pack_and_lane(tiny_pack):
+    """A pack damaged after loading (the probe cannot see it): every call that decodes says so, naming the lane."""
+    import numpy as np
+
+    pack = load_pack(tiny_pack)
+    engine = Engine.load(pack, device="cpu")
+    song = engine.generate(steps=2, seed=1)
+    with torch.no_grad():
+        for tensor in pack.band.vae["guitar"].decoder.parameters():
+            tensor.mul_(1e30)
+    damaged = Engine.load(pack, device="cpu")
+    calls = {
+        "generate": lambda: damaged.generate(steps=2, seed=1),
+        "primer": lambda: damaged.generate(steps=1, seed=1, primer=song),
+        "variations": lambda: damaged.generate(steps=1, seed=1, variations=3),
+        "regenerate": lambda: damaged.regenerate_lane(song, "guitar", seed=2),
+        "continue": lambda: damaged.continue_song(song, 1, seed=2),
+        "reconstruct": lambda: damaged.reconstruct(song),
+    }
+    for what, call in calls.items():
+        with pytest.raises(PackError) as exc:
+            call()
+        message = str(exc.value)
+        assert "'tiny-32'" in message and "lane guitar:" in message, (what, message)
+        assert "piano" not in message and "drums" not in message
+    assert np.isfinite(engine.generate(steps=2, seed=1).probs).all()  # the sound engine is untouched
+
+
+def test_the_cli_says_a_pack_overflows_in_one_line_and_writes_nothing(tiny_pack, tmp_path, capsys):
+    from musicvae_app.cli import main
+
+    big = _scaled_pack(tmp_path / "big", tiny_pack)
+    out = tmp_path / "x.mid"
+    assert main(["generate", "--out", str(out), "--pack", str(big), "--seed", "1"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and err.startswith("musicvae generate: error: model pack") and "NaN" in err
+    assert not out.exists()

@@ -95,3 +95,158 @@ def test_channels_option_trains_narrower_nets_the_engine_loads(data, tmp_path, c
         main(["train", "--data", str(data), "--out", str(out), "--channels", "32,64"])
     assert exc.value.code == 2
     assert "channels must be three conv widths" in capsys.readouterr().err
+
+
+# --- issue 22: flags, data and checkpoints checked before any work -------------------------------------------------
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--batch", "0"], "--batch must be a whole number from 1 to 4096, got 0"),
+        (["--songs-per-epoch", "0"], "--songs-per-epoch must be a whole number from 1"),
+        (["--kl-weight", "inf"], "--kl-weight must be a number above 0 to 100, got inf"),
+        (["--lr", "nan"], "--lr must be a number above 0 to 1, got nan"),
+        (["--lr-decay", "0"], "--lr-decay must be a number above 0 to 1"),
+        (["--vae-epochs", "0"], "--vae-epochs 0 trains nothing"),
+        (["--pitches", "40"], "--pitches must be a multiple of 16"),
+        (["--steps-per-beat", "7"], "--steps-per-beat must divide 480"),
+        (["--validation-percent", "100"], "--validation-percent must be a whole number from 0 to 90"),
+    ],
+)
+def test_bad_flags_are_one_line_before_any_work(data, tmp_path, capsys, flags, message):
+    out = tmp_path / "pack"
+    assert main(["train", "--data", str(data), "--out", str(out), *TINY, *flags]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and message in err
+    assert not out.exists()  # nothing was started
+
+
+def drums_only_folder(root, songs: int = 3, bars: int = 16):
+    import mido
+
+    for i in range(songs):
+        mid = mido.MidiFile(type=1, ticks_per_beat=96)
+        track = mido.MidiTrack()
+        for beat in range(bars * 4):
+            pitch = 36 if beat % 2 == 0 else 38
+            track.append(mido.Message("note_on", channel=9, note=pitch, velocity=90, time=0 if beat == 0 else 48))
+            track.append(mido.Message("note_off", channel=9, note=pitch, velocity=0, time=48))
+        mid.tracks.append(track)
+        (root / f"d{i}.mid").parent.mkdir(parents=True, exist_ok=True)
+        mid.save(str(root / f"d{i}.mid"))
+    return root
+
+
+def test_a_lane_with_no_data_is_a_warning_on_screen_and_in_the_card(tmp_path, capsys):
+    folder = drums_only_folder(tmp_path / "drums")
+    out = tmp_path / "pack"
+    assert main(["train", "--data", str(folder), "--out", str(out), "--lead", "drums", *TINY]) == 0
+    log = capsys.readouterr().out
+    warnings = card(out)["data"]["warnings"]
+    assert len(warnings) == 4 and all(lane in " ".join(warnings) for lane in ("piano", "guitar", "bass", "strings"))
+    assert "drums" not in " ".join(warnings)
+    for text in warnings:
+        assert f"warning: {text}" in log
+
+
+def test_data_that_cannot_train_is_refused_before_training(tmp_path, capsys):
+    from band_files import write_band_midi
+
+    short = tmp_path / "short"
+    for i in range(2):
+        write_band_midi(short / f"s{i}.mid", bars=4, seed=i)
+    assert main(["train", "--data", str(short), "--out", str(tmp_path / "p"), *TINY]) == 2
+    assert "two chunks (8 bars) long" in capsys.readouterr().err
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.mid").write_text("not midi")
+    assert main(["train", "--data", str(broken), "--out", str(tmp_path / "p"), *TINY]) == 2
+    err = capsys.readouterr().err
+    assert "none of the 1 files" in err and "a.mid" in err and not (tmp_path / "p" / "card.json").exists()
+
+
+def test_damaged_checkpoints_are_one_line_naming_the_file(data, tmp_path, capsys):
+    out = tmp_path / "pack"
+    assert main(["train", "--data", str(data), "--out", str(out), *TINY]) == 0
+    good = (out / "checkpoint.pt").read_bytes()
+    midi = next(data.rglob("song0.mid")).read_bytes()
+    cases = {
+        "cut short": good[: len(good) // 3],
+        "not a training checkpoint": b"hello, not a checkpoint\n",
+        "a MIDI file": midi,
+        "empty": b"",
+    }
+    for what, content in cases.items():
+        (out / "checkpoint.pt").write_bytes(content)
+        capsys.readouterr()
+        assert main(["train", "--data", str(data), "--out", str(out), "--resume", *TINY]) == 2, what
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and str(out / "checkpoint.pt") in err and what in err, err
+    (out / "checkpoint.pt").write_bytes(good)
+    flags = ["--resume", "--latent", "16", *TINY]
+    assert main(["train", "--data", str(data), "--out", str(out), *flags]) == 2
+    assert "is of another run (--latent 32; this run asks --latent 16)" in capsys.readouterr().err
+
+
+def test_init_from_something_that_is_no_pack_is_one_line(data, tmp_path, capsys):
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    args = ["train", "--data", str(data), "--out", str(tmp_path / "p"), *TINY, "--init-from"]
+    assert main([*args, str(text)]) == 2
+    assert "--init-from" in capsys.readouterr().err
+    bad = tmp_path / "bad-pack"
+    bad.mkdir()
+    (bad / "card.json").write_text("{")
+    assert main([*args, str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "not valid JSON" in err
+
+
+# --- issue 22: a run whose loss or weights go non-finite never writes a pack -----------------------------------------
+def test_a_diverging_run_stops_in_one_line_and_keeps_the_last_good_checkpoint(data, tmp_path, capsys):
+    """The largest --lr and --kl-weight the flags allow, one batch an epoch: epoch 1 ends with finite weights (its
+    checkpoint is written), epoch 2's loss is NaN: the run stops there, says so in one line, writes no pack."""
+    import torch
+
+    out = tmp_path / "pack"
+    flags = ["--vae-epochs", "3", "--pred-epochs", "1", "--songs-per-epoch", "1", "--batch", "64", "--no-progress"]
+    assert main(["train", "--data", str(data), "--out", str(out), *flags, "--lr", "1", "--kl-weight", "100"]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err, err
+    assert err.startswith("musicvae train: error: training diverged in vae epoch 2 (loss "), err
+    assert err.split("(loss ")[1].split(")")[0] in ("nan", "inf", "-inf"), err
+    assert "lower --lr (now 1) or --kl-weight (now 100)" in err
+    assert "vae epoch 1/3" in captured.out and "vae epoch 2/3" not in captured.out
+    assert not (out / "card.json").exists() and not (out / "weights.safetensors").exists()
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)  # epoch 1's, as it was saved
+    assert json.loads(state["done_epochs"])["vae"] == 1
+    assert all(torch.isfinite(t).all() for t in state["band"].values() if t.is_floating_point())
+
+
+def test_a_pack_that_would_give_nan_is_refused_before_it_is_saved(data, tmp_path, capsys):
+    """A finished run resumed from a checkpoint whose guitar decoder overflows (finite weights x 1e30, as a last
+    optimizer step that blew up would leave them): every epoch is done, so the run goes straight to writing the
+    pack; the probe refuses it in one line and the good pack already in --out is left as it was."""
+    import torch
+
+    from musicvae_app.model.pack import load_pack
+
+    out = tmp_path / "pack"
+    assert main(["train", "--data", str(data), "--out", str(out), *TINY]) == 0
+    before = {name: (out / name).read_bytes() for name in ("card.json", "weights.safetensors")}
+    state = torch.load(out / "checkpoint.pt", map_location="cpu", weights_only=True)
+    for name, tensor in state["band"].items():
+        if name.startswith("vae.guitar.decoder.") and tensor.is_floating_point():
+            tensor.mul_(1e30)
+    assert all(torch.isfinite(t).all() for t in state["band"].values() if t.is_floating_point())
+    torch.save(state, out / "checkpoint.pt")
+    checkpoint = (out / "checkpoint.pt").read_bytes()
+    capsys.readouterr()
+    assert main(["train", "--data", str(data), "--out", str(out), "--resume", *TINY]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err, err
+    assert f"the trained pack for '{out}': the guitar lane's VAE gives NaN" in err
+    assert "nothing was written" in err and "piano" not in err
+    assert {name: (out / name).read_bytes() for name in before} == before  # the earlier pack is untouched
+    assert (out / "checkpoint.pt").read_bytes() == checkpoint
+    assert load_pack(out).card["name"] == "pack"

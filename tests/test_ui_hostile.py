@@ -331,3 +331,16 @@ def test_window_undo_history_is_bounded(qtbot, engine, tmp_path, monkeypatch):
     song = w.song
     w.undo_stack.undo()
     assert w.song is not song
+
+
+def test_primers_with_bad_meta_events_load_in_the_window(qtbot, window, tmp_path):
+    """Issue 22: meta events that broke mido (100 sharps, 1-byte time signature...) are ignored; the notes prime."""
+    from test_hostile import BAD_META
+
+    for name, data in sorted(BAD_META.items()):
+        path = tmp_path / f"{name}.mid"
+        path.write_bytes(data)
+        assert window.open_primer(path)
+        qtbot.waitUntil(lambda path=path: path.name[:8] in window.bar.primer.text(), timeout=20_000)
+        assert window.primer == path
+        assert not window.last_error

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ..keys import transpose_roll
+from ..model.pack import PackError
 from ..song import DRUMS, LANES, Song, lane_index
 from .runtime import torch_threads
 
@@ -271,4 +272,16 @@ class Loop:
         return _Forced(mask, transpose_roll(probs, shift), song.threshold)
 
     def _unblock(self, blocked: torch.Tensor, batch: int) -> np.ndarray:
+        """Blocked probabilities -> (L, B, cs, 128) numpy; PackError when any is NaN or infinite.
+
+        Every decoded result leaves the engine through here, so a pack whose weights overflow never makes
+        a silent, empty sketch: one isfinite over the output (well under a millisecond a song).
+        """
+        if not torch.isfinite(blocked).all():
+            lanes = blocked.reshape(blocked.shape[0], -1).isfinite().all(dim=1).logical_not().nonzero()
+            names = ", ".join(LANES[i] for i in lanes.flatten().tolist())
+            raise PackError(
+                f"model pack '{self.pack.name}' gave NaN or infinite note probabilities in lane {names}: its "
+                "weights are damaged (they overflow); re-train the pack or choose another"
+            )
         return self.fast.from_blocked(blocked, batch).cpu().numpy()

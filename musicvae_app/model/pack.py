@@ -30,7 +30,7 @@ from ..limits import (
     check_threshold,
 )
 from ..resources import resources_dir
-from ..song import LANE_SETTINGS, lane_index, lane_setting, lane_value
+from ..song import LANE_SETTINGS, LANES, lane_index, lane_setting, lane_value
 from .nets import Band, PackConfig, upgrade_name
 
 CARD = "card.json"
@@ -364,4 +364,45 @@ def load_pack(folder: str | Path | None = None) -> Pack:
             raise PackError(f"{where}: tensor '{name}' holds NaN or infinite values")
     band.load_state_dict({k: v.float() for k, v in tensors.items()})
     band.eval()
+    probe_finite(band, where)
     return Pack(band=band, card=card, path=folder)
+
+
+@torch.inference_mode()
+def probe_finite(band: Band, where: str = "model pack") -> None:
+    """A few cheap passes through every net; PackError naming the nets that give NaN or infinity.
+
+    Finite weights can still overflow (weights x 1e30 load, then every note probability is NaN): each
+    lane's decoder runs on three latents (zero, +1, -1; chord packs with and without chords), its encoder
+    on an empty and a full chunk, the predictors on those latents. About 6 ms on the shipped pack; the
+    engine checks every output as well (Loop._unblock).
+    """
+    cfg = band.cfg
+    k = cfg.latent
+    z = torch.stack([torch.zeros(k), torch.ones(k), -torch.ones(k)])
+    chords = torch.zeros(len(z), cfg.chord_inputs) if cfg.chords else None
+    if chords is not None:
+        chords[1:] = 1.0  # no chord, and every chord input on
+    rolls = torch.stack([torch.zeros(cfg.chunk_steps, cfg.pitches), torch.ones(cfg.chunk_steps, cfg.pitches)])
+    bad = []
+    for lane in LANES:
+        vae = band.vae[lane]
+        logits = vae.decode_logits(z, chords)
+        mu, logvar = vae.encode(rolls)
+        if not (torch.isfinite(logits).all() and torch.isfinite(mu).all() and torch.isfinite(logvar).all()):
+            bad.append(f"the {lane} lane's VAE")
+    if not torch.isfinite(band.melody(z)).all():
+        bad.append(f"the lead ({cfg.lead}) predictor")
+    for lane, net in band.cond.items():
+        if not torch.isfinite(net(z, z)).all():
+            bad.append(f"the {lane} lane's predictor")
+    if band.band is not None:
+        lanes = len(LANES)
+        zs = z[:, None].expand(-1, lanes, -1)
+        if not torch.isfinite(band.band(zs, zs, torch.ones(len(z), lanes), chords)).all():
+            bad.append("the band predictor")
+    if bad:
+        raise PackError(
+            f"{where}: {', '.join(bad)} give{'s' if len(bad) == 1 else ''} NaN or infinite values (weights "
+            "that overflow): the pack is damaged; re-train it or choose another pack"
+        )

@@ -257,7 +257,9 @@ def render_midi_file(
     """Render a .mid file to WAV (the `musicvae render` command), atomically and streamed (see render_events)."""
     try:
         events, now = [], 0.0
-        for msg in mido.MidiFile(str(midi_path)):  # iterating a file yields tempo-aware seconds
+        from ..midi import open_midifile  # meta events mido cannot decode are left out, the notes kept
+
+        for msg in open_midifile(midi_path):  # iterating a file yields tempo-aware seconds
             now += msg.time
             if not msg.is_meta:
                 events.append((now, msg))

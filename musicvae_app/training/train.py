@@ -7,6 +7,7 @@ from the last one. Under torchrun the same code runs data-parallel (DistributedD
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import time
@@ -20,9 +21,26 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..atomic import atomic_write
+from ..errors import InvalidValue, MusicVAEError
+from ..limits import (
+    MAX_BATCH,
+    MAX_EPOCHS,
+    MAX_KL_WEIGHT,
+    MAX_LEARNING_RATE,
+    MAX_SONGS_PER_EPOCH,
+    MAX_VAL_CHUNKS,
+    MAX_WORKERS,
+    check_channels,
+    check_chunk_steps,
+    check_float,
+    check_int,
+    check_latent,
+    check_seed,
+    check_steps_per_beat,
+)
 from ..model.fast import decode_logits_blocked, encode_blocked
 from ..model.nets import Band, PackConfig
-from ..model.pack import load_pack, save_pack
+from ..model.pack import MAX_BANK, PackError, load_pack, probe_finite, save_pack
 from ..song import LANES
 from .data import (
     SongRolls,
@@ -40,6 +58,13 @@ from .data import (
 )
 
 STAGES = ("vae", "melody", "cond", "band")
+CHECKPOINT_KEYS = ("config", "band", "optimizer", "stage", "done_epochs", "history", "seconds")
+# What fixes the nets' shapes: a checkpoint made with other values cannot continue this run.
+SHAPE_FIELDS = ("steps_per_beat", "chunk_steps", "pitches", "latent", "channels", "lead", "bank", "chords")
+
+
+class TrainingError(MusicVAEError):
+    """A run that cannot start or go on (unusable data, a damaged checkpoint); the message says what to do."""
 
 
 @dataclass
@@ -75,6 +100,77 @@ class TrainConfig:
     chord_dropout: float = 0.15  # share of training chunks decoded with no chords (N.C.), so a pack plays without
     known_p: float = 0.35  # band predictor: chance each lane's next latent is given (a followed part) in training
     init_from: str | None = None  # a pack to start from: every tensor whose name and shape match is copied
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def _shown(value) -> str:
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def check_config(cfg: TrainConfig) -> TrainConfig:
+    """Every knob within what a run can use, checked before any work; InvalidValue names the flag and its range.
+
+    The bounds are musicvae_app.limits'; epochs may be 0 only with --init-from (the nets come from that pack).
+    """
+    checks = (
+        ("steps_per_beat", check_steps_per_beat),
+        ("chunk_steps", check_chunk_steps),
+        ("latent", check_latent),
+        ("seed", check_seed),
+        ("channels", lambda v: check_channels(list(v) if isinstance(v, (list, tuple)) else v)),
+    )
+    for name, check in checks:
+        try:
+            setattr(cfg, name, check(getattr(cfg, name)))
+        except InvalidValue as exc:
+            text = str(exc)
+            raise InvalidValue(_flag(name) + text[len(name) :] if text.startswith(name) else text) from None
+    low_epochs = 0 if cfg.init_from else 1
+    counts = (
+        ("pitches", 16, 128),
+        ("bank", 0, MAX_BANK),
+        ("vae_epochs", low_epochs, MAX_EPOCHS),
+        ("pred_epochs", low_epochs, MAX_EPOCHS),
+        ("songs_per_epoch", 1, MAX_SONGS_PER_EPOCH),
+        ("batch", 1, MAX_BATCH),
+        ("validation_percent", 0, 90),
+        ("max_val_chunks", 1, MAX_VAL_CHUNKS),
+        ("workers", 0, MAX_WORKERS),
+    )
+    for name, low, high in counts:
+        value = getattr(cfg, name)
+        if name.endswith("_epochs") and value == 0 and not low:
+            continue
+        if name.endswith("_epochs") and value == 0:
+            raise InvalidValue(f"{_flag(name)} 0 trains nothing: give 1 to {high} (0 only with --init-from)")
+        setattr(cfg, name, check_int(_flag(name), value, low, high))
+    if cfg.pitches % 16:
+        raise InvalidValue(f"--pitches must be a multiple of 16 from 16 to 128, got {cfg.pitches}")
+    cfg.lr = check_float("--lr", cfg.lr, 0.0, MAX_LEARNING_RATE, low_open=True)
+    cfg.lr_decay = check_float("--lr-decay", cfg.lr_decay, 0.0, 1.0, low_open=True)
+    cfg.kl_weight = check_float("--kl-weight", cfg.kl_weight, 0.0, MAX_KL_WEIGHT, low_open=True)
+    cfg.chord_dropout = check_float("chord_dropout", cfg.chord_dropout, 0.0, 1.0, high_open=True)
+    cfg.known_p = check_float("known_p", cfg.known_p, 0.0, 1.0)
+    for name, allowed in (("recon", ("bce", "mse")), ("lead", LANES), ("device", ("auto", "cpu", "cuda"))):
+        if getattr(cfg, name) not in allowed:
+            raise InvalidValue(f"{_flag(name)} must be one of {', '.join(allowed)}, got {getattr(cfg, name)!r}")
+    if cfg.device == "cuda" and not torch.cuda.is_available():
+        raise InvalidValue("--device cuda was asked for but torch sees no CUDA GPU: use --device cpu or auto")
+    if not Path(cfg.data).is_dir():
+        raise InvalidValue(f"--data '{cfg.data}' does not exist or is not a folder: give the folder of MIDI files")
+    if Path(cfg.out).exists() and not Path(cfg.out).is_dir():
+        raise InvalidValue(f"--out '{cfg.out}' is a file: give a folder for the pack (it is created if missing)")
+    if cfg.init_from is not None and not Path(cfg.init_from).is_dir():
+        what = "a file" if Path(cfg.init_from).exists() else "missing"
+        raise InvalidValue(
+            f"--init-from '{cfg.init_from}' is {what}: give a pack folder (with card.json and weights.safetensors)"
+        )
+    return cfg
 
 
 class VAELoss(nn.Module):
@@ -176,6 +272,7 @@ class Run:
         self.opt_state: dict | None = None
         self.seconds = 0.0
         self.log_lines: list[str] = []
+        self.warnings: list[str] = []  # what the card and the log say about the data (a lane with no notes)
 
     @property
     def main(self) -> bool:
@@ -189,15 +286,17 @@ class Run:
     def load_data(self) -> None:
         cfg = self.cfg
         cache = cfg.cache_dir or str(self.out.parent / ".cache" / "songs")
+        init = self.read_init_pack()  # a bad --init-from is said before the data is read
         files = find_files(cfg.data, cfg.genres or None)
         if not files:
-            raise FileNotFoundError(f"no .mid, .midi or .npz files under '{cfg.data}'")
+            genres = f" in the genres {', '.join(cfg.genres)}" if cfg.genres else ""
+            raise TrainingError(f"no .mid, .midi or .npz files under '{cfg.data}'{genres}: nothing to train on")
         corpus = load_corpus(files, cfg.steps_per_beat, cache, cfg.chunk_steps, cfg.workers, cfg.progress and self.main)
+        self.check_corpus(corpus, files)
         self.key_shifts = normalise_keys(corpus.songs) if cfg.key_normalise else {}
         if cfg.chords:  # on the key-normalised 128-pitch rolls, before the pitch windows fold them
             recognize_chords(corpus.songs, 4 * cfg.steps_per_beat)
         train, _ = corpus.split(cfg.validation_percent)
-        init = load_pack(cfg.init_from) if cfg.init_from else None
         if init is not None:  # the pack we start from fixes the pitch windows its VAEs were trained on
             lows = tuple(init.config.pitch_low)
         elif cfg.pitches < 128:
@@ -220,12 +319,17 @@ class Run:
         torch.manual_seed(cfg.seed)
         self.band = Band(self.pack_cfg)
         if init is not None:
-            self.log(f"starting from pack '{cfg.init_from}': {self._copy_from(init.band)} tensors copied")
+            copied = self._copy_from(init.band)
+            if not copied:
+                raise TrainingError(
+                    f"--init-from pack '{cfg.init_from}' shares no tensor with this run's nets (another --latent, "
+                    "--channels or --chords): give the same sizes, or start without it"
+                )
+            self.log(f"starting from pack '{cfg.init_from}': {copied} tensors copied")
         self.band = self.band.to(self.device)
         self.log(f"pitch windows {dict(zip(LANES, lows))}, onsets kept {self.windows_kept}")
         self.train, self.val = corpus.split(cfg.validation_percent)
-        if not self.train:
-            raise ValueError(f"no usable songs in '{cfg.data}' ({len(corpus.skipped)} skipped)")
+        self.check_lanes()
         self.counts = dict(
             files=len(files),
             usable=len(corpus.songs),
@@ -243,6 +347,63 @@ class Run:
         if cfg.chords:
             bars = self.pack_cfg.bars
             self.val_chords = np.concatenate([song_chunk_chords(s, cfg.chunk_steps, bars) for s in val_songs])[order]
+
+    def read_init_pack(self):
+        """The --init-from pack, checked: a readable pack on this run's grid and pitch windows (or None)."""
+        cfg = self.cfg
+        if not cfg.init_from:
+            return None
+        try:
+            init = load_pack(cfg.init_from)
+        except PackError as exc:
+            raise TrainingError(f"--init-from: {exc}") from None
+        theirs = (init.config.steps_per_beat, init.config.chunk_steps, init.config.pitches)
+        if theirs != (cfg.steps_per_beat, cfg.chunk_steps, cfg.pitches):
+            raise TrainingError(
+                f"--init-from pack '{cfg.init_from}' works on {theirs[0]} steps per beat, {theirs[1]}-step chunks "
+                f"and {theirs[2]}-pitch windows; this run asks {cfg.steps_per_beat}, {cfg.chunk_steps} and "
+                f"{cfg.pitches}: give --steps-per-beat {theirs[0]} --chunk-steps {theirs[1]} --pitches {theirs[2]}"
+            )
+        return init
+
+    def check_corpus(self, corpus, files) -> None:
+        """Songs to train on, before any work: some usable, some in the training share, some long enough."""
+        cfg = self.cfg
+        if not corpus.songs:
+            path, why = next(iter(corpus.skipped.items()), (str(files[0]), "unusable"))
+            why = why if Path(path).name in why else f"'{Path(path).name}': {why}"
+            raise TrainingError(
+                f"none of the {len(files)} files under '{cfg.data}' can be trained on (e.g. {why}); a song needs "
+                f"notes and at least one chunk ({cfg.chunk_steps / cfg.steps_per_beat / 4:g} bars)"
+            )
+        train, _ = corpus.split(cfg.validation_percent)
+        if not train:
+            raise TrainingError(
+                f"all {len(corpus.songs)} usable songs fall in the validation share (--validation-percent "
+                f"{cfg.validation_percent}): add songs or lower --validation-percent"
+            )
+        if cfg.pred_epochs and not any(s.roll.shape[1] >= 2 * cfg.chunk_steps for s in train):
+            raise TrainingError(
+                f"no training song under '{cfg.data}' is two chunks ({2 * cfg.chunk_steps / cfg.steps_per_beat / 4:g} "
+                "bars) long: the predictors learn from consecutive chunks; add longer songs"
+            )
+
+    def check_lanes(self) -> None:
+        """A warning (on screen, and in the card) for every lane the training songs never play."""
+        played = np.zeros(len(LANES), dtype=bool)
+        for song in self.train:
+            played |= song.roll.reshape(len(LANES), -1).any(axis=1)
+            if played.all():
+                break
+        self.warnings = []
+        for i in np.flatnonzero(~played):
+            lane = LANES[i]
+            lead = "; it is the lead the other lanes follow: choose another --lead" if lane == self.cfg.lead else ""
+            self.warnings.append(
+                f"the training songs have no {lane} notes: the {lane} lane learns nothing and stays silent{lead}"
+            )
+        for text in self.warnings:
+            self.log(f"warning: {text}")
 
     def _copy_from(self, other: Band) -> int:
         """Copy every tensor of `other` whose name and shape match this run's nets; returns how many."""
@@ -266,16 +427,72 @@ class Run:
         )
         atomic_write(self.ckpt_path, lambda f: torch.save(state, f))
 
-    def load_checkpoint(self) -> None:
-        if not self.ckpt_path.exists():
+    def read_checkpoint(self) -> dict | None:
+        """<out>/checkpoint.pt, checked before any work: None when there is none; TrainingError (one line naming
+        the file and what is wrong) for a damaged file, a file that is no checkpoint, or one of another config."""
+        path = self.ckpt_path
+        where = f"checkpoint '{path}'"
+        fix = "delete it to start fresh, or train without --resume"
+        if not path.exists():
+            return None
+        try:
+            with open(path, "rb") as f:
+                head = f.read(4)
+        except OSError as exc:
+            raise TrainingError(f"{where} cannot be read ({exc.strerror or exc}): {fix}") from None
+        if not head:
+            raise TrainingError(f"{where} is empty (an interrupted copy?): {fix}")
+        if head != b"PK\x03\x04":  # torch.save writes a zip archive
+            kind = "a MIDI file" if head == b"MThd" else "not a training checkpoint"
+            raise TrainingError(f"{where} is {kind}: {fix}")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)  # tensors and plain data only
+        except Exception:  # torch.load raises many kinds on damaged bytes (RuntimeError, OSError, UnpicklingError...)
+            raise TrainingError(f"{where} is damaged or cut short (an interrupted copy?): {fix}") from None
+        try:
+            if not isinstance(state, dict) or any(key not in state for key in CHECKPOINT_KEYS):
+                raise ValueError("it lacks a checkpoint's parts")
+            saved = json.loads(state["config"])
+            done = json.loads(state["done_epochs"])
+            history = json.loads(state["history"])
+            ok = isinstance(saved, dict) and isinstance(done, dict) and isinstance(history, dict)
+            ok = ok and isinstance(state["band"], dict) and state["stage"] in STAGES
+            if not ok or not all(isinstance(v, int) and v >= 0 for v in done.values()):
+                raise ValueError("its parts are not what a checkpoint holds")
+            state["seconds"] = float(state["seconds"])
+        except (ValueError, TypeError) as exc:
+            raise TrainingError(f"{where} is not a training checkpoint ({exc}): {fix}") from None
+        mine = json.loads(json.dumps(asdict(self.cfg)))
+        differ = [name for name in SHAPE_FIELDS if saved.get(name, mine[name]) != mine[name]]
+        if differ:
+
+            def shown(config):
+                return ", ".join(f"{_flag(n)} {_shown(config.get(n))}" for n in differ)
+
+            raise TrainingError(
+                f"{where} is of another run ({shown(saved)}; this run asks {shown(mine)}): "
+                f"resume with the same settings, or {fix}"
+            )
+        state["done_epochs"], state["history"] = done, history
+        return state
+
+    def load_checkpoint(self, state: dict | None) -> None:
+        """Continue from a checkpoint read_checkpoint vouched for (None: start fresh)."""
+        if state is None:
             self.log(f"no checkpoint at {self.ckpt_path}: starting fresh")
             return
-        state = torch.load(self.ckpt_path, map_location=self.device, weights_only=True)
-        self.band.load_state_dict(state["band"])
-        self.done_epochs = {s: 0 for s in STAGES} | json.loads(state["done_epochs"])
-        self.history = {s: [] for s in STAGES} | json.loads(state["history"])
+        try:
+            self.band.load_state_dict(state["band"])
+        except (RuntimeError, KeyError, TypeError) as exc:
+            first = str(exc).strip().splitlines()[0][:160] if str(exc).strip() else type(exc).__name__
+            raise TrainingError(
+                f"checkpoint '{self.ckpt_path}' does not fit this run's nets ({first}): resume with the same "
+                "settings and data, or delete it to start fresh"
+            ) from None
+        self.done_epochs = {s: 0 for s in STAGES} | state["done_epochs"]
+        self.history = {s: [] for s in STAGES} | state["history"]
         self.opt_state = {"stage": state["stage"], "state": state["optimizer"]}
-        self.seconds = float(state["seconds"])
+        self.seconds = state["seconds"]
         self.log(f"resumed from {self.ckpt_path}: epochs done {self.done_epochs}")
 
     # --- stages ---------------------------------------------------------------------------------
@@ -288,7 +505,13 @@ class Run:
             wrapped = nn.parallel.DistributedDataParallel(model, find_unused_parameters=stage != "vae")
         optimizer = torch.optim.Adam(params, lr=self.cfg.lr)
         if self.opt_state and self.opt_state["stage"] == stage:
-            optimizer.load_state_dict(self.opt_state["state"])
+            try:
+                optimizer.load_state_dict(self.opt_state["state"])
+            except (ValueError, KeyError, TypeError, RuntimeError):
+                raise TrainingError(
+                    f"checkpoint '{self.ckpt_path}': its {stage} optimizer does not fit this run's nets: resume "
+                    "with the same settings, or delete it to start fresh"
+                ) from None
         # A resumed optimizer carries its decayed learning rate; the schedule continues from it.
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, self.cfg.lr_decay)
         for epoch in range(self.done_epochs[stage], epochs):
@@ -306,7 +529,13 @@ class Run:
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
-                total += float(loss.detach())
+                value = float(loss.detach())
+                if not math.isfinite(value):  # a diverged run would write a pack of NaN: stop and say so
+                    raise TrainingError(
+                        f"training diverged in {stage} epoch {epoch + 1} (loss {value}): lower --lr "
+                        f"(now {self.cfg.lr:g}) or --kl-weight (now {self.cfg.kl_weight:g}) and train again"
+                    )
+                total += value
                 parts = terms.cpu() if parts is None else parts + terms.cpu()
                 n += 1
                 if self.main and hasattr(bar, "set_postfix") and n % 20 == 0:
@@ -489,6 +718,7 @@ class Run:
                 + (f", genres {', '.join(self.cfg.genres)}" if self.cfg.genres else ""),
                 **self.counts,
                 split=f"{self.cfg.validation_percent}% of songs held out for validation, chosen by file SHA-1",
+                warnings=list(self.warnings),
             ),
             training=dict(
                 config=asdict(self.cfg)
@@ -523,18 +753,26 @@ class Run:
             ),
             generation=dict(noise=1.0, threshold=0.3),
         )
+        try:
+            probe_finite(self.band.cpu(), f"the trained pack for '{self.out}'")
+        except PackError as exc:
+            raise TrainingError(f"{exc}; nothing was written: lower --lr or --kl-weight") from None
         path = save_pack(self.band.cpu(), self.out, card)
         self.log(f"pack written to {path}")
+        for text in self.warnings:  # said again where the run ends, so a long log does not hide it
+            self.log(f"warning: {text}")
         return path
 
 
 def train(cfg: TrainConfig) -> Path | None:
     """Run (or resume) all three stages and write the pack; returns its folder on the main process."""
+    cfg = check_config(cfg)
     run = Run(cfg)
+    state = run.read_checkpoint() if cfg.resume else None  # a damaged checkpoint is said before any work
     run.out.mkdir(parents=True, exist_ok=True)
     run.load_data()
     if cfg.resume:
-        run.load_checkpoint()
+        run.load_checkpoint(state)
     run.train_vaes()
     run.train_predictors()
     path = run.finish()
