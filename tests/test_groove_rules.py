@@ -135,6 +135,7 @@ def test_the_card_refuses_bad_groove_keys(tiny_pack, tmp_path):
         ("voicing", [1, 0], "voicing must be five"),
         ("passing", 2.0, "passing must be from 0.0 to 1.0"),
         ("approach", -1, "approach"),
+        ("pickup", 1.5, "pickup"),
     ):
         copy = tmp_path / key
         shutil.copytree(tiny_pack, copy)
@@ -161,3 +162,19 @@ def test_under_scale_lock_the_groove_adds_no_note_outside_the_key(engine, card):
         engine._groove(locked[:, None], 0.3, ALL, seed, scale=c_major)
         pitched = np.delete(locked, DRUMS, axis=0)
         assert {int(p) % 12 for p in np.flatnonzero((pitched >= 0.3).any(axis=(0, 1)))} <= {0, 2, 4, 5, 7, 9, 11}
+
+
+def test_a_bass_held_into_the_same_note_gets_a_pickup_from_its_fifth_below(engine, card):
+    take, free, spb = empty(engine, 2)
+    take[BASS, :, 43] = 0.9  # G2 for two bars, struck again at the bar line (the restrike's gap)
+    take[BASS, spb - 1, 43] = 0.0
+    take[PIANO, :, [55, 59, 62]] = 0.9
+    floor = np.full(len(LANES), 0.3)
+    card(approach=1.0)
+    before = take.copy()
+    engine._approach(take, free, floor, 0.3, np.random.default_rng(1), spb)
+    assert np.array_equal(take, before), "pickup off on the card: the same note goes on"
+    card(pickup=1.0)
+    engine._approach(take, free, floor, 0.3, np.random.default_rng(1), spb)
+    assert (take[BASS, spb - 1, 38] >= 0.3) and not (take[BASS, spb - 1, 43] >= 0.3), "D2 on the last 16th"
+    assert (take[BASS, : spb - 1, 43] >= 0.3).all() and (take[BASS, spb:, 43] >= 0.3).all()

@@ -249,28 +249,41 @@ class Groove:
                 take[lane, pos:e, step] = value
 
     def _approach(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lock=None) -> None:
-        """The bass walks into a new root: where the next bar opens on another note, the end of this
-        bar becomes the scale tone next to it (or the half step below) for its last 16th, at the card's rate
-        (`generation.approach`). Only bars the groove may change."""
-        rate = (self.pack.card.get("generation") or {}).get("approach", 0.0)
-        if not rate:
+        """The bass walks into the next bar: where it opens on another note, this bar's last 16th becomes the
+        scale tone next to it (or the half step below), at the card's rate (`generation.approach`); where it
+        opens on the same note, the last 16th is its fifth below, a pickup (`generation.pickup`). Only bars
+        the groove may change."""
+        g = self.pack.card.get("generation") or {}
+        rate, pickup = g.get("approach", 0.0), g.get("pickup", 0.0)
+        if not rate and not pickup:
             return
         n_bars = free.shape[0]
         scale = _take_scale(take[:, : n_bars * spb], floor) if lock is None else lock
         on = take[BASS, : n_bars * spb] >= floor[BASS]
         for bar in range(n_bars - 1):
             end = (bar + 1) * spb
-            if not free[bar, BASS] or not on[end].any() or not on[end - 2 : end].any(axis=1).all():
-                continue
+            if not free[bar, BASS] or not on[end].any() or not on[end - 2].any():
+                continue  # (the last step may be the restrike's gap before the bar line)
             target = int(np.flatnonzero(on[end])[-1])
             held = np.flatnonzero(on[end - 2 : end].any(axis=0))
-            if len(held) != 1 or int(held[0]) == target or rng.random() >= rate:
+            if len(held) != 1:
                 continue
             held = int(held[0])
-            up = held < target
-            chromatic = up and rng.random() < 0.5 and (lock is None or lock[(target - 1) % 12])
-            tone = target - 1 if chromatic else _scale_step(target, -1 if up else 1, scale)
-            value = max(0.85 * float(take[BASS, end - 2, held]), threshold + 1e-3)
+            if not on[end - 1].any() and held != target:
+                continue
+            if held == target:  # the same note on: its fifth below leads back into it (a pickup)
+                if rng.random() >= pickup:
+                    continue
+                tone = target - 5 if scale[(target - 5) % 12] else _scale_step(target, -1, scale)
+            else:
+                if rng.random() >= rate:
+                    continue
+                up = held < target
+                chromatic = up and rng.random() < 0.5 and (lock is None or lock[(target - 1) % 12])
+                tone = target - 1 if chromatic else _scale_step(target, -1 if up else 1, scale)
+            if tone < 0:
+                continue
+            value = max(0.85 * float(take[BASS, end - 2, held]), threshold + 1e-3)  # (a restruck note: its last strike)
             take[BASS, end - APPROACH_STEPS : end, held] = 0.0
             take[BASS, end - APPROACH_STEPS : end, tone] = value
 

@@ -155,8 +155,9 @@ def _check_generation(gen, where: str) -> None:
                 raise InvalidValue("voicing must be five true/false flags, one per lane")
         if "passing" in gen:  # per lane: the share of bars whose top voice gets passing notes
             lane_setting(gen["passing"], "passing", 0.0, 1.0, 0.0)
-        if "approach" in gen:  # the share of chord changes the bass approaches from a step away
-            check_float("approach", gen["approach"], 0.0, 1.0)
+        for name in ("approach", "pickup"):  # shares of the bass's bar ends: a step into a new note, a fifth below
+            if name in gen:
+                check_float(name, gen[name], 0.0, 1.0)
         if "start" in gen and gen["start"] not in ("bank", "prior"):
             raise InvalidValue(f"start must be 'bank' or 'prior', got {gen['start']!r}")
     except (InvalidValue, ValueError) as exc:
