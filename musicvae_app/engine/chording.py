@@ -18,6 +18,8 @@ from ..chords import (
     CHORD_FEATURES,
     Chord,
     ChordError,
+    bars_chroma,
+    best_chords,
     chart_period,
     chord_features,
     chord_of_features,
@@ -29,6 +31,12 @@ from ..chords import (
 from ..keys import transpose_roll
 from ..lanes import DRUMS, LANES
 from ..song import Song
+
+BASS = LANES.index("bass")
+UPPER = tuple(i for i in range(len(LANES)) if i not in (DRUMS, BASS))
+PITCHED = tuple(i for i in range(len(LANES)) if i != DRUMS)
+TONE_SHARE = 0.1  # a chord tone with less of the bar's weight than this gets a voice (the recognizer needs 7 %)
+FIT_ROUNDS = 3  # checks of the take against its chart: each round that finds a bar heard otherwise mends it harder
 
 
 @lru_cache(maxsize=512)
@@ -48,6 +56,80 @@ def chord_map(chord: Chord | None, root: bool = False) -> np.ndarray:
     distance = pitches[:, None] - targets[None, :]  # > 0: the tone is below
     rank = np.abs(distance) * 2 - (distance > 0)  # nearest first; on a tie, the one below
     return targets[np.argmin(rank, axis=1)]
+
+
+def same_tones(asked: Chord | None, heard: Chord | None) -> bool:
+    """Whether a bar heard as `heard` plays the asked chord: its root and tone set (the slash bass aside)."""
+    return asked is not None and heard is not None and asked.root == heard.root and set(asked.tones) == set(heard.tones)
+
+
+def _move_class(cells: np.ndarray, source: int, target: int, keep: bool = False) -> None:
+    """In place on a lane's (steps, 128) cells: every pitch of class `source` moves to the nearest pitch of
+    class `target` (up on a tie; the larger probability stays where two land); keep: copied, not moved."""
+    step = (target - source) % 12
+    step = step if step <= 6 else step - 12
+    for p in range(source, 128, 12):
+        q = p + step
+        if not 0 <= q < 128:
+            continue
+        np.maximum(cells[:, q], cells[:, p], out=cells[:, q])
+        if not keep:
+            cells[:, p] = 0.0
+
+
+def _to_bass_note(cells: np.ndarray, chord: Chord) -> None:
+    """In place on the bass's (steps, 128) cells: every note moved to the chord's bass note (nearest octave)."""
+    moved = np.zeros_like(cells)
+    np.maximum.at(moved.T, chord_map(chord, root=True), cells.T)
+    cells[:] = moved
+
+
+def _mend_bar(probs: np.ndarray, notes: np.ndarray, chord: Chord, heard: Chord | None, free, rank: int) -> None:
+    """In place on one bar's probs (5, bar_steps, 128): make it sound `chord` (heard as `heard` now).
+
+    rank 0: the bass plays the chord's bass note on beats 1 and 3 when the bar's root is misheard, and each
+    chord tone with under TONE_SHARE of the bar's weight takes the voice of the upper lane's most played
+    other tone (a 7th from a doubled root, a 6th from the fifth); rank 1: tones foreign to the chord (kept
+    passing notes) move to chord tones, the bass plays its note all bar and a scarce tone is added, not
+    moved; rank 2 and on: as rank 1, everything at once.
+    """
+    steps = probs.shape[1]
+    beat = steps // 4
+    chroma, lowest = bars_chroma(notes[list(PITCHED)], steps, drums=None)
+    chroma, lowest = chroma[0], lowest[0]
+    total = max(float(chroma.sum()), 1.0)
+    wrong_root = heard is None or heard.root != chord.root or int(np.argmax(lowest)) != chord.lowest
+    if free[BASS] and (wrong_root or rank >= 1):
+        bass = probs[BASS]
+        if rank == 0:
+            for lo in (0, 2 * beat):
+                _to_bass_note(bass[lo : lo + beat], chord)
+        else:
+            _to_bass_note(bass, chord)
+    upper = [i for i in UPPER if free[i] and notes[i].any()]
+    if rank >= 1 and upper:
+        mapped = chord_map(chord)
+        for lane in upper:
+            moved = np.zeros_like(probs[lane])
+            np.maximum.at(moved.T, mapped, probs[lane].T)
+            probs[lane] = moved
+    tones = list(chord.tones)
+    for tone in tones:
+        if chroma[tone] >= TONE_SHARE * total or not upper:
+            continue
+        per_lane = notes[upper].sum(axis=1)  # (lanes, 128) sounding cells a pitch
+        by_class = np.zeros((len(upper), 132))
+        by_class[:, :128] = per_lane
+        by_class = by_class.reshape(len(upper), 11, 12).sum(axis=1)  # (lanes, 12)
+        others = [t for t in tones if t != tone]
+        weight = by_class[:, others] + (np.array(others) == chord.lowest) * 0.5 * by_class[:, others].max()
+        lane_i, donor_i = np.unravel_index(int(np.argmax(weight)), weight.shape)
+        if by_class[lane_i, others[donor_i]] <= 0:
+            continue
+        lane, donor = upper[lane_i], others[donor_i]
+        _move_class(probs[lane], donor, tone, keep=rank >= 1)
+        chroma[tone] += chroma[donor] * 0.5  # do not pick the same voice twice for two tones
+        chroma[donor] *= 0.5
 
 
 def _maps(chord: Chord | None) -> np.ndarray:
@@ -123,6 +205,25 @@ class Chording:
             thirds = torch.as_tensor(roots, device=self.torch_device).view(chunks, 1, bars, 2)
             return ChordPlan(feats, maps, thirds.expand(chunks, batch, bars, 2).contiguous())
         return ChordPlan(feats, maps)
+
+    @staticmethod
+    def _fit_chart(song: Song, chords: list[Chord | None], free: np.ndarray) -> None:
+        """In place on song.probs (in the song's key): every bar whose notes are not heard as its chord
+        (chords.recognize on Song.notes, as a listener's ear and `musicvae evaluate` read it) is mended
+        (`_mend_bar`), harder each round, for FIT_ROUNDS rounds. free: (bars, 5), the lanes it may change."""
+        spb = song.steps_per_bar
+        n = min(len(chords), song.n_bars, free.shape[0])
+        asked = [i for i in range(n) if chords[i] is not None and free[i, list(PITCHED)].any()]
+        for rank in range(FIT_ROUNDS):
+            if not asked:
+                return
+            notes = song.notes()
+            heard = best_chords(*bars_chroma(notes[list(PITCHED)], spb, drums=None))
+            wrong = [i for i in asked if not same_tones(chords[i], heard[i])]
+            for i in wrong:
+                lo = i * spb
+                _mend_bar(song.probs[:, lo : lo + spb], notes[:, lo : lo + spb], chords[i], heard[i], free[i], rank)
+            asked = wrong
 
     @staticmethod
     def _plan_args(plan: ChordPlan | None, c: int, b: int | None = None) -> dict:
