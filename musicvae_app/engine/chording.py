@@ -30,7 +30,7 @@ from ..chords import (
 )
 from ..keys import transpose_roll
 from ..lanes import DRUMS, LANES
-from ..song import Song
+from ..song import Song, note_runs
 
 BASS = LANES.index("bass")
 UPPER = tuple(i for i in range(len(LANES)) if i not in (DRUMS, BASS))
@@ -132,6 +132,84 @@ def _mend_bar(probs: np.ndarray, notes: np.ndarray, chord: Chord, heard: Chord |
         chroma[donor] *= 0.5
 
 
+PASSING_STEPS = 3  # a passing note lasts at most a dotted 8th (three 16ths)
+
+
+def keep_passing(src: torch.Tensor, mapped: torch.Tensor, is_tone: torch.Tensor, beat: int, floor: float):
+    """Which cells of the decoded bars are passing or neighbour notes to keep as they are (bool, like src).
+
+    src: probabilities (..., bars, bar_steps, 128) before they were moved to chord tones; mapped: the same
+    after; is_tone: (..., bars, 128) the bar's chord tones; floor: the probability a cell sounds from. A cell
+    is kept where a real player puts a note that is not in the chord: struck off the beat (a weak 16th or
+    8th), short (over within PASSING_STEPS steps), and between two chord tones a step away (one or two
+    semitones; in the moved notes, sounding the step before and one of the two steps after).
+    """
+    steps = src.shape[-2]
+    pad = torch.nn.functional.pad
+    on = src >= floor
+    weak = (torch.arange(steps, device=src.device) % beat != 0)[:, None]
+    before_on = pad(on, (0, 0, 1, 0))[..., :-1, :]
+    held = on.clone()  # sounding for PASSING_STEPS + 1 steps from here: too long for a passing note
+    for k in range(1, PASSING_STEPS + 1):
+        held &= pad(on, (0, 0, 0, k))[..., k:, :]
+    cand = (~is_tone)[..., None, :] & weak & on & ~before_on & ~held
+    if not cand.any():
+        return cand
+    sounds = mapped >= floor
+    near = torch.zeros_like(sounds)
+    for k in (1, 2):  # a moved note a half or a whole step above or below each pitch
+        near[..., k:] |= sounds[..., :-k]
+        near[..., :-k] |= sounds[..., k:]
+    before = pad(near, (0, 0, 1, 0))[..., :-1, :]
+    after = pad(near, (0, 0, 0, 1))[..., 1:, :] | pad(near, (0, 0, 0, 2))[..., 2:, :]
+    return cand & (before | after)
+
+
+def _strays(song: Song, chords: list[Chord | None], free: np.ndarray) -> None:
+    """In place on song.probs: each note (Song.notes) whose pitch is not a tone of its bar's chord moves to the
+    nearest chord tone (chord_map), unless it is a passing note as `keep_passing` keeps them: struck off the
+    beat, over within PASSING_STEPS steps, a step (1-2 semitones) from a chord tone its lane sounds the step
+    before it starts or one of the two steps after it ends. Bars with no chord and lanes not free stay."""
+    spb, beat = song.steps_per_bar, song.steps_per_beat
+    bars = len(chords)
+    tone_rows = np.zeros((bars + 1, 128), dtype=bool)  # the last row: no chord, every pitch fits
+    tone_rows[bars] = True
+    for i, chord in enumerate(chords):
+        tone_rows[i] = chord_map(chord) == np.arange(128)
+    bar_of = np.minimum(np.arange(song.n_steps) // spb, bars)
+    bar_of = np.where(bar_of < bars, bar_of, bars)
+    notes = song.notes()
+    for lane in PITCHED:
+        lane_free = np.repeat(free[:, lane], spb)[: song.n_steps]
+        if not lane_free.any():
+            continue
+        on = notes[lane]
+        tone = tone_rows[bar_of]  # (steps, 128)
+        pitches, starts, ends = note_runs(on)
+        stray = ~tone[starts, pitches] & lane_free[starts]
+        if not stray.any():
+            continue
+        pitches, starts, ends = pitches[stray], starts[stray], ends[stray]
+        sounds = on & tone
+        near = np.zeros_like(sounds)
+        for k in (1, 2):
+            near[:, k:] |= sounds[:, :-k]
+            near[:, :-k] |= sounds[:, k:]
+        last = song.n_steps - 1
+        before = (starts > 0) & near[np.maximum(starts - 1, 0), pitches]
+        after = near[np.minimum(ends, last), pitches] & (ends <= last)
+        after |= near[np.minimum(ends + 1, last), pitches] & (ends + 1 <= last)
+        passing = (starts % beat != 0) & (ends - starts <= PASSING_STEPS) & (before | after)
+        cells = song.probs[lane]
+        for pitch, start, end in zip(pitches[~passing], starts[~passing], ends[~passing]):
+            steps = np.arange(start, end)
+            steps = steps[lane_free[steps] & (bar_of[steps] < bars)]
+            for t in steps:
+                target = chord_map(chords[bar_of[t]])[pitch]
+                cells[t, target] = max(cells[t, target], cells[t, pitch])
+                cells[t, pitch] = 0.0
+
+
 def _maps(chord: Chord | None) -> np.ndarray:
     return np.stack([chord_map(chord), chord_map(chord, root=True)])  # (2, 128)
 
@@ -208,22 +286,25 @@ class Chording:
 
     @staticmethod
     def _fit_chart(song: Song, chords: list[Chord | None], free: np.ndarray) -> None:
-        """In place on song.probs (in the song's key): every bar whose notes are not heard as its chord
-        (chords.recognize on Song.notes, as a listener's ear and `musicvae evaluate` read it) is mended
-        (`_mend_bar`), harder each round, for FIT_ROUNDS rounds. free: (bars, 5), the lanes it may change."""
+        """In place on song.probs (in the song's key), on what Song.notes plays: every note off its bar's chord
+        that is no passing note (`_strays`) moves to the nearest chord tone; then every bar not heard as its
+        chord (chords.recognize, as a listener's ear and `musicvae evaluate` read it) is mended (`_mend_bar`),
+        harder each round, for FIT_ROUNDS rounds; strays once more. free: (bars, 5), the lanes it may change."""
         spb = song.steps_per_bar
         n = min(len(chords), song.n_bars, free.shape[0])
+        chords, free = list(chords[:n]) + [None] * (song.n_bars - n), free[: song.n_bars]
+        _strays(song, chords, free)
         asked = [i for i in range(n) if chords[i] is not None and free[i, list(PITCHED)].any()]
         for rank in range(FIT_ROUNDS):
             if not asked:
-                return
+                break
             notes = song.notes()
             heard = best_chords(*bars_chroma(notes[list(PITCHED)], spb, drums=None))
-            wrong = [i for i in asked if not same_tones(chords[i], heard[i])]
-            for i in wrong:
+            asked = [i for i in asked if not same_tones(chords[i], heard[i])]
+            for i in asked:
                 lo = i * spb
                 _mend_bar(song.probs[:, lo : lo + spb], notes[:, lo : lo + spb], chords[i], heard[i], free[i], rank)
-            asked = wrong
+        _strays(song, chords, free)
 
     @staticmethod
     def _plan_args(plan: ChordPlan | None, c: int, b: int | None = None) -> dict:
@@ -258,9 +339,10 @@ class Chording:
         feats = plan.features[chunks, 0]
         maps = (plan.maps[chunks, 0], plan.thirds[chunks, 0])
         with self._steering_of(song):
-            probs = self._unblock(self._decode(z, len(chunks), harmonise=False, chords=feats, steer=maps), len(chunks))
+            probs = self._unblock(self._decode(z, len(chunks), False, feats, maps, song.threshold), len(chunks))
         probs = transpose_roll(probs, shift_out) if shift_out else probs  # (L, C, cs, 128)
         kept = {"primer", "part"}
+        free = np.zeros((song.n_bars, len(LANES)), dtype=bool)
         for bar in changed:
             c = bar // bars
             row, lo = chunks.index(c), bar * spb
@@ -272,6 +354,8 @@ class Chording:
                 ):
                     continue
                 out.probs[lane, lo : lo + spb] = probs[lane, row, lo - c * cs : lo - c * cs + spb]
+                free[bar, lane] = True
+        self._fit_chart(out, new, free)  # the re-voiced bars heard as their new chords, as generate's are
         return out
 
     def set_chord(self, song: Song, bar: int, chord: str | Chord | None) -> Song:

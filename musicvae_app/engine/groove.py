@@ -26,6 +26,7 @@ CRASH = 49
 BASS, PIANO, GUITAR = LANES.index("bass"), LANES.index("piano"), LANES.index("guitar")
 PHRASE = 4  # bars; phrase ends are the last bar of every chunk of a 4-bar pack
 VOICES = {PIANO: 4, GUITAR: 4, BASS: 1, LANES.index("strings"): 4}  # at most this many notes at once
+DOUBLED = 2.0  # the voice cap ranks an octave doubling this far below every other sounding cell
 MIN_HELD = 2  # a held note is struck again only after it has sounded this many steps
 BAND_PLAYS = 2  # other lanes sounding in a bar for a resting bass to come in
 
@@ -121,8 +122,10 @@ class Groove:
     @staticmethod
     def _voices(take, free, floor: np.ndarray, spb: int) -> None:
         """At most VOICES[lane] notes at once: at each step a lane keeps its likeliest sounding cells (the bass
-        one, a keyboard or a guitar four: real parts average three). A chord mapped onto every octave of its
-        tones, or a pad the fill setting opens up, was a wall of ten notes."""
+        one, a keyboard or a guitar four: real parts average three), an octave doubling of a pitch class it
+        already plays lower going first. A chord mapped onto every octave of its tones, or a pad the fill
+        setting opens up, was a wall of ten notes; dropping the doublings first keeps a chord's third and
+        7th (and a passing note) where its root and fifth were doubled."""
         steps = free.shape[0] * spb
         for lane, most in VOICES.items():
             cells = take[lane, :steps]
@@ -131,8 +134,9 @@ class Groove:
             if not crowded.any():
                 continue
             rows = cells[crowded]
-            kth = np.partition(rows, -most, axis=1)[:, -most][:, None]
-            rows[rows < kth] = 0.0
+            rank = rows - DOUBLED * _doubled(rows >= floor[lane])
+            kth = np.partition(rank, -most, axis=1)[:, -most][:, None]
+            rows[rank < kth] = 0.0
             cells[crowded] = rows
 
     @staticmethod
@@ -159,6 +163,15 @@ class Groove:
             for t in where:
                 pitches = held[t - 1] & on[t]
                 take[lane, t - 1, pitches] = 0.0
+
+
+def _doubled(sounding: np.ndarray) -> np.ndarray:
+    """(steps, 128) bool: the cells whose pitch class already sounds an octave or more lower at that step."""
+    padded = np.zeros((sounding.shape[0], 132), dtype=np.int16)
+    padded[:, :128] = sounding
+    by_octave = padded.reshape(-1, 11, 12)
+    lower = np.cumsum(by_octave, axis=1) - by_octave  # sounding cells of the class in the octaves below
+    return ((lower > 0) & (by_octave > 0)).reshape(-1, 132)[:, :128]
 
 
 def _onsets(hit: np.ndarray) -> np.ndarray:

@@ -14,6 +14,7 @@ import torch
 
 from ..keys import transpose_roll
 from ..song import DRUMS, LANES, Song, lane_index
+from .chording import keep_passing
 from .runtime import torch_threads
 
 BASS = LANES.index("bass")
@@ -168,7 +169,7 @@ class Loop:
         if plan is not None and plan.maps is not None and steps:  # every generated chunk to its chords, at once
             n, rows = steps * batch, blocks[0].shape[1]
             steer = (plan.maps[1 : steps + 1].flatten(0, 1), plan.thirds[1 : steps + 1].flatten(0, 1))
-            stacked[:, rows:] = self._steered(stacked[:, rows:], n, steer=steer)
+            stacked[:, rows:] = self._steered(stacked[:, rows:], n, steer=steer, floor=threshold)
         if after and steps and fast.harmony and (plan is None or plan.maps is None):  # given chords do its work
             self._harmonise_kept(stacked[:, blocks[0].shape[1] :], steps * batch, threshold)
         probs = self._unblock(stacked, (steps + 1) * batch)
@@ -218,7 +219,9 @@ class Loop:
         known, mask = forced
         return self.fast.predict_band(z, known.expand_as(z), mask[..., 0].expand(lanes, batch), chords)
 
-    def _decode(self, z: torch.Tensor, batch: int, harmonise: bool = True, chords=None, steer=None) -> torch.Tensor:
+    def _decode(
+        self, z: torch.Tensor, batch: int, harmonise: bool = True, chords=None, steer=None, floor=None
+    ) -> torch.Tensor:
         """fast.decode (with the chunk's chords on chord packs), harmonised, then (with scale lock on) each
         pitched lane's out-of-scale probabilities moved in scale, then steered to the chords when given."""
         p = self.fast.decode(z, chords)
@@ -227,10 +230,11 @@ class Loop:
         snap = getattr(self, "_snap", None)
         if snap is None and steer is None:
             return p
-        return self._steered(p, batch, snap, steer)
+        return self._steered(p, batch, snap, steer, floor)
 
-    def _steered(self, p: torch.Tensor, batch: int, snap=None, steer=None) -> torch.Tensor:
-        """Blocked probabilities of `batch` chunks with scale lock's map and the chords' maps applied."""
+    def _steered(self, p: torch.Tensor, batch: int, snap=None, steer=None, floor: float | None = None) -> torch.Tensor:
+        """Blocked probabilities of `batch` chunks with scale lock's map and the chords' maps applied; with a
+        sounding floor (the call's threshold), passing and neighbour notes stay (chording.keep_passing)."""
         plain = self.fast.from_blocked(p, batch)  # (L, B, cs, 128)
         pitched = [i for i in range(len(LANES)) if i != DRUMS]
         if snap is not None:
@@ -239,11 +243,19 @@ class Loop:
             maps, thirds = steer
             lanes, _, steps = plain[pitched].shape[:3]
             bars = maps.shape[1]
-            per_bar = _moved(plain[pitched].view(lanes, batch, bars, steps // bars, 128), maps[None, :, :, None, 0])
-            beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1
+            src = plain[pitched].view(lanes, batch, bars, steps // bars, 128)
+            per_bar = _moved(src, maps[None, :, :, None, 0])
+            is_tone = maps[:, :, 0] == torch.arange(128, device=maps.device)  # (B, bars, 128)
+            passing = keep_passing(src, per_bar, is_tone, steps // bars // 4, floor) if floor is not None else None
+            if passing is not None and passing.any():  # passing and neighbour notes stay where the decoder put them
+                per_bar = torch.maximum(_moved(src.masked_fill(passing, 0.0), maps[None, :, :, None, 0]), src * passing)
+            beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1 where the chord changes
             bass = pitched.index(BASS)
             first = per_bar[bass, :, :, :beat]
-            per_bar[bass, :, :, :beat] = _moved(first, maps[:, :, None, 1].expand_as(first))
+            changed = torch.ones(maps.shape[:2], dtype=torch.bool, device=maps.device)  # (B, bars); a phrase starts
+            changed[:, 1:] = (maps[:, 1:, 1] != maps[:, :-1, 1]).any(dim=-1)
+            rooted = _moved(first, maps[:, :, None, 1].expand_as(first))
+            per_bar[bass, :, :, :beat] = torch.where(changed[:, :, None, None], rooted, first)
             _complete_thirds(per_bar, [i for i in range(lanes) if i != bass], thirds)
             plain[pitched] = per_bar.view(lanes, batch, steps, 128)
         return self.fast.to_blocked(plain)
