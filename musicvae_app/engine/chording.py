@@ -165,27 +165,30 @@ def keep_passing(src: torch.Tensor, mapped: torch.Tensor, is_tone: torch.Tensor,
     return cand & (before | after)
 
 
-def _strays(song: Song, chords: list[Chord | None], free: np.ndarray) -> None:
-    """In place on song.probs: each note (Song.notes) whose pitch is not a tone of its bar's chord moves to the
-    nearest chord tone (chord_map), unless it is a passing note as `keep_passing` keeps them: struck off the
-    beat, over within PASSING_STEPS steps, a step (1-2 semitones) from a chord tone its lane sounds the step
-    before it starts or one of the two steps after it ends. Bars with no chord and lanes not free stay."""
-    spb, beat = song.steps_per_bar, song.steps_per_beat
+def _strays(song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.ndarray) -> bool:
+    """In place on song.probs: each note of `notes` (the song's Song.notes) whose pitch is not a tone of its
+    bar's chord moves to the nearest chord tone (chord_map), unless it is a passing note as `keep_passing`
+    keeps them: struck off the beat, over within PASSING_STEPS steps, a step (1-2 semitones) from a chord tone
+    its lane sounds the step before it starts or one of the two steps after it ends. Bars with no chord and
+    lanes not free stay. Returns whether a note moved."""
+    spb, beat, steps = song.steps_per_bar, song.steps_per_beat, song.n_steps
     bars = len(chords)
-    tone_rows = np.zeros((bars + 1, 128), dtype=bool)  # the last row: no chord, every pitch fits
-    tone_rows[bars] = True
+    tone_rows = np.ones((bars, 128), dtype=bool)  # a bar with no chord: every pitch fits
     for i, chord in enumerate(chords):
-        tone_rows[i] = chord_map(chord) == np.arange(128)
-    bar_of = np.minimum(np.arange(song.n_steps) // spb, bars)
-    bar_of = np.where(bar_of < bars, bar_of, bars)
-    notes = song.notes()
+        if chord is not None:
+            tone_rows[i] = chord_map(chord) == np.arange(128)
+    bar_of = np.minimum(np.arange(steps) // spb, bars - 1)
+    tone = tone_rows[bar_of]  # (steps, 128)
+    moved = False
     for lane in PITCHED:
-        lane_free = np.repeat(free[:, lane], spb)[: song.n_steps]
-        if not lane_free.any():
-            continue
+        lane_free = np.repeat(free[:, lane], spb)[:steps]
         on = notes[lane]
-        tone = tone_rows[bar_of]  # (steps, 128)
-        pitches, starts, ends = note_runs(on)
+        odd = on & ~tone & lane_free[:, None]
+        if not odd.any():
+            continue
+        cols = np.flatnonzero(odd.any(axis=0))
+        pitches, starts, ends = note_runs(on[:, cols])
+        pitches = cols[pitches]
         stray = ~tone[starts, pitches] & lane_free[starts]
         if not stray.any():
             continue
@@ -195,19 +198,20 @@ def _strays(song: Song, chords: list[Chord | None], free: np.ndarray) -> None:
         for k in (1, 2):
             near[:, k:] |= sounds[:, :-k]
             near[:, :-k] |= sounds[:, k:]
-        last = song.n_steps - 1
+        last = steps - 1
         before = (starts > 0) & near[np.maximum(starts - 1, 0), pitches]
         after = near[np.minimum(ends, last), pitches] & (ends <= last)
         after |= near[np.minimum(ends + 1, last), pitches] & (ends + 1 <= last)
         passing = (starts % beat != 0) & (ends - starts <= PASSING_STEPS) & (before | after)
         cells = song.probs[lane]
         for pitch, start, end in zip(pitches[~passing], starts[~passing], ends[~passing]):
-            steps = np.arange(start, end)
-            steps = steps[lane_free[steps] & (bar_of[steps] < bars)]
-            for t in steps:
-                target = chord_map(chords[bar_of[t]])[pitch]
-                cells[t, target] = max(cells[t, target], cells[t, pitch])
-                cells[t, pitch] = 0.0
+            for t in range(start, end):
+                if lane_free[t] and chords[bar_of[t]] is not None:
+                    target = chord_map(chords[bar_of[t]])[pitch]
+                    cells[t, target] = max(cells[t, target], cells[t, pitch])
+                    cells[t, pitch] = 0.0
+                    moved = True
+    return moved
 
 
 def _maps(chord: Chord | None) -> np.ndarray:
@@ -293,18 +297,24 @@ class Chording:
         spb = song.steps_per_bar
         n = min(len(chords), song.n_bars, free.shape[0])
         chords, free = list(chords[:n]) + [None] * (song.n_bars - n), free[: song.n_bars]
-        _strays(song, chords, free)
+        notes = song.notes()
+        if _strays(song, chords, free, notes):
+            notes = song.notes()
         asked = [i for i in range(n) if chords[i] is not None and free[i, list(PITCHED)].any()]
+        mended = False
         for rank in range(FIT_ROUNDS):
             if not asked:
                 break
-            notes = song.notes()
-            heard = best_chords(*bars_chroma(notes[list(PITCHED)], spb, drums=None))
+            if mended:
+                notes = song.notes()
+            heard = best_chords(*bars_chroma(notes[list(PITCHED)][:, : n * spb], spb, drums=None))
             asked = [i for i in asked if not same_tones(chords[i], heard[i])]
             for i in asked:
                 lo = i * spb
                 _mend_bar(song.probs[:, lo : lo + spb], notes[:, lo : lo + spb], chords[i], heard[i], free[i], rank)
-        _strays(song, chords, free)
+                mended = True
+        if mended:
+            _strays(song, chords, free, song.notes())
 
     @staticmethod
     def _plan_args(plan: ChordPlan | None, c: int, b: int | None = None) -> dict:
