@@ -165,12 +165,19 @@ def keep_passing(src: torch.Tensor, mapped: torch.Tensor, is_tone: torch.Tensor,
     return cand & (before | after)
 
 
+def _bars_notes(song: Song, steps: np.ndarray) -> np.ndarray:
+    """Song.notes of these steps (whole bars) alone, side by side: what the mended bars play now, without
+    reading the whole take again (a note held into a bar from the one before is read as struck there)."""
+    part = Song(song.probs[:, steps], song.steps_per_beat, song.steps_per_bar, song.threshold, settings=song.settings)
+    return part.notes()
+
+
 def _strays(song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.ndarray) -> bool:
     """In place on song.probs: each note of `notes` (the song's Song.notes) whose pitch is not a tone of its
     bar's chord moves to the nearest chord tone (chord_map), unless it is a passing note as `keep_passing`
     keeps them: struck off the beat, over within PASSING_STEPS steps, a step (1-2 semitones) from a chord tone
     its lane sounds the step before it starts or one of the two steps after it ends. Bars with no chord and
-    lanes not free stay. Returns whether a note moved."""
+    lanes not free stay; the moved notes move in `notes` too. Returns whether a note moved."""
     spb, beat, steps = song.steps_per_bar, song.steps_per_beat, song.n_steps
     bars = len(chords)
     tone_rows = np.ones((bars, 128), dtype=bool)  # a bar with no chord: every pitch fits
@@ -210,6 +217,7 @@ def _strays(song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.
                     target = chord_map(chords[bar_of[t]])[pitch]
                     cells[t, target] = max(cells[t, target], cells[t, pitch])
                     cells[t, pitch] = 0.0
+                    on[t, target], on[t, pitch] = True, False
                     moved = True
     return moved
 
@@ -298,23 +306,19 @@ class Chording:
         n = min(len(chords), song.n_bars, free.shape[0])
         chords, free = list(chords[:n]) + [None] * (song.n_bars - n), free[: song.n_bars]
         notes = song.notes()
-        if _strays(song, chords, free, notes):
-            notes = song.notes()
+        _strays(song, chords, free, notes)  # moves the notes in `notes` too
         asked = [i for i in range(n) if chords[i] is not None and free[i, list(PITCHED)].any()]
-        mended = False
         for rank in range(FIT_ROUNDS):
-            if not asked:
-                break
-            if mended:
-                notes = song.notes()
             heard = best_chords(*bars_chroma(notes[list(PITCHED)][:, : n * spb], spb, drums=None))
             asked = [i for i in asked if not same_tones(chords[i], heard[i])]
+            if not asked:
+                return
             for i in asked:
                 lo = i * spb
                 _mend_bar(song.probs[:, lo : lo + spb], notes[:, lo : lo + spb], chords[i], heard[i], free[i], rank)
-                mended = True
-        if mended:
-            _strays(song, chords, free, song.notes())
+            steps = (np.asarray(asked)[:, None] * spb + np.arange(spb)).ravel()
+            notes[:, steps] = _bars_notes(song, steps)
+        _strays(song, chords, free, notes)
 
     @staticmethod
     def _plan_args(plan: ChordPlan | None, c: int, b: int | None = None) -> dict:

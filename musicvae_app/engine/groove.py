@@ -167,11 +167,10 @@ class Groove:
 
 def _doubled(sounding: np.ndarray) -> np.ndarray:
     """(steps, 128) bool: the cells whose pitch class already sounds an octave or more lower at that step."""
-    padded = np.zeros((sounding.shape[0], 132), dtype=np.int16)
-    padded[:, :128] = sounding
-    by_octave = padded.reshape(-1, 11, 12)
-    lower = np.cumsum(by_octave, axis=1) - by_octave  # sounding cells of the class in the octaves below
-    return ((lower > 0) & (by_octave > 0)).reshape(-1, 132)[:, :128]
+    lower = np.zeros_like(sounding)
+    for shift in range(12, 128, 12):
+        lower[:, shift:] |= sounding[:, :-shift]
+    return lower & sounding
 
 
 def _onsets(hit: np.ndarray) -> np.ndarray:
