@@ -341,7 +341,7 @@ def test_passing_notes_are_off_the_beat_short_and_next_to_chord_tones(shipped):
 
 
 def test_the_voice_cap_drops_an_octave_doubling_before_a_third_or_a_seventh(engine):
-    """Five piano notes at once, the doubled root likelier than the 7th and the third: the doubling goes."""
+    """Five piano notes at once, the doubled root likelier than the 7th: held to chords, the doubling goes."""
     from musicvae_app.engine.groove import PIANO, VOICES
 
     take = np.zeros((len(LANES), 16, 128), dtype=np.float32)
@@ -349,9 +349,12 @@ def test_the_voice_cap_drops_an_octave_doubling_before_a_third_or_a_seventh(engi
     for pitch, p in cells.items():
         take[PIANO, 4, pitch] = p
     free = np.ones((1, len(LANES)), dtype=bool)
-    engine._voices(take, free, np.full(len(LANES), 0.3), 16)
+    plain = take.copy()
+    engine._voices(take, free, np.full(len(LANES), 0.3), 16, doublings_first=True)
     kept = set(np.flatnonzero(take[PIANO, 4]).tolist())
     assert VOICES[PIANO] == 4 and kept == {48, 55, 64, 59}
+    engine._voices(plain, free, np.full(len(LANES), 0.3), 16)  # a take without chords: the likeliest four
+    assert set(np.flatnonzero(plain[PIANO, 4]).tolist()) == {48, 60, 55, 64}
 
 
 def test_the_chart_check_mends_a_bar_heard_as_another_chord(engine):

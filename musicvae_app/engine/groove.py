@@ -57,7 +57,7 @@ class Groove:
             if BASS in lineup:
                 self._keep_bass(take, free, threshold, chords, spb)
             self._restrike(take, free, floor, spb, lineup)
-            self._voices(take, free, floor, spb)
+            self._voices(take, free, floor, spb, doublings_first=chords is not None)
 
     def _sounding_floor(self, threshold: float) -> np.ndarray:
         """Per lane, the lowest probability the take's decoding lets sound: threshold x the lower of the
@@ -120,12 +120,14 @@ class Groove:
             bars[BASS, bar] = moved
 
     @staticmethod
-    def _voices(take, free, floor: np.ndarray, spb: int) -> None:
+    def _voices(take, free, floor: np.ndarray, spb: int, doublings_first: bool = False) -> None:
         """At most VOICES[lane] notes at once: at each step a lane keeps its likeliest sounding cells (the bass
-        one, a keyboard or a guitar four: real parts average three), an octave doubling of a pitch class it
-        already plays lower going first. A chord mapped onto every octave of its tones, or a pad the fill
-        setting opens up, was a wall of ten notes; dropping the doublings first keeps a chord's third and
-        7th (and a passing note) where its root and fifth were doubled."""
+        one, a keyboard or a guitar four: real parts average three). A chord mapped onto every octave of its
+        tones, or a pad the fill setting opens up, was a wall of ten notes. doublings_first (a take held to
+        chords): an octave doubling of a pitch class the lane already plays lower goes first, so a chord's
+        third and 7th (and a passing note) stay where its root and fifth were doubled. Without chords the
+        plain likeliest-first cap stays (doublings first there cost the default pack two music goals on the
+        validation songs: strings QN and piano-bass TD)."""
         steps = free.shape[0] * spb
         for lane, most in VOICES.items():
             cells = take[lane, :steps]
@@ -134,7 +136,7 @@ class Groove:
             if not crowded.any():
                 continue
             rows = cells[crowded]
-            rank = rows - DOUBLED * _doubled(rows >= floor[lane])
+            rank = rows - DOUBLED * _doubled(rows >= floor[lane]) if doublings_first else rows
             kth = np.partition(rank, -most, axis=1)[:, -most][:, None]
             rows[rank < kth] = 0.0
             cells[crowded] = rows
