@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -295,26 +296,27 @@ def best_chords(chroma: np.ndarray, lowest: np.ndarray, min_weight: float = 2.0)
 def bars_chroma(roll: np.ndarray, span: int, drums: int | None = 4) -> tuple[np.ndarray, np.ndarray]:
     """bar_chroma of every `span`-step piece of a (lanes, steps, 128) or (steps, 128) roll at once:
     (chroma (pieces, 12), lowest (pieces, 12)); a trailing partial piece is padded with silence."""
-    roll = np.asarray(roll) > 0
+    roll = np.asarray(roll)
+    roll = roll if roll.dtype == bool else roll > 0
     if roll.ndim == 3:
         lanes = [i for i in range(roll.shape[0]) if i != drums]
-        roll = roll[lanes].any(axis=0)
+        roll = (roll if len(lanes) == roll.shape[0] else roll[lanes]).any(axis=0)
     n = -(-roll.shape[0] // span)
-    padded = np.zeros((n * span, roll.shape[1]), dtype=bool)
-    padded[: roll.shape[0]] = roll
-    pieces = padded.reshape(n, span, roll.shape[1])
-    onsets = pieces.copy()
-    onsets[:, 1:] &= ~pieces[:, :-1]
-    per_pitch = pieces.sum(axis=1) + onsets.sum(axis=1)  # (n, pitches)
+    if n * span != roll.shape[0]:
+        padded = np.zeros((n * span, roll.shape[1]), dtype=bool)
+        padded[: roll.shape[0]] = roll
+        roll = padded
+    pieces = roll.reshape(n, span, roll.shape[1])
+    struck = np.count_nonzero(pieces[:, 1:] & ~pieces[:, :-1], axis=1)  # onsets after a piece's first step
+    per_pitch = 2 * np.count_nonzero(pieces[:, :1], axis=1) + np.count_nonzero(pieces[:, 1:], axis=1) + struck
     width = -(-roll.shape[1] // 12) * 12
     chroma = np.zeros((n, width))
     chroma[:, : roll.shape[1]] = per_pitch
     chroma = chroma.reshape(n, -1, 12).sum(axis=1)
     sounding = pieces.any(axis=2)  # (n, span)
     low = pieces.argmax(axis=2) % 12
-    lowest = np.zeros((n, 12))
     rows = np.repeat(np.arange(n), span).reshape(n, span)
-    np.add.at(lowest, (rows[sounding], low[sounding]), 1.0)
+    lowest = np.bincount(rows[sounding] * 12 + low[sounding], minlength=n * 12).reshape(n, 12).astype(np.float64)
     return chroma, lowest
 
 
@@ -333,6 +335,12 @@ def chords_key(chords: list[Chord | None]) -> tuple[int, str] | None:
 
     The first and last chords' roots count extra: a chart most often starts or ends on its tonic.
     """
+    return _chart_key(tuple(chords))
+
+
+@lru_cache(maxsize=256)
+def _chart_key(chords: tuple[Chord | None, ...]) -> tuple[int, str] | None:
+    """chords_key of a chart as a tuple (Chords are hashable), cached: a take asks for its chart's key once."""
     from .keys import key_of_histogram
 
     hist = np.zeros(12)
@@ -350,18 +358,25 @@ def chords_key(chords: list[Chord | None]) -> tuple[int, str] | None:
 CHORD_FEATURES = 24  # 12 chord tones + 12 for the pitch class the bass should play
 
 
+def bars_of(chords: list[Chord | None]) -> dict[Chord, list[int]]:
+    """Each chord of a chart and the bars (indices) that play it; bars with no chord are left out."""
+    out: dict[Chord, list[int]] = {}
+    for i, chord in enumerate(chords):
+        if chord is not None:
+            out.setdefault(chord, []).append(i)
+    return out
+
+
 def chord_features(chords: list[Chord | None], shift: int = 0) -> np.ndarray:
     """(len(chords), 24) float32: each chord's tones and its lowest pitch class, moved `shift` semitones.
 
     A bar with no chord is all zeros. Key-normalised packs pass the shift that took the song to C / Am.
     """
     out = np.zeros((len(chords), CHORD_FEATURES), dtype=np.float32)
-    for i, chord in enumerate(chords):
-        if chord is None:
-            continue
+    for chord, rows in bars_of(chords).items():  # a chart has few chords
         moved = chord.transposed(shift) if shift else chord
-        out[i, list(moved.tones)] = 1.0
-        out[i, 12 + moved.lowest] = 1.0
+        out[np.ix_(rows, list(moved.tones))] = 1.0
+        out[rows, 12 + moved.lowest] = 1.0
     return out
 
 

@@ -19,6 +19,7 @@ from ..chords import (
     Chord,
     ChordError,
     bars_chroma,
+    bars_of,
     best_chords,
     chart_period,
     chord_features,
@@ -56,6 +57,14 @@ def chord_map(chord: Chord | None, root: bool = False) -> np.ndarray:
     distance = pitches[:, None] - targets[None, :]  # > 0: the tone is below
     rank = np.abs(distance) * 2 - (distance > 0)  # nearest first; on a tie, the one below
     return targets[np.argmin(rank, axis=1)]
+
+
+@lru_cache(maxsize=512)
+def chord_tones(chord: Chord) -> np.ndarray:
+    """(128,) bool: the pitches that are tones of `chord` (chord_map leaves them where they are). Cached."""
+    out = chord_map(chord) == np.arange(128)
+    out.flags.writeable = False
+    return out
 
 
 def same_tones(asked: Chord | None, heard: Chord | None) -> bool:
@@ -144,25 +153,42 @@ def keep_passing(src: torch.Tensor, mapped: torch.Tensor, is_tone: torch.Tensor,
     8th), short (over within PASSING_STEPS steps), and between two chord tones a step away (one or two
     semitones; in the moved notes, sounding the step before and one of the two steps after).
     """
-    steps = src.shape[-2]
-    pad = torch.nn.functional.pad
-    on = src >= floor
-    weak = (torch.arange(steps, device=src.device) % beat != 0)[:, None]
-    before_on = pad(on, (0, 0, 1, 0))[..., :-1, :]
-    held = on.clone()  # sounding for PASSING_STEPS + 1 steps from here: too long for a passing note
+    out = torch.zeros(src.shape, dtype=torch.bool, device=src.device)
+    out.view(-1)[passing_cells(src, mapped, is_tone, beat, floor)] = True
+    return out
+
+
+def passing_cells(src: torch.Tensor, mapped: torch.Tensor, is_tone: torch.Tensor, beat: int, floor: float):
+    """keep_passing's cells as flat positions in src (sorted, int64): the few candidates (sounding tones foreign
+    to the bar's chord) are found in one pass and every other test reads only their neighbours."""
+    steps, width = src.shape[-2], src.shape[-1]
+    flat_on = (src >= floor).reshape(-1)
+    cand = flat_on.nonzero()[:, 0]  # sounding cells: a few in a hundred
+    bar = cand // (steps * width)  # (..., bars) flattened
+    tone = is_tone.expand(*src.shape[:-2], width).reshape(-1, width)
+    cand = cand[~tone[bar % tone.shape[0], cand % width]]  # not a chord tone
+    t = (cand // width) % steps
+    cand, t = cand[t % beat != 0], t[t % beat != 0]  # struck off the beat: never a bar's first step
+    cand, t = cand[~flat_on[cand - width]], t[~flat_on[cand - width]]  # struck here (silent the step before)
+    last = flat_on.numel() - 1
+    held = torch.ones_like(cand, dtype=torch.bool)  # sounding PASSING_STEPS + 1 steps from here: too long
     for k in range(1, PASSING_STEPS + 1):
-        held &= pad(on, (0, 0, 0, k))[..., k:, :]
-    cand = (~is_tone)[..., None, :] & weak & on & ~before_on & ~held
-    if not cand.any():
+        held &= (t + k < steps) & flat_on[(cand + k * width).clamp_max(last)]
+    cand, t = cand[~held], t[~held]
+    if not len(cand):
         return cand
-    sounds = mapped >= floor
-    near = torch.zeros_like(sounds)
-    for k in (1, 2):  # a moved note a half or a whole step above or below each pitch
-        near[..., k:] |= sounds[..., :-k]
-        near[..., :-k] |= sounds[..., k:]
-    before = pad(near, (0, 0, 1, 0))[..., :-1, :]
-    after = pad(near, (0, 0, 0, 1))[..., 1:, :] | pad(near, (0, 0, 0, 2))[..., 2:, :]
-    return cand & (before | after)
+    q = cand % width
+    sounds = mapped.reshape(-1)
+    near = []  # a moved note a half or a whole step above or below, one step before and one or two after
+    for dt in (-1, 1, 2):
+        hit = torch.zeros_like(cand, dtype=torch.bool)
+        inside = (t + dt >= 0) & (t + dt < steps)
+        for dq in (-2, -1, 1, 2):
+            ok = inside & (q + dq >= 0) & (q + dq < width)
+            pos = (cand + dt * width + dq).clamp(0, last)
+            hit |= ok & (sounds[pos] >= floor)
+        near.append(hit)
+    return cand[near[0] | near[1] | near[2]]
 
 
 def _bars_notes(song: Song, steps: np.ndarray) -> np.ndarray:
@@ -170,6 +196,16 @@ def _bars_notes(song: Song, steps: np.ndarray) -> np.ndarray:
     reading the whole take again (a note held into a bar from the one before is read as struck there)."""
     part = Song(song.probs[:, steps], song.steps_per_beat, song.steps_per_bar, song.threshold, settings=song.settings)
     return part.notes()
+
+
+def _near_tone(on: np.ndarray, tone: np.ndarray, at: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    """Per (step, pitch) pair: whether the roll `on` (steps, 128) sounds a chord tone (`tone`, same shape) a
+    half or a whole step above or below `pitch` at step `at`."""
+    hit = np.zeros(len(at), dtype=bool)
+    for k in (-2, -1, 1, 2):
+        q = np.clip(pitch + k, 0, 127)
+        hit |= (pitch + k >= 0) & (pitch + k <= 127) & on[at, q] & tone[at, q]
+    return hit
 
 
 def _strays(song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.ndarray) -> bool:
@@ -181,49 +217,64 @@ def _strays(song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.
     spb, beat, steps = song.steps_per_bar, song.steps_per_beat, song.n_steps
     bars = len(chords)
     tone_rows = np.ones((bars, 128), dtype=bool)  # a bar with no chord: every pitch fits
-    for i, chord in enumerate(chords):
-        if chord is not None:
-            tone_rows[i] = chord_map(chord) == np.arange(128)
+    targets = np.broadcast_to(np.arange(128), (bars, 128)).copy()  # chord_map of each bar's chord
+    has_chord = np.zeros(bars, dtype=bool)
+    for chord, rows in bars_of(chords).items():  # a chart has few chords
+        tone_rows[rows] = chord_tones(chord)
+        targets[rows] = chord_map(chord)
+        has_chord[rows] = True
     bar_of = np.minimum(np.arange(steps) // spb, bars - 1)
     tone = tone_rows[bar_of]  # (steps, 128)
+    last = steps - 1
     moved = False
     for lane in PITCHED:
         lane_free = np.repeat(free[:, lane], spb)[:steps]
         on = notes[lane]
-        odd = on & ~tone & lane_free[:, None]
+        t, p = np.divmod(np.flatnonzero(on), on.shape[1])  # the lane's sounding cells: a few in a hundred
+        odd = ~tone[t, p] & lane_free[t]
         if not odd.any():
             continue
-        cols = np.flatnonzero(odd.any(axis=0))
+        cols = np.unique(p[odd])
         pitches, starts, ends = note_runs(on[:, cols])
         pitches = cols[pitches]
         stray = ~tone[starts, pitches] & lane_free[starts]
         if not stray.any():
             continue
         pitches, starts, ends = pitches[stray], starts[stray], ends[stray]
-        sounds = on & tone
-        near = np.zeros_like(sounds)
-        for k in (1, 2):
-            near[:, k:] |= sounds[:, :-k]
-            near[:, :-k] |= sounds[:, k:]
-        last = steps - 1
-        before = (starts > 0) & near[np.maximum(starts - 1, 0), pitches]
-        after = near[np.minimum(ends, last), pitches] & (ends <= last)
-        after |= near[np.minimum(ends + 1, last), pitches] & (ends + 1 <= last)
+        before = (starts > 0) & _near_tone(on, tone, np.maximum(starts - 1, 0), pitches)
+        after = _near_tone(on, tone, np.minimum(ends, last), pitches) & (ends <= last)
+        after |= _near_tone(on, tone, np.minimum(ends + 1, last), pitches) & (ends + 1 <= last)
         passing = (starts % beat != 0) & (ends - starts <= PASSING_STEPS) & (before | after)
         cells = song.probs[lane]
-        for pitch, start, end in zip(pitches[~passing], starts[~passing], ends[~passing]):
-            for t in range(start, end):
-                if lane_free[t] and chords[bar_of[t]] is not None:
-                    target = chord_map(chords[bar_of[t]])[pitch]
-                    cells[t, target] = max(cells[t, target], cells[t, pitch])
-                    cells[t, pitch] = 0.0
-                    on[t, target], on[t, pitch] = True, False
-                    moved = True
+        pitches, starts, ends = pitches[~passing], starts[~passing], ends[~passing]
+        length = ends - starts  # every cell of every note that moves, in order: note by note, step by step
+        t = np.repeat(starts - np.cumsum(length) + length, length) + np.arange(int(length.sum()))
+        p = np.repeat(pitches, length)
+        go = lane_free[t] & has_chord[bar_of[t]]
+        t, p = t[go], p[go]
+        if not len(t):
+            continue
+        q = targets[bar_of[t], p]
+        moved = True
+        at, to = t * 128 + p, t * 128 + q
+        if np.any(at == to) or len(np.intersect1d(at, to)):  # a note onto another's cell: one cell at a time
+            for step, pitch, target in zip(t.tolist(), p.tolist(), q.tolist()):
+                cells[step, target] = max(cells[step, target], cells[step, pitch])
+                cells[step, pitch] = 0.0
+                on[step, target], on[step, pitch] = True, False
+            continue
+        np.maximum.at(cells, (t, q), cells[t, p])
+        cells[t, p] = 0.0
+        on[t, q], on[t, p] = True, False
     return moved
 
 
+@lru_cache(maxsize=512)
 def _maps(chord: Chord | None) -> np.ndarray:
-    return np.stack([chord_map(chord), chord_map(chord, root=True)])  # (2, 128)
+    """(2, 128): chord_map(chord) and chord_map(chord, root=True), read-only. Cached."""
+    out = np.stack([chord_map(chord), chord_map(chord, root=True)])
+    out.flags.writeable = False
+    return out
 
 
 STEERED = ("asked", "part", "bank")  # where a take's chords came from, when the band is held to them
@@ -288,10 +339,11 @@ class Chording:
         feats = feats.expand(chunks, batch, -1).contiguous()
         maps = None
         if steer and chords:
-            rows = [_maps(c.transposed(shift) if c else None) for c in given]
+            moved = {c: c.transposed(shift) if c is not None else None for c in set(given)}  # a chart has few chords
+            rows = [_maps(moved[c]) for c in given]
             maps = torch.as_tensor(np.stack(rows), device=self.torch_device).view(chunks, 1, bars, 2, 128)
             maps = maps.expand(chunks, batch, bars, 2, 128).contiguous()
-            roots = [(c.transposed(shift).root, third_of(c)) if c is not None else (0, 0) for c in given]
+            roots = [(moved[c].root, third_of(c)) if c is not None else (0, 0) for c in given]
             thirds = torch.as_tensor(roots, device=self.torch_device).view(chunks, 1, bars, 2)
             return ChordPlan(feats, maps, thirds.expand(chunks, batch, bars, 2).contiguous())
         return ChordPlan(feats, maps)
@@ -309,7 +361,11 @@ class Chording:
         _strays(song, chords, free, notes)  # moves the notes in `notes` too
         asked = [i for i in range(n) if chords[i] is not None and free[i, list(PITCHED)].any()]
         for rank in range(FIT_ROUNDS):
-            heard = best_chords(*bars_chroma(notes[list(PITCHED)][:, : n * spb], spb, drums=None))
+            # the asked bars alone, as chords.recognize hears them (each bar on its own)
+            steps = (np.asarray(asked, dtype=np.int64)[:, None] * spb + np.arange(spb)).ravel()
+            played = notes[np.asarray(PITCHED)[:, None], steps]
+            heard = best_chords(*bars_chroma(played, spb, drums=None)) if asked else []
+            heard = dict(zip(asked, heard))
             asked = [i for i in asked if not same_tones(chords[i], heard[i])]
             if not asked:
                 return

@@ -26,7 +26,6 @@ CRASH = 49
 BASS, PIANO, GUITAR = LANES.index("bass"), LANES.index("piano"), LANES.index("guitar")
 PHRASE = 4  # bars; phrase ends are the last bar of every chunk of a 4-bar pack
 VOICES = {PIANO: 4, GUITAR: 4, BASS: 1, LANES.index("strings"): 4}  # at most this many notes at once
-DOUBLED = 2.0  # the voice cap ranks an octave doubling this far below every other sounding cell
 MIN_HELD = 2  # a held note is struck again only after it has sounded this many steps
 BAND_PLAYS = 2  # other lanes sounding in a bar for a resting bass to come in
 
@@ -132,14 +131,19 @@ class Groove:
         for lane, most in VOICES.items():
             cells = take[lane, :steps]
             lane_free = np.repeat(free[:, lane], spb)
-            crowded = ((cells >= floor[lane]).sum(axis=1) > most) & lane_free
+            sounding = cells >= floor[lane]
+            crowded = (sounding.sum(axis=1) > most) & lane_free
             if not crowded.any():
                 continue
             rows = cells[crowded]
-            rank = rows - DOUBLED * _doubled(rows >= floor[lane]) if doublings_first else rows
-            kth = np.partition(rank, -most, axis=1)[:, -most][:, None]
-            rows[rank < kth] = 0.0
-            cells[crowded] = rows
+            rank = rows
+            if doublings_first:  # a doubling ranks below every other cell, sounding or not
+                rank = rows.copy()
+                rank.reshape(-1)[_doubled_cells(sounding[crowded])] = -1.0
+            # a step's `most` best are never doublings (at least 12 cells a step are none), so the kth rank is
+            # a probability (>= 0) and every doubling goes
+            kth = rank.max(axis=1) if most == 1 else np.partition(rank, -most, axis=1)[:, -most]
+            cells[crowded] = rows * (rank >= kth[:, None])
 
     @staticmethod
     def _restrike(take, free, floor: np.ndarray, spb: int, lineup) -> None:
@@ -162,17 +166,19 @@ class Groove:
                 held[k:] &= on[:-k]
                 held[:k] = False
             where = np.flatnonzero(strikes[1:] & lane_free[1:] & lane_free[:-1]) + 1  # steps t with a strike
-            for t in where:
-                pitches = held[t - 1] & on[t]
-                take[lane, t - 1, pitches] = 0.0
+            gaps = take[lane, where - 1]  # the steps before them, all at once (each step is one strike's)
+            gaps[held[where - 1] & on[where]] = 0.0
+            take[lane, where - 1] = gaps
 
 
-def _doubled(sounding: np.ndarray) -> np.ndarray:
-    """(steps, 128) bool: the cells whose pitch class already sounds an octave or more lower at that step."""
-    lower = np.zeros_like(sounding)
-    for shift in range(12, 128, 12):
-        lower[:, shift:] |= sounding[:, :-shift]
-    return lower & sounding
+def _doubled_cells(sounding: np.ndarray) -> np.ndarray:
+    """The octave doublings of (steps, 128) bool `sounding` as flat positions: every sounding cell whose pitch
+    class already sounds an octave or more lower at its step. Sparse: only the sounding cells are read."""
+    cell = np.flatnonzero(sounding)  # by step, then pitch
+    key = (cell // sounding.shape[1]) * 12 + cell % sounding.shape[1] % 12
+    lowest = np.zeros(len(cell), dtype=bool)
+    lowest[np.unique(key, return_index=True)[1]] = True  # the first, lowest, of each step's pitch class
+    return cell[~lowest]
 
 
 def _onsets(hit: np.ndarray) -> np.ndarray:
