@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -266,20 +267,57 @@ def bar_chroma(roll: np.ndarray, drums: int | None = 4) -> tuple[np.ndarray, np.
 
 def best_chord(chroma: np.ndarray, lowest: np.ndarray, min_weight: float = 2.0) -> Chord | None:
     """The template that best explains a bar's chroma (None when the bar has almost no pitched notes)."""
-    total = float(chroma.sum())
-    if total < min_weight:
-        return None
-    c = chroma / total
-    bass = lowest / max(float(lowest.sum()), 1.0)
-    inside = _MASKS @ c
-    missing = _MASKS @ (c < _SCARCE).astype(float)
-    root_bass = bass[_ROOTS]
-    score = 2.0 * inside - 1.0 + _BONUS + _BASS_WEIGHT * root_bass - _MISSING_TONE * missing
-    chord = _CHORDS[int(np.argmax(score))]
-    low = int(np.argmax(lowest))
-    if lowest[low] > 0.5 * lowest.sum() and low != chord.root and low in chord.tones:
-        chord = Chord(chord.root, chord.quality, low)  # an inversion: the bass holds another chord tone
-    return chord
+    return best_chords(chroma[None], lowest[None], min_weight)[0]
+
+
+def best_chords(chroma: np.ndarray, lowest: np.ndarray, min_weight: float = 2.0) -> list[Chord | None]:
+    """best_chord of many bars at once: chroma and lowest (bars, 12)."""
+    total = chroma.sum(axis=1)
+    c = chroma / np.maximum(total, 1e-9)[:, None]
+    bass = lowest / np.maximum(lowest.sum(axis=1), 1.0)[:, None]
+    inside = (_MASKS @ c.T).T  # (bars, templates), summed as best_chord always did
+    missing = (_MASKS @ (c < _SCARCE).astype(float).T).T
+    score = 2.0 * inside - 1.0 + _BONUS + _BASS_WEIGHT * bass[:, _ROOTS] - _MISSING_TONE * missing
+    best = np.argmax(score, axis=1)
+    low = np.argmax(lowest, axis=1)
+    out: list[Chord | None] = []
+    for i, k in enumerate(best):
+        if total[i] < min_weight:
+            out.append(None)
+            continue
+        chord = _CHORDS[int(k)]
+        pc = int(low[i])
+        if lowest[i, pc] > 0.5 * lowest[i].sum() and pc != chord.root and pc in chord.tones:
+            chord = Chord(chord.root, chord.quality, pc)  # an inversion: the bass holds another chord tone
+        out.append(chord)
+    return out
+
+
+def bars_chroma(roll: np.ndarray, span: int, drums: int | None = 4) -> tuple[np.ndarray, np.ndarray]:
+    """bar_chroma of every `span`-step piece of a (lanes, steps, 128) or (steps, 128) roll at once:
+    (chroma (pieces, 12), lowest (pieces, 12)); a trailing partial piece is padded with silence."""
+    roll = np.asarray(roll)
+    roll = roll if roll.dtype == bool else roll > 0
+    if roll.ndim == 3:
+        lanes = [i for i in range(roll.shape[0]) if i != drums]
+        roll = (roll if len(lanes) == roll.shape[0] else roll[lanes]).any(axis=0)
+    n = -(-roll.shape[0] // span)
+    if n * span != roll.shape[0]:
+        padded = np.zeros((n * span, roll.shape[1]), dtype=bool)
+        padded[: roll.shape[0]] = roll
+        roll = padded
+    pieces = roll.reshape(n, span, roll.shape[1])
+    struck = np.count_nonzero(pieces[:, 1:] & ~pieces[:, :-1], axis=1)  # onsets after a piece's first step
+    per_pitch = 2 * np.count_nonzero(pieces[:, :1], axis=1) + np.count_nonzero(pieces[:, 1:], axis=1) + struck
+    width = -(-roll.shape[1] // 12) * 12
+    chroma = np.zeros((n, width))
+    chroma[:, : roll.shape[1]] = per_pitch
+    chroma = chroma.reshape(n, -1, 12).sum(axis=1)
+    sounding = pieces.any(axis=2)  # (n, span)
+    low = pieces.argmax(axis=2) % 12
+    rows = np.repeat(np.arange(n), span).reshape(n, span)
+    lowest = np.bincount(rows[sounding] * 12 + low[sounding], minlength=n * 12).reshape(n, 12).astype(np.float64)
+    return chroma, lowest
 
 
 def recognize(roll: np.ndarray, steps_per_bar: int, per_bar: int = 1, drums: int | None = 4) -> list[Chord | None]:
@@ -287,13 +325,9 @@ def recognize(roll: np.ndarray, steps_per_bar: int, per_bar: int = 1, drums: int
     if per_bar not in (1, 2):
         raise ValueError(f"per_bar must be 1 or 2, got {per_bar}")
     roll = np.asarray(roll)
-    span = steps_per_bar // per_bar
-    n = -(-roll.shape[-2] // span)
-    out = []
-    for i in range(n):
-        part = roll[..., i * span : (i + 1) * span, :]
-        out.append(best_chord(*bar_chroma(part, drums)))
-    return out
+    if roll.shape[-2] == 0:
+        return []
+    return best_chords(*bars_chroma(roll, steps_per_bar // per_bar, drums))
 
 
 def chords_key(chords: list[Chord | None]) -> tuple[int, str] | None:
@@ -301,6 +335,12 @@ def chords_key(chords: list[Chord | None]) -> tuple[int, str] | None:
 
     The first and last chords' roots count extra: a chart most often starts or ends on its tonic.
     """
+    return _chart_key(tuple(chords))
+
+
+@lru_cache(maxsize=256)
+def _chart_key(chords: tuple[Chord | None, ...]) -> tuple[int, str] | None:
+    """chords_key of a chart as a tuple (Chords are hashable), cached: a take asks for its chart's key once."""
     from .keys import key_of_histogram
 
     hist = np.zeros(12)
@@ -318,18 +358,25 @@ def chords_key(chords: list[Chord | None]) -> tuple[int, str] | None:
 CHORD_FEATURES = 24  # 12 chord tones + 12 for the pitch class the bass should play
 
 
+def bars_of(chords: list[Chord | None]) -> dict[Chord, list[int]]:
+    """Each chord of a chart and the bars (indices) that play it; bars with no chord are left out."""
+    out: dict[Chord, list[int]] = {}
+    for i, chord in enumerate(chords):
+        if chord is not None:
+            out.setdefault(chord, []).append(i)
+    return out
+
+
 def chord_features(chords: list[Chord | None], shift: int = 0) -> np.ndarray:
     """(len(chords), 24) float32: each chord's tones and its lowest pitch class, moved `shift` semitones.
 
     A bar with no chord is all zeros. Key-normalised packs pass the shift that took the song to C / Am.
     """
     out = np.zeros((len(chords), CHORD_FEATURES), dtype=np.float32)
-    for i, chord in enumerate(chords):
-        if chord is None:
-            continue
+    for chord, rows in bars_of(chords).items():  # a chart has few chords
         moved = chord.transposed(shift) if shift else chord
-        out[i, list(moved.tones)] = 1.0
-        out[i, 12 + moved.lowest] = 1.0
+        out[np.ix_(rows, list(moved.tones))] = 1.0
+        out[rows, 12 + moved.lowest] = 1.0
     return out
 
 

@@ -32,8 +32,11 @@ def note_runs(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     padded = np.zeros((roll.shape[1], roll.shape[0] + 2), dtype=np.int8)
     padded[:, 1:-1] = roll.T
     edges = np.diff(padded, axis=1)
-    pitch, start = np.nonzero(edges == 1)  # row-major: each pitch's runs in time order, so starts and ends pair up
-    end = np.nonzero(edges == -1)[1]
+    width = edges.shape[1]
+    # row-major (flatnonzero, much faster than a 2-D nonzero): each pitch's runs in time order, so starts and
+    # ends pair up
+    pitch, start = np.divmod(np.flatnonzero(edges == 1), width)
+    end = np.flatnonzero(edges == -1) % width
     return pitch, start, end
 
 
@@ -81,18 +84,30 @@ def lane_value(name: str, value, strict: bool = True) -> float | list[float]:
 
 
 def hysteresis(high: np.ndarray, low: np.ndarray) -> np.ndarray:
-    """(..., steps, pitches) rolls -> the runs (along steps) of `low` that hold at least one `high` cell."""
+    """(..., steps, pitches) rolls -> the runs (along steps) of `low` that hold at least one `high` cell.
+
+    Sparse: only the cells of `low` are visited (a take's low roll is about 1 % on), sorted by (roll, pitch,
+    step) so that each run is a stretch of consecutive steps."""
     low = low | high
-    rows = np.ascontiguousarray(np.swapaxes(low, -1, -2)).reshape(-1, low.shape[-2])  # (rows, steps)
-    starts = rows.copy()
-    starts[:, 1:] &= ~rows[:, :-1]
-    run = np.cumsum(starts.ravel()).reshape(rows.shape) * rows  # 0 off, else a run id unique over all rows
-    hit = np.zeros(int(run.max()) + 1, dtype=bool)
-    hi_rows = np.ascontiguousarray(np.swapaxes(high, -1, -2)).reshape(rows.shape)
-    hit[run[hi_rows]] = True
-    hit[0] = False
-    keep = hit[run].reshape(*low.shape[:-2], low.shape[-1], low.shape[-2])
-    return np.swapaxes(keep, -1, -2)
+    steps, pitches = low.shape[-2], low.shape[-1]
+    cell = np.flatnonzero(low)  # a 1-D nonzero: many times faster than a 3-D one
+    keep = np.zeros(low.shape, dtype=bool)
+    if not len(cell):
+        return keep
+    roll, rest = np.divmod(cell, steps * pitches)
+    step, pitch = np.divmod(rest, pitches)
+    key = (roll * pitches + pitch) * (steps + 1) + step  # a gap of one between columns: runs never join
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    starts = np.empty(len(key), dtype=bool)
+    starts[0] = True
+    np.not_equal(key[1:], key[:-1] + 1, out=starts[1:])
+    run = np.cumsum(starts) - 1  # each sorted cell's run
+    cell = cell[order]
+    hit = np.zeros(int(run[-1]) + 1, dtype=bool)
+    hit[run[high.reshape(-1)[cell]]] = True
+    keep.reshape(-1)[cell[hit[run]]] = True
+    return keep
 
 
 def parse_density(value) -> dict[str, float]:
@@ -266,20 +281,23 @@ class Song:
         bar = self.steps_per_bar
         if filled and self.n_steps % bar == 0:
             bars = self.n_steps // bar
-            playing = on[filled].reshape(len(filled), bars, bar, 128).any(axis=(2, 3))  # (lanes, bars)
-            near = self.probs[filled] >= fill[filled, None, None] * high[filled]
-            on[filled] |= near & np.repeat(playing, bar, axis=1)[:, :, None]
+            for i in filled:  # lane by lane: no copy of the take's probabilities
+                lane = on[i].reshape(bars, bar, 128)
+                playing = lane.any(axis=(1, 2))  # (bars,)
+                near = (self.probs[i] >= fill[i] * high[i, 0, 0]).reshape(bars, bar, 128)
+                lane |= near & playing[:, None, None]
         sustain = self.sustain
         pitched = [i for i in range(len(LANES)) if i != DRUMS and sustain[i] < 1.0]  # drums stay hits
         if pitched:
-            low = self.probs[pitched] >= sustain[pitched, None, None] * high[pitched]
+            low = np.stack([self.probs[i] >= sustain[i] * high[i, 0, 0] for i in pitched])
             on[pitched] = hysteresis(on[pitched], low)
         depth = self.restrike
         for i in [i for i in range(len(LANES)) if i != DRUMS and depth[i] > 0.0]:
             p, held = self.probs[i], on[i]
-            inside = held[1:-1] & held[:-2] & held[2:]  # a cell with sounding cells on both sides
-            dip = p[1:-1] <= depth[i] * np.minimum(p[:-2], p[2:])
-            held[1:-1] &= ~(inside & dip)
+            # cells with sounding cells on both sides (a 1-D nonzero: many times faster than a 2-D one)
+            t, q = np.divmod(np.flatnonzero(held[1:-1] & held[:-2] & held[2:]), held.shape[1])
+            dip = p[t + 1, q] <= depth[i] * np.minimum(p[t, q], p[t + 2, q])
+            held[t[dip] + 1, q[dip]] = False
         return on
 
     def with_density(self, density: dict[str, float] | str) -> Song:

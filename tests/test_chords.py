@@ -13,6 +13,9 @@ from musicvae_app.chords import (
     RECOGNIZED,
     Chord,
     ChordError,
+    bar_chroma,
+    bars_chroma,
+    best_chord,
     chart_text,
     chord_features,
     chord_of_features,
@@ -259,6 +262,24 @@ def test_recognize_per_half_bar_and_silence():
     assert len(whole) == 2 and whole[0] is not None and whole[1] is None
     with pytest.raises(ValueError, match="per_bar"):
         recognize(roll, 16, per_bar=3)
+
+
+def test_all_bars_at_once_read_as_each_bar_alone():
+    """bars_chroma / best_chords (every bar in one pass, as the engine's chart check reads a take) give
+    what bar_chroma and best_chord give bar by bar, on band rolls with held notes across bar lines."""
+    rng = np.random.default_rng(20)
+    for _ in range(5):
+        roll = np.zeros((5, 8 * 16 + 5, 128), bool)  # a trailing partial bar too
+        for lane in range(5):
+            for _ in range(40):
+                start, pitch = rng.integers(0, roll.shape[1]), rng.integers(28, 90)
+                roll[lane, start : start + rng.integers(1, 20), pitch] = True
+        chroma, lowest = bars_chroma(roll, 16)
+        assert chroma.shape == lowest.shape == (9, 12)
+        for i in range(9):
+            one = bar_chroma(roll[:, i * 16 : (i + 1) * 16])
+            assert np.array_equal(chroma[i], one[0]) and np.array_equal(lowest[i], one[1])
+        assert recognize(roll, 16) == [best_chord(*bar_chroma(roll[:, i * 16 : (i + 1) * 16])) for i in range(9)]
 
 
 def test_recognized_qualities_are_all_readable():

@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 
 from band_files import write_notes
-from musicvae_app.chords import ChordError, chords_key, fit_chart, parse_chart, recognize
+from musicvae_app.chords import ChordError, chords_key, fit_chart, parse_chart, parse_chord, recognize
 from musicvae_app.engine import Engine
+from musicvae_app.engine.chording import PASSING_STEPS
 from musicvae_app.errors import InvalidValue
 from musicvae_app.keys import key_name
 from musicvae_app.lanes import DRUMS, LANES
 from musicvae_app.midi import read_chords, read_roll, write_midi
+from musicvae_app.song import note_runs
 
 CHART = "Am F C G"
 
@@ -34,6 +36,30 @@ def tones_right(roll, chart, steps_per_bar: int) -> list[bool]:
     """Per bar: whether the chord recognized in the roll has the asked chord's tones."""
     heard = recognize(roll, steps_per_bar)
     return [h is not None and a is not None and set(h.tones) == set(a.tones) for h, a in zip(heard, chart)]
+
+
+def assert_plays_chord(lanes, chords, steps_per_beat: int) -> None:
+    """Every note of pitched lanes (lanes, steps, 128) is a tone of its bar's chord (chords: one Chord a bar),
+    or a passing note: struck off the beat, over within PASSING_STEPS steps and a step (1-2 semitones) from
+    a chord tone its lane sounds just before it starts or just after it ends. On every beat, only chord tones
+    start."""
+    bar = 4 * steps_per_beat
+    steps = lanes.shape[1]
+    tone = np.zeros((steps, 128), dtype=bool)
+    for t in range(steps):
+        tone[t, [p for p in range(128) if p % 12 in chords[t // bar].tones]] = True
+    for lane in lanes:
+        sounds = lane & tone
+        pitches, starts, ends = note_runs(lane)
+        for pitch, start, end in zip(pitches, starts, ends):
+            if tone[start, pitch]:
+                continue
+            assert start % steps_per_beat != 0, f"pitch {pitch} struck on a beat (step {start})"
+            assert end - start <= PASSING_STEPS, f"pitch {pitch} held {end - start} steps from step {start}"
+            near = [q for q in (pitch - 2, pitch - 1, pitch + 1, pitch + 2) if 0 <= q < 128]
+            before = start > 0 and sounds[start - 1, near].any()
+            after = any(t < steps and sounds[t, near].any() for t in (end, end + 1))
+            assert before or after, f"pitch {pitch} at step {start} is a step from no chord tone"
 
 
 # --- a chart --------------------------------------------------------------------------------------
@@ -70,10 +96,11 @@ def test_an_unknown_chord_names_the_symbol_and_its_bar(engine):
 
 
 def test_the_shipped_pack_plays_the_asked_chords(shipped):
-    """Am F C G over 32 bars, 8 seeds: the chord heard in each bar has the asked tones in 90 % of bars.
+    """Am F C G over 32 bars, 8 seeds: the chord heard in each bar has the asked tones in 95 % of bars.
 
-    Measured when written: 81, 100, 81, 97, 100, 97, 91, 84 % per seed (91.4 % in all); the misses are
-    mostly bars that leave out the third (C5, F5, Gsus4). 16-bar takes of the same seeds: 87.5 % in all.
+    Measured when written: 81, 100, 81, 97, 100, 97, 91, 84 % per seed (91.4 % in all), the misses mostly
+    bars that left out the third (C5, F5, Gsus4); with the chart check (issue 20, session 2) 100 % on
+    every seed.
     """
     chart = parse_chart(CHART, bars=32)
     per_seed = []
@@ -83,7 +110,7 @@ def test_the_shipped_pack_plays_the_asked_chords(shipped):
         per_seed.append(tones_right(song.notes(), chart, 16))
     share = 100 * np.mean(per_seed)
     figures = ", ".join(f"{100 * np.mean(right):.0f}" for right in per_seed)
-    assert share >= 90, f"asked chords heard in {share:.1f} % of bars (per seed: {figures} %)"
+    assert share >= 95, f"asked chords heard in {share:.1f} % of bars (per seed: {figures} %)"
 
 
 # --- following a part -----------------------------------------------------------------------------
@@ -209,7 +236,7 @@ def test_set_chord_changes_that_bar_only(which, request):
     assert np.array_equal(new.latents, take.latents)
     bar = new.notes()[:DRUMS, spb : 2 * spb]
     assert not np.array_equal(bar, take.notes()[:DRUMS, spb : 2 * spb])
-    assert set((np.flatnonzero(bar.any(axis=(0, 1))) % 12).tolist()) <= {2, 5, 9}  # Dm's tones only
+    assert_plays_chord(bar, [parse_chord("Dm")], take.steps_per_beat)  # Dm's tones, passing notes aside
     assert take.chords[1] == "F"  # the take itself is left as it was
 
 
@@ -256,3 +283,100 @@ def test_an_exported_take_carries_its_chords_as_markers(engine, tmp_path):
             markers.append((ticks / mid.ticks_per_beat / 4, msg.text))
     assert markers == [(0, "Am"), (2, "F"), (3, "N.C."), (4, "Am"), (6, "F"), (7, "N.C.")]
     assert read_chords(path, engine.cfg.steps_per_beat) == take.chords == ["Am", "Am", "F", None] * 2
+
+
+# --- real charts: 7ths, slash chords, passing notes, the voice cap, the chart check (issue 20, session 2) ---
+def test_a_7th_chord_s_7th_is_voiced(shipped):
+    """Dm7 G7 Cmaj7 Am7 (7ths were voiced as triads): each bar heard as asked, its 7th among the notes."""
+    chart = parse_chart("Dm7 G7 Cmaj7 Am7", bars=16)
+    right = voiced = 0
+    for seed in range(4):
+        notes = shipped.generate(chords="Dm7 G7 Cmaj7 Am7", steps=3, seed=seed).notes()
+        right += sum(tones_right(notes, chart, 16))
+        for bar, chord in enumerate(chart):
+            seventh = (chord.root + (11 if chord.quality == "maj7" else 10)) % 12
+            played = np.flatnonzero(notes[:DRUMS, bar * 16 : (bar + 1) * 16].any(axis=(0, 1))) % 12
+            voiced += seventh in played
+    assert right >= 0.9 * 64, f"{right} of 64 bars heard as their 7th chord"
+    assert voiced >= 0.95 * 64, f"the 7th sounds in {voiced} of 64 bars"
+
+
+def test_a_slash_chord_s_bass_is_played(shipped, tmp_path):
+    """C/E and G/B: the bass strikes the slash note on beat 1, read back from the exported file by pretty_midi."""
+    import pretty_midi
+
+    chart = parse_chart("C C/E F G/B", bars=16)
+    hits = counted = 0
+    for seed in range(4):
+        song = shipped.generate(chords="C C/E F G/B", steps=3, seed=seed)
+        path = write_midi(song, tmp_path / f"slash{seed}.mid")
+        midi = pretty_midi.PrettyMIDI(str(path))
+        beat = 60.0 / midi.get_tempo_changes()[1][0]
+        bass = next(inst for inst in midi.instruments if inst.name.lower() == "bass")
+        for bar, chord in enumerate(chart):
+            lo = 4 * bar * beat
+            first = [n for n in bass.notes if lo - 1e-6 <= n.start < lo + beat - 1e-6]  # struck in beat 1
+            if chord.bass is None or not first:
+                continue
+            counted += 1
+            hits += min(first, key=lambda n: (n.start, n.pitch)).pitch % 12 == chord.bass
+    assert counted >= 24 and hits == counted, f"slash bass on beat 1 in {hits} of {counted} bars"
+
+
+def test_passing_notes_are_off_the_beat_short_and_next_to_chord_tones(shipped):
+    """A take of a chart keeps some notes off the chord (it is not 100 % chord tones, as real parts are not),
+    and every one of them is a passing or neighbour note (assert_plays_chord); every bar heard as asked."""
+    from musicvae_app.playing_metrics import chord_tone_share
+
+    chart_text = "Am7 Dm7 G7 Cmaj7 Fmaj7 Bm7b5 E7 Am"
+    chart = parse_chart(chart_text, bars=32)
+    shares = []
+    for seed in range(3):
+        song = shipped.generate(chords=chart_text, steps=7, seed=seed)
+        notes = song.notes()
+        assert_plays_chord(notes[:DRUMS], chart, song.steps_per_beat)
+        assert np.mean(tones_right(notes, chart, 16)) >= 0.9
+        shares.append(chord_tone_share(notes, chart, song.steps_per_beat))
+    assert min(shares) < 100.0 and min(shares) > 80.0, f"chord tones {shares} %"
+
+
+def test_the_voice_cap_drops_an_octave_doubling_before_a_third_or_a_seventh(engine):
+    """Five piano notes at once, the doubled root likelier than the 7th: held to chords, the doubling goes."""
+    from musicvae_app.engine.groove import PIANO, VOICES
+
+    take = np.zeros((len(LANES), 16, 128), dtype=np.float32)
+    cells = {48: 0.9, 60: 0.8, 55: 0.7, 64: 0.5, 59: 0.45}  # C3, C4 (a doubling), G3, E4, B3: Cmaj7
+    for pitch, p in cells.items():
+        take[PIANO, 4, pitch] = p
+    free = np.ones((1, len(LANES)), dtype=bool)
+    plain = take.copy()
+    engine._voices(take, free, np.full(len(LANES), 0.3), 16, doublings_first=True)
+    kept = set(np.flatnonzero(take[PIANO, 4]).tolist())
+    assert VOICES[PIANO] == 4 and kept == {48, 55, 64, 59}
+    engine._voices(plain, free, np.full(len(LANES), 0.3), 16)  # a take without chords: the likeliest four
+    assert set(np.flatnonzero(plain[PIANO, 4]).tolist()) == {48, 60, 55, 64}
+
+
+def test_the_chart_check_mends_a_bar_heard_as_another_chord(engine):
+    """A take whose bars play a C triad over an A bass (heard otherwise), asked Cmaj7: after the check each bar
+    is heard as Cmaj7 (its 7th voiced from the doubled root, the bass on C on beats 1 and 3); a bar not free
+    (a kept part) is left as it was."""
+    from musicvae_app.engine.chording import Chording
+    from musicvae_app.song import Song
+
+    probs = np.zeros((len(LANES), 64, 128), dtype=np.float32)
+    for bar in range(4):
+        lo = bar * 16
+        probs[0, lo : lo + 16, [60, 64, 67, 72]] = 0.9  # piano: C E G C
+        probs[LANES.index("bass"), lo : lo + 16 : 4, 45] = 0.9  # bass: A on every beat
+    song = Song(probs, 4, 64, threshold=0.5)
+    chart = parse_chart("Cmaj7 Cmaj7 Cmaj7 Cmaj7")
+    assert not any(tones_right(song.notes(), chart, 16))
+    free = np.ones((4, len(LANES)), dtype=bool)
+    free[3] = False
+    before = song.probs[:, 48:].copy()
+    Chording._fit_chart(song, chart, free)
+    heard = recognize(song.notes(), 16)
+    assert all(h.root == 0 and h.quality == "maj7" for h in heard[:3]), symbols(heard)
+    assert tones_right(song.notes(), chart, 16) == [True, True, True, False]
+    assert np.array_equal(song.probs[:, 48:], before)

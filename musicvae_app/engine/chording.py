@@ -18,6 +18,9 @@ from ..chords import (
     CHORD_FEATURES,
     Chord,
     ChordError,
+    bars_chroma,
+    bars_of,
+    best_chords,
     chart_period,
     chord_features,
     chord_of_features,
@@ -28,7 +31,13 @@ from ..chords import (
 )
 from ..keys import transpose_roll
 from ..lanes import DRUMS, LANES
-from ..song import Song
+from ..song import Song, note_runs
+
+BASS = LANES.index("bass")
+UPPER = tuple(i for i in range(len(LANES)) if i not in (DRUMS, BASS))
+PITCHED = tuple(i for i in range(len(LANES)) if i != DRUMS)
+TONE_SHARE = 0.1  # a chord tone with less of the bar's weight than this gets a voice (the recognizer needs 7 %)
+FIT_ROUNDS = 3  # checks of the take against its chart: each round that finds a bar heard otherwise mends it harder
 
 
 @lru_cache(maxsize=512)
@@ -50,8 +59,222 @@ def chord_map(chord: Chord | None, root: bool = False) -> np.ndarray:
     return targets[np.argmin(rank, axis=1)]
 
 
+@lru_cache(maxsize=512)
+def chord_tones(chord: Chord) -> np.ndarray:
+    """(128,) bool: the pitches that are tones of `chord` (chord_map leaves them where they are). Cached."""
+    out = chord_map(chord) == np.arange(128)
+    out.flags.writeable = False
+    return out
+
+
+def same_tones(asked: Chord | None, heard: Chord | None) -> bool:
+    """Whether a bar heard as `heard` plays the asked chord: its root and tone set (the slash bass aside)."""
+    return asked is not None and heard is not None and asked.root == heard.root and set(asked.tones) == set(heard.tones)
+
+
+def _move_class(cells: np.ndarray, source: int, target: int, keep: bool = False) -> None:
+    """In place on a lane's (steps, 128) cells: every pitch of class `source` moves to the nearest pitch of
+    class `target` (up on a tie; the larger probability stays where two land); keep: copied, not moved."""
+    step = (target - source) % 12
+    step = step if step <= 6 else step - 12
+    for p in range(source, 128, 12):
+        q = p + step
+        if not 0 <= q < 128:
+            continue
+        np.maximum(cells[:, q], cells[:, p], out=cells[:, q])
+        if not keep:
+            cells[:, p] = 0.0
+
+
+def _to_bass_note(cells: np.ndarray, chord: Chord) -> None:
+    """In place on the bass's (steps, 128) cells: every note moved to the chord's bass note (nearest octave)."""
+    moved = np.zeros_like(cells)
+    np.maximum.at(moved.T, chord_map(chord, root=True), cells.T)
+    cells[:] = moved
+
+
+def _mend_bar(probs: np.ndarray, notes: np.ndarray, chord: Chord, heard: Chord | None, free, rank: int) -> None:
+    """In place on one bar's probs (5, bar_steps, 128): make it sound `chord` (heard as `heard` now).
+
+    rank 0: the bass plays the chord's bass note on beats 1 and 3 when the bar's root is misheard, and each
+    chord tone with under TONE_SHARE of the bar's weight takes the voice of the upper lane's most played
+    other tone (a 7th from a doubled root, a 6th from the fifth); rank 1: tones foreign to the chord (kept
+    passing notes) move to chord tones, the bass plays its note all bar and a scarce tone is added, not
+    moved; rank 2 and on: as rank 1, everything at once.
+    """
+    steps = probs.shape[1]
+    beat = steps // 4
+    chroma, lowest = bars_chroma(notes[list(PITCHED)], steps, drums=None)
+    chroma, lowest = chroma[0], lowest[0]
+    total = max(float(chroma.sum()), 1.0)
+    wrong_root = heard is None or heard.root != chord.root or int(np.argmax(lowest)) != chord.lowest
+    if free[BASS] and (wrong_root or rank >= 1):
+        bass = probs[BASS]
+        if rank == 0:
+            for lo in (0, 2 * beat):
+                _to_bass_note(bass[lo : lo + beat], chord)
+        else:
+            _to_bass_note(bass, chord)
+    upper = [i for i in UPPER if free[i] and notes[i].any()]
+    if rank >= 1 and upper:
+        mapped = chord_map(chord)
+        for lane in upper:
+            moved = np.zeros_like(probs[lane])
+            np.maximum.at(moved.T, mapped, probs[lane].T)
+            probs[lane] = moved
+    tones = list(chord.tones)
+    for tone in tones:
+        if chroma[tone] >= TONE_SHARE * total or not upper:
+            continue
+        per_lane = notes[upper].sum(axis=1)  # (lanes, 128) sounding cells a pitch
+        by_class = np.zeros((len(upper), 132))
+        by_class[:, :128] = per_lane
+        by_class = by_class.reshape(len(upper), 11, 12).sum(axis=1)  # (lanes, 12)
+        others = [t for t in tones if t != tone]
+        weight = by_class[:, others] + (np.array(others) == chord.lowest) * 0.5 * by_class[:, others].max()
+        lane_i, donor_i = np.unravel_index(int(np.argmax(weight)), weight.shape)
+        if by_class[lane_i, others[donor_i]] <= 0:
+            continue
+        lane, donor = upper[lane_i], others[donor_i]
+        _move_class(probs[lane], donor, tone, keep=rank >= 1)
+        chroma[tone] += chroma[donor] * 0.5  # do not pick the same voice twice for two tones
+        chroma[donor] *= 0.5
+
+
+PASSING_STEPS = 3  # a passing note lasts at most a dotted 8th (three 16ths)
+
+
+def keep_passing(src: torch.Tensor, mapped: torch.Tensor, is_tone: torch.Tensor, beat: int, floor: float):
+    """Which cells of the decoded bars are passing or neighbour notes to keep as they are (bool, like src).
+
+    src: probabilities (..., bars, bar_steps, 128) before they were moved to chord tones; mapped: the same
+    after; is_tone: (..., bars, 128) the bar's chord tones; floor: the probability a cell sounds from. A cell
+    is kept where a real player puts a note that is not in the chord: struck off the beat (a weak 16th or
+    8th), short (over within PASSING_STEPS steps), and between two chord tones a step away (one or two
+    semitones; in the moved notes, sounding the step before and one of the two steps after).
+    """
+    out = torch.zeros(src.shape, dtype=torch.bool, device=src.device)
+    out.view(-1)[passing_cells(src, mapped, is_tone, beat, floor)] = True
+    return out
+
+
+def passing_cells(src: torch.Tensor, mapped: torch.Tensor, is_tone: torch.Tensor, beat: int, floor: float):
+    """keep_passing's cells as flat positions in src (sorted, int64): the few candidates (sounding tones foreign
+    to the bar's chord) are found in one pass and every other test reads only their neighbours."""
+    steps, width = src.shape[-2], src.shape[-1]
+    flat_on = (src >= floor).reshape(-1)
+    cand = flat_on.nonzero()[:, 0]  # sounding cells: a few in a hundred
+    bar = cand // (steps * width)  # (..., bars) flattened
+    tone = is_tone.expand(*src.shape[:-2], width).reshape(-1, width)
+    cand = cand[~tone[bar % tone.shape[0], cand % width]]  # not a chord tone
+    t = (cand // width) % steps
+    cand, t = cand[t % beat != 0], t[t % beat != 0]  # struck off the beat: never a bar's first step
+    cand, t = cand[~flat_on[cand - width]], t[~flat_on[cand - width]]  # struck here (silent the step before)
+    last = flat_on.numel() - 1
+    held = torch.ones_like(cand, dtype=torch.bool)  # sounding PASSING_STEPS + 1 steps from here: too long
+    for k in range(1, PASSING_STEPS + 1):
+        held &= (t + k < steps) & flat_on[(cand + k * width).clamp_max(last)]
+    cand, t = cand[~held], t[~held]
+    if not len(cand):
+        return cand
+    q = cand % width
+    sounds = mapped.reshape(-1)
+    near = []  # a moved note a half or a whole step above or below, one step before and one or two after
+    for dt in (-1, 1, 2):
+        hit = torch.zeros_like(cand, dtype=torch.bool)
+        inside = (t + dt >= 0) & (t + dt < steps)
+        for dq in (-2, -1, 1, 2):
+            ok = inside & (q + dq >= 0) & (q + dq < width)
+            pos = (cand + dt * width + dq).clamp(0, last)
+            hit |= ok & (sounds[pos] >= floor)
+        near.append(hit)
+    return cand[near[0] | near[1] | near[2]]
+
+
+def _bars_notes(song: Song, steps: np.ndarray) -> np.ndarray:
+    """Song.notes of these steps (whole bars) alone, side by side: what the mended bars play now, without
+    reading the whole take again (a note held into a bar from the one before is read as struck there)."""
+    part = Song(song.probs[:, steps], song.steps_per_beat, song.steps_per_bar, song.threshold, settings=song.settings)
+    return part.notes()
+
+
+def _near_tone(on: np.ndarray, tone: np.ndarray, at: np.ndarray, pitch: np.ndarray) -> np.ndarray:
+    """Per (step, pitch) pair: whether the roll `on` (steps, 128) sounds a chord tone (`tone`, same shape) a
+    half or a whole step above or below `pitch` at step `at`."""
+    hit = np.zeros(len(at), dtype=bool)
+    for k in (-2, -1, 1, 2):
+        q = np.clip(pitch + k, 0, 127)
+        hit |= (pitch + k >= 0) & (pitch + k <= 127) & on[at, q] & tone[at, q]
+    return hit
+
+
+def _strays(song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.ndarray) -> bool:
+    """In place on song.probs: each note of `notes` (the song's Song.notes) whose pitch is not a tone of its
+    bar's chord moves to the nearest chord tone (chord_map), unless it is a passing note as `keep_passing`
+    keeps them: struck off the beat, over within PASSING_STEPS steps, a step (1-2 semitones) from a chord tone
+    its lane sounds the step before it starts or one of the two steps after it ends. Bars with no chord and
+    lanes not free stay; the moved notes move in `notes` too. Returns whether a note moved."""
+    spb, beat, steps = song.steps_per_bar, song.steps_per_beat, song.n_steps
+    bars = len(chords)
+    tone_rows = np.ones((bars, 128), dtype=bool)  # a bar with no chord: every pitch fits
+    targets = np.broadcast_to(np.arange(128), (bars, 128)).copy()  # chord_map of each bar's chord
+    has_chord = np.zeros(bars, dtype=bool)
+    for chord, rows in bars_of(chords).items():  # a chart has few chords
+        tone_rows[rows] = chord_tones(chord)
+        targets[rows] = chord_map(chord)
+        has_chord[rows] = True
+    bar_of = np.minimum(np.arange(steps) // spb, bars - 1)
+    tone = tone_rows[bar_of]  # (steps, 128)
+    last = steps - 1
+    moved = False
+    for lane in PITCHED:
+        lane_free = np.repeat(free[:, lane], spb)[:steps]
+        on = notes[lane]
+        t, p = np.divmod(np.flatnonzero(on), on.shape[1])  # the lane's sounding cells: a few in a hundred
+        odd = ~tone[t, p] & lane_free[t]
+        if not odd.any():
+            continue
+        cols = np.unique(p[odd])
+        pitches, starts, ends = note_runs(on[:, cols])
+        pitches = cols[pitches]
+        stray = ~tone[starts, pitches] & lane_free[starts]
+        if not stray.any():
+            continue
+        pitches, starts, ends = pitches[stray], starts[stray], ends[stray]
+        before = (starts > 0) & _near_tone(on, tone, np.maximum(starts - 1, 0), pitches)
+        after = _near_tone(on, tone, np.minimum(ends, last), pitches) & (ends <= last)
+        after |= _near_tone(on, tone, np.minimum(ends + 1, last), pitches) & (ends + 1 <= last)
+        passing = (starts % beat != 0) & (ends - starts <= PASSING_STEPS) & (before | after)
+        cells = song.probs[lane]
+        pitches, starts, ends = pitches[~passing], starts[~passing], ends[~passing]
+        length = ends - starts  # every cell of every note that moves, in order: note by note, step by step
+        t = np.repeat(starts - np.cumsum(length) + length, length) + np.arange(int(length.sum()))
+        p = np.repeat(pitches, length)
+        go = lane_free[t] & has_chord[bar_of[t]]
+        t, p = t[go], p[go]
+        if not len(t):
+            continue
+        q = targets[bar_of[t], p]
+        moved = True
+        at, to = t * 128 + p, t * 128 + q
+        if np.any(at == to) or len(np.intersect1d(at, to)):  # a note onto another's cell: one cell at a time
+            for step, pitch, target in zip(t.tolist(), p.tolist(), q.tolist()):
+                cells[step, target] = max(cells[step, target], cells[step, pitch])
+                cells[step, pitch] = 0.0
+                on[step, target], on[step, pitch] = True, False
+            continue
+        np.maximum.at(cells, (t, q), cells[t, p])
+        cells[t, p] = 0.0
+        on[t, q], on[t, p] = True, False
+    return moved
+
+
+@lru_cache(maxsize=512)
 def _maps(chord: Chord | None) -> np.ndarray:
-    return np.stack([chord_map(chord), chord_map(chord, root=True)])  # (2, 128)
+    """(2, 128): chord_map(chord) and chord_map(chord, root=True), read-only. Cached."""
+    out = np.stack([chord_map(chord), chord_map(chord, root=True)])
+    out.flags.writeable = False
+    return out
 
 
 STEERED = ("asked", "part", "bank")  # where a take's chords came from, when the band is held to them
@@ -116,13 +339,42 @@ class Chording:
         feats = feats.expand(chunks, batch, -1).contiguous()
         maps = None
         if steer and chords:
-            rows = [_maps(c.transposed(shift) if c else None) for c in given]
+            moved = {c: c.transposed(shift) if c is not None else None for c in set(given)}  # a chart has few chords
+            rows = [_maps(moved[c]) for c in given]
             maps = torch.as_tensor(np.stack(rows), device=self.torch_device).view(chunks, 1, bars, 2, 128)
             maps = maps.expand(chunks, batch, bars, 2, 128).contiguous()
-            roots = [(c.transposed(shift).root, third_of(c)) if c is not None else (0, 0) for c in given]
+            roots = [(moved[c].root, third_of(c)) if c is not None else (0, 0) for c in given]
             thirds = torch.as_tensor(roots, device=self.torch_device).view(chunks, 1, bars, 2)
             return ChordPlan(feats, maps, thirds.expand(chunks, batch, bars, 2).contiguous())
         return ChordPlan(feats, maps)
+
+    @staticmethod
+    def _fit_chart(song: Song, chords: list[Chord | None], free: np.ndarray) -> None:
+        """In place on song.probs (in the song's key), on what Song.notes plays: every note off its bar's chord
+        that is no passing note (`_strays`) moves to the nearest chord tone; then every bar not heard as its
+        chord (chords.recognize, as a listener's ear and `musicvae evaluate` read it) is mended (`_mend_bar`),
+        harder each round, for FIT_ROUNDS rounds; strays once more. free: (bars, 5), the lanes it may change."""
+        spb = song.steps_per_bar
+        n = min(len(chords), song.n_bars, free.shape[0])
+        chords, free = list(chords[:n]) + [None] * (song.n_bars - n), free[: song.n_bars]
+        notes = song.notes()
+        _strays(song, chords, free, notes)  # moves the notes in `notes` too
+        asked = [i for i in range(n) if chords[i] is not None and free[i, list(PITCHED)].any()]
+        for rank in range(FIT_ROUNDS):
+            # the asked bars alone, as chords.recognize hears them (each bar on its own)
+            steps = (np.asarray(asked, dtype=np.int64)[:, None] * spb + np.arange(spb)).ravel()
+            played = notes[np.asarray(PITCHED)[:, None], steps]
+            heard = best_chords(*bars_chroma(played, spb, drums=None)) if asked else []
+            heard = dict(zip(asked, heard))
+            asked = [i for i in asked if not same_tones(chords[i], heard[i])]
+            if not asked:
+                return
+            for i in asked:
+                lo = i * spb
+                _mend_bar(song.probs[:, lo : lo + spb], notes[:, lo : lo + spb], chords[i], heard[i], free[i], rank)
+            steps = (np.asarray(asked)[:, None] * spb + np.arange(spb)).ravel()
+            notes[:, steps] = _bars_notes(song, steps)
+        _strays(song, chords, free, notes)
 
     @staticmethod
     def _plan_args(plan: ChordPlan | None, c: int, b: int | None = None) -> dict:
@@ -160,9 +412,10 @@ class Chording:
         feats = plan.features[chunks, 0]
         maps = (plan.maps[chunks, 0], plan.thirds[chunks, 0])
         with self._steering_of(song):
-            probs = self._unblock(self._decode(z, len(chunks), harmonise=False, chords=feats, steer=maps), len(chunks))
+            probs = self._unblock(self._decode(z, len(chunks), False, feats, maps, song.threshold), len(chunks))
         probs = transpose_roll(probs, shift_out) if shift_out else probs  # (L, C, cs, 128)
         kept = {"primer", "part"}
+        free = np.zeros((song.n_bars, len(LANES)), dtype=bool)
         for bar in changed:
             c = bar // bars
             row, lo = chunks.index(c), bar * spb
@@ -174,6 +427,8 @@ class Chording:
                 ):
                     continue
                 out.probs[lane, lo : lo + spb] = probs[lane, row, lo - c * cs : lo - c * cs + spb]
+                free[bar, lane] = True
+        self._fit_chart(out, new, free)  # the re-voiced bars heard as their new chords, as generate's are
         return out
 
     def set_chord(self, song: Song, bar: int, chord: str | Chord | None) -> Song:

@@ -256,6 +256,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
                 song = self._song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
                 if chord_source is not None:
                     song.chords = [None if c is None else c.symbol for c in asked]
+                    self._fit_chart(song, asked, np.repeat(~protect, self.cfg.bars, axis=0))
                 song.sections = list(sections)
                 songs.append(song)
             return songs[0] if variations == 1 else songs

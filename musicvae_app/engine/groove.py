@@ -77,7 +77,7 @@ class Groove:
             if BASS in lineup:
                 self._keep_bass(take, free, threshold, chords, spb)
             self._restrike(take, free, floor, spb, lineup)
-            self._voices(take, free, floor, spb)
+            self._voices(take, free, floor, spb, doublings_first=chords is not None)
             self._voicing(take, free, floor, spb, lineup, chords, scale)
             self._passing(take, free, floor, threshold, notes, spb, lineup, scale)
             if BASS in lineup:
@@ -150,21 +150,31 @@ class Groove:
             bars[BASS, bar] = moved
 
     @staticmethod
-    def _voices(take, free, floor: np.ndarray, spb: int) -> None:
+    def _voices(take, free, floor: np.ndarray, spb: int, doublings_first: bool = False) -> None:
         """At most VOICES[lane] notes at once: at each step a lane keeps its likeliest sounding cells (the bass
         one, a keyboard or a guitar four: real parts average three). A chord mapped onto every octave of its
-        tones, or a pad the fill setting opens up, was a wall of ten notes."""
+        tones, or a pad the fill setting opens up, was a wall of ten notes. doublings_first (a take held to
+        chords): an octave doubling of a pitch class the lane already plays lower goes first, so a chord's
+        third and 7th (and a passing note) stay where its root and fifth were doubled. Without chords the
+        plain likeliest-first cap stays (doublings first there cost the default pack two music goals on the
+        validation songs: strings QN and piano-bass TD)."""
         steps = free.shape[0] * spb
         for lane, most in VOICES.items():
             cells = take[lane, :steps]
             lane_free = np.repeat(free[:, lane], spb)
-            crowded = ((cells >= floor[lane]).sum(axis=1) > most) & lane_free
+            sounding = cells >= floor[lane]
+            crowded = (sounding.sum(axis=1) > most) & lane_free
             if not crowded.any():
                 continue
             rows = cells[crowded]
-            kth = np.partition(rows, -most, axis=1)[:, -most][:, None]
-            rows[rows < kth] = 0.0
-            cells[crowded] = rows
+            rank = rows
+            if doublings_first:  # a doubling ranks below every other cell, sounding or not
+                rank = rows.copy()
+                rank.reshape(-1)[_doubled_cells(sounding[crowded])] = -1.0
+            # a step's `most` best are never doublings (at least 12 cells a step are none), so the kth rank is
+            # a probability (>= 0) and every doubling goes
+            kth = rank.max(axis=1) if most == 1 else np.partition(rank, -most, axis=1)[:, -most]
+            cells[crowded] = rows * (rank >= kth[:, None])
 
     @staticmethod
     def _restrike(take, free, floor: np.ndarray, spb: int, lineup) -> None:
@@ -187,9 +197,19 @@ class Groove:
                 held[k:] &= on[:-k]
                 held[:k] = False
             where = np.flatnonzero(strikes[1:] & lane_free[1:] & lane_free[:-1]) + 1  # steps t with a strike
-            for t in where:
-                pitches = held[t - 1] & on[t]
-                take[lane, t - 1, pitches] = 0.0
+            gaps = take[lane, where - 1]  # the steps before them, all at once (each step is one strike's)
+            gaps[held[where - 1] & on[where]] = 0.0
+            take[lane, where - 1] = gaps
+
+
+def _doubled_cells(sounding: np.ndarray) -> np.ndarray:
+    """The octave doublings of (steps, 128) bool `sounding` as flat positions: every sounding cell whose pitch
+    class already sounds an octave or more lower at its step. Sparse: only the sounding cells are read."""
+    cell = np.flatnonzero(sounding)  # by step, then pitch
+    key = (cell // sounding.shape[1]) * 12 + cell % sounding.shape[1] % 12
+    lowest = np.zeros(len(cell), dtype=bool)
+    lowest[np.unique(key, return_index=True)[1]] = True  # the first, lowest, of each step's pitch class
+    return cell[~lowest]
 
 
     def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock=None) -> None:

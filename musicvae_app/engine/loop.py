@@ -15,6 +15,7 @@ import torch
 from ..keys import transpose_roll
 from ..model.pack import PackError
 from ..song import DRUMS, LANES, Song, lane_index
+from .chording import passing_cells
 from .runtime import torch_threads
 
 BASS = LANES.index("bass")
@@ -37,6 +38,21 @@ def _moved(probs: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return torch.zeros_like(probs).scatter_reduce_(-1, index, probs, "amax", include_self=True)
 
 
+def _keep_cells(src: torch.Tensor, moved: torch.Tensor, kept: torch.Tensor, maps: torch.Tensor) -> None:
+    """In place on moved = _moved(src, maps) (lanes, B, bars, steps, 128): the cells at flat positions `kept`
+    stay where they are in src and take no part in the move. Only the rows (steps) holding a kept cell are
+    moved again: every other row is what moving src without them gives. maps: (B, bars, 128)."""
+    width, steps = src.shape[-1], src.shape[-2]
+    rows, at = torch.unique(kept // width, return_inverse=True)
+    mask = torch.zeros((len(rows), width), dtype=torch.bool, device=src.device)
+    mask[at, kept % width] = True
+    per_lane = src[0].numel() // width
+    cells = src.reshape(src.shape[0], per_lane, width)[rows // per_lane, rows % per_lane]  # a view of a lane's rows
+    index = maps.reshape(-1, width)[(rows // steps) % (maps.shape[0] * maps.shape[1])]
+    again = torch.zeros_like(cells).scatter_reduce_(-1, index, cells.masked_fill(mask, 0.0), "amax", include_self=True)
+    moved.view(-1, width)[rows] = torch.maximum(again, cells * mask)
+
+
 THIRD_MISSING = 0.5  # a bar's third is missing when the upper lanes' likeliest third is under this x their root
 
 
@@ -45,8 +61,8 @@ def _complete_thirds(per_bar: torch.Tensor, upper: list[int], thirds: torch.Tens
     not its third (a bare fifth reads as no chord at all) gets the third in the lane that plays the root
     most strongly, in that lane's own rhythm: its root cells, a third higher. thirds: (B, bars, 2) root
     pitch class and third (3, 4; 0 for chords without one)."""
-    cells = per_bar[upper]  # (U, B, bars, steps, 128), a copy
-    peak = torch.nn.functional.pad(cells.amax(dim=3), (0, 4)).view(*cells.shape[:3], 11, 12).amax(dim=3)
+    peak = per_bar.amax(dim=3)[upper]  # (U, B, bars, 128)
+    peak = torch.nn.functional.pad(peak, (0, 4)).view(*peak.shape[:3], 11, 12).amax(dim=3)
     root, third = thirds[..., 0], thirds[..., 1]
     root_peak = peak.gather(-1, root[None, ..., None].expand(len(upper), -1, -1, 1))[..., 0]  # (U, B, bars)
     third_pc = ((root + third) % 12)[None, ..., None].expand(len(upper), -1, -1, 1)
@@ -55,14 +71,17 @@ def _complete_thirds(per_bar: torch.Tensor, upper: list[int], thirds: torch.Tens
     if not need.any():
         return
     lane = torch.nn.functional.one_hot(root_peak.argmax(dim=0), len(upper)).permute(2, 0, 1).bool() & need
+    u, b, bar = lane.nonzero(as_tuple=True)  # only the bars that get a third, each in one lane
+    rows = torch.as_tensor(upper, device=per_bar.device)[u]
+    cells = per_bar[rows, b, bar]  # (n, steps, 128), a copy
     pitch_class = torch.arange(128, device=per_bar.device) % 12
-    on_root = (pitch_class == root[..., None]).to(cells.dtype)  # (B, bars, 128)
-    roots = cells * on_root[None, :, :, None, :]
-    for k in (3, 4):
-        shifted = torch.nn.functional.pad(roots[..., :-k], (k, 0))
-        chosen = (lane & (third == k)).to(cells.dtype)[..., None, None]
-        cells = torch.maximum(cells, shifted * chosen)
-    per_bar[upper] = cells
+    on_root = (pitch_class == root[b, bar][:, None]).to(cells.dtype)  # (n, 128)
+    roots = cells * on_root[:, None, :]
+    k = third[b, bar]
+    for up in (3, 4):
+        shifted = torch.nn.functional.pad(roots[..., :-up], (up, 0))
+        cells = torch.where((k == up)[:, None, None], torch.maximum(cells, shifted), cells)
+    per_bar[rows, b, bar] = cells
 
 
 class Loop:
@@ -166,13 +185,16 @@ class Loop:
             if forced is not None:
                 z = torch.where(fmask[s + 1], fz[s + 1], z)
         stacked = fast.stack_blocks(blocks)
-        if plan is not None and plan.maps is not None and steps:  # every generated chunk to its chords, at once
-            n, rows = steps * batch, blocks[0].shape[1]
-            steer = (plan.maps[1 : steps + 1].flatten(0, 1), plan.thirds[1 : steps + 1].flatten(0, 1))
-            stacked[:, rows:] = self._steered(stacked[:, rows:], n, steer=steer)
-        if after and steps and fast.harmony and (plan is None or plan.maps is None):  # given chords do its work
+        steered = plan is not None and plan.maps is not None and steps
+        if after and steps and fast.harmony and not steered:  # given chords do its work
             self._harmonise_kept(stacked[:, blocks[0].shape[1] :], steps * batch, threshold)
-        probs = self._unblock(stacked, (steps + 1) * batch)
+        plain = fast.from_blocked(stacked, (steps + 1) * batch)  # (L, chunks * B, cs, 128), chunk by chunk
+        if steered:  # every generated chunk to its chords, at once, in the plain layout
+            steer = (plan.maps[1 : steps + 1].flatten(0, 1), plan.thirds[1 : steps + 1].flatten(0, 1))
+            pitched = plain[:DRUMS, batch:]
+            pitched.copy_(self._steer_chords(pitched, steps * batch, steer, threshold))
+            self._fold_windows(pitched)
+        probs = plain.cpu().numpy()
         probs = probs.reshape(n_lanes, steps + 1, batch, self.cfg.chunk_steps, 128).transpose(0, 2, 1, 3, 4)
         probs = np.ascontiguousarray(probs.reshape(n_lanes, batch, -1, 128))
         if forced is not None:
@@ -219,7 +241,9 @@ class Loop:
         known, mask = forced
         return self.fast.predict_band(z, known.expand_as(z), mask[..., 0].expand(lanes, batch), chords)
 
-    def _decode(self, z: torch.Tensor, batch: int, harmonise: bool = True, chords=None, steer=None) -> torch.Tensor:
+    def _decode(
+        self, z: torch.Tensor, batch: int, harmonise: bool = True, chords=None, steer=None, floor=None
+    ) -> torch.Tensor:
         """fast.decode (with the chunk's chords on chord packs), harmonised, then (with scale lock on) each
         pitched lane's out-of-scale probabilities moved in scale, then steered to the chords when given."""
         p = self.fast.decode(z, chords)
@@ -228,26 +252,64 @@ class Loop:
         snap = getattr(self, "_snap", None)
         if snap is None and steer is None:
             return p
-        return self._steered(p, batch, snap, steer)
+        return self._steered(p, batch, snap, steer, floor)
 
-    def _steered(self, p: torch.Tensor, batch: int, snap=None, steer=None) -> torch.Tensor:
-        """Blocked probabilities of `batch` chunks with scale lock's map and the chords' maps applied."""
-        plain = self.fast.from_blocked(p, batch)  # (L, B, cs, 128)
-        pitched = [i for i in range(len(LANES)) if i != DRUMS]
+    def _steered(self, p: torch.Tensor, batch: int, snap=None, steer=None, floor: float | None = None) -> torch.Tensor:
+        """Blocked probabilities of `batch` chunks with scale lock's map and the chords' maps applied; with a
+        sounding floor (the call's threshold), passing and neighbour notes stay (chording.keep_passing).
+        Only the pitched lanes leave the blocked layout; the drums (the last lane) pass through as they are."""
+        plain = self.fast.from_blocked(p[:DRUMS], batch)  # (pitched lanes, B, cs, 128)
         if snap is not None:
-            plain[pitched] = _moved(plain[pitched], snap.expand_as(plain[pitched]))
-        if steer is not None:  # ((B, bars, 2, 128), (B, bars, 2)): each bar's notes move to its chord's tones
-            maps, thirds = steer
-            lanes, _, steps = plain[pitched].shape[:3]
-            bars = maps.shape[1]
-            per_bar = _moved(plain[pitched].view(lanes, batch, bars, steps // bars, 128), maps[None, :, :, None, 0])
-            beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1
-            bass = pitched.index(BASS)
-            first = per_bar[bass, :, :, :beat]
-            per_bar[bass, :, :, :beat] = _moved(first, maps[:, :, None, 1].expand_as(first))
-            _complete_thirds(per_bar, [i for i in range(lanes) if i != bass], thirds)
-            plain[pitched] = per_bar.view(lanes, batch, steps, 128)
-        return self.fast.to_blocked(plain)
+            plain = _moved(plain, snap.expand_as(plain))
+        if steer is not None:
+            plain = self._steer_chords(plain, batch, steer, floor)
+        return torch.cat([self.fast.to_blocked(plain), p[DRUMS:]])
+
+    def _steer_chords(self, plain: torch.Tensor, batch: int, steer, floor: float | None) -> torch.Tensor:
+        """The pitched lanes' plain probabilities (lanes, B, cs, 128) of `batch` chunks moved to their chords
+        (a new tensor). steer: ((B, bars, 2, 128), (B, bars, 2)): each bar's notes move to its chord's tones
+        (chording.chord_map), passing and neighbour notes stay given a sounding floor, the bass takes the
+        chord's bass note on beat 1 where the chord changes, and a bare fifth gets its third."""
+        maps, thirds = steer
+        lanes, steps = plain.shape[0], plain.shape[2]
+        bars = maps.shape[1]
+        src = plain.view(lanes, batch, bars, steps // bars, 128)
+        per_bar = _moved(src, maps[None, :, :, None, 0])
+        if floor is not None:  # passing and neighbour notes stay where the decoder put them
+            is_tone = maps[:, :, 0] == torch.arange(128, device=maps.device)  # (B, bars, 128)
+            kept = passing_cells(src, per_bar, is_tone, steps // bars // 4, floor)
+            if len(kept):
+                _keep_cells(src, per_bar, kept, maps[:, :, 0])
+        beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1 where the chord changes
+        first = per_bar[BASS, :, :, :beat]
+        changed = torch.ones(maps.shape[:2], dtype=torch.bool, device=maps.device)  # (B, bars); a phrase starts
+        changed[:, 1:] = (maps[:, 1:, 1] != maps[:, :-1, 1]).any(dim=-1)
+        rooted = _moved(first, maps[:, :, None, 1].expand_as(first))
+        per_bar[BASS, :, :, :beat] = torch.where(changed[:, :, None, None], rooted, first)
+        _complete_thirds(per_bar, [i for i in range(lanes) if i != BASS], thirds)
+        return per_bar.view(lanes, batch, steps, 128)
+
+    def _fold_windows(self, plain: torch.Tensor) -> None:
+        """In place on the pitched lanes' plain probabilities (lanes, N, cs, 128): what a round trip through the
+        blocked layout does (FastBand.to_blocked, from_blocked): a cell outside its lane's pitch window folds
+        into it by octaves (the larger stays) and the outside is left silent (chords move notes past a window's
+        edge), as fast.fold does but reading only the outside."""
+        width = self.cfg.pitches
+        if width >= 128:
+            return
+        for lane, lo in enumerate(self.cfg.pitch_low[: plain.shape[0]]):
+            cells = plain[lane]
+            hi = lo + width
+            for k in range(1, -(-lo // 12) + 1):  # below the window: up k octaves, into [lo, lo + 12)
+                a, b = max(lo - 12 * k, 0), lo - 12 * (k - 1)
+                into = cells[..., a + 12 * k : b + 12 * k]
+                into.copy_(torch.maximum(into, cells[..., a:b]))
+            for k in range(1, -(-(128 - hi) // 12) + 1):  # above it: down k octaves, into [hi - 12, hi)
+                a, b = hi + 12 * (k - 1), min(hi + 12 * k, 128)
+                into = cells[..., a - 12 * k : b - 12 * k]
+                into.copy_(torch.maximum(into, cells[..., a:b]))
+            cells[..., :lo] = 0.0
+            cells[..., hi:] = 0.0
 
     def _forced_latents(self, forced: _Forced):
         """Latent means of every forced chunk (chunks, L, 1, K) and the mask as a device tensor."""

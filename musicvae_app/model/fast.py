@@ -160,13 +160,14 @@ class FastBand:
         return torch.stack(blocks, dim=1).reshape(blocks[0].shape[0], -1, BLOCK)
 
     def from_blocked(self, x: torch.Tensor, batch: int) -> torch.Tensor:
-        """Inverse of to_blocked: -> (L, B, steps, 128), zero outside each lane's window."""
+        """Inverse of to_blocked: -> (L, B, steps, 128), zero outside each lane's window. x may hold the
+        first L lanes only (the pitched lanes, say)."""
         lanes = x.shape[0]
         x = x.reshape(lanes, batch, self.t, self.w, 4, 4, 4, 4).permute(0, 1, 2, 4, 6, 3, 5, 7)
         if self.cfg.pitches == 128:
             return x.reshape(lanes, batch, self.cfg.chunk_steps, self.cfg.pitches)
         out = x.new_zeros((lanes, batch, self.cfg.chunk_steps, 128))
-        for i, lo in enumerate(self.cfg.pitch_low):  # one strided copy per lane, straight into its window
+        for i, lo in enumerate(self.cfg.pitch_low[:lanes]):  # one strided copy per lane, straight into its window
             window = out[i, ..., lo : lo + self.cfg.pitches]
             window.unflatten(-1, (self.w, 4, 4)).unflatten(-4, (self.t, 4, 4)).copy_(x[i])
         return out
