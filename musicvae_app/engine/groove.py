@@ -201,17 +201,6 @@ class Groove:
             gaps[held[where - 1] & on[where]] = 0.0
             take[lane, where - 1] = gaps
 
-
-def _doubled_cells(sounding: np.ndarray) -> np.ndarray:
-    """The octave doublings of (steps, 128) bool `sounding` as flat positions: every sounding cell whose pitch
-    class already sounds an octave or more lower at its step. Sparse: only the sounding cells are read."""
-    cell = np.flatnonzero(sounding)  # by step, then pitch
-    key = (cell // sounding.shape[1]) * 12 + cell % sounding.shape[1] % 12
-    lowest = np.zeros(len(cell), dtype=bool)
-    lowest[np.unique(key, return_index=True)[1]] = True  # the first, lowest, of each step's pitch class
-    return cell[~lowest]
-
-
     def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock=None) -> None:
         """Full chords: in a bar where piano, guitar or strings double a pitch class (root and fifth in every
         octave: the VAEs' blur) and leave out a tone of the bar's chord (the take's chords, else the chord the
@@ -306,6 +295,16 @@ def _doubled_cells(sounding: np.ndarray) -> np.ndarray:
             value = max(0.85 * float(take[BASS, end - 2, held]), threshold + 1e-3)  # (a restruck note: its last strike)
             take[BASS, end - APPROACH_STEPS : end, held] = 0.0
             take[BASS, end - APPROACH_STEPS : end, tone] = value
+
+
+def _doubled_cells(sounding: np.ndarray) -> np.ndarray:
+    """The octave doublings of (steps, 128) bool `sounding` as flat positions: every sounding cell whose pitch
+    class already sounds an octave or more lower at its step. Sparse: only the sounding cells are read."""
+    cell = np.flatnonzero(sounding)  # by step, then pitch
+    key = (cell // sounding.shape[1]) * 12 + cell % sounding.shape[1] % 12
+    lowest = np.zeros(len(cell), dtype=bool)
+    lowest[np.unique(key, return_index=True)[1]] = True  # the first, lowest, of each step's pitch class
+    return cell[~lowest]
 
 
 def _tone_order(chord) -> list[int]:
