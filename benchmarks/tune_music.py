@@ -41,6 +41,7 @@ def main() -> None:
     parser.add_argument("--pack", default=None)
     parser.add_argument("--data", required=True)
     parser.add_argument("--windows", type=int, default=40)
+    parser.add_argument("--songs", type=int, default=300, help="training songs read; windows come from all after 200")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
     args = parser.parse_args()
@@ -50,7 +51,7 @@ def main() -> None:
         key, _, value = item.partition("=")
         g[key] = json.loads(value)
     engine = type(engine)(engine.pack, device="cpu") if args.set else engine
-    pool = training_songs(engine, args.data, 300, args.cache_dir)
+    pool = training_songs(engine, args.data, args.songs, args.cache_dir)
     chosen = windows(pool[200:], SCORE_CHUNK, STEPS, args.windows)
     real = np.stack([w.roll for w in chosen])
     t0 = time.perf_counter()
