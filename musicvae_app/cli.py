@@ -160,7 +160,10 @@ def _add_train(sub) -> None:
         "workers",
     ):
         p.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name))
-    for name in ("lr", "lr_decay", "kl_weight"):
+    p.add_argument(
+        "--lr", type=float, default=None, help="Adam learning rate (default 1e-3; with --resume, the checkpoint's)"
+    )
+    for name in ("lr_decay", "kl_weight"):
         p.add_argument("--" + name.replace("_", "-"), type=float, default=getattr(defaults, name))
     p.add_argument("--recon", choices=("bce", "mse"), default=defaults.recon)
     p.add_argument(

@@ -250,3 +250,134 @@ def test_a_pack_that_would_give_nan_is_refused_before_it_is_saved(data, tmp_path
     assert {name: (out / name).read_bytes() for name in before} == before  # the earlier pack is untouched
     assert (out / "checkpoint.pt").read_bytes() == checkpoint
     assert load_pack(out).card["name"] == "pack"
+
+
+def test_an_exploding_but_finite_loss_stops_the_run(data, tmp_path, capsys):
+    """--lr 0.02 --kl-weight 100 never gives NaN: the guitar VAE's loss reaches ~1e26 in the first epoch and,
+    unguarded, a pack of noise was written. The run stops at the batch that is over 1e6 x the first batch's loss."""
+    out = tmp_path / "pack"
+    flags = ["--vae-epochs", "4", "--pred-epochs", "2", "--songs-per-epoch", "4", "--batch", "8", "--no-progress"]
+    assert main(["train", "--data", str(data), "--out", str(out), *flags, "--lr", "0.02", "--kl-weight", "100"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err, err
+    assert err.startswith("musicvae train: error: training diverged in vae epoch 1 (loss "), err
+    assert "over 1e+06 times the first batch's" in err
+    assert "lower --lr (now 0.02) or --kl-weight (now 100) and train again" in err
+    assert not (out / "card.json").exists() and not (out / "checkpoint.pt").exists()
+
+
+def _damage_adam(checkpoint):
+    """Negative second moments in the checkpoint's (cond) Adam state: its next step takes a square root of them."""
+    import torch
+
+    state = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    assert state["stage"] == "cond"
+    for moments in state["optimizer"]["state"].values():
+        moments["exp_avg_sq"].fill_(-1.0)
+    torch.save(state, checkpoint)
+
+
+def test_weights_left_non_finite_by_an_epochs_last_step_are_never_checkpointed(data, tmp_path, capsys):
+    """The cond stage runs one batch an epoch here. Resumed with an Adam state whose step turns the weights NaN,
+    cond epoch 2's loss (taken before the step) is finite, but its weights are not: the run stops before saving,
+    in one line, and the checkpoint of melody epoch 2 (good weights) and the earlier pack stay as they were."""
+    import torch
+
+    out = tmp_path / "pack"
+    assert main(["train", "--data", str(data), "--out", str(out), *TINY]) == 0
+    before = {name: (out / name).read_bytes() for name in ("card.json", "weights.safetensors")}
+    saved = out / "checkpoint.pt"
+    finished = saved.read_bytes()
+    more = [a if a != "1" or i != 3 else "2" for i, a in enumerate(TINY)]  # --pred-epochs 2
+    for lr, advice in (
+        ([], "this epoch ran at 0.00095, the checkpoint's: --lr on --resume sets another"),
+        (
+            ["--lr", "5e-4"],
+            "this epoch ran at 0.0005, from --lr",
+        ),
+    ):
+        saved.write_bytes(finished)  # the finished run's checkpoint, its Adam state then damaged
+        _damage_adam(saved)
+        capsys.readouterr()
+        assert main(["train", "--data", str(data), "--out", str(out), "--resume", *more, *lr]) == 2
+        captured = capsys.readouterr()
+        err = captured.err.strip()
+        assert err.count("\n") == 0 and "Traceback" not in err, err
+        assert err.startswith(
+            "musicvae train: error: training diverged in cond epoch 2 (its last step left non-finite weights: cond."
+        ), err
+        assert f"--resume again with a lower --lr ({advice}) or a lower --kl-weight (now 0.5)" in err, err
+        assert err.endswith("from the checkpoint kept (melody epoch 2)"), err
+        assert "melody epoch 2/2" in captured.out and "cond epoch 2/2" not in captured.out
+        state = torch.load(saved, map_location="cpu", weights_only=True)
+        assert json.loads(state["done_epochs"]) | {"band": 0} == {"vae": 1, "melody": 2, "cond": 1, "band": 0}
+        assert all(torch.isfinite(t).all() for t in state["band"].values() if t.is_floating_point())
+        assert {name: (out / name).read_bytes() for name in before} == before
+
+
+def test_resume_honours_a_given_lr_and_otherwise_keeps_the_checkpoints(data, tmp_path, capsys):
+    """--lr 2e-3, one epoch a stage; resumed for a second predictor epoch. Without --lr: melody (not begun in the
+    checkpoint's optimizer) starts at the run's own 2e-3, cond continues the checkpoint's decayed 0.0019. With
+    --lr 5e-4: both run at 5e-4, and the log line says where each rate comes from."""
+    import shutil
+
+    first = tmp_path / "first"
+    assert main(["train", "--data", str(data), "--out", str(first), *TINY, "--lr", "2e-3"]) == 0
+    assert [h["lr"] for h in card(first)["training"]["history"]["cond"]] == [0.002]
+    more = [a if a != "1" or i != 3 else "2" for i, a in enumerate(TINY)]  # --pred-epochs 2
+    runs = {}
+    for name, lr in (("kept", []), ("given", ["--lr", "5e-4"])):
+        out = tmp_path / name
+        shutil.copytree(first, out)
+        capsys.readouterr()
+        assert main(["train", "--data", str(data), "--out", str(out), "--resume", *more, *lr]) == 0
+        history = card(out)["training"]["history"]
+        runs[name] = (capsys.readouterr().out, [h["lr"] for h in history["melody"]], [h["lr"] for h in history["cond"]])
+    log, melody, cond = runs["kept"]
+    assert "learning rate as the checkpoint left it (the checkpoint's cond optimizer was at 0.0019" in log
+    assert melody == [0.002, 0.002] and cond == [0.002, 0.0019]
+    assert card(tmp_path / "kept")["training"]["config"]["lr"] == 0.002
+    log, melody, cond = runs["given"]
+    assert "learning rate 0.0005 from --lr (the checkpoint's cond optimizer was at 0.0019), decaying" in log
+    assert melody == [0.002, 0.0005] and cond == [0.002, 0.0005]
+
+
+def test_a_two_process_run_that_diverges_stops_both_processes(data, tmp_path):
+    """Two gloo processes started by hand (no torchrun to kill a straggler): both stop at the same batch (they agree
+    on every batch's verdict) and exit 2; the message is printed once, by rank 0."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    out = tmp_path / "ddp"
+    args = [sys.executable, "-m", "musicvae_app.training", "--data", str(data), "--out", str(out), "--device", "cpu"]
+    args += ["--workers", "1", *TINY, "--vae-epochs", "2", "--lr", "0.02", "--kl-weight", "100"]
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "WORLD_SIZE": "2",
+        "MASTER_ADDR": "127.0.0.1",
+        "MASTER_PORT": str(port),
+    }
+    procs = [
+        subprocess.Popen(
+            args,
+            env={**env, "RANK": str(r), "LOCAL_RANK": str(r)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for r in range(2)
+    ]
+    errs = []
+    try:
+        for proc in procs:
+            errs.append(proc.communicate(timeout=120)[1])
+    finally:
+        for proc in procs:
+            if proc.poll() is None:  # a process left waiting on the other: the bug this test is for
+                proc.kill()
+    assert [proc.returncode for proc in procs] == [2, 2], errs
+    assert "training diverged in vae epoch" in errs[0] and "diverged" not in errs[1]
+    assert not (out / "card.json").exists()

@@ -188,6 +188,7 @@ class Loop:
         steered = plan is not None and plan.maps is not None and steps
         if after and steps and fast.harmony and not steered:  # given chords do its work
             self._harmonise_kept(stacked[:, blocks[0].shape[1] :], steps * batch, threshold)
+        self._check_finite(stacked)  # the loop's result leaves the engine here, not through _unblock
         plain = fast.from_blocked(stacked, (steps + 1) * batch)  # (L, chunks * B, cs, 128), chunk by chunk
         if steered:  # every generated chunk to its chords, at once, in the plain layout
             steer = (plan.maps[1 : steps + 1].flatten(0, 1), plan.thirds[1 : steps + 1].flatten(0, 1))
@@ -336,9 +337,15 @@ class Loop:
     def _unblock(self, blocked: torch.Tensor, batch: int) -> np.ndarray:
         """Blocked probabilities -> (L, B, cs, 128) numpy; PackError when any is NaN or infinite.
 
-        Every decoded result leaves the engine through here, so a pack whose weights overflow never makes
-        a silent, empty sketch: one isfinite over the output (well under a millisecond a song).
+        Every decoded result leaves the engine through here or _loop (both call _check_finite), so a pack whose
+        weights overflow never makes a silent, empty sketch: one isfinite over the output (well under a
+        millisecond a song).
         """
+        self._check_finite(blocked)
+        return self.fast.from_blocked(blocked, batch).cpu().numpy()
+
+    def _check_finite(self, blocked: torch.Tensor) -> None:
+        """PackError naming the pack and the lanes when any blocked probability (L, ...) is NaN or infinite."""
         if not torch.isfinite(blocked).all():
             lanes = blocked.reshape(blocked.shape[0], -1).isfinite().all(dim=1).logical_not().nonzero()
             names = ", ".join(LANES[i] for i in lanes.flatten().tolist())
@@ -346,4 +353,3 @@ class Loop:
                 f"model pack '{self.pack.name}' gave NaN or infinite note probabilities in lane {names}: its "
                 "weights are damaged (they overflow); re-train the pack or choose another"
             )
-        return self.fast.from_blocked(blocked, batch).cpu().numpy()

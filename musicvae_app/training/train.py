@@ -67,6 +67,17 @@ class TrainingError(MusicVAEError):
     """A run that cannot start or go on (unusable data, a damaged checkpoint); the message says what to do."""
 
 
+class DivergedError(TrainingError):
+    """Every process of the run stopped at the same batch (the processes agree before any raises it)."""
+
+
+DEFAULT_LR = 1e-3  # --lr when none is given (and no checkpoint is resumed)
+# A loss this many times the stage's first batch loss is a run that has blown up, though finite: a real run's
+# loss only falls from its first batch (the vae stage's from ~5 lanes x cells x ln 2, ~14,000 at 64 x 64; the
+# predictors' MSE from ~0.01-1), while --lr 0.02 --kl-weight 100 reaches ~1e26 in the first epoch.
+EXPLODED = 1e6
+
+
 @dataclass
 class TrainConfig:
     data: str  # folder of .mid/.midi/.npz files (sub-folders are genres)
@@ -84,7 +95,7 @@ class TrainConfig:
     pred_epochs: int = 25  # epochs for MelodyNN and the ConditionalNNs
     songs_per_epoch: int = 1000  # the thesis drew about 1,000 random songs per epoch
     batch: int = 64  # the thesis used 32; 64 trains ~1.3x faster per chunk on a CPU
-    lr: float = 1e-3  # Adam learning rate
+    lr: float | None = None  # Adam learning rate (None: 1e-3; with --resume, the checkpoint's, decayed)
     lr_decay: float = 0.95  # exponential decay per epoch
     kl_weight: float = 0.5  # beta of the ELBO's KL term (0.5 reconstructs better than 1.0: see the card)
     recon: str = "bce"  # reconstruction loss: bce (Bernoulli likelihood) or mse (the thesis's RMSE-like term)
@@ -151,7 +162,8 @@ def check_config(cfg: TrainConfig) -> TrainConfig:
         setattr(cfg, name, check_int(_flag(name), value, low, high))
     if cfg.pitches % 16:
         raise InvalidValue(f"--pitches must be a multiple of 16 from 16 to 128, got {cfg.pitches}")
-    cfg.lr = check_float("--lr", cfg.lr, 0.0, MAX_LEARNING_RATE, low_open=True)
+    if cfg.lr is not None:  # None: the default, or on --resume the checkpoint's learning rate
+        cfg.lr = check_float("--lr", cfg.lr, 0.0, MAX_LEARNING_RATE, low_open=True)
     cfg.lr_decay = check_float("--lr-decay", cfg.lr_decay, 0.0, 1.0, low_open=True)
     cfg.kl_weight = check_float("--kl-weight", cfg.kl_weight, 0.0, MAX_KL_WEIGHT, low_open=True)
     cfg.chord_dropout = check_float("chord_dropout", cfg.chord_dropout, 0.0, 1.0, high_open=True)
@@ -253,6 +265,11 @@ class Run:
 
     def __init__(self, cfg: TrainConfig):
         self.cfg = cfg
+        self.lr_given = cfg.lr is not None  # an --lr given on --resume replaces the checkpoint's learning rate
+        if cfg.lr is None:
+            cfg.lr = DEFAULT_LR
+        self.resumed = False
+        self.kept: str | None = None  # which good checkpoint is on disk for this run ("vae epoch 1")
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
         if cfg.device == "auto":
@@ -426,6 +443,7 @@ class Run:
             seconds=self.seconds,
         )
         atomic_write(self.ckpt_path, lambda f: torch.save(state, f))
+        self.kept = f"{stage} epoch {self.done_epochs[stage]}"
 
     def read_checkpoint(self) -> dict | None:
         """<out>/checkpoint.pt, checked before any work: None when there is none; TrainingError (one line naming
@@ -473,7 +491,7 @@ class Run:
                 f"{where} is of another run ({shown(saved)}; this run asks {shown(mine)}): "
                 f"resume with the same settings, or {fix}"
             )
-        state["done_epochs"], state["history"] = done, history
+        state["config"], state["done_epochs"], state["history"] = saved, done, history
         return state
 
     def load_checkpoint(self, state: dict | None) -> None:
@@ -493,7 +511,25 @@ class Run:
         self.history = {s: [] for s in STAGES} | state["history"]
         self.opt_state = {"stage": state["stage"], "state": state["optimizer"]}
         self.seconds = state["seconds"]
-        self.log(f"resumed from {self.ckpt_path}: epochs done {self.done_epochs}")
+        self.resumed = True
+        done = [s for s in STAGES if self.done_epochs[s]]
+        self.kept = f"{done[-1]} epoch {self.done_epochs[done[-1]]}" if done else "the checkpoint resumed from"
+        saved_lr = state["config"].get("lr")
+        if not self.lr_given and isinstance(saved_lr, (int, float)) and 0 < saved_lr <= MAX_LEARNING_RATE:
+            self.cfg.lr = float(saved_lr)  # stages the checkpoint has not begun start at the run's own --lr
+        try:
+            at = f"{float(state['optimizer']['param_groups'][0]['lr']):g}"
+        except (KeyError, IndexError, TypeError, ValueError):
+            at = "unknown"
+        where = f"the checkpoint's {state['stage']} optimizer was at {at}"
+        if self.lr_given:
+            rate = f"learning rate {self.cfg.lr:g} from --lr ({where}), decaying from there"
+        else:
+            rate = (
+                f"learning rate as the checkpoint left it ({where}; --lr {self.cfg.lr:g} for stages not begun): "
+                "give --lr to set another"
+            )
+        self.log(f"resumed from {self.ckpt_path}: epochs done {self.done_epochs}; {rate}")
 
     # --- stages ---------------------------------------------------------------------------------
     def fit(self, stage: str, model: nn.Module, params, epochs: int, batches, validate) -> None:
@@ -512,10 +548,15 @@ class Run:
                     f"checkpoint '{self.ckpt_path}': its {stage} optimizer does not fit this run's nets: resume "
                     "with the same settings, or delete it to start fresh"
                 ) from None
-        # A resumed optimizer carries its decayed learning rate; the schedule continues from it.
+        if self.lr_given and self.opt_state and self.opt_state["stage"] == stage:
+            for group in optimizer.param_groups:  # --lr given on --resume: it replaces the checkpoint's rate
+                group["lr"] = group["initial_lr"] = self.cfg.lr
+        # Otherwise a resumed optimizer carries its decayed learning rate; the schedule continues from it.
         scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, self.cfg.lr_decay)
+        first = None  # the stage's first batch loss in this process: the scale an exploded loss is measured by
         for epoch in range(self.done_epochs[stage], epochs):
             started = time.time()
+            rate = optimizer.param_groups[0]["lr"]
             rng = np.random.default_rng([self.cfg.seed, STAGES.index(stage), epoch])
             torch.manual_seed(self.cfg.seed * 1000 + epoch)
             model.train()
@@ -530,27 +571,61 @@ class Run:
                 loss.backward()
                 optimizer.step()
                 value = float(loss.detach())
-                if not math.isfinite(value):  # a diverged run would write a pack of NaN: stop and say so
-                    raise TrainingError(
-                        f"training diverged in {stage} epoch {epoch + 1} (loss {value}): lower --lr "
-                        f"(now {self.cfg.lr:g}) or --kl-weight (now {self.cfg.kl_weight:g}) and train again"
+                broken, worst = self._agree(not math.isfinite(value), value if math.isfinite(value) else 0.0)
+                if broken:  # a diverged run would write a pack of NaN: stop and say so
+                    shown = value if not math.isfinite(value) else float("nan")
+                    self._diverged(stage, epoch, rate, f"loss {shown}")
+                first = worst if first is None else first
+                if worst > EXPLODED * max(first, 1.0):  # finite, but blown up: its pack would be noise
+                    self._diverged(
+                        stage, epoch, rate, f"loss {worst:.3g}, over {EXPLODED:g} times the first batch's {first:.3g}"
                     )
                 total += value
                 parts = terms.cpu() if parts is None else parts + terms.cpu()
                 n += 1
                 if self.main and hasattr(bar, "set_postfix") and n % 20 == 0:
                     bar.set_postfix(loss=f"{total / n:.3f}")
+            # The last step can leave non-finite weights after a finite loss: never checkpoint them.
+            weights = self.band.state_dict().items()
+            bad = [name for name, t in weights if t.is_floating_point() and not t.isfinite().all()]
+            if self._agree(bool(bad), 0.0)[0]:
+                what = (": " + bad[0] + (f" and {len(bad) - 1} more" if len(bad) > 1 else "")) if bad else " elsewhere"
+                self._diverged(stage, epoch, rate, f"its last step left non-finite weights{what}")
             scheduler.step()
             model.eval()
             val = validate()
             self.seconds += time.time() - started
             record = dict(epoch=epoch + 1, train=total / max(n, 1), val=val, seconds=round(time.time() - started, 1))
+            record["lr"] = float(f"{rate:.6g}")
             if parts is not None:
                 record["train_terms"] = [round(float(p) / n, 4) for p in parts]
             self.history[stage].append(record)
             self.done_epochs[stage] = epoch + 1
             self.log(f"{stage} epoch {epoch + 1}/{epochs}: train {record['train']:.4f} val {json.dumps(val)}")
             self.save_checkpoint(stage, optimizer)
+
+    def _agree(self, broken: bool, value: float) -> tuple[bool, float]:
+        """(any process broken, the largest value): every process of a data-parallel run takes the same
+        decision at the same batch, so none raises while another waits in its next all-reduce."""
+        if self.world == 1:
+            return broken, value
+        flags = torch.tensor([float(broken), value], dtype=torch.float64, device=self.device)
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        return bool(flags[0] > 0), float(flags[1])
+
+    def _diverged(self, stage: str, epoch: int, rate: float, what: str):
+        """Raise the one-line divergence message; its advice fits a fresh and a resumed run alike."""
+        cfg = self.cfg
+        kl = f"--kl-weight (now {cfg.kl_weight:g})"
+        if not self.resumed:
+            text = f"lower --lr (now {cfg.lr:g}) or {kl} and train again"
+            if self.kept:
+                text += f", or --resume with them from the checkpoint kept ({self.kept})"
+        else:
+            given = "from --lr" if self.lr_given else "the checkpoint's: --lr on --resume sets another"
+            text = f"--resume again with a lower --lr (this epoch ran at {rate:g}, {given}) or a lower {kl}"
+            text += f" from the checkpoint kept ({self.kept})"
+        raise DivergedError(f"training diverged in {stage} epoch {epoch + 1} ({what}): {text}")
 
     def _bar(self, items, desc: str):
         if not (self.cfg.progress and self.main):
@@ -773,8 +848,15 @@ def train(cfg: TrainConfig) -> Path | None:
     run.load_data()
     if cfg.resume:
         run.load_checkpoint(state)
-    run.train_vaes()
-    run.train_predictors()
+    try:
+        run.train_vaes()
+        run.train_predictors()
+    except DivergedError:
+        if run.world > 1:  # every process stopped at the same batch (Run._agree): leave together, say it once
+            dist.destroy_process_group()
+            if not run.main:
+                raise SystemExit(2) from None
+        raise
     path = run.finish()
     if run.world > 1:
         dist.barrier()
