@@ -211,3 +211,155 @@ def test_two_processes_on_one_folder_closing_at_once_keep_both_sketches(tmp_path
         probs = (np.random.default_rng(seed).random((5, 32, 128)) > 0.97).astype(np.float32)
         expected.add(hashlib.sha256(probs.tobytes()).hexdigest())
     assert kept_digests(data) == expected
+
+
+# --- real windows in one process; recovered/ that cannot be written; sketches told about (issue 22) ----------
+def generated(qtbot, w, seed: int) -> str:
+    w.bar.steps.set_value(2)
+    w.session.set_seed(seed)
+    with qtbot.waitSignal(w.songChanged, timeout=60000):
+        w.generate()
+    return digest(w.song)
+
+
+def recovered_digests(data: Path) -> list[str]:
+    return sorted(digest(sketchfile.load(p).song) for p in (data / "recovered").glob("*.mvsketch"))
+
+
+def last_digest(data: Path) -> str:
+    return digest(sketchfile.load(data / "last.mvsketch").song)
+
+
+def test_two_windows_in_one_process_both_kept_and_a_third_restores_the_newest(qtbot, engine, tmp_path, monkeypatch):
+    from musicvae_app.ui import files
+
+    data = tmp_path / "data"
+    monkeypatch.setattr(MainWindow, "ask", lambda *a: pytest.fail("a window that is still open never crashed"))
+    one = window(qtbot, engine, data, None)
+    two = window(qtbot, engine, data, None)  # the first one's autosave is a live window's, not a crash
+    one.show()
+    two.show()
+    first, second = generated(qtbot, one, 1), generated(qtbot, two, 2)
+    assert first != second
+    one.close()
+    two.close()
+    assert not one.isVisible() and not two.isVisible()
+    assert last_digest(data) == second and recovered_digests(data) == [first]
+    third = window(qtbot, engine, data, None)
+    assert digest(third.song) == second  # the newest comes back...
+    assert recovered_digests(data) == [first]  # ...and the other is still kept
+    said = third.statusBar().currentMessage()
+    assert f"1 sketch(es) kept in '{data / 'recovered'}'" in said and "Open recovered sketch" in said
+    assert third.recovered_action.text() == "Open recovered sketch… (1 new)"
+    asked = []
+
+    def pick(parent, title, folder, kinds):
+        asked.append(folder)
+        return str(next((data / "recovered").glob("*.mvsketch"))), kinds
+
+    monkeypatch.setattr(files.QFileDialog, "getOpenFileName", pick)
+    third.recovered_action.trigger()
+    assert asked == [str(data / "recovered")] and digest(third.song) == first
+    assert third.recovered_action.text() == "Open recovered sketch…"
+    third.session.undo()  # back to the reopened sketch: this window closes with what it found
+    third.close()
+    assert last_digest(data) == second and recovered_digests(data) == [first]
+    fourth = window(qtbot, engine, data, None)  # told once: not again
+    assert "recovered" not in fourth.statusBar().currentMessage()
+    assert fourth.recovered_action.text() == "Open recovered sketch…"
+
+
+def two_closed_windows_apart(qtbot, engine, data):
+    """Two windows on one folder; the first is closed (its sketch is last.mvsketch), the second still open."""
+    one, two = window(qtbot, engine, data, "no"), window(qtbot, engine, data, "no")
+    first, second = generated(qtbot, one, 1), generated(qtbot, two, 2)
+    two.show()
+    one.close()
+    assert last_digest(data) == first
+    return two, first, second
+
+
+def refused(qtbot, w, data: Path, why: str) -> None:
+    """The close was refused: the window runs on, and says why, where, and what to do."""
+    from PySide6.QtWidgets import QMessageBox
+
+    assert w.isVisible() and w.autosave.enabled
+    for text in (w.last_error, *(box.text() for box in w.findChildren(QMessageBox))):
+        assert f"'{data / 'recovered'}'" in text and why in text and "writable" in text and "close again" in text
+    assert w.findChildren(QMessageBox)
+    saves = w.autosave.saves
+    w.bar.threshold.set_value(0.61)  # autosave still works in the window that stayed open
+    qtbot.waitUntil(lambda: w.autosave.saves > saves, timeout=10000)
+
+
+def test_recovered_in_the_way_refuses_the_close_and_a_fixed_folder_keeps_both(qtbot, engine, tmp_path):
+    data = tmp_path / "data"
+    two, first, second = two_closed_windows_apart(qtbot, engine, data)
+    (data / "recovered").write_text("a file where the recovered folder goes")  # refused as root too
+    two.close()
+    refused(qtbot, two, data, "File exists")
+    assert last_digest(data) == first  # the other window's sketch is neither replaced nor moved
+    (data / "recovered").unlink()  # what the message says to do; then close again
+    two.close()
+    assert not two.isVisible()
+    assert last_digest(data) == second and recovered_digests(data) == [first]
+
+
+def test_recovered_in_the_way_a_second_close_keeps_the_sketch_for_the_next_start(qtbot, engine, tmp_path):
+    data = tmp_path / "data"
+    two, first, second = two_closed_windows_apart(qtbot, engine, data)
+    (data / "recovered").write_text("a file where the recovered folder goes")
+    two.close()
+    assert two.isVisible()
+    two.close()  # the user closes again without fixing it: the window goes, nothing is lost
+    assert not two.isVisible() and last_digest(data) == first
+    three = window(qtbot, engine, data, "yes")  # the sketch left in sessions/ is offered back
+    assert digest(three.song) == second and last_digest(data) == first
+
+
+def test_a_full_disk_under_recovered_refuses_the_close(qtbot, engine, tmp_path, monkeypatch):
+    from musicvae_app.ui import autosave as autosave_module
+
+    data = tmp_path / "data"
+    two, first, second = two_closed_windows_apart(qtbot, engine, data)
+    replace = os.replace
+
+    def full_in_recovered(src, dst):
+        if Path(dst).parent.name == "recovered":
+            raise OSError(28, "No space left on device")
+        return replace(src, dst)
+
+    monkeypatch.setattr(autosave_module.os, "replace", full_in_recovered)
+    two.close()
+    refused(qtbot, two, data, "No space left on device")
+    assert "free space" in two.last_error and last_digest(data) == first
+    monkeypatch.setattr(autosave_module.os, "replace", replace)  # room again
+    two.close()
+    assert last_digest(data) == second and recovered_digests(data) == [first]
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() == 0, reason="root writes into read-only folders")
+def test_a_read_only_recovered_folder_refuses_the_close(qtbot, engine, tmp_path):
+    data = tmp_path / "data"
+    two, first, second = two_closed_windows_apart(qtbot, engine, data)
+    (data / "recovered").mkdir()
+    (data / "recovered").chmod(0o500)
+    try:
+        two.close()
+        refused(qtbot, two, data, "Permission denied")
+        assert last_digest(data) == first
+    finally:
+        (data / "recovered").chmod(0o700)
+    two.close()
+    assert last_digest(data) == second and recovered_digests(data) == [first]
+
+
+def test_unrestored_sketches_recovered_cannot_take_stay_and_are_said(qtbot, engine, crashed, tmp_path, monkeypatch):
+    data = tmp_path / "data"
+    shutil.copytree(crashed[0], data)
+    (data / "recovered").write_text("a file where the recovered folder goes")
+    monkeypatch.setattr(MainWindow, "ask", lambda *a: False)
+    w = window(qtbot, engine, data, "ask")
+    said = w.statusBar().currentMessage()
+    assert "1 unrestored sketch(es) stay in" in said and str(data / "recovered") in said and "writable" in said
+    assert [digest(sketchfile.load(p).song) for p in w.autosave.crashed()] == [crashed[1]]  # kept, offered again

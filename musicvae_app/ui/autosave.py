@@ -4,8 +4,11 @@ Each window holds a QLockFile beside its autosave (sessions/<id>.lock + <id>.mvs
 close turns its autosave into last.mvsketch. With several windows on one data folder, a close that
 finds a last.mvsketch another window wrote since this one started first moves that one to
 recovered/closed-<time>.mvsketch (under last.lock, so two closes at once cannot cross): every closed
-window's sketch is kept. An autosave whose lock nobody holds any more belongs
-to a window that crashed or was killed: the next start offers to restore it.
+window's sketch is kept. When recovered/ cannot take that file (read-only, the disk full, a file in its
+place), nothing is replaced: the close is refused once with a message (`blocked`) saying what to do, and
+a second close leaves this window's sketch in sessions/, offered back at the next start. An autosave whose
+lock nobody holds any more belongs to a window that crashed or was killed: the next start offers to restore it.
+Sketches that arrive in recovered/ are told about once, at the next start (`recovered_news`, recovered.told).
 
 A change is on disk within MAX_WAIT_MS however busy the user is (the quiet-time delay restarts on
 every change, but never past the maximum). A failed save (a full or read-only disk) is reported
@@ -39,6 +42,7 @@ RETRY_MS = (2000, 5000, 15000, 30000)  # after a failed save: 2 s, 5 s, 15 s, th
 CHECK_AT_START = 16  # crash autosaves opened at start to check them, newest first
 LAST = "last" + sketchfile.SUFFIX
 RECOVERED = "recovered"
+TOLD = "recovered.told"  # beside recovered/: the names of the sketches in it a window has told about
 
 
 def rescue_dir() -> Path:
@@ -91,6 +95,8 @@ class Autosave(QObject):
         self.failures = 0  # consecutive failed saves
         self.last_error: Exception | None = None
         self._pending_since: float | None = None  # monotonic time of the oldest unsaved change
+        self.blocked: str | None = None  # why the last close_clean(force=False) changed nothing
+        self.closed: tuple[Path | None] | None = None  # (where the sketch went) once a close has gone through
         self._signals: list[JobSignals] = []
 
     @property
@@ -157,18 +163,53 @@ class Autosave(QObject):
             self.save_now()
         self.pool.waitForDone()
 
-    def close_clean(self) -> Path | None:
+    @property
+    def recovered(self) -> Path:
+        return self.folder / RECOVERED
+
+    def close_clean(self, force: bool = True) -> Path | None:
         """On a normal close: the sketch becomes last.mvsketch and the lock goes. Returns where it went.
 
         When the autosave could not be written, the sketch is saved straight to last.mvsketch, and when
         that fails too, to rescue_dir() (said on stderr): a close never drops a sketch the window holds.
-        """
-        self.flush()
-        with _folder_lock(self.folder / "last.lock", self.enabled):
-            return self._close_locked()
 
-    def _close_locked(self) -> Path | None:
-        self._keep_other_windows_last()
+        Another window's last.mvsketch is never replaced: when it cannot be moved to recovered/ and
+        `force` is False, nothing changes, `blocked` says why and what to do, and None is returned (the
+        window stays open). With `force`, this window's sketch stays in sessions/ (the next start offers it).
+        """
+        if self.closed is not None:  # closed already (a window may get a second close event): done
+            return self.closed[0]
+        self.flush()
+        self.blocked = None
+        with _folder_lock(self.folder / "last.lock", self.enabled):
+            where = self._close_locked(force)
+        if self.blocked is None:
+            self.closed = (where,)
+        return where
+
+    def _close_locked(self, force: bool) -> Path | None:
+        holds = self.path.exists() or self.snapshot() is not None
+        kept = self._keep_other_windows_last() if holds else None
+        if isinstance(kept, OSError):
+            why = kept.strerror or str(kept)
+            if not force:
+                self.blocked = (
+                    f"This window stays open: another window's last sketch could not be moved to "
+                    f"'{self.recovered}' ({why}), and closing would replace it. Make '{self.recovered}' writable "
+                    f"(or free space on its disk) and close again, or use File > Save sketch as…. Closing again "
+                    f"now keeps this window's sketch in '{self.sessions}'; the next start offers it back."
+                )
+                return None
+            where = self._save_somewhere((self.path, rescue_dir() / self._rescue_name()))
+            if where is not None:
+                print(
+                    f"musicvae-app: {self.recovered} could not be written ({why}); {self.last_path} was left as it "
+                    f"was and this window's sketch was kept as {where} (the next start offers it back)",
+                    file=sys.stderr,
+                )
+            if self.enabled:
+                self.lock.unlock()
+            return where
         where = None
         if self.enabled and self.last_error is None and self.path.exists():
             try:
@@ -177,18 +218,21 @@ class Autosave(QObject):
             except OSError:
                 where = None
         if where is None:
-            where = self._save_somewhere()
+            where = self._save_somewhere((self.last_path, rescue_dir() / self._rescue_name()))
         if self.enabled:
             self.lock.unlock()
         return where
 
-    def _keep_other_windows_last(self) -> Path | None:
-        """A last.mvsketch written by another window since this one started goes to recovered/ first."""
+    def _keep_other_windows_last(self) -> Path | OSError | None:
+        """A last.mvsketch written by another window since this one started goes to recovered/ first.
+
+        Returns where it went, None when there was nothing to keep, or the error that stopped the move
+        (the file is then still last.mvsketch, untouched)."""
         found = _identity(self.last_path)
         if found is None or found == self._last_seen:
             return None
         stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(found[1] / 1e9))
-        folder = self.folder / RECOVERED
+        folder = self.recovered
         try:
             folder.mkdir(exist_ok=True)
             target = folder / f"closed-{stamp}{sketchfile.SUFFIX}"
@@ -197,30 +241,37 @@ class Autosave(QObject):
                 n += 1
                 target = folder / f"closed-{stamp}-{n}{sketchfile.SUFFIX}"
             os.replace(self.last_path, target)
-        except OSError:
-            return None
+        except OSError as exc:
+            return exc
         print(f"musicvae-app: another window's last sketch was kept as {target}", file=sys.stderr)
         return target
 
-    def _save_somewhere(self) -> Path | None:
+    @staticmethod
+    def _rescue_name() -> str:
+        return f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}{sketchfile.SUFFIX}"
+
+    def _save_somewhere(self, targets: tuple[Path, ...]) -> Path | None:
+        """The window's sketch to the first of `targets` that takes it (the autosave itself when it is good)."""
+        if self.path in targets and self.enabled and self.last_error is None and self.path.exists():
+            return self.path  # already there, up to date (flushed)
         sketch = self.snapshot()
         if sketch is None:
             return None
-        name = f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}{sketchfile.SUFFIX}"
-        for target in (self.last_path, rescue_dir() / name):
+        for target in targets:
             try:
                 path = sketchfile.save(sketch, target)
             except OSError:
                 continue
-            if target != self.last_path:
+            if target.parent not in (self.folder, self.sessions):
                 print(
                     f"musicvae-app: the data folder could not be written; the sketch was saved to {path}",
                     file=sys.stderr,
                 )
-            try:
-                self.path.unlink(missing_ok=True)
-            except OSError:
-                pass
+            if target != self.path:
+                try:
+                    self.path.unlink(missing_ok=True)
+                except OSError:
+                    pass
             return path
         print("musicvae-app: the sketch could not be saved anywhere at close", file=sys.stderr)
         return None
@@ -279,6 +330,32 @@ class Autosave(QObject):
             moved.append(path)
             self.notices.append(f"A damaged sketch was set aside in {folder} and not opened: {why}")
         return moved
+
+    def recovered_news(self) -> list[Path]:
+        """Sketches in recovered/ that no window has told about yet (see mark_told), newest first."""
+        try:
+            told = set((self.folder / TOLD).read_text(encoding="utf-8").splitlines())
+        except (OSError, UnicodeError):
+            told = set()
+        return sorted((p for p in self.recovered_sketches() if p.name not in told), key=_mtime, reverse=True)
+
+    def mark_told(self) -> bool:
+        """Remember every sketch now in recovered/ as told about; False when the data folder cannot take the list."""
+        names = "".join(p.name + "\n" for p in sorted(self.recovered_sketches()))
+        if not names and not (self.folder / TOLD).exists():
+            return True
+        try:
+            atomic_write(self.folder / TOLD, names.encode("utf-8"))
+        except OSError:
+            return False
+        return True
+
+    def recovered_sketches(self) -> list[Path]:
+        """The sketch files in recovered/ (none when it is missing or cannot be read)."""
+        try:
+            return [p for p in self.recovered.glob("*" + sketchfile.SUFFIX) if p.is_file()]
+        except OSError:
+            return []
 
     def set_aside(self, paths: list[Path]) -> Path:
         """Move sketches the user did not restore (or that are damaged) to recovered/, kept rather than deleted.

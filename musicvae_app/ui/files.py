@@ -67,6 +67,20 @@ def open_sketch_dialog(window) -> None:
         window.open_sketch(path)
 
 
+def open_recovered_dialog(window) -> None:
+    """File > Open recovered sketch…: the sketches kept in the data folder's recovered/ (other windows' last
+    sketches, unrestored or damaged ones), in a file dialog opened there."""
+    folder = window.autosave.recovered
+    window.recovered_action.setText("Open recovered sketch…")
+    if not window.autosave.recovered_sketches():
+        window.statusBar().showMessage(f"No recovered sketches: '{folder}' holds none", 8000)
+        return
+    path, _ = QFileDialog.getOpenFileName(window, "Open recovered sketch", str(folder), SKETCHES)
+    window.refocus()
+    if path:
+        window.open_sketch(path)
+
+
 def save_sketch_dialog(window, save_as: bool = False) -> None:
     session = window.session
     if session.path is not None and not save_as:

@@ -58,6 +58,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.data_dir = Path(data_dir) if data_dir is not None else userdata.data_dir()
         self.settings = QSettings(str(self.data_dir / "settings.ini"), QSettings.Format.IniFormat)
         self.last_error: str | None = None  # the text of the last error shown, for tests and logs
+        self._close_refused = False  # a close was refused once (recovered/ not writable): the next one goes
         self.worker = Worker(self)
         defaults = generation_defaults(pack if engine is None else engine.pack)
         self.session = Session(engine, self.worker, GenerationSettings.from_card({"generation": defaults}))
@@ -89,9 +90,11 @@ class MainWindow(MessagesMixin, QMainWindow):
         self._show_state()
         self.playback = attach_playback(self)
         self.arrangement = attach_arrangement(self)  # the chord lane and the sections strip (ui/chord_lane.py)
-        self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
-        if self.autosave.notice:  # a damaged sketch set aside, or autosave off: said, never a crash
-            self.statusBar().showMessage(self.autosave.notice, 30000)
+        restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
+        # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.
+        said = [self.autosave.notice, restored, self._recovered_news()]
+        if any(said):
+            self.statusBar().showMessage("; ".join(m for m in said if m), 30000)
         if engine is None:
             self._load_engine(pack)
         else:
@@ -292,22 +295,45 @@ class MainWindow(MessagesMixin, QMainWindow):
             QTimer.singleShot(0, slot(self.session.run_pending))
 
     # --- files -------------------------------------------------------------------------------------
-    def _restore(self, mode: str) -> None:
+    def _restore(self, mode: str) -> str | None:
+        """Offer a crashed window's sketch, else reopen last.mvsketch; returns what to say in the status bar."""
+        said = None
         crashed = self.autosave.crashed()
         if crashed and mode != "no":
             question = "musicvae-app did not close properly last time. Restore the sketch it was working on?"
             if mode == "yes" or self.ask("Restore sketch", question):
                 if self.open_sketch(crashed[0], "Restore crashed sketch"):
                     self.session.reopened()
-                    self.statusBar().showMessage("Restored the sketch from the session that did not close", 8000)
+                    said = "Restored the sketch from the session that did not close"
                     crashed[0].unlink()
                     crashed = crashed[1:]
         if crashed:
             folder = self.autosave.set_aside(crashed)
-            self.statusBar().showMessage(f"Unrestored sketches are kept in {folder}", 8000)
+            left = [p for p in crashed if p.exists()]
+            if left:  # recovered/ cannot take them: they stay where they are, and the next start offers them again
+                said = (
+                    f"{len(left)} unrestored sketch(es) stay in '{self.autosave.sessions}': '{folder}' cannot be "
+                    f"written. Make it writable (or free space on its disk); File > Open sketch… opens them"
+                )
+            else:
+                said = f"Unrestored sketches are kept in {folder}"
         elif self.song is None and mode != "no" and self.autosave.last_path.exists():
             if self.open_sketch(self.autosave.last_path, "Reopen last sketch"):
                 self.session.reopened()
+        return said
+
+    def _recovered_news(self) -> str | None:
+        """Sketches that arrived in recovered/ since a window last told (another window's, or set aside):
+        said once, in the status bar and on File > Open recovered sketch…."""
+        news = self.autosave.recovered_news()
+        if not news:
+            return None
+        self.recovered_action.setText(f"Open recovered sketch… ({len(news)} new)")
+        self.autosave.mark_told()
+        return (
+            f"{len(news)} sketch(es) kept in '{self.autosave.recovered}' (from other windows, or set aside): "
+            f"File > Open recovered sketch… opens them"
+        )
 
     # --- window plumbing ---------------------------------------------------------------------------
     def _build_status(self) -> None:
@@ -351,8 +377,15 @@ class MainWindow(MessagesMixin, QMainWindow):
             header.stateChanged.connect(lambda header=header: self._header_changed(header))
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        self.worker.wait(10000)
+        # Another window's last sketch that recovered/ cannot take is never replaced: the first close is
+        # refused with what to do; a second one goes, leaving this sketch in sessions/ for the next start.
+        self.autosave.close_clean(force=self._close_refused)
+        if self.autosave.blocked:
+            self._close_refused = True
+            event.ignore()
+            self.show_error("Window kept open", self.autosave.blocked)
+            return
         self.playback.shutdown()
         prefs.save(self)
-        self.worker.wait(10000)
-        self.autosave.close_clean()
         super().closeEvent(event)

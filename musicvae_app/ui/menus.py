@@ -7,7 +7,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from .. import undo as history
 from ..song import LANES
 from .audition import choose_soundfont_dialog, export_audio_dialog
-from .files import follow_dialog
+from .files import follow_dialog, open_recovered_dialog
 from .record_panel import record_dialog
 from .worker import slot
 
@@ -79,6 +79,9 @@ def build_menus(window) -> None:
     _action(window, file, "Record a part…", lambda: record_dialog(window), "Ctrl+Alt+R", "recordAction")
     file.addSeparator()
     _action(window, file, "Open sketch…", window.open_sketch_dialog, QKeySequence.StandardKey.Open)
+    window.recovered_action = _action(
+        window, file, "Open recovered sketch…", lambda: open_recovered_dialog(window), None, "openRecoveredAction"
+    )
     _action(window, file, "Save sketch", window.save_sketch_dialog, QKeySequence.StandardKey.Save)
     _action(window, file, "Save sketch as…", lambda: window.save_sketch_dialog(True), "Ctrl+Shift+S")
     file.addSeparator()
