@@ -14,6 +14,7 @@ from musicvae_app.lanes import DRUMS, LANES
 from musicvae_app.model.pack import PackError, load_pack
 
 PIANO, BASS = LANES.index("piano"), LANES.index("bass")
+GUITAR, STRINGS = LANES.index("guitar"), LANES.index("strings")
 ALL = list(range(len(LANES)))
 
 
@@ -21,7 +22,7 @@ ALL = list(range(len(LANES)))
 def card(engine, monkeypatch):
     """The tiny engine's card generation defaults, restored after the test."""
     gen = engine.pack.card.setdefault("generation", {})
-    for key in ("voicing", "passing", "approach"):
+    for key in ("voicing", "passing", "approach", "pickup", "approach_eighths", "color", "suspend", "passing_leaps"):
         monkeypatch.delitem(gen, key, raising=False)
     return lambda **kw: [monkeypatch.setitem(gen, k, v) for k, v in kw.items()]
 
@@ -136,6 +137,11 @@ def test_the_card_refuses_bad_groove_keys(tiny_pack, tmp_path):
         ("passing", 2.0, "passing must be from 0.0 to 1.0"),
         ("approach", -1, "approach"),
         ("pickup", 1.5, "pickup"),
+        ("color", [0.5, 2.0, 0, 0, 0], "color must be from 0.0 to 1.0"),
+        ("suspend", "often", "suspend"),
+        ("approach_eighths", 3, "approach_eighths"),
+        ("passing_leaps", "yes", "passing_leaps must be true or false"),
+        ("harmony_halves", 1, "harmony_halves must be true or false"),
     ):
         copy = tmp_path / key
         shutil.copytree(tiny_pack, copy)
@@ -178,3 +184,126 @@ def test_a_bass_held_into_the_same_note_gets_a_pickup_from_its_fifth_below(engin
     engine._approach(take, free, floor, 0.3, np.random.default_rng(1), spb)
     assert (take[BASS, spb - 1, 38] >= 0.3) and not (take[BASS, spb - 1, 43] >= 0.3), "D2 on the last 16th"
     assert (take[BASS, : spb - 1, 43] >= 0.3).all() and (take[BASS, spb:, 43] >= 0.3).all()
+
+
+def test_color_gives_the_band_one_seventh_or_ninth_from_the_key(engine, card):
+    """A C major bar in C major: a doubled C in the piano and in the strings moves to the same colour tone,
+    B (maj7) or D (add9), both in the key; off on the card, nothing moves."""
+    c_major = engine._key_scale("C major")
+    take, free, spb = empty(engine, 1)
+    take[PIANO, :, [48, 52, 55, 60]] = 0.9  # C E G C
+    take[STRINGS, :, [60, 64, 67, 72]] = 0.9
+    floor = np.full(len(LANES), 0.3)
+    chord = [parse_chord("C")]
+    before = take.copy()
+    engine._color(take, free, floor, spb, ALL, chord, c_major, np.random.default_rng(0))
+    assert np.array_equal(take, before), "no colour rate on the card: untouched"
+    card(color=[1.0, 1.0, 0.0, 1.0, 0.0])
+    added = set()
+    for seed in range(6):
+        coloured = before.copy()
+        engine._color(coloured, free, floor, spb, ALL, chord, c_major, np.random.default_rng(seed))
+        piano, strings = pitch_classes(coloured[PIANO]), pitch_classes(coloured[STRINGS])
+        assert piano == strings, "the band agrees on the colour"
+        assert {0, 4, 7} < piano and len(piano) == 4 and piano <= {0, 2, 4, 5, 7, 9, 11}
+        assert (coloured[PIANO, :, 48] >= 0.3).all(), "the lowest note stays"
+        added |= piano - {0, 4, 7}
+    assert added == {2, 11}, "both the ninth and the major seventh come, by seed"
+    frozen = before.copy()
+    engine._color(frozen, ~free, floor, spb, ALL, chord, c_major, np.random.default_rng(0))
+    assert np.array_equal(frozen, before), "a kept bar is not coloured"
+
+
+def test_color_adds_a_voice_where_no_note_is_doubled(engine, card):
+    card(color=[1.0, 1.0, 0.0, 1.0, 0.0])
+    take, free, spb = empty(engine, 1)
+    take[PIANO, :, [48, 52, 55]] = 0.9  # C E G: three voices, none doubled
+    engine._color(
+        take,
+        free,
+        np.full(len(LANES), 0.3),
+        spb,
+        [PIANO],
+        [parse_chord("C")],
+        engine._key_scale("C major"),
+        np.random.default_rng(0),
+    )
+    sounding = np.flatnonzero((take[PIANO] >= 0.3).any(axis=0))
+    assert len(sounding) == 4 and {48, 52, 55} < set(sounding.tolist())
+    assert int(set(sounding.tolist()).difference({48, 52, 55}).pop()) % 12 in (2, 11)
+
+
+def test_a_suspended_fourth_resolves_to_the_third_on_beat_3(engine, card):
+    card(suspend=[0.0, 1.0, 0.0, 0.0, 0.0])
+    take, free, spb = empty(engine, 1)
+    take[GUITAR, :, [50, 54, 57, 62]] = 0.9  # D F# A D: D major
+    engine._color(
+        take,
+        free,
+        np.full(len(LANES), 0.3),
+        spb,
+        ALL,
+        [parse_chord("D")],
+        engine._key_scale("D major"),
+        np.random.default_rng(0),
+    )
+    half = spb // 2
+    assert pitch_classes(take[GUITAR, :half]) == {2, 7, 9}, "Dsus4 in the first half: G for F#"
+    assert pitch_classes(take[GUITAR, half:]) == {2, 6, 9}, "D major again from beat 3"
+
+
+def test_some_bass_approaches_are_eighth_notes(engine, card):
+    take, free, spb = empty(engine, 2)
+    take[BASS, :spb, 36] = 0.9  # C2 a bar, then G2
+    take[BASS, spb:, 43] = 0.9
+    take[PIANO, :, [60, 64, 67]] = 0.9
+    card(approach=1.0, approach_eighths=1.0)
+    engine._approach(take, free, np.full(len(LANES), 0.3), 0.3, np.random.default_rng(1), spb)
+    eighth = max(1, engine.cfg.steps_per_beat // 2)
+    last = take[BASS, spb - eighth : spb]
+    (note,) = np.flatnonzero((last >= 0.3).any(axis=0))
+    assert (last[:, note] >= 0.3).all() and 1 <= abs(int(note) - 43) <= 2, "an 8th a step from G2"
+    assert (take[BASS, : spb - eighth, 36] >= 0.3).all()
+
+
+def test_passing_leaps_approach_the_far_note_by_step(engine, card):
+    take, free, spb = empty(engine, 1)
+    beat = engine.cfg.steps_per_beat
+    take[PIANO, : 2 * beat, 72] = 0.9  # C5 for two beats, then A5: a sixth up
+    take[PIANO, 2 * beat :, 81] = 0.9
+    take[PIANO, :, [60, 64, 67]] = 0.9
+    take[BASS, :, [38, 41, 47]] = 0.9  # D F B: with the piano, C major's seven tones
+    floor = np.full(len(LANES), 0.3)
+    card(passing=[1.0, 1.0, 0.0, 1.0, 0.0])
+    plain = take.copy()
+    engine._passing(plain, free, floor, 0.3, np.random.default_rng(0), spb, ALL)
+    assert np.array_equal(plain, take), "a sixth is no third or fourth: without leaps, untouched"
+    card(passing_leaps=True)
+    engine._passing(take, free, floor, 0.3, np.random.default_rng(0), spb, ALL)
+    changed = np.flatnonzero((take[PIANO] != plain[PIANO]).any(axis=1))
+    assert len(changed) and changed.max() < 2 * beat
+    assert (take[PIANO, changed, 79] >= 0.3).all(), "G5, the scale tone under A5"
+
+
+def test_half_bar_harmony_keeps_a_chord_change_on_beat_3(engine):
+    """FastBand.harmonise per bar-long block (16 steps: a bar at 16ths) fades the second half's F and A (a C
+    block's strangers); per half block it keeps them."""
+    import torch
+
+    fast = engine.fast
+    block = 16
+    roll = torch.zeros((len(LANES), 1, engine.cfg.chunk_steps, 128))
+    for lane in (PIANO, GUITAR):
+        roll[lane, 0, : block + block // 2, [60, 64, 67]] = 0.8  # C major for a block and a half
+        roll[lane, 0, block + block // 2 : 2 * block, [60, 65, 69]] = 0.8  # then F major
+    saved = (fast.harmony, fast.harmony_halves)
+    try:
+        out = {}
+        for halves in (False, True):
+            fast.set_harmony(2.5, halves=halves)
+            p = fast.from_blocked(fast.harmonise(fast.to_blocked(roll.clone()), 1), 1)
+            out[halves] = p[PIANO, 0, block + block // 2 : 2 * block, 69].mean().item()
+    finally:
+        fast.set_harmony(saved[0], halves=saved[1])
+    assert out[True] == pytest.approx(0.8, abs=1e-4), "per half bar, F major is the half's own chord"
+    assert out[False] < 0.4, "per bar, A fades under C major"

@@ -62,7 +62,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
         bias = self.defaults.get("lane_bias")
         if bias is not None:
             self.fast.set_lane_bias(bias)
-        self.fast.set_harmony(self.defaults["harmony"])
+        self.fast.set_harmony(self.defaults["harmony"], halves=self.defaults["harmony_halves"])
 
     @classmethod
     def load(
@@ -212,7 +212,13 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
             probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
             if groove:
                 self._groove(
-                    probs, threshold, lineup, seed, protect, asked, fill_bars=fill_bars(sections),
+                    probs,
+                    threshold,
+                    lineup,
+                    seed,
+                    protect,
+                    asked,
+                    fill_bars=fill_bars(sections),
                     scale=self._key_scale(key_used) if scale_lock else None,
                 )
             songs = []
@@ -306,6 +312,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
             "harmony": float(g.get("harmony", 0.0)),
             "start_bias": g.get("start_bias"),
             "harmony_after": bool(g.get("harmony_after", False)),
+            "harmony_halves": bool(g.get("harmony_halves", False)),
             "groove": bool(g.get("groove", False)),
         }
 

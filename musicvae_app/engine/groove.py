@@ -6,9 +6,13 @@
 - A bass that keeps playing: a bar in which the band plays but the bass rests takes the bass's own
   nearest bar (moved to the bar's chord when the take has chords), so the bass does not drop out.
 - Voices: a lane plays at most VOICES notes at once (the bass one).
-- Full chords, passing notes, a bass approach (card `voicing`, `passing`, `approach`): a doubled note moves
-  to the chord's missing tone, the top voice walks a leap through the scale tone between, the bass steps
-  into the next bar's note on the bar's last 16th.
+- Full chords, passing notes, a bass approach (card `voicing`, `passing`, `passing_leaps`, `approach`,
+  `approach_eighths`): a doubled note moves to the chord's missing tone, the top voice walks a leap through
+  the scale tone between (a wider leap: it steps into the far note), the bass steps into the next bar's note
+  on the bar's last 16th or 8th.
+- Colour (card `suspend`, `color`): a guitar's third is a suspended fourth for the bar's first half and
+  resolves on beat 3; a doubled note goes to the chord's seventh or ninth in the key (measured, and off in
+  the shipped card: it cost two tonal-distance goals for +0.2 pitch classes a bar).
 - Locked to the drums: a bass note or a piano chord held over a kick is struck again on it; a guitar
   chord held over a kick or a snare is struck again there; and nothing pitched is held over a bar line
   unbroken. The VAEs' blur holds notes for bars where real players restrike (bar-long notes were a
@@ -31,7 +35,9 @@ BASS, PIANO, GUITAR = LANES.index("bass"), LANES.index("piano"), LANES.index("gu
 STRINGS = LANES.index("strings")
 PHRASE = 4  # bars; phrase ends are the last bar of every chunk of a 4-bar pack
 VOICES = {PIANO: 4, GUITAR: 4, BASS: 1, STRINGS: 4}  # at most this many notes at once
-MIN_HELD = 2  # a held note is struck again only after it has sounded this many steps
+MIN_HELD = (
+    3  # a held note is struck again only after it has sounded this many steps (so no 16th is left before the gap)
+)
 BAND_PLAYS = 2  # other lanes sounding in a bar for a resting bass to come in
 APPROACH_STEPS = 1  # the bass's approach note: the bar's last 16th
 TACET_BARS = 2  # a bass rest this long or shorter is a dropout to fill; a longer one is the bass laying out
@@ -69,6 +75,7 @@ class Groove:
             free = np.repeat(protect, cs // spb, axis=0)[:n_bars] == 0
         rng = np.random.default_rng([int(seed), 20])  # the drums' fills: the same whatever the pitched lanes do
         notes = np.random.default_rng([int(seed), 21])  # passing notes and the bass's approach
+        colors = np.random.default_rng([int(seed), 22])  # sevenths, ninths and suspensions
         floor = self._sounding_floor(threshold)
         for b in range(batch):
             take = probs[:, b]
@@ -78,10 +85,20 @@ class Groove:
                 self._keep_bass(take, free, threshold, chords, spb)
             self._restrike(take, free, floor, spb, lineup)
             self._voices(take, free, floor, spb, doublings_first=chords is not None)
-            self._voicing(take, free, floor, spb, lineup, chords, scale)
+            heard = chords
+            if heard is None and self._hears_chords():  # the chord each bar is heard as, once for both rules
+                heard = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
+            self._voicing(take, free, floor, spb, lineup, heard, scale)
+            self._color(take, free, floor, spb, lineup, heard, scale, colors)
             self._passing(take, free, floor, threshold, notes, spb, lineup, scale)
             if BASS in lineup:
                 self._approach(take, free, floor, threshold, notes, spb, scale)
+
+    def _hears_chords(self) -> bool:
+        """Whether a card key asks for the chord each bar is heard as (voicing, colour, suspensions)."""
+        g = self.pack.card.get("generation") or {}
+        colours = (_lane_rates(g.get(key)) is not None for key in ("color", "suspend"))
+        return bool(g.get("voicing")) or any(colours)
 
     def _sounding_floor(self, threshold: float) -> np.ndarray:
         """Per lane, the lowest probability the take's decoding lets sound: threshold x the lower of the
@@ -223,14 +240,51 @@ class Groove:
                 cells = take[lane, bar * spb : (bar + 1) * spb]
                 _complete(cells, cells >= floor[lane], wanted)
 
+    def _color(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock, rng) -> None:
+        """Colour tones, as pop and rock players voice chords: in a bar of piano, guitar or strings, at the card's
+        rate per lane (`generation.color`), a doubled note above the lane's lowest moves to the chord's seventh
+        or ninth (the one in the key: maj7 on I and IV, 7 on V, m7 on ii, iii and vi; add9 where the 9th is in
+        the key) for the whole bar; or (`generation.suspend`) the chord's third is a suspended fourth (or second)
+        for the bar's first half and resolves to the third on beat 3. The VAEs hold the three tones of the
+        chord through the bar where players colour it: real parts use 3.8-4 pitch classes a bar, ours 2.8-3."""
+        g = self.pack.card.get("generation") or {}
+        rates, suspend = _lane_rates(g.get("color")), _lane_rates(g.get("suspend"))
+        if rates is None and suspend is None:
+            return
+        n_bars = free.shape[0]
+        scale = _take_scale(take[:, : n_bars * spb], floor) if lock is None else lock
+        if chords is None:
+            chords = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
+        half = spb // 2
+        for bar, chord in enumerate(chords[:n_bars]):
+            if chord is None or len(chord.tones) != 3:
+                continue  # sevenths, sixths and suspensions are coloured already
+            tones = _colors(chord, scale)
+            # the band agrees: one colour tone a bar, and one draw for all lanes (a lane colours where the draw is
+            # under its rate), so the piano's seventh is the strings' too
+            tone = tones[int(rng.integers(len(tones)))] if tones else None
+            sus_draw, color_draw = rng.random(), rng.random()
+            for lane in (PIANO, GUITAR, STRINGS):
+                if lane not in lineup or not free[bar, lane]:
+                    continue
+                cells = take[lane, bar * spb : (bar + 1) * spb]
+                on = cells >= floor[lane]
+                if suspend is not None and sus_draw < suspend[lane]:
+                    if _suspend(cells, on, chord, scale, half):
+                        continue
+                if tone is not None and rates is not None and color_draw < rates[lane]:
+                    if not _complete(cells, on, [tone]):
+                        _add_tone(cells, on, tone, VOICES[lane])
+
     def _passing(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lineup, lock=None) -> None:
         """Passing and neighbour notes in the top voice of piano, guitar and strings: where the top line
         leaps a third or a fourth from a note held at least a beat, the held note's last 8th becomes the
         scale tone between (a neighbour note above where it repeats); only on a weak 8th or 16th, at the
         card's rate per lane (`generation.passing`). The VAEs decode chord tones held through the bar, where
         players walk between them: real parts use 3.6-4 pitch classes a bar, ours 2.4-2.6."""
-        rates = (self.pack.card.get("generation") or {}).get("passing")
-        if not rates:
+        g = self.pack.card.get("generation") or {}
+        rates, leaps = _lane_rates(g.get("passing")), bool(g.get("passing_leaps", False))
+        if rates is None:
             return
         steps = free.shape[0] * spb
         beat = self.cfg.steps_per_beat
@@ -250,7 +304,7 @@ class Groove:
                 pos = e - eighth
                 if a < 0 or b < 0 or e - s < beat or pos % beat == 0 or not lane_free[pos:e].all():
                     continue
-                step = _between(a, b, scale)
+                step = _between(a, b, scale, leaps)
                 if step is None or rng.random() >= rate:
                     continue
                 value = max(0.85 * float(take[lane, s, a]), threshold + 1e-3)
@@ -264,6 +318,7 @@ class Groove:
         the groove may change."""
         g = self.pack.card.get("generation") or {}
         rate, pickup = g.get("approach", 0.0), g.get("pickup", 0.0)
+        eighths = g.get("approach_eighths", 0.0)  # the share of approach notes an 8th long (else a 16th)
         if not rate and not pickup:
             return
         n_bars = free.shape[0]
@@ -293,8 +348,11 @@ class Groove:
             if tone < 0:
                 continue
             value = max(0.85 * float(take[BASS, end - 2, held]), threshold + 1e-3)  # (a restruck note: its last strike)
-            take[BASS, end - APPROACH_STEPS : end, held] = 0.0
-            take[BASS, end - APPROACH_STEPS : end, tone] = value
+            length = APPROACH_STEPS
+            if eighths and rng.random() < eighths:
+                length = max(APPROACH_STEPS, self.cfg.steps_per_beat // 2)  # an 8th note
+            take[BASS, end - length : end, held] = 0.0
+            take[BASS, end - length : end, tone] = value
 
 
 def _doubled_cells(sounding: np.ndarray) -> np.ndarray:
@@ -315,14 +373,58 @@ def _tone_order(chord) -> list[int]:
     return sorted(tones, key=lambda t: rank.get((t - root) % 12, 3))
 
 
-def _complete(cells: np.ndarray, on: np.ndarray, wanted: list[int]) -> None:
+def _lane_rates(value) -> np.ndarray | None:
+    """A card's per-lane share (one number or five) as five floats; None where it is missing or all zero."""
+    if value is None:
+        return None
+    rates = np.broadcast_to(np.asarray(value, dtype=np.float64), (len(LANES),))
+    return rates if rates.any() else None
+
+
+def _colors(chord, scale: np.ndarray) -> list[int]:
+    """A triad's colour tones in the key: its seventh (major or minor, whichever the scale has) and its ninth."""
+    root = chord.root
+    out = [(root + i) % 12 for i in (10, 11) if scale[(root + i) % 12]][:1]
+    if scale[(root + 2) % 12]:
+        out.append((root + 2) % 12)
+    return out
+
+
+def _suspend(cells: np.ndarray, on: np.ndarray, chord, scale: np.ndarray, half: int) -> bool:
+    """In place on one lane's bar: the chord's third, where it sounds in both halves of the bar, is a fourth (or
+    a second) in the first half, and the third again after it. False where the bar has no such third."""
+    third = next((t for t in chord.tones if (t - chord.root) % 12 in (3, 4)), None)
+    if third is None:
+        return False
+    fourth = (chord.root + 5) % 12
+    second = (chord.root + 2) % 12
+    sus = fourth if scale[fourth] else second if scale[second] else None
+    if sus is None:
+        return False
+    pitches = [int(p) for p in np.flatnonzero(on[:half].any(axis=0) & on[half:].any(axis=0)) if p % 12 == third]
+    sounding = set(np.flatnonzero(on.any(axis=0)).tolist())
+    moved = False
+    for p in pitches:
+        shift = (sus - third) % 12
+        target = p + (shift if shift <= 6 else shift - 12)
+        if not 0 <= target < 128 or target in sounding:
+            continue
+        cells[:half, target] = cells[:half, p]
+        cells[:half, p] = 0.0
+        moved = True
+    return moved
+
+
+def _complete(cells: np.ndarray, on: np.ndarray, wanted: list[int]) -> bool:
     """In place on one lane's bar (steps, 128): doubled pitch classes above the lowest note move to the missing
-    chord tones (nearest pitch, at most 4 semitones away, onto a pitch the bar does not sound)."""
+    chord tones (nearest pitch, at most 4 semitones away, onto a pitch the bar does not sound). True where a
+    note moved."""
     pitches = np.flatnonzero(on.any(axis=0))
     if len(pitches) < 2:
-        return
+        return False
     lowest = int(pitches[0])
     present = {int(p) for p in pitches}
+    moved = False
     for tone in wanted:
         if any(p % 12 == tone for p in present):
             continue
@@ -341,6 +443,23 @@ def _complete(cells: np.ndarray, on: np.ndarray, wanted: list[int]) -> None:
         cells[:, target] = cells[:, q]
         cells[:, q] = 0.0
         present = (present - {q}) | {target}
+        moved = True
+    return moved
+
+
+def _add_tone(cells: np.ndarray, on: np.ndarray, tone: int, most: int) -> bool:
+    """In place on one lane's bar: where no note is doubled and the lane plays fewer than `most` notes at once,
+    the colour tone is a new top voice, the nearest above the chord's top note, in that note's rhythm (C E G
+    and D: an add9; and B: a major seventh). True where a voice came in."""
+    pitches = [int(p) for p in np.flatnonzero(on.any(axis=0))]
+    if len(pitches) < 3 or int(on.sum(axis=1).max()) >= most:
+        return False
+    top = pitches[-1]
+    target = top + (tone - top) % 12
+    if target >= 128 or target == top:
+        return False
+    cells[:, target] = cells[:, top]
+    return True
 
 
 def _take_scale(take: np.ndarray, floor: np.ndarray) -> np.ndarray:
@@ -370,12 +489,16 @@ def _scale_step(pitch: int, direction: int, scale: np.ndarray) -> int:
     return pitch + direction
 
 
-def _between(a: int, b: int, scale: np.ndarray) -> int | None:
+def _between(a: int, b: int, scale: np.ndarray, leaps: bool = False) -> int | None:
     """The scale tone between a and b that lie a third or a fourth apart (the middle one of two), or the
-    upper neighbour of a repeated a; None for other intervals or where no scale tone lies between."""
+    upper neighbour of a repeated a; with leaps, for a leap wider than a fourth, the scale tone next to b on
+    a's side; None for other intervals or where no scale tone lies between."""
     if a == b:
         up = _scale_step(a, 1, scale)
         return up if up <= 127 and scale[up % 12] else None
+    if abs(b - a) > 5 and leaps:  # a wide leap: the scale tone next to b, on a's side (an approach)
+        tone = _scale_step(b, 1 if a > b else -1, scale)
+        return tone if 0 <= tone <= 127 and scale[tone % 12] and tone != a else None
     if not 3 <= abs(b - a) <= 5:
         return None
     lo, hi = sorted((a, b))

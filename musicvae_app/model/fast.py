@@ -93,7 +93,15 @@ class FastBand:
             for i, lo in enumerate(cfg.pitch_low[:-1]):
                 self.cell_class[i, cell, (lo + pitch) % 12] = 1.0
             self.class_cell = self.cell_class.transpose(1, 2).contiguous()
+            # The same per half bar: a cell's class in its half's 12 columns (the second half's are 12-23),
+            # so a bar that changes chord on beat 3 keeps both chords.
+            half = ((cell // 64) % 4 >= 2).long() * 12
+            self.cell_class_half = torch.zeros((len(LANES) - 1, self.w * 256, 24))
+            for i, lo in enumerate(cfg.pitch_low[:-1]):
+                self.cell_class_half[i, cell, (lo + pitch) % 12 + half] = 1.0
+            self.class_cell_half = self.cell_class_half.transpose(1, 2).contiguous()
         self.harmony = 0.0
+        self.harmony_halves = False
         for name, value in list(vars(self).items()):
             if isinstance(value, torch.Tensor):
                 setattr(self, name, value.to(device))
@@ -114,15 +122,18 @@ class FastBand:
         self.bd3 = self._bd3_trained + bias[:, None, None]
         self.lane_bias = bias
 
-    def set_harmony(self, strength: float) -> None:
-        """How strongly each pitched lane is drawn to the pitch classes the band plays in the same bar (0: off).
+    def set_harmony(self, strength: float, halves: bool | None = None) -> None:
+        """How strongly each pitched lane is drawn to the pitch classes the band plays in the same bar (0: off),
+        and (halves) whether the band agrees per half bar instead (a chord change on beat 3 survives).
 
-        See `harmonise`. Replaces any earlier strength.
+        See `harmonise`. Replaces any earlier strength; halves None keeps the earlier choice.
         """
         strength = float(strength)
         if not 0.0 <= strength <= 8.0:
             raise ValueError(f"harmony must be from 0 to 8, got {strength}")
         self.harmony = strength
+        if halves is not None:
+            self.harmony_halves = bool(halves)
 
     def harmonise(self, p: torch.Tensor, batch: int) -> torch.Tensor:
         """Blocked probabilities (L, B*rows, 16) of one step, with the pitched lanes agreeing on a harmony.
@@ -135,12 +146,15 @@ class FastBand:
         """
         if not self.harmony:
             return p
-        pitched = self.cell_class.shape[0]  # the pitched lanes come first, drums last: a view, left untouched
+        to_class, to_cell = self.cell_class, self.class_cell
+        if self.harmony_halves:
+            to_class, to_cell = self.cell_class_half, self.class_cell_half
+        pitched = to_class.shape[0]  # the pitched lanes come first, drums last: a view, left untouched
         cells = p[:pitched].view(pitched, batch * self.t, -1)  # (lanes, B*T2, one bar-long block's cells)
-        chroma = torch.bmm(cells, self.cell_class).sum(dim=0)  # (B*T2, 12)
-        weight = chroma.clamp_min_(1e-6).pow_(self.harmony)
-        weight = weight.div_(weight.amax(dim=-1, keepdim=True))  # (share / largest share) ** harmony
-        cells.mul_(torch.bmm(weight.expand(pitched, -1, -1), self.class_cell))
+        chroma = torch.bmm(cells, to_class).sum(dim=0)  # (B*T2, 12 or 24: a chroma per bar or per half)
+        weight = chroma.clamp_min_(1e-6).pow_(self.harmony).unflatten(-1, (-1, 12))
+        weight = weight.div_(weight.amax(dim=-1, keepdim=True)).flatten(-2)  # (share / largest share) ** harmony
+        cells.mul_(torch.bmm(weight.expand(pitched, -1, -1), to_cell))
         return p
 
     # --- layout -------------------------------------------------------------------------------

@@ -155,9 +155,16 @@ def _check_generation(gen, where: str) -> None:
                 raise InvalidValue("voicing must be five true/false flags, one per lane")
         if "passing" in gen:  # per lane: the share of bars whose top voice gets passing notes
             lane_setting(gen["passing"], "passing", 0.0, 1.0, 0.0)
-        for name in ("approach", "pickup"):  # shares of the bass's bar ends: a step into a new note, a fifth below
+        for name in ("color", "suspend"):  # per lane: shares of bars with a seventh or ninth, a suspended third
+            if name in gen:
+                lane_setting(gen[name], name, 0.0, 1.0, 0.0)
+        # shares of the bass's bar ends: a step into a new note, a fifth below; of those notes, 8ths
+        for name in ("approach", "pickup", "approach_eighths"):
             if name in gen:
                 check_float(name, gen[name], 0.0, 1.0)
+        for name in ("passing_leaps", "harmony_halves"):
+            if name in gen and not isinstance(gen[name], bool):
+                raise InvalidValue(f"{name} must be true or false, got {gen[name]!r}")
         if "start" in gen and gen["start"] not in ("bank", "prior"):
             raise InvalidValue(f"start must be 'bank' or 'prior', got {gen['start']!r}")
     except (InvalidValue, ValueError) as exc:
