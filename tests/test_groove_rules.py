@@ -307,3 +307,37 @@ def test_half_bar_harmony_keeps_a_chord_change_on_beat_3(engine):
         fast.set_harmony(saved[0], halves=saved[1])
     assert out[True] == pytest.approx(0.8, abs=1e-4), "per half bar, F major is the half's own chord"
     assert out[False] < 0.4, "per bar, A fades under C major"
+
+
+def test_a_thin_bar_gets_its_chords_missing_tones_as_new_voices(engine, card):
+    """voicing_add: a piano holding a lone C through a C major bar plays E and G with it, in its rhythm; a bar
+    of three pitch classes is left alone; off on the card, the lone C stays."""
+    chord = [parse_chord("C")]
+    floor = np.full(len(LANES), 0.3)
+    take, free, spb = empty(engine, 1)
+    take[PIANO, : spb // 2, 60] = 0.9  # C4 for half the bar
+    card(voicing=[True, True, False, True, False])
+    before = take.copy()
+    engine._voicing(take, free, floor, spb, ALL, chord, None, np.random.default_rng(0))
+    assert np.array_equal(take, before), "no voicing_add on the card: untouched"
+    card(voicing_add=[1.0, 1.0, 0.0, 1.0, 0.0])
+    engine._voicing(take, free, floor, spb, ALL, chord, None, np.random.default_rng(0))
+    on = take[PIANO] >= 0.3
+    assert set(np.flatnonzero(on.any(axis=0)).tolist()) == {60, 64, 67}, "E4 and G4 above the C"
+    assert on[: spb // 2, [64, 67]].all() and not on[spb // 2 :].any(), "in the C's rhythm"
+    full, _, _ = empty(engine, 1)
+    full[PIANO, :, [60, 64, 67]] = 0.9
+    kept = full.copy()
+    engine._voicing(full, free, floor, spb, ALL, chord, None, np.random.default_rng(0))
+    assert np.array_equal(full, kept), "three pitch classes: not thin"
+
+
+def test_a_power_chord_is_thickened_with_the_keys_third(engine, card):
+    card(voicing=[True, True, False, True, False], voicing_add=[1.0, 1.0, 0.0, 1.0, 0.0])
+    take, free, spb = empty(engine, 1)
+    take[STRINGS, :, [57, 64]] = 0.9  # A and E: A5, in C major (so A minor)
+    engine._voicing(
+        take, free, np.full(len(LANES), 0.3), spb, ALL, [parse_chord("A5")], engine._key_scale("C major"),
+        np.random.default_rng(0),
+    )
+    assert pitch_classes(take[STRINGS]) == {9, 0, 4}, "C, the key's third above A"

@@ -88,7 +88,7 @@ class Groove:
             heard = chords
             if heard is None and self._hears_chords():  # the chord each bar is heard as, once for both rules
                 heard = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
-            self._voicing(take, free, floor, spb, lineup, heard, scale)
+            self._voicing(take, free, floor, spb, lineup, heard, scale, colors)
             self._color(take, free, floor, spb, lineup, heard, scale, colors)
             self._passing(take, free, floor, threshold, notes, spb, lineup, scale)
             if BASS in lineup:
@@ -218,27 +218,38 @@ class Groove:
             gaps[held[where - 1] & on[where]] = 0.0
             take[lane, where - 1] = gaps
 
-    def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock=None) -> None:
+    def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock=None, rng=None) -> None:
         """Full chords: in a bar where piano, guitar or strings double a pitch class (root and fifth in every
         octave: the VAEs' blur) and leave out a tone of the bar's chord (the take's chords, else the chord the
         band's bar is heard as), a doubled note above the lane's lowest moves to the nearest missing tone,
-        third first, in its own rhythm (`generation.voicing`: on or off per lane)."""
-        lanes = (self.pack.card.get("generation") or {}).get("voicing")
+        third first, in its own rhythm (`generation.voicing`: on or off per lane). A thin bar, one or two pitch
+        classes (an octave, a lone held note: a fifth of our bars against a twentieth of real parts'), gets the
+        chord's missing tones as voices of their own, at the card's rate per lane (`generation.voicing_add`)."""
+        g = self.pack.card.get("generation") or {}
+        lanes, thin = g.get("voicing"), _lane_rates(g.get("voicing_add"))
         if not lanes:
             return
         n_bars = free.shape[0]
         if chords is None:
             sounding = take[:, : n_bars * spb] >= floor[:, None, None]
             chords = recognize(sounding, spb)
+        scale = None
+        if thin is not None:
+            scale = _take_scale(take[:, : n_bars * spb], floor) if lock is None else lock
         for bar, chord in enumerate(chords[:n_bars]):
             if chord is None:
                 continue
             wanted = [t for t in _tone_order(chord) if lock is None or lock[t]]
+            third = _key_third(chord, scale) if scale is not None and chord.quality == "5" else None
+            if third is not None:  # with voicing_add, a power chord is played as the key's triad
+                wanted = [third, *wanted]
             for lane in (PIANO, GUITAR, STRINGS):
                 if not lanes[lane] or lane not in lineup or not free[bar, lane]:
                     continue
                 cells = take[lane, bar * spb : (bar + 1) * spb]
                 _complete(cells, cells >= floor[lane], wanted)
+                if thin is not None and thin[lane] > 0 and rng is not None and rng.random() < thin[lane]:
+                    _thicken(cells, cells >= floor[lane], wanted, VOICES[lane])
 
     def _color(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock, rng) -> None:
         """Colour tones, as pop and rock players voice chords: in a bar of piano, guitar or strings, at the card's
@@ -445,6 +456,39 @@ def _complete(cells: np.ndarray, on: np.ndarray, wanted: list[int]) -> bool:
         present = (present - {q}) | {target}
         moved = True
     return moved
+
+
+def _key_third(chord, scale: np.ndarray) -> int | None:
+    """The third above a chord's root that the key has (major or minor), None where it has both or neither."""
+    major, minor = (chord.root + 4) % 12, (chord.root + 3) % 12
+    if scale[major] != scale[minor]:
+        return major if scale[major] else minor
+    return None
+
+
+def _thicken(cells: np.ndarray, on: np.ndarray, wanted: list[int], most: int) -> None:
+    """In place on one lane's bar of one or two pitch classes: each missing chord tone (wanted, in order) is a
+    new voice at the nearest pitch above the bar's lowest note, in the rhythm of the note nearest it, while
+    the lane stays within `most` notes at once."""
+    pitches = [int(p) for p in np.flatnonzero(on.any(axis=0))]
+    if not pitches or len({p % 12 for p in pitches}) > 2:
+        return
+    lowest = pitches[0]
+    voices = on.sum(axis=1)
+    for tone in wanted:
+        if any(p % 12 == tone for p in pitches):
+            continue
+        target = lowest + (tone - lowest) % 12
+        if target >= 128:
+            continue
+        source = min(pitches, key=lambda p: (abs(p - target), p))
+        rhythm = on[:, source].copy()
+        if (voices + rhythm).max() > most:
+            continue
+        cells[:, target] = np.where(rhythm, cells[:, source], cells[:, target])
+        on[:, target] |= rhythm
+        voices = voices + rhythm
+        pitches = sorted(pitches + [target])
 
 
 def _add_tone(cells: np.ndarray, on: np.ndarray, tone: int, most: int) -> bool:
