@@ -241,15 +241,15 @@ class Groove:
                 continue
             wanted = [t for t in _tone_order(chord) if lock is None or lock[t]]
             third = _key_third(chord, scale) if scale is not None and chord.quality == "5" else None
-            if third is not None:  # with voicing_add, a power chord is played as the key's triad
-                wanted = [third, *wanted]
             for lane in (PIANO, GUITAR, STRINGS):
                 if not lanes[lane] or lane not in lineup or not free[bar, lane]:
                     continue
+                # with voicing_add, keys and strings play a power chord as the key's triad; a guitar keeps it
+                tones = [third, *wanted] if third is not None and lane != GUITAR else wanted
                 cells = take[lane, bar * spb : (bar + 1) * spb]
-                _complete(cells, cells >= floor[lane], wanted)
+                _complete(cells, cells >= floor[lane], tones)
                 if thin is not None and thin[lane] > 0 and rng is not None and rng.random() < thin[lane]:
-                    _thicken(cells, cells >= floor[lane], wanted, VOICES[lane])
+                    _thicken(cells, cells >= floor[lane], tones, VOICES[lane])
 
     def _color(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock, rng) -> None:
         """Colour tones, as pop and rock players voice chords: in a bar of piano, guitar or strings, at the card's
