@@ -40,9 +40,10 @@ def tones_right(roll, chart, steps_per_bar: int) -> list[bool]:
 
 def assert_plays_chord(lanes, chords, steps_per_beat: int) -> None:
     """Every note of pitched lanes (lanes, steps, 128) is a tone of its bar's chord (chords: one Chord a bar),
-    or a passing note: struck off the beat, over within PASSING_STEPS steps and a step (1-2 semitones) from
-    a chord tone its lane sounds just before it starts or just after it ends. On every beat, only chord tones
-    start."""
+    or a passing note: struck off the beat, off the chord for at most PASSING_STEPS steps and a step (1-2
+    semitones) from a chord tone its lane sounds just before it starts or just after it ends. A note struck off
+    the chord just before a bar line and held into the next bar, where it is a chord tone (an anticipation),
+    counts its steps before the bar line. On every beat, only chord tones start."""
     bar = 4 * steps_per_beat
     steps = lanes.shape[1]
     tone = np.zeros((steps, 128), dtype=bool)
@@ -55,7 +56,8 @@ def assert_plays_chord(lanes, chords, steps_per_beat: int) -> None:
             if tone[start, pitch]:
                 continue
             assert start % steps_per_beat != 0, f"pitch {pitch} struck on a beat (step {start})"
-            assert end - start <= PASSING_STEPS, f"pitch {pitch} held {end - start} steps from step {start}"
+            off = int((~tone[start:end, pitch]).sum())
+            assert off <= PASSING_STEPS, f"pitch {pitch} off the chord {off} steps from step {start}"
             near = [q for q in (pitch - 2, pitch - 1, pitch + 1, pitch + 2) if 0 <= q < 128]
             before = start > 0 and sounds[start - 1, near].any()
             after = any(t < steps and sounds[t, near].any() for t in (end, end + 1))

@@ -397,12 +397,18 @@ def test_harmony_brings_the_lanes_closer_in_tonal_distance(shipped):
     from musicvae_app.metrics import PITCHED, tonal_distance
 
     def mean_td(harmony):
-        songs = shipped.generate(steps=6, seed=4, variations=6, harmony=harmony, lineup="piano,guitar,bass,strings")
+        lineup = "piano,guitar,bass,strings"
+        songs = [
+            s
+            for seed in (4, 5)
+            for s in shipped.generate(steps=6, seed=seed, variations=6, harmony=harmony, lineup=lineup)
+        ]
         rolls = np.stack([s.notes() for s in songs])
         pairs = [(a, b) for n, a in enumerate(PITCHED) for b in PITCHED[n + 1 :]]
         return np.nanmean([tonal_distance(rolls[:, a], rolls[:, b], 4) for a, b in pairs])
 
-    assert mean_td(2.0) < mean_td(0.0) - 0.1  # the pack default against none
+    # the pack default against none (the session-5 card, per half bar: 0.61 against 0.79 over seeds 4 and 5)
+    assert mean_td(shipped.defaults["harmony"]) < mean_td(0.0) - 0.1
     song = shipped.generate(steps=1, seed=4, harmony=0.0)
     assert song.settings["harmony"] == 0.0 and shipped.fast.harmony == shipped.defaults["harmony"]
     with pytest.raises(ValueError, match="harmony"):

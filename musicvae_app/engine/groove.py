@@ -88,11 +88,13 @@ class Groove:
             heard = chords
             if heard is None and self._hears_chords():  # the chord each bar is heard as, once for both rules
                 heard = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
-            self._voicing(take, free, floor, spb, lineup, heard, scale, colors)
-            self._color(take, free, floor, spb, lineup, heard, scale, colors)
-            self._passing(take, free, floor, threshold, notes, spb, lineup, scale)
+            own = scale if scale is not None else _take_scale(take[:, : n_bars * spb], floor)  # once a take
+            self._voicing(take, free, floor, spb, lineup, heard, scale, colors, own)
+            if chords is None:  # asked chords are played as asked: no sus4 or colour tone over them
+                self._color(take, free, floor, spb, lineup, heard, scale, colors, own)
+            self._passing(take, free, floor, threshold, notes, spb, lineup, scale, own)
             if BASS in lineup:
-                self._approach(take, free, floor, threshold, notes, spb, scale)
+                self._approach(take, free, floor, threshold, notes, spb, scale, own)
 
     def _hears_chords(self) -> bool:
         """Whether a card key asks for the chord each bar is heard as (voicing, colour, suspensions)."""
@@ -218,7 +220,7 @@ class Groove:
             gaps[held[where - 1] & on[where]] = 0.0
             take[lane, where - 1] = gaps
 
-    def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock=None, rng=None) -> None:
+    def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock=None, rng=None, own=None) -> None:
         """Full chords: in a bar where piano, guitar or strings double a pitch class (root and fifth in every
         octave: the VAEs' blur) and leave out a tone of the bar's chord (the take's chords, else the chord the
         band's bar is heard as), a doubled note above the lane's lowest moves to the nearest missing tone,
@@ -235,23 +237,34 @@ class Groove:
             chords = recognize(sounding, spb)
         scale = None
         if thin is not None:
-            scale = _take_scale(take[:, : n_bars * spb], floor) if lock is None else lock
+            scale = (
+                lock if lock is not None else own if own is not None else _take_scale(take[:, : n_bars * spb], floor)
+            )
+        played = [i for i in (PIANO, GUITAR, STRINGS) if lanes[i] and i in lineup]
+        # each lane's notes per pitch class and bar, at once: most bars need nothing, and are skipped
+        per_class = {i: _class_counts(take[i, : n_bars * spb] >= floor[i], n_bars) for i in played}
         for bar, chord in enumerate(chords[:n_bars]):
             if chord is None:
                 continue
             wanted = [t for t in _tone_order(chord) if lock is None or lock[t]]
             third = _key_third(chord, scale) if scale is not None and chord.quality == "5" else None
-            for lane in (PIANO, GUITAR, STRINGS):
-                if not lanes[lane] or lane not in lineup or not free[bar, lane]:
+            for lane in played:
+                if not free[bar, lane]:
                     continue
                 # with voicing_add, keys and strings play a power chord as the key's triad; a guitar keeps it
                 tones = [third, *wanted] if third is not None and lane != GUITAR else wanted
+                counts = per_class[lane][bar]
+                if not counts.any() or counts[tones].all():
+                    continue  # silent, or every tone there
                 cells = take[lane, bar * spb : (bar + 1) * spb]
-                _complete(cells, cells >= floor[lane], tones)
-                if thin is not None and thin[lane] > 0 and rng is not None and rng.random() < thin[lane]:
+                if (counts >= 2).any() and _complete(cells, cells >= floor[lane], tones):
+                    counts = _class_counts(cells >= floor[lane], 1)[0]
+                if thin is None or (counts > 0).sum() > 2 or thin[lane] <= 0 or rng is None:
+                    continue
+                if rng.random() < thin[lane]:
                     _thicken(cells, cells >= floor[lane], tones, VOICES[lane])
 
-    def _color(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock, rng) -> None:
+    def _color(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock, rng, own=None) -> None:
         """Colour tones, as pop and rock players voice chords: in a bar of piano, guitar or strings, at the card's
         rate per lane (`generation.color`), a doubled note above the lane's lowest moves to the chord's seventh
         or ninth (the one in the key: maj7 on I and IV, 7 on V, m7 on ii, iii and vi; add9 where the 9th is in
@@ -263,7 +276,7 @@ class Groove:
         if rates is None and suspend is None:
             return
         n_bars = free.shape[0]
-        scale = _take_scale(take[:, : n_bars * spb], floor) if lock is None else lock
+        scale = lock if lock is not None else own if own is not None else _take_scale(take[:, : n_bars * spb], floor)
         if chords is None:
             chords = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
         half = spb // 2
@@ -287,7 +300,9 @@ class Groove:
                     if not _complete(cells, on, [tone]):
                         _add_tone(cells, on, tone, VOICES[lane])
 
-    def _passing(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lineup, lock=None) -> None:
+    def _passing(
+        self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lineup, lock=None, own=None
+    ) -> None:
         """Passing and neighbour notes in the top voice of piano, guitar and strings: where the top line
         leaps a third or a fourth from a note held at least a beat, the held note's last 8th becomes the
         scale tone between (a neighbour note above where it repeats); only on a weak 8th or 16th, at the
@@ -300,7 +315,7 @@ class Groove:
         steps = free.shape[0] * spb
         beat = self.cfg.steps_per_beat
         eighth = max(1, beat // 2)
-        scale = _take_scale(take[:, :steps], floor) if lock is None else lock
+        scale = lock if lock is not None else own if own is not None else _take_scale(take[:, :steps], floor)
         for lane in (PIANO, GUITAR, STRINGS):
             rate = rates[lane]
             if lane not in lineup or rate <= 0:
@@ -310,19 +325,26 @@ class Groove:
             top = np.where(on.any(axis=1), 127 - np.argmax(on[:, ::-1], axis=1), -1)
             starts, pitches = _runs(top)
             ends = np.append(starts[1:], steps)
-            for i in range(len(starts) - 1):
+            # the runs that may take one, at once: a note (then a note) held a beat or more, whose last 8th is
+            # off the beat and in bars the groove may change
+            held = np.concatenate([[0], np.cumsum(~lane_free)])
+            pos = ends - eighth
+            ok = (pitches >= 0) & (np.append(pitches[1:], -1) >= 0) & (ends - starts >= beat) & (pos % beat != 0)
+            ok[:-1] &= held[ends[:-1]] == held[np.maximum(pos[:-1], 0)]
+            ok[-1] = False
+            for i in np.flatnonzero(ok):
                 a, b, s, e = int(pitches[i]), int(pitches[i + 1]), int(starts[i]), int(ends[i])
                 pos = e - eighth
-                if a < 0 or b < 0 or e - s < beat or pos % beat == 0 or not lane_free[pos:e].all():
-                    continue
                 step = _between(a, b, scale, leaps)
                 if step is None or rng.random() >= rate:
+                    continue
+                if e < steps and on[e, step]:  # it would run on into a note of its pitch: no passing note then
                     continue
                 value = max(0.85 * float(take[lane, s, a]), threshold + 1e-3)
                 take[lane, pos:e, a] = 0.0
                 take[lane, pos:e, step] = value
 
-    def _approach(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lock=None) -> None:
+    def _approach(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lock=None, own=None) -> None:
         """The bass walks into the next bar: where it opens on another note, this bar's last 16th becomes the
         scale tone next to it (or the half step below), at the card's rate (`generation.approach`); where it
         opens on the same note, the last 16th is its fifth below, a pickup (`generation.pickup`). Only bars
@@ -333,7 +355,7 @@ class Groove:
         if not rate and not pickup:
             return
         n_bars = free.shape[0]
-        scale = _take_scale(take[:, : n_bars * spb], floor) if lock is None else lock
+        scale = lock if lock is not None else own if own is not None else _take_scale(take[:, : n_bars * spb], floor)
         on = take[BASS, : n_bars * spb] >= floor[BASS]
         for bar in range(n_bars - 1):
             end = (bar + 1) * spb
@@ -456,6 +478,14 @@ def _complete(cells: np.ndarray, on: np.ndarray, wanted: list[int]) -> bool:
         present = (present - {q}) | {target}
         moved = True
     return moved
+
+
+def _class_counts(on: np.ndarray, n_bars: int) -> np.ndarray:
+    """(n_bars, 12): how many pitches of each pitch class a lane's (steps, 128) bool roll sounds in each bar."""
+    used = on[: on.shape[0] // n_bars * n_bars].reshape(n_bars, -1, on.shape[1]).any(axis=1)  # (bars, 128)
+    padded = np.zeros((n_bars, 132), dtype=np.int64)
+    padded[:, : used.shape[1]] = used
+    return padded.reshape(n_bars, 11, 12).sum(axis=1)
 
 
 def _key_third(chord, scale: np.ndarray) -> int | None:
