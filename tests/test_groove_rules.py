@@ -142,6 +142,7 @@ def test_the_card_refuses_bad_groove_keys(tiny_pack, tmp_path):
         ("approach_eighths", 3, "approach_eighths"),
         ("passing_leaps", "yes", "passing_leaps must be true or false"),
         ("harmony_halves", 1, "harmony_halves must be true or false"),
+        ("fill_other", 1.5, "fill_other"),
     ):
         copy = tmp_path / key
         shutil.copytree(tiny_pack, copy)
@@ -341,3 +342,24 @@ def test_a_power_chord_is_thickened_with_the_keys_third(engine, card):
         np.random.default_rng(0),
     )
     assert pitch_classes(take[STRINGS]) == {9, 0, 4}, "C, the key's third above A"
+
+
+def test_fills_inside_a_phrase_come_at_the_cards_rate_without_a_crash(engine, card):
+    """fill_other: a bar inside a 4-bar phrase may end in one of the card's fills (drummers fill there too:
+    6 % of such bars in real songs, by playing_metrics.fill_bars); no crash follows it. Phrase ends keep
+    fill_rate (0 here), and with fill_other 0 nothing changes."""
+    tom = [[0, 45], [1, 45], [2, 47], [3, 47]]
+    card(fills=[tom], fill_rate=[0.0, 0.0], crash_rate=0.0, fill_other=0.0)
+    take, free, spb = empty(engine, 8)
+    take[DRUMS, ::2, 42] = 0.9  # hats on 8ths
+    before = take.copy()
+    engine._fills(take, free, np.random.default_rng(0), 0, spb)
+    assert np.array_equal(take, before)
+    card(fill_other=1.0)
+    engine._fills(take, free, np.random.default_rng(0), 0, spb)
+    window = 2 * engine.cfg.steps_per_beat
+    for bar in range(7):  # the last bar has no next bar to lead into
+        tail = take[DRUMS, (bar + 1) * spb - window : (bar + 1) * spb]
+        inside = bar % 4 != 3
+        assert (tail[:4, [45, 45, 47, 47]].diagonal() == 1.0).all() == inside, bar
+    assert not take[DRUMS, :, 49].any(), "no crash after a fill inside the phrase"

@@ -114,23 +114,25 @@ class Groove:
     def _fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset()) -> None:
         g = self.pack.card.get("generation") or {}
         fills, rate, crash_rate = g.get("fills"), g.get("fill_rate"), g.get("crash_rate", 0.0)
+        other = g.get("fill_other", 0.0)  # the share of bars inside a phrase that end in a (short) fill
         if not fills or not rate:
             return
         window = 2 * self.cfg.steps_per_beat
         n_bars = free.shape[0]
         for bar in range(n_bars - 1):
             song_bar = first_bar + bar
-            if (song_bar % PHRASE != PHRASE - 1 and bar not in always) or not free[bar, DRUMS]:
+            if not free[bar, DRUMS]:
+                continue
+            if song_bar % PHRASE != PHRASE - 1 and bar not in always:
+                if other and rng.random() < other:  # a drummer's fill inside the phrase: no crash after it
+                    fill = fills[int(rng.integers(len(fills)))]
+                    _play_fill(take, fill, bar * spb + spb - window, window)
                 continue
             p = rate[0] if song_bar % (2 * PHRASE) == 2 * PHRASE - 1 else rate[1]
             filled = bar in always or rng.random() < p
             if filled:
                 fill = fills[int(rng.integers(len(fills)))]
-                lo = bar * spb + spb - window
-                take[DRUMS, lo : lo + window] = 0.0
-                for step, pitch in fill:
-                    if 0 <= step < window and 0 <= pitch < 128:
-                        take[DRUMS, lo + step, pitch] = 1.0
+                _play_fill(take, fill, bar * spb + spb - window, window)
             if (filled or rng.random() < crash_rate) and free[bar + 1, DRUMS]:
                 down = (bar + 1) * spb
                 take[DRUMS, down, CRASH] = 1.0
@@ -386,6 +388,14 @@ class Groove:
                 length = max(APPROACH_STEPS, self.cfg.steps_per_beat // 2)  # an 8th note
             take[BASS, end - length : end, held] = 0.0
             take[BASS, end - length : end, tone] = value
+
+
+def _play_fill(take: np.ndarray, fill, lo: int, window: int) -> None:
+    """In place: the drums' steps lo to lo + window become the fill's [step, pitch] hits."""
+    take[DRUMS, lo : lo + window] = 0.0
+    for step, pitch in fill:
+        if 0 <= step < window and 0 <= pitch < 128:
+            take[DRUMS, lo + step, pitch] = 1.0
 
 
 def _doubled_cells(sounding: np.ndarray) -> np.ndarray:

@@ -147,8 +147,9 @@ def _check_generation(gen, where: str) -> None:
                 raise InvalidValue("fill_rate must be two shares: at 8-bar and at 4-bar phrase ends")
             for value in rate:
                 check_float("fill_rate", value, 0.0, 1.0)
-        if "crash_rate" in gen:
-            check_float("crash_rate", gen["crash_rate"], 0.0, 1.0)
+        for name in ("crash_rate", "fill_other"):
+            if name in gen:
+                check_float(name, gen[name], 0.0, 1.0)
         if "voicing" in gen:  # per lane: doubled notes move to the chord's missing tones
             voicing = gen["voicing"]
             if not isinstance(voicing, list) or len(voicing) != 5 or not all(v in (True, False) for v in voicing):
