@@ -22,7 +22,19 @@ ALL = list(range(len(LANES)))
 def card(engine, monkeypatch):
     """The tiny engine's card generation defaults, restored after the test."""
     gen = engine.pack.card.setdefault("generation", {})
-    for key in ("voicing", "passing", "approach", "pickup", "approach_eighths", "color", "suspend", "passing_leaps"):
+    for key in (
+        "voicing",
+        "passing",
+        "approach",
+        "pickup",
+        "approach_eighths",
+        "color",
+        "suspend",
+        "passing_leaps",
+        "voicing_add",
+        "boogie",
+        "fill_other",
+    ):
         monkeypatch.delitem(gen, key, raising=False)
     return lambda **kw: [monkeypatch.setitem(gen, k, v) for k, v in kw.items()]
 
@@ -143,6 +155,7 @@ def test_the_card_refuses_bad_groove_keys(tiny_pack, tmp_path):
         ("passing_leaps", "yes", "passing_leaps must be true or false"),
         ("harmony_halves", 1, "harmony_halves must be true or false"),
         ("fill_other", 1.5, "fill_other"),
+        ("boogie", [0, -1, 0, 0, 0], "boogie"),
     ):
         copy = tmp_path / key
         shutil.copytree(tiny_pack, copy)
@@ -338,7 +351,13 @@ def test_a_power_chord_is_thickened_with_the_keys_third(engine, card):
     take, free, spb = empty(engine, 1)
     take[STRINGS, :, [57, 64]] = 0.9  # A and E: A5, in C major (so A minor)
     engine._voicing(
-        take, free, np.full(len(LANES), 0.3), spb, ALL, [parse_chord("A5")], engine._key_scale("C major"),
+        take,
+        free,
+        np.full(len(LANES), 0.3),
+        spb,
+        ALL,
+        [parse_chord("A5")],
+        engine._key_scale("C major"),
         np.random.default_rng(0),
     )
     assert pitch_classes(take[STRINGS]) == {9, 0, 4}, "C, the key's third above A"
@@ -363,3 +382,27 @@ def test_fills_inside_a_phrase_come_at_the_cards_rate_without_a_crash(engine, ca
         inside = bar % 4 != 3
         assert (tail[:4, [45, 45, 47, 47]].diagonal() == 1.0).all() == inside, bar
     assert not take[DRUMS, :, 49].any(), "no crash after a fill inside the phrase"
+
+
+def test_a_guitar_power_chord_steps_to_its_sixth_on_2_and_4(engine, card):
+    """boogie: A5 (A and E) in A major: the E is F# on beats 2 and 4 and E again on 1 and 3; a triad bar is
+    left alone; off on the card, nothing moves."""
+    a_major = engine._key_scale("A major")
+    beat = engine.cfg.steps_per_beat
+    take, free, spb = empty(engine, 1)
+    take[GUITAR, :, [45, 52]] = 0.9  # A2 E3
+    floor = np.full(len(LANES), 0.3)
+    before = take.copy()
+    engine._color(take, free, floor, spb, ALL, [parse_chord("A5")], a_major, np.random.default_rng(0))
+    assert np.array_equal(take, before)
+    card(boogie=[0.0, 1.0, 0.0, 0.0, 0.0])
+    engine._color(take, free, floor, spb, ALL, [parse_chord("A5")], a_major, np.random.default_rng(0))
+    for b in range(4):
+        span = take[GUITAR, b * beat : (b + 1) * beat]
+        assert (span[:, 45] >= 0.3).all()
+        assert (span[:, 54 if b % 2 else 52] >= 0.3).all() and not (span[:, 52 if b % 2 else 54] >= 0.3).any(), b
+    triad, _, _ = empty(engine, 1)
+    triad[GUITAR, :, [45, 49, 52]] = 0.9
+    kept = triad.copy()
+    engine._color(triad, free, floor, spb, ALL, [parse_chord("A")], a_major, np.random.default_rng(0))
+    assert np.array_equal(triad, kept)

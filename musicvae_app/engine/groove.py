@@ -275,14 +275,22 @@ class Groove:
         chord through the bar where players colour it: real parts use 3.8-4 pitch classes a bar, ours 2.8-3."""
         g = self.pack.card.get("generation") or {}
         rates, suspend = _lane_rates(g.get("color")), _lane_rates(g.get("suspend"))
-        if rates is None and suspend is None:
+        boogie = _lane_rates(g.get("boogie"))
+        if rates is None and suspend is None and boogie is None:
             return
         n_bars = free.shape[0]
         scale = lock if lock is not None else own if own is not None else _take_scale(take[:, : n_bars * spb], floor)
         if chords is None:
             chords = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
         half = spb // 2
+        beat = self.cfg.steps_per_beat
         for bar, chord in enumerate(chords[:n_bars]):
+            if chord is not None and boogie is not None:  # a power chord's fifth steps to the sixth on 2 and 4
+                draw = rng.random()
+                for lane in (PIANO, GUITAR, STRINGS):
+                    if lane in lineup and free[bar, lane] and draw < boogie[lane]:
+                        cells = take[lane, bar * spb : (bar + 1) * spb]
+                        _boogie(cells, cells >= floor[lane], chord, scale, beat)
             if chord is None or len(chord.tones) != 3:
                 continue  # sevenths, sixths and suspensions are coloured already
             tones = _colors(chord, scale)
@@ -431,6 +439,30 @@ def _colors(chord, scale: np.ndarray) -> list[int]:
     if scale[(root + 2) % 12]:
         out.append((root + 2) % 12)
     return out
+
+
+def _boogie(cells: np.ndarray, on: np.ndarray, chord, scale: np.ndarray, beat: int) -> bool:
+    """In place on one lane's bar that plays a power chord (the chord's root and fifth, nothing else): the fifth
+    steps up to the sixth in the key on beats 2 and 4 and back, as rock guitar plays it (A5, A6, A5, A6).
+    False where the bar is no power chord or the key has no sixth above the root."""
+    root, fifth = chord.root, (chord.root + 7) % 12
+    sounding = [int(p) for p in np.flatnonzero(on.any(axis=0))]
+    if {p % 12 for p in sounding} != {root, fifth}:
+        return False
+    major, minor = (root + 9) % 12, (root + 8) % 12
+    sixth = major if scale[major] else minor if scale[minor] else None
+    if sixth is None:
+        return False
+    moved = False
+    for p in (q for q in sounding if q % 12 == fifth):
+        target = p + (sixth - fifth) % 12
+        if target >= 128 or target in sounding:
+            continue
+        for lo in (beat, 3 * beat):
+            cells[lo : lo + beat, target] = cells[lo : lo + beat, p]
+            cells[lo : lo + beat, p] = 0.0
+        moved = True
+    return moved
 
 
 def _suspend(cells: np.ndarray, on: np.ndarray, chord, scale: np.ndarray, half: int) -> bool:

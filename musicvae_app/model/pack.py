@@ -156,7 +156,8 @@ def _check_generation(gen, where: str) -> None:
                 raise InvalidValue("voicing must be five true/false flags, one per lane")
         if "passing" in gen:  # per lane: the share of bars whose top voice gets passing notes
             lane_setting(gen["passing"], "passing", 0.0, 1.0, 0.0)
-        for name in ("color", "suspend"):  # per lane: shares of bars with a seventh or ninth, a suspended third
+        # per lane: shares of bars with a seventh or ninth, a suspended third, a power chord's sixth on 2 and 4
+        for name in ("color", "suspend", "boogie"):
             if name in gen:
                 lane_setting(gen[name], name, 0.0, 1.0, 0.0)
         # shares of the bass's bar ends: a step into a new note, a fifth below; of those notes, 8ths
