@@ -2,7 +2,8 @@
 
 - Fills: at the end of a phrase (every 4th bar) the drums may play one of the pack's real fills
   (training/fills.py) in the bar's last two beats, at the rate real drummers do at 8-bar and 4-bar phrase
-  ends, and the next bar opens with a crash (a crash also comes without a fill, at the real rate).
+  ends, and the next bar opens with a crash (a crash also comes without a fill, at the real rate); a bar
+  inside a phrase may end in a fill too (card `fill_other`), with no crash after it.
 - A bass that keeps playing: a bar in which the band plays but the bass rests takes the bass's own
   nearest bar (moved to the bar's chord when the take has chords), so the bass does not drop out.
 - Voices: a lane plays at most VOICES notes at once (the bass one).
@@ -10,9 +11,11 @@
   `approach_eighths`): a doubled note moves to the chord's missing tone, the top voice walks a leap through
   the scale tone between (a wider leap: it steps into the far note), the bass steps into the next bar's note
   on the bar's last 16th or 8th.
-- Colour (card `suspend`, `color`): a guitar's third is a suspended fourth for the bar's first half and
-  resolves on beat 3; a doubled note goes to the chord's seventh or ninth in the key (measured, and off in
-  the shipped card: it cost two tonal-distance goals for +0.2 pitch classes a bar).
+- Thin bars (card `voicing_add`): a bar of one or two pitch classes gets the chord's missing tones as voices.
+- Colour (card `suspend`, `boogie`, `color`): a guitar's third is a suspended fourth for the bar's first half
+  and resolves on beat 3; a power chord's fifth steps to the sixth on beats 2 and 4; a doubled note goes to
+  the chord's seventh or ninth in the key (measured, and off in the shipped card: it cost two tonal-distance
+  goals for +0.2 pitch classes a bar).
 - Locked to the drums: a bass note or a piano chord held over a kick is struck again on it; a guitar
   chord held over a kick or a snare is struck again there; and nothing pitched is held over a bar line
   unbroken. The VAEs' blur holds notes for bars where real players restrike (bar-long notes were a
@@ -244,7 +247,8 @@ class Groove:
             )
         played = [i for i in (PIANO, GUITAR, STRINGS) if lanes[i] and i in lineup]
         # each lane's notes per pitch class and bar, at once: most bars need nothing, and are skipped
-        per_class = {i: _class_counts(take[i, : n_bars * spb] >= floor[i], n_bars) for i in played}
+        sounding = {i: take[i, : n_bars * spb] >= floor[i] for i in played}
+        per_class = {i: _class_counts(sounding[i], n_bars).tolist() for i in played}
         for bar, chord in enumerate(chords[:n_bars]):
             if chord is None:
                 continue
@@ -256,15 +260,17 @@ class Groove:
                 # with voicing_add, keys and strings play a power chord as the key's triad; a guitar keeps it
                 tones = [third, *wanted] if third is not None and lane != GUITAR else wanted
                 counts = per_class[lane][bar]
-                if not counts.any() or counts[tones].all():
+                if not any(counts) or all(counts[t] for t in tones):
                     continue  # silent, or every tone there
                 cells = take[lane, bar * spb : (bar + 1) * spb]
-                if (counts >= 2).any() and _complete(cells, cells >= floor[lane], tones):
-                    counts = _class_counts(cells >= floor[lane], 1)[0]
-                if thin is None or (counts > 0).sum() > 2 or thin[lane] <= 0 or rng is None:
+                on = sounding[lane][bar * spb : (bar + 1) * spb]  # a view: kept up to date below
+                if max(counts) >= 2 and _complete(cells, on, tones):
+                    on[:] = cells >= floor[lane]
+                    counts = _class_counts(on, 1)[0].tolist()
+                if thin is None or sum(c > 0 for c in counts) > 2 or thin[lane] <= 0 or rng is None:
                     continue
                 if rng.random() < thin[lane]:
-                    _thicken(cells, cells >= floor[lane], tones, VOICES[lane])
+                    _thicken(cells, on, tones, VOICES[lane])
 
     def _color(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock, rng, own=None) -> None:
         """Colour tones, as pop and rock players voice chords: in a bar of piano, guitar or strings, at the card's
@@ -494,30 +500,36 @@ def _complete(cells: np.ndarray, on: np.ndarray, wanted: list[int]) -> bool:
     """In place on one lane's bar (steps, 128): doubled pitch classes above the lowest note move to the missing
     chord tones (nearest pitch, at most 4 semitones away, onto a pitch the bar does not sound). True where a
     note moved."""
-    pitches = np.flatnonzero(on.any(axis=0))
+    pitches = np.flatnonzero(on.any(axis=0)).tolist()
     if len(pitches) < 2:
         return False
-    lowest = int(pitches[0])
-    present = {int(p) for p in pitches}
+    lowest = pitches[0]
+    present = set(pitches)
+    count = [0] * 12
+    for p in pitches:
+        count[p % 12] += 1
     moved = False
     for tone in wanted:
-        if any(p % 12 == tone for p in present):
+        if count[tone]:
             continue
-        best = None
-        for q in sorted(present - {lowest}):
-            if sum(p % 12 == q % 12 for p in present) < 2:
+        best, nearest = None, 5
+        for q in sorted(present):
+            if q == lowest or count[q % 12] < 2:
                 continue
-            for shift in (d for d in range(-4, 5) if d and (q + d) % 12 == tone):
-                target = q + shift
-                nearer = best is None or abs(shift) < abs(best[1] - best[0])
-                if 0 <= target < 128 and target not in present and nearer:
-                    best = (q, target)
+            shift = (tone - q) % 12  # the one shift within 4 semitones that lands on the tone, if any
+            shift = shift - 12 if shift > 6 else shift
+            target = q + shift
+            if 0 < abs(shift) < nearest and 0 <= target < 128 and target not in present:
+                best, nearest = (q, target), abs(shift)
         if best is None:
             continue
         q, target = best
         cells[:, target] = cells[:, q]
         cells[:, q] = 0.0
-        present = (present - {q}) | {target}
+        present.discard(q)
+        present.add(target)
+        count[q % 12] -= 1
+        count[tone] += 1
         moved = True
     return moved
 
@@ -542,25 +554,30 @@ def _thicken(cells: np.ndarray, on: np.ndarray, wanted: list[int], most: int) ->
     """In place on one lane's bar of one or two pitch classes: each missing chord tone (wanted, in order) is a
     new voice at the nearest pitch above the bar's lowest note, in the rhythm of the note nearest it, while
     the lane stays within `most` notes at once."""
-    pitches = [int(p) for p in np.flatnonzero(on.any(axis=0))]
-    if not pitches or len({p % 12 for p in pitches}) > 2:
+    pitches = np.flatnonzero(on.any(axis=0)).tolist()
+    classes = {p % 12 for p in pitches}
+    if not pitches or len(classes) > 2:
         return
     lowest = pitches[0]
-    voices = on.sum(axis=1)
+    voices = None
     for tone in wanted:
-        if any(p % 12 == tone for p in pitches):
+        if tone in classes:
             continue
         target = lowest + (tone - lowest) % 12
         if target >= 128:
             continue
         source = min(pitches, key=lambda p: (abs(p - target), p))
-        rhythm = on[:, source].copy()
-        if (voices + rhythm).max() > most:
+        rhythm = on[:, source]
+        if voices is None:
+            voices = on.sum(axis=1)
+        if int((voices + rhythm).max()) > most:
             continue
-        cells[:, target] = np.where(rhythm, cells[:, source], cells[:, target])
+        rhythm = rhythm.copy()
+        cells[rhythm, target] = cells[rhythm, source]
         on[:, target] |= rhythm
-        voices = voices + rhythm
+        voices += rhythm
         pitches = sorted(pitches + [target])
+        classes.add(tone)
 
 
 def _add_tone(cells: np.ndarray, on: np.ndarray, tone: int, most: int) -> bool:
