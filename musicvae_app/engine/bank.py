@@ -36,7 +36,8 @@ class StartBank:
     def _bank_bars(self, threshold: float) -> np.ndarray:
         """(bank rows, 5) bars of each row's chunk in which the lane has notes, as decoded now (cached)."""
         bias = getattr(self.fast, "lane_bias", None)
-        key = (float(threshold), None if bias is None else tuple(bias.tolist()), float(self.fast.harmony))
+        harmony = (float(self.fast.harmony), bool(self.fast.harmony_halves))
+        key = (float(threshold), None if bias is None else tuple(bias.tolist()), harmony)
         cache = self._bank_bars_cache
         if key not in cache:
             snap, self._snap = self._snap, None  # the same rows whether or not scale lock is on

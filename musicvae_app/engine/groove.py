@@ -38,9 +38,8 @@ BASS, PIANO, GUITAR = LANES.index("bass"), LANES.index("piano"), LANES.index("gu
 STRINGS = LANES.index("strings")
 PHRASE = 4  # bars; phrase ends are the last bar of every chunk of a 4-bar pack
 VOICES = {PIANO: 4, GUITAR: 4, BASS: 1, STRINGS: 4}  # at most this many notes at once
-MIN_HELD = (
-    3  # a held note is struck again only after it has sounded this many steps (so no 16th is left before the gap)
-)
+# a held note is struck again only after it has sounded this many steps (so no 16th is left before the gap)
+MIN_HELD = 3
 BAND_PLAYS = 2  # other lanes sounding in a bar for a resting bass to come in
 APPROACH_STEPS = 1  # the bass's approach note: the bar's last 16th
 TACET_BARS = 2  # a bass rest this long or shorter is a dropout to fill; a longer one is the bass laying out
@@ -100,9 +99,9 @@ class Groove:
                 self._approach(take, free, floor, threshold, notes, spb, scale, own)
 
     def _hears_chords(self) -> bool:
-        """Whether a card key asks for the chord each bar is heard as (voicing, colour, suspensions)."""
+        """Whether a card key asks for the chord each bar is heard as (voicing, colour, suspensions, sixths)."""
         g = self.pack.card.get("generation") or {}
-        colours = (_lane_rates(g.get(key)) is not None for key in ("color", "suspend"))
+        colours = (_lane_rates(g.get(key)) is not None for key in ("color", "suspend", "boogie"))
         return bool(g.get("voicing")) or any(colours)
 
     def _sounding_floor(self, threshold: float) -> np.ndarray:
@@ -242,9 +241,7 @@ class Groove:
             chords = recognize(sounding, spb)
         scale = None
         if thin is not None:
-            scale = (
-                lock if lock is not None else own if own is not None else _take_scale(take[:, : n_bars * spb], floor)
-            )
+            scale = _scale_of(take[:, : n_bars * spb], floor, lock, own)
         played = [i for i in (PIANO, GUITAR, STRINGS) if lanes[i] and i in lineup]
         # each lane's notes per pitch class and bar, at once: most bars need nothing, and are skipped
         sounding = {i: take[i, : n_bars * spb] >= floor[i] for i in played}
@@ -277,15 +274,16 @@ class Groove:
         rate per lane (`generation.color`), a doubled note above the lane's lowest moves to the chord's seventh
         or ninth (the one in the key: maj7 on I and IV, 7 on V, m7 on ii, iii and vi; add9 where the 9th is in
         the key) for the whole bar; or (`generation.suspend`) the chord's third is a suspended fourth (or second)
-        for the bar's first half and resolves to the third on beat 3. The VAEs hold the three tones of the
-        chord through the bar where players colour it: real parts use 3.8-4 pitch classes a bar, ours 2.8-3."""
+        for the bar's first half and resolves to the third on beat 3; and (`generation.boogie`) a power chord's
+        fifth steps to the sixth on beats 2 and 4. The VAEs hold the three tones of the chord through the bar
+        where players colour it: real parts use 3.8-4 pitch classes a bar, ours 2.8-3."""
         g = self.pack.card.get("generation") or {}
         rates, suspend = _lane_rates(g.get("color")), _lane_rates(g.get("suspend"))
         boogie = _lane_rates(g.get("boogie"))
         if rates is None and suspend is None and boogie is None:
             return
         n_bars = free.shape[0]
-        scale = lock if lock is not None else own if own is not None else _take_scale(take[:, : n_bars * spb], floor)
+        scale = _scale_of(take[:, : n_bars * spb], floor, lock, own)
         if chords is None:
             chords = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
         half = spb // 2
@@ -331,7 +329,7 @@ class Groove:
         steps = free.shape[0] * spb
         beat = self.cfg.steps_per_beat
         eighth = max(1, beat // 2)
-        scale = lock if lock is not None else own if own is not None else _take_scale(take[:, :steps], floor)
+        scale = _scale_of(take[:, :steps], floor, lock, own)
         for lane in (PIANO, GUITAR, STRINGS):
             rate = rates[lane]
             if lane not in lineup or rate <= 0:
@@ -371,7 +369,7 @@ class Groove:
         if not rate and not pickup:
             return
         n_bars = free.shape[0]
-        scale = lock if lock is not None else own if own is not None else _take_scale(take[:, : n_bars * spb], floor)
+        scale = _scale_of(take[:, : n_bars * spb], floor, lock, own)
         on = take[BASS, : n_bars * spb] >= floor[BASS]
         for bar in range(n_bars - 1):
             end = (bar + 1) * spb
@@ -593,6 +591,14 @@ def _add_tone(cells: np.ndarray, on: np.ndarray, tone: int, most: int) -> bool:
         return False
     cells[:, target] = cells[:, top]
     return True
+
+
+def _scale_of(take: np.ndarray, floor: np.ndarray, lock, own) -> np.ndarray:
+    """The scale the groove's added notes keep to: the scale lock's, else the take's (own, when the caller has
+    it already, else read from the take)."""
+    if lock is not None:
+        return lock
+    return own if own is not None else _take_scale(take, floor)
 
 
 def _take_scale(take: np.ndarray, floor: np.ndarray) -> np.ndarray:

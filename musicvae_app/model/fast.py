@@ -89,17 +89,15 @@ class FastBand:
                 raise AssertionError("harmonise expects the drums last")
             cell = torch.arange(self.w * 256)
             pitch = (cell // 256) * 16 + ((cell // 16) % 4) * 4 + cell % 4
-            self.cell_class = torch.zeros((len(LANES) - 1, self.w * 256, 12))
-            for i, lo in enumerate(cfg.pitch_low[:-1]):
-                self.cell_class[i, cell, (lo + pitch) % 12] = 1.0
-            self.class_cell = self.cell_class.transpose(1, 2).contiguous()
-            # The same per half bar: a cell's class in its half's 12 columns (the second half's are 12-23),
-            # so a bar that changes chord on beat 3 keeps both chords.
+            # Per half bar too: a cell's class in its half's 12 columns (the second half's are 12-23), so a bar
+            # that changes chord on beat 3 keeps both chords; the bar's own is the two halves summed.
             half = ((cell // 64) % 4 >= 2).long() * 12
             self.cell_class_half = torch.zeros((len(LANES) - 1, self.w * 256, 24))
             for i, lo in enumerate(cfg.pitch_low[:-1]):
                 self.cell_class_half[i, cell, (lo + pitch) % 12 + half] = 1.0
             self.class_cell_half = self.cell_class_half.transpose(1, 2).contiguous()
+            self.cell_class = self.cell_class_half[..., :12] + self.cell_class_half[..., 12:]
+            self.class_cell = self.cell_class.transpose(1, 2).contiguous()
         self.harmony = 0.0
         self.harmony_halves = False
         for name, value in list(vars(self).items()):
