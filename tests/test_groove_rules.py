@@ -156,6 +156,7 @@ def test_the_card_refuses_bad_groove_keys(tiny_pack, tmp_path):
         ("harmony_halves", 1, "harmony_halves must be true or false"),
         ("fill_other", 1.5, "fill_other"),
         ("boogie", [0, -1, 0, 0, 0], "boogie"),
+        ("passing_low", 7, "passing_low"),
     ):
         copy = tmp_path / key
         shutil.copytree(tiny_pack, copy)
@@ -406,3 +407,25 @@ def test_a_guitar_power_chord_steps_to_its_sixth_on_2_and_4(engine, card):
     kept = triad.copy()
     engine._color(triad, free, floor, spb, ALL, [parse_chord("A")], a_major, np.random.default_rng(0))
     assert np.array_equal(triad, kept)
+
+
+def test_the_pianos_left_hand_walks_too_under_the_voices_above(engine, card):
+    """passing_low: the piano's lowest voice walks a third through the scale tone between (C3 to E3 through
+    D3), under the right hand's held chord; without the key, only the top voice may walk."""
+    beat = engine.cfg.steps_per_beat
+    take, free, spb = empty(engine, 1)
+    take[PIANO, : 2 * beat, 48] = 0.9  # C3 for two beats, then E3
+    take[PIANO, 2 * beat :, 52] = 0.9
+    take[PIANO, :, [67, 72, 76]] = 0.9  # G4 C5 E5 held: the top voice does not move
+    take[BASS, :, [38, 41, 45, 47]] = 0.9  # D F A B: with the piano, C major's seven tones
+    floor = np.full(len(LANES), 0.3)
+    card(passing=[1.0, 1.0, 0.0, 1.0, 0.0])
+    plain = take.copy()
+    engine._passing(plain, free, floor, 0.3, np.random.default_rng(0), spb, ALL)
+    assert np.array_equal(plain, take), "the top voice holds; the left hand is not asked to walk"
+    card(passing_low=[1.0, 0.0, 0.0, 0.0, 0.0])
+    engine._passing(take, free, floor, 0.3, np.random.default_rng(0), spb, ALL)
+    changed = np.flatnonzero((take[PIANO] != plain[PIANO]).any(axis=1))
+    assert len(changed) and changed.max() < 2 * beat and changed.min() % beat != 0
+    assert (take[PIANO, changed, 50] >= 0.3).all() and (take[PIANO, changed, 48] == 0).all(), "D3 for C3's last 8th"
+    assert (take[PIANO, :, [67, 72, 76]] >= 0.3).all(), "the right hand as it was"

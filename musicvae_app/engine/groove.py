@@ -324,6 +324,7 @@ class Groove:
         players walk between them: real parts use 3.6-4 pitch classes a bar, ours 2.4-2.6."""
         g = self.pack.card.get("generation") or {}
         rates, leaps = _lane_rates(g.get("passing")), bool(g.get("passing_leaps", False))
+        low_rates = _lane_rates(g.get("passing_low"))  # the same in the lowest voice (a pianist's left hand)
         if rates is None:
             return
         steps = free.shape[0] * spb
@@ -331,32 +332,47 @@ class Groove:
         eighth = max(1, beat // 2)
         scale = _scale_of(take[:, :steps], floor, lock, own)
         for lane in (PIANO, GUITAR, STRINGS):
-            rate = rates[lane]
-            if lane not in lineup or rate <= 0:
+            if lane not in lineup:
                 continue
             on = take[lane, :steps] >= floor[lane]
             lane_free = np.repeat(free[:, lane], spb)
-            top = np.where(on.any(axis=1), 127 - np.argmax(on[:, ::-1], axis=1), -1)
-            starts, pitches = _runs(top)
-            ends = np.append(starts[1:], steps)
-            # the runs that may take one, at once: a note (then a note) held a beat or more, whose last 8th is
-            # off the beat and in bars the groove may change
             held = np.concatenate([[0], np.cumsum(~lane_free)])
-            pos = ends - eighth
-            ok = (pitches >= 0) & (np.append(pitches[1:], -1) >= 0) & (ends - starts >= beat) & (pos % beat != 0)
-            ok[:-1] &= held[ends[:-1]] == held[np.maximum(pos[:-1], 0)]
-            ok[-1] = False
-            for i in np.flatnonzero(ok):
-                a, b, s, e = int(pitches[i]), int(pitches[i + 1]), int(starts[i]), int(ends[i])
-                pos = e - eighth
-                step = _between(a, b, scale, leaps)
-                if step is None or rng.random() >= rate:
-                    continue
-                if e < steps and on[e, step]:  # it would run on into a note of its pitch: no passing note then
-                    continue
-                value = max(0.85 * float(take[lane, s, a]), threshold + 1e-3)
-                take[lane, pos:e, a] = 0.0
-                take[lane, pos:e, step] = value
+            sounds = on.any(axis=1)
+            top = np.where(sounds, 127 - np.argmax(on[:, ::-1], axis=1), -1)
+            lines = [(top, rates[lane], False)]
+            if low_rates is not None and low_rates[lane] > 0:
+                low = np.where(sounds, np.argmax(on, axis=1), -1)
+                lines.append((np.where(low != top, low, -1), low_rates[lane], True))  # under a voice above it
+            for line, rate, under in lines:
+                if rate > 0:
+                    self._walk(take[lane], on, line, held, rng, rate, scale, leaps, beat, eighth, threshold, under)
+
+    @staticmethod
+    def _walk(cells, on, line, held, rng, rate, scale, leaps, beat: int, eighth: int, threshold: float, under=False):
+        """Passing notes in one voice of one lane (line: its pitch a step, -1 where it rests); `_passing`.
+        under: a voice with others above it, whose passing note must not land on a pitch they sound."""
+        steps = len(line)
+        starts, pitches = _runs(line)
+        ends = np.append(starts[1:], steps)
+        # the runs that may take one, at once: a note (then a note) held a beat or more, whose last 8th is
+        # off the beat and in bars the groove may change
+        pos = ends - eighth
+        ok = (pitches >= 0) & (np.append(pitches[1:], -1) >= 0) & (ends - starts >= beat) & (pos % beat != 0)
+        ok[:-1] &= held[ends[:-1]] == held[np.maximum(pos[:-1], 0)]
+        ok[-1] = False
+        for i in np.flatnonzero(ok):
+            a, b, s, e = int(pitches[i]), int(pitches[i + 1]), int(starts[i]), int(ends[i])
+            pos = e - eighth
+            step = _between(a, b, scale, leaps)
+            if step is None or rng.random() >= rate:
+                continue
+            if e < steps and on[e, step]:  # it would run on into a note of its pitch: no passing note then
+                continue
+            if under and on[pos:e, step].any():  # another voice plays it there already
+                continue
+            value = max(0.85 * float(cells[s, a]), threshold + 1e-3)
+            cells[pos:e, a] = 0.0
+            cells[pos:e, step] = value
 
     def _approach(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lock=None, own=None) -> None:
         """The bass walks into the next bar: where it opens on another note, this bar's last 16th becomes the

@@ -154,8 +154,9 @@ def _check_generation(gen, where: str) -> None:
             voicing = gen["voicing"]
             if not isinstance(voicing, list) or len(voicing) != 5 or not all(v in (True, False) for v in voicing):
                 raise InvalidValue("voicing must be five true/false flags, one per lane")
-        if "passing" in gen:  # per lane: the share of bars whose top voice gets passing notes
-            lane_setting(gen["passing"], "passing", 0.0, 1.0, 0.0)
+        for name in ("passing", "passing_low"):  # per lane: how often the top (lowest) voice gets a passing note
+            if name in gen:
+                lane_setting(gen[name], name, 0.0, 1.0, 0.0)
         # per lane: shares of bars with a seventh or ninth, a suspended third, a power chord's sixth on 2 and 4
         for name in ("color", "suspend", "boogie"):
             if name in gen:
