@@ -164,7 +164,8 @@ def test_shipped_pack_piano_primer_gets_a_band_in_its_key(shipped, tmp_path):
     The key of a sketch is estimated from its notes, so a take may read as a neighbouring key (seed 0
     reads as E major: the VAEs' G# tips the estimate to the parallel major). Over 16 seeds the shipped
     card (session 5: half-bar harmony) reads 12 of 16 as E minor or G major with groove and 12 without
-    (the session-4 card: 11 and 13); we ask for at least 10 of 16 either way.
+    (the session-4 card: 11 and 13); we ask for at least 11 of 16 without groove (as the 6 of 8 asked before)
+    and 10 of 16 with it (as the 5 of 8 asked before).
     """
     piano = [n for n in e_minor_band(4) if n[0] == 0]
     primer = _write(tmp_path / "piano.mid", piano)
@@ -176,7 +177,7 @@ def test_shipped_pack_piano_primer_gets_a_band_in_its_key(shipped, tmp_path):
             assert all(counts[lane] > 0 for lane in LANES), (seed, counts)
             assert song.settings["key"] == "E minor"
             in_key[groove] += key_name(estimate_key(song.notes())) in ("E minor", "G major")  # G major: same scale
-    assert in_key[False] >= 10 and in_key[True] >= 10, in_key
+    assert in_key[False] >= 11 and in_key[True] >= 10, in_key
 
 
 def test_shipped_pack_band_primer_in_e_minor_stays_in_e_minor_with_scale_lock(shipped, tmp_path):
