@@ -363,3 +363,31 @@ def test_unrestored_sketches_recovered_cannot_take_stay_and_are_said(qtbot, engi
     said = w.statusBar().currentMessage()
     assert "1 unrestored sketch(es) stay in" in said and str(data / "recovered") in said and "writable" in said
     assert [digest(sketchfile.load(p).song) for p in w.autosave.crashed()] == [crashed[1]]  # kept, offered again
+
+
+def test_windows_starting_at_once_all_find_the_folder_writable(tmp_path):
+    """writable_folder from many threads at once on one folder: every call finds it writable (a shared probe file
+    once made the slower of two starting windows read the other's cleanup as an unwritable folder, turn autosave
+    off and close without the folder lock, replacing the other window's sketch)."""
+    import threading
+
+    from musicvae_app.ui.autosave import writable_folder
+
+    folder = tmp_path / "sessions"
+    errors = []
+    start = threading.Barrier(8)
+
+    def probe():
+        start.wait()
+        for _ in range(40):
+            error = writable_folder(folder)
+            if error is not None:
+                errors.append(error)
+
+    threads = [threading.Thread(target=probe) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert [p.name for p in folder.iterdir()] == [], "no probe file is left behind"

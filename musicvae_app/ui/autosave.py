@@ -23,6 +23,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -51,11 +52,16 @@ def rescue_dir() -> Path:
 
 
 def writable_folder(folder: Path) -> OSError | None:
-    """None when `folder` exists (created if missing) and takes a small file; else the error that says why not."""
+    """None when `folder` exists (created if missing) and takes a small file; else the error that says why not.
+
+    The test file is this call's own (pid and a random part in its name): two windows starting at once on one
+    folder once shared `.write-test`, and the one whose unlink came second read the other's removal as an
+    unwritable folder, turned autosave off and closed without the folder lock, replacing the other's sketch."""
+    probe = folder / f".write-test-{os.getpid()}-{secrets.token_hex(4)}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        atomic_write(folder / ".write-test", b"ok")
-        (folder / ".write-test").unlink()
+        atomic_write(probe, b"ok")
+        probe.unlink(missing_ok=True)
     except OSError as exc:
         return exc
     return None
