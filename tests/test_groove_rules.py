@@ -44,6 +44,14 @@ def empty(engine, bars: int) -> tuple[np.ndarray, np.ndarray, int]:
     return np.zeros((len(LANES), bars * spb, 128), np.float32), np.ones((bars, len(LANES)), bool), spb
 
 
+def one_bar(engine, rule, take: np.ndarray, chord: str, key: str, lineup=ALL) -> None:
+    """A chord rule (engine._color, engine._voicing) on a one-bar take, every lane free, floor 0.3, in `key`."""
+    free = np.ones((1, len(LANES)), bool)
+    spb = 4 * engine.cfg.steps_per_beat
+    floor = np.full(len(LANES), 0.3)
+    rule(take, free, floor, spb, lineup, [parse_chord(chord)], engine._key_scale(key), np.random.default_rng(0))
+
+
 def pitch_classes(cells: np.ndarray) -> set[int]:
     return {int(p) % 12 for p in np.flatnonzero((cells >= 0.3).any(axis=0))}
 
@@ -233,16 +241,7 @@ def test_color_adds_a_voice_where_no_note_is_doubled(engine, card):
     card(color=[1.0, 1.0, 0.0, 1.0, 0.0])
     take, free, spb = empty(engine, 1)
     take[PIANO, :, [48, 52, 55]] = 0.9  # C E G: three voices, none doubled
-    engine._color(
-        take,
-        free,
-        np.full(len(LANES), 0.3),
-        spb,
-        [PIANO],
-        [parse_chord("C")],
-        engine._key_scale("C major"),
-        np.random.default_rng(0),
-    )
+    one_bar(engine, engine._color, take, "C", "C major", [PIANO])
     sounding = np.flatnonzero((take[PIANO] >= 0.3).any(axis=0))
     assert len(sounding) == 4 and {48, 52, 55} < set(sounding.tolist())
     assert int(set(sounding.tolist()).difference({48, 52, 55}).pop()) % 12 in (2, 11)
@@ -252,16 +251,7 @@ def test_a_suspended_fourth_resolves_to_the_third_on_beat_3(engine, card):
     card(suspend=[0.0, 1.0, 0.0, 0.0, 0.0])
     take, free, spb = empty(engine, 1)
     take[GUITAR, :, [50, 54, 57, 62]] = 0.9  # D F# A D: D major
-    engine._color(
-        take,
-        free,
-        np.full(len(LANES), 0.3),
-        spb,
-        ALL,
-        [parse_chord("D")],
-        engine._key_scale("D major"),
-        np.random.default_rng(0),
-    )
+    one_bar(engine, engine._color, take, "D", "D major")
     half = spb // 2
     assert pitch_classes(take[GUITAR, :half]) == {2, 7, 9}, "Dsus4 in the first half: G for F#"
     assert pitch_classes(take[GUITAR, half:]) == {2, 6, 9}, "D major again from beat 3"
@@ -351,16 +341,7 @@ def test_a_power_chord_is_thickened_with_the_keys_third(engine, card):
     card(voicing=[True, True, False, True, False], voicing_add=[1.0, 1.0, 0.0, 1.0, 0.0])
     take, free, spb = empty(engine, 1)
     take[STRINGS, :, [57, 64]] = 0.9  # A and E: A5, in C major (so A minor)
-    engine._voicing(
-        take,
-        free,
-        np.full(len(LANES), 0.3),
-        spb,
-        ALL,
-        [parse_chord("A5")],
-        engine._key_scale("C major"),
-        np.random.default_rng(0),
-    )
+    one_bar(engine, engine._voicing, take, "A5", "C major")
     assert pitch_classes(take[STRINGS]) == {9, 0, 4}, "C, the key's third above A"
 
 

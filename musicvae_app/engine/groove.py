@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..chords import recognize
+from ..chords import recognize, third_of
 from ..lanes import DRUMS, LANES
 
 KICKS = (35, 36)
@@ -90,7 +90,7 @@ class Groove:
             heard = chords
             if heard is None and self._hears_chords():  # the chord each bar is heard as, once for both rules
                 heard = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
-            own = scale if scale is not None else _take_scale(take[:, : n_bars * spb], floor)  # once a take
+            own = _scale_of(take[:, : n_bars * spb], floor, scale, None)  # once a take
             self._voicing(take, free, floor, spb, lineup, heard, scale, colors, own)
             if chords is None:  # asked chords are played as asked: no sus4 or colour tone over them
                 self._color(take, free, floor, spb, lineup, heard, scale, colors, own)
@@ -488,9 +488,9 @@ def _boogie(cells: np.ndarray, on: np.ndarray, chord, scale: np.ndarray, beat: i
 def _suspend(cells: np.ndarray, on: np.ndarray, chord, scale: np.ndarray, half: int) -> bool:
     """In place on one lane's bar: the chord's third, where it sounds in both halves of the bar, is a fourth (or
     a second) in the first half, and the third again after it. False where the bar has no such third."""
-    third = next((t for t in chord.tones if (t - chord.root) % 12 in (3, 4)), None)
-    if third is None:
+    if not third_of(chord):
         return False
+    third = (chord.root + third_of(chord)) % 12
     fourth = (chord.root + 5) % 12
     second = (chord.root + 2) % 12
     sus = fourth if scale[fourth] else second if scale[second] else None
