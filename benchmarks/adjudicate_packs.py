@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicvae_app.engine import Engine  # noqa: E402
-from musicvae_app.evaluate import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, compare, windows  # noqa: E402
+from musicvae_app.evaluation.evaluate import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, compare, windows  # noqa: E402
 from musicvae_app.training.calibrate import (  # noqa: E402
     continuation_songs,
     decoded,

@@ -28,7 +28,7 @@ from jack_fixture import JACK_API, JackUnavailable, running_jackd  # noqa: E402
 from musicvae_app.playback.player import Player  # noqa: E402
 from musicvae_app.playback.ports import VIRTUAL_NAME  # noqa: E402
 from musicvae_app.playback.schedule import schedule  # noqa: E402
-from musicvae_app.song import Song  # noqa: E402
+from musicvae_app.sketch.song import Song  # noqa: E402
 
 
 class TimedPort(BaseOutput):

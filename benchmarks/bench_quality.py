@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/bench_quality.py [--pack DIR] [--data DIR] [--songs 100]
 
 Both continue the same mid-song primers of the pack's validation songs for 23 chunks (see
-musicvae_app/evaluate.py) and are compared with the real songs' own continuations.
+musicvae_app/evaluation/evaluate.py) and are compared with the real songs' own continuations.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicvae_app.engine import Engine  # noqa: E402
-from musicvae_app.evaluate import evaluate_pack, validation_songs  # noqa: E402
+from musicvae_app.evaluation.evaluate import evaluate_pack, validation_songs  # noqa: E402
 
 THESIS = {"noise": 1.0, "threshold": 0.3, "revive": 0, "pull": 0.0}
 

@@ -17,8 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from musicvae_app.midi import MidiImportError, read_notes  # noqa: E402
-from musicvae_app.song import LANES  # noqa: E402
+from musicvae_app.sketch.midi import MidiImportError, read_notes  # noqa: E402
+from musicvae_app.sketch.song import LANES  # noqa: E402
 from musicvae_app.training.data import find_files  # noqa: E402
 
 

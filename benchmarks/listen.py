@@ -19,8 +19,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicvae_app.engine import Engine  # noqa: E402
-from musicvae_app.midi import read_roll, write_midi  # noqa: E402
-from musicvae_app.song import LANES  # noqa: E402
+from musicvae_app.sketch.midi import read_roll, write_midi  # noqa: E402
+from musicvae_app.sketch.song import LANES  # noqa: E402
 
 COLOURS = ("#4f8fdc", "#e0a33a", "#5bb56a", "#c76bd1", "#d65a5a")
 

@@ -17,10 +17,10 @@ from collections import Counter
 
 import numpy as np
 
-from musicvae_app import playing_metrics as pm
 from musicvae_app.engine import Engine
-from musicvae_app.evaluate import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows
-from musicvae_app.evaluate_playing import _after_primer, chord_takes, continuation_chords
+from musicvae_app.evaluation import playing_metrics as pm
+from musicvae_app.evaluation.evaluate import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows
+from musicvae_app.evaluation.playing import _after_primer, chord_takes, continuation_chords
 from musicvae_app.training.calibrate import training_songs
 
 

@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicvae_app.engine import Engine  # noqa: E402
-from musicvae_app.evaluate import (  # noqa: E402
+from musicvae_app.evaluation.evaluate import (  # noqa: E402
     MUSIC_GOALS,
     SCORE_CHUNK,
     SCORE_STEPS_PER_BEAT,
@@ -65,7 +65,7 @@ def main() -> None:
             mark = "ok" if row["met"] else "--"
             print(f"{lane:14s} {metric:4s} real {row['real']:7.2f} ours {row['generated']:7.2f} {mark}")
     print(f"music goals {met} of 20 on {len(chosen)} training windows ({secs:.0f} s)")
-    from musicvae_app.evaluate_playing import format_playing, playing_table
+    from musicvae_app.evaluation.playing import format_playing, playing_table
 
     print(format_playing(playing_table(real, made)))
 

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 from .errors import InvalidValue, MusicVAEError
-from .feel import check_feel
 from .limits import (
     MAX_STEPS,
     MAX_VARIATIONS,
@@ -22,8 +21,9 @@ from .limits import (
     check_tempo,
     check_threshold,
 )
-from .settings import GenerationSettings
-from .song import LANES
+from .sketch.song import LANES
+from .sketch.spec import GenerationSettings
+from .theory.feel import check_feel
 
 
 def _add_generate(sub) -> None:
@@ -198,7 +198,7 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--json", default=None, help="also write the table as JSON here")
     p.add_argument("--update-card", action="store_true", help="store the table in the pack's card.json")
     p.add_argument("--cache-dir", default=None)
-    from .evaluate_playing import add_playing_options
+    from .evaluation.playing import add_playing_options
 
     add_playing_options(p)
     _add_pack_device(p)
@@ -260,7 +260,7 @@ MAX_CHART_BYTES = 256 * 1024  # a chord a bar for the longest sketch (4,100 bars
 
 def read_chart_flag(chords: str | None, chords_file: str | None) -> str | None:
     """The chart text of --chords or --chords-file, checked (ChordError names a bad symbol and its bar)."""
-    from .chords import parse_chart
+    from .theory.chords import parse_chart
 
     if chords_file is not None:
         path = Path(chords_file)
@@ -299,7 +299,7 @@ def generate_settings(args, engine) -> GenerationSettings:
 def cmd_generate(args) -> int:
     from .atomic import atomic_write
     from .engine import Engine
-    from .midi import read_notes, song_to_midifile
+    from .sketch.midi import read_notes, song_to_midifile
 
     check_generate_args(args)
     for what, given in (("primer", args.primer), ("part", args.follow)):
@@ -354,7 +354,7 @@ def cmd_generate(args) -> int:
 def write_stem_set(song, folder: Path, stem: str) -> list[Path]:
     """One .mid per non-empty lane (folder/stem-piano.mid ...), written as a set: all of them or, on failure, none."""
     from .atomic import atomic_write_set
-    from .midi import lane_notes, song_to_midifile
+    from .sketch.midi import lane_notes, song_to_midifile
 
     items = [
         (folder / f"{stem}-{LANES[lane]}.mid", lambda f, lane=lane: song_to_midifile(song, [lane]).save(file=f))
@@ -374,7 +374,7 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from .evaluate import run_evaluate
+    from .evaluation.evaluate import run_evaluate
 
     check_seed(args.seed)
     check_int("songs", args.songs, 1, 100_000)
@@ -386,8 +386,8 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_render(args) -> int:
-    from .midi import MidiImportError, read_notes
     from .playback.synth import render_midi_file
+    from .sketch.midi import MidiImportError, read_notes
 
     notes = read_notes(args.midi)  # a clear MidiImportError before FluidSynth sees a bad file
     if notes.warnings:  # an hours-long or absurd-tempo file would render hours of audio: refuse it
@@ -423,7 +423,7 @@ def _out_folder(out: Path) -> Path:
 
 def cmd_infill(args) -> int:
     from .engine import Engine
-    from .midi import write_midi
+    from .sketch.midi import write_midi
 
     out = _out_folder(Path(args.out))
     try:
@@ -443,7 +443,7 @@ def cmd_infill(args) -> int:
 
 def cmd_morph(args) -> int:
     from .engine import Engine
-    from .midi import write_midi
+    from .sketch.midi import write_midi
 
     out = _out_folder(Path(args.out))
     engine = Engine.load(args.pack, args.device)

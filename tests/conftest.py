@@ -9,10 +9,10 @@ import torch
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from musicvae_app.chords import chord_features, parse_chart  # noqa: E402
 from musicvae_app.engine import Engine  # noqa: E402
 from musicvae_app.model.nets import Band, PackConfig  # noqa: E402
 from musicvae_app.model.pack import load_pack, save_pack  # noqa: E402
+from musicvae_app.theory.chords import chord_features, parse_chart  # noqa: E402
 
 
 def make_pack(

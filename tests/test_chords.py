@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from band_files import write_notes
-from musicvae_app import chords
-from musicvae_app.chords import (
+from musicvae_app.errors import InvalidValue
+from musicvae_app.sketch.midi import read_roll
+from musicvae_app.theory import chords
+from musicvae_app.theory.chords import (
     ACCEPTED_FORMS,
     QUALITIES,
     RECOGNIZED,
@@ -24,8 +26,6 @@ from musicvae_app.chords import (
     parse_chord,
     recognize,
 )
-from musicvae_app.errors import InvalidValue
-from musicvae_app.midi import read_roll
 
 
 # --- symbols ------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import sys
 import mido
 
 from musicvae_app.cli import main
-from musicvae_app.midi import read_settings
+from musicvae_app.sketch.midi import read_settings
 
 
 def run_cli(*args, env=None):

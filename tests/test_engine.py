@@ -4,7 +4,7 @@ import pytest
 from musicvae_app.engine import Engine
 from musicvae_app.model.pack import load_pack
 from musicvae_app.model.reference import generate_plain
-from musicvae_app.song import LANES, Song
+from musicvae_app.sketch.song import LANES, Song
 
 
 def test_generate_makes_a_five_lane_song(engine):
@@ -167,7 +167,7 @@ def test_pull_out_of_range_is_refused(engine):
 def test_shipped_pack_keeps_lanes_alive_better_than_the_thesis_loop(tmp_path):
     """The thesis's weakness (a lane abandoned after a few chunks) measured on the shipped pack."""
     from band_files import write_band_midi
-    from musicvae_app.metrics import lane_dropout
+    from musicvae_app.evaluation.metrics import lane_dropout
 
     engine = Engine.load(device="cpu")  # the default pack in resources/models/default
     primer = write_band_midi(tmp_path / "primer.mid", bars=8, seed=3)

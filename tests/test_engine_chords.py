@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 
 from band_files import write_notes
-from musicvae_app.chords import ChordError, chords_key, fit_chart, parse_chart, parse_chord, recognize
 from musicvae_app.engine import Engine
 from musicvae_app.engine.chording import PASSING_STEPS
 from musicvae_app.errors import InvalidValue
-from musicvae_app.keys import key_name
 from musicvae_app.lanes import DRUMS, LANES
-from musicvae_app.midi import read_chords, read_roll, write_midi
-from musicvae_app.song import note_runs
+from musicvae_app.sketch.midi import read_chords, read_roll, write_midi
+from musicvae_app.sketch.song import note_runs
+from musicvae_app.theory.chords import ChordError, chords_key, fit_chart, parse_chart, parse_chord, recognize
+from musicvae_app.theory.keys import key_name
 
 CHART = "Am F C G"
 
@@ -328,7 +328,7 @@ def test_a_slash_chord_s_bass_is_played(shipped, tmp_path):
 def test_passing_notes_are_off_the_beat_short_and_next_to_chord_tones(shipped):
     """A take of a chart keeps some notes off the chord (it is not 100 % chord tones, as real parts are not),
     and every one of them is a passing or neighbour note (assert_plays_chord); every bar heard as asked."""
-    from musicvae_app.playing_metrics import chord_tone_share
+    from musicvae_app.evaluation.playing_metrics import chord_tone_share
 
     chart_text = "Am7 Dm7 G7 Cmaj7 Fmaj7 Bm7b5 E7 Am"
     chart = parse_chart(chart_text, bars=32)
@@ -364,7 +364,7 @@ def test_the_chart_check_mends_a_bar_heard_as_another_chord(engine):
     is heard as Cmaj7 (its 7th voiced from the doubled root, the bass on C on beats 1 and 3); a bar not free
     (a kept part) is left as it was."""
     from musicvae_app.engine.chording import Chording
-    from musicvae_app.song import Song
+    from musicvae_app.sketch.song import Song
 
     probs = np.zeros((len(LANES), 64, 128), dtype=np.float32)
     for bar in range(4):

@@ -11,10 +11,10 @@ import pytest
 from band_files import write_notes
 from musicvae_app.cli import main
 from musicvae_app.engine import Engine
-from musicvae_app.evaluate import evaluate_pack, primer_chunk, windows
-from musicvae_app.evaluate_playing import engine_takes
+from musicvae_app.evaluation.evaluate import evaluate_pack, primer_chunk, windows
+from musicvae_app.evaluation.playing import engine_takes
 from musicvae_app.model.pack import CARD, load_pack
-from musicvae_app.song import LANES
+from musicvae_app.sketch.song import LANES
 
 TPB = 480
 BEATS_PER_CHUNK = 16  # the tiny pack: 2 steps per beat, 32-step chunks
@@ -160,7 +160,7 @@ def test_evaluate_pack_is_reproducible_and_skips_silent_primers(engine):
 
 def test_note_soup_is_not_rated_as_music():
     """The real songs against themselves meet every goal; a dense random roll fails the sanity guards."""
-    from musicvae_app.evaluate import compare
+    from musicvae_app.evaluation.evaluate import compare
 
     rng = np.random.default_rng(1)
     real = np.zeros((4, len(LANES), 3 * 64, 128), dtype=bool)
@@ -185,7 +185,7 @@ def test_a_deliberately_bad_pack_fails(tmp_path):
     """An untrained pack that plays note soup scores as 'not music' on real band songs, whatever it meets."""
     from conftest import make_pack
     from musicvae_app.engine import Engine
-    from musicvae_app.midi import read_roll
+    from musicvae_app.sketch.midi import read_roll
 
     for i in range(3):
         write_band_song(tmp_path / f"song{i}.mid", chunks=6, transpose=i)
@@ -199,7 +199,7 @@ def test_a_deliberately_bad_pack_fails(tmp_path):
 def test_rows_the_engine_cannot_make_are_left_out_with_a_note(band_data, engine):
     """An engine whose generate() takes no chords= or follow= gets a note instead of those rows."""
     from musicvae_app.engine import Engine
-    from musicvae_app.midi import read_roll
+    from musicvae_app.sketch.midi import read_roll
 
     class OlderEngine(Engine):
         def generate(self, steps=8, noise=None, threshold=None, seed=None, primer=None):
@@ -218,7 +218,7 @@ def test_rows_the_engine_cannot_make_are_left_out_with_a_note(band_data, engine)
 
 @pytest.mark.skipif(not engine_takes(Engine, "chords"), reason="Engine.generate takes no chords= yet")
 def test_asked_chords_are_the_real_songs_and_scored_against_them(band_data, engine):
-    from musicvae_app.midi import read_roll
+    from musicvae_app.sketch.midi import read_roll
 
     asked = []
 
@@ -240,7 +240,7 @@ def test_asked_chords_are_the_real_songs_and_scored_against_them(band_data, engi
 
 @pytest.mark.skipif(not engine_takes(Engine, "follow"), reason="Engine.generate takes no follow= yet")
 def test_a_followed_part_is_scored_by_how_much_of_it_is_kept(band_data, engine):
-    from musicvae_app.midi import read_roll
+    from musicvae_app.sketch.midi import read_roll
 
     songs = [read_roll(band_data / "rock" / f"song{i}.mid", 4)[0] for i in range(3)]
     # drums: the tiny pack's 8th grid holds every hit (a held 16th-grid bass note would come back a 16th short)

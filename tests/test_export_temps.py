@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from musicvae_app import atomic
 from musicvae_app.cli import main as cli_main
-from musicvae_app.song import LANES
+from musicvae_app.sketch.song import LANES
 
 
 def generate(tiny_pack, out, *more):

@@ -9,7 +9,7 @@ import torch
 from musicvae_app.engine.chording import keep_passing
 from musicvae_app.engine.groove import Groove
 from musicvae_app.model.fast import fold
-from musicvae_app.song import hysteresis
+from musicvae_app.sketch.song import hysteresis
 
 
 def dense_hysteresis(high, low):

@@ -11,10 +11,10 @@ import pytest
 
 from musicvae_app.cli import main
 from musicvae_app.errors import InvalidValue
-from musicvae_app.feel import Feel, feel_of, timed_notes
-from musicvae_app.midi import LANE_CHANNELS, lane_notes, read_settings, song_to_midifile, write_midi, write_stems
 from musicvae_app.playback.schedule import schedule
-from musicvae_app.song import DRUMS, LANES, Song
+from musicvae_app.sketch.midi import LANE_CHANNELS, lane_notes, read_settings, song_to_midifile, write_midi, write_stems
+from musicvae_app.sketch.song import DRUMS, LANES, Song
+from musicvae_app.theory.feel import Feel, feel_of, timed_notes
 
 PIANO = 0
 
@@ -298,7 +298,7 @@ def test_cli_refuses_bad_feel_before_loading_a_pack(tmp_path, capsys, flags, fla
 
 
 def test_the_feel_travels_with_the_take_through_a_sketch_file(tmp_path):
-    from musicvae_app import sketchfile
+    from musicvae_app.sketch import sketchfile
 
     song = random_song().with_feel(swing=64, swing_grid="16th", humanize_ms=9, humanize_velocity=7)
     path = sketchfile.save(sketchfile.Sketch(takes=[song]), tmp_path / "s.musicvae")

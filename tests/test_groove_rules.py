@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicvae_app.chords import parse_chord
 from musicvae_app.engine.groove import APPROACH_STEPS, TACET_BARS
 from musicvae_app.lanes import DRUMS, LANES
 from musicvae_app.model.pack import PackError, load_pack
+from musicvae_app.theory.chords import parse_chord
 
 PIANO, BASS = LANES.index("piano"), LANES.index("bass")
 GUITAR, STRINGS = LANES.index("guitar"), LANES.index("strings")

@@ -25,13 +25,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicvae_app import atomic, limits, sketchfile
+from musicvae_app import atomic, limits
 from musicvae_app.cli import main as cli_main
 from musicvae_app.errors import InvalidValue, MusicVAEError
-from musicvae_app.midi import MidiImportError, read_notes, read_primer, read_roll
 from musicvae_app.model.pack import PackError, load_pack
-from musicvae_app.sketchfile import Sketch, SketchError
-from musicvae_app.song import Song
+from musicvae_app.sketch import sketchfile
+from musicvae_app.sketch.midi import MidiImportError, read_notes, read_primer, read_roll
+from musicvae_app.sketch.sketchfile import Sketch, SketchError
+from musicvae_app.sketch.song import Song
 
 ROOT = Path(__file__).resolve().parents[1]
 MEMORY_CAP = 3 << 30
@@ -311,9 +312,9 @@ CHILD = textwrap.dedent(
     import json, resource, sys, time
     resource.setrlimit(resource.RLIMIT_AS, ({cap}, {cap}))
     from musicvae_app.errors import MusicVAEError
-    from musicvae_app.midi import read_primer, read_roll
+    from musicvae_app.sketch.midi import read_primer, read_roll
     from musicvae_app.model.pack import load_pack
-    from musicvae_app.sketchfile import load
+    from musicvae_app.sketch.sketchfile import load
 
     for line in sys.stdin:
         kind, path = json.loads(line)
@@ -435,7 +436,7 @@ def test_render_refuses_a_file_that_would_render_for_hours(tmp_path, capsys):
 
 
 def test_read_settings_of_hostile_files_is_our_error(tmp_path):
-    from musicvae_app.midi import read_settings
+    from musicvae_app.sketch.midi import read_settings
 
     for name in ("overlong-vlq", "track-length-lies"):
         path = tmp_path / f"{name}.mid"
@@ -556,7 +557,7 @@ def mido_reference(path: Path) -> list[tuple[int, int, float, float]]:
     """The notes as the mido-based reader before issue 13 found them (first on, first off; lanes by program)."""
     import mido
 
-    from musicvae_app.midi import DRUM_CHANNEL, lane_of_program
+    from musicvae_app.sketch.midi import DRUM_CHANNEL, lane_of_program
 
     mid = mido.MidiFile(str(path), clip=True)
     programs, open_notes, out, tick = [0] * 16, {}, [], 0
@@ -871,7 +872,7 @@ BAD_META = {
 def test_bad_meta_events_are_ignored_and_the_notes_kept_everywhere(name, tmp_path, capsys, engine):
     import mido
 
-    from musicvae_app.midi import open_midifile, read_settings
+    from musicvae_app.sketch.midi import open_midifile, read_settings
 
     path = tmp_path / f"{name}.mid"
     path.write_bytes(BAD_META[name])
@@ -936,7 +937,7 @@ def test_a_file_of_only_bad_meta_events_is_one_line_for_follow_and_primer(tiny_p
 
 
 def test_read_settings_keeps_its_contract_on_a_sketch_with_a_bad_meta_event(tmp_path):
-    from musicvae_app.midi import read_settings, write_midi
+    from musicvae_app.sketch.midi import read_settings, write_midi
 
     good = write_midi(a_song(), tmp_path / "sketch.mid")
     settings = read_settings(good)

@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from musicvae_app import metrics
-from musicvae_app.song import LANES
+from musicvae_app.evaluation import metrics
+from musicvae_app.sketch.song import LANES
 
 SPB = 2  # 2 steps per beat: a 4/4 bar is 8 steps
 BAR = 8

@@ -7,7 +7,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from musicvae_app.midi import (
+from musicvae_app.sketch.midi import (
     MidiImportError,
     read_chords,
     read_primer,
@@ -16,7 +16,7 @@ from musicvae_app.midi import (
     write_midi,
     write_stems,
 )
-from musicvae_app.song import Song
+from musicvae_app.sketch.song import Song
 
 
 def hand_song() -> Song:

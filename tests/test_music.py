@@ -9,9 +9,9 @@ import torch
 
 from band_files import write_notes
 from musicvae_app.engine import Engine
-from musicvae_app.keys import estimate_key, key_name, normalising_shift, parse_key, transpose_roll
-from musicvae_app.midi import read_roll, write_midi
-from musicvae_app.song import DRUMS, LANES, Song
+from musicvae_app.sketch.midi import read_roll, write_midi
+from musicvae_app.sketch.song import DRUMS, LANES, Song
+from musicvae_app.theory.keys import estimate_key, key_name, normalising_shift, parse_key, transpose_roll
 
 PIANO = LANES.index("piano")
 
@@ -181,7 +181,7 @@ def test_shipped_pack_piano_primer_gets_a_band_in_its_key(shipped, tmp_path):
 
 
 def test_shipped_pack_band_primer_in_e_minor_stays_in_e_minor_with_scale_lock(shipped, tmp_path):
-    from musicvae_app.keys import scale_pitch_classes
+    from musicvae_app.theory.keys import scale_pitch_classes
 
     primer = _write(tmp_path / "band.mid", e_minor_band(4))
     scale = set(scale_pitch_classes((4, "minor")))
@@ -237,7 +237,7 @@ def test_cli_lanes_and_key(tmp_path, capsys):
 
 @pytest.mark.parametrize("key", ["E minor", "Bb major", "C major", "F# minor"])
 def test_scale_lock_keeps_every_pitched_note_in_the_scale(engine, key):
-    from musicvae_app.keys import scale_pitch_classes
+    from musicvae_app.theory.keys import scale_pitch_classes
 
     scale = set(scale_pitch_classes(parse_key(key)))
     for seed in range(6):
@@ -342,7 +342,7 @@ def test_sustain_keeps_a_held_note_whole_through_a_dip(tmp_path):
 
 def test_revive_brings_a_silent_lane_back(engine):
     """With revive on, no lane of the lineup stays silent for long after it has played."""
-    from musicvae_app.metrics import lane_dropout
+    from musicvae_app.evaluation.metrics import lane_dropout
 
     songs = engine.generate(steps=10, seed=3, variations=8, revive=1)
     rolls = np.stack([s.notes() for s in songs])
@@ -354,7 +354,7 @@ def test_revive_brings_a_silent_lane_back(engine):
 
 
 def test_a_primer_without_a_tempo_event_leaves_the_tempo_alone(engine, tmp_path):
-    from musicvae_app.session import Session
+    from musicvae_app.sketch.session import Session
 
     primer = write_notes(tmp_path / "no-tempo.mid", e_minor_band(4))  # no conductor track: no set_tempo
     assert engine.generate(steps=1, seed=1, primer=primer).tempo == 120.0  # MIDI's implied tempo
@@ -395,7 +395,7 @@ def test_harmonise_draws_the_lanes_to_the_bars_chord_and_leaves_drums(shipped):
 
 
 def test_harmony_brings_the_lanes_closer_in_tonal_distance(shipped):
-    from musicvae_app.metrics import PITCHED, tonal_distance
+    from musicvae_app.evaluation.metrics import PITCHED, tonal_distance
 
     def mean_td(harmony):
         lineup = "piano,guitar,bass,strings"
@@ -553,7 +553,7 @@ def test_a_lane_the_primer_lacks_comes_in_as_light_as_the_pack_says(engine, tmp_
 def test_calibration_decodes_as_the_exported_midi_reads_back(tmp_path):
     """calibrate.decoded (fill and sustain without a new sample) gives exactly what the .mid reads back as."""
     from conftest import make_pack
-    from musicvae_app.evaluate import read_back
+    from musicvae_app.evaluation.evaluate import read_back
     from musicvae_app.training.calibrate import decoded
 
     sixteenths = Engine.load(make_pack(tmp_path / "p16", chunk_steps=64, steps_per_beat=4), device="cpu")
@@ -635,7 +635,7 @@ def test_harmony_after_the_loop_harmonises_the_take_and_keeps_every_sounding_chu
 def test_start_offsets_are_calibrated_toward_real_empty_bars(shipped):
     """calibrate_start_bias: a lane with far more empty bars than real gets a higher offset; a lane
     already within the dead band keeps 0."""
-    from musicvae_app.evaluate import SCORE_CHUNK
+    from musicvae_app.evaluation.evaluate import SCORE_CHUNK
     from musicvae_app.training.calibrate import calibrate_start_bias
 
     real = np.zeros((4, 5, 9 * SCORE_CHUNK, 128), dtype=bool)

@@ -16,7 +16,7 @@ from jack_fixture import JACK_API, jack_server  # noqa: F401
 from musicvae_app.playback.player import Player
 from musicvae_app.playback.ports import VIRTUAL_NAME, list_outputs, open_output
 from musicvae_app.playback.schedule import schedule
-from musicvae_app.song import Song
+from musicvae_app.sketch.song import Song
 
 pytestmark = pytest.mark.usefixtures("jack_server")
 

@@ -15,7 +15,7 @@ import pytest
 from musicvae_app.playback.player import Player
 from musicvae_app.playback.ports import RecordingPort
 from musicvae_app.playback.schedule import schedule
-from musicvae_app.song import Song
+from musicvae_app.sketch.song import Song
 
 PIANO, GUITAR, BASS, STRINGS, DRUMS = range(5)
 

@@ -15,7 +15,6 @@ import numpy as np
 import pytest
 from jack_fixture import jack_server  # noqa: F401
 
-from musicvae_app.midi import read_notes, read_roll
 from musicvae_app.playback.ports import PortError, RecordingPort
 from musicvae_app.playback.recorder import (
     CLICK_ACCENT,
@@ -33,7 +32,8 @@ from musicvae_app.playback.recorder import (
     quantize,
     write_recording,
 )
-from musicvae_app.song import LANES
+from musicvae_app.sketch.midi import read_notes, read_roll
+from musicvae_app.sketch.song import LANES
 
 PIANO, BASS = LANES.index("piano"), LANES.index("bass")
 

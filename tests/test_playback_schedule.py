@@ -6,9 +6,9 @@ import mido
 import numpy as np
 import pytest
 
-from musicvae_app.midi import song_to_midifile
 from musicvae_app.playback.schedule import audible_lanes, region_seconds, schedule
-from musicvae_app.song import Song
+from musicvae_app.sketch.midi import song_to_midifile
+from musicvae_app.sketch.song import Song
 
 PIANO, GUITAR, BASS, STRINGS, DRUMS = range(5)
 

@@ -17,7 +17,6 @@ import pytest
 
 from band_files import write_band_midi
 from musicvae_app import atomic
-from musicvae_app.midi import write_midi
 from musicvae_app.playback import synth as synth_module
 from musicvae_app.playback.synth import (
     RenderCancelled,
@@ -27,7 +26,8 @@ from musicvae_app.playback.synth import (
     render_wav,
     unavailable_reason,
 )
-from musicvae_app.song import LANES, Song
+from musicvae_app.sketch.midi import write_midi
+from musicvae_app.sketch.song import LANES, Song
 
 ROOT = Path(__file__).resolve().parents[1]
 

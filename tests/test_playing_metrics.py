@@ -7,9 +7,9 @@ import math
 import numpy as np
 import pytest
 
-from musicvae_app import playing_metrics as pm
-from musicvae_app.chords import Chord, parse_chart, parse_chord
-from musicvae_app.song import LANES
+from musicvae_app.evaluation import playing_metrics as pm
+from musicvae_app.sketch.song import LANES
+from musicvae_app.theory.chords import Chord, parse_chart, parse_chord
 
 SPB = 4  # 16ths: a bar is 16 steps, a chunk 4 bars
 BAR = 16

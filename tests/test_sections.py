@@ -7,13 +7,13 @@ import mido
 import numpy as np
 import pytest
 
-from musicvae_app import sketchfile
 from musicvae_app.engine import Engine
 from musicvae_app.engine.groove import CRASH
 from musicvae_app.engine.sections import fill_bars, repeat_map
 from musicvae_app.lanes import DRUMS
-from musicvae_app.midi import read_chords, section_marker, write_midi
-from musicvae_app.sections import Section, SectionError, check_sections, form_text, parse_form, repeats
+from musicvae_app.sketch import sketchfile
+from musicvae_app.sketch.midi import read_chords, section_marker, write_midi
+from musicvae_app.theory.sections import Section, SectionError, check_sections, form_text, parse_form, repeats
 
 FORM = [("intro", 1, 4), ("verse", 5, 8), ("chorus", 13, 8), ("verse 2", 21, 8), ("chorus", 29, 8), ("outro", 37, 4)]
 
@@ -101,7 +101,7 @@ def test_a_chart_is_played_in_the_repeats(engine):
     chart = "Am F C G Dm G C E7"
     song = engine.generate(steps=3, seed=3, chords=chart, sections=[("A", 1, 4), ("B", 5, 4), ("A", 9, 8)])
     assert song.chords == ["Am", "F", "C", "G", "Dm", "G", "C", "E7"] * 2
-    from musicvae_app.chords import parse_chart, recognize
+    from musicvae_app.theory.chords import parse_chart, recognize
 
     asked = parse_chart(chart, bars=16)
     heard = recognize(song.notes(), song.steps_per_bar)

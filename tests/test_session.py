@@ -10,14 +10,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from musicvae_app.chords import fit_chart
 from musicvae_app.errors import InvalidValue, MusicVAEError
-from musicvae_app.midi import read_chords, read_settings
-from musicvae_app.session import Session, SyncExecutor
-from musicvae_app.settings import GenerationSettings
-from musicvae_app.sketchfile import SketchError
-from musicvae_app.song import LANES
-from musicvae_app.undo import History, State
+from musicvae_app.sketch.midi import read_chords, read_settings
+from musicvae_app.sketch.session import Session, SyncExecutor
+from musicvae_app.sketch.sketchfile import SketchError
+from musicvae_app.sketch.song import LANES
+from musicvae_app.sketch.spec import GenerationSettings
+from musicvae_app.sketch.undo import History, State
+from musicvae_app.theory.chords import fit_chart
 
 GUITAR = LANES.index("guitar")
 
@@ -40,7 +40,7 @@ def test_importing_and_generating_loads_no_qt(tiny_pack, tmp_path):
         f"""
         import sys
         from musicvae_app.engine import Engine
-        from musicvae_app.session import Session
+        from musicvae_app.sketch.session import Session
         session = Session(Engine.load({str(tiny_pack)!r}, device="cpu"))
         session.update_settings(steps=1)
         assert session.generate() and session.song is not None
@@ -372,7 +372,10 @@ def test_with_threshold_records_the_new_threshold(session):
 
 
 def test_importing_the_session_loads_neither_torch_nor_qt():
-    code = "import sys, musicvae_app.session; print([m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules])"
+    code = (
+        "import sys, musicvae_app.sketch.session; "
+        "print([m for m in ('torch', 'PySide6', 'pyqtgraph') if m in sys.modules])"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.strip() == "[]"
 
@@ -641,7 +644,7 @@ def test_density_is_live_monotonic_one_step_per_drag_and_saved(session, engine, 
 def test_feel_moves_the_exported_off_beats_is_undoable_and_saved(session, engine, tmp_path):
     import mido
 
-    from musicvae_app.feel import TICKS_PER_BEAT
+    from musicvae_app.theory.feel import TICKS_PER_BEAT
 
     session.generate()
     song = session.song

@@ -7,13 +7,13 @@ import mido
 import numpy as np
 import pytest
 
-from musicvae_app.chords import ChordError, parse_chord, recognize
 from musicvae_app.errors import InvalidValue
 from musicvae_app.lanes import DRUMS
-from musicvae_app.midi import read_chords
-from musicvae_app.sections import Section, SectionError
-from musicvae_app.session import Session
-from musicvae_app.session_chords import bars_of_text, bars_text
+from musicvae_app.sketch.arrangement import bars_of_text, bars_text
+from musicvae_app.sketch.midi import read_chords
+from musicvae_app.sketch.session import Session
+from musicvae_app.theory.chords import ChordError, parse_chord, recognize
+from musicvae_app.theory.sections import Section, SectionError
 
 
 @pytest.fixture

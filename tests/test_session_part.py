@@ -10,11 +10,11 @@ import pytest
 
 from band_files import write_notes
 from musicvae_app.errors import InvalidValue
-from musicvae_app.midi import read_roll
 from musicvae_app.playback.recorder import PlayedNote, Recording
-from musicvae_app.session import Session
-from musicvae_app.settings import DEFAULT_TEMPO
-from musicvae_app.song import LANES
+from musicvae_app.sketch.midi import read_roll
+from musicvae_app.sketch.session import Session
+from musicvae_app.sketch.song import LANES
+from musicvae_app.sketch.spec import DEFAULT_TEMPO
 
 PIANO, BASS = LANES.index("piano"), LANES.index("bass")
 

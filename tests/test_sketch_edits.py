@@ -15,16 +15,16 @@ import numpy as np
 import pytest
 import torch
 
-from musicvae_app import sketchfile
 from musicvae_app.engine import Engine
 from musicvae_app.errors import InvalidValue
-from musicvae_app.keys import transpose_roll
 from musicvae_app.lanes import DRUMS, LANES
 from musicvae_app.model.nets import Band, PackConfig
 from musicvae_app.model.pack import load_pack, save_pack
-from musicvae_app.session import Session
-from musicvae_app.sketchfile import Sketch, SketchError
-from musicvae_app.song import ChunkInfo
+from musicvae_app.sketch import sketchfile
+from musicvae_app.sketch.session import Session
+from musicvae_app.sketch.sketchfile import Sketch, SketchError
+from musicvae_app.sketch.song import ChunkInfo
+from musicvae_app.theory.keys import transpose_roll
 
 BASS = LANES.index("bass")
 

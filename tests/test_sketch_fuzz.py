@@ -23,11 +23,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from musicvae_app import sketchfile
 from musicvae_app.errors import MusicVAEError
 from musicvae_app.lanes import LANES
-from musicvae_app.session import Session, SyncExecutor
-from musicvae_app.sketchfile import Sketch, SketchError
+from musicvae_app.sketch import sketchfile
+from musicvae_app.sketch.session import Session, SyncExecutor
+from musicvae_app.sketch.sketchfile import Sketch, SketchError
 
 FUZZ = settings(
     max_examples=24, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck), database=None

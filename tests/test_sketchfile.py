@@ -10,9 +10,9 @@ import zipfile
 import numpy as np
 import pytest
 
-from musicvae_app import sketchfile
-from musicvae_app.sketchfile import Sketch, SketchError
-from musicvae_app.song import LANES, ChunkInfo, Song
+from musicvae_app.sketch import sketchfile
+from musicvae_app.sketch.sketchfile import Sketch, SketchError
+from musicvae_app.sketch.song import LANES, ChunkInfo, Song
 
 
 def make_song(seed: int = 0, chunks: int = 3) -> Song:
@@ -300,7 +300,7 @@ def test_unset_settings_open_as_unset_and_a_take_without_chunk_records_gets_unkn
 
 def test_a_sketch_the_engine_made_with_every_setting_opens_as_it_was_saved(tmp_path, engine):
     """The checks refuse nothing the app writes: chords, groove, scale lock, density, feel, transpose, infill, morph."""
-    from musicvae_app.session import Session
+    from musicvae_app.sketch.session import Session
 
     session = Session(engine)
     session.update_settings(steps=2, variations=2, key="E minor", scale_lock=True)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from musicvae_app import lanes
-from musicvae_app.song import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES, Song
+from musicvae_app.sketch.song import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES, Song
 
 
 def four_bar_song(**kwargs) -> Song:
@@ -34,8 +34,8 @@ def test_song_keys_and_chords_load_without_midi():
     out = run_fresh(
         """
         import sys
-        import musicvae_app.song, musicvae_app.keys, musicvae_app.chords
-        print(sorted(m for m in ("musicvae_app.midi", "mido", "torch") if m in sys.modules))
+        import musicvae_app.sketch.song, musicvae_app.theory.keys, musicvae_app.theory.chords
+        print(sorted(m for m in ("musicvae_app.sketch.midi", "mido", "torch") if m in sys.modules))
         """
     )
     assert out.strip() == "[]"
@@ -45,8 +45,8 @@ def test_keys_stands_on_the_lanes_alone():
     out = run_fresh(
         """
         import sys
-        import musicvae_app.keys
-        print(sorted(m for m in ("musicvae_app.song", "musicvae_app.midi") if m in sys.modules))
+        import musicvae_app.theory.keys
+        print(sorted(m for m in ("musicvae_app.sketch.song", "musicvae_app.sketch.midi") if m in sys.modules))
         """
     )
     assert out.strip() == "[]"

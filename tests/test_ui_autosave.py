@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from musicvae_app import sketchfile, userdata
+from musicvae_app import userdata
+from musicvae_app.sketch import sketchfile
 from musicvae_app.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +129,7 @@ def test_data_folder_follows_the_environment(tmp_path, monkeypatch):
 def a_sketch(seed: int) -> sketchfile.Sketch:
     import numpy as np
 
-    from musicvae_app.song import Song
+    from musicvae_app.sketch.song import Song
 
     probs = (np.random.default_rng(seed).random((5, 32, 128)) > 0.97).astype(np.float32)
     return sketchfile.Sketch([Song(probs=probs, steps_per_beat=2, chunk_steps=32)])
@@ -166,8 +167,8 @@ TWO_PROCESSES = textwrap.dedent(
     import sys, time
     import numpy as np
     from PySide6.QtCore import QCoreApplication
-    from musicvae_app import sketchfile
-    from musicvae_app.song import Song
+    from musicvae_app.sketch import sketchfile
+    from musicvae_app.sketch.song import Song
     from musicvae_app.ui.autosave import Autosave
 
     app = QCoreApplication([])

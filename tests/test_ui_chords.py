@@ -10,7 +10,7 @@ from PySide6.QtGui import QAction, QMouseEvent
 from PySide6.QtWidgets import QApplication, QDialog, QMenu
 
 from musicvae_app.lanes import BEATS_PER_BAR
-from musicvae_app.midi import read_chords
+from musicvae_app.sketch.midi import read_chords
 from musicvae_app.ui.main_window import MainWindow
 
 TIMEOUT = 60000

@@ -10,9 +10,9 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QDialog, QPushButton
 
-from musicvae_app.feel import TICKS_PER_BEAT
 from musicvae_app.playback.schedule import schedule
-from musicvae_app.song import LANES
+from musicvae_app.sketch.song import LANES
+from musicvae_app.theory.feel import TICKS_PER_BEAT
 from musicvae_app.ui.main_window import MainWindow
 
 TIMEOUT = 60000

@@ -12,8 +12,8 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QApplication, QFileDialog, QLabel, QPushButton, QWidget
 
-from musicvae_app.midi import write_midi
-from musicvae_app.song import Song
+from musicvae_app.sketch.midi import write_midi
+from musicvae_app.sketch.song import Song
 from musicvae_app.ui.main_window import MainWindow
 
 TIMEOUT = 60000

@@ -17,14 +17,15 @@ import pytest
 from PySide6.QtGui import QAction
 from test_hostile import HOSTILE_SKETCHES, a_song, sketch_bytes
 
-from musicvae_app import atomic, sketchfile
-from musicvae_app.sketchfile import Sketch
-from musicvae_app.song import Song
+from musicvae_app import atomic
+from musicvae_app.sketch import sketchfile
+from musicvae_app.sketch.sketchfile import Sketch
+from musicvae_app.sketch.song import Song
+from musicvae_app.sketch.undo import History, State
 from musicvae_app.ui import app as app_module
 from musicvae_app.ui import autosave as autosave_module
 from musicvae_app.ui.autosave import MAX_WAIT_MS, Autosave
 from musicvae_app.ui.main_window import MainWindow
-from musicvae_app.undo import History, State
 
 ROOT = Path(__file__).resolve().parents[1]
 DAMAGED = ["header-is-a-list", "chunk-steps-0", "tempo-nan", "huge-array-shape"]
@@ -317,7 +318,7 @@ def test_undo_history_drops_the_oldest_steps_beyond_its_memory_budget():
 
 
 def test_window_undo_history_is_bounded(qtbot, engine, tmp_path, monkeypatch):
-    import musicvae_app.undo as undo_module
+    import musicvae_app.sketch.undo as undo_module
 
     monkeypatch.setattr(undo_module, "HISTORY_STEPS", 3)
     w = open_window(qtbot, engine, tmp_path / "data", "no")

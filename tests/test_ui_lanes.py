@@ -7,7 +7,7 @@ import time
 import numpy as np
 import pytest
 
-from musicvae_app.song import DRUMS, LANES, Song
+from musicvae_app.sketch.song import DRUMS, LANES, Song
 from musicvae_app.ui.controls import LaneHeader
 from musicvae_app.ui.lanes_view import LanesView, lane_image, lane_rows
 

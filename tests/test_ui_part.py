@@ -7,7 +7,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 
 from band_files import write_notes
-from musicvae_app.song import LANES
+from musicvae_app.sketch.song import LANES
 
 BASS = LANES.index("bass")
 TIMEOUT = 60000

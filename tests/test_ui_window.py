@@ -9,8 +9,8 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QMessageBox, QPushButton, QSlider, QSpinBox, QToolButton, QWidget
 
-from musicvae_app.midi import lane_notes, read_primer, write_midi
-from musicvae_app.song import LANES
+from musicvae_app.sketch.midi import lane_notes, read_primer, write_midi
+from musicvae_app.sketch.song import LANES
 from musicvae_app.ui.main_window import MainWindow
 
 TIMEOUT = 60000
@@ -325,7 +325,7 @@ def test_a_lane_switched_out_of_the_band_stays_silent_and_is_saved(qtbot, window
 
 
 def test_export_after_a_threshold_change_records_the_new_threshold(qtbot, window, tmp_path):
-    from musicvae_app.midi import read_settings
+    from musicvae_app.sketch.midi import read_settings
 
     generate(qtbot, window)
     window.bar.threshold.set_value(0.5)  # the slider forwards to the session

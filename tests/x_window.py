@@ -74,7 +74,7 @@ def story(app, window, out: Path) -> dict:
     """README, "First sketch in 30 seconds", on this display."""
     import mido
 
-    from musicvae_app.song import DRUMS, LANES
+    from musicvae_app.sketch.song import DRUMS, LANES
 
     steps = {}
     # 1. The window opens; the status bar says when the model pack is loaded.

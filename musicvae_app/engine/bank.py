@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..song import LANES
+from ..sketch.song import LANES
 from .loop import Loop
 
 BANK_BARS = 3  # a sketch with no primer starts from a bank chunk in which every lineup lane plays this many bars

@@ -14,7 +14,9 @@ from functools import lru_cache
 import numpy as np
 import torch
 
-from ..chords import (
+from ..lanes import DRUMS, LANES
+from ..sketch.song import Song, note_runs
+from ..theory.chords import (
     CHORD_FEATURES,
     Chord,
     ChordError,
@@ -29,9 +31,7 @@ from ..chords import (
     parse_chord,
     third_of,
 )
-from ..keys import transpose_roll
-from ..lanes import DRUMS, LANES
-from ..song import Song, note_runs
+from ..theory.keys import transpose_roll
 
 BASS = LANES.index("bass")
 UPPER = tuple(i for i in range(len(LANES)) if i not in (DRUMS, BASS))

@@ -14,9 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..chords import chart_period, chords_key, fit_chart, recognize
 from ..errors import InvalidValue
-from ..keys import key_name, transpose_roll
 from ..limits import (
     check_float,
     check_noise,
@@ -28,7 +26,9 @@ from ..limits import (
 )
 from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
-from ..song import DEFAULT_PROGRAMS, LANE_SETTINGS, LANES, ChunkInfo, Song, lane_index, lane_value
+from ..sketch.song import DEFAULT_PROGRAMS, LANE_SETTINGS, LANES, ChunkInfo, Song, lane_index, lane_value
+from ..theory.chords import chart_period, chords_key, fit_chart, recognize
+from ..theory.keys import key_name, transpose_roll
 from .bank import StartBank
 from .chording import Chording, read_chords
 from .edits import Edits
@@ -372,7 +372,7 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
             self._check_song(primer)
             return primer.notes()[:, : self.cfg.chunk_steps], float(primer.tempo)
         if isinstance(primer, (str, Path)):
-            from ..midi import primer_from_notes, read_notes
+            from ..sketch.midi import primer_from_notes, read_notes
 
             notes = read_notes(primer)
             roll = primer_from_notes(notes, Path(primer).name, self.cfg.steps_per_beat, self.cfg.chunk_steps)

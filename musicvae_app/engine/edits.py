@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..chords import chart_period, fit_chart
-from ..keys import transpose_roll
 from ..limits import check_noise, check_seed
-from ..song import LANES, ChunkInfo, Song, lane_index
+from ..sketch.song import LANES, ChunkInfo, Song, lane_index
+from ..theory.chords import chart_period, fit_chart
+from ..theory.keys import transpose_roll
 from .runtime import MAX_STEPS, MAX_VARIATIONS, _check_count, new_seed
 
 

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..chords import recognize, third_of
 from ..lanes import DRUMS, LANES
+from ..theory.chords import recognize, third_of
 
 KICKS = (35, 36)
 SNARES = (38, 40)

@@ -2,14 +2,14 @@
 
 A key-normalised pack learned every song moved to C major / A minor: a primer goes in by its own key's
 shift and the take comes out in the asked-for key (or the primer's). The pure key functions are
-musicvae_app/keys.py; this module decides which shifts one generate call uses.
+musicvae_app/theory/keys.py; this module decides which shifts one generate call uses.
 """
 
 from __future__ import annotations
 
-from ..keys import estimate_key, key_name, normalising_shift, parse_key, relative_major
 from ..limits import check_transpose
-from ..song import Song
+from ..sketch.song import Song
+from ..theory.keys import estimate_key, key_name, normalising_shift, parse_key, relative_major
 
 
 def key_shifts(primer_roll, keep: Song | None, key: str | None, key_normalised: bool) -> tuple[int, int, str]:

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..keys import transpose_roll
 from ..model.pack import PackError
-from ..song import DRUMS, LANES, Song, lane_index
+from ..sketch.song import DRUMS, LANES, Song, lane_index
+from ..theory.keys import transpose_roll
 from .chording import passing_cells
 from .runtime import torch_threads
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidValue
-from ..keys import estimate_key, key_name, normalising_shift
-from ..song import LANES, ChunkInfo, Song
+from ..sketch.song import LANES, ChunkInfo, Song
+from ..theory.keys import estimate_key, key_name, normalising_shift
 from .runtime import MAX_STEPS
 
 
@@ -26,7 +26,7 @@ class Parts:
             part.probs = follow.notes().astype(np.float32)
             part.threshold = 0.5
         else:
-            from ..midi import read_roll
+            from ..sketch.midi import read_roll
 
             name = Path(follow).name
             roll, _ = read_roll(follow, self.cfg.steps_per_beat)
@@ -45,7 +45,7 @@ class Parts:
 
     def song_from_midi(self, path: str | Path) -> Song:
         """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""
-        from ..midi import read_roll
+        from ..sketch.midi import read_roll
 
         roll, tempo = read_roll(path, self.cfg.steps_per_beat)
         cs = self.cfg.chunk_steps

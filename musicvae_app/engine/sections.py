@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..sections import Section, check_sections, repeats
+from ..theory.sections import Section, check_sections, repeats
 from .runtime import torch_threads
 
 # sd of the noise on a repeated section's latents (the loop's own is about 1): on the shipped pack a repeated

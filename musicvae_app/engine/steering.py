@@ -7,9 +7,9 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
-from ..keys import parse_key, scale_pitch_classes
 from ..limits import check_float
-from ..song import LANES, Song
+from ..sketch.song import LANES, Song
+from ..theory.keys import parse_key, scale_pitch_classes
 
 
 class Steering:

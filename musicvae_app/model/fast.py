@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ..song import LANES
+from ..sketch.song import LANES
 from .nets import Band, ConvVAE
 
 BLOCK = 16  # cells in a 4x4 patch: a row of the blocked layout (the first conv's kernel, the last deconv's)

@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
-from ..chords import CHORD_FEATURES
-from ..song import LANES
+from ..sketch.song import LANES
+from ..theory.chords import CHORD_FEATURES
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from ..limits import (
     check_threshold,
 )
 from ..resources import resources_dir
-from ..song import LANE_SETTINGS, LANES, lane_index, lane_setting, lane_value
+from ..sketch.song import LANE_SETTINGS, LANES, lane_index, lane_setting, lane_value
 from .nets import Band, PackConfig, upgrade_name
 
 CARD = "card.json"

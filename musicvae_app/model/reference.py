@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..song import LANES
+from ..sketch.song import LANES
 from .fast import _fold_index, fold
 from .nets import Band
 

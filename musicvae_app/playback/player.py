@@ -17,7 +17,7 @@ from collections.abc import Callable
 import mido
 import numpy as np
 
-from ..song import Song
+from ..sketch.song import Song
 from .schedule import Lanes, audible_lanes, loop_steps, schedule, seconds_per_beat
 
 SPIN_SECONDS = 0.002  # wake this early, then spin: OS sleeps overshoot by ~0.1-1 ms under load

@@ -22,7 +22,7 @@ import numpy as np
 from ..atomic import atomic_write
 from ..lanes import DRUMS
 from ..limits import check_tempo
-from ..song import LANES
+from ..sketch.song import LANES
 from .ports import API_LABELS, VIRTUAL_NAME, PortError, _first_line, midi_apis
 
 INPUT_CLIENT = f"{VIRTUAL_NAME}-in"  # our input's JACK / ALSA client name

@@ -12,9 +12,9 @@ from functools import cache
 import mido
 import numpy as np
 
-from ..feel import feel_of, fit_ticks
-from ..midi import LANE_CHANNELS, TICKS_PER_BEAT, lane_notes, timed_lane_notes
-from ..song import DRUMS, LANES, Song, lane_index
+from ..sketch.midi import LANE_CHANNELS, TICKS_PER_BEAT, lane_notes, timed_lane_notes
+from ..sketch.song import DRUMS, LANES, Song, lane_index
+from ..theory.feel import feel_of, fit_ticks
 
 Lanes = Iterable[str | int] | Sequence[bool] | None
 Loop = tuple[float, float] | None

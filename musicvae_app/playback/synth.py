@@ -29,7 +29,7 @@ from mido.ports import BaseOutput
 
 from ..atomic import atomic_target, atomic_write, sweep_beside
 from ..errors import MusicVAEError
-from ..song import Song
+from ..sketch.song import Song
 from .schedule import Lanes, audible_lanes, schedule
 
 SAMPLE_RATE = 44100
@@ -243,7 +243,7 @@ def render_wav(
     except SynthUnavailable:
         if not shutil.which("fluidsynth"):
             raise
-    from ..midi import write_midi  # no libfluidsynth for Python, but the fluidsynth program is there
+    from ..sketch.midi import write_midi  # no libfluidsynth for Python, but the fluidsynth program is there
 
     lanes = [i for i, on in enumerate(audible_lanes(mutes, solos)) if on]
     with tempfile.TemporaryDirectory() as tmp:
@@ -257,7 +257,7 @@ def render_midi_file(
     """Render a .mid file to WAV (the `musicvae render` command), atomically and streamed (see render_events)."""
     try:
         events, now = [], 0.0
-        from ..midi import open_midifile  # meta events mido cannot decode are left out, the notes kept
+        from ..sketch.midi import open_midifile  # meta events mido cannot decode are left out, the notes kept
 
         for msg in open_midifile(midi_path):  # iterating a file yields tempo-aware seconds
             now += msg.time

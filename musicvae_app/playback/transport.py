@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..song import Song
+from ..sketch.song import Song
 from .player import Player
 from .ports import Output, OutputList, PortError, list_outputs, open_output
 from .synth import find_soundfont

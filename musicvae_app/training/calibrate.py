@@ -28,15 +28,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluate import SCORE_CHUNK, generate_continuations, windows
-from ..song import LANES
+from ..evaluation.evaluate import SCORE_CHUNK, generate_continuations, windows
+from ..sketch.song import LANES
 
 REVIVE = 1  # a lane silent for one chunk comes back with a variation of its last part
 
 
 def training_songs(engine, data: str | Path, count: int, cache_dir=None) -> list:
     """Up to `count` of the pack's *training* songs under data, read at 16ths, ordered by file hash."""
-    from ..evaluate import SCORE_STEPS_PER_BEAT
+    from ..evaluation.evaluate import SCORE_STEPS_PER_BEAT
     from .data import Corpus, SongRolls, find_files, load_corpus
 
     training = engine.pack.card.get("training", {}).get("config", {})
@@ -104,7 +104,7 @@ def tally(table: dict, random_goals: int = 0) -> tuple:
     no goal is bought with another; then the music goals; then the mean music gap, |gap| / the goal's
     tolerance, so EB points and UPC classes weigh alike.
     """
-    from ..evaluate import MUSIC_GOALS, SANITY_GOALS, _all_rows
+    from ..evaluation.evaluate import MUSIC_GOALS, SANITY_GOALS, _all_rows
 
     tolerance = {"EB": 5.0, "UPC": 0.3, "QN": 5.0, "DP": 5.0, "TD": 0.05}
     music = met = sane = 0
@@ -132,7 +132,7 @@ def calibrate_start_bias(engine, real: np.ndarray, songs: int = 600, steps: int 
     30 sketches put the piano anywhere from 18 to 33 % empty with the same offsets, and 200 put the
     strings 13 % empty on one set of seeds and 20 % on another.
     """
-    from ..evaluate import lineup_figures, random_starts
+    from ..evaluation.evaluate import lineup_figures, random_starts
 
     generation = engine.pack.card["generation"]
 
@@ -160,7 +160,7 @@ def calibrate_start_bias(engine, real: np.ndarray, songs: int = 600, steps: int 
 
 def random_start_goals(engine, real: np.ndarray, songs: int = 100, steps: int = 8) -> int:
     """Lineup lanes that play in every random-start sketch with empty bars within 10 points of real."""
-    from ..evaluate import lineup_figures, random_starts
+    from ..evaluation.evaluate import lineup_figures, random_starts
 
     rand = random_starts(engine, songs, steps, seed=3000)
     lanes = lineup_figures(rand, real[:, :, : rand.shape[2]], [LANES[i] for i in engine._lineup(None)])
@@ -169,7 +169,7 @@ def random_start_goals(engine, real: np.ndarray, songs: int = 100, steps: int = 
 
 def continuation_songs(engine, chosen, steps: int, seed: int) -> list:
     """The pack's continuations (Songs, pack defaults) of every window's primer, primer passed as a .mid."""
-    from ..evaluate import continuations
+    from ..evaluation.evaluate import continuations
 
     return list(continuations(engine, chosen, steps, seed))
 
@@ -179,7 +179,7 @@ def decoded(songs: list, fill: list[float], sustain: list[float], restrike=0.0) 
 
     The song's .mid reads back as exactly this (tested): drums keep the GM percussion map, as the export does.
     """
-    from ..midi import GM_DRUM_RANGE
+    from ..sketch.midi import GM_DRUM_RANGE
 
     out = []
     for song in songs:
@@ -198,7 +198,7 @@ def sweep_decoding(songs: list, real: np.ndarray, generation: dict) -> tuple:
 
     Returns (score, fill, sustain, restrike); generation gives the starting values.
     """
-    from ..evaluate import SCORE_STEPS_PER_BEAT, compare
+    from ..evaluation.evaluate import SCORE_STEPS_PER_BEAT, compare
 
     start = {name: generation.get(name, off) for name, off in (("fill", 1.0), ("sustain", 1.0), ("restrike", 0.0))}
     values = {
@@ -228,7 +228,7 @@ def sweep_decoding(songs: list, real: np.ndarray, generation: dict) -> tuple:
 
 def standing(engine, real: np.ndarray, made: list, settings: dict) -> tuple:
     """`tally` of continuations decoded with the settings' fill, sustain and restrike, plus the random starts."""
-    from ..evaluate import SCORE_STEPS_PER_BEAT, compare
+    from ..evaluation.evaluate import SCORE_STEPS_PER_BEAT, compare
 
     rolls = decoded(made, settings["fill"], settings["sustain"], settings["restrike"])
     return tally(compare(real, rolls, SCORE_STEPS_PER_BEAT, SCORE_CHUNK), random_start_goals(engine, real))

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write
-from ..midi import MidiImportError, Notes, notes_to_roll, read_notes
-from ..song import LANES, PITCHES, note_runs
+from ..sketch.midi import MidiImportError, Notes, notes_to_roll, read_notes
+from ..sketch.song import LANES, PITCHES, note_runs
 
 MIDI_SUFFIXES = (".mid", ".midi")
 LPD_TRACKS = {"drums": 4, "piano": 0, "guitar": 1, "bass": 2, "strings": 3}  # LPD-5 track names -> lane
@@ -196,7 +196,7 @@ def song_chunk_chords(song: SongRolls, chunk_steps: int, bars: int) -> np.ndarra
 
 def recognize_chords(songs: list[SongRolls], steps_per_bar: int) -> None:
     """Every song's chord per bar (chords.recognize on its pitched lanes), as model features, in place."""
-    from ..chords import chord_features, recognize
+    from ..theory.chords import chord_features, recognize
 
     for song in songs:
         song.chords = chord_features(recognize(song.roll, steps_per_bar))
@@ -219,7 +219,7 @@ def chunk_pairs(songs: list[SongRolls], chunk_steps: int) -> tuple[np.ndarray, n
 # --- key normalisation and pitch windows ----------------------------------------------------------
 def normalise_keys(songs: list[SongRolls]) -> dict[str, int]:
     """Move every song's pitched lanes to C major / A minor (in place); returns the shift used per song."""
-    from ..keys import estimate_key, normalising_shift, transpose_roll
+    from ..theory.keys import estimate_key, normalising_shift, transpose_roll
 
     shifts = {}
     for song in songs:

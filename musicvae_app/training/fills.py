@@ -15,8 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..evaluation.playing_metrics import CRASHES, FILL_BEATS, crash_bars, fill_bars, phrase_offset
 from ..lanes import DRUMS
-from ..playing_metrics import CRASHES, FILL_BEATS, crash_bars, fill_bars, phrase_offset
 
 MAX_FILLS = 256
 

@@ -41,7 +41,7 @@ from ..limits import (
 from ..model.fast import decode_logits_blocked, encode_blocked
 from ..model.nets import Band, PackConfig
 from ..model.pack import MAX_BANK, PackError, load_pack, probe_finite, save_pack
-from ..song import LANES
+from ..sketch.song import LANES
 from .data import (
     SongRolls,
     choose_windows,

@@ -171,7 +171,7 @@ def repair_settings(folder: Path) -> list[str]:
 
 def set_aside_all(folder: Path) -> int:
     """Move last.mvsketch, every session autosave and settings.ini in `folder` to recovered/; returns how many moved."""
-    from .. import sketchfile
+    from ..sketch import sketchfile
 
     moved = 0
     sessions = sorted((folder / "sessions").glob("*" + sketchfile.SUFFIX)) if (folder / "sessions").is_dir() else []
@@ -220,8 +220,8 @@ def _check_export(window, song) -> int:
     """Export the sketch to a temp folder and read it back with mido: 0 when it is a type-1 file with every note."""
     import mido
 
-    from ..midi import lane_notes
-    from ..song import LANES
+    from ..sketch.midi import lane_notes
+    from ..sketch.song import LANES
 
     print(f"song {song.note_counts()}", flush=True)
     expected = [len(lane_notes(song, lane)) for lane in range(len(LANES))]

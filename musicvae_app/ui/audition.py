@@ -9,7 +9,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QFileDialog, QProgressDialog
 
 from ..playback.synth import RenderCancelled, SynthUnavailable, render_wav, unavailable_reason
-from ..session import JAM_CHUNKS, JAM_MERGE
+from ..sketch.session import JAM_CHUNKS, JAM_MERGE
 from .playback_panel import PlaybackPanel
 from .worker import slot
 

@@ -32,9 +32,9 @@ from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QObject, QThreadPool, QTimer, Signal
 
-from .. import sketchfile
 from ..atomic import atomic_write, clean_stale_temps, pid_alive
-from ..sketchfile import Sketch, SketchError
+from ..sketch import sketchfile
+from ..sketch.sketchfile import Sketch, SketchError
 from .worker import Job, JobSignals
 
 DEBOUNCE_MS = 800

@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..chords import ACCEPTED_FORMS
 from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR
+from ..theory.chords import ACCEPTED_FORMS
 from .lanes_view import AXIS_WIDTH, BACKGROUND
 from .worker import slot
 
@@ -351,7 +351,7 @@ class ArrangementView(QWidget):
 
     def form_dialog(self) -> TextDialog:
         """Sections (form)…: the song's form typed as names and bars, from bar 1."""
-        from ..sections import form_text
+        from ..theory.sections import form_text
 
         session = self.window_.session
         self.dialog = TextDialog(

@@ -10,7 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QMenu, QSpinBox
 
 from ..errors import InvalidValue
-from ..song import BEATS_PER_BAR, LANES
+from ..sketch.song import BEATS_PER_BAR, LANES
 from .worker import slot
 
 SELECT_HINT = "Shift+drag on a lane selects bars to regenerate (Ctrl+Shift+drag adds a lane); or right-click a lane"

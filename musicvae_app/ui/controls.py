@@ -24,11 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..feel import HUMANIZE_MS_RANGE, HUMANIZE_VELOCITY_RANGE, SWING_GRIDS, SWING_RANGE
-from ..keys import MAJOR_NAMES, MINOR_NAMES
 from ..limits import MAX_TEMPO, MIN_TEMPO
-from ..settings import DEFAULT_STEPS  # noqa: F401 (the bar's default; importable from here as before)
-from ..song import BEATS_PER_BAR, DENSITY_RANGE, DRUMS, LANES
+from ..sketch.song import BEATS_PER_BAR, DENSITY_RANGE, DRUMS, LANES
+from ..sketch.spec import DEFAULT_STEPS  # noqa: F401 (the bar's default; importable from here as before)
+from ..theory.feel import HUMANIZE_MS_RANGE, HUMANIZE_VELOCITY_RANGE, SWING_GRIDS, SWING_RANGE
+from ..theory.keys import MAJOR_NAMES, MINOR_NAMES
 from . import gm
 from .lanes_view import LANE_COLOURS
 from .worker import slot

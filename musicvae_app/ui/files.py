@@ -12,7 +12,7 @@ from pathlib import Path
 from PySide6.QtCore import QMimeData, Qt, QUrl
 from PySide6.QtWidgets import QFileDialog
 
-from .. import sketchfile
+from ..sketch import sketchfile
 
 SKETCHES = f"Sketches (*{sketchfile.SUFFIX})"
 MIDI_SUFFIXES = (".mid", ".midi")

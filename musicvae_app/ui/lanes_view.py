@@ -14,8 +14,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from ..midi import GM_DRUM_RANGE
-from ..song import BEATS_PER_BAR, DRUMS, LANES, Song
+from ..sketch.midi import GM_DRUM_RANGE
+from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, Song
 from . import gm
 
 LANE_COLOURS = ("#5b9cf6", "#f2a243", "#4cc47f", "#b57be6", "#ef5f67")

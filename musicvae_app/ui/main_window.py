@@ -1,4 +1,4 @@
-"""The sketchpad window: a view of a Session (musicvae_app/session.py) that draws it and forwards user actions.
+"""The sketchpad window: a view of a Session (musicvae_app/sketch/session.py) that draws it and forwards user actions.
 
 The session owns the sketch (takes, undo, lanes, primer, seed, settings, file); the window holds the
 layout, the wiring, the dialogs (ui/files.py), the worker thread the session's long work runs on, and
@@ -14,9 +14,9 @@ from PySide6.QtCore import QSettings, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from .. import userdata
-from ..session import Session, message
-from ..settings import GenerationSettings
-from ..song import DEFAULT_PROGRAMS, LANES
+from ..sketch.session import Session, message
+from ..sketch.song import DEFAULT_PROGRAMS, LANES
+from ..sketch.spec import GenerationSettings
 from . import compose, files, prefs
 from .audition import attach_playback
 from .autosave import Autosave
@@ -114,7 +114,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         """Per lane: True when playback should leave it silent (muted, or another lane is soloed)."""
         return self.session.lane_mutes()
 
-    # --- user actions: each one is the session's action of that name (musicvae_app/session.py) --------
+    # --- user actions: each one is the session's action of that name (musicvae_app/sketch/session.py) --------
     generate, regenerate_lane, replace_take = (
         _forward("generate"),
         _forward("regenerate_lane"),

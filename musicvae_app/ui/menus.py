@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from .. import undo as history
-from ..song import LANES
+from ..sketch import undo as history
+from ..sketch.song import LANES
 from .audition import choose_soundfont_dialog, export_audio_dialog
 from .files import follow_dialog, open_recovered_dialog
 from .record_panel import record_dialog

@@ -42,7 +42,7 @@ from PySide6.QtWidgets import (
 
 from ..playback.player import Player
 from ..playback.transport import JAM_AHEAD_BEATS, Transport
-from ..song import Song
+from ..sketch.song import Song
 
 PLAYHEAD_MS = 33
 __all__ = ["JAM_AHEAD_BEATS", "PlaybackPanel"]

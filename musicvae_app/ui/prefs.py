@@ -3,7 +3,7 @@ lock, and the window's geometry. Loading puts the values on the bar and into the
 
 from __future__ import annotations
 
-from ..settings import DEFAULT_NOISE, DEFAULT_STEPS, DEFAULT_TEMPO, DEFAULT_THRESHOLD, DEFAULT_VARIATIONS
+from ..sketch.spec import DEFAULT_NOISE, DEFAULT_STEPS, DEFAULT_TEMPO, DEFAULT_THRESHOLD, DEFAULT_VARIATIONS
 
 
 def load(window, gen: dict) -> None:

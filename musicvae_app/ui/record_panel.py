@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from ..playback.ports import PortError
 from ..playback.recorder import Recorder, list_inputs, open_input
-from ..song import LANES
+from ..sketch.song import LANES
 
 INPUT_KEY = "record/input"
 

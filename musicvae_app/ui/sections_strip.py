@@ -16,7 +16,7 @@ from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtWidgets import QInputDialog, QMenu
 
 from ..lanes import BEATS_PER_BAR
-from ..sections import NAMES, Section
+from ..theory.sections import NAMES, Section
 from .chord_lane import BarStrip
 
 SECTIONS_HEIGHT = 18

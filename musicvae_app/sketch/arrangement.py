@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from .chords import NO_CHORD, ChordError, parse_chart, parse_chord, recognize
-from .limits import check_int
-from .sections import MAX_SECTION_BARS, Section, SectionError, check_sections, form_text, parse_form
+from ..limits import check_int
+from ..theory.chords import NO_CHORD, ChordError, parse_chart, parse_chord, recognize
+from ..theory.sections import MAX_SECTION_BARS, Section, SectionError, check_sections, form_text, parse_form
 from .song import Song
 from .undo import State
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .feel import Feel, feel_of, feel_settings
-from .lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES  # also read as `from .song import LANES`
-from .sections import Section, check_sections
+from ..lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES  # also read as `from .song import LANES`
+from ..theory.feel import Feel, feel_of, feel_settings
+from ..theory.sections import Section, check_sections
 
 
 def lane_index(lane: str | int) -> int:

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from .song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
+from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
 
 PITCHED = tuple(i for i in range(len(LANES)) if i != DRUMS)
 QUALIFIED_STEPS = 2  # a qualified note lasts at least this many steps

@@ -11,12 +11,12 @@ from pathlib import Path
 import mido
 import numpy as np
 
-from .atomic import atomic_write
-from .chords import NO_CHORD, REPEAT, ChordError, parse_chord
-from .errors import MusicVAEError
-from .feel import feel_of, song_seed, timed_notes
-from .keys import MAJOR_NAMES, MINOR_NAMES, parse_key
-from .limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
+from ..atomic import atomic_write
+from ..errors import MusicVAEError
+from ..limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
+from ..theory.chords import NO_CHORD, REPEAT, ChordError, parse_chord
+from ..theory.feel import feel_of, song_seed, timed_notes
+from ..theory.keys import MAJOR_NAMES, MINOR_NAMES, parse_key
 from .song import BEATS_PER_BAR, DRUMS, LANES, PITCHES, Song, note_runs
 
 TICKS_PER_BEAT = 480

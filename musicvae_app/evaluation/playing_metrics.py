@@ -17,9 +17,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .chords import Chord, recognize
+from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
+from ..theory.chords import Chord, recognize
 from .metrics import _band, _lane, _mean, _pct, bars, note_lengths, onsets
-from .song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
 
 PITCHED = tuple(i for i in range(len(LANES)) if i != DRUMS)
 BASS = LANES.index("bass")

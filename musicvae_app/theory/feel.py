@@ -26,8 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import InvalidValue
-from .limits import TICKS_PER_BEAT, check_float  # TICKS_PER_BEAT: the export's resolution; feel times land on it
+from ..errors import InvalidValue
+from ..limits import TICKS_PER_BEAT, check_float  # TICKS_PER_BEAT: the export's resolution; feel times land on it
 
 SWING_RANGE = (50.0, 75.0)
 SWING_GRIDS = ("8th", "16th")

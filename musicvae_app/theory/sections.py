@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 
-from .errors import InvalidValue
+from ..errors import InvalidValue
 
 NAMES = ("intro", "verse", "pre-chorus", "chorus", "bridge", "solo", "break", "outro")
 MAX_NAME_CHARS = 24

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sketch.song import LANES
 from . import metrics
-from .song import LANES
 
 SCORE_STEPS_PER_BEAT = 4  # every pack is scored at 16ths
 BAR_STEPS = SCORE_STEPS_PER_BEAT * 4
@@ -93,8 +93,8 @@ def windows(songs: Iterable, chunk_steps: int, steps: int, count: int | None = N
 
 def roll_to_midi(roll: np.ndarray, path: Path, tempo: float = 120.0) -> Path:
     """Write a 16th-note bool roll (5, steps, 128) as a .mid (each run a note, each drum cell a hit)."""
-    from .midi import write_midi
-    from .song import Song
+    from ..sketch.midi import write_midi
+    from ..sketch.song import Song
 
     steps = -(-roll.shape[1] // SCORE_CHUNK) * SCORE_CHUNK
     probs = np.zeros((len(LANES), steps, 128), dtype=np.float32)
@@ -105,14 +105,14 @@ def roll_to_midi(roll: np.ndarray, path: Path, tempo: float = 120.0) -> Path:
 
 def export_back(song, path: Path, steps: int) -> np.ndarray:
     """A take written as a .mid (midi.write_midi, as the user exports it) and read back at 16ths."""
-    from .midi import write_midi
+    from ..sketch.midi import write_midi
 
     return read_back(write_midi(song, path), steps)
 
 
 def read_back(path: Path, steps: int) -> np.ndarray:
     """A .mid read at 16ths, cut or padded to `steps`: bool (5, steps, 128)."""
-    from .midi import read_roll
+    from ..sketch.midi import read_roll
 
     roll, _ = read_roll(path, SCORE_STEPS_PER_BEAT)
     out = np.zeros((len(LANES), steps, 128), dtype=bool)
@@ -128,7 +128,7 @@ def continuations(engine, primers: list[Window], steps: int, seed: int, noise=No
     """
     import tempfile
 
-    from .engine import torch_threads
+    from ..engine import torch_threads
 
     # One thread: song-by-song generation on a busy 2-core machine took 1.7 s a song with 2 threads, 0.06 s with 1.
     with tempfile.TemporaryDirectory() as tmp, torch_threads(1 if engine.device == "cpu" else None):
@@ -154,7 +154,7 @@ def random_starts(engine, songs: int, steps: int, seed: int, noise=None, thresho
     """Sketches from a random start (no primer) with the pack's defaults, read back at 16ths."""
     import tempfile
 
-    from .engine import torch_threads
+    from ..engine import torch_threads
 
     total = (steps + 1) * SCORE_CHUNK
     out = np.zeros((songs, len(LANES), total, 128), dtype=bool)
@@ -279,7 +279,7 @@ def evaluate_pack(
     sketches of 8 chunks. chords ('real') and follow (lanes, 'bass,drums') add the asked-chord and
     kept-part rows of the playing table (evaluate_playing), where the engine takes them.
     """
-    from .evaluate_playing import playing_section, playing_table
+    from .playing import playing_section, playing_table
 
     defaults = engine.defaults
     noise = float(defaults["noise"] if noise is None else noise)
@@ -347,7 +347,7 @@ def _fmt(value: float | None, width: int, sign: bool = False) -> str:
 
 def format_table(result: dict) -> str:
     """The result as a plain-text table: one line per lane and metric, then tonal distances, then all lanes."""
-    from .evaluate_playing import format_playing
+    from .playing import format_playing
 
     head = f"{'lane':<16}{'metric':<19}{'real':>9}{'generated':>11}{'gap':>9}  goal"
     lines = [head, "-" * (len(head) + 20)]
@@ -394,7 +394,7 @@ def format_table(result: dict) -> str:
 
 def validation_songs(engine, data: str | Path, cache_dir: str | Path | None = None) -> list:
     """The pack's validation songs under data (its training split and genres), ordered by file hash."""
-    from .training.data import Corpus, SongRolls, find_files, load_corpus
+    from ..training.data import Corpus, SongRolls, find_files, load_corpus
 
     training = engine.pack.card.get("training", {}).get("config", {})
     percent = int(training.get("validation_percent", 10))
@@ -421,8 +421,8 @@ def _command(args, result: dict) -> str:
 
 def run_evaluate(args) -> int:
     """The `musicvae evaluate` command: print the table, write JSON and the card when asked."""
-    from .engine import Engine
-    from .model.pack import CARD, read_card, write_json_atomic
+    from ..engine import Engine
+    from ..model.pack import CARD, read_card, write_json_atomic
 
     if args.songs < 1 or args.steps < 1:
         raise ValueError("--songs and --steps must be at least 1")

@@ -30,16 +30,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..atomic import atomic_write, atomic_write_set
+from ..errors import InvalidValue, MusicVAEError
+from ..limits import MAX_TEMPO, MAX_TRANSPOSE, MIN_TEMPO, check_int, check_program, check_tempo, check_threshold
+from ..theory.feel import FEEL_KEYS, check_feel
 from . import sketchfile
-from .atomic import atomic_write, atomic_write_set
-from .errors import InvalidValue, MusicVAEError
-from .feel import FEEL_KEYS, check_feel
-from .limits import MAX_TEMPO, MAX_TRANSPOSE, MIN_TEMPO, check_int, check_program, check_tempo, check_threshold
+from .arrangement import ChordsAndSections
 from .midi import lane_notes, primer_from_notes, read_notes, song_to_midifile
-from .session_chords import ChordsAndSections
-from .settings import DEFAULT_TEMPO, GenerationSettings
 from .sketchfile import Sketch, SketchError
 from .song import DEFAULT_PROGRAMS, LANES, Song, format_density, lane_index, parse_density
+from .spec import DEFAULT_TEMPO, GenerationSettings
 from .undo import History, State
 
 MERGE_THRESHOLD, MERGE_TEMPO, MERGE_PROGRAM = 1, 2, 3
@@ -428,8 +428,8 @@ class Session(ChordsAndSections):
         Each take's key, chords and its transposition from the pack's key space move with it, so a later
         regenerate, Jam or infill continues in the new key.
         """
-        from .chords import ChordError, parse_chord
-        from .keys import key_name, parse_key, transpose_roll
+        from ..theory.chords import ChordError, parse_chord
+        from ..theory.keys import key_name, parse_key, transpose_roll
 
         semitones = check_int("semitones", semitones, -12, 12)
         if not semitones or self.song is None:
@@ -638,7 +638,7 @@ class Session(ChordsAndSections):
         engine = self.engine
 
         def read():  # the file is read once: its first chunk is checked (and its key estimated), its tempo kept
-            from .keys import estimate_key, key_name
+            from ..theory.keys import estimate_key, key_name
 
             notes = read_notes(path)
             key = None
@@ -773,7 +773,7 @@ class Session(ChordsAndSections):
         (atomically), followed, and the band generated around it: one undo step named `text` (default
         "Record <lane>"). The file's path, or None (said) when there is nothing to keep or it cannot be
         written; the sketch stays as it is."""
-        from .playback.recorder import write_recording
+        from ..playback.recorder import write_recording
 
         if not recording.notes:
             self._error("Nothing recorded", "No notes arrived from the MIDI input: check the input and record again.")

@@ -17,12 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .atomic import atomic_write
-from .chords import NO_CHORD, ChordError, parse_chord
-from .errors import InvalidValue, MusicVAEError
-from .feel import FEEL_KEYS, check_feel
-from .keys import parse_key
-from .limits import (
+from ..atomic import atomic_write
+from ..errors import InvalidValue, MusicVAEError
+from ..limits import (
     MAX_LATENT,
     MAX_LATENT_VALUE,
     MAX_SONG_STEPS,
@@ -41,7 +38,10 @@ from .limits import (
     check_threshold,
     check_transpose,
 )
-from .sections import SectionError, sections_from_json
+from ..theory.chords import NO_CHORD, ChordError, parse_chord
+from ..theory.feel import FEEL_KEYS, check_feel
+from ..theory.keys import parse_key
+from ..theory.sections import SectionError, sections_from_json
 from .song import (
     BEATS_PER_BAR,
     LANE_SETTINGS,

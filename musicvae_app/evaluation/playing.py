@@ -22,9 +22,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..sketch.song import LANES
 from . import playing_metrics as pm
 from .evaluate import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, _fmt, _row, export_back, roll_to_midi
-from .song import LANES
 
 LABELS = {
     "repetition": "repeated chunks %",
@@ -61,7 +61,7 @@ def _asked_takes(engine, windows, steps: int, seed: int, noise, threshold, per_w
     (unless they follow a part, which the engine takes whole), exported and read back at 16ths."""
     import tempfile
 
-    from .engine import torch_threads
+    from ..engine import torch_threads
 
     total = (steps + 1) * SCORE_CHUNK
     out = np.zeros((len(windows), len(LANES), total, 128), dtype=bool)

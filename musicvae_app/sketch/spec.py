@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 
-from . import limits
+from .. import limits
 from .song import LANES, lane_index
 
 DEFAULT_NOISE = 1.0
@@ -74,7 +74,7 @@ class GenerationSettings:
             lineup = tuple(LANES[i] for i in sorted(picked))
         key = self.key
         if key is not None:
-            from .keys import key_name, parse_key
+            from ..theory.keys import key_name, parse_key
 
             try:
                 key = key_name(parse_key(key)) if str(key).strip() else None

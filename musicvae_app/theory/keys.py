@@ -15,7 +15,7 @@ import re
 
 import numpy as np
 
-from .lanes import DRUMS
+from ..lanes import DRUMS
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
 _FLATS = {"Db": 1, "Eb": 3, "Gb": 6, "Ab": 8, "Bb": 10, "Cb": 11, "Fb": 4, "E#": 5, "B#": 0}

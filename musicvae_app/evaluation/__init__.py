@@ -1,0 +1,1 @@
+"""Measures and reports: metrics, playing rows, the `musicvae evaluate` report."""
