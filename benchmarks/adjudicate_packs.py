@@ -21,14 +21,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicvae_app.engine import Engine  # noqa: E402
-from musicvae_app.evaluation.evaluate import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, compare, windows  # noqa: E402
-from musicvae_app.training.calibrate import (  # noqa: E402
+from musicvae_app.evaluation.calibrate import (  # noqa: E402
     continuation_songs,
     decoded,
     random_start_goals,
     tally,
     training_songs,
 )
+from musicvae_app.evaluation.evaluate import compare  # noqa: E402
+from musicvae_app.evaluation.windows import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows  # noqa: E402
 
 STEPS = 23
 SEED = 2000

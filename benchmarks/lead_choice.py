@@ -24,10 +24,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicvae_app.engine import Engine  # noqa: E402
+from musicvae_app.evaluation.calibrate import training_songs  # noqa: E402
 from musicvae_app.evaluation.evaluate import evaluate_pack  # noqa: E402
 from musicvae_app.model.nets import Band  # noqa: E402
 from musicvae_app.model.pack import CARD, load_pack, save_pack  # noqa: E402
-from musicvae_app.training.calibrate import training_songs  # noqa: E402
 from musicvae_app.training.data import Corpus, find_files, fold_songs, load_corpus, normalise_keys  # noqa: E402
 from musicvae_app.training.train import Run, TrainConfig  # noqa: E402
 

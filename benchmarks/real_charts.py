@@ -19,9 +19,9 @@ import numpy as np
 
 from musicvae_app.engine import Engine
 from musicvae_app.evaluation import playing_metrics as pm
-from musicvae_app.evaluation.evaluate import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows
+from musicvae_app.evaluation.calibrate import training_songs
 from musicvae_app.evaluation.playing import _after_primer, chord_takes, continuation_chords
-from musicvae_app.training.calibrate import training_songs
+from musicvae_app.evaluation.windows import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows
 
 
 def main(argv=None) -> int:

@@ -21,16 +21,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from musicvae_app.engine import Engine  # noqa: E402
-from musicvae_app.evaluation.evaluate import (  # noqa: E402
-    MUSIC_GOALS,
-    SCORE_CHUNK,
-    SCORE_STEPS_PER_BEAT,
-    _all_rows,
-    compare,
-    generate_continuations,
-    windows,
-)
-from musicvae_app.training.calibrate import training_songs  # noqa: E402
+from musicvae_app.evaluation.calibrate import training_songs  # noqa: E402
+from musicvae_app.evaluation.evaluate import compare, generate_continuations  # noqa: E402
+from musicvae_app.evaluation.report import MUSIC_GOALS, all_rows  # noqa: E402
+from musicvae_app.evaluation.windows import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows  # noqa: E402
 
 STEPS = 23
 SEED = 2000
@@ -59,7 +53,7 @@ def main() -> None:
     secs = time.perf_counter() - t0
     table = compare(real, made, SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
     met = 0
-    for lane, metric, row in _all_rows(table):
+    for lane, metric, row in all_rows(table):
         if metric in MUSIC_GOALS and row.get("met") is not None:
             met += row["met"]
             mark = "ok" if row["met"] else "--"

@@ -417,7 +417,7 @@ def _terminate_as_interrupt():
 
 def _out_folder(out: Path) -> Path:
     if not out.parent.is_dir():
-        raise ValueError(f"folder '{out.parent}' does not exist: create it or choose another --out")
+        raise InvalidValue(f"folder '{out.parent}' does not exist: create it or choose another --out")
     return out
 
 
@@ -429,7 +429,7 @@ def cmd_infill(args) -> int:
     try:
         start, end = (int(x) for x in str(args.bars).split("-"))
     except ValueError:
-        raise ValueError(f"--bars {args.bars!r} is not a range like 9-16") from None
+        raise InvalidValue(f"--bars {args.bars!r} is not a range like 9-16") from None
     engine = Engine.load(args.pack, args.device)
     song = engine.song_from_midi(args.midi)
     takes = engine.infill(song, start, end, args.lanes, seed=args.seed, variations=args.variations)
@@ -454,7 +454,7 @@ def cmd_morph(args) -> int:
 
 
 def cmd_calibrate(args) -> int:
-    from .training.calibrate import run_calibrate
+    from .evaluation.calibrate import run_calibrate
 
     return run_calibrate(args)
 

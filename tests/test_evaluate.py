@@ -11,8 +11,8 @@ import pytest
 from band_files import write_notes
 from musicvae_app.cli import main
 from musicvae_app.engine import Engine
-from musicvae_app.evaluation.evaluate import evaluate_pack, primer_chunk, windows
-from musicvae_app.evaluation.playing import engine_takes
+from musicvae_app.evaluation.evaluate import compare, evaluate_pack
+from musicvae_app.evaluation.windows import primer_chunk, windows
 from musicvae_app.model.pack import CARD, load_pack
 from musicvae_app.sketch.song import LANES
 
@@ -160,7 +160,6 @@ def test_evaluate_pack_is_reproducible_and_skips_silent_primers(engine):
 
 def test_note_soup_is_not_rated_as_music():
     """The real songs against themselves meet every goal; a dense random roll fails the sanity guards."""
-    from musicvae_app.evaluation.evaluate import compare
 
     rng = np.random.default_rng(1)
     real = np.zeros((4, len(LANES), 3 * 64, 128), dtype=bool)
@@ -196,27 +195,14 @@ def test_a_deliberately_bad_pack_fails(tmp_path):
     assert not all(result["lanes"][lane]["notes_per_bar"]["met"] for lane in LANES)
 
 
-def test_rows_the_engine_cannot_make_are_left_out_with_a_note(band_data, engine):
-    """An engine whose generate() takes no chords= or follow= gets a note instead of those rows."""
-    from musicvae_app.engine import Engine
+def test_an_unknown_lane_to_follow_is_refused_naming_it(band_data, engine):
     from musicvae_app.sketch.midi import read_roll
 
-    class OlderEngine(Engine):
-        def generate(self, steps=8, noise=None, threshold=None, seed=None, primer=None):
-            return super().generate(steps=steps, noise=noise, threshold=threshold, seed=seed, primer=primer)
-
     songs = [read_roll(band_data / "rock" / f"song{i}.mid", 4)[0] for i in range(3)]
-    older = OlderEngine(engine.pack, device="cpu")
-    plain = evaluate_pack(older, songs, steps=2, seed=1, reconstruction=False, chords="real", follow="bass")
-    assert "asked_chord_accuracy" not in plain["playing"]["band"] and "kept" not in plain["playing"]["band"]
-    assert any("no chords=" in note for note in plain["playing"]["notes"])
-    assert any("no follow=" in note for note in plain["playing"]["notes"])
-    assert "chord_accuracy" in plain["playing"]["band"]  # the unasked baseline is always there
     with pytest.raises(ValueError, match="--follow 'banjo'"):
         evaluate_pack(engine, songs, steps=2, seed=1, reconstruction=False, follow="banjo")
 
 
-@pytest.mark.skipif(not engine_takes(Engine, "chords"), reason="Engine.generate takes no chords= yet")
 def test_asked_chords_are_the_real_songs_and_scored_against_them(band_data, engine):
     from musicvae_app.sketch.midi import read_roll
 
@@ -238,7 +224,6 @@ def test_asked_chords_are_the_real_songs_and_scored_against_them(band_data, engi
     assert 0 <= band["asked_chord_accuracy"]["generated"] <= 100
 
 
-@pytest.mark.skipif(not engine_takes(Engine, "follow"), reason="Engine.generate takes no follow= yet")
 def test_a_followed_part_is_scored_by_how_much_of_it_is_kept(band_data, engine):
     from musicvae_app.sketch.midi import read_roll
 

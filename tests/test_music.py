@@ -472,7 +472,7 @@ def test_pack_cards_with_bad_decoding_defaults_are_refused(tiny_pack, tmp_path, 
 
 
 def test_calibration_tally_puts_sanity_first_then_every_goal_then_music_goals_then_gaps():
-    from musicvae_app.training.calibrate import tally
+    from musicvae_app.evaluation.calibrate import tally
 
     def table(eb_gap, td_gap, poly_ok):
         lanes = {
@@ -553,8 +553,8 @@ def test_a_lane_the_primer_lacks_comes_in_as_light_as_the_pack_says(engine, tmp_
 def test_calibration_decodes_as_the_exported_midi_reads_back(tmp_path):
     """calibrate.decoded (fill and sustain without a new sample) gives exactly what the .mid reads back as."""
     from conftest import make_pack
-    from musicvae_app.evaluation.evaluate import read_back
-    from musicvae_app.training.calibrate import decoded
+    from musicvae_app.evaluation.calibrate import decoded
+    from musicvae_app.evaluation.windows import read_back
 
     sixteenths = Engine.load(make_pack(tmp_path / "p16", chunk_steps=64, steps_per_beat=4), device="cpu")
     fill, sustain = [0.5, 0.7, 0.5, 0.35, 1.0], [0.8, 0.6, 1.0, 0.4, 1.0]
@@ -635,8 +635,8 @@ def test_harmony_after_the_loop_harmonises_the_take_and_keeps_every_sounding_chu
 def test_start_offsets_are_calibrated_toward_real_empty_bars(shipped):
     """calibrate_start_bias: a lane with far more empty bars than real gets a higher offset; a lane
     already within the dead band keeps 0."""
-    from musicvae_app.evaluation.evaluate import SCORE_CHUNK
-    from musicvae_app.training.calibrate import calibrate_start_bias
+    from musicvae_app.evaluation.calibrate import calibrate_start_bias
+    from musicvae_app.evaluation.windows import SCORE_CHUNK
 
     real = np.zeros((4, 5, 9 * SCORE_CHUNK, 128), dtype=bool)
     real[:, :, :, 60] = True  # every lane plays every bar: 0 % empty

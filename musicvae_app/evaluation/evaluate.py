@@ -19,34 +19,23 @@ import math
 import shlex
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import InvalidValue
 from ..sketch.song import LANES
-from . import metrics
+from . import metrics, report
+from .windows import (
+    CHUNK_BARS,
+    SCORE_CHUNK,
+    SCORE_STEPS_PER_BEAT,
+    Window,
+    export_back,
+    roll_to_midi,
+    windows,
+)
 
-SCORE_STEPS_PER_BEAT = 4  # every pack is scored at 16ths
-BAR_STEPS = SCORE_STEPS_PER_BEAT * 4
-CHUNK_BARS = 4  # a pack's chunk is four 4/4 bars, whatever its grid
-SCORE_CHUNK = CHUNK_BARS * BAR_STEPS
-
-# Quality goals: (test on (generated - real, real), description). The first five are the MuseGAN
-# "music" goals (20 of them over lanes and pairs); notes per bar and polyphony are the sanity guards.
-GOALS = {
-    "EB": (lambda gap, real: abs(gap) <= 5.0, "|gap| <= 5"),
-    "UPC": (lambda gap, real: abs(gap) <= 0.3, "|gap| <= 0.3"),
-    "QN": (lambda gap, real: abs(gap) <= 5.0, "|gap| <= 5"),
-    "DP": (lambda gap, real: abs(gap) <= 5.0, "|gap| <= 5"),
-    "TD": (lambda gap, real: gap <= 0.05, "gap <= 0.05"),
-    "notes_per_bar": (lambda gap, real: 0.5 * real <= real + gap <= 2.0 * real, "x0.5 to x2"),
-    "polyphony": (lambda gap, real: 0.5 * real <= real + gap <= 2.0 * real, "x0.5 to x2"),
-    "lane_dropout": (lambda gap, real: gap <= 0.0, "gap <= 0"),
-    "primer_similarity": (lambda gap, real: abs(gap) <= 0.15, "|gap| <= 0.15"),
-}
-MUSIC_GOALS = ("EB", "UPC", "QN", "DP", "TD")
-SANITY_GOALS = ("notes_per_bar", "polyphony")
 LABELS = {
     "EB": "EB %",
     "UPC": "UPC",
@@ -57,68 +46,6 @@ LABELS = {
     "lane_dropout": "lane dropout %",
     "primer_similarity": "primer similarity",
 }
-
-
-@dataclass
-class Window:
-    """A validation song's primer chunk and its own continuation: roll (5, (steps + 1) * chunk_steps, 128)."""
-
-    name: str
-    primer_chunk: int
-    roll: np.ndarray
-
-
-def primer_chunk(n_chunks: int, steps: int) -> int | None:
-    """The chunk nearest the song's middle that leaves `steps` chunks after it and is not the first."""
-    chunk = min(n_chunks // 2, n_chunks - steps - 1)
-    return chunk if chunk >= 1 else None
-
-
-def windows(songs: Iterable, chunk_steps: int, steps: int, count: int | None = None) -> list[Window]:
-    """Windows of the songs (SongRolls or bool (5, steps, 128) rolls) long enough for one, in the order given."""
-    out = []
-    for i, song in enumerate(songs):
-        if count is not None and len(out) >= count:
-            break
-        roll = np.asarray(getattr(song, "roll", song), dtype=bool)
-        chunk = primer_chunk(roll.shape[1] // chunk_steps, steps)
-        if chunk is None:
-            continue
-        start = chunk * chunk_steps
-        window = roll[:, start : start + (steps + 1) * chunk_steps]
-        if window[:, :chunk_steps].any():  # a silent primer (a break) gives the model nothing to continue
-            out.append(Window(str(getattr(song, "path", f"song {i}")), chunk, window))
-    return out
-
-
-def roll_to_midi(roll: np.ndarray, path: Path, tempo: float = 120.0) -> Path:
-    """Write a 16th-note bool roll (5, steps, 128) as a .mid (each run a note, each drum cell a hit)."""
-    from ..sketch.midi import write_midi
-    from ..sketch.song import Song
-
-    steps = -(-roll.shape[1] // SCORE_CHUNK) * SCORE_CHUNK
-    probs = np.zeros((len(LANES), steps, 128), dtype=np.float32)
-    probs[:, : roll.shape[1]] = roll
-    song = Song(probs, SCORE_STEPS_PER_BEAT, SCORE_CHUNK, threshold=0.5, tempo=tempo)
-    return write_midi(song, path)
-
-
-def export_back(song, path: Path, steps: int) -> np.ndarray:
-    """A take written as a .mid (midi.write_midi, as the user exports it) and read back at 16ths."""
-    from ..sketch.midi import write_midi
-
-    return read_back(write_midi(song, path), steps)
-
-
-def read_back(path: Path, steps: int) -> np.ndarray:
-    """A .mid read at 16ths, cut or padded to `steps`: bool (5, steps, 128)."""
-    from ..sketch.midi import read_roll
-
-    roll, _ = read_roll(path, SCORE_STEPS_PER_BEAT)
-    out = np.zeros((len(LANES), steps, 128), dtype=bool)
-    n = min(steps, roll.shape[1])
-    out[:, :n] = roll[:, :n]
-    return out
 
 
 def continuations(engine, primers: list[Window], steps: int, seed: int, noise=None, threshold=None):
@@ -175,7 +102,11 @@ def lineup_figures(generated: np.ndarray, real: np.ndarray, lineup: list[str]) -
         real_eb = 100.0 * float((~real_bars[playing]).mean()) if playing.any() else math.nan
         plays = 100.0 * float(gen_bars.any(axis=1).mean())
         gen_eb = 100.0 * float((~gen_bars).mean())
-        row = {"in_lineup": lane in lineup, "plays_in_pct": round(plays, 1), "empty_bars": _row("EB", real_eb, gen_eb)}
+        row = {
+            "in_lineup": lane in lineup,
+            "plays_in_pct": round(plays, 1),
+            "empty_bars": report.row("EB", real_eb, gen_eb),
+        }
         row["empty_bars"]["goal"] = "|gap| <= 10"
         row["empty_bars"]["met"] = bool(abs(gen_eb - real_eb) <= 10) if math.isfinite(real_eb) else None
         row["plays_met"] = (plays == 100.0) if lane in lineup else (plays == 0.0)
@@ -212,20 +143,6 @@ def reconstruction_f1(engine, primers: list[Window]) -> dict[str, float]:
     return {lane: round(float(f1[i]), 4) for i, lane in enumerate(LANES)}
 
 
-def _number(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else round(float(value), 4)
-
-
-def _row(metric: str, real: float, generated: float) -> dict:
-    gap = generated - real if math.isfinite(real) and math.isfinite(generated) else math.nan
-    row = {"real": _number(real), "generated": _number(generated), "gap": _number(gap)}
-    if metric in GOALS:
-        test, text = GOALS[metric]
-        row["goal"] = text
-        row["met"] = bool(test(gap, real)) if math.isfinite(gap) else None
-    return row
-
-
 def compare(real: np.ndarray, generated: np.ndarray, steps_per_beat: int, chunk_steps: int) -> dict:
     """Every metric of real and generated windows (songs, 5, steps, 128), chunk 0 the primer, side by side."""
     cont_real, cont_gen = real[..., chunk_steps:, :], generated[..., chunk_steps:, :]
@@ -235,28 +152,18 @@ def compare(real: np.ndarray, generated: np.ndarray, steps_per_beat: int, chunk_
     sim_real, sim_gen = metrics.primer_similarity(real, chunk_steps), metrics.primer_similarity(generated, chunk_steps)
     lanes = {}
     for lane in LANES:
-        rows = {k: _row(k, v, m_gen["lanes"][lane][k]) for k, v in m_real["lanes"][lane].items()}
-        rows["lane_dropout"] = _row("lane_dropout", drop_real[lane], drop_gen[lane])
-        rows["primer_similarity"] = _row("primer_similarity", sim_real[lane], sim_gen[lane])
+        rows = {k: report.row(k, v, m_gen["lanes"][lane][k]) for k, v in m_real["lanes"][lane].items()}
+        rows["lane_dropout"] = report.row("lane_dropout", drop_real[lane], drop_gen[lane])
+        rows["primer_similarity"] = report.row("primer_similarity", sim_real[lane], sim_gen[lane])
         lanes[lane] = rows
     return {
         "lanes": lanes,
-        "TD": {pair: _row("TD", v, m_gen["TD"][pair]) for pair, v in m_real["TD"].items()},
+        "TD": {pair: report.row("TD", v, m_gen["TD"][pair]) for pair, v in m_real["TD"].items()},
         "all": {
-            "lane_dropout": _row("lane_dropout", drop_real["all"], drop_gen["all"]),
-            "primer_similarity": _row("primer_similarity", sim_real["all"], sim_gen["all"]),
+            "lane_dropout": report.row("lane_dropout", drop_real["all"], drop_gen["all"]),
+            "primer_similarity": report.row("primer_similarity", sim_real["all"], sim_gen["all"]),
         },
     }
-
-
-def _all_rows(table: dict):
-    for lane, rows in table["lanes"].items():
-        for metric, row in rows.items():
-            yield lane, metric, row
-    for pair, row in table["TD"].items():
-        yield pair, "TD", row
-    for metric, row in table["all"].items():
-        yield "all", metric, row
 
 
 def evaluate_pack(
@@ -286,7 +193,7 @@ def evaluate_pack(
     threshold = float(defaults["threshold"] if threshold is None else threshold)
     chosen = windows(songs, SCORE_CHUNK, steps, count)
     if not chosen:
-        raise ValueError(
+        raise InvalidValue(
             f"no song is long enough for a mid-song primer and {steps} chunks after it "
             f"({steps + 2} chunks of {CHUNK_BARS} bars): use fewer --steps or longer songs"
         )
@@ -295,10 +202,10 @@ def evaluate_pack(
     seconds = time.perf_counter() - t0
     real = np.stack([w.roll for w in chosen])
     table = compare(real, generated, SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
-    rows = list(_all_rows(table))
+    rows = list(report.all_rows(table))
     met = [row["met"] for _, _, row in rows if row.get("met") is not None]
-    music = [row["met"] for _, metric, row in rows if metric in MUSIC_GOALS and row.get("met") is not None]
-    sanity = [row["met"] for _, metric, row in rows if metric in SANITY_GOALS and row.get("met") is not None]
+    music = [row["met"] for _, metric, row in rows if metric in report.MUSIC_GOALS and row.get("met") is not None]
+    sanity = [row["met"] for _, metric, row in rows if metric in report.SANITY_GOALS and row.get("met") is not None]
     result = {
         "pack": engine.pack.name,
         "songs": len(chosen),
@@ -339,12 +246,6 @@ def evaluate_pack(
     return result
 
 
-def _fmt(value: float | None, width: int, sign: bool = False) -> str:
-    if value is None:
-        return "-".rjust(width)
-    return f"{value:+{width}.2f}" if sign else f"{value:{width}.2f}"
-
-
 def format_table(result: dict) -> str:
     """The result as a plain-text table: one line per lane and metric, then tonal distances, then all lanes."""
     from .playing import format_playing
@@ -352,7 +253,7 @@ def format_table(result: dict) -> str:
     head = f"{'lane':<16}{'metric':<19}{'real':>9}{'generated':>11}{'gap':>9}  goal"
     lines = [head, "-" * (len(head) + 20)]
     last = None
-    for where, metric, row in _all_rows(result):
+    for where, metric, row in report.all_rows(result):
         label = "TD" if metric == "TD" else LABELS[metric]
         goal = ""
         if "goal" in row:
@@ -361,8 +262,8 @@ def format_table(result: dict) -> str:
         shown = where if where != last else ""
         last = where
         lines.append(
-            f"{shown:<16}{label:<19}{_fmt(row['real'], 9)}{_fmt(row['generated'], 11)}"
-            f"{_fmt(row['gap'], 9, sign=True)}  {goal}".rstrip()
+            f"{shown:<16}{label:<19}{report.fmt(row['real'], 9)}{report.fmt(row['generated'], 11)}"
+            f"{report.fmt(row['gap'], 9, sign=True)}  {goal}".rstrip()
         )
     lines.append(
         f"music goals met (EB, UPC, QN, DP, TD): {result['music_goals_met']} of {result['music_goals']}; "
@@ -384,8 +285,9 @@ def format_table(result: dict) -> str:
         for lane, row in rand["lanes"].items():
             eb = row["empty_bars"]
             lines.append(
-                f"  {lane:<8} plays in {row['plays_in_pct']:5.1f}% of sketches; empty bars {_fmt(eb['generated'], 6)}%"
-                f" (real {_fmt(eb['real'], 6)}%)  {'ok' if eb['met'] and row['plays_met'] else 'MISS'}"
+                f"  {lane:<8} plays in {row['plays_in_pct']:5.1f}% of sketches; "
+                f"empty bars {report.fmt(eb['generated'], 6)}%"
+                f" (real {report.fmt(eb['real'], 6)}%)  {'ok' if eb['met'] and row['plays_met'] else 'MISS'}"
             )
         if rand.get("playing"):
             lines.append(format_playing(rand["playing"], "random starts"))
@@ -425,7 +327,7 @@ def run_evaluate(args) -> int:
     from ..model.pack import CARD, read_card, write_json_atomic
 
     if args.songs < 1 or args.steps < 1:
-        raise ValueError("--songs and --steps must be at least 1")
+        raise InvalidValue("--songs and --steps must be at least 1")
     t0 = time.perf_counter()
     engine = Engine.load(args.pack, args.device)
     songs = validation_songs(engine, args.data, args.cache_dir)

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 
+from ..errors import InvalidValue
 from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
 
 PITCHED = tuple(i for i in range(len(LANES)) if i != DRUMS)
@@ -48,7 +49,7 @@ def _mean(values: np.ndarray) -> float:
 def _lane(roll: np.ndarray) -> np.ndarray:
     roll = np.asarray(roll, dtype=bool)
     if roll.ndim < 2 or roll.shape[-1] != PITCHES:
-        raise ValueError(f"a lane roll must be (..., steps, {PITCHES}), got {roll.shape}")
+        raise InvalidValue(f"a lane roll must be (..., steps, {PITCHES}), got {roll.shape}")
     return roll
 
 
@@ -134,7 +135,7 @@ def tonal_distance(a: np.ndarray, b: np.ndarray, steps_per_beat: int) -> float:
     ca, sa = tonal_centroids(a, steps_per_beat)
     cb, sb = tonal_centroids(b, steps_per_beat)
     if ca.shape != cb.shape:
-        raise ValueError(f"lanes to compare must have the same shape, got {np.shape(a)} and {np.shape(b)}")
+        raise InvalidValue(f"lanes to compare must have the same shape, got {np.shape(a)} and {np.shape(b)}")
     both = sa & sb
     return _mean(np.linalg.norm(ca - cb, axis=-1)[both])
 
@@ -142,7 +143,7 @@ def tonal_distance(a: np.ndarray, b: np.ndarray, steps_per_beat: int) -> float:
 def _band(rolls: np.ndarray) -> np.ndarray:
     rolls = np.asarray(rolls, dtype=bool)
     if rolls.ndim < 3 or rolls.shape[-3] != len(LANES) or rolls.shape[-1] != PITCHES:
-        raise ValueError(f"band rolls must be (..., {len(LANES)}, steps, {PITCHES}), got {rolls.shape}")
+        raise InvalidValue(f"band rolls must be (..., {len(LANES)}, steps, {PITCHES}), got {rolls.shape}")
     return rolls
 
 
@@ -151,7 +152,9 @@ def _chunks(rolls: np.ndarray, chunk_steps: int) -> np.ndarray:
     rolls = _band(rolls)
     n = rolls.shape[-2] // chunk_steps
     if n < 2:
-        raise ValueError(f"need a primer chunk and at least one more ({2 * chunk_steps} steps), got {rolls.shape[-2]}")
+        raise InvalidValue(
+            f"need a primer chunk and at least one more ({2 * chunk_steps} steps), got {rolls.shape[-2]}"
+        )
     return rolls[..., : n * chunk_steps, :].reshape(*rolls.shape[:-2], n, chunk_steps, PITCHES)
 
 

@@ -2,8 +2,7 @@
 
 Every figure of `playing_metrics.band_playing` is measured on the pack's continuations and on the real
 songs' own continuations (the real side's chords recognized from the real song itself, ours from ours),
-side by side like the MuseGAN table. Two figures need the engine to take an instruction, and are only
-measured when `Engine.generate` has the parameter:
+side by side like the MuseGAN table. Two figures need the engine to take an instruction:
 
 - chords=: `--chords real` asks for the real continuation's recognized chords, bar by bar, and scores
   chord accuracy, chord tones and bass-on-root of the result against them;
@@ -16,15 +15,16 @@ the asked figure should beat.
 
 from __future__ import annotations
 
-import inspect
 import math
 from pathlib import Path
 
 import numpy as np
 
+from ..errors import InvalidValue
 from ..sketch.song import LANES
 from . import playing_metrics as pm
-from .evaluate import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, _fmt, _row, export_back, roll_to_midi
+from . import report
+from .windows import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, export_back, roll_to_midi
 
 LABELS = {
     "repetition": "repeated chunks %",
@@ -43,12 +43,6 @@ LABELS = {
     "asked_bass_on_root": "asked bass root %",
     "kept": "kept part %",
 }
-
-
-def engine_takes(engine, parameter: str) -> bool:
-    """Whether this engine's (or Engine class's) generate accepts `parameter` (chords=, follow=)."""
-    kind = engine if isinstance(engine, type) else type(engine)
-    return parameter in inspect.signature(kind.generate).parameters
 
 
 def continuation_chords(windows) -> list[list]:
@@ -108,13 +102,13 @@ def playing_table(real: np.ndarray, generated: np.ndarray, chords: list[list] | 
     p_real = pm.band_playing(cont_real, SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
     p_gen = pm.band_playing(cont_gen, SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
     lanes = {
-        lane: {k: _row(k, v, p_gen["lanes"][lane][k]) for k, v in rows.items()}
+        lane: {k: report.row(k, v, p_gen["lanes"][lane][k]) for k, v in rows.items()}
         for lane, rows in p_real["lanes"].items()
     }
-    band = {k: _row(k, v, p_gen["band"][k]) for k, v in p_real["band"].items()}
+    band = {k: report.row(k, v, p_gen["band"][k]) for k, v in p_real["band"].items()}
     if chords is not None:
         heard = [pm.band_chords(w, SCORE_STEPS_PER_BEAT) for w in cont_gen]
-        band["chord_accuracy"] = _row("chord_accuracy", math.nan, pm.chord_accuracy(_after_primer(chords), heard))
+        band["chord_accuracy"] = report.row("chord_accuracy", math.nan, pm.chord_accuracy(_after_primer(chords), heard))
     return {"lanes": lanes, "band": band, "notes": []}
 
 
@@ -125,11 +119,11 @@ def add_asked_chords(table: dict, real: np.ndarray, asked_takes: np.ndarray, cho
     cont_real, cont_gen = real[..., SCORE_CHUNK:, :], asked_takes[..., SCORE_CHUNK:, :]
     heard = [pm.band_chords(w, spb) for w in cont_gen]
     band = table["band"]
-    band["asked_chord_accuracy"] = _row("chord_accuracy", math.nan, pm.chord_accuracy(asked, heard))
-    band["asked_chord_tones"] = _row(
+    band["asked_chord_accuracy"] = report.row("chord_accuracy", math.nan, pm.chord_accuracy(asked, heard))
+    band["asked_chord_tones"] = report.row(
         "chord_tones", pm.chord_tone_share(cont_real, asked, spb), pm.chord_tone_share(cont_gen, asked, spb)
     )
-    band["asked_bass_on_root"] = _row(
+    band["asked_bass_on_root"] = report.row(
         "bass_on_root",
         pm.bass_on_root(cont_real[:, pm.BASS], asked, spb),
         pm.bass_on_root(cont_gen[:, pm.BASS], asked, spb),
@@ -139,7 +133,7 @@ def add_asked_chords(table: dict, real: np.ndarray, asked_takes: np.ndarray, cho
 def add_kept(table: dict, real: np.ndarray, followed: np.ndarray, lanes: list[int]) -> None:
     """The kept-part row: % of the real part's note cells (the whole window) that the followed take still has."""
     kept, out = real[:, lanes], followed[:, lanes]
-    table["band"]["kept"] = _row("kept", math.nan, pm.kept_share(kept, out))
+    table["band"]["kept"] = report.row("kept", math.nan, pm.kept_share(kept, out))
     table["band"]["kept"]["lanes"] = [LANES[i] for i in lanes]
 
 
@@ -148,7 +142,7 @@ def follow_lanes(text: str) -> list[int]:
     names = [t.strip().lower() for t in text.split(",") if t.strip()]
     unknown = [n for n in names if n not in LANES]
     if not names or unknown:
-        raise ValueError(f"--follow {text!r}: name one or more lanes from {', '.join(LANES)} (e.g. bass,drums)")
+        raise InvalidValue(f"--follow {text!r}: name one or more lanes from {', '.join(LANES)} (e.g. bass,drums)")
     return [LANES.index(n) for n in names]
 
 
@@ -169,8 +163,8 @@ def format_playing(table: dict, title: str = "how it plays") -> str:
         shown = where if where != last else ""
         last = where
         lines.append(
-            f"{shown:<16}{LABELS[metric]:<21}{_fmt(row['real'], 9)}{_fmt(row['generated'], 11)}"
-            f"{_fmt(row['gap'], 9, sign=True)}"
+            f"{shown:<16}{LABELS[metric]:<21}{report.fmt(row['real'], 9)}{report.fmt(row['generated'], 11)}"
+            f"{report.fmt(row['gap'], 9, sign=True)}"
         )
     lines += [f"note: {note}" for note in table.get("notes", [])]
     return "\n".join(lines)
@@ -181,20 +175,15 @@ def playing_section(
 ) -> dict:
     """The playing table of evaluate: plain continuations, plus asked chords ('real') and a followed part when asked.
 
-    A row the engine cannot make (no chords= or follow= in its generate) is left out with a note saying so.
     """
     real_chords = continuation_chords(windows)
     table = playing_table(real, generated, real_chords)
     if chords not in (None, "real"):
-        raise ValueError(f"--chords {chords!r}: only 'real' (ask for each real continuation's chords) is known")
-    if chords and not engine_takes(engine, "chords"):
-        table["notes"].append("asked chords: this engine's generate() takes no chords=, so those rows are skipped")
-    elif chords:
+        raise InvalidValue(f"--chords {chords!r}: only 'real' (ask for each real continuation's chords) is known")
+    if chords:
         asked = chord_takes(engine, windows, real_chords, steps, seed, noise, threshold)
         add_asked_chords(table, real, asked, real_chords)
-    if follow and not engine_takes(engine, "follow"):
-        table["notes"].append("kept part: this engine's generate() takes no follow=, so that row is skipped")
-    elif follow:
+    if follow:
         lanes = follow_lanes(follow)
         add_kept(table, real, follow_takes(engine, windows, lanes, steps, seed, noise, threshold), lanes)
     return table

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..errors import InvalidValue
 from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
 from ..theory.chords import Chord, recognize
 from .metrics import _band, _lane, _mean, _pct, bars, note_lengths, onsets
@@ -43,7 +44,7 @@ def _pieces(roll: np.ndarray, chords: Sequence, core: int) -> tuple[np.ndarray, 
     flat = roll.reshape(-1, *roll.shape[roll.ndim - core :])
     per_piece = [list(chords)] if roll.ndim == core else [list(c) for c in chords]
     if len(per_piece) != flat.shape[0]:
-        raise ValueError(f"give one chord list per piece: {flat.shape[0]} pieces, {len(per_piece)} chord lists")
+        raise InvalidValue(f"give one chord list per piece: {flat.shape[0]} pieces, {len(per_piece)} chord lists")
     return flat, per_piece
 
 
@@ -258,7 +259,9 @@ def kept_share(kept: np.ndarray, output: np.ndarray) -> float:
     """Kept part: % of the note cells of a part that was to be kept (lanes' rolls) that the output still has."""
     kept, output = np.asarray(kept, dtype=bool), np.asarray(output, dtype=bool)
     if kept.shape != output.shape:
-        raise ValueError(f"the kept part and the output must have the same shape, got {kept.shape} and {output.shape}")
+        raise InvalidValue(
+            f"the kept part and the output must have the same shape, got {kept.shape} and {output.shape}"
+        )
     return _pct(int((kept & output).sum()), int(kept.sum()))
 
 

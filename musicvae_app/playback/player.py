@@ -17,6 +17,7 @@ from collections.abc import Callable
 import mido
 import numpy as np
 
+from ..errors import InvalidValue
 from ..sketch.song import Song
 from .schedule import Lanes, audible_lanes, loop_steps, schedule, seconds_per_beat
 
@@ -102,7 +103,7 @@ class Player:
         self._warm(song or self._song, self._mutes, self._solos, loop)
         with self._cond:
             if song is None and self._song is None:
-                raise ValueError("nothing to play: generate or open a sketch first")
+                raise InvalidValue("nothing to play: generate or open a sketch first")
             if isinstance(loop, tuple):
                 loop_steps(song or self._song, loop)  # a bad region raises before anything changes
             if self._playing:

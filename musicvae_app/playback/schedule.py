@@ -12,6 +12,7 @@ from functools import cache
 import mido
 import numpy as np
 
+from ..errors import InvalidValue
 from ..sketch.midi import LANE_CHANNELS, TICKS_PER_BEAT, lane_notes, timed_lane_notes
 from ..sketch.song import DRUMS, LANES, Song, lane_index
 from ..theory.feel import feel_of, fit_ticks
@@ -53,7 +54,7 @@ def loop_steps(song: Song, loop: Loop) -> tuple[int, int]:
         return 0, song.n_steps
     start, end = (int(round(float(b) * song.steps_per_beat)) for b in loop)
     if not 0 <= start < end <= song.n_steps:
-        raise ValueError(
+        raise InvalidValue(
             f"loop {loop[0]:g}-{loop[1]:g} beats is outside the sketch (0-{song_beats(song):g} beats): "
             "choose a start before the end, both inside the sketch"
         )

@@ -12,7 +12,7 @@ import mido
 import numpy as np
 
 from ..atomic import atomic_write
-from ..errors import MusicVAEError
+from ..errors import InvalidValue, MusicVAEError
 from ..limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
 from ..theory.chords import NO_CHORD, REPEAT, ChordError, parse_chord
 from ..theory.feel import feel_of, song_seed, timed_notes
@@ -80,12 +80,12 @@ def _vlq(data: bytes, pos: int, end: int) -> tuple[int, int]:
     value = 0
     for i in range(MAX_VLQ_BYTES):
         if pos + i >= end:
-            raise ValueError("a track ends inside a number")
+            raise InvalidValue("a track ends inside a number")
         byte = data[pos + i]
         value = (value << 7) | (byte & 0x7F)
         if not byte & 0x80:
             return value, pos + i + 1
-    raise ValueError(f"a variable-length number is longer than {MAX_VLQ_BYTES} bytes")
+    raise InvalidValue(f"a variable-length number is longer than {MAX_VLQ_BYTES} bytes")
 
 
 def _parse_smf(data: bytes, markers: list | None = None) -> tuple[int, array, array, int]:
@@ -96,10 +96,10 @@ def _parse_smf(data: bytes, markers: list | None = None) -> tuple[int, array, ar
     (tick, text bytes) when it is given. ValueError for damaged bytes.
     """
     if data[:4] != b"MThd" or len(data) < 14:
-        raise ValueError("no MThd header")
+        raise InvalidValue("no MThd header")
     hlen = int.from_bytes(data[4:8], "big")
     if hlen < 6 or 8 + hlen > len(data):
-        raise ValueError("damaged header")
+        raise InvalidValue("damaged header")
     ntracks = int.from_bytes(data[10:12], "big")
     division = int.from_bytes(data[12:14], "big")
     if division & 0x8000:
@@ -110,13 +110,13 @@ def _parse_smf(data: bytes, markers: list | None = None) -> tuple[int, array, ar
         kind, size = data[pos : pos + 4], int.from_bytes(data[pos + 4 : pos + 8], "big")
         pos += 8
         if pos + size > len(data):
-            raise ValueError(f"track {found + 1} is cut short ({size} bytes declared, {len(data) - pos} there)")
+            raise InvalidValue(f"track {found + 1} is cut short ({size} bytes declared, {len(data) - pos} there)")
         if kind == b"MTrk":
             last = max(last, _parse_track(data, pos, pos + size, ticks, codes, markers))
             found += 1
         pos += size
     if found < min(ntracks, 1):
-        raise ValueError("no tracks")
+        raise InvalidValue("no tracks")
     return division, ticks, codes, last
 
 
@@ -131,21 +131,21 @@ def _parse_track(data: bytes, pos: int, end: int, ticks: array, codes: array, ma
         delta, pos = _vlq(data, pos, end)
         tick += delta
         if pos >= end:
-            raise ValueError("a track ends inside an event")
+            raise InvalidValue("a track ends inside an event")
         status = data[pos]
         if status & 0x80:
             pos += 1
         elif running:
             status = running
         else:
-            raise ValueError("a data byte where an event should start")
+            raise InvalidValue("a data byte where an event should start")
         if status == 0xFF:  # meta and sysex keep running status, as mido (and real files) do
             if pos >= end:
-                raise ValueError("a track ends inside an event")
+                raise InvalidValue("a track ends inside an event")
             meta = data[pos]
             length, pos = _vlq(data, pos + 1, end)
             if pos + length > end:
-                raise ValueError("a meta event runs past the end of its track")
+                raise InvalidValue("a meta event runs past the end of its track")
             if meta == 0x51 and length == 3:
                 ticks.append(tick)
                 codes.append((3 << 40) | int.from_bytes(data[pos : pos + 3], "big"))
@@ -157,19 +157,19 @@ def _parse_track(data: bytes, pos: int, end: int, ticks: array, codes: array, ma
         elif status in (0xF0, 0xF7):
             length, pos = _vlq(data, pos, end)
             if pos + length > end:
-                raise ValueError("a sysex event runs past the end of its track")
+                raise InvalidValue("a sysex event runs past the end of its track")
             pos += length
         elif status >= 0xF0:
             width = _SYSTEM_DATA_BYTES.get(status)
             if width is None:
-                raise ValueError(f"undefined system message 0x{status:02X} inside a track")
+                raise InvalidValue(f"undefined system message 0x{status:02X} inside a track")
             pos += width
         else:
             running = status
             high, channel = status & 0xF0, status & 0x0F
             width = 1 if high in (0xC0, 0xD0) else 2
             if pos + width > end:
-                raise ValueError("a track ends inside an event")
+                raise InvalidValue("a track ends inside an event")
             a = min(data[pos], 127)  # clip stray high bits, as mido's clip=True does
             b = min(data[pos + 1], 127) if width == 2 else 0
             pos += width

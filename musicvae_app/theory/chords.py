@@ -323,7 +323,7 @@ def bars_chroma(roll: np.ndarray, span: int, drums: int | None = 4) -> tuple[np.
 def recognize(roll: np.ndarray, steps_per_bar: int, per_bar: int = 1, drums: int | None = 4) -> list[Chord | None]:
     """The chord of each bar (per_bar=2: each half bar) of a (lanes, steps, 128) roll; None where it is silent."""
     if per_bar not in (1, 2):
-        raise ValueError(f"per_bar must be 1 or 2, got {per_bar}")
+        raise InvalidValue(f"per_bar must be 1 or 2, got {per_bar}")
     roll = np.asarray(roll)
     if roll.shape[-2] == 0:
         return []

@@ -15,6 +15,7 @@ import re
 
 import numpy as np
 
+from ..errors import InvalidValue
 from ..lanes import DRUMS
 
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -69,7 +70,7 @@ def parse_key(text: str) -> tuple[int, str]:
     """'E minor', 'Bb major', 'f#m', 'C' -> (tonic, mode); raises ValueError naming the text."""
     m = re.fullmatch(r"\s*([A-Ga-g])([#b]?)\s*(major|minor|maj|min|m)?\s*", str(text), flags=re.IGNORECASE)
     if not m:
-        raise ValueError(f"key {text!r} is not a key: write a tonic and a mode, e.g. 'E minor' or 'Bb major'")
+        raise InvalidValue(f"key {text!r} is not a key: write a tonic and a mode, e.g. 'E minor' or 'Bb major'")
     name = m.group(1).upper() + m.group(2)
     tonic = _FLATS.get(name, NOTE_NAMES.index(name[0]) + (1 if name.endswith("#") else 0)) % 12
     mode_text = (m.group(3) or "major").lower()

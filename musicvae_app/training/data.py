@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..atomic import atomic_write
+from ..errors import InvalidValue
 from ..sketch.midi import MidiImportError, Notes, notes_to_roll, read_notes
 from ..sketch.song import LANES, PITCHES, note_runs
 
@@ -187,7 +188,7 @@ def song_chunk_chords(song: SongRolls, chunk_steps: int, bars: int) -> np.ndarra
     """Chord features (N, bars * 24) of the song's back-to-back chunks, aligned with song_chunks."""
     n = max(song.roll.shape[1] // chunk_steps, 0)
     if song.chords is None:
-        raise ValueError(f"song '{song.path}' has no chords: call recognize_chords first")
+        raise InvalidValue(f"song '{song.path}' has no chords: call recognize_chords first")
     rows = song.chords[: n * bars]
     if len(rows) < n * bars:
         rows = np.concatenate([rows, np.zeros((n * bars - len(rows), rows.shape[1]), np.float32)])

@@ -28,16 +28,17 @@ from pathlib import Path
 
 import numpy as np
 
-from ..evaluation.evaluate import SCORE_CHUNK, generate_continuations, windows
 from ..sketch.song import LANES
+from .evaluate import generate_continuations
+from .windows import SCORE_CHUNK, windows
 
 REVIVE = 1  # a lane silent for one chunk comes back with a variation of its last part
 
 
 def training_songs(engine, data: str | Path, count: int, cache_dir=None) -> list:
     """Up to `count` of the pack's *training* songs under data, read at 16ths, ordered by file hash."""
-    from ..evaluation.evaluate import SCORE_STEPS_PER_BEAT
-    from .data import Corpus, SongRolls, find_files, load_corpus
+    from ..training.data import Corpus, SongRolls, find_files, load_corpus
+    from .windows import SCORE_STEPS_PER_BEAT
 
     training = engine.pack.card.get("training", {}).get("config", {})
     percent = int(training.get("validation_percent", 10))
@@ -104,12 +105,12 @@ def tally(table: dict, random_goals: int = 0) -> tuple:
     no goal is bought with another; then the music goals; then the mean music gap, |gap| / the goal's
     tolerance, so EB points and UPC classes weigh alike.
     """
-    from ..evaluation.evaluate import MUSIC_GOALS, SANITY_GOALS, _all_rows
+    from .report import MUSIC_GOALS, SANITY_GOALS, all_rows
 
     tolerance = {"EB": 5.0, "UPC": 0.3, "QN": 5.0, "DP": 5.0, "TD": 0.05}
     music = met = sane = 0
     gaps = []
-    for _, metric, row in _all_rows(table):
+    for _, metric, row in all_rows(table):
         if row.get("met") is None:
             continue
         met += row["met"]
@@ -132,7 +133,7 @@ def calibrate_start_bias(engine, real: np.ndarray, songs: int = 600, steps: int 
     30 sketches put the piano anywhere from 18 to 33 % empty with the same offsets, and 200 put the
     strings 13 % empty on one set of seeds and 20 % on another.
     """
-    from ..evaluation.evaluate import lineup_figures, random_starts
+    from .evaluate import lineup_figures, random_starts
 
     generation = engine.pack.card["generation"]
 
@@ -160,7 +161,7 @@ def calibrate_start_bias(engine, real: np.ndarray, songs: int = 600, steps: int 
 
 def random_start_goals(engine, real: np.ndarray, songs: int = 100, steps: int = 8) -> int:
     """Lineup lanes that play in every random-start sketch with empty bars within 10 points of real."""
-    from ..evaluation.evaluate import lineup_figures, random_starts
+    from .evaluate import lineup_figures, random_starts
 
     rand = random_starts(engine, songs, steps, seed=3000)
     lanes = lineup_figures(rand, real[:, :, : rand.shape[2]], [LANES[i] for i in engine._lineup(None)])
@@ -169,7 +170,7 @@ def random_start_goals(engine, real: np.ndarray, songs: int = 100, steps: int = 
 
 def continuation_songs(engine, chosen, steps: int, seed: int) -> list:
     """The pack's continuations (Songs, pack defaults) of every window's primer, primer passed as a .mid."""
-    from ..evaluation.evaluate import continuations
+    from .evaluate import continuations
 
     return list(continuations(engine, chosen, steps, seed))
 
@@ -198,7 +199,8 @@ def sweep_decoding(songs: list, real: np.ndarray, generation: dict) -> tuple:
 
     Returns (score, fill, sustain, restrike); generation gives the starting values.
     """
-    from ..evaluation.evaluate import SCORE_STEPS_PER_BEAT, compare
+    from .evaluate import compare
+    from .windows import SCORE_STEPS_PER_BEAT
 
     start = {name: generation.get(name, off) for name, off in (("fill", 1.0), ("sustain", 1.0), ("restrike", 0.0))}
     values = {
@@ -228,7 +230,8 @@ def sweep_decoding(songs: list, real: np.ndarray, generation: dict) -> tuple:
 
 def standing(engine, real: np.ndarray, made: list, settings: dict) -> tuple:
     """`tally` of continuations decoded with the settings' fill, sustain and restrike, plus the random starts."""
-    from ..evaluation.evaluate import SCORE_STEPS_PER_BEAT, compare
+    from .evaluate import compare
+    from .windows import SCORE_STEPS_PER_BEAT
 
     rolls = decoded(made, settings["fill"], settings["sustain"], settings["restrike"])
     return tally(compare(real, rolls, SCORE_STEPS_PER_BEAT, SCORE_CHUNK), random_start_goals(engine, real))
