@@ -1,0 +1,178 @@
+"""Writing .mid files: DAW-ready export of a Song (docs/midi-export.md), one track a lane, stems."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import mido
+import numpy as np
+
+from ...atomic import atomic_write
+from ...theory.chords import NO_CHORD, REPEAT, ChordError, parse_chord
+from ...theory.feel import feel_of, song_seed, timed_notes
+from ...theory.keys import MAJOR_NAMES, MINOR_NAMES, parse_key
+from ..song import DRUMS, LANES, Song, note_runs
+from .format import GM_DRUM_RANGE, LANE_CHANNELS, NO_CHORD_MARKER, SETTINGS_PREFIX, TICKS_PER_BEAT, TRACK_NAMES
+
+DRUM_HIT_STEPS = 1  # every active drum step is its own hit, this many steps long (drums ring out anyway)
+
+
+def lane_notes(song: Song, lane: int) -> list[tuple[int, int, int, int]]:
+    """(pitch, start step, end step, velocity) of one lane; velocity follows the model's confidence.
+
+    Pitched lanes join consecutive active steps into one held note. Drums never do: each active step
+    is a separate hit of DRUM_HIT_STEPS, so a hi-hat row on every 8th plays every 8th.
+    """
+    probs = song.probs[lane]
+    roll = song.notes()[lane]
+    out = []
+    if lane == DRUMS:
+        steps, pitches = np.nonzero(roll)
+        keep = (pitches >= GM_DRUM_RANGE[0]) & (pitches <= GM_DRUM_RANGE[1])
+        order = np.lexsort((steps[keep], pitches[keep]))  # by pitch, then time, like note_runs
+        runs = (pitches[keep][order], steps[keep][order], steps[keep][order] + DRUM_HIT_STEPS)
+    else:
+        runs = note_runs(roll)
+    for pitch, s, e in zip(*runs):
+        e = min(int(e), song.n_steps)
+        confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
+        velocity = int(round(56 + 64 * min(max(confidence, 0.0), 1.0)))
+        out.append((int(pitch), int(s), int(e), velocity))
+    return out
+
+
+def timed_lane_notes(song: Song, lane: int, notes=None) -> list[tuple[int, float, float, int]]:
+    """(pitch, start beats, end beats, velocity) of one lane with the take's feel (swing, humanize) applied.
+
+    `notes` are the lane's `lane_notes` when the caller has them. Feel off: beats are steps / steps_per_beat.
+    """
+    seed, variation = song_seed(song.settings)
+    return timed_notes(
+        lane_notes(song, lane) if notes is None else notes,
+        song.steps_per_beat,
+        song.tempo,
+        feel_of(song.settings),
+        seed=seed,
+        lane=lane,
+        variation=variation,
+        song_steps=song.n_steps,
+    )
+
+
+def _track(events: list[tuple[int, int, mido.Message]], name: str, end_tick: int) -> mido.MidiTrack:
+    track = mido.MidiTrack()
+    track.append(mido.MetaMessage("track_name", name=name, time=0))
+    last = 0
+    for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
+        track.append(msg.copy(time=tick - last))
+        last = tick
+    track.append(mido.MetaMessage("end_of_track", time=end_tick - last))
+    return track
+
+
+def _key_signature(song: Song) -> list:
+    """A key_signature event at tick 0 when the take knows its key ('E minor' -> 'Em'), else nothing."""
+    text = str(song.settings.get("key") or "").split(" / ")[0]
+    try:
+        tonic, mode = parse_key(text)
+    except ValueError:
+        return []
+    name = MAJOR_NAMES[tonic] if mode == "major" else MINOR_NAMES[tonic] + "m"
+    return [(0, 1, mido.MetaMessage("key_signature", key=name))]
+
+
+def _chord_markers(song: Song, ticks_per_step: int) -> list:
+    """A marker (the chord's symbol; N.C. for none) on each bar line where the chord changes.
+
+    Symbols chords.py cannot read are left out: a DAW would show them, but no reader could use them.
+    """
+    out, held = [], None
+    for bar, text in enumerate(song.chords[: song.n_bars]):
+        try:
+            chord = None if text is None or text in NO_CHORD else parse_chord(text).symbol
+        except ChordError:
+            continue
+        if chord != held:
+            tick = bar * song.steps_per_bar * ticks_per_step
+            out.append((tick, 3, mido.MetaMessage("marker", text=NO_CHORD_MARKER if chord is None else chord)))
+            held = chord
+    return out
+
+
+def section_marker(name: str) -> str:
+    """A section's marker text: its name ("Chorus 2"), or "Section A" where the name alone would read as a
+    chord symbol (or N.C., %), so read_chords never takes a section for a chord."""
+    text = name[:1].upper() + name[1:]
+    if text in NO_CHORD or text in REPEAT:
+        return f"Section {text}"
+    try:
+        parse_chord(text)
+    except ChordError:
+        return text
+    return f"Section {text}"
+
+
+def _section_markers(song: Song, ticks_per_step: int) -> list:
+    """A marker with the section's name on the bar line where each section starts (before the bar's chord)."""
+    out = []
+    for section in song.sections:
+        tick = (section.start - 1) * song.steps_per_bar * ticks_per_step
+        out.append((tick, 3, mido.MetaMessage("marker", text=section_marker(section.name))))
+    return out
+
+
+def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFile:
+    """A type-1 file: conductor track, then one named track per lane (all five, or `lanes`), in lane order.
+
+    Notes are timed with the take's feel (swing, humanize; see feel.py): ticks = round(beats * 480).
+
+    An empty lane keeps its (note-less) track, so track n is the same instrument in every export.
+    """
+    ticks = TICKS_PER_BEAT // song.steps_per_beat
+    end_tick = song.n_steps * ticks
+    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    settings = json.dumps({k: v for k, v in song.settings.items() if isinstance(v, (int, float, str))}, sort_keys=True)
+    conductor = [
+        (0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(song.tempo))),
+        (0, 1, mido.MetaMessage("time_signature", numerator=4, denominator=4)),
+        *_key_signature(song),
+        (0, 2, mido.MetaMessage("text", text=SETTINGS_PREFIX + settings)),
+        *_section_markers(song, ticks),
+        *_chord_markers(song, ticks),
+    ]
+    mid.tracks.append(_track(conductor, "musicvae-app sketch", end_tick))
+    lineup = [LANES.index(name) for name in song.lineup]  # lanes switched out of the band are left out
+    feel = feel_of(song.settings)
+    for lane in [i for i in (sorted(lanes) if lanes is not None else range(len(LANES))) if i in lineup]:
+        notes = lane_notes(song, lane)
+        if not feel.off:  # swing and humanize: times in beats on the 480-tick grid
+            timed = timed_lane_notes(song, lane, notes)
+            notes = [(p, round(s * TICKS_PER_BEAT), round(e * TICKS_PER_BEAT), v) for p, s, e, v in timed]
+        else:
+            notes = [(p, s * ticks, e * ticks, v) for p, s, e, v in notes]
+        channel = LANE_CHANNELS[lane]
+        program = 0 if lane == DRUMS else int(song.programs[lane])
+        events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
+        for pitch, s, e, vel in notes:
+            events.append((s, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
+            events.append((e, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+        mid.tracks.append(_track(events, TRACK_NAMES[lane], end_tick))
+    return mid
+
+
+def write_midi(song: Song, path: str | Path, lanes: list[int] | None = None) -> Path:
+    """Write the sketch (or only `lanes`) atomically (atomic.atomic_write: temp beside it, fsync, rename)."""
+    mid = song_to_midifile(song, lanes)
+    return atomic_write(path, lambda f: mid.save(file=f))  # the user's file mode, like any file they save
+
+
+def write_stems(song: Song, folder: str | Path, stem: str = "sketch") -> list[Path]:
+    """One file per non-empty lane, each with the conductor track: folder/stem-piano.mid ..."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        write_midi(song, folder / f"{stem}-{LANES[lane]}.mid", [lane])
+        for lane in range(len(LANES))
+        if lane_notes(song, lane)
+    ]
