@@ -12,7 +12,7 @@ from ..limits import check_noise, check_seed
 from ..sketch.song import LANES, ChunkInfo, Song, lane_index
 from ..theory.chords import Chord, ChordError, chart_period, fit_chart, parse_chord
 from ..theory.keys import transpose_roll
-from .chording import chords_of_song, plan_args, read_chords
+from .chording import STEERED, chords_of_song, plan_args, read_chords
 from .loop import finish_probs
 from .runtime import MAX_STEPS, MAX_VARIATIONS, _check_count, new_seed
 
@@ -98,6 +98,9 @@ class Edits:
             if c > 0 or not from_primer:
                 out.chunks[c][li] = ChunkInfo("regenerated", seed, noise, self.pack_name)
         out.settings = {**song.settings, f"{LANES[li]}_seed": seed, "lineup": ",".join(LANES[i] for i in lineup)}
+        free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
+        free[:, li] = np.repeat(~protect[:, li], self.cfg.bars)[: out.n_bars]
+        ran += self.post.run_chart(out, self.chart(out), free)
         self.post.stamp(out, ran)
         return out
 
@@ -148,6 +151,9 @@ class Edits:
         out.settings = {**song.settings, "steps": song.n_chunks - 1 + steps}
         if song.chords:  # the chart goes on as it went, round and round
             out.chords = fit_chart(song.chords[: chart_period(song.chords)], out.n_bars)
+        free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
+        free[song.n_bars :] = True  # the new bars
+        ran += self.post.run_chart(out, self.chart(out), free)
         self.post.stamp(out, ran)
         return out
 
@@ -207,6 +213,19 @@ class Edits:
                 first, None, steps, noise, song.threshold, gen, forced, revive, pull, plan=plan
             )
         probs = transpose_roll(probs, shift_out) if shift_out else probs
+        bars = self.cfg.bars
+        chords = self.chording.song_chords(song)
+        grooved = self.post.run_groove(
+            probs,
+            song.settings.get("groove") is True,
+            song.threshold,
+            chosen,
+            seed,
+            forced.mask,
+            chords and chords[base * bars :],
+            first_bar=base * bars,
+            scale=self.steering.lock_of(song),
+        )
         order = np.arange(batch)
         if c1 < n and candidates > 1:  # keep the candidates that lead best into the chunk after the range
             after = transpose_roll(song.chunk(c1) >= song.threshold, -shift_out).astype(np.float32)[:, None]
@@ -234,7 +253,9 @@ class Edits:
                 "infill_seed": seed,
                 "variation": v,
             }
-            self.post.stamp(out, ())
+            free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
+            free[c0 * bars : c1 * bars, chosen] = True  # the new bars of the chosen lanes
+            self.post.stamp(out, grooved + self.post.run_chart(out, self.chart(out), free))
             takes.append(out)
         return takes[0] if variations == 1 else takes
 
@@ -265,7 +286,11 @@ class Edits:
         lineup = sorted(
             set(self.planner.lineup(a.settings.get("lineup"))) | set(self.planner.lineup(b.settings.get("lineup")))
         )
-        probs = finish_probs(probs[:, None], 0, lineup, None, None, self.cfg.chunk_steps)[:, 0]
+        probs = finish_probs(probs[:, None], 0, lineup, None, None, self.cfg.chunk_steps)
+        ran = self.post.run_groove(
+            probs, a.settings.get("groove") is True, a.threshold, lineup, _seed_of(a), scale=self.steering.lock_of(a)
+        )
+        probs = probs[:, 0]
         chunks = [[ChunkInfo("morphed", None, 0.0, self.pack_name)] * len(LANES) for _ in range(steps)]
         settings = {
             **a.settings,
@@ -275,7 +300,7 @@ class Edits:
             "lineup": ",".join(LANES[i] for i in lineup),
         }
         out = self.takes.song(probs, z.permute(1, 0, 2).cpu().numpy(), a.threshold, a.tempo, chunks, settings, a)
-        self.post.stamp(out, ())
+        self.post.stamp(out, ran)
         return out
 
     def set_chords(self, song: Song, chords) -> Song:
@@ -322,7 +347,17 @@ class Edits:
                     continue
                 out.probs[lane, lo : lo + spb] = probs[lane, row, lo - c * cs : lo - c * cs + spb]
                 free[bar, lane] = True
-        ran = self.post.run_chart(out, new, free)  # the re-voiced bars heard as their new chords, as generate's are
+        ran = self.post.run_groove(  # on the re-voiced bars, in the take's own context (its drums, the bars around)
+            out.probs[:, None],
+            song.settings.get("groove") is True,
+            song.threshold,
+            self.planner.lineup(song.settings.get("lineup")),
+            _seed_of(song),
+            chords=new,
+            scale=self.steering.lock_of(song),
+            free=free,
+        )
+        ran += self.post.run_chart(out, new, free)  # the re-voiced bars heard as their new chords, as generate's are
         self.post.stamp(out, ran)
         return out
 
@@ -333,3 +368,16 @@ class Edits:
         chart = fit_chart(chords_of_song(song), song.n_bars) if song.chords else [None] * song.n_bars
         chart[bar - 1] = chord if chord is None or isinstance(chord, Chord) else parse_chord(chord, bar=bar)
         return self.set_chords(song, chart)
+
+    @staticmethod
+    def chart(song: Song) -> list[Chord | None] | None:
+        """The chords a take is held to (asked, a followed part's or the bank's), one a bar; None where it has none."""
+        if not song.chords or song.settings.get("chords") not in STEERED:
+            return None
+        return fit_chart(chords_of_song(song), song.n_bars)
+
+
+def _seed_of(song: Song) -> int:
+    """The take's seed (for the groove's draws on an edit that draws none of its own), 0 where it has none."""
+    seed = song.settings.get("seed")
+    return seed if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 else 0

@@ -67,6 +67,7 @@ class Groove:
         first_bar: int = 0,
         fill_bars=(),
         scale=None,
+        free=None,
     ):
         """In place on probs (5, B, steps, 128) in the song's key.
 
@@ -74,14 +75,17 @@ class Groove:
         take's chords per bar (Chord or None, in the song's key) or None; first_bar: the bar probs starts at
         in the song (phrases count from the song's bar 1); fill_bars: bars of probs that always fill (the bar
         before a new section); scale: under scale lock, the key's scale (bool, 12, the song's pitches): the
-        notes the groove adds (a chord's missing tone, passing notes, the bass's approach) stay in it.
+        notes the groove adds (a chord's missing tone, passing notes, the bass's approach) stay in it; free:
+        (bars, 5) bool, the bars and lanes it may change, in place of protect (an edit of some bars).
         """
         spb = 4 * self.cfg.steps_per_beat
         cs = self.cfg.chunk_steps
         lanes, batch, steps = probs.shape[:3]
         n_bars = steps // spb
-        free = np.ones((n_bars, lanes), dtype=bool)
-        if protect is not None:
+        given, free = free, np.ones((n_bars, lanes), dtype=bool)
+        if given is not None:
+            free = np.asarray(given, dtype=bool)[:n_bars]
+        elif protect is not None:
             free = np.repeat(protect, cs // spb, axis=0)[:n_bars] == 0
         rng = np.random.default_rng([int(seed), 20])  # the drums' fills: the same whatever the pitched lanes do
         notes = np.random.default_rng([int(seed), 21])  # passing notes and the bass's approach

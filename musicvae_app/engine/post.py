@@ -48,13 +48,23 @@ class Post:
         first_bar: int = 0,
         fill_bars=(),
         scale=None,
+        free=None,
     ) -> tuple[str, ...]:
         """Groove.apply in place on probs (5, B, steps, 128) in the song's key when `on`; what ran.
-        protect: (chunks, 5) bool, chunks the stage leaves as they are."""
-        if not on:
+        protect: (chunks, 5) bool, chunks the stage leaves as they are; or free: (bars, 5), what it may change."""
+        if not on or (free is not None and not np.asarray(free).any()):
             return ()
         self.groove.apply(
-            probs, threshold, lineup, seed, protect, chords, first_bar=first_bar, fill_bars=fill_bars, scale=scale
+            probs,
+            threshold,
+            lineup,
+            seed,
+            protect,
+            chords,
+            first_bar=first_bar,
+            fill_bars=fill_bars,
+            scale=scale,
+            free=free,
         )
         return ("groove",)
 
