@@ -62,8 +62,8 @@ def main(argv=None) -> int:
         off = take.copy()
         off.settings = {**take.settings, "groove": False}
         edits = {
-            "infill": (lambda s: engine.infill(s, 5, 8, lanes=["piano", "strings"], seed=seed), range(4, 8)),
-            "morph": (lambda s: engine.morph(s, other, steps=4), range(16)),
+            "infill": (lambda s, k=seed: engine.infill(s, 5, 8, lanes=["piano", "strings"], seed=k), range(4, 8)),
+            "morph": (lambda s, b=other: engine.morph(s, b, steps=4), range(16)),
             "set_chord": (lambda s: engine.set_chord(s, 2, "Dm"), range(1, 2)),
             "set_chords": (lambda s: engine.set_chords(s, "C G Am F"), range(16)),
         }
@@ -72,7 +72,9 @@ def main(argv=None) -> int:
             totals[name] = totals.get(name, 0) + row
     print(f"{'entry point':12s} {'notes/bar before':>17s} {'after':>6s} {'chord tones % before':>21s} {'after':>6s}")
     for name, (on0, t0, b0, on1, t1, b1) in totals.items():
-        print(f"{name:12s} {on0 / b0:17.2f} {on1 / b1:6.2f} {100 * t0 / max(on0, 1):21.1f} {100 * t1 / max(on1, 1):6.1f}")
+        print(
+            f"{name:12s} {on0 / b0:17.2f} {on1 / b1:6.2f} {100 * t0 / max(on0, 1):21.1f} {100 * t1 / max(on1, 1):6.1f}"
+        )
     return 0
 
 

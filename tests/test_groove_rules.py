@@ -45,7 +45,7 @@ def empty(engine, bars: int) -> tuple[np.ndarray, np.ndarray, int]:
 
 
 def one_bar(engine, rule, take: np.ndarray, chord: str, key: str, lineup=ALL) -> None:
-    """A chord rule (engine.groove.color, engine.groove.voicing) on a one-bar take, every lane free, floor 0.3, in `key`."""
+    """A chord rule (engine.groove.color or .voicing) on a one-bar take, every lane free, floor 0.3, in `key`."""
     free = np.ones((1, len(LANES)), bool)
     spb = 4 * engine.cfg.steps_per_beat
     floor = np.full(len(LANES), 0.3)
