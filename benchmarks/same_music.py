@@ -8,6 +8,8 @@ comparable on one machine (one CPU kind, one torch build): record and check on t
 
     .venv/bin/python benchmarks/same_music.py --record /tmp/before.json
     .venv/bin/python benchmarks/same_music.py --check /tmp/before.json
+
+Runs the musicvae_app of the checkout it sits in (its folder goes first on sys.path).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's musicvae_app, not an installed one
 
 
 def _digest(song) -> str:

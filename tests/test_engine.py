@@ -189,8 +189,8 @@ def test_one_song_threads_apply_to_single_songs_only(tiny_pack):
     engine = Engine.load(tiny_pack, "cpu", one_song_threads=1)
     before = torch.get_num_threads()
     seen = []
-    loop = engine._loop
-    engine._loop = lambda *args, **kw: (seen.append(torch.get_num_threads()), loop(*args, **kw))[1]
+    loop = engine.loop._loop
+    engine.loop._loop = lambda *args, **kw: (seen.append(torch.get_num_threads()), loop(*args, **kw))[1]
     engine.generate(steps=1, seed=1)
     engine.generate(steps=1, seed=1, variations=2)
     assert seen == [1, before]

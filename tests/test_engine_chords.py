@@ -352,10 +352,10 @@ def test_the_voice_cap_drops_an_octave_doubling_before_a_third_or_a_seventh(engi
         take[PIANO, 4, pitch] = p
     free = np.ones((1, len(LANES)), dtype=bool)
     plain = take.copy()
-    engine._voices(take, free, np.full(len(LANES), 0.3), 16, doublings_first=True)
+    engine.groove.voices(take, free, np.full(len(LANES), 0.3), 16, doublings_first=True)
     kept = set(np.flatnonzero(take[PIANO, 4]).tolist())
     assert VOICES[PIANO] == 4 and kept == {48, 55, 64, 59}
-    engine._voices(plain, free, np.full(len(LANES), 0.3), 16)  # a take without chords: the likeliest four
+    engine.groove.voices(plain, free, np.full(len(LANES), 0.3), 16)  # a take without chords: the likeliest four
     assert set(np.flatnonzero(plain[PIANO, 4]).tolist()) == {48, 60, 55, 64}
 
 
@@ -363,7 +363,7 @@ def test_the_chart_check_mends_a_bar_heard_as_another_chord(engine):
     """A take whose bars play a C triad over an A bass (heard otherwise), asked Cmaj7: after the check each bar
     is heard as Cmaj7 (its 7th voiced from the doubled root, the bass on C on beats 1 and 3); a bar not free
     (a kept part) is left as it was."""
-    from musicvae_app.engine.chording import Chording
+    from musicvae_app.engine.chording import fit_to_chart
     from musicvae_app.sketch.song import Song
 
     probs = np.zeros((len(LANES), 64, 128), dtype=np.float32)
@@ -377,7 +377,7 @@ def test_the_chart_check_mends_a_bar_heard_as_another_chord(engine):
     free = np.ones((4, len(LANES)), dtype=bool)
     free[3] = False
     before = song.probs[:, 48:].copy()
-    Chording._fit_chart(song, chart, free)
+    fit_to_chart(song, chart, free)
     heard = recognize(song.notes(), 16)
     assert all(h.root == 0 and h.quality == "maj7" for h in heard[:3]), symbols(heard)
     assert tones_right(song.notes(), chart, 16) == [True, True, True, False]

@@ -103,7 +103,7 @@ def test_voice_cap_is_the_ranking_rule():
         floor = rng.uniform(0.05, 0.3, 5)
         for doublings_first in (False, True):
             ours, ref = take.copy(), take.copy()
-            Groove._voices(ours, free, floor, 16, doublings_first)
+            Groove.voices(ours, free, floor, 16, doublings_first)
             dense_voices(ref, free, floor, 16, doublings_first)
             assert np.array_equal(ours, ref)
 
@@ -119,5 +119,5 @@ def test_fold_windows_is_the_blocked_round_trip(engine):
         folded = fold(want[lane], engine.fast.window[lane], engine.cfg.pitches)
         want[lane].zero_()
         want[lane][..., lo : lo + engine.cfg.pitches] = folded
-    engine._fold_windows(pitched)
+    engine.decoder.fold_windows(pitched)
     assert torch.equal(whole[:4, 1:], want)

@@ -519,7 +519,7 @@ def _longest_silence_after_playing(songs) -> int:
 
 
 def test_a_revived_lane_always_comes_back(tmp_path):
-    """With revive 1 no lane that has played stays silent for more than one chunk (Engine._wake),
+    """With revive 1 no lane that has played stays silent for more than one chunk (loop.wake),
     on a sparse pack whose thesis loop does leave lanes silent for longer."""
     from conftest import make_pack
 
@@ -664,8 +664,8 @@ def test_a_sketch_with_no_primer_starts_where_every_lane_plays_most_bars(shipped
     from musicvae_app.engine import BANK_BARS
 
     lanes = list(range(len(LANES)))
-    rows = shipped._bank_rows(torch.Generator().manual_seed(0), 40, lanes, 0.3).cpu().numpy()
-    assert (shipped._bank_bars(0.3)[rows][:, lanes] >= BANK_BARS).all()
+    rows = shipped.bank.rows(torch.Generator().manual_seed(0), 40, lanes, 0.3).cpu().numpy()
+    assert (shipped.bank.bars(0.3)[rows][:, lanes] >= BANK_BARS).all()
     for seed in range(4):
         song = shipped.generate(steps=1, seed=seed)
         first = song.probs[:, : song.chunk_steps] >= song.threshold  # (5, cs, 128)

@@ -1,14 +1,19 @@
 """The engine: generate, continue, regenerate and reconstruct Songs with one pack on one device.
 
-core.py       Engine: the pack, the device, the card's defaults, generate, reconstruct
-edits.py      regenerate_lane, continue_song, infill, morph
-loop.py       the generation loop and its decoding
-steering.py   scale lock, harmony and a start's density offsets for one call
-bank.py       the pack's bank of real chunks: where a sketch starts, the lanes brought in
+core.py       Engine: builds its parts below with explicit arguments; its public methods hand a request to one
+generate.py   Generation: a new sketch, plan -> loop -> post
+edits.py      Edits: regenerate_lane, continue_song, infill, morph, set_chord(s), each plan -> loop -> post
+plan.py       Planner: a request's lineup, start, revive, pull, harmony and primer checked against the card
+loop.py       Loop (the generation loop) and Decoder (latents to probabilities and back, steered)
+post.py       Post: the post-processing stage every entry point runs (groove, then the chart check)
+groove.py     Groove: fills, a bass that keeps playing, restrikes, voicing, colour, passing notes
+chording.py   Chording: chords for one call; fit_to_chart, the chart check
+steering.py   Steering: scale lock, harmony and a start's density offsets for one call
+bank.py       StartBank: the pack's bank of real chunks: where a sketch starts, the lanes brought in
+sections.py   Sections: a form's repeated sections played again with a variation
+parts.py      Parts: a MIDI file as a Song, a part to follow
+takes.py      Takes: a new Song on the pack's grid, the checks on a take an edit goes on from
 key_space.py  the shifts into and out of the pack's key space
-chording.py   chords for one call: decoder input, steering to each bar's chord, re-voicing a bar
-groove.py     fills at phrase ends, a bass that keeps playing, restrikes on the beat
-parts.py      a MIDI file as a Song, a part to follow
 runtime.py    device choice, torch threads, seeds, the limits on a request
 """
 

@@ -6,16 +6,25 @@ import numpy as np
 import torch
 
 from ..sketch.song import LANES
-from .loop import Loop
+from .chording import plan_args
+from .loop import lift
 
 BANK_BARS = 3  # a sketch with no primer starts from a bank chunk in which every lineup lane plays this many bars
 
 
 class StartBank:
-    """Drawing from the pack's bank of chunks; a part of Engine (it reads the engine's fast band, cfg, torch_device
-    and `_snap`, keeps `_bank_bars_cache`, and decodes and encodes with the engine's Loop and encode)."""
+    """Drawing from the pack's bank of chunks (fast.bank_z): where a sketch starts, the lanes brought in."""
 
-    def _bank_rows(self, gen: torch.Generator, count: int, lanes, threshold: float | None = None) -> torch.Tensor:
+    def __init__(self, fast, cfg, device: torch.device, decoder, steering):
+        """decoder: the engine's Decoder; steering: its Steering (the counts are read with no scale lock)."""
+        self.fast = fast
+        self.cfg = cfg
+        self.device = device
+        self.decoder = decoder
+        self.steering = steering
+        self._bars_cache: dict = {}  # bars(), per threshold, density offsets and harmony
+
+    def rows(self, gen: torch.Generator, count: int, lanes, threshold: float | None = None) -> torch.Tensor:
         """`count` bank rows drawn with `gen` to start a sketch from.
 
         From the rows in which every lane of `lanes` plays in at least BANK_BARS of the chunk's bars as
@@ -27,36 +36,33 @@ class StartBank:
         sounding = self.fast.bank_sounding.cpu()
         choices = [sounding[:, lanes].all(dim=1)]
         if threshold is not None:
-            choices.insert(0, torch.as_tensor(self._bank_bars(threshold)[:, lanes] >= BANK_BARS).all(dim=1))
+            choices.insert(0, torch.as_tensor(self.bars(threshold)[:, lanes] >= BANK_BARS).all(dim=1))
         ok = next((c for c in choices if c.any()), torch.ones(sounding.shape[0], dtype=torch.bool))
         rows = torch.nonzero(ok).flatten()
         pick = torch.randint(len(rows), (count,), generator=gen)
         return rows[pick].to(self.fast.bank_z.device)
 
-    def _bank_bars(self, threshold: float) -> np.ndarray:
+    def bars(self, threshold: float) -> np.ndarray:
         """(bank rows, 5) bars of each row's chunk in which the lane has notes, as decoded now (cached)."""
         bias = getattr(self.fast, "lane_bias", None)
         harmony = (float(self.fast.harmony), bool(self.fast.harmony_halves))
         key = (float(threshold), None if bias is None else tuple(bias.tolist()), harmony)
-        cache = self._bank_bars_cache
+        cache = self._bars_cache
         if key not in cache:
-            snap, self._snap = self._snap, None  # the same rows whether or not scale lock is on
             steps_per_bar = self.cfg.steps_per_beat * 4
             counts = []
-            try:
+            with self.steering.unlocked():  # the same rows whether or not scale lock is on
                 for lo in range(0, self.fast.bank_z.shape[0], 64):
                     z = self.fast.bank_z[lo : lo + 64].permute(1, 0, 2).contiguous()  # (5, rows, K)
-                    plain = self.fast.from_blocked(self._decode(z, z.shape[1]), z.shape[1])  # (5, rows, cs, 128)
+                    plain = self.fast.from_blocked(self.decoder.decode(z, z.shape[1]), z.shape[1])  # (5, rows, cs, 128)
                     bars = (plain >= threshold).unflatten(2, (-1, steps_per_bar)).any(dim=(3, 4)).sum(dim=2)
                     counts.append(bars.T.cpu().numpy())
-            finally:
-                self._snap = snap
             if len(cache) > 8:
                 cache.clear()
             cache[key] = np.concatenate(counts)
         return cache[key]
 
-    def _bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen, plan=None) -> list[int]:
+    def bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen, plan=None) -> list[int]:
         """Give every lineup lane that is silent in `first` (5, B, cs, 128) a real chunk; returns those lanes.
 
         The chunk comes from the bank row closest (in the sounding lanes' latents) to what is there,
@@ -74,17 +80,17 @@ class StartBank:
             for lane in missing:
                 for _ in range(16):  # a prior draw that sounds
                     z = torch.randn((len(LANES), batch, self.cfg.latent), generator=gen)
-                    probs = self._unblock(
-                        self._decode(z.to(self.torch_device), batch, **self._plan_args(plan, 0)), batch
+                    probs = self.decoder.unblock(
+                        self.decoder.decode(z.to(self.device), batch, **plan_args(plan, 0)), batch
                     )
                     if (probs[lane] >= threshold).any():
                         break
                 quiet = ~sounding[lane]
                 first[lane, quiet] = probs[lane, quiet]
-            self._audible(first, missing, threshold)
+            _audible(first, missing, threshold)
             return missing
-        x = torch.as_tensor((first >= threshold).astype(np.float32), device=self.torch_device)
-        z_now = self.encode(x)  # (5, B, K)
+        x = torch.as_tensor((first >= threshold).astype(np.float32), device=self.device)
+        z_now = self.decoder.encode(x)  # (5, B, K)
         bank, bank_on = self.fast.bank_z, self.fast.bank_sounding
         for lane in missing:
             for b in np.flatnonzero(~sounding[lane]):
@@ -97,16 +103,17 @@ class StartBank:
                     cand = cand[torch.argsort(d)[:8]]
                 row = cand[torch.randint(len(cand), (1,), generator=gen).item()]
                 z = bank[row][:, None, :]  # (5, 1, K)
-                first[lane, b] = self._unblock(self._decode(z, 1, **self._plan_args(plan, 0, b)), 1)[lane, 0, :cs]
-        self._audible(first, missing, threshold)
+                decoded = self.decoder.decode(z, 1, **plan_args(plan, 0, b))
+                first[lane, b] = self.decoder.unblock(decoded, 1)[lane, 0, :cs]
+        _audible(first, missing, threshold)
         return missing
 
-    @staticmethod
-    def _audible(first: np.ndarray, lanes: list[int], threshold: float) -> None:
-        """A brought-in chunk that decodes under the threshold (the density offsets and the harmony of the
-        pack can do that) is scaled until its likeliest cells sound, in place: every lineup lane is heard
-        in the first chunk, so revive keeps it playing from there on."""
-        plain = torch.from_numpy(first)  # shares first's memory: the lift lands in it
-        every = torch.ones((1, first.shape[1], 1), dtype=torch.bool)
-        for lane in lanes:
-            Loop._lift(plain[lane].view(1, first.shape[1], -1), every, threshold)
+
+def _audible(first: np.ndarray, lanes: list[int], threshold: float) -> None:
+    """A brought-in chunk that decodes under the threshold (the density offsets and the harmony of the
+    pack can do that) is scaled until its likeliest cells sound, in place: every lineup lane is heard
+    in the first chunk, so revive keeps it playing from there on."""
+    plain = torch.from_numpy(first)  # shares first's memory: the lift lands in it
+    every = torch.ones((1, first.shape[1], 1), dtype=torch.bool)
+    for lane in lanes:
+        lift(plain[lane].view(1, first.shape[1], -1), every, threshold)

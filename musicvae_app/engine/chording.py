@@ -31,7 +31,6 @@ from ..theory.chords import (
     parse_chord,
     third_of,
 )
-from ..theory.keys import transpose_roll
 
 BASS = LANES.index("bass")
 UPPER = tuple(i for i in range(len(LANES)) if i not in (DRUMS, BASS))
@@ -324,10 +323,54 @@ def chords_of_song(song: Song) -> list[Chord | None]:
     return out
 
 
-class Chording:
-    """Chord plans for the call in progress; a part of Engine (it reads cfg, fast and torch_device)."""
+def fit_to_chart(song: Song, chords: list[Chord | None], free: np.ndarray) -> None:
+    """In place on song.probs (in the song's key), on what Song.notes plays: every note off its bar's chord
+    that is no passing note (`_strays`) moves to the nearest chord tone; then every bar not heard as its
+    chord (chords.recognize, as a listener's ear and `musicvae evaluate` read it) is mended (`_mend_bar`),
+    harder each round, for FIT_ROUNDS rounds; strays once more. free: (bars, 5), the lanes it may change."""
+    spb = song.steps_per_bar
+    n = min(len(chords), song.n_bars, free.shape[0])
+    chords, free = list(chords[:n]) + [None] * (song.n_bars - n), free[: song.n_bars]
+    notes = song.notes()
+    _strays(song, chords, free, notes)  # moves the notes in `notes` too
+    asked = [i for i in range(n) if chords[i] is not None and free[i, list(PITCHED)].any()]
+    for rank in range(FIT_ROUNDS):
+        # the asked bars alone, as chords.recognize hears them (each bar on its own)
+        steps = (np.asarray(asked, dtype=np.int64)[:, None] * spb + np.arange(spb)).ravel()
+        played = notes[np.asarray(PITCHED)[:, None], steps]
+        heard = best_chords(*bars_chroma(played, spb, drums=None)) if asked else []
+        heard = dict(zip(asked, heard))
+        asked = [i for i in asked if not same_tones(chords[i], heard[i])]
+        if not asked:
+            return
+        for i in asked:
+            lo = i * spb
+            _mend_bar(song.probs[:, lo : lo + spb], notes[:, lo : lo + spb], chords[i], heard[i], free[i], rank)
+        steps = (np.asarray(asked)[:, None] * spb + np.arange(spb)).ravel()
+        notes[:, steps] = _bars_notes(song, steps)
+    _strays(song, chords, free, notes)
 
-    def _chord_plan(self, chords: list[Chord | None] | None, shift: int, batch: int, chunks: int, steer: bool = True):
+
+def plan_args(plan: ChordPlan | None, c: int, b: int | None = None) -> dict:
+    """Decoder.decode's chords and steer arguments for chunk c of a plan (only take b's when given)."""
+    if plan is None:
+        return {}
+    chords, steer = plan.chunk(c)
+    if b is not None:
+        chords, steer = chords[b : b + 1], (tuple(t[b : b + 1] for t in steer) if steer is not None else None)
+    return {"chords": chords, "steer": steer}
+
+
+class Chording:
+    """Chord plans for one call: what the decoder reads and the loop steers to, from a chart, a take or the bank."""
+
+    def __init__(self, cfg, device: torch.device, band):
+        """band: the pack's nets (chord packs keep the bank's chords in band.bank_chords)."""
+        self.cfg = cfg
+        self.device = device
+        self.band = band
+
+    def plan(self, chords: list[Chord | None] | None, shift: int, batch: int, chunks: int, steer: bool = True):
         """A ChordPlan for `chunks` chunks from chords per bar in the song's key (None: no chords), moved
         `shift` semitones into the pack's key space; None where the pack neither reads nor is steered by chords."""
         bars = self.cfg.bars
@@ -335,130 +378,39 @@ class Chording:
             return None
         given = fit_chart(list(chords or []), chunks * bars)
         rows = chord_features(given, shift)
-        feats = torch.as_tensor(rows, device=self.torch_device).view(chunks, 1, bars * CHORD_FEATURES)
+        feats = torch.as_tensor(rows, device=self.device).view(chunks, 1, bars * CHORD_FEATURES)
         feats = feats.expand(chunks, batch, -1).contiguous()
         maps = None
         if steer and chords:
             moved = {c: c.transposed(shift) if c is not None else None for c in set(given)}  # a chart has few chords
             rows = [_maps(moved[c]) for c in given]
-            maps = torch.as_tensor(np.stack(rows), device=self.torch_device).view(chunks, 1, bars, 2, 128)
+            maps = torch.as_tensor(np.stack(rows), device=self.device).view(chunks, 1, bars, 2, 128)
             maps = maps.expand(chunks, batch, bars, 2, 128).contiguous()
             roots = [(moved[c].root, third_of(c)) if c is not None else (0, 0) for c in given]
-            thirds = torch.as_tensor(roots, device=self.torch_device).view(chunks, 1, bars, 2)
+            thirds = torch.as_tensor(roots, device=self.device).view(chunks, 1, bars, 2)
             return ChordPlan(feats, maps, thirds.expand(chunks, batch, bars, 2).contiguous())
         return ChordPlan(feats, maps)
 
-    @staticmethod
-    def _fit_chart(song: Song, chords: list[Chord | None], free: np.ndarray) -> None:
-        """In place on song.probs (in the song's key), on what Song.notes plays: every note off its bar's chord
-        that is no passing note (`_strays`) moves to the nearest chord tone; then every bar not heard as its
-        chord (chords.recognize, as a listener's ear and `musicvae evaluate` read it) is mended (`_mend_bar`),
-        harder each round, for FIT_ROUNDS rounds; strays once more. free: (bars, 5), the lanes it may change."""
-        spb = song.steps_per_bar
-        n = min(len(chords), song.n_bars, free.shape[0])
-        chords, free = list(chords[:n]) + [None] * (song.n_bars - n), free[: song.n_bars]
-        notes = song.notes()
-        _strays(song, chords, free, notes)  # moves the notes in `notes` too
-        asked = [i for i in range(n) if chords[i] is not None and free[i, list(PITCHED)].any()]
-        for rank in range(FIT_ROUNDS):
-            # the asked bars alone, as chords.recognize hears them (each bar on its own)
-            steps = (np.asarray(asked, dtype=np.int64)[:, None] * spb + np.arange(spb)).ravel()
-            played = notes[np.asarray(PITCHED)[:, None], steps]
-            heard = best_chords(*bars_chroma(played, spb, drums=None)) if asked else []
-            heard = dict(zip(asked, heard))
-            asked = [i for i in asked if not same_tones(chords[i], heard[i])]
-            if not asked:
-                return
-            for i in asked:
-                lo = i * spb
-                _mend_bar(song.probs[:, lo : lo + spb], notes[:, lo : lo + spb], chords[i], heard[i], free[i], rank)
-            steps = (np.asarray(asked)[:, None] * spb + np.arange(spb)).ravel()
-            notes[:, steps] = _bars_notes(song, steps)
-        _strays(song, chords, free, notes)
-
-    @staticmethod
-    def _plan_args(plan: ChordPlan | None, c: int, b: int | None = None) -> dict:
-        """Loop._decode's chords and steer arguments for chunk c of a plan (only take b's when given)."""
-        if plan is None:
-            return {}
-        chords, steer = plan.chunk(c)
-        if b is not None:
-            chords, steer = chords[b : b + 1], (tuple(t[b : b + 1] for t in steer) if steer is not None else None)
-        return {"chords": chords, "steer": steer}
-
-    @torch.inference_mode()
-    def set_chords(self, song: Song, chords) -> Song:
-        """The take with another chord chart: every bar whose chord changed is re-decoded from the take's
-        own latents with the new chord (no new sample), so the groove stays; every other bar, the drums
-        and the musician's own parts stay bit-identical. chords: a chart or a list, one chord a bar."""
-        self._check_song(song)
-        new = read_chords(chords, song.n_bars)
-        old = fit_chart(chords_of_song(song), song.n_bars) if song.chords else [None] * song.n_bars
-        changed = [i for i in range(song.n_bars) if new[i] != old[i]]
-        out = song.copy()
-        out.chords = [None if c is None else c.symbol for c in new]
-        out.settings = {**song.settings, "chords": "asked"}
-        if not changed:
-            return out
-        self._need_latents(song, "changing its chords")  # the bars are re-decoded from the take's own latents
-        if len(out.chunks) != song.n_chunks:  # a take that recorded no chunks: none of its parts is kept as played
-            out.chunks = self._editable(song).chunks
-        bars, spb, cs = self.cfg.bars, 4 * self.cfg.steps_per_beat, self.cfg.chunk_steps
-        chunks = sorted({i // bars for i in changed})
-        shift_out = int(song.settings.get("transpose", 0))
-        plan = self._chord_plan(new, -shift_out, 1, song.n_chunks)
-        z = torch.as_tensor(song.latents[chunks], dtype=torch.float32, device=self.torch_device)  # (C, L, K)
-        z = z.permute(1, 0, 2).contiguous()  # (L, C, K)
-        feats = plan.features[chunks, 0]
-        maps = (plan.maps[chunks, 0], plan.thirds[chunks, 0])
-        with self._steering_of(song):
-            probs = self._unblock(self._decode(z, len(chunks), False, feats, maps, song.threshold), len(chunks))
-        probs = transpose_roll(probs, shift_out) if shift_out else probs  # (L, C, cs, 128)
-        kept = {"primer", "part"}
-        free = np.zeros((song.n_bars, len(LANES)), dtype=bool)
-        for bar in changed:
-            c = bar // bars
-            row, lo = chunks.index(c), bar * spb
-            for lane in range(len(LANES)):
-                if (
-                    lane == DRUMS
-                    or out.chunks[c][lane].source in kept
-                    or not song.probs[lane, c * cs : (c + 1) * cs].any()
-                ):
-                    continue
-                out.probs[lane, lo : lo + spb] = probs[lane, row, lo - c * cs : lo - c * cs + spb]
-                free[bar, lane] = True
-        self._fit_chart(out, new, free)  # the re-voiced bars heard as their new chords, as generate's are
-        return out
-
-    def set_chord(self, song: Song, bar: int, chord: str | Chord | None) -> Song:
-        """set_chords for one bar (1-based): that bar re-voiced to `chord` from the same latents."""
-        if isinstance(bar, bool) or not isinstance(bar, int) or not 1 <= bar <= song.n_bars:
-            raise ChordError(f"bar must be a whole number from 1 to {song.n_bars}, got {bar!r}")
-        chart = fit_chart(chords_of_song(song), song.n_bars) if song.chords else [None] * song.n_bars
-        chart[bar - 1] = chord if chord is None or isinstance(chord, Chord) else parse_chord(chord, bar=bar)
-        return self.set_chords(song, chart)
-
-    def _song_chords(self, song: Song, bars: int | None = None) -> list[Chord | None] | None:
+    def song_chords(self, song: Song, bars: int | None = None) -> list[Chord | None] | None:
         """The take's chords (repeated to `bars` bars when given), or None when it has none."""
         if not song.chords:
             return None
         chords = chords_of_song(song)
         return fit_chart(chords[: chart_period(chords)], song.n_bars if bars is None else bars)
 
-    def _song_plan(self, song: Song, start_chunk: int, chunks: int, batch: int) -> ChordPlan | None:
+    def song_plan(self, song: Song, start_chunk: int, chunks: int, batch: int) -> ChordPlan | None:
         """The plan for `chunks` chunks of a take from chunk `start_chunk` on, from the take's own chords
         (repeated past its end, for Continue); steered when they were asked for, a followed part's or the bank's."""
         bars = self.cfg.bars
-        chords = self._song_chords(song, (start_chunk + chunks) * bars)  # round and round past the end
+        chords = self.song_chords(song, (start_chunk + chunks) * bars)  # round and round past the end
         if chords:
             chords = chords[start_chunk * bars :]
         steer = song.settings.get("chords") in STEERED
-        return self._chord_plan(chords, -int(song.settings.get("transpose", 0)), batch, chunks, steer=steer)
+        return self.plan(chords, -int(song.settings.get("transpose", 0)), batch, chunks, steer=steer)
 
-    def _bank_chords(self, rows: torch.Tensor, shift_out: int) -> list[Chord | None] | None:
+    def bank_chords(self, rows: torch.Tensor, shift_out: int) -> list[Chord | None] | None:
         """The chords the bank chunk `rows[0]` played (chord packs), in the song's key, per bar of a chunk."""
-        bank = getattr(self.pack.band, "bank_chords", None)
+        bank = getattr(self.band, "bank_chords", None)
         if bank is None:
             return None
         feats = bank[int(rows[0])].view(self.cfg.bars, CHORD_FEATURES).cpu().numpy()

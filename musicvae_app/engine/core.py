@@ -1,10 +1,17 @@
 """Engine: the thesis's generation loop on a loaded pack, fast, reproducible, Qt-free.
 
-The Engine is made of parts, each in its own module: Loop (loop.py, the loop and its decoding),
-Steering (steering.py, scale lock, harmony, start offsets), StartBank (bank.py, real chunks to start
-from) and Edits (edits.py, regenerate a lane, continue, infill, morph). This module holds what every
-part shares (the pack, the device, the card's defaults, the checks on a request) and the calls that
-make a new song: generate, song_from_midi, reconstruct.
+The Engine is a composition of small parts, each built here with what it needs and each with a public
+interface (no part reaches into another's underscored methods):
+  steering  Steering (steering.py): scale lock, harmony, a start's density offsets for one call
+  decoder   Decoder (loop.py): latents to probabilities and back, with the call's steering
+  takes     Takes (takes.py): a new Song on the pack's grid, the checks on a take an edit goes on from
+  loop      Loop (loop.py): the chunk loop
+  planner   Planner (plan.py): each setting of a request checked and resolved against the card
+  chording  Chording (chording.py): the chords of a call; bank StartBank (bank.py); sections Sections
+  parts     Parts (parts.py): a MIDI file as a Song, a part to follow
+  post      Post (post.py): the post-processing stage every entry point runs (groove, chart check)
+  generation Generation (generate.py) and edits Edits (edits.py): the entry points' work, plan -> loop -> post
+Engine's public methods are thin: they hand the request to one of those.
 """
 
 from __future__ import annotations
@@ -14,34 +21,27 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InvalidValue
-from ..limits import (
-    check_float,
-    check_noise,
-    check_seed,
-    check_steps_variations,
-    check_tempo,
-    check_threshold,
-    check_transpose,
-)
 from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
-from ..sketch.song import DEFAULT_PROGRAMS, LANE_SETTINGS, LANES, ChunkInfo, Song, lane_index, lane_value
-from ..theory.chords import chart_period, chords_key, fit_chart, recognize
-from ..theory.keys import key_name, transpose_roll
+from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, lane_value
+from ..theory.chords import Chord
+from ..theory.keys import transpose_roll
 from .bank import StartBank
-from .chording import Chording, read_chords
+from .chording import Chording
 from .edits import Edits
+from .generate import Generation
 from .groove import Groove
-from .key_space import key_shifts
-from .loop import Loop
+from .loop import Decoder, Loop
 from .parts import Parts
-from .runtime import MAX_STEPS, _check_count, new_seed, pick_device
-from .sections import Sections, fill_bars
+from .plan import Planner
+from .post import Post
+from .runtime import pick_device
+from .sections import Sections
 from .steering import Steering
+from .takes import Takes
 
 
-class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections):
+class Engine:
     """Generate, continue, regenerate and reconstruct Songs with one pack on one device."""
 
     def __init__(self, pack: Pack, device: str = "auto", one_song_threads: int | None = None):
@@ -52,17 +52,61 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
         holds a core (one busy process beside it: median 164 ms with 2 threads, 37 ms with 1). The
         window, which shares the machine with a DAW, asks for 1.
         """
-        self.one_song_threads = one_song_threads
-        self._snap: torch.Tensor | None = None  # scale lock's pitch map for the generate call in progress
-        self._bank_bars_cache: dict = {}  # Engine._bank_bars, per threshold, density offsets and harmony
         self.pack = pack
-        self.cfg = pack.config
-        self.torch_device = pick_device(device)
-        self.fast = FastBand(pack.band, self.torch_device)
-        bias = self.defaults.get("lane_bias")
-        if bias is not None:
-            self.fast.set_lane_bias(bias)
-        self.fast.set_harmony(self.defaults["harmony"], halves=self.defaults["harmony_halves"])
+        self.cfg = cfg = pack.config
+        self.torch_device = dev = pick_device(device)
+        self.fast = fast = FastBand(pack.band, dev)
+        g = self.defaults
+        if g.get("lane_bias") is not None:
+            fast.set_lane_bias(g["lane_bias"])
+        fast.set_harmony(g["harmony"], halves=g["harmony_halves"])
+        card = pack.card.get("generation")
+        card = card if isinstance(card, dict) else {}
+        name = pack.name
+        self.steering = Steering(fast, dev, g["harmony"])
+        self.decoder = Decoder(fast, cfg, dev, self.steering, name)
+        self.takes = Takes(cfg, name, self.decoder)
+        self.loop = Loop(self.decoder, self.takes, fast, cfg, dev, one_song_threads, g["harmony_after"])
+        self.planner = Planner(cfg, g, fast.bank_z is not None, self.takes)
+        self.chording = Chording(cfg, dev, pack.band)
+        self.bank = StartBank(fast, cfg, dev, self.decoder, self.steering)
+        self.sections = Sections(cfg, fast, dev, self.decoder, self.loop, g["harmony_after"])
+        self.parts = Parts(cfg, name, self.key_normalised, self.takes)
+        self.groove = Groove(cfg, card, g["fill"], g["sustain"])
+        self.post = Post(cfg, self.groove)
+        self.generation = Generation(
+            cfg,
+            name,
+            g,
+            fast,
+            dev,
+            self.key_normalised,
+            self.planner,
+            self.takes,
+            self.parts,
+            self.chording,
+            self.bank,
+            self.steering,
+            self.decoder,
+            self.loop,
+            self.sections,
+            self.post,
+        )
+        self.edits = Edits(
+            cfg,
+            name,
+            g,
+            fast,
+            dev,
+            self.planner,
+            self.takes,
+            self.decoder,
+            self.loop,
+            self.steering,
+            self.bank,
+            self.chording,
+            self.post,
+        )
 
     @classmethod
     def load(
@@ -79,6 +123,15 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
         if self.torch_device.type == "cuda":
             return f"CUDA ({torch.cuda.get_device_name(self.torch_device)})"
         return "CPU"
+
+    @property
+    def one_song_threads(self) -> int | None:
+        """torch threads for a single song on the CPU (the Loop's; see __init__)."""
+        return self.loop.one_song_threads
+
+    @one_song_threads.setter
+    def one_song_threads(self, threads: int | None) -> None:
+        self.loop.one_song_threads = threads
 
     # --- public API ---------------------------------------------------------------------------
     @torch.inference_mode()
@@ -134,138 +187,28 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
         and with groove the drums fill the bar before every section; the takes carry them (Song.sections).
         revive 0, pull 0, harmony 0, start 'prior', groove off on a piano-lead pack is the thesis's loop exactly.
         """
-        g = self.defaults
-        groove = bool(g["groove"] if groove is None else groove)
-        part = None
-        if follow is not None:
-            if keep is not None or primer is not None:
-                raise InvalidValue("follow a part, or give a primer or locked lanes, not both")
-            if key is not None:
-                raise InvalidValue(f"a followed part plays in its own key: leave the key unset (asked {key!r})")
-            part = self._follow_part(follow)
-            keep, keep_lanes = part, [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
-            steps = part.n_chunks - 1
-        steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
-        n_bars = (steps + 1) * self.cfg.bars
-        asked = read_chords(chords, n_bars) if chords is not None else None
-        sections = self._sections(sections, n_bars)
-        tempo = None if tempo is None else check_tempo(tempo)
-        noise = check_noise(g["noise"] if noise is None else noise)
-        threshold = check_threshold(g["threshold"] if threshold is None else threshold)
-        revive, pull = self._revive(revive), self._pull(pull)
-        lineup = self._lineup(lineup)
-        start = self._start(start)
-        seed = new_seed() if seed is None else check_seed(seed)
-        gen = torch.Generator().manual_seed(seed)
-        primer_roll, primer_tempo = (None, None) if primer is None else self._primer(primer)
-        if part is not None:
-            primer_roll, primer_tempo = part.notes()[:, : self.cfg.chunk_steps], float(part.tempo)
-            if asked is None:
-                asked = fit_chart(recognize(part.notes(), 4 * self.cfg.steps_per_beat), n_bars)
-        if asked is not None and key is None and primer_roll is None and keep is None:
-            key = key_name(chords_key(asked[: chart_period(asked)]))  # a chart alone: its own key
-        key_roll = part.notes() if part is not None else primer_roll  # a followed part's key is the whole part's
-        shift_in, shift_out, key_used = key_shifts(key_roll, keep, key, self.key_normalised)
-        scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
-        harmony = check_float("harmony", g["harmony"] if harmony is None else harmony, 0.0, 8.0)
-        start_bias = self._start_bias(g["start_bias"]) if primer_roll is None and start == "bank" else None
-        with self._steering(self._scale_map(key_used, shift_out) if scale_lock else None, harmony, start_bias):
-            cs, n_lanes = self.cfg.chunk_steps, len(LANES)
-            forced = self._forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
-            chord_source = "asked" if chords is not None else ("part" if part is not None else None)
-            plan = self._chord_plan(asked, -shift_out, variations, steps + 1)
-            if primer_roll is not None:
-                first = transpose_roll(primer_roll, shift_in).astype(np.float32)
-                if asked is None and self.cfg.chords:  # chord packs decode with the primer's chords, unsteered
-                    heard = fit_chart(recognize(first, 4 * self.cfg.steps_per_beat), n_bars)
-                    plan = self._chord_plan(heard, 0, variations, steps + 1, steer=False)
-                first = np.repeat(first[:, None], variations, axis=1)
-                first_z = None
-                source = "primer"
-            elif start == "bank":
-                bank_pick = self._bank_rows(gen, variations, lineup, threshold)
-                first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
-                if asked is None:  # chord packs: the progression the bank chunk played, round and round
-                    asked = self._bank_chords(bank_pick, shift_out)
-                    chord_source = "bank" if asked is not None else None
-                    asked = fit_chart(asked, n_bars) if asked is not None else None
-                    plan = self._chord_plan(asked, -shift_out, variations, steps + 1)
-                first = self._unblock(self._decode(first_z, variations, **self._plan_args(plan, 0)), variations)
-                source = "bank"
-            else:
-                first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen).to(self.torch_device)
-                first = self._unblock(self._decode(first_z, variations, **self._plan_args(plan, 0)), variations)
-                source = "random"
-            silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
-            brought_in = self._bring_in(first, threshold, lineup, forced, gen, plan) if revive else []
-            light = self._light(brought_in, silent, g["bring_in"]) if source == "primer" and part is None else None
-            if forced is not None:
-                first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
-            probs, latents = self._run(
-                first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light, plan=plan
-            )
-            protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
-            if source == "primer" and part is None:
-                protect[0] = primer_roll.any(axis=(1, 2))  # the primer's own lanes; brought-in ones are new
-            if sections:
-                self._repeat_sections(probs, latents, sections, plan, threshold, seed, protect)
-            probs = self._finish_probs(probs, shift_out, lineup, forced, keep)
-            if groove:
-                self._groove(
-                    probs,
-                    threshold,
-                    lineup,
-                    seed,
-                    protect,
-                    asked,
-                    fill_bars=fill_bars(sections),
-                    scale=self._key_scale(key_used) if scale_lock else None,
-                )
-            songs = []
-            for b in range(variations):
-                chunks = [[ChunkInfo(source, seed, None, self.pack.name)] * n_lanes] + [
-                    [ChunkInfo("generated", seed, noise, self.pack.name)] * n_lanes for _ in range(steps)
-                ]
-                for lane in brought_in:
-                    chunks[0][lane] = ChunkInfo("generated", seed, noise, self.pack.name)
-                if forced is not None:
-                    for c, row in enumerate(forced.mask):
-                        for lane in np.flatnonzero(row):
-                            chunks[c][lane] = keep.chunks[c][lane]  # the mask only covers chunks `keep` has
-                settings = dict(
-                    pack=self.pack.name,
-                    seed=seed,
-                    noise=noise,
-                    threshold=threshold,
-                    steps=steps,
-                    variation=b,
-                    variations=variations,
-                    revive=revive,
-                    pull=pull,
-                    lineup=",".join(LANES[i] for i in lineup),
-                    start=source,
-                    key=key_used,
-                    transpose=shift_out,
-                    scale_lock=bool(scale_lock),
-                    **{name: g[name] for name in LANE_SETTINGS},
-                    harmony=float(self.fast.harmony),
-                    start_bias=list(start_bias) if start_bias is not None else [0.0] * n_lanes,
-                    device=self.device,
-                )
-                settings["groove"] = groove
-                if chord_source is not None:
-                    settings["chords"] = chord_source
-                if part is not None:
-                    settings["follow"] = str(part.settings.get("source", ""))
-                    settings["part_lanes"] = ",".join(keep_lanes)
-                song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
-                song = self._song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
-                if chord_source is not None:
-                    song.chords = [None if c is None else c.symbol for c in asked]
-                    self._fit_chart(song, asked, np.repeat(~protect, self.cfg.bars, axis=0))
-                song.sections = list(sections)
-                songs.append(song)
-            return songs[0] if variations == 1 else songs
+        return self.generation.run(
+            steps,
+            noise,
+            threshold,
+            seed,
+            primer,
+            variations,
+            tempo,
+            keep,
+            keep_lanes,
+            revive,
+            pull,
+            lineup,
+            key,
+            start,
+            scale_lock,
+            harmony,
+            chords,
+            follow,
+            groove,
+            sections,
+        )
 
     def generate_takes(self, **settings) -> list[Song]:
         """Like generate, always a list of takes (one per variation)."""
@@ -273,15 +216,71 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
         return out if isinstance(out, list) else [out]
 
     @torch.inference_mode()
+    def regenerate_lane(
+        self,
+        song: Song,
+        lane: str | int,
+        seed: int | None = None,
+        noise: float | None = None,
+        revive: int | None = None,
+    ) -> Song:
+        """A new take of one lane for the whole song; the other four lanes stay bit-identical (Edits)."""
+        return self.edits.regenerate_lane(song, lane, seed, noise, revive)
+
+    @torch.inference_mode()
+    def continue_song(
+        self, song: Song, steps: int, seed: int | None = None, noise: float | None = None, revive: int | None = None
+    ) -> Song:
+        """`steps` more chunks after the end of the song (Edits)."""
+        return self.edits.continue_song(song, steps, seed, noise, revive)
+
+    @torch.inference_mode()
+    def infill(
+        self,
+        song: Song,
+        start_bar: int,
+        end_bar: int,
+        lanes: list[str] | tuple[str, ...] | str | None = None,
+        seed: int | None = None,
+        variations: int = 1,
+        candidates: int = 4,
+    ) -> Song | list[Song]:
+        """New material for bars start_bar..end_bar (1-based, inclusive) of `lanes` (Edits.infill)."""
+        return self.edits.infill(song, start_bar, end_bar, lanes, seed, variations, candidates)
+
+    @torch.inference_mode()
+    def morph(self, a: Song, b: Song, steps: int = 8, keep_lanes: tuple[str, ...] | list[str] = ()) -> Song:
+        """A passage of `steps` chunks from take A's first chunk to take B's, lane by lane (Edits.morph)."""
+        return self.edits.morph(a, b, steps, keep_lanes)
+
+    @torch.inference_mode()
+    def set_chords(self, song: Song, chords) -> Song:
+        """The take with another chord chart, the changed bars re-voiced from its latents (Edits.set_chords)."""
+        return self.edits.set_chords(song, chords)
+
+    @torch.inference_mode()
+    def set_chord(self, song: Song, bar: int, chord: str | Chord | None) -> Song:
+        """set_chords for one bar (1-based): that bar re-voiced to `chord` from the same latents."""
+        return self.edits.set_chord(song, bar, chord)
+
+    def song_from_midi(self, path: str | Path) -> Song:
+        """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""
+        return self.parts.song_from_midi(path)
+
+    def read_part(self, path: str | Path) -> Song:
+        """A part to follow from a .mid, checked (InvalidValue: no notes, too long) as generate(follow=) checks it."""
+        return self.parts.read_part(path)
+
+    @torch.inference_mode()
     def reconstruct(self, song: Song) -> Song:
         """Encode and decode every chunk with no noise: a tidy of a primer, and how we measure the VAEs."""
-        self._check_song(song)
+        self.takes.check(song)
         n = song.n_chunks
         shift_out = int(song.settings.get("transpose", 0))
         notes = transpose_roll(song.notes(), -shift_out)
         rolls = notes.reshape(len(LANES), n, self.cfg.chunk_steps, 128).astype(np.float32)
         z = self.encode(rolls)
-        probs = self._unblock(self.fast.decode(z), n).reshape(len(LANES), -1, 128)
+        probs = self.decoder.unblock(self.fast.decode(z), n).reshape(len(LANES), -1, 128)
         out = song.copy()
         out.probs = transpose_roll(probs, shift_out) if shift_out else probs
         out.latents = z.permute(1, 0, 2).cpu().numpy()
@@ -290,10 +289,20 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
 
     def encode(self, rolls: np.ndarray) -> torch.Tensor:
         """Binary chunks (5, N, chunk_steps, 128) -> latent means (5, N, K) on the engine's device."""
-        x = torch.as_tensor(rolls, dtype=torch.float32, device=self.torch_device)
-        return self.fast.encode(self.fast.to_blocked(x), x.shape[1])
+        return self.decoder.encode(rolls)
 
-    # --- helpers ------------------------------------------------------------------------------
+    def lineup(self, lineup=None) -> list[int]:
+        """Lane indices that play, from names or 'piano,bass' text; None: the pack's default lineup."""
+        return self.planner.lineup(lineup)
+
+    # evaluation/evaluate.py and training/calibrate.py still call these two by their old names
+    def _lineup(self, lineup) -> list[int]:
+        return self.planner.lineup(lineup)
+
+    def _steering(self, snap, harmony: float, start_bias=None):
+        return self.steering.during(snap, harmony, start_bias)
+
+    # --- the card -----------------------------------------------------------------------------
     @property
     def defaults(self) -> dict:
         """The pack's generation defaults (card "generation"), with the thesis's values where it has none."""
@@ -320,141 +329,3 @@ class Engine(Edits, Loop, StartBank, Steering, Chording, Groove, Parts, Sections
     def key_normalised(self) -> bool:
         rep = self.pack.card.get("representation")
         return bool(isinstance(rep, dict) and rep.get("key_normalised"))
-
-    def _lineup(self, lineup) -> list[int]:
-        """Lane indices that play, from names (list or 'piano,bass' text); None: the pack's default."""
-        if lineup is None:
-            lineup = self.defaults["lineup"]
-        if isinstance(lineup, str):
-            lineup = [part for part in lineup.replace(" ", "").split(",") if part]
-        idx = sorted({lane_index(lane) for lane in lineup})
-        if not idx:
-            raise ValueError("the lineup is empty: choose at least one of " + ", ".join(LANES))
-        return idx
-
-    def _start(self, start) -> str:
-        start = self.defaults["start"] if start is None else start
-        if start not in ("bank", "prior"):
-            raise ValueError(f"start must be 'bank' or 'prior', got {start!r}")
-        if start == "bank" and self.fast.bank_z is None:
-            start = "prior"  # packs from before the bank start as the thesis did
-        return start
-
-    def _finish_probs(self, probs: np.ndarray, shift_out: int, lineup, forced, keep) -> np.ndarray:
-        """Back to the song's key, silent lanes outside the lineup, locked lanes exactly as they were."""
-        probs = transpose_roll(probs, shift_out) if shift_out else probs
-        for lane in range(len(LANES)):
-            if lane not in lineup:
-                probs[lane] = 0.0
-        if forced is not None and keep is not None:
-            cs = self.cfg.chunk_steps
-            for lane in np.flatnonzero(forced.mask.any(axis=0)):
-                n = int(forced.mask[:, lane].sum()) * cs
-                probs[lane, :, :n] = keep.probs[lane, :n]
-        return probs
-
-    def _revive(self, revive) -> int:
-        if revive is None:
-            revive = self.defaults["revive"]
-        return _check_count("revive", revive, 0, MAX_STEPS)
-
-    def _pull(self, pull) -> float:
-        if pull is None:
-            pull = self.defaults["pull"]
-        pull = float(pull)
-        if not 0.0 <= pull < 1.0:
-            raise ValueError(f"pull must be at least 0 and below 1, got {pull}")
-        return pull
-
-    def _primer(self, primer) -> tuple[np.ndarray, float | None]:
-        """The primer's first chunk (5, chunk_steps, 128) and its tempo (None for a bare roll); a file is read once."""
-        if isinstance(primer, Song):
-            self._check_song(primer)
-            return primer.notes()[:, : self.cfg.chunk_steps], float(primer.tempo)
-        if isinstance(primer, (str, Path)):
-            from ..sketch.midi import primer_from_notes, read_notes
-
-            notes = read_notes(primer)
-            roll = primer_from_notes(notes, Path(primer).name, self.cfg.steps_per_beat, self.cfg.chunk_steps)
-            return roll, float(notes.tempo) if notes.tempo_given else None
-        roll = np.asarray(primer)
-        if (
-            roll.ndim != 3
-            or roll.shape[0] != len(LANES)
-            or roll.shape[2] != 128
-            or roll.shape[1] < self.cfg.chunk_steps
-        ):
-            raise ValueError(f"a primer must be (5, >= {self.cfg.chunk_steps}, 128), got {roll.shape}")
-        return roll[:, : self.cfg.chunk_steps] > 0, None
-
-    def _check_song(self, song: Song) -> None:
-        if (song.steps_per_beat, song.chunk_steps) != (self.cfg.steps_per_beat, self.cfg.chunk_steps):
-            raise InvalidValue(
-                f"this song is on a {song.steps_per_beat}-steps-per-beat, {song.chunk_steps}-step grid but pack "
-                f"'{self.pack.name}' works on {self.cfg.steps_per_beat} / {self.cfg.chunk_steps}: "
-                "load the pack that made it"
-            )
-        check_transpose(song.settings.get("transpose", 0))  # every edit moves the notes by it
-
-    def _fits_latents(self, song: Song) -> bool:
-        """True when the take carries one latent per chunk and lane of this pack's size."""
-        return song.latents is not None and song.latents.shape == (song.n_chunks, len(LANES), self.cfg.latent)
-
-    def _latents_problem(self, song: Song) -> str:
-        """Why the take's latents are not this pack's (for a message): none kept, or another pack's size."""
-        if song.latents is None:
-            return "this take keeps no latents (it was saved without them)"
-        made = song.settings.get("pack") or next((c.pack for row in song.chunks for c in row if c.pack), None)
-        by = f"model pack '{made}'" if made and made != self.pack.name else "another model pack"
-        return (
-            f"this take was made with {by}: its latents hold {song.latents.shape[-1]} numbers a lane, "
-            f"pack '{self.pack.name}' uses {self.cfg.latent}"
-        )
-
-    def _editable(self, song: Song) -> Song:
-        """The take an edit goes on from: as it is when it records every chunk and carries this pack's latents.
-
-        A take that records no chunks gets rows of 'unknown' provenance (as the sketch reader gives one);
-        one whose latents are missing or another pack's gets its notes encoded by this pack (each chunk in
-        the pack's key space), as a locked lane's are: the notes are what an edit goes on from, and the
-        latents kept beside them must be this pack's. A chunk record per chunk that does not add up is
-        InvalidValue."""
-        if song.chunks and (len(song.chunks) != song.n_chunks or any(len(row) != len(LANES) for row in song.chunks)):
-            raise InvalidValue(
-                f"this take records how {len(song.chunks)} chunks were made but holds {song.n_chunks} "
-                f"(each of {len(LANES)} lanes): the take is damaged and cannot be edited"
-            )
-        if song.chunks and self._fits_latents(song):
-            return song
-        out = song.copy()
-        if not song.chunks:
-            out.chunks = [[ChunkInfo("unknown")] * len(LANES) for _ in range(song.n_chunks)]
-        if not self._fits_latents(song):
-            shift_out = int(song.settings.get("transpose", 0))
-            notes = transpose_roll(song.notes(), -shift_out)
-            rolls = notes.reshape(len(LANES), song.n_chunks, self.cfg.chunk_steps, 128).astype(np.float32)
-            out.latents = self.encode(rolls).permute(1, 0, 2).cpu().numpy()
-        return out
-
-    def _need_latents(self, song: Song, what: str) -> None:
-        """InvalidValue, saying what the user can do, when `what` must decode the take's own latents and they
-        are missing or another pack's."""
-        if not self._fits_latents(song):
-            raise InvalidValue(
-                f"{self._latents_problem(song)}, so {what} cannot decode them. Load the pack that made the "
-                "sketch to do this, or Regenerate a lane (or bars) first: this pack then reads the notes and "
-                "keeps its own latents."
-            )
-
-    def _song(self, probs, latents, threshold, tempo, chunks, settings, keep) -> Song:
-        return Song(
-            probs=probs,
-            steps_per_beat=self.cfg.steps_per_beat,
-            chunk_steps=self.cfg.chunk_steps,
-            threshold=threshold,
-            tempo=float(tempo),
-            programs=list(keep.programs if keep is not None else DEFAULT_PROGRAMS),
-            latents=latents,
-            chunks=chunks,
-            settings=settings,
-        )

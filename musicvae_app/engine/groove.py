@@ -46,9 +46,17 @@ TACET_BARS = 2  # a bass rest this long or shorter is a dropout to fill; a longe
 
 
 class Groove:
-    """Fills, a bass that plays and restrikes on the beat; a part of Engine (it reads cfg and defaults)."""
+    """Fills, a bass that plays and restrikes on the beat, full chords, passing notes: the rules, each a method
+    with the card's parameters (`generation` block) read from `settings`. The post stage (post.py) runs `apply`."""
 
-    def _groove(
+    def __init__(self, cfg, settings: dict, fill, sustain):
+        """settings: the card's generation block; fill, sustain: the take's per-lane decoding (Song.notes)."""
+        self.cfg = cfg
+        self.settings = settings
+        self.fill = fill
+        self.sustain = sustain
+
+    def apply(
         self,
         probs,
         threshold: float,
@@ -59,6 +67,7 @@ class Groove:
         first_bar: int = 0,
         fill_bars=(),
         scale=None,
+        free=None,
     ):
         """In place on probs (5, B, steps, 128) in the song's key.
 
@@ -66,55 +75,55 @@ class Groove:
         take's chords per bar (Chord or None, in the song's key) or None; first_bar: the bar probs starts at
         in the song (phrases count from the song's bar 1); fill_bars: bars of probs that always fill (the bar
         before a new section); scale: under scale lock, the key's scale (bool, 12, the song's pitches): the
-        notes the groove adds (a chord's missing tone, passing notes, the bass's approach) stay in it.
+        notes the groove adds (a chord's missing tone, passing notes, the bass's approach) stay in it; free:
+        (bars, 5) bool, the bars and lanes it may change, in place of protect (an edit of some bars).
         """
         spb = 4 * self.cfg.steps_per_beat
         cs = self.cfg.chunk_steps
         lanes, batch, steps = probs.shape[:3]
         n_bars = steps // spb
-        free = np.ones((n_bars, lanes), dtype=bool)
-        if protect is not None:
+        given, free = free, np.ones((n_bars, lanes), dtype=bool)
+        if given is not None:
+            free = np.asarray(given, dtype=bool)[:n_bars]
+        elif protect is not None:
             free = np.repeat(protect, cs // spb, axis=0)[:n_bars] == 0
         rng = np.random.default_rng([int(seed), 20])  # the drums' fills: the same whatever the pitched lanes do
         notes = np.random.default_rng([int(seed), 21])  # passing notes and the bass's approach
         colors = np.random.default_rng([int(seed), 22])  # sevenths, ninths and suspensions
-        floor = self._sounding_floor(threshold)
+        floor = self.sounding_floor(threshold)
         for b in range(batch):
             take = probs[:, b]
             if DRUMS in lineup:
-                self._fills(take, free, rng, first_bar, spb, set(fill_bars))
+                self.fills(take, free, rng, first_bar, spb, set(fill_bars))
             if BASS in lineup:
-                self._keep_bass(take, free, threshold, chords, spb)
-            self._restrike(take, free, floor, spb, lineup)
-            self._voices(take, free, floor, spb, doublings_first=chords is not None)
+                self.keep_bass(take, free, threshold, chords, spb)
+            self.restrike(take, free, floor, spb, lineup)
+            self.voices(take, free, floor, spb, doublings_first=chords is not None)
             heard = chords
-            if heard is None and self._hears_chords():  # the chord each bar is heard as, once for both rules
+            if heard is None and self.hears_chords():  # the chord each bar is heard as, once for both rules
                 heard = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
             own = _scale_of(take[:, : n_bars * spb], floor, scale, None)  # once a take
-            self._voicing(take, free, floor, spb, lineup, heard, scale, colors, own)
+            self.voicing(take, free, floor, spb, lineup, heard, scale, colors, own)
             if chords is None:  # asked chords are played as asked: no sus4 or colour tone over them
-                self._color(take, free, floor, spb, lineup, heard, scale, colors, own)
-            self._passing(take, free, floor, threshold, notes, spb, lineup, scale, own)
+                self.color(take, free, floor, spb, lineup, heard, scale, colors, own)
+            self.passing(take, free, floor, threshold, notes, spb, lineup, scale, own)
             if BASS in lineup:
-                self._approach(take, free, floor, threshold, notes, spb, scale, own)
+                self.approach(take, free, floor, threshold, notes, spb, scale, own)
 
-    def _hears_chords(self) -> bool:
+    def hears_chords(self) -> bool:
         """Whether a card key asks for the chord each bar is heard as (voicing, colour, suspensions, sixths)."""
-        g = self.pack.card.get("generation") or {}
+        g = self.settings
         colours = (_lane_rates(g.get(key)) is not None for key in ("color", "suspend", "boogie"))
         return bool(g.get("voicing")) or any(colours)
 
-    def _sounding_floor(self, threshold: float) -> np.ndarray:
+    def sounding_floor(self, threshold: float) -> np.ndarray:
         """Per lane, the lowest probability the take's decoding lets sound: threshold x the lower of the
         lane's fill and sustain (Song.notes)."""
-        g = self.defaults
-        per_lane = [
-            np.broadcast_to(np.asarray(g[name], dtype=np.float64), (len(LANES),)) for name in ("fill", "sustain")
-        ]
+        per_lane = [np.broadcast_to(np.asarray(v, dtype=np.float64), (len(LANES),)) for v in (self.fill, self.sustain)]
         return threshold * np.minimum(*per_lane)
 
-    def _fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset()) -> None:
-        g = self.pack.card.get("generation") or {}
+    def fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset()) -> None:
+        g = self.settings
         fills, rate, crash_rate = g.get("fills"), g.get("fill_rate"), g.get("crash_rate", 0.0)
         other = g.get("fill_other", 0.0)  # the share of bars inside a phrase that end in a (short) fill
         if not fills or not rate:
@@ -142,7 +151,7 @@ class Groove:
                     take[DRUMS, down, KICKS[1]] = 1.0
 
     @staticmethod
-    def _keep_bass(take, free, threshold: float, chords, spb: int) -> None:
+    def keep_bass(take, free, threshold: float, chords, spb: int) -> None:
         """Every bar where the band plays and the bass rests takes the bass's nearest sounding bar."""
         bars = take.reshape(take.shape[0], -1, spb, 128)[:, : free.shape[0]]
         sounds = (bars >= threshold).any(axis=(2, 3))  # (lanes, bars)
@@ -173,7 +182,7 @@ class Groove:
             bars[BASS, bar] = moved
 
     @staticmethod
-    def _voices(take, free, floor: np.ndarray, spb: int, doublings_first: bool = False) -> None:
+    def voices(take, free, floor: np.ndarray, spb: int, doublings_first: bool = False) -> None:
         """At most VOICES[lane] notes at once: at each step a lane keeps its likeliest sounding cells (the bass
         one, a keyboard or a guitar four: real parts average three). A chord mapped onto every octave of its
         tones, or a pad the fill setting opens up, was a wall of ten notes. doublings_first (a take held to
@@ -200,10 +209,10 @@ class Groove:
             cells[crowded] = rows * (rank >= kth[:, None])
 
     @staticmethod
-    def _restrike(take, free, floor: np.ndarray, spb: int, lineup) -> None:
+    def restrike(take, free, floor: np.ndarray, spb: int, lineup) -> None:
         """A held note struck again on the drums' beat (bass, piano: kicks; guitar: kicks and snares) and at
         every bar line, by a one-step gap before it. A cell counts as sounding from the lane's floor
-        (`_sounding_floor`)."""
+        (`sounding_floor`)."""
         steps = free.shape[0] * spb
         drums = take[DRUMS, :steps] >= floor[DRUMS]
         kick = drums[:, list(KICKS)].any(axis=1)
@@ -224,14 +233,14 @@ class Groove:
             gaps[held[where - 1] & on[where]] = 0.0
             take[lane, where - 1] = gaps
 
-    def _voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock=None, rng=None, own=None) -> None:
+    def voicing(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock=None, rng=None, own=None) -> None:
         """Full chords: in a bar where piano, guitar or strings double a pitch class (root and fifth in every
         octave: the VAEs' blur) and leave out a tone of the bar's chord (the take's chords, else the chord the
         band's bar is heard as), a doubled note above the lane's lowest moves to the nearest missing tone,
         third first, in its own rhythm (`generation.voicing`: on or off per lane). A thin bar, one or two pitch
         classes (an octave, a lone held note: a fifth of our bars against a twentieth of real parts'), gets the
         chord's missing tones as voices of their own, at the card's rate per lane (`generation.voicing_add`)."""
-        g = self.pack.card.get("generation") or {}
+        g = self.settings
         lanes, thin = g.get("voicing"), _lane_rates(g.get("voicing_add"))
         if not lanes:
             return
@@ -269,7 +278,7 @@ class Groove:
                 if rng.random() < thin[lane]:
                     _thicken(cells, on, tones, VOICES[lane])
 
-    def _color(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock, rng, own=None) -> None:
+    def color(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock, rng, own=None) -> None:
         """Colour tones, as pop and rock players voice chords: in a bar of piano, guitar or strings, at the card's
         rate per lane (`generation.color`), a doubled note above the lane's lowest moves to the chord's seventh
         or ninth (the one in the key: maj7 on I and IV, 7 on V, m7 on ii, iii and vi; add9 where the 9th is in
@@ -277,7 +286,7 @@ class Groove:
         for the bar's first half and resolves to the third on beat 3; and (`generation.boogie`) a power chord's
         fifth steps to the sixth on beats 2 and 4. The VAEs hold the three tones of the chord through the bar
         where players colour it: real parts use 3.8-4 pitch classes a bar, ours 2.8-3."""
-        g = self.pack.card.get("generation") or {}
+        g = self.settings
         rates, suspend = _lane_rates(g.get("color")), _lane_rates(g.get("suspend"))
         boogie = _lane_rates(g.get("boogie"))
         if rates is None and suspend is None and boogie is None:
@@ -314,7 +323,7 @@ class Groove:
                     if not _complete(cells, on, [tone]):
                         _add_tone(cells, on, tone, VOICES[lane])
 
-    def _passing(
+    def passing(
         self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lineup, lock=None, own=None
     ) -> None:
         """Passing and neighbour notes in the top voice of piano, guitar and strings: where the top line
@@ -322,7 +331,7 @@ class Groove:
         scale tone between (a neighbour note above where it repeats); only on a weak 8th or 16th, at the
         card's rate per lane (`generation.passing`). The VAEs decode chord tones held through the bar, where
         players walk between them: real parts use 3.6-4 pitch classes a bar, ours 2.4-2.6."""
-        g = self.pack.card.get("generation") or {}
+        g = self.settings
         rates, leaps = _lane_rates(g.get("passing")), bool(g.get("passing_leaps", False))
         low_rates = _lane_rates(g.get("passing_low"))  # the same in the lowest voice (a pianist's left hand)
         if rates is None:
@@ -345,11 +354,11 @@ class Groove:
                 lines.append((np.where(low != top, low, -1), low_rates[lane], True))  # under a voice above it
             for line, rate, under in lines:
                 if rate > 0:
-                    self._walk(take[lane], on, line, held, rng, rate, scale, leaps, beat, eighth, threshold, under)
+                    self.walk(take[lane], on, line, held, rng, rate, scale, leaps, beat, eighth, threshold, under)
 
     @staticmethod
-    def _walk(cells, on, line, held, rng, rate, scale, leaps, beat: int, eighth: int, threshold: float, under=False):
-        """Passing notes in one voice of one lane (line: its pitch a step, -1 where it rests); `_passing`.
+    def walk(cells, on, line, held, rng, rate, scale, leaps, beat: int, eighth: int, threshold: float, under=False):
+        """Passing notes in one voice of one lane (line: its pitch a step, -1 where it rests); `passing`.
         under: a voice with others above it, whose passing note must not land on a pitch they sound."""
         steps = len(line)
         starts, pitches = _runs(line)
@@ -374,12 +383,12 @@ class Groove:
             cells[pos:e, a] = 0.0
             cells[pos:e, step] = value
 
-    def _approach(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lock=None, own=None) -> None:
+    def approach(self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lock=None, own=None) -> None:
         """The bass walks into the next bar: where it opens on another note, this bar's last 16th becomes the
         scale tone next to it (or the half step below), at the card's rate (`generation.approach`); where it
         opens on the same note, the last 16th is its fifth below, a pickup (`generation.pickup`). Only bars
         the groove may change."""
-        g = self.pack.card.get("generation") or {}
+        g = self.settings
         rate, pickup = g.get("approach", 0.0), g.get("pickup", 0.0)
         eighths = g.get("approach_eighths", 0.0)  # the share of approach notes an 8th long (else a 16th)
         if not rate and not pickup:

@@ -1,8 +1,9 @@
 """The generation loop: from a first chunk, predict, add noise, decode and re-encode chunk after chunk.
 
-One loop (`Loop._run`) serves generate, continue, lock and regenerate: lanes whose chunks are given
+One loop (`Loop.run`) serves generate, continue, lock and regenerate: lanes whose chunks are given
 ("forced") are taken from an existing song instead of predicted, and the lead lane's forced latent is
-what the other lanes are conditioned on.
+what the other lanes are conditioned on. The Decoder turns latents into probabilities (with the call's
+steering: scale lock, chords) and back; every decoded result leaves the engine through its checks.
 """
 
 from __future__ import annotations
@@ -84,11 +85,176 @@ def _complete_thirds(per_bar: torch.Tensor, upper: list[int], thirds: torch.Tens
     per_bar[rows, b, bar] = cells
 
 
-class Loop:
-    """The Engine's loop and its decoding; a part of Engine (it reads the engine's fast, cfg, torch_device,
-    defaults, one_song_threads and scale lock's map `_snap`, and calls its encode and _check_song)."""
+def lift(cells: torch.Tensor, chosen: torch.Tensor, threshold: float) -> None:
+    """cells (L, N, C) in place: each chosen (L, N, 1) chunk whose likeliest cell is under the threshold
+    is scaled until that cell reaches it; the rest are untouched."""
+    peak = cells.amax(dim=-1, keepdim=True).clamp_min_(1e-12)
+    lift = torch.div(threshold * 1.0001, peak).clamp_min_(1.0)
+    cells.mul_(lift.masked_fill_(~chosen, 1.0))
 
-    def _run(
+
+def wake(p: torch.Tensor, revived: torch.Tensor, threshold: float) -> torch.Tensor:
+    """A revived lane's chunk that still decodes to silence is scaled until its likeliest cells sound.
+
+    p: blocked probabilities (L, B*rows, 16); revived: (L, B, 1). The variation of the lane's last
+    sounding part can decode under the threshold (a sparse part, a harmony that moved on); then
+    its strongest cells are lifted to the threshold, so a revived lane always comes back.
+    """
+    lanes, batch = revived.shape[:2]
+    lift(p.view(lanes, batch, -1), revived, threshold)
+    return p
+
+
+def finish_probs(probs: np.ndarray, shift_out: int, lineup, forced, keep, chunk_steps: int) -> np.ndarray:
+    """The loop's probabilities back in the song's key, silent lanes outside the lineup, locked lanes exactly
+    as they were."""
+    probs = transpose_roll(probs, shift_out) if shift_out else probs
+    for lane in range(len(LANES)):
+        if lane not in lineup:
+            probs[lane] = 0.0
+    if forced is not None and keep is not None:
+        for lane in np.flatnonzero(forced.mask.any(axis=0)):
+            n = int(forced.mask[:, lane].sum()) * chunk_steps
+            probs[lane, :, :n] = keep.probs[lane, :n]
+    return probs
+
+
+class Decoder:
+    """Latents to note probabilities and back on the pack's fast band, with the call's steering (scale lock's
+    map, read from `steering.snap`), and the finite check on everything that leaves the engine."""
+
+    def __init__(self, fast, cfg, device: torch.device, steering, pack_name: str):
+        self.fast = fast
+        self.cfg = cfg
+        self.device = device
+        self.steering = steering
+        self.pack_name = pack_name
+
+    def encode(self, rolls) -> torch.Tensor:
+        """Binary chunks (5, N, chunk_steps, 128) -> latent means (5, N, K) on the engine's device."""
+        x = torch.as_tensor(rolls, dtype=torch.float32, device=self.device)
+        return self.fast.encode(self.fast.to_blocked(x), x.shape[1])
+
+    def decode(
+        self, z: torch.Tensor, batch: int, harmonise: bool = True, chords=None, steer=None, floor=None
+    ) -> torch.Tensor:
+        """fast.decode (with the chunk's chords on chord packs), harmonised, then (with scale lock on) each
+        pitched lane's out-of-scale probabilities moved in scale, then steered to the chords when given."""
+        p = self.fast.decode(z, chords)
+        if harmonise:
+            p = self.fast.harmonise(p, batch)
+        snap = self.steering.snap
+        if snap is None and steer is None:
+            return p
+        return self.steered(p, batch, snap, steer, floor)
+
+    def steered(self, p: torch.Tensor, batch: int, snap=None, steer=None, floor: float | None = None) -> torch.Tensor:
+        """Blocked probabilities of `batch` chunks with scale lock's map and the chords' maps applied; with a
+        sounding floor (the call's threshold), passing and neighbour notes stay (chording.keep_passing).
+        Only the pitched lanes leave the blocked layout; the drums (the last lane) pass through as they are."""
+        plain = self.fast.from_blocked(p[:DRUMS], batch)  # (pitched lanes, B, cs, 128)
+        if snap is not None:
+            plain = _moved(plain, snap.expand_as(plain))
+        if steer is not None:
+            plain = self.steer_chords(plain, batch, steer, floor)
+        return torch.cat([self.fast.to_blocked(plain), p[DRUMS:]])
+
+    def steer_chords(self, plain: torch.Tensor, batch: int, steer, floor: float | None) -> torch.Tensor:
+        """The pitched lanes' plain probabilities (lanes, B, cs, 128) of `batch` chunks moved to their chords
+        (a new tensor). steer: ((B, bars, 2, 128), (B, bars, 2)): each bar's notes move to its chord's tones
+        (chording.chord_map), passing and neighbour notes stay given a sounding floor, the bass takes the
+        chord's bass note on beat 1 where the chord changes, and a bare fifth gets its third."""
+        maps, thirds = steer
+        lanes, steps = plain.shape[0], plain.shape[2]
+        bars = maps.shape[1]
+        src = plain.view(lanes, batch, bars, steps // bars, 128)
+        per_bar = _moved(src, maps[None, :, :, None, 0])
+        if floor is not None:  # passing and neighbour notes stay where the decoder put them
+            is_tone = maps[:, :, 0] == torch.arange(128, device=maps.device)  # (B, bars, 128)
+            kept = passing_cells(src, per_bar, is_tone, steps // bars // 4, floor)
+            if len(kept):
+                _keep_cells(src, per_bar, kept, maps[:, :, 0])
+        beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1 where the chord changes
+        first = per_bar[BASS, :, :, :beat]
+        changed = torch.ones(maps.shape[:2], dtype=torch.bool, device=maps.device)  # (B, bars); a phrase starts
+        changed[:, 1:] = (maps[:, 1:, 1] != maps[:, :-1, 1]).any(dim=-1)
+        rooted = _moved(first, maps[:, :, None, 1].expand_as(first))
+        per_bar[BASS, :, :, :beat] = torch.where(changed[:, :, None, None], rooted, first)
+        _complete_thirds(per_bar, [i for i in range(lanes) if i != BASS], thirds)
+        return per_bar.view(lanes, batch, steps, 128)
+
+    def fold_windows(self, plain: torch.Tensor) -> None:
+        """In place on the pitched lanes' plain probabilities (lanes, N, cs, 128): what a round trip through the
+        blocked layout does (FastBand.to_blocked, from_blocked): a cell outside its lane's pitch window folds
+        into it by octaves (the larger stays) and the outside is left silent (chords move notes past a window's
+        edge), as fast.fold does but reading only the outside."""
+        width = self.cfg.pitches
+        if width >= 128:
+            return
+        for lane, lo in enumerate(self.cfg.pitch_low[: plain.shape[0]]):
+            cells = plain[lane]
+            hi = lo + width
+            for k in range(1, -(-lo // 12) + 1):  # below the window: up k octaves, into [lo, lo + 12)
+                a, b = max(lo - 12 * k, 0), lo - 12 * (k - 1)
+                into = cells[..., a + 12 * k : b + 12 * k]
+                into.copy_(torch.maximum(into, cells[..., a:b]))
+            for k in range(1, -(-(128 - hi) // 12) + 1):  # above it: down k octaves, into [hi - 12, hi)
+                a, b = hi + 12 * (k - 1), min(hi + 12 * k, 128)
+                into = cells[..., a - 12 * k : b - 12 * k]
+                into.copy_(torch.maximum(into, cells[..., a:b]))
+            cells[..., :lo] = 0.0
+            cells[..., hi:] = 0.0
+
+    def harmonise_kept(self, p: torch.Tensor, chunks: int, threshold: float) -> None:
+        """FastBand.harmonise over every generated chunk at once, in place; a lane's chunk that sounded
+        before it still sounds after (its likeliest cells are lifted to the threshold), so the harmony
+        fades clashes without silencing a part the loop went on from."""
+        cells = p.view(p.shape[0], chunks, -1)
+        sounded = cells.amax(dim=-1, keepdim=True) >= threshold
+        self.fast.harmonise(p, chunks)
+        lift(cells, sounded, threshold)
+
+    def unblock(self, blocked: torch.Tensor, batch: int) -> np.ndarray:
+        """Blocked probabilities -> (L, B, cs, 128) numpy; PackError when any is NaN or infinite.
+
+        Every decoded result leaves the engine through here or _loop (both call _check_finite), so a pack whose
+        weights overflow never makes a silent, empty sketch: one isfinite over the output (well under a
+        millisecond a song).
+        """
+        self.check_finite(blocked)
+        return self.fast.from_blocked(blocked, batch).cpu().numpy()
+
+    def check_finite(self, blocked: torch.Tensor) -> None:
+        """PackError naming the pack and the lanes when any blocked probability (L, ...) is NaN or infinite."""
+        if not torch.isfinite(blocked).all():
+            lanes = blocked.reshape(blocked.shape[0], -1).isfinite().all(dim=1).logical_not().nonzero()
+            names = ", ".join(LANES[i] for i in lanes.flatten().tolist())
+            raise PackError(
+                f"model pack '{self.pack_name}' gave NaN or infinite note probabilities in lane {names}: its "
+                "weights are damaged (they overflow); re-train the pack or choose another"
+            )
+
+
+class Loop:
+    """The thesis's loop on the pack's fast band: predict, add noise, decode (Decoder), re-encode."""
+
+    def __init__(self, decoder: Decoder, takes, fast, cfg, device: torch.device, one_song_threads, harmony_after: bool):
+        """takes: the engine's Takes (checks a song a locked lane comes from); harmony_after: the card's
+        harmony on the whole take at the end instead of chunk by chunk."""
+        self.decoder = decoder
+        self.takes = takes
+        self.fast = fast
+        self.cfg = cfg
+        self.device = device
+        self.one_song_threads = one_song_threads
+        self.harmony_after = harmony_after
+
+    def threads(self, batch: int):
+        """torch's threads for a call of `batch` songs: one_song_threads for a single song on the CPU."""
+        one_song = self.device.type == "cpu" and batch == 1
+        return torch_threads(self.one_song_threads if one_song else None)
+
+    def run(
         self,
         first,
         first_z,
@@ -112,22 +278,21 @@ class Loop:
         abandoned-guitar weakness); the predictors then carry on from there. pull in [0, 1) draws every predicted
         latent that far back toward the first chunk's, so a take keeps the primer's key and feel
         instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly. light: (5, B, 1)
-        gains on each generated chunk's probabilities (`_light`), or None. plan: the call's chords
+        gains on each generated chunk's probabilities (`Steering.light`), or None. plan: the call's chords
         (chording.ChordPlan, chunk 0 is `first`), or None.
         """
-        one_song = self.torch_device.type == "cpu" and first.shape[1] == 1
-        with torch_threads(self.one_song_threads if one_song else None):
+        with self.threads(first.shape[1]):
             args = (first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
             return self._loop(*args, light=light, plan=plan)
 
     def _loop(
         self, first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup=None, light=None, plan=None
     ):
-        fast, dev = self.fast, self.torch_device
+        fast, dev = self.fast, self.device
         by_band = fast.band_net is not None and plan is not None  # the chord family: one predictor for the band
         lead_i, followers = fast.lead, fast.followers
         n_lanes, batch = first.shape[:2]
-        after = self.defaults["harmony_after"]  # harmony on the whole take at the end, else chunk by chunk
+        after = self.harmony_after  # harmony on the whole take at the end, else chunk by chunk
         eps = (torch.randn((steps, n_lanes, batch, self.cfg.latent), generator=gen) * noise).to(dev)
         x = fast.to_blocked(torch.as_tensor(first, device=dev))
         z = fast.encode((x >= threshold).float(), batch)
@@ -135,7 +300,7 @@ class Loop:
         home = z
         blocks = [x]
         if forced is not None:
-            fz, fmask = self._forced_latents(forced)
+            fz, fmask = self.forced_latents(forced)
         if revive:  # which lanes sound is kept host-side: a few tiny numpy ops instead of device ops a step
             anchor, silent = z.clone(), np.zeros((n_lanes, batch), dtype=np.int64)
             heard = ((x >= threshold).reshape(n_lanes, batch, -1).amax(dim=2) > 0).cpu().numpy()
@@ -164,11 +329,11 @@ class Loop:
                 z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
-            p = self._decode(z_next, batch, harmonise=not after, chords=chords)
+            p = self.decoder.decode(z_next, batch, harmonise=not after, chords=chords)
             if light is not None:
                 p.view(n_lanes, batch, -1).mul_(light)
             if revived is not None:
-                p = self._wake(p, revived, threshold)
+                p = wake(p, revived, threshold)
             blocks.append(p)
             chunk_latents.append(z_next)
             if s == steps - 1:
@@ -187,14 +352,14 @@ class Loop:
         stacked = fast.stack_blocks(blocks)
         steered = plan is not None and plan.maps is not None and steps
         if after and steps and fast.harmony and not steered:  # given chords do its work
-            self._harmonise_kept(stacked[:, blocks[0].shape[1] :], steps * batch, threshold)
-        self._check_finite(stacked)  # the loop's result leaves the engine here, not through _unblock
+            self.decoder.harmonise_kept(stacked[:, blocks[0].shape[1] :], steps * batch, threshold)
+        self.decoder.check_finite(stacked)  # the loop's result leaves the engine here, not through _unblock
         plain = fast.from_blocked(stacked, (steps + 1) * batch)  # (L, chunks * B, cs, 128), chunk by chunk
         if steered:  # every generated chunk to its chords, at once, in the plain layout
             steer = (plan.maps[1 : steps + 1].flatten(0, 1), plan.thirds[1 : steps + 1].flatten(0, 1))
             pitched = plain[:DRUMS, batch:]
-            pitched.copy_(self._steer_chords(pitched, steps * batch, steer, threshold))
-            self._fold_windows(pitched)
+            pitched.copy_(self.decoder.steer_chords(pitched, steps * batch, steer, threshold))
+            self.decoder.fold_windows(pitched)
         probs = plain.cpu().numpy()
         probs = probs.reshape(n_lanes, steps + 1, batch, self.cfg.chunk_steps, 128).transpose(0, 2, 1, 3, 4)
         probs = np.ascontiguousarray(probs.reshape(n_lanes, batch, -1, 128))
@@ -203,35 +368,6 @@ class Loop:
             for lane in range(n_lanes):
                 probs[lane][:, step_mask[lane]] = forced.probs[lane][step_mask[lane]]
         return probs, torch.stack(chunk_latents).cpu().numpy()
-
-    def _harmonise_kept(self, p: torch.Tensor, chunks: int, threshold: float) -> None:
-        """FastBand.harmonise over every generated chunk at once, in place; a lane's chunk that sounded
-        before it still sounds after (its likeliest cells are lifted to the threshold), so the harmony
-        fades clashes without silencing a part the loop went on from."""
-        cells = p.view(p.shape[0], chunks, -1)
-        sounded = cells.amax(dim=-1, keepdim=True) >= threshold
-        self.fast.harmonise(p, chunks)
-        self._lift(cells, sounded, threshold)
-
-    @staticmethod
-    def _wake(p: torch.Tensor, revived: torch.Tensor, threshold: float) -> torch.Tensor:
-        """A revived lane's chunk that still decodes to silence is scaled until its likeliest cells sound.
-
-        p: blocked probabilities (L, B*rows, 16); revived: (L, B, 1). The variation of the lane's last
-        sounding part can decode under the threshold (a sparse part, a harmony that moved on); then
-        its strongest cells are lifted to the threshold, so a revived lane always comes back.
-        """
-        lanes, batch = revived.shape[:2]
-        Loop._lift(p.view(lanes, batch, -1), revived, threshold)
-        return p
-
-    @staticmethod
-    def _lift(cells: torch.Tensor, chosen: torch.Tensor, threshold: float) -> None:
-        """cells (L, N, C) in place: each chosen (L, N, 1) chunk whose likeliest cell is under the threshold
-        is scaled until that cell reaches it; the rest are untouched."""
-        peak = cells.amax(dim=-1, keepdim=True).clamp_min_(1e-12)
-        lift = torch.div(threshold * 1.0001, peak).clamp_min_(1.0)
-        cells.mul_(lift.masked_fill_(~chosen, 1.0))
 
     def _predict_band(self, z: torch.Tensor, forced, chords: torch.Tensor) -> torch.Tensor:
         """BandNN's next latents (L, B, K) from the band's latents, the forced lanes' next latents
@@ -242,90 +378,20 @@ class Loop:
         known, mask = forced
         return self.fast.predict_band(z, known.expand_as(z), mask[..., 0].expand(lanes, batch), chords)
 
-    def _decode(
-        self, z: torch.Tensor, batch: int, harmonise: bool = True, chords=None, steer=None, floor=None
-    ) -> torch.Tensor:
-        """fast.decode (with the chunk's chords on chord packs), harmonised, then (with scale lock on) each
-        pitched lane's out-of-scale probabilities moved in scale, then steered to the chords when given."""
-        p = self.fast.decode(z, chords)
-        if harmonise:
-            p = self.fast.harmonise(p, batch)
-        snap = getattr(self, "_snap", None)
-        if snap is None and steer is None:
-            return p
-        return self._steered(p, batch, snap, steer, floor)
-
-    def _steered(self, p: torch.Tensor, batch: int, snap=None, steer=None, floor: float | None = None) -> torch.Tensor:
-        """Blocked probabilities of `batch` chunks with scale lock's map and the chords' maps applied; with a
-        sounding floor (the call's threshold), passing and neighbour notes stay (chording.keep_passing).
-        Only the pitched lanes leave the blocked layout; the drums (the last lane) pass through as they are."""
-        plain = self.fast.from_blocked(p[:DRUMS], batch)  # (pitched lanes, B, cs, 128)
-        if snap is not None:
-            plain = _moved(plain, snap.expand_as(plain))
-        if steer is not None:
-            plain = self._steer_chords(plain, batch, steer, floor)
-        return torch.cat([self.fast.to_blocked(plain), p[DRUMS:]])
-
-    def _steer_chords(self, plain: torch.Tensor, batch: int, steer, floor: float | None) -> torch.Tensor:
-        """The pitched lanes' plain probabilities (lanes, B, cs, 128) of `batch` chunks moved to their chords
-        (a new tensor). steer: ((B, bars, 2, 128), (B, bars, 2)): each bar's notes move to its chord's tones
-        (chording.chord_map), passing and neighbour notes stay given a sounding floor, the bass takes the
-        chord's bass note on beat 1 where the chord changes, and a bare fifth gets its third."""
-        maps, thirds = steer
-        lanes, steps = plain.shape[0], plain.shape[2]
-        bars = maps.shape[1]
-        src = plain.view(lanes, batch, bars, steps // bars, 128)
-        per_bar = _moved(src, maps[None, :, :, None, 0])
-        if floor is not None:  # passing and neighbour notes stay where the decoder put them
-            is_tone = maps[:, :, 0] == torch.arange(128, device=maps.device)  # (B, bars, 128)
-            kept = passing_cells(src, per_bar, is_tone, steps // bars // 4, floor)
-            if len(kept):
-                _keep_cells(src, per_bar, kept, maps[:, :, 0])
-        beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1 where the chord changes
-        first = per_bar[BASS, :, :, :beat]
-        changed = torch.ones(maps.shape[:2], dtype=torch.bool, device=maps.device)  # (B, bars); a phrase starts
-        changed[:, 1:] = (maps[:, 1:, 1] != maps[:, :-1, 1]).any(dim=-1)
-        rooted = _moved(first, maps[:, :, None, 1].expand_as(first))
-        per_bar[BASS, :, :, :beat] = torch.where(changed[:, :, None, None], rooted, first)
-        _complete_thirds(per_bar, [i for i in range(lanes) if i != BASS], thirds)
-        return per_bar.view(lanes, batch, steps, 128)
-
-    def _fold_windows(self, plain: torch.Tensor) -> None:
-        """In place on the pitched lanes' plain probabilities (lanes, N, cs, 128): what a round trip through the
-        blocked layout does (FastBand.to_blocked, from_blocked): a cell outside its lane's pitch window folds
-        into it by octaves (the larger stays) and the outside is left silent (chords move notes past a window's
-        edge), as fast.fold does but reading only the outside."""
-        width = self.cfg.pitches
-        if width >= 128:
-            return
-        for lane, lo in enumerate(self.cfg.pitch_low[: plain.shape[0]]):
-            cells = plain[lane]
-            hi = lo + width
-            for k in range(1, -(-lo // 12) + 1):  # below the window: up k octaves, into [lo, lo + 12)
-                a, b = max(lo - 12 * k, 0), lo - 12 * (k - 1)
-                into = cells[..., a + 12 * k : b + 12 * k]
-                into.copy_(torch.maximum(into, cells[..., a:b]))
-            for k in range(1, -(-(128 - hi) // 12) + 1):  # above it: down k octaves, into [hi - 12, hi)
-                a, b = hi + 12 * (k - 1), min(hi + 12 * k, 128)
-                into = cells[..., a - 12 * k : b - 12 * k]
-                into.copy_(torch.maximum(into, cells[..., a:b]))
-            cells[..., :lo] = 0.0
-            cells[..., hi:] = 0.0
-
-    def _forced_latents(self, forced: _Forced):
+    def forced_latents(self, forced: _Forced):
         """Latent means of every forced chunk (chunks, L, 1, K) and the mask as a device tensor."""
         cs = self.cfg.chunk_steps
         n = forced.mask.shape[0]
         rolls = (forced.probs >= forced.threshold).reshape(len(LANES), n, cs, 128)
-        z = self.encode(rolls.astype(np.float32)).permute(1, 0, 2)[:, :, None, :]
-        mask = torch.as_tensor(forced.mask, device=self.torch_device)[:, :, None, None]
+        z = self.decoder.encode(rolls.astype(np.float32)).permute(1, 0, 2)[:, :, None, :]
+        mask = torch.as_tensor(forced.mask, device=self.device)[:, :, None, None]
         return z, mask
 
-    def _forced_from(self, song: Song | None, lanes, n_chunks: int, shift: int = 0) -> _Forced | None:
+    def forced_from(self, song: Song | None, lanes, n_chunks: int, shift: int = 0) -> _Forced | None:
         """Chunks of `lanes` taken from `song`, moved `shift` semitones into the pack's key space."""
         if song is None or not lanes:
             return None
-        self._check_song(song)
+        self.takes.check(song)
         idx = [lane_index(lane) for lane in lanes]
         mask = np.zeros((n_chunks, len(LANES)), dtype=bool)
         mask[: min(n_chunks, song.n_chunks), idx] = True
@@ -333,23 +399,3 @@ class Loop:
         common = min(probs.shape[1], song.n_steps)
         probs[:, :common] = song.probs[:, :common]
         return _Forced(mask, transpose_roll(probs, shift), song.threshold)
-
-    def _unblock(self, blocked: torch.Tensor, batch: int) -> np.ndarray:
-        """Blocked probabilities -> (L, B, cs, 128) numpy; PackError when any is NaN or infinite.
-
-        Every decoded result leaves the engine through here or _loop (both call _check_finite), so a pack whose
-        weights overflow never makes a silent, empty sketch: one isfinite over the output (well under a
-        millisecond a song).
-        """
-        self._check_finite(blocked)
-        return self.fast.from_blocked(blocked, batch).cpu().numpy()
-
-    def _check_finite(self, blocked: torch.Tensor) -> None:
-        """PackError naming the pack and the lanes when any blocked probability (L, ...) is NaN or infinite."""
-        if not torch.isfinite(blocked).all():
-            lanes = blocked.reshape(blocked.shape[0], -1).isfinite().all(dim=1).logical_not().nonzero()
-            names = ", ".join(LANES[i] for i in lanes.flatten().tolist())
-            raise PackError(
-                f"model pack '{self.pack.name}' gave NaN or infinite note probabilities in lane {names}: its "
-                "weights are damaged (they overflow); re-train the pack or choose another"
-            )

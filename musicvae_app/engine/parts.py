@@ -13,15 +13,21 @@ from .runtime import MAX_STEPS
 
 
 class Parts:
-    """Reading parts; a part of Engine (it reads cfg, pack and key_normalised, and calls _check_song and _song)."""
+    """Reading parts on the pack's grid (cfg), checked and made into takes with the engine's Takes."""
 
-    def _follow_part(self, follow: str | Path | Song) -> Song:
+    def __init__(self, cfg, pack_name: str, key_normalised: bool, takes):
+        self.cfg = cfg
+        self.pack_name = pack_name
+        self.key_normalised = key_normalised
+        self.takes = takes
+
+    def follow_part(self, follow: str | Path | Song) -> Song:
         """The part to follow as a Song on the pack's grid, its chunks marked as the musician's ("part").
 
         InvalidValue for a part with no notes or longer than a sketch may be; a bad file is a MidiImportError.
         """
         if isinstance(follow, Song):
-            self._check_song(follow)
+            self.takes.check(follow)
             part, name = follow.copy(), str(follow.settings.get("source") or "the part")
             part.probs = follow.notes().astype(np.float32)
             part.threshold = 0.5
@@ -40,7 +46,7 @@ class Parts:
             part = self.song_from_midi(follow)
         if not part.notes().any():
             raise InvalidValue(f"'{name}' has no notes to follow: give a MIDI file with a part in it")
-        part.chunks = [[ChunkInfo("part", None, None, self.pack.name)] * len(LANES) for _ in range(part.n_chunks)]
+        part.chunks = [[ChunkInfo("part", None, None, self.pack_name)] * len(LANES) for _ in range(part.n_chunks)]
         return part
 
     def song_from_midi(self, path: str | Path) -> Song:
@@ -56,7 +62,7 @@ class Parts:
         shift = -normalising_shift(key) if self.key_normalised else 0
         lineup = [LANES[i] for i in range(len(LANES)) if roll[i].any()] or list(LANES)
         settings = dict(
-            pack=self.pack.name,
+            pack=self.pack_name,
             source=str(Path(path).name),
             key=key_name(key) if key else "",
             transpose=shift,
@@ -64,11 +70,11 @@ class Parts:
             threshold=0.5,
             steps=n - 1,
         )
-        chunks = [[ChunkInfo("primer", None, None, self.pack.name)] * len(LANES) for _ in range(n)]
-        return self._song(
+        chunks = [[ChunkInfo("primer", None, None, self.pack_name)] * len(LANES) for _ in range(n)]
+        return self.takes.song(
             probs, np.zeros((n, len(LANES), self.cfg.latent), np.float32), 0.5, float(tempo), chunks, settings, None
         )
 
     def read_part(self, path: str | Path) -> Song:
         """A part to follow from a .mid, checked (InvalidValue: no notes, too long) as generate(follow=) checks it."""
-        return self._follow_part(path)
+        return self.follow_part(path)

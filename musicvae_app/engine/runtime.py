@@ -8,6 +8,8 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 
+from ..errors import InvalidValue
+
 MAX_STEPS = 1024
 MAX_VARIATIONS = 64
 
@@ -17,9 +19,9 @@ def pick_device(device: str = "auto") -> torch.device:
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if device not in ("cpu", "cuda"):
-        raise ValueError(f"unknown device {device!r}: use auto, cpu or cuda")
+        raise InvalidValue(f"unknown device {device!r}: use auto, cpu or cuda")
     if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but torch sees no CUDA GPU: use --device cpu or auto")
+        raise InvalidValue("device 'cuda' was asked for but torch sees no CUDA GPU: use --device cpu or auto")
     return torch.device(device)
 
 
@@ -43,5 +45,5 @@ def torch_threads(threads: int | None):
 
 def _check_count(name: str, value, low: int, high: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ValueError(f"{name} must be a whole number from {low} to {high}, got {value!r}")
+        raise InvalidValue(f"{name} must be a whole number from {low} to {high}, got {value!r}")
     return int(value)

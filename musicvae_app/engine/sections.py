@@ -6,7 +6,7 @@ After the loop, each bar of a repeated section is decoded again from the latents
 noise, with the chords its own bars have, and takes that bar's place. Chunks are 4 bars, so a section on a
 chunk's bar lines gets whole chunks; any other bar takes its bar of the decoded chunk. Lanes the take keeps
 as given (a primer's, locked lanes, a followed part) are left as they are. The fills are groove's
-(`Groove._groove(fill_bars=...)`): the last bar before each section's first bar always fills.
+(`Groove.apply(fill_bars=...)`, run by the post stage): the last bar before each section's first bar always fills.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import numpy as np
 import torch
 
 from ..theory.sections import Section, check_sections, repeats
-from .runtime import torch_threads
 
 # sd of the noise on a repeated section's latents (the loop's own is about 1): on the shipped pack a repeated
 # chorus's cells against its first time's F1 0.93, a verse's against a chorus's 0.83 (8 seeds)
@@ -40,12 +39,22 @@ def repeat_map(sections: list[Section], n_bars: int) -> dict[int, int]:
 
 
 class Sections:
-    """Repeated sections played again with a variation; a part of Engine (it reads cfg, fast, defaults)."""
+    """Repeated sections played again with a variation, decoded with the engine's Decoder on the Loop's threads."""
 
-    def _sections(self, sections, n_bars: int) -> list[Section]:
+    def __init__(self, cfg, fast, device: torch.device, decoder, loop, harmony_after: bool):
+        self.cfg = cfg
+        self.fast = fast
+        self.device = device
+        self.decoder = decoder
+        self.loop = loop
+        self.harmony_after = harmony_after
+
+    @staticmethod
+    def check(sections, n_bars: int) -> list[Section]:
+        """The call's sections, checked inside n_bars (theory.sections.check_sections)."""
         return check_sections(sections, n_bars)
 
-    def _repeat_sections(self, probs, latents, sections, plan, threshold: float, seed: int, keep=None) -> None:
+    def repeat(self, probs, latents, sections, plan, threshold: float, seed: int, keep=None) -> None:
         """In place on probs (L, B, steps, 128) and latents (chunks, L, B, K), in the pack's key space, before
         the take is moved to its key. plan: the call's ChordPlan or None; keep: (chunks, L) bool, chunks of
         lanes to leave as they are."""
@@ -70,7 +79,7 @@ class Sections:
         gen = torch.Generator().manual_seed(int(seed) * 1000 + _SEED_SALT)
         z = torch.as_tensor(latents[[c for _, c in keys]], dtype=torch.float32)  # (n, L, B, K)
         z = z + torch.randn(z.shape, generator=gen) * VARIATION
-        z = z.permute(1, 0, 2, 3).reshape(lanes, n * batch, -1).to(self.torch_device)  # (L, n*B, K)
+        z = z.permute(1, 0, 2, 3).reshape(lanes, n * batch, -1).to(self.device)  # (L, n*B, K)
         args = {}
         if plan is not None:
             # per bar of the song, its chords (features, maps, thirds), then per decoded chunk the target bars'
@@ -85,13 +94,12 @@ class Sections:
                 maps = plan.maps[chunk_of, :, bar_of]  # (n, bars, B, 2, 128)
                 thirds = plan.thirds[chunk_of, :, bar_of]  # (n, bars, B, 2)
                 args["steer"] = (maps.permute(0, 2, 1, 3, 4).flatten(0, 1), thirds.permute(0, 2, 1, 3).flatten(0, 1))
-        after = self.defaults["harmony_after"]
-        one_song = self.torch_device.type == "cpu" and batch == 1
-        with torch_threads(self.one_song_threads if one_song else None):  # as the loop runs (Engine's threads)
-            p = self._decode(z, n * batch, harmonise=not after, **args)
+        after = self.harmony_after
+        with self.loop.threads(batch):  # as the loop runs
+            p = self.decoder.decode(z, n * batch, harmonise=not after, **args)
             if after and self.fast.harmony and (plan is None or plan.maps is None):  # as the loop (chords do its work)
-                self._harmonise_kept(p, n * batch, threshold)
-            decoded = self._unblock(p, n * batch).reshape(lanes, n, batch, -1, 128)
+                self.decoder.harmonise_kept(p, n * batch, threshold)
+            decoded = self.decoder.unblock(p, n * batch).reshape(lanes, n, batch, -1, 128)
         z = z.reshape(lanes, n, batch, -1).permute(1, 0, 2, 3).cpu().numpy()  # (n, L, B, K)
         free = np.ones((latents.shape[0], lanes), dtype=bool) if keep is None else ~keep
         for row, key in enumerate(keys):

@@ -1,4 +1,7 @@
-"""Steering: what bends the decoded notes for one call (scale lock, harmony, a start's density offsets)."""
+"""Steering: what bends the decoded notes for one call (scale lock, harmony, a start's density offsets).
+
+The Engine holds one Steering; the Decoder (loop.py) reads its `snap` while a call runs inside `during`.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +16,33 @@ from ..theory.keys import parse_key, scale_pitch_classes
 
 
 class Steering:
-    """Scale lock, harmony and density offsets for the call in progress; a part of Engine (it sets the
-    engine's `_snap`, which Loop._decode reads, and the harmony and lane offsets of its fast band)."""
+    """Scale lock, harmony and density offsets for the call in progress: `snap` (scale lock's pitch map, read by
+    the Decoder) and the harmony and lane offsets of the fast band, set for one call by `during`."""
+
+    def __init__(self, fast, device: torch.device, harmony: float):
+        """harmony: the pack's default strength, in force between calls."""
+        self.fast = fast
+        self.device = device
+        self.harmony = harmony
+        self.snap: torch.Tensor | None = None  # scale lock's pitch map for the call in progress
 
     @contextmanager
-    def _steering(self, snap: torch.Tensor | None, harmony: float, start_bias=None):
+    def unlocked(self):
+        """The block runs with no scale lock (the bank's counts are the same whether or not it is on)."""
+        snap, self.snap = self.snap, None
+        try:
+            yield
+        finally:
+            self.snap = snap
+
+    @contextmanager
+    def during(self, snap: torch.Tensor | None, harmony: float, start_bias=None):
         """Scale lock's pitch map, the harmony strength and a start's extra density offsets for one call.
 
         start_bias (five floats or None) is added to the density offsets in force (card lane_bias) while
         the call runs; everything is as before after it.
         """
-        self._snap = snap
+        self.snap = snap
         self.fast.set_harmony(harmony)
         shifted = start_bias is not None and any(start_bias)
         if shifted:
@@ -33,30 +52,31 @@ class Steering:
         try:
             yield
         finally:
-            self._snap = None
-            self.fast.set_harmony(self.defaults["harmony"])
+            self.snap = None
+            self.fast.set_harmony(self.harmony)
             if shifted:
                 self.fast.set_lane_bias(base)
 
-    def _steering_of(self, song: Song):
-        """`_steering` as the song was made: its scale lock, harmony and start offsets."""
-        harmony = song.settings.get("harmony", self.defaults["harmony"])
+    def of_song(self, song: Song):
+        """`during` as the song was made: its scale lock, harmony and start offsets."""
+        harmony = song.settings.get("harmony", self.harmony)
         try:
             harmony = check_float("harmony", harmony, 0.0, 8.0)
         except ValueError:
-            harmony = self.defaults["harmony"]
-        return self._steering(self._song_scale(song), harmony, self._start_bias(song.settings.get("start_bias")))
+            harmony = self.harmony
+        return self.during(self.song_scale(song), harmony, self.start_bias(song.settings.get("start_bias")))
 
-    def _song_scale(self, song: Song) -> torch.Tensor | None:
+    def song_scale(self, song: Song) -> torch.Tensor | None:
+        """Scale lock's pitch map for a take made with it, else None."""
         if not song.settings.get("scale_lock"):
             return None
-        return self._scale_map(str(song.settings.get("key") or ""), int(song.settings.get("transpose", 0)))
+        return self.scale_map(str(song.settings.get("key") or ""), int(song.settings.get("transpose", 0)))
 
-    def _lock_of(self, song: Song) -> np.ndarray | None:
-        """`_key_scale` of a song made with scale lock, else None."""
-        return self._key_scale(song.settings.get("key")) if song.settings.get("scale_lock") else None
+    def lock_of(self, song: Song) -> np.ndarray | None:
+        """`key_scale` of a song made with scale lock, else None."""
+        return self.key_scale(song.settings.get("key")) if song.settings.get("scale_lock") else None
 
-    def _scale_map(self, key_text: str, shift_out: int) -> torch.Tensor:
+    def scale_map(self, key_text: str, shift_out: int) -> torch.Tensor:
         """For each of the 128 pitches in the pack's key space, the in-scale pitch its probability goes to."""
         try:
             tonic, mode = parse_key(key_text.split(" / ")[0]) if key_text else (0, "major")
@@ -71,10 +91,10 @@ class Steering:
                 target.append(p + 1)
             else:
                 target.append(p - 1)
-        return torch.tensor(target, device=self.torch_device)
+        return torch.tensor(target, device=self.device)
 
     @staticmethod
-    def _key_scale(key_text) -> np.ndarray:
+    def key_scale(key_text) -> np.ndarray:
         """The key's scale in the song's own pitches (bool, 12), for the groove's notes under scale lock."""
         try:
             tonic, mode = parse_key(str(key_text).split(" / ")[0]) if key_text else (0, "major")
@@ -85,7 +105,7 @@ class Steering:
         return scale
 
     @staticmethod
-    def _start_bias(value) -> list[float] | None:
+    def start_bias(value) -> list[float] | None:
         """Five finite density offsets for a sketch with no primer (card generation.start_bias), else None."""
         try:
             out = [check_float("start_bias", v, -8.0, 8.0) for v in value]
@@ -93,7 +113,7 @@ class Steering:
             return None
         return out if len(out) == len(LANES) else None
 
-    def _light(self, brought_in: list[int], silent: np.ndarray, gain) -> torch.Tensor | None:
+    def light(self, brought_in: list[int], silent: np.ndarray, gain) -> torch.Tensor | None:
         """Gains (5, B, 1) for the lanes brought in where the first chunk lacked them, or None.
 
         A lane the primer does not play comes in lighter when the pack says so (card
@@ -106,4 +126,4 @@ class Steering:
         out = np.ones((len(LANES), silent.shape[1], 1), dtype=np.float32)
         for lane in brought_in:
             out[lane, silent[lane], 0] = gain[lane]
-        return torch.as_tensor(out, device=self.torch_device)
+        return torch.as_tensor(out, device=self.device)

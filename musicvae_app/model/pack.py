@@ -386,7 +386,7 @@ def probe_finite(band: Band, where: str = "model pack") -> None:
     Finite weights can still overflow (weights x 1e30 load, then every note probability is NaN): each
     lane's decoder runs on three latents (zero, +1, -1; chord packs with and without chords), its encoder
     on an empty and a full chunk, the predictors on those latents. About 6 ms on the shipped pack; the
-    engine checks every output as well (Loop._unblock).
+    engine checks every output as well (Decoder.unblock).
     """
     cfg = band.cfg
     k = cfg.latent

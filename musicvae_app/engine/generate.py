@@ -1,0 +1,227 @@
+"""A new sketch: Engine.generate's plan (every setting resolved against the card), the loop, the post stage.
+
+The music of one call is made here, by the engine's parts passed in: Planner (plan.py), Parts (a part to
+follow), Chording (the chords of the call), StartBank (where it starts), Steering (scale lock, harmony), Loop
+and Decoder (loop.py), Sections (a form's repeats) and Post (post.py: groove, chart check).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..errors import InvalidValue
+from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
+from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song
+from ..theory.chords import chart_period, chords_key, fit_chart, recognize
+from ..theory.keys import key_name, transpose_roll
+from .chording import plan_args, read_chords
+from .key_space import key_shifts
+from .loop import finish_probs
+from .runtime import new_seed
+from .sections import fill_bars
+
+
+class Generation:
+    """Engine.generate's work, on the engine's parts (each passed in)."""
+
+    def __init__(
+        self,
+        cfg,
+        pack_name,
+        defaults,
+        fast,
+        device,
+        key_normalised,
+        planner,
+        takes,
+        parts,
+        chording,
+        bank,
+        steering,
+        decoder,
+        loop,
+        sections,
+        post,
+    ):
+        self.cfg = cfg
+        self.pack_name = pack_name
+        self.defaults = defaults
+        self.fast = fast
+        self.device = device
+        self.key_normalised = key_normalised
+        self.planner = planner
+        self.takes = takes
+        self.parts = parts
+        self.chording = chording
+        self.bank = bank
+        self.steering = steering
+        self.decoder = decoder
+        self.loop = loop
+        self.sections = sections
+        self.post = post
+
+    def run(
+        self,
+        steps: int = 8,
+        noise: float | None = None,
+        threshold: float | None = None,
+        seed: int | None = None,
+        primer: np.ndarray | Song | str | Path | None = None,
+        variations: int = 1,
+        tempo: float | None = None,
+        keep: Song | None = None,
+        keep_lanes: tuple[str, ...] | list[str] = (),
+        revive: int | None = None,
+        pull: float | None = None,
+        lineup: tuple[str, ...] | list[str] | str | None = None,
+        key: str | None = None,
+        start: str | None = None,
+        scale_lock: bool | None = None,
+        harmony: float | None = None,
+        chords: str | list | None = None,
+        follow: str | Path | Song | None = None,
+        groove: bool | None = None,
+        sections: list | None = None,
+    ) -> Song | list[Song]:
+        """Engine.generate (see there): plan, loop, post."""
+        g = self.defaults
+        groove = bool(g["groove"] if groove is None else groove)
+        part = None
+        if follow is not None:
+            if keep is not None or primer is not None:
+                raise InvalidValue("follow a part, or give a primer or locked lanes, not both")
+            if key is not None:
+                raise InvalidValue(f"a followed part plays in its own key: leave the key unset (asked {key!r})")
+            part = self.parts.follow_part(follow)
+            keep, keep_lanes = part, [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
+            steps = part.n_chunks - 1
+        steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
+        n_bars = (steps + 1) * self.cfg.bars
+        asked = read_chords(chords, n_bars) if chords is not None else None
+        sections = self.sections.check(sections, n_bars)
+        tempo = None if tempo is None else check_tempo(tempo)
+        noise = check_noise(g["noise"] if noise is None else noise)
+        threshold = check_threshold(g["threshold"] if threshold is None else threshold)
+        revive, pull = self.planner.revive(revive), self.planner.pull(pull)
+        lineup = self.planner.lineup(lineup)
+        start = self.planner.start(start)
+        seed = new_seed() if seed is None else check_seed(seed)
+        gen = torch.Generator().manual_seed(seed)
+        primer_roll, primer_tempo = (None, None) if primer is None else self.planner.primer(primer)
+        if part is not None:
+            primer_roll, primer_tempo = part.notes()[:, : self.cfg.chunk_steps], float(part.tempo)
+            if asked is None:
+                asked = fit_chart(recognize(part.notes(), 4 * self.cfg.steps_per_beat), n_bars)
+        if asked is not None and key is None and primer_roll is None and keep is None:
+            key = key_name(chords_key(asked[: chart_period(asked)]))  # a chart alone: its own key
+        key_roll = part.notes() if part is not None else primer_roll  # a followed part's key is the whole part's
+        shift_in, shift_out, key_used = key_shifts(key_roll, keep, key, self.key_normalised)
+        scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
+        harmony = check_float("harmony", g["harmony"] if harmony is None else harmony, 0.0, 8.0)
+        start_bias = self.steering.start_bias(g["start_bias"]) if primer_roll is None and start == "bank" else None
+        with self.steering.during(
+            self.steering.scale_map(key_used, shift_out) if scale_lock else None, harmony, start_bias
+        ):
+            cs, n_lanes = self.cfg.chunk_steps, len(LANES)
+            forced = self.loop.forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
+            chord_source = "asked" if chords is not None else ("part" if part is not None else None)
+            plan = self.chording.plan(asked, -shift_out, variations, steps + 1)
+            if primer_roll is not None:
+                first = transpose_roll(primer_roll, shift_in).astype(np.float32)
+                if asked is None and self.cfg.chords:  # chord packs decode with the primer's chords, unsteered
+                    heard = fit_chart(recognize(first, 4 * self.cfg.steps_per_beat), n_bars)
+                    plan = self.chording.plan(heard, 0, variations, steps + 1, steer=False)
+                first = np.repeat(first[:, None], variations, axis=1)
+                first_z = None
+                source = "primer"
+            elif start == "bank":
+                bank_pick = self.bank.rows(gen, variations, lineup, threshold)
+                first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
+                if asked is None:  # chord packs: the progression the bank chunk played, round and round
+                    asked = self.chording.bank_chords(bank_pick, shift_out)
+                    chord_source = "bank" if asked is not None else None
+                    asked = fit_chart(asked, n_bars) if asked is not None else None
+                    plan = self.chording.plan(asked, -shift_out, variations, steps + 1)
+                first = self.decoder.unblock(self.decoder.decode(first_z, variations, **plan_args(plan, 0)), variations)
+                source = "bank"
+            else:
+                first_z = torch.randn((n_lanes, variations, self.cfg.latent), generator=gen).to(self.device)
+                first = self.decoder.unblock(self.decoder.decode(first_z, variations, **plan_args(plan, 0)), variations)
+                source = "random"
+            silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
+            brought_in = self.bank.bring_in(first, threshold, lineup, forced, gen, plan) if revive else []
+            light = (
+                self.steering.light(brought_in, silent, g["bring_in"]) if source == "primer" and part is None else None
+            )
+            if forced is not None:
+                first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
+            probs, latents = self.loop.run(
+                first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light, plan=plan
+            )
+            protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
+            if source == "primer" and part is None:
+                protect[0] = primer_roll.any(axis=(1, 2))  # the primer's own lanes; brought-in ones are new
+            if sections:
+                self.sections.repeat(probs, latents, sections, plan, threshold, seed, protect)
+            probs = finish_probs(probs, shift_out, lineup, forced, keep, self.cfg.chunk_steps)
+            grooved = self.post.run_groove(
+                probs,
+                groove,
+                threshold,
+                lineup,
+                seed,
+                protect,
+                asked,
+                fill_bars=fill_bars(sections),
+                scale=self.steering.key_scale(key_used) if scale_lock else None,
+            )
+            songs = []
+            for b in range(variations):
+                chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [
+                    [ChunkInfo("generated", seed, noise, self.pack_name)] * n_lanes for _ in range(steps)
+                ]
+                for lane in brought_in:
+                    chunks[0][lane] = ChunkInfo("generated", seed, noise, self.pack_name)
+                if forced is not None:
+                    for c, row in enumerate(forced.mask):
+                        for lane in np.flatnonzero(row):
+                            chunks[c][lane] = keep.chunks[c][lane]  # the mask only covers chunks `keep` has
+                settings = dict(
+                    pack=self.pack_name,
+                    seed=seed,
+                    noise=noise,
+                    threshold=threshold,
+                    steps=steps,
+                    variation=b,
+                    variations=variations,
+                    revive=revive,
+                    pull=pull,
+                    lineup=",".join(LANES[i] for i in lineup),
+                    start=source,
+                    key=key_used,
+                    transpose=shift_out,
+                    scale_lock=bool(scale_lock),
+                    **{name: g[name] for name in LANE_SETTINGS},
+                    harmony=float(self.fast.harmony),
+                    start_bias=list(start_bias) if start_bias is not None else [0.0] * n_lanes,
+                    device=self.device.type,
+                )
+                settings["groove"] = groove
+                if chord_source is not None:
+                    settings["chords"] = chord_source
+                if part is not None:
+                    settings["follow"] = str(part.settings.get("source", ""))
+                    settings["part_lanes"] = ",".join(keep_lanes)
+                song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
+                song = self.takes.song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
+                ran = grooved
+                if chord_source is not None:
+                    song.chords = [None if c is None else c.symbol for c in asked]
+                    ran += self.post.run_chart(song, asked, np.repeat(~protect, self.cfg.bars, axis=0))
+                song.sections = list(sections)
+                self.post.stamp(song, ran)
+                songs.append(song)
+            return songs[0] if variations == 1 else songs
