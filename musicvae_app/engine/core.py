@@ -295,13 +295,6 @@ class Engine:
         """Lane indices that play, from names or 'piano,bass' text; None: the pack's default lineup."""
         return self.planner.lineup(lineup)
 
-    # evaluation/evaluate.py and training/calibrate.py still call these two by their old names
-    def _lineup(self, lineup) -> list[int]:
-        return self.planner.lineup(lineup)
-
-    def _steering(self, snap, harmony: float, start_bias=None):
-        return self.steering.during(snap, harmony, start_bias)
-
     # --- the card -----------------------------------------------------------------------------
     @property
     def defaults(self) -> dict:

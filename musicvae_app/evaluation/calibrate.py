@@ -164,7 +164,7 @@ def random_start_goals(engine, real: np.ndarray, songs: int = 100, steps: int = 
     from .evaluate import lineup_figures, random_starts
 
     rand = random_starts(engine, songs, steps, seed=3000)
-    lanes = lineup_figures(rand, real[:, :, : rand.shape[2]], [LANES[i] for i in engine._lineup(None)])
+    lanes = lineup_figures(rand, real[:, :, : rand.shape[2]], [LANES[i] for i in engine.lineup(None)])
     return sum(bool(row["plays_met"] and row["empty_bars"]["met"]) for row in lanes.values() if row["in_lineup"])
 
 

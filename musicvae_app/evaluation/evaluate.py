@@ -125,7 +125,7 @@ def reconstruction_f1(engine, primers: list[Window]) -> dict[str, float]:
     bias = getattr(engine.fast, "lane_bias", None)
     engine.fast.set_lane_bias([0.0] * len(LANES))  # the VAEs alone: no density offsets, no harmony
     try:
-        with tempfile.TemporaryDirectory() as tmp, engine._steering(None, 0.0):
+        with tempfile.TemporaryDirectory() as tmp, engine.steering.during(None, 0.0):
             for window in primers:
                 real = window.roll[:, :SCORE_CHUNK]
                 path = roll_to_midi(real, Path(tmp) / "primer.mid")
@@ -232,7 +232,7 @@ def evaluate_pack(
         "device": engine.device,
     }
     if random_songs:
-        lineup = engine._lineup(None)
+        lineup = engine.lineup(None)
         rand_steps = min(8, steps)
         rand = random_starts(engine, random_songs, rand_steps, seed, noise, threshold)
         real_long = np.stack([w.roll[:, : rand.shape[2]] for w in chosen])
