@@ -265,10 +265,18 @@ def read_chart_flag(chords: str | None, chords_file: str | None) -> str | None:
     if chords_file is not None:
         path = Path(chords_file)
         try:
-            size = path.stat().st_size
-            if size > MAX_CHART_BYTES:
-                raise InvalidValue(f"--chords-file '{path}' is {size} bytes: a chord chart is a few lines of text")
-            chords = path.read_text(encoding="utf-8")
+            if not path.is_file():  # a pipe would block for ever, a device (/dev/zero) never end
+                why = "no such file" if not path.exists() else "it is not a regular file"
+                raise InvalidValue(
+                    f"--chords-file '{path}' cannot be read ({why}): give a text file with a chord chart"
+                )
+            with path.open("rb") as f:
+                data = f.read(MAX_CHART_BYTES + 1)
+            if len(data) > MAX_CHART_BYTES:
+                raise InvalidValue(
+                    f"--chords-file '{path}' is over {MAX_CHART_BYTES:,} bytes: a chord chart is a few lines of text"
+                )
+            chords = data.decode("utf-8-sig")  # a byte-order mark is not part of the chart
         except (OSError, UnicodeDecodeError) as exc:
             why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not UTF-8 text"
             raise InvalidValue(

@@ -331,3 +331,55 @@ def test_chord_features_round_trip_keeps_the_sound(quality):
             if quality in ("", "m", "7", "maj7", "dim", "9", "maj9", "m9", "add9", "mMaj7", "m7b5"):
                 assert back == chord
     assert chord_of_features(np.zeros(chords.CHORD_FEATURES)) is None
+
+
+# --- several chords a bar (the one chart parser: window, CLI, files) ---------------------------------
+def beat_symbols(bars):
+    return [[None if c is None else c.symbol for c in bar] for bar in bars]
+
+
+def test_chords_between_bar_lines_share_the_bar():
+    assert beat_symbols(chords.parse_bars("| C Am | F G |")) == [["C", "C", "Am", "Am"], ["F", "F", "G", "G"]]
+    assert beat_symbols(chords.parse_bars("| C Am F G |")) == [["C", "Am", "F", "G"]]
+    assert beat_symbols(chords.parse_bars("| C F G |")) == [["C", "C", "F", "G"]]  # the first takes the half bar
+    assert beat_symbols(chords.parse_bars("| C . . G7 |")) == [["C", "C", "C", "G7"]]
+    assert beat_symbols(chords.parse_bars("Am F")) == [["Am"] * 4, ["F"] * 4]  # no bar lines: one a bar
+
+
+def test_percent_repeats_a_bar_and_nc_is_no_chord_inside_a_bar_too():
+    assert beat_symbols(chords.parse_bars("| C Am | % | N.C. G |")) == [
+        ["C", "C", "Am", "Am"],
+        ["C", "C", "Am", "Am"],
+        [None, None, "G", "G"],
+    ]
+    assert beat_symbols(chords.parse_bars("N.C.")) == [[None] * 4]
+
+
+def test_a_hold_at_a_bar_start_carries_the_chord_over_the_bar_line():
+    assert beat_symbols(chords.parse_bars("| C | . G |")) == [["C"] * 4, ["C", "C", "G", "G"]]
+    with pytest.raises(ChordError, match="bar 1"):
+        chords.parse_bars("| . C |")
+
+
+def test_a_bom_crlf_and_tabs_are_whitespace():
+    assert chords.parse_bars("\ufeff| C\tAm |\r\n| F G |\r\n") == chords.parse_bars("| C Am | F G |")
+    assert symbols(parse_chart("\ufeffAm\tF\r\nC G")) == ["Am", "F", "C", "G"]
+
+
+def test_more_than_four_chords_in_a_bar_names_the_bar():
+    with pytest.raises(ChordError, match="bar 2 .* at most 4"):
+        chords.parse_bars("| C | C D E F G |")
+
+
+def test_bars_come_back_as_the_chart_writes_them():
+    text = "| C | C Am | C . . G7 | N.C. | F/A G |"
+    bars = chords.parse_bars(text)
+    assert chords.bars_text(bars) == text
+    assert chords.parse_bars(chords.bars_text(bars)) == bars
+
+
+def test_an_unknown_symbol_is_quoted_short():
+    long = "Q" * 200_000
+    with pytest.raises(ChordError) as info:
+        chords.parse_bars(f"C {long}")
+    assert len(str(info.value)) < 600 and "200,000 characters" in str(info.value) and "bar 2" in str(info.value)

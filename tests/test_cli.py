@@ -156,7 +156,7 @@ def test_a_bad_chart_or_chart_file_is_one_line_naming_it(tiny_pack, tmp_path, ca
     binary.write_bytes(b"\xff\xfe\x00Am")
     cases = [
         (["--chords", "Am Hb7 C"], "'Hb7' in bar 2"),
-        (["--chords", "| Am F | C |"], "bar 1 of the chart has 2 chords"),
+        (["--chords", "| Am F | C |"], "bar 1 of the chart changes chord inside the bar (Am F)"),
         (["--chords", "  "], "the chord chart is empty"),
         (["--chords-file", str(tmp_path / "missing.txt")], "'" + str(tmp_path / "missing.txt") + "' cannot be read"),
         (["--chords-file", str(tmp_path)], "cannot be read"),
@@ -218,3 +218,28 @@ def test_help_says_the_new_flags():
         assert flag in generate
     evaluate = run_cli("evaluate", "--help").stdout
     assert "--chords" in evaluate and "--follow" in evaluate
+
+
+def test_a_chart_file_that_is_a_pipe_or_a_device_is_refused_at_once(tiny_pack, tmp_path):
+    """Files that are not files (issue 32): a FIFO would block for ever, /dev/zero would never end."""
+    import os
+
+    fifo = tmp_path / "chart.fifo"
+    os.mkfifo(fifo)
+    base = ["generate", "--out", str(tmp_path / "o.mid"), "--pack", str(tiny_pack), "--steps", "1"]
+    for path in (fifo, "/dev/zero"):
+        result = run_cli(*base, "--chords-file", str(path))
+        assert result.returncode == 2 and "not a regular file" in result.stderr
+    assert not (tmp_path / "o.mid").exists()
+
+
+def test_a_chart_file_with_a_bom_and_crlf_is_read(tiny_pack, tmp_path):
+    chart = tmp_path / "chart.txt"
+    chart.write_bytes("\ufeffAm F\r\nC G\r\n".encode())
+    out = tmp_path / "o.mid"
+    base = ["generate", "--out", str(out), "--pack", str(tiny_pack), "--steps", "1"]
+    result = run_cli(*base, "--chords-file", str(chart))
+    assert result.returncode == 0, result.stderr
+    from musicvae_app.sketch.midi import read_chords
+
+    assert read_chords(out, 4)[:4] == ["Am", "F", "C", "G"]

@@ -136,53 +136,138 @@ def _pitch_class(letter: str, accidental: str) -> int:
     return pc % 12
 
 
+MAX_SHOWN = 40  # characters of a symbol we could not read that an error quotes
+
+
+def _shown(text: str) -> str:
+    """A symbol for an error message: quoted, at most MAX_SHOWN characters of it."""
+    return repr(text) if len(text) <= MAX_SHOWN else repr(text[:MAX_SHOWN]) + f"... ({len(text):,} characters)"
+
+
 def parse_chord(text: str, bar: int | None = None) -> Chord:
     """One chord symbol -> Chord; ChordError naming the symbol (and its bar, 1-based, if given) otherwise."""
     where = f" in bar {bar}" if bar is not None else ""
     if not isinstance(text, str):
-        raise ChordError(f"chord {text!r}{where} is not text: use {ACCEPTED_FORMS}")
+        raise ChordError(f"chord {_shown(repr(text))}{where} is not text: use {ACCEPTED_FORMS}")
     raw = text.strip()
-    m = _SYMBOL.match(raw)
+    m = _SYMBOL.match(raw) if len(raw) <= MAX_SHOWN else None
     quality = None
     if m:
         suffix = m.group(3).replace("(", "").replace(")", "")
         quality = suffix if suffix in QUALITIES else _ALIASES.get(suffix)
     if not m or quality is None:
-        raise ChordError(f"unknown chord symbol {raw!r}{where}: use {ACCEPTED_FORMS}")
+        raise ChordError(f"unknown chord symbol {_shown(raw)}{where}: use {ACCEPTED_FORMS}")
     root = _pitch_class(m.group(1), m.group(2))
     bass = _pitch_class(m.group(4), m.group(5)) if m.group(4) else None
     return Chord(root, quality, None if bass == root else bass)
 
 
+# --- charts -------------------------------------------------------------------------------------
+BEATS_PER_BAR = 4
+HOLD = "."  # inside a bar: the chord before goes on for this beat
+# How the chords written inside one 4/4 bar share it, in beats: one each for four, two each for two, and
+# for three the first takes the half bar ("| C F G |" reads as "| C . F G |", as lead sheets mean it).
+_SHARES = {1: (4,), 2: (2, 2), 3: (2, 1, 1), 4: (1, 1, 1, 1)}
+Bar = tuple  # the chord (or None) of each of a bar's BEATS_PER_BAR beats
+
+
+def clean_chart_text(text: str) -> str:
+    """A chart as typed or read from a file: a byte-order mark, CRLF and tabs are whitespace like any other."""
+    return text.replace("\ufeff", " ").replace("\r", " ").replace("\t", " ")
+
+
+def _bar_tokens(text: str) -> list[list[str]]:
+    """The chart's bars, each a list of tokens: between bar lines as written, without bar lines one a bar."""
+    text = clean_chart_text(text)
+    if "|" in text:
+        return [g for g in (part.split() for part in text.split("|")) if g]
+    return [[token] for token in text.split()]
+
+
+def _token(token: str, bar: int, before: Chord | None | str) -> Chord | None:
+    if token in NO_CHORD:
+        return None
+    if token in REPEAT or token == HOLD:
+        if before == "start":
+            raise ChordError(
+                f"bar 1 of the chart starts with {token!r}, which repeats the chord before: start with a chord"
+            )
+        return before
+    return parse_chord(token, bar=bar)
+
+
+def parse_bars(text: str, bars: int | None = None) -> list[Bar]:
+    """A chord chart -> each bar's chords, one per beat (a tuple of BEATS_PER_BAR Chord-or-None).
+
+    The one chart syntax of the window, the CLI, chart files and `generate(chords=...)`:
+    - without bar lines, one chord a bar: "Am F C G";
+    - between bar lines, the chords share the bar: "| C Am | F G |" is two a bar, "| C Am F G |" one a beat,
+      "| C F G |" is C for two beats then F and G; "." holds the chord before for a beat ("| C . . G |");
+    - "%" repeats the whole bar before ("/" too, alone in a bar); "N.C." (NC, x) is no chord;
+    - slash chords (C/E) and every quality of ACCEPTED_FORMS; a BOM, CRLF and tabs read as spaces.
+    Repeated or cut to `bars` when given.
+    """
+    if not isinstance(text, str) or not clean_chart_text(text).strip():
+        raise ChordError("the chord chart is empty: type one chord a bar, e.g. 'Am F C G', or '| C Am | F G |'")
+    groups = _bar_tokens(text)
+    if not groups:
+        raise ChordError("the chord chart has bar lines but no chords: type one chord a bar, e.g. '| Am | F |'")
+    out: list[Bar] = []
+    for i, tokens in enumerate(groups):
+        bar = i + 1
+        if len(tokens) == 1 and tokens[0] in REPEAT:
+            if not out:
+                raise ChordError(
+                    f"bar 1 of the chart is {tokens[0]!r}, which repeats the bar before: start with a chord"
+                )
+            out.append(out[-1])
+            continue
+        if len(tokens) > BEATS_PER_BAR:
+            raise ChordError(
+                f"bar {bar} of the chart has {len(tokens)} chords ({_shown(' '.join(tokens))}): "
+                f"at most {BEATS_PER_BAR}, one a beat (use '.' to hold a chord for a beat)"
+            )
+        beats: list[Chord | None] = []
+        before: Chord | None | str = out[-1][-1] if out else "start"
+        for token, share in zip(tokens, _SHARES[len(tokens)]):
+            chord = _token(token, bar, before)
+            beats += [chord] * share
+            before = chord
+        out.append(tuple(beats))
+    if bars is not None:
+        out = fit_chart(out, bars)
+    return out
+
+
+def bar_text(beats: Bar) -> str:
+    """A bar's chords as the chart writes them: 'C', 'C Am' (two halves), 'C . . G' (one a beat)."""
+    names = ["N.C." if c is None else c.symbol for c in beats]
+    if len(set(names)) == 1:
+        return names[0]
+    half = len(names) // 2
+    if len(names) % 2 == 0 and len(set(names[:half])) == 1 and len(set(names[half:])) == 1:
+        return f"{names[0]} {names[half]}"
+    return " ".join(name if i == 0 or name != names[i - 1] else HOLD for i, name in enumerate(names))
+
+
+def bars_text(bars: list[Bar]) -> str:
+    """Bars of beats as a chart with bar lines: '| C Am | F G |'."""
+    return "| " + " | ".join(bar_text(b) for b in bars) + " |"
+
+
 def parse_chart(text: str, bars: int | None = None) -> list[Chord | None]:
     """A chord chart -> one Chord (or None for N.C.) a bar, repeated or cut to `bars` when given.
 
-    Symbols are separated by spaces; `|` bar lines are optional ("| Am | F | C | G |" reads as "Am F C G").
-    `%` (or `/`) repeats the bar before. Between bar lines there is one chord a bar.
+    The same syntax as parse_bars; for the callers that hold one chord a bar, a bar that changes chord inside
+    is refused naming the bar (parse_bars reads it).
     """
-    if not isinstance(text, str) or not text.strip():
-        raise ChordError("the chord chart is empty: type one chord a bar, e.g. 'Am F C G'")
-    if "|" in text:
-        groups = [g.split() for g in text.split("|")]
-        groups = [g for g in groups if g]
-        if not groups:
-            raise ChordError("the chord chart has bar lines but no chords: type one chord a bar, e.g. '| Am | F |'")
-        for i, g in enumerate(groups):
-            if len(g) > 1:
-                raise ChordError(f"bar {i + 1} of the chart has {len(g)} chords ({' '.join(g)}): give one chord a bar")
-        tokens = [g[0] for g in groups]
-    else:
-        tokens = text.split()
-    out: list[Chord | None] = []
-    for i, token in enumerate(tokens):
-        if token in REPEAT:
-            if not out:
-                raise ChordError(f"bar 1 of the chart is {token!r}, which repeats the bar before: start with a chord")
-            out.append(out[-1])
-        elif token in NO_CHORD:
-            out.append(None)
-        else:
-            out.append(parse_chord(token, bar=i + 1))
+    out = []
+    for i, beats in enumerate(parse_bars(text)):
+        if len(set(beats)) > 1:
+            raise ChordError(
+                f"bar {i + 1} of the chart changes chord inside the bar ({bar_text(beats)}): give one chord a bar here"
+            )
+        out.append(beats[0])
     if bars is not None:
         out = fit_chart(out, bars)
     return out
