@@ -106,7 +106,7 @@ def test_a_chart_in_lines_is_one_chord_a_bar(session):
     session.set_chords("Am F C G | Dm G C C")  # bar lines that end lines of four, as musicians write them
     assert session.song.chords == ["Am", "F", "C", "G", "Dm", "G", "C", "C"] * 2
     assert session.generation_args()["chords"] == "Am F C G Dm G C C"
-    with pytest.raises(ChordError, match="bar 2 of the chart has 2 chords"):
+    with pytest.raises(ChordError, match="bar 2 of the chart changes chord inside the bar"):
         session.set_chords("| Am | F C |")  # one chord between bar lines, else it says which bar
 
 
