@@ -671,8 +671,8 @@ def test_a_sketch_with_no_primer_starts_where_every_lane_plays_most_bars(shipped
         first = song.probs[:, : song.chunk_steps] >= song.threshold  # (5, cs, 128)
         bars = first.reshape(len(LANES), -1, song.steps_per_beat * 4, 128).any(axis=(2, 3)).sum(axis=1)
         assert (bars >= BANK_BARS).all(), (seed, bars)
-    shipped._bank_bars_cache.clear()
+    shipped.bank._bars_cache.clear()
     plain = shipped.generate(steps=1, seed=3)
-    shipped._bank_bars_cache.clear()
+    shipped.bank._bars_cache.clear()
     shipped.generate(steps=1, seed=3, scale_lock=True)  # the rows are counted without scale lock's steering
     assert np.array_equal(plain.probs, shipped.generate(steps=1, seed=3).probs)
