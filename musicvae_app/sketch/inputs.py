@@ -163,3 +163,23 @@ class Inputs:
         self.part = self.part_song = self.part_bpm = self.part_reading = None
         self.events.emit("part")
         self.events.status(f"No longer following {name}: Generate makes a whole band again", 5000)
+
+    def follow_recording(self, recording, folder: str | Path, program: int, then: Callable[[], object]) -> Path | None:
+        """A recording (playback.recorder.Recording) written to a .mid in `folder` with `program`, then
+        followed (`then()` once it is read); None (said) when there is nothing to keep or no place for it."""
+        from ..playback.recorder import write_recording
+
+        if not recording.notes:
+            self.events.error(
+                "Nothing recorded", "No notes arrived from the MIDI input: check the input and record again."
+            )
+            return None
+        try:
+            path = write_recording(recording, folder, program=program)
+        except OSError as exc:
+            self.events.error(
+                "Recording not kept", f"Could not write the recording into '{folder}': {exc.strerror or exc}."
+            )
+            return None
+        self.follow(path, then)
+        return path

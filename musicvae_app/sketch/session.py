@@ -40,15 +40,15 @@ from pathlib import Path
 from ..errors import InvalidValue
 from ..limits import check_int, check_program, check_tempo, check_threshold
 from ..theory.feel import FEEL_KEYS, check_feel
-from . import session_files, sketchfile
+from . import sketchfile
 from .arrangement import Arrangement
 from .inputs import Inputs
 from .jobs import Events, Jobs, Listener, SyncExecutor, message
 from .lanes import LaneMix
-from .session_files import OPEN_TEXT
+from .session_files import OPEN_TEXT, SketchFiles
 from .song import DEFAULT_PROGRAMS, LANES, Song, format_density, lane_index, parse_density
 from .spec import DEFAULT_TEMPO, GenerationSettings
-from .take_edits import transpose_refusal, transposed
+from .take_edits import infill_plan, transpose_refusal, transposed
 from .takes import Takes
 from .undo import State
 
@@ -96,6 +96,7 @@ class Session:
     chart, next_sections, recognized_chords, typed_bars, chord_lane = _parts("arrangement", 5)
     set_chord, set_chords, chart_text, sections, set_sections, set_form, mark_section = _parts("arrangement", 7)
     arrangement_args, arrangement_settings, restore_arrangement = _parts("arrangement", 3)
+    export_midi, export_stems, snapshot, save, save_sketch, restore, open_sketch = _parts("files", 7)
 
     def __init__(self, engine=None, executor=None, settings: GenerationSettings | None = None):
         self.events = Events()
@@ -105,6 +106,7 @@ class Session:
         self.mix = LaneMix()
         self.inputs = Inputs(self.jobs, self.events)
         self.arrangement = Arrangement(self.reel, self.jobs, self.events)
+        self.files = SketchFiles(self)  # the sketch file and the exports
         card = engine.pack.card if engine is not None else None
         self.settings = settings if settings is not None else GenerationSettings.from_card(card)
         self.density: dict[str, float] = {}  # per-lane density of the takes and of the next Generate
@@ -408,21 +410,9 @@ class Session:
         if song is None:
             self.events.status("Generate a sketch first, then regenerate its bars", 5000)
             return False
-        start_bar = check_int("start bar", start_bar, 1, song.n_bars)
-        end_bar = check_int("end bar", end_bar, start_bar, song.n_bars)
-        names = None if lanes is None else [LANES[i] for i in sorted({lane_index(x) for x in lanes})]
-        if names is not None and not names:
-            raise InvalidValue("choose at least one lane to regenerate")
-        mine = self.part_lanes(song)
-        if mine:  # the user's own part stays as played: only the band's lanes get new bars
-            band = [LANES[i] for i in range(len(LANES)) if self.lineup[i]] if names is None else names
-            names = [n for n in band if LANES.index(n) not in mine]
-            if not names:
-                raise InvalidValue("those lanes are your part and stay as you played them: pick a band lane")
-        per_chunk = max(song.chunk_steps // song.steps_per_bar, 1)
-        first, last = (start_bar - 1) // per_chunk * per_chunk + 1, -(-end_bar // per_chunk) * per_chunk
-        which = "all lanes" if names is None or len(names) == len(LANES) else ", ".join(names)
-        text = f"Regenerate bars {first}-{last} ({which})"
+        start_bar, end_bar, names, text = infill_plan(
+            song, start_bar, end_bar, lanes, self.part_lanes(song), self.lineup
+        )
         engine, variations = self.engine, int(self.settings.variations)
         if seed is None and (self.seed_locked or self.seed_typed):
             seed = self.seed
@@ -536,49 +526,10 @@ class Session:
         (atomically), followed, and the band generated around it: one undo step named `text` (default
         "Record <lane>"). The file's path, or None (said) when there is nothing to keep or it cannot be
         written; the sketch stays as it is."""
-        from ..playback.recorder import write_recording
-
-        if not recording.notes:
-            self.events.error(
-                "Nothing recorded", "No notes arrived from the MIDI input: check the input and record again."
-            )
-            return None
-        try:
-            path = write_recording(recording, folder, program=self.programs()[recording.lane])
-        except OSError as exc:
-            self.events.error(
-                "Recording not kept", f"Could not write the recording into '{folder}': {exc.strerror or exc}."
-            )
-            return None
-        self.follow_part(path, then_generate=True, text=text or f"Record {LANES[recording.lane]}")
-        return path
-
-    # --- files (session_files.py) -------------------------------------------------------------------
-    def export_midi(self, path: str | Path) -> Path | None:
-        """The DAW-ready file of the current take (muted lanes left out); None (said) when it cannot be written."""
-        return session_files.export_midi(self, path)
-
-    def export_stems(self, folder: str | Path) -> list[Path]:
-        """One .mid per lane with notes (folder/<stem>-piano.mid ...), written as a set: all or none."""
-        return session_files.export_stems(self, folder)
-
-    def snapshot(self) -> sketchfile.Sketch | None:
-        """The sketch as a file holds it (None when there are no takes yet)."""
-        return session_files.snapshot(self)
-
-    def save(self, path: str | Path) -> bool:
-        """Save the sketch file (atomically, with the user's file mode); it is then not modified."""
-        return session_files.save(self, path)
-
-    save_sketch = save
-
-    def restore(self, sketch: sketchfile.Sketch, text: str = "Restore sketch") -> None:
-        """Put a sketch's takes and lane settings back, as one undoable change."""
-        session_files.restore(self, sketch, text)
-
-    def open_sketch(self, path: str | Path, text: str = OPEN_TEXT) -> bool:
-        """Open a sketch file as an undoable change; a bad, foreign or newer file says why and changes nothing."""
-        return session_files.open_sketch(self, path, text)
+        text = text or f"Record {LANES[recording.lane]}"
+        return self.inputs.follow_recording(
+            recording, folder, self.programs()[recording.lane], lambda: self.generate(text)
+        )
 
     @classmethod
     def open(cls, path: str | Path, engine=None, executor=None) -> Session:

@@ -20,6 +20,33 @@ if TYPE_CHECKING:
 OPEN_TEXT = "Open sketch"
 
 
+class SketchFiles:
+    """The file side of one Session (session.files); the Session forwards these names."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def export_midi(self, path: str | Path) -> Path | None:
+        return export_midi(self.session, path)
+
+    def export_stems(self, folder: str | Path) -> list[Path]:
+        return export_stems(self.session, folder)
+
+    def snapshot(self) -> Sketch | None:
+        return snapshot(self.session)
+
+    def save(self, path: str | Path) -> bool:
+        return save(self.session, path)
+
+    save_sketch = save
+
+    def restore(self, sketch: Sketch, text: str = "Restore sketch") -> None:
+        restore(self.session, sketch, text)
+
+    def open_sketch(self, path: str | Path, text: str = OPEN_TEXT) -> bool:
+        return open_sketch(self.session, path, text)
+
+
 def export_midi(session: Session, path: str | Path) -> Path | None:
     """The DAW-ready file of the current take (muted lanes left out); its path, or None (said)."""
     if not session.have_song("export"):
