@@ -1,4 +1,6 @@
-"""The Session's chord lane and sections (a part of Session, in plain Python: no Qt, no torch).
+"""The sketch's arrangement: its chord chart, the chord of each bar, and its sections (no Qt, no torch).
+
+The Session holds one `Arrangement` (session.arrangement) and forwards its public methods to it.
 
 - The chord lane shows each bar's chord of the current take: the chords the take was made with, or, for
   a take without any, the chords recognized in its notes (chords.recognize), so it always shows
@@ -21,8 +23,9 @@ import dataclasses
 from ..limits import check_int
 from ..theory.chords import NO_CHORD, ChordError, parse_chart, parse_chord, recognize
 from ..theory.sections import MAX_SECTION_BARS, Section, SectionError, check_sections, form_text, parse_form
+from .jobs import Events, Jobs
 from .song import Song
-from .undo import State
+from .takes import Takes
 
 TYPED_KEY = "chords_typed"  # a take's settings: the bars (1-based ranges, "1-4,9") whose chords were typed
 
@@ -64,13 +67,22 @@ def chart_of_lines(text: str) -> str:
     return text
 
 
-class ChordsAndSections:
-    """Session's chord lane and sections; it uses Session's song, engine, _submit, _status, _emit, state."""
+class Arrangement:
+    """The chord lane and the sections of a sketch: over its takes (`Takes`), voiced by the engine through
+    `Jobs`, said through `Events`."""
 
-    chart: str | None = None  # the chord chart of the next Generate ("Am F C G"), None: the pack's own
-    next_sections: tuple[Section, ...] = ()  # sections kept for the next Generate (see sections())
-    _pending_for: Song | None = None  # the take on screen when next_sections were set
-    _recognized: tuple[Song | None, list] = (None, [])  # the last take's recognized chords
+    def __init__(self, takes: Takes, jobs: Jobs, events: Events) -> None:
+        self.takes = takes
+        self.jobs = jobs
+        self.events = events
+        self.chart: str | None = None  # the chord chart of the next Generate ("Am F C G"), None: the pack's own
+        self.next_sections: tuple[Section, ...] = ()  # sections kept for the next Generate (see sections())
+        self.pending_for: Song | None = None  # the take on screen when next_sections were set
+        self._recognized: tuple[Song | None, list] = (None, [])  # the last take's recognized chords
+
+    @property
+    def song(self) -> Song | None:
+        return self.takes.song
 
     # --- the chord lane ------------------------------------------------------------------------------
     def recognized_chords(self, song: Song | None = None) -> list[str | None]:
@@ -112,13 +124,8 @@ class ChordsAndSections:
         return dataclasses.replace(song, chords=self.recognized_chords(song))
 
     def _replace_if_current(self, old: Song, new: Song, text: str) -> None:
-        takes = list(self.state.takes)
-        i = next((j for j, take in enumerate(takes) if take is old), None)
-        if i is None:  # the take was undone or dropped while the chord was voiced: nothing to change
-            self._status("The take changed meanwhile; type the chord again", 5000)
-            return
-        takes[i] = new
-        self._change(State(tuple(takes), self.state.index), text)
+        if not self.takes.replace(old, new, text):  # the take was undone or dropped while the chord was voiced
+            self.events.status("The take changed meanwhile; type the chord again", 5000)
 
     def set_chord(self, bar: int, symbol: str | None) -> bool:
         """Bar `bar` (1-based) of the current take plays `symbol` ("Dm7"; "" or N.C.: no chord), re-voiced at once
@@ -126,14 +133,14 @@ class ChordsAndSections:
         names a bad symbol and its bar, and nothing changes. False when it could not start now."""
         song = self.song
         if song is None:
-            self._status("Generate a sketch first, or type a whole chart (Chords…) for the next Generate", 5000)
+            self.events.status("Generate a sketch first, or type a whole chart (Chords…) for the next Generate", 5000)
             return False
         bar = check_int("bar", bar, 1, song.n_bars)
         text = (symbol or "").strip()
         chord = None if not text or text in NO_CHORD else parse_chord(text, bar=bar)
-        if not self._engine_usable(f"Chord in bar {bar}"):
+        if not self.jobs.usable(f"Chord in bar {bar}"):
             return False
-        base, engine = self._with_lane_chords(song), self.engine
+        base, engine = self._with_lane_chords(song), self.jobs.engine
         typed = self.typed_bars(song) | {bar}
         name = "N.C." if chord is None else chord.symbol
         label = f"Chord {name} in bar {bar}"
@@ -141,9 +148,9 @@ class ChordsAndSections:
         def done(new: Song, _secs: float) -> None:
             new.settings = {**new.settings, TYPED_KEY: bars_text(typed)}
             self._replace_if_current(song, new, label)
-            self._status(f"{label}: re-voiced from the take's own latents (Ctrl+Z undoes it)", 5000)
+            self.events.status(f"{label}: re-voiced from the take's own latents (Ctrl+Z undoes it)", 5000)
 
-        return self._submit(label, lambda: engine.set_chord(base, bar, chord), done)
+        return self.jobs.submit(label, lambda: engine.set_chord(base, bar, chord), done)
 
     def set_chords(self, chart: str | None) -> bool:
         """A whole chart ("Am F C G | Dm G C C", one chord a bar, repeated to the take's length): the current
@@ -153,28 +160,28 @@ class ChordsAndSections:
         text = " ".join((chart or "").split())
         if not text:
             self.chart = None
-            self._emit("settings")
-            self._status("The next Generate chooses its own chords", 5000)
+            self.events.emit("settings")
+            self.events.status("The next Generate chooses its own chords", 5000)
             return True
         song = self.song
         played = chart_of_lines(text)
         parse_chart(played, bars=song.n_bars if song is not None else None)  # ChordError before anything changes
         self.chart = text
-        self._emit("settings")
+        self.events.emit("settings")
         if song is None:
-            self._status(f"The next Generate plays {text}", 5000)
+            self.events.status(f"The next Generate plays {text}", 5000)
             return True
-        if not self._engine_usable("Chords"):
+        if not self.jobs.usable("Chords"):
             return False
-        base, engine = self._with_lane_chords(song), self.engine
+        base, engine = self._with_lane_chords(song), self.jobs.engine
         label = f"Chords {text}" if len(text) <= 40 else f"Chords {text[:39]}…"
 
         def done(new: Song, _secs: float) -> None:
             new.settings = {k: v for k, v in new.settings.items() if k != TYPED_KEY}  # every bar typed
             self._replace_if_current(song, new, label)
-            self._status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
+            self.events.status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
 
-        return self._submit(label, lambda: engine.set_chords(base, played), done)
+        return self.jobs.submit(label, lambda: engine.set_chords(base, played), done)
 
     def chart_text(self) -> str:
         """The chart to offer for editing: the next Generate's, else the current take's lane as a chart."""
@@ -190,7 +197,7 @@ class ChordsAndSections:
     def sections(self) -> list[Section]:
         """The sections on screen and of the next Generate: ones kept for it (a form longer than the take, or
         typed before any take), else the current take's."""
-        if self.next_sections and self._pending_for is self.song:
+        if self.next_sections and self.pending_for is self.song:
             return list(self.next_sections)
         return list(self.song.sections) if self.song is not None else []
 
@@ -203,20 +210,20 @@ class ChordsAndSections:
         checked = check_sections(sections)
         song = self.song
         if song is not None and (not checked or checked[-1].end <= song.n_bars):
-            self.next_sections, self._pending_for = (), None
+            self.next_sections, self.pending_for = (), None
             if checked == list(song.sections):
-                self._emit("settings")
+                self.events.emit("settings")
                 return
             text = f"Sections: {form_text(checked)}" if checked else "Clear sections"
             text = text if len(text) <= 48 else text[:47] + "…"
-            self._map_takes(text, -1, lambda s: self._sectioned(s, checked))
-            self._emit("settings")
+            self.takes.map(text, -1, lambda s: self._sectioned(s, checked))
+            self.events.emit("settings")
             return
-        self.next_sections, self._pending_for = tuple(checked), song
-        self._emit("settings")
+        self.next_sections, self.pending_for = tuple(checked), song
+        self.events.emit("settings")
         if checked:
             bars = checked[-1].end
-            self._status(f"The next Generate makes at least {bars} bars for these sections", 8000)
+            self.events.status(f"The next Generate makes at least {bars} bars for these sections", 8000)
 
     @staticmethod
     def _sectioned(song: Song, sections: list[Section]) -> Song:
@@ -253,7 +260,7 @@ class ChordsAndSections:
         sections = self.sections()
         if sections:
             out["sections"] = sections
-            per_chunk = self.engine.cfg.bars if self.engine is not None else 4
+            per_chunk = self.jobs.engine.cfg.bars if self.jobs.engine is not None else 4
             need = -(-sections[-1].end // per_chunk) - 1
             if need > steps:
                 out["steps"] = need
@@ -264,7 +271,7 @@ class ChordsAndSections:
         out: dict = {}
         if self.chart:
             out["chart"] = self.chart
-        if self.next_sections and self._pending_for is self.song:
+        if self.next_sections and self.pending_for is self.song:
             out["sections"] = [s.to_dict() for s in self.next_sections]
         return out
 
@@ -282,5 +289,5 @@ class ChordsAndSections:
             kept = tuple(check_sections(generation.get("sections") or []))
         except SectionError:
             kept = ()
-        self.next_sections, self._pending_for = kept, (self.song if kept else None)
-        self._emit("settings")
+        self.next_sections, self.pending_for = kept, (self.song if kept else None)
+        self.events.emit("settings")

@@ -131,14 +131,13 @@ def start_window(window_class, pack=None, restore: str | None = None, data_dir: 
 
 
 def _settings_checks() -> dict:
+    """A check for each key of the window's settings: the generation settings through the spec's own validation."""
     from .. import limits
+    from .prefs import GENERATION_KEYS, check_setting
 
+    checks = {key: (lambda v, key=key: check_setting(key, v)) for key in GENERATION_KEYS}
     return {
-        "noise": limits.check_noise,
-        "threshold": limits.check_threshold,
-        "steps": lambda v: limits.check_int("steps", v, 0, limits.MAX_STEPS),
-        "tempo": lambda v: limits.check_int("tempo", v, 1, 1000),
-        "variations": lambda v: limits.check_int("variations", v, 1, limits.MAX_VARIATIONS),
+        **checks,
         "seed": lambda v: v if v == "" else limits.check_seed(v),
         "seed_lock": lambda v: v if isinstance(v, (str, bool)) else limits.check_int("seed_lock", v, 0, 1),
         "geometry": lambda v: v if isinstance(v, QByteArray) else limits.check_int("geometry", None, 0, 0),

@@ -4,7 +4,7 @@ It shares the lanes' time axis (x-linked: it scrolls and zooms with the roll). C
 chord in place (Enter applies: the bar is re-voiced at once, one undo step; Esc cancels); "Chart…" (or
 Sketch > Chord chart…, Ctrl+Shift+C) types a whole chart, "Am F C G | Dm G C C", for the take on screen
 and the next Generate. Under it, the sections strip (ui/sections_strip.py). Everything goes through the
-Session (session_chords.py); this module only draws and forwards.
+Session (its Arrangement, sketch/arrangement.py); this module only draws and forwards.
 """
 
 from __future__ import annotations
@@ -13,15 +13,17 @@ import html
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, QPointF, Qt, Signal
-from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
+    QBoxLayout,
     QDialog,
     QDialogButtonBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMenu,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -30,7 +32,9 @@ from PySide6.QtWidgets import (
 from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR
 from ..theory.chords import ACCEPTED_FORMS
-from .lanes_view import AXIS_WIDTH, BACKGROUND
+from .bar_strip import BarStrip
+from .context import ViewContext
+from .sections_strip import SECTIONS_HEIGHT, SectionsStrip
 from .worker import slot
 
 CHORD_LANE_HEIGHT = 22
@@ -39,58 +43,6 @@ RECOGNIZED_COLOUR = "#8d93a0"
 TYPED_BAND = (120, 200, 255, 38)  # the faint band behind a typed bar
 MIN_PX_PER_BAR_ALL = 36  # narrower bars show a chord only where it changes
 MIN_PX_PER_BAR_ANY = 14  # narrower still: no chord names
-
-
-class BarStrip(pg.PlotWidget):
-    """A thin plot that shares the lanes' time axis: a left margin as wide as theirs, bar lines, y 0-1."""
-
-    def __init__(self, height: int, view_box: pg.ViewBox | None = None):
-        super().__init__(viewBox=view_box or pg.ViewBox())
-        plot = self.getPlotItem()
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.setMouseEnabled(x=True, y=False)
-        plot.layout.setContentsMargins(0, 0, 6, 0)
-        plot.hideAxis("bottom")
-        left = plot.getAxis("left")
-        left.setWidth(AXIS_WIDTH)
-        left.setStyle(showValues=False, tickLength=0)
-        left.setTicks([[]])
-        self.vb = plot.getViewBox()
-        self.vb.setDefaultPadding(0)
-        self.vb.setBackgroundColor(QColor(BACKGROUND).lighter(112))
-        self.vb.setYRange(0, 1, padding=0)
-        self.vb.setLimits(yMin=0, yMax=1)
-        self.bar_lines = pg.PlotCurveItem(pen=pg.mkPen("#3a3e48", width=1), connect="pairs")
-        plot.addItem(self.bar_lines)
-        self.setFixedHeight(height)
-        self.n_bars = 0
-
-    def set_length(self, n_bars: int) -> None:
-        if n_bars == self.n_bars:
-            return
-        self.n_bars = n_bars
-        beats = n_bars * BEATS_PER_BAR
-        xs = np.arange(0, beats + 1e-9, BEATS_PER_BAR, dtype=np.float64)
-        self.bar_lines.setData(np.repeat(xs, 2), np.tile([0.0, 1.0], len(xs)))
-        self.vb.setLimits(xMin=0, xMax=max(beats, BEATS_PER_BAR), minXRange=BEATS_PER_BAR)
-
-    def bar_at(self, scene_pos) -> int | None:
-        """The bar (1-based) under a scene position, or None outside the song."""
-        beats = self.vb.mapSceneToView(scene_pos).x()
-        bar = int(np.floor(beats / BEATS_PER_BAR)) + 1
-        return bar if 1 <= bar <= self.n_bars else None
-
-    def bar_rect(self, first: int, last: int | None = None) -> tuple[int, int]:
-        """(x, width) in viewport pixels of bars first..last (1-based, inclusive)."""
-        last = first if last is None else last
-        left = self.mapFromScene(self.vb.mapViewToScene(QPointF((first - 1) * BEATS_PER_BAR, 0.5)))
-        right = self.mapFromScene(self.vb.mapViewToScene(QPointF(last * BEATS_PER_BAR, 0.5)))
-        return int(left.x()), max(int(right.x() - left.x()), 1)
-
-    def px_per_bar(self) -> float:
-        lo, hi = self.vb.viewRange()[0]
-        return self.vb.width() / max(hi - lo, 1e-6) * BEATS_PER_BAR
 
 
 class ChordEditor(QLineEdit):
@@ -270,12 +222,10 @@ def _header(title: str, button_text: str, tip: str, name: str) -> tuple[QWidget,
 class ArrangementView(QWidget):
     """The chord lane and the sections strip, with their headers, above the lanes."""
 
-    def __init__(self, window):
+    def __init__(self, views: ViewContext, lane_header: QWidget):
         super().__init__()
-        from .sections_strip import SECTIONS_HEIGHT, SectionsStrip
-
         self.setObjectName("arrangementView")
-        self.window_ = window
+        self.views = views
         self.chord_lane = ChordLane()
         self.sections = SectionsStrip()
         chord_head, self.chart_button = _header(
@@ -295,15 +245,14 @@ class ArrangementView(QWidget):
         grid.addWidget(section_head, 1, 0)
         grid.addWidget(self.sections, 1, 1)
         grid.setColumnStretch(1, 1)
-        lanes = window.lanes
-        self.chord_lane.setXLink(lanes.lanes[0])
-        self.sections.setXLink(lanes.lanes[0])
-        self._width = _HeaderWidth(window.headers[0], [chord_head, section_head])
+        self.chord_lane.setXLink(views.lanes.lanes[0])
+        self.sections.setXLink(views.lanes.lanes[0])
+        self._width = _HeaderWidth(lane_header, [chord_head, section_head])
         self.dialog: TextDialog | None = None
 
     def refresh(self) -> None:
         """Redraw what changed (a slider's "settings" events redraw nothing)."""
-        session = self.window_.session
+        session = self.views.session
         chords = session.chord_lane()
         if chords != self.chord_lane.chords:
             self.chord_lane.show_chords(chords)
@@ -320,16 +269,16 @@ class ArrangementView(QWidget):
     # --- actions ---------------------------------------------------------------------------------------
     def type_chord(self, bar: int, text: str) -> bool:
         try:
-            return bool(self.window_.session.set_chord(bar, text))
+            return bool(self.views.session.set_chord(bar, text))
         except InvalidValue as exc:
-            self.window_.show_error("Chord", str(exc))
+            self.views.show_error("Chord", str(exc))
             return False
 
     def chart_dialog(self) -> TextDialog:
         """Chord chart…: a non-blocking dialog; OK re-voices the take and sets the next Generate's chords."""
-        session = self.window_.session
+        session = self.views.session
         self.dialog = TextDialog(
-            self.window_,
+            self.views.parent,
             "Chord chart",
             "One chord a bar, repeated to the sketch's length; bar lines | are optional, % repeats the bar "
             "before, N.C. is no chord. The take on screen is re-voiced at once (one undo step) and the next "
@@ -344,18 +293,18 @@ class ArrangementView(QWidget):
 
     def apply_chart(self, text: str) -> bool:
         try:
-            return bool(self.window_.session.set_chords(text))
+            return bool(self.views.session.set_chords(text))
         except InvalidValue as exc:
-            self.window_.show_error("Chord chart", str(exc))
+            self.views.show_error("Chord chart", str(exc))
             return False
 
     def form_dialog(self) -> TextDialog:
         """Sections (form)…: the song's form typed as names and bars, from bar 1."""
         from ..theory.sections import form_text
 
-        session = self.window_.session
+        session = self.views.session
         self.dialog = TextDialog(
-            self.window_,
+            self.views.parent,
             "Song form",
             "Sections one after another from bar 1: a name and its bars. A name that comes back (chorus, "
             "verse 2) plays its first time's music again with a variation, and the drums fill into every "
@@ -370,53 +319,44 @@ class ArrangementView(QWidget):
 
     def apply_form(self, text: str) -> bool:
         try:
-            self.window_.session.set_form(text)
+            self.views.session.set_form(text)
             return True
         except InvalidValue as exc:
-            self.window_.show_error("Song form", str(exc))
+            self.views.show_error("Song form", str(exc))
             return False
 
     def mark(self, name: str | None, first: int, last: int) -> bool:
         try:
-            self.window_.session.mark_section(name or "", first, last)
+            self.views.session.mark_section(name or "", first, last)
             return True
         except InvalidValue as exc:
-            self.window_.show_error("Sections", str(exc))
+            self.views.show_error("Sections", str(exc))
             return False
 
 
-def _sketch_menu(window):
-    for action in window.menuBar().actions():
-        if action.text().replace("&", "") == "Sketch":
-            return action.menu()
-    return None
-
-
-def attach_arrangement(window) -> ArrangementView:
-    """Build the chord lane and the sections strip above the lanes and keep them in step with the session."""
-    view = ArrangementView(window)
-    box = window.centralWidget().layout()
-    box.insertWidget(box.indexOf(window.lanes), view)
+def attach_arrangement(views: ViewContext, box: QBoxLayout, lane_header: QWidget, menu: QMenu) -> ArrangementView:
+    """Build the chord lane and the sections strip above the lanes (in `box`, the layout that holds them), add
+    their actions to the Sketch `menu`, and keep them in step with the session."""
+    view = ArrangementView(views, lane_header)
+    box.insertWidget(box.indexOf(views.lanes), view)
     view.chord_lane.chordTyped.connect(slot(view.type_chord, 2))
     view.sections.markRequested.connect(slot(view.mark, 3))
     view.chart_button.clicked.connect(slot(view.chart_dialog))
     view.form_button.clicked.connect(slot(view.form_dialog))
-    menu = _sketch_menu(window)
-    if menu is not None:
-        menu.addSeparator()
-        for text, fn, keys, name in (
-            ("Chord chart…", view.chart_dialog, "Ctrl+Shift+C", "chartAction"),
-            ("Song form (sections)…", view.form_dialog, "Ctrl+Alt+F", "formAction"),
-        ):
-            action = menu.addAction(text)
-            action.setObjectName(name)
-            action.setShortcut(QKeySequence(keys))
-            action.triggered.connect(slot(fn))
+    menu.addSeparator()
+    for text, fn, keys, name in (
+        ("Chord chart…", view.chart_dialog, "Ctrl+Shift+C", "chartAction"),
+        ("Song form (sections)…", view.form_dialog, "Ctrl+Alt+F", "formAction"),
+    ):
+        action = menu.addAction(text)
+        action.setObjectName(name)
+        action.setShortcut(QKeySequence(keys))
+        action.triggered.connect(slot(fn))
 
     def changed(event: str, *_args) -> None:
         if event in ("song", "settings"):
             view.refresh()
 
-    window.session.listen(changed)
+    views.session.listen(changed)
     view.refresh()
     return view

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout,
 
 from ..errors import InvalidValue
 from ..sketch.song import BEATS_PER_BAR, LANES
+from .context import ViewContext
 from .worker import slot
 
 SELECT_HINT = "Shift+drag on a lane selects bars to regenerate (Ctrl+Shift+drag adds a lane); or right-click a lane"
@@ -30,25 +31,25 @@ def selection_text(picked) -> str:
     return f"Bars {first}-{last} of {lane_names(lanes)} selected: Ctrl+R regenerates them (Ctrl+Shift+R: all lanes)"
 
 
-def regenerate_bars(window, all_lanes: bool = False) -> bool:
+def regenerate_bars(views: ViewContext, all_lanes: bool = False) -> bool:
     """Regenerate the selected bars (of the selected lanes, or of every lane): one undo step."""
-    picked = window.lanes.selected_bars()
+    picked = views.lanes.selected_bars()
     if picked is None:
-        window.statusBar().showMessage(f"Select bars first: {SELECT_HINT}", 8000)
+        views.status(f"Select bars first: {SELECT_HINT}", 8000)
         return False
     first, last, lanes = picked
     names = None if all_lanes or len(lanes) == len(LANES) else [LANES[i] for i in lanes]
     try:
-        return window.session.infill(first, last, names)
+        return views.session.infill(first, last, names)
     except InvalidValue as exc:
-        window.show_error("Regenerate bars", str(exc))
+        views.show_error("Regenerate bars", str(exc))
         return False
 
 
-def lane_menu(window, lane: int, beats: float, pos: QPoint) -> QMenu:
+def lane_menu(views: ViewContext, lane: int, beats: float, pos: QPoint) -> QMenu:
     """The right-click menu of a lane: regenerate the selection (when clicked inside it) or the chunk under
     the mouse, on this lane or on every lane; clear the selection."""
-    lanes_view = window.lanes
+    lanes_view = views.lanes
     picked = lanes_view.selected_bars()
     inside = lanes_view.selection is not None and lanes_view.selection[0] <= beats < lanes_view.selection[1]
     if picked is not None and inside:
@@ -58,12 +59,12 @@ def lane_menu(window, lane: int, beats: float, pos: QPoint) -> QMenu:
         first = int(round(start / BEATS_PER_BAR)) + 1
         last = first + int(round(lanes_view._chunk_beats() / BEATS_PER_BAR)) - 1
         chosen = [lane]
-    menu = QMenu(window)
+    menu = QMenu(views.parent)
     menu.setObjectName("laneMenu")
 
     def run(lanes) -> None:
         lanes_view.select_bars(first, last, lanes)
-        regenerate_bars(window)
+        regenerate_bars(views)
 
     these = menu.addAction(f"Regenerate bars {first}-{last} of {lane_names(chosen)}")
     these.setObjectName("regenerateBarsAction")
@@ -82,11 +83,12 @@ def lane_menu(window, lane: int, beats: float, pos: QPoint) -> QMenu:
 class MorphDialog(QDialog):
     """Morph to take: which take, and how many chunks the passage takes to get there."""
 
-    def __init__(self, window):
-        super().__init__(window)
+    def __init__(self, views: ViewContext):
+        super().__init__(views.parent)
+        self.views = views
         self.setObjectName("morphDialog")
         self.setWindowTitle("Morph to take")
-        self.session = window.session
+        self.session = views.session
         current = self.session.index
         self.take = QComboBox()
         self.take.setObjectName("morphTakeCombo")
@@ -117,22 +119,22 @@ class MorphDialog(QDialog):
         try:
             self.session.morph_to_take(int(self.take.currentData()), int(self.steps.value()))
         except InvalidValue as exc:
-            self.parent().show_error("Morph", str(exc))
+            self.views.show_error("Morph", str(exc))
 
 
-def morph_dialog(window) -> MorphDialog | None:
+def morph_dialog(views: ViewContext) -> MorphDialog | None:
     """Open Morph to take (non-blocking); with fewer than two takes, say why not."""
-    if len(window.session.takes) < 2:
-        window.statusBar().showMessage("Morph needs two takes: set Variations above 1 and Generate", 8000)
+    if len(views.session.takes) < 2:
+        views.status("Morph needs two takes: set Variations above 1 and Generate", 8000)
         return None
-    dialog = MorphDialog(window)
-    dialog.finished.connect(lambda _result: _focus_back(window))
+    dialog = MorphDialog(views)
+    dialog.finished.connect(lambda _result: _focus_back(views))
     dialog.open()
     return dialog
 
 
-def _focus_back(window) -> None:
+def _focus_back(views) -> None:
     """The window, not the closed dialog or the Morph button, takes the keys again (Ctrl and Space shortcuts)."""
-    window.activateWindow()
-    window.raise_()
-    window.lanes.setFocus(Qt.FocusReason.OtherFocusReason)
+    views.parent.activateWindow()
+    views.parent.raise_()
+    views.lanes.setFocus(Qt.FocusReason.OtherFocusReason)

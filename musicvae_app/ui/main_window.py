@@ -21,6 +21,7 @@ from . import compose, files, prefs
 from .audition import attach_playback
 from .autosave import Autosave
 from .chord_lane import attach_arrangement
+from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
 from .firstrun import generation_defaults
 from .lanes_view import LanesView
@@ -82,14 +83,24 @@ class MainWindow(MessagesMixin, QMainWindow):
         self._build_status()
         from .menus import build_menus
 
-        build_menus(self)
+        self.views = ViewContext(
+            session=self.session,
+            parent=self,
+            lanes=self.lanes,
+            show_error=self.show_error,
+            status=lambda text, ms=0: self.statusBar().showMessage(text, ms),
+            refocus=self.refocus,
+            settings=self.settings,
+            data_dir=self.data_dir,
+        )
+        self.menus = build_menus(self)  # the menus, held by reference
         self._connect()
         prefs.load(self, defaults)
         self.session.listen(self._session_changed)
         self._update_title()
         self._show_state()
         self.playback = attach_playback(self)
-        self.arrangement = attach_arrangement(self)  # the chord lane and the sections strip (ui/chord_lane.py)
+        self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.
         said = [self.autosave.notice, restored, self._recovered_news()]
@@ -131,14 +142,14 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     def regenerate_bars(self, all_lanes: bool = False) -> bool:
         """Regenerate the bars selected on the lanes (Shift+drag): one undo step (see ui/compose.py)."""
-        return compose.regenerate_bars(self, all_lanes)
+        return compose.regenerate_bars(self.views, all_lanes)
 
     def lane_menu(self, lane: int, beats: float, pos):
-        return compose.lane_menu(self, lane, beats, pos)
+        return compose.lane_menu(self.views, lane, beats, pos)
 
     def morph_dialog(self):
         """Morph to take…: a non-blocking dialog (None, with a status message, when there is one take)."""
-        return compose.morph_dialog(self)
+        return compose.morph_dialog(self.views)
 
     def folder(self) -> str:
         """The folder the user picked last: where file dialogs open."""

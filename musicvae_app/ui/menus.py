@@ -7,6 +7,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from ..sketch import undo as history
 from ..sketch.song import LANES
 from .audition import choose_soundfont_dialog, export_audio_dialog
+from .context import Menus
 from .files import follow_dialog, open_recovered_dialog
 from .record_panel import record_dialog
 from .worker import slot
@@ -68,14 +69,16 @@ def _undo_actions(window) -> tuple[QAction, QAction]:
     return undo, redo
 
 
-def build_menus(window) -> None:
+def build_menus(window) -> Menus:
+    """The window's menu bar; the menus come back by reference (a view adds its actions to them)."""
+    session = window.session
     bar = window.menuBar()
     file = bar.addMenu("&File")
     _action(window, file, "Open primer MIDI…", window.primer_dialog, "Ctrl+P")
     _action(window, file, "Clear primer", window.clear_primer)
     _action(window, file, "Stop reading primer", window.cancel_primer, "Esc")
     _action(window, file, "Follow a part…", lambda: follow_dialog(window), "Ctrl+Shift+F", "followAction")
-    _action(window, file, "Stop following the part", window.session.stop_following, None, "stopFollowingAction")
+    _action(window, file, "Stop following the part", session.stop_following, None, "stopFollowingAction")
     _action(window, file, "Record a part…", lambda: record_dialog(window), "Ctrl+Alt+R", "recordAction")
     file.addSeparator()
     _action(window, file, "Open sketch…", window.open_sketch_dialog, QKeySequence.StandardKey.Open)
@@ -115,8 +118,8 @@ def build_menus(window) -> None:
     )
     _action(window, sketch, "Morph to take…", window.morph_dialog, "Ctrl+M", "morphAction")
     sketch.addSeparator()
-    _action(window, sketch, "Transpose up a semitone", lambda: window.session.transpose(1), "Ctrl+Shift+Up")
-    _action(window, sketch, "Transpose down a semitone", lambda: window.session.transpose(-1), "Ctrl+Shift+Down")
+    _action(window, sketch, "Transpose up a semitone", lambda: session.transpose(1), "Ctrl+Shift+Up")
+    _action(window, sketch, "Transpose down a semitone", lambda: session.transpose(-1), "Ctrl+Shift+Down")
     sketch.addSeparator()
     _action(window, sketch, "Previous take", lambda: window.pick_take(window.state.index - 1), "Alt+Left")
     _action(window, sketch, "Next take", lambda: window.pick_take(window.state.index + 1), "Alt+Right")
@@ -126,3 +129,4 @@ def build_menus(window) -> None:
     _action(window, view, "Zoom in", lambda: window.lanes.zoom(0.5), ["Ctrl+=", "Ctrl++"])
     _action(window, view, "Zoom out", lambda: window.lanes.zoom(2.0), "Ctrl+-")
     _action(window, view, "Whole song", window.lanes.fit, "Ctrl+0")
+    return Menus(file=file, edit=edit, sketch=sketch, view=view)

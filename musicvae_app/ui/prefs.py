@@ -1,21 +1,49 @@
-"""What the window remembers between runs (its QSettings): the generation bar's values, the seed and its
-lock, and the window's geometry. Loading puts the values on the bar and into the window's session."""
+"""What the window remembers between runs (its QSettings): the session's generation settings (a
+GenerationSettings: noise, threshold, steps, tempo, variations), the seed and its lock, and the window's
+geometry. What is saved is the session's, not the widgets'; what is loaded goes through the spec's own
+validation (sketch/spec.py, limits.py) into the session, and the bar shows it."""
 
 from __future__ import annotations
 
-from ..sketch.spec import DEFAULT_NOISE, DEFAULT_STEPS, DEFAULT_TEMPO, DEFAULT_THRESHOLD, DEFAULT_VARIATIONS
+import dataclasses
+
+from ..sketch.spec import GenerationSettings
+
+GENERATION_KEYS = ("noise", "threshold", "steps", "tempo", "variations")  # the fields remembered, under these keys
+
+
+def settings_from_dict(values: dict, base: GenerationSettings | None = None) -> GenerationSettings:
+    """`base` (default: the spec's defaults) with each remembered value the spec accepts; a field it does not
+    know or a bad value (InvalidValue) keeps `base`'s."""
+    out = (base or GenerationSettings()).validated()
+    known = {f.name for f in dataclasses.fields(GenerationSettings)}
+    for name, value in values.items():
+        if name in known:
+            try:
+                out = GenerationSettings(**{**dataclasses.asdict(out), name: value}).validated()
+            except (TypeError, ValueError):  # InvalidValue is a ValueError
+                pass
+    return out
+
+
+def check_setting(name: str, value) -> None:
+    """Raise InvalidValue when the spec would not take `value` for generation setting `name`."""
+    GenerationSettings(**{name: value}).validated()
 
 
 def load(window, gen: dict) -> None:
-    """Put the remembered values (else the pack card's `gen` defaults) on the bar and into the session."""
+    """Put the remembered settings (else the pack card's `gen` defaults) into the window's session, and on the bar."""
     s, bar, session = window.settings, window.bar, window.session
-    bar.noise.set_value(float(s.value("noise", gen.get("noise", DEFAULT_NOISE))))
-    bar.threshold.set_value(float(s.value("threshold", gen.get("threshold", DEFAULT_THRESHOLD))))
-    bar.steps.set_value(int(s.value("steps", DEFAULT_STEPS)))
-    bar.tempo.setValue(int(s.value("tempo", DEFAULT_TEMPO)))
-    bar.variations.setValue(int(s.value("variations", DEFAULT_VARIATIONS)))
+    stored = {key: s.value(key) for key in GENERATION_KEYS if s.contains(key)}
+    settings = settings_from_dict(stored, GenerationSettings.from_card({"generation": gen}))
+    bar.noise.set_value(settings.noise)
+    bar.threshold.set_value(settings.threshold)
+    bar.steps.set_value(settings.steps)
+    bar.tempo.setValue(round(settings.tempo))
+    bar.variations.setValue(settings.variations)
     bar.seed.setText(str(s.value("seed", "")))
     bar.seed_lock.setChecked(str(s.value("seed_lock", "false")).lower() == "true")
+    # the bar's controls may reach less far than the spec (Steps stops at 15): what they show is what runs
     session.update_settings(
         noise=bar.noise.value(),
         threshold=bar.threshold.value(),
@@ -31,16 +59,12 @@ def load(window, gen: dict) -> None:
 
 
 def save(window) -> None:
-    s, bar = window.settings, window.bar
-    for key, value in (
-        ("noise", bar.noise.value()),
-        ("threshold", bar.threshold.value()),
-        ("steps", int(bar.steps.value())),
-        ("tempo", bar.tempo.value()),
-        ("variations", bar.variations.value()),
-        ("seed", bar.seed.text()),
-        ("seed_lock", bar.seed_lock.isChecked()),
-        ("geometry", window.saveGeometry()),
-    ):
-        s.setValue(key, value)
+    """Remember the session's generation settings, its seed and lock, and the window's geometry."""
+    s, session = window.settings, window.session
+    remembered = session.settings.to_dict()
+    for key in GENERATION_KEYS:
+        s.setValue(key, remembered[key])
+    s.setValue("seed", "" if session.seed is None else str(session.seed))
+    s.setValue("seed_lock", session.seed_locked)
+    s.setValue("geometry", window.saveGeometry())
     s.sync()

@@ -21,16 +21,18 @@ from PySide6.QtWidgets import (
 from ..playback.ports import PortError
 from ..playback.recorder import Recorder, list_inputs, open_input
 from ..sketch.song import LANES
+from .context import ViewContext
 
 INPUT_KEY = "record/input"
 
 
 class RecordDialog(QDialog):
-    def __init__(self, window):
-        super().__init__(window)
+    def __init__(self, views: ViewContext, playback):
+        super().__init__(views.parent)
         self.setObjectName("recordDialog")
         self.setWindowTitle("Record a part")
-        self.window_ = window
+        self.views = views
+        self.playback = playback  # the window's playback panel: its output plays the count-in and metronome
         self.recorder: Recorder | None = None
         self.source = None
         self.inputs = None
@@ -66,7 +68,7 @@ class RecordDialog(QDialog):
         self.refresh()
 
     def refresh(self) -> None:
-        wanted = self.input_box.currentText() or self.window_.settings.value(INPUT_KEY, "", str)
+        wanted = self.input_box.currentText() or self.views.settings.value(INPUT_KEY, "", str)
         self.inputs = list_inputs()
         self.input_box.clear()
         self.input_box.addItems([i.label for i in self.inputs.inputs])
@@ -84,13 +86,13 @@ class RecordDialog(QDialog):
             self.source = open_input(entry)
         except PortError as exc:
             return self._fail(str(exc))
-        self.window_.settings.setValue(INPUT_KEY, entry.label)
-        panel = self.window_.playback
+        self.views.settings.setValue(INPUT_KEY, entry.label)
+        panel = self.playback
         panel.stop()  # the band is made again after the take: the old one stays quiet meanwhile
         transport = panel.transport
         if transport.port is None:
             transport._open(panel.output_box.currentText())  # a failure is said on the transport row
-        session, lane = self.window_.session, self.lane_box.currentIndex()
+        session, lane = self.views.session, self.lane_box.currentIndex()
         self.recorder = Recorder(
             self.source,
             lane,
@@ -119,7 +121,7 @@ class RecordDialog(QDialog):
             self.source = None
         dropped = f" ({take.dropped} played in the count-in left out)" if take.dropped else ""
         self.status.setText(f"{len(take.notes)} notes on {LANES[take.lane]}{dropped}: the band follows them")
-        self.window_.session.follow_recording(take, self.window_.data_dir / "recordings")
+        self.views.session.follow_recording(take, self.views.data_dir / "recordings")
         return take
 
     def _tick(self) -> None:
@@ -153,7 +155,7 @@ def record_dialog(window) -> RecordDialog:
     """Show the (one) Record a part dialog of the window."""
     dialog = getattr(window, "record_panel", None)
     if dialog is None:
-        dialog = window.record_panel = RecordDialog(window)
+        dialog = window.record_panel = RecordDialog(window.views, window.playback)
     if dialog.recorder is None:
         dialog.refresh()
     dialog.show()

@@ -3,7 +3,7 @@
 Drag across bars (or click one, or a section) and pick a name from the menu that opens (or "Unmark");
 Sketch > Song form… types the whole form. A name that comes back plays its first time's music again with
 a variation at the next Generate, and the drums fill into every section (engine/sections.py). The strip
-shares the lanes' time axis (ui/chord_lane.py's BarStrip); marking goes through Session.mark_section.
+shares the lanes' time axis (ui/bar_strip.py's BarStrip); marking goes through Session.mark_section.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QInputDialog, QMenu
 
 from ..lanes import BEATS_PER_BAR
 from ..theory.sections import NAMES, Section
-from .chord_lane import BarStrip
+from .bar_strip import BarStrip
 
 SECTIONS_HEIGHT = 18
 COLOURS = {
