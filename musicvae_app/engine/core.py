@@ -23,7 +23,8 @@ import torch
 
 from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
-from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, lane_value
+from ..sketch.song import LANES, ChunkInfo, Song
+from ..sketch.spec import CardDefaults
 from ..theory.chords import Chord
 from ..theory.keys import transpose_roll
 from .bank import StartBank
@@ -53,31 +54,34 @@ class Engine:
         window, which shares the machine with a DAW, asks for 1.
         """
         self.pack = pack
-        self.cfg = cfg = pack.config
+        self.cfg = pack.config
         self.torch_device = dev = pick_device(device)
-        self.fast = fast = FastBand(pack.band, dev)
-        g = self.defaults
-        if g.get("lane_bias") is not None:
-            fast.set_lane_bias(g["lane_bias"])
-        fast.set_harmony(g["harmony"], halves=g["harmony_halves"])
-        card = pack.card.get("generation")
-        card = card if isinstance(card, dict) else {}
-        name = pack.name
-        self.steering = Steering(fast, dev, g["harmony"])
+        self.fast = FastBand(pack.band, dev)
+        self._assemble(pack.generation, one_song_threads)
+
+    def _assemble(self, card: CardDefaults, one_song_threads: int | None) -> None:
+        """Build the parts on the card's typed defaults (pack.generation, parsed once when the pack loaded)."""
+        cfg, dev, fast, name = self.cfg, self.torch_device, self.fast, self.pack.name
+        self.card = card
+        if card.lane_bias is not None:
+            fast.set_lane_bias(card.lane_bias)
+        fast.set_harmony(card.harmony, halves=card.harmony_halves)
+        has_bank = fast.bank_z is not None
+        self.steering = Steering(fast, dev, card.harmony)
         self.decoder = Decoder(fast, cfg, dev, self.steering, name)
         self.takes = Takes(cfg, name, self.decoder)
-        self.loop = Loop(self.decoder, self.takes, fast, cfg, dev, one_song_threads, g["harmony_after"])
-        self.planner = Planner(cfg, g, fast.bank_z is not None, self.takes)
-        self.chording = Chording(cfg, dev, pack.band)
+        self.loop = Loop(self.decoder, self.takes, fast, cfg, dev, one_song_threads, card.harmony_after)
+        self.planner = Planner(cfg, card, has_bank, self.takes)
+        self.chording = Chording(cfg, dev, self.pack.band)
         self.bank = StartBank(fast, cfg, dev, self.decoder, self.steering)
-        self.sections = Sections(cfg, fast, dev, self.decoder, self.loop, g["harmony_after"])
+        self.sections = Sections(cfg, fast, dev, self.decoder, self.loop, card.harmony_after)
         self.parts = Parts(cfg, name, self.key_normalised, self.takes)
-        self.groove = Groove(cfg, card, g["fill"], g["sustain"])
+        self.groove = Groove(cfg, card.rules, card.fill, card.sustain)
         self.post = Post(cfg, self.groove)
         self.generation = Generation(
             cfg,
             name,
-            g,
+            card,
             fast,
             dev,
             self.key_normalised,
@@ -95,7 +99,7 @@ class Engine:
         self.edits = Edits(
             cfg,
             name,
-            g,
+            card,
             fast,
             dev,
             self.planner,
@@ -107,6 +111,21 @@ class Engine:
             self.chording,
             self.post,
         )
+
+    def use_card(self, card: CardDefaults | dict | None = None, **changes) -> CardDefaults:
+        """Generate with other card defaults from now on (a calibration, a test): a CardDefaults, or a card's
+        "generation" block as a dict (checked: InvalidValue names a bad key), and/or single values
+        (`use_card(bring_in=[1, 0.5, 1, 1, 1])`, each checked). The parts are rebuilt on it; the pack's card
+        on disk is untouched. Returns the defaults now in use (hand them back to undo)."""
+        if card is None:
+            card = self.card
+        elif isinstance(card, dict):
+            card = CardDefaults.from_block(card)
+        card = card.replace(**changes) if changes else card
+        if card.lane_bias is None and self.card.lane_bias is not None:
+            self.fast.set_lane_bias([0.0] * len(LANES))  # as a pack with no offsets starts
+        self._assemble(card, self.loop.one_song_threads)
+        return card
 
     @classmethod
     def load(
@@ -298,25 +317,9 @@ class Engine:
     # --- the card -----------------------------------------------------------------------------
     @property
     def defaults(self) -> dict:
-        """The pack's generation defaults (card "generation"), with the thesis's values where it has none."""
-        g = self.pack.card.get("generation")
-        g = g if isinstance(g, dict) else {}
-        return {
-            "noise": g.get("noise", 1.0),
-            "threshold": g.get("threshold", 0.3),
-            "revive": g.get("revive", 0),
-            "pull": g.get("pull", 0.0),
-            "lineup": g.get("lineup", list(LANES)),
-            "start": g.get("start", "bank" if self.fast.bank_z is not None else "prior"),
-            "lane_bias": g.get("lane_bias"),
-            "scale_lock": bool(g.get("scale_lock", False)),
-            **{name: lane_value(name, g.get(name, off)) for name, (_, _, off) in LANE_SETTINGS.items()},
-            "harmony": float(g.get("harmony", 0.0)),
-            "start_bias": g.get("start_bias"),
-            "harmony_after": bool(g.get("harmony_after", False)),
-            "harmony_halves": bool(g.get("harmony_halves", False)),
-            "groove": bool(g.get("groove", False)),
-        }
+        """The card's generation defaults in use (self.card) as a dict, with the thesis's values where it has none;
+        per-lane values as lists, start resolved against the pack's bank."""
+        return self.card.engine_defaults(self.fast.bank_z is not None)
 
     @property
     def key_normalised(self) -> bool:
