@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import InvalidValue
 from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
 from ..sketch.song import LANES, ChunkInfo, Song
-from ..sketch.spec import CardDefaults
+from ..sketch.spec import CardDefaults, GenerationSpec
 from ..theory.chords import Chord
 from ..theory.keys import transpose_roll
 from .bank import StartBank
@@ -40,6 +41,21 @@ from .runtime import pick_device
 from .sections import Sections
 from .steering import Steering
 from .takes import Takes
+
+# Engine.generate's keywords that a GenerationSpec carries, with their defaults there (a spec replaces them)
+_SPEC_KEYWORDS = dict(
+    steps=8,
+    noise=None,
+    threshold=None,
+    variations=1,
+    tempo=None,
+    revive=None,
+    pull=None,
+    lineup=None,
+    key=None,
+    start=None,
+    scale_lock=None,
+)
 
 
 class Engine:
@@ -116,7 +132,8 @@ class Engine:
         """Generate with other card defaults from now on (a calibration, a test): a CardDefaults, or a card's
         "generation" block as a dict (checked: InvalidValue names a bad key), and/or single values
         (`use_card(bring_in=[1, 0.5, 1, 1, 1])`, each checked). The parts are rebuilt on it; the pack's card
-        on disk is untouched. Returns the defaults now in use (hand them back to undo)."""
+        on disk is untouched. Returns the defaults in use before (hand them back to undo)."""
+        before = self.card
         if card is None:
             card = self.card
         elif isinstance(card, dict):
@@ -125,7 +142,7 @@ class Engine:
         if card.lane_bias is None and self.card.lane_bias is not None:
             self.fast.set_lane_bias([0.0] * len(LANES))  # as a pack with no offsets starts
         self._assemble(card, self.loop.one_song_threads)
-        return card
+        return before
 
     @classmethod
     def load(
@@ -176,8 +193,13 @@ class Engine:
         follow: str | Path | Song | None = None,
         groove: bool | None = None,
         sections: list | None = None,
+        spec: GenerationSpec | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
+
+        spec: a GenerationSpec (sketch/spec.py) in place of its keywords (steps, noise, threshold, variations,
+        tempo, revive, pull, lineup, key, start, scale_lock): `generate(spec=GenerationSpec(steps=3), seed=1)`.
+        Its values are used as they are (its tempo too); giving one of those keywords as well is an error.
 
         Every setting left as None comes from the pack's card (its "generation" defaults).
         keep/keep_lanes lock lanes: their chunks come from `keep`, and a locked lead lane is what
@@ -206,6 +228,17 @@ class Engine:
         and with groove the drums fill the bar before every section; the takes carry them (Song.sections).
         revive 0, pull 0, harmony 0, start 'prior', groove off on a piano-lead pack is the thesis's loop exactly.
         """
+        if spec is not None:
+            given = {name: value for name, value in locals().items() if name in _SPEC_KEYWORDS}
+            clash = [name for name, value in given.items() if value != _SPEC_KEYWORDS[name]]
+            if clash:
+                raise InvalidValue(f"give {', '.join(clash)} in the spec or as keywords, not both")
+            a = spec.engine_args()
+            steps, noise, threshold, variations, tempo = (
+                a[k] for k in ("steps", "noise", "threshold", "variations", "tempo")
+            )
+            revive, pull, lineup, key, start = (a[k] for k in ("revive", "pull", "lineup", "key", "start"))
+            scale_lock = a["scale_lock"]
         return self.generation.run(
             steps,
             noise,
