@@ -216,7 +216,7 @@ def weights_header(path: Path, where: str = "model pack") -> dict[str, tuple[str
         with open(path, "rb") as f:
             length = int.from_bytes(f.read(8), "little")
             if not 2 <= length <= min(MAX_WEIGHTS_HEADER_BYTES, size - 8):
-                raise ValueError(f"header length {length}")
+                raise InvalidValue(f"header length {length}")
             header = json.loads(f.read(length))
     except PackError:
         raise
