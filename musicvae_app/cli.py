@@ -22,7 +22,7 @@ from .limits import (
     check_threshold,
 )
 from .sketch.song import LANES
-from .sketch.spec import GenerationSettings
+from .sketch.spec import FIELDS, GenerationSettings
 from .theory.feel import check_feel
 
 
@@ -35,8 +35,9 @@ def _add_generate(sub) -> None:
         default=None,
         help="chunks (4 bars each) after the first (default 8); not with --follow, whose part sets the length",
     )
-    p.add_argument("--noise", type=float, default=None, help="latent noise, 0-3 (default: the pack's)")
-    p.add_argument("--threshold", type=float, default=None, help="note threshold, 0.05-0.95 (default: the pack's)")
+    for name in ("noise", "threshold"):  # help and range from the one table (sketch/spec.py FIELDS)
+        field = FIELDS[name]
+        p.add_argument(f"--{name}", type=float, default=None, help=f"{field.help}, {field.kind} (default: the pack's)")
     p.add_argument("--seed", type=int, default=None, help="random seed: same seed + settings + pack = same song")
     p.add_argument("--tempo", type=float, default=None, help="beats per minute (default: the primer's, else 120)")
     start = p.add_mutually_exclusive_group()

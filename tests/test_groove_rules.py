@@ -11,6 +11,7 @@ import pytest
 from musicvae_app.engine.groove import APPROACH_STEPS, TACET_BARS
 from musicvae_app.lanes import DRUMS, LANES
 from musicvae_app.model.pack import PackError, load_pack
+from musicvae_app.sketch.spec import GrooveSettings
 from musicvae_app.theory.chords import parse_chord
 
 PIANO, BASS = LANES.index("piano"), LANES.index("bass")
@@ -19,24 +20,14 @@ ALL = list(range(len(LANES)))
 
 
 @pytest.fixture
-def card(engine, monkeypatch):
-    """The tiny engine's card generation defaults, restored after the test."""
-    gen = engine.pack.card.setdefault("generation", {})
-    for key in (
-        "voicing",
-        "passing",
-        "approach",
-        "pickup",
-        "approach_eighths",
-        "color",
-        "suspend",
-        "passing_leaps",
-        "voicing_add",
-        "boogie",
-        "fill_other",
-    ):
-        monkeypatch.delitem(gen, key, raising=False)
-    return lambda **kw: [monkeypatch.setitem(gen, k, v) for k, v in kw.items()]
+def card(engine):
+    """Set the tiny engine's card groove parameters (engine.use_card, each checked), every note rule off to
+    begin with (the drum fills as the card has them); the engine's own card is back after the test."""
+    before = engine.card
+    fills = {k: getattr(before.rules, k) for k in ("fills", "fill_rate", "crash_rate")}
+    engine.use_card(before.replace(rules=GrooveSettings(**fills)))
+    yield lambda **kw: engine.use_card(**kw)
+    engine.use_card(before)
 
 
 def empty(engine, bars: int) -> tuple[np.ndarray, np.ndarray, int]:

@@ -534,13 +534,12 @@ def test_a_lane_the_primer_lacks_comes_in_as_light_as_the_pack_says(engine, tmp_
     """card generation.bring_in: a brought-in lane's generated chunks are scaled; lanes the primer has are not."""
     piano = [n for n in e_minor_band(4) if n[0] == 0]
     primer = _write(tmp_path / "piano.mid", piano)
-    generation = engine.pack.card["generation"]
     full = engine.generate(steps=2, seed=5, primer=str(primer), revive=1)
-    generation["bring_in"] = [1.0, 0.5, 1.0, 1.0, 1.0]
+    before = engine.use_card(bring_in=[1.0, 0.5, 1.0, 1.0, 1.0])
     try:
         light = engine.generate(steps=2, seed=5, primer=str(primer), revive=1)
     finally:
-        del generation["bring_in"]
+        engine.use_card(before)
     cs, g = engine.cfg.chunk_steps, LANES.index("guitar")
     assert light.settings["bring_in"] == [1.0, 0.5, 1.0, 1.0, 1.0]
     assert np.array_equal(light.probs[g, :cs], full.probs[g, :cs])  # its first chunk (from the bank) is whole
@@ -573,19 +572,18 @@ def test_start_offsets_apply_to_sketches_with_no_primer_only_and_follow_the_song
     The offsets are recorded in the take, so Regenerate on it uses them again; the engine's own
     offsets are as before after every call.
     """
-    generation = shipped.pack.card["generation"]
-    saved = generation.get("start_bias")
+    saved = shipped.card
     before = shipped.fast.lane_bias.clone()
     try:
         # groove off: its four-voice cap would hold a denser piano to the same cells. Three seeds pooled: the
         # offsets also change which bank chunk a start opens on, so one seed's piano may be busy either way
         # (seed 21: 1824 cells against 1337 with the session-5 card; seeds 3, 7, 21 pooled: 2.5x).
-        generation["start_bias"] = [3.0, 0.0, 0.0, 0.0, 0.0]
+        shipped.use_card(start_bias=[3.0, 0.0, 0.0, 0.0, 0.0])
         busy_takes = [shipped.generate(steps=3, seed=seed, groove=False) for seed in (3, 7, 21)]
         busy = busy_takes[-1]
         assert busy.settings["start_bias"] == [3.0, 0.0, 0.0, 0.0, 0.0]
         assert torch.equal(shipped.fast.lane_bias, before)
-        generation["start_bias"] = [0.0] * 5
+        shipped.use_card(start_bias=[0.0] * 5)
         plain_takes = [shipped.generate(steps=3, seed=seed, groove=False) for seed in (3, 7, 21)]
         # Sounding cells, not note counts: a denser piano also holds more notes through, merging strikes.
         cells = [sum(int(t.notes()[PIANO].sum()) for t in takes) for takes in (busy_takes, plain_takes)]
@@ -594,27 +592,23 @@ def test_start_offsets_apply_to_sketches_with_no_primer_only_and_follow_the_song
         quiet = busy.copy()
         quiet.settings = {**busy.settings, "start_bias": [0.0] * 5}
         assert regen.notes()[PIANO].sum() > 2 * shipped.regenerate_lane(quiet, "piano", seed=5).notes()[PIANO].sum()
-        generation["start_bias"] = [3.0, 0.0, 0.0, 0.0, 0.0]
+        shipped.use_card(start_bias=[3.0, 0.0, 0.0, 0.0, 0.0])
         _write(tmp_path / "p.mid", [(0, 0, 60 + i % 3, i, i + 1) for i in range(16)])
         primed = shipped.generate(steps=1, seed=21, primer=str(tmp_path / "p.mid"))
         assert primed.settings["start_bias"] == [0.0] * 5
         assert torch.equal(shipped.fast.lane_bias, before)
     finally:
-        if saved is None:
-            generation.pop("start_bias", None)
-        else:
-            generation["start_bias"] = saved
+        shipped.use_card(saved)
 
 
 def test_harmony_after_the_loop_harmonises_the_take_and_keeps_every_sounding_chunk(shipped, tmp_path):
     """Card generation.harmony_after: the loop runs on unharmonised chunks (the same latents as harmony 0),
     the whole take is harmonised once at the end, drums are untouched, and no lane's chunk that sounded
     goes silent."""
-    generation = shipped.pack.card["generation"]
-    saved = generation.get("harmony_after")
+    saved = shipped.card
     primer = _write(tmp_path / "band.mid", e_minor_band(4))
     try:
-        generation["harmony_after"] = True
+        shipped.use_card(harmony_after=True)
         kw = dict(steps=6, seed=3, primer=str(primer), lineup="piano,guitar,bass,drums", variations=2)
         for plain, agreed in zip(shipped.generate(harmony=0.0, **kw), shipped.generate(harmony=3.0, **kw)):
             assert np.array_equal(plain.latents, agreed.latents)  # the loop went on from the same notes
@@ -626,10 +620,7 @@ def test_harmony_after_the_loop_harmonises_the_take_and_keeps_every_sounding_chu
             sounded = (a >= plain.threshold).any(axis=(2, 3))
             assert ((b >= agreed.threshold).any(axis=(2, 3)) | ~sounded).all()
     finally:
-        if saved is None:
-            generation.pop("harmony_after", None)
-        else:
-            generation["harmony_after"] = saved
+        shipped.use_card(saved)
 
 
 def test_start_offsets_are_calibrated_toward_real_empty_bars(shipped):
@@ -641,7 +632,7 @@ def test_start_offsets_are_calibrated_toward_real_empty_bars(shipped):
     real = np.zeros((4, 5, 9 * SCORE_CHUNK, 128), dtype=bool)
     real[:, :, :, 60] = True  # every lane plays every bar: 0 % empty
     generation = shipped.pack.card["generation"]
-    saved = generation.get("start_bias")
+    saved, card = generation.get("start_bias"), shipped.card
     try:
         generation["start_bias"] = [0.0] * 5
         piano_empty = calibrate_start_bias(shipped, real, songs=12, rounds=1)
@@ -650,6 +641,7 @@ def test_start_offsets_are_calibrated_toward_real_empty_bars(shipped):
         real[:, 0, : 4 * SCORE_CHUNK, 60] = True  # the piano rests in 5 of 9 chunks: far fewer notes wanted
         busy_piano = calibrate_start_bias(shipped, real, songs=12, rounds=2)
     finally:
+        shipped.use_card(card)
         if saved is None:
             generation.pop("start_bias", None)
         else:

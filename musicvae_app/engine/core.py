@@ -21,9 +21,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..errors import InvalidValue
 from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
-from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, lane_value
+from ..sketch.song import LANES, ChunkInfo, Song
+from ..sketch.spec import CardDefaults, GenerationSpec
 from ..theory.chords import Chord
 from ..theory.keys import transpose_roll
 from .bank import StartBank
@@ -40,6 +42,21 @@ from .sections import Sections
 from .steering import Steering
 from .takes import Takes
 
+# Engine.generate's keywords that a GenerationSpec carries, with their defaults there (a spec replaces them)
+_SPEC_KEYWORDS = dict(
+    steps=8,
+    noise=None,
+    threshold=None,
+    variations=1,
+    tempo=None,
+    revive=None,
+    pull=None,
+    lineup=None,
+    key=None,
+    start=None,
+    scale_lock=None,
+)
+
 
 class Engine:
     """Generate, continue, regenerate and reconstruct Songs with one pack on one device."""
@@ -53,31 +70,34 @@ class Engine:
         window, which shares the machine with a DAW, asks for 1.
         """
         self.pack = pack
-        self.cfg = cfg = pack.config
+        self.cfg = pack.config
         self.torch_device = dev = pick_device(device)
-        self.fast = fast = FastBand(pack.band, dev)
-        g = self.defaults
-        if g.get("lane_bias") is not None:
-            fast.set_lane_bias(g["lane_bias"])
-        fast.set_harmony(g["harmony"], halves=g["harmony_halves"])
-        card = pack.card.get("generation")
-        card = card if isinstance(card, dict) else {}
-        name = pack.name
-        self.steering = Steering(fast, dev, g["harmony"])
+        self.fast = FastBand(pack.band, dev)
+        self._assemble(pack.generation, one_song_threads)
+
+    def _assemble(self, card: CardDefaults, one_song_threads: int | None) -> None:
+        """Build the parts on the card's typed defaults (pack.generation, parsed once when the pack loaded)."""
+        cfg, dev, fast, name = self.cfg, self.torch_device, self.fast, self.pack.name
+        self.card = card
+        if card.lane_bias is not None:
+            fast.set_lane_bias(card.lane_bias)
+        fast.set_harmony(card.harmony, halves=card.harmony_halves)
+        has_bank = fast.bank_z is not None
+        self.steering = Steering(fast, dev, card.harmony)
         self.decoder = Decoder(fast, cfg, dev, self.steering, name)
         self.takes = Takes(cfg, name, self.decoder)
-        self.loop = Loop(self.decoder, self.takes, fast, cfg, dev, one_song_threads, g["harmony_after"])
-        self.planner = Planner(cfg, g, fast.bank_z is not None, self.takes)
-        self.chording = Chording(cfg, dev, pack.band)
+        self.loop = Loop(self.decoder, self.takes, fast, cfg, dev, one_song_threads, card.harmony_after)
+        self.planner = Planner(cfg, card, has_bank, self.takes)
+        self.chording = Chording(cfg, dev, self.pack.band)
         self.bank = StartBank(fast, cfg, dev, self.decoder, self.steering)
-        self.sections = Sections(cfg, fast, dev, self.decoder, self.loop, g["harmony_after"])
+        self.sections = Sections(cfg, fast, dev, self.decoder, self.loop, card.harmony_after)
         self.parts = Parts(cfg, name, self.key_normalised, self.takes)
-        self.groove = Groove(cfg, card, g["fill"], g["sustain"])
+        self.groove = Groove(cfg, card.rules, card.fill, card.sustain)
         self.post = Post(cfg, self.groove)
         self.generation = Generation(
             cfg,
             name,
-            g,
+            card,
             fast,
             dev,
             self.key_normalised,
@@ -95,7 +115,7 @@ class Engine:
         self.edits = Edits(
             cfg,
             name,
-            g,
+            card,
             fast,
             dev,
             self.planner,
@@ -107,6 +127,22 @@ class Engine:
             self.chording,
             self.post,
         )
+
+    def use_card(self, card: CardDefaults | dict | None = None, **changes) -> CardDefaults:
+        """Generate with other card defaults from now on (a calibration, a test): a CardDefaults, or a card's
+        "generation" block as a dict (checked: InvalidValue names a bad key), and/or single values
+        (`use_card(bring_in=[1, 0.5, 1, 1, 1])`, each checked). The parts are rebuilt on it; the pack's card
+        on disk is untouched. Returns the defaults in use before (hand them back to undo)."""
+        before = self.card
+        if card is None:
+            card = self.card
+        elif isinstance(card, dict):
+            card = CardDefaults.from_block(card)
+        card = card.replace(**changes) if changes else card
+        if card.lane_bias is None and self.card.lane_bias is not None:
+            self.fast.set_lane_bias([0.0] * len(LANES))  # as a pack with no offsets starts
+        self._assemble(card, self.loop.one_song_threads)
+        return before
 
     @classmethod
     def load(
@@ -157,8 +193,13 @@ class Engine:
         follow: str | Path | Song | None = None,
         groove: bool | None = None,
         sections: list | None = None,
+        spec: GenerationSpec | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
+
+        spec: a GenerationSpec (sketch/spec.py) in place of its keywords (steps, noise, threshold, variations,
+        tempo, revive, pull, lineup, key, start, scale_lock): `generate(spec=GenerationSpec(steps=3), seed=1)`.
+        Its values are used as they are (its tempo too); giving one of those keywords as well is an error.
 
         Every setting left as None comes from the pack's card (its "generation" defaults).
         keep/keep_lanes lock lanes: their chunks come from `keep`, and a locked lead lane is what
@@ -187,6 +228,17 @@ class Engine:
         and with groove the drums fill the bar before every section; the takes carry them (Song.sections).
         revive 0, pull 0, harmony 0, start 'prior', groove off on a piano-lead pack is the thesis's loop exactly.
         """
+        if spec is not None:
+            given = {name: value for name, value in locals().items() if name in _SPEC_KEYWORDS}
+            clash = [name for name, value in given.items() if value != _SPEC_KEYWORDS[name]]
+            if clash:
+                raise InvalidValue(f"give {', '.join(clash)} in the spec or as keywords, not both")
+            a = spec.engine_args()
+            steps, noise, threshold, variations, tempo = (
+                a[k] for k in ("steps", "noise", "threshold", "variations", "tempo")
+            )
+            revive, pull, lineup, key, start = (a[k] for k in ("revive", "pull", "lineup", "key", "start"))
+            scale_lock = a["scale_lock"]
         return self.generation.run(
             steps,
             noise,
@@ -298,25 +350,9 @@ class Engine:
     # --- the card -----------------------------------------------------------------------------
     @property
     def defaults(self) -> dict:
-        """The pack's generation defaults (card "generation"), with the thesis's values where it has none."""
-        g = self.pack.card.get("generation")
-        g = g if isinstance(g, dict) else {}
-        return {
-            "noise": g.get("noise", 1.0),
-            "threshold": g.get("threshold", 0.3),
-            "revive": g.get("revive", 0),
-            "pull": g.get("pull", 0.0),
-            "lineup": g.get("lineup", list(LANES)),
-            "start": g.get("start", "bank" if self.fast.bank_z is not None else "prior"),
-            "lane_bias": g.get("lane_bias"),
-            "scale_lock": bool(g.get("scale_lock", False)),
-            **{name: lane_value(name, g.get(name, off)) for name, (_, _, off) in LANE_SETTINGS.items()},
-            "harmony": float(g.get("harmony", 0.0)),
-            "start_bias": g.get("start_bias"),
-            "harmony_after": bool(g.get("harmony_after", False)),
-            "harmony_halves": bool(g.get("harmony_halves", False)),
-            "groove": bool(g.get("groove", False)),
-        }
+        """The card's generation defaults in use (self.card) as a dict, with the thesis's values where it has none;
+        per-lane values as lists, start resolved against the pack's bank."""
+        return self.card.engine_defaults(self.fast.bank_z is not None)
 
     @property
     def key_normalised(self) -> bool:

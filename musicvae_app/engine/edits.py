@@ -21,11 +21,11 @@ class Edits:
     """The engine's edits of a take, built from the engine's parts (each passed in: no back reference)."""
 
     def __init__(
-        self, cfg, pack_name, defaults, fast, device, planner, takes, decoder, loop, steering, bank, chording, post
+        self, cfg, pack_name, card, fast, device, planner, takes, decoder, loop, steering, bank, chording, post
     ):
         self.cfg = cfg
         self.pack_name = pack_name
-        self.defaults = defaults
+        self.card = card
         self.fast = fast
         self.device = device
         self.planner = planner
@@ -53,7 +53,7 @@ class Edits:
         li = lane_index(lane)
         self.takes.check(song)
         song = self.takes.editable(song)  # chunk records and latents this pack can carry on
-        noise = check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
+        noise = check_noise(song.settings.get("noise", self.card.noise) if noise is None else noise)
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         shift_out = int(song.settings.get("transpose", 0))
@@ -111,7 +111,7 @@ class Edits:
         self.takes.check(song)
         song = self.takes.editable(song)  # chunk records and latents this pack can carry on
         steps = _check_count("steps", steps, 1, MAX_STEPS)
-        noise = check_noise(song.settings.get("noise", self.defaults["noise"]) if noise is None else noise)
+        noise = check_noise(song.settings.get("noise", self.card.noise) if noise is None else noise)
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         shift_out = int(song.settings.get("transpose", 0))
@@ -188,7 +188,7 @@ class Edits:
         chosen = self.planner.lineup(lanes if lanes is not None else song.settings.get("lineup"))
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
-        noise = check_noise(song.settings.get("noise", self.defaults["noise"]))
+        noise = check_noise(song.settings.get("noise", self.card.noise))
         revive = self.planner.revive(song.settings.get("revive"))
         pull = self.planner.pull(song.settings.get("pull"))
         shift_out = int(song.settings.get("transpose", 0))

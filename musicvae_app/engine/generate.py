@@ -31,7 +31,7 @@ class Generation:
         self,
         cfg,
         pack_name,
-        defaults,
+        card,
         fast,
         device,
         key_normalised,
@@ -48,7 +48,7 @@ class Generation:
     ):
         self.cfg = cfg
         self.pack_name = pack_name
-        self.defaults = defaults
+        self.card = card
         self.fast = fast
         self.device = device
         self.key_normalised = key_normalised
@@ -87,8 +87,8 @@ class Generation:
         sections: list | None = None,
     ) -> Song | list[Song]:
         """Engine.generate (see there): plan, loop, post."""
-        g = self.defaults
-        groove = bool(g["groove"] if groove is None else groove)
+        g = self.card
+        groove = bool(g.groove if groove is None else groove)
         part = None
         if follow is not None:
             if keep is not None or primer is not None:
@@ -103,8 +103,8 @@ class Generation:
         asked = read_chords(chords, n_bars) if chords is not None else None
         sections = self.sections.check(sections, n_bars)
         tempo = None if tempo is None else check_tempo(tempo)
-        noise = check_noise(g["noise"] if noise is None else noise)
-        threshold = check_threshold(g["threshold"] if threshold is None else threshold)
+        noise = check_noise(g.noise if noise is None else noise)
+        threshold = check_threshold(g.threshold if threshold is None else threshold)
         revive, pull = self.planner.revive(revive), self.planner.pull(pull)
         lineup = self.planner.lineup(lineup)
         start = self.planner.start(start)
@@ -119,9 +119,9 @@ class Generation:
             key = key_name(chords_key(asked[: chart_period(asked)]))  # a chart alone: its own key
         key_roll = part.notes() if part is not None else primer_roll  # a followed part's key is the whole part's
         shift_in, shift_out, key_used = key_shifts(key_roll, keep, key, self.key_normalised)
-        scale_lock = bool(g["scale_lock"] if scale_lock is None else scale_lock)
-        harmony = check_float("harmony", g["harmony"] if harmony is None else harmony, 0.0, 8.0)
-        start_bias = self.steering.start_bias(g["start_bias"]) if primer_roll is None and start == "bank" else None
+        scale_lock = bool(g.scale_lock if scale_lock is None else scale_lock)
+        harmony = check_float("harmony", g.harmony if harmony is None else harmony, 0.0, 8.0)
+        start_bias = self.steering.start_bias(g.start_bias) if primer_roll is None and start == "bank" else None
         with self.steering.during(
             self.steering.scale_map(key_used, shift_out) if scale_lock else None, harmony, start_bias
         ):
@@ -153,9 +153,7 @@ class Generation:
                 source = "random"
             silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
             brought_in = self.bank.bring_in(first, threshold, lineup, forced, gen, plan) if revive else []
-            light = (
-                self.steering.light(brought_in, silent, g["bring_in"]) if source == "primer" and part is None else None
-            )
+            light = self.steering.light(brought_in, silent, g.bring_in) if source == "primer" and part is None else None
             if forced is not None:
                 first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
             probs, latents = self.loop.run(
@@ -204,7 +202,7 @@ class Generation:
                     key=key_used,
                     transpose=shift_out,
                     scale_lock=bool(scale_lock),
-                    **{name: g[name] for name in LANE_SETTINGS},
+                    **{name: _plain(getattr(g, name)) for name in LANE_SETTINGS},
                     harmony=float(self.fast.harmony),
                     start_bias=list(start_bias) if start_bias is not None else [0.0] * n_lanes,
                     device=self.device.type,
@@ -225,3 +223,8 @@ class Generation:
                 self.post.stamp(song, ran)
                 songs.append(song)
             return songs[0] if variations == 1 else songs
+
+
+def _plain(value):
+    """A per-lane card value as a take records it: a list where the card has five values."""
+    return list(value) if isinstance(value, tuple) else value

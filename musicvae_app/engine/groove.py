@@ -29,6 +29,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..lanes import DRUMS, LANES
+from ..sketch.spec import GrooveSettings
 from ..theory.chords import recognize, third_of
 
 KICKS = (35, 36)
@@ -47,10 +48,11 @@ TACET_BARS = 2  # a bass rest this long or shorter is a dropout to fill; a longe
 
 class Groove:
     """Fills, a bass that plays and restrikes on the beat, full chords, passing notes: the rules, each a method
-    with the card's parameters (`generation` block) read from `settings`. The post stage (post.py) runs `apply`."""
+    with the card's parameters (`generation` block, typed: GrooveSettings, sketch/spec.py) read from `settings`.
+    The post stage (post.py) runs `apply`."""
 
-    def __init__(self, cfg, settings: dict, fill, sustain):
-        """settings: the card's generation block; fill, sustain: the take's per-lane decoding (Song.notes)."""
+    def __init__(self, cfg, settings: GrooveSettings, fill, sustain):
+        """settings: the card's groove parameters; fill, sustain: the take's per-lane decoding (Song.notes)."""
         self.cfg = cfg
         self.settings = settings
         self.fill = fill
@@ -113,8 +115,8 @@ class Groove:
     def hears_chords(self) -> bool:
         """Whether a card key asks for the chord each bar is heard as (voicing, colour, suspensions, sixths)."""
         g = self.settings
-        colours = (_lane_rates(g.get(key)) is not None for key in ("color", "suspend", "boogie"))
-        return bool(g.get("voicing")) or any(colours)
+        colours = (_lane_rates(rates) is not None for rates in (g.color, g.suspend, g.boogie))
+        return bool(g.voicing) or any(colours)
 
     def sounding_floor(self, threshold: float) -> np.ndarray:
         """Per lane, the lowest probability the take's decoding lets sound: threshold x the lower of the
@@ -124,8 +126,8 @@ class Groove:
 
     def fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset()) -> None:
         g = self.settings
-        fills, rate, crash_rate = g.get("fills"), g.get("fill_rate"), g.get("crash_rate", 0.0)
-        other = g.get("fill_other", 0.0)  # the share of bars inside a phrase that end in a (short) fill
+        fills, rate, crash_rate = g.fills, g.fill_rate, g.crash_rate
+        other = g.fill_other  # the share of bars inside a phrase that end in a (short) fill
         if not fills or not rate:
             return
         window = 2 * self.cfg.steps_per_beat
@@ -241,7 +243,7 @@ class Groove:
         classes (an octave, a lone held note: a fifth of our bars against a twentieth of real parts'), gets the
         chord's missing tones as voices of their own, at the card's rate per lane (`generation.voicing_add`)."""
         g = self.settings
-        lanes, thin = g.get("voicing"), _lane_rates(g.get("voicing_add"))
+        lanes, thin = g.voicing, _lane_rates(g.voicing_add)
         if not lanes:
             return
         n_bars = free.shape[0]
@@ -287,8 +289,8 @@ class Groove:
         fifth steps to the sixth on beats 2 and 4. The VAEs hold the three tones of the chord through the bar
         where players colour it: real parts use 3.8-4 pitch classes a bar, ours 2.8-3."""
         g = self.settings
-        rates, suspend = _lane_rates(g.get("color")), _lane_rates(g.get("suspend"))
-        boogie = _lane_rates(g.get("boogie"))
+        rates, suspend = _lane_rates(g.color), _lane_rates(g.suspend)
+        boogie = _lane_rates(g.boogie)
         if rates is None and suspend is None and boogie is None:
             return
         n_bars = free.shape[0]
@@ -332,8 +334,8 @@ class Groove:
         card's rate per lane (`generation.passing`). The VAEs decode chord tones held through the bar, where
         players walk between them: real parts use 3.6-4 pitch classes a bar, ours 2.4-2.6."""
         g = self.settings
-        rates, leaps = _lane_rates(g.get("passing")), bool(g.get("passing_leaps", False))
-        low_rates = _lane_rates(g.get("passing_low"))  # the same in the lowest voice (a pianist's left hand)
+        rates, leaps = _lane_rates(g.passing), g.passing_leaps
+        low_rates = _lane_rates(g.passing_low)  # the same in the lowest voice (a pianist's left hand)
         if rates is None:
             return
         steps = free.shape[0] * spb
@@ -389,8 +391,8 @@ class Groove:
         opens on the same note, the last 16th is its fifth below, a pickup (`generation.pickup`). Only bars
         the groove may change."""
         g = self.settings
-        rate, pickup = g.get("approach", 0.0), g.get("pickup", 0.0)
-        eighths = g.get("approach_eighths", 0.0)  # the share of approach notes an 8th long (else a 16th)
+        rate, pickup = g.approach, g.pickup
+        eighths = g.approach_eighths  # the share of approach notes an 8th long (else a 16th)
         if not rate and not pickup:
             return
         n_bars = free.shape[0]

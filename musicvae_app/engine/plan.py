@@ -12,23 +12,24 @@ import numpy as np
 from ..errors import InvalidValue
 from ..limits import check_float
 from ..sketch.song import LANES, Song, lane_index
+from ..sketch.spec import CardDefaults
 from .runtime import MAX_STEPS, _check_count
 
 
 class Planner:
     """Resolves a request's lineup, start, revive, pull and primer on the pack's grid (cfg), given the card's
-    defaults (a dict as Engine.defaults gives it), whether the pack has a start bank, and the engine's Takes."""
+    typed defaults (CardDefaults, sketch/spec.py), whether the pack has a start bank, and the engine's Takes."""
 
-    def __init__(self, cfg, defaults: dict, has_bank: bool, takes):
+    def __init__(self, cfg, card: CardDefaults, has_bank: bool, takes):
         self.cfg = cfg
-        self.defaults = defaults
+        self.card = card
         self.has_bank = has_bank
         self.takes = takes
 
     def lineup(self, lineup) -> list[int]:
         """Lane indices that play, from names (list or 'piano,bass' text); None: the pack's default."""
         if lineup is None:
-            lineup = self.defaults["lineup"]
+            lineup = self.card.lineup
         if isinstance(lineup, str):
             lineup = [part for part in lineup.replace(" ", "").split(",") if part]
         idx = sorted({lane_index(lane) for lane in lineup})
@@ -38,7 +39,7 @@ class Planner:
 
     def start(self, start) -> str:
         """'bank' or 'prior' (None: the card's); a pack with no bank starts from the prior."""
-        start = self.defaults["start"] if start is None else start
+        start = (self.card.start or "bank") if start is None else start
         if start not in ("bank", "prior"):
             raise InvalidValue(f"start must be 'bank' or 'prior', got {start!r}")
         if start == "bank" and not self.has_bank:
@@ -48,13 +49,13 @@ class Planner:
     def revive(self, revive) -> int:
         """Chunks of silence after which a lane is re-anchored (None: the card's)."""
         if revive is None:
-            revive = self.defaults["revive"]
+            revive = self.card.revive
         return _check_count("revive", revive, 0, MAX_STEPS)
 
     def pull(self, pull) -> float:
         """How far each prediction is drawn back toward the first chunk, in [0, 1) (None: the card's)."""
         if pull is None:
-            pull = self.defaults["pull"]
+            pull = self.card.pull
         try:
             pull = float(pull)
         except (TypeError, ValueError):
@@ -65,7 +66,7 @@ class Planner:
 
     def harmony(self, harmony) -> float:
         """The harmony strength in [0, 8] (None: the card's)."""
-        return check_float("harmony", self.defaults["harmony"] if harmony is None else harmony, 0.0, 8.0)
+        return check_float("harmony", self.card.harmony if harmony is None else harmony, 0.0, 8.0)
 
     def primer(self, primer) -> tuple[np.ndarray, float | None]:
         """The primer's first chunk (5, chunk_steps, 128) and its tempo (None for a bare roll); a file is read once."""

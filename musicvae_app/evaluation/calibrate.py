@@ -139,6 +139,7 @@ def calibrate_start_bias(engine, real: np.ndarray, songs: int = 600, steps: int 
 
     def gaps(bias) -> np.ndarray:
         generation["start_bias"] = [float(b) for b in bias]
+        engine.use_card(start_bias=generation["start_bias"])  # the engine reads its typed card, not the dict
         rand = random_starts(engine, songs, steps, seed=4000)
         lanes = lineup_figures(rand, real[:, :, : rand.shape[2]], list(LANES))
         return np.array([lanes[lane]["empty_bars"]["gap"] or 0.0 for lane in LANES])
@@ -156,6 +157,7 @@ def calibrate_start_bias(engine, real: np.ndarray, songs: int = 600, steps: int 
         high = np.where(gap > 0, high, bias)
     out = [round(float(b), 3) if m else 0.0 for b, m in zip((low + high) / 2, moving)]
     generation["start_bias"] = out
+    engine.use_card(start_bias=out)
     return out
 
 
@@ -239,9 +241,7 @@ def standing(engine, real: np.ndarray, made: list, settings: dict) -> tuple:
 
 def _use(engine, generation: dict) -> None:
     engine.pack.card["generation"] = dict(generation)
-    engine.fast.set_harmony(generation.get("harmony", 0.0))
-    if generation.get("lane_bias") is not None:
-        engine.fast.set_lane_bias(generation["lane_bias"])
+    engine.use_card(generation)  # checked, and every part rebuilt on it (harmony and lane offsets included)
 
 
 def calibrate(

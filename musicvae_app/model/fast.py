@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from ..errors import InvalidValue
 from ..sketch.song import LANES
 from .nets import Band, ConvVAE
 
@@ -114,7 +115,7 @@ class FastBand:
         """
         bias = torch.as_tensor([float(b) for b in bias], dtype=self.bd3.dtype, device=self.bd3.device)
         if bias.shape != (len(LANES),) or not torch.isfinite(bias).all():
-            raise ValueError(f"lane bias needs five finite numbers, got {bias.tolist()}")
+            raise InvalidValue(f"lane bias needs five finite numbers, got {bias.tolist()}")
         if not hasattr(self, "_bd3_trained"):
             self._bd3_trained = self.bd3.clone()
         self.bd3 = self._bd3_trained + bias[:, None, None]
@@ -128,7 +129,7 @@ class FastBand:
         """
         strength = float(strength)
         if not 0.0 <= strength <= 8.0:
-            raise ValueError(f"harmony must be from 0 to 8, got {strength}")
+            raise InvalidValue(f"harmony must be from 0 to 8, got {strength}")
         self.harmony = strength
         if halves is not None:
             self.harmony_halves = bool(halves)

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 import torch
 from torch import nn
 
+from ..errors import InvalidValue
 from ..sketch.song import LANES
 from ..theory.chords import CHORD_FEATURES
 
@@ -44,21 +45,23 @@ class PackConfig:
 
     def __post_init__(self) -> None:
         if self.chunk_steps % 16 or self.chunk_steps < 16:
-            raise ValueError(f"chunk_steps must be a multiple of 16, got {self.chunk_steps}")
+            raise InvalidValue(f"chunk_steps must be a multiple of 16, got {self.chunk_steps}")
         if tuple(self.lanes) != LANES:
-            raise ValueError(f"a pack's lanes must be {LANES}, got {tuple(self.lanes)}")
+            raise InvalidValue(f"a pack's lanes must be {LANES}, got {tuple(self.lanes)}")
         if self.latent < 1 or self.hidden < 1 or self.steps_per_beat < 1:
-            raise ValueError("latent, hidden and steps_per_beat must be positive")
+            raise InvalidValue("latent, hidden and steps_per_beat must be positive")
         if self.pitches % 16 or not 16 <= self.pitches <= 128:
-            raise ValueError(f"pitches must be a multiple of 16 from 16 to 128, got {self.pitches}")
+            raise InvalidValue(f"pitches must be a multiple of 16 from 16 to 128, got {self.pitches}")
         if len(self.pitch_low) != len(LANES) or any(not 0 <= lo <= 128 - self.pitches for lo in self.pitch_low):
-            raise ValueError(f"pitch_low needs one start per lane within 0..{128 - self.pitches}, got {self.pitch_low}")
+            raise InvalidValue(
+                f"pitch_low needs one start per lane within 0..{128 - self.pitches}, got {self.pitch_low}"
+            )
         if self.lead not in LANES:
-            raise ValueError(f"lead must be one of {', '.join(LANES)}, got {self.lead!r}")
+            raise InvalidValue(f"lead must be one of {', '.join(LANES)}, got {self.lead!r}")
         if self.bank < 0:
-            raise ValueError(f"bank must be 0 or more, got {self.bank}")
+            raise InvalidValue(f"bank must be 0 or more, got {self.bank}")
         if len(self.channels) != 3 or any(not isinstance(c, int) or c < 1 for c in self.channels):
-            raise ValueError(f"channels needs three positive widths (conv1, conv2, conv3), got {self.channels}")
+            raise InvalidValue(f"channels needs three positive widths (conv1, conv2, conv3), got {self.channels}")
 
     @property
     def time_kernel(self) -> int:

@@ -17,20 +17,17 @@ from safetensors.torch import save as save_safetensors
 from ..atomic import atomic_write
 from ..errors import InvalidValue, MusicVAEError
 from ..limits import (
-    MAX_STEPS,
     check_channels,
     check_chunk_steps,
-    check_float,
     check_hidden,
     check_int,
     check_json_depth,
     check_latent,
-    check_noise,
     check_steps_per_beat,
-    check_threshold,
 )
 from ..resources import resources_dir
-from ..sketch.song import LANE_SETTINGS, LANES, lane_index, lane_setting, lane_value
+from ..sketch.song import LANES
+from ..sketch.spec import CardDefaults
 from .nets import Band, PackConfig, upgrade_name
 
 CARD = "card.json"
@@ -49,11 +46,16 @@ def default_pack_dir() -> Path:
 
 @dataclass
 class Pack:
-    """Loaded nets plus the card that describes them."""
+    """Loaded nets plus the card that describes them; `generation` is the card's generation block, typed."""
 
     band: Band
     card: dict
     path: Path | None = None
+    generation: CardDefaults | None = None
+
+    def __post_init__(self):
+        if self.generation is None:  # a pack built in memory: its card's well-formed defaults
+            self.generation = CardDefaults.from_card(self.card, strict=False)
 
     @property
     def config(self) -> PackConfig:
@@ -102,100 +104,23 @@ MAX_WEIGHTS_HEADER_BYTES = 16 << 20
 _DTYPE_BYTES = {"F32": 4, "F16": 2, "BF16": 2, "F64": 8}
 
 
-def _check_generation(gen, where: str) -> None:
-    """The card's generation defaults, each within what the engine accepts."""
+def _check_generation(gen, where: str) -> CardDefaults:
+    """The card's generation defaults, typed, each checked by sketch/spec.py's table (PackError names the key)."""
     if not isinstance(gen, dict):
         raise PackError(f"{where}: {CARD} 'generation' must be a record of defaults, got {type(gen).__name__}")
     try:
-        if "noise" in gen:
-            check_noise(gen["noise"])
-        if "threshold" in gen:
-            check_threshold(gen["threshold"])
-        if "revive" in gen:
-            check_int("revive", gen["revive"], 0, MAX_STEPS)
-        if "pull" in gen:
-            check_float("pull", gen["pull"], 0.0, 1.0, high_open=True)
-        for name in ("lane_bias", "start_bias"):
-            if name in gen:
-                bias = gen[name]
-                if not isinstance(bias, list) or len(bias) != 5:
-                    raise InvalidValue(f"{name} must be five numbers, one per lane")
-                for value in bias:
-                    check_float(name, value, -8.0, 8.0)
-        if "lineup" in gen:
-            lineup = gen["lineup"]
-            if not isinstance(lineup, list) or not lineup or not all(isinstance(x, str) for x in lineup):
-                raise InvalidValue("lineup must be a list of lane names")
-            for lane in lineup:
-                lane_index(lane)
-        for name in LANE_SETTINGS:  # one number for every lane, or five
-            if name in gen:
-                lane_value(name, gen[name])
-        if "harmony" in gen:
-            check_float("harmony", gen["harmony"], 0.0, 8.0)
-        if "harmony_after" in gen and not isinstance(gen["harmony_after"], bool):
-            raise InvalidValue(f"harmony_after must be true or false, got {gen['harmony_after']!r}")
-        if "groove" in gen and not isinstance(gen["groove"], bool):
-            raise InvalidValue(f"groove must be true or false, got {gen['groove']!r}")
-        if "scale_lock" in gen and not isinstance(gen["scale_lock"], bool):
-            raise InvalidValue(f"scale_lock must be true or false, got {gen['scale_lock']!r}")
-        if "fills" in gen:
-            _check_fills(gen["fills"])
-        if "fill_rate" in gen:
-            rate = gen["fill_rate"]
-            if not isinstance(rate, list) or len(rate) != 2:
-                raise InvalidValue("fill_rate must be two shares: at 8-bar and at 4-bar phrase ends")
-            for value in rate:
-                check_float("fill_rate", value, 0.0, 1.0)
-        for name in ("crash_rate", "fill_other"):
-            if name in gen:
-                check_float(name, gen[name], 0.0, 1.0)
-        if "voicing" in gen:  # per lane: doubled notes move to the chord's missing tones
-            voicing = gen["voicing"]
-            if not isinstance(voicing, list) or len(voicing) != 5 or not all(v in (True, False) for v in voicing):
-                raise InvalidValue("voicing must be five true/false flags, one per lane")
-        for name in ("passing", "passing_low"):  # per lane: how often the top (lowest) voice gets a passing note
-            if name in gen:
-                lane_setting(gen[name], name, 0.0, 1.0, 0.0)
-        # per lane: shares of bars with a seventh or ninth, a suspended third, a power chord's sixth on 2 and 4
-        for name in ("color", "suspend", "boogie"):
-            if name in gen:
-                lane_setting(gen[name], name, 0.0, 1.0, 0.0)
-        # shares of the bass's bar ends: a step into a new note, a fifth below; of those notes, 8ths
-        for name in ("approach", "pickup", "approach_eighths"):
-            if name in gen:
-                check_float(name, gen[name], 0.0, 1.0)
-        for name in ("passing_leaps", "harmony_halves"):
-            if name in gen and not isinstance(gen[name], bool):
-                raise InvalidValue(f"{name} must be true or false, got {gen[name]!r}")
-        if "start" in gen and gen["start"] not in ("bank", "prior"):
-            raise InvalidValue(f"start must be 'bank' or 'prior', got {gen['start']!r}")
-    except (InvalidValue, ValueError) as exc:
+        return CardDefaults.from_block(gen)
+    except InvalidValue as exc:
         raise PackError(f"{where}: {CARD} generation default {exc}") from None
-
-
-MAX_FILLS = 1024
-
-
-def _check_fills(fills) -> None:
-    """A card's drum fills: a list of fills, each a list of [step, pitch] hits on the grid."""
-    if not isinstance(fills, list) or len(fills) > MAX_FILLS:
-        raise InvalidValue(f"fills must be a list of at most {MAX_FILLS} fills")
-    for fill in fills:
-        if not isinstance(fill, list) or len(fill) > 256:
-            raise InvalidValue("each fill must be a list of at most 256 [step, pitch] hits")
-        for hit in fill:
-            if (
-                not isinstance(hit, list)
-                or len(hit) != 2
-                or not all(isinstance(x, int) and not isinstance(x, bool) for x in hit)
-                or not (0 <= hit[0] < 256 and 0 <= hit[1] < 128)
-            ):
-                raise InvalidValue(f"a fill hit must be [step 0-255, pitch 0-127], got {hit!r}")
 
 
 def read_card(folder: str | Path) -> dict:
     """The pack's card, checked: bounded in size and depth, a known format and version, usable values."""
+    return _read_card(folder)[0]
+
+
+def _read_card(folder: str | Path) -> tuple[dict, CardDefaults]:
+    """read_card, and the card's generation block parsed (once) into CardDefaults."""
     folder = Path(folder)
     where = f"model pack '{folder}'"
     if not folder.is_dir():
@@ -226,7 +151,7 @@ def read_card(folder: str | Path) -> dict:
         raise PackError(f"{where}: {CARD} format_version must be a whole number, got {version!r}")
     if version > FORMAT_VERSION:
         raise PackError(f"{where} was made by a newer musicvae-app (format {version}); update the app")
-    _check_generation(card.get("generation", {}), where)
+    generation = _check_generation(card.get("generation", {}), where)
     for key in ("training", "metrics"):
         if key in card and not isinstance(card[key], dict):
             raise PackError(f"{where}: {CARD} '{key}' must be a record, got {type(card[key]).__name__}")
@@ -234,7 +159,7 @@ def read_card(folder: str | Path) -> dict:
         raise PackError(f"{where}: {CARD} 'training.config' must be a record")
     if "name" in card and not isinstance(card["name"], str):
         raise PackError(f"{where}: {CARD} 'name' must be text")
-    return card
+    return card, generation
 
 
 MAX_BANK = 4096  # start latents a pack may store
@@ -291,7 +216,7 @@ def weights_header(path: Path, where: str = "model pack") -> dict[str, tuple[str
         with open(path, "rb") as f:
             length = int.from_bytes(f.read(8), "little")
             if not 2 <= length <= min(MAX_WEIGHTS_HEADER_BYTES, size - 8):
-                raise ValueError(f"header length {length}")
+                raise InvalidValue(f"header length {length}")
             header = json.loads(f.read(length))
     except PackError:
         raise
@@ -329,7 +254,7 @@ def load_pack(folder: str | Path | None = None) -> Pack:
     """
     folder = Path(folder) if folder is not None else default_pack_dir()
     where = f"model pack '{folder}'"
-    card = read_card(folder)
+    card, generation = _read_card(folder)
     cfg = card_config(card, where)
     weights = folder / WEIGHTS
     if not weights.is_file():
@@ -376,7 +301,7 @@ def load_pack(folder: str | Path | None = None) -> Pack:
     band.load_state_dict({k: v.float() for k, v in tensors.items()})
     band.eval()
     probe_finite(band, where)
-    return Pack(band=band, card=card, path=folder)
+    return Pack(band=band, card=card, path=folder, generation=generation)
 
 
 @torch.inference_mode()

@@ -12,19 +12,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES  # also read as `from .song import LANES`
 from ..theory.feel import Feel, feel_of, feel_settings
 from ..theory.sections import Section, check_sections
 
 
 def lane_index(lane: str | int) -> int:
-    """Accept a lane name ('guitar') or index (1); raise ValueError naming the valid lanes."""
+    """Accept a lane name ('guitar') or index (1); raise InvalidValue (a ValueError) naming the valid lanes."""
     if isinstance(lane, (int, np.integer)):
         if 0 <= int(lane) < len(LANES):
             return int(lane)
     elif isinstance(lane, str) and lane.lower() in LANES:
         return LANES.index(lane.lower())
-    raise ValueError(f"unknown lane {lane!r}: choose one of {', '.join(LANES)}")
+    raise InvalidValue(f"unknown lane {lane!r}: choose one of {', '.join(LANES)}")
 
 
 def note_runs(roll: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -47,19 +48,19 @@ SUSTAIN_RANGE = (0.1, 1.0)
 def lane_setting(value, name: str, low: float, high: float, default: float, strict: bool = True):
     """A per-lane decoding setting: one number for every lane or a list of five, each within [low, high].
 
-    strict: raise ValueError naming the setting on a bad value; otherwise a bad value reads as `default`
-    (off), as an old or damaged sketch should.
+    strict: raise InvalidValue (a ValueError) naming the setting on a bad value; otherwise a bad value reads as
+    `default` (off), as an old or damaged sketch should.
     """
     try:
         if isinstance(value, (list, tuple)):
             if len(value) != len(LANES):
-                raise ValueError(f"{name} must be one number or five, one per lane; got {len(value)}")
+                raise InvalidValue(f"{name} must be one number or five, one per lane; got {len(value)}")
             values = list(value)
         else:
             values = [value]
         for v in values:
             if isinstance(v, bool) or not isinstance(v, numbers.Real) or not low <= float(v) <= high:
-                raise ValueError(f"{name} must be from {low} to {high}, got {v!r}")
+                raise InvalidValue(f"{name} must be from {low} to {high}, got {v!r}")
         out = [float(v) for v in values]
         return out if isinstance(value, (list, tuple)) else out[0]
     except (TypeError, ValueError):
@@ -118,15 +119,15 @@ def parse_density(value) -> dict[str, float]:
     out = {}
     for item in items:
         if len(item) != 2:
-            raise ValueError(f"density {value!r}: write lane=value pairs, e.g. bass=1.3,strings=0.7")
+            raise InvalidValue(f"density {value!r}: write lane=value pairs, e.g. bass=1.3,strings=0.7")
         lane, number = item
         lane = LANES[lane_index(str(lane).strip())]
         try:
             d = float(number)
         except (TypeError, ValueError):
-            raise ValueError(f"density of {lane} must be a number, got {number!r}") from None
+            raise InvalidValue(f"density of {lane} must be a number, got {number!r}") from None
         if not (math.isfinite(d) and DENSITY_RANGE[0] <= d <= DENSITY_RANGE[1]):
-            raise ValueError(f"density of {lane} must be from {DENSITY_RANGE[0]} to {DENSITY_RANGE[1]}, got {number}")
+            raise InvalidValue(f"density of {lane} must be from {DENSITY_RANGE[0]} to {DENSITY_RANGE[1]}, got {number}")
         out[lane] = d
     return out
 
@@ -145,12 +146,12 @@ def check_chords(chords, n_bars: int) -> list[str | None]:
     business. Raises ValueError naming the chords and what is wrong.
     """
     if not isinstance(chords, (list, tuple)):
-        raise ValueError(f"chords must be a list of chord symbols, one per bar; got {type(chords).__name__}")
+        raise InvalidValue(f"chords must be a list of chord symbols, one per bar; got {type(chords).__name__}")
     if len(chords) > n_bars:
-        raise ValueError(f"chords name {len(chords)} bars but the song has {n_bars}")
+        raise InvalidValue(f"chords name {len(chords)} bars but the song has {n_bars}")
     for bar, chord in enumerate(chords):
         if chord is not None and not (isinstance(chord, str) and 0 < len(chord) <= MAX_CHORD_CHARS):
-            raise ValueError(
+            raise InvalidValue(
                 f"chords: bar {bar + 1} holds {chord!r}; a chord is a symbol like 'Am7' "
                 f"(1-{MAX_CHORD_CHARS} characters) or None"
             )
@@ -186,11 +187,11 @@ class Song:
     def __post_init__(self) -> None:
         self.probs = np.asarray(self.probs, dtype=np.float32)
         if self.probs.ndim != 3 or self.probs.shape[0] != len(LANES) or self.probs.shape[2] != PITCHES:
-            raise ValueError(f"Song probs must be (5, steps, 128), got {self.probs.shape}")
+            raise InvalidValue(f"Song probs must be (5, steps, 128), got {self.probs.shape}")
         if self.probs.shape[1] % self.chunk_steps:
-            raise ValueError("Song length must be a whole number of chunks")
+            raise InvalidValue("Song length must be a whole number of chunks")
         if not 0.0 < self.threshold < 1.0:
-            raise ValueError(f"threshold {self.threshold} is outside (0, 1)")
+            raise InvalidValue(f"threshold {self.threshold} is outside (0, 1)")
         self.chords = check_chords(self.chords, self.n_bars)
         self.sections = check_sections(self.sections, self.n_bars)
 
