@@ -56,9 +56,8 @@ def main() -> None:
     defaults = dict(engine.pack.card.get("generation", {}))
     rows = {}
     for name, settings in (("thesis loop", THESIS), ("pack defaults", defaults)):
-        engine.pack.card["generation"] = dict(settings)
+        engine.use_card(dict(settings))
         rows[name] = summary(evaluate_pack(engine, songs, steps=23, seed=0, count=args.songs))
-    engine.pack.card["generation"] = defaults
     print(f"pack '{engine.pack.name}', {args.songs} validation songs, 23 chunks after a mid-song primer, seed 0")
     print(f"thesis loop: {THESIS}\npack defaults: {defaults}\n")
     print("| measure | thesis loop | pack defaults |")

@@ -40,11 +40,12 @@ def main() -> None:
     parser.add_argument("--set", action="append", default=[], metavar="KEY=JSON")
     args = parser.parse_args()
     engine = Engine.load(args.pack, device="cpu")
-    g = engine.pack.card.setdefault("generation", {})
+    g = dict(engine.pack.card.get("generation") or {})
     for item in args.set:
         key, _, value = item.partition("=")
         g[key] = json.loads(value)
-    engine = type(engine)(engine.pack, device="cpu") if args.set else engine
+    if args.set:
+        engine.use_card(g)  # checked like a card at load: a bad key or value is named
     pool = training_songs(engine, args.data, args.songs, args.cache_dir)
     chosen = windows(pool[200:], SCORE_CHUNK, STEPS, args.windows)
     real = np.stack([w.roll for w in chosen])
