@@ -21,7 +21,7 @@ def plain(shipped):
 
 def _without_groove(song):
     out = song.copy()
-    out.settings = {**song.settings, "groove": False}
+    out.settings = song.settings.replace(groove=False)
     return out
 
 

@@ -136,7 +136,7 @@ def test_humanize_is_deterministic_per_seed_and_lane():
         == exported(random_song().with_feel(humanize_ms=15, humanize_velocity=10))
     )
     other = song.copy()
-    other.settings["seed"] = 99
+    other.settings = other.settings.replace(seed=99)
     a, b = exported(song), exported(other)
     assert [n[0] for n in a[0]] == [n[0] for n in b[0]]  # the same notes...
     assert a != b  # ...nudged otherwise

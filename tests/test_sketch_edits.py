@@ -108,7 +108,7 @@ def test_transpose_roll_refuses_a_shift_that_is_not_a_whole_number(shift):
 def test_every_edit_of_a_take_with_a_wild_transpose_is_our_error_at_once(engine, transpose):
     song = engine.generate(seed=4, steps=1)
     other = engine.generate(seed=5, steps=1)
-    song.settings["transpose"] = transpose
+    song.settings = song.settings.replace(transpose=transpose)
     edits = {
         "regenerate": lambda: engine.regenerate_lane(song, "bass", seed=1),
         "continue": lambda: engine.continue_song(song, 1, seed=1),

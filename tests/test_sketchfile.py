@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import os
@@ -11,8 +12,9 @@ import numpy as np
 import pytest
 
 from musicvae_app.sketch import sketchfile
+from musicvae_app.sketch.midi import read_settings, write_midi
 from musicvae_app.sketch.sketchfile import Sketch, SketchError
-from musicvae_app.sketch.song import LANES, ChunkInfo, Song
+from musicvae_app.sketch.song import LANES, UNSET, ChunkInfo, Song, TakeRecord
 
 
 def make_song(seed: int = 0, chunks: int = 3) -> Song:
@@ -41,6 +43,43 @@ def assert_same(a: Song, b: Song) -> None:
         b.chunk_steps,
     )
     assert a.chunks == b.chunks and a.settings == b.settings
+
+
+def test_take_record_is_typed_read_only_and_round_trips(tmp_path):
+    """A take's settings are a TakeRecord: typed fields, a read-only mapping, replace() for writers, and
+    every setting (unknown ones from an older or newer app too) comes back from a sketch file and an export."""
+    song = make_song(3)
+    song.settings = song.settings.replace(
+        transpose=2, key="A minor", lineup="piano,bass,drums", fill=[0.5, 1.0, 1.0, 1.0, 1.0], post=["groove"]
+    )
+    song.settings = song.settings.replace(guitar_seed=11, future_knob="x", future_list=[1, 2])
+    rec = song.settings
+    assert isinstance(rec, TakeRecord)
+    assert rec.transpose == 2 and rec.key == "A minor" and rec.fill == (0.5, 1.0, 1.0, 1.0, 1.0)
+    assert rec.guitar_seed == 11 and rec.harmony is UNSET and "harmony" not in rec
+    assert rec.extra == {"future_knob": "x", "future_list": (1, 2)}
+    assert rec["fill"] == [0.5, 1.0, 1.0, 1.0, 1.0] and rec.get("harmony", 4) == 4 and "future_knob" in rec
+    plain = dict(rec)
+    assert plain == rec and set(rec.keys()) == set(plain) and dict(rec.items()) == plain
+    assert plain["future_list"] == [1, 2] and plain["post"] == ["groove"]
+    with pytest.raises(TypeError):
+        rec["transpose"] = 3  # read-only
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        rec.transpose = 3
+    rec["fill"].append(9.0)  # a copy: the record stays as it was
+    assert rec["fill"] == [0.5, 1.0, 1.0, 1.0, 1.0]
+    assert "key" not in rec.without("key") and rec.replace(key=UNSET) == rec.without("key")
+    assert rec.replace(future_knob=UNSET).extra == {"future_list": (1, 2)}
+    song.settings = {**rec, "density": "bass=1.3"}  # a dict set by a script becomes a record
+    assert isinstance(song.settings, TakeRecord) and song.settings.density == "bass=1.3"
+
+    back = sketchfile.load(sketchfile.save(Sketch([song], current=0), tmp_path / "r.mvsketch")).takes[0]
+    assert isinstance(back.settings, TakeRecord)
+    assert back.settings == song.settings and dict(back.settings) == dict(song.settings)
+    assert back.settings.extra["future_knob"] == "x"
+    exported = read_settings(write_midi(song, tmp_path / "r.mid"))
+    scalars = {k: v for k, v in dict(song.settings).items() if isinstance(v, (int, float, str))}
+    assert exported == scalars
 
 
 def test_round_trip_keeps_every_take_exactly(tmp_path):

@@ -97,7 +97,9 @@ class Edits:
         for c in range(song.n_chunks):
             if c > 0 or not from_primer:
                 out.chunks[c][li] = ChunkInfo("regenerated", seed, noise, self.pack_name)
-        out.settings = {**song.settings, f"{LANES[li]}_seed": seed, "lineup": ",".join(LANES[i] for i in lineup)}
+        out.settings = song.settings.replace(
+            **{f"{LANES[li]}_seed": seed, "lineup": ",".join(LANES[i] for i in lineup)}
+        )
         free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
         free[:, li] = np.repeat(~protect[:, li], self.cfg.bars)[: out.n_bars]
         ran += self.post.run_chart(out, self.chart(out), free)
@@ -148,7 +150,7 @@ class Edits:
         out.chunks = song.chunks + [
             [ChunkInfo("generated", seed, noise, self.pack_name)] * len(LANES) for _ in range(steps)
         ]
-        out.settings = {**song.settings, "steps": song.n_chunks - 1 + steps}
+        out.settings = song.settings.replace(steps=song.n_chunks - 1 + steps)
         if song.chords:  # the chart goes on as it went, round and round
             out.chords = fit_chart(song.chords[: chart_period(song.chords)], out.n_bars)
         free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
@@ -247,12 +249,9 @@ class Edits:
                 out.latents[c0:c1, lane] = latents[c0 - base :, lane, b]
                 for c in range(c0, c1):
                     out.chunks[c][lane] = ChunkInfo("infilled", seed, noise, self.pack_name)
-            out.settings = {
-                **song.settings,
-                "infill": f"bars {c0 * bars_per_chunk + 1}-{c1 * bars_per_chunk}",
-                "infill_seed": seed,
-                "variation": v,
-            }
+            out.settings = song.settings.replace(
+                infill=f"bars {c0 * bars_per_chunk + 1}-{c1 * bars_per_chunk}", infill_seed=seed, variation=v
+            )
             free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
             free[c0 * bars : c1 * bars, chosen] = True  # the new bars of the chosen lanes
             self.post.stamp(out, grooved + self.post.run_chart(out, self.chart(out), free))
@@ -292,13 +291,12 @@ class Edits:
         )
         probs = probs[:, 0]
         chunks = [[ChunkInfo("morphed", None, 0.0, self.pack_name)] * len(LANES) for _ in range(steps)]
-        settings = {
-            **a.settings,
-            "morph_steps": steps,
-            "morph_to": str(b.settings.get("seed", "")),
-            "steps": steps - 1,
-            "lineup": ",".join(LANES[i] for i in lineup),
-        }
+        settings = a.settings.replace(
+            morph_steps=steps,
+            morph_to=str(b.settings.get("seed", "")),
+            steps=steps - 1,
+            lineup=",".join(LANES[i] for i in lineup),
+        )
         out = self.takes.song(probs, z.permute(1, 0, 2).cpu().numpy(), a.threshold, a.tempo, chunks, settings, a)
         self.post.stamp(out, ran)
         return out
@@ -313,7 +311,7 @@ class Edits:
         changed = [i for i in range(song.n_bars) if new[i] != old[i]]
         out = song.copy()
         out.chords = [None if c is None else c.symbol for c in new]
-        out.settings = {**song.settings, "chords": "asked"}
+        out.settings = song.settings.replace(chords="asked")
         if not changed:
             self.post.stamp(out, ())
             return out

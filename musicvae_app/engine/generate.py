@@ -14,7 +14,7 @@ import torch
 
 from ..errors import InvalidValue
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
-from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song
+from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import chart_period, chords_key, fit_chart, recognize
 from ..theory.keys import key_name, transpose_roll
 from .chording import plan_args, read_chords
@@ -187,7 +187,7 @@ class Generation:
                     for c, row in enumerate(forced.mask):
                         for lane in np.flatnonzero(row):
                             chunks[c][lane] = keep.chunks[c][lane]  # the mask only covers chunks `keep` has
-                settings = dict(
+                settings = TakeRecord(
                     pack=self.pack_name,
                     seed=seed,
                     noise=noise,
@@ -206,13 +206,14 @@ class Generation:
                     harmony=float(self.fast.harmony),
                     start_bias=list(start_bias) if start_bias is not None else [0.0] * n_lanes,
                     device=self.device.type,
+                    groove=groove,
                 )
-                settings["groove"] = groove
                 if chord_source is not None:
-                    settings["chords"] = chord_source
+                    settings = settings.replace(chords=chord_source)
                 if part is not None:
-                    settings["follow"] = str(part.settings.get("source", ""))
-                    settings["part_lanes"] = ",".join(keep_lanes)
+                    settings = settings.replace(
+                        follow=str(part.settings.get("source", "")), part_lanes=",".join(keep_lanes)
+                    )
                 song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
                 song = self.takes.song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
                 ran = grooved

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidValue
-from ..sketch.song import LANES, ChunkInfo, Song
+from ..sketch.song import LANES, ChunkInfo, Song, TakeRecord
 from ..theory.keys import estimate_key, key_name, normalising_shift
 from .runtime import MAX_STEPS
 
@@ -61,7 +61,7 @@ class Parts:
         key = estimate_key(roll)
         shift = -normalising_shift(key) if self.key_normalised else 0
         lineup = [LANES[i] for i in range(len(LANES)) if roll[i].any()] or list(LANES)
-        settings = dict(
+        settings = TakeRecord(
             pack=self.pack_name,
             source=str(Path(path).name),
             key=key_name(key) if key else "",

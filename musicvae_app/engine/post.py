@@ -79,4 +79,4 @@ class Post:
     @staticmethod
     def stamp(song: Song, ran) -> None:
         """Record on the take what the stage ran (settings["post"])."""
-        song.settings = {**song.settings, "post": list(ran)}
+        song.settings = song.settings.replace(post=list(ran))

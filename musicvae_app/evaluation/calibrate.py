@@ -187,7 +187,7 @@ def decoded(songs: list, fill: list[float], sustain: list[float], restrike=0.0) 
     out = []
     for song in songs:
         song = song.copy()
-        song.settings = {**song.settings, "fill": list(fill), "sustain": list(sustain), "restrike": restrike}
+        song.settings = song.settings.replace(fill=list(fill), sustain=list(sustain), restrike=restrike)
         out.append(song.notes())
     out = np.stack(out)
     drums = LANES.index("drums")

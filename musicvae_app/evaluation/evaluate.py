@@ -131,7 +131,7 @@ def reconstruction_f1(engine, primers: list[Window]) -> dict[str, float]:
                 path = roll_to_midi(real, Path(tmp) / "primer.mid")
                 primer = engine.generate(steps=0, primer=path, seed=0, revive=0, harmony=0.0)
                 rebuilt = engine.reconstruct(primer)
-                rebuilt.settings = {k: v for k, v in rebuilt.settings.items() if k not in ("fill", "sustain")}
+                rebuilt.settings = rebuilt.settings.without("fill", "sustain")
                 got = export_back(rebuilt, Path(tmp) / "rebuilt.mid", SCORE_CHUNK)
                 tp += (got & real).sum(axis=(1, 2))
                 fp += (got & ~real).sum(axis=(1, 2))

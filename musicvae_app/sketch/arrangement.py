@@ -146,7 +146,7 @@ class Arrangement:
         label = f"Chord {name} in bar {bar}"
 
         def done(new: Song, _secs: float) -> None:
-            new.settings = {**new.settings, TYPED_KEY: bars_text(typed)}
+            new.settings = new.settings.replace(**{TYPED_KEY: bars_text(typed)})
             self._replace_if_current(song, new, label)
             self.events.status(f"{label}: re-voiced from the take's own latents (Ctrl+Z undoes it)", 5000)
 
@@ -177,7 +177,7 @@ class Arrangement:
         label = f"Chords {text}" if len(text) <= 40 else f"Chords {text[:39]}…"
 
         def done(new: Song, _secs: float) -> None:
-            new.settings = {k: v for k, v in new.settings.items() if k != TYPED_KEY}  # every bar typed
+            new.settings = new.settings.without(TYPED_KEY)  # every bar typed
             self._replace_if_current(song, new, label)
             self.events.status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
 

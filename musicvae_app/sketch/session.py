@@ -334,7 +334,7 @@ class Session:
             self.reel.map(
                 f"Threshold {value:.2f}",
                 MERGE_THRESHOLD,
-                lambda s: dataclasses.replace(s, threshold=value, settings={**s.settings, "threshold": value}),
+                lambda s: dataclasses.replace(s, threshold=value, settings=s.settings.replace(threshold=value)),
             )
 
     def transpose(self, semitones: int) -> None:

@@ -92,7 +92,7 @@ def _song_meta(song: Song) -> dict:
         tempo=song.tempo,
         programs=[int(p) for p in song.programs],
         chunks=[[asdict(c) for c in row] for row in song.chunks],
-        settings=song.settings,
+        settings=dict(song.settings),  # the take's record as the dict it reads as (unknown keys kept)
         has_latents=song.latents is not None,
         chords=list(song.chords),
         sections=[section.to_dict() for section in song.sections],

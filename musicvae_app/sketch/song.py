@@ -6,16 +6,193 @@ numpy only: no torch, no Qt, no I/O. Everything that shows, plays or exports a s
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import numbers
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
 
 import numpy as np
 
 from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES  # also read as `from .song import LANES`
-from ..theory.feel import Feel, feel_of, feel_settings
+from ..theory.feel import Feel, check_feel, feel_of
 from ..theory.sections import Section, check_sections
+
+
+class _Unset:
+    """The value of a TakeRecord field the take does not record (absent from its mapping)."""
+
+    _one = None
+
+    def __new__(cls):
+        if cls._one is None:
+            cls._one = super().__new__(cls)
+        return cls._one
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __reduce__(self):
+        return (_Unset, ())
+
+
+UNSET: Any = _Unset()  # a field not recorded; `rec.replace(name=UNSET)` removes a setting
+
+
+def _freeze(value):
+    """A value as a TakeRecord holds it: lists as tuples, records as read-only mappings (all the way down)."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    return value
+
+
+def _thaw(value):
+    """A held value as the mapping hands it out, as the take's dict had it: tuples as lists, records as dicts."""
+    if isinstance(value, tuple):
+        return [_thaw(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: _thaw(v) for k, v in value.items()}
+    return value
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class TakeRecord(Mapping):
+    """What made a take (Song.settings): the settings the engine and the edits recorded, typed and read-only.
+
+    Each field is one setting the app records; UNSET where the take does not record it (a take from a
+    primer has no noise, an old sketch no harmony). Settings the app does not know (from an older or
+    newer sketch file) are kept in `extra`, so saving a sketch again loses nothing.
+
+    Callers read it as the read-only mapping the take's settings always were: `rec["transpose"]`,
+    `rec.get("key")`, `"density" in rec`, `dict(rec)`, `{**rec}`, `.items()`, `.keys()`; the mapping hands
+    out lists where a field holds a tuple, so `dict(rec)` is the dict that made it. Attributes give the typed
+    value (`rec.transpose`, tuples for lists). Writers make a new record: `rec.replace(transpose=2)`
+    (UNSET removes a setting), `rec.without("density")`; `TakeRecord.of(mapping)` builds one from a dict.
+    """
+
+    pack: str | None = UNSET  # the pack that made it
+    seed: int = UNSET
+    noise: float = UNSET
+    threshold: float = UNSET
+    steps: int = UNSET  # chunks after the first
+    variation: int = UNSET  # which of `variations` takes of one Generate
+    variations: int = UNSET
+    revive: int = UNSET
+    pull: float = UNSET
+    lineup: str = UNSET  # "piano,bass,drums"
+    start: str = UNSET  # what the first chunk came from: "primer", "bank", "random"
+    key: str | None = UNSET  # "A minor", "" or None when unknown
+    transpose: int = UNSET  # semitones the notes were moved by, out of the pack's key
+    scale_lock: bool = UNSET
+    sustain: float | tuple[float, ...] = UNSET  # the lane settings (LANE_SETTINGS): one number or five
+    fill: float | tuple[float, ...] = UNSET
+    bring_in: float | tuple[float, ...] = UNSET
+    restrike: float | tuple[float, ...] = UNSET
+    harmony: float = UNSET
+    start_bias: tuple[float, ...] = UNSET
+    device: str = UNSET  # "cpu", "cuda"
+    groove: bool = UNSET
+    chords: str = UNSET  # where the chords came from (CHORD_SOURCES): "asked", "part", "bank"
+    chords_typed: str = UNSET  # the bars ("1-4,9") whose chords the musician typed
+    follow: str = UNSET  # the followed part's file name
+    part_lanes: str = UNSET  # its lanes, kept as played
+    post: tuple[str, ...] = UNSET  # the post-processing steps that ran, in order
+    source: str = UNSET  # the .mid a take read from a file came from
+    density: str = UNSET  # "bass=1.3,strings=0.7"
+    swing: float = UNSET  # the feel (theory/feel.py)
+    swing_grid: str = UNSET
+    humanize_ms: float = UNSET
+    humanize_velocity: float = UNSET
+    infill: str = UNSET  # "bars 5-8": the bars an infill made
+    infill_seed: int = UNSET
+    morph_steps: int = UNSET
+    morph_to: str = UNSET  # the seed of the take a morph moved to
+    piano_seed: int = UNSET  # the seed each lane was last regenerated with
+    guitar_seed: int = UNSET
+    bass_seed: int = UNSET
+    strings_seed: int = UNSET
+    drums_seed: int = UNSET
+    extra: Mapping[str, Any] = field(default_factory=dict)  # settings the app does not know, kept as read
+
+    def __post_init__(self) -> None:
+        for f in _RECORD_FIELDS:
+            value = getattr(self, f)
+            if value is not UNSET:
+                object.__setattr__(self, f, _freeze(value))
+        object.__setattr__(self, "extra", MappingProxyType({k: _freeze(v) for k, v in dict(self.extra).items()}))
+
+    @classmethod
+    def of(cls, settings: Mapping | None = None) -> TakeRecord:
+        """A record of a take's settings (a dict, or a record: returned as it is); unknown keys go to `extra`."""
+        if isinstance(settings, TakeRecord):
+            return settings
+        known, extra = {}, {}
+        for k, v in dict(settings or {}).items():
+            (known if k in _RECORD_FIELDS else extra)[k] = v
+        return cls(**known, extra=extra)
+
+    def replace(self, **changes) -> TakeRecord:
+        """A copy with these settings changed (UNSET: removed); names the app does not know go to `extra`."""
+        known = {k: v for k, v in changes.items() if k in _RECORD_FIELDS}
+        extra = dict(self.extra)
+        for k, v in changes.items():
+            if k not in _RECORD_FIELDS:
+                if v is UNSET:
+                    extra.pop(k, None)
+                else:
+                    extra[k] = v
+        return dataclasses.replace(self, **known, extra=extra)
+
+    def without(self, *names: str) -> TakeRecord:
+        """A copy without these settings (missing ones are fine)."""
+        return self.replace(**{name: UNSET for name in names})
+
+    # --- the read-only mapping ---
+    def __getitem__(self, name):
+        if isinstance(name, str) and name in _RECORD_FIELDS:
+            value = getattr(self, name)
+            if value is not UNSET:
+                return _thaw(value)
+        elif name in self.extra:
+            return _thaw(self.extra[name])
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        yield from (f for f in _RECORD_FIELDS if getattr(self, f) is not UNSET)
+        yield from self.extra
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, name) -> bool:
+        if isinstance(name, str) and name in _RECORD_FIELDS:
+            return getattr(self, name) is not UNSET
+        return name in self.extra
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Mapping) and dict(self.items()) == dict(other.items())
+
+    __hash__ = None  # like the dict it stands for
+
+    def __repr__(self) -> str:
+        return f"TakeRecord({dict(self)!r})"
+
+    def __copy__(self) -> TakeRecord:
+        return self  # read-only: a copy is the same record
+
+    def __deepcopy__(self, memo) -> TakeRecord:
+        return self
+
+    def __reduce__(self):
+        return (TakeRecord.of, (dict(self),))
+
+
+_RECORD_FIELDS = frozenset(f.name for f in dataclasses.fields(TakeRecord)) - {"extra"}
 
 
 def lane_index(lane: str | int) -> int:
@@ -180,9 +357,14 @@ class Song:
     programs: list[int] = field(default_factory=lambda: list(DEFAULT_PROGRAMS))
     latents: np.ndarray | None = None  # float32, (chunks, 5, K): the latent each chunk was decoded from
     chunks: list[list[ChunkInfo]] = field(default_factory=list)  # [chunk][lane]
-    settings: dict = field(default_factory=dict)  # what made the take: pack, seed, noise, threshold, steps
+    settings: TakeRecord = field(default_factory=TakeRecord)  # what made the take: pack, seed, noise, threshold...
     chords: list[str | None] = field(default_factory=list)  # [bar]: "Am7", or None (no chord); [] none known
     sections: list[Section] = field(default_factory=list)  # intro, verse, chorus... over bars (sections.py)
+
+    def __setattr__(self, name, value) -> None:
+        if name == "settings" and not isinstance(value, TakeRecord):
+            value = TakeRecord.of(value)  # a dict (from a script, an old caller) becomes the record
+        super().__setattr__(name, value)
 
     def __post_init__(self) -> None:
         self.probs = np.asarray(self.probs, dtype=np.float32)
@@ -305,9 +487,7 @@ class Song:
         """A copy with new per-lane densities (no new sample: the same probabilities, other thresholds)."""
         out = self.copy()
         text = format_density(parse_density(density))
-        out.settings = {k: v for k, v in out.settings.items() if k != "density"}
-        if text:
-            out.settings["density"] = text
+        out.settings = out.settings.replace(density=text or UNSET)
         return out
 
     @property
@@ -321,13 +501,11 @@ class Song:
         velocities move, in playback and export alike. ValueError (InvalidValue) names a bad value and its range.
         """
         out = self.copy()
-        out.settings = feel_settings(
-            out.settings,
-            swing=swing,
-            swing_grid=swing_grid,
-            humanize_ms=humanize_ms,
-            humanize_velocity=humanize_velocity,
+        changed = check_feel(
+            swing=swing, swing_grid=swing_grid, humanize_ms=humanize_ms, humanize_velocity=humanize_velocity
         )
+        default = Feel()  # a value equal to the default is dropped
+        out.settings = out.settings.replace(**{k: UNSET if v == getattr(default, k) else v for k, v in changed.items()})
         return out
 
     def note_counts(self, threshold: float | None = None) -> dict[str, int]:
@@ -342,7 +520,7 @@ class Song:
         out.threshold = float(threshold)
         out.__post_init__()
         if "threshold" in out.settings:
-            out.settings["threshold"] = out.threshold
+            out.settings = out.settings.replace(threshold=out.threshold)
         return out
 
     def chunk(self, index: int) -> np.ndarray:

@@ -34,11 +34,10 @@ def transposed_chord(symbol: str | None, semitones: int) -> str | None:
 
 def transposed(song: Song, semitones: int) -> Song:
     """The take's pitched lanes `semitones` up (drums stay), with its key, chords and shift."""
-    settings = dict(song.settings)
-    settings["transpose"] = int(settings.get("transpose", 0)) + semitones
+    settings = song.settings.replace(transpose=int(song.settings.get("transpose", 0)) + semitones)
     try:
         tonic, mode = parse_key(str(settings.get("key") or "").split(" / ")[0])
-        settings["key"] = key_name(((tonic + semitones) % 12, mode))
+        settings = settings.replace(key=key_name(((tonic + semitones) % 12, mode)))
     except ValueError:
         pass
     return dataclasses.replace(

@@ -22,6 +22,7 @@ pitch never overlaps itself. All times come out on the export's 480-tick grid.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -81,7 +82,7 @@ def check_feel(swing=None, swing_grid=None, humanize_ms=None, humanize_velocity=
     return out
 
 
-def feel_settings(settings: dict, **values) -> dict:
+def feel_settings(settings: Mapping, **values) -> dict:
     """settings with the given feel values set (None: keep); a value equal to the default is dropped."""
     changed = check_feel(**values)
     default = Feel()
@@ -93,9 +94,9 @@ def feel_settings(settings: dict, **values) -> dict:
     return out
 
 
-def feel_of(settings: dict | None) -> Feel:
+def feel_of(settings: Mapping | None) -> Feel:
     """The feel a take's settings ask for; a missing or malformed entry (from a damaged file) counts as off."""
-    settings = settings if isinstance(settings, dict) else {}
+    settings = settings if isinstance(settings, Mapping) else {}
     values = {}
     for key in FEEL_KEYS:
         if key in settings:
@@ -106,7 +107,7 @@ def feel_of(settings: dict | None) -> Feel:
     return Feel(**{k: float(v) if k != "swing_grid" else v for k, v in values.items()})
 
 
-def feel_key(settings: dict | None) -> Feel:
+def feel_key(settings: Mapping | None) -> Feel:
     """A hashable summary of the feel, for caches of schedules (equal keys: equal timing)."""
     return feel_of(settings)
 
@@ -213,9 +214,9 @@ def fit_ticks(pitch, start, on, off, low: int = 0, high: int | None = None) -> t
     return on, off
 
 
-def song_seed(settings: dict | None) -> tuple[int, int]:
+def song_seed(settings: Mapping | None) -> tuple[int, int]:
     """(seed, variation) of a take for humanize draws: its recorded seed (0 when none) and variation."""
-    settings = settings if isinstance(settings, dict) else {}
+    settings = settings if isinstance(settings, Mapping) else {}
     out = []
     for key in ("seed", "variation"):
         value = settings.get(key)
