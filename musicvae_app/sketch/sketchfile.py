@@ -23,7 +23,6 @@ from ..limits import (
     MAX_LATENT,
     MAX_LATENT_VALUE,
     MAX_SONG_STEPS,
-    MAX_STEPS,
     MAX_TAKES,
     MAX_VARIATIONS,
     check_chunk_steps,
@@ -51,9 +50,9 @@ from .song import (
     Song,
     check_chords,
     format_density,
-    lane_value,
     parse_density,
 )
+from .spec import FIELDS
 
 FORMAT = "musicvae-sketch"
 FORMAT_VERSION = 1
@@ -395,15 +394,6 @@ def _check_start_bias(value) -> list[float]:
     return [check_float("start_bias", v, -8.0, 8.0) for v in value]
 
 
-def _check_bool(name: str):
-    def check(value) -> bool:
-        if not isinstance(value, bool):
-            raise InvalidValue(f"{name} must be true or false, got {value!r}")
-        return value
-
-    return check
-
-
 def _check_choice(name: str, choices: tuple[str, ...]):
     def check(value) -> str:
         if value not in choices:
@@ -413,19 +403,19 @@ def _check_choice(name: str, choices: tuple[str, ...]):
     return check
 
 
-def _check_lane_value(name: str):
-    def check(value):
-        try:
-            return lane_value(name, value)
-        except ValueError as exc:
-            raise InvalidValue(str(exc)) from None
-
-    return check
-
-
 def _check_feel_value(name: str):
     return lambda value: check_feel(**{name: value})[name]
 
+
+def _field_check(name: str):
+    """The generation setting's own check (spec.FIELDS), for a take setting recorded as the spec takes it."""
+    return lambda value: FIELDS[name].validate(value)
+
+
+# Settings a take records as the next Generate's spec takes them: checked by the one table (spec.FIELDS).
+# The rest differ in what a take holds: its steps (a Continue passes the spec's limit), its lineup and key
+# (as text, '' when unknown), its start_bias (five numbers, always).
+AS_SPEC = ("noise", "threshold", "revive", "pull", "harmony", "scale_lock", "groove", "variations", *LANE_SETTINGS)
 
 # Every take setting the app reads back (engine edits, the window, playback and export): its check.
 TAKE_SETTINGS = {
@@ -433,20 +423,12 @@ TAKE_SETTINGS = {
     "key": _check_key,
     "density": _check_density,
     "lineup": _check_lineup,
-    "noise": check_noise,
-    "threshold": check_threshold,
-    "revive": lambda v: check_int("revive", v, 0, MAX_STEPS),
-    "pull": lambda v: check_float("pull", v, 0.0, 1.0, high_open=True),
-    "harmony": lambda v: check_float("harmony", v, 0.0, 8.0),
+    **{name: _field_check(name) for name in AS_SPEC},
     "start_bias": _check_start_bias,
-    "scale_lock": _check_bool("scale_lock"),
-    "groove": _check_bool("groove"),
     "chords": _check_choice("chords", CHORD_SOURCES),
     "steps": lambda v: check_int("steps", v, 0, MAX_SONG_STEPS),
     "morph_steps": lambda v: check_int("morph_steps", v, 0, MAX_SONG_STEPS),
     "variation": lambda v: check_int("variation", v, 0, MAX_VARIATIONS - 1),
-    "variations": lambda v: check_int("variations", v, 1, MAX_VARIATIONS),
-    **{name: _check_lane_value(name) for name in LANE_SETTINGS},
     **{name: _check_feel_value(name) for name in FEEL_KEYS},
 }
 

@@ -7,16 +7,18 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..sketch.spec import GenerationSettings
+from ..sketch.spec import FIELDS, GenerationSettings
 
-GENERATION_KEYS = ("noise", "threshold", "steps", "tempo", "variations")  # the fields remembered, under these keys
+# The fields remembered, under their spec names: the per-Generate numbers the bar shows (spec.FIELDS with
+# spec="value"; the scale lock is the sketch's, saved in it, not the window's).
+GENERATION_KEYS = tuple(n for n, f in FIELDS.items() if f.spec == "value" and n != "scale_lock")
 
 
 def settings_from_dict(values: dict, base: GenerationSettings | None = None) -> GenerationSettings:
     """`base` (default: the spec's defaults) with each remembered value the spec accepts; a field it does not
     know or a bad value (InvalidValue) keeps `base`'s."""
     out = (base or GenerationSettings()).validated()
-    known = {f.name for f in dataclasses.fields(GenerationSettings)}
+    known = {f.name for f in dataclasses.fields(GenerationSettings)} & set(FIELDS)
     for name, value in values.items():
         if name in known:
             try:
@@ -27,8 +29,8 @@ def settings_from_dict(values: dict, base: GenerationSettings | None = None) -> 
 
 
 def check_setting(name: str, value) -> None:
-    """Raise InvalidValue when the spec would not take `value` for generation setting `name`."""
-    GenerationSettings(**{name: value}).validated()
+    """Raise InvalidValue when the spec would not take `value` for generation setting `name` (its FIELDS check)."""
+    FIELDS[name].validate(value)
 
 
 def load(window, gen: dict) -> None:
