@@ -99,7 +99,7 @@ class Transport:
         if song is None:
             return self._fail("Nothing to play yet: generate a sketch first")
         if self.player is None:
-            if not self._open(label):
+            if not self.open_output(label):
                 return False
             self.player.set_song(song)  # the song first: a seek is clamped to the song's length
             self.player.seek(self.start_beats)
@@ -185,7 +185,10 @@ class Transport:
         return beats, None
 
     # --- internals -------------------------------------------------------------------------------
-    def _open(self, label: str | None) -> bool:
+    def open_output(self, label: str | None) -> bool:
+        """Open the output named `label` (None or unknown: the list's message) and play through it from now on.
+
+        True when it opened; a failure goes to on_error (said on the transport row) and returns False."""
         chosen = self.outputs.find(label)
         if chosen is None:
             return self._fail(self.outputs.message or "No output: press Refresh and choose one")

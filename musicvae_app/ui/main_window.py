@@ -49,9 +49,30 @@ class MainWindow(MessagesMixin, QMainWindow):
     mutesChanged = Signal(list)  # lane_mutes()
     engineReady = Signal()
 
-    export_dialog, stems_dialog, primer_dialog = files.export_dialog, files.stems_dialog, files.primer_dialog
-    open_sketch_dialog, save_sketch_dialog = files.open_sketch_dialog, files.save_sketch_dialog
-    dragEnterEvent, dropEvent, _drag_mime = files.drag_enter, files.drop, files.drag_mime  # noqa: N815
+    # the file dialogs and drag and drop (ui/files.py's FileDialogs, built over the ViewContext)
+    def export_dialog(self) -> None:
+        self.file_dialogs.export_dialog()
+
+    def stems_dialog(self) -> None:
+        self.file_dialogs.stems_dialog()
+
+    def primer_dialog(self) -> None:
+        self.file_dialogs.primer_dialog()
+
+    def open_sketch_dialog(self) -> None:
+        self.file_dialogs.open_sketch_dialog()
+
+    def save_sketch_dialog(self, save_as: bool = False) -> None:
+        self.file_dialogs.save_sketch_dialog(save_as)
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802
+        self.file_dialogs.drag_enter(event)
+
+    def dropEvent(self, event) -> None:  # noqa: N802
+        self.file_dialogs.drop(event)
+
+    def _drag_mime(self):
+        return self.file_dialogs.drag_mime()
 
     def __init__(self, engine=None, data_dir: str | Path | None = None, restore: str | None = None, pack=None):
         super().__init__()
@@ -92,6 +113,16 @@ class MainWindow(MessagesMixin, QMainWindow):
             refocus=self.refocus,
             settings=self.settings,
             data_dir=self.data_dir,
+        )
+        self.file_dialogs = files.FileDialogs(
+            self.views,
+            export_midi=self.export_midi,
+            export_stems=self.export_stems,
+            open_primer=self.open_primer,
+            open_sketch=self.open_sketch,
+            save_sketch=self.save_sketch,
+            autosave=self.autosave,
+            recovered_label=lambda text: self.recovered_action.setText(text),
         )
         self.menus = build_menus(self)  # the menus, held by reference
         self._connect()
@@ -153,7 +184,7 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     def folder(self) -> str:
         """The folder the user picked last: where file dialogs open."""
-        return files.last_folder(self)
+        return files.last_folder(self.views)
 
     # --- drawing what the session announces --------------------------------------------------------
     def _session_changed(self, event: str, *args) -> None:

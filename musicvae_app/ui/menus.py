@@ -8,7 +8,6 @@ from ..sketch import undo as history
 from ..sketch.song import LANES
 from .audition import choose_soundfont_dialog, export_audio_dialog
 from .context import Menus
-from .files import follow_dialog, open_recovered_dialog
 from .record_panel import record_dialog
 from .worker import slot
 
@@ -77,13 +76,13 @@ def build_menus(window) -> Menus:
     _action(window, file, "Open primer MIDI…", window.primer_dialog, "Ctrl+P")
     _action(window, file, "Clear primer", window.clear_primer)
     _action(window, file, "Stop reading primer", window.cancel_primer, "Esc")
-    _action(window, file, "Follow a part…", lambda: follow_dialog(window), "Ctrl+Shift+F", "followAction")
+    _action(window, file, "Follow a part…", window.file_dialogs.follow_dialog, "Ctrl+Shift+F", "followAction")
     _action(window, file, "Stop following the part", session.stop_following, None, "stopFollowingAction")
     _action(window, file, "Record a part…", lambda: record_dialog(window), "Ctrl+Alt+R", "recordAction")
     file.addSeparator()
     _action(window, file, "Open sketch…", window.open_sketch_dialog, QKeySequence.StandardKey.Open)
     window.recovered_action = _action(
-        window, file, "Open recovered sketch…", lambda: open_recovered_dialog(window), None, "openRecoveredAction"
+        window, file, "Open recovered sketch…", window.file_dialogs.open_recovered_dialog, None, "openRecoveredAction"
     )
     _action(window, file, "Save sketch", window.save_sketch_dialog, QKeySequence.StandardKey.Save)
     _action(window, file, "Save sketch as…", lambda: window.save_sketch_dialog(True), "Ctrl+Shift+S")

@@ -91,7 +91,7 @@ class RecordDialog(QDialog):
         panel.stop()  # the band is made again after the take: the old one stays quiet meanwhile
         transport = panel.transport
         if transport.port is None:
-            transport._open(panel.output_box.currentText())  # a failure is said on the transport row
+            transport.open_output(panel.output_box.currentText())  # a failure is said on the transport row
         session, lane = self.views.session, self.lane_box.currentIndex()
         self.recorder = Recorder(
             self.source,
