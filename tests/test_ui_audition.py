@@ -10,7 +10,6 @@ from PySide6.QtWidgets import QWidget
 from test_ui_window import TIMEOUT, generate
 
 from musicvae_app.playback.synth import unavailable_reason
-from musicvae_app.ui.audition import export_audio, jam_more
 
 
 def test_transport_sits_in_the_window_and_follows_the_sketch(qtbot, window):
@@ -24,7 +23,7 @@ def test_transport_sits_in_the_window_and_follows_the_sketch(qtbot, window):
 def test_jam_continues_the_take_and_undo_takes_it_back(qtbot, window):
     song = generate(qtbot, window)
     with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
-        assert jam_more(window)
+        assert window.jam_more()
     longer = window.song
     assert longer.n_chunks == song.n_chunks + 1
     assert np.array_equal(longer.probs[:, : song.n_steps], song.probs)
@@ -35,7 +34,7 @@ def test_jam_continues_the_take_and_undo_takes_it_back(qtbot, window):
 @pytest.mark.skipif(unavailable_reason() is not None, reason=f"FluidSynth: {unavailable_reason()}")
 def test_export_audio_renders_the_audible_lanes(qtbot, window, tmp_path):
     generate(qtbot, window)
-    path = export_audio(window, tmp_path / "take.wav")
+    path = window.export_audio(tmp_path / "take.wav")
     assert path is not None
     with wave.open(str(path)) as w:
         frames = np.frombuffer(w.readframes(w.getnframes()), dtype=np.int16)
@@ -43,26 +42,25 @@ def test_export_audio_renders_the_audible_lanes(qtbot, window, tmp_path):
 
 
 def test_export_audio_errors_keep_the_sketch(qtbot, window, tmp_path):
-    assert export_audio(window, tmp_path / "x.wav") is None  # nothing generated yet
+    assert window.export_audio(tmp_path / "x.wav") is None  # nothing generated yet
     assert "Generate" in window.last_error
     song = generate(qtbot, window)
-    assert export_audio(window, tmp_path / "missing" / "x.wav") is None
+    assert window.export_audio(tmp_path / "missing" / "x.wav") is None
     assert window.last_error and window.song is song
 
 
 @pytest.mark.skipif(unavailable_reason() is not None, reason=f"FluidSynth: {unavailable_reason()}")
 def test_a_chosen_soundfont_is_used_and_a_bad_one_is_refused(qtbot, window, tmp_path):
     from musicvae_app.playback.synth import find_soundfont
-    from musicvae_app.ui.audition import choose_soundfont
 
     system = find_soundfont()
-    assert not choose_soundfont(window, tmp_path / "missing.sf2")
+    assert not window.choose_soundfont(tmp_path / "missing.sf2")
     assert "missing.sf2" in window.last_error and "does not exist" in window.last_error
-    assert choose_soundfont(window, system)
+    assert window.choose_soundfont(system)
     assert window.playback.soundfont == str(system)
     assert window.settings.value("playback/soundfont") == str(system)  # remembered in the window's settings
     generate(qtbot, window)
-    assert export_audio(window, tmp_path / "take.wav") is not None
+    assert window.export_audio(tmp_path / "take.wav") is not None
 
 
 def test_click_seeks_and_the_loop_region_snaps_to_bars(qtbot, window):

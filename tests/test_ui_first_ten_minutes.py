@@ -297,12 +297,10 @@ def test_wav_export_runs_in_the_background_and_says_where_it_saved(qtbot, window
     import time
     import wave
 
-    from musicvae_app.ui.audition import export_audio_in_background
-
     window.bar.steps.set_value(window.bar.steps.slider.maximum())  # 64 bars: seconds of rendering
     generate(qtbot, window)
     started = time.perf_counter()
-    job = export_audio_in_background(window, tmp_path / "long.wav")
+    job = window.export_audio_in_background(tmp_path / "long.wav")
     assert job is not None and time.perf_counter() - started < 0.5  # the window is not frozen
     assert job.dialog.isVisible() and not job.dialog.isModal()
     values = []
@@ -319,11 +317,9 @@ def test_wav_export_runs_in_the_background_and_says_where_it_saved(qtbot, window
 
 @needs_synth
 def test_wav_export_can_be_cancelled(qtbot, window, tmp_path):
-    from musicvae_app.ui.audition import export_audio_in_background
-
     window.bar.steps.set_value(window.bar.steps.slider.maximum())
     generate(qtbot, window)
-    job = export_audio_in_background(window, tmp_path / "never.wav")
+    job = window.export_audio_in_background(tmp_path / "never.wav")
     with qtbot.waitSignal(job.done, timeout=120000) as done:
         qtbot.mouseClick(job.dialog.findChild(QPushButton), Qt.MouseButton.LeftButton)  # Cancel
     assert done.args == [None] and not (tmp_path / "never.wav").exists()

@@ -46,14 +46,13 @@ def test_record_a_part_from_a_jack_keyboard_and_the_band_follows(qtbot, window, 
     import rtmidi
 
     from musicvae_app.playback.ports import RecordingPort
-    from musicvae_app.ui.record_panel import record_dialog
 
     keys = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="test-keys")
     keys.open_virtual_port("keys")
     try:
         window.playback.use_output(RecordingPort("clicks"), "clicks")  # the metronome's clicks land here
         window.set_tempo(200)
-        dialog = record_dialog(window)
+        dialog = window.record_dialog()
         dialog.refresh()
         assert dialog.input_box.findText("test-keys:keys (JACK)") >= 0
         dialog.input_box.setCurrentText("test-keys:keys (JACK)")

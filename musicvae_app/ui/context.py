@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QWidget
 
 from ..sketch.session import Session
@@ -30,9 +31,11 @@ class ViewContext:
 
 @dataclass(frozen=True)
 class Menus:
-    """The window's menus, held by reference (a view adds its actions to `sketch`, never finds it by text)."""
+    """The window's menus, held by reference (a view adds its actions to `sketch`, never finds it by text),
+    and File > Open recovered sketch… (its text says when new sketches arrived in recovered/)."""
 
     file: QMenu
     edit: QMenu
     sketch: QMenu
     view: QMenu
+    recovered: QAction

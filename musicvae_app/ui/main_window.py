@@ -18,13 +18,15 @@ from ..sketch.session import Session, message
 from ..sketch.song import DEFAULT_PROGRAMS, LANES
 from ..sketch.spec import GenerationSettings
 from . import compose, files, prefs
-from .audition import attach_playback
+from . import record_panel as recording
+from .audition import AudioExport, Audition, attach_playback, jam_more
 from .autosave import Autosave
 from .chord_lane import attach_arrangement
 from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
 from .firstrun import generation_defaults
 from .lanes_view import LanesView
+from .menus import MenuActions, build_menus
 from .messages import MessagesMixin
 from .worker import Worker, slot
 
@@ -102,8 +104,6 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.setAcceptDrops(True)
         self.resize(1280, 800)
         self._build_status()
-        from .menus import build_menus
-
         self.views = ViewContext(
             session=self.session,
             parent=self,
@@ -124,13 +124,22 @@ class MainWindow(MessagesMixin, QMainWindow):
             autosave=self.autosave,
             recovered_label=lambda text: self.recovered_action.setText(text),
         )
-        self.menus = build_menus(self)  # the menus, held by reference
+        self.menus = build_menus(self.views, self.menuBar(), self._menu_actions())  # held by reference
+        self.recovered_action = self.menus.recovered  # File > Open recovered sketch…
+        self.record_panel: recording.RecordDialog | None = None  # File > Record a part…, once shown
         self._connect()
         prefs.load(self, defaults)
         self.session.listen(self._session_changed)
         self._update_title()
         self._show_state()
-        self.playback = attach_playback(self)
+        self.playback = attach_playback(
+            self.views,
+            place=self.add_playback_panel,
+            feel=self.feel,
+            song_changed=self.songChanged,
+            mutes_changed=self.mutesChanged,
+        )
+        self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.
@@ -181,6 +190,61 @@ class MainWindow(MessagesMixin, QMainWindow):
     def morph_dialog(self):
         """Morph to take…: a non-blocking dialog (None, with a status message, when there is one take)."""
         return compose.morph_dialog(self.views)
+
+    # --- audition (ui/audition.py) and recording (ui/record_panel.py), over the ViewContext ------------
+    def jam_more(self) -> bool:
+        """Jam: continue the current take by a chunk in the background."""
+        return jam_more(self.views)
+
+    @property
+    def audio_export(self) -> AudioExport | None:
+        """The audio export running in the background, or None."""
+        return self.audition.running
+
+    def export_audio(self, path: str | Path) -> Path | None:
+        return self.audition.export_audio(path)
+
+    def export_audio_in_background(self, path: str | Path) -> AudioExport | None:
+        return self.audition.export_audio_in_background(path)
+
+    def export_audio_dialog(self) -> None:
+        self.audition.export_audio_dialog()
+
+    def choose_soundfont(self, path: str | Path) -> bool:
+        return self.audition.choose_soundfont(path)
+
+    def choose_soundfont_dialog(self) -> None:
+        self.audition.choose_soundfont_dialog()
+
+    def record_dialog(self) -> recording.RecordDialog:
+        """File > Record a part…: the window's one Record dialog, shown."""
+        self.record_panel = recording.record_dialog(self.views, self.playback, self.record_panel)
+        return self.record_panel
+
+    def _menu_actions(self) -> MenuActions:
+        """What the menus call (ui/menus.py): the window's actions and dialogs, by name."""
+        return MenuActions(
+            primer_dialog=self.primer_dialog,
+            clear_primer=self.clear_primer,
+            cancel_primer=self.cancel_primer,
+            follow_dialog=self.file_dialogs.follow_dialog,
+            record_dialog=self.record_dialog,
+            open_sketch_dialog=self.open_sketch_dialog,
+            open_recovered_dialog=self.file_dialogs.open_recovered_dialog,
+            save_sketch_dialog=self.save_sketch_dialog,
+            save_sketch_as_dialog=lambda: self.save_sketch_dialog(True),
+            export_dialog=self.export_dialog,
+            stems_dialog=self.stems_dialog,
+            export_audio_dialog=self.export_audio_dialog,
+            choose_soundfont_dialog=self.choose_soundfont_dialog,
+            quit=self.close,
+            generate=self.generate,
+            regenerate_lane=self.regenerate_lane,
+            regenerate_bars=self.regenerate_bars,
+            morph_dialog=self.morph_dialog,
+            pick_take=self.pick_take,
+            keep_take=self.keep_take,
+        )
 
     def folder(self) -> str:
         """The folder the user picked last: where file dialogs open."""

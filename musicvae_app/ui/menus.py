@@ -1,19 +1,54 @@
-"""The window's menus and shortcuts."""
+"""The window's menus and shortcuts.
+
+`build_menus` is given the window's ViewContext (the session, the actions' parent, the lanes), the menu bar
+to fill and a `MenuActions`: the window's handlers the menus call, each one named; never the window itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMenuBar, QWidget
 
 from ..sketch import undo as history
+from ..sketch.session import Session
 from ..sketch.song import LANES
-from .audition import choose_soundfont_dialog, export_audio_dialog
-from .context import Menus
-from .record_panel import record_dialog
+from .context import Menus, ViewContext
 from .worker import slot
 
 
-def _action(window, menu, text: str, fn, shortcut=None, name: str | None = None) -> QAction:
-    action = QAction(text, window)
+@dataclass(frozen=True)
+class MenuActions:
+    """What the window does for each menu entry that is not simply a call on the session or the lanes."""
+
+    # File
+    primer_dialog: Callable[[], object]
+    clear_primer: Callable[[], object]
+    cancel_primer: Callable[[], object]
+    follow_dialog: Callable[[], object]
+    record_dialog: Callable[[], object]
+    open_sketch_dialog: Callable[[], object]
+    open_recovered_dialog: Callable[[], object]
+    save_sketch_dialog: Callable[[], object]
+    save_sketch_as_dialog: Callable[[], object]
+    export_dialog: Callable[[], object]
+    stems_dialog: Callable[[], object]
+    export_audio_dialog: Callable[[], object]
+    choose_soundfont_dialog: Callable[[], object]
+    quit: Callable[[], object]
+    # Sketch
+    generate: Callable[[], object]
+    regenerate_lane: Callable[[int], object]
+    regenerate_bars: Callable[[bool], object]  # all lanes?
+    morph_dialog: Callable[[], object]
+    pick_take: Callable[[int], object]
+    keep_take: Callable[[], object]
+
+
+def _action(parent: QWidget, menu, text: str, fn, shortcut=None, name: str | None = None) -> QAction:
+    action = QAction(text, parent)
     if shortcut is not None:
         keys = shortcut if isinstance(shortcut, list) else [shortcut]
         action.setShortcuts([QKeySequence(k) for k in keys])
@@ -24,13 +59,13 @@ def _action(window, menu, text: str, fn, shortcut=None, name: str | None = None)
     return action
 
 
-def _history_note(window) -> QAction:
+def _history_note(parent: QWidget, session: Session) -> QAction:
     """A greyed-out line under Undo/Redo: how much history is kept, and when the oldest steps were dropped."""
-    note = QAction(window)
+    note = QAction(parent)
     note.setObjectName("undoHistoryNote")
     note.setEnabled(False)
     limit = f"Undo keeps the last {history.HISTORY_STEPS} steps, up to {history.HISTORY_BYTES >> 20} MB"
-    steps = window.session.history
+    steps = session.history
 
     def update(*_) -> None:
         try:
@@ -43,13 +78,12 @@ def _history_note(window) -> QAction:
     return note
 
 
-def _undo_actions(window) -> tuple[QAction, QAction]:
+def _undo_actions(parent: QWidget, session: Session) -> tuple[QAction, QAction]:
     """Edit > Undo / Redo over the session's history, named after the step they undo or redo."""
-    session = window.session
-    undo = QAction("Undo", window)
+    undo = QAction("Undo", parent)
     undo.setShortcut(QKeySequence("Ctrl+Z"))
     undo.triggered.connect(slot(session.undo))
-    redo = QAction("Redo", window)
+    redo = QAction("Redo", parent)
     redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
     redo.triggered.connect(slot(session.redo))
 
@@ -68,64 +102,63 @@ def _undo_actions(window) -> tuple[QAction, QAction]:
     return undo, redo
 
 
-def build_menus(window) -> Menus:
-    """The window's menu bar; the menus come back by reference (a view adds its actions to them)."""
-    session = window.session
-    bar = window.menuBar()
+def build_menus(views: ViewContext, bar: QMenuBar, do: MenuActions) -> Menus:
+    """The window's menu bar; the menus (and File > Open recovered sketch…) come back by reference."""
+    session, lanes, parent = views.session, views.lanes, views.parent
     file = bar.addMenu("&File")
-    _action(window, file, "Open primer MIDI…", window.primer_dialog, "Ctrl+P")
-    _action(window, file, "Clear primer", window.clear_primer)
-    _action(window, file, "Stop reading primer", window.cancel_primer, "Esc")
-    _action(window, file, "Follow a part…", window.file_dialogs.follow_dialog, "Ctrl+Shift+F", "followAction")
-    _action(window, file, "Stop following the part", session.stop_following, None, "stopFollowingAction")
-    _action(window, file, "Record a part…", lambda: record_dialog(window), "Ctrl+Alt+R", "recordAction")
+    _action(parent, file, "Open primer MIDI…", do.primer_dialog, "Ctrl+P")
+    _action(parent, file, "Clear primer", do.clear_primer)
+    _action(parent, file, "Stop reading primer", do.cancel_primer, "Esc")
+    _action(parent, file, "Follow a part…", do.follow_dialog, "Ctrl+Shift+F", "followAction")
+    _action(parent, file, "Stop following the part", session.stop_following, None, "stopFollowingAction")
+    _action(parent, file, "Record a part…", do.record_dialog, "Ctrl+Alt+R", "recordAction")
     file.addSeparator()
-    _action(window, file, "Open sketch…", window.open_sketch_dialog, QKeySequence.StandardKey.Open)
-    window.recovered_action = _action(
-        window, file, "Open recovered sketch…", window.file_dialogs.open_recovered_dialog, None, "openRecoveredAction"
-    )
-    _action(window, file, "Save sketch", window.save_sketch_dialog, QKeySequence.StandardKey.Save)
-    _action(window, file, "Save sketch as…", lambda: window.save_sketch_dialog(True), "Ctrl+Shift+S")
+    _action(parent, file, "Open sketch…", do.open_sketch_dialog, QKeySequence.StandardKey.Open)
+    recovered = _action(parent, file, "Open recovered sketch…", do.open_recovered_dialog, None, "openRecoveredAction")
+    _action(parent, file, "Save sketch", do.save_sketch_dialog, QKeySequence.StandardKey.Save)
+    _action(parent, file, "Save sketch as…", do.save_sketch_as_dialog, "Ctrl+Shift+S")
     file.addSeparator()
-    _action(window, file, "Export MIDI…", window.export_dialog, "Ctrl+E", "exportAction")
-    _action(window, file, "Export stems…", window.stems_dialog, "Ctrl+Shift+E")
-    _action(window, file, "Export audio (WAV)…", lambda: export_audio_dialog(window), "Ctrl+Alt+E", "exportAudioAction")
-    _action(window, file, "Choose soundfont…", lambda: choose_soundfont_dialog(window), None, "soundfontAction")
+    _action(parent, file, "Export MIDI…", do.export_dialog, "Ctrl+E", "exportAction")
+    _action(parent, file, "Export stems…", do.stems_dialog, "Ctrl+Shift+E")
+    _action(parent, file, "Export audio (WAV)…", do.export_audio_dialog, "Ctrl+Alt+E", "exportAudioAction")
+    _action(parent, file, "Choose soundfont…", do.choose_soundfont_dialog, None, "soundfontAction")
     file.addSeparator()
-    _action(window, file, "Quit", window.close, QKeySequence.StandardKey.Quit)
+    _action(parent, file, "Quit", do.quit, QKeySequence.StandardKey.Quit)
 
     edit = bar.addMenu("&Edit")
-    undo, redo = _undo_actions(window)
+    undo, redo = _undo_actions(parent, session)
     edit.addAction(undo)
     edit.addAction(redo)
     edit.addSeparator()
-    edit.addAction(_history_note(window))
+    edit.addAction(_history_note(parent, session))
 
     sketch = bar.addMenu("&Sketch")
-    _action(window, sketch, "Generate", window.generate, "Ctrl+G", "generateAction")
+    _action(parent, sketch, "Generate", do.generate, "Ctrl+G", "generateAction")
     for i, lane in enumerate(LANES):
-        _action(window, sketch, f"Regenerate {lane}", lambda i=i: window.regenerate_lane(i), f"Ctrl+{i + 1}")
+        _action(parent, sketch, f"Regenerate {lane}", lambda i=i: do.regenerate_lane(i), f"Ctrl+{i + 1}")
     sketch.addSeparator()
-    _action(window, sketch, "Regenerate selected bars", window.regenerate_bars, "Ctrl+R", "regenerateBarsMenu")
     _action(
-        window,
+        parent, sketch, "Regenerate selected bars", lambda: do.regenerate_bars(False), "Ctrl+R", "regenerateBarsMenu"
+    )
+    _action(
+        parent,
         sketch,
         "Regenerate selected bars on all lanes",
-        lambda: window.regenerate_bars(True),
+        lambda: do.regenerate_bars(True),
         "Ctrl+Shift+R",
         "regenerateBarsAllMenu",
     )
-    _action(window, sketch, "Morph to take…", window.morph_dialog, "Ctrl+M", "morphAction")
+    _action(parent, sketch, "Morph to take…", do.morph_dialog, "Ctrl+M", "morphAction")
     sketch.addSeparator()
-    _action(window, sketch, "Transpose up a semitone", lambda: session.transpose(1), "Ctrl+Shift+Up")
-    _action(window, sketch, "Transpose down a semitone", lambda: session.transpose(-1), "Ctrl+Shift+Down")
+    _action(parent, sketch, "Transpose up a semitone", lambda: session.transpose(1), "Ctrl+Shift+Up")
+    _action(parent, sketch, "Transpose down a semitone", lambda: session.transpose(-1), "Ctrl+Shift+Down")
     sketch.addSeparator()
-    _action(window, sketch, "Previous take", lambda: window.pick_take(window.state.index - 1), "Alt+Left")
-    _action(window, sketch, "Next take", lambda: window.pick_take(window.state.index + 1), "Alt+Right")
-    _action(window, sketch, "Keep this take", window.keep_take, "Ctrl+K")
+    _action(parent, sketch, "Previous take", lambda: do.pick_take(session.state.index - 1), "Alt+Left")
+    _action(parent, sketch, "Next take", lambda: do.pick_take(session.state.index + 1), "Alt+Right")
+    _action(parent, sketch, "Keep this take", do.keep_take, "Ctrl+K")
 
     view = bar.addMenu("&View")
-    _action(window, view, "Zoom in", lambda: window.lanes.zoom(0.5), ["Ctrl+=", "Ctrl++"])
-    _action(window, view, "Zoom out", lambda: window.lanes.zoom(2.0), "Ctrl+-")
-    _action(window, view, "Whole song", window.lanes.fit, "Ctrl+0")
-    return Menus(file=file, edit=edit, sketch=sketch, view=view)
+    _action(parent, view, "Zoom in", lambda: lanes.zoom(0.5), ["Ctrl+=", "Ctrl++"])
+    _action(parent, view, "Zoom out", lambda: lanes.zoom(2.0), "Ctrl+-")
+    _action(parent, view, "Whole song", lanes.fit, "Ctrl+0")
+    return Menus(file=file, edit=edit, sketch=sketch, view=view, recovered=recovered)

@@ -22,12 +22,13 @@ from ..playback.ports import PortError
 from ..playback.recorder import Recorder, list_inputs, open_input
 from ..sketch.song import LANES
 from .context import ViewContext
+from .playback_panel import PlaybackPanel
 
 INPUT_KEY = "record/input"
 
 
 class RecordDialog(QDialog):
-    def __init__(self, views: ViewContext, playback):
+    def __init__(self, views: ViewContext, playback: PlaybackPanel):
         super().__init__(views.parent)
         self.setObjectName("recordDialog")
         self.setWindowTitle("Record a part")
@@ -151,11 +152,11 @@ class RecordDialog(QDialog):
         super().closeEvent(event)
 
 
-def record_dialog(window) -> RecordDialog:
-    """Show the (one) Record a part dialog of the window."""
-    dialog = getattr(window, "record_panel", None)
+def record_dialog(views: ViewContext, playback: PlaybackPanel, dialog: RecordDialog | None = None) -> RecordDialog:
+    """Show the (one) Record a part dialog of a window: `dialog`, the one shown before, or a new one over the
+    window's ViewContext and its playback panel. The window keeps what comes back for the next time."""
     if dialog is None:
-        dialog = window.record_panel = RecordDialog(window.views, window.playback)
+        dialog = RecordDialog(views, playback)
     if dialog.recorder is None:
         dialog.refresh()
     dialog.show()
