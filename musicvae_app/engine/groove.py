@@ -30,7 +30,8 @@ import numpy as np
 
 from ..lanes import DRUMS, LANES
 from ..sketch.spec import GrooveSettings
-from ..theory.chords import recognize, third_of
+from ..theory.chords import recognize
+from . import cells as bar_cells
 
 KICKS = (35, 36)
 SNARES = (38, 40)
@@ -104,7 +105,7 @@ class Groove:
             heard = chords
             if heard is None and self.hears_chords():  # the chord each bar is heard as, once for both rules
                 heard = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
-            own = _scale_of(take[:, : n_bars * spb], floor, scale, None)  # once a take
+            own = bar_cells.scale_of(take[:, : n_bars * spb], floor, scale, None)  # once a take
             self.voicing(take, free, floor, spb, lineup, heard, scale, colors, own)
             if chords is None:  # asked chords are played as asked: no sus4 or colour tone over them
                 self.color(take, free, floor, spb, lineup, heard, scale, colors, own)
@@ -115,7 +116,7 @@ class Groove:
     def hears_chords(self) -> bool:
         """Whether a card key asks for the chord each bar is heard as (voicing, colour, suspensions, sixths)."""
         g = self.settings
-        colours = (_lane_rates(rates) is not None for rates in (g.color, g.suspend, g.boogie))
+        colours = (bar_cells.lane_rates(rates) is not None for rates in (g.color, g.suspend, g.boogie))
         return bool(g.voicing) or any(colours)
 
     def sounding_floor(self, threshold: float) -> np.ndarray:
@@ -139,13 +140,13 @@ class Groove:
             if song_bar % PHRASE != PHRASE - 1 and bar not in always:
                 if other and rng.random() < other:  # a drummer's fill inside the phrase: no crash after it
                     fill = fills[int(rng.integers(len(fills)))]
-                    _play_fill(take, fill, bar * spb + spb - window, window)
+                    bar_cells.play_fill(take, fill, bar * spb + spb - window, window)
                 continue
             p = rate[0] if song_bar % (2 * PHRASE) == 2 * PHRASE - 1 else rate[1]
             filled = bar in always or rng.random() < p
             if filled:
                 fill = fills[int(rng.integers(len(fills)))]
-                _play_fill(take, fill, bar * spb + spb - window, window)
+                bar_cells.play_fill(take, fill, bar * spb + spb - window, window)
             if (filled or rng.random() < crash_rate) and free[bar + 1, DRUMS]:
                 down = (bar + 1) * spb
                 take[DRUMS, down, CRASH] = 1.0
@@ -204,7 +205,7 @@ class Groove:
             rank = rows
             if doublings_first:  # a doubling ranks below every other cell, sounding or not
                 rank = rows.copy()
-                rank.reshape(-1)[_doubled_cells(sounding[crowded])] = -1.0
+                rank.reshape(-1)[bar_cells.doubled_cells(sounding[crowded])] = -1.0
             # a step's `most` best are never doublings (at least 12 cells a step are none), so the kth rank is
             # a probability (>= 0) and every doubling goes
             kth = rank.max(axis=1) if most == 1 else np.partition(rank, -most, axis=1)[:, -most]
@@ -221,7 +222,7 @@ class Groove:
         snare = drums[:, list(SNARES)].any(axis=1)
         bar_lines = np.zeros(steps, dtype=bool)
         bar_lines[::spb] = True
-        on_beat = {BASS: _onsets(kick), PIANO: _onsets(kick), GUITAR: _onsets(kick | snare)}
+        on_beat = {BASS: bar_cells.onsets(kick), PIANO: bar_cells.onsets(kick), GUITAR: bar_cells.onsets(kick | snare)}
         for lane in (i for i in range(len(LANES)) if i != DRUMS and i in lineup):
             strikes = on_beat.get(lane, np.zeros(steps, dtype=bool)) | bar_lines
             lane_free = np.repeat(free[:, lane], spb)
@@ -243,7 +244,7 @@ class Groove:
         classes (an octave, a lone held note: a fifth of our bars against a twentieth of real parts'), gets the
         chord's missing tones as voices of their own, at the card's rate per lane (`generation.voicing_add`)."""
         g = self.settings
-        lanes, thin = g.voicing, _lane_rates(g.voicing_add)
+        lanes, thin = g.voicing, bar_cells.lane_rates(g.voicing_add)
         if not lanes:
             return
         n_bars = free.shape[0]
@@ -252,16 +253,16 @@ class Groove:
             chords = recognize(sounding, spb)
         scale = None
         if thin is not None:
-            scale = _scale_of(take[:, : n_bars * spb], floor, lock, own)
+            scale = bar_cells.scale_of(take[:, : n_bars * spb], floor, lock, own)
         played = [i for i in (PIANO, GUITAR, STRINGS) if lanes[i] and i in lineup]
         # each lane's notes per pitch class and bar, at once: most bars need nothing, and are skipped
         sounding = {i: take[i, : n_bars * spb] >= floor[i] for i in played}
-        per_class = {i: _class_counts(sounding[i], n_bars).tolist() for i in played}
+        per_class = {i: bar_cells.class_counts(sounding[i], n_bars).tolist() for i in played}
         for bar, chord in enumerate(chords[:n_bars]):
             if chord is None:
                 continue
-            wanted = [t for t in _tone_order(chord) if lock is None or lock[t]]
-            third = _key_third(chord, scale) if scale is not None and chord.quality == "5" else None
+            wanted = [t for t in bar_cells.tone_order(chord) if lock is None or lock[t]]
+            third = bar_cells.key_third(chord, scale) if scale is not None and chord.quality == "5" else None
             for lane in played:
                 if not free[bar, lane]:
                     continue
@@ -272,13 +273,13 @@ class Groove:
                     continue  # silent, or every tone there
                 cells = take[lane, bar * spb : (bar + 1) * spb]
                 on = sounding[lane][bar * spb : (bar + 1) * spb]  # a view: kept up to date below
-                if max(counts) >= 2 and _complete(cells, on, tones):
+                if max(counts) >= 2 and bar_cells.complete(cells, on, tones):
                     on[:] = cells >= floor[lane]
-                    counts = _class_counts(on, 1)[0].tolist()
+                    counts = bar_cells.class_counts(on, 1)[0].tolist()
                 if thin is None or sum(c > 0 for c in counts) > 2 or thin[lane] <= 0 or rng is None:
                     continue
                 if rng.random() < thin[lane]:
-                    _thicken(cells, on, tones, VOICES[lane])
+                    bar_cells.thicken(cells, on, tones, VOICES[lane])
 
     def color(self, take, free, floor: np.ndarray, spb: int, lineup, chords, lock, rng, own=None) -> None:
         """Colour tones, as pop and rock players voice chords: in a bar of piano, guitar or strings, at the card's
@@ -289,12 +290,12 @@ class Groove:
         fifth steps to the sixth on beats 2 and 4. The VAEs hold the three tones of the chord through the bar
         where players colour it: real parts use 3.8-4 pitch classes a bar, ours 2.8-3."""
         g = self.settings
-        rates, suspend = _lane_rates(g.color), _lane_rates(g.suspend)
-        boogie = _lane_rates(g.boogie)
+        rates, suspend = bar_cells.lane_rates(g.color), bar_cells.lane_rates(g.suspend)
+        boogie = bar_cells.lane_rates(g.boogie)
         if rates is None and suspend is None and boogie is None:
             return
         n_bars = free.shape[0]
-        scale = _scale_of(take[:, : n_bars * spb], floor, lock, own)
+        scale = bar_cells.scale_of(take[:, : n_bars * spb], floor, lock, own)
         if chords is None:
             chords = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
         half = spb // 2
@@ -305,10 +306,10 @@ class Groove:
                 for lane in (PIANO, GUITAR, STRINGS):
                     if lane in lineup and free[bar, lane] and draw < boogie[lane]:
                         cells = take[lane, bar * spb : (bar + 1) * spb]
-                        _boogie(cells, cells >= floor[lane], chord, scale, beat)
+                        bar_cells.boogie(cells, cells >= floor[lane], chord, scale, beat)
             if chord is None or len(chord.tones) != 3:
                 continue  # sevenths, sixths and suspensions are coloured already
-            tones = _colors(chord, scale)
+            tones = bar_cells.colors(chord, scale)
             # the band agrees: one colour tone a bar, and one draw for all lanes (a lane colours where the draw is
             # under its rate), so the piano's seventh is the strings' too
             tone = tones[int(rng.integers(len(tones)))] if tones else None
@@ -319,11 +320,11 @@ class Groove:
                 cells = take[lane, bar * spb : (bar + 1) * spb]
                 on = cells >= floor[lane]
                 if suspend is not None and sus_draw < suspend[lane]:
-                    if _suspend(cells, on, chord, scale, half):
+                    if bar_cells.suspend(cells, on, chord, scale, half):
                         continue
                 if tone is not None and rates is not None and color_draw < rates[lane]:
-                    if not _complete(cells, on, [tone]):
-                        _add_tone(cells, on, tone, VOICES[lane])
+                    if not bar_cells.complete(cells, on, [tone]):
+                        bar_cells.add_tone(cells, on, tone, VOICES[lane])
 
     def passing(
         self, take, free, floor: np.ndarray, threshold: float, rng, spb: int, lineup, lock=None, own=None
@@ -334,14 +335,14 @@ class Groove:
         card's rate per lane (`generation.passing`). The VAEs decode chord tones held through the bar, where
         players walk between them: real parts use 3.6-4 pitch classes a bar, ours 2.4-2.6."""
         g = self.settings
-        rates, leaps = _lane_rates(g.passing), g.passing_leaps
-        low_rates = _lane_rates(g.passing_low)  # the same in the lowest voice (a pianist's left hand)
+        rates, leaps = bar_cells.lane_rates(g.passing), g.passing_leaps
+        low_rates = bar_cells.lane_rates(g.passing_low)  # the same in the lowest voice (a pianist's left hand)
         if rates is None:
             return
         steps = free.shape[0] * spb
         beat = self.cfg.steps_per_beat
         eighth = max(1, beat // 2)
-        scale = _scale_of(take[:, :steps], floor, lock, own)
+        scale = bar_cells.scale_of(take[:, :steps], floor, lock, own)
         for lane in (PIANO, GUITAR, STRINGS):
             if lane not in lineup:
                 continue
@@ -363,7 +364,7 @@ class Groove:
         """Passing notes in one voice of one lane (line: its pitch a step, -1 where it rests); `passing`.
         under: a voice with others above it, whose passing note must not land on a pitch they sound."""
         steps = len(line)
-        starts, pitches = _runs(line)
+        starts, pitches = bar_cells.runs(line)
         ends = np.append(starts[1:], steps)
         # the runs that may take one, at once: a note (then a note) held a beat or more, whose last 8th is
         # off the beat and in bars the groove may change
@@ -374,7 +375,7 @@ class Groove:
         for i in np.flatnonzero(ok):
             a, b, s, e = int(pitches[i]), int(pitches[i + 1]), int(starts[i]), int(ends[i])
             pos = e - eighth
-            step = _between(a, b, scale, leaps)
+            step = bar_cells.between(a, b, scale, leaps)
             if step is None or rng.random() >= rate:
                 continue
             if e < steps and on[e, step]:  # it would run on into a note of its pitch: no passing note then
@@ -396,7 +397,7 @@ class Groove:
         if not rate and not pickup:
             return
         n_bars = free.shape[0]
-        scale = _scale_of(take[:, : n_bars * spb], floor, lock, own)
+        scale = bar_cells.scale_of(take[:, : n_bars * spb], floor, lock, own)
         on = take[BASS, : n_bars * spb] >= floor[BASS]
         for bar in range(n_bars - 1):
             end = (bar + 1) * spb
@@ -412,13 +413,13 @@ class Groove:
             if held == target:  # the same note on: its fifth below leads back into it (a pickup)
                 if rng.random() >= pickup:
                     continue
-                tone = target - 5 if scale[(target - 5) % 12] else _scale_step(target, -1, scale)
+                tone = target - 5 if scale[(target - 5) % 12] else bar_cells.scale_step(target, -1, scale)
             else:
                 if rng.random() >= rate:
                     continue
                 up = held < target
                 chromatic = up and rng.random() < 0.5 and (lock is None or lock[(target - 1) % 12])
-                tone = target - 1 if chromatic else _scale_step(target, -1 if up else 1, scale)
+                tone = target - 1 if chromatic else bar_cells.scale_step(target, -1 if up else 1, scale)
             if tone < 0:
                 continue
             value = max(0.85 * float(take[BASS, end - 2, held]), threshold + 1e-3)  # (a restruck note: its last strike)
@@ -427,251 +428,3 @@ class Groove:
                 length = max(APPROACH_STEPS, self.cfg.steps_per_beat // 2)  # an 8th note
             take[BASS, end - length : end, held] = 0.0
             take[BASS, end - length : end, tone] = value
-
-
-def _play_fill(take: np.ndarray, fill, lo: int, window: int) -> None:
-    """In place: the drums' steps lo to lo + window become the fill's [step, pitch] hits."""
-    take[DRUMS, lo : lo + window] = 0.0
-    for step, pitch in fill:
-        if 0 <= step < window and 0 <= pitch < 128:
-            take[DRUMS, lo + step, pitch] = 1.0
-
-
-def _doubled_cells(sounding: np.ndarray) -> np.ndarray:
-    """The octave doublings of (steps, 128) bool `sounding` as flat positions: every sounding cell whose pitch
-    class already sounds an octave or more lower at its step. Sparse: only the sounding cells are read."""
-    cell = np.flatnonzero(sounding)  # by step, then pitch
-    key = (cell // sounding.shape[1]) * 12 + cell % sounding.shape[1] % 12
-    lowest = np.zeros(len(cell), dtype=bool)
-    lowest[np.unique(key, return_index=True)[1]] = True  # the first, lowest, of each step's pitch class
-    return cell[~lowest]
-
-
-def _tone_order(chord) -> list[int]:
-    """A chord's pitch classes in the order a voicing needs them: third, seventh (or sixth), fifth, the rest."""
-    tones = list(chord.tones)
-    root = chord.root
-    rank = {3: 0, 4: 0, 10: 1, 11: 1, 9: 1, 7: 2}
-    return sorted(tones, key=lambda t: rank.get((t - root) % 12, 3))
-
-
-def _lane_rates(value) -> np.ndarray | None:
-    """A card's per-lane share (one number or five) as five floats; None where it is missing or all zero."""
-    if value is None:
-        return None
-    rates = np.broadcast_to(np.asarray(value, dtype=np.float64), (len(LANES),))
-    return rates if rates.any() else None
-
-
-def _colors(chord, scale: np.ndarray) -> list[int]:
-    """A triad's colour tones in the key: its seventh (major or minor, whichever the scale has) and its ninth."""
-    root = chord.root
-    out = [(root + i) % 12 for i in (10, 11) if scale[(root + i) % 12]][:1]
-    if scale[(root + 2) % 12]:
-        out.append((root + 2) % 12)
-    return out
-
-
-def _boogie(cells: np.ndarray, on: np.ndarray, chord, scale: np.ndarray, beat: int) -> bool:
-    """In place on one lane's bar that plays a power chord (the chord's root and fifth, nothing else): the fifth
-    steps up to the sixth in the key on beats 2 and 4 and back, as rock guitar plays it (A5, A6, A5, A6).
-    False where the bar is no power chord or the key has no sixth above the root."""
-    root, fifth = chord.root, (chord.root + 7) % 12
-    sounding = [int(p) for p in np.flatnonzero(on.any(axis=0))]
-    if {p % 12 for p in sounding} != {root, fifth}:
-        return False
-    major, minor = (root + 9) % 12, (root + 8) % 12
-    sixth = major if scale[major] else minor if scale[minor] else None
-    if sixth is None:
-        return False
-    moved = False
-    for p in (q for q in sounding if q % 12 == fifth):
-        target = p + (sixth - fifth) % 12
-        if target >= 128 or target in sounding:
-            continue
-        for lo in (beat, 3 * beat):
-            cells[lo : lo + beat, target] = cells[lo : lo + beat, p]
-            cells[lo : lo + beat, p] = 0.0
-        moved = True
-    return moved
-
-
-def _suspend(cells: np.ndarray, on: np.ndarray, chord, scale: np.ndarray, half: int) -> bool:
-    """In place on one lane's bar: the chord's third, where it sounds in both halves of the bar, is a fourth (or
-    a second) in the first half, and the third again after it. False where the bar has no such third."""
-    if not third_of(chord):
-        return False
-    third = (chord.root + third_of(chord)) % 12
-    fourth = (chord.root + 5) % 12
-    second = (chord.root + 2) % 12
-    sus = fourth if scale[fourth] else second if scale[second] else None
-    if sus is None:
-        return False
-    pitches = [int(p) for p in np.flatnonzero(on[:half].any(axis=0) & on[half:].any(axis=0)) if p % 12 == third]
-    sounding = set(np.flatnonzero(on.any(axis=0)).tolist())
-    moved = False
-    for p in pitches:
-        shift = (sus - third) % 12
-        target = p + (shift if shift <= 6 else shift - 12)
-        if not 0 <= target < 128 or target in sounding:
-            continue
-        cells[:half, target] = cells[:half, p]
-        cells[:half, p] = 0.0
-        moved = True
-    return moved
-
-
-def _complete(cells: np.ndarray, on: np.ndarray, wanted: list[int]) -> bool:
-    """In place on one lane's bar (steps, 128): doubled pitch classes above the lowest note move to the missing
-    chord tones (nearest pitch, at most 4 semitones away, onto a pitch the bar does not sound). True where a
-    note moved."""
-    pitches = np.flatnonzero(on.any(axis=0)).tolist()
-    if len(pitches) < 2:
-        return False
-    lowest = pitches[0]
-    present = set(pitches)
-    count = [0] * 12
-    for p in pitches:
-        count[p % 12] += 1
-    moved = False
-    for tone in wanted:
-        if count[tone]:
-            continue
-        best, nearest = None, 5
-        for q in sorted(present):
-            if q == lowest or count[q % 12] < 2:
-                continue
-            shift = (tone - q) % 12  # the one shift within 4 semitones that lands on the tone, if any
-            shift = shift - 12 if shift > 6 else shift
-            target = q + shift
-            if 0 < abs(shift) < nearest and 0 <= target < 128 and target not in present:
-                best, nearest = (q, target), abs(shift)
-        if best is None:
-            continue
-        q, target = best
-        cells[:, target] = cells[:, q]
-        cells[:, q] = 0.0
-        present.discard(q)
-        present.add(target)
-        count[q % 12] -= 1
-        count[tone] += 1
-        moved = True
-    return moved
-
-
-def _class_counts(on: np.ndarray, n_bars: int) -> np.ndarray:
-    """(n_bars, 12): how many pitches of each pitch class a lane's (steps, 128) bool roll sounds in each bar."""
-    used = on[: on.shape[0] // n_bars * n_bars].reshape(n_bars, -1, on.shape[1]).any(axis=1)  # (bars, 128)
-    padded = np.zeros((n_bars, 132), dtype=np.int64)
-    padded[:, : used.shape[1]] = used
-    return padded.reshape(n_bars, 11, 12).sum(axis=1)
-
-
-def _key_third(chord, scale: np.ndarray) -> int | None:
-    """The third above a chord's root that the key has (major or minor), None where it has both or neither."""
-    major, minor = (chord.root + 4) % 12, (chord.root + 3) % 12
-    if scale[major] != scale[minor]:
-        return major if scale[major] else minor
-    return None
-
-
-def _thicken(cells: np.ndarray, on: np.ndarray, wanted: list[int], most: int) -> None:
-    """In place on one lane's bar of one or two pitch classes: each missing chord tone (wanted, in order) is a
-    new voice at the nearest pitch above the bar's lowest note, in the rhythm of the note nearest it, while
-    the lane stays within `most` notes at once."""
-    pitches = np.flatnonzero(on.any(axis=0)).tolist()
-    classes = {p % 12 for p in pitches}
-    if not pitches or len(classes) > 2:
-        return
-    lowest = pitches[0]
-    voices = None
-    for tone in wanted:
-        if tone in classes:
-            continue
-        target = lowest + (tone - lowest) % 12
-        if target >= 128:
-            continue
-        source = min(pitches, key=lambda p: (abs(p - target), p))
-        rhythm = on[:, source]
-        if voices is None:
-            voices = on.sum(axis=1)
-        if int((voices + rhythm).max()) > most:
-            continue
-        rhythm = rhythm.copy()
-        cells[rhythm, target] = cells[rhythm, source]
-        on[:, target] |= rhythm
-        voices += rhythm
-        pitches = sorted(pitches + [target])
-        classes.add(tone)
-
-
-def _add_tone(cells: np.ndarray, on: np.ndarray, tone: int, most: int) -> bool:
-    """In place on one lane's bar: where no note is doubled and the lane plays fewer than `most` notes at once,
-    the colour tone is a new top voice, the nearest above the chord's top note, in that note's rhythm (C E G
-    and D: an add9; and B: a major seventh). True where a voice came in."""
-    pitches = [int(p) for p in np.flatnonzero(on.any(axis=0))]
-    if len(pitches) < 3 or int(on.sum(axis=1).max()) >= most:
-        return False
-    top = pitches[-1]
-    target = top + (tone - top) % 12
-    if target >= 128 or target == top:
-        return False
-    cells[:, target] = cells[:, top]
-    return True
-
-
-def _scale_of(take: np.ndarray, floor: np.ndarray, lock, own) -> np.ndarray:
-    """The scale the groove's added notes keep to: the scale lock's, else the take's (own, when the caller has
-    it already, else read from the take)."""
-    if lock is not None:
-        return lock
-    return own if own is not None else _take_scale(take, floor)
-
-
-def _take_scale(take: np.ndarray, floor: np.ndarray) -> np.ndarray:
-    """The take's own scale: the seven pitch classes its pitched lanes sound longest (bool, 12)."""
-    weight = np.zeros(12)
-    for lane in range(take.shape[0]):
-        if lane == DRUMS:
-            continue
-        per_pitch = (take[lane] >= floor[lane]).sum(axis=0)
-        weight += np.bincount(np.arange(128) % 12, weights=per_pitch, minlength=12)
-    scale = np.zeros(12, dtype=bool)
-    scale[np.argsort(-weight, kind="stable")[:7]] = True
-    return scale & (weight > 0)
-
-
-def _runs(top: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where each run of one value in top starts, and its value."""
-    starts = np.flatnonzero(np.concatenate([[True], top[1:] != top[:-1]]))
-    return starts, top[starts]
-
-
-def _scale_step(pitch: int, direction: int, scale: np.ndarray) -> int:
-    """The nearest scale tone above (direction 1) or below (-1) pitch; a half step where none is in 3."""
-    for k in range(1, 3):
-        if scale[(pitch + direction * k) % 12]:
-            return pitch + direction * k
-    return pitch + direction
-
-
-def _between(a: int, b: int, scale: np.ndarray, leaps: bool = False) -> int | None:
-    """The scale tone between a and b that lie a third or a fourth apart (the middle one of two), or the
-    upper neighbour of a repeated a; with leaps, for a leap wider than a fourth, the scale tone next to b on
-    a's side; None for other intervals or where no scale tone lies between."""
-    if a == b:
-        up = _scale_step(a, 1, scale)
-        return up if up <= 127 and scale[up % 12] else None
-    if abs(b - a) > 5 and leaps:  # a wide leap: the scale tone next to b, on a's side (an approach)
-        tone = _scale_step(b, 1 if a > b else -1, scale)
-        return tone if 0 <= tone <= 127 and scale[tone % 12] and tone != a else None
-    if not 3 <= abs(b - a) <= 5:
-        return None
-    lo, hi = sorted((a, b))
-    inside = [p for p in range(lo + 1, hi) if scale[p % 12]]
-    return inside[len(inside) // 2] if inside else None
-
-
-def _onsets(hit: np.ndarray) -> np.ndarray:
-    """Steps where a hit starts (it did not sound the step before)."""
-    return hit & ~np.concatenate([[False], hit[:-1]])
