@@ -41,7 +41,11 @@ STEPS_PER_BEAT = 8
 N_PROFILES = 6
 N_SCALARS = 6
 DEFAULT_WEIGHTS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "resources", "models", "harmony", "harmony.npz"
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+    "resources",
+    "models",
+    "harmony",
+    "harmony.npz",
 )
 
 
@@ -227,7 +231,9 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
-def _gru(x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, reverse: bool) -> np.ndarray:
+def _gru(
+    x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, reverse: bool
+) -> np.ndarray:
     """torch.nn.GRU (one direction, batch first) in numpy: x (B, T, I) -> (B, T, H)."""
     b, t, _ = x.shape
     hsize = w_hh.shape[1]
@@ -253,9 +259,7 @@ def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 # --- decoding -----------------------------------------------------------------------------------
-def kbest_viterbi(
-    emit: np.ndarray, trans: list[np.ndarray], k: int, beam: int = 16
-) -> list[tuple[float, list[int]]]:
+def kbest_viterbi(emit: np.ndarray, trans: list[np.ndarray], k: int, beam: int = 16) -> list[tuple[float, list[int]]]:
     """The k best state paths of emit (T, S) (log scores) with trans[t % len(trans)] (S, S) for the step into t.
 
     Only the `beam` best-scoring states of each step are considered (a beam over the emissions). Returns
@@ -314,7 +318,9 @@ class HarmonyModel:
     def load(cls, path: str | None = None) -> HarmonyModel:
         path = path or DEFAULT_WEIGHTS
         if not os.path.exists(path):
-            raise InvalidValue(f"harmony weights {path!r} do not exist: train them with musicvae_app.training.train_harmony")
+            raise InvalidValue(
+                f"harmony weights {path!r} do not exist: train them with musicvae_app.training.train_harmony"
+            )
         with np.load(path) as data:
             return cls({k: data[k] for k in data.files})
 
@@ -353,7 +359,9 @@ class HarmonyModel:
         the part is a drum part (then there is no harmony to read, and InvalidValue is raised).
         """
         if drums:
-            raise InvalidValue("the part is a drum part, which has no pitches to harmonize: pick a melody, comp or bass part")
+            raise InvalidValue(
+                "the part is a drum part, which has no pitches to harmonize: pick a melody, comp or bass part"
+            )
         if not (isinstance(beats_per_bar, (int, np.integer)) and 2 <= beats_per_bar <= 12):
             raise InvalidValue(f"beats_per_bar {beats_per_bar!r} is not a whole number from 2 to 12")
         if not (isinstance(alternatives, (int, np.integer)) and 1 <= alternatives <= 20):
@@ -370,9 +378,10 @@ class HarmonyModel:
         from ..keys import key_name
 
         key = key_name((key_i % 12, "major" if key_i < 12 else "minor"))
+        low = lowest_per_step(arr, int(round(n_bars * beats_per_bar * STEPS_PER_BEAT)))
         charts, best_chords = [], []
         for rank, (_, path) in enumerate(paths):
-            basses = slash_basses(arr, path, beats_per_bar)
+            basses = slash_basses(low, path, beats_per_bar)
             per_bar = chart_bars(path, basses)
             charts.append("| " + " | ".join(" ".join(b) for b in per_bar) + " |")
             if rank == 0:
@@ -397,34 +406,38 @@ def chart_bars(path: list[int], basses: list[int | None]) -> list[list[str]]:
     return out
 
 
-def slash_basses(notes: np.ndarray, path: list[int], beats_per_bar: float) -> list[int | None]:
+def lowest_per_step(notes: np.ndarray, total: int) -> np.ndarray:
+    """The lowest sounding MIDI pitch at each 1/8-beat step (-1 where nothing sounds), (total,) int."""
+    s = np.clip(np.round(notes[:, 1] * STEPS_PER_BEAT).astype(np.int64), 0, total)
+    e = np.clip(np.round(notes[:, 2] * STEPS_PER_BEAT).astype(np.int64), 0, total)
+    e = np.maximum(e, np.minimum(s + 1, total))
+    diff = np.zeros((total + 1, 128), dtype=np.int32)
+    np.add.at(diff, (s, notes[:, 0].astype(np.int64)), 1)
+    np.add.at(diff, (e, notes[:, 0].astype(np.int64)), -1)
+    sounding = np.cumsum(diff[:-1], axis=0) > 0
+    return np.where(sounding.any(axis=1), np.argmax(sounding, axis=1), -1)
+
+
+def slash_basses(low: np.ndarray, path: list[int], beats_per_bar: float) -> list[int | None]:
     """Per half bar, a slash bass pitch class where the part clearly asks for one, else None.
 
-    A run of equal chords gets a slash bass when the part's lowest sounding note is below middle C for
-    at least 90 % of the run's sounding time, always on the same pitch class, and that pitch class is a
-    chord tone other than the root.
+    low: lowest_per_step of the part. A run of equal chords gets a slash bass when the part's lowest
+    sounding note is below middle C for at least 90 % of the run's sounding time, always (90 %) on the
+    same pitch class, and that pitch class is a chord tone other than the root.
     """
-    half = beats_per_bar / 2
+    sph = int(round(beats_per_bar * STEPS_PER_BEAT / 2))
     out: list[int | None] = [None] * len(path)
-    starts = notes[:, 1]
-    ends = notes[:, 2]
     i = 0
     while i < len(path):
         j = i
         while j + 1 < len(path) and path[j + 1] == path[i]:
             j += 1
-        lo, hi = i * half, (j + 1) * half
-        grid = np.arange(lo, hi, 0.125) + 0.0625
-        inside = (starts[None, :] <= grid[:, None]) & (ends[None, :] > grid[:, None])
-        sounding = inside.any(axis=1)
-        if sounding.sum() >= 8:
-            pitches = np.where(inside, notes[None, :, 0], 999.0).min(axis=1)[sounding]
-            pcs = pitches.astype(int) % 12
-            vals, counts = np.unique(pcs, return_counts=True)
-            top = int(vals[np.argmax(counts)])
-            share = counts.max() / len(pcs)
-            tones = tones_of_index(path[i])
-            if share >= 0.9 and (pitches < 60).mean() >= 0.9 and top in tones and top != path[i] % 12:
+        seg = low[i * sph : (j + 1) * sph]
+        pitches = seg[seg >= 0]
+        if len(pitches) >= STEPS_PER_BEAT and (pitches < 60).mean() >= 0.9:
+            counts = np.bincount(pitches % 12, minlength=12)
+            top = int(np.argmax(counts))
+            if counts[top] >= 0.9 * len(pitches) and top in tones_of_index(path[i]) and top != path[i] % 12:
                 for t in range(i, j + 1):
                     out[t] = top
         i = j + 1

@@ -25,14 +25,42 @@ NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
 # Harte quality (before any /bass) -> our quality (index into QUALITY_NAMES: "", m, 7, m7, maj7, dim, sus4).
 _HARTE = {
-    "maj": "", "maj6": "", "aug": "", "sus2": "", "9": "7", "maj9": "maj7", "add9": "",
-    "min": "m", "min6": "m", "minmaj7": "m", "min9": "m7",
-    "7": "7", "min7": "m7", "maj7": "maj7",
-    "dim": "dim", "dim7": "dim", "hdim7": "dim",
-    "sus4": "sus4", "sus4(b7)": "sus4",
+    "maj": "",
+    "maj6": "",
+    "aug": "",
+    "sus2": "",
+    "9": "7",
+    "maj9": "maj7",
+    "add9": "",
+    "min": "m",
+    "min6": "m",
+    "minmaj7": "m",
+    "min9": "m7",
+    "7": "7",
+    "min7": "m7",
+    "maj7": "maj7",
+    "dim": "dim",
+    "dim7": "dim",
+    "hdim7": "dim",
+    "sus4": "sus4",
+    "sus4(b7)": "sus4",
 }
-_DEGREES = {"1": 0, "b2": 1, "2": 2, "b3": 3, "3": 4, "4": 5, "b5": 6, "5": 7, "#5": 8, "b6": 8, "6": 9,
-            "b7": 10, "7": 11, "9": 2}
+_DEGREES = {
+    "1": 0,
+    "b2": 1,
+    "2": 2,
+    "b3": 3,
+    "3": 4,
+    "4": 5,
+    "b5": 6,
+    "5": 7,
+    "#5": 8,
+    "b6": 8,
+    "6": 9,
+    "b7": 10,
+    "7": 11,
+    "9": 2,
+}
 
 
 def split_of(song_id: int) -> str:
@@ -187,7 +215,9 @@ def load_song(folder: str) -> Song:
 
 def song_folders(root: str) -> list[str]:
     return sorted(
-        os.path.join(root, d) for d in os.listdir(root) if re.fullmatch(r"\d+", d) and os.path.isdir(os.path.join(root, d))
+        os.path.join(root, d)
+        for d in os.listdir(root)
+        if re.fullmatch(r"\d+", d) and os.path.isdir(os.path.join(root, d))
     )
 
 

@@ -162,7 +162,8 @@ def train(args) -> None:
     tr = [s for s in tr if len(s["halves"]) >= args.crop]
     net = make_net(args.hidden, args.layers)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    kinds_p = np.array([0.4, 0.2, 0.15, 0.25])  # melody, piano, melody+piano, bass line
+    rest = (1.0 - args.melody_share) / 0.6
+    kinds_p = np.array([args.melody_share, 0.2 * rest, 0.15 * rest, 0.25 * rest])  # melody, piano, both, bass line
     trans = transitions([s for s in songs if s["split"] == "train"])
     best, best_params, t0, step = -1.0, None, time.time(), 0
     ce = torch.nn.CrossEntropyLoss(ignore_index=NO_CHORD)
@@ -230,7 +231,8 @@ def train(args) -> None:
         "vocabulary": "12 roots x {maj, m, 7, m7, maj7, dim, sus4}; references mapped: maj6/aug/sus2/add9 -> maj, "
         "min6/minmaj7 -> m, 9 -> 7, min9 -> m7, maj9 -> maj7, dim7/hdim7 -> dim, sus4(b7) -> sus4; family "
         "for scoring: maj/7/maj7/sus4 major, m/m7/dim minor",
-        "inputs": "melody alone 40 %, piano alone 20 %, melody+piano 15 %, the piano's lowest line 25 % of crops",
+        "inputs": "share of crops: melody alone {:.0%}, piano alone {:.0%}, melody+piano {:.0%}, the piano's lowest "
+        "line {:.0%}".format(*kinds_p),
         "settings": {
             "hidden": args.hidden,
             "layers": args.layers,
@@ -269,6 +271,7 @@ def main(argv=None) -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--melody-share", type=float, default=0.4, help="share of crops that are the melody alone")
     train(ap.parse_args(argv))
 
 
