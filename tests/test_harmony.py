@@ -20,7 +20,7 @@ def arpeggio(bar: int, tones: list[int], beats: int = 4, octave: int = 60) -> li
     return [Note(octave + tones[i % len(tones)], bar * 4 + i, bar * 4 + i + 0.9) for i in range(beats)]
 
 
-C, AM, F, G = [0, 4, 7, 4], [9, 0, 4, 0], [5, 9, 0, 9], [7, 11, 2, 11]
+C, AM, F, G = [0, 4, 7, 4], [9, 4, 0, 4], [5, 9, 0, 9], [7, 11, 2, 11]
 
 
 def tune_c_am_f_g(repeats: int = 2) -> list[Note]:

@@ -153,6 +153,25 @@ def _check(arr: np.ndarray) -> np.ndarray:
 
 
 # --- features -----------------------------------------------------------------------------------
+def _sounding(notes: np.ndarray, total: int) -> tuple[np.ndarray, int, np.ndarray, np.ndarray]:
+    """(sounding (total, width) bool over pitches p0.., p0 (a multiple of 12), pitches and onset steps
+    of the notes that start before `total`) at 1/8 beat."""
+    pitch = notes[:, 0].astype(np.int64)
+    s = np.clip(np.round(notes[:, 1] * STEPS_PER_BEAT).astype(np.int64), 0, total)
+    e = np.clip(np.round(notes[:, 2] * STEPS_PER_BEAT).astype(np.int64), 0, total)
+    e = np.maximum(e, np.minimum(s + 1, total))
+    keep = s < total
+    pitch, s, e = pitch[keep], s[keep], e[keep]
+    if len(pitch) == 0:
+        return np.zeros((total, 12), dtype=bool), 0, pitch, s
+    p0 = int(pitch.min()) // 12 * 12
+    width = int(pitch.max()) - p0 + 1
+    diff = np.zeros((total + 1, width), dtype=np.int32)
+    np.add.at(diff, (s, pitch - p0), 1)
+    np.add.at(diff, (e, pitch - p0), -1)
+    return np.cumsum(diff[:-1], axis=0) > 0, p0, pitch, s
+
+
 def features(notes: np.ndarray, n_halves: int, beats_per_bar: float = 4) -> tuple[np.ndarray, np.ndarray]:
     """(profiles (n_halves, 6, 12), scalars (n_halves, 6)) float32 of an (N, 4) notes array in beats."""
     sph = int(round(beats_per_bar * STEPS_PER_BEAT / 2))  # steps per half bar
@@ -163,19 +182,11 @@ def features(notes: np.ndarray, n_halves: int, beats_per_bar: float = 4) -> tupl
     if len(notes) == 0 or n_halves == 0:
         scal[:, 1] = 1.0
         return prof.astype(np.float32), scal.astype(np.float32)
-    pitch = notes[:, 0].astype(np.int64)
-    s = np.clip(np.round(notes[:, 1] * STEPS_PER_BEAT).astype(np.int64), 0, total)
-    e = np.clip(np.round(notes[:, 2] * STEPS_PER_BEAT).astype(np.int64), 0, total)
-    e = np.maximum(e, np.minimum(s + 1, total))
-    keep = s < total
-    pitch, s, e = pitch[keep], s[keep], e[keep]
-    diff = np.zeros((total + 1, 128), dtype=np.int32)
-    np.add.at(diff, (s, pitch), 1)
-    np.add.at(diff, (e, pitch), -1)
-    sounding = np.cumsum(diff[:-1], axis=0) > 0  # (total, 128)
-    per_half = sounding.reshape(n_halves, sph, 128)
-    dur = per_half.sum(axis=1).astype(np.float64)  # (n, 128) steps sounding per pitch
-    pcs = np.arange(128) % 12
+    sounding, p0, pitch, s = _sounding(notes, total)
+    width = sounding.shape[1]
+    per_half = sounding.reshape(n_halves, sph, width)
+    dur = per_half.sum(axis=1).astype(np.float64)  # (n, width) steps sounding per pitch p0 + column
+    pcs = np.arange(width) % 12  # p0 is a multiple of 12
 
     def fold(x: np.ndarray) -> np.ndarray:
         out = np.zeros((x.shape[0], 12))
@@ -194,7 +205,7 @@ def features(notes: np.ndarray, n_halves: int, beats_per_bar: float = 4) -> tupl
     np.add.at(prof[:, 1], (half, pitch % 12), weight)
     start = per_half[:, 0].astype(np.float64)
     early = pos < 2
-    np.add.at(start, (half[early], pitch[early]), 1.0)
+    np.add.at(start, (half[early], pitch[early] - p0), 1.0)
     prof[:, 3] = fold(np.minimum(start, 1.0))
     last = np.full(n_halves, -1)
     np.maximum.at(last, half, s)
@@ -203,6 +214,7 @@ def features(notes: np.ndarray, n_halves: int, beats_per_bar: float = 4) -> tupl
     has = dur.sum(axis=1) > 0
     lowest_pitch = np.argmax(dur > 0, axis=1)
     prof[has, 5, pcs[lowest_pitch[has]]] = 1.0
+    lowest_pitch = lowest_pitch + p0
     sums = prof.sum(axis=2, keepdims=True)
     prof = np.where(sums > 0, prof / np.maximum(sums, 1e-9), 0.0)
     weight_total = dur.sum(axis=1)
@@ -210,7 +222,7 @@ def features(notes: np.ndarray, n_halves: int, beats_per_bar: float = 4) -> tupl
     scal[:, 1] = ~has
     scal[:, 2] = np.log1p(weight_total / sph)
     scal[:, 3] = np.log1p(onsets) / 2
-    mean_pitch = (dur @ np.arange(128)) / np.maximum(weight_total, 1e-9)
+    mean_pitch = (dur @ np.arange(p0, p0 + width)) / np.maximum(weight_total, 1e-9)
     scal[:, 4] = np.where(has, (mean_pitch - 60) / 24, 0.0)
     scal[:, 5] = np.where(has, (lowest_pitch - 48) / 24, 0.0)
     return prof.astype(np.float32), scal.astype(np.float32)
@@ -408,20 +420,15 @@ def chart_bars(path: list[int], basses: list[int | None]) -> list[list[str]]:
 
 def lowest_per_step(notes: np.ndarray, total: int) -> np.ndarray:
     """The lowest sounding MIDI pitch at each 1/8-beat step (-1 where nothing sounds), (total,) int."""
-    s = np.clip(np.round(notes[:, 1] * STEPS_PER_BEAT).astype(np.int64), 0, total)
-    e = np.clip(np.round(notes[:, 2] * STEPS_PER_BEAT).astype(np.int64), 0, total)
-    e = np.maximum(e, np.minimum(s + 1, total))
-    diff = np.zeros((total + 1, 128), dtype=np.int32)
-    np.add.at(diff, (s, notes[:, 0].astype(np.int64)), 1)
-    np.add.at(diff, (e, notes[:, 0].astype(np.int64)), -1)
-    sounding = np.cumsum(diff[:-1], axis=0) > 0
-    return np.where(sounding.any(axis=1), np.argmax(sounding, axis=1), -1)
+    sounding, p0, _, _ = _sounding(notes, total)
+    return np.where(sounding.any(axis=1), np.argmax(sounding, axis=1) + p0, -1)
 
 
 def slash_basses(low: np.ndarray, path: list[int], beats_per_bar: float) -> list[int | None]:
     """Per half bar, a slash bass pitch class where the part clearly asks for one, else None.
 
-    low: lowest_per_step of the part. A run of equal chords gets a slash bass when the part's lowest
+    low: lowest_per_step of the part. A chord symbol of the chart (a bar, or a half bar where the bar
+    changes chord) gets a slash bass when the part's lowest
     sounding note is below middle C for at least 90 % of the run's sounding time, always (90 %) on the
     same pitch class, and that pitch class is a chord tone other than the root.
     """
@@ -430,7 +437,7 @@ def slash_basses(low: np.ndarray, path: list[int], beats_per_bar: float) -> list
     i = 0
     while i < len(path):
         j = i
-        while j + 1 < len(path) and path[j + 1] == path[i]:
+        while j + 1 < len(path) and path[j + 1] == path[i] and (j + 1) % 2 == 1:  # within the bar
             j += 1
         seg = low[i * sph : (j + 1) * sph]
         pitches = seg[seg >= 0]

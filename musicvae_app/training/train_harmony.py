@@ -94,6 +94,21 @@ def export(net, layers: int) -> dict[str, np.ndarray]:
     return p
 
 
+def import_npz(net, path: str, layers: int) -> None:
+    """Load weights written by export() (a harmony.npz) into a torch net of the same shape."""
+    import torch
+
+    with np.load(path) as p:
+        sd = {"inp.weight": p["in_w"], "inp.bias": p["in_b"], "out.weight": p["out_w"], "out.bias": p["out_b"]}
+        for layer in range(layers):
+            for suffix, mine in (("", ""), ("_reverse", "_r")):
+                sd[f"gru.weight_ih_l{layer}{suffix}"] = p[f"g{layer}_wih{mine}"]
+                sd[f"gru.weight_hh_l{layer}{suffix}"] = p[f"g{layer}_whh{mine}"]
+                sd[f"gru.bias_ih_l{layer}{suffix}"] = p[f"g{layer}_bih{mine}"]
+                sd[f"gru.bias_hh_l{layer}{suffix}"] = p[f"g{layer}_bhh{mine}"]
+    net.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in sd.items()})
+
+
 def transitions(songs: list[dict]) -> dict[str, np.ndarray]:
     """Transposition-invariant log P(quality, root interval | previous quality), at bar lines and mid-bar."""
     counts = {"trans_bar": np.full((N_Q, N_Q, 12), 0.5), "trans_mid": np.full((N_Q, N_Q, 12), 0.5)}
@@ -161,6 +176,9 @@ def train(args) -> None:
     print(f"songs: train {len(tr)}, dev {len(dev)}, val {len(val)}", flush=True)
     tr = [s for s in tr if len(s["halves"]) >= args.crop]
     net = make_net(args.hidden, args.layers)
+    if args.init:
+        import_npz(net, args.init, args.layers)
+        print(f"started from {args.init}", flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     rest = (1.0 - args.melody_share) / 0.6
     kinds_p = np.array([args.melody_share, 0.2 * rest, 0.15 * rest, 0.25 * rest])  # melody, piano, both, bass line
@@ -169,6 +187,10 @@ def train(args) -> None:
     ce = torch.nn.CrossEntropyLoss(ignore_index=NO_CHORD)
     while time.time() - t0 < args.minutes * 60:
         net.train()
+        if args.cosine:
+            frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
+            for group in opt.param_groups:
+                group["lr"] = args.lr * 0.5 * (1.0 + np.cos(np.pi * frac))
         profs, scals, ys, keys = [], [], [], []
         for _ in range(args.batch):
             s = tr[rng.integers(len(tr))]
@@ -242,6 +264,8 @@ def train(args) -> None:
             "minutes": args.minutes,
             "steps": step,
             "seed": args.seed,
+            "init": args.init,
+            "cosine": args.cosine,
             "trans_weight": tw,
             "prior_weight": pw,
         },
@@ -271,6 +295,8 @@ def main(argv=None) -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--init", default=None, help="start from these weights (a harmony.npz of the same shape)")
+    ap.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to 0 over --minutes")
     ap.add_argument("--melody-share", type=float, default=0.4, help="share of crops that are the melody alone")
     train(ap.parse_args(argv))
 
