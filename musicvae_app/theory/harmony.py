@@ -243,19 +243,37 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+_MM_BLOCK = 200_000  # multiply-adds per matmul call: small enough that OpenBLAS stays on one thread
+
+
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a (..., K) @ b (K, N) in row blocks, each small enough to run on one thread.
+
+    OpenBLAS splits a large product over all cores and spins while it waits for them; on a busy machine
+    that made one harmonize() call 20x slower. Small blocks keep it on the calling thread.
+    """
+    k, n = b.shape
+    flat = a.reshape(-1, k)
+    out = np.empty((flat.shape[0], n), dtype=np.result_type(a, b))
+    rows = max(1, _MM_BLOCK // max(1, k * n))
+    for i in range(0, flat.shape[0], rows):
+        np.matmul(flat[i : i + rows], b, out=out[i : i + rows])
+    return out.reshape(*a.shape[:-1], n)
+
+
 def _gru(
     x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, reverse: bool
 ) -> np.ndarray:
     """torch.nn.GRU (one direction, batch first) in numpy: x (B, T, I) -> (B, T, H)."""
     b, t, _ = x.shape
     hsize = w_hh.shape[1]
-    gi = x @ w_ih.T + b_ih  # (B, T, 3H)
+    gi = _mm(x, w_ih.T) + b_ih  # (B, T, 3H)
     h = np.zeros((b, hsize), dtype=x.dtype)
     out = np.empty((b, t, hsize), dtype=x.dtype)
     order = range(t - 1, -1, -1) if reverse else range(t)
     w_hh_t = w_hh.T.copy()
     for i in order:
-        gh = h @ w_hh_t + b_hh
+        gh = _mm(h, w_hh_t) + b_hh
         g = gi[:, i]
         r = _sigmoid(g[:, :hsize] + gh[:, :hsize])
         z = _sigmoid(g[:, hsize : 2 * hsize] + gh[:, hsize : 2 * hsize])
@@ -341,12 +359,12 @@ class HarmonyModel:
         """(log p(chord) per half bar (n, 84), log p(key) (24,): index mode*12 + tonic, mode 0 major 1 minor)."""
         p = self.p
         x = rotated_inputs(prof, scal)  # (12, n, I)
-        h = np.maximum(x @ p["in_w"].T + p["in_b"], 0.0)
+        h = np.maximum(_mm(x, p["in_w"].T) + p["in_b"], 0.0)
         for layer in range(self.layers):
             f = _gru(h, p[f"g{layer}_wih"], p[f"g{layer}_whh"], p[f"g{layer}_bih"], p[f"g{layer}_bhh"], False)
             b = _gru(h, p[f"g{layer}_wih_r"], p[f"g{layer}_whh_r"], p[f"g{layer}_bih_r"], p[f"g{layer}_bhh_r"], True)
             h = np.concatenate([f, b], axis=2)
-        out = h @ p["out_w"].T + p["out_b"]  # (12, n, Q + 2)
+        out = _mm(h, p["out_w"].T) + p["out_b"]  # (12, n, Q + 2)
         chord_logits = out[:, :, :N_Q].transpose(1, 2, 0).reshape(out.shape[1], N_CHORDS)  # q*12 + root
         key_logits = out[:, :, N_Q:].mean(axis=1).T.reshape(-1)  # (2, 12) -> mode*12 + tonic
         return _log_softmax(chord_logits), _log_softmax(key_logits)

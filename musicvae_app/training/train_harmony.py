@@ -185,7 +185,7 @@ def train(args) -> None:
     trans = transitions([s for s in songs if s["split"] == "train"])
     best, best_params, t0, step = -1.0, None, time.time(), 0
     ce = torch.nn.CrossEntropyLoss(ignore_index=NO_CHORD)
-    while time.time() - t0 < args.minutes * 60:
+    while time.time() - t0 < args.minutes * 60 and (not args.max_steps or step < args.max_steps):
         net.train()
         if args.cosine:
             frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
@@ -295,6 +295,7 @@ def main(argv=None) -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0: only --minutes)")
     ap.add_argument("--init", default=None, help="start from these weights (a harmony.npz of the same shape)")
     ap.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to 0 over --minutes")
     ap.add_argument("--melody-share", type=float, default=0.4, help="share of crops that are the melody alone")
