@@ -31,7 +31,14 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from musicvae_app.theory.harmony import N_CHORDS, NO_CHORD, HarmonyModel, kbest_viterbi, tones_of_index  # noqa: E402
+from musicvae_app.theory.harmony import (  # noqa: E402
+    N_CHORDS,
+    NO_CHORD,
+    HarmonyModel,
+    kbest_viterbi,
+    key_name,
+    tones_of_index,
+)
 from musicvae_app.training import harmony_data as hd  # noqa: E402
 from musicvae_app.training.train_harmony import CACHE, family  # noqa: E402
 
@@ -183,9 +190,7 @@ def main(argv=None) -> None:
             acc["bbf"] += [(base_bars[mb] == family(bars_ref)[mb]).sum(), mb.sum()]
             acc["bbe"] += [(family_to_class(base_bars)[mb] == bars_ref[mb]).sum(), mb.sum()]
             tonic, mode = song.key
-            from musicvae_app.keys import parse_key
-
-            acc["key"] += [parse_key(res.key) == (tonic, mode), 1]
+            acc["key"] += [res.key == key_name(tonic + (12 if mode == "minor" else 0)), 1]
             mel = pc_durations(song.tracks.get("MELODY", np.zeros((0, 4))), len(ref), 2.0)
             for name, halves in (("ours", ours), ("ref", ref), ("hmm", family_to_class(base))):
                 tones[name] += chord_tone_share(mel, np.minimum(halves, N_CHORDS - 1), m)

@@ -1,1 +1,1 @@
-"""Music theory models that need no Qt and no torch: keys and chord progressions inferred from note events."""
+"""What a musician knows: chords, keys, sections, feel. No I/O; numpy at most."""

@@ -49,6 +49,17 @@ DEFAULT_WEIGHTS = os.path.join(
 )
 
 
+# How musicians spell each tonic (as musicvae_app's keys module does): Bb major, G# minor.
+MAJOR_KEY_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+
+
+def key_name(index: int) -> str:
+    """Key index (mode * 12 + tonic; mode 0 major, 1 minor) -> 'E minor'."""
+    tonic, minor = index % 12, index >= 12
+    return f"{(MINOR_KEY_NAMES if minor else MAJOR_KEY_NAMES)[tonic]} {'minor' if minor else 'major'}"
+
+
 def chord_index(chord: tuple[int, int] | None) -> int:
     """(root, quality index) -> class index; None -> NO_CHORD."""
     if chord is None:
@@ -405,9 +416,7 @@ class HarmonyModel:
         log_post, log_key = self.posteriors(prof, scal)
         paths = self.decode(log_post, alternatives)
         key_i = int(np.argmax(log_key))
-        from ..keys import key_name
-
-        key = key_name((key_i % 12, "major" if key_i < 12 else "minor"))
+        key = key_name(key_i)
         low = lowest_per_step(arr, int(round(n_bars * beats_per_bar * STEPS_PER_BEAT)))
         charts, best_chords = [], []
         for rank, (_, path) in enumerate(paths):
