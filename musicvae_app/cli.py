@@ -212,6 +212,13 @@ def _add_render(sub) -> None:
     p.add_argument("--soundfont", default=None, help="a General MIDI .sf2/.sf3 (default: the system's)")
 
 
+def _add_harmonize(sub) -> None:
+    p = sub.add_parser("harmonize", help="chord charts for a part (a melody, riff, bass line or comp), best first")
+    p.add_argument("part", help="the .mid file of the part")
+    p.add_argument("--alternatives", type=int, default=3, help="how many charts to print (1-20)")
+    _add_pack_device(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musicvae", description="musicvae-app: band sketches from small neural nets")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -222,6 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_morph(sub)
     _add_calibrate(sub)
     _add_render(sub)
+    _add_harmonize(sub)
     return parser
 
 
@@ -462,6 +470,20 @@ def cmd_morph(args) -> int:
     return 0
 
 
+def cmd_harmonize(args) -> int:
+    from .engine import Engine
+
+    alternatives = check_int("--alternatives", args.alternatives, 1, 20)
+    if not Path(args.part).is_file():
+        raise InvalidValue(f"part '{args.part}' is not a file: give the .mid file of a melody, riff or part")
+    engine = Engine.load(args.pack, args.device)
+    harmony = engine.harmony(args.part, alternatives)
+    print(f"key: {harmony.key}")
+    for i, chart in enumerate(harmony.charts):
+        print(f"{i + 1}. {chart}")
+    return 0
+
+
 def cmd_calibrate(args) -> int:
     from .evaluation.calibrate import run_calibrate
 
@@ -476,6 +498,7 @@ COMMANDS = {
     "infill": cmd_infill,
     "morph": cmd_morph,
     "render": cmd_render,
+    "harmonize": cmd_harmonize,
 }
 
 

@@ -5,11 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-try:  # the chord parser's home after the theory/ redesign, and before it
-    from musicvae_app.theory.chords import parse_chord
-except ImportError:
-    from musicvae_app.chords import parse_chord
 from musicvae_app.errors import InvalidValue
+from musicvae_app.theory.chords import parse_chord
 from musicvae_app.theory.harmony import Harmony, HarmonyModel, Note, kbest_viterbi
 
 

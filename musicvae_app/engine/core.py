@@ -33,6 +33,7 @@ from .chording import Chording
 from .edits import Edits
 from .generate import Generation
 from .groove import Groove
+from .harmonizing import Harmonizer
 from .loop import Decoder, Loop
 from .parts import Parts
 from .plan import Planner
@@ -92,6 +93,7 @@ class Engine:
         self.bank = StartBank(fast, cfg, dev, self.decoder, self.steering)
         self.sections = Sections(cfg, fast, dev, self.decoder, self.loop, card.harmony_after)
         self.parts = Parts(cfg, name, self.key_normalised, self.takes)
+        self.harmonizer = Harmonizer(self.parts)
         self.groove = Groove(cfg, card.rules, card.fill, card.sustain)
         self.post = Post(cfg, self.groove)
         self.generation = Generation(
@@ -111,6 +113,7 @@ class Engine:
             self.loop,
             self.sections,
             self.post,
+            self.harmonizer,
         )
         self.edits = Edits(
             cfg,
@@ -322,6 +325,18 @@ class Engine:
     def read_part(self, path: str | Path) -> Song:
         """A part to follow from a .mid, checked (InvalidValue: no notes, too long) as generate(follow=) checks it."""
         return self.parts.read_part(path)
+
+    def harmonize(self, part: str | Path | Song, alternatives: int = 3) -> list[str]:
+        """Chord charts for a part (a melody, a riff, a bass line, a comp: a .mid or a Song), best first.
+
+        The learned harmony model (theory/harmony.py) decodes the whole part at once, up to two chords a bar:
+        '| C Am | F | G |'. InvalidValue for a part of no notes or only drums, or longer than a sketch.
+        """
+        return self.harmonizer.harmonize(part, alternatives).charts
+
+    def harmony(self, part: str | Path | Song, alternatives: int = 3):
+        """harmonize's whole answer: the key too (theory.harmony.Harmony: key, charts, chords per bar, scores)."""
+        return self.harmonizer.harmonize(part, alternatives)
 
     @torch.inference_mode()
     def reconstruct(self, song: Song) -> Song:

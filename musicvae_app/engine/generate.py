@@ -45,6 +45,7 @@ class Generation:
         loop,
         sections,
         post,
+        harmonizer,
     ):
         self.cfg = cfg
         self.pack_name = pack_name
@@ -62,6 +63,7 @@ class Generation:
         self.loop = loop
         self.sections = sections
         self.post = post
+        self.harmonizer = harmonizer
 
     def run(
         self,
@@ -114,7 +116,7 @@ class Generation:
         if part is not None:
             primer_roll, primer_tempo = part.notes()[:, : self.cfg.chunk_steps], float(part.tempo)
             if asked is None:
-                asked = fit_chart(recognize(part.notes(), 4 * self.cfg.steps_per_beat), n_bars)
+                asked = self.harmonizer.follow_chords(part, n_bars)  # the harmony model, the whole part at once
         if asked is not None and key is None and primer_roll is None and keep is None:
             key = key_name(chords_key(asked[: chart_period(asked)]))  # a chart alone: its own key
         key_roll = part.notes() if part is not None else primer_roll  # a followed part's key is the whole part's

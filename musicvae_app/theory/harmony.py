@@ -27,8 +27,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InvalidValue
+from . import keys
+from .chords import ROOT_NAMES
 
-ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 QUALITY_NAMES = ("", "m", "7", "m7", "maj7", "dim", "sus4")
 QUALITY_TONES = ((0, 4, 7), (0, 3, 7), (0, 4, 7, 10), (0, 3, 7, 10), (0, 4, 7, 11), (0, 3, 6), (0, 5, 7))
 # Family for scoring "root + major/minor": maj, 7, maj7, sus4 -> major; m, m7, dim -> minor.
@@ -49,15 +50,9 @@ DEFAULT_WEIGHTS = os.path.join(
 )
 
 
-# How musicians spell each tonic (as musicvae_app's keys module does): Bb major, G# minor.
-MAJOR_KEY_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-MINOR_KEY_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
-
-
 def key_name(index: int) -> str:
-    """Key index (mode * 12 + tonic; mode 0 major, 1 minor) -> 'E minor'."""
-    tonic, minor = index % 12, index >= 12
-    return f"{(MINOR_KEY_NAMES if minor else MAJOR_KEY_NAMES)[tonic]} {'minor' if minor else 'major'}"
+    """Key index (mode * 12 + tonic; mode 0 major, 1 minor) -> 'E minor', spelled as keys.key_name spells it."""
+    return keys.key_name((index % 12, "minor" if index >= 12 else "major"))
 
 
 def chord_index(chord: tuple[int, int] | None) -> int:

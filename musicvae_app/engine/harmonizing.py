@@ -1,0 +1,77 @@
+"""The harmony model at the engine: a part's key and chord charts (Engine.harmonize), and a followed part's chords.
+
+The model itself (theory/harmony.py, weights in resources/models/harmony) reads note events in beats; here a
+part (a MIDI file or a Song) becomes those events, drums left out, and the model's charts come back in the one
+chart syntax (`| C Am | F | G |`: two symbols in a bar are its two halves). The model is loaded on first use.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InvalidValue
+from ..sketch.midi import lane_notes
+from ..sketch.song import DRUMS, LANES, Song
+from ..theory.chords import Chord, parse_bars
+
+BEATS_PER_BAR = 4
+
+
+class Harmonizer:
+    """Key and chords of a part, from the learned harmony model (one per engine, loaded when first asked)."""
+
+    def __init__(self, parts):
+        self.parts = parts
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            from ..theory.harmony import HarmonyModel
+
+            self._model = HarmonyModel.load()
+        return self._model
+
+    def part_song(self, part: str | Path | Song) -> Song:
+        """The part as a Song on the pack's grid (a MIDI file is read and checked as a part to follow)."""
+        return part if isinstance(part, Song) else self.parts.read_part(part)
+
+    @staticmethod
+    def note_events(song: Song) -> np.ndarray:
+        """The part's pitched notes as (pitch, start beat, end beat, velocity) rows; InvalidValue for drums only."""
+        rows = []
+        for lane in range(len(LANES)):
+            if lane == DRUMS:
+                continue
+            rows += [(p, s, e, v) for p, s, e, v in lane_notes(song, lane)]
+        if not rows:
+            what = "only drums" if lane_notes(song, DRUMS) else "no notes"
+            raise InvalidValue(
+                f"the part has {what}: there is no harmony to hear; give a melody, a riff, a bass line or a comp part"
+            )
+        events = np.asarray(rows, dtype=np.float64)
+        events[:, 1:3] /= song.steps_per_beat
+        return events
+
+    def harmonize(self, part: str | Path | Song, alternatives: int = 3):
+        """The model's Harmony of the part: key, charts best first, the best chart's chords per bar."""
+        song = self.part_song(part)
+        bars = song.n_steps // (BEATS_PER_BAR * song.steps_per_beat)
+        return self.model.harmonize(
+            self.note_events(song), beats_per_bar=BEATS_PER_BAR, alternatives=alternatives, bars=bars
+        )
+
+    def follow_chords(self, part: Song, n_bars: int) -> list[Chord | None]:
+        """A followed part's chords, one a bar for the engine: the best chart's chord on each bar's downbeat.
+
+        The engine holds one chord a bar; a bar the model hears as two halves plays the first (the bass's
+        beat 1, the chord a listener hears the bar open on).
+        """
+        try:
+            chart = self.harmonize(part, alternatives=1).charts[0]
+        except InvalidValue:
+            return [None] * n_bars
+        bars = parse_bars(chart)
+        return [bars[i][0] if i < len(bars) else None for i in range(n_bars)]
