@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InvalidValue
+from ..resources import resources_dir
 from . import keys
 from .chords import ROOT_NAMES
 
@@ -41,13 +42,7 @@ NO_CHORD = N_CHORDS  # the 'N' class of the data (never output)
 STEPS_PER_BEAT = 8
 N_PROFILES = 6
 N_SCALARS = 6
-DEFAULT_WEIGHTS = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-    "resources",
-    "models",
-    "harmony",
-    "harmony.npz",
-)
+DEFAULT_WEIGHTS = str(resources_dir() / "models" / "harmony" / "harmony.npz")  # a source checkout or the bundle
 
 
 def key_name(index: int) -> str:
