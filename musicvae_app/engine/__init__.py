@@ -7,11 +7,13 @@ plan.py       Planner: a request's lineup, start, revive, pull, harmony and prim
 loop.py       Loop (the generation loop) and Decoder (latents to probabilities and back, steered)
 post.py       Post: the post-processing stage every entry point runs (groove, then the chart check)
 groove.py     Groove: fills, a bass that keeps playing, restrikes, voicing, colour, passing notes
+cells.py      the groove rules' note-level helpers: a bar's cells, chord tones, the take's scale
 chording.py   Chording: chords for one call; fit_to_chart, the chart check
 steering.py   Steering: scale lock, harmony and a start's density offsets for one call
 bank.py       StartBank: the pack's bank of real chunks: where a sketch starts, the lanes brought in
 sections.py   Sections: a form's repeated sections played again with a variation
 parts.py      Parts: a MIDI file as a Song, a part to follow
+harmonizing.py Harmonizer: a part's key and chord charts from the learned harmony model (theory/harmony.py)
 takes.py      Takes: a new Song on the pack's grid, the checks on a take an edit goes on from
 key_space.py  the shifts into and out of the pack's key space
 runtime.py    device choice, torch threads, seeds, the limits on a request
