@@ -101,7 +101,7 @@ def _song_meta(song: Song) -> dict:
 def dumps(sketch: Sketch) -> bytes:
     """The file's bytes (a zip)."""
     if not sketch.takes:
-        raise ValueError("a sketch needs at least one take")
+        raise InvalidValue("a sketch needs at least one take")
     header = dict(
         format=FORMAT,
         format_version=FORMAT_VERSION,
@@ -212,7 +212,7 @@ def _array(z: zipfile.ZipFile, member: str, name: str, budget: list[int], check_
         elif version == (2, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
         else:
-            raise ValueError(f"npy version {version}")
+            raise InvalidValue(f"npy version {version}")
     except (ValueError, OSError, SyntaxError, EOFError) as exc:
         raise _damaged(name, f"{member} is not a readable array ({exc})") from None
     if dtype.str not in _FLOATS or fortran or not all(isinstance(n, int) and n >= 0 for n in shape):
