@@ -15,9 +15,17 @@ from musicvae_app.engine import Engine
 from musicvae_app.engine.chording import PASSING_STEPS
 from musicvae_app.errors import InvalidValue
 from musicvae_app.lanes import DRUMS, LANES
-from musicvae_app.sketch.midi import read_chords, read_roll, write_midi
+from musicvae_app.sketch.midi import read_chords, write_midi
 from musicvae_app.sketch.song import note_runs
-from musicvae_app.theory.chords import ChordError, chords_key, fit_chart, parse_chart, parse_chord, recognize
+from musicvae_app.theory.chords import (
+    ChordError,
+    chords_key,
+    fit_chart,
+    parse_bars,
+    parse_chart,
+    parse_chord,
+    recognize,
+)
 from musicvae_app.theory.keys import key_name
 
 CHART = "Am F C G"
@@ -171,8 +179,9 @@ def test_a_followed_part_is_kept_note_for_note_and_the_band_plays_around_it(whic
     path, notes = write_part(tmp_path, lane)
     song = engine.generate(follow=path, steps=2, seed=4)  # steps is the part's length, not the flag's
     assert_part_kept(engine, song, notes, lane)
-    heard = recognize(read_roll(path, engine.cfg.steps_per_beat)[0], 4 * engine.cfg.steps_per_beat)
-    assert song.chords == symbols(heard)
+    if lane != "drums":  # the harmony model's best chart, each bar's downbeat chord (one chord a bar)
+        best = parse_bars(engine.harmonize(path, alternatives=1)[0])
+        assert song.chords == [bar[0].symbol if bar[0] else None for bar in best][: song.n_bars]
     if lane == "piano":
         assert song.chords == [c.symbol for c in PART_CHART]
     if lane == "drums":
