@@ -406,6 +406,8 @@ def cmd_render(args) -> int:
     from .playback.synth import render_midi_file
     from .sketch.midi import MidiImportError, read_notes
 
+    if Path(args.out).resolve() == Path(args.midi).resolve():
+        raise InvalidValue(f"--out '{args.out}' is the MIDI file being rendered: give the WAV another name")
     notes = read_notes(args.midi)  # a clear MidiImportError before FluidSynth sees a bad file
     if notes.warnings:  # an hours-long or absurd-tempo file would render hours of audio: refuse it
         raise MidiImportError(f"'{Path(args.midi).name}' cannot be rendered: " + "; ".join(notes.warnings))

@@ -243,3 +243,17 @@ def test_a_chart_file_with_a_bom_and_crlf_is_read(tiny_pack, tmp_path):
     from musicvae_app.sketch.midi import read_chords
 
     assert read_chords(out, 4)[:4] == ["Am", "F", "C", "G"]
+
+
+def test_render_refuses_to_write_over_the_midi_it_renders(tmp_path):
+    import mido
+
+    midi = tmp_path / "x.mid"
+    mid = mido.MidiFile()
+    notes = [mido.Message("note_on", note=60, time=0), mido.Message("note_off", note=60, time=480)]
+    mid.tracks.append(mido.MidiTrack(notes))
+    mid.save(midi)
+    before = midi.read_bytes()
+    result = run_cli("render", str(midi), "--out", str(tmp_path / "." / "x.mid"))
+    assert result.returncode == 2 and "is the MIDI file being rendered" in result.stderr
+    assert midi.read_bytes() == before

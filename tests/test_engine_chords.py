@@ -391,3 +391,12 @@ def test_the_chart_check_mends_a_bar_heard_as_another_chord(engine):
     assert all(h.root == 0 and h.quality == "maj7" for h in heard[:3]), symbols(heard)
     assert tones_right(song.notes(), chart, 16) == [True, True, True, False]
     assert np.array_equal(song.probs[:, 48:], before)
+
+
+def test_a_lineup_that_leaves_out_the_followed_part_is_refused(engine, tmp_path):
+    """Issue 32: following a bass part with only drums in the lineup would keep none of it; say so instead."""
+    path, _ = write_part(tmp_path, "bass", bars=8)
+    with pytest.raises(InvalidValue, match="the part plays bass, which the lineup leaves out"):
+        engine.generate(follow=path, lineup="drums", seed=1)
+    song = engine.generate(follow=path, lineup="bass,drums", seed=1)
+    assert song.notes()[2].any()

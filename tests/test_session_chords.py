@@ -175,3 +175,15 @@ def test_a_form_kept_for_the_next_generate_is_saved_with_the_sketch(session, tmp
     assert back.song.n_bars == 36 and back.song.sections == session.sections()
     back.undo()  # the form stays with the take it was typed on
     assert back.sections() == session.sections()
+
+
+@pytest.mark.parametrize("bad", [float("nan"), "two", 2.5, None])
+def test_a_section_mark_with_a_bar_that_is_no_number_is_the_apps_own_error(session, bad):
+    """Issue 32: scripts calling mark_section get an InvalidValue naming the bar, and nothing changes."""
+    from musicvae_app.errors import InvalidValue
+
+    session.generate()
+    before = session.song.sections
+    with pytest.raises(InvalidValue, match="bar"):
+        session.mark_section("bridge", bad, 3)
+    assert session.song.sections == before

@@ -108,7 +108,15 @@ class Generation:
         noise = check_noise(g.noise if noise is None else noise)
         threshold = check_threshold(g.threshold if threshold is None else threshold)
         revive, pull = self.planner.revive(revive), self.planner.pull(pull)
+        asked_lineup = lineup
         lineup = self.planner.lineup(lineup)
+        if part is not None and asked_lineup is None:  # the pack's lineup, with every lane the part plays
+            lineup = sorted(set(lineup) | {LANES.index(name) for name in keep_lanes})
+        if part is not None and (left_out := [name for name in keep_lanes if LANES.index(name) not in lineup]):
+            raise InvalidValue(
+                f"the part plays {', '.join(left_out)}, which the lineup leaves out, so none of its notes would be "
+                f"kept: add {', '.join(left_out)} to the lineup (--lanes), or leave the lineup unset"
+            )
         start = self.planner.start(start)
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)

@@ -237,7 +237,9 @@ class Arrangement:
     def mark_section(self, name: str, first_bar: int, last_bar: int) -> None:
         """Mark bars first_bar..last_bar (1-based, inclusive) as section `name` (None or "": unmark them);
         the sections it overlaps are cut back to make room."""
-        first, last = sorted((int(first_bar), int(last_bar)))
+        first, last = sorted(
+            (check_int("the first bar", first_bar, 1, 1_000_000), check_int("the last bar", last_bar, 1, 1_000_000))
+        )
         kept: list[Section] = []
         for s in self.sections():
             if s.end < first or s.start > last:
