@@ -407,3 +407,20 @@ def test_a_file_of_section_markers_only_has_no_chords(tmp_path):
     assert read_chords(path, 4) == []
     with pytest.raises(MidiImportError, match="does not exist"):
         read_chords(tmp_path / "nope.mid", 4)
+
+
+def test_section_names_in_any_language_are_written_as_utf8_and_read_back(tmp_path):
+    """Issue 32: a section named in Russian or with an emoji broke every export (mido's Latin-1 default)."""
+    from musicvae_app.sketch.midi import read_notes, write_stems
+    from musicvae_app.theory.sections import Section
+
+    song = hand_song()
+    song.sections = [Section("Вступление", 1, 2), Section("🎸 solo", 3, 2)]
+    path = write_midi(song, tmp_path / "take.mid")
+    assert "Вступление".encode() in path.read_bytes()  # UTF-8 in the file, as DAWs read markers today
+    texts = [text for _, text in read_notes(path).markers]
+    assert "Вступление" in texts and "🎸 solo" in texts
+    mine = [m.text for t in mido.MidiFile(str(path), charset="utf-8").tracks for m in t if m.type == "marker"]
+    assert "Вступление" in mine  # an independent parser agrees
+    assert read_chords(path, 4) == []  # section names never read as chords
+    assert len(write_stems(song, tmp_path / "stems")) >= 1

@@ -95,6 +95,15 @@ def read_notes(path: str | Path) -> Notes:
     return _pair_notes(np.frombuffer(ticks, np.int64), np.frombuffer(codes, np.int64), last, tpb, markers)
 
 
+def marker_text(data: bytes) -> str:
+    """A marker's text: UTF-8 (what our exports and most DAWs today write), else Latin-1 (older files)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    return text.strip(" \t\r\n\x00")
+
+
 def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int, markers=()) -> Notes:
     """Match note-ons to note-offs (first on, first off) on the merged stream, within the song-length cap.
 
@@ -162,7 +171,7 @@ def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int, marke
         tempo,
         warnings,
         bool(len(tempo_us)),
-        [(t / tpb, text.decode("latin-1").strip(" \t\r\n\x00")) for t, text in kept],  # mido's charset
+        [(t / tpb, marker_text(text)) for t, text in kept],
         last / tpb,
     )
 

@@ -131,7 +131,7 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
     """
     ticks = TICKS_PER_BEAT // song.steps_per_beat
     end_tick = song.n_steps * ticks
-    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT)
+    mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT, charset="utf-8")  # names in any language
     settings = json.dumps({k: v for k, v in song.settings.items() if isinstance(v, (int, float, str))}, sort_keys=True)
     conductor = [
         (0, 0, mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(song.tempo))),
