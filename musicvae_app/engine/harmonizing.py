@@ -13,10 +13,8 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..sketch.midi import lane_notes
-from ..sketch.song import DRUMS, LANES, Song
+from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, Song
 from ..theory.chords import Chord, parse_bars
-
-BEATS_PER_BAR = 4
 
 
 class Harmonizer:
@@ -58,9 +56,8 @@ class Harmonizer:
     def harmonize(self, part: str | Path | Song, alternatives: int = 3):
         """The model's Harmony of the part: key, charts best first, the best chart's chords per bar."""
         song = self.part_song(part)
-        bars = song.n_steps // (BEATS_PER_BAR * song.steps_per_beat)
         return self.model.harmonize(
-            self.note_events(song), beats_per_bar=BEATS_PER_BAR, alternatives=alternatives, bars=bars
+            self.note_events(song), beats_per_bar=BEATS_PER_BAR, alternatives=alternatives, bars=song.n_bars
         )
 
     def follow_chords(self, part: Song, n_bars: int) -> list[Chord | None]:

@@ -15,6 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import InvalidValue
+from ..lanes import BEATS_PER_BAR
 
 ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -163,7 +164,6 @@ def parse_chord(text: str, bar: int | None = None) -> Chord:
 
 
 # --- charts -------------------------------------------------------------------------------------
-BEATS_PER_BAR = 4
 HOLD = "."  # inside a bar: the chord before goes on for this beat
 # How the chords written inside one 4/4 bar share it, in beats: one each for four, two each for two, and
 # for three the first takes the half bar ("| C F G |" reads as "| C . F G |", as lead sheets mean it).
