@@ -219,6 +219,16 @@ def _add_harmonize(sub) -> None:
     _add_pack_device(p)
 
 
+def _add_play(sub) -> None:
+    p = sub.add_parser("play", help="play a sketch to a MIDI port, in time with your DAW (clock, Link)")
+    p.add_argument("sketch", help="the .mid sketch to play")
+    p.add_argument("--port", required=True, help="the MIDI output (its name, or a unique part of it)")
+    p.add_argument("--clock-out", action="store_true", help="send MIDI clock, Start/Stop/Continue, Song Position")
+    p.add_argument("--sync", default="internal", choices=("internal", "midi-clock", "link"), help="whose beat")
+    p.add_argument("--clock-in", default=None, help="the MIDI input whose clock --sync midi-clock follows")
+    p.add_argument("--loop", action="store_true", help="play the sketch again and again (Ctrl+C stops)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musicvae", description="musicvae-app: band sketches from small neural nets")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -230,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calibrate(sub)
     _add_render(sub)
     _add_harmonize(sub)
+    _add_play(sub)
     return parser
 
 
@@ -418,6 +429,13 @@ def cmd_render(args) -> int:
 
 
 @contextlib.contextmanager
+def cmd_play(args) -> int:
+    from .playback.headless import play
+
+    with _terminate_as_interrupt():  # Ctrl+C or kill: Stop to the DAW, every note released
+        return play(args.sketch, args.port, args.clock_out, args.sync, args.clock_in, args.loop)
+
+
 def _terminate_as_interrupt():
     """SIGTERM (kill, a closing terminal's session manager) unwinds like Ctrl+C, so cleanups run."""
 
@@ -501,6 +519,7 @@ COMMANDS = {
     "morph": cmd_morph,
     "render": cmd_render,
     "harmonize": cmd_harmonize,
+    "play": cmd_play,
 }
 
 

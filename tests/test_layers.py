@@ -27,7 +27,7 @@ FLOORS: list[tuple[str, ...]] = [
         "playback.schedule",
     ),
     ("engine", "training", "playback"),
-    ("sketch", "playback.transport", "evaluation"),
+    ("sketch", "playback.transport", "playback.headless", "playback.live", "evaluation"),
     ("cli", "ui", "displaycheck", "__main__", "training.__main__"),  # the faces: entry points and the window
 ]
 

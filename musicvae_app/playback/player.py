@@ -4,6 +4,12 @@ The thread sleeps until shortly before each event, then spins on `time.perf_coun
 leave within a fraction of a millisecond of their time. All sends happen under one lock, so a stop
 from the UI thread can never race a note-on into a port after its panic: no stuck notes, ever.
 Any open mido output works: an rtmidi port, our virtual port, the built-in synth, an in-memory port.
+
+Two things make it a band that plays with others (issue 30): `clock_out` sends MIDI clock (24 per quarter
+note), Start / Stop / Continue and Song Position Pointer among the notes, from the same thread, so a DAW
+set to external sync follows it; and a `timebase` (clock.ClockIn, link.LinkTimebase) makes the player
+keep time by someone else's beat instead of the wall: its clock then reads the timebase's beats (scaled
+to the song's seconds), so every note is due at a beat of the external clock, at whatever tempo it runs.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..sketch.song import Song
+from .clock import CLOCK_EVENT_ORDER, clock_ticks, position_message, snap_to_sixteenth
 from .schedule import Lanes, audible_lanes, loop_steps, schedule, seconds_per_beat
 
 SPIN_SECONDS = 0.002  # wake this early, then spin: OS sleeps overshoot by ~0.1-1 ms under load
@@ -49,6 +56,10 @@ class Player:
         self.on_error = on_error
         self.error: str | None = None
         self.clock = clock
+        self.timebase = None  # an external beat (clock.ClockIn, link.LinkTimebase): set_timebase()
+        self.clock_out = False  # send MIDI clock, Start/Stop/Continue and Song Position: set_clock_out()
+        self._clock_running = False  # a Start/Continue was sent and no Stop since
+        self._resume_beats = 0.0  # where the last start/seek began (the Song Position a Continue names)
         self._spin = spin_seconds
         self._cond = threading.Condition()  # guards all state below and every send to the port
         self._song: Song | None = None
@@ -97,9 +108,56 @@ class Player:
         with self._cond:
             return self._now_beats()
 
+    # --- sync ----------------------------------------------------------------------------------
+    def set_timebase(self, timebase) -> None:
+        """Keep time by `timebase.beats()` (an external beat; None: the wall). Stops first: the playhead stays."""
+        with self._cond:
+            if self._playing:
+                self._halt(self._now_beats())
+            self.timebase = timebase
+            self._cond.notify_all()
+
+    def set_clock_out(self, on: bool) -> None:
+        """Send MIDI clock and Start/Stop/Continue/Song Position from the next Play or seek on; turned off
+        mid-play, the ticks end at once with a Stop (the notes play on)."""
+        with self._cond:
+            on = bool(on)
+            if on == self.clock_out:
+                return
+            if not on and self._clock_running:
+                self._clock_running = False
+                self._send(mido.Message("stop"))
+            self.clock_out = on
+            if self._playing and not on:
+                self._swap(keep=True)
+
+    def nudge(self) -> None:
+        """The timebase moved (a clock tick arrived): wake the clock thread to look at it now."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def _now(self) -> float:
+        """The clock the schedule runs by: the wall, or the timebase's beats in this song's seconds."""
+        timebase = self.timebase
+        if timebase is None:
+            return self.clock()
+        return timebase.beats() * self._beat_seconds
+
+    def _rate(self) -> float:
+        """How many of the schedule's seconds pass in one second of the wall (1 without a timebase)."""
+        timebase = self.timebase
+        if timebase is None:
+            return 1.0
+        return max(timebase.tempo() / 60.0 * self._beat_seconds, 1e-3)
+
     # --- transport -----------------------------------------------------------------------------
-    def play(self, song: Song | None = None, loop: bool | tuple[float, float] | None = None) -> None:
-        """Start (or restart) from the playhead; with no song, the last one given."""
+    def play(
+        self, song: Song | None = None, loop: bool | tuple[float, float] | None = None, at: float | None = None
+    ) -> None:
+        """Start (or restart) from the playhead; with no song, the last one given.
+
+        `at`: the timebase's beat at which the playhead's position is to sound (a Link bar line, the tick after
+        a MIDI Start); None: now."""
         self._warm(song or self._song, self._mutes, self._solos, loop)
         with self._cond:
             if song is None and self._song is None:
@@ -113,7 +171,7 @@ class Player:
             self._song = song if song is not None else self._song
             self._loop = loop
             self._reschedule()
-            self._start_at(self._clamp(here))
+            self._start_at(self._clamp(here), at)
             self._playing = True
             self._ensure_thread()
             self._cond.notify_all()
@@ -128,13 +186,14 @@ class Player:
         with self._cond:
             self._halt(self._now_beats())
 
-    def seek(self, beats: float) -> None:
-        """Move the playhead (outside the region: to its start); while playing, silence and go on from there."""
+    def seek(self, beats: float, at: float | None = None) -> None:
+        """Move the playhead (outside the region: to its start); while playing, silence and go on from there
+        (at the timebase's beat `at` where given, else now)."""
         with self._cond:
             beats = self._clamp(float(beats))
             if self._playing:
                 self._silence()
-                self._start_at(beats)
+                self._start_at(beats, at)
                 self._cond.notify_all()
             else:
                 self._pos_beats = beats
@@ -177,7 +236,7 @@ class Player:
         """Schedule outside the clock's lock, so a long sketch's scheduling never delays a due message."""
         if song is not None:
             try:
-                self._cache.get(song, mutes, solos, _region_of(loop))
+                self._cache.get(song, mutes, solos, _region_of(loop), self.clock_out)
             except ValueError:
                 pass  # a region that does not fit: the locked call that follows raises it
 
@@ -208,7 +267,7 @@ class Player:
         if self._song is None:
             return
         self._set_region()
-        events = self._cache.get(self._song, self._mutes, self._solos, self._region())
+        events = self._cache.get(self._song, self._mutes, self._solos, self._region(), self.clock_out)
         self._programs = [m for t, m in events if m.type == "program_change"]
         self._events = [(t, m) for t, m in events if m.type != "program_change"]
         self._times = [t for t, _ in self._events]
@@ -224,12 +283,15 @@ class Player:
     def _now_beats(self) -> float:
         if not self._playing:
             return self._pos_beats
-        elapsed = min(max(self.clock() - self._origin, 0.0), self._period)
+        elapsed = min(max(self._now() - self._origin, 0.0), self._period)
         return self._start_beat + elapsed / self._beat_seconds
 
-    def _start_at(self, beats: float) -> None:
+    def _start_at(self, beats: float, at: float | None = None) -> None:
+        if self.clock_out:  # Song Position counts sixteenths: start on one, so the DAW's grid is ours
+            beats = max(snap_to_sixteenth(beats), self._start_beat)
+        self._resume_beats = beats
         offset = (beats - self._start_beat) * self._beat_seconds
-        self._origin = self.clock() - offset
+        self._origin = (self._now() if at is None else at * self._beat_seconds) - offset
         self._cursor = bisect.bisect_left(self._times, offset - EPSILON)
         self._last_sent = None
         self._need_programs = True
@@ -249,7 +311,7 @@ class Player:
             self._silence()
             self._start_at(self._clamp(here))
         else:
-            self._origin = self.clock() - (here - self._start_beat) * self._beat_seconds
+            self._origin = self._now() - (here - self._start_beat) * self._beat_seconds
             if last_beat is None or last_beat < self._start_beat:
                 self._cursor = bisect.bisect_left(self._times, (here - self._start_beat) * self._beat_seconds - EPSILON)
             else:
@@ -267,6 +329,8 @@ class Player:
         for _, msg in self._events[self._cursor :]:
             if not pending:
                 break
+            if msg.type not in ("note_on", "note_off"):
+                continue
             key = (msg.channel, msg.note)
             if key in pending:
                 pending.discard(key)
@@ -285,7 +349,11 @@ class Player:
         self._silence()
 
     def _silence(self) -> None:
-        """Release every sounding note, then All Notes Off and Reset All Controllers everywhere."""
+        """Stop a following DAW, release every sounding note, then All Notes Off and Reset All Controllers."""
+        if self._clock_running:
+            self._clock_running = False
+            if not self._send(mido.Message("stop")):
+                return
         for ch, note in sorted(self._sounding):
             if not self._send(mido.Message("note_off", channel=ch, note=note, velocity=0)):
                 return
@@ -338,28 +406,45 @@ class Player:
                 return True
             if self._need_programs:
                 self._need_programs = False
-                return self._send_batch(self._programs)
+                return self._send_batch(self._programs + self._transport_messages())
             generation = self._generation
             offset = self._times[self._cursor] if self._cursor < len(self._times) else self._period
             due = self._origin + offset
-            rest = due - self.clock() - self._spin
+            rest = due - self._now() - self._spin
             if rest > 0:
-                self._cond.wait(rest)
+                self._cond.wait(rest / self._rate())
                 return True
-        while self.clock() < due:  # spin without the lock: stop() can still get in
-            pass
+        synced = self.timebase is not None
+        give_up = time.perf_counter() + 4 * self._spin
+        while self._now() < due:  # spin without the lock: stop() can still get in
+            if synced and time.perf_counter() > give_up:  # an external clock that stalls: wait for it
+                time.sleep(0.0002)
+                return True
         with self._cond:
             if generation != self._generation or not self._playing:
                 return True
             if self._cursor >= len(self._times):
                 self._end_of_pass()
                 return True
-            now = self.clock() - self._origin + EPSILON
+            now = self._now() - self._origin + EPSILON
             end = bisect.bisect_right(self._times, max(now, offset + EPSILON), lo=self._cursor)
             batch = [m for _, m in self._events[self._cursor : end]]
             self._cursor = end
             self._last_sent = self._times[end - 1]
             return self._send_batch(batch)
+
+    def _transport_messages(self) -> list[mido.Message]:
+        """What a following DAW needs before the first tick of a start: Start at the top, else Song Position +
+        Continue; at a loop's wrap, only the new Song Position (the ticks run on)."""
+        if not self.clock_out:
+            return []
+        if self._clock_running:
+            return [position_message(self._start_beat)]
+        self._clock_running = True
+        here = self._resume_beats
+        if here < EPSILON:
+            return [position_message(0.0), mido.Message("start")]
+        return [position_message(here), mido.Message("continue")]
 
     def _send_batch(self, batch: list[mido.Message]) -> bool:
         """Send a batch (lock held); a note-off whose note never sounded (after a jump) is dropped."""
@@ -393,8 +478,11 @@ class _ScheduleCache:
         self._probs = None
         self._events: list[tuple[float, mido.Message]] = []
 
-    def get(self, song: Song, mutes: Lanes, solos: Lanes, region) -> list[tuple[float, mido.Message]]:
+    def get(
+        self, song: Song, mutes: Lanes, solos: Lanes, region, clock_out: bool = False
+    ) -> list[tuple[float, mido.Message]]:
         key = (
+            clock_out,
             song.tempo,
             song.steps_per_beat,
             song.threshold,
@@ -407,7 +495,14 @@ class _ScheduleCache:
         )
         with self._lock:
             if key != self._key or self._probs is None or not np.array_equal(self._probs, song.probs):
-                self._events = schedule(song, mutes, solos, region)
+                events = schedule(song, mutes, solos, region)
+                if clock_out:  # ticks first at an instant: the DAW's beat arrives before the band's notes
+                    ticks = clock_ticks(song, region)
+                    keyed = [(t, CLOCK_EVENT_ORDER, i, m) for i, (t, m) in enumerate(ticks)]
+                    keyed += [(t, 1, i, m) for i, (t, m) in enumerate(events)]
+                    keyed.sort(key=lambda k: k[:3])
+                    events = [(k[0], k[3]) for k in keyed]
+                self._events = events
                 self._key, self._probs = key, song.probs.copy()
             return self._events
 

@@ -4,18 +4,27 @@ ui/playback_panel.py is a view of a Transport: it draws the picker and buttons, 
 and calls `tick()`; everything that decides what plays lives here, so it can be driven and tested with
 an in-memory port (playback.ports.RecordingPort) and no window. Every failure the user must read goes
 through one channel, `on_error(text)`, and leaves the transport stopped with the sketch untouched.
+
+Sync (issue 30): `set_sync("internal" | "midi-clock" | "link", clock_in=PORT)` picks whose beat the band keeps;
+`set_clock_out(True)` sends MIDI clock to the output. Following a MIDI clock, Play arms the band: it starts,
+stops, continues and jumps with the sender. With Link, Play starts on the session's next matching bar line
+and tells the peers; a peer's Play or Stop starts or stops us. The headless `musicvae play` is this class.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 
+from ..errors import InvalidValue
 from ..sketch.song import Song
+from .clock import ClockIn
 from .player import Player
 from .ports import Output, OutputList, PortError, list_outputs, open_output
 from .synth import find_soundfont
 
 JAM_AHEAD_BEATS = 8.0  # Jam asks for more when less than this much sketch is left ahead of the playhead
+SYNC_MODES = ("internal", "midi-clock", "link")
 
 
 class Transport:
@@ -45,6 +54,13 @@ class Transport:
         self.jam = False
         self.jam_asked = False
         self.soundfont = soundfont
+        self.sync = "internal"
+        self.clock_out = False
+        self.source = None  # the ClockIn or LinkSession keeping the beat, in those modes
+        self.armed = False  # following a clock: Play was pressed, the band plays while the sender runs
+        self.notice: str | None = None  # a line to show that is not an error (Link peers joining, leaving)
+        self._sync_error: str | None = None  # set from the source's thread, said by tick()
+        self._sync_lock = threading.Lock()
 
     # --- reading -------------------------------------------------------------------------------
     @property
@@ -78,6 +94,81 @@ class Transport:
         self.close()
         self.port, self.port_label = port, label
         self.player = Player(port)
+        self.player.set_clock_out(self.clock_out)
+        self.player.set_timebase(self.source)
+
+    # --- sync ----------------------------------------------------------------------------------
+    def set_clock_out(self, on: bool) -> None:
+        """Send MIDI clock, Start/Stop/Continue and Song Position to the output (from the next Play on)."""
+        self.clock_out = bool(on)
+        if self.player is not None:
+            self.player.set_clock_out(self.clock_out)
+
+    def set_sync(self, mode: str, clock_in: str | None = None) -> None:
+        """Keep the beat of: "internal" (our own tempo), "midi-clock" (the clock arriving on input `clock_in`)
+        or "link" (the Ableton Link session). Stops playback; PortError/InvalidValue name what is wrong."""
+        if mode not in SYNC_MODES:
+            raise InvalidValue(f"sync '{mode}' is not one of {', '.join(SYNC_MODES)}")
+        if mode == "midi-clock" and not clock_in:
+            raise InvalidValue("sync midi-clock needs the input the clock arrives on (--clock-in PORT)")
+        self.stop()
+        self._close_source()
+        self.sync, self._sync_error, self.notice = "internal", None, None
+        if mode == "midi-clock":
+            self.source = ClockIn(clock_in, on_event=self._source_event, on_tick=self._nudge)
+        elif mode == "link":
+            from .link import LinkSession
+
+            song = self.get_song()
+            self.source = LinkSession(song.tempo if song is not None else 120.0, on_event=self._source_event)
+        self.sync = mode
+        if self.player is not None:
+            self.player.set_timebase(self.source)
+
+    def _close_source(self) -> None:
+        source, self.source = self.source, None
+        if self.player is not None:
+            self.player.set_timebase(None)
+        if source is not None:
+            source.close()
+
+    def _nudge(self) -> None:
+        player = self.player
+        if player is not None:
+            player.nudge()
+
+    def _source_event(self, kind: str, beats: float) -> None:
+        """From the clock's or Link's thread: follow what the sender did."""
+        with self._sync_lock:
+            player, song = self.player, self.get_song()
+            if kind == "peers":
+                n = int(beats)
+                self.notice = f"Link: {n} other peer{'s' if n != 1 else ''}" if n else "Link: no other peers"
+                return
+            if kind in ("stalled", "lost", "tempo"):
+                self.armed = False
+                if player is not None:
+                    player.pause()
+                self._sync_error = getattr(self.source, "error", None) or f"the clock {kind}"
+                return
+            if player is None or song is None:
+                return
+            if kind == "stop":
+                if self.sync == "link" or self.armed:
+                    player.pause()
+                return
+            if kind in ("start", "continue", "jump") and self.sync == "midi-clock" and self.armed:
+                if not player.is_playing:
+                    player.seek(beats)
+                    player.play(song, loop=self.loop_setting(), at=beats)
+                else:
+                    player.seek(beats, at=beats)
+            elif kind == "start" and self.sync == "link" and not player.is_playing:
+                self._link_start(player, song)
+
+    def _link_start(self, player: Player, song: Song) -> None:
+        here = player.position_beats
+        player.play(song, loop=self.loop_setting(), at=self.source.next_phase(here))
 
     def set_soundfont(self, path: str) -> str:
         """The built-in synth's soundfont (SynthUnavailable names a bad file); the next Play opens it."""
@@ -86,6 +177,7 @@ class Transport:
         return self.soundfont
 
     def close(self) -> None:
+        self.armed = False
         if self.player is not None:
             self.player.close()
         if self.port is not None:
@@ -104,15 +196,32 @@ class Transport:
             self.player.set_song(song)  # the song first: a seek is clamped to the song's length
             self.player.seek(self.start_beats)
         self.player.set_mutes(_read(self.get_mutes), _read(self.get_solos))
+        self.jam_asked = False
         try:
+            if self.sync == "midi-clock":  # armed: the sender's Start (or its running clock) starts the band
+                self.armed = True
+                if self.source.running:
+                    here = self.source.beats()
+                    self.player.seek(here)
+                    self.player.play(song, loop=self.loop_setting(), at=here)
+                else:
+                    self.player.set_song(song)
+                return True
+            if self.sync == "link":
+                if self.source.peers == 0:  # alone in the session: it takes our tempo
+                    self.source.set_tempo(song.tempo)
+                self.player.set_song(song)
+                self._link_start(self.player, song)
+                self.source.announce(True)
+                return True
             self.player.play(song, loop=self.loop_setting())
         except ValueError as exc:
             return self._fail(str(exc))
-        self.jam_asked = False
         return True
 
     def stop(self) -> float | None:
         """Stop and go back to the start (of the loop region); the playhead's position."""
+        self._disarm()
         if self.player is None:
             self.start_beats = self.loop_region[0] if self.loop and self.loop_region else 0.0
             return self.start_beats
@@ -121,6 +230,7 @@ class Transport:
 
     def pause(self) -> float | None:
         """Stop where it is: the next Play goes on from here. The playhead, or None when nothing was open."""
+        self._disarm()
         if self.player is None:
             return None
         self.player.pause()
@@ -167,6 +277,9 @@ class Transport:
         """Called ~30 times a second while playing: (playhead in beats, beats left ahead when Jam should
         generate more, else None). A lost port closes the output and goes to on_error."""
         player = self.player
+        if self._sync_error is not None:
+            message, self._sync_error = self._sync_error, None
+            self._fail(message)
         if player is None:
             return self.start_beats, None
         beats = player.position_beats
@@ -198,6 +311,17 @@ class Transport:
             return self._fail(str(exc))
         self.use_output(port, chosen.label)
         return True
+
+    def shutdown(self) -> None:
+        """Stop, close the output and leave the clock or Link session."""
+        self.close()
+        self._close_source()
+
+    def _disarm(self) -> None:
+        was = self.armed or (self.sync == "link" and self.is_playing)
+        self.armed = False
+        if self.sync == "link" and was and self.source is not None:
+            self.source.announce(False)
 
     def _fail(self, message: str) -> bool:
         self.on_error(message)
