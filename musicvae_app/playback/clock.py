@@ -148,6 +148,7 @@ class ClockIn:
         self._interval = 60.0 / (PPQ * tempo_hint)  # seconds per tick: the fit's slope
         self._fit: deque[tuple[int, float]] = deque(maxlen=FIT_TICKS)
         self._off: list[float] = []
+        self._recent: deque[float] = deque(maxlen=PPQ + 1)
         self._sigma = 0.0
         self._origin = 0.0  # position (beats) of tick 0 since the last start / jump
         self._k = -1  # ticks since then, -1: waiting for the first
@@ -166,8 +167,8 @@ class ClockIn:
     def beats(self) -> float:
         """The sender's position in beats now (never moves back, except at a start or jump)."""
         with self._lock:
-            if not self.running or self._k < 0:
-                return self._held - (1.0 / PPQ if self.running else 0.0)
+            if not self.running or self._k < 0:  # stopped, or waiting for the first tick: just before it
+                return self._held - 1.0 / PPQ
             a, b = self._a, self._interval
             frac = min(max((time.perf_counter() - (a + b * self._k)) / b, 0.0), 1.0)
             here = self._origin + (self._k + frac) / PPQ
@@ -224,8 +225,11 @@ class ClockIn:
             ks = np.fromiter((k for k, _ in self._fit), float)
             ts = np.fromiter((t for _, t in self._fit), float)
             self._sigma = float(np.sqrt(np.mean((ts - (a + b * ks)) ** 2)))
-            bpm = 60.0 / (PPQ * b)
-            if len(self._fit) >= 12 and not MIN_TEMPO <= bpm <= MAX_TEMPO:
+        self._recent.append(t)
+        if len(self._recent) == self._recent.maxlen:  # a beat's ticks, raw: a fit restarted by jitter cannot hide it
+            bpm = 60.0 / (PPQ * (self._recent[-1] - self._recent[0]) / (len(self._recent) - 1) + 1e-9)
+            if not MIN_TEMPO <= bpm <= MAX_TEMPO:
+                self._interval = 60.0 / (PPQ * bpm)
                 return "tempo"
         return "first" if self._k == 0 else None
 
@@ -233,6 +237,7 @@ class ClockIn:
         self._origin, self._k = beats, -1
         self._fit.clear()
         self._off.clear()
+        self._recent.clear()
         self._last_beats = -math.inf
         self._held = beats
 
