@@ -3,7 +3,7 @@
     python tests/link_peer.py TEMPO
 
 Prints "ready" once enabled, then obeys one command a line on stdin, printing "done" after each:
-  tempo BPM | play | stop | peers (prints "peers N") | sample N (N lines "perf_counter beat phase tempo",
+  tempo BPM | play | stop | peers (prints "peers N") | playing ("playing True") | sample N (N lines "perf_counter beat phase tempo",
   1 ms apart) | quit
 """
 
@@ -37,6 +37,8 @@ if __name__ == "__main__":
             link.playing = cmd == "play"
         elif cmd == "peers":
             print(f"peers {link.num_peers}", flush=True)
+        elif cmd == "playing":
+            print(f"playing {link.playing}", flush=True)
         elif cmd == "sample":
             rows = []
             for _ in range(int(words[1])):
