@@ -3,8 +3,8 @@
     python tests/link_peer.py TEMPO
 
 Prints "ready" once enabled, then obeys one command a line on stdin, printing "done" after each:
-  tempo BPM | play | stop | peers (prints "peers N") | playing ("playing True") | sample N (N lines "perf_counter beat phase tempo",
-  1 ms apart) | quit
+  tempo BPM | play | stop | peers (prints "peers N") | playing ("playing True")
+  | sample N (N lines "perf_counter beat phase tempo", 1 ms apart) | quit
 """
 
 from __future__ import annotations
