@@ -428,7 +428,6 @@ def cmd_render(args) -> int:
     return 0
 
 
-@contextlib.contextmanager
 def cmd_play(args) -> int:
     from .playback.headless import play
 
@@ -436,6 +435,7 @@ def cmd_play(args) -> int:
         return play(args.sketch, args.port, args.clock_out, args.sync, args.clock_in, args.loop)
 
 
+@contextlib.contextmanager
 def _terminate_as_interrupt():
     """SIGTERM (kill, a closing terminal's session manager) unwinds like Ctrl+C, so cleanups run."""
 

@@ -69,6 +69,8 @@ def play(
         raise InvalidValue(f"--sync '{sync}' is not one of {', '.join(SYNC_MODES)}")
     if clock_in is not None and sync != "midi-clock":
         raise InvalidValue("--clock-in is for --sync midi-clock: add it, or leave --clock-in out")
+    if sync == "midi-clock" and not clock_in:
+        raise InvalidValue("--sync midi-clock needs the input the clock arrives on: add --clock-in PORT")
     song = song_from_file(path)
     errors: list[str] = []
     transport = Transport(get_song=lambda: song, on_error=errors.append)
