@@ -229,6 +229,18 @@ def _add_play(sub) -> None:
     p.add_argument("--loop", action="store_true", help="play the sketch again and again (Ctrl+C stops)")
 
 
+def _add_live(sub) -> None:
+    p = sub.add_parser("live", help="a band that follows the chords (or tune) you play on a MIDI keyboard")
+    p.add_argument("--in", dest="in_port", required=True, help="the MIDI input of your keyboard")
+    p.add_argument("--out", dest="out_port", required=True, help="the MIDI output the band plays to")
+    p.add_argument("--follow", default="chords", choices=("chords", "melody"), help="what the band follows")
+    p.add_argument("--style", default=None, help="the band's style (see `musicvae styles`)")
+    p.add_argument("--change", default="bar", choices=("beat", "bar"), help="the band changes chord at the next")
+    p.add_argument("--tempo", type=float, default=120.0, help="beats per minute (20-400)")
+    p.add_argument("--take", default=None, help="write what you and the band played to this .mid when you stop")
+    _add_pack_device(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musicvae", description="musicvae-app: band sketches from small neural nets")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -241,6 +253,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render(sub)
     _add_harmonize(sub)
     _add_play(sub)
+    _add_live(sub)
     return parser
 
 
@@ -435,6 +448,13 @@ def cmd_play(args) -> int:
         return play(args.sketch, args.port, args.clock_out, args.sync, args.clock_in, args.loop)
 
 
+def cmd_live(args) -> int:
+    from .playback.live import run
+
+    with _terminate_as_interrupt():  # Ctrl+C or kill: the band stops cleanly and the take is written
+        return run(args.in_port, args.out_port, args.follow, args.style, args.change, args.tempo, args.take, args.pack)
+
+
 @contextlib.contextmanager
 def _terminate_as_interrupt():
     """SIGTERM (kill, a closing terminal's session manager) unwinds like Ctrl+C, so cleanups run."""
@@ -520,6 +540,7 @@ COMMANDS = {
     "render": cmd_render,
     "harmonize": cmd_harmonize,
     "play": cmd_play,
+    "live": cmd_live,
 }
 
 

@@ -4,7 +4,8 @@
 
 Prints "ready" once its port is up, then obeys one command a line on stdin, printing "done" after each:
   start | stop | continue | spp SIXTEENTHS | ticks N BPM (N clocks at BPM, timed by a spin on perf_counter)
-  | notes N (N note-ons, as fast as it can: a flood) | quit
+  | notes N (N note-ons, as fast as it can: a flood) | hold P1 P2 ... (note-ons: a chord held; prints
+  "t SECONDS" when sent) | release (note-offs for what is held) | quit
 For `ticks` it prints the perf_counter time of each clock it sent ("t SECONDS") before "done".
 """
 
@@ -21,6 +22,7 @@ if __name__ == "__main__":
     name = sys.argv[1]
     port = mido.Backend(JACK_API, load=True).open_output(name, virtual=True, client_name=name)
     print("ready", flush=True)
+    held: list[int] = []
     for line in sys.stdin:
         words = line.split()
         if not words:
@@ -44,6 +46,15 @@ if __name__ == "__main__":
                 port.send(mido.Message("clock"))
                 sent.append(time.perf_counter())
             print("\n".join(f"t {t:.6f}" for t in sent), flush=True)
+        elif cmd == "hold":
+            held = [int(w) for w in words[1:]]
+            for p in held:
+                port.send(mido.Message("note_on", note=p, velocity=90))
+            print(f"t {time.perf_counter():.6f}", flush=True)
+        elif cmd == "release":
+            for p in held:
+                port.send(mido.Message("note_off", note=p))
+            held = []
         elif cmd == "notes":
             for k in range(int(words[1])):
                 port.send(mido.Message("note_on", note=48 + k % 24, velocity=100))
