@@ -5,8 +5,9 @@ the Player merges `clock_ticks` into its schedule, so ticks and notes leave from
 
 In: `ClockIn(port)` polls an input port (python-rtmidi, no Python callback: closing a JACK input that has one
 can deadlock) and keeps a *timebase*: `beats()`, the sender's position in beats, counted from its Start or
-Song Position and moved by its ticks; `tempo()`, from a least-squares fit of the last bar of ticks (the
-smoothing), restarted when three ticks in a row leave the fit (a tempo change is followed within a beat).
+Song Position and moved by its ticks; `tempo()`, from a least-squares fit of the last two bars of ticks (the
+smoothing), restarted when the last eight ticks, on average, leave it (a tempo change is followed within a
+beat). Tick times are the MIDI system's own stamps (JACK's clock), so a late poll does not make a tick late.
 Between ticks the position moves on at the fitted rate but never past the next tick that has not arrived, so
 a clock that stops stops the music within a tick. A Player given it as its timebase schedules every note
 against the sender's ticks, not the wall. What happens (start, continue, stop, a jump, a stall, a lost port)
@@ -16,6 +17,7 @@ goes to `on_event(kind, beats)` from the reader thread; `error` then says, namin
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
 from collections import deque
@@ -33,13 +35,22 @@ PPQ = 24  # MIDI clocks per quarter note
 SIXTEENTHS_PER_BEAT = 4  # Song Position Pointer counts MIDI beats: sixteenth notes
 MAX_SPP = 16383
 CLOCK_EVENT_ORDER = 0  # at one instant the tick goes before the notes
-FIT_TICKS = 96  # the tempo fit's window: one 4/4 bar of ticks
-CHANGE_TICKS = 3  # this many ticks in a row off the fit, on one side, restart it: the tempo changed
+FIT_TICKS = 192  # the tempo fit's window: two 4/4 bars of ticks
+CHANGE_TICKS = 8  # the last this many ticks off the fit, on average, restart it: the tempo changed
 POLL_SECONDS = 0.0005
 STALL_SECONDS = 0.3  # no tick for this long (or four ticks' time, if longer) while running: the clock stopped
 BEATS_PER_BAR = 4
+REALTIME_PRIORITY = 10  # SCHED_RR where the user may (root, an rtprio limit as for audio groups); JACK uses ~70
 
 _TICK = mido.Message("clock")
+
+
+def ask_realtime() -> None:
+    """Round-robin realtime scheduling for the calling thread where allowed, so a busy CPU cannot delay it."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(REALTIME_PRIORITY))  # 0: this thread, on Linux
+    except (AttributeError, OSError):  # not Linux, or not permitted: plain scheduling still keeps time well
+        pass
 
 
 def snap_to_sixteenth(beats: float) -> float:
@@ -110,15 +121,24 @@ class RtInput:
         except Exception as exc:
             raise PortError(f"could not open MIDI input '{name}' ({exc}): choose another input") from None
         self.api = api
+        self._stamp = 0.0  # the sum of the MIDI system's deltas
+        self._offset = math.inf  # perf_counter - stamp, the smallest seen
 
     def read(self) -> list[tuple[float, list[int]]]:
-        """Every message waiting now, each with the time it was read."""
+        """Every message waiting now, each with the time it arrived (perf_counter's clock).
+
+        The MIDI system stamps each message (rtmidi's delta since the previous one, from JACK's own clock); the
+        stamps are summed and tied to perf_counter by the smallest (read time - stamp) seen, since a message
+        is never read before it arrived: so a late poll does not make a message late."""
         out = []
         while True:
             got = self._rt.get_message()
             if not got:
                 return out
-            out.append((time.perf_counter(), got[0]))
+            now = time.perf_counter()
+            self._stamp += got[1]
+            self._offset = min(self._offset, now - self._stamp)
+            out.append((self._stamp + self._offset, got[0]))
 
     def still_there(self) -> bool:
         return self.name in input_names(self.api)
@@ -147,7 +167,7 @@ class ClockIn:
         self._lock = threading.Lock()
         self._interval = 60.0 / (PPQ * tempo_hint)  # seconds per tick: the fit's slope
         self._fit: deque[tuple[int, float]] = deque(maxlen=FIT_TICKS)
-        self._off: list[float] = []
+        self._off: deque[float] = deque(maxlen=CHANGE_TICKS)  # the last ticks' misses of the line
         self._recent: deque[float] = deque(maxlen=PPQ + 1)
         self._sigma = 0.0
         self._origin = 0.0  # position (beats) of tick 0 since the last start / jump
@@ -204,14 +224,12 @@ class ClockIn:
             self._t_last = t
             return None
         self._k += 1
-        if len(self._fit) >= 6:
+        if len(self._fit) >= 2 * CHANGE_TICKS:
             a, b = self._line()
-            miss = t - (a + b * self._k)
-            if abs(miss) > max(4 * self._sigma, 0.1 * b):
-                self._off.append(miss)
-            else:
-                self._off.clear()
-            if len(self._off) >= CHANGE_TICKS and (all(m > 0 for m in self._off) or all(m < 0 for m in self._off)):
+            self._off.append(t - (a + b * self._k))
+            # the last ticks, on average, off the line by more than its jitter explains: the tempo changed
+            # (an average, as a server that delivers in bursts puts single ticks either side of any line)
+            if len(self._off) == CHANGE_TICKS and abs(sum(self._off) / CHANGE_TICKS) > max(2 * self._sigma, 0.1 * b):
                 keep = list(self._fit)[-(CHANGE_TICKS - 1) :]
                 self._fit.clear()
                 self._fit.extend(keep)
@@ -288,6 +306,7 @@ class ClockIn:
         return kind, self._held
 
     def _run(self) -> None:
+        ask_realtime()  # the ticks are the band's beat: read them as promptly as the player sends
         while not self._stop.is_set():
             events: list[tuple[str, float]] = []
             ticked = False

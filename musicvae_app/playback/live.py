@@ -37,6 +37,7 @@ from .transport import Transport
 
 QUALITIES = ("", "m", "7", "m7", "maj7")  # the phrases made at start, on C
 LEAD_SECONDS = 0.04  # the decision is made this long before the line, so the Player has it in time
+GRACE_BEATS = 0.25  # a chord up to a sixteenth after the line still plays from the next step
 AHEAD_BARS = 2  # the band's sketch always reaches this far past the playhead
 BEATS_PER_BAR = 4
 MAX_EVENTS_PER_POLL = 256
@@ -271,6 +272,22 @@ class LiveBand:
             while not self._stop.is_set() and player.is_playing and player.position_beats < line:
                 self._read()
                 self._stop.wait(POLL_SECONDS)
+            self._grace(player, line)
+
+    def _grace(self, player, line: float) -> None:
+        """Just after a line, a chord that came a moment too late for it (played on the beat, as people do,
+        or in the last LEAD_SECONDS) still plays from the next step, not a whole beat or bar later."""
+        spb = self.song.steps_per_beat
+        while not self._stop.is_set() and player.is_playing:
+            here = player.position_beats
+            if here >= line + GRACE_BEATS:
+                return
+            self._read()
+            heard = self._heard()
+            if heard is not None and heard != self.chord:
+                self.decide((np.floor(here * spb) + 1) / spb)
+                return
+            self._stop.wait(POLL_SECONDS)
 
     def _read(self) -> None:
         try:

@@ -15,7 +15,6 @@ to the song's seconds), so every note is due at a beat of the external clock, at
 from __future__ import annotations
 
 import bisect
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,12 +24,12 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..sketch.song import Song
-from .clock import CLOCK_EVENT_ORDER, clock_ticks, position_message, snap_to_sixteenth
+from .clock import CLOCK_EVENT_ORDER, ask_realtime, clock_ticks, position_message, snap_to_sixteenth
 from .schedule import Lanes, audible_lanes, loop_steps, schedule, seconds_per_beat
 
 SPIN_SECONDS = 0.002  # wake this early, then spin: OS sleeps overshoot by ~0.1-1 ms under load
 EPSILON = 1e-6
-REALTIME_PRIORITY = 10  # SCHED_RR where the user may (root, an rtprio limit as for audio groups); JACK uses ~70
+SYNC_NAP_SECONDS = 0.0002  # following an external beat, the wait before a due message naps this long at a time
 
 
 def panic_messages() -> list[mido.Message]:
@@ -392,7 +391,7 @@ class Player:
 
     # --- the clock thread ----------------------------------------------------------------------
     def _run(self) -> None:
-        _ask_realtime()
+        ask_realtime()
         while not self._closed:
             if not self._tick() and self.on_error is not None:
                 self.on_error(self.error or "the MIDI output failed")
@@ -417,9 +416,10 @@ class Player:
         synced = self.timebase is not None
         give_up = time.perf_counter() + 4 * self._spin
         while self._now() < due:  # spin without the lock: stop() can still get in
-            if synced and time.perf_counter() > give_up:  # an external clock that stalls: wait for it
-                time.sleep(0.0002)
-                return True
+            if synced:  # never spin on an external beat: its reader thread must run to move it
+                if time.perf_counter() > give_up:  # a clock that stalls: go round and wait for it
+                    return True
+                time.sleep(SYNC_NAP_SECONDS)
         with self._cond:
             if generation != self._generation or not self._playing:
                 return True
@@ -510,14 +510,6 @@ class _ScheduleCache:
 def _region_of(loop) -> tuple[float, float] | None:
     """The loop region in beats, None when the whole sketch is the region."""
     return (float(loop[0]), float(loop[1])) if isinstance(loop, tuple) else None
-
-
-def _ask_realtime() -> None:
-    """Round-robin realtime scheduling for the calling thread where allowed, so a busy CPU cannot delay it."""
-    try:
-        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(REALTIME_PRIORITY))  # 0: this thread, on Linux
-    except (AttributeError, OSError):  # not Linux, or not permitted: plain scheduling still keeps time well
-        pass
 
 
 def _extends(old: Song, new: Song, beats: float) -> bool:
