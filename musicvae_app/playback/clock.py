@@ -131,6 +131,8 @@ class RtInput:
         stamps are summed and tied to perf_counter by the smallest (read time - stamp) seen, since a message
         is never read before it arrived: so a late poll does not make a message late."""
         out = []
+        if self._rt is None:
+            raise OSError("the input is closed")
         while True:
             got = self._rt.get_message()
             if not got:
@@ -144,8 +146,11 @@ class RtInput:
         return self.name in input_names(self.api)
 
     def close(self) -> None:
-        self._rt.close_port()
-        self._rt.delete()
+        """Close once (rtmidi crashes on a second close)."""
+        rt, self._rt = self._rt, None
+        if rt is not None:
+            rt.close_port()
+            rt.delete()
 
 
 class ClockIn:

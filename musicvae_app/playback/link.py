@@ -16,12 +16,17 @@ import threading
 import warnings
 from collections.abc import Callable
 
-from ..limits import check_tempo
+from ..limits import MIN_TEMPO, check_float
 from .ports import PortError
 
 QUANTUM = 4.0  # beats per bar: the phase the peers agree on
 START_MARGIN_BEATS = 0.05  # a start closer than this to the bar line waits for the next one
 WATCH_SECONDS = 0.002
+LINK_MAX_TEMPO = 999.0  # Link's own range is 20-999 BPM
+
+
+def _link_tempo(bpm: float) -> float:
+    return check_float("Link tempo (BPM)", bpm, MIN_TEMPO, LINK_MAX_TEMPO)
 
 
 def link_unavailable() -> str | None:
@@ -49,7 +54,7 @@ class LinkSession:
         self.error: str | None = None
         with warnings.catch_warnings():  # aalink wants an event loop only for its async sync(); we never await
             warnings.simplefilter("ignore", DeprecationWarning)
-            self._link = aalink.Link(check_tempo(tempo), asyncio.new_event_loop())
+            self._link = aalink.Link(_link_tempo(tempo), asyncio.new_event_loop())
         self._link.quantum = self.quantum
         self._link.start_stop_sync_enabled = True
         self._link.enabled = True
@@ -81,7 +86,7 @@ class LinkSession:
 
     def set_tempo(self, bpm: float) -> None:
         """Set the session's tempo (every peer follows)."""
-        self._link.tempo = check_tempo(bpm)
+        self._link.tempo = _link_tempo(bpm)
 
     def next_phase(self, position: float) -> float:
         """The session beat, at or after now (plus a margin), that has `position`'s place in the bar."""

@@ -203,7 +203,9 @@ class LiveBand:
         return True
 
     def stop(self) -> None:
-        """Stop the band: every note released, All Notes Off; the take stays for export()."""
+        """Stop the band: every note released, All Notes Off; the take stays for export(). Once is enough."""
+        if self._stop.is_set():
+            return
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)

@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from ..playback.player import Player
 from ..playback.transport import JAM_AHEAD_BEATS, Transport
 from ..sketch.song import Song
+from .sync_controls import SyncControls
 
 PLAYHEAD_MS = 33
 __all__ = ["JAM_AHEAD_BEATS", "PlaybackPanel"]
@@ -134,6 +135,8 @@ class PlaybackPanel(QWidget):
         row.addWidget(self.stop_button)
         row.addWidget(self.loop_box)
         row.addWidget(self.jam_box)
+        self.sync_controls = SyncControls(self)  # bar.beat, Sync, Input, Clock out, Live (issue 30)
+        row.addWidget(self.sync_controls)
         row.addWidget(self.status, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 3, 8, 3)
@@ -251,6 +254,7 @@ class PlaybackPanel(QWidget):
     def shutdown(self) -> None:
         """Stop and close the output; call from the window's closeEvent."""
         self._timer.stop()
+        self.sync_controls.shutdown()
         self._close_port()
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
