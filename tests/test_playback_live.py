@@ -156,3 +156,44 @@ def test_a_keyboard_that_disappears_is_said_and_the_band_plays_on(engine, keyboa
         band.stop()
     assert said and KEYS in said[0] and "disappeared" in said[0]
     assert sounding(port.messages()) == set()
+
+
+def test_the_live_command_plays_to_a_daw_and_writes_the_take(keyboard, tmp_path):
+    from test_playback_headless import DAW, Daw
+
+    from musicvae_app.playback.live import run
+
+    daw = Daw()
+    said: list[str] = []
+    started = time.monotonic()
+
+    held: list[bool] = []
+
+    def until() -> bool:
+        if not held and len(said) == 1 and time.monotonic() - started > 0.5:
+            held.append(True)
+            keyboard("hold 50 53 57")  # D minor
+        return any(s.endswith(": Dm") for s in said) or time.monotonic() - started > 30
+
+    try:
+        assert run(KEYS, DAW, tempo=150.0, take=tmp_path / "take.mid", say=said.append, until=until) == 0
+        time.sleep(0.3)
+        got = daw.messages()
+    finally:
+        daw.close()
+    assert said[0].startswith("the band plays to") and KEYS in said[0]
+    assert any(s.endswith(": Dm") for s in said) and said[-1].startswith("take written to")
+    assert any(m.type == "note_on" for m in got) and sounding(got) == set()
+    assert [m.note for m in mido.MidiFile(tmp_path / "take.mid").tracks[-1] if m.type == "note_on"] == [50, 53, 57]
+
+
+def test_the_live_command_refuses_what_it_cannot_use(jack_server, tmp_path, capsys):  # noqa: F811
+    from musicvae_app.cli import main
+
+    assert main(["live", "--in", "x", "--out", "no-such-synth"]) == 2
+    err = capsys.readouterr().err
+    assert "no-such-synth" in err and "Traceback" not in err
+    assert main(["live", "--in", "x", "--out", "y", "--take", str(tmp_path / "nope" / "t.mid")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["live", "--in", "x", "--out", "y", "--tempo", "1000"]) == 2
+    assert "tempo" in capsys.readouterr().err
