@@ -86,6 +86,7 @@ def test_live_follows_the_keyboard_and_saves_the_take(qtbot, jack_server, tmp_pa
         keys("release")
         controls.stop_live()
         assert controls.save_button.isEnabled()
+        assert panel.transport.get_song() is song and panel.transport.player.song is song  # the sketch again
         path = controls.save_take(str(tmp_path / "take.mid"))
     finally:
         keys.kill()

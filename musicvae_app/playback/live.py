@@ -190,6 +190,7 @@ class LiveBand:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._write(0, AHEAD_BARS * self.bar_steps, self.chord)
+        self._sketch = transport.get_song  # the window's sketch comes back when Live stops
         self.transport.get_song = lambda: self.song
         self._thread: threading.Thread | None = None
 
@@ -210,6 +211,8 @@ class LiveBand:
         if self._thread is not None:
             self._thread.join(timeout=5)
         self.transport.stop()
+        self.transport.get_song = self._sketch
+        self.transport.song_changed()
         self.phrases.close()
         self.input.close()
 
