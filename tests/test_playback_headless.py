@@ -134,3 +134,23 @@ def test_a_port_that_is_not_there_is_one_line_naming_it(jack_server, tmp_path, c
     assert "--clock-in is for --sync midi-clock" in capsys.readouterr().err
     assert main(["play", str(path), "--port", "x", "--sync", "midi-clock"]) == 2
     assert "needs the input" in capsys.readouterr().err
+
+
+def test_a_daw_that_quits_mid_play_stops_the_band_naming_its_port(daw, tmp_path):
+    path = sketch_file(tmp_path)
+    proc = subprocess.Popen(
+        play_command(str(path), "--port", DAW, "--loop"),
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert "playing" in proc.stdout.readline()
+        daw.close()  # the DAW quits: its port leaves the JACK graph
+        assert proc.wait(timeout=15) == 2
+        err = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert f"'{DAW}" in err and "disappeared" in err and "Traceback" not in err

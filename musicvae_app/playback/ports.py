@@ -106,6 +106,11 @@ def midi_apis() -> list[str]:
     return [api for api in API_LABELS if api in compiled]
 
 
+def output_names(api: str) -> list[str]:
+    """The port names one MIDI API offers now (raises where that MIDI system does not answer)."""
+    return _backend(api).get_output_names()
+
+
 def list_outputs(include_synth: bool = True) -> OutputList:
     """Every output the system offers now; call again to refresh."""
     os.environ.setdefault("JACK_NO_START_SERVER", "1")  # listing must not launch a JACK server

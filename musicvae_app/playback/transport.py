@@ -14,17 +14,19 @@ and tells the peers; a peer's Play or Stop starts or stops us. The headless `mus
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 
 from ..errors import InvalidValue
 from ..sketch.song import Song
 from .clock import ClockIn
 from .player import Player
-from .ports import Output, OutputList, PortError, list_outputs, open_output
+from .ports import Output, OutputList, PortError, list_outputs, open_output, output_names
 from .synth import find_soundfont
 
 JAM_AHEAD_BEATS = 8.0  # Jam asks for more when less than this much sketch is left ahead of the playhead
 SYNC_MODES = ("internal", "midi-clock", "link")
+PORT_CHECK_SECONDS = 1.0
 
 
 class Transport:
@@ -61,6 +63,8 @@ class Transport:
         self.notice: str | None = None  # a line to show that is not an error (Link peers joining, leaving)
         self._sync_error: str | None = None  # set from the source's thread, said by tick()
         self._sync_lock = threading.Lock()
+        self._entry: Output | None = None  # the output opened from the list (to notice it leaving)
+        self._port_checked = 0.0
 
     # --- reading -------------------------------------------------------------------------------
     @property
@@ -178,6 +182,7 @@ class Transport:
 
     def close(self) -> None:
         self.armed = False
+        self._entry = None
         if self.player is not None:
             self.player.close()
         if self.port is not None:
@@ -289,6 +294,11 @@ class Transport:
             self.close()
             self._fail(message)
             return beats, None
+        if player.is_playing and self._port_gone():
+            label = self.port_label
+            self.close()  # every note released, All Notes Off (into nothing, but the port may come back)
+            self._fail(f"MIDI output '{label}' disappeared: connect it again, or choose another output and press Play")
+            return beats, None
         song = player.song
         if self.jam and player.is_playing and song is not None and not self.jam_asked:
             ahead = song.n_steps / song.steps_per_beat - beats
@@ -310,6 +320,7 @@ class Transport:
         except PortError as exc:
             return self._fail(str(exc))
         self.use_output(port, chosen.label)
+        self._entry = chosen
         return True
 
     def shutdown(self) -> None:
@@ -322,6 +333,19 @@ class Transport:
         self.armed = False
         if self.sync == "link" and was and self.source is not None:
             self.source.announce(False)
+
+    def _port_gone(self) -> bool:
+        """Whether the chosen MIDI port has left the system (a JACK or ALSA client quit, a device unplugged);
+        asked once a second. A JACK port sends into nothing without an error, so only asking tells."""
+        entry = getattr(self, "_entry", None)
+        now = time.monotonic()
+        if entry is None or entry.kind != "port" or now - self._port_checked < PORT_CHECK_SECONDS:
+            return False
+        self._port_checked = now
+        try:
+            return entry.port not in output_names(entry.api)
+        except Exception:  # the MIDI system itself went away: the port with it
+            return True
 
     def _fail(self, message: str) -> bool:
         self.on_error(message)
