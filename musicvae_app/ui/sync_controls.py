@@ -35,7 +35,7 @@ class SyncControls(QWidget):
 
         self.counter = QLabel(bar_beat(0))
         self.counter.setObjectName("barBeat")
-        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance("000.0 "))
+        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance("000.0  000.0 BPM"))
         self.counter.setToolTip("Bar.beat of the playhead")
         self.sync_box = QComboBox()
         for mode in SYNC_MODES:
@@ -180,7 +180,10 @@ class SyncControls(QWidget):
 
     @Slot(float)
     def _show_position(self, beats: float) -> None:
-        self.counter.setText(bar_beat(beats))
+        """Bar.beat; following a clock or Link, the tempo it runs at beside it."""
+        source = self.transport.source
+        text = bar_beat(beats)
+        self.counter.setText(text if source is None else f"{text}  {source.tempo():.1f} BPM")
 
     @Slot()
     def _poll(self) -> None:
