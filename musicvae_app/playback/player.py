@@ -7,7 +7,7 @@ Any open mido output works: an rtmidi port, our virtual port, the built-in synth
 
 Two things make it a band that plays with others (issue 30): `clock_out` sends MIDI clock (24 per quarter
 note), Start / Stop / Continue and Song Position Pointer among the notes, from the same thread, so a DAW
-set to external sync follows it; and a `timebase` (clock.ClockIn, link.LinkTimebase) makes the player
+set to external sync follows it; and a `timebase` (clock.ClockIn, link.LinkSession) makes the player
 keep time by someone else's beat instead of the wall: its clock then reads the timebase's beats (scaled
 to the song's seconds), so every note is due at a beat of the external clock, at whatever tempo it runs.
 """
@@ -55,10 +55,11 @@ class Player:
         self.on_error = on_error
         self.error: str | None = None
         self.clock = clock
-        self.timebase = None  # an external beat (clock.ClockIn, link.LinkTimebase): set_timebase()
+        self.timebase = None  # an external beat (clock.ClockIn, link.LinkSession): set_timebase()
         self.clock_out = False  # send MIDI clock, Start/Stop/Continue and Song Position: set_clock_out()
         self._clock_running = False  # a Start/Continue was sent and no Stop since
         self._resume_beats = 0.0  # where the last start/seek began (the Song Position a Continue names)
+        self._first_pass = False  # no loop wrap since then
         self._spin = spin_seconds
         self._cond = threading.Condition()  # guards all state below and every send to the port
         self._song: Song | None = None
@@ -283,12 +284,15 @@ class Player:
         if not self._playing:
             return self._pos_beats
         elapsed = min(max(self._now() - self._origin, 0.0), self._period)
-        return self._start_beat + elapsed / self._beat_seconds
+        here = self._start_beat + elapsed / self._beat_seconds
+        # waiting for the beat it starts on (`at`: a Link bar line, a clock's first tick), it is where it starts
+        return max(here, self._resume_beats) if self._first_pass else here
 
     def _start_at(self, beats: float, at: float | None = None) -> None:
         if self.clock_out:  # Song Position counts sixteenths: start on one, so the DAW's grid is ours
             beats = max(snap_to_sixteenth(beats), self._start_beat)
         self._resume_beats = beats
+        self._first_pass = True
         offset = (beats - self._start_beat) * self._beat_seconds
         self._origin = (self._now() if at is None else at * self._beat_seconds) - offset
         self._cursor = bisect.bisect_left(self._times, offset - EPSILON)
@@ -460,6 +464,7 @@ class Player:
             self._halt(self._start_beat)
             return
         self._origin += self._period
+        self._first_pass = False
         self._cursor = 0
         self._last_sent = None
         self._need_programs = True
