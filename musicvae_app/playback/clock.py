@@ -232,9 +232,12 @@ class ClockIn:
         if len(self._fit) >= 2 * CHANGE_TICKS:
             a, b = self._line()
             self._off.append(t - (a + b * self._k))
-            # the last ticks, on average, off the line by more than its jitter explains: the tempo changed
-            # (an average, as a server that delivers in bursts puts single ticks either side of any line)
-            if len(self._off) == CHANGE_TICKS and abs(sum(self._off) / CHANGE_TICKS) > max(2 * self._sigma, 0.1 * b):
+            # the last ticks, on average, off the line by more than its jitter explains, and further off as they
+            # go: the tempo changed (an average, as a server that delivers in bursts puts single ticks either side
+            # of any line; growing, as ticks held up by a stall come late, then less and less late)
+            mean = sum(self._off) / CHANGE_TICKS if len(self._off) == CHANGE_TICKS else 0.0
+            growing = abs(self._off[-1]) >= abs(self._off[0]) and self._off[-1] * mean > 0
+            if abs(mean) > max(2 * self._sigma, 0.1 * b) and growing:
                 keep = list(self._fit)[-(CHANGE_TICKS - 1) :]
                 self._fit.clear()
                 self._fit.extend(keep)
