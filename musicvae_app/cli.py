@@ -200,9 +200,11 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--update-card", action="store_true", help="store the table in the pack's card.json")
     p.add_argument("--cache-dir", default=None)
     p.add_argument(
-        "--harmony-data", default=None, help="POP909 folder: also measure the harmony model and the band over a followed part"
+        "--harmony-data",
+        default=None,
+        help="POP909 folder: also measure the harmony model and a band over a followed part",
     )
-    p.add_argument("--harmony-songs", type=int, default=32, help="validation songs (and windows) for the followed parts")
+    p.add_argument("--harmony-songs", type=int, default=32, help="songs (and windows) for the followed-part rows")
     from .evaluation.playing import add_playing_options
 
     add_playing_options(p)

@@ -109,8 +109,9 @@ def test_cli_evaluate_prints_harmony_rows_and_skips_them_without_data(tiny_pack,
     import json
     import shutil
 
-    from musicvae_app.model.pack import CARD
     from test_evaluate import write_band_song
+
+    from musicvae_app.model.pack import CARD
 
     pack = shutil.copytree(tiny_pack, tmp_path / "pack")
     card = json.loads((pack / CARD).read_text())

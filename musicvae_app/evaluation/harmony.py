@@ -250,7 +250,7 @@ def format_harmony(section: dict) -> str:
     for kind, value in section["model"].items():
         lines.append(f"  {KIND_LABELS[kind]:<22}{f(value)}")
     m = section["melody_follow"]
-    lines.append(f"band over a followed melody ({m['bars']} bars of {m['songs']} songs; goal: bass root on beat 1 >= 45 %):")
+    lines.append(f"band over a followed melody ({m['bars']} bars, {m['songs']} songs; goal: bass root beat 1 >= 45 %):")
     lines.append(f"  bass root on beat 1   {f(m['bass_root'])}  (bars with no bass: {f(m['bass_silent'])})")
     lines.append(f"  band's chords         {f(m['band_chords'])}  (the chart it was held to: {f(m['chart_chords'])})")
     c = section.get("comp_follow")
