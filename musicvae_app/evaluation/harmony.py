@@ -128,12 +128,13 @@ def melody_follow(engine, songs: list, seed: int = 0, max_bars: int = 64, lane: 
 
     Returns percentages: bass_root (bass plays the annotated root on beat 1), band_chords (the chord the band
     plays around the melody, root + family, per bar), chart_chords (the chords the take was held to: the
-    harmony model's reading of the melody), bass_silent (bars with a chord where the bass does not play).
+    harmony model's reading of the melody), bass_silent (bars with a chord where the bass does not play),
+    bass_chart (the bass on beat 1 plays the bass note of the chart's chord: the engine's side alone).
     """
     from ..engine import torch_threads
     from ..training import harmony_data as hd
 
-    counts = {name: [0, 0] for name in ("bass_root", "band_chords", "chart_chords", "bass_silent")}
+    counts = {name: [0, 0] for name in ("bass_root", "band_chords", "chart_chords", "bass_silent", "bass_chart")}
     others = [i for i in pm.PITCHED if i != lane]
     with tempfile.TemporaryDirectory() as tmp, torch_threads(1 if engine.device == "cpu" else None):
         folder = Path(tmp)
@@ -156,8 +157,11 @@ def melody_follow(engine, songs: list, seed: int = 0, max_bars: int = 64, lane: 
             counts["bass_root"][1] += c
             counts["bass_silent"][0] += sum(r is not None for r in roots) - c
             counts["bass_silent"][1] += sum(r is not None for r in roots)
-            band = recognize(heard[others], BAR_STEPS, drums=None)
-            for name, ours in (("band_chords", band), ("chart_chords", _chart(take, n_bars))):
+            band, chart = recognize(heard[others], BAR_STEPS, drums=None), _chart(take, n_bars)
+            h, c = bass_root_hits(heard[pm.BASS], [None if x is None else x.lowest for x in chart])
+            counts["bass_chart"][0] += h
+            counts["bass_chart"][1] += c
+            for name, ours in (("band_chords", band), ("chart_chords", chart)):
                 h, c = family_hits(ours, bars_ref)
                 counts[name][0] += h
                 counts[name][1] += c
@@ -251,7 +255,10 @@ def format_harmony(section: dict) -> str:
         lines.append(f"  {KIND_LABELS[kind]:<22}{f(value)}")
     m = section["melody_follow"]
     lines.append(f"band over a followed melody ({m['bars']} bars, {m['songs']} songs; goal: bass root beat 1 >= 45 %):")
-    lines.append(f"  bass root on beat 1   {f(m['bass_root'])}  (bars with no bass: {f(m['bass_silent'])})")
+    lines.append(
+        f"  bass root on beat 1   {f(m['bass_root'])}  (bars with no bass: {f(m['bass_silent'])}; "
+        f"bass on the chart's root: {f(m['bass_chart'])})"
+    )
     lines.append(f"  band's chords         {f(m['band_chords'])}  (the chart it was held to: {f(m['chart_chords'])})")
     c = section.get("comp_follow")
     if c:

@@ -178,6 +178,13 @@ def train(args) -> None:
     val = [s for s in songs if s["split"] == "val"]
     print(f"songs: train {len(tr)}, dev {len(dev)}, val {len(val)}", flush=True)
     tr = [s for s in tr if len(s["halves"]) >= args.crop]
+    extra = []
+    if args.extra:
+        import pickle
+
+        with open(args.extra, "rb") as fh:
+            extra = [s for s in pickle.load(fh) if len(s["halves"]) >= args.crop]
+        print(f"extra melodies (band-midi training songs): {len(extra)}", flush=True)
     net = make_net(args.hidden, args.layers, args.features)
     if args.init:
         import_npz(net, args.init, args.layers)
@@ -199,6 +206,8 @@ def train(args) -> None:
         for _ in range(args.batch):
             s = tr[rng.integers(len(tr))]
             kind = hd.KINDS[rng.choice(4, p=kinds_p)]
+            if kind == "melody" and extra and rng.random() < args.extra_share:
+                s = extra[rng.integers(len(extra))]
             prof, scal = s["feats"][kind]
             start = 2 * rng.integers(0, (len(s["halves"]) - args.crop) // 2 + 1)
             profs.append(prof[start : start + args.crop])
@@ -288,6 +297,8 @@ def train(args) -> None:
             "label_smoothing": args.label_smoothing,
             "melody_share": args.melody_share,
             "select": args.select,
+            "extra": os.path.basename(args.extra) if args.extra else None,
+            "extra_share": args.extra_share if args.extra else 0.0,
             "trans_weight": tw,
             "prior_weight": pw,
         },
@@ -324,6 +335,8 @@ def main(argv=None) -> None:
     ap.add_argument("--features", type=int, default=1, choices=sorted(FEATURE_SHAPES), help="feature version")
     ap.add_argument("--label-smoothing", type=float, default=0.0)
     ap.add_argument("--select", choices=("mean", "melody"), default="mean", help="checkpoint chosen on dev by")
+    ap.add_argument("--extra", default=None, help="a pickle of more melodies (training.harmony_band)")
+    ap.add_argument("--extra-share", type=float, default=0.3, help="share of melody crops drawn from --extra")
     ap.add_argument("--skip-validation", action="store_true", help="trial runs: leave the validation songs alone")
     ap.add_argument("--run-name", default="run", help="checkpoint file names in the cache folder")
     train(ap.parse_args(argv))
