@@ -47,6 +47,8 @@ N_SCALARS = 6
 CONTEXT = 4
 FEATURE_SHAPES = {1: (N_PROFILES, N_SCALARS), 2: (N_PROFILES + 2, N_SCALARS + 5)}
 DEFAULT_WEIGHTS = str(resources_dir() / "models" / "harmony" / "harmony.npz")  # a source checkout or the bundle
+MELODY_WEIGHTS = "melody.npz"  # beside the weights: a second net that also hears a melody alone (optional)
+MELODY_LOWEST_MEAN = 57  # a melody: one note at a time, its mean pitch at least A3 (a bass line is lower)
 
 
 def key_name(index: int) -> str:
@@ -352,13 +354,32 @@ def transition_matrix(table: np.ndarray) -> np.ndarray:
     return table[q_prev[:, None], q, (r - r_prev[:, None]) % 12]
 
 
-class HarmonyModel:
-    """The trained harmony model. `HarmonyModel.load()` reads the shipped weights; harmonize() names chords."""
+def melody_like(notes: np.ndarray) -> bool:
+    """Whether a part is a melody: one note at a time for at least 90 % of its sounding time (1/8-beat steps),
+    with a mean pitch of at least MELODY_LOWEST_MEAN (a bass line, also one note at a time, is lower)."""
+    total = int(np.ceil(notes[:, 2].max() * STEPS_PER_BEAT)) if len(notes) else 0
+    if total == 0:
+        return False
+    sounding, _, _, _ = _sounding(notes, total)
+    voices = sounding.sum(axis=1)
+    playing = voices > 0
+    return bool((voices[playing] <= 1).mean() >= 0.9 and notes[:, 0].mean() >= MELODY_LOWEST_MEAN)
 
-    def __init__(self, params: dict[str, np.ndarray]):
+
+class HarmonyModel:
+    """The trained harmony model. `HarmonyModel.load()` reads the shipped weights; harmonize() names chords.
+
+    melody: a second net (weights `melody.npz` beside the first) whose chord and key probabilities are averaged
+    with the first net's (log domain, renormalised) when the part is a melody alone (`melody_like`).
+    """
+
+    def __init__(self, params: dict[str, np.ndarray], melody: HarmonyModel | None = None):
+        self.melody = melody
         self.p = {k: np.asarray(v) for k, v in params.items()}
         self.layers = int(self.p.get("layers", np.array(1)))
         self.version = int(self.p.get("features", np.array(1)))
+        if "trans_bar" not in self.p:  # a second net (melody.npz): the first one's decoding is used
+            return
         self.trans_weight = float(self.p["trans_weight"])
         self.prior_weight = float(self.p.get("prior_weight", np.array(0.0)))
         self.trans = [transition_matrix(self.p["trans_bar"]), transition_matrix(self.p["trans_mid"])]
@@ -372,7 +393,13 @@ class HarmonyModel:
                 f"harmony weights {path!r} do not exist: train them with musicvae_app.training.train_harmony"
             )
         with np.load(path) as data:
-            return cls({k: data[k] for k in data.files})
+            params = {k: data[k] for k in data.files}
+        second = os.path.join(os.path.dirname(path), MELODY_WEIGHTS)
+        melody = None
+        if os.path.basename(path) != MELODY_WEIGHTS and os.path.exists(second):
+            with np.load(second) as data:
+                melody = cls({k: data[k] for k in data.files})
+        return cls(params, melody)
 
     # the net
     def posteriors(self, prof: np.ndarray, scal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -421,8 +448,11 @@ class HarmonyModel:
         n_bars = max(1, last_bar) if bars is None else int(bars)
         if n_bars < 1:
             raise InvalidValue(f"bars {bars!r} is less than 1: give the number of bars to chart, or leave it out")
-        prof, scal = features(arr, 2 * n_bars, beats_per_bar, self.version)
-        log_post, log_key = self.posteriors(prof, scal)
+        log_post, log_key = self.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.version))
+        if self.melody is not None and melody_like(arr):
+            second = self.melody.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.melody.version))
+            log_post = _log_softmax(0.5 * (log_post + second[0]))
+            log_key = _log_softmax(0.5 * (log_key + second[1]))
         paths = self.decode(log_post, alternatives)
         key_i = int(np.argmax(log_key))
         key = key_name(key_i)
