@@ -20,10 +20,11 @@ import time
 
 import numpy as np
 
-from ..theory.harmony import FEATURE_SHAPES, N_CHORDS, N_Q, NO_CHORD, HarmonyModel, features
+from ..theory.harmony import FEATURE_SHAPES, MELODY_WEIGHTS, N_CHORDS, N_Q, NO_CHORD, HarmonyModel, features
 from . import harmony_data as hd
 
 CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "harmony_cache")
+NET_KEYS = ("layers", "features")
 
 
 def build(root: str, version: int = 1) -> list[dict]:
@@ -265,6 +266,11 @@ def train(args) -> None:
     score, tw, pw = max(grid)
     params = {**params, "trans_weight": np.array(tw), "prior_weight": np.array(pw)}
     os.makedirs(args.out, exist_ok=True)
+    if args.melody_net:  # the second net for a melody alone: its weights only (the first net's decoding is used)
+        net_only = {k: np.asarray(v) for k, v in params.items() if k.startswith(("in_", "out_", "g")) or k in NET_KEYS}
+        np.savez_compressed(os.path.join(args.out, MELODY_WEIGHTS), **net_only)
+        print(f"wrote {args.out}/{MELODY_WEIGHTS}", flush=True)
+        return
     np.savez_compressed(os.path.join(args.out, "harmony.npz"), **{k: np.asarray(v) for k, v in params.items()})
     r_val = {} if args.skip_validation else evaluate(HarmonyModel(params), val)
     print("validation:", json.dumps(r_val, indent=1), flush=True)
@@ -337,6 +343,9 @@ def main(argv=None) -> None:
     ap.add_argument("--select", choices=("mean", "melody"), default="mean", help="checkpoint chosen on dev by")
     ap.add_argument("--extra", default=None, help="a pickle of more melodies (training.harmony_band)")
     ap.add_argument("--extra-share", type=float, default=0.3, help="share of melody crops drawn from --extra")
+    ap.add_argument(
+        "--melody-net", action="store_true", help=f"write the second net for a melody alone ({MELODY_WEIGHTS})"
+    )
     ap.add_argument("--skip-validation", action="store_true", help="trial runs: leave the validation songs alone")
     ap.add_argument("--run-name", default="run", help="checkpoint file names in the cache folder")
     train(ap.parse_args(argv))
