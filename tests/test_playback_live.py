@@ -16,6 +16,7 @@ from musicvae_app.playback.ports import RecordingPort
 from musicvae_app.playback.transport import Transport
 from musicvae_app.resources import resources_dir
 from musicvae_app.sketch.song import DRUMS
+from musicvae_app.theory.chords import parse_chord
 
 KEYS = "keys"
 F_MAJOR = [53, 57, 60]
@@ -197,3 +198,25 @@ def test_the_live_command_refuses_what_it_cannot_use(jack_server, tmp_path, caps
     assert "does not exist" in capsys.readouterr().err
     assert main(["live", "--in", "x", "--out", "y", "--tempo", "1000"]) == 2
     assert "tempo" in capsys.readouterr().err
+
+
+def test_following_a_tune_the_harmony_model_names_the_chord(engine, keyboard):
+    port = RecordingPort()
+    transport = Transport(get_song=lambda: None)
+    transport.use_output(port, "recorder")
+    band = LiveBand(engine, transport, KEYS, follow="melody", change_at="beat", tempo=160.0)
+    try:
+        assert band.start()
+        for note in (65, 69, 72, 69, 65, 72, 77, 72):  # F A C: a tune on an F chord
+            keyboard(f"hold {note}")
+            time.sleep(0.18)
+            keyboard("release")
+        deadline = time.monotonic() + 6
+        while not band.chords and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        band.stop()
+    assert band.chords, "the harmony model named no chord for the tune"
+    named = parse_chord(band.chords[-1][1])
+    assert {5, 9, 0} & set(named.tones) and named.symbol != "C"
+    assert sounding(port.messages()) == set()
