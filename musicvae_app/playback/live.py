@@ -317,7 +317,9 @@ class LiveBand:
                 continue
             if msg.type not in ("note_on", "note_off"):
                 continue
-            beats = player.position_beats if player is not None else 0.0
+            # where the band was when the key went down (the stamp), not when this poll read it
+            late = (time.perf_counter() - t) / self.beat_seconds
+            beats = 0.0 if player is None else max(player.position_beats - late, 0.0)
             with self._lock:
                 if len(self.played) < MAX_TAKE_EVENTS:
                     self.played.append((beats, msg))
