@@ -2,6 +2,9 @@
 clock in / Link), the input a clock or a keyboard comes in on, Clock out, and Live (the band follows the
 chords played on that input; Save take writes what you and the band played).
 
+The transport row has no room to spare at 1024 pixels, so the row holds only the counter, a button: click it
+for the rest, in one strip under it. While Live is on or a clock or Link keeps the beat, the counter says so.
+
 A view of playback.transport.Transport's sync settings and of a playback.live.LiveBand; it keeps the
 panel's playhead timer running while a clock or Link may start the band from outside.
 """
@@ -10,14 +13,33 @@ from __future__ import annotations
 
 import threading
 
-from PySide6.QtCore import QTimer, Signal, Slot
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFileDialog, QHBoxLayout, QLabel, QPushButton, QWidget
+from PySide6.QtCore import QSize, QTimer, Signal, Slot
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QMenu,
+    QPushButton,
+    QToolButton,
+    QWidget,
+    QWidgetAction,
+)
 
 from ..playback.clock import bar_beat, input_names
 from ..playback.transport import SYNC_MODES
 
 SYNC_LABELS = {"internal": "Internal", "midi-clock": "MIDI clock in", "link": "Link"}
 POLL_MS = 50
+
+
+class CounterButton(QToolButton):
+    """The bar.beat counter; a click opens the sync strip. It may shrink to a short count on a narrow row."""
+
+    def minimumSizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        hint = super().minimumSizeHint()
+        hint.setWidth(min(hint.width(), self.fontMetrics().horizontalAdvance("00.0") + 8))
+        return hint
 
 
 class SyncControls(QWidget):
@@ -33,10 +55,12 @@ class SyncControls(QWidget):
         self._starting: threading.Thread | None = None
         self._started: object = None  # what the loading thread made: a LiveBand, or the message of its failure
 
-        self.counter = QLabel(bar_beat(0))
+        self.counter = CounterButton()
+        self.counter.setText(bar_beat(0))
         self.counter.setObjectName("barBeat")
-        self.counter.setMinimumWidth(self.counter.fontMetrics().horizontalAdvance("000.0  000.0 BPM"))
-        self.counter.setToolTip("Bar.beat of the playhead")
+        self.counter.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.counter.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
+        self.counter.setToolTip("Bar.beat of the playhead: click for Sync (MIDI clock, Link), Clock out and Live")
         self.sync_box = QComboBox()
         for mode in SYNC_MODES:
             self.sync_box.addItem(SYNC_LABELS[mode], mode)
@@ -58,8 +82,19 @@ class SyncControls(QWidget):
 
         row = QHBoxLayout(self)
         row.setContentsMargins(0, 0, 0, 0)
-        for w in (self.counter, self.sync_box, self.input_box, self.clock_out_box, self.live_button, self.save_button):
-            row.addWidget(w)
+        row.addWidget(self.counter)
+        self.strip = QWidget()
+        self.strip.setObjectName("syncStrip")
+        strip = QHBoxLayout(self.strip)
+        strip.setContentsMargins(6, 4, 6, 4)
+        for w in (self.sync_box, self.input_box, self.clock_out_box, self.live_button, self.save_button):
+            strip.addWidget(w)
+        self.menu = QMenu(self.counter)
+        holder = QWidgetAction(self.menu)
+        holder.setDefaultWidget(self.strip)
+        self.menu.addAction(holder)
+        self.menu.aboutToShow.connect(self.refresh_inputs)
+        self.counter.setMenu(self.menu)
 
         self.sync_box.currentIndexChanged.connect(self._sync_picked)
         self.clock_out_box.toggled.connect(self.transport.set_clock_out)
@@ -182,8 +217,9 @@ class SyncControls(QWidget):
     def _show_position(self, beats: float) -> None:
         """Bar.beat; following a clock or Link, the tempo it runs at beside it."""
         source = self.transport.source
-        text = bar_beat(beats)
-        self.counter.setText(text if source is None else f"{text}  {source.tempo():.1f} BPM")
+        self.counter.setText(bar_beat(beats))
+        if source is not None:
+            self.counter.setToolTip(f"Bar.beat; {SYNC_LABELS[self.transport.sync]} at {source.tempo():.1f} BPM")
 
     @Slot()
     def _poll(self) -> None:
