@@ -16,6 +16,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("errors", "atomic", "limits", "lanes", "resources", "userdata", "theory"),
     ("sketch.song", "sketch.spec", "model.nets", "model.fast", "model.reference"),
     (
+        "sketch.pins",
         "sketch.midi",
         "sketch.sketchfile",
         "sketch.undo",
