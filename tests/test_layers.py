@@ -27,8 +27,8 @@ FLOORS: list[tuple[str, ...]] = [
         "evaluation.windows",
         "playback.schedule",
     ),
-    ("engine", "training", "playback"),
-    ("sketch", "playback.transport", "evaluation"),
+    ("engine", "training", "playback", "playback.stems"),
+    ("sketch", "sketch.editing", "sketch.leadsheet", "playback.transport", "evaluation"),
     ("cli", "ui", "displaycheck", "__main__", "training.__main__"),  # the faces: entry points and the window
 ]
 
