@@ -176,8 +176,8 @@ def test_the_mixer_sets_volume_and_pan_and_mirrors_mute(qtbot, window, tmp_path)
     w = window
     generate(qtbot, w)
     mixer = w.mixer
-    w.findChild(type(mixer.toggleViewAction()), "mixerAction").trigger()
-    assert mixer.isVisible()
+    w.findChild(type(mixer.toggle_action), "mixerAction").trigger()
+    assert mixer.isVisible() and mixer.strips[BASS].isVisibleTo(w) and not w.headers[BASS].program.isVisibleTo(w)
     strip = mixer.strips[BASS]
     strip.volume.setValue(80)
     strip.volume.setValue(70)  # one drag
@@ -188,10 +188,21 @@ def test_the_mixer_sets_volume_and_pan_and_mirrors_mute(qtbot, window, tmp_path)
     w.session.undo()
     w.session.undo()
     assert w.song.volumes[BASS] == 100 and strip.volume.value() == 100  # the fader follows undo
-    qtbot.mouseClick(strip.mute, Qt.MouseButton.LeftButton)
-    assert w.session.mutes[BASS] and w.headers[BASS].mute.isChecked()  # the header shows it too
-    qtbot.mouseClick(w.headers[BASS].mute, Qt.MouseButton.LeftButton)
-    assert not strip.mute.isChecked()
+    strip.pan.mouseDoubleClickEvent(
+        QMouseEvent(
+            QMouseEvent.Type.MouseButtonDblClick,
+            QPointF(5, 5),
+            QPointF(5, 5),
+            Qt.MouseButton.LeftButton,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier(0),
+        )
+    )
+    assert w.song.pans[BASS] == 64 and strip.pan_value.text() == "C"  # a double-click: the centre
+    qtbot.mouseClick(strip.mute, Qt.MouseButton.LeftButton)  # the header's own Mute, beside the faders
+    assert w.session.mutes[BASS]
+    mixer.toggle_action.trigger()
+    assert not strip.isVisibleTo(w) and w.headers[BASS].program.isVisibleTo(w)
     names = [a.objectName() for a in w.menus.file.actions()]
     assert names.index("exportAudioStemsAction") < names.index("soundfontAction")
     sheet = w.exports.export_lead_sheet(tmp_path / "sheet.musicxml", "piano")

@@ -145,7 +145,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
         self.note_editor = attach_note_editor(self.views, self.menus)  # Edit > Edit notes (ui/note_editor.py)
-        self.mixer = attach_mixer(self.views, self.menus)  # View > Mixer (ui/mixer.py)
+        self.mixer = attach_mixer(self.views, self.menus, self.headers)  # View > Mixer (ui/mixer.py)
         self.exports = attach_exports(self.views, self.menus, self.audition)  # audio stems, lead sheet (ui/exports.py)
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.

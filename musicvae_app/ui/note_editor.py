@@ -81,7 +81,7 @@ class NoteEditor(QObject):
             self._drag = None
             self.clear_selection()
         self.views.status(
-            "Editing notes: click to add, drag to move, drag an end to resize, Alt+drag for velocity, Delete to delete"
+            "Editing notes: click adds, drag moves or resizes"
             if on
             else "Note editing off: a click moves the playhead",
             6000 if on else 3000,
