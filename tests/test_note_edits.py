@@ -183,6 +183,17 @@ def test_infill_over_edited_bars_asks_and_drops_only_those(session):
     assert session.edited_bars("bass") == [n_bars] if n_bars > per_chunk else session.edited_bars("bass") == []
 
 
+def test_a_locked_lane_keeps_its_edits_through_generate(session):
+    session.add_note("bass", 40, 0, length=2, velocity=33)
+    edited = session.edited_bars("bass")
+    session.set_lane("bass", lock=True)
+    assert session.generate()
+    assert (40, 0, 2, 33) in session.lane_notes("bass") and session.edited_bars("bass") == edited
+    session.set_lane("bass", lock=False)
+    session.generate()
+    assert session.edited_bars("bass") == []  # a new bass: nothing of the edit is left to keep
+
+
 def test_pins_transpose_with_the_take(session):
     session.add_note("piano", 60, 0, length=2, velocity=90)
     session.transpose(3)

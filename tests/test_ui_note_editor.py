@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import mido
 import numpy as np
+import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton
@@ -108,7 +109,7 @@ def test_click_drag_resize_select_delete_in_the_roll(qtbot, window, tmp_path):
         qtbot,
         view,
         ((step + spb + 0.5) / spb, row + 0.5),
-        ((step + spb + 0.5) / spb, row + 3.5),
+        ((step + spb + 0.5) / spb, row + 10.5),  # 40 pixels and more up
         Qt.KeyboardModifier.AltModifier,
     )
     louder = [n for n in w.session.lane_notes("bass") if n[:3] == moved[:3]]
@@ -157,6 +158,22 @@ def test_click_drag_resize_select_delete_in_the_roll(qtbot, window, tmp_path):
     n = len(w.session.lane_notes("bass"))
     mouse(qtbot, view, [((step + 0.5) / spb, row + 0.5)])
     assert len(w.session.lane_notes("bass")) == n
+
+
+def test_editing_opens_rows_to_draw_on_a_drum_the_sketch_does_not_play(qtbot, window):
+    w = window
+    w.session.restore(Sketch([hand_song()]))
+    w.lanes.lanes[0].setXRange(0, 8, padding=0)
+    drums, bass = w.lanes.lanes[DRUMS], w.lanes.lanes[BASS]
+    assert 39 not in drums.rows
+    low = int(bass.rows[0])
+    w.note_editor.toggle_action.trigger()
+    assert {36, 38, 39, 42, 46, 49} <= set(drums.rows.tolist())
+    assert int(bass.rows[0]) == low - 5  # room below the bass line
+    row = int(np.flatnonzero(drums.rows == 39)[0])
+    mouse(qtbot, drums, [(1.1, row + 0.5)])  # a hand clap on beat 2
+    assert (39, 4, 5, 100) in w.session.lane_notes("drums")
+    assert drums.vb.viewRange()[1][1] == pytest.approx(len(drums.rows))
 
 
 def test_regenerate_asks_before_replacing_edited_notes(qtbot, window, monkeypatch):

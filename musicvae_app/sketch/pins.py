@@ -148,6 +148,21 @@ def unpinned(song: Song, lanes, first_bar: int = 0, end_bar: int | None = None) 
     return dataclasses.replace(song, pins=pins) if changed else song
 
 
+def carried_pins(old: Song, new: Song, lanes) -> Song:
+    """A new take (a Generate that kept `lanes` of `old`, locked) with the old take's edited bars of those lanes,
+    where the new take holds the same notes there (the engine copied the lane); else the new take as it is."""
+    pins = dict(new.pins)
+    for lane in lanes:
+        lp = old.pins.get(lane)
+        if lp is None or not lp.bars or old.steps_per_bar != new.steps_per_bar or max(lp.bars) >= new.n_bars:
+            continue
+        spb = new.steps_per_bar
+        cells = [slice(b * spb, (b + 1) * spb) for b in lp.bars]
+        if all(np.array_equal(old.probs[lane, c] >= 0.5, new.probs[lane, c] >= 0.5) for c in cells):
+            pins[lane] = lp
+    return dataclasses.replace(new, pins=pins) if pins != new.pins else new
+
+
 def transposed_pins(pins: dict, semitones: int) -> dict:
     """Pins moved with a transposed take: pitched lanes' notes up `semitones`, folded by octaves at the ends
     of the keyboard as keys.transpose_roll folds the take's probabilities."""
@@ -218,12 +233,12 @@ def pins_from_json(raw, n_steps: int, steps_per_bar: int) -> dict:
         bars, notes = record.get("bars"), record.get("notes")
         if not isinstance(bars, list) or not isinstance(notes, list) or len(notes) > MAX_PINNED_NOTES:
             raise InvalidValue(f"pins of {name}: bars and notes must be lists (at most {MAX_PINNED_NOTES} notes)")
-        if any(isinstance(b, bool) or not isinstance(b, int) or not 0 <= b < n_bars for b in bars):
+        if any(not _whole(b) or not 0 <= b < n_bars for b in bars):
             raise InvalidValue(f"pins of {name}: bars must be whole numbers from 0 to {n_bars - 1}")
         held = set(bars)
         checked = []
         for note in notes:
-            if not isinstance(note, list) or len(note) != 4 or not all(isinstance(x, int) for x in note):
+            if not isinstance(note, list) or len(note) != 4 or not all(_whole(x) for x in note):
                 raise InvalidValue(f"pins of {name}: a note must be [pitch, start, end, velocity], got {note!r}")
             p, s, e, v = note
             low, high = GM_DRUMS if lane == DRUMS else (0, PITCHES - 1)
@@ -237,12 +252,16 @@ def pins_from_json(raw, n_steps: int, steps_per_bar: int) -> dict:
     return out
 
 
+def _whole(x) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
 def mix_from_json(raw, name: str, default: int) -> list[int]:
     """A take's volumes or pans (one MIDI value 0-127 per lane) as a sketch file holds them; absent: `default`."""
     if raw is None:
         return [default] * len(LANES)
     if not isinstance(raw, list) or len(raw) != len(LANES):
         raise InvalidValue(f"{name} must list one value (0-127) per lane ({len(LANES)}), got {raw!r}")
-    if any(isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= 127 for v in raw):
+    if any(not _whole(v) or not 0 <= v <= 127 for v in raw):
         raise InvalidValue(f"{name} must be whole numbers from 0 to 127, got {raw!r}")
     return list(raw)

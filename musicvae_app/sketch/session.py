@@ -46,7 +46,7 @@ from .editing import NoteEditing
 from .inputs import Inputs
 from .jobs import Events, Jobs, Listener, SyncExecutor, message
 from .lanes import LaneMix
-from .pins import unpinned
+from .pins import carried_pins, unpinned
 from .session_files import OPEN_TEXT, SketchFiles
 from .song import DEFAULT_PROGRAMS, LANES, Song, format_density, lane_index, parse_density
 from .spec import DEFAULT_TEMPO, GenerationSettings
@@ -255,11 +255,16 @@ class Session:
         self.seed, self.seed_typed = args["seed"], False
         self.events.emit("settings")
         engine = self.engine
+        kept = (args["keep"], [LANES.index(n) for n in args["keep_lanes"]]) if args.get("keep") is not None else None
         return self.jobs.submit(
-            "Generate", lambda: engine.generate_takes(**args), lambda songs, secs: self._generated(songs, secs, text)
+            "Generate",
+            lambda: engine.generate_takes(**args),
+            lambda songs, secs: self._generated(songs, secs, text, kept),
         )
 
-    def _generated(self, songs: list[Song], secs: float, text: str | None = None) -> None:
+    def _generated(self, songs: list[Song], secs: float, text: str | None = None, kept=None) -> None:
+        if kept is not None:  # locked lanes keep the notes the musician edited in them
+            songs = [carried_pins(kept[0], s, kept[1]) for s in songs]
         programs = self.programs()
         takes = tuple(self._dressed(dataclasses.replace(s, programs=list(programs))) for s in songs)
         text = text or ("Generate" if len(takes) == 1 else f"Generate {len(takes)} takes")

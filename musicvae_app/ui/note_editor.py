@@ -33,6 +33,8 @@ EDGE_PX = 6  # how near a note's right end a press resizes it
 VELOCITY_PX = 2.0  # pixels of an Alt+drag per velocity step
 EDITED_COLOUR = "#e8b44a"
 GHOST_COLOUR = "#ffffff"
+KIT = np.array([35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 53, 56])  # GM kit rows to draw on
+ROOM = 5  # rows added above and below a pitched lane's notes while editing
 
 
 def _rect_segments(rects) -> tuple[np.ndarray, np.ndarray]:
@@ -69,6 +71,7 @@ class NoteEditor(QObject):
                 plot.addItem(item)
             self.overlays.append((sel, ghost, edited))
             view.vb.on_edit = lambda ev, view=view: self._dragged(view, ev)
+            view.scene().sigMouseMoved.connect(lambda pos, view=view: self._hover(view, pos))
         self.lanes.on_edit_click = self._clicked
         self.session.listen(self._session_event)
         self.session.editing.ask = self._ask
@@ -77,6 +80,11 @@ class NoteEditor(QObject):
     def set_editing(self, on: bool) -> None:
         self.editing = bool(on)
         self.lanes.keep_rows = self.editing
+        if on:
+            self._open_rows()
+        else:
+            for view in self.lanes.lanes:
+                view.unsetCursor()
         if not on:
             self._drag = None
             self.clear_selection()
@@ -87,6 +95,37 @@ class NoteEditor(QObject):
             6000 if on else 3000,
         )
         self.redraw()
+
+    def _open_rows(self) -> None:
+        """Room to draw new notes: the drum lane shows the common kit, pitched lanes a few rows more each way."""
+        song = self.session.song
+        if song is None:
+            return
+        for view in self.lanes.lanes:
+            if view.lane == DRUMS:
+                view.rows = np.union1d(view.rows, KIT)
+            elif len(view.rows):
+                lo, hi = int(view.rows[0]) - ROOM, int(view.rows[-1]) + ROOM
+                view.rows = np.arange(max(lo, 0), min(hi, 127) + 1)
+            view.row_axis.rows = view.rows
+            view.show_song(song, self.lanes.threshold, new_rows=False)  # drawn on these rows (they only grow now)
+            view.vb.setLimits(yMin=0, yMax=len(view.rows))
+            view.vb.setYRange(0, len(view.rows), padding=0)
+            view.row_axis.picture = None
+            view.row_axis.update()
+
+    def _hover(self, view: LaneView, scene_pos) -> None:
+        """The cursor says what a press does: resize at a note's end, move on a note, draw elsewhere."""
+        if not self.editing or self.session.song is None or self._drag is not None:
+            return
+        step, pitch, _ = self._cell(view, scene_pos)
+        note = self._note_at(view, step, pitch)
+        if note is None:
+            view.setCursor(Qt.CursorShape.CrossCursor)
+        elif self._near_end(view, note, step):
+            view.setCursor(Qt.CursorShape.SizeHorCursor)
+        else:
+            view.setCursor(Qt.CursorShape.SizeAllCursor)
 
     def _ask(self, title: str, text: str) -> bool:
         answer = QMessageBox.question(
