@@ -8,8 +8,9 @@ While editing, on a lane:
 - a drag on a note moves it, with the other selected notes, in time (by steps) and pitch (by rows);
 - a drag on a note's right end resizes it;
 - Alt+drag on a note changes the velocity of it and the other selected notes (up: louder);
-- a drag on an empty place selects the notes in the rectangle (Shift: adds to the selection);
-- Delete (or Backspace) deletes the selected notes; Esc clears the selection.
+- a drag on an empty place selects the notes in the rectangle (Shift: adds to the selection; over no note, it
+  clears the selection);
+- Delete (or Backspace) deletes the selected notes.
 Bars holding edited notes are marked by a bar along the top of their lane; Regenerate asks before replacing them.
 """
 
