@@ -220,3 +220,20 @@ def test_pinning_never_cuts_a_held_note_in_two():
     assert sorted(pinned.pins[BASS].bars) == [0, 1]
     assert lane_notes(pinned, BASS) == lane_notes(song, BASS)
     assert lane_notes(pinned.with_threshold(0.95), DRUMS) == []
+
+
+def test_a_revoiced_bar_under_edits_still_shows_and_plays_the_edits():
+    """Whatever rewrites a take's probabilities in an edited bar (a re-voiced chord), the bar shows, plays and
+    exports the musician's notes: Song.notes() and lane_notes agree."""
+    import dataclasses
+
+    from musicvae_app.sketch.pins import with_pins
+
+    song = with_pins(empty_song(), BASS, [0], [(40, 0, 4, 90), (40, 4, 8, 60)])
+    probs = song.probs.copy()
+    probs[BASS, 0:16, :] = 0.0
+    probs[BASS, 0:16, 47] = 0.9  # the engine put a B there
+    changed = dataclasses.replace(song, probs=probs)
+    roll = changed.notes()[BASS]
+    assert roll[0:8, 40].all() and not roll[:, 47].any()
+    assert lane_notes(changed, BASS) == [(40, 0, 4, 90), (40, 4, 8, 60)]

@@ -488,6 +488,12 @@ class Song:
             t, q = np.divmod(np.flatnonzero(held[1:-1] & held[:-2] & held[2:]), held.shape[1])
             dip = p[t + 1, q] <= depth[i] * np.minimum(p[t, q], p[t + 2, q])
             held[t[dip] + 1, q[dip]] = False
+        bar = self.steps_per_bar
+        for lane, pinned in self.pins.items():  # bars the musician edited hold their notes at any threshold
+            for b in pinned.bars:
+                on[lane, b * bar : (b + 1) * bar] = False
+            for pitch, start, end, _ in pinned.notes:
+                on[lane, start:end, pitch] = True
         return on
 
     def with_density(self, density: dict[str, float] | str) -> Song:
