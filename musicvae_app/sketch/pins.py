@@ -4,7 +4,7 @@ A take's notes are the cells of its probabilities at the threshold (song.py). On
 resizes, deletes or re-velocities a note, the bars of that lane it touches are *pinned*: they hold an exact
 list of notes (pitch, start step, end step, velocity), the same at every threshold, density or sustain, two
 notes of one pitch side by side stay two notes, and each keeps its own velocity. The take's probabilities in
-those bars are rewritten to match (1.0 on the notes, 0.0 elsewhere), so the engine, continuing or
+those bars are rewritten to match (0.6-1.0 on the notes by velocity, 0.0 elsewhere), so the engine, continuing or
 regenerating the other lanes, hears the edited part. Pinned bars are what Regenerate asks about before it
 replaces them.
 
@@ -99,11 +99,17 @@ def with_pins(song: Song, lane: int, bars, notes: list[Note]) -> Song:
     probs = song.probs.copy()
     for b in bars:
         probs[lane, b * spb : (b + 1) * spb] = 0.0
-    for p, s, e, _ in checked:
-        probs[lane, s : min(e, n_steps), p] = 1.0
+    for p, s, e, v in checked:
+        probs[lane, s : min(e, n_steps), p] = pinned_prob(v)
     pins = dict(song.pins)
     pins[lane] = LanePins(frozenset(int(b) for b in bars), tuple(sorted(checked, key=lambda n: (n[0], n[1]))))
     return dataclasses.replace(song, probs=probs, pins=pins)
+
+
+def pinned_prob(velocity: int) -> float:
+    """The probability an edited note's cells hold: 0.6 (velocity 1) to 1.0 (127), so the roll's shade shows
+    its velocity; the note sounds at any threshold whatever the value (Song.notes shows edited bars as placed)."""
+    return 0.6 + 0.4 * velocity / 127.0
 
 
 def pin(song: Song, lane: int, bars) -> tuple[Song, list[Note]]:
