@@ -34,7 +34,7 @@ EDGE_PX = 6  # how near a note's right end a press resizes it
 VELOCITY_PX = 2.0  # pixels of an Alt+drag per velocity step
 EDITED_COLOUR = "#e8b44a"
 GHOST_COLOUR = "#ffffff"
-KIT = np.array([35, 36, 37, 38, 39, 40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 53, 56])  # GM kit rows to draw on
+KIT = np.array([36, 37, 38, 39, 42, 44, 45, 46, 48, 49, 50, 51])  # kick, stick, snare, clap, hats, toms, cymbals
 ROOM = 5  # rows added above and below a pitched lane's notes while editing
 
 
@@ -114,6 +114,7 @@ class NoteEditor(QObject):
             view.vb.setYRange(0, len(view.rows), padding=0)
             view.row_axis.picture = None
             view.row_axis.update()
+        self.lanes.layout().setRowStretch(DRUMS, 3)  # the drum lane's share for its rows, as for a big kit
 
     def _hover(self, view: LaneView, scene_pos) -> None:
         """The cursor says what a press does: resize at a note's end, move on a note, draw elsewhere."""
