@@ -49,6 +49,7 @@ class Post:
         fill_bars=(),
         scale=None,
         free=None,
+        style=None,
     ) -> tuple[str, ...]:
         """Groove.apply in place on probs (5, B, steps, 128) in the song's key when `on`; what ran.
         protect: (chunks, 5) bool, chunks the stage leaves as they are; or free: (bars, 5), what it may change."""
@@ -65,6 +66,7 @@ class Post:
             fill_bars=fill_bars,
             scale=scale,
             free=free,
+            style=style,
         )
         return ("groove",)
 

@@ -97,6 +97,7 @@ class TakeRecord(Mapping):
     start_bias: tuple[float, ...] = UNSET
     device: str = UNSET  # "cpu", "cuda"
     groove: bool = UNSET
+    style: str = UNSET  # the style a take was generated in (engine/styles.py); unset: Auto
     chords: str = UNSET  # where the chords came from (CHORD_SOURCES): "asked", "part", "bank"
     chords_typed: str = UNSET  # the bars ("1-4,9") whose chords the musician typed
     follow: str = UNSET  # the followed part's file name

@@ -277,9 +277,10 @@ def bank_drums(engine) -> np.ndarray:
     return drums.reshape(drums.shape[0], -1, spb, 128)
 
 
-def assign_bank(styles: dict, drums: np.ndarray, sounding: np.ndarray, per_style: int = 32) -> dict:
-    """{style: bank rows}: the rows whose decoded drums play a kit (kick and backbeat in 3 of 4 bars), nearest
-    the style's template (kick, backbeat, hats, ride per 16th); the rows where every lane sounds first."""
+def assign_bank(styles: dict, drums: np.ndarray, sounding: np.ndarray, least: int = 12) -> dict:
+    """{style: bank rows}. A row whose decoded drums play a kit (a kick and a backbeat in 3 of 4 bars) and in
+    which every lane sounds goes to the style whose template (kick, backbeat, hats, ride per 16th) is nearest;
+    a style with fewer than `least` such rows takes the next nearest kit rows (every lane sounding first)."""
     profiles, kit = [], []
     for row in drums:
         f = pattern_features(row)
@@ -291,16 +292,37 @@ def assign_bank(styles: dict, drums: np.ndarray, sounding: np.ndarray, per_style
         k = row[..., list(KICKS)].any(axis=(1, 2)) & row[..., list(BACKBEAT)].any(axis=(1, 2))
         kit.append(int(k.sum()) >= 3)
     profiles, kit = np.array(profiles), np.array(kit)
+    names = list(styles)
+    templates = np.array(
+        [np.concatenate([styles[n]["template"][p] for p in ("kick", "backbeat", "hats", "ride")]) for n in names]
+    )
+    dist = np.array([[np.nansum((p - t) ** 2) for t in templates] for p in profiles])  # (rows, styles)
+    dist[~kit] = np.inf
     full = sounding.all(axis=1)
+    nearest = np.argmin(np.where(full[:, None], dist, np.inf), axis=1)
     out = {}
-    for name, s in styles.items():
-        t = np.concatenate([s["template"][p] for p in ("kick", "backbeat", "hats", "ride")])
-        d = np.nansum((profiles - t) ** 2, axis=1)
-        d[~kit | np.isnan(profiles).all(axis=1)] = np.inf
-        d[~full] += 100.0  # rows where a lane is silent only after every full one
-        order = [int(i) for i in np.argsort(d) if np.isfinite(d[i])]
-        out[name] = sorted(order[:per_style])
+    for j, name in enumerate(names):
+        rows = [int(i) for i in np.flatnonzero(full & kit & (nearest == j))]
+        if len(rows) < least:
+            rank = dist[:, j] + np.where(full, 0.0, 100.0)
+            extra = [int(i) for i in np.argsort(rank) if np.isfinite(rank[i]) and int(i) not in rows]
+            rows += extra[: least - len(rows)]
+        out[name] = sorted(rows)
     return out
+
+
+def bank_only(pack: str) -> None:
+    """styles.json's bank rows assigned again on the pack's bank (the songs are not read again)."""
+    from ..engine import Engine
+
+    target = Path(pack) / STYLES_FILE
+    data = json.loads(target.read_text())
+    engine = Engine.load(pack)
+    rows = assign_bank(data["styles"], bank_drums(engine), engine.fast.bank_sounding.cpu().numpy())
+    for name, s in data["styles"].items():
+        s["bank_rows"] = rows[name]
+        print(f"{name:18s} bank rows {len(rows[name])}")
+    target.write_text(json.dumps(data, separators=(",", ":")))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -313,7 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data", required=True, help="the folder the pack was trained on (training songs are used)")
     p.add_argument("--songs", type=int, default=1200, help="training songs to measure")
     p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--bank-only", action="store_true", help="only assign the bank rows again (styles.json exists)")
     args = p.parse_args(argv)
+    if args.bank_only:
+        bank_only(args.pack)
+        return 0
     card = read_card(args.pack)
     percent = int(card.get("training", {}).get("config", {}).get("validation_percent", 10))
     files = find_files(args.data)
