@@ -217,3 +217,33 @@ def test_earlier_repetition_counts_a_chunk_that_replays_any_earlier_one():
     a, b, c = (rng.random((64, 128)) < 0.05 for _ in range(3))
     lane = np.concatenate([a, b, a, c, np.zeros((64, 128), bool)])  # A B A C (silent): 1 of 3 comes back
     assert earlier_repetition(lane, 64) == pytest.approx(100 / 3)
+
+
+# --- the window ---------------------------------------------------------------------------------------------
+
+
+def test_the_window_style_box_and_a_section_energy(qtbot, shipped, tmp_path):
+    """The Style box lists the pack's styles ("Auto" first); picking one sets the next Generate's style and tempo;
+    a section named 'chorus @5' gets energy 5; a bad energy is a message and the sections stay."""
+    from musicvae_app.ui.main_window import MainWindow
+
+    w = MainWindow(shipped, data_dir=tmp_path / "data", restore="no")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.bar.style.count() > 1, timeout=20000)
+    box = w.bar.style
+    assert box.itemText(0) == "Auto" and box.count() == len(shipped.styles())
+    box.setCurrentIndex(box.findText("funk"))
+    session = w.session
+    assert session.style == "funk"
+    assert session.generation_args()["style"] == "funk"
+    assert session.settings.tempo == shipped.style_set.get("funk").tempo_median
+    box.setCurrentIndex(0)
+    assert session.style is None and "style" not in session.generation_args()
+    session.mark_section("chorus @5", 1, 4)
+    assert [(s.name, s.level) for s in session.sections()] == [("chorus", 5)]
+    from musicvae_app.errors import InvalidValue
+
+    with pytest.raises(InvalidValue, match="1 to 5"):
+        session.mark_section("verse @9", 5, 8)
+    assert [(s.name, s.level) for s in session.sections()] == [("chorus", 5)]
