@@ -10,6 +10,7 @@ import numpy as np
 
 from ...atomic import atomic_write
 from ...theory.chords import NO_CHORD, REPEAT, ChordError, parse_chord
+from ...theory.dynamics import velocity
 from ...theory.feel import feel_of, song_seed, timed_notes
 from ...theory.keys import MAJOR_NAMES, MINOR_NAMES, parse_key
 from ..song import DRUMS, LANES, Song, note_runs
@@ -19,7 +20,8 @@ DRUM_HIT_STEPS = 1  # every active drum step is its own hit, this many steps lon
 
 
 def lane_notes(song: Song, lane: int) -> list[tuple[int, int, int, int]]:
-    """(pitch, start step, end step, velocity) of one lane; velocity follows the model's confidence.
+    """(pitch, start step, end step, velocity) of one lane; velocity by lane, 16th position and the model's
+    confidence (theory/dynamics.py: real songs' velocities, an accented downbeat, ghost notes on the snare).
 
     Pitched lanes join consecutive active steps into one held note. Drums never do: each active step
     is a separate hit of DRUM_HIT_STEPS, so a hi-hat row on every 8th plays every 8th.
@@ -37,8 +39,7 @@ def lane_notes(song: Song, lane: int) -> list[tuple[int, int, int, int]]:
     for pitch, s, e in zip(*runs):
         e = min(int(e), song.n_steps)
         confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
-        velocity = int(round(56 + 64 * min(max(confidence, 0.0), 1.0)))
-        out.append((int(pitch), int(s), int(e), velocity))
+        out.append((int(pitch), int(s), int(e), velocity(lane, int(pitch), int(s), song.steps_per_beat, confidence)))
     return out
 
 
