@@ -69,6 +69,47 @@ def plain_takes(engine, count: int, steps: int, seed: int, **extra) -> np.ndarra
         )
 
 
+FORM = [("intro", 1, 4), ("verse", 5, 8), ("chorus", 13, 8), ("verse", 21, 8), ("chorus", 29, 8), ("outro", 37, 4)]
+
+
+def dynamics(engine, real_paths: list[str], count: int, seed: int) -> None:
+    """Velocity by 16th position (drums: kick, backbeat, hats) real beside ours, and a form's chorus against its
+    verse (notes a bar, mean velocity), from exported takes read back with mido (training/styles.read_song)."""
+    import tempfile
+    from pathlib import Path
+
+    from musicvae_app.sketch.midi import write_midi
+    from musicvae_app.training.styles import read_song, velocity_table
+
+    real = velocity_table([s for s in (read_song(p) for p in real_paths) if s is not None])
+    songs, contrast = [], {"verse": [], "chorus": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        for k in range(count):
+            take = engine.generate(steps=9, seed=seed + k, sections=FORM)
+            song = read_song(str(write_midi(take, Path(tmp) / "t.mid")))
+            songs.append(song)
+            for sec in take.sections:
+                if sec.kind in contrast:
+                    n = song["notes"]
+                    inside = n[(n[:, 2] >= (sec.start - 1) * 4) & (n[:, 2] < sec.end * 4)]
+                    contrast[sec.kind].append((len(inside) / sec.bars, float(inside[:, 3].mean())))
+    ours = velocity_table(songs)
+    print(f"velocity, real (validation songs) beside ours ({count} sketches with a form):")
+    for name, r, o in zip(("kick", "backbeat", "hats/ride"), real["drums_by_position"], ours["drums_by_position"]):
+        on = lambda row: np.mean(row[::4])  # noqa: E731
+        off = lambda row: np.mean(row[1::2])  # noqa: E731
+        print(f"  {name:10s} beats {on(r):5.1f} / {on(o):5.1f}   off-8th 16ths {off(r):5.1f} / {off(o):5.1f}")
+    for lane, r, o in zip(LANES, real["lane_mean"], ours["lane_mean"]):
+        print(f"  {lane:10s} mean {r:5.1f} / {o:5.1f}")
+    print(
+        f"  snare ghost notes (< 0.6 x the song's median) {100 * real['snare_ghost_share']:.1f} % / "
+        f"{100 * ours['snare_ghost_share']:.1f} %"
+    )
+    for kind, rows in contrast.items():
+        rows = np.array(rows)
+        print(f"  {kind:7s} notes a bar {rows[:, 0].mean():5.1f}, mean velocity {rows[:, 1].mean():5.1f}")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pack", default="resources/models/default")
@@ -80,6 +121,7 @@ def main(argv=None) -> int:
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--styles", type=int, default=0, help="random-start sketches per style for the kit share")
     parser.add_argument("--plain", action="store_true", help="ours: random-start sketches, no primer, no chords")
+    parser.add_argument("--dynamics", type=int, default=0, help="sketches with a song form: velocity, chorus lift")
     parser.add_argument("--recall", default=None, help="five shares (card `recall`) to try in place of the card's")
     args = parser.parse_args(argv)
     engine = Engine.load(args.pack)
@@ -114,6 +156,8 @@ def main(argv=None) -> int:
     print(
         f"kit bars (kick and backbeat) %: real {kit_share(real[..., SCORE_CHUNK:, :]):.1f}, ours {kit_share(ours):.1f}"
     )
+    if args.dynamics:
+        dynamics(engine, [w.name for w in chosen], args.dynamics, args.seed)
     if args.styles:
         print(f"per style, {args.styles} random-start sketches of {args.steps + 1} chunks:")
         for name, _ in engine.styles():
