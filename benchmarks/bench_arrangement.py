@@ -120,6 +120,7 @@ def main(argv=None) -> int:
     parser.add_argument("--train", action="store_true", help="training songs (tuning), not the validation split")
     parser.add_argument("--cache-dir", default=None)
     parser.add_argument("--styles", type=int, default=0, help="random-start sketches per style for the kit share")
+    parser.add_argument("--follow", default=None, help="ours follow the real songs' own part on these lanes")
     parser.add_argument("--plain", action="store_true", help="ours: random-start sketches, no primer, no chords")
     parser.add_argument("--dynamics", type=int, default=0, help="sketches with a song form: velocity, chorus lift")
     parser.add_argument("--recall", default=None, help="five shares (card `recall`) to try in place of the card's")
@@ -136,7 +137,14 @@ def main(argv=None) -> int:
     real = np.stack([w.roll for w in chosen])
     chords = continuation_chords(chosen)
     t0 = time.perf_counter()
-    if args.plain:
+    if args.follow:
+        from musicvae_app.evaluation.playing import follow_takes
+
+        given = [LANES.index(name) for name in args.follow.split(",")]
+        chosen = [w for w in chosen if all(w.roll[i].any() for i in given)]
+        real = np.stack([w.roll for w in chosen])
+        ours = follow_takes(engine, chosen, given, args.steps, args.seed)
+    elif args.plain:
         ours = plain_takes(engine, len(chosen), args.steps, args.seed)
     else:
         ours = chord_takes(engine, chosen, chords, args.steps, args.seed)
@@ -144,6 +152,7 @@ def main(argv=None) -> int:
     r, g = lane_rows(real[..., SCORE_CHUNK:, :]), lane_rows(ours[..., SCORE_CHUNK:, :])
     split = "training" if args.train else "validation"
     how = "random-start sketches, no chords" if args.plain else "primer + chunks asked their own chords"
+    how = f"following the songs' own {args.follow}" if args.follow else how
     print(
         f"{len(chosen)} {split} songs ({args.steps} chunks after the first), ours: {how}, seed {args.seed} "
         f"({seconds:.1f} s)"

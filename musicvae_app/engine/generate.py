@@ -202,6 +202,10 @@ class Generation:
             if sections:  # a chorus lifts, an intro leads in, an outro ends (engine/energy.py)
                 spb = self.cfg.chunk_steps // self.cfg.bars
                 energy.shape(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
+            if part is not None:  # one of piano and guitar comps: the other lays out over the musician's
+                lanes_given = [LANES.index(name) for name in keep_lanes]
+                spb = self.cfg.chunk_steps // self.cfg.bars
+                energy.roles(probs, lanes_given, np.repeat(~protect, self.cfg.bars, axis=0), spb, seed)
             grooved = self.post.run_groove(
                 probs,
                 groove,
