@@ -72,6 +72,12 @@ def plain_takes(engine, count: int, steps: int, seed: int, **extra) -> np.ndarra
 FORM = [("intro", 1, 4), ("verse", 5, 8), ("chorus", 13, 8), ("verse", 21, 8), ("chorus", 29, 8), ("outro", 37, 4)]
 
 
+def _played_mean(values) -> float:
+    """The mean over the positions that have notes (velocity_table gives 0 where none falls)."""
+    values = np.asarray(values, dtype=float)
+    return float(values[values > 0].mean()) if (values > 0).any() else float("nan")
+
+
 def dynamics(engine, real_paths: list[str], count: int, seed: int) -> None:
     """Velocity by 16th position (drums: kick, backbeat, hats) real beside ours, and a form's chorus against its
     verse (notes a bar, mean velocity), from exported takes read back with mido (training/styles.read_song)."""
@@ -96,8 +102,8 @@ def dynamics(engine, real_paths: list[str], count: int, seed: int) -> None:
     ours = velocity_table(songs)
     print(f"velocity, real (validation songs) beside ours ({count} sketches with a form):")
     for name, r, o in zip(("kick", "backbeat", "hats/ride"), real["drums_by_position"], ours["drums_by_position"]):
-        on = lambda row: np.mean(row[::4])  # noqa: E731
-        off = lambda row: np.mean(row[1::2])  # noqa: E731
+        on = lambda row: _played_mean(row[::4])  # noqa: E731
+        off = lambda row: _played_mean(row[1::2])  # noqa: E731
         print(f"  {name:10s} beats {on(r):5.1f} / {on(o):5.1f}   off-8th 16ths {off(r):5.1f} / {off(o):5.1f}")
     for lane, r, o in zip(LANES, real["lane_mean"], ours["lane_mean"]):
         print(f"  {lane:10s} mean {r:5.1f} / {o:5.1f}")

@@ -4,8 +4,9 @@ The tables are real songs' mean velocities by lane and 16th position, measured o
 band-midi by training/styles.py (`velocity` in resources/models/default/styles.json): the drums' kick, backbeat
 (snare, clap, side stick) and hats/ride each their own row, so a downbeat is accented, off-beat 16ths are softer
 (a hi-hat's 16ths 75-79 against 93 on the beat) and the backbeat lands on 2 and 4 (102). The model's confidence
-moves a note around its position's mean (CONFIDENCE x (confidence - 0.5)), so a louder section (engine/energy.py
-lifts its probabilities) plays louder; a snare hit the model is unsure of off the 8ths is a ghost note
+moves a note around its position's mean (CONFIDENCE x (confidence - the lane's median confidence in the take)),
+so a louder section (engine/energy.py lifts its probabilities) plays louder; a snare hit the model is much less
+sure of than usual off the 8ths is a ghost note
 (GHOST x its position's mean), as real drummers play about 3 % of their snare hits. Plain Python: no numpy.
 """
 
@@ -30,13 +31,14 @@ DRUM_VELOCITY = {  # the drums by kind of hit
 }
 CONFIDENCE = 40.0  # velocity per unit of confidence around its position's mean: a sure note +20, an unsure -20
 GHOST = 0.5  # a ghost note's share of its position's mean velocity
-GHOST_BELOW = 0.15  # confidence under which an off-8th snare hit is a ghost note
+GHOST_BELOW = 0.4  # confidence this far under the lane's usual makes an off-8th snare hit a ghost note
 SNARES = (38, 40)
 
 
-def velocity(lane: int, pitch: int, step: int, steps_per_beat: int, confidence: float) -> int:
+def velocity(lane: int, pitch: int, step: int, steps_per_beat: int, confidence: float, center: float = 0.5) -> int:
     """The velocity (1-127) of a note of `lane` starting at `step` (on a grid of steps_per_beat), given the model's
-    confidence in it (0: at the threshold, 1: certain)."""
+    confidence in it (0: at the threshold, 1: certain) and the lane's usual confidence (`center`, the take's median
+    for the lane: a note as sure as the lane's usual plays its position's real mean)."""
     confidence = min(max(float(confidence), 0.0), 1.0)
     position = (int(step) * 4 // max(int(steps_per_beat), 1)) % POSITIONS
     on_16th = int(step) * 4 % max(int(steps_per_beat), 1) == 0
@@ -44,6 +46,6 @@ def velocity(lane: int, pitch: int, step: int, steps_per_beat: int, confidence: 
     if lane == lanes.DRUMS:
         table = next((row for kinds, row in DRUM_VELOCITY.items() if pitch in kinds), table)
     base = table[position] if on_16th else min(table)
-    if lane == lanes.DRUMS and pitch in SNARES and position % 2 == 1 and confidence < GHOST_BELOW:
+    if lane == lanes.DRUMS and pitch in SNARES and position % 2 == 1 and confidence < center - GHOST_BELOW:
         return max(1, round(GHOST * base))
-    return max(1, min(127, round(base + CONFIDENCE * (confidence - 0.5))))
+    return max(1, min(127, round(base + CONFIDENCE * (confidence - center))))

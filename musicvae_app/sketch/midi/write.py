@@ -36,11 +36,14 @@ def lane_notes(song: Song, lane: int) -> list[tuple[int, int, int, int]]:
         runs = (pitches[keep][order], steps[keep][order], steps[keep][order] + DRUM_HIT_STEPS)
     else:
         runs = note_runs(roll)
+    found = []
     for pitch, s, e in zip(*runs):
         e = min(int(e), song.n_steps)
         confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
-        out.append((int(pitch), int(s), int(e), velocity(lane, int(pitch), int(s), song.steps_per_beat, confidence)))
-    return out
+        found.append((int(pitch), int(s), int(e), min(max(confidence, 0.0), 1.0)))
+    center = float(np.median([c for *_, c in found])) if found else 0.5  # the lane's usual confidence in this take
+    spb = song.steps_per_beat
+    return [(p, s, e, velocity(lane, p, s, spb, c, center)) for p, s, e, c in found]
 
 
 def timed_lane_notes(song: Song, lane: int, notes=None) -> list[tuple[int, float, float, int]]:
