@@ -271,3 +271,13 @@ def test_exported_drums_accent_the_beat(shipped, tmp_path):
         on += [v for step, _, v in hits if step % 4 == 0]
         off += [v for step, _, v in hits if step % 2 == 1]
     assert np.mean(on) > np.mean(off) + 8, (np.mean(on), np.mean(off))
+
+
+def test_a_section_energy_and_a_style_are_saved_with_the_sketch(shipped, tmp_path):
+    from musicvae_app.sketch.sketchfile import Sketch, load, save
+
+    song = shipped.generate(steps=3, seed=4, style="rock", sections=[("verse", 1, 8), ("chorus", 9, 8, 5)])
+    back = load(save(Sketch([song]), tmp_path / "s.musicvae")).song
+    assert [(s.name, s.energy, s.level) for s in back.sections] == [("verse", None, 3), ("chorus", 5, 5)]
+    assert back.settings["style"] == "rock"
+    assert np.array_equal(back.notes(), song.notes())
