@@ -238,6 +238,8 @@ def test_the_window_style_box_and_a_section_energy(qtbot, shipped, tmp_path):
     assert session.style == "funk"
     assert session.generation_args()["style"] == "funk"
     assert session.settings.tempo == shipped.style_set.get("funk").tempo_median
+    box.setCurrentIndex(box.findText("shuffle"))
+    assert session.feel["swing"] == shipped.style_set.get("shuffle").swing_percent > 50
     box.setCurrentIndex(0)
     assert session.style is None and "style" not in session.generation_args()
     session.mark_section("chorus @5", 1, 4)

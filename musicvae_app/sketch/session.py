@@ -364,14 +364,15 @@ class Session:
         self.update_settings(**changes)
 
     def set_style(self, name: str | None) -> None:
-        """The style of the next Generate (None or "Auto": none); its tempo becomes the next Generate's (the
-        middle of its range). An unknown style raises InvalidValue naming the styles and changes nothing."""
+        """The style of the next Generate (None or "Auto": none); its tempo (the middle of its range) and swing
+        become the next Generate's. An unknown style raises InvalidValue naming the styles and changes nothing."""
         engine = self.jobs.engine
         style = engine.style_set.get(name) if engine is not None else None
         if engine is None and name is not None and str(name).strip().lower() != "auto":
             raise InvalidValue("the model pack is still loading: pick the style again in a moment")
         self.style = style.name if style is not None else None
-        if style is not None:
+        if style is not None:  # its feel too: the next Generate's takes are dressed in the session's feel
+            self.feel = {**self.feel, "swing": style.swing_percent, "swing_grid": "8th"}
             self.update_settings(tempo=float(style.tempo_median))
         else:
             self.events.emit("settings")
