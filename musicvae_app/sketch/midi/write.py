@@ -28,7 +28,6 @@ def lane_notes(song: Song, lane: int) -> list[tuple[int, int, int, int]]:
     """
     probs = song.probs[lane]
     roll = song.notes()[lane]
-    out = []
     if lane == DRUMS:
         steps, pitches = np.nonzero(roll)
         keep = (pitches >= GM_DRUM_RANGE[0]) & (pitches <= GM_DRUM_RANGE[1])
