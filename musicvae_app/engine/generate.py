@@ -265,7 +265,8 @@ class Generation:
                 ran = grooved
                 if chord_source is not None:
                     song.chords = [None if c is None else c.symbol for c in asked]
-                    ran += self.post.run_chart(song, asked, np.repeat(~protect, self.cfg.bars, axis=0))
+                    free = np.repeat(~protect, self.cfg.bars, axis=0)
+                    ran += self.post.run_chart(song, asked, free, bass_roots=chord_source == "part")
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")
