@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..sketch.song import Song
-from .chording import fit_to_chart
+from .chording import fit_to_chart, rest_no_chord
 from .groove import Groove
 
 
@@ -69,11 +69,15 @@ class Post:
         return ("groove",)
 
     @staticmethod
-    def run_chart(song: Song, chords, free: np.ndarray) -> tuple[str, ...]:
-        """The chart check in place on a finished take: free (bars, 5), the bars and lanes it may change; what ran."""
+    def run_chart(song: Song, chords, free: np.ndarray, rest: bool = False) -> tuple[str, ...]:
+        """The chart check in place on a finished take: chords a chord a beat; free (bars, 5), the bars and lanes
+        it may change; rest: a chart the musician wrote, whose N.C. beats the pitched lanes rest (the drums play
+        on); what ran."""
         if chords is None or not free.any():
             return ()
         fit_to_chart(song, chords, free)
+        if rest and rest_no_chord(song, chords, free):
+            return ("chart", "rest")
         return ("chart",)
 
     @staticmethod
