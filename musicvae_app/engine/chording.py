@@ -17,14 +17,14 @@ import torch
 from ..lanes import DRUMS, LANES
 from ..sketch.song import Song, note_runs
 from ..theory.chords import (
+    BEATS_PER_BAR,
     CHORD_FEATURES,
+    NO_CHORD,
     Chord,
     ChordError,
     bars_chroma,
     bars_of,
     best_chords,
-    BEATS_PER_BAR,
-    NO_CHORD,
     chart_period,
     chord_features,
     chord_of_features,
@@ -313,6 +313,8 @@ def bar_item(item, bar: int) -> tuple:
     """One bar of a chord list given to generate: a Chord, None, a symbol ('Am7', 'N.C.') or a bar's text ('C Am')."""
     if item is None or isinstance(item, Chord):
         return (item,) * BEATS_PER_BAR
+    if isinstance(item, tuple) and len(item) == BEATS_PER_BAR and all(c is None or isinstance(c, Chord) for c in item):
+        return item  # a bar's beats (chords.parse_bars)
     if isinstance(item, str) and len(item.split()) > 1:
         return parse_bar(item, bar)
     return (None if isinstance(item, str) and item.strip() in NO_CHORD else parse_chord(item, bar=bar),) * BEATS_PER_BAR

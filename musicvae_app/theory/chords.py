@@ -190,13 +190,13 @@ def _token(token: str, bar: int, before: Chord | None | str) -> Chord | None:
     if token in REPEAT or token == HOLD:
         if before == "start":
             raise ChordError(
-                f"bar 1 of the chart starts with {token!r}, which repeats the chord before: start with a chord"
+                f"bar {bar} of the chart starts with {token!r}, which repeats the chord before: start with a chord"
             )
         return before
     return parse_chord(token, bar=bar)
 
 
-def parse_bars(text: str, bars: int | None = None) -> list[Bar]:
+def parse_bars(text: str, bars: int | None = None, first_bar: int = 1) -> list[Bar]:
     """A chord chart -> each bar's chords, one per beat (a tuple of BEATS_PER_BAR Chord-or-None).
 
     The one chart syntax of the window, the CLI, chart files and `generate(chords=...)`:
@@ -205,7 +205,7 @@ def parse_bars(text: str, bars: int | None = None) -> list[Bar]:
       "| C F G |" is C for two beats then F and G; "." holds the chord before for a beat ("| C . . G |");
     - "%" repeats the whole bar before ("/" too, alone in a bar); "N.C." (NC, x) is no chord;
     - slash chords (C/E) and every quality of ACCEPTED_FORMS; a BOM, CRLF and tabs read as spaces.
-    Repeated or cut to `bars` when given.
+    Repeated or cut to `bars` when given; errors count bars from `first_bar`.
     """
     if not isinstance(text, str) or not clean_chart_text(text).strip():
         raise ChordError("the chord chart is empty: type one chord a bar, e.g. 'Am F C G', or '| C Am | F G |'")
@@ -214,11 +214,11 @@ def parse_bars(text: str, bars: int | None = None) -> list[Bar]:
         raise ChordError("the chord chart has bar lines but no chords: type one chord a bar, e.g. '| Am | F |'")
     out: list[Bar] = []
     for i, tokens in enumerate(groups):
-        bar = i + 1
+        bar = i + first_bar
         if len(tokens) == 1 and tokens[0] in REPEAT:
             if not out:
                 raise ChordError(
-                    f"bar 1 of the chart is {tokens[0]!r}, which repeats the bar before: start with a chord"
+                    f"bar {bar} of the chart is {tokens[0]!r}, which repeats the bar before: start with a chord"
                 )
             out.append(out[-1])
             continue
@@ -327,7 +327,8 @@ def chord_changes(beats: list) -> list[tuple[int, Chord | None]]:
 
 def parse_bar(text: str, bar: int | None = None) -> Bar:
     """One bar's chart text ('C', 'C Am', 'C . . G', 'N.C.', as a Song keeps it) -> its beats; ChordError otherwise."""
-    bars = parse_bars(f"| {text} |") if isinstance(text, str) and "|" not in text else None
+    where = 1 if bar is None else bar
+    bars = parse_bars(f"| {text} |", first_bar=where) if isinstance(text, str) and "|" not in text else None
     if bars is None or len(bars) != 1:
         raise ChordError(f"bar {bar if bar is not None else '?'} holds {_shown(str(text))}, not one bar of a chart")
     return bars[0]
