@@ -106,7 +106,7 @@ def test_a_chart_reads_as_everywhere_else_chords_between_bar_lines_share_the_bar
     bars of a chord a beat, '| C Am | F G |' two a bar, without bar lines one chord a bar."""
     session.generate()
     session.set_chords("Am F C G | Dm G C C")
-    assert session.song.chords == ["Am F C G", "Dm G C C"] * 8
+    assert session.song.chords == ["Am F C G", "Dm G C ."] * 8  # a held beat written as the chart writes it
     assert session.generation_args()["chords"] == "Am F C G | Dm G C C"
     session.set_chords("| C Am | F G |")
     assert session.song.chords == ["C Am", "F G"] * 8

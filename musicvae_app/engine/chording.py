@@ -219,7 +219,9 @@ def _near_tone(on: np.ndarray, tone: np.ndarray, at: np.ndarray, pitch: np.ndarr
     return hit
 
 
-def _strays(song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.ndarray, span: int | None = None) -> bool:
+def _strays(
+    song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.ndarray, span: int | None = None
+) -> bool:
     """In place on song.probs: each note of `notes` (the song's Song.notes) whose pitch is not a tone of its
     bar's chord moves to the nearest chord tone (chord_map), unless it is a passing note as `keep_passing`
     keeps them: struck off the beat, over within PASSING_STEPS steps, a step (1-2 semitones) from a chord tone

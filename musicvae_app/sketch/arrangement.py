@@ -8,9 +8,9 @@ The Session holds one `Arrangement` (session.arrangement) and forwards its publi
 - `set_chord(bar, "Dm7")` (or a bar's chords, "Dm7 G7") re-voices that bar at once from the take's own latents
   (Engine.set_chord: no new sample, every other bar bit-identical); `set_chords("| C Am | F G |")` re-voices
   every bar whose chords changed and is also the chart of the next Generate. Charts read as everywhere else
-  (chords.parse_bars: between bar lines the chords share the bar, without bar lines one chord a bar) (typed before any take, it is what the first
-  Generate plays). Each is one undo step; a bad symbol raises ChordError naming the symbol and its bar,
-  and the sketch stays as it is.
+  (chords.parse_bars: between bar lines the chords share the bar, without bar lines one chord a bar); typed
+  before any take, it is what the first Generate plays. Each is one undo step; a bad symbol raises ChordError
+  naming the symbol and its bar, and the sketch stays as it is.
 - `set_sections([...])` marks intro / verse / chorus... on the takes (one undo step; the notes stay) and the
   next Generate plays them: a section whose name came before returns as its first time's music with a
   variation, and the drums fill into every section (engine/sections.py). A form longer than the take on

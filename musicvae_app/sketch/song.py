@@ -329,7 +329,9 @@ def check_chords(chords, n_bars: int) -> list[str | None]:
     if len(chords) > n_bars:
         raise InvalidValue(f"chords name {len(chords)} bars but the song has {n_bars}")
     for bar, chord in enumerate(chords):
-        if chord is not None and not (isinstance(chord, str) and 0 < len(chord.strip()) and len(chord) <= MAX_BAR_CHARS):
+        if chord is not None and not (
+            isinstance(chord, str) and 0 < len(chord.strip()) and len(chord) <= MAX_BAR_CHARS
+        ):
             raise InvalidValue(
                 f"chords: bar {bar + 1} holds {chord!r:.60}; a bar's chords are a symbol like 'Am7' or a bar's "
                 f"chart like 'C Am' (1-{MAX_BAR_CHARS} characters), or None"

@@ -5,8 +5,9 @@ they start (`| C Am |`: C on beat 1, Am on beat 3); zoomed out, a name repeating
 out, a name wider than its room is cut short ("Cmaj…") and one with no room at all is not drawn, so names
 never run together. Click a bar to type its chords in place ("Dm7" or "Dm7 G7"; Enter applies: the bar is
 re-voiced at once, one undo step; Esc cancels); "Chart…" (or Sketch > Chord chart…, Ctrl+Shift+C) types a
-whole chart, "| C Am | F G |", for the take on screen and the next Generate. Under it, the sections strip (ui/sections_strip.py). Everything goes through the
-Session (its Arrangement, sketch/arrangement.py); this module only draws and forwards.
+whole chart, "| C Am | F G |", for the take on screen and the next Generate. Under it, the sections strip
+(ui/sections_strip.py). Everything goes through the Session (its Arrangement, sketch/arrangement.py); this
+module only draws and forwards.
 """
 
 from __future__ import annotations
