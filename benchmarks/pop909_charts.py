@@ -113,6 +113,17 @@ def runs(beats: list) -> list[tuple[int, int, Chord]]:
     return out
 
 
+def heard_as(asked: Chord, heard: Chord | None, chroma: np.ndarray) -> bool:
+    """Same root and tones as recognized; for a quality the recognizer has no name for (7sus4, dim7, mMaj7, 9ths),
+    the recognized root and every tone of the chord at least 7 % of the piece's weight (the recognizer's line)."""
+    if heard is not None and heard.root == asked.root and set(heard.tones) == set(asked.tones):
+        return True
+    if asked.quality in RECOGNIZED or heard is None or heard.root != asked.root:
+        return False
+    share = chroma / max(float(chroma.sum()), 1.0)
+    return bool(np.all(share[list(asked.tones)] >= 0.07))
+
+
 def run(engine, args) -> int:
     root = Path(args.pop909)
     ids = sorted(int(d) for d in os.listdir(root) if d.isdigit())
@@ -149,10 +160,11 @@ def run(engine, args) -> int:
         asked = runs(window)
         for lo, hi, chord in asked:
             piece = roll[:, lo * spb : hi * spb]
-            heard = best_chords(*bars_chroma(piece, piece.shape[1], drums=4))[0]
+            chroma, lowest = bars_chroma(piece, piece.shape[1], drums=4)
+            heard = best_chords(chroma, lowest)[0]
             name = chord.quality + ("/" if chord.bass is not None else "")
             total[name] += 1
-            hits[name] += heard is not None and heard.root == chord.root and set(heard.tones) == set(chord.tones)
+            hits[name] += heard_as(chord, heard, chroma[0])
             bass = np.flatnonzero(roll[2, lo * spb])
             bass_n += 1
             bass_hits += bool(len(bass)) and int(bass.min()) % 12 == chord.lowest
@@ -165,7 +177,10 @@ def run(engine, args) -> int:
         f"{mode}; {changes / max(songs * bars, 1):.2f} chords a bar; seed {args.seed}+id; takes in {seconds:.1f} s"
     )
     print(f"chords heard as asked (qualities the recognizer names) {100 * h_rec / max(n_rec, 1):6.1f} %  of {n_rec}")
-    print(f"chords heard as asked (all)                          {100 * h_all / max(n_all, 1):6.1f} %  of {n_all}")
+    print(
+        f"chords heard as asked (all; unnamed qualities: root + every tone) {100 * h_all / max(n_all, 1):6.1f} %  "
+        f"of {n_all}"
+    )
     print(f"bass on the chord's bass note where it starts          {100 * bass_hits / max(bass_n, 1):6.1f} %")
     for name, n in total.most_common():
         print(f"  {name or 'maj':<8} {n:5d} chords  {100 * hits[name] / n:6.1f} %")

@@ -21,6 +21,7 @@ from musicvae_app.sketch.sketchfile import Sketch, load, save
 from musicvae_app.theory.chords import (
     ChordError,
     bar_text,
+    bars_chroma,
     parse_bar,
     parse_bars,
     parse_chord,
@@ -205,3 +206,17 @@ def test_a_followed_part_with_two_chords_a_bar_is_played_at_full_resolution(ship
     for bar in two:
         second = parse_bar(song.chords[bar])[2]
         assert bass_starts(out, 4 * bar + 2) == [second.lowest], (bar, song.chords[bar])
+
+
+@pytest.mark.parametrize("chart", ["C9 Fmaj9 Am9 Gadd9", "G7sus4 Cdim7 AmMaj7 E7"])
+def test_ninths_and_chords_the_ear_has_no_name_for_are_voiced_with_every_tone(shipped, chart):
+    """9ths, add9, 7sus4, dim7, mMaj7: the recognizer names none of them, so each bar is checked tone by tone:
+    every tone of the chord is at least 7 % of the bar's pitched weight (the recognizer's own line)."""
+    asked = [parse_chord(s) for s in chart.split()]
+    full = []
+    for seed in range(3):
+        song = shipped.generate(chords=chart, steps=1, seed=seed)
+        chroma, _ = bars_chroma(song.notes()[[i for i in range(len(LANES)) if i != 4]], song.steps_per_bar, None)
+        share = chroma / chroma.sum(axis=1, keepdims=True)
+        full += [bool(np.all(share[bar, list(c.tones)] >= 0.07)) for bar, c in enumerate(asked * 2)]
+    assert np.mean(full) >= 0.9, f"{chart}: every tone voiced in {100 * np.mean(full):.0f} % of bars"

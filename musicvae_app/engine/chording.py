@@ -20,6 +20,7 @@ from ..theory.chords import (
     BEATS_PER_BAR,
     CHORD_FEATURES,
     NO_CHORD,
+    RECOGNIZED,
     Chord,
     ChordError,
     bars_chroma,
@@ -77,6 +78,20 @@ def chord_tones(chord: Chord) -> np.ndarray:
 def same_tones(asked: Chord | None, heard: Chord | None) -> bool:
     """Whether a bar heard as `heard` plays the asked chord: its root and tone set (the slash bass aside)."""
     return asked is not None and heard is not None and asked.root == heard.root and set(asked.tones) == set(heard.tones)
+
+
+def heard_as(asked: Chord, heard: Chord | None, share: np.ndarray) -> bool:
+    """Whether a piece plays the asked chord as a listener hears it: recognized with its root and tones
+    (same_tones); for a chord the recognizer has no name for (9, maj9, m9, add9, 7sus4, dim7, mMaj7), the
+    recognized root with each of the chord's tones at least SCARCE_SHARE of the piece's weight (share: (12,))."""
+    if same_tones(asked, heard):
+        return True
+    if asked.quality in RECOGNIZED or heard is None or heard.root != asked.root:
+        return False
+    return bool(np.all(share[list(asked.tones)] >= SCARCE_SHARE))
+
+
+SCARCE_SHARE = 0.07  # the recognizer's own line for a tone it counts as played (chords._SCARCE)
 
 
 def _move_class(cells: np.ndarray, source: int, target: int, keep: bool = False) -> None:
@@ -370,9 +385,10 @@ def fit_to_chart(song: Song, chords: list[Chord | None], free: np.ndarray) -> No
         # the asked pieces alone, as chords.recognize hears them (each on its own)
         steps = (np.asarray(asked, dtype=np.int64)[:, None] * span + np.arange(span)).ravel()
         played = notes[np.asarray(PITCHED)[:, None], steps]
-        heard = best_chords(*bars_chroma(played, span, drums=None)) if asked else []
-        heard = dict(zip(asked, heard))
-        asked = [i for i in asked if not same_tones(chords[i], heard[i])]
+        chroma, lowest = bars_chroma(played, span, drums=None) if asked else (np.zeros((0, 12)), None)
+        heard = dict(zip(asked, best_chords(chroma, lowest) if asked else []))
+        shares = dict(zip(asked, chroma / np.maximum(chroma.sum(axis=1, keepdims=True), 1.0)))
+        asked = [i for i in asked if not heard_as(chords[i], heard[i], shares[i])]
         if not asked:
             return
         for i in asked:
