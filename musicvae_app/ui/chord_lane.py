@@ -177,13 +177,15 @@ class ChordLane(BarStrip):
         wanted = [all_names or changes for _, _, _, changes, _ in self.events]
         end = len(self.chords) * BEATS_PER_BAR
         fonts = {}
-        nxt = end
         texts: list[str | None] = [None] * len(self.events)
+
+        def next_drawn(k: int) -> float:
+            return next((self.events[j][0] for j in range(k + 1, len(texts)) if texts[j] is not None), end)
+
         for k in range(len(self.events) - 1, -1, -1):  # right to left: each name's room runs to the next drawn one
-            beat, name, typed, _, _ = self.events[k]
+            beat, name, typed, _, bar = self.events[k]
             if not wanted[k]:
                 continue
-            room = (nxt - beat - 0.12) * px_beat - LABEL_PAD_PX
             if typed not in fonts:
                 font = QFont(self.font())
                 font.setPointSizeF(LABEL_FONT_PT)
@@ -191,13 +193,21 @@ class ChordLane(BarStrip):
                 font.setItalic(not typed)
                 fonts[typed] = QFontMetricsF(font)
             metrics = fonts[typed]
-            if metrics.horizontalAdvance(name) <= room:
-                texts[k] = name
-            elif room >= MIN_PX_NAME:
-                cut = metrics.elidedText(name, Qt.TextElideMode.ElideRight, room)
-                texts[k] = cut if cut and cut != "…" else None
-            if texts[k] is not None:
-                nxt = beat
+
+            def fitted(room: float, name=name, metrics=metrics) -> str | None:
+                if metrics.horizontalAdvance(name) <= room:
+                    return name
+                cut = metrics.elidedText(name, Qt.TextElideMode.ElideRight, room) if room >= MIN_PX_NAME else ""
+                return cut if cut and cut != "…" else None
+
+            texts[k] = fitted((next_drawn(k) - beat - 0.12) * px_beat - LABEL_PAD_PX)
+            if texts[k] is None and beat % BEATS_PER_BAR == 0:
+                # a bar's first chord comes before the changes inside the bar: they give up their room to it
+                for j in range(k + 1, len(texts)):
+                    if self.events[j][4] != bar:
+                        break
+                    texts[j] = None
+                texts[k] = fitted((next_drawn(k) - beat - 0.12) * px_beat - LABEL_PAD_PX)
         for k, (item, text) in enumerate(zip(self.labels, texts)):
             if text != self.shown[k] and text is not None:
                 item.setHtml(self._html(text, self.events[k][2]))
