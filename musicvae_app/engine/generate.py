@@ -231,7 +231,8 @@ class Generation:
                 if chord_source is not None:
                     song.chords = song_texts(asked)
                     free = np.repeat(~protect, self.cfg.bars, axis=0)
-                    ran += self.post.run_chart(song, asked, free, rest=chord_source == "asked")
+                    rest, roots = chord_source == "asked", chord_source == "part"
+                    ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 song.sections = list(sections)
                 self.post.stamp(song, ran)
                 songs.append(song)
