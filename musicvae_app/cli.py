@@ -303,7 +303,7 @@ MAX_CHART_BYTES = 256 * 1024  # a chord a bar for the longest sketch (4,100 bars
 
 def read_chart_flag(chords: str | None, chords_file: str | None) -> str | None:
     """The chart text of --chords or --chords-file, checked (ChordError names a bad symbol and its bar)."""
-    from .theory.chords import parse_chart
+    from .theory.chords import parse_bars
 
     if chords_file is not None:
         path = Path(chords_file)
@@ -327,7 +327,7 @@ def read_chart_flag(chords: str | None, chords_file: str | None) -> str | None:
             ) from None
     if chords is None:
         return None
-    parse_chart(chords)
+    parse_bars(chords)  # the one chart syntax of the window, the CLI and generate(chords=...)
     return chords
 
 

@@ -15,7 +15,7 @@ import torch
 from ..errors import InvalidValue
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
-from ..theory.chords import chart_period, chords_key, fit_chart, recognize
+from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, transpose_roll
 from . import energy
 from .chording import plan_args, read_chords
@@ -131,7 +131,8 @@ class Generation:
             if asked is None:
                 asked = self.harmonizer.follow_chords(part, n_bars)  # the harmony model, the whole part at once
         if asked is not None and key is None and primer_roll is None and keep is None:
-            key = key_name(chords_key(asked[: chart_period(asked)]))  # a chart alone: its own key
+            own = chords_key(asked[: chart_period(asked)])  # a chart alone: its own key (none for N.C. alone)
+            key = key_name(own) if own is not None else None
         key_roll = part.notes() if part is not None else primer_roll  # a followed part's key is the whole part's
         shift_in, shift_out, key_used = key_shifts(key_roll, keep, key, self.key_normalised)
         scale_lock = bool(g.scale_lock if scale_lock is None else scale_lock)
@@ -147,7 +148,7 @@ class Generation:
             if primer_roll is not None:
                 first = transpose_roll(primer_roll, shift_in).astype(np.float32)
                 if asked is None and self.cfg.chords:  # chord packs decode with the primer's chords, unsteered
-                    heard = fit_chart(recognize(first, 4 * self.cfg.steps_per_beat), n_bars)
+                    heard = per_beat(recognize(first, 4 * self.cfg.steps_per_beat), n_bars)
                     plan = self.chording.plan(heard, 0, variations, steps + 1, steer=False)
                 first = np.repeat(first[:, None], variations, axis=1)
                 first_z = None
@@ -158,7 +159,7 @@ class Generation:
                 if asked is None:  # chord packs: the progression the bank chunk played, round and round
                     asked = self.chording.bank_chords(bank_pick, shift_out)
                     chord_source = "bank" if asked is not None else None
-                    asked = fit_chart(asked, n_bars) if asked is not None else None
+                    asked = fit_chart(asked, n_bars * BEATS_PER_BAR) if asked is not None else None
                     plan = self.chording.plan(asked, -shift_out, variations, steps + 1)
                 first = self.decoder.unblock(self.decoder.decode(first_z, variations, **plan_args(plan, 0)), variations)
                 source = "bank"
@@ -264,9 +265,10 @@ class Generation:
                 song = self.takes.song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
                 ran = grooved
                 if chord_source is not None:
-                    song.chords = [None if c is None else c.symbol for c in asked]
+                    song.chords = song_texts(asked)
                     free = np.repeat(~protect, self.cfg.bars, axis=0)
-                    ran += self.post.run_chart(song, asked, free, bass_roots=chord_source == "part")
+                    rest, roots = chord_source == "asked", chord_source == "part"
+                    ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")

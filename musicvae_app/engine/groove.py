@@ -30,7 +30,7 @@ import numpy as np
 
 from ..lanes import DRUMS, LANES
 from ..sketch.spec import GrooveSettings
-from ..theory.chords import recognize
+from ..theory.chords import downbeats, recognize, resolution, slot_chords
 from . import cells as bar_cells
 from .styles import play_kit
 
@@ -77,7 +77,9 @@ class Groove:
         """In place on probs (5, B, steps, 128) in the song's key.
 
         protect: (chunks, 5) bool, chunks not to touch (a primer's, a part's, locked lanes'); chords: the
-        take's chords per bar (Chord or None, in the song's key) or None; first_bar: the bar probs starts at
+        take's chords, a chord a beat (Chord or None, in the song's key), or None: full chords are voiced per
+        piece of a bar as finely as the chart changes (a bar, a half bar, a beat), a resting bass's bar moves to
+        the bar's first chord; first_bar: the bar probs starts at
         in the song (phrases count from the song's bar 1); fill_bars: bars of probs that always fill (the bar
         before a new section); scale: under scale lock, the key's scale (bool, 12, the song's pitches): the
         notes the groove adds (a chord's missing tone, passing notes, the bass's approach) stay in it; free:
@@ -97,6 +99,10 @@ class Groove:
         notes = np.random.default_rng([int(seed), 21])  # passing notes and the bass's approach
         colors = np.random.default_rng([int(seed), 22])  # sevenths, ninths and suspensions
         floor = self.sounding_floor(threshold)
+        per, pieces, per_bar = 1, None, None
+        if chords is not None:  # a chord a beat -> each bar's first chord, and the chords of each piece of a bar
+            per = resolution(chords)
+            pieces, per_bar = slot_chords(chords, per), downbeats(chords)
         for b in range(batch):
             take = probs[:, b]
             if DRUMS in lineup:
@@ -104,14 +110,14 @@ class Groove:
                     play_kit(take, style, free, threshold, spb)
                 self.fills(take, free, rng, first_bar, spb, set(fill_bars), style)
             if BASS in lineup:
-                self.keep_bass(take, free, threshold, chords, spb)
+                self.keep_bass(take, free, threshold, per_bar, spb)
             self.restrike(take, free, floor, spb, lineup)
             self.voices(take, free, floor, spb, doublings_first=chords is not None)
-            heard = chords
+            heard = pieces
             if heard is None and self.hears_chords():  # the chord each bar is heard as, once for both rules
                 heard = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
             own = bar_cells.scale_of(take[:, : n_bars * spb], floor, scale, None)  # once a take
-            self.voicing(take, free, floor, spb, lineup, heard, scale, colors, own)
+            self.voicing(take, np.repeat(free, per, axis=0), floor, spb // per, lineup, heard, scale, colors, own)
             if chords is None:  # asked chords are played as asked: no sus4 or colour tone over them
                 self.color(take, free, floor, spb, lineup, heard, scale, colors, own)
             self.passing(take, free, floor, threshold, notes, spb, lineup, scale, own)

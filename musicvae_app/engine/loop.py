@@ -191,20 +191,22 @@ class Decoder:
 
     def steer_chords(self, plain: torch.Tensor, batch: int, steer, floor: float | None) -> torch.Tensor:
         """The pitched lanes' plain probabilities (lanes, B, cs, 128) of `batch` chunks moved to their chords
-        (a new tensor). steer: ((B, bars, 2, 128), (B, bars, 2)): each bar's notes move to its chord's tones
-        (chording.chord_map), passing and neighbour notes stay given a sounding floor, the bass takes the
-        chord's bass note on beat 1 where the chord changes, and a bare fifth gets its third."""
+        (a new tensor). steer: ((B, pieces, 2, 128), (B, pieces, 2)), a piece a bar, half bar or beat (as finely
+        as the chart changes): each piece's notes move to its chord's tones (chording.chord_map), passing and
+        neighbour notes stay given a sounding floor, the bass takes the chord's bass note on the piece's first
+        beat where the chord changes (beats 1 and 3 for two chords a bar), and a bare fifth gets its third."""
         maps, thirds = steer
         lanes, steps = plain.shape[0], plain.shape[2]
-        bars = maps.shape[1]
+        bars = maps.shape[1]  # pieces of the chunk, each with its chord
+        beat = steps // (self.cfg.bars * 4)
         src = plain.view(lanes, batch, bars, steps // bars, 128)
         per_bar = _moved(src, maps[None, :, :, None, 0])
         if floor is not None:  # passing and neighbour notes stay where the decoder put them
             is_tone = maps[:, :, 0] == torch.arange(128, device=maps.device)  # (B, bars, 128)
-            kept = passing_cells(src, per_bar, is_tone, steps // bars // 4, floor)
+            kept = passing_cells(src, per_bar, is_tone, beat, floor)
             if len(kept):
                 _keep_cells(src, per_bar, kept, maps[:, :, 0])
-        beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1 where the chord changes
+        # the bass plays the chord's bass note on the piece's first beat where the chord changes
         first = per_bar[BASS, :, :, :beat]
         changed = torch.ones(maps.shape[:2], dtype=torch.bool, device=maps.device)  # (B, bars); a phrase starts
         changed[:, 1:] = (maps[:, 1:, 1] != maps[:, :-1, 1]).any(dim=-1)

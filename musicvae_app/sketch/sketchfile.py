@@ -37,7 +37,7 @@ from ..limits import (
     check_threshold,
     check_transpose,
 )
-from ..theory.chords import NO_CHORD, ChordError, parse_chord
+from ..theory.chords import ChordError, bar_text, parse_bar
 from ..theory.feel import FEEL_KEYS, check_feel
 from ..theory.keys import parse_key
 from ..theory.sections import SectionError, sections_from_json
@@ -346,6 +346,8 @@ def _window_settings(raw) -> dict:
         kept["scale_lock"] = generation["scale_lock"]
     if isinstance(generation.get("chart"), str) and len(generation["chart"]) < 4096:  # the next Generate's chords
         kept["chart"] = generation["chart"]
+        if generation.get("chart_syntax") == 2:  # arrangement.CHART_SYNTAX: the chart reads as parse_bars
+            kept["chart_syntax"] = 2
     try:  # and its sections
         sections = [s.to_dict() for s in sections_from_json(generation.get("sections"))]
     except SectionError:
@@ -485,7 +487,8 @@ def _chunk_info(raw) -> ChunkInfo:
 
 
 def _take_chords(raw, i: int, n_bars: int) -> list[str | None]:
-    """A take's chord chart: at most one symbol (or null) a bar, each one chords.py reads, kept canonical."""
+    """A take's chord chart: at most a bar's chart text (or null) a bar, each one chords.py reads, kept canonical.
+    Files before sub-bar charts hold one symbol a bar, which reads the same."""
     try:
         chords = check_chords(raw, n_bars)
     except ValueError as exc:
@@ -493,7 +496,8 @@ def _take_chords(raw, i: int, n_bars: int) -> list[str | None]:
     out: list[str | None] = []
     for bar, text in enumerate(chords):
         try:
-            out.append(None if text is None or text in NO_CHORD else parse_chord(text).symbol)
+            beats = None if text is None else parse_bar(text, bar + 1)
+            out.append(None if beats is None or all(c is None for c in beats) else bar_text(beats))
         except ChordError:
             raise InvalidValue(f"take {i + 1} chords: bar {bar + 1} holds {text!r}, not a chord symbol") from None
     return out

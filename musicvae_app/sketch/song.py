@@ -315,10 +315,12 @@ def format_density(density: dict[str, float]) -> str:
 
 
 MAX_CHORD_CHARS = 32  # a chord symbol's text ("Cmaj7#11/G" is 10)
+MAX_BAR_CHARS = 4 * MAX_CHORD_CHARS + 3  # a bar's chart text: up to a chord a beat ("C . . G", "Am7 D7/F#")
 
 
 def check_chords(chords, n_bars: int) -> list[str | None]:
-    """A chord chart as Song keeps it: a list of at most `n_bars` symbols (non-empty text) or None.
+    """A chord chart as Song keeps it: a list of at most `n_bars` bars, each the bar's chart text (a symbol 'Am7',
+    two halves 'C Am', a chord a beat 'C . . G', as chords.bar_text writes it) or None (no chord).
 
     Only the shape is checked here (Song is plain data); whether a symbol names a chord is chords.py's
     business. Raises ValueError naming the chords and what is wrong.
@@ -328,10 +330,12 @@ def check_chords(chords, n_bars: int) -> list[str | None]:
     if len(chords) > n_bars:
         raise InvalidValue(f"chords name {len(chords)} bars but the song has {n_bars}")
     for bar, chord in enumerate(chords):
-        if chord is not None and not (isinstance(chord, str) and 0 < len(chord) <= MAX_CHORD_CHARS):
+        if chord is not None and not (
+            isinstance(chord, str) and 0 < len(chord.strip()) and len(chord) <= MAX_BAR_CHARS
+        ):
             raise InvalidValue(
-                f"chords: bar {bar + 1} holds {chord!r}; a chord is a symbol like 'Am7' "
-                f"(1-{MAX_CHORD_CHARS} characters) or None"
+                f"chords: bar {bar + 1} holds {chord!r:.60}; a bar's chords are a symbol like 'Am7' or a bar's "
+                f"chart like 'C Am' (1-{MAX_BAR_CHARS} characters), or None"
             )
     return list(chords)
 
@@ -363,7 +367,9 @@ class Song:
     latents: np.ndarray | None = None  # float32, (chunks, 5, K): the latent each chunk was decoded from
     chunks: list[list[ChunkInfo]] = field(default_factory=list)  # [chunk][lane]
     settings: TakeRecord = field(default_factory=TakeRecord)  # what made the take: pack, seed, noise, threshold...
-    chords: list[str | None] = field(default_factory=list)  # [bar]: "Am7", or None (no chord); [] none known
+    # [bar]: the bar's chart text ("Am7", "C Am": two halves, "C . . G": a chord a beat), or None (no chord);
+    # [] none known. chords.song_beats reads it as a chord a beat.
+    chords: list[str | None] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)  # intro, verse, chorus... over bars (sections.py)
     pins: dict = field(default_factory=dict)  # lane -> pins.LanePins: the bars the musician edited, their notes
     volumes: list[int] = field(default_factory=lambda: [DEFAULT_VOLUME] * len(LANES))  # the mixer: CC7 per lane
@@ -565,7 +571,8 @@ class Song:
         return [lane for lane in LANES if lane in text.split(",")]
 
     def chord_at(self, bar: int) -> str | None:
-        """The chord symbol of `bar` (0-based: the first bar is 0); None where no chord is known."""
+        """The chords of `bar` (0-based: the first bar is 0) as the chart writes them ('Am7', 'C Am'); None where
+        no chord is known."""
         if isinstance(bar, bool) or not isinstance(bar, (int, np.integer)) or not 0 <= bar < self.n_bars:
             raise IndexError(f"bar {bar!r} is outside the song (bars 0 to {self.n_bars - 1}, 0-based)")
         return self.chords[bar] if bar < len(self.chords) else None

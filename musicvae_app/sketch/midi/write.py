@@ -8,7 +8,7 @@ from pathlib import Path
 import mido
 
 from ...atomic import atomic_write
-from ...theory.chords import NO_CHORD, REPEAT, ChordError, parse_chord
+from ...theory.chords import BEATS_PER_BAR, NO_CHORD, REPEAT, ChordError, parse_bar, parse_chord
 from ...theory.feel import feel_of, song_seed, timed_notes
 from ...theory.keys import MAJOR_NAMES, MINOR_NAMES, parse_key
 from ..pins import DRUM_HIT_STEPS, lane_notes  # noqa: F401 (lane_notes: read from here too)
@@ -59,20 +59,24 @@ def _key_signature(song: Song) -> list:
 
 
 def _chord_markers(song: Song, ticks_per_step: int) -> list:
-    """A marker (the chord's symbol; N.C. for none) on each bar line where the chord changes.
+    """A marker (the chord's symbol; N.C. for none) on each beat where the chord changes: on the bar line for a
+    chord a bar, on beat 3 for a bar's second half ('C Am'), on its beat for a chord a beat ('C . . G').
 
-    Symbols chords.py cannot read are left out: a DAW would show them, but no reader could use them.
+    Bars chords.py cannot read are left out: a DAW would show them, but no reader could use them.
     """
     out, held = [], None
+    beat_ticks = song.steps_per_beat * ticks_per_step
     for bar, text in enumerate(song.chords[: song.n_bars]):
         try:
-            chord = None if text is None or text in NO_CHORD else parse_chord(text).symbol
+            beats = (None,) * BEATS_PER_BAR if text is None else parse_bar(text, bar + 1)
         except ChordError:
             continue
-        if chord != held:
-            tick = bar * song.steps_per_bar * ticks_per_step
-            out.append((tick, 3, mido.MetaMessage("marker", text=NO_CHORD_MARKER if chord is None else chord)))
-            held = chord
+        for i, chord in enumerate(beats):
+            symbol = None if chord is None else chord.symbol
+            if symbol != held:
+                tick = (bar * BEATS_PER_BAR + i) * beat_ticks
+                out.append((tick, 3, mido.MetaMessage("marker", text=NO_CHORD_MARKER if symbol is None else symbol)))
+                held = symbol
     return out
 
 
