@@ -68,6 +68,19 @@ def _add_generate(sub) -> None:
         "--key", default=None, help="key of the sketch, e.g. 'E minor' (default: the primer's, else C major/A minor)"
     )
     p.add_argument("--scale-lock", action="store_true", help="keep every pitched note in the key's scale")
+    p.add_argument(
+        "--style",
+        default=None,
+        help="a style the pack learnt from its training songs, e.g. rock, shuffle, funk (`musicvae styles` lists "
+        "them; default Auto: none)",
+    )
+    p.add_argument(
+        "--form",
+        default=None,
+        help="the song form, e.g. 'intro 4 verse 8 chorus 8 @5 outro 4' (bars each; '@N' an energy 1-5, default "
+        "by name: intro 2, verse 3, chorus 4, outro 2): repeated sections come back varied, a chorus lifts, an "
+        "outro ends",
+    )
     p.add_argument("--density", default=None, help="per-lane density, e.g. bass=1.3,strings=0.7 (1: as generated)")
     p.add_argument("--swing", default=None, help="swing, 50-75 percent (50: straight, the default), e.g. 60")
     p.add_argument("--swing-grid", default=None, help="what swings: 8th (the default) or 16th")
@@ -216,6 +229,14 @@ def _add_render(sub) -> None:
     p.add_argument("midi", help="the .mid file to render")
     p.add_argument("--out", required=True, help="the .wav file to write")
     p.add_argument("--soundfont", default=None, help="a General MIDI .sf2/.sf3 (default: the system's)")
+    p.add_argument("--stems", action="store_true", help="also write one WAV per track beside --out (X-piano.wav ...)")
+
+
+def _add_leadsheet(sub) -> None:
+    p = sub.add_parser("leadsheet", help="a lead sheet (MusicXML: tune, chord symbols, key, tempo, sections)")
+    p.add_argument("sketch", help="the sketch's .mid (an export of the app)")
+    p.add_argument("--out", required=True, help="the .musicxml file to write")
+    p.add_argument("--lane", default=None, help="the lane that carries the tune (default: your part)")
 
 
 def _add_harmonize(sub) -> None:
@@ -244,6 +265,10 @@ def _add_live(sub) -> None:
     p.add_argument("--change", default="bar", choices=("beat", "bar"), help="the band changes chord at the next")
     p.add_argument("--tempo", type=float, default=120.0, help="beats per minute (20-400)")
     p.add_argument("--take", default=None, help="write what you and the band played to this .mid when you stop")
+
+
+def _add_styles(sub) -> None:
+    p = sub.add_parser("styles", help="list the styles of a pack (--style NAME of generate), with a line on each")
     _add_pack_device(p)
 
 
@@ -260,6 +285,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_harmonize(sub)
     _add_play(sub)
     _add_live(sub)
+    _add_leadsheet(sub)
+    _add_styles(sub)
     return parser
 
 
@@ -299,7 +326,7 @@ MAX_CHART_BYTES = 256 * 1024  # a chord a bar for the longest sketch (4,100 bars
 
 def read_chart_flag(chords: str | None, chords_file: str | None) -> str | None:
     """The chart text of --chords or --chords-file, checked (ChordError names a bad symbol and its bar)."""
-    from .theory.chords import parse_chart
+    from .theory.chords import parse_bars
 
     if chords_file is not None:
         path = Path(chords_file)
@@ -323,7 +350,7 @@ def read_chart_flag(chords: str | None, chords_file: str | None) -> str | None:
             ) from None
     if chords is None:
         return None
-    parse_chart(chords)
+    parse_bars(chords)  # the one chart syntax of the window, the CLI and generate(chords=...)
     return chords
 
 
@@ -361,7 +388,20 @@ def cmd_generate(args) -> int:
     call["tempo"] = args.tempo  # None: the primer's tempo, else 120
     call["scale_lock"] = True if args.scale_lock else None  # off the flag: the pack's default
     t1 = time.perf_counter()
-    songs = engine.generate_takes(seed=args.seed, primer=args.primer, follow=args.follow, chords=args.chart, **call)
+    form = None
+    if args.form is not None:
+        from .theory.sections import parse_form
+
+        form = parse_form(args.form)
+    songs = engine.generate_takes(
+        seed=args.seed,
+        primer=args.primer,
+        follow=args.follow,
+        chords=args.chart,
+        style=args.style,
+        sections=form,
+        **call,
+    )
     ms = (time.perf_counter() - t1) * 1000
     if args.density:
         songs = [song.with_density(args.density) for song in songs]
@@ -434,6 +474,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_render(args) -> int:
+    from .playback.stems import render_midi_stems
     from .playback.synth import render_midi_file
     from .sketch.midi import MidiImportError, read_notes
 
@@ -444,7 +485,20 @@ def cmd_render(args) -> int:
         raise MidiImportError(f"'{Path(args.midi).name}' cannot be rendered: " + "; ".join(notes.warnings))
     with _terminate_as_interrupt():  # a terminated render removes its temp; the old WAV at --out stays
         path = render_midi_file(args.midi, args.out, args.soundfont)
+        stems = render_midi_stems(args.midi, args.out, args.soundfont) if args.stems else []
     print(f"wrote {path}")
+    for stem in stems:
+        print(f"wrote {stem}")
+    return 0
+
+
+def cmd_leadsheet(args) -> int:
+    from .sketch.leadsheet import lead_sheet_of_midi, write_lead_sheet
+
+    sheet = lead_sheet_of_midi(args.sketch, args.lane)
+    path = write_lead_sheet(sheet, args.out)
+    chords = sum(c is not None for c in sheet.chords)
+    print(f"wrote {path}: {sheet.n_bars} bars, the tune from {sheet.tune_name}, {chords} bars with a chord")
     return 0
 
 
@@ -537,6 +591,17 @@ def cmd_calibrate(args) -> int:
     return run_calibrate(args)
 
 
+def cmd_styles(args) -> int:
+    from .engine import Engine
+
+    engine = Engine.load(args.pack, args.device)
+    styles = engine.styles()
+    width = max(len(name) for name, _ in styles)
+    for name, text in styles:
+        print(f"{name:{width}s}  {text}")
+    return 0
+
+
 COMMANDS = {
     "generate": cmd_generate,
     "train": cmd_train,
@@ -548,6 +613,8 @@ COMMANDS = {
     "harmonize": cmd_harmonize,
     "play": cmd_play,
     "live": cmd_live,
+    "leadsheet": cmd_leadsheet,
+    "styles": cmd_styles,
 }
 
 

@@ -16,6 +16,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("errors", "atomic", "limits", "lanes", "resources", "userdata", "theory"),
     ("sketch.song", "sketch.spec", "model.nets", "model.fast", "model.reference"),
     (
+        "sketch.pins",
         "sketch.midi",
         "sketch.sketchfile",
         "sketch.undo",
@@ -26,8 +27,16 @@ FLOORS: list[tuple[str, ...]] = [
         "evaluation.windows",
         "playback.schedule",
     ),
-    ("engine", "training", "playback"),
-    ("sketch", "playback.transport", "playback.headless", "playback.live", "evaluation"),
+    ("engine", "training", "playback", "playback.stems"),
+    (
+        "sketch",
+        "sketch.editing",
+        "sketch.leadsheet",
+        "playback.transport",
+        "playback.headless",
+        "playback.live",
+        "evaluation",
+    ),
     ("cli", "ui", "displaycheck", "__main__", "training.__main__"),  # the faces: entry points and the window
 ]
 

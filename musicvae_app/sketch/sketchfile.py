@@ -37,12 +37,15 @@ from ..limits import (
     check_threshold,
     check_transpose,
 )
-from ..theory.chords import NO_CHORD, ChordError, parse_chord
+from ..theory.chords import ChordError, bar_text, parse_bar
 from ..theory.feel import FEEL_KEYS, check_feel
 from ..theory.keys import parse_key
 from ..theory.sections import SectionError, sections_from_json
+from .pins import mix_from_json, pins_from_json, pins_to_json
 from .song import (
     BEATS_PER_BAR,
+    CENTRE_PAN,
+    DEFAULT_VOLUME,
     LANE_SETTINGS,
     LANES,
     PITCHES,
@@ -95,6 +98,9 @@ def _song_meta(song: Song) -> dict:
         has_latents=song.latents is not None,
         chords=list(song.chords),
         sections=[section.to_dict() for section in song.sections],
+        pins=pins_to_json(song.pins),  # the bars the musician edited and their notes (pins.py)
+        volumes=[int(v) for v in song.volumes],
+        pans=[int(p) for p in song.pans],
     )
 
 
@@ -340,6 +346,8 @@ def _window_settings(raw) -> dict:
         kept["scale_lock"] = generation["scale_lock"]
     if isinstance(generation.get("chart"), str) and len(generation["chart"]) < 4096:  # the next Generate's chords
         kept["chart"] = generation["chart"]
+        if generation.get("chart_syntax") == 2:  # arrangement.CHART_SYNTAX: the chart reads as parse_bars
+            kept["chart_syntax"] = 2
     try:  # and its sections
         sections = [s.to_dict() for s in sections_from_json(generation.get("sections"))]
     except SectionError:
@@ -479,7 +487,8 @@ def _chunk_info(raw) -> ChunkInfo:
 
 
 def _take_chords(raw, i: int, n_bars: int) -> list[str | None]:
-    """A take's chord chart: at most one symbol (or null) a bar, each one chords.py reads, kept canonical."""
+    """A take's chord chart: at most a bar's chart text (or null) a bar, each one chords.py reads, kept canonical.
+    Files before sub-bar charts hold one symbol a bar, which reads the same."""
     try:
         chords = check_chords(raw, n_bars)
     except ValueError as exc:
@@ -487,7 +496,8 @@ def _take_chords(raw, i: int, n_bars: int) -> list[str | None]:
     out: list[str | None] = []
     for bar, text in enumerate(chords):
         try:
-            out.append(None if text is None or text in NO_CHORD else parse_chord(text).symbol)
+            beats = None if text is None else parse_bar(text, bar + 1)
+            out.append(None if beats is None or all(c is None for c in beats) else bar_text(beats))
         except ChordError:
             raise InvalidValue(f"take {i + 1} chords: bar {bar + 1} holds {text!r}, not a chord symbol") from None
     return out
@@ -562,7 +572,16 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         sections = sections_from_json(meta.get("sections"), n_bars)
     except SectionError as exc:
         raise InvalidValue(f"take {i + 1} sections: {exc}") from None
+    try:
+        pins = pins_from_json(meta.get("pins"), probs.shape[1], steps_per_beat * BEATS_PER_BAR)
+        volumes = mix_from_json(meta.get("volumes"), "volumes", DEFAULT_VOLUME)
+        pans = mix_from_json(meta.get("pans"), "pans", CENTRE_PAN)
+    except InvalidValue as exc:
+        raise InvalidValue(f"take {i + 1} {exc}") from None
     return Song(
+        pins=pins,
+        volumes=volumes,
+        pans=pans,
         probs=probs,
         steps_per_beat=steps_per_beat,
         chunk_steps=chunk_steps,

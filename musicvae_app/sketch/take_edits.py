@@ -8,8 +8,9 @@ import dataclasses
 
 from ..errors import InvalidValue
 from ..limits import MAX_TRANSPOSE, check_int
-from ..theory.chords import ChordError, parse_chord
+from ..theory.chords import ChordError, bar_text, parse_bar
 from ..theory.keys import key_name, parse_key, transpose_roll
+from .pins import transposed_pins
 from .song import LANES, Song, lane_index
 
 
@@ -26,8 +27,11 @@ def transpose_refusal(takes, semitones: int) -> str | None:
 
 
 def transposed_chord(symbol: str | None, semitones: int) -> str | None:
+    """A bar's chords (its chart text, 'C Am') moved `semitones`; what the app does not read stays as written."""
     try:
-        return None if symbol is None else parse_chord(symbol).transposed(semitones).symbol
+        if symbol is None:
+            return None
+        return bar_text(tuple(None if c is None else c.transposed(semitones) for c in parse_bar(symbol)))
     except ChordError:
         return symbol  # not a chord this app reads: it stays as the user wrote it
 
@@ -45,6 +49,7 @@ def transposed(song: Song, semitones: int) -> Song:
         probs=transpose_roll(song.probs, semitones),
         settings=settings,
         chords=[transposed_chord(c, semitones) for c in song.chords],
+        pins=transposed_pins(song.pins, semitones),
     )
 
 

@@ -12,7 +12,7 @@ import mido
 import numpy as np
 
 from ...limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
-from ...theory.chords import NO_CHORD, ChordError, parse_chord
+from ...theory.chords import NO_CHORD, ChordError, parse_chord, song_texts
 from ..song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
 from .format import DRUM_CHANNEL, GM_DRUM_RANGE, SETTINGS_PREFIX, MidiImportError
 from .smf import LANE_OF_PROGRAM, MAX_MARKER_BYTES, MAX_MIDI_BYTES, Smpte, TooBig, parse_smf, without_bad_meta
@@ -224,37 +224,37 @@ def read_roll(path: str | Path, steps_per_beat: int) -> tuple[np.ndarray, float]
 
 
 def chords_from_notes(notes: Notes, steps_per_beat: int) -> list[str | None]:
-    """The chord symbol of each bar of the file, from its marker events ([] when none names a chord).
+    """The chords of each bar of the file, from its marker events, as Song.chords keeps them: each bar's chart
+    text ('Am7', 'C G': two halves, 'C . . G': a chord a beat) or None ([] when no marker names a chord).
 
     A marker names a chord when chords.py reads its text ("Am7", "C/E"; "N.C." for none); other markers
-    (Verse, Chorus) are ignored. A marker counts in the bar its grid step falls in; a bar takes the first
-    chord named in it, else the last one before it (a chord holds until the next). The list covers every
-    bar of the file in canonical symbols, as Song.chords keeps them; a marker on the closing bar line names no bar.
+    (Verse, Chorus) are ignored. A marker counts on the beat its grid step falls in; a beat takes the first
+    chord named on it, else the last one before it (a chord holds until the next); beats before the first
+    chord have none. The list covers every bar of the file; a marker on the closing bar line names no beat.
     """
     steps_per_beat = check_steps_per_beat(steps_per_beat)
-    bar_steps = steps_per_beat * BEATS_PER_BAR
-    n_bars = -(-round(notes.length * steps_per_beat) // bar_steps)
-    named: dict[int, list[str | None]] = {}
+    n_beats = BEATS_PER_BAR * -(-round(notes.length * steps_per_beat) // (steps_per_beat * BEATS_PER_BAR))
+    named: dict[int, list] = {}
     for beats, text in notes.markers:
-        bar = round(beats * steps_per_beat) // bar_steps
-        if bar >= n_bars or not text or len(text) > MAX_MARKER_BYTES:
+        beat = round(beats * steps_per_beat) // steps_per_beat
+        if beat >= n_beats or not text or len(text) > MAX_MARKER_BYTES:
             continue
         try:
-            chord = None if text in NO_CHORD else parse_chord(text).symbol
+            chord = None if text in NO_CHORD else parse_chord(text)
         except ChordError:
             continue
-        named.setdefault(bar, []).append(chord)
+        named.setdefault(beat, []).append(chord)
     if not any(c is not None for chords in named.values() for c in chords):
         return []
-    out: list[str | None] = []
+    out: list = []
     held = None
-    for bar in range(n_bars):
-        if bar in named:
-            out.append(named[bar][0])
-            held = named[bar][-1]
+    for beat in range(n_beats):
+        if beat in named:
+            out.append(named[beat][0])
+            held = named[beat][-1]
         else:
             out.append(held)
-    return out
+    return song_texts(out)
 
 
 def read_chords(path: str | Path, steps_per_beat: int) -> list[str | None]:
