@@ -265,6 +265,7 @@ def _add_live(sub) -> None:
     p.add_argument("--change", default="bar", choices=("beat", "bar"), help="the band changes chord at the next")
     p.add_argument("--tempo", type=float, default=120.0, help="beats per minute (20-400)")
     p.add_argument("--take", default=None, help="write what you and the band played to this .mid when you stop")
+    _add_pack_device(p)
 
 
 def _add_styles(sub) -> None:

@@ -198,6 +198,8 @@ def test_the_live_command_refuses_what_it_cannot_use(jack_server, tmp_path, caps
     assert "does not exist" in capsys.readouterr().err
     assert main(["live", "--in", "x", "--out", "y", "--tempo", "1000"]) == 2
     assert "tempo" in capsys.readouterr().err
+    assert main(["live", "--in", "x", "--out", "y", "--style", "polka-x"]) == 2
+    assert "style 'polka-x' is not one of Auto" in capsys.readouterr().err
 
 
 def test_following_a_tune_the_harmony_model_names_the_chord(engine, keyboard):
