@@ -21,8 +21,16 @@ from __future__ import annotations
 import dataclasses
 
 from ..limits import check_int
-from ..theory.chords import NO_CHORD, ChordError, parse_chart, parse_chord, recognize
-from ..theory.sections import MAX_SECTION_BARS, Section, SectionError, check_sections, form_text, parse_form
+from ..theory.chords import NO_CHORD, ChordError, chart_cut, parse_chart, parse_chord, recognize
+from ..theory.sections import (
+    MAX_BARS_TEXT,
+    MAX_SECTION_BARS,
+    Section,
+    SectionError,
+    check_sections,
+    form_text,
+    parse_form,
+)
 from .jobs import Events, Jobs
 from .song import Song
 from .takes import Takes
@@ -45,12 +53,19 @@ def bars_text(bars) -> str:
     return ",".join(out)
 
 
+def _ascii_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def bars_of_text(text) -> set[int]:
     """ "1-4,9" -> {1, 2, 3, 4, 9}; anything unreadable reads as no bars."""
     out: set[int] = set()
-    for part in str(text or "")[:4096].split(","):
+    text = str(text or "")
+    if len(text) > MAX_BARS_TEXT:  # not one bars_text wrote: no bars
+        return out
+    for part in text.split(","):
         lo, dash, hi = part.strip().partition("-")
-        if lo.isdigit() and (hi.isdigit() if dash else True):
+        if _ascii_number(lo) and (_ascii_number(hi) if dash else True):
             first = int(lo)
             out.update(range(first, min(int(hi or lo), first + MAX_SECTION_BARS) + 1))
     return out
@@ -176,10 +191,15 @@ class Arrangement:
         base, engine = self._with_lane_chords(song), self.jobs.engine
         label = f"Chords {text}" if len(text) <= 40 else f"Chords {text[:39]}…"
 
+        cut = chart_cut(played, song.n_bars)
+
         def done(new: Song, _secs: float) -> None:
             new.settings = new.settings.without(TYPED_KEY)  # every bar typed
             self._replace_if_current(song, new, label)
-            self.events.status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
+            if cut:
+                self.events.status(f"{label}: re-voiced, but {cut}", 15000)
+            else:
+                self.events.status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
 
         return self.jobs.submit(label, lambda: engine.set_chords(base, played), done)
 
@@ -277,19 +297,22 @@ class Arrangement:
             out["sections"] = [s.to_dict() for s in self.next_sections]
         return out
 
-    def restore_arrangement(self, generation: dict) -> None:
-        """The chart and kept sections back from a sketch file's settings (bad ones are dropped, said nowhere:
-        sketchfile has checked them)."""
-        chart = generation.get("chart")
+    def restore_arrangement(self, generation: dict) -> list[str]:
+        """The chart and kept sections back from a sketch file's settings; returns what could not be used (a
+        chart the parser refuses: the session says so)."""
+        chart, dropped = generation.get("chart"), []
         try:
             self.chart = " ".join(chart.split()) if isinstance(chart, str) and chart.strip() else None
             if self.chart:
                 parse_chart(chart_of_lines(self.chart))
-        except ChordError:
+        except ChordError as exc:
             self.chart = None
+            dropped.append(f"the chord chart ({exc})")
         try:
             kept = tuple(check_sections(generation.get("sections") or []))
-        except SectionError:
+        except SectionError as exc:
             kept = ()
+            dropped.append(f"the song form ({exc})")
         self.next_sections, self.pending_for = kept, (self.song if kept else None)
         self.events.emit("settings")
+        return dropped

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from ..errors import InvalidValue
 from ..limits import check_int, check_program, check_tempo, check_threshold
+from ..theory.chords import chart_cut
 from ..theory.feel import FEEL_KEYS, check_feel
 from . import sketchfile
 from .arrangement import Arrangement
@@ -249,17 +250,22 @@ class Session:
         args = self.generation_args()
         self.seed, self.seed_typed = args["seed"], False
         self.events.emit("settings")
-        engine = self.engine
+        engine, chart = self.engine, args.get("chords")
         return self.jobs.submit(
-            "Generate", lambda: engine.generate_takes(**args), lambda songs, secs: self._generated(songs, secs, text)
+            "Generate",
+            lambda: engine.generate_takes(**args),
+            lambda songs, secs: self._generated(songs, secs, text, chart),
         )
 
-    def _generated(self, songs: list[Song], secs: float, text: str | None = None) -> None:
+    def _generated(self, songs: list[Song], secs: float, text: str | None = None, chart=None) -> None:
         programs = self.programs()
         takes = tuple(self._dressed(dataclasses.replace(s, programs=list(programs))) for s in songs)
         text = text or ("Generate" if len(takes) == 1 else f"Generate {len(takes)} takes")
         self.reel.change(State(takes, 0), text)
         self._timed(secs)
+        cut = chart_cut(chart, takes[0].n_bars) if chart is not None and takes else None
+        if cut:  # said after the timing, which clears the status line
+            self.events.status(cut[0].upper() + cut[1:], 15000)
 
     def regenerate_lane(self, lane: int | str) -> bool:
         """A new part for one lane of the current take; the other lanes stay."""
