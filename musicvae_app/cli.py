@@ -305,11 +305,14 @@ def cmd_generate(args) -> int:
     from .atomic import atomic_write
     from .engine import Engine
     from .sketch.midi import read_notes, song_to_midifile
+    from .theory.chords import chart_cut
 
     check_generate_args(args)
+    read: dict[str, object] = {}  # each file is read once: its notes go on to the engine
     for what, given in (("primer", args.primer), ("part", args.follow)):
         if given is not None:  # a bad file is said before the pack loads; what the reader changed is said too
-            for warning in read_notes(given).warnings:
+            read[what] = notes = read_notes(given)
+            for warning in notes.warnings:
                 print(f"musicvae generate: note: {what} '{Path(given).name}': {warning}", file=sys.stderr)
     t0 = time.perf_counter()
     out = Path(args.out)
@@ -319,8 +322,14 @@ def cmd_generate(args) -> int:
     call["tempo"] = args.tempo  # None: the primer's tempo, else 120
     call["scale_lock"] = True if args.scale_lock else None  # off the flag: the pack's default
     t1 = time.perf_counter()
-    songs = engine.generate_takes(seed=args.seed, primer=args.primer, follow=args.follow, chords=args.chart, **call)
+    songs = engine.generate_takes(
+        seed=args.seed, primer=read.get("primer"), follow=read.pop("part", None), chords=args.chart, **call
+    )
+    read.clear()  # the part's notes are in the takes now
     ms = (time.perf_counter() - t1) * 1000
+    cut = chart_cut(args.chart, songs[0].n_bars) if args.chart is not None and songs else None
+    if cut:
+        print(f"musicvae generate: note: {cut}", file=sys.stderr)
     if args.density:
         songs = [song.with_density(args.density) for song in songs]
     if args.feel:
