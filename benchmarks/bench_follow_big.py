@@ -1,6 +1,6 @@
 """Following a big part (issue 32): `musicvae generate --follow PART.mid` on an 11 MB, 4,000-bar part.
 
-    .venv/bin/python -m benchmarks.bench_follow_big [--bars 4000] [--code /path/to/other/checkout] [--runs 1] [--part KEEP.mid]
+    .venv/bin/python -m benchmarks.bench_follow_big [--bars 4000] [--code OTHER_CHECKOUT] [--runs 1] [--part KEEP.mid]
 
 The part is made here with mido (nothing downloaded): all five lanes on every 16th at 300 BPM (4,000 bars
 are 53 minutes, inside the reader's 60-minute cap, so the whole part is legal; 11 MB), each step with a
@@ -44,7 +44,8 @@ print(json.dumps({"rc": rc, "seconds": took, "peak_mb": resource.getrusage(resou
 def make_part(path: Path, bars: int, tempo_bpm: float = 300.0) -> Path:
     """A dense five-lane part of `bars` bars (type 1, 480 ticks a beat), written with mido: every lane on every
     16th (piano in six-note voicings, guitar strums, bass, strings, a kick or snare with a hi-hat), each step
-    with mod-wheel, expression, pitch-wheel and aftertouch messages. Four bars (Am F C G) are built once and repeated."""
+    with mod-wheel, expression, pitch-wheel and aftertouch messages. Four bars (Am F C G) are built once and
+    repeated."""
     tpb, sixteenth = 480, 120
     mid = mido.MidiFile(type=1, ticks_per_beat=tpb)
     mid.tracks.append(mido.MidiTrack([mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(tempo_bpm), time=0)]))

@@ -102,10 +102,10 @@ def test_every_reader_of_a_user_named_file_refuses_them_at_once(odd, tmp_path, t
 
     for kind, path in odd.items():
         for fn, error in (
-            (lambda: read_notes(path), MidiImportError),
-            (lambda: read_primer(path, 4, 64), MidiImportError),
-            (lambda: read_chart_flag(None, str(path)), InvalidValue),
-            (lambda: sketchfile.load(path), SketchError),
+            (lambda path=path: read_notes(path), MidiImportError),
+            (lambda path=path: read_primer(path, 4, 64), MidiImportError),
+            (lambda path=path: read_chart_flag(None, str(path)), InvalidValue),
+            (lambda path=path: sketchfile.load(path), SketchError),
         ):
             with pytest.raises(error) as err:
                 within(fn, odd["fifo"])
