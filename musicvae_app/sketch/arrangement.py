@@ -257,6 +257,8 @@ class Arrangement:
     def mark_section(self, name: str, first_bar: int, last_bar: int) -> None:
         """Mark bars first_bar..last_bar (1-based, inclusive) as section `name` (None or "": unmark them);
         the sections it overlaps are cut back to make room."""
+        if name is not None and not isinstance(name, str):
+            raise SectionError(f"a section's name must be text (or None to unmark the bars), got {name!r:.40}")
         first, last = sorted(
             (check_int("the first bar", first_bar, 1, 1_000_000), check_int("the last bar", last_bar, 1, 1_000_000))
         )
