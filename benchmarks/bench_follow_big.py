@@ -5,9 +5,10 @@
 The part is made here with mido (nothing downloaded): all five lanes on every 16th at 300 BPM (4,000 bars
 are 53 minutes, inside the reader's 60-minute cap, so the whole part is legal; 11 MB), each step with a
 mod-wheel, expression, pitch-wheel and aftertouch move, the way a played-in part carries controller data.
-Each run is `musicvae generate --follow part.mid --out x.mid --seed 1`
-in a child process (the checkout's `musicvae_app` from `--code`, default this one), which reports its wall
-time, its peak RSS, and how many times the part file was opened (an audit hook counts the opens of that path).
+Each run is `musicvae generate --follow part.mid --out x.mid --seed 1` in a child process (the checkout's
+`musicvae_app` from `--code`, default this one), which reports its wall time, its CPU time (steadier than wall
+time on a shared machine), its peak RSS, and how many times the part file was opened (an audit hook counts the
+opens of that path).
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ from musicvae_app.cli import main
 t = time.perf_counter()
 rc = main(["generate", "--follow", part, "--out", sys.argv[2], "--seed", "1"])
 took = time.perf_counter() - t
-print(json.dumps({"rc": rc, "seconds": took, "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+use = resource.getrusage(resource.RUSAGE_SELF)
+print(json.dumps({"rc": rc, "seconds": took, "cpu": use.ru_utime + use.ru_stime, "peak_mb": use.ru_maxrss / 1024,
                   "opens": opens[0]}))
 """
 
@@ -107,7 +109,8 @@ def main() -> None:
         for i in range(args.runs):
             got = run(args.code, part, Path(tmp) / "band.mid")
             print(
-                f"run {i + 1}: {got['seconds']:.1f} s, peak RSS {got['peak_mb']:.0f} MB, "
+                f"run {i + 1}: {got['seconds']:.1f} s wall, {got['cpu']:.1f} s CPU (all threads, the pack's load too), "
+                f"peak RSS {got['peak_mb']:.0f} MB, "
                 f"part file opened {got['opens']} times"
             )
 
