@@ -194,3 +194,12 @@ def test_a_part_file_is_read_once_by_the_cli_the_session_and_the_engine(engine, 
     Opens.watch(part)
     engine.harmonize(part, alternatives=1)
     assert Opens.stop() == 1
+
+
+def test_the_window_shows_a_chart_cut_to_the_song_in_its_status_bar(qtbot, window):
+    assert window.session.set_chords(long_chart(20))  # before any take: the next Generate's chart
+    with qtbot.waitSignal(window.songChanged, timeout=60000):
+        window.generate()
+    assert window.song.n_bars == 16
+    shown = window.statusBar().currentMessage() + " " + window.statusBar().toolTip()
+    assert "bars 17-20 of the chart are not played" in shown, shown
