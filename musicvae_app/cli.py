@@ -68,6 +68,19 @@ def _add_generate(sub) -> None:
         "--key", default=None, help="key of the sketch, e.g. 'E minor' (default: the primer's, else C major/A minor)"
     )
     p.add_argument("--scale-lock", action="store_true", help="keep every pitched note in the key's scale")
+    p.add_argument(
+        "--style",
+        default=None,
+        help="a style the pack learnt from its training songs, e.g. rock, shuffle, funk (`musicvae styles` lists "
+        "them; default Auto: none)",
+    )
+    p.add_argument(
+        "--form",
+        default=None,
+        help="the song form, e.g. 'intro 4 verse 8 chorus 8 @5 outro 4' (bars each; '@N' an energy 1-5, default "
+        "by name: intro 2, verse 3, chorus 4, outro 2): repeated sections come back varied, a chorus lifts, an "
+        "outro ends",
+    )
     p.add_argument("--density", default=None, help="per-lane density, e.g. bass=1.3,strings=0.7 (1: as generated)")
     p.add_argument("--swing", default=None, help="swing, 50-75 percent (50: straight, the default), e.g. 60")
     p.add_argument("--swing-grid", default=None, help="what swings: 8th (the default) or 16th")
@@ -199,6 +212,12 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--json", default=None, help="also write the table as JSON here")
     p.add_argument("--update-card", action="store_true", help="store the table in the pack's card.json")
     p.add_argument("--cache-dir", default=None)
+    p.add_argument(
+        "--harmony-data",
+        default=None,
+        help="POP909 folder: also measure the harmony model and a band over a followed part",
+    )
+    p.add_argument("--harmony-songs", type=int, default=32, help="songs (and windows) for the followed-part rows")
     from .evaluation.playing import add_playing_options
 
     add_playing_options(p)
@@ -210,12 +229,25 @@ def _add_render(sub) -> None:
     p.add_argument("midi", help="the .mid file to render")
     p.add_argument("--out", required=True, help="the .wav file to write")
     p.add_argument("--soundfont", default=None, help="a General MIDI .sf2/.sf3 (default: the system's)")
+    p.add_argument("--stems", action="store_true", help="also write one WAV per track beside --out (X-piano.wav ...)")
+
+
+def _add_leadsheet(sub) -> None:
+    p = sub.add_parser("leadsheet", help="a lead sheet (MusicXML: tune, chord symbols, key, tempo, sections)")
+    p.add_argument("sketch", help="the sketch's .mid (an export of the app)")
+    p.add_argument("--out", required=True, help="the .musicxml file to write")
+    p.add_argument("--lane", default=None, help="the lane that carries the tune (default: your part)")
 
 
 def _add_harmonize(sub) -> None:
     p = sub.add_parser("harmonize", help="chord charts for a part (a melody, riff, bass line or comp), best first")
     p.add_argument("part", help="the .mid file of the part")
     p.add_argument("--alternatives", type=int, default=3, help="how many charts to print (1-20)")
+    _add_pack_device(p)
+
+
+def _add_styles(sub) -> None:
+    p = sub.add_parser("styles", help="list the styles of a pack (--style NAME of generate), with a line on each")
     _add_pack_device(p)
 
 
@@ -230,6 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calibrate(sub)
     _add_render(sub)
     _add_harmonize(sub)
+    _add_leadsheet(sub)
+    _add_styles(sub)
     return parser
 
 
@@ -322,8 +356,19 @@ def cmd_generate(args) -> int:
     call["tempo"] = args.tempo  # None: the primer's tempo, else 120
     call["scale_lock"] = True if args.scale_lock else None  # off the flag: the pack's default
     t1 = time.perf_counter()
+    form = None
+    if args.form is not None:
+        from .theory.sections import parse_form
+
+        form = parse_form(args.form)
     songs = engine.generate_takes(
-        seed=args.seed, primer=read.get("primer"), follow=read.pop("part", None), chords=args.chart, **call
+        seed=args.seed,
+        primer=read.get("primer"),
+        follow=read.pop("part", None),
+        chords=args.chart,
+        style=args.style,
+        sections=form,
+        **call,
     )
     read.clear()  # the part's notes are in the takes now
     ms = (time.perf_counter() - t1) * 1000
@@ -393,6 +438,7 @@ def cmd_evaluate(args) -> int:
     check_seed(args.seed)
     check_int("songs", args.songs, 1, 100_000)
     check_int("steps", args.steps, 1, MAX_STEPS)
+    check_int("harmony-songs", args.harmony_songs, 1, 100_000)
     args.noise = None if args.noise is None else check_noise(args.noise)
     args.threshold = None if args.threshold is None else check_threshold(args.threshold)
 
@@ -400,6 +446,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_render(args) -> int:
+    from .playback.stems import render_midi_stems
     from .playback.synth import render_midi_file
     from .sketch.midi import MidiImportError, read_notes
 
@@ -410,7 +457,20 @@ def cmd_render(args) -> int:
         raise MidiImportError(f"'{Path(args.midi).name}' cannot be rendered: " + "; ".join(notes.warnings))
     with _terminate_as_interrupt():  # a terminated render removes its temp; the old WAV at --out stays
         path = render_midi_file(args.midi, args.out, args.soundfont)
+        stems = render_midi_stems(args.midi, args.out, args.soundfont) if args.stems else []
     print(f"wrote {path}")
+    for stem in stems:
+        print(f"wrote {stem}")
+    return 0
+
+
+def cmd_leadsheet(args) -> int:
+    from .sketch.leadsheet import lead_sheet_of_midi, write_lead_sheet
+
+    sheet = lead_sheet_of_midi(args.sketch, args.lane)
+    path = write_lead_sheet(sheet, args.out)
+    chords = sum(c is not None for c in sheet.chords)
+    print(f"wrote {path}: {sheet.n_bars} bars, the tune from {sheet.tune_name}, {chords} bars with a chord")
     return 0
 
 
@@ -489,6 +549,17 @@ def cmd_calibrate(args) -> int:
     return run_calibrate(args)
 
 
+def cmd_styles(args) -> int:
+    from .engine import Engine
+
+    engine = Engine.load(args.pack, args.device)
+    styles = engine.styles()
+    width = max(len(name) for name, _ in styles)
+    for name, text in styles:
+        print(f"{name:{width}s}  {text}")
+    return 0
+
+
 COMMANDS = {
     "generate": cmd_generate,
     "train": cmd_train,
@@ -498,6 +569,8 @@ COMMANDS = {
     "morph": cmd_morph,
     "render": cmd_render,
     "harmonize": cmd_harmonize,
+    "leadsheet": cmd_leadsheet,
+    "styles": cmd_styles,
 }
 
 

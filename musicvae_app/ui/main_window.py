@@ -24,10 +24,13 @@ from .autosave import Autosave
 from .chord_lane import attach_arrangement
 from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
+from .exports import attach_exports
 from .firstrun import generation_defaults
 from .lanes_view import LanesView
 from .menus import MenuActions, build_menus
 from .messages import MessagesMixin
+from .mixer import attach_mixer
+from .note_editor import attach_note_editor
 from .worker import Worker, slot
 
 RESTORE_ENV = "MUSICVAE_RESTORE"  # ask (default), yes or no: what to do with a crashed session's sketch
@@ -141,6 +144,9 @@ class MainWindow(MessagesMixin, QMainWindow):
         )
         self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
+        self.note_editor = attach_note_editor(self.views, self.menus)  # Edit > Edit notes (ui/note_editor.py)
+        self.mixer = attach_mixer(self.views, self.menus, self.headers)  # View > Mixer (ui/mixer.py)
+        self.exports = attach_exports(self.views, self.menus, self.audition)  # audio stems, lead sheet (ui/exports.py)
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.
         said = [self.autosave.notice, restored, self._recovered_news()]
@@ -383,6 +389,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             card = GenerationSettings.from_card(engine.pack.card)
             self.bar.noise.set_value(card.noise)
             self.bar.threshold.set_value(card.threshold)
+        self.bar.set_styles(engine.styles())
         self.engineReady.emit()
         self.session.set_engine(engine)  # a Generate clicked while the pack loaded runs now
 
@@ -469,6 +476,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         bar.takes.keep.clicked.connect(slot(self.keep_take))
         bar.key.currentIndexChanged.connect(slot(lambda: s.set_key(bar.key_value(), bar.scale_lock.isChecked())))
         bar.scale_lock.toggled.connect(slot(lambda: s.set_key(bar.key_value(), bar.scale_lock.isChecked())))
+        bar.style.currentIndexChanged.connect(slot(lambda: s.set_style(bar.style.currentData())))
         bar.takes.morph.clicked.connect(slot(self.morph_dialog))
         self.feel.feelChanged.connect(slot(lambda values: s.set_feel(**values), 1))
         self.lanes.selectionChanged.connect(
