@@ -17,7 +17,7 @@ from .. import userdata
 from ..sketch.session import Session, message
 from ..sketch.song import DEFAULT_PROGRAMS, LANES
 from ..sketch.spec import GenerationSettings
-from . import compose, files, prefs
+from . import compose, files, preload, prefs
 from . import record_panel as recording
 from .audition import AudioExport, Audition, attach_playback, jam_more
 from .autosave import Autosave
@@ -84,6 +84,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.last_error: str | None = None  # the text of the last error shown, for tests and logs
         self._close_refused = False  # a close was refused once (recovered/ not writable): the next one goes
         self.worker = Worker(self)
+        self._loading = False  # the pack is loading: Generate says so (a click then runs once it has loaded)
         defaults = generation_defaults(pack if engine is None else engine.pack)
         self.session = Session(engine, self.worker, GenerationSettings.from_card({"generation": defaults}))
         self.autosave = Autosave(self.data_dir, self.session.snapshot, self)  # creates the data folder when it can
@@ -364,15 +365,21 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     # --- the engine and the worker -----------------------------------------------------------------
     def _load_engine(self, pack) -> None:
+        early = preload.take(pack)  # started at launch, before the window was built (ui/preload.py)
+
         def load():
+            if early is not None:
+                return early.result()
             from ..engine import Engine  # torch loads here, on the worker thread, after the window is up
 
             return Engine.load(pack, one_song_threads=1)  # steady beside a busy DAW (see Engine)
 
         self.device_label.setText("Loading model…")
+        self._loading = True
         self.worker.submit(load, self._engine_loaded, self._engine_failed)
 
     def _engine_loaded(self, engine, secs: float) -> None:
+        self._loading = False
         cfg = engine.pack.config
         self.session.engine = engine
         self.bar.set_grid(cfg.chunk_steps, cfg.steps_per_beat)
@@ -387,6 +394,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.session.set_engine(engine)  # a Generate clicked while the pack loaded runs now
 
     def _engine_failed(self, exc: Exception) -> None:
+        self._loading = False
         self.session.engine_failed(
             f"{message(exc)}\n\nThe window still opens, saves and exports sketches. To generate, put a pack in "
             f"resources/models/default, train one with `musicvae train`, or set MUSICVAE_PACK to a pack folder."
@@ -396,7 +404,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.show_error("No model pack", self.engine_error)
 
     def _busy(self, busy: bool) -> None:
-        self.bar.generate.setText("Working…" if busy else "Generate")
+        self.bar.generate.setText(("Loading model…" if self._loading else "Working…") if busy else "Generate")
         if not busy and self.session.pending is not None:
             QTimer.singleShot(0, slot(self.session.run_pending))
 
