@@ -131,10 +131,17 @@ class ChordLane(BarStrip):
     def _level_of_detail(self, *_) -> None:
         px = self.px_per_bar()
         previous = object()
-        for item, (symbol, _) in zip(self.labels, self.chords):
+        free_from = -np.inf  # px where the last name shown ends: names never run together ("AmDmG")
+        for bar, (item, (symbol, _)) in enumerate(zip(self.labels, self.chords)):
             changes = symbol != previous
             previous = symbol
-            item.setVisible(px >= MIN_PX_PER_BAR_ALL or (px >= MIN_PX_PER_BAR_ANY and changes))
+            show = px >= MIN_PX_PER_BAR_ALL or (px >= MIN_PX_PER_BAR_ANY and changes)
+            left = (bar * BEATS_PER_BAR + 0.12) * px / BEATS_PER_BAR
+            if show and left < free_from:
+                show = False  # the previous name still covers this bar: it stays named, this one waits
+            if show:
+                free_from = left + item.textItem.boundingRect().width() + 3
+            item.setVisible(show)
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics
-from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
 
 from ..sketch.midi import GM_DRUM_RANGE
 from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, Song
@@ -27,6 +27,7 @@ MIN_PX_PER_STEP_FOR_ONSETS = 3.0
 MIN_MELODIC_ROWS = 13
 MIN_LANE_HEIGHT = 70
 DRUM_ROWS_PER_STRETCH = 5  # the drum lane gets a bigger share of the height for each 5 drums it plays
+SCROLL_UNITS = 100  # scroll bar steps per beat
 
 pg.setConfigOptions(antialias=False, imageAxisOrder="col-major", background=BACKGROUND, foreground="#c8ccd4")
 
@@ -97,17 +98,22 @@ class RowAxis(pg.AxisItem):
         super().__init__("left")
         self.drums = drums
         self.rows = np.arange(0)
+        self.hits = np.zeros(0)  # drums: notes per row, so the rows that play are the ones named
         self.label_height = 12  # set from the tick font (set_font)
+        self.metrics = QFontMetrics(QFont())
 
     def set_font(self, font: QFont) -> None:
         self.setStyle(tickFont=font, tickLength=-4, tickTextOffset=6)
         self.label_height = QFontMetrics(font).height()
+        self.metrics = QFontMetrics(font)
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802
         """Labels at row centres, only where the whole label fits inside the lane (none is cut).
 
         Drums: every row in use when rows are at least a label high (the lane's stretch grows with its
-        drums); the bottom and top labels are nudged inward so they are not cut at the lane's edge.
+        drums); the bottom and top labels are nudged inward so they are not cut at the lane's edge. When
+        not all fit, the rows that play most are named first, and a row is left unnamed only where a
+        busier row's name already takes its place (never every other row, whatever plays there).
         """
         n = len(self.rows)
         px = size / max(maxVal - minVal, 1e-6)
@@ -117,11 +123,18 @@ class RowAxis(pg.AxisItem):
             return minVal + edge - 1e-9 <= y <= maxVal - edge + 1e-9
 
         if self.drums:
-            every = 1 if px >= self.label_height - 1 else int(np.ceil(self.label_height / max(px, 1e-6)))
-            ys = [i + 0.5 for i in range(0, n, every)]
-            if every == 1 and edge < 1:
-                ys = [min(max(y, minVal + edge), maxVal - edge) for y in ys]
-            return [(1, [y for y in ys if inside(y)])]
+            if px >= self.label_height - 1:
+                ys = [i + 0.5 for i in range(n)]
+                if edge < 1:
+                    ys = [min(max(y, minVal + edge), maxVal - edge) for y in ys]
+                return [(1, [y for y in ys if inside(y)])]
+            hits = self.hits if len(self.hits) == n else np.zeros(n)
+            picked: list[float] = []
+            for i in sorted(range(n), key=lambda i: (-hits[i], i)):  # busiest first; ties: lower drums
+                y = min(max(i + 0.5, minVal + edge), maxVal - edge)
+                if all(abs(y - p) * px >= self.label_height for p in picked) and inside(y):
+                    picked.append(y)
+            return [(1, sorted(picked))]
         octaves = max(1, int(np.ceil((self.label_height + 1) / max(12 * px, 1e-6))))  # Cs apart enough to read
         cs = [(i, p) for i, p in enumerate(self.rows) if p % 12 == 0 and (p // 12) % octaves == 0]
         return [(12, [i + 0.5 for i, _ in cs if inside(i + 0.5)])]
@@ -133,7 +146,9 @@ class RowAxis(pg.AxisItem):
             if not 0 <= i < len(self.rows):
                 out.append("")
             else:
-                out.append(gm.drum_name(int(self.rows[i])) if self.drums else gm.note_name(int(self.rows[i])))
+                name = gm.drum_name(int(self.rows[i])) if self.drums else gm.note_name(int(self.rows[i]))
+                room = AXIS_WIDTH - 12  # a long drum name is elided ("Acoustic Bass D…"), never cut
+                out.append(self.metrics.elidedText(name, Qt.TextElideMode.ElideRight, room))
         return out
 
 
@@ -245,6 +260,7 @@ class LaneView(pg.PlotWidget):
         rows_changed = not np.array_equal(rows, self.rows)
         self.rows = rows
         self.row_axis.rows = rows
+        self.row_axis.hits = np.diff(notes[:, rows].astype(np.int8), axis=0, prepend=0).clip(0).sum(axis=0)
         self.steps_per_beat = song.steps_per_beat
         beats = song.n_steps / song.steps_per_beat
         image, onset = lane_image(probs, rows, threshold, notes)
@@ -259,6 +275,8 @@ class LaneView(pg.PlotWidget):
         n = len(rows)
         if n > 1:
             self.row_gaps.setData(np.tile([0.0, beats], n - 1), np.repeat(np.arange(1.0, n), 2))
+        self.row_axis.picture = None
+        self.row_axis.update()
         if new_rows or rows_changed:
             self.vb.setLimits(xMin=0, xMax=beats, minXRange=BEATS_PER_BAR, yMin=0, yMax=len(rows))
             self.vb.setYRange(0, len(rows), padding=0)
@@ -323,7 +341,7 @@ class LanesView(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(0)
-        grid.setVerticalSpacing(3)
+        grid.setVerticalSpacing(2)
         for i, (header, lane) in enumerate(zip(headers, self.lanes)):
             grid.addWidget(header, i, 0)
             grid.addWidget(lane, i, 1)
@@ -331,6 +349,12 @@ class LanesView(QWidget):
             if i:
                 lane.setXLink(self.lanes[0])
         grid.setColumnStretch(1, 1)
+        self.scroll = QScrollBar(Qt.Orientation.Horizontal, self)  # where the view is in the song; drag to move
+        self.scroll.setObjectName("rollScrollBar")
+        self.scroll.setRange(0, 0)
+        grid.addWidget(self.scroll, len(LANES), 1)
+        self.lanes[0].vb.sigXRangeChanged.connect(lambda *_: self._sync_scroll())
+        self.scroll.valueChanged.connect(self._scrolled)
         self.song: Song | None = None
         self.threshold = 0.3
         self.looping = False
@@ -486,6 +510,7 @@ class LanesView(QWidget):
         if song is None:
             for lane in self.lanes:
                 lane.image.clear()
+            self._sync_scroll()
             return
         if self.loop_region is not None:  # a shorter sketch: the region stays inside it
             total = song.n_steps / song.steps_per_beat
@@ -513,6 +538,7 @@ class LanesView(QWidget):
             for lane in self.lanes:
                 lane.show_grid(song)
             self.lanes[0].setXRange(0, song.n_steps / song.steps_per_beat, padding=0)
+        self._sync_scroll()
 
     def set_playhead(self, beats: float | None) -> None:
         """Move the playhead to `beats` from the song start; None hides it."""
@@ -526,11 +552,65 @@ class LanesView(QWidget):
         for lane, dim in zip(self.lanes, dimmed):
             lane.image.setOpacity(0.3 if dim else 1.0)
 
-    def zoom(self, factor: float) -> None:
-        """Scale the visible time span by factor (<1 zooms in) about its centre."""
+    def total_beats(self) -> float:
+        return self.song.n_steps / self.song.steps_per_beat if self.song is not None else 0.0
+
+    def view_range(self) -> tuple[float, float]:
+        """The beats on screen (from, to)."""
         lo, hi = self.lanes[0].vb.viewRange()[0]
-        centre, half = (lo + hi) / 2, (hi - lo) / 2 * factor
-        self.lanes[0].setXRange(centre - half, centre + half, padding=0)
+        return float(lo), float(hi)
+
+    def _sync_scroll(self) -> None:
+        total = self.total_beats()
+        lo, hi = self.view_range()
+        span = min(hi - lo, total)
+        self.scroll.blockSignals(True)
+        self.scroll.setRange(0, max(int(round((total - span) * SCROLL_UNITS)), 0))
+        self.scroll.setPageStep(max(int(round(span * SCROLL_UNITS)), 1))
+        self.scroll.setSingleStep(BEATS_PER_BAR * SCROLL_UNITS)
+        self.scroll.setValue(int(round(max(lo, 0.0) * SCROLL_UNITS)))
+        self.scroll.blockSignals(False)
+
+    def _scrolled(self, value: int) -> None:
+        lo, hi = self.view_range()
+        start = value / SCROLL_UNITS
+        self.lanes[0].setXRange(start, start + (hi - lo), padding=0)
+
+    def mouse_beats(self) -> float | None:
+        """The beat under the mouse when it is over a lane's roll, else None."""
+        for lane in self.lanes:
+            pos = lane.mapFromGlobal(QCursor.pos())
+            if lane.isVisible() and lane.rect().contains(pos):
+                scene = lane.mapToScene(pos)
+                if lane.vb.sceneBoundingRect().contains(scene):
+                    return float(lane.vb.mapSceneToView(scene).x())
+        return None
+
+    def zoom_anchor(self) -> float | None:
+        """What Zoom in/out keeps in place: the beat under the mouse, else the playhead, else None (the middle)."""
+        mouse = self.mouse_beats()
+        if mouse is not None:
+            return mouse
+        head = self.lanes[0].playhead
+        return float(head.value()) if head.isVisible() else None
+
+    def zoom(self, factor: float, around: float | None = None) -> None:
+        """Scale the visible time span by factor (<1 zooms in) about `around` (beats; default zoom_anchor()):
+        that beat stays where it is on screen (one off screen comes to the middle)."""
+        lo, hi = self.view_range()
+        around = self.zoom_anchor() if around is None else around
+        total = self.total_beats() or hi
+        span = min(max((hi - lo) * factor, float(BEATS_PER_BAR)), max(total, float(BEATS_PER_BAR)))
+        if around is None:
+            around = (lo + hi) / 2
+        where = (around - lo) / max(hi - lo, 1e-9) if lo <= around <= hi else 0.5
+        start = min(max(around - where * span, 0.0), max(total - span, 0.0))
+        self.lanes[0].setXRange(start, start + span, padding=0)
+
+    def scroll_to_start(self) -> None:
+        """Home: the start of the song on screen, at the same zoom."""
+        lo, hi = self.view_range()
+        self.lanes[0].setXRange(0.0, hi - lo, padding=0)
 
     def fit(self) -> None:
         if self.song is not None:
