@@ -164,8 +164,8 @@ def build_menus(views: ViewContext, bar: QMenuBar, do: MenuActions) -> Menus:
     _action(parent, sketch, "Keep this take", do.keep_take, "Ctrl+K")
 
     view = bar.addMenu("&View")
-    _action(parent, view, "Zoom in", lambda: lanes.zoom(0.5), ["Ctrl+=", "Ctrl++"])
-    _action(parent, view, "Zoom out", lambda: lanes.zoom(2.0), "Ctrl+-")
+    _action(parent, view, "Zoom in", lambda: lanes.zoom(0.5), ["Ctrl+=", "Ctrl++"], "zoomInAction")  # at the mouse
+    _action(parent, view, "Zoom out", lambda: lanes.zoom(2.0), "Ctrl+-", "zoomOutAction")  # or the playhead
     _action(parent, view, "Whole song", lanes.fit, "Ctrl+0")
 
     help_menu = bar.addMenu("&Help")
