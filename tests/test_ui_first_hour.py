@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from jack_fixture import jack_server  # noqa: F401
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction, QColor, QCursor, QKeySequence
 from PySide6.QtTest import QTest
@@ -456,3 +457,54 @@ def test_preload_hands_its_engine_over_once_and_reports_failures(tmp_path):
     started = time.perf_counter()
     bad.result  # noqa: B018  (the result is kept: asking again does not load again)
     assert time.perf_counter() - started < 1
+
+
+# --- recording: the band plays along, notes drawn as played, the count-in at once ---------------------------------
+def test_recording_count_in_at_once_band_along_and_notes_drawn_as_played(qtbot, window, jack_server):  # noqa: F811
+    import mido
+    import rtmidi
+
+    from musicvae_app.playback.ports import RecordingPort
+    from musicvae_app.sketch.song import LANES
+
+    piano, bass = LANES.index("piano"), LANES.index("bass")
+    window.bar.steps.set_value(1)
+    song = generate(qtbot, window)
+    keys = rtmidi.MidiOut(rtapi=rtmidi.API_UNIX_JACK, name="test-keys")
+    keys.open_virtual_port("keys")
+    try:
+        port = RecordingPort("out")
+        window.playback.use_output(port, "out")  # clicks, the band and the echoed keys land here
+        window.set_tempo(180)
+        dialog = window.record_dialog()
+        dialog.refresh()
+        dialog.input_box.setCurrentText("test-keys:keys (JACK)")
+        dialog.lane_box.setCurrentIndex(piano)
+        assert dialog.band.isChecked()
+        clicked = time.perf_counter()
+        dialog.record_button.click()
+        rec = dialog.recorder
+        qtbot.waitUntil(lambda: bool(rec.clicks), timeout=5000)
+        assert rec.clicks[0][0] - clicked <= 0.050  # the first count-in click within 50 ms of Record
+        qtbot.waitUntil(lambda: rec.position_beats >= 0.5, timeout=10000)
+        keys.send_message(mido.Message("note_on", note=67, velocity=100).bytes())
+        qtbot.waitUntil(lambda: 67 in window.lanes.lanes[piano].rows, timeout=2000)  # held: drawn already
+        lane = window.lanes.lanes[piano]
+        qtbot.waitUntil(lambda: len(lane.take.opts["x0"]) == 1, timeout=2000)
+        row = int(np.searchsorted(lane.rows, 67))
+        assert lane.take.opts["y0"][0] == pytest.approx(row + 0.1) and lane.take.opts["x0"][0] >= 0
+        qtbot.wait(300)
+        keys.send_message(mido.Message("note_off", note=67).bytes())
+        qtbot.wait(300)
+        band = [(t, m) for t, m in port.received if m.type == "note_on" and m.velocity and m.channel not in (0, 9)]
+        assert band, "the band played along"
+        assert min(t for t, _ in band) >= rec.downbeat - 0.005  # not before the first downbeat
+        assert not [m for _, m in port.received if m.type == "note_on" and m.channel == 0 and m.note != 67]
+        with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+            dialog.record_button.click()
+        assert len(window.lanes.lanes[piano].take.opts["x0"]) == 0  # the take is now the sketch's own
+        assert window.session.part_lanes() == [piano] and song is not window.song
+        assert bass not in window.session.part_lanes()
+    finally:
+        keys.close_port()
+        keys.delete()

@@ -261,7 +261,10 @@ class LaneView(pg.PlotWidget):
         self.pick.setVisible(False)
         for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead):
             plot.addItem(item)
-        for item in (self.empty, self.loop, self.pick):
+        self.take = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[], brush=pg.mkBrush("#ffffff"), pen=pg.mkPen(None))
+        self.take.setZValue(5)  # the notes being recorded, drawn as they are played
+        self.extra_pitches = np.zeros(0, dtype=np.int64)  # pitches a recording adds to the rows
+        for item in (self.empty, self.loop, self.pick, self.take):
             plot.addItem(item)
         self.vb.sigXRangeChanged.connect(self._level_of_detail)
         self.rows = np.arange(0)
@@ -275,6 +278,10 @@ class LaneView(pg.PlotWidget):
         probs = song.probs[self.lane]
         notes = song.notes(threshold)[self.lane]  # what plays and exports: density and sustain included
         rows = lane_rows(notes.astype(np.float32), 0.5, self.lane == DRUMS)
+        if len(self.extra_pitches):  # a take being recorded: its pitches get rows too
+            rows = np.union1d(rows, self.extra_pitches)
+            if self.lane != DRUMS:
+                rows = np.arange(rows[0], rows[-1] + 1)
         if not new_rows and len(self.rows):  # a threshold move: keep the rows, grow them only for new notes
             used = np.flatnonzero(notes.any(axis=0))
             used = used[np.isin(used, rows)]
@@ -321,6 +328,35 @@ class LaneView(pg.PlotWidget):
             self.onset_gaps.setData(x, y)
             self._onsets_drawn = True
         self.onset_gaps.setVisible(show)
+
+    def show_take(self, notes: list[tuple[int, float, float]], song: Song | None, threshold: float) -> None:
+        """Draw the notes being recorded ((pitch, start beats, end beats)) over the lane; rows grow for them."""
+        pitches = np.unique(np.array([p for p, _, _ in notes], dtype=np.int64))
+        if len(np.setdiff1d(pitches, self.rows)):
+            self.extra_pitches = np.union1d(self.extra_pitches, pitches)
+            if song is not None:
+                self.show_song(song, threshold, new_rows=False)
+            else:  # nothing generated yet: the rows are the take's own
+                lo, hi = int(self.extra_pitches[0]), int(self.extra_pitches[-1])
+                rows = self.extra_pitches if self.lane == DRUMS else np.arange(max(lo - 1, 0), min(hi + 1, 127) + 1)
+                self.rows = self.row_axis.rows = rows
+                self.vb.setLimits(yMin=0, yMax=len(rows))
+                self.vb.setYRange(0, len(rows), padding=0)
+                self.row_axis.picture = None
+                self.row_axis.update()
+        if song is None and notes:  # the time axis grows with the take
+            end = max(b for _, _, b in notes)
+            self.vb.setLimits(xMin=0, xMax=max(end + BEATS_PER_BAR, 4 * BEATS_PER_BAR))
+        if not notes:
+            self.take.setOpts(x0=[], x1=[], y0=[], y1=[])
+            return
+        rows = np.searchsorted(self.rows, [p for p, _, _ in notes]).astype(float)
+        self.take.setOpts(
+            x0=np.array([a for _, a, _ in notes]),
+            x1=np.array([max(b, a + 0.05) for _, a, b in notes]),
+            y0=rows + 0.1,
+            y1=rows + 0.9,
+        )
 
     def show_grid(self, song: Song) -> None:
         """Bar lines (faint) and chunk boundaries (dashed) for this song's length."""
@@ -565,6 +601,18 @@ class LanesView(QWidget):
                 lane.show_grid(song)
             self.lanes[0].setXRange(0, song.n_steps / song.steps_per_beat, padding=0)
         self._sync_scroll()
+
+    def show_recording(self, lane: int, notes: list[tuple[int, float, float]] | None) -> None:
+        """Draw a take being recorded on `lane` as it is played ((pitch, start beats, end beats)); None clears."""
+        view = self.lanes[lane]
+        if notes is None:
+            view.take.setOpts(x0=[], x1=[], y0=[], y1=[])
+            if len(view.extra_pitches):
+                view.extra_pitches = np.zeros(0, dtype=np.int64)
+                if self.song is not None:
+                    view.show_song(self.song, self.threshold, new_rows=True)
+            return
+        view.show_take(notes, self.song, self.threshold)
 
     def set_playhead(self, beats: float | None) -> None:
         """Move the playhead to `beats` from the song start; None hides it."""
