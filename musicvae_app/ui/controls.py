@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, Signal
-from PySide6.QtGui import QDrag, QIntValidator
+from PySide6.QtGui import QColor, QDrag, QIcon, QIntValidator, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -42,6 +42,25 @@ PRIMER_NAME_PX = 130  # a long primer file name is elided to this, never widenin
 KEYS = tuple(
     f"{names[t]} {mode}" for t in range(12) for names, mode in ((MAJOR_NAMES, "major"), (MINOR_NAMES, "minor"))
 )
+
+
+def die_icon(size: int = 16) -> QIcon:
+    """A die's five, drawn: the Dice button stays narrow (every digit of the seed fits at 1024 px)."""
+    pixmap = QPixmap(size * 2, size * 2)
+    pixmap.setDevicePixelRatio(2.0)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QColor("#c8ccd4"))
+    painter.setBrush(QColor("#e4e6eb"))
+    painter.drawRoundedRect(1, 1, size - 2, size - 2, 3, 3)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#23262d"))
+    dot = size / 8
+    for fx, fy in ((0.28, 0.28), (0.72, 0.28), (0.5, 0.5), (0.28, 0.72), (0.72, 0.72)):
+        painter.drawEllipse(QPoint(int(fx * size), int(fy * size)), int(dot), int(dot))
+    painter.end()
+    return QIcon(pixmap)
 
 
 def minutes(seconds: float) -> str:
@@ -157,12 +176,14 @@ class GenerateBar(QWidget):
         self.seed.setValidator(QIntValidator(0, MAX_SEED))
         self.seed.setPlaceholderText("random")
         self.seed.ensurePolished()  # every digit of the largest seed shows, at any window size
-        self.seed.setMinimumWidth(self.seed.fontMetrics().horizontalAdvance("8" * len(str(MAX_SEED))) + 10)
+        self.seed.setMinimumWidth(self.seed.fontMetrics().horizontalAdvance("8" * len(str(MAX_SEED))) + 8)
         self.seed.setMaximumWidth(max(110, self.seed.minimumWidth()))
         self.seed.setToolTip("The seed of the last Generate; lock it to get the same sketch from the same settings")
         self.dice = QToolButton()
         self.dice.setObjectName("diceButton")
-        self.dice.setText("Dice")
+        self.dice.setText("Dice")  # read by screen readers; the icon shows
+        self.dice.setIcon(die_icon())
+        self.dice.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.dice.setToolTip("Roll a new random seed")
         self.seed_lock = QCheckBox("Lock")
         self.seed_lock.setObjectName("seedLock")
@@ -213,6 +234,8 @@ class GenerateBar(QWidget):
         grid.addWidget(label("Tempo"), 1, 2)
         tempo_row = QHBoxLayout()
         self.tempo.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # "300 BPM" whole at 1024 px
+        self.tempo.ensurePolished()
+        self.tempo.setMinimumWidth(self.tempo.fontMetrics().horizontalAdvance(f"{int(MAX_TEMPO)} BPM") + 36)
         tempo_row.addWidget(self.tempo)
         tempo_row.addSpacing(4)
         tempo_row.addWidget(label("Variations"))
