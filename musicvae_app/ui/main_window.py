@@ -133,7 +133,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.record_panel: recording.RecordDialog | None = None  # File > Record a part…, once shown
         self._connect()
         prefs.load(self, defaults)
-        self.fit_to_screen()
+        self._fit_on_a_real_screen()
         self.session.listen(self._session_changed)
         self._update_title()
         self._show_state()
@@ -559,6 +559,12 @@ class MainWindow(MessagesMixin, QMainWindow):
         super().showEvent(event)
         if not getattr(self, "_fitted", False):  # once its frame is known
             self._fitted = True
+            self._fit_on_a_real_screen()
+
+    def _fit_on_a_real_screen(self) -> None:
+        """fit_to_screen, except offscreen: that platform's 800x800 "screen" is no screen (renders and tests
+        there keep the size asked for)."""
+        if QGuiApplication.platformName() != "offscreen":
             self.fit_to_screen()
 
     def closeEvent(self, event) -> None:  # noqa: N802
