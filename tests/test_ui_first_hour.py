@@ -317,7 +317,9 @@ def test_generate_says_loading_model_while_the_pack_loads(qtbot, tiny_pack, tmp_
     qtbot.addWidget(w)
     if w.engine is None:
         assert w.bar.generate.text().replace("\n", " ") == "Loading model…"
+        assert not w.playback.listed  # the MIDI ports and the synth wait for the pack
     qtbot.waitUntil(lambda: w.engine is not None, timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: w.playback.listed, timeout=5000)  # and come right after it
     assert preload.take(str(tiny_pack)) is None  # the window took the load started at launch
     assert load.result() is w.engine
     assert w.bar.generate.text() == "Generate"
@@ -361,6 +363,11 @@ def locked_folder(tmp_path: Path) -> Path:
     return Path("/sys")
 
 
+def unlock(folder: Path) -> None:
+    if folder != Path("/sys"):
+        folder.chmod(stat.S_IRWXU)
+
+
 def test_wav_export_into_a_read_only_folder_says_why_in_words(qtbot, window, tmp_path):
     from musicvae_app.playback.synth import unavailable_reason
 
@@ -374,7 +381,7 @@ def test_wav_export_into_a_read_only_folder_says_why_in_words(qtbot, window, tmp
         job.wait(60)
         qtbot.waitUntil(lambda: window.audio_export is None, timeout=TIMEOUT)
     finally:
-        folder.chmod(stat.S_IRWXU) if folder != Path("/sys") else None
+        unlock(folder)
     assert not (folder / "song.wav").exists()
     assert "Errno" not in window.last_error and "permission" in window.last_error, window.last_error
 
@@ -396,7 +403,7 @@ def test_a_real_disk_error_reads_in_words(tmp_path):
         with pytest.raises(OSError) as info:
             (folder / "x.wav").write_bytes(b"x")
     finally:
-        folder.chmod(stat.S_IRWXU) if folder != Path("/sys") else None
+        unlock(folder)
     assert "[Errno" in str(info.value) and "[Errno" not in disk_words(info.value)
 
 

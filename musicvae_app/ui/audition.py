@@ -31,11 +31,12 @@ def attach_playback(
     feel: QWidget,
     song_changed: SignalInstance,
     mutes_changed: SignalInstance,
+    list_outputs: bool = True,
 ) -> PlaybackPanel:
     """Build the transport, `place` it (the window's row under the generate bar), put the `feel` controls on it
     and keep it in step with the sketch (`song_changed`, `mutes_changed`: the window's signals) and the lanes."""
     session, lanes = views.session, views.lanes
-    panel = PlaybackPanel(lambda: session.song, session.lane_mutes, settings=views.settings)
+    panel = PlaybackPanel(lambda: session.song, session.lane_mutes, settings=views.settings, list_outputs=list_outputs)
     panel.setObjectName("playbackPanel")
     place(panel)
     panel.add_controls(feel)

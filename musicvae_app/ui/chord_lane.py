@@ -143,6 +143,11 @@ class ChordLane(BarStrip):
                 free_from = left + item.textItem.boundingRect().width() + 3
             item.setVisible(show)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if "labels" in self.__dict__:  # built (the first resize comes during construction)
+            self._level_of_detail()  # a narrower window: fewer names fit
+
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return

@@ -143,6 +143,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             feel=self.feel,
             song_changed=self.songChanged,
             mutes_changed=self.mutesChanged,
+            list_outputs=engine is not None,  # at launch, the pack first: MIDI ports and the synth after it
         )
         self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
         self.playback.stop_shortcut.activated.connect(self.lanes.scroll_to_start)  # Home: the start, on screen too
@@ -439,6 +440,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             self.bar.threshold.set_value(card.threshold)
         self.engineReady.emit()
         self.session.set_engine(engine)  # a Generate clicked while the pack loaded runs now
+        QTimer.singleShot(0, self.playback, slot(self.playback.ensure_outputs))  # then the MIDI ports and the synth
 
     def _engine_failed(self, exc: Exception) -> None:
         self._loading = False
@@ -449,9 +451,10 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.device_label.setText("Device: none")
         self.pack_label.setText("Pack: not found")
         self.show_error("No model pack", self.engine_error)
+        QTimer.singleShot(0, self.playback, slot(self.playback.ensure_outputs))
 
     def _busy(self, busy: bool) -> None:
-        self.bar.generate.setText(("Loading model…" if self._loading else "Working…") if busy else "Generate")
+        self.bar.generate.setText(("Loading\nmodel…" if self._loading else "Working…") if busy else "Generate")
         if not busy and self.session.pending is not None:
             QTimer.singleShot(0, slot(self.session.run_pending))
 

@@ -138,6 +138,7 @@ class RecordDialog(QDialog):
         """Open the transport's output now (the built-in synth loads its soundfont), not when Record is
         pressed: the count-in then starts at once. A failure is said on the transport row."""
         panel = self.playback
+        panel.ensure_outputs()
         if panel.transport.port is None:
             panel.transport.open_output(panel.output_box.currentText())
 
