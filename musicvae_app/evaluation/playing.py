@@ -173,7 +173,9 @@ def format_playing(table: dict, title: str = "how it plays") -> str:
 def playing_section(
     engine, windows, real, generated, steps: int, seed: int, noise, threshold, chords=None, follow=None
 ) -> dict:
-    """The playing table of evaluate: plain continuations, plus asked chords ('real') and a followed part when asked."""
+    """The playing table of evaluate: plain continuations, plus asked chords ('real') and a followed part when asked.
+
+    """
     real_chords = continuation_chords(windows)
     table = playing_table(real, generated, real_chords)
     if chords not in (None, "real"):
