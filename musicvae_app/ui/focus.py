@@ -2,8 +2,8 @@
 
 A number box (Noise, Steps, Tempo, the seed...) that has the keyboard used to swallow the window's
 shortcuts: a line edit takes Ctrl+E (end of line), Ctrl+K, Ctrl+M... for itself, so Ctrl+E exported
-nothing and said nothing until a click elsewhere. `BoxKeys`, an application event filter, lets every
-window shortcut through from the window's own boxes (except the keys text editing needs: undo, copy,
+nothing and said nothing until a click elsewhere. `BoxKeys`, an event filter on each of the window's boxes,
+lets every window shortcut through from them (except the keys text editing needs: undo, copy,
 paste, select all, arrows, Home/End), and after Enter or Esc in one gives the keyboard to the roll.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer
 from PySide6.QtGui import QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QComboBox, QLineEdit, QWidget
 
 # What a box keeps for its text: the window's own action for these waits until the box lets go of the keys.
 EDITING = (
@@ -50,14 +50,19 @@ def _box(obj: QObject) -> QWidget | None:
 
 
 class BoxKeys(QObject):
-    """Installed on the application for one window; `roll` is the widget that takes the keys back."""
+    """On every typing box of `window` (spin boxes, line edits, editable combo boxes; watch() adds later
+    ones); `roll` is the widget that takes the keys back."""
 
     def __init__(self, window: QWidget, roll: QWidget, shortcuts: Callable[[], list[QKeySequence]]):
         super().__init__(window)
         self.window, self.roll, self.shortcuts = window, roll, shortcuts
-        app = QApplication.instance()
-        app.installEventFilter(self)
-        window.destroyed.connect(lambda *_: app.removeEventFilter(self))
+        for widget in window.findChildren(QWidget):
+            box = _box(widget)
+            if box is widget:
+                self.watch(box)
+
+    def watch(self, box: QWidget) -> None:
+        box.installEventFilter(self)
 
     def _mine(self, box: QWidget | None) -> bool:
         return box is not None and box.window() is self.window

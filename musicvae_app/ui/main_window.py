@@ -147,8 +147,8 @@ class MainWindow(MessagesMixin, QMainWindow):
         )
         self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
         self.playback.stop_shortcut.activated.connect(self.lanes.scroll_to_start)  # Home: the start, on screen too
-        self.box_keys = BoxKeys(self, self.lanes, self._shortcuts)  # shortcuts work from a box; Enter/Esc: the roll
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
+        self.box_keys = BoxKeys(self, self.lanes, self._shortcuts)  # shortcuts work from a box; Enter/Esc: the roll
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.
         said = [self.autosave.notice, restored, self._recovered_news()]
