@@ -199,6 +199,12 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--json", default=None, help="also write the table as JSON here")
     p.add_argument("--update-card", action="store_true", help="store the table in the pack's card.json")
     p.add_argument("--cache-dir", default=None)
+    p.add_argument(
+        "--harmony-data",
+        default=None,
+        help="POP909 folder: also measure the harmony model and a band over a followed part",
+    )
+    p.add_argument("--harmony-songs", type=int, default=32, help="songs (and windows) for the followed-part rows")
     from .evaluation.playing import add_playing_options
 
     add_playing_options(p)
@@ -396,6 +402,7 @@ def cmd_evaluate(args) -> int:
     check_seed(args.seed)
     check_int("songs", args.songs, 1, 100_000)
     check_int("steps", args.steps, 1, MAX_STEPS)
+    check_int("harmony-songs", args.harmony_songs, 1, 100_000)
     args.noise = None if args.noise is None else check_noise(args.noise)
     args.threshold = None if args.threshold is None else check_threshold(args.threshold)
 
