@@ -293,10 +293,13 @@ class LaneView(pg.PlotWidget):
         rows_changed = not np.array_equal(rows, self.rows)
         self.rows = rows
         self.row_axis.rows = rows
-        self.row_axis.hits = np.diff(notes[:, rows].astype(np.int8), axis=0, prepend=0).clip(0).sum(axis=0)
         self.steps_per_beat = song.steps_per_beat
         beats = song.n_steps / song.steps_per_beat
         image, onset = lane_image(probs, rows, threshold, notes)
+        if self.lane == DRUMS:  # notes per drum: the busiest are the ones named when not all fit
+            self.row_axis.hits = onset.sum(axis=0)
+            self.row_axis.picture = None
+            self.row_axis.update()
         self.image.setImage(image, autoLevels=False)
         self.image.setRect(0, 0, beats, len(rows))
         self.empty.setVisible(not onset.any())
@@ -308,8 +311,6 @@ class LaneView(pg.PlotWidget):
         n = len(rows)
         if n > 1:
             self.row_gaps.setData(np.tile([0.0, beats], n - 1), np.repeat(np.arange(1.0, n), 2))
-        self.row_axis.picture = None
-        self.row_axis.update()
         if new_rows or rows_changed:
             self.vb.setLimits(xMin=0, xMax=beats, minXRange=BEATS_PER_BAR, yMin=0, yMax=len(rows))
             self.vb.setYRange(0, len(rows), padding=0)
