@@ -216,6 +216,14 @@ def _add_render(sub) -> None:
     p.add_argument("midi", help="the .mid file to render")
     p.add_argument("--out", required=True, help="the .wav file to write")
     p.add_argument("--soundfont", default=None, help="a General MIDI .sf2/.sf3 (default: the system's)")
+    p.add_argument("--stems", action="store_true", help="also write one WAV per track beside --out (X-piano.wav ...)")
+
+
+def _add_leadsheet(sub) -> None:
+    p = sub.add_parser("leadsheet", help="a lead sheet (MusicXML: tune, chord symbols, key, tempo, sections)")
+    p.add_argument("sketch", help="the sketch's .mid (an export of the app)")
+    p.add_argument("--out", required=True, help="the .musicxml file to write")
+    p.add_argument("--lane", default=None, help="the lane that carries the tune (default: your part)")
 
 
 def _add_harmonize(sub) -> None:
@@ -236,6 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calibrate(sub)
     _add_render(sub)
     _add_harmonize(sub)
+    _add_leadsheet(sub)
     return parser
 
 
@@ -410,6 +419,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_render(args) -> int:
+    from .playback.stems import render_midi_stems
     from .playback.synth import render_midi_file
     from .sketch.midi import MidiImportError, read_notes
 
@@ -420,7 +430,20 @@ def cmd_render(args) -> int:
         raise MidiImportError(f"'{Path(args.midi).name}' cannot be rendered: " + "; ".join(notes.warnings))
     with _terminate_as_interrupt():  # a terminated render removes its temp; the old WAV at --out stays
         path = render_midi_file(args.midi, args.out, args.soundfont)
+        stems = render_midi_stems(args.midi, args.out, args.soundfont) if args.stems else []
     print(f"wrote {path}")
+    for stem in stems:
+        print(f"wrote {stem}")
+    return 0
+
+
+def cmd_leadsheet(args) -> int:
+    from .sketch.leadsheet import lead_sheet_of_midi, write_lead_sheet
+
+    sheet = lead_sheet_of_midi(args.sketch, args.lane)
+    path = write_lead_sheet(sheet, args.out)
+    chords = sum(c is not None for c in sheet.chords)
+    print(f"wrote {path}: {sheet.n_bars} bars, the tune from {sheet.tune_name}, {chords} bars with a chord")
     return 0
 
 
@@ -508,6 +531,7 @@ COMMANDS = {
     "morph": cmd_morph,
     "render": cmd_render,
     "harmonize": cmd_harmonize,
+    "leadsheet": cmd_leadsheet,
 }
 
 

@@ -10,6 +10,7 @@ from ..errors import InvalidValue
 from ..limits import MAX_TRANSPOSE, check_int
 from ..theory.chords import ChordError, parse_chord
 from ..theory.keys import key_name, parse_key, transpose_roll
+from .pins import transposed_pins
 from .song import LANES, Song, lane_index
 
 
@@ -45,6 +46,7 @@ def transposed(song: Song, semitones: int) -> Song:
         probs=transpose_roll(song.probs, semitones),
         settings=settings,
         chords=[transposed_chord(c, semitones) for c in song.chords],
+        pins=transposed_pins(song.pins, semitones),
     )
 
 

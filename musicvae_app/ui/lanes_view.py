@@ -91,33 +91,6 @@ class BarAxis(pg.AxisItem):
         return [str(int(round(v / BEATS_PER_BAR)) + 1) for v in values]
 
 
-def named_rows(ys: np.ndarray, hits: np.ndarray, gap: float) -> list[int]:
-    """Which rows (at heights `ys`, ascending) get a name when names must be `gap` apart: as many as fit,
-    the busiest always, then by worth (1 + 4 * its share of the busiest row's notes). Weighted interval
-    scheduling: the best set, not every other row whatever plays there."""
-    n = len(ys)
-    if n == 0:
-        return []
-    worth = 1.0 + 4.0 * np.asarray(hits, dtype=float) / max(float(np.max(hits)), 1.0)
-    worth[int(np.argmax(hits))] += n  # the busiest drum (the hi-hat, the kick) is always named
-    # prev[i]: the highest row below i that leaves room for i's name (-1: none)
-    prev = np.searchsorted(ys, ys - gap + 1e-9, side="right") - 1
-    best = np.zeros(n + 1)  # best[i + 1]: the best worth using rows 0..i
-    take = np.zeros(n, dtype=bool)
-    for i in range(n):
-        with_i = worth[i] + best[prev[i] + 1]
-        take[i] = with_i > best[i]
-        best[i + 1] = max(with_i, best[i])
-    out, i = [], n - 1
-    while i >= 0:
-        if take[i]:
-            out.append(i)
-            i = prev[i]
-        else:
-            i -= 1
-    return out[::-1]
-
-
 class RowAxis(pg.AxisItem):
     """Pitch names at the Cs (melodic lanes) or every drum's GM name (drum lane)."""
 
@@ -158,7 +131,7 @@ class RowAxis(pg.AxisItem):
                 return [(1, [y for y in ys if inside(y)])]
             hits = self.hits if len(self.hits) == n else np.zeros(n)
             ys = np.clip(np.arange(n) + 0.5, minVal + edge, maxVal - edge)  # nudged in from the lane's edges
-            picked = named_rows(ys, hits, self.label_height / max(px, 1e-6))
+            picked = gm.named_rows(ys, hits, self.label_height / max(px, 1e-6))
             self.label_rows = {float(ys[i]): i for i in picked}  # a nudged name still names its own row
             return [(1, [float(ys[i]) for i in picked])]
         octaves = max(1, int(np.ceil((self.label_height + 1) / max(12 * px, 1e-6))))  # Cs apart enough to read
@@ -187,8 +160,12 @@ class LoopViewBox(pg.ViewBox):
         super().__init__()
         self.on_drag = None  # (start beats, end beats, finished) -> bool: True when the drag drew a region
         self.on_select = None  # (start beats, end beats, finished, add) -> bool: True when it selected bars
+        self.on_edit = None  # (drag event) -> bool: True when the note editor (ui/note_editor.py) took the drag
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (pyqtgraph's name)
+        if self.on_edit is not None and axis is None and self.on_edit(ev):
+            ev.accept()
+            return
         if ev.button() == Qt.MouseButton.LeftButton and axis is None:
             start = self.mapSceneToView(ev.buttonDownScenePos()).x()
             end = self.mapSceneToView(ev.scenePos()).x()
@@ -424,6 +401,8 @@ class LanesView(QWidget):
         self.loop_region: tuple[float, float] | None = None  # None: Loop repeats the whole sketch
         self.selection: tuple[float, float] | None = None  # chunk-snapped beats selected to regenerate
         self.selected_lanes: set[int] = set()
+        self.on_edit_click = None  # (lane, click event) -> bool: True when the note editor took the click
+        self.keep_rows = False  # while notes are edited: an edit only adds rows, never moves them
         for lane in self.lanes:
             lane.vb.on_select = lambda a, b, done, add, lane=lane.lane: self._drag_select(lane, a, b, done, add)
             lane.loop.sigRegionChangeFinished.connect(lambda item, lane=lane: self._edge_moved(lane))
@@ -554,6 +533,9 @@ class LanesView(QWidget):
             lane.pick.setVisible(on)
 
     def _clicked(self, lane: LaneView, event) -> None:
+        if self.on_edit_click is not None and self.song is not None and self.on_edit_click(lane, event):
+            event.accept()
+            return
         if event.button() == Qt.MouseButton.RightButton and self.song is not None:
             beats = lane.vb.mapSceneToView(event.scenePos()).x()
             self.contextRequested.emit(lane.lane, float(beats), event.screenPos().toPoint())
@@ -593,7 +575,7 @@ class LanesView(QWidget):
         same_shape = old is not None and old.probs.shape == song.probs.shape
         same_probs = same_shape and (old.probs is song.probs or np.array_equal(old.probs, song.probs))
         for lane in self.lanes:
-            lane.show_song(song, self.threshold, new_rows=not same_probs)
+            lane.show_song(song, self.threshold, new_rows=not same_probs and not (self.keep_rows and same_shape))
         # The drum lane grows with the drums it plays, so each gets its own label (melodic lanes label Cs).
         drum_rows = len(self.lanes[DRUMS].rows)
         self.layout().setRowStretch(DRUMS, int(min(max(np.ceil(drum_rows / DRUM_ROWS_PER_STRETCH), 1), 3)))

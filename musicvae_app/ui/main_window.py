@@ -26,11 +26,14 @@ from .autosave import Autosave
 from .chord_lane import attach_arrangement
 from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
+from .exports import attach_exports
 from .firstrun import generation_defaults
 from .focus import BoxKeys
 from .lanes_view import LanesView
 from .menus import MenuActions, build_menus
 from .messages import MessagesMixin
+from .mixer import attach_mixer
+from .note_editor import attach_note_editor
 from .worker import Worker, slot
 
 RESTORE_ENV = "MUSICVAE_RESTORE"  # ask (default), yes or no: what to do with a crashed session's sketch
@@ -148,6 +151,9 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
         self.playback.stop_shortcut.activated.connect(self.lanes.scroll_to_start)  # Home: the start, on screen too
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
+        self.note_editor = attach_note_editor(self.views, self.menus)  # Edit > Edit notes (ui/note_editor.py)
+        self.mixer = attach_mixer(self.views, self.menus, self.headers)  # View > Mixer (ui/mixer.py)
+        self.exports = attach_exports(self.views, self.menus, self.audition)  # audio stems, lead sheet (ui/exports.py)
         self.box_keys = BoxKeys(self, self.lanes, self._shortcuts)  # shortcuts work from a box; Enter/Esc: the roll
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.
