@@ -68,6 +68,19 @@ def _add_generate(sub) -> None:
         "--key", default=None, help="key of the sketch, e.g. 'E minor' (default: the primer's, else C major/A minor)"
     )
     p.add_argument("--scale-lock", action="store_true", help="keep every pitched note in the key's scale")
+    p.add_argument(
+        "--style",
+        default=None,
+        help="a style the pack learnt from its training songs, e.g. rock, shuffle, funk (`musicvae styles` lists "
+        "them; default Auto: none)",
+    )
+    p.add_argument(
+        "--form",
+        default=None,
+        help="the song form, e.g. 'intro 4 verse 8 chorus 8 @5 outro 4' (bars each; '@N' an energy 1-5, default "
+        "by name: intro 2, verse 3, chorus 4, outro 2): repeated sections come back varied, a chorus lifts, an "
+        "outro ends",
+    )
     p.add_argument("--density", default=None, help="per-lane density, e.g. bass=1.3,strings=0.7 (1: as generated)")
     p.add_argument("--swing", default=None, help="swing, 50-75 percent (50: straight, the default), e.g. 60")
     p.add_argument("--swing-grid", default=None, help="what swings: 8th (the default) or 16th")
@@ -233,6 +246,11 @@ def _add_harmonize(sub) -> None:
     _add_pack_device(p)
 
 
+def _add_styles(sub) -> None:
+    p = sub.add_parser("styles", help="list the styles of a pack (--style NAME of generate), with a line on each")
+    _add_pack_device(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musicvae", description="musicvae-app: band sketches from small neural nets")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -245,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render(sub)
     _add_harmonize(sub)
     _add_leadsheet(sub)
+    _add_styles(sub)
     return parser
 
 
@@ -346,7 +365,20 @@ def cmd_generate(args) -> int:
     call["tempo"] = args.tempo  # None: the primer's tempo, else 120
     call["scale_lock"] = True if args.scale_lock else None  # off the flag: the pack's default
     t1 = time.perf_counter()
-    songs = engine.generate_takes(seed=args.seed, primer=args.primer, follow=args.follow, chords=args.chart, **call)
+    form = None
+    if args.form is not None:
+        from .theory.sections import parse_form
+
+        form = parse_form(args.form)
+    songs = engine.generate_takes(
+        seed=args.seed,
+        primer=args.primer,
+        follow=args.follow,
+        chords=args.chart,
+        style=args.style,
+        sections=form,
+        **call,
+    )
     ms = (time.perf_counter() - t1) * 1000
     if args.density:
         songs = [song.with_density(args.density) for song in songs]
@@ -522,6 +554,17 @@ def cmd_calibrate(args) -> int:
     return run_calibrate(args)
 
 
+def cmd_styles(args) -> int:
+    from .engine import Engine
+
+    engine = Engine.load(args.pack, args.device)
+    styles = engine.styles()
+    width = max(len(name) for name, _ in styles)
+    for name, text in styles:
+        print(f"{name:{width}s}  {text}")
+    return 0
+
+
 COMMANDS = {
     "generate": cmd_generate,
     "train": cmd_train,
@@ -532,6 +575,7 @@ COMMANDS = {
     "render": cmd_render,
     "harmonize": cmd_harmonize,
     "leadsheet": cmd_leadsheet,
+    "styles": cmd_styles,
 }
 
 

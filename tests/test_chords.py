@@ -242,8 +242,6 @@ def style_accuracy(folder, style: str, songs: int = 12, bars: int = 16, seed: in
     return right, total, wrong
 
 
-
-
 @pytest.mark.parametrize("style", STYLES)
 def test_recognize_names_the_chords_written_in_real_files(tmp_path, style):
     """Block chords, guitar arpeggios (8ths or 16ths), 1st/2nd inversions over their bass note and a melody

@@ -71,7 +71,8 @@ def test_a_typed_form_and_what_repeats():
 
 # --- generate -----------------------------------------------------------------------------------------
 def test_repeats_change_only_their_own_bars_and_the_takes_carry_the_sections(engine):
-    form = [("verse", 1, 4), ("chorus", 5, 4), ("chorus", 9, 4), ("verse", 13, 2)]
+    # energy 3 each: the repeats alone (a chorus's own energy, 4, lifts its bars: tests/test_arrangement.py)
+    form = [("verse", 1, 4, 3), ("chorus", 5, 4, 3), ("chorus", 9, 4, 3), ("verse", 13, 2, 3)]
     plain = engine.generate(steps=3, seed=4)
     song = engine.generate(steps=3, seed=4, sections=form)
     assert song.sections == check_sections(form)

@@ -24,8 +24,10 @@ class StartBank:
         self.steering = steering
         self._bars_cache: dict = {}  # bars(), per threshold, density offsets and harmony
 
-    def rows(self, gen: torch.Generator, count: int, lanes, threshold: float | None = None) -> torch.Tensor:
-        """`count` bank rows drawn with `gen` to start a sketch from.
+    def rows(
+        self, gen: torch.Generator, count: int, lanes, threshold: float | None = None, subset=None
+    ) -> torch.Tensor:
+        """`count` bank rows drawn with `gen` to start a sketch from (only from `subset`, a style's rows, if given).
 
         From the rows in which every lane of `lanes` plays in at least BANK_BARS of the chunk's bars as
         the pack decodes it now (given a threshold), else in which they all sound, else any. pull keeps a
@@ -37,6 +39,10 @@ class StartBank:
         choices = [sounding[:, lanes].all(dim=1)]
         if threshold is not None:
             choices.insert(0, torch.as_tensor(self.bars(threshold)[:, lanes] >= BANK_BARS).all(dim=1))
+        if subset is not None and len(subset):
+            only = torch.zeros(sounding.shape[0], dtype=torch.bool)
+            only[torch.as_tensor(list(subset), dtype=torch.long)] = True
+            choices = [c & only for c in choices] + [only]
         ok = next((c for c in choices if c.any()), torch.ones(sounding.shape[0], dtype=torch.bool))
         rows = torch.nonzero(ok).flatten()
         pick = torch.randint(len(rows), (count,), generator=gen)

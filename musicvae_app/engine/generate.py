@@ -17,9 +17,10 @@ from ..limits import check_float, check_noise, check_seed, check_steps_variation
 from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import chart_period, chords_key, fit_chart, recognize
 from ..theory.keys import key_name, transpose_roll
+from . import energy
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
-from .loop import finish_probs
+from .loop import Recall, finish_probs
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -46,8 +47,10 @@ class Generation:
         sections,
         post,
         harmonizer,
+        styles,
     ):
         self.cfg = cfg
+        self.styles = styles
         self.pack_name = pack_name
         self.card = card
         self.fast = fast
@@ -87,9 +90,11 @@ class Generation:
         follow: str | Path | Song | None = None,
         groove: bool | None = None,
         sections: list | None = None,
+        style: str | None = None,
     ) -> Song | list[Song]:
         """Engine.generate (see there): plan, loop, post."""
         g = self.card
+        style = self.styles.get(style)  # None: Auto
         groove = bool(g.groove if groove is None else groove)
         part = None
         if follow is not None:
@@ -148,7 +153,7 @@ class Generation:
                 first_z = None
                 source = "primer"
             elif start == "bank":
-                bank_pick = self.bank.rows(gen, variations, lineup, threshold)
+                bank_pick = self.bank.rows(gen, variations, lineup, threshold, style.bank_rows if style else None)
                 first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
                 if asked is None:  # chord packs: the progression the bank chunk played, round and round
                     asked = self.chording.bank_chords(bank_pick, shift_out)
@@ -166,8 +171,27 @@ class Generation:
             light = self.steering.light(brought_in, silent, g.bring_in) if source == "primer" and part is None else None
             if forced is not None:
                 first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
+            recall = None
+            # only where chords drive the band: without them `pull` holds every lane near its first chunk already
+            # (random starts: bass chunks near an earlier one 85 % against real songs' 34 %)
+            if g.recall is not None and any(g.recall) and plan is not None:
+                recall = Recall(
+                    np.asarray(g.recall, dtype=float), _chunk_sections(sections, steps + 1, self.cfg.bars), seed
+                )
             probs, latents = self.loop.run(
-                first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light, plan=plan
+                first,
+                first_z,
+                steps,
+                noise,
+                threshold,
+                gen,
+                forced,
+                revive,
+                pull,
+                lineup,
+                light=light,
+                plan=plan,
+                recall=recall,
             )
             protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
             if source == "primer" and part is None:
@@ -175,6 +199,13 @@ class Generation:
             if sections:
                 self.sections.repeat(probs, latents, sections, plan, threshold, seed, protect)
             probs = finish_probs(probs, shift_out, lineup, forced, keep, self.cfg.chunk_steps)
+            if sections:  # a chorus lifts, an intro leads in, an outro ends (engine/energy.py)
+                spb = self.cfg.chunk_steps // self.cfg.bars
+                energy.shape(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
+            if part is not None:  # one of piano and guitar comps: the other lays out over the musician's
+                lanes_given = [LANES.index(name) for name in keep_lanes]
+                spb = self.cfg.chunk_steps // self.cfg.bars
+                energy.roles(probs, lanes_given, np.repeat(~protect, self.cfg.bars, axis=0), spb, seed)
             grooved = self.post.run_groove(
                 probs,
                 groove,
@@ -185,7 +216,10 @@ class Generation:
                 asked,
                 fill_bars=fill_bars(sections),
                 scale=self.steering.key_scale(key_used) if scale_lock else None,
+                style=style,
             )
+            if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
+                energy.ending(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [
@@ -224,7 +258,9 @@ class Generation:
                     settings = settings.replace(
                         follow=str(part.settings.get("source", "")), part_lanes=",".join(keep_lanes)
                     )
-                song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
+                if style is not None:
+                    settings = settings.replace(style=style.name)
+                song_tempo = tempo if tempo is not None else (primer_tempo or (style.tempo_median if style else 120.0))
                 song = self.takes.song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
                 ran = grooved
                 if chord_source is not None:
@@ -232,9 +268,21 @@ class Generation:
                     free = np.repeat(~protect, self.cfg.bars, axis=0)
                     ran += self.post.run_chart(song, asked, free, bass_roots=chord_source == "part")
                 song.sections = list(sections)
+                if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
+                    song = song.with_feel(swing=style.swing_percent, swing_grid="8th")
                 self.post.stamp(song, ran)
                 songs.append(song)
             return songs[0] if variations == 1 else songs
+
+
+def _chunk_sections(sections, chunks: int, bars: int) -> np.ndarray:
+    """(chunks,) the index of the section each chunk's first bar is in (-1 outside every section)."""
+    out = np.full(chunks, -1)
+    for i, sec in enumerate(sections):
+        for c in range(chunks):
+            if sec.start <= c * bars + 1 <= sec.end:
+                out[c] = i
+    return out
 
 
 def _plain(value):

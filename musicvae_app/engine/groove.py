@@ -32,6 +32,7 @@ from ..lanes import DRUMS, LANES
 from ..sketch.spec import GrooveSettings
 from ..theory.chords import recognize
 from . import cells as bar_cells
+from .styles import play_kit
 
 KICKS = (35, 36)
 SNARES = (38, 40)
@@ -71,6 +72,7 @@ class Groove:
         fill_bars=(),
         scale=None,
         free=None,
+        style=None,
     ):
         """In place on probs (5, B, steps, 128) in the song's key.
 
@@ -79,7 +81,8 @@ class Groove:
         in the song (phrases count from the song's bar 1); fill_bars: bars of probs that always fill (the bar
         before a new section); scale: under scale lock, the key's scale (bool, 12, the song's pitches): the
         notes the groove adds (a chord's missing tone, passing notes, the bass's approach) stay in it; free:
-        (bars, 5) bool, the bars and lanes it may change, in place of protect (an edit of some bars).
+        (bars, 5) bool, the bars and lanes it may change, in place of protect (an edit of some bars); style: the
+        take's Style (engine/styles.py) or None: its drums play a kit, its own fills at its own rates.
         """
         spb = 4 * self.cfg.steps_per_beat
         cs = self.cfg.chunk_steps
@@ -97,7 +100,9 @@ class Groove:
         for b in range(batch):
             take = probs[:, b]
             if DRUMS in lineup:
-                self.fills(take, free, rng, first_bar, spb, set(fill_bars))
+                if style is not None:
+                    play_kit(take, style, free, threshold, spb)
+                self.fills(take, free, rng, first_bar, spb, set(fill_bars), style)
             if BASS in lineup:
                 self.keep_bass(take, free, threshold, chords, spb)
             self.restrike(take, free, floor, spb, lineup)
@@ -125,9 +130,11 @@ class Groove:
         per_lane = [np.broadcast_to(np.asarray(v, dtype=np.float64), (len(LANES),)) for v in (self.fill, self.sustain)]
         return threshold * np.minimum(*per_lane)
 
-    def fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset()) -> None:
+    def fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset(), style=None) -> None:
         g = self.settings
         fills, rate, crash_rate = g.fills, g.fill_rate, g.crash_rate
+        if style is not None and style.fills:  # the style's own fills, at its drummers' rates
+            fills, rate, crash_rate = style.fills, style.fill_rate, style.crash_rate
         other = g.fill_other  # the share of bars inside a phrase that end in a (short) fill
         if not fills or not rate:
             return

@@ -76,6 +76,7 @@ class Post:
         fill_bars=(),
         scale=None,
         free=None,
+        style=None,
     ) -> tuple[str, ...]:
         """Groove.apply in place on probs (5, B, steps, 128) in the song's key when `on`; what ran.
         protect: (chunks, 5) bool, chunks the stage leaves as they are; or free: (bars, 5), what it may change."""
@@ -92,6 +93,7 @@ class Post:
             fill_bars=fill_bars,
             scale=scale,
             free=free,
+            style=style,
         )
         return ("groove",)
 

@@ -22,7 +22,15 @@ import dataclasses
 
 from ..limits import check_int
 from ..theory.chords import NO_CHORD, ChordError, parse_chart, parse_chord, recognize
-from ..theory.sections import MAX_SECTION_BARS, Section, SectionError, check_sections, form_text, parse_form
+from ..theory.sections import (
+    MAX_SECTION_BARS,
+    Section,
+    SectionError,
+    check_sections,
+    form_text,
+    parse_form,
+    section_of,
+)
 from .jobs import Events, Jobs
 from .song import Song
 from .takes import Takes
@@ -234,9 +242,15 @@ class Arrangement:
         """Sections from a typed form, "intro 4 verse 8 chorus 8 verse 8 chorus 8 outro 4", from bar 1."""
         self.set_sections(parse_form(text) if (text or "").strip() else [])
 
-    def mark_section(self, name: str, first_bar: int, last_bar: int) -> None:
+    def mark_section(self, name: str, first_bar: int, last_bar: int, energy: int | None = None) -> None:
         """Mark bars first_bar..last_bar (1-based, inclusive) as section `name` (None or "": unmark them);
-        the sections it overlaps are cut back to make room."""
+        the sections it overlaps are cut back to make room. energy: 1-5 (None: the kind's); a name typed
+        "chorus @5" gives it too."""
+        if name and "@" in name:
+            name, _, level = name.rpartition("@")
+            if not level.strip().isdigit():
+                raise SectionError(f"'@{level}' after the section's name: an energy is a whole number from 1 to 5")
+            energy = int(level.strip())
         first, last = sorted(
             (check_int("the first bar", first_bar, 1, 1_000_000), check_int("the last bar", last_bar, 1, 1_000_000))
         )
@@ -246,11 +260,11 @@ class Arrangement:
                 kept.append(s)
                 continue
             if s.start < first:
-                kept.append(Section(s.name, s.start, first - s.start))
+                kept.append(Section(s.name, s.start, first - s.start, s.energy))
             if s.end > last:
-                kept.append(Section(s.name, last + 1, s.end - last))
+                kept.append(Section(s.name, last + 1, s.end - last, s.energy))
         if name and name.strip():
-            kept.append(Section(name.strip(), first, last - first + 1))
+            kept.append(section_of((name.strip(), first, last - first + 1, energy), f"section {name.strip()!r}"))
         self.set_sections(kept)
 
     # --- hooks for Generate and the sketch file ---------------------------------------------------------

@@ -115,6 +115,7 @@ class Session:
         card = engine.pack.card if engine is not None else None
         self.settings = settings if settings is not None else GenerationSettings.from_card(card)
         self.density: dict[str, float] = {}  # per-lane density of the takes and of the next Generate
+        self.style: str | None = None  # the next Generate's style (engine/styles.py); None: Auto
         self.feel: dict = {}  # swing / humanize of the takes and of the next Generate (feel.check_feel values)
         self.seed: int | None = None  # the seed shown: the last one used, or one typed or rolled
         self.seed_locked = False
@@ -221,6 +222,8 @@ class Session:
                 tempo=float(inputs.part_bpm or s.tempo),
             )
         args.update(self.arrangement.arrangement_args(args["steps"]))  # the chord chart and sections
+        if self.style is not None:
+            args["style"] = self.style
         return args
 
     # --- long work --------------------------------------------------------------------------------
@@ -372,6 +375,20 @@ class Session:
         if scale_lock is not None:
             changes["scale_lock"] = bool(scale_lock)
         self.update_settings(**changes)
+
+    def set_style(self, name: str | None) -> None:
+        """The style of the next Generate (None or "Auto": none); its tempo (the middle of its range) and swing
+        become the next Generate's. An unknown style raises InvalidValue naming the styles and changes nothing."""
+        engine = self.jobs.engine
+        style = engine.style_set.get(name) if engine is not None else None
+        if engine is None and name is not None and str(name).strip().lower() != "auto":
+            raise InvalidValue("the model pack is still loading: pick the style again in a moment")
+        self.style = style.name if style is not None else None
+        if style is not None:  # its feel too: the next Generate's takes are dressed in the session's feel
+            self.feel = {**self.feel, "swing": style.swing_percent, "swing_grid": "8th"}
+            self.update_settings(tempo=float(style.tempo_median))
+        else:
+            self.events.emit("settings")
 
     def set_density(self, lane: int | str, value: float) -> None:
         """One lane busier (>1) or sparser (<1), 0.25-4: every take re-cut, no new sample (like the threshold).

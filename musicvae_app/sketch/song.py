@@ -97,6 +97,7 @@ class TakeRecord(Mapping):
     start_bias: tuple[float, ...] = UNSET
     device: str = UNSET  # "cpu", "cuda"
     groove: bool = UNSET
+    style: str = UNSET  # the style a take was generated in (engine/styles.py); unset: Auto
     chords: str = UNSET  # where the chords came from (CHORD_SOURCES): "asked", "part", "bank"
     chords_typed: str = UNSET  # the bars ("1-4,9") whose chords the musician typed
     follow: str = UNSET  # the followed part's file name
@@ -466,6 +467,10 @@ class Song:
         else:
             high = self.lane_thresholds(threshold)[:, None, None].astype(np.float32)
         on = self.probs >= high
+        # where a note starts and ends (fill, sustain) is read at the take's own threshold, not the lane's: a
+        # density moves only which notes sound, so a busier lane never merges two notes into one (x3 gave fewer
+        # bass notes than x1 when the floors moved with it)
+        seg = np.full((len(LANES), 1, 1), self.threshold if threshold is None else threshold, dtype=np.float32)
         fill = self.fill
         filled = [i for i in range(len(LANES)) if fill[i] < 1.0]
         bar = self.steps_per_bar
@@ -474,13 +479,20 @@ class Song:
             for i in filled:  # lane by lane: no copy of the take's probabilities
                 lane = on[i].reshape(bars, bar, 128)
                 playing = lane.any(axis=(1, 2))  # (bars,)
-                near = (self.probs[i] >= fill[i] * high[i, 0, 0]).reshape(bars, bar, 128)
+                near = (self.probs[i] >= fill[i] * seg[i, 0, 0]).reshape(bars, bar, 128)
                 lane |= near & playing[:, None, None]
         sustain = self.sustain
         pitched = [i for i in range(len(LANES)) if i != DRUMS and sustain[i] < 1.0]  # drums stay hits
         if pitched:
-            low = np.stack([self.probs[i] >= sustain[i] * high[i, 0, 0] for i in pitched])
-            on[pitched] = hysteresis(on[pitched], low)
+            low = np.stack([self.probs[i] >= sustain[i] * seg[i, 0, 0] for i in pitched])
+            # cells that sound only under a density's lower threshold (not fill's): notes of their own
+            extra = np.stack([(self.probs[i] >= high[i, 0, 0]) & (self.probs[i] < seg[i, 0, 0]) for i in pitched])
+            extra &= ~low
+            kept = hysteresis(on[pitched] & ~extra, low)
+            near = np.zeros_like(kept)  # a one-step gap beside a held note, as a re-struck note keeps
+            near[:, 1:] |= kept[:, :-1]
+            near[:, :-1] |= kept[:, 1:]
+            on[pitched] = kept | (extra & ~near)
         depth = self.restrike
         for i in [i for i in range(len(LANES)) if i != DRUMS and depth[i] > 0.0]:
             p, held = self.probs[i], on[i]

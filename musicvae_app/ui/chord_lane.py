@@ -320,9 +320,10 @@ class ArrangementView(QWidget):
             "Song form",
             "Sections one after another from bar 1: a name and its bars. A name that comes back (chorus, "
             "verse 2) plays its first time's music again with a variation, and the drums fill into every "
-            "section, at the next Generate. Empty clears the sections.",
+            "section, at the next Generate. '@N' after the bars sets its energy 1-5 (default: intro 2, verse 3, "
+            "chorus 4, outro 2): a chorus lifts, an outro ends. Empty clears the sections.",
             form_text(session.sections()),
-            "intro 4, verse 8, chorus 8, verse 8, chorus 8, outro 4",
+            "intro 4, verse 8, chorus 8 @5, verse 8, chorus 8 @5, outro 4",
             "formDialog",
         )
         self.dialog.accepted_text.connect(slot(self.apply_form, 1))
