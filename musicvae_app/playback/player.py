@@ -98,8 +98,11 @@ class Player:
             return self._now_beats()
 
     # --- transport -----------------------------------------------------------------------------
-    def play(self, song: Song | None = None, loop: bool | tuple[float, float] | None = None) -> None:
-        """Start (or restart) from the playhead; with no song, the last one given."""
+    def play(
+        self, song: Song | None = None, loop: bool | tuple[float, float] | None = None, at: float | None = None
+    ) -> None:
+        """Start (or restart) from the playhead; with no song, the last one given. `at`: the clock time the
+        playhead's beat sounds (later than now: the band comes in on a recording's first downbeat)."""
         self._warm(song or self._song, self._mutes, self._solos, loop)
         with self._cond:
             if song is None and self._song is None:
@@ -114,6 +117,10 @@ class Player:
             self._loop = loop
             self._reschedule()
             self._start_at(self._clamp(here))
+            if at is not None:
+                self._origin = (
+                    max(float(at), self.clock()) - (self._clamp(here) - self._start_beat) * self._beat_seconds
+                )
             self._playing = True
             self._ensure_thread()
             self._cond.notify_all()

@@ -492,7 +492,9 @@ class Session:
         text = f"Morph take {self.state.index + 1} to take {index + 1}"
 
         def done(result: Song, secs: float) -> None:
-            new = dataclasses.replace(result, programs=list(a.programs))
+            n = result.n_bars  # the current take's sections, as far as the morph reaches
+            kept = [dataclasses.replace(x, bars=min(x.bars, n - x.start + 1)) for x in a.sections if x.start <= n]
+            new = dataclasses.replace(result, programs=list(a.programs), sections=kept)
             takes = self.state.takes + (new,)
             self.reel.change(State(takes, len(takes) - 1), text)
             self._timed(secs)
