@@ -322,33 +322,21 @@ def check_generate_args(args) -> None:
     args.chart = read_chart_flag(args.chords, args.chords_file)
 
 
-MAX_CHART_BYTES = 256 * 1024  # a chord a bar for the longest sketch (4,100 bars) is about 25 KB
-
-
 def read_chart_flag(chords: str | None, chords_file: str | None) -> str | None:
-    """The chart text of --chords or --chords-file, checked (ChordError names a bad symbol and its bar)."""
-    from .theory.chords import parse_bars
+    """The chart text of --chords or --chords-file, checked (ChordError names a bad symbol and its bar).
+
+    The file is read through userfiles: a regular file only (a pipe or /dev/zero is refused at once), at most
+    MAX_CHART_CHARS bytes (the longest chart the app takes: a chord or four a bar for the longest sketch)."""
+    from .theory.chords import MAX_CHART_CHARS, parse_bars
+    from .userfiles import read_user_file
 
     if chords_file is not None:
-        path = Path(chords_file)
+        hint = "give a text file with a chord chart"
+        data = read_user_file(chords_file, MAX_CHART_CHARS, "--chords-file", InvalidValue, hint)
         try:
-            if not path.is_file():  # a pipe would block for ever, a device (/dev/zero) never end
-                why = "no such file" if not path.exists() else "it is not a regular file"
-                raise InvalidValue(
-                    f"--chords-file '{path}' cannot be read ({why}): give a text file with a chord chart"
-                )
-            with path.open("rb") as f:
-                data = f.read(MAX_CHART_BYTES + 1)
-            if len(data) > MAX_CHART_BYTES:
-                raise InvalidValue(
-                    f"--chords-file '{path}' is over {MAX_CHART_BYTES:,} bytes: a chord chart is a few lines of text"
-                )
             chords = data.decode("utf-8-sig")  # a byte-order mark is not part of the chart
-        except (OSError, UnicodeDecodeError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not UTF-8 text"
-            raise InvalidValue(
-                f"--chords-file '{path}' cannot be read ({why}): give a text file with a chord chart"
-            ) from None
+        except UnicodeDecodeError:
+            raise InvalidValue(f"--chords-file '{chords_file}' cannot be read (it is not UTF-8 text): {hint}") from None
     if chords is None:
         return None
     parse_bars(chords)  # the one chart syntax of the window, the CLI and generate(chords=...)
@@ -375,11 +363,14 @@ def cmd_generate(args) -> int:
     from .atomic import atomic_write
     from .engine import Engine
     from .sketch.midi import read_notes, song_to_midifile
+    from .theory.chords import chart_cut
 
     check_generate_args(args)
+    read: dict[str, object] = {}  # each file is read once: its notes go on to the engine
     for what, given in (("primer", args.primer), ("part", args.follow)):
         if given is not None:  # a bad file is said before the pack loads; what the reader changed is said too
-            for warning in read_notes(given).warnings:
+            read[what] = notes = read_notes(given)
+            for warning in notes.warnings:
                 print(f"musicvae generate: note: {what} '{Path(given).name}': {warning}", file=sys.stderr)
     t0 = time.perf_counter()
     out = Path(args.out)
@@ -396,14 +387,18 @@ def cmd_generate(args) -> int:
         form = parse_form(args.form)
     songs = engine.generate_takes(
         seed=args.seed,
-        primer=args.primer,
-        follow=args.follow,
+        primer=read.get("primer"),
+        follow=read.pop("part", None),
         chords=args.chart,
         style=args.style,
         sections=form,
         **call,
     )
+    read.clear()  # the part's notes are in the takes now
     ms = (time.perf_counter() - t1) * 1000
+    cut = chart_cut(args.chart, songs[0].n_bars) if args.chart is not None and songs else None
+    if cut:
+        print(f"musicvae generate: note: {cut}", file=sys.stderr)
     if args.density:
         songs = [song.with_density(args.density) for song in songs]
     if args.feel:

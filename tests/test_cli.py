@@ -174,8 +174,8 @@ def test_a_bad_chart_or_chart_file_is_one_line_naming_it(tiny_pack, tmp_path, ca
         (["--chords", "| Am | F C G Em D |"], "bar 2 of the chart has 5 chords"),  # at most one a beat
         (["--chords", "| . Am |"], "bar 1 of the chart starts with '.'"),
         (["--chords", "  "], "the chord chart is empty"),
-        (["--chords-file", str(tmp_path / "missing.txt")], "'" + str(tmp_path / "missing.txt") + "' cannot be read"),
-        (["--chords-file", str(tmp_path)], "cannot be read"),
+        (["--chords-file", str(tmp_path / "missing.txt")], "'" + str(tmp_path / "missing.txt") + "' does not exist"),
+        (["--chords-file", str(tmp_path)], f"'{tmp_path}' is a folder, not a regular file"),
         (["--chords-file", str(binary)], "chart.bin' cannot be read (it is not UTF-8 text)"),
     ]
     for extra, said in cases:

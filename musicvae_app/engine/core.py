@@ -329,12 +329,14 @@ class Engine:
         """set_chords for one bar (1-based): that bar re-voiced to `chord` from the same latents."""
         return self.edits.set_chord(song, bar, chord)
 
-    def song_from_midi(self, path: str | Path) -> Song:
-        """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""
+    def song_from_midi(self, path) -> Song:
+        """A whole MIDI file (a path, or its sketch.midi.Notes already read) as a Song on the pack's grid (notes
+        as certain cells), with its key and tempo."""
         return self.parts.song_from_midi(path)
 
-    def read_part(self, path: str | Path) -> Song:
-        """A part to follow from a .mid, checked (InvalidValue: no notes, too long) as generate(follow=) checks it."""
+    def read_part(self, path) -> Song:
+        """A part to follow from a .mid (or its Notes already read: the file is read once), checked (InvalidValue:
+        no notes, too long) as generate(follow=) checks it."""
         return self.parts.read_part(path)
 
     def harmonize(self, part: str | Path | Song, alternatives: int = 3) -> list[str]:

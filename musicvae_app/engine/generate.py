@@ -17,6 +17,7 @@ from ..limits import check_float, check_noise, check_seed, check_steps_variation
 from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, transpose_roll
+from ..theory.sections import SectionError
 from . import energy
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
@@ -108,7 +109,16 @@ class Generation:
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
         n_bars = (steps + 1) * self.cfg.bars
         asked = read_chords(chords, n_bars) if chords is not None else None
-        sections = self.sections.check(sections, n_bars)
+        try:
+            sections = self.sections.check(sections, n_bars)
+        except SectionError as exc:
+            if part is None:
+                raise
+            name = part.settings.get("source") or "the part"
+            raise SectionError(
+                f"the part followed ('{name}') is {n_bars} bars long and sets the sketch's length, so the song form "
+                f"must fit in it: {exc}"
+            ) from None
         tempo = None if tempo is None else check_tempo(tempo)
         noise = check_noise(g.noise if noise is None else noise)
         threshold = check_threshold(g.threshold if threshold is None else threshold)

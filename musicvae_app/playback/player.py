@@ -156,8 +156,9 @@ class Player:
     ) -> None:
         """Start (or restart) from the playhead; with no song, the last one given.
 
-        `at`: the timebase's beat at which the playhead's position is to sound (a Link bar line, the tick after
-        a MIDI Start); None: now."""
+        `at`: when the playhead's beat is to sound, on the player's clock: a perf_counter time (later than now: the
+        band comes in on a recording's first downbeat), or with a timebase, its beat (a Link bar line, the tick
+        after a MIDI Start); None: now."""
         self._warm(song or self._song, self._mutes, self._solos, loop)
         with self._cond:
             if song is None and self._song is None:
@@ -295,7 +296,12 @@ class Player:
         self._resume_beats = beats
         self._first_pass = True
         offset = (beats - self._start_beat) * self._beat_seconds
-        self._origin = (self._now() if at is None else at * self._beat_seconds) - offset
+        if at is None:
+            self._origin = self._now() - offset
+        elif self.timebase is not None:  # a beat of the external clock
+            self._origin = at * self._beat_seconds - offset
+        else:  # a time on the wall, not before now
+            self._origin = max(float(at), self.clock()) - offset
         self._cursor = bisect.bisect_left(self._times, offset - EPSILON)
         self._last_sent = None
         self._need_programs = True

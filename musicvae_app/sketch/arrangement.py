@@ -22,8 +22,9 @@ from __future__ import annotations
 import dataclasses
 
 from ..limits import check_int
-from ..theory.chords import ChordError, bar_text, parse_bar, parse_bars, recognize
+from ..theory.chords import ChordError, bar_text, chart_cut, parse_bar, parse_bars, recognize
 from ..theory.sections import (
+    MAX_BARS_TEXT,
     MAX_SECTION_BARS,
     Section,
     SectionError,
@@ -54,12 +55,19 @@ def bars_text(bars) -> str:
     return ",".join(out)
 
 
+def _ascii_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def bars_of_text(text) -> set[int]:
     """ "1-4,9" -> {1, 2, 3, 4, 9}; anything unreadable reads as no bars."""
     out: set[int] = set()
-    for part in str(text or "")[:4096].split(","):
+    text = str(text or "")
+    if len(text) > MAX_BARS_TEXT:  # not one bars_text wrote: no bars
+        return out
+    for part in text.split(","):
         lo, dash, hi = part.strip().partition("-")
-        if lo.isdigit() and (hi.isdigit() if dash else True):
+        if _ascii_number(lo) and (_ascii_number(hi) if dash else True):
             first = int(lo)
             out.update(range(first, min(int(hi or lo), first + MAX_SECTION_BARS) + 1))
     return out
@@ -190,10 +198,15 @@ class Arrangement:
         base, engine = self._with_lane_chords(song), self.jobs.engine
         label = f"Chords {text}" if len(text) <= 40 else f"Chords {text[:39]}…"
 
+        cut = chart_cut(played, song.n_bars)
+
         def done(new: Song, _secs: float) -> None:
             new.settings = new.settings.without(TYPED_KEY)  # every bar typed
             self._replace_if_current(song, new, label)
-            self.events.status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
+            if cut:
+                self.events.status(f"{label}: re-voiced, but {cut}", 15000)
+            else:
+                self.events.status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
 
         return self.jobs.submit(label, lambda: engine.set_chords(base, played), done)
 
@@ -252,10 +265,12 @@ class Arrangement:
         """Mark bars first_bar..last_bar (1-based, inclusive) as section `name` (None or "": unmark them);
         the sections it overlaps are cut back to make room. energy: 1-5 (None: the kind's); a name typed
         "chorus @5" gives it too."""
+        if name is not None and not isinstance(name, str):
+            raise SectionError(f"a section's name must be text (or None to unmark the bars), got {name!r:.40}")
         if name and "@" in name:
             name, _, level = name.rpartition("@")
-            if not level.strip().isdigit():
-                raise SectionError(f"'@{level}' after the section's name: an energy is a whole number from 1 to 5")
+            if not (level.strip().isascii() and level.strip().isdigit() and len(level.strip()) <= 3):
+                raise SectionError(f"'@{level[:40]}' after the section's name: an energy is a whole number from 1 to 5")
             energy = int(level.strip())
         first, last = sorted(
             (check_int("the first bar", first_bar, 1, 1_000_000), check_int("the last bar", last_bar, 1, 1_000_000))
@@ -304,21 +319,24 @@ class Arrangement:
             out["sections"] = [s.to_dict() for s in self.next_sections]
         return out
 
-    def restore_arrangement(self, generation: dict) -> None:
-        """The chart and kept sections back from a sketch file's settings (bad ones are dropped, said nowhere:
-        sketchfile has checked them)."""
-        chart = generation.get("chart")
+    def restore_arrangement(self, generation: dict) -> list[str]:
+        """The chart and kept sections back from a sketch file's settings; returns what could not be used (a
+        chart the parser refuses: the session says so)."""
+        chart, dropped = generation.get("chart"), []
         try:
             self.chart = " ".join(chart.split()) if isinstance(chart, str) and chart.strip() else None
             if self.chart and generation.get("chart_syntax") != CHART_SYNTAX:  # saved before sub-bar charts
                 self.chart = chart_of_lines(self.chart)
             if self.chart:
                 parse_bars(self.chart)
-        except ChordError:
+        except ChordError as exc:
             self.chart = None
+            dropped.append(f"the chord chart ({exc})")
         try:
             kept = tuple(check_sections(generation.get("sections") or []))
-        except SectionError:
+        except SectionError as exc:
             kept = ()
+            dropped.append(f"the song form ({exc})")
         self.next_sections, self.pending_for = kept, (self.song if kept else None)
         self.events.emit("settings")
+        return dropped

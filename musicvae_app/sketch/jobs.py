@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from ..errors import MusicVAEError
+from ..errors import MusicVAEError, disk_words
 
 Listener = Callable[..., None]
 
@@ -38,8 +38,11 @@ class SyncExecutor:
 
 def message(exc: BaseException) -> str:
     """Our own errors already speak to the user; anything else says what kind of failure it was."""
+    if isinstance(exc, OSError) and not isinstance(exc, MusicVAEError):
+        where = f"'{exc.filename}': " if exc.filename else ""
+        return f"{where}{disk_words(exc)}"  # in words, never a raw "[Errno 30] …"
     text = str(exc) or type(exc).__name__
-    ours = isinstance(exc, (MusicVAEError, ValueError, OSError))
+    ours = isinstance(exc, (MusicVAEError, ValueError))
     return text if ours else f"{type(exc).__name__}: {text}"
 
 

@@ -39,6 +39,7 @@ from pathlib import Path
 
 from ..errors import InvalidValue
 from ..limits import check_int, check_program, check_tempo, check_threshold
+from ..theory.chords import chart_cut
 from ..theory.feel import FEEL_KEYS, check_feel
 from . import sketchfile
 from .arrangement import Arrangement
@@ -257,15 +258,15 @@ class Session:
         args = self.generation_args()
         self.seed, self.seed_typed = args["seed"], False
         self.events.emit("settings")
-        engine = self.engine
+        engine, chart = self.engine, args.get("chords")
         kept = (args["keep"], [LANES.index(n) for n in args["keep_lanes"]]) if args.get("keep") is not None else None
         return self.jobs.submit(
             "Generate",
             lambda: engine.generate_takes(**args),
-            lambda songs, secs: self._generated(songs, secs, text, kept),
+            lambda songs, secs: self._generated(songs, secs, text, kept, chart),
         )
 
-    def _generated(self, songs: list[Song], secs: float, text: str | None = None, kept=None) -> None:
+    def _generated(self, songs: list[Song], secs: float, text: str | None = None, kept=None, chart=None) -> None:
         if kept is not None:  # locked lanes keep the notes the musician edited in them
             songs = [carried_pins(kept[0], s, kept[1]) for s in songs]
         programs = self.programs()
@@ -273,6 +274,9 @@ class Session:
         text = text or ("Generate" if len(takes) == 1 else f"Generate {len(takes)} takes")
         self.reel.change(State(takes, 0), text)
         self._timed(secs)
+        cut = chart_cut(chart, takes[0].n_bars) if chart is not None and takes else None
+        if cut:  # said after the timing, which clears the status line
+            self.events.status(cut[0].upper() + cut[1:], 15000)
 
     def regenerate_lane(self, lane: int | str) -> bool:
         """A new part for one lane of the current take; the other lanes stay."""
@@ -488,7 +492,9 @@ class Session:
         text = f"Morph take {self.state.index + 1} to take {index + 1}"
 
         def done(result: Song, secs: float) -> None:
-            new = dataclasses.replace(result, programs=list(a.programs))
+            n = result.n_bars  # the current take's sections, as far as the morph reaches
+            kept = [dataclasses.replace(x, bars=min(x.bars, n - x.start + 1)) for x in a.sections if x.start <= n]
+            new = dataclasses.replace(result, programs=list(a.programs), sections=kept)
             takes = self.state.takes + (new,)
             self.reel.change(State(takes, len(takes) - 1), text)
             self._timed(secs)

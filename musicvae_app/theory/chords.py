@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR
+from .sections import MAX_SECTION_BARS
 
 ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -88,6 +89,11 @@ ACCEPTED_FORMS = (
     "sus2, sus4, 7sus4, 6, m6, 9, maj9, m9, add9, 5, and an optional /bass (C/E); N.C. for no chord, % to repeat"
 )
 NO_CHORD = ("N.C.", "NC", "N.C", "n.c.", "nc", "x")
+# The longest chart: a chord (or four) a bar for the longest sketch (MAX_SECTION_BARS bars). In text, 64
+# characters a bar ("| Cmaj9/F# . Dm7b5/Ab G7sus4 |" is 30) with room for spacing: 256 K characters, what a
+# sketch file keeps whole and a --chords-file may hold. A longer chart is refused where it is typed or read.
+MAX_CHART_BARS = MAX_SECTION_BARS
+MAX_CHART_CHARS = 64 * MAX_CHART_BARS
 REPEAT = ("%", "/")
 
 _SYMBOL = re.compile(r"^([A-Ga-g])([#♯b♭]?)(.*?)(?:/([A-Ga-g])([#♯b♭]?))?$")
@@ -207,11 +213,21 @@ def parse_bars(text: str, bars: int | None = None, first_bar: int = 1) -> list[B
     - slash chords (C/E) and every quality of ACCEPTED_FORMS; a BOM, CRLF and tabs read as spaces.
     Repeated or cut to `bars` when given; errors count bars from `first_bar`.
     """
+    if isinstance(text, str) and len(text) > MAX_CHART_CHARS:
+        raise ChordError(
+            f"the chord chart is {len(text):,} characters, more than the {MAX_CHART_CHARS:,} a chart may be "
+            f"({MAX_CHART_BARS} bars, the longest sketch): shorten it"
+        )
     if not isinstance(text, str) or not clean_chart_text(text).strip():
         raise ChordError("the chord chart is empty: type one chord a bar, e.g. 'Am F C G', or '| C Am | F G |'")
     groups = _bar_tokens(text)
     if not groups:
         raise ChordError("the chord chart has bar lines but no chords: type one chord a bar, e.g. '| Am | F |'")
+    if len(groups) > MAX_CHART_BARS:
+        raise ChordError(
+            f"the chord chart has {len(groups):,} bars, more than the longest sketch ({MAX_CHART_BARS} bars): "
+            "shorten it (a chart shorter than the song repeats)"
+        )
     out: list[Bar] = []
     for i, tokens in enumerate(groups):
         bar = i + first_bar
@@ -351,6 +367,22 @@ def song_beats(texts: list, n_bars: int | None = None) -> list[Chord | None]:
 def song_texts(beats: list) -> list[str | None]:
     """A chord a beat as a Song keeps it: each bar's chart text (bar_text); a bar with no chord at all is None."""
     return [None if all(c is None for c in bar) else bar_text(bar) for bar in beat_bars(beats)]
+
+
+def chart_cut(chords, n_bars: int) -> str | None:
+    """What to tell the musician when a chart (text, or one chord a bar) is longer than the take it plays on:
+    the bars past the take's end are not played. None when it fits (a shorter chart repeats, as asked)."""
+    try:
+        n = len(parse_bars(chords)) if isinstance(chords, str) else len(chords)
+    except (ChordError, TypeError):
+        return None
+    if n <= n_bars:
+        return None
+    cut = f"bar {n} of the chart is" if n == n_bars + 1 else f"bars {n_bars + 1}-{n} of the chart are"
+    return (
+        f"the chord chart has {n} bars and the sketch {n_bars}: {cut} not played "
+        "(make the sketch longer, with more steps or a song form that long, to hear them)"
+    )
 
 
 def fit_chart(chords: list, bars: int) -> list:

@@ -22,6 +22,7 @@ ENERGY_RANGE = (1, 5)
 # a section's energy when none is given: a chorus lifts, a verse is lighter, an intro leads in, an outro ends
 ENERGY = {"intro": 2, "verse": 3, "pre-chorus": 3, "chorus": 4, "bridge": 3, "solo": 4, "break": 2, "outro": 2}
 MAX_SECTION_BARS = 4096  # 1024 chunks of 4 bars: the longest sketch the engine makes
+MAX_BARS_TEXT = 8 * MAX_SECTION_BARS  # bars as text ("1-4,9"): every other bar of the longest sketch fits
 
 
 class SectionError(InvalidValue):
@@ -91,9 +92,14 @@ def section_of(item, where: str = "a section", n_bars: int | None = None) -> Sec
         )
     name = _name(name, where)
     where = f"section {name!r}"
-    last = MAX_SECTION_BARS if n_bars is None else n_bars
-    start = _whole(start, "its start bar", where, 1, last)
-    bars = _whole(bars, "its length in bars", where, 1, last - start + 1)
+    start = _whole(start, "its start bar", where, 1, MAX_SECTION_BARS)
+    bars = _whole(bars, "its length in bars", where, 1, MAX_SECTION_BARS - start + 1)
+    if n_bars is not None and start + bars - 1 > n_bars:  # a whole section, past the song's end: say both
+        span = f"bar {start}" if bars == 1 else f"bars {start}-{start + bars - 1}"
+        raise SectionError(
+            f"{where} ({span}) goes past the end of the song, which has {n_bars} bar{'s' * (n_bars != 1)}: "
+            f"{'shorten it' if start <= n_bars else 'leave it out'} or make the song longer"
+        )
     if energy is not None:
         energy = _whole(energy, "its energy", where, *ENERGY_RANGE)
     return Section(name, start, bars, energy)
@@ -122,9 +128,38 @@ def check_sections(sections, n_bars: int | None = None) -> list[Section]:
     return out
 
 
+FORM_EXAMPLE = "'intro 4 verse 8 chorus 8 outro 4'"
+_MAX_BARS_DIGITS = len(str(MAX_SECTION_BARS)) + 2  # "0004096" still reads; a longer run of digits is no length
+
+
+def _is_bars(token: str) -> bool:
+    """Whether a form's token is a number of bars: decimal digits (ASCII, or another script's, as a phone's
+    keyboard may type them: "８" reads as 8). A token of other number characters ("²", "½", "⑧", "8²"),
+    which Python's int() cannot read, or too many digits, raises SectionError naming it and the accepted form."""
+    if token.isdecimal():
+        if len(token) > _MAX_BARS_DIGITS:
+            raise SectionError(
+                f"{_shown(token)} in the form is more bars than a sketch holds ({MAX_SECTION_BARS}): "
+                f"give each section its bars, e.g. {FORM_EXAMPLE}"
+            )
+        return True
+    if token.isnumeric():
+        raise SectionError(
+            f"{_shown(token)} in the form is not a number of bars: type the bars in plain digits (0-9), "
+            f"e.g. {FORM_EXAMPLE}"
+        )
+    return False
+
+
+def _shown(text: str, most: int = 40) -> str:
+    return repr(text) if len(text) <= most else repr(text[:most]) + f"... ({len(text):,} characters)"
+
+
 def parse_form(text: str, start: int = 1) -> list[Section]:
     """A typed form, e.g. "intro 4 verse 8 chorus 8 verse 8 chorus 8 outro 4" (name then bars, commas allowed),
-    -> sections one after the other from bar `start`; in "verse 2 8" the last number is the length."""
+    -> sections one after the other from bar `start`; in "verse 2 8" the last number is the length.
+
+    SectionError (an InvalidValue) names a token it cannot read ("²", a name with no length) and the form it takes."""
     if not isinstance(text, str) or not text.strip():
         raise SectionError("the form is empty: type names and bars, e.g. 'intro 4 verse 8 chorus 8 outro 4'")
     tokens = text.replace(",", " ").replace("|", " ").split()
@@ -136,14 +171,14 @@ def parse_form(text: str, start: int = 1) -> list[Section]:
         if token.startswith("@"):  # "chorus 8 @5": the energy of the section just typed
             if not out or words:
                 raise SectionError(
-                    f"{token!r} in the form follows no section: write it after the bars, e.g. 'chorus 8 @5'"
+                    f"{_shown(token)} in the form follows no section: write it after the bars, e.g. 'chorus 8 @5'"
                 )
             level = token[1:]
-            if not level.isdigit():
-                raise SectionError(f"{token!r} in the form: an energy is a whole number from 1 to 5, e.g. '@5'")
+            if not (level.isascii() and level.isdigit() and len(level) <= 3):
+                raise SectionError(f"{_shown(token)} in the form: an energy is a whole number from 1 to 5, e.g. '@5'")
             out[-1] = section_of((out[-1].name, out[-1].start, out[-1].bars, int(level)), f"section {len(out)}")
             continue
-        if token.isdigit() and words and not after.isdigit():  # "verse 2 8": the last number is the length
+        if _is_bars(token) and words and not _is_bars(after):  # "verse 2 8": the last number is the length
             section = section_of((" ".join(words), bar, int(token)), f"section {len(out) + 1}")
             out.append(section)
             bar += section.bars
@@ -152,7 +187,7 @@ def parse_form(text: str, start: int = 1) -> list[Section]:
             words.append(token)
     if words:
         raise SectionError(
-            f"{' '.join(words)!r} in the form has no length: give each section its bars, e.g. 'chorus 8'"
+            f"{_shown(' '.join(words))} in the form has no length: give each section its bars, e.g. 'chorus 8'"
         )
     return check_sections(out)
 

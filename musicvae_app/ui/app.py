@@ -57,6 +57,12 @@ def apply_style(app: QApplication) -> None:
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, QColor("#6c717c"))
     p.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, QColor("#6c717c"))
     app.setPalette(p)
+    # An unticked box must show on the dark theme: its square is lighter than the window, with a light rim.
+    boxes = QPalette(p)
+    boxes.setColor(QPalette.ColorRole.Base, QColor("#4a505d"))
+    boxes.setColor(QPalette.ColorRole.Window, QColor("#8a909c"))  # Fusion draws the rim from it
+    boxes.setColor(QPalette.ColorRole.WindowText, QColor("#e4e6eb"))
+    app.setPalette(boxes, "QCheckBox")
     app.setStyleSheet(STYLE)
 
 
@@ -88,6 +94,9 @@ def main(argv: list[str] | None = None) -> int:
         help="load the pack, generate, export a .mid to a temp folder, read it back; exit 0 if it holds the notes",
     )
     args = parser.parse_args(argv)
+    from . import preload
+
+    preload.start(args.pack)  # torch and the pack load while Qt and the window are built
     app = make_app()
     from .main_window import MainWindow
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, Qt, Signal, SignalInstance
 from PySide6.QtWidgets import QFileDialog, QProgressDialog, QWidget
 
+from ..errors import disk_words
 from ..playback.synth import RenderCancelled, SynthUnavailable, render_wav, unavailable_reason
 from ..sketch.session import JAM_CHUNKS, JAM_MERGE
 from .context import ViewContext
@@ -30,11 +31,12 @@ def attach_playback(
     feel: QWidget,
     song_changed: SignalInstance,
     mutes_changed: SignalInstance,
+    list_outputs: bool = True,
 ) -> PlaybackPanel:
     """Build the transport, `place` it (the window's row under the generate bar), put the `feel` controls on it
     and keep it in step with the sketch (`song_changed`, `mutes_changed`: the window's signals) and the lanes."""
     session, lanes = views.session, views.lanes
-    panel = PlaybackPanel(lambda: session.song, session.lane_mutes, settings=views.settings)
+    panel = PlaybackPanel(lambda: session.song, session.lane_mutes, settings=views.settings, list_outputs=list_outputs)
     panel.setObjectName("playbackPanel")
     place(panel)
     panel.add_controls(feel)
@@ -116,7 +118,7 @@ class AudioExport(QObject):
             except RenderCancelled:
                 self._finished.emit(None, None)
             except Exception as exc:  # a synth or disk error is a message, never a crash
-                self._finished.emit(None, f"Could not write '{self.path}': {exc}")
+                self._finished.emit(None, f"Could not write '{self.path}': {disk_words(exc)}")
 
         self._thread = threading.Thread(target=run, name="export-audio", daemon=True)
         self._thread.start()
@@ -171,7 +173,7 @@ class Audition:
         try:
             return render_wav(song, path, soundfont=self.playback.soundfont, mutes=views.session.lane_mutes())
         except Exception as exc:  # a synth or disk error is a message, never a crash
-            views.show_error("Export audio failed", f"Could not write '{path}': {exc}")
+            views.show_error("Export audio failed", f"Could not write '{path}': {disk_words(exc)}")
             return None
 
     def export_audio_in_background(self, path: str | Path) -> AudioExport | None:

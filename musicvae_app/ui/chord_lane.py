@@ -214,6 +214,11 @@ class ChordLane(BarStrip):
             self.shown[k] = text if text is not None else self.shown[k]
             item.setVisible(text is not None)
 
+    def resizeEvent(self, event) -> None:  # noqa: N802
+        super().resizeEvent(event)
+        if "labels" in self.__dict__:  # built (the first resize comes during construction)
+            self._level_of_detail()  # a narrower window: fewer names fit
+
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
             return

@@ -10,6 +10,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QMenu, QSpinBox
 
 from ..errors import InvalidValue
+from ..sketch.session import MAX_MORPH_STEPS
 from ..sketch.song import BEATS_PER_BAR, LANES
 from .context import ViewContext
 from .worker import slot
@@ -97,9 +98,10 @@ class MorphDialog(QDialog):
                 self.take.addItem(f"Take {i + 1}", i)
         self.steps = QSpinBox()
         self.steps.setObjectName("morphSteps")
-        self.steps.setRange(*MORPH_STEPS)
-        self.steps.setValue(MORPH_DEFAULT)
         song = self.session.song
+        length = song.n_chunks if song is not None else MORPH_DEFAULT  # as long as this take: 40 bars stay 40
+        self.steps.setRange(MORPH_STEPS[0], max(MORPH_STEPS[1], min(length, MAX_MORPH_STEPS)))
+        self.steps.setValue(length)
         bars = song.chunk_steps // song.steps_per_bar if song is not None else 4
         self.steps.setSuffix(f" chunks of {bars} bars")
         self.steps.setToolTip(

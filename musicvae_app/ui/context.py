@@ -39,3 +39,4 @@ class Menus:
     sketch: QMenu
     view: QMenu
     recovered: QAction
+    help: QMenu | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, Signal
-from PySide6.QtGui import QDrag, QIntValidator
+from PySide6.QtGui import QColor, QDrag, QIcon, QIntValidator, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QCheckBox,
@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QSlider,
     QSpinBox,
     QToolButton,
@@ -43,6 +44,25 @@ KEYS = tuple(
 )
 
 
+def die_icon(size: int = 16) -> QIcon:
+    """A die's five, drawn: the Dice button stays narrow (every digit of the seed fits at 1024 px)."""
+    pixmap = QPixmap(size * 2, size * 2)
+    pixmap.setDevicePixelRatio(2.0)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QColor("#c8ccd4"))
+    painter.setBrush(QColor("#e4e6eb"))
+    painter.drawRoundedRect(1, 1, size - 2, size - 2, 3, 3)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.setBrush(QColor("#23262d"))
+    dot = size / 8
+    for fx, fy in ((0.28, 0.28), (0.72, 0.28), (0.5, 0.5), (0.28, 0.72), (0.72, 0.72)):
+        painter.drawEllipse(QPoint(int(fx * size), int(fy * size)), int(dot), int(dot))
+    painter.end()
+    return QIcon(pixmap)
+
+
 def minutes(seconds: float) -> str:
     s = int(round(seconds))
     return f"{s // 60}:{s % 60:02d}"
@@ -59,7 +79,7 @@ class ValueSlider(QWidget):
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setObjectName(name)
         self.slider.setRange(low, high)
-        self.slider.setMinimumWidth(56)  # the window fits 1024 px wide
+        self.slider.setMinimumWidth(44)  # the window fits 1024 px wide
         self.setMaximumWidth(360)
         self.label = QLabel()
         self.label.setMinimumWidth(value_width)
@@ -155,11 +175,15 @@ class GenerateBar(QWidget):
         self.seed.setObjectName("seedEdit")
         self.seed.setValidator(QIntValidator(0, MAX_SEED))
         self.seed.setPlaceholderText("random")
-        self.seed.setMaximumWidth(110)
+        self.seed.ensurePolished()  # every digit of the largest seed shows, at any window size
+        self.seed.setMinimumWidth(self.seed.fontMetrics().horizontalAdvance("8" * len(str(MAX_SEED))) + 8)
+        self.seed.setMaximumWidth(max(110, self.seed.minimumWidth()))
         self.seed.setToolTip("The seed of the last Generate; lock it to get the same sketch from the same settings")
         self.dice = QToolButton()
         self.dice.setObjectName("diceButton")
-        self.dice.setText("Dice")
+        self.dice.setText("Dice")  # read by screen readers; the icon shows
+        self.dice.setIcon(die_icon())
+        self.dice.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonIconOnly)
         self.dice.setToolTip("Roll a new random seed")
         self.seed_lock = QCheckBox("Lock")
         self.seed_lock.setObjectName("seedLock")
@@ -213,8 +237,11 @@ class GenerateBar(QWidget):
         grid.addLayout(steps_row, 0, 3)
         grid.addWidget(label("Tempo"), 1, 2)
         tempo_row = QHBoxLayout()
+        self.tempo.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)  # "300 BPM" whole at 1024 px
+        self.tempo.ensurePolished()
+        self.tempo.setMinimumWidth(self.tempo.fontMetrics().horizontalAdvance(f"{int(MAX_TEMPO)} BPM") + 36)
         tempo_row.addWidget(self.tempo)
-        tempo_row.addSpacing(12)
+        tempo_row.addSpacing(4)
         tempo_row.addWidget(label("Variations"))
         tempo_row.addWidget(self.variations)
         tempo_row.addStretch(1)
@@ -251,7 +278,7 @@ class GenerateBar(QWidget):
         out.addWidget(self.drag)
 
         row = QHBoxLayout(self)
-        row.setContentsMargins(8, 8, 8, 8)
+        row.setContentsMargins(8, 5, 8, 5)
         row.setSpacing(8)
         row.addWidget(self.generate)
         row.addLayout(settings, 1)
@@ -282,8 +309,21 @@ class GenerateBar(QWidget):
         """Bars a Generate with `steps` makes: the first chunk (primer or random) comes before the steps."""
         return (int(steps) + 1) * self.chunk_steps / self.steps_per_beat / BEATS_PER_BAR
 
+    def set_next_length(self, bars: float | None, why: str = "") -> None:
+        """The next Generate's length when something other than Steps sets it (a followed part, a song form
+        longer than Steps): `why` says what; None goes back to Steps."""
+        self.next_bars, self.next_why = bars, why
+        self.update_length()
+
     def update_length(self) -> None:
-        bars = self.bars_of(int(self.steps.value()))
+        fixed = getattr(self, "next_bars", None)
+        bars = fixed if fixed is not None else self.bars_of(int(self.steps.value()))
+        why = getattr(self, "next_why", "") if fixed is not None else ""
+        self.length.setToolTip(
+            f"Length of the next Generate, set by {why}"
+            if why
+            else "Length of the next Generate (the sketch on screen: its length in the status bar)"
+        )
         self.length.setText(f"next: {bars:.0f} bars · {minutes(bars * BEATS_PER_BAR * 60 / self.tempo.value())}")
 
     def set_primer(self, name: str | None, bpm: float | None = None, what: str = "Primer") -> None:
@@ -527,8 +567,8 @@ class LaneHeader(QFrame):
         buttons.addStretch(1)
         buttons.addWidget(self.regenerate)
         box = QVBoxLayout(self)
-        box.setContentsMargins(10, 2, 6, 2)  # 6 px a lane less than before: room for the chord lane and sections
-        box.setSpacing(2)
+        box.setContentsMargins(10, 1, 6, 1)  # tight: the whole window fits a 1024x600 screen with the scroll bar
+        box.setSpacing(1)
         box.addLayout(top)
         box.addWidget(self.program)
         box.addLayout(buttons)

@@ -1,4 +1,6 @@
-"""General MIDI names: the 128 programs and the percussion key map (35-81)."""
+"""General MIDI names: the 128 programs and the percussion key map (35-81), and which drum rows get a name."""
+
+import numpy as np
 
 PROGRAMS: tuple[str, ...] = (
     "Acoustic Grand Piano", "Bright Acoustic Piano", "Electric Grand Piano", "Honky-tonk Piano",
@@ -48,3 +50,30 @@ def note_name(pitch: int) -> str:
 
 def drum_name(pitch: int) -> str:
     return DRUMS.get(pitch, f"Note {pitch}")
+
+
+def named_rows(ys: np.ndarray, hits: np.ndarray, gap: float) -> list[int]:
+    """Which rows (at heights `ys`, ascending) get a name when names must be `gap` apart: as many as fit,
+    the busiest always, then by worth (1 + 4 * its share of the busiest row's notes). Weighted interval
+    scheduling: the best set, not every other row whatever plays there."""
+    n = len(ys)
+    if n == 0:
+        return []
+    worth = 1.0 + 4.0 * np.asarray(hits, dtype=float) / max(float(np.max(hits)), 1.0)
+    worth[int(np.argmax(hits))] += n  # the busiest drum (the hi-hat, the kick) is always named
+    # prev[i]: the highest row below i that leaves room for i's name (-1: none)
+    prev = np.searchsorted(ys, ys - gap + 1e-9, side="right") - 1
+    best = np.zeros(n + 1)  # best[i + 1]: the best worth using rows 0..i
+    take = np.zeros(n, dtype=bool)
+    for i in range(n):
+        with_i = worth[i] + best[prev[i] + 1]
+        take[i] = with_i > best[i]
+        best[i + 1] = max(with_i, best[i])
+    out, i = [], n - 1
+    while i >= 0:
+        if take[i]:
+            out.append(i)
+            i = prev[i]
+        else:
+            i -= 1
+    return out[::-1]

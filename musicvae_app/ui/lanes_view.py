@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QFont, QFontMetrics
-from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
+from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
+from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
 
 from ..sketch.midi import GM_DRUM_RANGE
 from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, Song
@@ -27,6 +27,7 @@ MIN_PX_PER_STEP_FOR_ONSETS = 3.0
 MIN_MELODIC_ROWS = 13
 MIN_LANE_HEIGHT = 70
 DRUM_ROWS_PER_STRETCH = 5  # the drum lane gets a bigger share of the height for each 5 drums it plays
+SCROLL_UNITS = 100  # scroll bar steps per beat
 
 pg.setConfigOptions(antialias=False, imageAxisOrder="col-major", background=BACKGROUND, foreground="#c8ccd4")
 
@@ -97,17 +98,23 @@ class RowAxis(pg.AxisItem):
         super().__init__("left")
         self.drums = drums
         self.rows = np.arange(0)
+        self.hits = np.zeros(0)  # drums: notes per row, so the rows that play are the ones named
+        self.label_rows: dict[float, int] = {}  # drums: the row each (possibly nudged) name belongs to
         self.label_height = 12  # set from the tick font (set_font)
+        self.metrics = QFontMetrics(QFont())
 
     def set_font(self, font: QFont) -> None:
         self.setStyle(tickFont=font, tickLength=-4, tickTextOffset=6)
         self.label_height = QFontMetrics(font).height()
+        self.metrics = QFontMetrics(font)
 
     def tickValues(self, minVal, maxVal, size):  # noqa: N802
         """Labels at row centres, only where the whole label fits inside the lane (none is cut).
 
         Drums: every row in use when rows are at least a label high (the lane's stretch grows with its
-        drums); the bottom and top labels are nudged inward so they are not cut at the lane's edge.
+        drums); the bottom and top labels are nudged inward so they are not cut at the lane's edge. When
+        not all fit, the rows that play most are named first, and a row is left unnamed only where a
+        busier row's name already takes its place (never every other row, whatever plays there).
         """
         n = len(self.rows)
         px = size / max(maxVal - minVal, 1e-6)
@@ -117,11 +124,16 @@ class RowAxis(pg.AxisItem):
             return minVal + edge - 1e-9 <= y <= maxVal - edge + 1e-9
 
         if self.drums:
-            every = 1 if px >= self.label_height - 1 else int(np.ceil(self.label_height / max(px, 1e-6)))
-            ys = [i + 0.5 for i in range(0, n, every)]
-            if every == 1 and edge < 1:
-                ys = [min(max(y, minVal + edge), maxVal - edge) for y in ys]
-            return [(1, [y for y in ys if inside(y)])]
+            if px >= self.label_height - 1:
+                ys = [i + 0.5 for i in range(n)]
+                if edge < 1:
+                    ys = [min(max(y, minVal + edge), maxVal - edge) for y in ys]
+                return [(1, [y for y in ys if inside(y)])]
+            hits = self.hits if len(self.hits) == n else np.zeros(n)
+            ys = np.clip(np.arange(n) + 0.5, minVal + edge, maxVal - edge)  # nudged in from the lane's edges
+            picked = gm.named_rows(ys, hits, self.label_height / max(px, 1e-6))
+            self.label_rows = {float(ys[i]): i for i in picked}  # a nudged name still names its own row
+            return [(1, [float(ys[i]) for i in picked])]
         octaves = max(1, int(np.ceil((self.label_height + 1) / max(12 * px, 1e-6))))  # Cs apart enough to read
         cs = [(i, p) for i, p in enumerate(self.rows) if p % 12 == 0 and (p // 12) % octaves == 0]
         return [(12, [i + 0.5 for i, _ in cs if inside(i + 0.5)])]
@@ -129,11 +141,13 @@ class RowAxis(pg.AxisItem):
     def tickStrings(self, values, scale, spacing):  # noqa: N802
         out = []
         for v in values:
-            i = int(v)
+            i = self.label_rows.get(float(v), int(v)) if self.drums else int(v)
             if not 0 <= i < len(self.rows):
                 out.append("")
             else:
-                out.append(gm.drum_name(int(self.rows[i])) if self.drums else gm.note_name(int(self.rows[i])))
+                name = gm.drum_name(int(self.rows[i])) if self.drums else gm.note_name(int(self.rows[i]))
+                room = AXIS_WIDTH - 12  # a long drum name is elided ("Acoustic Bass D…"), never cut
+                out.append(self.metrics.elidedText(name, Qt.TextElideMode.ElideRight, room))
         return out
 
 
@@ -224,7 +238,10 @@ class LaneView(pg.PlotWidget):
         self.pick.setVisible(False)
         for item in (self.image, self.row_gaps, self.onset_gaps, self.bars, self.chunks, self.playhead):
             plot.addItem(item)
-        for item in (self.empty, self.loop, self.pick):
+        self.take = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[], brush=pg.mkBrush("#ffffff"), pen=pg.mkPen(None))
+        self.take.setZValue(5)  # the notes being recorded, drawn as they are played
+        self.extra_pitches = np.zeros(0, dtype=np.int64)  # pitches a recording adds to the rows
+        for item in (self.empty, self.loop, self.pick, self.take):
             plot.addItem(item)
         self.vb.sigXRangeChanged.connect(self._level_of_detail)
         self.rows = np.arange(0)
@@ -238,6 +255,10 @@ class LaneView(pg.PlotWidget):
         probs = song.probs[self.lane]
         notes = song.notes(threshold)[self.lane]  # what plays and exports: density and sustain included
         rows = lane_rows(notes.astype(np.float32), 0.5, self.lane == DRUMS)
+        if len(self.extra_pitches):  # a take being recorded: its pitches get rows too
+            rows = np.union1d(rows, self.extra_pitches)
+            if self.lane != DRUMS:
+                rows = np.arange(rows[0], rows[-1] + 1)
         if not new_rows and len(self.rows):  # a threshold move: keep the rows, grow them only for new notes
             used = np.flatnonzero(notes.any(axis=0))
             used = used[np.isin(used, rows)]
@@ -252,6 +273,10 @@ class LaneView(pg.PlotWidget):
         self.steps_per_beat = song.steps_per_beat
         beats = song.n_steps / song.steps_per_beat
         image, onset = lane_image(probs, rows, threshold, notes)
+        if self.lane == DRUMS:  # notes per drum: the busiest are the ones named when not all fit
+            self.row_axis.hits = onset.sum(axis=0)
+            self.row_axis.picture = None
+            self.row_axis.update()
         self.image.setImage(image, autoLevels=False)
         self.image.setRect(0, 0, beats, len(rows))
         self.empty.setVisible(not onset.any())
@@ -281,6 +306,35 @@ class LaneView(pg.PlotWidget):
             self.onset_gaps.setData(x, y)
             self._onsets_drawn = True
         self.onset_gaps.setVisible(show)
+
+    def show_take(self, notes: list[tuple[int, float, float]], song: Song | None, threshold: float) -> None:
+        """Draw the notes being recorded ((pitch, start beats, end beats)) over the lane; rows grow for them."""
+        pitches = np.unique(np.array([p for p, _, _ in notes], dtype=np.int64))
+        if len(np.setdiff1d(pitches, self.rows)):
+            self.extra_pitches = np.union1d(self.extra_pitches, pitches)
+            if song is not None:
+                self.show_song(song, threshold, new_rows=False)
+            else:  # nothing generated yet: the rows are the take's own
+                lo, hi = int(self.extra_pitches[0]), int(self.extra_pitches[-1])
+                rows = self.extra_pitches if self.lane == DRUMS else np.arange(max(lo - 1, 0), min(hi + 1, 127) + 1)
+                self.rows = self.row_axis.rows = rows
+                self.vb.setLimits(yMin=0, yMax=len(rows))
+                self.vb.setYRange(0, len(rows), padding=0)
+                self.row_axis.picture = None
+                self.row_axis.update()
+        if song is None and notes:  # the time axis grows with the take
+            end = max(b for _, _, b in notes)
+            self.vb.setLimits(xMin=0, xMax=max(end + BEATS_PER_BAR, 4 * BEATS_PER_BAR))
+        if not notes:
+            self.take.setOpts(x0=[], x1=[], y0=[], y1=[])
+            return
+        rows = np.searchsorted(self.rows, [p for p, _, _ in notes]).astype(float)
+        self.take.setOpts(
+            x0=np.array([a for _, a, _ in notes]),
+            x1=np.array([max(b, a + 0.05) for _, a, b in notes]),
+            y0=rows + 0.1,
+            y1=rows + 0.9,
+        )
 
     def show_grid(self, song: Song) -> None:
         """Bar lines (faint) and chunk boundaries (dashed) for this song's length."""
@@ -327,7 +381,7 @@ class LanesView(QWidget):
         grid = QGridLayout(self)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(0)
-        grid.setVerticalSpacing(3)
+        grid.setVerticalSpacing(2)
         for i, (header, lane) in enumerate(zip(headers, self.lanes)):
             grid.addWidget(header, i, 0)
             grid.addWidget(lane, i, 1)
@@ -335,6 +389,12 @@ class LanesView(QWidget):
             if i:
                 lane.setXLink(self.lanes[0])
         grid.setColumnStretch(1, 1)
+        self.scroll = QScrollBar(Qt.Orientation.Horizontal, self)  # where the view is in the song; drag to move
+        self.scroll.setObjectName("rollScrollBar")
+        self.scroll.setRange(0, 0)
+        grid.addWidget(self.scroll, len(LANES), 1)
+        self.lanes[0].vb.sigXRangeChanged.connect(lambda *_: self._sync_scroll())
+        self.scroll.valueChanged.connect(self._scrolled)
         self.song: Song | None = None
         self.threshold = 0.3
         self.looping = False
@@ -495,6 +555,7 @@ class LanesView(QWidget):
         if song is None:
             for lane in self.lanes:
                 lane.image.clear()
+            self._sync_scroll()
             return
         if self.loop_region is not None:  # a shorter sketch: the region stays inside it
             total = song.n_steps / song.steps_per_beat
@@ -522,6 +583,19 @@ class LanesView(QWidget):
             for lane in self.lanes:
                 lane.show_grid(song)
             self.lanes[0].setXRange(0, song.n_steps / song.steps_per_beat, padding=0)
+        self._sync_scroll()
+
+    def show_recording(self, lane: int, notes: list[tuple[int, float, float]] | None) -> None:
+        """Draw a take being recorded on `lane` as it is played ((pitch, start beats, end beats)); None clears."""
+        view = self.lanes[lane]
+        if notes is None:
+            view.take.setOpts(x0=[], x1=[], y0=[], y1=[])
+            if len(view.extra_pitches):
+                view.extra_pitches = np.zeros(0, dtype=np.int64)
+                if self.song is not None:
+                    view.show_song(self.song, self.threshold, new_rows=True)
+            return
+        view.show_take(notes, self.song, self.threshold)
 
     def set_playhead(self, beats: float | None) -> None:
         """Move the playhead to `beats` from the song start; None hides it."""
@@ -535,11 +609,65 @@ class LanesView(QWidget):
         for lane, dim in zip(self.lanes, dimmed):
             lane.image.setOpacity(0.3 if dim else 1.0)
 
-    def zoom(self, factor: float) -> None:
-        """Scale the visible time span by factor (<1 zooms in) about its centre."""
+    def total_beats(self) -> float:
+        return self.song.n_steps / self.song.steps_per_beat if self.song is not None else 0.0
+
+    def view_range(self) -> tuple[float, float]:
+        """The beats on screen (from, to)."""
         lo, hi = self.lanes[0].vb.viewRange()[0]
-        centre, half = (lo + hi) / 2, (hi - lo) / 2 * factor
-        self.lanes[0].setXRange(centre - half, centre + half, padding=0)
+        return float(lo), float(hi)
+
+    def _sync_scroll(self) -> None:
+        total = self.total_beats()
+        lo, hi = self.view_range()
+        span = min(hi - lo, total)
+        self.scroll.blockSignals(True)
+        self.scroll.setRange(0, max(int(round((total - span) * SCROLL_UNITS)), 0))
+        self.scroll.setPageStep(max(int(round(span * SCROLL_UNITS)), 1))
+        self.scroll.setSingleStep(BEATS_PER_BAR * SCROLL_UNITS)
+        self.scroll.setValue(int(round(max(lo, 0.0) * SCROLL_UNITS)))
+        self.scroll.blockSignals(False)
+
+    def _scrolled(self, value: int) -> None:
+        lo, hi = self.view_range()
+        start = value / SCROLL_UNITS
+        self.lanes[0].setXRange(start, start + (hi - lo), padding=0)
+
+    def mouse_beats(self) -> float | None:
+        """The beat under the mouse when it is over a lane's roll, else None."""
+        for lane in self.lanes:
+            pos = lane.mapFromGlobal(QCursor.pos())
+            if lane.isVisible() and lane.rect().contains(pos):
+                scene = lane.mapToScene(pos)
+                if lane.vb.sceneBoundingRect().contains(scene):
+                    return float(lane.vb.mapSceneToView(scene).x())
+        return None
+
+    def zoom_anchor(self) -> float | None:
+        """What Zoom in/out keeps in place: the beat under the mouse, else the playhead, else None (the middle)."""
+        mouse = self.mouse_beats()
+        if mouse is not None:
+            return mouse
+        head = self.lanes[0].playhead
+        return float(head.value()) if head.isVisible() else None
+
+    def zoom(self, factor: float, around: float | None = None) -> None:
+        """Scale the visible time span by factor (<1 zooms in) about `around` (beats; default zoom_anchor()):
+        that beat stays where it is on screen (one off screen comes to the middle)."""
+        lo, hi = self.view_range()
+        around = self.zoom_anchor() if around is None else around
+        total = self.total_beats() or hi
+        span = min(max((hi - lo) * factor, float(BEATS_PER_BAR)), max(total, float(BEATS_PER_BAR)))
+        if around is None:
+            around = (lo + hi) / 2
+        where = (around - lo) / max(hi - lo, 1e-9) if lo <= around <= hi else 0.5
+        start = min(max(around - where * span, 0.0), max(total - span, 0.0))
+        self.lanes[0].setXRange(start, start + span, padding=0)
+
+    def scroll_to_start(self) -> None:
+        """Home: the start of the song on screen, at the same zoom."""
+        lo, hi = self.view_range()
+        self.lanes[0].setXRange(0.0, hi - lo, padding=0)
 
     def fit(self) -> None:
         if self.song is not None:

@@ -11,13 +11,15 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
 from .. import userdata
 from ..sketch.session import Session, message
 from ..sketch.song import DEFAULT_PROGRAMS, LANES
 from ..sketch.spec import GenerationSettings
-from . import compose, files, prefs
+from ..sketch.undo import State
+from . import compose, files, help_dialogs, prefs, preload
 from . import record_panel as recording
 from .audition import AudioExport, Audition, attach_playback, jam_more
 from .autosave import Autosave
@@ -26,6 +28,7 @@ from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
 from .exports import attach_exports
 from .firstrun import generation_defaults
+from .focus import BoxKeys
 from .lanes_view import LanesView
 from .menus import MenuActions, build_menus
 from .messages import MessagesMixin
@@ -87,6 +90,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.last_error: str | None = None  # the text of the last error shown, for tests and logs
         self._close_refused = False  # a close was refused once (recovered/ not writable): the next one goes
         self.worker = Worker(self)
+        self._loading = False  # the pack is loading: Generate says so (a click then runs once it has loaded)
         defaults = generation_defaults(pack if engine is None else engine.pack)
         self.session = Session(engine, self.worker, GenerationSettings.from_card({"generation": defaults}))
         self.autosave = Autosave(self.data_dir, self.session.snapshot, self)  # creates the data folder when it can
@@ -132,6 +136,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.record_panel: recording.RecordDialog | None = None  # File > Record a part…, once shown
         self._connect()
         prefs.load(self, defaults)
+        self._fit_on_a_real_screen()
         self.session.listen(self._session_changed)
         self._update_title()
         self._show_state()
@@ -141,12 +146,15 @@ class MainWindow(MessagesMixin, QMainWindow):
             feel=self.feel,
             song_changed=self.songChanged,
             mutes_changed=self.mutesChanged,
+            list_outputs=engine is not None,  # at launch, the pack first: MIDI ports and the synth after it
         )
         self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
+        self.playback.stop_shortcut.activated.connect(self.lanes.scroll_to_start)  # Home: the start, on screen too
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
         self.note_editor = attach_note_editor(self.views, self.menus)  # Edit > Edit notes (ui/note_editor.py)
         self.mixer = attach_mixer(self.views, self.menus, self.headers)  # View > Mixer (ui/mixer.py)
         self.exports = attach_exports(self.views, self.menus, self.audition)  # audio stems, lead sheet (ui/exports.py)
+        self.box_keys = BoxKeys(self, self.lanes, self._shortcuts)  # shortcuts work from a box; Enter/Esc: the roll
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.
         said = [self.autosave.notice, restored, self._recovered_news()]
@@ -230,6 +238,7 @@ class MainWindow(MessagesMixin, QMainWindow):
     def _menu_actions(self) -> MenuActions:
         """What the menus call (ui/menus.py): the window's actions and dialogs, by name."""
         return MenuActions(
+            new_sketch=self.new_sketch,
             primer_dialog=self.primer_dialog,
             clear_primer=self.clear_primer,
             cancel_primer=self.cancel_primer,
@@ -250,7 +259,31 @@ class MainWindow(MessagesMixin, QMainWindow):
             morph_dialog=self.morph_dialog,
             pick_take=self.pick_take,
             keep_take=self.keep_take,
+            shortcuts_dialog=lambda: help_dialogs.shortcuts_dialog(self, self.menuBar()),
+            guide_dialog=lambda: help_dialogs.guide_dialog(self),
         )
+
+    def new_sketch(self) -> None:
+        """File > New sketch: no takes, no primer, no part, no chart, untitled. One undo step: Undo brings the
+        takes back (and autosave still holds them until the next change)."""
+        s = self.session
+        if s.song is None and s.path is None:
+            return
+        if s.part is not None:
+            s.stop_following()
+        if s.primer is not None:
+            s.clear_primer()
+        s.arrangement.restore_arrangement({})
+        s.reel.change(State(), "New sketch")
+        s.path = None
+        s.history.set_clean()
+        self.lanes.clear_selection()
+        self._update_title()
+        self.statusBar().showMessage("New sketch: Generate (Ctrl+G) to start; Undo (Ctrl+Z) brings the last one back")
+
+    def _shortcuts(self) -> list:
+        """Every key the window's menus answer to (the boxes let these through, see ui/focus.py)."""
+        return [k for a in self.findChildren(QAction) for k in a.shortcuts()]
 
     def folder(self) -> str:
         """The folder the user picked last: where file dialogs open."""
@@ -258,6 +291,11 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     # --- drawing what the session announces --------------------------------------------------------
     def _session_changed(self, event: str, *args) -> None:
+        if event in ("history", "settings", "primer", "part"):
+            # a Save (the file name), a typed chord or a form, the primer: on disk with the takes
+            self.autosave.schedule()
+        if event in ("settings", "primer", "part"):
+            self._show_next_length()
         if event == "song":
             self._show_state()
             self.autosave.schedule()
@@ -310,6 +348,17 @@ class MainWindow(MessagesMixin, QMainWindow):
             self.feel.show_feel(feel.swing, feel.swing_grid, feel.humanize_ms, feel.humanize_velocity)
         self._show_key_info()
         self.songChanged.emit(song)
+
+    def _show_next_length(self) -> None:
+        """ "next: N bars" says what the next Generate makes: a followed part's length, or a form's when it is
+        longer than Steps (sketch/arrangement.py lengthens the take for it)."""
+        s = self.session
+        if s.part is not None and s.part_song is not None:
+            self.bar.set_next_length(s.part_song.n_bars, "the part you follow")
+            return
+        steps = int(self.bar.steps.value())
+        need = s.arrangement.arrangement_args(steps).get("steps", steps)
+        self.bar.set_next_length(self.bar.bars_of(need) if need != steps else None, "the song form")
 
     def _show_key_info(self) -> None:
         self.bar.set_key_info(self.session.primer_key, self.session.take_key())
@@ -370,15 +419,21 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     # --- the engine and the worker -----------------------------------------------------------------
     def _load_engine(self, pack) -> None:
+        early = preload.take(pack)  # started at launch, before the window was built (ui/preload.py)
+
         def load():
+            if early is not None:
+                return early.result()
             from ..engine import Engine  # torch loads here, on the worker thread, after the window is up
 
             return Engine.load(pack, one_song_threads=1)  # steady beside a busy DAW (see Engine)
 
         self.device_label.setText("Loading model…")
+        self._loading = True
         self.worker.submit(load, self._engine_loaded, self._engine_failed)
 
     def _engine_loaded(self, engine, secs: float) -> None:
+        self._loading = False
         cfg = engine.pack.config
         self.session.engine = engine
         self.bar.set_grid(cfg.chunk_steps, cfg.steps_per_beat)
@@ -392,8 +447,10 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.bar.set_styles(engine.styles())
         self.engineReady.emit()
         self.session.set_engine(engine)  # a Generate clicked while the pack loaded runs now
+        QTimer.singleShot(0, self.playback, slot(self.playback.ensure_outputs))  # then the MIDI ports and the synth
 
     def _engine_failed(self, exc: Exception) -> None:
+        self._loading = False
         self.session.engine_failed(
             f"{message(exc)}\n\nThe window still opens, saves and exports sketches. To generate, put a pack in "
             f"resources/models/default, train one with `musicvae train`, or set MUSICVAE_PACK to a pack folder."
@@ -401,9 +458,10 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.device_label.setText("Device: none")
         self.pack_label.setText("Pack: not found")
         self.show_error("No model pack", self.engine_error)
+        QTimer.singleShot(0, self.playback, slot(self.playback.ensure_outputs))
 
     def _busy(self, busy: bool) -> None:
-        self.bar.generate.setText("Working…" if busy else "Generate")
+        self.bar.generate.setText(("Loading\nmodel…" if self._loading else "Working…") if busy else "Generate")
         if not busy and self.session.pending is not None:
             QTimer.singleShot(0, slot(self.session.run_pending))
 
@@ -489,6 +547,36 @@ class MainWindow(MessagesMixin, QMainWindow):
             header.densityChanged.connect(slot(s.set_density, 2))
             header.programChanged.connect(slot(self.set_program, 2))
             header.stateChanged.connect(lambda header=header: self._header_changed(header))
+
+    def fit_to_screen(self) -> None:
+        """The window inside its screen's available area (the panels left out), the status bar on screen:
+        on a 1280x800 or a 1024x600 screen the whole window shows."""
+        screen = self.screen() or QGuiApplication.primaryScreen()
+        if screen is None or self.isMaximized() or self.isFullScreen():
+            return
+        area = screen.availableGeometry()
+        frame, inner = self.frameGeometry(), self.geometry()
+        extra_w, extra_h = frame.width() - inner.width(), frame.height() - inner.height()
+        width, height = min(self.width(), area.width() - extra_w), min(self.height(), area.height() - extra_h)
+        if (width, height) != (self.width(), self.height()):
+            self.resize(width, height)
+        frame = self.frameGeometry()
+        x = min(max(frame.x(), area.x()), area.x() + area.width() - frame.width())
+        y = min(max(frame.y(), area.y()), area.y() + area.height() - frame.height())
+        if (x, y) != (frame.x(), frame.y()):
+            self.move(x, y)
+
+    def showEvent(self, event) -> None:  # noqa: N802
+        super().showEvent(event)
+        if not getattr(self, "_fitted", False):  # once its frame is known
+            self._fitted = True
+            self._fit_on_a_real_screen()
+
+    def _fit_on_a_real_screen(self) -> None:
+        """fit_to_screen, except offscreen: that platform's 800x800 "screen" is no screen (renders and tests
+        there keep the size asked for)."""
+        if QGuiApplication.platformName() != "offscreen":
+            self.fit_to_screen()
 
     def closeEvent(self, event) -> None:  # noqa: N802
         self.worker.wait(10000)

@@ -24,6 +24,7 @@ class MenuActions:
     """What the window does for each menu entry that is not simply a call on the session or the lanes."""
 
     # File
+    new_sketch: Callable[[], object]
     primer_dialog: Callable[[], object]
     clear_primer: Callable[[], object]
     cancel_primer: Callable[[], object]
@@ -45,6 +46,9 @@ class MenuActions:
     morph_dialog: Callable[[], object]
     pick_take: Callable[[int], object]
     keep_take: Callable[[], object]
+    # Help
+    shortcuts_dialog: Callable[[], object]
+    guide_dialog: Callable[[], object]
 
 
 def _action(parent: QWidget, menu, text: str, fn, shortcut=None, name: str | None = None) -> QAction:
@@ -106,6 +110,8 @@ def build_menus(views: ViewContext, bar: QMenuBar, do: MenuActions) -> Menus:
     """The window's menu bar; the menus (and File > Open recovered sketch…) come back by reference."""
     session, lanes, parent = views.session, views.lanes, views.parent
     file = bar.addMenu("&File")
+    _action(parent, file, "New sketch", do.new_sketch, QKeySequence.StandardKey.New, "newSketchAction")
+    file.addSeparator()
     _action(parent, file, "Open primer MIDI…", do.primer_dialog, "Ctrl+P")
     _action(parent, file, "Clear primer", do.clear_primer)
     _action(parent, file, "Stop reading primer", do.cancel_primer, "Esc")
@@ -158,7 +164,11 @@ def build_menus(views: ViewContext, bar: QMenuBar, do: MenuActions) -> Menus:
     _action(parent, sketch, "Keep this take", do.keep_take, "Ctrl+K")
 
     view = bar.addMenu("&View")
-    _action(parent, view, "Zoom in", lambda: lanes.zoom(0.5), ["Ctrl+=", "Ctrl++"])
-    _action(parent, view, "Zoom out", lambda: lanes.zoom(2.0), "Ctrl+-")
+    _action(parent, view, "Zoom in", lambda: lanes.zoom(0.5), ["Ctrl+=", "Ctrl++"], "zoomInAction")  # at the mouse
+    _action(parent, view, "Zoom out", lambda: lanes.zoom(2.0), "Ctrl+-", "zoomOutAction")  # or the playhead
     _action(parent, view, "Whole song", lanes.fit, "Ctrl+0")
-    return Menus(file=file, edit=edit, sketch=sketch, view=view, recovered=recovered)
+
+    help_menu = bar.addMenu("&Help")
+    _action(parent, help_menu, "Keyboard shortcuts", do.shortcuts_dialog, "F1", "shortcutsAction")
+    _action(parent, help_menu, "Guide", do.guide_dialog, None, "guideAction")
+    return Menus(file=file, edit=edit, sketch=sketch, view=view, recovered=recovered, help=help_menu)

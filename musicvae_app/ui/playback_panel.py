@@ -101,8 +101,10 @@ class PlaybackPanel(QWidget):
         get_solos: Callable[[], Sequence] | None = None,
         parent: QWidget | None = None,
         settings: QSettings | None = None,
+        list_outputs: bool = True,
     ) -> None:
         super().__init__(parent)
+        self.listed = False  # the outputs were listed (deferred at launch until the pack has loaded)
         self._was_playing = False
         self._settings = settings if settings is not None else QSettings("musicvae-app", "musicvae-app")
         soundfont = self._settings.value(SOUNDFONT_KEY, "", str) or None
@@ -157,7 +159,13 @@ class PlaybackPanel(QWidget):
         self._timer = QTimer(self)
         self._timer.setInterval(PLAYHEAD_MS)
         self._timer.timeout.connect(self._tick)
-        self.refresh_outputs()
+        if list_outputs:
+            self.refresh_outputs()
+
+    def ensure_outputs(self) -> None:
+        """List the outputs if nobody has yet (MIDI systems probed, the built-in synth checked)."""
+        if not self.listed:
+            self.refresh_outputs()
 
     # --- state the window may read ---------------------------------------------------------------
     @property
@@ -181,6 +189,7 @@ class PlaybackPanel(QWidget):
     def refresh_outputs(self) -> None:
         """List the outputs again, keeping the current (or remembered) choice where it is still offered."""
         wanted = self.output_box.currentText() or self._settings.value(SETTINGS_KEY, "", str)
+        self.listed = True
         choice = self.transport.refresh(wanted)
         outputs = self.transport.outputs
         self.output_box.blockSignals(True)
@@ -211,6 +220,7 @@ class PlaybackPanel(QWidget):
 
     @Slot()
     def play(self) -> None:
+        self.ensure_outputs()
         if self.transport.play(self.output_box.currentText()):
             self._timer.start()
         self._sync_playing()

@@ -20,6 +20,7 @@ from .format import (
 from .read import (
     Notes,
     chords_from_notes,
+    notes_from_bytes,
     notes_to_roll,
     open_midifile,
     primer_from_notes,
@@ -44,6 +45,7 @@ __all__ = [
     "chords_from_notes",
     "lane_notes",
     "lane_of_program",
+    "notes_from_bytes",
     "notes_to_roll",
     "open_midifile",
     "primer_from_notes",

@@ -13,6 +13,7 @@ import numpy as np
 
 from ...limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
 from ...theory.chords import NO_CHORD, ChordError, parse_chord, song_texts
+from ...userfiles import read_user_file
 from ..song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
 from .format import DRUM_CHANNEL, GM_DRUM_RANGE, SETTINGS_PREFIX, MidiImportError
 from .smf import LANE_OF_PROGRAM, MAX_MARKER_BYTES, MAX_MIDI_BYTES, Smpte, TooBig, parse_smf, without_bad_meta
@@ -34,6 +35,7 @@ class Notes:
     tempo_given: bool = False  # the file has a set_tempo (else `tempo` is MIDI's implied 120)
     markers: list[tuple[float, str]] = field(default_factory=list)  # (beats, text) of marker events, in time order
     length: float = 0.0  # beats to where the longest track ends (after any cut)
+    name: str = ""  # the file's name (for messages), when read from a file
 
 
 def _clamped_bpm(us_per_beat: int) -> float:
@@ -57,28 +59,19 @@ def _tick_limit(tempo_ticks: np.ndarray, tempo_us: np.ndarray, tpb: int) -> int:
 def read_notes(path: str | Path) -> Notes:
     """Every note of a type 0/1 file with its lane; raises MidiImportError for anything unusable.
 
-    Bounded whatever the bytes say: files over 16 MB are refused, a song longer than 60 minutes is cut
+    The file is read once, through userfiles (a regular file only: a pipe, a device or a folder is refused at
+    once). Bounded whatever the bytes say: files over 16 MB are refused, a song longer than 60 minutes is cut
     there, a note held longer than 64 bars is cut, and a tempo of 0 or outside 20-400 BPM is clamped;
     each change is listed in the result's `warnings`.
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise IsADirectoryError
-        if not path.is_file():  # a pipe or device would never end (or block forever)
-            raise MidiImportError(f"'{path.name}' is not a regular file")
-        if size > MAX_MIDI_BYTES:
-            raise MidiImportError(
-                f"'{path.name}' is {size / 2**20:.0f} MB; MIDI files up to {MAX_MIDI_BYTES // 2**20} MB can be used"
-            )
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise MidiImportError(f"'{path}' does not exist") from None
-    except IsADirectoryError:
-        raise MidiImportError(f"'{path}' is a folder, not a MIDI file") from None
-    except OSError as exc:
-        raise MidiImportError(f"'{path.name}' cannot be read ({exc.strerror or exc})") from None
+    data = read_user_file(path, MAX_MIDI_BYTES, "MIDI file", MidiImportError, "give a .mid file")
+    return notes_from_bytes(data, path.name)
+
+
+def notes_from_bytes(data: bytes, name: str) -> Notes:
+    """read_notes on a file's bytes already read (`name`: the file's name, for messages and Notes.name)."""
+    path = Path(name)
     markers: list[tuple[int, bytes]] = []
     try:
         tpb, ticks, codes, last = parse_smf(data, markers)
@@ -92,7 +85,9 @@ def read_notes(path: str | Path) -> Notes:
         raise MidiImportError(f"'{path.name}' is not a readable MIDI file (damaged: {exc})") from None
     if tpb <= 0:
         raise MidiImportError(f"'{path.name}' is not a readable MIDI file (0 ticks per beat)")
-    return _pair_notes(np.frombuffer(ticks, np.int64), np.frombuffer(codes, np.int64), last, tpb, markers)
+    notes = _pair_notes(np.frombuffer(ticks, np.int64), np.frombuffer(codes, np.int64), last, tpb, markers)
+    notes.name = path.name
+    return notes
 
 
 def marker_text(data: bytes) -> str:
@@ -316,8 +311,8 @@ def open_midifile(path: str | Path) -> mido.MidiFile:
     import io
 
     path = Path(path)
-    read_notes(path)  # the bounded reader vouches for the file before mido parses it
-    data = path.read_bytes()
+    data = read_user_file(path, MAX_MIDI_BYTES, "MIDI file", MidiImportError, "give a .mid file")
+    notes_from_bytes(data, path.name)  # the bounded reader vouches for the bytes before mido parses them
     try:
         try:
             mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
@@ -336,9 +331,9 @@ def read_settings(path: str | Path) -> dict:
     Raises MidiImportError for a file that is missing, too big or not MIDI at all.
     """
     path = Path(path)
-    read_notes(path)  # missing, too big or not MIDI: MidiImportError
+    mid = open_midifile(path)  # missing, too big or not MIDI: MidiImportError
     try:
-        for track in open_midifile(path).tracks[:1]:
+        for track in mid.tracks[:1]:
             for msg in track:
                 if msg.type == "text" and msg.text.startswith(SETTINGS_PREFIX):
                     settings = json.loads(msg.text[len(SETTINGS_PREFIX) :])

@@ -36,12 +36,19 @@ def timed_lane_notes(song: Song, lane: int, notes=None) -> list[tuple[int, float
     )
 
 
-def _track(events: list[tuple[int, int, mido.Message]], name: str, end_tick: int) -> mido.MidiTrack:
+def _track(events: list[tuple], name: str, end_tick: int) -> mido.MidiTrack:
+    """A track of (tick, order, message) events in time order (ties by order). A message is a mido message, or
+    a note as (kind, channel, pitch, velocity), made here once with its delta time: mido checks every message it
+    makes, and a 4,000-bar part has hundreds of thousands of notes (made and then copied, it took twice as long)."""
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name=name, time=0))
     last = 0
     for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-        track.append(msg.copy(time=tick - last))
+        if isinstance(msg, tuple):
+            kind, channel, note, velocity = msg
+            track.append(mido.Message(kind, channel=channel, note=note, velocity=velocity, time=tick - last))
+        else:
+            track.append(msg.copy(time=tick - last))
         last = tick
     track.append(mido.MetaMessage("end_of_track", time=end_tick - last))
     return track
@@ -139,8 +146,8 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
             (0, 0, mido.Message("control_change", channel=channel, control=PAN_CC, value=int(song.pans[lane]))),
         ]
         for pitch, s, e, vel in notes:
-            events.append((s, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
-            events.append((e, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+            events.append((s, 2, ("note_on", channel, pitch, vel)))
+            events.append((e, 1, ("note_off", channel, pitch, 0)))
         mid.tracks.append(_track(events, TRACK_NAMES[lane], end_tick))
     return mid
 

@@ -1,0 +1,76 @@
+"""The window as it opens on a screen of a given size (run on Xvfb by tests/test_real_x_fit.py).
+
+    python tests/x_fit.py --pack DIR --out DIR
+
+Starts the window the way `musicvae-app` does (no size given: it picks one that fits the screen), waits for
+the pack, generates, and prints one JSON line (prefixed "RESULT "): the screen's available area, the
+window's frame and the status bar's place on the screen, and a screenshot's path.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from musicvae_app.ui.app import make_app  # noqa: E402
+
+
+def wait_until(app, condition, timeout: float = 120.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        app.processEvents()
+        time.sleep(0.01)
+    for _ in range(10):
+        app.processEvents()
+        time.sleep(0.01)
+    return True
+
+
+def rect(r) -> list[int]:
+    return [r.x(), r.y(), r.width(), r.height()]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--pack", required=True)
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    app = make_app()
+    from musicvae_app.ui.main_window import MainWindow
+
+    window = MainWindow(pack=args.pack, restore="no")
+    window.show()
+    assert wait_until(app, lambda: window.engine is not None), "the pack did not load"
+    window.bar.steps.set_value(3)
+    window.generate()
+    assert wait_until(app, lambda: window.song is not None and not window.worker.busy)
+    screen = window.screen()
+    status = window.statusBar()
+    top_left = status.mapToGlobal(status.rect().topLeft())
+    bottom_right = status.mapToGlobal(status.rect().bottomRight())
+    size = screen.geometry()
+    png = Path(args.out) / f"window-{size.width()}x{size.height()}.png"
+    window.grab().save(str(png))
+    result = {
+        "screen": rect(size),
+        "available": rect(screen.availableGeometry()),
+        "frame": rect(window.frameGeometry()),
+        "status": [top_left.x(), top_left.y(), bottom_right.x(), bottom_right.y()],
+        "status_visible": status.isVisible(),
+        "png": str(png),
+    }
+    print("RESULT " + json.dumps(result), flush=True)
+    window.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
