@@ -64,9 +64,10 @@ def test_notes_play_their_positions_real_velocity_and_note_offs_have_zero_veloci
     from musicvae_app.theory.dynamics import velocity
 
     events = schedule(hand_song())
-    # every note as sure as its lane's usual: its position's real mean (theory/dynamics.py, by lane and 16th)
-    want = {velocity(PIANO, 60, 0, 2, 1.0, 1.0), velocity(BASS, 40, 2, 2, 1.0, 1.0)}
-    want |= {velocity(DRUMS, 36, step, 2, 1.0, 1.0) for step in (0, 2, 4)}
+    # every note certain: its position's real mean moved by how much surer it is than the lane's usual note
+    # (theory/dynamics.py, by lane and 16th)
+    want = {velocity(PIANO, 60, 0, 2, 1.0), velocity(BASS, 40, 2, 2, 1.0)}
+    want |= {velocity(DRUMS, 36, step, 2, 1.0) for step in (0, 2, 4)}
     assert {m.velocity for _, m in events if m.type == "note_on"} == want
     assert {m.velocity for _, m in events if m.type == "note_off"} == {0}
 

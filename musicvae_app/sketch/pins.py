@@ -64,9 +64,8 @@ def _model_notes(song: Song, lane: int, roll: np.ndarray) -> list[Note]:
         e = min(int(e), song.n_steps)
         confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
         found.append((int(pitch), int(s), int(e), min(max(confidence, 0.0), 1.0)))
-    center = float(np.median([c for *_, c in found])) if found else 0.5  # the lane's usual confidence in this take
-    spb = song.steps_per_beat
-    return [(p, s, e, velocity(lane, p, s, spb, c, center)) for p, s, e, c in found]
+    spb = song.steps_per_beat  # heard against the lane's usual confidence (dynamics.USUAL_CONFIDENCE), not this take's
+    return [(p, s, e, velocity(lane, p, s, spb, c)) for p, s, e, c in found]
 
 
 def lane_notes(song: Song, lane: int) -> list[Note]:
