@@ -226,6 +226,8 @@ class Generation:
                     )
                 song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
                 song = self.takes.song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
+                if keep is not None and keep.performance is not None:  # the musician's notes as played, kept
+                    song.performance = keep.performance.only([LANES.index(n) for n in keep_lanes])
                 ran = grooved
                 if chord_source is not None:
                     song.chords = [None if c is None else c.symbol for c in asked]

@@ -7,7 +7,9 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InvalidValue
+from ..limits import TICKS_PER_BEAT
 from ..sketch.song import LANES, ChunkInfo, Song, TakeRecord
+from ..theory.performance import Performance
 from ..theory.keys import estimate_key, key_name, normalising_shift
 from .runtime import MAX_STEPS
 
@@ -24,6 +26,8 @@ class Parts:
     def follow_part(self, follow: str | Path | Song) -> Song:
         """The part to follow as a Song on the pack's grid, its chunks marked as the musician's ("part").
 
+        The roll (probs) is what the model sees, on the grid; `performance` keeps every note as played (off the
+        grid, velocities, re-struck notes, overlapping voices) for the export, playback and the window.
         InvalidValue for a part with no notes or longer than a sketch may be; a bad file is a MidiImportError.
         """
         if isinstance(follow, Song):
@@ -31,19 +35,25 @@ class Parts:
             part, name = follow.copy(), str(follow.settings.get("source") or "the part")
             part.probs = follow.notes().astype(np.float32)
             part.threshold = 0.5
+            lanes = [i for i in range(len(LANES)) if part.probs[i].any()]
+            if follow.performance is not None:  # lanes played as events keep them; the others are grid notes
+                part.performance = follow.performance.only(lanes)
         else:
-            from ..sketch.midi import read_roll
+            from ..sketch.midi import notes_to_roll, read_notes
 
             name = Path(follow).name
-            roll, _ = read_roll(follow, self.cfg.steps_per_beat)
+            notes = read_notes(follow)
+            roll = notes_to_roll(notes, self.cfg.steps_per_beat)
             most = (MAX_STEPS + 1) * self.cfg.chunk_steps
+            bar = 4 * self.cfg.steps_per_beat
             if roll.shape[1] > most:
-                bars = most // (4 * self.cfg.steps_per_beat)
                 raise InvalidValue(
-                    f"'{name}' is {roll.shape[1] // (4 * self.cfg.steps_per_beat)} bars long, more than the "
-                    f"{bars} bars a sketch may hold: cut it in your DAW and follow a part of it"
+                    f"'{name}' is {-(-roll.shape[1] // bar)} bars long, more than the {most // bar} bars a sketch "
+                    "may hold: cut it in your DAW and follow a part of it"
                 )
-            part = self.song_from_midi(follow)
+            part = self.song_from_roll(roll, notes.tempo, name)
+            lanes = [i for i in range(len(LANES)) if roll[i].any()]
+            part.performance = performance_of(notes, lanes, part.n_steps * (TICKS_PER_BEAT // part.steps_per_beat))
         if not part.notes().any():
             raise InvalidValue(f"'{name}' has no notes to follow: give a MIDI file with a part in it")
         part.chunks = [[ChunkInfo("part", None, None, self.pack_name)] * len(LANES) for _ in range(part.n_chunks)]
@@ -54,6 +64,10 @@ class Parts:
         from ..sketch.midi import read_roll
 
         roll, tempo = read_roll(path, self.cfg.steps_per_beat)
+        return self.song_from_roll(roll, tempo, Path(path).name)
+
+    def song_from_roll(self, roll: np.ndarray, tempo: float, name: str) -> Song:
+        """A file's (5, steps, 128) roll as a Song on the pack's grid, cut to the longest sketch, with its key."""
         cs = self.cfg.chunk_steps
         n = max(1, min(-(-roll.shape[1] // cs), MAX_STEPS + 1))
         probs = np.zeros((len(LANES), n * cs, 128), dtype=np.float32)
@@ -63,7 +77,7 @@ class Parts:
         lineup = [LANES[i] for i in range(len(LANES)) if roll[i].any()] or list(LANES)
         settings = TakeRecord(
             pack=self.pack_name,
-            source=str(Path(path).name),
+            source=str(name),
             key=key_name(key) if key else "",
             transpose=shift,
             lineup=",".join(lineup),
@@ -78,3 +92,14 @@ class Parts:
     def read_part(self, path: str | Path) -> Song:
         """A part to follow from a .mid, checked (InvalidValue: no notes, too long) as generate(follow=) checks it."""
         return self.follow_part(path)
+
+
+def performance_of(notes, lanes: list[int], length: int | None = None) -> Performance | None:
+    """The notes of a file (midi.Notes) on `lanes` as played: ticks at 480 a beat, velocities; None when none."""
+    keep = np.isin(notes.lane, lanes)
+    if not keep.any():
+        return None
+    out = Performance.from_beats(
+        notes.lane[keep], notes.pitch[keep], notes.start[keep], notes.end[keep], notes.velocity[keep]
+    )
+    return out if length is None else out.cut(length)

@@ -40,6 +40,7 @@ from pathlib import Path
 from ..errors import InvalidValue
 from ..limits import check_int, check_program, check_tempo, check_threshold
 from ..theory.feel import FEEL_KEYS, check_feel
+from ..theory.performance import check_quantize
 from . import sketchfile
 from .arrangement import Arrangement
 from .inputs import Inputs
@@ -111,6 +112,7 @@ class Session:
         self.settings = settings if settings is not None else GenerationSettings.from_card(card)
         self.density: dict[str, float] = {}  # per-lane density of the takes and of the next Generate
         self.feel: dict = {}  # swing / humanize of the takes and of the next Generate (feel.check_feel values)
+        self.quantize = "off"  # the grid the musician's own notes are heard on (performance.QUANTIZE_GRIDS)
         self.seed: int | None = None  # the seed shown: the last one used, or one typed or rolled
         self.seed_locked = False
         self.seed_typed = False  # a seed typed (or rolled) since the last Generate is used even unlocked
@@ -308,6 +310,8 @@ class Session:
             self.settings = self.settings.replace(threshold=float(song.threshold), tempo=float(song.tempo))
             self.density = song.density
             self.feel = {key: getattr(song.feel, key) for key in FEEL_KEYS}
+            if song.performance is not None:
+                self.quantize = song.performance.quantize
         self.events.emit("song")
 
     def _dressed(self, song: Song) -> Song:
@@ -316,6 +320,8 @@ class Session:
             song = song.with_density(self.density)
         if self.feel:
             song = song.with_feel(**self.feel)
+        if song.performance is not None and song.performance.quantize != self.quantize:
+            song = dataclasses.replace(song, performance=song.performance.with_quantize(self.quantize))
         return song
 
     def replace_take(self, song: Song, text: str, merge: int = -1) -> None:
@@ -398,6 +404,25 @@ class Session:
             first = next(k for k in FEEL_KEYS if k in checked)
             text = "Swing" if first.startswith("swing") else "Humanize"
             self.reel.map(text, MERGE_FEEL + FEEL_KEYS.index(first), lambda s: s.with_feel(**checked))
+
+    def set_quantize(self, grid: str) -> None:
+        """Hear the musician's own parts on a grid: "off" (exactly as played), "16th", "8th", "8th triplet".
+
+        The notes as played are always kept, so this is one undo step and can be changed again or turned off;
+        every take with a part played in moves (playback, exports, the window), the model's roll does not. The
+        next Generate keeps the choice. InvalidValue names a bad grid and changes nothing."""
+        grid = check_quantize(grid)
+        self.quantize = grid
+        takes = self.reel.state.takes if self.song is not None else ()
+        if any(t.performance is not None and t.performance.quantize != grid for t in takes):
+            self.reel.map(
+                "Quantize " + grid,
+                NO_MERGE,
+                lambda s: s
+                if s.performance is None
+                else dataclasses.replace(s, performance=s.performance.with_quantize(grid)),
+            )
+        self.events.emit("settings")
 
     def infill(self, start_bar: int, end_bar: int, lanes=None, seed: int | None = None) -> bool:
         """New material for bars start_bar..end_bar (1-based, inclusive; snapped out to whole chunks) of `lanes`

@@ -40,6 +40,7 @@ from ..limits import (
 from ..theory.chords import NO_CHORD, ChordError, parse_chord
 from ..theory.feel import FEEL_KEYS, check_feel
 from ..theory.keys import parse_key
+from ..theory.performance import Performance
 from ..theory.sections import SectionError, sections_from_json
 from .song import (
     BEATS_PER_BAR,
@@ -116,6 +117,8 @@ def dumps(sketch: Sketch) -> bytes:
             z.writestr(f"take{i}/probs.npy", _npy(song.probs))
             if song.latents is not None:
                 z.writestr(f"take{i}/latents.npy", _npy(song.latents))
+            if song.performance is not None:  # the musician's notes as played (older readers ignore it)
+                z.writestr(f"take{i}/played.json", json.dumps(song.performance.to_json()))
     return buf.getvalue()
 
 
@@ -574,7 +577,21 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         settings=_take_settings(meta.get("settings"), i),
         chords=chords,
         sections=sections,
+        performance=_played(z, i, name, budget),
     )
+
+
+def _played(z: zipfile.ZipFile, i: int, name: str, budget: list[int]) -> Performance | None:
+    """A take's notes as played (take<i>/played.json), checked; None for a take without (an older sketch)."""
+    member = f"take{i}/played.json"
+    if member not in z.namelist():
+        return None
+    data = _member(z, member, min(MAX_HEADER_BYTES * 8, budget[0]), name)
+    budget[0] -= len(data)
+    try:
+        return Performance.from_json(json.loads(bytes(data)))
+    except (ValueError, RecursionError) as exc:  # InvalidValue is a ValueError, and so is a JSON error
+        raise InvalidValue(f"take {i + 1} played notes: {exc}") from None
 
 
 def _chunk_rows(chunks, i: int, n_chunks: int) -> list[list[ChunkInfo]]:

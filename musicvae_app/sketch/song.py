@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES  # also read as `from .song import LANES`
 from ..theory.feel import Feel, check_feel, feel_of
+from ..theory.performance import Performance
 from ..theory.sections import Section, check_sections
 
 
@@ -360,6 +361,8 @@ class Song:
     settings: TakeRecord = field(default_factory=TakeRecord)  # what made the take: pack, seed, noise, threshold...
     chords: list[str | None] = field(default_factory=list)  # [bar]: "Am7", or None (no chord); [] none known
     sections: list[Section] = field(default_factory=list)  # intro, verse, chorus... over bars (sections.py)
+    # the musician's own parts as played (theory/performance.py): off-grid times, velocities; None: none
+    performance: Performance | None = None
 
     def __setattr__(self, name, value) -> None:
         if name == "settings" and not isinstance(value, TakeRecord):
@@ -376,6 +379,10 @@ class Song:
             raise InvalidValue(f"threshold {self.threshold} is outside (0, 1)")
         self.chords = check_chords(self.chords, self.n_bars)
         self.sections = check_sections(self.sections, self.n_bars)
+        if self.performance is not None and not isinstance(self.performance, Performance):
+            raise InvalidValue(f"Song performance must be a Performance, got {type(self.performance).__name__}")
+        if self.performance is not None and not len(self.performance):
+            self.performance = None
 
     @property
     def n_steps(self) -> int:
@@ -550,6 +557,10 @@ class Song:
         out = self.copy()
         out.chords = check_chords(chords, self.n_bars)
         return out
+
+    def played_lanes(self) -> list[int]:
+        """The lanes that play the musician's own notes as played (the take's `performance`)."""
+        return self.performance.lanes if self.performance is not None else []
 
     def equal_notes(self, other: Song) -> bool:
         return self.probs.shape == other.probs.shape and bool(np.array_equal(self.notes(), other.notes()))

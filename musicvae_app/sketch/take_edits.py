@@ -45,6 +45,7 @@ def transposed(song: Song, semitones: int) -> Song:
         probs=transpose_roll(song.probs, semitones),
         settings=settings,
         chords=[transposed_chord(c, semitones) for c in song.chords],
+        performance=None if song.performance is None else song.performance.transposed(semitones),
     )
 
 

@@ -60,6 +60,28 @@ def timed_lane_notes(song: Song, lane: int, notes=None) -> list[tuple[int, float
     )
 
 
+def lane_ticks(song: Song, lane: int, notes=None) -> list[tuple[int, int, int, int]]:
+    """(pitch, start tick, end tick, velocity) of one lane as it is heard and exported, at 480 ticks a beat.
+
+    A lane of the musician's own part (`song.performance`) is their notes as played (or as they asked it
+    quantized), unchanged, with the grid notes of bars added after the part ends (a Continue); every other
+    lane is its grid notes timed with the take's feel (swing, humanize). Notes end by the sketch's end.
+    """
+    end_tick = song.n_steps * (TICKS_PER_BEAT // song.steps_per_beat)
+    per = TICKS_PER_BEAT // song.steps_per_beat
+    perf = song.performance
+    if perf is not None and lane in perf.lanes:
+        out = perf.lane_notes(lane, end_tick)
+        after = -(-perf.end_tick() // per)  # grid notes from the first step after the part
+        grid = [(p, s * per, e * per, v) for p, s, e, v in (lane_notes(song, lane) if notes is None else notes)]
+        return sorted(out + [n for n in grid if n[1] >= after * per], key=lambda n: (n[1], n[0]))
+    notes = lane_notes(song, lane) if notes is None else notes
+    if feel_of(song.settings).off:
+        return [(p, s * per, e * per, v) for p, s, e, v in notes]
+    timed = timed_lane_notes(song, lane, notes)
+    return [(p, round(s * TICKS_PER_BEAT), round(e * TICKS_PER_BEAT), v) for p, s, e, v in timed]
+
+
 def _track(events: list[tuple[int, int, mido.Message]], name: str, end_tick: int) -> mido.MidiTrack:
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name=name, time=0))
@@ -143,14 +165,8 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
     ]
     mid.tracks.append(_track(conductor, "musicvae-app sketch", end_tick))
     lineup = [LANES.index(name) for name in song.lineup]  # lanes switched out of the band are left out
-    feel = feel_of(song.settings)
     for lane in [i for i in (sorted(lanes) if lanes is not None else range(len(LANES))) if i in lineup]:
-        notes = lane_notes(song, lane)
-        if not feel.off:  # swing and humanize: times in beats on the 480-tick grid
-            timed = timed_lane_notes(song, lane, notes)
-            notes = [(p, round(s * TICKS_PER_BEAT), round(e * TICKS_PER_BEAT), v) for p, s, e, v in timed]
-        else:
-            notes = [(p, s * ticks, e * ticks, v) for p, s, e, v in notes]
+        notes = lane_ticks(song, lane)  # the musician's own part as played; the band's notes with the feel
         channel = LANE_CHANNELS[lane]
         program = 0 if lane == DRUMS else int(song.programs[lane])
         events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
@@ -174,5 +190,5 @@ def write_stems(song: Song, folder: str | Path, stem: str = "sketch") -> list[Pa
     return [
         write_midi(song, folder / f"{stem}-{LANES[lane]}.mid", [lane])
         for lane in range(len(LANES))
-        if lane_notes(song, lane)
+        if lane_ticks(song, lane)
     ]
