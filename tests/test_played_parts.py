@@ -50,7 +50,11 @@ def played_part() -> dict[int, list[tuple[int, int, int, int]]]:
         bass.append((36 + beat % 3, on + (beat % 2) * 7 - 3 * (beat % 3 == 2), on + 300, 70 + beat * 6))
         bass.append((43, on + 320, on + 470, 45 + beat))
     bass.append((40, 12 * TPB + 251, 12 * TPB + 1333, 99))  # one note well off the grid
-    return {PIANO: sorted(piano, key=lambda n: (n[1], n[0])), GUITAR: guitar, BASS: sorted(bass, key=lambda n: (n[1], n[0]))}
+    return {
+        PIANO: sorted(piano, key=lambda n: (n[1], n[0])),
+        GUITAR: guitar,
+        BASS: sorted(bass, key=lambda n: (n[1], n[0])),
+    }
 
 
 def write_part(path, part, tempo: float = 100.0, tpb: int = TPB):

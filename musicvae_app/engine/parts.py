@@ -9,8 +9,8 @@ import numpy as np
 from ..errors import InvalidValue
 from ..limits import TICKS_PER_BEAT
 from ..sketch.song import LANES, ChunkInfo, Song, TakeRecord
-from ..theory.performance import Performance
 from ..theory.keys import estimate_key, key_name, normalising_shift
+from ..theory.performance import Performance
 from .runtime import MAX_STEPS
 
 

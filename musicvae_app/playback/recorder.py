@@ -257,10 +257,14 @@ def recording_midifile(recording: Recording, program: int = 0) -> mido.MidiFile:
     tpb = 480
     channel = LANE_CHANNELS[recording.lane]
     events = []
-    notes = played_ticks(recording, tpb) if recording.played else [
-        (p, s * (tpb // recording.steps_per_beat), e * (tpb // recording.steps_per_beat), v)
-        for p, s, e, v in recording.notes
-    ]
+    notes = (
+        played_ticks(recording, tpb)
+        if recording.played
+        else [
+            (p, s * (tpb // recording.steps_per_beat), e * (tpb // recording.steps_per_beat), v)
+            for p, s, e, v in recording.notes
+        ]
+    )
     for pitch, start, end, velocity in notes:
         events.append((start, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)))
         events.append((end, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))

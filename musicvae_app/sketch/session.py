@@ -418,9 +418,11 @@ class Session:
             self.reel.map(
                 "Quantize " + grid,
                 NO_MERGE,
-                lambda s: s
-                if s.performance is None
-                else dataclasses.replace(s, performance=s.performance.with_quantize(grid)),
+                lambda s: (
+                    s
+                    if s.performance is None
+                    else dataclasses.replace(s, performance=s.performance.with_quantize(grid))
+                ),
             )
         self.events.emit("settings")
 

@@ -188,7 +188,12 @@ class Performance:
 
     # --- the sketch file ---
     def to_json(self) -> dict:
-        return {"quantize": self.quantize, "length": self.length, "columns": list(_COLUMNS), "notes": self.notes.tolist()}
+        return {
+            "quantize": self.quantize,
+            "length": self.length,
+            "columns": list(_COLUMNS),
+            "notes": self.notes.tolist(),
+        }
 
     @classmethod
     def from_json(cls, raw) -> Performance:
