@@ -48,7 +48,7 @@ class Parts:
             bar = 4 * self.cfg.steps_per_beat
             if roll.shape[1] > most:
                 raise InvalidValue(
-                    f"'{name}' is {-(-roll.shape[1] // bar)} bars long, more than the {most // bar} bars a sketch "
+                    f"'{name}' is {roll.shape[1] // bar} bars long, more than the {most // bar} bars a sketch "
                     "may hold: cut it in your DAW and follow a part of it"
                 )
             part = self.song_from_roll(roll, notes.tempo, name)

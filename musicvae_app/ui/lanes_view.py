@@ -14,7 +14,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from ..sketch.midi import GM_DRUM_RANGE
+from ..limits import TICKS_PER_BEAT
+from ..sketch.midi import GM_DRUM_RANGE, lane_ticks
 from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, Song
 from . import gm
 
@@ -72,6 +73,29 @@ def lane_image(
     onset = on.copy()
     onset[1:] &= ~on[:-1]
     return np.where(on, shade, np.uint8(0)), onset
+
+
+PLAYED_TICKS = 30  # a lane the musician played is drawn on a 1/16-beat grid (30 of the export's 480 ticks a beat)
+
+
+def played_image(notes, rows: np.ndarray, n_ticks: int) -> tuple[np.ndarray, np.ndarray]:
+    """LUT indices (columns, len(rows)) and note starts of notes as played ((pitch, start tick, end tick,
+    velocity), midi.lane_ticks), a column every PLAYED_TICKS: off-grid times, lengths and re-strikes as played,
+    the shade following the velocity."""
+    cols = max(-(-n_ticks // PLAYED_TICKS), 1)
+    image = np.zeros((cols, len(rows)), dtype=np.uint8)
+    onset = np.zeros((cols, len(rows)), dtype=bool)
+    row_of = {int(p): i for i, p in enumerate(rows)}
+    for pitch, start, end, velocity in notes:
+        r = row_of.get(int(pitch))
+        if r is None or start >= n_ticks:
+            continue
+        a = start // PLAYED_TICKS
+        b = min(max(-(-end // PLAYED_TICKS), a + 1), cols)
+        shade = np.uint8(40 + round(velocity * 215 / 127))
+        image[a:b, r] = np.maximum(image[a:b, r], shade)
+        onset[a, r] = True
+    return image, onset
 
 
 class BarAxis(pg.AxisItem):
@@ -225,6 +249,7 @@ class LaneView(pg.PlotWidget):
         self.vb.sigXRangeChanged.connect(self._level_of_detail)
         self.rows = np.arange(0)
         self.steps_per_beat = 4
+        self._onset_beats = 0.25
         self._onsets = np.zeros((0, 0), dtype=bool)
         self._onsets_drawn = True
         self.setMinimumHeight(MIN_LANE_HEIGHT)
@@ -247,7 +272,13 @@ class LaneView(pg.PlotWidget):
         self.row_axis.rows = rows
         self.steps_per_beat = song.steps_per_beat
         beats = song.n_steps / song.steps_per_beat
-        image, onset = lane_image(probs, rows, threshold, notes)
+        self._onset_beats = 1.0 / song.steps_per_beat  # beats between the columns of the onsets
+        if self.lane in song.played_lanes():  # the musician's notes as played, not the model's grid
+            per_beat = TICKS_PER_BEAT // PLAYED_TICKS
+            image, onset = played_image(lane_ticks(song, self.lane), rows, int(round(beats * TICKS_PER_BEAT)))
+            self._onset_beats = 1.0 / per_beat
+        else:
+            image, onset = lane_image(probs, rows, threshold, notes)
         self.image.setImage(image, autoLevels=False)
         self.image.setRect(0, 0, beats, len(rows))
         self.empty.setVisible(not onset.any())
@@ -271,7 +302,7 @@ class LaneView(pg.PlotWidget):
         show = px_per_step >= MIN_PX_PER_STEP_FOR_ONSETS
         if show and not self._onsets_drawn:
             step, row = np.nonzero(self._onsets)
-            x = np.repeat(step / self.steps_per_beat, 2)
+            x = np.repeat(step * self._onset_beats, 2)
             y = np.empty(len(x))
             y[0::2], y[1::2] = row, row + 1
             self.onset_gaps.setData(x, y)

@@ -291,7 +291,8 @@ class MainWindow(MessagesMixin, QMainWindow):
         density = song.density if song is not None else {}
         for i, header in enumerate(self.headers):
             notes = f"{counts[LANES[i]]} notes" if song is not None else ""
-            header.set_part(i in mine)
+            played = song is not None and i in song.played_lanes()
+            header.set_part(i in mine, played, song.performance.quantize if played else "off")
             header.count.setText("your part" if i in mine else notes)
             if i in mine:
                 header.count.setToolTip(f"Your part ({notes}): kept as you played it; the band follows it")
@@ -479,6 +480,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         for header in self.headers:
             header.regenerateRequested.connect(slot(self.regenerate_lane, 1))
             header.densityChanged.connect(slot(s.set_density, 2))
+            header.quantizeChanged.connect(slot(s.set_quantize, 1))
             header.programChanged.connect(slot(self.set_program, 2))
             header.stateChanged.connect(lambda header=header: self._header_changed(header))
 
