@@ -248,3 +248,26 @@ def test_performance_checks_its_notes():
     p = Performance(np.array([[0, 60, 5, 100, 90], [0, 60, 50, 130, 91]]), "16th")
     q = p.played()  # both strikes land on tick 0 or 120: kept apart, never overlapping
     assert q[:, 2].tolist() == [0, 120] and q[0, 3] <= q[1, 2]
+
+
+def test_the_cli_follows_as_played_and_quantizes_when_asked(tiny_pack, tmp_path, capsys):
+    from musicvae_app.cli import main
+
+    part = write_part(tmp_path / "part.mid", played_part(), tpb=960)  # a DAW's 960 ticks a beat
+    base = ["generate", "--pack", str(tiny_pack), "--follow", str(part), "--seed", "4"]
+    assert main([*base, "--out", str(tmp_path / "as-played.mid")]) == 0
+    got = read_back(tmp_path / "as-played.mid")
+    assert all(got[CHANNELS[lane]] == notes for lane, notes in played_part().items())
+    assert main([*base, "--quantize", "8th", "--out", str(tmp_path / "q.mid")]) == 0
+    bass = read_back(tmp_path / "q.mid")[CHANNELS[BASS]]
+    assert all(s % 240 == 0 for _, s, _, _ in bass)
+    assert sorted(v for *_, v in bass) == sorted(v for *_, v in played_part()[BASS])
+    capsys.readouterr()
+    for extra, said in (
+        (["--quantize", "32nd"], "quantize must be one of off, 16th, 8th, 8th triplet, got '32nd'"),
+        (["--quantize", "8th", "--follow", ""], "give --follow PART.mid too"),
+    ):
+        args = [a for a in base if a not in ("--follow", str(part))] if "--follow" in extra else base
+        extra = [x for x in extra if x not in ("--follow", "")]
+        assert main([*args, *extra, "--out", str(tmp_path / "x.mid")]) == 2
+        assert said in capsys.readouterr().err

@@ -320,9 +320,7 @@ class Session:
             song = song.with_density(self.density)
         if self.feel:
             song = song.with_feel(**self.feel)
-        if song.performance is not None and song.performance.quantize != self.quantize:
-            song = dataclasses.replace(song, performance=song.performance.with_quantize(self.quantize))
-        return song
+        return song.with_quantize(self.quantize)
 
     def replace_take(self, song: Song, text: str, merge: int = -1) -> None:
         """Swap the current take for a changed one (a regenerated lane, a Jam continuation), undoably."""
@@ -415,15 +413,7 @@ class Session:
         self.quantize = grid
         takes = self.reel.state.takes if self.song is not None else ()
         if any(t.performance is not None and t.performance.quantize != grid for t in takes):
-            self.reel.map(
-                "Quantize " + grid,
-                NO_MERGE,
-                lambda s: (
-                    s
-                    if s.performance is None
-                    else dataclasses.replace(s, performance=s.performance.with_quantize(grid))
-                ),
-            )
+            self.reel.map("Quantize " + grid, NO_MERGE, lambda s: s.with_quantize(grid))
         self.events.emit("settings")
 
     def infill(self, start_bar: int, end_bar: int, lanes=None, seed: int | None = None) -> bool:

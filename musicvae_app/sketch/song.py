@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES  # also read as `from .song import LANES`
 from ..theory.feel import Feel, check_feel, feel_of
-from ..theory.performance import Performance
+from ..theory.performance import Performance, check_quantize
 from ..theory.sections import Section, check_sections
 
 
@@ -557,6 +557,14 @@ class Song:
         out = self.copy()
         out.chords = check_chords(chords, self.n_bars)
         return out
+
+    def with_quantize(self, grid: str) -> Song:
+        """A copy whose own parts are heard on `grid` ("off": as played; "16th", "8th", "8th triplet"); the notes
+        as played are kept, so another grid (or "off") later starts from them. InvalidValue for a bad grid."""
+        grid = check_quantize(grid)
+        if self.performance is None or self.performance.quantize == grid:
+            return self
+        return dataclasses.replace(self, performance=self.performance.with_quantize(grid))
 
     def played_lanes(self) -> list[int]:
         """The lanes that play the musician's own notes as played (the take's `performance`)."""
