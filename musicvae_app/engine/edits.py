@@ -244,9 +244,7 @@ class Edits:
         takes = []
         for v in range(variations):
             b = int(order[v * candidates]) if c1 < n and candidates > 1 else v
-            out = song.copy()
-            if out.performance is not None:  # a lane given new bars is no longer the musician's as played
-                out.performance = out.performance.without(chosen)
+            out = song.copy()  # a played lane's new chunks are "infilled": there it plays its grid notes
             lo, hi = c0 * cs, c1 * cs
             for lane in chosen:
                 out.probs[lane, lo:hi] = probs[lane, b, (c0 - base) * cs :]

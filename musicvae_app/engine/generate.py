@@ -17,6 +17,7 @@ from ..limits import check_float, check_noise, check_seed, check_steps_variation
 from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import chart_period, chords_key, fit_chart, recognize
 from ..theory.keys import key_name, transpose_roll
+from ..theory.sections import check_sections
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import finish_probs
@@ -87,6 +88,7 @@ class Generation:
         follow: str | Path | Song | None = None,
         groove: bool | None = None,
         sections: list | None = None,
+        chords_over_part: bool = False,
     ) -> Song | list[Song]:
         """Engine.generate (see there): plan, loop, post."""
         g = self.card
@@ -98,6 +100,9 @@ class Generation:
             if key is not None:
                 raise InvalidValue(f"a followed part plays in its own key: leave the key unset (asked {key!r})")
             part = self.parts.follow_part(follow)
+            if sections:  # a form longer than the part: the part goes round again until the form ends
+                form = check_sections(sections)
+                part = self.parts.through_form(part, max(s.start + s.bars - 1 for s in form) if form else 0)
             keep, keep_lanes = part, [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
             steps = part.n_chunks - 1
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
@@ -121,9 +126,10 @@ class Generation:
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         primer_roll, primer_tempo = (None, None) if primer is None else self.planner.primer(primer)
+        chart_aside = part is not None and asked is not None and not chords_over_part
         if part is not None:
             primer_roll, primer_tempo = part.notes()[:, : self.cfg.chunk_steps], float(part.tempo)
-            if asked is None:
+            if asked is None or chart_aside:  # the part's chords rule unless the chart is played over it
                 asked = self.harmonizer.follow_chords(part, n_bars)  # the harmony model, the whole part at once
         if asked is not None and key is None and primer_roll is None and keep is None:
             key = key_name(chords_key(asked[: chart_period(asked)]))  # a chart alone: its own key
@@ -137,7 +143,7 @@ class Generation:
         ):
             cs, n_lanes = self.cfg.chunk_steps, len(LANES)
             forced = self.loop.forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
-            chord_source = "asked" if chords is not None else ("part" if part is not None else None)
+            chord_source = "asked" if chords is not None and not chart_aside else ("part" if part is not None else None)
             plan = self.chording.plan(asked, -shift_out, variations, steps + 1)
             if primer_roll is not None:
                 first = transpose_roll(primer_roll, shift_in).astype(np.float32)

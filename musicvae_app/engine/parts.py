@@ -59,6 +59,36 @@ class Parts:
         part.chunks = [[ChunkInfo("part", None, None, self.pack_name)] * len(LANES) for _ in range(part.n_chunks)]
         return part
 
+    def through_form(self, part: Song, bars: int) -> Song:
+        """The part repeated whole (as a Band-in-a-Box melody goes round each chorus) until it lasts `bars`
+        bars, the last time cut there: its own length (to the bar after its last note) is one time round. The
+        sketch is whole chunks long; the notes as played repeat with the roll. A part as long already is as it is.
+        """
+        bar = self.cfg.steps_per_beat * 4
+        sounding = np.flatnonzero(part.probs.any(axis=(0, 2)))
+        own = max(-(-(int(sounding[-1]) + 1) // bar), 1) if len(sounding) else part.n_bars
+        if bars <= part.n_bars:
+            return part
+        cs = self.cfg.chunk_steps
+        steps = -(-bars * bar // cs) * cs
+        if steps // cs > MAX_STEPS + 1:
+            raise InvalidValue(
+                f"the form is {bars} bars, more than the {(MAX_STEPS + 1) * cs // bar} bars a sketch may hold"
+            )
+        period = own * bar
+        reps = -(-bars * bar // period)
+        probs = np.tile(part.probs[:, :period], (1, reps, 1))[:, : bars * bar]
+        out = part.copy()
+        out.probs = np.zeros((len(LANES), steps, 128), dtype=np.float32)
+        out.probs[:, : probs.shape[1]] = probs
+        out.latents = np.zeros((steps // cs, len(LANES), self.cfg.latent), np.float32)
+        out.chunks = [list(part.chunks[0]) for _ in range(steps // cs)]
+        out.settings = part.settings.replace(steps=steps // cs - 1)
+        ticks = TICKS_PER_BEAT // self.cfg.steps_per_beat
+        if part.performance is not None:
+            out.performance = part.performance.repeated(period * ticks, bars * bar * ticks)
+        return out
+
     def song_from_midi(self, path: str | Path) -> Song:
         """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""
         from ..sketch.midi import read_roll

@@ -343,6 +343,8 @@ def _window_settings(raw) -> dict:
         kept["scale_lock"] = generation["scale_lock"]
     if isinstance(generation.get("chart"), str) and len(generation["chart"]) < 4096:  # the next Generate's chords
         kept["chart"] = generation["chart"]
+    if generation.get("chords_over_part") is True:  # played over a followed part
+        kept["chords_over_part"] = True
     try:  # and its sections
         sections = [s.to_dict() for s in sections_from_json(generation.get("sections"))]
     except SectionError:

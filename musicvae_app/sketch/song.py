@@ -102,6 +102,7 @@ class TakeRecord(Mapping):
     chords_typed: str = UNSET  # the bars ("1-4,9") whose chords the musician typed
     follow: str = UNSET  # the followed part's file name
     part_lanes: str = UNSET  # its lanes, kept as played
+    recorded: str = UNSET  # lanes recorded onto the take ("guitar,bass"): own parts the next Generate follows
     post: tuple[str, ...] = UNSET  # the post-processing steps that ran, in order
     source: str = UNSET  # the .mid a take read from a file came from
     density: str = UNSET  # "bass=1.3,strings=0.7"

@@ -186,6 +186,15 @@ class Performance:
         rows[:, 3] = np.minimum(rows[:, 3], end_tick)
         return Performance(rows, self.quantize, int(end_tick))
 
+    def repeated(self, period: int, end_tick: int) -> Performance:
+        """The part played again every `period` ticks until `end_tick` (the last time cut there)."""
+        rows, parts = self.notes, []
+        for k in range(max(-(-int(end_tick) // int(period)), 1)):
+            shifted = rows.copy()
+            shifted[:, 2:4] += k * int(period)
+            parts.append(shifted)
+        return Performance(np.concatenate(parts), self.quantize).cut(int(end_tick))
+
     # --- the sketch file ---
     def to_json(self) -> dict:
         return {

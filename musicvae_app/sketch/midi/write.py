@@ -64,18 +64,23 @@ def lane_ticks(song: Song, lane: int, notes=None) -> list[tuple[int, int, int, i
     """(pitch, start tick, end tick, velocity) of one lane as it is heard and exported, at 480 ticks a beat.
 
     A lane of the musician's own part (`song.performance`) is their notes as played (or as they asked it
-    quantized), unchanged, with the grid notes of bars added after the part ends (a Continue); every other
-    lane is its grid notes timed with the take's feel (swing, humanize). Notes end by the sketch's end.
+    quantized), unchanged, in the chunks that are theirs (source "part"); in chunks the band made since (a
+    Continue, an infill) it is the grid notes. Every other lane is its grid notes timed with the take's feel
+    (swing, humanize). Notes end by the sketch's end.
     """
-    end_tick = song.n_steps * (TICKS_PER_BEAT // song.steps_per_beat)
     per = TICKS_PER_BEAT // song.steps_per_beat
+    end_tick = song.n_steps * per
     perf = song.performance
-    if perf is not None and lane in perf.lanes:
-        out = perf.lane_notes(lane, end_tick)
-        after = -(-perf.end_tick() // per)  # grid notes from the first step after the part
-        grid = [(p, s * per, e * per, v) for p, s, e, v in (lane_notes(song, lane) if notes is None else notes)]
-        return sorted(out + [n for n in grid if n[1] >= after * per], key=lambda n: (n[1], n[0]))
     notes = lane_notes(song, lane) if notes is None else notes
+    if perf is not None and lane in perf.lanes:
+        chunk_ticks = song.chunk_steps * per
+        mine = np.array(
+            [len(row) <= lane or row[lane].source == "part" for row in song.chunks] or [True] * song.n_chunks
+        )
+        mine = np.concatenate([mine, np.zeros(max(song.n_chunks - len(mine), 0), bool)])
+        played = [n for n in perf.lane_notes(lane, end_tick) if mine[n[1] // chunk_ticks]]
+        grid = [(p, s * per, e * per, v) for p, s, e, v in notes if not mine[s * per // chunk_ticks]]
+        return sorted(played + grid, key=lambda n: (n[1], n[0]))
     if feel_of(song.settings).off:
         return [(p, s * per, e * per, v) for p, s, e, v in notes]
     timed = timed_lane_notes(song, lane, notes)
