@@ -109,3 +109,33 @@ def test_your_part_is_drawn_as_played_and_quantized_from_its_header(qtbot, windo
     assert starts[:2] == [0, 240 // PLAYED_TICKS]  # on the grid now
     window.session.undo()
     assert window.headers[BASS].quantize.currentData() == "off"
+
+
+def test_the_chord_lane_says_whose_chords_rule_marks_clashes_and_the_key_is_the_part_s(qtbot, window, tmp_path):
+    triads = {"G": (55, 59, 62), "D": (50, 54, 57), "Em": (52, 55, 59), "C": (48, 52, 55)}
+    notes = [
+        (0, 0, p, 4 * bar + beat, 4 * bar + beat + 2)
+        for bar, chord in enumerate(["G", "D", "Em", "C"])
+        for beat in (0, 2)
+        for p in triads[chord]
+    ]
+    path = write_notes(tmp_path / "comp.mid", notes, tempo=100)
+    s = window.session
+    s.set_chords("G D Am C")  # typed first: bar 3 (Am) clashes with the part's Em
+    assert s.follow_part(path)
+    qtbot.waitUntil(lambda: s.part == path, timeout=TIMEOUT)
+    assert window.bar.key.currentText().startswith("From your part") and not window.bar.key.isEnabled()
+    with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+        window.generate()
+    source = window.chord_source
+    assert source.isVisibleTo(window) and "from your part" in source.label.text()
+    assert source.clashes == [3] and "clashes with your part in bars 3" in source.label.text()
+    assert list(source.marks.opts["x0"]) == [8]  # bar 3 marked on the chord lane
+    assert source.over.isVisibleTo(window) and not source.over.isChecked()
+    source.over.setChecked(True)
+    assert s.chords_over_part is True
+    with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+        window.generate()
+    assert "your chart, played over your part" in source.label.text()
+    s.stop_following()
+    assert window.bar.key.isEnabled() and not window.bar.key.currentText().startswith("From your part")

@@ -160,6 +160,12 @@ class Session:
             return None
         return str(self.song.settings.get("key") or "").split(" / ")[0] or None
 
+    def part_key(self) -> str | None:
+        """The key of the part the next Generate follows ("E minor": a part followed, else parts recorded onto
+        the take); None when none is followed or its key is not known yet."""
+        song = self.inputs.part_song if self.inputs.part_song is not None else self.recorded_part()
+        return None if song is None else (str(song.settings.get("key") or "").split(" / ")[0] or None)
+
     def have_song(self, what: str) -> bool:
         """True when there is a take; else says (an "error" event) that there is nothing to `what` yet."""
         if self.song is None:

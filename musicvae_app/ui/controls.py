@@ -300,9 +300,20 @@ class GenerateBar(QWidget):
         self.primer.setText(f"{what}: {short}{tempo}")
         self.primer.setToolTip(f"{name}{forms[0]}\n{tip}")
 
-    def set_key_info(self, primer_key: str | None, take_key: str | None) -> None:
+    def set_key_info(self, primer_key: str | None, take_key: str | None, part_key: str | None = None) -> None:
         """The first entry names the primer's estimated key ("From primer: E minor"), else "Auto"; the tooltip
-        also says the key of the take on screen."""
+        also says the key of the take on screen. While a part is followed (`part_key`: its key, or "" when
+        not known yet) the box shows "From your part: E minor" and waits: the part sets the key."""
+        following = part_key is not None
+        self.key.setEnabled(not following)
+        if following:
+            self.key.blockSignals(True)
+            self.key.setCurrentIndex(0)
+            self.key.blockSignals(False)
+            self.key.setItemText(0, f"From your part: {part_key}" if part_key else "From your part")
+            self.key.setToolTip("The part you follow sets the key; stop following it to choose another")
+            self.key_info.setText(f"your part in {part_key}" if part_key else "")
+            return
         self.key.setItemText(0, f"From primer: {primer_key}" if primer_key else "Auto")
         info = [f"sketch in {take_key}"] if take_key else []
         info += [f"primer in {primer_key}"] if primer_key else []

@@ -22,6 +22,7 @@ from . import record_panel as recording
 from .audition import AudioExport, Audition, attach_playback, jam_more
 from .autosave import Autosave
 from .chord_lane import attach_arrangement
+from .chord_source import attach_chord_source
 from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
 from .firstrun import generation_defaults
@@ -141,6 +142,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         )
         self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
+        self.chord_source = attach_chord_source(self.views, box, self.arrangement)  # ui/chord_source.py
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.
         said = [self.autosave.notice, restored, self._recovered_news()]
@@ -307,7 +309,12 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.songChanged.emit(song)
 
     def _show_key_info(self) -> None:
-        self.bar.set_key_info(self.session.primer_key, self.session.take_key())
+        s = self.session
+        following = s.part is not None or s.recorded_part() is not None
+        s_key = (s.part_key() or "") if following else None
+        self.bar.set_key_info(s.primer_key, s.take_key(), s_key)
+        if not following:
+            self.bar.show_key(s.settings.key, s.settings.scale_lock)
 
     def _quiet_tempo(self, bpm: float) -> None:
         self.bar.tempo.blockSignals(True)
