@@ -172,3 +172,17 @@ def test_bad_parts_are_said_and_the_sketch_stays(session, engine, tmp_path):
     long = write_notes(tmp_path / "long.mid", [(0, 0, 60, 0, 1), (0, 0, 62, 4 * 4200, 4 * 4200 + 1)], tempo=300)
     assert not session.follow_part(long)
     assert "more than the" in errors[-1][1] and session.song is song
+
+
+def test_a_key_asked_with_scale_lock_starts_on_its_tonic_with_the_shipped_pack():
+    """E minor with scale lock used to come out as C / G / D (its relative major's harmony, no Em)."""
+    from musicvae_app.engine import Engine
+    from musicvae_app.theory.chords import recognize
+
+    engine = Engine.load(device="cpu")
+    for key, (root, minor) in (("E minor", (4, True)), ("G major", (7, False))):
+        for seed in (0, 1):
+            song = engine.generate(steps=1, key=key, scale_lock=True, seed=seed)
+            first = recognize(song.notes(), song.steps_per_bar)[0]
+            assert first is not None and first.root == root, (key, seed, first)
+            assert first.quality.startswith("m") == minor and song.settings["key"] == key

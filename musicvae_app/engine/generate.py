@@ -16,7 +16,7 @@ from ..errors import InvalidValue
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import chart_period, chords_key, fit_chart, recognize
-from ..theory.keys import key_name, transpose_roll
+from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import check_sections
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
@@ -154,7 +154,10 @@ class Generation:
                 first_z = None
                 source = "primer"
             elif start == "bank":
-                bank_pick = self.bank.rows(gen, variations, lineup, threshold)
+                in_key = None
+                if key is not None and self.key_normalised:  # a key asked: a start with that key's tonic
+                    in_key = (9, "minor") if parse_key(key_used)[1] == "minor" else (0, "major")
+                bank_pick = self.bank.rows(gen, variations, lineup, threshold, in_key)
                 first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
                 if asked is None:  # chord packs: the progression the bank chunk played, round and round
                     asked = self.chording.bank_chords(bank_pick, shift_out)
