@@ -27,9 +27,7 @@ class StartBank:
         self._bars_cache: dict = {}  # bars(), per threshold, density offsets and harmony
         self._keys: list | None = None  # each bank row's key (estimate_key) as decoded, in the pack's key space
 
-    def rows(
-        self, gen: torch.Generator, count: int, lanes, threshold: float | None = None, key=None
-    ) -> torch.Tensor:
+    def rows(self, gen: torch.Generator, count: int, lanes, threshold: float | None = None, key=None) -> torch.Tensor:
         """`count` bank rows drawn with `gen` to start a sketch from.
 
         From the rows in which every lane of `lanes` plays in at least BANK_BARS of the chunk's bars as
