@@ -1,7 +1,8 @@
 """File > Record a part…: a small non-modal dialog over playback.recorder (input picker, lane, metronome, Record).
 
 Record counts in one bar of clicks (through the transport's output, the built-in synth by default), records
-what the chosen input plays, quantized to 16ths; Stop writes it to recordings/ in the user's data folder,
+what the chosen input plays, as played (quantize is a later choice, in the lane's header); Stop writes it to
+recordings/ in the user's data folder and adds it on its lane to the take on screen, or, with no sketch yet,
 follows it and generates the band around it (one undo step, "Record <lane>").
 """
 
@@ -121,7 +122,7 @@ class RecordDialog(QDialog):
             self.source.close()
             self.source = None
         dropped = f" ({take.dropped} played in the count-in left out)" if take.dropped else ""
-        self.status.setText(f"{len(take.notes)} notes on {LANES[take.lane]}{dropped}: the band follows them")
+        self.status.setText(f"{len(take.notes)} notes on {LANES[take.lane]}{dropped}, kept as you played them")
         self.views.session.follow_recording(take, self.views.data_dir / "recordings")
         return take
 
