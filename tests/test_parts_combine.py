@@ -166,12 +166,19 @@ def test_bad_parts_are_said_and_the_sketch_stays(session, engine, tmp_path):
     empty = write_notes(tmp_path / "empty.mid", [], tempo=100)
     assert not session.follow_part(empty)
     assert "has no notes to follow" in errors[-1][1] and session.song is song and session.part is None
+    with pytest.raises(InvalidValue, match="no notes"):
+        engine.harmonize(empty)  # a melody with no notes
     drums = write_notes(tmp_path / "drums.mid", [(9, 0, 36, b, b + 0.25) for b in range(8)], tempo=100)
     with pytest.raises(InvalidValue, match="only drums"):
         engine.harmonize(drums)
     long = write_notes(tmp_path / "long.mid", [(0, 0, 60, 0, 1), (0, 0, 62, 4 * 4200, 4 * 4200 + 1)], tempo=300)
     assert not session.follow_part(long)
     assert "more than the" in errors[-1][1] and session.song is song
+    # a recording longer than a sketch may hold: said, the file kept, the take as it was
+    many = [PlayedNote(60, 90, k * 0.05, k * 0.05 + 0.04) for k in range(4)] + [PlayedNote(62, 90, 30000.0, 30000.5)]
+    kept = session.follow_recording(Recording(PIANO, 120.0, many), tmp_path / "rec")
+    assert kept is not None and kept.exists() and session.song is song
+    assert errors[-1][0] == "Recording not added" and "longer than" in errors[-1][1]
 
 
 def test_a_key_asked_with_scale_lock_starts_on_its_tonic_with_the_shipped_pack():
