@@ -58,6 +58,11 @@ def _add_generate(sub) -> None:
         help="the followed part's notes on a grid: off (the default: exactly as played), 16th, 8th, '8th triplet'; "
         "each start moves to the grid, lengths and velocities stay",
     )
+    p.add_argument(
+        "--chords-over-part",
+        action="store_true",
+        help="with --follow and --chords: the band plays your chart over the part (default: the part's chords rule)",
+    )
     chart = p.add_mutually_exclusive_group()
     chart.add_argument(
         "--chords",
@@ -343,7 +348,20 @@ def cmd_generate(args) -> int:
     call["tempo"] = args.tempo  # None: the primer's tempo, else 120
     call["scale_lock"] = True if args.scale_lock else None  # off the flag: the pack's default
     t1 = time.perf_counter()
-    songs = engine.generate_takes(seed=args.seed, primer=args.primer, follow=args.follow, chords=args.chart, **call)
+    songs = engine.generate_takes(
+        seed=args.seed,
+        primer=args.primer,
+        follow=args.follow,
+        chords=args.chart,
+        chords_over_part=args.chords_over_part,
+        **call,
+    )
+    if args.follow and args.chart and not args.chords_over_part:
+        print(
+            "musicvae generate: note: the part's own chords rule over --chords; add --chords-over-part to play "
+            "your chart over it",
+            file=sys.stderr,
+        )
     ms = (time.perf_counter() - t1) * 1000
     if args.density:
         songs = [song.with_density(args.density) for song in songs]

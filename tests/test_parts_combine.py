@@ -193,3 +193,17 @@ def test_a_key_asked_with_scale_lock_starts_on_its_tonic_with_the_shipped_pack()
             first = recognize(song.notes(), song.steps_per_bar)[0]
             assert first is not None and first.root == root, (key, seed, first)
             assert first.quality.startswith("m") == minor and song.settings["key"] == key
+
+
+def test_the_cli_says_the_part_s_chords_rule_and_plays_the_chart_over_it_when_asked(tiny_pack, tmp_path, capsys):
+    from musicvae_app.cli import main
+    from musicvae_app.sketch.midi import read_chords, read_settings
+
+    part = comp(tmp_path, ["G", "D", "Em", "C"])
+    base = ["generate", "--pack", str(tiny_pack), "--follow", str(part), "--chords", "C Am F G", "--seed", "2"]
+    assert main([*base, "--out", str(tmp_path / "a.mid")]) == 0
+    assert "the part's own chords rule over --chords" in capsys.readouterr().err
+    assert read_settings(tmp_path / "a.mid")["chords"] == "part"
+    assert main([*base, "--chords-over-part", "--out", str(tmp_path / "b.mid")]) == 0
+    assert read_settings(tmp_path / "b.mid")["chords"] == "asked"
+    assert read_chords(tmp_path / "b.mid", 2)[:4] == ["C", "Am", "F", "G"]
