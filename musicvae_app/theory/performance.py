@@ -236,9 +236,3 @@ class Performance:
 
     def __deepcopy__(self, memo) -> Performance:
         return self  # immutable: a copy is the same part
-
-
-def timed_ticks(notes, steps_per_beat: int) -> list[tuple[int, int, int, int]]:
-    """(pitch, start step, end step, velocity) grid notes -> the same in ticks at TICKS_PER_BEAT."""
-    per = TICKS_PER_BEAT // steps_per_beat
-    return [(int(p), int(s) * per, int(e) * per, int(v)) for p, s, e, v in notes]
