@@ -212,6 +212,12 @@ def _add_evaluate(sub) -> None:
     p.add_argument("--json", default=None, help="also write the table as JSON here")
     p.add_argument("--update-card", action="store_true", help="store the table in the pack's card.json")
     p.add_argument("--cache-dir", default=None)
+    p.add_argument(
+        "--harmony-data",
+        default=None,
+        help="POP909 folder: also measure the harmony model and a band over a followed part",
+    )
+    p.add_argument("--harmony-songs", type=int, default=32, help="songs (and windows) for the followed-part rows")
     from .evaluation.playing import add_playing_options
 
     add_playing_options(p)
@@ -223,6 +229,14 @@ def _add_render(sub) -> None:
     p.add_argument("midi", help="the .mid file to render")
     p.add_argument("--out", required=True, help="the .wav file to write")
     p.add_argument("--soundfont", default=None, help="a General MIDI .sf2/.sf3 (default: the system's)")
+    p.add_argument("--stems", action="store_true", help="also write one WAV per track beside --out (X-piano.wav ...)")
+
+
+def _add_leadsheet(sub) -> None:
+    p = sub.add_parser("leadsheet", help="a lead sheet (MusicXML: tune, chord symbols, key, tempo, sections)")
+    p.add_argument("sketch", help="the sketch's .mid (an export of the app)")
+    p.add_argument("--out", required=True, help="the .musicxml file to write")
+    p.add_argument("--lane", default=None, help="the lane that carries the tune (default: your part)")
 
 
 def _add_harmonize(sub) -> None:
@@ -243,6 +257,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_calibrate(sub)
     _add_render(sub)
     _add_harmonize(sub)
+    _add_leadsheet(sub)
     return parser
 
 
@@ -428,6 +443,7 @@ def cmd_evaluate(args) -> int:
     check_seed(args.seed)
     check_int("songs", args.songs, 1, 100_000)
     check_int("steps", args.steps, 1, MAX_STEPS)
+    check_int("harmony-songs", args.harmony_songs, 1, 100_000)
     args.noise = None if args.noise is None else check_noise(args.noise)
     args.threshold = None if args.threshold is None else check_threshold(args.threshold)
 
@@ -435,6 +451,7 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_render(args) -> int:
+    from .playback.stems import render_midi_stems
     from .playback.synth import render_midi_file
     from .sketch.midi import MidiImportError, read_notes
 
@@ -445,7 +462,20 @@ def cmd_render(args) -> int:
         raise MidiImportError(f"'{Path(args.midi).name}' cannot be rendered: " + "; ".join(notes.warnings))
     with _terminate_as_interrupt():  # a terminated render removes its temp; the old WAV at --out stays
         path = render_midi_file(args.midi, args.out, args.soundfont)
+        stems = render_midi_stems(args.midi, args.out, args.soundfont) if args.stems else []
     print(f"wrote {path}")
+    for stem in stems:
+        print(f"wrote {stem}")
+    return 0
+
+
+def cmd_leadsheet(args) -> int:
+    from .sketch.leadsheet import lead_sheet_of_midi, write_lead_sheet
+
+    sheet = lead_sheet_of_midi(args.sketch, args.lane)
+    path = write_lead_sheet(sheet, args.out)
+    chords = sum(c is not None for c in sheet.chords)
+    print(f"wrote {path}: {sheet.n_bars} bars, the tune from {sheet.tune_name}, {chords} bars with a chord")
     return 0
 
 
@@ -533,6 +563,7 @@ COMMANDS = {
     "morph": cmd_morph,
     "render": cmd_render,
     "harmonize": cmd_harmonize,
+    "leadsheet": cmd_leadsheet,
 }
 
 

@@ -72,3 +72,69 @@ def test_the_command_prints_the_key_and_numbered_charts(tiny_pack, tmp_path):
     parse_bars(lines[1][3:])
     bad = subprocess.run([*run[:4], str(tmp_path / "missing.mid")], capture_output=True, text=True)
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "missing.mid" in bad.stderr
+
+
+def _bass_beat_one(path) -> dict[int, int]:
+    """bar -> the lowest bass pitch (GM program 32-39) sounding on the bar's first step or struck first within its
+    first beat, read from the exported file with mido."""
+    mid = mido.MidiFile(path)
+    bar_ticks = 4 * mid.ticks_per_beat
+    beat = mid.ticks_per_beat
+    notes, bass_channels = [], set()
+    for track in mid.tracks:
+        now, open_notes = 0, {}
+        for msg in track:
+            now += msg.time
+            if msg.type == "program_change" and 32 <= msg.program <= 39:
+                bass_channels.add(msg.channel)
+            elif msg.type == "note_on" and msg.velocity > 0:
+                open_notes[(msg.channel, msg.note)] = now
+            elif msg.type in ("note_off", "note_on") and (msg.channel, msg.note) in open_notes:
+                notes.append((msg.channel, msg.note, open_notes.pop((msg.channel, msg.note)), now))
+    out = {}
+    for bar in range(max((e for _, _, _, e in notes), default=0) // bar_ticks + 1):
+        lo = bar * bar_ticks
+        bass = [(s, p) for c, p, s, e in notes if c in bass_channels and s < lo + beat and e > lo]
+        if bass:
+            first = min(max(s, lo) for s, _ in bass)
+            out[bar] = min(p for s, p in bass if max(s, lo) == first)
+    return out
+
+
+def test_under_a_followed_melody_the_bass_plays_each_chords_root_on_beat_one(tmp_path):
+    from musicvae_app.engine import Engine
+    from musicvae_app.sketch.midi import write_midi
+    from musicvae_app.theory.chords import parse_chord
+
+    shipped = Engine.load(device="cpu")
+    part = write_part(tmp_path / "tune.mid", repeat=4)  # 16 bars: C Am F G four times
+    song = shipped.generate(follow=str(part), seed=5)
+    beat_one = _bass_beat_one(write_midi(song, tmp_path / "take.mid"))
+    chords = [None if c is None else parse_chord(c) for c in song.chords]
+    checked = [bar for bar in beat_one if bar < len(chords) and chords[bar] is not None]
+    assert len(checked) >= 8  # the band's bass plays in most bars
+    for bar in checked:
+        assert beat_one[bar] % 12 == chords[bar].lowest, (bar, beat_one[bar], song.chords[bar])
+
+
+def test_bass_on_beat_one_moves_only_a_free_bass_off_the_root_in_the_first_beat():
+    import numpy as np
+
+    from musicvae_app.engine.post import BASS, bass_on_beat_one
+    from musicvae_app.sketch.song import Song
+    from musicvae_app.theory.chords import parse_chord
+
+    probs = np.zeros((5, 4 * 16, 128), dtype=np.float32)  # one 4-bar chunk at 16ths
+    for bar in range(4):
+        probs[BASS, bar * 16 : bar * 16 + 8, 40] = 0.9  # E2 for two beats
+        probs[BASS, bar * 16 + 8 : bar * 16 + 16, 43] = 0.9  # then G2
+    song = Song(probs.copy(), 4, 64, threshold=0.5)
+    chords = [parse_chord("C"), parse_chord("C/E"), parse_chord("Am"), None]  # bar 4: no chord
+    free = np.ones((4, 5), dtype=bool)
+    free[2, BASS] = False  # bar 3's bass is the musician's
+    assert bass_on_beat_one(song, chords, free)
+    bass = song.notes()[BASS]
+    assert bass[0:4, 36].all() and not bass[0:4, 40].any()  # C under C: E2 -> C2 (nearest), beat 1 only
+    assert bass[4:8, 40].all() and bass[8:16, 43].all()  # the rest of the bar as it was
+    assert bass[16:24, 40].all()  # C/E already has its bass note
+    assert np.array_equal(song.probs[:, 32:], probs[:, 32:])  # not free, or no chord: untouched

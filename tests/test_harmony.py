@@ -145,3 +145,22 @@ def test_kbest_viterbi_matches_brute_force():
     got = kbest_viterbi(emit, trans, 5)
     assert np.allclose([g[0] for g in got], [s[0] for s in scored[:5]])
     assert [tuple(g[1]) for g in got] == [s[1] for s in scored[:5]]
+
+
+def test_a_melody_alone_is_heard_by_both_nets_other_parts_by_the_first(model):
+    from musicvae_app.theory.harmony import as_array, features, melody_like
+
+    assert model.melody is not None and model.melody.version == 2  # the shipped melody.npz
+    melody = as_array(tune_c_am_f_g())
+    comp = as_array([Note(p, 4 * b, 4 * b + 4) for b in range(8) for p in (60, 64, 67)])
+    bass = as_array([Note(36 + (0, 9, 5, 7)[b % 4], 4 * b + i, 4 * b + i + 1) for b in range(8) for i in range(4)])
+    assert melody_like(melody) and not melody_like(comp) and not melody_like(bass)
+    first_only = HarmonyModel(model.p)  # the same first net, no second one
+    assert first_only.harmonize(comp, alternatives=2).charts == model.harmonize(comp, alternatives=2).charts
+    both = model.harmonize(melody, alternatives=1)
+    one, key = first_only.posteriors(*features(melody, 16, 4, first_only.version))
+    two, key2 = model.melody.posteriors(*features(melody, 16, 4, 2))
+    averaged = HarmonyModel(model.p).decode(
+        np.log(np.exp(0.5 * (one + two)) / np.exp(0.5 * (one + two)).sum(1, keepdims=True)), 1
+    )
+    assert both.half_bars == averaged[0][1]

@@ -16,6 +16,7 @@ FLOORS: list[tuple[str, ...]] = [
     ("errors", "atomic", "limits", "lanes", "resources", "userdata", "theory"),
     ("sketch.song", "sketch.spec", "model.nets", "model.fast", "model.reference"),
     (
+        "sketch.pins",
         "sketch.midi",
         "sketch.sketchfile",
         "sketch.undo",
@@ -26,8 +27,8 @@ FLOORS: list[tuple[str, ...]] = [
         "evaluation.windows",
         "playback.schedule",
     ),
-    ("engine", "training", "playback"),
-    ("sketch", "playback.transport", "evaluation"),
+    ("engine", "training", "playback", "playback.stems"),
+    ("sketch", "sketch.editing", "sketch.leadsheet", "playback.transport", "evaluation"),
     ("cli", "ui", "displaycheck", "__main__", "training.__main__"),  # the faces: entry points and the window
 ]
 

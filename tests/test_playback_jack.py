@@ -86,7 +86,7 @@ def test_a_second_client_receives_every_message_in_order(virtual_output):
         player.close()
         receiver.close()
     expected = [m for _, m in schedule(song)]
-    got = [m for m in receiver.messages if m.type != "control_change"]
+    got = [m for m in receiver.messages if not (m.type == "control_change" and m.control in (121, 123))]  # no panic
     assert got == expected
     assert player.error is None
 

@@ -52,6 +52,11 @@ def sounding_after(messages) -> set:
     return on
 
 
+def is_panic(m) -> bool:
+    """All notes off (CC123) or reset controllers (CC121): not the mixer's volume (CC7) and pan (CC10)."""
+    return m.type == "control_change" and m.control in (121, 123)
+
+
 def assert_panic_on_every_channel(messages):
     ccs = {(m.channel, m.control) for m in messages if m.type == "control_change"}
     assert ccs >= {(ch, cc) for ch in range(16) for cc in (123, 121)}
@@ -75,7 +80,7 @@ def test_plays_every_scheduled_message_in_order_and_never_early(port, player):
     assert player.is_playing
     wait_until(lambda: not player.is_playing)
     expected = schedule(song)
-    played = [(t, m) for t, m in port.received if m.type != "control_change"]
+    played = [(t, m) for t, m in port.received if not is_panic(m)]
     assert [m for _, m in played] == [m for _, m in expected]
     late = [(arrived - player.pass_origin) - due for (arrived, _), (due, _) in zip(played, expected)]
     assert min(late) >= 0.0
@@ -169,7 +174,7 @@ def test_muting_a_lane_while_playing_releases_it_and_keeps_the_rest(port, player
     after = port.messages(mark)
     assert not any(m.type == "note_on" and m.channel == 3 for m in after)
     assert any(m.type == "note_on" and m.channel == 9 for m in after)
-    assert not any(m.type == "control_change" for m in after[:-32])  # a mute is no panic: drums play on
+    assert not any(is_panic(m) for m in after[:-32])  # a mute is no panic: drums play on
 
 
 def test_a_grown_song_plays_on_seamlessly_and_an_edited_one_is_silenced_first(port, player):
@@ -180,7 +185,7 @@ def test_a_grown_song_plays_on_seamlessly_and_an_edited_one_is_silenced_first(po
     player.set_song(longer)
     wait_until(lambda: player.position_beats > 16.5)  # past the old end: still playing
     assert player.is_playing
-    assert not any(m.type == "control_change" for m in port.messages())
+    assert not any(is_panic(m) for m in port.messages())
     edited = longer.copy()
     edited.probs[PIANO] = 0.0
     mark = len(port.received)

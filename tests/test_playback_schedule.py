@@ -23,17 +23,30 @@ def hand_song(tempo: float = 120.0, steps: int = 32) -> Song:
 
 
 def as_tuples(events):
-    return [(round(t, 9), m.type, m.channel, getattr(m, "note", getattr(m, "program", None))) for t, m in events]
+    def value(m):
+        return getattr(m, "note", getattr(m, "program", getattr(m, "control", None)))
+
+    return [(round(t, 9), m.type, m.channel, value(m)) for t, m in events]
 
 
 def test_every_message_and_time_of_a_hand_made_song():
     # 120 BPM, 2 steps a beat: a step is 0.25 s.
     assert as_tuples(schedule(hand_song())) == [
         (0.0, "program_change", 0, 1),
+        (0.0, "control_change", 0, 7),  # the mixer: volume
+        (0.0, "control_change", 0, 10),  # and pan
         (0.0, "program_change", 1, 25),
+        (0.0, "control_change", 1, 7),  # the mixer: volume
+        (0.0, "control_change", 1, 10),  # and pan
         (0.0, "program_change", 2, 33),
+        (0.0, "control_change", 2, 7),  # the mixer: volume
+        (0.0, "control_change", 2, 10),  # and pan
         (0.0, "program_change", 3, 49),
+        (0.0, "control_change", 3, 7),  # the mixer: volume
+        (0.0, "control_change", 3, 10),  # and pan
         (0.0, "program_change", 9, 0),
+        (0.0, "control_change", 9, 7),  # the mixer: volume
+        (0.0, "control_change", 9, 10),  # and pan
         (0.0, "note_on", 0, 60),
         (0.0, "note_on", 9, 36),
         (0.25, "note_off", 9, 36),
@@ -81,7 +94,7 @@ def test_mutes_by_name_or_flags_remove_only_that_lane_but_keep_its_program():
     by_name = schedule(hand_song(), mutes={"drums"})
     by_flags = schedule(hand_song(), mutes=[False, False, False, False, True])
     assert as_tuples(by_name) == as_tuples(by_flags)
-    assert all(m.channel != 9 for _, m in by_name if m.type != "program_change")
+    assert all(m.channel != 9 for _, m in by_name if m.type not in ("program_change", "control_change"))
     assert sum(m.type == "program_change" and m.channel == 9 for _, m in by_name) == 1
     assert {m.note for _, m in by_name if m.type == "note_on"} == {60, 40}
 
@@ -100,7 +113,7 @@ def test_unknown_lane_names_the_lanes():
 def test_loop_region_counts_from_its_start_and_clips_notes_at_its_end():
     # Beats 1-2 = steps 2-3: the bass starts at step 2 (plays to 6, clipped to 4); kick at step 2.
     events = schedule(hand_song(), loop=(1, 2))
-    notes = as_tuples(e for e in events if e[1].type != "program_change")
+    notes = as_tuples(e for e in events if e[1].type not in ("program_change", "control_change"))
     assert notes == [
         (0.0, "note_on", 2, 40),
         (0.0, "note_on", 9, 36),

@@ -240,7 +240,8 @@ class Generation:
                 ran = grooved
                 if chord_source is not None:
                     song.chords = [None if c is None else c.symbol for c in asked]
-                    ran += self.post.run_chart(song, asked, np.repeat(~protect, self.cfg.bars, axis=0))
+                    free = np.repeat(~protect, self.cfg.bars, axis=0)
+                    ran += self.post.run_chart(song, asked, free, bass_roots=chord_source == "part")
                 song.sections = list(sections)
                 self.post.stamp(song, ran)
                 songs.append(song)

@@ -7,7 +7,8 @@ part's, locked lanes' and every untouched bar's notes stay as they are):
    passing notes, the bass's approach), on the probabilities in the song's key, when the take asks for it
    (`groove`: the call's setting, or the take's own for an edit);
 2. the chart check (chording.fit_to_chart): every bar of a take held to chords (asked, a followed part's or the
-   bank's) is heard as its chord, on the finished take.
+   bank's) is heard as its chord, on the finished take; under a followed part (the chords the harmony model
+   heard in it) the bass also plays each chord's bass note on beat 1 (`bass_on_beat_one`).
 
 What each entry point hands the stage:
 - generate (and sections, follow): the whole take; every lane not given (primer, part, locked) is free.
@@ -24,9 +25,35 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..lanes import LANES
 from ..sketch.song import Song
-from .chording import fit_to_chart
+from .chording import chord_map, fit_to_chart
 from .groove import Groove
+
+BASS = LANES.index("bass")
+
+
+def bass_on_beat_one(song: Song, chords, free: np.ndarray) -> bool:
+    """In place on song.probs: in every bar with a chord whose bass is free and plays in the bar's first beat, the
+    bass's notes of that beat move to the chord's bass note (root or slash bass, nearest octave), as a bassist
+    lands on the root of each chord of a chart. Returns whether a note moved."""
+    spb, beat = song.steps_per_bar, song.steps_per_beat
+    on = song.notes()[BASS]
+    moved = False
+    for i, chord in enumerate(list(chords)[: min(song.n_bars, free.shape[0])]):
+        lo = i * spb
+        first = on[lo : lo + beat]
+        if chord is None or not free[i, BASS] or not first.any():
+            continue
+        step = int(np.flatnonzero(first.any(axis=1))[0])
+        if int(np.flatnonzero(first[step])[0]) % 12 == chord.lowest:
+            continue
+        cells = song.probs[BASS, lo : lo + beat]
+        out = np.zeros_like(cells)
+        np.maximum.at(out.T, chord_map(chord, root=True), cells.T)
+        cells[:] = out
+        moved = True
+    return moved
 
 
 class Post:
@@ -69,11 +96,14 @@ class Post:
         return ("groove",)
 
     @staticmethod
-    def run_chart(song: Song, chords, free: np.ndarray) -> tuple[str, ...]:
-        """The chart check in place on a finished take: free (bars, 5), the bars and lanes it may change; what ran."""
+    def run_chart(song: Song, chords, free: np.ndarray, bass_roots: bool = False) -> tuple[str, ...]:
+        """The chart check in place on a finished take: free (bars, 5), the bars and lanes it may change; what ran.
+        bass_roots: the bass also lands on each bar's chord's bass note on beat 1 (a followed part's chords)."""
         if chords is None or not free.any():
             return ()
         fit_to_chart(song, chords, free)
+        if bass_roots:
+            bass_on_beat_one(song, chords, free)
         return ("chart",)
 
     @staticmethod

@@ -315,9 +315,11 @@ def _command(args, result: dict) -> str:
     parts += ["--noise", f"{result['noise']:g}", "--threshold", f"{result['threshold']:g}"]
     if getattr(args, "random", 0):
         parts += ["--random", str(args.random)]
-    for flag in ("chords", "follow"):
+    for flag in ("chords", "follow", "harmony_data"):
         if getattr(args, flag, None):
-            parts += [f"--{flag}", str(getattr(args, flag))]
+            parts += [f"--{flag.replace('_', '-')}", str(getattr(args, flag))]
+    if getattr(args, "harmony_data", None):
+        parts += ["--harmony-songs", str(args.harmony_songs)]
     return shlex.join(parts)
 
 
@@ -352,6 +354,12 @@ def run_evaluate(args) -> int:
         f"seed {result['seed']}"
     )
     print(format_table(result))
+    from .harmony import format_harmony, harmony_section
+
+    result["harmony"] = harmony_section(
+        engine, getattr(args, "harmony_data", None), songs, getattr(args, "harmony_songs", 32), args.seed
+    )
+    print(format_harmony(result["harmony"]))
     print(
         f"generated in {result['generation_seconds']:.1f} s on {engine.device_name}; "
         f"total {time.perf_counter() - t0:.1f} s"

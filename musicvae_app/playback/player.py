@@ -209,8 +209,9 @@ class Player:
             return
         self._set_region()
         events = self._cache.get(self._song, self._mutes, self._solos, self._region())
-        self._programs = [m for t, m in events if m.type == "program_change"]
-        self._events = [(t, m) for t, m in events if m.type != "program_change"]
+        setup = [_is_setup(t, m) for t, m in events]  # programs and the mixer's volume and pan: sent at every start
+        self._programs = [m for (t, m), first in zip(events, setup) if first]
+        self._events = [(t, m) for (t, m), first in zip(events, setup) if not first]
         self._times = [t for t, _ in self._events]
 
     def _region_end(self) -> float:
@@ -436,3 +437,8 @@ def _extends(old: Song, new: Song, beats: float) -> bool:
     if step > new.n_steps or step > old.n_steps:
         return False
     return bool((old.notes()[:, :step] == new.notes()[:, :step]).all())
+
+
+def _is_setup(seconds: float, msg: mido.Message) -> bool:
+    """A lane's program change, or its volume or pan at the start: what every (re)start sends first."""
+    return msg.type == "program_change" or (msg.type == "control_change" and seconds == 0.0)

@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..sketch.midi import LANE_CHANNELS, TICKS_PER_BEAT, lane_notes, lane_ticks, timed_lane_notes
+from ..sketch.midi.write import PAN_CC, VOLUME_CC
 from ..sketch.song import DRUMS, LANES, Song, lane_index
 from ..theory.feel import feel_of, fit_ticks
 
@@ -73,6 +74,8 @@ def _message(kind: str, channel: int, value: int, velocity: int = 0) -> mido.Mes
     """One shared, never-changed Message per distinct event: building mido Messages dominates scheduling."""
     if kind == "program_change":
         return mido.Message(kind, channel=channel, program=value)
+    if kind == "control_change":
+        return mido.Message(kind, channel=channel, control=value, value=velocity)
     return mido.Message(kind, channel=channel, note=value, velocity=velocity)
 
 
@@ -81,7 +84,8 @@ def schedule(
 ) -> list[tuple[float, mido.Message]]:
     """(seconds, message) pairs for one pass through the song, or through `loop` = (start, end) in beats.
 
-    Times count from the region's start. Every lane gets its program change at 0 (so unmuting later
+    Times count from the region's start. Every lane gets its program change, volume and pan (the mixer's
+    CC7 and CC10) at 0 (so unmuting later
     plays the right sound); notes of audible lanes follow, clipped to the region: a note that starts
     inside it and outlasts it is released at its end. Drums play on channel index 9.
     Equal messages are one shared object: copy one (`msg.copy(...)`) before changing it.
@@ -94,6 +98,8 @@ def schedule(
         channel = LANE_CHANNELS[lane]
         program = 0 if lane == DRUMS else int(song.programs[lane])
         keyed.append((0.0, 0, channel, 0, _message("program_change", channel, program)))
+        keyed.append((0.0, 0, channel, 1, _message("control_change", channel, VOLUME_CC, int(song.volumes[lane]))))
+        keyed.append((0.0, 0, channel, 2, _message("control_change", channel, PAN_CC, int(song.pans[lane]))))
         if not audible:
             continue
         if lane in song.played_lanes():  # the musician's own part: their notes as played, tick for tick

@@ -45,9 +45,11 @@ from ..theory.feel import FEEL_KEYS, check_feel
 from ..theory.performance import Performance, check_quantize
 from . import sketchfile
 from .arrangement import Arrangement
+from .editing import NoteEditing
 from .inputs import Inputs
 from .jobs import Events, Jobs, Listener, SyncExecutor, message
 from .lanes import LaneMix
+from .pins import carried_pins, unpinned
 from .session_files import OPEN_TEXT, SketchFiles
 from .song import DEFAULT_PROGRAMS, LANES, Song, format_density, lane_index, parse_density
 from .spec import DEFAULT_TEMPO, GenerationSettings
@@ -101,6 +103,8 @@ class Session:
     arrangement_args, arrangement_settings, restore_arrangement = _parts("arrangement", 3)
     chords_over_part, set_chords_over_part, chord_source, chart_clashes = _parts("arrangement", 4)
     export_midi, export_stems, snapshot, save, save_sketch, restore, open_sketch = _parts("files", 7)
+    add_note, move_notes, resize_note, delete_notes, set_velocity, lane_notes, edited_bars = _parts("editing", 7)
+    set_volume, set_pan = _parts("editing", 2)
 
     def __init__(self, engine=None, executor=None, settings: GenerationSettings | None = None):
         self.events = Events()
@@ -111,6 +115,7 @@ class Session:
         self.inputs = Inputs(self.jobs, self.events)
         self.arrangement = Arrangement(self.reel, self.jobs, self.events)
         self.files = SketchFiles(self)  # the sketch file and the exports
+        self.editing = NoteEditing(self.reel, self.events)  # notes edited in the roll, the mixer
         card = engine.pack.card if engine is not None else None
         self.settings = settings if settings is not None else GenerationSettings.from_card(card)
         self.density: dict[str, float] = {}  # per-lane density of the takes and of the next Generate
@@ -266,6 +271,7 @@ class Session:
         self.seed, self.seed_typed = args["seed"], False
         self.events.emit("settings")
         engine = self.engine
+        kept = (args["keep"], [LANES.index(n) for n in args["keep_lanes"]]) if args.get("keep") is not None else None
         recorded = self.recorded_part()
         recorded = None if recorded is None else recorded.settings.get("recorded")
         return self.jobs.submit(
@@ -277,10 +283,13 @@ class Session:
                 else songs,
                 secs,
                 text,
+                kept,
             ),
         )
 
-    def _generated(self, songs: list[Song], secs: float, text: str | None = None) -> None:
+    def _generated(self, songs: list[Song], secs: float, text: str | None = None, kept=None) -> None:
+        if kept is not None:  # locked lanes keep the notes the musician edited in them
+            songs = [carried_pins(kept[0], s, kept[1]) for s in songs]
         programs = self.programs()
         takes = tuple(self._dressed(dataclasses.replace(s, programs=list(programs))) for s in songs)
         text = text or ("Generate" if len(takes) == 1 else f"Generate {len(takes)} takes")
@@ -299,9 +308,12 @@ class Session:
         if li in self.part_lanes(song):
             self.events.status(f"{LANES[li].capitalize()} is your part: it stays as you played it", 8000)
             return False
+        if not self.editing.may_replace([li]):
+            return False
         engine, noise = self.engine, self.settings.noise
 
         def done(new: Song, secs: float) -> None:
+            new = unpinned(new, [li])  # the new part replaces the bars the musician edited
             self.replace_take(new, f"Regenerate {LANES[li]}")
             self._timed(secs)
 
@@ -454,12 +466,19 @@ class Session:
         start_bar, end_bar, names, text = infill_plan(
             song, start_bar, end_bar, lanes, self.part_lanes(song), self.lineup
         )
+        per_chunk = max(song.chunk_steps // song.steps_per_bar, 1)
+        first = (start_bar - 1) // per_chunk * per_chunk  # 0-based: the chunks the engine replaces
+        end = min(-(-end_bar // per_chunk) * per_chunk, song.n_bars)
+        band = [i for i, on in enumerate(self.lineup) if on]
+        replaced = [LANES.index(n) for n in names] if names is not None else band
+        if not self.editing.may_replace(replaced, first + 1, end):
+            return False
         engine, variations = self.engine, int(self.settings.variations)
         if seed is None and (self.seed_locked or self.seed_typed):
             seed = self.seed
 
         def done(result, secs: float) -> None:
-            new = result if isinstance(result, list) else [result]
+            new = [unpinned(s, replaced, first, end) for s in (result if isinstance(result, list) else [result])]
             takes = list(self.state.takes)
             i = next((j for j, take in enumerate(takes) if take is song), None)  # where the take is now
             if i is None:  # the take was undone or dropped meanwhile: the result becomes a take of its own

@@ -42,8 +42,11 @@ from ..theory.feel import FEEL_KEYS, check_feel
 from ..theory.keys import parse_key
 from ..theory.performance import Performance
 from ..theory.sections import SectionError, sections_from_json
+from .pins import mix_from_json, pins_from_json, pins_to_json
 from .song import (
     BEATS_PER_BAR,
+    CENTRE_PAN,
+    DEFAULT_VOLUME,
     LANE_SETTINGS,
     LANES,
     PITCHES,
@@ -96,6 +99,9 @@ def _song_meta(song: Song) -> dict:
         has_latents=song.latents is not None,
         chords=list(song.chords),
         sections=[section.to_dict() for section in song.sections],
+        pins=pins_to_json(song.pins),  # the bars the musician edited and their notes (pins.py)
+        volumes=[int(v) for v in song.volumes],
+        pans=[int(p) for p in song.pans],
     )
 
 
@@ -567,7 +573,16 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         sections = sections_from_json(meta.get("sections"), n_bars)
     except SectionError as exc:
         raise InvalidValue(f"take {i + 1} sections: {exc}") from None
+    try:
+        pins = pins_from_json(meta.get("pins"), probs.shape[1], steps_per_beat * BEATS_PER_BAR)
+        volumes = mix_from_json(meta.get("volumes"), "volumes", DEFAULT_VOLUME)
+        pans = mix_from_json(meta.get("pans"), "pans", CENTRE_PAN)
+    except InvalidValue as exc:
+        raise InvalidValue(f"take {i + 1} {exc}") from None
     return Song(
+        pins=pins,
+        volumes=volumes,
+        pans=pans,
         probs=probs,
         steps_per_beat=steps_per_beat,
         chunk_steps=chunk_steps,

@@ -337,6 +337,10 @@ def check_chords(chords, n_bars: int) -> list[str | None]:
     return list(chords)
 
 
+DEFAULT_VOLUME = 100  # the General MIDI default of CC7 (channel volume)
+CENTRE_PAN = 64  # CC10: 0 hard left, 64 the centre, 127 hard right
+
+
 @dataclass
 class ChunkInfo:
     """How one chunk was made: enough to reproduce it."""
@@ -364,6 +368,9 @@ class Song:
     sections: list[Section] = field(default_factory=list)  # intro, verse, chorus... over bars (sections.py)
     # the musician's own parts as played (theory/performance.py): off-grid times, velocities; None: none
     performance: Performance | None = None
+    pins: dict = field(default_factory=dict)  # lane -> pins.LanePins: the bars the musician edited, their notes
+    volumes: list[int] = field(default_factory=lambda: [DEFAULT_VOLUME] * len(LANES))  # the mixer: CC7 per lane
+    pans: list[int] = field(default_factory=lambda: [CENTRE_PAN] * len(LANES))  # CC10 per lane, 64 the centre
 
     def __setattr__(self, name, value) -> None:
         if name == "settings" and not isinstance(value, TakeRecord):
@@ -489,6 +496,12 @@ class Song:
             t, q = np.divmod(np.flatnonzero(held[1:-1] & held[:-2] & held[2:]), held.shape[1])
             dip = p[t + 1, q] <= depth[i] * np.minimum(p[t, q], p[t + 2, q])
             held[t[dip] + 1, q[dip]] = False
+        bar = self.steps_per_bar
+        for lane, pinned in self.pins.items():  # bars the musician edited hold their notes at any threshold
+            for b in pinned.bars:
+                on[lane, b * bar : (b + 1) * bar] = False
+            for pitch, start, end, _ in pinned.notes:
+                on[lane, start:end, pitch] = True
         return on
 
     def with_density(self, density: dict[str, float] | str) -> Song:

@@ -14,6 +14,7 @@ from ..theory.chords import ChordError, parse_chord
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.performance import Performance
 from .midi import Notes, notes_to_roll
+from .pins import transposed_pins
 from .song import LANES, ChunkInfo, Song, lane_index
 
 
@@ -50,6 +51,7 @@ def transposed(song: Song, semitones: int) -> Song:
         settings=settings,
         chords=[transposed_chord(c, semitones) for c in song.chords],
         performance=None if song.performance is None else song.performance.transposed(semitones),
+        pins=transposed_pins(song.pins, semitones),
     )
 
 

@@ -40,9 +40,15 @@ N_CHORDS = 12 * N_Q  # chord classes: index = quality * 12 + root
 NO_CHORD = N_CHORDS  # the 'N' class of the data (never output)
 
 STEPS_PER_BEAT = 8
-N_PROFILES = 6
+N_PROFILES = 6  # per-half-bar profiles of feature version 1
 N_SCALARS = 6
+# Feature version 2 adds two context profiles (the whole part's pitch classes by duration, and those of the
+# CONTEXT half bars either side) and five scalars (place in the part; which bar of four).
+CONTEXT = 4
+FEATURE_SHAPES = {1: (N_PROFILES, N_SCALARS), 2: (N_PROFILES + 2, N_SCALARS + 5)}
 DEFAULT_WEIGHTS = str(resources_dir() / "models" / "harmony" / "harmony.npz")  # a source checkout or the bundle
+MELODY_WEIGHTS = "melody.npz"  # beside the weights: a second net that also hears a melody alone (optional)
+MELODY_LOWEST_MEAN = 57  # a melody: one note at a time, its mean pitch at least A3 (a bass line is lower)
 
 
 def key_name(index: int) -> str:
@@ -173,13 +179,21 @@ def _sounding(notes: np.ndarray, total: int) -> tuple[np.ndarray, int, np.ndarra
     return np.cumsum(diff[:-1], axis=0) > 0, p0, pitch, s
 
 
-def features(notes: np.ndarray, n_halves: int, beats_per_bar: float = 4) -> tuple[np.ndarray, np.ndarray]:
-    """(profiles (n_halves, 6, 12), scalars (n_halves, 6)) float32 of an (N, 4) notes array in beats."""
+def features(
+    notes: np.ndarray, n_halves: int, beats_per_bar: float = 4, version: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """(profiles (n_halves, P, 12), scalars (n_halves, S)) float32 of an (N, 4) notes array in beats.
+
+    version 1: P = 6, S = 6 (the half bar alone); version 2: P = 8, S = 11 (with its context)."""
+    n_prof, n_scal = FEATURE_SHAPES[version]
     sph = int(round(beats_per_bar * STEPS_PER_BEAT / 2))  # steps per half bar
     total = n_halves * sph
-    prof = np.zeros((n_halves, N_PROFILES, 12))
-    scal = np.zeros((n_halves, N_SCALARS))
+    prof = np.zeros((n_halves, n_prof, 12))
+    scal = np.zeros((n_halves, n_scal))
     scal[:, 0] = np.arange(n_halves) % 2
+    if version >= 2 and n_halves:
+        scal[:, 6] = np.arange(n_halves) / max(1, n_halves - 1)
+        scal[np.arange(n_halves), 7 + (np.arange(n_halves) // 2) % 4] = 1.0
     if len(notes) == 0 or n_halves == 0:
         scal[:, 1] = 1.0
         return prof.astype(np.float32), scal.astype(np.float32)
@@ -216,6 +230,12 @@ def features(notes: np.ndarray, n_halves: int, beats_per_bar: float = 4) -> tupl
     lowest_pitch = np.argmax(dur > 0, axis=1)
     prof[has, 5, pcs[lowest_pitch[has]]] = 1.0
     lowest_pitch = lowest_pitch + p0
+    if version >= 2:
+        raw = prof[:, 0].copy()  # beats-weighted pitch classes of each half bar
+        prof[:, 6] = raw.sum(axis=0)[None, :]
+        padded = np.concatenate([np.zeros((CONTEXT, 12)), raw, np.zeros((CONTEXT, 12))])
+        window = np.cumsum(np.concatenate([np.zeros((1, 12)), padded]), axis=0)
+        prof[:, 7] = window[2 * CONTEXT + 1 :][:n_halves] - window[:n_halves]
     sums = prof.sum(axis=2, keepdims=True)
     prof = np.where(sums > 0, prof / np.maximum(sums, 1e-9), 0.0)
     weight_total = dur.sum(axis=1)
@@ -230,12 +250,12 @@ def features(notes: np.ndarray, n_halves: int, beats_per_bar: float = 4) -> tupl
 
 
 def rotated_inputs(prof: np.ndarray, scal: np.ndarray) -> np.ndarray:
-    """(12, n, 6*12 + 6): the inputs seen with each root r moved to C (profile index p -> p - r)."""
-    n = prof.shape[0]
-    out = np.empty((12, n, N_PROFILES * 12 + N_SCALARS), dtype=np.float32)
+    """(12, n, P*12 + S): the inputs seen with each root r moved to C (profile index p -> p - r)."""
+    n, n_prof = prof.shape[:2]
+    out = np.empty((12, n, n_prof * 12 + scal.shape[1]), dtype=np.float32)
     for r in range(12):
-        out[r, :, : N_PROFILES * 12] = np.roll(prof, -r, axis=2).reshape(n, -1)
-        out[r, :, N_PROFILES * 12 :] = scal
+        out[r, :, : n_prof * 12] = np.roll(prof, -r, axis=2).reshape(n, -1)
+        out[r, :, n_prof * 12 :] = scal
     return out
 
 
@@ -334,12 +354,32 @@ def transition_matrix(table: np.ndarray) -> np.ndarray:
     return table[q_prev[:, None], q, (r - r_prev[:, None]) % 12]
 
 
-class HarmonyModel:
-    """The trained harmony model. `HarmonyModel.load()` reads the shipped weights; harmonize() names chords."""
+def melody_like(notes: np.ndarray) -> bool:
+    """Whether a part is a melody: one note at a time for at least 90 % of its sounding time (1/8-beat steps),
+    with a mean pitch of at least MELODY_LOWEST_MEAN (a bass line, also one note at a time, is lower)."""
+    total = int(np.ceil(notes[:, 2].max() * STEPS_PER_BEAT)) if len(notes) else 0
+    if total == 0:
+        return False
+    sounding, _, _, _ = _sounding(notes, total)
+    voices = sounding.sum(axis=1)
+    playing = voices > 0
+    return bool((voices[playing] <= 1).mean() >= 0.9 and notes[:, 0].mean() >= MELODY_LOWEST_MEAN)
 
-    def __init__(self, params: dict[str, np.ndarray]):
+
+class HarmonyModel:
+    """The trained harmony model. `HarmonyModel.load()` reads the shipped weights; harmonize() names chords.
+
+    melody: a second net (weights `melody.npz` beside the first) whose chord and key probabilities are averaged
+    with the first net's (log domain, renormalised) when the part is a melody alone (`melody_like`).
+    """
+
+    def __init__(self, params: dict[str, np.ndarray], melody: HarmonyModel | None = None):
+        self.melody = melody
         self.p = {k: np.asarray(v) for k, v in params.items()}
         self.layers = int(self.p.get("layers", np.array(1)))
+        self.version = int(self.p.get("features", np.array(1)))
+        if "trans_bar" not in self.p:  # a second net (melody.npz): the first one's decoding is used
+            return
         self.trans_weight = float(self.p["trans_weight"])
         self.prior_weight = float(self.p.get("prior_weight", np.array(0.0)))
         self.trans = [transition_matrix(self.p["trans_bar"]), transition_matrix(self.p["trans_mid"])]
@@ -353,7 +393,13 @@ class HarmonyModel:
                 f"harmony weights {path!r} do not exist: train them with musicvae_app.training.train_harmony"
             )
         with np.load(path) as data:
-            return cls({k: data[k] for k in data.files})
+            params = {k: data[k] for k in data.files}
+        second = os.path.join(os.path.dirname(path), MELODY_WEIGHTS)
+        melody = None
+        if os.path.basename(path) != MELODY_WEIGHTS and os.path.exists(second):
+            with np.load(second) as data:
+                melody = cls({k: data[k] for k in data.files})
+        return cls(params, melody)
 
     # the net
     def posteriors(self, prof: np.ndarray, scal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -402,8 +448,11 @@ class HarmonyModel:
         n_bars = max(1, last_bar) if bars is None else int(bars)
         if n_bars < 1:
             raise InvalidValue(f"bars {bars!r} is less than 1: give the number of bars to chart, or leave it out")
-        prof, scal = features(arr, 2 * n_bars, beats_per_bar)
-        log_post, log_key = self.posteriors(prof, scal)
+        log_post, log_key = self.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.version))
+        if self.melody is not None and melody_like(arr):
+            second = self.melody.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.melody.version))
+            log_post = _log_softmax(0.5 * (log_post + second[0]))
+            log_key = _log_softmax(0.5 * (log_key + second[1]))
         paths = self.decode(log_post, alternatives)
         key_i = int(np.argmax(log_key))
         key = key_name(key_i)

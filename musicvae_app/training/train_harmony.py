@@ -20,17 +20,18 @@ import time
 
 import numpy as np
 
-from ..theory.harmony import N_CHORDS, N_PROFILES, N_Q, N_SCALARS, NO_CHORD, HarmonyModel, features
+from ..theory.harmony import FEATURE_SHAPES, MELODY_WEIGHTS, N_CHORDS, N_Q, NO_CHORD, HarmonyModel, features
 from . import harmony_data as hd
 
 CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "harmony_cache")
+NET_KEYS = ("layers", "features")
 
 
-def build(root: str) -> list[dict]:
+def build(root: str, version: int = 1) -> list[dict]:
     """Per song: id, split, key index, half-bar labels, bar labels, features of each input kind."""
     import pickle
 
-    path = os.path.join(CACHE, "features.pkl")
+    path = os.path.join(CACHE, "features.pkl" if version == 1 else f"features_v{version}.pkl")
     if os.path.exists(path):
         with open(path, "rb") as fh:
             return pickle.load(fh)
@@ -47,7 +48,7 @@ def build(root: str) -> list[dict]:
         }
         for kind in hd.KINDS:
             notes = hd.part_of(song, kind)
-            item["feats"][kind] = features(notes, len(halves), 4)
+            item["feats"][kind] = features(notes, len(halves), 4, version)
         item["melody"] = song.tracks.get("MELODY", np.zeros((0, 4)))
         out.append(item)
     os.makedirs(CACHE, exist_ok=True)
@@ -56,20 +57,22 @@ def build(root: str) -> list[dict]:
     return out
 
 
-def make_net(hidden: int, layers: int):
+def make_net(hidden: int, layers: int, version: int = 1):
     import torch
     from torch import nn
+
+    n_prof, n_scal = FEATURE_SHAPES[version]
 
     class Net(nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.inp = nn.Linear(N_PROFILES * 12 + N_SCALARS, hidden)
+            self.inp = nn.Linear(n_prof * 12 + n_scal, hidden)
             self.gru = nn.GRU(hidden, hidden, num_layers=layers, batch_first=True, bidirectional=True)
             self.out = nn.Linear(2 * hidden, N_Q + 2)
 
         def forward(self, prof, scal):
             b, t = prof.shape[:2]
-            rots = torch.stack([torch.roll(prof, -r, dims=3) for r in range(12)], dim=1)  # (B, 12, T, 6, 12)
+            rots = torch.stack([torch.roll(prof, -r, dims=3) for r in range(12)], dim=1)  # (B, 12, T, P, 12)
             x = torch.cat([rots.reshape(b, 12, t, -1), scal[:, None].expand(b, 12, t, scal.shape[-1])], dim=3)
             h = torch.relu(self.inp(x.reshape(b * 12, t, -1)))
             h, _ = self.gru(h)
@@ -81,7 +84,7 @@ def make_net(hidden: int, layers: int):
     return Net()
 
 
-def export(net, layers: int) -> dict[str, np.ndarray]:
+def export(net, layers: int, version: int = 1) -> dict[str, np.ndarray]:
     sd = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in net.state_dict().items()}
     p = {"in_w": sd["inp.weight"], "in_b": sd["inp.bias"], "out_w": sd["out.weight"], "out_b": sd["out.bias"]}
     for layer in range(layers):
@@ -91,6 +94,7 @@ def export(net, layers: int) -> dict[str, np.ndarray]:
             p[f"g{layer}_bih{mine}"] = sd[f"gru.bias_ih_l{layer}{suffix}"]
             p[f"g{layer}_bhh{mine}"] = sd[f"gru.bias_hh_l{layer}{suffix}"]
     p["layers"] = np.array(layers)
+    p["features"] = np.array(version)
     return p
 
 
@@ -169,13 +173,20 @@ def train(args) -> None:
     torch.set_num_threads(1)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    songs = build(args.data)
+    songs = build(args.data, args.features)
     tr = [s for s in songs if s["split"] == "train"]
     dev = [s for s in songs if s["split"] == "dev"]
     val = [s for s in songs if s["split"] == "val"]
     print(f"songs: train {len(tr)}, dev {len(dev)}, val {len(val)}", flush=True)
     tr = [s for s in tr if len(s["halves"]) >= args.crop]
-    net = make_net(args.hidden, args.layers)
+    extra = []
+    if args.extra:
+        import pickle
+
+        with open(args.extra, "rb") as fh:
+            extra = [s for s in pickle.load(fh) if len(s["halves"]) >= args.crop]
+        print(f"extra melodies (band-midi training songs): {len(extra)}", flush=True)
+    net = make_net(args.hidden, args.layers, args.features)
     if args.init:
         import_npz(net, args.init, args.layers)
         print(f"started from {args.init}", flush=True)
@@ -183,8 +194,9 @@ def train(args) -> None:
     rest = (1.0 - args.melody_share) / 0.6
     kinds_p = np.array([args.melody_share, 0.2 * rest, 0.15 * rest, 0.25 * rest])  # melody, piano, both, bass line
     trans = transitions([s for s in songs if s["split"] == "train"])
-    best, best_params, t0, step = -1.0, None, time.time(), 0
-    ce = torch.nn.CrossEntropyLoss(ignore_index=NO_CHORD)
+    best, best_params, best_melody, t0, step = -1.0, None, -1.0, time.time(), 0
+    ce = torch.nn.CrossEntropyLoss(ignore_index=NO_CHORD, label_smoothing=args.label_smoothing)
+    run = os.path.join(CACHE, args.run_name)
     while time.time() - t0 < args.minutes * 60 and (not args.max_steps or step < args.max_steps):
         net.train()
         if args.cosine:
@@ -195,6 +207,8 @@ def train(args) -> None:
         for _ in range(args.batch):
             s = tr[rng.integers(len(tr))]
             kind = hd.KINDS[rng.choice(4, p=kinds_p)]
+            if kind == "melody" and extra and rng.random() < args.extra_share:
+                s = extra[rng.integers(len(extra))]
             prof, scal = s["feats"][kind]
             start = 2 * rng.integers(0, (len(s["halves"]) - args.crop) // 2 + 1)
             profs.append(prof[start : start + args.crop])
@@ -213,7 +227,12 @@ def train(args) -> None:
         opt.step()
         step += 1
         if step % args.eval_every == 0:
-            params = {**export(net, args.layers), **trans, "trans_weight": np.array(0.5), "prior_weight": np.array(0.0)}
+            params = {
+                **export(net, args.layers, args.features),
+                **trans,
+                "trans_weight": np.array(0.5),
+                "prior_weight": np.array(0.0),
+            }
             r = evaluate(HarmonyModel(params), dev, kinds=("melody", "piano", "bass"))
             score = float(np.mean([v["half_family"] for v in r.values()]))
             print(
@@ -224,8 +243,15 @@ def train(args) -> None:
             )
             if score > best:
                 best, best_params = score, params
-                np.savez(os.path.join(CACHE, "best.npz"), **params)
-    params = best_params or {**export(net, args.layers), **trans}
+                np.savez(run + "_best.npz", **params)
+            if r["melody"]["half_family"] > best_melody:
+                best_melody = r["melody"]["half_family"]
+                np.savez(run + "_best_melody.npz", **params)
+            np.savez(run + "_last.npz", **params)
+    if args.select == "melody":
+        with np.load(run + "_best_melody.npz") as data:
+            best_params = {k: data[k] for k in data.files}
+    params = best_params or {**export(net, args.layers, args.features), **trans}
     # choose decoding weights on dev
     grid = []
     for tw in (0.0, 0.25, 0.5, 1.0, 1.5):
@@ -233,13 +259,20 @@ def train(args) -> None:
             p = {**params, "trans_weight": np.array(tw), "prior_weight": np.array(pw)}
             r = evaluate(HarmonyModel(p), dev, kinds=("melody", "piano", "bass"))
             score = float(np.mean([v["half_family"] for v in r.values()]))
+            if args.select == "melody":
+                score = r["melody"]["half_family"]
             grid.append((score, tw, pw))
             print(f"dev decode trans_weight {tw} prior_weight {pw}: {score:.4f}", flush=True)
     score, tw, pw = max(grid)
     params = {**params, "trans_weight": np.array(tw), "prior_weight": np.array(pw)}
     os.makedirs(args.out, exist_ok=True)
+    if args.melody_net:  # the second net for a melody alone: its weights only (the first net's decoding is used)
+        net_only = {k: np.asarray(v) for k, v in params.items() if k.startswith(("in_", "out_", "g")) or k in NET_KEYS}
+        np.savez_compressed(os.path.join(args.out, MELODY_WEIGHTS), **net_only)
+        print(f"wrote {args.out}/{MELODY_WEIGHTS}", flush=True)
+        return
     np.savez_compressed(os.path.join(args.out, "harmony.npz"), **{k: np.asarray(v) for k, v in params.items()})
-    r_val = evaluate(HarmonyModel(params), val)
+    r_val = {} if args.skip_validation else evaluate(HarmonyModel(params), val)
     print("validation:", json.dumps(r_val, indent=1), flush=True)
     card = {
         "model": "harmony: transposition-equivariant bidirectional GRU over half-bar pitch-class profiles, "
@@ -266,6 +299,12 @@ def train(args) -> None:
             "seed": args.seed,
             "init": args.init,
             "cosine": args.cosine,
+            "features": args.features,
+            "label_smoothing": args.label_smoothing,
+            "melody_share": args.melody_share,
+            "select": args.select,
+            "extra": os.path.basename(args.extra) if args.extra else None,
+            "extra_share": args.extra_share if args.extra else 0.0,
             "trans_weight": tw,
             "prior_weight": pw,
         },
@@ -299,6 +338,16 @@ def main(argv=None) -> None:
     ap.add_argument("--init", default=None, help="start from these weights (a harmony.npz of the same shape)")
     ap.add_argument("--cosine", action="store_true", help="cosine learning-rate decay to 0 over --minutes")
     ap.add_argument("--melody-share", type=float, default=0.4, help="share of crops that are the melody alone")
+    ap.add_argument("--features", type=int, default=1, choices=sorted(FEATURE_SHAPES), help="feature version")
+    ap.add_argument("--label-smoothing", type=float, default=0.0)
+    ap.add_argument("--select", choices=("mean", "melody"), default="mean", help="checkpoint chosen on dev by")
+    ap.add_argument("--extra", default=None, help="a pickle of more melodies (training.harmony_band)")
+    ap.add_argument("--extra-share", type=float, default=0.3, help="share of melody crops drawn from --extra")
+    ap.add_argument(
+        "--melody-net", action="store_true", help=f"write the second net for a melody alone ({MELODY_WEIGHTS})"
+    )
+    ap.add_argument("--skip-validation", action="store_true", help="trial runs: leave the validation songs alone")
+    ap.add_argument("--run-name", default="run", help="checkpoint file names in the cache folder")
     train(ap.parse_args(argv))
 
 

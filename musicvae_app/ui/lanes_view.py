@@ -170,8 +170,12 @@ class LoopViewBox(pg.ViewBox):
         super().__init__()
         self.on_drag = None  # (start beats, end beats, finished) -> bool: True when the drag drew a region
         self.on_select = None  # (start beats, end beats, finished, add) -> bool: True when it selected bars
+        self.on_edit = None  # (drag event) -> bool: True when the note editor (ui/note_editor.py) took the drag
 
     def mouseDragEvent(self, ev, axis=None):  # noqa: N802 (pyqtgraph's name)
+        if self.on_edit is not None and axis is None and self.on_edit(ev):
+            ev.accept()
+            return
         if ev.button() == Qt.MouseButton.LeftButton and axis is None:
             start = self.mapSceneToView(ev.buttonDownScenePos()).x()
             end = self.mapSceneToView(ev.scenePos()).x()
@@ -368,6 +372,8 @@ class LanesView(QWidget):
         self.loop_region: tuple[float, float] | None = None  # None: Loop repeats the whole sketch
         self.selection: tuple[float, float] | None = None  # chunk-snapped beats selected to regenerate
         self.selected_lanes: set[int] = set()
+        self.on_edit_click = None  # (lane, click event) -> bool: True when the note editor took the click
+        self.keep_rows = False  # while notes are edited: an edit only adds rows, never moves them
         for lane in self.lanes:
             lane.vb.on_select = lambda a, b, done, add, lane=lane.lane: self._drag_select(lane, a, b, done, add)
             lane.loop.sigRegionChangeFinished.connect(lambda item, lane=lane: self._edge_moved(lane))
@@ -498,6 +504,9 @@ class LanesView(QWidget):
             lane.pick.setVisible(on)
 
     def _clicked(self, lane: LaneView, event) -> None:
+        if self.on_edit_click is not None and self.song is not None and self.on_edit_click(lane, event):
+            event.accept()
+            return
         if event.button() == Qt.MouseButton.RightButton and self.song is not None:
             beats = lane.vb.mapSceneToView(event.scenePos()).x()
             self.contextRequested.emit(lane.lane, float(beats), event.screenPos().toPoint())
@@ -536,7 +545,7 @@ class LanesView(QWidget):
         same_shape = old is not None and old.probs.shape == song.probs.shape
         same_probs = same_shape and (old.probs is song.probs or np.array_equal(old.probs, song.probs))
         for lane in self.lanes:
-            lane.show_song(song, self.threshold, new_rows=not same_probs)
+            lane.show_song(song, self.threshold, new_rows=not same_probs and not (self.keep_rows and same_shape))
         # The drum lane grows with the drums it plays, so each gets its own label (melodic lanes label Cs).
         drum_rows = len(self.lanes[DRUMS].rows)
         self.layout().setRowStretch(DRUMS, int(min(max(np.ceil(drum_rows / DRUM_ROWS_PER_STRETCH), 1), 3)))

@@ -25,10 +25,13 @@ from .chord_lane import attach_arrangement
 from .chord_source import attach_chord_source
 from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
+from .exports import attach_exports
 from .firstrun import generation_defaults
 from .lanes_view import LanesView
 from .menus import MenuActions, build_menus
 from .messages import MessagesMixin
+from .mixer import attach_mixer
+from .note_editor import attach_note_editor
 from .worker import Worker, slot
 
 RESTORE_ENV = "MUSICVAE_RESTORE"  # ask (default), yes or no: what to do with a crashed session's sketch
@@ -143,6 +146,9 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
         self.chord_source = attach_chord_source(self.views, box, self.arrangement)  # ui/chord_source.py
+        self.note_editor = attach_note_editor(self.views, self.menus)  # Edit > Edit notes (ui/note_editor.py)
+        self.mixer = attach_mixer(self.views, self.menus, self.headers)  # View > Mixer (ui/mixer.py)
+        self.exports = attach_exports(self.views, self.menus, self.audition)  # audio stems, lead sheet (ui/exports.py)
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
         # A damaged sketch set aside, or autosave off: said, never a crash; then sketches new in recovered/.
         said = [self.autosave.notice, restored, self._recovered_news()]

@@ -12,34 +12,11 @@ from ...atomic import atomic_write
 from ...theory.chords import NO_CHORD, REPEAT, ChordError, parse_chord
 from ...theory.feel import feel_of, song_seed, timed_notes
 from ...theory.keys import MAJOR_NAMES, MINOR_NAMES, parse_key
-from ..song import DRUMS, LANES, Song, note_runs
-from .format import GM_DRUM_RANGE, LANE_CHANNELS, NO_CHORD_MARKER, SETTINGS_PREFIX, TICKS_PER_BEAT, TRACK_NAMES
+from ..pins import DRUM_HIT_STEPS, lane_notes  # noqa: F401 (lane_notes: read from here too)
+from ..song import DRUMS, LANES, Song
+from .format import LANE_CHANNELS, NO_CHORD_MARKER, SETTINGS_PREFIX, TICKS_PER_BEAT, TRACK_NAMES
 
-DRUM_HIT_STEPS = 1  # every active drum step is its own hit, this many steps long (drums ring out anyway)
-
-
-def lane_notes(song: Song, lane: int) -> list[tuple[int, int, int, int]]:
-    """(pitch, start step, end step, velocity) of one lane; velocity follows the model's confidence.
-
-    Pitched lanes join consecutive active steps into one held note. Drums never do: each active step
-    is a separate hit of DRUM_HIT_STEPS, so a hi-hat row on every 8th plays every 8th.
-    """
-    probs = song.probs[lane]
-    roll = song.notes()[lane]
-    out = []
-    if lane == DRUMS:
-        steps, pitches = np.nonzero(roll)
-        keep = (pitches >= GM_DRUM_RANGE[0]) & (pitches <= GM_DRUM_RANGE[1])
-        order = np.lexsort((steps[keep], pitches[keep]))  # by pitch, then time, like note_runs
-        runs = (pitches[keep][order], steps[keep][order], steps[keep][order] + DRUM_HIT_STEPS)
-    else:
-        runs = note_runs(roll)
-    for pitch, s, e in zip(*runs):
-        e = min(int(e), song.n_steps)
-        confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
-        velocity = int(round(56 + 64 * min(max(confidence, 0.0), 1.0)))
-        out.append((int(pitch), int(s), int(e), velocity))
-    return out
+VOLUME_CC, PAN_CC = 7, 10  # the mixer at the start of each track: channel volume and pan
 
 
 def timed_lane_notes(song: Song, lane: int, notes=None) -> list[tuple[int, float, float, int]]:
@@ -65,7 +42,8 @@ def lane_ticks(song: Song, lane: int, notes=None) -> list[tuple[int, int, int, i
 
     A lane of the musician's own part (`song.performance`) is their notes as played (or as they asked it
     quantized), unchanged, in the chunks that are theirs (source "part"); in chunks the band made since (a
-    Continue, an infill) it is the grid notes. Every other lane is its grid notes timed with the take's feel
+    Continue, an infill) and in bars edited in the roll (Song.pins) it is the lane's notes
+    (`lane_notes`). Every other lane is its grid notes timed with the take's feel
     (swing, humanize). Notes end by the sketch's end.
     """
     per = TICKS_PER_BEAT // song.steps_per_beat
@@ -78,8 +56,15 @@ def lane_ticks(song: Song, lane: int, notes=None) -> list[tuple[int, int, int, i
             [len(row) <= lane or row[lane].source == "part" for row in song.chunks] or [True] * song.n_chunks
         )
         mine = np.concatenate([mine, np.zeros(max(song.n_chunks - len(mine), 0), bool)])
-        played = [n for n in perf.lane_notes(lane, end_tick) if mine[n[1] // chunk_ticks]]
-        grid = [(p, s * per, e * per, v) for p, s, e, v in notes if not mine[s * per // chunk_ticks]]
+        pins = song.pins.get(lane)
+        edited = pins.bars if pins is not None else frozenset()  # bars the musician edited: their notes as placed
+        bar_ticks = song.steps_per_bar * per
+
+        def theirs(tick: int) -> bool:
+            return bool(mine[tick // chunk_ticks]) and tick // bar_ticks not in edited
+
+        played = [n for n in perf.lane_notes(lane, end_tick) if theirs(n[1])]
+        grid = [(p, s * per, e * per, v) for p, s, e, v in notes if not theirs(s * per)]
         return sorted(played + grid, key=lambda n: (n[1], n[0]))
     if feel_of(song.settings).off:
         return [(p, s * per, e * per, v) for p, s, e, v in notes]
@@ -174,7 +159,11 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
         notes = lane_ticks(song, lane)  # the musician's own part as played; the band's notes with the feel
         channel = LANE_CHANNELS[lane]
         program = 0 if lane == DRUMS else int(song.programs[lane])
-        events = [(0, 0, mido.Message("program_change", channel=channel, program=program))]
+        events = [
+            (0, 0, mido.Message("program_change", channel=channel, program=program)),
+            (0, 0, mido.Message("control_change", channel=channel, control=VOLUME_CC, value=int(song.volumes[lane]))),
+            (0, 0, mido.Message("control_change", channel=channel, control=PAN_CC, value=int(song.pans[lane]))),
+        ]
         for pitch, s, e, vel in notes:
             events.append((s, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
             events.append((e, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
