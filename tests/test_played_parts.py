@@ -271,3 +271,18 @@ def test_the_cli_follows_as_played_and_quantizes_when_asked(tiny_pack, tmp_path,
         extra = [x for x in extra if x not in ("--follow", "")]
         assert main([*args, *extra, "--out", str(tmp_path / "x.mid")]) == 2
         assert said in capsys.readouterr().err
+
+
+def test_bars_edited_in_the_roll_play_as_edited_the_rest_as_played(followed, tmp_path):
+    from musicvae_app.sketch.pins import with_pins
+
+    song = followed.song
+    spb, bar = song.steps_per_beat, song.steps_per_bar
+    edited = with_pins(song, BASS, [2], [(45, 2 * bar, 2 * bar + spb, 77)])  # bar 3 of the bass: one note, placed
+    followed.replace_take(edited, "Edit notes")
+    got = read_back(followed.export_midi(tmp_path / "edited.mid"))[CHANNELS[BASS]]
+    bar_ticks = 4 * TPB
+    assert [n for n in got if 2 * bar_ticks <= n[1] < 3 * bar_ticks] == [(45, 2 * bar_ticks, 2 * bar_ticks + TPB, 77)]
+    assert [n for n in got if not 2 * bar_ticks <= n[1] < 3 * bar_ticks] == [
+        n for n in played_part()[BASS] if not 2 * bar_ticks <= n[1] < 3 * bar_ticks
+    ]
