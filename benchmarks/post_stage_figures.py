@@ -23,11 +23,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 def _figures(song, bars: range) -> tuple[int, int, int]:
     """(onsets, chord-tone onsets, bars) of the pitched lanes over `bars`."""
     from musicvae_app.lanes import DRUMS
-    from musicvae_app.theory.chords import parse_chord, recognize
+    from musicvae_app.theory.chords import downbeats, recognize, song_beats
 
     notes = song.notes()
     spb = song.steps_per_bar
-    chart = [parse_chord(c) if c else None for c in song.chords] if song.chords else None
+    chart = downbeats(song_beats(song.chords)) if song.chords else None  # each bar's first chord
     heard = recognize(notes, spb)
     onsets = tones = 0
     for bar in bars:

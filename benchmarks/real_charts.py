@@ -1,7 +1,15 @@
 """Real charts asked of the band, on *training* songs (for tuning the chord steering without touching the
-validation songs that `musicvae evaluate --chords real` reports).
+validation songs that `musicvae evaluate --chords real` reports), or real songs' own charts (POP909).
 
     .venv/bin/python -m benchmarks.real_charts --data ../shared/data/band-midi --songs 32 [--skip 200]
+    .venv/bin/python -m benchmarks.real_charts --pop909 ../shared/data/pop909 [--split val] [--bars 16]
+
+--pop909: each song's own chart, checked by people, at its real positions (a chord a beat, as many chords a
+bar as the song has: POP909 changes chord 1.3 times a bar), with every quality the annotation names (7ths,
+6ths, sus2/sus4, 7sus4, dim, aug, slash chords), asked of `Engine.generate(chords=...)` for `--bars` bars from
+bar 9 on; the take is exported, read back at 16ths, and each asked chord (a run of beats inside a bar) is heard
+(chords.recognize over its beats) as asked or not: same root and same tones. `--per-bar` asks only each bar's
+main chord (what the app took before sub-bar charts; scored against the real positions all the same).
 
 Each song's mid-song primer and its recognized chords (as `evaluate --chords real` asks them) go to
 `Engine.generate(chords=...)`; the take is exported, read back at 16ths and scored: bars heard as asked,
@@ -27,13 +35,24 @@ from musicvae_app.evaluation.windows import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, w
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pack", default="resources/models/default")
-    parser.add_argument("--data", required=True)
+    parser.add_argument("--data")
+    parser.add_argument("--pop909", help="POP909 folder: real songs' own charts (validation songs id %% 5 == 0)")
+    parser.add_argument("--split", default="val", choices=("val", "train"))
+    parser.add_argument("--bars", type=int, default=16)
+    parser.add_argument("--limit", type=int, default=0, help="at most this many songs (0: all of the split)")
+    parser.add_argument("--per-bar", action="store_true", help="ask each bar's main chord only")
     parser.add_argument("--songs", type=int, default=32)
     parser.add_argument("--skip", type=int, default=200, help="training songs (by file hash) to pass over first")
     parser.add_argument("--steps", type=int, default=23)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
     engine = Engine.load(args.pack)
+    if args.pop909:
+        from benchmarks.pop909_charts import run as run_pop909
+
+        return run_pop909(engine, args)
+    if not args.data:
+        parser.error("give --data (band-midi) or --pop909")
     pool = training_songs(engine, args.data, (args.skip + args.songs * 2) // 2 + 1)[args.skip :]
     chosen = windows(pool, SCORE_CHUNK, args.steps, args.songs)
     real = np.stack([w.roll for w in chosen])

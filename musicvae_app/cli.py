@@ -81,6 +81,19 @@ def _add_generate(sub) -> None:
         "--key", default=None, help="key of the sketch, e.g. 'E minor' (default: the primer's, else C major/A minor)"
     )
     p.add_argument("--scale-lock", action="store_true", help="keep every pitched note in the key's scale")
+    p.add_argument(
+        "--style",
+        default=None,
+        help="a style the pack learnt from its training songs, e.g. rock, shuffle, funk (`musicvae styles` lists "
+        "them; default Auto: none)",
+    )
+    p.add_argument(
+        "--form",
+        default=None,
+        help="the song form, e.g. 'intro 4 verse 8 chorus 8 @5 outro 4' (bars each; '@N' an energy 1-5, default "
+        "by name: intro 2, verse 3, chorus 4, outro 2): repeated sections come back varied, a chorus lifts, an "
+        "outro ends",
+    )
     p.add_argument("--density", default=None, help="per-lane density, e.g. bass=1.3,strings=0.7 (1: as generated)")
     p.add_argument("--swing", default=None, help="swing, 50-75 percent (50: straight, the default), e.g. 60")
     p.add_argument("--swing-grid", default=None, help="what swings: 8th (the default) or 16th")
@@ -246,6 +259,11 @@ def _add_harmonize(sub) -> None:
     _add_pack_device(p)
 
 
+def _add_styles(sub) -> None:
+    p = sub.add_parser("styles", help="list the styles of a pack (--style NAME of generate), with a line on each")
+    _add_pack_device(p)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="musicvae", description="musicvae-app: band sketches from small neural nets")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -258,6 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_render(sub)
     _add_harmonize(sub)
     _add_leadsheet(sub)
+    _add_styles(sub)
     return parser
 
 
@@ -296,36 +315,24 @@ def check_generate_args(args) -> None:
     args.chart = read_chart_flag(args.chords, args.chords_file)
 
 
-MAX_CHART_BYTES = 256 * 1024  # a chord a bar for the longest sketch (4,100 bars) is about 25 KB
-
-
 def read_chart_flag(chords: str | None, chords_file: str | None) -> str | None:
-    """The chart text of --chords or --chords-file, checked (ChordError names a bad symbol and its bar)."""
-    from .theory.chords import parse_chart
+    """The chart text of --chords or --chords-file, checked (ChordError names a bad symbol and its bar).
+
+    The file is read through userfiles: a regular file only (a pipe or /dev/zero is refused at once), at most
+    MAX_CHART_CHARS bytes (the longest chart the app takes: a chord or four a bar for the longest sketch)."""
+    from .theory.chords import MAX_CHART_CHARS, parse_bars
+    from .userfiles import read_user_file
 
     if chords_file is not None:
-        path = Path(chords_file)
+        hint = "give a text file with a chord chart"
+        data = read_user_file(chords_file, MAX_CHART_CHARS, "--chords-file", InvalidValue, hint)
         try:
-            if not path.is_file():  # a pipe would block for ever, a device (/dev/zero) never end
-                why = "no such file" if not path.exists() else "it is not a regular file"
-                raise InvalidValue(
-                    f"--chords-file '{path}' cannot be read ({why}): give a text file with a chord chart"
-                )
-            with path.open("rb") as f:
-                data = f.read(MAX_CHART_BYTES + 1)
-            if len(data) > MAX_CHART_BYTES:
-                raise InvalidValue(
-                    f"--chords-file '{path}' is over {MAX_CHART_BYTES:,} bytes: a chord chart is a few lines of text"
-                )
             chords = data.decode("utf-8-sig")  # a byte-order mark is not part of the chart
-        except (OSError, UnicodeDecodeError) as exc:
-            why = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is not UTF-8 text"
-            raise InvalidValue(
-                f"--chords-file '{path}' cannot be read ({why}): give a text file with a chord chart"
-            ) from None
+        except UnicodeDecodeError:
+            raise InvalidValue(f"--chords-file '{chords_file}' cannot be read (it is not UTF-8 text): {hint}") from None
     if chords is None:
         return None
-    parse_chart(chords)
+    parse_bars(chords)  # the one chart syntax of the window, the CLI and generate(chords=...)
     return chords
 
 
@@ -349,11 +356,14 @@ def cmd_generate(args) -> int:
     from .atomic import atomic_write
     from .engine import Engine
     from .sketch.midi import read_notes, song_to_midifile
+    from .theory.chords import chart_cut
 
     check_generate_args(args)
+    read: dict[str, object] = {}  # each file is read once: its notes go on to the engine
     for what, given in (("primer", args.primer), ("part", args.follow)):
         if given is not None:  # a bad file is said before the pack loads; what the reader changed is said too
-            for warning in read_notes(given).warnings:
+            read[what] = notes = read_notes(given)
+            for warning in notes.warnings:
                 print(f"musicvae generate: note: {what} '{Path(given).name}': {warning}", file=sys.stderr)
     t0 = time.perf_counter()
     out = Path(args.out)
@@ -363,14 +373,22 @@ def cmd_generate(args) -> int:
     call["tempo"] = args.tempo  # None: the primer's tempo, else 120
     call["scale_lock"] = True if args.scale_lock else None  # off the flag: the pack's default
     t1 = time.perf_counter()
+    form = None
+    if args.form is not None:
+        from .theory.sections import parse_form
+
+        form = parse_form(args.form)
     songs = engine.generate_takes(
         seed=args.seed,
-        primer=args.primer,
-        follow=args.follow,
+        primer=read.get("primer"),
+        follow=read.pop("part", None),
         chords=args.chart,
+        style=args.style,
+        sections=form,
         chords_over_part=args.chords_over_part,
         **call,
     )
+    read.clear()  # the part's notes are in the takes now
     if args.follow and args.chart and not args.chords_over_part:
         print(
             "musicvae generate: note: the part's own chords rule over --chords; add --chords-over-part to play "
@@ -378,6 +396,9 @@ def cmd_generate(args) -> int:
             file=sys.stderr,
         )
     ms = (time.perf_counter() - t1) * 1000
+    cut = chart_cut(args.chart, songs[0].n_bars) if args.chart is not None and songs else None
+    if cut:
+        print(f"musicvae generate: note: {cut}", file=sys.stderr)
     if args.density:
         songs = [song.with_density(args.density) for song in songs]
     if args.feel:
@@ -554,6 +575,17 @@ def cmd_calibrate(args) -> int:
     return run_calibrate(args)
 
 
+def cmd_styles(args) -> int:
+    from .engine import Engine
+
+    engine = Engine.load(args.pack, args.device)
+    styles = engine.styles()
+    width = max(len(name) for name, _ in styles)
+    for name, text in styles:
+        print(f"{name:{width}s}  {text}")
+    return 0
+
+
 COMMANDS = {
     "generate": cmd_generate,
     "train": cmd_train,
@@ -564,6 +596,7 @@ COMMANDS = {
     "render": cmd_render,
     "harmonize": cmd_harmonize,
     "leadsheet": cmd_leadsheet,
+    "styles": cmd_styles,
 }
 
 

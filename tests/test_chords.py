@@ -242,8 +242,6 @@ def style_accuracy(folder, style: str, songs: int = 12, bars: int = 16, seed: in
     return right, total, wrong
 
 
-
-
 @pytest.mark.parametrize("style", STYLES)
 def test_recognize_names_the_chords_written_in_real_files(tmp_path, style):
     """Block chords, guitar arpeggios (8ths or 16ths), 1st/2nd inversions over their bass note and a melody
@@ -383,3 +381,37 @@ def test_an_unknown_symbol_is_quoted_short():
     with pytest.raises(ChordError) as info:
         chords.parse_bars(f"C {long}")
     assert len(str(info.value)) < 600 and "200,000 characters" in str(info.value) and "bar 2" in str(info.value)
+
+
+# --- chords at their beats (issue 33, item 3) -----------------------------------------------------
+def test_a_songs_bar_texts_read_as_a_chord_a_beat_and_back():
+    from musicvae_app.theory.chords import (
+        downbeats,
+        resolution,
+        slot_chords,
+        song_beats,
+        song_texts,
+    )
+
+    texts = ["C Am", "F . . G7/B", None, "Dm N.C.", "Em"]
+    beats = song_beats(texts)
+    c, am, f, g7b, dm, em = (parse_chord(s) for s in ("C", "Am", "F", "G7/B", "Dm", "Em"))
+    assert beats == [c, c, am, am, f, f, f, g7b, None, None, None, None, dm, dm, None, None, em, em, em, em]
+    assert song_texts(beats) == ["C Am", "F . . G7/B", None, "Dm N.C.", "Em"]
+    assert resolution(beats) == 4 and resolution(song_beats(["C Am", "F"])) == 2 and resolution(song_beats(["C"])) == 1
+    assert slot_chords(song_beats(["C Am", "F"]), 2) == [c, am, parse_chord("F"), parse_chord("F")]
+    assert downbeats(beats) == [c, f, None, dm, em]
+    assert song_beats(["Hx7", "C"]) == [None] * 4 + [c] * 4  # a bar that does not read is no chord
+    assert song_beats(["C Am"], n_bars=3) == [c, c, am, am] * 3  # round and round
+
+
+def test_one_bar_of_a_chart_names_its_bar_when_it_does_not_read():
+    from musicvae_app.theory.chords import parse_bar
+
+    assert parse_bar("C F G") == tuple(parse_chord(s) for s in ("C", "C", "F", "G"))
+    with pytest.raises(ChordError, match="'Hx' in bar 7"):
+        parse_bar("C Hx", 7)
+    with pytest.raises(ChordError, match="bar 3 of the chart starts with '.'"):
+        parse_bar(". C", 3)
+    with pytest.raises(ChordError, match="bar 2 holds"):
+        parse_bar("C | G", 2)

@@ -150,16 +150,32 @@ def test_chords_file_holds_the_chart(tiny_pack, tmp_path, capsys):
     assert [text for _, text in markers(out)] == ["Dm7", "G7", "Cmaj7", "Dm7", "G7", "Cmaj7"]  # % holds: no marker
 
 
+def test_a_chart_file_with_chords_inside_bars_bom_crlf_and_tabs(tiny_pack, tmp_path, capsys):
+    """Issue 33: the CLI reads charts with the window's parser: several chords a bar, '.', N.C., BOM/CRLF/tabs."""
+    chart = tmp_path / "song.txt"
+    chart.write_bytes("\ufeff| C\tAm | F G |\r\n| Dm7 . . G7 | N.C. |\r\n".encode())
+    out = tmp_path / "f.mid"
+    base = ["generate", "--out", str(out), "--pack", str(tiny_pack), "--steps", "1"]
+    assert main([*base, "--chords-file", str(chart)]) == 0
+    assert "chords: | C Am | F G | Dm7 . . G7 | N.C. | C Am | F G | Dm7 . . G7 | N.C. |" in capsys.readouterr().out
+    assert markers(out)[:6] == [(0, "C"), (0.5, "Am"), (1, "F"), (1.5, "G"), (2, "Dm7"), (2.75, "G7")]  # in bars
+    from musicvae_app.sketch.midi import read_chords
+
+    assert read_chords(out, 4) == ["C Am", "F G", "Dm7 . . G7", None] * 2
+    assert main([*base, "--chords", "N.C."]) == 0  # no chord at all: drums only, no key error
+
+
 def test_a_bad_chart_or_chart_file_is_one_line_naming_it(tiny_pack, tmp_path, capsys):
     base = ["generate", "--out", str(tmp_path / "x.mid"), "--pack", str(tiny_pack), "--steps", "1"]
     binary = tmp_path / "chart.bin"
     binary.write_bytes(b"\xff\xfe\x00Am")
     cases = [
         (["--chords", "Am Hb7 C"], "'Hb7' in bar 2"),
-        (["--chords", "| Am F | C |"], "bar 1 of the chart changes chord inside the bar (Am F)"),
+        (["--chords", "| Am | F C G Em D |"], "bar 2 of the chart has 5 chords"),  # at most one a beat
+        (["--chords", "| . Am |"], "bar 1 of the chart starts with '.'"),
         (["--chords", "  "], "the chord chart is empty"),
-        (["--chords-file", str(tmp_path / "missing.txt")], "'" + str(tmp_path / "missing.txt") + "' cannot be read"),
-        (["--chords-file", str(tmp_path)], "cannot be read"),
+        (["--chords-file", str(tmp_path / "missing.txt")], "'" + str(tmp_path / "missing.txt") + "' does not exist"),
+        (["--chords-file", str(tmp_path)], f"'{tmp_path}' is a folder, not a regular file"),
         (["--chords-file", str(binary)], "chart.bin' cannot be read (it is not UTF-8 text)"),
     ]
     for extra, said in cases:

@@ -104,13 +104,13 @@ def _bass_beat_one(path) -> dict[int, int]:
 def test_under_a_followed_melody_the_bass_plays_each_chords_root_on_beat_one(tmp_path):
     from musicvae_app.engine import Engine
     from musicvae_app.sketch.midi import write_midi
-    from musicvae_app.theory.chords import parse_chord
+    from musicvae_app.theory.chords import parse_bar
 
     shipped = Engine.load(device="cpu")
     part = write_part(tmp_path / "tune.mid", repeat=4)  # 16 bars: C Am F G four times
     song = shipped.generate(follow=str(part), seed=5)
     beat_one = _bass_beat_one(write_midi(song, tmp_path / "take.mid"))
-    chords = [None if c is None else parse_chord(c) for c in song.chords]
+    chords = [None if c is None else parse_bar(c)[0] for c in song.chords]  # each bar's first chord
     checked = [bar for bar in beat_one if bar < len(chords) and chords[bar] is not None]
     assert len(checked) >= 8  # the band's bass plays in most bars
     for bar in checked:
@@ -122,7 +122,7 @@ def test_bass_on_beat_one_moves_only_a_free_bass_off_the_root_in_the_first_beat(
 
     from musicvae_app.engine.post import BASS, bass_on_beat_one
     from musicvae_app.sketch.song import Song
-    from musicvae_app.theory.chords import parse_chord
+    from musicvae_app.theory.chords import parse_chord, per_beat
 
     probs = np.zeros((5, 4 * 16, 128), dtype=np.float32)  # one 4-bar chunk at 16ths
     for bar in range(4):
@@ -132,7 +132,7 @@ def test_bass_on_beat_one_moves_only_a_free_bass_off_the_root_in_the_first_beat(
     chords = [parse_chord("C"), parse_chord("C/E"), parse_chord("Am"), None]  # bar 4: no chord
     free = np.ones((4, 5), dtype=bool)
     free[2, BASS] = False  # bar 3's bass is the musician's
-    assert bass_on_beat_one(song, chords, free)
+    assert bass_on_beat_one(song, per_beat(chords), free)  # the engine's chords: a chord a beat
     bass = song.notes()[BASS]
     assert bass[0:4, 36].all() and not bass[0:4, 40].any()  # C under C: E2 -> C2 (nearest), beat 1 only
     assert bass[4:8, 40].all() and bass[8:16, 43].all()  # the rest of the bar as it was

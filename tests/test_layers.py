@@ -13,7 +13,7 @@ PKG = Path(__file__).resolve().parents[1] / "musicvae_app"
 
 # Lowest first. A module may import its own floor and those below; the first matching prefix wins.
 FLOORS: list[tuple[str, ...]] = [
-    ("errors", "atomic", "limits", "lanes", "resources", "userdata", "theory"),
+    ("errors", "atomic", "limits", "lanes", "resources", "userdata", "userfiles", "theory"),
     ("sketch.song", "sketch.spec", "model.nets", "model.fast", "model.reference"),
     (
         "sketch.pins",

@@ -151,3 +151,31 @@ def test_musescore_imports_the_chord_symbols_as_chord_symbols(tmp_path):
         ("F", 1.0, "half-diminished"),
     ]
     assert got["rehearsal"] == ["Verse", "Chorus"]
+
+
+def test_chords_inside_a_bar_stand_at_their_beats(tmp_path):
+    """Issue 33: a bar's two chords ('C Am') are two chord symbols in that measure, the second on beat 3."""
+    song = tune_song()
+    song.chords = ["Am7 Dm7", "G7 . . C", None, "F"]
+    path = write_lead_sheet(lead_sheet_of_song(song, "bass", "Test"), tmp_path / "sheet.musicxml")
+    root = ET.parse(path).getroot()
+    per_measure = []
+    for measure in root.iter("measure"):
+        at, found = 0, []
+        for el in measure:  # a harmony stands at the position reached by the notes before it (plus its offset)
+            if el.tag == "harmony":
+                offset = int(el.findtext("offset") or 0)
+                found.append((el.findtext("root/root-step"), at + offset))
+            elif el.tag == "note" and el.find("chord") is None:
+                at += int(el.findtext("duration"))
+            elif el.tag == "backup":
+                at -= int(el.findtext("duration"))
+            elif el.tag == "forward":
+                at += int(el.findtext("duration"))
+        per_measure.append(found)
+    divisions = int(root.findtext(".//divisions"))
+    beats = [[(step, at / divisions) for step, at in m] for m in per_measure]
+    assert beats[0] == [("A", 0.0), ("D", 2.0)]
+    assert beats[1] == [("G", 0.0), ("C", 3.0)]
+    assert [step for step, _ in beats[2]] == ["C"]  # N.C. (MusicXML writes no chord with a C root)
+    assert beats[3] == [("F", 0.0)]

@@ -389,17 +389,38 @@ def test_only_markers_that_name_chords_count(tmp_path):
     assert read_chords(path, 4) == ["Dm7", "Dm7", "Bbmaj7", "Bbmaj7"]
 
 
-def test_a_bar_takes_the_first_chord_named_in_it(tmp_path):
+def test_a_marker_counts_on_its_beat(tmp_path):
+    """Issue 33: a chord named inside a bar changes the chord there (C for two beats, then G), not the bar."""
     path = daw_file(
         tmp_path / "changes.mid",
         [
             (0, "marker", "C"),
-            (192, "marker", "G"),  # beat 3 of bar 1: sounds on into bar 2
+            (192, "marker", "G"),  # beat 3 of bar 1: the bar's second half, and on into bar 2
             (767, "marker", "F"),  # a tick before bar 3's line: snaps onto it on the grid
             (1536, "marker", "E7"),  # the file's last bar line: no bar left to name
         ],
     )
-    assert read_chords(path, 4) == ["C", "G", "F", "F"]
+    assert read_chords(path, 4) == ["C G", "G", "F", "F"]
+
+
+def test_chords_inside_bars_are_markers_on_their_beats_and_read_back(tmp_path):
+    """Issue 33: two chords a bar, a chord a beat and N.C. inside a bar ride as markers on their beats."""
+    song = charted_song().with_chords(["C Am", "F G", "C . . G", "Dm N.C.", None, "G7/B"])
+    path = write_midi(song, tmp_path / "beats.mid")
+    beat = 480
+    assert markers_of(mido.MidiFile(str(path)).tracks[0]) == [
+        (0, "C"),
+        (2 * beat, "Am"),
+        (4 * beat, "F"),
+        (6 * beat, "G"),
+        (8 * beat, "C"),
+        (11 * beat, "G"),
+        (12 * beat, "Dm"),
+        (14 * beat, "N.C."),
+        (20 * beat, "G7/B"),
+    ]
+    assert read_chords(path, 4) == ["C Am", "F G", "C . . G", "Dm N.C.", None, "G7/B", "G7/B", "G7/B"]
+    assert read_chords(path, 2) == read_chords(path, 4)
 
 
 def test_a_file_of_section_markers_only_has_no_chords(tmp_path):

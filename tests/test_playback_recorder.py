@@ -190,3 +190,28 @@ def test_a_part_played_into_a_jack_input_is_recorded_on_the_16ths(keyboard):
     sent = {msg.note: beats * recorder.beat_seconds for beats, msg in events if msg.type == "note_on"}
     late = [n.start - sent[n.pitch] for n in take.played]
     assert len(late) == 5 and all(-0.005 < x < 0.07 for x in late)  # stamped as they arrived: within JACK's period
+
+
+def test_a_flood_of_notes_into_a_jack_input_loses_none(keyboard, capfd):
+    """Issue 32: 5,000 notes as fast as a JACK client sends them (10,000 messages in well under a second) once
+    overflowed rtmidi's 1,024-message input queue ("message queue limit reached", a fifth to a third lost)."""
+    entry = next((i for i in list_inputs().inputs if i.port == "test-keys:keys"), None)
+    assert entry is not None
+    source = open_input(entry)
+    try:
+        recorder = Recorder(source, PIANO, tempo=120, metronome=False)
+        recorder.start()
+        count = 5000
+        for i in range(count):
+            keyboard.send_message([0x90, 36 + i % 48, 100])
+            keyboard.send_message([0x80, 36 + i % 48, 0])
+            if i % 100 == 99:  # the sender's own JACK ring (16 KB) must not overflow: 100 notes a millisecond
+                time.sleep(0.001)
+        deadline = time.monotonic() + 10
+        while len(recorder._played) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        take = recorder.stop()
+    finally:
+        source.close()
+    assert len(take.played) == count
+    assert "queue limit" not in capfd.readouterr().err

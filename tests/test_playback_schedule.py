@@ -60,9 +60,14 @@ def test_every_message_and_time_of_a_hand_made_song():
     ]
 
 
-def test_full_confidence_plays_loudest_and_note_offs_have_zero_velocity():
+def test_notes_play_their_positions_real_velocity_and_note_offs_have_zero_velocity():
+    from musicvae_app.theory.dynamics import velocity
+
     events = schedule(hand_song())
-    assert {m.velocity for _, m in events if m.type == "note_on"} == {120}
+    # every note as sure as its lane's usual: its position's real mean (theory/dynamics.py, by lane and 16th)
+    want = {velocity(PIANO, 60, 0, 2, 1.0, 1.0), velocity(BASS, 40, 2, 2, 1.0, 1.0)}
+    want |= {velocity(DRUMS, 36, step, 2, 1.0, 1.0) for step in (0, 2, 4)}
+    assert {m.velocity for _, m in events if m.type == "note_on"} == want
     assert {m.velocity for _, m in events if m.type == "note_off"} == {0}
 
 

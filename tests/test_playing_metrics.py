@@ -174,7 +174,14 @@ def test_band_playing_measures_every_lane_and_the_band():
     rolls[BASS, 0 : 8 * BAR : 4, 36] = True  # C quarter notes
     out = pm.band_playing(np.stack([rolls]), SPB, CHUNK)
     assert set(out["lanes"]) == set(LANES)
-    assert set(out["lanes"]["drums"]) == {"repetition", "onsets_per_bar", "onsets_per_playing_bar"}
+    assert set(out["lanes"]["drums"]) == {
+        "repetition",
+        "comes_back",
+        "comes_back_near",
+        "onsets_per_bar",
+        "onsets_per_playing_bar",
+    }
+    assert out["lanes"]["piano"]["comes_back"] == 100.0  # the held chord: every chunk replays the first
     assert out["lanes"]["piano"]["long_notes"] == 100.0 and out["lanes"]["bass"]["long_notes"] == 0.0
     assert out["lanes"]["bass"]["onsets_per_bar"] == 4.0
     band_figures = out["band"]

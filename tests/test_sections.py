@@ -39,8 +39,10 @@ def test_sections_are_checked_and_named_in_errors():
     assert [s.name for s in out] == ["verse", "chorus"] and out[1].end == 16
     with pytest.raises(SectionError, match="'chorus' starts at bar 7, inside 'verse'"):
         check_sections([("verse", 1, 8), ("chorus", 7, 4)])
-    with pytest.raises(SectionError, match="section 'outro'.*from 1 to 4"):
+    with pytest.raises(SectionError, match=r"'outro' \(bars 13-20\) goes past the end of the song, which has 16"):
         check_sections([("outro", 13, 8)], n_bars=16)
+    with pytest.raises(SectionError, match=r"'coda' \(bar 20\) goes past .* 16 bars: leave it out"):
+        check_sections([("coda", 20, 1)], n_bars=16)
     with pytest.raises(SectionError, match="no name"):
         check_sections([("  ", 1, 4)])
     with pytest.raises(SectionError, match="not a section"):
@@ -71,7 +73,8 @@ def test_a_typed_form_and_what_repeats():
 
 # --- generate -----------------------------------------------------------------------------------------
 def test_repeats_change_only_their_own_bars_and_the_takes_carry_the_sections(engine):
-    form = [("verse", 1, 4), ("chorus", 5, 4), ("chorus", 9, 4), ("verse", 13, 2)]
+    # energy 3 each: the repeats alone (a chorus's own energy, 4, lifts its bars: tests/test_arrangement.py)
+    form = [("verse", 1, 4, 3), ("chorus", 5, 4, 3), ("chorus", 9, 4, 3), ("verse", 13, 2, 3)]
     plain = engine.generate(steps=3, seed=4)
     song = engine.generate(steps=3, seed=4, sections=form)
     assert song.sections == check_sections(form)

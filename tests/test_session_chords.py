@@ -101,13 +101,43 @@ def test_a_chart_typed_before_generate_is_played_and_then_retyped(session):
     assert session.chart is None and session.song is song
 
 
-def test_a_chart_in_lines_is_one_chord_a_bar(session):
+def test_a_chart_reads_as_everywhere_else_chords_between_bar_lines_share_the_bar(session):
+    """Issue 33: the window's chart goes through the one parser (chords.parse_bars): 'Am F C G | Dm G C C' is two
+    bars of a chord a beat, '| C Am | F G |' two a bar, without bar lines one chord a bar."""
     session.generate()
-    session.set_chords("Am F C G | Dm G C C")  # bar lines that end lines of four, as musicians write them
-    assert session.song.chords == ["Am", "F", "C", "G", "Dm", "G", "C", "C"] * 2
-    assert session.generation_args()["chords"] == "Am F C G Dm G C C"
-    with pytest.raises(ChordError, match="bar 2 of the chart changes chord inside the bar"):
-        session.set_chords("| Am | F C |")  # one chord between bar lines, else it says which bar
+    session.set_chords("Am F C G | Dm G C C")
+    assert session.song.chords == ["Am F C G", "Dm G C ."] * 8  # a held beat written as the chart writes it
+    assert session.generation_args()["chords"] == "Am F C G | Dm G C C"
+    session.set_chords("| C Am | F G |")
+    assert session.song.chords == ["C Am", "F G"] * 8
+    assert [c for c, _ in session.chord_lane()][:2] == ["C Am", "F G"]
+    assert session.chart_text() == "| C Am | F G |"
+    with pytest.raises(ChordError, match="bar 2 of the chart has 5 chords"):
+        session.set_chords("| Am | F C G E D |")  # at most one a beat, else it says which bar
+    session.set_chord(3, "Dm7 G7")  # one bar's two halves, typed in the lane
+    assert session.song.chords[2] == "Dm7 G7" and session.song.chords[3] == "F G"
+
+
+def test_an_old_sketch_files_chart_in_lines_keeps_its_meaning(session):
+    """A chart saved before sub-bar charts ('Am F C G | Dm G C C' read then as eight bars) reads as eight bars."""
+    session.restore_arrangement({"chart": "Am F C G | Dm G C C"})
+    assert session.chart == "| Am | F | C | G | Dm | G | C | C |"
+    session.restore_arrangement({"chart": "| C Am | F G |", "chart_syntax": 2})
+    assert session.chart == "| C Am | F G |"
+
+
+def test_a_chart_of_no_chord_never_sticks_failing_generate(session):
+    """Issue 33: 'N.C.' alone is a chart (the band rests but the drums); Generate plays it, and a chart that no
+    longer reads is dropped with a word, not failed on every Generate."""
+    assert session.set_chords("N.C.")
+    session.generate()
+    song = session.song
+    assert song.chords == [None] * song.n_bars and song.settings["chords"] == "asked"
+    notes = song.notes()
+    assert not notes[:4].any() and notes[4].any()  # pitched lanes rest on N.C., the drums play
+    session.arrangement.chart = "Am Q"  # as a stale chart would be
+    session.generate()
+    assert session.chart is None and session.song is not song
 
 
 def test_chords_and_sections_are_saved_and_exported(session, tmp_path):

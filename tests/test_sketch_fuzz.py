@@ -26,6 +26,7 @@ from hypothesis import strategies as st
 from musicvae_app.errors import MusicVAEError
 from musicvae_app.lanes import LANES
 from musicvae_app.sketch import sketchfile
+from musicvae_app.sketch.arrangement import bars_text
 from musicvae_app.sketch.session import Session, SyncExecutor
 from musicvae_app.sketch.sketchfile import Sketch, SketchError
 
@@ -122,6 +123,7 @@ ALLOWED_SETTINGS = {
     "scale_lock": st.booleans(),
     "groove": st.booleans(),
     "chords": st.sampled_from(["asked", "part", "bank"]),
+    "chords_typed": st.lists(st.integers(1, 4096), max_size=40).map(lambda bars: bars_text(set(bars))),
     "steps": st.integers(0, 1024),
     "morph_steps": st.integers(0, 64),
     "variation": st.integers(0, 63),

@@ -349,6 +349,7 @@ def test_a_sketch_the_engine_made_with_every_setting_opens_as_it_was_saved(tmp_p
     session.set_feel(swing=60, swing_grid="16th", humanize_ms=8, humanize_velocity=5)
     session.transpose(-3)
     assert session.infill(2, 3) and session.regenerate_lane("guitar") and session.morph_to_take(1, steps=2)
+    assert session.set_chord(2, "Dm7")  # a typed bar: the take records chords_typed
     charted = engine.generate(seed=3, steps=1, chords="Am F C G", groove=True, revive=1, pull=0.2, harmony=1.0)
     takes = list(session.takes) + [charted, engine.set_chord(charted, 2, "Dm7"), engine.reconstruct(charted)]
     written = set().union(*(take.settings for take in takes))

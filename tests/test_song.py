@@ -97,7 +97,8 @@ def test_with_chords_is_a_new_take_with_the_same_notes():
         (["Am", "F", "C", "G", "Am"], "chords name 5 bars but the song has 4"),
         (["Am", 7], "chords: bar 2 holds 7"),
         (["", "F"], "chords: bar 1 holds ''"),
-        (["C" * 40], "chords: bar 1 holds"),
+        (["C" * 132], "chords: bar 1 holds"),  # a bar holds at most four symbols (MAX_BAR_CHARS)
+        (["  "], "chords: bar 1 holds"),
     ],
 )
 def test_a_malformed_chord_chart_is_refused_by_name(chords, message):

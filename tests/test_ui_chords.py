@@ -120,14 +120,39 @@ def test_a_typed_chart_revoices_the_take_and_the_next_generate_plays_it(qtbot, w
     qtbot.mouseClick(window.arrangement.chart_button, Qt.MouseButton.LeftButton)
     dialog = window.arrangement.dialog
     assert dialog.isVisible() and dialog.objectName() == "chartDialog"
-    dialog.field.setText("Am F C G | Dm G C C")
+    dialog.field.setText("| C Am | F G |")  # issue 33: two chords a bar, as everywhere else
     with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
         dialog.accept()
-    chart = ["Am", "F", "C", "G", "Dm", "G", "C", "C"]
-    assert window.song.chords == chart * 2 and labels(window) == chart * 2
-    assert all(typed for _, typed in window.arrangement.chord_lane.chords)
+    chart = ["C Am", "F G"]
+    lane = window.arrangement.chord_lane
+    assert window.song.chords == chart * 8 and lane.chords == [(text, True) for text in chart * 8]
+    assert [(beat, name) for beat, name, *_ in lane.events[:4]] == [(0, "C"), (2, "Am"), (4, "F"), (6, "G")]
+    assert labels(window)[:4] == ["C", "Am", "F", "G"]  # each name at its beat
     new = generate(qtbot, window)
-    assert new.chords == chart * 2 and new.settings["chords"] == "asked"
+    assert new.chords == chart * 8 and new.settings["chords"] == "asked"
+
+
+def test_the_chord_lane_never_runs_names_together_at_whole_song_zoom(qtbot, window):
+    generate(qtbot, window)
+    window.session.set_chords("| Cmaj7 Am7 Dm7 G7sus4 | F#m7b5 B7 Em7 A7 |")
+    qtbot.waitUntil(lambda: window.song.chords[:1] == ["Cmaj7 Am7 Dm7 G7sus4"], timeout=TIMEOUT)
+    window.arrangement.refresh()
+    lane = window.arrangement.chord_lane
+    window.lanes.fit()  # the whole song on screen
+    QApplication.processEvents()
+
+    def drawn():
+        return [(item, text) for item, text in zip(lane.labels, lane.label_texts()) if text is not None]
+
+    shown = drawn()
+    assert shown, "no chord name at all"
+    rects = [item.sceneBoundingRect() for item, _ in shown]
+    for a, b in zip(rects, rects[1:]):
+        assert a.right() <= b.left() + 0.5, "two chord names run together"
+    assert len(shown) < len(lane.labels) or any(text.endswith("…") for _, text in shown)  # some left out or cut
+    window.lanes.zoom(0.05)  # zoomed far in: every name of the bars on screen is whole
+    QApplication.processEvents()
+    assert [name for _, name, *_ in lane.events] == lane.label_texts()
 
 
 def test_a_drag_on_the_sections_strip_marks_a_section_saved_reopened_and_exported(qtbot, window, tmp_path):

@@ -27,8 +27,10 @@ class StartBank:
         self._bars_cache: dict = {}  # bars(), per threshold, density offsets and harmony
         self._keys: list | None = None  # each bank row's key (estimate_key) as decoded, in the pack's key space
 
-    def rows(self, gen: torch.Generator, count: int, lanes, threshold: float | None = None, key=None) -> torch.Tensor:
-        """`count` bank rows drawn with `gen` to start a sketch from.
+    def rows(
+        self, gen: torch.Generator, count: int, lanes, threshold: float | None = None, subset=None, key=None
+    ) -> torch.Tensor:
+        """`count` bank rows drawn with `gen` to start a sketch from (only from `subset`, a style's rows, if given).
 
         From the rows in which every lane of `lanes` plays in at least BANK_BARS of the chunk's bars as
         the pack decodes it now (given a threshold), else in which they all sound, else any. pull keeps a
@@ -46,6 +48,10 @@ class StartBank:
         choices = [sounding[:, lanes].all(dim=1)]
         if threshold is not None:
             choices.insert(0, torch.as_tensor(self.bars(threshold)[:, lanes] >= BANK_BARS).all(dim=1))
+        if subset is not None and len(subset):
+            only = torch.zeros(sounding.shape[0], dtype=torch.bool)
+            only[torch.as_tensor(list(subset), dtype=torch.long)] = True
+            choices = [c & only for c in choices] + [only]
         if key is not None and threshold is not None:
             self.bars(threshold)
             in_key = torch.as_tensor([k[0] == tuple(key) for k in self._keys])

@@ -17,7 +17,10 @@ import torch
 from ..lanes import DRUMS, LANES
 from ..sketch.song import Song, note_runs
 from ..theory.chords import (
+    BEATS_PER_BAR,
     CHORD_FEATURES,
+    NO_CHORD,
+    RECOGNIZED,
     Chord,
     ChordError,
     bars_chroma,
@@ -27,8 +30,14 @@ from ..theory.chords import (
     chord_features,
     chord_of_features,
     fit_chart,
-    parse_chart,
+    flat_beats,
+    parse_bar,
+    parse_bars,
     parse_chord,
+    per_beat,
+    resolution,
+    slot_chords,
+    song_beats,
     third_of,
 )
 
@@ -71,6 +80,20 @@ def same_tones(asked: Chord | None, heard: Chord | None) -> bool:
     return asked is not None and heard is not None and asked.root == heard.root and set(asked.tones) == set(heard.tones)
 
 
+def heard_as(asked: Chord, heard: Chord | None, share: np.ndarray) -> bool:
+    """Whether a piece plays the asked chord as a listener hears it: recognized with its root and tones
+    (same_tones); for a chord the recognizer has no name for (9, maj9, m9, add9, 7sus4, dim7, mMaj7), the
+    recognized root with each of the chord's tones at least SCARCE_SHARE of the piece's weight (share: (12,))."""
+    if same_tones(asked, heard):
+        return True
+    if asked.quality in RECOGNIZED or heard is None or heard.root != asked.root:
+        return False
+    return bool(np.all(share[list(asked.tones)] >= SCARCE_SHARE))
+
+
+SCARCE_SHARE = 0.07  # the recognizer's own line for a tone it counts as played (chords._SCARCE)
+
+
 def _move_class(cells: np.ndarray, source: int, target: int, keep: bool = False) -> None:
     """In place on a lane's (steps, 128) cells: every pitch of class `source` moves to the nearest pitch of
     class `target` (up on a tie; the larger probability stays where two land); keep: copied, not moved."""
@@ -92,8 +115,11 @@ def _to_bass_note(cells: np.ndarray, chord: Chord) -> None:
     cells[:] = moved
 
 
-def _mend_bar(probs: np.ndarray, notes: np.ndarray, chord: Chord, heard: Chord | None, free, rank: int) -> None:
-    """In place on one bar's probs (5, bar_steps, 128): make it sound `chord` (heard as `heard` now).
+def _mend_bar(
+    probs: np.ndarray, notes: np.ndarray, chord: Chord, heard: Chord | None, free, rank: int, beat: int | None = None
+) -> None:
+    """In place on one bar's (or one piece of a bar's) probs (5, steps, 128): make it sound `chord` (heard as
+    `heard` now). beat: steps a beat (a quarter of `steps` when not given: a whole bar).
 
     rank 0: the bass plays the chord's bass note on beats 1 and 3 when the bar's root is misheard, and each
     chord tone with under TONE_SHARE of the bar's weight takes the voice of the upper lane's most played
@@ -102,7 +128,7 @@ def _mend_bar(probs: np.ndarray, notes: np.ndarray, chord: Chord, heard: Chord |
     moved; rank 2 and on: as rank 1, everything at once.
     """
     steps = probs.shape[1]
-    beat = steps // 4
+    beat = steps // 4 if beat is None else beat
     chroma, lowest = bars_chroma(notes[list(PITCHED)], steps, drums=None)
     chroma, lowest = chroma[0], lowest[0]
     total = max(float(chroma.sum()), 1.0)
@@ -115,6 +141,8 @@ def _mend_bar(probs: np.ndarray, notes: np.ndarray, chord: Chord, heard: Chord |
         else:
             _to_bass_note(bass, chord)
     upper = [i for i in UPPER if free[i] and notes[i].any()]
+    if wrong_root and notes[BASS].any():
+        _above_bass(probs, notes, chord, upper)
     if rank >= 1 and upper:
         mapped = chord_map(chord)
         for lane in upper:
@@ -138,6 +166,20 @@ def _mend_bar(probs: np.ndarray, notes: np.ndarray, chord: Chord, heard: Chord |
         _move_class(probs[lane], donor, tone, keep=rank >= 1)
         chroma[tone] += chroma[donor] * 0.5  # do not pick the same voice twice for two tones
         chroma[donor] *= 0.5
+
+
+def _above_bass(probs: np.ndarray, notes: np.ndarray, chord: Chord, upper: list[int]) -> None:
+    """In place: at each step the bass sounds, an upper lane's notes under the bass's note (other than the
+    chord's bass note) go up an octave, so the bass is heard as the bass (a guitar's G2 under a bass C3 makes
+    Csus2 sound as Gsus4)."""
+    bass = notes[BASS]
+    for t in np.flatnonzero(bass.any(axis=1)):
+        low = int(np.argmax(bass[t]))
+        for lane in upper:
+            for p in np.flatnonzero(notes[lane, t, :low])[::-1]:
+                if p % 12 != chord.lowest and p + 12 < 128:
+                    probs[lane, t, p + 12] = max(probs[lane, t, p + 12], probs[lane, t, p])
+                    probs[lane, t, p] = 0.0
 
 
 PASSING_STEPS = 3  # a passing note lasts at most a dotted 8th (three 16ths)
@@ -190,10 +232,11 @@ def passing_cells(src: torch.Tensor, mapped: torch.Tensor, is_tone: torch.Tensor
     return cand[near[0] | near[1] | near[2]]
 
 
-def _bars_notes(song: Song, steps: np.ndarray) -> np.ndarray:
+def _bars_notes(song: Song, steps: np.ndarray, span: int | None = None) -> np.ndarray:
     """Song.notes of these steps (whole bars) alone, side by side: what the mended bars play now, without
     reading the whole take again (a note held into a bar from the one before is read as struck there)."""
-    part = Song(song.probs[:, steps], song.steps_per_beat, song.steps_per_bar, song.threshold, settings=song.settings)
+    span = song.steps_per_bar if span is None else span  # the pieces' length (a bar, a half bar, a beat)
+    part = Song(song.probs[:, steps], song.steps_per_beat, span, song.threshold, settings=song.settings)
     return part.notes()
 
 
@@ -207,13 +250,16 @@ def _near_tone(on: np.ndarray, tone: np.ndarray, at: np.ndarray, pitch: np.ndarr
     return hit
 
 
-def _strays(song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.ndarray) -> bool:
+def _strays(
+    song: Song, chords: list[Chord | None], free: np.ndarray, notes: np.ndarray, span: int | None = None
+) -> bool:
     """In place on song.probs: each note of `notes` (the song's Song.notes) whose pitch is not a tone of its
     bar's chord moves to the nearest chord tone (chord_map), unless it is a passing note as `keep_passing`
     keeps them: struck off the beat, over within PASSING_STEPS steps, a step (1-2 semitones) from a chord tone
     its lane sounds the step before it starts or one of the two steps after it ends. Bars with no chord and
-    lanes not free stay; the moved notes move in `notes` too. Returns whether a note moved."""
-    spb, beat, steps = song.steps_per_bar, song.steps_per_beat, song.n_steps
+    lanes not free stay; the moved notes move in `notes` too. Returns whether a note moved. span: the steps each
+    of `chords` (and each row of `free`) lasts, a bar when not given (a half bar or a beat for a finer chart)."""
+    spb, beat, steps = song.steps_per_bar if span is None else span, song.steps_per_beat, song.n_steps
     bars = len(chords)
     tone_rows = np.ones((bars, 128), dtype=bool)  # a bar with no chord: every pitch fits
     targets = np.broadcast_to(np.arange(128), (bars, 128)).copy()  # chord_map of each bar's chord
@@ -283,72 +329,114 @@ STEERED = ("asked", "part", "bank")  # where a take's chords came from, when the
 class ChordPlan:
     """The chords of one call in the pack's key space: per chunk, decoder input and steering factors."""
 
-    features: torch.Tensor  # (chunks, B, bars * 24); zeros for a bar with no chord
-    # (chunks, B, bars, 2, 128): per bar, the chord tone each pitch plays (chord_map) and, for the bass on
-    # beat 1, the chord's bass note it plays; None: unsteered
+    features: torch.Tensor  # (chunks, B, bars * 24): each bar's main chord (bar_chords); zeros for no chord
+    # (chunks, B, bars * per_bar, 2, 128): per piece of a bar (a bar, a half bar or a beat, as finely as the
+    # chart changes), the chord tone each pitch plays (chord_map) and, for the bass on the piece's first beat,
+    # the chord's bass note it plays; None: unsteered
     maps: torch.Tensor | None
-    thirds: torch.Tensor | None = None  # (chunks, B, bars, 2): each bar's root pitch class and third (0: none)
+    thirds: torch.Tensor | None = None  # (chunks, B, bars * per_bar, 2): each piece's root pitch class and third
+    per_bar: int = 1  # pieces a bar in maps and thirds
 
     def chunk(self, c: int) -> tuple[torch.Tensor, tuple | None]:
         """(features (B, bars * 24), (pitch maps (B, bars, 2, 128), thirds (B, bars, 2)) or None) of chunk c."""
         return self.features[c], ((self.maps[c], self.thirds[c]) if self.maps is not None else None)
 
 
+def bar_item(item, bar: int) -> tuple:
+    """One bar of a chord list given to generate: a Chord, None, a symbol ('Am7', 'N.C.') or a bar's text ('C Am')."""
+    if item is None or isinstance(item, Chord):
+        return (item,) * BEATS_PER_BAR
+    if isinstance(item, tuple) and len(item) == BEATS_PER_BAR and all(c is None or isinstance(c, Chord) for c in item):
+        return item  # a bar's beats (chords.parse_bars)
+    if isinstance(item, str) and len(item.split()) > 1:
+        return parse_bar(item, bar)
+    return (None if isinstance(item, str) and item.strip() in NO_CHORD else parse_chord(item, bar=bar),) * BEATS_PER_BAR
+
+
 def read_chords(chords, n_bars: int) -> list[Chord | None]:
-    """A chart ('Am F C G', bar lines allowed) or a list of symbols / Chords / None, fitted to n_bars bars.
+    """A chart ('Am F C G', '| C Am | F G |': chords.parse_bars) or a list of one chord a bar (symbols, Chords,
+    None or 'N.C.', or a bar's text 'C Am'), fitted to n_bars bars: a chord (or None) a beat.
 
     ChordError names an unknown symbol, its bar and the accepted forms.
     """
     if isinstance(chords, str):
-        return parse_chart(chords, bars=n_bars)
+        return flat_beats(parse_bars(chords, bars=n_bars))
     if not isinstance(chords, (list, tuple)) or not chords:
         raise ChordError("chords must be a chart like 'Am F C G' or a list of chord symbols, one a bar")
-    out: list[Chord | None] = []
-    for bar, item in enumerate(chords):
-        if item is None or isinstance(item, Chord):
-            out.append(item)
-        else:
-            out.append(parse_chord(item, bar=bar + 1))
-    return fit_chart(out, n_bars)
+    return flat_beats(fit_chart([bar_item(item, bar + 1) for bar, item in enumerate(chords)], n_bars))
 
 
 def chords_of_song(song: Song) -> list[Chord | None]:
-    """A take's chords (Song.chords, symbols in the song's key) as Chords; unreadable symbols as None."""
+    """A take's chords (Song.chords: each bar's chart text, in the song's key) a chord a beat; what does not read
+    is no chord."""
+    return song_beats(song.chords)
+
+
+def bar_chords(beats: list) -> list[Chord | None]:
+    """Each bar's main chord (the one it holds longest; the first on a tie): the chord packs' input, one a bar."""
     out = []
-    for symbol in song.chords:
-        try:
-            out.append(None if symbol is None else parse_chord(symbol))
-        except ChordError:
-            out.append(None)
+    for lo in range(0, len(beats), BEATS_PER_BAR):
+        bar = list(beats[lo : lo + BEATS_PER_BAR])
+        out.append(max(bar, key=lambda c: (bar.count(c), -bar.index(c))))
     return out
 
 
 def fit_to_chart(song: Song, chords: list[Chord | None], free: np.ndarray) -> None:
-    """In place on song.probs (in the song's key), on what Song.notes plays: every note off its bar's chord
-    that is no passing note (`_strays`) moves to the nearest chord tone; then every bar not heard as its
-    chord (chords.recognize, as a listener's ear and `musicvae evaluate` read it) is mended (`_mend_bar`),
-    harder each round, for FIT_ROUNDS rounds; strays once more. free: (bars, 5), the lanes it may change."""
-    spb = song.steps_per_bar
-    n = min(len(chords), song.n_bars, free.shape[0])
-    chords, free = list(chords[:n]) + [None] * (song.n_bars - n), free[: song.n_bars]
+    """In place on song.probs (in the song's key), on what Song.notes plays: every note off its chord (a chord a
+    beat, `chords`) that is no passing note (`_strays`) moves to the nearest chord tone; then every bar (or half
+    bar, or beat, as finely as the chart changes) not heard as its chord (chords.recognize, as a listener's ear
+    and `musicvae evaluate` read it) is mended (`_mend_bar`), harder each round, for FIT_ROUNDS rounds; strays
+    once more. free: (bars, 5), the lanes it may change."""
+    per = resolution(chords)
+    span = song.steps_per_bar // per
+    n_bars = min(len(chords) // BEATS_PER_BAR, song.n_bars, free.shape[0])
+    slots = slot_chords(chords[: n_bars * BEATS_PER_BAR], per)
+    n = len(slots)
+    chords = slots + [None] * (song.n_bars * per - n)
+    free = np.repeat(free[: song.n_bars], per, axis=0)
     notes = song.notes()
-    _strays(song, chords, free, notes)  # moves the notes in `notes` too
+    _strays(song, chords, free, notes, span)  # moves the notes in `notes` too
     asked = [i for i in range(n) if chords[i] is not None and free[i, list(PITCHED)].any()]
     for rank in range(FIT_ROUNDS):
-        # the asked bars alone, as chords.recognize hears them (each bar on its own)
-        steps = (np.asarray(asked, dtype=np.int64)[:, None] * spb + np.arange(spb)).ravel()
+        # the asked pieces alone, as chords.recognize hears them (each on its own)
+        steps = (np.asarray(asked, dtype=np.int64)[:, None] * span + np.arange(span)).ravel()
         played = notes[np.asarray(PITCHED)[:, None], steps]
-        heard = best_chords(*bars_chroma(played, spb, drums=None)) if asked else []
-        heard = dict(zip(asked, heard))
-        asked = [i for i in asked if not same_tones(chords[i], heard[i])]
+        chroma, lowest = bars_chroma(played, span, drums=None) if asked else (np.zeros((0, 12)), None)
+        heard = dict(zip(asked, best_chords(chroma, lowest) if asked else []))
+        shares = dict(zip(asked, chroma / np.maximum(chroma.sum(axis=1, keepdims=True), 1.0)))
+        asked = [i for i in asked if not heard_as(chords[i], heard[i], shares[i])]
         if not asked:
             return
         for i in asked:
-            lo = i * spb
-            _mend_bar(song.probs[:, lo : lo + spb], notes[:, lo : lo + spb], chords[i], heard[i], free[i], rank)
-        steps = (np.asarray(asked)[:, None] * spb + np.arange(spb)).ravel()
-        notes[:, steps] = _bars_notes(song, steps)
-    _strays(song, chords, free, notes)
+            lo = i * span
+            _mend_bar(
+                song.probs[:, lo : lo + span],
+                notes[:, lo : lo + span],
+                chords[i],
+                heard[i],
+                free[i],
+                rank,
+                song.steps_per_beat,
+            )
+        steps = (np.asarray(asked)[:, None] * span + np.arange(span)).ravel()
+        notes[:, steps] = _bars_notes(song, steps, span)
+    _strays(song, chords, free, notes, span)
+
+
+def rest_no_chord(song: Song, chords: list[Chord | None], free: np.ndarray) -> bool:
+    """In place on song.probs: the beats a chart marks N.C. (None) rest in every free pitched lane (the drums play
+    on, as a band does on a written N.C.). free: (bars, 5). Returns whether a beat rested."""
+    beat = song.steps_per_beat
+    rested = False
+    for i, chord in enumerate(chords[: song.n_bars * BEATS_PER_BAR]):
+        if chord is not None:
+            continue
+        bar = i // BEATS_PER_BAR
+        lanes = [lane for lane in PITCHED if bar < free.shape[0] and free[bar, lane]]
+        if lanes:
+            song.probs[lanes, i * beat : (i + 1) * beat] = 0.0
+            rested = True
+    return rested
 
 
 def plan_args(plan: ChordPlan | None, c: int, b: int | None = None) -> dict:
@@ -371,32 +459,37 @@ class Chording:
         self.band = band
 
     def plan(self, chords: list[Chord | None] | None, shift: int, batch: int, chunks: int, steer: bool = True):
-        """A ChordPlan for `chunks` chunks from chords per bar in the song's key (None: no chords), moved
-        `shift` semitones into the pack's key space; None where the pack neither reads nor is steered by chords."""
+        """A ChordPlan for `chunks` chunks from a chord a beat in the song's key (None: no chords), moved
+        `shift` semitones into the pack's key space; None where the pack neither reads nor is steered by chords.
+        The chord packs read each bar's main chord (their training had one a bar); the steering follows the
+        chart as finely as it changes (a bar, a half bar or a beat)."""
         bars = self.cfg.bars
         if chords is None and not self.cfg.chords:
             return None
-        given = fit_chart(list(chords or []), chunks * bars)
-        rows = chord_features(given, shift)
+        given = fit_chart(list(chords or []), chunks * bars * BEATS_PER_BAR)
+        rows = chord_features(bar_chords(given), shift)
         feats = torch.as_tensor(rows, device=self.device).view(chunks, 1, bars * CHORD_FEATURES)
         feats = feats.expand(chunks, batch, -1).contiguous()
         maps = None
         if steer and chords:
-            moved = {c: c.transposed(shift) if c is not None else None for c in set(given)}  # a chart has few chords
-            rows = [_maps(moved[c]) for c in given]
-            maps = torch.as_tensor(np.stack(rows), device=self.device).view(chunks, 1, bars, 2, 128)
-            maps = maps.expand(chunks, batch, bars, 2, 128).contiguous()
-            roots = [(moved[c].root, third_of(c)) if c is not None else (0, 0) for c in given]
-            thirds = torch.as_tensor(roots, device=self.device).view(chunks, 1, bars, 2)
-            return ChordPlan(feats, maps, thirds.expand(chunks, batch, bars, 2).contiguous())
+            per = resolution(given)
+            slots = slot_chords(given, per)
+            pieces = bars * per
+            moved = {c: c.transposed(shift) if c is not None else None for c in set(slots)}  # a chart has few chords
+            rows = [_maps(moved[c]) for c in slots]
+            maps = torch.as_tensor(np.stack(rows), device=self.device).view(chunks, 1, pieces, 2, 128)
+            maps = maps.expand(chunks, batch, pieces, 2, 128).contiguous()
+            roots = [(moved[c].root, third_of(c)) if c is not None else (0, 0) for c in slots]
+            thirds = torch.as_tensor(roots, device=self.device).view(chunks, 1, pieces, 2)
+            return ChordPlan(feats, maps, thirds.expand(chunks, batch, pieces, 2).contiguous(), per)
         return ChordPlan(feats, maps)
 
     def song_chords(self, song: Song, bars: int | None = None) -> list[Chord | None] | None:
-        """The take's chords (repeated to `bars` bars when given), or None when it has none."""
+        """The take's chords, a chord a beat (repeated to `bars` bars when given), or None when it has none."""
         if not song.chords:
             return None
         chords = chords_of_song(song)
-        return fit_chart(chords[: chart_period(chords)], song.n_bars if bars is None else bars)
+        return fit_chart(chords[: chart_period(chords)], BEATS_PER_BAR * (song.n_bars if bars is None else bars))
 
     def song_plan(self, song: Song, start_chunk: int, chunks: int, batch: int) -> ChordPlan | None:
         """The plan for `chunks` chunks of a take from chunk `start_chunk` on, from the take's own chords
@@ -404,12 +497,12 @@ class Chording:
         bars = self.cfg.bars
         chords = self.song_chords(song, (start_chunk + chunks) * bars)  # round and round past the end
         if chords:
-            chords = chords[start_chunk * bars :]
+            chords = chords[start_chunk * bars * BEATS_PER_BAR :]
         steer = song.settings.get("chords") in STEERED
         return self.plan(chords, -int(song.settings.get("transpose", 0)), batch, chunks, steer=steer)
 
     def bank_chords(self, rows: torch.Tensor, shift_out: int) -> list[Chord | None] | None:
-        """The chords the bank chunk `rows[0]` played (chord packs), in the song's key, per bar of a chunk."""
+        """The chords the bank chunk `rows[0]` played (chord packs), in the song's key, a chord a beat of a chunk."""
         bank = getattr(self.band, "bank_chords", None)
         if bank is None:
             return None
@@ -417,4 +510,4 @@ class Chording:
         out = [chord_of_features(row) for row in feats]
         if not any(out):
             return None
-        return [c.transposed(shift_out) if c is not None else None for c in out]
+        return per_beat([c.transposed(shift_out) if c is not None else None for c in out])

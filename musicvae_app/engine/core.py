@@ -41,6 +41,7 @@ from .post import Post
 from .runtime import pick_device
 from .sections import Sections
 from .steering import Steering
+from .styles import Styles
 from .takes import Takes
 
 # Engine.generate's keywords that a GenerationSpec carries, with their defaults there (a spec replaces them)
@@ -96,6 +97,7 @@ class Engine:
         self.harmonizer = Harmonizer(self.parts)
         self.groove = Groove(cfg, card.rules, card.fill, card.sustain)
         self.post = Post(cfg, self.groove)
+        self.style_set = Styles.of_pack(self.pack)
         self.generation = Generation(
             cfg,
             name,
@@ -114,6 +116,7 @@ class Engine:
             self.sections,
             self.post,
             self.harmonizer,
+            self.style_set,
         )
         self.edits = Edits(
             cfg,
@@ -198,6 +201,7 @@ class Engine:
         sections: list | None = None,
         spec: GenerationSpec | None = None,
         chords_over_part: bool = False,
+        style: str | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
 
@@ -232,6 +236,8 @@ class Engine:
         sections: (name, start bar, bars) or sections.Section, inside the song: a section whose name came
         before ("chorus" again, "verse 2") plays its first time's music with a variation (engine/sections.py),
         and with groove the drums fill the bar before every section; the takes carry them (Song.sections).
+        style: a style's name (Engine.styles(); None or "Auto": none): the sketch starts from the style's bank rows,
+        plays its fills, its tempo (unless given) and swing, and its drums play a kit (engine/styles.py).
         revive 0, pull 0, harmony 0, start 'prior', groove off on a piano-lead pack is the thesis's loop exactly.
         """
         if spec is not None:
@@ -266,8 +272,13 @@ class Engine:
             follow,
             groove,
             sections,
+            style,
             chords_over_part,
         )
+
+    def styles(self) -> list[tuple[str, str]]:
+        """The pack's styles as (name, one-line description), "Auto" (no style) first."""
+        return self.style_set.describe()
 
     def generate_takes(self, **settings) -> list[Song]:
         """Like generate, always a list of takes (one per variation)."""
@@ -322,12 +333,14 @@ class Engine:
         """set_chords for one bar (1-based): that bar re-voiced to `chord` from the same latents."""
         return self.edits.set_chord(song, bar, chord)
 
-    def song_from_midi(self, path: str | Path) -> Song:
-        """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""
+    def song_from_midi(self, path) -> Song:
+        """A whole MIDI file (a path, or its sketch.midi.Notes already read) as a Song on the pack's grid (notes
+        as certain cells), with its key and tempo."""
         return self.parts.song_from_midi(path)
 
-    def read_part(self, path: str | Path) -> Song:
-        """A part to follow from a .mid, checked (InvalidValue: no notes, too long) as generate(follow=) checks it."""
+    def read_part(self, path) -> Song:
+        """A part to follow from a .mid (or its Notes already read: the file is read once), checked (InvalidValue:
+        no notes, too long) as generate(follow=) checks it."""
         return self.parts.read_part(path)
 
     def harmonize(self, part: str | Path | Song, alternatives: int = 3) -> list[str]:

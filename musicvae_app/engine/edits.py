@@ -10,9 +10,9 @@ from ..errors import InvalidValue
 from ..lanes import DRUMS
 from ..limits import check_noise, check_seed
 from ..sketch.song import LANES, ChunkInfo, Song, lane_index
-from ..theory.chords import Chord, ChordError, chart_period, fit_chart, parse_chord
+from ..theory.chords import BEATS_PER_BAR, Chord, ChordError, beat_bars, chart_period, fit_chart, song_texts
 from ..theory.keys import transpose_roll
-from .chording import STEERED, chords_of_song, plan_args, read_chords
+from .chording import STEERED, bar_item, chords_of_song, plan_args, read_chords
 from .loop import finish_probs
 from .runtime import MAX_STEPS, MAX_VARIATIONS, _check_count, new_seed
 
@@ -104,7 +104,7 @@ class Edits:
         )
         free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
         free[:, li] = np.repeat(~protect[:, li], self.cfg.bars)[: out.n_bars]
-        ran += self.post.run_chart(out, self.chart(out), free)
+        ran += self.post.run_chart(out, self.chart(out), free, rest=_asked(out))
         self.post.stamp(out, ran)
         return out
 
@@ -157,7 +157,7 @@ class Edits:
             out.chords = fit_chart(song.chords[: chart_period(song.chords)], out.n_bars)
         free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
         free[song.n_bars :] = True  # the new bars
-        ran += self.post.run_chart(out, self.chart(out), free)
+        ran += self.post.run_chart(out, self.chart(out), free, rest=_asked(out))
         self.post.stamp(out, ran)
         return out
 
@@ -256,7 +256,7 @@ class Edits:
             )
             free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
             free[c0 * bars : c1 * bars, chosen] = True  # the new bars of the chosen lanes
-            self.post.stamp(out, grooved + self.post.run_chart(out, self.chart(out), free))
+            self.post.stamp(out, grooved + self.post.run_chart(out, self.chart(out), free, rest=_asked(out)))
             takes.append(out)
         return takes[0] if variations == 1 else takes
 
@@ -306,13 +306,15 @@ class Edits:
     def set_chords(self, song: Song, chords) -> Song:
         """The take with another chord chart: every bar whose chord changed is re-decoded from the take's
         own latents with the new chord (no new sample), so the groove stays; every other bar, the drums
-        and the musician's own parts stay bit-identical. chords: a chart or a list, one chord a bar."""
+        and the musician's own parts stay bit-identical. chords: a chart ('| C Am | F G |') or a list, one
+        chord (or one bar's text, 'C Am') a bar."""
         self.takes.check(song)
         new = read_chords(chords, song.n_bars)
-        old = fit_chart(chords_of_song(song), song.n_bars) if song.chords else [None] * song.n_bars
-        changed = [i for i in range(song.n_bars) if new[i] != old[i]]
+        old = self._beats(song)
+        new_bars, old_bars = beat_bars(new), beat_bars(old)
+        changed = [i for i in range(song.n_bars) if new_bars[i] != old_bars[i]]
         out = song.copy()
-        out.chords = [None if c is None else c.symbol for c in new]
+        out.chords = song_texts(new)
         out.settings = song.settings.replace(chords="asked")
         if not changed:
             self.post.stamp(out, ())
@@ -357,7 +359,8 @@ class Edits:
             scale=self.steering.lock_of(song),
             free=free,
         )
-        ran += self.post.run_chart(out, new, free)  # the re-voiced bars heard as their new chords, as generate's are
+        # the re-voiced bars heard as their new chords, as generate's are (N.C. beats rest)
+        ran += self.post.run_chart(out, new, free, rest=True)
         self.post.stamp(out, ran)
         return out
 
@@ -365,19 +368,32 @@ class Edits:
         """set_chords for one bar (1-based): that bar re-voiced to `chord` from the same latents."""
         if isinstance(bar, bool) or not isinstance(bar, int) or not 1 <= bar <= song.n_bars:
             raise ChordError(f"bar must be a whole number from 1 to {song.n_bars}, got {bar!r}")
-        chart = fit_chart(chords_of_song(song), song.n_bars) if song.chords else [None] * song.n_bars
-        chart[bar - 1] = chord if chord is None or isinstance(chord, Chord) else parse_chord(chord, bar=bar)
+        chart = beat_bars(self._beats(song))
+        chart[bar - 1] = bar_item(chord, bar)  # a symbol, a Chord, None or 'N.C.', or the bar's text 'C Am'
         return self.set_chords(song, chart)
 
     @staticmethod
+    def _beats(song: Song) -> list[Chord | None]:
+        """The take's chords a chord a beat over all its bars (none known: no chord)."""
+        if not song.chords:
+            return [None] * (song.n_bars * BEATS_PER_BAR)
+        return fit_chart(chords_of_song(song), song.n_bars * BEATS_PER_BAR)
+
+    @staticmethod
     def chart(song: Song) -> list[Chord | None] | None:
-        """The chords a take is held to (asked, a followed part's or the bank's), one a bar; None where it has none."""
+        """The chords a take is held to (asked, a followed part's or the bank's), a chord a beat; None where it
+        has none."""
         if not song.chords or song.settings.get("chords") not in STEERED:
             return None
-        return fit_chart(chords_of_song(song), song.n_bars)
+        return Edits._beats(song)
 
 
 def _seed_of(song: Song) -> int:
     """The take's seed (for the groove's draws on an edit that draws none of its own), 0 where it has none."""
     seed = song.settings.get("seed")
     return seed if isinstance(seed, int) and not isinstance(seed, bool) and seed >= 0 else 0
+
+
+def _asked(song: Song) -> bool:
+    """Whether the take's chords are a chart the musician wrote (its N.C. beats rest)."""
+    return song.settings.get("chords") == "asked"

@@ -15,12 +15,13 @@ import torch
 from ..errors import InvalidValue
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
-from ..theory.chords import chart_period, chords_key, fit_chart, recognize
+from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
-from ..theory.sections import check_sections
+from ..theory.sections import SectionError, check_sections
+from . import energy
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
-from .loop import finish_probs
+from .loop import Recall, finish_probs
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -47,8 +48,10 @@ class Generation:
         sections,
         post,
         harmonizer,
+        styles,
     ):
         self.cfg = cfg
+        self.styles = styles
         self.pack_name = pack_name
         self.card = card
         self.fast = fast
@@ -88,10 +91,12 @@ class Generation:
         follow: str | Path | Song | None = None,
         groove: bool | None = None,
         sections: list | None = None,
+        style: str | None = None,
         chords_over_part: bool = False,
     ) -> Song | list[Song]:
         """Engine.generate (see there): plan, loop, post."""
         g = self.card
+        style = self.styles.get(style)  # None: Auto
         groove = bool(g.groove if groove is None else groove)
         part = None
         if follow is not None:
@@ -108,7 +113,16 @@ class Generation:
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
         n_bars = (steps + 1) * self.cfg.bars
         asked = read_chords(chords, n_bars) if chords is not None else None
-        sections = self.sections.check(sections, n_bars)
+        try:
+            sections = self.sections.check(sections, n_bars)
+        except SectionError as exc:
+            if part is None:
+                raise
+            name = part.settings.get("source") or "the part"
+            raise SectionError(
+                f"the part followed ('{name}') is {n_bars} bars long and sets the sketch's length, so the song form "
+                f"must fit in it: {exc}"
+            ) from None
         tempo = None if tempo is None else check_tempo(tempo)
         noise = check_noise(g.noise if noise is None else noise)
         threshold = check_threshold(g.threshold if threshold is None else threshold)
@@ -132,7 +146,8 @@ class Generation:
             if asked is None or chart_aside:  # the part's chords rule unless the chart is played over it
                 asked = self.harmonizer.follow_chords(part, n_bars)  # the harmony model, the whole part at once
         if asked is not None and key is None and primer_roll is None and keep is None:
-            key = key_name(chords_key(asked[: chart_period(asked)]))  # a chart alone: its own key
+            own = chords_key(asked[: chart_period(asked)])  # a chart alone: its own key (none for N.C. alone)
+            key = key_name(own) if own is not None else None
         key_roll = part.notes() if part is not None else primer_roll  # a followed part's key is the whole part's
         shift_in, shift_out, key_used = key_shifts(key_roll, keep, key, self.key_normalised)
         scale_lock = bool(g.scale_lock if scale_lock is None else scale_lock)
@@ -148,7 +163,7 @@ class Generation:
             if primer_roll is not None:
                 first = transpose_roll(primer_roll, shift_in).astype(np.float32)
                 if asked is None and self.cfg.chords:  # chord packs decode with the primer's chords, unsteered
-                    heard = fit_chart(recognize(first, 4 * self.cfg.steps_per_beat), n_bars)
+                    heard = per_beat(recognize(first, 4 * self.cfg.steps_per_beat), n_bars)
                     plan = self.chording.plan(heard, 0, variations, steps + 1, steer=False)
                 first = np.repeat(first[:, None], variations, axis=1)
                 first_z = None
@@ -157,12 +172,14 @@ class Generation:
                 in_key = None
                 if key is not None and self.key_normalised:  # a key asked: a start with that key's tonic
                     in_key = (9, "minor") if parse_key(key_used)[1] == "minor" else (0, "major")
-                bank_pick = self.bank.rows(gen, variations, lineup, threshold, in_key)
+                bank_pick = self.bank.rows(
+                    gen, variations, lineup, threshold, style.bank_rows if style else None, in_key
+                )
                 first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
                 if asked is None:  # chord packs: the progression the bank chunk played, round and round
                     asked = self.chording.bank_chords(bank_pick, shift_out)
                     chord_source = "bank" if asked is not None else None
-                    asked = fit_chart(asked, n_bars) if asked is not None else None
+                    asked = fit_chart(asked, n_bars * BEATS_PER_BAR) if asked is not None else None
                     plan = self.chording.plan(asked, -shift_out, variations, steps + 1)
                 first = self.decoder.unblock(self.decoder.decode(first_z, variations, **plan_args(plan, 0)), variations)
                 source = "bank"
@@ -175,8 +192,27 @@ class Generation:
             light = self.steering.light(brought_in, silent, g.bring_in) if source == "primer" and part is None else None
             if forced is not None:
                 first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
+            recall = None
+            # only where chords drive the band: without them `pull` holds every lane near its first chunk already
+            # (random starts: bass chunks near an earlier one 85 % against real songs' 34 %)
+            if g.recall is not None and any(g.recall) and plan is not None:
+                recall = Recall(
+                    np.asarray(g.recall, dtype=float), _chunk_sections(sections, steps + 1, self.cfg.bars), seed
+                )
             probs, latents = self.loop.run(
-                first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup, light=light, plan=plan
+                first,
+                first_z,
+                steps,
+                noise,
+                threshold,
+                gen,
+                forced,
+                revive,
+                pull,
+                lineup,
+                light=light,
+                plan=plan,
+                recall=recall,
             )
             protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
             if source == "primer" and part is None:
@@ -184,6 +220,13 @@ class Generation:
             if sections:
                 self.sections.repeat(probs, latents, sections, plan, threshold, seed, protect)
             probs = finish_probs(probs, shift_out, lineup, forced, keep, self.cfg.chunk_steps)
+            if sections:  # a chorus lifts, an intro leads in, an outro ends (engine/energy.py)
+                spb = self.cfg.chunk_steps // self.cfg.bars
+                energy.shape(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
+            if part is not None:  # one of piano and guitar comps: the other lays out over the musician's
+                lanes_given = [LANES.index(name) for name in keep_lanes]
+                spb = self.cfg.chunk_steps // self.cfg.bars
+                energy.roles(probs, lanes_given, np.repeat(~protect, self.cfg.bars, axis=0), spb, seed)
             grooved = self.post.run_groove(
                 probs,
                 groove,
@@ -194,7 +237,10 @@ class Generation:
                 asked,
                 fill_bars=fill_bars(sections),
                 scale=self.steering.key_scale(key_used) if scale_lock else None,
+                style=style,
             )
+            if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
+                energy.ending(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [
@@ -233,19 +279,34 @@ class Generation:
                     settings = settings.replace(
                         follow=str(part.settings.get("source", "")), part_lanes=",".join(keep_lanes)
                     )
-                song_tempo = tempo if tempo is not None else (primer_tempo or 120.0)
+                if style is not None:
+                    settings = settings.replace(style=style.name)
+                song_tempo = tempo if tempo is not None else (primer_tempo or (style.tempo_median if style else 120.0))
                 song = self.takes.song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
                 if keep is not None and keep.performance is not None:  # the musician's notes as played, kept
                     song.performance = keep.performance.only([LANES.index(n) for n in keep_lanes])
                 ran = grooved
                 if chord_source is not None:
-                    song.chords = [None if c is None else c.symbol for c in asked]
+                    song.chords = song_texts(asked)
                     free = np.repeat(~protect, self.cfg.bars, axis=0)
-                    ran += self.post.run_chart(song, asked, free, bass_roots=chord_source == "part")
+                    rest, roots = chord_source == "asked", chord_source == "part"
+                    ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 song.sections = list(sections)
+                if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
+                    song = song.with_feel(swing=style.swing_percent, swing_grid="8th")
                 self.post.stamp(song, ran)
                 songs.append(song)
             return songs[0] if variations == 1 else songs
+
+
+def _chunk_sections(sections, chunks: int, bars: int) -> np.ndarray:
+    """(chunks,) the index of the section each chunk's first bar is in (-1 outside every section)."""
+    out = np.full(chunks, -1)
+    for i, sec in enumerate(sections):
+        for c in range(chunks):
+            if sec.start <= c * bars + 1 <= sec.end:
+                out[c] = i
+    return out
 
 
 def _plain(value):

@@ -30,8 +30,9 @@ import numpy as np
 
 from ..lanes import DRUMS, LANES
 from ..sketch.spec import GrooveSettings
-from ..theory.chords import recognize
+from ..theory.chords import downbeats, recognize, resolution, slot_chords
 from . import cells as bar_cells
+from .styles import play_kit
 
 KICKS = (35, 36)
 SNARES = (38, 40)
@@ -71,15 +72,19 @@ class Groove:
         fill_bars=(),
         scale=None,
         free=None,
+        style=None,
     ):
         """In place on probs (5, B, steps, 128) in the song's key.
 
         protect: (chunks, 5) bool, chunks not to touch (a primer's, a part's, locked lanes'); chords: the
-        take's chords per bar (Chord or None, in the song's key) or None; first_bar: the bar probs starts at
+        take's chords, a chord a beat (Chord or None, in the song's key), or None: full chords are voiced per
+        piece of a bar as finely as the chart changes (a bar, a half bar, a beat), a resting bass's bar moves to
+        the bar's first chord; first_bar: the bar probs starts at
         in the song (phrases count from the song's bar 1); fill_bars: bars of probs that always fill (the bar
         before a new section); scale: under scale lock, the key's scale (bool, 12, the song's pitches): the
         notes the groove adds (a chord's missing tone, passing notes, the bass's approach) stay in it; free:
-        (bars, 5) bool, the bars and lanes it may change, in place of protect (an edit of some bars).
+        (bars, 5) bool, the bars and lanes it may change, in place of protect (an edit of some bars); style: the
+        take's Style (engine/styles.py) or None: its drums play a kit, its own fills at its own rates.
         """
         spb = 4 * self.cfg.steps_per_beat
         cs = self.cfg.chunk_steps
@@ -94,19 +99,25 @@ class Groove:
         notes = np.random.default_rng([int(seed), 21])  # passing notes and the bass's approach
         colors = np.random.default_rng([int(seed), 22])  # sevenths, ninths and suspensions
         floor = self.sounding_floor(threshold)
+        per, pieces, per_bar = 1, None, None
+        if chords is not None:  # a chord a beat -> each bar's first chord, and the chords of each piece of a bar
+            per = resolution(chords)
+            pieces, per_bar = slot_chords(chords, per), downbeats(chords)
         for b in range(batch):
             take = probs[:, b]
             if DRUMS in lineup:
-                self.fills(take, free, rng, first_bar, spb, set(fill_bars))
+                if style is not None:
+                    play_kit(take, style, free, threshold, spb)
+                self.fills(take, free, rng, first_bar, spb, set(fill_bars), style)
             if BASS in lineup:
-                self.keep_bass(take, free, threshold, chords, spb)
+                self.keep_bass(take, free, threshold, per_bar, spb)
             self.restrike(take, free, floor, spb, lineup)
             self.voices(take, free, floor, spb, doublings_first=chords is not None)
-            heard = chords
+            heard = pieces
             if heard is None and self.hears_chords():  # the chord each bar is heard as, once for both rules
                 heard = recognize(take[:, : n_bars * spb] >= floor[:, None, None], spb)
             own = bar_cells.scale_of(take[:, : n_bars * spb], floor, scale, None)  # once a take
-            self.voicing(take, free, floor, spb, lineup, heard, scale, colors, own)
+            self.voicing(take, np.repeat(free, per, axis=0), floor, spb // per, lineup, heard, scale, colors, own)
             if chords is None:  # asked chords are played as asked: no sus4 or colour tone over them
                 self.color(take, free, floor, spb, lineup, heard, scale, colors, own)
             self.passing(take, free, floor, threshold, notes, spb, lineup, scale, own)
@@ -125,9 +136,11 @@ class Groove:
         per_lane = [np.broadcast_to(np.asarray(v, dtype=np.float64), (len(LANES),)) for v in (self.fill, self.sustain)]
         return threshold * np.minimum(*per_lane)
 
-    def fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset()) -> None:
+    def fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset(), style=None) -> None:
         g = self.settings
         fills, rate, crash_rate = g.fills, g.fill_rate, g.crash_rate
+        if style is not None and style.fills:  # the style's own fills, at its drummers' rates
+            fills, rate, crash_rate = style.fills, style.fill_rate, style.crash_rate
         other = g.fill_other  # the share of bars inside a phrase that end in a (short) fill
         if not fills or not rate:
             return

@@ -14,7 +14,7 @@ import numpy as np
 from ..errors import InvalidValue
 from ..sketch.midi import lane_notes
 from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, Song
-from ..theory.chords import Chord, parse_bars
+from ..theory.chords import Chord, flat_beats, parse_bars
 
 
 class Harmonizer:
@@ -61,14 +61,11 @@ class Harmonizer:
         )
 
     def follow_chords(self, part: Song, n_bars: int) -> list[Chord | None]:
-        """A followed part's chords, one a bar for the engine: the best chart's chord on each bar's downbeat.
-
-        The engine holds one chord a bar; a bar the model hears as two halves plays the first (the bass's
-        beat 1, the chord a listener hears the bar open on).
-        """
+        """A followed part's chords for the engine, a chord a beat over n_bars bars: the best chart at its full
+        resolution (up to two chords a bar, as the model hears them); bars past the chart have no chord."""
         try:
             chart = self.harmonize(part, alternatives=1).charts[0]
         except InvalidValue:
-            return [None] * n_bars
+            return [None] * (n_bars * BEATS_PER_BAR)
         bars = parse_bars(chart)
-        return [bars[i][0] if i < len(bars) else None for i in range(n_bars)]
+        return flat_beats([bars[i] if i < len(bars) else (None,) * BEATS_PER_BAR for i in range(n_bars)])

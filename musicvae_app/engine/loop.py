@@ -8,7 +8,7 @@ steering: scale lock, chords) and back; every decoded result leaves the engine t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -22,6 +22,36 @@ from .runtime import torch_threads
 BASS = LANES.index("bass")
 
 REVIVE_NOISE = 0.25  # share of the step's noise on a revived lane: much more decodes the piano to silence
+RECALL_NOISE = 0.05  # sd on a recalled pattern's latents (the loop's noise is about 1): the same groove, a nuance
+
+
+@dataclass
+class Recall:
+    """Grooves that come back (card `recall`): at each new chunk, each lane returns to its pattern (the first
+    chunk of the same section whose chords have the new chunk's bass notes in half its bars at least) with its
+    rate, a nuance of RECALL_NOISE; its bars of the same chord play the pattern's notes as they came out, the
+    others the pattern on their own chords; a new section or new chords start a new pattern. rates: five
+    shares; section: (chunks,) the section index of each chunk (-1 outside any); seed: its own random stream
+    (takes without it are unchanged)."""
+
+    rates: np.ndarray
+    section: np.ndarray
+    seed: int
+    made: list = field(default_factory=list)  # (chunk, lane, take, source chunk) of every return, as the loop made it
+
+    def sources(self, target: int, plan, batch: int) -> list[int | None]:
+        """Per take of the batch, the chunk `target` may return to, or None (first of its section, new chords)."""
+        same = [c for c in range(target) if self.section[c] == self.section[target]]
+        out = []
+        for b in range(batch):
+            ok = same
+            if plan is not None:  # the same bass note (root or slash bass) in half the bars at least
+                basses = plan.features[:, b].reshape(plan.features.shape[0], -1, 24)[..., 12:]
+                match = (basses[same] == basses[target]).all(dim=-1).float().mean(dim=-1) if same else []
+                ok = [c for c, m in zip(same, match) if float(m) >= 0.5]
+            late = [c for c in ok if c >= 1]
+            out.append(late[0] if late else (ok[0] if ok else None))
+        return out
 
 
 @dataclass
@@ -161,20 +191,22 @@ class Decoder:
 
     def steer_chords(self, plain: torch.Tensor, batch: int, steer, floor: float | None) -> torch.Tensor:
         """The pitched lanes' plain probabilities (lanes, B, cs, 128) of `batch` chunks moved to their chords
-        (a new tensor). steer: ((B, bars, 2, 128), (B, bars, 2)): each bar's notes move to its chord's tones
-        (chording.chord_map), passing and neighbour notes stay given a sounding floor, the bass takes the
-        chord's bass note on beat 1 where the chord changes, and a bare fifth gets its third."""
+        (a new tensor). steer: ((B, pieces, 2, 128), (B, pieces, 2)), a piece a bar, half bar or beat (as finely
+        as the chart changes): each piece's notes move to its chord's tones (chording.chord_map), passing and
+        neighbour notes stay given a sounding floor, the bass takes the chord's bass note on the piece's first
+        beat where the chord changes (beats 1 and 3 for two chords a bar), and a bare fifth gets its third."""
         maps, thirds = steer
         lanes, steps = plain.shape[0], plain.shape[2]
-        bars = maps.shape[1]
+        bars = maps.shape[1]  # pieces of the chunk, each with its chord
+        beat = steps // (self.cfg.bars * 4)
         src = plain.view(lanes, batch, bars, steps // bars, 128)
         per_bar = _moved(src, maps[None, :, :, None, 0])
         if floor is not None:  # passing and neighbour notes stay where the decoder put them
             is_tone = maps[:, :, 0] == torch.arange(128, device=maps.device)  # (B, bars, 128)
-            kept = passing_cells(src, per_bar, is_tone, steps // bars // 4, floor)
+            kept = passing_cells(src, per_bar, is_tone, beat, floor)
             if len(kept):
                 _keep_cells(src, per_bar, kept, maps[:, :, 0])
-        beat = steps // bars // 4  # the bass plays the chord's bass note on beat 1 where the chord changes
+        # the bass plays the chord's bass note on the piece's first beat where the chord changes
         first = per_bar[BASS, :, :, :beat]
         changed = torch.ones(maps.shape[:2], dtype=torch.bool, device=maps.device)  # (B, bars); a phrase starts
         changed[:, 1:] = (maps[:, 1:, 1] != maps[:, :-1, 1]).any(dim=-1)
@@ -269,6 +301,7 @@ class Loop:
         *,
         light=None,
         plan=None,
+        recall: Recall | None = None,
     ):
         """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents.
 
@@ -279,14 +312,27 @@ class Loop:
         latent that far back toward the first chunk's, so a take keeps the primer's key and feel
         instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly. light: (5, B, 1)
         gains on each generated chunk's probabilities (`Steering.light`), or None. plan: the call's chords
-        (chording.ChordPlan, chunk 0 is `first`), or None.
+        (chording.ChordPlan, chunk 0 is `first`), or None. recall: grooves that come back (Recall), or None.
         """
         with self.threads(first.shape[1]):
             args = (first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
-            return self._loop(*args, light=light, plan=plan)
+            return self._loop(*args, light=light, plan=plan, recall=recall)
 
     def _loop(
-        self, first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup=None, light=None, plan=None
+        self,
+        first,
+        first_z,
+        steps,
+        noise,
+        threshold,
+        gen,
+        forced,
+        revive,
+        pull,
+        lineup=None,
+        light=None,
+        plan=None,
+        recall=None,
     ):
         fast, dev = self.fast, self.device
         by_band = fast.band_net is not None and plan is not None  # the chord family: one predictor for the band
@@ -301,6 +347,7 @@ class Loop:
         blocks = [x]
         if forced is not None:
             fz, fmask = self.forced_latents(forced)
+        rng = np.random.default_rng([int(recall.seed), 29]) if recall is not None else None
         if revive:  # which lanes sound is kept host-side: a few tiny numpy ops instead of device ops a step
             anchor, silent = z.clone(), np.zeros((n_lanes, batch), dtype=np.int64)
             heard = ((x >= threshold).reshape(n_lanes, batch, -1).amax(dim=2) > 0).cpu().numpy()
@@ -327,6 +374,8 @@ class Loop:
             if revive and ((silent >= revive) & heard).any():  # a lane silent for `revive` chunks plays a
                 revived = torch.as_tensor(((silent >= revive) & heard)[..., None], device=dev)  # variation of its
                 z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
+            if recall is not None:
+                z_next = self._recall(z_next, chunk_latents, s + 1, recall, rng, plan, revived)
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = self.decoder.decode(z_next, batch, harmonise=not after, chords=chords)
@@ -360,6 +409,17 @@ class Loop:
             pitched = plain[:DRUMS, batch:]
             pitched.copy_(self.decoder.steer_chords(pitched, steps * batch, steer, threshold))
             self.decoder.fold_windows(pitched)
+        if recall is not None:  # a return plays its pattern's notes as they came out, in the bars of the same chord
+            bars = self.cfg.bars
+            spb = self.cfg.chunk_steps // bars
+            for target, lane, b, src in recall.made:
+                same = np.ones(bars, dtype=bool)
+                if plan is not None:
+                    basses = plan.features[:, b].reshape(plan.features.shape[0], bars, 24)[..., 12:]
+                    same = (basses[src] == basses[target]).all(dim=-1).cpu().numpy()
+                for j in np.flatnonzero(same):  # (the other bars: the pattern decoded on their own chords)
+                    rows = slice(j * spb, (j + 1) * spb)
+                    plain[lane, target * batch + b, rows] = plain[lane, src * batch + b, rows]
         probs = plain.cpu().numpy()
         probs = probs.reshape(n_lanes, steps + 1, batch, self.cfg.chunk_steps, 128).transpose(0, 2, 1, 3, 4)
         probs = np.ascontiguousarray(probs.reshape(n_lanes, batch, -1, 128))
@@ -368,6 +428,24 @@ class Loop:
             for lane in range(n_lanes):
                 probs[lane][:, step_mask[lane]] = forced.probs[lane][step_mask[lane]]
         return probs, torch.stack(chunk_latents).cpu().numpy()
+
+    def _recall(self, z_next, chunk_latents, target: int, recall: Recall, rng, plan, revived) -> torch.Tensor:
+        """z_next (L, B, K) with the lanes that return to their pattern this chunk taken from it (plus a nuance)."""
+        lanes, batch, k = z_next.shape
+        draws = rng.random((lanes, batch)) < recall.rates[:lanes, None]
+        nuance = rng.standard_normal((lanes, batch, k)).astype(np.float32) * RECALL_NOISE
+        if not draws.any():
+            return z_next
+        out = z_next.clone()
+        for b, src in enumerate(recall.sources(target, plan, batch)):
+            if src is None:
+                continue
+            for lane in np.flatnonzero(draws[:, b]):
+                if revived is not None and bool(revived[lane, b]):
+                    continue
+                out[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(nuance[lane, b], device=out.device)
+                recall.made.append((target, int(lane), b, src))
+        return out
 
     def _predict_band(self, z: torch.Tensor, forced, chords: torch.Tensor) -> torch.Tensor:
         """BandNN's next latents (L, B, K) from the band's latents, the forced lanes' next latents

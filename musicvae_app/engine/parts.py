@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -12,6 +13,9 @@ from ..sketch.song import LANES, ChunkInfo, Song, TakeRecord
 from ..theory.keys import estimate_key, key_name, normalising_shift
 from ..theory.performance import Performance
 from .runtime import MAX_STEPS
+
+if TYPE_CHECKING:
+    from ..sketch.midi import Notes
 
 
 class Parts:
@@ -23,12 +27,12 @@ class Parts:
         self.key_normalised = key_normalised
         self.takes = takes
 
-    def follow_part(self, follow: str | Path | Song) -> Song:
+    def follow_part(self, follow: str | Path | Song | Notes) -> Song:
         """The part to follow as a Song on the pack's grid, its chunks marked as the musician's ("part").
 
-        The roll (probs) is what the model sees, on the grid; `performance` keeps every note as played (off the
-        grid, velocities, re-struck notes, overlapping voices) for the export, playback and the window.
-        InvalidValue for a part with no notes or longer than a sketch may be; a bad file is a MidiImportError.
+        `follow`: a MIDI file (read once), its Notes already read (sketch.midi.read_notes: the CLI and the session
+        read a file once and pass it on), or a Song. InvalidValue for a part with no notes or longer than a
+        sketch may be; a bad file is a MidiImportError.
         """
         if isinstance(follow, Song):
             self.takes.check(follow)
@@ -39,20 +43,11 @@ class Parts:
             if follow.performance is not None:  # lanes played as events keep them; the others are grid notes
                 part.performance = follow.performance.only(lanes)
         else:
-            from ..sketch.midi import notes_to_roll, read_notes
-
-            name = Path(follow).name
-            notes = read_notes(follow)
-            roll = notes_to_roll(notes, self.cfg.steps_per_beat)
-            most = (MAX_STEPS + 1) * self.cfg.chunk_steps
-            bar = 4 * self.cfg.steps_per_beat
-            if roll.shape[1] > most:
-                raise InvalidValue(
-                    f"'{name}' is {roll.shape[1] // bar} bars long, more than the {most // bar} bars a sketch "
-                    "may hold: cut it in your DAW and follow a part of it"
-                )
-            part = self.song_from_roll(roll, notes.tempo, name)
-            lanes = [i for i in range(len(LANES)) if roll[i].any()]
+            notes = self.notes_of(follow)
+            name = notes.name or "the part"
+            part = self.song_from_midi(notes, check_length=True)
+            lanes = [i for i in range(len(LANES)) if part.probs[i].any()]
+            # the notes as played (off the grid, velocities, re-struck notes) for the export, playback, the window
             part.performance = performance_of(notes, lanes, part.n_steps * (TICKS_PER_BEAT // part.steps_per_beat))
         if not part.notes().any():
             raise InvalidValue(f"'{name}' has no notes to follow: give a MIDI file with a part in it")
@@ -89,25 +84,39 @@ class Parts:
             out.performance = part.performance.repeated(period * ticks, bars * bar * ticks)
         return out
 
-    def song_from_midi(self, path: str | Path) -> Song:
-        """A whole MIDI file as a Song on the pack's grid (notes as certain cells), with its key and tempo."""
-        from ..sketch.midi import read_roll
+    @staticmethod
+    def notes_of(source: str | Path | Notes) -> Notes:
+        """A file's notes: read once from a path, or the Notes already read."""
+        from ..sketch.midi import Notes, read_notes
 
-        roll, tempo = read_roll(path, self.cfg.steps_per_beat)
-        return self.song_from_roll(roll, tempo, Path(path).name)
+        return source if isinstance(source, Notes) else read_notes(source)
 
-    def song_from_roll(self, roll: np.ndarray, tempo: float, name: str) -> Song:
-        """A file's (5, steps, 128) roll as a Song on the pack's grid, cut to the longest sketch, with its key."""
+    def song_from_midi(self, source: str | Path | Notes, check_length: bool = False) -> Song:
+        """A whole MIDI file (a path, or its Notes already read) as a Song on the pack's grid (notes as certain
+        cells), with its key and tempo. Longer than a sketch may be: cut there, or with `check_length` refused
+        (InvalidValue naming the file, its length and the longest)."""
+        from ..sketch.midi import notes_to_roll
+
+        notes = self.notes_of(source)
+        roll = notes_to_roll(notes, self.cfg.steps_per_beat)
         cs = self.cfg.chunk_steps
+        most = (MAX_STEPS + 1) * cs
+        if check_length and roll.shape[1] > most:
+            bar_steps = 4 * self.cfg.steps_per_beat
+            raise InvalidValue(
+                f"'{notes.name}' is {roll.shape[1] // bar_steps} bars long, more than the {most // bar_steps} bars "
+                "a sketch may hold: cut it in your DAW and follow a part of it"
+            )
         n = max(1, min(-(-roll.shape[1] // cs), MAX_STEPS + 1))
         probs = np.zeros((len(LANES), n * cs, 128), dtype=np.float32)
         probs[:, : min(roll.shape[1], n * cs)] = roll[:, : n * cs]
         key = estimate_key(roll)
+        del roll
         shift = -normalising_shift(key) if self.key_normalised else 0
-        lineup = [LANES[i] for i in range(len(LANES)) if roll[i].any()] or list(LANES)
+        lineup = [LANES[i] for i in range(len(LANES)) if probs[i].any()] or list(LANES)
         settings = TakeRecord(
             pack=self.pack_name,
-            source=str(name),
+            source=notes.name,
             key=key_name(key) if key else "",
             transpose=shift,
             lineup=",".join(lineup),
@@ -116,11 +125,18 @@ class Parts:
         )
         chunks = [[ChunkInfo("primer", None, None, self.pack_name)] * len(LANES) for _ in range(n)]
         return self.takes.song(
-            probs, np.zeros((n, len(LANES), self.cfg.latent), np.float32), 0.5, float(tempo), chunks, settings, None
+            probs,
+            np.zeros((n, len(LANES), self.cfg.latent), np.float32),
+            0.5,
+            float(notes.tempo),
+            chunks,
+            settings,
+            None,
         )
 
-    def read_part(self, path: str | Path) -> Song:
-        """A part to follow from a .mid, checked (InvalidValue: no notes, too long) as generate(follow=) checks it."""
+    def read_part(self, path: str | Path | Notes) -> Song:
+        """A part to follow from a .mid (or its Notes), checked (InvalidValue: no notes, too long) as
+        generate(follow=) checks it."""
         return self.follow_part(path)
 
 

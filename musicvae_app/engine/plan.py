@@ -73,11 +73,12 @@ class Planner:
         if isinstance(primer, Song):
             self.takes.check(primer)
             return primer.notes()[:, : self.cfg.chunk_steps], float(primer.tempo)
-        if isinstance(primer, (str, Path)):
-            from ..sketch.midi import primer_from_notes, read_notes
+        from ..sketch.midi import Notes, primer_from_notes, read_notes
 
-            notes = read_notes(primer)
-            roll = primer_from_notes(notes, Path(primer).name, self.cfg.steps_per_beat, self.cfg.chunk_steps)
+        if isinstance(primer, (str, Path, Notes)):  # a file, read once (or its Notes, read by the caller)
+            notes = primer if isinstance(primer, Notes) else read_notes(primer)
+            name = notes.name or "the primer"
+            roll = primer_from_notes(notes, name, self.cfg.steps_per_beat, self.cfg.chunk_steps)
             return roll, float(notes.tempo) if notes.tempo_given else None
         roll = np.asarray(primer)
         if (

@@ -6,9 +6,11 @@ part's, locked lanes' and every untouched bar's notes stay as they are):
 1. groove (groove.py: fills, a bass that keeps playing, voices, restrikes on the beat, full chords, colour,
    passing notes, the bass's approach), on the probabilities in the song's key, when the take asks for it
    (`groove`: the call's setting, or the take's own for an edit);
-2. the chart check (chording.fit_to_chart): every bar of a take held to chords (asked, a followed part's or the
-   bank's) is heard as its chord, on the finished take; under a followed part (the chords the harmony model
-   heard in it) the bass also plays each chord's bass note on beat 1 (`bass_on_beat_one`).
+2. the chart check (chording.fit_to_chart): every bar (or half bar, or beat, as finely as the chart changes) of a
+   take held to chords (asked, a followed part's or the bank's) is heard as its chord, on the finished take;
+   under a followed part (the chords the harmony model heard in it) the bass also plays each chord's bass note
+   where it starts (`bass_on_beat_one`); in a chart the musician wrote, N.C. beats rest the pitched lanes
+   (`chording.rest_no_chord`).
 
 What each entry point hands the stage:
 - generate (and sections, follow): the whole take; every lane not given (primer, part, locked) is free.
@@ -25,25 +27,29 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..lanes import LANES
+from ..lanes import BEATS_PER_BAR, LANES
 from ..sketch.song import Song
-from .chording import chord_map, fit_to_chart
+from .chording import chord_map, fit_to_chart, rest_no_chord
 from .groove import Groove
 
 BASS = LANES.index("bass")
 
 
 def bass_on_beat_one(song: Song, chords, free: np.ndarray) -> bool:
-    """In place on song.probs: in every bar with a chord whose bass is free and plays in the bar's first beat, the
-    bass's notes of that beat move to the chord's bass note (root or slash bass, nearest octave), as a bassist
-    lands on the root of each chord of a chart. Returns whether a note moved."""
-    spb, beat = song.steps_per_bar, song.steps_per_beat
+    """In place on song.probs: on every bar's first beat and every beat where the chord changes (chords: a chord a
+    beat, chording.read_chords), where the chord is known, the bass is free and plays in that beat, the bass's
+    notes of that beat move to the chord's bass note (root or slash bass, nearest octave), as a bassist lands on
+    the root of each chord of a chart (`| C Am |`: beats 1 and 3). Returns whether a note moved."""
+    beat = song.steps_per_beat
     on = song.notes()[BASS]
     moved = False
-    for i, chord in enumerate(list(chords)[: min(song.n_bars, free.shape[0])]):
-        lo = i * spb
+    chords = list(chords)[: min(song.n_bars, free.shape[0]) * BEATS_PER_BAR]
+    for i, chord in enumerate(chords):
+        if chord is None or (i % BEATS_PER_BAR and chord == chords[i - 1]) or not free[i // BEATS_PER_BAR, BASS]:
+            continue
+        lo = i * beat
         first = on[lo : lo + beat]
-        if chord is None or not free[i, BASS] or not first.any():
+        if not first.any():
             continue
         step = int(np.flatnonzero(first.any(axis=1))[0])
         if int(np.flatnonzero(first[step])[0]) % 12 == chord.lowest:
@@ -76,6 +82,7 @@ class Post:
         fill_bars=(),
         scale=None,
         free=None,
+        style=None,
     ) -> tuple[str, ...]:
         """Groove.apply in place on probs (5, B, steps, 128) in the song's key when `on`; what ran.
         protect: (chunks, 5) bool, chunks the stage leaves as they are; or free: (bars, 5), what it may change."""
@@ -92,18 +99,25 @@ class Post:
             fill_bars=fill_bars,
             scale=scale,
             free=free,
+            style=style,
         )
         return ("groove",)
 
     @staticmethod
-    def run_chart(song: Song, chords, free: np.ndarray, bass_roots: bool = False) -> tuple[str, ...]:
-        """The chart check in place on a finished take: free (bars, 5), the bars and lanes it may change; what ran.
-        bass_roots: the bass also lands on each bar's chord's bass note on beat 1 (a followed part's chords)."""
+    def run_chart(
+        song: Song, chords, free: np.ndarray, rest: bool = False, bass_roots: bool = False
+    ) -> tuple[str, ...]:
+        """The chart check in place on a finished take: chords a chord a beat; free (bars, 5), the bars and lanes
+        it may change; rest: a chart the musician wrote, whose N.C. beats the pitched lanes rest (the drums play
+        on); bass_roots: the bass also lands on each chord's bass note where the chord starts (a followed part's
+        chords); what ran."""
         if chords is None or not free.any():
             return ()
         fit_to_chart(song, chords, free)
         if bass_roots:
             bass_on_beat_one(song, chords, free)
+        if rest and rest_no_chord(song, chords, free):
+            return ("chart", "rest")
         return ("chart",)
 
     @staticmethod

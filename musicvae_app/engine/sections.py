@@ -90,10 +90,12 @@ class Sections:
             chunk_of, bar_of = index // bars, index % bars
             feats = plan.features.view(plan.features.shape[0], batch, bars, -1)[chunk_of, :, bar_of]  # (n, bars, B, F)
             args["chords"] = feats.permute(0, 2, 1, 3).reshape(n * batch, -1)
-            if plan.maps is not None:
-                maps = plan.maps[chunk_of, :, bar_of]  # (n, bars, B, 2, 128)
-                thirds = plan.thirds[chunk_of, :, bar_of]  # (n, bars, B, 2)
-                args["steer"] = (maps.permute(0, 2, 1, 3, 4).flatten(0, 1), thirds.permute(0, 2, 1, 3).flatten(0, 1))
+            if plan.maps is not None:  # a piece a bar, half bar or beat (plan.per_bar), each bar's pieces together
+                per = plan.per_bar
+                maps = plan.maps.view(*plan.maps.shape[:2], bars, per, 2, 128)[chunk_of, :, bar_of]  # (n, bars, B, ..)
+                thirds = plan.thirds.view(*plan.thirds.shape[:2], bars, per, 2)[chunk_of, :, bar_of]
+                maps = maps.permute(0, 2, 1, 3, 4, 5).reshape(n * batch, bars * per, 2, 128)
+                args["steer"] = (maps, thirds.permute(0, 2, 1, 3, 4).reshape(n * batch, bars * per, 2))
         after = self.harmony_after
         with self.loop.threads(batch):  # as the loop runs
             p = self.decoder.decode(z, n * batch, harmonise=not after, **args)

@@ -172,10 +172,12 @@ def melody_follow(engine, songs: list, seed: int = 0, max_bars: int = 64, lane: 
 
 
 def _chart(take, n_bars: int) -> list:
-    from ..theory.chords import parse_chord
+    """Each bar's first chord of a take's chords (Song.chords: each bar's chart text, "C Am"), n_bars long."""
+    from ..theory.chords import downbeats, song_beats
 
     chords = list(getattr(take, "chords", None) or [])
-    chords = [None if c in (None, "N.C.") else parse_chord(c) if isinstance(c, str) else c for c in chords]
+    if all(c is None or isinstance(c, str) for c in chords):
+        chords = downbeats(song_beats(chords))
     return (chords + [None] * n_bars)[:n_bars]
 
 

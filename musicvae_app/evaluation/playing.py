@@ -28,6 +28,8 @@ from .windows import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, export_back, roll_to_mid
 
 LABELS = {
     "repetition": "repeated chunks %",
+    "comes_back": "chunk = an earlier %",
+    "comes_back_near": "chunk ~ an earlier %",
     "long_notes": "bar-long notes %",
     "onsets_per_bar": "starts per bar",
     "onsets_per_playing_bar": "starts/playing bar",
@@ -173,9 +175,7 @@ def format_playing(table: dict, title: str = "how it plays") -> str:
 def playing_section(
     engine, windows, real, generated, steps: int, seed: int, noise, threshold, chords=None, follow=None
 ) -> dict:
-    """The playing table of evaluate: plain continuations, plus asked chords ('real') and a followed part when asked.
-
-    """
+    """The playing table of evaluate: plain continuations, plus asked chords ('real') and a followed part when asked."""
     real_chords = continuation_chords(windows)
     table = playing_table(real, generated, real_chords)
     if chords not in (None, "real"):

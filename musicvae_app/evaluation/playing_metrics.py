@@ -24,6 +24,7 @@ from .metrics import _band, _lane, _mean, _pct, bars, note_lengths, onsets
 
 PITCHED = tuple(i for i in range(len(LANES)) if i != DRUMS)
 BASS = LANES.index("bass")
+NEAR_CHUNK = 0.6  # ... at least this: the same chunk played again with a variation
 SAME_CHUNK = 0.9  # two chunks whose on-cells have a Jaccard similarity at least this are the same chunk played again
 TOMS = (41, 43, 45, 47, 48, 50)  # GM low floor tom .. high tom
 SNARES = (38, 40)  # GM acoustic and electric snare
@@ -73,6 +74,28 @@ def chunk_repetition(roll: np.ndarray, chunk_steps: int, same: float = SAME_CHUN
     roll = _lane(roll)
     flat = roll.reshape(-1, *roll.shape[-2:])
     return _pct(*_jaccard_repeats(_chunk_cells(flat, chunk_steps, 1), same))
+
+
+def earlier_repetition(roll: np.ndarray, chunk_steps: int, same: float = SAME_CHUNK) -> float:
+    """Grooves that come back: % of a lane's 4-bar chunks (after each piece's first) that replay ANY earlier chunk
+    of the piece (on-cell Jaccard >= same: 0.9 a repeat, 0.6 a repeat with variation). Silent chunks are not
+    counted (a part that rests is not repeating), nor are silent earlier chunks matches."""
+    roll = _lane(roll)
+    flat = roll.reshape(-1, *roll.shape[-2:])
+    cells = _chunk_cells(flat, chunk_steps, 1)  # (pieces, chunks, cells)
+    repeated = counted = 0
+    for piece in cells:
+        sizes = piece.sum(axis=1)
+        for c in range(1, len(piece)):
+            if not sizes[c]:
+                continue
+            counted += 1
+            before = piece[:c][sizes[:c] > 0]
+            if len(before):
+                inter = (before & piece[c]).sum(axis=1)
+                union = (before | piece[c]).sum(axis=1)
+                repeated += bool((inter >= same * union).any())
+    return _pct(repeated, counted)
 
 
 def band_repetition(rolls: np.ndarray, chunk_steps: int, same: float = SAME_CHUNK) -> float:
@@ -267,7 +290,11 @@ def kept_share(kept: np.ndarray, output: np.ndarray) -> float:
 
 def lane_playing(roll: np.ndarray, steps_per_beat: int, chunk_steps: int, lane: int) -> dict[str, float]:
     """One lane's playing figures: loop share, held notes (pitched lanes), note starts per bar (all, playing)."""
-    out = {"repetition": chunk_repetition(roll, chunk_steps)}
+    out = {
+        "repetition": chunk_repetition(roll, chunk_steps),
+        "comes_back": earlier_repetition(roll, chunk_steps),
+        "comes_back_near": earlier_repetition(roll, chunk_steps, NEAR_CHUNK),
+    }
     if lane != DRUMS:
         out["long_notes"] = long_notes(roll, steps_per_beat)
     out["onsets_per_bar"] = onsets_per_bar(roll, steps_per_beat)

@@ -28,6 +28,7 @@ from ..limits import (
 from ..resources import resources_dir
 from ..sketch.song import LANES
 from ..sketch.spec import CardDefaults
+from ..userfiles import open_user_file, read_user_file
 from .nets import Band, PackConfig, upgrade_name
 
 CARD = "card.json"
@@ -125,15 +126,10 @@ def _read_card(folder: str | Path) -> tuple[dict, CardDefaults]:
     where = f"model pack '{folder}'"
     if not folder.is_dir():
         raise PackError(f"{where} does not exist: train one with `musicvae train` or pass --pack DIR")
-    try:
-        size = (folder / CARD).stat().st_size
-        if not (folder / CARD).is_file():  # a folder, pipe or device under the card's name
-            raise PackError(f"{where}: {CARD} is not a regular file")
-        if size > MAX_CARD_BYTES:
-            raise PackError(f"{where}: {CARD} is {size} bytes; a card is at most {MAX_CARD_BYTES} (a foreign file?)")
-        card = json.loads((folder / CARD).read_bytes())
-    except FileNotFoundError:
-        raise PackError(f"{where} has no {CARD}: it is not a musicvae pack") from None
+    if not (folder / CARD).exists() and not (folder / CARD).is_symlink():
+        raise PackError(f"{where} has no {CARD}: it is not a musicvae pack")
+    try:  # a folder, pipe or device under the card's name is refused at once; a foreign file's size before reading
+        card = json.loads(read_user_file(folder / CARD, MAX_CARD_BYTES, f"{where}: the card", PackError))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise PackError(f"{where}: {CARD} is not valid JSON ({exc}); re-export or re-train the pack") from None
     except RecursionError:
@@ -208,12 +204,8 @@ def card_config(card: dict, where: str = "model pack") -> PackConfig:
 def weights_header(path: Path, where: str = "model pack") -> dict[str, tuple[str, tuple[int, ...]]]:
     """{tensor name: (dtype, shape)} from a safetensors file's header, read without loading any tensor."""
     try:
-        size = path.stat().st_size
-        if size > MAX_WEIGHTS_BYTES:
-            raise PackError(
-                f"{where}: {WEIGHTS} is {size >> 20} MB, more than a pack may be ({MAX_WEIGHTS_BYTES >> 20})"
-            )
-        with open(path, "rb") as f:
+        with open_user_file(path, MAX_WEIGHTS_BYTES, f"{where}: the weights", PackError) as f:
+            size = os.fstat(f.fileno()).st_size
             length = int.from_bytes(f.read(8), "little")
             if not 2 <= length <= min(MAX_WEIGHTS_HEADER_BYTES, size - 8):
                 raise InvalidValue(f"header length {length}")
@@ -257,7 +249,7 @@ def load_pack(folder: str | Path | None = None) -> Pack:
     card, generation = _read_card(folder)
     cfg = card_config(card, where)
     weights = folder / WEIGHTS
-    if not weights.is_file():
+    if not weights.exists():
         raise PackError(f"{where} has no {WEIGHTS}")
     declared = weights_header(weights, where)
     old_names = int(card.get("format_version") or 1) < 3  # numbered layers: read them under today's names

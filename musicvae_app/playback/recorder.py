@@ -33,6 +33,11 @@ STEPS_PER_BEAT = 4  # 16ths
 COUNT_IN_BARS = 1
 MAX_RECORD_BARS = 256  # a take stops by itself here (a sketch holds more, but nobody plays 8 minutes at once)
 POLL_SECONDS = 0.001
+# Messages an input holds between two polls. rtmidi's default (1024) overflowed under a flood (5,000 notes sent
+# as fast as a JACK client can: "MidiInJack: message queue limit reached", ~18 % of the notes lost, more on a
+# busy machine where the polling thread waits for the GIL). 65,536 hold 32,768 notes, seconds of the densest
+# playing: about 2 MB of ring (32 bytes an entry) while an input is open, each message's bytes as it arrives.
+INPUT_QUEUE = 1 << 16
 LEAD_SECONDS = 0.1  # the first click sounds this long after Record: the port and the thread are warm by then
 CLICK_CHANNEL = 9  # GM drums
 CLICK_ACCENT, CLICK_BEAT = 76, 77  # Hi / Low Wood Block: the bar's one and the other beats
@@ -69,10 +74,11 @@ class InputList:
         return next((i for i in self.inputs if i.label == label), None)
 
 
-def _rtmidi_in(api: str):
+def _rtmidi_in(api: str, queue: int | None = None):
     import rtmidi
 
-    return rtmidi.MidiIn(rtapi=getattr(rtmidi, f"API_{api}"), name=INPUT_CLIENT)
+    size = INPUT_QUEUE if queue is None else queue
+    return rtmidi.MidiIn(rtapi=getattr(rtmidi, f"API_{api}"), name=INPUT_CLIENT, queue_size_limit=size)
 
 
 def list_inputs() -> InputList:
@@ -85,7 +91,7 @@ def list_inputs() -> InputList:
     for api in apis:
         label = API_LABELS[api]
         try:
-            probe = _rtmidi_in(api)
+            probe = _rtmidi_in(api, queue=16)  # a probe lists ports and reads nothing
             try:
                 names = probe.get_ports()
             finally:

@@ -4,12 +4,13 @@ The Session holds one `Arrangement` (session.arrangement) and forwards its publi
 
 - The chord lane shows each bar's chord of the current take: the chords the take was made with, or, for
   a take without any, the chords recognized in its notes (chords.recognize), so it always shows
-  something. Each bar is marked typed or recognized.
-- `set_chord(bar, "Dm7")` re-voices that bar at once from the take's own latents (Engine.set_chord: no
-  new sample, every other bar bit-identical); `set_chords("Am F C G | Dm G C C")` re-voices every bar whose
-  chord changed and is also the chart of the next Generate (typed before any take, it is what the first
-  Generate plays). Each is one undo step; a bad symbol raises ChordError naming the symbol and its bar,
-  and the sketch stays as it is.
+  something. Each bar is marked typed or recognized; a bar holds its chart text ("C Am": two halves).
+- `set_chord(bar, "Dm7")` (or a bar's chords, "Dm7 G7") re-voices that bar at once from the take's own latents
+  (Engine.set_chord: no new sample, every other bar bit-identical); `set_chords("| C Am | F G |")` re-voices
+  every bar whose chords changed and is also the chart of the next Generate. Charts read as everywhere else
+  (chords.parse_bars: between bar lines the chords share the bar, without bar lines one chord a bar); typed
+  before any take, it is what the first Generate plays. Each is one undo step; a bad symbol raises ChordError
+  naming the symbol and its bar, and the sketch stays as it is.
 - `set_sections([...])` marks intro / verse / chorus... on the takes (one undo step; the notes stay) and the
   next Generate plays them: a section whose name came before returns as its first time's music with a
   variation, and the drums fill into every section (engine/sections.py). A form longer than the take on
@@ -21,9 +22,18 @@ from __future__ import annotations
 import dataclasses
 
 from ..limits import check_int
-from ..theory.chords import NO_CHORD, ChordError, parse_bars, parse_chart, parse_chord, recognize
+from ..theory.chords import ChordError, bar_text, chart_cut, parse_bar, parse_bars, recognize
 from ..theory.clash import bar_clashes, clash_bars
-from ..theory.sections import MAX_SECTION_BARS, Section, SectionError, check_sections, form_text, parse_form
+from ..theory.sections import (
+    MAX_BARS_TEXT,
+    MAX_SECTION_BARS,
+    Section,
+    SectionError,
+    check_sections,
+    form_text,
+    parse_form,
+    section_of,
+)
 from .jobs import Events, Jobs
 from .song import LANES, Song
 from .takes import Takes
@@ -46,25 +56,35 @@ def bars_text(bars) -> str:
     return ",".join(out)
 
 
+def _ascii_number(text: str) -> bool:
+    return text.isascii() and text.isdigit() and len(text) <= 9
+
+
 def bars_of_text(text) -> set[int]:
     """ "1-4,9" -> {1, 2, 3, 4, 9}; anything unreadable reads as no bars."""
     out: set[int] = set()
-    for part in str(text or "")[:4096].split(","):
+    text = str(text or "")
+    if len(text) > MAX_BARS_TEXT:  # not one bars_text wrote: no bars
+        return out
+    for part in text.split(","):
         lo, dash, hi = part.strip().partition("-")
-        if lo.isdigit() and (hi.isdigit() if dash else True):
+        if _ascii_number(lo) and (_ascii_number(hi) if dash else True):
             first = int(lo)
             out.update(range(first, min(int(hi or lo), first + MAX_SECTION_BARS) + 1))
     return out
 
 
+CHART_SYNTAX = 2  # a sketch file's chart as chords.parse_bars reads it (before: "Am F C G | Dm G C C" = 8 bars)
+
+
 def chart_of_lines(text: str) -> str:
-    """A chart as musicians write it in lines, "Am F C G | Dm G C C": where every group between bar lines holds
-    more than one chord, the bar lines only end lines (one chord a bar throughout). Otherwise the text stays
-    as it is for chords.parse_chart ("| Am | F |": one chord between bar lines)."""
+    """A chart saved before sub-bar charts (sketch files without CHART_SYNTAX), as the app read it then: where
+    every group between bar lines held more than one chord, the bar lines only ended lines ("Am F C G | Dm G C
+    C": eight bars), now written with a bar line a bar ("| Am | F | C | G | Dm | G | C | C |")."""
     groups = [g.split() for g in text.split("|")]
     groups = [g for g in groups if g]
     if "|" in text and groups and all(len(g) > 1 for g in groups):
-        return " ".join(token for g in groups for token in g)
+        return "| " + " | ".join(token for g in groups for token in g) + " |"
     return text
 
 
@@ -107,8 +127,8 @@ class Arrangement:
         return set(range(1, song.n_bars + 1)) if song.settings.get("chords") == "asked" else set()
 
     def chord_lane(self) -> list[tuple[str | None, bool]]:
-        """Per bar of the current take: (chord symbol or None, typed). A take with no chords shows the
-        recognized ones, none typed."""
+        """Per bar of the current take: (the bar's chords as the chart writes them, 'C Am', or None; typed). A take
+        with no chords shows the recognized ones, none typed."""
         song = self.song
         if song is None:
             return []
@@ -130,22 +150,23 @@ class Arrangement:
             self.events.status("The take changed meanwhile; type the chord again", 5000)
 
     def set_chord(self, bar: int, symbol: str | None) -> bool:
-        """Bar `bar` (1-based) of the current take plays `symbol` ("Dm7"; "" or N.C.: no chord), re-voiced at once
-        from the take's own latents: one undo step, every other bar bit-identical. ChordError (an InvalidValue)
-        names a bad symbol and its bar, and nothing changes. False when it could not start now."""
+        """Bar `bar` (1-based) of the current take plays `symbol` ("Dm7"; a bar's chords "Dm7 G7", "C . . G"; "" or
+        N.C.: no chord), re-voiced at once from the take's own latents: one undo step, every other bar
+        bit-identical. ChordError (an InvalidValue) names a bad symbol and its bar, and nothing changes. False
+        when it could not start now."""
         song = self.song
         if song is None:
             self.events.status("Generate a sketch first, or type a whole chart (Chords…) for the next Generate", 5000)
             return False
         bar = check_int("bar", bar, 1, song.n_bars)
-        text = (symbol or "").strip()
-        chord = None if not text or text in NO_CHORD else parse_chord(text, bar=bar)
+        text = " ".join((symbol or "").replace("|", " ").split())
+        beats = parse_bar(text or "N.C.", bar)
+        chord = bar_text(beats)
         if not self.jobs.usable(f"Chord in bar {bar}"):
             return False
         base, engine = self._with_lane_chords(song), self.jobs.engine
         typed = self.typed_bars(song) | {bar}
-        name = "N.C." if chord is None else chord.symbol
-        label = f"Chord {name} in bar {bar}"
+        label = f"Chord {chord} in bar {bar}"
 
         def done(new: Song, _secs: float) -> None:
             new.settings = new.settings.replace(**{TYPED_KEY: bars_text(typed)})
@@ -155,8 +176,9 @@ class Arrangement:
         return self.jobs.submit(label, lambda: engine.set_chord(base, bar, chord), done)
 
     def set_chords(self, chart: str | None) -> bool:
-        """A whole chart ("Am F C G | Dm G C C", one chord a bar, repeated to the take's length): the current
-        take re-voiced in every bar whose chord changes (one undo step), and the chart of the next Generate.
+        """A whole chart ("Am F C G": one chord a bar; "| C Am | F G |": two a bar; chords.parse_bars), repeated to
+        the take's length: the current take re-voiced in every bar whose chords change (one undo step), and the
+        chart of the next Generate.
         Typed before any take, the next Generate plays it. "" or None: the next Generate chooses its own
         chords again (the take stays). ChordError names a bad symbol and its bar; nothing changes."""
         text = " ".join((chart or "").split())
@@ -166,8 +188,8 @@ class Arrangement:
             self.events.status("The next Generate chooses its own chords", 5000)
             return True
         song = self.song
-        played = chart_of_lines(text)
-        parse_chart(played, bars=song.n_bars if song is not None else None)  # ChordError before anything changes
+        played = text
+        parse_bars(played, bars=song.n_bars if song is not None else None)  # ChordError before anything changes
         self.chart = text
         self.events.emit("settings")
         if song is None:
@@ -178,10 +200,15 @@ class Arrangement:
         base, engine = self._with_lane_chords(song), self.jobs.engine
         label = f"Chords {text}" if len(text) <= 40 else f"Chords {text[:39]}…"
 
+        cut = chart_cut(played, song.n_bars)
+
         def done(new: Song, _secs: float) -> None:
             new.settings = new.settings.without(TYPED_KEY)  # every bar typed
             self._replace_if_current(song, new, label)
-            self.events.status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
+            if cut:
+                self.events.status(f"{label}: re-voiced, but {cut}", 15000)
+            else:
+                self.events.status(f"{label}: bars whose chord changed are re-voiced; the next Generate plays it", 5000)
 
         return self.jobs.submit(label, lambda: engine.set_chords(base, played), done)
 
@@ -221,9 +248,9 @@ class Arrangement:
             return []
         try:
             if self.chart:
-                bars = parse_bars(chart_of_lines(self.chart))
+                bars = parse_bars(self.chart)
             elif song.settings.get("chords") == "asked" and song.chords:
-                bars = [(None if c is None else parse_chord(c),) for c in song.chords]
+                bars = [(None,) if c is None else parse_bar(c) for c in song.chords]
             else:
                 return []
         except ChordError:
@@ -238,7 +265,7 @@ class Arrangement:
         if not lane:
             return ""
         bars = ["N.C." if symbol is None else symbol for symbol, _ in lane]
-        return " | ".join(" ".join(bars[i : i + 4]) for i in range(0, len(bars), 4))
+        return "| " + " | ".join(bars) + " |"
 
     # --- sections --------------------------------------------------------------------------------------
     def sections(self) -> list[Section]:
@@ -281,9 +308,17 @@ class Arrangement:
         """Sections from a typed form, "intro 4 verse 8 chorus 8 verse 8 chorus 8 outro 4", from bar 1."""
         self.set_sections(parse_form(text) if (text or "").strip() else [])
 
-    def mark_section(self, name: str, first_bar: int, last_bar: int) -> None:
+    def mark_section(self, name: str, first_bar: int, last_bar: int, energy: int | None = None) -> None:
         """Mark bars first_bar..last_bar (1-based, inclusive) as section `name` (None or "": unmark them);
-        the sections it overlaps are cut back to make room."""
+        the sections it overlaps are cut back to make room. energy: 1-5 (None: the kind's); a name typed
+        "chorus @5" gives it too."""
+        if name is not None and not isinstance(name, str):
+            raise SectionError(f"a section's name must be text (or None to unmark the bars), got {name!r:.40}")
+        if name and "@" in name:
+            name, _, level = name.rpartition("@")
+            if not (level.strip().isascii() and level.strip().isdigit() and len(level.strip()) <= 3):
+                raise SectionError(f"'@{level[:40]}' after the section's name: an energy is a whole number from 1 to 5")
+            energy = int(level.strip())
         first, last = sorted(
             (check_int("the first bar", first_bar, 1, 1_000_000), check_int("the last bar", last_bar, 1, 1_000_000))
         )
@@ -293,11 +328,11 @@ class Arrangement:
                 kept.append(s)
                 continue
             if s.start < first:
-                kept.append(Section(s.name, s.start, first - s.start))
+                kept.append(Section(s.name, s.start, first - s.start, s.energy))
             if s.end > last:
-                kept.append(Section(s.name, last + 1, s.end - last))
+                kept.append(Section(s.name, last + 1, s.end - last, s.energy))
         if name and name.strip():
-            kept.append(Section(name.strip(), first, last - first + 1))
+            kept.append(section_of((name.strip(), first, last - first + 1, energy), f"section {name.strip()!r}"))
         self.set_sections(kept)
 
     # --- hooks for Generate and the sketch file ---------------------------------------------------------
@@ -305,9 +340,15 @@ class Arrangement:
         """What Generate adds for the chart and the sections (a longer take where the sections need one)."""
         out: dict = {}
         if self.chart:
-            out["chords"] = chart_of_lines(self.chart)
-            if self.chords_over_part:
-                out["chords_over_part"] = True
+            try:
+                parse_bars(self.chart)
+                out["chords"] = self.chart
+                if self.chords_over_part:
+                    out["chords_over_part"] = True
+            except ChordError as exc:  # never a chart that fails every Generate: it is dropped, and said
+                self.chart = None
+                self.events.emit("settings")
+                self.events.status(f"The chart was dropped ({exc}); this Generate chooses its own chords", 8000)
         sections = self.sections()
         if sections:
             out["sections"] = sections
@@ -322,26 +363,32 @@ class Arrangement:
         out: dict = {}
         if self.chart:
             out["chart"] = self.chart
+            out["chart_syntax"] = CHART_SYNTAX
         if self.chords_over_part:
             out["chords_over_part"] = True
         if self.next_sections and self.pending_for is self.song:
             out["sections"] = [s.to_dict() for s in self.next_sections]
         return out
 
-    def restore_arrangement(self, generation: dict) -> None:
-        """The chart and kept sections back from a sketch file's settings (bad ones are dropped, said nowhere:
-        sketchfile has checked them)."""
-        chart = generation.get("chart")
+    def restore_arrangement(self, generation: dict) -> list[str]:
+        """The chart and kept sections back from a sketch file's settings; returns what could not be used (a
+        chart the parser refuses: the session says so)."""
+        chart, dropped = generation.get("chart"), []
         try:
             self.chart = " ".join(chart.split()) if isinstance(chart, str) and chart.strip() else None
+            if self.chart and generation.get("chart_syntax") != CHART_SYNTAX:  # saved before sub-bar charts
+                self.chart = chart_of_lines(self.chart)
             if self.chart:
-                parse_chart(chart_of_lines(self.chart))
-        except ChordError:
+                parse_bars(self.chart)
+        except ChordError as exc:
             self.chart = None
+            dropped.append(f"the chord chart ({exc})")
         self.chords_over_part = generation.get("chords_over_part") is True
         try:
             kept = tuple(check_sections(generation.get("sections") or []))
-        except SectionError:
+        except SectionError as exc:
             kept = ()
+            dropped.append(f"the song form ({exc})")
         self.next_sections, self.pending_for = kept, (self.song if kept else None)
         self.events.emit("settings")
+        return dropped

@@ -120,11 +120,11 @@ class Inputs:
         job = self._part_job
         engine = self.jobs.engine
 
-        def read():
+        def read():  # the file is read once: its notes make the part on the pack's grid, its tempo is kept
             notes = read_notes(path)  # a missing, damaged or foreign file: MidiImportError, naming it
             if not len(notes.pitch):
                 raise InvalidValue(f"'{path.name}' has no notes to follow: give a MIDI file with a part in it")
-            song = engine.read_part(path) if engine is not None else None  # too long: InvalidValue, naming it
+            song = engine.read_part(notes) if engine is not None else None  # too long: InvalidValue, naming it
             return song, (round(notes.tempo, 2) if notes.tempo_given else None)
 
         def done(result, _secs) -> None:

@@ -58,7 +58,7 @@ class LeadSheet:
     tempo: float
     n_bars: int
     key: str | None = None  # "A minor"; None: music21 guesses it from the tune
-    chords: list[str | None] = field(default_factory=list)  # per bar
+    chords: list[str | None] = field(default_factory=list)  # per bar: its chart text ("C Am": two halves)
     sections: list[tuple[int, str]] = field(default_factory=list)  # (bar, name)
     tune: list[tuple[int, int, int]] = field(default_factory=list)  # (pitch, start, end) one line
     tune_name: str = "Tune"
@@ -163,6 +163,20 @@ def _m21_name(name: str) -> str:
     return name[0] + name[1:].replace("b", "-")
 
 
+def _bar_chords(text: str | None) -> list[tuple[int, str | None]]:
+    """(beat, symbol or None) where a bar's chords start: its chart text ('C Am': C on beat 0, Am on beat 2); a
+    bar's text that does not read stands whole on beat 0 (chord_symbol then leaves it out)."""
+    from ..theory.chords import parse_bar
+
+    if text is None:
+        return [(0, None)]
+    try:
+        beats = [None if c is None else c.symbol for c in parse_bar(text)]
+    except ChordError:
+        return [(0, text)]
+    return [(i, c) for i, c in enumerate(beats) if i == 0 or c != beats[i - 1]]
+
+
 def chord_symbol(symbol: str):
     """A music21 ChordSymbol with the MusicXML kind of our chord (None for no chord or a symbol we cannot read)."""
     from music21 import harmony
@@ -226,14 +240,14 @@ def to_score(sheet: LeadSheet):
         if bar in sections:
             name = sections[bar]
             m.insert(0, expressions.RehearsalMark(name[:1].upper() + name[1:]))
-        chord = sheet.chords[bar] if bar < len(sheet.chords) else None
-        if chord is not None and (chord != held or bar in sections):  # where it changes, and at each section
-            cs = chord_symbol(chord)
-            if cs is not None:
-                m.insert(0, cs)
-        elif chord is None and held is not None:
-            m.insert(0, harmony.NoChord())
-        held = chord
+        for beat, chord in _bar_chords(sheet.chords[bar] if bar < len(sheet.chords) else None):
+            if chord is not None and (chord != held or (bar in sections and beat == 0)):  # changes, sections
+                cs = chord_symbol(chord)
+                if cs is not None:
+                    m.insert(beat, cs)
+            elif chord is None and held is not None:
+                m.insert(beat, harmony.NoChord())
+            held = chord
         now = 0
         for pitch, start, length, tied_on in sorted(by_bar.get(bar, []), key=lambda n: n[1]):
             if start > now:

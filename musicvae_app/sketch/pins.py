@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..lanes import DRUMS, LANES, PITCHES
+from ..theory.dynamics import velocity
 from .song import Song, note_runs
 
 DRUM_HIT_STEPS = 1  # every active drum step is its own hit, this many steps long (drums ring out anyway)
@@ -44,7 +45,8 @@ def note_bars(start: int, end: int, steps_per_bar: int) -> range:
 
 
 def _model_notes(song: Song, lane: int, roll: np.ndarray) -> list[Note]:
-    """(pitch, start, end, velocity) of a lane's (steps, 128) roll; velocity follows the model's confidence.
+    """(pitch, start, end, velocity) of a lane's (steps, 128) roll; velocity by lane, 16th position and the model's
+    confidence (theory/dynamics.py: real songs' velocities, an accented downbeat, ghost notes on the snare).
 
     Pitched lanes join consecutive active steps into one held note. Drums never do: each active step
     is a separate hit of DRUM_HIT_STEPS, so a hi-hat row on every 8th plays every 8th.
@@ -57,13 +59,14 @@ def _model_notes(song: Song, lane: int, roll: np.ndarray) -> list[Note]:
         runs = (pitches[keep][order], steps[keep][order], steps[keep][order] + DRUM_HIT_STEPS)
     else:
         runs = note_runs(roll)
-    out = []
+    found = []
     for pitch, s, e in zip(*runs):
         e = min(int(e), song.n_steps)
         confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
-        velocity = int(round(56 + 64 * min(max(confidence, 0.0), 1.0)))
-        out.append((int(pitch), int(s), int(e), velocity))
-    return out
+        found.append((int(pitch), int(s), int(e), min(max(confidence, 0.0), 1.0)))
+    center = float(np.median([c for *_, c in found])) if found else 0.5  # the lane's usual confidence in this take
+    spb = song.steps_per_beat
+    return [(p, s, e, velocity(lane, p, s, spb, c, center)) for p, s, e, c in found]
 
 
 def lane_notes(song: Song, lane: int) -> list[Note]:

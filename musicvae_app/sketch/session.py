@@ -41,6 +41,7 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..limits import MAX_STEPS, check_int, check_program, check_tempo, check_threshold
+from ..theory.chords import chart_cut
 from ..theory.feel import FEEL_KEYS, check_feel
 from ..theory.performance import Performance, check_quantize
 from . import sketchfile
@@ -119,6 +120,7 @@ class Session:
         card = engine.pack.card if engine is not None else None
         self.settings = settings if settings is not None else GenerationSettings.from_card(card)
         self.density: dict[str, float] = {}  # per-lane density of the takes and of the next Generate
+        self.style: str | None = None  # the next Generate's style (engine/styles.py); None: Auto
         self.feel: dict = {}  # swing / humanize of the takes and of the next Generate (feel.check_feel values)
         self.follow_recorded = True  # the next Generate follows the parts recorded onto the take on screen
         self.quantize = "off"  # the grid the musician's own notes are heard on (performance.QUANTIZE_GRIDS)
@@ -237,6 +239,8 @@ class Session:
                 tempo=float(inputs.part_bpm or s.tempo),
             )
         args.update(self.arrangement.arrangement_args(args["steps"]))  # the chord chart and sections
+        if self.style is not None:
+            args["style"] = self.style
         return args
 
     # --- long work --------------------------------------------------------------------------------
@@ -270,7 +274,7 @@ class Session:
         args = self.generation_args()
         self.seed, self.seed_typed = args["seed"], False
         self.events.emit("settings")
-        engine = self.engine
+        engine, chart = self.engine, args.get("chords")
         kept = (args["keep"], [LANES.index(n) for n in args["keep_lanes"]]) if args.get("keep") is not None else None
         recorded = self.recorded_part()
         recorded = None if recorded is None else recorded.settings.get("recorded")
@@ -284,10 +288,11 @@ class Session:
                 secs,
                 text,
                 kept,
+                chart,
             ),
         )
 
-    def _generated(self, songs: list[Song], secs: float, text: str | None = None, kept=None) -> None:
+    def _generated(self, songs: list[Song], secs: float, text: str | None = None, kept=None, chart=None) -> None:
         if kept is not None:  # locked lanes keep the notes the musician edited in them
             songs = [carried_pins(kept[0], s, kept[1]) for s in songs]
         programs = self.programs()
@@ -295,6 +300,9 @@ class Session:
         text = text or ("Generate" if len(takes) == 1 else f"Generate {len(takes)} takes")
         self.reel.change(State(takes, 0), text)
         self._timed(secs)
+        cut = chart_cut(chart, takes[0].n_bars) if chart is not None and takes else None
+        if cut:  # said after the timing, which clears the status line
+            self.events.status(cut[0].upper() + cut[1:], 15000)
 
     def regenerate_lane(self, lane: int | str) -> bool:
         """A new part for one lane of the current take; the other lanes stay."""
@@ -399,6 +407,20 @@ class Session:
         if scale_lock is not None:
             changes["scale_lock"] = bool(scale_lock)
         self.update_settings(**changes)
+
+    def set_style(self, name: str | None) -> None:
+        """The style of the next Generate (None or "Auto": none); its tempo (the middle of its range) and swing
+        become the next Generate's. An unknown style raises InvalidValue naming the styles and changes nothing."""
+        engine = self.jobs.engine
+        style = engine.style_set.get(name) if engine is not None else None
+        if engine is None and name is not None and str(name).strip().lower() != "auto":
+            raise InvalidValue("the model pack is still loading: pick the style again in a moment")
+        self.style = style.name if style is not None else None
+        if style is not None:  # its feel too: the next Generate's takes are dressed in the session's feel
+            self.feel = {**self.feel, "swing": style.swing_percent, "swing_grid": "8th"}
+            self.update_settings(tempo=float(style.tempo_median))
+        else:
+            self.events.emit("settings")
 
     def set_density(self, lane: int | str, value: float) -> None:
         """One lane busier (>1) or sparser (<1), 0.25-4: every take re-cut, no new sample (like the threshold).

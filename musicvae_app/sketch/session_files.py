@@ -127,7 +127,13 @@ def restore(session: Session, sketch: Sketch, text: str = "Restore sketch") -> N
             pass
     session.events.emit("lanes")
     session.reel.change(State(tuple(sketch.takes), sketch.current), text)
-    session.arrangement.restore_arrangement(generation)
+    dropped = list(settings.get(sketchfile.DROPPED) or [])
+    dropped += session.arrangement.restore_arrangement(generation)
+    if dropped:  # the takes came back; what around them could not is said, never lost in silence
+        session.events.error(
+            "Part of the sketch could not be kept",
+            "The sketch opened, but these were unusable and are left out: " + "; ".join(dropped) + ".",
+        )
 
 
 def open_sketch(session: Session, path: str | Path, text: str = OPEN_TEXT) -> bool:

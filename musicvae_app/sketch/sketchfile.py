@@ -37,11 +37,12 @@ from ..limits import (
     check_threshold,
     check_transpose,
 )
-from ..theory.chords import NO_CHORD, ChordError, parse_chord
+from ..theory.chords import MAX_CHART_CHARS, ChordError, bar_text, parse_bar
 from ..theory.feel import FEEL_KEYS, check_feel
 from ..theory.keys import parse_key
 from ..theory.performance import Performance
-from ..theory.sections import SectionError, sections_from_json
+from ..theory.sections import MAX_BARS_TEXT, SectionError, sections_from_json
+from ..userfiles import open_user_file
 from .pins import mix_from_json, pins_from_json, pins_to_json
 from .song import (
     BEATS_PER_BAR,
@@ -249,21 +250,9 @@ def load(path: str | Path) -> Sketch:
     """
     path = Path(path)
     name = f"'{path.name}'"
-    try:
-        if path.exists() and not path.is_dir() and not path.is_file():  # a pipe or device: open() could block
-            raise SketchError(f"{name} is not a regular file")
-        f = open(path, "rb")  # noqa: SIM115 (zipfile takes it over)
-    except FileNotFoundError:
-        raise SketchError(f"sketch '{path}' does not exist") from None
-    except IsADirectoryError:
-        raise SketchError(f"'{path}' is a folder, not a sketch file") from None
-    except OSError as exc:
-        raise SketchError(f"{name} cannot be read ({exc.strerror or exc})") from None
+    f = open_user_file(path, MAX_SKETCH_BYTES, "sketch", SketchError)  # a regular file, its size checked
     with f:
         try:
-            size = os.fstat(f.fileno()).st_size
-            if size > MAX_SKETCH_BYTES:
-                raise SketchError(f"{name} is {size >> 20} MB, more than a sketch can be ({MAX_SKETCH_BYTES >> 20} MB)")
             _zip_directory(f, name)
             f.seek(0)
             z = zipfile.ZipFile(f)
@@ -327,13 +316,22 @@ def _load(z: zipfile.ZipFile, name: str) -> Sketch:
     return Sketch(takes=takes, current=min(max(current, 0), len(takes) - 1), settings=settings)
 
 
+MAX_PATH_CHARS = 4096  # a file path the settings name (Linux's PATH_MAX): a longer one names no file
+DROPPED = "dropped"  # the settings' list of what the loader could not keep, each said when the sketch opens
+
+
 def _window_settings(raw) -> dict:
-    """The window's settings around the takes, keeping only well-formed entries (they are conveniences)."""
+    """The window's settings around the takes, keeping only well-formed entries; what the musician made (the
+    next Generate's chart and sections) is kept whole up to the lengths the app accepts at entry, and what
+    cannot be kept is listed under DROPPED, for the session to say so, never dropped silently."""
     raw = raw if isinstance(raw, dict) else {}
     out: dict = {}
+    dropped: list[str] = []
     for key in ("primer", "follow", "path"):  # "path": the file an autosaved sketch was saved as (title, Save)
-        if isinstance(raw.get(key), str) and len(raw[key]) < 4096:
+        if isinstance(raw.get(key), str) and len(raw[key]) <= MAX_PATH_CHARS:
             out[key] = raw[key]
+        elif raw.get(key) is not None:
+            dropped.append(f"the {key} file's name (not a file path)")
     if isinstance(raw.get("clean"), bool):  # whether it was saved as it is
         out["clean"] = raw["clean"]
     for key in ("locks", "mutes", "solos", "lineup"):
@@ -347,18 +345,27 @@ def _window_settings(raw) -> dict:
             kept["key"] = generation["key"]
     if isinstance(generation.get("scale_lock"), bool):
         kept["scale_lock"] = generation["scale_lock"]
-    if isinstance(generation.get("chart"), str) and len(generation["chart"]) < 4096:  # the next Generate's chords
-        kept["chart"] = generation["chart"]
+    chart = generation.get("chart")  # the next Generate's chords, as long as a chart may be typed
+    if isinstance(chart, str) and len(chart) <= MAX_CHART_CHARS:
+        kept["chart"] = chart
+        if generation.get("chart_syntax") == 2:  # arrangement.CHART_SYNTAX: the chart reads as parse_bars
+            kept["chart_syntax"] = 2
+    elif chart is not None:
+        what = f"{len(chart):,} characters" if isinstance(chart, str) else "not text"
+        dropped.append(f"the chord chart ({what}; a chart is at most {MAX_CHART_CHARS:,})")
     if generation.get("chords_over_part") is True:  # played over a followed part
         kept["chords_over_part"] = True
     try:  # and its sections
         sections = [s.to_dict() for s in sections_from_json(generation.get("sections"))]
-    except SectionError:
+    except SectionError as exc:
         sections = []
+        dropped.append(f"the song form ({exc})")
     if sections:
         kept["sections"] = sections
     if kept:
         out["generation"] = kept
+    if dropped:
+        out[DROPPED] = dropped
     return out
 
 
@@ -414,6 +421,14 @@ def _check_choice(name: str, choices: tuple[str, ...]):
     return check
 
 
+def _check_bars_text(value) -> str:
+    """The bars whose chords were typed, as the arrangement writes them ("1-4,9"), kept whole."""
+    ok = isinstance(value, str) and len(value) <= MAX_BARS_TEXT and value.isascii()
+    if not ok or any(part and not part.replace("-", "", 1).isdigit() for part in value.split(",")):
+        raise InvalidValue(f"chords_typed must list bars such as '1-4,9', got {value!r:.60}")
+    return value
+
+
 def _check_feel_value(name: str):
     return lambda value: check_feel(**{name: value})[name]
 
@@ -437,6 +452,7 @@ TAKE_SETTINGS = {
     **{name: _field_check(name) for name in AS_SPEC},
     "start_bias": _check_start_bias,
     "chords": _check_choice("chords", CHORD_SOURCES),
+    "chords_typed": _check_bars_text,
     "steps": lambda v: check_int("steps", v, 0, MAX_SONG_STEPS),
     "morph_steps": lambda v: check_int("morph_steps", v, 0, MAX_SONG_STEPS),
     "variation": lambda v: check_int("variation", v, 0, MAX_VARIATIONS - 1),
@@ -490,7 +506,8 @@ def _chunk_info(raw) -> ChunkInfo:
 
 
 def _take_chords(raw, i: int, n_bars: int) -> list[str | None]:
-    """A take's chord chart: at most one symbol (or null) a bar, each one chords.py reads, kept canonical."""
+    """A take's chord chart: at most a bar's chart text (or null) a bar, each one chords.py reads, kept canonical.
+    Files before sub-bar charts hold one symbol a bar, which reads the same."""
     try:
         chords = check_chords(raw, n_bars)
     except ValueError as exc:
@@ -498,7 +515,8 @@ def _take_chords(raw, i: int, n_bars: int) -> list[str | None]:
     out: list[str | None] = []
     for bar, text in enumerate(chords):
         try:
-            out.append(None if text is None or text in NO_CHORD else parse_chord(text).symbol)
+            beats = None if text is None else parse_bar(text, bar + 1)
+            out.append(None if beats is None or all(c is None for c in beats) else bar_text(beats))
         except ChordError:
             raise InvalidValue(f"take {i + 1} chords: bar {bar + 1} holds {text!r}, not a chord symbol") from None
     return out

@@ -98,6 +98,7 @@ class TakeRecord(Mapping):
     start_bias: tuple[float, ...] = UNSET
     device: str = UNSET  # "cpu", "cuda"
     groove: bool = UNSET
+    style: str = UNSET  # the style a take was generated in (engine/styles.py); unset: Auto
     chords: str = UNSET  # where the chords came from (CHORD_SOURCES): "asked", "part", "bank"
     chords_typed: str = UNSET  # the bars ("1-4,9") whose chords the musician typed
     follow: str = UNSET  # the followed part's file name
@@ -316,10 +317,12 @@ def format_density(density: dict[str, float]) -> str:
 
 
 MAX_CHORD_CHARS = 32  # a chord symbol's text ("Cmaj7#11/G" is 10)
+MAX_BAR_CHARS = 4 * MAX_CHORD_CHARS + 3  # a bar's chart text: up to a chord a beat ("C . . G", "Am7 D7/F#")
 
 
 def check_chords(chords, n_bars: int) -> list[str | None]:
-    """A chord chart as Song keeps it: a list of at most `n_bars` symbols (non-empty text) or None.
+    """A chord chart as Song keeps it: a list of at most `n_bars` bars, each the bar's chart text (a symbol 'Am7',
+    two halves 'C Am', a chord a beat 'C . . G', as chords.bar_text writes it) or None (no chord).
 
     Only the shape is checked here (Song is plain data); whether a symbol names a chord is chords.py's
     business. Raises ValueError naming the chords and what is wrong.
@@ -329,10 +332,12 @@ def check_chords(chords, n_bars: int) -> list[str | None]:
     if len(chords) > n_bars:
         raise InvalidValue(f"chords name {len(chords)} bars but the song has {n_bars}")
     for bar, chord in enumerate(chords):
-        if chord is not None and not (isinstance(chord, str) and 0 < len(chord) <= MAX_CHORD_CHARS):
+        if chord is not None and not (
+            isinstance(chord, str) and 0 < len(chord.strip()) and len(chord) <= MAX_BAR_CHARS
+        ):
             raise InvalidValue(
-                f"chords: bar {bar + 1} holds {chord!r}; a chord is a symbol like 'Am7' "
-                f"(1-{MAX_CHORD_CHARS} characters) or None"
+                f"chords: bar {bar + 1} holds {chord!r:.60}; a bar's chords are a symbol like 'Am7' or a bar's "
+                f"chart like 'C Am' (1-{MAX_BAR_CHARS} characters), or None"
             )
     return list(chords)
 
@@ -364,7 +369,9 @@ class Song:
     latents: np.ndarray | None = None  # float32, (chunks, 5, K): the latent each chunk was decoded from
     chunks: list[list[ChunkInfo]] = field(default_factory=list)  # [chunk][lane]
     settings: TakeRecord = field(default_factory=TakeRecord)  # what made the take: pack, seed, noise, threshold...
-    chords: list[str | None] = field(default_factory=list)  # [bar]: "Am7", or None (no chord); [] none known
+    # [bar]: the bar's chart text ("Am7", "C Am": two halves, "C . . G": a chord a beat), or None (no chord);
+    # [] none known. chords.song_beats reads it as a chord a beat.
+    chords: list[str | None] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)  # intro, verse, chorus... over bars (sections.py)
     # the musician's own parts as played (theory/performance.py): off-grid times, velocities; None: none
     performance: Performance | None = None
@@ -474,6 +481,10 @@ class Song:
         else:
             high = self.lane_thresholds(threshold)[:, None, None].astype(np.float32)
         on = self.probs >= high
+        # where a note starts and ends (fill, sustain) is read at the take's own threshold, not the lane's: a
+        # density moves only which notes sound, so a busier lane never merges two notes into one (x3 gave fewer
+        # bass notes than x1 when the floors moved with it)
+        seg = np.full((len(LANES), 1, 1), self.threshold if threshold is None else threshold, dtype=np.float32)
         fill = self.fill
         filled = [i for i in range(len(LANES)) if fill[i] < 1.0]
         bar = self.steps_per_bar
@@ -482,13 +493,20 @@ class Song:
             for i in filled:  # lane by lane: no copy of the take's probabilities
                 lane = on[i].reshape(bars, bar, 128)
                 playing = lane.any(axis=(1, 2))  # (bars,)
-                near = (self.probs[i] >= fill[i] * high[i, 0, 0]).reshape(bars, bar, 128)
+                near = (self.probs[i] >= fill[i] * seg[i, 0, 0]).reshape(bars, bar, 128)
                 lane |= near & playing[:, None, None]
         sustain = self.sustain
         pitched = [i for i in range(len(LANES)) if i != DRUMS and sustain[i] < 1.0]  # drums stay hits
         if pitched:
-            low = np.stack([self.probs[i] >= sustain[i] * high[i, 0, 0] for i in pitched])
-            on[pitched] = hysteresis(on[pitched], low)
+            low = np.stack([self.probs[i] >= sustain[i] * seg[i, 0, 0] for i in pitched])
+            # cells that sound only under a density's lower threshold (not fill's): notes of their own
+            extra = np.stack([(self.probs[i] >= high[i, 0, 0]) & (self.probs[i] < seg[i, 0, 0]) for i in pitched])
+            extra &= ~low
+            kept = hysteresis(on[pitched] & ~extra, low)
+            near = np.zeros_like(kept)  # a one-step gap beside a held note, as a re-struck note keeps
+            near[:, 1:] |= kept[:, :-1]
+            near[:, :-1] |= kept[:, 1:]
+            on[pitched] = kept | (extra & ~near)
         depth = self.restrike
         for i in [i for i in range(len(LANES)) if i != DRUMS and depth[i] > 0.0]:
             p, held = self.probs[i], on[i]
@@ -561,7 +579,8 @@ class Song:
         return [lane for lane in LANES if lane in text.split(",")]
 
     def chord_at(self, bar: int) -> str | None:
-        """The chord symbol of `bar` (0-based: the first bar is 0); None where no chord is known."""
+        """The chords of `bar` (0-based: the first bar is 0) as the chart writes them ('Am7', 'C Am'); None where
+        no chord is known."""
         if isinstance(bar, bool) or not isinstance(bar, (int, np.integer)) or not 0 <= bar < self.n_bars:
             raise IndexError(f"bar {bar!r} is outside the song (bars 0 to {self.n_bars - 1}, 0-based)")
         return self.chords[bar] if bar < len(self.chords) else None

@@ -238,6 +238,8 @@ FIELDS: dict[str, Field] = _fields(
           "how deep a dip strikes a held note again (0: off)", card=G),
     Field("groove", "true/false", False, _check_flag, "run the groove rules (fills, bass, voicing) by default",
           card=G),
+    Field("recall", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: chunks that return to the lane's earlier pattern where the chords and section match", card=G),
     # the groove rules' parameters (engine/groove.py)
     Field("fills", "list of [[step, pitch], ...]", None, _check_fills, "the drum fills a phrase end may play",
           card=R),
@@ -344,6 +346,7 @@ class CardDefaults:
     bring_in: float | tuple[float, ...] = _default("bring_in")
     restrike: float | tuple[float, ...] = _default("restrike")
     groove: bool = _default("groove")
+    recall: tuple[float, ...] | None = _default("recall")
     rules: GrooveSettings = GrooveSettings()  # the groove rules' parameters ("groove" is the on/off default)
 
     @classmethod

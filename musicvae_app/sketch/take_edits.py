@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..limits import MAX_TRANSPOSE, TICKS_PER_BEAT, check_int
-from ..theory.chords import ChordError, parse_chord
+from ..theory.chords import ChordError, bar_text, parse_bar
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.performance import Performance
 from .midi import Notes, notes_to_roll
@@ -31,8 +31,11 @@ def transpose_refusal(takes, semitones: int) -> str | None:
 
 
 def transposed_chord(symbol: str | None, semitones: int) -> str | None:
+    """A bar's chords (its chart text, 'C Am') moved `semitones`; what the app does not read stays as written."""
     try:
-        return None if symbol is None else parse_chord(symbol).transposed(semitones).symbol
+        if symbol is None:
+            return None
+        return bar_text(tuple(None if c is None else c.transposed(semitones) for c in parse_bar(symbol)))
     except ChordError:
         return symbol  # not a chord this app reads: it stays as the user wrote it
 

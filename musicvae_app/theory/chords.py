@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR
+from .sections import MAX_SECTION_BARS
 
 ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _LETTERS = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
@@ -88,6 +89,11 @@ ACCEPTED_FORMS = (
     "sus2, sus4, 7sus4, 6, m6, 9, maj9, m9, add9, 5, and an optional /bass (C/E); N.C. for no chord, % to repeat"
 )
 NO_CHORD = ("N.C.", "NC", "N.C", "n.c.", "nc", "x")
+# The longest chart: a chord (or four) a bar for the longest sketch (MAX_SECTION_BARS bars). In text, 64
+# characters a bar ("| Cmaj9/F# . Dm7b5/Ab G7sus4 |" is 30) with room for spacing: 256 K characters, what a
+# sketch file keeps whole and a --chords-file may hold. A longer chart is refused where it is typed or read.
+MAX_CHART_BARS = MAX_SECTION_BARS
+MAX_CHART_CHARS = 64 * MAX_CHART_BARS
 REPEAT = ("%", "/")
 
 _SYMBOL = re.compile(r"^([A-Ga-g])([#♯b♭]?)(.*?)(?:/([A-Ga-g])([#♯b♭]?))?$")
@@ -190,13 +196,13 @@ def _token(token: str, bar: int, before: Chord | None | str) -> Chord | None:
     if token in REPEAT or token == HOLD:
         if before == "start":
             raise ChordError(
-                f"bar 1 of the chart starts with {token!r}, which repeats the chord before: start with a chord"
+                f"bar {bar} of the chart starts with {token!r}, which repeats the chord before: start with a chord"
             )
         return before
     return parse_chord(token, bar=bar)
 
 
-def parse_bars(text: str, bars: int | None = None) -> list[Bar]:
+def parse_bars(text: str, bars: int | None = None, first_bar: int = 1) -> list[Bar]:
     """A chord chart -> each bar's chords, one per beat (a tuple of BEATS_PER_BAR Chord-or-None).
 
     The one chart syntax of the window, the CLI, chart files and `generate(chords=...)`:
@@ -205,20 +211,30 @@ def parse_bars(text: str, bars: int | None = None) -> list[Bar]:
       "| C F G |" is C for two beats then F and G; "." holds the chord before for a beat ("| C . . G |");
     - "%" repeats the whole bar before ("/" too, alone in a bar); "N.C." (NC, x) is no chord;
     - slash chords (C/E) and every quality of ACCEPTED_FORMS; a BOM, CRLF and tabs read as spaces.
-    Repeated or cut to `bars` when given.
+    Repeated or cut to `bars` when given; errors count bars from `first_bar`.
     """
+    if isinstance(text, str) and len(text) > MAX_CHART_CHARS:
+        raise ChordError(
+            f"the chord chart is {len(text):,} characters, more than the {MAX_CHART_CHARS:,} a chart may be "
+            f"({MAX_CHART_BARS} bars, the longest sketch): shorten it"
+        )
     if not isinstance(text, str) or not clean_chart_text(text).strip():
         raise ChordError("the chord chart is empty: type one chord a bar, e.g. 'Am F C G', or '| C Am | F G |'")
     groups = _bar_tokens(text)
     if not groups:
         raise ChordError("the chord chart has bar lines but no chords: type one chord a bar, e.g. '| Am | F |'")
+    if len(groups) > MAX_CHART_BARS:
+        raise ChordError(
+            f"the chord chart has {len(groups):,} bars, more than the longest sketch ({MAX_CHART_BARS} bars): "
+            "shorten it (a chart shorter than the song repeats)"
+        )
     out: list[Bar] = []
     for i, tokens in enumerate(groups):
-        bar = i + 1
+        bar = i + first_bar
         if len(tokens) == 1 and tokens[0] in REPEAT:
             if not out:
                 raise ChordError(
-                    f"bar 1 of the chart is {tokens[0]!r}, which repeats the bar before: start with a chord"
+                    f"bar {bar} of the chart is {tokens[0]!r}, which repeats the bar before: start with a chord"
                 )
             out.append(out[-1])
             continue
@@ -271,6 +287,102 @@ def parse_chart(text: str, bars: int | None = None) -> list[Chord | None]:
     if bars is not None:
         out = fit_chart(out, bars)
     return out
+
+
+# --- chords at their beats: the one representation of a chart inside the app ---------------------
+# A chart is held as one chord (or None) per beat, BEATS_PER_BAR beats a bar ("beats"); a Song keeps it as
+# each bar's chart text (bar_text: 'C', 'C Am', 'C . . G', 'N.C.'), which reads back to the same beats.
+
+
+def flat_beats(bars: list[Bar]) -> list[Chord | None]:
+    """Bars of beats (parse_bars) as one list, a chord (or None) per beat."""
+    return [chord for bar in bars for chord in bar]
+
+
+def beat_bars(beats: list) -> list[Bar]:
+    """A per-beat list as bars of BEATS_PER_BAR beats (a trailing partial bar holds its last chord on)."""
+    out = []
+    for lo in range(0, len(beats), BEATS_PER_BAR):
+        bar = list(beats[lo : lo + BEATS_PER_BAR])
+        out.append(tuple(bar + [bar[-1]] * (BEATS_PER_BAR - len(bar))))
+    return out
+
+
+def per_beat(chords: list, n_bars: int | None = None) -> list[Chord | None]:
+    """One chord a bar (a list of Chord or None) as a chord a beat, fitted to n_bars bars when given."""
+    chords = fit_chart(list(chords), n_bars) if n_bars is not None else list(chords)
+    return [chord for chord in chords for _ in range(BEATS_PER_BAR)]
+
+
+def resolution(beats: list) -> int:
+    """How many equal pieces a bar needs to hold a per-beat chart: 1 (a chord a bar), 2 (halves) or 4 (beats)."""
+    bars = beat_bars(beats)
+    if all(len(set(b)) == 1 for b in bars):
+        return 1
+    half = BEATS_PER_BAR // 2
+    if all(len(set(b[:half])) == 1 and len(set(b[half:])) == 1 for b in bars):
+        return 2
+    return BEATS_PER_BAR
+
+
+def slot_chords(beats: list, per_bar: int) -> list[Chord | None]:
+    """The chord of each of a bar's `per_bar` equal pieces (the chord on the piece's first beat)."""
+    step = BEATS_PER_BAR // per_bar
+    return list(beats[::step])
+
+
+def downbeats(beats: list) -> list[Chord | None]:
+    """Each bar's chord on its first beat: the chord a listener hears the bar open on."""
+    return list(beats[::BEATS_PER_BAR])
+
+
+def chord_changes(beats: list) -> list[tuple[int, Chord | None]]:
+    """(beat, chord) where the chart changes chord (and at beat 0): what a MIDI file marks."""
+    return [(i, c) for i, c in enumerate(beats) if i == 0 or c != beats[i - 1]]
+
+
+def parse_bar(text: str, bar: int | None = None) -> Bar:
+    """One bar's chart text ('C', 'C Am', 'C . . G', 'N.C.', as a Song keeps it) -> its beats; ChordError otherwise."""
+    where = 1 if bar is None else bar
+    bars = parse_bars(f"| {text} |", first_bar=where) if isinstance(text, str) and "|" not in text else None
+    if bars is None or len(bars) != 1:
+        raise ChordError(f"bar {bar if bar is not None else '?'} holds {_shown(str(text))}, not one bar of a chart")
+    return bars[0]
+
+
+def song_beats(texts: list, n_bars: int | None = None) -> list[Chord | None]:
+    """A Song's chords (each bar's chart text, or None) as a chord a beat, to n_bars bars (the chart round and
+    round) when given; a bar that does not read is no chord."""
+    bars = []
+    for i, text in enumerate(texts):
+        try:
+            bars.append((None,) * BEATS_PER_BAR if text is None else parse_bar(text, i + 1))
+        except ChordError:
+            bars.append((None,) * BEATS_PER_BAR)
+    if n_bars is not None:
+        bars = fit_chart(bars, n_bars) if bars else [(None,) * BEATS_PER_BAR] * n_bars
+    return flat_beats(bars)
+
+
+def song_texts(beats: list) -> list[str | None]:
+    """A chord a beat as a Song keeps it: each bar's chart text (bar_text); a bar with no chord at all is None."""
+    return [None if all(c is None for c in bar) else bar_text(bar) for bar in beat_bars(beats)]
+
+
+def chart_cut(chords, n_bars: int) -> str | None:
+    """What to tell the musician when a chart (text, or one chord a bar) is longer than the take it plays on:
+    the bars past the take's end are not played. None when it fits (a shorter chart repeats, as asked)."""
+    try:
+        n = len(parse_bars(chords)) if isinstance(chords, str) else len(chords)
+    except (ChordError, TypeError):
+        return None
+    if n <= n_bars:
+        return None
+    cut = f"bar {n} of the chart is" if n == n_bars + 1 else f"bars {n_bars + 1}-{n} of the chart are"
+    return (
+        f"the chord chart has {n} bars and the sketch {n_bars}: {cut} not played "
+        "(make the sketch longer, with more steps or a song form that long, to hear them)"
+    )
 
 
 def fit_chart(chords: list, bars: int) -> list:

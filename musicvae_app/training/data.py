@@ -13,10 +13,13 @@ import numpy as np
 
 from ..atomic import atomic_write
 from ..errors import InvalidValue
-from ..sketch.midi import MidiImportError, Notes, notes_to_roll, read_notes
+from ..sketch.midi import MidiImportError, Notes, notes_from_bytes, notes_to_roll
+from ..sketch.midi.smf import MAX_MIDI_BYTES
 from ..sketch.song import LANES, PITCHES, note_runs
+from ..userfiles import read_user_file
 
 MIDI_SUFFIXES = (".mid", ".midi")
+MAX_NPZ_BYTES = 256 << 20  # a pypianoroll song (LPD's are well under 1 MB)
 LPD_TRACKS = {"drums": 4, "piano": 0, "guitar": 1, "bass": 2, "strings": 3}  # LPD-5 track names -> lane
 
 
@@ -92,7 +95,9 @@ def _npz_notes(path: Path) -> Notes:
 def load_song(path: str | Path, steps_per_beat: int, cache_dir: str | Path | None = None) -> SongRolls:
     """Read one file into five lanes, through the cache keyed by the file's hash and the grid."""
     path = Path(path)
-    data = path.read_bytes()
+    npz = path.suffix.lower() == ".npz"
+    limit = MAX_NPZ_BYTES if npz else MAX_MIDI_BYTES  # a regular file, its size checked before reading; read once
+    data = read_user_file(path, limit, "training file", MidiImportError, "leave it out of the data folder")
     key = hashlib.sha1(data).hexdigest()
     cached = Path(cache_dir) / f"{key}-{steps_per_beat}.npz" if cache_dir else None
     if cached is not None and cached.exists():
@@ -100,7 +105,7 @@ def load_song(path: str | Path, steps_per_beat: int, cache_dir: str | Path | Non
             steps = int(z["steps"])
             roll = np.unpackbits(z["bits"], count=len(LANES) * steps * PITCHES).astype(bool)
         return SongRolls(key, str(path), roll.reshape(len(LANES), steps, PITCHES))
-    notes = _npz_notes(path) if path.suffix.lower() == ".npz" else read_notes(path)
+    notes = _npz_notes(path) if npz else notes_from_bytes(data, path.name)
     roll = notes_to_roll(notes, steps_per_beat)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..theory.harmony import QUALITY_NAMES, chord_index
+from ..userfiles import read_user_file
+
+MAX_SONG_BYTES = 16 << 20  # a POP909 song's .mid (read_notes' cap)
+MAX_LABEL_BYTES = 1 << 20  # its chord and key label files (a few KB)
 
 NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 
@@ -98,9 +102,11 @@ def parse_label(label: str) -> tuple[int, int | None]:
 
 def _read_midi(path: str) -> dict[str, np.ndarray]:
     """Track name -> (N, 4) float array of notes (pitch, start s, end s, velocity), with the tempo map."""
+    import io
+
     import mido
 
-    mid = mido.MidiFile(path)
+    mid = mido.MidiFile(file=io.BytesIO(read_user_file(path, MAX_SONG_BYTES, "POP909 song")))
     tpb = mid.ticks_per_beat
     tempo_ticks, tempos = [0], [500000]
     for track in mid.tracks:
@@ -184,32 +190,32 @@ def load_song(folder: str) -> Song:
     overlap = np.zeros((n_beats, 86))  # 85 classes; bass handled per beat by the best overlap
     bass_of = np.full(n_beats, -1)
     best_ov = np.zeros(n_beats)
-    with open(os.path.join(folder, "chord_midi.txt")) as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) < 3:
-                continue
-            s, e = to_beats(np.array([float(parts[0]), float(parts[1])]))
-            k, bass = parse_label(parts[2])
-            for b in range(max(0, int(np.floor(s))), min(n_beats, int(np.ceil(e)))):
-                ov = min(e, b + 1) - max(s, b)
-                if ov > 0:
-                    overlap[b, k] += ov
-                    if ov > best_ov[b]:
-                        best_ov[b] = ov
-                        bass_of[b] = -1 if bass is None else bass
+    chord_text = read_user_file(os.path.join(folder, "chord_midi.txt"), MAX_LABEL_BYTES, "POP909 chord labels")
+    for line in chord_text.decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) < 3:
+            continue
+        s, e = to_beats(np.array([float(parts[0]), float(parts[1])]))
+        k, bass = parse_label(parts[2])
+        for b in range(max(0, int(np.floor(s))), min(n_beats, int(np.ceil(e)))):
+            ov = min(e, b + 1) - max(s, b)
+            if ov > 0:
+                overlap[b, k] += ov
+                if ov > best_ov[b]:
+                    best_ov[b] = ov
+                    bass_of[b] = -1 if bass is None else bass
     labels = np.where(overlap.sum(axis=1) > 0, overlap[:, :85].argmax(axis=1), 84)
     key = (0, "major")
     best = -1.0
-    with open(os.path.join(folder, "key_audio.txt")) as fh:
-        for line in fh:
-            parts = line.split()
-            if len(parts) >= 3 and ":" in parts[2]:
-                dur = float(parts[1]) - float(parts[0])
-                if dur > best:
-                    root, _, mode = parts[2].partition(":")
-                    key = (pitch_class(root), "minor" if mode.startswith("min") else "major")
-                    best = dur
+    key_text = read_user_file(os.path.join(folder, "key_audio.txt"), MAX_LABEL_BYTES, "POP909 key labels")
+    for line in key_text.decode("utf-8", "replace").splitlines():
+        parts = line.split()
+        if len(parts) >= 3 and ":" in parts[2]:
+            dur = float(parts[1]) - float(parts[0])
+            if dur > best:
+                root, _, mode = parts[2].partition(":")
+                key = (pitch_class(root), "minor" if mode.startswith("min") else "major")
+                best = dur
     return Song(song_id, tracks, labels.astype(np.int64), bass_of.astype(np.int64), key)
 
 

@@ -1,10 +1,13 @@
-"""The chord lane above the five lanes: each bar's chord, typed (bright) or recognized (dim, italic).
+"""The chord lane above the five lanes: each chord at its beat, typed (bright) or recognized (dim, italic).
 
-It shares the lanes' time axis (x-linked: it scrolls and zooms with the roll). Click a bar to type its
-chord in place (Enter applies: the bar is re-voiced at once, one undo step; Esc cancels); "Chart…" (or
-Sketch > Chord chart…, Ctrl+Shift+C) types a whole chart, "Am F C G | Dm G C C", for the take on screen
-and the next Generate. Under it, the sections strip (ui/sections_strip.py). Everything goes through the
-Session (its Arrangement, sketch/arrangement.py); this module only draws and forwards.
+It shares the lanes' time axis (x-linked: it scrolls and zooms with the roll). A bar's chords stand where
+they start (`| C Am |`: C on beat 1, Am on beat 3); zoomed out, a name repeating the chord before is left
+out, a name wider than its room is cut short ("Cmaj…") and one with no room at all is not drawn, so names
+never run together. Click a bar to type its chords in place ("Dm7" or "Dm7 G7"; Enter applies: the bar is
+re-voiced at once, one undo step; Esc cancels); "Chart…" (or Sketch > Chord chart…, Ctrl+Shift+C) types a
+whole chart, "| C Am | F G |", for the take on screen and the next Generate. Under it, the sections strip
+(ui/sections_strip.py). Everything goes through the Session (its Arrangement, sketch/arrangement.py); this
+module only draws and forwards.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import html
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QFont, QFontMetricsF, QKeySequence
 from PySide6.QtWidgets import (
     QBoxLayout,
     QDialog,
@@ -31,7 +34,7 @@ from PySide6.QtWidgets import (
 
 from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR
-from ..theory.chords import ACCEPTED_FORMS
+from ..theory.chords import ACCEPTED_FORMS, ChordError, parse_bar
 from .bar_strip import BarStrip
 from .context import ViewContext
 from .sections_strip import SECTIONS_HEIGHT, SectionsStrip
@@ -42,7 +45,28 @@ TYPED_COLOUR = "#eef1f6"
 RECOGNIZED_COLOUR = "#8d93a0"
 TYPED_BAND = (120, 200, 255, 38)  # the faint band behind a typed bar
 MIN_PX_PER_BAR_ALL = 36  # narrower bars show a chord only where it changes
-MIN_PX_PER_BAR_ANY = 14  # narrower still: no chord names
+MIN_PX_NAME = 12  # a name with less room than this is not drawn (an ellipsis alone says nothing)
+LABEL_PAD_PX = 4  # room kept free before the next name
+LABEL_FONT_PT = 9
+
+
+def chord_events(chords: list[tuple[str | None, bool]]) -> list[tuple[float, str, bool, bool, int]]:
+    """The names the lane draws: (beat, name, typed, changes, bar) at each bar's start and at each change of
+    chord inside a bar, from each bar's chart text ('C Am': C on beat 1, Am on beat 3). changes: the name
+    differs from the chord sounding before it. A bar's text that does not read stands whole at its start."""
+    out: list[tuple[float, str, bool, bool, int]] = []
+    before: object = object()
+    for bar, (text, typed) in enumerate(chords):
+        try:
+            beats = parse_bar(text, bar + 1) if text else (None,) * BEATS_PER_BAR
+            names = ["N.C." if c is None else c.symbol for c in beats]
+        except ChordError:
+            names = [text] * BEATS_PER_BAR
+        for i, name in enumerate(names):
+            if i == 0 or name != names[i - 1]:
+                out.append((bar * BEATS_PER_BAR + i, name, typed, name != before, bar))
+            before = name
+    return out
 
 
 class ChordEditor(QLineEdit):
@@ -54,8 +78,11 @@ class ChordEditor(QLineEdit):
         super().__init__(parent)
         self.setObjectName("chordEditor")
         self.bar = 0
-        self.setPlaceholderText("Am7")
-        self.setToolTip(f"Type a chord: {ACCEPTED_FORMS}. Enter applies, Esc cancels")
+        self.setPlaceholderText("Am7, or C Am")
+        self.setToolTip(
+            f"Type the bar's chord, or its chords sharing the bar ('C Am': two halves, 'C . . G'): {ACCEPTED_FORMS}. "
+            "Enter applies, Esc cancels"
+        )
         self.setStyleSheet(
             "QLineEdit { background: #fafbfd; color: #15171c; border: 1px solid #78c8ff; padding: 0 3px; }"
         )
@@ -100,13 +127,15 @@ class ChordLane(BarStrip):
         self.getPlotItem().addItem(self.band)
         self.labels: list[pg.TextItem] = []
         self.chords: list[tuple[str | None, bool]] = []
+        self.events: list[tuple[float, str, bool, bool, int]] = []  # chord_events of self.chords
+        self.shown: list[str | None] = []
         self.editor = ChordEditor(self.viewport())
         self.editor.applied.connect(self.chordTyped)
         self.scene().sigMouseClicked.connect(self._clicked)
         self.vb.sigXRangeChanged.connect(self._level_of_detail)
 
     def show_chords(self, chords: list[tuple[str | None, bool]]) -> None:
-        """Draw (symbol, typed) per bar; [] clears."""
+        """Draw (the bar's chart text, typed) per bar, each chord at its beat; [] clears."""
         self.chords = list(chords)
         self.set_length(len(chords) if chords else 0)
         plot = self.getPlotItem()
@@ -116,25 +145,74 @@ class ChordLane(BarStrip):
         typed = [i for i, (_, t) in enumerate(chords) if t]
         x0 = np.array(typed, dtype=float) * BEATS_PER_BAR
         self.band.setOpts(x0=x0, x1=x0 + BEATS_PER_BAR, y0=np.zeros(len(typed)), y1=np.ones(len(typed)))
-        for bar, (symbol, is_typed) in enumerate(chords):
-            text = html.escape(symbol or "N.C.")
-            style = f"color: {TYPED_COLOUR}; font-weight: bold;" if is_typed else f"color: {RECOGNIZED_COLOUR};"
-            if not is_typed:
-                style += " font-style: italic;"
-            item = pg.TextItem(html=f'<span style="{style} font-size: 9pt;">{text}</span>', anchor=(0, 0.5))
-            item.setPos(bar * BEATS_PER_BAR + 0.12, 0.5)
-            item.setToolTip(f"Bar {bar + 1}: {symbol or 'no chord'} ({'typed' if is_typed else 'recognized'})")
+        self.events = chord_events(self.chords)
+        self.shown: list[str | None] = []  # the text each label draws now (None: hidden)
+        for beat, name, is_typed, _, bar in self.events:
+            item = pg.TextItem(html=self._html(name, is_typed), anchor=(0, 0.5))
+            item.setPos(beat + 0.12, 0.5)
+            text = chords[bar][0] or "no chord"
+            item.setToolTip(f"Bar {bar + 1}: {text} ({'typed' if is_typed else 'recognized'})")
             plot.addItem(item)
             self.labels.append(item)
+            self.shown.append(name)
         self._level_of_detail()
 
+    @staticmethod
+    def _html(name: str, typed: bool) -> str:
+        style = f"color: {TYPED_COLOUR}; font-weight: bold;" if typed else f"color: {RECOGNIZED_COLOUR};"
+        if not typed:
+            style += " font-style: italic;"
+        return f'<span style="{style} font-size: {LABEL_FONT_PT}pt;">{html.escape(name)}</span>'
+
+    def label_texts(self) -> list[str | None]:
+        """What each chord name draws now (cut short with an ellipsis where it has no room; None: not drawn)."""
+        return [text if item.isVisible() else None for item, text in zip(self.labels, self.shown)]
+
     def _level_of_detail(self, *_) -> None:
-        px = self.px_per_bar()
-        previous = object()
-        for item, (symbol, _) in zip(self.labels, self.chords):
-            changes = symbol != previous
-            previous = symbol
-            item.setVisible(px >= MIN_PX_PER_BAR_ALL or (px >= MIN_PX_PER_BAR_ANY and changes))
+        """Names that fit: zoomed out, a name that repeats the chord before goes; each name then gets the room to
+        the next drawn one, cut short with an ellipsis where it is wider, and left out under MIN_PX_NAME."""
+        px_bar = self.px_per_bar()
+        px_beat = px_bar / BEATS_PER_BAR
+        all_names = px_bar >= MIN_PX_PER_BAR_ALL
+        wanted = [all_names or changes for _, _, _, changes, _ in self.events]
+        end = len(self.chords) * BEATS_PER_BAR
+        fonts = {}
+        texts: list[str | None] = [None] * len(self.events)
+
+        def next_drawn(k: int) -> float:
+            return next((self.events[j][0] for j in range(k + 1, len(texts)) if texts[j] is not None), end)
+
+        for k in range(len(self.events) - 1, -1, -1):  # right to left: each name's room runs to the next drawn one
+            beat, name, typed, _, bar = self.events[k]
+            if not wanted[k]:
+                continue
+            if typed not in fonts:
+                font = QFont(self.font())
+                font.setPointSizeF(LABEL_FONT_PT)
+                font.setBold(typed)
+                font.setItalic(not typed)
+                fonts[typed] = QFontMetricsF(font)
+            metrics = fonts[typed]
+
+            def fitted(room: float, name=name, metrics=metrics) -> str | None:
+                if metrics.horizontalAdvance(name) <= room:
+                    return name
+                cut = metrics.elidedText(name, Qt.TextElideMode.ElideRight, room) if room >= MIN_PX_NAME else ""
+                return cut if cut and cut != "…" else None
+
+            texts[k] = fitted((next_drawn(k) - beat - 0.12) * px_beat - LABEL_PAD_PX)
+            if texts[k] is None and beat % BEATS_PER_BAR == 0:
+                # a bar's first chord comes before the changes inside the bar: they give up their room to it
+                for j in range(k + 1, len(texts)):
+                    if self.events[j][4] != bar:
+                        break
+                    texts[j] = None
+                texts[k] = fitted((next_drawn(k) - beat - 0.12) * px_beat - LABEL_PAD_PX)
+        for k, (item, text) in enumerate(zip(self.labels, texts)):
+            if text != self.shown[k] and text is not None:
+                item.setHtml(self._html(text, self.events[k][2]))
+            self.shown[k] = text if text is not None else self.shown[k]
+            item.setVisible(text is not None)
 
     def _clicked(self, event) -> None:
         if event.button() != Qt.MouseButton.LeftButton:
@@ -280,11 +358,12 @@ class ArrangementView(QWidget):
         self.dialog = TextDialog(
             self.views.parent,
             "Chord chart",
-            "One chord a bar, repeated to the sketch's length; bar lines | are optional, % repeats the bar "
-            "before, N.C. is no chord. The take on screen is re-voiced at once (one undo step) and the next "
+            "One chord a bar (Am F C G), or chords sharing a bar between bar lines (| C Am | F G |: two a bar; "
+            "| C Am F G |: one a beat; . holds a chord a beat), repeated to the sketch's length; % repeats the "
+            "bar before, N.C. is no chord. The take on screen is re-voiced at once (one undo step) and the next "
             "Generate plays the chart; leave it empty to let Generate choose.",
             session.chart_text(),
-            "Am F C G | Dm G C C",
+            "| C Am | F G |",
             "chartDialog",
         )
         self.dialog.accepted_text.connect(slot(self.apply_chart, 1))
@@ -308,9 +387,10 @@ class ArrangementView(QWidget):
             "Song form",
             "Sections one after another from bar 1: a name and its bars. A name that comes back (chorus, "
             "verse 2) plays its first time's music again with a variation, and the drums fill into every "
-            "section, at the next Generate. Empty clears the sections.",
+            "section, at the next Generate. '@N' after the bars sets its energy 1-5 (default: intro 2, verse 3, "
+            "chorus 4, outro 2): a chorus lifts, an outro ends. Empty clears the sections.",
             form_text(session.sections()),
-            "intro 4, verse 8, chorus 8, verse 8, chorus 8, outro 4",
+            "intro 4, verse 8, chorus 8 @5, verse 8, chorus 8 @5, outro 4",
             "formDialog",
         )
         self.dialog.accepted_text.connect(slot(self.apply_form, 1))

@@ -185,6 +185,10 @@ class GenerateBar(QWidget):
         self.key.setMaxVisibleItems(25)
         self.key.setMinimumContentsLength(len("From primer: E minor"))
         self.key.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.style = QComboBox()
+        self.style.setObjectName("styleCombo")
+        self.style.addItem("Auto", None)
+        self.style.setToolTip("The style of the next Generate, learnt from the training songs (Auto: none)")
         self.scale_lock = QCheckBox("Scale lock")
         self.scale_lock.setObjectName("scaleLock")
         self.scale_lock.setToolTip("Keep every pitched note of the next Generate in the key's scale (drums untouched)")
@@ -232,6 +236,9 @@ class GenerateBar(QWidget):
         key_row.addWidget(key_label)
         key_row.addWidget(self.key)
         key_row.addWidget(self.scale_lock)
+        key_row.addSpacing(12)
+        key_row.addWidget(self._label("Style"))
+        key_row.addWidget(self.style)
         key_row.addSpacing(12)
         key_row.addWidget(self.key_info, 1)
         settings = QVBoxLayout()
@@ -336,6 +343,15 @@ class GenerateBar(QWidget):
         self.scale_lock.blockSignals(True)
         self.scale_lock.setChecked(bool(scale_lock))
         self.scale_lock.blockSignals(False)
+
+    def set_styles(self, styles: list[tuple[str, str]]) -> None:
+        """The pack's styles (name, one line; "Auto" first) as the Style box's entries, each line its tooltip."""
+        self.style.blockSignals(True)
+        self.style.clear()
+        for name, text in styles:
+            self.style.addItem(name, None if name == "Auto" else name)
+            self.style.setItemData(self.style.count() - 1, text, Qt.ItemDataRole.ToolTipRole)
+        self.style.blockSignals(False)
 
     def seed_value(self) -> int | None:
         text = self.seed.text().strip()

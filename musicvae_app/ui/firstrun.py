@@ -1,6 +1,7 @@
-"""What the window can know before torch loads: the pack's card (its generation defaults) and a primer's tempo.
+"""What the window can know before torch loads: the pack's card (its generation defaults).
 
-Both read small files with json and mido only, so the sliders show the pack's defaults from the first frame.
+Read with json only (through userfiles: a regular file, its size capped), so the sliders show the pack's
+defaults from the first frame.
 """
 
 from __future__ import annotations
@@ -9,11 +10,12 @@ import json
 import os
 from pathlib import Path
 
-import mido
-
+from ..errors import MusicVAEError
 from ..resources import resources_dir
+from ..userfiles import read_user_file
 
 CARD = "card.json"
+MAX_CARD_BYTES = 4 << 20  # as model/pack.py allows (a card is a few KB); not imported from there: no torch yet
 
 
 def pack_folder(pack=None) -> Path | None:
@@ -31,21 +33,8 @@ def generation_defaults(pack=None) -> dict:
     if card is None:
         folder = pack_folder(pack)
         try:
-            card = json.loads((folder / CARD).read_text()) if folder is not None else {}
-        except (OSError, ValueError):
+            card = json.loads(read_user_file(folder / CARD, MAX_CARD_BYTES, "card")) if folder is not None else {}
+        except (OSError, ValueError, RecursionError, MusicVAEError):
             card = {}
     gen = card.get("generation") if isinstance(card, dict) else None
     return dict(gen) if isinstance(gen, dict) else {}
-
-
-def midi_tempo(path: str | Path) -> float | None:
-    """The first tempo of a MIDI file in BPM; None when it has none or cannot be read."""
-    try:
-        mid = mido.MidiFile(str(path), clip=True)
-        for track in mid.tracks:
-            for msg in track:
-                if msg.type == "set_tempo":
-                    return round(float(mido.tempo2bpm(msg.tempo)), 2)
-    except Exception:  # mido raises many kinds on bad bytes; the primer check reports those
-        return None
-    return None

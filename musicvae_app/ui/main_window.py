@@ -397,6 +397,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             card = GenerationSettings.from_card(engine.pack.card)
             self.bar.noise.set_value(card.noise)
             self.bar.threshold.set_value(card.threshold)
+        self.bar.set_styles(engine.styles())
         self.engineReady.emit()
         self.session.set_engine(engine)  # a Generate clicked while the pack loaded runs now
 
@@ -483,6 +484,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         bar.takes.keep.clicked.connect(slot(self.keep_take))
         bar.key.currentIndexChanged.connect(slot(lambda: s.set_key(bar.key_value(), bar.scale_lock.isChecked())))
         bar.scale_lock.toggled.connect(slot(lambda: s.set_key(bar.key_value(), bar.scale_lock.isChecked())))
+        bar.style.currentIndexChanged.connect(slot(lambda: s.set_style(bar.style.currentData())))
         bar.takes.morph.clicked.connect(slot(self.morph_dialog))
         self.feel.feelChanged.connect(slot(lambda values: s.set_feel(**values), 1))
         self.lanes.selectionChanged.connect(

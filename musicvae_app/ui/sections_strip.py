@@ -154,6 +154,6 @@ class SectionsStrip(BarStrip):
         return menu
 
     def _other_name(self, first: int, last: int) -> None:
-        name, ok = QInputDialog.getText(self, "Section name", f"Name bars {first}-{last}:")
+        name, ok = QInputDialog.getText(self, "Section name", f"Name bars {first}-{last} ('chorus @5': energy 1-5):")
         if ok and name.strip():
             self.markRequested.emit(name.strip(), first, last)

@@ -20,6 +20,7 @@ from .format import (
 from .read import (
     Notes,
     chords_from_notes,
+    notes_from_bytes,
     notes_to_roll,
     open_midifile,
     primer_from_notes,
@@ -45,6 +46,7 @@ __all__ = [
     "lane_notes",
     "lane_ticks",
     "lane_of_program",
+    "notes_from_bytes",
     "notes_to_roll",
     "open_midifile",
     "primer_from_notes",

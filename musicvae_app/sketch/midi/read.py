@@ -12,7 +12,8 @@ import mido
 import numpy as np
 
 from ...limits import MAX_NOTE_BEATS, MAX_SONG_MINUTES, MAX_TEMPO, MIN_TEMPO, check_chunk_steps, check_steps_per_beat
-from ...theory.chords import NO_CHORD, ChordError, parse_chord
+from ...theory.chords import NO_CHORD, ChordError, parse_chord, song_texts
+from ...userfiles import read_user_file
 from ..song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
 from .format import DRUM_CHANNEL, GM_DRUM_RANGE, SETTINGS_PREFIX, MidiImportError
 from .smf import LANE_OF_PROGRAM, MAX_MARKER_BYTES, MAX_MIDI_BYTES, Smpte, TooBig, parse_smf, without_bad_meta
@@ -35,6 +36,7 @@ class Notes:
     markers: list[tuple[float, str]] = field(default_factory=list)  # (beats, text) of marker events, in time order
     length: float = 0.0  # beats to where the longest track ends (after any cut)
     velocity: np.ndarray | None = None  # each note's note-on velocity (1-127), as `pitch`
+    name: str = ""  # the file's name (for messages), when read from a file
 
     def __post_init__(self) -> None:
         if self.velocity is None:
@@ -62,28 +64,19 @@ def _tick_limit(tempo_ticks: np.ndarray, tempo_us: np.ndarray, tpb: int) -> int:
 def read_notes(path: str | Path) -> Notes:
     """Every note of a type 0/1 file with its lane; raises MidiImportError for anything unusable.
 
-    Bounded whatever the bytes say: files over 16 MB are refused, a song longer than 60 minutes is cut
+    The file is read once, through userfiles (a regular file only: a pipe, a device or a folder is refused at
+    once). Bounded whatever the bytes say: files over 16 MB are refused, a song longer than 60 minutes is cut
     there, a note held longer than 64 bars is cut, and a tempo of 0 or outside 20-400 BPM is clamped;
     each change is listed in the result's `warnings`.
     """
     path = Path(path)
-    try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise IsADirectoryError
-        if not path.is_file():  # a pipe or device would never end (or block forever)
-            raise MidiImportError(f"'{path.name}' is not a regular file")
-        if size > MAX_MIDI_BYTES:
-            raise MidiImportError(
-                f"'{path.name}' is {size / 2**20:.0f} MB; MIDI files up to {MAX_MIDI_BYTES // 2**20} MB can be used"
-            )
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise MidiImportError(f"'{path}' does not exist") from None
-    except IsADirectoryError:
-        raise MidiImportError(f"'{path}' is a folder, not a MIDI file") from None
-    except OSError as exc:
-        raise MidiImportError(f"'{path.name}' cannot be read ({exc.strerror or exc})") from None
+    data = read_user_file(path, MAX_MIDI_BYTES, "MIDI file", MidiImportError, "give a .mid file")
+    return notes_from_bytes(data, path.name)
+
+
+def notes_from_bytes(data: bytes, name: str) -> Notes:
+    """read_notes on a file's bytes already read (`name`: the file's name, for messages and Notes.name)."""
+    path = Path(name)
     markers: list[tuple[int, bytes]] = []
     try:
         tpb, ticks, codes, last = parse_smf(data, markers)
@@ -97,7 +90,9 @@ def read_notes(path: str | Path) -> Notes:
         raise MidiImportError(f"'{path.name}' is not a readable MIDI file (damaged: {exc})") from None
     if tpb <= 0:
         raise MidiImportError(f"'{path.name}' is not a readable MIDI file (0 ticks per beat)")
-    return _pair_notes(np.frombuffer(ticks, np.int64), np.frombuffer(codes, np.int64), last, tpb, markers)
+    notes = _pair_notes(np.frombuffer(ticks, np.int64), np.frombuffer(codes, np.int64), last, tpb, markers)
+    notes.name = path.name
+    return notes
 
 
 def marker_text(data: bytes) -> str:
@@ -232,37 +227,37 @@ def read_roll(path: str | Path, steps_per_beat: int) -> tuple[np.ndarray, float]
 
 
 def chords_from_notes(notes: Notes, steps_per_beat: int) -> list[str | None]:
-    """The chord symbol of each bar of the file, from its marker events ([] when none names a chord).
+    """The chords of each bar of the file, from its marker events, as Song.chords keeps them: each bar's chart
+    text ('Am7', 'C G': two halves, 'C . . G': a chord a beat) or None ([] when no marker names a chord).
 
     A marker names a chord when chords.py reads its text ("Am7", "C/E"; "N.C." for none); other markers
-    (Verse, Chorus) are ignored. A marker counts in the bar its grid step falls in; a bar takes the first
-    chord named in it, else the last one before it (a chord holds until the next). The list covers every
-    bar of the file in canonical symbols, as Song.chords keeps them; a marker on the closing bar line names no bar.
+    (Verse, Chorus) are ignored. A marker counts on the beat its grid step falls in; a beat takes the first
+    chord named on it, else the last one before it (a chord holds until the next); beats before the first
+    chord have none. The list covers every bar of the file; a marker on the closing bar line names no beat.
     """
     steps_per_beat = check_steps_per_beat(steps_per_beat)
-    bar_steps = steps_per_beat * BEATS_PER_BAR
-    n_bars = -(-round(notes.length * steps_per_beat) // bar_steps)
-    named: dict[int, list[str | None]] = {}
+    n_beats = BEATS_PER_BAR * -(-round(notes.length * steps_per_beat) // (steps_per_beat * BEATS_PER_BAR))
+    named: dict[int, list] = {}
     for beats, text in notes.markers:
-        bar = round(beats * steps_per_beat) // bar_steps
-        if bar >= n_bars or not text or len(text) > MAX_MARKER_BYTES:
+        beat = round(beats * steps_per_beat) // steps_per_beat
+        if beat >= n_beats or not text or len(text) > MAX_MARKER_BYTES:
             continue
         try:
-            chord = None if text in NO_CHORD else parse_chord(text).symbol
+            chord = None if text in NO_CHORD else parse_chord(text)
         except ChordError:
             continue
-        named.setdefault(bar, []).append(chord)
+        named.setdefault(beat, []).append(chord)
     if not any(c is not None for chords in named.values() for c in chords):
         return []
-    out: list[str | None] = []
+    out: list = []
     held = None
-    for bar in range(n_bars):
-        if bar in named:
-            out.append(named[bar][0])
-            held = named[bar][-1]
+    for beat in range(n_beats):
+        if beat in named:
+            out.append(named[beat][0])
+            held = named[beat][-1]
         else:
             out.append(held)
-    return out
+    return song_texts(out)
 
 
 def read_chords(path: str | Path, steps_per_beat: int) -> list[str | None]:
@@ -324,8 +319,8 @@ def open_midifile(path: str | Path) -> mido.MidiFile:
     import io
 
     path = Path(path)
-    read_notes(path)  # the bounded reader vouches for the file before mido parses it
-    data = path.read_bytes()
+    data = read_user_file(path, MAX_MIDI_BYTES, "MIDI file", MidiImportError, "give a .mid file")
+    notes_from_bytes(data, path.name)  # the bounded reader vouches for the bytes before mido parses them
     try:
         try:
             mid = mido.MidiFile(file=io.BytesIO(data), clip=True)
@@ -344,9 +339,9 @@ def read_settings(path: str | Path) -> dict:
     Raises MidiImportError for a file that is missing, too big or not MIDI at all.
     """
     path = Path(path)
-    read_notes(path)  # missing, too big or not MIDI: MidiImportError
+    mid = open_midifile(path)  # missing, too big or not MIDI: MidiImportError
     try:
-        for track in open_midifile(path).tracks[:1]:
+        for track in mid.tracks[:1]:
             for msg in track:
                 if msg.type == "text" and msg.text.startswith(SETTINGS_PREFIX):
                     settings = json.loads(msg.text[len(SETTINGS_PREFIX) :])

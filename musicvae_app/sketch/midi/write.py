@@ -9,7 +9,7 @@ import mido
 import numpy as np
 
 from ...atomic import atomic_write
-from ...theory.chords import NO_CHORD, REPEAT, ChordError, parse_chord
+from ...theory.chords import BEATS_PER_BAR, NO_CHORD, REPEAT, ChordError, parse_bar, parse_chord
 from ...theory.feel import feel_of, song_seed, timed_notes
 from ...theory.keys import MAJOR_NAMES, MINOR_NAMES, parse_key
 from ..pins import DRUM_HIT_STEPS, lane_notes  # noqa: F401 (lane_notes: read from here too)
@@ -72,12 +72,19 @@ def lane_ticks(song: Song, lane: int, notes=None) -> list[tuple[int, int, int, i
     return [(p, round(s * TICKS_PER_BEAT), round(e * TICKS_PER_BEAT), v) for p, s, e, v in timed]
 
 
-def _track(events: list[tuple[int, int, mido.Message]], name: str, end_tick: int) -> mido.MidiTrack:
+def _track(events: list[tuple], name: str, end_tick: int) -> mido.MidiTrack:
+    """A track of (tick, order, message) events in time order (ties by order). A message is a mido message, or
+    a note as (kind, channel, pitch, velocity), made here once with its delta time: mido checks every message it
+    makes, and a 4,000-bar part has hundreds of thousands of notes (made and then copied, it took twice as long)."""
     track = mido.MidiTrack()
     track.append(mido.MetaMessage("track_name", name=name, time=0))
     last = 0
     for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-        track.append(msg.copy(time=tick - last))
+        if isinstance(msg, tuple):
+            kind, channel, note, velocity = msg
+            track.append(mido.Message(kind, channel=channel, note=note, velocity=velocity, time=tick - last))
+        else:
+            track.append(msg.copy(time=tick - last))
         last = tick
     track.append(mido.MetaMessage("end_of_track", time=end_tick - last))
     return track
@@ -95,20 +102,24 @@ def _key_signature(song: Song) -> list:
 
 
 def _chord_markers(song: Song, ticks_per_step: int) -> list:
-    """A marker (the chord's symbol; N.C. for none) on each bar line where the chord changes.
+    """A marker (the chord's symbol; N.C. for none) on each beat where the chord changes: on the bar line for a
+    chord a bar, on beat 3 for a bar's second half ('C Am'), on its beat for a chord a beat ('C . . G').
 
-    Symbols chords.py cannot read are left out: a DAW would show them, but no reader could use them.
+    Bars chords.py cannot read are left out: a DAW would show them, but no reader could use them.
     """
     out, held = [], None
+    beat_ticks = song.steps_per_beat * ticks_per_step
     for bar, text in enumerate(song.chords[: song.n_bars]):
         try:
-            chord = None if text is None or text in NO_CHORD else parse_chord(text).symbol
+            beats = (None,) * BEATS_PER_BAR if text is None else parse_bar(text, bar + 1)
         except ChordError:
             continue
-        if chord != held:
-            tick = bar * song.steps_per_bar * ticks_per_step
-            out.append((tick, 3, mido.MetaMessage("marker", text=NO_CHORD_MARKER if chord is None else chord)))
-            held = chord
+        for i, chord in enumerate(beats):
+            symbol = None if chord is None else chord.symbol
+            if symbol != held:
+                tick = (bar * BEATS_PER_BAR + i) * beat_ticks
+                out.append((tick, 3, mido.MetaMessage("marker", text=NO_CHORD_MARKER if symbol is None else symbol)))
+                held = symbol
     return out
 
 
@@ -165,8 +176,8 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
             (0, 0, mido.Message("control_change", channel=channel, control=PAN_CC, value=int(song.pans[lane]))),
         ]
         for pitch, s, e, vel in notes:
-            events.append((s, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=vel)))
-            events.append((e, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+            events.append((s, 2, ("note_on", channel, pitch, vel)))
+            events.append((e, 1, ("note_off", channel, pitch, 0)))
         mid.tracks.append(_track(events, TRACK_NAMES[lane], end_tick))
     return mid
 
