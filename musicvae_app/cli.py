@@ -24,6 +24,7 @@ from .limits import (
 from .sketch.song import LANES
 from .sketch.spec import FIELDS, GenerationSettings
 from .theory.feel import check_feel
+from .theory.performance import check_quantize
 
 
 def _add_generate(sub) -> None:
@@ -49,6 +50,18 @@ def _add_generate(sub) -> None:
         help="a MIDI part to play along with: every lane it plays is kept note for note for its whole length, "
         "its chords are recognized (unless --chords is given) and the other lanes are generated around it; "
         "the sketch is as long as the part (no --steps) and in its key (no --key)",
+    )
+    p.add_argument(
+        "--quantize",
+        default=None,
+        metavar="GRID",
+        help="the followed part's notes on a grid: off (the default: exactly as played), 16th, 8th, '8th triplet'; "
+        "each start moves to the grid, lengths and velocities stay",
+    )
+    p.add_argument(
+        "--chords-over-part",
+        action="store_true",
+        help="with --follow and --chords: the band plays your chart over the part (default: the part's chords rule)",
     )
     chart = p.add_mutually_exclusive_group()
     chart.add_argument(
@@ -304,6 +317,10 @@ def check_generate_args(args) -> None:
                 raise InvalidValue(f"{flag} cannot be used with --follow: the followed part sets the sketch's {what}")
         if not Path(args.follow).is_file():
             raise InvalidValue(f"--follow '{args.follow}' does not exist or is not a file")
+    if args.quantize is not None:
+        if args.follow is None:
+            raise InvalidValue("--quantize moves the notes of a part you follow: give --follow PART.mid too")
+        args.quantize = check_quantize(args.quantize)
     args.steps = check_int("steps", 8 if args.steps is None else args.steps, 0, MAX_STEPS)
     args.variations = check_int("variations", args.variations, 1, MAX_VARIATIONS)
     flags = {"swing": "--swing", "swing_grid": "--swing-grid", "humanize_ms": "--humanize"}
@@ -392,9 +409,16 @@ def cmd_generate(args) -> int:
         chords=args.chart,
         style=args.style,
         sections=form,
+        chords_over_part=args.chords_over_part,
         **call,
     )
     read.clear()  # the part's notes are in the takes now
+    if args.follow and args.chart and not args.chords_over_part:
+        print(
+            "musicvae generate: note: the part's own chords rule over --chords; add --chords-over-part to play "
+            "your chart over it",
+            file=sys.stderr,
+        )
     ms = (time.perf_counter() - t1) * 1000
     cut = chart_cut(args.chart, songs[0].n_bars) if args.chart is not None and songs else None
     if cut:
@@ -403,6 +427,8 @@ def cmd_generate(args) -> int:
         songs = [song.with_density(args.density) for song in songs]
     if args.feel:
         songs = [song.with_feel(**args.feel) for song in songs]
+    if args.quantize:
+        songs = [song.with_quantize(args.quantize) for song in songs]
     for i, song in enumerate(songs):
         path = out if len(songs) == 1 else out.with_name(f"{out.stem}-{i + 1}{out.suffix}")
         atomic_write(path, lambda f, song=song: song_to_midifile(song).save(file=f))  # the user's file mode

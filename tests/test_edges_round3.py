@@ -141,14 +141,18 @@ def bass_part(folder, bars: int = 8):
     return write_notes(folder / "my-bass.mid", notes, tempo=96)
 
 
-def test_a_form_longer_than_a_followed_part_says_why(engine, tmp_path):
+def test_a_form_longer_than_a_followed_part_has_the_part_go_round(engine, tmp_path):
+    """Issue 33 item 4: a followed part works with a song form; one longer than the part has it go round again
+    (as a Band-in-a-Box melody goes round each chorus) until the form ends, nothing refused."""
     session = Session(engine)
     assert session.follow_part(bass_part(tmp_path))
     session.set_form("verse 4 chorus 8")
-    assert not session.generate() or session.song is None
-    text = session.last_error or ""
-    assert "the part followed ('my-bass.mid') is 8 bars long and sets the sketch's length" in text, text
-    assert "'chorus' (bars 5-12) goes past the end of the song, which has 8 bars" in text, text
+    assert session.generate() and session.last_error is None
+    song = session.song
+    assert song.n_bars >= 12 and [s.name for s in song.sections] == ["verse", "chorus"]
+    bass = song.notes()[2]
+    bar = song.steps_per_bar
+    assert (bass[8 * bar : 12 * bar] == bass[: 4 * bar]).all()  # bars 9-12: the part's first four again
 
 
 # --- 3. a part file is read once per operation ---------------------------------------------------------------

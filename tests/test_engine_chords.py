@@ -231,9 +231,11 @@ def test_follow_with_a_primer_locked_lanes_or_a_key_is_refused(engine, tmp_path)
             engine.generate(follow=path, **extra)
 
 
-def test_a_chart_given_with_a_part_wins_over_the_parts_own(engine, tmp_path):
+def test_a_part_s_chords_rule_over_a_chart_unless_it_is_played_over_the_part(engine, tmp_path):
     path, notes = write_part(tmp_path, "piano", bars=8)
-    song = engine.generate(follow=path, chords="Dm G", seed=1)
+    ruled = engine.generate(follow=path, chords="Dm G", seed=1)  # issue 33: a chart no longer wins silently
+    assert ruled.settings["chords"] == "part" and ruled.chords == engine.generate(follow=path, seed=1).chords
+    song = engine.generate(follow=path, chords="Dm G", seed=1, chords_over_part=True)  # the musician's choice
     assert song.chords == ["Dm", "G"] * 4 and song.settings["chords"] == "asked"
     assert np.array_equal(song.notes()[0], part_cells(notes, 2, song.n_steps))
 

@@ -122,7 +122,7 @@ def test_a_part_given_before_the_model_loaded_is_followed_once_it_has(engine, tm
     assert np.array_equal(waiting.song.notes()[BASS], cells(engine, path, BASS, waiting.song.n_steps))
 
 
-def test_a_recording_becomes_the_part_and_the_band_follows_in_one_undo_step(session, engine, tmp_path):
+def test_a_recording_is_added_to_the_take_in_one_undo_step(session, engine, tmp_path):
     session.generate()
     first = session.song
     beat = 60 / 100
@@ -131,11 +131,13 @@ def test_a_recording_becomes_the_part_and_the_band_follows_in_one_undo_step(sess
     path = session.follow_recording(take, tmp_path / "recordings")
     assert path is not None and path.parent == tmp_path / "recordings"
     song = session.song
-    assert song.tempo == pytest.approx(100) and session.part_lanes() == [PIANO]
+    # added on its lane to the take on screen (issue 33): the take keeps its tempo, length and band
+    assert song.tempo == first.tempo and song.n_bars == first.n_bars and session.part_lanes() == [PIANO]
+    assert np.array_equal(np.delete(song.notes(), PIANO, 0), np.delete(first.notes(), PIANO, 0))
     spb = engine.cfg.steps_per_beat
     expected = np.zeros_like(song.notes()[PIANO])
-    for i in range(8):
-        expected[i * spb : i * spb + spb // 2, 60 + i % 5] = True  # every quarter, an 8th long
+    for i in range(8):  # every quarter, an 8th long (its beats at the recording's tempo)
+        expected[i * spb : i * spb + spb // 2, 60 + i % 5] = True
     assert np.array_equal(song.notes()[PIANO], expected)
     assert session.history.undo_text == "Record piano"
     session.undo()

@@ -82,3 +82,60 @@ def test_record_a_part_from_a_jack_keyboard_and_the_band_follows(qtbot, window, 
     finally:
         keys.close_port()
         keys.delete()
+
+
+def test_your_part_is_drawn_as_played_and_quantized_from_its_header(qtbot, window, tmp_path):
+    from musicvae_app.ui.lanes_view import PLAYED_TICKS
+
+    # a bass line off the grid: 8ths pushed 20 ticks late, with accents
+    notes = [(2, 33, 36 + b % 5, b / 2 + 20 / 480, b / 2 + 0.4) for b in range(32)]
+    path = write_notes(tmp_path / "late-bass.mid", notes, tempo=100)
+    assert window.session.follow_part(path)
+    qtbot.waitUntil(lambda: window.session.part == path, timeout=TIMEOUT)
+    with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+        window.generate()
+    header, view = window.headers[BASS], window.lanes.lanes[BASS]
+    assert header.quantize.isVisibleTo(header) and not header.density.isVisibleTo(header)
+    assert not window.headers[0].quantize.isVisibleTo(window.headers[0])
+    song = window.session.song
+    cols = song.n_steps * 480 // song.steps_per_beat // PLAYED_TICKS
+    assert view.image.image.shape[0] == cols  # drawn on the played notes' own time grid
+    starts = sorted({int(c) for c in view._onsets.nonzero()[0]})
+    assert starts[:2] == [20 // PLAYED_TICKS, (240 + 20) // PLAYED_TICKS]  # late, as played
+    header.quantize.setCurrentIndex(header.quantize.findData("8th"))
+    assert window.session.song.performance.quantize == "8th"
+    assert window.session.history.undo_text == "Quantize 8th"
+    starts = sorted({int(c) for c in window.lanes.lanes[BASS]._onsets.nonzero()[0]})
+    assert starts[:2] == [0, 240 // PLAYED_TICKS]  # on the grid now
+    window.session.undo()
+    assert window.headers[BASS].quantize.currentData() == "off"
+
+
+def test_the_chord_lane_says_whose_chords_rule_marks_clashes_and_the_key_is_the_part_s(qtbot, window, tmp_path):
+    triads = {"G": (55, 59, 62), "D": (50, 54, 57), "Em": (52, 55, 59), "C": (48, 52, 55)}
+    notes = [
+        (0, 0, p, 4 * bar + beat, 4 * bar + beat + 2)
+        for bar, chord in enumerate(["G", "D", "Em", "C"])
+        for beat in (0, 2)
+        for p in triads[chord]
+    ]
+    path = write_notes(tmp_path / "comp.mid", notes, tempo=100)
+    s = window.session
+    s.set_chords("G D Am C")  # typed first: bar 3 (Am) clashes with the part's Em
+    assert s.follow_part(path)
+    qtbot.waitUntil(lambda: s.part == path, timeout=TIMEOUT)
+    assert window.bar.key.currentText().startswith("From your part") and not window.bar.key.isEnabled()
+    with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+        window.generate()
+    source = window.chord_source
+    assert source.isVisibleTo(window) and "from your part" in source.label.text()
+    assert source.clashes == [3] and "clashes with your part in bars 3" in source.label.text()
+    assert list(source.marks.opts["x0"]) == [8]  # bar 3 marked on the chord lane
+    assert source.over.isVisibleTo(window) and not source.over.isChecked()
+    source.over.setChecked(True)
+    assert s.chords_over_part is True
+    with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+        window.generate()
+    assert "your chart, played over your part" in source.label.text()
+    s.stop_following()
+    assert window.bar.key.isEnabled() and not window.bar.key.currentText().startswith("From your part")

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 
 from ..sketch.song import LANES
+from ..theory.chords import recognize
+from ..theory.keys import estimate_key
 from .chording import plan_args
 from .loop import lift
 
@@ -23,9 +25,10 @@ class StartBank:
         self.decoder = decoder
         self.steering = steering
         self._bars_cache: dict = {}  # bars(), per threshold, density offsets and harmony
+        self._keys: list | None = None  # each bank row's key (estimate_key) as decoded, in the pack's key space
 
     def rows(
-        self, gen: torch.Generator, count: int, lanes, threshold: float | None = None, subset=None
+        self, gen: torch.Generator, count: int, lanes, threshold: float | None = None, subset=None, key=None
     ) -> torch.Tensor:
         """`count` bank rows drawn with `gen` to start a sketch from (only from `subset`, a style's rows, if given).
 
@@ -33,6 +36,12 @@ class StartBank:
         the pack decodes it now (given a threshold), else in which they all sound, else any. pull keeps a
         sketch near its first chunk, so a start whose strings play one bar in four gave sketches with
         strings empty in 80 % of bars.
+
+        key: (tonic, mode) in the pack's key space (a key-normalised pack: (0, "major") or (9, "minor")): only
+        rows heard in that key whose first bar is its tonic chord, else in that key, when there are any.
+        Normalising maps a minor key onto its relative major's pitches, so a bank row in C major played in
+        E minor is heard as G major (C G D, no Em): asking a key starts from a row that has that key's tonic
+        (benchmarks/key_tonic.py).
         """
         lanes = list(lanes)
         sounding = self.fast.bank_sounding.cpu()
@@ -43,6 +52,11 @@ class StartBank:
             only = torch.zeros(sounding.shape[0], dtype=torch.bool)
             only[torch.as_tensor(list(subset), dtype=torch.long)] = True
             choices = [c & only for c in choices] + [only]
+        if key is not None and threshold is not None:
+            self.bars(threshold)
+            in_key = torch.as_tensor([k[0] == tuple(key) for k in self._keys])
+            on_tonic = torch.as_tensor([k[0] == tuple(key) and k[1] for k in self._keys])
+            choices = [c & on_tonic for c in choices] + [c & in_key for c in choices] + choices
         ok = next((c for c in choices if c.any()), torch.ones(sounding.shape[0], dtype=torch.bool))
         rows = torch.nonzero(ok).flatten()
         pick = torch.randint(len(rows), (count,), generator=gen)
@@ -56,13 +70,19 @@ class StartBank:
         cache = self._bars_cache
         if key not in cache:
             steps_per_bar = self.cfg.steps_per_beat * 4
-            counts = []
+            counts, keys = [], []
             with self.steering.unlocked():  # the same rows whether or not scale lock is on
                 for lo in range(0, self.fast.bank_z.shape[0], 64):
                     z = self.fast.bank_z[lo : lo + 64].permute(1, 0, 2).contiguous()  # (5, rows, K)
                     plain = self.fast.from_blocked(self.decoder.decode(z, z.shape[1]), z.shape[1])  # (5, rows, cs, 128)
-                    bars = (plain >= threshold).unflatten(2, (-1, steps_per_bar)).any(dim=(3, 4)).sum(dim=2)
+                    on = plain >= threshold
+                    bars = on.unflatten(2, (-1, steps_per_bar)).any(dim=(3, 4)).sum(dim=2)
                     counts.append(bars.T.cpu().numpy())
+                    if self._keys is None:
+                        rolls = on.cpu().numpy()
+                        keys += [_row_key(rolls[:, r], steps_per_bar) for r in range(rolls.shape[1])]
+            if self._keys is None:
+                self._keys = keys  # each row's key as the pack decodes it (at the first threshold asked)
             if len(cache) > 8:
                 cache.clear()
             cache[key] = np.concatenate(counts)
@@ -123,3 +143,14 @@ def _audible(first: np.ndarray, lanes: list[int], threshold: float) -> None:
     every = torch.ones((1, first.shape[1], 1), dtype=torch.bool)
     for lane in lanes:
         lift(plain[lane].view(1, first.shape[1], -1), every, threshold)
+
+
+def _row_key(roll: np.ndarray, steps_per_bar: int) -> tuple:
+    """(estimate_key of a bank row's decoded chunk, whether its first bar is heard as that key's tonic chord)."""
+    key = estimate_key(roll)
+    first = recognize(roll[:, :steps_per_bar], steps_per_bar)
+    chord = first[0] if first else None
+    if key is None or chord is None:
+        return key, False
+    minor = chord.quality.startswith("m") and not chord.quality.startswith("maj")
+    return key, chord.root == key[0] and minor == (key[1] == "minor")

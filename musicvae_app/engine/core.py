@@ -200,6 +200,7 @@ class Engine:
         groove: bool | None = None,
         sections: list | None = None,
         spec: GenerationSpec | None = None,
+        chords_over_part: bool = False,
         style: str | None = None,
     ) -> Song | list[Song]:
         """A new sketch: the primer (or a starting chunk) and `steps` chunks after it.
@@ -226,8 +227,10 @@ class Engine:
         of symbols (None: no chord), repeated to the song's length: every pitched lane plays them and
         the bass their roots. With no primer and no key, the key is the chart's.
         follow: a part (a MIDI file or a Song): every lane it plays is kept note for note for its whole
-        length, its chords are recognized (unless `chords` is given) and the other lineup lanes are
-        generated around it for the same length (steps is the part's length).
+        length (as played: `Song.performance`), its chords are heard by the harmony model and the other lineup
+        lanes are generated around it for the same length (steps is the part's length; a form longer than
+        the part has it go round again). The part's chords rule over `chords` unless chords_over_part=True
+        (the musician chose to play their chart over it).
         groove: fills at phrase ends, a bass that keeps playing, held notes struck again on the drums'
         beat (engine/groove.py); the card's default, off on packs whose card does not ask for it.
         sections: (name, start bar, bars) or sections.Section, inside the song: a section whose name came
@@ -270,6 +273,7 @@ class Engine:
             groove,
             sections,
             style,
+            chords_over_part,
         )
 
     def styles(self) -> list[tuple[str, str]]:

@@ -93,6 +93,8 @@ class Edits:
         )
         out = song.copy()
         out.probs[li] = probs[li, 0]
+        if out.performance is not None:  # a new part: the musician's notes on this lane are gone from it
+            out.performance = out.performance.without([li])
         out.latents[:, li] = latents[:, li, 0]
         for c in range(song.n_chunks):
             if c > 0 or not from_primer:
@@ -242,7 +244,7 @@ class Edits:
         takes = []
         for v in range(variations):
             b = int(order[v * candidates]) if c1 < n and candidates > 1 else v
-            out = song.copy()
+            out = song.copy()  # a played lane's new chunks are "infilled": there it plays its grid notes
             lo, hi = c0 * cs, c1 * cs
             for lane in chosen:
                 out.probs[lane, lo:hi] = probs[lane, b, (c0 - base) * cs :]

@@ -16,8 +16,8 @@ from ..errors import InvalidValue
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
-from ..theory.keys import key_name, transpose_roll
-from ..theory.sections import SectionError
+from ..theory.keys import key_name, parse_key, transpose_roll
+from ..theory.sections import SectionError, check_sections
 from . import energy
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
@@ -92,6 +92,7 @@ class Generation:
         groove: bool | None = None,
         sections: list | None = None,
         style: str | None = None,
+        chords_over_part: bool = False,
     ) -> Song | list[Song]:
         """Engine.generate (see there): plan, loop, post."""
         g = self.card
@@ -104,6 +105,9 @@ class Generation:
             if key is not None:
                 raise InvalidValue(f"a followed part plays in its own key: leave the key unset (asked {key!r})")
             part = self.parts.follow_part(follow)
+            if sections:  # a form longer than the part: the part goes round again until the form ends
+                form = check_sections(sections)
+                part = self.parts.through_form(part, max(s.start + s.bars - 1 for s in form) if form else 0)
             keep, keep_lanes = part, [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
             steps = part.n_chunks - 1
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
@@ -136,9 +140,10 @@ class Generation:
         seed = new_seed() if seed is None else check_seed(seed)
         gen = torch.Generator().manual_seed(seed)
         primer_roll, primer_tempo = (None, None) if primer is None else self.planner.primer(primer)
+        chart_aside = part is not None and asked is not None and not chords_over_part
         if part is not None:
             primer_roll, primer_tempo = part.notes()[:, : self.cfg.chunk_steps], float(part.tempo)
-            if asked is None:
+            if asked is None or chart_aside:  # the part's chords rule unless the chart is played over it
                 asked = self.harmonizer.follow_chords(part, n_bars)  # the harmony model, the whole part at once
         if asked is not None and key is None and primer_roll is None and keep is None:
             own = chords_key(asked[: chart_period(asked)])  # a chart alone: its own key (none for N.C. alone)
@@ -153,7 +158,7 @@ class Generation:
         ):
             cs, n_lanes = self.cfg.chunk_steps, len(LANES)
             forced = self.loop.forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
-            chord_source = "asked" if chords is not None else ("part" if part is not None else None)
+            chord_source = "asked" if chords is not None and not chart_aside else ("part" if part is not None else None)
             plan = self.chording.plan(asked, -shift_out, variations, steps + 1)
             if primer_roll is not None:
                 first = transpose_roll(primer_roll, shift_in).astype(np.float32)
@@ -164,7 +169,12 @@ class Generation:
                 first_z = None
                 source = "primer"
             elif start == "bank":
-                bank_pick = self.bank.rows(gen, variations, lineup, threshold, style.bank_rows if style else None)
+                in_key = None
+                if key is not None and self.key_normalised:  # a key asked: a start with that key's tonic
+                    in_key = (9, "minor") if parse_key(key_used)[1] == "minor" else (0, "major")
+                bank_pick = self.bank.rows(
+                    gen, variations, lineup, threshold, style.bank_rows if style else None, in_key
+                )
                 first_z = self.fast.bank_z[bank_pick].permute(1, 0, 2).contiguous()  # (L, B, K)
                 if asked is None:  # chord packs: the progression the bank chunk played, round and round
                     asked = self.chording.bank_chords(bank_pick, shift_out)
@@ -273,6 +283,8 @@ class Generation:
                     settings = settings.replace(style=style.name)
                 song_tempo = tempo if tempo is not None else (primer_tempo or (style.tempo_median if style else 120.0))
                 song = self.takes.song(probs[:, b], latents[:, :, b], threshold, song_tempo, chunks, settings, keep)
+                if keep is not None and keep.performance is not None:  # the musician's notes as played, kept
+                    song.performance = keep.performance.only([LANES.index(n) for n in keep_lanes])
                 ran = grooved
                 if chord_source is not None:
                     song.chords = song_texts(asked)

@@ -8,8 +8,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidValue
+from ..limits import TICKS_PER_BEAT
 from ..sketch.song import LANES, ChunkInfo, Song, TakeRecord
 from ..theory.keys import estimate_key, key_name, normalising_shift
+from ..theory.performance import Performance
 from .runtime import MAX_STEPS
 
 if TYPE_CHECKING:
@@ -37,14 +39,50 @@ class Parts:
             part, name = follow.copy(), str(follow.settings.get("source") or "the part")
             part.probs = follow.notes().astype(np.float32)
             part.threshold = 0.5
+            lanes = [i for i in range(len(LANES)) if part.probs[i].any()]
+            if follow.performance is not None:  # lanes played as events keep them; the others are grid notes
+                part.performance = follow.performance.only(lanes)
         else:
             notes = self.notes_of(follow)
             name = notes.name or "the part"
             part = self.song_from_midi(notes, check_length=True)
+            lanes = [i for i in range(len(LANES)) if part.probs[i].any()]
+            # the notes as played (off the grid, velocities, re-struck notes) for the export, playback, the window
+            part.performance = performance_of(notes, lanes, part.n_steps * (TICKS_PER_BEAT // part.steps_per_beat))
         if not part.notes().any():
             raise InvalidValue(f"'{name}' has no notes to follow: give a MIDI file with a part in it")
         part.chunks = [[ChunkInfo("part", None, None, self.pack_name)] * len(LANES) for _ in range(part.n_chunks)]
         return part
+
+    def through_form(self, part: Song, bars: int) -> Song:
+        """The part repeated whole (as a Band-in-a-Box melody goes round each chorus) until it lasts `bars`
+        bars, the last time cut there: its own length (to the bar after its last note) is one time round. The
+        sketch is whole chunks long; the notes as played repeat with the roll. A part as long already is as it is.
+        """
+        bar = self.cfg.steps_per_beat * 4
+        sounding = np.flatnonzero(part.probs.any(axis=(0, 2)))
+        own = max(-(-(int(sounding[-1]) + 1) // bar), 1) if len(sounding) else part.n_bars
+        if bars <= part.n_bars:
+            return part
+        cs = self.cfg.chunk_steps
+        steps = -(-bars * bar // cs) * cs
+        if steps // cs > MAX_STEPS + 1:
+            raise InvalidValue(
+                f"the form is {bars} bars, more than the {(MAX_STEPS + 1) * cs // bar} bars a sketch may hold"
+            )
+        period = own * bar
+        reps = -(-bars * bar // period)
+        probs = np.tile(part.probs[:, :period], (1, reps, 1))[:, : bars * bar]
+        out = part.copy()
+        out.probs = np.zeros((len(LANES), steps, 128), dtype=np.float32)
+        out.probs[:, : probs.shape[1]] = probs
+        out.latents = np.zeros((steps // cs, len(LANES), self.cfg.latent), np.float32)
+        out.chunks = [list(part.chunks[0]) for _ in range(steps // cs)]
+        out.settings = part.settings.replace(steps=steps // cs - 1)
+        ticks = TICKS_PER_BEAT // self.cfg.steps_per_beat
+        if part.performance is not None:
+            out.performance = part.performance.repeated(period * ticks, bars * bar * ticks)
+        return out
 
     @staticmethod
     def notes_of(source: str | Path | Notes) -> Notes:
@@ -100,3 +138,14 @@ class Parts:
         """A part to follow from a .mid (or its Notes), checked (InvalidValue: no notes, too long) as
         generate(follow=) checks it."""
         return self.follow_part(path)
+
+
+def performance_of(notes, lanes: list[int], length: int | None = None) -> Performance | None:
+    """The notes of a file (midi.Notes) on `lanes` as played: ticks at 480 a beat, velocities; None when none."""
+    keep = np.isin(notes.lane, lanes)
+    if not keep.any():
+        return None
+    out = Performance.from_beats(
+        notes.lane[keep], notes.pitch[keep], notes.start[keep], notes.end[keep], notes.velocity[keep]
+    )
+    return out if length is None else out.cut(length)

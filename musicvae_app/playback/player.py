@@ -504,6 +504,7 @@ class _ScheduleCache:
             song.feel,  # swing and humanize change the times, not the notes
             song.settings.get("density"),  # per-lane density changes the notes, not the probabilities
             song.settings.get("lineup"),
+            song.performance,  # the musician's notes as played (a new quantize changes their times)
         )
         with self._lock:
             if key != self._key or self._probs is None or not np.array_equal(self._probs, song.probs):
@@ -527,6 +528,8 @@ def _region_of(loop) -> tuple[float, float] | None:
 def _extends(old: Song, new: Song, beats: float) -> bool:
     """Whether `new` keeps everything of `old` up to and including the step at `beats` (a Jam extension)."""
     if (old.tempo, old.steps_per_beat, list(old.programs)) != (new.tempo, new.steps_per_beat, list(new.programs)):
+        return False
+    if old.performance != new.performance:
         return False
     step = int(beats * old.steps_per_beat) + 1
     if step > new.n_steps or step > old.n_steps:

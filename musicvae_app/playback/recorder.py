@@ -1,5 +1,6 @@
 """Record a part from a MIDI input: the input picker, a count-in bar with a metronome, notes time-stamped as
-they arrive and quantized to 16ths, written to a .mid that the session follows (the band is generated around it).
+they arrive, written as played to a .mid that the session follows (the band is generated around it); the
+16th-note grid copy (`Recording.notes`) is what the dialog shows and the model sees.
 
 No Qt: ui/record_panel.py is a view of a Recorder; tests drive it with a real JACK port or an in-memory input.
 Inputs are read with python-rtmidi directly and polled (no callback): closing an rtmidi JACK input whose
@@ -236,15 +237,44 @@ def quantize(played: list[PlayedNote], tempo: float, steps_per_beat: int = STEPS
     return sorted(notes, key=lambda n: (n[1], n[0])), dropped
 
 
+def played_ticks(recording: Recording, tpb: int = 480) -> list[tuple[int, int, int, int]]:
+    """The take's notes as played: (pitch, start tick, end tick, velocity) at `tpb` ticks a beat, off the grid.
+
+    Nothing is moved: a note keeps its time to the tick, its velocity, its length (a tick at least), a re-struck
+    pitch stays two notes and chords overlap as held. Notes struck more than half a 16th before the first
+    downbeat belong to the count-in and are left out (as `quantize` leaves them out); one struck just before
+    the downbeat starts on it.
+    """
+    ticks_per_second = check_tempo(recording.tempo) / 60.0 * tpb
+    early = -0.5 * 60.0 / recording.tempo / recording.steps_per_beat
+    out = []
+    for n in recording.played:
+        if n.start < early:
+            continue
+        start = max(round(n.start * ticks_per_second), 0)
+        out.append((n.pitch, start, max(round(n.end * ticks_per_second), start + 1), n.velocity))
+    return sorted(out, key=lambda n: (n[1], n[0]))
+
+
 def recording_midifile(recording: Recording, program: int = 0) -> mido.MidiFile:
-    """The take as a one-track .mid: its tempo, 4/4, the lane's channel and GM program (drums: channel 10)."""
+    """The take as a one-track .mid: its tempo, 4/4, the lane's channel and GM program (drums: channel 10).
+
+    The notes are written as played (`played_ticks`), not quantized: quantize is the musician's later choice.
+    """
     tpb = 480
-    per_step = tpb // recording.steps_per_beat
     channel = LANE_CHANNELS[recording.lane]
     events = []
-    for pitch, start, end, velocity in recording.notes:
-        events.append((start * per_step, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)))
-        events.append((end * per_step, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
+    notes = (
+        played_ticks(recording, tpb)
+        if recording.played
+        else [
+            (p, s * (tpb // recording.steps_per_beat), e * (tpb // recording.steps_per_beat), v)
+            for p, s, e, v in recording.notes
+        ]
+    )
+    for pitch, start, end, velocity in notes:
+        events.append((start, 1, mido.Message("note_on", channel=channel, note=pitch, velocity=velocity)))
+        events.append((end, 0, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
     track = mido.MidiTrack(
         [
             mido.MetaMessage("track_name", name=f"{LANES[recording.lane].capitalize()} (recorded)"),
@@ -258,7 +288,7 @@ def recording_midifile(recording: Recording, program: int = 0) -> mido.MidiFile:
     for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
         track.append(msg.copy(time=tick - last))
         last = tick
-    end = recording.bars * BEATS_PER_BAR * tpb
+    end = max(recording.bars * BEATS_PER_BAR * tpb, max((e for _, _, e, _ in notes), default=0))
     track.append(mido.MetaMessage("end_of_track", time=max(end - last, 0)))
     mid = mido.MidiFile(type=1, ticks_per_beat=tpb)
     mid.tracks.append(track)

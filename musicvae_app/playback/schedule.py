@@ -1,7 +1,8 @@
 """Song -> timed MIDI messages: what the player sends and the offline render plays. Pure, no I/O.
 
 Notes come from `midi.lane_notes`, timed with the take's feel (swing, humanize) by `midi.timed_lane_notes`,
-so what you hear is what the exported .mid holds.
+and a lane the musician played comes from their notes as played (`midi.lane_ticks`), so what you hear is what
+the exported .mid holds.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import mido
 import numpy as np
 
 from ..errors import InvalidValue
-from ..sketch.midi import LANE_CHANNELS, TICKS_PER_BEAT, lane_notes, timed_lane_notes
+from ..sketch.midi import LANE_CHANNELS, TICKS_PER_BEAT, lane_notes, lane_ticks, timed_lane_notes
 from ..sketch.midi.write import PAN_CC, VOLUME_CC
 from ..sketch.song import DRUMS, LANES, Song, lane_index
 from ..theory.feel import feel_of, fit_ticks
@@ -101,6 +102,9 @@ def schedule(
         keyed.append((0.0, 0, channel, 2, _message("control_change", channel, PAN_CC, int(song.pans[lane]))))
         if not audible:
             continue
+        if lane in song.played_lanes():  # the musician's own part: their notes as played, tick for tick
+            keyed.extend(_played(song, lane, channel, first, last))
+            continue
         notes = lane_notes(song, lane)
         if not feel.off:
             keyed.extend(_felt(song, lane, channel, notes, first, last))
@@ -137,3 +141,15 @@ def _felt(song: Song, lane: int, channel: int, notes, first: int, last: int):
     for (p, _, _, velocity), t_on, t_off in zip((t for t, _ in inside), on.tolist(), off.tolist()):
         yield ((t_on - low) * tick_seconds, 2, channel, p, _message("note_on", channel, p, velocity))
         yield ((t_off - low) * tick_seconds, 1, channel, p, _message("note_off", channel, p))
+
+
+def _played(song: Song, lane: int, channel: int, first: int, last: int):
+    """Keyed note events of a lane the musician played (Song.performance), as the export writes them: a note
+    belongs to the region its start is in and is released at the region's end at the latest."""
+    tick_seconds = seconds_per_beat(song) / TICKS_PER_BEAT
+    low = round(first / song.steps_per_beat * TICKS_PER_BEAT)
+    high = round(last / song.steps_per_beat * TICKS_PER_BEAT)
+    for p, on, off, velocity in lane_ticks(song, lane):
+        if low <= on < high:
+            yield ((on - low) * tick_seconds, 2, channel, p, _message("note_on", channel, p, velocity))
+            yield ((min(off, high) - low) * tick_seconds, 1, channel, p, _message("note_off", channel, p))

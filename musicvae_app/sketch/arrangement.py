@@ -23,6 +23,7 @@ import dataclasses
 
 from ..limits import check_int
 from ..theory.chords import ChordError, bar_text, chart_cut, parse_bar, parse_bars, recognize
+from ..theory.clash import bar_clashes, clash_bars
 from ..theory.sections import (
     MAX_BARS_TEXT,
     MAX_SECTION_BARS,
@@ -34,7 +35,7 @@ from ..theory.sections import (
     section_of,
 )
 from .jobs import Events, Jobs
-from .song import Song
+from .song import LANES, Song
 from .takes import Takes
 
 TYPED_KEY = "chords_typed"  # a take's settings: the bars (1-based ranges, "1-4,9") whose chords were typed
@@ -99,6 +100,7 @@ class Arrangement:
         self.next_sections: tuple[Section, ...] = ()  # sections kept for the next Generate (see sections())
         self.pending_for: Song | None = None  # the take on screen when next_sections were set
         self._recognized: tuple[Song | None, list] = (None, [])  # the last take's recognized chords
+        self.chords_over_part = False  # the musician chose to play their chart over a part they follow
 
     @property
     def song(self) -> Song | None:
@@ -210,6 +212,51 @@ class Arrangement:
 
         return self.jobs.submit(label, lambda: engine.set_chords(base, played), done)
 
+    def set_chords_over_part(self, on: bool) -> None:
+        """Whether the next Generate plays the typed chart over a followed part (True) or the part's own
+        chords rule (False, the default); the chord lane says which."""
+        self.chords_over_part = bool(on)
+        self.events.emit("settings")
+
+    def chord_source(self) -> tuple[str, str]:
+        """Which chords rule the take on screen, as (kind, words for the chord lane): kind is "part" (the
+        chords heard in your part), "chart over part", "chart", "bank" (the model's start) or "heard" (no
+        chords of its own: recognized in the notes); ("", "") without a take."""
+        song = self.song
+        if song is None:
+            return "", ""
+        source, mine = song.settings.get("chords"), bool(song.settings.get("part_lanes"))
+        if source == "part":
+            aside = " (your chart is not played: choose to play it over your part)" if self.chart else ""
+            return "part", "Chords: from your part" + aside
+        if source == "asked" and mine:
+            return "chart over part", "Chords: your chart, played over your part"
+        if source == "asked":
+            return "chart", "Chords: your chart"
+        if source == "bank":
+            return "bank", "Chords: the band's own"
+        return "heard", "Chords: heard in the notes"
+
+    def chart_clashes(self) -> list[int]:
+        """The bars (1-based) of the take on screen where the chart (the next Generate's, else the take's own
+        typed one) clashes with your part: most of what your part plays there is outside the chart's chord
+        (theory/clash.py). [] without a part or a chart."""
+        song = self.song
+        names = str(song.settings.get("part_lanes") or "").split(",") if song is not None else []
+        lanes = [LANES.index(n) for n in names if n in LANES]
+        if song is None or not lanes:
+            return []
+        try:
+            if self.chart:
+                bars = parse_bars(self.chart)
+            elif song.settings.get("chords") == "asked" and song.chords:
+                bars = [(None,) if c is None else parse_bar(c) for c in song.chords]
+            else:
+                return []
+        except ChordError:
+            return []
+        return clash_bars(bar_clashes(bars, song.notes(), lanes, song.steps_per_beat))
+
     def chart_text(self) -> str:
         """The chart to offer for editing: the next Generate's, else the current take's lane as a chart."""
         if self.chart:
@@ -296,6 +343,8 @@ class Arrangement:
             try:
                 parse_bars(self.chart)
                 out["chords"] = self.chart
+                if self.chords_over_part:
+                    out["chords_over_part"] = True
             except ChordError as exc:  # never a chart that fails every Generate: it is dropped, and said
                 self.chart = None
                 self.events.emit("settings")
@@ -315,6 +364,8 @@ class Arrangement:
         if self.chart:
             out["chart"] = self.chart
             out["chart_syntax"] = CHART_SYNTAX
+        if self.chords_over_part:
+            out["chords_over_part"] = True
         if self.next_sections and self.pending_for is self.song:
             out["sections"] = [s.to_dict() for s in self.next_sections]
         return out
@@ -332,6 +383,7 @@ class Arrangement:
         except ChordError as exc:
             self.chart = None
             dropped.append(f"the chord chart ({exc})")
+        self.chords_over_part = generation.get("chords_over_part") is True
         try:
             kept = tuple(check_sections(generation.get("sections") or []))
         except SectionError as exc:

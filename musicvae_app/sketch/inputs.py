@@ -167,6 +167,14 @@ class Inputs:
     def follow_recording(self, recording, folder: str | Path, program: int, then: Callable[[], object]) -> Path | None:
         """A recording (playback.recorder.Recording) written to a .mid in `folder` with `program`, then
         followed (`then()` once it is read); None (said) when there is nothing to keep or no place for it."""
+        path = self.keep_recording(recording, folder, program)
+        if path is not None:
+            self.follow(path, then)
+        return path
+
+    def keep_recording(self, recording, folder: str | Path, program: int) -> Path | None:
+        """The recording written as played to a new .mid in `folder`; None (said) when there is nothing to keep
+        or no place for it."""
         from ..playback.recorder import write_recording
 
         if not recording.notes:
@@ -181,5 +189,4 @@ class Inputs:
                 "Recording not kept", f"Could not write the recording into '{folder}': {exc.strerror or exc}."
             )
             return None
-        self.follow(path, then)
         return path

@@ -37,10 +37,13 @@ import dataclasses
 import secrets
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import InvalidValue
-from ..limits import check_int, check_program, check_tempo, check_threshold
+from ..limits import MAX_STEPS, check_int, check_program, check_tempo, check_threshold
 from ..theory.chords import chart_cut
 from ..theory.feel import FEEL_KEYS, check_feel
+from ..theory.performance import Performance, check_quantize
 from . import sketchfile
 from .arrangement import Arrangement
 from .editing import NoteEditing
@@ -51,7 +54,7 @@ from .pins import carried_pins, unpinned
 from .session_files import OPEN_TEXT, SketchFiles
 from .song import DEFAULT_PROGRAMS, LANES, Song, format_density, lane_index, parse_density
 from .spec import DEFAULT_TEMPO, GenerationSettings
-from .take_edits import infill_plan, transpose_refusal, transposed
+from .take_edits import infill_plan, lane_names, merged_parts, transpose_refusal, transposed, with_played_part
 from .takes import Takes
 from .undo import State
 
@@ -99,6 +102,7 @@ class Session:
     chart, next_sections, recognized_chords, typed_bars, chord_lane = _parts("arrangement", 5)
     set_chord, set_chords, chart_text, sections, set_sections, set_form, mark_section = _parts("arrangement", 7)
     arrangement_args, arrangement_settings, restore_arrangement = _parts("arrangement", 3)
+    chords_over_part, set_chords_over_part, chord_source, chart_clashes = _parts("arrangement", 4)
     export_midi, export_stems, snapshot, save, save_sketch, restore, open_sketch = _parts("files", 7)
     add_note, move_notes, resize_note, delete_notes, set_velocity, lane_notes, edited_bars = _parts("editing", 7)
     set_volume, set_pan = _parts("editing", 2)
@@ -118,6 +122,8 @@ class Session:
         self.density: dict[str, float] = {}  # per-lane density of the takes and of the next Generate
         self.style: str | None = None  # the next Generate's style (engine/styles.py); None: Auto
         self.feel: dict = {}  # swing / humanize of the takes and of the next Generate (feel.check_feel values)
+        self.follow_recorded = True  # the next Generate follows the parts recorded onto the take on screen
+        self.quantize = "off"  # the grid the musician's own notes are heard on (performance.QUANTIZE_GRIDS)
         self.seed: int | None = None  # the seed shown: the last one used, or one typed or rolled
         self.seed_locked = False
         self.seed_typed = False  # a seed typed (or rolled) since the last Generate is used even unlocked
@@ -160,6 +166,12 @@ class Session:
         if self.song is None:
             return None
         return str(self.song.settings.get("key") or "").split(" / ")[0] or None
+
+    def part_key(self) -> str | None:
+        """The key of the part the next Generate follows ("E minor": a part followed, else parts recorded onto
+        the take); None when none is followed or its key is not known yet."""
+        song = self.inputs.part_song if self.inputs.part_song is not None else self.recorded_part()
+        return None if song is None else (str(song.settings.get("key") or "").split(" / ")[0] or None)
 
     def have_song(self, what: str) -> bool:
         """True when there is a take; else says (an "error" event) that there is nothing to `what` yet."""
@@ -213,9 +225,13 @@ class Session:
             keep_lanes=locked if keep is not None else (),
             lineup=self.mix.band() or None,
         )
-        if inputs.part is not None:  # the part is kept whole: it sets the length and the key; no primer, no locks
+        recorded = self.recorded_part()
+        follow = inputs.part_song if inputs.part_song is not None else inputs.part
+        if recorded is not None:  # parts recorded onto the take, with the part followed (the recording wins a lane)
+            follow = recorded if follow is None else merged_parts(follow, recorded, self.engine)
+        if follow is not None:  # the part is kept whole: it sets the length and the key; no primer, no locks
             args.update(
-                follow=inputs.part_song if inputs.part_song is not None else str(inputs.part),
+                follow=follow if isinstance(follow, Song) else str(follow),
                 primer=None,
                 keep=None,
                 keep_lanes=(),
@@ -260,10 +276,20 @@ class Session:
         self.events.emit("settings")
         engine, chart = self.engine, args.get("chords")
         kept = (args["keep"], [LANES.index(n) for n in args["keep_lanes"]]) if args.get("keep") is not None else None
+        recorded = self.recorded_part()
+        recorded = None if recorded is None else recorded.settings.get("recorded")
         return self.jobs.submit(
             "Generate",
             lambda: engine.generate_takes(**args),
-            lambda songs, secs: self._generated(songs, secs, text, kept, chart),
+            lambda songs, secs: self._generated(
+                [dataclasses.replace(s, settings=s.settings.replace(recorded=recorded)) for s in songs]
+                if recorded
+                else songs,
+                secs,
+                text,
+                kept,
+                chart,
+            ),
         )
 
     def _generated(self, songs: list[Song], secs: float, text: str | None = None, kept=None, chart=None) -> None:
@@ -328,6 +354,8 @@ class Session:
             self.settings = self.settings.replace(threshold=float(song.threshold), tempo=float(song.tempo))
             self.density = song.density
             self.feel = {key: getattr(song.feel, key) for key in FEEL_KEYS}
+            if song.performance is not None:
+                self.quantize = song.performance.quantize
         self.events.emit("song")
 
     def _dressed(self, song: Song) -> Song:
@@ -336,7 +364,7 @@ class Session:
             song = song.with_density(self.density)
         if self.feel:
             song = song.with_feel(**self.feel)
-        return song
+        return song.with_quantize(self.quantize)
 
     def replace_take(self, song: Song, text: str, merge: int = -1) -> None:
         """Swap the current take for a changed one (a regenerated lane, a Jam continuation), undoably."""
@@ -432,6 +460,19 @@ class Session:
             first = next(k for k in FEEL_KEYS if k in checked)
             text = "Swing" if first.startswith("swing") else "Humanize"
             self.reel.map(text, MERGE_FEEL + FEEL_KEYS.index(first), lambda s: s.with_feel(**checked))
+
+    def set_quantize(self, grid: str) -> None:
+        """Hear the musician's own parts on a grid: "off" (exactly as played), "16th", "8th", "8th triplet".
+
+        The notes as played are always kept, so this is one undo step and can be changed again or turned off;
+        every take with a part played in moves (playback, exports, the window), the model's roll does not. The
+        next Generate keeps the choice. InvalidValue names a bad grid and changes nothing."""
+        grid = check_quantize(grid)
+        self.quantize = grid
+        takes = self.reel.state.takes if self.song is not None else ()
+        if any(t.performance is not None and t.performance.quantize != grid for t in takes):
+            self.reel.map("Quantize " + grid, NO_MERGE, lambda s: s.with_quantize(grid))
+        self.events.emit("settings")
 
     def infill(self, start_bar: int, end_bar: int, lanes=None, seed: int | None = None) -> bool:
         """New material for bars start_bar..end_bar (1-based, inclusive; snapped out to whole chunks) of `lanes`
@@ -561,18 +602,61 @@ class Session:
         return self.inputs.follow(path, (lambda: self.generate(text)) if then_generate else None)
 
     def stop_following(self) -> None:
-        """Generate makes a whole band again; the takes keep the part they were made around."""
+        """Generate makes a whole band again (around neither a part followed nor parts recorded); the takes
+        keep the parts they were made around."""
+        self.follow_recorded = False
         self.inputs.stop_following()
 
     def follow_recording(self, recording, folder: str | Path, text: str | None = None) -> Path | None:
-        """A part recorded from a MIDI input (playback.recorder.Recording) is written to a .mid in `folder`
-        (atomically), followed, and the band generated around it: one undo step named `text` (default
-        "Record <lane>"). The file's path, or None (said) when there is nothing to keep or it cannot be
-        written; the sketch stays as it is."""
+        """A part recorded from a MIDI input (playback.recorder.Recording), written as played to a new .mid in
+        `folder` (atomically). With no sketch yet it is followed and the band generated around it; with a take
+        on screen it is added to it on its lane, as played (several recorded parts, one lane each, each kept;
+        the take keeps its length, or grows to the recording's), and the next Generate follows it with any
+        part followed. Either is one undo step named `text` (default "Record <lane>"); Undo removes the
+        recording wholly and nothing follows it any more. The file's path, or None (said) when there is
+        nothing to keep or it cannot be written; the sketch stays as it is."""
         text = text or f"Record {LANES[recording.lane]}"
-        return self.inputs.follow_recording(
-            recording, folder, self.programs()[recording.lane], lambda: self.generate(text)
+        program = self.programs()[recording.lane]
+        if self.song is None:
+            self.follow_recorded = True
+            return self.inputs.follow_recording(recording, folder, program, lambda: self.generate(text))
+        path = self.inputs.keep_recording(recording, folder, program)
+        if path is None:
+            return None
+        from ..playback.recorder import played_ticks
+
+        rows = [(recording.lane, p, s, e, v) for p, s, e, v in played_ticks(recording)]
+        try:
+            most = self.engine.cfg.chunk_steps * (MAX_STEPS + 1) if self.engine is not None else None
+            new = with_played_part(self.song, Performance(rows), recording.lane, most)
+        except InvalidValue as exc:
+            self.events.error("Recording not added", f"{exc}. The recording is kept in '{path}'.")
+            return path
+        self.follow_recorded = True
+        self.reel.replace_current(new, text)
+        self.events.emit("part")
+        self.events.status(
+            f"{text}: added on the {LANES[recording.lane]} lane as you played it (Ctrl+Z removes it); "
+            "the next Generate plays a band around your parts",
+            8000,
         )
+        return path
+
+    def recorded_part(self, song: Song | None = None) -> Song | None:
+        """The parts recorded onto a take (default: the current one) as one part to follow: those lanes' notes
+        (grid roll and notes as played) and nothing else; None when it has none or they are not followed."""
+        song = self.song if song is None else song
+        lanes = [LANES.index(n) for n in lane_names(song.settings.get("recorded"))] if song is not None else []
+        if not lanes or not self.follow_recorded:
+            return None
+        part = song.copy()
+        others = [i for i in range(len(LANES)) if i not in lanes]
+        part.probs = song.notes().astype(np.float32)
+        part.probs[others] = 0.0
+        part.threshold = 0.5
+        part.performance = None if song.performance is None else song.performance.only(lanes)
+        part.settings = song.settings.replace(source="your recording", recorded=",".join(LANES[i] for i in lanes))
+        return part
 
     @classmethod
     def open(cls, path: str | Path, engine=None, executor=None) -> Session:

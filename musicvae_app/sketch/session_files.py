@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..atomic import atomic_write, atomic_write_set
 from ..errors import InvalidValue
 from . import sketchfile
-from .midi import lane_notes, song_to_midifile
+from .midi import lane_ticks, song_to_midifile
 from .sketchfile import Sketch, SketchError
 from .song import LANES
 from .undo import State
@@ -71,7 +71,7 @@ def export_stems(session: Session, folder: str | Path) -> list[Path]:
         items = [
             (folder / f"{stem}-{LANES[lane]}.mid", lambda f, lane=lane: song_to_midifile(song, [lane]).save(file=f))
             for lane in range(len(LANES))
-            if lane_notes(song, lane)
+            if lane_ticks(song, lane)
         ]
         paths = atomic_write_set(items)
     except OSError as exc:

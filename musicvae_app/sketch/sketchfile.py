@@ -40,6 +40,7 @@ from ..limits import (
 from ..theory.chords import MAX_CHART_CHARS, ChordError, bar_text, parse_bar
 from ..theory.feel import FEEL_KEYS, check_feel
 from ..theory.keys import parse_key
+from ..theory.performance import Performance
 from ..theory.sections import MAX_BARS_TEXT, SectionError, sections_from_json
 from ..userfiles import open_user_file
 from .pins import mix_from_json, pins_from_json, pins_to_json
@@ -123,6 +124,8 @@ def dumps(sketch: Sketch) -> bytes:
             z.writestr(f"take{i}/probs.npy", _npy(song.probs))
             if song.latents is not None:
                 z.writestr(f"take{i}/latents.npy", _npy(song.latents))
+            if song.performance is not None:  # the musician's notes as played (older readers ignore it)
+                z.writestr(f"take{i}/played.json", json.dumps(song.performance.to_json()))
     return buf.getvalue()
 
 
@@ -350,6 +353,8 @@ def _window_settings(raw) -> dict:
     elif chart is not None:
         what = f"{len(chart):,} characters" if isinstance(chart, str) else "not text"
         dropped.append(f"the chord chart ({what}; a chart is at most {MAX_CHART_CHARS:,})")
+    if generation.get("chords_over_part") is True:  # played over a followed part
+        kept["chords_over_part"] = True
     try:  # and its sections
         sections = [s.to_dict() for s in sections_from_json(generation.get("sections"))]
     except SectionError as exc:
@@ -607,7 +612,21 @@ def _read_take(z: zipfile.ZipFile, i: int, meta, name: str, budget: list[int]) -
         settings=_take_settings(meta.get("settings"), i),
         chords=chords,
         sections=sections,
+        performance=_played(z, i, name, budget),
     )
+
+
+def _played(z: zipfile.ZipFile, i: int, name: str, budget: list[int]) -> Performance | None:
+    """A take's notes as played (take<i>/played.json), checked; None for a take without (an older sketch)."""
+    member = f"take{i}/played.json"
+    if member not in z.namelist():
+        return None
+    data = _member(z, member, min(MAX_HEADER_BYTES * 8, budget[0]), name)
+    budget[0] -= len(data)
+    try:
+        return Performance.from_json(json.loads(bytes(data)))
+    except (ValueError, RecursionError) as exc:  # InvalidValue is a ValueError, and so is a JSON error
+        raise InvalidValue(f"take {i + 1} played notes: {exc}") from None
 
 
 def _chunk_rows(chunks, i: int, n_chunks: int) -> list[list[ChunkInfo]]:

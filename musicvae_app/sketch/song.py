@@ -19,6 +19,7 @@ import numpy as np
 from ..errors import InvalidValue
 from ..lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES, PITCHES  # also read as `from .song import LANES`
 from ..theory.feel import Feel, check_feel, feel_of
+from ..theory.performance import Performance, check_quantize
 from ..theory.sections import Section, check_sections
 
 
@@ -102,6 +103,7 @@ class TakeRecord(Mapping):
     chords_typed: str = UNSET  # the bars ("1-4,9") whose chords the musician typed
     follow: str = UNSET  # the followed part's file name
     part_lanes: str = UNSET  # its lanes, kept as played
+    recorded: str = UNSET  # lanes recorded onto the take ("guitar,bass"): own parts the next Generate follows
     post: tuple[str, ...] = UNSET  # the post-processing steps that ran, in order
     source: str = UNSET  # the .mid a take read from a file came from
     density: str = UNSET  # "bass=1.3,strings=0.7"
@@ -371,6 +373,8 @@ class Song:
     # [] none known. chords.song_beats reads it as a chord a beat.
     chords: list[str | None] = field(default_factory=list)
     sections: list[Section] = field(default_factory=list)  # intro, verse, chorus... over bars (sections.py)
+    # the musician's own parts as played (theory/performance.py): off-grid times, velocities; None: none
+    performance: Performance | None = None
     pins: dict = field(default_factory=dict)  # lane -> pins.LanePins: the bars the musician edited, their notes
     volumes: list[int] = field(default_factory=lambda: [DEFAULT_VOLUME] * len(LANES))  # the mixer: CC7 per lane
     pans: list[int] = field(default_factory=lambda: [CENTRE_PAN] * len(LANES))  # CC10 per lane, 64 the centre
@@ -390,6 +394,10 @@ class Song:
             raise InvalidValue(f"threshold {self.threshold} is outside (0, 1)")
         self.chords = check_chords(self.chords, self.n_bars)
         self.sections = check_sections(self.sections, self.n_bars)
+        if self.performance is not None and not isinstance(self.performance, Performance):
+            raise InvalidValue(f"Song performance must be a Performance, got {type(self.performance).__name__}")
+        if self.performance is not None and not len(self.performance):
+            self.performance = None
 
     @property
     def n_steps(self) -> int:
@@ -582,6 +590,18 @@ class Song:
         out = self.copy()
         out.chords = check_chords(chords, self.n_bars)
         return out
+
+    def with_quantize(self, grid: str) -> Song:
+        """A copy whose own parts are heard on `grid` ("off": as played; "16th", "8th", "8th triplet"); the notes
+        as played are kept, so another grid (or "off") later starts from them. InvalidValue for a bad grid."""
+        grid = check_quantize(grid)
+        if self.performance is None or self.performance.quantize == grid:
+            return self
+        return dataclasses.replace(self, performance=self.performance.with_quantize(grid))
+
+    def played_lanes(self) -> list[int]:
+        """The lanes that play the musician's own notes as played (the take's `performance`)."""
+        return self.performance.lanes if self.performance is not None else []
 
     def equal_notes(self, other: Song) -> bool:
         return self.probs.shape == other.probs.shape and bool(np.array_equal(self.notes(), other.notes()))

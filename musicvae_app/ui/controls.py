@@ -30,6 +30,7 @@ from ..sketch.song import BEATS_PER_BAR, DENSITY_RANGE, DRUMS, LANES
 from ..sketch.spec import DEFAULT_STEPS  # noqa: F401 (the bar's default; importable from here as before)
 from ..theory.feel import HUMANIZE_MS_RANGE, HUMANIZE_VELOCITY_RANGE, SWING_GRIDS, SWING_RANGE
 from ..theory.keys import MAJOR_NAMES, MINOR_NAMES
+from ..theory.performance import QUANTIZE_GRIDS
 from . import gm
 from .lanes_view import LANE_COLOURS
 from .worker import slot
@@ -346,9 +347,20 @@ class GenerateBar(QWidget):
         self.primer.setText(f"{what}: {short}{tempo}")
         self.primer.setToolTip(f"{name}{forms[0]}\n{tip}")
 
-    def set_key_info(self, primer_key: str | None, take_key: str | None) -> None:
+    def set_key_info(self, primer_key: str | None, take_key: str | None, part_key: str | None = None) -> None:
         """The first entry names the primer's estimated key ("From primer: E minor"), else "Auto"; the tooltip
-        also says the key of the take on screen."""
+        also says the key of the take on screen. While a part is followed (`part_key`: its key, or "" when
+        not known yet) the box shows "From your part: E minor" and waits: the part sets the key."""
+        following = part_key is not None
+        self.key.setEnabled(not following)
+        if following:
+            self.key.blockSignals(True)
+            self.key.setCurrentIndex(0)
+            self.key.blockSignals(False)
+            self.key.setItemText(0, f"From your part: {part_key}" if part_key else "From your part")
+            self.key.setToolTip("The part you follow sets the key; stop following it to choose another")
+            self.key_info.setText(f"your part in {part_key}" if part_key else "")
+            return
         self.key.setItemText(0, f"From primer: {primer_key}" if primer_key else "Auto")
         info = [f"sketch in {take_key}"] if take_key else []
         info += [f"primer in {primer_key}"] if primer_key else []
@@ -506,6 +518,7 @@ class LaneHeader(QFrame):
 
     programChanged = Signal(int, int)  # lane, program
     densityChanged = Signal(int, float)  # lane, density
+    quantizeChanged = Signal(str)  # the grid the musician's own parts are heard on ("off": as played)
     regenerateRequested = Signal(int)
     stateChanged = Signal()  # in-the-band, mute, solo or lock toggled
 
@@ -544,6 +557,19 @@ class LaneHeader(QFrame):
             "like Threshold, no new part is made"
         )
         self.density.valueChanged.connect(slot(lambda v: self.densityChanged.emit(self.lane, float(v)), 1))
+        self.quantize = QComboBox()  # shown in place of the density on a lane the musician played
+        self.quantize.setObjectName(f"quantize_{name}")
+        for grid in QUANTIZE_GRIDS:
+            self.quantize.addItem("as played" if grid == "off" else f"Q {grid}", grid)
+        self.quantize.setToolTip(
+            "Quantize your part: as played (every note where and how hard you played it), or each note's start "
+            "moved to the nearest 16th, 8th or 8th triplet, its length and velocity kept. Undo takes it back; "
+            "your notes as played are always kept"
+        )
+        self.quantize.setVisible(False)
+        self.quantize.currentIndexChanged.connect(
+            slot(lambda i: self.quantizeChanged.emit(str(self.quantize.itemData(i))), 1)
+        )
         self.mute = self._toggle("M", f"mute_{name}", "Mute this lane in playback")
         self.solo = self._toggle("S", f"solo_{name}", "Solo: play only soloed lanes")
         self.lock = self._toggle("Lock", f"lock_{name}", "Keep this lane when Generate runs; the rest follows it")
@@ -560,6 +586,7 @@ class LaneHeader(QFrame):
         top.addStretch(1)
         top.addWidget(self.count)
         top.addWidget(self.density)
+        top.addWidget(self.quantize)
         buttons = QHBoxLayout()
         buttons.setSpacing(3)
         for w in (self.play, self.mute, self.solo, self.lock):
@@ -586,9 +613,16 @@ class LaneHeader(QFrame):
         button.toggled.connect(slot(self.stateChanged.emit))
         return button
 
-    def set_part(self, mine: bool) -> None:
-        """The lane is the user's own part (followed or recorded): said in its title; kept as played."""
+    def set_part(self, mine: bool, played: bool = False, quantize: str = "off") -> None:
+        """The lane is the user's own part (followed or recorded): said in its title; kept as played. `played`:
+        its notes are kept as played (events), so its header offers quantize (shown as `quantize`) in place of
+        the density."""
         self.is_part = bool(mine)
+        self.quantize.setVisible(played)
+        self.density.setVisible(not played)
+        self.quantize.blockSignals(True)
+        self.quantize.setCurrentIndex(max(self.quantize.findData(quantize), 0))
+        self.quantize.blockSignals(False)
         tip = "Your part: kept as you played it; the band follows it" if mine else ""
         self.title.setToolTip(tip)
         self.count.setToolTip(tip)

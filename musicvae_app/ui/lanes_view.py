@@ -14,9 +14,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
 from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
 
-from ..sketch.midi import GM_DRUM_RANGE
+from ..limits import TICKS_PER_BEAT
+from ..sketch.midi import GM_DRUM_RANGE, lane_ticks
 from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, Song
 from . import gm
+from .lane_images import MIN_MELODIC_ROWS, PLAYED_TICKS, lane_image, lane_rows, played_image  # noqa: F401
 
 LANE_COLOURS = ("#5b9cf6", "#f2a243", "#4cc47f", "#b57be6", "#ef5f67")
 BACKGROUND = "#1c1e24"
@@ -24,7 +26,6 @@ SELECTION_COLOUR = "#78c8ff"
 AXIS_WIDTH = 92
 AXIS_HEIGHT = 28
 MIN_PX_PER_STEP_FOR_ONSETS = 3.0
-MIN_MELODIC_ROWS = 13
 MIN_LANE_HEIGHT = 70
 DRUM_ROWS_PER_STRETCH = 5  # the drum lane gets a bigger share of the height for each 5 drums it plays
 SCROLL_UNITS = 100  # scroll bar steps per beat
@@ -43,36 +44,6 @@ def lane_lut(colour: str) -> np.ndarray:
     lut[1:, :3] = np.clip(shades, 0, 255).astype(np.uint8)
     lut[1:, 3] = 255
     return lut
-
-
-def lane_rows(probs: np.ndarray, threshold: float, drums: bool) -> np.ndarray:
-    """The pitches a lane shows, bottom to top: the range it uses (melodic) or the drums it hits."""
-    used = np.flatnonzero((probs >= threshold).any(axis=0))
-    if drums:  # the GM kit only, as the export plays it
-        used = used[(used >= GM_DRUM_RANGE[0]) & (used <= GM_DRUM_RANGE[1])]
-        return used if len(used) else np.array([36, 38, 42], dtype=np.int64)
-    if not len(used):
-        return np.arange(48, 48 + MIN_MELODIC_ROWS)
-    lo, hi = int(used[0]) - 1, int(used[-1]) + 1
-    if hi - lo + 1 < MIN_MELODIC_ROWS:
-        lo = max(0, (lo + hi) // 2 - MIN_MELODIC_ROWS // 2)
-        hi = lo + MIN_MELODIC_ROWS - 1
-    return np.arange(max(lo, 0), min(hi, 127) + 1)
-
-
-def lane_image(
-    probs: np.ndarray, rows: np.ndarray, threshold: float, notes: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """LUT indices (steps, len(rows)) uint8 for one lane's (steps, 128) probabilities, and the note starts.
-
-    notes: the lane's note cells as the song decodes them (density, sustain); default probs >= threshold.
-    """
-    sub = probs[:, rows]
-    on = sub >= threshold if notes is None else notes[:, rows]
-    shade = np.clip((sub - threshold) * (254.0 / max(1.0 - threshold, 1e-6)), 0, 254).astype(np.uint8) + 1
-    onset = on.copy()
-    onset[1:] &= ~on[:-1]
-    return np.where(on, shade, np.uint8(0)), onset
 
 
 class BarAxis(pg.AxisItem):
@@ -246,6 +217,7 @@ class LaneView(pg.PlotWidget):
         self.vb.sigXRangeChanged.connect(self._level_of_detail)
         self.rows = np.arange(0)
         self.steps_per_beat = 4
+        self._onset_beats = 0.25
         self._onsets = np.zeros((0, 0), dtype=bool)
         self._onsets_drawn = True
         self.setMinimumHeight(MIN_LANE_HEIGHT)
@@ -272,7 +244,13 @@ class LaneView(pg.PlotWidget):
         self.row_axis.rows = rows
         self.steps_per_beat = song.steps_per_beat
         beats = song.n_steps / song.steps_per_beat
-        image, onset = lane_image(probs, rows, threshold, notes)
+        self._onset_beats = 1.0 / song.steps_per_beat  # beats between the columns of the onsets
+        if self.lane in song.played_lanes():  # the musician's notes as played, not the model's grid
+            per_beat = TICKS_PER_BEAT // PLAYED_TICKS
+            image, onset = played_image(lane_ticks(song, self.lane), rows, int(round(beats * TICKS_PER_BEAT)))
+            self._onset_beats = 1.0 / per_beat
+        else:
+            image, onset = lane_image(probs, rows, threshold, notes)
         if self.lane == DRUMS:  # notes per drum: the busiest are the ones named when not all fit
             self.row_axis.hits = onset.sum(axis=0)
             self.row_axis.picture = None
@@ -300,7 +278,7 @@ class LaneView(pg.PlotWidget):
         show = px_per_step >= MIN_PX_PER_STEP_FOR_ONSETS
         if show and not self._onsets_drawn:
             step, row = np.nonzero(self._onsets)
-            x = np.repeat(step / self.steps_per_beat, 2)
+            x = np.repeat(step * self._onset_beats, 2)
             y = np.empty(len(x))
             y[0::2], y[1::2] = row, row + 1
             self.onset_gaps.setData(x, y)

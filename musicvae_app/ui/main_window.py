@@ -24,6 +24,7 @@ from . import record_panel as recording
 from .audition import AudioExport, Audition, attach_playback, jam_more
 from .autosave import Autosave
 from .chord_lane import attach_arrangement
+from .chord_source import attach_chord_source
 from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
 from .exports import attach_exports
@@ -151,6 +152,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.audition = Audition(self.views, self.playback)  # File > Export audio, Choose soundfont
         self.playback.stop_shortcut.activated.connect(self.lanes.scroll_to_start)  # Home: the start, on screen too
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
+        self.chord_source = attach_chord_source(self.views, box, self.arrangement)  # ui/chord_source.py
         self.note_editor = attach_note_editor(self.views, self.menus)  # Edit > Edit notes (ui/note_editor.py)
         self.mixer = attach_mixer(self.views, self.menus, self.headers)  # View > Mixer (ui/mixer.py)
         self.exports = attach_exports(self.views, self.menus, self.audition)  # audio stems, lead sheet (ui/exports.py)
@@ -335,7 +337,8 @@ class MainWindow(MessagesMixin, QMainWindow):
         density = song.density if song is not None else {}
         for i, header in enumerate(self.headers):
             notes = f"{counts[LANES[i]]} notes" if song is not None else ""
-            header.set_part(i in mine)
+            played = song is not None and i in song.played_lanes()
+            header.set_part(i in mine, played, song.performance.quantize if played else "off")
             header.count.setText("your part" if i in mine else notes)
             if i in mine:
                 header.count.setToolTip(f"Your part ({notes}): kept as you played it; the band follows it")
@@ -361,7 +364,12 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.bar.set_next_length(self.bar.bars_of(need) if need != steps else None, "the song form")
 
     def _show_key_info(self) -> None:
-        self.bar.set_key_info(self.session.primer_key, self.session.take_key())
+        s = self.session
+        following = s.part is not None or s.recorded_part() is not None
+        s_key = (s.part_key() or "") if following else None
+        self.bar.set_key_info(s.primer_key, s.take_key(), s_key)
+        if not following:
+            self.bar.show_key(s.settings.key, s.settings.scale_lock)
 
     def _quiet_tempo(self, bpm: float) -> None:
         self.bar.tempo.blockSignals(True)
@@ -545,6 +553,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         for header in self.headers:
             header.regenerateRequested.connect(slot(self.regenerate_lane, 1))
             header.densityChanged.connect(slot(s.set_density, 2))
+            header.quantizeChanged.connect(slot(s.set_quantize, 1))
             header.programChanged.connect(slot(self.set_program, 2))
             header.stateChanged.connect(lambda header=header: self._header_changed(header))
 

@@ -2,10 +2,10 @@
 
 Record counts in one bar of clicks (through the transport's output, the built-in synth by default; opened
 when the dialog shows, so the first click sounds within 50 ms of Record), records what the chosen input
-plays, quantized to 16ths, while the band of the take on screen plays along from the first downbeat (the
-lane being recorded left out) and the notes are drawn on the lane as they are played; Stop writes it to
-recordings/ in the user's data folder, follows it and generates the band around it (one undo step,
-"Record <lane>").
+plays, as played (quantize is a later choice, in the lane's header), while the band of the take on screen plays
+along from the first downbeat (the lane being recorded left out) and the notes are drawn on the lane as they
+are played; Stop writes it to recordings/ in the user's data folder and adds it on its lane to the take on
+screen, or, with no sketch yet, follows it and generates the band around it (one undo step, "Record <lane>").
 """
 
 from __future__ import annotations
@@ -166,7 +166,7 @@ class RecordDialog(QDialog):
         self.playback.stop()  # the band along: the band is made again around the take
         self.views.lanes.show_recording(take.lane, None)
         dropped = f" ({take.dropped} played in the count-in left out)" if take.dropped else ""
-        self.status.setText(f"{len(take.notes)} notes on {LANES[take.lane]}{dropped}: the band follows them")
+        self.status.setText(f"{len(take.notes)} notes on {LANES[take.lane]}{dropped}, kept as you played them")
         self.views.session.follow_recording(take, self.views.data_dir / "recordings")
         return take
 

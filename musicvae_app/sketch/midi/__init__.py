@@ -30,7 +30,7 @@ from .read import (
     read_roll,
     read_settings,
 )
-from .write import lane_notes, section_marker, song_to_midifile, timed_lane_notes, write_midi, write_stems
+from .write import lane_notes, lane_ticks, section_marker, song_to_midifile, timed_lane_notes, write_midi, write_stems
 
 __all__ = [
     "DRUM_CHANNEL",
@@ -44,6 +44,7 @@ __all__ = [
     "Notes",
     "chords_from_notes",
     "lane_notes",
+    "lane_ticks",
     "lane_of_program",
     "notes_from_bytes",
     "notes_to_roll",

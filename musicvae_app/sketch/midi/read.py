@@ -35,7 +35,12 @@ class Notes:
     tempo_given: bool = False  # the file has a set_tempo (else `tempo` is MIDI's implied 120)
     markers: list[tuple[float, str]] = field(default_factory=list)  # (beats, text) of marker events, in time order
     length: float = 0.0  # beats to where the longest track ends (after any cut)
+    velocity: np.ndarray | None = None  # each note's note-on velocity (1-127), as `pitch`
     name: str = ""  # the file's name (for messages), when read from a file
+
+    def __post_init__(self) -> None:
+        if self.velocity is None:
+            self.velocity = np.full(len(self.pitch), 100, dtype=int)
 
 
 def _clamped_bpm(us_per_beat: int) -> float:
@@ -124,7 +129,7 @@ def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int, marke
     keep = ~is_tempo & (ticks <= limit)
     programs = [0] * 16
     open_notes: dict[int, deque] = {}
-    lanes, pitches, starts, ends = array("q"), array("q"), array("q"), array("q")
+    lanes, pitches, starts, ends, velocities = array("q"), array("q"), array("q"), array("q"), array("q")
     for tick, code in zip(ticks[keep].tolist(), codes[keep].tolist()):
         kind, key = code >> 40, (code >> 8) & 0xFFF  # key: channel and pitch
         if kind == 2:
@@ -135,23 +140,25 @@ def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int, marke
             held = open_notes.get(key)
             if held is None:
                 held = open_notes[key] = deque()
-            held.append((tick, lane))
+            held.append((tick, lane, code & 0x7F))
         else:
             held = open_notes.get(key)
             if held:
-                start, lane = held.popleft()
+                start, lane, velocity = held.popleft()
                 if lane >= 0:
                     lanes.append(lane)
                     pitches.append(key & 0x7F)
                     starts.append(start)
                     ends.append(tick)
+                    velocities.append(velocity)
     for key, held in open_notes.items():  # notes never released end with the file
-        for start, lane in held:
+        for start, lane, velocity in held:
             if lane >= 0:
                 lanes.append(lane)
                 pitches.append(key & 0x7F)
                 starts.append(start)
                 ends.append(max(last, start))
+                velocities.append(velocity)
     start = np.frombuffer(starts, np.int64) / tpb
     end = np.frombuffer(ends, np.int64) / tpb
     if len(end) and (end - start).max() > MAX_NOTE_BEATS:
@@ -168,6 +175,7 @@ def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int, marke
         bool(len(tempo_us)),
         [(t / tpb, marker_text(text)) for t, text in kept],
         last / tpb,
+        np.frombuffer(velocities, np.int64).astype(int),
     )
 
 

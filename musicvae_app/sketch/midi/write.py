@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import mido
+import numpy as np
 
 from ...atomic import atomic_write
 from ...theory.chords import BEATS_PER_BAR, NO_CHORD, REPEAT, ChordError, parse_bar, parse_chord
@@ -34,6 +35,41 @@ def timed_lane_notes(song: Song, lane: int, notes=None) -> list[tuple[int, float
         variation=variation,
         song_steps=song.n_steps,
     )
+
+
+def lane_ticks(song: Song, lane: int, notes=None) -> list[tuple[int, int, int, int]]:
+    """(pitch, start tick, end tick, velocity) of one lane as it is heard and exported, at 480 ticks a beat.
+
+    A lane of the musician's own part (`song.performance`) is their notes as played (or as they asked it
+    quantized), unchanged, in the chunks that are theirs (source "part"); in chunks the band made since (a
+    Continue, an infill) and in bars edited in the roll (Song.pins) it is the lane's notes
+    (`lane_notes`). Every other lane is its grid notes timed with the take's feel
+    (swing, humanize). Notes end by the sketch's end.
+    """
+    per = TICKS_PER_BEAT // song.steps_per_beat
+    end_tick = song.n_steps * per
+    perf = song.performance
+    notes = lane_notes(song, lane) if notes is None else notes
+    if perf is not None and lane in perf.lanes:
+        chunk_ticks = song.chunk_steps * per
+        mine = np.array(
+            [len(row) <= lane or row[lane].source == "part" for row in song.chunks] or [True] * song.n_chunks
+        )
+        mine = np.concatenate([mine, np.zeros(max(song.n_chunks - len(mine), 0), bool)])
+        pins = song.pins.get(lane)
+        edited = pins.bars if pins is not None else frozenset()  # bars the musician edited: their notes as placed
+        bar_ticks = song.steps_per_bar * per
+
+        def theirs(tick: int) -> bool:
+            return bool(mine[tick // chunk_ticks]) and tick // bar_ticks not in edited
+
+        played = [n for n in perf.lane_notes(lane, end_tick) if theirs(n[1])]
+        grid = [(p, s * per, e * per, v) for p, s, e, v in notes if not theirs(s * per)]
+        return sorted(played + grid, key=lambda n: (n[1], n[0]))
+    if feel_of(song.settings).off:
+        return [(p, s * per, e * per, v) for p, s, e, v in notes]
+    timed = timed_lane_notes(song, lane, notes)
+    return [(p, round(s * TICKS_PER_BEAT), round(e * TICKS_PER_BEAT), v) for p, s, e, v in timed]
 
 
 def _track(events: list[tuple], name: str, end_tick: int) -> mido.MidiTrack:
@@ -130,14 +166,8 @@ def song_to_midifile(song: Song, lanes: list[int] | None = None) -> mido.MidiFil
     ]
     mid.tracks.append(_track(conductor, "musicvae-app sketch", end_tick))
     lineup = [LANES.index(name) for name in song.lineup]  # lanes switched out of the band are left out
-    feel = feel_of(song.settings)
     for lane in [i for i in (sorted(lanes) if lanes is not None else range(len(LANES))) if i in lineup]:
-        notes = lane_notes(song, lane)
-        if not feel.off:  # swing and humanize: times in beats on the 480-tick grid
-            timed = timed_lane_notes(song, lane, notes)
-            notes = [(p, round(s * TICKS_PER_BEAT), round(e * TICKS_PER_BEAT), v) for p, s, e, v in timed]
-        else:
-            notes = [(p, s * ticks, e * ticks, v) for p, s, e, v in notes]
+        notes = lane_ticks(song, lane)  # the musician's own part as played; the band's notes with the feel
         channel = LANE_CHANNELS[lane]
         program = 0 if lane == DRUMS else int(song.programs[lane])
         events = [
@@ -165,5 +195,5 @@ def write_stems(song: Song, folder: str | Path, stem: str = "sketch") -> list[Pa
     return [
         write_midi(song, folder / f"{stem}-{LANES[lane]}.mid", [lane])
         for lane in range(len(LANES))
-        if lane_notes(song, lane)
+        if lane_ticks(song, lane)
     ]
