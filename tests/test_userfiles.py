@@ -9,6 +9,7 @@ pack card and weights). A FIFO must never block: each call runs in a thread that
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 
@@ -143,3 +144,22 @@ def test_a_real_midi_file_still_reads(tmp_path):
     notes = read_notes(path)
     assert notes.name == "ok.mid" and list(notes.pitch) == [36] and notes.tempo == pytest.approx(100)
     assert isinstance(MidiImportError("x"), MusicVAEError)
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "folder"])
+def test_a_packs_styles_that_are_not_a_file_are_refused_at_once(tmp_path, kind):
+    from types import SimpleNamespace
+
+    from musicvae_app.engine.styles import STYLES_FILE, Styles
+
+    pack = tmp_path / "pack"
+    pack.mkdir()
+    target = pack / STYLES_FILE
+    if kind == "fifo":
+        os.mkfifo(target)
+    elif kind == "zero":
+        target.symlink_to("/dev/zero")
+    else:
+        target.mkdir()
+    with pytest.raises(InvalidValue, match=f"styles.*{re.escape(SAID[kind])}"):
+        within(lambda: Styles.of_pack(SimpleNamespace(path=pack)), target if kind == "fifo" else None)

@@ -19,8 +19,10 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..lanes import DRUMS
+from ..userfiles import read_user_file
 
 STYLES_FILE = "styles.json"
+MAX_STYLES_BYTES = 4 * 1024 * 1024  # the shipped styles.json is 38 KB
 AUTO = "auto"
 KICK, SNARE, HAT = 36, 38, 42
 KICKS = (35, 36)
@@ -72,10 +74,10 @@ class Styles:
     def of_pack(cls, pack) -> Styles:
         folder = getattr(pack, "path", None)
         path = Path(folder) / STYLES_FILE if folder else None
-        if path is None or not path.is_file():
+        if path is None or not path.exists():
             return cls({})
-        try:
-            data = json.loads(path.read_text())
+        try:  # a regular file of at most MAX_STYLES_BYTES (userfiles: a pipe or /dev/zero is refused at once)
+            data = json.loads(read_user_file(path, MAX_STYLES_BYTES, f"the styles of pack '{path.parent.name}'"))
             out = {}
             for name, s in data.get("styles", {}).items():
                 out[name] = Style(
@@ -91,6 +93,8 @@ class Styles:
                     template={k: [float(x) for x in v] for k, v in s["template"].items()},
                     songs=int(s.get("songs", 0)),
                 )
+        except InvalidValue:
+            raise  # userfiles said what the file is and what to do
         except (OSError, ValueError, KeyError, TypeError, IndexError) as exc:
             raise InvalidValue(f"the styles of pack '{path.parent.name}' ({path.name}) cannot be read: {exc}") from None
         return cls(out, data.get("velocity"))
