@@ -111,7 +111,7 @@ class PlaybackPanel(QWidget):
         self.transport = Transport(get_song, get_mutes, get_solos, on_error=self._fail, soundfont=soundfont)
 
         self.output_box = QComboBox()
-        self.output_box.setMinimumContentsLength(12)
+        self.output_box.setMinimumContentsLength(8)  # "Built-in…" at 1024 px: the list shows each name whole
         self.output_box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.output_box.setToolTip("Where the sketch plays: a MIDI port, our virtual port, or the built-in synth")
         self.refresh_button = QToolButton()
