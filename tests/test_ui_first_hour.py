@@ -23,7 +23,6 @@ from musicvae_app.errors import disk_words
 from musicvae_app.sketch import sketchfile
 from musicvae_app.sketch.song import DRUMS, Song
 from musicvae_app.theory.sections import Section
-from musicvae_app.ui import preload
 from musicvae_app.ui.controls import LaneHeader
 from musicvae_app.ui.lanes_view import AXIS_WIDTH, LanesView
 from musicvae_app.ui.main_window import MainWindow
@@ -312,7 +311,6 @@ def test_chord_names_never_run_together_at_whole_song_zoom(qtbot, window):
 
 
 def test_generate_says_loading_model_while_the_pack_loads(qtbot, tiny_pack, tmp_path):
-    load = preload.start(str(tiny_pack))
     w = MainWindow(pack=str(tiny_pack), data_dir=tmp_path / "data", restore="no")
     qtbot.addWidget(w)
     if w.engine is None:
@@ -320,8 +318,6 @@ def test_generate_says_loading_model_while_the_pack_loads(qtbot, tiny_pack, tmp_
         assert not w.playback.listed  # the MIDI ports and the synth wait for the pack
     qtbot.waitUntil(lambda: w.engine is not None, timeout=TIMEOUT)
     qtbot.waitUntil(lambda: w.playback.listed, timeout=5000)  # and come right after it
-    assert preload.take(str(tiny_pack)) is None  # the window took the load started at launch
-    assert load.result() is w.engine
     assert w.bar.generate.text() == "Generate"
     w.worker.busyChanged.emit(True)
     assert w.bar.generate.text() == "Working…"  # a generation, not the pack
@@ -452,18 +448,6 @@ def test_help_lists_the_shortcuts_and_opens_the_guide(qtbot, window):
     text = guide.findChild(QTextBrowser, "guideText").toPlainText()
     first_heading = next(line for line in (ROOT / "docs" / "guide.md").read_text().splitlines() if line.strip())
     assert first_heading.lstrip("# ").strip() in text and len(text) > 1000
-
-
-# --- the engine first, then the window -------------------------------------------------------------------------
-def test_preload_hands_its_engine_over_once_and_reports_failures(tmp_path):
-    bad = preload.start(str(tmp_path / "no-pack-here"))
-    assert preload.take(str(tmp_path / "no-pack-here")) is bad and preload.take(str(tmp_path / "no-pack-here")) is None
-    with pytest.raises(Exception) as info:
-        bad.result()
-    assert "no-pack-here" in str(info.value)
-    started = time.perf_counter()
-    bad.result  # noqa: B018  (the result is kept: asking again does not load again)
-    assert time.perf_counter() - started < 1
 
 
 # --- recording: the band plays along, notes drawn as played, the count-in at once ---------------------------------

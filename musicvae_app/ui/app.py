@@ -94,9 +94,6 @@ def main(argv: list[str] | None = None) -> int:
         help="load the pack, generate, export a .mid to a temp folder, read it back; exit 0 if it holds the notes",
     )
     args = parser.parse_args(argv)
-    from . import preload
-
-    preload.start(args.pack)  # torch and the pack load while Qt and the window are built
     app = make_app()
     from .main_window import MainWindow
 

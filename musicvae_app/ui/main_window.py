@@ -19,7 +19,7 @@ from ..sketch.session import Session, message
 from ..sketch.song import DEFAULT_PROGRAMS, LANES
 from ..sketch.spec import GenerationSettings
 from ..sketch.undo import State
-from . import compose, files, help_dialogs, prefs, preload
+from . import compose, files, help_dialogs, prefs
 from . import record_panel as recording
 from .audition import AudioExport, Audition, attach_playback, jam_more
 from .autosave import Autosave
@@ -427,11 +427,7 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     # --- the engine and the worker -----------------------------------------------------------------
     def _load_engine(self, pack) -> None:
-        early = preload.take(pack)  # started at launch, before the window was built (ui/preload.py)
-
         def load():
-            if early is not None:
-                return early.result()
             from ..engine import Engine  # torch loads here, on the worker thread, after the window is up
 
             return Engine.load(pack, one_song_threads=1)  # steady beside a busy DAW (see Engine)
