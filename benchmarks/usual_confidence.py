@@ -18,8 +18,8 @@ import argparse
 import numpy as np
 
 from musicvae_app.engine import Engine
-from musicvae_app.lanes import DRUMS, LANES
-from musicvae_app.sketch.song import note_runs
+from musicvae_app.lanes import LANES
+from musicvae_app.sketch.pins import note_confidences
 
 
 def main() -> None:
@@ -31,17 +31,8 @@ def main() -> None:
     for seed in range(args.seeds):
         for kwargs in ({}, {"chords": "Am F C G"}):
             song = engine.generate(steps=8, seed=seed, **kwargs)
-            roll = song.notes()
-            for lane in range(len(LANES)):
-                probs = song.probs[lane]
-                if lane == DRUMS:
-                    steps, pitches = np.nonzero(roll[lane])
-                    runs = (pitches, steps, steps + 1)
-                else:
-                    runs = note_runs(roll[lane])
-                for pitch, s, e in zip(*runs):
-                    c = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
-                    per[lane].append(min(max(c, 0.0), 1.0))
+            for lane in range(len(LANES)):  # the notes and confidences the export plays (sketch/pins.py)
+                per[lane] += [c for *_, c in note_confidences(song, lane)]
     for lane, name in enumerate(LANES):
         a = np.array(per[lane])
         q1, q3 = np.percentile(a, [25, 75])

@@ -44,14 +44,15 @@ def note_bars(start: int, end: int, steps_per_bar: int) -> range:
     return range(start // steps_per_bar, (max(end, start + 1) - 1) // steps_per_bar + 1)
 
 
-def _model_notes(song: Song, lane: int, roll: np.ndarray) -> list[Note]:
-    """(pitch, start, end, velocity) of a lane's (steps, 128) roll; velocity by lane, 16th position and the model's
-    confidence (theory/dynamics.py: real songs' velocities, an accented downbeat, ghost notes on the snare).
+def note_confidences(song: Song, lane: int, roll: np.ndarray | None = None) -> list[tuple[int, int, int, float]]:
+    """(pitch, start, end, confidence) of the notes of a lane's (steps, 128) roll (default: what it plays), by pitch
+    then start; confidence is the note's mean probability over the threshold, 0 (at it) to 1 (certain).
 
     Pitched lanes join consecutive active steps into one held note. Drums never do: each active step
     is a separate hit of DRUM_HIT_STEPS, so a hi-hat row on every 8th plays every 8th.
     """
     probs = song.probs[lane]
+    roll = song.notes()[lane] if roll is None else roll
     if lane == DRUMS:
         steps, pitches = np.nonzero(roll)
         keep = (pitches >= GM_DRUMS[0]) & (pitches <= GM_DRUMS[1])
@@ -64,8 +65,15 @@ def _model_notes(song: Song, lane: int, roll: np.ndarray) -> list[Note]:
         e = min(int(e), song.n_steps)
         confidence = (float(probs[s:e, pitch].mean()) - song.threshold) / (1.0 - song.threshold)
         found.append((int(pitch), int(s), int(e), min(max(confidence, 0.0), 1.0)))
-    spb = song.steps_per_beat  # heard against the lane's usual confidence (dynamics.USUAL_CONFIDENCE), not this take's
-    return [(p, s, e, velocity(lane, p, s, spb, c)) for p, s, e, c in found]
+    return found
+
+
+def _model_notes(song: Song, lane: int, roll: np.ndarray) -> list[Note]:
+    """(pitch, start, end, velocity) of a lane's roll (note_confidences); velocity by lane, 16th position and the
+    model's confidence against the lane's usual (theory/dynamics.py: real songs' velocities, an accented
+    downbeat, ghost notes on the snare)."""
+    spb = song.steps_per_beat
+    return [(p, s, e, velocity(lane, p, s, spb, c)) for p, s, e, c in note_confidences(song, lane, roll)]
 
 
 def lane_notes(song: Song, lane: int) -> list[Note]:

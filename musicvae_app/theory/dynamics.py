@@ -40,14 +40,12 @@ GHOST_BELOW = 0.4  # confidence this far under the lane's usual makes an off-8th
 SNARES = (38, 40)
 
 
-def velocity(
-    lane: int, pitch: int, step: int, steps_per_beat: int, confidence: float, center: float | None = None
-) -> int:
+def velocity(lane: int, pitch: int, step: int, steps_per_beat: int, confidence: float) -> int:
     """The velocity (1-127) of a note of `lane` starting at `step` (on a grid of steps_per_beat), given the model's
-    confidence in it (0: at the threshold, 1: certain) and the lane's usual confidence (`center`, by default the
-    lane's USUAL_CONFIDENCE: a note as sure as the lane's usual plays its position's real mean)."""
+    confidence in it (0: at the threshold, 1: certain) measured against the lane's USUAL_CONFIDENCE (a note as sure as
+    the lane's usual plays its position's real mean)."""
     confidence = min(max(float(confidence), 0.0), 1.0)
-    center = USUAL_CONFIDENCE[lane] if center is None else center
+    center = USUAL_CONFIDENCE[lane]
     position = (int(step) * 4 // max(int(steps_per_beat), 1)) % POSITIONS
     on_16th = int(step) * 4 % max(int(steps_per_beat), 1) == 0
     table = LANE_VELOCITY[lane]
