@@ -197,10 +197,10 @@ class Generation:
             recall = None
             # only where chords drive the band: without them `pull` holds every lane near its first chunk already
             # (random starts: bass chunks near an earlier one 85 % against real songs' 34 %)
-            if g.recall is not None and any(g.recall) and plan is not None:
+            if plan is not None and (any(g.recall or ()) or any(g.recall_moved or ())):
                 moved = np.asarray(g.recall_moved, dtype=float) if g.recall_moved is not None else None
-                chunk_sections = _chunk_sections(sections, steps + 1, self.cfg.bars)
-                recall = Recall(np.asarray(g.recall, dtype=float), chunk_sections, seed, moved)
+                rates = np.asarray(g.recall if g.recall is not None else [0.0] * n_lanes, dtype=float)
+                recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, moved)
             probs, latents = self.loop.run(
                 first,
                 first_z,
