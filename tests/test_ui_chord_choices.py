@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QDialog, QTableWidget
 from test_chord_choices import TUNE
 from test_ui_chords import TIMEOUT, generate, labels, mouse
 
@@ -108,6 +108,11 @@ def test_harmonize_my_part_and_the_bad_cases_in_the_window(qtbot, window, tmp_pa
     rows = shortcut_rows(window.menuBar())
     assert ("Sketch", "Harmonize my part", "Ctrl+Shift+H") in rows
     assert ("Sketch", "Next reading of my part's chords", "Alt+Shift+Right") in rows
+    window.findChild(QAction, "shortcutsAction").trigger()  # Help › Keyboard shortcuts lists them
+    table = window.findChild(QDialog, "shortcutsDialog").findChild(QTableWidget, "shortcutsTable")
+    listed = {(table.item(r, 1).text(), table.item(r, 2).text()) for r in range(table.rowCount())}
+    assert ("Harmonize my part", "Ctrl+Shift+H") in listed
+    assert ("Previous reading of my part's chords", "Alt+Shift+Left") in listed
     action.trigger()  # no sketch yet
     assert "no sketch yet" in window.statusBar().currentMessage()
     song = generate(qtbot, window)  # a band with no part of the musician's
