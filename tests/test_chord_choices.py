@@ -113,6 +113,14 @@ def test_flipping_the_whole_chart_is_one_undo_step_and_never_touches_the_part(se
     assert session.chosen_alternative() == 0 and session.chord_source()[0] == "part"
 
 
+def test_the_readings_stay_through_a_quantize_change_and_a_density_change(session, tmp_path):
+    followed(session, tune(tmp_path))
+    charts = session.chord_alternatives()
+    session.set_quantize("8th")
+    session.set_density("piano", 0.5)
+    assert session.chord_alternatives() == charts and session.chosen_alternative() == 0
+
+
 def test_a_bar_picked_from_another_reading_makes_a_mixed_chart(session, tmp_path):
     followed(session, tune(tmp_path))
     song = session.song
@@ -229,5 +237,10 @@ def test_bad_cases_are_said_and_nothing_changes(session, engine, tiny_pack, tmp_
     errors = [s for s in seen if s[0] == "error"]
     assert errors and errors[-1][1] == "Harmonize my part failed" and str(broken) in errors[-1][2]
     assert other.song is song and other.history.count() == steps
+    # the same model failing during a Generate that follows a part: the band is made, and the missing readings said
+    assert other.follow_part(tmp_path / "tune.mid") and other.generate()
+    assert other.song is not song and other.chord_alternatives() == []
+    notes = [s for s in seen if s[0] == "status" and s[1].startswith("No chord alternatives for your part")]
+    assert notes and str(broken) in notes[-1][1]
     got = read_back(other.export_midi(tmp_path / "still.mid"))[0]
     assert got == read_back(tune(tmp_path, "once.mid"))[0]

@@ -62,6 +62,8 @@ class ChordChoices:
         self._readings: dict[bytes, tuple[str, ...]] = {}  # part fingerprint -> charts, best first
         self._keys: tuple[Song | None, bytes | None] = (None, None)  # the last take fingerprinted
         self.steered: str | None = None  # the choice the last generation_args passed on ("2", "mixed")
+        self._parsed: tuple = (None, (), [], [])  # (take, its charts, their bars, the take's bars)
+        self.note: str | None = None  # why the last Generate brought no readings (said after it)
 
     # --- the part on screen -----------------------------------------------------------------------------
     def part_of(self, song: Song | None = None) -> Song | None:
@@ -87,11 +89,12 @@ class ChordChoices:
             return self._keys[1]
         lanes = self.session.part_lanes(song)
         key = None
-        if lanes:
+        if lanes:  # the notes as played where the take keeps them (a quantize grid or a density changes no key)
             digest = hashlib.sha1(repr((lanes, song.n_bars, song.steps_per_beat)).encode())
-            digest.update(np.packbits(song.notes()[lanes]).tobytes())
             if song.performance is not None:
                 digest.update(np.ascontiguousarray(song.performance.only(lanes).notes).tobytes())
+            else:
+                digest.update(np.packbits(song.notes()[lanes]).tobytes())
             key = digest.digest()
         self._keys = (song, key)
         return key
@@ -112,8 +115,18 @@ class ChordChoices:
         return list(self._readings.get(self._key(self.session.song), ()))
 
     def _bars(self) -> list[list[str]]:
+        """Each reading as each bar's text, over the take on screen's bars (kept while the take stays)."""
         song = self.session.song
-        return [reading_bars(chart, song.n_bars) for chart in self.chord_alternatives()] if song is not None else []
+        if song is None:
+            return []
+        charts = tuple(self.chord_alternatives())
+        if self._parsed[0] is not song or self._parsed[1] != charts:
+            self._parsed = (song, charts, [reading_bars(c, song.n_bars) for c in charts], bar_texts(song))
+        return self._parsed[2]
+
+    def _mine(self, song: Song) -> list[str]:
+        """bar_texts of a take, kept for the take on screen."""
+        return list(self._parsed[3]) if self._parsed[0] is song else bar_texts(song)
 
     def chosen_alternative(self) -> int | None:
         """Which reading the take on screen plays: its 0-based index when every bar is that reading's, -1 when its
@@ -121,7 +134,7 @@ class ChordChoices:
         song, readings = self.session.song, self._bars()
         if song is None or not readings:
             return None
-        mine = bar_texts(song)
+        mine = self._mine(song)
         for i, bars in enumerate(readings):
             if bars == mine:
                 return i
@@ -286,29 +299,35 @@ class ChordChoices:
 
     def job(self, engine, args: dict):
         """Generate's work: the takes, and when they follow a part, its readings (a failure there loses no take)."""
-        follows = args.get("follow") is not None
+        follows, mark = args.get("follow") is not None, self.steered
 
         def work():
             songs = engine.generate_takes(**args)
             if not follows or not songs:
-                return songs, None
-            part = self.part_of(songs[0])
-            try:
-                return songs, (tuple(engine.harmonize(part, alternatives=READINGS)) if part is not None else None)
-            except InvalidValue:  # a part of drums only: no harmony to offer
-                return songs, None
-            except Exception as exc:  # the band is made; only the readings are missing, and that is said
-                return songs, message(exc)
+                return songs, None, mark
+            part, lanes = self.part_of(songs[0]), self.session.part_lanes(songs[0])
+            readings = None  # a part of drums only: no harmony to offer
+            if part is not None and any(lane != DRUMS for lane in lanes):
+                try:
+                    readings = tuple(engine.harmonize(part, alternatives=READINGS))
+                except Exception as exc:  # the band is made; only the readings are missing, and that is said
+                    readings = message(exc)
+            return songs, readings, mark
 
         return work
 
     def took(self, result) -> list[Song]:
         """Generate's result: its readings kept, the choice it played marked on the takes; the takes."""
-        songs, readings = result
-        if isinstance(readings, str):
-            self.session.events.status(f"No chord alternatives for your part ({readings})", 10000)
-        elif readings and songs:
+        songs, readings, mark = result
+        self.note = f"No chord alternatives for your part ({readings})" if isinstance(readings, str) else None
+        if readings and songs and not self.note:
             self._keep(songs[0], readings)
-        if self.steered and songs:
-            songs = [dataclasses.replace(s, settings=s.settings.replace(**{CHOSEN_KEY: self.steered})) for s in songs]
+        if mark and songs:
+            songs = [dataclasses.replace(s, settings=s.settings.replace(**{CHOSEN_KEY: mark})) for s in songs]
         return songs
+
+    def say(self) -> None:
+        """After Generate's own words (its timing clears the status line): why no readings came, if none did."""
+        if self.note:
+            self.session.events.status(self.note, 10000)
+            self.note = None

@@ -289,6 +289,7 @@ class Session:
             if recorded:
                 songs = [dataclasses.replace(s, settings=s.settings.replace(recorded=recorded)) for s in songs]
             self._generated(songs, secs, text, kept, chart)
+            self.choices.say()
 
         return self.jobs.submit("Generate", self.choices.job(engine, args), done)
 
