@@ -74,7 +74,8 @@ def main() -> None:
             flip.append(time.perf_counter() - start)
             print(
                 f"{folder.name}: {take.n_bars} bars, Generate {gen[-1] * 1000:.0f} ms, "
-                f"readings {alone[-1] * 1000:.0f} ms, flip {flip[-1] * 1000:.0f} ms, readings offered {len(session.chord_alternatives())}"
+                f"readings {alone[-1] * 1000:.0f} ms, flip {flip[-1] * 1000:.0f} ms, "
+                f"readings offered {len(session.chord_alternatives())}"
             )
     g, a, f = (statistics.median(x) * 1000 for x in (gen, alone, flip))
     print(
