@@ -120,3 +120,31 @@ def comping(rolls: np.ndarray, bar_steps: int, start_bar: int = 0) -> dict[str, 
         "neither": _pct(int((~p & ~g).sum()), n),
         "pieces": float(len(both)),
     }
+
+
+KICKS, SNARES = (35, 36), (38, 40)  # as engine/groove.py strikes on them
+DRUMS = LANES.index("drums")
+# the drum hits each lane's held notes may be struck again on (engine/groove.Groove.restrike)
+STRIKE_ON = {PIANO: KICKS, GUITAR: KICKS + SNARES, LANES.index("bass"): KICKS}
+HELD_BEFORE = 2  # steps a note sounds before the step before the hit, to count as held into it
+
+
+def beat_restrikes(roll: np.ndarray, bar_steps: int = 16) -> np.ndarray:
+    """(lanes, 2) per lane: (notes held into a drum hit the lane's restrike rule strikes on, of them struck again
+    there) of a (5, steps, 128) band roll. A note is held into the hit at step t when its pitch sounds at
+    t - 3 and t - 2 and at t; struck again when it is silent at t - 1 (the one-step gap the export, and our
+    restrike, leave; a note restarted with no gap reads as held). Bar lines are not counted (every bar line
+    strikes again). Lanes with no rule: zeros."""
+    out = np.zeros((len(LANES), 2))
+    drums = roll[DRUMS]
+    for lane, hits in STRIKE_ON.items():
+        hit = drums[:, list(hits)].any(axis=1)
+        start = hit & ~np.concatenate([[False], hit[:-1]])
+        where = np.flatnonzero(start)
+        where = where[(where >= HELD_BEFORE + 1) & (where % bar_steps != 0)]
+        if not len(where):
+            continue
+        part = roll[lane]
+        held = part[where - 3] & part[where - 2] & part[where]
+        out[lane] += (int(held.sum()), int((held & ~part[where - 1]).sum()))
+    return out

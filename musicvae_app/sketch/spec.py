@@ -245,6 +245,9 @@ FIELDS: dict[str, Field] = _fields(
           card=G),
     Field("role_rest", "one share or five, 0-1", None, _check_lane_shares,
           "piano, guitar: 4-bar phrases the lane lays out in where the other comps (the rest unused)", card=G),
+    Field("role_absent", "one share or five, 0-1", None, _check_lane_shares,
+          "piano, guitar: takes over a followed part of the other in which the lane sits out (the rest unused)",
+          card=G),
     # the groove rules' parameters (engine/groove.py)
     Field("fills", "list of [[step, pitch], ...]", None, _check_fills, "the drum fills a phrase end may play",
           card=R),
@@ -270,6 +273,9 @@ FIELDS: dict[str, Field] = _fields(
           "per lane: bars whose third is suspended first", card=R),
     Field("boogie", "one share or five, 0-1", None, _check_lane_shares,
           "per lane: power chords step to the sixth on 2 and 4", card=R),
+    Field("beat_restrike", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: drum hits (kick; guitar: kick or snare) a held note is struck again on (unset: every one)",
+          card=R),
     Field("approach", "share 0-1", 0.0, _check_number(0.0, 1.0), "bass bar ends that step into a new note", card=R),
     Field("pickup", "share 0-1", 0.0, _check_number(0.0, 1.0), "bass bar ends that play a fifth below", card=R),
     Field("approach_eighths", "share 0-1", 0.0, _check_number(0.0, 1.0), "approach notes an 8th long (else 16th)",
@@ -318,6 +324,7 @@ class GrooveSettings:
     color: tuple[float, ...] | None = _default("color")
     suspend: tuple[float, ...] | None = _default("suspend")
     boogie: tuple[float, ...] | None = _default("boogie")
+    beat_restrike: tuple[float, ...] | None = _default("beat_restrike")
     approach: float = _default("approach")
     pickup: float = _default("pickup")
     approach_eighths: float = _default("approach_eighths")
@@ -354,6 +361,7 @@ class CardDefaults:
     recall: tuple[float, ...] | None = _default("recall")
     recall_moved: tuple[float, ...] | None = _default("recall_moved")
     role_rest: tuple[float, ...] | None = _default("role_rest")
+    role_absent: tuple[float, ...] | None = _default("role_absent")
     rules: GrooveSettings = GrooveSettings()  # the groove rules' parameters ("groove" is the on/off default)
 
     @classmethod
