@@ -86,7 +86,7 @@ class Engine:
         fast.set_harmony(card.harmony, halves=card.harmony_halves)
         has_bank = fast.bank_z is not None
         self.steering = Steering(fast, dev, card.harmony)
-        self.decoder = Decoder(fast, cfg, dev, self.steering, name)
+        self.decoder = Decoder(fast, cfg, dev, self.steering, name, card.chord_bias)
         self.takes = Takes(cfg, name, self.decoder)
         self.loop = Loop(self.decoder, self.takes, fast, cfg, dev, one_song_threads, card.harmony_after)
         self.planner = Planner(cfg, card, has_bank, self.takes)

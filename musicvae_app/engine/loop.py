@@ -124,12 +124,16 @@ class Decoder:
     """Latents to note probabilities and back on the pack's fast band, with the call's steering (scale lock's
     map, read from `steering.snap`), and the finite check on everything that leaves the engine."""
 
-    def __init__(self, fast, cfg, device: torch.device, steering, pack_name: str):
+    def __init__(self, fast, cfg, device: torch.device, steering, pack_name: str, chord_bias=None):
+        """chord_bias: the card's per-lane density offsets (logits) for notes steered to chords, or None."""
         self.fast = fast
         self.cfg = cfg
         self.device = device
         self.steering = steering
         self.pack_name = pack_name
+        self.chord_bias = None
+        if chord_bias is not None and any(chord_bias):
+            self.chord_bias = torch.as_tensor(list(chord_bias), dtype=torch.float32, device=device)
 
     def encode(self, rolls) -> torch.Tensor:
         """Binary chunks (5, N, chunk_steps, 128) -> latent means (5, N, K) on the engine's device."""
@@ -165,7 +169,9 @@ class Decoder:
         (a new tensor). steer: ((B, pieces, 2, 128), (B, pieces, 2)), a piece a bar, half bar or beat (as finely
         as the chart changes): each piece's notes move to its chord's tones (chording.chord_map), passing and
         neighbour notes stay given a sounding floor, the bass takes the chord's bass note on the piece's first
-        beat where the chord changes (beats 1 and 3 for two chords a bar), and a bare fifth gets its third."""
+        beat where the chord changes (beats 1 and 3 for two chords a bar), and a bare fifth gets its third; then
+        each lane's card `chord_bias` (logits) is added: notes moved to chords rather than faded by harmony are
+        denser than the calibrated density (evaluation/calibrate_chords.py learns the offsets back)."""
         maps, thirds = steer
         lanes, steps = plain.shape[0], plain.shape[2]
         bars = maps.shape[1]  # pieces of the chunk, each with its chord
@@ -184,7 +190,14 @@ class Decoder:
         rooted = _moved(first, maps[:, :, None, 1].expand_as(first))
         per_bar[BASS, :, :, :beat] = torch.where(changed[:, :, None, None], rooted, first)
         _complete_thirds(per_bar, [i for i in range(lanes) if i != BASS], thirds)
-        return per_bar.view(lanes, batch, steps, 128)
+        out = per_bar.view(lanes, batch, steps, 128)
+        # steered notes keep what harmony would fade: the card's learned offsets; a sketch with no primer keeps its
+        # start offsets alone (a chart alone: guitar 8.0 note starts a bar against 8.6 real; with both, 5.3)
+        if self.chord_bias is not None and not self.steering.start_shifted:
+            p = out.clamp(1e-6, 1 - 1e-6)
+            shifted = torch.sigmoid(torch.log(p / (1 - p)) + self.chord_bias[:lanes, None, None, None])
+            out = torch.where(out > 0, shifted, out)
+        return out
 
     def fold_windows(self, plain: torch.Tensor) -> None:
         """In place on the pitched lanes' plain probabilities (lanes, N, cs, 128): what a round trip through the

@@ -23,6 +23,7 @@ class Steering:
         """harmony: the pack's default strength, in force between calls."""
         self.fast = fast
         self.device = device
+        self.start_shifted = False  # a start's density offsets in force (the call has no primer)
         self.harmony = harmony
         self.snap: torch.Tensor | None = None  # scale lock's pitch map for the call in progress
 
@@ -45,6 +46,7 @@ class Steering:
         self.snap = snap
         self.fast.set_harmony(harmony)
         shifted = start_bias is not None and any(start_bias)
+        self.start_shifted = shifted
         if shifted:
             bias = getattr(self.fast, "lane_bias", None)
             base = bias.tolist() if bias is not None else [0.0] * len(LANES)
@@ -53,6 +55,7 @@ class Steering:
             yield
         finally:
             self.snap = None
+            self.start_shifted = False
             self.fast.set_harmony(self.harmony)
             if shifted:
                 self.fast.set_lane_bias(base)

@@ -228,6 +228,8 @@ FIELDS: dict[str, Field] = _fields(
           card=G),
     Field("start_bias", "five numbers -8 to 8", None, _check_lane_offsets,
           "extra density offsets for a sketch with no primer", card=G),
+    Field("chord_bias", "five numbers -8 to 8", None, _check_lane_offsets,
+          "density offsets for notes steered to chords (a chart, a followed part's chords)", card=G),
     Field("sustain", "one number or five, 0.1-1", _OFF["sustain"], _check_per_lane,
           "how far below the threshold a started note may dip and still sound (1: off)", card=G),
     Field("fill", "one number or five, 0.1-1", _OFF["fill"], _check_per_lane,
@@ -353,6 +355,7 @@ class CardDefaults:
     harmony_halves: bool = _default("harmony_halves")
     lane_bias: tuple[float, ...] | None = _default("lane_bias")
     start_bias: tuple[float, ...] | None = _default("start_bias")
+    chord_bias: tuple[float, ...] | None = _default("chord_bias")
     sustain: float | tuple[float, ...] = _default("sustain")
     fill: float | tuple[float, ...] = _default("fill")
     bring_in: float | tuple[float, ...] = _default("bring_in")
