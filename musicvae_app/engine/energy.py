@@ -21,7 +21,6 @@ from ..lanes import DRUMS
 
 LOGIT = 0.7  # per energy step, added to every cell's logit: at 5 a 0.3 cell is 0.63, at 1 a 0.7 cell is 0.36
 COMPERS = (0, 1)  # piano, guitar: at energy 2 one comps and the other lays out
-ROLE_REST = 0.64  # under a followed guitar (piano) part, the share of the other's 4-bar phrases it lays out in
 DRIVEN = (0, 1, 2)  # piano, guitar, bass: at energy 4-5 held notes are struck again on the beat (8th)
 CLOSED_HATS = (42, 44)
 OPEN_HAT, RIDE, CRASH, KICK = 46, 51, 49, 36
@@ -158,22 +157,3 @@ def final_hit(probs: np.ndarray, bar: int, free: np.ndarray, threshold: float, s
             value = max(float(part[b][:, pitches].max()), threshold + 1e-3)
             part[b] = 0.0
             part[b, :-1, pitches] = value  # held to the bar's end (its last step a breath)
-
-
-def roles(probs: np.ndarray, given: list[int], free: np.ndarray, spb: int, seed: int, rest: float = ROLE_REST) -> None:
-    """Lanes with roles: when the musician's part plays one of piano and guitar (not both), the other lays out in
-    `rest` of its 4-bar phrases (real songs that have such a guitar part: the piano rests in 64 % of its bars),
-    so the two do not comp over each other. In place on probs (5, B, steps, 128); free: (bars, 5)."""
-    comping = [lane for lane in COMPERS if lane in given]
-    if len(comping) != 1:
-        return
-    other = COMPERS[1 - COMPERS.index(comping[0])]
-    rng = np.random.default_rng([int(seed), 30])
-    n_bars = min(free.shape[0], probs.shape[2] // spb)
-    for b in range(probs.shape[1]):
-        for first in range(0, n_bars, 4):
-            if rng.random() >= rest:
-                continue
-            for bar in range(first, min(first + 4, n_bars)):
-                if free[bar, other]:
-                    probs[other, b, bar * spb : (bar + 1) * spb] = 0.0

@@ -225,10 +225,6 @@ class Generation:
             if sections:  # a chorus lifts, an intro leads in, an outro ends (engine/energy.py)
                 spb = self.cfg.chunk_steps // self.cfg.bars
                 energy.shape(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
-            if part is not None:  # one of piano and guitar comps: the other lays out over the musician's
-                lanes_given = [LANES.index(name) for name in keep_lanes]
-                spb = self.cfg.chunk_steps // self.cfg.bars
-                energy.roles(probs, lanes_given, np.repeat(~protect, self.cfg.bars, axis=0), spb, seed)
             grooved = self.post.run_groove(
                 probs,
                 groove,
@@ -244,7 +240,12 @@ class Generation:
             free_bars = np.repeat(~protect, self.cfg.bars, axis=0)
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
-            if part is None and plan is not None and not sections and g.role_rest is not None:
+            if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
+                lanes_given = [LANES.index(name) for name in keep_lanes]
+                roles.follow(
+                    probs, lanes_given, g.role_rest, g.role_absent, free_bars, threshold, self.cfg.bars, spb_all, seed
+                )
+            elif plan is not None and not sections and g.role_rest is not None:
                 feats = plan.features.cpu().numpy()  # one of piano and guitar comps, the other lays out (roles.py)
                 roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours

@@ -9,6 +9,12 @@ as the guitar's nearest fully playing chunk, moved bar by bar to the new chords 
 check re-voices it), while the guitar is silent in more of the piano's bars than its share; then piano chunks over
 a playing guitar lay out while the piano is silent in fewer of the guitar's bars than its share. The first chunk
 (the start) is left as it is; only chunks the take may change.
+
+Over a followed part that plays one of them (`follow`), the other sits the take out at the learned share of
+windows (card `role_absent`: where a real guitar plays, the piano is silent throughout in 51 % of training windows;
+where a real piano plays, the guitar in 21 %), and otherwise lays out chunk by chunk until it is silent in its
+`role_rest` share of the part's bars, as `balance` does for the piano under a chart (replacing a fixed rule that
+laid the other out in 64 % of its 4-bar phrases).
 """
 
 from __future__ import annotations
@@ -84,3 +90,40 @@ def _replay_chunk(probs, lane, b, src, target, chunk, chunk_bars, bar_steps, fea
         probs[lane, b, target * chunk + j * bar_steps : target * chunk + (j + 1) * bar_steps] = shift_pitches(
             cells, moves[j]
         )
+
+
+def follow(
+    probs: np.ndarray, given, rest, absent, free: np.ndarray, threshold: float, chunk_bars: int, bar_steps: int,
+    seed: int,
+) -> dict:
+    """In place on probs (5, B, steps, 128) after the loop, when the musician's part plays one of piano and guitar
+    (given: its lanes): the other sits the take out at its `absent` share (drawn per take), else lays out in chunks
+    over the part until silent in its `rest` share of the part's bars (from chunk 1 on, as measured). rest, absent:
+    the card's role_rest and role_absent (piano, guitar first; absent None: never). free: (bars, 5) what the take
+    may change. Returns how many takes sat out and chunks laid out."""
+    done = {"sat_out": 0, "laid_out": 0}
+    comping = [lane for lane in (PIANO, GUITAR) if lane in given]
+    if len(comping) != 1 or rest is None:
+        return done
+    part, other = comping[0], GUITAR if comping[0] == PIANO else PIANO
+    chunk = chunk_bars * bar_steps
+    n = probs.shape[2] // chunk
+    rng = np.random.default_rng([int(seed), 29, 3])
+    movable = np.array([free[c * chunk_bars : (c + 1) * chunk_bars, other].all() for c in range(n)])
+    for b in range(probs.shape[1]):
+        bars = (probs[[other, part], b, : n * chunk] >= threshold).reshape(2, n, chunk_bars, -1).any(axis=3)
+        if not bars[1, 1:].any() or not bars[0, 1:].any():
+            continue  # the part rests, or the other already does
+        if absent is not None and rng.random() < float(absent[other]):
+            for c in np.flatnonzero(movable[1:]) + 1:
+                probs[other, b, c * chunk : (c + 1) * chunk] = 0.0
+            done["sat_out"] += 1
+            continue
+        want = rng.binomial(int(bars[1, 1:].sum()), float(rest[other]))
+        for c in rng.permutation(np.flatnonzero((bars[0] & bars[1]).any(axis=1)[1:] & movable[1:]) + 1):
+            if int((bars[1, 1:] & ~bars[0, 1:]).sum()) + chunk_bars // 2 > want:
+                break
+            probs[other, b, c * chunk : (c + 1) * chunk] = 0.0
+            bars[0, c] = False
+            done["laid_out"] += 1
+    return done
