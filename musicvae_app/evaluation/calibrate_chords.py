@@ -29,6 +29,7 @@ from .playing import chord_takes, continuation_chords
 from .windows import SCORE_CHUNK, windows
 
 DRUMS = LANES.index("drums")
+FLAT = 0.1  # cells a bar moving less than this share of the target over every round: no offset
 
 
 def plain_takes(engine, chosen, steps: int, seed: int) -> np.ndarray:
@@ -43,6 +44,7 @@ def calibrate(engine, chosen, steps: int = 7, rounds: int = 6, seed: int = 0, lo
     lo, hi = np.full(len(LANES), low), np.full(len(LANES), high)
     base = engine.card
     bias = (lo + hi) / 2
+    seen = []
     for r in range(rounds):
         bias = (lo + hi) / 2
         bias[DRUMS] = 0.0
@@ -50,12 +52,17 @@ def calibrate(engine, chosen, steps: int = 7, rounds: int = 6, seed: int = 0, lo
         got = cells_per_bar(chord_takes(engine, chosen, chords, steps, seed))
         print(f"round {r + 1}: offsets {np.round(bias, 3).tolist()} cells a bar {np.round(got, 1).tolist()} "
               f"(unsteered {np.round(target, 1).tolist()})", flush=True)
+        seen.append(got)
         too_busy = got > target
         hi = np.where(too_busy, bias, hi)
         lo = np.where(too_busy, lo, bias)
     engine.use_card(base)
     out = (lo + hi) / 2
     out[DRUMS] = 0.0
+    # a lane whose cells barely move over the offsets tried (the bass: the groove keeps it playing) gets none:
+    # its bisection would settle anywhere, and the offset only thins it where nothing asks (a followed part)
+    spread = np.ptp(np.stack(seen), axis=0) / np.maximum(target, 1e-6)
+    out[spread < FLAT] = 0.0
     return [round(float(b), 3) for b in out]
 
 
