@@ -194,15 +194,18 @@ def test_a_followed_part_is_kept_note_for_note_and_the_band_plays_around_it(whic
 
 
 def test_the_shipped_pack_follows_a_piano_part_and_plays_its_chords(shipped, tmp_path):
-    """Measured when written: the band beside the part plays its chords in 97-100 % of bars (seeds 5-8)."""
+    """Measured when written: the band beside the part plays its chords in 97-100 % of bars (seeds 5-8); since the
+    guitar may sit a followed piano out (card role_absent, issue 29) 81-94 % a seed, 91 % over seeds 5-8."""
     path, notes = write_part(tmp_path, "piano")
-    song = shipped.generate(follow=path, seed=5)
-    assert_part_kept(shipped, song, notes, "piano")
-    assert [parse_bar(text)[0] for text in song.chords] == PART_CHART
-    band = song.notes().copy()
-    band[0] = False  # the band without the part: does it play the part's chords?
-    right = tones_right(band, PART_CHART, 16)
-    assert np.mean(right) >= 0.9, f"the band plays the part's chords in {100 * np.mean(right):.0f} % of bars"
+    right = []
+    for seed in (5, 6, 7, 8):
+        song = shipped.generate(follow=path, seed=seed)
+        assert_part_kept(shipped, song, notes, "piano")
+        assert [parse_bar(text)[0] for text in song.chords] == PART_CHART
+        band = song.notes().copy()
+        band[0] = False  # the band without the part: does it play the part's chords?
+        right += tones_right(band, PART_CHART, 16)
+    assert np.mean(right) >= 0.88, f"the band plays the part's chords in {100 * np.mean(right):.0f} % of bars"
 
 
 def test_a_song_can_be_followed_too(engine, tmp_path):
