@@ -67,6 +67,18 @@ def test_held_notes_are_struck_again_on_a_share_of_the_drum_hits(shipped):
     assert _starts(learned, GUITAR) < _starts(every, GUITAR)
 
 
+def test_without_chords_every_hit_still_strikes(shipped):
+    """A take without chords keeps the restrikes its decoding was calibrated with: the same notes with the card's
+    beat_restrike or without it."""
+
+    def takes():
+        return [shipped.generate(steps=2, seed=s) for s in range(2)]
+
+    plain, every = takes(), _with_card(shipped, takes, beat_restrike=None)
+    for a, b in zip(plain, every):
+        assert np.array_equal(a.notes(), b.notes())
+
+
 def test_steered_notes_thin_with_chord_bias_but_a_chart_alone_keeps_its_start_offsets(shipped, tmp_path):
     """chord_bias thins a primer's continuation asked to play chords (guitar, strings cells); a sketch with no
     primer (a chart alone, start offsets in force) is the same note for note with or without it."""
