@@ -299,8 +299,10 @@ class RemoteEngine:
             if self.on_notice is not None:
                 self.on_notice(f"{why[0].upper()}{why[1:]}; loading the model in the window")
             from .core import Engine  # torch loads here, in this process, only now
+            from .runtime import torch_threads
 
-            self.local = Engine.load(self._pack_arg, one_song_threads=self._threads)
+            with torch_threads(1):  # as the engine process loads it (serve.py)
+                self.local = Engine.load(self._pack_arg, one_song_threads=self._threads)
             self.process.close(0)
         if self.on_notice is not None:
             self.on_notice("The model runs in the window now (the engine process stopped)")

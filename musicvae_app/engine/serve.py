@@ -7,6 +7,7 @@ the socket's end on fd N. It exits when asked ("quit") and when the socket close
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 from dataclasses import fields
@@ -60,8 +61,10 @@ def answer(engine, conn: Connection, name: str, args: tuple, kwargs: dict) -> No
 def serve(conn: Connection, pack: str | None, threads: int | None) -> int:
     try:
         from .core import Engine  # torch loads here
+        from .runtime import torch_threads
 
-        engine = Engine.load(pack, one_song_threads=threads)
+        with torch_threads(1):  # the pack's checks on one thread: the window is built on the other core
+            engine = Engine.load(pack, one_song_threads=threads)
         info = ready_info(engine)
     except Exception as exc:  # a pack that does not load: said to the window, which says it to the user
         conn.send(("failed", describe_error(exc)))
@@ -78,7 +81,7 @@ def serve(conn: Connection, pack: str | None, threads: int | None) -> int:
             answer(engine, conn, *message[1:])
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None):
     parser = argparse.ArgumentParser(prog="musicvae_app.engine.serve", description=__doc__.splitlines()[0])
     parser.add_argument("--fd", type=int, required=True, help="the socket's file descriptor")
     parser.add_argument("--pack")
@@ -86,11 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     conn = Connection(args.fd)
     try:
-        return serve(conn, args.pack, args.threads or None)
+        code = serve(conn, args.pack, args.threads or None)
     except (BrokenPipeError, ConnectionResetError):  # the window left while an answer was on its way
-        return 0
-    finally:
-        conn.close()
+        code = 0
+    conn.close()
+    sys.stderr.flush()
+    os._exit(code)  # at once: nothing to save, and tearing torch down takes seconds on a busy machine
 
 
 if __name__ == "__main__":

@@ -22,9 +22,10 @@ def load_engine(pack, process: EngineProcess | None, notice: Callable[[str], Non
             if process.closed:  # the window is closing: nothing to load
                 raise
             notice(f"{str(exc)[0].upper()}{str(exc)[1:]}; loading the model in the window")
-    from ..engine import Engine  # torch loads here, on the worker thread, after the window is up
+    from ..engine import Engine, torch_threads  # torch loads here, on the worker thread, after the window is up
 
-    return Engine.load(pack, one_song_threads=1)  # steady beside a busy DAW (see Engine)
+    with torch_threads(1):  # the pack's checks take 0.3 s on one thread, up to 3 s on two beside busy cores
+        return Engine.load(pack, one_song_threads=1)  # steady beside a busy DAW (see Engine)
 
 
 def close_engine(engine, process: EngineProcess | None) -> None:
