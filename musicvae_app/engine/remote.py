@@ -151,6 +151,9 @@ class EngineProcess:
                 stdout=subprocess.DEVNULL,  # the window's stdout stays the window's (the benchmark reads it)
                 pass_fds=(theirs.fileno(),),
                 env=env,
+                # its own session: Linux's autogroup scheduler then shares the CPU between the window's group
+                # and this one, so on a busy machine the engine loading does not slow the window down
+                start_new_session=True,
             )
         except BaseException:
             mine.close()
@@ -180,17 +183,17 @@ class EngineProcess:
             return self.info
         deadline = time.monotonic() + timeout
         with self._lock:
-            while not self.conn.poll(0.05):
-                if self.closed:
-                    raise EngineProcessLost("the engine process was closed before it was ready")
-                if not self.alive:
-                    raise self._lost("exited before it was ready")
-                if time.monotonic() > deadline:
-                    self.close(0)
-                    raise EngineProcessLost(f"the engine process was not ready after {timeout:.0f} s")
             try:
+                while not self.conn.poll(0.05):
+                    if self.closed:
+                        raise EngineProcessLost("the engine process was closed before it was ready")
+                    if not self.alive:
+                        raise self._lost("exited before it was ready")
+                    if time.monotonic() > deadline:
+                        self.close(0)
+                        raise EngineProcessLost(f"the engine process was not ready after {timeout:.0f} s")
                 kind, payload = self.conn.recv()
-            except (EOFError, OSError) as exc:
+            except (EOFError, OSError, ValueError) as exc:  # ValueError, OSError: the socket was closed here
                 raise self._lost(f"exited before it was ready ({type(exc).__name__})") from exc
         if kind == "failed":
             self.close()
@@ -206,7 +209,7 @@ class EngineProcess:
             try:
                 self.conn.send(("call", name, tuple(args), dict(kwargs or {})))
                 kind, payload = self.conn.recv()
-            except (EOFError, OSError) as exc:
+            except (EOFError, OSError) as exc:  # a pickling error (a bug) is raised as it is
                 raise self._lost(f"stopped during {name} ({type(exc).__name__})") from exc
         if kind == "ok":
             return payload
