@@ -35,6 +35,7 @@ from ..errors import MusicVAEError
 
 PROCESS_ENV = "MUSICVAE_ENGINE_PROCESS"  # "0": the window runs the engine in its own process, as before
 SERVE_ENV = "MUSICVAE_ENGINE_SERVE"  # set for a frozen bundle's executable: run the server, not the window
+SAME_SESSION_ENV = "MUSICVAE_ENGINE_SAME_SESSION"  # "1": the server stays in the window's session (benchmarks)
 READY_TIMEOUT_S = 120.0  # a machine loaded 10-15 deep took 13.5 s to load the pack; past this the window loads it
 CLOSE_WAIT_S = 2.0  # how long a ready server has to leave after "quit" before it is terminated
 # The Engine's methods a RemoteEngine forwards: each takes and returns picklable, torch-free values.
@@ -153,7 +154,7 @@ class EngineProcess:
                 env=env,
                 # its own session: Linux's autogroup scheduler then shares the CPU between the window's group
                 # and this one, so on a busy machine the engine loading does not slow the window down
-                start_new_session=True,
+                start_new_session=os.environ.get(SAME_SESSION_ENV) != "1",
             )
         except BaseException:
             mine.close()
