@@ -8,7 +8,8 @@ and to Generate being usable (the pack loaded: a Generate runs at once; where th
 process, engine/remote.py, that process has said "ready"). --x runs the window on a real X
 server (a fresh Xvfb, xcb) instead of offscreen. --before TREE also times the window of another checkout
 (e.g. main before a change), its runs interleaved with this tree's so both see the same machine load.
-Redraw is a three-minute song (92 bars) re-shown at a new threshold.
+Redraw is a three-minute song (92 bars) re-shown at a new threshold. --pycache keeps the compiled bytecode of
+both trees in a temp folder, as Python does on a developer's machine, where PYTHONDONTWRITEBYTECODE is set.
 --idle-share (Linux, root, run under `setsid`) measures as on an idle machine on a shared one: this benchmark's
 session gets the CPU before the other sessions (its autogroup at nice -20) and the engine process stays in it
 ($MUSICVAE_ENGINE_SAME_SESSION=1), so both trees get the same share.
@@ -153,6 +154,11 @@ def main() -> int:
     parser.add_argument("--before", help="another checkout to time the same way, interleaved (before/after)")
     parser.add_argument("--no-redraw", action="store_true", help="start-up only")
     parser.add_argument("--idle-share", action="store_true", help="this session first (see above; setsid, root)")
+    parser.add_argument(
+        "--pycache",
+        action="store_true",
+        help="keep compiled bytecode in a temp folder for every tree (where PYTHONDONTWRITEBYTECODE is set)",
+    )
     args = parser.parse_args()
     if args.idle_share:
         Path("/proc/self/autogroup").write_text("-20")  # this session's autogroup (setsid gave it its own)
@@ -163,7 +169,11 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp_name:
             tmp = Path(tmp_name)
             pack, kind = pack_dir(args.pack, tmp)
-            launch("window", pack, tmp / "warmup", display=display)  # warm the OS file cache once
+            if args.pycache:  # compiled bytecode kept, as Python keeps it on a developer's machine (not in the trees)
+                os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+                os.environ["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+            for name, tree in trees.items():  # warm the OS file cache (and the bytecode cache) once
+                launch("engine", pack, tmp / f"warmup-{name}", tree=tree, display=display)
             times: dict[str, dict[str, list]] = {name: {"window": [], "engine": []} for name in trees}
             for i in range(args.runs):  # interleaved: every tree sees the same machine load
                 for name, tree in trees.items():
@@ -181,6 +191,7 @@ def main() -> int:
         f"CPU: {cpu_name()}; load average at the end {os.getloadavg()[0]:.1f}; "
         f"{'Xvfb (xcb)' if args.x else 'offscreen'}"
         + ("; this session's autogroup at nice -20 (--idle-share)" if args.idle_share else "")
+        + ("; bytecode cached (--pycache)" if args.pycache else "")
     )
     if args.before:
         for name in trees:

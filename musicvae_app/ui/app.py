@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import tempfile
@@ -116,6 +117,7 @@ def _run(args, engine_process, start: float) -> int:
         engine_process=engine_process,
     )
     window.show()
+    QTimer.singleShot(0, gc.enable)  # ui/launch.py turned the collector off while the window was built
     ready = os.environ.get("MUSICVAE_EXIT_WHEN_READY")  # startup benchmark: 'window' or 'engine'
     if ready == "window":
         QTimer.singleShot(0, slot(lambda: (print(f"ready {time.perf_counter() - start:.3f}", flush=True), app.quit())))
