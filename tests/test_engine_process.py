@@ -118,6 +118,7 @@ def test_the_default_pack_makes_the_same_takes_in_the_process_and_here(tmp_path)
         there, here = remote.generate_takes(**args), local.generate_takes(**args)
         assert len(there) == 2 and midi_bytes(there[0]) != midi_bytes(there[1])
         assert [midi_bytes(song) for song in there] == [midi_bytes(song) for song in here]
+        assert remote.harmonize(there[0], alternatives=2) == local.harmonize(here[0], alternatives=2)
     finally:
         process.close()
 
