@@ -145,6 +145,39 @@ def test_a_pack_that_does_not_load_is_the_same_message_as_here(tmp_path):
     assert wait_until(lambda: not process.alive, 10)
 
 
+def test_a_window_whose_pack_does_not_load_in_the_process_says_so(qtbot, tmp_path):
+    from musicvae_app.ui.main_window import MainWindow
+
+    missing = tmp_path / "no-such-pack"
+    with pytest.raises(PackError) as here:
+        Engine.load(missing)
+    process = EngineProcess.start(missing)
+    w = MainWindow(pack=str(missing), data_dir=tmp_path / "data", restore="no", engine_process=process)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.engine_error is not None, timeout=120_000)
+    assert w.engine is None and w.engine_error.startswith(message(here.value))
+    assert w.last_error == w.engine_error  # the "No model pack" message, as with the engine in the window
+
+
+def test_a_process_not_ready_in_time_is_replaced_by_the_engine_here(qtbot, tiny_pack, tmp_path, monkeypatch):
+    from musicvae_app.engine import remote as remote_module
+    from musicvae_app.ui.main_window import MainWindow
+
+    monkeypatch.setattr(remote_module, "READY_TIMEOUT_S", 0.5)
+    process = EngineProcess.start(tiny_pack)
+    os.kill(process.proc.pid, signal.SIGSTOP)  # hung
+    try:
+        w = MainWindow(pack=str(tiny_pack), data_dir=tmp_path / "data", restore="no", engine_process=process)
+        qtbot.addWidget(w)
+        with qtbot.waitSignal(w.engineReady, timeout=120_000):
+            pass
+        assert isinstance(w.engine, Engine) and "not ready after" in w.engine_notice
+        assert wait_until(lambda: not process.alive, 10)
+    finally:
+        if process.alive:
+            process.proc.kill()
+
+
 def test_a_killed_process_is_said_and_the_engine_runs_here_with_the_same_take(tiny_pack, engine, tmp_path):
     notices = []
     process = EngineProcess.start(tiny_pack)

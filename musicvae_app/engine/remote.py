@@ -177,11 +177,12 @@ class EngineProcess:
         status = "" if code is None else f" (exit status {code})"
         return EngineProcessLost(f"the engine process {why}{status}")
 
-    def wait_ready(self, timeout: float = READY_TIMEOUT_S) -> dict:
+    def wait_ready(self, timeout: float | None = None) -> dict:
         """What the server says once the pack is loaded. EngineProcessLost if it exits or is not ready in
         `timeout` seconds (then it is stopped); the Engine's own error if the pack does not load."""
         if self.info is not None:
             return self.info
+        timeout = READY_TIMEOUT_S if timeout is None else timeout
         deadline = time.monotonic() + timeout
         with self._lock:
             try:
@@ -191,13 +192,13 @@ class EngineProcess:
                     if not self.alive:
                         raise self._lost("exited before it was ready")
                     if time.monotonic() > deadline:
-                        self.close(0)
+                        self._stop(0)
                         raise EngineProcessLost(f"the engine process was not ready after {timeout:.0f} s")
                 kind, payload = self.conn.recv()
             except (EOFError, OSError, ValueError) as exc:  # ValueError, OSError: the socket was closed here
                 raise self._lost(f"exited before it was ready ({type(exc).__name__})") from exc
-        if kind == "failed":
-            self.close()
+        if kind == "failed":  # it leaves by itself
+            self._stop(0)
             raise rebuild_error(payload)
         self.info = payload
         return payload
@@ -225,8 +226,12 @@ class EngineProcess:
 
     def close(self, wait: float = CLOSE_WAIT_S) -> int | None:
         """Ask the server to leave (a ready one finishes its call first), then terminate it if it stays;
-        returns its exit status. Safe to call twice, and from any thread."""
+        returns its exit status. The owner is done with it (`closed`): a load waiting for it ends without
+        falling back. Safe to call twice, and from any thread."""
         self.closed = True
+        return self._stop(wait)
+
+    def _stop(self, wait: float) -> int | None:
         if self.alive and self.info is not None and wait > 0:
             try:
                 self.conn.send(("quit",))
