@@ -340,3 +340,19 @@ def test_no_engine_process_when_turned_off(tmp_path, tiny_pack):
         if app.poll() is None:
             app.kill()
     assert app.returncode == 0 and out.startswith("engine ")
+
+
+def test_a_frozen_bundle_starts_its_own_executable_as_the_engine_process(tiny_pack, tmp_path, monkeypatch):
+    """As PyInstaller's bundle: sys.executable is the app (packaging/launcher.py), told by the environment to serve."""
+    bundle = tmp_path / "musicvae-app"
+    bundle.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{ROOT / "packaging" / "launcher.py"}" "$@"\n')
+    bundle.chmod(0o755)
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(bundle))
+    process = EngineProcess.start(tiny_pack)
+    try:
+        assert process.proc.args[0] == str(bundle)
+        engine = RemoteEngine(process, tiny_pack)
+        assert engine.pack.name == "tiny-32" and engine.generate(steps=1, seed=2).n_bars > 0
+    finally:
+        assert process.close() == 0
