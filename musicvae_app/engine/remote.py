@@ -193,7 +193,7 @@ class EngineProcess:
                         raise self._lost("exited before it was ready")
                     if time.monotonic() > deadline:
                         self._stop(0)
-                        raise EngineProcessLost(f"the engine process was not ready after {timeout:.0f} s")
+                        raise EngineProcessLost(f"the engine process was not ready after {timeout:g} s")
                 kind, payload = self.conn.recv()
             except (EOFError, OSError, ValueError) as exc:  # ValueError, OSError: the socket was closed here
                 raise self._lost(f"exited before it was ready ({type(exc).__name__})") from exc
