@@ -1,0 +1,185 @@
+"""Dynamics learned from the training songs' velocities: the table theory/dynamics.py plays from.
+
+Every note of the training songs (band-midi's training split, by file hash as the pack was trained; never the
+validation songs) is put in a *group* (piano, guitar, bass, strings; the drums split into kick, backbeat
+(snare, clap, side stick), hats and ride, and the other drums) and heard against its song's median velocity
+for that group: ratio = velocity / the song's median. A song's own loudness is its business (a file at 80
+and one at 110 play the same groove); what is learned is how a note stands against its song's usual:
+
+- ``quantiles[group][16th]``: 21 quantiles (1 %, 5.9 %, ..., 99 %) of that ratio at each 16th of the bar, so a
+  downbeat is accented, an off-beat hat is softer, and the snare's low tail off the backbeat is its ghost
+  notes (real drummers' snares below 0.6 x the song's median: ``real.snare_ghost_share``);
+- ``level_gain[group][energy 1-5]``: the mean ratio of the notes in each fifth of a song's 4-bar phrases
+  ranked by how many notes the band plays in them (1 the lightest fifth, 5 the fullest), over the group's
+  mean: how much louder a full chorus is than a light verse in real songs;
+- ``typical[group]``: the median over songs of the song's median velocity.
+
+A generated note's velocity is typical x level_gain[its section's energy] x the quantile of its position at
+the rank of the model's confidence in it among the lane's usual notes (``confidence``: each lane's confidence
+quantiles over the shipped pack's takes at a verse's energy, measured by the same command). A note as sure as
+the lane's median plays its position's median ratio; the less sure tail of snare hits off the backbeat plays
+the real ghost notes; a chorus, which the engine makes surer, plays higher in the real spread. Written beside the pack as ``dynamics.json``:
+
+    python -m musicvae_app.training.dynamics --pack resources/models/default --data ../shared/data/band-midi
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..lanes import DRUMS, LANES
+from ..theory.dynamics import DYNAMICS_FILE, GROUPS, QUANTILES, group_of
+from .styles import read_song
+
+STEPS = 16
+PHRASE_BEATS = 16  # 4 bars of 4/4
+LEVELS = 5
+CONFIDENCE_POINTS = 101  # quantiles of the model's confidence, 0-100 %
+TAIL = 1.0  # % left out at each end of the velocity ratios (a file's odd 1 or 127 is no dynamics to copy)
+
+
+def song_groups(notes: np.ndarray) -> np.ndarray:
+    """The group (GROUPS index) of each (lane, pitch, beat, velocity) row."""
+    return np.array([group_of(int(lane), int(pitch)) for lane, pitch in notes[:, :2]], dtype=int)
+
+
+def phrase_levels(beats: np.ndarray) -> np.ndarray:
+    """Each note's energy 1-5: the fifth of the song's 4-bar phrases (ranked by their note count) it falls in."""
+    phrase = (beats // PHRASE_BEATS).astype(int)
+    counts = np.bincount(phrase)
+    played = np.flatnonzero(counts)
+    if len(played) < LEVELS:
+        return np.full(len(beats), 3)
+    order = played[np.argsort(counts[played], kind="stable")]
+    rank = np.empty(counts.size, dtype=float)
+    rank[order] = np.arange(len(order)) / len(order)
+    return 1 + np.minimum((rank[phrase] * LEVELS).astype(int), LEVELS - 1)
+
+
+def fit(songs: list[dict]) -> dict:
+    """The table (see the module doc) from songs as training/styles.read_song gives them."""
+    ratios: list[list[list[np.ndarray]]] = [[[] for _ in range(STEPS)] for _ in GROUPS]
+    by_level = np.zeros((len(GROUPS), LEVELS))
+    level_count = np.zeros((len(GROUPS), LEVELS))
+    medians: list[list[float]] = [[] for _ in GROUPS]
+    ghosts = [0, 0]
+    for song in songs:
+        n = song["notes"]
+        group = song_groups(n)
+        step = np.rint(n[:, 2] * 4).astype(int) % STEPS
+        level = phrase_levels(n[:, 2])
+        for g in range(len(GROUPS)):
+            mine = group == g
+            if mine.sum() < 16:
+                continue
+            med = float(np.median(n[mine, 3]))
+            medians[g].append(med)
+            ratio = n[mine, 3] / med
+            for s in range(STEPS):
+                ratios[g][s].append(ratio[step[mine] == s])
+            np.add.at(by_level[g], level[mine] - 1, ratio)
+            np.add.at(level_count[g], level[mine] - 1, 1)
+        snares = n[(n[:, 0] == DRUMS) & np.isin(n[:, 1], (38, 40)), 3]
+        if len(snares) >= 16:
+            ghosts[0] += int((snares < 0.6 * np.median(snares)).sum())
+            ghosts[1] += len(snares)
+    points = np.linspace(TAIL, 100 - TAIL, QUANTILES)
+    quantiles, counts = [], []
+    for g in range(len(GROUPS)):
+        rows, row_counts = [], []
+        every = np.concatenate([r for s in range(STEPS) for r in ratios[g][s]] or [np.ones(1)])
+        for s in range(STEPS):
+            got = np.concatenate(ratios[g][s]) if ratios[g][s] else np.zeros(0)
+            row_counts.append(int(got.size))
+            rows.append(np.round(np.percentile(got if got.size >= 50 else every, points), 3).tolist())
+        quantiles.append(rows)
+        counts.append(row_counts)
+    mean = by_level.sum(axis=1, keepdims=True) / np.maximum(level_count.sum(axis=1, keepdims=True), 1)
+    gain = np.where(level_count > 0, by_level / np.maximum(level_count, 1), mean) / np.maximum(mean, 1e-9)
+    return {
+        "groups": list(GROUPS),
+        "typical": [round(float(np.median(m)), 1) if m else 90.0 for m in medians],
+        "quantiles": quantiles,
+        "notes": counts,
+        "level_gain": np.round(gain, 3).tolist(),
+        "real": {"snare_ghost_share": round(ghosts[0] / max(ghosts[1], 1), 4), "songs": len(songs)},
+    }
+
+
+def calibrate(engine, seeds: int = 8) -> list:
+    """Each lane's confidence quantiles (CONFIDENCE_POINTS) over the pack's usual takes: 36 bars from a random
+    start, with and without a chart, no sections (a verse's energy), the notes as the export reads them. A
+    section the engine lifts (a chorus) is surer than this usual, so its notes sit higher in the real spread."""
+    from ..sketch.pins import note_confidences
+
+    per = [[] for _ in LANES]
+    for seed in range(seeds):
+        for extra in ({}, {"chords": "Am F C G"}):
+            song = engine.generate(steps=8, seed=seed, **extra)
+            for lane in range(len(LANES)):
+                per[lane] += [conf for *_, conf in note_confidences(song, lane)]
+    points = np.linspace(0, 100, CONFIDENCE_POINTS)
+    return [np.round(np.percentile(np.array(got or [0.5]), points), 4).tolist() for got in per]
+
+
+def split_paths(pack: str, data: str) -> tuple[list[str], list[str]]:
+    """The pack's (training, validation) song files under data, by file hash as it was trained, each by hash."""
+    from ..model.pack import read_card
+    from .data import Corpus, SongRolls, find_files
+
+    card = read_card(pack)
+    percent = int(card.get("training", {}).get("config", {}).get("validation_percent", 10))
+    files = find_files(data)
+    keyed = [SongRolls(hashlib.sha1(f.read_bytes()).hexdigest(), str(f), np.zeros(0)) for f in files]
+    train, held_out = Corpus(keyed).split(percent)
+    return tuple([s.path for s in sorted(part, key=lambda s: s.key)] for part in (train, held_out))
+
+
+def training_paths(pack: str, data: str, songs: int) -> list[str]:
+    """The pack's training songs under data (never its validation songs), the first `songs` by hash."""
+    return split_paths(pack, data)[0][:songs]
+
+
+def main(argv: list[str] | None = None) -> int:
+    from ..engine import Engine
+
+    p = argparse.ArgumentParser(prog="python -m musicvae_app.training.dynamics", description=__doc__.split("\n")[0])
+    p.add_argument("--pack", required=True, help="the pack folder that gets dynamics.json")
+    p.add_argument("--data", required=True, help="the folder the pack was trained on (training songs are used)")
+    p.add_argument("--songs", type=int, default=1200, help="training songs to measure")
+    p.add_argument("--seeds", type=int, default=8, help="takes (x2: with and without a chart) for the calibration")
+    p.add_argument("--calibrate-only", action="store_true", help="keep the fitted table, measure the pack again")
+    args = p.parse_args(argv)
+    target = Path(args.pack) / DYNAMICS_FILE
+    if args.calibrate_only:
+        table = json.loads(target.read_text())
+    else:
+        paths = training_paths(args.pack, args.data, args.songs)
+        table = fit([s for s in (read_song(path) for path in paths) if s is not None])
+        table["why"] = (
+            f"{table['real']['songs']} of {len(paths)} training songs' velocities, each over its song's median "
+            "for its group, by 16th of the bar and the energy of its 4-bar phrase (training/dynamics.py)"
+        )
+        # the takes being measured may read velocities (a chart's harmonizing): a flat rank until measured
+        flat = np.round(np.linspace(0, 1, CONFIDENCE_POINTS), 4).tolist()
+        table["confidence"] = [flat for _ in LANES]
+        target.write_text(json.dumps(table, separators=(",", ":")))
+    from ..theory.dynamics import table as shipped
+
+    shipped.cache_clear()
+    table["confidence"] = calibrate(Engine.load(args.pack), args.seeds)
+    target.write_text(json.dumps(table, separators=(",", ":")))
+    shipped.cache_clear()
+    print(f"typical velocity by group: {dict(zip(GROUPS, table['typical']))}")
+    print(f"level gain (energy 1-5): {dict(zip(GROUPS, table['level_gain']))}")
+    print(f"real snare ghost share: {table['real']['snare_ghost_share']}; wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
