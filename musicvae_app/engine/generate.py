@@ -18,7 +18,7 @@ from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy
+from . import energy, ghosts
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import Recall, finish_probs
@@ -241,6 +241,9 @@ class Generation:
             )
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
+            # ghost notes on the snare, where the model half-hears one (engine/ghosts.py)
+            bar_steps = self.cfg.chunk_steps // self.cfg.bars
+            ghosts.lift(probs, np.repeat(~protect, self.cfg.bars, axis=0), threshold, bar_steps)
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [

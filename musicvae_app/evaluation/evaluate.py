@@ -259,7 +259,8 @@ def dynamics_figures(engine, chosen: list[Window], ours: list[dict], seed: int, 
     """Velocity by beat position and full / light sections, real validation songs (their files) beside ours."""
     import tempfile
 
-    from .dynamics_rows import dynamics_section, form_takes as with_form
+    from .dynamics_rows import dynamics_section
+    from .dynamics_rows import form_takes as with_form
 
     with tempfile.TemporaryDirectory() as tmp:
         form = with_form(engine, min(form_takes, len(chosen)), seed, Path(tmp))

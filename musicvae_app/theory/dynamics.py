@@ -10,9 +10,10 @@ holds, per group (piano, guitar, bass, strings, kick, backbeat, hats/ride, other
   (energy 4) is as much louder than a verse (3) as real songs' fuller phrases are;
 - the typical song's median velocity.
 
-A note's rank is the model's confidence in it among the lane's usual notes (the table's `confidence`: each
-lane's confidence quantiles over the shipped pack's takes at a verse's energy, measured by the same command): a
-note as sure as the lane's usual plays its position's median, a less sure one lower in its position's real
+A note's rank is the model's confidence in it among the usual notes of its group at its 16th (the table's
+`confidence`: quantiles over the shipped pack's takes at a verse's energy, measured by the same command), so
+at every position our notes spread over the real spread as real notes do: a note as sure as usual plays its
+position's median, a less sure one lower in its position's real
 spread (the snare's ghost notes), a surer one higher; a chorus, which engine/energy.py makes surer, plays
 higher in the real spread. Fixed tables, so continuing a take never changes an earlier note's velocity. Plain
 Python: no numpy.
@@ -61,9 +62,10 @@ def table() -> dict:
     return json.loads(table_path().read_text())
 
 
-def rank(lane: int, confidence: float) -> float:
-    """0-1: where `confidence` falls among the lane's usual notes over the pack's takes (ties: mid-rank)."""
-    q = table()["confidence"][lane]
+def rank(group: int, position: int, confidence: float) -> float:
+    """0-1: where `confidence` falls among the usual notes of `group` at this 16th over the pack's takes (ties:
+    the middle of their run)."""
+    q = table()["confidence"][group][position % POSITIONS]
     last = len(q) - 1
     lo, hi = bisect_left(q, confidence), bisect_right(q, confidence)
     if lo < hi:  # equal to one or more quantiles: the middle of their run
@@ -84,7 +86,9 @@ def ratio(group: int, position: int, u: float) -> float:
     return q[i] + (q[i + 1] - q[i]) * (x - i)
 
 
-def velocity(lane: int, pitch: int, step: int, steps_per_beat: int, confidence: float, level: int = DEFAULT_LEVEL) -> int:
+def velocity(
+    lane: int, pitch: int, step: int, steps_per_beat: int, confidence: float, level: int = DEFAULT_LEVEL
+) -> int:
     """The velocity (1-127) of a note of `lane` at `pitch` starting at `step` (on a grid of steps_per_beat) in a
     section of energy `level` (1-5), given the model's confidence in it (0: at the threshold, 1: certain)."""
     t = table()
@@ -92,7 +96,11 @@ def velocity(lane: int, pitch: int, step: int, steps_per_beat: int, confidence: 
     confidence = min(max(float(confidence), 0.0), 1.0)
     position = int(step) * 4 // max(int(steps_per_beat), 1)
     group = group_of(lane, pitch)
-    value = t["typical"][group] * t["level_gain"][group][level - 1] * ratio(group, position, rank(lane, confidence))
+    value = (
+        t["typical"][group]
+        * t["level_gain"][group][level - 1]
+        * ratio(group, position, rank(group, position, confidence))
+    )
     return max(1, min(127, round(value)))
 
 

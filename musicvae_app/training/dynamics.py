@@ -15,10 +15,11 @@ and one at 110 play the same groove); what is learned is how a note stands again
 - ``typical[group]``: the median over songs of the song's median velocity.
 
 A generated note's velocity is typical x level_gain[its section's energy] x the quantile of its position at
-the rank of the model's confidence in it among the lane's usual notes (``confidence``: each lane's confidence
+the rank of the model's confidence in it among the usual notes of its group at its position (``confidence``:
 quantiles over the shipped pack's takes at a verse's energy, measured by the same command). A note as sure as
 the lane's median plays its position's median ratio; the less sure tail of snare hits off the backbeat plays
-the real ghost notes; a chorus, which the engine makes surer, plays higher in the real spread. Written beside the pack as ``dynamics.json``:
+the real ghost notes; a chorus, which the engine makes surer, plays higher in the real spread. Written beside
+the pack as ``dynamics.json``:
 
     python -m musicvae_app.training.dynamics --pack resources/models/default --data ../shared/data/band-midi
 """
@@ -39,7 +40,9 @@ from .styles import read_song
 STEPS = 16
 PHRASE_BEATS = 16  # 4 bars of 4/4
 LEVELS = 5
-CONFIDENCE_POINTS = 101  # quantiles of the model's confidence, 0-100 %
+CONFIDENCE_POINTS = 21  # quantiles of the model's confidence, 0, 5, ..., 100 %
+FEW = 30  # notes a group needs at a position (or place) for its own confidence quantiles
+QUIET = 30  # a song's group whose median velocity is below this (a muted or mistyped track) is left out
 TAIL = 1.0  # % left out at each end of the velocity ratios (a file's odd 1 or 127 is no dynamics to copy)
 
 
@@ -78,6 +81,8 @@ def fit(songs: list[dict]) -> dict:
             if mine.sum() < 16:
                 continue
             med = float(np.median(n[mine, 3]))
+            if med < QUIET:
+                continue
             medians[g].append(med)
             ratio = n[mine, 3] / med
             for s in range(STEPS):
@@ -111,20 +116,56 @@ def fit(songs: list[dict]) -> dict:
     }
 
 
-def calibrate(engine, seeds: int = 8) -> list:
-    """Each lane's confidence quantiles (CONFIDENCE_POINTS) over the pack's usual takes: 36 bars from a random
-    start, with and without a chart, no sections (a verse's energy), the notes as the export reads them. A
-    section the engine lifts (a chorus) is surer than this usual, so its notes sit higher in the real spread."""
-    from ..sketch.pins import note_confidences
+def _place(position: int) -> int:
+    """0 on the beat, 1 the off-beat 8th, 2 another 16th."""
+    return 0 if position % 4 == 0 else 1 if position % 4 == 2 else 2
 
-    per = [[] for _ in LANES]
+
+def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0) -> tuple[list, float | None]:
+    """The model's confidence quantiles (CONFIDENCE_POINTS) per group and 16th of the bar over the pack's usual
+        takes: 36 bars from a random start, with and without a chart, no sections (a verse's energy), the notes as the
+        export reads them; a group's position with fewer than FEW notes takes its place's (the beats, the off-beat
+    8ths, the other 16ths), and failing that the group's over every position. A
+        section the engine lifts (a chorus) is surer than this usual, so its notes sit higher in the real spread.
+
+        And the ghost floor (engine/ghosts.py): the share of the threshold over which the half-heard snare cells
+        between the 8ths become ghost notes, so that they are `ghost_share` of the snare hits (real songs' share).
+        The takes are made with no ghost notes (the table being measured has no floor yet)."""
+    from ..engine.ghosts import candidates
+    from ..sketch.pins import note_confidences
+    from ..theory.dynamics import SNARES
+
+    per = [[[] for _ in range(STEPS)] for _ in GROUPS]
+    half_heard, snares = [], 0
     for seed in range(seeds):
         for extra in ({}, {"chords": "Am F C G"}):
             song = engine.generate(steps=8, seed=seed, **extra)
+            spb = song.steps_per_beat
             for lane in range(len(LANES)):
-                per[lane] += [conf for *_, conf in note_confidences(song, lane)]
+                for pitch, start, _, conf in note_confidences(song, lane):
+                    per[group_of(lane, pitch)][(start * 4 // spb) % STEPS].append(conf)
+                    snares += lane == DRUMS and pitch in SNARES
+            free = np.ones((song.n_bars, len(LANES)), dtype=bool)
+            cand = candidates(song.probs[:, None], free, song.threshold, song.steps_per_bar)
+            half_heard += (cand[cand > 0] / song.threshold).tolist()
     points = np.linspace(0, 100, CONFIDENCE_POINTS)
-    return [np.round(np.percentile(np.array(got or [0.5]), points), 4).tolist() for got in per]
+    out = []
+    for rows in per:
+        every = [c for row in rows for c in row] or [0.5]
+        place = [[c for q, row in enumerate(rows) if _place(q) == k for c in row] for k in range(3)]
+        out.append(
+            [
+                np.round(
+                    np.percentile(next(r for r in (row, place[_place(q)], every) if len(r) >= FEW), points), 4
+                ).tolist()
+                for q, row in enumerate(rows)
+            ]
+        )
+    wanted = round(ghost_share / max(1 - ghost_share, 1e-9) * snares)
+    if not wanted or not half_heard:
+        return out, None
+    ranked = sorted(half_heard, reverse=True)
+    return out, round(float(ranked[min(wanted, len(ranked)) - 1]), 4)
 
 
 def split_paths(pack: str, data: str) -> tuple[list[str], list[str]]:
@@ -152,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pack", required=True, help="the pack folder that gets dynamics.json")
     p.add_argument("--data", required=True, help="the folder the pack was trained on (training songs are used)")
     p.add_argument("--songs", type=int, default=1200, help="training songs to measure")
-    p.add_argument("--seeds", type=int, default=8, help="takes (x2: with and without a chart) for the calibration")
+    p.add_argument("--seeds", type=int, default=12, help="takes (x2: with and without a chart) for the calibration")
     p.add_argument("--calibrate-only", action="store_true", help="keep the fitted table, measure the pack again")
     args = p.parse_args(argv)
     target = Path(args.pack) / DYNAMICS_FILE
@@ -167,17 +208,21 @@ def main(argv: list[str] | None = None) -> int:
         )
         # the takes being measured may read velocities (a chart's harmonizing): a flat rank until measured
         flat = np.round(np.linspace(0, 1, CONFIDENCE_POINTS), 4).tolist()
-        table["confidence"] = [flat for _ in LANES]
-        target.write_text(json.dumps(table, separators=(",", ":")))
+        table["confidence"] = [[flat] * STEPS for _ in GROUPS]
     from ..theory.dynamics import table as shipped
 
+    table.pop("ghost_floor", None)  # the takes measured play no ghost notes
+    target.write_text(json.dumps(table, separators=(",", ":")))
     shipped.cache_clear()
-    table["confidence"] = calibrate(Engine.load(args.pack), args.seeds)
+    table["confidence"], table["ghost_floor"] = calibrate(
+        Engine.load(args.pack), args.seeds, table["real"]["snare_ghost_share"]
+    )
     target.write_text(json.dumps(table, separators=(",", ":")))
     shipped.cache_clear()
     print(f"typical velocity by group: {dict(zip(GROUPS, table['typical']))}")
     print(f"level gain (energy 1-5): {dict(zip(GROUPS, table['level_gain']))}")
-    print(f"real snare ghost share: {table['real']['snare_ghost_share']}; wrote {target}")
+    print(f"real snare ghost share: {table['real']['snare_ghost_share']}; ghost floor {table['ghost_floor']}")
+    print(f"wrote {target}")
     return 0
 
 
