@@ -139,7 +139,8 @@ def test_evaluate_prints_and_stores_every_lane_and_metric(band_data, pack, tmp_p
     rows = dyn["rows"]
     assert rows["kick, beat"]["real"] == 1.0 and rows["backbeat, beat"]["real"] == 1.0  # one velocity a song
     assert rows["snare ghost notes %"]["real"] == 0.0
-    assert rows["full/light notes x"]["real"] is None  # a loop has no fuller block
+    assert rows["full/light notes x"]["real"] == pytest.approx(1.0, abs=0.01)  # a loop: one held string note more
+    assert rows["full-light velocity"]["real"] == 0.0
     assert rows["chorus-verse velocity"]["generated"] is not None and rows["kick, beat"]["generated"] > 0
 
     card = json.loads((pack / CARD).read_text())
