@@ -31,7 +31,7 @@ from ..resources import resources_dir
 
 DYNAMICS_FILE = "dynamics.json"
 POSITIONS = 16  # 16ths a bar
-QUANTILES = 21  # 1 %, ..., 99 % of the velocity ratio at each position, evenly
+QUANTILES = 21  # 2 % to 95 % of the velocity ratio at each position, evenly (training/dynamics.py)
 GROUPS = ("piano", "guitar", "bass", "strings", "kick", "backbeat", "hats", "other drums")
 KICKS, BACKBEAT, HATS = (35, 36), (37, 38, 39, 40), (42, 44, 46, 51, 53, 59)
 SNARES = (38, 40)

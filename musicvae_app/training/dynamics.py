@@ -6,7 +6,7 @@ validation songs) is put in a *group* (piano, guitar, bass, strings; the drums s
 for that group: ratio = velocity / the song's median. A song's own loudness is its business (a file at 80
 and one at 110 play the same groove); what is learned is how a note stands against its song's usual:
 
-- ``quantiles[group][16th]``: 21 quantiles (1 %, 5.9 %, ..., 99 %) of that ratio at each 16th of the bar, so a
+- ``quantiles[group][16th]``: 21 quantiles (2 % to 95 %, evenly) of that ratio at each 16th of the bar, so a
   downbeat is accented, an off-beat hat is softer, and the snare's low tail off the backbeat is its ghost
   notes (real drummers' snares below 0.6 x the song's median: ``real.snare_ghost_share``);
 - ``level_gain[group][energy 1-5]``: the mean ratio of the notes in each fifth of a song's 4-bar phrases
@@ -43,7 +43,8 @@ LEVELS = 5
 CONFIDENCE_POINTS = 21  # quantiles of the model's confidence, 0, 5, ..., 100 %
 FEW = 30  # notes a group needs at a position (or place) for its own confidence quantiles
 QUIET = 30  # a song's group whose median velocity is below this (a muted or mistyped track) is left out
-TAIL = 1.0  # % left out at each end of the velocity ratios (a file's odd 1 or 127 is no dynamics to copy)
+LOW, HIGH = 2.0, 95.0  # the velocity ratios' quantiles kept: a file's odd 1 or 127 (mostly its loud end: one
+# song's accents, a fill's toms at 127) is no dynamics to copy; the low end holds the ghost notes
 
 
 def song_groups(notes: np.ndarray) -> np.ndarray:
@@ -93,7 +94,7 @@ def fit(songs: list[dict]) -> dict:
         if len(snares) >= 16:
             ghosts[0] += int((snares < 0.6 * np.median(snares)).sum())
             ghosts[1] += len(snares)
-    points = np.linspace(TAIL, 100 - TAIL, QUANTILES)
+    points = np.linspace(LOW, HIGH, QUANTILES)
     quantiles, counts = [], []
     for g in range(len(GROUPS)):
         rows, row_counts = [], []
@@ -121,17 +122,29 @@ def _place(position: int) -> int:
     return 0 if position % 4 == 0 else 1 if position % 4 == 2 else 2
 
 
+GHOST_FORM = [("verse", 1, 8), ("chorus", 9, 8), ("verse", 17, 8), ("chorus", 25, 8)]
+
+
+def _half_heard(song) -> list[float]:
+    """The ghost candidates' probabilities over the threshold (engine/ghosts.candidates) of a take's notes."""
+    from ..engine.ghosts import candidates
+
+    free = np.ones((song.n_bars, len(LANES)), dtype=bool)
+    cand = candidates(song.probs[:, None], free, song.threshold, song.steps_per_bar)
+    return (cand[cand > 0] / song.threshold).tolist()
+
+
 def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0) -> tuple[list, float | None]:
     """The model's confidence quantiles (CONFIDENCE_POINTS) per group and 16th of the bar over the pack's usual
-        takes: 36 bars from a random start, with and without a chart, no sections (a verse's energy), the notes as the
-        export reads them; a group's position with fewer than FEW notes takes its place's (the beats, the off-beat
-    8ths, the other 16ths), and failing that the group's over every position. A
-        section the engine lifts (a chorus) is surer than this usual, so its notes sit higher in the real spread.
+    takes: 36 bars from a random start, with and without a chart, no sections (a verse's energy), the notes as the
+    export reads them; a group's position with fewer than FEW notes takes its place's (the beats, the off-beat
+    8ths, the other 16ths), and failing that the group's over every position. A section the engine lifts (a
+    chorus) is surer than this usual, so its notes sit higher in the real spread.
 
-        And the ghost floor (engine/ghosts.py): the share of the threshold over which the half-heard snare cells
-        between the 8ths become ghost notes, so that they are `ghost_share` of the snare hits (real songs' share).
-        The takes are made with no ghost notes (the table being measured has no floor yet)."""
-    from ..engine.ghosts import candidates
+    And the ghost floor (engine/ghosts.py): the share of the threshold over which the half-heard snare cells
+    between the 8ths become ghost notes, so that they are `ghost_share` of the snare hits (real songs' share),
+    over the same takes and as many with a verse / chorus form. The takes are made with no ghost notes (the
+    table being measured has no floor yet)."""
     from ..sketch.pins import note_confidences
     from ..theory.dynamics import SNARES
 
@@ -145,9 +158,10 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0) -> tuple[list, f
                 for pitch, start, _, conf in note_confidences(song, lane):
                     per[group_of(lane, pitch)][(start * 4 // spb) % STEPS].append(conf)
                     snares += lane == DRUMS and pitch in SNARES
-            free = np.ones((song.n_bars, len(LANES)), dtype=bool)
-            cand = candidates(song.probs[:, None], free, song.threshold, song.steps_per_bar)
-            half_heard += (cand[cand > 0] / song.threshold).tolist()
+            half_heard += _half_heard(song)
+        form = engine.generate(steps=8, seed=seed, sections=GHOST_FORM)  # a verse and a chorus count as well
+        half_heard += _half_heard(form)
+        snares += sum(1 for pitch, *_ in note_confidences(form, DRUMS) if pitch in SNARES)
     points = np.linspace(0, 100, CONFIDENCE_POINTS)
     out = []
     for rows in per:
