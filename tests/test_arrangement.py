@@ -266,13 +266,16 @@ def test_velocity_by_position_accents_the_beat_and_ghosts_the_snare():
 
 
 def test_exported_drums_accent_the_beat(shipped, tmp_path):
-    """Read back with mido: drum hits on the beat are louder than hits on off-beat 16ths, as in real songs."""
+    """Read back with mido: hi-hat and ride hits on the beat are louder than those off it, as in real songs (the
+    fills' toms, loud wherever they fall, are another kind of hit: tests/test_dynamics.py compares kind by kind)."""
+    from musicvae_app.theory.dynamics import HATS
+
     on, off = [], []
     for seed in (1, 2, 3):
         hits = _read_back(write_midi(shipped.generate(steps=3, seed=seed), tmp_path / f"d{seed}.mid"))[9]
-        on += [v for step, _, v in hits if step % 4 == 0]
-        off += [v for step, _, v in hits if step % 2 == 1]
-    assert np.mean(on) > np.mean(off) + 8, (np.mean(on), np.mean(off))
+        on += [v for step, p, v in hits if step % 4 == 0 and p in HATS]
+        off += [v for step, p, v in hits if step % 4 and p in HATS]
+    assert np.mean(on) > np.mean(off) + 5, (np.mean(on), np.mean(off))
 
 
 def test_a_section_energy_and_a_style_are_saved_with_the_sketch(shipped, tmp_path):

@@ -39,10 +39,10 @@ def read_back(path) -> list[tuple[int, int, int, int]]:
 
 @pytest.fixture(scope="module")
 def form_takes(shipped, tmp_path_factory):
-    """Six 32-bar takes with verse / chorus / verse / chorus, exported and read back."""
+    """Twelve 32-bar takes with verse / chorus / verse / chorus, exported and read back."""
     folder = tmp_path_factory.mktemp("dyn")
     return [
-        read_back(write_midi(shipped.generate(steps=7, seed=s, sections=FORM), folder / f"{s}.mid")) for s in range(6)
+        read_back(write_midi(shipped.generate(steps=7, seed=s, sections=FORM), folder / f"{s}.mid")) for s in range(12)
     ]
 
 

@@ -51,6 +51,7 @@ class Generation:
         styles,
     ):
         self.cfg = cfg
+        self.ghost_floor: float | None = None  # engine/ghosts.py: set by the Engine from its pack
         self.styles = styles
         self.pack_name = pack_name
         self.card = card
@@ -243,7 +244,7 @@ class Generation:
                 energy.ending(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
             # ghost notes on the snare, where the model half-hears one (engine/ghosts.py)
             bar_steps = self.cfg.chunk_steps // self.cfg.bars
-            ghosts.lift(probs, np.repeat(~protect, self.cfg.bars, axis=0), threshold, bar_steps)
+            ghosts.lift(probs, np.repeat(~protect, self.cfg.bars, axis=0), threshold, bar_steps, self.ghost_floor)
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [

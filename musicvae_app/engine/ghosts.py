@@ -4,24 +4,36 @@ Real drummers play about 3 % of their snare hits as ghost notes (band-midi's tra
 song's snare median), almost all on the 16ths between the 8ths. The model plays the backbeat and fills surely
 and leaves those cells under the threshold, so a take had none. After every other stage, in the drum bars the
 take may change that play a backbeat (a snare on beat 2 or 4), each snare cell on an off-8th 16th whose
-probability is at least the table's `ghost_floor` x the threshold becomes a note just over the threshold:
-the least sure snare hit at its position, which theory/dynamics.py plays at the real low tail (a ghost note).
+probability is at least the pack's `ghost_floor` (its dynamics.json) x the threshold becomes a note just over
+the threshold: the least sure snare hit at its position, which theory/dynamics.py plays at the real low tail (a ghost note).
 `ghost_floor` is measured by training/dynamics.py so that our share of ghost notes is real songs' share.
 """
 
 from __future__ import annotations
 
+import json
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 
 from ..lanes import DRUMS
-from ..theory.dynamics import SNARES, table
+from ..theory.dynamics import DYNAMICS_FILE, SNARES
 
 LIFT = 1e-3  # over the threshold: a note the model is least sure of
 
 
-def floor() -> float | None:
-    """The shipped ghost floor (a share of the threshold), None where the table has none (ghosts off)."""
-    return table().get("ghost_floor")
+@lru_cache(maxsize=8)
+def floor(pack_folder: str | None) -> float | None:
+    """The ghost floor (a share of the threshold) measured for the pack in `pack_folder` (its dynamics.json), None
+    where it has none (no ghost notes: a pack's floor holds for its own probabilities only)."""
+    path = Path(pack_folder) / DYNAMICS_FILE if pack_folder else None
+    if path is None or not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text()).get("ghost_floor")
+    except (OSError, ValueError):
+        return None
 
 
 def candidates(probs: np.ndarray, free: np.ndarray, threshold: float, bar: int) -> np.ndarray:
@@ -48,10 +60,9 @@ def candidates(probs: np.ndarray, free: np.ndarray, threshold: float, bar: int) 
     return out
 
 
-def lift(probs: np.ndarray, free: np.ndarray, threshold: float, bar: int, share: float | None = None) -> int:
-    """In place: the candidate cells at or over `share` (default: the table's ghost_floor) x the threshold become
+def lift(probs: np.ndarray, free: np.ndarray, threshold: float, bar: int, share: float | None) -> int:
+    """In place: the candidate cells at or over `share` (the pack's ghost floor; None: none) x the threshold become
     notes just over it. How many were lifted."""
-    share = floor() if share is None else share
     if share is None:
         return 0
     cand = candidates(probs, free, threshold, bar)
