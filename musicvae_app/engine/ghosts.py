@@ -5,8 +5,8 @@ song's snare median), almost all on the 16ths between the 8ths. The model plays 
 and leaves those cells under the threshold, so a take had none. After every other stage, in the drum bars the
 take may change that play a backbeat (a snare on beat 2 or 4), each snare cell on an off-8th 16th whose
 probability is at least the pack's `ghost_floor` (its dynamics.json) x the threshold becomes a note just over
-the threshold: the least sure snare hit at its position, which theory/dynamics.py plays at the real low tail (a ghost note).
-`ghost_floor` is measured by training/dynamics.py so that our share of ghost notes is real songs' share.
+the threshold: the least sure snare hit at its position, which theory/dynamics.py plays at the real low tail
+(a ghost note). `ghost_floor` is measured by training/dynamics.py so that our share of ghost notes is real songs' share.
 """
 
 from __future__ import annotations
