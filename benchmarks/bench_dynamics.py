@@ -32,19 +32,17 @@ def lane_means(songs) -> list[float]:
 def look(engine, out: Path, seed: int) -> None:
     """One take with the form: .mid, .wav (musicvae render) and bars 7-10 (verse into chorus) drawn per lane, each
     note a bar from its start to its end at its pitch, its shade and the stem below it its velocity."""
-    import subprocess
-    import sys
-
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from musicvae_app.cli import main as render
     from musicvae_app.sketch.midi import write_midi
 
     out.mkdir(parents=True, exist_ok=True)
     mid = write_midi(engine.generate(steps=7, seed=seed, sections=dr.FORM), out / f"form{seed}.mid")
-    subprocess.run([sys.executable, "-m", "musicvae_app", "render", str(mid), "--out", str(out / f"form{seed}.wav")])
+    render(["render", str(mid), "--out", str(out / f"form{seed}.wav")])  # `musicvae render`
     notes = dr.read(mid)["notes"]
     lo, hi = 6 * 4, 10 * 4  # beats of bars 7-10
     fig, axes = plt.subplots(len(LANES), 2, figsize=(14, 12), sharex=True, gridspec_kw={"width_ratios": [3, 1]})
@@ -67,7 +65,7 @@ def look(engine, out: Path, seed: int) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--pack", default="resources/models/default")
-    parser.add_argument("--data", required=True)
+    parser.add_argument("--data", default=None, help="band-midi (required unless --look)")
     parser.add_argument("--songs", type=int, default=48)
     parser.add_argument("--takes", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
