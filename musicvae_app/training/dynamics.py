@@ -143,25 +143,28 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0) -> tuple[list, f
 
     And the ghost floor (engine/ghosts.py): the share of the threshold over which the half-heard snare cells
     between the 8ths become ghost notes, so that they are `ghost_share` of the snare hits (real songs' share),
-    over the same takes and as many with a verse / chorus form. The takes are made with no ghost notes (the
-    table being measured has no floor yet)."""
+    over the same takes and as many with a verse / chorus form. The takes are made with no ghost notes."""
     from ..sketch.pins import note_confidences
     from ..theory.dynamics import SNARES
 
     per = [[[] for _ in range(STEPS)] for _ in GROUPS]
     half_heard, snares = [], 0
-    for seed in range(seeds):
-        for extra in ({}, {"chords": "Am F C G"}):
-            song = engine.generate(steps=8, seed=seed, **extra)
-            spb = song.steps_per_beat
-            for lane in range(len(LANES)):
-                for pitch, start, _, conf in note_confidences(song, lane):
-                    per[group_of(lane, pitch)][(start * 4 // spb) % STEPS].append(conf)
-                    snares += lane == DRUMS and pitch in SNARES
-            half_heard += _half_heard(song)
-        form = engine.generate(steps=8, seed=seed, sections=GHOST_FORM)  # a verse and a chorus count as well
-        half_heard += _half_heard(form)
-        snares += sum(1 for pitch, *_ in note_confidences(form, DRUMS) if pitch in SNARES)
+    was, engine.generation.ghost_floor = engine.generation.ghost_floor, None  # measured without ghost notes
+    try:
+        for seed in range(seeds):
+            for extra in ({}, {"chords": "Am F C G"}):
+                song = engine.generate(steps=8, seed=seed, **extra)
+                spb = song.steps_per_beat
+                for lane in range(len(LANES)):
+                    for pitch, start, _, conf in note_confidences(song, lane):
+                        per[group_of(lane, pitch)][(start * 4 // spb) % STEPS].append(conf)
+                        snares += lane == DRUMS and pitch in SNARES
+                half_heard += _half_heard(song)
+            form = engine.generate(steps=8, seed=seed, sections=GHOST_FORM)  # a verse and a chorus count as well
+            half_heard += _half_heard(form)
+            snares += sum(1 for pitch, *_ in note_confidences(form, DRUMS) if pitch in SNARES)
+    finally:
+        engine.generation.ghost_floor = was
     points = np.linspace(0, 100, CONFIDENCE_POINTS)
     out = []
     for rows in per:
