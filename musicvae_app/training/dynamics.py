@@ -125,25 +125,52 @@ def _place(position: int) -> int:
 GHOST_FORM = [("verse", 1, 8), ("chorus", 9, 8), ("verse", 17, 8), ("chorus", 25, 8)]
 
 
-def _half_heard(song) -> list[float]:
-    """The ghost candidates' probabilities over the threshold (engine/ghosts.candidates) of a take's notes."""
+def _half_heard(song, first_bar: int = 0) -> list[float]:
+    """The ghost candidates' probabilities over the threshold (engine/ghosts.candidates) of a take's bars from
+    `first_bar` on."""
     from ..engine.ghosts import candidates
 
     free = np.ones((song.n_bars, len(LANES)), dtype=bool)
+    free[:first_bar] = False
     cand = candidates(song.probs[:, None], free, song.threshold, song.steps_per_bar)
     return (cand[cand > 0] / song.threshold).tolist()
 
 
-def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0) -> tuple[list, float | None]:
+def mid_primers(paths: list[str], folder: Path) -> list[Path]:
+    """A 4-bar primer (.mid) from the middle of each song (as `musicvae evaluate` primes its continuations), for
+    songs with notes there."""
+    from ..sketch.midi import read_roll, write_midi
+    from ..sketch.song import Song
+
+    out = []
+    for i, path in enumerate(paths):
+        try:
+            roll, tempo = read_roll(path, 4)
+        except Exception:  # an unreadable song gives no primer
+            continue
+        chunk = roll.shape[1] // 64 // 2 * 64
+        part = roll[:, chunk : chunk + 64]
+        if part.shape[1] < 64 or not part.any():
+            continue
+        song = Song(part.astype(np.float32), 4, 64, threshold=0.5, tempo=tempo)
+        out.append(write_midi(song, folder / f"primer{i}.mid"))
+    return out
+
+
+def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0, primers=()) -> tuple[list, float | None]:
     """The model's confidence quantiles (CONFIDENCE_POINTS) per group and 16th of the bar over the pack's usual
-    takes: 36 bars from a random start, with and without a chart, no sections (a verse's energy), the notes as the
-    export reads them; a group's position with fewer than FEW notes takes its place's (the beats, the off-beat
-    8ths, the other 16ths), and failing that the group's over every position. A section the engine lifts (a
-    chorus) is surer than this usual, so its notes sit higher in the real spread.
+    takes: 36 bars from a random start, with and without a chart, and continuing a real song's primer, no
+    sections (a verse's energy), the notes as the export reads them; a group's position with fewer than FEW
+    notes takes its place's (the beats, the off-beat 8ths, the other 16ths), and failing that the group's over
+    every position. A section the engine lifts (a chorus) is surer than this usual, so its notes sit higher in
+    the real spread.
 
     And the ghost floor (engine/ghosts.py): the share of the threshold over which the half-heard snare cells
     between the 8ths become ghost notes, so that they are `ghost_share` of the snare hits (real songs' share),
-    over the same takes and as many with a verse / chorus form. The takes are made with no ghost notes."""
+    over the same takes and as many with a verse / chorus form. The takes are made with no ghost notes.
+
+    primers: .mid files (mid_primers of training songs): each primes one more take, so that continuations of a
+    real song's groove (surer than a random start) spread over the real spread as well."""
     from ..sketch.pins import note_confidences
     from ..theory.dynamics import SNARES
 
@@ -152,14 +179,18 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0) -> tuple[list, f
     was, engine.generation.ghost_floor = engine.generation.ghost_floor, None  # measured without ghost notes
     try:
         for seed in range(seeds):
-            for extra in ({}, {"chords": "Am F C G"}):
-                song = engine.generate(steps=8, seed=seed, **extra)
+            takes = [(engine.generate(steps=8, seed=seed, **extra), 0) for extra in ({}, {"chords": "Am F C G"})]
+            if seed < len(primers):  # the primer's own 4 bars (the real song's notes) are not the model's
+                primed = engine.generate(steps=8, seed=seed, primer=primers[seed])
+                takes.append((primed, primed.steps_per_bar * 4))
+            for song, first in takes:
                 spb = song.steps_per_beat
                 for lane in range(len(LANES)):
                     for pitch, start, _, conf in note_confidences(song, lane):
-                        per[group_of(lane, pitch)][(start * 4 // spb) % STEPS].append(conf)
-                        snares += lane == DRUMS and pitch in SNARES
-                half_heard += _half_heard(song)
+                        if start >= first:
+                            per[group_of(lane, pitch)][(start * 4 // spb) % STEPS].append(conf)
+                            snares += lane == DRUMS and pitch in SNARES
+                half_heard += _half_heard(song, first // song.steps_per_bar)
             form = engine.generate(steps=8, seed=seed, sections=GHOST_FORM)  # a verse and a chorus count as well
             half_heard += _half_heard(form)
             snares += sum(1 for pitch, *_ in note_confidences(form, DRUMS) if pitch in SNARES)
@@ -231,9 +262,14 @@ def main(argv: list[str] | None = None) -> int:
     table.pop("ghost_floor", None)  # the takes measured play no ghost notes
     target.write_text(json.dumps(table, separators=(",", ":")))
     shipped.cache_clear()
-    table["confidence"], table["ghost_floor"] = calibrate(
-        Engine.load(args.pack), args.seeds, table["real"]["snare_ghost_share"]
-    )
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        # primers from training songs past the ones fitted above (never the validation songs)
+        primers = mid_primers(split_paths(args.pack, args.data)[0][-args.seeds * 2 :], Path(tmp))[: args.seeds]
+        table["confidence"], table["ghost_floor"] = calibrate(
+            Engine.load(args.pack), args.seeds, table["real"]["snare_ghost_share"], primers
+        )
     target.write_text(json.dumps(table, separators=(",", ":")))
     shipped.cache_clear()
     print(f"typical velocity by group: {dict(zip(GROUPS, table['typical']))}")
