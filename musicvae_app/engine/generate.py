@@ -51,7 +51,7 @@ class Generation:
         styles,
     ):
         self.cfg = cfg
-        self.ghost_floor: float | None = None  # engine/ghosts.py: set by the Engine from its pack
+        self.ghost_floor: tuple[float, float] | None = None  # engine/ghosts.floor: set by the Engine from its pack
         self.styles = styles
         self.pack_name = pack_name
         self.card = card

@@ -175,7 +175,7 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0, primers=()) -> t
     from ..theory.dynamics import SNARES
 
     per = [[[] for _ in range(STEPS)] for _ in GROUPS]
-    half_heard, snares = [], 0
+    half_heard: list[tuple[list[float], int]] = []  # per take: its ghost candidates, its snare hits
     was, engine.generation.ghost_floor = engine.generation.ghost_floor, None  # measured without ghost notes
     try:
         for seed in range(seeds):
@@ -185,15 +185,16 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0, primers=()) -> t
                 takes.append((primed, primed.steps_per_bar * 4))
             for song, first in takes:
                 spb = song.steps_per_beat
+                hits = 0
                 for lane in range(len(LANES)):
                     for pitch, start, _, conf in note_confidences(song, lane):
                         if start >= first:
                             per[group_of(lane, pitch)][(start * 4 // spb) % STEPS].append(conf)
-                            snares += lane == DRUMS and pitch in SNARES
-                half_heard += _half_heard(song, first // song.steps_per_bar)
+                            hits += lane == DRUMS and pitch in SNARES
+                half_heard.append((_half_heard(song, first // song.steps_per_bar), hits))
             form = engine.generate(steps=8, seed=seed, sections=GHOST_FORM)  # a verse and a chorus count as well
-            half_heard += _half_heard(form)
-            snares += sum(1 for pitch, *_ in note_confidences(form, DRUMS) if pitch in SNARES)
+            hits = sum(1 for pitch, *_ in note_confidences(form, DRUMS) if pitch in SNARES)
+            half_heard.append((_half_heard(form), hits))
     finally:
         engine.generation.ghost_floor = was
     points = np.linspace(0, 100, CONFIDENCE_POINTS)
@@ -209,11 +210,33 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0, primers=()) -> t
                 for q, row in enumerate(rows)
             ]
         )
-    wanted = round(ghost_share / max(1 - ghost_share, 1e-9) * snares)
-    if not wanted or not half_heard:
-        return out, None
-    ranked = sorted(half_heard, reverse=True)
-    return out, round(float(ranked[min(wanted, len(ranked)) - 1]), 4)
+    return out, ghost_floor(half_heard, ghost_share)
+
+
+def ghost_floor(takes: list[tuple[list[float], int]], share: float) -> float | None:
+    """The lowest floor at which the ghost notes engine/ghosts.lift makes (each take's candidates at or over it,
+    at most MOST x real songs' ghosts per snare hit of the take) are at most `share` of all snare hits."""
+    from ..engine.ghosts import MOST
+
+    per_hit = share / max(1 - share, 1e-9)
+    wanted = per_hit * sum(hits for _, hits in takes)
+    values = sorted({v for cand, _ in takes for v in cand}, reverse=True)
+    if not wanted or not values:
+        return None
+
+    def made(floor: float) -> int:
+        return sum(min(sum(v >= floor for v in cand), int(MOST * per_hit * hits)) for cand, hits in takes)
+
+    lo, hi = 0, len(values) - 1  # values[lo] makes few; find the last index that stays within `wanted`
+    if made(values[0]) > wanted:
+        return round(float(values[0]), 4)
+    while lo < hi:
+        mid = (lo + hi + 1) // 2
+        if made(values[mid]) <= wanted:
+            lo = mid
+        else:
+            hi = mid - 1
+    return round(float(values[lo]), 4)
 
 
 def split_paths(pack: str, data: str) -> tuple[list[str], list[str]]:
