@@ -8,7 +8,7 @@ energy) plays louder. This re-measures the table and prints the shipped one besi
 engine changed), run `python -m musicvae_app.training.dynamics --pack resources/models/default --data DATA
 --calibrate-only`.
 
-    PYTHONPATH=. .venv/bin/python -m benchmarks.usual_confidence [--seeds 12]
+    PYTHONPATH=. .venv/bin/python -m benchmarks.usual_confidence --data ../shared/data/band-midi [--seeds 12]
 
 The takes training/dynamics.calibrate makes (36 bars, with and without a chart, and a verse / chorus form for
 the ghost floor); confidence = (mean probability over the note - threshold) / (1 - threshold), clipped to 0-1.
@@ -17,20 +17,28 @@ the ghost floor); confidence = (mean probability over the note - threshold) / (1
 from __future__ import annotations
 
 import argparse
+import tempfile
+from pathlib import Path
 
 import numpy as np
 
 from musicvae_app.engine import Engine
 from musicvae_app.theory.dynamics import GROUPS, table
-from musicvae_app.training.dynamics import calibrate
+from musicvae_app.training.dynamics import calibrate, mid_primers, split_paths
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=12)
+    parser.add_argument("--data", required=True, help="band-midi: the training songs whose primers the takes continue")
+    parser.add_argument("--pack", default="resources/models/default")
     args = parser.parse_args()
     t = table()
-    now, ghost_floor = calibrate(Engine.load(device="cpu"), args.seeds, t["real"]["snare_ghost_share"])
+    with tempfile.TemporaryDirectory() as tmp:  # the same primers as training/dynamics.py's calibration
+        primers = mid_primers(split_paths(args.pack, args.data)[0][-args.seeds * 2 :], Path(tmp))[: args.seeds]
+        now, ghost_floor = calibrate(
+            Engine.load(args.pack, device="cpu"), args.seeds, t["real"]["snare_ghost_share"], primers
+        )
     shipped = t["confidence"]
     mid = len(now[0][0]) // 2
     print("median confidence on the beat / off-beat 8th / other 16ths (positions 0, 2, 1), now (shipped)")
