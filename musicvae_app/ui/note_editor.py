@@ -114,7 +114,7 @@ class NoteEditor(QObject):
             view.vb.setYRange(0, len(view.rows), padding=0)
             view.row_axis.picture = None
             view.row_axis.update()
-        self.lanes.layout().setRowStretch(DRUMS, 3)  # the drum lane's share for its rows, as for a big kit
+        self.lanes.fit_drum_rows(stretch=3)  # room for the kit's rows, each named, as for a big kit
 
     def _hover(self, view: LaneView, scene_pos) -> None:
         """The cursor says what a press does: resize at a note's end, move on a note, draw elsewhere."""
