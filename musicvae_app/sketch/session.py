@@ -272,6 +272,9 @@ class Session:
             self.events.error("Generate failed", str(exc))
             return False
         args = self.generation_args()
+        kept_lanes = {LANES.index(n) for n in args["keep_lanes"]} | set(self.part_lanes())
+        if not self.editing.may_replace([i for i in range(len(LANES)) if i not in kept_lanes], verb="Generate"):
+            return False  # the musician kept the bars they edited (a locked lane or their part is kept anyway)
         self.seed, self.seed_typed = args["seed"], False
         self.events.emit("settings")
         engine, chart = self.engine, args.get("chords")
