@@ -333,6 +333,7 @@ class LanesView(QWidget):
         outer.setSpacing(0)
         outer.addWidget(self.area, 1)
         outer.addLayout(under)
+        self.outer = outer
         self.lanes[0].vb.sigXRangeChanged.connect(lambda *_: self._sync_scroll())
         self.scroll.valueChanged.connect(self._scrolled)
         self.song: Song | None = None
@@ -537,6 +538,17 @@ class LanesView(QWidget):
                 lane.show_grid(song)
             self.lanes[0].setXRange(0, song.n_steps / song.steps_per_beat, padding=0)
         self._sync_scroll()
+
+    def add_strip(self, header: QWidget, plot: QWidget) -> None:
+        """A strip under the lanes (the velocity strip): its header under theirs, its plot the roll's width; it
+        stays on screen when the lanes scroll up and down."""
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 2, 0, 0)
+        row.setSpacing(0)
+        header.setFixedWidth(self.grid.itemAtPosition(0, 0).widget().minimumWidth())
+        row.addWidget(header)
+        row.addWidget(plot, 1)
+        self.outer.insertLayout(self.outer.indexOf(self.area) + 1, row)
 
     def fit_drum_rows(self, stretch: int | None = None) -> None:
         """The drum lane grows with the drums it plays: each row at least a name high, so every drum that plays

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
@@ -50,6 +50,8 @@ def _rect_segments(rects) -> tuple[np.ndarray, np.ndarray]:
 
 class NoteEditor(QObject):
     """The note editing of the window's lanes (on while `editing`); draws selection, drags and edited bars."""
+
+    selectionChanged = Signal()  # the selected notes (lane, selected) changed: the velocity strip follows
 
     def __init__(self, views: ViewContext):
         super().__init__(views.parent)
@@ -327,10 +329,12 @@ class NoteEditor(QObject):
         else:
             self.selected |= keys
         self.redraw()
+        self.selectionChanged.emit()
 
     def clear_selection(self) -> None:
         self.lane, self.selected = None, set()
         self.redraw()
+        self.selectionChanged.emit()
 
     def delete_selected(self) -> int:
         if not self.editing or self.lane is None or not self.selected:
