@@ -162,6 +162,7 @@ def test_musescore_imports_the_chord_symbols_as_chord_symbols(tmp_path):
         env={"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
+    assert "no instrument found" not in result.stdout + result.stderr  # the part has its instrument
     harmonies = [
         (h.findtext("root"), h.findtext("name"), h.findtext("base")) for h in ET.parse(own).getroot().iter("Harmony")
     ]
@@ -171,6 +172,16 @@ def test_musescore_imports_the_chord_symbols_as_chord_symbols(tmp_path):
     assert not [t.text for t in ET.parse(own).getroot().iter("StaffText")]  # no chord came in as plain text
     marks = ["".join(m.find("text").itertext()) for m in ET.parse(own).getroot().iter("RehearsalMark")]
     assert marks == ["Verse", "Chorus"]
+
+
+def test_the_tune_plays_on_its_lanes_instrument_and_music21_is_not_the_composer(tmp_path):
+    song = tune_song()
+    song.programs = [0, 24, 35, 48, 0]  # the bass lane on Fretless Bass (GM 36, 0-based 35)
+    path = write_lead_sheet(lead_sheet_of_song(song, "bass", "Test"), tmp_path / "sheet.musicxml")
+    root = ET.parse(path).getroot()
+    assert [int(p.text) for p in root.iter("midi-program")] == [36]  # MusicXML counts programs from 1
+    assert root.find(".//score-instrument/instrument-name") is not None
+    assert "Music21" not in "".join(c.text or "" for c in root.iter("creator"))
 
 
 def test_chords_inside_a_bar_stand_at_their_beats(tmp_path):
