@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QWheelEvent
+from PySide6.QtWidgets import QApplication
 
 from musicvae_app.sketch.midi import GM_DRUM_RANGE
 from musicvae_app.sketch.song import DRUMS, Song
@@ -94,3 +97,28 @@ def test_the_slim_bar_scrolls_the_lanes_and_goes_when_all_fits(qtbot, window):
     window.lanes.set_song(kit_song([36, 38, 42]))  # a small kit: everything fits again, the bar goes
     qtbot.wait(50)
     assert bar.maximum() == 0 and not window.lanes.vscroll.isVisible()
+
+
+def test_the_wheel_over_a_lane_header_scrolls_the_lanes_up_and_down(qtbot, window):
+    window.resize(1024, 600)
+    window.lanes.set_song(kit_song(list(range(35, 60))))
+    qtbot.wait(50)
+    bar = window.lanes.area.verticalScrollBar()
+    assert bar.value() == 0 and bar.maximum() > 0
+    # A real wheel over a header's label goes up to the scroll area's viewport (Qt propagates a spontaneous
+    # wheel event the label ignores); a sent one does not propagate, so it goes to the viewport at that place.
+    viewport = window.lanes.area.viewport()
+    pos = QPointF(window.headers[0].mapTo(viewport, QPoint(10, 8)))
+    wheel = QWheelEvent(
+        pos,
+        QPointF(viewport.mapToGlobal(pos.toPoint())),
+        QPoint(0, 0),
+        QPoint(0, -120),  # one notch down
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
+    QApplication.sendEvent(viewport, wheel)
+    qtbot.wait(20)
+    assert bar.value() > 0 and window.lanes.vscroll.value() == bar.value()  # the slim bar follows
