@@ -125,5 +125,7 @@ def test_the_strip_follows_the_selected_notes_lane(qtbot, window, strip):
     strip.show_lane(BASS)
     window.note_editor._select(PIANO, [(60, 16)])
     assert strip.lane == PIANO and strip.choice.currentIndex() == PIANO
+    x, y = strip.moving.getData()  # the selected note's bar is drawn marked
+    assert list(x) == [4.0, 4.0] and y[1] == velocities(window, PIANO)[(60, 16)]
     strip.choice.setCurrentIndex(BASS)  # or the lane picked in its header
     assert strip.lane == BASS and len(strip.notes) == 4

@@ -143,7 +143,10 @@ class VelocityStrip(QObject):
         self.stems.setPen(pg.mkPen(colour, width=2))
         self.stems.setData(np.repeat(xs, 2), np.column_stack([np.zeros_like(vs), vs]).reshape(-1))
         self.heads.setData(xs, vs, brush=pg.mkBrush(colour))
-        moving = [(n[1] / spb, self.preview[n[:2]]) for n in self.notes if n[:2] in self.preview]
+        ed = self.editor
+        chosen = ed.selected if ed is not None and ed.lane == self.lane else set()
+        marked = [n[:2] in self.preview or n[:2] in chosen for n in self.notes]  # dragged or selected: white
+        moving = [(x, v) for x, v, m in zip(xs, vs, marked) if m]
         self.moving.setData(np.repeat([x for x, _ in moving], 2), np.array([[0.0, v] for _, v in moving]).reshape(-1))
 
     # --- editing --------------------------------------------------------------------------------------
