@@ -23,7 +23,6 @@ from .lane_images import MIN_MELODIC_ROWS, PLAYED_TICKS, lane_image, lane_rows, 
 LANE_COLOURS = ("#5b9cf6", "#f2a243", "#4cc47f", "#b57be6", "#ef5f67")
 BACKGROUND = "#1c1e24"
 SELECTION_COLOUR = "#78c8ff"
-__all__ = ["AXIS_WIDTH", "LaneView", "LanesView", "lane_image", "lane_rows"]
 AXIS_HEIGHT = 28
 MIN_PX_PER_STEP_FOR_ONSETS = 3.0
 MIN_LANE_HEIGHT = 70
