@@ -11,8 +11,10 @@ velocity) in a metre of `beats_per_bar` beats with bar 1 starting at beat 0. The
    exactly transposition-equivariant and one set of weights serves every key. It gives each half bar a
    probability for every chord of the vocabulary (12 roots x {maj, m, 7, m7, maj7, dim, sus4}) and the
    part a probability for each of the 24 keys;
-3. decodes the whole part jointly (k-best Viterbi) with those probabilities and learned, transposition-
-   invariant chord-transition scores (separate for a change at the middle of a bar and at a bar line);
+3. decodes the whole part jointly with those probabilities and learned, transposition-invariant chord-transition
+   scores (separate for a change at the middle of a bar and at a bar line): forward-backward gives each half
+   bar's chord marginals and the chart takes the likeliest root + family there (minimum Bayes risk,
+   theory/harmony_decode.py); k-best Viterbi paths are the alternatives;
 4. writes one chord per half bar, merged when both halves agree, as a chart `| C Am | F | G |`; a slash
    bass only where the part's lowest line sits on one non-root chord tone for the whole chord.
 
@@ -30,6 +32,7 @@ from ..errors import InvalidValue
 from ..resources import resources_dir
 from . import keys
 from .chords import ROOT_NAMES
+from .harmony_decode import expected_agreement, family_marginals, forward_backward, mbr_path
 
 QUALITY_NAMES = ("", "m", "7", "m7", "maj7", "dim", "sus4")
 QUALITY_TONES = ((0, 4, 7), (0, 3, 7), (0, 4, 7, 10), (0, 3, 7, 10), (0, 4, 7, 11), (0, 3, 6), (0, 5, 7))
@@ -107,7 +110,7 @@ class Harmony:
     key: str
     charts: list[str]
     chords: list[list[str]]
-    scores: list[float] = field(default_factory=list)  # log score of each chart (best first)
+    scores: list[float] = field(default_factory=list)  # each chart's expected share of right root+family (best first)
     key_confidence: float = 0.0  # the model's probability for `key`
     half_bars: list[int] = field(default_factory=list)  # class index per half bar of the best chart
 
@@ -417,9 +420,20 @@ class HarmonyModel:
         return _log_softmax(chord_logits), _log_softmax(key_logits)
 
     def decode(self, log_post: np.ndarray, k: int) -> list[tuple[float, list[int]]]:
+        """The k best chord paths [(score, path)], best first: the minimum-Bayes-risk path for root + family
+        (harmony_decode: forward-backward marginals, per half bar the likeliest root + family), then the k-best
+        Viterbi paths that differ from it; score = the expected share of half bars whose root and family are
+        right (harmony_decode.expected_agreement), so the list is ordered by it."""
         emit = log_post - self.prior_weight * self.log_prior[None, :]
         tw = self.trans_weight
-        return kbest_viterbi(emit, [tw * self.trans[0], tw * self.trans[1]], k)
+        trans = [tw * self.trans[0], tw * self.trans[1]]
+        post = forward_backward(emit, trans)
+        families = family_marginals(post)
+        best = mbr_path(post)
+        paths = [best] + [p for _, p in kbest_viterbi(emit, trans, k + 1) if p != best]
+        scored = [(expected_agreement(p, families), p) for p in paths]
+        order = sorted(range(len(scored)), key=lambda i: (-scored[i][0], i))  # stable: the decoded path first on ties
+        return [scored[i] for i in order[:k]]
 
     def harmonize(
         self,
