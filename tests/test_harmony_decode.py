@@ -119,3 +119,50 @@ def test_decoding_is_deterministic(model):
     a = model.harmonize(notes, alternatives=4)
     b = HarmonyModel.load().harmonize(list(reversed(notes)), alternatives=4)  # note order does not matter
     assert a.charts == b.charts and a.half_bars == b.half_bars and a.scores == b.scores
+
+
+def random_net(rng, width: int, inputs: int = 7, outputs: int = 9) -> dict[str, np.ndarray]:
+    def w(*shape):
+        return rng.normal(0, 0.4, size=shape).astype(np.float32)
+
+    p = {"in_w": w(width, inputs), "in_b": w(width), "out_w": w(outputs, 2 * width), "out_b": w(outputs)}
+    for mine in ("", "_r"):
+        p[f"g0_wih{mine}"], p[f"g0_whh{mine}"] = w(3 * width, width), w(3 * width, width)
+        p[f"g0_bih{mine}"], p[f"g0_bhh{mine}"] = w(3 * width), w(3 * width)
+    return p
+
+
+def test_nets_stepped_together_match_torch_gru_one_by_one():
+    torch = pytest.importorskip("torch")
+    from musicvae_app.theory.harmony_net import net_outputs
+
+    rng = np.random.default_rng(7)
+    nets = [random_net(rng, 8), random_net(rng, 5), random_net(rng, 8)]  # two widths: two groups
+    xs = [rng.normal(size=(12, 11, 7)).astype(np.float32) for _ in nets]
+    got = net_outputs(nets, xs)
+    for p, x, out in zip(nets, xs, got):
+        width = p["in_w"].shape[0]
+        gru = torch.nn.GRU(width, width, batch_first=True, bidirectional=True)
+        state = {"weight_ih_l0": "g0_wih", "weight_hh_l0": "g0_whh", "bias_ih_l0": "g0_bih", "bias_hh_l0": "g0_bhh"}
+        sd = {}
+        for theirs, mine in state.items():
+            sd[theirs] = torch.from_numpy(p[mine])
+            sd[theirs + "_reverse"] = torch.from_numpy(p[mine + "_r"])
+        gru.load_state_dict(sd)
+        with torch.no_grad():
+            h = torch.relu(torch.from_numpy(x) @ torch.from_numpy(p["in_w"]).T + torch.from_numpy(p["in_b"]))
+            ref = gru(h)[0] @ torch.from_numpy(p["out_w"]).T + torch.from_numpy(p["out_b"])
+        assert out.shape == (12, 11, 9)
+        assert np.allclose(out, ref.numpy(), atol=1e-5)
+
+
+def test_the_shipped_ensemble_averages_every_melody_net(model):
+    from musicvae_app.theory.harmony import as_array
+
+    assert len(model.melody_nets) >= 1 and model.melody is model.melody_nets[0]
+    arr = as_array(tune())
+    log_post, log_key = model.ensemble_posteriors(arr, 16, 4)
+    parts = [m.posteriors(*features(arr, 16, 4, m.version)) for m in [model, *model.melody_nets]]
+    mean = sum(p for p, _ in parts) / len(parts)
+    assert np.allclose(log_post, mean - np.log(np.exp(mean).sum(axis=1, keepdims=True)), atol=1e-5)
+    assert np.allclose(np.exp(log_key).sum(), 1.0)
