@@ -98,9 +98,8 @@ def test_harmonize_charts_the_mbr_path_of_the_models_marginals(model):
     notes = tune()
     res = model.harmonize(notes, alternatives=3)
     arr = np.array([(n.pitch, n.start, n.end, n.velocity) for n in notes], dtype=float)
-    one = model.posteriors(*features(arr, 16, 4, model.version))[0]
-    two = model.melody.posteriors(*features(arr, 16, 4, model.melody.version))[0]
-    mixed = 0.5 * (one + two)
+    logs = [net.posteriors(*features(arr, 16, 4, net.version))[0] for net in [model, *model.melody_nets]]
+    mixed = sum(logs) / len(logs)
     log_post = mixed - np.log(np.exp(mixed).sum(axis=1, keepdims=True))
     tw = model.trans_weight
     post = forward_backward(log_post - model.prior_weight * model.log_prior, [tw * model.trans[0], tw * model.trans[1]])
