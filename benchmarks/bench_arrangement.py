@@ -19,23 +19,26 @@ import time
 import numpy as np
 
 from musicvae_app.engine import Engine
+from musicvae_app.evaluation import groove_metrics as gm
 from musicvae_app.evaluation import playing_metrics as pm
 from musicvae_app.evaluation.calibrate import training_songs
 from musicvae_app.evaluation.evaluate import validation_songs
 from musicvae_app.evaluation.playing import chord_takes, continuation_chords
 from musicvae_app.evaluation.windows import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows
-from musicvae_app.sketch.song import LANES
+from musicvae_app.sketch.song import DRUMS, LANES
 
 BAR = 4 * SCORE_STEPS_PER_BEAT
 
 
-def lane_rows(rolls: np.ndarray) -> dict:
-    """{lane: {figure: value}} of (songs, 5, steps, 128) rolls (continuations only)."""
+def lane_rows(rolls: np.ndarray, chords: list | None = None) -> dict:
+    """{lane: {figure: value}} of (songs, 5, steps, 128) rolls (continuations only); with the chords (a bar each,
+    per song), "moved": chunks that replay the earlier chunk sharing most of their chords (groove_metrics)."""
     out = {}
     for i, lane in enumerate(LANES):
         roll = rolls[:, i]
         bars = roll.reshape(roll.shape[0], -1, BAR, 128).any(axis=(2, 3))
         out[lane] = {
+            "moved": gm.moved_repetition(roll, chords) if chords is not None and i != DRUMS else float("nan"),
             "back": pm.earlier_repetition(roll, SCORE_CHUNK),
             "near": pm.earlier_repetition(roll, SCORE_CHUNK, pm.NEAR_CHUNK),
             "plays": 100.0 * float(bars.mean()),
@@ -65,6 +68,24 @@ def plain_takes(engine, count: int, steps: int, seed: int, **extra) -> np.ndarra
             [
                 export_back(engine.generate(steps=steps, seed=seed + k, **extra), Path(tmp) / "t.mid", total)
                 for k in range(count)
+            ]
+        )
+
+
+def chart_takes(engine, chords: list[list], steps: int, seed: int) -> np.ndarray:
+    """Sketches asked each song's own chords (a bar each, from its first chunk on) with no primer, exported and read
+    back at 16ths: a chart typed in, as a songwriter would."""
+    import tempfile
+    from pathlib import Path
+
+    from musicvae_app.evaluation.windows import export_back
+
+    total = (steps + 1) * SCORE_CHUNK
+    with tempfile.TemporaryDirectory() as tmp:
+        return np.stack(
+            [
+                export_back(engine.generate(steps=steps, seed=seed + k, chords=c), Path(tmp) / "t.mid", total)
+                for k, c in enumerate(chords)
             ]
         )
 
@@ -128,6 +149,7 @@ def main(argv=None) -> int:
     parser.add_argument("--styles", type=int, default=0, help="random-start sketches per style for the kit share")
     parser.add_argument("--follow", default=None, help="ours follow the real songs' own part on these lanes")
     parser.add_argument("--plain", action="store_true", help="ours: random-start sketches, no primer, no chords")
+    parser.add_argument("--chart", action="store_true", help="ours: the songs' own chords alone, no primer")
     parser.add_argument("--dynamics", type=int, default=0, help="sketches with a song form: velocity, chorus lift")
     parser.add_argument("--recall", default=None, help="five shares (card `recall`) to try in place of the card's")
     args = parser.parse_args(argv)
@@ -150,24 +172,41 @@ def main(argv=None) -> int:
         chosen = [w for w in chosen if all(w.roll[i].any() for i in given)]
         real = np.stack([w.roll for w in chosen])
         ours = follow_takes(engine, chosen, given, args.steps, args.seed)
+    elif args.chart:
+        ours = chart_takes(engine, chords, args.steps, args.seed)
     elif args.plain:
         ours = plain_takes(engine, len(chosen), args.steps, args.seed)
     else:
         ours = chord_takes(engine, chosen, chords, args.steps, args.seed)
     seconds = time.perf_counter() - t0
-    r, g = lane_rows(real[..., SCORE_CHUNK:, :]), lane_rows(ours[..., SCORE_CHUNK:, :])
+    after = [c[SCORE_CHUNK // BAR :] for c in continuation_chords(chosen)]  # the real chords, what ours were asked
+    r, g = lane_rows(real[..., SCORE_CHUNK:, :], after), lane_rows(ours[..., SCORE_CHUNK:, :], after)
     split = "training" if args.train else "validation"
     how = "random-start sketches, no chords" if args.plain else "primer + chunks asked their own chords"
+    how = "the songs' own chords alone (no primer)" if args.chart else how
     how = f"following the songs' own {args.follow}" if args.follow else how
     print(
         f"{len(chosen)} {split} songs ({args.steps} chunks after the first), ours: {how}, seed {args.seed} "
         f"({seconds:.1f} s)"
     )
-    print(f"{'lane':8s} {'= earlier %':>17s} {'~ earlier %':>17s} {'bars played %':>17s} {'starts/bar':>17s}")
-    print(f"{'':8s} " + " ".join(f"{'real':>8s} {'ours':>8s}" for _ in range(4)))
+    print(
+        f"{'lane':8s} {'= earlier %':>17s} {'~ earlier %':>17s} {'bars played %':>17s} {'starts/bar':>17s} "
+        f"{'= moved earlier %':>17s}"
+    )
+    print(f"{'':8s} " + " ".join(f"{'real':>8s} {'ours':>8s}" for _ in range(5)))
     for lane in LANES:
-        cells = " ".join(f"{r[lane][k]:8.1f} {g[lane][k]:8.1f}" for k in ("back", "near", "plays", "starts"))
+        keys = ("back", "near", "plays", "starts", "moved")
+        cells = " ".join(f"{r[lane][k]:8.1f} {g[lane][k]:8.1f}" for k in keys)
         print(f"{lane:8s} {cells}")
+    for name, rolls in (("real", real), ("ours", ours)):
+        comp = gm.comping(rolls, BAR, SCORE_CHUNK // BAR)
+        if comp is not None:
+            print(
+                f"{name}: of the bars of {comp['pieces']:.0f} songs whose piano and guitar both play: both "
+                f"{comp['both']:.1f} %, piano alone {comp['piano_alone']:.1f} %, "
+                f"guitar alone {comp['guitar_alone']:.1f}"
+                f" %, neither {comp['neither']:.1f} %"
+            )
     print(
         f"kit bars (kick and backbeat) %: real {kit_share(real[..., SCORE_CHUNK:, :]):.1f}, ours {kit_share(ours):.1f}"
     )

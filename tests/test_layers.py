@@ -23,6 +23,7 @@ FLOORS: list[tuple[str, ...]] = [
         "model",
         "evaluation.metrics",
         "evaluation.playing_metrics",
+        "evaluation.groove_metrics",
         "evaluation.report",
         "evaluation.windows",
         "playback.schedule",

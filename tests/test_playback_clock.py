@@ -18,6 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from jack_fixture import jack_server  # noqa: F401
+from midi_streams import sounding
+from midi_streams import wait_until as wait_for
 
 from musicvae_app.playback.clock import PPQ, ClockIn, bar_beat, clock_ticks, position_message, snap_to_sixteenth
 from musicvae_app.playback.player import Player
@@ -25,6 +27,11 @@ from musicvae_app.playback.ports import PortError, RecordingPort
 from musicvae_app.playback.schedule import schedule
 from musicvae_app.playback.transport import Transport
 from musicvae_app.sketch.song import Song
+
+
+def wait_until(condition, timeout: float = 15.0) -> None:
+    wait_for(condition, timeout)
+
 
 SENDER = "clock-sender"
 
@@ -42,25 +49,6 @@ def song(tempo: float = 480.0, steps: int = 32) -> Song:
 def arrived(clock, n: int) -> bool:
     """n ticks have come (or the dummy server, busy, dropped one of them: waiting longer would not bring it)."""
     return clock.ticks >= n - 2
-
-
-def wait_until(condition, timeout: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
-
-
-def sounding(messages) -> set:
-    on: set = set()
-    for m in messages:
-        if m.type == "note_on" and m.velocity > 0:
-            on.add((m.channel, m.note))
-        elif m.type in ("note_off", "note_on"):
-            on.discard((m.channel, m.note))
-        elif m.type == "control_change" and m.control == 123:
-            on = {k for k in on if k[0] != m.channel}
-    return on
 
 
 def ticks_before_each_note(messages) -> list[tuple[int, object]]:

@@ -8,6 +8,7 @@ import time
 import mido
 import pytest
 from jack_fixture import jack_server  # noqa: F401
+from midi_streams import sounding
 from test_playback_clock import Sender
 
 from musicvae_app.engine import Engine
@@ -41,18 +42,6 @@ def band_on(engine, change_at="bar"):
     transport.use_output(port, "recorder")
     band = LiveBand(engine, transport, KEYS, change_at=change_at, tempo=160.0)
     return port, transport, band
-
-
-def sounding(messages) -> set:
-    on: set = set()
-    for m in messages:
-        if m.type == "note_on" and m.velocity > 0:
-            on.add((m.channel, m.note))
-        elif m.type in ("note_off", "note_on"):
-            on.discard((m.channel, m.note))
-        elif m.type == "control_change" and m.control == 123:
-            on = {k for k in on if k[0] != m.channel}
-    return on
 
 
 def test_a_hand_of_keys_is_its_chord():

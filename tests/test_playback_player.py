@@ -11,6 +11,8 @@ import time
 
 import numpy as np
 import pytest
+from midi_streams import sounding as sounding_after
+from midi_streams import wait_until
 
 from musicvae_app.playback.player import Player
 from musicvae_app.playback.ports import RecordingPort
@@ -30,26 +32,6 @@ def band_song(tempo: float = 480.0, steps: int = 32) -> Song:
     probs[DRUMS, ::2, 42] = 1.0
     probs[DRUMS, ::8, 36] = 1.0
     return Song(probs=probs, steps_per_beat=2, chunk_steps=steps, tempo=tempo)
-
-
-def wait_until(condition, timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.005)
-
-
-def sounding_after(messages) -> set:
-    """Notes left sounding by a message stream, as a synth would see it (CC123 silences a channel)."""
-    on: set = set()
-    for m in messages:
-        if m.type == "note_on" and m.velocity > 0:
-            on.add((m.channel, m.note))
-        elif m.type in ("note_off", "note_on"):
-            on.discard((m.channel, m.note))
-        elif m.type == "control_change" and m.control == 123:
-            on = {k for k in on if k[0] != m.channel}
-    return on
 
 
 def is_panic(m) -> bool:

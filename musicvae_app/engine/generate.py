@@ -18,10 +18,11 @@ from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy
+from . import energy, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
-from .loop import Recall, finish_probs
+from .loop import finish_probs
+from .recall import Recall, replay
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -157,6 +158,7 @@ class Generation:
             self.steering.scale_map(key_used, shift_out) if scale_lock else None, harmony, start_bias
         ):
             cs, n_lanes = self.cfg.chunk_steps, len(LANES)
+            spb_all = cs // self.cfg.bars  # steps a bar
             forced = self.loop.forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
             chord_source = "asked" if chords is not None and not chart_aside else ("part" if part is not None else None)
             plan = self.chording.plan(asked, -shift_out, variations, steps + 1)
@@ -195,10 +197,10 @@ class Generation:
             recall = None
             # only where chords drive the band: without them `pull` holds every lane near its first chunk already
             # (random starts: bass chunks near an earlier one 85 % against real songs' 34 %)
-            if g.recall is not None and any(g.recall) and plan is not None:
-                recall = Recall(
-                    np.asarray(g.recall, dtype=float), _chunk_sections(sections, steps + 1, self.cfg.bars), seed
-                )
+            if plan is not None and (any(g.recall or ()) or any(g.recall_moved or ())):
+                moved = np.asarray(g.recall_moved, dtype=float) if g.recall_moved is not None else None
+                rates = np.asarray(g.recall if g.recall is not None else [0.0] * n_lanes, dtype=float)
+                recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, moved)
             probs, latents = self.loop.run(
                 first,
                 first_z,
@@ -239,6 +241,12 @@ class Generation:
                 scale=self.steering.key_scale(key_used) if scale_lock else None,
                 style=style,
             )
+            free_bars = np.repeat(~protect, self.cfg.bars, axis=0)
+            if recall is not None and recall.made:  # a return plays its source's finished notes again
+                replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
+            if part is None and plan is not None and not sections and g.role_rest is not None:
+                feats = plan.features.cpu().numpy()  # one of piano and guitar comps, the other lays out (roles.py)
+                roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
             songs = []

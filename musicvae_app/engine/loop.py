@@ -8,7 +8,7 @@ steering: scale lock, chords) and back; every decoded result leaves the engine t
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -17,41 +17,12 @@ from ..model.pack import PackError
 from ..sketch.song import DRUMS, LANES, Song, lane_index
 from ..theory.keys import transpose_roll
 from .chording import passing_cells
+from .recall import RECALL_NOISE, Recall
 from .runtime import torch_threads
 
 BASS = LANES.index("bass")
 
 REVIVE_NOISE = 0.25  # share of the step's noise on a revived lane: much more decodes the piano to silence
-RECALL_NOISE = 0.05  # sd on a recalled pattern's latents (the loop's noise is about 1): the same groove, a nuance
-
-
-@dataclass
-class Recall:
-    """Grooves that come back (card `recall`): at each new chunk, each lane returns to its pattern (the first
-    chunk of the same section whose chords have the new chunk's bass notes in half its bars at least) with its
-    rate, a nuance of RECALL_NOISE; its bars of the same chord play the pattern's notes as they came out, the
-    others the pattern on their own chords; a new section or new chords start a new pattern. rates: five
-    shares; section: (chunks,) the section index of each chunk (-1 outside any); seed: its own random stream
-    (takes without it are unchanged)."""
-
-    rates: np.ndarray
-    section: np.ndarray
-    seed: int
-    made: list = field(default_factory=list)  # (chunk, lane, take, source chunk) of every return, as the loop made it
-
-    def sources(self, target: int, plan, batch: int) -> list[int | None]:
-        """Per take of the batch, the chunk `target` may return to, or None (first of its section, new chords)."""
-        same = [c for c in range(target) if self.section[c] == self.section[target]]
-        out = []
-        for b in range(batch):
-            ok = same
-            if plan is not None:  # the same bass note (root or slash bass) in half the bars at least
-                basses = plan.features[:, b].reshape(plan.features.shape[0], -1, 24)[..., 12:]
-                match = (basses[same] == basses[target]).all(dim=-1).float().mean(dim=-1) if same else []
-                ok = [c for c, m in zip(same, match) if float(m) >= 0.5]
-            late = [c for c in ok if c >= 1]
-            out.append(late[0] if late else (ok[0] if ok else None))
-        return out
 
 
 @dataclass
@@ -409,17 +380,8 @@ class Loop:
             pitched = plain[:DRUMS, batch:]
             pitched.copy_(self.decoder.steer_chords(pitched, steps * batch, steer, threshold))
             self.decoder.fold_windows(pitched)
-        if recall is not None:  # a return plays its pattern's notes as they came out, in the bars of the same chord
-            bars = self.cfg.bars
-            spb = self.cfg.chunk_steps // bars
-            for target, lane, b, src in recall.made:
-                same = np.ones(bars, dtype=bool)
-                if plan is not None:
-                    basses = plan.features[:, b].reshape(plan.features.shape[0], bars, 24)[..., 12:]
-                    same = (basses[src] == basses[target]).all(dim=-1).cpu().numpy()
-                for j in np.flatnonzero(same):  # (the other bars: the pattern decoded on their own chords)
-                    rows = slice(j * spb, (j + 1) * spb)
-                    plain[lane, target * batch + b, rows] = plain[lane, src * batch + b, rows]
+        if recall is not None and recall.made:  # a return plays its pattern's notes, moved to new chords
+            self._replay(plain, recall.made, batch, plan if steered else None)
         probs = plain.cpu().numpy()
         probs = probs.reshape(n_lanes, steps + 1, batch, self.cfg.chunk_steps, 128).transpose(0, 2, 1, 3, 4)
         probs = np.ascontiguousarray(probs.reshape(n_lanes, batch, -1, 128))
@@ -432,20 +394,48 @@ class Loop:
     def _recall(self, z_next, chunk_latents, target: int, recall: Recall, rng, plan, revived) -> torch.Tensor:
         """z_next (L, B, K) with the lanes that return to their pattern this chunk taken from it (plus a nuance)."""
         lanes, batch, k = z_next.shape
-        draws = rng.random((lanes, batch)) < recall.rates[:lanes, None]
+        chance = rng.random((lanes, batch))
         nuance = rng.standard_normal((lanes, batch, k)).astype(np.float32) * RECALL_NOISE
-        if not draws.any():
-            return z_next
-        out = z_next.clone()
-        for b, src in enumerate(recall.sources(target, plan, batch)):
-            if src is None:
+        out = None
+        for b, found in enumerate(recall.sources(target, plan, batch)):
+            if found is None:
                 continue
-            for lane in np.flatnonzero(draws[:, b]):
+            src, moves = found
+            for lane in np.flatnonzero(chance[:, b] < recall.rate(moves)[:lanes]):
                 if revived is not None and bool(revived[lane, b]):
                     continue
+                out = z_next.clone() if out is None else out
                 out[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(nuance[lane, b], device=out.device)
-                recall.made.append((target, int(lane), b, src))
-        return out
+                recall.made.append((target, int(lane), b, src, moves))
+        return z_next if out is None else out
+
+    def _replay(self, plain: torch.Tensor, made: list, batch: int, plan) -> None:
+        """In place on the loop's plain probabilities (L, chunks * B, cs, 128), in the order the returns were made:
+        each returning chunk plays its source's notes; moved, each bar's pitches shift by its move and (with the
+        call's chord maps) move onto the new bar's chord tones, folded into the lane's window."""
+        bars = self.cfg.bars
+        spb = self.cfg.chunk_steps // bars
+        for target, lane, b, src, moves in made:
+            at, source = target * batch + b, src * batch + b
+            if moves is None or lane == DRUMS:
+                plain[lane, at] = plain[lane, source]
+                continue
+            cells = plain[lane, source].view(bars, spb, 128)
+            out = torch.zeros_like(cells)
+            for j, m in enumerate(moves):
+                if m > 0:
+                    out[j, :, m:] = cells[j, :, :-m]
+                elif m < 0:
+                    out[j, :, :m] = cells[j, :, -m:]
+                else:
+                    out[j] = cells[j]
+            if plan is not None and plan.maps is not None:
+                maps = plan.maps[target, b, :, 0]  # (pieces, 128)
+                per = maps.shape[0] // bars
+                pieces = out.view(bars * per, spb // per, 128)
+                out = _moved(pieces, maps[:, None, :]).view(bars, spb, 128)
+            plain[lane, at] = out.view(-1, 128)
+            self.decoder.fold_windows(plain[:DRUMS, at : at + 1])
 
     def _predict_band(self, z: torch.Tensor, forced, chords: torch.Tensor) -> torch.Tensor:
         """BandNN's next latents (L, B, K) from the band's latents, the forced lanes' next latents

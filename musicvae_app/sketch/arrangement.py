@@ -34,6 +34,7 @@ from ..theory.sections import (
     parse_form,
     section_of,
 )
+from .choices import CHOSEN_KEY
 from .jobs import Events, Jobs
 from .song import LANES, Song
 from .takes import Takes
@@ -203,7 +204,7 @@ class Arrangement:
         cut = chart_cut(played, song.n_bars)
 
         def done(new: Song, _secs: float) -> None:
-            new.settings = new.settings.without(TYPED_KEY)  # every bar typed
+            new.settings = new.settings.without(TYPED_KEY, CHOSEN_KEY)  # every bar typed (none picked)
             self._replace_if_current(song, new, label)
             if cut:
                 self.events.status(f"{label}: re-voiced, but {cut}", 15000)
@@ -220,8 +221,9 @@ class Arrangement:
 
     def chord_source(self) -> tuple[str, str]:
         """Which chords rule the take on screen, as (kind, words for the chord lane): kind is "part" (the
-        chords heard in your part), "chart over part", "chart", "bank" (the model's start) or "heard" (no
-        chords of its own: recognized in the notes); ("", "") without a take."""
+        chords heard in your part), "picked" (chosen among your part's readings, choices.py), "chart over part",
+        "chart", "bank" (the model's start) or "heard" (no chords of its own: recognized in the notes); ("", "")
+        without a take."""
         song = self.song
         if song is None:
             return "", ""
@@ -229,6 +231,9 @@ class Arrangement:
         if source == "part":
             aside = " (your chart is not played: choose to play it over your part)" if self.chart else ""
             return "part", "Chords: from your part" + aside
+        if source == "asked" and mine and song.settings.get(CHOSEN_KEY):  # choices.py
+            aside = " (your typed chart waits)" if self.chart else ""
+            return "picked", "Chords: your pick among the readings of your part" + aside
         if source == "asked" and mine:
             return "chart over part", "Chords: your chart, played over your part"
         if source == "asked":

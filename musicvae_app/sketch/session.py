@@ -46,6 +46,7 @@ from ..theory.feel import FEEL_KEYS, check_feel
 from ..theory.performance import Performance, check_quantize
 from . import sketchfile
 from .arrangement import Arrangement
+from .choices import ChordChoices
 from .editing import NoteEditing
 from .inputs import Inputs
 from .jobs import Events, Jobs, Listener, SyncExecutor, message
@@ -106,6 +107,8 @@ class Session:
     export_midi, export_stems, snapshot, save, save_sketch, restore, open_sketch = _parts("files", 7)
     add_note, move_notes, resize_note, delete_notes, set_velocity, lane_notes, edited_bars = _parts("editing", 7)
     set_volume, set_pan = _parts("editing", 2)
+    chord_alternatives, chosen_alternative, bar_alternatives, harmonize_part = _parts("choices", 4)
+    use_alternative, pick_chord = _parts("choices", 2)
 
     def __init__(self, engine=None, executor=None, settings: GenerationSettings | None = None):
         self.events = Events()
@@ -117,6 +120,7 @@ class Session:
         self.arrangement = Arrangement(self.reel, self.jobs, self.events)
         self.files = SketchFiles(self)  # the sketch file and the exports
         self.editing = NoteEditing(self.reel, self.events)  # notes edited in the roll, the mixer
+        self.choices = ChordChoices(self)  # the harmony model's readings of your part, and your pick among them
         card = engine.pack.card if engine is not None else None
         self.settings = settings if settings is not None else GenerationSettings.from_card(card)
         self.density: dict[str, float] = {}  # per-lane density of the takes and of the next Generate
@@ -241,6 +245,7 @@ class Session:
         args.update(self.arrangement.arrangement_args(args["steps"]))  # the chord chart and sections
         if self.style is not None:
             args["style"] = self.style
+        self.choices.steer(args)  # chords chosen among the part's readings, played over it again
         return args
 
     # --- long work --------------------------------------------------------------------------------
@@ -278,19 +283,15 @@ class Session:
         kept = (args["keep"], [LANES.index(n) for n in args["keep_lanes"]]) if args.get("keep") is not None else None
         recorded = self.recorded_part()
         recorded = None if recorded is None else recorded.settings.get("recorded")
-        return self.jobs.submit(
-            "Generate",
-            lambda: engine.generate_takes(**args),
-            lambda songs, secs: self._generated(
-                [dataclasses.replace(s, settings=s.settings.replace(recorded=recorded)) for s in songs]
-                if recorded
-                else songs,
-                secs,
-                text,
-                kept,
-                chart,
-            ),
-        )
+
+        def done(result, secs: float) -> None:  # the takes, and the readings of a followed part (choices.py)
+            songs = self.choices.took(result)
+            if recorded:
+                songs = [dataclasses.replace(s, settings=s.settings.replace(recorded=recorded)) for s in songs]
+            self._generated(songs, secs, text, kept, chart)
+            self.choices.say()
+
+        return self.jobs.submit("Generate", self.choices.job(engine, args), done)
 
     def _generated(self, songs: list[Song], secs: float, text: str | None = None, kept=None, chart=None) -> None:
         if kept is not None:  # locked lanes keep the notes the musician edited in them

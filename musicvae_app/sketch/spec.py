@@ -240,6 +240,11 @@ FIELDS: dict[str, Field] = _fields(
           card=G),
     Field("recall", "one share or five, 0-1", None, _check_lane_shares,
           "per lane: chunks that return to the lane's earlier pattern where the chords and section match", card=G),
+    Field("recall_moved", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: chunks that return to an earlier pattern moved to new chords that change on the same bars",
+          card=G),
+    Field("role_rest", "one share or five, 0-1", None, _check_lane_shares,
+          "piano, guitar: 4-bar phrases the lane lays out in where the other comps (the rest unused)", card=G),
     # the groove rules' parameters (engine/groove.py)
     Field("fills", "list of [[step, pitch], ...]", None, _check_fills, "the drum fills a phrase end may play",
           card=R),
@@ -347,6 +352,8 @@ class CardDefaults:
     restrike: float | tuple[float, ...] = _default("restrike")
     groove: bool = _default("groove")
     recall: tuple[float, ...] | None = _default("recall")
+    recall_moved: tuple[float, ...] | None = _default("recall_moved")
+    role_rest: tuple[float, ...] | None = _default("role_rest")
     rules: GrooveSettings = GrooveSettings()  # the groove rules' parameters ("groove" is the on/off default)
 
     @classmethod

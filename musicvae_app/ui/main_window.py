@@ -23,6 +23,7 @@ from . import compose, files, help_dialogs, prefs
 from . import record_panel as recording
 from .audition import AudioExport, Audition, attach_playback, jam_more
 from .autosave import Autosave
+from .chord_choices import attach_readings
 from .chord_lane import attach_arrangement
 from .chord_source import attach_chord_source
 from .context import ViewContext
@@ -153,6 +154,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.playback.stop_shortcut.activated.connect(self.lanes.scroll_to_start)  # Home: the start, on screen too
         self.arrangement = attach_arrangement(self.views, box, self.headers[0], self.menus.sketch)  # ui/chord_lane.py
         self.chord_source = attach_chord_source(self.views, box, self.arrangement)  # ui/chord_source.py
+        self.readings = attach_readings(self.views, self.arrangement, self.menus.sketch)  # ui/chord_choices.py
         self.note_editor = attach_note_editor(self.views, self.menus)  # Edit > Edit notes (ui/note_editor.py)
         self.mixer = attach_mixer(self.views, self.menus, self.headers)  # View > Mixer (ui/mixer.py)
         self.exports = attach_exports(self.views, self.menus, self.audition)  # audio stems, lead sheet (ui/exports.py)

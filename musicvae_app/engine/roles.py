@@ -1,0 +1,86 @@
+"""Lanes with roles under a chart: of piano and guitar, one comps while the other lays out, as often as real bands.
+
+Real songs whose piano and guitar both play (200 training windows, evaluation/learn_arrangement.py, card
+`role_rest`): in the bars the guitar plays the piano is silent in 20.3 %; in the piano's bars the guitar in 18.5 %.
+Left alone, under a chart our guitar drops out of a quarter of the piano's bars (the decoder lets a sparse guitar
+fall under the threshold) and the piano plays over the guitar more than real pianos do. `balance` brings each take
+to the learned shares (a count drawn per take): a guitar chunk with silent bars where the piano plays comes back
+as the guitar's nearest fully playing chunk, moved bar by bar to the new chords (recall.shift_pitches; the chart
+check re-voices it), while the guitar is silent in more of the piano's bars than its share; then piano chunks over
+a playing guitar lay out while the piano is silent in fewer of the guitar's bars than its share. The first chunk
+(the start) is left as it is; only chunks the take may change.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..sketch.song import LANES
+from .recall import chord_moves, shift_pitches
+
+PIANO, GUITAR = LANES.index("piano"), LANES.index("guitar")
+
+
+def balance(
+    probs: np.ndarray, rest, free: np.ndarray, threshold: float, chunk_bars: int, bar_steps: int, seed: int,
+    features: np.ndarray | None = None,
+) -> dict:
+    """In place on probs (5, B, steps, 128) after the loop; rest: the card's role_rest (piano, guitar first);
+    free: (bars, 5) what the take may change; features: (chunks, B, bars * 24) the plan's chord features, or None
+    (a guitar chunk comes back unmoved). Returns how many chunks laid out and came back."""
+    chunk = chunk_bars * bar_steps
+    n = probs.shape[2] // chunk
+    rng = np.random.default_rng([int(seed), 29, 2])
+    done = {"laid_out": 0, "came_back": 0}
+    if n < 2 or rest is None:
+        return done
+    for b in range(probs.shape[1]):
+        bars = (probs[[PIANO, GUITAR], b, : n * chunk] >= threshold).reshape(2, n, chunk_bars, -1).any(axis=3)
+        if not bars[0, 1:].any() or not bars[1, 1:].any():
+            continue  # a take without one of them has no roles to share
+        movable = np.array(
+            [[free[c * chunk_bars : (c + 1) * chunk_bars, lane].all() for c in range(n)] for lane in (PIANO, GUITAR)]
+        )
+        # the guitar comes back (chunk by chunk) while it is silent in more of the piano's bars than its share
+        keep_silent = rng.binomial(int(bars[0, 1:].sum()), float(rest[GUITAR]))
+        full = bars[1].all(axis=1)
+        for c in rng.permutation(np.flatnonzero((bars[0] & ~bars[1]).any(axis=1)[1:] & movable[1, 1:]) + 1):
+            if int((bars[0, 1:] & ~bars[1, 1:]).sum()) <= keep_silent:
+                break
+            src = _nearest_sounding(full, c)
+            if src is None:
+                continue
+            _replay_chunk(probs, GUITAR, b, src, c, chunk, chunk_bars, bar_steps, features)
+            bars[1, c] = bars[1, src]
+            done["came_back"] += 1
+        # the piano lays out (chunk by chunk) over the guitar until it is silent in its share of the guitar's bars
+        want = rng.binomial(int(bars[1, 1:].sum()), float(rest[PIANO]))
+        both = np.flatnonzero((bars[0] & bars[1]).all(axis=1)[1:] & movable[0, 1:]) + 1
+        for c in rng.permutation(both):
+            if int((bars[1, 1:] & ~bars[0, 1:]).sum()) + chunk_bars // 2 > want:
+                break
+            probs[PIANO, b, c * chunk : (c + 1) * chunk] = 0.0
+            bars[0, c] = False
+            done["laid_out"] += 1
+    return done
+
+
+def _nearest_sounding(plays: np.ndarray, c: int) -> int | None:
+    """The chunk (index into plays, True where the lane plays all of it) nearest before c, else after; or None."""
+    before = [e for e in range(c - 1, -1, -1) if plays[e]]
+    after = [e for e in range(c + 1, len(plays)) if plays[e]]
+    return before[0] if before else (after[0] if after else None)
+
+
+def _replay_chunk(probs, lane, b, src, target, chunk, chunk_bars, bar_steps, features) -> None:
+    """The lane's chunk `src` played again at `target`, each bar moved to the target bar's chord root."""
+    moves = [0] * chunk_bars
+    if features is not None:
+        bars = features[:, b].reshape(features.shape[0], chunk_bars, -1)
+        if target < len(bars):
+            moves = chord_moves(bars[src], bars[target])
+    for j in range(chunk_bars):
+        cells = probs[lane, b, src * chunk + j * bar_steps : src * chunk + (j + 1) * bar_steps]
+        probs[lane, b, target * chunk + j * bar_steps : target * chunk + (j + 1) * bar_steps] = shift_pitches(
+            cells, moves[j]
+        )
