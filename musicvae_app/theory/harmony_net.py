@@ -51,10 +51,10 @@ def stacked_gru(gi: np.ndarray, w_hh_t: np.ndarray, b_hh: np.ndarray) -> np.ndar
         else:
             gh = np.concatenate([np.matmul(h[:, i : i + rows], w_hh_t) for i in range(0, b, rows)], axis=1) + b_hh
         g = gi[t]
-        r = sigmoid(g[..., :h_size] + gh[..., :h_size])
-        z = sigmoid(g[..., h_size : 2 * h_size] + gh[..., h_size : 2 * h_size])
+        rz = sigmoid(g[..., : 2 * h_size] + gh[..., : 2 * h_size])  # the reset and update gates at once
+        r, z = rz[..., :h_size], rz[..., h_size:]
         n = np.tanh(g[..., 2 * h_size :] + r * gh[..., 2 * h_size :])
-        h = (1.0 - z) * n + z * h
+        h = n + z * (h - n)  # (1 - z) * n + z * h
         out[t] = h
     return out
 
