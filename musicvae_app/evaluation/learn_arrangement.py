@@ -54,8 +54,11 @@ def measure(rolls: list[np.ndarray]) -> dict:
                 plays[i] += (int(other.sum()), int((other & ~bars[i]).sum()))
     share = lambda a: [round(float(k / n), 3) if n else 0.0 for n, k in a]  # noqa: E731
     rest = share(plays) + [0.0] * (len(LANES) - 2)
-    counts = {"same": same[:, 0].astype(int).tolist(), "moved": moved[:, 0].astype(int).tolist(),
-              "comping bars": plays[:, 0].astype(int).tolist()}
+    counts = {
+        "same": same[:, 0].astype(int).tolist(),
+        "moved": moved[:, 0].astype(int).tolist(),
+        "comping bars": plays[:, 0].astype(int).tolist(),
+    }
     return {"recall": share(same), "recall_moved": share(moved), "role_rest": rest, "counts": counts}
 
 

@@ -36,6 +36,7 @@ from .menus import MenuActions, build_menus
 from .messages import MessagesMixin
 from .mixer import attach_mixer
 from .note_editor import attach_note_editor
+from .velocity_strip import attach_velocity_strip
 from .worker import Worker, slot
 
 RESTORE_ENV = "MUSICVAE_RESTORE"  # ask (default), yes or no: what to do with a crashed session's sketch
@@ -157,6 +158,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.readings = attach_readings(self.views, self.arrangement, self.menus.sketch)  # ui/chord_choices.py
         self.note_editor = attach_note_editor(self.views, self.menus)  # Edit > Edit notes (ui/note_editor.py)
         self.mixer = attach_mixer(self.views, self.menus, self.headers)  # View > Mixer (ui/mixer.py)
+        self.velocity = attach_velocity_strip(self.views, self.menus, self.note_editor)  # ui/velocity_strip.py
         self.exports = attach_exports(self.views, self.menus, self.audition)  # audio stems, lead sheet (ui/exports.py)
         self.box_keys = BoxKeys(self, self.lanes, self._shortcuts)  # shortcuts work from a box; Enter/Esc: the roll
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
