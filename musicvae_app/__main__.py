@@ -1,7 +1,7 @@
-"""python -m musicvae_app opens the sketchpad window."""
+"""python -m musicvae_app opens the sketchpad window (the engine process first: ui/launch.py)."""
 
 import sys
 
-from .ui.app import main
+from .ui.launch import main
 
 sys.exit(main())

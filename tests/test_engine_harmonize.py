@@ -44,10 +44,11 @@ def test_a_melody_gets_charts_best_first_in_the_chart_syntax(engine, tmp_path):
 
 def test_a_followed_melody_is_played_on_the_models_chords(engine, tmp_path):
     part = write_part(tmp_path / "tune.mid")
-    best = parse_bars(engine.harmonize(part, alternatives=1)[0])
+    chart = engine.harmonize(part, alternatives=1)[0]
     song = engine.generate(follow=str(part), seed=3)
     assert song.settings["chords"] == "part"
-    assert song.chords[:8] == [bar[0].symbol if bar[0] else None for bar in best]
+    # each bar held to the best chart's chords, a bar of two (the model may hear `Dm F`) to both
+    assert song.chords[:8] == [bar.strip() for bar in chart.strip("|").split("|")]
 
 
 def test_drums_only_or_no_notes_is_a_clear_message(engine, tmp_path):

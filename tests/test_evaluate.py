@@ -128,6 +128,21 @@ def test_evaluate_prints_and_stores_every_lane_and_metric(band_data, pack, tmp_p
     assert band["chord_accuracy"]["real"] is None and 0 <= band["chord_accuracy"]["generated"] <= 100
     assert all({"real", "generated", "gap"} <= set(row) for row in band.values())
 
+    assert band["lanes_per_bar"]["real"] == 5.0  # the loop: every lane plays in every bar
+    assert "lanes playing a bar" in text
+
+    # dynamics (issue 29): velocity by beat position and chorus / verse contrast, real beside ours
+    for word in ("kick, beat", "hats, 16ths", "snare ghost notes %", "chorus/verse notes x", "chorus-verse velocity"):
+        assert word in text
+    dyn = result["dynamics"]
+    assert dyn["real_songs"] == 3 and dyn["our_takes"] == 3 and dyn["form_takes"] == 3
+    rows = dyn["rows"]
+    assert rows["kick, beat"]["real"] == 1.0 and rows["backbeat, beat"]["real"] == 1.0  # one velocity a song
+    assert rows["snare ghost notes %"]["real"] == 0.0
+    assert rows["full/light notes x"]["real"] == pytest.approx(1.0, abs=0.01)  # a loop: one held string note more
+    assert rows["full-light velocity"]["real"] == 0.0
+    assert rows["chorus-verse velocity"]["generated"] is not None and rows["kick, beat"]["generated"] > 0
+
     card = json.loads((pack / CARD).read_text())
     assert card["metrics"]["evaluate"]["lanes"] == result["lanes"]
     assert card["metrics"]["evaluate"]["playing"] == result["playing"]

@@ -112,8 +112,10 @@ def test_piano_lays_out_where_the_guitar_comps_at_the_cards_share(shipped):
 def test_density_still_rises_under_a_chart_with_roles_and_returns(shipped):
     song = shipped.generate(steps=3, seed=5, chords=CHART)
     for li, lane in enumerate(LANES[:4]):
-        counts = [int(np.diff(song.with_density({lane: d}).notes()[li].astype(np.int8), axis=0).clip(0).sum())
-                  for d in (0.5, 1.0, 2.0, 3.0)]
+        counts = [
+            int(np.diff(song.with_density({lane: d}).notes()[li].astype(np.int8), axis=0).clip(0).sum())
+            for d in (0.5, 1.0, 2.0, 3.0)
+        ]
         assert counts == sorted(counts) and counts[-1] > counts[0], (lane, counts)
 
 

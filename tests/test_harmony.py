@@ -45,7 +45,8 @@ def test_simple_tune_gets_its_progression(model):
     assert firsts[0].root == 0 and firsts[0].quality in ("", "maj7")  # bar 1 is C
     # bars 2-4: Am (or C6-like A minor family), F, G (or G7)
     assert (firsts[1].root, firsts[1].quality in ("m", "m7")) == (9, True)
-    assert firsts[2].root == 5
+    # bar 3 spells F A | C A: F, or Dm (D F A: the first half's F and A) turning to F on C A (three nets hear that)
+    assert [c.root for c in map(parse_chord, res.chords[2])] in ([5], [2, 5])
     assert firsts[3].root == 7
     assert res.chords[:4] == res.chords[4:]  # the same tune twice gets the same chords
 
@@ -158,9 +159,8 @@ def test_a_melody_alone_is_heard_by_both_nets_other_parts_by_the_first(model):
     first_only = HarmonyModel(model.p)  # the same first net, no second one
     assert first_only.harmonize(comp, alternatives=2).charts == model.harmonize(comp, alternatives=2).charts
     both = model.harmonize(melody, alternatives=1)
-    one, key = first_only.posteriors(*features(melody, 16, 4, first_only.version))
-    two, key2 = model.melody.posteriors(*features(melody, 16, 4, 2))
-    averaged = HarmonyModel(model.p).decode(
-        np.log(np.exp(0.5 * (one + two)) / np.exp(0.5 * (one + two)).sum(1, keepdims=True)), 1
-    )
+    nets = [first_only, *model.melody_nets]  # the first net and every melody net, equal weights
+    logs = [net.posteriors(*features(melody, 16, 4, net.version))[0] for net in nets]
+    mean = sum(logs) / len(logs)
+    averaged = HarmonyModel(model.p).decode(np.log(np.exp(mean) / np.exp(mean).sum(1, keepdims=True)), 1)
     assert both.half_bars == averaged[0][1]

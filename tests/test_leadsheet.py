@@ -131,7 +131,7 @@ MUSESCORE = next((shutil.which(n) for n in ("mscore3", "musescore3", "mscore", "
 
 @pytest.mark.skipif(
     MUSESCORE is None,
-    reason="MuseScore is not installed (apt musescore3 pulls ~50 Qt5 packages: not in the Makefile's light set)",
+    reason="MuseScore is not installed (apt-get install musescore3; `make setup` as root installs it)",
 )
 def test_musescore_imports_the_chord_symbols_as_chord_symbols(tmp_path):
     path = write_lead_sheet(lead_sheet_of_song(tune_song(), "bass", "Test"), tmp_path / "sheet.musicxml")
@@ -151,6 +151,37 @@ def test_musescore_imports_the_chord_symbols_as_chord_symbols(tmp_path):
         ("F", 1.0, "half-diminished"),
     ]
     assert got["rehearsal"] == ["Verse", "Chorus"]
+    # In MuseScore's own file they are Harmony elements (its chord symbols), not staff text: root as a tonal
+    # pitch class (C = 14, G = 15 ... F = 13, Bb = 12), the kind as its name, the slash bass as <base>.
+    own = tmp_path / "sheet.mscx"
+    result = subprocess.run(
+        [MUSESCORE, "-o", str(own), str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no instrument found" not in result.stdout + result.stderr  # the part has its instrument
+    harmonies = [
+        (h.findtext("root"), h.findtext("name"), h.findtext("base")) for h in ET.parse(own).getroot().iter("Harmony")
+    ]
+    # Am7, Bbmaj7, F#m7b5/C
+    assert harmonies[:3] == [("17", "m7", None), ("12", "maj7", None), ("20", "m7b5", "14")], harmonies
+    assert "N.C." in [name for _, name, _ in harmonies]
+    assert not [t.text for t in ET.parse(own).getroot().iter("StaffText")]  # no chord came in as plain text
+    marks = ["".join(m.find("text").itertext()) for m in ET.parse(own).getroot().iter("RehearsalMark")]
+    assert marks == ["Verse", "Chorus"]
+
+
+def test_the_tune_plays_on_its_lanes_instrument_and_music21_is_not_the_composer(tmp_path):
+    song = tune_song()
+    song.programs = [0, 24, 35, 48, 0]  # the bass lane on Fretless Bass (GM 36, 0-based 35)
+    path = write_lead_sheet(lead_sheet_of_song(song, "bass", "Test"), tmp_path / "sheet.musicxml")
+    root = ET.parse(path).getroot()
+    assert [int(p.text) for p in root.iter("midi-program")] == [36]  # MusicXML counts programs from 1
+    assert root.find(".//score-instrument/instrument-name") is not None
+    assert "Music21" not in "".join(c.text or "" for c in root.iter("creator"))
 
 
 def test_chords_inside_a_bar_stand_at_their_beats(tmp_path):

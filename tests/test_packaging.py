@@ -60,7 +60,7 @@ def test_desktop_command_is_the_installed_script_and_the_bundle_executable():
     tomllib = pytest.importorskip("tomllib")
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
     command = desktop_entry()["Exec"].split()[0]
-    assert scripts[command] == "musicvae_app.ui.app:main"
+    assert scripts[command] == "musicvae_app.ui.launch:main"
     assert f'name="{command}"' in SPEC.read_text()
 
 

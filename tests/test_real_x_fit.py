@@ -56,6 +56,9 @@ def test_the_window_fits_the_screen_and_its_status_bar_shows(size, tiny_pack, tm
     assert ax <= fx and ay <= fy and fx + fw <= ax + aw and fy + fh <= ay + ah, result  # the whole window
     left, top, right, bottom = result["status"]
     assert result["status_visible"] and ay <= top and bottom < ay + ah and right < ax + aw, result
+    # every drum that plays has a row, and every row a name, a name high (issue 31: "2 of 14 at 1024x600")
+    assert result["drum_rows"] == result["drum_playing"] == result["drum_named"], result
+    assert result["drum_row_px"] >= result["label_px"] - 1, result
     if os.environ.get("MUSICVAE_SHOTS"):  # keep the pictures (the issue's screenshots)
         shutil.copy(result["png"], Path(os.environ["MUSICVAE_SHOTS"]) / Path(result["png"]).name)
 

@@ -706,3 +706,23 @@ def test_infill_lands_on_its_own_take_when_the_user_flips_takes_meanwhile(engine
     assert session.index == 0 and session.takes[1] is second  # the infilled take is current, the other untouched
     assert np.array_equal(session.song.probs[1:], first.probs[1:])
     assert not np.array_equal(session.song.probs[0, : first.chunk_steps], first.probs[0, : first.chunk_steps])
+
+
+def test_a_take_from_a_random_start_is_named_by_its_own_notes_not_the_packs_key_space(session):
+    """A key-normalised pack records 'C major / A minor' for a random start (its key space); the bank row it
+    starts from need not be in C, so the label names the key the take's notes are in."""
+    session.generate()
+    song = session.song
+    song.settings = song.settings.replace(key="C major / A minor")
+    song.probs[:] = 0.0
+    for step in range(song.probs.shape[1]):  # D major: D F# A, with G and C# passing, over a D bass
+        song.probs[0, step, (62, 66, 69, 67, 73)[step % 5]] = 0.9
+        song.probs[LANES.index("bass"), step, 38] = 0.9
+    assert session.take_key() == "D major"
+    song.settings = song.settings.replace(
+        key="E minor"
+    )  # a key the engine chose (asked, a primer's, a part's) is said as recorded
+    assert session.take_key() == "E minor"
+    song.probs[:] = 0.0
+    song.settings = song.settings.replace(key="")
+    assert session.take_key() is None  # nothing pitched: no key to name

@@ -59,7 +59,16 @@ def main() -> int:
     size = screen.geometry()
     png = Path(args.out) / f"window-{size.width()}x{size.height()}.png"
     window.grab().save(str(png))
+    drums = window.lanes.lanes[4]  # the drum lane: every drum that plays named (issue 31)
+    axis = drums.row_axis
+    values = axis.tickValues(*drums.vb.viewRange()[1], drums.vb.height())[0][1]
+    playing = window.song.notes(window.song.threshold)[4][:, 35:82].any(axis=0).sum()
     result = {
+        "drum_rows": len(drums.rows),
+        "drum_playing": int(playing),
+        "drum_named": len({axis.label_rows.get(v, int(v)) for v in values}),
+        "drum_row_px": drums.vb.height() / max(len(drums.rows), 1),
+        "label_px": axis.label_height,
         "screen": rect(size),
         "available": rect(screen.availableGeometry()),
         "frame": rect(window.frameGeometry()),

@@ -17,20 +17,45 @@ harmonizing.py Harmonizer: a part's key and chord charts from the learned harmon
 takes.py      Takes: a new Song on the pack's grid, the checks on a take an edit goes on from
 key_space.py  the shifts into and out of the pack's key space
 runtime.py    device choice, torch threads, seeds, the limits on a request
+remote.py     RemoteEngine: the window's Engine in a second process (serve.py), torch-free on the window's side
+
+The names below load on first use (PEP 562), so a torch-free module of the package (remote.py, styles.py) can be
+imported without paying for torch: the window imports torch only if it runs the engine itself.
 """
 
-from .bank import BANK_BARS
-from .core import Engine
-from .loop import REVIVE_NOISE
-from .runtime import MAX_STEPS, MAX_VARIATIONS, new_seed, pick_device, torch_threads
+from __future__ import annotations
 
-__all__ = [
+_EXPORTS = (
     "BANK_BARS",
+    "Engine",
     "MAX_STEPS",
     "MAX_VARIATIONS",
     "REVIVE_NOISE",
-    "Engine",
     "new_seed",
     "pick_device",
     "torch_threads",
-]
+)
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """The package's names, imported (with torch) the first time one is read."""
+    if name == "BANK_BARS":
+        from .bank import BANK_BARS as value
+    elif name == "Engine":
+        from .core import Engine as value
+    elif name == "REVIVE_NOISE":
+        from .loop import REVIVE_NOISE as value
+    elif name in ("MAX_STEPS", "MAX_VARIATIONS", "new_seed", "pick_device", "torch_threads"):
+        from . import runtime
+
+        value = getattr(runtime, name)
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})

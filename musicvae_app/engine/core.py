@@ -28,6 +28,7 @@ from ..sketch.song import LANES, ChunkInfo, Song
 from ..sketch.spec import CardDefaults, GenerationSpec
 from ..theory.chords import Chord
 from ..theory.keys import transpose_roll
+from . import ghosts
 from .bank import StartBank
 from .chording import Chording
 from .edits import Edits
@@ -118,6 +119,8 @@ class Engine:
             self.harmonizer,
             self.style_set,
         )
+        # ghost notes on the snare at the pack's measured floor (engine/ghosts.py; none without its dynamics.json)
+        self.generation.ghost_floor = ghosts.floor(str(self.pack.path) if self.pack.path else None)
         self.edits = Edits(
             cfg,
             name,

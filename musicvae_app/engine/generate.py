@@ -18,7 +18,7 @@ from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy, roles
+from . import energy, ghosts, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import finish_probs
@@ -52,6 +52,7 @@ class Generation:
         styles,
     ):
         self.cfg = cfg
+        self.ghost_floor: tuple[float, float] | None = None  # engine/ghosts.floor: set by the Engine from its pack
         self.styles = styles
         self.pack_name = pack_name
         self.card = card
@@ -250,6 +251,9 @@ class Generation:
                 roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
+            # ghost notes on the snare, where the model half-hears one (engine/ghosts.py)
+            bar_steps = self.cfg.chunk_steps // self.cfg.bars
+            ghosts.lift(probs, np.repeat(~protect, self.cfg.bars, axis=0), threshold, bar_steps, self.ghost_floor)
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [

@@ -28,7 +28,13 @@ PIANO, GUITAR = LANES.index("piano"), LANES.index("guitar")
 
 
 def balance(
-    probs: np.ndarray, rest, free: np.ndarray, threshold: float, chunk_bars: int, bar_steps: int, seed: int,
+    probs: np.ndarray,
+    rest,
+    free: np.ndarray,
+    threshold: float,
+    chunk_bars: int,
+    bar_steps: int,
+    seed: int,
     features: np.ndarray | None = None,
 ) -> dict:
     """In place on probs (5, B, steps, 128) after the loop; rest: the card's role_rest (piano, guitar first);

@@ -64,16 +64,23 @@ def continuations(engine, primers: list[Window], steps: int, seed: int, noise=No
             yield engine.generate(steps=steps, noise=noise, threshold=threshold, seed=seed + i, primer=primer)
 
 
-def generate_continuations(engine, primers: list[Window], steps: int, noise: float, threshold: float, seed: int):
+def generate_continuations(
+    engine, primers: list[Window], steps: int, noise: float, threshold: float, seed: int, velocities=None
+):
     """The pack's continuation of every window's primer, as exported and read back at 16ths:
-    bool (songs, 5, (steps + 1) * SCORE_CHUNK, 128)."""
+    bool (songs, 5, (steps + 1) * SCORE_CHUNK, 128). velocities: a list that gets each exported take's notes with
+    their velocities (dynamics_rows.read), when given."""
     import tempfile
+
+    from .dynamics_rows import read
 
     total = (steps + 1) * SCORE_CHUNK
     out = np.zeros((len(primers), len(LANES), total, 128), dtype=bool)
     with tempfile.TemporaryDirectory() as tmp:
         for i, song in enumerate(continuations(engine, primers, steps, seed, noise, threshold)):
             out[i] = export_back(song, Path(tmp) / "take.mid", total)
+            if velocities is not None:
+                velocities.append(read(Path(tmp) / "take.mid"))
     return out
 
 
@@ -198,7 +205,8 @@ def evaluate_pack(
             f"({steps + 2} chunks of {CHUNK_BARS} bars): use fewer --steps or longer songs"
         )
     t0 = time.perf_counter()
-    generated = generate_continuations(engine, chosen, steps, noise, threshold, seed)
+    ours: list = []
+    generated = generate_continuations(engine, chosen, steps, noise, threshold, seed, ours)
     seconds = time.perf_counter() - t0
     real = np.stack([w.roll for w in chosen])
     table = compare(real, generated, SCORE_STEPS_PER_BEAT, SCORE_CHUNK)
@@ -222,6 +230,7 @@ def evaluate_pack(
         },
         **table,
         "playing": playing_section(engine, chosen, real, generated, steps, seed, noise, threshold, chords, follow),
+        "dynamics": dynamics_figures(engine, chosen, [o for o in ours if o is not None], seed),
         "music_goals_met": int(sum(music)),
         "music_goals": len(music),
         "sane": bool(all(sanity)),
@@ -244,6 +253,18 @@ def evaluate_pack(
             "playing": playing_table(real_long, rand),
         }
     return result
+
+
+def dynamics_figures(engine, chosen: list[Window], ours: list[dict], seed: int, form_takes: int = 8) -> dict:
+    """Velocity by beat position and full / light sections, real validation songs (their files) beside ours."""
+    import tempfile
+
+    from .dynamics_rows import dynamics_section
+    from .dynamics_rows import form_takes as with_form
+
+    with tempfile.TemporaryDirectory() as tmp:
+        form = with_form(engine, min(form_takes, len(chosen)), seed, Path(tmp))
+    return dynamics_section([w.name for w in chosen], ours, form)
 
 
 def format_table(result: dict) -> str:
@@ -276,6 +297,10 @@ def format_table(result: dict) -> str:
         lines.append("reconstruction F1 at 16ths: " + ", ".join(f"{k} {v:.2f}" for k, v in f1.items()))
     if result.get("playing"):
         lines.append(format_playing(result["playing"]))
+    if result.get("dynamics"):
+        from .dynamics_rows import format_dynamics
+
+        lines.append(format_dynamics(result["dynamics"]))
     rand = result.get("random_start")
     if rand:
         lines.append(

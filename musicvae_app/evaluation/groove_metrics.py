@@ -90,9 +90,7 @@ def returns(lane: np.ndarray, chords: Sequence, chunk_bars: int, same: float = S
     return out
 
 
-def moved_repetition(
-    lane_rolls: np.ndarray, chords: Sequence, chunk_bars: int = 4, same: float = SAME_CHUNK
-) -> float:
+def moved_repetition(lane_rolls: np.ndarray, chords: Sequence, chunk_bars: int = 4, same: float = SAME_CHUNK) -> float:
     """% of a lane's sounding chunks (after each piece's first) that replay the earlier chunk sharing most of their
     chords, the bars of other chords moved to their roots (all the same: exactly). lane_rolls: (pieces, steps,
     128); chords: one list a piece."""

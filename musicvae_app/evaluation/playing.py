@@ -34,6 +34,7 @@ LABELS = {
     "onsets_per_bar": "starts per bar",
     "onsets_per_playing_bar": "starts/playing bar",
     "bass_on_root": "bass root beat 1 %",
+    "lanes_per_bar": "lanes playing a bar",
     "chord_tones": "chord tones %",
     "fill_4": "fill, 4-bar end %",
     "fill_8": "fill, 8-bar end %",

@@ -13,6 +13,7 @@ is nothing to measure, as in `metrics.py`.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -302,6 +303,17 @@ def lane_playing(roll: np.ndarray, steps_per_beat: int, chunk_steps: int, lane: 
     return out
 
 
+def lanes_per_bar(rolls: np.ndarray, steps_per_beat: int) -> float:
+    """How many of the five lanes play (a note sounding) in a bar, on average over the bars of (pieces, 5, steps,
+    128) rolls; bars where no lane plays count too (a break)."""
+    bar = 4 * steps_per_beat
+    n = rolls.shape[-2] // bar
+    if not n:
+        return math.nan
+    playing = rolls[..., : n * bar, :].reshape(*rolls.shape[:-2], n, bar, 128).any(axis=(-2, -1))
+    return float(playing.sum(axis=-2).mean())
+
+
 def band_playing(rolls: np.ndarray, steps_per_beat: int, chunk_steps: int, chords: Sequence | None = None) -> dict:
     """Every playing figure of (pieces, 5, steps, 128) band rolls that start on a phrase's first bar.
 
@@ -315,6 +327,7 @@ def band_playing(rolls: np.ndarray, steps_per_beat: int, chunk_steps: int, chord
     roots = [upper_chords(p, steps_per_beat) for p in rolls] if own else chords
     band = {
         "repetition": band_repetition(rolls, chunk_steps),
+        "lanes_per_bar": lanes_per_bar(rolls, steps_per_beat),
         "bass_on_root": bass_on_root(rolls[:, BASS], roots, steps_per_beat),
         "chord_tones": chord_tone_share(rolls, chords, steps_per_beat),
         **phrase_fills(rolls[:, DRUMS], steps_per_beat),

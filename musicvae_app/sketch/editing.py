@@ -2,7 +2,7 @@
 
 Every edit is one undo step on the current take: add a note, move notes (in time and pitch, together),
 resize one, delete notes, set their velocity; the bars it touches are pinned (pins.py): they keep exactly
-these notes at any threshold, and Regenerate asks before it replaces them (`may_replace`, the window's
+these notes at any threshold, and Generate and Regenerate ask before they replace them (`may_replace`, the window's
 question in `ask`). The mixer's volume and pan (MIDI CC7 and CC10, 0-127) are set on every take, as the
 instrument is, and a drag of one lane's fader undoes as one step. No Qt: the window and scripts call these.
 
@@ -51,9 +51,12 @@ class NoteEditing:
         song = self.reel.song
         return [] if song is None else [b + 1 for b in pinned_bars(song, lane_index(lane))]
 
-    def may_replace(self, lanes: Iterable[int], first_bar: int = 1, last_bar: int | None = None) -> bool:
+    def may_replace(
+        self, lanes: Iterable[int], first_bar: int = 1, last_bar: int | None = None, verb: str = "Regenerate"
+    ) -> bool:
         """Whether new material may replace bars first_bar..last_bar (1-based) of `lanes`: True when none of
-        them was edited, else the answer to the window's question (scripts, with no `ask`: True)."""
+        them was edited, else the answer to the window's question (scripts, with no `ask`: True). `verb`
+        names what replaces them (Regenerate, Generate)."""
         song = self.reel.song
         if song is None:
             return True
@@ -63,7 +66,10 @@ class NoteEditing:
         if not hit or self.ask is None:
             return True
         where = "; ".join(f"{lane} bars {_bar_list(bars)}" for lane, bars in hit.items())
-        return bool(self.ask("Replace your edits?", f"You edited notes in {where}. Regenerate replaces them."))
+        text = f"You edited notes in {where}. {verb} replaces them."
+        if verb == "Generate":
+            text += " Lock a lane to keep it as it is; Undo brings your edits back."
+        return bool(self.ask("Replace your edits?", text))
 
     # --- the edits ----------------------------------------------------------------------------------
     def _edit(self, lane: int | str, touched: Iterable[int], change: Callable[[list[Note]], list[Note]], text: str):

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from ..atomic import atomic_write
 from ..errors import InvalidValue
-from ..lanes import BEATS_PER_BAR, DRUMS, LANES
+from ..lanes import BEATS_PER_BAR, DEFAULT_PROGRAMS, DRUMS, LANES
 from ..theory.chords import NO_CHORD, ChordError, parse_chord
 from ..theory.keys import MAJOR_NAMES, MINOR_NAMES, parse_key
 from .pins import lane_notes
@@ -62,6 +62,7 @@ class LeadSheet:
     sections: list[tuple[int, str]] = field(default_factory=list)  # (bar, name)
     tune: list[tuple[int, int, int]] = field(default_factory=list)  # (pitch, start, end) one line
     tune_name: str = "Tune"
+    program: int | None = None  # the tune's GM program (0-127; None: the tune lane's default), its staff's sound
 
 
 def skyline(notes, n_cells: int) -> list[tuple[int, int, int]]:
@@ -119,7 +120,8 @@ def lead_sheet_of_song(song: Song, lane: int | str, title: str = "Sketch") -> Le
     key = str(song.settings.get("key") or "").split(" / ")[0] or None
     sections = [(s.start - 1, s.name) for s in song.sections]
     chords = [song.chord_at(b) for b in range(song.n_bars)]
-    return LeadSheet(title, song.tempo, song.n_bars, key, chords, sections, skyline(notes, n_cells), LANES[li])
+    tune = skyline(notes, n_cells)
+    return LeadSheet(title, song.tempo, song.n_bars, key, chords, sections, tune, LANES[li], int(song.programs[li]))
 
 
 def lead_sheet_of_midi(path: str | Path, lane: int | str | None = None) -> LeadSheet:
@@ -211,12 +213,18 @@ def _key(text: str | None):
 
 def to_score(sheet: LeadSheet):
     """The music21 Score of a lead sheet: one part, a measure a bar."""
-    from music21 import clef, expressions, harmony, metadata, meter, note, stream, tempo
+    from music21 import clef, expressions, harmony, instrument, metadata, meter, note, stream, tempo
 
     score = stream.Score()
-    score.insert(0, metadata.Metadata(title=sheet.title))
+    score.insert(0, metadata.Metadata(title=sheet.title, composer=""))  # not music21's "Music21"
     part = stream.Part()
     part.partName = sheet.tune_name.capitalize()
+    program = sheet.program
+    if program is None:
+        program = DEFAULT_PROGRAMS[LANES.index(sheet.tune_name)] if sheet.tune_name in LANES else 0
+    sound = instrument.instrumentFromMidiProgram(int(program))  # MuseScore then has the part's instrument
+    sound.partName = part.partName
+    part.insert(0, sound)
     bar_cells = BEATS_PER_BAR * GRID
     by_bar: dict[int, list] = {}
     for pitch, s, e in sheet.tune:

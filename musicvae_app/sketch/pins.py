@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..lanes import DRUMS, LANES, PITCHES
-from ..theory.dynamics import velocity
+from ..theory.dynamics import bar_levels, velocity
 from .song import Song, note_runs
 
 DRUM_HIT_STEPS = 1  # every active drum step is its own hit, this many steps long (drums ring out anyway)
@@ -69,11 +69,16 @@ def note_confidences(song: Song, lane: int, roll: np.ndarray | None = None) -> l
 
 
 def _model_notes(song: Song, lane: int, roll: np.ndarray) -> list[Note]:
-    """(pitch, start, end, velocity) of a lane's roll (note_confidences); velocity by lane, 16th position and the
-    model's confidence against the lane's usual (theory/dynamics.py: real songs' velocities, an accented
-    downbeat, ghost notes on the snare)."""
-    spb = song.steps_per_beat
-    return [(p, s, e, velocity(lane, p, s, spb, c)) for p, s, e, c in note_confidences(song, lane, roll)]
+    """(pitch, start, end, velocity) of a lane's roll (note_confidences); velocity by lane, 16th position, the
+    section's energy and the model's confidence among the lane's usual (theory/dynamics.py: learned from real
+    songs' velocities: an accented downbeat, ghost notes on the snare, a louder chorus)."""
+    spb, bar = song.steps_per_beat, song.steps_per_bar
+    levels = bar_levels(song.sections, song.n_bars)
+    last = len(levels) - 1
+    return [
+        (p, s, e, velocity(lane, p, s, spb, c, levels[min(s // bar, last)] if levels else 3))
+        for p, s, e, c in note_confidences(song, lane, roll)
+    ]
 
 
 def lane_notes(song: Song, lane: int) -> list[Note]:

@@ -43,6 +43,7 @@ from ..errors import InvalidValue
 from ..limits import MAX_STEPS, check_int, check_program, check_tempo, check_threshold
 from ..theory.chords import chart_cut
 from ..theory.feel import FEEL_KEYS, check_feel
+from ..theory.keys import estimate_key, key_name
 from ..theory.performance import Performance, check_quantize
 from . import sketchfile
 from .arrangement import Arrangement
@@ -166,10 +167,16 @@ class Session:
         return [LANES.index(n) for n in names]
 
     def take_key(self) -> str | None:
-        """The current take's key as the engine recorded it ("E minor"), or None."""
+        """The current take's key ("E minor"): as the engine recorded it where it chose one (asked, a primer's,
+        a part's, a chart's); a take from a random start ("C major / A minor": the pack's key space, which the
+        start need not be in) is named by its own notes. None without a take or a pitched note."""
         if self.song is None:
             return None
-        return str(self.song.settings.get("key") or "").split(" / ")[0] or None
+        recorded = str(self.song.settings.get("key") or "")
+        if recorded and " / " not in recorded:
+            return recorded
+        heard = estimate_key(self.song.notes())
+        return key_name(heard) if heard is not None else None
 
     def part_key(self) -> str | None:
         """The key of the part the next Generate follows ("E minor": a part followed, else parts recorded onto
@@ -277,6 +284,9 @@ class Session:
             self.events.error("Generate failed", str(exc))
             return False
         args = self.generation_args()
+        kept_lanes = {LANES.index(n) for n in args["keep_lanes"]} | set(self.part_lanes())
+        if not self.editing.may_replace([i for i in range(len(LANES)) if i not in kept_lanes], verb="Generate"):
+            return False  # the musician kept the bars they edited (a locked lane or their part is kept anyway)
         self.seed, self.seed_typed = args["seed"], False
         self.events.emit("settings")
         engine, chart = self.engine, args.get("chords")

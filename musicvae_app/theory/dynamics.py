@@ -1,57 +1,113 @@
-"""Dynamics from the music: a note's velocity by its lane, its 16th in the bar and the model's confidence.
+"""Dynamics from the music: a note's velocity by its lane (drums: by kind of hit), its 16th in the bar, its
+section's energy and the model's confidence, from a table learned on the training songs' velocities.
 
-The tables are real songs' mean velocities by lane and 16th position, measured on 1,197 training songs of
-band-midi by training/styles.py (`velocity` in resources/models/default/styles.json): the drums' kick, backbeat
-(snare, clap, side stick) and hats/ride each their own row, so a downbeat is accented, off-beat 16ths are softer
-(a hi-hat's 16ths 75-79 against 93 on the beat) and the backbeat lands on 2 and 4 (102). The model's confidence
-moves a note around its position's mean (CONFIDENCE x (confidence - the lane's median confidence in the take)),
-so a louder section (engine/energy.py lifts its probabilities) plays louder; a snare hit the model is much less
-sure of than usual off the 8ths is a ghost note
-(GHOST x its position's mean), as real drummers play about 3 % of their snare hits. Plain Python: no numpy.
+The table (`dynamics.json` beside the default pack, fitted by training/dynamics.py on band-midi's training split)
+holds, per group (piano, guitar, bass, strings, kick, backbeat, hats/ride, other drums):
+
+- the quantiles, at each 16th of the bar, of real notes' velocity over their song's median for the group: a
+  downbeat is accented, an off-beat hat is softer, the low tail of snare hits off the backbeat is ghost notes;
+- the gain of each energy level 1-5 (real songs' 4-bar phrases ranked by how full the band plays): a chorus
+  (energy 4) is as much louder than a verse (3) as real songs' fuller phrases are;
+- the typical song's median velocity.
+
+A note's rank is the model's confidence in it among the usual notes of its group at its 16th (the table's
+`confidence`: quantiles over the shipped pack's takes at a verse's energy, measured by the same command), so
+at every position our notes spread over the real spread as real notes do: a note as sure as usual plays its
+position's median, a less sure one lower in its position's real
+spread (the snare's ghost notes), a surer one higher; a chorus, which engine/energy.py makes surer, plays
+higher in the real spread. Fixed tables, so continuing a take never changes an earlier note's velocity. Plain
+Python: no numpy.
 """
 
 from __future__ import annotations
 
+import json
+from bisect import bisect_left, bisect_right
+from functools import lru_cache
+from pathlib import Path
+
 from .. import lanes
+from ..resources import resources_dir
 
+DYNAMICS_FILE = "dynamics.json"
 POSITIONS = 16  # 16ths a bar
-# mean velocity by lane (piano, guitar, bass, strings, drums) and 16th of the bar, real songs (training split)
-LANE_VELOCITY = (
-    (90.0, 84.3, 87.8, 87.7, 90.9, 84.0, 90.2, 87.2, 89.9, 85.9, 89.2, 86.7, 91.0, 85.7, 89.8, 85.6),
-    (92.2, 88.3, 90.7, 88.7, 91.9, 88.6, 91.2, 88.3, 91.2, 89.0, 91.1, 87.3, 92.0, 90.3, 90.9, 87.3),
-    (101.4, 97.1, 99.4, 98.7, 100.8, 95.5, 99.5, 97.7, 100.4, 97.0, 99.8, 97.4, 101.4, 97.6, 99.3, 96.2),
-    (90.5, 90.9, 94.5, 90.8, 95.7, 90.0, 94.8, 91.6, 93.2, 90.1, 95.0, 92.1, 95.4, 90.5, 95.3, 91.3),
-    (96.3, 75.0, 85.4, 79.5, 96.3, 75.6, 87.1, 79.8, 94.9, 77.6, 88.1, 79.2, 96.5, 78.8, 87.5, 79.0),
-)
+QUANTILES = 21  # 2 % to 95 % of the velocity ratio at each position, evenly (training/dynamics.py)
+GROUPS = ("piano", "guitar", "bass", "strings", "kick", "backbeat", "hats", "other drums")
 KICKS, BACKBEAT, HATS = (35, 36), (37, 38, 39, 40), (42, 44, 46, 51, 53, 59)
-DRUM_VELOCITY = {  # the drums by kind of hit
-    KICKS: (104.3, 93.0, 101.0, 100.4, 104.2, 99.3, 98.3, 96.0, 103.6, 94.2, 101.3, 95.6, 103.6, 99.2, 97.4, 90.3),
-    BACKBEAT: (93.7, 82.9, 88.8, 75.9, 102.4, 79.8, 92.4, 80.3, 95.4, 84.1, 92.2, 81.2, 102.6, 85.1, 94.7, 86.2),
-    HATS: (93.0, 78.5, 84.9, 79.1, 93.6, 75.1, 85.2, 77.2, 92.9, 77.7, 85.4, 78.5, 93.5, 76.3, 85.8, 77.6),
-}
-CONFIDENCE = 40.0  # velocity per unit of confidence around its position's mean: a sure note +20, an unsure -20
-GHOST = 0.5  # a ghost note's share of its position's mean velocity
-# The lane's usual confidence, the `center` a note's confidence is heard against: each lane's median over the
-# shipped pack's takes (benchmarks/usual_confidence.py: 8 seeds x 32 bars, with and without a chart). Fixed, not
-# the take's own median, so a later continuation never changes an earlier note's loudness, and a section the
-# engine makes surer (a chorus's energy) plays louder.
-USUAL_CONFIDENCE = (0.01, 0.34, 0.48, 0.0, 0.94)  # piano, guitar, bass, strings, drums
-GHOST_BELOW = 0.4  # confidence this far under the lane's usual makes an off-8th snare hit a ghost note
 SNARES = (38, 40)
+LEVELS = 5
+DEFAULT_LEVEL = 3  # a bar in no section plays at a verse's energy
 
 
-def velocity(lane: int, pitch: int, step: int, steps_per_beat: int, confidence: float) -> int:
-    """The velocity (1-127) of a note of `lane` starting at `step` (on a grid of steps_per_beat), given the model's
-    confidence in it (0: at the threshold, 1: certain) measured against the lane's USUAL_CONFIDENCE (a note as sure as
-    the lane's usual plays its position's real mean)."""
+def group_of(lane: int, pitch: int) -> int:
+    """The GROUPS index of a note of `lane` at `pitch`."""
+    if lane != lanes.DRUMS:
+        return lane
+    if pitch in KICKS:
+        return 4
+    if pitch in BACKBEAT:
+        return 5
+    if pitch in HATS:
+        return 6
+    return 7
+
+
+def table_path() -> Path:
+    return resources_dir() / "models" / "default" / DYNAMICS_FILE
+
+
+@lru_cache(maxsize=1)
+def table() -> dict:
+    """The shipped table (read once)."""
+    return json.loads(table_path().read_text())
+
+
+def rank(group: int, position: int, confidence: float) -> float:
+    """0-1: where `confidence` falls among the usual notes of `group` at this 16th over the pack's takes (ties:
+    the middle of their run)."""
+    q = table()["confidence"][group][position % POSITIONS]
+    last = len(q) - 1
+    lo, hi = bisect_left(q, confidence), bisect_right(q, confidence)
+    if lo < hi:  # equal to one or more quantiles: the middle of their run
+        return (lo + hi - 1) / 2 / last
+    if lo == 0:
+        return 0.0
+    if lo > last:
+        return 1.0
+    below, above = q[lo - 1], q[lo]
+    return (lo - 1 + (confidence - below) / max(above - below, 1e-12)) / last
+
+
+def ratio(group: int, position: int, u: float) -> float:
+    """The velocity over the song's median of a note at the u-th quantile of its group's notes at `position`."""
+    q = table()["quantiles"][group][position % POSITIONS]
+    x = min(max(u, 0.0), 1.0) * (len(q) - 1)
+    i = min(int(x), len(q) - 2)
+    return q[i] + (q[i + 1] - q[i]) * (x - i)
+
+
+def velocity(
+    lane: int, pitch: int, step: int, steps_per_beat: int, confidence: float, level: int = DEFAULT_LEVEL
+) -> int:
+    """The velocity (1-127) of a note of `lane` at `pitch` starting at `step` (on a grid of steps_per_beat) in a
+    section of energy `level` (1-5), given the model's confidence in it (0: at the threshold, 1: certain)."""
+    t = table()
+    level = min(max(int(level), 1), LEVELS)
     confidence = min(max(float(confidence), 0.0), 1.0)
-    center = USUAL_CONFIDENCE[lane]
-    position = (int(step) * 4 // max(int(steps_per_beat), 1)) % POSITIONS
-    on_16th = int(step) * 4 % max(int(steps_per_beat), 1) == 0
-    table = LANE_VELOCITY[lane]
-    if lane == lanes.DRUMS:
-        table = next((row for kinds, row in DRUM_VELOCITY.items() if pitch in kinds), table)
-    base = table[position] if on_16th else min(table)
-    if lane == lanes.DRUMS and pitch in SNARES and position % 2 == 1 and confidence < center - GHOST_BELOW:
-        return max(1, round(GHOST * base))
-    return max(1, min(127, round(base + CONFIDENCE * (confidence - center))))
+    position = int(step) * 4 // max(int(steps_per_beat), 1)
+    group = group_of(lane, pitch)
+    value = (
+        t["typical"][group]
+        * t["level_gain"][group][level - 1]
+        * ratio(group, position, rank(group, position, confidence))
+    )
+    return max(1, min(127, round(value)))
+
+
+def bar_levels(sections, n_bars: int) -> list[int]:
+    """Each bar's energy (1-5): its section's level, DEFAULT_LEVEL outside every section."""
+    out = [DEFAULT_LEVEL] * max(int(n_bars), 0)
+    for sec in sections or ():
+        for bar in range(max(sec.start - 1, 0), min(sec.end, len(out))):
+            out[bar] = sec.level
+    return out

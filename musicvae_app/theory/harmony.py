@@ -11,8 +11,10 @@ velocity) in a metre of `beats_per_bar` beats with bar 1 starting at beat 0. The
    exactly transposition-equivariant and one set of weights serves every key. It gives each half bar a
    probability for every chord of the vocabulary (12 roots x {maj, m, 7, m7, maj7, dim, sus4}) and the
    part a probability for each of the 24 keys;
-3. decodes the whole part jointly (k-best Viterbi) with those probabilities and learned, transposition-
-   invariant chord-transition scores (separate for a change at the middle of a bar and at a bar line);
+3. decodes the whole part jointly with those probabilities and learned, transposition-invariant chord-transition
+   scores (separate for a change at the middle of a bar and at a bar line): forward-backward gives each half
+   bar's chord marginals and the chart takes the likeliest root + family there (minimum Bayes risk,
+   theory/harmony_decode.py); k-best Viterbi paths are the alternatives;
 4. writes one chord per half bar, merged when both halves agree, as a chart `| C Am | F | G |`; a slash
    bass only where the part's lowest line sits on one non-root chord tone for the whole chord.
 
@@ -22,6 +24,7 @@ Weights: `resources/models/harmony/harmony.npz` (trained on POP909 by musicvae_a
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -30,6 +33,8 @@ from ..errors import InvalidValue
 from ..resources import resources_dir
 from . import keys
 from .chords import ROOT_NAMES
+from .harmony_decode import expected_agreement, family_marginals, forward_backward, mbr_path
+from .harmony_net import mm, net_outputs, stacked_gru
 
 QUALITY_NAMES = ("", "m", "7", "m7", "maj7", "dim", "sus4")
 QUALITY_TONES = ((0, 4, 7), (0, 3, 7), (0, 4, 7, 10), (0, 3, 7, 10), (0, 4, 7, 11), (0, 3, 6), (0, 5, 7))
@@ -48,6 +53,7 @@ CONTEXT = 4
 FEATURE_SHAPES = {1: (N_PROFILES, N_SCALARS), 2: (N_PROFILES + 2, N_SCALARS + 5)}
 DEFAULT_WEIGHTS = str(resources_dir() / "models" / "harmony" / "harmony.npz")  # a source checkout or the bundle
 MELODY_WEIGHTS = "melody.npz"  # beside the weights: a second net that also hears a melody alone (optional)
+MELODY_FILE = re.compile(r"melody\d*\.npz")  # melody.npz, melody2.npz, ...: more such nets (optional)
 MELODY_LOWEST_MEAN = 57  # a melody: one note at a time, its mean pitch at least A3 (a bass line is lower)
 
 
@@ -107,7 +113,7 @@ class Harmony:
     key: str
     charts: list[str]
     chords: list[list[str]]
-    scores: list[float] = field(default_factory=list)  # log score of each chart (best first)
+    scores: list[float] = field(default_factory=list)  # each chart's expected share of right root+family (best first)
     key_confidence: float = 0.0  # the model's probability for `key`
     half_bars: list[int] = field(default_factory=list)  # class index per half bar of the best chart
 
@@ -260,53 +266,28 @@ def rotated_inputs(prof: np.ndarray, scal: np.ndarray) -> np.ndarray:
 
 
 # --- the net in numpy ---------------------------------------------------------------------------
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
-
-
-_MM_BLOCK = 200_000  # multiply-adds per matmul call: small enough that OpenBLAS stays on one thread
-
-
-def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a (..., K) @ b (K, N) in row blocks, each small enough to run on one thread.
-
-    OpenBLAS splits a large product over all cores and spins while it waits for them; on a busy machine
-    that made one harmonize() call 20x slower. Small blocks keep it on the calling thread.
-    """
-    k, n = b.shape
-    flat = a.reshape(-1, k)
-    out = np.empty((flat.shape[0], n), dtype=np.result_type(a, b))
-    rows = max(1, _MM_BLOCK // max(1, k * n))
-    for i in range(0, flat.shape[0], rows):
-        np.matmul(flat[i : i + rows], b, out=out[i : i + rows])
-    return out.reshape(*a.shape[:-1], n)
-
-
 def _gru(
     x: np.ndarray, w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.ndarray, reverse: bool
 ) -> np.ndarray:
-    """torch.nn.GRU (one direction, batch first) in numpy: x (B, T, I) -> (B, T, H)."""
-    b, t, _ = x.shape
-    hsize = w_hh.shape[1]
-    gi = _mm(x, w_ih.T) + b_ih  # (B, T, 3H)
-    h = np.zeros((b, hsize), dtype=x.dtype)
-    out = np.empty((b, t, hsize), dtype=x.dtype)
-    order = range(t - 1, -1, -1) if reverse else range(t)
-    w_hh_t = w_hh.T.copy()
-    for i in order:
-        gh = _mm(h, w_hh_t) + b_hh
-        g = gi[:, i]
-        r = _sigmoid(g[:, :hsize] + gh[:, :hsize])
-        z = _sigmoid(g[:, hsize : 2 * hsize] + gh[:, hsize : 2 * hsize])
-        n = np.tanh(g[:, 2 * hsize :] + r * gh[:, 2 * hsize :])
-        h = (1.0 - z) * n + z * h
-        out[:, i] = h
-    return out
+    """torch.nn.GRU (one direction, batch first) in numpy: x (B, T, I) -> (B, T, H). For nets of several GRU
+    layers; one-layer nets run through harmony_net.net_outputs (all nets and directions stepped together)."""
+    gi = mm(x, w_ih.T) + b_ih  # (B, T, 3H)
+    gi = gi.transpose(1, 0, 2)[::-1] if reverse else gi.transpose(1, 0, 2)
+    out = stacked_gru(gi[:, None], w_hh.T[None], b_hh[None, None])[:, 0]  # (T, B, H)
+    return (out[::-1] if reverse else out).transpose(1, 0, 2)
 
 
 def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
     m = x.max(axis=axis, keepdims=True)
     return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def read_outputs(out: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A net's output numbers (12, n, Q + 2), one row per transposition -> (log p(chord) (n, 84) with index
+    q*12 + root, log p(key) (24,) with index mode*12 + tonic)."""
+    chord_logits = out[:, :, :N_Q].transpose(1, 2, 0).reshape(out.shape[1], N_CHORDS)
+    key_logits = out[:, :, N_Q : N_Q + 2].mean(axis=1).T.reshape(-1)  # (2, 12) -> mode*12 + tonic
+    return _log_softmax(chord_logits), _log_softmax(key_logits)
 
 
 # --- decoding -----------------------------------------------------------------------------------
@@ -369,16 +350,18 @@ def melody_like(notes: np.ndarray) -> bool:
 class HarmonyModel:
     """The trained harmony model. `HarmonyModel.load()` reads the shipped weights; harmonize() names chords.
 
-    melody: a second net (weights `melody.npz` beside the first) whose chord and key probabilities are averaged
-    with the first net's (log domain, renormalised) when the part is a melody alone (`melody_like`).
+    melody: the nets that also hear a melody alone (weights `melody.npz`, `melody2.npz`, ... beside the first;
+    one net or a list): when the part is a melody alone (`melody_like`), their chord and key probabilities and
+    the first net's are averaged (log domain, renormalised). `melody` is the first of them, `melody_nets` all.
     """
 
-    def __init__(self, params: dict[str, np.ndarray], melody: HarmonyModel | None = None):
-        self.melody = melody
+    def __init__(self, params: dict[str, np.ndarray], melody: HarmonyModel | list[HarmonyModel] | None = None):
+        self.melody_nets = [] if melody is None else [melody] if isinstance(melody, HarmonyModel) else list(melody)
+        self.melody = self.melody_nets[0] if self.melody_nets else None
         self.p = {k: np.asarray(v) for k, v in params.items()}
         self.layers = int(self.p.get("layers", np.array(1)))
         self.version = int(self.p.get("features", np.array(1)))
-        if "trans_bar" not in self.p:  # a second net (melody.npz): the first one's decoding is used
+        if "trans_bar" not in self.p:  # a melody net: the first one's decoding is used
             return
         self.trans_weight = float(self.p["trans_weight"])
         self.prior_weight = float(self.p.get("prior_weight", np.array(0.0)))
@@ -394,32 +377,61 @@ class HarmonyModel:
             )
         with np.load(path) as data:
             params = {k: data[k] for k in data.files}
-        second = os.path.join(os.path.dirname(path), MELODY_WEIGHTS)
-        melody = None
-        if os.path.basename(path) != MELODY_WEIGHTS and os.path.exists(second):
-            with np.load(second) as data:
-                melody = cls({k: data[k] for k in data.files})
+        folder = os.path.dirname(path) or "."
+        melody = []
+        if not MELODY_FILE.fullmatch(os.path.basename(path)):
+            for name in sorted(f for f in os.listdir(folder) if MELODY_FILE.fullmatch(f)):  # melody.npz first
+                with np.load(os.path.join(folder, name)) as data:
+                    melody.append(cls({k: data[k] for k in data.files}))
         return cls(params, melody)
 
     # the net
-    def posteriors(self, prof: np.ndarray, scal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(log p(chord) per half bar (n, 84), log p(key) (24,): index mode*12 + tonic, mode 0 major 1 minor)."""
+    def outputs(self, x: np.ndarray) -> np.ndarray:
+        """The output layer's numbers (12, n, Q + 2) on rotated inputs x (12, n, I) (of several GRU layers)."""
         p = self.p
-        x = rotated_inputs(prof, scal)  # (12, n, I)
-        h = np.maximum(_mm(x, p["in_w"].T) + p["in_b"], 0.0)
+        h = np.maximum(mm(x, p["in_w"].T) + p["in_b"], 0.0)
         for layer in range(self.layers):
             f = _gru(h, p[f"g{layer}_wih"], p[f"g{layer}_whh"], p[f"g{layer}_bih"], p[f"g{layer}_bhh"], False)
             b = _gru(h, p[f"g{layer}_wih_r"], p[f"g{layer}_whh_r"], p[f"g{layer}_bih_r"], p[f"g{layer}_bhh_r"], True)
             h = np.concatenate([f, b], axis=2)
-        out = _mm(h, p["out_w"].T) + p["out_b"]  # (12, n, Q + 2)
-        chord_logits = out[:, :, :N_Q].transpose(1, 2, 0).reshape(out.shape[1], N_CHORDS)  # q*12 + root
-        key_logits = out[:, :, N_Q:].mean(axis=1).T.reshape(-1)  # (2, 12) -> mode*12 + tonic
-        return _log_softmax(chord_logits), _log_softmax(key_logits)
+        return mm(h, p["out_w"].T) + p["out_b"]
+
+    def posteriors(self, prof: np.ndarray, scal: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(log p(chord) per half bar (n, 84), log p(key) (24,): index mode*12 + tonic, mode 0 major 1 minor)."""
+        x = rotated_inputs(prof, scal)  # (12, n, I)
+        out = net_outputs([self.p], [x])[0] if self.layers == 1 else self.outputs(x)
+        return read_outputs(out)
+
+    def ensemble_posteriors(
+        self, arr: np.ndarray, n_halves: int, beats_per_bar: float
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The first net's and every melody net's log probabilities, averaged (log domain, renormalised).
+
+        One-layer nets run together (harmony_net.net_outputs), so the ensemble costs about what one net does."""
+        nets = [self, *self.melody_nets]
+        feats = {v: rotated_inputs(*features(arr, n_halves, beats_per_bar, v)) for v in {n.version for n in nets}}
+        one = [n for n in nets if n.layers == 1]
+        outs = net_outputs([n.p for n in one], [feats[n.version] for n in one]) if one else []
+        outs += [n.outputs(feats[n.version]) for n in nets if n.layers != 1]
+        posts = [read_outputs(o) for o in outs]
+        log_post = _log_softmax(sum(c for c, _ in posts) / len(posts))
+        return log_post, _log_softmax(sum(k for _, k in posts) / len(posts))
 
     def decode(self, log_post: np.ndarray, k: int) -> list[tuple[float, list[int]]]:
+        """The k best chord paths [(score, path)], best first: the minimum-Bayes-risk path for root + family
+        (harmony_decode: forward-backward marginals, per half bar the likeliest root + family), then the k-best
+        Viterbi paths that differ from it; score = the expected share of half bars whose root and family are
+        right (harmony_decode.expected_agreement), so the list is ordered by it."""
         emit = log_post - self.prior_weight * self.log_prior[None, :]
         tw = self.trans_weight
-        return kbest_viterbi(emit, [tw * self.trans[0], tw * self.trans[1]], k)
+        trans = [tw * self.trans[0], tw * self.trans[1]]
+        post = forward_backward(emit, trans)
+        families = family_marginals(post)
+        best = mbr_path(post)
+        paths = [best] + [p for _, p in kbest_viterbi(emit, trans, k + 1) if p != best]
+        scored = [(expected_agreement(p, families), p) for p in paths]
+        order = sorted(range(len(scored)), key=lambda i: (-scored[i][0], i))  # stable: the decoded path first on ties
+        return [scored[i] for i in order[:k]]
 
     def harmonize(
         self,
@@ -448,11 +460,10 @@ class HarmonyModel:
         n_bars = max(1, last_bar) if bars is None else int(bars)
         if n_bars < 1:
             raise InvalidValue(f"bars {bars!r} is less than 1: give the number of bars to chart, or leave it out")
-        log_post, log_key = self.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.version))
-        if self.melody is not None and melody_like(arr):
-            second = self.melody.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.melody.version))
-            log_post = _log_softmax(0.5 * (log_post + second[0]))
-            log_key = _log_softmax(0.5 * (log_key + second[1]))
+        if self.melody_nets and melody_like(arr):
+            log_post, log_key = self.ensemble_posteriors(arr, 2 * n_bars, beats_per_bar)
+        else:
+            log_post, log_key = self.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.version))
         paths = self.decode(log_post, alternatives)
         key_i = int(np.argmax(log_key))
         key = key_name(key_i)

@@ -252,6 +252,13 @@ def train(args) -> None:
         with np.load(run + "_best_melody.npz") as data:
             best_params = {k: data[k] for k in data.files}
     params = best_params or {**export(net, args.layers, args.features), **trans}
+    os.makedirs(args.out, exist_ok=True)
+    if args.melody_net:  # a net for a melody alone: its weights only (the first net's decoding is used)
+        net_only = {k: np.asarray(v) for k, v in params.items() if k.startswith(("in_", "out_", "g")) or k in NET_KEYS}
+        name = args.melody_name or MELODY_WEIGHTS
+        np.savez_compressed(os.path.join(args.out, name), **net_only)
+        print(f"wrote {args.out}/{name}", flush=True)
+        return
     # choose decoding weights on dev
     grid = []
     for tw in (0.0, 0.25, 0.5, 1.0, 1.5):
@@ -265,12 +272,6 @@ def train(args) -> None:
             print(f"dev decode trans_weight {tw} prior_weight {pw}: {score:.4f}", flush=True)
     score, tw, pw = max(grid)
     params = {**params, "trans_weight": np.array(tw), "prior_weight": np.array(pw)}
-    os.makedirs(args.out, exist_ok=True)
-    if args.melody_net:  # the second net for a melody alone: its weights only (the first net's decoding is used)
-        net_only = {k: np.asarray(v) for k, v in params.items() if k.startswith(("in_", "out_", "g")) or k in NET_KEYS}
-        np.savez_compressed(os.path.join(args.out, MELODY_WEIGHTS), **net_only)
-        print(f"wrote {args.out}/{MELODY_WEIGHTS}", flush=True)
-        return
     np.savez_compressed(os.path.join(args.out, "harmony.npz"), **{k: np.asarray(v) for k, v in params.items()})
     r_val = {} if args.skip_validation else evaluate(HarmonyModel(params), val)
     print("validation:", json.dumps(r_val, indent=1), flush=True)
@@ -345,6 +346,9 @@ def main(argv=None) -> None:
     ap.add_argument("--extra-share", type=float, default=0.3, help="share of melody crops drawn from --extra")
     ap.add_argument(
         "--melody-net", action="store_true", help=f"write the second net for a melody alone ({MELODY_WEIGHTS})"
+    )
+    ap.add_argument(
+        "--melody-name", default=None, help=f"file name of that net (default {MELODY_WEIGHTS}; melody2.npz, ...)"
     )
     ap.add_argument("--skip-validation", action="store_true", help="trial runs: leave the validation songs alone")
     ap.add_argument("--run-name", default="run", help="checkpoint file names in the cache folder")

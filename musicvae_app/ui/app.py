@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import argparse
+import gc
 import os
 import sys
 import tempfile
@@ -14,6 +14,7 @@ from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from ..resources import icons_dir
+from .options import parser, start_engine_process
 from .worker import slot
 
 SELF_TEST_TIMEOUT_MS = 600_000  # a self-test that hangs (a failed generation shows a dialog) fails instead
@@ -84,24 +85,39 @@ def app_icon() -> QIcon:
     return icon
 
 
-def main(argv: list[str] | None = None) -> int:
-    start = time.perf_counter()
-    parser = argparse.ArgumentParser(prog="musicvae-app", description="The musicvae band sketchpad window")
-    parser.add_argument("--pack", help="model pack folder (default: the bundled default pack or $MUSICVAE_PACK)")
-    parser.add_argument(
-        "--self-test",
-        action="store_true",
-        help="load the pack, generate, export a .mid to a temp folder, read it back; exit 0 if it holds the notes",
-    )
-    args = parser.parse_args(argv)
+_START_HERE = object()
+
+
+def main(argv: list[str] | None = None, engine_process=_START_HERE, start: float | None = None) -> int:
+    """The window. `engine_process`: the engine process already started (ui/launch.py starts it before Qt
+    loads), None for none (the window loads the engine itself); left out, it is started here."""
+    start = time.perf_counter() if start is None else start
+    args = parser().parse_args(argv)
+    if engine_process is _START_HERE:
+        engine_process = start_engine_process(args.pack)
+    try:
+        return _run(args, engine_process, start)
+    finally:
+        if engine_process is not None:
+            engine_process.close()  # never left behind, however the window ended
+
+
+def _run(args, engine_process, start: float) -> int:
     app = make_app()
     from .main_window import MainWindow
 
     restore = "no" if args.self_test else None
     # The self-test keeps its settings and autosave in a scratch folder: the user's last sketch stays as it was.
     scratch = tempfile.TemporaryDirectory(prefix="musicvae-self-test-") if args.self_test else None
-    window = start_window(MainWindow, pack=args.pack, restore=restore, data_dir=scratch.name if scratch else None)
+    window = start_window(
+        MainWindow,
+        pack=args.pack,
+        restore=restore,
+        data_dir=scratch.name if scratch else None,
+        engine_process=engine_process,
+    )
     window.show()
+    QTimer.singleShot(0, gc.enable)  # ui/launch.py turned the collector off while the window was built
     ready = os.environ.get("MUSICVAE_EXIT_WHEN_READY")  # startup benchmark: 'window' or 'engine'
     if ready == "window":
         QTimer.singleShot(0, slot(lambda: (print(f"ready {time.perf_counter() - start:.3f}", flush=True), app.quit())))
@@ -114,7 +130,9 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def start_window(window_class, pack=None, restore: str | None = None, data_dir: str | Path | None = None):
+def start_window(
+    window_class, pack=None, restore: str | None = None, data_dir: str | Path | None = None, engine_process=None
+):
     """The main window, whatever the data folder holds.
 
     The window itself sets damaged sketches aside and runs without autosave on a folder it cannot
@@ -125,12 +143,13 @@ def start_window(window_class, pack=None, restore: str | None = None, data_dir: 
 
     folder = Path(data_dir) if data_dir is not None else userdata.data_dir()
     repair_settings(folder)
+    more = {"engine_process": engine_process} if engine_process is not None else {}
     try:
-        return window_class(pack=pack, restore=restore, data_dir=data_dir)
+        return window_class(pack=pack, restore=restore, data_dir=data_dir, **more)
     except Exception as exc:  # a start that fails must never lock the user out: start again, clean
         moved = set_aside_all(folder)
         print(f"musicvae-app: start-up failed ({type(exc).__name__}: {exc}); starting clean", file=sys.stderr)
-        window = window_class(pack=pack, restore="no", data_dir=data_dir)
+        window = window_class(pack=pack, restore="no", data_dir=data_dir, **more)
         where = f"; {moved} file(s) were moved to {folder / 'recovered'}" if moved else ""
         window.statusBar().showMessage(f"Started clean after an error ({type(exc).__name__}){where}", 30000)
         return window
@@ -221,6 +240,17 @@ def _exit_on_error(app, window) -> None:
         app.exit(1)
 
 
+def memory_line(engine) -> str:
+    """Peak resident memory of the window's process and, when the engine runs in its own, of that one."""
+    import resource
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    process = getattr(engine, "process", None) if getattr(engine, "remote", False) else None
+    other = process.peak_rss_mb() if process is not None else None
+    where = f"engine process {other:.0f} MB" if other is not None else "engine in the window"
+    return f"memory: window {own:.0f} MB, {where}"
+
+
 def _check_export(window, song) -> int:
     """Export the sketch to a temp folder and read it back with mido: 0 when it is a type-1 file with every note."""
     import mido
@@ -243,4 +273,5 @@ def _check_export(window, song) -> int:
     print(
         f"midi type {mid.type} tracks {len(mid.tracks)}/{tracks} notes {notes}/{sum(expected)}: {verdict}", flush=True
     )
+    print(memory_line(window.engine), flush=True)
     return 0 if ok else 1

@@ -11,22 +11,22 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QColor, QCursor, QFont, QFontMetrics
-from PySide6.QtWidgets import QGridLayout, QLabel, QScrollBar, QWidget
+from PySide6.QtGui import QColor, QCursor, QFont
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QScrollArea, QScrollBar, QVBoxLayout, QWidget
 
 from ..limits import TICKS_PER_BEAT
 from ..sketch.midi import GM_DRUM_RANGE, lane_ticks
 from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, Song
-from . import gm
+from .lane_axes import AXIS_WIDTH, BarAxis, RowAxis
 from .lane_images import MIN_MELODIC_ROWS, PLAYED_TICKS, lane_image, lane_rows, played_image  # noqa: F401
 
 LANE_COLOURS = ("#5b9cf6", "#f2a243", "#4cc47f", "#b57be6", "#ef5f67")
 BACKGROUND = "#1c1e24"
 SELECTION_COLOUR = "#78c8ff"
-AXIS_WIDTH = 92
 AXIS_HEIGHT = 28
 MIN_PX_PER_STEP_FOR_ONSETS = 3.0
 MIN_LANE_HEIGHT = 70
+LANE_RIGHT_MARGIN = 6  # the slim up-and-down scroll bar sits here when the lanes are taller than the window
 DRUM_ROWS_PER_STRETCH = 5  # the drum lane gets a bigger share of the height for each 5 drums it plays
 SCROLL_UNITS = 100  # scroll bar steps per beat
 
@@ -44,82 +44,6 @@ def lane_lut(colour: str) -> np.ndarray:
     lut[1:, :3] = np.clip(shades, 0, 255).astype(np.uint8)
     lut[1:, 3] = 255
     return lut
-
-
-class BarAxis(pg.AxisItem):
-    """Beats on the axis, bar numbers (1-based) on the labels, spaced to stay readable."""
-
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802 (pyqtgraph's name)
-        span = max(maxVal - minVal, 1e-6)
-        px_per_bar = size / span * BEATS_PER_BAR
-        every = next((b for b in (1, 2, 4, 8, 16, 32, 64) if b * px_per_bar >= 36), 128)
-        step = every * BEATS_PER_BAR
-        first = np.ceil(max(minVal, 0) / step) * step
-        major = list(np.arange(first, maxVal + 1e-9, step))
-        return [(step, major)]
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
-        return [str(int(round(v / BEATS_PER_BAR)) + 1) for v in values]
-
-
-class RowAxis(pg.AxisItem):
-    """Pitch names at the Cs (melodic lanes) or every drum's GM name (drum lane)."""
-
-    def __init__(self, drums: bool):
-        super().__init__("left")
-        self.drums = drums
-        self.rows = np.arange(0)
-        self.hits = np.zeros(0)  # drums: notes per row, so the rows that play are the ones named
-        self.label_rows: dict[float, int] = {}  # drums: the row each (possibly nudged) name belongs to
-        self.label_height = 12  # set from the tick font (set_font)
-        self.metrics = QFontMetrics(QFont())
-
-    def set_font(self, font: QFont) -> None:
-        self.setStyle(tickFont=font, tickLength=-4, tickTextOffset=6)
-        self.label_height = QFontMetrics(font).height()
-        self.metrics = QFontMetrics(font)
-
-    def tickValues(self, minVal, maxVal, size):  # noqa: N802
-        """Labels at row centres, only where the whole label fits inside the lane (none is cut).
-
-        Drums: every row in use when rows are at least a label high (the lane's stretch grows with its
-        drums); the bottom and top labels are nudged inward so they are not cut at the lane's edge. When
-        not all fit, the rows that play most are named first, and a row is left unnamed only where a
-        busier row's name already takes its place (never every other row, whatever plays there).
-        """
-        n = len(self.rows)
-        px = size / max(maxVal - minVal, 1e-6)
-        edge = (self.label_height / 2 + 1) / px  # the room, in rows, a label needs from an edge
-
-        def inside(y: float) -> bool:
-            return minVal + edge - 1e-9 <= y <= maxVal - edge + 1e-9
-
-        if self.drums:
-            if px >= self.label_height - 1:
-                ys = [i + 0.5 for i in range(n)]
-                if edge < 1:
-                    ys = [min(max(y, minVal + edge), maxVal - edge) for y in ys]
-                return [(1, [y for y in ys if inside(y)])]
-            hits = self.hits if len(self.hits) == n else np.zeros(n)
-            ys = np.clip(np.arange(n) + 0.5, minVal + edge, maxVal - edge)  # nudged in from the lane's edges
-            picked = gm.named_rows(ys, hits, self.label_height / max(px, 1e-6))
-            self.label_rows = {float(ys[i]): i for i in picked}  # a nudged name still names its own row
-            return [(1, [float(ys[i]) for i in picked])]
-        octaves = max(1, int(np.ceil((self.label_height + 1) / max(12 * px, 1e-6))))  # Cs apart enough to read
-        cs = [(i, p) for i, p in enumerate(self.rows) if p % 12 == 0 and (p // 12) % octaves == 0]
-        return [(12, [i + 0.5 for i, _ in cs if inside(i + 0.5)])]
-
-    def tickStrings(self, values, scale, spacing):  # noqa: N802
-        out = []
-        for v in values:
-            i = self.label_rows.get(float(v), int(v)) if self.drums else int(v)
-            if not 0 <= i < len(self.rows):
-                out.append("")
-            else:
-                name = gm.drum_name(int(self.rows[i])) if self.drums else gm.note_name(int(self.rows[i]))
-                room = AXIS_WIDTH - 12  # a long drum name is elided ("Acoustic Bass D…"), never cut
-                out.append(self.metrics.elidedText(name, Qt.TextElideMode.ElideRight, room))
-        return out
 
 
 class LoopViewBox(pg.ViewBox):
@@ -170,12 +94,13 @@ class LaneView(pg.PlotWidget):
         plot.setMenuEnabled(False)
         plot.hideButtons()
         plot.setMouseEnabled(x=True, y=False)
-        plot.layout.setContentsMargins(0, 0, 6, 0)
+        plot.layout.setContentsMargins(0, 0, LANE_RIGHT_MARGIN, 0)
         font = QFont()
         font.setPointSizeF(8.5)
         self.row_axis.setWidth(AXIS_WIDTH)
         self.row_axis.set_font(font)
         bottom = plot.getAxis("bottom")
+        self.bar_axis_height = AXIS_HEIGHT if show_bars else 0
         if show_bars:
             bottom.setHeight(AXIS_HEIGHT)
             bottom.setStyle(tickFont=font)
@@ -356,7 +281,11 @@ class LanesView(QWidget):
     def __init__(self, headers: list[QWidget], parent: QWidget | None = None):
         super().__init__(parent)
         self.lanes = [LaneView(i, show_bars=i == len(LANES) - 1) for i in range(len(LANES))]
-        grid = QGridLayout(self)
+        # The lanes scroll up and down when they need more height than the window has (a big drum kit on a
+        # small screen: every drum row keeps a readable name), as a DAW's tracks do; time scrolls below.
+        self.body = QWidget()
+        self.body.setObjectName("lanesBody")
+        self.grid = grid = QGridLayout(self.body)
         grid.setContentsMargins(0, 0, 0, 0)
         grid.setHorizontalSpacing(0)
         grid.setVerticalSpacing(2)
@@ -367,10 +296,43 @@ class LanesView(QWidget):
             if i:
                 lane.setXLink(self.lanes[0])
         grid.setColumnStretch(1, 1)
+        self.area = QScrollArea(self)
+        self.area.setObjectName("lanesArea")
+        self.area.setWidget(self.body)
+        self.area.setWidgetResizable(True)
+        self.area.setFrameShape(QFrame.Shape.NoFrame)
+        self.area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Up and down: a slim bar over the lanes' right margin, so the roll keeps the chord lane's width and
+        # the beats stay under each other; the wheel over the lane headers scrolls too.
+        self.vscroll = QScrollBar(Qt.Orientation.Vertical, self)
+        self.vscroll.setObjectName("lanesVScrollBar")
+        self.vscroll.setStyleSheet(
+            f"QScrollBar:vertical {{ background: transparent; width: {LANE_RIGHT_MARGIN}px; margin: 0; }}"
+            "QScrollBar::handle:vertical { background: #7d8494; border-radius: 3px; min-height: 24px; }"
+            "QScrollBar::add-line, QScrollBar::sub-line { height: 0; }"
+            "QScrollBar::add-page, QScrollBar::sub-page { background: transparent; }"
+        )
+        inner = self.area.verticalScrollBar()
+        inner.rangeChanged.connect(self._vrange)
+        inner.valueChanged.connect(self.vscroll.setValue)
+        self.vscroll.valueChanged.connect(inner.setValue)
+        self.vscroll.setVisible(False)
+        self.area.setStyleSheet("QScrollArea, QWidget#lanesBody { background: transparent; }")
+        self.area.viewport().setAutoFillBackground(False)
         self.scroll = QScrollBar(Qt.Orientation.Horizontal, self)  # where the view is in the song; drag to move
         self.scroll.setObjectName("rollScrollBar")
         self.scroll.setRange(0, 0)
-        grid.addWidget(self.scroll, len(LANES), 1)
+        under = QHBoxLayout()
+        under.setContentsMargins(0, 0, 0, 0)
+        under.addSpacing(headers[0].minimumWidth())
+        under.addWidget(self.scroll, 1)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        outer.addWidget(self.area, 1)
+        outer.addLayout(under)
+        self.outer = outer
         self.lanes[0].vb.sigXRangeChanged.connect(lambda *_: self._sync_scroll())
         self.scroll.valueChanged.connect(self._scrolled)
         self.song: Song | None = None
@@ -396,7 +358,7 @@ class LanesView(QWidget):
         self.hint.setVisible(self.song is None)
         if self.song is None:
             self.hint.adjustSize()
-            header = self.layout().itemAtPosition(0, 0).widget().width()
+            header = self.grid.itemAtPosition(0, 0).widget().width()
             area_w, area_h = self.width() - header, self.height()
             self.hint.move(header + (area_w - self.hint.width()) // 2, (area_h - self.hint.height()) // 2)
             self.hint.raise_()
@@ -404,6 +366,21 @@ class LanesView(QWidget):
     def resizeEvent(self, event) -> None:  # noqa: N802
         super().resizeEvent(event)
         self._place_hint()
+        self._place_vscroll()
+
+    def _vrange(self, lo: int, hi: int) -> None:
+        """The lanes need more height than there is (or no longer do): the slim bar shows (or goes)."""
+        inner = self.area.verticalScrollBar()
+        self.vscroll.setRange(lo, hi)
+        self.vscroll.setPageStep(inner.pageStep())
+        self.vscroll.setSingleStep(inner.singleStep())
+        self.vscroll.setVisible(hi > lo)
+        self._place_vscroll()
+
+    def _place_vscroll(self) -> None:
+        area = self.area.geometry()
+        self.vscroll.setGeometry(area.right() - LANE_RIGHT_MARGIN + 1, area.top(), LANE_RIGHT_MARGIN, area.height())
+        self.vscroll.raise_()
 
     def show_loop(self, on: bool) -> None:
         """Loop is on (a drag on any lane then draws the region; a double-click clears it) or off."""
@@ -554,14 +531,35 @@ class LanesView(QWidget):
         same_probs = same_shape and (old.probs is song.probs or np.array_equal(old.probs, song.probs))
         for lane in self.lanes:
             lane.show_song(song, self.threshold, new_rows=not same_probs and not (self.keep_rows and same_shape))
-        # The drum lane grows with the drums it plays, so each gets its own label (melodic lanes label Cs).
-        drum_rows = len(self.lanes[DRUMS].rows)
-        self.layout().setRowStretch(DRUMS, int(min(max(np.ceil(drum_rows / DRUM_ROWS_PER_STRETCH), 1), 3)))
+        self.fit_drum_rows()
         if not same_shape:
             for lane in self.lanes:
                 lane.show_grid(song)
             self.lanes[0].setXRange(0, song.n_steps / song.steps_per_beat, padding=0)
         self._sync_scroll()
+
+    def add_strip(self, header: QWidget, plot: QWidget) -> None:
+        """A strip under the lanes (the velocity strip): its header under theirs, its plot the roll's width; it
+        stays on screen when the lanes scroll up and down."""
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 2, 0, 0)
+        row.setSpacing(0)
+        header.setFixedWidth(self.grid.itemAtPosition(0, 0).widget().minimumWidth())
+        row.addWidget(header)
+        row.addWidget(plot, 1)
+        self.outer.insertLayout(self.outer.indexOf(self.area) + 1, row)
+
+    def fit_drum_rows(self, stretch: int | None = None) -> None:
+        """The drum lane grows with the drums it plays: each row at least a name high, so every drum that plays
+        is named (the lanes scroll up and down when the window is too short for them all); `stretch`, its
+        share of spare height (default: one per DRUM_ROWS_PER_STRETCH drums, 1 to 3)."""
+        view = self.lanes[DRUMS]
+        rows = len(view.rows)
+        need = rows * view.row_axis.label_height + view.bar_axis_height
+        view.setMinimumHeight(max(MIN_LANE_HEIGHT, need + 2))
+        if stretch is None:
+            stretch = int(min(max(np.ceil(rows / DRUM_ROWS_PER_STRETCH), 1), 3))
+        self.grid.setRowStretch(DRUMS, stretch)
 
     def show_recording(self, lane: int, notes: list[tuple[int, float, float]] | None) -> None:
         """Draw a take being recorded on `lane` as it is played ((pitch, start beats, end beats)); None clears."""
@@ -572,8 +570,10 @@ class LanesView(QWidget):
                 view.extra_pitches = np.zeros(0, dtype=np.int64)
                 if self.song is not None:
                     view.show_song(self.song, self.threshold, new_rows=True)
-            return
-        view.show_take(notes, self.song, self.threshold)
+        else:
+            view.show_take(notes, self.song, self.threshold)
+        if lane == DRUMS:  # a drum played that the kit had no row for gets a named row too
+            self.fit_drum_rows()
 
     def set_playhead(self, beats: float | None) -> None:
         """Move the playhead to `beats` from the song start; None hides it."""

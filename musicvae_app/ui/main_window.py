@@ -28,6 +28,7 @@ from .chord_lane import attach_arrangement
 from .chord_source import attach_chord_source
 from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
+from .engine_host import close_engine, load_engine
 from .exports import attach_exports
 from .firstrun import generation_defaults
 from .focus import BoxKeys
@@ -36,6 +37,7 @@ from .menus import MenuActions, build_menus
 from .messages import MessagesMixin
 from .mixer import attach_mixer
 from .note_editor import attach_note_editor
+from .velocity_strip import attach_velocity_strip
 from .worker import Worker, slot
 
 RESTORE_ENV = "MUSICVAE_RESTORE"  # ask (default), yes or no: what to do with a crashed session's sketch
@@ -58,6 +60,7 @@ class MainWindow(MessagesMixin, QMainWindow):
     songChanged = Signal(object)  # the current Song, or None
     mutesChanged = Signal(list)  # lane_mutes()
     engineReady = Signal()
+    engineNotice = Signal(str)  # where the engine runs changed (the engine process stopped): said in the status bar
 
     # the file dialogs and drag and drop (ui/files.py's FileDialogs, built over the ViewContext)
     def export_dialog(self) -> None:
@@ -84,8 +87,18 @@ class MainWindow(MessagesMixin, QMainWindow):
     def _drag_mime(self):
         return self.file_dialogs.drag_mime()
 
-    def __init__(self, engine=None, data_dir: str | Path | None = None, restore: str | None = None, pack=None):
+    def __init__(
+        self,
+        engine=None,
+        data_dir: str | Path | None = None,
+        restore: str | None = None,
+        pack=None,
+        engine_process=None,
+    ):
+        """engine_process: the engine process the launcher started (ui/engine_host.py), used when `engine` is None."""
         super().__init__()
+        self.engine_process, self._pack = engine_process, pack
+        self.engine_notice: str | None = None  # the last word about where the engine runs
         self.setObjectName("mainWindow")
         self.data_dir = Path(data_dir) if data_dir is not None else userdata.data_dir()
         self.settings = QSettings(str(self.data_dir / "settings.ini"), QSettings.Format.IniFormat)
@@ -157,6 +170,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.readings = attach_readings(self.views, self.arrangement, self.menus.sketch)  # ui/chord_choices.py
         self.note_editor = attach_note_editor(self.views, self.menus)  # Edit > Edit notes (ui/note_editor.py)
         self.mixer = attach_mixer(self.views, self.menus, self.headers)  # View > Mixer (ui/mixer.py)
+        self.velocity = attach_velocity_strip(self.views, self.menus, self.note_editor)  # ui/velocity_strip.py
         self.exports = attach_exports(self.views, self.menus, self.audition)  # audio stems, lead sheet (ui/exports.py)
         self.box_keys = BoxKeys(self, self.lanes, self._shortcuts)  # shortcuts work from a box; Enter/Esc: the roll
         restored = self._restore(restore or os.environ.get(RESTORE_ENV, "ask"))
@@ -429,14 +443,15 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     # --- the engine and the worker -----------------------------------------------------------------
     def _load_engine(self, pack) -> None:
-        def load():
-            from ..engine import Engine  # torch loads here, on the worker thread, after the window is up
-
-            return Engine.load(pack, one_song_threads=1)  # steady beside a busy DAW (see Engine)
-
+        """The engine process's engine, or one loaded here (ui/engine_host.py), on the worker thread."""
+        process, notice = self.engine_process, self.engineNotice.emit
         self.device_label.setText("Loading model…")
         self._loading = True
-        self.worker.submit(load, self._engine_loaded, self._engine_failed)
+        self.worker.submit(lambda: load_engine(pack, process, notice), self._engine_loaded, self._engine_failed)
+
+    def _engine_notice(self, text: str) -> None:
+        self.engine_notice = text
+        self.statusBar().showMessage(text, 15000)
 
     def _engine_loaded(self, engine, secs: float) -> None:
         self._loading = False
@@ -457,6 +472,8 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     def _engine_failed(self, exc: Exception) -> None:
         self._loading = False
+        if self.engine_process is not None and self.engine_process.closed and self.session.engine is None:
+            return  # the window closed the engine process while it loaded: nothing to say
         self.session.engine_failed(
             f"{message(exc)}\n\nThe window still opens, saves and exports sketches. To generate, put a pack in "
             f"resources/models/default, train one with `musicvae train`, or set MUSICVAE_PACK to a pack folder."
@@ -548,6 +565,7 @@ class MainWindow(MessagesMixin, QMainWindow):
         )
         self.lanes.contextRequested.connect(slot(self.lane_menu, 3))
         self.worker.busyChanged.connect(self._busy)
+        self.engineNotice.connect(self._engine_notice)  # emitted on the worker thread: queued to this one
         for header in self.headers:
             header.regenerateRequested.connect(slot(self.regenerate_lane, 1))
             header.densityChanged.connect(slot(s.set_density, 2))
@@ -586,6 +604,8 @@ class MainWindow(MessagesMixin, QMainWindow):
             self.fit_to_screen()
 
     def closeEvent(self, event) -> None:  # noqa: N802
+        if self.engine is None and self.engine_process is not None:
+            self.engine_process.close(0)  # still loading: stopped now, so the worker is not kept waiting for it
         self.worker.wait(10000)
         # Another window's last sketch that recovered/ cannot take is never replaced: the first close is
         # refused with what to do; a second one goes, leaving this sketch in sessions/ for the next start.
@@ -594,7 +614,11 @@ class MainWindow(MessagesMixin, QMainWindow):
             self._close_refused = True
             event.ignore()
             self.show_error("Window kept open", self.autosave.blocked)
+            if self.engine is None and self.engine_process is not None and self.engine_process.closed:
+                self.engine_process = None  # stopped for a close that did not happen: the model loads here
+                self._load_engine(self._pack)
             return
         self.playback.shutdown()
         prefs.save(self)
+        close_engine(self.engine, self.engine_process)
         super().closeEvent(event)

@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox
 
@@ -50,6 +50,8 @@ def _rect_segments(rects) -> tuple[np.ndarray, np.ndarray]:
 
 class NoteEditor(QObject):
     """The note editing of the window's lanes (on while `editing`); draws selection, drags and edited bars."""
+
+    selectionChanged = Signal()  # the selected notes (lane, selected) changed: the velocity strip follows
 
     def __init__(self, views: ViewContext):
         super().__init__(views.parent)
@@ -114,7 +116,7 @@ class NoteEditor(QObject):
             view.vb.setYRange(0, len(view.rows), padding=0)
             view.row_axis.picture = None
             view.row_axis.update()
-        self.lanes.layout().setRowStretch(DRUMS, 3)  # the drum lane's share for its rows, as for a big kit
+        self.lanes.fit_drum_rows(stretch=3)  # room for the kit's rows, each named, as for a big kit
 
     def _hover(self, view: LaneView, scene_pos) -> None:
         """The cursor says what a press does: resize at a note's end, move on a note, draw elsewhere."""
@@ -327,10 +329,12 @@ class NoteEditor(QObject):
         else:
             self.selected |= keys
         self.redraw()
+        self.selectionChanged.emit()
 
     def clear_selection(self) -> None:
         self.lane, self.selected = None, set()
         self.redraw()
+        self.selectionChanged.emit()
 
     def delete_selected(self) -> int:
         if not self.editing or self.lane is None or not self.selected:
