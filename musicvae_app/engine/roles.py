@@ -99,7 +99,14 @@ def _replay_chunk(probs, lane, b, src, target, chunk, chunk_bars, bar_steps, fea
 
 
 def follow(
-    probs: np.ndarray, given, rest, absent, free: np.ndarray, threshold: float, chunk_bars: int, bar_steps: int,
+    probs: np.ndarray,
+    given,
+    rest,
+    absent,
+    free: np.ndarray,
+    threshold: float,
+    chunk_bars: int,
+    bar_steps: int,
     seed: int,
 ) -> dict:
     """In place on probs (5, B, steps, 128) after the loop, when the musician's part plays one of piano and guitar

@@ -50,8 +50,11 @@ def calibrate(engine, chosen, steps: int = 7, rounds: int = 6, seed: int = 0, lo
         bias[DRUMS] = 0.0
         engine.use_card(base.replace(chord_bias=[round(float(b), 3) for b in bias]))
         got = cells_per_bar(chord_takes(engine, chosen, chords, steps, seed))
-        print(f"round {r + 1}: offsets {np.round(bias, 3).tolist()} cells a bar {np.round(got, 1).tolist()} "
-              f"(unsteered {np.round(target, 1).tolist()})", flush=True)
+        print(
+            f"round {r + 1}: offsets {np.round(bias, 3).tolist()} cells a bar {np.round(got, 1).tolist()} "
+            f"(unsteered {np.round(target, 1).tolist()})",
+            flush=True,
+        )
         seen.append(got)
         too_busy = got > target
         hi = np.where(too_busy, bias, hi)

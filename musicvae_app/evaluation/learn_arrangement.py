@@ -65,13 +65,22 @@ def measure(rolls: list[np.ndarray]) -> dict:
                 plays[i] += (int(other.sum()), int((other & ~bars[i]).sum()))
     share = lambda a: [round(float(k / n), 3) if n else 0.0 for n, k in a]  # noqa: E731
     rest = share(plays) + [0.0] * (len(LANES) - 2)
-    counts = {"same": same[:, 0].astype(int).tolist(), "moved": moved[:, 0].astype(int).tolist(),
-              "comping bars": plays[:, 0].astype(int).tolist(), "comping windows": absent[:, 0].astype(int).tolist(),
-              "held into a hit": strikes[:, 0].astype(int).tolist()}
+    counts = {
+        "same": same[:, 0].astype(int).tolist(),
+        "moved": moved[:, 0].astype(int).tolist(),
+        "comping bars": plays[:, 0].astype(int).tolist(),
+        "comping windows": absent[:, 0].astype(int).tolist(),
+        "held into a hit": strikes[:, 0].astype(int).tolist(),
+    }
     no_drums = lambda a: share(a)[: len(LANES) - 1] + [0.0]  # noqa: E731  drums: 0, `pull` holds them already
-    return {"recall": no_drums(same), "recall_moved": no_drums(moved), "role_rest": rest,
-            "role_absent": share(absent) + [0.0] * (len(LANES) - 2), "beat_restrike": share(strikes),
-            "counts": counts}
+    return {
+        "recall": no_drums(same),
+        "recall_moved": no_drums(moved),
+        "role_rest": rest,
+        "role_absent": share(absent) + [0.0] * (len(LANES) - 2),
+        "beat_restrike": share(strikes),
+        "counts": counts,
+    }
 
 
 def main(argv=None) -> int:
