@@ -223,9 +223,9 @@ class Generation:
             if sections:
                 self.sections.repeat(probs, latents, sections, plan, threshold, seed, protect)
             probs = finish_probs(probs, shift_out, lineup, forced, keep, self.cfg.chunk_steps)
+            free_bars = np.repeat(~protect, self.cfg.bars, axis=0)  # bars of new music (protect is fixed from here)
             if sections:  # a chorus lifts, an intro leads in, an outro ends (engine/energy.py)
-                spb = self.cfg.chunk_steps // self.cfg.bars
-                energy.shape(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
+                energy.shape(probs, sections, free_bars, threshold, spb_all)
             grooved = self.post.run_groove(
                 probs,
                 groove,
@@ -238,7 +238,6 @@ class Generation:
                 scale=self.steering.key_scale(key_used) if scale_lock else None,
                 style=style,
             )
-            free_bars = np.repeat(~protect, self.cfg.bars, axis=0)
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
             if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
@@ -250,10 +249,9 @@ class Generation:
                 feats = plan.features.cpu().numpy()  # one of piano and guitar comps, the other lays out (roles.py)
                 roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
-                energy.ending(probs, sections, np.repeat(~protect, self.cfg.bars, axis=0), threshold, spb)
+                energy.ending(probs, sections, free_bars, threshold, spb_all)
             # ghost notes on the snare, where the model half-hears one (engine/ghosts.py)
-            bar_steps = self.cfg.chunk_steps // self.cfg.bars
-            ghosts.lift(probs, np.repeat(~protect, self.cfg.bars, axis=0), threshold, bar_steps, self.ghost_floor)
+            ghosts.lift(probs, free_bars, threshold, spb_all, self.ghost_floor)
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [

@@ -328,7 +328,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             self.bar.show_key(self.session.settings.key, self.session.settings.scale_lock)
         elif event in ("primer", "part"):
             self._show_primer()
-            self._show_key_info()
+            self._show_key_info(self.session.take_key())
         elif event == "timing":
             self.time_label.setText(f"Last generation: {args[0] * 1000:.0f} ms")
             self.statusBar().clearMessage()
@@ -344,10 +344,10 @@ class MainWindow(MessagesMixin, QMainWindow):
         self.bar.takes.show_takes(state.index, len(state.takes))
         counts = song.note_counts() if song is not None else {}
         mine = self.session.part_lanes()
+        key = self.session.take_key()  # a random start's is heard from its notes: once a change, for both lines
         if song is None:
             self.sketch_length.setText("Sketch: none yet")
         else:
-            key = self.session.take_key()
             in_key = f" · {key}" if key else ""
             self.sketch_length.setText(f"Sketch: {song.n_bars} bars · {minutes(song.seconds)}{in_key}")
         density = song.density if song is not None else {}
@@ -365,7 +365,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             self._quiet_tempo(song.tempo)
             feel = song.feel
             self.feel.show_feel(feel.swing, feel.swing_grid, feel.humanize_ms, feel.humanize_velocity)
-        self._show_key_info()
+        self._show_key_info(key)
         self.songChanged.emit(song)
 
     def _show_next_length(self) -> None:
@@ -379,11 +379,12 @@ class MainWindow(MessagesMixin, QMainWindow):
         need = s.arrangement.arrangement_args(steps).get("steps", steps)
         self.bar.set_next_length(self.bar.bars_of(need) if need != steps else None, "the song form")
 
-    def _show_key_info(self) -> None:
+    def _show_key_info(self, take_key: str | None) -> None:
+        """The Key box and the key line; `take_key`: Session.take_key(), which the caller may have at hand."""
         s = self.session
         following = s.part is not None or s.recorded_part() is not None
         s_key = (s.part_key() or "") if following else None
-        self.bar.set_key_info(s.primer_key, s.take_key(), s_key)
+        self.bar.set_key_info(s.primer_key, take_key, s_key)
         if not following:
             self.bar.show_key(s.settings.key, s.settings.scale_lock)
 
