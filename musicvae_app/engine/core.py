@@ -97,7 +97,8 @@ class Engine:
         self.parts = Parts(cfg, name, self.key_normalised, self.takes)
         self.harmonizer = Harmonizer(self.parts)
         self.groove = Groove(cfg, card.rules, card.fill, card.sustain)
-        self.post = Post(cfg, self.groove)
+        # ghost notes on the snare at the pack's measured floor (engine/ghosts.py; none without its dynamics.json)
+        self.post = Post(cfg, self.groove, ghosts.floor(str(self.pack.path) if self.pack.path else None))
         self.style_set = Styles.of_pack(self.pack)
         self.generation = Generation(
             cfg,
@@ -119,8 +120,6 @@ class Engine:
             self.harmonizer,
             self.style_set,
         )
-        # ghost notes on the snare at the pack's measured floor (engine/ghosts.py; none without its dynamics.json)
-        self.generation.ghost_floor = ghosts.floor(str(self.pack.path) if self.pack.path else None)
         self.edits = Edits(
             cfg,
             name,

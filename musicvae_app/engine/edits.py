@@ -91,6 +91,8 @@ class Edits:
             self.chording.song_chords(song),
             scale=self.steering.lock_of(song),
         )
+        grooving = song.settings.get("groove") is True
+        ran += self.post.run_ghosts(probs, grooving, self.post.free_bars(protect), song.threshold)
         out = song.copy()
         out.probs[li] = probs[li, 0]
         if out.performance is not None:  # a new part: the musician's notes on this lane are gone from it
@@ -145,6 +147,8 @@ class Edits:
             first_bar=start,
             scale=self.steering.lock_of(song),
         )
+        grooving = song.settings.get("groove") is True
+        ran += self.post.run_ghosts(probs, grooving, self.post.free_bars(protect), song.threshold)
         out = song.copy()
         cs = self.cfg.chunk_steps
         out.probs = np.concatenate([song.probs, probs[:, 0, cs:]], axis=1)
@@ -230,6 +234,8 @@ class Edits:
             first_bar=base * bars,
             scale=self.steering.lock_of(song),
         )
+        grooving = song.settings.get("groove") is True
+        grooved += self.post.run_ghosts(probs, grooving, self.post.free_bars(forced.mask), song.threshold)
         order = np.arange(batch)
         if c1 < n and candidates > 1:  # keep the candidates that lead best into the chunk after the range
             after = transpose_roll(song.chunk(c1) >= song.threshold, -shift_out).astype(np.float32)[:, None]
@@ -291,6 +297,8 @@ class Edits:
         ran = self.post.run_groove(
             probs, a.settings.get("groove") is True, a.threshold, lineup, _seed_of(a), scale=self.steering.lock_of(a)
         )
+        passage = self.post.free_bars(np.zeros((steps, len(LANES)), dtype=bool))
+        ran += self.post.run_ghosts(probs, a.settings.get("groove") is True, passage, a.threshold)
         probs = probs[:, 0]
         chunks = [[ChunkInfo("morphed", None, 0.0, self.pack_name)] * len(LANES) for _ in range(steps)]
         settings = a.settings.replace(

@@ -18,7 +18,7 @@ from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy, ghosts, roles
+from . import energy, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import finish_probs
@@ -52,7 +52,6 @@ class Generation:
         styles,
     ):
         self.cfg = cfg
-        self.ghost_floor: tuple[float, float] | None = None  # engine/ghosts.floor: set by the Engine from its pack
         self.styles = styles
         self.pack_name = pack_name
         self.card = card
@@ -223,7 +222,7 @@ class Generation:
             if sections:
                 self.sections.repeat(probs, latents, sections, plan, threshold, seed, protect)
             probs = finish_probs(probs, shift_out, lineup, forced, keep, self.cfg.chunk_steps)
-            free_bars = np.repeat(~protect, self.cfg.bars, axis=0)  # bars of new music (protect is fixed from here)
+            free_bars = self.post.free_bars(protect)  # bars of new music (protect is fixed from here)
             if sections:  # a chorus lifts, an intro leads in, an outro ends (engine/energy.py)
                 energy.shape(probs, sections, free_bars, threshold, spb_all)
             grooved = self.post.run_groove(
@@ -250,8 +249,7 @@ class Generation:
                 roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, free_bars, threshold, spb_all)
-            # ghost notes on the snare, where the model half-hears one (engine/ghosts.py)
-            ghosts.lift(probs, free_bars, threshold, spb_all, self.ghost_floor)
+            grooved += self.post.run_ghosts(probs, groove, free_bars, threshold)  # last on the probabilities
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [
@@ -299,7 +297,7 @@ class Generation:
                 ran = grooved
                 if chord_source is not None:
                     song.chords = song_texts(asked)
-                    free = np.repeat(~protect, self.cfg.bars, axis=0)
+                    free = free_bars
                     rest, roots = chord_source == "asked", chord_source == "part"
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 song.sections = list(sections)

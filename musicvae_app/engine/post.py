@@ -1,11 +1,14 @@
 """The post-processing stage: what every entry point of the engine runs on what its loop (or decode) made.
 
-Two steps, in this order, each only where the take may change (`free`: bars x lanes; a primer's, a followed
+Three steps, in this order, each only where the take may change (`free`: bars x lanes; a primer's, a followed
 part's, locked lanes' and every untouched bar's notes stay as they are):
 
 1. groove (groove.py: fills, a bass that keeps playing, voices, restrikes on the beat, full chords, colour,
    passing notes, the bass's approach), on the probabilities in the song's key, when the take asks for it
    (`groove`: the call's setting, or the take's own for an edit);
+1b. ghost notes (ghosts.py): the snare cells the model half-hears between the backbeats, at the pack's measured
+   floor (`ghost`, from its dynamics.json; none without one), with the groove (part of the rule layer: off with
+   it), last on the probabilities (in generate, after a form's energy, the returns and the roles);
 2. the chart check (chording.fit_to_chart): every bar (or half bar, or beat, as finely as the chart changes) of a
    take held to chords (asked, a followed part's or the bank's) is heard as its chord, on the finished take;
    under a followed part (the chords the harmony model heard in it) the bass also plays each chord's bass note
@@ -29,6 +32,7 @@ import numpy as np
 
 from ..lanes import BEATS_PER_BAR, LANES
 from ..sketch.song import Song
+from . import ghosts
 from .chording import chord_map, fit_to_chart, rest_no_chord
 from .groove import Groove
 
@@ -65,9 +69,10 @@ def bass_on_beat_one(song: Song, chords, free: np.ndarray) -> bool:
 class Post:
     """The stage: `groove` on the loop's probabilities, `chart` on the finished take, `stamp` on each take."""
 
-    def __init__(self, cfg, groove: Groove):
+    def __init__(self, cfg, groove: Groove, ghost: tuple[float, float] | None = None):
         self.cfg = cfg
         self.groove = groove
+        self.ghost = ghost  # ghosts.floor(...) of the pack (None: no ghost notes)
 
     def run_groove(
         self,
@@ -102,6 +107,18 @@ class Post:
             style=style,
         )
         return ("groove",)
+
+    def run_ghosts(self, probs: np.ndarray, on: bool, free: np.ndarray, threshold: float) -> tuple[str, ...]:
+        """Ghost notes (ghosts.lift) in place on probs (5, B, steps, 128) in the free drum bars (free: bars x 5)
+        when the groove is `on`; what ran (nothing where no note was lifted)."""
+        if not on:
+            return ()
+        bar = self.cfg.chunk_steps // self.cfg.bars
+        return ("ghosts",) if ghosts.lift(probs, free, threshold, bar, self.ghost) else ()
+
+    def free_bars(self, protect: np.ndarray) -> np.ndarray:
+        """(bars, 5) the bars a stage may change, from (chunks, 5) `protect` (chunks kept as they are)."""
+        return np.repeat(~np.asarray(protect, dtype=bool), self.cfg.bars, axis=0)
 
     @staticmethod
     def run_chart(
