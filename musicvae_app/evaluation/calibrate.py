@@ -21,7 +21,6 @@ The validation songs that `musicvae evaluate` reports are not touched here.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import json
 from pathlib import Path
@@ -37,16 +36,11 @@ REVIVE = 1  # a lane silent for one chunk comes back with a variation of its las
 
 def training_songs(engine, data: str | Path, count: int, cache_dir=None) -> list:
     """Up to `count` of the pack's *training* songs under data, read at 16ths, ordered by file hash."""
-    from ..training.data import Corpus, SongRolls, find_files, load_corpus
+    from ..training.data import find_files, load_corpus, split_files, validation_percent
     from .windows import SCORE_STEPS_PER_BEAT
 
-    training = engine.pack.card.get("training", {}).get("config", {})
-    percent = int(training.get("validation_percent", 10))
-    files = find_files(data)
-    keyed = [SongRolls(hashlib.sha1(p.read_bytes()).hexdigest(), str(p), np.zeros(0)) for p in files]
-    train, _ = Corpus(keyed).split(percent)
-    train = sorted(train, key=lambda s: s.key)[: count * 2]
-    corpus = load_corpus([Path(s.path) for s in train], SCORE_STEPS_PER_BEAT, cache_dir)
+    train, _ = split_files(find_files(data), validation_percent(engine.pack.card))
+    corpus = load_corpus([Path(p) for p in train[: count * 2]], SCORE_STEPS_PER_BEAT, cache_dir)
     return sorted(corpus.songs, key=lambda s: s.key)[: count * 2]
 
 

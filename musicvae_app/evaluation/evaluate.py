@@ -14,7 +14,6 @@ lanes that never play (the lineup figures).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import shlex
 import time
@@ -321,16 +320,14 @@ def format_table(result: dict) -> str:
 
 def validation_songs(engine, data: str | Path, cache_dir: str | Path | None = None) -> list:
     """The pack's validation songs under data (its training split and genres), ordered by file hash."""
-    from ..training.data import Corpus, SongRolls, find_files, load_corpus
+    from ..training.data import find_files, load_corpus, split_files, validation_percent
 
     training = engine.pack.card.get("training", {}).get("config", {})
-    percent = int(training.get("validation_percent", 10))
     files = find_files(data, training.get("genres") or None)
     if not files and training.get("genres"):
         files = find_files(data)  # another collection, without the genre folders the pack trained on
-    keyed = [SongRolls(hashlib.sha1(path.read_bytes()).hexdigest(), str(path), np.zeros(0)) for path in files]
-    _, held_out = Corpus(keyed).split(percent)  # hash the files first, so only validation songs are read
-    corpus = load_corpus([Path(s.path) for s in held_out], SCORE_STEPS_PER_BEAT, cache_dir)
+    _, held_out = split_files(files, validation_percent(engine.pack.card))  # only validation songs are read
+    corpus = load_corpus([Path(p) for p in held_out], SCORE_STEPS_PER_BEAT, cache_dir)
     return sorted(corpus.songs, key=lambda s: s.key)
 
 

@@ -45,6 +45,19 @@ class Corpus:
         return train, val
 
 
+def split_files(files: Iterable[str | Path], percent: int) -> tuple[list[str], list[str]]:
+    """(training, validation) paths of `files`, `percent` % held out as Corpus.split puts them (by the SHA-1 of
+    each file's bytes, as a pack was trained), each ordered by that hash; only bytes are read, no song parsed."""
+    keyed = [SongRolls(hashlib.sha1(Path(f).read_bytes()).hexdigest(), str(f), np.zeros(0)) for f in files]
+    train, held_out = Corpus(keyed).split(percent)
+    return tuple([s.path for s in sorted(part, key=lambda s: s.key)] for part in (train, held_out))
+
+
+def validation_percent(card: dict) -> int:
+    """The share of songs (%) a pack's training held out, from its card (10 when it does not say)."""
+    return int(card.get("training", {}).get("config", {}).get("validation_percent", 10))
+
+
 def find_files(root: str | Path, genres: Iterable[str] | None = None, ids: Iterable[str] | None = None) -> list[Path]:
     """MIDI and .npz files under root; genres filter by first sub-folder, ids by file stem."""
     root = Path(root)

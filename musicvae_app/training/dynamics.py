@@ -27,7 +27,6 @@ the pack as ``dynamics.json``:
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from pathlib import Path
 
@@ -242,19 +241,9 @@ def ghost_floor(takes: list[tuple[list[float], int]], share: float) -> float | N
 def split_paths(pack: str, data: str) -> tuple[list[str], list[str]]:
     """The pack's (training, validation) song files under data, by file hash as it was trained, each by hash."""
     from ..model.pack import read_card
-    from .data import Corpus, SongRolls, find_files
+    from .data import find_files, split_files, validation_percent
 
-    card = read_card(pack)
-    percent = int(card.get("training", {}).get("config", {}).get("validation_percent", 10))
-    files = find_files(data)
-    keyed = [SongRolls(hashlib.sha1(f.read_bytes()).hexdigest(), str(f), np.zeros(0)) for f in files]
-    train, held_out = Corpus(keyed).split(percent)
-    return tuple([s.path for s in sorted(part, key=lambda s: s.key)] for part in (train, held_out))
-
-
-def training_paths(pack: str, data: str, songs: int) -> list[str]:
-    """The pack's training songs under data (never its validation songs), the first `songs` by hash."""
-    return split_paths(pack, data)[0][:songs]
+    return split_files(find_files(data), validation_percent(read_card(pack)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -268,10 +257,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--calibrate-only", action="store_true", help="keep the fitted table, measure the pack again")
     args = p.parse_args(argv)
     target = Path(args.pack) / DYNAMICS_FILE
+    training = split_paths(args.pack, args.data)[0]  # every file hashed once
     if args.calibrate_only:
         table = json.loads(target.read_text())
     else:
-        paths = training_paths(args.pack, args.data, args.songs)
+        paths = training[: args.songs]
         table = fit([s for s in (read_song(path) for path in paths) if s is not None])
         table["why"] = (
             f"{table['real']['songs']} of {len(paths)} training songs' velocities, each over its song's median "
@@ -289,7 +279,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         # primers from training songs past the ones fitted above (never the validation songs)
-        primers = mid_primers(split_paths(args.pack, args.data)[0][-args.seeds * 2 :], Path(tmp))[: args.seeds]
+        primers = mid_primers(training[-args.seeds * 2 :], Path(tmp))[: args.seeds]
         table["confidence"], table["ghost_floor"] = calibrate(
             Engine.load(args.pack), args.seeds, table["real"]["snare_ghost_share"], primers
         )

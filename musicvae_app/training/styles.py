@@ -21,7 +21,6 @@ The result is a small JSON beside the pack (`styles.json`), read by engine/style
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -328,7 +327,7 @@ def bank_only(pack: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     from ..engine import Engine
     from ..model.pack import read_card
-    from .data import Corpus, SongRolls, find_files
+    from .data import find_files, split_files, validation_percent
 
     p = argparse.ArgumentParser(prog="python -m musicvae_app.training.styles", description=__doc__.split("\n")[0])
     p.add_argument("--pack", required=True, help="the pack folder that gets styles.json")
@@ -340,13 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.bank_only:
         bank_only(args.pack)
         return 0
-    card = read_card(args.pack)
-    percent = int(card.get("training", {}).get("config", {}).get("validation_percent", 10))
-    files = find_files(args.data)
-    keyed = [SongRolls(hashlib.sha1(f.read_bytes()).hexdigest(), str(f), np.zeros(0)) for f in files]
-    train, _ = Corpus(keyed).split(percent)
-    train = sorted(train, key=lambda s: s.key)[: args.songs]
-    styles, labelled, velocity, members = derive([s.path for s in train], args.workers)
+    train, _ = split_files(find_files(args.data), validation_percent(read_card(args.pack)))
+    styles, labelled, velocity, members = derive(train[: args.songs], args.workers)
     engine = Engine.load(args.pack)
     rows = assign_bank(styles, bank_drums(engine), engine.fast.bank_sounding.cpu().numpy())
     for name, s in styles.items():
