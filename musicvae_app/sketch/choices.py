@@ -29,6 +29,7 @@ from ..limits import check_int
 from ..theory.chords import ChordError, bar_text, bars_text, fit_chart, parse_bar, parse_bars
 from .jobs import message
 from .song import DRUMS, LANES, Song
+from .take_edits import lanes_as_part
 
 CHOSEN_KEY = "chords_chosen"  # a take's settings: its chords were chosen among its part's readings ("2", "mixed")
 MIXED = "mixed"
@@ -72,12 +73,7 @@ class ChordChoices:
         lanes = self.session.part_lanes(song) if song is not None else []
         if not lanes:
             return None
-        part = song.copy()
-        others = [i for i in range(len(LANES)) if i not in lanes]
-        part.probs = song.notes().astype(np.float32)
-        part.probs[others] = 0.0
-        part.threshold = 0.5
-        part.performance = None if song.performance is None else song.performance.only(lanes)
+        part = lanes_as_part(song, lanes)
         part.chords = []
         return part
 

@@ -37,8 +37,6 @@ import dataclasses
 import secrets
 from pathlib import Path
 
-import numpy as np
-
 from ..errors import InvalidValue
 from ..limits import MAX_STEPS, check_int, check_program, check_tempo, check_threshold
 from ..theory.chords import chart_cut
@@ -56,7 +54,15 @@ from .pins import carried_pins, unpinned
 from .session_files import OPEN_TEXT, SketchFiles
 from .song import DEFAULT_PROGRAMS, LANES, Song, format_density, lane_index, parse_density
 from .spec import DEFAULT_TEMPO, GenerationSettings
-from .take_edits import infill_plan, lane_names, merged_parts, transpose_refusal, transposed, with_played_part
+from .take_edits import (
+    infill_plan,
+    lane_names,
+    lanes_as_part,
+    merged_parts,
+    transpose_refusal,
+    transposed,
+    with_played_part,
+)
 from .takes import Takes
 from .undo import State
 
@@ -660,12 +666,7 @@ class Session:
         lanes = [LANES.index(n) for n in lane_names(song.settings.get("recorded"))] if song is not None else []
         if not lanes or not self.follow_recorded:
             return None
-        part = song.copy()
-        others = [i for i in range(len(LANES)) if i not in lanes]
-        part.probs = song.notes().astype(np.float32)
-        part.probs[others] = 0.0
-        part.threshold = 0.5
-        part.performance = None if song.performance is None else song.performance.only(lanes)
+        part = lanes_as_part(song, lanes)
         part.settings = song.settings.replace(source="your recording", recorded=",".join(LANES[i] for i in lanes))
         return part
 

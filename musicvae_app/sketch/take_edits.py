@@ -83,6 +83,18 @@ def lane_names(text) -> list[str]:
     return [name for name in LANES if name in names]
 
 
+def lanes_as_part(song: Song, lanes: list[int]) -> Song:
+    """A copy of `song` holding only `lanes` (the musician's own parts) as one part to follow: their sounding
+    notes (at threshold 0.5) and their notes as played; every other lane silent."""
+    part = song.copy()
+    others = [i for i in range(len(LANES)) if i not in lanes]
+    part.probs = song.notes().astype(np.float32)
+    part.probs[others] = 0.0
+    part.threshold = 0.5
+    part.performance = None if song.performance is None else song.performance.only(lanes)
+    return part
+
+
 def with_played_part(song: Song, part: Performance, lane: int, most_steps: int | None = None) -> Song:
     """The take with the musician's part (notes as played, on one `lane`) in place of that lane's notes: the
     roll the model sees from the part on the take's grid, the notes as played kept (Song.performance), the lane
