@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMenu, QWidget
 
 from ..sketch.session import Session
@@ -40,3 +40,15 @@ class Menus:
     view: QMenu
     recovered: QAction
     help: QMenu | None = None
+
+
+def toggle_action(parent: QWidget, menu: QMenu, text: str, name: str, keys: str, tip: str, on_toggled) -> QAction:
+    """A checkable menu entry that shows or hides a view (`on_toggled(checked)`), added at the end of `menu`."""
+    toggle = QAction(text, parent)
+    toggle.setObjectName(name)
+    toggle.setCheckable(True)
+    toggle.setShortcut(QKeySequence(keys))
+    toggle.setToolTip(tip)
+    toggle.toggled.connect(on_toggled)
+    menu.addAction(toggle)
+    return toggle

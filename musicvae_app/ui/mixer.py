@@ -6,12 +6,11 @@ audio stems. A fader drag is one undo step; a double-click puts a fader back (vo
 from __future__ import annotations
 
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QWidget
 
 from ..errors import InvalidValue
 from ..sketch.song import CENTRE_PAN, DEFAULT_VOLUME, LANES
-from .context import Menus, ViewContext
+from .context import Menus, ViewContext, toggle_action
 from .worker import slot
 
 
@@ -134,13 +133,14 @@ class Mixer(QObject):
 def attach_mixer(views: ViewContext, menus: Menus, headers: list) -> Mixer:
     """The mixer rows in the lane headers (hidden at first) and View > Mixer (Ctrl+Alt+M) to show or hide them."""
     mixer = Mixer(views, headers)
-    toggle = QAction("Mixer", views.parent)
-    toggle.setObjectName("mixerAction")
-    toggle.setCheckable(True)
-    toggle.setShortcut(QKeySequence("Ctrl+Alt+M"))
-    toggle.setToolTip("Volume and pan of each lane, in its header (in place of the instrument)")
-    toggle.toggled.connect(slot(mixer.set_shown, 1))
     menus.view.addSeparator()
-    menus.view.addAction(toggle)
-    mixer.toggle_action = toggle
+    mixer.toggle_action = toggle_action(
+        views.parent,
+        menus.view,
+        "Mixer",
+        "mixerAction",
+        "Ctrl+Alt+M",
+        "Volume and pan of each lane, in its header (in place of the instrument)",
+        slot(mixer.set_shown, 1),
+    )
     return mixer

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from ..errors import InvalidValue
 from ..sketch.song import DRUMS, LANES
-from .context import Menus, ViewContext
+from .context import Menus, ViewContext, toggle_action
 from .lanes_view import SELECTION_COLOUR, LaneView
 from .worker import slot
 
@@ -379,13 +379,15 @@ def attach_note_editor(views: ViewContext, menus: Menus) -> NoteEditor:
     """The note editor over the window's lanes, with Edit > Edit notes (N) and Edit > Delete selected notes."""
     editor = NoteEditor(views)
     menus.edit.addSeparator()
-    toggle = QAction("Edit notes", views.parent)
-    toggle.setObjectName("editNotesAction")
-    toggle.setCheckable(True)
-    toggle.setShortcut(QKeySequence("N"))
-    toggle.setToolTip("Click to add notes, drag to move or resize them, Alt+drag for velocity")
-    toggle.toggled.connect(slot(editor.set_editing, 1))
-    menus.edit.addAction(toggle)
+    toggle = toggle_action(
+        views.parent,
+        menus.edit,
+        "Edit notes",
+        "editNotesAction",
+        "N",
+        "Click to add notes, drag to move or resize them, Alt+drag for velocity",
+        slot(editor.set_editing, 1),
+    )
     delete = QAction("Delete selected notes", views.parent)
     delete.setObjectName("deleteNotesAction")
     delete.setShortcuts([QKeySequence(QKeySequence.StandardKey.Delete), QKeySequence("Backspace")])

@@ -13,12 +13,12 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction, QColor, QFont, QKeySequence
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import QComboBox, QLabel, QVBoxLayout, QWidget
 
 from ..errors import InvalidValue
 from ..sketch.song import LANES
-from .context import Menus, ViewContext
+from .context import Menus, ViewContext, toggle_action
 from .lanes_view import AXIS_WIDTH, BACKGROUND, LANE_COLOURS, LANE_RIGHT_MARGIN
 from .worker import slot
 
@@ -218,12 +218,13 @@ def _velocity(value: float) -> int:
 def attach_velocity_strip(views: ViewContext, menus: Menus, editor=None) -> VelocityStrip:
     """The strip under the lanes (hidden at first) and View > Velocity strip (Ctrl+Alt+V) to show or hide it."""
     strip = VelocityStrip(views, editor)
-    toggle = QAction("Velocity strip", views.parent)
-    toggle.setObjectName("velocityStripAction")
-    toggle.setCheckable(True)
-    toggle.setShortcut(QKeySequence("Ctrl+Alt+V"))
-    toggle.setToolTip("A lane's note velocities under the roll: drag a bar to change it")
-    toggle.toggled.connect(slot(strip.set_shown, 1))
-    menus.view.addAction(toggle)
-    strip.toggle_action = toggle
+    strip.toggle_action = toggle_action(
+        views.parent,
+        menus.view,
+        "Velocity strip",
+        "velocityStripAction",
+        "Ctrl+Alt+V",
+        "A lane's note velocities under the roll: drag a bar to change it",
+        slot(strip.set_shown, 1),
+    )
     return strip
