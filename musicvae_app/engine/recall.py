@@ -1,9 +1,10 @@
 """Grooves that come back: where a lane returns to an earlier 4-bar chunk of its section, and how it plays it.
 
 Real songs (200 training windows, evaluation/learn_arrangement.py): where an earlier chunk has the same chords bar
-by bar, a lane replays it (Jaccard >= 0.9) in 43-73 % of chunks (strings 43, piano 67, guitar 68, bass 73); where
-the nearest shares 3 of 4 chords, it replays it with the other bar moved to its new root in 4-25 % (bass 25,
-guitar 16, piano 11, strings 4); fewer shared chords, under 6 %. The
+by bar, a lane comes back to it (Jaccard >= 0.6) in 77-90 % of chunks (strings 77, piano 81, drums 88, bass 88,
+guitar 90); where the nearest shares 3 of 4 chords, with the other bar moved to its new root, in 34-75 % (strings
+34, piano 50, guitar 55, bass 60, drums 75); fewer shared chords, 4-14 % (drums 57). About half of the returns
+replay the chunk exactly (Jaccard >= 0.9: strings 36 %, the rest 50-54 %), the others with a variation. The
 loop (`Loop._recall`) draws the returns at those shares and decodes them from the source's latents; `replay`
 plays the source's finished notes again after the groove stage, whose per-bar draws (passing notes, restrikes,
 voicing) would otherwise blur a return past recognition.
@@ -15,54 +16,83 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..sketch.song import DRUMS
+
 RECALL_NOISE = 0.05  # sd on a recalled pattern's latents (the loop's noise is about 1): the same groove, a nuance
+# lanes whose chunks that do not return move on, free of the pull toward the first chunk: the drums (no chords
+# steer them; held by the pull, 86-91 % of their chunks were near an earlier one against real songs' 64 %)
+MOVES_ON = (DRUMS,)
+VARIED_BARS = 1  # a return with a variation plays the pattern's notes again but for its last bar, its own
 
 
 @dataclass
 class Recall:
-    """Grooves that come back (card `recall`, `recall_moved`): at each new chunk, each lane may return to the
-    earlier chunk of its section that shares most of its chords, bar by bar. All four the same: it returns at the
-    lane's `rates` and plays that chunk's notes again; three: at `moved`, the bar of the other chord moved to its
-    root (a riff held through a changed chord); fewer: no return (real lanes come back there in under 6 %). A
-    return takes the source's latents plus a nuance of RECALL_NOISE, so the chunks after it go on from the
-    pattern. section: (chunks,) the section index of each chunk (-1 outside any); seed: its own random stream
-    (takes without it are unchanged)."""
+    """Grooves that come back (card `recall`, `recall_moved`, `recall_apart`, `recall_exact`, `recall_moves`): at
+    each new chunk, each lane may return to the earlier chunk of its section that shares most of its chords, bar by
+    bar: all four the same at the lane's `rates`, three at `moved`, two or fewer at `apart` (None: no return
+    there). Where chords changed, the bars of another chord move to their new roots at the lane's `shift` share (a
+    riff moved with the chord), else keep their notes, fitted to the new chords (a pedal, common tones: most real
+    returns); the drums return as they were. Of the returns, the lane's `exact` share plays the chunk again note
+    for note, the rest with a variation (its last bar its own; None: every return exact). An exact return takes the
+    source's latents plus a nuance of RECALL_NOISE, so the chunks after it go on from the pattern; a varied one
+    keeps the loop's chunk, heard in its last bar. section: (chunks,) the section index of each chunk (-1 outside
+    any); seed: its own random stream (takes without it are unchanged)."""
 
     rates: np.ndarray
     section: np.ndarray
     seed: int
     moved: np.ndarray | None = None
-    made: list = field(default_factory=list)  # (chunk, lane, take, source chunk, moves a bar or None) of each return
+    apart: np.ndarray | None = None
+    exact: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
+    made: list = field(default_factory=list)
 
-    def sources(self, target: int, plan, batch: int) -> list[tuple[int, list[int] | None] | None]:
+    def sources(self, target: int, plan, batch: int) -> list[tuple[int, list[int] | None, int] | None]:
         """Per take of the batch, (the chunk `target` may return to, the semitones each bar moves: None for the
-        same chords) or None (nothing earlier in its section shares enough of its chords)."""
+        same chords, how many bars share their chord) or None (nothing earlier in its section shares enough)."""
         same = [c for c in range(target) if self.section[c] == self.section[target]]
         order = sorted(same, key=lambda c: (c < 1, c))  # the first after the start, else the start
         out = []
         for b in range(batch):
             if plan is None:
-                out.append((order[0], None) if order else None)
+                out.append((order[0], None, -1) if order else None)
                 continue
             bars = plan.features[:, b].reshape(plan.features.shape[0], -1, 24).cpu().numpy()
-            found, best = None, len(bars[target]) - 2
+            n_bars = len(bars[target])
+            found, best = None, (-1 if self.apart is not None else n_bars - 2)
             for c in order:
                 k = int((bars[c] == bars[target]).all(axis=1).sum())
                 if k > best:
                     found, best = c, k
             if found is None:
                 out.append(None)
-            elif best == len(bars[target]):
-                out.append((found, None))
+            elif best == n_bars:
+                out.append((found, None, best))
             else:
-                out.append((found, chord_moves(bars[found], bars[target])))
+                out.append((found, chord_moves(bars[found], bars[target]), best))
         return out
 
-    def rate(self, moves) -> np.ndarray:
-        """The five lanes' shares of returning to a source (moves None: the same chords)."""
-        if moves is None:
+    def returns(self, target: int, lane: int, take: int, exact: bool = False) -> bool:
+        """Whether `lane` of `take` returned at chunk `target` (exact: note for note)."""
+        return any(m[:3] == (target, lane, take) and (m[5] or not exact) for m in self.made)
+
+    def rate(self, shared: int, bars: int = 4) -> np.ndarray:
+        """The five lanes' shares of returning to a source that shares `shared` of its `bars` bars' chords (-1:
+        no chords, as the same)."""
+        if shared < 0 or shared >= bars:
             return self.rates
-        return self.moved if self.moved is not None else np.zeros_like(self.rates)
+        share = self.moved if shared == bars - 1 else self.apart
+        return share if share is not None else np.zeros_like(self.rates)
+
+    def exact_share(self) -> np.ndarray:
+        """The five lanes' shares of returns played note for note."""
+        return self.exact if self.exact is not None else np.ones_like(self.rates)
+
+    def moved_share(self) -> np.ndarray:
+        """The five lanes' shares of returns under changed chords moved to the new roots (the rest keep their
+        notes, which the chords then fit)."""
+        return self.shift if self.shift is not None else np.ones_like(self.rates)
 
 
 def chord_moves(source: np.ndarray, target: np.ndarray) -> list[int]:
@@ -97,16 +127,17 @@ def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar
     """In place on a take's finished probabilities (5, B, steps, 128), after the groove stage: each return of
     `made` plays its source chunk's notes again (moved bar by bar to its new roots where it moved; the chart check
     that follows re-voices them to the new chords), but for its last beat, where the band leads into whatever
-    comes next (a bass approach note, a pickup). Only bars the take may change (free: (bars, 5)). How many
-    returns were replayed."""
+    comes next (a bass approach note, a pickup), and, a return with a variation, for its last VARIED_BARS bars,
+    its own (decoded from the pattern, then the groove's draws). Only bars the take may change (free: (bars,
+    5)). How many returns were replayed."""
     beat = bar_steps // 4
     chunk = chunk_bars * bar_steps
     done = 0
-    for target, lane, b, src, moves in made:
+    for target, lane, b, src, moves, exact in made:
         t0, s0 = target * chunk, src * chunk
         if t0 + chunk > probs.shape[2] or not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
             continue
-        for j in range(chunk_bars):
+        for j in range(chunk_bars if exact else chunk_bars - VARIED_BARS):
             rows = slice(j * bar_steps, (j + 1) * bar_steps - (beat if j == chunk_bars - 1 else 0))
             cells = probs[lane, b, s0 : s0 + chunk][rows]
             if moves is not None:
@@ -114,3 +145,39 @@ def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar
             probs[lane, b, t0 : t0 + chunk][rows] = cells
         done += 1
     return done
+
+
+def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int) -> int:
+    """In place on a finished take (Song) of the batch, after the chart check: each return of `made` to the same
+    chords, beat for beat (`chords`: a Chord or None a beat, or None; the drums always), plays its source's
+    finished notes again, which the check fitted to those chords already; the check mends a bar by what the
+    whole band plays there, so it would otherwise mend a returning lane's bar as it did not its source's. As
+    `replay`: but for its last beat (a return with a variation, its last VARIED_BARS bars). Only bars the take may
+    change (free: (bars, 5)). How many returns were settled."""
+    bar = song.steps_per_bar
+    beat, chunk = bar // 4, chunk_bars * bar
+    done = 0
+    for target, lane, b, src, moves, exact in made:
+        t0, s0 = target * chunk, src * chunk
+        if b != take or moves is not None or t0 + chunk > song.n_steps:
+            continue
+        if not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
+            continue
+        if lane != DRUMS:
+            if chords is None:
+                continue
+            beats = chunk_bars * 4
+            if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
+                continue
+        rows = chunk - beat if exact else (chunk_bars - VARIED_BARS) * bar
+        heard = song.probs[lane, :, :] >= song.threshold
+        if not np.array_equal(_bars_heard(heard[t0 : t0 + rows], bar), _bars_heard(heard[s0 : s0 + rows], bar)):
+            continue  # a bar laid out since (roles) stays out
+        song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]
+        done += 1
+    return done
+
+
+def _bars_heard(cells: np.ndarray, bar: int) -> np.ndarray:
+    """Per bar (or part of one) of (steps, 128) cells, whether any sounds."""
+    return np.array([cells[i : i + bar].any() for i in range(0, len(cells), bar)])
