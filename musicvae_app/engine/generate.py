@@ -22,7 +22,7 @@ from . import energy, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import finish_probs
-from .recall import Recall, replay, settle
+from .recall import Recall, replay, settle, twin_chunks
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -201,6 +201,7 @@ class Generation:
                 shares = [np.asarray(v, dtype=float) if v is not None else None for v in _recall_shares(g)]
                 rates = shares[0] if shares[0] is not None else np.zeros(n_lanes)
                 recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, *shares[1:])
+                recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)  # a second verse returns to the first
             probs, latents = self.loop.run(
                 first,
                 first_z,

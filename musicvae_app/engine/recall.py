@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..sketch.song import DRUMS
+from ..theory.sections import repeats
 
 RECALL_NOISE = 0.05  # sd on a recalled pattern's latents (the loop's noise is about 1): the same groove, a nuance
 # lanes whose chunks that do not return move on, free of the pull toward the first chunk: the drums (no chords
@@ -36,7 +37,9 @@ class Recall:
     for note, the rest with a variation (its last bar its own; None: every return exact). An exact return takes the
     source's latents plus a nuance of RECALL_NOISE, so the chunks after it go on from the pattern; a varied one
     keeps the loop's chunk, heard in its last bar. section: (chunks,) the section index of each chunk (-1 outside
-    any); seed: its own random stream (takes without it are unchanged)."""
+    any); twin: (chunks,) for a chunk of a section that comes back (a second verse), the chunk at its place in
+    the first section of its kind, its first source at as many shared chords (-1: none); seed: its own random
+    stream (takes without it are unchanged)."""
 
     rates: np.ndarray
     section: np.ndarray
@@ -45,6 +48,7 @@ class Recall:
     apart: np.ndarray | None = None
     exact: np.ndarray | None = None
     shift: np.ndarray | None = None
+    twin: np.ndarray | None = None  # (chunks,) the chunk of the first section of its kind it plays again, or -1
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)
 
@@ -53,6 +57,8 @@ class Recall:
         same chords, how many bars share their chord) or None (nothing earlier in its section shares enough)."""
         same = [c for c in range(target) if self.section[c] == self.section[target]]
         order = sorted(same, key=lambda c: (c < 1, c))  # the first after the start, else the start
+        if self.twin is not None and 0 <= self.twin[target] < target:  # a section that comes back: its first time
+            order = [int(self.twin[target])] + [c for c in order if c != self.twin[target]]
         out = []
         for b in range(batch):
             if plan is None:
@@ -93,6 +99,20 @@ class Recall:
         """The five lanes' shares of returns under changed chords moved to the new roots (the rest keep their
         notes, which the chords then fit)."""
         return self.shift if self.shift is not None else np.ones_like(self.rates)
+
+
+def twin_chunks(sections, chunks: int, bars: int) -> np.ndarray:
+    """(chunks,) for each chunk whose first bar lies in a section that comes back (theory.sections.repeats), the
+    chunk at the same place in the first section of its kind, where that place starts a chunk; else -1."""
+    out = np.full(chunks, -1)
+    for again, first in repeats(list(sections)):
+        for c in range(chunks):
+            bar = c * bars  # 0-based first bar of the chunk
+            if again.start - 1 <= bar < again.start - 1 + again.bars:
+                source = first.start - 1 + (bar - (again.start - 1)) % first.bars
+                if source % bars == 0 and source // bars < c:
+                    out[c] = source // bars
+    return out
 
 
 def chord_moves(source: np.ndarray, target: np.ndarray) -> list[int]:
