@@ -1,7 +1,8 @@
 """Issue 29, an arrangement: grooves that come back, lanes playing per bar, notes per bar, a kit in every style,
 measured on real songs beside ours.
 
-    .venv/bin/python -m benchmarks.bench_arrangement --data ../shared/data/band-midi --songs 48 [--train] [--chart | --form | --plain]
+    .venv/bin/python -m benchmarks.bench_arrangement --data ../shared/data/band-midi --songs 48 [--train]
+        [--chart | --form | --plain] [--seed N]
 
 Real: the songs' own windows (a mid-song chunk and 7 after it, 32 bars, as `musicvae evaluate --steps 7`
 takes them). Ours: the engine asked to play each window's own chords (recognized from the real song) from its

@@ -86,25 +86,27 @@ def test_each_lane_drums_included_comes_back_at_about_its_learned_share(shipped,
         assert ((found >= 0.6) & (found < 0.9)).mean() >= 0.1, (name, found)  # returns with a variation
 
 
-def test_drums_return_and_move_on_with_the_learned_share(shipped):
-    """The drums come back (their share learned from real songs, not 0); with their returns off they repeat
-    exactly less under a chart whose chords change every chunk, where their chunks that do not return move on."""
+def test_drums_return_at_their_learned_share_and_otherwise_move_on(shipped):
+    """The drums come back (their shares learned from real songs, not 0): under a chart whose chords change every
+    chunk, about a third to two thirds of their chunks replay an earlier one note for note (real songs: 34 %);
+    with the drums' shares at 0 their chunks all move on (free of the pull toward the first chunk) and few do."""
     card = shipped.card
     assert card.recall[DRUMS] > 0.5 and card.recall_apart[DRUMS] > 0.3
     chart = "C G Am F Dm G C E7 F C G Am Em F G C"
 
-    def drum_backs():
+    def exact_share() -> float:
         rolls = [shipped.generate(steps=7, seed=s, chords=chart).notes()[DRUMS] for s in range(6)]
-        return [gm.return_kinds(r, [None] * 32, 4, moves=False) for r in rolls]
+        rows = [exact for r in rolls for _, _, exact, _ in gm.return_kinds(r, [None] * 32, 4, moves=False)]
+        return float(np.mean(rows))
 
-    on = drum_backs()
+    on = exact_share()
+    no_drums = {key: [*getattr(card, key)[:DRUMS], 0.0] for key in ("recall", "recall_moved", "recall_apart")}
     try:
-        shipped.use_card(recall_apart=[0.0] * 5, recall_moved=[0.0] * 5, recall=[0.0] * 5)
-        off = drum_backs()
+        shipped.use_card(**no_drums)
+        off = exact_share()
     finally:
         shipped.use_card(card)
-    share = lambda rows: np.mean([exact for take in rows for _, _, exact, _ in take])  # noqa: E731
-    assert share(on) >= share(off) + 0.1, (share(on), share(off))
+    assert 0.3 <= on <= 0.7 and on >= off + 0.15, (on, off)
 
 
 def test_a_pattern_changes_at_a_section_change_and_comes_back_with_its_section(shipped, tmp_path):

@@ -312,9 +312,9 @@ class Generation:
 
 
 def _recall_shares(g) -> tuple:
-    """The card's shares of returns (recall, recall_moved, recall_apart, recall_exact, recall_moves), None where
-    unset."""
-    return g.recall, g.recall_moved, g.recall_apart, g.recall_exact, g.recall_moves
+    """The card's shares of returns (recall, recall_moved, recall_apart, recall_exact, recall_moves,
+    recall_exact_changed), None where unset."""
+    return g.recall, g.recall_moved, g.recall_apart, g.recall_exact, g.recall_moves, g.recall_exact_changed
 
 
 def _chunk_sections(sections, chunks: int, bars: int) -> np.ndarray:

@@ -412,14 +412,16 @@ class Loop:
         lanes, batch, k = z_next.shape
         chance = rng.random((lanes, batch))
         nuance = rng.standard_normal((lanes, batch, k)).astype(np.float32) * RECALL_NOISE
-        exact = rng.random((lanes, batch)) < recall.exact_share()[:lanes, None]
+        draw = rng.random((lanes, batch))
+        exact = np.zeros((lanes, batch), dtype=bool)
         shift = rng.random((lanes, batch)) < recall.moved_share()[:lanes, None]
         out = None
         for b, found in enumerate(recall.sources(target, plan, batch)):
             if found is None:
                 continue
-            src, moves, shared = found
-            for lane in np.flatnonzero(chance[:, b] < recall.rate(shared, self.cfg.bars)[:lanes]):
+            src, moves, rates = found
+            exact[:, b] = draw[:, b] < recall.exact_share(moves is not None)[:lanes]
+            for lane in np.flatnonzero(chance[:, b] < rates[:lanes]):
                 if revived is not None and bool(revived[lane, b]):
                     continue
                 if exact[lane, b]:  # a variation keeps the loop's own chunk, its last bars heard (replay)

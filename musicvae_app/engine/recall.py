@@ -28,18 +28,18 @@ VARIED_BARS = 1  # a return with a variation plays the pattern's notes again but
 
 @dataclass
 class Recall:
-    """Grooves that come back (card `recall`, `recall_moved`, `recall_apart`, `recall_exact`, `recall_moves`): at
-    each new chunk, each lane may return to the earlier chunk of its section that shares most of its chords, bar by
-    bar: all four the same at the lane's `rates`, three at `moved`, two or fewer at `apart` (None: no return
-    there). Where chords changed, the bars of another chord move to their new roots at the lane's `shift` share (a
-    riff moved with the chord), else keep their notes, fitted to the new chords (a pedal, common tones: most real
-    returns); the drums return as they were. Of the returns, the lane's `exact` share plays the chunk again note
-    for note, the rest with a variation (its last bar its own; None: every return exact). An exact return takes the
-    source's latents plus a nuance of RECALL_NOISE, so the chunks after it go on from the pattern; a varied one
-    keeps the loop's chunk, heard in its last bar. section: (chunks,) the section index of each chunk (-1 outside
-    any); twin: (chunks,) for a chunk of a section that comes back (a second verse), the chunk at its place in
-    the first section of its kind, its first source at as many shared chords (-1: none); seed: its own random
-    stream (takes without it are unchanged)."""
+    """Grooves that come back (card `recall`, `recall_moved`, `recall_apart`, `recall_exact`,
+    `recall_exact_changed`, `recall_moves`): at each new chunk, each lane may return to the earlier chunk of its
+    section that shares most of its chords, bar by bar: all four the same at the lane's `rates`, three at `moved`,
+    two or fewer at `apart` (None: no return there). Where chords changed, the bars of another chord move to their
+    new roots at the lane's `shift` share (a riff moved with the chord), else keep their notes, fitted to the new
+    chords (a pedal, common tones: most real returns); the drums return as they were. Of the returns, the lane's
+    `exact` share (under changed chords `exact_changed`) plays the chunk again note for note, the rest with a
+    variation (its last bar its own; None: every return exact). An exact return takes the source's latents plus a
+    nuance of RECALL_NOISE, so the chunks after it go on from the pattern; a varied one keeps the loop's chunk,
+    heard in its last bar. section: (chunks,) the section index of each chunk (-1 outside any); twin: (chunks,) for
+    a chunk of a section that comes back (a second verse), the chunk at its place in the first section of its kind,
+    to which it returns (-1: none); seed: its own random stream (takes without it are unchanged)."""
 
     rates: np.ndarray
     section: np.ndarray
@@ -48,35 +48,41 @@ class Recall:
     apart: np.ndarray | None = None
     exact: np.ndarray | None = None
     shift: np.ndarray | None = None
+    exact_changed: np.ndarray | None = None
     twin: np.ndarray | None = None  # (chunks,) the chunk of the first section of its kind it plays again, or -1
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)
 
-    def sources(self, target: int, plan, batch: int) -> list[tuple[int, list[int] | None, int] | None]:
+    def sources(self, target: int, plan, batch: int) -> list[tuple[int, list[int] | None, np.ndarray] | None]:
         """Per take of the batch, (the chunk `target` may return to, the semitones each bar moves: None for the
-        same chords, how many bars share their chord) or None (nothing earlier in its section shares enough)."""
+        same chords, the five lanes' shares of returning) or None (nothing earlier in its section shares enough).
+        A chunk of a section that comes back returns to its twin in the first time of its kind (share 1)."""
         same = [c for c in range(target) if self.section[c] == self.section[target]]
         order = sorted(same, key=lambda c: (c < 1, c))  # the first after the start, else the start
-        if self.twin is not None and 0 <= self.twin[target] < target:  # a section that comes back: its first time
-            order = [int(self.twin[target])] + [c for c in order if c != self.twin[target]]
+        twin = int(self.twin[target]) if self.twin is not None and 0 <= self.twin[target] < target else None
+        if twin is not None:
+            order = [twin] + [c for c in order if c != twin]
         out = []
         for b in range(batch):
             if plan is None:
-                out.append((order[0], None, -1) if order else None)
+                out.append(
+                    (order[0], None, self.rates if twin is None else np.ones_like(self.rates)) if order else None
+                )
                 continue
             bars = plan.features[:, b].reshape(plan.features.shape[0], -1, 24).cpu().numpy()
             n_bars = len(bars[target])
             found, best = None, (-1 if self.apart is not None else n_bars - 2)
             for c in order:
                 k = int((bars[c] == bars[target]).all(axis=1).sum())
-                if k > best:
+                if k > best or c == twin:
                     found, best = c, k
+                if c == twin:
+                    break
             if found is None:
                 out.append(None)
-            elif best == n_bars:
-                out.append((found, None, best))
-            else:
-                out.append((found, chord_moves(bars[found], bars[target]), best))
+                continue
+            moves = None if best == n_bars else chord_moves(bars[found], bars[target])
+            out.append((found, moves, np.ones_like(self.rates) if found == twin else self.rate(best, n_bars)))
         return out
 
     def returns(self, target: int, lane: int, take: int, exact: bool = False) -> bool:
@@ -91,9 +97,10 @@ class Recall:
         share = self.moved if shared == bars - 1 else self.apart
         return share if share is not None else np.zeros_like(self.rates)
 
-    def exact_share(self) -> np.ndarray:
-        """The five lanes' shares of returns played note for note."""
-        return self.exact if self.exact is not None else np.ones_like(self.rates)
+    def exact_share(self, changed: bool = False) -> np.ndarray:
+        """The five lanes' shares of returns played note for note (changed: under changed chords)."""
+        share = self.exact_changed if changed and self.exact_changed is not None else self.exact
+        return share if share is not None else np.ones_like(self.rates)
 
     def moved_share(self) -> np.ndarray:
         """The five lanes' shares of returns under changed chords moved to the new roots (the rest keep their

@@ -11,8 +11,8 @@ Training songs only (the validation songs `musicvae evaluate` reports are never 
   of those chunks (`groove_metrics.return_kinds`: on-cell Jaccard >= 0.6, the bars of another chord moved to
   their new roots; the drums as they are): a groove held, a riff held through a changed chord, a pattern
   that returns although the chords moved on;
-- `recall_exact`: per lane, of those returns, the share that replay the chunk exactly (Jaccard >= 0.9); the
-  rest come back with a variation;
+- `recall_exact`, `recall_exact_changed`: per lane, of those returns to the same chords / under changed chords,
+  the share that replay the chunk exactly (Jaccard >= 0.9); the rest come back with a variation;
 - `recall_moves`: per lane, of the returns where the chords changed, the share that match better with the bars of
   another chord moved to their new roots than as they were (most real returns keep their notes: a pedal, common
   tones; the drums 0);
@@ -46,6 +46,7 @@ KEYS = (
     "recall_moved",
     "recall_apart",
     "recall_exact",
+    "recall_exact_changed",
     "recall_moves",
     "role_rest",
     "role_absent",
@@ -56,7 +57,7 @@ KEYS = (
 def measure(rolls: list[np.ndarray]) -> dict:
     """The shares from (5, steps, 128) band rolls (each a whole number of 4-bar chunks)."""
     back = np.zeros((len(LANES), 3, 2))  # per lane and best shared chords (4, 3, <= 2): (chunks, of them back)
-    exact = np.zeros((len(LANES), 2))  # per lane: (chunks back, of them exactly)
+    exact = np.zeros((len(LANES), 2, 2))  # per lane, same chords / changed: (chunks back, of them exactly)
     shifted = np.zeros((len(LANES), 2))  # per lane: (chunks back under changed chords, of them moved)
     plays = np.zeros((2, 2))  # per comping lane: (bars the other plays in, of them this one silent)
     absent = np.zeros((2, 2))  # per comping lane: (windows the other plays in, of them this one silent throughout)
@@ -67,7 +68,7 @@ def measure(rolls: list[np.ndarray]) -> dict:
             for k, near, same, moved in gm.return_kinds(roll[lane], chords, CHUNK_BARS, moves=lane != gm.DRUMS):
                 back[lane, min(CHUNK_BARS - k, 2)] += (1, near)
                 if near:
-                    exact[lane] += (1, same)
+                    exact[lane, int(k < CHUNK_BARS)] += (1, same)
                     if k < CHUNK_BARS:
                         shifted[lane] += (1, moved)
         strikes += gm.beat_restrikes(roll[:, CHUNK_BARS * BAR_STEPS :], BAR_STEPS)
@@ -83,7 +84,7 @@ def measure(rolls: list[np.ndarray]) -> dict:
     rest = share(plays) + [0.0] * (len(LANES) - 2)
     counts = {
         "chunks by shared chords (4, 3, <= 2)": back[..., 0].astype(int).tolist(),
-        "returns": exact[:, 0].astype(int).tolist(),
+        "returns (same chords, changed)": exact[..., 0].astype(int).tolist(),
         "comping bars": plays[:, 0].astype(int).tolist(),
         "comping windows": absent[:, 0].astype(int).tolist(),
         "held into a hit": strikes[:, 0].astype(int).tolist(),
@@ -92,7 +93,8 @@ def measure(rolls: list[np.ndarray]) -> dict:
         "recall": share(back[:, 0]),
         "recall_moved": share(back[:, 1]),
         "recall_apart": share(back[:, 2]),
-        "recall_exact": share(exact),
+        "recall_exact": share(exact[:, 0]),
+        "recall_exact_changed": share(exact[:, 1]),
         "recall_moves": share(shifted),
         "role_rest": rest,
         "role_absent": share(absent) + [0.0] * (len(LANES) - 2),
@@ -132,7 +134,8 @@ def main(argv=None) -> int:
             "recognized bar by bar; evaluation/learn_arrangement.py): recall, recall_moved, recall_apart, per lane, of "
             "the 4-bar chunks whose earlier chunk sharing most chords shares 4 / 3 / 2 or fewer, the share that come "
             "back to one (Jaccard >= 0.6, bars of other chords moved to their roots; drums as they are); "
-            "recall_exact, of those returns the share exact (Jaccard >= 0.9); recall_moves, of the returns under "
+            "recall_exact, recall_exact_changed, of those returns to the same chords / under changed chords the share "
+            "exact (Jaccard >= 0.9); recall_moves, of the returns under "
             "changed chords, the share closer moved than as they were; "
             "role_rest, piano and guitar, where the other plays a bar, the share this one is silent (windows "
             "with both); role_absent, of windows where the other plays, the share this one is silent throughout; "

@@ -248,7 +248,9 @@ FIELDS: dict[str, Field] = _fields(
     Field("recall_apart", "one share or five, 0-1", None, _check_lane_shares,
           "per lane: chunks that return to an earlier pattern sharing two chords or fewer", card=G),
     Field("recall_exact", "one share or five, 0-1", None, _check_lane_shares,
-          "per lane: returns played note for note (the rest with a variation; unset: all)", card=G),
+          "per lane: returns to the same chords played note for note (the rest varied; unset: all)", card=G),
+    Field("recall_exact_changed", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: returns under changed chords played note for note (unset: as recall_exact)", card=G),
     Field("recall_moves", "one share or five, 0-1", None, _check_lane_shares,
           "per lane: returns under changed chords moved to the new roots (the rest as they were; unset: all)",
           card=G),
@@ -372,6 +374,7 @@ class CardDefaults:
     recall_moved: tuple[float, ...] | None = _default("recall_moved")
     recall_apart: tuple[float, ...] | None = _default("recall_apart")
     recall_exact: tuple[float, ...] | None = _default("recall_exact")
+    recall_exact_changed: tuple[float, ...] | None = _default("recall_exact_changed")
     recall_moves: tuple[float, ...] | None = _default("recall_moves")
     role_rest: tuple[float, ...] | None = _default("role_rest")
     role_absent: tuple[float, ...] | None = _default("role_absent")
