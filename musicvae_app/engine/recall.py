@@ -24,6 +24,7 @@ RECALL_NOISE = 0.05  # sd on a recalled pattern's latents (the loop's noise is a
 # steer them; held by the pull, 86-91 % of their chunks were near an earlier one against real songs' 64 %)
 MOVES_ON = (DRUMS,)
 VARIED_BARS = 1  # a return with a variation plays the pattern's notes again but for its last bar, its own
+CRASHES = [49, 57]  # crash cymbals 1 and 2 (GM): a return keeps the one on its downbeat
 
 
 @dataclass
@@ -169,6 +170,9 @@ def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar
             cells = probs[lane, b, s0 : s0 + chunk][rows]
             if moves is not None:
                 cells = shift_pitches(cells, moves[j])
+            if lane == DRUMS and j == 0:  # a crash the groove put on the chunk's downbeat (a new phrase) stays
+                cells = cells.copy()
+                cells[0, CRASHES] = np.maximum(cells[0, CRASHES], probs[lane, b, t0, CRASHES])
             probs[lane, b, t0 : t0 + chunk][rows] = cells
         done += 1
     return done
@@ -200,7 +204,10 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
         heard = song.probs[lane, :, :] >= song.threshold
         if not np.array_equal(_bars_heard(heard[t0 : t0 + rows], bar), _bars_heard(heard[s0 : s0 + rows], bar)):
             continue  # a bar laid out since (roles) stays out
+        crash = song.probs[lane, t0, CRASHES].copy() if lane == DRUMS else None
         song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]
+        if crash is not None:  # as `replay`: the downbeat's crash stays
+            song.probs[lane, t0, CRASHES] = np.maximum(song.probs[lane, t0, CRASHES], crash)
         done += 1
     return done
 
