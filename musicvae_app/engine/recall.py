@@ -70,7 +70,7 @@ class Recall:
                     (order[0], None, self.rates if twin is None else np.ones_like(self.rates)) if order else None
                 )
                 continue
-            bars = plan.features[:, b].reshape(plan.features.shape[0], -1, 24).cpu().numpy()
+            bars = self._features(plan)[:, b]
             n_bars = len(bars[target])
             found, best = None, (-1 if self.apart is not None else n_bars - 2)
             for c in order:
@@ -85,6 +85,13 @@ class Recall:
             moves = None if best == n_bars else chord_moves(bars[found], bars[target])
             out.append((found, moves, np.ones_like(self.rates) if found == twin else self.rate(best, n_bars)))
         return out
+
+    def _features(self, plan) -> np.ndarray:
+        """The plan's chord features per chunk, take and bar (chunks, B, bars, 24), read from the device once."""
+        if getattr(self, "_feats", None) is None or self._feats[0] is not plan:
+            feats = plan.features.cpu().numpy()
+            self._feats = (plan, feats.reshape(feats.shape[0], feats.shape[1], -1, 24))
+        return self._feats[1]
 
     def returns(self, target: int, lane: int, take: int, exact: bool = False) -> bool:
         """Whether `lane` of `take` returned at chunk `target` (exact: note for note)."""
@@ -201,8 +208,8 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
             if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
                 continue
         rows = chunk - beat if exact else (chunk_bars - VARIED_BARS) * bar
-        heard = song.probs[lane, :, :] >= song.threshold
-        if not np.array_equal(_bars_heard(heard[t0 : t0 + rows], bar), _bars_heard(heard[s0 : s0 + rows], bar)):
+        target, source = song.probs[lane, t0 : t0 + rows], song.probs[lane, s0 : s0 + rows]
+        if not np.array_equal(_bars_heard(target, bar, song.threshold), _bars_heard(source, bar, song.threshold)):
             continue  # a bar laid out since (roles) stays out
         crash = song.probs[lane, t0, CRASHES].copy() if lane == DRUMS else None
         song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]
@@ -212,6 +219,9 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
     return done
 
 
-def _bars_heard(cells: np.ndarray, bar: int) -> np.ndarray:
-    """Per bar (or part of one) of (steps, 128) cells, whether any sounds."""
-    return np.array([cells[i : i + bar].any() for i in range(0, len(cells), bar)])
+def _bars_heard(probs: np.ndarray, bar: int, threshold: float) -> np.ndarray:
+    """Per bar (or part of one) of (steps, 128) probabilities, whether any cell sounds."""
+    loud = probs.max(axis=1) >= threshold
+    pad = np.zeros(-(-len(loud) // bar) * bar, dtype=bool)
+    pad[: len(loud)] = loud
+    return pad.reshape(-1, bar).any(axis=1)
