@@ -407,7 +407,7 @@ class Loop:
     def _recall(self, z_next, chunk_latents, target: int, recall: Recall, rng, plan, revived, held) -> torch.Tensor:
         """z_next (L, B, K) with the lanes that return to their pattern exactly this chunk taken from it (plus a
         nuance; a return with a variation keeps the loop's chunk for the bars the replay leaves); the lanes of
-        `recall.MOVES_ON` that do not return exactly move on: their prediction without the pull toward the first
+        MOVES_ON (recall.py) that do not return exactly move on: their prediction without the pull toward the first
         chunk (held: (home, pull))."""
         lanes, batch, k = z_next.shape
         chance = rng.random((lanes, batch))
@@ -424,7 +424,7 @@ class Loop:
             for lane in np.flatnonzero(chance[:, b] < rates[:lanes]):
                 if revived is not None and bool(revived[lane, b]):
                     continue
-                if exact[lane, b]:  # a variation keeps the loop's own chunk, its last bars heard (replay)
+                if exact[lane, b]:  # a variation keeps the loop's own chunk, heard in its last bars (replay)
                     out = z_next.clone() if out is None else out
                     out[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(nuance[lane, b], device=out.device)
                 lane_moves = None if lane == DRUMS or moves is None else (moves if shift[lane, b] else [0] * len(moves))
@@ -450,7 +450,7 @@ class Loop:
             if moves is None or lane == DRUMS:
                 if exact:
                     plain[lane, at] = plain[lane, source]
-                else:  # a variation: the pattern's notes but for its last bars, decoded from its latents
+                else:  # a variation: the pattern's notes but for its last bars, the loop's own chunk there
                     keep = (bars - VARIED_BARS) * spb
                     plain[lane, at, :keep] = plain[lane, source, :keep]
                 continue
