@@ -18,6 +18,7 @@ import numpy as np
 
 from ..sketch.song import DRUMS
 from ..theory.sections import repeats
+from .chording import fit_to_chart
 
 RECALL_NOISE = 0.05  # sd on a recalled pattern's latents (the loop's noise is about 1): the same groove, a nuance
 # lanes whose chunks that do not return move on, free of the pull toward the first chunk: the drums (no chords
@@ -191,10 +192,13 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
     finished notes again, which the check fitted to those chords already; the check mends a bar by what the
     whole band plays there, so it would otherwise mend a returning lane's bar as it did not its source's. As
     `replay`: but for its last beat (a return with a variation, its last VARIED_BARS bars). Only bars the take may
-    change (free: (bars, 5)). How many returns were settled."""
+    change (free: (bars, 5)). The bars of the settled returns are checked again (chording.fit_to_chart: only a bar
+    no longer heard as its chord is mended, the band around the returning lane being another than its source's).
+    How many returns were settled."""
     bar = song.steps_per_bar
     beat, chunk = bar // 4, chunk_bars * bar
     done = 0
+    touched = np.zeros_like(free)
     for target, lane, b, src, moves, exact in made:
         t0, s0 = target * chunk, src * chunk
         if b != take or moves is not None or t0 + chunk > song.n_steps:
@@ -208,14 +212,17 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
             if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
                 continue
         rows = chunk - beat if exact else (chunk_bars - VARIED_BARS) * bar
-        target, source = song.probs[lane, t0 : t0 + rows], song.probs[lane, s0 : s0 + rows]
-        if not np.array_equal(_bars_heard(target, bar, song.threshold), _bars_heard(source, bar, song.threshold)):
+        now, then = song.probs[lane, t0 : t0 + rows], song.probs[lane, s0 : s0 + rows]
+        if not np.array_equal(_bars_heard(now, bar, song.threshold), _bars_heard(then, bar, song.threshold)):
             continue  # a bar laid out since (roles) stays out
         crash = song.probs[lane, t0, CRASHES].copy() if lane == DRUMS else None
         song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]
         if crash is not None:  # as `replay`: the downbeat's crash stays
             song.probs[lane, t0, CRASHES] = np.maximum(song.probs[lane, t0, CRASHES], crash)
+        touched[target * chunk_bars : (target + 1) * chunk_bars, lane] = lane != DRUMS
         done += 1
+    if chords is not None and touched.any():  # the band around a settled lane differs from its source's: a bar
+        fit_to_chart(song, chords, free & touched.any(axis=1, keepdims=True))  # no longer heard as its chord mends
     return done
 
 
