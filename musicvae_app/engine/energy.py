@@ -3,11 +3,15 @@
 Each section's energy 1-5 (theory/sections.Section.level: its own, else its kind's: intro 2, verse 3, chorus 4,
 outro 2) shapes the take's probabilities in its bars before the groove, on the lanes the take may change:
 
-- every lane's logits move by LOGIT x (energy - 3): more notes, and (velocity follows the probability) louder
-  ones at 4-5; fewer and softer at 1-2; at 2 one of piano and guitar lays out, at 1 the strings and drums too;
-  at 4-5 piano, guitar and bass strike held notes again on every beat (at 5 every 8th);
-- the drums: at 4 and 5 the closed hi-hat opens (the off-beat 8ths) or moves to the ride (the rest); at 1-2 the
-  ride and open hats close; a section of energy 4-5 opens with a crash and a kick on its first beat;
+- each lane plays as many notes as real songs' lanes do at that energy: the pack's `energy.json` (learned from
+  the training songs by training/energy.py: 4-bar blocks ranked into fifths by the other lanes' notes) gives a
+  lane's notes a bar at each level over level 3's (e.g. guitar 0.63 / 0.88 / 1 / 1.11 / 1.17); the lane's logits
+  move by the one shift (per section, lane and variation) that brings its note starts there. Louder follows:
+  velocity reads the model's confidence, which the shift raises. At 2 one of piano and guitar lays out, at 1 the
+  strings and drums too; at 5 piano, guitar and bass strike held notes again on every beat;
+- the drums: at 4 the closed hats on the off-beat 8ths open (real songs' share of open hats and ride among hats
+  rises with the level, 0.35 at 3 to 0.39 at 4 and 0.43 at 5), at 5 every closed hat opens or moves to the ride;
+  at 1-2 the ride and open hats close; a section of energy 4-5 opens with a crash and a kick on its first beat;
 - the take's last bar, when the form ends in an outro (or an ending), is a final hit (`ending`, after the
   groove): the pitched lanes hold the notes of the bar's first beat to the end, the drums play a crash and a
   kick on beat 1 and stop.
@@ -15,11 +19,22 @@ outro 2) shapes the take's probabilities in its bars before the groove, on the l
 
 from __future__ import annotations
 
+import json
+import logging
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 
-from ..lanes import DRUMS
+from ..lanes import DRUMS, LANES
+from ..resources import resources_dir
+from ..sketch.song import hysteresis
 
-LOGIT = 0.7  # per energy step, added to every cell's logit: at 5 a 0.3 cell is 0.63, at 1 a 0.7 cell is 0.36
+log = logging.getLogger(__name__)
+
+LOGIT = 0.7  # per energy step, a lane's shift where it plays no note to count (no table, or a silent section)
+MAX_SHIFT = 3.0  # the furthest a lane's logits move to reach its level's notes
+ENERGY_FILE = "energy.json"
 COMPERS = (0, 1)  # piano, guitar: at energy 2 one comps and the other lays out
 DRIVEN = (0, 1, 2)  # piano, guitar, bass: at energy 4-5 held notes are struck again on the beat (8th)
 CLOSED_HATS = (42, 44)
@@ -29,8 +44,110 @@ LOUD_CYMBALS = (46, 51, 53, 59)
 ENDINGS = ("outro", "ending", "coda")
 
 
+@lru_cache(maxsize=8)
+def table(pack_folder: str | None = None) -> dict:
+    """The pack's energy.json (training/energy.py); a pack without one uses the default pack's (logged, with why).
+    {"notes": {lane: [5 levels over level 3]}, ...}."""
+    default = resources_dir() / "models" / "default" / ENERGY_FILE
+    path = Path(pack_folder) / ENERGY_FILE if pack_folder else default
+    if not path.is_file():
+        log.info("pack %s has no %s: its sections use the default pack's energy table", pack_folder, ENERGY_FILE)
+        path = default
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        log.warning("%s unreadable (%s): sections shift every lane by %.1f a level", path, exc, LOGIT)
+        return {}
+
+
+def notes_at(energy: dict, lane: int, level: int) -> float | None:
+    """Notes a bar of `lane` at `level` over level 3's, from the table; None without one."""
+    row = (energy.get("notes") or {}).get(LANES[lane])
+    if not row or len(row) < 5 or row[2] <= 0:
+        return None
+    return float(row[min(max(level, 1), 5) - 1]) / float(row[2])
+
+
+def _starts(on: np.ndarray, drums: bool) -> int:
+    """Note starts in (steps, 128) cells: a drum cell is a hit; a pitched note starts where the cell before is off."""
+    if drums:
+        return int(on.sum())
+    return int(on[0].sum() + (on[1:] & ~on[:-1]).sum())
+
+
+def decoded_starts(part: np.ndarray, threshold: float, decoding, spb: int, drums: bool) -> int:
+    """Note starts of part (steps, 128) as the take will decode them (Song.notes): bar fill, sustain (hysteresis)
+    and restrike, decoding = (fill, sustain, restrike) of the lane (None: the cells at the threshold)."""
+    on = part >= threshold
+    if decoding is None or drums:
+        return _starts(on, drums)
+    fill, sustain, restrike = decoding
+    if fill < 1.0 and len(part) % spb == 0:
+        bars = on.reshape(-1, spb, part.shape[1])
+        playing = bars.any(axis=(1, 2))
+        near = (part >= fill * threshold).reshape(bars.shape)
+        on = (bars | (near & playing[:, None, None])).reshape(on.shape)
+    if sustain < 1.0:
+        on = hysteresis(on[None], (part >= sustain * threshold)[None])[0]
+    if restrike > 0.0 and len(on) > 2:
+        held = on[1:-1] & on[:-2] & on[2:]
+        dip = held & (part[1:-1] <= restrike * np.minimum(part[:-2], part[2:]))
+        on = on.copy()
+        on[1:-1] &= ~dip
+    return _starts(on, False)
+
+
+def _shifted(part: np.ndarray, shift: float) -> np.ndarray:
+    logit = np.log(np.clip(part, 1e-6, 1 - 1e-6) / np.clip(1 - part, 1e-6, 1)) + shift
+    return np.where(part > 0, 1 / (1 + np.exp(-logit)), 0.0)
+
+
+DECODING = (("fill", 1.0), ("sustain", 1.0), ("restrike", 0.0))  # Song.notes' per-lane settings, their offs
+
+
+def decoding_of(settings) -> list[tuple[float, float, float]]:
+    """Each lane's (fill, sustain, restrike) from settings (the card, a Song's settings); a missing one is off."""
+    out = []
+    for name, off in DECODING:
+        value = getattr(settings, name, None)
+        value = off if value is None else value
+        out.append(np.broadcast_to(np.asarray(value, dtype=float), (len(LANES),)))
+    return [tuple(float(v[i]) for v in out) for i in range(len(LANES))]
+
+
+SHIFTS = np.linspace(-MAX_SHIFT, MAX_SHIFT, 25)  # the shifts tried, 0.25 apart
+
+
+def fit_shift(part: np.ndarray, target: float, threshold: float, decoding, spb: int, drums: bool) -> float:
+    """The logit shift (of SHIFTS) whose decoded note starts in part (steps, 128) come nearest `target` (a denser
+    lane can merge notes under sustain, so starts need not rise with the shift: every shift is tried); of equals,
+    the smallest."""
+    best, best_gap = 0.0, None
+    for shift in sorted(SHIFTS, key=abs):
+        gap = abs(decoded_starts(_shifted(part, shift), threshold, decoding, spb, drums) - target)
+        if best_gap is None or gap < best_gap - 1e-9:
+            best, best_gap = float(shift), gap
+    return best
+
+
+def _rates(probs, free, n_bars, threshold, spb, decoding) -> np.ndarray:
+    """(5, B): each lane's note starts a bar over the take's free bars, as decoded: what the model plays at the
+    song's usual energy (the middle fifth, level 3), the mark a section's level scales."""
+    out = np.zeros(probs.shape[:2])
+    for lane in range(probs.shape[0]):
+        rows = np.repeat(free[:n_bars, lane], spb)
+        if not rows.any():
+            continue
+        how = decoding[lane] if decoding is not None else None
+        for b in range(probs.shape[1]):
+            part = probs[lane, b, : n_bars * spb][rows]
+            out[lane, b] = decoded_starts(part, threshold, how, spb, lane == DRUMS) / (rows.sum() / spb)
+    return out
+
+
 def shape(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int) -> None:
-    """In place on probs (5, B, steps, 128) in the song's key; free: (bars, 5) bool, what the take may change."""
+    """Before the groove, in place on probs (5, B, steps, 128) in the song's key; free: (bars, 5) bool, what the
+    take may change: the lanes that lay out in a light section, the drive of an energy-5 one, the hats, crashes."""
     if not sections:
         return
     n_bars = min(free.shape[0], probs.shape[2] // spb)
@@ -40,31 +157,63 @@ def shape(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: 
         first, last = sec.start - 1, min(sec.end, n_bars)
         if first >= n_bars:
             continue
-        shift = LOGIT * (level - 3)
-        span = slice(first * spb, last * spb)
-        for lane in np.flatnonzero(free[first:last].any(axis=0)):
-            if shift:
-                rows = np.repeat(free[first:last, lane], spb)
-                part = probs[lane, :, span][:, rows]
-                logit = np.log(np.clip(part, 1e-6, 1 - 1e-6) / np.clip(1 - part, 1e-6, 1)) + shift
-                probs[lane, :, span][:, rows] = np.where(part > 0, 1 / (1 + np.exp(-logit)), 0.0)
+        if level >= 5:
+            drive(probs, first, last, free, threshold, spb, level)
         if level <= 2:
             lay_out(probs, first, last, free, threshold, spb, level)
-        if level >= 4:
-            drive(probs, first, last, free, threshold, spb, level)
         for bar in range(first, last):
             cells = slice(bar * spb, (bar + 1) * spb)
             if not free[bar, DRUMS]:
                 continue
             drums = probs[DRUMS, :, cells]
-            if level >= 4:
-                _open_up(drums, spb)
+            if level >= 4:  # at 4 the off-beat hats open (a bar with none there: its hats go to the ride)
+                _open_up(drums, spb, everywhere=level >= 5 or not _off_beat_hats(drums, spb, threshold))
             elif level <= 2:
                 _close(drums)
         if level >= 4 and free[first, DRUMS]:
             down = first * spb
             probs[DRUMS, :, down, CRASH] = loud
             probs[DRUMS, :, down, KICK] = loud
+
+
+def density(
+    probs: np.ndarray,
+    sections,
+    free: np.ndarray,
+    threshold: float,
+    spb: int,
+    energy: dict | None = None,
+    decoding=None,
+) -> None:
+    """After the groove (whose restrikes add notes alike in every section), in place on probs: each lane's note
+    starts in a section of level L become its starts a bar over the take (`_rates`, the song's usual level 3)
+    x the table's level-L figure (`notes_at`), by the one logit shift that gets nearest (`fit_shift`); a lane
+    silent over the take moves by LOGIT a level. energy: the pack's table (`table`; None: the default pack's);
+    decoding: the take's per-lane (fill, sustain, restrike) as Song.notes reads them (`decoding_of`)."""
+    if not sections:
+        return
+    energy = table() if energy is None else energy
+    n_bars = min(free.shape[0], probs.shape[2] // spb)
+    rate = _rates(probs, free, n_bars, threshold, spb, decoding)
+    for sec in sections:
+        level = sec.level
+        first, last = sec.start - 1, min(sec.end, n_bars)
+        if first >= n_bars:
+            continue
+        span = slice(first * spb, last * spb)
+        for lane in np.flatnonzero(free[first:last].any(axis=0)):
+            rows = np.repeat(free[first:last, lane], spb)
+            factor = notes_at(energy, lane, level)
+            how = decoding[lane] if decoding is not None else None
+            for b in range(probs.shape[1]):
+                part = probs[lane, b, span][rows]
+                if factor is not None and rate[lane, b] > 0:
+                    target = rate[lane, b] * factor * rows.sum() / spb
+                    shift = fit_shift(part, target, threshold, how, spb, lane == DRUMS)
+                else:
+                    shift = LOGIT * (level - 3)
+                if shift:
+                    probs[lane, b, span][rows] = _shifted(part, shift)
 
 
 def ending(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int) -> bool:
@@ -96,9 +245,10 @@ def lay_out(probs: np.ndarray, first: int, last: int, free: np.ndarray, threshol
 
 
 def drive(probs: np.ndarray, first: int, last: int, free: np.ndarray, threshold: float, spb: int, level: int):
-    """A lifted section (energy 4-5): piano, guitar and bass strike a held note again on every beat (at 5 every
-    8th), as a band pushes a chorus; the strings hold (pads stay pads). A one-step gap before each strike."""
-    every = max(1, spb // (8 if level >= 5 else 4))
+    """A lifted section (energy 5): piano, guitar and bass strike a held note again on every beat, as a band
+    pushes a last chorus; the strings hold (pads stay pads). A one-step gap before each strike; the notes a
+    bar are then brought to the level's (shape)."""
+    every = max(1, spb // 4)
     span = slice(first * spb, last * spb)
     for lane in DRIVEN:
         rows = np.repeat(free[first:last, lane], spb)
@@ -114,15 +264,25 @@ def drive(probs: np.ndarray, first: int, last: int, free: np.ndarray, threshold:
         part[cut] = 0.0
 
 
-def _open_up(drums: np.ndarray, spb: int) -> None:
-    """(B, bar steps, 128): closed hats open on the off-beat 8ths and move to the ride elsewhere."""
+def _open_up(drums: np.ndarray, spb: int, everywhere: bool = True) -> None:
+    """(B, bar steps, 128): closed hats open on the off-beat 8ths and (everywhere) move to the ride elsewhere."""
     eighth = max(1, spb // 8)
     beat = max(1, spb // 4)
     for step in range(drums.shape[1]):
-        target = OPEN_HAT if step % beat and not step % eighth else RIDE
+        off_eighth = bool(step % beat) and not step % eighth
+        if not off_eighth and not everywhere:
+            continue
+        target = OPEN_HAT if off_eighth else RIDE
         closed = drums[:, step, list(CLOSED_HATS)].max(axis=-1)
         drums[:, step, target] = np.maximum(drums[:, step, target], closed)
         drums[:, step, list(CLOSED_HATS)] = 0.0
+
+
+def _off_beat_hats(drums: np.ndarray, spb: int, threshold: float) -> bool:
+    """Whether the bar (B, bar steps, 128) plays a closed hat on an off-beat 8th in every variation."""
+    eighth, beat = max(1, spb // 8), max(1, spb // 4)
+    steps = [s for s in range(drums.shape[1]) if s % beat and not s % eighth]
+    return bool((drums[:, steps][..., list(CLOSED_HATS)] >= threshold).any(axis=(1, 2)).all())
 
 
 def _close(drums: np.ndarray) -> None:
