@@ -82,7 +82,7 @@ def test_note_starts_are_counted_as_the_take_decodes_them():
     """decoded_starts (fill, sustain, restrike) against Song.notes on the same probabilities, lane by lane."""
     rng = np.random.default_rng(0)
     probs = rng.random((5, 64, 128)).astype(np.float32) ** 6  # mostly low, some cells over the threshold
-    settings = {"fill": [0.6, 0.7, 1.0, 0.8, 1.0], "sustain": [0.5, 0.4, 0.6, 0.3, 1.0], "restrike": [0.3, 0, 0.5, 0, 0]}
+    settings = {"fill": [0.6, 0.7, 1, 0.8, 1], "sustain": [0.5, 0.4, 0.6, 0.3, 1], "restrike": [0.3, 0, 0.5, 0, 0]}
     song = Song(probs=probs, steps_per_beat=4, chunk_steps=64, threshold=0.3, settings=TakeRecord.of(settings))
     on = song.notes()
     how = energy.decoding_of(type("S", (), settings)())
