@@ -293,8 +293,9 @@ def _close(drums: np.ndarray) -> None:
 
 
 def final_hit(probs: np.ndarray, bar: int, free: np.ndarray, threshold: float, spb: int) -> None:
-    """The last bar ends the song: each pitched lane holds what it plays on beat 1 (or the bar's first notes) to
-    the bar's end, a held chord; the drums play a crash and a kick on beat 1 and nothing after."""
+    """The last bar ends the song: each pitched lane holds what it plays on beat 1 (or the bar's first notes; a lane
+    silent there but playing at the end of the bar before: the notes it ended on) to the bar's end, a held chord;
+    the drums play a crash and a kick on beat 1 and nothing after."""
     cells = slice(bar * spb, (bar + 1) * spb)
     beat = max(1, spb // 4)
     loud = max(threshold + 1e-3, 0.95)
@@ -307,13 +308,23 @@ def final_hit(probs: np.ndarray, bar: int, free: np.ndarray, threshold: float, s
             continue
         for b in range(part.shape[0]):
             on = part[b, :beat] >= threshold
+            value = None
             if not on.any():
                 on = part[b] >= threshold
-                if not on.any():  # the lane rests in the last bar: it stays silent to the end
-                    part[b] = 0.0
-                    continue
-                on = on[np.flatnonzero(on.any(axis=1))[0]][None]
+                if not on.any():  # the lane rests in the last bar: it joins on the chord it ended the bar before
+                    before = probs[lane, b, max(bar - 1, 0) * spb : bar * spb] >= threshold if bar else on
+                    sounding = np.flatnonzero(before.any(axis=1))
+                    if not len(sounding):  # it rested there too (laid out): it stays silent to the end
+                        part[b] = 0.0
+                        continue
+                    on = before[sounding[-1]][None]
+                    value = threshold + 1e-3
+                    held = np.flatnonzero(on[0])
+                    probs[lane, b, bar * spb - 1, held] = 0.0  # a breath before it: the chord is struck again
+                else:
+                    on = on[np.flatnonzero(on.any(axis=1))[0]][None]
             pitches = np.flatnonzero(on.any(axis=0))
-            value = max(float(part[b][:, pitches].max()), threshold + 1e-3)
+            if value is None:
+                value = max(float(part[b][:, pitches].max()), threshold + 1e-3)
             part[b] = 0.0
             part[b, :-1, pitches] = value  # held to the bar's end (its last step a breath)
