@@ -134,3 +134,39 @@ def test_the_chorus_lifts_over_its_verse_the_intro_leads_in_the_outro_ends(form_
     assert np.mean(intro) < np.mean(verse), (intro, verse)
     assert np.mean(louder) > 1.5 and sum(d > 0 for d in louder) >= 3, louder
     assert lanes_up >= 0.7 * 5 * len(form_takes), lanes_up
+
+
+def test_velocities_read_the_active_packs_dynamics_table_else_the_default_with_a_reason(tmp_path):
+    """A pack with its own dynamics.json (here the default's with every typical velocity halved) plays softer;
+    one without it reads the default pack's and says so; a broken one says why. The .mid is read back by mido."""
+    from musicvae_app.model.pack import default_pack_dir
+    from musicvae_app.theory import dynamics
+
+    source = default_pack_dir()
+    own = json.loads((source / "dynamics.json").read_text())
+    own["typical"] = [v / 2 for v in own["typical"]]
+    packs = {}
+    for name, table in (("soft", own), ("none", None), ("broken", "{not json")):
+        folder = tmp_path / name
+        folder.mkdir()
+        for f in ("card.json", "weights.safetensors"):
+            (folder / f).symlink_to(source / f)
+        if table is not None:
+            (folder / "dynamics.json").write_text(table if isinstance(table, str) else json.dumps(table))
+        packs[name] = folder
+    try:
+        means = {}
+        for name in ("default", "soft", "none", "broken"):
+            engine = Engine.load(packs[name] if name != "default" else source, device="cpu")
+            song = engine.generate(steps=1, seed=2)
+            means[name] = np.mean([n[3] for n in read_back(write_midi(song, tmp_path / f"{name}.mid"))])
+            if name == "none":
+                assert "has no dynamics.json" in engine.dynamics_source
+            if name == "broken":
+                assert "does not read" in engine.dynamics_source and "default" in engine.dynamics_source
+            if name == "soft":
+                assert "'soft''s own" in engine.dynamics_source
+        assert means["soft"] < 0.7 * means["default"], means
+        assert means["none"] == means["default"] == means["broken"]
+    finally:
+        dynamics.use_pack(None)

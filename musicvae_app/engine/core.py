@@ -26,6 +26,7 @@ from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
 from ..sketch.song import LANES, ChunkInfo, Song
 from ..sketch.spec import CardDefaults, GenerationSpec
+from ..theory import dynamics
 from ..theory.chords import Chord
 from ..theory.keys import transpose_roll
 from . import energy, ghosts
@@ -101,6 +102,7 @@ class Engine:
         # a section's energy as the pack's energy.json says (engine/energy.py; the default pack's without one)
         folder = str(self.pack.path) if self.pack.path else None
         self.post = Post(cfg, self.groove, ghosts.floor(folder), energy.table(folder))
+        self.dynamics_source = dynamics.use_pack(folder)  # velocities read this pack's dynamics.json, or say why not
         self.style_set = Styles.of_pack(self.pack)
         self.generation = Generation(
             cfg,
