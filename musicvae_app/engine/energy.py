@@ -68,33 +68,38 @@ def notes_at(energy: dict, lane: int, level: int) -> float | None:
     return float(row[min(max(level, 1), 5) - 1]) / float(row[2])
 
 
-def _starts(on: np.ndarray, drums: bool) -> int:
-    """Note starts in (steps, 128) cells: a drum cell is a hit; a pitched note starts where the cell before is off."""
+def _starts(on: np.ndarray, drums: bool) -> np.ndarray:
+    """Note starts in (..., steps, 128) cells, per leading index: a drum cell is a hit; a pitched note starts where
+    the cell before is off."""
     if drums:
-        return int(on.sum())
-    return int(on[0].sum() + (on[1:] & ~on[:-1]).sum())
+        return on.sum(axis=(-1, -2))
+    return on[..., 0, :].sum(axis=-1) + (on[..., 1:, :] & ~on[..., :-1, :]).sum(axis=(-1, -2))
 
 
-def decoded_starts(part: np.ndarray, threshold: float, decoding, spb: int, drums: bool) -> int:
-    """Note starts of part (steps, 128) as the take will decode them (Song.notes): bar fill, sustain (hysteresis)
-    and restrike, decoding = (fill, sustain, restrike) of the lane (None: the cells at the threshold)."""
+def decoded_starts(part: np.ndarray, threshold: float, decoding, spb: int, drums: bool):
+    """Note starts of part (steps, 128), or of each of (B, steps, 128), as the take will decode them (Song.notes):
+    bar fill, sustain (hysteresis) and restrike, decoding = (fill, sustain, restrike) of the lane (None: the cells
+    at the threshold). An int for one part, an array of B for several."""
+    one = part.ndim == 2
+    part = part[None] if one else part
     on = part >= threshold
-    if decoding is None or drums:
-        return _starts(on, drums)
-    fill, sustain, restrike = decoding
-    if fill < 1.0 and len(part) % spb == 0:
-        bars = on.reshape(-1, spb, part.shape[1])
-        playing = bars.any(axis=(1, 2))
-        near = (part >= fill * threshold).reshape(bars.shape)
-        on = (bars | (near & playing[:, None, None])).reshape(on.shape)
-    if sustain < 1.0:
-        on = hysteresis(on[None], (part >= sustain * threshold)[None])[0]
-    if restrike > 0.0 and len(on) > 2:
-        held = on[1:-1] & on[:-2] & on[2:]
-        dip = held & (part[1:-1] <= restrike * np.minimum(part[:-2], part[2:]))
-        on = on.copy()
-        on[1:-1] &= ~dip
-    return _starts(on, False)
+    if decoding is not None and not drums:
+        fill, sustain, restrike = decoding
+        steps, pitches = part.shape[-2:]
+        if fill < 1.0 and steps % spb == 0:
+            bars = on.reshape(len(part), -1, spb, pitches)
+            playing = bars.any(axis=(2, 3))
+            near = (part >= fill * threshold).reshape(bars.shape)
+            on = (bars | (near & playing[:, :, None, None])).reshape(on.shape)
+        if sustain < 1.0:
+            on = hysteresis(on, part >= sustain * threshold)
+        if restrike > 0.0 and steps > 2:
+            held = on[:, 1:-1] & on[:, :-2] & on[:, 2:]
+            dip = held & (part[:, 1:-1] <= restrike * np.minimum(part[:, :-2], part[:, 2:]))
+            on = on.copy()
+            on[:, 1:-1] &= ~dip
+    got = _starts(on, drums)
+    return int(got[0]) if one else got
 
 
 def _shifted(part: np.ndarray, shift: float) -> np.ndarray:
@@ -115,19 +120,38 @@ def decoding_of(settings) -> list[tuple[float, float, float]]:
     return [tuple(float(v[i]) for v in out) for i in range(len(LANES))]
 
 
-SHIFTS = np.linspace(-MAX_SHIFT, MAX_SHIFT, 25)  # the shifts tried, 0.25 apart
+def fit_shift(part: np.ndarray, target, threshold: float, decoding, spb: int, drums: bool):
+    """The logit shift (within +-MAX_SHIFT) whose decoded note starts in part (steps, 128) come nearest `target`,
+    or one shift for each of (B, steps, 128) and B targets: a bisection (a denser lane can merge notes under
+    sustain, so starts rise with the shift only mostly; the nearest shift tried wins, of equals the smallest).
+    Only the pitches that can sound at +MAX_SHIFT are decoded."""
+    one = part.ndim == 2
+    part = part[None] if one else part
+    target = np.broadcast_to(np.asarray(target, dtype=float), (len(part),))
+    floor = threshold * min((1.0, *(decoding[:2] if decoding is not None and not drums else ())))
+    reach = 1 / (1 + np.exp(-(np.log(floor / (1 - floor)) - MAX_SHIFT)))
+    part = part[..., part.max(axis=(0, 1)) >= reach]
+    best = np.zeros(len(part))
+    if part.shape[-1]:
+        logit = np.log(np.clip(part, 1e-6, 1 - 1e-6) / np.clip(1 - part, 1e-6, 1))
+        zero = part <= 0
 
+        def gap(shift: np.ndarray) -> np.ndarray:
+            shifted = 1 / (1 + np.exp(-(logit + shift[:, None, None])))
+            shifted[zero] = 0.0
+            return decoded_starts(shifted, threshold, decoding, spb, drums) - target
 
-def fit_shift(part: np.ndarray, target: float, threshold: float, decoding, spb: int, drums: bool) -> float:
-    """The logit shift (of SHIFTS) whose decoded note starts in part (steps, 128) come nearest `target` (a denser
-    lane can merge notes under sustain, so starts need not rise with the shift: every shift is tried); of equals,
-    the smallest."""
-    best, best_gap = 0.0, None
-    for shift in sorted(SHIFTS, key=abs):
-        gap = abs(decoded_starts(_shifted(part, shift), threshold, decoding, spb, drums) - target)
-        if best_gap is None or gap < best_gap - 1e-9:
-            best, best_gap = float(shift), gap
-    return best
+        best_gap = np.abs(gap(best))
+        lo, hi = np.full(len(part), -MAX_SHIFT), np.full(len(part), MAX_SHIFT)
+        for _ in range(7):  # to 0.05 of a logit
+            mid = (lo + hi) / 2
+            got = gap(mid)
+            better = (np.abs(got) < best_gap - 1e-9) | ((np.abs(got) <= best_gap + 1e-9) & (np.abs(mid) < np.abs(best)))
+            best = np.where(better, mid, best)
+            best_gap = np.where(better, np.abs(got), best_gap)
+            lo = np.where(got < 0, mid, lo)
+            hi = np.where(got < 0, hi, mid)
+    return float(best[0]) if one else best
 
 
 def _rates(probs, free, n_bars, threshold, spb, decoding) -> np.ndarray:
@@ -136,12 +160,10 @@ def _rates(probs, free, n_bars, threshold, spb, decoding) -> np.ndarray:
     out = np.zeros(probs.shape[:2])
     for lane in range(probs.shape[0]):
         rows = np.repeat(free[:n_bars, lane], spb)
-        if not rows.any():
-            continue
-        how = decoding[lane] if decoding is not None else None
-        for b in range(probs.shape[1]):
-            part = probs[lane, b, : n_bars * spb][rows]
-            out[lane, b] = decoded_starts(part, threshold, how, spb, lane == DRUMS) / (rows.sum() / spb)
+        if rows.any():
+            how = decoding[lane] if decoding is not None else None
+            part = probs[lane, :, : n_bars * spb][:, rows]
+            out[lane] = decoded_starts(part, threshold, how, spb, lane == DRUMS) / (rows.sum() / spb)
     return out
 
 
@@ -205,15 +227,14 @@ def density(
             rows = np.repeat(free[first:last, lane], spb)
             factor = notes_at(energy, lane, level)
             how = decoding[lane] if decoding is not None else None
-            for b in range(probs.shape[1]):
-                part = probs[lane, b, span][rows]
-                if factor is not None and rate[lane, b] > 0:
-                    target = rate[lane, b] * factor * rows.sum() / spb
-                    shift = fit_shift(part, target, threshold, how, spb, lane == DRUMS)
-                else:
-                    shift = LOGIT * (level - 3)
-                if shift:
-                    probs[lane, b, span][rows] = _shifted(part, shift)
+            part = probs[lane, :, span][:, rows]  # (B, steps, 128)
+            shift = np.full(len(part), LOGIT * (level - 3))
+            known = rate[lane] > 0
+            if factor is not None and known.any():
+                target = rate[lane, known] * factor * rows.sum() / spb
+                shift[known] = fit_shift(part[known], target, threshold, how, spb, lane == DRUMS)
+            for b in np.flatnonzero(shift):
+                probs[lane, b, span][rows] = _shifted(part[b], shift[b])
 
 
 def ending(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int) -> bool:
