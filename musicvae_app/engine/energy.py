@@ -1,20 +1,23 @@
 """Sections with energy: a chorus lifts, a verse is lighter, an intro leads in, an outro ends.
 
 Each section's energy 1-5 (theory/sections.Section.level: its own, else its kind's: intro 2, verse 3, chorus 4,
-outro 2) shapes the take's probabilities in its bars before the groove, on the lanes the take may change:
+outro 2) shapes the take's probabilities in its bars, on the lanes the take may change:
 
-- each lane plays as many notes as real songs' lanes do at that energy: the pack's `energy.json` (learned from
-  the training songs by training/energy.py: 4-bar blocks ranked into fifths by the other lanes' notes) gives a
-  lane's notes a bar at each level over level 3's (e.g. guitar 0.63 / 0.88 / 1 / 1.11 / 1.17); the lane's logits
-  move by the one shift (per section, lane and variation) that brings its note starts there. Louder follows:
-  velocity reads the model's confidence, which the shift raises. At 2 one of piano and guitar lays out, at 1 the
-  strings and drums too; at 5 piano, guitar and bass strike held notes again on every beat;
-- the drums: at 4 the closed hats on the off-beat 8ths open (real songs' share of open hats and ride among hats
-  rises with the level, 0.35 at 3 to 0.39 at 4 and 0.43 at 5), at 5 every closed hat opens or moves to the ride;
-  at 1-2 the ride and open hats close; a section of energy 4-5 opens with a crash and a kick on its first beat;
-- the take's last bar, when the form ends in an outro (or an ending), is a final hit (`ending`, after the
-  groove): the pitched lanes hold the notes of the bar's first beat to the end, the drums play a crash and a
-  kick on beat 1 and stop.
+- `density`, after the groove: each lane plays as many notes as real songs' lanes do at that energy. The pack's
+  `energy.json` (learned from the training songs by training/energy.py: 4-bar blocks ranked into fifths by the
+  band's notes) gives a lane's notes a bar at each level over level 3's (e.g. guitar 0.43 / 0.75 / 1 / 1.21 /
+  1.43); a section's note starts, counted as Song.notes decodes them, go to the lane's own rate over the take x
+  its level's figure over the take's mean figure, by one logit shift per section, lane and variation. Which
+  notes sound moves; a note that sounds either way keeps its probability. Louder is theory/dynamics.LEVEL_LIFT;
+- `shape`, before the groove: at 2 one of piano and guitar lays out, at 1 the strings and drums too; at 5 piano,
+  guitar and bass strike held notes again on every beat; the drums: at 4 the closed hats on the off-beat 8ths
+  open (a bar with none there moves to the ride), at 5 every closed hat opens or moves to the ride (real songs'
+  share of open hats and ride among hats rises with the level only a little, 0.34 at 3 to 0.37 at 4 and 0.38 at
+  5: this follows the issue and players' habit more than the data); at 1-2 the ride and open hats close; a
+  section of energy 4-5 opens with a crash and a kick on its first beat;
+- `ending`, last: the take's last bar, when the form ends in an outro (or an ending), is a final hit: the
+  pitched lanes hold the notes of the bar's first beat (or those they ended the bar before on) to the end, the
+  drums play a crash and a kick on beat 1 and stop.
 """
 
 from __future__ import annotations
@@ -208,15 +211,25 @@ def density(
     decoding=None,
 ) -> None:
     """After the groove (whose restrikes add notes alike in every section), in place on probs: each lane's note
-    starts in a section of level L become its starts a bar over the take (`_rates`, the song's usual level 3)
-    x the table's level-L figure (`notes_at`), by the one logit shift that gets nearest (`fit_shift`); a lane
-    silent over the take moves by LOGIT a level. energy: the pack's table (`table`; None: the default pack's);
+    starts in a section of level L become its starts a bar over the take (`_rates`) x the table's level-L figure
+    (`notes_at`) over the take's mean figure (so the take keeps its notes, spread from its light sections to its
+    full ones), by the one logit shift that gets nearest (`fit_shift`); the shift moves which notes sound, a note
+    that sounds either way keeps its probability (its velocity). A lane silent over the take moves by LOGIT a
+    level. energy: the pack's table (`table`; None: the default pack's);
     decoding: the take's per-lane (fill, sustain, restrike) as Song.notes reads them (`decoding_of`)."""
     if not sections:
         return
     energy = table() if energy is None else energy
     n_bars = min(free.shape[0], probs.shape[2] // spb)
     rate = _rates(probs, free, n_bars, threshold, spb, decoding)
+    # the take as a whole keeps the notes the model (and the calibration) gave it: a lane's rate is its mean level's
+    mean = np.ones(probs.shape[0])
+    for lane in range(probs.shape[0]):
+        levels = [(notes_at(energy, lane, s.level), s) for s in sections]
+        weights = [(f, max(0, min(s.end, n_bars) - s.start + 1)) for f, s in levels if f is not None]
+        if weights and sum(w for _, w in weights):
+            mean[lane] = sum(f * w for f, w in weights) / sum(w for _, w in weights)
+    rate = rate / mean[:, None]
     for sec in sections:
         level = sec.level
         first, last = sec.start - 1, min(sec.end, n_bars)
@@ -233,8 +246,13 @@ def density(
             if factor is not None and known.any():
                 target = rate[lane, known] * factor * rows.sum() / spb
                 shift[known] = fit_shift(part[known], target, threshold, how, spb, lane == DRUMS)
-            for b in np.flatnonzero(shift):
-                probs[lane, b, span][rows] = _shifted(part[b], shift[b])
+            for b in np.flatnonzero(shift):  # which notes sound moves; a note sounding either way keeps its
+                moved = _shifted(part[b], shift[b])  # confidence (so its velocity: LEVEL_LIFT makes a chorus louder)
+                was = part[b] >= threshold
+                kept = was & (moved >= threshold)
+                usual = float(np.median(part[b][was])) if was.any() else threshold
+                added = ~was & (moved >= threshold)  # a note the level adds plays as surely as the lane's usual one
+                probs[lane, b, span][rows] = np.where(kept, part[b], np.where(added, np.maximum(moved, usual), moved))
 
 
 def ending(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int) -> bool:
