@@ -224,11 +224,13 @@ def density(
     rate = _rates(probs, free, n_bars, threshold, spb, decoding)
     # the take as a whole keeps the notes the model (and the calibration) gave it: a lane's rate is its mean level's
     mean = np.ones(probs.shape[0])
+    even = np.zeros(probs.shape[0], dtype=bool)  # lanes whose sections all share one figure: left as they are
     for lane in range(probs.shape[0]):
         levels = [(notes_at(energy, lane, s.level), s) for s in sections]
         weights = [(f, max(0, min(s.end, n_bars) - s.start + 1)) for f, s in levels if f is not None]
         if weights and sum(w for _, w in weights):
             mean[lane] = sum(f * w for f, w in weights) / sum(w for _, w in weights)
+        even[lane] = len({round(f, 9) for f, _ in levels if f is not None}) <= 1 and all(f for f, _ in levels)
     rate = rate / mean[:, None]
     for sec in sections:
         level = sec.level
@@ -236,7 +238,7 @@ def density(
         if first >= n_bars:
             continue
         span = slice(first * spb, last * spb)
-        for lane in np.flatnonzero(free[first:last].any(axis=0)):
+        for lane in np.flatnonzero(free[first:last].any(axis=0) & ~even):
             rows = np.repeat(free[first:last, lane], spb)
             factor = notes_at(energy, lane, level)
             how = decoding[lane] if decoding is not None else None
