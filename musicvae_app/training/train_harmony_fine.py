@@ -235,6 +235,59 @@ def train(args) -> None:
     print(f"done: {step} steps, best dev {best}", flush=True)
 
 
+def compare(args) -> None:
+    """Dev figures of melody ensembles: the shipped nets (harmony, melody, melody2, ...) and the fine
+    checkpoints given, each subset that keeps the first net; half-bar root + family, and the chart's root on
+    each bar's first beat against the annotated one over the first 64 bars (the bass plays the chart's root
+    there: eval_band_follow's figure, without the band)."""
+    import itertools
+
+    songs = build(args.data)
+    dev = [s for s in songs if s["split"] == "dev" and len(s["melody"])]
+    beat_labels = {
+        s.song_id: s.beat_labels
+        for s in hd.load_all(args.data, os.path.join(CACHE, "songs.pkl"))
+        if hd.split_of(s.song_id) == "dev"
+    }
+    model = HarmonyModel.load(args.shipped)
+    names = ["harmony", *[f"melody{i + 1}" for i in range(len(model.melody_nets))]]
+    logs = {name: [] for name in names}
+    for per_song in shipped_logs(model, dev):
+        for name, (c, _) in zip(names, per_song):
+            logs[name].append(c)
+    for path in args.compare:
+        with np.load(path) as data:
+            params = {k: data[k] for k in data.files}
+        name = os.path.basename(path).removesuffix(".npz")
+        logs[name] = [c for c, _ in numpy_logs(params, dev)]
+        names.append(name)
+    refs = []
+    for s in dev:
+        n_bars = min(64, len(s["halves"]) // 2)
+        n_bars -= n_bars % 4
+        refs.append(beat_labels[s["id"]][0 : 4 * n_bars : 4])
+    for size in range(1, len(names) + 1):
+        for combo in itertools.combinations(names, size):
+            if size > 1 and combo[0] != "harmony":
+                continue
+            hits = total = b_hits = b_total = 0
+            for i, s in enumerate(dev):
+                lp = _log_softmax(sum(logs[n][i] for n in combo) / len(combo))
+                path = np.array(model.decode(lp, 1)[0][1])
+                ref = s["halves"]
+                m = ref != NO_CHORD
+                hits += int((family(path)[m] == family(ref)[m]).sum())
+                total += int(m.sum())
+                beat1 = refs[i]
+                mb = beat1 != NO_CHORD
+                b_hits += int((path[0::2][: len(beat1)][mb] % 12 == beat1[mb] % 12).sum())
+                b_total += int(mb.sum())
+            print(
+                f"{' + '.join(combo):60s} half family {hits / total:.4f}  beat-1 root {b_hits / b_total:.4f}",
+                flush=True,
+            )
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="/work/shared/data/pop909")
@@ -255,7 +308,9 @@ def main(argv=None) -> None:
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--run-name", default="fine")
-    train(ap.parse_args(argv))
+    ap.add_argument("--compare", nargs="*", default=None, help="fine checkpoints: print dev figures of ensembles")
+    args = ap.parse_args(argv)
+    compare(args) if args.compare is not None else train(args)
 
 
 if __name__ == "__main__":
