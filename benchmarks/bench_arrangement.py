@@ -56,6 +56,30 @@ def kit_share(rolls: np.ndarray) -> float:
     return 100.0 * float(kit[playing].mean()) if playing.any() else float("nan")
 
 
+MAJOR = np.array([0, 2, 4, 5, 7, 9, 11])
+
+
+def key_consistency(rolls: np.ndarray) -> tuple[float, float]:
+    """Whether the pitched lanes keep one key: (% of their on-cells in the take's best-fitting diatonic scale,
+    % of 4-bar chunks with at least 85 % of their on-cells in it), over (songs, 5, steps, 128) rolls."""
+    scales = np.zeros((12, 12), dtype=bool)
+    for t in range(12):
+        scales[t, (MAJOR + t) % 12] = True
+    inside, chunks = [], []
+    for roll in rolls:
+        cells = roll[:DRUMS].reshape(DRUMS, -1, SCORE_CHUNK, 128).sum(axis=(0, 2))  # (chunks, 128)
+        pcs = np.zeros((cells.shape[0], 12))
+        for pc in range(12):
+            pcs[:, pc] = cells[:, pc::12].sum(axis=1)
+        if not pcs.sum():
+            continue
+        best = scales[np.argmax(scales @ pcs.sum(axis=0))]
+        inside.append(pcs[:, best].sum() / pcs.sum())
+        sounding = pcs.sum(axis=1) > 0
+        chunks += list(pcs[sounding][:, best].sum(axis=1) / pcs[sounding].sum(axis=1) >= 0.85)
+    return 100.0 * float(np.mean(inside)), 100.0 * float(np.mean(chunks))
+
+
 def plain_takes(engine, count: int, steps: int, seed: int, **extra) -> np.ndarray:
     """`count` random-start sketches (no primer, no chords) exported and read back at 16ths; chunk 0 is the start."""
     import tempfile
@@ -161,8 +185,12 @@ def main(argv=None) -> int:
     parser.add_argument("--form", action="store_true", help="ours: the songs' own chords alone, with sections")
     parser.add_argument("--dynamics", type=int, default=0, help="sketches with a song form: velocity, chorus lift")
     parser.add_argument("--recall", default=None, help="five shares (card `recall`) to try in place of the card's")
+    parser.add_argument("--recall-free", default=None, help="five shares (card `recall_free`) or 'off' (held by pull)")
     args = parser.parse_args(argv)
     engine = Engine.load(args.pack)
+    if args.recall_free is not None:
+        free = [float(x) for x in args.recall_free.split(",")] if args.recall_free != "off" else None
+        engine.use_card(recall_free=free)
     if args.recall is not None:
         engine.use_card(recall=[float(x) for x in args.recall.split(",")] if args.recall != "off" else None)
     print(f"recall {engine.card.recall}")
@@ -218,6 +246,9 @@ def main(argv=None) -> int:
                 f"guitar alone {comp['guitar_alone']:.1f}"
                 f" %, neither {comp['neither']:.1f} %"
             )
+    (ri, rc), (oi, oc) = key_consistency(real[..., SCORE_CHUNK:, :]), key_consistency(ours[..., SCORE_CHUNK:, :])
+    print(f"in key (pitched on-cells in the take's best diatonic scale) %: real {ri:.1f}, ours {oi:.1f}; chunks >= 85 %")
+    print(f"  in it: real {rc:.1f}, ours {oc:.1f}")
     print(
         f"kit bars (kick and backbeat) %: real {kit_share(real[..., SCORE_CHUNK:, :]):.1f}, ours {kit_share(ours):.1f}"
     )

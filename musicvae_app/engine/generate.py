@@ -202,6 +202,9 @@ class Generation:
                 rates = shares[0] if shares[0] is not None else np.zeros(n_lanes)
                 recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, *shares[1:])
                 recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)  # a second verse returns to the first
+            elif plan is None and source != "primer" and g.recall_free is not None and any(g.recall_free):
+                recall = free_recall(g, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, n_lanes)
+                recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)
             probs, latents = self.loop.run(
                 first,
                 first_z,
@@ -311,6 +314,16 @@ class Generation:
                 self.post.stamp(song, ran)
                 songs.append(song)
             return songs[0] if variations == 1 else songs
+
+
+def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
+    """Grooves that come back in a take without chords (a free take: no chart, no primer): each lane returns to an
+    earlier chunk at the card's `recall_free` share (learned from training songs with no chords read), note for
+    note at `recall_free_exact`, and every lane that does not return moves on free of the pull (held by it, a
+    free take's lanes came back 2-3x as often as real songs')."""
+    exact = np.asarray(g.recall_free_exact, dtype=float) if g.recall_free_exact is not None else None
+    rates = np.asarray(g.recall_free, dtype=float)
+    return Recall(rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True)
 
 
 def _recall_shares(g) -> tuple:

@@ -41,7 +41,10 @@ class Recall:
     nuance of RECALL_NOISE, so the chunks after it go on from the pattern; a varied one keeps the loop's chunk,
     heard in its last bar. section: (chunks,) the section index of each chunk (-1 outside any); twin: (chunks,) for
     a chunk of a section that comes back (a second verse), the chunk at its place in the first section of its kind,
-    to which it returns (-1: none); seed: its own random stream (takes without it are unchanged)."""
+    to which it returns (-1: none); seed: its own random stream (takes without it are unchanged). free: a take
+    without chords (card `recall_free`, `recall_free_exact`, learned with no chords read): a return goes back to an
+    earlier chunk of its section drawn at random, and every lane of `moves_on` that does not return exactly moves
+    on free of the pull toward the first chunk."""
 
     rates: np.ndarray
     section: np.ndarray
@@ -52,6 +55,9 @@ class Recall:
     shift: np.ndarray | None = None
     exact_changed: np.ndarray | None = None
     twin: np.ndarray | None = None  # (chunks,) the chunk of the first section of its kind it plays again, or -1
+    # the lanes whose chunks that do not return move on free of the pull (a take without chords: every lane)
+    moves_on: tuple = MOVES_ON
+    free: bool = False  # a take without chords: a return goes back to any earlier chunk of its section, drawn
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)
 
@@ -65,6 +71,14 @@ class Recall:
         if twin is not None:
             order = [twin] + [c for c in order if c != twin]
         out = []
+        if self.free and plan is None:  # no chords to match: any earlier chunk of the section, drawn per take
+            pick = np.random.default_rng([int(self.seed), 30, target])
+            for b in range(batch):
+                if twin is not None:
+                    out.append((twin, None, np.ones_like(self.rates)))
+                else:
+                    out.append((int(pick.choice(same)), None, self.rates) if same else None)
+            return out
         for b in range(batch):
             if plan is None:
                 out.append(

@@ -51,7 +51,28 @@ KEYS = (
     "role_rest",
     "role_absent",
     "beat_restrike",
+    "recall_free",
+    "recall_free_exact",
 )
+
+
+def free_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[bool, bool]]:
+    """Per sounding chunk of a lane's roll (steps, 128) after the first: (whether it comes back to any earlier
+    sounding chunk, on-cell Jaccard >= 0.6; whether exactly, >= 0.9), chords not read (a take without a chart)."""
+    n = lane.shape[0] // chunk_steps
+    cells = lane[: n * chunk_steps].reshape(n, -1) > 0
+    sizes = cells.sum(axis=1)
+    out = []
+    for c in range(1, n):
+        if not sizes[c]:
+            continue
+        before = cells[:c][sizes[:c] > 0]
+        if not len(before):
+            out.append((False, False))
+            continue
+        jac = (before & cells[c]).sum(axis=1) / (before | cells[c]).sum(axis=1)
+        out.append((bool((jac >= pm.NEAR_CHUNK).any()), bool((jac >= pm.SAME_CHUNK).any())))
+    return out
 
 
 def measure(rolls: list[np.ndarray]) -> dict:
@@ -62,6 +83,7 @@ def measure(rolls: list[np.ndarray]) -> dict:
     plays = np.zeros((2, 2))  # per comping lane: (bars the other plays in, of them this one silent)
     absent = np.zeros((2, 2))  # per comping lane: (windows the other plays in, of them this one silent throughout)
     strikes = np.zeros((len(LANES), 2))  # per lane: (notes held into a drum hit, of them struck again)
+    free = np.zeros((len(LANES), 3))  # per lane, chords not read: (sounding chunks, of them back, of those exact)
     for roll in rolls:
         chords = pm.band_chords(roll, SCORE_STEPS_PER_BEAT)
         for lane in range(len(LANES)):
@@ -71,6 +93,9 @@ def measure(rolls: list[np.ndarray]) -> dict:
                     exact[lane, int(k < CHUNK_BARS)] += (1, same)
                     if k < CHUNK_BARS:
                         shifted[lane] += (1, moved)
+        for lane in range(len(LANES)):
+            for near, same in free_returns(roll[lane], CHUNK_BARS * BAR_STEPS):
+                free[lane] += (1, near, near and same)
         strikes += gm.beat_restrikes(roll[:, CHUNK_BARS * BAR_STEPS :], BAR_STEPS)
         bars = roll[[PIANO, GUITAR]].reshape(2, -1, BAR_STEPS * 128).any(axis=2)[:, CHUNK_BARS:]
         for i in range(2):
@@ -88,6 +113,7 @@ def measure(rolls: list[np.ndarray]) -> dict:
         "comping bars": plays[:, 0].astype(int).tolist(),
         "comping windows": absent[:, 0].astype(int).tolist(),
         "held into a hit": strikes[:, 0].astype(int).tolist(),
+        "chunks, chords not read": free[:, 0].astype(int).tolist(),
     }
     return {
         "recall": share(back[:, 0]),
@@ -99,6 +125,8 @@ def measure(rolls: list[np.ndarray]) -> dict:
         "role_rest": rest,
         "role_absent": share(absent) + [0.0] * (len(LANES) - 2),
         "beat_restrike": share(strikes),
+        "recall_free": share(free[:, :2]),
+        "recall_free_exact": share(free[:, 1:]),
         "counts": counts,
     }
 

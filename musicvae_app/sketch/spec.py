@@ -254,6 +254,11 @@ FIELDS: dict[str, Field] = _fields(
     Field("recall_moves", "one share or five, 0-1", None, _check_lane_shares,
           "per lane: returns under changed chords moved to the new roots (the rest as they were; unset: all)",
           card=G),
+    Field("recall_free", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane, takes without chords: chunks that return to an earlier chunk of the lane (the rest move on, "
+          "free of the pull toward the first chunk; unset: every lane held by the pull)", card=G),
+    Field("recall_free_exact", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane, takes without chords: returns played note for note (the rest varied; unset: all)", card=G),
     Field("role_rest", "one share or five, 0-1", None, _check_lane_shares,
           "piano, guitar: 4-bar phrases the lane lays out in where the other comps (the rest unused)", card=G),
     Field("role_absent", "one share or five, 0-1", None, _check_lane_shares,
@@ -376,6 +381,8 @@ class CardDefaults:
     recall_exact: tuple[float, ...] | None = _default("recall_exact")
     recall_exact_changed: tuple[float, ...] | None = _default("recall_exact_changed")
     recall_moves: tuple[float, ...] | None = _default("recall_moves")
+    recall_free: tuple[float, ...] | None = _default("recall_free")
+    recall_free_exact: tuple[float, ...] | None = _default("recall_free_exact")
     role_rest: tuple[float, ...] | None = _default("role_rest")
     role_absent: tuple[float, ...] | None = _default("role_absent")
     rules: GrooveSettings = GrooveSettings()  # the groove rules' parameters ("groove" is the on/off default)
