@@ -247,8 +247,8 @@ def main(argv=None) -> int:
                 f" %, neither {comp['neither']:.1f} %"
             )
     (ri, rc), (oi, oc) = key_consistency(real[..., SCORE_CHUNK:, :]), key_consistency(ours[..., SCORE_CHUNK:, :])
-    print(f"in key (pitched on-cells in the take's best diatonic scale) %: real {ri:.1f}, ours {oi:.1f}; chunks >= 85 %")
-    print(f"  in it: real {rc:.1f}, ours {oc:.1f}")
+    print(f"in key (pitched on-cells in the take's best diatonic scale) %: real {ri:.1f}, ours {oi:.1f}")
+    print(f"  4-bar chunks with >= 85 % of their on-cells in it: real {rc:.1f}, ours {oc:.1f}")
     print(
         f"kit bars (kick and backbeat) %: real {kit_share(real[..., SCORE_CHUNK:, :]):.1f}, ours {kit_share(ours):.1f}"
     )

@@ -14,7 +14,7 @@ import torch
 
 from ..errors import InvalidValue
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
-from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
+from ..sketch.song import DRUMS, LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
@@ -195,8 +195,9 @@ class Generation:
             if forced is not None:
                 first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
             recall = None
-            # only where chords drive the band: without them `pull` holds every lane near its first chunk already
-            # (random starts: bass chunks near an earlier one 85 % against real songs' 34 %)
+            # where chords drive the band; without them (a free take) returns at the shares learned with no chords
+            # read, the pitched lanes that do not return free of the pull (held, bass chunks near an earlier one 87 %
+            # against real songs' 33 %)
             if plan is not None and any(any(s or ()) for s in (g.recall, g.recall_moved, g.recall_apart)):
                 shares = [np.asarray(v, dtype=float) if v is not None else None for v in _recall_shares(g)]
                 rates = shares[0] if shares[0] is not None else np.zeros(n_lanes)
@@ -319,11 +320,17 @@ class Generation:
 def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
     """Grooves that come back in a take without chords (a free take: no chart, no primer): each lane returns to an
     earlier chunk at the card's `recall_free` share (learned from training songs with no chords read), note for
-    note at `recall_free_exact`, and every lane that does not return moves on free of the pull (held by it, a
-    free take's lanes came back 2-3x as often as real songs')."""
+    note at `recall_free_exact` (drawn less by what comes back by chance, `recall_free_chance`), and every pitched
+    lane that does not return moves on free of the pull (held by it, a free take's pitched lanes came back 2-3x as
+    often as real songs'); the drums stay as they were, held by the pull."""
     exact = np.asarray(g.recall_free_exact, dtype=float) if g.recall_free_exact is not None else None
-    rates = np.asarray(g.recall_free, dtype=float)
-    return Recall(rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True)
+    rates = np.asarray(g.recall_free, dtype=float) * np.ones(n_lanes)
+    if g.recall_free_chance is not None:  # what comes back by chance counts toward the songs' share
+        chance = np.clip(np.asarray(g.recall_free_chance, dtype=float) * np.ones(n_lanes), 0.0, 0.99)
+        rates = np.clip((rates - chance) / (1.0 - chance), 0.0, 1.0)
+    rates[DRUMS:] = 0.0  # the drums stay held by the pull (freed, their bars with a kick and a backbeat fell from
+    # 84.5 to 72.4 % of drum bars, real songs 90.1: benchmarks/RESULTS.md)
+    return Recall(rates, section, seed, exact=exact, moves_on=tuple(range(DRUMS)), free=True)
 
 
 def _recall_shares(g) -> tuple:

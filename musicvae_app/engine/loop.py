@@ -407,8 +407,8 @@ class Loop:
     def _recall(self, z_next, chunk_latents, target: int, recall: Recall, rng, plan, revived, held) -> torch.Tensor:
         """z_next (L, B, K) with the lanes that return to their pattern exactly this chunk taken from it (plus a
         nuance; a return with a variation keeps the loop's chunk for the bars the replay leaves); the lanes of
-        recall.moves_on (recall.py: the drums; a take without chords, every lane) that do not return exactly move on: their prediction without the pull toward the first
-        chunk (held: (home, pull))."""
+        recall.moves_on (the drums; a take without chords, the pitched lanes) that do not return exactly move on:
+        their prediction without the pull toward the first chunk (held: (home, pull))."""
         lanes, batch, k = z_next.shape
         chance = rng.random((lanes, batch))
         nuance = rng.standard_normal((lanes, batch, k)).astype(np.float32) * RECALL_NOISE
@@ -431,7 +431,8 @@ class Loop:
                 recall.made.append((target, int(lane), b, src, lane_moves, bool(exact[lane, b])))
         home, pull = held
         if pull and 0 < pull < 1:
-            back = [(lane, b) for lane in recall.moves_on for b in range(batch) if not recall.returns(target, lane, b, True)]
+            lanes_on = recall.moves_on
+            back = [(lane, b) for lane in lanes_on for b in range(batch) if not recall.returns(target, lane, b, True)]
             back = [(lane, b) for lane, b in back if revived is None or not bool(revived[lane, b])]
             if back:
                 out = z_next.clone() if out is None else out

@@ -55,7 +55,7 @@ class Recall:
     shift: np.ndarray | None = None
     exact_changed: np.ndarray | None = None
     twin: np.ndarray | None = None  # (chunks,) the chunk of the first section of its kind it plays again, or -1
-    # the lanes whose chunks that do not return move on free of the pull (a take without chords: every lane)
+    # the lanes whose chunks that do not return move on free of the pull (a take without chords: the pitched lanes)
     moves_on: tuple = MOVES_ON
     free: bool = False  # a take without chords: a return goes back to any earlier chunk of its section, drawn
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
@@ -73,7 +73,7 @@ class Recall:
         out = []
         if self.free and plan is None:  # no chords to match: any earlier chunk of the section, drawn per take
             pick = np.random.default_rng([int(self.seed), 30, target])
-            for b in range(batch):
+            for _ in range(batch):
                 if twin is not None:
                     out.append((twin, None, np.ones_like(self.rates)))
                 else:

@@ -21,7 +21,12 @@ Training songs only (the validation songs `musicvae evaluate` reports are never 
 - `role_absent`: piano, of the windows whose guitar plays (after the first chunk), the share where the piano is
   silent throughout; guitar, the other way round (a followed guitar part: whether the piano sits out the song);
 - `beat_restrike`: piano, guitar, bass, of the notes held into a drum hit the groove strikes on (kicks; the
-  guitar kicks and snares), the share struck again there (`groove_metrics.beat_restrikes`).
+  guitar kicks and snares), the share struck again there (`groove_metrics.beat_restrikes`);
+- `recall_free`, `recall_free_exact`: chords not read (a take without a chart), per lane, of the chunks after the
+  first the share that come back to any earlier chunk (Jaccard >= 0.6), and of those the share exact (>= 0.9);
+- `recall_free_chance` (`--chance-takes`, our own free takes, not the songs): per lane, the share of chunks that
+  come back with no return drawn and every lane free of the pull; the loop draws returns at
+  (recall_free - chance) / (1 - chance), so that drawn and chance returns together make the songs' share.
 
 `--write` puts them into the pack's card.json ("generation"), with how they were measured.
 """
@@ -54,6 +59,7 @@ KEYS = (
     "recall_free",
     "recall_free_exact",
 )
+CHANCE_SEED = 100  # free takes' seeds for the chance share (recall_free_chance): 100, 101, ...
 
 
 def free_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[bool, bool]]:
@@ -73,6 +79,29 @@ def free_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[bool, bool]]:
         jac = (before & cells[c]).sum(axis=1) / (before | cells[c]).sum(axis=1)
         out.append((bool((jac >= pm.NEAR_CHUNK).any()), bool((jac >= pm.SAME_CHUNK).any())))
     return out
+
+
+def free_chance(engine, takes: int, steps: int, seed: int = CHANCE_SEED) -> list[float]:
+    """Per lane, the share of sounding chunks (after the first) of free takes (no chords, no primer) with no drawn
+    return that come back to an earlier chunk all the same (Jaccard >= 0.6): what the loop repeats by chance once
+    no lane is held by the pull. Takes exported and read back at 16ths; the card is restored after."""
+    import tempfile
+
+    from .windows import export_back
+
+    before = engine.use_card(recall_free=[1e-9] * len(LANES), recall_free_exact=None)  # every lane moves on
+    counts = np.zeros((len(LANES), 2))
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for k in range(takes):
+                take = engine.generate(steps=steps, seed=seed + k)
+                roll = export_back(take, Path(tmp) / "t.mid", (steps + 1) * CHUNK_BARS * BAR_STEPS)
+                for lane in range(len(LANES)):
+                    for near, _ in free_returns(roll[lane], CHUNK_BARS * BAR_STEPS):
+                        counts[lane] += (1, near)
+    finally:
+        engine.use_card(before)
+    return [round(float(k / n), 3) if n else 0.0 for n, k in counts]
 
 
 def measure(rolls: list[np.ndarray]) -> dict:
@@ -141,21 +170,24 @@ def main(argv=None) -> int:
     parser.add_argument("--songs", type=int, default=400)
     parser.add_argument("--steps", type=int, default=7, help="chunks after the first in each window")
     parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--chance-takes", type=int, default=48, help="free takes for recall_free_chance (0: skip)")
     parser.add_argument("--write", action="store_true", help="write the shares into the pack's card.json")
     args = parser.parse_args(argv)
     engine = Engine.load(args.pack)
     pool = training_songs(engine, args.data, args.songs, args.cache_dir)
     chosen = windows(pool, SCORE_CHUNK, args.steps, args.songs)
     found = measure([w.roll for w in chosen])
+    if args.chance_takes:
+        found["recall_free_chance"] = free_chance(engine, args.chance_takes, args.steps)
     print(f"{len(chosen)} training windows of {(args.steps + 1) * CHUNK_BARS} bars ({BAR_STEPS} steps a bar)")
-    for key in KEYS:
+    for key in KEYS + (("recall_free_chance",) if args.chance_takes else ()):
         print(f"  {key:13s} " + " ".join(f"{v:5.3f}" for v in found[key]))
     print(f"  counted chunks {found['counts']}")
     if args.write:
         path = Path(args.pack) / "card.json"
         card = json.loads(path.read_text())
         gen = card.setdefault("generation", {})
-        for key in KEYS:
+        for key in KEYS + (("recall_free_chance",) if args.chance_takes else ()):
             gen[key] = found[key]
         gen["recall_why"] = (
             f"measured on {len(chosen)} training windows of {(args.steps + 1) * CHUNK_BARS} bars (their chords "
@@ -168,7 +200,12 @@ def main(argv=None) -> int:
             "role_rest, piano and guitar, where the other plays a bar, the share this one is silent (windows "
             "with both); role_absent, of windows where the other plays, the share this one is silent throughout; "
             "beat_restrike, piano, guitar, bass, of notes held into a kick (guitar: kick or snare), the share "
-            f"struck again there; counted {found['counts']}; the validation songs were not used"
+            "struck again there; recall_free, recall_free_exact, chords not read (a take without a chart), per lane, "
+            "of the chunks after the first the share that come back to any earlier chunk (Jaccard >= 0.6), of "
+            "those the share exact (>= 0.9); recall_free_chance, the share of our own free takes' chunks that come "
+            f"back with no return drawn (every lane free of the pull; {args.chance_takes} takes, seeds "
+            f"{CHANCE_SEED}-{CHANCE_SEED + args.chance_takes - 1}): the loop draws returns at (recall_free - chance) "
+            f"/ (1 - chance); counted {found['counts']}; the validation songs were not used"
         )
         atomic_write(path, (json.dumps(card, indent=2) + "\n").encode())
         print(f"written to {path}")
