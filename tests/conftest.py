@@ -73,6 +73,17 @@ def chord_engine(tiny_chord_pack):
 
 
 @pytest.fixture
+def session(engine):
+    """A Session (no Qt) on the tiny pack, its next Generate one step after the first chunk (8 bars); a test file
+    that wants another keeps its own."""
+    from musicvae_app.sketch.session import Session
+
+    s = Session(engine)
+    s.update_settings(steps=1)
+    return s
+
+
+@pytest.fixture
 def window(qtbot, engine, tmp_path):
     """The real sketchpad window, offscreen, on the tiny pack, with its data in a temp folder."""
     from musicvae_app.ui.main_window import MainWindow

@@ -14,8 +14,9 @@ from test_parts_combine import comp
 
 from band_files import read_back, write_notes
 from musicvae_app.engine import Engine
+from musicvae_app.engine.harmonizing import ALTERNATIVES
 from musicvae_app.model.pack import load_pack
-from musicvae_app.sketch.choices import CHOSEN_KEY, bar_texts, reading_bars
+from musicvae_app.sketch.choices import CHOSEN_KEY, READINGS, bar_texts, reading_bars
 from musicvae_app.sketch.session import Session
 from musicvae_app.sketch.sketchfile import SUFFIX
 from musicvae_app.sketch.song import LANES
@@ -43,13 +44,6 @@ def tune(folder, name: str = "tune.mid", times: int = 1):
         for beat, p in enumerate(ps)
     ]
     return write_notes(folder / name, notes, tempo=96)
-
-
-@pytest.fixture
-def session(engine):
-    s = Session(engine)
-    s.update_settings(steps=1)
-    return s
 
 
 def said(session) -> list[tuple]:
@@ -85,6 +79,7 @@ def test_a_followed_part_comes_with_its_readings_best_first(session, engine, tmp
 def test_a_followed_generate_runs_the_harmony_model_once_with_the_same_readings(engine, tmp_path, monkeypatch):
     """The band's chords and the chord lane's readings come from one run of the model on the part (kept by the
     engine's Harmonizer); they are what a fresh model reads, and the band plays the best one."""
+    assert READINGS == ALTERNATIVES  # the chord lane asks for as many readings as the band's chords are read with
     fresh = Engine.load(engine.pack, one_song_threads=1)  # nothing kept yet
     model = fresh.harmonizer.model
     runs, real = [], model.harmonize

@@ -43,13 +43,6 @@ def errors_of(session):
     return seen
 
 
-@pytest.fixture
-def session(engine):
-    s = Session(engine)
-    s.update_settings(steps=1)
-    return s
-
-
 def test_the_part_s_chords_rule_over_a_chart_typed_earlier_unless_asked(session, tmp_path):
     session.set_chords("C Am F G")  # typed before the part is followed
     assert session.follow_part(comp(tmp_path, ["G", "D", "Em", "C"]))
