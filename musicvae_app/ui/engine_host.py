@@ -27,4 +27,3 @@ def load_engine(pack, process: EngineProcess | None, notice: Callable[[str], Non
 
     with torch_threads(1):  # the pack's checks take 0.3 s on one thread, up to 3 s on two beside busy cores
         return Engine.load(pack, one_song_threads=1)  # steady beside a busy DAW (see Engine)
-
