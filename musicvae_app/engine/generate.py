@@ -247,6 +247,8 @@ class Generation:
                 scale=self.steering.key_scale(key_used) if scale_lock else None,
                 style=style,
             )
+            if sections:  # each lane's notes a bar at its section's energy, as real songs' (energy.json)
+                energy.density(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
             if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
