@@ -15,7 +15,7 @@ from musicvae_app.evaluation import groove_metrics as gm
 from musicvae_app.evaluation.learn_arrangement import measure
 from musicvae_app.sketch.midi import write_midi
 from musicvae_app.sketch.song import LANES
-from musicvae_app.theory.chords import parse_chart
+from musicvae_app.theory.chords import parse_bars
 from musicvae_app.theory.sections import Section
 
 DRUMS_CHANNEL = 9
@@ -158,7 +158,7 @@ def test_the_shares_of_returns_are_measured_from_rolls():
 
 
 def test_a_riff_moved_with_its_chord_counts_as_moved():
-    chords = [c for c in parse_chart("C F G C C F A C")]
+    chords = [bar[0] for bar in parse_bars("C F G C C F A C")]
     bar = 16
     lane = np.zeros((8 * bar, 128), dtype=bool)
     for j, root in enumerate([36, 41, 43, 36, 36, 41, 45, 36]):

@@ -25,7 +25,7 @@ Training songs only (the validation songs `musicvae evaluate` reports are never 
 - `recall_free`, `recall_free_exact`: chords not read (a take without a chart), per lane, of the chunks after the
   first the share that come back to any earlier chunk (Jaccard >= 0.6), and of those the share exact (>= 0.9);
 - `recall_free_chance` (`--chance-takes`, our own free takes, not the songs): per lane, the share of chunks that
-  come back with no return drawn and every lane free of the pull; the loop draws returns at
+  come back with no return drawn and the pitched lanes free of the pull; the loop draws returns at
   (recall_free - chance) / (1 - chance), so that drawn and chance returns together make the songs' share.
 
 `--write` puts them into the pack's card.json ("generation"), with how they were measured.
@@ -39,7 +39,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
 from ..sketch.song import LANES
 from . import groove_metrics as gm
 from . import playing_metrics as pm
@@ -84,12 +83,13 @@ def free_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[bool, bool]]:
 def free_chance(engine, takes: int, steps: int, seed: int = CHANCE_SEED) -> list[float]:
     """Per lane, the share of sounding chunks (after the first) of free takes (no chords, no primer) with no drawn
     return that come back to an earlier chunk all the same (Jaccard >= 0.6): what the loop repeats by chance once
-    no lane is held by the pull. Takes exported and read back at 16ths; the card is restored after."""
+    the pitched lanes are free of the pull (the drums stay held). Takes exported and read back at 16ths; the card
+    is restored after."""
     import tempfile
 
     from .windows import export_back
 
-    before = engine.use_card(recall_free=[1e-9] * len(LANES), recall_free_exact=None)  # every lane moves on
+    before = engine.use_card(recall_free=[1e-9] * len(LANES), recall_free_exact=None)  # no return drawn
     counts = np.zeros((len(LANES), 2))
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -203,11 +203,14 @@ def main(argv=None) -> int:
             "struck again there; recall_free, recall_free_exact, chords not read (a take without a chart), per lane, "
             "of the chunks after the first the share that come back to any earlier chunk (Jaccard >= 0.6), of "
             "those the share exact (>= 0.9); recall_free_chance, the share of our own free takes' chunks that come "
-            f"back with no return drawn (every lane free of the pull; {args.chance_takes} takes, seeds "
+            "back with no return drawn (the pitched lanes free of the pull, the drums held; "
+            f"{args.chance_takes} takes, seeds "
             f"{CHANCE_SEED}-{CHANCE_SEED + args.chance_takes - 1}): the loop draws returns at (recall_free - chance) "
             f"/ (1 - chance); counted {found['counts']}; the validation songs were not used"
         )
-        atomic_write(path, (json.dumps(card, indent=2) + "\n").encode())
+        from ..model.pack import write_json_atomic  # the one card writer (it imports torch: only to write)
+
+        write_json_atomic(path, card)
         print(f"written to {path}")
     return 0
 
