@@ -397,7 +397,8 @@ class Loop:
         """z_next (L, B, K) with the lanes that return to their pattern exactly this chunk taken from it (plus a
         nuance; a return with a variation keeps the loop's chunk for the bars the replay leaves); the lanes of
         recall.moves_on (the drums; a take without chords, the pitched lanes) that do not return exactly move on:
-        their prediction without the pull toward the first chunk (held: (home, pull))."""
+        their prediction without the pull toward the first chunk, or with recall.kept_pull of it (held: (home,
+        pull))."""
         lanes, batch, k = z_next.shape
         chance = rng.random((lanes, batch))
         nuance = rng.standard_normal((lanes, batch, k)).astype(np.float32) * RECALL_NOISE
@@ -427,6 +428,8 @@ class Loop:
                 out = z_next.clone() if out is None else out
                 for lane, b in back:  # undo the lerp toward home: the predictor's own next chunk
                     out[lane, b] = (z_next[lane, b] - pull * home[lane, b]) / (1 - pull)
+                    if recall.kept_pull is not None and recall.kept_pull[lane] > 0:  # a weaker pull kept
+                        out[lane, b] = torch.lerp(out[lane, b], home[lane, b], float(recall.kept_pull[lane]) * pull)
         return z_next if out is None else out
 
     def _replay(self, plain: torch.Tensor, made: list, batch: int, plan) -> None:

@@ -44,7 +44,7 @@ class Recall:
     to which it returns (-1: none); seed: its own random stream (takes without it are unchanged). free: a take
     without chords (card `recall_free`, `recall_free_exact`, learned with no chords read): a return goes back to an
     earlier chunk of its section drawn at random, and every lane of `moves_on` that does not return exactly moves
-    on free of the pull toward the first chunk."""
+    on free of the pull toward the first chunk (but for its `kept_pull` share of it)."""
 
     rates: np.ndarray
     section: np.ndarray
@@ -57,6 +57,7 @@ class Recall:
     twin: np.ndarray | None = None  # (chunks,) the chunk of the first section of its kind it plays again, or -1
     # the lanes whose chunks that do not return move on free of the pull (a take without chords: the pitched lanes)
     moves_on: tuple = MOVES_ON
+    kept_pull: np.ndarray | None = None  # (lanes,) the share of the pull a lane of moves_on keeps moving on (None: 0)
     free: bool = False  # a take without chords: a return goes back to any earlier chunk of its section, drawn
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)

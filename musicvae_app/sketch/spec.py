@@ -262,6 +262,9 @@ FIELDS: dict[str, Field] = _fields(
     Field("recall_free_chance", "one share or five, 0-1", None, _check_lane_shares,
           "per lane, takes without chords: chunks that come back by chance with no return drawn (returns are "
           "drawn at (recall_free - chance) / (1 - chance); unset: 0)", card=G),
+    Field("recall_free_pull", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane, takes without chords: the share of the pull toward the first chunk a pitched lane that does "
+          "not return keeps (0 or unset: none)", card=G),
     Field("role_rest", "one share or five, 0-1", None, _check_lane_shares,
           "piano, guitar: 4-bar phrases the lane lays out in where the other comps (the rest unused)", card=G),
     Field("role_absent", "one share or five, 0-1", None, _check_lane_shares,
@@ -387,6 +390,7 @@ class CardDefaults:
     recall_free: tuple[float, ...] | None = _default("recall_free")
     recall_free_exact: tuple[float, ...] | None = _default("recall_free_exact")
     recall_free_chance: tuple[float, ...] | None = _default("recall_free_chance")
+    recall_free_pull: tuple[float, ...] | None = _default("recall_free_pull")
     role_rest: tuple[float, ...] | None = _default("role_rest")
     role_absent: tuple[float, ...] | None = _default("role_absent")
     rules: GrooveSettings = GrooveSettings()  # the groove rules' parameters ("groove" is the on/off default)
