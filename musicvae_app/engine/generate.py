@@ -227,8 +227,8 @@ class Generation:
                 recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, *shares[1:])
                 recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)  # a second verse returns to the first
             elif plan is None and source != "primer" and g.recall_free is not None and any(g.recall_free):
+                # no twins: a section that comes back is `sections.repeat`'s, as before (its drums' fills stay)
                 recall = free_recall(g, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, n_lanes)
-                recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)
             run = LoopRun(first, first_z, steps, noise, threshold, gen, forced, revive, pull, light, plan, recall)
             probs, latents = self.loop.run(run)
             protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
