@@ -98,16 +98,20 @@ def test_free_pitched_lanes_keep_their_key(free_and_held):
     assert ours >= 0.9 and ours >= pulled - 0.03, (ours, pulled)
 
 
-def test_a_primer_continuation_is_unchanged(shipped):
-    """Continuations of a primer with no chords (`musicvae evaluate`'s) keep the pull on every lane, as before."""
+def test_a_primer_continuation_and_a_form_are_unchanged(shipped):
+    """Continuations of a primer with no chords (`musicvae evaluate`'s) keep the pull on every lane, as before; so
+    does a free take with a song form (sections.repeat and the sections' energy shape it)."""
     primer = shipped.generate(steps=0, seed=3).notes()
-    take = shipped.generate(steps=3, seed=5, primer=primer)
+    form = [("verse", 1, 8), ("chorus", 9, 8)]
+    asks = [{"primer": primer}, {"sections": form}]
+    takes = [shipped.generate(steps=3, seed=5, **ask).notes() for ask in asks]
     before = shipped.use_card(recall_free=None)
     try:
-        again = shipped.generate(steps=3, seed=5, primer=primer)
+        again = [shipped.generate(steps=3, seed=5, **ask).notes() for ask in asks]
     finally:
         shipped.use_card(before)
-    assert np.array_equal(take.notes(), again.notes())
+    for take, same in zip(takes, again):
+        assert np.array_equal(take, same)
 
 
 def test_free_returns_measured_from_rolls():

@@ -226,8 +226,14 @@ class Generation:
                 rates = shares[0] if shares[0] is not None else np.zeros(n_lanes)
                 recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, *shares[1:])
                 recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)  # a second verse returns to the first
-            elif plan is None and source != "primer" and g.recall_free is not None and any(g.recall_free):
-                # no twins: a section that comes back is `sections.repeat`'s, as before (its drums' fills stay)
+            elif (
+                plan is None
+                and source != "primer"
+                and not sections
+                and g.recall_free is not None
+                and any(g.recall_free)
+            ):
+                # a free take with no form (with one, sections.repeat and energy.py shape it, as before)
                 recall = free_recall(g, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, n_lanes)
             run = LoopRun(first, first_z, steps, noise, threshold, gen, forced, revive, pull, light, plan, recall)
             probs, latents = self.loop.run(run)
