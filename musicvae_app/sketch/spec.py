@@ -278,6 +278,12 @@ FIELDS: dict[str, Field] = _fields(
     Field("beat_restrike", "one share or five, 0-1", None, _check_lane_shares,
           "per lane: drum hits (kick; guitar: kick or snare) a held note is struck again on (unset: every one)",
           card=R),
+    Field("held_restrike", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: notes held into a 16th inside the bar struck again there, where chords steer (unset: as made)",
+          card=R),
+    Field("bar_restrike", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: bar lines a note held across is struck again on, where chords steer (unset: every one)",
+          card=R),
     Field("approach", "share 0-1", 0.0, _check_number(0.0, 1.0), "bass bar ends that step into a new note", card=R),
     Field("pickup", "share 0-1", 0.0, _check_number(0.0, 1.0), "bass bar ends that play a fifth below", card=R),
     Field("approach_eighths", "share 0-1", 0.0, _check_number(0.0, 1.0), "approach notes an 8th long (else 16th)",
@@ -327,6 +333,8 @@ class GrooveSettings:
     suspend: tuple[float, ...] | None = _default("suspend")
     boogie: tuple[float, ...] | None = _default("boogie")
     beat_restrike: tuple[float, ...] | None = _default("beat_restrike")
+    bar_restrike: tuple[float, ...] | None = _default("bar_restrike")
+    held_restrike: tuple[float, ...] | None = _default("held_restrike")
     approach: float = _default("approach")
     pickup: float = _default("pickup")
     approach_eighths: float = _default("approach_eighths")
