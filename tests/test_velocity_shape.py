@@ -39,8 +39,8 @@ def test_an_equally_sure_hat_is_softer_on_the_odd_16ths_than_on_the_beat_at_the_
 @pytest.mark.parametrize("seed", [4])
 def test_a_take_of_running_16th_hats_accents_the_beat_as_real_ones(tmp_path, seed):
     """Seed 4's form take plays running 16th hats (over 200 on the odd 16ths): read back by mido, its odd-16th
-    hats play at most 0.87 of its beat hats (real bars of running 16th hats, 300 training songs: 0.82; before
-    this change 0.90)."""
+    hats play at most 0.85 of its beat hats (real bars of running 16th hats, 300 training songs: 0.82; main:
+    0.90)."""
     take = Engine.load(device="cpu").generate(steps=7, seed=seed, sections=FORM)
     mid = mido.MidiFile(write_midi(take, tmp_path / "hats.mid"))
     rows = []
@@ -53,4 +53,41 @@ def test_a_take_of_running_16th_hats_accents_the_beat_as_real_ones(tmp_path, see
     r = np.array(rows)
     odd = r[r[:, 0] % 2 == 1, 1]
     assert len(odd) > 200
-    assert odd.mean() / r[r[:, 0] % 4 == 0, 1].mean() <= 0.87
+    assert odd.mean() / r[r[:, 0] % 4 == 0, 1].mean() <= 0.85
+
+
+def test_running_bars_and_their_learned_gain():
+    """A bar whose hats strike 6 of the 8 odd 16ths is a running bar (5 is not); a hat there plays the table's
+    `running_gain` (learned by training/running_hats.py) over the same hat in another bar."""
+    hits = [(42, s) for s in range(0, 16)] + [(42, 16 + s) for s in (1, 3, 5, 7, 9)] + [(36, 16 + 11)]
+    assert dynamics.running_bars(hits, 4) == {0}
+    assert dynamics.running_bars([(42, 2 * s + 1) for s in range(8)], 8) == set()  # 8ths on a 32nd grid: no 16ths
+    gain = dynamics.table()["running_gain"][dynamics.GROUPS.index("hats")]
+    assert all(0.8 < g < 1.2 for g in gain)
+    for step in (0, 1, 2):
+        plain = dynamics.shaped_ratio(6, step, 0.9)
+        assert dynamics.shaped_ratio(6, step, 0.9, running=True) == pytest.approx(plain * gain[step])
+
+
+def test_the_running_gain_is_measured_from_songs():
+    """Ten songs alternating bars of running 16th hats (110 on the beat, 90 on the off 8th, 70 between) and
+    sparse bars (100 on the beats and on the 2nd 16th): the song's hats median is 90, so on the 2nd 16th the
+    running bars play 70 / 90 against every bar's (70 + 100) / 2 / 90: a gain of 70 / 85; on the 4th 16th only
+    running bars play: 1.0."""
+    from musicvae_app.training.running_hats import measure
+
+    songs = []
+    for _ in range(10):
+        rows = []
+        for bar in range(40):
+            running = bar % 2 == 0
+            for s in range(16) if running else (0, 4, 8, 12, 1):
+                vel = (110 if s % 4 == 0 else 70 if s % 2 else 90) if running else 100
+                rows.append((4, 42, (bar * 16 + s) / 4, vel))
+        songs.append({"notes": np.array(rows, dtype=float)})
+    gain, notes = measure(songs)
+    hats = dynamics.GROUPS.index("hats")
+    assert notes[hats][1] == 200 and notes[hats][3] == 200
+    assert gain[hats][1] == pytest.approx(70 / 85, abs=1e-3)
+    assert gain[hats][3] == pytest.approx(1.0)
+    assert gain[dynamics.GROUPS.index("kick")] == [1.0] * 16  # no kicks: as any bar

@@ -125,6 +125,7 @@ def ratio(group: int, position: int, u: float) -> float:
     return q[i] + (q[i + 1] - q[i]) * (x - i)
 
 
+RUNNING = 6  # a bar plays running 16th hats when its hats strike at least this many of its 8 odd 16ths
 AFTER_CONFIDENCE = (4, 5, 6, 7)  # the drum groups: the position's shape applied after the confidence (pooled)
 
 
@@ -182,20 +183,41 @@ def _rank_in(q: list[float], confidence: float) -> float:
     return (lo - 1 + (confidence - below) / max(above - below, 1e-12)) / last
 
 
-def shaped_ratio(group: int, position: int, confidence: float) -> float:
+def shaped_ratio(group: int, position: int, confidence: float, running: bool = False) -> float:
     """A drum group's velocity over the song's median: its position's real mean x the pooled spread at the
-    note's rank among its group's notes (pooled)."""
+    note's rank among its group's notes (pooled); in a bar of running 16th hats (`running`), the position's mean
+    in such real bars (the table's `running_gain`, training/running_hats.py; none: as any bar)."""
     conf, spread, shape = pooled(group)
     u = _rank_in(conf, confidence) * (len(spread) - 1)
     i = min(int(u), len(spread) - 2)
-    return shape[position % POSITIONS] * (spread[i] + (spread[i + 1] - spread[i]) * (u - i))
+    gain = table().get("running_gain") if running else None
+    lift = gain[group][position % POSITIONS] if gain else 1.0
+    return lift * shape[position % POSITIONS] * (spread[i] + (spread[i + 1] - spread[i]) * (u - i))
+
+
+def running_bars(hits, steps_per_beat: int) -> set[int]:
+    """The bars (0-based) of a drum lane's hits ((pitch, start step) pairs on a grid of steps_per_beat) whose hats
+    strike at least RUNNING of the 8 odd 16ths."""
+    odd: dict[int, set[int]] = {}
+    for pitch, step in hits:
+        position = int(step) * 4 // max(int(steps_per_beat), 1)
+        if pitch in HATS and position % 2 == 1 and int(step) * 4 % max(int(steps_per_beat), 1) == 0:
+            odd.setdefault(position // POSITIONS, set()).add(position % POSITIONS)
+    return {bar for bar, places in odd.items() if len(places) >= RUNNING}
 
 
 def velocity(
-    lane: int, pitch: int, step: int, steps_per_beat: int, confidence: float, level: int = DEFAULT_LEVEL
+    lane: int,
+    pitch: int,
+    step: int,
+    steps_per_beat: int,
+    confidence: float,
+    level: int = DEFAULT_LEVEL,
+    running: bool = False,
 ) -> int:
     """The velocity (1-127) of a note of `lane` at `pitch` starting at `step` (on a grid of steps_per_beat) in a
-    section of energy `level` (1-5), given the model's confidence in it (0: at the threshold, 1: certain)."""
+    section of energy `level` (1-5), given the model's confidence in it (0: at the threshold, 1: certain);
+    running: a drum note in a bar of running 16th hats (running_bars)."""
     t = table()
     level = min(max(int(level), 1), LEVELS)
     confidence = min(max(float(confidence), 0.0), 1.0)
@@ -206,7 +228,7 @@ def velocity(
         * t["level_gain"][group][level - 1]
         * (1.0 + LEVEL_LIFT * (level - DEFAULT_LEVEL))
         * (
-            shaped_ratio(group, position, confidence)
+            shaped_ratio(group, position, confidence, running)
             if group in AFTER_CONFIDENCE
             else ratio(group, position, rank(group, position, confidence))
         )
