@@ -11,7 +11,7 @@ from musicvae_app.engine import Engine
 from musicvae_app.evaluation import groove_metrics as gm
 from musicvae_app.evaluation.learn_arrangement import measure
 from musicvae_app.sketch.song import LANES
-from musicvae_app.theory.chords import parse_chart
+from musicvae_app.theory.chords import parse_bars
 
 BASS, PIANO, GUITAR = LANES.index("bass"), LANES.index("piano"), LANES.index("guitar")
 CHART = "C F G C C F Am C"  # chunks alternate: the second shares 3 of the first's 4 chords, the third all 4
@@ -23,7 +23,7 @@ def shipped():
 
 
 def _bar_chords(text: str, bars: int) -> list:
-    chords = [c for c in parse_chart(text)]
+    chords = [bar[0] for bar in parse_bars(text)]
     return [chords[i % len(chords)] for i in range(bars)]
 
 

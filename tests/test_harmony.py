@@ -149,9 +149,10 @@ def test_kbest_viterbi_matches_brute_force():
 
 
 def test_a_melody_alone_is_heard_by_both_nets_other_parts_by_the_first(model):
-    from musicvae_app.theory.harmony import as_array, features, melody_like
+    from musicvae_app.theory.harmony import as_array, features, melody_like, read_outputs
+    from musicvae_app.theory.harmony_fine import fine_outputs, step_features
 
-    assert model.melody is not None and model.melody.version == 2  # the shipped melody.npz
+    assert model.melody is not None and model.melody.version == 2  # the shipped melody3.npz
     melody = as_array(tune_c_am_f_g())
     comp = as_array([Note(p, 4 * b, 4 * b + 4) for b in range(8) for p in (60, 64, 67)])
     bass = as_array([Note(36 + (0, 9, 5, 7)[b % 4], 4 * b + i, 4 * b + i + 1) for b in range(8) for i in range(4)])
@@ -159,8 +160,9 @@ def test_a_melody_alone_is_heard_by_both_nets_other_parts_by_the_first(model):
     first_only = HarmonyModel(model.p)  # the same first net, no second one
     assert first_only.harmonize(comp, alternatives=2).charts == model.harmonize(comp, alternatives=2).charts
     both = model.harmonize(melody, alternatives=1)
-    nets = [first_only, *model.melody_nets]  # the first net and every melody net, equal weights
+    nets = [first_only, *model.melody_nets]  # the first net, every melody net and every fine net, equal weights
     logs = [net.posteriors(*features(melody, 16, 4, net.version))[0] for net in nets]
+    logs += [read_outputs(fine_outputs(p, step_features(melody, 16, 4)))[0] for p in model.fine_nets]
     mean = sum(logs) / len(logs)
     averaged = HarmonyModel(model.p).decode(np.log(np.exp(mean) / np.exp(mean).sum(1, keepdims=True)), 1)
     assert both.half_bars == averaged[0][1]

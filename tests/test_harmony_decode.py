@@ -8,7 +8,15 @@ import itertools
 import numpy as np
 import pytest
 
-from musicvae_app.theory.harmony import HarmonyModel, Note, family_index, features, kbest_viterbi, tones_of_index
+from musicvae_app.theory.harmony import (
+    HarmonyModel,
+    Note,
+    family_index,
+    features,
+    kbest_viterbi,
+    read_outputs,
+    tones_of_index,
+)
 from musicvae_app.theory.harmony_decode import (
     CHORD_FAMILY,
     expected_agreement,
@@ -16,6 +24,7 @@ from musicvae_app.theory.harmony_decode import (
     forward_backward,
     mbr_path,
 )
+from musicvae_app.theory.harmony_fine import fine_outputs, step_features
 
 
 def brute_marginals(emit: np.ndarray, trans: list[np.ndarray]) -> np.ndarray:
@@ -99,6 +108,7 @@ def test_harmonize_charts_the_mbr_path_of_the_models_marginals(model):
     res = model.harmonize(notes, alternatives=3)
     arr = np.array([(n.pitch, n.start, n.end, n.velocity) for n in notes], dtype=float)
     logs = [net.posteriors(*features(arr, 16, 4, net.version))[0] for net in [model, *model.melody_nets]]
+    logs += [read_outputs(fine_outputs(p, step_features(arr, 16, 4)))[0] for p in model.fine_nets]
     mixed = sum(logs) / len(logs)
     log_post = mixed - np.log(np.exp(mixed).sum(axis=1, keepdims=True))
     tw = model.trans_weight
@@ -162,6 +172,7 @@ def test_the_shipped_ensemble_averages_every_melody_net(model):
     arr = as_array(tune())
     log_post, log_key = model.ensemble_posteriors(arr, 16, 4)
     parts = [m.posteriors(*features(arr, 16, 4, m.version)) for m in [model, *model.melody_nets]]
+    parts += [read_outputs(fine_outputs(p, step_features(arr, 16, 4))) for p in model.fine_nets]
     mean = sum(p for p, _ in parts) / len(parts)
     assert np.allclose(log_post, mean - np.log(np.exp(mean).sum(axis=1, keepdims=True)), atol=1e-5)
     assert np.allclose(np.exp(log_key).sum(), 1.0)

@@ -17,7 +17,7 @@ from ..model.pack import PackError
 from ..sketch.song import DRUMS, LANES, Song, lane_index
 from ..theory.keys import transpose_roll
 from .chording import passing_cells
-from .recall import RECALL_NOISE, Recall
+from .recall import MOVES_ON, RECALL_NOISE, VARIED_BARS, Recall
 from .runtime import torch_threads
 
 BASS = LANES.index("bass")
@@ -118,6 +118,35 @@ def finish_probs(probs: np.ndarray, shift_out: int, lineup, forced, keep, chunk_
             n = int(forced.mask[:, lane].sum()) * chunk_steps
             probs[lane, :, :n] = keep.probs[lane, :n]
     return probs
+
+
+@dataclass
+class LoopRun:
+    """What one run of the loop (Loop.run) goes on from: the first chunk (5, B, cs, 128) and its latents (None:
+    encoded from it), `steps` chunks after it at `noise` and `threshold`, drawn from `gen`, and:
+
+    forced: chunks taken as given (Loop.forced_from), or None. revive > 0 brings back a lane that has been silent
+    for `revive` chunks: its next chunk is decoded from the latent of its last chunk with notes plus the step's
+    noise (a variation of what it last played), instead of a prediction from the silence it fell into (the thesis's
+    abandoned-guitar weakness); the predictors then carry on from there. pull in [0, 1) draws every predicted
+    latent that far back toward the first chunk's, so a take keeps the primer's key and feel instead of drifting
+    off. revive 0 and pull 0 are the thesis's loop exactly. light: (5, B, 1) gains on each generated chunk's
+    probabilities (`Steering.light`), or None. plan: the call's chords (chording.ChordPlan, chunk 0 is `first`),
+    or None. recall: grooves that come back (Recall), or None.
+    """
+
+    first: np.ndarray
+    first_z: torch.Tensor | None
+    steps: int
+    noise: float
+    threshold: float
+    gen: torch.Generator
+    forced: _Forced | None = None
+    revive: int = 0
+    pull: float = 0.0
+    light: np.ndarray | None = None
+    plan: object = None
+    recall: Recall | None = None
 
 
 class Decoder:
@@ -270,63 +299,23 @@ class Loop:
         one_song = self.device.type == "cpu" and batch == 1
         return torch_threads(self.one_song_threads if one_song else None)
 
-    def run(
-        self,
-        first,
-        first_z,
-        steps,
-        noise,
-        threshold,
-        gen,
-        forced,
-        revive=0,
-        pull=0.0,
-        lineup=None,
-        *,
-        light=None,
-        plan=None,
-        recall: Recall | None = None,
-    ):
-        """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents.
+    def run(self, run: LoopRun):
+        """The thesis's loop from run.first (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents (see LoopRun)."""
+        with self.threads(run.first.shape[1]):
+            return self._loop(run)
 
-        revive > 0 brings back a lane that has been silent for `revive` chunks: its next chunk is
-        decoded from the latent of its last chunk with notes plus the step's noise (a variation of
-        what it last played), instead of a prediction from the silence it fell into (the thesis's
-        abandoned-guitar weakness); the predictors then carry on from there. pull in [0, 1) draws every predicted
-        latent that far back toward the first chunk's, so a take keeps the primer's key and feel
-        instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly. light: (5, B, 1)
-        gains on each generated chunk's probabilities (`Steering.light`), or None. plan: the call's chords
-        (chording.ChordPlan, chunk 0 is `first`), or None. recall: grooves that come back (Recall), or None.
-        """
-        with self.threads(first.shape[1]):
-            args = (first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
-            return self._loop(*args, light=light, plan=plan, recall=recall)
-
-    def _loop(
-        self,
-        first,
-        first_z,
-        steps,
-        noise,
-        threshold,
-        gen,
-        forced,
-        revive,
-        pull,
-        lineup=None,
-        light=None,
-        plan=None,
-        recall=None,
-    ):
+    def _loop(self, run: LoopRun):
+        first, steps, threshold, forced, revive = run.first, run.steps, run.threshold, run.forced, run.revive
+        pull, light, plan, recall = run.pull, run.light, run.plan, run.recall
         fast, dev = self.fast, self.device
         by_band = fast.band_net is not None and plan is not None  # the chord family: one predictor for the band
         lead_i, followers = fast.lead, fast.followers
         n_lanes, batch = first.shape[:2]
         after = self.harmony_after  # harmony on the whole take at the end, else chunk by chunk
-        eps = (torch.randn((steps, n_lanes, batch, self.cfg.latent), generator=gen) * noise).to(dev)
+        eps = (torch.randn((steps, n_lanes, batch, self.cfg.latent), generator=run.gen) * run.noise).to(dev)
         x = fast.to_blocked(torch.as_tensor(first, device=dev))
         z = fast.encode((x >= threshold).float(), batch)
-        chunk_latents = [z if first_z is None else first_z.to(dev)]
+        chunk_latents = [z if run.first_z is None else run.first_z.to(dev)]
         home = z
         blocks = [x]
         if forced is not None:
@@ -359,7 +348,7 @@ class Loop:
                 revived = torch.as_tensor(((silent >= revive) & heard)[..., None], device=dev)  # variation of its
                 z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
             if recall is not None:
-                z_next = self._recall(z_next, chunk_latents, s + 1, recall, rng, plan, revived)
+                z_next = self._recall(z_next, chunk_latents, s + 1, recall, rng, plan, revived, (home, pull))
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = self.decoder.decode(z_next, batch, harmonise=not after, chords=chords)
@@ -404,22 +393,39 @@ class Loop:
                 probs[lane][:, step_mask[lane]] = forced.probs[lane][step_mask[lane]]
         return probs, torch.stack(chunk_latents).cpu().numpy()
 
-    def _recall(self, z_next, chunk_latents, target: int, recall: Recall, rng, plan, revived) -> torch.Tensor:
-        """z_next (L, B, K) with the lanes that return to their pattern this chunk taken from it (plus a nuance)."""
+    def _recall(self, z_next, chunk_latents, target: int, recall: Recall, rng, plan, revived, held) -> torch.Tensor:
+        """z_next (L, B, K) with the lanes that return to their pattern exactly this chunk taken from it (plus a
+        nuance; a return with a variation keeps the loop's chunk for the bars the replay leaves); the lanes of
+        MOVES_ON (recall.py) that do not return exactly move on: their prediction without the pull toward the first
+        chunk (held: (home, pull))."""
         lanes, batch, k = z_next.shape
         chance = rng.random((lanes, batch))
         nuance = rng.standard_normal((lanes, batch, k)).astype(np.float32) * RECALL_NOISE
+        draw = rng.random((lanes, batch))
+        exact = np.zeros((lanes, batch), dtype=bool)
+        shift = rng.random((lanes, batch)) < recall.moved_share()[:lanes, None]
         out = None
         for b, found in enumerate(recall.sources(target, plan, batch)):
             if found is None:
                 continue
-            src, moves = found
-            for lane in np.flatnonzero(chance[:, b] < recall.rate(moves)[:lanes]):
+            src, moves, rates = found
+            exact[:, b] = draw[:, b] < recall.exact_share(moves is not None)[:lanes]
+            for lane in np.flatnonzero(chance[:, b] < rates[:lanes]):
                 if revived is not None and bool(revived[lane, b]):
                     continue
+                if exact[lane, b]:  # a variation keeps the loop's own chunk, heard in its last bars (replay)
+                    out = z_next.clone() if out is None else out
+                    out[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(nuance[lane, b], device=out.device)
+                lane_moves = None if lane == DRUMS or moves is None else (moves if shift[lane, b] else [0] * len(moves))
+                recall.made.append((target, int(lane), b, src, lane_moves, bool(exact[lane, b])))
+        home, pull = held
+        if pull and 0 < pull < 1:
+            back = [(lane, b) for lane in MOVES_ON for b in range(batch) if not recall.returns(target, lane, b, True)]
+            back = [(lane, b) for lane, b in back if revived is None or not bool(revived[lane, b])]
+            if back:
                 out = z_next.clone() if out is None else out
-                out[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(nuance[lane, b], device=out.device)
-                recall.made.append((target, int(lane), b, src, moves))
+                for lane, b in back:  # undo the lerp toward home: the predictor's own next chunk
+                    out[lane, b] = (z_next[lane, b] - pull * home[lane, b]) / (1 - pull)
         return z_next if out is None else out
 
     def _replay(self, plain: torch.Tensor, made: list, batch: int, plan) -> None:
@@ -428,10 +434,14 @@ class Loop:
         call's chord maps) move onto the new bar's chord tones, folded into the lane's window."""
         bars = self.cfg.bars
         spb = self.cfg.chunk_steps // bars
-        for target, lane, b, src, moves in made:
+        for target, lane, b, src, moves, exact in made:
             at, source = target * batch + b, src * batch + b
             if moves is None or lane == DRUMS:
-                plain[lane, at] = plain[lane, source]
+                if exact:
+                    plain[lane, at] = plain[lane, source]
+                else:  # a variation: the pattern's notes but for its last bars, the loop's own chunk there
+                    keep = (bars - VARIED_BARS) * spb
+                    plain[lane, at, :keep] = plain[lane, source, :keep]
                 continue
             cells = plain[lane, source].view(bars, spb, 128)
             out = torch.zeros_like(cells)
@@ -447,6 +457,8 @@ class Loop:
                 per = maps.shape[0] // bars
                 pieces = out.view(bars * per, spb // per, 128)
                 out = _moved(pieces, maps[:, None, :]).view(bars, spb, 128)
+            if not exact:  # a variation: its last bars its own
+                out[bars - VARIED_BARS :] = plain[lane, at].view(bars, spb, 128)[bars - VARIED_BARS :]
             plain[lane, at] = out.view(-1, 128)
             self.decoder.fold_windows(plain[:DRUMS, at : at + 1])
 

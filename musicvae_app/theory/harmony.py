@@ -34,6 +34,7 @@ from ..resources import resources_dir
 from . import keys
 from .chords import ROOT_NAMES
 from .harmony_decode import expected_agreement, family_marginals, forward_backward, mbr_path
+from .harmony_fine import FINE_FILE, fine_outputs, step_features
 from .harmony_net import mm, net_outputs, stacked_gru
 
 QUALITY_NAMES = ("", "m", "7", "m7", "maj7", "dim", "sus4")
@@ -353,10 +354,18 @@ class HarmonyModel:
     melody: the nets that also hear a melody alone (weights `melody.npz`, `melody2.npz`, ... beside the first;
     one net or a list): when the part is a melody alone (`melody_like`), their chord and key probabilities and
     the first net's are averaged (log domain, renormalised). `melody` is the first of them, `melody_nets` all.
+    fine: the weights of nets that read a melody at 16ths (theory/harmony_fine.py; `fine.npz`, ... beside the
+    first, optional), averaged in the same way.
     """
 
-    def __init__(self, params: dict[str, np.ndarray], melody: HarmonyModel | list[HarmonyModel] | None = None):
+    def __init__(
+        self,
+        params: dict[str, np.ndarray],
+        melody: HarmonyModel | list[HarmonyModel] | None = None,
+        fine: list[dict[str, np.ndarray]] | None = None,
+    ):
         self.melody_nets = [] if melody is None else [melody] if isinstance(melody, HarmonyModel) else list(melody)
+        self.fine_nets = list(fine or [])
         self.melody = self.melody_nets[0] if self.melody_nets else None
         self.p = {k: np.asarray(v) for k, v in params.items()}
         self.layers = int(self.p.get("layers", np.array(1)))
@@ -378,12 +387,15 @@ class HarmonyModel:
         with np.load(path) as data:
             params = {k: data[k] for k in data.files}
         folder = os.path.dirname(path) or "."
-        melody = []
+        melody, fine = [], []
         if not MELODY_FILE.fullmatch(os.path.basename(path)):
             for name in sorted(f for f in os.listdir(folder) if MELODY_FILE.fullmatch(f)):  # melody.npz first
                 with np.load(os.path.join(folder, name)) as data:
                     melody.append(cls({k: data[k] for k in data.files}))
-        return cls(params, melody)
+            for name in sorted(f for f in os.listdir(folder) if FINE_FILE.fullmatch(f)):
+                with np.load(os.path.join(folder, name)) as data:
+                    fine.append({k: data[k] for k in data.files})
+        return cls(params, melody, fine)
 
     # the net
     def outputs(self, x: np.ndarray) -> np.ndarray:
@@ -405,7 +417,8 @@ class HarmonyModel:
     def ensemble_posteriors(
         self, arr: np.ndarray, n_halves: int, beats_per_bar: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The first net's and every melody net's log probabilities, averaged (log domain, renormalised).
+        """The first net's, every melody net's and every fine net's log probabilities, averaged (log domain,
+        renormalised).
 
         One-layer nets run together (harmony_net.net_outputs), so the ensemble costs about what one net does."""
         nets = [self, *self.melody_nets]
@@ -413,6 +426,9 @@ class HarmonyModel:
         one = [n for n in nets if n.layers == 1]
         outs = net_outputs([n.p for n in one], [feats[n.version] for n in one]) if one else []
         outs += [n.outputs(feats[n.version]) for n in nets if n.layers != 1]
+        if self.fine_nets:
+            steps = step_features(arr, n_halves, beats_per_bar)
+            outs += [fine_outputs(p, steps) for p in self.fine_nets]
         posts = [read_outputs(o) for o in outs]
         log_post = _log_softmax(sum(c for c, _ in posts) / len(posts))
         return log_post, _log_softmax(sum(k for _, k in posts) / len(posts))
@@ -460,7 +476,7 @@ class HarmonyModel:
         n_bars = max(1, last_bar) if bars is None else int(bars)
         if n_bars < 1:
             raise InvalidValue(f"bars {bars!r} is less than 1: give the number of bars to chart, or leave it out")
-        if self.melody_nets and melody_like(arr):
+        if (self.melody_nets or self.fine_nets) and melody_like(arr):
             log_post, log_key = self.ensemble_posteriors(arr, 2 * n_bars, beats_per_bar)
         else:
             log_post, log_key = self.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.version))

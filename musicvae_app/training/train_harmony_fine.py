@@ -1,0 +1,317 @@
+"""Train the fine melody net (musicvae_app.theory.harmony_fine) on POP909's sung melodies.
+
+    python -m musicvae_app.training.train_harmony_fine --data /work/shared/data/pop909 --out resources/models/harmony
+
+The melody of every song is read on a grid of 8 steps a half bar (harmony_fine.step_features) and cached under
+/tmp/fine/; the net learns the half-bar chords (84 classes, N left out) and the key from random crops of the
+training songs' melodies. Every --eval-every steps it is measured on the dev songs (id % 10 == 1) alone and in
+the shipped melody ensemble (its log probabilities averaged with the three half-bar nets', then the shipped
+minimum-Bayes-risk decode), half bars scored by root + major/minor family; the checkpoints with the best dev
+figures are kept. The validation songs (id % 5 == 0) are never read here. torch is needed here only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import pickle
+import sys
+import time
+
+import numpy as np
+
+from ..theory.harmony import N_CHORDS, N_Q, NO_CHORD, HarmonyModel, _check, features, read_outputs, rotated_inputs
+from ..theory.harmony_fine import N_STEP, STEPS
+from ..theory.harmony_fine import step_features as fine_steps
+from ..theory.harmony_net import net_outputs
+from . import harmony_data as hd
+from .train_harmony import CACHE, family
+
+FINE_CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "fine")
+DILATIONS = (1, 2, 4, 8)
+
+
+def build(root: str) -> list[dict]:
+    """Per song (train and dev only): id, split, key, half-bar labels, melody notes, step features."""
+    path = os.path.join(FINE_CACHE, "songs_fine.pkl")
+    if os.path.exists(path):
+        with open(path, "rb") as fh:
+            return pickle.load(fh)
+    out = []
+    for song in hd.load_all(root, os.path.join(CACHE, "songs.pkl")):
+        split = hd.split_of(song.song_id)
+        if split == "val":
+            continue
+        halves = hd.half_labels(song.beat_labels)
+        mel = song.tracks.get("MELODY", np.zeros((0, 4)))
+        out.append(
+            {
+                "id": song.song_id,
+                "split": split,
+                "key": song.key[0] + (12 if song.key[1] == "minor" else 0),
+                "halves": halves,
+                "melody": mel,
+                "steps": fine_steps(mel, len(halves), 4),
+            }
+        )
+    os.makedirs(FINE_CACHE, exist_ok=True)
+    with open(path, "wb") as fh:
+        pickle.dump(out, fh)
+    return out
+
+
+def make_net(channels: int, hidden: int, att: int, dropout: float):
+    import torch
+    from torch import nn
+
+    def neighbours(h, d):
+        pad = torch.zeros_like(h[..., :1, :]).expand(*h.shape[:-2], d, h.shape[-1])
+        padded = torch.cat([pad, h, pad], dim=-2)
+        t = h.shape[-2]
+        return torch.cat([padded[..., :t, :], h, padded[..., 2 * d :, :]], dim=-1)
+
+    class FineNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.step = nn.Linear(3 * N_STEP, channels)
+            self.hb = nn.Linear(STEPS * channels, hidden)
+            self.convs = nn.ModuleList([nn.Linear(3 * hidden, hidden) for _ in DILATIONS])
+            self.q, self.k = nn.Linear(hidden, att), nn.Linear(hidden, att)
+            self.v, self.o = nn.Linear(hidden, hidden), nn.Linear(hidden, hidden)
+            self.f = nn.Linear(hidden, hidden)
+            self.out = nn.Linear(hidden, N_Q + 2)
+            self.drop = nn.Dropout(dropout)
+
+        def outputs(self, x):
+            """x (B, T, N_STEP) -> output numbers (B, 12, n, Q + 2) (the numpy forward's layout per song)."""
+            b, t = x.shape[:2]
+            rots = []
+            for r in range(12):
+                rots.append(
+                    torch.cat([torch.roll(x[..., :12], -r, -1), torch.roll(x[..., 12:24], -r, -1), x[..., 24:]], -1)
+                )
+            x = torch.stack(rots, 1)  # (B, 12, T, F)
+            h = torch.relu(self.step(neighbours(x, 1)))
+            h = h.reshape(b, 12, t // STEPS, -1)
+            h = self.drop(torch.relu(self.hb(h)))
+            for d, conv in zip(DILATIONS, self.convs):
+                h = h + self.drop(torch.relu(conv(neighbours(h, d))))
+            q, k, v = self.q(h), self.k(h), self.v(h)
+            a = torch.softmax(q @ k.transpose(-1, -2) / float(np.sqrt(q.shape[-1])), dim=-1)
+            h = h + self.drop(self.o(a @ v))
+            h = h + self.drop(torch.relu(self.f(h)))
+            return self.out(h)
+
+        def forward(self, x):
+            o = self.outputs(x)
+            b, _, n = o.shape[:3]
+            chord = o[..., :N_Q].permute(0, 2, 3, 1).reshape(b, n, N_CHORDS)
+            key = o[..., N_Q:].mean(dim=2).permute(0, 2, 1).reshape(b, 24)
+            return chord, key
+
+    return FineNet()
+
+
+def export(net) -> dict[str, np.ndarray]:
+    sd = {k: v.detach().cpu().numpy().astype(np.float32) for k, v in net.state_dict().items()}
+    p = {"dilations": np.array(DILATIONS)}
+    for mine, theirs in (("step", "step"), ("half", "hb"), ("q", "q"), ("k", "k"), ("v", "v"), ("o", "o")):
+        p[f"{mine}_w"], p[f"{mine}_b"] = sd[f"{theirs}.weight"], sd[f"{theirs}.bias"]
+    for mine in ("f", "out"):
+        p[f"{mine}_w"], p[f"{mine}_b"] = sd[f"{mine}.weight"], sd[f"{mine}.bias"]
+    for i in range(len(DILATIONS)):
+        p[f"c{i}_w"], p[f"c{i}_b"] = sd[f"convs.{i}.weight"], sd[f"convs.{i}.bias"]
+    return p
+
+
+def shipped_logs(model: HarmonyModel, songs: list[dict]) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """Per dev song, each shipped melody-ensemble net's (log p(chord), log p(key)) on the melody alone."""
+    nets = [model, *model.melody_nets]
+    out = []
+    for s in songs:
+        arr = _check(s["melody"])
+        n = len(s["halves"])
+        feats = {v: rotated_inputs(*features(arr, n, 4, v)) for v in {m.version for m in nets}}
+        outs = net_outputs([m.p for m in nets], [feats[m.version] for m in nets])
+        out.append([read_outputs(o) for o in outs])
+    return out
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    m = x.max(axis=-1, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
+
+
+def dev_scores(model: HarmonyModel, songs, shipped, mine, weights=(1.0,)) -> dict[str, float]:
+    """Half-bar root + family agreement on dev: 'alone' (this net, shipped decode), 'ens' (three shipped nets),
+    'ens+w' (the three and this net at weight w, log domain), and their half-bar counts of hits."""
+    hits = {"alone": 0, "ens": 0, **{f"ens+{w:g}": 0 for w in weights}}
+    total = 0
+    for s, logs, (c_mine, _) in zip(songs, shipped, mine):
+        ref = s["halves"]
+        m = ref != NO_CHORD
+        total += int(m.sum())
+        base = sum(c for c, _ in logs)
+        cands = {"alone": c_mine, "ens": _log_softmax(base / len(logs))}
+        for w in weights:
+            cands[f"ens+{w:g}"] = _log_softmax((base + w * c_mine) / (len(logs) + w))
+        for name, lp in cands.items():
+            path = np.array(model.decode(lp, 1)[0][1])
+            hits[name] += int((family(path)[m] == family(ref)[m]).sum())
+    return {k: v / max(total, 1) for k, v in hits.items()}
+
+
+def numpy_logs(params: dict[str, np.ndarray], songs: list[dict]) -> list[tuple[np.ndarray, np.ndarray]]:
+    from ..theory.harmony_fine import fine_outputs
+
+    return [read_outputs(fine_outputs(params, s["steps"])) for s in songs]
+
+
+def train(args) -> None:
+    import torch
+
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    songs = build(args.data)
+    tr = [s for s in songs if s["split"] == "train" and len(s["halves"]) >= args.crop]
+    dev = [s for s in songs if s["split"] == "dev" and len(s["melody"])]
+    print(f"songs: train {len(tr)} (of at least {args.crop} half bars), dev {len(dev)}", flush=True)
+    model = HarmonyModel.load(args.shipped)
+    shipped = shipped_logs(model, dev)
+    print(f"shipped ensemble of {1 + len(model.melody_nets)} nets on dev: ", end="", flush=True)
+    print(dev_scores(model, dev, shipped, [(c[0][0], None) for c in shipped], ())["ens"], flush=True)
+    net = make_net(args.channels, args.hidden, args.att, args.dropout)
+    print(f"parameters: {sum(p.numel() for p in net.parameters())}", flush=True)
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
+    ce = torch.nn.CrossEntropyLoss(ignore_index=NO_CHORD, label_smoothing=args.label_smoothing)
+    os.makedirs(FINE_CACHE, exist_ok=True)
+    run = os.path.join(FINE_CACHE, args.run_name)
+    best = {"alone": -1.0, "ens": -1.0}
+    history = []
+    t0, step = time.time(), 0
+    while time.time() - t0 < args.minutes * 60 and (not args.max_steps or step < args.max_steps):
+        net.train()
+        frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
+        for group in opt.param_groups:
+            group["lr"] = args.lr * min(1.0, step / 200) * (0.5 * (1.0 + np.cos(np.pi * frac)) if args.cosine else 1)
+        xs, ys, keys = [], [], []
+        for _ in range(args.batch):
+            s = tr[rng.integers(len(tr))]
+            start = 2 * rng.integers(0, (len(s["halves"]) - args.crop) // 2 + 1)
+            x = s["steps"][start * STEPS : (start + args.crop) * STEPS].copy()
+            if rng.random() < args.octave_p:  # the same line an octave up or down: register is not harmony
+                x[:, 26] = np.where(x[:, 24] == 0, x[:, 26] + rng.choice((-0.5, 0.5)), 0.0)
+            xs.append(x)
+            ys.append(s["halves"][start : start + args.crop])
+            keys.append(s["key"])
+        chord, key = net(torch.from_numpy(np.stack(xs)))
+        y = torch.from_numpy(np.stack(ys))
+        loss = ce(chord.reshape(-1, N_CHORDS), y.reshape(-1)) + 0.2 * ce(key, torch.tensor(keys))
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+        opt.step()
+        step += 1
+        if step % args.eval_every == 0:
+            params = export(net)
+            r = dev_scores(model, dev, shipped, numpy_logs(params, dev), (1.0, 2.0))
+            history.append({"step": step, "seconds": round(time.time() - t0), **r})
+            print(
+                f"step {step} {time.time() - t0:.0f}s loss {loss.item():.3f} dev "
+                + " ".join(f"{k} {v:.4f}" for k, v in r.items()),
+                flush=True,
+            )
+            np.savez(run + "_last.npz", **params)
+            if r["alone"] > best["alone"]:
+                best["alone"] = r["alone"]
+                np.savez(run + "_best_alone.npz", **params)
+            if r["ens+1"] > best["ens"]:
+                best["ens"] = r["ens+1"]
+                np.savez(run + "_best_ens.npz", **params)
+            with open(run + "_history.json", "w") as fh:
+                json.dump({"args": vars(args), "argv": sys.argv[1:], "history": history}, fh, indent=1)
+    print(f"done: {step} steps, best dev {best}", flush=True)
+
+
+def compare(args) -> None:
+    """Dev figures of melody ensembles: the shipped nets (harmony, melody, melody2, ...) and the fine
+    checkpoints given, each subset that keeps the first net; half-bar root + family, and the chart's root on
+    each bar's first beat against the annotated one over the first 64 bars (the bass plays the chart's root
+    there: eval_band_follow's figure, without the band)."""
+    import itertools
+
+    songs = build(args.data)
+    dev = [s for s in songs if s["split"] == "dev" and len(s["melody"])]
+    beat_labels = {
+        s.song_id: s.beat_labels
+        for s in hd.load_all(args.data, os.path.join(CACHE, "songs.pkl"))
+        if hd.split_of(s.song_id) == "dev"
+    }
+    model = HarmonyModel.load(args.shipped)
+    names = ["harmony", *[f"melody{i + 1}" for i in range(len(model.melody_nets))]]
+    logs = {name: [] for name in names}
+    for per_song in shipped_logs(model, dev):
+        for name, (c, _) in zip(names, per_song):
+            logs[name].append(c)
+    for path in args.compare:
+        with np.load(path) as data:
+            params = {k: data[k] for k in data.files}
+        name = os.path.basename(path).removesuffix(".npz")
+        logs[name] = [c for c, _ in numpy_logs(params, dev)]
+        names.append(name)
+    refs = []
+    for s in dev:
+        n_bars = min(64, len(s["halves"]) // 2)
+        n_bars -= n_bars % 4
+        refs.append(beat_labels[s["id"]][0 : 4 * n_bars : 4])
+    for size in range(1, len(names) + 1):
+        for combo in itertools.combinations(names, size):
+            if size > 1 and combo[0] != "harmony":
+                continue
+            hits = total = b_hits = b_total = 0
+            for i, s in enumerate(dev):
+                lp = _log_softmax(sum(logs[n][i] for n in combo) / len(combo))
+                path = np.array(model.decode(lp, 1)[0][1])
+                ref = s["halves"]
+                m = ref != NO_CHORD
+                hits += int((family(path)[m] == family(ref)[m]).sum())
+                total += int(m.sum())
+                beat1 = refs[i]
+                mb = beat1 != NO_CHORD
+                b_hits += int((path[0::2][: len(beat1)][mb] % 12 == beat1[mb] % 12).sum())
+                b_total += int(mb.sum())
+            print(
+                f"{' + '.join(combo):60s} half family {hits / total:.4f}  beat-1 root {b_hits / b_total:.4f}",
+                flush=True,
+            )
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default="/work/shared/data/pop909")
+    ap.add_argument("--shipped", default=None, help="the shipped harmony.npz (its melody nets are found beside it)")
+    ap.add_argument("--channels", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=64)
+    ap.add_argument("--att", type=int, default=32)
+    ap.add_argument("--dropout", type=float, default=0.1)
+    ap.add_argument("--crop", type=int, default=128, help="half bars a training crop")
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--weight-decay", type=float, default=1e-4)
+    ap.add_argument("--label-smoothing", type=float, default=0.1)
+    ap.add_argument("--octave-p", type=float, default=0.3)
+    ap.add_argument("--cosine", action="store_true")
+    ap.add_argument("--minutes", type=float, default=40.0)
+    ap.add_argument("--max-steps", type=int, default=0)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--run-name", default="fine")
+    ap.add_argument("--compare", nargs="*", default=None, help="fine checkpoints: print dev figures of ensembles")
+    args = ap.parse_args(argv)
+    compare(args) if args.compare is not None else train(args)
+
+
+if __name__ == "__main__":
+    main()
