@@ -117,6 +117,31 @@ def test_a_sat_out_piano_comes_back_when_its_density_is_turned_up(shipped, tmp_p
     assert came_back >= 2
 
 
+def test_where_the_piano_sat_out_the_guitar_comes_back_to_its_learned_rest(shipped, tmp_path):
+    """solo_rest (the guitar's bars at rest where a real piano is absent: 0.10) brings a sat-out take's silent guitar
+    chunks back: with a share of 0 the guitar rests in no changeable bar of the takes where it rested before
+    (seed 0 of this chart rests bars 9-10), the piano silent either way."""
+    chart = "C G Am F C G F C"
+    assert 0.0 < shipped.card.solo_rest[GUITAR] < 0.3
+
+    def rests(tag, solo):
+        def takes():
+            return _takes(shipped, tmp_path, tag, range(4), chords=chart)
+
+        paths = _with_card(shipped, takes, role_absent=[1.0] * 5, solo_rest=solo)
+        out = []
+        for p in paths:
+            roll = _roll(p)
+            bars = roll[[PIANO, GUITAR]].reshape(2, -1, 16 * 128).any(axis=2)
+            assert not bars[0].any()
+            out.append(int((~bars[1]).sum()))
+        return out
+
+    before, after = rests("s", None), rests("z", [0.0] * 5)
+    assert sum(before) > 0, before
+    assert sum(after) < sum(before) and all(a <= b for a, b in zip(after, before)), (before, after)
+
+
 def test_a_lineup_asked_or_a_primer_keeps_the_piano(shipped, tmp_path):
     """The musician who names the lanes (lineup) or plays a primer gets the piano as before: role_absent 1
     changes nothing there."""

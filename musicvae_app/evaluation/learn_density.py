@@ -10,6 +10,9 @@ and the groove's restrike, leave). Real strings hold their pads across bar lines
 4 in 10 of them; our groove struck every one (engine/groove.Groove.restrike), so under a chart the strings played
 8.3 note starts a bar against 6.8 real.
 
+And `solo_rest`: of the bars of windows whose guitar plays and whose piano is absent throughout, the share the
+guitar rests in (0.10: a guitar alone comps nearly every bar; engine/roles.sit_out brings ours back to it).
+
 `--write` puts the strings' share into the pack's card.json ("generation" `bar_restrike`: piano, guitar and bass
 1.0, every bar line, because their densities under chords were calibrated with every bar line struck: `chord_bias`,
 `beat_restrike`), with the shares measured for every lane in `bar_restrike_why`.
@@ -28,7 +31,7 @@ from ..engine.ties import held_gaps
 from ..sketch.song import LANES
 from .windows import BAR_STEPS, CHUNK_BARS, SCORE_CHUNK, windows
 
-STRINGS = LANES.index("strings")
+STRINGS, PIANO, GUITAR = LANES.index("strings"), LANES.index("piano"), LANES.index("guitar")
 APPLIED = (STRINGS,)  # the lanes whose learned share the card carries (the others: 1.0, see the module's text)
 
 
@@ -65,11 +68,18 @@ def measure(rolls) -> dict:
     rolls = [r[:, CHUNK_BARS * BAR_STEPS :] for r in rolls]
     share = lambda a: [round(float(k / n), 3) if n else 1.0 for n, k in a]  # noqa: E731
     total, inner = sum(bar_restrikes(r) for r in rolls), sum(held_restrikes(r) for r in rolls)
+    solo = np.zeros(2)  # bars of windows whose guitar plays and whose piano is absent throughout; of them guitar rests
+    for r in rolls:
+        bars = r[[PIANO, GUITAR]].reshape(2, -1, BAR_STEPS * 128).any(axis=2)
+        if bars[1].any() and not bars[0].any():
+            solo += (bars.shape[1], int((~bars[1]).sum()))
     return {
         "shares": share(total),
         "counts": total[:, 0].astype(int).tolist(),
         "inner": share(inner),
         "inner_counts": inner[:, 0].astype(int).tolist(),
+        "solo_rest": round(float(solo[1] / solo[0]), 3) if solo[0] else 0.0,
+        "solo_bars": int(solo[0]),
     }
 
 
@@ -100,12 +110,14 @@ def main(argv=None) -> int:
     inside = " ".join(f"{n} {s:.3f}" for n, s in zip(LANES, found["inner"]))
     print(f"  sounding two 16ths apart inside the bar, a gap between: {inside}")
     print(f"  counted {found['counts']}, {found['inner_counts']}; card bar_restrike {value}, held_restrike {inner}")
+    print(f"  guitar rests, piano absent: {found['solo_rest']:.3f} of {found['solo_bars']} bars (card solo_rest)")
     if args.write:
         path = Path(args.pack) / "card.json"
         card = json.loads(path.read_text())
         gen = card.setdefault("generation", {})
         gen["bar_restrike"] = value
         gen["held_restrike"] = inner
+        gen["solo_rest"] = [0.0, found["solo_rest"], 0.0, 0.0, 0.0]
         gen["bar_restrike_why"] = (
             f"measured on {len(chosen)} training windows (evaluation/learn_density.py): of the notes held across a "
             f"bar line, the share struck again there, per lane {found['shares']} (counted {found['counts']}); "
@@ -113,7 +125,9 @@ def main(argv=None) -> int:
             f"{found['inner']} (counted "
             f"{found['inner_counts']}); the card carries the strings' shares (applied where chords steer the band: "
             "engine/groove.py, engine/ties.py); piano, guitar and bass 1.0, "
-            "their densities under chords calibrated with every bar line struck; the validation songs were not used"
+            "their densities under chords calibrated with every bar line struck; solo_rest, guitar: of the bars of "
+            f"windows whose guitar plays and whose piano is absent throughout ({found['solo_bars']}), the share the "
+            "guitar rests in (engine/roles.sit_out); the validation songs were not used"
         )
         atomic_write(path, (json.dumps(card, indent=2) + "\n").encode())
         print(f"written to {path}")

@@ -259,6 +259,8 @@ FIELDS: dict[str, Field] = _fields(
     Field("role_absent", "one share or five, 0-1", None, _check_lane_shares,
           "piano, guitar: takes over a followed part of the other in which the lane sits out (the rest unused)",
           card=G),
+    Field("solo_rest", "one share or five, 0-1", None, _check_lane_shares,
+          "guitar: bars it rests in where the piano sits the take out (the rest unused)", card=G),
     # the groove rules' parameters (engine/groove.py)
     Field("fills", "list of [[step, pitch], ...]", None, _check_fills, "the drum fills a phrase end may play",
           card=R),
@@ -386,6 +388,7 @@ class CardDefaults:
     recall_moves: tuple[float, ...] | None = _default("recall_moves")
     role_rest: tuple[float, ...] | None = _default("role_rest")
     role_absent: tuple[float, ...] | None = _default("role_absent")
+    solo_rest: tuple[float, ...] | None = _default("solo_rest")
     rules: GrooveSettings = GrooveSettings()  # the groove rules' parameters ("groove" is the on/off default)
 
     @classmethod
