@@ -100,8 +100,9 @@ def test_piano_lays_out_where_the_guitar_comps_at_the_cards_share(shipped):
     def takes():
         return [shipped.generate(steps=5, seed=s, chords=chart).notes() for s in range(8)]
 
-    on = _with_card(shipped, takes, role_rest=[0.5, 0.0, 0.0, 0.0, 0.0])
-    off = _with_card(shipped, takes, role_rest=None)
+    no_sit_out = [0.0] * 5  # roles.sit_out (a chart alone's whole-take draw) is tested in test_chart_density.py
+    on = _with_card(shipped, takes, role_rest=[0.5, 0.0, 0.0, 0.0, 0.0], role_absent=no_sit_out)
+    off = _with_card(shipped, takes, role_rest=None, role_absent=no_sit_out)
     bar_steps = on[0].shape[1] // 24
     p_on, g_on = _comping(on, bar_steps)
     p_off, g_off = _comping(off, bar_steps)

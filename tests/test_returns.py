@@ -63,12 +63,18 @@ def _best_earlier(roll: np.ndarray, lane: int, chunk: int, earlier) -> float | N
 
 @pytest.fixture(scope="module")
 def chart_takes(shipped, tmp_path_factory):
-    """Eight 32-bar takes under a chart that repeats every chunk, exported and read back."""
+    """Eight 32-bar takes under a chart that repeats every chunk, exported and read back; the piano never sits
+    a take out (`role_absent` 0; roles.sit_out is tested in test_chart_density.py), so every lane has chunks."""
     folder = tmp_path_factory.mktemp("returns")
-    return [
-        onsets(write_midi(shipped.generate(steps=7, seed=s, chords="C G Am F"), folder / f"{s}.mid"), 32)
-        for s in range(8)
-    ]
+    card = shipped.card
+    try:
+        shipped.use_card(role_absent=[0.0] * 5)
+        return [
+            onsets(write_midi(shipped.generate(steps=7, seed=s, chords="C G Am F"), folder / f"{s}.mid"), 32)
+            for s in range(8)
+        ]
+    finally:
+        shipped.use_card(card)
 
 
 def test_each_lane_drums_included_comes_back_at_about_its_learned_share(shipped, chart_takes):

@@ -81,7 +81,7 @@ class Engine:
         self.sections = Sections(cfg, fast, dev, self.decoder, self.loop, card.harmony_after)
         self.parts = Parts(cfg, name, self.key_normalised, self.takes)
         self.harmonizer = Harmonizer(self.parts)
-        self.groove = Groove(cfg, card.rules, card.fill, card.sustain)
+        self.groove = Groove(cfg, card.rules, card.fill, card.sustain, card.restrike)
         # ghost notes on the snare at the pack's measured floor (engine/ghosts.py; none without its dynamics.json);
         # a section's energy as the pack's energy.json says (engine/energy.py; the default pack's without one)
         folder = str(self.pack.path) if self.pack.path else None

@@ -269,6 +269,10 @@ class Generation:
                 )
             elif plan is not None and not sections and g.role_rest is not None:
                 feats = plan.features.cpu().numpy()  # one of piano and guitar comps, the other lays out (roles.py)
+                if chord_source == "asked" and source != "primer" and call.lineup is None:  # a chart alone
+                    roles.sit_out(
+                        probs, g.role_absent, free_bars, threshold, self.cfg.bars, spb_all, seed, g.solo_rest, feats
+                    )
                 roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, free_bars, threshold, spb_all)
