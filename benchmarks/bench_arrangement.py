@@ -2,6 +2,7 @@
 measured on real songs beside ours.
 
     .venv/bin/python -m benchmarks.bench_arrangement --data ../shared/data/band-midi --songs 48 [--train]
+        [--chart | --form | --plain] [--seed N]
 
 Real: the songs' own windows (a mid-song chunk and 7 after it, 32 bars, as `musicvae evaluate --steps 7`
 takes them). Ours: the engine asked to play each window's own chords (recognized from the real song) from its
@@ -72,9 +73,9 @@ def plain_takes(engine, count: int, steps: int, seed: int, **extra) -> np.ndarra
         )
 
 
-def chart_takes(engine, chords: list[list], steps: int, seed: int) -> np.ndarray:
+def chart_takes(engine, chords: list[list], steps: int, seed: int, **extra) -> np.ndarray:
     """Sketches asked each song's own chords (a bar each, from its first chunk on) with no primer, exported and read
-    back at 16ths: a chart typed in, as a songwriter would."""
+    back at 16ths: a chart typed in, as a songwriter would (extra: more of generate's arguments, e.g. sections)."""
     import tempfile
     from pathlib import Path
 
@@ -84,10 +85,17 @@ def chart_takes(engine, chords: list[list], steps: int, seed: int) -> np.ndarray
     with tempfile.TemporaryDirectory() as tmp:
         return np.stack(
             [
-                export_back(engine.generate(steps=steps, seed=seed + k, chords=c), Path(tmp) / "t.mid", total)
+                export_back(engine.generate(steps=steps, seed=seed + k, chords=c, **extra), Path(tmp) / "t.mid", total)
                 for k, c in enumerate(chords)
             ]
         )
+
+
+def chart_form(chunks: int) -> list[tuple[str, int, int]]:
+    """Verse and chorus by turns, a quarter of the take each (whole chunks): a form marked on a chart."""
+    bars = chunks * SCORE_CHUNK // BAR
+    size = max(SCORE_CHUNK // BAR, bars // 4 // (SCORE_CHUNK // BAR) * (SCORE_CHUNK // BAR))
+    return [("verse" if i % 2 == 0 else "chorus", 1 + i * size, size) for i in range(bars // size)]
 
 
 FORM = [("intro", 1, 4), ("verse", 5, 8), ("chorus", 13, 8), ("verse", 21, 8), ("chorus", 29, 8), ("outro", 37, 4)]
@@ -150,6 +158,7 @@ def main(argv=None) -> int:
     parser.add_argument("--follow", default=None, help="ours follow the real songs' own part on these lanes")
     parser.add_argument("--plain", action="store_true", help="ours: random-start sketches, no primer, no chords")
     parser.add_argument("--chart", action="store_true", help="ours: the songs' own chords alone, no primer")
+    parser.add_argument("--form", action="store_true", help="ours: the songs' own chords alone, with sections")
     parser.add_argument("--dynamics", type=int, default=0, help="sketches with a song form: velocity, chorus lift")
     parser.add_argument("--recall", default=None, help="five shares (card `recall`) to try in place of the card's")
     args = parser.parse_args(argv)
@@ -172,8 +181,9 @@ def main(argv=None) -> int:
         chosen = [w for w in chosen if all(w.roll[i].any() for i in given)]
         real = np.stack([w.roll for w in chosen])
         ours = follow_takes(engine, chosen, given, args.steps, args.seed)
-    elif args.chart:
-        ours = chart_takes(engine, chords, args.steps, args.seed)
+    elif args.chart or args.form:
+        form = chart_form(args.steps + 1) if args.form else []
+        ours = chart_takes(engine, chords, args.steps, args.seed, sections=form)
     elif args.plain:
         ours = plain_takes(engine, len(chosen), args.steps, args.seed)
     else:
@@ -184,6 +194,7 @@ def main(argv=None) -> int:
     split = "training" if args.train else "validation"
     how = "random-start sketches, no chords" if args.plain else "primer + chunks asked their own chords"
     how = "the songs' own chords alone (no primer)" if args.chart else how
+    how = "the songs' own chords alone with a form (verse, chorus, verse, chorus)" if args.form else how
     how = f"following the songs' own {args.follow}" if args.follow else how
     print(
         f"{len(chosen)} {split} songs ({args.steps} chunks after the first), ours: {how}, seed {args.seed} "

@@ -152,7 +152,7 @@ def test_a_melody_alone_is_heard_by_both_nets_other_parts_by_the_first(model):
     from musicvae_app.theory.harmony import as_array, features, melody_like, read_outputs
     from musicvae_app.theory.harmony_fine import fine_outputs, step_features
 
-    assert model.melody is not None and model.melody.version == 2  # the shipped melody2.npz
+    assert model.melody is not None and model.melody.version == 2  # the shipped melody3.npz
     melody = as_array(tune_c_am_f_g())
     comp = as_array([Note(p, 4 * b, 4 * b + 4) for b in range(8) for p in (60, 64, 67)])
     bass = as_array([Note(36 + (0, 9, 5, 7)[b % 4], 4 * b + i, 4 * b + i + 1) for b in range(8) for i in range(4)])

@@ -87,12 +87,13 @@ def test_the_shipped_ensemble_loads_the_teacher_trained_nets():
 
     model = HarmonyModel.load()
     widths = sorted(net.p["g0_whh"].shape[1] for net in model.melody_nets)
-    assert widths == [64, 64]  # melody3.npz and melody4.npz (GRU 64, teacher-trained); fine.npz is a fine net
+    assert widths == [64, 64]  # melody3.npz and melody4.npz (GRU 64, teacher-trained)
     assert all(net.version == 2 and net.layers == 1 for net in model.melody_nets)
+    assert len(model.fine_nets) == 1  # fine.npz
     melody = np.array([(72 + (i % 5) * 2, i, i + 1, 90) for i in range(32)], dtype=np.float64)
     log_post, _ = model.ensemble_posteriors(melody, 16, 4)
     singles = [net.posteriors(*features(melody, 16, 4, net.version))[0] for net in [model, *model.melody_nets]]
     singles += [read_outputs(fine_outputs(p, step_features(melody, 16, 4)))[0] for p in model.fine_nets]
     mean = sum(singles) / len(singles)
     expected = mean - np.log(np.exp(mean).sum(axis=1, keepdims=True))
-    assert np.allclose(log_post, expected, atol=1e-4)  # the nets, stepped together, as each alone
+    assert np.allclose(log_post, expected, atol=1e-4)  # the four nets, the GRUs stepped together, as each alone

@@ -24,6 +24,7 @@ FLOORS: list[tuple[str, ...]] = [
         "evaluation.metrics",
         "evaluation.playing_metrics",
         "evaluation.groove_metrics",
+        "evaluation.energy_rows",
         "evaluation.report",
         "evaluation.windows",
         "playback.schedule",

@@ -26,9 +26,10 @@ from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
 from ..sketch.song import LANES, ChunkInfo, Song
 from ..sketch.spec import CardDefaults, GenerationSpec
+from ..theory import dynamics
 from ..theory.chords import Chord
 from ..theory.keys import transpose_roll
-from . import ghosts
+from . import energy, ghosts
 from .bank import StartBank
 from .chording import Chording
 from .edits import Edits
@@ -97,8 +98,11 @@ class Engine:
         self.parts = Parts(cfg, name, self.key_normalised, self.takes)
         self.harmonizer = Harmonizer(self.parts)
         self.groove = Groove(cfg, card.rules, card.fill, card.sustain)
-        # ghost notes on the snare at the pack's measured floor (engine/ghosts.py; none without its dynamics.json)
-        self.post = Post(cfg, self.groove, ghosts.floor(str(self.pack.path) if self.pack.path else None))
+        # ghost notes on the snare at the pack's measured floor (engine/ghosts.py; none without its dynamics.json);
+        # a section's energy as the pack's energy.json says (engine/energy.py; the default pack's without one)
+        folder = str(self.pack.path) if self.pack.path else None
+        self.post = Post(cfg, self.groove, ghosts.floor(folder), energy.table(folder))
+        self.dynamics_source = dynamics.use_pack(folder)  # velocities read this pack's dynamics.json, or say why not
         self.style_set = Styles.of_pack(self.pack)
         self.generation = Generation(
             cfg,

@@ -1,25 +1,43 @@
 """Sections with energy: a chorus lifts, a verse is lighter, an intro leads in, an outro ends.
 
 Each section's energy 1-5 (theory/sections.Section.level: its own, else its kind's: intro 2, verse 3, chorus 4,
-outro 2) shapes the take's probabilities in its bars before the groove, on the lanes the take may change:
+outro 2) shapes the take's probabilities in its bars, on the lanes the take may change:
 
-- every lane's logits move by LOGIT x (energy - 3): more notes, and (velocity follows the probability) louder
-  ones at 4-5; fewer and softer at 1-2; at 2 one of piano and guitar lays out, at 1 the strings and drums too;
-  at 4-5 piano, guitar and bass strike held notes again on every beat (at 5 every 8th);
-- the drums: at 4 and 5 the closed hi-hat opens (the off-beat 8ths) or moves to the ride (the rest); at 1-2 the
-  ride and open hats close; a section of energy 4-5 opens with a crash and a kick on its first beat;
-- the take's last bar, when the form ends in an outro (or an ending), is a final hit (`ending`, after the
-  groove): the pitched lanes hold the notes of the bar's first beat to the end, the drums play a crash and a
-  kick on beat 1 and stop.
+- `density`, after the groove: each lane plays as many notes as real songs' lanes do at that energy. The pack's
+  `energy.json` (learned from the training songs by training/energy.py: 4-bar blocks ranked into fifths by the
+  band's notes) gives a lane's notes a bar at each level over level 3's (e.g. guitar 0.43 / 0.75 / 1 / 1.21 /
+  1.43); a section's note starts, counted as Song.notes decodes them, go to the lane's own rate over the take x
+  its level's figure over the take's mean figure, by one logit shift per section, lane and variation. Which
+  notes sound moves; a note that sounds either way keeps its probability. Louder is theory/dynamics.LEVEL_LIFT;
+- `shape`, before the groove: at 2 one of piano and guitar lays out, at 1 the strings and drums too; at 5 piano,
+  guitar and bass strike held notes again on every beat; the drums: at 4 the closed hats on the off-beat 8ths
+  open (a bar with none there moves to the ride), at 5 every closed hat opens or moves to the ride (real songs'
+  share of open hats and ride among hats rises with the level only a little, 0.34 at 3 to 0.37 at 4 and 0.38 at
+  5: this follows the issue and players' habit more than the data); at 1-2 the ride and open hats close; a
+  section of energy 4-5 opens with a crash and a kick on its first beat;
+- `ending`, last: the take's last bar, when the form ends in an outro (or an ending), is a final hit: the
+  pitched lanes hold the notes of the bar's first beat (or those they ended the bar before on) to the end, the
+  drums play a crash and a kick on beat 1 and stop.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+from functools import lru_cache
+from pathlib import Path
+
 import numpy as np
 
-from ..lanes import DRUMS
+from ..lanes import DRUMS, LANES
+from ..resources import resources_dir
+from ..sketch.song import hysteresis
 
-LOGIT = 0.7  # per energy step, added to every cell's logit: at 5 a 0.3 cell is 0.63, at 1 a 0.7 cell is 0.36
+log = logging.getLogger(__name__)
+
+LOGIT = 0.7  # per energy step, a lane's shift where it plays no note to count (no table, or a silent section)
+MAX_SHIFT = 3.0  # the furthest a lane's logits move to reach its level's notes
+ENERGY_FILE = "energy.json"
 COMPERS = (0, 1)  # piano, guitar: at energy 2 one comps and the other lays out
 DRIVEN = (0, 1, 2)  # piano, guitar, bass: at energy 4-5 held notes are struck again on the beat (8th)
 CLOSED_HATS = (42, 44)
@@ -29,8 +47,132 @@ LOUD_CYMBALS = (46, 51, 53, 59)
 ENDINGS = ("outro", "ending", "coda")
 
 
+@lru_cache(maxsize=8)
+def table(pack_folder: str | None = None) -> dict:
+    """The pack's energy.json (training/energy.py); a pack without one uses the default pack's (logged, with why).
+    {"notes": {lane: [5 levels over level 3]}, ...}."""
+    default = resources_dir() / "models" / "default" / ENERGY_FILE
+    path = Path(pack_folder) / ENERGY_FILE if pack_folder else default
+    if not path.is_file():
+        log.info("pack %s has no %s: its sections use the default pack's energy table", pack_folder, ENERGY_FILE)
+        path = default
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        log.warning("%s unreadable (%s): sections shift every lane by %.1f a level", path, exc, LOGIT)
+        return {}
+
+
+def notes_at(energy: dict, lane: int, level: int) -> float | None:
+    """Notes a bar of `lane` at `level` over level 3's, from the table; None without one."""
+    row = (energy.get("notes") or {}).get(LANES[lane])
+    if not row or len(row) < 5 or row[2] <= 0:
+        return None
+    return float(row[min(max(level, 1), 5) - 1]) / float(row[2])
+
+
+def _starts(on: np.ndarray, drums: bool) -> np.ndarray:
+    """Note starts in (..., steps, 128) cells, per leading index: a drum cell is a hit; a pitched note starts where
+    the cell before is off."""
+    if drums:
+        return on.sum(axis=(-1, -2))
+    return on[..., 0, :].sum(axis=-1) + (on[..., 1:, :] & ~on[..., :-1, :]).sum(axis=(-1, -2))
+
+
+def decoded_starts(part: np.ndarray, threshold: float, decoding, spb: int, drums: bool):
+    """Note starts of part (steps, 128), or of each of (B, steps, 128), as the take will decode them (Song.notes):
+    bar fill, sustain (hysteresis) and restrike, decoding = (fill, sustain, restrike) of the lane (None: the cells
+    at the threshold). An int for one part, an array of B for several."""
+    one = part.ndim == 2
+    part = part[None] if one else part
+    on = part >= threshold
+    if decoding is not None and not drums:
+        fill, sustain, restrike = decoding
+        steps, pitches = part.shape[-2:]
+        if fill < 1.0 and steps % spb == 0:
+            bars = on.reshape(len(part), -1, spb, pitches)
+            playing = bars.any(axis=(2, 3))
+            near = (part >= fill * threshold).reshape(bars.shape)
+            on = (bars | (near & playing[:, :, None, None])).reshape(on.shape)
+        if sustain < 1.0:
+            on = hysteresis(on, part >= sustain * threshold)
+        if restrike > 0.0 and steps > 2:
+            held = on[:, 1:-1] & on[:, :-2] & on[:, 2:]
+            dip = held & (part[:, 1:-1] <= restrike * np.minimum(part[:, :-2], part[:, 2:]))
+            on = on.copy()
+            on[:, 1:-1] &= ~dip
+    got = _starts(on, drums)
+    return int(got[0]) if one else got
+
+
+def _shifted(part: np.ndarray, shift: float) -> np.ndarray:
+    logit = np.log(np.clip(part, 1e-6, 1 - 1e-6) / np.clip(1 - part, 1e-6, 1)) + shift
+    return np.where(part > 0, 1 / (1 + np.exp(-logit)), 0.0)
+
+
+DECODING = (("fill", 1.0), ("sustain", 1.0), ("restrike", 0.0))  # Song.notes' per-lane settings, their offs
+
+
+def decoding_of(settings) -> list[tuple[float, float, float]]:
+    """Each lane's (fill, sustain, restrike) from settings (the card, a Song's settings); a missing one is off."""
+    out = []
+    for name, off in DECODING:
+        value = getattr(settings, name, None)
+        value = off if value is None else value
+        out.append(np.broadcast_to(np.asarray(value, dtype=float), (len(LANES),)))
+    return [tuple(float(v[i]) for v in out) for i in range(len(LANES))]
+
+
+def fit_shift(part: np.ndarray, target, threshold: float, decoding, spb: int, drums: bool):
+    """The logit shift (within +-MAX_SHIFT) whose decoded note starts in part (steps, 128) come nearest `target`,
+    or one shift for each of (B, steps, 128) and B targets: a bisection (a denser lane can merge notes under
+    sustain, so starts rise with the shift only mostly; the nearest shift tried wins, of equals the smallest).
+    Only the pitches that can sound at +MAX_SHIFT are decoded."""
+    one = part.ndim == 2
+    part = part[None] if one else part
+    target = np.broadcast_to(np.asarray(target, dtype=float), (len(part),))
+    floor = threshold * min((1.0, *(decoding[:2] if decoding is not None and not drums else ())))
+    reach = 1 / (1 + np.exp(-(np.log(floor / (1 - floor)) - MAX_SHIFT)))
+    part = part[..., part.max(axis=(0, 1)) >= reach]
+    best = np.zeros(len(part))
+    if part.shape[-1]:
+        logit = np.log(np.clip(part, 1e-6, 1 - 1e-6) / np.clip(1 - part, 1e-6, 1))
+        zero = part <= 0
+
+        def gap(shift: np.ndarray) -> np.ndarray:
+            shifted = 1 / (1 + np.exp(-(logit + shift[:, None, None])))
+            shifted[zero] = 0.0
+            return decoded_starts(shifted, threshold, decoding, spb, drums) - target
+
+        best_gap = np.abs(gap(best))
+        lo, hi = np.full(len(part), -MAX_SHIFT), np.full(len(part), MAX_SHIFT)
+        for _ in range(7):  # to 0.05 of a logit
+            mid = (lo + hi) / 2
+            got = gap(mid)
+            better = (np.abs(got) < best_gap - 1e-9) | ((np.abs(got) <= best_gap + 1e-9) & (np.abs(mid) < np.abs(best)))
+            best = np.where(better, mid, best)
+            best_gap = np.where(better, np.abs(got), best_gap)
+            lo = np.where(got < 0, mid, lo)
+            hi = np.where(got < 0, hi, mid)
+    return float(best[0]) if one else best
+
+
+def _rates(probs, free, n_bars, threshold, spb, decoding) -> np.ndarray:
+    """(5, B): each lane's note starts a bar over the take's free bars, as decoded: what the model plays at the
+    song's usual energy (the middle fifth, level 3), the mark a section's level scales."""
+    out = np.zeros(probs.shape[:2])
+    for lane in range(probs.shape[0]):
+        rows = np.repeat(free[:n_bars, lane], spb)
+        if rows.any():
+            how = decoding[lane] if decoding is not None else None
+            part = probs[lane, :, : n_bars * spb][:, rows]
+            out[lane] = decoded_starts(part, threshold, how, spb, lane == DRUMS) / (rows.sum() / spb)
+    return out
+
+
 def shape(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int) -> None:
-    """In place on probs (5, B, steps, 128) in the song's key; free: (bars, 5) bool, what the take may change."""
+    """Before the groove, in place on probs (5, B, steps, 128) in the song's key; free: (bars, 5) bool, what the
+    take may change: the lanes that lay out in a light section, the drive of an energy-5 one, the hats, crashes."""
     if not sections:
         return
     n_bars = min(free.shape[0], probs.shape[2] // spb)
@@ -40,31 +182,79 @@ def shape(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: 
         first, last = sec.start - 1, min(sec.end, n_bars)
         if first >= n_bars:
             continue
-        shift = LOGIT * (level - 3)
-        span = slice(first * spb, last * spb)
-        for lane in np.flatnonzero(free[first:last].any(axis=0)):
-            if shift:
-                rows = np.repeat(free[first:last, lane], spb)
-                part = probs[lane, :, span][:, rows]
-                logit = np.log(np.clip(part, 1e-6, 1 - 1e-6) / np.clip(1 - part, 1e-6, 1)) + shift
-                probs[lane, :, span][:, rows] = np.where(part > 0, 1 / (1 + np.exp(-logit)), 0.0)
+        if level >= 5:
+            drive(probs, first, last, free, threshold, spb, level)
         if level <= 2:
             lay_out(probs, first, last, free, threshold, spb, level)
-        if level >= 4:
-            drive(probs, first, last, free, threshold, spb, level)
         for bar in range(first, last):
             cells = slice(bar * spb, (bar + 1) * spb)
             if not free[bar, DRUMS]:
                 continue
             drums = probs[DRUMS, :, cells]
-            if level >= 4:
-                _open_up(drums, spb)
+            if level >= 4:  # at 4 the off-beat hats open (a bar with none there: its hats go to the ride)
+                _open_up(drums, spb, everywhere=level >= 5 or not _off_beat_hats(drums, spb, threshold))
             elif level <= 2:
                 _close(drums)
         if level >= 4 and free[first, DRUMS]:
             down = first * spb
             probs[DRUMS, :, down, CRASH] = loud
             probs[DRUMS, :, down, KICK] = loud
+
+
+def density(
+    probs: np.ndarray,
+    sections,
+    free: np.ndarray,
+    threshold: float,
+    spb: int,
+    energy: dict | None = None,
+    decoding=None,
+) -> None:
+    """After the groove (whose restrikes add notes alike in every section), in place on probs: each lane's note
+    starts in a section of level L become its starts a bar over the take (`_rates`) x the table's level-L figure
+    (`notes_at`) over the take's mean figure (so the take keeps its notes, spread from its light sections to its
+    full ones), by the one logit shift that gets nearest (`fit_shift`); the shift moves which notes sound, a note
+    that sounds either way keeps its probability (its velocity). A lane silent over the take moves by LOGIT a
+    level. energy: the pack's table (`table`; None: the default pack's);
+    decoding: the take's per-lane (fill, sustain, restrike) as Song.notes reads them (`decoding_of`)."""
+    if not sections:
+        return
+    energy = table() if energy is None else energy
+    n_bars = min(free.shape[0], probs.shape[2] // spb)
+    rate = _rates(probs, free, n_bars, threshold, spb, decoding)
+    # the take as a whole keeps the notes the model (and the calibration) gave it: a lane's rate is its mean level's
+    mean = np.ones(probs.shape[0])
+    even = np.zeros(probs.shape[0], dtype=bool)  # lanes whose sections all share one figure: left as they are
+    for lane in range(probs.shape[0]):
+        levels = [(notes_at(energy, lane, s.level), s) for s in sections]
+        weights = [(f, max(0, min(s.end, n_bars) - s.start + 1)) for f, s in levels if f is not None]
+        if weights and sum(w for _, w in weights):
+            mean[lane] = sum(f * w for f, w in weights) / sum(w for _, w in weights)
+        even[lane] = len({round(f, 9) for f, _ in levels if f is not None}) <= 1 and all(f for f, _ in levels)
+    rate = rate / mean[:, None]
+    for sec in sections:
+        level = sec.level
+        first, last = sec.start - 1, min(sec.end, n_bars)
+        if first >= n_bars:
+            continue
+        span = slice(first * spb, last * spb)
+        for lane in np.flatnonzero(free[first:last].any(axis=0) & ~even):
+            rows = np.repeat(free[first:last, lane], spb)
+            factor = notes_at(energy, lane, level)
+            how = decoding[lane] if decoding is not None else None
+            part = probs[lane, :, span][:, rows]  # (B, steps, 128)
+            shift = np.full(len(part), LOGIT * (level - 3))
+            known = rate[lane] > 0
+            if factor is not None and known.any():
+                target = rate[lane, known] * factor * rows.sum() / spb
+                shift[known] = fit_shift(part[known], target, threshold, how, spb, lane == DRUMS)
+            for b in np.flatnonzero(shift):  # which notes sound moves; a note sounding either way keeps its
+                moved = _shifted(part[b], shift[b])  # confidence (so its velocity: LEVEL_LIFT makes a chorus louder)
+                was = part[b] >= threshold
+                kept = was & (moved >= threshold)
+                usual = float(np.median(part[b][was])) if was.any() else threshold
+                added = ~was & (moved >= threshold)  # a note the level adds plays as surely as the lane's usual one
+                probs[lane, b, span][rows] = np.where(kept, part[b], np.where(added, np.maximum(moved, usual), moved))
 
 
 def ending(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int) -> bool:
@@ -96,9 +286,10 @@ def lay_out(probs: np.ndarray, first: int, last: int, free: np.ndarray, threshol
 
 
 def drive(probs: np.ndarray, first: int, last: int, free: np.ndarray, threshold: float, spb: int, level: int):
-    """A lifted section (energy 4-5): piano, guitar and bass strike a held note again on every beat (at 5 every
-    8th), as a band pushes a chorus; the strings hold (pads stay pads). A one-step gap before each strike."""
-    every = max(1, spb // (8 if level >= 5 else 4))
+    """A lifted section (energy 5): piano, guitar and bass strike a held note again on every beat, as a band
+    pushes a last chorus; the strings hold (pads stay pads). A one-step gap before each strike; the notes a
+    bar are then brought to the level's (shape)."""
+    every = max(1, spb // 4)
     span = slice(first * spb, last * spb)
     for lane in DRIVEN:
         rows = np.repeat(free[first:last, lane], spb)
@@ -114,15 +305,25 @@ def drive(probs: np.ndarray, first: int, last: int, free: np.ndarray, threshold:
         part[cut] = 0.0
 
 
-def _open_up(drums: np.ndarray, spb: int) -> None:
-    """(B, bar steps, 128): closed hats open on the off-beat 8ths and move to the ride elsewhere."""
+def _open_up(drums: np.ndarray, spb: int, everywhere: bool = True) -> None:
+    """(B, bar steps, 128): closed hats open on the off-beat 8ths and (everywhere) move to the ride elsewhere."""
     eighth = max(1, spb // 8)
     beat = max(1, spb // 4)
     for step in range(drums.shape[1]):
-        target = OPEN_HAT if step % beat and not step % eighth else RIDE
+        off_eighth = bool(step % beat) and not step % eighth
+        if not off_eighth and not everywhere:
+            continue
+        target = OPEN_HAT if off_eighth else RIDE
         closed = drums[:, step, list(CLOSED_HATS)].max(axis=-1)
         drums[:, step, target] = np.maximum(drums[:, step, target], closed)
         drums[:, step, list(CLOSED_HATS)] = 0.0
+
+
+def _off_beat_hats(drums: np.ndarray, spb: int, threshold: float) -> bool:
+    """Whether the bar (B, bar steps, 128) plays a closed hat on an off-beat 8th in every variation."""
+    eighth, beat = max(1, spb // 8), max(1, spb // 4)
+    steps = [s for s in range(drums.shape[1]) if s % beat and not s % eighth]
+    return bool((drums[:, steps][..., list(CLOSED_HATS)] >= threshold).any(axis=(1, 2)).all())
 
 
 def _close(drums: np.ndarray) -> None:
@@ -133,8 +334,9 @@ def _close(drums: np.ndarray) -> None:
 
 
 def final_hit(probs: np.ndarray, bar: int, free: np.ndarray, threshold: float, spb: int) -> None:
-    """The last bar ends the song: each pitched lane holds what it plays on beat 1 (or the bar's first notes) to
-    the bar's end, a held chord; the drums play a crash and a kick on beat 1 and nothing after."""
+    """The last bar ends the song: each pitched lane holds what it plays on beat 1 (or the bar's first notes; a lane
+    silent there but playing at the end of the bar before: the notes it ended on) to the bar's end, a held chord;
+    the drums play a crash and a kick on beat 1 and nothing after."""
     cells = slice(bar * spb, (bar + 1) * spb)
     beat = max(1, spb // 4)
     loud = max(threshold + 1e-3, 0.95)
@@ -147,13 +349,23 @@ def final_hit(probs: np.ndarray, bar: int, free: np.ndarray, threshold: float, s
             continue
         for b in range(part.shape[0]):
             on = part[b, :beat] >= threshold
+            value = None
             if not on.any():
                 on = part[b] >= threshold
-                if not on.any():  # the lane rests in the last bar: it stays silent to the end
-                    part[b] = 0.0
-                    continue
-                on = on[np.flatnonzero(on.any(axis=1))[0]][None]
+                if not on.any():  # the lane rests in the last bar: it joins on the chord it ended the bar before
+                    before = probs[lane, b, max(bar - 1, 0) * spb : bar * spb] >= threshold if bar else on
+                    sounding = np.flatnonzero(before.any(axis=1))
+                    if not len(sounding):  # it rested there too (laid out): it stays silent to the end
+                        part[b] = 0.0
+                        continue
+                    on = before[sounding[-1]][None]
+                    value = threshold + 1e-3
+                    held = np.flatnonzero(on[0])
+                    probs[lane, b, bar * spb - 1, held] = 0.0  # a breath before it: the chord is struck again
+                else:
+                    on = on[np.flatnonzero(on.any(axis=1))[0]][None]
             pitches = np.flatnonzero(on.any(axis=0))
-            value = max(float(part[b][:, pitches].max()), threshold + 1e-3)
+            if value is None:
+                value = max(float(part[b][:, pitches].max()), threshold + 1e-3)
             part[b] = 0.0
             part[b, :-1, pitches] = value  # held to the bar's end (its last step a breath)

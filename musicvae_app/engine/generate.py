@@ -22,7 +22,7 @@ from . import energy, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import finish_probs
-from .recall import Recall, replay
+from .recall import Recall, replay, settle, twin_chunks
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -197,10 +197,11 @@ class Generation:
             recall = None
             # only where chords drive the band: without them `pull` holds every lane near its first chunk already
             # (random starts: bass chunks near an earlier one 85 % against real songs' 34 %)
-            if plan is not None and (any(g.recall or ()) or any(g.recall_moved or ())):
-                moved = np.asarray(g.recall_moved, dtype=float) if g.recall_moved is not None else None
-                rates = np.asarray(g.recall if g.recall is not None else [0.0] * n_lanes, dtype=float)
-                recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, moved)
+            if plan is not None and any(any(s or ()) for s in (g.recall, g.recall_moved, g.recall_apart)):
+                shares = [np.asarray(v, dtype=float) if v is not None else None for v in _recall_shares(g)]
+                rates = shares[0] if shares[0] is not None else np.zeros(n_lanes)
+                recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, *shares[1:])
+                recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)  # a second verse returns to the first
             probs, latents = self.loop.run(
                 first,
                 first_z,
@@ -237,6 +238,8 @@ class Generation:
                 scale=self.steering.key_scale(key_used) if scale_lock else None,
                 style=style,
             )
+            if sections:  # each lane's notes a bar at its section's energy, as real songs' (energy.json)
+                energy.density(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
             if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
@@ -300,12 +303,20 @@ class Generation:
                     free = free_bars
                     rest, roots = chord_source == "asked", chord_source == "part"
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
+                if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
+                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars)
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")
                 self.post.stamp(song, ran)
                 songs.append(song)
             return songs[0] if variations == 1 else songs
+
+
+def _recall_shares(g) -> tuple:
+    """The card's shares of returns (recall, recall_moved, recall_apart, recall_exact, recall_moves,
+    recall_exact_changed), None where unset."""
+    return g.recall, g.recall_moved, g.recall_apart, g.recall_exact, g.recall_moves, g.recall_exact_changed
 
 
 def _chunk_sections(sections, chunks: int, bars: int) -> np.ndarray:

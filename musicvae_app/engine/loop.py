@@ -17,7 +17,7 @@ from ..model.pack import PackError
 from ..sketch.song import DRUMS, LANES, Song, lane_index
 from ..theory.keys import transpose_roll
 from .chording import passing_cells
-from .recall import RECALL_NOISE, Recall
+from .recall import MOVES_ON, RECALL_NOISE, VARIED_BARS, Recall
 from .runtime import torch_threads
 
 BASS = LANES.index("bass")
@@ -359,7 +359,7 @@ class Loop:
                 revived = torch.as_tensor(((silent >= revive) & heard)[..., None], device=dev)  # variation of its
                 z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
             if recall is not None:
-                z_next = self._recall(z_next, chunk_latents, s + 1, recall, rng, plan, revived)
+                z_next = self._recall(z_next, chunk_latents, s + 1, recall, rng, plan, revived, (home, pull))
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = self.decoder.decode(z_next, batch, harmonise=not after, chords=chords)
@@ -404,22 +404,39 @@ class Loop:
                 probs[lane][:, step_mask[lane]] = forced.probs[lane][step_mask[lane]]
         return probs, torch.stack(chunk_latents).cpu().numpy()
 
-    def _recall(self, z_next, chunk_latents, target: int, recall: Recall, rng, plan, revived) -> torch.Tensor:
-        """z_next (L, B, K) with the lanes that return to their pattern this chunk taken from it (plus a nuance)."""
+    def _recall(self, z_next, chunk_latents, target: int, recall: Recall, rng, plan, revived, held) -> torch.Tensor:
+        """z_next (L, B, K) with the lanes that return to their pattern exactly this chunk taken from it (plus a
+        nuance; a return with a variation keeps the loop's chunk for the bars the replay leaves); the lanes of
+        MOVES_ON (recall.py) that do not return exactly move on: their prediction without the pull toward the first
+        chunk (held: (home, pull))."""
         lanes, batch, k = z_next.shape
         chance = rng.random((lanes, batch))
         nuance = rng.standard_normal((lanes, batch, k)).astype(np.float32) * RECALL_NOISE
+        draw = rng.random((lanes, batch))
+        exact = np.zeros((lanes, batch), dtype=bool)
+        shift = rng.random((lanes, batch)) < recall.moved_share()[:lanes, None]
         out = None
         for b, found in enumerate(recall.sources(target, plan, batch)):
             if found is None:
                 continue
-            src, moves = found
-            for lane in np.flatnonzero(chance[:, b] < recall.rate(moves)[:lanes]):
+            src, moves, rates = found
+            exact[:, b] = draw[:, b] < recall.exact_share(moves is not None)[:lanes]
+            for lane in np.flatnonzero(chance[:, b] < rates[:lanes]):
                 if revived is not None and bool(revived[lane, b]):
                     continue
+                if exact[lane, b]:  # a variation keeps the loop's own chunk, heard in its last bars (replay)
+                    out = z_next.clone() if out is None else out
+                    out[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(nuance[lane, b], device=out.device)
+                lane_moves = None if lane == DRUMS or moves is None else (moves if shift[lane, b] else [0] * len(moves))
+                recall.made.append((target, int(lane), b, src, lane_moves, bool(exact[lane, b])))
+        home, pull = held
+        if pull and 0 < pull < 1:
+            back = [(lane, b) for lane in MOVES_ON for b in range(batch) if not recall.returns(target, lane, b, True)]
+            back = [(lane, b) for lane, b in back if revived is None or not bool(revived[lane, b])]
+            if back:
                 out = z_next.clone() if out is None else out
-                out[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(nuance[lane, b], device=out.device)
-                recall.made.append((target, int(lane), b, src, moves))
+                for lane, b in back:  # undo the lerp toward home: the predictor's own next chunk
+                    out[lane, b] = (z_next[lane, b] - pull * home[lane, b]) / (1 - pull)
         return z_next if out is None else out
 
     def _replay(self, plain: torch.Tensor, made: list, batch: int, plan) -> None:
@@ -428,10 +445,14 @@ class Loop:
         call's chord maps) move onto the new bar's chord tones, folded into the lane's window."""
         bars = self.cfg.bars
         spb = self.cfg.chunk_steps // bars
-        for target, lane, b, src, moves in made:
+        for target, lane, b, src, moves, exact in made:
             at, source = target * batch + b, src * batch + b
             if moves is None or lane == DRUMS:
-                plain[lane, at] = plain[lane, source]
+                if exact:
+                    plain[lane, at] = plain[lane, source]
+                else:  # a variation: the pattern's notes but for its last bars, the loop's own chunk there
+                    keep = (bars - VARIED_BARS) * spb
+                    plain[lane, at, :keep] = plain[lane, source, :keep]
                 continue
             cells = plain[lane, source].view(bars, spb, 128)
             out = torch.zeros_like(cells)
@@ -447,6 +468,8 @@ class Loop:
                 per = maps.shape[0] // bars
                 pieces = out.view(bars * per, spb // per, 128)
                 out = _moved(pieces, maps[:, None, :]).view(bars, spb, 128)
+            if not exact:  # a variation: its last bars its own
+                out[bars - VARIED_BARS :] = plain[lane, at].view(bars, spb, 128)[bars - VARIED_BARS :]
             plain[lane, at] = out.view(-1, 128)
             self.decoder.fold_windows(plain[:DRUMS, at : at + 1])
 

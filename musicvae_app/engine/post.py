@@ -69,10 +69,11 @@ def bass_on_beat_one(song: Song, chords, free: np.ndarray) -> bool:
 class Post:
     """The stage: `groove` on the loop's probabilities, `chart` on the finished take, `stamp` on each take."""
 
-    def __init__(self, cfg, groove: Groove, ghost: tuple[float, float] | None = None):
+    def __init__(self, cfg, groove: Groove, ghost: tuple[float, float] | None = None, energy: dict | None = None):
         self.cfg = cfg
         self.groove = groove
         self.ghost = ghost  # ghosts.floor(...) of the pack (None: no ghost notes)
+        self.energy = energy  # energy.table(...) of the pack (None: the default pack's)
 
     def run_groove(
         self,

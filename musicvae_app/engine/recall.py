@@ -1,9 +1,10 @@
 """Grooves that come back: where a lane returns to an earlier 4-bar chunk of its section, and how it plays it.
 
 Real songs (200 training windows, evaluation/learn_arrangement.py): where an earlier chunk has the same chords bar
-by bar, a lane replays it (Jaccard >= 0.9) in 43-73 % of chunks (strings 43, piano 67, guitar 68, bass 73); where
-the nearest shares 3 of 4 chords, it replays it with the other bar moved to its new root in 4-25 % (bass 25,
-guitar 16, piano 11, strings 4); fewer shared chords, under 6 %. The
+by bar, a lane comes back to it (Jaccard >= 0.6) in 77-90 % of chunks (strings 77, piano 81, drums 88, bass 88,
+guitar 90); where the nearest shares 3 of 4 chords, with the other bar moved to its new root, in 34-75 % (strings
+34, piano 50, guitar 55, bass 60, drums 75); fewer shared chords, 4-14 % (drums 57). About half of the returns
+replay the chunk exactly (Jaccard >= 0.9: strings 36 %, the rest 50-54 %), the others with a variation. The
 loop (`Loop._recall`) draws the returns at those shares and decodes them from the source's latents; `replay`
 plays the source's finished notes again after the groove stage, whose per-bar draws (passing notes, restrikes,
 voicing) would otherwise blur a return past recognition.
@@ -15,54 +16,119 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..sketch.song import DRUMS
+from ..theory.sections import repeats
+from .chording import fit_to_chart
+
 RECALL_NOISE = 0.05  # sd on a recalled pattern's latents (the loop's noise is about 1): the same groove, a nuance
+# lanes whose chunks that do not return move on, free of the pull toward the first chunk: the drums (no chords
+# steer them; held by the pull, 86-91 % of their chunks were near an earlier one against real songs' 64 %)
+MOVES_ON = (DRUMS,)
+VARIED_BARS = 1  # a return with a variation plays the pattern's notes again but for its last bar, its own
+CRASHES = [49, 57]  # crash cymbals 1 and 2 (GM): a return keeps the one on its downbeat
 
 
 @dataclass
 class Recall:
-    """Grooves that come back (card `recall`, `recall_moved`): at each new chunk, each lane may return to the
-    earlier chunk of its section that shares most of its chords, bar by bar. All four the same: it returns at the
-    lane's `rates` and plays that chunk's notes again; three: at `moved`, the bar of the other chord moved to its
-    root (a riff held through a changed chord); fewer: no return (real lanes come back there in under 6 %). A
-    return takes the source's latents plus a nuance of RECALL_NOISE, so the chunks after it go on from the
-    pattern. section: (chunks,) the section index of each chunk (-1 outside any); seed: its own random stream
-    (takes without it are unchanged)."""
+    """Grooves that come back (card `recall`, `recall_moved`, `recall_apart`, `recall_exact`,
+    `recall_exact_changed`, `recall_moves`): at each new chunk, each lane may return to the earlier chunk of its
+    section that shares most of its chords, bar by bar: all four the same at the lane's `rates`, three at `moved`,
+    two or fewer at `apart` (None: no return there). Where chords changed, the bars of another chord move to their
+    new roots at the lane's `shift` share (a riff moved with the chord), else keep their notes, fitted to the new
+    chords (a pedal, common tones: most real returns); the drums return as they were. Of the returns, the lane's
+    `exact` share (under changed chords `exact_changed`) plays the chunk again note for note, the rest with a
+    variation (its last bar its own; None: every return exact). An exact return takes the source's latents plus a
+    nuance of RECALL_NOISE, so the chunks after it go on from the pattern; a varied one keeps the loop's chunk,
+    heard in its last bar. section: (chunks,) the section index of each chunk (-1 outside any); twin: (chunks,) for
+    a chunk of a section that comes back (a second verse), the chunk at its place in the first section of its kind,
+    to which it returns (-1: none); seed: its own random stream (takes without it are unchanged)."""
 
     rates: np.ndarray
     section: np.ndarray
     seed: int
     moved: np.ndarray | None = None
-    made: list = field(default_factory=list)  # (chunk, lane, take, source chunk, moves a bar or None) of each return
+    apart: np.ndarray | None = None
+    exact: np.ndarray | None = None
+    shift: np.ndarray | None = None
+    exact_changed: np.ndarray | None = None
+    twin: np.ndarray | None = None  # (chunks,) the chunk of the first section of its kind it plays again, or -1
+    # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
+    made: list = field(default_factory=list)
 
-    def sources(self, target: int, plan, batch: int) -> list[tuple[int, list[int] | None] | None]:
+    def sources(self, target: int, plan, batch: int) -> list[tuple[int, list[int] | None, np.ndarray] | None]:
         """Per take of the batch, (the chunk `target` may return to, the semitones each bar moves: None for the
-        same chords) or None (nothing earlier in its section shares enough of its chords)."""
+        same chords, the five lanes' shares of returning) or None (nothing earlier in its section shares enough).
+        A chunk of a section that comes back returns to its twin in the first time of its kind (share 1)."""
         same = [c for c in range(target) if self.section[c] == self.section[target]]
         order = sorted(same, key=lambda c: (c < 1, c))  # the first after the start, else the start
+        twin = int(self.twin[target]) if self.twin is not None and 0 <= self.twin[target] < target else None
+        if twin is not None:
+            order = [twin] + [c for c in order if c != twin]
         out = []
         for b in range(batch):
             if plan is None:
-                out.append((order[0], None) if order else None)
+                out.append(
+                    (order[0], None, self.rates if twin is None else np.ones_like(self.rates)) if order else None
+                )
                 continue
-            bars = plan.features[:, b].reshape(plan.features.shape[0], -1, 24).cpu().numpy()
-            found, best = None, len(bars[target]) - 2
+            bars = self._features(plan)[:, b]
+            n_bars = len(bars[target])
+            found, best = None, (-1 if self.apart is not None else n_bars - 2)
             for c in order:
                 k = int((bars[c] == bars[target]).all(axis=1).sum())
-                if k > best:
+                if k > best or c == twin:
                     found, best = c, k
+                if c == twin:
+                    break
             if found is None:
                 out.append(None)
-            elif best == len(bars[target]):
-                out.append((found, None))
-            else:
-                out.append((found, chord_moves(bars[found], bars[target])))
+                continue
+            moves = None if best == n_bars else chord_moves(bars[found], bars[target])
+            out.append((found, moves, np.ones_like(self.rates) if found == twin else self.rate(best, n_bars)))
         return out
 
-    def rate(self, moves) -> np.ndarray:
-        """The five lanes' shares of returning to a source (moves None: the same chords)."""
-        if moves is None:
+    def _features(self, plan) -> np.ndarray:
+        """The plan's chord features per chunk, take and bar (chunks, B, bars, 24), read from the device once."""
+        if getattr(self, "_feats", None) is None or self._feats[0] is not plan:
+            feats = plan.features.cpu().numpy()
+            self._feats = (plan, feats.reshape(feats.shape[0], feats.shape[1], -1, 24))
+        return self._feats[1]
+
+    def returns(self, target: int, lane: int, take: int, exact: bool = False) -> bool:
+        """Whether `lane` of `take` returned at chunk `target` (exact: note for note)."""
+        return any(m[:3] == (target, lane, take) and (m[5] or not exact) for m in self.made)
+
+    def rate(self, shared: int, bars: int = 4) -> np.ndarray:
+        """The five lanes' shares of returning to a source that shares `shared` of its `bars` bars' chords (-1:
+        no chords, as the same)."""
+        if shared < 0 or shared >= bars:
             return self.rates
-        return self.moved if self.moved is not None else np.zeros_like(self.rates)
+        share = self.moved if shared == bars - 1 else self.apart
+        return share if share is not None else np.zeros_like(self.rates)
+
+    def exact_share(self, changed: bool = False) -> np.ndarray:
+        """The five lanes' shares of returns played note for note (changed: under changed chords)."""
+        share = self.exact_changed if changed and self.exact_changed is not None else self.exact
+        return share if share is not None else np.ones_like(self.rates)
+
+    def moved_share(self) -> np.ndarray:
+        """The five lanes' shares of returns under changed chords moved to the new roots (the rest keep their
+        notes, which the chords then fit)."""
+        return self.shift if self.shift is not None else np.ones_like(self.rates)
+
+
+def twin_chunks(sections, chunks: int, bars: int) -> np.ndarray:
+    """(chunks,) for each chunk whose first bar lies in a section that comes back (theory.sections.repeats), the
+    chunk at the same place in the first section of its kind, where that place starts a chunk; else -1."""
+    out = np.full(chunks, -1)
+    for again, first in repeats(list(sections)):
+        for c in range(chunks):
+            bar = c * bars  # 0-based first bar of the chunk
+            if again.start - 1 <= bar < again.start - 1 + again.bars:
+                source = first.start - 1 + (bar - (again.start - 1)) % first.bars
+                if source % bars == 0 and source // bars < c:
+                    out[c] = source // bars
+    return out
 
 
 def chord_moves(source: np.ndarray, target: np.ndarray) -> list[int]:
@@ -97,20 +163,72 @@ def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar
     """In place on a take's finished probabilities (5, B, steps, 128), after the groove stage: each return of
     `made` plays its source chunk's notes again (moved bar by bar to its new roots where it moved; the chart check
     that follows re-voices them to the new chords), but for its last beat, where the band leads into whatever
-    comes next (a bass approach note, a pickup). Only bars the take may change (free: (bars, 5)). How many
-    returns were replayed."""
+    comes next (a bass approach note, a pickup), and, a return with a variation, for its last VARIED_BARS bars,
+    its own (decoded from the pattern, then the groove's draws). Only bars the take may change (free: (bars,
+    5)). How many returns were replayed."""
     beat = bar_steps // 4
     chunk = chunk_bars * bar_steps
     done = 0
-    for target, lane, b, src, moves in made:
+    for target, lane, b, src, moves, exact in made:
         t0, s0 = target * chunk, src * chunk
         if t0 + chunk > probs.shape[2] or not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
             continue
-        for j in range(chunk_bars):
+        for j in range(chunk_bars if exact else chunk_bars - VARIED_BARS):
             rows = slice(j * bar_steps, (j + 1) * bar_steps - (beat if j == chunk_bars - 1 else 0))
             cells = probs[lane, b, s0 : s0 + chunk][rows]
             if moves is not None:
                 cells = shift_pitches(cells, moves[j])
+            if lane == DRUMS and j == 0:  # a crash the groove put on the chunk's downbeat (a new phrase) stays
+                cells = cells.copy()
+                cells[0, CRASHES] = np.maximum(cells[0, CRASHES], probs[lane, b, t0, CRASHES])
             probs[lane, b, t0 : t0 + chunk][rows] = cells
         done += 1
     return done
+
+
+def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int) -> int:
+    """In place on a finished take (Song) of the batch, after the chart check: each return of `made` to the same
+    chords, beat for beat (`chords`: a Chord or None a beat, or None; the drums always), plays its source's
+    finished notes again, which the check fitted to those chords already; the check mends a bar by what the
+    whole band plays there, so it would otherwise mend a returning lane's bar as it did not its source's. As
+    `replay`: but for its last beat (a return with a variation, its last VARIED_BARS bars). Only bars the take may
+    change (free: (bars, 5)). The bars of the settled returns are checked again (chording.fit_to_chart: only a bar
+    no longer heard as its chord is mended, the band around the returning lane being another than its source's).
+    How many returns were settled."""
+    bar = song.steps_per_bar
+    beat, chunk = bar // 4, chunk_bars * bar
+    done = 0
+    touched = np.zeros_like(free)
+    for target, lane, b, src, moves, exact in made:
+        t0, s0 = target * chunk, src * chunk
+        if b != take or moves is not None or t0 + chunk > song.n_steps:
+            continue
+        if not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
+            continue
+        if lane != DRUMS:
+            if chords is None:
+                continue
+            beats = chunk_bars * 4
+            if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
+                continue
+        rows = chunk - beat if exact else (chunk_bars - VARIED_BARS) * bar
+        now, then = song.probs[lane, t0 : t0 + rows], song.probs[lane, s0 : s0 + rows]
+        if not np.array_equal(_bars_heard(now, bar, song.threshold), _bars_heard(then, bar, song.threshold)):
+            continue  # a bar laid out since (roles) stays out
+        crash = song.probs[lane, t0, CRASHES].copy() if lane == DRUMS else None
+        song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]
+        if crash is not None:  # as `replay`: the downbeat's crash stays
+            song.probs[lane, t0, CRASHES] = np.maximum(song.probs[lane, t0, CRASHES], crash)
+        touched[target * chunk_bars : (target + 1) * chunk_bars, lane] = lane != DRUMS
+        done += 1
+    if chords is not None and touched.any():  # the band around a settled lane differs from its source's: a bar
+        fit_to_chart(song, chords, free & touched.any(axis=1, keepdims=True))  # no longer heard as its chord mends
+    return done
+
+
+def _bars_heard(probs: np.ndarray, bar: int, threshold: float) -> np.ndarray:
+    """Per bar (or part of one) of (steps, 128) probabilities, whether any cell sounds."""
+    loud = probs.max(axis=1) >= threshold
+    pad = np.zeros(-(-len(loud) // bar) * bar, dtype=bool)
+    pad[: len(loud)] = loud
+    return pad.reshape(-1, bar).any(axis=1)

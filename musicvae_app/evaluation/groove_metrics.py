@@ -16,7 +16,7 @@ import numpy as np
 
 from ..sketch.song import LANES
 from .metrics import _pct
-from .playing_metrics import SAME_CHUNK
+from .playing_metrics import NEAR_CHUNK, SAME_CHUNK
 
 PIANO, GUITAR = LANES.index("piano"), LANES.index("guitar")
 
@@ -56,6 +56,11 @@ def moved_cells(chunk: np.ndarray, moves: Sequence[int]) -> np.ndarray:
     return out
 
 
+def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
+    union = int((a | b).sum())
+    return int((a & b).sum()) / union if union else 0.0
+
+
 def _same(a: np.ndarray, b: np.ndarray, same: float) -> bool:
     union = int((a | b).sum())
     return union > 0 and int((a & b).sum()) >= same * union
@@ -87,6 +92,39 @@ def returns(lane: np.ndarray, chords: Sequence, chunk_bars: int, same: float = S
             back = ok if k > best else back or ok
             best = k
         out.append((best, back))
+    return out
+
+
+def return_kinds(
+    lane: np.ndarray, chords: Sequence, chunk_bars: int, moves: bool = True, near: float = NEAR_CHUNK
+) -> list[tuple[int, bool, bool, bool]]:
+    """For one piece's lane (steps, 128) and its chords (a bar each): per sounding chunk after the first, (k, near,
+    exact, moved): k, the most bars of the same chord any earlier sounding chunk shares with it (0-chunk_bars);
+    near / exact, whether the lane replays one of those chunks with on-cell Jaccard >= `near` / >= SAME_CHUNK, as it
+    was or with its bars of other chords moved to their new roots (moves False: as it was, the drums); moved,
+    whether the moved chunk matches better than as it was."""
+    bar = lane.shape[0] // max(len(chords), 1)
+    n = len(chords) // chunk_bars
+    steps = bar * chunk_bars
+    cells = [lane[c * steps : (c + 1) * steps] for c in range(n)]
+    chunk_chords = [list(chords[c * chunk_bars : (c + 1) * chunk_bars]) for c in range(n)]
+    out = []
+    for c in range(1, n):
+        if not cells[c].any():
+            continue
+        earlier = [e for e in range(c) if cells[e].any()]
+        if not earlier:
+            continue
+        shared = {e: same_bars(chunk_chords[e], chunk_chords[c]) for e in earlier}
+        best = max(shared.values())
+        as_was = moved = 0.0
+        for e in (e for e in earlier if shared[e] == best):
+            as_was = max(as_was, _jaccard(cells[e], cells[c]))
+            if moves and best < chunk_bars:
+                shifted = moved_cells(cells[e], root_moves(chunk_chords[e], chunk_chords[c]))
+                moved = max(moved, _jaccard(shifted, cells[c]))
+        top = max(as_was, moved)
+        out.append((best, top >= near, top >= SAME_CHUNK, moved > as_was))
     return out
 
 

@@ -6,11 +6,16 @@
 Training songs only (the validation songs `musicvae evaluate` reports are never read), in 32-bar windows as
 `evaluate` takes them, their chords recognized bar by bar from the band (`playing_metrics.band_chords`):
 
-- `recall`: per lane, of the sounding 4-bar chunks that have an earlier chunk with the same chords, the share
-  that replay one of them (`groove_metrics.returns`, Jaccard >= 0.9);
-- `recall_moved`: of those whose nearest earlier chunk shares 3 of their 4 chords, the share that replay it with
-  the other bar moved to its new root (a riff held through a changed chord). Fewer shared chords: real lanes
-  come back in under 6 % (bass 5.5 % at 2 bars, 3 % at 1 or 0 with the same chord rhythm), left to chance;
+- `recall`, `recall_moved`, `recall_apart`: per lane (the drums too), of the sounding 4-bar chunks whose earlier
+  chunk sharing most of their chords shares all 4 / 3 / 2 or fewer bar by bar, the share that come back to one
+  of those chunks (`groove_metrics.return_kinds`: on-cell Jaccard >= 0.6, the bars of another chord moved to
+  their new roots; the drums as they are): a groove held, a riff held through a changed chord, a pattern
+  that returns although the chords moved on;
+- `recall_exact`, `recall_exact_changed`: per lane, of those returns to the same chords / under changed chords,
+  the share that replay the chunk exactly (Jaccard >= 0.9); the rest come back with a variation;
+- `recall_moves`: per lane, of the returns where the chords changed, the share that match better with the bars of
+  another chord moved to their new roots than as they were (most real returns keep their notes: a pedal, common
+  tones; the drums 0);
 - `role_rest`: piano, of the bars (after the first chunk) of windows whose piano and guitar both play, in which
   the guitar plays, the share where the piano is silent; guitar, the same the other way round (0 for the rest);
 - `role_absent`: piano, of the windows whose guitar plays (after the first chunk), the share where the piano is
@@ -36,24 +41,36 @@ from . import playing_metrics as pm
 from .windows import BAR_STEPS, CHUNK_BARS, SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows
 
 PIANO, GUITAR = gm.PIANO, gm.GUITAR
-KEYS = ("recall", "recall_moved", "role_rest", "role_absent", "beat_restrike")
+KEYS = (
+    "recall",
+    "recall_moved",
+    "recall_apart",
+    "recall_exact",
+    "recall_exact_changed",
+    "recall_moves",
+    "role_rest",
+    "role_absent",
+    "beat_restrike",
+)
 
 
 def measure(rolls: list[np.ndarray]) -> dict:
     """The shares from (5, steps, 128) band rolls (each a whole number of 4-bar chunks)."""
-    same = np.zeros((len(LANES), 2))  # chunks whose best earlier chunk has all 4 chords the same; of them replayed
-    moved = np.zeros((len(LANES), 2))  # ... 3 of 4 the same (the fourth moved to its root)
+    back = np.zeros((len(LANES), 3, 2))  # per lane and best shared chords (4, 3, <= 2): (chunks, of them back)
+    exact = np.zeros((len(LANES), 2, 2))  # per lane, same chords / changed: (chunks back, of them exactly)
+    shifted = np.zeros((len(LANES), 2))  # per lane: (chunks back under changed chords, of them moved)
     plays = np.zeros((2, 2))  # per comping lane: (bars the other plays in, of them this one silent)
     absent = np.zeros((2, 2))  # per comping lane: (windows the other plays in, of them this one silent throughout)
     strikes = np.zeros((len(LANES), 2))  # per lane: (notes held into a drum hit, of them struck again)
     for roll in rolls:
         chords = pm.band_chords(roll, SCORE_STEPS_PER_BEAT)
         for lane in range(len(LANES)):
-            for k, back in gm.returns(roll[lane], chords, CHUNK_BARS):
-                if k == CHUNK_BARS:
-                    same[lane] += (1, back)
-                elif k == CHUNK_BARS - 1:
-                    moved[lane] += (1, back)
+            for k, near, same, moved in gm.return_kinds(roll[lane], chords, CHUNK_BARS, moves=lane != gm.DRUMS):
+                back[lane, min(CHUNK_BARS - k, 2)] += (1, near)
+                if near:
+                    exact[lane, int(k < CHUNK_BARS)] += (1, same)
+                    if k < CHUNK_BARS:
+                        shifted[lane] += (1, moved)
         strikes += gm.beat_restrikes(roll[:, CHUNK_BARS * BAR_STEPS :], BAR_STEPS)
         bars = roll[[PIANO, GUITAR]].reshape(2, -1, BAR_STEPS * 128).any(axis=2)[:, CHUNK_BARS:]
         for i in range(2):
@@ -66,16 +83,19 @@ def measure(rolls: list[np.ndarray]) -> dict:
     share = lambda a: [round(float(k / n), 3) if n else 0.0 for n, k in a]  # noqa: E731
     rest = share(plays) + [0.0] * (len(LANES) - 2)
     counts = {
-        "same": same[:, 0].astype(int).tolist(),
-        "moved": moved[:, 0].astype(int).tolist(),
+        "chunks by shared chords (4, 3, <= 2)": back[..., 0].astype(int).tolist(),
+        "returns (same chords, changed)": exact[..., 0].astype(int).tolist(),
         "comping bars": plays[:, 0].astype(int).tolist(),
         "comping windows": absent[:, 0].astype(int).tolist(),
         "held into a hit": strikes[:, 0].astype(int).tolist(),
     }
-    no_drums = lambda a: share(a)[: len(LANES) - 1] + [0.0]  # noqa: E731  drums: 0, `pull` holds them already
     return {
-        "recall": no_drums(same),
-        "recall_moved": no_drums(moved),
+        "recall": share(back[:, 0]),
+        "recall_moved": share(back[:, 1]),
+        "recall_apart": share(back[:, 2]),
+        "recall_exact": share(exact[:, 0]),
+        "recall_exact_changed": share(exact[:, 1]),
+        "recall_moves": share(shifted),
         "role_rest": rest,
         "role_absent": share(absent) + [0.0] * (len(LANES) - 2),
         "beat_restrike": share(strikes),
@@ -111,9 +131,12 @@ def main(argv=None) -> int:
             gen[key] = found[key]
         gen["recall_why"] = (
             f"measured on {len(chosen)} training windows of {(args.steps + 1) * CHUNK_BARS} bars (their chords "
-            "recognized bar by bar; evaluation/learn_arrangement.py): recall, per lane, the share of 4-bar chunks "
-            "with an earlier chunk of the same chords that replay one (Jaccard >= 0.9); recall_moved, of those whose "
-            "nearest earlier chunk shares 3 of 4 chords, the share that replay it, the other bar moved to its root; "
+            "recognized bar by bar; evaluation/learn_arrangement.py): recall, recall_moved, recall_apart, per lane, of "
+            "the 4-bar chunks whose earlier chunk sharing most chords shares 4 / 3 / 2 or fewer, the share that come "
+            "back to one (Jaccard >= 0.6, bars of other chords moved to their roots; drums as they are); "
+            "recall_exact, recall_exact_changed, of those returns to the same chords / under changed chords the share "
+            "exact (Jaccard >= 0.9); recall_moves, of the returns under "
+            "changed chords, the share closer moved than as they were; "
             "role_rest, piano and guitar, where the other plays a bar, the share this one is silent (windows "
             "with both); role_absent, of windows where the other plays, the share this one is silent throughout; "
             "beat_restrike, piano, guitar, bass, of notes held into a kick (guitar: kick or snare), the share "

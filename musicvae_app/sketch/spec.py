@@ -245,6 +245,15 @@ FIELDS: dict[str, Field] = _fields(
     Field("recall_moved", "one share or five, 0-1", None, _check_lane_shares,
           "per lane: chunks that return to an earlier pattern moved to new chords that change on the same bars",
           card=G),
+    Field("recall_apart", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: chunks that return to an earlier pattern sharing two chords or fewer", card=G),
+    Field("recall_exact", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: returns to the same chords played note for note (the rest varied; unset: all)", card=G),
+    Field("recall_exact_changed", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: returns under changed chords played note for note (unset: as recall_exact)", card=G),
+    Field("recall_moves", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: returns under changed chords moved to the new roots (the rest as they were; unset: all)",
+          card=G),
     Field("role_rest", "one share or five, 0-1", None, _check_lane_shares,
           "piano, guitar: 4-bar phrases the lane lays out in where the other comps (the rest unused)", card=G),
     Field("role_absent", "one share or five, 0-1", None, _check_lane_shares,
@@ -363,6 +372,10 @@ class CardDefaults:
     groove: bool = _default("groove")
     recall: tuple[float, ...] | None = _default("recall")
     recall_moved: tuple[float, ...] | None = _default("recall_moved")
+    recall_apart: tuple[float, ...] | None = _default("recall_apart")
+    recall_exact: tuple[float, ...] | None = _default("recall_exact")
+    recall_exact_changed: tuple[float, ...] | None = _default("recall_exact_changed")
+    recall_moves: tuple[float, ...] | None = _default("recall_moves")
     role_rest: tuple[float, ...] | None = _default("role_rest")
     role_absent: tuple[float, ...] | None = _default("role_absent")
     rules: GrooveSettings = GrooveSettings()  # the groove rules' parameters ("groove" is the on/off default)

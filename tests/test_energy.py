@@ -1,0 +1,172 @@
+"""Issue 29 item 3, sections with energy learned from the music: the shipped energy.json (training/energy.py on
+band-midi's training split), the engine's decoding-faithful note count, and real takes of the shipped pack with
+intro / verse / chorus / verse / chorus / outro at the default energies, written by the real MIDI writer and read
+back with mido alone."""
+
+from __future__ import annotations
+
+import json
+
+import mido
+import numpy as np
+import pytest
+
+from musicvae_app.engine import Engine, energy
+from musicvae_app.lanes import DRUMS, LANES
+from musicvae_app.sketch.midi import write_midi
+from musicvae_app.sketch.song import Song, TakeRecord
+from musicvae_app.theory.sections import Section
+
+FORM = [("intro", 1, 4), ("verse", 5, 8), ("chorus", 13, 8), ("verse", 21, 8), ("chorus", 29, 8), ("outro", 37, 4)]
+CRASHES = {49, 57}
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return Engine.load(device="cpu")
+
+
+def read_back(path) -> list[tuple[int, int, int, int]]:
+    """(lane, pitch, 16th step, velocity) of every note-on, with mido alone (lane i on channel i, drums on 9)."""
+    mid = mido.MidiFile(path)
+    out = []
+    for track in mid.tracks:
+        tick = 0
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                lane = DRUMS if msg.channel == 9 else msg.channel
+                out.append((lane, msg.note, round(tick * 4 / mid.ticks_per_beat), msg.velocity))
+    return out
+
+
+@pytest.fixture(scope="module")
+def form_takes(shipped, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("energy")
+    takes = []
+    for seed in (3, 4, 5, 6):
+        song = shipped.generate(steps=9, seed=seed, sections=FORM)
+        takes.append((song, read_back(write_midi(song, folder / f"{seed}.mid"))))
+    return takes
+
+
+def _in(notes, start: int, bars: int, lane: int | None = None):
+    lo, hi = (start - 1) * 16, (start - 1 + bars) * 16
+    return [n for n in notes if lo <= n[2] < hi and (lane is None or n[0] == lane)]
+
+
+def _per_bar(notes, kind: str, lane: int | None = None) -> float:
+    secs = [(s, b) for name, s, b in FORM if name == kind]
+    return sum(len(_in(notes, s, b, lane)) for s, b in secs) / sum(b for _, b in secs)
+
+
+def test_the_shipped_energy_table_is_learned_and_rises_with_the_level():
+    t = energy.table()
+    assert "training split" in t["source"] and t["songs"] >= 1000
+    for lane in LANES:
+        row = t["notes"][lane]
+        assert len(row) == 5 and row[2] == 1.0
+        assert row[0] < row[1] < row[2] < row[3], (lane, row)  # a fuller fifth of real songs plays more
+    assert len(t["loud_cymbals"]) == 5 and len(t["crash_bars"]) == 5
+
+
+def test_a_pack_without_its_own_energy_table_uses_the_default_packs(tmp_path):
+    assert energy.table(str(tmp_path)) == energy.table()
+    own = {"notes": {lane: [0.5, 0.8, 1.0, 2.0, 2.5] for lane in LANES}}
+    (tmp_path / "own").mkdir()
+    (tmp_path / "own" / energy.ENERGY_FILE).write_text(json.dumps(own))
+    assert energy.notes_at(energy.table(str(tmp_path / "own")), 0, 4) == 2.0
+
+
+def test_note_starts_are_counted_as_the_take_decodes_them():
+    """decoded_starts (fill, sustain, restrike) against Song.notes on the same probabilities, lane by lane."""
+    rng = np.random.default_rng(0)
+    probs = rng.random((5, 64, 128)).astype(np.float32) ** 6  # mostly low, some cells over the threshold
+    settings = {"fill": [0.6, 0.7, 1, 0.8, 1], "sustain": [0.5, 0.4, 0.6, 0.3, 1], "restrike": [0.3, 0, 0.5, 0, 0]}
+    song = Song(probs=probs, steps_per_beat=4, chunk_steps=64, threshold=0.3, settings=TakeRecord.of(settings))
+    on = song.notes()
+    how = energy.decoding_of(type("S", (), settings)())
+    for lane in range(5):
+        want = on[lane].sum() if lane == DRUMS else on[lane][0].sum() + (on[lane][1:] & ~on[lane][:-1]).sum()
+        assert energy.decoded_starts(probs[lane], 0.3, how[lane], 16, lane == DRUMS) == want, lane
+
+
+def test_density_brings_a_sections_notes_to_its_level():
+    """A chorus (4) and an intro (2) over the same probabilities: each lane's starts a bar near the take's rate x
+    the table's level figure."""
+    rng = np.random.default_rng(1)
+    base = (rng.random((5, 1, 16 * 8, 128)) ** 8).astype(np.float32)
+    probs = np.concatenate([base, base], axis=2)  # bars 1-8 and 9-16 alike
+    free = np.ones((16, 5), dtype=bool)
+    sections = [Section("intro", 1, 8), Section("chorus", 9, 8)]
+    t = energy.table()
+    energy.density(probs, sections, free, 0.3, 16, t)
+    for lane in range(5):
+        drums = lane == DRUMS
+        intro = energy.decoded_starts(probs[lane, 0, : 8 * 16], 0.3, None, 16, drums)
+        chorus = energy.decoded_starts(probs[lane, 0, 8 * 16 :], 0.3, None, 16, drums)
+        want = energy.notes_at(t, lane, 4) / energy.notes_at(t, lane, 2)
+        assert chorus / intro == pytest.approx(want, rel=0.2), (LANES[lane], chorus, intro, want)
+
+
+def test_the_chorus_lifts_over_its_verse_the_intro_leads_in_the_outro_ends(form_takes):
+    """Over seeds, default energies (intro 2, verse 3, chorus 4, outro 2): the chorus has more notes and louder ones
+    than the verse, on every lane taken together and on most lanes alone; the intro fewer than the verse; a crash
+    on each chorus's first beat; the last bar one hit (no note starts after its first beat)."""
+    chorus, verse, intro, louder, lanes_up = [], [], [], [], 0
+    for song, notes in form_takes:
+        assert [s.level for s in song.sections] == [2, 3, 4, 3, 4, 2]
+        chorus.append(_per_bar(notes, "chorus"))
+        verse.append(_per_bar(notes, "verse"))
+        intro.append(_per_bar(notes, "intro"))
+        vel = {k: np.mean([n[3] for _, s, b in FORM if _ == k for n in _in(notes, s, b)]) for k in ("verse", "chorus")}
+        louder.append(vel["chorus"] - vel["verse"])
+        lanes_up += sum(_per_bar(notes, "chorus", lane) > _per_bar(notes, "verse", lane) for lane in range(5))
+        for name, start, _ in FORM:
+            if name == "chorus":
+                first = {n[1] for n in notes if n[0] == DRUMS and n[2] == (start - 1) * 16}
+                assert first & CRASHES, (song.settings["seed"], start)
+        last = (song.n_bars - 1) * 16
+        assert all(n[2] == last for n in notes if n[2] >= last), song.settings["seed"]
+        assert any(n[2] == last for n in notes)
+    assert np.mean(chorus) > 1.05 * np.mean(verse), (chorus, verse)
+    assert sum(c > v for c, v in zip(chorus, verse)) >= 3
+    assert np.mean(intro) < np.mean(verse), (intro, verse)
+    assert np.mean(louder) > 1.5 and sum(d > 0 for d in louder) >= 3, louder
+    assert lanes_up >= 0.7 * 5 * len(form_takes), lanes_up
+
+
+def test_velocities_read_the_active_packs_dynamics_table_else_the_default_with_a_reason(tmp_path):
+    """A pack with its own dynamics.json (here the default's with every typical velocity halved) plays softer;
+    one without it reads the default pack's and says so; a broken one says why. The .mid is read back by mido."""
+    from musicvae_app.model.pack import default_pack_dir
+    from musicvae_app.theory import dynamics
+
+    source = default_pack_dir()
+    own = json.loads((source / "dynamics.json").read_text())
+    own["typical"] = [v / 2 for v in own["typical"]]
+    packs = {}
+    for name, table in (("soft", own), ("none", None), ("broken", "{not json")):
+        folder = tmp_path / name
+        folder.mkdir()
+        for f in ("card.json", "weights.safetensors"):
+            (folder / f).symlink_to(source / f)
+        if table is not None:
+            (folder / "dynamics.json").write_text(table if isinstance(table, str) else json.dumps(table))
+        packs[name] = folder
+    try:
+        means = {}
+        for name in ("default", "soft", "none", "broken"):
+            engine = Engine.load(packs[name] if name != "default" else source, device="cpu")
+            song = engine.generate(steps=1, seed=2)
+            means[name] = np.mean([n[3] for n in read_back(write_midi(song, tmp_path / f"{name}.mid"))])
+            if name == "none":
+                assert "has no dynamics.json" in engine.dynamics_source
+            if name == "broken":
+                assert "does not read" in engine.dynamics_source and "default" in engine.dynamics_source
+            if name == "soft":
+                assert "'soft''s own" in engine.dynamics_source
+        assert means["soft"] < 0.7 * means["default"], means
+        assert means["none"] == means["default"] == means["broken"]
+    finally:
+        dynamics.use_pack(None)
