@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from collections import defaultdict, deque
 from pathlib import Path
 
 import mido
 import numpy as np
 
 TPB = 96
+READ_TPB = 480  # read_back's ticks a beat (the app's exports' own)
 
 
-def _track(events) -> mido.MidiTrack:
+def timed_track(events) -> mido.MidiTrack:
     """(tick, order, message) events -> a track in time order (note-offs before note-ons at one tick)."""
     track, last = mido.MidiTrack(), 0
     for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
@@ -43,7 +45,7 @@ def write_band_midi(path: str | Path, bars: int = 24, seed: int = 0, tempo: floa
             on, off = int(beat * TPB), int((beat + length) * TPB) - 1
             events.append((on, 2, mido.Message("note_on", channel=channel, note=pitch, velocity=90)))
             events.append((off, 1, mido.Message("note_off", channel=channel, note=pitch, velocity=0)))
-        mid.tracks.append(_track(events))
+        mid.tracks.append(timed_track(events))
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     mid.save(str(path))
@@ -72,7 +74,25 @@ def write_notes(path: str | Path, notes, tempo: float | None = None, tpb: int = 
             if ch == channel:
                 events.append((round(start * tpb), 2, mido.Message("note_on", channel=ch, note=pitch, velocity=90)))
                 events.append((round(end * tpb), 1, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
-        mid.tracks.append(_track(events))
+        mid.tracks.append(timed_track(events))
     path = Path(path)
     mid.save(str(path))
     return path
+
+
+def read_back(path) -> dict[int, list[tuple[int, int, int, int]]]:
+    """Every note of a file by channel, as mido reads it (an independent parser): (pitch, on, off, velocity), note-ons
+    paired first in, first out with their offs, in ticks scaled to 480 a beat, in time order."""
+    mid = mido.MidiFile(str(path))
+    scale = READ_TPB / mid.ticks_per_beat
+    out: dict[int, list] = defaultdict(list)
+    for track in mid.tracks:
+        tick, held = 0, defaultdict(deque)
+        for msg in track:
+            tick += msg.time
+            if msg.type == "note_on" and msg.velocity > 0:
+                held[(msg.channel, msg.note)].append((tick, msg.velocity))
+            elif msg.type in ("note_on", "note_off") and held[(msg.channel, msg.note)]:
+                on, vel = held[(msg.channel, msg.note)].popleft()
+                out[msg.channel].append((msg.note, round(on * scale), round(tick * scale), vel))
+    return {ch: sorted(notes, key=lambda n: (n[1], n[0])) for ch, notes in out.items()}

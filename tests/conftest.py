@@ -12,7 +12,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from musicvae_app.engine import Engine  # noqa: E402
 from musicvae_app.model.nets import Band, PackConfig  # noqa: E402
 from musicvae_app.model.pack import load_pack, save_pack  # noqa: E402
-from musicvae_app.theory.chords import chord_features, parse_chart  # noqa: E402
+from musicvae_app.theory.chords import chord_features, parse_bars  # noqa: E402
 
 
 def make_pack(
@@ -44,7 +44,7 @@ def make_pack(
             band.bank_z.copy_(torch.randn_like(band.bank_z))
             band.bank_sounding.fill_(1.0)
         if bank and chords:
-            progression = parse_chart("Am F C G", bars=cfg.bars)
+            progression = [bar[0] for bar in parse_bars("Am F C G", bars=cfg.bars)]
             row = torch.as_tensor(chord_features(progression)).reshape(-1)
             band.bank_chords.copy_(row.expand_as(band.bank_chords))
     name = f"tiny-{chunk_steps}" + ("-chords" if chords else "")
@@ -70,6 +70,17 @@ def tiny_chord_pack(tmp_path_factory):
 @pytest.fixture(scope="session")
 def chord_engine(tiny_chord_pack):
     return Engine.load(load_pack(tiny_chord_pack), device="cpu")
+
+
+@pytest.fixture
+def session(engine):
+    """A Session (no Qt) on the tiny pack, its next Generate one step after the first chunk (8 bars); a test file
+    that wants another keeps its own."""
+    from musicvae_app.sketch.session import Session
+
+    s = Session(engine)
+    s.update_settings(steps=1)
+    return s
 
 
 @pytest.fixture

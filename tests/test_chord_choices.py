@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_parts_combine import comp, read_back
+from test_parts_combine import comp
 
-from band_files import write_notes
+from band_files import read_back, write_notes
 from musicvae_app.engine import Engine
+from musicvae_app.engine.harmonizing import ALTERNATIVES
 from musicvae_app.model.pack import load_pack
-from musicvae_app.sketch.choices import CHOSEN_KEY, bar_texts, reading_bars
+from musicvae_app.sketch.choices import CHOSEN_KEY, READINGS, bar_texts, reading_bars
 from musicvae_app.sketch.session import Session
 from musicvae_app.sketch.sketchfile import SUFFIX
 from musicvae_app.sketch.song import LANES
@@ -43,13 +44,6 @@ def tune(folder, name: str = "tune.mid", times: int = 1):
         for beat, p in enumerate(ps)
     ]
     return write_notes(folder / name, notes, tempo=96)
-
-
-@pytest.fixture
-def session(engine):
-    s = Session(engine)
-    s.update_settings(steps=1)
-    return s
 
 
 def said(session) -> list[tuple]:
@@ -80,6 +74,27 @@ def test_a_followed_part_comes_with_its_readings_best_first(session, engine, tmp
     assert session.chosen_alternative() == 0
     assert session.chord_source()[0] == "part"
     assert session.bar_alternatives(2) == [reading_bars(c, song.n_bars)[1] for c in charts]
+
+
+def test_a_followed_generate_runs_the_harmony_model_once_with_the_same_readings(engine, tmp_path, monkeypatch):
+    """The band's chords and the chord lane's readings come from one run of the model on the part (kept by the
+    engine's Harmonizer); they are what a fresh model reads, and the band plays the best one."""
+    assert READINGS == ALTERNATIVES  # the chord lane asks for as many readings as the band's chords are read with
+    fresh = Engine.load(engine.pack, one_song_threads=1)  # nothing kept yet
+    model = fresh.harmonizer.model
+    runs, real = [], model.harmonize
+    monkeypatch.setattr(model, "harmonize", lambda *args, **kwargs: runs.append(1) or real(*args, **kwargs))
+    session = Session(fresh)
+    session.update_settings(steps=1)
+    followed(session, tune(tmp_path))
+    assert len(runs) == 1
+    charts = session.chord_alternatives()
+    read = harmony.HarmonyModel.load().harmonize(
+        fresh.harmonizer.note_events(fresh.read_part(tune(tmp_path, "b.mid"))), alternatives=3, bars=session.song.n_bars
+    )
+    assert charts == read.charts and len(charts) == 3
+    assert bar_texts(session.song) == reading_bars(charts[0], session.song.n_bars)
+    assert session.generate() and len(runs) == 1  # the same part again: nothing to run
 
 
 def test_flipping_the_whole_chart_is_one_undo_step_and_never_touches_the_part(session, tmp_path):

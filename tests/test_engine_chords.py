@@ -24,7 +24,6 @@ from musicvae_app.theory.chords import (
     fit_chart,
     parse_bar,
     parse_bars,
-    parse_chart,
     parse_chord,
     per_beat,
     recognize,
@@ -92,7 +91,7 @@ def test_a_chart_is_held_for_the_whole_song(which, request):
 def test_without_a_key_the_sketch_is_in_the_charts_key(engine, shipped):
     for eng in (engine, shipped):
         song = eng.generate(chords="Em Am B7 Em", steps=1, seed=3)
-        assert song.settings["key"] == "E minor" == key_name(chords_key(parse_chart("Em Am B7 Em")))
+        assert song.settings["key"] == "E minor" == key_name(chords_key([bar[0] for bar in parse_bars("Em Am B7 Em")]))
         assert eng.generate(chords="Em Am B7 Em", key="G major", steps=1, seed=3).settings["key"] == "G major"
 
 
@@ -117,7 +116,7 @@ def test_the_shipped_pack_plays_the_asked_chords(shipped):
     bars that left out the third (C5, F5, Gsus4); with the chart check (issue 20, session 2) 100 % on
     every seed.
     """
-    chart = parse_chart(CHART, bars=32)
+    chart = [bar[0] for bar in parse_bars(CHART, bars=32)]
     per_seed = []
     for seed in range(8):
         song = shipped.generate(chords=CHART, steps=7, seed=seed)
@@ -129,7 +128,7 @@ def test_the_shipped_pack_plays_the_asked_chords(shipped):
 
 
 # --- following a part -----------------------------------------------------------------------------
-PART_CHART = parse_chart("C Am F G Dm Em F G", bars=32)
+PART_CHART = [bar[0] for bar in parse_bars("C Am F G Dm Em F G", bars=32)]
 
 
 def part_notes(lane: str, bars: int = 32) -> list[tuple[int, int, int, float, float]]:
@@ -309,7 +308,7 @@ def test_an_exported_take_carries_its_chords_as_markers(engine, tmp_path):
 # --- real charts: 7ths, slash chords, passing notes, the voice cap, the chart check (issue 20, session 2) ---
 def test_a_7th_chord_s_7th_is_voiced(shipped):
     """Dm7 G7 Cmaj7 Am7 (7ths were voiced as triads): each bar heard as asked, its 7th among the notes."""
-    chart = parse_chart("Dm7 G7 Cmaj7 Am7", bars=16)
+    chart = [bar[0] for bar in parse_bars("Dm7 G7 Cmaj7 Am7", bars=16)]
     right = voiced = 0
     for seed in range(4):
         notes = shipped.generate(chords="Dm7 G7 Cmaj7 Am7", steps=3, seed=seed).notes()
@@ -326,7 +325,7 @@ def test_a_slash_chord_s_bass_is_played(shipped, tmp_path):
     """C/E and G/B: the bass strikes the slash note on beat 1, read back from the exported file by pretty_midi."""
     import pretty_midi
 
-    chart = parse_chart("C C/E F G/B", bars=16)
+    chart = [bar[0] for bar in parse_bars("C C/E F G/B", bars=16)]
     hits = counted = 0
     for seed in range(4):
         song = shipped.generate(chords="C C/E F G/B", steps=3, seed=seed)
@@ -350,7 +349,7 @@ def test_passing_notes_are_off_the_beat_short_and_next_to_chord_tones(shipped):
     from musicvae_app.evaluation.playing_metrics import chord_tone_share
 
     chart_text = "Am7 Dm7 G7 Cmaj7 Fmaj7 Bm7b5 E7 Am"
-    chart = parse_chart(chart_text, bars=32)
+    chart = [bar[0] for bar in parse_bars(chart_text, bars=32)]
     shares = []
     for seed in range(3):
         song = shipped.generate(chords=chart_text, steps=7, seed=seed)
@@ -391,7 +390,7 @@ def test_the_chart_check_mends_a_bar_heard_as_another_chord(engine):
         probs[0, lo : lo + 16, [60, 64, 67, 72]] = 0.9  # piano: C E G C
         probs[LANES.index("bass"), lo : lo + 16 : 4, 45] = 0.9  # bass: A on every beat
     song = Song(probs, 4, 64, threshold=0.5)
-    chart = parse_chart("Cmaj7 Cmaj7 Cmaj7 Cmaj7")
+    chart = [bar[0] for bar in parse_bars("Cmaj7 Cmaj7 Cmaj7 Cmaj7")]
     assert not any(tones_right(song.notes(), chart, 16))
     free = np.ones((4, len(LANES)), dtype=bool)
     free[3] = False

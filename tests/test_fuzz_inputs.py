@@ -24,7 +24,7 @@ from musicvae_app.errors import MusicVAEError
 from musicvae_app.sketch.arrangement import chart_of_lines
 from musicvae_app.sketch.midi import read_notes
 from musicvae_app.sketch.session import Session
-from musicvae_app.theory.chords import parse_bars, parse_chart
+from musicvae_app.theory.chords import parse_bars
 from musicvae_app.theory.sections import check_sections, parse_form
 
 FUZZ = settings(
@@ -63,11 +63,10 @@ texts = st.one_of(
 @FUZZ
 @given(texts, st.one_of(st.none(), st.integers(1, 64)))
 def test_chart_texts_work_or_say_why(text, bars):
-    for fn in (parse_bars, parse_chart):
-        got = ours_or_fine(fn, text, bars)
-        if got is not None and bars is not None:
-            assert len(got) == bars
-    ours_or_fine(parse_chart, chart_of_lines(" ".join(text.split())))  # as the window's Chart… passes it
+    got = ours_or_fine(parse_bars, text, bars)
+    if got is not None and bars is not None:
+        assert len(got) == bars
+    ours_or_fine(parse_bars, chart_of_lines(" ".join(text.split())))  # as the window's Chart… passes it
 
 
 values = st.one_of(

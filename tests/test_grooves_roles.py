@@ -11,7 +11,7 @@ from musicvae_app.engine import Engine
 from musicvae_app.evaluation import groove_metrics as gm
 from musicvae_app.evaluation.learn_arrangement import measure
 from musicvae_app.sketch.song import LANES
-from musicvae_app.theory.chords import parse_chart
+from musicvae_app.theory.chords import parse_bars
 
 BASS, PIANO, GUITAR = LANES.index("bass"), LANES.index("piano"), LANES.index("guitar")
 CHART = "C F G C C F Am C"  # chunks alternate: the second shares 3 of the first's 4 chords, the third all 4
@@ -23,7 +23,7 @@ def shipped():
 
 
 def _bar_chords(text: str, bars: int) -> list:
-    chords = [c for c in parse_chart(text)]
+    chords = [bar[0] for bar in parse_bars(text)]
     return [chords[i % len(chords)] for i in range(bars)]
 
 
@@ -100,8 +100,9 @@ def test_piano_lays_out_where_the_guitar_comps_at_the_cards_share(shipped):
     def takes():
         return [shipped.generate(steps=5, seed=s, chords=chart).notes() for s in range(8)]
 
-    on = _with_card(shipped, takes, role_rest=[0.5, 0.0, 0.0, 0.0, 0.0])
-    off = _with_card(shipped, takes, role_rest=None)
+    no_sit_out = [0.0] * 5  # roles.sit_out (a chart alone's whole-take draw) is tested in test_chart_density.py
+    on = _with_card(shipped, takes, role_rest=[0.5, 0.0, 0.0, 0.0, 0.0], role_absent=no_sit_out)
+    off = _with_card(shipped, takes, role_rest=None, role_absent=no_sit_out)
     bar_steps = on[0].shape[1] // 24
     p_on, g_on = _comping(on, bar_steps)
     p_off, g_off = _comping(off, bar_steps)

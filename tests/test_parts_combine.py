@@ -10,13 +10,10 @@
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
-
-import mido
 import numpy as np
 import pytest
 
-from band_files import write_notes
+from band_files import read_back, write_notes
 from musicvae_app.errors import InvalidValue
 from musicvae_app.playback.recorder import PlayedNote, Recording
 from musicvae_app.sketch.session import Session
@@ -44,28 +41,6 @@ def errors_of(session):
     seen: list = []
     session.listen(lambda event, *args: seen.append(args) if event == "error" else None)
     return seen
-
-
-def read_back(path) -> dict[int, list[tuple[int, int, int, int]]]:
-    mid = mido.MidiFile(str(path))
-    out: dict[int, list] = defaultdict(list)
-    for track in mid.tracks:
-        tick, held = 0, defaultdict(deque)
-        for msg in track:
-            tick += msg.time
-            if msg.type == "note_on" and msg.velocity > 0:
-                held[(msg.channel, msg.note)].append((tick, msg.velocity))
-            elif msg.type in ("note_on", "note_off") and held[(msg.channel, msg.note)]:
-                on, vel = held[(msg.channel, msg.note)].popleft()
-                out[msg.channel].append((msg.note, on, tick, vel))
-    return {ch: sorted(n, key=lambda x: (x[1], x[0])) for ch, n in out.items()}
-
-
-@pytest.fixture
-def session(engine):
-    s = Session(engine)
-    s.update_settings(steps=1)
-    return s
 
 
 def test_the_part_s_chords_rule_over_a_chart_typed_earlier_unless_asked(session, tmp_path):

@@ -139,9 +139,13 @@ def program_only(monkeypatch):
 def cli(*args, limit_bytes: int | None = None) -> subprocess.Popen:
     """`musicvae ...` in its own process (this worktree's package), optionally with files capped at `limit_bytes`."""
 
-    def cap() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap fails with EFBIG, as a full disk does
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
+    def setup() -> None:
+        # Ctrl+C as at a terminal: a test run started in the background (nohup, `&`) hands its children SIGINT
+        # ignored, and Python then never installs its KeyboardInterrupt handler.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)  # the new Python then installs its own
+        if limit_bytes:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the cap fails with EFBIG, as a full disk does
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
 
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
@@ -150,7 +154,7 @@ def cli(*args, limit_bytes: int | None = None) -> subprocess.Popen:
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-        preexec_fn=cap if limit_bytes else None,
+        preexec_fn=setup,
     )
 
 

@@ -7,12 +7,11 @@ Every file is read back with mido (an independent parser) and compared note by n
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
-
 import mido
 import numpy as np
 import pytest
 
+from band_files import read_back, timed_track
 from musicvae_app.errors import InvalidValue
 from musicvae_app.playback.recorder import PlayedNote, Recording, write_recording
 from musicvae_app.playback.schedule import schedule
@@ -66,31 +65,9 @@ def write_part(path, part, tempo: float = 100.0, tpb: int = TPB):
         for pitch, on, off, vel in notes:
             events.append((round(on * scale), 2, mido.Message("note_on", channel=ch, note=pitch, velocity=vel)))
             events.append((round(off * scale), 1, mido.Message("note_off", channel=ch, note=pitch, velocity=0)))
-        track, last = mido.MidiTrack(), 0
-        for tick, _, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            track.append(msg.copy(time=tick - last))
-            last = tick
-        mid.tracks.append(track)
+        mid.tracks.append(timed_track(events))
     mid.save(str(path))
     return path
-
-
-def read_back(path) -> dict[int, list[tuple[int, int, int, int]]]:
-    """Every note of a file by channel, as mido reads it: note-ons paired first in, first out with their offs,
-    in ticks scaled to 480 a beat."""
-    mid = mido.MidiFile(str(path))
-    scale = TPB / mid.ticks_per_beat
-    out: dict[int, list] = defaultdict(list)
-    for track in mid.tracks:
-        tick, held = 0, defaultdict(deque)
-        for msg in track:
-            tick += msg.time
-            if msg.type == "note_on" and msg.velocity > 0:
-                held[(msg.channel, msg.note)].append((tick, msg.velocity))
-            elif msg.type in ("note_on", "note_off") and held[(msg.channel, msg.note)]:
-                on, vel = held[(msg.channel, msg.note)].popleft()
-                out[msg.channel].append((msg.note, round(on * scale), round(tick * scale), vel))
-    return {ch: sorted(notes, key=lambda n: (n[1], n[0])) for ch, notes in out.items()}
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import pytest
 
 from musicvae_app.evaluation import playing_metrics as pm
 from musicvae_app.sketch.song import LANES
-from musicvae_app.theory.chords import Chord, parse_chart, parse_chord
+from musicvae_app.theory.chords import Chord, parse_bars, parse_chord
 
 SPB = 4  # 16ths: a bar is 16 steps, a chunk 4 bars
 BAR = 16
@@ -76,7 +76,7 @@ def test_bass_on_the_root_or_slash_bass_on_beat_one():
     bass[2 * BAR : 2 * BAR + 8, 48] = True  # bar 2 C/E: plays C, the slash wants E
     bass[3 * BAR + 8 : 3 * BAR + 12, 43] = True  # bar 3 G: plays only on beat 3
     # bar 4: N.C. - not counted
-    chords = parse_chart("Am F C/E G N.C.")
+    chords = [bar[0] for bar in parse_bars("Am F C/E G N.C.")]
     assert pm.bass_on_root(bass, chords, SPB) == 50.0
     assert pm.beat_one_pitch(bass[3 * BAR : 4 * BAR], SPB) is None
     held = np.zeros((5 * BAR, 128), dtype=bool)
@@ -130,8 +130,8 @@ def test_a_busy_groove_is_not_a_fill_but_a_burst_above_it_is():
 
 
 def test_chord_accuracy_compares_root_and_tones():
-    asked = parse_chart("Am F C G")
-    assert pm.chord_accuracy(asked, parse_chart("Am F C G")) == 100.0
+    asked = [bar[0] for bar in parse_bars("Am F C G")]
+    assert pm.chord_accuracy(asked, [bar[0] for bar in parse_bars("Am F C G")]) == 100.0
     assert pm.chord_accuracy(asked, [Chord(9, "m", 0), parse_chord("Fmaj7"), None, parse_chord("G")]) == 50.0
     assert pm.chord_accuracy([None, parse_chord("C")], [parse_chord("D"), parse_chord("C")]) == 100.0
     assert pm.chord_accuracy([[parse_chord("C")], [parse_chord("D")]], [[parse_chord("C")], [None]]) == 50.0
@@ -147,7 +147,7 @@ def test_played_chords_are_recognized_and_their_tones_counted():
     rolls[DRUMS, 0, 42] = True  # drums never count
     heard = pm.band_chords(rolls, SPB)
     assert [c.symbol for c in heard] == ["Am", "F"]
-    assert pm.chord_accuracy(parse_chart("Am F"), heard) == 100.0
+    assert pm.chord_accuracy([bar[0] for bar in parse_bars("Am F")], heard) == 100.0
     # starts: A C E A in bar 0; F and the B in bar 1 (A and C are held over from bar 0, not struck again)
     assert pm.chord_tone_share(rolls, heard, SPB) == pytest.approx(100 * 5 / 6)
     assert math.isnan(pm.chord_tone_share(rolls, [None, None], SPB))  # no chord: nothing to fit
@@ -188,5 +188,5 @@ def test_band_playing_measures_every_lane_and_the_band():
     assert band_figures["repetition"] == 100.0 and band_figures["bass_on_root"] == 100.0
     assert band_figures["chord_tones"] == 100.0
     assert band_figures["fill_4"] == 0.0 and band_figures["crash_after"] == 0.0
-    asked = [parse_chart("F F F F F F F F")]
+    asked = [[bar[0] for bar in parse_bars("F F F F F F F F")]]
     assert pm.band_playing(rolls[None], SPB, CHUNK, asked)["band"]["bass_on_root"] == 0.0

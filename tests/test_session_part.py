@@ -19,13 +19,6 @@ from musicvae_app.sketch.spec import DEFAULT_TEMPO
 PIANO, BASS = LANES.index("piano"), LANES.index("bass")
 
 
-@pytest.fixture
-def session(engine):
-    s = Session(engine)
-    s.update_settings(steps=1)
-    return s
-
-
 def events_of(session: Session) -> list[tuple]:
     seen: list[tuple] = []
     session.listen(lambda event, *args: seen.append((event, *args)))

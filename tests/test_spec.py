@@ -4,11 +4,14 @@ and checked by it once, and the engine takes a GenerationSpec."""
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import shutil
 
 import pytest
 
+from musicvae_app.engine.core import Engine
+from musicvae_app.engine.generate import GenerateRequest
 from musicvae_app.errors import InvalidValue
 from musicvae_app.model.pack import PackError, load_pack
 from musicvae_app.sketch.spec import (
@@ -92,6 +95,14 @@ def test_engine_generate_takes_a_spec(engine):
     assert by_spec.settings["noise"] == 0.5 and by_spec.tempo == 100.0
     with pytest.raises(InvalidValue, match="noise"):
         engine.generate(spec=spec, noise=0.7, seed=3)
+
+
+def test_engine_generate_keywords_are_the_requests_fields():
+    """Engine.generate hands its keywords on as one GenerateRequest: the same names and defaults (spec aside)."""
+    params = inspect.signature(Engine.generate).parameters
+    given = {name: p.default for name, p in params.items() if name not in ("self", "spec")}
+    fields = {f.name: f.default for f in dataclasses.fields(GenerateRequest)}
+    assert given == fields
 
 
 def test_use_card_rebuilds_the_parts_and_hands_back_the_old(engine):

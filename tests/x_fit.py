@@ -12,26 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from musicvae_app.ui.app import make_app  # noqa: E402
-
-
-def wait_until(app, condition, timeout: float = 120.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        app.processEvents()
-        time.sleep(0.01)
-    for _ in range(10):
-        app.processEvents()
-        time.sleep(0.01)
-    return True
+from x_window import make_app, wait_until  # beside this file (run as a script); it puts the repository on sys.path
 
 
 def rect(r) -> list[int]:

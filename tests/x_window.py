@@ -26,14 +26,17 @@ from musicvae_app.ui.app import make_app  # noqa: E402
 
 
 def wait_until(app, condition, timeout: float = 120.0) -> bool:
+    """Process the app's events until condition() holds (False after `timeout` s), then let it settle ~0.1 s.
+    Also tests/x_fit.py's."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             return False
         app.processEvents()
         time.sleep(0.01)
-    for _ in range(5):
+    for _ in range(10):
         app.processEvents()
+        time.sleep(0.01)
     return True
 
 

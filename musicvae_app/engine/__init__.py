@@ -8,6 +8,7 @@ loop.py       Loop (the generation loop) and Decoder (latents to probabilities a
 post.py       Post: the post-processing stage every entry point runs (groove, then the chart check)
 groove.py     Groove: fills, a bass that keeps playing, restrikes, voicing, colour, passing notes
 cells.py      the groove rules' note-level helpers: a bar's cells, chord tones, the take's scale
+ties.py       held notes tied over to the learned share of restrikes (the strings under chords)
 chording.py   Chording: chords for one call; fit_to_chart, the chart check
 steering.py   Steering: scale lock, harmony and a start's density offsets for one call
 bank.py       StartBank: the pack's bank of real chunks: where a sketch starts, the lanes brought in

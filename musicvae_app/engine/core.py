@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..errors import InvalidValue
 from ..model.fast import FastBand
 from ..model.pack import Pack, load_pack
 from ..sketch.song import LANES, ChunkInfo, Song
@@ -33,7 +32,7 @@ from . import energy, ghosts
 from .bank import StartBank
 from .chording import Chording
 from .edits import Edits
-from .generate import Generation
+from .generate import GenerateRequest, Generation
 from .groove import Groove
 from .harmonizing import Harmonizer
 from .loop import Decoder, Loop
@@ -45,21 +44,6 @@ from .sections import Sections
 from .steering import Steering
 from .styles import Styles
 from .takes import Takes
-
-# Engine.generate's keywords that a GenerationSpec carries, with their defaults there (a spec replaces them)
-_SPEC_KEYWORDS = dict(
-    steps=8,
-    noise=None,
-    threshold=None,
-    variations=1,
-    tempo=None,
-    revive=None,
-    pull=None,
-    lineup=None,
-    key=None,
-    start=None,
-    scale_lock=None,
-)
 
 
 class Engine:
@@ -97,7 +81,7 @@ class Engine:
         self.sections = Sections(cfg, fast, dev, self.decoder, self.loop, card.harmony_after)
         self.parts = Parts(cfg, name, self.key_normalised, self.takes)
         self.harmonizer = Harmonizer(self.parts)
-        self.groove = Groove(cfg, card.rules, card.fill, card.sustain)
+        self.groove = Groove(cfg, card.rules, card.fill, card.sustain, card.restrike)
         # ghost notes on the snare at the pack's measured floor (engine/ghosts.py; none without its dynamics.json);
         # a section's energy as the pack's energy.json says (engine/energy.py; the default pack's without one)
         folder = str(self.pack.path) if self.pack.path else None
@@ -246,41 +230,8 @@ class Engine:
         plays its fills, its tempo (unless given) and swing, and its drums play a kit (engine/styles.py).
         revive 0, pull 0, harmony 0, start 'prior', groove off on a piano-lead pack is the thesis's loop exactly.
         """
-        if spec is not None:
-            given = {name: value for name, value in locals().items() if name in _SPEC_KEYWORDS}
-            clash = [name for name, value in given.items() if value != _SPEC_KEYWORDS[name]]
-            if clash:
-                raise InvalidValue(f"give {', '.join(clash)} in the spec or as keywords, not both")
-            a = spec.engine_args()
-            steps, noise, threshold, variations, tempo = (
-                a[k] for k in ("steps", "noise", "threshold", "variations", "tempo")
-            )
-            revive, pull, lineup, key, start = (a[k] for k in ("revive", "pull", "lineup", "key", "start"))
-            scale_lock = a["scale_lock"]
-        return self.generation.run(
-            steps,
-            noise,
-            threshold,
-            seed,
-            primer,
-            variations,
-            tempo,
-            keep,
-            keep_lanes,
-            revive,
-            pull,
-            lineup,
-            key,
-            start,
-            scale_lock,
-            harmony,
-            chords,
-            follow,
-            groove,
-            sections,
-            style,
-            chords_over_part,
-        )
+        request = GenerateRequest(**{name: value for name, value in locals().items() if name not in ("self", "spec")})
+        return self.generation.run(request if spec is None else request.with_spec(spec))
 
     def styles(self) -> list[tuple[str, str]]:
         """The pack's styles as (name, one-line description), "Auto" (no style) first."""

@@ -13,7 +13,7 @@ from ..sketch.song import LANES, ChunkInfo, Song, lane_index
 from ..theory.chords import BEATS_PER_BAR, Chord, ChordError, beat_bars, chart_period, fit_chart, song_texts
 from ..theory.keys import transpose_roll
 from .chording import STEERED, bar_item, chords_of_song, plan_args, read_chords
-from .loop import finish_probs
+from .loop import LoopRun, finish_probs
 from .runtime import MAX_STEPS, MAX_VARIATIONS, _check_count, new_seed
 
 
@@ -73,9 +73,8 @@ class Edits:
                 else:  # the thesis's loop: a fresh draw from the prior, which may be silent
                     z = torch.randn((len(LANES), 1, self.cfg.latent), generator=gen).to(self.device)
                     first[li] = self.decoder.unblock(self.decoder.decode(z, 1, **plan_args(plan, 0)), 1)[li]
-            probs, latents = self.loop.run(
-                first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, lineup, plan=plan
-            )
+            run = LoopRun(first, None, song.n_chunks - 1, noise, song.threshold, gen, forced, revive, pull, plan=plan)
+            probs, latents = self.loop.run(run)
         probs = finish_probs(probs, shift_out, lineup, None, None, self.cfg.chunk_steps)
         protect = np.ones((song.n_chunks, len(LANES)), dtype=bool)
         protect[:, li] = False
@@ -129,7 +128,7 @@ class Edits:
         plan = self.chording.song_plan(song, song.n_chunks - 1, steps + 1, 1)
         with self.steering.of_song(song):
             probs, latents = self.loop.run(
-                last, None, steps, noise, song.threshold, gen, None, revive, pull, lineup, plan=plan
+                LoopRun(last, None, steps, noise, song.threshold, gen, None, revive, pull, plan=plan)
             )
         probs = finish_probs(probs, shift_out, lineup, None, None, self.cfg.chunk_steps)
         protect = np.zeros((steps + 1, len(LANES)), dtype=bool)
@@ -218,7 +217,7 @@ class Edits:
                 forced.mask[0, chosen] = False
                 self.bank.bring_in(first, song.threshold, chosen, forced, gen, plan)
             probs, latents = self.loop.run(
-                first, None, steps, noise, song.threshold, gen, forced, revive, pull, plan=plan
+                LoopRun(first, None, steps, noise, song.threshold, gen, forced, revive, pull, plan=plan)
             )
         probs = transpose_roll(probs, shift_out) if shift_out else probs
         bars = self.cfg.bars

@@ -7,6 +7,8 @@ and Decoder (loop.py), Sections (a form's repeats) and Post (post.py: groove, ch
 
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -15,16 +17,58 @@ import torch
 from ..errors import InvalidValue
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
 from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
+from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
 from . import energy, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
-from .loop import finish_probs
+from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
 from .runtime import new_seed
 from .sections import fill_bars
+
+
+@dataclass(frozen=True)
+class GenerateRequest:
+    """One Engine.generate call's keywords as given (see Engine.generate: the same names and defaults); None leaves
+    a setting to the pack's card. Engine.generate builds it, Generation.run resolves it."""
+
+    steps: int = 8
+    noise: float | None = None
+    threshold: float | None = None
+    seed: int | None = None
+    primer: np.ndarray | Song | str | Path | None = None
+    variations: int = 1
+    tempo: float | None = None
+    keep: Song | None = None
+    keep_lanes: tuple[str, ...] | list[str] = ()
+    revive: int | None = None
+    pull: float | None = None
+    lineup: tuple[str, ...] | list[str] | str | None = None
+    key: str | None = None
+    start: str | None = None
+    scale_lock: bool | None = None
+    harmony: float | None = None
+    chords: str | list | None = None
+    follow: str | Path | Song | None = None
+    groove: bool | None = None
+    sections: list | None = None
+    chords_over_part: bool = False
+    style: str | None = None
+
+    def with_spec(self, spec: GenerationSpec) -> GenerateRequest:
+        """This with a GenerationSpec's values in place of its keywords (steps, noise, threshold, ...), used as they
+        are; InvalidValue where one of them was given as a keyword too."""
+        args = spec.engine_args()
+        clash = [name for name in args if getattr(self, name) != _DEFAULTS[name]]
+        if clash:
+            raise InvalidValue(f"give {', '.join(clash)} in the spec or as keywords, not both")
+        return dataclasses.replace(self, **args)
+
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(GenerateRequest)}
 
 
 class Generation:
@@ -70,42 +114,20 @@ class Generation:
         self.post = post
         self.harmonizer = harmonizer
 
-    def run(
-        self,
-        steps: int = 8,
-        noise: float | None = None,
-        threshold: float | None = None,
-        seed: int | None = None,
-        primer: np.ndarray | Song | str | Path | None = None,
-        variations: int = 1,
-        tempo: float | None = None,
-        keep: Song | None = None,
-        keep_lanes: tuple[str, ...] | list[str] = (),
-        revive: int | None = None,
-        pull: float | None = None,
-        lineup: tuple[str, ...] | list[str] | str | None = None,
-        key: str | None = None,
-        start: str | None = None,
-        scale_lock: bool | None = None,
-        harmony: float | None = None,
-        chords: str | list | None = None,
-        follow: str | Path | Song | None = None,
-        groove: bool | None = None,
-        sections: list | None = None,
-        style: str | None = None,
-        chords_over_part: bool = False,
-    ) -> Song | list[Song]:
+    def run(self, call: GenerateRequest) -> Song | list[Song]:
         """Engine.generate (see there): plan, loop, post."""
         g = self.card
-        style = self.styles.get(style)  # None: Auto
-        groove = bool(g.groove if groove is None else groove)
+        style = self.styles.get(call.style)  # None: Auto
+        groove = bool(g.groove if call.groove is None else call.groove)
+        steps, variations, key, sections = call.steps, call.variations, call.key, call.sections
+        keep, keep_lanes = call.keep, call.keep_lanes
         part = None
-        if follow is not None:
-            if keep is not None or primer is not None:
+        if call.follow is not None:
+            if keep is not None or call.primer is not None:
                 raise InvalidValue("follow a part, or give a primer or locked lanes, not both")
             if key is not None:
                 raise InvalidValue(f"a followed part plays in its own key: leave the key unset (asked {key!r})")
-            part = self.parts.follow_part(follow)
+            part = self.parts.follow_part(call.follow)
             if sections:  # a form longer than the part: the part goes round again until the form ends
                 form = check_sections(sections)
                 part = self.parts.through_form(part, max(s.start + s.bars - 1 for s in form) if form else 0)
@@ -113,7 +135,7 @@ class Generation:
             steps = part.n_chunks - 1
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
         n_bars = (steps + 1) * self.cfg.bars
-        asked = read_chords(chords, n_bars) if chords is not None else None
+        asked = read_chords(call.chords, n_bars) if call.chords is not None else None
         try:
             sections = self.sections.check(sections, n_bars)
         except SectionError as exc:
@@ -124,24 +146,23 @@ class Generation:
                 f"the part followed ('{name}') is {n_bars} bars long and sets the sketch's length, so the song form "
                 f"must fit in it: {exc}"
             ) from None
-        tempo = None if tempo is None else check_tempo(tempo)
-        noise = check_noise(g.noise if noise is None else noise)
-        threshold = check_threshold(g.threshold if threshold is None else threshold)
-        revive, pull = self.planner.revive(revive), self.planner.pull(pull)
-        asked_lineup = lineup
-        lineup = self.planner.lineup(lineup)
-        if part is not None and asked_lineup is None:  # the pack's lineup, with every lane the part plays
+        tempo = None if call.tempo is None else check_tempo(call.tempo)
+        noise = check_noise(g.noise if call.noise is None else call.noise)
+        threshold = check_threshold(g.threshold if call.threshold is None else call.threshold)
+        revive, pull = self.planner.revive(call.revive), self.planner.pull(call.pull)
+        lineup = self.planner.lineup(call.lineup)
+        if part is not None and call.lineup is None:  # the pack's lineup, with every lane the part plays
             lineup = sorted(set(lineup) | {LANES.index(name) for name in keep_lanes})
         if part is not None and (left_out := [name for name in keep_lanes if LANES.index(name) not in lineup]):
             raise InvalidValue(
                 f"the part plays {', '.join(left_out)}, which the lineup leaves out, so none of its notes would be "
                 f"kept: add {', '.join(left_out)} to the lineup (--lanes), or leave the lineup unset"
             )
-        start = self.planner.start(start)
-        seed = new_seed() if seed is None else check_seed(seed)
+        start = self.planner.start(call.start)
+        seed = new_seed() if call.seed is None else check_seed(call.seed)
         gen = torch.Generator().manual_seed(seed)
-        primer_roll, primer_tempo = (None, None) if primer is None else self.planner.primer(primer)
-        chart_aside = part is not None and asked is not None and not chords_over_part
+        primer_roll, primer_tempo = (None, None) if call.primer is None else self.planner.primer(call.primer)
+        chart_aside = part is not None and asked is not None and not call.chords_over_part
         if part is not None:
             primer_roll, primer_tempo = part.notes()[:, : self.cfg.chunk_steps], float(part.tempo)
             if asked is None or chart_aside:  # the part's chords rule unless the chart is played over it
@@ -151,8 +172,8 @@ class Generation:
             key = key_name(own) if own is not None else None
         key_roll = part.notes() if part is not None else primer_roll  # a followed part's key is the whole part's
         shift_in, shift_out, key_used = key_shifts(key_roll, keep, key, self.key_normalised)
-        scale_lock = bool(g.scale_lock if scale_lock is None else scale_lock)
-        harmony = check_float("harmony", g.harmony if harmony is None else harmony, 0.0, 8.0)
+        scale_lock = bool(g.scale_lock if call.scale_lock is None else call.scale_lock)
+        harmony = check_float("harmony", g.harmony if call.harmony is None else call.harmony, 0.0, 8.0)
         start_bias = self.steering.start_bias(g.start_bias) if primer_roll is None and start == "bank" else None
         with self.steering.during(
             self.steering.scale_map(key_used, shift_out) if scale_lock else None, harmony, start_bias
@@ -160,7 +181,9 @@ class Generation:
             cs, n_lanes = self.cfg.chunk_steps, len(LANES)
             spb_all = cs // self.cfg.bars  # steps a bar
             forced = self.loop.forced_from(keep, keep_lanes, steps + 1, -shift_out if keep is not None else 0)
-            chord_source = "asked" if chords is not None and not chart_aside else ("part" if part is not None else None)
+            chord_source = (
+                "asked" if call.chords is not None and not chart_aside else ("part" if part is not None else None)
+            )
             plan = self.chording.plan(asked, -shift_out, variations, steps + 1)
             if primer_roll is not None:
                 first = transpose_roll(primer_roll, shift_in).astype(np.float32)
@@ -202,21 +225,8 @@ class Generation:
                 rates = shares[0] if shares[0] is not None else np.zeros(n_lanes)
                 recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, *shares[1:])
                 recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)  # a second verse returns to the first
-            probs, latents = self.loop.run(
-                first,
-                first_z,
-                steps,
-                noise,
-                threshold,
-                gen,
-                forced,
-                revive,
-                pull,
-                lineup,
-                light=light,
-                plan=plan,
-                recall=recall,
-            )
+            run = LoopRun(first, first_z, steps, noise, threshold, gen, forced, revive, pull, light, plan, recall)
+            probs, latents = self.loop.run(run)
             protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
             if source == "primer" and part is None:
                 protect[0] = primer_roll.any(axis=(1, 2))  # the primer's own lanes; brought-in ones are new
@@ -249,6 +259,10 @@ class Generation:
                 )
             elif plan is not None and not sections and g.role_rest is not None:
                 feats = plan.features.cpu().numpy()  # one of piano and guitar comps, the other lays out (roles.py)
+                if chord_source == "asked" and source != "primer" and call.lineup is None:  # a chart alone
+                    roles.sit_out(
+                        probs, g.role_absent, free_bars, threshold, self.cfg.bars, spb_all, seed, g.solo_rest, feats
+                    )
                 roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, free_bars, threshold, spb_all)

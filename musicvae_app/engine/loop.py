@@ -120,6 +120,35 @@ def finish_probs(probs: np.ndarray, shift_out: int, lineup, forced, keep, chunk_
     return probs
 
 
+@dataclass
+class LoopRun:
+    """What one run of the loop (Loop.run) goes on from: the first chunk (5, B, cs, 128) and its latents (None:
+    encoded from it), `steps` chunks after it at `noise` and `threshold`, drawn from `gen`, and:
+
+    forced: chunks taken as given (Loop.forced_from), or None. revive > 0 brings back a lane that has been silent
+    for `revive` chunks: its next chunk is decoded from the latent of its last chunk with notes plus the step's
+    noise (a variation of what it last played), instead of a prediction from the silence it fell into (the thesis's
+    abandoned-guitar weakness); the predictors then carry on from there. pull in [0, 1) draws every predicted
+    latent that far back toward the first chunk's, so a take keeps the primer's key and feel instead of drifting
+    off. revive 0 and pull 0 are the thesis's loop exactly. light: (5, B, 1) gains on each generated chunk's
+    probabilities (`Steering.light`), or None. plan: the call's chords (chording.ChordPlan, chunk 0 is `first`),
+    or None. recall: grooves that come back (Recall), or None.
+    """
+
+    first: np.ndarray
+    first_z: torch.Tensor | None
+    steps: int
+    noise: float
+    threshold: float
+    gen: torch.Generator
+    forced: _Forced | None = None
+    revive: int = 0
+    pull: float = 0.0
+    light: np.ndarray | None = None
+    plan: object = None
+    recall: Recall | None = None
+
+
 class Decoder:
     """Latents to note probabilities and back on the pack's fast band, with the call's steering (scale lock's
     map, read from `steering.snap`), and the finite check on everything that leaves the engine."""
@@ -270,63 +299,23 @@ class Loop:
         one_song = self.device.type == "cpu" and batch == 1
         return torch_threads(self.one_song_threads if one_song else None)
 
-    def run(
-        self,
-        first,
-        first_z,
-        steps,
-        noise,
-        threshold,
-        gen,
-        forced,
-        revive=0,
-        pull=0.0,
-        lineup=None,
-        *,
-        light=None,
-        plan=None,
-        recall: Recall | None = None,
-    ):
-        """The thesis's loop from a first chunk (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents.
+    def run(self, run: LoopRun):
+        """The thesis's loop from run.first (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents (see LoopRun)."""
+        with self.threads(run.first.shape[1]):
+            return self._loop(run)
 
-        revive > 0 brings back a lane that has been silent for `revive` chunks: its next chunk is
-        decoded from the latent of its last chunk with notes plus the step's noise (a variation of
-        what it last played), instead of a prediction from the silence it fell into (the thesis's
-        abandoned-guitar weakness); the predictors then carry on from there. pull in [0, 1) draws every predicted
-        latent that far back toward the first chunk's, so a take keeps the primer's key and feel
-        instead of drifting off. revive 0 and pull 0 are the thesis's loop exactly. light: (5, B, 1)
-        gains on each generated chunk's probabilities (`Steering.light`), or None. plan: the call's chords
-        (chording.ChordPlan, chunk 0 is `first`), or None. recall: grooves that come back (Recall), or None.
-        """
-        with self.threads(first.shape[1]):
-            args = (first, first_z, steps, noise, threshold, gen, forced, revive, pull, lineup)
-            return self._loop(*args, light=light, plan=plan, recall=recall)
-
-    def _loop(
-        self,
-        first,
-        first_z,
-        steps,
-        noise,
-        threshold,
-        gen,
-        forced,
-        revive,
-        pull,
-        lineup=None,
-        light=None,
-        plan=None,
-        recall=None,
-    ):
+    def _loop(self, run: LoopRun):
+        first, steps, threshold, forced, revive = run.first, run.steps, run.threshold, run.forced, run.revive
+        pull, light, plan, recall = run.pull, run.light, run.plan, run.recall
         fast, dev = self.fast, self.device
         by_band = fast.band_net is not None and plan is not None  # the chord family: one predictor for the band
         lead_i, followers = fast.lead, fast.followers
         n_lanes, batch = first.shape[:2]
         after = self.harmony_after  # harmony on the whole take at the end, else chunk by chunk
-        eps = (torch.randn((steps, n_lanes, batch, self.cfg.latent), generator=gen) * noise).to(dev)
+        eps = (torch.randn((steps, n_lanes, batch, self.cfg.latent), generator=run.gen) * run.noise).to(dev)
         x = fast.to_blocked(torch.as_tensor(first, device=dev))
         z = fast.encode((x >= threshold).float(), batch)
-        chunk_latents = [z if first_z is None else first_z.to(dev)]
+        chunk_latents = [z if run.first_z is None else run.first_z.to(dev)]
         home = z
         blocks = [x]
         if forced is not None:

@@ -14,7 +14,9 @@ raises EngineProcessLost (the window then loads the Engine itself); a RemoteEngi
 loads the Engine in its own process, runs the call there and tells `on_notice`. An error the Engine raised
 (a bad setting, a pack that does not load) comes back as the same exception, or, where its class would have to
 be imported, as EngineCallFailed with the same message. The server never outlives the window: it exits when
-asked (`close`), and when its socket closes (the window quit, crashed or was killed).
+asked (`EngineProcess.close`), and when its socket closes (the window quit, crashed or was killed). The process
+has one owner, the window it is handed (MainWindow.closeEvent closes it; ui/app.main too, however the window
+ended); a RemoteEngine only calls it, and closes it only when it is found dead and the Engine runs here.
 """
 
 from __future__ import annotations
@@ -315,7 +317,3 @@ class RemoteEngine:
             self.process.close(0)
         if self.on_notice is not None:
             self.on_notice("The model runs in the window now (the engine process stopped)")
-
-    def close(self) -> None:
-        """Stop the engine process (the window quits)."""
-        self.process.close()

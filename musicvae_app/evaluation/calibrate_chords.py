@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
 from ..sketch.song import LANES
 from .calibrate import cells_per_bar, training_songs
 from .playing import chord_takes, continuation_chords
@@ -98,7 +97,9 @@ def main(argv=None) -> int:
             "gives continuations asked their own recognized chords the note cells a bar of the same continuations "
             "without chords (the calibrated density); the validation songs were not used"
         )
-        atomic_write(path, (json.dumps(card, indent=2) + "\n").encode())
+        from ..model.pack import write_json_atomic  # the one card writer (it imports torch: only to write)
+
+        write_json_atomic(path, card)
         print(f"written to {path}")
     return 0
 

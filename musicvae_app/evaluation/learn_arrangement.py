@@ -34,7 +34,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
 from ..sketch.song import LANES
 from . import groove_metrics as gm
 from . import playing_metrics as pm
@@ -142,7 +141,9 @@ def main(argv=None) -> int:
             "beat_restrike, piano, guitar, bass, of notes held into a kick (guitar: kick or snare), the share "
             f"struck again there; counted {found['counts']}; the validation songs were not used"
         )
-        atomic_write(path, (json.dumps(card, indent=2) + "\n").encode())
+        from ..model.pack import write_json_atomic  # the one card writer (it imports torch: only to write)
+
+        write_json_atomic(path, card)
         print(f"written to {path}")
     return 0
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..lanes import DRUMS, LANES, PITCHES
-from ..theory.dynamics import bar_levels, velocity
+from ..theory.dynamics import bar_levels, running_bars, velocity
 from .song import Song, note_runs
 
 DRUM_HIT_STEPS = 1  # every active drum step is its own hit, this many steps long (drums ring out anyway)
@@ -75,9 +75,11 @@ def _model_notes(song: Song, lane: int, roll: np.ndarray) -> list[Note]:
     spb, bar = song.steps_per_beat, song.steps_per_bar
     levels = bar_levels(song.sections, song.n_bars)
     last = len(levels) - 1
+    found = note_confidences(song, lane, roll)
+    running = running_bars([(p, s) for p, s, _, _ in found], spb) if lane == DRUMS else set()
     return [
-        (p, s, e, velocity(lane, p, s, spb, c, levels[min(s // bar, last)] if levels else 3))
-        for p, s, e, c in note_confidences(song, lane, roll)
+        (p, s, e, velocity(lane, p, s, spb, c, levels[min(s // bar, last)] if levels else 3, s // bar in running))
+        for p, s, e, c in found
     ]
 
 

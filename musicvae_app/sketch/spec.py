@@ -259,6 +259,8 @@ FIELDS: dict[str, Field] = _fields(
     Field("role_absent", "one share or five, 0-1", None, _check_lane_shares,
           "piano, guitar: takes over a followed part of the other in which the lane sits out (the rest unused)",
           card=G),
+    Field("solo_rest", "one share or five, 0-1", None, _check_lane_shares,
+          "guitar: bars it rests in where the piano sits the take out (the rest unused)", card=G),
     # the groove rules' parameters (engine/groove.py)
     Field("fills", "list of [[step, pitch], ...]", None, _check_fills, "the drum fills a phrase end may play",
           card=R),
@@ -286,6 +288,12 @@ FIELDS: dict[str, Field] = _fields(
           "per lane: power chords step to the sixth on 2 and 4", card=R),
     Field("beat_restrike", "one share or five, 0-1", None, _check_lane_shares,
           "per lane: drum hits (kick; guitar: kick or snare) a held note is struck again on (unset: every one)",
+          card=R),
+    Field("held_restrike", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: notes held into a 16th inside the bar struck again there, where chords steer (unset: as made)",
+          card=R),
+    Field("bar_restrike", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane: bar lines a note held across is struck again on, where chords steer (unset: every one)",
           card=R),
     Field("approach", "share 0-1", 0.0, _check_number(0.0, 1.0), "bass bar ends that step into a new note", card=R),
     Field("pickup", "share 0-1", 0.0, _check_number(0.0, 1.0), "bass bar ends that play a fifth below", card=R),
@@ -336,6 +344,8 @@ class GrooveSettings:
     suspend: tuple[float, ...] | None = _default("suspend")
     boogie: tuple[float, ...] | None = _default("boogie")
     beat_restrike: tuple[float, ...] | None = _default("beat_restrike")
+    bar_restrike: tuple[float, ...] | None = _default("bar_restrike")
+    held_restrike: tuple[float, ...] | None = _default("held_restrike")
     approach: float = _default("approach")
     pickup: float = _default("pickup")
     approach_eighths: float = _default("approach_eighths")
@@ -378,6 +388,7 @@ class CardDefaults:
     recall_moves: tuple[float, ...] | None = _default("recall_moves")
     role_rest: tuple[float, ...] | None = _default("role_rest")
     role_absent: tuple[float, ...] | None = _default("role_absent")
+    solo_rest: tuple[float, ...] | None = _default("solo_rest")
     rules: GrooveSettings = GrooveSettings()  # the groove rules' parameters ("groove" is the on/off default)
 
     @classmethod

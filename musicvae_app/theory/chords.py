@@ -1,9 +1,10 @@
 """Chords: the symbols a musician types ("Am7", "C/E", "F#m7b5"), and the chord each bar of a roll plays.
 
 numpy only: no song, no midi, no torch. A chord is a root pitch class, a quality (the intervals above
-the root) and, for slash chords, a bass pitch class. `parse_chart` reads a chord chart ("Am F C G",
-bar lines allowed), `recognize` names the chord of each bar (or half bar) of a five-lane roll by
-matching its duration-weighted chroma, with the lowest note's weight, against every chord template.
+the root) and, for slash chords, a bass pitch class. `parse_bars` reads a chord chart ("Am F C G",
+"| C Am | F G |": the app's one chart parser), `recognize` names the chord of each bar (or half bar) of a
+five-lane roll by matching its duration-weighted chroma, with the lowest note's weight, against every chord
+template.
 """
 
 from __future__ import annotations
@@ -269,24 +270,6 @@ def bar_text(beats: Bar) -> str:
 def bars_text(bars: list[Bar]) -> str:
     """Bars of beats as a chart with bar lines: '| C Am | F G |'."""
     return "| " + " | ".join(bar_text(b) for b in bars) + " |"
-
-
-def parse_chart(text: str, bars: int | None = None) -> list[Chord | None]:
-    """A chord chart -> one Chord (or None for N.C.) a bar, repeated or cut to `bars` when given.
-
-    The same syntax as parse_bars; for the callers that hold one chord a bar, a bar that changes chord inside
-    is refused naming the bar (parse_bars reads it).
-    """
-    out = []
-    for i, beats in enumerate(parse_bars(text)):
-        if len(set(beats)) > 1:
-            raise ChordError(
-                f"bar {i + 1} of the chart changes chord inside the bar ({bar_text(beats)}): give one chord a bar here"
-            )
-        out.append(beats[0])
-    if bars is not None:
-        out = fit_chart(out, bars)
-    return out
 
 
 # --- chords at their beats: the one representation of a chart inside the app ---------------------

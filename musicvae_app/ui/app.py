@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None, engine_process=_START_HERE, start: float
         return _run(args, engine_process, start)
     finally:
         if engine_process is not None:
-            engine_process.close()  # never left behind, however the window ended
+            engine_process.close()  # never left behind, however the window ended (its owner closed it already)
 
 
 def _run(args, engine_process, start: float) -> int:

@@ -3,7 +3,8 @@ else in the window's own process, as before (tests that build a window, $MUSICVA
 
 The window gets its engine from `load_engine` on its worker thread: the engine process's RemoteEngine once
 it is ready, or, when the process is gone or never became ready, the Engine loaded here, with a word in the
-status bar (`notice`, called on the worker thread: the window hands it on as a queued signal).
+status bar (`notice`, called on the worker thread: the window hands it on as a queued signal). The window owns
+the process it was handed and closes it (EngineProcess.close) when it closes; the RemoteEngine only calls it.
 """
 
 from __future__ import annotations
@@ -26,11 +27,3 @@ def load_engine(pack, process: EngineProcess | None, notice: Callable[[str], Non
 
     with torch_threads(1):  # the pack's checks take 0.3 s on one thread, up to 3 s on two beside busy cores
         return Engine.load(pack, one_song_threads=1)  # steady beside a busy DAW (see Engine)
-
-
-def close_engine(engine, process: EngineProcess | None) -> None:
-    """The window closes: the engine process goes with it (a call running there is waited for a moment)."""
-    if isinstance(engine, RemoteEngine):
-        engine.close()
-    if process is not None:
-        process.close()

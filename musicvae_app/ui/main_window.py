@@ -28,7 +28,7 @@ from .chord_lane import attach_arrangement
 from .chord_source import attach_chord_source
 from .context import ViewContext
 from .controls import FeelControls, GenerateBar, LaneHeader, minutes
-from .engine_host import close_engine, load_engine
+from .engine_host import load_engine
 from .exports import attach_exports
 from .firstrun import generation_defaults
 from .focus import BoxKeys
@@ -621,5 +621,6 @@ class MainWindow(MessagesMixin, QMainWindow):
             return
         self.playback.shutdown()
         prefs.save(self)
-        close_engine(self.engine, self.engine_process)
+        if self.engine_process is not None:  # the window owns it: a call running there is waited for a moment
+            self.engine_process.close()
         super().closeEvent(event)
