@@ -7,6 +7,7 @@ from __future__ import annotations
 import mido
 import numpy as np
 import pytest
+from cards import with_card
 
 from musicvae_app.engine import Engine
 from musicvae_app.engine.ties import held_gaps
@@ -22,15 +23,6 @@ STEPS = 4 * 16 * 4  # 4 chunks of 4 bars at 16ths
 @pytest.fixture(scope="module")
 def shipped():
     return Engine.load(device="cpu")
-
-
-def _with_card(engine, takes, **changes):
-    card = engine.card
-    try:
-        engine.use_card(**changes)
-        return takes()
-    finally:
-        engine.use_card(card)
 
 
 def _roll(path) -> np.ndarray:
@@ -74,10 +66,8 @@ def test_under_a_chart_alone_the_piano_sits_out_at_role_absent(shipped, tmp_path
     """role_absent 1 for the piano: every chart-alone take whose guitar plays has no piano, the band plays on;
     0: the piano plays in some of the same takes."""
     seeds = range(4)
-    out = _with_card(
-        shipped, lambda: _takes(shipped, tmp_path, "out", seeds, chords=CHART), role_absent=[1.0] + [0] * 4
-    )
-    stay = _with_card(shipped, lambda: _takes(shipped, tmp_path, "in", seeds, chords=CHART), role_absent=[0.0] * 5)
+    out = with_card(shipped, lambda: _takes(shipped, tmp_path, "out", seeds, chords=CHART), role_absent=[1.0] + [0] * 4)
+    stay = with_card(shipped, lambda: _takes(shipped, tmp_path, "in", seeds, chords=CHART), role_absent=[0.0] * 5)
     with_guitar = [p for p in out if _starts(p)[GUITAR]]
     assert len(with_guitar) >= 2
     for p in with_guitar:
@@ -92,7 +82,7 @@ def test_the_cards_share_sits_some_takes_out_and_leaves_the_others_as_they_were(
     assert 0.3 < shipped.card.role_absent[PIANO] < 0.7
     seeds = range(10)
     learned = [_roll(p)[PIANO] for p in _takes(shipped, tmp_path, "l", seeds, chords=CHART)]
-    never = _with_card(shipped, lambda: _takes(shipped, tmp_path, "n", seeds, chords=CHART), role_absent=[0.0] * 5)
+    never = with_card(shipped, lambda: _takes(shipped, tmp_path, "n", seeds, chords=CHART), role_absent=[0.0] * 5)
     never = [_roll(p)[PIANO] for p in never]
     sat_out = [not a.any() and b.any() for a, b in zip(learned, never)]
     assert 1 <= sum(sat_out) <= 9, sat_out
@@ -103,7 +93,7 @@ def test_the_cards_share_sits_some_takes_out_and_leaves_the_others_as_they_were(
 def test_a_sat_out_piano_comes_back_when_its_density_is_turned_up(shipped, tmp_path):
     """The piano that sat a chart-alone take out is silent at density 1 and plays, more with each step, at the
     window's piano density 2 and 3 (its surest notes first), exported and read back."""
-    songs = _with_card(
+    songs = with_card(
         shipped, lambda: [shipped.generate(steps=3, seed=s, chords=CHART) for s in range(3)], role_absent=[1.0] * 5
     )
     came_back = 0
@@ -128,7 +118,7 @@ def test_where_the_piano_sat_out_the_guitar_comes_back_to_its_learned_rest(shipp
         def takes():
             return _takes(shipped, tmp_path, tag, range(4), chords=chart)
 
-        paths = _with_card(shipped, takes, role_absent=[1.0] * 5, solo_rest=solo)
+        paths = with_card(shipped, takes, role_absent=[1.0] * 5, solo_rest=solo)
         out = []
         for p in paths:
             roll = _roll(p)
@@ -146,7 +136,7 @@ def test_a_lineup_asked_or_a_primer_keeps_the_piano(shipped, tmp_path):
     """The musician who names the lanes (lineup) or plays a primer gets the piano as before: role_absent 1
     changes nothing there."""
     lanes = ("piano", "guitar", "bass", "strings", "drums")
-    asked = _with_card(
+    asked = with_card(
         shipped, lambda: _takes(shipped, tmp_path, "a", range(3), chords=CHART, lineup=lanes), role_absent=[1.0] * 5
     )
     assert sum(_starts(p)[PIANO] for p in asked) > 0
@@ -155,7 +145,7 @@ def test_a_lineup_asked_or_a_primer_keeps_the_piano(shipped, tmp_path):
     def continued():
         return [shipped.generate(steps=3, seed=s, primer=primer, chords=CHART).notes() for s in range(2)]
 
-    a, b = continued(), _with_card(shipped, continued, role_absent=[1.0] * 5)
+    a, b = continued(), with_card(shipped, continued, role_absent=[1.0] * 5)
     for x, y in zip(a, b):
         assert np.array_equal(x, y)
 
@@ -167,7 +157,7 @@ def test_strings_hold_their_notes_under_a_chart(shipped, tmp_path):
     assert held is not None and 0.0 < held[STRINGS] < 0.3
     seeds = range(4)
     learned = _takes(shipped, tmp_path, "h", seeds, chords=CHART)
-    made = _with_card(
+    made = with_card(
         shipped, lambda: _takes(shipped, tmp_path, "m", seeds, chords=CHART), held_restrike=None, bar_restrike=None
     )
 
@@ -188,7 +178,7 @@ def test_without_chords_the_strings_are_as_the_model_made_them(shipped):
     def takes():
         return [shipped.generate(steps=2, seed=s).notes() for s in range(2)]
 
-    a, b = takes(), _with_card(shipped, takes, held_restrike=None, bar_restrike=None)
+    a, b = takes(), with_card(shipped, takes, held_restrike=None, bar_restrike=None)
     for x, y in zip(a, b):
         assert np.array_equal(x, y)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cards import with_card
 
 from musicvae_app.engine import Engine
 from musicvae_app.evaluation import groove_metrics as gm
@@ -22,15 +23,6 @@ CHART = "C Am F G Em Am Dm G"
 @pytest.fixture(scope="module")
 def shipped():
     return Engine.load(device="cpu")
-
-
-def _with_card(engine, takes, **changes):
-    card = engine.card
-    try:
-        engine.use_card(**changes)
-        return takes()
-    finally:
-        engine.use_card(card)
 
 
 def _restruck(songs) -> np.ndarray:
@@ -57,9 +49,9 @@ def test_held_notes_are_struck_again_on_a_share_of_the_drum_hits(shipped):
     def takes():
         return [shipped.generate(steps=3, seed=s, chords=CHART) for s in range(4)]
 
-    every = _with_card(shipped, takes, beat_restrike=None)
+    every = with_card(shipped, takes, beat_restrike=None)
     learned = takes()
-    never = _with_card(shipped, takes, beat_restrike=[0.0] * 5)
+    never = with_card(shipped, takes, beat_restrike=[0.0] * 5)
     r_every, r_learned, r_never = _restruck(every), _restruck(learned), _restruck(never)
     assert r_every[GUITAR] > 0.8 and r_every[PIANO] > 0.8, r_every
     assert r_never[GUITAR] < 0.3 and r_never[PIANO] < 0.3, r_never
@@ -74,7 +66,7 @@ def test_without_chords_every_hit_still_strikes(shipped):
     def takes():
         return [shipped.generate(steps=2, seed=s) for s in range(2)]
 
-    plain, every = takes(), _with_card(shipped, takes, beat_restrike=None)
+    plain, every = takes(), with_card(shipped, takes, beat_restrike=None)
     for a, b in zip(plain, every):
         assert np.array_equal(a.notes(), b.notes())
 
@@ -91,10 +83,10 @@ def test_steered_notes_thin_with_chord_bias_but_a_chart_alone_keeps_its_start_of
     def chart_alone():
         return [shipped.generate(steps=3, seed=s, chords=CHART) for s in range(2)]
 
-    with_bias, without = continued(), _with_card(shipped, continued, chord_bias=None)
+    with_bias, without = continued(), with_card(shipped, continued, chord_bias=None)
     cells = lambda songs, lane: sum(int(s.notes()[lane].sum()) for s in songs)  # noqa: E731
     assert cells(with_bias, GUITAR) < cells(without, GUITAR)
-    a, b = chart_alone(), _with_card(shipped, chart_alone, chord_bias=None)
+    a, b = chart_alone(), with_card(shipped, chart_alone, chord_bias=None)
     for x, y in zip(a, b):
         assert np.array_equal(x.notes(), y.notes())
 
@@ -115,7 +107,7 @@ def test_over_a_followed_guitar_the_piano_sits_out_at_role_absent(shipped, tmp_p
     def takes():
         return [shipped.generate(seed=s, follow=path) for s in range(3)]
 
-    out = _with_card(shipped, takes, role_absent=[1.0, 0.0, 0.0, 0.0, 0.0])
+    out = with_card(shipped, takes, role_absent=[1.0, 0.0, 0.0, 0.0, 0.0])
     for song in out:
         notes = song.notes()
         assert np.array_equal(notes[GUITAR], guitar)
@@ -143,8 +135,8 @@ def test_over_a_followed_guitar_the_piano_lays_out_at_role_rest(shipped, tmp_pat
             assert np.array_equal(n[GUITAR], guitar)
         return silent / max(total, 1)
 
-    half = silent_share(_with_card(shipped, takes, role_absent=[0.0] * 5, role_rest=[0.5, 0.0, 0.0, 0.0, 0.0]))
-    none = silent_share(_with_card(shipped, takes, role_absent=[0.0] * 5, role_rest=[0.0] * 5))
+    half = silent_share(with_card(shipped, takes, role_absent=[0.0] * 5, role_rest=[0.5, 0.0, 0.0, 0.0, 0.0]))
+    none = silent_share(with_card(shipped, takes, role_absent=[0.0] * 5, role_rest=[0.0] * 5))
     assert 0.3 <= half <= 0.75 and half > none + 0.05, (half, none)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from cards import with_card
 
 from musicvae_app.engine import Engine
 from musicvae_app.evaluation import groove_metrics as gm
@@ -25,15 +26,6 @@ def shipped():
 def _bar_chords(text: str, bars: int) -> list:
     chords = [bar[0] for bar in parse_bars(text)]
     return [chords[i % len(chords)] for i in range(bars)]
-
-
-def _with_card(engine, takes, **changes):
-    card = engine.card
-    try:
-        engine.use_card(**changes)
-        return takes()
-    finally:
-        engine.use_card(card)
 
 
 def _starts(bar: np.ndarray) -> list[int]:
@@ -60,8 +52,8 @@ def test_the_bass_comes_back_moved_where_three_of_four_chords_repeat(shipped):
             count += same and moved
         return count
 
-    on = _with_card(shipped, takes, recall=None, recall_moved=[0.0, 0.0, 1.0, 0.0, 0.0])
-    off = _with_card(shipped, takes, recall=None, recall_moved=None)
+    on = with_card(shipped, takes, recall=None, recall_moved=[0.0, 0.0, 1.0, 0.0, 0.0])
+    off = with_card(shipped, takes, recall=None, recall_moved=None)
     assert held(on) >= 3 and held(on) > held(off), (held(on), held(off))
     assert all(gm.returns(lane, _bar_chords(CHART, 16), 4) for lane in on)
 
@@ -74,7 +66,7 @@ def test_a_lane_replays_its_chunk_where_the_chords_repeat_exactly(shipped):
     def takes():
         return [shipped.generate(steps=3, seed=s, chords="Am F C G").notes()[BASS] for s in range(3)]
 
-    on = _with_card(shipped, takes, recall=[0.0, 0.0, 1.0, 0.0, 0.0])
+    on = with_card(shipped, takes, recall=[0.0, 0.0, 1.0, 0.0, 0.0])
     rows = [r for lane in on for r in gm.returns(lane, chords, 4)]
     assert all(k == 4 for k, _ in rows)
     assert sum(back for _, back in rows) >= 0.8 * len(rows), rows
@@ -101,8 +93,8 @@ def test_piano_lays_out_where_the_guitar_comps_at_the_cards_share(shipped):
         return [shipped.generate(steps=5, seed=s, chords=chart).notes() for s in range(8)]
 
     no_sit_out = [0.0] * 5  # roles.sit_out (a chart alone's whole-take draw) is tested in test_chart_density.py
-    on = _with_card(shipped, takes, role_rest=[0.5, 0.0, 0.0, 0.0, 0.0], role_absent=no_sit_out)
-    off = _with_card(shipped, takes, role_rest=None, role_absent=no_sit_out)
+    on = with_card(shipped, takes, role_rest=[0.5, 0.0, 0.0, 0.0, 0.0], role_absent=no_sit_out)
+    off = with_card(shipped, takes, role_rest=None, role_absent=no_sit_out)
     bar_steps = on[0].shape[1] // 24
     p_on, g_on = _comping(on, bar_steps)
     p_off, g_off = _comping(off, bar_steps)
