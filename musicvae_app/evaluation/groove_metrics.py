@@ -66,17 +66,22 @@ def _same(a: np.ndarray, b: np.ndarray, same: float) -> bool:
     return union > 0 and int((a & b).sum()) >= same * union
 
 
-def returns(lane: np.ndarray, chords: Sequence, chunk_bars: int, same: float = SAME_CHUNK) -> list[tuple[int, bool]]:
-    """For one piece's lane (steps, 128) and its chords (a bar each): per sounding chunk after the first, (k, back):
-    k, the most bars of the same chord any earlier sounding chunk shares with it (-1 when none shares a bar or the
-    chord rhythm); back, whether the lane replays one of those chunks, its other bars moved to their new roots."""
+def _chunks(lane: np.ndarray, chords: Sequence, chunk_bars: int) -> tuple[list[np.ndarray], list[list]]:
+    """A lane (steps, 128) cut into whole chunks of `chunk_bars` bars, with each chunk's chords (a bar each)."""
     bar = lane.shape[0] // max(len(chords), 1)
     n = len(chords) // chunk_bars
     steps = bar * chunk_bars
     cells = [lane[c * steps : (c + 1) * steps] for c in range(n)]
-    chunk_chords = [list(chords[c * chunk_bars : (c + 1) * chunk_bars]) for c in range(n)]
+    return cells, [list(chords[c * chunk_bars : (c + 1) * chunk_bars]) for c in range(n)]
+
+
+def returns(lane: np.ndarray, chords: Sequence, chunk_bars: int, same: float = SAME_CHUNK) -> list[tuple[int, bool]]:
+    """For one piece's lane (steps, 128) and its chords (a bar each): per sounding chunk after the first, (k, back):
+    k, the most bars of the same chord any earlier sounding chunk shares with it (-1 when none shares a bar or the
+    chord rhythm); back, whether the lane replays one of those chunks, its other bars moved to their new roots."""
+    cells, chunk_chords = _chunks(lane, chords, chunk_bars)
     out = []
-    for c in range(1, n):
+    for c in range(1, len(cells)):
         if not cells[c].any():
             continue
         best, back = -1, False
@@ -103,13 +108,9 @@ def return_kinds(
     near / exact, whether the lane replays one of those chunks with on-cell Jaccard >= `near` / >= SAME_CHUNK, as it
     was or with its bars of other chords moved to their new roots (moves False: as it was, the drums); moved,
     whether the moved chunk matches better than as it was."""
-    bar = lane.shape[0] // max(len(chords), 1)
-    n = len(chords) // chunk_bars
-    steps = bar * chunk_bars
-    cells = [lane[c * steps : (c + 1) * steps] for c in range(n)]
-    chunk_chords = [list(chords[c * chunk_bars : (c + 1) * chunk_bars]) for c in range(n)]
+    cells, chunk_chords = _chunks(lane, chords, chunk_bars)
     out = []
-    for c in range(1, n):
+    for c in range(1, len(cells)):
         if not cells[c].any():
             continue
         earlier = [e for e in range(c) if cells[e].any()]
