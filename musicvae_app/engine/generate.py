@@ -26,6 +26,7 @@ from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
+from .recall_chart import settle_changed
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -329,6 +330,7 @@ class Generation:
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
                     settle(song, recall.made, b, asked, free_bars, self.cfg.bars)
+                    settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars)  # and under changed chords
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")
