@@ -21,7 +21,7 @@ from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy, roles
+from . import energy, fuller, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import LoopRun, finish_probs
@@ -261,6 +261,9 @@ class Generation:
             )
             if sections:  # each lane's notes a bar at its section's energy, as real songs' (energy.json)
                 energy.density(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
+                if chord_source == "asked":  # a lifted section voices fuller, on the chart's chords (fuller.py)
+                    how = energy.decoding_of(g)
+                    fuller.lift(probs, sections, free_bars, threshold, spb_all, self.post.energy, asked, how)
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
             if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
