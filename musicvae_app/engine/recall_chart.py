@@ -28,15 +28,17 @@ BASS = LANES.index("bass")
 def settle_changed(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int) -> int:
     """In place on a finished take (Song) of the batch, after the chart check and `recall.settle`: each pitched
     return of `made` under changed chords (a bar's or a beat's) plays its source's checked notes again bar by bar,
-    shifted by the bar's move (0 where it kept its notes), but for its last beat (a return with a variation, its
-    last VARIED_BARS bars), then the touched bars are checked against the chart again. Only bars the take may
-    change (free: (bars, 5)); a bar laid out since (roles) stays out. How many returns were settled."""
+    shifted by the bar's move (0 where it kept its notes), where they sit with the bar's chords (`fits`; the other
+    bars stay as the check made them), but for its last beat (a return with a variation, its last VARIED_BARS
+    bars); then the bars it played again are checked against the chart once more, the lanes around the returning
+    ones mended (every return of the take keeps its notes). Only bars the take may change (free: (bars, 5)); a bar
+    laid out since (roles) stays out. How many returns were settled."""
     if chords is None:
         return 0
     bar = song.steps_per_bar
     beat, chunk = bar // 4, chunk_bars * bar
     touched = np.zeros_like(free)
-    kept = []  # (bar, lane, the source bar's chords a beat, moved as its notes were)
+    notes = np.array(song.notes(), copy=True)  # as heard, updated with each bar played again (a chain of returns)
     done = 0
     for target, lane, b, src, moves, exact in made:
         t0, s0 = target * chunk, src * chunk
@@ -52,21 +54,26 @@ def settle_changed(song, made: list, take: int, chords, free: np.ndarray, chunk_
         now, then = song.probs[lane, t0 : t0 + rows], song.probs[lane, s0 : s0 + rows]
         if not np.array_equal(_bars_heard(now, bar, song.threshold), _bars_heard(then, bar, song.threshold)):
             continue  # a bar laid out since (roles) stays out
+        played = False
         for j in range(-(-rows // bar)):
-            lo, hi = j * bar, min((j + 1) * bar, rows)
-            song.probs[lane, t0 + lo : t0 + hi] = shift_pitches(song.probs[lane, s0 + lo : s0 + hi], int(moves[j]))
+            lo, hi, move = j * bar, min((j + 1) * bar, rows), int(moves[j])
+            k = target * chunk_bars + j
             was = chords[(src * chunk_bars + j) * 4 : (src * chunk_bars + j) * 4 + 4]
-            kept.append((target * chunk_bars + j, lane, [c.transposed(int(moves[j])) if c else None for c in was]))
-        touched[target * chunk_bars : (target + 1) * chunk_bars, lane] = True
-        done += 1
+            heard = shift_pitches(notes[lane, s0 + lo : s0 + hi], move)
+            if not fits(
+                heard, chords[k * 4 : k * 4 + 4], [c.transposed(move) if c else None for c in was], lane == BASS
+            ):
+                continue  # its notes would clash with the new chord: the bar stays as the check made it
+            song.probs[lane, t0 + lo : t0 + hi] = shift_pitches(song.probs[lane, s0 + lo : s0 + hi], move)
+            notes[lane, t0 + lo : t0 + hi] = heard
+            touched[k, lane] = played = True
+        done += played
     if not touched.any():
         return 0
     check = free & touched.any(axis=1, keepdims=True)
-    notes = song.notes()
-    for bar_i, lane, was in kept:
-        now = chords[bar_i * 4 : bar_i * 4 + 4]
-        if fits(notes[lane, bar_i * bar : (bar_i + 1) * bar], now, was, lane == BASS):
-            check[bar_i, lane] = False  # the kept notes sound with the new chord: the band around them is checked
+    for target, lane, b, _, _, _ in made:  # every return of the take keeps its notes: the band around is mended
+        if b == take and lane != DRUMS:
+            check[target * chunk_bars : (target + 1) * chunk_bars, lane] = False
     fit_to_chart(song, chords, check)
     return done
 
