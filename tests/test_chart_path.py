@@ -70,7 +70,7 @@ def test_returns_under_a_changed_chord_keep_their_notes_where_they_fit(shipped, 
     """Every lane returns note for note, keeping its notes, to the chunk that shares 3 of its 4 chords (`C G Am F`
     then `C G Am Dm`: F-A-C sits over Dm as a seventh chord): the chunk comes back as it was, but for its last beat
     (onset Jaccard >= 0.9), in most of the lanes and takes that play it. Before recall_chart.settle_changed the
-    chart check mended the returning bars as bars of their own (6 takes: 9 of 24 lanes came back, now 22)."""
+    chart check mended the returning bars as bars of their own (6 takes: 9 of 24 lanes came back, now 23)."""
     chart = "C G Am F C G Am Dm"
     changes = dict(
         role_absent=[0.0] * 5,
