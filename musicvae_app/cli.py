@@ -68,10 +68,16 @@ def _add_generate(sub) -> None:
         "--chords",
         default=None,
         metavar="CHART",
-        help="the chord of each bar, e.g. 'Am F C G' or '| Am | F | C | G |' (one chord a bar, %% repeats, N.C. "
-        "none), repeated to the sketch's length; without --key or a primer the sketch is in the chart's key",
+        help="the chart, e.g. 'Am F C G' (one chord a bar) or '| C Am | F G |' (chords between bar lines share "
+        "the bar: two a bar; '| C Am F G |' one a beat; '.' holds a beat, %% repeats the bar, N.C. none, C/E a "
+        "slash chord), repeated to the sketch's length; without --key or a primer the sketch is in the chart's key",
     )
-    chart.add_argument("--chords-file", default=None, metavar="PATH", help="a text file holding a chord chart")
+    chart.add_argument(
+        "--chords-file",
+        default=None,
+        metavar="PATH",
+        help="a text file holding a chord chart (as --chords; a BOM, CRLF and tabs are fine)",
+    )
     p.add_argument(
         "--lanes",
         default=None,

@@ -56,3 +56,18 @@ def test_a_part_longer_than_sixty_minutes_is_refused_at_every_door(engine, tiny_
         err = capsys.readouterr().err
         assert "longer than 60 minutes, more than a sketch may hold" in err and "Traceback" not in err
     assert not (tmp_path / "o.mid").exists()
+
+
+def test_a_bad_chord_names_every_accepted_form_and_the_cli_help_says_bars_share(tmp_path, capsys):
+    """Issue 33, bad input: the accepted forms include what the chart syntax of item 3 reads ('.', bars shared)."""
+    with pytest.raises(ChordError) as info:
+        parse_bars("| C Am | F Hm7 |")
+    text = str(info.value)
+    assert "'Hm7' in bar 2" in text and ". to hold the chord a beat" in text and "| C Am | F G |" in text
+    held, shared = parse_bars("| C . Am . | F G |")  # as the message says: a chord a beat, held; two halves
+    assert [c.symbol for c in held] == ["C", "C", "Am", "Am"] and [c.symbol for c in shared] == ["F", "F", "G", "G"]
+    with pytest.raises(SystemExit):
+        main(["generate", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "'| C Am | F G |' (chords between bar lines share the bar" in help_text
+    assert "'.' holds a beat" in help_text and "BOM, CRLF and tabs are fine" in help_text
