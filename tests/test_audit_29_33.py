@@ -71,3 +71,34 @@ def test_a_bad_chord_names_every_accepted_form_and_the_cli_help_says_bars_share(
     help_text = " ".join(capsys.readouterr().out.split())
     assert "'| C Am | F G |' (chords between bar lines share the bar" in help_text
     assert "'.' holds a beat" in help_text and "BOM, CRLF and tabs are fine" in help_text
+
+
+def test_a_sections_energy_is_set_from_its_menu_and_shown_on_the_strip(qtbot, window):
+    """Issue 29 item 3 in the window: a click on a marked section offers Energy 1-5 (its level checked); picking one
+    is one undo step, the block reads "chorus @5", its tooltip says the level; the next Generate plays it."""
+    generate(qtbot, window)
+    strip = window.arrangement.sections
+    mouse(strip, 4 * 4 + 1.0, 4 * 7 + 2.0)  # a drag over bars 5-8
+    assert strip.menu.findChild(type(strip.menu.actions()[0]), "sectionEnergyMenu") is None  # no section yet
+    strip.menu.findChild(type(strip.menu.actions()[0]), "section_chorus").trigger()
+    strip.menu.close()
+    assert [item.textItem.toPlainText() for item in strip.labels] == ["chorus"]
+    assert "energy 4 of 5 (a chorus's own" in strip.labels[0].toolTip()
+    steps = window.session.history.count()
+    mouse(strip, 4 * 5 + 1.0)  # a click inside the chorus: its menu
+    energy = strip.menu.findChild(type(strip.menu), "sectionEnergyMenu")
+    assert energy is not None and energy.title() == "Energy (4)"
+    levels = [a for a in energy.actions() if a.objectName().startswith("section_energy_")]
+    assert [a.isChecked() for a in levels] == [False, False, False, True, False]
+    levels[4].trigger()
+    strip.menu.close()
+    assert [(s.name, s.start, s.bars, s.level) for s in window.session.sections()] == [("chorus", 5, 4, 5)]
+    assert window.session.history.count() == steps + 1
+    assert [item.textItem.toPlainText() for item in strip.labels] == ["chorus @5"]
+    assert "energy 5 of 5 (set" in strip.labels[0].toolTip()
+    generate(qtbot, window)
+    assert [(s.name, s.level) for s in window.song.sections] == [("chorus", 5)]
+    window.session.undo()  # the Generate, then the energy: the chorus at its own level again
+    assert [item.textItem.toPlainText() for item in strip.labels] == ["chorus @5"]
+    window.session.undo()
+    assert [item.textItem.toPlainText() for item in strip.labels] == ["chorus"]
