@@ -102,3 +102,26 @@ def test_a_sections_energy_is_set_from_its_menu_and_shown_on_the_strip(qtbot, wi
     assert [item.textItem.toPlainText() for item in strip.labels] == ["chorus @5"]
     window.session.undo()
     assert [item.textItem.toPlainText() for item in strip.labels] == ["chorus"]
+
+
+def _blank(widget) -> bool:
+    image = widget.grab().toImage()
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 2) for y in range(0, image.height(), 2)}
+    return len(colours) == 1
+
+
+def test_the_key_hint_is_whole_or_hidden_never_cut(qtbot, window):
+    """At 1024x600 the hint beside the Style box showed "sketch" of "sketch in G major" (and "your pa" of "your
+    part in C major"): it is drawn whole where it fits, else not at all (the status bar says the key)."""
+    generate(qtbot, window)
+    info = window.bar.key_info
+    assert info.text().startswith("sketch in ")
+    for size in ((1280, 800), (1024, 600)):
+        window.resize(*size)
+        for _ in range(5):
+            QApplication.processEvents()
+        fits = info.fontMetrics().horizontalAdvance(info.text()) <= info.contentsRect().width()
+        assert _blank(info) != fits, (size, fits)
+        if size == (1280, 800):
+            assert fits  # the hint is there on a normal screen
+    assert window.song and window.sketch_length.text().endswith(window.song.settings["key"])

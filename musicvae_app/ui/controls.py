@@ -107,6 +107,15 @@ class ValueSlider(QWidget):
         self.valueChanged.emit(self.value())
 
 
+class WholeLabel(QLabel):
+    """A one-line label drawn whole or not at all: on a narrow window "sketch in G major" never shows as "sketch"
+    (what it says is in the status bar and the Key box's tooltip too)."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self.fontMetrics().horizontalAdvance(self.text()) <= self.contentsRect().width():
+            super().paintEvent(event)
+
+
 class DragHandle(QLabel):
     """Press and drag out of the window: starts a QDrag carrying whatever `make_mime` returns."""
 
@@ -216,7 +225,7 @@ class GenerateBar(QWidget):
         self.scale_lock = QCheckBox("Scale lock")
         self.scale_lock.setObjectName("scaleLock")
         self.scale_lock.setToolTip("Keep every pitched note of the next Generate in the key's scale (drums untouched)")
-        self.key_info = QLabel()  # the estimated keys: of the take on screen and of the primer
+        self.key_info = WholeLabel()  # the estimated keys: of the take on screen and of the primer
         self.key_info.setObjectName("keyInfo")
         self.key_info.setProperty("role", "dim")
         self.key_info.setMinimumWidth(40)
