@@ -164,3 +164,30 @@ def test_density_rises_for_every_lane_through_the_window_and_its_export(qtbot, s
             spin.setValue(1.0)
             assert counts == sorted(counts) and counts[-1] > counts[0], (seed, lane, counts)
     assert np.isfinite(w.song.probs).all() and BEATS_PER_BAR == 4
+
+
+def test_a_style_plays_its_kit_under_a_followed_part(shipped, tmp_path):
+    """Issue 29 item 1 with issue 33's followed part: `generate(follow=..., style=NAME)` ignored the style (the
+    drums brought in beside the part came from the whole bank: the same notes for every style, at some seeds a hit
+    every few bars). Now they come from the style's rows: a kick and a backbeat in most bars, per style; Auto as
+    before."""
+    from test_arrangement import _read_back
+    from test_played_parts import played_part, write_part
+
+    from musicvae_app.sketch.midi import write_midi
+
+    part = write_part(tmp_path / "my-part.mid", played_part())
+    plain = shipped.generate(follow=part, seed=4)
+    assert np.array_equal(shipped.generate(follow=part, seed=4, style="Auto").notes(), plain.notes())
+    drums = {}
+    for name in ("rock", "ballad", "funk"):
+        song = shipped.generate(follow=part, seed=4, style=name)
+        assert song.settings["style"] == name and song.tempo == plain.tempo  # the part's tempo rules
+        hits = _read_back(write_midi(song, tmp_path / f"{name}.mid")).get(9, [])
+        bars: dict[int, set] = {}
+        for step, pitch, _ in hits:
+            bars.setdefault(step // 16, set()).add(pitch)
+        kit = [b for b in range(song.n_bars) if bars.get(b, set()) & {35, 36} and bars.get(b, set()) & {37, 38, 39, 40}]
+        assert len(kit) >= 0.75 * song.n_bars and len(hits) >= 4 * song.n_bars, (name, len(kit), len(hits))
+        drums[name] = song.notes()[LANES.index("drums")]
+    assert not np.array_equal(drums["rock"], drums["ballad"]) and not np.array_equal(drums["rock"], drums["funk"])

@@ -88,11 +88,12 @@ class StartBank:
             cache[key] = np.concatenate(counts)
         return cache[key]
 
-    def bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen, plan=None) -> list[int]:
+    def bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen, plan=None, subset=None) -> list[int]:
         """Give every lineup lane that is silent in `first` (5, B, cs, 128) a real chunk; returns those lanes.
 
         The chunk comes from the bank row closest (in the sounding lanes' latents) to what is there,
         one of the 8 closest at random, so a piano-only primer gets a bass that fits a piano like it.
+        subset: a style's rows (a followed part or a primer with a style): only those, where one plays the lane.
         """
         cs = self.cfg.chunk_steps
         sounding = (first >= threshold).any(axis=(2, 3))  # (5, B)
@@ -122,6 +123,9 @@ class StartBank:
             for b in np.flatnonzero(~sounding[lane]):
                 present = [i for i in range(len(LANES)) if sounding[i, b]]
                 cand = torch.nonzero(bank_on[:, lane]).flatten()
+                if subset is not None and len(subset):
+                    styled = cand[torch.isin(cand, torch.as_tensor(list(subset), dtype=cand.dtype, device=cand.device))]
+                    cand = styled if len(styled) else cand
                 if not len(cand):
                     cand = torch.arange(bank.shape[0], device=bank.device)
                 if present:

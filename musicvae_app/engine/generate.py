@@ -213,7 +213,8 @@ class Generation:
                 first = self.decoder.unblock(self.decoder.decode(first_z, variations, **plan_args(plan, 0)), variations)
                 source = "random"
             silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
-            brought_in = self.bank.bring_in(first, threshold, lineup, forced, gen, plan) if revive else []
+            styled = style.bank_rows if style else None  # a part or a primer with a style: its lanes from its rows
+            brought_in = self.bank.bring_in(first, threshold, lineup, forced, gen, plan, styled) if revive else []
             light = self.steering.light(brought_in, silent, g.bring_in) if source == "primer" and part is None else None
             if forced is not None:
                 first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
