@@ -441,9 +441,11 @@ def cmd_generate(args) -> int:
         if args.stems:
             write_stem_set(song, path.parent, path.stem)
         counts = song.note_counts()
+        whose = " (from your part)" if args.follow is not None else ""
+        style = f", style {song.settings['style']}" if song.settings.get("style") else ""
         print(
             f"{path}: {song.n_bars} bars, {song.seconds:.0f} s at {song.tempo:g} BPM, seed {song.settings['seed']}, "
-            f"key {song.settings.get('key') or '?'}, lineup {song.settings.get('lineup')}"
+            f"key {song.settings.get('key') or '?'}{whose}{style}, lineup {song.settings.get('lineup')}"
         )
         print("  notes: " + ", ".join(f"{lane} {counts[lane]}" for lane in LANES))
         if song.settings.get("part_lanes"):

@@ -191,3 +191,21 @@ def test_a_style_plays_its_kit_under_a_followed_part(shipped, tmp_path):
         assert len(kit) >= 0.75 * song.n_bars and len(hits) >= 4 * song.n_bars, (name, len(kit), len(hits))
         drums[name] = song.notes()[LANES.index("drums")]
     assert not np.array_equal(drums["rock"], drums["ballad"]) and not np.array_equal(drums["rock"], drums["funk"])
+
+
+def test_the_cli_says_the_key_is_from_your_part_and_names_the_style(tmp_path, capsys):
+    """Issue 33 item 4 ("Key is honoured, or shown as 'from your part'") and issue 29 item 1 at the CLI door: the
+    summary of `generate --follow` says whose key it is, and `--style` is named; the file is the part as played."""
+    from band_files import read_back
+    from test_played_parts import CHANNELS, played_part, write_part
+
+    part = write_part(tmp_path / "my-part.mid", played_part())
+    out = tmp_path / "band.mid"
+    assert main(["generate", "--follow", str(part), "--style", "ballad", "--seed", "2", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "key C major (from your part), style ballad," in said
+    got = read_back(out)
+    assert all(got[CHANNELS[lane]] == notes for lane, notes in played_part().items())
+    assert main(["generate", "--style", "ballad", "--steps", "1", "--seed", "2", "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert "(from your part)" not in said and "style ballad," in said
