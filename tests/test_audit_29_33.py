@@ -196,8 +196,9 @@ def test_a_style_plays_its_kit_under_a_followed_part(shipped, tmp_path):
 def test_the_cli_says_the_key_is_from_your_part_and_names_the_style(tmp_path, capsys):
     """Issue 33 item 4 ("Key is honoured, or shown as 'from your part'") and issue 29 item 1 at the CLI door: the
     summary of `generate --follow` says whose key it is, and `--style` is named; the file is the part as played."""
-    from band_files import read_back
     from test_played_parts import CHANNELS, played_part, write_part
+
+    from band_files import read_back
 
     part = write_part(tmp_path / "my-part.mid", played_part())
     out = tmp_path / "band.mid"
