@@ -210,3 +210,24 @@ def test_the_cli_says_the_key_is_from_your_part_and_names_the_style(tmp_path, ca
     assert main(["generate", "--style", "ballad", "--steps", "1", "--seed", "2", "--out", str(out)]) == 0
     said = capsys.readouterr().out
     assert "(from your part)" not in said and "style ballad," in said
+
+
+def test_the_drums_brought_in_beside_a_followed_part_play_most_bars(shipped, tmp_path):
+    """A 4-bar comp followed with no style: at 3 seeds in 10 the drums brought in were a bank row that plays once in
+    four bars (0.2 hits a bar in the export). A lane is brought in from rows where it plays in most bars of the
+    chunk, as a sketch with no primer starts; the part stays as played."""
+    from test_arrangement import _read_back
+    from test_played_parts import CHANNELS, played_part, write_part
+
+    from band_files import read_back
+    from musicvae_app.sketch.midi import write_midi
+
+    part = write_part(tmp_path / "my-part.mid", played_part())
+    for seed in (1, 4, 5):
+        song = shipped.generate(follow=part, seed=seed)
+        out = write_midi(song, tmp_path / f"band-{seed}.mid")
+        hits = _read_back(out).get(9, [])
+        bars = {step // 16 for step, _, _ in hits}
+        assert len(hits) >= 4 * song.n_bars and len(bars) >= song.n_bars - 1, (seed, len(hits), sorted(bars))
+        got = read_back(out)
+        assert all(got[CHANNELS[lane]] == notes for lane, notes in played_part().items())

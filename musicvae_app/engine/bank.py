@@ -119,10 +119,15 @@ class StartBank:
         x = torch.as_tensor((first >= threshold).astype(np.float32), device=self.device)
         z_now = self.decoder.encode(x)  # (5, B, K)
         bank, bank_on = self.fast.bank_z, self.fast.bank_sounding
+        full = torch.as_tensor(self.bars(threshold) >= BANK_BARS, device=bank_on.device)  # (rows, 5)
         for lane in missing:
             for b in np.flatnonzero(~sounding[lane]):
                 present = [i for i in range(len(LANES)) if sounding[i, b]]
-                cand = torch.nonzero(bank_on[:, lane]).flatten()
+                # a row whose lane plays in most bars of its chunk, as rows() starts a sketch (a row that plays
+                # once in four bars brought a followed part a drummer of one hit a bar), else any that sounds
+                cand = torch.nonzero(bank_on[:, lane] & full[:, lane]).flatten()
+                if not len(cand):
+                    cand = torch.nonzero(bank_on[:, lane]).flatten()
                 if subset is not None and len(subset):
                     styled = cand[torch.isin(cand, torch.as_tensor(list(subset), dtype=cand.dtype, device=cand.device))]
                     cand = styled if len(styled) else cand
