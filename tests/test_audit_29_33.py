@@ -9,6 +9,7 @@ from __future__ import annotations
 import mido
 import numpy as np
 import pytest
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from test_ui_chords import TIMEOUT, generate, mouse
 
@@ -231,3 +232,73 @@ def test_the_drums_brought_in_beside_a_followed_part_play_most_bars(shipped, tmp
         assert len(hits) >= 4 * song.n_bars and len(bars) >= song.n_bars - 1, (seed, len(hits), sorted(bars))
         got = read_back(out)
         assert all(got[CHANNELS[lane]] == notes for lane, notes in played_part().items())
+
+
+def test_the_harmonize_command_says_each_bad_part_in_one_line(tiny_pack, tmp_path, capsys):
+    """Issue 33, bad input, at the CLI door: a part of only drums, a file with no notes, a part longer than a
+    sketch may hold (4,100 bars): exit 2 and one line naming it, no traceback."""
+    from band_files import write_notes
+
+    drums = write_notes(tmp_path / "beat.mid", [(9, 0, 36, b, b + 0.5) for b in range(16)], tempo=100)
+    empty = write_notes(tmp_path / "nothing.mid", [], tempo=100)
+    huge = write_notes(tmp_path / "huge.mid", [(0, 0, 60, 0, 1), (0, 0, 62, 4 * 4200, 4 * 4200 + 1)], tempo=400)
+    for path, said in (
+        (drums, "the part has only drums"),
+        (empty, "'nothing.mid' has no notes to follow"),
+        (huge, "'huge.mid' is 4200 bars long, more than the 4100 bars a sketch may hold"),
+    ):
+        assert main(["harmonize", str(path), "--pack", str(tiny_pack)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and said in err and "Traceback" not in err, err
+
+
+def test_the_window_follows_a_part_through_a_form_and_exports_it_as_played(qtbot, window, tmp_path):
+    """Issue 33 item 4 in the window: a followed part with a song form typed in Form… (a chorus at energy 5) is
+    played round the form; the exported file holds the part exactly as played each time round (mido)."""
+    from test_played_parts import CHANNELS, played_part, write_part
+
+    from band_files import read_back
+
+    part = write_part(tmp_path / "my-part.mid", played_part())
+    s = window.session
+    assert s.follow_part(part)
+    qtbot.waitUntil(lambda: s.part == part, timeout=TIMEOUT)
+    qtbot.mouseClick(window.arrangement.form_button, Qt.MouseButton.LeftButton)
+    dialog = window.arrangement.dialog
+    assert dialog.objectName() == "formDialog"
+    dialog.field.setText("verse 8, chorus 8 @5")
+    dialog.accept()
+    generate(qtbot, window)
+    song = window.song
+    assert song.n_bars == 16 and [(x.name, x.level) for x in song.sections] == [("verse", 3), ("chorus", 5)]
+    assert window.bar.key.currentText().startswith("From your part")
+    got = read_back(window.export_midi(tmp_path / "band.mid"))
+    bar_ticks = 4 * 480
+    for lane, notes in played_part().items():
+        for time_round in range(4):  # the 4-bar part four times round the 16-bar form
+            shift = time_round * 4 * bar_ticks
+            mine = [
+                (p, on - shift, off - shift, v)
+                for p, on, off, v in got[CHANNELS[lane]]
+                if shift <= on < shift + 4 * bar_ticks
+            ]
+            assert mine == notes, (LANES[lane], time_round)
+
+
+def test_a_chart_pasted_into_the_window_with_a_bom_crlf_and_tabs_reads_as_typed(qtbot, window):
+    """Issue 33 item 3 at the window door: a chart copied from a file (a BOM, CRLF line ends, tabs, '.', '%',
+    N.C., a slash chord) reads in the Chart… dialog as in the CLI's chart file; a bad symbol names it and its bar."""
+    generate(qtbot, window)
+    qtbot.mouseClick(window.arrangement.chart_button, Qt.MouseButton.LeftButton)
+    dialog = window.arrangement.dialog
+    dialog.field.setText("\ufeff| C\tAm |\r\n| F . G/B . |\r\n| N.C. | % |\r\n")
+    with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+        dialog.accept()
+    assert window.song.chords[:4] == ["C Am", "F G/B", None, None]
+    before = window.song
+    qtbot.mouseClick(window.arrangement.chart_button, Qt.MouseButton.LeftButton)
+    dialog = window.arrangement.dialog
+    dialog.field.setText("| C Am |\r\n| F\tHm7 |")
+    dialog.accept()
+    assert "'Hm7' in bar 2" in (window.last_error or "") and ". to hold the chord a beat" in window.last_error
+    assert window.song is before
