@@ -302,3 +302,44 @@ def test_a_chart_pasted_into_the_window_with_a_bom_crlf_and_tabs_reads_as_typed(
     dialog.accept()
     assert "'Hm7' in bar 2" in (window.last_error or "") and ". to hold the chord a beat" in window.last_error
     assert window.song is before
+
+
+def test_the_style_is_saved_with_the_sketch_and_comes_back_in_the_style_box(qtbot, shipped, tmp_path):
+    """Issue 29 item 1, as a Band-in-a-Box user saves a song with its style: the Style box came back "Auto" when a
+    sketch made in funk was reopened (only the takes knew it). Now the sketch keeps the next Generate's style and
+    the box shows it; a style this pack lacks opens as Auto and is said; nothing else is lost."""
+    import json
+    import zipfile
+
+    w = MainWindow(shipped, data_dir=tmp_path / "data", restore="no")
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.bar.style.count() > 1, timeout=20000)
+    w.bar.style.setCurrentIndex(w.bar.style.findText("funk"))
+    w.bar.steps.set_value(1)
+    generate(qtbot, w)
+    assert w.song.settings["style"] == "funk"
+    path = tmp_path / "funk.mvsketch"
+    assert w.save_sketch(path)
+    other = MainWindow(shipped, data_dir=tmp_path / "other", restore="no")
+    qtbot.addWidget(other)
+    other.show()
+    qtbot.waitUntil(lambda: other.bar.style.count() > 1, timeout=20000)
+    assert other.bar.style.currentText() == "Auto"
+    assert other.open_sketch(path)
+    assert other.session.style == "funk" and other.bar.style.currentText() == "funk"
+    assert other.session.generation_args()["style"] == "funk"
+    # a sketch whose style this pack has not: Auto, said, the takes all there
+    with zipfile.ZipFile(path) as src:
+        files = {name: src.read(name) for name in src.namelist()}
+    meta = json.loads(files["sketch.json"])
+    meta["settings"]["generation"]["style"] = "polka"
+    files["sketch.json"] = json.dumps(meta).encode()
+    odd = tmp_path / "polka.mvsketch"
+    with zipfile.ZipFile(odd, "w") as out:
+        for name, data in files.items():
+            out.writestr(name, data)
+    assert other.open_sketch(odd)
+    assert other.session.style is None and other.bar.style.currentText() == "Auto"
+    assert "the style 'polka' (this model pack has no such style: Auto)" in (other.last_error or "")
+    assert np.array_equal(other.song.notes(), w.song.notes())

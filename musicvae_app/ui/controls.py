@@ -393,6 +393,12 @@ class GenerateBar(QWidget):
         self.scale_lock.setChecked(bool(scale_lock))
         self.scale_lock.blockSignals(False)
 
+    def show_style(self, name: str | None) -> None:
+        """Show the session's style (None: Auto) without sending it back."""
+        self.style.blockSignals(True)
+        self.style.setCurrentIndex(max(self.style.findData(name) if name else 0, 0))
+        self.style.blockSignals(False)
+
     def set_styles(self, styles: list[tuple[str, str]]) -> None:
         """The pack's styles (name, one line; "Auto" first) as the Style box's entries, each line its tooltip."""
         self.style.blockSignals(True)
