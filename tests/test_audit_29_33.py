@@ -343,3 +343,26 @@ def test_the_style_is_saved_with_the_sketch_and_comes_back_in_the_style_box(qtbo
     assert other.session.style is None and other.bar.style.currentText() == "Auto"
     assert "the style 'polka' (this model pack has no such style: Auto)" in (other.last_error or "")
     assert np.array_equal(other.song.notes(), w.song.notes())
+
+
+def test_a_bar_typed_as_percent_or_starting_with_a_hold_reads_after_the_bar_before(qtbot, window):
+    """Issue 33 item 3 in the chord lane's own editor: '%' typed into a bar was refused ("repeats the bar before:
+    start with a chord") though a bar stood before it, and '. Am' too; in a chart both read after the bar before.
+    Now a bar reads so: '%' repeats it, a leading '.' holds its last chord. Bar 1 still says why it cannot."""
+    from musicvae_app.theory.chords import ChordError
+
+    s = window.session
+    s.set_chords("| C | Am F | G | C |")
+    generate(qtbot, window)
+    lane = window.arrangement.chord_lane
+    for bar, typed, want in ((3, "%", "Am F"), (4, ". . Dm G7", "F . Dm G7")):
+        mouse(lane, 4 * (bar - 1) + 0.5)
+        lane.editor.selectAll()
+        qtbot.keyClicks(lane.editor, typed)
+        with qtbot.waitSignal(window.songChanged, timeout=TIMEOUT):
+            qtbot.keyClick(lane.editor, Qt.Key.Key_Return)
+        assert window.song.chords[bar - 1] == want, (typed, window.song.chords[:4])
+    assert window.session.history.undo_text == "Chord F . Dm G7 in bar 4"
+    with pytest.raises(ChordError, match="bar 1 of the chart is '%'"):
+        s.set_chord(1, "%")
+    assert window.song.chords[:4] == ["C", "Am F", "Am F", "F . Dm G7"]
