@@ -16,12 +16,12 @@ import torch
 
 from ..errors import InvalidValue
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
-from ..sketch.song import DRUMS, LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
+from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy, roles
+from . import energy, free_bass, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import LoopRun, finish_probs
@@ -329,6 +329,8 @@ class Generation:
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
                     settle(song, recall.made, b, asked, free_bars, self.cfg.bars)
+                if recall is not None and recall.free and chord_source is None:  # the bass under its band's chords
+                    free_bass.land_roots(song, free_bars, g.free_bass_root, seed + b)
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")
@@ -343,16 +345,20 @@ def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
     note at `recall_free_exact` (drawn less by what comes back by chance, `recall_free_chance`), and every pitched
     lane that does not return moves on, keeping only `recall_free_pull` of the pull (held by all of it, a free
     take's pitched lanes came back 2-3x as often as real songs'; by none, the bass left the chords above it: on
-    their root on beat 1 in 52 % of bars against 66 % in training songs); the drums stay held by the pull."""
+    their root on beat 1 in 52 % of bars against 66 % in training songs); the drums move on too, but only where
+    they keep their kit bars (engine/kit.py), and the bass lands on the upper lanes' roots at the card's
+    `free_bass_root` (engine/free_bass.py, after the take is made)."""
     exact = np.asarray(g.recall_free_exact, dtype=float) if g.recall_free_exact is not None else None
     rates = np.asarray(g.recall_free, dtype=float) * np.ones(n_lanes)
     if g.recall_free_chance is not None:  # what comes back by chance counts toward the songs' share
         chance = np.clip(np.asarray(g.recall_free_chance, dtype=float) * np.ones(n_lanes), 0.0, 0.99)
         rates = np.clip((rates - chance) / (1.0 - chance), 0.0, 1.0)
-    rates[DRUMS:] = 0.0  # the drums stay held by the pull (freed, their bars with a kick and a backbeat fell from
-    # 84.5 to 72.4 % of drum bars, real songs 90.1: benchmarks/RESULTS.md)
     kept = np.asarray(g.recall_free_pull, dtype=float) if g.recall_free_pull is not None else None
-    return Recall(rates, section, seed, exact=exact, moves_on=tuple(range(DRUMS)), free=True, kept_pull=kept)
+    # the drums move on too, but only where they keep their kit bars (freed entirely, their bars with a kick and a
+    # backbeat fell from 84.5 to 72.4 %, real songs 90.1: engine/kit.py, benchmarks/RESULTS.md)
+    return Recall(
+        rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True, kept_pull=kept, kit_guard=True
+    )
 
 
 def _recall_shares(g) -> tuple:

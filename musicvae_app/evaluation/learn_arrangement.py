@@ -83,8 +83,8 @@ def free_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[bool, bool]]:
 def free_chance(engine, takes: int, steps: int, seed: int = CHANCE_SEED) -> list[float]:
     """Per lane, the share of sounding chunks (after the first) of free takes (no chords, no primer) with no drawn
     return that come back to an earlier chunk all the same (Jaccard >= 0.6): what the loop repeats by chance once
-    the pitched lanes are free of the pull (the drums stay held). Takes exported and read back at 16ths; the card
-    is restored after."""
+    every lane is free of the pull (the drums where they keep their kit). Takes exported and read back at 16ths;
+    the card is restored after."""
     import tempfile
 
     from .windows import export_back
@@ -203,7 +203,8 @@ def main(argv=None) -> int:
             "struck again there; recall_free, recall_free_exact, chords not read (a take without a chart), per lane, "
             "of the chunks after the first the share that come back to any earlier chunk (Jaccard >= 0.6), of "
             "those the share exact (>= 0.9); recall_free_chance, the share of our own free takes' chunks that come "
-            "back with no return drawn (the pitched lanes free of the pull, the drums held; "
+            "back with no return drawn (every lane free of the pull, the drums where they keep their kit, "
+            "engine/kit.py; "
             f"{args.chance_takes} takes, seeds "
             f"{CHANCE_SEED}-{CHANCE_SEED + args.chance_takes - 1}): the loop draws returns at (recall_free - chance) "
             f"/ (1 - chance); counted {found['counts']}; the validation songs were not used"
