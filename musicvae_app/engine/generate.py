@@ -16,12 +16,12 @@ import torch
 
 from ..errors import InvalidValue
 from ..limits import check_float, check_noise, check_seed, check_steps_variations, check_tempo, check_threshold
-from ..sketch.song import LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
+from ..sketch.song import DRUMS, LANE_SETTINGS, LANES, ChunkInfo, Song, TakeRecord
 from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy, free_bass, roles
+from . import energy, free_bass, kept_fills, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import LoopRun, finish_probs
@@ -226,15 +226,14 @@ class Generation:
                 rates = shares[0] if shares[0] is not None else np.zeros(n_lanes)
                 recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, *shares[1:])
                 recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)  # a second verse returns to the first
-            elif (
-                plan is None
-                and source != "primer"
-                and not sections
-                and g.recall_free is not None
-                and any(g.recall_free)
-            ):
-                # a free take with no form (with one, sections.repeat and energy.py shape it, as before)
+            elif plan is None and g.recall_free is not None and any(g.recall_free):
+                # a free take or a continuation without chords (with a form: returns inside a section, the
+                # sections' repeats are sections.repeat's; the fills into a section stay: kept_fills.py)
                 recall = free_recall(g, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, n_lanes)
+                if sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
+                    # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes)
+                    recall.moves_on, recall.kit_guard = tuple(range(DRUMS)), False
+                    recall.rates = np.where(np.arange(n_lanes) == DRUMS, 0.0, recall.rates)
             run = LoopRun(first, first_z, steps, noise, threshold, gen, forced, revive, pull, light, plan, recall)
             probs, latents = self.loop.run(run)
             protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
@@ -260,8 +259,10 @@ class Generation:
             )
             if sections:  # each lane's notes a bar at its section's energy, as real songs' (energy.json)
                 energy.density(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
+            fills = kept_fills.keep(probs, sections, spb_all) if recall is not None and recall.free else {}
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
+                kept_fills.put_back(probs[DRUMS], fills, spb_all)
             if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
                 lanes_given = [LANES.index(name) for name in keep_lanes]
                 roles.follow(
@@ -329,6 +330,7 @@ class Generation:
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
                     settle(song, recall.made, b, asked, free_bars, self.cfg.bars)
+                    kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
                 if recall is not None and recall.free and chord_source is None:  # the bass under its band's chords
                     free_bass.land_roots(song, free_bars, g.free_bass_root, seed + b)
                 song.sections = list(sections)
@@ -350,9 +352,17 @@ def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
     `free_bass_root` (engine/free_bass.py, after the take is made)."""
     exact = np.asarray(g.recall_free_exact, dtype=float) if g.recall_free_exact is not None else None
     rates = np.asarray(g.recall_free, dtype=float) * np.ones(n_lanes)
+    songs = rates.copy()
     if g.recall_free_chance is not None:  # what comes back by chance counts toward the songs' share
         chance = np.clip(np.asarray(g.recall_free_chance, dtype=float) * np.ones(n_lanes), 0.0, 0.99)
         rates = np.clip((rates - chance) / (1.0 - chance), 0.0, 1.0)
+    if g.recall_free_chance_exact is not None and exact is not None:  # and what comes back note for note by chance
+        # counts toward the songs' exact share: exact returns drawn at the gap left (the drums, free, came back
+        # near at the songs' share by chance but exactly at half of it), the near ones make up the rest
+        chance = np.clip(np.asarray(g.recall_free_chance_exact, dtype=float) * np.ones(n_lanes), 0.0, 0.99)
+        exact_rate = np.clip((songs * exact - chance) / (1.0 - chance), 0.0, 1.0)
+        rates = np.maximum(rates, exact_rate)
+        exact = np.where(rates > 0, exact_rate / np.maximum(rates, 1e-9), exact)
     kept = np.asarray(g.recall_free_pull, dtype=float) if g.recall_free_pull is not None else None
     # the drums move on too, but only where they keep their kit bars (freed entirely, their bars with a kick and a
     # backbeat fell from 84.5 to 72.4 %, real songs 90.1: engine/kit.py, benchmarks/RESULTS.md)

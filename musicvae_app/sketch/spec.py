@@ -267,6 +267,10 @@ FIELDS: dict[str, Field] = _fields(
     Field("recall_free_chance", "one share or five, 0-1", None, _check_lane_shares,
           "per lane, takes without chords: chunks that come back by chance with no return drawn (returns are "
           "drawn at (recall_free - chance) / (1 - chance); unset: 0)", card=G),
+    Field("recall_free_chance_exact", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane, takes without chords: chunks that come back note for note by chance with no return drawn "
+          "(exact returns are drawn at (recall_free x recall_free_exact - it) / (1 - it); unset: as recall_free)",
+          card=G),
     Field("recall_free_pull", "one share or five, 0-1", None, _check_lane_shares,
           "per lane, takes without chords: the share of the pull toward the first chunk a pitched lane that does "
           "not return keeps (0 or unset: none)", card=G),
@@ -408,6 +412,7 @@ class CardDefaults:
     recall_free: tuple[float, ...] | None = _default("recall_free")
     recall_free_exact: tuple[float, ...] | None = _default("recall_free_exact")
     recall_free_chance: tuple[float, ...] | None = _default("recall_free_chance")
+    recall_free_chance_exact: tuple[float, ...] | None = _default("recall_free_chance_exact")
     recall_free_pull: tuple[float, ...] | None = _default("recall_free_pull")
     free_bass_root: float | None = _default("free_bass_root")
     role_rest: tuple[float, ...] | None = _default("role_rest")
