@@ -230,7 +230,11 @@ class Generation:
                 # a free take or a continuation without chords (with a form: returns inside a section, the
                 # sections' repeats are sections.repeat's; the fills into a section stay: kept_fills.py)
                 recall = free_recall(g, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, n_lanes)
-                if sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
+                if source == "primer":  # a continuation keeps the pull toward its primer on every lane, its
+                    # returns drawn (freed, its lanes left the primer's groove: musicvae evaluate's continuation goals
+                    # bass QN, strings EB and UPC were missed)
+                    recall.moves_on, recall.kit_guard = (), False
+                elif sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
                     # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes)
                     recall.moves_on, recall.kit_guard = tuple(range(DRUMS)), False
                     recall.rates = np.where(np.arange(n_lanes) == DRUMS, 0.0, recall.rates)
@@ -277,7 +281,8 @@ class Generation:
                 roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, free_bars, threshold, spb_all)
-            grooved += self.post.run_ghosts(probs, groove, free_bars, threshold)  # last on the probabilities
+            primed = source == "primer" and part is None  # a continuation: its primer leaves more half-heard snares
+            grooved += self.post.run_ghosts(probs, groove, free_bars, threshold, primed)  # last on the probabilities
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [
@@ -331,7 +336,8 @@ class Generation:
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
                     settle(song, recall.made, b, asked, free_bars, self.cfg.bars)
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
-                if recall is not None and recall.free and chord_source is None:  # the bass under its band's chords
+                if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass
+                    # under its band's chords, where the lanes moved on free of the pull
                     free_bass.land_roots(song, free_bars, g.free_bass_root, seed + b)
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
