@@ -8,11 +8,11 @@ that it comes back to earlier chunks at real songs' rates), in 60 % (`musicvae e
 recognized bar by bar, evaluation.playing_metrics.bass_on_root).
 
 So, as `ties.py` keeps a take's strings gaps at a learned share over the take's own: after the groove, the chords
-the upper lanes play are recognized bar by bar (as the measure does) and the bass's first beat moves to the chord's
-root (the nearest octave, as `post.bass_on_beat_one` lands a followed part's roots) in just enough of the bars it
-misses that the take reaches the card's `free_bass_root` (learned from training songs:
+the upper lanes play are recognized bar by bar (as the measure does) and the bass's note on beat 1 moves, whole, to
+the chord's root (the nearest octave, as `post.bass_on_beat_one` lands a followed part's roots) in just enough of
+the bars it misses that the take reaches the card's `free_bass_root` (learned from training songs:
 evaluation/learn_free_bass.py); a bar whose first bass note is no chord tone at all (a clash) first, the rest drawn
-at random. A take already at the share keeps its bass.
+by the bar's notes and chord (a bar that comes back moves alike). A take already at the share keeps its bass.
 """
 
 from __future__ import annotations
@@ -75,8 +75,20 @@ def land_roots(song: Song, free: np.ndarray, share: float | None, seed: int) -> 
 
     order = sorted(clash, key=drawn) + sorted(near, key=drawn)
     for b in order[:need]:
-        cells = song.probs[BASS, b * bar : b * bar + beat]
-        out = np.zeros_like(cells)
-        np.maximum.at(out.T, chord_map(chords[b], root=True), cells.T)
-        cells[:] = out
+        _move_note(song.probs[BASS], on[BASS], b * bar, beat, bar, free[:, BASS], chords[b])
     return min(need, len(order))
+
+
+def _move_note(probs: np.ndarray, on: np.ndarray, lo: int, beat: int, bar: int, free: np.ndarray, chord) -> None:
+    """In place on the bass's probabilities (steps, 128): the note at the first sounding step of the beat from `lo`
+    (its lowest pitch), from there to its end (within free bars), moves to the chord's bass note at the nearest
+    octave, whole, so no note starts inside it (a held last chord stays one hit)."""
+    step = next(t for t in range(lo, lo + beat) if on[t].any())
+    pitch = int(np.flatnonzero(on[step])[0])
+    end = step
+    while end < len(on) and on[end, pitch] and free[min(end // bar, len(free) - 1)]:
+        end += 1
+    target = int(chord_map(chord, root=True)[pitch])
+    cells = probs[step:end]
+    cells[:, target] = np.maximum(cells[:, target], cells[:, pitch])
+    cells[:, pitch] = 0.0
