@@ -234,6 +234,7 @@ class Generation:
                     # returns drawn (freed, its lanes left the primer's groove: musicvae evaluate's continuation goals
                     # bass QN, strings EB and UPC were missed)
                     recall.moves_on, recall.kit_guard = (), False
+                    recall.earliest = 1 if scale_lock else 0  # the primer's notes out of the locked scale stay there
                 elif sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
                     # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes)
                     recall.moves_on, recall.kit_guard = tuple(range(DRUMS)), False

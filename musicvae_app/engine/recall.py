@@ -61,6 +61,7 @@ class Recall:
     free: bool = False  # a take without chords: a return goes back to any earlier chunk of its section, drawn
     # the drums of moves_on move on only where they keep their kit bars (engine/kit.py: a take without chords)
     kit_guard: bool = False
+    earliest: int = 0  # a take without chords returns to no chunk before this one (1: not to a primer)
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)
 
@@ -76,11 +77,12 @@ class Recall:
         out = []
         if self.free and plan is None:  # no chords to match: any earlier chunk of the section, drawn per take
             pick = np.random.default_rng([int(self.seed), 30, target])
+            pool = [c for c in same if c >= self.earliest]
             for _ in range(batch):
                 if twin is not None:
                     out.append((twin, None, np.ones_like(self.rates)))
                 else:
-                    out.append((int(pick.choice(same)), None, self.rates) if same else None)
+                    out.append((int(pick.choice(pool)), None, self.rates) if pool else None)
             return out
         for b in range(batch):
             if plan is None:
