@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--pack", required=True, help="the pack folder whose dynamics.json gets ghost_floor_primer")
     p.add_argument("--data", required=True, help="the folder the pack was trained on (training songs are used)")
-    p.add_argument("--primers", type=int, default=40, help="continuations measured")
+    p.add_argument("--primers", type=int, default=200, help="continuations measured")
     args = p.parse_args(argv)
     from .calibrate import training_songs
 
