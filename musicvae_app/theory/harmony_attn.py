@@ -80,4 +80,3 @@ def attn_outputs(p: dict[str, np.ndarray], rot_halves: np.ndarray, steps: np.nda
         h = h + mm(f, p[f"l{i}_f2_w"].T) + p[f"l{i}_f2_b"]
     h = layer_norm(h, p["lnf_w"], p["lnf_b"])
     return mm(h, p["out_w"].T) + p["out_b"]
-

@@ -12,7 +12,9 @@ import argparse
 
 import numpy as np
 
-from ..theory.harmony import N_CHORDS, NO_CHORD, HarmonyModel
+from ..theory.harmony import N_CHORDS, NO_CHORD, HarmonyModel, _check, features, read_outputs, rotated_inputs
+from ..theory.harmony_fine import fine_outputs
+from ..theory.harmony_net import net_outputs
 from .train_harmony import family
 
 
@@ -50,16 +52,18 @@ def pop_target(gold: np.ndarray, smoothing: float) -> tuple[np.ndarray, np.ndarr
 
 
 # --- the training step ------------------------------------------------------------------------------
-def soft_step(net, opt, chord, key, targets, masks, keys, key_weight: float = 0.2) -> float:
+def soft_step(net, opt, chord, key, targets, masks, keys, key_weight: float = 0.2, key_smoothing: float = 0.0) -> float:
     """One optimiser step on the soft-target loss: the cross-entropy of the chord logits (B, T, 84) with the
     targets (B, T, 84) over the masked half bars, plus key_weight x the key's (logits (B, 24), keys: index,
-    NO_CHORD for none); gradients clipped at norm 1. Returns the loss."""
+    NO_CHORD for none; label smoothing key_smoothing); gradients clipped at norm 1. Returns the loss."""
     import torch
 
     tgt = torch.from_numpy(np.stack(targets))
     msk = torch.from_numpy(np.stack(masks)).float()
     nll = -(tgt * torch.log_softmax(chord, dim=-1)).sum(-1)
-    key_ce = torch.nn.functional.cross_entropy(key, torch.tensor(keys), ignore_index=NO_CHORD)
+    key_ce = torch.nn.functional.cross_entropy(
+        key, torch.tensor(keys), ignore_index=NO_CHORD, label_smoothing=key_smoothing
+    )
     loss = (nll * msk).sum() / msk.sum().clamp(min=1.0) + key_weight * key_ce
     opt.zero_grad()
     loss.backward()
@@ -112,13 +116,24 @@ def add_band_args(ap: argparse.ArgumentParser, what: str = "crops") -> None:
 
 
 # --- dev figures --------------------------------------------------------------------------------------
+def shipped_logs(model: HarmonyModel, songs: list[dict]) -> list[list[tuple[np.ndarray, np.ndarray]]]:
+    """Per dev song, each shipped melody-ensemble net's (log p(chord), log p(key)) on the melody alone."""
+    nets = [model, *model.melody_nets]
+    out = []
+    for s in songs:
+        arr = _check(s["melody"])
+        n = len(s["halves"])
+        feats = {v: rotated_inputs(*features(arr, n, 4, v)) for v in {m.version for m in nets}}
+        outs = net_outputs([m.p for m in nets], [feats[m.version] for m in nets])
+        out.append([read_outputs(o) for o in outs])
+    return out
+
+
 class DevBench:
     """Dev figures (half-bar root + family, melody alone, the app's decode) of a candidate net's log chord
     probabilities, alone and with the shipped melody ensemble's nets (the first, melody*.npz, fine*.npz)."""
 
     def __init__(self, shipped: str, songs: list[dict]) -> None:
-        from .train_harmony_fine import numpy_logs, shipped_logs
-
         self.model = HarmonyModel.load(shipped)
         self.dev = [s for s in songs if s["split"] == "dev" and len(s["melody"])]
         names = ["harmony", *[f"melody{i + 1}" for i in range(len(self.model.melody_nets))]]
@@ -127,7 +142,7 @@ class DevBench:
             for name, (c, _) in zip(names, per_song):
                 self.logs[name].append(c)
         for i, p in enumerate(self.model.fine_nets):
-            self.logs[f"fine{i + 1}"] = [c for c, _ in numpy_logs(p, self.dev)]
+            self.logs[f"fine{i + 1}"] = [read_outputs(fine_outputs(p, s["steps"]))[0] for s in self.dev]
 
     def score(self, logs: list[list[np.ndarray]]) -> float:
         hit = total = 0

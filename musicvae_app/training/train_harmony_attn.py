@@ -219,7 +219,8 @@ def train(args) -> None:
             params = export(net)
             r = bench.figures(numpy_logs(params, bench.dev))
             history.append({"step": step, "seconds": round(time.time() - t0), "loss": round(loss, 3), **r})
-            print(json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in history[-1].items()}), flush=True)
+            line = {k: round(v, 4) if isinstance(v, float) else v for k, v in history[-1].items()}
+            print(json.dumps(line), flush=True)
             np.savez(f"{run}_{step}.npz", **params)
             ens = max(v for k, v in r.items() if k.startswith(("shipped+", "it for")))
             if r["alone"] > best["alone"]:
