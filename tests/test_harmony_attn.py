@@ -1,13 +1,25 @@
 """The transformer melody net (musicvae_app.theory.harmony_attn): its numpy forward pass against the torch net it is
-trained as, its transposition equivariance, and parts of any length."""
+trained as, its transposition equivariance, parts of any length, and its place in the harmony model's melody
+ensemble."""
 
 from __future__ import annotations
+
+import os
+import shutil
 
 import numpy as np
 import pytest
 
-from musicvae_app.theory.harmony import Note, as_array, features, read_outputs, rotated_inputs
-from musicvae_app.theory.harmony_attn import REL_CLIP, attn_outputs, rel_index
+from musicvae_app.theory.harmony import (
+    DEFAULT_WEIGHTS,
+    HarmonyModel,
+    Note,
+    as_array,
+    features,
+    read_outputs,
+    rotated_inputs,
+)
+from musicvae_app.theory.harmony_attn import ATTN_FILE, REL_CLIP, attn_outputs, rel_index
 from musicvae_app.theory.harmony_fine import step_features
 
 torch = pytest.importorskip("torch")
@@ -93,3 +105,28 @@ def test_distance_biases_and_parts_of_any_length():
     rot = rotated_inputs(prof, scal)
     a, b = attn_outputs(params, rot, steps), attn_outputs(params, rot, far)
     assert not np.allclose(a[:, 0], b[:, 0])
+
+
+def test_an_attn_net_beside_the_weights_joins_the_melody_ensemble(tmp_path):
+    shutil.copy(DEFAULT_WEIGHTS, tmp_path / "harmony.npz")  # the first net alone, then with one attn net
+    alone = HarmonyModel.load(str(tmp_path / "harmony.npz"))
+    assert alone.attn_nets == []
+    _, params = random_net(4)
+    np.savez(tmp_path / "attn.npz", **params)
+    model = HarmonyModel.load(str(tmp_path / "harmony.npz"))
+    assert len(model.attn_nets) == 1 and set(model.attn_nets[0]) == set(params)
+    melody = tune()
+    res = model.harmonize(melody, bars=8, alternatives=1)
+    first = alone.posteriors(*features(melody, 16, 4, alone.version))[0]
+    prof, scal, steps = inputs(melody, 16)
+    attn = read_outputs(attn_outputs(params, rotated_inputs(prof, scal), steps))[0]
+    mean = (first + attn) / 2
+    mean = mean - np.log(np.exp(mean).sum(axis=1, keepdims=True))
+    assert res.half_bars == alone.decode(mean, 1)[0][1]
+    assert res.half_bars != alone.harmonize(melody, bars=8, alternatives=1).half_bars  # it was heard
+    comp = as_array([Note(p, 4 * b, 4 * b + 4) for b in range(8) for p in (60, 64, 67)])
+    assert model.harmonize(comp, alternatives=2).charts == alone.harmonize(comp, alternatives=2).charts  # a comp: not
+    # the shipped folder: every attn*.npz there is loaded
+    folder = os.path.dirname(DEFAULT_WEIGHTS)
+    names = sorted(f for f in os.listdir(folder) if ATTN_FILE.fullmatch(f))
+    assert len(HarmonyModel.load().attn_nets) == len(names)
