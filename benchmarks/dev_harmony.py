@@ -1,6 +1,7 @@
 """Compare harmony ensembles on the POP909 dev songs (id % 10 == 1), a melody alone: the figures to choose by.
 
-    python benchmarks/dev_harmony.py --data /work/shared/data/pop909 resources/models/harmony /tmp/candidate [--follow] [--time]
+    python benchmarks/dev_harmony.py resources/models/harmony /tmp/candidate [--follow] [--time] \
+        [--data /work/shared/data/pop909]
 
 Each positional argument is an ensemble folder as the app reads it (HarmonyModel.load: harmony.npz and every
 melody*.npz / fine*.npz beside it), or FOLDER:NET,NET,... to name the nets of one: harmony.npz of FOLDER plus the
@@ -26,11 +27,10 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.eval_harmony import pc_durations, time_three_minutes  # noqa: E402
 from musicvae_app.theory.harmony import NO_CHORD, HarmonyModel, key_name  # noqa: E402
 from musicvae_app.training import harmony_data as hd  # noqa: E402
 from musicvae_app.training.train_harmony import CACHE, family  # noqa: E402
-
-from eval_harmony import pc_durations, time_three_minutes  # noqa: E402
 
 
 def load_ensemble(spec: str) -> HarmonyModel:

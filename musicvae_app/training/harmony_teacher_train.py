@@ -80,8 +80,10 @@ def shipped_nets(folder: str) -> tuple[HarmonyModel, dict[str, dict]]:
 def net_posts(params: dict, songs_by_version: dict[int, list[dict]]) -> list[np.ndarray]:
     """One net's log chord posteriors per dev song's melody (the songs' order)."""
     if "step_w" in params:  # a fine net (theory/harmony_fine)
-        return [read_outputs(fine_outputs(params, step_features(s["melody"], len(s["halves"]), 4)))[0]
-                for s in songs_by_version[2]]
+        return [
+            read_outputs(fine_outputs(params, step_features(s["melody"], len(s["halves"]), 4)))[0]
+            for s in songs_by_version[2]
+        ]
     version = int(params.get("features", np.array(1)))
     out = []
     for s in songs_by_version[version]:
