@@ -68,10 +68,16 @@ def _add_generate(sub) -> None:
         "--chords",
         default=None,
         metavar="CHART",
-        help="the chord of each bar, e.g. 'Am F C G' or '| Am | F | C | G |' (one chord a bar, %% repeats, N.C. "
-        "none), repeated to the sketch's length; without --key or a primer the sketch is in the chart's key",
+        help="the chart, e.g. 'Am F C G' (one chord a bar) or '| C Am | F G |' (chords between bar lines share "
+        "the bar: two a bar; '| C Am F G |' one a beat; '.' holds a beat, %% repeats the bar, N.C. none, C/E a "
+        "slash chord), repeated to the sketch's length; without --key or a primer the sketch is in the chart's key",
     )
-    chart.add_argument("--chords-file", default=None, metavar="PATH", help="a text file holding a chord chart")
+    chart.add_argument(
+        "--chords-file",
+        default=None,
+        metavar="PATH",
+        help="a text file holding a chord chart (as --chords; a BOM, CRLF and tabs are fine)",
+    )
     p.add_argument(
         "--lanes",
         default=None,
@@ -435,9 +441,11 @@ def cmd_generate(args) -> int:
         if args.stems:
             write_stem_set(song, path.parent, path.stem)
         counts = song.note_counts()
+        whose = " (from your part)" if args.follow is not None else ""
+        style = f", style {song.settings['style']}" if song.settings.get("style") else ""
         print(
             f"{path}: {song.n_bars} bars, {song.seconds:.0f} s at {song.tempo:g} BPM, seed {song.settings['seed']}, "
-            f"key {song.settings.get('key') or '?'}, lineup {song.settings.get('lineup')}"
+            f"key {song.settings.get('key') or '?'}{whose}{style}, lineup {song.settings.get('lineup')}"
         )
         print("  notes: " + ", ".join(f"{lane} {counts[lane]}" for lane in LANES))
         if song.settings.get("part_lanes"):

@@ -88,11 +88,12 @@ class StartBank:
             cache[key] = np.concatenate(counts)
         return cache[key]
 
-    def bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen, plan=None) -> list[int]:
+    def bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen, plan=None, subset=None) -> list[int]:
         """Give every lineup lane that is silent in `first` (5, B, cs, 128) a real chunk; returns those lanes.
 
         The chunk comes from the bank row closest (in the sounding lanes' latents) to what is there,
         one of the 8 closest at random, so a piano-only primer gets a bass that fits a piano like it.
+        subset: a style's rows (a followed part or a primer with a style): only those, where one plays the lane.
         """
         cs = self.cfg.chunk_steps
         sounding = (first >= threshold).any(axis=(2, 3))  # (5, B)
@@ -118,10 +119,18 @@ class StartBank:
         x = torch.as_tensor((first >= threshold).astype(np.float32), device=self.device)
         z_now = self.decoder.encode(x)  # (5, B, K)
         bank, bank_on = self.fast.bank_z, self.fast.bank_sounding
+        full = torch.as_tensor(self.bars(threshold) >= BANK_BARS, device=bank_on.device)  # (rows, 5)
         for lane in missing:
             for b in np.flatnonzero(~sounding[lane]):
                 present = [i for i in range(len(LANES)) if sounding[i, b]]
-                cand = torch.nonzero(bank_on[:, lane]).flatten()
+                # a row whose lane plays in most bars of its chunk, as rows() starts a sketch (a row that plays
+                # once in four bars brought a followed part a drummer of one hit a bar), else any that sounds
+                cand = torch.nonzero(bank_on[:, lane] & full[:, lane]).flatten()
+                if not len(cand):
+                    cand = torch.nonzero(bank_on[:, lane]).flatten()
+                if subset is not None and len(subset):
+                    styled = cand[torch.isin(cand, torch.as_tensor(list(subset), dtype=cand.dtype, device=cand.device))]
+                    cand = styled if len(styled) else cand
                 if not len(cand):
                     cand = torch.arange(bank.shape[0], device=bank.device)
                 if present:

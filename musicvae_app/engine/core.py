@@ -85,7 +85,9 @@ class Engine:
         # ghost notes on the snare at the pack's measured floor (engine/ghosts.py; none without its dynamics.json);
         # a section's energy as the pack's energy.json says (engine/energy.py; the default pack's without one)
         folder = str(self.pack.path) if self.pack.path else None
-        self.post = Post(cfg, self.groove, ghosts.floor(folder), energy.table(folder))
+        self.post = Post(
+            cfg, self.groove, ghosts.floor(folder), energy.table(folder), ghosts.floor(folder, primed=True)
+        )
         self.dynamics_source = dynamics.use_pack(folder)  # velocities read this pack's dynamics.json, or say why not
         self.style_set = Styles.of_pack(self.pack)
         self.generation = Generation(

@@ -21,7 +21,7 @@ from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy, fuller, roles
+from . import energy, free_bass, fuller, kept_fills, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import LoopRun, finish_probs
@@ -214,7 +214,8 @@ class Generation:
                 first = self.decoder.unblock(self.decoder.decode(first_z, variations, **plan_args(plan, 0)), variations)
                 source = "random"
             silent = ~(first >= threshold).any(axis=(2, 3))  # (5, B): lanes the first chunk lacks
-            brought_in = self.bank.bring_in(first, threshold, lineup, forced, gen, plan) if revive else []
+            styled = style.bank_rows if style else None  # a part or a primer with a style: its lanes from its rows
+            brought_in = self.bank.bring_in(first, threshold, lineup, forced, gen, plan, styled) if revive else []
             light = self.steering.light(brought_in, silent, g.bring_in) if source == "primer" and part is None else None
             if forced is not None:
                 first[forced.mask[0]] = forced.probs[forced.mask[0], None, :cs]
@@ -227,15 +228,19 @@ class Generation:
                 rates = shares[0] if shares[0] is not None else np.zeros(n_lanes)
                 recall = Recall(rates, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, *shares[1:])
                 recall.twin = twin_chunks(sections, steps + 1, self.cfg.bars)  # a second verse returns to the first
-            elif (
-                plan is None
-                and source != "primer"
-                and not sections
-                and g.recall_free is not None
-                and any(g.recall_free)
-            ):
-                # a free take with no form (with one, sections.repeat and energy.py shape it, as before)
+            elif plan is None and g.recall_free is not None and any(g.recall_free):
+                # a free take or a continuation without chords (with a form: returns inside a section, the
+                # sections' repeats are sections.repeat's; the fills into a section stay: kept_fills.py)
                 recall = free_recall(g, _chunk_sections(sections, steps + 1, self.cfg.bars), seed, n_lanes)
+                if source == "primer":  # a continuation keeps the pull toward its primer on every lane, its
+                    # returns drawn (freed, its lanes left the primer's groove: musicvae evaluate's continuation goals
+                    # bass QN, strings EB and UPC were missed)
+                    recall.moves_on, recall.kit_guard = (), False
+                    recall.earliest = 1 if scale_lock else 0  # the primer's notes out of the locked scale stay there
+                elif sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
+                    # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes)
+                    recall.moves_on, recall.kit_guard = tuple(range(DRUMS)), False
+                    recall.rates = np.where(np.arange(n_lanes) == DRUMS, 0.0, recall.rates)
             run = LoopRun(first, first_z, steps, noise, threshold, gen, forced, revive, pull, light, plan, recall)
             probs, latents = self.loop.run(run)
             protect = np.zeros((steps + 1, n_lanes), dtype=bool) if forced is None else forced.mask.copy()
@@ -264,8 +269,10 @@ class Generation:
                 if chord_source == "asked":  # a lifted section voices fuller, on the chart's chords (fuller.py)
                     how = energy.decoding_of(g)
                     fuller.lift(probs, sections, free_bars, threshold, spb_all, self.post.energy, asked, how)
+            fills = kept_fills.keep(probs, sections, spb_all) if recall is not None and recall.free else {}
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
+                kept_fills.put_back(probs[DRUMS], fills, spb_all)
             if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
                 lanes_given = [LANES.index(name) for name in keep_lanes]
                 roles.follow(
@@ -280,7 +287,8 @@ class Generation:
                 roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, free_bars, threshold, spb_all)
-            grooved += self.post.run_ghosts(probs, groove, free_bars, threshold)  # last on the probabilities
+            primed = source == "primer" and part is None  # a continuation: its primer leaves more half-heard snares
+            grooved += self.post.run_ghosts(probs, groove, free_bars, threshold, primed)  # last on the probabilities
             songs = []
             for b in range(variations):
                 chunks = [[ChunkInfo(source, seed, None, self.pack_name)] * n_lanes] + [
@@ -334,6 +342,10 @@ class Generation:
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
                     settle(song, recall.made, b, asked, free_bars, self.cfg.bars)
                     settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars)  # and under changed chords
+                    kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
+                if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass
+                    # under its band's chords, where the lanes moved on free of the pull
+                    free_bass.land_roots(song, free_bars, g.free_bass_root, seed + b)
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")
@@ -348,16 +360,28 @@ def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
     note at `recall_free_exact` (drawn less by what comes back by chance, `recall_free_chance`), and every pitched
     lane that does not return moves on, keeping only `recall_free_pull` of the pull (held by all of it, a free
     take's pitched lanes came back 2-3x as often as real songs'; by none, the bass left the chords above it: on
-    their root on beat 1 in 52 % of bars against 66 % in training songs); the drums stay held by the pull."""
+    their root on beat 1 in 52 % of bars against 66 % in training songs); the drums move on too, but only where
+    they keep their kit bars (engine/kit.py), and the bass lands on the upper lanes' roots at the card's
+    `free_bass_root` (engine/free_bass.py, after the take is made)."""
     exact = np.asarray(g.recall_free_exact, dtype=float) if g.recall_free_exact is not None else None
     rates = np.asarray(g.recall_free, dtype=float) * np.ones(n_lanes)
+    songs = rates.copy()
     if g.recall_free_chance is not None:  # what comes back by chance counts toward the songs' share
         chance = np.clip(np.asarray(g.recall_free_chance, dtype=float) * np.ones(n_lanes), 0.0, 0.99)
         rates = np.clip((rates - chance) / (1.0 - chance), 0.0, 1.0)
-    rates[DRUMS:] = 0.0  # the drums stay held by the pull (freed, their bars with a kick and a backbeat fell from
-    # 84.5 to 72.4 % of drum bars, real songs 90.1: benchmarks/RESULTS.md)
+    if g.recall_free_chance_exact is not None and exact is not None:  # and what comes back note for note by chance
+        # counts toward the songs' exact share: exact returns drawn at the gap left (the drums, free, came back
+        # near at the songs' share by chance but exactly at half of it), the near ones make up the rest
+        chance = np.clip(np.asarray(g.recall_free_chance_exact, dtype=float) * np.ones(n_lanes), 0.0, 0.99)
+        exact_rate = np.clip((songs * exact - chance) / (1.0 - chance), 0.0, 1.0)
+        rates = np.maximum(rates, exact_rate)
+        exact = np.where(rates > 0, exact_rate / np.maximum(rates, 1e-9), exact)
     kept = np.asarray(g.recall_free_pull, dtype=float) if g.recall_free_pull is not None else None
-    return Recall(rates, section, seed, exact=exact, moves_on=tuple(range(DRUMS)), free=True, kept_pull=kept)
+    # the drums move on too, but only where they keep their kit bars (freed entirely, their bars with a kick and a
+    # backbeat fell from 84.5 to 72.4 %, real songs 90.1: engine/kit.py, benchmarks/RESULTS.md)
+    return Recall(
+        rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True, kept_pull=kept, kit_guard=True
+    )
 
 
 def _recall_shares(g) -> tuple:

@@ -27,17 +27,20 @@ MOST = 2.0  # a take's ghost notes are at most this many times real songs' share
 
 
 @lru_cache(maxsize=8)
-def floor(pack_folder: str | None) -> tuple[float, float] | None:
+def floor(pack_folder: str | None, primed: bool = False) -> tuple[float, float] | None:
     """(floor, most) for the pack in `pack_folder` (its dynamics.json): the ghost floor (a share of the threshold)
     and the most ghost notes a take gets per snare hit (MOST x real songs' ghosts per snare hit); None where it has
-    none (no ghost notes: a pack's floor holds for its own probabilities only)."""
+    none (no ghost notes: a pack's floor holds for its own probabilities only). primed: the floor for continuations
+    of a real song's primer (`ghost_floor_primer`, training/primer_ghosts.py), where the pack has one: they leave
+    more half-heard snares than the usual takes `ghost_floor` is measured on."""
     path = Path(pack_folder) / DYNAMICS_FILE if pack_folder else None
     if path is None or not path.is_file():
         return None
     try:
         table = json.loads(path.read_text())
         share = float(table["real"]["snare_ghost_share"])
-        return float(table["ghost_floor"]), MOST * share / max(1.0 - share, 1e-9)
+        key = "ghost_floor_primer" if primed and "ghost_floor_primer" in table else "ghost_floor"
+        return float(table[key]), MOST * share / max(1.0 - share, 1e-9)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

@@ -17,6 +17,7 @@ from ..model.pack import PackError
 from ..sketch.song import DRUMS, LANES, Song, lane_index
 from ..theory.keys import transpose_roll
 from .chording import passing_cells
+from .kit import keep_kit
 from .recall import RECALL_NOISE, VARIED_BARS, Recall
 from .runtime import torch_threads
 
@@ -347,11 +348,16 @@ class Loop:
             if revive and ((silent >= revive) & heard).any():  # a lane silent for `revive` chunks plays a
                 revived = torch.as_tensor(((silent >= revive) & heard)[..., None], device=dev)  # variation of its
                 z_next = torch.where(revived, anchor + REVIVE_NOISE * eps[s], z_next)  # last part
+            held = z_next
             if recall is not None:
                 z_next = self._recall(z_next, chunk_latents, s + 1, recall, rng, plan, revived, (home, pull))
             if forced is not None:
                 z_next = torch.where(fmask[s + 1], fz[s + 1], z_next)
             p = self.decoder.decode(z_next, batch, harmonise=not after, chords=chords)
+            if recall is not None and recall.kit_guard and forced is None:  # free drums keep the kit (kit.py)
+                moved = [b for b in range(batch) if recall.drums_moved(s + 1, b, revived)]
+                bars = self.cfg.bars
+                p, z_next, _ = keep_kit(fast, self.decoder, p, z_next, held, moved, batch, threshold, bars, chords)
             if light is not None:
                 p.view(n_lanes, batch, -1).mul_(light)
             if revived is not None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..errors import InvalidValue
-from ..limits import TICKS_PER_BEAT
+from ..limits import MAX_SONG_MINUTES, TICKS_PER_BEAT
 from ..sketch.song import LANES, ChunkInfo, Song, TakeRecord
 from ..theory.keys import estimate_key, key_name, normalising_shift
 from ..theory.performance import Performance
@@ -45,6 +45,11 @@ class Parts:
         else:
             notes = self.notes_of(follow)
             name = notes.name or "the part"
+            if any("minutes: cut there" in warning for warning in notes.warnings):  # never follow a part cut short
+                raise InvalidValue(
+                    f"'{name}' is longer than {MAX_SONG_MINUTES:g} minutes, more than a sketch may hold: cut it in "
+                    "your DAW and follow a part of it"
+                )
             part = self.song_from_midi(notes, check_length=True)
             lanes = [i for i in range(len(LANES)) if part.probs[i].any()]
             # the notes as played (off the grid, velocities, re-struck notes) for the export, playback, the window

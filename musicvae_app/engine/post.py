@@ -69,10 +69,18 @@ def bass_on_beat_one(song: Song, chords, free: np.ndarray) -> bool:
 class Post:
     """The stage: `groove` on the loop's probabilities, `chart` on the finished take, `stamp` on each take."""
 
-    def __init__(self, cfg, groove: Groove, ghost: tuple[float, float] | None = None, energy: dict | None = None):
+    def __init__(
+        self,
+        cfg,
+        groove: Groove,
+        ghost: tuple[float, float] | None = None,
+        energy: dict | None = None,
+        ghost_primer: tuple[float, float] | None = None,
+    ):
         self.cfg = cfg
         self.groove = groove
         self.ghost = ghost  # ghosts.floor(...) of the pack (None: no ghost notes)
+        self.ghost_primer = ghost_primer  # ghosts.floor(..., primed=True): continuations of a primer (None: ghost)
         self.energy = energy  # energy.table(...) of the pack (None: the default pack's)
 
     def run_groove(
@@ -109,13 +117,17 @@ class Post:
         )
         return ("groove",)
 
-    def run_ghosts(self, probs: np.ndarray, on: bool, free: np.ndarray, threshold: float) -> tuple[str, ...]:
+    def run_ghosts(
+        self, probs: np.ndarray, on: bool, free: np.ndarray, threshold: float, primed: bool = False
+    ) -> tuple[str, ...]:
         """Ghost notes (ghosts.lift) in place on probs (5, B, steps, 128) in the free drum bars (free: bars x 5)
-        when the groove is `on`; what ran (nothing where no note was lifted)."""
+        when the groove is `on` (primed: a continuation of a primer, at its own floor); what ran (nothing where no
+        note was lifted)."""
         if not on:
             return ()
         bar = self.cfg.chunk_steps // self.cfg.bars
-        return ("ghosts",) if ghosts.lift(probs, free, threshold, bar, self.ghost) else ()
+        ghost = self.ghost_primer if primed and self.ghost_primer is not None else self.ghost
+        return ("ghosts",) if ghosts.lift(probs, free, threshold, bar, ghost) else ()
 
     def free_bars(self, protect: np.ndarray) -> np.ndarray:
         """(bars, 5) the bars a stage may change, from (chunks, 5) `protect` (chunks kept as they are)."""

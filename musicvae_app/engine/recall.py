@@ -59,6 +59,9 @@ class Recall:
     moves_on: tuple = MOVES_ON
     kept_pull: np.ndarray | None = None  # (lanes,) the share of the pull a lane of moves_on keeps moving on (None: 0)
     free: bool = False  # a take without chords: a return goes back to any earlier chunk of its section, drawn
+    # the drums of moves_on move on only where they keep their kit bars (engine/kit.py: a take without chords)
+    kit_guard: bool = False
+    earliest: int = 0  # a take without chords returns to no chunk before this one (1: not to a primer)
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)
 
@@ -74,11 +77,12 @@ class Recall:
         out = []
         if self.free and plan is None:  # no chords to match: any earlier chunk of the section, drawn per take
             pick = np.random.default_rng([int(self.seed), 30, target])
+            pool = [c for c in same if c >= self.earliest]
             for _ in range(batch):
                 if twin is not None:
                     out.append((twin, None, np.ones_like(self.rates)))
                 else:
-                    out.append((int(pick.choice(same)), None, self.rates) if same else None)
+                    out.append((int(pick.choice(pool)), None, self.rates) if pool else None)
             return out
         for b in range(batch):
             if plan is None:
@@ -112,6 +116,13 @@ class Recall:
     def returns(self, target: int, lane: int, take: int, exact: bool = False) -> bool:
         """Whether `lane` of `take` returned at chunk `target` (exact: note for note)."""
         return any(m[:3] == (target, lane, take) and (m[5] or not exact) for m in self.made)
+
+    def drums_moved(self, target: int, take: int, revived=None) -> bool:
+        """Whether the drums of `take` moved on free of the pull at chunk `target` (in moves_on, no exact return
+        there, not revived)."""
+        if DRUMS not in self.moves_on or self.returns(target, DRUMS, take, True):
+            return False
+        return revived is None or not bool(revived[DRUMS, take])
 
     def rate(self, shared: int, bars: int = 4) -> np.ndarray:
         """The five lanes' shares of returning to a source that shares `shared` of its `bars` bars' chords (-1:

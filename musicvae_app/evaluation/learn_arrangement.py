@@ -81,27 +81,34 @@ def free_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[bool, bool]]:
 
 
 def free_chance(engine, takes: int, steps: int, seed: int = CHANCE_SEED) -> list[float]:
+    """Per lane, the near chance share (free_chances' first)."""
+    return free_chances(engine, takes, steps, seed)[0]
+
+
+def free_chances(engine, takes: int, steps: int, seed: int = CHANCE_SEED) -> tuple[list[float], list[float]]:
     """Per lane, the share of sounding chunks (after the first) of free takes (no chords, no primer) with no drawn
-    return that come back to an earlier chunk all the same (Jaccard >= 0.6): what the loop repeats by chance once
-    the pitched lanes are free of the pull (the drums stay held). Takes exported and read back at 16ths; the card
-    is restored after."""
+    return that come back to an earlier chunk all the same (Jaccard >= 0.6; and exactly, >= 0.9: the second list):
+    what the loop repeats by chance once
+    every lane is free of the pull (the drums where they keep their kit). Takes exported and read back at 16ths;
+    the card is restored after."""
     import tempfile
 
     from .windows import export_back
 
     before = engine.use_card(recall_free=[1e-9] * len(LANES), recall_free_exact=None)  # no return drawn
-    counts = np.zeros((len(LANES), 2))
+    counts = np.zeros((len(LANES), 3))
     try:
         with tempfile.TemporaryDirectory() as tmp:
             for k in range(takes):
                 take = engine.generate(steps=steps, seed=seed + k)
                 roll = export_back(take, Path(tmp) / "t.mid", (steps + 1) * CHUNK_BARS * BAR_STEPS)
                 for lane in range(len(LANES)):
-                    for near, _ in free_returns(roll[lane], CHUNK_BARS * BAR_STEPS):
-                        counts[lane] += (1, near)
+                    for near, exact in free_returns(roll[lane], CHUNK_BARS * BAR_STEPS):
+                        counts[lane] += (1, near, exact)
     finally:
         engine.use_card(before)
-    return [round(float(k / n), 3) if n else 0.0 for n, k in counts]
+    near = [round(float(k / n), 3) if n else 0.0 for n, k, _ in counts]
+    return near, [round(float(e / n), 3) if n else 0.0 for n, _, e in counts]
 
 
 def measure(rolls: list[np.ndarray]) -> dict:
@@ -178,16 +185,18 @@ def main(argv=None) -> int:
     chosen = windows(pool, SCORE_CHUNK, args.steps, args.songs)
     found = measure([w.roll for w in chosen])
     if args.chance_takes:
-        found["recall_free_chance"] = free_chance(engine, args.chance_takes, args.steps)
+        found["recall_free_chance"], found["recall_free_chance_exact"] = free_chances(
+            engine, args.chance_takes, args.steps
+        )
     print(f"{len(chosen)} training windows of {(args.steps + 1) * CHUNK_BARS} bars ({BAR_STEPS} steps a bar)")
-    for key in KEYS + (("recall_free_chance",) if args.chance_takes else ()):
+    for key in KEYS + (("recall_free_chance", "recall_free_chance_exact") if args.chance_takes else ()):
         print(f"  {key:13s} " + " ".join(f"{v:5.3f}" for v in found[key]))
     print(f"  counted chunks {found['counts']}")
     if args.write:
         path = Path(args.pack) / "card.json"
         card = json.loads(path.read_text())
         gen = card.setdefault("generation", {})
-        for key in KEYS + (("recall_free_chance",) if args.chance_takes else ()):
+        for key in KEYS + (("recall_free_chance", "recall_free_chance_exact") if args.chance_takes else ()):
             gen[key] = found[key]
         gen["recall_why"] = (
             f"measured on {len(chosen)} training windows of {(args.steps + 1) * CHUNK_BARS} bars (their chords "
@@ -202,8 +211,9 @@ def main(argv=None) -> int:
             "beat_restrike, piano, guitar, bass, of notes held into a kick (guitar: kick or snare), the share "
             "struck again there; recall_free, recall_free_exact, chords not read (a take without a chart), per lane, "
             "of the chunks after the first the share that come back to any earlier chunk (Jaccard >= 0.6), of "
-            "those the share exact (>= 0.9); recall_free_chance, the share of our own free takes' chunks that come "
-            "back with no return drawn (the pitched lanes free of the pull, the drums held; "
+            "those the share exact (>= 0.9); recall_free_chance (recall_free_chance_exact), the share of our own "
+            "free takes' chunks that come back (exactly) with no return drawn (every lane free of the pull, the "
+            "drums where they keep their kit, engine/kit.py; "
             f"{args.chance_takes} takes, seeds "
             f"{CHANCE_SEED}-{CHANCE_SEED + args.chance_takes - 1}): the loop draws returns at (recall_free - chance) "
             f"/ (1 - chance); counted {found['counts']}; the validation songs were not used"

@@ -161,7 +161,11 @@ class Arrangement:
             return False
         bar = check_int("bar", bar, 1, song.n_bars)
         text = " ".join((symbol or "").replace("|", " ").split())
-        beats = parse_bar(text or "N.C.", bar)
+        if bar > 1 and text[:1] in ("%", "."):  # read after the bar before, as in a chart: '%' repeats it, a '.'
+            before = self.chord_lane()[bar - 2][0] or "N.C."  # at the start holds its last chord
+            beats = parse_bars(f"| {before} | {text} |", first_bar=bar - 1)[1]
+        else:
+            beats = parse_bar(text or "N.C.", bar)
         chord = bar_text(beats)
         if not self.jobs.usable(f"Chord in bar {bar}"):
             return False

@@ -95,7 +95,11 @@ def snapshot(session: Session) -> Sketch | None:
         solos=list(mix.solos),
         path=str(session.path) if session.path else None,
         clean=session.history.is_clean,
-        generation={**session.settings.to_dict(), **session.arrangement.arrangement_settings()},
+        generation={
+            **session.settings.to_dict(),
+            **session.arrangement.arrangement_settings(),
+            **({"style": session.style} if session.style else {}),
+        },
     )
     return Sketch(list(session.takes), session.index, settings)
 
@@ -125,15 +129,30 @@ def restore(session: Session, sketch: Sketch, text: str = "Restore sketch") -> N
             session.set_key(generation.get("key", session.settings.key), generation.get("scale_lock"))
         except InvalidValue:
             pass
+    unknown_style = restore_style(session, generation.get("style"))
     session.events.emit("lanes")
     session.reel.change(State(tuple(sketch.takes), sketch.current), text)
-    dropped = list(settings.get(sketchfile.DROPPED) or [])
+    dropped = list(settings.get(sketchfile.DROPPED) or []) + unknown_style
     dropped += session.arrangement.restore_arrangement(generation)
     if dropped:  # the takes came back; what around them could not is said, never lost in silence
         session.events.error(
             "Part of the sketch could not be kept",
             "The sketch opened, but these were unusable and are left out: " + "; ".join(dropped) + ".",
         )
+
+
+def restore_style(session: Session, name: str | None) -> list[str]:
+    """The next Generate's style as the sketch saved it (none saved: Auto), without its tempo and swing (the
+    sketch's own come back); a style the loaded pack lacks is Auto, and said ([what was left out])."""
+    engine = session.jobs.engine
+    try:
+        style = engine.style_set.get(name) if engine is not None else None
+    except InvalidValue:
+        session.style = None
+        return [f"the style '{str(name)[:40]}' (this model pack has no such style: Auto)"]
+    session.style = style.name if style is not None else (name if engine is None else None)
+    session.events.emit("settings")
+    return []
 
 
 def open_sketch(session: Session, path: str | Path, text: str = OPEN_TEXT) -> bool:

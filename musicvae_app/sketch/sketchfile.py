@@ -355,6 +355,11 @@ def _window_settings(raw) -> dict:
         dropped.append(f"the chord chart ({what}; a chart is at most {MAX_CHART_CHARS:,})")
     if generation.get("chords_over_part") is True:  # played over a followed part
         kept["chords_over_part"] = True
+    style = generation.get("style")  # the next Generate's style, by name (the pack checks it when it opens)
+    if isinstance(style, str) and 0 < len(style) <= 64:
+        kept["style"] = style
+    elif style is not None:
+        dropped.append("the style (not a style's name)")
     try:  # and its sections
         sections = [s.to_dict() for s in sections_from_json(generation.get("sections"))]
     except SectionError as exc:

@@ -125,6 +125,11 @@ def _check_per_lane(name, value) -> float | tuple[float, ...]:
     return _lane_values(name, value, low, high, off)
 
 
+def _check_share(name, value) -> float | None:
+    """One share, 0-1 (None: unset)."""
+    return None if value is None else limits.check_float(name, value, 0.0, 1.0)
+
+
 def _check_lane_shares(name, value) -> tuple[float, ...] | None:
     """A groove rule's share per lane, 0-1: one number or five, as five (None: the rule is off)."""
     if value is None:
@@ -262,9 +267,16 @@ FIELDS: dict[str, Field] = _fields(
     Field("recall_free_chance", "one share or five, 0-1", None, _check_lane_shares,
           "per lane, takes without chords: chunks that come back by chance with no return drawn (returns are "
           "drawn at (recall_free - chance) / (1 - chance); unset: 0)", card=G),
+    Field("recall_free_chance_exact", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane, takes without chords: chunks that come back note for note by chance with no return drawn "
+          "(exact returns are drawn at (recall_free x recall_free_exact - it) / (1 - it); unset: as recall_free)",
+          card=G),
     Field("recall_free_pull", "one share or five, 0-1", None, _check_lane_shares,
           "per lane, takes without chords: the share of the pull toward the first chunk a pitched lane that does "
           "not return keeps (0 or unset: none)", card=G),
+    Field("free_bass_root", "a share, 0-1", None, _check_share,
+          "takes without chords: the share of bars whose bass lands on the root of the chord the upper lanes play, "
+          "on beat 1, as in real songs (unset: as the take plays)", card=G),
     Field("role_rest", "one share or five, 0-1", None, _check_lane_shares,
           "piano, guitar: 4-bar phrases the lane lays out in where the other comps (the rest unused)", card=G),
     Field("role_absent", "one share or five, 0-1", None, _check_lane_shares,
@@ -400,7 +412,9 @@ class CardDefaults:
     recall_free: tuple[float, ...] | None = _default("recall_free")
     recall_free_exact: tuple[float, ...] | None = _default("recall_free_exact")
     recall_free_chance: tuple[float, ...] | None = _default("recall_free_chance")
+    recall_free_chance_exact: tuple[float, ...] | None = _default("recall_free_chance_exact")
     recall_free_pull: tuple[float, ...] | None = _default("recall_free_pull")
+    free_bass_root: float | None = _default("free_bass_root")
     role_rest: tuple[float, ...] | None = _default("role_rest")
     role_absent: tuple[float, ...] | None = _default("role_absent")
     solo_rest: tuple[float, ...] | None = _default("solo_rest")

@@ -87,7 +87,8 @@ _ALIASES = {
 
 ACCEPTED_FORMS = (
     "a root A-G with an optional # or b, then one of: (major), m, 7, maj7, m7, mMaj7, dim, dim7, m7b5, aug, "
-    "sus2, sus4, 7sus4, 6, m6, 9, maj9, m9, add9, 5, and an optional /bass (C/E); N.C. for no chord, % to repeat"
+    "sus2, sus4, 7sus4, 6, m6, 9, maj9, m9, add9, 5, and an optional /bass (C/E); N.C. for no chord, % to repeat "
+    "the bar, . to hold the chord a beat; chords between bar lines share the bar (| C Am | F G |)"
 )
 NO_CHORD = ("N.C.", "NC", "N.C", "n.c.", "nc", "x")
 # The longest chart: a chord (or four) a bar for the longest sketch (MAX_SECTION_BARS bars). In text, 64

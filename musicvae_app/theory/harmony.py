@@ -33,6 +33,7 @@ from ..errors import InvalidValue
 from ..resources import resources_dir
 from . import keys
 from .chords import ROOT_NAMES
+from .harmony_attn import ATTN_FILE, attn_outputs
 from .harmony_decode import expected_agreement, family_marginals, forward_backward, mbr_path
 from .harmony_fine import FINE_FILE, fine_outputs, step_features
 from .harmony_net import mm, net_outputs, stacked_gru
@@ -356,6 +357,8 @@ class HarmonyModel:
     the first net's are averaged (log domain, renormalised). `melody` is the first of them, `melody_nets` all.
     fine: the weights of nets that read a melody at 16ths (theory/harmony_fine.py; `fine.npz`, ... beside the
     first, optional), averaged in the same way.
+    attn: the weights of transformer nets over the half bars (theory/harmony_attn.py; `attn.npz`, ... beside the
+    first, optional), averaged in the same way.
     """
 
     def __init__(
@@ -363,9 +366,11 @@ class HarmonyModel:
         params: dict[str, np.ndarray],
         melody: HarmonyModel | list[HarmonyModel] | None = None,
         fine: list[dict[str, np.ndarray]] | None = None,
+        attn: list[dict[str, np.ndarray]] | None = None,
     ):
         self.melody_nets = [] if melody is None else [melody] if isinstance(melody, HarmonyModel) else list(melody)
         self.fine_nets = list(fine or [])
+        self.attn_nets = list(attn or [])
         self.melody = self.melody_nets[0] if self.melody_nets else None
         self.p = {k: np.asarray(v) for k, v in params.items()}
         self.layers = int(self.p.get("layers", np.array(1)))
@@ -387,15 +392,16 @@ class HarmonyModel:
         with np.load(path) as data:
             params = {k: data[k] for k in data.files}
         folder = os.path.dirname(path) or "."
-        melody, fine = [], []
+        melody, fine, attn = [], [], []
         if not MELODY_FILE.fullmatch(os.path.basename(path)):
             for name in sorted(f for f in os.listdir(folder) if MELODY_FILE.fullmatch(f)):  # melody.npz first
                 with np.load(os.path.join(folder, name)) as data:
                     melody.append(cls({k: data[k] for k in data.files}))
-            for name in sorted(f for f in os.listdir(folder) if FINE_FILE.fullmatch(f)):
-                with np.load(os.path.join(folder, name)) as data:
-                    fine.append({k: data[k] for k in data.files})
-        return cls(params, melody, fine)
+            for pattern, into in ((FINE_FILE, fine), (ATTN_FILE, attn)):
+                for name in sorted(f for f in os.listdir(folder) if pattern.fullmatch(f)):
+                    with np.load(os.path.join(folder, name)) as data:
+                        into.append({k: data[k] for k in data.files})
+        return cls(params, melody, fine, attn)
 
     # the net
     def outputs(self, x: np.ndarray) -> np.ndarray:
@@ -417,8 +423,8 @@ class HarmonyModel:
     def ensemble_posteriors(
         self, arr: np.ndarray, n_halves: int, beats_per_bar: float
     ) -> tuple[np.ndarray, np.ndarray]:
-        """The first net's, every melody net's and every fine net's log probabilities, averaged (log domain,
-        renormalised).
+        """The first net's, every melody net's, every fine net's and every attn net's log probabilities, averaged
+        (log domain, renormalised).
 
         One-layer nets run together (harmony_net.net_outputs), so the ensemble costs about what one net does."""
         nets = [self, *self.melody_nets]
@@ -426,9 +432,12 @@ class HarmonyModel:
         one = [n for n in nets if n.layers == 1]
         outs = net_outputs([n.p for n in one], [feats[n.version] for n in one]) if one else []
         outs += [n.outputs(feats[n.version]) for n in nets if n.layers != 1]
-        if self.fine_nets:
+        if self.fine_nets or self.attn_nets:
             steps = step_features(arr, n_halves, beats_per_bar)
             outs += [fine_outputs(p, steps) for p in self.fine_nets]
+        if self.attn_nets:
+            v2 = feats[2] if 2 in feats else rotated_inputs(*features(arr, n_halves, beats_per_bar, 2))
+            outs += [attn_outputs(p, v2, steps) for p in self.attn_nets]
         posts = [read_outputs(o) for o in outs]
         log_post = _log_softmax(sum(c for c, _ in posts) / len(posts))
         return log_post, _log_softmax(sum(k for _, k in posts) / len(posts))
@@ -476,7 +485,7 @@ class HarmonyModel:
         n_bars = max(1, last_bar) if bars is None else int(bars)
         if n_bars < 1:
             raise InvalidValue(f"bars {bars!r} is less than 1: give the number of bars to chart, or leave it out")
-        if (self.melody_nets or self.fine_nets) and melody_like(arr):
+        if (self.melody_nets or self.fine_nets or self.attn_nets) and melody_like(arr):
             log_post, log_key = self.ensemble_posteriors(arr, 2 * n_bars, beats_per_bar)
         else:
             log_post, log_key = self.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.version))

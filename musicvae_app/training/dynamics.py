@@ -176,6 +176,7 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0, primers=()) -> t
     per = [[[] for _ in range(STEPS)] for _ in GROUPS]
     half_heard: list[tuple[list[float], int]] = []  # per take: its ghost candidates, its snare hits
     was, engine.post.ghost = engine.post.ghost, None  # measured without ghost notes
+    was_primed, engine.post.ghost_primer = engine.post.ghost_primer, None
     try:
         for seed in range(seeds):
             takes = [(engine.generate(steps=8, seed=seed, **extra), 0) for extra in ({}, {"chords": "Am F C G"})]
@@ -195,7 +196,7 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0, primers=()) -> t
             hits = sum(1 for pitch, *_ in note_confidences(form, DRUMS) if pitch in SNARES)
             half_heard.append((_half_heard(form), hits))
     finally:
-        engine.post.ghost = was
+        engine.post.ghost, engine.post.ghost_primer = was, was_primed
     points = np.linspace(0, 100, CONFIDENCE_POINTS)
     out = []
     for rows in per:

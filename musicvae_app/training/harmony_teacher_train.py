@@ -29,46 +29,23 @@ import numpy as np
 from ..theory.harmony import (
     DEFAULT_WEIGHTS,
     MELODY_FILE,
-    N_CHORDS,
     NO_CHORD,
     HarmonyModel,
     read_outputs,
     rotated_inputs,
 )
+from ..theory.harmony_fine import FINE_FILE, fine_outputs, step_features
 from ..theory.harmony_net import net_outputs
 from . import harmony_data as hd
+from .harmony_common import band_target, log_softmax, set_lr, soft_step, soft_target
 from .train_harmony import CACHE, NET_KEYS, build, export, family, make_net
-
-
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    m = x.max(axis=-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
-
-
-def soft_target(gold: np.ndarray, teacher: np.ndarray | None, mix: float) -> tuple[np.ndarray, np.ndarray]:
-    """(targets (T, 84), mask (T,)) of a POP909 crop: the people's label, mixed with the teacher's marginals
-    (weight `mix`) where given; half bars labelled N are left out."""
-    mask = gold != NO_CHORD
-    target = np.zeros((len(gold), N_CHORDS), dtype=np.float32)
-    target[np.flatnonzero(mask), gold[mask]] = 1.0
-    if teacher is not None and mix > 0:
-        t = teacher.astype(np.float32)
-        t /= np.maximum(t.sum(axis=1, keepdims=True), 1e-9)
-        target = (1.0 - mix) * target + mix * t
-    return target, mask
-
-
-def band_target(item: dict) -> tuple[np.ndarray, np.ndarray]:
-    """(targets, mask) of a teacher-labelled melody: the teacher's marginals where it was confident."""
-    t = item["soft"].astype(np.float32)
-    return t / np.maximum(t.sum(axis=1, keepdims=True), 1e-9), item["mask"].copy()
 
 
 # --- dev figures ------------------------------------------------------------------------------------
 def shipped_nets(folder: str) -> tuple[HarmonyModel, dict[str, dict]]:
     """The shipped first net (its decoding is used) and the shipped melody nets by file name."""
     first = HarmonyModel.load(os.path.join(folder, "harmony.npz"))
-    names = sorted(f for f in os.listdir(folder) if MELODY_FILE.fullmatch(f))
+    names = sorted(f for f in os.listdir(folder) if MELODY_FILE.fullmatch(f) or FINE_FILE.fullmatch(f))
     nets = {}
     for name in names:
         with np.load(os.path.join(folder, name)) as data:
@@ -78,6 +55,11 @@ def shipped_nets(folder: str) -> tuple[HarmonyModel, dict[str, dict]]:
 
 def net_posts(params: dict, songs_by_version: dict[int, list[dict]]) -> list[np.ndarray]:
     """One net's log chord posteriors per dev song's melody (the songs' order)."""
+    if "step_w" in params:  # a fine net (theory/harmony_fine)
+        return [
+            read_outputs(fine_outputs(params, step_features(s["melody"], len(s["halves"]), 4)))[0]
+            for s in songs_by_version[2]
+        ]
     version = int(params.get("features", np.array(1)))
     out = []
     for s in songs_by_version[version]:
@@ -93,7 +75,7 @@ def score(first: HarmonyModel, posts: list[list[np.ndarray]], songs: list[dict])
         prof, _ = s["feats"]["melody"]
         if not prof.sum() > 0:
             continue
-        log_post = _log_softmax(sum(p[i] for p in posts) / len(posts))
+        log_post = log_softmax(sum(p[i] for p in posts) / len(posts))
         path = np.array(first.decode(log_post, 1)[0][1])
         ref = s["halves"]
         m = ref != NO_CHORD
@@ -151,11 +133,12 @@ def train(args) -> None:
     kinds_p = np.array([args.melody_share, 0.2 * rest, 0.15 * rest, 0.25 * rest])
     run = os.path.join(args.checkpoints, args.run_name)
     os.makedirs(args.checkpoints, exist_ok=True)
-    key_ce = torch.nn.CrossEntropyLoss(ignore_index=NO_CHORD)
     best_alone, best_ens, t0, step, log = -1.0, -1.0, time.time(), 0, []
     while time.time() - t0 < args.minutes * 60 and (not args.max_steps or step < args.max_steps):
         frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
         band_share = args.band_share + (args.band_share_end - args.band_share) * frac
+        if args.cosine:  # warm-up over 200 steps, then cosine decay over the run's wall time
+            set_lr(opt, args.lr, step + 1, frac, True)
         net.train()
         profs, scals, targets, masks, keys = [], [], [], [], []
         for _ in range(args.batch):
@@ -179,20 +162,15 @@ def train(args) -> None:
             masks.append(mask[sl])
             keys.append(key)
         chord, key = net(torch.from_numpy(np.stack(profs)), torch.from_numpy(np.stack(scals)))
-        tgt = torch.from_numpy(np.stack(targets))
-        msk = torch.from_numpy(np.stack(masks)).float()
-        nll = -(tgt * torch.log_softmax(chord, dim=-1)).sum(-1)
-        loss = (nll * msk).sum() / msk.sum().clamp(min=1.0) + 0.2 * key_ce(key, torch.tensor(keys))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
+        loss = soft_step(net, opt, chord, key, targets, masks, keys)
         step += 1
         if step % args.eval_every == 0:
             params = export(net, 1, 2)
             alone = score(first, [net_posts(params, by_version)], dev)
-            line = {"step": step, "s": round(time.time() - t0), "loss": round(loss.item(), 3), "alone": alone}
+            line = {"step": step, "s": round(time.time() - t0), "loss": round(loss, 3), "alone": alone}
             np.savez(run + "_last.npz", **params)
+            if args.keep_all:
+                np.savez(run + f"_step{step}.npz", **params)
             if alone > best_alone - 0.004:  # near the best alone: also measure the ensembles
                 line.update(dev_figures(params, first, shipped, by_version))
                 ens = max(v for k, v in line.items() if k.startswith(("shipped+", "it for")))
@@ -231,6 +209,8 @@ def main(argv=None) -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--minutes", type=float, default=25.0)
     ap.add_argument("--max-steps", type=int, default=0)
+    ap.add_argument("--keep-all", action="store_true", help="keep every evaluated checkpoint (RUN_stepN.npz)")
+    ap.add_argument("--cosine", action="store_true", help="warm-up, then cosine lr decay over --minutes")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", default=None, help="start from a melody net of the same shape (.npz)")

@@ -21,11 +21,12 @@ import time
 
 import numpy as np
 
-from ..theory.harmony import N_CHORDS, N_Q, NO_CHORD, HarmonyModel, _check, features, read_outputs, rotated_inputs
+from ..theory.harmony import N_CHORDS, N_Q, NO_CHORD, HarmonyModel, read_outputs
 from ..theory.harmony_fine import N_STEP, STEPS
 from ..theory.harmony_fine import step_features as fine_steps
-from ..theory.harmony_net import net_outputs
+from . import harmony_common as hc
 from . import harmony_data as hd
+from .harmony_common import shipped_logs
 from .train_harmony import CACHE, family
 
 FINE_CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "fine")
@@ -125,24 +126,6 @@ def export(net) -> dict[str, np.ndarray]:
     return p
 
 
-def shipped_logs(model: HarmonyModel, songs: list[dict]) -> list[list[tuple[np.ndarray, np.ndarray]]]:
-    """Per dev song, each shipped melody-ensemble net's (log p(chord), log p(key)) on the melody alone."""
-    nets = [model, *model.melody_nets]
-    out = []
-    for s in songs:
-        arr = _check(s["melody"])
-        n = len(s["halves"])
-        feats = {v: rotated_inputs(*features(arr, n, 4, v)) for v in {m.version for m in nets}}
-        outs = net_outputs([m.p for m in nets], [feats[m.version] for m in nets])
-        out.append([read_outputs(o) for o in outs])
-    return out
-
-
-def _log_softmax(x: np.ndarray) -> np.ndarray:
-    m = x.max(axis=-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
-
-
 def dev_scores(model: HarmonyModel, songs, shipped, mine, weights=(1.0,)) -> dict[str, float]:
     """Half-bar root + family agreement on dev: 'alone' (this net, shipped decode), 'ens' (three shipped nets),
     'ens+w' (the three and this net at weight w, log domain), and their half-bar counts of hits."""
@@ -153,9 +136,9 @@ def dev_scores(model: HarmonyModel, songs, shipped, mine, weights=(1.0,)) -> dic
         m = ref != NO_CHORD
         total += int(m.sum())
         base = sum(c for c, _ in logs)
-        cands = {"alone": c_mine, "ens": _log_softmax(base / len(logs))}
+        cands = {"alone": c_mine, "ens": hc.log_softmax(base / len(logs))}
         for w in weights:
-            cands[f"ens+{w:g}"] = _log_softmax((base + w * c_mine) / (len(logs) + w))
+            cands[f"ens+{w:g}"] = hc.log_softmax((base + w * c_mine) / (len(logs) + w))
         for name, lp in cands.items():
             path = np.array(model.decode(lp, 1)[0][1])
             hits[name] += int((family(path)[m] == family(ref)[m]).sum())
@@ -185,7 +168,6 @@ def train(args) -> None:
     net = make_net(args.channels, args.hidden, args.att, args.dropout)
     print(f"parameters: {sum(p.numel() for p in net.parameters())}", flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    ce = torch.nn.CrossEntropyLoss(ignore_index=NO_CHORD, label_smoothing=args.label_smoothing)
     os.makedirs(FINE_CACHE, exist_ok=True)
     run = os.path.join(FINE_CACHE, args.run_name)
     best = {"alone": -1.0, "ens": -1.0}
@@ -194,9 +176,8 @@ def train(args) -> None:
     while time.time() - t0 < args.minutes * 60 and (not args.max_steps or step < args.max_steps):
         net.train()
         frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
-        for group in opt.param_groups:
-            group["lr"] = args.lr * min(1.0, step / 200) * (0.5 * (1.0 + np.cos(np.pi * frac)) if args.cosine else 1)
-        xs, ys, keys = [], [], []
+        hc.set_lr(opt, args.lr, step, frac, args.cosine)
+        xs, targets, masks, keys = [], [], [], []
         for _ in range(args.batch):
             s = tr[rng.integers(len(tr))]
             start = 2 * rng.integers(0, (len(s["halves"]) - args.crop) // 2 + 1)
@@ -204,22 +185,19 @@ def train(args) -> None:
             if rng.random() < args.octave_p:  # the same line an octave up or down: register is not harmony
                 x[:, 26] = np.where(x[:, 24] == 0, x[:, 26] + rng.choice((-0.5, 0.5)), 0.0)
             xs.append(x)
-            ys.append(s["halves"][start : start + args.crop])
+            target, mask = hc.pop_target(s["halves"][start : start + args.crop], args.label_smoothing)
+            targets.append(target)
+            masks.append(mask)
             keys.append(s["key"])
         chord, key = net(torch.from_numpy(np.stack(xs)))
-        y = torch.from_numpy(np.stack(ys))
-        loss = ce(chord.reshape(-1, N_CHORDS), y.reshape(-1)) + 0.2 * ce(key, torch.tensor(keys))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
+        loss = hc.soft_step(net, opt, chord, key, targets, masks, keys, key_smoothing=args.label_smoothing)
         step += 1
         if step % args.eval_every == 0:
             params = export(net)
             r = dev_scores(model, dev, shipped, numpy_logs(params, dev), (1.0, 2.0))
             history.append({"step": step, "seconds": round(time.time() - t0), **r})
             print(
-                f"step {step} {time.time() - t0:.0f}s loss {loss.item():.3f} dev "
+                f"step {step} {time.time() - t0:.0f}s loss {loss:.3f} dev "
                 + " ".join(f"{k} {v:.4f}" for k, v in r.items()),
                 flush=True,
             )
@@ -272,7 +250,7 @@ def compare(args) -> None:
                 continue
             hits = total = b_hits = b_total = 0
             for i, s in enumerate(dev):
-                lp = _log_softmax(sum(logs[n][i] for n in combo) / len(combo))
+                lp = hc.log_softmax(sum(logs[n][i] for n in combo) / len(combo))
                 path = np.array(model.decode(lp, 1)[0][1])
                 ref = s["halves"]
                 m = ref != NO_CHORD
@@ -290,24 +268,16 @@ def compare(args) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="/work/shared/data/pop909")
+    hc.add_run_args(ap, run_name="fine")
     ap.add_argument("--shipped", default=None, help="the shipped harmony.npz (its melody nets are found beside it)")
     ap.add_argument("--channels", type=int, default=32)
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--att", type=int, default=32)
     ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--crop", type=int, default=128, help="half bars a training crop")
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--label-smoothing", type=float, default=0.1)
     ap.add_argument("--octave-p", type=float, default=0.3)
     ap.add_argument("--cosine", action="store_true")
-    ap.add_argument("--minutes", type=float, default=40.0)
-    ap.add_argument("--max-steps", type=int, default=0)
-    ap.add_argument("--eval-every", type=int, default=250)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--run-name", default="fine")
     ap.add_argument("--compare", nargs="*", default=None, help="fine checkpoints: print dev figures of ensembles")
     args = ap.parse_args(argv)
     compare(args) if args.compare is not None else train(args)

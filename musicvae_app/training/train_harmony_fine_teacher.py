@@ -32,13 +32,13 @@ import time
 
 import numpy as np
 
-from ..theory.harmony import DEFAULT_WEIGHTS, N_CHORDS, NO_CHORD, HarmonyModel, features
+from ..theory.harmony import DEFAULT_WEIGHTS, features
 from ..theory.harmony_fine import STEPS
 from ..theory.harmony_fine import step_features as fine_steps
 from . import harmony_band as hb
-from .harmony_teacher_train import band_target
-from .train_harmony import family
-from .train_harmony_fine import _log_softmax, build, export, make_net, numpy_logs, shipped_logs
+from . import harmony_common as hc
+from .harmony_common import DevBench, band_target, pop_target
+from .train_harmony_fine import build, export, make_net, numpy_logs
 
 CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "fineteach")
 
@@ -96,54 +96,6 @@ def build_band(band_pkl: str, data: str, out: str) -> list[dict]:
     return kept
 
 
-def pop_target(gold: np.ndarray, smoothing: float) -> tuple[np.ndarray, np.ndarray]:
-    """(targets (T, 84), mask) of a POP909 crop: the people's label, smoothed as CrossEntropyLoss does."""
-    mask = gold != NO_CHORD
-    target = np.full((len(gold), N_CHORDS), smoothing / N_CHORDS, dtype=np.float32)
-    target[np.flatnonzero(mask), gold[mask]] += 1.0 - smoothing
-    return target, mask
-
-
-class DevBench:
-    """Dev figures (half-bar root + family, melody alone, the app's decode) of a candidate fine net, alone and with
-    the shipped melody ensemble's nets."""
-
-    def __init__(self, shipped: str, songs: list[dict]) -> None:
-        self.model = HarmonyModel.load(shipped)
-        self.dev = [s for s in songs if s["split"] == "dev" and len(s["melody"])]
-        names = ["harmony", *[f"melody{i + 1}" for i in range(len(self.model.melody_nets))]]
-        self.logs: dict[str, list[np.ndarray]] = {n: [] for n in names}
-        for per_song in shipped_logs(self.model, self.dev):
-            for name, (c, _) in zip(names, per_song):
-                self.logs[name].append(c)
-        for i, p in enumerate(self.model.fine_nets):
-            self.logs[f"fine{i + 1}"] = [c for c, _ in numpy_logs(p, self.dev)]
-
-    def score(self, logs: list[list[np.ndarray]]) -> float:
-        hit = total = 0
-        for i, s in enumerate(self.dev):
-            lp = _log_softmax(sum(x[i] for x in logs) / len(logs))
-            path = np.array(self.model.decode(lp, 1)[0][1])
-            m = s["halves"] != NO_CHORD
-            hit += int((family(path)[m] == family(s["halves"])[m]).sum())
-            total += int(m.sum())
-        return hit / max(total, 1)
-
-    def figures(self, params: dict) -> dict[str, float]:
-        mine = [c for c, _ in numpy_logs(params, self.dev)]
-        out = {"alone": self.score([mine]), "shipped": self.shipped_figure()}
-        out["shipped+it"] = self.score([*self.logs.values(), mine])
-        for name in self.logs:
-            if name != "harmony":
-                out[f"it for {name}"] = self.score([v for n, v in self.logs.items() if n != name] + [mine])
-        return out
-
-    def shipped_figure(self) -> float:
-        if not hasattr(self, "_shipped"):
-            self._shipped = self.score(list(self.logs.values()))
-        return self._shipped
-
-
 def train(args) -> None:
     import torch
 
@@ -158,7 +110,6 @@ def train(args) -> None:
     print(f"shipped ensemble ({', '.join(bench.logs)}) on dev: {bench.shipped_figure():.4f}", flush=True)
     net = make_net(args.channels, args.hidden, args.att, args.dropout)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=args.weight_decay)
-    key_ce = torch.nn.CrossEntropyLoss(ignore_index=NO_CHORD)
     os.makedirs(args.checkpoints, exist_ok=True)
     run = os.path.join(args.checkpoints, args.run_name)
     best = {"alone": -1.0, "ens": -1.0}
@@ -167,9 +118,8 @@ def train(args) -> None:
     while time.time() - t0 < args.minutes * 60 and (not args.max_steps or step < args.max_steps):
         net.train()
         frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
-        band_share = args.band_share + (args.band_share_end - args.band_share) * frac
-        for group in opt.param_groups:
-            group["lr"] = args.lr * min(1.0, step / 200) * (0.5 * (1.0 + np.cos(np.pi * frac)) if args.cosine else 1)
+        band_share = hc.band_share(args, frac)
+        hc.set_lr(opt, args.lr, step, frac, args.cosine)
         xs, targets, masks, keys = [], [], [], []
         for _ in range(args.batch):
             if band and rng.random() < band_share:
@@ -187,19 +137,12 @@ def train(args) -> None:
             masks.append(mask[start : start + args.crop])
             keys.append(s["key"])
         chord, key = net(torch.from_numpy(np.stack(xs)))
-        tgt = torch.from_numpy(np.stack(targets))
-        msk = torch.from_numpy(np.stack(masks)).float()
-        nll = -(tgt * torch.log_softmax(chord, dim=-1)).sum(-1)
-        loss = (nll * msk).sum() / msk.sum().clamp(min=1.0) + 0.2 * key_ce(key, torch.tensor(keys))
-        opt.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
+        loss = hc.soft_step(net, opt, chord, key, targets, masks, keys)
         step += 1
         if step % args.eval_every == 0:
             params = export(net)
-            r = bench.figures(params)
-            history.append({"step": step, "seconds": round(time.time() - t0), "loss": round(loss.item(), 3), **r})
+            r = bench.figures([c for c, _ in numpy_logs(params, bench.dev)])
+            history.append({"step": step, "seconds": round(time.time() - t0), "loss": round(loss, 3), **r})
             print(
                 json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in history[-1].items()}), flush=True
             )
@@ -218,8 +161,8 @@ def train(args) -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", default="/work/shared/data/pop909")
-    ap.add_argument("--band", default="/tmp/teacher/band.pkl", help="harmony_teacher's labelled band-midi leads")
+    hc.add_run_args(ap, run_name="FT")
+    hc.add_band_args(ap)
     ap.add_argument("--band-data", default="/work/shared/data/band-midi")
     ap.add_argument("--band-cache", default=os.path.join(CACHE, "band_fine.pkl"))
     ap.add_argument("--shipped", default=DEFAULT_WEIGHTS, help="the shipped harmony.npz (melody/fine nets beside it)")
@@ -228,20 +171,10 @@ def main(argv=None) -> None:
     ap.add_argument("--hidden", type=int, default=64)
     ap.add_argument("--att", type=int, default=32)
     ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--crop", type=int, default=128, help="half bars a training crop")
-    ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--weight-decay", type=float, default=1e-4)
     ap.add_argument("--label-smoothing", type=float, default=0.1)
     ap.add_argument("--octave-p", type=float, default=0.3)
-    ap.add_argument("--band-share", type=float, default=0.5, help="share of crops from band-midi at the start")
-    ap.add_argument("--band-share-end", type=float, default=0.1, help="... and at the end (linear)")
     ap.add_argument("--cosine", action="store_true")
-    ap.add_argument("--minutes", type=float, default=40.0)
-    ap.add_argument("--max-steps", type=int, default=0)
-    ap.add_argument("--eval-every", type=int, default=250)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--run-name", default="FT")
     train(ap.parse_args(argv))
 
 

@@ -107,6 +107,15 @@ class ValueSlider(QWidget):
         self.valueChanged.emit(self.value())
 
 
+class WholeLabel(QLabel):
+    """A one-line label drawn whole or not at all: on a narrow window "sketch in G major" never shows as "sketch"
+    (what it says is in the status bar and the Key box's tooltip too)."""
+
+    def paintEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        if self.fontMetrics().horizontalAdvance(self.text()) <= self.contentsRect().width():
+            super().paintEvent(event)
+
+
 class DragHandle(QLabel):
     """Press and drag out of the window: starts a QDrag carrying whatever `make_mime` returns."""
 
@@ -216,7 +225,7 @@ class GenerateBar(QWidget):
         self.scale_lock = QCheckBox("Scale lock")
         self.scale_lock.setObjectName("scaleLock")
         self.scale_lock.setToolTip("Keep every pitched note of the next Generate in the key's scale (drums untouched)")
-        self.key_info = QLabel()  # the estimated keys: of the take on screen and of the primer
+        self.key_info = WholeLabel()  # the estimated keys: of the take on screen and of the primer
         self.key_info.setObjectName("keyInfo")
         self.key_info.setProperty("role", "dim")
         self.key_info.setMinimumWidth(40)
@@ -383,6 +392,12 @@ class GenerateBar(QWidget):
         self.scale_lock.blockSignals(True)
         self.scale_lock.setChecked(bool(scale_lock))
         self.scale_lock.blockSignals(False)
+
+    def show_style(self, name: str | None) -> None:
+        """Show the session's style (None: Auto) without sending it back."""
+        self.style.blockSignals(True)
+        self.style.setCurrentIndex(max(self.style.findData(name) if name else 0, 0))
+        self.style.blockSignals(False)
 
     def set_styles(self, styles: list[tuple[str, str]]) -> None:
         """The pack's styles (name, one line; "Auto" first) as the Style box's entries, each line its tooltip."""

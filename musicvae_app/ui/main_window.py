@@ -326,6 +326,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             if self.bar.seed_value() != seed:
                 self.bar.seed.setText("" if seed is None else str(seed))
             self.bar.show_key(self.session.settings.key, self.session.settings.scale_lock)
+            self.bar.show_style(self.session.style)
         elif event in ("primer", "part"):
             self._show_primer()
             self._show_key_info(self.session.take_key())
@@ -467,6 +468,7 @@ class MainWindow(MessagesMixin, QMainWindow):
             self.bar.noise.set_value(card.noise)
             self.bar.threshold.set_value(card.threshold)
         self.bar.set_styles(engine.styles())
+        self.bar.show_style(self.session.style)  # a sketch restored while the pack loaded keeps its style
         self.engineReady.emit()
         self.session.set_engine(engine)  # a Generate clicked while the pack loaded runs now
         QTimer.singleShot(0, self.playback, slot(self.playback.ensure_outputs))  # then the MIDI ports and the synth

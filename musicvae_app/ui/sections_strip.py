@@ -1,6 +1,7 @@
 """The sections strip under the chord lane: intro / verse / chorus / bridge / outro as coloured blocks over bars.
 
-Drag across bars (or click one, or a section) and pick a name from the menu that opens (or "Unmark");
+Drag across bars (or click one, or a section) and pick a name from the menu that opens (or "Unmark"; a
+section's menu sets its Energy 1-5, shown on the block as "chorus @5" when set);
 Sketch > Song form… types the whole form. A name that comes back plays its first time's music again with
 a variation at the next Generate, and the drums fill into every section (engine/sections.py). The strip
 shares the lanes' time axis (ui/bar_strip.py's BarStrip); marking goes through Session.mark_section.
@@ -63,7 +64,9 @@ class SectionsStrip(BarStrip):
     def __init__(self):
         super().__init__(SECTIONS_HEIGHT, SectionsViewBox())
         self.setObjectName("sectionsStrip")
-        self.setToolTip("Sections: drag across bars (or click) and pick intro, verse, chorus…")
+        self.setToolTip(
+            "Sections: drag across bars (or click) and pick intro, verse, chorus…; click a section for its energy 1-5"
+        )
         plot = self.getPlotItem()
         self.blocks = pg.BarGraphItem(x0=[], x1=[], y0=[], y1=[], brushes=[], pen=pg.mkPen("#1c1e24", width=1))
         self.blocks.setZValue(-2)
@@ -89,10 +92,13 @@ class SectionsStrip(BarStrip):
         x1 = np.array([s.end * BEATS_PER_BAR for s in sections], dtype=float)
         brushes = [pg.mkBrush(section_colour(s)) for s in sections]
         self.blocks.setOpts(x0=x0, x1=x1, y0=np.zeros(len(sections)), y1=np.ones(len(sections)), brushes=brushes)
-        for s in sections:
-            item = pg.TextItem(s.name, color="#f4f6fa", anchor=(0, 0.5))
+        for s in sections:  # an energy set by the musician is shown as typed ("chorus @5"); the tooltip says it
+            item = pg.TextItem(
+                s.name if s.energy is None else f"{s.name} @{s.energy}", color="#f4f6fa", anchor=(0, 0.5)
+            )
             item.setPos((s.start - 1) * BEATS_PER_BAR + 0.15, 0.5)
-            item.setToolTip(f"{s.name}: bars {s.start}-{s.end}")
+            whose = "set" if s.energy is not None else f"a {s.kind}'s own"
+            item.setToolTip(f"{s.name}: bars {s.start}-{s.end}, energy {s.level} of 5 ({whose}; click to change)")
             plot.addItem(item)
             self.labels.append(item)
 
@@ -143,6 +149,9 @@ class SectionsStrip(BarStrip):
         other = menu.addAction("Other name…")
         other.setObjectName("section_other")
         other.triggered.connect(lambda: self._other_name(first, last))
+        section = self.section_at(first)
+        if section is not None and (section.start, section.end) == (first, last):
+            self._energy_menu(menu, section)
         menu.addSeparator()
         clear = menu.addAction("Unmark")
         clear.setObjectName("section_unmark")
@@ -152,6 +161,18 @@ class SectionsStrip(BarStrip):
         x, _width = self.bar_rect(first, last)
         menu.popup(self.viewport().mapToGlobal(QPoint(max(x, 0), self.viewport().height())))
         return menu
+
+    def _energy_menu(self, menu: QMenu, section: Section) -> None:
+        """Energy 1-5 of a marked section (1 lightest, 5 fullest), the current one checked: "name @N" marked again."""
+        energy = menu.addMenu(f"Energy ({section.level})")
+        energy.setObjectName("sectionEnergyMenu")
+        name, first, last = section.name, section.start, section.end
+        for level in range(1, 6):
+            action = energy.addAction(f"{level}" + {1: " (lightest)", 5: " (fullest)"}.get(level, ""))
+            action.setObjectName(f"section_energy_{level}")
+            action.setCheckable(True)
+            action.setChecked(level == section.level)
+            action.triggered.connect(lambda _=False, n=level: self.markRequested.emit(f"{name} @{n}", first, last))
 
     def _other_name(self, first: int, last: int) -> None:
         name, ok = QInputDialog.getText(self, "Section name", f"Name bars {first}-{last} ('chorus @5': energy 1-5):")
