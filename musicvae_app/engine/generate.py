@@ -21,7 +21,7 @@ from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy, free_bass, fuller, kept_fills, roles
+from . import energy, form_roles, free_bass, fuller, kept_fills, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import LoopRun, finish_probs
@@ -278,7 +278,11 @@ class Generation:
                 roles.follow(
                     probs, lanes_given, g.role_rest, g.role_absent, free_bars, threshold, self.cfg.bars, spb_all, seed
                 )
-            elif plan is not None and not sections and g.role_rest is not None:
+            elif plan is not None and sections and g.role_rest is not None:  # the same, the repeats kept
+                alone = chord_source == "asked" and source != "primer" and call.lineup is None
+                feats = plan.features.cpu().numpy()
+                form_roles.play(probs, g, sections, free_bars, threshold, self.cfg.bars, spb_all, seed, feats, alone)
+            elif plan is not None and g.role_rest is not None:
                 feats = plan.features.cpu().numpy()  # one of piano and guitar comps, the other lays out (roles.py)
                 if chord_source == "asked" and source != "primer" and call.lineup is None:  # a chart alone
                     roles.sit_out(

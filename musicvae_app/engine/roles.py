@@ -37,10 +37,14 @@ def balance(
     bar_steps: int,
     seed: int,
     features: np.ndarray | None = None,
+    copies: dict | None = None,
 ) -> dict:
     """In place on probs (5, B, steps, 128) after the loop; rest: the card's role_rest (piano, guitar first);
     free: (bars, 5) what the take may change; features: (chunks, B, bars * 24) the plan's chord features, or None
-    (a guitar chunk comes back unmoved). Returns how many chunks laid out and came back."""
+    (a guitar chunk comes back unmoved); copies: {chunk: the chunks of a form's repeated sections that play it
+    again} (form_roles.py), counted as doing what their first time does (form_roles.mirror makes them do it).
+    Returns how many chunks laid out and came back."""
+    copies = copies or {}
     chunk = chunk_bars * bar_steps
     n = probs.shape[2] // chunk
     rng = np.random.default_rng([int(seed), 29, 2])
@@ -64,7 +68,7 @@ def balance(
             if src is None:
                 continue
             _replay_chunk(probs, GUITAR, b, src, c, chunk, chunk_bars, bar_steps, features)
-            bars[1, c] = bars[1, src]
+            bars[1, [c, *copies.get(int(c), ())]] = bars[1, src]
             done["came_back"] += 1
         # the piano lays out (chunk by chunk) over the guitar until it is silent in its share of the guitar's bars
         want = rng.binomial(int(bars[1, 1:].sum()), float(rest[PIANO]))
@@ -73,7 +77,7 @@ def balance(
             if int((bars[1, 1:] & ~bars[0, 1:]).sum()) + chunk_bars // 2 > want:
                 break
             probs[PIANO, b, c * chunk : (c + 1) * chunk] = 0.0
-            bars[0, c] = False
+            bars[0, [c, *copies.get(int(c), ())]] = False
             done["laid_out"] += 1
     return done
 
@@ -153,6 +157,7 @@ def sit_out(
     seed: int,
     solo=None,
     features: np.ndarray | None = None,
+    solo_free: np.ndarray | None = None,
 ) -> int:
     """In place on probs (5, B, steps, 128), under a chart alone (the musician typed chords, no primer, no part, no
     lineup asked): where the guitar plays the take (after its first chunk), the piano sits the whole take out at
@@ -165,7 +170,8 @@ def sit_out(
     where a real piano is absent throughout: 0.10 of 2,548 bars of training windows; ours, under a chart, about a
     quarter): in a take the piano sat out, guitar chunks with silent bars come back as its nearest fully playing
     chunk moved to the new chords (as `balance` brings it back) until it rests in about that share of the
-    changeable bars (drawn per take), so the chart keeps a comping instrument. features: as `balance`'s. Returns how
+    changeable bars (drawn per take), so the chart keeps a comping instrument. features: as `balance`'s; solo_free:
+    the bars the guitar's comeback may change (a form's repeats left to form_roles.mirror), else free. Returns how
     many takes sat out."""
     done = 0
     if absent is None or float(absent[PIANO]) <= 0.0:
@@ -188,7 +194,8 @@ def sit_out(
                     part[...] = np.where(part > 0, 1.0 / (1.0 + np.exp(-(_logit(part) + shift))), 0.0)
             if solo is not None:
                 back = np.random.default_rng([int(seed), 29, 5, b])  # its own draws: the next take's stay as they were
-                _guitar_back(probs, b, free, threshold, chunk_bars, bar_steps, float(solo[GUITAR]), back, features)
+                back_free = free if solo_free is None else solo_free
+                _guitar_back(probs, b, back_free, threshold, chunk_bars, bar_steps, float(solo[GUITAR]), back, features)
             done += 1
     return done
 
