@@ -71,6 +71,7 @@ def play(probs, card, sections, free, threshold: float, chunk_bars: int, bar_ste
     n_bars = probs.shape[2] // bar_steps
     mapping = repeat_map(list(sections), n_bars)
     first = first_times(free, mapping)
+    start = 0 if any(s.start == 1 for s in sections) else 1  # an intro (the form's first section) is a section too
     before = probs[list(LANES_WITH_ROLES)].copy()
     done = {"sat_out": 0}
     if alone:
@@ -81,6 +82,8 @@ def play(probs, card, sections, free, threshold: float, chunk_bars: int, bar_ste
         )
         before[0] = probs[roles.PIANO]  # the shift is not a change to mirror
     copies = copies_of(sections, n_bars // chunk_bars, chunk_bars)
-    done.update(roles.balance(probs, card.role_rest, first, threshold, chunk_bars, bar_steps, seed, features, copies))
+    done.update(
+        roles.balance(probs, card.role_rest, first, threshold, chunk_bars, bar_steps, seed, features, copies, start)
+    )
     done["mirrored"] = mirror(probs, before, mapping, features, chunk_bars, bar_steps)
     return done

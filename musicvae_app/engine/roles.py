@@ -38,11 +38,13 @@ def balance(
     seed: int,
     features: np.ndarray | None = None,
     copies: dict | None = None,
+    first: int = 1,
 ) -> dict:
     """In place on probs (5, B, steps, 128) after the loop; rest: the card's role_rest (piano, guitar first);
     free: (bars, 5) what the take may change; features: (chunks, B, bars * 24) the plan's chord features, or None
     (a guitar chunk comes back unmoved); copies: {chunk: the chunks of a form's repeated sections that play it
-    again} (form_roles.py), counted as doing what their first time does (form_roles.mirror makes them do it).
+    again} (form_roles.py), counted as doing what their first time does (form_roles.mirror makes them do it);
+    first: the first chunk measured and changed (1: the start is left as it is; a form's intro is a section, 0).
     Returns how many chunks laid out and came back."""
     copies = copies or {}
     chunk = chunk_bars * bar_steps
@@ -53,16 +55,16 @@ def balance(
         return done
     for b in range(probs.shape[1]):
         bars = (probs[[PIANO, GUITAR], b, : n * chunk] >= threshold).reshape(2, n, chunk_bars, -1).any(axis=3)
-        if not bars[0, 1:].any() or not bars[1, 1:].any():
+        if not bars[0, first:].any() or not bars[1, first:].any():
             continue  # a take without one of them has no roles to share
         movable = np.array(
             [[free[c * chunk_bars : (c + 1) * chunk_bars, lane].all() for c in range(n)] for lane in (PIANO, GUITAR)]
         )
         # the guitar comes back (chunk by chunk) while it is silent in more of the piano's bars than its share
-        keep_silent = rng.binomial(int(bars[0, 1:].sum()), float(rest[GUITAR]))
+        keep_silent = rng.binomial(int(bars[0, first:].sum()), float(rest[GUITAR]))
         full = bars[1].all(axis=1)
-        for c in rng.permutation(np.flatnonzero((bars[0] & ~bars[1]).any(axis=1)[1:] & movable[1, 1:]) + 1):
-            if int((bars[0, 1:] & ~bars[1, 1:]).sum()) <= keep_silent:
+        for c in rng.permutation(np.flatnonzero((bars[0] & ~bars[1]).any(axis=1)[first:] & movable[1, first:]) + first):
+            if int((bars[0, first:] & ~bars[1, first:]).sum()) <= keep_silent:
                 break
             src = _nearest_sounding(full, c)
             if src is None:
@@ -71,10 +73,10 @@ def balance(
             bars[1, [c, *copies.get(int(c), ())]] = bars[1, src]
             done["came_back"] += 1
         # the piano lays out (chunk by chunk) over the guitar until it is silent in its share of the guitar's bars
-        want = rng.binomial(int(bars[1, 1:].sum()), float(rest[PIANO]))
-        both = np.flatnonzero((bars[0] & bars[1]).all(axis=1)[1:] & movable[0, 1:]) + 1
+        want = rng.binomial(int(bars[1, first:].sum()), float(rest[PIANO]))
+        both = np.flatnonzero((bars[0] & bars[1]).all(axis=1)[first:] & movable[0, first:]) + first
         for c in rng.permutation(both):
-            if int((bars[1, 1:] & ~bars[0, 1:]).sum()) + chunk_bars // 2 > want:
+            if int((bars[1, first:] & ~bars[0, first:]).sum()) + chunk_bars // 2 > want:
                 break
             probs[PIANO, b, c * chunk : (c + 1) * chunk] = 0.0
             bars[0, [c, *copies.get(int(c), ())]] = False
