@@ -64,3 +64,30 @@ def test_a_section_that_comes_back_keeps_its_first_times_roles(shipped, tmp_path
                 kept += int(not piano[c + 4].any())
     assert out_first >= 3, out_first
     assert kept == out_first, (kept, out_first)
+
+
+def test_over_a_followed_guitar_a_repeated_section_keeps_the_pianos_lay_outs(shipped, tmp_path):
+    """A followed guitar part with the same form: the piano lays out phrases over it (role_rest 0.5, never sitting
+    the song out), and a phrase it lays out the first time is laid out when the section comes back; the guitar as
+    the musician played it, note for note."""
+    source = shipped.generate(steps=7, seed=21, chords=CHART)
+    part = source.copy()
+    part.probs[[PIANO, 2, 3, 4]] = 0.0  # the musician's guitar alone
+    path = write_midi(part, tmp_path / "guitar.mid")
+
+    def takes():
+        return [shipped.generate(seed=s, follow=path, sections=FORM) for s in range(6)]
+
+    out_first = kept = 0
+    for song in with_card(shipped, takes, role_absent=[0.0] * 5, role_rest=[0.5, 0.0, 0, 0, 0]):
+        notes = song.notes()
+        assert np.array_equal(notes[GUITAR], part.notes()[GUITAR])
+        p = write_midi(song, tmp_path / "take.mid")
+        piano = _roll(p, 32)[PIANO].reshape(8, -1).any(axis=1)
+        assert piano.any()
+        for c in range(1, 4):  # the first chunk is the part's start
+            if not piano[c]:
+                out_first += 1
+                kept += int(not piano[c + 4])
+    assert out_first >= 2, out_first
+    assert kept == out_first, (kept, out_first)

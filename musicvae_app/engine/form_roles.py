@@ -87,3 +87,18 @@ def play(probs, card, sections, free, threshold: float, chunk_bars: int, bar_ste
     )
     done["mirrored"] = mirror(probs, before, mapping, features, chunk_bars, bar_steps)
     return done
+
+
+def follow(probs, given, card, sections, free, threshold: float, chunk_bars: int, bar_steps: int, seed: int, features):
+    """roles.follow over a followed part (given: its lanes) in a take with a form, the repeats kept as `play`
+    keeps them: the other lane sits out or lays out in first times, and the repeats follow (`mirror`)."""
+    n_bars = probs.shape[2] // bar_steps
+    mapping = repeat_map(list(sections), n_bars)
+    before = probs[list(LANES_WITH_ROLES)].copy()
+    copies = copies_of(sections, n_bars // chunk_bars, chunk_bars)
+    first = first_times(free, mapping)
+    done = roles.follow(
+        probs, given, card.role_rest, card.role_absent, first, threshold, chunk_bars, bar_steps, seed, copies
+    )
+    done["mirrored"] = mirror(probs, before, mapping, features, chunk_bars, bar_steps)
+    return done

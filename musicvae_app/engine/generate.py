@@ -275,9 +275,23 @@ class Generation:
                 kept_fills.put_back(probs[DRUMS], fills, spb_all)
             if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
                 lanes_given = [LANES.index(name) for name in keep_lanes]
-                roles.follow(
-                    probs, lanes_given, g.role_rest, g.role_absent, free_bars, threshold, self.cfg.bars, spb_all, seed
-                )
+                if sections:  # the repeats kept (form_roles.py)
+                    feats = plan.features.cpu().numpy() if plan is not None else None
+                    form_roles.follow(
+                        probs, lanes_given, g, sections, free_bars, threshold, self.cfg.bars, spb_all, seed, feats
+                    )
+                else:
+                    roles.follow(
+                        probs,
+                        lanes_given,
+                        g.role_rest,
+                        g.role_absent,
+                        free_bars,
+                        threshold,
+                        self.cfg.bars,
+                        spb_all,
+                        seed,
+                    )
             elif plan is not None and sections and g.role_rest is not None:  # the same, the repeats kept
                 alone = chord_source == "asked" and source != "primer" and call.lineup is None
                 feats = plan.features.cpu().numpy()

@@ -115,12 +115,14 @@ def follow(
     chunk_bars: int,
     bar_steps: int,
     seed: int,
+    copies: dict | None = None,
 ) -> dict:
     """In place on probs (5, B, steps, 128) after the loop, when the musician's part plays one of piano and guitar
     (given: its lanes): the other sits the take out at its `absent` share (drawn per take), else lays out in chunks
     over the part until silent in its `rest` share of the part's bars (from chunk 1 on, as measured). rest, absent:
     the card's role_rest and role_absent (piano, guitar first; absent None: never). free: (bars, 5) what the take
-    may change. Returns how many takes sat out and chunks laid out."""
+    may change; copies: as `balance`'s. Returns how many takes sat out and chunks laid out."""
+    copies = copies or {}
     done = {"sat_out": 0, "laid_out": 0}
     comping = [lane for lane in (PIANO, GUITAR) if lane in given]
     if len(comping) != 1 or rest is None:
@@ -144,7 +146,7 @@ def follow(
             if int((bars[1, 1:] & ~bars[0, 1:]).sum()) + chunk_bars // 2 > want:
                 break
             probs[other, b, c * chunk : (c + 1) * chunk] = 0.0
-            bars[0, c] = False
+            bars[0, [c, *copies.get(int(c), ())]] = False
             done["laid_out"] += 1
     return done
 
