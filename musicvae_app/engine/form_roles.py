@@ -8,6 +8,12 @@ first time (engine/sections.py: a section that comes back plays its first time's
 section (and bars in no repeated section) may lay out or bring the guitar back, and `mirror` then plays each
 repeated bar of piano and guitar that the roles changed again from the bar it repeats, moved to its own chord's root
 (recall.chord_moves). A piano that lays out in the first verse lays out in the second; a chorus keeps its lanes.
+A form's first section (an intro, a first verse) may lay out too (`balance`'s first chunk 0), where a take without
+a form leaves its start as it is. Over a followed part (`follow`) roles.follow runs the same way.
+
+Training songs give no role per section (8-bar blocks of 197 windows with a guitar and a piano that plays part of
+the time: the piano plays 62.7 % of the lighter half's bars, 61.8 % of the fuller half's), so the role stays the
+take's, laid out phrase by phrase.
 """
 
 from __future__ import annotations
