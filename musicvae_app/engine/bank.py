@@ -56,7 +56,7 @@ class StartBank:
             only[torch.as_tensor(list(subset), dtype=torch.long)] = True
             choices = [c & only for c in choices] + [only]
         if key is not None and threshold is not None:
-            self.bars(threshold)
+            self._decoded(threshold, keys=True)
             in_key = torch.as_tensor([k[0] == tuple(key) for k in self._keys])
             on_tonic = torch.as_tensor([k[0] == tuple(key) and k[1] for k in self._keys])
             choices = [c & on_tonic for c in choices] + [c & in_key for c in choices] + choices
@@ -76,16 +76,17 @@ class StartBank:
         _, kit, hand = self._decoded(threshold)
         return kit, hand
 
-    def _decoded(self, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _decoded(self, threshold: float, keys: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """bars(), kit bars and hand-led drums of every row, from one decode of the bank (cached per threshold,
-        density offsets and harmony)."""
+        density offsets and harmony); keys: each row's key too (`_keys`, once: estimating 512 rows' keys cost
+        three times the decode, and only a sketch started in an asked key needs them)."""
         bias = getattr(self.fast, "lane_bias", None)
         harmony = (float(self.fast.harmony), bool(self.fast.harmony_halves))
         key = (float(threshold), None if bias is None else tuple(bias.tolist()), harmony)
         cache = self._bars_cache
-        if key not in cache:
+        if key not in cache or (keys and self._keys is None):
             steps_per_bar = self.cfg.steps_per_beat * 4
-            counts, kits, hands, keys = [], [], [], []
+            counts, kits, hands, found = [], [], [], []
             with self.steering.unlocked():  # the same rows whether or not scale lock is on
                 for lo in range(0, self.fast.bank_z.shape[0], 64):
                     z = self.fast.bank_z[lo : lo + 64].permute(1, 0, 2).contiguous()  # (5, rows, K)
@@ -100,11 +101,11 @@ class StartBank:
                     hits = drums.sum(dim=(1, 2))  # (rows, 128)
                     top = hits.argmax(dim=1).cpu().numpy()
                     hands.append(np.isin(top, HAND) & (hits.sum(dim=1) > 0).cpu().numpy())
-                    if self._keys is None:
+                    if keys and self._keys is None:
                         rolls = on.cpu().numpy()
-                        keys += [_row_key(rolls[:, r], steps_per_bar) for r in range(rolls.shape[1])]
-            if self._keys is None:
-                self._keys = keys  # each row's key as the pack decodes it (at the first threshold asked)
+                        found += [_row_key(rolls[:, r], steps_per_bar) for r in range(rolls.shape[1])]
+            if keys and self._keys is None:
+                self._keys = found  # each row's key as the pack decodes it (at the first threshold a key is asked)
             if len(cache) > 8:
                 cache.clear()
             cache[key] = (np.concatenate(counts), np.concatenate(kits), np.concatenate(hands))
