@@ -48,10 +48,14 @@ def summary(rows: list[dict]) -> str:
     n = len(rows)
     if not n:
         return "no takes"
+
+    def mean(key: str) -> float:
+        return float(np.mean([r[key] for r in rows]))
+
     return (
-        f"{n} takes: kit bars {np.mean([r['kit'] for r in rows]):.3f}, takes with a kit in most bars "
-        f"{np.mean([r['most'] for r in rows]):.3f}, most-hit drum hand percussion {np.mean([r['hand_top'] for r in rows]):.3f}, "
-        f"hand share of drum hits {np.mean([r['hand_share'] for r in rows]):.3f}, silent drums {sum(r['silent'] for r in rows)}"
+        f"{n} takes: kit bars {mean('kit'):.3f}, takes with a kit in most bars {mean('most'):.3f}, most-hit drum "
+        f"hand percussion {mean('hand_top'):.3f}, hand share of drum hits {mean('hand_share'):.3f}, silent drums "
+        f"{sum(r['silent'] for r in rows)}"
     )
 
 

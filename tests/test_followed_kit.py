@@ -99,7 +99,8 @@ def test_a_lighter_sections_density_keeps_the_kit_and_thins_the_rest(shipped):
     energy.density(probs, sections, free, threshold, spb, table)
     kit_after = _kit_bars(probs[DRUMS, 0], threshold, spb)
     assert kit_before.sum() >= 20 and (kit_after | ~kit_before).all(), (kit_before, kit_after)
-    starts = [energy.decoded_starts(probs[DRUMS, 0, s * spb : (s + 8) * spb], threshold, None, spb, True) for s in (0, 16)]
+    drums = probs[DRUMS, 0]
+    starts = [energy.decoded_starts(drums[s * spb : (s + 8) * spb], threshold, None, spb, True) for s in (0, 16)]
     want = energy.notes_at(table, DRUMS, 4) / energy.notes_at(table, DRUMS, 2)
     assert starts[1] / starts[0] == pytest.approx(want, rel=0.25), (starts, want)
 
