@@ -145,20 +145,23 @@ class StartBank:
         full = torch.as_tensor(self.bars(threshold) >= BANK_BARS, device=bank_on.device)  # (rows, 5)
         kit_bars, hand_led = self.kit(threshold)
         kit = torch.as_tensor((kit_bars >= BANK_BARS) & ~hand_led, device=bank_on.device)  # (rows,)
+        styled = None
+        if subset is not None and len(subset):
+            styled = torch.zeros(bank.shape[0], dtype=torch.bool, device=bank_on.device)
+            styled[torch.as_tensor(list(subset), dtype=torch.long, device=bank_on.device)] = True
         for lane in missing:
             for b in np.flatnonzero(~sounding[lane]):
                 present = [i for i in range(len(LANES)) if sounding[i, b]]
                 # a row whose lane plays in most bars of its chunk, as rows() starts a sketch (a row that plays
                 # once in four bars brought a followed part a drummer of one hit a bar), else any that sounds;
                 # drums from a row that plays a kick and a backbeat in most bars, led by the kit, not by hand
-                # percussion (the closest rows to a comp were often guiro, cabasa or bongos alone)
+                # percussion (the rows closest to a comp were often a tambourine or shaker groove, or hats alone)
                 choices = [bank_on[:, lane] & full[:, lane], bank_on[:, lane]]
                 if lane == DRUMS:
                     choices.insert(0, choices[0] & kit)
+                if styled is not None:  # a style's rows first, each kind of row in turn
+                    choices = [c & styled for c in choices] + choices
                 cand = next((torch.nonzero(c).flatten() for c in choices if c.any()), choices[-1].nonzero().flatten())
-                if subset is not None and len(subset):
-                    styled = cand[torch.isin(cand, torch.as_tensor(list(subset), dtype=cand.dtype, device=cand.device))]
-                    cand = styled if len(styled) else cand
                 if not len(cand):
                     cand = torch.arange(bank.shape[0], device=bank.device)
                 if present:
