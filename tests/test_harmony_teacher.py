@@ -87,7 +87,7 @@ def test_the_shipped_ensemble_loads_the_teacher_trained_nets():
 
     model = HarmonyModel.load()
     widths = sorted(net.p["g0_whh"].shape[1] for net in model.melody_nets)
-    assert widths == [64, 64]  # melody3.npz and melody4.npz (GRU 64, teacher-trained)
+    assert widths == [64, 64]  # melody3.npz and melody5.npz (GRU 64, teacher-trained)
     assert all(net.version == 2 and net.layers == 1 for net in model.melody_nets)
     assert len(model.fine_nets) == 1  # fine.npz
     melody = np.array([(72 + (i % 5) * 2, i, i + 1, 90) for i in range(32)], dtype=np.float64)

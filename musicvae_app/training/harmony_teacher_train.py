@@ -34,9 +34,10 @@ from ..theory.harmony import (
     read_outputs,
     rotated_inputs,
 )
+from ..theory.harmony_fine import FINE_FILE, fine_outputs, step_features
 from ..theory.harmony_net import net_outputs
 from . import harmony_data as hd
-from .harmony_common import band_target, log_softmax, soft_step, soft_target
+from .harmony_common import band_target, log_softmax, set_lr, soft_step, soft_target
 from .train_harmony import CACHE, NET_KEYS, build, export, family, make_net
 
 
@@ -44,7 +45,7 @@ from .train_harmony import CACHE, NET_KEYS, build, export, family, make_net
 def shipped_nets(folder: str) -> tuple[HarmonyModel, dict[str, dict]]:
     """The shipped first net (its decoding is used) and the shipped melody nets by file name."""
     first = HarmonyModel.load(os.path.join(folder, "harmony.npz"))
-    names = sorted(f for f in os.listdir(folder) if MELODY_FILE.fullmatch(f))
+    names = sorted(f for f in os.listdir(folder) if MELODY_FILE.fullmatch(f) or FINE_FILE.fullmatch(f))
     nets = {}
     for name in names:
         with np.load(os.path.join(folder, name)) as data:
@@ -54,6 +55,11 @@ def shipped_nets(folder: str) -> tuple[HarmonyModel, dict[str, dict]]:
 
 def net_posts(params: dict, songs_by_version: dict[int, list[dict]]) -> list[np.ndarray]:
     """One net's log chord posteriors per dev song's melody (the songs' order)."""
+    if "step_w" in params:  # a fine net (theory/harmony_fine)
+        return [
+            read_outputs(fine_outputs(params, step_features(s["melody"], len(s["halves"]), 4)))[0]
+            for s in songs_by_version[2]
+        ]
     version = int(params.get("features", np.array(1)))
     out = []
     for s in songs_by_version[version]:
@@ -131,6 +137,8 @@ def train(args) -> None:
     while time.time() - t0 < args.minutes * 60 and (not args.max_steps or step < args.max_steps):
         frac = min(1.0, (time.time() - t0) / (args.minutes * 60))
         band_share = args.band_share + (args.band_share_end - args.band_share) * frac
+        if args.cosine:  # warm-up over 200 steps, then cosine decay over the run's wall time
+            set_lr(opt, args.lr, step + 1, frac, True)
         net.train()
         profs, scals, targets, masks, keys = [], [], [], [], []
         for _ in range(args.batch):
@@ -161,6 +169,8 @@ def train(args) -> None:
             alone = score(first, [net_posts(params, by_version)], dev)
             line = {"step": step, "s": round(time.time() - t0), "loss": round(loss, 3), "alone": alone}
             np.savez(run + "_last.npz", **params)
+            if args.keep_all:
+                np.savez(run + f"_step{step}.npz", **params)
             if alone > best_alone - 0.004:  # near the best alone: also measure the ensembles
                 line.update(dev_figures(params, first, shipped, by_version))
                 ens = max(v for k, v in line.items() if k.startswith(("shipped+", "it for")))
@@ -199,6 +209,8 @@ def main(argv=None) -> None:
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--minutes", type=float, default=25.0)
     ap.add_argument("--max-steps", type=int, default=0)
+    ap.add_argument("--keep-all", action="store_true", help="keep every evaluated checkpoint (RUN_stepN.npz)")
+    ap.add_argument("--cosine", action="store_true", help="warm-up, then cosine lr decay over --minutes")
     ap.add_argument("--eval-every", type=int, default=100)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--init", default=None, help="start from a melody net of the same shape (.npz)")
