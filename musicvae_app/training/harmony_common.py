@@ -9,6 +9,8 @@ melody alone, decoded as the app decodes (HarmonyModel.decode); the validation s
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
 import numpy as np
 
@@ -81,6 +83,26 @@ def set_lr(opt, lr: float, step: int, frac: float, cosine: bool, warmup: int = 2
 def band_share(args, frac: float) -> float:
     """The share of melody crops taken from the teacher-labelled band-midi leads at the run's share `frac`."""
     return args.band_share + (args.band_share_end - args.band_share) * frac
+
+
+def ensemble_figure(figures: dict[str, float]) -> float:
+    """The best of DevBench.figures' ensemble figures: the candidate added to the shipped nets or in one's place."""
+    return max(v for k, v in figures.items() if k.startswith(("shipped+", "it for")))
+
+
+def keep_checkpoints(run: str, name: str, params: dict, figures: dict, ens: float, best: dict, history: list, args):
+    """After a dev evaluation: the net saved as run_<name>.npz, and as run_best_alone.npz / run_best_ens.npz where
+    its figure alone (figures["alone"]) / in the ensemble (`ens`) beats `best` (updated in place); the run's
+    arguments and history written to run_history.json."""
+    np.savez(f"{run}_{name}.npz", **params)
+    if figures["alone"] > best["alone"]:
+        best["alone"] = figures["alone"]
+        np.savez(run + "_best_alone.npz", **params)
+    if ens > best["ens"]:
+        best["ens"] = ens
+        np.savez(run + "_best_ens.npz", **params)
+    with open(run + "_history.json", "w") as fh:
+        json.dump({"args": vars(args), "argv": sys.argv[1:], "history": history}, fh, indent=1)
 
 
 # --- arguments --------------------------------------------------------------------------------------

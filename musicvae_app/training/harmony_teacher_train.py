@@ -37,7 +37,7 @@ from ..theory.harmony import (
 from ..theory.harmony_fine import FINE_FILE, fine_outputs, step_features
 from ..theory.harmony_net import net_outputs
 from . import harmony_data as hd
-from .harmony_common import band_target, log_softmax, set_lr, soft_step, soft_target
+from .harmony_common import band_target, ensemble_figure, log_softmax, set_lr, soft_step, soft_target
 from .train_harmony import CACHE, NET_KEYS, build, export, family, make_net
 
 
@@ -173,7 +173,7 @@ def train(args) -> None:
                 np.savez(run + f"_step{step}.npz", **params)
             if alone > best_alone - 0.004:  # near the best alone: also measure the ensembles
                 line.update(dev_figures(params, first, shipped, by_version))
-                ens = max(v for k, v in line.items() if k.startswith(("shipped+", "it for")))
+                ens = ensemble_figure(line)
                 if ens > best_ens:
                     best_ens = ens
                     np.savez(run + "_best_ens.npz", **params)

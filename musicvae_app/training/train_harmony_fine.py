@@ -13,10 +13,8 @@ figures are kept. The validation songs (id % 5 == 0) are never read here. torch 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pickle
-import sys
 import time
 
 import numpy as np
@@ -201,15 +199,7 @@ def train(args) -> None:
                 + " ".join(f"{k} {v:.4f}" for k, v in r.items()),
                 flush=True,
             )
-            np.savez(run + "_last.npz", **params)
-            if r["alone"] > best["alone"]:
-                best["alone"] = r["alone"]
-                np.savez(run + "_best_alone.npz", **params)
-            if r["ens+1"] > best["ens"]:
-                best["ens"] = r["ens+1"]
-                np.savez(run + "_best_ens.npz", **params)
-            with open(run + "_history.json", "w") as fh:
-                json.dump({"args": vars(args), "argv": sys.argv[1:], "history": history}, fh, indent=1)
+            hc.keep_checkpoints(run, "last", params, r, r["ens+1"], best, history, args)
     print(f"done: {step} steps, best dev {best}", flush=True)
 
 
