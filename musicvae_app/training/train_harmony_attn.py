@@ -25,10 +25,11 @@ import time
 
 import numpy as np
 
-from ..theory.harmony import DEFAULT_WEIGHTS, N_CHORDS, N_Q, _check, features, read_outputs, rotated_inputs
+from ..theory.harmony import DEFAULT_WEIGHTS, N_Q, _check, features, read_outputs, rotated_inputs
 from ..theory.harmony_attn import PHRASE, REL_CLIP, attn_outputs, rel_index
 from ..theory.harmony_fine import N_STEP, STEPS
 from . import harmony_common as hc
+from .train_harmony import split_outputs
 
 CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "i33third")
 N_PROF, N_SCAL = 8, 11  # feature version 2: profiles a half bar, scalars
@@ -87,11 +88,7 @@ def make_net(d: int = 64, heads: int = 2, layers: int = 2, ff: int = 128, step: 
             return self.out(self.lnf(h))
 
         def forward(self, prof, scal, steps):
-            o = self.outputs(self.tokens(prof, scal, steps))
-            b, _, n = o.shape[:3]
-            chord = o[..., :N_Q].permute(0, 2, 3, 1).reshape(b, n, N_CHORDS)
-            key = o[..., N_Q:].mean(dim=2).permute(0, 2, 1).reshape(b, 24)
-            return chord, key
+            return split_outputs(self.outputs(self.tokens(prof, scal, steps)))
 
     return AttnNet()
 

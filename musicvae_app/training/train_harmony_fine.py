@@ -19,13 +19,13 @@ import time
 
 import numpy as np
 
-from ..theory.harmony import N_CHORDS, N_Q, NO_CHORD, HarmonyModel, read_outputs
+from ..theory.harmony import N_Q, NO_CHORD, HarmonyModel, read_outputs
 from ..theory.harmony_fine import N_STEP, STEPS
 from ..theory.harmony_fine import step_features as fine_steps
 from . import harmony_common as hc
 from . import harmony_data as hd
 from .harmony_common import shipped_logs
-from .train_harmony import CACHE, family
+from .train_harmony import CACHE, family, split_outputs
 
 FINE_CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "fine")
 DILATIONS = (1, 2, 4, 8)
@@ -103,11 +103,7 @@ def make_net(channels: int, hidden: int, att: int, dropout: float):
             return self.out(h)
 
         def forward(self, x):
-            o = self.outputs(x)
-            b, _, n = o.shape[:3]
-            chord = o[..., :N_Q].permute(0, 2, 3, 1).reshape(b, n, N_CHORDS)
-            key = o[..., N_Q:].mean(dim=2).permute(0, 2, 1).reshape(b, 24)
-            return chord, key
+            return split_outputs(self.outputs(x))
 
     return FineNet()
 
