@@ -33,23 +33,20 @@ PRIMER_CHUNK_BARS = 4  # a primer is one 4-bar chunk: its own notes are the song
 
 def soft_snares(path: Path, first_beat: float) -> tuple[int, int]:
     """(snare hits under 0.6 x the take's snare median, snare hits) from `first_beat` on, of an exported .mid read
-    with mido (as `musicvae evaluate` counts ghost notes)."""
-    import mido
+    with mido (training/styles.read_song, as `musicvae evaluate` counts ghost notes)."""
     import numpy as np
 
-    mid = mido.MidiFile(path)
-    hits = []
-    for track in mid.tracks:
-        tick = 0
-        for msg in track:
-            tick += msg.time
-            if msg.type == "note_on" and msg.velocity > 0 and msg.channel == 9 and msg.note in SNARES:
-                hits.append((tick / mid.ticks_per_beat, msg.velocity))
-    if not hits:
+    from ..training.styles import read_song
+
+    song = read_song(str(path))
+    if song is None:
         return 0, 0
-    median = float(np.median([v for _, v in hits]))
-    after = [v for beat, v in hits if beat >= first_beat]
-    return sum(v < 0.6 * median for v in after), len(after)
+    n = song["notes"]
+    snares = n[(n[:, 0] == DRUMS) & np.isin(n[:, 1], SNARES)]
+    if not len(snares):
+        return 0, 0
+    after = snares[snares[:, 2] >= first_beat, 3]
+    return int((after < 0.6 * np.median(snares[:, 3])).sum()), len(after)
 
 
 def primer_floor(engine, primers: list[Path], share: float, steps: int = 7) -> tuple[float | None, float]:
