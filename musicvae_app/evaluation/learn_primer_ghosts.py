@@ -57,19 +57,14 @@ def primer_floor(engine, primers: list[Path], share: float, steps: int = 7) -> t
     from ..sketch.pins import note_confidences
 
     takes, soft = [], [0, 0]
-    was = engine.post.ghost, engine.post.ghost_primer
-    engine.post.ghost = engine.post.ghost_primer = None  # measured with no ghost notes
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for seed, primer in enumerate(primers):
-                song = engine.generate(steps=steps, seed=seed, primer=str(primer))
-                first = PRIMER_CHUNK_BARS * song.steps_per_bar
-                hits = sum(1 for p, start, *_ in note_confidences(song, DRUMS) if p in SNARES and start >= first)
-                takes.append((_half_heard(song, PRIMER_CHUNK_BARS), hits))
-                own = soft_snares(write_midi(song, Path(tmp) / "t.mid"), PRIMER_CHUNK_BARS * 4)
-                soft = [soft[0] + own[0], soft[1] + own[1]]
-    finally:
-        engine.post.ghost, engine.post.ghost_primer = was
+    with engine.post.no_ghosts(), tempfile.TemporaryDirectory() as tmp:  # measured with no ghost notes
+        for seed, primer in enumerate(primers):
+            song = engine.generate(steps=steps, seed=seed, primer=str(primer))
+            first = PRIMER_CHUNK_BARS * song.steps_per_bar
+            hits = sum(1 for p, start, *_ in note_confidences(song, DRUMS) if p in SNARES and start >= first)
+            takes.append((_half_heard(song, PRIMER_CHUNK_BARS), hits))
+            own = soft_snares(write_midi(song, Path(tmp) / "t.mid"), PRIMER_CHUNK_BARS * 4)
+            soft = [soft[0] + own[0], soft[1] + own[1]]
     already = soft[0] / soft[1] if soft[1] else 0.0
     return ghost_floor(takes, max(share - already, 0.0)), already
 
