@@ -15,14 +15,10 @@ import sys
 import numpy as np
 
 from ..theory.harmony import N_CHORDS, NO_CHORD, HarmonyModel, _check, features, read_outputs, rotated_inputs
+from ..theory.harmony import _log_softmax as log_softmax  # the app's own: a dev figure decodes as it does
 from ..theory.harmony_fine import fine_outputs
 from ..theory.harmony_net import net_outputs
 from .train_harmony import family
-
-
-def log_softmax(x: np.ndarray) -> np.ndarray:
-    m = x.max(axis=-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
 
 
 # --- targets --------------------------------------------------------------------------------------
