@@ -134,6 +134,14 @@ def add_band_args(ap: argparse.ArgumentParser, what: str = "crops") -> None:
 
 
 # --- dev figures --------------------------------------------------------------------------------------
+def family_hits(model: HarmonyModel, log_post: np.ndarray, ref: np.ndarray) -> tuple[int, int]:
+    """(half bars with the right root + major/minor family, half bars labelled) of log chord probabilities (n, 84)
+    decoded as the app decodes (model.decode), against the labels `ref` (n,) (NO_CHORD: left out)."""
+    path = np.array(model.decode(log_post, 1)[0][1])
+    m = ref != NO_CHORD
+    return int((family(path)[m] == family(ref)[m]).sum()), int(m.sum())
+
+
 def shipped_logs(model: HarmonyModel, songs: list[dict]) -> list[list[tuple[np.ndarray, np.ndarray]]]:
     """Per dev song, each shipped melody-ensemble net's (log p(chord), log p(key)) on the melody alone."""
     nets = [model, *model.melody_nets]
@@ -165,11 +173,8 @@ class DevBench:
     def score(self, logs: list[list[np.ndarray]]) -> float:
         hit = total = 0
         for i, s in enumerate(self.dev):
-            lp = log_softmax(sum(x[i] for x in logs) / len(logs))
-            path = np.array(self.model.decode(lp, 1)[0][1])
-            m = s["halves"] != NO_CHORD
-            hit += int((family(path)[m] == family(s["halves"])[m]).sum())
-            total += int(m.sum())
+            h, t = family_hits(self.model, log_softmax(sum(x[i] for x in logs) / len(logs)), s["halves"])
+            hit, total = hit + h, total + t
         return hit / max(total, 1)
 
     def figures(self, mine: list[np.ndarray]) -> dict[str, float]:

@@ -126,16 +126,13 @@ def dev_scores(model: HarmonyModel, songs, shipped, mine, weights=(1.0,)) -> dic
     hits = {"alone": 0, "ens": 0, **{f"ens+{w:g}": 0 for w in weights}}
     total = 0
     for s, logs, (c_mine, _) in zip(songs, shipped, mine):
-        ref = s["halves"]
-        m = ref != NO_CHORD
-        total += int(m.sum())
+        total += int((s["halves"] != NO_CHORD).sum())
         base = sum(c for c, _ in logs)
         cands = {"alone": c_mine, "ens": hc.log_softmax(base / len(logs))}
         for w in weights:
             cands[f"ens+{w:g}"] = hc.log_softmax((base + w * c_mine) / (len(logs) + w))
         for name, lp in cands.items():
-            path = np.array(model.decode(lp, 1)[0][1])
-            hits[name] += int((family(path)[m] == family(ref)[m]).sum())
+            hits[name] += hc.family_hits(model, lp, s["halves"])[0]
     return {k: v / max(total, 1) for k, v in hits.items()}
 
 
