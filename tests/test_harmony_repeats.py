@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from musicvae_app.theory.harmony import HarmonyModel, Note
+from musicvae_app.theory.harmony import HarmonyModel
 from musicvae_app.theory.harmony_decode import (
     CHORD_FAMILY,
     forward_backward,

@@ -35,11 +35,11 @@ from . import keys
 from .chords import ROOT_NAMES
 from .harmony_attn import ATTN_FILE, attn_outputs
 from .harmony_decode import (
+    REPEAT_WEIGHT,
     expected_agreement,
     family_marginals,
     forward_backward,
     mbr_path,
-    REPEAT_WEIGHT,
     repeat_ties,
     tie_repeats,
 )
