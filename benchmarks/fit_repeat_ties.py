@@ -74,7 +74,8 @@ def main(argv=None) -> None:
     grid = [(int(w), float(t), float(a)) for w, t, a in (g.split(",") for g in args.grid)] if args.grid else GRID
     base = np.array([right(model, s, None) for s in songs])
     total = base[:, 1].sum()
-    print(f"{args.split}: {len(songs)} songs, no ties {100 * base[:, 0].sum() / total:.2f} % ({time.time() - t0:.0f} s)")
+    figure = 100 * base[:, 0].sum() / total
+    print(f"{args.split}: {len(songs)} songs, no ties {figure:.2f} % ({time.time() - t0:.0f} s)")
     rng = np.random.default_rng(0)
     draws = rng.integers(0, len(songs), (2000, len(songs)))
     for setting in grid:
