@@ -131,9 +131,14 @@ def repeat_ties(
     """
     pitch, onset = top_line_grid(notes, n_halves, beats_per_bar)
     sounds = pitch >= 0
-    same = (pitch[:, None, :] == pitch[None, :, :]) & (onset[:, None, :] == onset[None, :, :]) & sounds[:, None, :]
-    union = (sounds[:, None, :] | sounds[None, :, :]).sum(axis=2)
-    sim = same.sum(axis=2) / np.maximum(union, 1)
+    code = np.where(sounds, 2 * pitch + onset, -1)  # the same code: the same pitch with the same onset
+    n_sounding = sounds.sum(axis=1)
+    sim = np.zeros((n_halves, n_halves))
+    for lo in range(0, n_halves, 128):  # rows in blocks: memory stays small for a long part
+        block = slice(lo, lo + 128)
+        same = ((code[block, None, :] == code[None, :, :]) & sounds[block, None, :]).sum(axis=2)
+        union = n_sounding[block, None] + n_sounding[None, :] - sounds[block].astype(np.int32) @ sounds.T
+        sim[block] = same / np.maximum(union, 1)
     quiet = sounds.sum(axis=1) < 2
     sim[quiet, :] = 0.0
     sim[:, quiet] = 0.0
