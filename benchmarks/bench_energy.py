@@ -7,8 +7,8 @@ Real: the first `--songs` validation songs by file hash (never fitted on), their
 by the band's notes (full half against light half), and 4-bar blocks ranked into fifths (energy 1-5) as
 training/energy.py learns them from the training songs: their level 4 over level 3 is a chorus over a verse.
 Ours: `--takes` random-start takes of 40 bars with the form intro 4, verse 8, chorus 8, verse 8, chorus 8,
-outro 4 (default energies 2, 3, 4, 3, 4, 2), chorus against verse; also how many choruses open with a crash on
-their first beat, and how many takes end on one hit.
+outro 4 (default energies 2, 3, 4, 3, 4, 2), with `--chords` a chart too, chorus against verse; also how many
+choruses open with a crash on their first beat, and how many takes end on one hit.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from musicvae_app.training.dynamics import split_paths
 FORM6 = [("intro", 1, 4), ("verse", 5, 8), ("chorus", 13, 8), ("verse", 21, 8), ("chorus", 29, 8), ("outro", 37, 4)]
 
 
-def takes(engine, count: int, seed: int, folder: Path, style=None) -> list[dict]:
+def takes(engine, count: int, seed: int, folder: Path, style=None, chords=None) -> list[dict]:
     out = []
     for k in range(count):
-        take = engine.generate(steps=9, seed=seed + k, sections=FORM6, style=style)
+        take = engine.generate(steps=9, seed=seed + k, sections=FORM6, style=style, chords=chords)
         song = dr.read(write_midi(take, folder / f"energy{k}.mid"))
         if song is not None:
             out.append(song)
@@ -60,12 +60,13 @@ def main(argv=None) -> int:
     parser.add_argument("--takes", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--style", default=None)
+    parser.add_argument("--chords", default=None, help="a chart the takes play (the chart path), e.g. 'C G Am F'")
     args = parser.parse_args(argv)
     _, valid = split_paths(args.pack, args.data)
     real = [s for s in (dr.read(p) for p in valid[: args.songs]) if s is not None]
     engine = Engine.load(args.pack)
     with tempfile.TemporaryDirectory() as tmp:
-        ours = takes(engine, args.takes, args.seed, Path(tmp), args.style)
+        ours = takes(engine, args.takes, args.seed, Path(tmp), args.style, args.chords)
     real_c = er.real_contrast(real)
     levels = er.level_table(real)
     print("real validation songs, notes a bar by energy level (fifths of 4-bar blocks) over level 3:")

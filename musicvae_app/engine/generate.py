@@ -21,11 +21,12 @@ from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy, free_bass, kept_fills, roles
+from . import energy, free_bass, fuller, kept_fills, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
+from .recall_chart import settle_changed
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -265,6 +266,9 @@ class Generation:
             )
             if sections:  # each lane's notes a bar at its section's energy, as real songs' (energy.json)
                 energy.density(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
+                if chord_source == "asked":  # a lifted section voices fuller, on the chart's chords (fuller.py)
+                    how = energy.decoding_of(g)
+                    fuller.lift(probs, sections, free_bars, threshold, spb_all, self.post.energy, asked, how)
             fills = kept_fills.keep(probs, sections, spb_all) if recall is not None and recall.free else {}
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
@@ -337,6 +341,7 @@ class Generation:
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
                     settle(song, recall.made, b, asked, free_bars, self.cfg.bars)
+                    settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars)  # and under changed chords
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass
                     # under its band's chords, where the lanes moved on free of the pull

@@ -248,7 +248,8 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
         touched[target * chunk_bars : (target + 1) * chunk_bars, lane] = lane != DRUMS
         done += 1
     if chords is not None and touched.any():  # the band around a settled lane differs from its source's: a bar
-        fit_to_chart(song, chords, free & touched.any(axis=1, keepdims=True))  # no longer heard as its chord mends
+        # no longer heard as its chord mends, by the lanes around the settled one (its notes fit these chords)
+        fit_to_chart(song, chords, free & touched.any(axis=1, keepdims=True) & ~touched)
     return done
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..sketch.song import LANES
+from . import solo
 from .recall import chord_moves, shift_pitches
 
 PIANO, GUITAR = LANES.index("piano"), LANES.index("guitar")
@@ -194,7 +195,8 @@ def sit_out(
 
 def _guitar_back(probs, b, free, threshold, chunk_bars, bar_steps, share, rng, features) -> None:
     """The guitar's chunks with silent bars come back (nearest fully playing chunk) until it rests in about
-    `share` of the changeable chunks' bars."""
+    `share` of the changeable chunks' bars; then its silent bars (solo.bars_back), or a phrase lays out
+    (solo.lay_out), to that share."""
     chunk = chunk_bars * bar_steps
     n = probs.shape[2] // chunk
     movable = [c for c in range(n) if free[c * chunk_bars : (c + 1) * chunk_bars, GUITAR].all()]
@@ -208,6 +210,9 @@ def _guitar_back(probs, b, free, threshold, chunk_bars, bar_steps, share, rng, f
             break
         _replay_chunk(probs, GUITAR, b, src, int(c), chunk, chunk_bars, bar_steps, features)
         bars[c] = bars[src]
+    heard = bars & solo.marked(features, b, n, chunk_bars)  # a bar the chart marks N.C. rests (the chart check)
+    solo.bars_back(probs, b, heard, movable, keep_silent, chunk_bars, bar_steps, rng, features)  # no full chunk
+    solo.lay_out(probs, b, heard, movable, keep_silent, chunk, rng)  # a guitar that never rested lays a phrase out
 
 
 def _logit(p):
