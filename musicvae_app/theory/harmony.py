@@ -14,7 +14,8 @@ velocity) in a metre of `beats_per_bar` beats with bar 1 starting at beat 0. The
 3. decodes the whole part jointly with those probabilities and learned, transposition-invariant chord-transition
    scores (separate for a change at the middle of a bar and at a bar line): forward-backward gives each half
    bar's chord marginals and the chart takes the likeliest root + family there (minimum Bayes risk,
-   theory/harmony_decode.py); k-best Viterbi paths are the alternatives;
+   theory/harmony_decode.py); k-best Viterbi paths are the alternatives. A melody alone first shares evidence
+   between the half bars whose line repeats (harmony_decode.repeat_ties / tie_repeats);
 4. writes one chord per half bar, merged when both halves agree, as a chart `| C Am | F | G |`; a slash
    bass only where the part's lowest line sits on one non-root chord tone for the whole chord.
 
