@@ -12,6 +12,8 @@ For each it prints, over the dev songs' melodies alone (the validation songs, id
   bar: per bar (reference: the chord of most of the bar; ours: the first half's); key: the longest annotated key;
 - with --follow: the band over each dev melody followed (evaluation.harmony.melody_follow, first 64 bars): the bass
   on the annotated root on beat 1, and the chart's root + family per bar (slow: ~2 minutes per ensemble);
+- FOLDER@W (or FOLDER:NET,...@W): the same ensemble with the repeat-tie weight W (HarmonyModel.repeat_weight; 0:
+  a melody's repeats decoded apart, as before the tie), e.g. `resources/models/harmony@0`;
 - with --time: CPU ms (median of 20) of harmonize() with 3 alternatives on the made-up 3-minute melody, each
   ensemble measured in this process in turn, twice, and its ratio to the first ensemble's.
 """
@@ -34,7 +36,13 @@ from musicvae_app.training.train_harmony import CACHE, family  # noqa: E402
 
 
 def load_ensemble(spec: str) -> HarmonyModel:
-    """A folder (every net in it, as the app loads) or FOLDER:NET,NET (harmony.npz of FOLDER and those nets)."""
+    """A folder (every net in it, as the app loads) or FOLDER:NET,NET (harmony.npz of FOLDER and those nets),
+    either with @W for the repeat-tie weight W."""
+    if "@" in spec:
+        spec, weight = spec.rsplit("@", 1)
+        model = load_ensemble(spec)
+        model.repeat_weight = float(weight)
+        return model
     if ":" not in spec:
         return HarmonyModel.load(os.path.join(spec, "harmony.npz"))
     folder, names = spec.split(":", 1)

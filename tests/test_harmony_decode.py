@@ -23,6 +23,8 @@ from musicvae_app.theory.harmony_decode import (
     family_marginals,
     forward_backward,
     mbr_path,
+    repeat_ties,
+    tie_repeats,
 )
 from musicvae_app.theory.harmony_fine import fine_outputs, step_features
 
@@ -111,6 +113,9 @@ def test_harmonize_charts_the_mbr_path_of_the_models_marginals(model):
     logs += [read_outputs(fine_outputs(p, step_features(arr, 16, 4)))[0] for p in model.fine_nets]
     mixed = sum(logs) / len(logs)
     log_post = mixed - np.log(np.exp(mixed).sum(axis=1, keepdims=True))
+    ties = repeat_ties(arr, 16, 4)
+    assert ties.any()  # bars 5-8 repeat bars 1-4: they share their evidence
+    log_post = tie_repeats(log_post, ties, model.repeat_weight)
     tw = model.trans_weight
     post = forward_backward(log_post - model.prior_weight * model.log_prior, [tw * model.trans[0], tw * model.trans[1]])
     assert res.half_bars == mbr_path(post)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..lanes import DRUMS
 from ..sketch.song import LANES
 from ..theory.chords import recognize
+from ..theory.dynamics import BACKBEAT, KICKS
 from ..theory.keys import estimate_key
 from .chording import plan_args
 from .loop import lift
+from .styles import HAND
 
 BANK_BARS = 3  # a sketch with no primer starts from a bank chunk in which every lineup lane plays this many bars
 
@@ -53,7 +56,7 @@ class StartBank:
             only[torch.as_tensor(list(subset), dtype=torch.long)] = True
             choices = [c & only for c in choices] + [only]
         if key is not None and threshold is not None:
-            self.bars(threshold)
+            self._decoded(threshold, keys=True)
             in_key = torch.as_tensor([k[0] == tuple(key) for k in self._keys])
             on_tonic = torch.as_tensor([k[0] == tuple(key) and k[1] for k in self._keys])
             choices = [c & on_tonic for c in choices] + [c & in_key for c in choices] + choices
@@ -64,28 +67,48 @@ class StartBank:
 
     def bars(self, threshold: float) -> np.ndarray:
         """(bank rows, 5) bars of each row's chunk in which the lane has notes, as decoded now (cached)."""
+        return self._decoded(threshold)[0]
+
+    def kit(self, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """((bank rows,) bars of each row's chunk whose drums play a kick and a backbeat (snare, clap or side
+        stick), (bank rows,) whether the drum it hits most is hand percussion (bongos, congas, cabasa, guiro...)),
+        as decoded now (cached with bars())."""
+        _, kit, hand = self._decoded(threshold)
+        return kit, hand
+
+    def _decoded(self, threshold: float, keys: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """bars(), kit bars and hand-led drums of every row, from one decode of the bank (cached per threshold,
+        density offsets and harmony); keys: each row's key too (`_keys`, once: estimating 512 rows' keys cost
+        three times the decode, and only a sketch started in an asked key needs them)."""
         bias = getattr(self.fast, "lane_bias", None)
         harmony = (float(self.fast.harmony), bool(self.fast.harmony_halves))
         key = (float(threshold), None if bias is None else tuple(bias.tolist()), harmony)
         cache = self._bars_cache
-        if key not in cache:
+        if key not in cache or (keys and self._keys is None):
             steps_per_bar = self.cfg.steps_per_beat * 4
-            counts, keys = [], []
+            counts, kits, hands, found = [], [], [], []
             with self.steering.unlocked():  # the same rows whether or not scale lock is on
                 for lo in range(0, self.fast.bank_z.shape[0], 64):
                     z = self.fast.bank_z[lo : lo + 64].permute(1, 0, 2).contiguous()  # (5, rows, K)
                     plain = self.fast.from_blocked(self.decoder.decode(z, z.shape[1]), z.shape[1])  # (5, rows, cs, 128)
                     on = plain >= threshold
-                    bars = on.unflatten(2, (-1, steps_per_bar)).any(dim=(3, 4)).sum(dim=2)
+                    per_bar = on.unflatten(2, (-1, steps_per_bar))  # (5, rows, bars, spb, 128)
+                    bars = per_bar.any(dim=(3, 4)).sum(dim=2)
                     counts.append(bars.T.cpu().numpy())
-                    if self._keys is None:
+                    drums = per_bar[DRUMS]  # (rows, bars, spb, 128)
+                    kit = drums[..., list(KICKS)].any(dim=(2, 3)) & drums[..., list(BACKBEAT)].any(dim=(2, 3))
+                    kits.append(kit.sum(dim=1).cpu().numpy())
+                    hits = drums.sum(dim=(1, 2))  # (rows, 128)
+                    top = hits.argmax(dim=1).cpu().numpy()
+                    hands.append(np.isin(top, HAND) & (hits.sum(dim=1) > 0).cpu().numpy())
+                    if keys and self._keys is None:
                         rolls = on.cpu().numpy()
-                        keys += [_row_key(rolls[:, r], steps_per_bar) for r in range(rolls.shape[1])]
-            if self._keys is None:
-                self._keys = keys  # each row's key as the pack decodes it (at the first threshold asked)
+                        found += [_row_key(rolls[:, r], steps_per_bar) for r in range(rolls.shape[1])]
+            if keys and self._keys is None:
+                self._keys = found  # each row's key as the pack decodes it (at the first threshold a key is asked)
             if len(cache) > 8:
                 cache.clear()
-            cache[key] = np.concatenate(counts)
+            cache[key] = (np.concatenate(counts), np.concatenate(kits), np.concatenate(hands))
         return cache[key]
 
     def bring_in(self, first: np.ndarray, threshold: float, lineup, forced, gen, plan=None, subset=None) -> list[int]:
@@ -120,17 +143,25 @@ class StartBank:
         z_now = self.decoder.encode(x)  # (5, B, K)
         bank, bank_on = self.fast.bank_z, self.fast.bank_sounding
         full = torch.as_tensor(self.bars(threshold) >= BANK_BARS, device=bank_on.device)  # (rows, 5)
+        kit_bars, hand_led = self.kit(threshold)
+        kit = torch.as_tensor((kit_bars >= BANK_BARS) & ~hand_led, device=bank_on.device)  # (rows,)
+        styled = None
+        if subset is not None and len(subset):
+            styled = torch.zeros(bank.shape[0], dtype=torch.bool, device=bank_on.device)
+            styled[torch.as_tensor(list(subset), dtype=torch.long, device=bank_on.device)] = True
         for lane in missing:
             for b in np.flatnonzero(~sounding[lane]):
                 present = [i for i in range(len(LANES)) if sounding[i, b]]
                 # a row whose lane plays in most bars of its chunk, as rows() starts a sketch (a row that plays
-                # once in four bars brought a followed part a drummer of one hit a bar), else any that sounds
-                cand = torch.nonzero(bank_on[:, lane] & full[:, lane]).flatten()
-                if not len(cand):
-                    cand = torch.nonzero(bank_on[:, lane]).flatten()
-                if subset is not None and len(subset):
-                    styled = cand[torch.isin(cand, torch.as_tensor(list(subset), dtype=cand.dtype, device=cand.device))]
-                    cand = styled if len(styled) else cand
+                # once in four bars brought a followed part a drummer of one hit a bar), else any that sounds;
+                # drums from a row that plays a kick and a backbeat in most bars, led by the kit, not by hand
+                # percussion (the rows closest to a comp were often a tambourine or shaker groove, or hats alone)
+                choices = [bank_on[:, lane] & full[:, lane], bank_on[:, lane]]
+                if lane == DRUMS:
+                    choices.insert(0, choices[0] & kit)
+                if styled is not None:  # a style's rows first, each kind of row in turn
+                    choices = [c & styled for c in choices] + choices
+                cand = next((torch.nonzero(c).flatten() for c in choices if c.any()), choices[-1].nonzero().flatten())
                 if not len(cand):
                     cand = torch.arange(bank.shape[0], device=bank.device)
                 if present:

@@ -253,5 +253,5 @@ def between(a: int, b: int, scale: np.ndarray, leaps: bool = False) -> int | Non
 
 
 def onsets(hit: np.ndarray) -> np.ndarray:
-    """Steps where a hit starts (it did not sound the step before)."""
-    return hit & ~np.concatenate([[False], hit[:-1]])
+    """Steps where a hit starts (it did not sound the step before): hit (steps,) or (steps, pitches, ...)."""
+    return hit & ~np.concatenate([np.zeros_like(hit[:1]), hit[:-1]])

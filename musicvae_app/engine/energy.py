@@ -32,6 +32,7 @@ import numpy as np
 from ..lanes import DRUMS, LANES
 from ..resources import resources_dir
 from ..sketch.song import hysteresis
+from ..theory.dynamics import BACKBEAT, KICKS
 
 log = logging.getLogger(__name__)
 
@@ -243,18 +244,41 @@ def density(
             factor = notes_at(energy, lane, level)
             how = decoding[lane] if decoding is not None else None
             part = probs[lane, :, span][:, rows]  # (B, steps, 128)
+            # the drums keep their kit: in each bar with a kick and a backbeat, the surest of each stays, and the
+            # level's notes come from the rest (hats, ghost notes, fills, further kicks), the least sure first
+            core = kit_core(part, threshold, spb) if lane == DRUMS else np.zeros(part.shape, dtype=bool)
             shift = np.full(len(part), LOGIT * (level - 3))
             known = rate[lane] > 0
             if factor is not None and known.any():
-                target = rate[lane, known] * factor * rows.sum() / spb
-                shift[known] = fit_shift(part[known], target, threshold, how, spb, lane == DRUMS)
+                target = rate[lane, known] * factor * rows.sum() / spb - core[known].sum(axis=(1, 2))
+                rest = np.where(core[known], 0.0, part[known])
+                shift[known] = fit_shift(rest, np.maximum(target, 0.0), threshold, how, spb, lane == DRUMS)
             for b in np.flatnonzero(shift):  # which notes sound moves; a note sounding either way keeps its
                 moved = _shifted(part[b], shift[b])  # confidence (so its velocity: LEVEL_LIFT makes a chorus louder)
+                moved[core[b]] = part[b][core[b]]
                 was = part[b] >= threshold
                 kept = was & (moved >= threshold)
                 usual = float(np.median(part[b][was])) if was.any() else threshold
                 added = ~was & (moved >= threshold)  # a note the level adds plays as surely as the lane's usual one
                 probs[lane, b, span][rows] = np.where(kept, part[b], np.where(added, np.maximum(moved, usual), moved))
+
+
+def kit_core(part: np.ndarray, threshold: float, spb: int) -> np.ndarray:
+    """(B, steps, 128) bool over drum probabilities (B, steps, 128) of whole bars: in each bar that plays a kick and
+    a backbeat (snare, clap or side stick), the surest kick and the surest backbeat: what a lighter section keeps."""
+    out = np.zeros(part.shape, dtype=bool)
+    n_bars = part.shape[1] // spb
+    for pitches in (KICKS, BACKBEAT):
+        cells = part[:, : n_bars * spb, list(pitches)].reshape(len(part), n_bars, -1)  # (B, bars, spb * pitches)
+        best = cells.argmax(axis=2)
+        sure = np.take_along_axis(cells, best[..., None], axis=2)[..., 0] >= threshold
+        steps, which = np.divmod(best, len(pitches))
+        for b, bar in zip(*np.nonzero(sure)):
+            out[b, bar * spb + steps[b, bar], pitches[which[b, bar]]] = True
+    both = out.reshape(len(part), -1, spb * 128)[:, :n_bars]
+    lone = both.sum(axis=2) < 2  # a bar with a kick or a backbeat only is not a kit bar: nothing kept
+    out[:, : n_bars * spb][np.repeat(lone, spb, axis=1)] = False
+    return out
 
 
 def ending(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int) -> bool:

@@ -21,27 +21,12 @@ import zlib
 
 import numpy as np
 
-from ..lanes import BEATS_PER_BAR, DRUMS, LANES
+from ..lanes import BEATS_PER_BAR, LANES
 from ..sketch.song import Song
-from ..theory.chords import Chord, recognize
+from ..theory.chords import beat_one_pitch, upper_chords
 from .chording import chord_map
 
 BASS = LANES.index("bass")
-UPPER = [lane for lane in range(DRUMS) if lane != BASS]  # piano, guitar, strings: the chords above the bass
-
-
-def upper_chords(on: np.ndarray, bar: int) -> list[Chord | None]:
-    """The chord the upper lanes play in each bar (root and quality, slash dropped) of (5, steps, 128) cells."""
-    return [None if c is None else Chord(c.root, c.quality) for c in recognize(on[UPPER], bar, drums=None)]
-
-
-def beat_one(bass: np.ndarray, beat: int) -> int | None:
-    """The lowest bass pitch at the first sounding step of a bar's first beat ((steps, 128) cells), or None."""
-    for step in range(min(beat, len(bass))):
-        pitches = np.flatnonzero(bass[step])
-        if pitches.size:
-            return int(pitches[0])
-    return None
 
 
 def land_roots(song: Song, free: np.ndarray, share: float | None, seed: int) -> int:
@@ -57,7 +42,7 @@ def land_roots(song: Song, free: np.ndarray, share: float | None, seed: int) -> 
     hits = counted = 0
     clash, near = [], []
     for b, chord in enumerate(chords[: free.shape[0]]):
-        pitch = beat_one(on[BASS, b * bar : (b + 1) * bar], beat) if chord is not None else None
+        pitch = beat_one_pitch(on[BASS, b * bar : (b + 1) * bar], beat) if chord is not None else None
         if pitch is None:
             continue
         counted += 1

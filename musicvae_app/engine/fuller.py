@@ -19,6 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..lanes import BEATS_PER_BAR, LANES
+from .cells import onsets
 from .ties import sounding
 
 VOICED = tuple(LANES.index(name) for name in ("piano", "guitar", "strings"))
@@ -31,13 +32,6 @@ def level_figure(energy: dict, lane: int, level: int) -> float | None:
     if not row or len(row) < 5 or row[2] <= 0:
         return None
     return float(row[min(max(level, 1), 5) - 1]) / float(row[2])
-
-
-def onsets(on: np.ndarray) -> np.ndarray:
-    """(steps, 128) bool: where a note starts (the cell before off)."""
-    out = on.copy()
-    out[1:] &= ~on[:-1]
-    return out
 
 
 def lift(

@@ -45,7 +45,7 @@ class Parts:
         else:
             notes = self.notes_of(follow)
             name = notes.name or "the part"
-            if any("minutes: cut there" in warning for warning in notes.warnings):  # never follow a part cut short
+            if notes.cut:  # never follow a part cut short
                 raise InvalidValue(
                     f"'{name}' is longer than {MAX_SONG_MINUTES:g} minutes, more than a sketch may hold: cut it in "
                     "your DAW and follow a part of it"

@@ -28,6 +28,8 @@ Every take the stage sees records what ran (`settings["post"]`: the steps, in or
 
 from __future__ import annotations
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from ..lanes import BEATS_PER_BAR, LANES
@@ -128,6 +130,16 @@ class Post:
         bar = self.cfg.chunk_steps // self.cfg.bars
         ghost = self.ghost_primer if primed and self.ghost_primer is not None else self.ghost
         return ("ghosts",) if ghosts.lift(probs, free, threshold, bar, ghost) else ()
+
+    @contextmanager
+    def no_ghosts(self):
+        """No ghost notes (neither floor) inside the block, as the floors are measured; the floors back after."""
+        was = self.ghost, self.ghost_primer
+        self.ghost = self.ghost_primer = None
+        try:
+            yield
+        finally:
+            self.ghost, self.ghost_primer = was
 
     def free_bars(self, protect: np.ndarray) -> np.ndarray:
         """(bars, 5) the bars a stage may change, from (chunks, 5) `protect` (chunks kept as they are)."""

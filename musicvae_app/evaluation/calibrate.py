@@ -44,6 +44,36 @@ def training_songs(engine, data: str | Path, count: int, cache_dir=None) -> list
     return sorted(corpus.songs, key=lambda s: s.key)[: count * 2]
 
 
+def add_window_args(parser, songs: int, write: str, steps: str = "chunks after the first in each window") -> None:
+    """The arguments of the scripts that learn card values from training windows (learn_density, learn_arrangement,
+    learn_free_bass, calibrate_chords): --pack, --data, --songs, --steps, --cache-dir and --write (`write`: what
+    it writes into the pack's card.json)."""
+    parser.add_argument("--pack", default="resources/models/default")
+    parser.add_argument("--data", required=True)
+    parser.add_argument("--songs", type=int, default=songs)
+    parser.add_argument("--steps", type=int, default=7, help=steps)
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--write", action="store_true", help=f"write {write} into the pack's card.json")
+
+
+def training_windows(engine, args) -> list:
+    """The windows (a primer chunk and args.steps after it) of args.songs training songs, as add_window_args reads
+    them."""
+    return windows(training_songs(engine, args.data, args.songs, args.cache_dir), SCORE_CHUNK, args.steps, args.songs)
+
+
+def write_generation(pack: str | Path, values: dict) -> Path:
+    """Put `values` into the "generation" of the pack folder's card.json (the other keys kept) and say so."""
+    from ..model.pack import CARD, write_json_atomic  # the one card writer (it imports torch: only to write)
+
+    path = Path(pack) / CARD
+    card = json.loads(path.read_text())
+    card.setdefault("generation", {}).update(values)
+    write_json_atomic(path, card)
+    print(f"written to {path}")
+    return path
+
+
 def cells_per_bar(rolls: np.ndarray) -> np.ndarray:
     """Mean active cells per bar per lane of (songs, 5, steps, 128) rolls after the primer chunk."""
     cont = rolls[:, :, SCORE_CHUNK:]

@@ -17,15 +17,12 @@ validation songs `musicvae evaluate` reports are never read. `--write` puts it i
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
 from ..sketch.song import LANES
-from .calibrate import cells_per_bar, training_songs
+from .calibrate import add_window_args, cells_per_bar, training_windows, write_generation
 from .playing import chord_takes, continuation_chords
-from .windows import SCORE_CHUNK, windows
 
 DRUMS = LANES.index("drums")
 FLAT = 0.1  # cells a bar moving less than this share of the target over every round: no offset
@@ -72,35 +69,22 @@ def main(argv=None) -> int:
     from ..engine import Engine
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pack", default="resources/models/default")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--songs", type=int, default=40)
-    parser.add_argument("--steps", type=int, default=7, help="chunks after the primer")
+    add_window_args(parser, songs=40, write="chord_bias", steps="chunks after the primer")
     parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--write", action="store_true", help="write chord_bias into the pack's card.json")
     args = parser.parse_args(argv)
     engine = Engine.load(args.pack)
     engine.use_card(engine.card.replace(chord_bias=None))
-    pool = training_songs(engine, args.data, args.songs, args.cache_dir)
-    chosen = windows(pool, SCORE_CHUNK, args.steps, args.songs)
+    chosen = training_windows(engine, args)
     found = calibrate(engine, chosen, args.steps, args.rounds)
     print(f"chord_bias {found} ({len(chosen)} training windows)")
     if args.write:
-        path = Path(args.pack) / "card.json"
-        card = json.loads(path.read_text())
-        gen = card.setdefault("generation", {})
-        gen["chord_bias"] = found
-        gen["chord_bias_why"] = (
+        why = (
             f"evaluation/calibrate_chords.py on {len(chosen)} training windows ({args.steps} chunks after a primer, "
             f"{args.rounds} bisection rounds): per pitched lane, the logit offset for notes steered to chords that "
             "gives continuations asked their own recognized chords the note cells a bar of the same continuations "
             "without chords (the calibrated density); the validation songs were not used"
         )
-        from ..model.pack import write_json_atomic  # the one card writer (it imports torch: only to write)
-
-        write_json_atomic(path, card)
-        print(f"written to {path}")
+        write_generation(args.pack, {"chord_bias": found, "chord_bias_why": why})
     return 0
 
 

@@ -34,7 +34,6 @@ Training songs only (the validation songs `musicvae evaluate` reports are never 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 import numpy as np
@@ -42,7 +41,7 @@ import numpy as np
 from ..sketch.song import LANES
 from . import groove_metrics as gm
 from . import playing_metrics as pm
-from .windows import BAR_STEPS, CHUNK_BARS, SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows
+from .windows import BAR_STEPS, CHUNK_BARS, SCORE_STEPS_PER_BEAT
 
 PIANO, GUITAR = gm.PIANO, gm.GUITAR
 KEYS = (
@@ -169,36 +168,27 @@ def measure(rolls: list[np.ndarray]) -> dict:
 
 def main(argv=None) -> int:
     from ..engine import Engine
-    from .calibrate import training_songs
+    from .calibrate import add_window_args, training_windows, write_generation
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pack", default="resources/models/default")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--songs", type=int, default=400)
-    parser.add_argument("--steps", type=int, default=7, help="chunks after the first in each window")
-    parser.add_argument("--cache-dir", default=None)
+    add_window_args(parser, songs=400, write="the shares")
     parser.add_argument("--chance-takes", type=int, default=48, help="free takes for recall_free_chance (0: skip)")
-    parser.add_argument("--write", action="store_true", help="write the shares into the pack's card.json")
     args = parser.parse_args(argv)
     engine = Engine.load(args.pack)
-    pool = training_songs(engine, args.data, args.songs, args.cache_dir)
-    chosen = windows(pool, SCORE_CHUNK, args.steps, args.songs)
+    chosen = training_windows(engine, args)
     found = measure([w.roll for w in chosen])
+    keys = KEYS
     if args.chance_takes:
         found["recall_free_chance"], found["recall_free_chance_exact"] = free_chances(
             engine, args.chance_takes, args.steps
         )
+        keys += ("recall_free_chance", "recall_free_chance_exact")
     print(f"{len(chosen)} training windows of {(args.steps + 1) * CHUNK_BARS} bars ({BAR_STEPS} steps a bar)")
-    for key in KEYS + (("recall_free_chance", "recall_free_chance_exact") if args.chance_takes else ()):
+    for key in keys:
         print(f"  {key:13s} " + " ".join(f"{v:5.3f}" for v in found[key]))
     print(f"  counted chunks {found['counts']}")
     if args.write:
-        path = Path(args.pack) / "card.json"
-        card = json.loads(path.read_text())
-        gen = card.setdefault("generation", {})
-        for key in KEYS + (("recall_free_chance", "recall_free_chance_exact") if args.chance_takes else ()):
-            gen[key] = found[key]
-        gen["recall_why"] = (
+        why = (
             f"measured on {len(chosen)} training windows of {(args.steps + 1) * CHUNK_BARS} bars (their chords "
             "recognized bar by bar; evaluation/learn_arrangement.py): recall, recall_moved, recall_apart, per lane, of "
             "the 4-bar chunks whose earlier chunk sharing most chords shares 4 / 3 / 2 or fewer, the share that come "
@@ -218,10 +208,7 @@ def main(argv=None) -> int:
             f"{CHANCE_SEED}-{CHANCE_SEED + args.chance_takes - 1}): the loop draws returns at (recall_free - chance) "
             f"/ (1 - chance); counted {found['counts']}; the validation songs were not used"
         )
-        from ..model.pack import write_json_atomic  # the one card writer (it imports torch: only to write)
-
-        write_json_atomic(path, card)
-        print(f"written to {path}")
+        write_generation(args.pack, {**{key: found[key] for key in keys}, "recall_why": why})
     return 0
 
 

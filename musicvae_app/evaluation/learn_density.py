@@ -24,15 +24,12 @@ held chords struck again in 16ths and at every bar line; with its shares, 10.9 a
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write
 from ..engine.ties import held_gaps
 from ..sketch.song import LANES
-from .windows import BAR_STEPS, CHUNK_BARS, SCORE_CHUNK, windows
+from .windows import BAR_STEPS, CHUNK_BARS
 
 STRINGS, PIANO, GUITAR = LANES.index("strings"), LANES.index("piano"), LANES.index("guitar")
 APPLIED = (PIANO, STRINGS)  # the lanes whose learned share the card carries (the others: 1.0, see the module's text)
@@ -93,19 +90,12 @@ def card_value(shares: list[float]) -> list[float]:
 
 def main(argv=None) -> int:
     from ..engine import Engine
-    from .calibrate import training_songs
+    from .calibrate import add_window_args, training_windows, write_generation
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pack", default="resources/models/default")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--songs", type=int, default=200)
-    parser.add_argument("--steps", type=int, default=7, help="chunks after the first in each window")
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--write", action="store_true", help="write bar_restrike into the pack's card.json")
+    add_window_args(parser, songs=200, write="bar_restrike")
     args = parser.parse_args(argv)
-    engine = Engine.load(args.pack)
-    pool = training_songs(engine, args.data, args.songs, args.cache_dir)
-    chosen = windows(pool, SCORE_CHUNK, args.steps, args.songs)
+    chosen = training_windows(Engine.load(args.pack), args)
     found = measure([w.roll for w in chosen])
     value, inner = card_value(found["shares"]), card_value(found["inner"])
     print(f"{len(chosen)} training windows of {(args.steps + 1) * CHUNK_BARS} bars")
@@ -115,13 +105,7 @@ def main(argv=None) -> int:
     print(f"  counted {found['counts']}, {found['inner_counts']}; card bar_restrike {value}, held_restrike {inner}")
     print(f"  guitar rests, piano absent: {found['solo_rest']:.3f} of {found['solo_bars']} bars (card solo_rest)")
     if args.write:
-        path = Path(args.pack) / "card.json"
-        card = json.loads(path.read_text())
-        gen = card.setdefault("generation", {})
-        gen["bar_restrike"] = value
-        gen["held_restrike"] = inner
-        gen["solo_rest"] = [0.0, found["solo_rest"], 0.0, 0.0, 0.0]
-        gen["bar_restrike_why"] = (
+        why = (
             f"measured on {len(chosen)} training windows (evaluation/learn_density.py): of the notes held across a "
             f"bar line, the share struck again there, per lane {found['shares']} (counted {found['counts']}); "
             "held_restrike, of pitches sounding at t - 2 and t (t inside the bar), the share silent at t - 1, "
@@ -132,8 +116,10 @@ def main(argv=None) -> int:
             f"windows whose guitar plays and whose piano is absent throughout ({found['solo_bars']}), the share the "
             "guitar rests in (engine/roles.sit_out); the validation songs were not used"
         )
-        atomic_write(path, (json.dumps(card, indent=2) + "\n").encode())
-        print(f"written to {path}")
+        solo_rest = [0.0, found["solo_rest"], 0.0, 0.0, 0.0]
+        write_generation(
+            args.pack, {"bar_restrike": value, "held_restrike": inner, "solo_rest": solo_rest, "bar_restrike_why": why}
+        )
     return 0
 
 

@@ -12,14 +12,12 @@ chord, whose beat-1 bass note is that chord's root. A free take's bass lands on 
 from __future__ import annotations
 
 import argparse
-import json
-from pathlib import Path
 
 import numpy as np
 
 from ..engine import Engine
 from . import playing_metrics as pm
-from .windows import SCORE_CHUNK, SCORE_STEPS_PER_BEAT, windows
+from .windows import SCORE_STEPS_PER_BEAT
 
 
 def measure(rolls: list[np.ndarray]) -> float:
@@ -31,37 +29,23 @@ def measure(rolls: list[np.ndarray]) -> float:
 
 
 def main(argv=None) -> int:
-    from .calibrate import training_songs
+    from .calibrate import add_window_args, training_windows, write_generation
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--pack", default="resources/models/default")
-    parser.add_argument("--data", required=True)
-    parser.add_argument("--songs", type=int, default=200)
-    parser.add_argument("--steps", type=int, default=7, help="chunks after the first in each window")
-    parser.add_argument("--cache-dir", default=None)
-    parser.add_argument("--write", action="store_true", help="write free_bass_root into the pack's card.json")
+    add_window_args(parser, songs=200, write="free_bass_root")
     args = parser.parse_args(argv)
-    engine = Engine.load(args.pack)
-    pool = training_songs(engine, args.data, args.songs, args.cache_dir)
-    chosen = windows(pool, SCORE_CHUNK, args.steps, args.songs)
+    chosen = training_windows(Engine.load(args.pack), args)
     share = round(measure([w.roll for w in chosen]), 3)
     print(f"{len(chosen)} training windows: bass on the upper lanes' root on beat 1 in {100 * share:.1f} % of bars")
     if args.write:
-        path = Path(args.pack) / "card.json"
-        card = json.loads(path.read_text())
-        gen = card.setdefault("generation", {})
-        gen["free_bass_root"] = share
-        gen["free_bass_root_why"] = (
+        why = (
             f"measured on {len(chosen)} training windows of {(args.steps + 1) * 4} bars "
             "(evaluation/learn_free_bass.py): of the bars where the bass plays beat 1 under a chord the piano, guitar "
             "and strings play (recognized bar by bar, the bass left out), the share whose beat-1 bass note is that "
             "chord's root; a take without chords lands its bass on its band's roots at that share "
             "(engine/free_bass.py); the validation songs were not used"
         )
-        from ..model.pack import write_json_atomic  # the one card writer (it imports torch: only to write)
-
-        write_json_atomic(path, card)
-        print(f"written to {path}")
+        write_generation(args.pack, {"free_bass_root": share, "free_bass_root_why": why})
     return 0
 
 

@@ -33,23 +33,20 @@ PRIMER_CHUNK_BARS = 4  # a primer is one 4-bar chunk: its own notes are the song
 
 def soft_snares(path: Path, first_beat: float) -> tuple[int, int]:
     """(snare hits under 0.6 x the take's snare median, snare hits) from `first_beat` on, of an exported .mid read
-    with mido (as `musicvae evaluate` counts ghost notes)."""
-    import mido
+    with mido (training/styles.read_song, as `musicvae evaluate` counts ghost notes)."""
     import numpy as np
 
-    mid = mido.MidiFile(path)
-    hits = []
-    for track in mid.tracks:
-        tick = 0
-        for msg in track:
-            tick += msg.time
-            if msg.type == "note_on" and msg.velocity > 0 and msg.channel == 9 and msg.note in SNARES:
-                hits.append((tick / mid.ticks_per_beat, msg.velocity))
-    if not hits:
+    from ..training.styles import read_song
+
+    song = read_song(str(path))
+    if song is None:
         return 0, 0
-    median = float(np.median([v for _, v in hits]))
-    after = [v for beat, v in hits if beat >= first_beat]
-    return sum(v < 0.6 * median for v in after), len(after)
+    n = song["notes"]
+    snares = n[(n[:, 0] == DRUMS) & np.isin(n[:, 1], SNARES)]
+    if not len(snares):
+        return 0, 0
+    after = snares[snares[:, 2] >= first_beat, 3]
+    return int((after < 0.6 * np.median(snares[:, 3])).sum()), len(after)
 
 
 def primer_floor(engine, primers: list[Path], share: float, steps: int = 7) -> tuple[float | None, float]:
@@ -60,19 +57,14 @@ def primer_floor(engine, primers: list[Path], share: float, steps: int = 7) -> t
     from ..sketch.pins import note_confidences
 
     takes, soft = [], [0, 0]
-    was = engine.post.ghost, engine.post.ghost_primer
-    engine.post.ghost = engine.post.ghost_primer = None  # measured with no ghost notes
-    try:
-        with tempfile.TemporaryDirectory() as tmp:
-            for seed, primer in enumerate(primers):
-                song = engine.generate(steps=steps, seed=seed, primer=str(primer))
-                first = PRIMER_CHUNK_BARS * song.steps_per_bar
-                hits = sum(1 for p, start, *_ in note_confidences(song, DRUMS) if p in SNARES and start >= first)
-                takes.append((_half_heard(song, PRIMER_CHUNK_BARS), hits))
-                own = soft_snares(write_midi(song, Path(tmp) / "t.mid"), PRIMER_CHUNK_BARS * 4)
-                soft = [soft[0] + own[0], soft[1] + own[1]]
-    finally:
-        engine.post.ghost, engine.post.ghost_primer = was
+    with engine.post.no_ghosts(), tempfile.TemporaryDirectory() as tmp:  # measured with no ghost notes
+        for seed, primer in enumerate(primers):
+            song = engine.generate(steps=steps, seed=seed, primer=str(primer))
+            first = PRIMER_CHUNK_BARS * song.steps_per_bar
+            hits = sum(1 for p, start, *_ in note_confidences(song, DRUMS) if p in SNARES and start >= first)
+            takes.append((_half_heard(song, PRIMER_CHUNK_BARS), hits))
+            own = soft_snares(write_midi(song, Path(tmp) / "t.mid"), PRIMER_CHUNK_BARS * 4)
+            soft = [soft[0] + own[0], soft[1] + own[1]]
     already = soft[0] / soft[1] if soft[1] else 0.0
     return ghost_floor(takes, max(share - already, 0.0)), already
 

@@ -20,7 +20,8 @@ import numpy as np
 
 from ..errors import InvalidValue
 from ..sketch.song import BEATS_PER_BAR, DRUMS, LANES, PITCHES
-from ..theory.chords import Chord, recognize
+from ..theory.chords import Chord, beat_one_pitch, recognize
+from ..theory.chords import upper_chords as chords_above_bass
 from .metrics import _band, _lane, _mean, _pct, bars, note_lengths, onsets
 
 PITCHED = tuple(i for i in range(len(LANES)) if i != DRUMS)
@@ -123,16 +124,6 @@ def onsets_per_bar(roll: np.ndarray, steps_per_beat: int, playing_only: bool = F
     if playing_only:
         per_bar = per_bar[split.any(axis=(-2, -1))]
     return _mean(per_bar.ravel())
-
-
-def beat_one_pitch(bar: np.ndarray, beat_steps: int) -> int | None:
-    """The bass note on beat 1 of a (bar_steps, 128) bar: the lowest pitch sounding on its first step,
-    else the lowest pitch of the first note start within the first beat; None when nothing plays there."""
-    for step in range(beat_steps):
-        pitches = np.flatnonzero(bar[step])
-        if pitches.size:
-            return int(pitches[0])
-    return None
 
 
 def _bass_root_counts(bass: np.ndarray, chords: ChordList, steps_per_beat: int) -> tuple[int, int]:
@@ -270,13 +261,9 @@ def band_chords(band: np.ndarray, steps_per_beat: int, lanes: Sequence[int] = PI
 
 
 def upper_chords(band: np.ndarray, steps_per_beat: int) -> list[Chord | None]:
-    """The chords the band plays above the bass (the bass left out, slash dropped): what the bass should root.
-
-    Recognising with the bass would let the bass vote for its own note (and turn every bass note that is a
-    chord tone into a slash chord), so 'bass on the root' would hold by construction.
-    """
-    upper = [i for i in PITCHED if i != BASS]
-    return [None if c is None else Chord(c.root, c.quality) for c in band_chords(band, steps_per_beat, upper)]
+    """The chords the band plays above the bass (the bass left out, slash dropped): what the bass should root
+    (theory/chords.upper_chords, the one a free take's bass lands on: engine/free_bass.py)."""
+    return chords_above_bass(band, steps_per_beat * BEATS_PER_BAR)
 
 
 def kept_share(kept: np.ndarray, output: np.ndarray) -> float:

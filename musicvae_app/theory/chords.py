@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from ..errors import InvalidValue
-from ..lanes import BEATS_PER_BAR
+from ..lanes import BEATS_PER_BAR, DRUMS, LANES
 from .sections import MAX_SECTION_BARS
 
 ROOT_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
@@ -509,6 +509,27 @@ def recognize(roll: np.ndarray, steps_per_bar: int, per_bar: int = 1, drums: int
     if roll.shape[-2] == 0:
         return []
     return best_chords(*bars_chroma(roll, steps_per_bar // per_bar, drums))
+
+
+def upper_chords(band: np.ndarray, steps_per_bar: int) -> list[Chord | None]:
+    """The chord each bar of a band roll (5 lanes, steps, 128) plays above the bass (piano, guitar, strings;
+    slash dropped): what the bass should root.
+
+    Recognising with the bass would let the bass vote for its own note (and turn every bass note that is a chord
+    tone into a slash chord), so 'bass on the root' would hold by construction."""
+    upper = [i for i in range(len(LANES)) if i not in (LANES.index("bass"), DRUMS)]
+    chords = recognize(np.asarray(band)[upper], steps_per_bar, drums=None)
+    return [None if c is None else Chord(c.root, c.quality) for c in chords]
+
+
+def beat_one_pitch(bar: np.ndarray, beat_steps: int) -> int | None:
+    """The bass note on beat 1 of a (bar steps, 128) bar: the lowest pitch sounding on its first step, else the
+    lowest pitch of the first note start within the first beat; None when nothing plays there."""
+    for step in range(min(beat_steps, len(bar))):
+        pitches = np.flatnonzero(bar[step])
+        if pitches.size:
+            return int(pitches[0])
+    return None
 
 
 def chords_key(chords: list[Chord | None]) -> tuple[int, str] | None:

@@ -104,7 +104,16 @@ def table() -> dict:
 def rank(group: int, position: int, confidence: float) -> float:
     """0-1: where `confidence` falls among the usual notes of `group` at this 16th over the pack's takes (ties:
     the middle of their run)."""
-    q = table()["confidence"][group][position % POSITIONS]
+    return _rank_in(table()["confidence"][group][position % POSITIONS], confidence)
+
+
+def ratio(group: int, position: int, u: float) -> float:
+    """The velocity over the song's median of a note at the u-th quantile of its group's notes at `position`."""
+    return _at(table()["quantiles"][group][position % POSITIONS], u)
+
+
+def _rank_in(q: list[float], confidence: float) -> float:
+    """0-1: where `confidence` falls among the evenly spaced quantiles `q` (ties: the middle of their run)."""
     last = len(q) - 1
     lo, hi = bisect_left(q, confidence), bisect_right(q, confidence)
     if lo < hi:  # equal to one or more quantiles: the middle of their run
@@ -117,9 +126,8 @@ def rank(group: int, position: int, confidence: float) -> float:
     return (lo - 1 + (confidence - below) / max(above - below, 1e-12)) / last
 
 
-def ratio(group: int, position: int, u: float) -> float:
-    """The velocity over the song's median of a note at the u-th quantile of its group's notes at `position`."""
-    q = table()["quantiles"][group][position % POSITIONS]
+def _at(q: list[float], u: float) -> float:
+    """The value at the u-th quantile (clipped to 0-1) of the evenly spaced quantiles `q`, linearly between them."""
     x = min(max(u, 0.0), 1.0) * (len(q) - 1)
     i = min(int(x), len(q) - 2)
     return q[i] + (q[i + 1] - q[i]) * (x - i)
@@ -170,29 +178,14 @@ def pooled(group: int) -> tuple[list[float], list[float], list[float]]:
     return conf, spread, shape
 
 
-def _rank_in(q: list[float], confidence: float) -> float:
-    last = len(q) - 1
-    lo, hi = bisect_left(q, confidence), bisect_right(q, confidence)
-    if lo < hi:
-        return (lo + hi - 1) / 2 / last
-    if lo == 0:
-        return 0.0
-    if lo > last:
-        return 1.0
-    below, above = q[lo - 1], q[lo]
-    return (lo - 1 + (confidence - below) / max(above - below, 1e-12)) / last
-
-
 def shaped_ratio(group: int, position: int, confidence: float, running: bool = False) -> float:
     """A drum group's velocity over the song's median: its position's real mean x the pooled spread at the
     note's rank among its group's notes (pooled); in a bar of running 16th hats (`running`), the position's mean
     in such real bars (the table's `running_gain`, training/running_hats.py; none: as any bar)."""
     conf, spread, shape = pooled(group)
-    u = _rank_in(conf, confidence) * (len(spread) - 1)
-    i = min(int(u), len(spread) - 2)
     gain = table().get("running_gain") if running else None
     lift = gain[group][position % POSITIONS] if gain else 1.0
-    return lift * shape[position % POSITIONS] * (spread[i] + (spread[i + 1] - spread[i]) * (u - i))
+    return lift * shape[position % POSITIONS] * _at(spread, _rank_in(conf, confidence))
 
 
 def running_bars(hits, steps_per_beat: int) -> set[int]:

@@ -14,7 +14,8 @@ velocity) in a metre of `beats_per_bar` beats with bar 1 starting at beat 0. The
 3. decodes the whole part jointly with those probabilities and learned, transposition-invariant chord-transition
    scores (separate for a change at the middle of a bar and at a bar line): forward-backward gives each half
    bar's chord marginals and the chart takes the likeliest root + family there (minimum Bayes risk,
-   theory/harmony_decode.py); k-best Viterbi paths are the alternatives;
+   theory/harmony_decode.py); k-best Viterbi paths are the alternatives. A melody alone first shares evidence
+   between the half bars whose line repeats (harmony_decode.repeat_ties / tie_repeats);
 4. writes one chord per half bar, merged when both halves agree, as a chart `| C Am | F | G |`; a slash
    bass only where the part's lowest line sits on one non-root chord tone for the whole chord.
 
@@ -34,7 +35,15 @@ from ..resources import resources_dir
 from . import keys
 from .chords import ROOT_NAMES
 from .harmony_attn import ATTN_FILE, attn_outputs
-from .harmony_decode import expected_agreement, family_marginals, forward_backward, mbr_path
+from .harmony_decode import (
+    REPEAT_WEIGHT,
+    expected_agreement,
+    family_marginals,
+    forward_backward,
+    mbr_path,
+    repeat_ties,
+    tie_repeats,
+)
 from .harmony_fine import FINE_FILE, fine_outputs, step_features
 from .harmony_net import mm, net_outputs, stacked_gru
 
@@ -372,6 +381,7 @@ class HarmonyModel:
         self.fine_nets = list(fine or [])
         self.attn_nets = list(attn or [])
         self.melody = self.melody_nets[0] if self.melody_nets else None
+        self.repeat_weight = REPEAT_WEIGHT  # 0: a melody's repeats decoded apart (as before the fifth session)
         self.p = {k: np.asarray(v) for k, v in params.items()}
         self.layers = int(self.p.get("layers", np.array(1)))
         self.version = int(self.p.get("features", np.array(1)))
@@ -487,6 +497,8 @@ class HarmonyModel:
             raise InvalidValue(f"bars {bars!r} is less than 1: give the number of bars to chart, or leave it out")
         if (self.melody_nets or self.fine_nets or self.attn_nets) and melody_like(arr):
             log_post, log_key = self.ensemble_posteriors(arr, 2 * n_bars, beats_per_bar)
+            if self.repeat_weight:  # a repeated line shares its evidence (harmony_decode.tie_repeats)
+                log_post = tie_repeats(log_post, repeat_ties(arr, 2 * n_bars, beats_per_bar), self.repeat_weight)
         else:
             log_post, log_key = self.posteriors(*features(arr, 2 * n_bars, beats_per_bar, self.version))
         paths = self.decode(log_post, alternatives)

@@ -25,7 +25,7 @@ import re
 import numpy as np
 
 from .harmony_fine import rotated_steps
-from .harmony_net import mm
+from .harmony_net import mm, softmax
 
 ATTN_FILE = re.compile(r"attn\d*\.npz")  # attn.npz, attn2.npz, ... beside harmony.npz
 PHRASE = 8  # half bars of a four-bar phrase: each place its own learned vector
@@ -42,11 +42,6 @@ def layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float = 1e-5) -
     mu = x.mean(axis=-1, keepdims=True)
     var = ((x - mu) ** 2).mean(axis=-1, keepdims=True)
     return (x - mu) / np.sqrt(var + eps) * w + b
-
-
-def _softmax(x: np.ndarray) -> np.ndarray:
-    x = np.exp(x - x.max(axis=-1, keepdims=True))
-    return x / x.sum(axis=-1, keepdims=True)
 
 
 def attn_outputs(p: dict[str, np.ndarray], rot_halves: np.ndarray, steps: np.ndarray) -> np.ndarray:
@@ -71,7 +66,7 @@ def attn_outputs(p: dict[str, np.ndarray], rot_halves: np.ndarray, steps: np.nda
             bias = p["rel"][i, j][rel]  # (n, n): the same in every transposition
             q = qkv[..., j * dh : (j + 1) * dh] * scale
             # per transposition through mm (one thread; see harmony_net.mm), the softmax over all 12 at once
-            w = _softmax(np.stack([mm(q[r], qkv[r, :, d + j * dh : d + (j + 1) * dh].T) for r in range(12)]) + bias)
+            w = softmax(np.stack([mm(q[r], qkv[r, :, d + j * dh : d + (j + 1) * dh].T) for r in range(12)]) + bias)
             for r in range(12):
                 reads[r, :, j * dh : (j + 1) * dh] = mm(w[r], qkv[r, :, 2 * d + j * dh : 2 * d + (j + 1) * dh])
         h = h + mm(reads, p[f"l{i}_o_w"].T) + p[f"l{i}_o_b"]

@@ -77,3 +77,83 @@ def expected_agreement(path: list[int], families: np.ndarray) -> float:
     if len(path) == 0:
         return 0.0
     return float(families[np.arange(len(path)), CHORD_FAMILY[np.asarray(path)]].mean())
+
+
+# --- repeats share their evidence ---------------------------------------------------------------------------
+# Pop songs repeat their melody, and a repeated line nearly always carries the same chords; the nets read each
+# half bar with a few bars of context, so two occurrences of one line can get different chords. Before decoding
+# a melody alone, each half bar's log posteriors get those of the half bars whose melody is the same or near
+# (at the same place in the bar), weighted by how alike they are. Fitted on POP909's training songs (window,
+# threshold, weight; benchmarks/RESULTS.md, "Repeats share their chords").
+REPEAT_WINDOW = 2  # half bars either side that must also match (a 2.5-bar window in all)
+REPEAT_THRESHOLD = 0.7  # the window's mean similarity needed to tie two half bars
+REPEAT_WEIGHT = 2.5  # log-posterior weight of each tied half bar (times its similarity)
+
+
+def top_line_grid(notes: np.ndarray, n_halves: int, beats_per_bar: float) -> tuple[np.ndarray, np.ndarray]:
+    """(pitch, onset), each (n_halves, 2 * beats_per_bar): the highest sounding MIDI pitch per 16th (-1: rest)
+    and whether a note starts there, of an (N, >=3) notes array in beats (pitch, start, end)."""
+    sph = int(round(2 * beats_per_bar))  # 16ths per half bar
+    total = n_halves * sph
+    pitch_of = np.full(total, -1, dtype=np.int64)
+    onset = np.zeros(total, dtype=bool)
+    if len(notes) and total:
+        p = notes[:, 0].astype(np.int64)
+        s = np.round(notes[:, 1] * 4).astype(np.int64)
+        e = np.maximum(s + 1, np.round(notes[:, 2] * 4).astype(np.int64))
+        keep = (s < total) & (s >= 0)
+        p, s, e = p[keep], s[keep], np.minimum(e[keep], total)
+        if len(p):
+            p0 = int(p.min())
+            diff = np.zeros((total + 1, int(p.max()) - p0 + 1), dtype=np.int32)
+            np.add.at(diff, (s, p - p0), 1)
+            np.add.at(diff, (e, p - p0), -1)
+            sounding = np.cumsum(diff[:-1], axis=0) > 0
+            top = sounding.shape[1] - 1 - np.argmax(sounding[:, ::-1], axis=1)
+            pitch_of = np.where(sounding.any(axis=1), top + p0, -1)
+            onset[s] = True
+    return pitch_of.reshape(n_halves, sph), onset.reshape(n_halves, sph)
+
+
+def repeat_ties(
+    notes: np.ndarray,
+    n_halves: int,
+    beats_per_bar: float,
+    window: int = REPEAT_WINDOW,
+    threshold: float = REPEAT_THRESHOLD,
+) -> np.ndarray:
+    """(n_halves, n_halves) weights tying half bars whose melody repeats; zero where none does.
+
+    Two half bars are alike by the share of 16ths where they sound the same top-line pitch with the same onset,
+    over the 16ths where either sounds (a half bar with under two sounding 16ths is alike to none); a tie needs
+    the same half of the bar, some likeness of the two half bars themselves, and a mean likeness of at least
+    `threshold` over the `window` half bars either side (the pairs at the same offsets); its weight is that mean.
+    """
+    pitch, onset = top_line_grid(notes, n_halves, beats_per_bar)
+    sounds = pitch >= 0
+    code = np.where(sounds, 2 * pitch + onset, -1)  # the same code: the same pitch with the same onset
+    n_sounding = sounds.sum(axis=1)
+    sim = np.zeros((n_halves, n_halves))
+    for lo in range(0, n_halves, 128):  # rows in blocks: memory stays small for a long part
+        block = slice(lo, lo + 128)
+        same = ((code[block, None, :] == code[None, :, :]) & sounds[block, None, :]).sum(axis=2)
+        union = n_sounding[block, None] + n_sounding[None, :] - sounds[block].astype(np.int32) @ sounds.T
+        sim[block] = same / np.maximum(union, 1)
+    quiet = sounds.sum(axis=1) < 2
+    sim[quiet, :] = 0.0
+    sim[:, quiet] = 0.0
+    mean = np.zeros_like(sim)
+    for k in range(-window, window + 1):
+        lo, hi = max(0, -k), min(n_halves, n_halves - k)
+        mean[lo:hi, lo:hi] += sim[lo + k : hi + k, lo + k : hi + k]
+    mean /= 2 * window + 1
+    idx = np.arange(n_halves)
+    tie = (mean >= threshold) & (sim > 0) & (idx[:, None] % 2 == idx[None, :] % 2) & (idx[:, None] != idx[None, :])
+    return np.where(tie, mean, 0.0)
+
+
+def tie_repeats(log_post: np.ndarray, ties: np.ndarray, weight: float = REPEAT_WEIGHT) -> np.ndarray:
+    """Each half bar's log posteriors (T, S) plus `weight` x the tie-weighted sum of its repeats' (ties (T, T))."""
+    if weight == 0 or not ties.any():
+        return log_post
+    return log_post + weight * (ties @ log_post)

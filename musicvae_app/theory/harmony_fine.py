@@ -23,7 +23,7 @@ import re
 
 import numpy as np
 
-from .harmony_net import mm
+from .harmony_net import mm, softmax
 
 STEPS = 8  # grid steps a half bar
 N_SCALARS = 8
@@ -99,11 +99,6 @@ def _neighbour_layer(h: np.ndarray, w: np.ndarray, b: np.ndarray, d: int) -> np.
     return np.maximum(out, 0.0, out=out)
 
 
-def _softmax(x: np.ndarray) -> np.ndarray:
-    x = np.exp(x - x.max(axis=-1, keepdims=True))
-    return x / x.sum(axis=-1, keepdims=True)
-
-
 def fine_outputs(p: dict[str, np.ndarray], steps: np.ndarray) -> np.ndarray:
     """The net's output numbers (12, n, Q + 2) from step features (n * STEPS, N_STEP) (weights as written by
     training.train_harmony_fine.export)."""
@@ -118,7 +113,7 @@ def fine_outputs(p: dict[str, np.ndarray], steps: np.ndarray) -> np.ndarray:
     v = mm(h, p["v_w"].T) + p["v_b"]
     scale = np.float32(1.0 / np.sqrt(q.shape[-1]))
     # per transposition, through mm (a batched np.matmul would let OpenBLAS spread over the cores and spin)
-    read = np.stack([mm(_softmax(mm(q[r], k[r].T) * scale), v[r]) for r in range(12)])
+    read = np.stack([mm(softmax(mm(q[r], k[r].T) * scale), v[r]) for r in range(12)])
     h = h + mm(read, p["o_w"].T) + p["o_b"]
     h = h + np.maximum(mm(h, p["f_w"].T) + p["f_b"], 0.0)
     return mm(h, p["out_w"].T) + p["out_b"]

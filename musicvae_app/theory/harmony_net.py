@@ -34,6 +34,12 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+def softmax(x: np.ndarray) -> np.ndarray:
+    """Over the last axis (the attention weights of the fine and the attention melody nets)."""
+    x = np.exp(x - x.max(axis=-1, keepdims=True))
+    return x / x.sum(axis=-1, keepdims=True)
+
+
 def stacked_gru(gi: np.ndarray, w_hh_t: np.ndarray, b_hh: np.ndarray) -> np.ndarray:
     """D independent GRUs (torch.nn.GRU gate order r, z, n) stepped together.
 

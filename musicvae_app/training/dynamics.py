@@ -175,9 +175,7 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0, primers=()) -> t
 
     per = [[[] for _ in range(STEPS)] for _ in GROUPS]
     half_heard: list[tuple[list[float], int]] = []  # per take: its ghost candidates, its snare hits
-    was, engine.post.ghost = engine.post.ghost, None  # measured without ghost notes
-    was_primed, engine.post.ghost_primer = engine.post.ghost_primer, None
-    try:
+    with engine.post.no_ghosts():  # measured without ghost notes
         for seed in range(seeds):
             takes = [(engine.generate(steps=8, seed=seed, **extra), 0) for extra in ({}, {"chords": "Am F C G"})]
             if seed < len(primers):  # the primer's own 4 bars (the real song's notes) are not the model's
@@ -195,8 +193,6 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0, primers=()) -> t
             form = engine.generate(steps=8, seed=seed, sections=GHOST_FORM)  # a verse and a chorus count as well
             hits = sum(1 for pitch, *_ in note_confidences(form, DRUMS) if pitch in SNARES)
             half_heard.append((_half_heard(form), hits))
-    finally:
-        engine.post.ghost, engine.post.ghost_primer = was, was_primed
     points = np.linspace(0, 100, CONFIDENCE_POINTS)
     out = []
     for rows in per:

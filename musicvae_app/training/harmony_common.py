@@ -9,18 +9,16 @@ melody alone, decoded as the app decodes (HarmonyModel.decode); the validation s
 from __future__ import annotations
 
 import argparse
+import json
+import sys
 
 import numpy as np
 
 from ..theory.harmony import N_CHORDS, NO_CHORD, HarmonyModel, _check, features, read_outputs, rotated_inputs
+from ..theory.harmony import _log_softmax as log_softmax  # the app's own: a dev figure decodes as it does
 from ..theory.harmony_fine import fine_outputs
 from ..theory.harmony_net import net_outputs
 from .train_harmony import family
-
-
-def log_softmax(x: np.ndarray) -> np.ndarray:
-    m = x.max(axis=-1, keepdims=True)
-    return x - m - np.log(np.exp(x - m).sum(axis=-1, keepdims=True))
 
 
 # --- targets --------------------------------------------------------------------------------------
@@ -83,6 +81,26 @@ def band_share(args, frac: float) -> float:
     return args.band_share + (args.band_share_end - args.band_share) * frac
 
 
+def ensemble_figure(figures: dict[str, float]) -> float:
+    """The best of DevBench.figures' ensemble figures: the candidate added to the shipped nets or in one's place."""
+    return max(v for k, v in figures.items() if k.startswith(("shipped+", "it for")))
+
+
+def keep_checkpoints(run: str, name: str, params: dict, figures: dict, ens: float, best: dict, history: list, args):
+    """After a dev evaluation: the net saved as run_<name>.npz, and as run_best_alone.npz / run_best_ens.npz where
+    its figure alone (figures["alone"]) / in the ensemble (`ens`) beats `best` (updated in place); the run's
+    arguments and history written to run_history.json."""
+    np.savez(f"{run}_{name}.npz", **params)
+    if figures["alone"] > best["alone"]:
+        best["alone"] = figures["alone"]
+        np.savez(run + "_best_alone.npz", **params)
+    if ens > best["ens"]:
+        best["ens"] = ens
+        np.savez(run + "_best_ens.npz", **params)
+    with open(run + "_history.json", "w") as fh:
+        json.dump({"args": vars(args), "argv": sys.argv[1:], "history": history}, fh, indent=1)
+
+
 # --- arguments --------------------------------------------------------------------------------------
 def add_run_args(ap: argparse.ArgumentParser, **defaults) -> None:
     """The arguments every trainer has; `defaults` overrides their defaults (by dest name)."""
@@ -116,6 +134,14 @@ def add_band_args(ap: argparse.ArgumentParser, what: str = "crops") -> None:
 
 
 # --- dev figures --------------------------------------------------------------------------------------
+def family_hits(model: HarmonyModel, log_post: np.ndarray, ref: np.ndarray) -> tuple[int, int]:
+    """(half bars with the right root + major/minor family, half bars labelled) of log chord probabilities (n, 84)
+    decoded as the app decodes (model.decode), against the labels `ref` (n,) (NO_CHORD: left out)."""
+    path = np.array(model.decode(log_post, 1)[0][1])
+    m = ref != NO_CHORD
+    return int((family(path)[m] == family(ref)[m]).sum()), int(m.sum())
+
+
 def shipped_logs(model: HarmonyModel, songs: list[dict]) -> list[list[tuple[np.ndarray, np.ndarray]]]:
     """Per dev song, each shipped melody-ensemble net's (log p(chord), log p(key)) on the melody alone."""
     nets = [model, *model.melody_nets]
@@ -147,11 +173,8 @@ class DevBench:
     def score(self, logs: list[list[np.ndarray]]) -> float:
         hit = total = 0
         for i, s in enumerate(self.dev):
-            lp = log_softmax(sum(x[i] for x in logs) / len(logs))
-            path = np.array(self.model.decode(lp, 1)[0][1])
-            m = s["halves"] != NO_CHORD
-            hit += int((family(path)[m] == family(s["halves"])[m]).sum())
-            total += int(m.sum())
+            h, t = family_hits(self.model, log_softmax(sum(x[i] for x in logs) / len(logs)), s["halves"])
+            hit, total = hit + h, total + t
         return hit / max(total, 1)
 
     def figures(self, mine: list[np.ndarray]) -> dict[str, float]:

@@ -29,7 +29,6 @@ import numpy as np
 from ..theory.harmony import (
     DEFAULT_WEIGHTS,
     MELODY_FILE,
-    NO_CHORD,
     HarmonyModel,
     read_outputs,
     rotated_inputs,
@@ -37,8 +36,8 @@ from ..theory.harmony import (
 from ..theory.harmony_fine import FINE_FILE, fine_outputs, step_features
 from ..theory.harmony_net import net_outputs
 from . import harmony_data as hd
-from .harmony_common import band_target, log_softmax, set_lr, soft_step, soft_target
-from .train_harmony import CACHE, NET_KEYS, build, export, family, make_net
+from .harmony_common import band_target, ensemble_figure, family_hits, log_softmax, set_lr, soft_step, soft_target
+from .train_harmony import CACHE, NET_KEYS, build, export, make_net
 
 
 # --- dev figures ------------------------------------------------------------------------------------
@@ -75,12 +74,8 @@ def score(first: HarmonyModel, posts: list[list[np.ndarray]], songs: list[dict])
         prof, _ = s["feats"]["melody"]
         if not prof.sum() > 0:
             continue
-        log_post = log_softmax(sum(p[i] for p in posts) / len(posts))
-        path = np.array(first.decode(log_post, 1)[0][1])
-        ref = s["halves"]
-        m = ref != NO_CHORD
-        hit += int((family(path)[m] == family(ref)[m]).sum())
-        total += int(m.sum())
+        h, t = family_hits(first, log_softmax(sum(p[i] for p in posts) / len(posts)), s["halves"])
+        hit, total = hit + h, total + t
     return hit / max(total, 1)
 
 
@@ -173,7 +168,7 @@ def train(args) -> None:
                 np.savez(run + f"_step{step}.npz", **params)
             if alone > best_alone - 0.004:  # near the best alone: also measure the ensembles
                 line.update(dev_figures(params, first, shipped, by_version))
-                ens = max(v for k, v in line.items() if k.startswith(("shipped+", "it for")))
+                ens = ensemble_figure(line)
                 if ens > best_ens:
                     best_ens = ens
                     np.savez(run + "_best_ens.npz", **params)

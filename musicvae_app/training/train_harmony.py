@@ -76,12 +76,18 @@ def make_net(hidden: int, layers: int, version: int = 1):
             x = torch.cat([rots.reshape(b, 12, t, -1), scal[:, None].expand(b, 12, t, scal.shape[-1])], dim=3)
             h = torch.relu(self.inp(x.reshape(b * 12, t, -1)))
             h, _ = self.gru(h)
-            o = self.out(h).reshape(b, 12, t, N_Q + 2)
-            chord = o[..., :N_Q].permute(0, 2, 3, 1).reshape(b, t, N_CHORDS)
-            key = o[..., N_Q:].mean(dim=2).permute(0, 2, 1).reshape(b, 24)
-            return chord, key
+            return split_outputs(self.out(h).reshape(b, 12, t, N_Q + 2))
 
     return Net()
+
+
+def split_outputs(o):
+    """A melody net's output tensor (B, 12 transpositions, n, Q + 2) -> (chord logits (B, n, 84) with index
+    q*12 + root, key logits (B, 24) with index mode*12 + tonic): theory/harmony.read_outputs' order, in torch."""
+    b, _, n = o.shape[:3]
+    chord = o[..., :N_Q].permute(0, 2, 3, 1).reshape(b, n, N_CHORDS)
+    key = o[..., N_Q:].mean(dim=2).permute(0, 2, 1).reshape(b, 24)
+    return chord, key
 
 
 def export(net, layers: int, version: int = 1) -> dict[str, np.ndarray]:

@@ -21,15 +21,15 @@ import argparse
 import json
 import os
 import pickle
-import sys
 import time
 
 import numpy as np
 
-from ..theory.harmony import DEFAULT_WEIGHTS, N_CHORDS, N_Q, _check, features, read_outputs, rotated_inputs
+from ..theory.harmony import DEFAULT_WEIGHTS, N_Q, _check, features, read_outputs, rotated_inputs
 from ..theory.harmony_attn import PHRASE, REL_CLIP, attn_outputs, rel_index
 from ..theory.harmony_fine import N_STEP, STEPS
 from . import harmony_common as hc
+from .train_harmony import split_outputs
 
 CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "i33third")
 N_PROF, N_SCAL = 8, 11  # feature version 2: profiles a half bar, scalars
@@ -88,11 +88,7 @@ def make_net(d: int = 64, heads: int = 2, layers: int = 2, ff: int = 128, step: 
             return self.out(self.lnf(h))
 
         def forward(self, prof, scal, steps):
-            o = self.outputs(self.tokens(prof, scal, steps))
-            b, _, n = o.shape[:3]
-            chord = o[..., :N_Q].permute(0, 2, 3, 1).reshape(b, n, N_CHORDS)
-            key = o[..., N_Q:].mean(dim=2).permute(0, 2, 1).reshape(b, 24)
-            return chord, key
+            return split_outputs(self.outputs(self.tokens(prof, scal, steps)))
 
     return AttnNet()
 
@@ -221,16 +217,7 @@ def train(args) -> None:
             history.append({"step": step, "seconds": round(time.time() - t0), "loss": round(loss, 3), **r})
             line = {k: round(v, 4) if isinstance(v, float) else v for k, v in history[-1].items()}
             print(json.dumps(line), flush=True)
-            np.savez(f"{run}_{step}.npz", **params)
-            ens = max(v for k, v in r.items() if k.startswith(("shipped+", "it for")))
-            if r["alone"] > best["alone"]:
-                best["alone"] = r["alone"]
-                np.savez(run + "_best_alone.npz", **params)
-            if ens > best["ens"]:
-                best["ens"] = ens
-                np.savez(run + "_best_ens.npz", **params)
-            with open(run + "_history.json", "w") as fh:
-                json.dump({"args": vars(args), "argv": sys.argv[1:], "history": history}, fh, indent=1)
+            hc.keep_checkpoints(run, str(step), params, r, hc.ensemble_figure(r), best, history, args)
             state = {"net": net.state_dict(), "opt": opt.state_dict(), "best": best, "history": history}
             torch.save({**state, "step": step, "seconds": time.time() - t0}, run + "_state.pt")
     print(f"done: {step} steps, best dev {best}", flush=True)

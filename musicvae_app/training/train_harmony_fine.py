@@ -13,21 +13,19 @@ figures are kept. The validation songs (id % 5 == 0) are never read here. torch 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import pickle
-import sys
 import time
 
 import numpy as np
 
-from ..theory.harmony import N_CHORDS, N_Q, NO_CHORD, HarmonyModel, read_outputs
+from ..theory.harmony import N_Q, NO_CHORD, HarmonyModel, read_outputs
 from ..theory.harmony_fine import N_STEP, STEPS
 from ..theory.harmony_fine import step_features as fine_steps
 from . import harmony_common as hc
 from . import harmony_data as hd
 from .harmony_common import shipped_logs
-from .train_harmony import CACHE, family
+from .train_harmony import CACHE, family, split_outputs
 
 FINE_CACHE = os.path.join(os.environ.get("TMPDIR", "/tmp"), "fine")
 DILATIONS = (1, 2, 4, 8)
@@ -105,11 +103,7 @@ def make_net(channels: int, hidden: int, att: int, dropout: float):
             return self.out(h)
 
         def forward(self, x):
-            o = self.outputs(x)
-            b, _, n = o.shape[:3]
-            chord = o[..., :N_Q].permute(0, 2, 3, 1).reshape(b, n, N_CHORDS)
-            key = o[..., N_Q:].mean(dim=2).permute(0, 2, 1).reshape(b, 24)
-            return chord, key
+            return split_outputs(self.outputs(x))
 
     return FineNet()
 
@@ -132,16 +126,13 @@ def dev_scores(model: HarmonyModel, songs, shipped, mine, weights=(1.0,)) -> dic
     hits = {"alone": 0, "ens": 0, **{f"ens+{w:g}": 0 for w in weights}}
     total = 0
     for s, logs, (c_mine, _) in zip(songs, shipped, mine):
-        ref = s["halves"]
-        m = ref != NO_CHORD
-        total += int(m.sum())
+        total += int((s["halves"] != NO_CHORD).sum())
         base = sum(c for c, _ in logs)
         cands = {"alone": c_mine, "ens": hc.log_softmax(base / len(logs))}
         for w in weights:
             cands[f"ens+{w:g}"] = hc.log_softmax((base + w * c_mine) / (len(logs) + w))
         for name, lp in cands.items():
-            path = np.array(model.decode(lp, 1)[0][1])
-            hits[name] += int((family(path)[m] == family(ref)[m]).sum())
+            hits[name] += hc.family_hits(model, lp, s["halves"])[0]
     return {k: v / max(total, 1) for k, v in hits.items()}
 
 
@@ -201,15 +192,7 @@ def train(args) -> None:
                 + " ".join(f"{k} {v:.4f}" for k, v in r.items()),
                 flush=True,
             )
-            np.savez(run + "_last.npz", **params)
-            if r["alone"] > best["alone"]:
-                best["alone"] = r["alone"]
-                np.savez(run + "_best_alone.npz", **params)
-            if r["ens+1"] > best["ens"]:
-                best["ens"] = r["ens+1"]
-                np.savez(run + "_best_ens.npz", **params)
-            with open(run + "_history.json", "w") as fh:
-                json.dump({"args": vars(args), "argv": sys.argv[1:], "history": history}, fh, indent=1)
+            hc.keep_checkpoints(run, "last", params, r, r["ens+1"], best, history, args)
     print(f"done: {step} steps, best dev {best}", flush=True)
 
 

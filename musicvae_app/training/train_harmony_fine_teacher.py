@@ -27,7 +27,6 @@ import argparse
 import json
 import os
 import pickle
-import sys
 import time
 
 import numpy as np
@@ -146,16 +145,7 @@ def train(args) -> None:
             print(
                 json.dumps({k: round(v, 4) if isinstance(v, float) else v for k, v in history[-1].items()}), flush=True
             )
-            np.savez(f"{run}_{step}.npz", **params)
-            ens = max(v for k, v in r.items() if k.startswith(("shipped+", "it for")))
-            if r["alone"] > best["alone"]:
-                best["alone"] = r["alone"]
-                np.savez(run + "_best_alone.npz", **params)
-            if ens > best["ens"]:
-                best["ens"] = ens
-                np.savez(run + "_best_ens.npz", **params)
-            with open(run + "_history.json", "w") as fh:
-                json.dump({"args": vars(args), "argv": sys.argv[1:], "history": history}, fh, indent=1)
+            hc.keep_checkpoints(run, str(step), params, r, hc.ensemble_figure(r), best, history, args)
     print(f"done: {step} steps, best dev {best}", flush=True)
 
 

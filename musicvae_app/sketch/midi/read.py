@@ -37,6 +37,7 @@ class Notes:
     length: float = 0.0  # beats to where the longest track ends (after any cut)
     velocity: np.ndarray | None = None  # each note's note-on velocity (1-127), as `pitch`
     name: str = ""  # the file's name (for messages), when read from a file
+    cut: bool = False  # the reader cut the file at MAX_SONG_MINUTES (its warnings say so): notes past it are gone
 
     def __post_init__(self) -> None:
         if self.velocity is None:
@@ -123,7 +124,8 @@ def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int, marke
             shown = "0 microseconds per beat" if not tempo_us[0] else f"{raw:.4g} BPM"
             warnings.append(f"its tempo ({shown}) is outside {MIN_TEMPO:g}-{MAX_TEMPO:g} BPM: read as {tempo:g}")
     limit = _tick_limit(tempo_ticks, tempo_us, tpb)
-    if last > limit:
+    cut = last > limit
+    if cut:
         warnings.append(f"it is longer than {MAX_SONG_MINUTES:g} minutes: cut there")
         last = limit
     keep = ~is_tempo & (ticks <= limit)
@@ -176,6 +178,7 @@ def _pair_notes(ticks: np.ndarray, codes: np.ndarray, last: int, tpb: int, marke
         [(t / tpb, marker_text(text)) for t, text in kept],
         last / tpb,
         np.frombuffer(velocities, np.int64).astype(int),
+        cut=cut,
     )
 
 
@@ -295,7 +298,7 @@ def primer_from_notes(
         first = int(start.min()) // bar_steps * bar_steps
     else:
         if isinstance(bar, bool) or not isinstance(bar, (int, np.integer)) or not 1 <= bar <= n_bars:
-            cut = " (the file was cut at 60 minutes)" if any("minutes" in w for w in notes.warnings) else ""
+            cut = f" (the file was cut at {MAX_SONG_MINUTES:g} minutes)" if notes.cut else ""
             raise MidiImportError(f"'{name}' has {n_bars} bars{cut}; choose a start bar from 1 to {n_bars}")
         first = (int(bar) - 1) * bar_steps
     chunk = notes_to_roll(notes, steps_per_beat, first, chunk_steps)
