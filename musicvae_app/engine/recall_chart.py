@@ -19,52 +19,69 @@ from __future__ import annotations
 import numpy as np
 
 from ..sketch.song import DRUMS, LANES
-from .chording import fit_to_chart
-from .recall import VARIED_BARS, _bars_heard, shift_pitches
+from .chording import chord_map, fit_to_chart
+from .recall import returned_rows, shift_pitches
 
-BASS = LANES.index("bass")
+PIANO, GUITAR, BASS = (LANES.index(name) for name in ("piano", "guitar", "bass"))
 
 
 def settle_changed(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int) -> int:
     """In place on a finished take (Song) of the batch, after the chart check and `recall.settle`: each pitched
     return of `made` under changed chords (a bar's or a beat's) plays its source's checked notes again bar by bar,
-    shifted by the bar's move (0 where it kept its notes), where they sit with the bar's chords (`fits`; the other
-    bars stay as the check made them), but for its last beat (a return with a variation, its last VARIED_BARS
-    bars); then the bars it played again are checked against the chart once more, the lanes around the returning
-    ones mended (every return of the take keeps its notes). Only bars the take may change (free: (bars, 5)); a bar
-    laid out since (roles) stays out. How many returns were settled."""
+    shifted by the bar's move (0 where it kept its notes), where they sit with the bar's chords (`fits`); where
+    they do not, as a player returns with a variation (`revoice`): the piano and the guitar keep the bar's rhythm
+    (every onset and length) with its notes moved to the nearest tones of the new chord, the bass moves its riff to
+    the new chord's root (its chord tones on the new chord's, its own steps between them moved along), the strings'
+    bar stays as the check made it. But for its last beat (a return with a variation, its last VARIED_BARS bars);
+    then the bars it played again are checked against the chart once more, the lanes around the returning ones
+    mended (every return of the take keeps its notes). Only bars the take may change (free: (bars, 5)); a bar laid
+    out since (roles) stays out. How many returns were settled."""
     if chords is None:
         return 0
     bar = song.steps_per_bar
-    beat, chunk = bar // 4, chunk_bars * bar
+    chunk = chunk_bars * bar
     touched = np.zeros_like(free)
     notes = np.array(song.notes(), copy=True)  # as heard, updated with each bar played again (a chain of returns)
     done = 0
-    for target, lane, b, src, moves, exact in made:
+    for target, lane, b, src, moves, exact in sorted(made, key=lambda m: m[0]):  # a source before its returns
         t0, s0 = target * chunk, src * chunk
         if b != take or lane == DRUMS or t0 + chunk > song.n_steps:
             continue
         beats = chunk_bars * 4
         if moves is None and chords[target * beats : (target + 1) * beats] == chords[src * beats : (src + 1) * beats]:
-            continue  # the same chords beat for beat: recall.settle played it again
+            rows = returned_rows(song, lane, t0, s0, chunk_bars, exact)  # recall.settle played it again; where
+            if rows is not None and touched[src * chunk_bars : (src + 1) * chunk_bars, lane].any():  # its source
+                song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]  # returned since, once more
+                notes[lane, t0 : t0 + rows] = notes[lane, s0 : s0 + rows]
+                touched[target * chunk_bars : target * chunk_bars + -(-rows // bar), lane] = True
+            continue
         moves = [0] * chunk_bars if moves is None else moves  # the same chords a bar, changed within one
         if not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
             continue
-        rows = chunk - beat if exact else (chunk_bars - VARIED_BARS) * bar
-        now, then = song.probs[lane, t0 : t0 + rows], song.probs[lane, s0 : s0 + rows]
-        if not np.array_equal(_bars_heard(now, bar, song.threshold), _bars_heard(then, bar, song.threshold)):
+        rows = returned_rows(song, lane, t0, s0, chunk_bars, exact)
+        if rows is None:
             continue  # a bar laid out since (roles) stays out
         played = False
         for j in range(-(-rows // bar)):
             lo, hi, move = j * bar, min((j + 1) * bar, rows), int(moves[j])
             k = target * chunk_bars + j
             was = chords[(src * chunk_bars + j) * 4 : (src * chunk_bars + j) * 4 + 4]
+            was = [c.transposed(move) if c else None for c in was]
+            now = chords[k * 4 : k * 4 + 4]
+            cells = shift_pitches(song.probs[lane, s0 + lo : s0 + hi], move)
             heard = shift_pitches(notes[lane, s0 + lo : s0 + hi], move)
-            if not fits(
-                heard, chords[k * 4 : k * 4 + 4], [c.transposed(move) if c else None for c in was], lane == BASS
-            ):
-                continue  # its notes would clash with the new chord: the bar stays as the check made it
-            song.probs[lane, t0 + lo : t0 + hi] = shift_pitches(song.probs[lane, s0 + lo : s0 + hi], move)
+            if not fits(heard, now, was, lane == BASS):
+                if lane not in REVOICED:
+                    continue  # its notes would clash with the new chord: the bar stays as the check made it
+                q = bar // 4  # the bass's riff moves whole; a comping beat that sits with its chord stays
+                maps = [
+                    None
+                    if lane != BASS and fits(heard[i * q : (i + 1) * q], [c], [w], False)
+                    else pitch_map(c, w, lane == BASS)
+                    for i, (c, w) in enumerate(zip(now, was))
+                ]
+                cells, heard = revoice(cells, maps, q), revoice(heard, maps, q)
+            song.probs[lane, t0 + lo : t0 + hi] = cells
             notes[lane, t0 + lo : t0 + hi] = heard
             touched[k, lane] = played = True
         done += played
@@ -76,6 +93,52 @@ def settle_changed(song, made: list, take: int, chords, free: np.ndarray, chunk_
             check[target * chunk_bars : (target + 1) * chunk_bars, lane] = False
     fit_to_chart(song, chords, check)
     return done
+
+
+REVOICED = (PIANO, GUITAR, BASS)  # the strings' pads under a new chord stay as the chart check voices them
+
+
+def pitch_map(chord, was, riff: bool) -> np.ndarray | None:
+    """For each of the 128 pitches of a returning beat checked under `was` (the source's chord, moved as the notes
+    were), the pitch it plays under `chord`, or -1 (off the keyboard); None: every pitch stays. riff (the bass):
+    the whole beat first moves by the step from was's bass note to chord's (a riff moved to the new root), its
+    chord tones then to the nearest tone of the new chord (a major third on a minor chord), its other notes (the
+    riff's own steps between them) moved along. Otherwise (piano, guitar: a pattern re-voiced) the source's chord
+    tones that the new chord shares stay, the others go to the nearest tone of the new chord (chording.chord_map),
+    and a note that was no chord tone (a passing note, a tension) stays unless it lies a half step from one."""
+    if chord is None or chord == was:
+        return None
+    step = (chord.lowest - was.lowest + 6) % 12 - 6 if riff and was is not None else 0
+    moved = np.arange(128) + step
+    out = np.full(128, -1)
+    inside = (moved >= 0) & (moved < 128)
+    nearest = chord_map(chord)
+    tones = np.zeros(12, dtype=bool)
+    tones[list(chord.tones)] = True
+    old = np.zeros(12, dtype=bool)
+    if was is not None:
+        old[list(was.tones)] = True
+    q = moved[inside]
+    chord_tone = old[np.flatnonzero(inside) % 12]
+    clash = ~tones[q % 12] & (tones[(q + 1) % 12] | tones[(q - 1) % 12])
+    keep = tones[q % 12] | (~chord_tone & (riff | ~clash))
+    out[inside] = np.where(keep, q, nearest[q])
+    return out
+
+
+def revoice(cells: np.ndarray, maps: list, beat: int) -> np.ndarray:
+    """(steps, 128) cells (probabilities or notes) of a bar (or the part of one a return plays), each beat's pitch
+    p moved to maps[beat][p] (`pitch_map`; None: as it is): the rhythm stays, onsets and lengths; two notes that
+    land on one pitch sound as one."""
+    out = np.zeros_like(cells)
+    for k, pitches in enumerate(maps):
+        part = slice(k * beat, (k + 1) * beat)
+        if pitches is None:
+            out[part] = cells[part]
+            continue
+        live = np.flatnonzero(pitches >= 0)
+        np.maximum.at(out[part].T, pitches[live], cells[part].T[live])
+    return out
 
 
 def fits(cells: np.ndarray, beats: list, was: list, bass: bool) -> bool:
