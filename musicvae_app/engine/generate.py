@@ -302,7 +302,10 @@ class Generation:
                     roles.sit_out(
                         probs, g.role_absent, free_bars, threshold, self.cfg.bars, spb_all, seed, g.solo_rest, feats
                     )
-                roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
+                kin = roles.returns_of(recall.made) if recall is not None else None  # laid out together
+                roles.balance(
+                    probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats, returns=kin
+                )
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, free_bars, threshold, spb_all)
             primed = source == "primer" and part is None  # a continuation: its primer leaves more half-heard snares

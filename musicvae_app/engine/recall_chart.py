@@ -12,6 +12,12 @@ chords; `settle_changed` does the same for the others, after it: each bar of the
 checked notes again, moved by the bar's move where the return moved with the chords, and the bars it touched are
 checked once more (fit_to_chart: notes off the new chord that are no passing notes move to a chord tone, a bar no
 longer heard as its chord is mended), so the chart is still what is heard.
+
+A bar whose notes do not sit with its new chord comes back as a player brings a pattern back (`revoice`): the
+piano's and the guitar's rhythm kept, onsets and lengths, their notes moved to the nearest tones of the new chord;
+the bass's riff moved to the new chord's root (its chord tones onto the new chord's, its own steps moved along).
+Before, such a bar stayed as the check made it: 48 validation songs, primer + their own chords, the piano's exact
+returns were 0.52 of those drawn, the bass's riff moved to its new root in 11.6 % of chunks against 17.9 % real.
 """
 
 from __future__ import annotations
@@ -73,14 +79,10 @@ def settle_changed(song, made: list, take: int, chords, free: np.ndarray, chunk_
             if not fits(heard, now, was, lane == BASS):
                 if lane not in REVOICED:
                     continue  # its notes would clash with the new chord: the bar stays as the check made it
-                q = bar // 4  # the bass's riff moves whole; a comping beat that sits with its chord stays
-                maps = [
-                    None
-                    if lane != BASS and fits(heard[i * q : (i + 1) * q], [c], [w], False)
-                    else pitch_map(c, w, lane == BASS)
-                    for i, (c, w) in enumerate(zip(now, was))
-                ]
-                cells, heard = revoice(cells, maps, q), revoice(heard, maps, q)
+                maps = [pitch_map(c, w, lane == BASS) for c, w in zip(now, was)]
+                cells, heard = revoice(cells, heard, maps, bar // 4)
+                floor = song.threshold * min(float(song.sustain[lane]), float(song.fill[lane])) * 0.999
+                cells = np.where(heard, cells, np.minimum(cells, floor))  # two faint cells met: still no note
             song.probs[lane, t0 + lo : t0 + hi] = cells
             notes[lane, t0 + lo : t0 + hi] = heard
             touched[k, lane] = played = True
@@ -103,9 +105,9 @@ def pitch_map(chord, was, riff: bool) -> np.ndarray | None:
     were), the pitch it plays under `chord`, or -1 (off the keyboard); None: every pitch stays. riff (the bass):
     the whole beat first moves by the step from was's bass note to chord's (a riff moved to the new root), its
     chord tones then to the nearest tone of the new chord (a major third on a minor chord), its other notes (the
-    riff's own steps between them) moved along. Otherwise (piano, guitar: a pattern re-voiced) the source's chord
-    tones that the new chord shares stay, the others go to the nearest tone of the new chord (chording.chord_map),
-    and a note that was no chord tone (a passing note, a tension) stays unless it lies a half step from one."""
+    riff's own steps between them) moved along. Otherwise (piano, guitar: a pattern re-voiced, every beat of the
+    chord alike, so a held note stays one note) a tone of the new chord stays, as does a tension no half step from
+    one (a 9th, a 6th), and the others go to the nearest tone of the new chord (chording.chord_map)."""
     if chord is None or chord == was:
         return None
     step = (chord.lowest - was.lowest + 6) % 12 - 6 if riff and was is not None else 0
@@ -119,26 +121,38 @@ def pitch_map(chord, was, riff: bool) -> np.ndarray | None:
     if was is not None:
         old[list(was.tones)] = True
     q = moved[inside]
-    chord_tone = old[np.flatnonzero(inside) % 12]
     clash = ~tones[q % 12] & (tones[(q + 1) % 12] | tones[(q - 1) % 12])
-    keep = tones[q % 12] | (~chord_tone & (riff | ~clash))
+    keep = tones[q % 12] | (~old[np.flatnonzero(inside) % 12] if riff else ~clash)
     out[inside] = np.where(keep, q, nearest[q])
     return out
 
 
-def revoice(cells: np.ndarray, maps: list, beat: int) -> np.ndarray:
-    """(steps, 128) cells (probabilities or notes) of a bar (or the part of one a return plays), each beat's pitch
-    p moved to maps[beat][p] (`pitch_map`; None: as it is): the rhythm stays, onsets and lengths; two notes that
-    land on one pitch sound as one."""
-    out = np.zeros_like(cells)
+def revoice(cells: np.ndarray, heard: np.ndarray, maps: list, beat: int) -> tuple[np.ndarray, np.ndarray]:
+    """A bar's (or the part of one a return plays) probabilities and notes, (steps, 128) each, every beat's pitch
+    p moved to maps[beat][p] (`pitch_map`; None: as it is): the rhythm stays, onsets and lengths. Where a note
+    lands on the pitch another note held until the step before, that one ends a 16th sooner, so the note is
+    struck again rather than heard as one long note; two notes struck together on one pitch sound as one."""
+    out, now = np.zeros_like(cells), np.zeros_like(heard)
+    to = np.tile(np.arange(128), (len(cells), 1))  # where each step's pitch went
     for k, pitches in enumerate(maps):
         part = slice(k * beat, (k + 1) * beat)
         if pitches is None:
-            out[part] = cells[part]
+            out[part], now[part] = cells[part], heard[part]
             continue
         live = np.flatnonzero(pitches >= 0)
         np.maximum.at(out[part].T, pitches[live], cells[part].T[live])
-    return out
+        np.maximum.at(now[part].T, pitches[live], heard[part].T[live])
+        to[part] = pitches
+    starts = heard.copy()
+    starts[1:] &= ~heard[:-1]  # where the source's notes start
+    for t, p in zip(*np.nonzero(starts[1:])):
+        q = to[t + 1, p]
+        if q < 0:
+            continue
+        held = np.flatnonzero(heard[t] & (to[t] == q))  # the source notes sounding the step before, landing on q
+        if len(held) and not heard[t, p]:
+            out[t, q], now[t, q] = 0, False
+    return out, now
 
 
 def fits(cells: np.ndarray, beats: list, was: list, bass: bool) -> bool:
@@ -154,6 +168,8 @@ def fits(cells: np.ndarray, beats: list, was: list, bass: bool) -> bool:
         before = was[k] if k < len(was) else None
         if before is not None and before == chord:
             continue
+        if bass and (before is None or before.lowest != chord.lowest):
+            return False  # the bass's note names the chord: under a new bass note its riff moves (pitch_map)
         pcs = {int(p) % 12 for p in np.flatnonzero(cells[k * per : (k + 1) * per].any(axis=0))}
         tones = set(chord.tones)
         if before is not None:
