@@ -75,12 +75,14 @@ def balance(
             bars[1, [c, *copies.get(int(c), ())]] = bars[1, src]
             done["came_back"] += 1
         # the piano lays out (chunk by chunk) over the guitar until it is silent in its share of the guitar's bars;
-        # a chunk the piano returns to (or from) lays out with its returns while that keeps to the share, so a
-        # pattern that comes back is heard each time or not at all; the others one by one after
+        # chunks no return joins first; a chunk the piano returns to (or from) lays out with its returns while
+        # that keeps to the share, so a pattern that comes back is heard each time or not at all; the others one
+        # by one after (the count laid out is the share's either way)
         want = rng.binomial(int(bars[1, first:].sum()), float(rest[PIANO]))
         both = np.flatnonzero((bars[0] & bars[1]).all(axis=1)[first:] & movable[0, first:]) + first
         order = [int(c) for c in rng.permutation(both)]
         kin = _families(returns or {}, b, set(order))
+        order = [c for c in order if len(kin.get(c, [c])) == 1] + [c for c in order if len(kin.get(c, [c])) > 1]
         alone = []
         for c in order:
             silent = int((bars[1, first:] & ~bars[0, first:]).sum())
