@@ -16,8 +16,10 @@ longer heard as its chord is mended), so the chart is still what is heard.
 A bar whose notes do not sit with its new chord comes back as a player brings a pattern back (`revoice`): the
 piano's and the guitar's rhythm kept, onsets and lengths, their notes moved to the nearest tones of the new chord;
 the bass's riff moved to the new chord's root (its chord tones onto the new chord's, its own steps moved along).
-Before, such a bar stayed as the check made it: 48 validation songs, primer + their own chords, the piano's exact
-returns were 0.52 of those drawn, the bass's riff moved to its new root in 11.6 % of chunks against 17.9 % real.
+Before, such a bar stayed as the check made it (a pattern's notes merged, a riff's figure lost); 48 validation
+songs, primer + their own chords, seeds 0-2: the bass's chunks replaying the one sharing most chords, moved to their
+roots, 10.5 -> 12.9 % (real 17.9), the piano's exact / near repeats 7.9 / 17.8 -> 8.8 / 19.0 % with roles.balance's
+returns kept (real 12.8 / 24.5; benchmarks/RESULTS.md).
 """
 
 from __future__ import annotations
