@@ -10,9 +10,9 @@ to HarmonyModel.harmonize over the song's length. The reference per half bar is 
 track plays there (training/harmony_band.half_bar_labels: theory.chords.recognize, no annotation by people),
 mapped to the model's vocabulary; half bars where the band plays no chord are left out. Printed: the share of
 half bars whose root and major/minor family agree (all, and where the lead sounds), per bar (the first half's
-chord against the bar's first half's reference), for each ensemble given (a folder, or FOLDER:NET,... as benchmarks/dev_harmony.py reads it) and for a plain HMM fitted on
-POP909's training melodies (benchmarks/eval_harmony.PlainHMM, one chord a bar), with a bootstrap 95 % interval
-over songs. A song's several leads count once each.
+chord against the bar's first half's reference), for each ensemble given (a folder, or FOLDER:NET,... as
+benchmarks/dev_harmony.py reads it) and for a plain HMM fitted on POP909's training melodies
+(benchmarks/eval_harmony.PlainHMM, one chord a bar), with a bootstrap 95 % interval over songs. A song's several leads count once each.
 """
 
 from __future__ import annotations
