@@ -12,7 +12,8 @@ mapped to the model's vocabulary; half bars where the band plays no chord are le
 half bars whose root and major/minor family agree (all, and where the lead sounds), per bar (the first half's
 chord against the bar's first half's reference), for each ensemble given (a folder, or FOLDER:NET,... as
 benchmarks/dev_harmony.py reads it) and for a plain HMM fitted on POP909's training melodies
-(benchmarks/eval_harmony.PlainHMM, one chord a bar), with a bootstrap 95 % interval over songs. A song's several leads count once each.
+(benchmarks/eval_harmony.PlainHMM, one chord a bar), with a bootstrap 95 % interval over lead lines (a
+song's several leads count once each).
 """
 
 from __future__ import annotations
