@@ -90,7 +90,7 @@ def settle_changed(song, made: list, take: int, chords, free: np.ndarray, chunk_
                 if maps[0] is not None:  # a note struck on the downbeat that lands on the pitch held into it: the
                     landed = np.zeros(128, dtype=bool)  # note before ends a 16th sooner, so it is struck again
                     landed[maps[0][np.flatnonzero(struck & (maps[0] >= 0))]] = True
-                    held = landed & notes[lane, t0 + lo - 1]
+                    held = landed & notes[lane, t0 + lo - 1]  # (a 16th's pickup on that pitch: gone, not tied)
                     song.probs[lane, t0 + lo - 1, held] = np.minimum(song.probs[lane, t0 + lo - 1, held], floor)
                     notes[lane, t0 + lo - 1, held] = False
             song.probs[lane, t0 + lo : t0 + hi] = cells
