@@ -51,13 +51,18 @@ def settle_changed(song, made: list, take: int, chords, free: np.ndarray, chunk_
     touched = np.zeros_like(free)
     notes = np.array(song.notes(), copy=True)  # as heard, updated with each bar played again (a chain of returns)
     done = 0
-    for target, lane, b, src, moves, exact in made:
+    for target, lane, b, src, moves, exact in sorted(made, key=lambda m: m[0]):  # a source before its returns
         t0, s0 = target * chunk, src * chunk
         if b != take or lane == DRUMS or t0 + chunk > song.n_steps:
             continue
         beats = chunk_bars * 4
         if moves is None and chords[target * beats : (target + 1) * beats] == chords[src * beats : (src + 1) * beats]:
-            continue  # the same chords beat for beat: recall.settle played it again
+            rows = returned_rows(song, lane, t0, s0, chunk_bars, exact)  # recall.settle played it again; where
+            if lane == BASS and rows is not None and touched[src * chunk_bars : (src + 1) * chunk_bars, lane].any():
+                song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]  # the bass's source came
+                notes[lane, t0 : t0 + rows] = notes[lane, s0 : s0 + rows]  # back since: once more (a chain of
+                touched[target * chunk_bars : target * chunk_bars + -(-rows // bar), lane] = True  # riffs)
+            continue
         moves = [0] * chunk_bars if moves is None else moves  # the same chords a bar, changed within one
         if not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
             continue
