@@ -18,7 +18,7 @@ piano's and the guitar's rhythm kept, onsets and lengths, their notes moved to t
 the bass's riff moved to the new chord's root (its chord tones onto the new chord's, its own steps moved along).
 Before, such a bar stayed as the check made it (a pattern's notes merged, a riff's figure lost); 48 validation
 songs, primer + their own chords, seeds 0-2: the bass's chunks replaying the one sharing most chords, moved to their
-roots, 10.5 -> 12.9 % (real 17.9), the piano's exact / near repeats 7.9 / 17.8 -> 8.8 / 19.0 % with roles.balance's
+roots, 10.5 -> 12.9 % (real 17.9), the piano's exact / near repeats 7.9 / 17.8 -> 8.5 / 18.8 % with roles.balance's
 returns kept (real 12.8 / 24.5; benchmarks/RESULTS.md).
 """
 
