@@ -33,6 +33,7 @@ from ..lanes import DRUMS, LANES
 from ..resources import resources_dir
 from ..sketch.song import hysteresis
 from ..theory.dynamics import BACKBEAT, KICKS
+from . import fuller
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,23 @@ def table(pack_folder: str | None = None) -> dict:
 
 
 def notes_at(energy: dict, lane: int, level: int) -> float | None:
-    """Notes a bar of `lane` at `level` over level 3's, from the table; None without one."""
+    """Notes a bar of `lane` at `level` over level 3's, from the table; None without one.
+
+    The fifths are a song's 4-bar blocks ranked by the band's notes, so level 4 over 3 is a step between
+    neighbouring fifths (x1.10-1.21), where a real song's choruses over its verses are its fuller half over its
+    lighter half (x1.5-1.8 on the 48 validation songs' 8-bar blocks). Where the table has it (`contrast`, learned
+    by training/energy.py the same way from the training songs), a pitched lane's step from level 3 to 4 is the
+    contrast's, and level 5 keeps its step over 4; levels 1-3 are the fifths'. The drums keep the fifths' steps
+    (their kit is kept: engine/kit.py)."""
     row = (energy.get("notes") or {}).get(LANES[lane])
     if not row or len(row) < 5 or row[2] <= 0:
         return None
-    return float(row[min(max(level, 1), 5) - 1]) / float(row[2])
+    level = min(max(level, 1), 5)
+    figure = float(row[level - 1]) / float(row[2])
+    step = (energy.get("contrast") or {}).get(LANES[lane])
+    if level >= 4 and lane != DRUMS and step and row[3] > 0:
+        figure = float(step) * float(row[level - 1]) / float(row[3])
+    return figure
 
 
 def _starts(on: np.ndarray, drums: bool) -> np.ndarray:
@@ -124,14 +137,18 @@ def decoding_of(settings) -> list[tuple[float, float, float]]:
     return [tuple(float(v[i]) for v in out) for i in range(len(LANES))]
 
 
-def fit_shift(part: np.ndarray, target, threshold: float, decoding, spb: int, drums: bool):
+def fit_shift(part: np.ndarray, target, threshold: float, decoding, spb: int, drums: bool, keep: bool = False):
     """The logit shift (within +-MAX_SHIFT) whose decoded note starts in part (steps, 128) come nearest `target`,
     or one shift for each of (B, steps, 128) and B targets: a bisection (a denser lane can merge notes under
     sustain, so starts rise with the shift only mostly; the nearest shift tried wins, of equals the smallest).
-    Only the pitches that can sound at +MAX_SHIFT are decoded."""
+    Only the pitches that can sound at +MAX_SHIFT are decoded. keep: the starts are counted as `density` applies
+    the shift (`_applied`: a note sounding either way keeps its probability, a note added plays as surely as the
+    lane's usual one), whose restrike dips and sustain differ from the plain shift's (a chorus's strings came out
+    x1.2 their target with the plain shift counted)."""
     one = part.ndim == 2
     part = part[None] if one else part
     target = np.broadcast_to(np.asarray(target, dtype=float), (len(part),))
+    usual = np.array([_usual(p, threshold) for p in part]) if keep else None
     floor = threshold * min((1.0, *(decoding[:2] if decoding is not None and not drums else ())))
     reach = 1 / (1 + np.exp(-(np.log(floor / (1 - floor)) - MAX_SHIFT)))
     part = part[..., part.max(axis=(0, 1)) >= reach]
@@ -143,6 +160,8 @@ def fit_shift(part: np.ndarray, target, threshold: float, decoding, spb: int, dr
         def gap(shift: np.ndarray) -> np.ndarray:
             shifted = 1 / (1 + np.exp(-(logit + shift[:, None, None])))
             shifted[zero] = 0.0
+            if usual is not None:
+                shifted = _applied(part, shifted, threshold, usual[:, None, None])
             return decoded_starts(shifted, threshold, decoding, spb, drums) - target
 
         best_gap = np.abs(gap(best))
@@ -156,6 +175,20 @@ def fit_shift(part: np.ndarray, target, threshold: float, decoding, spb: int, dr
             lo = np.where(got < 0, mid, lo)
             hi = np.where(got < 0, hi, mid)
     return float(best[0]) if one else best
+
+
+def _usual(part: np.ndarray, threshold: float) -> float:
+    """The median probability of the notes sounding in part (at the threshold), or the threshold."""
+    was = part >= threshold
+    return float(np.median(part[was])) if was.any() else threshold
+
+
+def _applied(part: np.ndarray, moved: np.ndarray, threshold: float, usual) -> np.ndarray:
+    """part's cells after a shift to `moved` as `density` applies it: a cell sounding before and after keeps its
+    probability, a cell the shift brings in plays at least at `usual` (the lane's usual confidence)."""
+    was = part >= threshold
+    now = moved >= threshold
+    return np.where(was & now, part, np.where(~was & now, np.maximum(moved, usual), moved))
 
 
 def _rates(probs, free, n_bars, threshold, spb, decoding) -> np.ndarray:
@@ -210,6 +243,7 @@ def density(
     spb: int,
     energy: dict | None = None,
     decoding=None,
+    voiced: bool = False,
 ) -> None:
     """After the groove (whose restrikes add notes alike in every section), in place on probs: each lane's note
     starts in a section of level L become its starts a bar over the take (`_rates`) x the table's level-L figure
@@ -217,7 +251,9 @@ def density(
     full ones), by the one logit shift that gets nearest (`fit_shift`); the shift moves which notes sound, a note
     that sounds either way keeps its probability (its velocity). A lane silent over the take moves by LOGIT a
     level. energy: the pack's table (`table`; None: the default pack's);
-    decoding: the take's per-lane (fill, sustain, restrike) as Song.notes reads them (`decoding_of`)."""
+    decoding: the take's per-lane (fill, sustain, restrike) as Song.notes reads them (`decoding_of`); voiced: a
+    lifted section's piano, guitar and strings will voice fuller after this (fuller.lift), so their note starts here
+    aim at the level's notes over its voicing figure (the notes heard at the end are the level's)."""
     if not sections:
         return
     energy = table() if energy is None else energy
@@ -242,6 +278,9 @@ def density(
         for lane in np.flatnonzero(free[first:last].any(axis=0) & ~even):
             rows = np.repeat(free[first:last, lane], spb)
             factor = notes_at(energy, lane, level)
+            voicing = fuller.level_figure(energy, lane, level) if voiced and lane in fuller.VOICED else None
+            if factor is not None and voicing and level > 3:
+                factor /= voicing
             how = decoding[lane] if decoding is not None else None
             part = probs[lane, :, span][:, rows]  # (B, steps, 128)
             # the drums keep their kit: in each bar with a kick and a backbeat, the surest of each stays, and the
@@ -252,15 +291,13 @@ def density(
             if factor is not None and known.any():
                 target = rate[lane, known] * factor * rows.sum() / spb - core[known].sum(axis=(1, 2))
                 rest = np.where(core[known], 0.0, part[known])
-                shift[known] = fit_shift(rest, np.maximum(target, 0.0), threshold, how, spb, lane == DRUMS)
+                drums = lane == DRUMS
+                shift[known] = fit_shift(rest, np.maximum(target, 0.0), threshold, how, spb, drums, keep=not drums)
             for b in np.flatnonzero(shift):  # which notes sound moves; a note sounding either way keeps its
                 moved = _shifted(part[b], shift[b])  # confidence (so its velocity: LEVEL_LIFT makes a chorus louder)
                 moved[core[b]] = part[b][core[b]]
-                was = part[b] >= threshold
-                kept = was & (moved >= threshold)
-                usual = float(np.median(part[b][was])) if was.any() else threshold
-                added = ~was & (moved >= threshold)  # a note the level adds plays as surely as the lane's usual one
-                probs[lane, b, span][rows] = np.where(kept, part[b], np.where(added, np.maximum(moved, usual), moved))
+                # a note the level adds plays as surely as the lane's usual one
+                probs[lane, b, span][rows] = _applied(part[b], moved, threshold, _usual(part[b], threshold))
 
 
 def kit_core(part: np.ndarray, threshold: float, spb: int) -> np.ndarray:
