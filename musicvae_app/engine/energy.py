@@ -98,7 +98,13 @@ def decoded_starts(part: np.ndarray, threshold: float, decoding, spb: int, drums
     bar fill, sustain (hysteresis) and restrike, decoding = (fill, sustain, restrike) of the lane (None: the cells
     at the threshold). An int for one part, an array of B for several."""
     one = part.ndim == 2
-    part = part[None] if one else part
+    got = _starts(decoded_on(part[None] if one else part, threshold, decoding, spb, drums), drums)
+    return int(got[0]) if one else got
+
+
+def decoded_on(part: np.ndarray, threshold: float, decoding, spb: int, drums: bool) -> np.ndarray:
+    """(B, steps, 128) bool: the cells of part (B, steps, 128) that sound as the take will decode them
+    (`decoded_starts`)."""
     on = part >= threshold
     if decoding is not None and not drums:
         fill, sustain, restrike = decoding
@@ -115,8 +121,7 @@ def decoded_starts(part: np.ndarray, threshold: float, decoding, spb: int, drums
             dip = held & (part[:, 1:-1] <= restrike * np.minimum(part[:, :-2], part[:, 2:]))
             on = on.copy()
             on[:, 1:-1] &= ~dip
-    got = _starts(on, drums)
-    return int(got[0]) if one else got
+    return on
 
 
 def _shifted(part: np.ndarray, shift: float) -> np.ndarray:
@@ -285,11 +290,17 @@ def density(
             part = probs[lane, :, span][:, rows]  # (B, steps, 128)
             # the drums keep their kit: in each bar with a kick and a backbeat, the surest of each stays, and the
             # level's notes come from the rest (hats, ghost notes, fills, further kicks), the least sure first
-            core = kit_core(part, threshold, spb) if lane == DRUMS else np.zeros(part.shape, dtype=bool)
+            # a pitched lane keeps its bars: in each bar it plays, its surest note stays (a lighter verse thinned
+            # whole bars away: guitar bars played 86 % -> 73 % under a chart with a form, real 77.8 %)
+            if lane == DRUMS:
+                core, kept = kit_core(part, threshold, spb), None
+            else:
+                core, kept = bar_core(part, threshold, spb, how)
             shift = np.full(len(part), LOGIT * (level - 3))
             known = rate[lane] > 0
             if factor is not None and known.any():
-                target = rate[lane, known] * factor * rows.sum() / spb - core[known].sum(axis=(1, 2))
+                counted = core[known].sum(axis=(1, 2)) if kept is None else kept[known]
+                target = rate[lane, known] * factor * rows.sum() / spb - counted
                 rest = np.where(core[known], 0.0, part[known])
                 drums = lane == DRUMS
                 shift[known] = fit_shift(rest, np.maximum(target, 0.0), threshold, how, spb, drums, keep=not drums)
@@ -298,6 +309,34 @@ def density(
                 moved[core[b]] = part[b][core[b]]
                 # a note the level adds plays as surely as the lane's usual one
                 probs[lane, b, span][rows] = _applied(part[b], moved, threshold, _usual(part[b], threshold))
+
+
+def bar_core(part: np.ndarray, threshold: float, spb: int, decoding) -> tuple[np.ndarray, np.ndarray]:
+    """(B, steps, 128) bool over a pitched lane's probabilities (B, steps, 128) of whole bars: in each bar where
+    it sounds (as decoded, `decoded_on`), the note holding its surest cell (the run of sounding cells of that
+    pitch); and per take how many such notes: what a lighter section keeps, so the lane plays the bars it played."""
+    on = decoded_on(part, threshold, decoding, spb, False)
+    out = np.zeros(part.shape, dtype=bool)
+    count = np.zeros(len(part))
+    n_bars = part.shape[1] // spb
+    for b in range(len(part)):
+        for bar in range(n_bars):
+            lo, hi = bar * spb, (bar + 1) * spb
+            cells = np.where(on[b, lo:hi], part[b, lo:hi], -1.0)
+            t, p = np.unravel_index(int(np.argmax(cells)), cells.shape)
+            if cells[t, p] < 0:
+                continue
+            t += lo
+            start, end = t, t + 1
+            while start > 0 and on[b, start - 1, p] and not out[b, start - 1, p]:
+                start -= 1
+            while end < on.shape[1] and on[b, end, p]:
+                end += 1
+            if out[b, start:end, p].any():  # the note that holds the bar before's surest: already kept
+                continue
+            out[b, start:end, p] = True
+            count[b] += 1
+    return out, count
 
 
 def kit_core(part: np.ndarray, threshold: float, spb: int) -> np.ndarray:

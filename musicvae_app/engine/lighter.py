@@ -5,9 +5,10 @@ and guitar out, and the roles lay out where the other comper plays on: in a 4-ba
 plays every bar beside a guitar that does, they lay out less than in the verses, so the piano's intro ended up
 fuller than its verse (notes a bar intro over verse 1.06 under a chart with the form intro 4 / verse 8 / chorus 8 /
 verse 8 / chorus 8 / outro 4, against the table's level 2 over 3: 0.84). `settle` thins, lane by lane, each
-section level whose notes a bar exceed those of a fuller level's sections x the table's figure between the two
-levels (energy.notes_at), by one logit shift toward that (energy.fit_shift); it only thins, and a level the lane
-does not play in (laid out, sat out) sets no bound.
+section level whose notes a bar exceed those of a fuller level's sections x the fifths' figure between the two
+levels (the table's neighbouring fifths, without the verse-to-chorus `contrast`: a bound on the order, not the
+density's target), by one logit shift toward that (energy.fit_shift); it only thins, and a level the lane does not
+play in (laid out, sat out) sets no bound.
 """
 
 from __future__ import annotations
@@ -15,16 +16,35 @@ from __future__ import annotations
 import numpy as np
 
 from ..lanes import DRUMS
-from .energy import _shifted, decoded_starts, fit_shift, notes_at
+from .energy import decoded_on, decoded_starts, notes_at
+
+
+def drop_weakest(cells: np.ndarray, count: int, threshold: float, decoding, spb: int) -> np.ndarray:
+    """cells (steps, 128) less their `count` least sure notes as decoded (energy.decoded_on: a note is a run of
+    sounding cells of one pitch; its sureness the mean probability of its cells), silenced whole: a lighter section
+    plays fewer notes, the notes it keeps as they were (a logit shift down splits held notes into more under the
+    lane's restrike and sustain)."""
+    on = decoded_on(cells[None], threshold, decoding, spb, False)[0]
+    notes = []  # (mean probability, pitch, first step, end)
+    for pitch in np.flatnonzero(on.any(axis=0)):
+        col = np.concatenate([[False], on[:, pitch], [False]]).astype(np.int8)
+        edges = np.flatnonzero(np.diff(col))
+        for lo, hi in zip(edges[::2], edges[1::2]):
+            notes.append((float(cells[lo:hi, pitch].mean()), int(pitch), int(lo), int(hi)))
+    out = cells.copy()
+    for _, pitch, lo, hi in sorted(notes)[: max(count, 0)]:
+        out[lo:hi, pitch] = 0.0
+    return out
 
 
 def settle(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int, energy: dict, decoding) -> int:
     """In place on probs (5, B, steps, 128) after the roles: per pitched lane and variation, each section level
     playing more notes a bar than any fuller level's x notes_at(lower) / notes_at(fuller) comes down to the least
     of those bounds. free: (bars, 5); decoding: per lane (fill, sustain, restrike) (energy.decoding_of). How many
-    (lane, variation, level) were thinned."""
+    (lane, variation, section) were thinned."""
     if not sections or not energy:
         return 0
+    fifths = {key: value for key, value in energy.items() if key != "contrast"}  # the neighbouring fifths' steps
     n_bars = min(free.shape[0], probs.shape[2] // spb)
     levels = sorted({s.level for s in sections})
     if len(levels) < 2:
@@ -32,38 +52,40 @@ def settle(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb:
     done = 0
     for lane in range(DRUMS):
         how = decoding[lane] if decoding is not None else None
-        rows = {}
-        for level in levels:
+        own = []  # (level, the section's changeable cells in the lane)
+        for sec in sections:
             bars = np.zeros(n_bars, dtype=bool)
-            for s in sections:
-                if s.level == level:
-                    bars[s.start - 1 : min(s.end, n_bars)] = True
-            rows[level] = np.repeat(bars & free[:n_bars, lane], spb)
+            bars[sec.start - 1 : min(sec.end, n_bars)] = True
+            rows = np.repeat(bars & free[:n_bars, lane], spb)
+            if rows.any():
+                own.append((sec.level, rows))
         for b in range(probs.shape[1]):
             part = probs[lane, b, : n_bars * spb]
-            rate = {}
-            for level in levels:
-                if rows[level].any():
-                    rate[level] = decoded_starts(part[rows[level]], threshold, how, spb, False) / (
-                        rows[level].sum() / spb
-                    )
-            for level in sorted(rate, reverse=True):  # the fuller levels settle first
-                mine = notes_at(energy, lane, level)
+
+            def rate(rows, part=part, how=how) -> float:
+                return decoded_starts(part[rows], threshold, how, spb, False) / (rows.sum() / spb)
+
+            def level_rate(level: int, own=own, rate=rate) -> float:
+                rows = np.any([r for lv, r in own if lv == level], axis=0)
+                return rate(rows)
+
+            for level in sorted({lv for lv, _ in own}, reverse=True):  # the fuller levels settle first
+                mine = notes_at(fifths, lane, level)
+                ups = {up: level_rate(up) for up in {lv for lv, _ in own if lv > level}}
                 bounds = [
-                    rate[up] * mine / notes_at(energy, lane, up)
-                    for up in rate
-                    if up > level and rate[up] > 0 and mine and notes_at(energy, lane, up)
+                    ups[up] * mine / notes_at(fifths, lane, up)
+                    for up in ups
+                    if ups[up] > 0 and mine and notes_at(fifths, lane, up)
                 ]
-                if not bounds or rate[level] <= min(bounds):
+                if not bounds:
                     continue
-                cells = part[rows[level]]
-                target = min(bounds) * rows[level].sum() / spb
-                shift = fit_shift(cells, target, threshold, how, spb, False)
-                if shift >= 0:
-                    continue
-                moved = _shifted(cells, shift)
-                kept = (cells >= threshold) & (moved >= threshold)  # a note sounding either way keeps its confidence
-                part[rows[level]] = np.where(kept, cells, np.minimum(moved, cells))
-                rate[level] = decoded_starts(part[rows[level]], threshold, how, spb, False) / (rows[level].sum() / spb)
-                done += 1
+                for _, rows in [(lv, r) for lv, r in own if lv == level]:  # each section of the level on its own
+                    now = rate(rows)
+                    if now <= min(bounds):
+                        continue
+                    cells = part[rows]
+                    part[rows] = drop_weakest(
+                        cells, int(np.ceil((now - min(bounds)) * rows.sum() / spb)), threshold, how, spb
+                    )
+                    done += 1
     return done
