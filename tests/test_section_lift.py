@@ -26,16 +26,22 @@ def shipped():
 
 @pytest.fixture(scope="module")
 def takes(shipped, tmp_path_factory):
-    """{"free": [...], "chart": [...]}: per take, its notes read back with mido."""
+    """{"free": [...], "chart": [...]}: per take, its notes read back with mido; "free all", "chart all": the same
+    with no lane sitting the song out (the card without role_absent), so every lane's lift is seen."""
     folder = tmp_path_factory.mktemp("lift")
     out = {}
     for kind, chords in (("free", None), ("chart", "C G Am F")):
-        out[kind] = [
-            read_back(
-                write_midi(shipped.generate(steps=9, seed=s, sections=FORM, chords=chords), folder / f"{kind}{s}")
-            )
-            for s in SEEDS
-        ]
+
+        def made(tag, chords=chords):
+            return [
+                read_back(
+                    write_midi(shipped.generate(steps=9, seed=s, sections=FORM, chords=chords), folder / f"{tag}{s}")
+                )
+                for s in SEEDS
+            ]
+
+        out[kind] = made(kind)
+        out[f"{kind} all"] = with_card(shipped, lambda made=made, kind=kind: made(f"{kind}a"), role_absent=None)
     return out
 
 
@@ -62,13 +68,13 @@ def test_the_learned_contrast_is_the_step_from_verse_to_chorus():
 
 @pytest.mark.parametrize("kind", ["free", "chart"])
 def test_the_chorus_plays_more_notes_than_the_verse(takes, kind):
-    """Over six seeds, piano, guitar and strings play more notes a bar in the choruses than in the verses, in all
-    takes together by at least a third (the learned contrast x1.56-1.77; main: free x1.09-1.28), and in most takes
-    where the lane plays both."""
+    """Over six seeds (no lane sitting the song out), piano, guitar and strings play more notes a bar in the
+    choruses than in the verses, in all takes together by at least x1.3 (the learned contrast x1.54-1.81; main:
+    free x1.09-1.28, chart x1.20-1.59), and in most takes where the lane plays both."""
     for name in PITCHED:
         lane = LANES.index(name)
-        chorus = [_per_bar(t, "chorus", lane) for t in takes[kind]]
-        verse = [_per_bar(t, "verse", lane) for t in takes[kind]]
+        chorus = [_per_bar(t, "chorus", lane) for t in takes[f"{kind} all"]]
+        verse = [_per_bar(t, "verse", lane) for t in takes[f"{kind} all"]]
         assert sum(chorus) > 1.3 * sum(verse), (kind, name, chorus, verse)
         both = [(c, v) for c, v in zip(chorus, verse) if c and v]
         assert sum(c > v for c, v in both) >= 0.6 * len(both), (kind, name, both)
@@ -84,33 +90,26 @@ def test_an_intro_is_not_fuller_than_its_verse(takes, kind):
             assert _per_bar(t, "intro", lane) <= _per_bar(t, "verse", lane) + 1e-9, (kind, name)
 
 
-def test_a_free_take_with_a_form_voices_its_chorus_fuller(shipped, tmp_path):
+def _together(notes_of_takes, kind: str, lane: int) -> float:
+    """Notes struck together (notes over distinct onsets) of `lane` in the `kind` sections of the takes."""
+    spans = [((s - 1) * 16, (s - 1 + b) * 16) for name, s, b in FORM if name == kind]
+    notes = [
+        (i, n[2])
+        for i, t in enumerate(notes_of_takes)
+        for n in t
+        if n[0] == lane and any(lo <= n[2] < hi for lo, hi in spans)
+    ]
+    return len(notes) / max(len(set(notes)), 1)
+
+
+def test_a_free_take_with_a_form_voices_its_chorus_fuller(takes):
     """Without a chart, a lifted section's onsets get chord tones of what its own band plays (fuller.band_chords):
-    over four seeds piano, guitar and strings strike more notes together in the choruses than with the table's
-    voicing figures flat (every level 1)."""
-    flat = dict(shipped.post.energy, voicing={name: [1.0] * 5 for name in PITCHED})
-    lanes = {LANES.index(name) for name in PITCHED}
-
-    def together(table, tag):
-        keep = shipped.post.energy
-        shipped.post.energy = table
-        try:
-            notes = [
-                read_back(write_midi(shipped.generate(steps=9, seed=s, sections=FORM), tmp_path / f"{tag}{s}.mid"))
-                for s in (3, 4, 5, 6)
-            ]
-        finally:
-            shipped.post.energy = keep
-        spans = [((s - 1) * 16, (s - 1 + b) * 16) for name, s, b in FORM if name == "chorus"]
-        chorus = [
-            (i, n[0], n[2])
-            for i, t in enumerate(notes)
-            for n in t
-            if n[0] in lanes and any(lo <= n[2] < hi for lo, hi in spans)
-        ]
-        return len(chorus) / max(len(set(chorus)), 1)  # notes struck together: notes over onsets
-
-    assert together(shipped.post.energy, "v") > together(flat, "f")
+    over six seeds piano, guitar and strings strike more notes together in the choruses than in the verses (learned
+    level 4 over 3: x1.04-1.10; without the lift on a free take's chords x0.97-0.99; main, 16 free form takes:
+    guitar 2.10 against 2.15, strings 1.91 against 1.95)."""
+    for name in PITCHED:
+        lane = LANES.index(name)
+        assert _together(takes["free all"], "chorus", lane) > 1.02 * _together(takes["free all"], "verse", lane), name
 
 
 def test_a_free_take_with_a_form_gives_piano_and_guitar_roles(shipped, tmp_path):

@@ -16,25 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..lanes import DRUMS
-from .energy import decoded_on, decoded_starts, notes_at
-
-
-def drop_weakest(cells: np.ndarray, count: int, threshold: float, decoding, spb: int) -> np.ndarray:
-    """cells (steps, 128) less their `count` least sure notes as decoded (energy.decoded_on: a note is a run of
-    sounding cells of one pitch; its sureness the mean probability of its cells), silenced whole: a lighter section
-    plays fewer notes, the notes it keeps as they were (a logit shift down splits held notes into more under the
-    lane's restrike and sustain)."""
-    on = decoded_on(cells[None], threshold, decoding, spb, False)[0]
-    notes = []  # (mean probability, pitch, first step, end)
-    for pitch in np.flatnonzero(on.any(axis=0)):
-        col = np.concatenate([[False], on[:, pitch], [False]]).astype(np.int8)
-        edges = np.flatnonzero(np.diff(col))
-        for lo, hi in zip(edges[::2], edges[1::2]):
-            notes.append((float(cells[lo:hi, pitch].mean()), int(pitch), int(lo), int(hi)))
-    out = cells.copy()
-    for _, pitch, lo, hi in sorted(notes)[: max(count, 0)]:
-        out[lo:hi, pitch] = 0.0
-    return out
+from .energy import decoded_starts, drop_weakest, notes_at
 
 
 def settle(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int, energy: dict, decoding) -> int:
@@ -84,8 +66,6 @@ def settle(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb:
                     if now <= min(bounds):
                         continue
                     cells = part[rows]
-                    part[rows] = drop_weakest(
-                        cells, int(np.ceil((now - min(bounds)) * rows.sum() / spb)), threshold, how, spb
-                    )
+                    part[rows] = drop_weakest(cells, min(bounds) * rows.sum() / spb, threshold, how, spb)
                     done += 1
     return done
