@@ -316,10 +316,14 @@ def density(
             # level's notes come from the rest (hats, ghost notes, fills, further kicks), the least sure first
             # a pitched lane keeps its bars: in each bar it plays, its surest note stays (a lighter verse thinned
             # whole bars away: guitar bars played 86 % -> 73 % under a chart with a form, real 77.8 %)
+            # (piano and guitar, the comping lanes; the strings' and bass's bars thin as the model's do: kept, the
+            # strings played 89 % of bars against main's 85 % and real 83.6 %)
             if lane == DRUMS:
                 core, kept = kit_core(part, threshold, spb), None
-            else:
+            elif lane in COMPERS:
                 core, kept = bar_core(part, threshold, spb, how)
+            else:
+                core, kept = np.zeros(part.shape, dtype=bool), np.zeros(len(part))
             shift = np.full(len(part), LOGIT * (level - 3))
             known = rate[lane] > 0
             if factor is not None and known.any():
