@@ -73,14 +73,13 @@ def play(probs, card, sections, free, threshold: float, chunk_bars: int, bar_ste
     """The roles in place on a form take's probs (5, B, steps, 128), the sections' repeats kept. card: the pack's
     generation card (role_rest, role_absent, solo_rest); free: (bars, 5) what the take may change; features: the
     plan's chord features (chunks, B, bars * 24); alone: a chart alone (the piano may sit the take out,
-    roles.sit_out; else the guitar may, `guitar_out`). Returns {"sat_out", "guitar_out", "laid_out", "came_back",
-    "mirrored"}."""
+    roles.sit_out). Returns {"sat_out", "laid_out", "came_back", "mirrored"}."""
     n_bars = probs.shape[2] // bar_steps
     mapping = repeat_map(list(sections), n_bars)
     first = first_times(free, mapping)
     start = 0 if any(s.start == 1 for s in sections) else 1  # an intro (the form's first section) is a section too
     before = probs[list(LANES_WITH_ROLES)].copy()
-    done = {"sat_out": 0, "guitar_out": 0}
+    done = {"sat_out": 0}
     if alone:
         # the piano's logit shift is the whole take's (repeats too: they stay alike); the guitar's comeback only the
         # first times
@@ -88,43 +87,11 @@ def play(probs, card, sections, free, threshold: float, chunk_bars: int, bar_ste
             probs, card.role_absent, free, threshold, chunk_bars, bar_steps, seed, card.solo_rest, features, first
         )
         before[0] = probs[roles.PIANO]  # the shift is not a change to mirror
-        done["guitar_out"] = guitar_out(probs, card.role_absent, free, threshold, chunk_bars, bar_steps, seed)
-        before[1] = probs[roles.GUITAR]
     copies = copies_of(sections, n_bars // chunk_bars, chunk_bars)
     done.update(
         roles.balance(probs, card.role_rest, first, threshold, chunk_bars, bar_steps, seed, features, copies, start)
     )
     done["mirrored"] = mirror(probs, before, mapping, features, chunk_bars, bar_steps)
-    return done
-
-
-def guitar_out(probs, absent, free, threshold: float, chunk_bars: int, bar_steps: int, seed: int) -> int:
-    """In place on probs (5, B, steps, 128), after roles.sit_out: in a take whose piano still plays (in half its
-    bars or more), the guitar sits
-    the whole song out at its `absent` share (card role_absent's guitar: of training windows whose piano plays, the
-    share whose guitar is silent throughout, 0.21), drawn per take, as a piano-led song has no guitar. Without it
-    every form take kept a guitar: 84.8 % of bars (48 validation charts with a form), what real songs with a guitar
-    play (84.8 %), where 4 of the 48 have none (77.8 % over all). The guitar's cells move down by one logit shift
-    until its surest is just under the threshold (as the sat-out piano's: a density turned up brings it back).
-    How many takes."""
-    if absent is None or len(absent) <= roles.GUITAR or float(absent[roles.GUITAR]) <= 0.0:
-        return 0
-    n_bars = probs.shape[2] // bar_steps
-    rows = np.repeat(free[:n_bars, roles.GUITAR], bar_steps)
-    rng = np.random.default_rng([int(seed), 29, 7])
-    done = 0
-    for b in range(probs.shape[1]):
-        draw = rng.random()  # drawn for every take, so a take's draw does not hang on the others'
-        # a piano that carries the song: it plays in at least half the bars (a take whose piano plays a few notes
-        # kept its guitar: seed 12's free form take had 21 piano notes and would have had no comping at all)
-        piano = (probs[roles.PIANO, b, : n_bars * bar_steps] >= threshold).reshape(n_bars, -1).any(axis=1).mean() >= 0.5
-        cells = probs[roles.GUITAR, b, : n_bars * bar_steps][rows]
-        if not piano or not cells.size or draw >= float(absent[roles.GUITAR]) or cells.max() < threshold:
-            continue
-        shift = roles._logit(threshold * 0.999) - roles._logit(float(cells.max()))
-        moved = np.where(cells > 0, 1.0 / (1.0 + np.exp(-(roles._logit(cells) + shift))), 0.0)
-        probs[roles.GUITAR, b, : n_bars * bar_steps][rows] = moved
-        done += 1
     return done
 
 
