@@ -31,7 +31,6 @@ def kit_bars(drums: torch.Tensor, threshold: float, bars: int) -> np.ndarray:
 
 def keep_kit(
     fast,
-    decoder,
     p: torch.Tensor,
     z_next: torch.Tensor,
     held: torch.Tensor,
@@ -42,20 +41,21 @@ def keep_kit(
     chords=None,
 ) -> tuple[torch.Tensor, torch.Tensor, list[int]]:
     """Where the drums of the takes in `moved` (moved on, free of the pull) play fewer kit bars than `held` (the
-    same chunk's latents with the pull) would, the drums take the held latents and their decode. p: the chunk's
-    blocked probabilities (L, B * rows, 16) decoded from z_next (L, B, K). Returns (p, z_next, the takes held
-    back); the tensors are new ones where anything changed."""
+    same chunk's latents with the pull) would, the drums take the held latents and their decode. Only the drums
+    are decoded and unblocked: the other lanes' held chunks are never heard (decoding all five cost four lanes for
+    nothing). p: the chunk's blocked probabilities (L, B * rows, 16) decoded from z_next (L, B, K). Returns (p,
+    z_next, the takes held back); the tensors are new ones where anything changed."""
     if not moved:
         return p, z_next, []
-    now = kit_bars(fast.from_blocked(p, batch)[DRUMS], threshold, bars)
-    held_p = decoder.decode(held, batch, harmonise=False, chords=chords)
-    then = kit_bars(fast.from_blocked(held_p, batch)[DRUMS], threshold, bars)
+    now = kit_bars(fast.from_blocked(p[DRUMS:], batch, DRUMS)[0], threshold, bars)
+    held_drums = fast.decode_lane(held[DRUMS:], DRUMS, chords)  # the drums alone: what the check compares
+    then = kit_bars(fast.from_blocked(held_drums, batch, DRUMS)[0], threshold, bars)
     back = [b for b in moved if now[b] < then[b]]
     if not back:
         return p, z_next, []
     rows = p.shape[1] // batch
     p, z_next = p.clone(), z_next.clone()
     for b in back:
-        p[DRUMS, b * rows : (b + 1) * rows] = held_p[DRUMS, b * rows : (b + 1) * rows]
+        p[DRUMS, b * rows : (b + 1) * rows] = held_drums[0, b * rows : (b + 1) * rows]
         z_next[DRUMS, b] = held[DRUMS, b]
     return p, z_next, back

@@ -357,7 +357,7 @@ class Loop:
             if recall is not None and recall.kit_guard and forced is None:  # free drums keep the kit (kit.py)
                 moved = [b for b in range(batch) if recall.drums_moved(s + 1, b, revived)]
                 bars = self.cfg.bars
-                p, z_next, _ = keep_kit(fast, self.decoder, p, z_next, held, moved, batch, threshold, bars, chords)
+                p, z_next, _ = keep_kit(fast, p, z_next, held, moved, batch, threshold, bars, chords)
             if light is not None:
                 p.view(n_lanes, batch, -1).mul_(light)
             if revived is not None:
