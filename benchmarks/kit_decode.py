@@ -5,8 +5,9 @@ the same takes, and the check's time and a free take's time, in one run.
 
 The old check is kept here as a reference (`keep_kit_all_lanes`: the held latents decoded for every lane, the
 drums read from the full unblocked chunk). Both are run on the same chunks (the check alone, `reps` calls) and
-inside the loop on the same seeds (free takes of 8 chunks, one thread), alternated `rounds` times; the takes'
-probabilities must be identical.
+inside the loop on the same seeds (free takes of 8 chunks, one thread, the drum choice kit.DrumMoves turned off so
+that the kit check runs), alternated `rounds` times; the takes' probabilities must be identical. The shipped free
+take (kit.DrumMoves: four more drum-only decodes a chunk) is timed beside them.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import torch
 
 from musicvae_app.engine import Engine
 from musicvae_app.engine import loop as loop_module
-from musicvae_app.engine.kit import keep_kit, kit_bars
+from musicvae_app.engine.kit import DrumMoves, keep_kit, kit_bars
 from musicvae_app.sketch.song import DRUMS
 
 
@@ -73,20 +74,25 @@ def main() -> None:
         print(f"  {name}: {1000 * (time.perf_counter() - start) / args.reps:.3f} ms a check")
     seeds = range(args.takes)
     results = {}
+    shipped_choice = DrumMoves.from_card
     for r in range(args.rounds):
-        for name, fn in (("drums alone", keep_kit), ("all lanes", keep_kit_all_lanes)):
-            loop_module.keep_kit = fn
+        for name, fn in (("drums alone", keep_kit), ("all lanes", keep_kit_all_lanes), ("drum choice", None)):
+            loop_module.keep_kit = fn or keep_kit
+            # the kit check alone (kit.keep_kit) where fn is given; else the shipped choice (kit.DrumMoves)
+            DrumMoves.from_card = shipped_choice if fn is None else classmethod(lambda cls, g, seed: None)
             probs, secs = takes(engine, seeds)
             results.setdefault(name, []).append(secs)
             if r == 0:
                 results[name + " probs"] = probs
-    loop_module.keep_kit = keep_kit
+    loop_module.keep_kit, DrumMoves.from_card = keep_kit, shipped_choice
     equal = all(np.array_equal(x, y) for x, y in zip(results["drums alone probs"], results["all lanes probs"]))
-    print(f"{args.takes} free takes of 8 chunks: identical probabilities {equal}")
-    for name in ("drums alone", "all lanes"):
+    print(f"{args.takes} free takes of 8 chunks, the kit check alone: identical probabilities {equal}")
+    for name in ("drums alone", "all lanes", "drum choice"):
         print(f"  {name}: " + ", ".join(f"{s:.2f}" for s in results[name]) + " s")
     ratio = np.median(results["all lanes"]) / np.median(results["drums alone"])
     print(f"  all lanes / drums alone (medians): {ratio:.3f}")
+    ratio = np.median(results["drum choice"]) / np.median(results["drums alone"])
+    print(f"  drum choice (shipped) / kit check alone, drums alone (medians): {ratio:.3f}")
 
 
 if __name__ == "__main__":
