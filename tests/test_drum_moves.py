@@ -57,7 +57,7 @@ def test_free_drums_return_with_variation_nearer_the_songs_share(shipped, free_a
     assert _starts(ours) >= _starts(kept) - 0.3, (_starts(ours), _starts(kept))
 
 
-def test_the_drum_choice_decodes_only_drums_and_is_drawn_per_take(shipped):
+def test_the_drum_choice_share_comes_from_the_card(shipped):
     """DrumMoves from the card: the share of chunks that vary an earlier groove among those that do not return
     exactly, (near - exact) / (1 - exact) of the drums' learned shares; unset shares give none."""
     g = shipped.card
