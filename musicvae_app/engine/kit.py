@@ -113,7 +113,7 @@ class DrumMoves:
             self.rolls.append((fast.from_blocked(block[DRUMS:], batch, DRUMS)[0] >= threshold).flatten(1))
 
     def keep(self, fast, p, z_next, held, moved, batch, threshold, bars, noise, chords=None, blocks=()):
-        """As keep_kit, choosing among the four drum chunks (see the class); blocks: the take's chunks so far
+        """As keep_kit, choosing among the five drum chunks (see the class); blocks: the take's chunks so far
         (blocked). Returns (p, z_next, the takes whose drums are not the moved-on chunk)."""
         self.remember(fast, list(blocks), batch, threshold)
         if not moved:

@@ -361,7 +361,7 @@ class Loop:
                     took = [b for b in range(batch) if revived is None or not bool(revived[DRUMS, b])]
                     took = [b for b in took if not recall.returns(s + 1, DRUMS, b, True)]
                     p, z_next, _ = recall.kit_guard.keep(
-                        fast, p, z_next, home, pull, took, batch, threshold, self.cfg.bars, chords
+                        fast, p, z_next, home, pull, took, batch, threshold, bars, chords
                     )
                 elif isinstance(recall.kit_guard, DrumMoves):  # and return with variation at the songs' shares
                     p, z_next, _ = recall.kit_guard.keep(
