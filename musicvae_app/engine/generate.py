@@ -24,6 +24,7 @@ from ..theory.sections import SectionError, check_sections
 from . import energy, form_roles, free_bass, fuller, kept_fills, lighter, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
+from .kit import DrumMoves, HeldKit
 from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
 from .recall_chart import settle_changed
@@ -238,8 +239,9 @@ class Generation:
                     recall.moves_on, recall.kit_guard = (), False
                     recall.earliest = 1 if scale_lock else 0  # the primer's notes out of the locked scale stay there
                 elif sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
-                    # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes)
-                    recall.moves_on, recall.kit_guard = tuple(range(DRUMS)), False
+                    # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes), but move on where
+                    # held they would fade off the kit (a sparse style's held drums fell silent: kit.HeldKit)
+                    recall.moves_on, recall.kit_guard = tuple(range(DRUMS)), HeldKit()
                     recall.rates = np.where(np.arange(n_lanes) == DRUMS, 0.0, recall.rates)
             run = LoopRun(first, first_z, steps, noise, threshold, gen, forced, revive, pull, light, plan, recall)
             probs, latents = self.loop.run(run)
@@ -403,10 +405,11 @@ def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
         rates = np.maximum(rates, exact_rate)
         exact = np.where(rates > 0, exact_rate / np.maximum(rates, 1e-9), exact)
     kept = np.asarray(g.recall_free_pull, dtype=float) if g.recall_free_pull is not None else None
+    guard = DrumMoves.from_card(g, seed) or True  # the drums vary or renew a groove at the songs' shares (kit.py)
     # the drums move on too, but only where they keep their kit bars (freed entirely, their bars with a kick and a
     # backbeat fell from 84.5 to 72.4 %, real songs 90.1: engine/kit.py, benchmarks/RESULTS.md)
     return Recall(
-        rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True, kept_pull=kept, kit_guard=True
+        rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True, kept_pull=kept, kit_guard=guard
     )
 
 
