@@ -115,6 +115,27 @@ def _to_bass_note(cells: np.ndarray, chord: Chord) -> None:
     cells[:] = moved
 
 
+def _held_spans(notes: np.ndarray, starts, beat: int) -> list[tuple[int, int]]:
+    """The steps (lo, hi) of a piece's bass (`notes`: (steps, 128) sounding) to move for each beat starting at
+    `starts`: the beat, widened to the whole of every note sounding in it (struck before it and held into it, or
+    held on past it), so a held note moves as one note rather than splitting at the beat."""
+    sounding = notes.any(axis=1)
+    out = []
+    for lo in starts:
+        hi = min(lo + beat, len(notes))
+        if lo >= hi:
+            continue
+        while lo > 0 and (notes[lo - 1] & notes[lo]).any():  # a note struck before the beat, held into it
+            lo -= 1
+        while hi < len(notes) and sounding[hi - 1] and (notes[hi - 1] & notes[hi]).any():  # held on past it
+            hi += 1
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(hi, out[-1][1]))
+        else:
+            out.append((lo, hi))
+    return out
+
+
 def _mend_bar(
     probs: np.ndarray, notes: np.ndarray, chord: Chord, heard: Chord | None, free, rank: int, beat: int | None = None
 ) -> None:
@@ -135,9 +156,9 @@ def _mend_bar(
     wrong_root = heard is None or heard.root != chord.root or int(np.argmax(lowest)) != chord.lowest
     if free[BASS] and (wrong_root or rank >= 1):
         bass = probs[BASS]
-        if rank == 0:
-            for lo in (0, 2 * beat):
-                _to_bass_note(bass[lo : lo + beat], chord)
+        if rank == 0:  # a note held across the beat moves whole (a held final hit split into four strikes)
+            for lo, hi in _held_spans(notes[BASS], (0, 2 * beat), beat):
+                _to_bass_note(bass[lo:hi], chord)
         else:
             _to_bass_note(bass, chord)
     upper = [i for i in UPPER if free[i] and notes[i].any()]
