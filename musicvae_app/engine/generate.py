@@ -254,6 +254,7 @@ class Generation:
             free_bars = self.post.free_bars(protect)  # bars of new music (protect is fixed from here)
             if sections:  # a chorus lifts, an intro leads in, an outro ends (engine/energy.py)
                 energy.shape(probs, sections, free_bars, threshold, spb_all)
+            filled = np.zeros((probs.shape[1], probs.shape[2] // spb_all), dtype=bool)  # the drums' fills
             grooved = self.post.run_groove(
                 probs,
                 groove,
@@ -265,6 +266,7 @@ class Generation:
                 fill_bars=fill_bars(sections),
                 scale=self.steering.key_scale(key_used) if scale_lock else None,
                 style=style,
+                filled=filled,
             )
             free_form = sections and plan is None and part is None and source != "primer"  # a free take with a form
             if sections:  # each lane's notes a bar at its section's energy, as real songs' (energy.json)
@@ -276,7 +278,7 @@ class Generation:
                     fuller.lift(probs, sections, free_bars, threshold, spb_all, self.post.energy, on, how)
             fills = kept_fills.keep(probs, sections, spb_all) if recall is not None and recall.free else {}
             if recall is not None and recall.made:  # a return plays its source's finished notes again
-                replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
+                replay(probs, recall.made, free_bars, self.cfg.bars, spb_all, filled)  # a fill placed stays
                 kept_fills.put_back(probs[DRUMS], fills, spb_all)
             if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
                 lanes_given = [LANES.index(name) for name in keep_lanes]
@@ -371,7 +373,7 @@ class Generation:
                     rest, roots = chord_source == "asked", chord_source == "part"
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
-                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars)
+                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars, filled)
                     settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars)  # and under changed chords
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass

@@ -99,9 +99,11 @@ class Post:
         scale=None,
         free=None,
         style=None,
+        filled=None,
     ) -> tuple[str, ...]:
         """Groove.apply in place on probs (5, B, steps, 128) in the song's key when `on`; what ran.
-        protect: (chunks, 5) bool, chunks the stage leaves as they are; or free: (bars, 5), what it may change."""
+        protect: (chunks, 5) bool, chunks the stage leaves as they are; or free: (bars, 5), what it may change;
+        filled: (B, bars) bool or None, set where the drums play a fill (Groove.apply)."""
         if not on or (free is not None and not np.asarray(free).any()):
             return ()
         self.groove.apply(
@@ -116,6 +118,7 @@ class Post:
             scale=scale,
             free=free,
             style=style,
+            filled=filled,
         )
         return ("groove",)
 

@@ -185,22 +185,24 @@ def shift_pitches(cells: np.ndarray, move: int) -> np.ndarray:
     return out
 
 
-def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar_steps: int) -> int:
+def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar_steps: int, filled=None) -> int:
     """In place on a take's finished probabilities (5, B, steps, 128), after the groove stage: each return of
     `made` plays its source chunk's notes again (moved bar by bar to its new roots where it moved; the chart check
     that follows re-voices them to the new chords), but for its last beat, where the band leads into whatever
     comes next (a bass approach note, a pickup), and, a return with a variation, for its last VARIED_BARS bars,
-    its own (decoded from the pattern, then the groove's draws). Only bars the take may change (free: (bars,
-    5)). How many returns were replayed."""
-    beat = bar_steps // 4
+    its own (decoded from the pattern, then the groove's draws). filled: (B, bars) bool, where the groove's drums
+    play a fill at a bar's end (Groove.apply), or None: the drums' exact returns play their last beat again too,
+    as a drummer repeats a groove, unless a fill was placed there (its two beats stay: `replayed_steps`). Only
+    bars the take may change (free: (bars, 5)). How many returns were replayed."""
     chunk = chunk_bars * bar_steps
     done = 0
     for target, lane, b, src, moves, exact in made:
         t0, s0 = target * chunk, src * chunk
         if t0 + chunk > probs.shape[2] or not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
             continue
-        for j in range(chunk_bars if exact else chunk_bars - VARIED_BARS):
-            rows = slice(j * bar_steps, (j + 1) * bar_steps - (beat if j == chunk_bars - 1 else 0))
+        end = replayed_steps(lane, b, target, exact, chunk_bars, bar_steps, filled)
+        for j in range(-(-end // bar_steps)):
+            rows = slice(j * bar_steps, min((j + 1) * bar_steps, end))
             cells = probs[lane, b, s0 : s0 + chunk][rows]
             if moves is not None:
                 cells = shift_pitches(cells, moves[j])
@@ -212,12 +214,28 @@ def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar
     return done
 
 
-def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int) -> int:
+def replayed_steps(lane: int, take: int, target: int, exact: bool, chunk_bars: int, bar_steps: int, filled) -> int:
+    """The steps of a return at chunk `target` that play its source again: an exact one all but its last beat (a
+    bass's approach note, a pickup into what comes next), the drums' all of it where `filled` ((B, bars) bool, or
+    None: unknown) shows no fill in its last bar and all but the fill's two beats where one was placed; a return
+    with a variation all but its last VARIED_BARS bars."""
+    beat = bar_steps // 4
+    if not exact:
+        return (chunk_bars - VARIED_BARS) * bar_steps
+    whole = chunk_bars * bar_steps
+    if lane != DRUMS or filled is None:
+        return whole - beat
+    last = (target + 1) * chunk_bars - 1
+    return whole - 2 * beat if last < filled.shape[1] and filled[take, last] else whole
+
+
+def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int, filled=None) -> int:
     """In place on a finished take (Song) of the batch, after the chart check: each return of `made` to the same
     chords, beat for beat (`chords`: a Chord or None a beat, or None; the drums always), plays its source's
     finished notes again, which the check fitted to those chords already; the check mends a bar by what the
     whole band plays there, so it would otherwise mend a returning lane's bar as it did not its source's. As
-    `replay`: but for its last beat (a return with a variation, its last VARIED_BARS bars). Only bars the take may
+    `replay`: but for its last beat (a return with a variation, its last VARIED_BARS bars; the drums' as
+    `replayed_steps` with `filled`, (B, bars) or None). Only bars the take may
     change (free: (bars, 5)). The bars of the settled returns are checked again (chording.fit_to_chart: only a bar
     no longer heard as its chord is mended, the band around the returning lane being another than its source's).
     How many returns were settled."""
@@ -237,7 +255,8 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
             beats = chunk_bars * 4
             if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
                 continue
-        rows = returned_rows(song, lane, t0, s0, chunk_bars, exact)
+        end = replayed_steps(lane, b, target, exact, chunk_bars, bar, filled) if lane == DRUMS else None
+        rows = returned_rows(song, lane, t0, s0, chunk_bars, exact, end)
         if rows is None:
             continue  # a bar laid out since (roles) stays out
         crash = song.probs[lane, t0, CRASHES].copy() if lane == DRUMS else None
@@ -252,12 +271,14 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
     return done
 
 
-def returned_rows(song, lane: int, t0: int, s0: int, chunk_bars: int, exact: bool) -> int | None:
+def returned_rows(
+    song, lane: int, t0: int, s0: int, chunk_bars: int, exact: bool, end: int | None = None
+) -> int | None:
     """The steps of a return at t0 (its source at s0) that play the source again: all but the chunk's last beat
-    (exact), else all but its last VARIED_BARS bars (a return with a variation); None where a bar of them was
-    laid out since (roles) in the return or its source but not in both: that bar stays as it is."""
+    (exact), else all but its last VARIED_BARS bars (a return with a variation), or `end` where given; None where a
+    bar of them was laid out since (roles) in the return or its source but not in both: that bar stays as it is."""
     bar = song.steps_per_bar
-    rows = chunk_bars * bar - bar // 4 if exact else (chunk_bars - VARIED_BARS) * bar
+    rows = end if end is not None else chunk_bars * bar - bar // 4 if exact else (chunk_bars - VARIED_BARS) * bar
     now, then = song.probs[lane, t0 : t0 + rows], song.probs[lane, s0 : s0 + rows]
     if not np.array_equal(_bars_heard(now, bar, song.threshold), _bars_heard(then, bar, song.threshold)):
         return None
