@@ -27,7 +27,7 @@ from .key_space import key_shifts
 from .kit import DrumMoves, HeldKit
 from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
-from .recall_chart import settle_changed
+from .recall_chart import pedal_share, settle_changed
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -374,7 +374,8 @@ class Generation:
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
                     settle(song, recall.made, b, asked, free_bars, self.cfg.bars, filled)
-                    settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars)  # and under changed chords
+                    pedal = pedal_share(g.recall_moves)  # and under changed chords, a bass pedal held as real ones
+                    settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b)
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass
                     # under its band's chords, where the lanes moved on free of the pull
