@@ -63,7 +63,6 @@ def settle_changed(
     note is a tone of the new chord that keeps its notes (a pedal, as real basses do: `pedal_share`), drawn from
     `seed`. Only bars the take may change (free: (bars, 5)); a bar laid out since (roles) stays out. How many
     returns were settled."""
-    draw = np.random.default_rng([int(seed), 31])
     if chords is None:
         return 0
     bar = song.steps_per_bar
@@ -98,8 +97,9 @@ def settle_changed(
             now = chords[k * 4 : k * 4 + 4]
             cells = shift_pitches(song.probs[lane, s0 + lo : s0 + hi], move)
             heard = shift_pitches(notes[lane, s0 + lo : s0 + hi], move)
-            held = lane == BASS and pedal > 0 and on_pedal(heard, now) and draw.random() < pedal
-            if not held and not fits(heard, now, was, lane == BASS):
+            kept = lane == BASS and pedal > 0 and on_pedal(heard, now)  # a pedal held across the change
+            kept = kept and np.random.default_rng([int(seed), 31, target, j]).random() < pedal
+            if not kept and not fits(heard, now, was, lane == BASS):
                 if lane not in REVOICED:
                     continue  # its notes would clash with the new chord: the bar stays as the check made it
                 maps = [pitch_map(c, w, lane == BASS) for c, w in zip(now, was)]
