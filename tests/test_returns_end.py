@@ -40,10 +40,11 @@ def _jaccard(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_an_exact_drum_return_plays_its_last_beat_again_unless_a_fill_is_placed_there(shipped, tmp_path, monkeypatch):
-    """Free takes (no chords, no primer): each drawn exact drum return whose last bar the groove did not fill reads
-    back note for note (on-cell Jaccard >= 0.9 over the whole chunk, its last beat with it) against its source; one
-    whose last bar ends in a fill keeps the fill (its first 3.5 bars the source's again). The drawn returns and the
-    groove's fills are taken from the take's own stage (the notes come from the .mid)."""
+    """Free takes (no chords, no primer): each drawn exact drum return where the groove filled neither its last
+    bar nor its source's reads back note for note (on-cell Jaccard >= 0.9 over the whole chunk, its last beat with
+    it) against its source; where either ends in a fill, that chunk keeps its own two last beats (a fill stays, and
+    none is copied where the groove drew none: the fill rates stay the groove's), its first 3.5 bars the source's.
+    The drawn returns and the groove's fills are taken from the take's own stage (the notes come from the .mid)."""
     seen = {}
     settle = generate_module.settle
 
@@ -61,7 +62,7 @@ def test_an_exact_drum_return_plays_its_last_beat_again_unless_a_fill_is_placed_
             if lane != DRUMS or not exact:
                 continue
             now, then = drums[target * CHUNK : (target + 1) * CHUNK], drums[src * CHUNK : (src + 1) * CHUNK]
-            if seen["filled"][0, target * 4 + 3]:
+            if seen["filled"][0, [target * 4 + 3, src * 4 + 3]].any():  # a fill ends either chunk
                 filled_ones.append(_jaccard(now[:-8], then[:-8]))
             else:
                 plain.append(_jaccard(now, then))

@@ -192,7 +192,8 @@ def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar
     comes next (a bass approach note, a pickup), and, a return with a variation, for its last VARIED_BARS bars,
     its own (decoded from the pattern, then the groove's draws). filled: (B, bars) bool, where the groove's drums
     play a fill at a bar's end (Groove.apply), or None: the drums' exact returns play their last beat again too,
-    as a drummer repeats a groove, unless a fill was placed there (its two beats stay: `replayed_steps`). Only
+    as a drummer repeats a groove, unless a fill was placed there or in the source (its two beats stay:
+    `replayed_steps`). Only
     bars the take may change (free: (bars, 5)). How many returns were replayed."""
     chunk = chunk_bars * bar_steps
     done = 0
@@ -200,7 +201,7 @@ def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar
         t0, s0 = target * chunk, src * chunk
         if t0 + chunk > probs.shape[2] or not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
             continue
-        end = replayed_steps(lane, b, target, exact, chunk_bars, bar_steps, filled)
+        end = replayed_steps(lane, b, target, exact, chunk_bars, bar_steps, filled, src)
         for j in range(-(-end // bar_steps)):
             rows = slice(j * bar_steps, min((j + 1) * bar_steps, end))
             cells = probs[lane, b, s0 : s0 + chunk][rows]
@@ -214,19 +215,22 @@ def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar
     return done
 
 
-def replayed_steps(lane: int, take: int, target: int, exact: bool, chunk_bars: int, bar_steps: int, filled) -> int:
-    """The steps of a return at chunk `target` that play its source again: an exact one all but its last beat (a
-    bass's approach note, a pickup into what comes next), the drums' all of it where `filled` ((B, bars) bool, or
-    None: unknown) shows no fill in its last bar and all but the fill's two beats where one was placed; a return
-    with a variation all but its last VARIED_BARS bars."""
+def replayed_steps(
+    lane: int, take: int, target: int, exact: bool, chunk_bars: int, bar_steps: int, filled, src: int = -1
+) -> int:
+    """The steps of a return at chunk `target` (its source chunk `src`) that play its source again: an exact one
+    all but its last beat (a bass's approach note, a pickup into what comes next), the drums' all of it where
+    `filled` ((B, bars) bool, or None: unknown) shows no fill in the last bar of either chunk, else all but the
+    fill's two beats (a fill the groove placed stays, and a source's fill is not copied where the groove drew
+    none: the fills keep the groove's rates); a return with a variation all but its last VARIED_BARS bars."""
     beat = bar_steps // 4
     if not exact:
         return (chunk_bars - VARIED_BARS) * bar_steps
     whole = chunk_bars * bar_steps
     if lane != DRUMS or filled is None:
         return whole - beat
-    last = (target + 1) * chunk_bars - 1
-    return whole - 2 * beat if last < filled.shape[1] and filled[take, last] else whole
+    ends = [(c + 1) * chunk_bars - 1 for c in (target, src) if c >= 0]
+    return whole - 2 * beat if any(e < filled.shape[1] and filled[take, e] for e in ends) else whole
 
 
 def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int, filled=None) -> int:
@@ -255,7 +259,7 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
             beats = chunk_bars * 4
             if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
                 continue
-        end = replayed_steps(lane, b, target, exact, chunk_bars, bar, filled) if lane == DRUMS else None
+        end = replayed_steps(lane, b, target, exact, chunk_bars, bar, filled, src) if lane == DRUMS else None
         rows = returned_rows(song, lane, t0, s0, chunk_bars, exact, end)
         if rows is None:
             continue  # a bar laid out since (roles) stays out
