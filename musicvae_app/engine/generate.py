@@ -254,7 +254,6 @@ class Generation:
             free_bars = self.post.free_bars(protect)  # bars of new music (protect is fixed from here)
             if sections:  # a chorus lifts, an intro leads in, an outro ends (engine/energy.py)
                 energy.shape(probs, sections, free_bars, threshold, spb_all)
-            filled = np.zeros((probs.shape[1], probs.shape[2] // spb_all), dtype=bool)  # the drums' fills
             grooved = self.post.run_groove(
                 probs,
                 groove,
@@ -266,7 +265,6 @@ class Generation:
                 fill_bars=fill_bars(sections),
                 scale=self.steering.key_scale(key_used) if scale_lock else None,
                 style=style,
-                filled=filled,
             )
             free_form = sections and plan is None and part is None and source != "primer"  # a free take with a form
             if sections:  # each lane's notes a bar at its section's energy, as real songs' (energy.json)
@@ -277,8 +275,9 @@ class Generation:
                     on = asked if chord_source == "asked" else fuller.band_chords(probs, threshold, spb_all)
                     fuller.lift(probs, sections, free_bars, threshold, spb_all, self.post.energy, on, how)
             fills = kept_fills.keep(probs, sections, spb_all) if recall is not None and recall.free else {}
+            lead_ins = fill_bars(sections)  # a drum return plays its last beat again but for a fill into a section
             if recall is not None and recall.made:  # a return plays its source's finished notes again
-                replay(probs, recall.made, free_bars, self.cfg.bars, spb_all, filled)  # a fill placed stays
+                replay(probs, recall.made, free_bars, self.cfg.bars, spb_all, lead_ins)
                 kept_fills.put_back(probs[DRUMS], fills, spb_all)
             if part is not None:  # one of piano and guitar comps, the other lays out over the musician's (roles.py)
                 lanes_given = [LANES.index(name) for name in keep_lanes]
@@ -373,7 +372,7 @@ class Generation:
                     rest, roots = chord_source == "asked", chord_source == "part"
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
-                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars, filled)
+                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars, lead_ins)
                     pedal = pedal_share(g.recall_moves)  # and under changed chords, a bass pedal held as real ones
                     settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b)
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)

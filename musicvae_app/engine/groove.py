@@ -76,7 +76,6 @@ class Groove:
         scale=None,
         free=None,
         style=None,
-        filled=None,
     ):
         """In place on probs (5, B, steps, 128) in the song's key.
 
@@ -88,8 +87,7 @@ class Groove:
         before a new section); scale: under scale lock, the key's scale (bool, 12, the song's pitches): the
         notes the groove adds (a chord's missing tone, passing notes, the bass's approach) stay in it; free:
         (bars, 5) bool, the bars and lanes it may change, in place of protect (an edit of some bars); style: the
-        take's Style (engine/styles.py) or None: its drums play a kit, its own fills at its own rates; filled:
-        (B, bars) bool or None, set in place where the drums play a fill at a bar's end (recall.replay leaves it).
+        take's Style (engine/styles.py) or None: its drums play a kit, its own fills at its own rates.
         """
         spb = 4 * self.cfg.steps_per_beat
         cs = self.cfg.chunk_steps
@@ -115,9 +113,7 @@ class Groove:
             if DRUMS in lineup:
                 if style is not None:
                     play_kit(take, style, free, threshold, spb)
-                bars = self.fills(take, free, rng, first_bar, spb, set(fill_bars), style)
-                if filled is not None:
-                    filled[b, [k for k in bars if k < filled.shape[1]]] = True
+                self.fills(take, free, rng, first_bar, spb, set(fill_bars), style)
             if BASS in lineup:
                 self.keep_bass(take, free, threshold, per_bar, spb)
             # the learned share where chords steer the band; without chords every hit, as the calibration chose
@@ -150,17 +146,14 @@ class Groove:
         per_lane = [np.broadcast_to(np.asarray(v, dtype=np.float64), (len(LANES),)) for v in (self.fill, self.sustain)]
         return threshold * np.minimum(*per_lane)
 
-    def fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset(), style=None) -> list[int]:
-        """In place on a take's probs (5, steps, 128): the drums' fills at phrase ends (and inside phrases, at
-        `fill_other`) and the crashes after them; the bars that end in a fill."""
+    def fills(self, take, free, rng, first_bar: int, spb: int, always=frozenset(), style=None) -> None:
         g = self.settings
-        played = []
         fills, rate, crash_rate = g.fills, g.fill_rate, g.crash_rate
         if style is not None and style.fills:  # the style's own fills, at its drummers' rates
             fills, rate, crash_rate = style.fills, style.fill_rate, style.crash_rate
         other = g.fill_other  # the share of bars inside a phrase that end in a (short) fill
         if not fills or not rate:
-            return played
+            return
         window = 2 * self.cfg.steps_per_beat
         n_bars = free.shape[0]
         for bar in range(n_bars - 1):
@@ -171,20 +164,17 @@ class Groove:
                 if other and rng.random() < other:  # a drummer's fill inside the phrase: no crash after it
                     fill = fills[int(rng.integers(len(fills)))]
                     bar_cells.play_fill(take, fill, bar * spb + spb - window, window)
-                    played.append(bar)
                 continue
             p = rate[0] if song_bar % (2 * PHRASE) == 2 * PHRASE - 1 else rate[1]
             filled = bar in always or rng.random() < p
             if filled:
                 fill = fills[int(rng.integers(len(fills)))]
                 bar_cells.play_fill(take, fill, bar * spb + spb - window, window)
-                played.append(bar)
             if (filled or rng.random() < crash_rate) and free[bar + 1, DRUMS]:
                 down = (bar + 1) * spb
                 take[DRUMS, down, CRASH] = 1.0
                 if filled:  # a fill lands on a kick with the crash
                     take[DRUMS, down, KICKS[1]] = 1.0
-        return played
 
     @staticmethod
     def keep_bass(take, free, threshold: float, chords, spb: int) -> None:

@@ -99,11 +99,9 @@ class Post:
         scale=None,
         free=None,
         style=None,
-        filled=None,
     ) -> tuple[str, ...]:
         """Groove.apply in place on probs (5, B, steps, 128) in the song's key when `on`; what ran.
-        protect: (chunks, 5) bool, chunks the stage leaves as they are; or free: (bars, 5), what it may change;
-        filled: (B, bars) bool or None, set where the drums play a fill (Groove.apply)."""
+        protect: (chunks, 5) bool, chunks the stage leaves as they are; or free: (bars, 5), what it may change."""
         if not on or (free is not None and not np.asarray(free).any()):
             return ()
         self.groove.apply(
@@ -118,7 +116,6 @@ class Post:
             scale=scale,
             free=free,
             style=style,
-            filled=filled,
         )
         return ("groove",)
 

@@ -185,23 +185,22 @@ def shift_pitches(cells: np.ndarray, move: int) -> np.ndarray:
     return out
 
 
-def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar_steps: int, filled=None) -> int:
+def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar_steps: int, lead_ins=None) -> int:
     """In place on a take's finished probabilities (5, B, steps, 128), after the groove stage: each return of
     `made` plays its source chunk's notes again (moved bar by bar to its new roots where it moved; the chart check
     that follows re-voices them to the new chords), but for its last beat, where the band leads into whatever
     comes next (a bass approach note, a pickup), and, a return with a variation, for its last VARIED_BARS bars,
-    its own (decoded from the pattern, then the groove's draws). filled: (B, bars) bool, where the groove's drums
-    play a fill at a bar's end (Groove.apply), or None: the drums' exact returns play their last beat again too,
-    as a drummer repeats a groove, unless a fill was placed there or in the source (its two beats stay:
-    `replayed_steps`). Only
-    bars the take may change (free: (bars, 5)). How many returns were replayed."""
+    its own (decoded from the pattern, then the groove's draws). lead_ins: the 0-based bars that lead into a
+    section (sections.fill_bars), or None: the drums' exact returns play their last beat again too, as a drummer
+    repeats a groove, but where they lead into a section (the fill's two beats stay: `replayed_steps`). Only bars
+    the take may change (free: (bars, 5)). How many returns were replayed."""
     chunk = chunk_bars * bar_steps
     done = 0
     for target, lane, b, src, moves, exact in made:
         t0, s0 = target * chunk, src * chunk
         if t0 + chunk > probs.shape[2] or not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
             continue
-        end = replayed_steps(lane, b, target, exact, chunk_bars, bar_steps, filled, src)
+        end = replayed_steps(lane, target, exact, chunk_bars, bar_steps, lead_ins)
         for j in range(-(-end // bar_steps)):
             rows = slice(j * bar_steps, min((j + 1) * bar_steps, end))
             cells = probs[lane, b, s0 : s0 + chunk][rows]
@@ -215,34 +214,30 @@ def replay(probs: np.ndarray, made: list, free: np.ndarray, chunk_bars: int, bar
     return done
 
 
-def replayed_steps(
-    lane: int, take: int, target: int, exact: bool, chunk_bars: int, bar_steps: int, filled, src: int = -1
-) -> int:
-    """The steps of a return at chunk `target` (its source chunk `src`) that play its source again: an exact one
-    all but its last beat (a bass's approach note, a pickup into what comes next), the drums' all of it where
-    `filled` ((B, bars) bool, or None: unknown) shows no fill in the last bar of either chunk, else all but the
-    fill's two beats (a fill the groove placed stays, and a source's fill is not copied where the groove drew
-    none: the fills keep the groove's rates); a return with a variation all but its last VARIED_BARS bars."""
+def replayed_steps(lane: int, target: int, exact: bool, chunk_bars: int, bar_steps: int, lead_ins) -> int:
+    """The steps of a return at chunk `target` that play its source again: an exact one all but its last beat (a
+    bass's approach note, a pickup into what comes next), the drums' all of it (a drummer repeats the 4 bars, a fill
+    at their end or none as the source played it) but where its last bar leads into a new section (`lead_ins`, the
+    0-based bars before a section, sections.fill_bars; None: unknown, the last beat left as the others'), whose
+    fill's two beats stay; a return with a variation all but its last VARIED_BARS bars."""
     beat = bar_steps // 4
     if not exact:
         return (chunk_bars - VARIED_BARS) * bar_steps
     whole = chunk_bars * bar_steps
-    if lane != DRUMS or filled is None:
+    if lane != DRUMS or lead_ins is None:
         return whole - beat
-    ends = [(c + 1) * chunk_bars - 1 for c in (target, src) if c >= 0]
-    return whole - 2 * beat if any(e < filled.shape[1] and filled[take, e] for e in ends) else whole
+    return whole - 2 * beat if (target + 1) * chunk_bars - 1 in set(lead_ins) else whole
 
 
-def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int, filled=None) -> int:
+def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int, lead_ins=None) -> int:
     """In place on a finished take (Song) of the batch, after the chart check: each return of `made` to the same
     chords, beat for beat (`chords`: a Chord or None a beat, or None; the drums always), plays its source's
     finished notes again, which the check fitted to those chords already; the check mends a bar by what the
     whole band plays there, so it would otherwise mend a returning lane's bar as it did not its source's. As
     `replay`: but for its last beat (a return with a variation, its last VARIED_BARS bars; the drums' as
-    `replayed_steps` with `filled`, (B, bars) or None). Only bars the take may
-    change (free: (bars, 5)). The bars of the settled returns are checked again (chording.fit_to_chart: only a bar
-    no longer heard as its chord is mended, the band around the returning lane being another than its source's).
-    How many returns were settled."""
+    `replayed_steps` with `lead_ins`). Only bars the take may change (free: (bars, 5)). The bars of the settled
+    returns are checked again (chording.fit_to_chart: only a bar no longer heard as its chord is mended, the band
+    around the returning lane being another than its source's). How many returns were settled."""
     bar = song.steps_per_bar
     chunk = chunk_bars * bar
     done = 0
@@ -259,7 +254,7 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
             beats = chunk_bars * 4
             if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
                 continue
-        end = replayed_steps(lane, b, target, exact, chunk_bars, bar, filled, src) if lane == DRUMS else None
+        end = replayed_steps(lane, target, exact, chunk_bars, bar, lead_ins) if lane == DRUMS else None
         rows = returned_rows(song, lane, t0, s0, chunk_bars, exact, end)
         if rows is None:
             continue  # a bar laid out since (roles) stays out
