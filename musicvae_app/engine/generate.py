@@ -373,7 +373,8 @@ class Generation:
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
                     settle(song, recall.made, b, asked, free_bars, self.cfg.bars, lead_ins)
-                    pedal = pedal_share(g.recall_moves)  # and under changed chords, a bass pedal held as real ones
+                    pedal = pedal_share(g.recall_moves) if chord_source != "part" else 0.0  # a bass pedal held as
+                    # real ones under changed chords (a followed part's chords ask the bass for their roots)
                     settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b)
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass

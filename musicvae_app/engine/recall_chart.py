@@ -60,8 +60,9 @@ def settle_changed(
     bar stays as the check made it. But for its last beat (a return with a variation, its last VARIED_BARS bars);
     then the bars it played again are checked against the chart once more, the lanes around the returning ones
     mended (every return of the take keeps its notes). pedal: the share of a bass bar that clashes but whose beat-1
-    note is a tone of the new chord that keeps its notes (a pedal, as real basses do: `pedal_share`), drawn from
-    `seed`. Only bars the take may change (free: (bars, 5)); a bar laid out since (roles) stays out. How many
+    note is a tone of the new chord that keeps that note and its rhythm, its notes off the new chord moved to the
+    nearest tone (a pedal, as real basses hold theirs: `pedal_share`), rather than moving its riff to the new root;
+    drawn from `seed`. Only bars the take may change (free: (bars, 5)); a bar laid out since (roles) stays out. How many
     returns were settled."""
     if chords is None:
         return 0
@@ -97,12 +98,14 @@ def settle_changed(
             now = chords[k * 4 : k * 4 + 4]
             cells = shift_pitches(song.probs[lane, s0 + lo : s0 + hi], move)
             heard = shift_pitches(notes[lane, s0 + lo : s0 + hi], move)
-            kept = lane == BASS and pedal > 0 and on_pedal(heard, now)  # a pedal held across the change
-            kept = kept and np.random.default_rng([int(seed), 31, target, j]).random() < pedal
-            if not kept and not fits(heard, now, was, lane == BASS):
+            held = lane == BASS and pedal > 0 and on_pedal(heard, now)  # a pedal held across the change
+            held = held and np.random.default_rng([int(seed), 31, target, j]).random() < pedal
+            if not fits(heard, now, was, lane == BASS):
                 if lane not in REVOICED:
                     continue  # its notes would clash with the new chord: the bar stays as the check made it
                 maps = [pitch_map(c, w, lane == BASS) for c, w in zip(now, was)]
+                if held:  # the pedal and the bar's rhythm stay, its notes off the new chord to the nearest tone
+                    maps = [chord_map(c) if c is not None else None for c in now]
                 before = shift_pitches(notes[lane, s0 + lo - 1 : s0 + lo], move) if s0 + lo else heard[:1] & False
                 struck = heard[0] & ~before[0]  # the source's notes struck on the bar's downbeat
                 cells, heard = revoice(cells, heard, maps, bar // 4)
@@ -111,9 +114,9 @@ def settle_changed(
                 if maps[0] is not None:  # a note struck on the downbeat that lands on the pitch held into it: the
                     landed = np.zeros(128, dtype=bool)  # note before ends a 16th sooner, so it is struck again
                     landed[maps[0][np.flatnonzero(struck & (maps[0] >= 0))]] = True
-                    held = landed & notes[lane, t0 + lo - 1]  # (a 16th's pickup on that pitch: gone, not tied)
-                    song.probs[lane, t0 + lo - 1, held] = np.minimum(song.probs[lane, t0 + lo - 1, held], floor)
-                    notes[lane, t0 + lo - 1, held] = False
+                    tied = landed & notes[lane, t0 + lo - 1]  # (a 16th's pickup on that pitch: gone, not tied)
+                    song.probs[lane, t0 + lo - 1, tied] = np.minimum(song.probs[lane, t0 + lo - 1, tied], floor)
+                    notes[lane, t0 + lo - 1, tied] = False
             song.probs[lane, t0 + lo : t0 + hi] = cells
             notes[lane, t0 + lo : t0 + hi] = heard
             touched[k, lane] = played = True
