@@ -275,7 +275,9 @@ class Generation:
                     on = asked if chord_source == "asked" else fuller.band_chords(probs, threshold, spb_all)
                     fuller.lift(probs, sections, free_bars, threshold, spb_all, self.post.energy, on, how)
             fills = kept_fills.keep(probs, sections, spb_all) if recall is not None and recall.free else {}
-            lead_ins = fill_bars(sections)  # a drum return plays its last beat again but for a fill into a section
+            # a free take's drum return plays its last beat again but for a fill into a section (under chords the
+            # drums already came back exactly more often than real songs': left as they were)
+            lead_ins = fill_bars(sections) if recall is not None and recall.free else None
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all, lead_ins)
                 kept_fills.put_back(probs[DRUMS], fills, spb_all)
