@@ -28,7 +28,9 @@ def takes(shipped, tmp_path_factory):
     out = {}
     for kind, chords in (("free", None), ("chart", "C G Am F")):
         out[kind] = [
-            read_back(write_midi(shipped.generate(steps=9, seed=s, sections=FORM, chords=chords), folder / f"{kind}{s}"))
+            read_back(
+                write_midi(shipped.generate(steps=9, seed=s, sections=FORM, chords=chords), folder / f"{kind}{s}")
+            )
             for s in SEEDS
         ]
     return out
