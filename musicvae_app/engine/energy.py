@@ -394,6 +394,8 @@ def lift_drums(probs: np.ndarray, span: slice, rows: np.ndarray, rate: np.ndarra
         for b in np.flatnonzero(shift):
             moved = _shifted(cells[b], shift[b])
             moved[kept[b]] = cells[b][kept[b]]
+            moved = np.where(moved >= threshold, moved, cells[b])  # a cell left unheard keeps its chance (the
+            # ghost notes, drawn take-wide from the unheard snares, took the raised chorus's and left the verse's)
             part[b][:, pitches] = _applied(cells[b], moved, threshold, _usual(cells[b], threshold))
     probs[DRUMS, :, span][:, rows] = part
 
