@@ -36,8 +36,9 @@ def _starts(bar: np.ndarray) -> list[int]:
 
 def test_the_bass_comes_back_moved_where_three_of_four_chords_repeat(shipped):
     """recall_moved on the bass alone: the second chunk (C F Am C after C F G C) replays the first, its bars of the
-    same chord exactly and the Am bar in the G bar's rhythm, starting on A (moved to its root, re-voiced by the
-    chart check); off, it does so rarely."""
+    same chord exactly (but for the 16th before the Am bar, where a note held into its A is struck again) and the
+    Am bar in the G bar's rhythm, starting on A (moved to its root, re-voiced by the chart check); off, it does so
+    rarely."""
 
     def takes():
         return [shipped.generate(steps=3, seed=s, chords=CHART).notes()[BASS] for s in range(4)]
@@ -47,7 +48,9 @@ def test_the_bass_comes_back_moved_where_three_of_four_chords_repeat(shipped):
         for lane in lanes:
             spb = lane.shape[0] // 16
             bars = [lane[j * spb : (j + 1) * spb] for j in range(8)]
-            same = all(np.array_equal(bars[j], bars[4 + j]) for j in (0, 1))
+            # the bar before the moved one may end a 16th sooner: a held note the moved bar's downbeat lands on is
+            # struck again there (recall_chart.settle_changed)
+            same = np.array_equal(bars[0], bars[4]) and np.array_equal(bars[1][:-1], bars[5][:-1])
             moved = _starts(bars[2]) == _starts(bars[6]) and 33 % 12 in (np.flatnonzero(bars[6][0]) % 12).tolist()
             count += same and moved
         return count

@@ -310,7 +310,10 @@ class Generation:
                     roles.sit_out(
                         probs, g.role_absent, free_bars, threshold, self.cfg.bars, spb_all, seed, g.solo_rest, feats
                     )
-                roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
+                kin = roles.returns_of(recall.made) if recall is not None else None  # laid out together
+                roles.balance(
+                    probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats, returns=kin
+                )
             if sections:  # a lighter section never plays more than a fuller one, after the roles (lighter.py)
                 lighter.settle(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours

@@ -222,7 +222,7 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
     no longer heard as its chord is mended, the band around the returning lane being another than its source's).
     How many returns were settled."""
     bar = song.steps_per_bar
-    beat, chunk = bar // 4, chunk_bars * bar
+    chunk = chunk_bars * bar
     done = 0
     touched = np.zeros_like(free)
     for target, lane, b, src, moves, exact in made:
@@ -237,9 +237,8 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
             beats = chunk_bars * 4
             if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
                 continue
-        rows = chunk - beat if exact else (chunk_bars - VARIED_BARS) * bar
-        now, then = song.probs[lane, t0 : t0 + rows], song.probs[lane, s0 : s0 + rows]
-        if not np.array_equal(_bars_heard(now, bar, song.threshold), _bars_heard(then, bar, song.threshold)):
+        rows = returned_rows(song, lane, t0, s0, chunk_bars, exact)
+        if rows is None:
             continue  # a bar laid out since (roles) stays out
         crash = song.probs[lane, t0, CRASHES].copy() if lane == DRUMS else None
         song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]
@@ -251,6 +250,18 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
         # no longer heard as its chord mends, by the lanes around the settled one (its notes fit these chords)
         fit_to_chart(song, chords, free & touched.any(axis=1, keepdims=True) & ~touched)
     return done
+
+
+def returned_rows(song, lane: int, t0: int, s0: int, chunk_bars: int, exact: bool) -> int | None:
+    """The steps of a return at t0 (its source at s0) that play the source again: all but the chunk's last beat
+    (exact), else all but its last VARIED_BARS bars (a return with a variation); None where a bar of them was
+    laid out since (roles) in the return or its source but not in both: that bar stays as it is."""
+    bar = song.steps_per_bar
+    rows = chunk_bars * bar - bar // 4 if exact else (chunk_bars - VARIED_BARS) * bar
+    now, then = song.probs[lane, t0 : t0 + rows], song.probs[lane, s0 : s0 + rows]
+    if not np.array_equal(_bars_heard(now, bar, song.threshold), _bars_heard(then, bar, song.threshold)):
+        return None
+    return rows
 
 
 def _bars_heard(probs: np.ndarray, bar: int, threshold: float) -> np.ndarray:

@@ -39,12 +39,14 @@ def balance(
     features: np.ndarray | None = None,
     copies: dict | None = None,
     first: int = 1,
+    returns: dict | None = None,
 ) -> dict:
     """In place on probs (5, B, steps, 128) after the loop; rest: the card's role_rest (piano, guitar first);
     free: (bars, 5) what the take may change; features: (chunks, B, bars * 24) the plan's chord features, or None
     (a guitar chunk comes back unmoved); copies: {chunk: the chunks of a form's repeated sections that play it
     again} (form_roles.py), counted as doing what their first time does (form_roles.mirror makes them do it);
-    first: the first chunk measured and changed (1: the start is left as it is; a form's intro is a section, 0).
+    first: the first chunk measured and changed (1: the start is left as it is; a form's intro is a section, 0);
+    returns: {(take, chunk): chunks} the piano's returns (`returns_of`), laid out together where the share allows.
     Returns how many chunks laid out and came back."""
     copies = copies or {}
     chunk = chunk_bars * bar_steps
@@ -72,16 +74,71 @@ def balance(
             _replay_chunk(probs, GUITAR, b, src, c, chunk, chunk_bars, bar_steps, features)
             bars[1, [c, *copies.get(int(c), ())]] = bars[1, src]
             done["came_back"] += 1
-        # the piano lays out (chunk by chunk) over the guitar until it is silent in its share of the guitar's bars
+        # the piano lays out (chunk by chunk) over the guitar until it is silent in its share of the guitar's bars;
+        # chunks no return joins first; a chunk the piano returns to (or from) lays out with its returns while
+        # that keeps to the share, so a pattern that comes back is heard each time or not at all; the others one
+        # by one after (the count laid out is the share's either way)
         want = rng.binomial(int(bars[1, first:].sum()), float(rest[PIANO]))
         both = np.flatnonzero((bars[0] & bars[1]).all(axis=1)[first:] & movable[0, first:]) + first
-        for c in rng.permutation(both):
+        order = [int(c) for c in rng.permutation(both)]
+        kin = _families(returns or {}, b, set(order))
+        order = [c for c in order if len(kin.get(c, [c])) == 1] + [c for c in order if len(kin.get(c, [c])) > 1]
+        alone = []
+        for c in order:
+            silent = int((bars[1, first:] & ~bars[0, first:]).sum())
+            if silent + chunk_bars // 2 > want:
+                break
+            group = [e for e in kin.get(c, [c]) if bars[0, e].all()]
+            if not group:
+                continue  # laid out with its family already
+            if silent + int(bars[1, group].sum()) > want + chunk_bars // 2:
+                alone.append(c)  # its family would pass the share: one by one after
+                continue
+            for e in group:
+                _lay_out(probs, bars, b, e, chunk, copies)
+                done["laid_out"] += 1
+        for c in alone:
             if int((bars[1, first:] & ~bars[0, first:]).sum()) + chunk_bars // 2 > want:
                 break
-            probs[PIANO, b, c * chunk : (c + 1) * chunk] = 0.0
-            bars[0, [c, *copies.get(int(c), ())]] = False
-            done["laid_out"] += 1
+            if bars[0, c].all():
+                _lay_out(probs, bars, b, c, chunk, copies)
+                done["laid_out"] += 1
     return done
+
+
+def _lay_out(probs, bars, b, c, chunk, copies) -> None:
+    """The piano's chunk c of take b silent (and counted so in bars, with the form's copies of it)."""
+    probs[PIANO, b, c * chunk : (c + 1) * chunk] = 0.0
+    bars[0, [c, *copies.get(int(c), ())]] = False
+
+
+def returns_of(made: list, lane: int = PIANO) -> dict:
+    """{(take, chunk): the chunks linked to it by the lane's returns (recall.Recall.made: source and return)}."""
+    out: dict = {}
+    for target, which, b, src, _, _ in made:
+        if which == lane:
+            out.setdefault((b, int(target)), set()).add(int(src))
+            out.setdefault((b, int(src)), set()).add(int(target))
+    return out
+
+
+def _families(returns: dict, b: int, chunks: set) -> dict:
+    """{chunk: its family} over `chunks`: the chunks joined to it by returns of take b, one step or more, kept
+    to those in `chunks` (the piano's chunks that may lay out), in order."""
+    out = {}
+    for c in chunks:
+        if c in out:
+            continue
+        seen, todo = {c}, [c]
+        while todo:
+            for e in returns.get((b, todo.pop()), ()):
+                if e not in seen:
+                    seen.add(e)
+                    todo.append(e)
+        family = sorted(seen & chunks)
+        for e in family:
+            out[e] = family
+    return out
 
 
 def _nearest_sounding(plays: np.ndarray, c: int) -> int | None:
