@@ -45,9 +45,12 @@ def figures(energy: dict, level: int) -> np.ndarray | None:
     return np.array([float(contrast.get(name, 1.0)) * step for name in NAMES])
 
 
-def rates(drums: np.ndarray, sections, free: np.ndarray, n_bars: int, threshold: float, spb: int) -> np.ndarray:
-    """(parts, B): each part's hits a bar in drums (B, steps, 128) over the take's level-3 sections' free bars
-    (where there are none, over all free bars): the verse a chorus lifts from. free: (bars,) bool, the drums."""
+def rates(
+    drums: np.ndarray, sections, free: np.ndarray, n_bars: int, threshold: float, spb: int, mean: float = 1.0
+) -> np.ndarray:
+    """(parts, B): each part's hits a bar in drums (B, steps, 128) over the take's level-3 sections' free bars: the
+    verse a chorus lifts from; where there are none, over all free bars / `mean` (the sections' mean figure, as
+    energy.density reads a lane's level-3 rate off the take's). free: (bars,) bool, the drums."""
     bars = np.zeros(n_bars, dtype=bool)
     for sec in sections:
         if sec.level == MIDDLE:
@@ -55,6 +58,8 @@ def rates(drums: np.ndarray, sections, free: np.ndarray, n_bars: int, threshold:
     bars &= free[:n_bars]
     if not bars.any():
         bars = free[:n_bars].copy()
+    else:
+        mean = 1.0
     out = np.zeros((len(NAMES), drums.shape[0]))
     if not bars.any():
         return out
@@ -62,4 +67,4 @@ def rates(drums: np.ndarray, sections, free: np.ndarray, n_bars: int, threshold:
     on = drums[:, : n_bars * spb][:, rows] >= threshold  # (B, steps, 128)
     for i, pitches in enumerate(pitch_sets()):
         out[i] = on[..., pitches].sum(axis=(1, 2)) / bars.sum()
-    return out
+    return out / mean

@@ -314,7 +314,7 @@ def density(
     rate = rate / mean[:, None]
     lifted = None  # the drums' parts' hits a bar in the verses, where a section lifts them part by part (drum_lift)
     if any(drum_lift.figures(energy, s.level) is not None for s in sections) and free[:n_bars, DRUMS].any():
-        lifted = drum_lift.rates(probs[DRUMS], sections, free[:, DRUMS], n_bars, threshold, spb)
+        lifted = drum_lift.rates(probs[DRUMS], sections, free[:, DRUMS], n_bars, threshold, spb, mean[DRUMS])
     for sec in sections:
         level = sec.level
         first, last = sec.start - 1, min(sec.end, n_bars)
@@ -378,10 +378,13 @@ def lift_drums(probs: np.ndarray, span: slice, rows: np.ndarray, rate: np.ndarra
     (parts, B) hits a bar, each part by one logit shift of its own pitches (`fit_shift`), upward only (a chorus
     never loses a hit the model gave it: the crash on its first beat stays); the kit's surest kick and backbeat
     (`kit_core`) keep their probabilities, a hit sounding either way keeps its own, one brought in plays as surely
-    as the part's usual hit (`_applied`)."""
+    as the kit's usual hit (`_applied`), a cell left unheard keeps its chance."""
     part = probs[DRUMS, :, span][:, rows]  # (B, steps, 128), a copy
     core = kit_core(part, threshold, spb)
     bars = rows.sum() / spb
+    # a hit brought in plays as surely as the kit's usual hit (the part's own: a sparse kit's snare hits just over
+    # the threshold, new ones on beat 1 and 4 sounded as ghost notes, velocity 35-52)
+    usual = [_usual(p, threshold) for p in part]
     for i, pitches in enumerate(drum_lift.pitch_sets()):
         cells = part[..., pitches]
         if not (cells > 0).any():
@@ -396,7 +399,7 @@ def lift_drums(probs: np.ndarray, span: slice, rows: np.ndarray, rate: np.ndarra
             moved[kept[b]] = cells[b][kept[b]]
             moved = np.where(moved >= threshold, moved, cells[b])  # a cell left unheard keeps its chance (the
             # ghost notes, drawn take-wide from the unheard snares, took the raised chorus's and left the verse's)
-            part[b][:, pitches] = _applied(cells[b], moved, threshold, _usual(cells[b], threshold))
+            part[b][:, pitches] = _applied(cells[b], moved, threshold, usual[b])
     probs[DRUMS, :, span][:, rows] = part
 
 
