@@ -8,7 +8,9 @@ outro 2) shapes the take's probabilities in its bars, on the lanes the take may 
   band's notes) gives a lane's notes a bar at each level over level 3's (e.g. guitar 0.43 / 0.75 / 1 / 1.21 /
   1.43); a section's note starts, counted as Song.notes decodes them, go to the lane's own rate over the take x
   its level's figure over the take's mean figure, by one logit shift per section, lane and variation. Which
-  notes sound moves; a note that sounds either way keeps its probability. Louder is theory/dynamics.LEVEL_LIFT;
+  notes sound moves; a note that sounds either way keeps its probability. A section of energy 4-5 lifts its drums
+  part by part instead (`lift_drums`, engine/drum_lift.py: kick, backbeat, hats and ride, ... each by the learned
+  `drum_contrast` over the verses' hits). Louder is theory/dynamics.LEVEL_LIFT;
 - `shape`, before the groove: at 2 one of piano and guitar lays out, at 1 the strings and drums too; at 5 piano,
   guitar and bass strike held notes again on every beat; the drums: at 4 the closed hats on the off-beat 8ths
   open (a bar with none there moves to the ride), at 5 every closed hat opens or moves to the ride (real songs'
