@@ -63,6 +63,7 @@ def main(argv=None) -> None:
     ap.add_argument("--try", dest="tries", nargs="+", required=True)
     ap.add_argument("--split", choices=("dev", "train"), default="dev")
     ap.add_argument("--limit", type=int, default=0)
+    ap.add_argument("--mix", choices=("log", "prob"), default="log", help="average log probabilities or probabilities")
     args = ap.parse_args(argv)
     params = {}
     for item in args.nets:
@@ -88,7 +89,10 @@ def main(argv=None) -> None:
         for e in ensembles:
             members = parse_ensemble(e) if melody_like(arr) else [(args.nets[0].split("=", 1)[0], 1.0)]
             total_w = sum(w for _, w in members)
-            lp = _log_softmax(sum(w * logs[name] for name, w in members) / total_w)
+            if args.mix == "log":  # the app's: log probabilities averaged, renormalised
+                lp = _log_softmax(sum(w * logs[name] for name, w in members) / total_w)
+            else:  # probabilities averaged (a mixture)
+                lp = np.log(sum(w * np.exp(logs[name]) for name, w in members) / total_w)
             if first.repeat_weight:
                 lp = tie_repeats(lp, ties, first.repeat_weight)
             path = np.array(first.decode(lp, 1)[0][1])
