@@ -189,6 +189,23 @@ def test_fine_trainer_distils_and_keeps_every_checkpoint(tmp_path, monkeypatch):
     assert np.isfinite(fine_outputs(second, songs()[-1]["steps"])).all()
 
 
+def test_fine_trainer_distils_from_a_teachers_marginals(tmp_path, monkeypatch):
+    from musicvae_app.training import train_harmony_fine as tf
+
+    monkeypatch.setattr(tf, "build", lambda root: songs())
+    monkeypatch.setattr(tf, "FINE_CACHE", str(tmp_path))
+    soft = {s["id"]: band_item("a.mid")["soft"] * 3 for s in songs()[:2]}  # unnormalised; song 4 has none
+    (tmp_path / "soft.pkl").write_bytes(pickle.dumps(soft))
+    real = tf.normalised
+    seen = []
+    monkeypatch.setattr(tf, "normalised", lambda p: seen.append(real(p)) or seen[-1])
+    tf.main(["--shipped", DEFAULT_WEIGHTS, "--crop", "16", "--batch", "2", "--max-steps", "2", "--eval-every", "2",
+             "--run-name", "smoke", "--distill", "0.3", "--distill-soft", str(tmp_path / "soft.pkl"),
+             "--channels", "8", "--hidden", "16", "--att", "8"])  # fmt: skip
+    assert len(seen) == 2 and all(np.allclose(p.sum(axis=1), 1.0, atol=1e-3) for p in seen)
+    assert np.isfinite(fine_outputs(load(tmp_path / "smoke_last.npz"), songs()[-1]["steps"])).all()
+
+
 def test_fine_teacher_trainer_runs_a_step_on_pop909_and_band_leads(tmp_path, monkeypatch):
     from musicvae_app.training import train_harmony_fine_teacher as ft
 

@@ -142,6 +142,11 @@ def numpy_logs(params: dict[str, np.ndarray], songs: list[dict]) -> list[tuple[n
     return [read_outputs(fine_outputs(params, s["steps"])) for s in songs]
 
 
+def normalised(p: np.ndarray) -> np.ndarray:
+    p = p.astype(np.float32)
+    return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-9)
+
+
 def distill_targets(shipped: str | None, songs: list[dict]) -> dict[int, np.ndarray]:
     """Per song id, a melody ensemble's chord probabilities (n, 84) on the song's melody alone: every net of the
     folder of `shipped` (HarmonyModel.load: the first, melody*.npz, fine*.npz), averaged as the app averages them
@@ -163,7 +168,13 @@ def train(args) -> None:
     songs = build(args.data)
     tr = [s for s in songs if s["split"] == "train" and len(s["halves"]) >= args.crop]
     dev = [s for s in songs if s["split"] == "dev" and len(s["melody"])]
-    teach = distill_targets(args.distill_from or args.shipped, tr) if args.distill > 0 else {}
+    teach = {}
+    if args.distill > 0 and args.distill_soft:  # harmony_teacher's marginals (the first net on the piano)
+        with open(args.distill_soft, "rb") as fh:
+            soft = pickle.load(fh)
+        teach = {s["id"]: normalised(soft[s["id"]]) for s in tr if s["id"] in soft}
+    elif args.distill > 0:
+        teach = distill_targets(args.distill_from or args.shipped, tr)
     print(f"songs: train {len(tr)} (of at least {args.crop} half bars), dev {len(dev)}", flush=True)
     model = HarmonyModel.load(args.shipped)
     shipped = shipped_logs(model, dev)
@@ -280,6 +291,8 @@ def main(argv=None) -> None:
     ap.add_argument("--cosine", action="store_true")
     ap.add_argument("--distill", type=float, default=0.0, help="weight of the ensemble's soft chords in the targets")
     ap.add_argument("--distill-from", default=None, help="the ensemble's harmony.npz (default: --shipped)")
+    ap.add_argument("--distill-soft", default=None, help="instead: a pickle {song id: (n, 84) marginals}, e.g. "
+                    "harmony_teacher's pop909_soft.pkl (the first net on the song's piano)")
     ap.add_argument("--keep-all", action="store_true", help="also keep every evaluated checkpoint (run_stepN.npz)")
     ap.add_argument("--compare", nargs="*", default=None, help="fine checkpoints: print dev figures of ensembles")
     args = ap.parse_args(argv)
