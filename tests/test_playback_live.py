@@ -3,6 +3,7 @@ chord pack) follows from the next bar or beat; the take exports; a flood and a v
 
 from __future__ import annotations
 
+import os
 import time
 
 import mido
@@ -19,7 +20,7 @@ from musicvae_app.resources import resources_dir
 from musicvae_app.sketch.song import DRUMS
 from musicvae_app.theory.chords import parse_chord
 
-KEYS = "keys"
+KEYS = f"keys{os.getpid()}"  # unique: another test run on the same JACK server has its own "keys"
 F_MAJOR = [53, 57, 60]
 G7 = [55, 59, 62, 65]
 

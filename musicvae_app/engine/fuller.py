@@ -10,8 +10,9 @@ benchmarks/bench_energy.py --chords) voiced the chorus THINNER than the verse: p
 single notes between the chords. `lift` adds chord tones to a lifted section's onsets until each lane strikes, on
 average, its level-3 sections' notes together x the level's learned figure over level 3's: chord tones of the
 chart's chord at that beat, inside the notes struck there or just above or below them (no second or minor second
-against them), held as long as the note they join. Only where a chart is given (the chord of every beat is known),
-only sections above level 3, only the bars the take may change.
+against them), held as long as the note they join. Where a chart is given, on its chord of every beat; in a take
+without one (a free take with a form), on the chords its own band plays, recognized bar by bar (`band_chords`).
+Only sections above level 3, only the bars the take may change.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..lanes import BEATS_PER_BAR, LANES
+from ..theory.chords import upper_chords
 from .cells import onsets
 from .ties import sounding
 
@@ -39,17 +41,20 @@ def lift(
 ) -> int:
     """In place on probs (5, B, steps, 128) in the song's key, after the section's density: in each section above
     level 3, each lane of VOICED strikes as many notes together, on average, as its level-3 sections (the take's
-    own, else the whole take) x the level's figure (`level_figure`), chord tones of `chords` (a Chord or None a beat)
-    added to its onsets, the thinnest first (on the beat before off it). free: (bars, 5); decoding: per lane (fill,
+    own, else the whole take) x the level's figure (`level_figure`), chord tones of `chords` (a Chord or None a beat;
+    or, for a take without a chart, one such list per variation: `band_chords`, what its own band plays) added to its
+    onsets, the thinnest first (on the beat before off it). free: (bars, 5); decoding: per lane (fill,
     sustain, restrike) as Song.notes reads the cells (energy.decoding_of), so the notes counted are the notes heard.
     How many notes added."""
     if not sections or chords is None or not energy:
         return 0
-    n_bars = min(free.shape[0], probs.shape[2] // spb, len(chords) // BEATS_PER_BAR)
+    per_take = bool(chords) and isinstance(chords[0], list)  # a free take: each variation's own chords
     beat = spb // BEATS_PER_BAR
     added = 0
     for lane in VOICED:
         for b in range(probs.shape[1]):
+            beats = chords[b] if per_take else chords
+            n_bars = min(free.shape[0], probs.shape[2] // spb, len(beats) // BEATS_PER_BAR)
             part = probs[lane, b]
             on = sounding(part, threshold, decoding[lane], spb) if decoding is not None else part >= threshold
             starts = onsets(on)
@@ -82,13 +87,13 @@ def lift(
                 steps = [
                     t
                     for t in range(first * spb, last * spb)
-                    if per_step[t] and free[t // spb, lane] and chords[t // beat] is not None
+                    if per_step[t] and free[t // spb, lane] and beats[t // beat] is not None
                 ]
                 steps.sort(key=lambda t: (per_step[t], t % beat != 0, t))
                 for t in steps:
                     if want <= 0:
                         break
-                    p = _tone(on, starts, t, chords[t // beat].tones, low, high)
+                    p = _tone(on, starts, t, beats[t // beat].tones, low, high)
                     if p is None:
                         continue
                     joined = int(np.flatnonzero(starts[t])[-1])  # the top note struck there: held as long
@@ -102,6 +107,17 @@ def lift(
                     want -= 1
                     added += 1
     return added
+
+
+def band_chords(probs: np.ndarray, threshold: float, spb: int) -> list[list]:
+    """For a take without a chart: per variation of probs (5, B, steps, 128), the chord a beat its piano, guitar and
+    strings play (recognized bar by bar at the threshold, as free_bass.py and the evaluation read a free take's
+    harmony; a bar with none: None)."""
+    out = []
+    for b in range(probs.shape[1]):
+        bars = upper_chords(probs[:, b] >= threshold, spb)
+        out.append([c for c in bars for _ in range(BEATS_PER_BAR)])
+    return out
 
 
 def _range(on: np.ndarray) -> tuple[int, int]:

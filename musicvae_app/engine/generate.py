@@ -21,9 +21,10 @@ from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections
-from . import energy, form_roles, free_bass, fuller, kept_fills, roles
+from . import energy, form_roles, free_bass, fuller, kept_fills, lighter, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
+from .kit import DrumMoves, HeldKit
 from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
 from .recall_chart import settle_changed
@@ -238,8 +239,9 @@ class Generation:
                     recall.moves_on, recall.kit_guard = (), False
                     recall.earliest = 1 if scale_lock else 0  # the primer's notes out of the locked scale stay there
                 elif sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
-                    # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes)
-                    recall.moves_on, recall.kit_guard = tuple(range(DRUMS)), False
+                    # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes), but move on where
+                    # held they would fade off the kit (a sparse style's held drums fell silent: kit.HeldKit)
+                    recall.moves_on, recall.kit_guard = tuple(range(DRUMS)), HeldKit()
                     recall.rates = np.where(np.arange(n_lanes) == DRUMS, 0.0, recall.rates)
             run = LoopRun(first, first_z, steps, noise, threshold, gen, forced, revive, pull, light, plan, recall)
             probs, latents = self.loop.run(run)
@@ -264,11 +266,14 @@ class Generation:
                 scale=self.steering.key_scale(key_used) if scale_lock else None,
                 style=style,
             )
+            free_form = sections and plan is None and part is None and source != "primer"  # a free take with a form
             if sections:  # each lane's notes a bar at its section's energy, as real songs' (energy.json)
-                energy.density(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
-                if chord_source == "asked":  # a lifted section voices fuller, on the chart's chords (fuller.py)
-                    how = energy.decoding_of(g)
-                    fuller.lift(probs, sections, free_bars, threshold, spb_all, self.post.energy, asked, how)
+                how = energy.decoding_of(g)
+                voiced = chord_source == "asked" or free_form
+                energy.density(probs, sections, free_bars, threshold, spb_all, self.post.energy, how, voiced)
+                if voiced:  # a lifted section voices fuller, on the chart's chords or its band's own (fuller.py)
+                    on = asked if chord_source == "asked" else fuller.band_chords(probs, threshold, spb_all)
+                    fuller.lift(probs, sections, free_bars, threshold, spb_all, self.post.energy, on, how)
             fills = kept_fills.keep(probs, sections, spb_all) if recall is not None and recall.free else {}
             if recall is not None and recall.made:  # a return plays its source's finished notes again
                 replay(probs, recall.made, free_bars, self.cfg.bars, spb_all)
@@ -296,6 +301,9 @@ class Generation:
                 alone = chord_source == "asked" and source != "primer" and call.lineup is None
                 feats = plan.features.cpu().numpy()
                 form_roles.play(probs, g, sections, free_bars, threshold, self.cfg.bars, spb_all, seed, feats, alone)
+            elif free_form and g.role_rest is not None:  # a free take with a form: the same roles, no chart's chords
+                alone = call.lineup is None  # a piano may sit the take out, as under a chart alone
+                form_roles.play(probs, g, sections, free_bars, threshold, self.cfg.bars, spb_all, seed, None, alone)
             elif plan is not None and g.role_rest is not None:
                 feats = plan.features.cpu().numpy()  # one of piano and guitar comps, the other lays out (roles.py)
                 if chord_source == "asked" and source != "primer" and call.lineup is None:  # a chart alone
@@ -303,6 +311,8 @@ class Generation:
                         probs, g.role_absent, free_bars, threshold, self.cfg.bars, spb_all, seed, g.solo_rest, feats
                     )
                 roles.balance(probs, g.role_rest, free_bars, threshold, self.cfg.bars, spb_all, seed, feats)
+            if sections:  # a lighter section never plays more than a fuller one, after the roles (lighter.py)
+                lighter.settle(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
                 energy.ending(probs, sections, free_bars, threshold, spb_all)
             primed = source == "primer" and part is None  # a continuation: its primer leaves more half-heard snares
@@ -395,10 +405,11 @@ def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
         rates = np.maximum(rates, exact_rate)
         exact = np.where(rates > 0, exact_rate / np.maximum(rates, 1e-9), exact)
     kept = np.asarray(g.recall_free_pull, dtype=float) if g.recall_free_pull is not None else None
+    guard = DrumMoves.from_card(g, seed) or True  # the drums vary or renew a groove at the songs' shares (kit.py)
     # the drums move on too, but only where they keep their kit bars (freed entirely, their bars with a kick and a
     # backbeat fell from 84.5 to 72.4 %, real songs 90.1: engine/kit.py, benchmarks/RESULTS.md)
     return Recall(
-        rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True, kept_pull=kept, kit_guard=True
+        rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True, kept_pull=kept, kit_guard=guard
     )
 
 

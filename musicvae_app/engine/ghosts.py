@@ -31,8 +31,9 @@ def floor(pack_folder: str | None, primed: bool = False) -> tuple[float, float] 
     """(floor, most) for the pack in `pack_folder` (its dynamics.json): the ghost floor (a share of the threshold)
     and the most ghost notes a take gets per snare hit (MOST x real songs' ghosts per snare hit); None where it has
     none (no ghost notes: a pack's floor holds for its own probabilities only). primed: the floor for continuations
-    of a real song's primer (`ghost_floor_primer`, training/primer_ghosts.py), where the pack has one: they leave
-    more half-heard snares than the usual takes `ghost_floor` is measured on."""
+    of a real song's primer (`ghost_floor_primer`, evaluation/learn_primer_ghosts.py), where the pack has one: they
+    leave more half-heard snares than the usual takes `ghost_floor` is measured on, and their cap is the tightest
+    at which that floor still makes real songs' share on training primers (`ghost_most_primer`; else MOST)."""
     path = Path(pack_folder) / DYNAMICS_FILE if pack_folder else None
     if path is None or not path.is_file():
         return None
@@ -40,7 +41,8 @@ def floor(pack_folder: str | None, primed: bool = False) -> tuple[float, float] 
         table = json.loads(path.read_text())
         share = float(table["real"]["snare_ghost_share"])
         key = "ghost_floor_primer" if primed and "ghost_floor_primer" in table else "ghost_floor"
-        return float(table[key]), MOST * share / max(1.0 - share, 1e-9)
+        most = float(table.get("ghost_most_primer", MOST)) if key == "ghost_floor_primer" else MOST
+        return float(table[key]), most * share / max(1.0 - share, 1e-9)
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

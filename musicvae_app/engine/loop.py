@@ -17,7 +17,7 @@ from ..model.pack import PackError
 from ..sketch.song import DRUMS, LANES, Song, lane_index
 from ..theory.keys import transpose_roll
 from .chording import passing_cells
-from .kit import keep_kit
+from .kit import DrumMoves, HeldKit, keep_kit
 from .recall import RECALL_NOISE, VARIED_BARS, Recall
 from .runtime import torch_threads
 
@@ -357,7 +357,18 @@ class Loop:
             if recall is not None and recall.kit_guard and forced is None:  # free drums keep the kit (kit.py)
                 moved = [b for b in range(batch) if recall.drums_moved(s + 1, b, revived)]
                 bars = self.cfg.bars
-                p, z_next, _ = keep_kit(fast, self.decoder, p, z_next, held, moved, batch, threshold, bars, chords)
+                if isinstance(recall.kit_guard, HeldKit):  # a form's drums, held, move on where they keep more kit
+                    took = [b for b in range(batch) if revived is None or not bool(revived[DRUMS, b])]
+                    took = [b for b in took if not recall.returns(s + 1, DRUMS, b, True)]
+                    p, z_next, _ = recall.kit_guard.keep(
+                        fast, p, z_next, home, pull, took, batch, threshold, bars, chords
+                    )
+                elif isinstance(recall.kit_guard, DrumMoves):  # and return with variation at the songs' shares
+                    p, z_next, _ = recall.kit_guard.keep(
+                        fast, p, z_next, held, moved, batch, threshold, bars, run.noise, chords, blocks
+                    )
+                else:
+                    p, z_next, _ = keep_kit(fast, p, z_next, held, moved, batch, threshold, bars, chords)
             if light is not None:
                 p.view(n_lanes, batch, -1).mul_(light)
             if revived is not None:

@@ -94,7 +94,14 @@ def free_chances(engine, takes: int, steps: int, seed: int = CHANCE_SEED) -> tup
 
     from .windows import export_back
 
-    before = engine.use_card(recall_free=[1e-9] * len(LANES), recall_free_exact=None)  # no return drawn
+    # no return drawn: every lane's chance set to its songs' share (nothing left to draw, near or exact); the songs'
+    # shares themselves stay, as the free drums' choice of varying or renewing a groove reads them (engine/kit.py)
+    g = engine.card
+    songs = np.asarray(g.recall_free, dtype=float) * np.ones(len(LANES)) if g.recall_free is not None else None
+    if songs is None or g.recall_free_exact is None:
+        before = engine.use_card(recall_free=[1e-9] * len(LANES), recall_free_exact=None)
+    else:
+        before = engine.use_card(recall_free_chance=list(songs), recall_free_chance_exact=[0.99] * len(LANES))
     counts = np.zeros((len(LANES), 3))
     try:
         with tempfile.TemporaryDirectory() as tmp:
@@ -173,8 +180,17 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_window_args(parser, songs=400, write="the shares")
     parser.add_argument("--chance-takes", type=int, default=48, help="free takes for recall_free_chance (0: skip)")
+    parser.add_argument(
+        "--chance-only", action="store_true", help="measure (and --write) recall_free_chance(_exact) alone, no songs"
+    )
     args = parser.parse_args(argv)
     engine = Engine.load(args.pack)
+    if args.chance_only:
+        near, exact = free_chances(engine, args.chance_takes, args.steps)
+        print(f"recall_free_chance {near}\nrecall_free_chance_exact {exact} ({args.chance_takes} free takes)")
+        if args.write:
+            write_generation(args.pack, {"recall_free_chance": near, "recall_free_chance_exact": exact})
+        return 0
     chosen = training_windows(engine, args)
     found = measure([w.roll for w in chosen])
     keys = KEYS

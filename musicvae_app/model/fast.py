@@ -172,15 +172,16 @@ class FastBand:
         """Blocked chunks (L, B*rows, BLOCK) of successive steps -> one blocked tensor (L, steps*B*rows, BLOCK)."""
         return torch.stack(blocks, dim=1).reshape(blocks[0].shape[0], -1, BLOCK)
 
-    def from_blocked(self, x: torch.Tensor, batch: int) -> torch.Tensor:
-        """Inverse of to_blocked: -> (L, B, steps, 128), zero outside each lane's window. x may hold the
-        first L lanes only (the pitched lanes, say)."""
+    def from_blocked(self, x: torch.Tensor, batch: int, first: int = 0) -> torch.Tensor:
+        """Inverse of to_blocked: -> (L, B, steps, 128), zero outside each lane's window. x may hold L lanes
+        only, from lane `first` on (the pitched lanes, say, or the drums alone: first=DRUMS)."""
         lanes = x.shape[0]
         x = x.reshape(lanes, batch, self.t, self.w, 4, 4, 4, 4).permute(0, 1, 2, 4, 6, 3, 5, 7)
         if self.cfg.pitches == 128:
             return x.reshape(lanes, batch, self.cfg.chunk_steps, self.cfg.pitches)
         out = x.new_zeros((lanes, batch, self.cfg.chunk_steps, 128))
-        for i, lo in enumerate(self.cfg.pitch_low[:lanes]):  # one strided copy per lane, straight into its window
+        # one strided copy per lane, straight into its window
+        for i, lo in enumerate(self.cfg.pitch_low[first : first + lanes]):
             window = out[i, ..., lo : lo + self.cfg.pitches]
             window.unflatten(-1, (self.w, 4, 4)).unflatten(-4, (self.t, 4, 4)).copy_(x[i])
         return out
@@ -204,6 +205,18 @@ class FastBand:
         h = _affine(h, self.wd1, self.bd1).relu_()
         h = _affine(h.reshape(lanes, -1, self.wd2.shape[1]), self.wd2, self.bd2).relu_()
         return _affine(h.reshape(lanes, -1, self.wd3.shape[1]), self.wd3, self.bd3).sigmoid_()
+
+    def decode_lane(self, z: torch.Tensor, lane: int, chords: torch.Tensor | None = None) -> torch.Tensor:
+        """One lane's latents (1, B, K) [+ chords] -> its blocked note probabilities (1, B*.., 16): `decode` of that
+        lane alone (its weights only), for a check that reads one lane (engine/kit.py: the drums)."""
+        one = slice(lane, lane + 1)
+        h = _affine(z, self.wz[one], self.bz[one])
+        if self.wc is not None and chords is not None:
+            h.add_(torch.matmul(chords, self.wc[one]))
+        h = h.relu_()
+        h = _affine(h, self.wd1[one], self.bd1[one]).relu_()
+        h = _affine(h.reshape(1, -1, self.wd2.shape[1]), self.wd2[one], self.bd2[one]).relu_()
+        return _affine(h.reshape(1, -1, self.wd3.shape[1]), self.wd3[one], self.bd3[one]).sigmoid_()
 
     # --- the latent predictors ----------------------------------------------------------------
     def predict_lead(self, z_lead: torch.Tensor) -> torch.Tensor:

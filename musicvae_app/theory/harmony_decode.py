@@ -133,23 +133,28 @@ def repeat_ties(
     sounds = pitch >= 0
     code = np.where(sounds, 2 * pitch + onset, -1)  # the same code: the same pitch with the same onset
     n_sounding = sounds.sum(axis=1)
-    sim = np.zeros((n_halves, n_halves))
-    for lo in range(0, n_halves, 128):  # rows in blocks: memory stays small for a long part
-        block = slice(lo, lo + 128)
-        same = ((code[block, None, :] == code[None, :, :]) & sounds[block, None, :]).sum(axis=2)
-        union = n_sounding[block, None] + n_sounding[None, :] - sounds[block].astype(np.int32) @ sounds.T
-        sim[block] = same / np.maximum(union, 1)
-    quiet = sounds.sum(axis=1) < 2
-    sim[quiet, :] = 0.0
-    sim[:, quiet] = 0.0
-    mean = np.zeros_like(sim)
-    for k in range(-window, window + 1):
-        lo, hi = max(0, -k), min(n_halves, n_halves - k)
-        mean[lo:hi, lo:hi] += sim[lo + k : hi + k, lo + k : hi + k]
-    mean /= 2 * window + 1
+    loud = n_sounding >= 2  # a half bar with under two sounding 16ths is alike to none
     idx = np.arange(n_halves)
-    tie = (mean >= threshold) & (sim > 0) & (idx[:, None] % 2 == idx[None, :] % 2) & (idx[:, None] != idx[None, :])
-    return np.where(tie, mean, 0.0)
+    out = np.zeros((n_halves, n_halves))
+    for lo in range(0, n_halves, 128):  # rows in blocks (with the window around them): memory stays small
+        hi = min(n_halves, lo + 128)
+        rows = np.arange(lo - window, hi + window)
+        inside = (rows >= 0) & (rows < n_halves)
+        r = rows[inside]
+        same = ((code[r, None, :] == code[None, :, :]) & sounds[r, None, :]).sum(axis=2)
+        union = n_sounding[r, None] + n_sounding[None, :] - sounds[r].astype(np.int32) @ sounds.T
+        sim = np.zeros((len(rows), n_halves))
+        sim[inside] = np.where(loud[r, None] & loud[None, :], same / np.maximum(union, 1), 0.0)
+        mean = np.zeros((hi - lo, n_halves))
+        for k in range(-window, window + 1):  # the pairs at the same offsets k: (i + k, j + k)
+            c0, c1 = max(0, -k), min(n_halves, n_halves - k)
+            mean[:, c0:c1] += sim[window + k : window + k + hi - lo, c0 + k : c1 + k]
+        mean /= 2 * window + 1
+        own = sim[window : window + hi - lo]
+        i = idx[lo:hi, None]
+        tie = (mean >= threshold) & (own > 0) & (i % 2 == idx[None, :] % 2) & (i != idx[None, :])
+        out[lo:hi] = np.where(tie, mean, 0.0)
+    return out
 
 
 def tie_repeats(log_post: np.ndarray, ties: np.ndarray, weight: float = REPEAT_WEIGHT) -> np.ndarray:

@@ -209,19 +209,21 @@ def calibrate(engine, seeds: int = 8, ghost_share: float = 0.0, primers=()) -> t
     return out, ghost_floor(half_heard, ghost_share)
 
 
-def ghost_floor(takes: list[tuple[list[float], int]], share: float) -> float | None:
+def ghost_floor(takes: list[tuple[list[float], int]], share: float, cap: float | None = None) -> float | None:
     """The lowest floor at which the ghost notes engine/ghosts.lift makes (each take's candidates at or over it,
-    at most MOST x real songs' ghosts per snare hit of the take) are at most `share` of all snare hits."""
+    at most `cap` ghost notes per snare hit of the take: default MOST x `share`'s) are at most `share` of all snare
+    hits."""
     from ..engine.ghosts import MOST
 
     per_hit = share / max(1 - share, 1e-9)
+    cap = MOST * per_hit if cap is None else cap
     wanted = per_hit * sum(hits for _, hits in takes)
     values = sorted({v for cand, _ in takes for v in cand}, reverse=True)
     if not wanted or not values:
         return None
 
     def made(floor: float) -> int:
-        return sum(min(sum(v >= floor for v in cand), int(MOST * per_hit * hits)) for cand, hits in takes)
+        return ghosts_made(takes, floor, cap)
 
     lo, hi = 0, len(values) - 1  # values[lo] makes few; find the last index that stays within `wanted`
     if made(values[0]) > wanted:
@@ -233,6 +235,12 @@ def ghost_floor(takes: list[tuple[list[float], int]], share: float) -> float | N
         else:
             hi = mid - 1
     return round(float(values[lo]), 4)
+
+
+def ghosts_made(takes: list[tuple[list[float], int]], floor: float, cap: float) -> int:
+    """How many ghost notes engine/ghosts.lift makes over `takes` ((candidates over the threshold, snare hits) each)
+    at `floor`, each take at most `cap` per snare hit."""
+    return sum(min(sum(v >= floor for v in cand), int(cap * hits)) for cand, hits in takes)
 
 
 def split_paths(pack: str, data: str) -> tuple[list[str], list[str]]:

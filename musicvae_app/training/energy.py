@@ -5,9 +5,11 @@
 Each training song (band-midi's training split by file hash, as the pack was trained; validation songs are never
 read) is cut into 4-bar blocks ranked by the whole band's notes into fifths, the lightest fifth energy 1 and the
 fullest 5 (evaluation/energy_rows.level_table). Stored per lane: notes a bar at
-each level over level 3's (a chorus at 4 plays that much more than a verse at 3), the pitched lanes' notes struck
-together, and the drums' share of open hats and ride among hats and ride, and of bars opening on a crash.
-engine/energy.py shapes a section toward its level's figures.
+each level over level 3's, the pitched lanes' notes struck together, and the drums' share of open hats and ride
+among hats and ride, and of bars opening on a crash. Also per lane, `contrast`: the song's fuller half of its 8-bar
+blocks over its lighter half, notes a bar (evaluation/energy_rows.real_contrast, geometric mean over songs): the
+step from a song's verses to its choruses, where neighbouring fifths (level 4 over 3) are a smaller step.
+engine/energy.py shapes a section toward its level's figures, the step from level 3 to 4 the contrast's.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import time
 from pathlib import Path
 
 from ..atomic import atomic_write
-from ..evaluation.energy_rows import level_table
+from ..evaluation.energy_rows import level_table, real_contrast
 
 ENERGY_FILE = "energy.json"
 
@@ -27,7 +29,9 @@ def learn(paths: list[str], block_bars: int = 4) -> dict:
     from .styles import read_song
 
     songs = [s for s in (read_song(p) for p in paths) if s is not None]
-    return level_table(songs, block_bars)
+    table = level_table(songs, block_bars)
+    table["contrast"] = {lane: row["notes_x"] for lane, row in real_contrast(songs).items() if "notes_x" in row}
+    return table
 
 
 def main(argv: list[str] | None = None) -> int:
