@@ -71,7 +71,9 @@ def main(argv=None) -> None:
         with np.load(path) as data:
             params[name] = {k: data[k] for k in data.files}
     first = HarmonyModel(params[args.nets[0].split("=", 1)[0]])
-    songs = [s for s in hd.load_all(args.data, os.path.join(CACHE, "songs.pkl")) if hd.split_of(s.song_id) == args.split]
+    songs = [
+        s for s in hd.load_all(args.data, os.path.join(CACHE, "songs.pkl")) if hd.split_of(s.song_id) == args.split
+    ]
     songs = songs[: args.limit] if args.limit else songs
     ensembles = [args.base, *args.tries]
     hits = {e: [] for e in ensembles}

@@ -291,8 +291,12 @@ def main(argv=None) -> None:
     ap.add_argument("--cosine", action="store_true")
     ap.add_argument("--distill", type=float, default=0.0, help="weight of the ensemble's soft chords in the targets")
     ap.add_argument("--distill-from", default=None, help="the ensemble's harmony.npz (default: --shipped)")
-    ap.add_argument("--distill-soft", default=None, help="instead: a pickle {song id: (n, 84) marginals}, e.g. "
-                    "harmony_teacher's pop909_soft.pkl (the first net on the song's piano)")
+    ap.add_argument(
+        "--distill-soft",
+        default=None,
+        help="instead: a pickle {song id: (n, 84) marginals}, e.g. "
+        "harmony_teacher's pop909_soft.pkl (the first net on the song's piano)",
+    )
     ap.add_argument("--keep-all", action="store_true", help="also keep every evaluated checkpoint (run_stepN.npz)")
     ap.add_argument("--compare", nargs="*", default=None, help="fine checkpoints: print dev figures of ensembles")
     args = ap.parse_args(argv)
