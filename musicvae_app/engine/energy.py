@@ -6,7 +6,8 @@ outro 2) shapes the take's probabilities in its bars, on the lanes the take may 
 - `density`, after the groove: each lane plays as many notes as real songs' lanes do at that energy. The pack's
   `energy.json` (learned from the training songs by training/energy.py: 4-bar blocks ranked into fifths by the
   band's notes) gives a lane's notes a bar at each level over level 3's (e.g. guitar 0.43 / 0.75 / 1 / 1.21 /
-  1.43); a section's note starts, counted as Song.notes decodes them, go to the lane's own rate over the take x
+  1.43; a pitched lane's step from 3 to 4 is the table's learned verse-to-chorus `contrast`, guitar x1.81:
+  `notes_at`); a section's note starts, counted as Song.notes decodes them, go to the lane's own rate over the take x
   its level's figure over the take's mean figure, by one logit shift per section, lane and variation. Which
   notes sound moves; a note that sounds either way keeps its probability. Louder is theory/dynamics.LEVEL_LIFT;
 - `shape`, before the groove: at 2 one of piano and guitar lays out, at 1 the strings and drums too; at 5 piano,
@@ -314,6 +315,8 @@ def density(
             if factor is not None and voicing and level > 3:
                 factor /= voicing
             how = decoding[lane] if decoding is not None else None
+            # a lane that will voice fuller: the lowest probability that sounds in a playing bar (`_applied`)
+            onsets = threshold * min(1.0, how[0]) if voiced and lane in fuller.VOICED and how else 0.0
             part = probs[lane, :, span][:, rows]  # (B, steps, 128)
             # the drums keep their kit: in each bar with a kick and a backbeat, the surest of each stays, and the
             # level's notes come from the rest (hats, ghost notes, fills, further kicks), the least sure first
@@ -334,7 +337,6 @@ def density(
                 target = rate[lane, known] * factor * rows.sum() / spb - counted
                 rest = np.where(core[known], 0.0, part[known])
                 drums = lane == DRUMS
-                onsets = threshold * min(1.0, how[0]) if voiced and lane in fuller.VOICED and how else 0.0
                 shift[known] = fit_shift(
                     rest, np.maximum(target, 0.0), threshold, how, spb, drums, keep=not drums, onsets=onsets
                 )
@@ -342,7 +344,6 @@ def density(
                 moved = _shifted(part[b], shift[b])  # confidence (so its velocity: LEVEL_LIFT makes a chorus louder)
                 moved[core[b]] = part[b][core[b]]
                 # a note the level adds plays as surely as the lane's usual one
-                onsets = threshold * min(1.0, how[0]) if voiced and lane in fuller.VOICED and how else 0.0
                 moved = _applied(part[b], moved, threshold, _usual(part[b], threshold), onsets)
                 if lane != DRUMS and shift[b] < 0 and known[b] and factor is not None:
                     # sure notes a logit shift cannot move (a piano's verse stayed at x1.2 its target): the least
