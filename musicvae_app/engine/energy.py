@@ -32,9 +32,9 @@ import numpy as np
 
 from ..lanes import DRUMS, LANES
 from ..resources import resources_dir
-from ..sketch.song import hysteresis
 from ..theory.dynamics import BACKBEAT, KICKS
 from . import fuller
+from .ties import sounding
 
 log = logging.getLogger(__name__)
 
@@ -106,24 +106,10 @@ def decoded_starts(part: np.ndarray, threshold: float, decoding, spb: int, drums
 
 def decoded_on(part: np.ndarray, threshold: float, decoding, spb: int, drums: bool) -> np.ndarray:
     """(B, steps, 128) bool: the cells of part (B, steps, 128) that sound as the take will decode them
-    (`decoded_starts`)."""
-    on = part >= threshold
-    if decoding is not None and not drums:
-        fill, sustain, restrike = decoding
-        steps, pitches = part.shape[-2:]
-        if fill < 1.0 and steps % spb == 0:
-            bars = on.reshape(len(part), -1, spb, pitches)
-            playing = bars.any(axis=(2, 3))
-            near = (part >= fill * threshold).reshape(bars.shape)
-            on = (bars | (near & playing[:, :, None, None])).reshape(on.shape)
-        if sustain < 1.0:
-            on = hysteresis(on, part >= sustain * threshold)
-        if restrike > 0.0 and steps > 2:
-            held = on[:, 1:-1] & on[:, :-2] & on[:, 2:]
-            dip = held & (part[:, 1:-1] <= restrike * np.minimum(part[:, :-2], part[:, 2:]))
-            on = on.copy()
-            on[:, 1:-1] &= ~dip
-    return on
+    (`decoded_starts`; ties.sounding: bar fill, sustain, restrike)."""
+    if decoding is None or drums:
+        return part >= threshold
+    return sounding(part, threshold, decoding, spb)
 
 
 def _shifted(part: np.ndarray, shift: float) -> np.ndarray:
