@@ -13,7 +13,7 @@ import mido
 import numpy as np
 import pytest
 
-from musicvae_app.engine import Engine, energy
+from musicvae_app.engine import Engine, drum_lift, energy
 from musicvae_app.evaluation.windows import roll_to_midi
 from musicvae_app.lanes import DRUMS
 from musicvae_app.sketch.midi import write_midi
@@ -101,8 +101,8 @@ def test_a_lighter_sections_density_keeps_the_kit_and_thins_the_rest(shipped):
     assert kit_before.sum() >= 20 and (kit_after | ~kit_before).all(), (kit_before, kit_after)
     drums = probs[DRUMS, 0]
     starts = [energy.decoded_starts(drums[s * spb : (s + 8) * spb], threshold, None, spb, True) for s in (0, 16)]
-    want = energy.notes_at(table, DRUMS, 4) / energy.notes_at(table, DRUMS, 2)
-    assert starts[1] / starts[0] == pytest.approx(want, rel=0.25), (starts, want)
+    parts = drum_lift.figures(table, 4) / energy.notes_at(table, DRUMS, 2)  # each part lifts by its own (drum_lift)
+    assert 0.75 * parts.min() <= starts[1] / starts[0] <= 1.25 * parts.max(), (starts, parts)
 
 
 def _kit_bars(drums: np.ndarray, threshold: float, spb: int) -> np.ndarray:

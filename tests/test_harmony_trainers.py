@@ -156,6 +156,56 @@ def test_fine_trainer_runs_a_step_and_writes_a_net_the_app_reads(tmp_path, monke
     assert out.shape == (12, 40, 9) and np.isfinite(out).all()
 
 
+def test_distill_targets_are_the_shipped_ensembles_chords_on_the_melody():
+    from musicvae_app.training import train_harmony_fine as tf
+
+    items = songs()
+    teach = tf.distill_targets(DEFAULT_WEIGHTS, items)
+    model = HarmonyModel.load(DEFAULT_WEIGHTS)
+    assert sorted(teach) == sorted(s["id"] for s in items)
+    s = items[0]
+    want, _ = model.ensemble_posteriors(s["melody"], len(s["halves"]), 4)
+    assert teach[s["id"]].shape == (40, 84) and np.allclose(teach[s["id"]], np.exp(want), atol=1e-5)
+    assert np.allclose(teach[s["id"]].sum(axis=1), 1.0, atol=1e-4)
+    # the melody of C Am F G on its chord tones: the ensemble names most of its half bars right
+    labelled = s["halves"] != NO_CHORD
+    assert (teach[s["id"]].argmax(axis=1)[labelled] % 12 == s["halves"][labelled] % 12).mean() > 0.5
+
+
+def test_fine_trainer_distils_and_keeps_every_checkpoint(tmp_path, monkeypatch):
+    from musicvae_app.training import train_harmony_fine as tf
+
+    monkeypatch.setattr(tf, "build", lambda root: songs())
+    monkeypatch.setattr(tf, "FINE_CACHE", str(tmp_path))
+    seen = []
+    real = tf.distill_targets
+    monkeypatch.setattr(tf, "distill_targets", lambda shipped, items: seen.append(len(items)) or real(shipped, items))
+    size = ["--channels", "8", "--hidden", "16", "--att", "8"]
+    tf.main(["--shipped", DEFAULT_WEIGHTS, "--crop", "16", "--batch", "2", "--max-steps", "4", "--eval-every", "2",
+             "--run-name", "smoke", "--distill", "0.5", "--keep-all", *size])  # fmt: skip
+    assert seen == [3]  # the three training songs' targets, not the dev song's
+    first, second = load(tmp_path / "smoke_step2.npz"), load(tmp_path / "smoke_step4.npz")
+    assert 0 < moved(first, second) < 0.05
+    assert np.isfinite(fine_outputs(second, songs()[-1]["steps"])).all()
+
+
+def test_fine_trainer_distils_from_a_teachers_marginals(tmp_path, monkeypatch):
+    from musicvae_app.training import train_harmony_fine as tf
+
+    monkeypatch.setattr(tf, "build", lambda root: songs())
+    monkeypatch.setattr(tf, "FINE_CACHE", str(tmp_path))
+    soft = {s["id"]: band_item("a.mid")["soft"] * 3 for s in songs()[:2]}  # unnormalised; song 4 has none
+    (tmp_path / "soft.pkl").write_bytes(pickle.dumps(soft))
+    real = tf.normalised
+    seen = []
+    monkeypatch.setattr(tf, "normalised", lambda p: seen.append(real(p)) or seen[-1])
+    tf.main(["--shipped", DEFAULT_WEIGHTS, "--crop", "16", "--batch", "2", "--max-steps", "2", "--eval-every", "2",
+             "--run-name", "smoke", "--distill", "0.3", "--distill-soft", str(tmp_path / "soft.pkl"),
+             "--channels", "8", "--hidden", "16", "--att", "8"])  # fmt: skip
+    assert len(seen) == 2 and all(np.allclose(p.sum(axis=1), 1.0, atol=1e-3) for p in seen)
+    assert np.isfinite(fine_outputs(load(tmp_path / "smoke_last.npz"), songs()[-1]["steps"])).all()
+
+
 def test_fine_teacher_trainer_runs_a_step_on_pop909_and_band_leads(tmp_path, monkeypatch):
     from musicvae_app.training import train_harmony_fine_teacher as ft
 

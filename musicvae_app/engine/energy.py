@@ -9,7 +9,9 @@ outro 2) shapes the take's probabilities in its bars, on the lanes the take may 
   1.43; a pitched lane's step from 3 to 4 is the table's learned verse-to-chorus `contrast`, guitar x1.81:
   `notes_at`); a section's note starts, counted as Song.notes decodes them, go to the lane's own rate over the take x
   its level's figure over the take's mean figure, by one logit shift per section, lane and variation. Which
-  notes sound moves; a note that sounds either way keeps its probability. Louder is theory/dynamics.LEVEL_LIFT;
+  notes sound moves; a note that sounds either way keeps its probability. A section of energy 4-5 lifts its drums
+  part by part instead (`lift_drums`, engine/drum_lift.py: kick, backbeat, hats and ride, ... each by the learned
+  `drum_contrast` over the verses' hits). Louder is theory/dynamics.LEVEL_LIFT;
 - `shape`, before the groove: at 2 one of piano and guitar lays out, at 1 the strings and drums too; at 5 piano,
   guitar and bass strike held notes again on every beat; the drums: at 4 the closed hats on the off-beat 8ths
   open (a bar with none there moves to the ride), at 5 every closed hat opens or moves to the ride (real songs'
@@ -33,13 +35,16 @@ import numpy as np
 from ..lanes import DRUMS, LANES
 from ..resources import resources_dir
 from ..theory.dynamics import BACKBEAT, KICKS
-from . import fuller
+from . import drum_lift, fuller
 from .ties import sounding
 
 log = logging.getLogger(__name__)
 
 LOGIT = 0.7  # per energy step, a lane's shift where it plays no note to count (no table, or a silent section)
 MAX_SHIFT = 3.0  # the furthest a lane's logits move to reach its level's notes
+# the furthest a chorus's drum parts move (lift_drums): the verse's 8th hats leave their 16ths at 0.02-0.05, where
+# +3 brought few in (hats and ride chorus over verse x1.11 on 6 free takes; +5: x1.19)
+DRUM_SHIFT = 5.0
 ENERGY_FILE = "energy.json"
 COMPERS = (0, 1)  # piano, guitar: at energy 2 one comps and the other lays out
 STRINGS = LANES.index("strings")
@@ -131,7 +136,15 @@ def decoding_of(settings) -> list[tuple[float, float, float]]:
 
 
 def fit_shift(
-    part: np.ndarray, target, threshold: float, decoding, spb: int, drums: bool, keep: bool = False, onsets=0.0
+    part: np.ndarray,
+    target,
+    threshold: float,
+    decoding,
+    spb: int,
+    drums: bool,
+    keep: bool = False,
+    onsets=0.0,
+    limit: float = MAX_SHIFT,
 ):
     """The logit shift (within +-MAX_SHIFT) whose decoded note starts in part (steps, 128) come nearest `target`,
     or one shift for each of (B, steps, 128) and B targets: a bisection (a denser lane can merge notes under
@@ -139,13 +152,13 @@ def fit_shift(
     Only the pitches that can sound at +MAX_SHIFT are decoded. keep: the starts are counted as `density` applies
     the shift (`_applied`: a note sounding either way keeps its probability, a note added plays as surely as the
     lane's usual one), whose restrike dips and sustain differ from the plain shift's (a chorus's strings came out
-    x1.2 their target with the plain shift counted); onsets: as `_applied`'s (with keep)."""
+    x1.2 their target with the plain shift counted); onsets: as `_applied`'s (with keep); limit: the furthest shift."""
     one = part.ndim == 2
     part = part[None] if one else part
     target = np.broadcast_to(np.asarray(target, dtype=float), (len(part),))
     usual = np.array([_usual(p, threshold) for p in part]) if keep else None
     floor = threshold * min((1.0, *(decoding[:2] if decoding is not None and not drums else ())))
-    reach = 1 / (1 + np.exp(-(np.log(floor / (1 - floor)) - MAX_SHIFT)))
+    reach = 1 / (1 + np.exp(-(np.log(floor / (1 - floor)) - limit)))
     part = part[..., part.max(axis=(0, 1)) >= reach]
     best = np.zeros(len(part))
     if part.shape[-1]:
@@ -160,7 +173,7 @@ def fit_shift(
             return decoded_starts(shifted, threshold, decoding, spb, drums) - target
 
         best_gap = np.abs(gap(best))
-        lo, hi = np.full(len(part), -MAX_SHIFT), np.full(len(part), MAX_SHIFT)
+        lo, hi = np.full(len(part), -limit), np.full(len(part), limit)
         for _ in range(7):  # to 0.05 of a logit
             mid = (lo + hi) / 2
             got = gap(mid)
@@ -288,6 +301,9 @@ def density(
             mean[lane] = sum(f * w for f, w in weights) / sum(w for _, w in weights)
         even[lane] = len({round(f, 9) for f, _ in levels if f is not None}) <= 1 and all(f for f, _ in levels)
     rate = rate / mean[:, None]
+    lifted = None  # the drums' parts' hits a bar in the verses, where a section lifts them part by part (drum_lift)
+    if any(drum_lift.figures(energy, s.level) is not None for s in sections) and free[:n_bars, DRUMS].any():
+        lifted = drum_lift.rates(probs[DRUMS], sections, free[:, DRUMS], n_bars, threshold, spb, mean[DRUMS])
     for sec in sections:
         level = sec.level
         first, last = sec.start - 1, min(sec.end, n_bars)
@@ -296,6 +312,9 @@ def density(
         span = slice(first * spb, last * spb)
         for lane in np.flatnonzero(free[first:last].any(axis=0) & ~even):
             rows = np.repeat(free[first:last, lane], spb)
+            if lane == DRUMS and lifted is not None and (parts := drum_lift.figures(energy, level)) is not None:
+                lift_drums(probs, span, rows, lifted * parts[:, None], threshold, spb)
+                continue
             factor = notes_at(energy, lane, level)
             voicing = fuller.level_figure(energy, lane, level) if voiced and lane in fuller.VOICED else None
             if factor is not None and voicing and level > 3:
@@ -340,6 +359,37 @@ def density(
                     whole = bool(onsets) and lane != STRINGS  # held pads: their least sure notes go
                     moved = drop_weakest(part[b] if whole else moved, want, threshold, how, spb, core[b], whole)
                 probs[lane, b, span][rows] = moved
+
+
+def lift_drums(probs: np.ndarray, span: slice, rows: np.ndarray, rate: np.ndarray, threshold: float, spb: int):
+    """In place on probs (5, B, steps, 128): the drums' cells in span (rows: its steps the take may change) lift
+    part by part (drum_lift.pitch_sets: kick, backbeat, hats and ride, toms, crashes, other percussion) to `rate`
+    (parts, B) hits a bar, each part by one logit shift of its own pitches (`fit_shift`), upward only (a chorus
+    never loses a hit the model gave it: the crash on its first beat stays); the kit's surest kick and backbeat
+    (`kit_core`) keep their probabilities, a hit sounding either way keeps its own, one brought in plays as surely
+    as the kit's usual hit (`_applied`), a cell left unheard keeps its chance."""
+    part = probs[DRUMS, :, span][:, rows]  # (B, steps, 128), a copy
+    core = kit_core(part, threshold, spb)
+    bars = rows.sum() / spb
+    # a hit brought in plays as surely as the kit's usual hit (the part's own: a sparse kit's snare hits just over
+    # the threshold, new ones on beat 1 and 4 sounded as ghost notes, velocity 35-52)
+    usual = [_usual(p, threshold) for p in part]
+    for i, pitches in enumerate(drum_lift.pitch_sets()):
+        cells = part[..., pitches]
+        if not (cells > 0).any():
+            continue
+        kept = core[..., pitches]
+        target = rate[i] * bars - kept.sum(axis=(1, 2))
+        rest = np.where(kept, 0.0, cells)
+        shift = fit_shift(rest, np.maximum(target, 0.0), threshold, None, spb, True, limit=DRUM_SHIFT)
+        shift = np.maximum(shift, 0.0)
+        for b in np.flatnonzero(shift):
+            moved = _shifted(cells[b], shift[b])
+            moved[kept[b]] = cells[b][kept[b]]
+            moved = np.where(moved >= threshold, moved, cells[b])  # a cell left unheard keeps its chance (the
+            # ghost notes, drawn take-wide from the unheard snares, took the raised chorus's and left the verse's)
+            part[b][:, pitches] = _applied(cells[b], moved, threshold, usual[b])
+    probs[DRUMS, :, span][:, rows] = part
 
 
 def drop_weakest(

@@ -8,7 +8,9 @@ fullest 5 (evaluation/energy_rows.level_table). Stored per lane: notes a bar at
 each level over level 3's, the pitched lanes' notes struck together, and the drums' share of open hats and ride
 among hats and ride, and of bars opening on a crash. Also per lane, `contrast`: the song's fuller half of its 8-bar
 blocks over its lighter half, notes a bar (evaluation/energy_rows.real_contrast, geometric mean over songs): the
-step from a song's verses to its choruses, where neighbouring fifths (level 4 over 3) are a smaller step.
+step from a song's verses to its choruses, where neighbouring fifths (level 4 over 3) are a smaller step. And
+`drum_contrast`, the same per part of the kit (kick, backbeat, hats and ride, toms, crashes, other percussion:
+evaluation/energy_rows.drum_contrast): a chorus's drums lift part by part as a drummer's do.
 engine/energy.py shapes a section toward its level's figures, the step from level 3 to 4 the contrast's.
 """
 
@@ -20,7 +22,7 @@ import time
 from pathlib import Path
 
 from ..atomic import atomic_write
-from ..evaluation.energy_rows import level_table, real_contrast
+from ..evaluation.energy_rows import drum_contrast, level_table, real_contrast
 
 ENERGY_FILE = "energy.json"
 
@@ -31,6 +33,7 @@ def learn(paths: list[str], block_bars: int = 4) -> dict:
     songs = [s for s in (read_song(p) for p in paths) if s is not None]
     table = level_table(songs, block_bars)
     table["contrast"] = {lane: row["notes_x"] for lane, row in real_contrast(songs).items() if "notes_x" in row}
+    table["drum_contrast"] = drum_contrast(songs)
     return table
 
 

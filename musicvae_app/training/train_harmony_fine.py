@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from ..theory.harmony import N_Q, NO_CHORD, HarmonyModel, read_outputs
+from ..theory.harmony import N_Q, NO_CHORD, HarmonyModel, _check, read_outputs
 from ..theory.harmony_fine import N_STEP, STEPS
 from ..theory.harmony_fine import step_features as fine_steps
 from . import harmony_common as hc
@@ -142,6 +142,23 @@ def numpy_logs(params: dict[str, np.ndarray], songs: list[dict]) -> list[tuple[n
     return [read_outputs(fine_outputs(params, s["steps"])) for s in songs]
 
 
+def normalised(p: np.ndarray) -> np.ndarray:
+    p = p.astype(np.float32)
+    return p / np.maximum(p.sum(axis=1, keepdims=True), 1e-9)
+
+
+def distill_targets(shipped: str | None, songs: list[dict]) -> dict[int, np.ndarray]:
+    """Per song id, a melody ensemble's chord probabilities (n, 84) on the song's melody alone: every net of the
+    folder of `shipped` (HarmonyModel.load: the first, melody*.npz, fine*.npz), averaged as the app averages them
+    (before its repeat ties and decoding). A student learns them beside the people's labels (--distill)."""
+    model = HarmonyModel.load(shipped)
+    out = {}
+    for s in filter(lambda s: len(s["melody"]), songs):
+        log_post, _ = model.ensemble_posteriors(_check(s["melody"]), len(s["halves"]), 4)
+        out[s["id"]] = np.exp(log_post).astype(np.float32)
+    return out
+
+
 def train(args) -> None:
     import torch
 
@@ -151,6 +168,13 @@ def train(args) -> None:
     songs = build(args.data)
     tr = [s for s in songs if s["split"] == "train" and len(s["halves"]) >= args.crop]
     dev = [s for s in songs if s["split"] == "dev" and len(s["melody"])]
+    teach = {}
+    if args.distill > 0 and args.distill_soft:  # harmony_teacher's marginals (the first net on the piano)
+        with open(args.distill_soft, "rb") as fh:
+            soft = pickle.load(fh)
+        teach = {s["id"]: normalised(soft[s["id"]]) for s in tr if s["id"] in soft}
+    elif args.distill > 0:
+        teach = distill_targets(args.distill_from or args.shipped, tr)
     print(f"songs: train {len(tr)} (of at least {args.crop} half bars), dev {len(dev)}", flush=True)
     model = HarmonyModel.load(args.shipped)
     shipped = shipped_logs(model, dev)
@@ -177,6 +201,8 @@ def train(args) -> None:
                 x[:, 26] = np.where(x[:, 24] == 0, x[:, 26] + rng.choice((-0.5, 0.5)), 0.0)
             xs.append(x)
             target, mask = hc.pop_target(s["halves"][start : start + args.crop], args.label_smoothing)
+            if s["id"] in teach:  # distillation: the ensemble's soft chords beside the people's label
+                target = (1.0 - args.distill) * target + args.distill * teach[s["id"]][start : start + args.crop]
             targets.append(target)
             masks.append(mask)
             keys.append(s["key"])
@@ -193,6 +219,8 @@ def train(args) -> None:
                 flush=True,
             )
             hc.keep_checkpoints(run, "last", params, r, r["ens+1"], best, history, args)
+            if args.keep_all:  # every evaluated checkpoint, to choose among later (e.g. in a wider ensemble)
+                np.savez(f"{run}_step{step}.npz", **params)
     print(f"done: {step} steps, best dev {best}", flush=True)
 
 
@@ -261,6 +289,15 @@ def main(argv=None) -> None:
     ap.add_argument("--label-smoothing", type=float, default=0.1)
     ap.add_argument("--octave-p", type=float, default=0.3)
     ap.add_argument("--cosine", action="store_true")
+    ap.add_argument("--distill", type=float, default=0.0, help="weight of the ensemble's soft chords in the targets")
+    ap.add_argument("--distill-from", default=None, help="the ensemble's harmony.npz (default: --shipped)")
+    ap.add_argument(
+        "--distill-soft",
+        default=None,
+        help="instead: a pickle {song id: (n, 84) marginals}, e.g. "
+        "harmony_teacher's pop909_soft.pkl (the first net on the song's piano)",
+    )
+    ap.add_argument("--keep-all", action="store_true", help="also keep every evaluated checkpoint (run_stepN.npz)")
     ap.add_argument("--compare", nargs="*", default=None, help="fine checkpoints: print dev figures of ensembles")
     args = ap.parse_args(argv)
     compare(args) if args.compare is not None else train(args)
