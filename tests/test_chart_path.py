@@ -5,10 +5,10 @@ The shipped pack, real generation, every take exported to .mid and read back wit
 
 from __future__ import annotations
 
-import mido
 import numpy as np
 import pytest
 from cards import with_card
+from mid_notes import notes_16ths as _notes
 
 from musicvae_app.engine import Engine
 from musicvae_app.sketch.midi import write_midi
@@ -21,26 +21,6 @@ FORM6 = [("intro", 1, 4), ("verse", 5, 8), ("chorus", 13, 8), ("verse", 21, 8), 
 @pytest.fixture(scope="module")
 def shipped():
     return Engine.load(device="cpu")
-
-
-def _notes(path) -> list[tuple[int, int, int, int]]:
-    """(lane, pitch, start 16th, end 16th) of every note in a .mid, read with mido alone (drums on channel 9)."""
-    mid = mido.MidiFile(path)
-    out, open_at = [], {}
-    for track in mid.tracks:
-        tick = 0
-        for msg in track:
-            tick += msg.time
-            if msg.type not in ("note_on", "note_off"):
-                continue
-            step = round(tick * 4 / mid.ticks_per_beat)
-            lane = DRUMS if msg.channel == 9 else msg.channel
-            if msg.type == "note_on" and msg.velocity > 0:
-                open_at[(lane, msg.note)] = step
-            elif (lane, msg.note) in open_at:
-                start = open_at.pop((lane, msg.note))
-                out.append((lane, msg.note, start, max(step, start + 1)))
-    return out
 
 
 def _roll(path, bars: int) -> np.ndarray:

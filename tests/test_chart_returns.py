@@ -5,9 +5,9 @@ tones, the bass moves its riff to the new chord's root. The shipped pack, real g
 
 from __future__ import annotations
 
-import mido
 import pytest
 from cards import with_card
+from mid_notes import notes_16ths as _notes
 
 from musicvae_app.engine import Engine
 from musicvae_app.sketch.midi import write_midi
@@ -42,26 +42,6 @@ def takes(shipped, tmp_path_factory):
         return [write_midi(shipped.generate(steps=1, seed=s, chords=CHART), out / f"t{s}.mid") for s in SEEDS]
 
     return [_notes(path) for path in with_card(shipped, make, **RETURNS)]
-
-
-def _notes(path) -> list[tuple[int, int, int, int]]:
-    """(lane, pitch, start 16th, end 16th) of every note in a .mid, read with mido alone (drums on channel 9)."""
-    mid = mido.MidiFile(path)
-    out, open_at = [], {}
-    for track in mid.tracks:
-        tick = 0
-        for msg in track:
-            tick += msg.time
-            if msg.type not in ("note_on", "note_off"):
-                continue
-            step = round(tick * 4 / mid.ticks_per_beat)
-            lane = DRUMS if msg.channel == 9 else msg.channel
-            if msg.type == "note_on" and msg.velocity > 0:
-                open_at[(lane, msg.note)] = step
-            elif (lane, msg.note) in open_at:
-                start = open_at.pop((lane, msg.note))
-                out.append((lane, msg.note, start, max(step, start + 1)))
-    return out
 
 
 def _bar(notes, lane: int, bar: int) -> list[tuple[int, int, int]]:

@@ -9,6 +9,8 @@ import pytest
 from musicvae_app.theory.harmony import HarmonyModel
 from musicvae_app.theory.harmony_decode import (
     CHORD_FAMILY,
+    REPEAT_THRESHOLD,
+    REPEAT_WINDOW,
     forward_backward,
     mbr_path,
     repeat_ties,
@@ -92,3 +94,39 @@ def test_the_shipped_model_charts_a_repeated_phrase_alike(model):
     res = model.harmonize(notes, alternatives=1)
     assert res.half_bars[1:7] == res.half_bars[13:19]
     assert model.repeat_weight > 0
+
+
+def _dense_ties(notes, n_halves, beats_per_bar, window, threshold) -> np.ndarray:
+    """repeat_ties as it was written before its rows went in blocks: the full likeness and mean matrices."""
+    pitch, onset = top_line_grid(notes, n_halves, beats_per_bar)
+    sounds = pitch >= 0
+    code = np.where(sounds, 2 * pitch + onset, -1)
+    n_sounding = sounds.sum(axis=1)
+    same = ((code[:, None, :] == code[None, :, :]) & sounds[:, None, :]).sum(axis=2)
+    union = n_sounding[:, None] + n_sounding[None, :] - sounds.astype(np.int32) @ sounds.T
+    sim = same / np.maximum(union, 1)
+    quiet = n_sounding < 2
+    sim[quiet, :] = 0.0
+    sim[:, quiet] = 0.0
+    mean = np.zeros_like(sim)
+    for k in range(-window, window + 1):
+        lo, hi = max(0, -k), min(n_halves, n_halves - k)
+        mean[lo:hi, lo:hi] += sim[lo + k : hi + k, lo + k : hi + k]
+    mean /= 2 * window + 1
+    idx = np.arange(n_halves)
+    tie = (mean >= threshold) & (sim > 0) & (idx[:, None] % 2 == idx[None, :] % 2) & (idx[:, None] != idx[None, :])
+    return np.where(tie, mean, 0.0)
+
+
+def test_a_long_part_ties_across_the_row_blocks_as_the_full_matrices_do():
+    """A 12-times repeated 12-bar melody (288 half bars, past two of repeat_ties' 128-row blocks) with a quiet
+    stretch: the blocked rows give the full matrices' ties exactly, ties reaching across block edges included."""
+    song = repeated_melody()
+    parts = [song + np.array([48.0 * k, 48.0 * k, 0, 0]) * [0, 1, 1, 0] for k in range(12)]
+    notes = np.concatenate(parts)
+    notes = notes[(notes[:, 1] < 200) | (notes[:, 1] >= 216)]  # bars 51-54 silent: half bars alike to none
+    ties = repeat_ties(notes, 288, 4)
+    dense = _dense_ties(notes, 288, 4, REPEAT_WINDOW, REPEAT_THRESHOLD)
+    assert np.array_equal(ties, dense)
+    assert ties[:128, 128:].any() and ties[128:256, 256:].any()  # ties across the blocks' edges
+    assert not ties[100:108].any() and not ties[:, 100:108].any()  # the silent bars tie to nothing

@@ -6,7 +6,8 @@ outro 2) shapes the take's probabilities in its bars, on the lanes the take may 
 - `density`, after the groove: each lane plays as many notes as real songs' lanes do at that energy. The pack's
   `energy.json` (learned from the training songs by training/energy.py: 4-bar blocks ranked into fifths by the
   band's notes) gives a lane's notes a bar at each level over level 3's (e.g. guitar 0.43 / 0.75 / 1 / 1.21 /
-  1.43); a section's note starts, counted as Song.notes decodes them, go to the lane's own rate over the take x
+  1.43; a pitched lane's step from 3 to 4 is the table's learned verse-to-chorus `contrast`, guitar x1.81:
+  `notes_at`); a section's note starts, counted as Song.notes decodes them, go to the lane's own rate over the take x
   its level's figure over the take's mean figure, by one logit shift per section, lane and variation. Which
   notes sound moves; a note that sounds either way keeps its probability. A section of energy 4-5 lifts its drums
   part by part instead (`lift_drums`, engine/drum_lift.py: kick, backbeat, hats and ride, ... each by the learned
@@ -33,9 +34,9 @@ import numpy as np
 
 from ..lanes import DRUMS, LANES
 from ..resources import resources_dir
-from ..sketch.song import hysteresis
 from ..theory.dynamics import BACKBEAT, KICKS
 from . import drum_lift, fuller
+from .ties import sounding
 
 log = logging.getLogger(__name__)
 
@@ -110,24 +111,10 @@ def decoded_starts(part: np.ndarray, threshold: float, decoding, spb: int, drums
 
 def decoded_on(part: np.ndarray, threshold: float, decoding, spb: int, drums: bool) -> np.ndarray:
     """(B, steps, 128) bool: the cells of part (B, steps, 128) that sound as the take will decode them
-    (`decoded_starts`)."""
-    on = part >= threshold
-    if decoding is not None and not drums:
-        fill, sustain, restrike = decoding
-        steps, pitches = part.shape[-2:]
-        if fill < 1.0 and steps % spb == 0:
-            bars = on.reshape(len(part), -1, spb, pitches)
-            playing = bars.any(axis=(2, 3))
-            near = (part >= fill * threshold).reshape(bars.shape)
-            on = (bars | (near & playing[:, :, None, None])).reshape(on.shape)
-        if sustain < 1.0:
-            on = hysteresis(on, part >= sustain * threshold)
-        if restrike > 0.0 and steps > 2:
-            held = on[:, 1:-1] & on[:, :-2] & on[:, 2:]
-            dip = held & (part[:, 1:-1] <= restrike * np.minimum(part[:, :-2], part[:, 2:]))
-            on = on.copy()
-            on[:, 1:-1] &= ~dip
-    return on
+    (`decoded_starts`; ties.sounding: bar fill, sustain, restrike)."""
+    if decoding is None or drums:
+        return part >= threshold
+    return sounding(part, threshold, decoding, spb)
 
 
 def _shifted(part: np.ndarray, shift: float) -> np.ndarray:
@@ -333,6 +320,8 @@ def density(
             if factor is not None and voicing and level > 3:
                 factor /= voicing
             how = decoding[lane] if decoding is not None else None
+            # a lane that will voice fuller: the lowest probability that sounds in a playing bar (`_applied`)
+            onsets = threshold * min(1.0, how[0]) if voiced and lane in fuller.VOICED and how else 0.0
             part = probs[lane, :, span][:, rows]  # (B, steps, 128)
             # the drums keep their kit: in each bar with a kick and a backbeat, the surest of each stays, and the
             # level's notes come from the rest (hats, ghost notes, fills, further kicks), the least sure first
@@ -353,7 +342,6 @@ def density(
                 target = rate[lane, known] * factor * rows.sum() / spb - counted
                 rest = np.where(core[known], 0.0, part[known])
                 drums = lane == DRUMS
-                onsets = threshold * min(1.0, how[0]) if voiced and lane in fuller.VOICED and how else 0.0
                 shift[known] = fit_shift(
                     rest, np.maximum(target, 0.0), threshold, how, spb, drums, keep=not drums, onsets=onsets
                 )
@@ -361,7 +349,6 @@ def density(
                 moved = _shifted(part[b], shift[b])  # confidence (so its velocity: LEVEL_LIFT makes a chorus louder)
                 moved[core[b]] = part[b][core[b]]
                 # a note the level adds plays as surely as the lane's usual one
-                onsets = threshold * min(1.0, how[0]) if voiced and lane in fuller.VOICED and how else 0.0
                 moved = _applied(part[b], moved, threshold, _usual(part[b], threshold), onsets)
                 if lane != DRUMS and shift[b] < 0 and known[b] and factor is not None:
                     # sure notes a logit shift cannot move (a piano's verse stayed at x1.2 its target): the least

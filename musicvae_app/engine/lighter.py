@@ -7,8 +7,8 @@ fuller than its verse (notes a bar intro over verse 1.06 under a chart with the 
 verse 8 / chorus 8 / outro 4, against the table's level 2 over 3: 0.84). `settle` thins, lane by lane, each
 section level whose notes a bar exceed those of a fuller level's sections x the fifths' figure between the two
 levels (the table's neighbouring fifths, without the verse-to-chorus `contrast`: a bound on the order, not the
-density's target), by one logit shift toward that (energy.fit_shift); it only thins, and a level the lane does not
-play in (laid out, sat out) sets no bound.
+density's target), by dropping the section's least sure notes until it is within the bound (energy.drop_weakest);
+it only thins, and a level the lane does not play in (laid out, sat out) sets no bound.
 """
 
 from __future__ import annotations
@@ -28,8 +28,7 @@ def settle(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb:
         return 0
     fifths = {key: value for key, value in energy.items() if key != "contrast"}  # the neighbouring fifths' steps
     n_bars = min(free.shape[0], probs.shape[2] // spb)
-    levels = sorted({s.level for s in sections})
-    if len(levels) < 2:
+    if len({s.level for s in sections}) < 2:
         return 0
     done = 0
     for lane in range(DRUMS):
@@ -61,11 +60,10 @@ def settle(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb:
                 ]
                 if not bounds:
                     continue
-                for _, rows in [(lv, r) for lv, r in own if lv == level]:  # each section of the level on its own
-                    now = rate(rows)
-                    if now <= min(bounds):
+                bound = min(bounds)
+                for rows in [r for lv, r in own if lv == level]:  # each section of the level on its own
+                    if rate(rows) <= bound:
                         continue
-                    cells = part[rows]
-                    part[rows] = drop_weakest(cells, min(bounds) * rows.sum() / spb, threshold, how, spb)
+                    part[rows] = drop_weakest(part[rows], bound * rows.sum() / spb, threshold, how, spb)
                     done += 1
     return done

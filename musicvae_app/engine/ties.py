@@ -23,22 +23,23 @@ from ..sketch.song import DRUMS, LANES, hysteresis
 
 
 def sounding(part: np.ndarray, threshold: float, decoding, spb: int) -> np.ndarray:
-    """(steps, 128) what Song.notes will sound of a lane's probabilities: bar fill, sustain, restrike gaps."""
+    """(..., steps, 128) what Song.notes will sound of a lane's probabilities (steps, 128), or of each of several
+    (..., steps, 128): bar fill, sustain, restrike gaps; decoding = the lane's (fill, sustain, restrike)."""
     fill, sustain, restrike = decoding
     on = part >= threshold
-    steps, pitches = part.shape
+    steps, pitches = part.shape[-2:]
     if fill < 1.0 and steps % spb == 0:
-        bars = on.reshape(-1, spb, pitches)
-        playing = bars.any(axis=(1, 2))
+        bars = on.reshape(*part.shape[:-2], -1, spb, pitches)
+        playing = bars.any(axis=(-2, -1))
         near = (part >= fill * threshold).reshape(bars.shape)
-        on = (bars | (near & playing[:, None, None])).reshape(on.shape)
+        on = (bars | (near & playing[..., None, None])).reshape(on.shape)
     if sustain < 1.0:
-        on = hysteresis(on[None], (part >= sustain * threshold)[None])[0]
+        on = hysteresis(on, part >= sustain * threshold)
     if restrike > 0.0 and steps > 2:
-        held = on[1:-1] & on[:-2] & on[2:]
-        dip = held & (part[1:-1] <= restrike * np.minimum(part[:-2], part[2:]))
+        held = on[..., 1:-1, :] & on[..., :-2, :] & on[..., 2:, :]
+        dip = held & (part[..., 1:-1, :] <= restrike * np.minimum(part[..., :-2, :], part[..., 2:, :]))
         on = on.copy()
-        on[1:-1] &= ~dip
+        on[..., 1:-1, :] &= ~dip
     return on
 
 

@@ -197,26 +197,23 @@ class FastBand:
 
     def decode(self, z: torch.Tensor, chords: torch.Tensor | None = None) -> torch.Tensor:
         """Latents (L, B, K) [+ chords (B, bars * 24) on chord packs] -> blocked note probabilities (L, B*.., 16)."""
-        lanes = z.shape[0]
-        h = _affine(z, self.wz, self.bz)
-        if self.wc is not None and chords is not None:
-            h.add_(torch.matmul(chords, self.wc))
-        h = h.relu_()
-        h = _affine(h, self.wd1, self.bd1).relu_()
-        h = _affine(h.reshape(lanes, -1, self.wd2.shape[1]), self.wd2, self.bd2).relu_()
-        return _affine(h.reshape(lanes, -1, self.wd3.shape[1]), self.wd3, self.bd3).sigmoid_()
+        return self._decode(z, chords, slice(None))
 
     def decode_lane(self, z: torch.Tensor, lane: int, chords: torch.Tensor | None = None) -> torch.Tensor:
         """One lane's latents (1, B, K) [+ chords] -> its blocked note probabilities (1, B*.., 16): `decode` of that
         lane alone (its weights only), for a check that reads one lane (engine/kit.py: the drums)."""
-        one = slice(lane, lane + 1)
-        h = _affine(z, self.wz[one], self.bz[one])
+        return self._decode(z, chords, slice(lane, lane + 1))
+
+    def _decode(self, z: torch.Tensor, chords: torch.Tensor | None, lanes: slice) -> torch.Tensor:
+        """`decode` with the weights of `lanes` (all, or one lane's) for z's lanes."""
+        n = z.shape[0]
+        h = _affine(z, self.wz[lanes], self.bz[lanes])
         if self.wc is not None and chords is not None:
-            h.add_(torch.matmul(chords, self.wc[one]))
+            h.add_(torch.matmul(chords, self.wc[lanes]))
         h = h.relu_()
-        h = _affine(h, self.wd1[one], self.bd1[one]).relu_()
-        h = _affine(h.reshape(1, -1, self.wd2.shape[1]), self.wd2[one], self.bd2[one]).relu_()
-        return _affine(h.reshape(1, -1, self.wd3.shape[1]), self.wd3[one], self.bd3[one]).sigmoid_()
+        h = _affine(h, self.wd1[lanes], self.bd1[lanes]).relu_()
+        h = _affine(h.reshape(n, -1, self.wd2.shape[1]), self.wd2[lanes], self.bd2[lanes]).relu_()
+        return _affine(h.reshape(n, -1, self.wd3.shape[1]), self.wd3[lanes], self.bd3[lanes]).sigmoid_()
 
     # --- the latent predictors ----------------------------------------------------------------
     def predict_lead(self, z_lead: torch.Tensor) -> torch.Tensor:
