@@ -19,7 +19,6 @@ song's several leads count once each).
 from __future__ import annotations
 
 import argparse
-import csv
 import os
 import sys
 
@@ -29,34 +28,28 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.dev_harmony import load_ensemble  # noqa: E402
 from musicvae_app.theory.harmony import NO_CHORD, family_index, melody_like  # noqa: E402
-from musicvae_app.training.harmony_band import half_bar_labels, is_lead, read_tracks  # noqa: E402
-
-
-def validation_files(data: str, validation_percent: int = 10) -> list[str]:
-    """The band-midi files in the pack's validation split (by the manifest's SHA-1)."""
-    with open(os.path.join(data, "manifest.tsv")) as fh:
-        rows = list(csv.DictReader(fh, delimiter="\t"))
-    return [os.path.join(data, r["file"]) for r in rows if int(r["sha1"][:8], 16) % 100 < validation_percent]
+from musicvae_app.training.harmony_band import (  # noqa: E402
+    band_without,
+    distinct_leads,
+    half_bar_labels,
+    song_tracks,
+    split_files,
+)
 
 
 def leads_of(path: str) -> list[dict]:
-    """Each distinct lead line of a file with its band's half-bar chord classes."""
-    tracks, _ = read_tracks(path)
-    if not tracks:
+    """Each distinct lead line of a file (melody-like) with its band's half-bar chord classes."""
+    song = song_tracks(path)
+    if song is None:
         return []
-    end = max(t["notes"][:, 2].max() for t in tracks)
-    n_bars = int(np.ceil(end / 4))
-    if n_bars < 16 or n_bars > 400:
-        return []
-    out, seen = [], set()
-    for i, track in enumerate(tracks):
-        key = track["notes"][:, :3].tobytes()
-        if not is_lead(track, n_bars) or key in seen or not melody_like(track["notes"]):
+    tracks, n_bars = song
+    out = []
+    for i in distinct_leads(tracks, n_bars):
+        if not melody_like(tracks[i]["notes"]):
             continue
-        seen.add(key)
-        ref = half_bar_labels([t["notes"] for j, t in enumerate(tracks) if j != i], 2 * n_bars)
+        ref = half_bar_labels(band_without(tracks, i), 2 * n_bars)
         if (ref != NO_CHORD).mean() >= 0.5:
-            out.append({"file": os.path.basename(path), "notes": track["notes"], "bars": n_bars, "ref": ref})
+            out.append({"file": os.path.basename(path), "notes": tracks[i]["notes"], "bars": n_bars, "ref": ref})
     return out
 
 
@@ -134,7 +127,7 @@ def main(argv=None) -> None:
     )
     ap.add_argument("--limit", type=int, default=0, help="only the first N validation files (0: all)")
     args = ap.parse_args(argv)
-    files = validation_files(args.data)
+    files = split_files(args.data, validation=True)
     files = files[: args.limit] if args.limit else files
     items, failed = [], 0
     for path in files:

@@ -108,22 +108,41 @@ def half_bar_labels(others: list[np.ndarray], n_halves: int) -> np.ndarray:
     return labels
 
 
-def song_items(path: str, version: int = 2) -> list[dict]:
-    """One training item per lead track of a file: features of the lead alone, half-bar labels from the rest."""
+def song_tracks(path: str) -> tuple[list[dict], int] | None:
+    """A file's pitched tracks (read_tracks) and its length in 4/4 bars, or None for no tracks or a length
+    outside 16-400 bars (too short to learn from, or not a song)."""
     tracks, _ = read_tracks(path)
     if not tracks:
-        return []
-    end = max(t["notes"][:, 2].max() for t in tracks)
-    n_bars = int(np.ceil(end / 4))
-    if n_bars < 16 or n_bars > 400:
-        return []
-    items, seen = [], set()
+        return None
+    n_bars = int(np.ceil(max(t["notes"][:, 2].max() for t in tracks) / 4))
+    return None if n_bars < 16 or n_bars > 400 else (tracks, n_bars)
+
+
+def band_without(tracks: list[dict], i: int) -> list[np.ndarray]:
+    """The notes of every track but the i-th: the band a lead line plays over."""
+    return [t["notes"] for j, t in enumerate(tracks) if j != i]
+
+
+def distinct_leads(tracks: list[dict], n_bars: int) -> list[int]:
+    """Indices of the lead tracks (is_lead), a line doubled note for note on another track once."""
+    out, seen = [], set()
     for i, track in enumerate(tracks):
-        if not is_lead(track, n_bars) or track["notes"][:, :3].tobytes() in seen:  # a doubled line once
-            continue
-        seen.add(track["notes"][:, :3].tobytes())
-        others = [t["notes"] for j, t in enumerate(tracks) if j != i]
-        halves = half_bar_labels(others, 2 * n_bars)
+        key = track["notes"][:, :3].tobytes()
+        if is_lead(track, n_bars) and key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
+
+
+def song_items(path: str, version: int = 2) -> list[dict]:
+    """One training item per lead track of a file: features of the lead alone, half-bar labels from the rest."""
+    song = song_tracks(path)
+    if song is None:
+        return []
+    tracks, n_bars = song
+    items = []
+    for i in distinct_leads(tracks, n_bars):
+        halves = half_bar_labels(band_without(tracks, i), 2 * n_bars)
         if (halves != NO_CHORD).mean() < 0.5:
             continue
         items.append(
@@ -132,17 +151,25 @@ def song_items(path: str, version: int = 2) -> list[dict]:
                 "split": "train",
                 "key": NO_CHORD,  # no annotated key: the key loss leaves these out
                 "halves": halves,
-                "feats": {"melody": features(track["notes"], 2 * n_bars, 4, version)},
+                "feats": {"melody": features(tracks[i]["notes"], 2 * n_bars, 4, version)},
             }
         )
     return items
 
 
-def training_files(data: str, validation_percent: int = 10) -> list[str]:
-    """The band-midi files in the pack's training split (by the manifest's SHA-1)."""
+def split_files(data: str, validation: bool = False, validation_percent: int = 10) -> list[str]:
+    """The band-midi files of the pack's training split (or, with validation=True, its validation split), by the
+    manifest's SHA-1: int(sha1[:8], 16) % 100 < validation_percent is validation."""
     with open(os.path.join(data, "manifest.tsv")) as fh:
         rows = list(csv.DictReader(fh, delimiter="\t"))
-    return [os.path.join(data, r["file"]) for r in rows if int(r["sha1"][:8], 16) % 100 >= validation_percent]
+    return [
+        os.path.join(data, r["file"]) for r in rows if (int(r["sha1"][:8], 16) % 100 < validation_percent) == validation
+    ]
+
+
+def training_files(data: str, validation_percent: int = 10) -> list[str]:
+    """The band-midi files in the pack's training split (by the manifest's SHA-1)."""
+    return split_files(data, False, validation_percent)
 
 
 def main(argv=None) -> None:

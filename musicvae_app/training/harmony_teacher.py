@@ -122,18 +122,15 @@ def band_items(path: str, teacher: HarmonyModel, **kw) -> list[dict]:
     """The teacher-labelled item of one band-midi file's likeliest melody ([] if none): of its lead lines
     (harmony_band.is_lead) one named like a melody (Melody, Vocal, Lead, ...) first, then the one with the most
     notes; the first that label_part keeps."""
-    tracks, _ = hb.read_tracks(path)
-    if not tracks:
+    song = hb.song_tracks(path)
+    if song is None:
         return []
-    end = max(t["notes"][:, 2].max() for t in tracks)
-    n_bars = int(np.ceil(end / 4))
-    if n_bars < 16 or n_bars > 400:
-        return []
+    tracks, n_bars = song
     leads = [i for i, t in enumerate(tracks) if hb.is_lead(t, n_bars)]
     leads.sort(key=lambda i: (not hb.LEAD_NAMES.search(tracks[i]["name"]), -len(tracks[i]["notes"]), i))
     for i in leads:
         track = tracks[i]
-        others = [t["notes"] for j, t in enumerate(tracks) if j != i]
+        others = hb.band_without(tracks, i)
         acc = np.concatenate(others) if others else np.zeros((0, 4))
         acc = acc[np.argsort(acc[:, 1], kind="stable")]
         item = label_part(teacher, track["notes"], acc, 2 * n_bars, **kw)
