@@ -29,6 +29,17 @@ def kit_bars(drums: torch.Tensor, threshold: float, bars: int) -> np.ndarray:
     return (kick & backbeat).sum(dim=1).cpu().numpy()
 
 
+def take_drums(p: torch.Tensor, z_next: torch.Tensor, batch: int, choice: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    """New p and z_next where each take b of `choice` ({b: (drums (1, B * rows, 16) blocked, latents (1, B, K))})
+    plays those drums; p: the chunk's blocked probabilities (L, B * rows, 16), z_next: its latents (L, B, K)."""
+    rows = p.shape[1] // batch
+    p, z_next = p.clone(), z_next.clone()
+    for b, (drums, latents) in choice.items():
+        p[DRUMS, b * rows : (b + 1) * rows] = drums[0, b * rows : (b + 1) * rows]
+        z_next[DRUMS, b] = latents[0, b]
+    return p, z_next
+
+
 def keep_kit(
     fast,
     p: torch.Tensor,
@@ -53,11 +64,7 @@ def keep_kit(
     back = [b for b in moved if now[b] < then[b]]
     if not back:
         return p, z_next, []
-    rows = p.shape[1] // batch
-    p, z_next = p.clone(), z_next.clone()
-    for b in back:
-        p[DRUMS, b * rows : (b + 1) * rows] = held_drums[0, b * rows : (b + 1) * rows]
-        z_next[DRUMS, b] = held[DRUMS, b]
+    p, z_next = take_drums(p, z_next, batch, {b: (held_drums, held[DRUMS:]) for b in back})
     return p, z_next, back
 
 
@@ -127,7 +134,6 @@ class DrumMoves:
         kits = [kit_bars(d, threshold, bars) for d in plain]
         nears = [self._near(d, threshold) for d in plain]
         wants = self.rng.random(batch) < self.near
-        rows = p.shape[1] // batch
         changed = []
         for b in moved:
             keeps = [i for i in range(len(latents)) if kits[i][b] >= kits[-1][b]]  # the held one always keeps it
@@ -136,10 +142,7 @@ class DrumMoves:
                 changed.append((b, pick))
         if not changed:
             return p, z_next, []
-        p, z_next = p.clone(), z_next.clone()
-        for b, pick in changed:
-            p[DRUMS, b * rows : (b + 1) * rows] = decoded[pick][0, b * rows : (b + 1) * rows]
-            z_next[DRUMS, b] = latents[pick][0, b]
+        p, z_next = take_drums(p, z_next, batch, {b: (decoded[pick], latents[pick]) for b, pick in changed})
         return p, z_next, [b for b, _ in changed]
 
 
@@ -162,9 +165,5 @@ class HeldKit:
         on = [b for b in takes if then[b] > now[b]]
         if not on:
             return p, z_next, []
-        rows = p.shape[1] // batch
-        p, z_next = p.clone(), z_next.clone()
-        for b in on:
-            p[DRUMS, b * rows : (b + 1) * rows] = moved_drums[0, b * rows : (b + 1) * rows]
-            z_next[DRUMS, b] = moved[0, b]
+        p, z_next = take_drums(p, z_next, batch, {b: (moved_drums, moved) for b in on})
         return p, z_next, on

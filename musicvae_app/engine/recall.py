@@ -59,8 +59,10 @@ class Recall:
     moves_on: tuple = MOVES_ON
     kept_pull: np.ndarray | None = None  # (lanes,) the share of the pull a lane of moves_on keeps moving on (None: 0)
     free: bool = False  # a take without chords: a return goes back to any earlier chunk of its section, drawn
-    # the drums of moves_on move on only where they keep their kit bars (engine/kit.py: a take without chords)
-    kit_guard: bool = False
+    # the drums of moves_on move on only where they keep their kit bars (engine/kit.py): False (no check), True
+    # (keep_kit), a kit.DrumMoves (a take without chords: varied or new grooves at the songs' shares) or a
+    # kit.HeldKit (a form take: held drums move on where held they fade off the kit)
+    kit_guard: object = False
     earliest: int = 0  # a take without chords returns to no chunk before this one (1: not to a primer)
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)

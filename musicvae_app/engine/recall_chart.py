@@ -77,11 +77,12 @@ def settle_changed(
             continue
         beats = chunk_bars * 4
         if moves is None and chords[target * beats : (target + 1) * beats] == chords[src * beats : (src + 1) * beats]:
-            rows = returned_rows(song, lane, t0, s0, chunk_bars, exact)  # recall.settle played it again; where
+            # recall.settle played it again; where the bass's source came back since, once more (a chain of riffs)
+            rows = returned_rows(song, lane, t0, s0, chunk_bars, exact)
             if lane == BASS and rows is not None and touched[src * chunk_bars : (src + 1) * chunk_bars, lane].any():
-                song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]  # the bass's source came
-                notes[lane, t0 : t0 + rows] = notes[lane, s0 : s0 + rows]  # back since: once more (a chain of
-                touched[target * chunk_bars : target * chunk_bars + -(-rows // bar), lane] = True  # riffs)
+                song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]
+                notes[lane, t0 : t0 + rows] = notes[lane, s0 : s0 + rows]
+                touched[target * chunk_bars : target * chunk_bars + -(-rows // bar), lane] = True
             continue
         moves = [0] * chunk_bars if moves is None else moves  # the same chords a bar, changed within one
         if not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
@@ -106,7 +107,9 @@ def settle_changed(
                 maps = [pitch_map(c, w, lane == BASS) for c, w in zip(now, was)]
                 if held:  # the pedal and the bar's rhythm stay, its notes off the new chord to the nearest tone
                     maps = [chord_map(c) if c is not None else None for c in now]
-                before = shift_pitches(notes[lane, s0 + lo - 1 : s0 + lo], move) if s0 + lo else heard[:1] & False
+                before = np.zeros_like(heard[:1])  # the 16th before the bar (none before the song)
+                if s0 + lo:
+                    before = shift_pitches(notes[lane, s0 + lo - 1 : s0 + lo], move)
                 struck = heard[0] & ~before[0]  # the source's notes struck on the bar's downbeat
                 cells, heard = revoice(cells, heard, maps, bar // 4)
                 floor = song.threshold * min(float(song.sustain[lane]), float(song.fill[lane])) * 0.999
