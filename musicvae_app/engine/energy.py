@@ -72,7 +72,7 @@ def table(pack_folder: str | None = None) -> dict:
         return {}
 
 
-def notes_at(energy: dict, lane: int, level: int) -> float | None:
+def notes_at(energy: dict, lane: int, level: int, contrast: bool = True) -> float | None:
     """Notes a bar of `lane` at `level` over level 3's, from the table; None without one.
 
     The fifths are a song's 4-bar blocks ranked by the band's notes, so level 4 over 3 is a step between
@@ -80,13 +80,13 @@ def notes_at(energy: dict, lane: int, level: int) -> float | None:
     lighter half (x1.5-1.8 on the 48 validation songs' 8-bar blocks). Where the table has it (`contrast`, learned
     by training/energy.py the same way from the training songs), a pitched lane's step from level 3 to 4 is the
     contrast's, and level 5 keeps its step over 4; levels 1-3 are the fifths'. The drums keep the fifths' steps
-    (their kit is kept: engine/kit.py)."""
+    (their kit is kept: engine/kit.py). contrast=False: the fifths' steps alone (lighter.settle's bound)."""
     row = (energy.get("notes") or {}).get(LANES[lane])
     if not row or len(row) < 5 or row[2] <= 0:
         return None
     level = min(max(level, 1), 5)
     figure = float(row[level - 1]) / float(row[2])
-    step = (energy.get("contrast") or {}).get(LANES[lane])
+    step = (energy.get("contrast") or {}).get(LANES[lane]) if contrast else None
     if level >= 4 and lane != DRUMS and step and row[3] > 0:
         figure = float(step) * float(row[level - 1]) / float(row[3])
     return figure

@@ -24,12 +24,9 @@ def settle(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb:
     playing more notes a bar than any fuller level's x notes_at(lower) / notes_at(fuller) comes down to the least
     of those bounds. free: (bars, 5); decoding: per lane (fill, sustain, restrike) (energy.decoding_of). How many
     (lane, variation, section) were thinned."""
-    if not sections or not energy:
+    if not sections or not energy or len({s.level for s in sections}) < 2:
         return 0
-    fifths = {key: value for key, value in energy.items() if key != "contrast"}  # the neighbouring fifths' steps
     n_bars = min(free.shape[0], probs.shape[2] // spb)
-    if len({s.level for s in sections}) < 2:
-        return 0
     done = 0
     for lane in range(DRUMS):
         how = decoding[lane] if decoding is not None else None
@@ -51,13 +48,10 @@ def settle(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb:
                 return rate(rows)
 
             for level in sorted({lv for lv, _ in own}, reverse=True):  # the fuller levels settle first
-                mine = notes_at(fifths, lane, level)
+                mine = notes_at(energy, lane, level, contrast=False)  # the neighbouring fifths' steps
                 ups = {up: level_rate(up) for up in {lv for lv, _ in own if lv > level}}
-                bounds = [
-                    ups[up] * mine / notes_at(fifths, lane, up)
-                    for up in ups
-                    if ups[up] > 0 and mine and notes_at(fifths, lane, up)
-                ]
+                fuller = {up: notes_at(energy, lane, up, contrast=False) for up in ups}
+                bounds = [ups[up] * mine / fuller[up] for up in ups if ups[up] > 0 and mine and fuller[up]]
                 if not bounds:
                     continue
                 bound = min(bounds)
