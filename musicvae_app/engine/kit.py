@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..evaluation.playing_metrics import NEAR_CHUNK as NEAR  # a chunk near an earlier one: on-cell Jaccard
 from ..lanes import DRUMS
 from ..theory.dynamics import BACKBEAT, KICKS
 
@@ -68,7 +69,6 @@ def keep_kit(
     return p, z_next, back
 
 
-NEAR = 0.6  # on-cell Jaccard of a chunk near an earlier one (evaluation/playing_metrics.NEAR_CHUNK)
 NEW_NOISE = (1.0, 2.0)  # new grooves' latents: the moved-on one plus these many times the loop's step noise
 
 
