@@ -21,7 +21,7 @@ from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
 from ..theory.sections import SectionError, check_sections, song_end
-from . import energy, form_roles, free_bass, fuller, kept_fills, lighter, roles
+from . import bass_range, energy, form_roles, free_bass, fuller, kept_fills, lighter, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .kit import DrumMoves, HeldKit
@@ -385,6 +385,7 @@ class Generation:
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass
                     # under its band's chords, where the lanes moved on free of the pull
                     free_bass.land_roots(song, free_bars, g.free_bass_root, seed + b)
+                bass_range.keep_in_range(song, free_bars, self.cfg.bars)  # no free bass note under a bass's E1
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")
