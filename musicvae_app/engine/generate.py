@@ -27,7 +27,7 @@ from .key_space import key_shifts
 from .kit import DrumMoves, HeldKit
 from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
-from .recall_chart import BASS, CHAINED, NEITHER_KEPT, pedal_share, settle_changed
+from .recall_chart import BASS, CHAINED, pedal_share, settle_changed
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -380,10 +380,8 @@ class Generation:
                     settle(song, recall.made, b, asked, free_bars, self.cfg.bars, lead_ins, whole)
                     pedal = pedal_share(g.recall_moves) if chord_source != "part" else 0.0  # a bass pedal held as
                     # real ones under changed chords (a followed part's chords ask the bass for their roots)
-                    loose = pedal_share(g.recall_moves, NEITHER_KEPT) if chord_source != "part" else 0.0  # a riff
-                    # held across a change it clashes with, its clashing notes on the nearest tones
                     settle_changed(
-                        song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b, loose, chains, whole
+                        song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b, chains, whole
                     )
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass

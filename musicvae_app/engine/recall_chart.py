@@ -36,18 +36,16 @@ PIANO, GUITAR, BASS = (LANES.index(name) for name in ("piano", "guitar", "bass")
 # real basses (200 training windows, benchmarks/bench_bass_pedal.py): of the bars that return to an earlier bar under a
 # chord of another root and whose chord tones are not all the new chord's, those whose beat-1 note is a tone of the
 # new chord were kept as they were in 59.9 % (130 of 217: a pedal, a riff held across the change), the others in
-# 18.2 % (172 of 947: NEITHER_KEPT, a riff held across a change it clashes with); bars whose notes fit the new
-# chord, 66.2 %
+# 18.2 % (172 of 947); bars whose notes fit the new chord, 66.2 %
 PEDAL_KEPT = 0.599
-NEITHER_KEPT = 0.182
 
 
-def pedal_share(moves, kept: float = PEDAL_KEPT) -> float:
-    """The share of a kept bass return's clashing bars on a pedal (beat 1 a tone of the new chord; kept=NEITHER_KEPT:
-    the clashing bars off one) that keep their notes, so that of all returns under the changed chord `kept` do
-    (`moves`: the card's recall_moves, the returns moved with the chord; None: none moved)."""
+def pedal_share(moves) -> float:
+    """The share of a kept bass return's clashing bars on a pedal (beat 1 a tone of the new chord) that keep their
+    notes, so that of all returns under the changed chord PEDAL_KEPT do (`moves`: the card's recall_moves, the
+    returns moved with the chord; None: none moved)."""
     moved = float(moves[BASS]) if moves is not None else 0.0
-    return min(1.0, kept / max(1.0 - moved, 1e-6))
+    return min(1.0, PEDAL_KEPT / max(1.0 - moved, 1e-6))
 
 
 def settle_changed(
@@ -59,7 +57,6 @@ def settle_changed(
     chunk_bars: int,
     pedal: float = 0.0,
     seed: int = 0,
-    loose: float = 0.0,
     chains: tuple = (BASS,),
     whole: tuple = (),
 ) -> int:
@@ -74,9 +71,7 @@ def settle_changed(
     mended (every return of the take keeps its notes). pedal: the share of a bass bar that clashes but whose beat-1
     note is a tone of the new chord that keeps that note and its rhythm, its notes off the new chord moved to the
     nearest tone (a pedal, as real basses hold theirs: `pedal_share`), rather than moving its riff to the new root;
-    loose: the same share for a clashing bass bar whose beat-1 note is no tone of the new chord (real basses hold
-    such a riff across the change in 18.2 % of those bars, NEITHER_KEPT: its rhythm and common tones kept, the
-    others on the nearest tone, beat 1 too); drawn from `seed`. chains: the lanes whose return to the same chords
+    drawn from `seed`. chains: the lanes whose return to the same chords
     plays its source again where that source came back since under changed chords (a chain of returns stays one:
     the bass's riffs; under a chart, every pitched lane's: `CHAINED`). Only bars the take may change (free: (bars,
     5)); a bar laid out since (roles) stays out. whole: the lanes whose exact return plays its last beat again too
@@ -118,10 +113,8 @@ def settle_changed(
             now = chords[k * 4 : k * 4 + 4]
             cells = shift_pitches(song.probs[lane, s0 + lo : s0 + hi], move)
             heard = shift_pitches(notes[lane, s0 + lo : s0 + hi], move)
-            held = False  # a pedal (or, at `loose`, a riff off the new chord) held across the change
-            if lane == BASS and (pedal > 0 or loose > 0):
-                share = pedal if on_pedal(heard, now) else loose
-                held = np.random.default_rng([int(seed), 31, target, j]).random() < share
+            held = lane == BASS and pedal > 0 and on_pedal(heard, now)  # a pedal held across the change
+            held = held and np.random.default_rng([int(seed), 31, target, j]).random() < pedal
             if not fits(heard, now, was, lane == BASS, bar // 4):
                 if lane not in REVOICED:
                     continue  # its notes would clash with the new chord: the bar stays as the check made it
