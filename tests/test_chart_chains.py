@@ -50,7 +50,8 @@ def test_a_comp_pattern_coming_back_to_a_re_voiced_return_plays_it_as_re_voiced(
     """`C G Am F | C G Am G | C G Am G`: the second chunk comes back to the first under a changed last chord (its F
     bar re-voiced onto G), the third to the second (the same chords). The third's G bar plays the second's G bar
     note for note (its first three beats: the last is the band's lead-in) in most piano and guitar parts; before,
-    it copied the second chunk before it was re-voiced and the chart check then mended it apart (4 of 14 here)."""
+    it copied the second chunk before it was re-voiced and the chart check then mended it apart (main at 9ab8c9f: 0
+    of 16 parts; this branch 16 of 16)."""
     takes = _takes(shipped, tmp_path, "C G Am F C G Am G C G Am G", 2)
     same = played = 0
     for notes in takes:
@@ -67,7 +68,8 @@ def test_a_comp_pattern_coming_back_to_a_re_voiced_return_plays_it_as_re_voiced(
 def test_an_exact_return_leads_in_as_its_source_where_the_same_chord_follows(shipped, tmp_path):
     """`C G Am F` three times: the second chunk comes back to the first note for note and is followed by C, as the
     first was; its last bar, the last beat (the lead-in into the C) too, plays the first chunk's last bar again in
-    the piano, the guitar and the bass, note for note, in most parts (before: its last beat the loop's own)."""
+    the piano, the guitar and the bass, note for note, in most parts (before, its last beat the loop's own: main at
+    9ab8c9f 14 of 24 parts; this branch 24 of 24)."""
     takes = _takes(shipped, tmp_path, "C G Am F C G Am F C G Am F", 2)
     same = played = 0
     for notes in takes:
