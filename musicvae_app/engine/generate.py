@@ -20,7 +20,7 @@ from ..sketch.song import DRUMS, LANE_SETTINGS, LANES, ChunkInfo, Song, TakeReco
 from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
-from ..theory.sections import SectionError, check_sections
+from ..theory.sections import SectionError, check_sections, song_end
 from . import energy, form_roles, free_bass, fuller, kept_fills, lighter, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
@@ -135,6 +135,9 @@ class Generation:
                 part = self.parts.through_form(part, max(s.start + s.bars - 1 for s in form) if form else 0)
             keep, keep_lanes = part, [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
             steps = part.n_chunks - 1
+        if part is None and keep is None and sections:  # a form that ends in an outro ends the take with it
+            end = song_end(check_sections(sections))
+            steps = steps if end is None else -(-end // self.cfg.bars) - 1
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
         n_bars = (steps + 1) * self.cfg.bars
         asked = read_chords(call.chords, n_bars) if call.chords is not None else None
@@ -320,7 +323,7 @@ class Generation:
             if sections:  # a lighter section never plays more than a fuller one, after the roles (lighter.py)
                 lighter.settle(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
-                energy.ending(probs, sections, free_bars, threshold, spb_all)
+                energy.ending(probs, sections, free_bars, threshold, spb_all, rest_after=part is None)
             primed = source == "primer" and part is None  # a continuation: its primer leaves more half-heard snares
             grooved += self.post.run_ghosts(probs, groove, free_bars, threshold, primed)  # last on the probabilities
             songs = []
