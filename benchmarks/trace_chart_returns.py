@@ -1,8 +1,10 @@
 """Where the returns of a chart take are lost: each drawn return (recall.Recall.made) counted stage by stage.
 
     .venv/bin/python -m benchmarks.trace_chart_returns --data ../shared/data/band-midi --songs 24 [--train] [--seed N]
+        [--primer]
 
-The songs' own chords alone as a chart (as `bench_arrangement --chart`), one take a song. Each return the loop drew
+The songs' own chords alone as a chart (as `bench_arrangement --chart`; --primer: from each song's first chunk,
+as bench_arrangement's default path), one take a song. Each return the loop drew
 (a pitched lane's chunk, its source chunk, the same chords or changed, exact or varied) is compared with its source
 after each stage of `Engine.generate`: the loop and groove (before `replay`), `replay`, the roles
 (`roles.sit_out`, `roles.balance`), the take made (`takes.song`), the chart check (`post.run_chart`),
@@ -26,7 +28,7 @@ from musicvae_app.engine import generate as gen_mod
 from musicvae_app.evaluation.calibrate import training_songs
 from musicvae_app.evaluation.evaluate import validation_songs
 from musicvae_app.evaluation.playing import continuation_chords
-from musicvae_app.evaluation.windows import SCORE_CHUNK, export_back, windows
+from musicvae_app.evaluation.windows import SCORE_CHUNK, export_back, roll_to_midi, windows
 from musicvae_app.sketch.song import DRUMS, LANES
 
 STAGES = ["loop", "replay", "sitout", "roles", "song", "chart", "settle", "changed", "mid"]
@@ -114,6 +116,7 @@ def main(argv=None) -> int:
     parser.add_argument("--steps", type=int, default=7)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--train", action="store_true")
+    parser.add_argument("--primer", action="store_true", help="each song's first chunk as a primer too (evaluate's)")
     args = parser.parse_args(argv)
     engine = Engine.load(args.pack)
     pool = (
@@ -130,7 +133,10 @@ def main(argv=None) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         for k, chart in enumerate(charts):
             tr.__init__()
-            song = engine.generate(steps=args.steps, seed=args.seed + k, chords=chart)
+            extra = {}
+            if args.primer:  # as bench_arrangement's default path: the primer chunk, then the song's own chords
+                extra["primer"] = roll_to_midi(chosen[k].roll[:, :SCORE_CHUNK], Path(tmp) / "primer.mid")
+            song = engine.generate(steps=args.steps, seed=args.seed + k, chords=chart, **extra)
             tr.snaps["mid"] = export_back(song, Path(tmp) / "t.mid", (args.steps + 1) * SCORE_CHUNK)
             chunk = tr.chunk or 0
             mid = tr.snaps["mid"]
