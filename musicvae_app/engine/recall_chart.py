@@ -71,9 +71,9 @@ def settle_changed(
     mended (every return of the take keeps its notes). pedal: the share of a bass bar that clashes but whose beat-1
     note is a tone of the new chord that keeps that note and its rhythm, its notes off the new chord moved to the
     nearest tone (a pedal, as real basses hold theirs: `pedal_share`), rather than moving its riff to the new root;
-    drawn from `seed`. chains: the lanes whose return to the same chords
-    plays its source again where that source came back since under changed chords (a chain of returns stays one:
-    the bass's riffs; under a chart, every pitched lane's: `CHAINED`). Only bars the take may change (free: (bars,
+    drawn from `seed`. chains: the lanes whose return to the same chords plays its source again where that source
+    came back since under changed chords (a chain of returns stays one: the bass's riffs; under a chart, the piano's
+    and the guitar's too: `CHAINED`). Only bars the take may change (free: (bars,
     5)); a bar laid out since (roles) stays out. whole: the lanes whose exact return plays its last beat again too
     where what follows it starts on the chord that followed its source (`recall.leads_alike`). How many returns
     were settled."""
