@@ -27,7 +27,7 @@ from .key_space import key_shifts
 from .kit import DrumMoves, HeldKit
 from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
-from .recall_chart import pedal_share, settle_changed
+from .recall_chart import BASS, CHAINED, pedal_share, settle_changed
 from .runtime import new_seed
 from .sections import fill_bars
 
@@ -377,10 +377,15 @@ class Generation:
                     rest, roots = chord_source == "asked", chord_source == "part"
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
-                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars, lead_ins)
+                    chains = CHAINED if chord_source != "part" else (BASS,)  # a chain of returns stays one, an
+                    # exact return's lead-in its source's where it leads to the same chord (recall_chart.CHAINED)
+                    whole = CHAINED if chord_source != "part" else ()
+                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars, lead_ins, whole)
                     pedal = pedal_share(g.recall_moves) if chord_source != "part" else 0.0  # a bass pedal held as
                     # real ones under changed chords (a followed part's chords ask the bass for their roots)
-                    settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b)
+                    settle_changed(
+                        song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b, chains, whole
+                    )
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass
                     # under its band's chords, where the lanes moved on free of the pull
