@@ -209,3 +209,28 @@ def test_the_session_asks_for_the_forms_length_unless_lanes_are_locked(session):
     assert session.generation_args()["steps"] == 6
     session.update_settings(steps=1)
     assert session.generation_args()["steps"] == 3
+
+
+def test_a_followed_part_gone_round_to_an_outro_ends_with_it_and_one_that_plays_on_goes_on(shipped, tmp_path):
+    """A followed 8-bar part (guitar and bass) goes round until a 22-bar form ends in an outro, then stops: the take
+    (24 bars, whole chunks) ends too, bar 22 the drums' final hit and nothing after that bar, rather than the band
+    playing bars 23-24 on alone. A part that plays on after the form (40 bars under the same form) goes on: the
+    band with it. Read back with mido."""
+    source = shipped.generate(steps=1, seed=11, chords="C G Am F")
+    source.probs[[i for i in range(len(LANES)) if LANES[i] not in ("guitar", "bass")]] = 0.0
+    short = write_midi(source, tmp_path / "short.mid")
+    form = [("intro", 1, 2), ("verse", 3, 8), ("chorus", 11, 8), ("outro", 19, 4)]
+    last = 21 * 16
+    for seed in (0, 1):
+        song = shipped.generate(seed=seed, sections=form, follow=short)
+        assert song.n_bars == 24
+        notes = read_back(write_midi(song, tmp_path / f"went-round-{seed}.mid"))
+        assert {n[1] for n in notes if n[2] == last and n[0] == DRUMS} & CRASHES, seed
+        assert not [n for n in notes if n[2] >= 22 * 16], ("nothing after the form", seed)
+    long = shipped.generate(steps=9, seed=12, chords="C G Am F")
+    long.probs[[i for i in range(len(LANES)) if LANES[i] not in ("guitar", "bass")]] = 0.0
+    song = shipped.generate(seed=0, sections=form, follow=write_midi(long, tmp_path / "long.mid"))
+    assert song.n_bars == 40
+    notes = read_back(write_midi(song, tmp_path / "plays-on.mid"))
+    band = [n for n in notes if n[0] not in (LANES.index("guitar"), LANES.index("bass"))]
+    assert [n for n in band if n[2] >= 24 * 16], "the band plays on with the part"

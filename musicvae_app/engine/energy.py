@@ -478,19 +478,30 @@ def kit_core(part: np.ndarray, threshold: float, spb: int) -> np.ndarray:
     return out
 
 
-def ending(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int, rest_after: bool = True) -> bool:
+def ending(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int) -> bool:
     """After the groove (whose restrikes and colours would break a held chord): when the form ends in an outro
     (or an ending, a coda), its last bar is a final hit (final_hit) and the bars after it, up to the take's
-    last whole chunk (a form of 22 bars in 4-bar chunks), rest: the song has ended. rest_after False (a followed
-    part that plays on after the form): only a form that ends on the take's last bar ends it. Whether it did."""
+    last whole chunk (a form of 22 bars in 4-bar chunks), rest: the song has ended. Where a kept lane (a followed
+    part's, a locked one: not free) plays on after the form, the take goes on with it: only a form that ends on the
+    take's last bar ends it (a part gone round until the form ends stops with the form: that one ends). Whether it
+    did."""
     n_bars = min(free.shape[0], probs.shape[2] // spb)
     end = song_end(sections)
-    if end is None or not n_bars or end > n_bars or (end < n_bars and not rest_after):
+    if end is None or not n_bars or end > n_bars or (end < n_bars and _kept_play_on(probs, free, end, threshold, spb)):
         return False
     final_hit(probs, end - 1, free, threshold, spb)
     for bar in range(end, n_bars):
         probs[np.flatnonzero(free[bar]), :, bar * spb : (bar + 1) * spb] = 0.0
     return True
+
+
+def _kept_play_on(probs: np.ndarray, free: np.ndarray, start: int, threshold: float, spb: int) -> bool:
+    """Whether a kept lane (not free in that bar) sounds in a bar from `start` (0-based) to the take's end."""
+    for bar in range(start, min(free.shape[0], probs.shape[2] // spb)):
+        kept = np.flatnonzero(~free[bar])
+        if len(kept) and (probs[kept, :, bar * spb : (bar + 1) * spb] >= threshold).any():
+            return True
+    return False
 
 
 def lay_out(probs: np.ndarray, first: int, last: int, free: np.ndarray, threshold: float, spb: int, level: int):

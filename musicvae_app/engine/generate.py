@@ -323,7 +323,7 @@ class Generation:
             if sections:  # a lighter section never plays more than a fuller one, after the roles (lighter.py)
                 lighter.settle(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
-                energy.ending(probs, sections, free_bars, threshold, spb_all, rest_after=part is None)
+                energy.ending(probs, sections, free_bars, threshold, spb_all)
             primed = source == "primer" and part is None  # a continuation: its primer leaves more half-heard snares
             grooved += self.post.run_ghosts(probs, groove, free_bars, threshold, primed)  # last on the probabilities
             songs = []
