@@ -73,3 +73,22 @@ def test_the_musicians_low_bass_comes_back_as_played_and_the_band_keeps_its_regi
     song = shipped.generate(follow=path, seed=3)
     back = [n for n in notes_16ths(write_midi(song, tmp_path / "take.mid")) if n[0] == BASS]
     assert [p for _, p, _, _ in sorted(back, key=lambda n: n[2])] == pitches
+
+
+def test_the_edits_keep_their_new_bass_at_or_above_e1_too(shipped, tmp_path):
+    """Regenerate of the bass, Continue, Infill of the bass, Morph and a new chart (set_chords) decode new bass
+    outside generate's per-take stage: under `C G Am F` (seeds 0-3) they put notes under E1 (a new chart's
+    re-voiced bars up to 24 of 74) until each edit kept its bass in range too. Exported and read back with mido."""
+    for seed in range(4):
+        take = shipped.generate(steps=3, seed=seed, chords="C G Am F")
+        other = shipped.generate(steps=3, seed=seed + 10, chords="C G Am F")
+        edits = {
+            "regenerate": shipped.regenerate_lane(take, "bass", seed=seed),
+            "continue": shipped.continue_song(take, 2, seed=seed),
+            "infill": shipped.infill(take, 5, 8, lanes=["bass"], seed=seed),
+            "morph": shipped.morph(take, other, steps=4),
+            "set_chords": shipped.set_chords(take, "F C G Am"),
+        }
+        for name, song in edits.items():
+            bass = [n for n in notes_16ths(write_midi(song, tmp_path / f"{name}-{seed}.mid")) if n[0] == BASS]
+            assert bass and min(p for _, p, _, _ in bass) >= bass_range.LOWEST, (name, seed)

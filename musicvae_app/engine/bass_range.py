@@ -5,8 +5,9 @@ down 4 semitones, so its bass's open E becomes C1). A take played back in a key 
 the chart `C G Am F` the shipped pack's bass put 21.2 % of its notes under E1 (median G1 / 31, its lowest 1 % at G0
 / 19), with a song form 20.0 %, free takes 9.5 %, where real bass parts put 3.3-6.5 % there (band-midi's validation
 files; median 37-38; `python -m benchmarks.bass_register`). Under E1 a four-string bass cannot play the note, and
-many bass sounds in a DAW have no sample there (the note is silent, or a rumble). So, last of the per-take stage, as
-a bassist does with a line written too low: a free chunk of the bass (4 bars in the shipped pack) whose lowest note
+many bass sounds in a DAW have no sample there (the note is silent, or a rumble). So, last of the per-take stage
+(generate's, and each edit's: Regenerate, Continue, Infill, Morph, a new chart), as a bassist does with a line
+written too low: a free chunk of the bass (4 bars in the shipped pack) whose lowest note
 is under E1 moves up an octave, whole, when its highest note stays within real basses' reach (`HIGHEST`, D#4); else
 each such bar moves whole by the same rule; else only the notes under E1 move up (an octave line keeps its shape
 wherever it can). The cells move with their probabilities, so a density turned up finds the same line an octave up;
@@ -39,8 +40,10 @@ def keep_in_range(song: Song, free: np.ndarray, chunk_bars: int) -> int:
     (module doc). free: (bars, 5) the bars a stage may change. Returns how many spans (chunks, bars) moved whole."""
     bar = song.steps_per_bar
     probs = song.probs[BASS]
-    on = song.notes()[BASS]
     n_bars = min(free.shape[0], probs.shape[0] // bar)
+    if not free[:n_bars, BASS].any():
+        return 0  # no new bass (an edit of another lane)
+    on = song.notes()[BASS]
     moved = 0
 
     def reach(first: int, last: int) -> tuple[int, int] | None:
