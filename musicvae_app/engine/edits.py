@@ -107,7 +107,7 @@ class Edits:
         free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
         free[:, li] = np.repeat(~protect[:, li], self.cfg.bars)[: out.n_bars]
         ran += self.post.run_chart(out, self.chart(out), free, rest=_asked(out))
-        bass_range.keep_in_range(out, free, self.cfg.bars)  # no new bass note under a bass's E1, as generate's
+        bass_range.keep_in_range(out, free, self.cfg.bars, self.card.bass_lowest)  # as generate's
         self.post.stamp(out, ran)
         return out
 
@@ -163,7 +163,7 @@ class Edits:
         free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
         free[song.n_bars :] = True  # the new bars
         ran += self.post.run_chart(out, self.chart(out), free, rest=_asked(out))
-        bass_range.keep_in_range(out, free, self.cfg.bars)  # no new bass note under a bass's E1, as generate's
+        bass_range.keep_in_range(out, free, self.cfg.bars, self.card.bass_lowest)  # as generate's
         self.post.stamp(out, ran)
         return out
 
@@ -265,7 +265,7 @@ class Edits:
             free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
             free[c0 * bars : c1 * bars, chosen] = True  # the new bars of the chosen lanes
             ran = grooved + self.post.run_chart(out, self.chart(out), free, rest=_asked(out))
-            bass_range.keep_in_range(out, free, self.cfg.bars)  # no new bass note under a bass's E1
+            bass_range.keep_in_range(out, free, self.cfg.bars, self.card.bass_lowest)  # as generate's
             self.post.stamp(out, ran)
             takes.append(out)
         return takes[0] if variations == 1 else takes
@@ -312,7 +312,7 @@ class Edits:
             lineup=",".join(LANES[i] for i in lineup),
         )
         out = self.takes.song(probs, z.permute(1, 0, 2).cpu().numpy(), a.threshold, a.tempo, chunks, settings, a)
-        bass_range.keep_in_range(out, passage, self.cfg.bars)  # no bass note under a bass's E1
+        bass_range.keep_in_range(out, passage, self.cfg.bars, self.card.bass_lowest)  # no bass note under a bass's E1
         self.post.stamp(out, ran)
         return out
 
@@ -374,7 +374,7 @@ class Edits:
         )
         # the re-voiced bars heard as their new chords, as generate's are (N.C. beats rest)
         ran += self.post.run_chart(out, new, free, rest=True)
-        bass_range.keep_in_range(out, free, self.cfg.bars)  # a re-voiced bass bar under E1 moves up, as generate's
+        bass_range.keep_in_range(out, free, self.cfg.bars, self.card.bass_lowest)  # as generate's
         self.post.stamp(out, ran)
         return out
 

@@ -390,7 +390,7 @@ class Generation:
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass
                     # under its band's chords, where the lanes moved on free of the pull
                     free_bass.land_roots(song, free_bars, g.free_bass_root, seed + b)
-                bass_range.keep_in_range(song, free_bars, self.cfg.bars)  # no free bass note under a bass's E1
+                bass_range.keep_in_range(song, free_bars, self.cfg.bars, g.bass_lowest)  # none under a bass's E1
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")

@@ -130,6 +130,11 @@ def _check_share(name, value) -> float | None:
     return None if value is None else limits.check_float(name, value, 0.0, 1.0)
 
 
+def _check_pitch(name, value) -> int | None:
+    """A MIDI note, 0-127 (None: unset)."""
+    return None if value is None else limits.check_int(name, value, 0, limits.MAX_PITCH)
+
+
 def _check_lane_shares(name, value) -> tuple[float, ...] | None:
     """A groove rule's share per lane, 0-1: one number or five, as five (None: the rule is off)."""
     if value is None:
@@ -277,6 +282,9 @@ FIELDS: dict[str, Field] = _fields(
     Field("free_bass_root", "a share, 0-1", None, _check_share,
           "takes without chords: the share of bars whose bass lands on the root of the chord the upper lanes play, "
           "on beat 1, as in real songs (unset: as the take plays)", card=G),
+    Field("bass_lowest", "a MIDI note, 0-127", None, _check_pitch,
+          "the lowest note the band's bass plays: a new bass span under it moves up an octave (engine/bass_range.py; "
+          "unset: as the take plays)", card=G),
     Field("role_rest", "one share or five, 0-1", None, _check_lane_shares,
           "piano, guitar: 4-bar phrases the lane lays out in where the other comps (the rest unused)", card=G),
     Field("role_absent", "one share or five, 0-1", None, _check_lane_shares,
@@ -415,6 +423,7 @@ class CardDefaults:
     recall_free_chance_exact: tuple[float, ...] | None = _default("recall_free_chance_exact")
     recall_free_pull: tuple[float, ...] | None = _default("recall_free_pull")
     free_bass_root: float | None = _default("free_bass_root")
+    bass_lowest: int | None = _default("bass_lowest")
     role_rest: tuple[float, ...] | None = _default("role_rest")
     role_absent: tuple[float, ...] | None = _default("role_absent")
     solo_rest: tuple[float, ...] | None = _default("solo_rest")
