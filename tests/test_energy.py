@@ -193,8 +193,9 @@ def test_a_form_that_ends_in_an_outro_ends_the_take_whatever_steps_asked(shipped
 
 def test_the_session_asks_for_the_forms_length_unless_lanes_are_locked(session):
     """The window's Generate (Session.generation_args) makes a form that ends in an outro as long as the form, shorter
-    or longer than Steps; with locked lanes their take's length rules unless the form is longer; a form without an
-    outro only lengthens."""
+    or longer than Steps; with locked lanes, as long as the form or their take, whichever is longer (never Steps'
+    length: the bars after an outro rest, a longer Steps left silent chunks); a form without an outro only
+    lengthens."""
     per_chunk = session.engine.cfg.bars
     session.update_settings(steps=9)
     session.set_form(f"intro {per_chunk} verse {2 * per_chunk} outro {per_chunk}")
@@ -202,13 +203,18 @@ def test_the_session_asks_for_the_forms_length_unless_lanes_are_locked(session):
     assert session.generate() and session.song.n_bars == 4 * per_chunk
     session.update_settings(steps=6)
     session.set_lane(0, lock=True)
-    assert session.generation_args()["steps"] == 6  # the locked take's lanes are not cut
+    assert session.generation_args()["steps"] == 3  # as long as the locked take, not 3 silent chunks after it
     session.set_lane(0, lock=False)
     assert session.generation_args()["steps"] == 3
     session.set_form(f"verse {2 * per_chunk} chorus {2 * per_chunk}")
     assert session.generation_args()["steps"] == 6
     session.update_settings(steps=1)
     assert session.generation_args()["steps"] == 3
+    session.update_settings(steps=7)
+    assert session.generate() and session.song.n_chunks == 8  # a form without an outro: Steps' length
+    session.set_form(f"intro {per_chunk} verse {2 * per_chunk} outro {per_chunk}")
+    session.set_lane(0, lock=True)
+    assert session.generation_args()["steps"] == 7  # the locked take's lanes are not cut
 
 
 def test_a_followed_part_gone_round_to_an_outro_ends_with_it_and_one_that_plays_on_goes_on(shipped, tmp_path):
@@ -234,3 +240,19 @@ def test_a_followed_part_gone_round_to_an_outro_ends_with_it_and_one_that_plays_
     notes = read_back(write_midi(song, tmp_path / "plays-on.mid"))
     band = [n for n in notes if n[0] not in (LANES.index("guitar"), LANES.index("bass"))]
     assert [n for n in band if n[2] >= 24 * 16], "the band plays on with the part"
+
+
+def test_locked_lanes_under_a_form_that_ends_in_an_outro_leave_no_silent_chunks(shipped):
+    """A take made with a 16-bar form ending in an outro, its piano locked, generated again with Steps at 6 (28
+    bars): the new take is as long as the locked one (16 bars), not 28 bars whose last 12 rest (the outro ends the
+    song); a locked take longer than the form is kept whole."""
+    form = [("intro", 1, 4), ("verse", 5, 8), ("outro", 13, 4)]
+    take = shipped.generate(steps=9, seed=1, sections=form)
+    assert take.n_bars == 16
+    again = shipped.generate(steps=6, seed=2, sections=form, keep=take, keep_lanes=["piano"])
+    assert again.n_bars == 16
+    notes = again.notes()
+    assert notes[:, 15 * again.steps_per_bar :].any()  # the final hit, on the take's last bar
+    longer = shipped.generate(steps=6, seed=3)
+    kept = shipped.generate(steps=1, seed=4, sections=form, keep=longer, keep_lanes=["drums"])
+    assert kept.n_bars == 28 and np.array_equal(kept.notes()[DRUMS], longer.notes()[DRUMS])

@@ -135,9 +135,10 @@ class Generation:
                 part = self.parts.through_form(part, max(s.start + s.bars - 1 for s in form) if form else 0)
             keep, keep_lanes = part, [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
             steps = part.n_chunks - 1
-        if part is None and keep is None and sections:  # a form that ends in an outro ends the take with it
-            end = song_end(check_sections(sections))
-            steps = steps if end is None else -(-end // self.cfg.bars) - 1
+        if part is None and sections:  # a form that ends in an outro ends the take with it (locked lanes: not
+            end = song_end(check_sections(sections))  # before their take ends)
+            kept = -1 if keep is None else keep.n_chunks - 1
+            steps = steps if end is None else max(-(-end // self.cfg.bars) - 1, kept)
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
         n_bars = (steps + 1) * self.cfg.bars
         asked = read_chords(call.chords, n_bars) if call.chords is not None else None

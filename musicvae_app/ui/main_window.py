@@ -377,8 +377,8 @@ class MainWindow(MessagesMixin, QMainWindow):
             self.bar.set_next_length(s.part_song.n_bars, "the part you follow")
             return
         steps = int(self.bar.steps.value())
-        locked = bool(s.mix.locked()) and s.song is not None
-        need = s.arrangement.arrangement_args(steps, locked=locked).get("steps", steps)
+        kept = s.song.n_chunks - 1 if s.mix.locked() and s.song is not None else None  # as Session.generation_args
+        need = s.arrangement.arrangement_args(steps, kept).get("steps", steps)
         self.bar.set_next_length(self.bar.bars_of(need) if need != steps else None, "the song form")
 
     def _show_key_info(self, take_key: str | None) -> None:
