@@ -30,6 +30,7 @@ from .recall import Recall, replay, settle, twin_chunks
 from .recall_chart import pedal_share, settle_changed
 from .runtime import new_seed
 from .sections import fill_bars
+from .vary import PrimerVary
 
 
 @dataclass(frozen=True)
@@ -238,6 +239,7 @@ class Generation:
                     # bass QN, strings EB and UPC were missed)
                     recall.moves_on, recall.kit_guard = (), False
                     recall.earliest = 1 if scale_lock else 0  # the primer's notes out of the locked scale stay there
+                    recall.vary = PrimerVary.from_card(g, seed, self.cfg.bars)  # held chunks: back, near, new (vary.py)
                 elif sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
                     # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes), but move on where
                     # held they would fade off the kit (a sparse style's held drums fell silent: kit.HeldKit)

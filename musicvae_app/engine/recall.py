@@ -64,6 +64,7 @@ class Recall:
     # kit.HeldKit (a form take: held drums move on where held they fade off the kit)
     kit_guard: object = False
     earliest: int = 0  # a take without chords returns to no chunk before this one (1: not to a primer)
+    vary: object = None  # a continuation's chunks that do not return: near or new at real songs' shares (vary.py)
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)
 
