@@ -20,7 +20,9 @@ CHUNK = 64  # 16ths in a 4-bar chunk
 DRUMS = LANES.index("drums")
 BASS = LANES.index("bass")
 SEEDS = range(10)
-STEPS = 11  # 12 chunks: the card's first three spans
+STEPS = 15  # 16 chunks: the card's first four spans
+LATE = 8  # the chunks from here on have many earlier ones to come back to (real songs: more of them do)
+PIANO, GUITAR = LANES.index("piano"), LANES.index("guitar")
 
 
 def cells(path, bars: int) -> np.ndarray:
@@ -52,7 +54,8 @@ def _takes(engine, folder, name: str, primers) -> list[tuple[np.ndarray, np.ndar
 
 @pytest.fixture(scope="module")
 def varied_and_held(shipped, tmp_path_factory):
-    """Continuations of three primers with the card's shares, and the same seeds with every chunk held."""
+    """Continuations of three primers (the pack's own starts) with the card's shares, and the same seeds with every
+    chunk held."""
     folder = tmp_path_factory.mktemp("vary")
     primers = [shipped.generate(steps=0, seed=k).notes() for k in (3, 5, 8)]
     varied = _takes(shipped, folder, "vary", primers)
@@ -64,22 +67,23 @@ def varied_and_held(shipped, tmp_path_factory):
     return varied, held
 
 
-def _shares(takes, lane: int) -> tuple[float, float]:
-    """(near an earlier chunk but not exact, exact) shares of a lane's sounding chunks after the first."""
-    found = [(hit, same) for roll, _ in takes for _, hit, same in near_not_exact(roll[lane], CHUNK)]
+def _shares(takes, lane: int, first: int = LATE) -> tuple[float, float]:
+    """(near an earlier chunk but not exact, exact) shares of a lane's sounding chunks from `first` on."""
+    found = [(hit, same) for roll, _ in takes for c, hit, same in near_not_exact(roll[lane], CHUNK) if c >= first]
     return float(np.mean([h for h, _ in found])), float(np.mean([s for _, s in found]))
 
 
-def test_held_chunks_come_back_near_less_and_exact_no_less(varied_and_held):
-    """Over the pitched lanes and the drums, fewer chunks come back near an earlier one but not exactly than held
-    (bass 0.36 against 0.14 in real training songs: the card), and no fewer note for note."""
+def test_held_chunks_come_back_near_less_and_the_comps_exactly_more(varied_and_held):
+    """From chunk 8 on, fewer chunks come back near an earlier one but not exactly than held, over the lanes (the
+    pull kept each next to the one before: piano, guitar, strings 0.4-0.66 against 0.17-0.26 in real training
+    songs' late chunks), and the piano and the guitar, whose held chunks replay an earlier one note for note less
+    often than real songs' (0.2 against 0.34), come back so more often (returns drawn for held chunks)."""
     varied, held = varied_and_held
-    near_v, exact_v = np.mean([_shares(varied, lane) for lane in range(len(LANES))], axis=0)
-    near_h, exact_h = np.mean([_shares(held, lane) for lane in range(len(LANES))], axis=0)
-    assert near_v < near_h - 0.04, (near_v, near_h)
-    assert exact_v > exact_h - 0.03, (exact_v, exact_h)
-    bass_v, bass_h = _shares(varied, BASS)[0], _shares(held, BASS)[0]
-    assert bass_v < bass_h, (bass_v, bass_h)
+    near_v = np.mean([_shares(varied, lane)[0] for lane in range(len(LANES))])
+    near_h = np.mean([_shares(held, lane)[0] for lane in range(len(LANES))])
+    assert near_v < near_h - 0.08, (near_v, near_h)
+    for lane in (PIANO, GUITAR):
+        assert _shares(varied, lane)[1] > _shares(held, lane)[1], lane
 
 
 def test_the_primer_plays_as_it_was_and_the_drums_keep_their_kit(varied_and_held):
