@@ -418,8 +418,17 @@ def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
     guard = DrumMoves.from_card(g, seed) or True  # the drums vary or renew a groove at the songs' shares (kit.py)
     # the drums move on too, but only where they keep their kit bars (freed entirely, their bars with a kick and a
     # backbeat fell from 84.5 to 72.4 %, real songs 90.1: engine/kit.py, benchmarks/RESULTS.md)
+    last = np.asarray(g.recall_free_last, dtype=float) if g.recall_free_last is not None else None  # a groove held
     return Recall(
-        rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True, kept_pull=kept, kit_guard=guard
+        rates,
+        section,
+        seed,
+        exact=exact,
+        moves_on=tuple(range(n_lanes)),
+        free=True,
+        kept_pull=kept,
+        kit_guard=guard,
+        last=last,
     )
 
 

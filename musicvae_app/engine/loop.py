@@ -439,6 +439,7 @@ class Loop:
             for lane in np.flatnonzero(chance[:, b] < rates[:lanes]):
                 if revived is not None and bool(revived[lane, b]):
                     continue
+                src = recall.source(int(lane), found[0], target, b)  # a groove held: the chunk before (recall.py)
                 if exact[lane, b]:  # a variation keeps the loop's own chunk, heard in its last bars (replay)
                     out = z_next.clone() if out is None else out
                     out[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(nuance[lane, b], device=out.device)

@@ -113,10 +113,11 @@ class PrimerVary:
             if back:
                 z_back = z_next.clone()
                 for lane, b in back:
-                    z_back[lane, b] = chunk_latents[sources[b][0]][lane, b] + torch.as_tensor(
+                    src = recall.source(lane, sources[b][0], target, b)  # the chunk before at the card's share
+                    z_back[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(
                         nuance[lane, b], device=z_back.device
                     )
-                    recall.made.append((target, int(lane), b, sources[b][0], None, True))
+                    recall.made.append((target, int(lane), b, src, None, True))
                 p, z_next = _take(p, z_next, decode(z_back), z_back, back, rows)
         free = [f for f in free if f not in back]
         held = fast.from_blocked(p, batch)

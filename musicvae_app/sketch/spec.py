@@ -299,6 +299,9 @@ FIELDS: dict[str, Field] = _fields(
     Field("recall_free_pull", "one share or five, 0-1", None, _check_lane_shares,
           "per lane, takes without chords: the share of the pull toward the first chunk a pitched lane that does "
           "not return keeps (0 or unset: none)", card=G),
+    Field("recall_free_last", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane, takes without chords: returns that go back to the chunk just before (a groove held; the rest "
+          "to another earlier chunk, drawn; unset: every return's chunk drawn)", card=G),
     Field("recall_primer_near", "spans and five shares each", None, _check_primer_near,
           "per lane, a continuation without chords, by the chunk's place: the share of its chunks held by the "
           "pull that return note for note (back), near an earlier one but not exact (near) or exact (exact) that "
@@ -444,6 +447,7 @@ class CardDefaults:
     recall_free_chance: tuple[float, ...] | None = _default("recall_free_chance")
     recall_free_chance_exact: tuple[float, ...] | None = _default("recall_free_chance_exact")
     recall_free_pull: tuple[float, ...] | None = _default("recall_free_pull")
+    recall_free_last: tuple[float, ...] | None = _default("recall_free_last")
     recall_primer_near: dict | None = _default("recall_primer_near")
     free_bass_root: float | None = _default("free_bass_root")
     role_rest: tuple[float, ...] | None = _default("role_rest")
