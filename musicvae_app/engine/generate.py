@@ -240,6 +240,8 @@ class Generation:
                     recall.moves_on, recall.kit_guard = (), False
                     recall.earliest = 1 if scale_lock else 0  # the primer's notes out of the locked scale stay there
                     recall.vary = PrimerVary.from_card(g, seed, self.cfg.bars)  # held chunks: back, near, new (vary.py)
+                    recall.last = None  # every return's chunk drawn (at the free takes' share of the chunk
+                    # before the bass replayed it in 24 % of chunks against 10, and its QN fell under its goal)
                 elif sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
                     # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes), but move on where
                     # held they would fade off the kit (a sparse style's held drums fell silent: kit.HeldKit)
