@@ -41,7 +41,8 @@ class PrimerVary:
         self.eased = {k: np.asarray(eased[k], dtype=float) for k in KINDS}  # per kind, (spans, lanes)
         self.bars = bars
         self.rng = np.random.default_rng([int(seed), 32])
-        self.rolls: list[torch.Tensor] = []  # each earlier chunk at the threshold, (L, B, cells) bool
+        self.seen: torch.Tensor | None = None  # the earlier chunks at the threshold, (chunks, L, B, cells) 0/1
+        self.sizes: torch.Tensor | None = None  # their on-cells, (chunks, L, B)
 
     @classmethod
     def from_card(cls, g, seed: int, bars: int = 4) -> PrimerVary | None:
@@ -56,22 +57,27 @@ class PrimerVary:
         """The span (of `starts`) chunk `target` lies in."""
         return max(int(np.searchsorted(self.starts, target, side="right")) - 1, 0)
 
-    def _near(self, plain: torch.Tensor, threshold: float, same: float = NEAR) -> np.ndarray:
-        """(L, B) whether each lane's chunk of each take (plain (L, B, steps, 128)) is near an earlier one's (on-cell
-        Jaccard >= same)."""
-        now = (plain >= threshold).flatten(2)
-        if not self.rolls:
-            return np.zeros(now.shape[:2], dtype=bool)
-        then = torch.stack(self.rolls)  # (chunks, L, B, cells)
-        both = (then & now).sum(dim=3).float()
-        either = (then | now).sum(dim=3).float()
-        jaccard = torch.where(either > 0, both / either.clamp_min(1.0), torch.zeros_like(both))
-        return (jaccard >= same).any(dim=0).cpu().numpy()
+    def _near(self, plain: torch.Tensor, threshold: float) -> tuple[np.ndarray, np.ndarray]:
+        """(L, B) twice: whether each lane's chunk of each take (plain (L, B, steps, 128)) is near an earlier one's
+        (on-cell Jaccard >= NEAR), and whether it replays one (>= SAME)."""
+        now = (plain >= threshold).flatten(2).float()
+        if self.seen is None:
+            none = np.zeros(now.shape[:2], dtype=bool)
+            return none, none
+        both = torch.einsum("clbn,lbn->clb", self.seen, now)  # shared on-cells with each earlier chunk
+        either = self.sizes + now.sum(dim=2) - both
+        jaccard = torch.where(either > 0, both / either.clamp_min(1.0), torch.zeros_like(both)).amax(dim=0)
+        jaccard = jaccard.cpu().numpy()
+        return jaccard >= NEAR, jaccard >= SAME
 
     def remember(self, fast, blocks: list[torch.Tensor], batch: int, threshold: float) -> None:
         """The chunks in `blocks` (blocked, every lane) not yet seen, at the threshold."""
-        for block in blocks[len(self.rolls) :]:
-            self.rolls.append((fast.from_blocked(block, batch) >= threshold).flatten(2))
+        known = 0 if self.seen is None else self.seen.shape[0]
+        new = [(fast.from_blocked(block, batch) >= threshold).flatten(2).float() for block in blocks[known:]]
+        if new:
+            added = torch.stack(new)
+            self.seen = added if self.seen is None else torch.cat([self.seen, added])
+            self.sizes = self.seen.sum(dim=3)
 
     @staticmethod
     def held(recall, target: int, revived, lanes: int, batch: int) -> list[tuple[int, int]]:
@@ -121,7 +127,7 @@ class PrimerVary:
                 p, z_next = _take(p, z_next, decode(z_back), z_back, back, rows)
         free = [f for f in free if f not in back]
         held = fast.from_blocked(p, batch)
-        near, exact = self._near(held, threshold), self._near(held, threshold, SAME)
+        near, exact = self._near(held, threshold)
         wants = {}  # (lane, take): the test a candidate must pass: 0 near none, 1 exact none
         for lane, b in free:
             if near[lane, b] and not exact[lane, b] and draw[1, lane, b]:
@@ -139,7 +145,7 @@ class PrimerVary:
         for z in latents:  # the candidates in turn, each decoded only while a lane still looks for one
             decoded = decode(z)
             plain = fast.from_blocked(decoded, batch)
-            passed = (self._near(plain, threshold), self._near(plain, threshold, SAME))
+            passed = self._near(plain, threshold)
             kits = kit_bars(plain[DRUMS], threshold, self.bars)
             took = [(lane, b) for (lane, b), test in wants.items() if not passed[test][lane, b]]
             took = [(lane, b) for lane, b in took if lane != DRUMS or kits[b] >= kit_held[b]]
