@@ -174,3 +174,38 @@ def test_velocities_read_the_active_packs_dynamics_table_else_the_default_with_a
         assert means["none"] == means["default"] == means["broken"]
     finally:
         dynamics.use_pack(None)
+
+
+def test_a_form_that_ends_in_an_outro_ends_the_take_whatever_steps_asked(shipped, tmp_path):
+    """An outro ends the song: a take asked for 9 steps (40 bars) with a 22-bar form ending in an outro is 24 bars
+    (whole 4-bar chunks), its bar 22 one final hit, bars 23-24 silent; a 16-bar form without an outro leaves the
+    take at the steps asked. Read back with mido."""
+    form = [("intro", 1, 2), ("verse", 3, 8), ("chorus", 11, 8), ("outro", 19, 4)]
+    song = shipped.generate(steps=9, seed=7, sections=form)
+    assert song.n_bars == 24 and song.sections[-1].end == 22
+    notes = read_back(write_midi(song, tmp_path / "outro.mid"))
+    last = 21 * 16
+    assert any(n[2] == last for n in notes) and {n[1] for n in notes if n[2] == last and n[0] == DRUMS} & CRASHES
+    assert not [n for n in notes if n[2] > last], "nothing starts after the final hit"
+    open_form = shipped.generate(steps=9, seed=7, sections=[("verse", 1, 8), ("chorus", 9, 8)])
+    assert open_form.n_bars == 40
+
+
+def test_the_session_asks_for_the_forms_length_unless_lanes_are_locked(session):
+    """The window's Generate (Session.generation_args) makes a form that ends in an outro as long as the form, shorter
+    or longer than Steps; with locked lanes their take's length rules unless the form is longer; a form without an
+    outro only lengthens."""
+    per_chunk = session.engine.cfg.bars
+    session.update_settings(steps=9)
+    session.set_form(f"intro {per_chunk} verse {2 * per_chunk} outro {per_chunk}")
+    assert session.generation_args()["steps"] == 3  # 4 chunks
+    assert session.generate() and session.song.n_bars == 4 * per_chunk
+    session.update_settings(steps=6)
+    session.set_lane(0, lock=True)
+    assert session.generation_args()["steps"] == 6  # the locked take's lanes are not cut
+    session.set_lane(0, lock=False)
+    assert session.generation_args()["steps"] == 3
+    session.set_form(f"verse {2 * per_chunk} chorus {2 * per_chunk}")
+    assert session.generation_args()["steps"] == 6
+    session.update_settings(steps=1)
+    assert session.generation_args()["steps"] == 3

@@ -20,14 +20,14 @@ from ..sketch.song import DRUMS, LANE_SETTINGS, LANES, ChunkInfo, Song, TakeReco
 from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
-from ..theory.sections import SectionError, check_sections
-from . import energy, form_roles, free_bass, fuller, kept_fills, lighter, roles
+from ..theory.sections import SectionError, check_sections, song_end
+from . import bass_range, energy, form_roles, free_bass, fuller, kept_fills, lighter, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .kit import DrumMoves, HeldKit
 from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
-from .recall_chart import pedal_share, settle_changed
+from .recall_chart import BASS, CHAINED, pedal_share, settle_changed
 from .runtime import new_seed
 from .sections import fill_bars
 from .vary import PrimerVary
@@ -136,6 +136,9 @@ class Generation:
                 part = self.parts.through_form(part, max(s.start + s.bars - 1 for s in form) if form else 0)
             keep, keep_lanes = part, [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
             steps = part.n_chunks - 1
+        if part is None and keep is None and sections:  # a form that ends in an outro ends the take with it
+            end = song_end(check_sections(sections))
+            steps = steps if end is None else -(-end // self.cfg.bars) - 1
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
         n_bars = (steps + 1) * self.cfg.bars
         asked = read_chords(call.chords, n_bars) if call.chords is not None else None
@@ -324,7 +327,7 @@ class Generation:
             if sections:  # a lighter section never plays more than a fuller one, after the roles (lighter.py)
                 lighter.settle(probs, sections, free_bars, threshold, spb_all, self.post.energy, energy.decoding_of(g))
             if sections:  # an outro ends on a final hit, after the groove's restrikes and colours
-                energy.ending(probs, sections, free_bars, threshold, spb_all)
+                energy.ending(probs, sections, free_bars, threshold, spb_all, rest_after=part is None)
             primed = source == "primer" and part is None  # a continuation: its primer leaves more half-heard snares
             grooved += self.post.run_ghosts(probs, groove, free_bars, threshold, primed)  # last on the probabilities
             songs = []
@@ -378,14 +381,20 @@ class Generation:
                     rest, roots = chord_source == "asked", chord_source == "part"
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
-                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars, lead_ins)
+                    chains = CHAINED if chord_source != "part" else (BASS,)  # a chain of returns stays one, an
+                    # exact return's lead-in its source's where it leads to the same chord (recall_chart.CHAINED)
+                    whole = CHAINED if chord_source != "part" else ()
+                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars, lead_ins, whole)
                     pedal = pedal_share(g.recall_moves) if chord_source != "part" else 0.0  # a bass pedal held as
                     # real ones under changed chords (a followed part's chords ask the bass for their roots)
-                    settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b)
+                    settle_changed(
+                        song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b, chains, whole
+                    )
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass
                     # under its band's chords, where the lanes moved on free of the pull
                     free_bass.land_roots(song, free_bars, g.free_bass_root, seed + b)
+                bass_range.keep_in_range(song, free_bars, self.cfg.bars)  # no free bass note under a bass's E1
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")

@@ -249,7 +249,9 @@ def replayed_steps(lane: int, target: int, exact: bool, chunk_bars: int, bar_ste
     return whole - 2 * beat if (target + 1) * chunk_bars - 1 in set(lead_ins) else whole
 
 
-def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int, lead_ins=None) -> int:
+def settle(
+    song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int, lead_ins=None, whole: tuple = ()
+) -> int:
     """In place on a finished take (Song) of the batch, after the chart check: each return of `made` to the same
     chords, beat for beat (`chords`: a Chord or None a beat, or None; the drums always), plays its source's
     finished notes again, which the check fitted to those chords already; the check mends a bar by what the
@@ -257,7 +259,9 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
     `replay`: but for its last beat (a return with a variation, its last VARIED_BARS bars; the drums' as
     `replayed_steps` with `lead_ins`). Only bars the take may change (free: (bars, 5)). The bars of the settled
     returns are checked again (chording.fit_to_chart: only a bar no longer heard as its chord is mended, the band
-    around the returning lane being another than its source's). How many returns were settled."""
+    around the returning lane being another than its source's). whole: the pitched lanes whose exact return plays
+    its last beat again too where what follows it starts on the chord that followed its source (`leads_alike`: its
+    lead-in leads where the source's led). How many returns were settled."""
     bar = song.steps_per_bar
     chunk = chunk_bars * bar
     done = 0
@@ -275,6 +279,8 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
             if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
                 continue
         end = replayed_steps(lane, target, exact, chunk_bars, bar, lead_ins) if lane == DRUMS else None
+        if exact and lane in whole and leads_alike(chords, target, src, chunk_bars):
+            end = chunk
         rows = returned_rows(song, lane, t0, s0, chunk_bars, exact, end)
         if rows is None:
             continue  # a bar laid out since (roles) stays out
@@ -288,6 +294,16 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
         # no longer heard as its chord mends, by the lanes around the settled one (its notes fit these chords)
         fit_to_chart(song, chords, free & touched.any(axis=1, keepdims=True) & ~touched)
     return done
+
+
+def leads_alike(chords, target: int, src: int, chunk_bars: int) -> bool:
+    """Whether the chunk after `target` starts on the chord the chunk after `src` started on (`chords`: a Chord or
+    None a beat; False where either chunk is the take's last), so a return's last beat leads in as its source's."""
+    if chords is None:
+        return False
+    beats = chunk_bars * 4
+    a, b = (target + 1) * beats, (src + 1) * beats
+    return max(a, b) < len(chords) and chords[a] is not None and chords[a] == chords[b]
 
 
 def returned_rows(

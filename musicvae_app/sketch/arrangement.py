@@ -33,6 +33,7 @@ from ..theory.sections import (
     form_text,
     parse_form,
     section_of,
+    song_end,
 )
 from .choices import CHOSEN_KEY
 from .jobs import Events, Jobs
@@ -345,8 +346,9 @@ class Arrangement:
         self.set_sections(kept)
 
     # --- hooks for Generate and the sketch file ---------------------------------------------------------
-    def arrangement_args(self, steps: int) -> dict:
-        """What Generate adds for the chart and the sections (a longer take where the sections need one)."""
+    def arrangement_args(self, steps: int, locked: bool = False) -> dict:
+        """What Generate adds for the chart and the sections (a longer take where the sections need one; as long
+        as the form where it ends in an outro, unless lanes are locked: the engine's rule, engine/generate.py)."""
         out: dict = {}
         if self.chart:
             try:
@@ -363,7 +365,7 @@ class Arrangement:
             out["sections"] = sections
             per_chunk = self.jobs.engine.cfg.bars if self.jobs.engine is not None else 4
             need = -(-sections[-1].end // per_chunk) - 1
-            if need > steps:
+            if need > steps or (need != steps and not locked and song_end(sections) is not None):
                 out["steps"] = need
         return out
 

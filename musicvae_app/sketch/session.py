@@ -255,7 +255,7 @@ class Session:
                 key=None,
                 tempo=float(inputs.part_bpm or s.tempo),
             )
-        args.update(self.arrangement.arrangement_args(args["steps"]))  # the chord chart and sections
+        args.update(self.arrangement.arrangement_args(args["steps"], locked=keep is not None))  # chart, sections
         if self.style is not None:
             args["style"] = self.style
         self.choices.steer(args)  # chords chosen among the part's readings, played over it again
