@@ -30,6 +30,7 @@ from .recall import Recall, replay, settle, twin_chunks
 from .recall_chart import BASS, CHAINED, pedal_share, settle_changed
 from .runtime import new_seed
 from .sections import fill_bars
+from .vary import PrimerVary
 
 
 @dataclass(frozen=True)
@@ -242,6 +243,9 @@ class Generation:
                     # bass QN, strings EB and UPC were missed)
                     recall.moves_on, recall.kit_guard = (), False
                     recall.earliest = 1 if scale_lock else 0  # the primer's notes out of the locked scale stay there
+                    recall.vary = PrimerVary.from_card(g, seed, self.cfg.bars)  # held chunks: back, near, new (vary.py)
+                    recall.last = None  # every return's chunk drawn (at the free takes' share of the chunk
+                    # before the bass replayed it in 24 % of chunks against 10, and its QN fell under its goal)
                 elif sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
                     # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes), but move on where
                     # held they would fade off the kit (a sparse style's held drums fell silent: kit.HeldKit)
@@ -426,8 +430,17 @@ def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
     guard = DrumMoves.from_card(g, seed) or True  # the drums vary or renew a groove at the songs' shares (kit.py)
     # the drums move on too, but only where they keep their kit bars (freed entirely, their bars with a kick and a
     # backbeat fell from 84.5 to 72.4 %, real songs 90.1: engine/kit.py, benchmarks/RESULTS.md)
+    last = np.asarray(g.recall_free_last, dtype=float) if g.recall_free_last is not None else None  # a groove held
     return Recall(
-        rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True, kept_pull=kept, kit_guard=guard
+        rates,
+        section,
+        seed,
+        exact=exact,
+        moves_on=tuple(range(n_lanes)),
+        free=True,
+        kept_pull=kept,
+        kit_guard=guard,
+        last=last,
     )
 
 

@@ -64,6 +64,10 @@ class Recall:
     # kit.HeldKit (a form take: held drums move on where held they fade off the kit)
     kit_guard: object = False
     earliest: int = 0  # a take without chords returns to no chunk before this one (1: not to a primer)
+    vary: object = None  # a continuation's chunks that do not return: near or new at real songs' shares (vary.py)
+    # (lanes,) a take without chords: the share of a lane's returns that go back to the chunk just before (a groove
+    # held; the rest to another earlier chunk of the section, drawn), card `recall_free_last`; None: all drawn
+    last: np.ndarray | None = None
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)
 
@@ -107,6 +111,20 @@ class Recall:
             moves = None if best == n_bars else chord_moves(bars[found], bars[target])
             out.append((found, moves, np.ones_like(self.rates) if found == twin else self.rate(best, n_bars)))
         return out
+
+    def source(self, lane: int, src: int, target: int, take: int) -> int:
+        """The chunk lane's return at `target` of `take` goes back to: in a take without chords, the chunk just
+        before at the lane's `last` share, else another earlier chunk of the section drawn at random (a return
+        drawn from `sources`, `src`, chose among them all, the one before included); a twin's stays."""
+        if self.last is None or not self.free or target < 1 or self.section[target - 1] != self.section[target]:
+            return src
+        if self.twin is not None and 0 <= self.twin[target] < target or target - 1 < self.earliest:
+            return src
+        pool = [c for c in range(target - 1) if self.section[c] == self.section[target] and c >= self.earliest]
+        draw = np.random.default_rng([int(self.seed), 33, target, take, lane])
+        if not pool or draw.random() < float(self.last[lane]):
+            return target - 1
+        return int(draw.choice(pool))
 
     def _features(self, plan) -> np.ndarray:
         """The plan's chord features per chunk, take and bar (chunks, B, bars, 24), read from the device once."""
