@@ -39,6 +39,7 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.dev_harmony import dev_songs  # noqa: E402
 from benchmarks.eval_harmony import three_minute_melody  # noqa: E402
+from benchmarks.song_bootstrap import gain_interval, resamples  # noqa: E402
 from musicvae_app.theory.harmony import NO_CHORD, HarmonyModel  # noqa: E402
 from musicvae_app.theory.harmony_decode import forward_backward, mbr_path, repeat_ties, tie_repeats  # noqa: E402
 from musicvae_app.training import harmony_data as hd  # noqa: E402
@@ -174,9 +175,7 @@ def right(paths: list[list[int]], inputs: list[dict]) -> np.ndarray:
 
 def compare(name: str, counts: np.ndarray, base: np.ndarray, rng: np.random.Generator) -> None:
     gain = counts[:, 0] / counts[:, 1] - base[:, 0] / base[:, 1]
-    idx = rng.integers(0, len(counts), size=(2000, len(counts)))
-    boot = 100 * (counts[idx, 0].sum(1) / counts[idx, 1].sum(1) - base[idx, 0].sum(1) / base[idx, 1].sum(1))
-    lo, hi = np.percentile(boot, [2.5, 97.5])
+    lo, hi = gain_interval(counts[:, 0], counts[:, 1], base[:, 0], base[:, 1], resamples(rng, len(counts)))
     pct = 100 * counts[:, 0].sum() / counts[:, 1].sum()
     print(
         f"{name:34s} half {pct:6.2f}  better {int((gain > 0).sum()):2d} worse {int((gain < 0).sum()):2d}  "

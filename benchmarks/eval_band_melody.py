@@ -27,6 +27,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from benchmarks.dev_harmony import load_ensemble  # noqa: E402
+from benchmarks.song_bootstrap import resamples, share_interval  # noqa: E402
 from musicvae_app.theory.harmony import NO_CHORD, family_index, melody_like  # noqa: E402
 from musicvae_app.training.harmony_band import (  # noqa: E402
     band_without,
@@ -80,13 +81,10 @@ def score(fams: np.ndarray, item: dict) -> tuple[int, int, int, int, int, int]:
     )
 
 
-def bootstrap(per_song: np.ndarray, rounds: int = 2000, seed: int = 0) -> tuple[float, float]:
+def bootstrap(per_song: np.ndarray, seed: int = 0) -> tuple[float, float]:
     """95 % interval of sum(hits) / sum(totals) over songs resampled (per_song: (songs, 2))."""
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, len(per_song), size=(rounds, len(per_song)))
-    s = per_song[idx].sum(axis=1)
-    shares = 100 * s[:, 0] / np.maximum(1, s[:, 1])
-    return float(np.percentile(shares, 2.5)), float(np.percentile(shares, 97.5))
+    draws = resamples(np.random.default_rng(seed), len(per_song))
+    return share_interval(per_song[:, 0], per_song[:, 1], draws)
 
 
 def report(name: str, rows: list[tuple[int, ...]]) -> dict:

@@ -21,6 +21,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.song_bootstrap import gain_interval, resamples  # noqa: E402
 from musicvae_app.theory import harmony as H  # noqa: E402
 from musicvae_app.theory.harmony_decode import repeat_ties, tie_repeats  # noqa: E402
 from musicvae_app.training import harmony_data as hd  # noqa: E402
@@ -77,12 +78,11 @@ def main(argv=None) -> None:
     figure = 100 * base[:, 0].sum() / total
     print(f"{args.split}: {len(songs)} songs, no ties {figure:.2f} % ({time.time() - t0:.0f} s)")
     rng = np.random.default_rng(0)
-    draws = rng.integers(0, len(songs), (2000, len(songs)))
+    draws = resamples(rng, len(songs))
     for setting in grid:
         r = np.array([right(model, s, setting) for s in songs])
         gain = r[:, 0] - base[:, 0]
-        boot = 100 * gain[draws].sum(axis=1) / base[draws, 1].sum(axis=1)
-        lo, hi = np.percentile(boot, [2.5, 97.5])
+        lo, hi = gain_interval(r[:, 0], base[:, 1], base[:, 0], base[:, 1], draws)
         print(
             f"window {setting[0]} threshold {setting[1]:g} weight {setting[2]:g}: {100 * r[:, 0].sum() / total:.2f} % "
             f"({100 * gain.sum() / total:+.2f}; better {(gain > 0).sum()}, worse {(gain < 0).sum()}; "

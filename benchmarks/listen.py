@@ -34,6 +34,7 @@ def draw(mid: Path, png: Path, first_bar: int, title: str) -> None:
     roll, _ = read_roll(mid, 4)
     lo, hi = (first_bar - 1) * 16, (first_bar + 3) * 16
     fig, axes = plt.subplots(len(LANES), 1, figsize=(12, 10), sharex=True)
+    axes[-1].set_xlim(0, hi - lo)
     for i, (ax, lane) in enumerate(zip(axes, LANES)):
         part = roll[i, lo:hi]
         used = np.flatnonzero(part.any(axis=0))
@@ -45,7 +46,7 @@ def draw(mid: Path, png: Path, first_bar: int, title: str) -> None:
                 aspect="auto",
                 origin="lower",
                 cmap=matplotlib.colors.ListedColormap(["white", COLOURS[i]]),
-                extent=(0, hi - lo, used[0] - 0.5, used[-1] + 0.5),
+                extent=(0, len(part), used[0] - 0.5, used[-1] + 0.5),  # a roll that ends early is not stretched
                 interpolation="nearest",
             )
         for x in range(0, hi - lo + 1, 4):

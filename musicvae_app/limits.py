@@ -36,6 +36,7 @@ MAX_HIDDEN = 4096
 MAX_CHANNELS = 1024  # a VAE conv width
 MAX_NOISE = 10.0
 MAX_PROGRAM = 127
+MAX_PITCH = 127  # the highest of the 128 MIDI notes
 MAX_TAKES = MAX_VARIATIONS
 MAX_SONG_STEPS = MAX_GENERATED_STEPS  # one take in a sketch file
 MAX_SONG_MINUTES = 60.0  # longer MIDI files are cut here, and the reader says so

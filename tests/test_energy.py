@@ -174,3 +174,85 @@ def test_velocities_read_the_active_packs_dynamics_table_else_the_default_with_a
         assert means["none"] == means["default"] == means["broken"]
     finally:
         dynamics.use_pack(None)
+
+
+def test_a_form_that_ends_in_an_outro_ends_the_take_whatever_steps_asked(shipped, tmp_path):
+    """An outro ends the song: a take asked for 9 steps (40 bars) with a 22-bar form ending in an outro is 24 bars
+    (whole 4-bar chunks), its bar 22 one final hit, bars 23-24 silent; a 16-bar form without an outro leaves the
+    take at the steps asked. Read back with mido."""
+    form = [("intro", 1, 2), ("verse", 3, 8), ("chorus", 11, 8), ("outro", 19, 4)]
+    song = shipped.generate(steps=9, seed=7, sections=form)
+    assert song.n_bars == 24 and song.sections[-1].end == 22
+    notes = read_back(write_midi(song, tmp_path / "outro.mid"))
+    last = 21 * 16
+    assert any(n[2] == last for n in notes) and {n[1] for n in notes if n[2] == last and n[0] == DRUMS} & CRASHES
+    assert not [n for n in notes if n[2] > last], "nothing starts after the final hit"
+    open_form = shipped.generate(steps=9, seed=7, sections=[("verse", 1, 8), ("chorus", 9, 8)])
+    assert open_form.n_bars == 40
+
+
+def test_the_session_asks_for_the_forms_length_unless_lanes_are_locked(session):
+    """The window's Generate (Session.generation_args) makes a form that ends in an outro as long as the form, shorter
+    or longer than Steps; with locked lanes, as long as the form or their take, whichever is longer (never Steps'
+    length: the bars after an outro rest, a longer Steps left silent chunks); a form without an outro only
+    lengthens."""
+    per_chunk = session.engine.cfg.bars
+    session.update_settings(steps=9)
+    session.set_form(f"intro {per_chunk} verse {2 * per_chunk} outro {per_chunk}")
+    assert session.generation_args()["steps"] == 3  # 4 chunks
+    assert session.generate() and session.song.n_bars == 4 * per_chunk
+    session.update_settings(steps=6)
+    session.set_lane(0, lock=True)
+    assert session.generation_args()["steps"] == 3  # as long as the locked take, not 3 silent chunks after it
+    session.set_lane(0, lock=False)
+    assert session.generation_args()["steps"] == 3
+    session.set_form(f"verse {2 * per_chunk} chorus {2 * per_chunk}")
+    assert session.generation_args()["steps"] == 6
+    session.update_settings(steps=1)
+    assert session.generation_args()["steps"] == 3
+    session.update_settings(steps=7)
+    assert session.generate() and session.song.n_chunks == 8  # a form without an outro: Steps' length
+    session.set_form(f"intro {per_chunk} verse {2 * per_chunk} outro {per_chunk}")
+    session.set_lane(0, lock=True)
+    assert session.generation_args()["steps"] == 7  # the locked take's lanes are not cut
+
+
+def test_a_followed_part_gone_round_to_an_outro_ends_with_it_and_one_that_plays_on_goes_on(shipped, tmp_path):
+    """A followed 8-bar part (guitar and bass) goes round until a 22-bar form ends in an outro, then stops: the take
+    (24 bars, whole chunks) ends too, bar 22 the drums' final hit and nothing after that bar, rather than the band
+    playing bars 23-24 on alone. A part that plays on after the form (40 bars under the same form) goes on: the
+    band with it. Read back with mido."""
+    source = shipped.generate(steps=1, seed=11, chords="C G Am F")
+    source.probs[[i for i in range(len(LANES)) if LANES[i] not in ("guitar", "bass")]] = 0.0
+    short = write_midi(source, tmp_path / "short.mid")
+    form = [("intro", 1, 2), ("verse", 3, 8), ("chorus", 11, 8), ("outro", 19, 4)]
+    last = 21 * 16
+    for seed in (0, 1):
+        song = shipped.generate(seed=seed, sections=form, follow=short)
+        assert song.n_bars == 24
+        notes = read_back(write_midi(song, tmp_path / f"went-round-{seed}.mid"))
+        assert {n[1] for n in notes if n[2] == last and n[0] == DRUMS} & CRASHES, seed
+        assert not [n for n in notes if n[2] >= 22 * 16], ("nothing after the form", seed)
+    long = shipped.generate(steps=9, seed=12, chords="C G Am F")
+    long.probs[[i for i in range(len(LANES)) if LANES[i] not in ("guitar", "bass")]] = 0.0
+    song = shipped.generate(seed=0, sections=form, follow=write_midi(long, tmp_path / "long.mid"))
+    assert song.n_bars == 40
+    notes = read_back(write_midi(song, tmp_path / "plays-on.mid"))
+    band = [n for n in notes if n[0] not in (LANES.index("guitar"), LANES.index("bass"))]
+    assert [n for n in band if n[2] >= 24 * 16], "the band plays on with the part"
+
+
+def test_locked_lanes_under_a_form_that_ends_in_an_outro_leave_no_silent_chunks(shipped):
+    """A take made with a 16-bar form ending in an outro, its piano locked, generated again with Steps at 6 (28
+    bars): the new take is as long as the locked one (16 bars), not 28 bars whose last 12 rest (the outro ends the
+    song); a locked take longer than the form is kept whole."""
+    form = [("intro", 1, 4), ("verse", 5, 8), ("outro", 13, 4)]
+    take = shipped.generate(steps=9, seed=1, sections=form)
+    assert take.n_bars == 16
+    again = shipped.generate(steps=6, seed=2, sections=form, keep=take, keep_lanes=["piano"])
+    assert again.n_bars == 16
+    notes = again.notes()
+    assert notes[:, 15 * again.steps_per_bar :].any()  # the final hit, on the take's last bar
+    longer = shipped.generate(steps=6, seed=3)
+    kept = shipped.generate(steps=1, seed=4, sections=form, keep=longer, keep_lanes=["drums"])
+    assert kept.n_bars == 28 and np.array_equal(kept.notes()[DRUMS], longer.notes()[DRUMS])

@@ -4,6 +4,7 @@ shipped harmony model and the tiny pack's engine, takes exported and read back."
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 import mido
 import numpy as np
@@ -87,9 +88,19 @@ def test_melody_followed_by_the_engine_is_measured(engine, pop909):
     songs = hv.pop909_validation(pop909)
     rows = hv.melody_follow(engine, songs, seed=1)
     assert rows["songs"] == 2 and rows["bars"] == 16  # 8 annotated bars each, every one with a chord
-    for name in ("bass_root", "band_chords", "chart_chords", "bass_silent"):
+    for name in ("bass_root", "band_chords", "chart_chords", "bass_silent", "band_halves", "chart_halves"):
         assert math.isnan(rows[name]) or 0.0 <= rows[name] <= 100.0
     assert rows["chart_chords"] >= 50.0  # the harmony model reads the arpeggiated C Am F G
+    assert rows["chart_halves"] >= 50.0
+
+
+def test_a_charts_half_bars_are_its_chords_on_beats_one_and_three():
+    take = SimpleNamespace(chords=["C Am", "F", "G . . D7", None])
+    names = [None if c is None else c.symbol for c in hv._chart(take, 4, halves=True)]
+    assert names == ["C", "Am", "F", "F", "G", "G", None, None]
+    assert [None if c is None else c.symbol for c in hv._chart(take, 3)] == ["C", "F", "G"]
+    bars = SimpleNamespace(chords=[parse_chord("C"), None])  # a chord a bar, as Chords
+    assert [None if c is None else c.symbol for c in hv._chart(bars, 2, halves=True)] == ["C", "C", None, None]
 
 
 def test_evaluate_prints_harmony_rows_or_says_why_not(engine, pop909, tmp_path, capsys):

@@ -12,6 +12,7 @@ from ..limits import check_noise, check_seed
 from ..sketch.song import LANES, ChunkInfo, Song, lane_index
 from ..theory.chords import BEATS_PER_BAR, Chord, ChordError, beat_bars, chart_period, fit_chart, song_texts
 from ..theory.keys import transpose_roll
+from . import bass_range
 from .chording import STEERED, bar_item, chords_of_song, plan_args, read_chords
 from .loop import LoopRun, finish_probs
 from .runtime import MAX_STEPS, MAX_VARIATIONS, _check_count, new_seed
@@ -106,6 +107,7 @@ class Edits:
         free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
         free[:, li] = np.repeat(~protect[:, li], self.cfg.bars)[: out.n_bars]
         ran += self.post.run_chart(out, self.chart(out), free, rest=_asked(out))
+        bass_range.keep_in_range(out, free, self.cfg.bars, self.card.bass_lowest)  # as generate's
         self.post.stamp(out, ran)
         return out
 
@@ -161,6 +163,7 @@ class Edits:
         free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
         free[song.n_bars :] = True  # the new bars
         ran += self.post.run_chart(out, self.chart(out), free, rest=_asked(out))
+        bass_range.keep_in_range(out, free, self.cfg.bars, self.card.bass_lowest)  # as generate's
         self.post.stamp(out, ran)
         return out
 
@@ -261,7 +264,9 @@ class Edits:
             )
             free = np.zeros((out.n_bars, len(LANES)), dtype=bool)
             free[c0 * bars : c1 * bars, chosen] = True  # the new bars of the chosen lanes
-            self.post.stamp(out, grooved + self.post.run_chart(out, self.chart(out), free, rest=_asked(out)))
+            ran = grooved + self.post.run_chart(out, self.chart(out), free, rest=_asked(out))
+            bass_range.keep_in_range(out, free, self.cfg.bars, self.card.bass_lowest)  # as generate's
+            self.post.stamp(out, ran)
             takes.append(out)
         return takes[0] if variations == 1 else takes
 
@@ -307,6 +312,7 @@ class Edits:
             lineup=",".join(LANES[i] for i in lineup),
         )
         out = self.takes.song(probs, z.permute(1, 0, 2).cpu().numpy(), a.threshold, a.tempo, chunks, settings, a)
+        bass_range.keep_in_range(out, passage, self.cfg.bars, self.card.bass_lowest)  # no bass note under a bass's E1
         self.post.stamp(out, ran)
         return out
 
@@ -368,6 +374,7 @@ class Edits:
         )
         # the re-voiced bars heard as their new chords, as generate's are (N.C. beats rest)
         ran += self.post.run_chart(out, new, free, rest=True)
+        bass_range.keep_in_range(out, free, self.cfg.bars, self.card.bass_lowest)  # as generate's
         self.post.stamp(out, ran)
         return out
 

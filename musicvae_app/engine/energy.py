@@ -35,6 +35,7 @@ import numpy as np
 from ..lanes import DRUMS, LANES
 from ..resources import resources_dir
 from ..theory.dynamics import BACKBEAT, KICKS
+from ..theory.sections import song_end
 from . import drum_lift, fuller
 from .ties import sounding
 
@@ -53,7 +54,6 @@ CLOSED_HATS = (42, 44)
 OPEN_HAT, RIDE, CRASH, KICK = 46, 51, 49, 36
 LIGHT_HAT = 42
 LOUD_CYMBALS = (46, 51, 53, 59)
-ENDINGS = ("outro", "ending", "coda")
 
 
 @lru_cache(maxsize=8)
@@ -480,15 +480,28 @@ def kit_core(part: np.ndarray, threshold: float, spb: int) -> np.ndarray:
 
 def ending(probs: np.ndarray, sections, free: np.ndarray, threshold: float, spb: int) -> bool:
     """After the groove (whose restrikes and colours would break a held chord): when the form ends in an outro
-    (or an ending, a coda) at the take's last bar, that bar is a final hit (final_hit). Whether it was."""
+    (or an ending, a coda), its last bar is a final hit (final_hit) and the bars after it, up to the take's
+    last whole chunk (a form of 22 bars in 4-bar chunks), rest: the song has ended. Where a kept lane (a followed
+    part's, a locked one: not free) plays on after the form, the take goes on with it: only a form that ends on the
+    take's last bar ends it (a part gone round until the form ends stops with the form: that one ends). Whether it
+    did."""
     n_bars = min(free.shape[0], probs.shape[2] // spb)
-    if not sections or not n_bars:
+    end = song_end(sections)
+    if end is None or not n_bars or end > n_bars or (end < n_bars and _kept_play_on(probs, free, end, threshold, spb)):
         return False
-    last_section = max(sections, key=lambda s: s.end)
-    if last_section.kind not in ENDINGS or last_section.end < n_bars:
-        return False
-    final_hit(probs, n_bars - 1, free, threshold, spb)
+    final_hit(probs, end - 1, free, threshold, spb)
+    for bar in range(end, n_bars):
+        probs[np.flatnonzero(free[bar]), :, bar * spb : (bar + 1) * spb] = 0.0
     return True
+
+
+def _kept_play_on(probs: np.ndarray, free: np.ndarray, start: int, threshold: float, spb: int) -> bool:
+    """Whether a kept lane (not free in that bar) sounds in a bar from `start` (0-based) to the take's end."""
+    for bar in range(start, min(free.shape[0], probs.shape[2] // spb)):
+        kept = np.flatnonzero(~free[bar])
+        if len(kept) and (probs[kept, :, bar * spb : (bar + 1) * spb] >= threshold).any():
+            return True
+    return False
 
 
 def lay_out(probs: np.ndarray, first: int, last: int, free: np.ndarray, threshold: float, spb: int, level: int):

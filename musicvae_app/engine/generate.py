@@ -20,16 +20,17 @@ from ..sketch.song import DRUMS, LANE_SETTINGS, LANES, ChunkInfo, Song, TakeReco
 from ..sketch.spec import GenerationSpec
 from ..theory.chords import BEATS_PER_BAR, chart_period, chords_key, fit_chart, per_beat, recognize, song_texts
 from ..theory.keys import key_name, parse_key, transpose_roll
-from ..theory.sections import SectionError, check_sections
-from . import energy, form_roles, free_bass, fuller, kept_fills, lighter, roles
+from ..theory.sections import SectionError, check_sections, song_end
+from . import bass_range, energy, form_roles, free_bass, fuller, kept_fills, lighter, roles
 from .chording import plan_args, read_chords
 from .key_space import key_shifts
 from .kit import DrumMoves, HeldKit
 from .loop import LoopRun, finish_probs
 from .recall import Recall, replay, settle, twin_chunks
-from .recall_chart import pedal_share, settle_changed
+from .recall_chart import BASS, CHAINED, pedal_share, settle_changed
 from .runtime import new_seed
 from .sections import fill_bars
+from .vary import PrimerVary
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,10 @@ class Generation:
                 part = self.parts.through_form(part, max(s.start + s.bars - 1 for s in form) if form else 0)
             keep, keep_lanes = part, [LANES[i] for i in range(len(LANES)) if part.notes()[i].any()]
             steps = part.n_chunks - 1
+        if part is None and sections:  # a form that ends in an outro ends the take with it (locked lanes: not
+            end = song_end(check_sections(sections))  # before their take ends)
+            kept = -1 if keep is None else keep.n_chunks - 1
+            steps = steps if end is None else max(-(-end // self.cfg.bars) - 1, kept)
         steps, variations = check_steps_variations(steps, variations, self.cfg.chunk_steps)
         n_bars = (steps + 1) * self.cfg.bars
         asked = read_chords(call.chords, n_bars) if call.chords is not None else None
@@ -238,6 +243,9 @@ class Generation:
                     # bass QN, strings EB and UPC were missed)
                     recall.moves_on, recall.kit_guard = (), False
                     recall.earliest = 1 if scale_lock else 0  # the primer's notes out of the locked scale stay there
+                    recall.vary = PrimerVary.from_card(g, seed, self.cfg.bars)  # held chunks: back, near, new (vary.py)
+                    recall.last = None  # every return's chunk drawn (at the free takes' share of the chunk
+                    # before the bass replayed it in 24 % of chunks against 10, and its QN fell under its goal)
                 elif sections:  # a form's drums stay held: its energy, fills and repeated sections shape them (freed,
                     # an unsure snare doubled on a beat played soft: test_dynamics' ghost notes), but move on where
                     # held they would fade off the kit (a sparse style's held drums fell silent: kit.HeldKit)
@@ -374,14 +382,20 @@ class Generation:
                     rest, roots = chord_source == "asked", chord_source == "part"
                     ran += self.post.run_chart(song, asked, free, rest=rest, bass_roots=roots)
                 if recall is not None and recall.made:  # returns play their source's checked notes (recall.py)
-                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars, lead_ins)
+                    chains = CHAINED if chord_source != "part" else (BASS,)  # a chain of returns stays one, an
+                    # exact return's lead-in its source's where it leads to the same chord (recall_chart.CHAINED)
+                    whole = CHAINED if chord_source != "part" else ()
+                    settle(song, recall.made, b, asked, free_bars, self.cfg.bars, lead_ins, whole)
                     pedal = pedal_share(g.recall_moves) if chord_source != "part" else 0.0  # a bass pedal held as
                     # real ones under changed chords (a followed part's chords ask the bass for their roots)
-                    settle_changed(song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b)
+                    settle_changed(
+                        song, recall.made, b, asked, free_bars, self.cfg.bars, pedal, seed + b, chains, whole
+                    )
                     kept_fills.put_back(song.probs[DRUMS], fills, spb_all, b)
                 if recall is not None and recall.free and recall.moves_on and chord_source is None:  # the bass
                     # under its band's chords, where the lanes moved on free of the pull
                     free_bass.land_roots(song, free_bars, g.free_bass_root, seed + b)
+                bass_range.keep_in_range(song, free_bars, self.cfg.bars, g.bass_lowest)  # none under a bass's E1
                 song.sections = list(sections)
                 if style is not None and style.swing_percent > 50:  # the style's feel: its swung 8ths
                     song = song.with_feel(swing=style.swing_percent, swing_grid="8th")
@@ -416,8 +430,17 @@ def free_recall(g, section: np.ndarray, seed: int, n_lanes: int) -> Recall:
     guard = DrumMoves.from_card(g, seed) or True  # the drums vary or renew a groove at the songs' shares (kit.py)
     # the drums move on too, but only where they keep their kit bars (freed entirely, their bars with a kick and a
     # backbeat fell from 84.5 to 72.4 %, real songs 90.1: engine/kit.py, benchmarks/RESULTS.md)
+    last = np.asarray(g.recall_free_last, dtype=float) if g.recall_free_last is not None else None  # a groove held
     return Recall(
-        rates, section, seed, exact=exact, moves_on=tuple(range(n_lanes)), free=True, kept_pull=kept, kit_guard=guard
+        rates,
+        section,
+        seed,
+        exact=exact,
+        moves_on=tuple(range(n_lanes)),
+        free=True,
+        kept_pull=kept,
+        kit_guard=guard,
+        last=last,
     )
 
 

@@ -9,6 +9,7 @@ steering: scale lock, chords) and back; every decoded result leaves the engine t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -294,6 +295,7 @@ class Loop:
         self.device = device
         self.one_song_threads = one_song_threads
         self.harmony_after = harmony_after
+        self.last_made: list = []  # the last run's returns (Recall.made): what a measure of held chunks reads
 
     def threads(self, batch: int):
         """torch's threads for a call of `batch` songs: one_song_threads for a single song on the CPU."""
@@ -303,7 +305,9 @@ class Loop:
     def run(self, run: LoopRun):
         """The thesis's loop from run.first (5, B, cs, 128): probs (5, B, (steps+1)*cs, 128), latents (see LoopRun)."""
         with self.threads(run.first.shape[1]):
-            return self._loop(run)
+            out = self._loop(run)
+        self.last_made = list(run.recall.made) if run.recall is not None else []  # the returns drawn (measures read)
+        return out
 
     def _loop(self, run: LoopRun):
         first, steps, threshold, forced, revive = run.first, run.steps, run.threshold, run.forced, run.revive
@@ -369,6 +373,10 @@ class Loop:
                     )
                 else:
                     p, z_next, _ = keep_kit(fast, p, z_next, held, moved, batch, threshold, bars, chords)
+            if recall is not None and recall.vary is not None and forced is None:  # held: near, new or back (vary.py)
+                decode = partial(self.decoder.decode, batch=batch, harmonise=not after, chords=chords)
+                chunk, returns = (p, z_next, home, pull), (recall, chunk_latents, revived)
+                p, z_next = recall.vary.keep(fast, decode, chunk, returns, s + 1, threshold, run.noise, blocks)
             if light is not None:
                 p.view(n_lanes, batch, -1).mul_(light)
             if revived is not None:
@@ -431,6 +439,7 @@ class Loop:
             for lane in np.flatnonzero(chance[:, b] < rates[:lanes]):
                 if revived is not None and bool(revived[lane, b]):
                     continue
+                src = recall.source(int(lane), found[0], target, b)  # a groove held: the chunk before (recall.py)
                 if exact[lane, b]:  # a variation keeps the loop's own chunk, heard in its last bars (replay)
                     out = z_next.clone() if out is None else out
                     out[lane, b] = chunk_latents[src][lane, b] + torch.as_tensor(nuance[lane, b], device=out.device)

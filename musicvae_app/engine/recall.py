@@ -64,6 +64,10 @@ class Recall:
     # kit.HeldKit (a form take: held drums move on where held they fade off the kit)
     kit_guard: object = False
     earliest: int = 0  # a take without chords returns to no chunk before this one (1: not to a primer)
+    vary: object = None  # a continuation's chunks that do not return: near or new at real songs' shares (vary.py)
+    # (lanes,) a take without chords: the share of a lane's returns that go back to the chunk just before (a groove
+    # held; the rest to another earlier chunk of the section, drawn), card `recall_free_last`; None: all drawn
+    last: np.ndarray | None = None
     # (chunk, lane, take, source chunk, moves a bar or None, exact) of each return
     made: list = field(default_factory=list)
 
@@ -107,6 +111,20 @@ class Recall:
             moves = None if best == n_bars else chord_moves(bars[found], bars[target])
             out.append((found, moves, np.ones_like(self.rates) if found == twin else self.rate(best, n_bars)))
         return out
+
+    def source(self, lane: int, src: int, target: int, take: int) -> int:
+        """The chunk lane's return at `target` of `take` goes back to: in a take without chords, the chunk just
+        before at the lane's `last` share, else another earlier chunk of the section drawn at random (a return
+        drawn from `sources`, `src`, chose among them all, the one before included); a twin's stays."""
+        if self.last is None or not self.free or target < 1 or self.section[target - 1] != self.section[target]:
+            return src
+        if self.twin is not None and 0 <= self.twin[target] < target or target - 1 < self.earliest:
+            return src
+        pool = [c for c in range(target - 1) if self.section[c] == self.section[target] and c >= self.earliest]
+        draw = np.random.default_rng([int(self.seed), 33, target, take, lane])
+        if not pool or draw.random() < float(self.last[lane]):
+            return target - 1
+        return int(draw.choice(pool))
 
     def _features(self, plan) -> np.ndarray:
         """The plan's chord features per chunk, take and bar (chunks, B, bars, 24), read from the device once."""
@@ -231,7 +249,9 @@ def replayed_steps(lane: int, target: int, exact: bool, chunk_bars: int, bar_ste
     return whole - 2 * beat if (target + 1) * chunk_bars - 1 in set(lead_ins) else whole
 
 
-def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int, lead_ins=None) -> int:
+def settle(
+    song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int, lead_ins=None, whole: tuple = ()
+) -> int:
     """In place on a finished take (Song) of the batch, after the chart check: each return of `made` to the same
     chords, beat for beat (`chords`: a Chord or None a beat, or None; the drums always), plays its source's
     finished notes again, which the check fitted to those chords already; the check mends a bar by what the
@@ -239,7 +259,9 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
     `replay`: but for its last beat (a return with a variation, its last VARIED_BARS bars; the drums' as
     `replayed_steps` with `lead_ins`). Only bars the take may change (free: (bars, 5)). The bars of the settled
     returns are checked again (chording.fit_to_chart: only a bar no longer heard as its chord is mended, the band
-    around the returning lane being another than its source's). How many returns were settled."""
+    around the returning lane being another than its source's). whole: the pitched lanes whose exact return plays
+    its last beat again too where what follows it starts on the chord that followed its source (`leads_alike`: its
+    lead-in leads where the source's led). How many returns were settled."""
     bar = song.steps_per_bar
     chunk = chunk_bars * bar
     done = 0
@@ -257,6 +279,8 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
             if list(chords[target * beats : (target + 1) * beats]) != list(chords[src * beats : (src + 1) * beats]):
                 continue
         end = replayed_steps(lane, target, exact, chunk_bars, bar, lead_ins) if lane == DRUMS else None
+        if exact and lane in whole and leads_alike(chords, target, src, chunk_bars):
+            end = chunk
         rows = returned_rows(song, lane, t0, s0, chunk_bars, exact, end)
         if rows is None:
             continue  # a bar laid out since (roles) stays out
@@ -270,6 +294,16 @@ def settle(song, made: list, take: int, chords, free: np.ndarray, chunk_bars: in
         # no longer heard as its chord mends, by the lanes around the settled one (its notes fit these chords)
         fit_to_chart(song, chords, free & touched.any(axis=1, keepdims=True) & ~touched)
     return done
+
+
+def leads_alike(chords, target: int, src: int, chunk_bars: int) -> bool:
+    """Whether the chunk after `target` starts on the chord the chunk after `src` started on (`chords`: a Chord or
+    None a beat; False where either chunk is the take's last), so a return's last beat leads in as its source's."""
+    if chords is None:
+        return False
+    beats = chunk_bars * 4
+    a, b = (target + 1) * beats, (src + 1) * beats
+    return max(a, b) < len(chords) and chords[a] is not None and chords[a] == chords[b]
 
 
 def returned_rows(

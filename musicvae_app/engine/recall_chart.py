@@ -28,7 +28,7 @@ import numpy as np
 
 from ..sketch.song import DRUMS, LANES
 from .chording import chord_map, fit_to_chart
-from .recall import returned_rows, shift_pitches
+from .recall import leads_alike, returned_rows, shift_pitches
 
 PIANO, GUITAR, BASS = (LANES.index(name) for name in ("piano", "guitar", "bass"))
 
@@ -49,7 +49,16 @@ def pedal_share(moves) -> float:
 
 
 def settle_changed(
-    song, made: list, take: int, chords, free: np.ndarray, chunk_bars: int, pedal: float = 0.0, seed: int = 0
+    song,
+    made: list,
+    take: int,
+    chords,
+    free: np.ndarray,
+    chunk_bars: int,
+    pedal: float = 0.0,
+    seed: int = 0,
+    chains: tuple = (BASS,),
+    whole: tuple = (),
 ) -> int:
     """In place on a finished take (Song) of the batch, after the chart check and `recall.settle`: each pitched
     return of `made` under changed chords (a bar's or a beat's) plays its source's checked notes again bar by bar,
@@ -62,8 +71,12 @@ def settle_changed(
     mended (every return of the take keeps its notes). pedal: the share of a bass bar that clashes but whose beat-1
     note is a tone of the new chord that keeps that note and its rhythm, its notes off the new chord moved to the
     nearest tone (a pedal, as real basses hold theirs: `pedal_share`), rather than moving its riff to the new root;
-    drawn from `seed`. Only bars the take may change (free: (bars, 5)); a bar laid out since (roles) stays out. How many
-    returns were settled."""
+    drawn from `seed`. chains: the lanes whose return to the same chords plays its source again where that source
+    came back since under changed chords (a chain of returns stays one: the bass's riffs; under a chart, the piano's
+    and the guitar's too: `CHAINED`). Only bars the take may change (free: (bars,
+    5)); a bar laid out since (roles) stays out. whole: the lanes whose exact return plays its last beat again too
+    where what follows it starts on the chord that followed its source (`recall.leads_alike`). How many returns
+    were settled."""
     if chords is None:
         return 0
     bar = song.steps_per_bar
@@ -76,10 +89,11 @@ def settle_changed(
         if b != take or lane == DRUMS or t0 + chunk > song.n_steps:
             continue
         beats = chunk_bars * 4
+        end = chunk if exact and lane in whole and leads_alike(chords, target, src, chunk_bars) else None
         if moves is None and chords[target * beats : (target + 1) * beats] == chords[src * beats : (src + 1) * beats]:
-            # recall.settle played it again; where the bass's source came back since, once more (a chain of riffs)
-            rows = returned_rows(song, lane, t0, s0, chunk_bars, exact)
-            if lane == BASS and rows is not None and touched[src * chunk_bars : (src + 1) * chunk_bars, lane].any():
+            # recall.settle played it again; where its source came back since, once more (a chain of returns)
+            rows = returned_rows(song, lane, t0, s0, chunk_bars, exact, end)
+            if lane in chains and rows is not None and touched[src * chunk_bars : (src + 1) * chunk_bars, lane].any():
                 song.probs[lane, t0 : t0 + rows] = song.probs[lane, s0 : s0 + rows]
                 notes[lane, t0 : t0 + rows] = notes[lane, s0 : s0 + rows]
                 touched[target * chunk_bars : target * chunk_bars + -(-rows // bar), lane] = True
@@ -87,7 +101,7 @@ def settle_changed(
         moves = [0] * chunk_bars if moves is None else moves  # the same chords a bar, changed within one
         if not free[target * chunk_bars : (target + 1) * chunk_bars, lane].all():
             continue
-        rows = returned_rows(song, lane, t0, s0, chunk_bars, exact)
+        rows = returned_rows(song, lane, t0, s0, chunk_bars, exact, end)
         if rows is None:
             continue  # a bar laid out since (roles) stays out
         played = False
@@ -101,7 +115,7 @@ def settle_changed(
             heard = shift_pitches(notes[lane, s0 + lo : s0 + hi], move)
             held = lane == BASS and pedal > 0 and on_pedal(heard, now)  # a pedal held across the change
             held = held and np.random.default_rng([int(seed), 31, target, j]).random() < pedal
-            if not fits(heard, now, was, lane == BASS):
+            if not fits(heard, now, was, lane == BASS, bar // 4):
                 if lane not in REVOICED:
                     continue  # its notes would clash with the new chord: the bar stays as the check made it
                 maps = [pitch_map(c, w, lane == BASS) for c, w in zip(now, was)]
@@ -142,6 +156,11 @@ def on_pedal(heard: np.ndarray, beats: list) -> bool:
 
 
 REVOICED = (PIANO, GUITAR, BASS)  # the strings' pads under a new chord stay as the chart check voices them
+# the lanes whose chains of returns stay whole under a chart (a return to a source re-voiced since plays it again)
+# and whose exact returns lead in as their source where the same chord follows (recall.leads_alike); under a followed
+# part's chords only the bass's chains (the comps' cost the part's chords: benchmarks/RESULTS.md, i29-chart3). Not
+# the strings: their returns already come back more often than real songs' under a chart (exact 8.7 % against 7.5)
+CHAINED = REVOICED
 
 
 def pitch_map(chord, was, riff: bool) -> np.ndarray | None:
@@ -199,14 +218,15 @@ def revoice(cells: np.ndarray, heard: np.ndarray, maps: list, beat: int) -> tupl
     return out, now
 
 
-def fits(cells: np.ndarray, beats: list, was: list, bass: bool) -> bool:
+def fits(cells: np.ndarray, beats: list, was: list, bass: bool, per: int | None = None) -> bool:
     """Whether a returning bar's sounding cells (steps, 128), checked under the source's chords (`was`, a Chord or
     None a beat, moved as the notes were), sit with its own chords (`beats`): each pitch that was a tone of the
     source's chord is a tone of the new one (the bass: a pedal, common tones, as real basses keep theirs under
     changed chords in 47 % of such returns), or, but in the bass (whose note names the chord), a tension no
     semitone from one (a 7th, a 9th, an 11th, a 6th over a held chord; a half step against a chord tone clashes);
-    the source's passing notes pass again."""
-    per = max(1, len(cells) // max(1, len(beats)))
+    the source's passing notes pass again. per: the steps of a beat (None: the cells split evenly among the beats;
+    a return's last bar, its last beat left to the band, reads its three beats as beats, not in thirds)."""
+    per = per if per is not None else max(1, len(cells) // max(1, len(beats)))
     for k, chord in enumerate(beats):
         if chord is None:
             continue

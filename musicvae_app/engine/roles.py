@@ -245,7 +245,7 @@ def sit_out(
         draw = rng.random()  # drawn for every take, so a take's draw does not hang on the others'
         guitar = (probs[GUITAR, b, chunk : n * chunk] >= threshold).any()
         piano = (probs[PIANO, b, : n * chunk] >= threshold).any()
-        if guitar and piano and draw < float(absent[PIANO]):
+        if guitar and piano and movable and draw < float(absent[PIANO]):  # (a locked piano: none movable)
             cells = np.concatenate([probs[PIANO, b, c * chunk : (c + 1) * chunk] for c in movable])
             top = float(cells.max()) if cells.size else 0.0
             if top >= threshold:

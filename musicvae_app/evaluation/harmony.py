@@ -12,7 +12,9 @@ Three measurements, each on songs never trained or tuned on:
   to `Engine.generate(follow=...)`; the take is written with the app's MIDI export and read back at 16ths. Per
   bar with an annotated chord on beat 1: the bass's lowest note on beat 1 against that chord's root (bars where
   the bass plays), and the chord the band plays around the melody (every pitched lane but the melody's,
-  chords.recognize) against the bar's annotated chord (the chord of most of its beats), root + family.
+  chords.recognize) against the bar's annotated chord (the chord of most of its beats), root + family; the same
+  per half bar (band_halves, chart_halves: each half bar's chord against its annotated one), since a one-chord
+  reading of a bar whose chart changes mid-bar hears a blend of both chords.
 - **comp followed** (`comp_follow`): mid-song windows of the pack's validation songs (band-midi); the real
   piano part (else the guitar) alone is followed. The reference is the chord the real song plays above its
   bass (every pitched lane but the bass, with the part: playing_metrics.upper_chords). The band's chords
@@ -134,7 +136,8 @@ def melody_follow(engine, songs: list, seed: int = 0, max_bars: int = 64, lane: 
     from ..engine import torch_threads
     from ..training import harmony_data as hd
 
-    counts = {name: [0, 0] for name in ("bass_root", "band_chords", "chart_chords", "bass_silent", "bass_chart")}
+    names = ("bass_root", "band_chords", "chart_chords", "bass_silent", "bass_chart", "band_halves", "chart_halves")
+    counts = {name: [0, 0] for name in names}
     others = [i for i in pm.PITCHED if i != lane]
     with tempfile.TemporaryDirectory() as tmp, torch_threads(1 if engine.device == "cpu" else None):
         folder = Path(tmp)
@@ -161,8 +164,15 @@ def melody_follow(engine, songs: list, seed: int = 0, max_bars: int = 64, lane: 
             h, c = bass_root_hits(heard[pm.BASS], [None if x is None else x.lowest for x in chart])
             counts["bass_chart"][0] += h
             counts["bass_chart"][1] += c
-            for name, ours in (("band_chords", band), ("chart_chords", chart)):
-                h, c = family_hits(ours, bars_ref)
+            halves_ref = [chord_of_class(int(k)) for k in hd.half_labels(song.beat_labels)[: 2 * n_bars]]
+            band_halves = recognize(heard[others], BAR_STEPS, per_bar=2, drums=None)
+            for name, ours, ref in (
+                ("band_chords", band, bars_ref),
+                ("chart_chords", chart, bars_ref),
+                ("band_halves", band_halves, halves_ref),
+                ("chart_halves", _chart(take, n_bars, halves=True), halves_ref),
+            ):
+                h, c = family_hits(ours, ref)
                 counts[name][0] += h
                 counts[name][1] += c
     out = {name: _pct(*pair) for name, pair in counts.items()}
@@ -171,14 +181,19 @@ def melody_follow(engine, songs: list, seed: int = 0, max_bars: int = 64, lane: 
     return out
 
 
-def _chart(take, n_bars: int) -> list:
-    """Each bar's first chord of a take's chords (Song.chords: each bar's chart text, "C Am"), n_bars long."""
+def _chart(take, n_bars: int, halves: bool = False) -> list:
+    """Each bar's first chord of a take's chords (Song.chords: each bar's chart text, "C Am"), n_bars long;
+    halves: the chord on each half bar's first beat (beats 1 and 3), 2 * n_bars long."""
     from ..theory.chords import downbeats, song_beats
 
     chords = list(getattr(take, "chords", None) or [])
     if all(c is None or isinstance(c, str) for c in chords):
-        chords = downbeats(song_beats(chords))
-    return (chords + [None] * n_bars)[:n_bars]
+        beats = song_beats(chords)
+        chords = beats[::2] if halves else downbeats(beats)
+    elif halves:  # a chord a bar
+        chords = [c for c in chords for _ in (0, 1)]
+    n = 2 * n_bars if halves else n_bars
+    return (list(chords) + [None] * n)[:n]
 
 
 def comp_lane(roll: np.ndarray) -> int | None:
@@ -262,6 +277,10 @@ def format_harmony(section: dict) -> str:
         f"bass on the chart's root: {f(m['bass_chart'])})"
     )
     lines.append(f"  band's chords         {f(m['band_chords'])}  (the chart it was held to: {f(m['chart_chords'])})")
+    lines.append(
+        f"  ... per half bar      {f(m['band_halves'])}  (the chart: {f(m['chart_halves'])}; a one-chord-a-bar "
+        "reading hears a blend where the chart changes mid-bar)"
+    )
     c = section.get("comp_follow")
     if c:
         lines.append(f"band over a followed real comp ({c['windows']} windows; goals: within 0.10 and 0.05 of real):")

@@ -33,6 +33,7 @@ from ..theory.sections import (
     form_text,
     parse_form,
     section_of,
+    song_end,
 )
 from .choices import CHOSEN_KEY
 from .jobs import Events, Jobs
@@ -345,8 +346,10 @@ class Arrangement:
         self.set_sections(kept)
 
     # --- hooks for Generate and the sketch file ---------------------------------------------------------
-    def arrangement_args(self, steps: int) -> dict:
-        """What Generate adds for the chart and the sections (a longer take where the sections need one)."""
+    def arrangement_args(self, steps: int, kept: int | None = None) -> dict:
+        """What Generate adds for the chart and the sections (a longer take where the sections need one; as long
+        as the form where it ends in an outro, but never shorter than the take whose locked lanes are kept: `kept`,
+        its steps, None where no lane is locked: the engine's rule, engine/generate.py)."""
         out: dict = {}
         if self.chart:
             try:
@@ -362,8 +365,10 @@ class Arrangement:
         if sections:
             out["sections"] = sections
             per_chunk = self.jobs.engine.cfg.bars if self.jobs.engine is not None else 4
-            need = -(-sections[-1].end // per_chunk) - 1
-            if need > steps:
+            need, ends = -(-sections[-1].end // per_chunk) - 1, song_end(sections) is not None
+            if ends:  # an outro ends the take with the form, but not before the locked lanes' take ends
+                need = max(need, -1 if kept is None else kept)
+            if need > steps or (ends and need != steps):
                 out["steps"] = need
         return out
 

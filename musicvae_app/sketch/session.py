@@ -255,7 +255,8 @@ class Session:
                 key=None,
                 tempo=float(inputs.part_bpm or s.tempo),
             )
-        args.update(self.arrangement.arrangement_args(args["steps"]))  # the chord chart and sections
+        kept = args["keep"].n_chunks - 1 if args["keep"] is not None else None  # locked lanes' take
+        args.update(self.arrangement.arrangement_args(args["steps"], kept))  # the chord chart and the sections
         if self.style is not None:
             args["style"] = self.style
         self.choices.steer(args)  # chords chosen among the part's readings, played over it again

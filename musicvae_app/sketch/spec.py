@@ -130,12 +130,42 @@ def _check_share(name, value) -> float | None:
     return None if value is None else limits.check_float(name, value, 0.0, 1.0)
 
 
+def _check_pitch(name, value) -> int | None:
+    """A MIDI note, 0-127 (None: unset)."""
+    return None if value is None else limits.check_int(name, value, 0, limits.MAX_PITCH)
+
+
 def _check_lane_shares(name, value) -> tuple[float, ...] | None:
     """A groove rule's share per lane, 0-1: one number or five, as five (None: the rule is off)."""
     if value is None:
         return None
     out = _lane_values(name, value, 0.0, 1.0, 0.0)
     return out if isinstance(out, tuple) else (out,) * len(LANES)
+
+
+# recall_primer_near's shares per span of a continuation's held chunks that play otherwise: any that returns note
+# for note, those near an earlier chunk but not exact that play something new, those exact that vary (vary.py)
+PRIMER_NEAR_KEYS = ("back", "near", "exact")
+
+
+def _check_primer_near(name, value) -> dict | None:
+    """{"starts": first chunk of each span (ascending, from 1), and PRIMER_NEAR_KEYS: five shares 0-1 per span
+    each} (None: unset)."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or set(value) != {"starts", *PRIMER_NEAR_KEYS}:
+        kinds = ", ".join(PRIMER_NEAR_KEYS)
+        raise InvalidValue(f"{name} must be {{'starts': [...], and for each of {kinds}: [[five shares], ...]}}")
+    starts = [limits.check_int(name, v, 1, 10_000) for v in value["starts"]]
+    if not starts or starts != sorted(set(starts)):
+        raise InvalidValue(f"{name}: starts must be chunk numbers from 1, ascending")
+    out = {"starts": tuple(starts)}
+    for key in PRIMER_NEAR_KEYS:
+        rows = value[key]
+        if not isinstance(rows, (list, tuple)) or len(rows) != len(starts):
+            raise InvalidValue(f"{name}: {key} must give five shares for each of the {len(starts)} spans")
+        out[key] = tuple(_check_lane_shares(name, row) for row in rows)
+    return out
 
 
 def _check_lane_flags(name, value) -> tuple[bool, ...] | None:
@@ -274,9 +304,20 @@ FIELDS: dict[str, Field] = _fields(
     Field("recall_free_pull", "one share or five, 0-1", None, _check_lane_shares,
           "per lane, takes without chords: the share of the pull toward the first chunk a pitched lane that does "
           "not return keeps (0 or unset: none)", card=G),
+    Field("recall_free_last", "one share or five, 0-1", None, _check_lane_shares,
+          "per lane, takes without chords: returns that go back to the chunk just before (a groove held; the rest "
+          "to another earlier chunk, drawn; unset: every return's chunk drawn)", card=G),
+    Field("recall_primer_near", "spans and five shares each", None, _check_primer_near,
+          "per lane, a continuation without chords, by the chunk's place: the share of its chunks held by the "
+          "pull that return note for note (back), near an earlier one but not exact (near) or exact (exact) that "
+          "play otherwise, so that as many come back as in real songs (engine/vary.py; unset: every chunk as "
+          "held)", card=G),
     Field("free_bass_root", "a share, 0-1", None, _check_share,
           "takes without chords: the share of bars whose bass lands on the root of the chord the upper lanes play, "
           "on beat 1, as in real songs (unset: as the take plays)", card=G),
+    Field("bass_lowest", "a MIDI note, 0-127", None, _check_pitch,
+          "the lowest note the band's bass plays: a new bass span under it moves up an octave (engine/bass_range.py; "
+          "unset: as the take plays)", card=G),
     Field("role_rest", "one share or five, 0-1", None, _check_lane_shares,
           "piano, guitar: 4-bar phrases the lane lays out in where the other comps (the rest unused)", card=G),
     Field("role_absent", "one share or five, 0-1", None, _check_lane_shares,
@@ -414,7 +455,10 @@ class CardDefaults:
     recall_free_chance: tuple[float, ...] | None = _default("recall_free_chance")
     recall_free_chance_exact: tuple[float, ...] | None = _default("recall_free_chance_exact")
     recall_free_pull: tuple[float, ...] | None = _default("recall_free_pull")
+    recall_free_last: tuple[float, ...] | None = _default("recall_free_last")
+    recall_primer_near: dict | None = _default("recall_primer_near")
     free_bass_root: float | None = _default("free_bass_root")
+    bass_lowest: int | None = _default("bass_lowest")
     role_rest: tuple[float, ...] | None = _default("role_rest")
     role_absent: tuple[float, ...] | None = _default("role_absent")
     solo_rest: tuple[float, ...] | None = _default("solo_rest")

@@ -105,6 +105,18 @@ def section_of(item, where: str = "a section", n_bars: int | None = None) -> Sec
     return Section(name, start, bars, energy)
 
 
+ENDINGS = ("outro", "ending", "coda")  # a form whose last section is one of these ends the song there
+
+
+def song_end(sections) -> int | None:
+    """The bar (1-based) a song form ends the song on: its last section's last bar when that section is an outro
+    (an ending, a coda), else None (the song may go on after the form). `sections`: checked Sections."""
+    if not sections:
+        return None
+    last = max(sections, key=lambda s: s.end)
+    return last.end if last.kind in ENDINGS else None
+
+
 def check_sections(sections, n_bars: int | None = None) -> list[Section]:
     """Sections in bar order, each inside the song's `n_bars` bars (None: the longest sketch), none overlapping.
 

@@ -371,13 +371,14 @@ class MainWindow(MessagesMixin, QMainWindow):
 
     def _show_next_length(self) -> None:
         """ "next: N bars" says what the next Generate makes: a followed part's length, or a form's when it is
-        longer than Steps (sketch/arrangement.py lengthens the take for it)."""
+        longer than Steps or when it ends in an outro (sketch/arrangement.py sets the take's length for it)."""
         s = self.session
         if s.part is not None and s.part_song is not None:
             self.bar.set_next_length(s.part_song.n_bars, "the part you follow")
             return
         steps = int(self.bar.steps.value())
-        need = s.arrangement.arrangement_args(steps).get("steps", steps)
+        kept = s.song.n_chunks - 1 if s.mix.locked() and s.song is not None else None  # as Session.generation_args
+        need = s.arrangement.arrangement_args(steps, kept).get("steps", steps)
         self.bar.set_next_length(self.bar.bars_of(need) if need != steps else None, "the song form")
 
     def _show_key_info(self, take_key: str | None) -> None:
