@@ -22,6 +22,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+from benchmarks.song_bootstrap import gain_interval, resamples  # noqa: E402
 from musicvae_app.theory.harmony import (  # noqa: E402
     NO_CHORD,
     HarmonyModel,
@@ -101,13 +102,11 @@ def main(argv=None) -> None:
             hits[e].append(int((family(path)[m] == family(ref)[m]).sum()))
     tot = np.array(totals)
     base = np.array(hits[args.base])
-    rng = np.random.default_rng(0)
-    idx = rng.integers(0, len(tot), (2000, len(tot)))
+    idx = resamples(np.random.default_rng(0), len(tot))
     print(f"{args.split} songs: {len(tot)}; half bars root + family, %", flush=True)
     for e in ensembles:
         h = np.array(hits[e])
-        gain = 100 * (h[idx].sum(1) / tot[idx].sum(1) - base[idx].sum(1) / tot[idx].sum(1))
-        lo, hi = np.percentile(gain, [2.5, 97.5])
+        lo, hi = gain_interval(h, tot, base, tot, idx)
         print(
             f"{e:50s} {100 * h.sum() / tot.sum():6.2f}  vs base: {int((h > base).sum())} better, "
             f"{int((h < base).sum())} worse, {int((h == base).sum())} equal; gain "

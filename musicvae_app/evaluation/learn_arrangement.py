@@ -60,9 +60,9 @@ KEYS = (
 CHANCE_SEED = 100  # free takes' seeds for the chance share (recall_free_chance): 100, 101, ...
 
 
-def free_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[bool, bool]]:
-    """Per sounding chunk of a lane's roll (steps, 128) after the first: (whether it comes back to any earlier
-    sounding chunk, on-cell Jaccard >= 0.6; whether exactly, >= 0.9), chords not read (a take without a chart)."""
+def chunk_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[int, bool, bool]]:
+    """Per sounding chunk of a lane's roll (steps, 128) after the first: (its index, whether it comes back to any
+    earlier sounding chunk, on-cell Jaccard >= 0.6; whether exactly, >= 0.9)."""
     n = lane.shape[0] // chunk_steps
     cells = lane[: n * chunk_steps].reshape(n, -1) > 0
     sizes = cells.sum(axis=1)
@@ -72,11 +72,17 @@ def free_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[bool, bool]]:
             continue
         before = cells[:c][sizes[:c] > 0]
         if not len(before):
-            out.append((False, False))
+            out.append((c, False, False))
             continue
         jac = (before & cells[c]).sum(axis=1) / (before | cells[c]).sum(axis=1)
-        out.append((bool((jac >= pm.NEAR_CHUNK).any()), bool((jac >= pm.SAME_CHUNK).any())))
+        out.append((c, bool((jac >= pm.NEAR_CHUNK).any()), bool((jac >= pm.SAME_CHUNK).any())))
     return out
+
+
+def free_returns(lane: np.ndarray, chunk_steps: int) -> list[tuple[bool, bool]]:
+    """Per sounding chunk of a lane's roll (steps, 128) after the first: (whether it comes back to any earlier
+    sounding chunk, on-cell Jaccard >= 0.6; whether exactly, >= 0.9), chords not read (a take without a chart)."""
+    return [(near, exact) for _, near, exact in chunk_returns(lane, chunk_steps)]
 
 
 def free_chance(engine, takes: int, steps: int, seed: int = CHANCE_SEED) -> list[float]:

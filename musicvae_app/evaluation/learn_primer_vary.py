@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..lanes import LANES
+from .learn_arrangement import chunk_returns
 from .playing_metrics import NEAR_CHUNK, SAME_CHUNK
 from .windows import SCORE_CHUNK, export_back, roll_to_midi, windows
 
@@ -33,21 +34,7 @@ STEPS = 23  # chunks after the primer, as `musicvae evaluate`
 def near_not_exact(roll: np.ndarray, chunk: int) -> list[tuple[int, bool, bool]]:
     """(chunk index, near an earlier sounding chunk but not exact, exact) for each sounding chunk after the first
     of one lane's roll (steps, 128)."""
-    n = roll.shape[0] // chunk
-    cells = roll[: n * chunk].reshape(n, -1)
-    sizes = cells.sum(axis=1)
-    out = []
-    for c in range(1, n):
-        if not sizes[c]:
-            continue
-        before = cells[:c][sizes[:c] > 0]
-        if not len(before):
-            out.append((c, False, False))
-            continue
-        jac = (before & cells[c]).sum(axis=1) / (before | cells[c]).sum(axis=1)
-        same = bool((jac >= SAME_CHUNK).any())
-        out.append((c, bool((jac >= NEAR_CHUNK).any()) and not same, same))
-    return out
+    return [(c, near and not exact, exact) for c, near, exact in chunk_returns(roll, chunk)]
 
 
 def span_of(c: int) -> int:

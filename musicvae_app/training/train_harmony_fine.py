@@ -277,9 +277,8 @@ def compare(args) -> None:
             )
 
 
-def main(argv=None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    hc.add_run_args(ap, run_name="fine")
+def add_fine_args(ap: argparse.ArgumentParser) -> None:
+    """The fine net's shape and training settings (shared with train_harmony_fine_aux)."""
     ap.add_argument("--shipped", default=None, help="the shipped harmony.npz (its melody nets are found beside it)")
     ap.add_argument("--channels", type=int, default=32)
     ap.add_argument("--hidden", type=int, default=64)
@@ -298,6 +297,12 @@ def main(argv=None) -> None:
         "harmony_teacher's pop909_soft.pkl (the first net on the song's piano)",
     )
     ap.add_argument("--keep-all", action="store_true", help="also keep every evaluated checkpoint (run_stepN.npz)")
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    hc.add_run_args(ap, run_name="fine")
+    add_fine_args(ap)
     ap.add_argument("--compare", nargs="*", default=None, help="fine checkpoints: print dev figures of ensembles")
     args = ap.parse_args(argv)
     compare(args) if args.compare is not None else train(args)

@@ -185,20 +185,8 @@ def train(args) -> None:
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     hc.add_run_args(ap, run_name="fineX")
-    ap.add_argument("--shipped", default=None, help="the shipped harmony.npz (its melody nets are found beside it)")
+    tf.add_fine_args(ap)
     ap.add_argument("--aux", type=float, default=0.5, help="weight of the accompaniment profile's loss")
-    ap.add_argument("--channels", type=int, default=32)
-    ap.add_argument("--hidden", type=int, default=64)
-    ap.add_argument("--att", type=int, default=32)
-    ap.add_argument("--dropout", type=float, default=0.1)
-    ap.add_argument("--weight-decay", type=float, default=1e-4)
-    ap.add_argument("--label-smoothing", type=float, default=0.1)
-    ap.add_argument("--octave-p", type=float, default=0.3)
-    ap.add_argument("--cosine", action="store_true")
-    ap.add_argument("--distill", type=float, default=0.0, help="weight of the soft chords in the targets")
-    ap.add_argument("--distill-from", default=None, help="the ensemble's harmony.npz (default: --shipped)")
-    ap.add_argument("--distill-soft", default=None, help="instead: a pickle {song id: (n, 84) marginals}")
-    ap.add_argument("--keep-all", action="store_true", help="also keep every evaluated checkpoint (run_stepN.npz)")
     train(ap.parse_args(argv))
 
 
