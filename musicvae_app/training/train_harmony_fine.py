@@ -159,6 +159,21 @@ def distill_targets(shipped: str | None, songs: list[dict]) -> dict[int, np.ndar
     return out
 
 
+def draw_crop(tr: list, args, rng: np.random.Generator, teach: dict):
+    """One training crop: (song, its first half bar, the 16th-step inputs, targets, mask). A random song and an
+    even start; the line an octave up or down at `octave_p`; the people's labels, smoothed, mixed with `teach`'s
+    soft chords (distillation) where the song has them."""
+    s = tr[rng.integers(len(tr))]
+    start = 2 * rng.integers(0, (len(s["halves"]) - args.crop) // 2 + 1)
+    x = s["steps"][start * STEPS : (start + args.crop) * STEPS].copy()
+    if rng.random() < args.octave_p:  # the same line an octave up or down: register is not harmony
+        x[:, 26] = np.where(x[:, 24] == 0, x[:, 26] + rng.choice((-0.5, 0.5)), 0.0)
+    target, mask = hc.pop_target(s["halves"][start : start + args.crop], args.label_smoothing)
+    if s["id"] in teach:  # distillation: the ensemble's soft chords beside the people's label
+        target = (1.0 - args.distill) * target + args.distill * teach[s["id"]][start : start + args.crop]
+    return s, start, x, target, mask
+
+
 def train(args) -> None:
     import torch
 
@@ -194,15 +209,8 @@ def train(args) -> None:
         hc.set_lr(opt, args.lr, step, frac, args.cosine)
         xs, targets, masks, keys = [], [], [], []
         for _ in range(args.batch):
-            s = tr[rng.integers(len(tr))]
-            start = 2 * rng.integers(0, (len(s["halves"]) - args.crop) // 2 + 1)
-            x = s["steps"][start * STEPS : (start + args.crop) * STEPS].copy()
-            if rng.random() < args.octave_p:  # the same line an octave up or down: register is not harmony
-                x[:, 26] = np.where(x[:, 24] == 0, x[:, 26] + rng.choice((-0.5, 0.5)), 0.0)
+            s, start, x, target, mask = draw_crop(tr, args, rng, teach)
             xs.append(x)
-            target, mask = hc.pop_target(s["halves"][start : start + args.crop], args.label_smoothing)
-            if s["id"] in teach:  # distillation: the ensemble's soft chords beside the people's label
-                target = (1.0 - args.distill) * target + args.distill * teach[s["id"]][start : start + args.crop]
             targets.append(target)
             masks.append(mask)
             keys.append(s["key"])

@@ -23,7 +23,6 @@ import time
 import numpy as np
 
 from ..theory.harmony import NO_CHORD, HarmonyModel
-from ..theory.harmony_fine import STEPS
 from . import harmony_common as hc
 from . import harmony_data as hd
 from . import train_harmony_fine as tf
@@ -147,15 +146,8 @@ def train(args) -> None:
         batch = {"targets": [], "masks": [], "keys": [], "chroma": []}
         xs = []
         for _ in range(args.batch):
-            s = tr[rng.integers(len(tr))]
-            start = 2 * rng.integers(0, (len(s["halves"]) - args.crop) // 2 + 1)
-            x = s["steps"][start * STEPS : (start + args.crop) * STEPS].copy()
-            if rng.random() < args.octave_p:  # the same line an octave up or down: register is not harmony
-                x[:, 26] = np.where(x[:, 24] == 0, x[:, 26] + rng.choice((-0.5, 0.5)), 0.0)
+            s, start, x, target, mask = tf.draw_crop(tr, args, rng, teach)
             xs.append(x)
-            target, mask = hc.pop_target(s["halves"][start : start + args.crop], args.label_smoothing)
-            if s["id"] in teach:
-                target = (1.0 - args.distill) * target + args.distill * teach[s["id"]][start : start + args.crop]
             batch["targets"].append(target)
             batch["masks"].append(mask)
             batch["keys"].append(s["key"])
